@@ -1,0 +1,36 @@
+# Makefile for pg_dynamic_tables (PGXS).
+#
+#   make               build the extension
+#   make install       install it into the PostgreSQL found by pg_config
+#   make format        format the C sources with clang-format (.clang-format)
+#   test/run           build, install privately and run every test
+#
+# The C sources live in src/, one file per subsystem (see src/README.md).
+
+MODULE_big = pg_dynamic_tables
+OBJS = \
+	src/analysis.o \
+	src/api.o \
+	src/capture.o \
+	src/catalog.o \
+	src/ddl_guard.o \
+	src/deparse.o \
+	src/percentile.o \
+	src/pg_dynamic_tables.o \
+	src/refresh.o
+
+EXTENSION = pg_dynamic_tables
+DATA = sql/pg_dynamic_tables--1.0.sql
+PGFILEDESC = "pg_dynamic_tables - incrementally maintained dynamic tables"
+
+PG_CPPFLAGS = -I$(srcdir)/src
+PG_CFLAGS = -Wall -Wmissing-prototypes -Wpointer-arith -Werror=vla -Wendif-labels \
+	-Wmissing-format-attribute -Wformat-security
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+.PHONY: format
+format:
+	clang-format -i src/*.c src/*.h

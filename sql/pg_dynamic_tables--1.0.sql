@@ -1,0 +1,169 @@
+/*
+ * pg_dynamic_tables 1.0
+ *
+ * Schema dt holds what users call and read; schema dt_internal holds the
+ * catalog, the change logs and the per-table state, all written only by
+ * the extension's own code (see src/README.md).
+ */
+\echo Use "CREATE EXTENSION pg_dynamic_tables" to load this file. \quit
+
+CREATE SCHEMA dt_internal;
+COMMENT ON SCHEMA dt_internal IS 'pg_dynamic_tables internals: catalog, change logs, per-table state';
+-- The owners of dynamic tables refresh them through their state tables here.
+GRANT USAGE ON SCHEMA dt_internal TO PUBLIC;
+
+CREATE FUNCTION dt_internal.check_preloaded() RETURNS void
+    LANGUAGE C SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'dt_check_preloaded';
+REVOKE ALL ON FUNCTION dt_internal.check_preloaded() FROM PUBLIC;
+SELECT dt_internal.check_preloaded();
+
+-- ---------------------------------------------------------------------
+-- Catalog
+-- ---------------------------------------------------------------------
+
+CREATE TABLE dt_internal.dynamic_table (
+    relid               oid PRIMARY KEY,
+    query_text          text NOT NULL,
+    query_tree          text NOT NULL,      -- analysed Query, nodeToString
+    target_lag          interval,           -- NULL: DOWNSTREAM
+    requested_mode      text NOT NULL,      -- AUTO, INCREMENTAL or FULL
+    refresh_mode        text NOT NULL,      -- INCREMENTAL or FULL
+    refresh_mode_reason text,
+    settings            text[] NOT NULL,    -- pinned for refreshes
+    populated           boolean NOT NULL DEFAULT false,
+    data_timestamp      timestamptz,
+    -- position: the changes the last refresh consumed (see capture.c)
+    position_snapshot   pg_snapshot,
+    position_xid        xid8,
+    position_cid        integer,
+    created_at          timestamptz NOT NULL DEFAULT pg_catalog.now()
+) WITH (fillfactor = 50);
+
+CREATE TABLE dt_internal.dynamic_table_input (
+    relid       oid NOT NULL REFERENCES dt_internal.dynamic_table ON DELETE CASCADE,
+    input_relid oid NOT NULL,
+    PRIMARY KEY (relid, input_relid)
+);
+CREATE INDEX ON dt_internal.dynamic_table_input (input_relid);
+
+CREATE TABLE dt_internal.change_log (
+    input_relid oid PRIMARY KEY,
+    log_relid   oid NOT NULL
+);
+
+CREATE TABLE dt_internal.refresh_log (
+    refresh_id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    relid               oid NOT NULL,
+    table_name          text NOT NULL,
+    refresh_start_time  timestamptz NOT NULL,
+    refresh_end_time    timestamptz NOT NULL,
+    data_timestamp      timestamptz,
+    refresh_action      text,
+    refresh_trigger     text NOT NULL,
+    state               text NOT NULL,
+    rows_inserted       bigint,
+    rows_deleted        bigint,
+    rows_updated        bigint,
+    state_message       text
+);
+CREATE INDEX ON dt_internal.refresh_log (relid, refresh_id);
+
+-- ---------------------------------------------------------------------
+-- Functions
+-- ---------------------------------------------------------------------
+
+-- The defining query is parsed with the caller's search_path, as
+-- CREATE VIEW does, so this function alone does not pin search_path; the
+-- C code runs all of its own SQL with search_path = pg_catalog.
+CREATE FUNCTION dt.create_dynamic_table(
+    name text,
+    query text,
+    target_lag text DEFAULT '1 minute',
+    refresh_mode text DEFAULT 'auto',
+    initialize text DEFAULT 'on_create')
+RETURNS regclass
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'dt_create_dynamic_table';
+COMMENT ON FUNCTION dt.create_dynamic_table(text, text, text, text, text) IS
+    'create a table kept equal to a query, refreshed within a target lag';
+
+CREATE FUNCTION dt.drop_dynamic_table(name regclass) RETURNS void
+    LANGUAGE C STRICT SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'dt_drop_dynamic_table';
+COMMENT ON FUNCTION dt.drop_dynamic_table(regclass) IS 'drop a dynamic table';
+
+CREATE FUNCTION dt.refresh(
+    name regclass,
+    OUT action text,
+    OUT rows_inserted bigint,
+    OUT rows_deleted bigint,
+    OUT rows_updated bigint,
+    OUT duration interval)
+RETURNS record
+LANGUAGE C STRICT SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'dt_refresh';
+COMMENT ON FUNCTION dt.refresh(regclass) IS 'bring a dynamic table up to date now';
+
+-- Trigger and event trigger functions.  The capture trigger runs on every
+-- write to a table a dynamic table reads; it does no name lookups, and a
+-- SET clause would cost every writing statement a GUC save and restore, so
+-- it alone is left without one.
+CREATE FUNCTION dt_internal.capture_changes() RETURNS trigger
+    LANGUAGE C AS 'MODULE_PATHNAME', 'dt_capture_changes';
+CREATE FUNCTION dt_internal.guard_dynamic_table() RETURNS trigger
+    LANGUAGE C AS 'MODULE_PATHNAME', 'dt_guard_dynamic_table';
+CREATE FUNCTION dt_internal.on_sql_drop() RETURNS event_trigger
+    LANGUAGE C SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'dt_on_sql_drop';
+REVOKE ALL ON FUNCTION dt_internal.capture_changes() FROM PUBLIC;
+REVOKE ALL ON FUNCTION dt_internal.guard_dynamic_table() FROM PUBLIC;
+REVOKE ALL ON FUNCTION dt_internal.on_sql_drop() FROM PUBLIC;
+
+CREATE EVENT TRIGGER dt_sql_drop ON sql_drop EXECUTE FUNCTION dt_internal.on_sql_drop();
+ALTER EVENT TRIGGER dt_sql_drop ENABLE ALWAYS;
+
+-- ---------------------------------------------------------------------
+-- Views
+-- ---------------------------------------------------------------------
+
+CREATE VIEW dt.dynamic_tables AS
+SELECT d.relid::regclass AS name,
+       n.nspname AS schema_name,
+       c.relname AS table_name,
+       d.query_text AS query,
+       CASE WHEN d.target_lag IS NULL THEN 'DOWNSTREAM' ELSE d.target_lag::text END AS target_lag,
+       d.refresh_mode,
+       d.requested_mode AS requested_refresh_mode,
+       d.refresh_mode_reason,
+       d.populated,
+       d.data_timestamp,
+       ARRAY(SELECT i.input_relid::regclass
+               FROM dt_internal.dynamic_table_input i
+              WHERE i.relid = d.relid
+              ORDER BY i.input_relid) AS inputs,
+       d.created_at
+  FROM dt_internal.dynamic_table d
+  JOIN pg_catalog.pg_class c ON c.oid = d.relid
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace;
+COMMENT ON VIEW dt.dynamic_tables IS 'one row per dynamic table';
+
+CREATE VIEW dt.refresh_history AS
+SELECT r.refresh_id,
+       r.table_name AS name,
+       r.relid,
+       r.refresh_start_time,
+       r.refresh_end_time,
+       r.refresh_end_time - r.refresh_start_time AS duration,
+       r.data_timestamp,
+       r.refresh_action,
+       r.refresh_trigger,
+       r.state,
+       r.rows_inserted,
+       r.rows_deleted,
+       r.rows_updated,
+       r.state_message
+  FROM dt_internal.refresh_log r;
+COMMENT ON VIEW dt.refresh_history IS 'one row per refresh of a dynamic table';
+
+GRANT SELECT ON dt.dynamic_tables, dt.refresh_history TO PUBLIC;

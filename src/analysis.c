@@ -1,0 +1,866 @@
+/*-------------------------------------------------------------------------
+ *
+ * analysis.c
+ *		Parse a dynamic table's defining query and decide how to maintain it.
+ *
+ * PostgreSQL parses, analyses and rewrites the query; this file only walks
+ * the resulting Query tree (DESIGN.md, principle 2).  It refuses what no
+ * dynamic table may contain (anything but one SELECT, volatile functions,
+ * temporary tables) with an error, and for the rest decides between:
+ *
+ *	- incremental (delta merge): a grouped query over one table whose
+ *	  aggregates all have a maintainable state, see DtAggKind;
+ *	- full: anything else, with the reason in words for refresh_mode_reason.
+ *
+ * The result, a DtAnalysis, is rebuilt from the stored Query tree in every
+ * backend that refreshes the table; it holds no catalog state of its own.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_aggregate.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_namespace.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_type.h"
+#include "commands/defrem.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
+#include "parser/analyze.h"
+#include "parser/parsetree.h"
+#include "rewrite/rewriteHandler.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/regproc.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+
+#include "pg_dynamic_tables.h"
+
+static bool find_volatile_walker(Node *node, Oid *funcid);
+static bool check_volatile_func(Oid funcid, void *context);
+static bool check_relations_walker(Node *node, List **inputs);
+static void add_input(List **inputs, RangeTblEntry *rte);
+static bool is_time_function(Node *node);
+
+/* What a walk over (part of) the query found about its functions. */
+typedef struct FunctionFacts
+{
+	bool		time;			/* now(), CURRENT_TIMESTAMP and friends */
+	Oid			user_stable;	/* a user-defined non-immutable function */
+	bool		whole_row;		/* a whole-row or system column reference */
+} FunctionFacts;
+
+static bool function_facts_walker(Node *node, FunctionFacts *facts);
+static bool check_user_stable(Oid funcid, void *context);
+static char *analyze_grouped_query(Query *query, DtAnalysis *an);
+
+/*
+ * analysis_parse_query
+ *		Parse, analyse and rewrite the text of a defining query.
+ *
+ * Raises an error for anything that can never be a dynamic table's query:
+ * not exactly one SELECT, SELECT INTO, FOR UPDATE, parameters, volatile
+ * functions, temporary tables.  Relations read are locked AccessShare by the
+ * analyser, as for any query.  The result is allocated in the caller's
+ * memory context.
+ */
+Query *
+analysis_parse_query(const char *sql)
+{
+	List	   *raw;
+	RawStmt    *rawstmt;
+	Query	   *query;
+	List	   *rewritten;
+	Oid			volatile_func = InvalidOid;
+	List	   *inputs = NIL;
+
+	raw = pg_parse_query(sql);
+	if (list_length(raw) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+				 errmsg("dynamic table query must be a single SELECT statement"),
+				 errdetail("The query text contains %d statements.", list_length(raw))));
+	rawstmt = linitial_node(RawStmt, raw);
+	if (!IsA(rawstmt->stmt, SelectStmt))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+				 errmsg("dynamic table query must be a SELECT statement")));
+	if (((SelectStmt *) rawstmt->stmt)->intoClause != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+				 errmsg("dynamic table query cannot use SELECT INTO")));
+
+	query = parse_analyze_fixedparams(rawstmt, sql, NULL, 0, NULL);
+	if (query->commandType != CMD_SELECT || query->utilityStmt != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+				 errmsg("dynamic table query must be a SELECT statement")));
+	if (query->hasModifyingCTE)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+				 errmsg("dynamic table query cannot contain data-modifying statements in WITH")));
+	if (query->rowMarks != NIL || query->hasForUpdate)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+				 errmsg("dynamic table query cannot use FOR UPDATE or FOR SHARE")));
+
+	rewritten = QueryRewrite(query);
+	if (list_length(rewritten) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+				 errmsg("dynamic table query must rewrite to a single SELECT statement")));
+	query = linitial_node(Query, rewritten);
+
+	if (find_volatile_walker((Node *) query, &volatile_func))
+	{
+		if (OidIsValid(volatile_func))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+					 errmsg("dynamic table query cannot use volatile function %s",
+							format_procedure(volatile_func)),
+					 errdetail("A dynamic table must be reproducible from its query; a volatile function gives a different answer on every evaluation.")));
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+				 errmsg("dynamic table query cannot use sequence functions")));
+	}
+
+	/* Rejects temporary tables; the inputs themselves are collected later. */
+	check_relations_walker((Node *) query, &inputs);
+
+	return query;
+}
+
+/* find_volatile_walker: true at the first volatile function (or nextval). */
+static bool
+find_volatile_walker(Node *node, Oid *funcid)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, NextValueExpr))
+		return true;
+	if (check_functions_in_node(node, check_volatile_func, funcid))
+		return true;
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, find_volatile_walker, funcid, 0);
+	return expression_tree_walker(node, find_volatile_walker, funcid);
+}
+
+static bool
+check_volatile_func(Oid funcid, void *context)
+{
+	if (func_volatile(funcid) == PROVOLATILE_VOLATILE)
+	{
+		*(Oid *) context = funcid;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * check_relations_walker
+ *		Collect every relation the query reads, at any depth, as DtInputs;
+ *		reject temporary ones, which other sessions (the scheduler) cannot
+ *		read.
+ */
+static bool
+check_relations_walker(Node *node, List **inputs)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, RangeTblEntry))
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) node;
+
+		if (rte->rtekind == RTE_RELATION)
+		{
+			if (get_rel_persistence(rte->relid) == RELPERSISTENCE_TEMP)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("dynamic table query cannot read temporary table \"%s\"",
+								get_rel_name(rte->relid))));
+			add_input(inputs, rte);
+		}
+		return false;
+	}
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, check_relations_walker, inputs,
+								 QTW_EXAMINE_RTES_BEFORE);
+	return expression_tree_walker(node, check_relations_walker, inputs);
+}
+
+/* add_input: record a relation once, OR-ing whether children are read. */
+static void
+add_input(List **inputs, RangeTblEntry *rte)
+{
+	ListCell   *lc;
+	DtInput    *input;
+	char		relkind = get_rel_relkind(rte->relid);
+
+	foreach(lc, *inputs)
+	{
+		input = (DtInput *) lfirst(lc);
+		if (input->relid == rte->relid)
+		{
+			input->inh |= rte->inh;
+			return;
+		}
+	}
+	input = palloc0(sizeof(DtInput));
+	input->relid = rte->relid;
+	input->inh = rte->inh;
+	input->capturable = (relkind == RELKIND_RELATION ||
+						 relkind == RELKIND_PARTITIONED_TABLE);
+	*inputs = lappend(*inputs, input);
+}
+
+/*
+ * analysis_analyze
+ *		Decide how a parsed defining query is maintained.
+ *
+ * Always succeeds: a query that cannot be maintained incrementally gets
+ * incremental = false and the reason.  The caller decides whether the
+ * requested refresh_mode allows that.
+ */
+DtAnalysis *
+analysis_analyze(Query *query)
+{
+	DtAnalysis *an = palloc0(sizeof(DtAnalysis));
+	FunctionFacts facts = {0};
+	ListCell   *lc;
+
+	an->query = query;
+	check_relations_walker((Node *) query, &an->inputs);
+
+	/*
+	 * Without a capturable input, or with functions whose results change
+	 * without any input changing, a refresh cannot tell "nothing changed".
+	 */
+	foreach(lc, an->inputs)
+	{
+		if (!((DtInput *) lfirst(lc))->capturable)
+			an->always_full = true;
+	}
+	if (an->inputs == NIL)
+		an->always_full = true;
+	query_tree_walker(query, function_facts_walker, &facts, 0);
+	if (OidIsValid(facts.user_stable))
+		an->always_full = true;
+
+	an->reason = analyze_grouped_query(query, an);
+	an->incremental = (an->reason == NULL);
+	if (!an->incremental)
+	{
+		an->base = NULL;
+		an->keys = an->aggregates = an->aux_tables = NIL;
+		an->input_exprs = an->filter_exprs = NIL;
+	}
+	return an;
+}
+
+/*
+ * function_facts_walker
+ *		Note time-dependent functions, user-defined non-immutable functions
+ *		and whole-row or system column references anywhere below node.
+ */
+static bool
+function_facts_walker(Node *node, FunctionFacts *facts)
+{
+	if (node == NULL)
+		return false;
+	if (is_time_function(node))
+		facts->time = true;
+	if (!OidIsValid(facts->user_stable))
+		check_functions_in_node(node, check_user_stable, &facts->user_stable);
+	if (IsA(node, Var) && ((Var *) node)->varattno <= 0)
+		facts->whole_row = true;
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, function_facts_walker, facts, 0);
+	return expression_tree_walker(node, function_facts_walker, facts);
+}
+
+/*
+ * check_user_stable
+ *		A stable function of our own making may read tables we do not watch;
+ *		built-in stable functions depend only on their arguments and on the
+ *		settings a refresh pins (TimeZone, DateStyle, ...).
+ */
+static bool
+check_user_stable(Oid funcid, void *context)
+{
+	if (funcid >= FirstNormalObjectId && func_volatile(funcid) != PROVOLATILE_IMMUTABLE)
+	{
+		*(Oid *) context = funcid;
+		return true;
+	}
+	return false;
+}
+
+/* is_time_function: does this node read the clock (now() and friends)? */
+static bool
+is_time_function(Node *node)
+{
+	if (IsA(node, SQLValueFunction))
+	{
+		switch (((SQLValueFunction *) node)->op)
+		{
+			case SVFOP_CURRENT_DATE:
+			case SVFOP_CURRENT_TIME:
+			case SVFOP_CURRENT_TIME_N:
+			case SVFOP_CURRENT_TIMESTAMP:
+			case SVFOP_CURRENT_TIMESTAMP_N:
+			case SVFOP_LOCALTIME:
+			case SVFOP_LOCALTIME_N:
+			case SVFOP_LOCALTIMESTAMP:
+			case SVFOP_LOCALTIMESTAMP_N:
+				return true;
+			default:
+				return false;
+		}
+	}
+	if (IsA(node, FuncExpr))
+	{
+		Oid			f = ((FuncExpr *) node)->funcid;
+
+		return f == F_NOW || f == F_TRANSACTION_TIMESTAMP || f == F_STATEMENT_TIMESTAMP;
+	}
+	return false;
+}
+
+/* facts_of: the function facts of one expression. */
+static FunctionFacts
+facts_of(Node *node)
+{
+	FunctionFacts facts = {0};
+
+	function_facts_walker(node, &facts);
+	return facts;
+}
+
+/*
+ * expr_index
+ *		Position (1-based) of an expression in a list, compared with equal();
+ *		appended if absent.
+ */
+static int
+expr_index(List **list, Expr *expr)
+{
+	ListCell   *lc;
+	int			i = 0;
+
+	foreach(lc, *list)
+	{
+		i++;
+		if (equal(lfirst(lc), expr))
+			return i;
+	}
+	*list = lappend(*list, expr);
+	return list_length(*list);
+}
+
+/* has_btree_opclass: can values of this type be sorted and indexed? */
+static bool
+has_btree_opclass(Oid type)
+{
+	return OidIsValid(GetDefaultOpClass(type, BTREE_AM_OID));
+}
+
+/* What aggregate is this, and over which kind of arithmetic? */
+typedef struct AggInfo
+{
+	const char *name;
+	DtAggKind	kind;
+} AggInfo;
+
+static const AggInfo known_aggregates[] = {
+	{"count", DT_AGG_COUNT},
+	{"sum", DT_AGG_SUM},
+	{"avg", DT_AGG_AVG},
+	{"variance", DT_AGG_VAR_SAMP},
+	{"var_samp", DT_AGG_VAR_SAMP},
+	{"var_pop", DT_AGG_VAR_POP},
+	{"stddev", DT_AGG_STDDEV_SAMP},
+	{"stddev_samp", DT_AGG_STDDEV_SAMP},
+	{"stddev_pop", DT_AGG_STDDEV_POP},
+	{"min", DT_AGG_MIN},
+	{"max", DT_AGG_MAX},
+	{"percentile_cont", DT_AGG_PERCENTILE_CONT},
+	{"percentile_disc", DT_AGG_PERCENTILE_DISC},
+	{"bool_and", DT_AGG_BOOL_AND},
+	{"every", DT_AGG_BOOL_AND},
+	{"bool_or", DT_AGG_BOOL_OR},
+};
+
+/* sum_domain: the state arithmetic of sum/avg/variance over a type. */
+static DtSumDomain
+sum_domain(Oid type, DtAggKind kind)
+{
+	switch (type)
+	{
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+			return DT_DOMAIN_INTEGER;
+		case NUMERICOID:
+			return DT_DOMAIN_NUMERIC;
+		case FLOAT4OID:
+		case FLOAT8OID:
+			return DT_DOMAIN_FLOAT;
+		case INTERVALOID:
+			return (kind == DT_AGG_SUM || kind == DT_AGG_AVG) ? DT_DOMAIN_INTERVAL : DT_DOMAIN_NONE;
+		case MONEYOID:
+			return kind == DT_AGG_SUM ? DT_DOMAIN_MONEY : DT_DOMAIN_NONE;
+		default:
+			return DT_DOMAIN_NONE;
+	}
+}
+
+/* aux_table_for: the auxiliary table holding values of a type, created on demand. */
+static DtAuxTable *
+aux_table_for(DtAnalysis *an, Oid type, int32 typmod, Oid collation)
+{
+	ListCell   *lc;
+	DtAuxTable *aux;
+
+	foreach(lc, an->aux_tables)
+	{
+		aux = (DtAuxTable *) lfirst(lc);
+		if (aux->valtype == type && aux->valtypmod == typmod &&
+			aux->valcollation == collation)
+			return aux;
+	}
+	aux = palloc0(sizeof(DtAuxTable));
+	aux->no = list_length(an->aux_tables) + 1;
+	aux->valtype = type;
+	aux->valtypmod = typmod;
+	aux->valcollation = collation;
+	an->aux_tables = lappend(an->aux_tables, aux);
+	return aux;
+}
+
+/* aux_item_for: the item of (argument, filter) in its auxiliary table. */
+static void
+assign_aux_item(DtAnalysis *an, DtAggregate *agg)
+{
+	DtAuxTable *aux = aux_table_for(an, agg->argtype, agg->argtypmod, agg->argcollation);
+	ListCell   *lc;
+	DtAuxItem  *item;
+
+	agg->aux_no = aux->no;
+	foreach(lc, aux->items)
+	{
+		item = (DtAuxItem *) lfirst(lc);
+		if (item->input_no == agg->input_no && item->filter_no == agg->filter_no)
+		{
+			agg->aux_item = item->j;
+			return;
+		}
+	}
+	item = palloc0(sizeof(DtAuxItem));
+	item->j = list_length(aux->items) + 1;
+	item->input_no = agg->input_no;
+	item->filter_no = agg->filter_no;
+	aux->items = lappend(aux->items, item);
+	agg->aux_item = item->j;
+}
+
+/*
+ * classify_aggregate
+ *		Fill in a DtAggregate for an Aggref, or return the reason it cannot
+ *		be maintained incrementally.
+ */
+static char *
+classify_aggregate(DtAnalysis *an, Aggref *aggref, DtAggregate *agg)
+{
+	HeapTuple	proctup;
+	Form_pg_proc procform;
+	char	   *name;
+	bool		found = false;
+	int			i;
+
+	if (aggref->agglevelsup != 0)
+		return pstrdup("aggregates of an outer query level");
+
+	proctup = SearchSysCache1(PROCOID, ObjectIdGetDatum(aggref->aggfnoid));
+	if (!HeapTupleIsValid(proctup))
+		elog(ERROR, "cache lookup failed for function %u", aggref->aggfnoid);
+	procform = (Form_pg_proc) GETSTRUCT(proctup);
+	name = pstrdup(NameStr(procform->proname));
+	if (procform->pronamespace == PG_CATALOG_NAMESPACE)
+	{
+		for (i = 0; i < lengthof(known_aggregates); i++)
+		{
+			if (strcmp(name, known_aggregates[i].name) == 0)
+			{
+				agg->kind = known_aggregates[i].kind;
+				found = true;
+				break;
+			}
+		}
+	}
+	ReleaseSysCache(proctup);
+	if (!found)
+		return psprintf("aggregate function %s()", name);
+
+	agg->aggref = aggref;
+	agg->filter = aggref->aggfilter;
+	agg->restype = aggref->aggtype;
+	agg->restypmod = -1;
+
+	if (agg->kind == DT_AGG_PERCENTILE_CONT || agg->kind == DT_AGG_PERCENTILE_DISC)
+	{
+		Node	   *direct;
+		Const	   *c;
+
+		if (list_length(aggref->aggdirectargs) != 1 || list_length(aggref->args) != 1)
+			return psprintf("%s() with this argument list", name);
+		direct = eval_const_expressions(NULL, linitial(aggref->aggdirectargs));
+		if (!IsA(direct, Const) || ((Const *) direct)->consttype != FLOAT8OID)
+			return psprintf("%s() with a fraction that is not a constant number", name);
+		c = (Const *) direct;
+		if (c->constisnull)
+			return psprintf("%s() with a NULL fraction", name);
+		agg->fraction = DatumGetFloat8(c->constvalue);
+		if (agg->fraction < 0 || agg->fraction > 1 || isnan(agg->fraction))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("percentile value %g is not between 0 and 1", agg->fraction)));
+		agg->arg = ((TargetEntry *) linitial(aggref->args))->expr;
+	}
+	else
+	{
+		if (aggref->aggorder != NIL)
+			return psprintf("ORDER BY inside aggregate %s()", name);
+		if (aggref->aggstar)
+		{
+			agg->kind = DT_AGG_COUNT_STAR;
+			agg->arg = NULL;
+		}
+		else
+		{
+			if (list_length(aggref->args) != 1)
+				return psprintf("aggregate %s() with %d arguments", name, list_length(aggref->args));
+			agg->arg = ((TargetEntry *) linitial(aggref->args))->expr;
+		}
+		if (aggref->aggdistinct != NIL)
+		{
+			if (agg->kind == DT_AGG_COUNT)
+				agg->kind = DT_AGG_COUNT_DISTINCT;
+			else if (agg->kind != DT_AGG_MIN && agg->kind != DT_AGG_MAX)
+				return psprintf("DISTINCT inside aggregate %s()", name);
+		}
+	}
+
+	if (agg->arg != NULL)
+	{
+		agg->argtype = exprType((Node *) agg->arg);
+		agg->argtypmod = exprTypmod((Node *) agg->arg);
+		agg->argcollation = exprCollation((Node *) agg->arg);
+		agg->input_no = expr_index(&an->input_exprs, agg->arg);
+	}
+	if (agg->filter != NULL)
+		agg->filter_no = expr_index(&an->filter_exprs, agg->filter);
+
+	switch (agg->kind)
+	{
+		case DT_AGG_SUM:
+		case DT_AGG_AVG:
+		case DT_AGG_VAR_SAMP:
+		case DT_AGG_VAR_POP:
+		case DT_AGG_STDDEV_SAMP:
+		case DT_AGG_STDDEV_POP:
+			agg->domain = sum_domain(agg->argtype, agg->kind);
+			if (agg->domain == DT_DOMAIN_NONE)
+				return psprintf("aggregate %s() over type %s", name,
+								format_type_be(agg->argtype));
+			break;
+		case DT_AGG_MIN:
+		case DT_AGG_MAX:
+		case DT_AGG_COUNT_DISTINCT:
+		case DT_AGG_PERCENTILE_CONT:
+		case DT_AGG_PERCENTILE_DISC:
+			if (!has_btree_opclass(agg->argtype))
+				return psprintf("aggregate %s() over type %s, which has no default btree operator class",
+								name, format_type_be(agg->argtype));
+			assign_aux_item(an, agg);
+			break;
+		default:
+			break;
+	}
+	return NULL;
+}
+
+/* Context for replacing group keys and aggregates in output expressions. */
+typedef struct OutputCheck
+{
+	DtAnalysis *an;
+	char	   *reason;
+	bool		inside_aggregate;
+} OutputCheck;
+
+/* collect_aggrefs_walker: classify every Aggref once (deduplicated). */
+static bool
+collect_aggrefs_walker(Node *node, OutputCheck *ctx)
+{
+	ListCell   *lc;
+
+	if (node == NULL || ctx->reason != NULL)
+		return false;
+	if (IsA(node, Aggref))
+	{
+		DtAggregate *agg;
+
+		foreach(lc, ctx->an->aggregates)
+		{
+			if (equal(((DtAggregate *) lfirst(lc))->aggref, node))
+				return false;
+		}
+		agg = palloc0(sizeof(DtAggregate));
+		agg->no = list_length(ctx->an->aggregates) + 1;
+		ctx->reason = classify_aggregate(ctx->an, (Aggref *) node, agg);
+		if (ctx->reason == NULL)
+			ctx->an->aggregates = lappend(ctx->an->aggregates, agg);
+		return false;			/* arguments are checked separately */
+	}
+	return expression_tree_walker(node, collect_aggrefs_walker, ctx);
+}
+
+/*
+ * check_output_walker
+ *		An output or HAVING expression must be built from group keys and
+ *		aggregates only: a Var outside both means a column grouped by
+ *		functional dependency, which the state cannot reproduce.
+ */
+static bool
+check_output_walker(Node *node, OutputCheck *ctx)
+{
+	ListCell   *lc;
+
+	if (node == NULL || ctx->reason != NULL)
+		return false;
+	if (IsA(node, Aggref))
+		return false;
+	foreach(lc, ctx->an->keys)
+	{
+		if (equal(((DtKey *) lfirst(lc))->expr, node))
+			return false;
+	}
+	if (IsA(node, Var))
+	{
+		ctx->reason = psprintf("column \"%s\" used outside an aggregate without being a GROUP BY expression",
+							   get_rte_attribute_name(rt_fetch(((Var *) node)->varno,
+															   ctx->an->query->rtable),
+													  ((Var *) node)->varattno));
+		return false;
+	}
+	return expression_tree_walker(node, check_output_walker, ctx);
+}
+
+/*
+ * analyze_grouped_query
+ *		Fill the delta-merge plan of an, or return why the query has none.
+ */
+static char *
+analyze_grouped_query(Query *query, DtAnalysis *an)
+{
+	RangeTblEntry *rte;
+	ListCell   *lc;
+	OutputCheck ctx = {an, NULL, false};
+	FunctionFacts facts;
+	List	   *agg_inputs = NIL;
+
+	if (query->setOperations != NULL)
+		return pstrdup("UNION, INTERSECT and EXCEPT");
+	if (query->cteList != NIL)
+		return pstrdup("WITH queries");
+	if (query->hasWindowFuncs)
+		return pstrdup("window functions");
+	if (query->hasTargetSRFs)
+		return pstrdup("set-returning functions in the select list");
+	if (query->hasSubLinks)
+		return pstrdup("subqueries in expressions");
+	if (query->groupingSets != NIL)
+		return pstrdup("GROUPING SETS, ROLLUP and CUBE");
+	if (query->limitCount != NULL || query->limitOffset != NULL)
+		return pstrdup("LIMIT and OFFSET");
+	if (query->hasDistinctOn)
+		return pstrdup("DISTINCT ON");
+	if (list_length(query->rtable) != 1 || list_length(query->jointree->fromlist) != 1 ||
+		!IsA(linitial(query->jointree->fromlist), RangeTblRef))
+		return pstrdup("joins and queries over more than one relation");
+	rte = linitial_node(RangeTblEntry, query->rtable);
+	if (rte->rtekind != RTE_RELATION)
+		return pstrdup("subqueries, functions and values lists in FROM");
+	if (rte->tablesample != NULL)
+		return pstrdup("TABLESAMPLE");
+	an->base = (DtInput *) linitial(an->inputs);
+	if (!an->base->capturable)
+		return psprintf("reading \"%s\", whose changes cannot be captured (only tables can)",
+						get_rel_name(rte->relid));
+	if (!query->hasAggs && query->groupClause == NIL)
+		return pstrdup("queries without aggregation");
+
+	/* Group keys: each must be an output column with a btree-sortable type. */
+	foreach(lc, query->groupClause)
+	{
+		SortGroupClause *sgc = lfirst_node(SortGroupClause, lc);
+		TargetEntry *tle = get_sortgroupclause_tle(sgc, query->targetList);
+		DtKey	   *key;
+
+		if (tle->resjunk)
+			return pstrdup("GROUP BY expressions that are not in the select list");
+		key = palloc0(sizeof(DtKey));
+		key->expr = tle->expr;
+		key->resno = tle->resno;
+		key->type = exprType((Node *) tle->expr);
+		key->typmod = exprTypmod((Node *) tle->expr);
+		key->collation = exprCollation((Node *) tle->expr);
+		if (!has_btree_opclass(key->type))
+			return psprintf("GROUP BY over type %s, which has no default btree operator class",
+							format_type_be(key->type));
+		an->keys = lappend(an->keys, key);
+	}
+	if (query->distinctClause != NIL && an->keys == NIL)
+		return pstrdup("DISTINCT over an aggregate without GROUP BY");
+
+	/* Aggregates, then the expressions built over them. */
+	foreach(lc, query->targetList)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+
+		if (!tle->resjunk)
+			collect_aggrefs_walker((Node *) tle->expr, &ctx);
+	}
+	collect_aggrefs_walker(query->havingQual, &ctx);
+	if (ctx.reason != NULL)
+		return ctx.reason;
+
+	foreach(lc, query->targetList)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+
+		if (!tle->resjunk)
+			check_output_walker((Node *) tle->expr, &ctx);
+	}
+	check_output_walker(query->havingQual, &ctx);
+	if (ctx.reason != NULL)
+		return ctx.reason;
+
+	/*
+	 * Only the select list may read the clock: refreshed_at-style columns
+	 * take the time of the refresh that writes the row.  Anywhere else the
+	 * answer would change without any row changing.
+	 */
+	foreach(lc, an->aggregates)
+	{
+		DtAggregate *agg = (DtAggregate *) lfirst(lc);
+
+		agg_inputs = lappend(agg_inputs, agg->aggref);
+	}
+	foreach(lc, an->keys)
+		agg_inputs = lappend(agg_inputs, ((DtKey *) lfirst(lc))->expr);
+	agg_inputs = lappend(agg_inputs, query->jointree->quals);
+	agg_inputs = lappend(agg_inputs, query->havingQual);
+	facts = facts_of((Node *) agg_inputs);
+	if (facts.time)
+		return pstrdup("the current time (now(), CURRENT_TIMESTAMP, ...) outside the select list");
+	if (facts.whole_row)
+		return pstrdup("whole-row references and system columns");
+	facts = facts_of((Node *) query->targetList);
+	if (OidIsValid(facts.user_stable))
+		return psprintf("function %s, which is not IMMUTABLE", format_procedure(facts.user_stable));
+	facts = facts_of((Node *) agg_inputs);
+	if (OidIsValid(facts.user_stable))
+		return psprintf("function %s, which is not IMMUTABLE", format_procedure(facts.user_stable));
+
+	/* The base columns that the change rows must carry. */
+	pull_varattnos((Node *) agg_inputs, 1, &an->base->attnums);
+	return NULL;
+}
+
+/*
+ * analysis_parse_mode
+ *		Map a refresh_mode argument to DtMode; errors on anything else.
+ */
+DtMode
+analysis_parse_mode(const char *mode)
+{
+	if (pg_strcasecmp(mode, "auto") == 0)
+		return DT_MODE_AUTO;
+	if (pg_strcasecmp(mode, "incremental") == 0)
+		return DT_MODE_INCREMENTAL;
+	if (pg_strcasecmp(mode, "full") == 0)
+		return DT_MODE_FULL;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid refresh_mode \"%s\"", mode),
+			 errhint("Valid values are \"auto\", \"incremental\" and \"full\".")));
+	return DT_MODE_AUTO;		/* keep compiler quiet */
+}
+
+const char *
+analysis_mode_name(DtMode mode)
+{
+	switch (mode)
+	{
+		case DT_MODE_AUTO:
+			return "AUTO";
+		case DT_MODE_INCREMENTAL:
+			return "INCREMENTAL";
+		case DT_MODE_FULL:
+			return "FULL";
+	}
+	return "AUTO";
+}
+
+/* lag_error_context: say which argument a bad interval came from. */
+static void
+lag_error_context(void *arg)
+{
+	errcontext("target_lag \"%s\"", (const char *) arg);
+}
+
+/*
+ * analysis_parse_lag
+ *		Validate a target_lag: 'downstream' (returns false, *interval NULL)
+ *		or an interval of at least one second (returns true).
+ */
+bool
+analysis_parse_lag(const char *lag, Interval **interval)
+{
+	ErrorContextCallback callback;
+	Interval	one_second = {0};
+	Interval   *iv;
+
+	*interval = NULL;
+	if (pg_strcasecmp(lag, "downstream") == 0)
+		return false;
+
+	callback.callback = lag_error_context;
+	callback.arg = (void *) lag;
+	callback.previous = error_context_stack;
+	error_context_stack = &callback;
+	iv = DatumGetIntervalP(DirectFunctionCall3(interval_in,
+											   CStringGetDatum(lag),
+											   ObjectIdGetDatum(InvalidOid),
+											   Int32GetDatum(-1)));
+	error_context_stack = callback.previous;
+
+	one_second.time = USECS_PER_SEC;
+	if (DatumGetInt32(DirectFunctionCall2(interval_cmp, IntervalPGetDatum(iv),
+										  IntervalPGetDatum(&one_second))) < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid target_lag \"%s\"", lag),
+				 errdetail("A target lag is a duration of at least one second, or \"downstream\".")));
+	*interval = iv;
+	return true;
+}

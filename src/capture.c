@@ -1,0 +1,741 @@
+/*-------------------------------------------------------------------------
+ *
+ * capture.c
+ *		Change logs, and the triggers that fill them in the writing
+ *		transaction.
+ *
+ * Every relation a DT reads gets one change log, dt_internal.changes_<oid>,
+ * shared by all the DTs that read it:
+ *
+ *		dt$xid	xid8	the writing transaction (top level)
+ *		dt$cid	int4	the command within it
+ *		dt$sign	int2	+1 inserted row, -1 deleted row, 0 rebuild marker
+ *		a<N>	...		base column N, for the columns some DT needs
+ *
+ * An UPDATE is a deleted old row and an inserted new row; a pair whose
+ * captured columns did not change is not written at all.  TRUNCATE, and
+ * rows that arrive or leave without DML (ATTACH, DETACH, DROP of a
+ * partition), write a marker instead, and consumers rebuild.
+ *
+ * Capture is four AFTER ... FOR EACH STATEMENT triggers per table with
+ * transition tables (PostgreSQL allows one event per trigger with them),
+ * ENABLE ALWAYS so that session_replication_role does not switch them off.
+ * Partitions and inheritance children get the same triggers writing to the
+ * root's log: DML through the root fires only the root's statement
+ * triggers, DML on a partition only the partition's.  The trigger writes
+ * with table_multi_insert, without SPI or planning, so a statement costs
+ * one trigger call and one batched insert into an index-free table.
+ *
+ * Which changes a refresh consumes is decided by position, not by order:
+ * a DT records the snapshot, transaction and command id of its last
+ * refresh; a change was consumed iff its transaction was visible in that
+ * snapshot or, for the refreshing transaction itself, came from an earlier
+ * command.  Commit order does not matter, and several DTs keep their own
+ * positions over one log.  capture_cleanup deletes rows every reader has
+ * consumed.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/dependency.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_inherits.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/fmgroids.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/ruleutils.h"
+#include "utils/tuplestore.h"
+#include "utils/xid8.h"
+
+#include "pg_dynamic_tables.h"
+
+#define CAPTURE_BATCH 1000
+
+PG_FUNCTION_INFO_V1(dt_capture_changes);
+
+/*
+ * Column maps, cached per (trigger relation, log): for each log column
+ * after the three meta columns, the attribute of the trigger relation's
+ * rows that feeds it.  A relcache invalidation of any relation marks the
+ * cache stale; it is rebuilt at the next trigger call, never while in use.
+ */
+typedef struct CaptureMapKey
+{
+	Oid			trigrelid;
+	Oid			logrelid;
+} CaptureMapKey;
+
+typedef struct CaptureMap
+{
+	CaptureMapKey key;
+	int			ncols;			/* captured columns */
+	AttrNumber	src[FLEXIBLE_ARRAY_MEMBER];
+} CaptureMap;
+
+static HTAB *capture_maps = NULL;
+static bool capture_maps_stale = false;
+
+/* capture_relcache_callback: any relation changed, rebuild maps lazily. */
+static void
+capture_relcache_callback(Datum arg, Oid relid)
+{
+	capture_maps_stale = true;
+}
+
+/*
+ * get_capture_map
+ *		The column map from rows of trigrel to the log, mapping root column
+ *		numbers by name when trigrel is a partition or child of the root.
+ */
+static CaptureMap *
+get_capture_map(Relation trigrel, Relation log, Oid rootoid)
+{
+	CaptureMapKey key = {RelationGetRelid(trigrel), RelationGetRelid(log)};
+	CaptureMap *map;
+	TupleDesc	logdesc = RelationGetDescr(log);
+	bool		found;
+	int			i;
+
+	if (capture_maps == NULL || capture_maps_stale)
+	{
+		HASHCTL		ctl;
+
+		if (capture_maps == NULL)
+			CacheRegisterRelcacheCallback(capture_relcache_callback, (Datum) 0);
+		else
+			hash_destroy(capture_maps);
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(CaptureMapKey);
+		ctl.entrysize = offsetof(CaptureMap, src) + sizeof(AttrNumber) * MaxHeapAttributeNumber;
+		capture_maps = hash_create("pg_dynamic_tables capture maps", 64, &ctl,
+								   HASH_ELEM | HASH_BLOBS);
+		capture_maps_stale = false;
+	}
+
+	map = hash_search(capture_maps, &key, HASH_ENTER, &found);
+	if (found)
+		return map;
+
+	map->ncols = logdesc->natts - 3;
+	for (i = 0; i < map->ncols; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(logdesc, i + 3);
+		AttrNumber	rootatt;
+
+		map->src[i] = InvalidAttrNumber;
+		if (att->attisdropped || sscanf(NameStr(att->attname), "a%hd", &rootatt) != 1)
+			continue;
+		if (RelationGetRelid(trigrel) == rootoid)
+			map->src[i] = rootatt;
+		else
+		{
+			char	   *name = get_attname(rootoid, rootatt, true);
+
+			if (name != NULL)
+				map->src[i] = get_attnum(RelationGetRelid(trigrel), name);
+		}
+	}
+	return map;
+}
+
+/* A batch of log rows on their way to table_multi_insert. */
+typedef struct LogWriter
+{
+	Relation	log;
+	CaptureMap *map;
+	TupleTableSlot *slots[CAPTURE_BATCH];
+	int			nslots;
+	int			nused;
+	BulkInsertState bistate;
+	CommandId	cid;
+	Datum		xid;
+} LogWriter;
+
+static void
+writer_flush(LogWriter *w)
+{
+	if (w->nused == 0)
+		return;
+	table_multi_insert(w->log, w->slots, w->nused, w->cid, 0, w->bistate);
+	w->nused = 0;
+}
+
+/* writer_next_slot: an empty slot of the batch, flushing a full batch. */
+static TupleTableSlot *
+writer_next_slot(LogWriter *w)
+{
+	TupleTableSlot *slot;
+
+	if (w->nused == CAPTURE_BATCH)
+		writer_flush(w);
+	if (w->nused == w->nslots)
+		w->slots[w->nslots++] = table_slot_create(w->log, NULL);
+	slot = w->slots[w->nused++];
+	ExecClearTuple(slot);
+	return slot;
+}
+
+/* writer_add: one log row from a source row (NULL: a marker). */
+static void
+writer_add(LogWriter *w, TupleTableSlot *src, int sign)
+{
+	TupleTableSlot *dst = writer_next_slot(w);
+	int			i;
+
+	dst->tts_values[0] = w->xid;
+	dst->tts_isnull[0] = false;
+	dst->tts_values[1] = Int32GetDatum((int32) w->cid);
+	dst->tts_isnull[1] = false;
+	dst->tts_values[2] = Int16GetDatum((int16) sign);
+	dst->tts_isnull[2] = false;
+	for (i = 0; i < w->map->ncols; i++)
+	{
+		AttrNumber	a = w->map->src[i];
+
+		if (src == NULL || a == InvalidAttrNumber)
+		{
+			dst->tts_values[i + 3] = (Datum) 0;
+			dst->tts_isnull[i + 3] = true;
+		}
+		else
+			dst->tts_values[i + 3] = slot_getattr(src, a, &dst->tts_isnull[i + 3]);
+	}
+	ExecStoreVirtualTuple(dst);
+	ExecMaterializeSlot(dst);	/* copy out of the source row */
+}
+
+/* same_captured_values: do two rows agree on every captured column? */
+static bool
+same_captured_values(LogWriter *w, TupleTableSlot *a, TupleTableSlot *b)
+{
+	TupleDesc	desc = a->tts_tupleDescriptor;
+	int			i;
+
+	for (i = 0; i < w->map->ncols; i++)
+	{
+		AttrNumber	att = w->map->src[i];
+		bool		null_a,
+					null_b;
+		Datum		va,
+					vb;
+		Form_pg_attribute form;
+
+		if (att == InvalidAttrNumber)
+			continue;
+		va = slot_getattr(a, att, &null_a);
+		vb = slot_getattr(b, att, &null_b);
+		if (null_a != null_b)
+			return false;
+		if (null_a)
+			continue;
+		form = TupleDescAttr(desc, att - 1);
+		if (!datumIsEqual(va, vb, form->attbyval, form->attlen))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * store_reader
+ *		Position our own read pointer at the start of a transition table,
+ *		so that other triggers reading the same tuplestore are undisturbed.
+ */
+static void
+store_reader(Tuplestorestate *store)
+{
+	int			ptr = tuplestore_alloc_read_pointer(store, 0);
+
+	tuplestore_select_read_pointer(store, ptr);
+	tuplestore_rescan(store);
+}
+
+static void
+write_store(LogWriter *w, Tuplestorestate *store, TupleDesc desc, int sign)
+{
+	TupleTableSlot *slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+
+	store_reader(store);
+	while (tuplestore_gettupleslot(store, true, false, slot))
+		writer_add(w, slot, sign);
+	tuplestore_select_read_pointer(store, 0);
+	ExecDropSingleTupleTableSlot(slot);
+}
+
+/*
+ * write_update
+ *		Old rows as deletes, new rows as inserts, except pairs (the i-th old
+ *		and i-th new row) whose captured columns are all unchanged.  Skipping
+ *		an identical pair is right whatever rows the pair really were: it
+ *		removes -x and +x from the delta, which leaves the delta as it was.
+ */
+static void
+write_update(LogWriter *w, Tuplestorestate *olds, Tuplestorestate *news, TupleDesc desc)
+{
+	TupleTableSlot *o = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	TupleTableSlot *n = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	int			optr,
+				nptr;
+	bool		have_o,
+				have_n;
+
+	optr = tuplestore_alloc_read_pointer(olds, 0);
+	nptr = tuplestore_alloc_read_pointer(news, 0);
+	for (;;)
+	{
+		tuplestore_select_read_pointer(olds, optr);
+		have_o = tuplestore_gettupleslot(olds, true, false, o);
+		tuplestore_select_read_pointer(news, nptr);
+		have_n = tuplestore_gettupleslot(news, true, false, n);
+		if (!have_o && !have_n)
+			break;
+		if (have_o && have_n && same_captured_values(w, o, n))
+			continue;
+		if (have_o)
+			writer_add(w, o, DT_SIGN_DELETE);
+		if (have_n)
+			writer_add(w, n, DT_SIGN_INSERT);
+	}
+	tuplestore_select_read_pointer(olds, 0);
+	tuplestore_select_read_pointer(news, 0);
+	ExecDropSingleTupleTableSlot(o);
+	ExecDropSingleTupleTableSlot(n);
+}
+
+static void
+writer_begin(LogWriter *w, Relation log, Relation trigrel, Oid rootoid)
+{
+	memset(w, 0, sizeof(LogWriter));
+	w->log = log;
+	w->map = get_capture_map(trigrel, log, rootoid);
+	w->bistate = GetBulkInsertState();
+	w->cid = GetCurrentCommandId(true);
+	w->xid = FullTransactionIdGetDatum(GetTopFullTransactionId());
+}
+
+static void
+writer_end(LogWriter *w)
+{
+	int			i;
+
+	writer_flush(w);
+	for (i = 0; i < w->nslots; i++)
+		ExecDropSingleTupleTableSlot(w->slots[i]);
+	FreeBulkInsertState(w->bistate);
+}
+
+/*
+ * dt_capture_changes
+ *		Trigger function: AFTER INSERT/UPDATE/DELETE/TRUNCATE FOR EACH
+ *		STATEMENT, arguments (log relid, root relid).
+ */
+Datum
+dt_capture_changes(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	Relation	log;
+	LogWriter	w;
+	Oid			logoid;
+	Oid			rootoid;
+	TupleDesc	desc;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_STATEMENT(td->tg_event) ||
+		!TRIGGER_FIRED_AFTER(td->tg_event) || td->tg_trigger->tgnargs != 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("dt_internal.capture_changes() must be fired AFTER ... FOR EACH STATEMENT by pg_dynamic_tables")));
+
+	logoid = atooid(td->tg_trigger->tgargs[0]);
+	rootoid = atooid(td->tg_trigger->tgargs[1]);
+	log = table_open(logoid, RowExclusiveLock);
+	desc = RelationGetDescr(td->tg_relation);
+	writer_begin(&w, log, td->tg_relation, rootoid);
+
+	if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event))
+		writer_add(&w, NULL, DT_SIGN_REBUILD);
+	else if (TRIGGER_FIRED_BY_INSERT(td->tg_event) && td->tg_newtable)
+		write_store(&w, td->tg_newtable, desc, DT_SIGN_INSERT);
+	else if (TRIGGER_FIRED_BY_DELETE(td->tg_event) && td->tg_oldtable)
+		write_store(&w, td->tg_oldtable, desc, DT_SIGN_DELETE);
+	else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event) && td->tg_oldtable && td->tg_newtable)
+		write_update(&w, td->tg_oldtable, td->tg_newtable, desc);
+
+	writer_end(&w);
+	table_close(log, NoLock);
+	return PointerGetDatum(NULL);
+}
+
+/* ---------------------------------------------------------------------
+ * Managing change logs and triggers
+ * ---------------------------------------------------------------------
+ */
+
+/* internal_namespace: the OID of schema dt_internal. */
+static Oid
+internal_namespace(void)
+{
+	return get_namespace_oid(DT_INTERNAL_SCHEMA, false);
+}
+
+/* capture_log_relid: the change log of a relation, or InvalidOid. */
+Oid
+capture_log_relid(Oid relid)
+{
+	return get_relname_relid(psprintf("changes_%u", relid), internal_namespace());
+}
+
+bool
+capture_relation_is_captured(Oid relid)
+{
+	return OidIsValid(capture_log_relid(relid));
+}
+
+static const char *const trigger_events[4][3] = {
+	/* suffix, event, referencing */
+	{"ins", "INSERT", "REFERENCING NEW TABLE AS dt_new"},
+	{"upd", "UPDATE", "REFERENCING OLD TABLE AS dt_old NEW TABLE AS dt_new"},
+	{"del", "DELETE", "REFERENCING OLD TABLE AS dt_old"},
+	{"trunc", "TRUNCATE", ""},
+};
+
+/* install_triggers: the four capture triggers of rel, writing to log. */
+static void
+install_triggers(Oid relid, Oid logoid, Oid rootoid)
+{
+	char	   *rel = deparse_qualified_name(relid);
+	int			i;
+
+	if (get_rel_relkind(relid) == RELKIND_FOREIGN_TABLE)
+		return;
+	for (i = 0; i < 4; i++)
+	{
+		char	   *name = psprintf("dt_capture_%u_%s", logoid, trigger_events[i][0]);
+
+		catalog_exec_ddl(psprintf("CREATE TRIGGER %s AFTER %s ON %s %s FOR EACH STATEMENT "
+						  "EXECUTE FUNCTION " DT_INTERNAL_SCHEMA ".capture_changes('%u', '%u')",
+						  quote_identifier(name), trigger_events[i][1], rel, trigger_events[i][2],
+						  logoid, rootoid));
+		catalog_exec_ddl(psprintf("ALTER TABLE %s ENABLE ALWAYS TRIGGER %s", rel, quote_identifier(name)));
+	}
+}
+
+/* remove_triggers: drop the capture triggers of rel for log, if present. */
+static void
+remove_triggers(Oid relid, Oid logoid)
+{
+	char	   *rel = deparse_qualified_name(relid);
+	int			i;
+
+	for (i = 0; i < 4; i++)
+		catalog_exec_ddl(psprintf("DROP TRIGGER IF EXISTS %s ON %s",
+						  quote_identifier(psprintf("dt_capture_%u_%s", logoid, trigger_events[i][0])),
+						  rel));
+}
+
+/*
+ * capture_attach_input
+ *		Make sure the changes of input are captured with the columns a DT
+ *		needs, and that the DT's owner may read them.
+ *
+ * Takes ShareRowExclusiveLock on the input (and its children), which waits
+ * for transactions that are writing to it and keeps new writers out until
+ * the caller commits: every change is then either visible in a snapshot
+ * taken after this call or captured.  Also takes ShareUpdateExclusiveLock
+ * on the log, which keeps capture_cleanup from deleting rows this new
+ * reader needs before its position is committed.
+ */
+void
+capture_attach_input(Oid dtrelid, DtInput *input, Oid dtowner)
+{
+	Oid			logoid;
+	char	   *log;
+	int			attnum = -1;
+	List	   *children;
+	ListCell   *lc;
+
+	if (!input->capturable)
+		return;
+	LockRelationOid(input->relid, ShareRowExclusiveLock);
+	children = input->inh ? find_all_inheritors(input->relid, ShareRowExclusiveLock, NULL)
+		: list_make1_oid(input->relid);
+
+	logoid = capture_log_relid(input->relid);
+	log = deparse_internal_name("changes", input->relid, 0);
+	if (!OidIsValid(logoid))
+	{
+		Oid			types[2] = {OIDOID, OIDOID};
+		Datum		values[2];
+
+		catalog_exec_ddl(psprintf("CREATE TABLE %s (" DT_COL_XID " xid8 NOT NULL, " DT_COL_CID " integer NOT NULL, "
+						  DT_COL_SIGN " smallint NOT NULL) WITH (autovacuum_vacuum_scale_factor = 0.01)",
+						  log));
+		CommandCounterIncrement();
+		logoid = capture_log_relid(input->relid);
+		foreach(lc, children)
+			install_triggers(lfirst_oid(lc), logoid, input->relid);
+
+		values[0] = ObjectIdGetDatum(input->relid);
+		values[1] = ObjectIdGetDatum(logoid);
+		SPI_connect();
+		catalog_exec("INSERT INTO " DT_INTERNAL_SCHEMA ".change_log (input_relid, log_relid) VALUES ($1, $2)",
+					 2, types, values, NULL, SPI_OK_INSERT);
+		SPI_finish();
+
+		/* The log goes away with the relation it records. */
+		{
+			ObjectAddress logaddr,
+						reladdr;
+
+			ObjectAddressSet(logaddr, RelationRelationId, logoid);
+			ObjectAddressSet(reladdr, RelationRelationId, input->relid);
+			recordDependencyOn(&logaddr, &reladdr, DEPENDENCY_AUTO);
+		}
+	}
+	LockRelationOid(logoid, ShareUpdateExclusiveLock);
+
+	/* Columns some DT needs and the log does not have yet. */
+	while ((attnum = bms_next_member(input->attnums, attnum)) >= 0)
+	{
+		AttrNumber	a = attnum + FirstLowInvalidHeapAttributeNumber;
+		Oid			type;
+		int32		typmod;
+		Oid			collation;
+
+		if (a <= 0 || get_attnum(logoid, psprintf("a%d", a)) != InvalidAttrNumber)
+			continue;
+		get_atttypetypmodcoll(input->relid, a, &type, &typmod, &collation);
+		catalog_exec_ddl(psprintf("ALTER TABLE %s ADD COLUMN a%d %s%s", log, a,
+						  format_type_extended(type, typmod, FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY),
+						  OidIsValid(collation) ? psprintf(" COLLATE %s", generate_collation_name(collation)) : ""));
+	}
+	catalog_exec_ddl(psprintf("GRANT SELECT ON %s TO %s", log, quote_identifier(GetUserNameFromId(dtowner, false))));
+	CommandCounterIncrement();
+}
+
+/*
+ * capture_release_unused_inputs
+ *		Drop the triggers and the change log of every relation that no DT
+ *		reads any more.
+ */
+void
+capture_release_unused_inputs(void)
+{
+	List	   *unused = NIL;
+	ListCell   *lc;
+	uint64		i;
+	MemoryContext caller = CurrentMemoryContext;
+
+	SPI_connect();
+	catalog_exec("SELECT l.input_relid, l.log_relid FROM " DT_INTERNAL_SCHEMA ".change_log l "
+				 "WHERE NOT EXISTS (SELECT FROM " DT_INTERNAL_SCHEMA ".dynamic_table_input i "
+				 "JOIN " DT_INTERNAL_SCHEMA ".dynamic_table d ON d.relid = i.relid "
+				 "WHERE i.input_relid = l.input_relid)",
+				 0, NULL, NULL, NULL, SPI_OK_SELECT);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		MemoryContext spi = MemoryContextSwitchTo(caller);
+
+		unused = lappend_oid(unused, DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+																	SPI_tuptable->tupdesc, 1, &isnull)));
+		unused = lappend_oid(unused, DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+																	SPI_tuptable->tupdesc, 2, &isnull)));
+		MemoryContextSwitchTo(spi);
+	}
+	SPI_finish();
+
+	for (lc = list_head(unused); lc != NULL; lc = lnext(unused, lnext(unused, lc)))
+	{
+		Oid			relid = lfirst_oid(lc);
+		Oid			logoid = lfirst_oid(lnext(unused, lc));
+		Oid			types[1] = {OIDOID};
+		Datum		values[1] = {ObjectIdGetDatum(relid)};
+		ListCell   *lc2;
+
+		if (get_rel_name(relid) != NULL)
+		{
+			foreach(lc2, find_all_inheritors(relid, ShareRowExclusiveLock, NULL))
+				remove_triggers(lfirst_oid(lc2), logoid);
+		}
+		if (get_rel_name(logoid) != NULL)
+			catalog_exec_ddl(psprintf("DROP TABLE %s", deparse_internal_name("changes", relid, 0)));
+		SPI_connect();
+		catalog_exec("DELETE FROM " DT_INTERNAL_SCHEMA ".change_log WHERE input_relid = $1",
+					 1, types, values, NULL, SPI_OK_DELETE);
+		SPI_finish();
+	}
+}
+
+/* parents_of: the direct parents of a partition or inheritance child. */
+static List *
+parents_of(Oid relid)
+{
+	Relation	rel = table_open(InheritsRelationId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	List	   *parents = NIL;
+
+	ScanKeyInit(&key, Anum_pg_inherits_inhrelid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	scan = systable_beginscan(rel, InheritsRelidSeqnoIndexId, true, NULL, 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+		parents = lappend_oid(parents, ((Form_pg_inherits) GETSTRUCT(tup))->inhparent);
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return parents;
+}
+
+/* captured_ancestors: the captured relations child descends from. */
+static List *
+captured_ancestors(Oid child)
+{
+	List	   *result = NIL;
+	List	   *todo = list_make1_oid(child);
+
+	while (todo != NIL)
+	{
+		Oid			rel = linitial_oid(todo);
+		ListCell   *lc;
+
+		todo = list_delete_first(todo);
+		foreach(lc, parents_of(rel))
+		{
+			Oid			parent = lfirst_oid(lc);
+
+			if (capture_relation_is_captured(parent))
+				result = list_append_unique_oid(result, parent);
+			todo = lappend_oid(todo, parent);
+		}
+	}
+	return result;
+}
+
+/*
+ * capture_follow_new_child
+ *		child (with its own children) now belongs to parent: capture its
+ *		changes into the log of every captured ancestor.  When it brought
+ *		rows with it (ATTACH PARTITION, INHERIT), the readers rebuild.
+ */
+void
+capture_follow_new_child(Oid child, bool brought_rows)
+{
+	ListCell   *lc;
+
+	foreach(lc, captured_ancestors(child))
+	{
+		Oid			root = lfirst_oid(lc);
+		Oid			logoid = capture_log_relid(root);
+		ListCell   *lc2;
+
+		foreach(lc2, find_all_inheritors(child, ShareRowExclusiveLock, NULL))
+			install_triggers(lfirst_oid(lc2), logoid, root);
+		if (brought_rows)
+			capture_mark_rebuild(root);
+	}
+}
+
+/*
+ * capture_forget_child
+ *		child (with its own children) leaves parent (DETACH, NO INHERIT) or
+ *		is about to be dropped: its rows leave the ancestors without DML, so
+ *		their readers rebuild; its triggers for their logs go away.
+ */
+void
+capture_forget_child(Oid child, List *ancestors)
+{
+	ListCell   *lc;
+
+	foreach(lc, ancestors)
+	{
+		Oid			root = lfirst_oid(lc);
+		ListCell   *lc2;
+
+		if (get_rel_name(child) != NULL)
+		{
+			foreach(lc2, find_all_inheritors(child, ShareRowExclusiveLock, NULL))
+				remove_triggers(lfirst_oid(lc2), capture_log_relid(root));
+		}
+		capture_mark_rebuild(root);
+	}
+}
+
+/* capture_ancestors_of: what capture_forget_child needs, taken beforehand. */
+List *
+capture_ancestors_of(Oid child)
+{
+	return captured_ancestors(child);
+}
+
+/*
+ * capture_mark_rebuild
+ *		Write a rebuild marker into the change log of relid, in the current
+ *		transaction.
+ */
+void
+capture_mark_rebuild(Oid relid)
+{
+	Oid			logoid = capture_log_relid(relid);
+	Relation	log;
+	Relation	rel;
+	LogWriter	w;
+
+	if (!OidIsValid(logoid))
+		return;
+	log = table_open(logoid, RowExclusiveLock);
+	rel = table_open(relid, AccessShareLock);
+	writer_begin(&w, log, rel, relid);
+	writer_add(&w, NULL, DT_SIGN_REBUILD);
+	writer_end(&w);
+	table_close(rel, AccessShareLock);
+	table_close(log, NoLock);
+}
+
+/*
+ * capture_cleanup
+ *		Delete the change rows of relid that every DT reading it has
+ *		consumed.  Skipped, not waited for, when another transaction holds
+ *		the log (a cleanup, a DT being created, VACUUM), and in transactions
+ *		whose snapshot could predate a reader's registration.
+ */
+void
+capture_cleanup(Oid relid)
+{
+	Oid			logoid = capture_log_relid(relid);
+	Oid			types[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(relid)};
+	char	   *log;
+
+	if (!OidIsValid(logoid) || IsolationUsesXactSnapshot())
+		return;
+	if (!ConditionalLockRelationOid(logoid, ShareUpdateExclusiveLock))
+		return;
+	log = deparse_internal_name("changes", relid, 0);
+	SPI_connect();
+	catalog_exec(psprintf("DELETE FROM %s WHERE ctid = ANY (ARRAY(SELECT c.ctid FROM %s c "
+						  "WHERE NOT EXISTS (SELECT FROM " DT_INTERNAL_SCHEMA ".dynamic_table_input i "
+						  "JOIN " DT_INTERNAL_SCHEMA ".dynamic_table d ON d.relid = i.relid "
+						  "WHERE i.input_relid = $1 AND NOT (CASE WHEN c." DT_COL_XID " = d.position_xid "
+						  "THEN c." DT_COL_CID " < d.position_cid "
+						  "ELSE pg_catalog.pg_visible_in_snapshot(c." DT_COL_XID ", d.position_snapshot) END)) "
+						  "FOR UPDATE SKIP LOCKED))", log, log),
+				 1, types, values, NULL, SPI_OK_DELETE);
+	SPI_finish();
+}

@@ -1,0 +1,481 @@
+/*-------------------------------------------------------------------------
+ *
+ * catalog.c
+ *		The extension's catalog tables, and running SQL as a given role.
+ *
+ * The catalog lives in schema dt_internal (see the extension script):
+ *
+ *	dynamic_table		one row per DT: its query (text and analysed tree),
+ *						settings, mode, and its position: the snapshot,
+ *						transaction and command of its last refresh
+ *	dynamic_table_input	the relations each DT reads
+ *	change_log			the change log of each captured relation
+ *	refresh_log			one row per refresh (view dt.refresh_history)
+ *
+ * The catalog tables belong to the extension owner and nobody else may
+ * write them; the functions here switch to that role around their SQL,
+ * with SECURITY_LOCAL_USERID_CHANGE.  No user-supplied expression ever runs
+ * under that role: what runs user expressions (refreshes) switches to the
+ * owner of the DT instead, with SECURITY_RESTRICTED_OPERATION, as REFRESH
+ * MATERIALIZED VIEW does.  An error restores the role with the transaction
+ * or subtransaction, so no PG_TRY is needed.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "utils/xid8.h"
+
+#include "pg_dynamic_tables.h"
+
+/*
+ * catalog_extension_owner
+ *		The role that owns the extension, and so the catalog tables.
+ */
+Oid
+catalog_extension_owner(void)
+{
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	Oid			owner = InvalidOid;
+
+	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber, F_NAMEEQ,
+				CStringGetDatum(DT_EXTENSION_NAME));
+	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+		owner = ((Form_pg_extension) GETSTRUCT(tup))->extowner;
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	if (!OidIsValid(owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("extension \"%s\" is not installed in this database", DT_EXTENSION_NAME)));
+	return owner;
+}
+
+/* catalog_relation_owner: the owner of a relation. */
+Oid
+catalog_relation_owner(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
+/*
+ * catalog_begin_as_owner
+ *		Switch the current user to role; restricted adds
+ *		SECURITY_RESTRICTED_OPERATION (for running user expressions).
+ *		catalog_end_as_owner switches back.
+ */
+void
+catalog_begin_as_owner(Oid role, bool restricted, Oid *saved_user, int *saved_context)
+{
+	GetUserIdAndSecContext(saved_user, saved_context);
+	SetUserIdAndSecContext(role, *saved_context | SECURITY_LOCAL_USERID_CHANGE |
+						   (restricted ? SECURITY_RESTRICTED_OPERATION : 0));
+}
+
+void
+catalog_end_as_owner(Oid saved_user, int saved_context)
+{
+	SetUserIdAndSecContext(saved_user, saved_context);
+}
+
+/*
+ * catalog_exec
+ *		Run one SQL statement as the extension owner.  expected is the SPI
+ *		result code that means success.  Results, if any, are left in
+ *		SPI_tuptable: the caller must be connected to SPI.
+ */
+void
+catalog_exec(const char *sql, int nargs, Oid *types, Datum *values,
+			 const char *nulls, int expected)
+{
+	Oid			saved_user;
+	int			saved_context;
+	int			rc;
+
+	catalog_begin_as_owner(catalog_extension_owner(), false, &saved_user, &saved_context);
+	rc = SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0);
+	catalog_end_as_owner(saved_user, saved_context);
+	if (rc != expected)
+		elog(ERROR, "SPI_execute_with_args failed (%d) for: %s", rc, sql);
+}
+
+/*
+ * catalog_exec_ddl
+ *		Run one utility statement of the extension's own (internal objects,
+ *		capture triggers) as the extension owner.  ddl_guard.c lets these
+ *		through: catalog_internal_ddl_running() is true meanwhile.
+ */
+static int	internal_ddl_depth = 0;
+
+void
+catalog_exec_ddl(const char *sql)
+{
+	SPI_connect();
+	internal_ddl_depth++;
+	PG_TRY();
+	{
+		catalog_exec(sql, 0, NULL, NULL, NULL, SPI_OK_UTILITY);
+	}
+	PG_FINALLY();
+	{
+		internal_ddl_depth--;
+	}
+	PG_END_TRY();
+	SPI_finish();
+}
+
+bool
+catalog_internal_ddl_running(void)
+{
+	return internal_ddl_depth > 0;
+}
+
+/* text_or_null: a column of an SPI row as a C string, NULL for NULL. */
+static char *
+text_or_null(HeapTuple tup, TupleDesc desc, int col)
+{
+	return SPI_getvalue(tup, desc, col);
+}
+
+/*
+ * catalog_read_entry
+ *		The catalog row of a DT, allocated in the caller's memory context,
+ *		or NULL if relid is not a DT and missing_ok.  Reads with a fresh
+ *		snapshot in READ COMMITTED, so call it after locking the DT.
+ */
+DtEntry *
+catalog_read_entry(Oid relid, bool missing_ok)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	DtEntry    *entry = NULL;
+	Oid			types[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(relid)};
+
+	SPI_connect();
+	catalog_exec("SELECT query_text, query_tree, target_lag, requested_mode, refresh_mode, "
+				 "refresh_mode_reason, settings, populated, position_snapshot, "
+				 "position_xid, position_cid FROM " DT_INTERNAL_SCHEMA ".dynamic_table "
+				 "WHERE relid = $1",
+				 1, types, values, NULL, SPI_OK_SELECT);
+	if (SPI_processed == 1)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		Datum		d;
+		MemoryContext spicxt = MemoryContextSwitchTo(caller);
+		char	   *mode;
+
+		entry = palloc0(sizeof(DtEntry));
+		entry->relid = relid;
+		entry->query_text = text_or_null(tup, desc, 1);
+		entry->query_tree = text_or_null(tup, desc, 2);
+		d = SPI_getbinval(tup, desc, 3, &isnull);
+		entry->lag_downstream = isnull;
+		if (!isnull)
+		{
+			entry->target_lag = palloc(sizeof(Interval));
+			memcpy(entry->target_lag, DatumGetIntervalP(d), sizeof(Interval));
+		}
+		entry->requested_mode = analysis_parse_mode(text_or_null(tup, desc, 4));
+		mode = text_or_null(tup, desc, 5);
+		entry->incremental = (strcmp(mode, "INCREMENTAL") == 0);
+		entry->reason = text_or_null(tup, desc, 6);
+		d = SPI_getbinval(tup, desc, 7, &isnull);
+		if (!isnull)
+		{
+			Datum	   *elems;
+			int			nelems;
+			int			i;
+
+			deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false, TYPALIGN_INT,
+							  &elems, NULL, &nelems);
+			for (i = 0; i < nelems; i++)
+				entry->settings = lappend(entry->settings, TextDatumGetCString(elems[i]));
+		}
+		entry->populated = DatumGetBool(SPI_getbinval(tup, desc, 8, &isnull));
+		d = SPI_getbinval(tup, desc, 9, &isnull);
+		entry->has_position = !isnull;
+		if (!isnull)
+		{
+			entry->position_snapshot = datumCopy(d, false, -1);
+			entry->position_xid = DatumGetFullTransactionId(SPI_getbinval(tup, desc, 10, &isnull));
+			entry->position_cid = (CommandId) DatumGetInt32(SPI_getbinval(tup, desc, 11, &isnull));
+		}
+		MemoryContextSwitchTo(spicxt);
+	}
+	SPI_finish();
+
+	if (entry == NULL && !missing_ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a dynamic table", get_rel_name(relid) ? get_rel_name(relid) : "?")));
+	return entry;
+}
+
+/* catalog_is_dynamic_table: is relid registered as a DT? */
+bool
+catalog_is_dynamic_table(Oid relid)
+{
+	Oid			types[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(relid)};
+	bool		found;
+
+	SPI_connect();
+	catalog_exec("SELECT FROM " DT_INTERNAL_SCHEMA ".dynamic_table WHERE relid = $1",
+				 1, types, values, NULL, SPI_OK_SELECT);
+	found = (SPI_processed > 0);
+	SPI_finish();
+	return found;
+}
+
+/* settings_array: entry->settings as a text[] datum. */
+static Datum
+settings_array(List *settings)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(list_length(settings), 1));
+	ListCell   *lc;
+	int			i = 0;
+
+	foreach(lc, settings)
+		elems[i++] = CStringGetTextDatum((char *) lfirst(lc));
+	return PointerGetDatum(construct_array(elems, i, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/*
+ * catalog_insert_entry
+ *		Register a new DT and the relations it reads.
+ */
+void
+catalog_insert_entry(DtEntry *entry, List *inputs)
+{
+	Oid			types[8] = {OIDOID, TEXTOID, TEXTOID, INTERVALOID, TEXTOID, TEXTOID, TEXTOID, TEXTARRAYOID};
+	Datum		values[8];
+	char		nulls[8] = "        ";
+	ListCell   *lc;
+
+	values[0] = ObjectIdGetDatum(entry->relid);
+	values[1] = CStringGetTextDatum(entry->query_text);
+	values[2] = CStringGetTextDatum(entry->query_tree);
+	if (entry->lag_downstream)
+		nulls[3] = 'n';
+	else
+		values[3] = IntervalPGetDatum(entry->target_lag);
+	values[4] = CStringGetTextDatum(analysis_mode_name(entry->requested_mode));
+	values[5] = CStringGetTextDatum(entry->incremental ? "INCREMENTAL" : "FULL");
+	if (entry->reason == NULL)
+		nulls[6] = 'n';
+	else
+		values[6] = CStringGetTextDatum(entry->reason);
+	values[7] = settings_array(entry->settings);
+
+	SPI_connect();
+	catalog_exec("INSERT INTO " DT_INTERNAL_SCHEMA ".dynamic_table (relid, query_text, query_tree, "
+				 "target_lag, requested_mode, refresh_mode, refresh_mode_reason, settings, "
+				 "position_snapshot, position_xid, position_cid) "
+				 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, pg_catalog.pg_current_snapshot(), "
+				 "pg_catalog.pg_current_xact_id(), 0)",
+				 8, types, values, nulls, SPI_OK_INSERT);
+	foreach(lc, inputs)
+	{
+		Oid			itypes[2] = {OIDOID, OIDOID};
+		Datum		ivalues[2];
+
+		ivalues[0] = ObjectIdGetDatum(entry->relid);
+		ivalues[1] = ObjectIdGetDatum(((DtInput *) lfirst(lc))->relid);
+		catalog_exec("INSERT INTO " DT_INTERNAL_SCHEMA ".dynamic_table_input (relid, input_relid) "
+					 "VALUES ($1, $2) ON CONFLICT DO NOTHING",
+					 2, itypes, ivalues, NULL, SPI_OK_INSERT);
+	}
+	SPI_finish();
+}
+
+/*
+ * catalog_save_position
+ *		Record that a DT now equals its query as of snapshot: the snapshot,
+ *		the current transaction and the snapshot's command id (changes this
+ *		transaction made before the snapshot were consumed, later ones not).
+ */
+void
+catalog_save_position(Oid relid, Snapshot snapshot, TimestampTz data_timestamp, bool populated)
+{
+	Oid			types[5] = {OIDOID, PG_SNAPSHOTOID, XID8OID, INT4OID, TIMESTAMPTZOID};
+	Datum		values[5];
+	SPIPlanPtr	plan;
+	bool		isnull;
+
+	SPI_connect();
+	/* pg_current_snapshot() reports the active snapshot: make it ours. */
+	plan = SPI_prepare("SELECT pg_catalog.pg_current_snapshot()", 0, NULL);
+	if (plan == NULL ||
+		SPI_execute_snapshot(plan, NULL, NULL, snapshot, InvalidSnapshot, true, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the refresh snapshot");
+	values[0] = ObjectIdGetDatum(relid);
+	values[1] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	values[2] = FullTransactionIdGetDatum(GetTopFullTransactionId());
+	values[3] = Int32GetDatum((int32) snapshot->curcid);
+	values[4] = TimestampTzGetDatum(data_timestamp);
+	catalog_exec(psprintf("UPDATE " DT_INTERNAL_SCHEMA ".dynamic_table SET position_snapshot = $2, "
+						  "position_xid = $3, position_cid = $4, data_timestamp = $5, "
+						  "populated = %s WHERE relid = $1", populated ? "true" : "populated"),
+				 5, types, values, NULL, SPI_OK_UPDATE);
+	SPI_finish();
+}
+
+/*
+ * catalog_insert_history
+ *		Append a row to the refresh history.
+ */
+void
+catalog_insert_history(Oid relid, const char *trigger, TimestampTz start, TimestampTz end,
+					   TimestampTz data_timestamp, const DtRefreshStats *stats,
+					   const char *state, const char *message)
+{
+	Oid			types[12] = {OIDOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
+	TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID, TEXTOID};
+	Datum		values[12];
+	char		nulls[13] = "            ";
+	char	   *name = get_rel_name(relid) ? deparse_qualified_name(relid) : psprintf("%u", relid);
+
+	values[0] = ObjectIdGetDatum(relid);
+	values[1] = CStringGetTextDatum(name);
+	values[2] = TimestampTzGetDatum(start);
+	values[3] = TimestampTzGetDatum(end);
+	values[4] = TimestampTzGetDatum(data_timestamp);
+	if (data_timestamp == 0)
+		nulls[4] = 'n';
+	if (stats && stats->action)
+		values[5] = CStringGetTextDatum(stats->action);
+	else
+		nulls[5] = 'n';
+	values[6] = CStringGetTextDatum(trigger);
+	values[7] = CStringGetTextDatum(state);
+	if (stats)
+	{
+		values[8] = Int64GetDatum(stats->inserted);
+		values[9] = Int64GetDatum(stats->deleted);
+		values[10] = Int64GetDatum(stats->updated);
+	}
+	else
+		nulls[8] = nulls[9] = nulls[10] = 'n';
+	if (message == NULL)
+		nulls[11] = 'n';
+	else
+		values[11] = CStringGetTextDatum(message);
+
+	SPI_connect();
+	catalog_exec("INSERT INTO " DT_INTERNAL_SCHEMA ".refresh_log (relid, table_name, "
+				 "refresh_start_time, refresh_end_time, data_timestamp, refresh_action, "
+				 "refresh_trigger, state, rows_inserted, rows_deleted, rows_updated, "
+				 "state_message) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+				 12, types, values, nulls, SPI_OK_INSERT);
+	SPI_finish();
+}
+
+/* catalog_input_relids: the relations a DT reads, as a List of Oids. */
+List *
+catalog_input_relids(Oid relid)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	Oid			types[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(relid)};
+	List	   *result = NIL;
+	uint64		i;
+
+	SPI_connect();
+	catalog_exec("SELECT input_relid FROM " DT_INTERNAL_SCHEMA ".dynamic_table_input WHERE relid = $1",
+				 1, types, values, NULL, SPI_OK_SELECT);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Oid			input = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+														   SPI_tuptable->tupdesc, 1, &isnull));
+		MemoryContext spicxt = MemoryContextSwitchTo(caller);
+
+		result = lappend_oid(result, input);
+		MemoryContextSwitchTo(spicxt);
+	}
+	SPI_finish();
+	return result;
+}
+
+/*
+ * catalog_dt_reading_column
+ *		The name of a DT whose query reads column attnum of relid (as
+ *		recorded in pg_depend), or NULL.
+ */
+char *
+catalog_dt_reading_column(Oid relid, AttrNumber attnum)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	Oid			types[2] = {OIDOID, INT4OID};
+	Datum		values[2] = {ObjectIdGetDatum(relid), Int32GetDatum(attnum)};
+	char	   *name = NULL;
+
+	SPI_connect();
+	catalog_exec("SELECT d.relid::regclass::text FROM " DT_INTERNAL_SCHEMA ".dynamic_table d "
+				 "JOIN pg_catalog.pg_depend p ON p.classid = 'pg_catalog.pg_class'::pg_catalog.regclass "
+				 "AND p.objid = d.relid WHERE p.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass "
+				 "AND p.refobjid = $1 AND p.refobjsubid = $2 LIMIT 1",
+				 2, types, values, NULL, SPI_OK_SELECT);
+	if (SPI_processed > 0)
+	{
+		MemoryContext spi = MemoryContextSwitchTo(caller);
+
+		name = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		MemoryContextSwitchTo(spi);
+	}
+	SPI_finish();
+	return name;
+}
+
+/*
+ * catalog_forget_dropped
+ *		Remove the catalog rows of DTs that no longer exist (DROP TABLE, DROP
+ *		... CASCADE of an input), then release the capture of relations that
+ *		no DT reads any more.  Idempotent; run after every DROP.
+ */
+void
+catalog_forget_dropped(void)
+{
+	SPI_connect();
+	catalog_exec("DELETE FROM " DT_INTERNAL_SCHEMA ".dynamic_table d WHERE NOT EXISTS "
+				 "(SELECT FROM pg_catalog.pg_class c WHERE c.oid = d.relid)",
+				 0, NULL, NULL, NULL, SPI_OK_DELETE);
+	catalog_exec("DELETE FROM " DT_INTERNAL_SCHEMA ".change_log l WHERE NOT EXISTS "
+				 "(SELECT FROM pg_catalog.pg_class c WHERE c.oid = l.input_relid)",
+				 0, NULL, NULL, NULL, SPI_OK_DELETE);
+	SPI_finish();
+	capture_release_unused_inputs();
+}

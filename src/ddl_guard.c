@@ -1,0 +1,411 @@
+/*-------------------------------------------------------------------------
+ *
+ * ddl_guard.c
+ *		Keep DDL and writes from breaking dynamic tables.
+ *
+ * pg_depend does most of the work: a DT depends on the columns, functions
+ * and types its query uses, so DROP of any of them is refused (or cascades
+ * to the DT), and its unique key index cannot be dropped without it.  What
+ * pg_depend cannot express is done here:
+ *
+ *	- the guard trigger (dt_internal.guard_dynamic_table) refuses every
+ *	  INSERT, UPDATE, DELETE, TRUNCATE, COPY and MERGE into a DT that is not
+ *	  its own refresh;
+ *	- the ProcessUtility hook refuses ALTER TABLE on a DT except storage and
+ *	  ownership settings, renaming its columns, rules on it, changing the
+ *	  type of a column a DT reads, and disabling or dropping the guard and
+ *	  capture triggers;
+ *	- it follows partitions and inheritance children: a new child of a
+ *	  captured table is captured too, and rows that arrive or leave without
+ *	  DML (ATTACH, DETACH, INHERIT, NO INHERIT, DROP of a child) make the
+ *	  readers rebuild;
+ *	- the sql_drop event trigger forgets dropped DTs and releases the
+ *	  capture of tables no DT reads any more.
+ *
+ * The extension's own DDL (catalog_exec_ddl) is let through unchecked.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "commands/event_trigger.h"
+#include "commands/extension.h"
+#include "commands/trigger.h"
+#include "nodes/parsenodes.h"
+#include "tcop/utility.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+#include "pg_dynamic_tables.h"
+
+PG_FUNCTION_INFO_V1(dt_guard_dynamic_table);
+PG_FUNCTION_INFO_V1(dt_on_sql_drop);
+
+static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+
+/* What to do once the command itself has run. */
+typedef struct AfterCommand
+{
+	List	   *new_children;	/* created or attached children */
+	bool		brought_rows;	/* attached with rows (ATTACH, INHERIT) */
+	List	   *leaving;		/* (child, captured ancestors) pairs */
+	List	   *leaving_ancestors;
+} AfterCommand;
+
+/*
+ * dt_guard_dynamic_table
+ *		BEFORE ... FOR EACH STATEMENT trigger on every DT.
+ */
+Datum
+dt_guard_dynamic_table(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	Oid			relid;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("dt_internal.guard_dynamic_table() must be fired as a trigger")));
+	relid = RelationGetRelid(td->tg_relation);
+	if (!refresh_in_progress(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("cannot modify dynamic table \"%s\"", RelationGetRelationName(td->tg_relation)),
+				 errdetail("A dynamic table is written only by its refreshes."),
+				 errhint("Change the tables its query reads, then call dt.refresh().")));
+	return PointerGetDatum(NULL);
+}
+
+/*
+ * dt_on_sql_drop
+ *		sql_drop event trigger: forget what was dropped.
+ */
+Datum
+dt_on_sql_drop(PG_FUNCTION_ARGS)
+{
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_EVENT_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("dt_internal.on_sql_drop() must be fired as an event trigger")));
+	catalog_forget_dropped();
+	PG_RETURN_VOID();
+}
+
+/* extension_active: is our extension usable in this database right now? */
+static bool
+extension_active(void)
+{
+	Oid			ext;
+
+	if (!IsTransactionState() || catalog_internal_ddl_running())
+		return false;
+	ext = get_extension_oid(DT_EXTENSION_NAME, true);
+	if (!OidIsValid(ext))
+		return false;
+	return !(creating_extension && CurrentExtensionObject == ext);
+}
+
+/* is_our_trigger: a trigger this extension installed (guard or capture). */
+static bool
+is_our_trigger(const char *name)
+{
+	return strcmp(name, "dt_guard") == 0 || strncmp(name, "dt_capture_", 11) == 0;
+}
+
+/* relation_is_read: is relid captured, directly or as a child? */
+static bool
+relation_is_read(Oid relid)
+{
+	return capture_relation_is_captured(relid) || capture_ancestors_of(relid) != NIL;
+}
+
+static void
+refuse_dt_change(const char *relname, const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("cannot %s of dynamic table \"%s\"", what, relname),
+			 errdetail("The columns of a dynamic table are those of its defining query."),
+			 errhint("Drop the dynamic table and create it again with another query.")));
+}
+
+/*
+ * check_alter_table
+ *		ALTER TABLE on a DT, on a relation a DT reads, or on a partition of
+ *		one.
+ */
+static void
+check_alter_table(AlterTableStmt *stmt, AfterCommand *after)
+{
+	Oid			relid = RangeVarGetRelid(stmt->relation, NoLock, true);
+	bool		is_dt;
+	bool		is_read;
+	ListCell   *lc;
+
+	if (!OidIsValid(relid))
+		return;
+	is_dt = catalog_is_dynamic_table(relid);
+	is_read = relation_is_read(relid);
+
+	foreach(lc, stmt->cmds)
+	{
+		AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+
+		if (is_dt)
+		{
+			switch (cmd->subtype)
+			{
+				case AT_SetRelOptions:
+				case AT_ResetRelOptions:
+				case AT_ReplaceRelOptions:
+				case AT_SetTableSpace:
+				case AT_ChangeOwner:
+				case AT_ClusterOn:
+				case AT_DropCluster:
+				case AT_SetStatistics:
+				case AT_SetStorage:
+				case AT_SetCompression:
+				case AT_SetLogged:
+				case AT_SetUnLogged:
+				case AT_ReplicaIdentity:
+				case AT_EnableRowSecurity:
+				case AT_DisableRowSecurity:
+				case AT_NoForceRowSecurity:
+				case AT_EnableTrig:
+				case AT_EnableAlwaysTrig:
+				case AT_EnableReplicaTrig:
+				case AT_EnableTrigAll:
+				case AT_EnableTrigUser:
+				case AT_DisableTrig:
+				case AT_DisableTrigAll:
+				case AT_DisableTrigUser:
+					break;
+				default:
+					refuse_dt_change(stmt->relation->relname, "change the definition");
+			}
+		}
+		switch (cmd->subtype)
+		{
+			case AT_AlterColumnType:
+				{
+					AttrNumber	att = get_attnum(relid, cmd->name);
+					char	   *reader = att != InvalidAttrNumber ? catalog_dt_reading_column(relid, att) : NULL;
+
+					if (reader != NULL)
+						ereport(ERROR,
+								(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+								 errmsg("cannot alter type of a column used by dynamic table \"%s\"", reader),
+								 errdetail("Column \"%s\" of \"%s\" is read by the query of dynamic table \"%s\".",
+										   cmd->name, stmt->relation->relname, reader),
+								 errhint("Drop the dynamic table, alter the column, and create the dynamic table again.")));
+					break;
+				}
+			case AT_DisableTrig:
+				if ((is_dt || is_read) && is_our_trigger(cmd->name))
+					ereport(ERROR,
+							(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+							 errmsg("cannot disable trigger \"%s\" of \"%s\"", cmd->name, stmt->relation->relname),
+							 errdetail("Dynamic tables depend on it: changes made while it is off would be lost.")));
+				break;
+			case AT_DisableTrigAll:
+			case AT_DisableTrigUser:
+				if (is_dt || is_read)
+					ereport(ERROR,
+							(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+							 errmsg("cannot disable all triggers of \"%s\"", stmt->relation->relname),
+							 errdetail("Dynamic tables depend on its triggers: changes made while they are off would be lost."),
+							 errhint("Disable the other triggers by name.")));
+				break;
+			case AT_AttachPartition:
+				if (is_read)
+				{
+					after->new_children = lappend_oid(after->new_children,
+													  RangeVarGetRelid(((PartitionCmd *) cmd->def)->name, NoLock, false));
+					after->brought_rows = true;
+				}
+				break;
+			case AT_DetachPartition:
+			case AT_DetachPartitionFinalize:
+				if (is_read)
+				{
+					Oid			child = RangeVarGetRelid(((PartitionCmd *) cmd->def)->name, NoLock, false);
+
+					after->leaving = lappend_oid(after->leaving, child);
+					after->leaving_ancestors = lappend(after->leaving_ancestors, capture_ancestors_of(child));
+				}
+				break;
+			case AT_AddInherit:
+				if (relation_is_read(RangeVarGetRelid((RangeVar *) cmd->def, NoLock, false)))
+				{
+					after->new_children = lappend_oid(after->new_children, relid);
+					after->brought_rows = true;
+				}
+				break;
+			case AT_DropInherit:
+				if (is_read)
+				{
+					after->leaving = lappend_oid(after->leaving, relid);
+					after->leaving_ancestors = lappend(after->leaving_ancestors, capture_ancestors_of(relid));
+				}
+				break;
+			default:
+				break;
+		}
+	}
+}
+
+/* check_rename: columns of a DT keep the query's names; our triggers stay. */
+static void
+check_rename(RenameStmt *stmt)
+{
+	Oid			relid;
+
+	if (stmt->relation == NULL)
+		return;
+	relid = RangeVarGetRelid(stmt->relation, NoLock, true);
+	if (!OidIsValid(relid))
+		return;
+	if (stmt->renameType == OBJECT_COLUMN && catalog_is_dynamic_table(relid))
+		refuse_dt_change(stmt->relation->relname, "rename a column");
+	if (stmt->renameType == OBJECT_TRIGGER && is_our_trigger(stmt->subname))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot rename trigger \"%s\" of \"%s\"", stmt->subname, stmt->relation->relname),
+				 errdetail("It belongs to pg_dynamic_tables.")));
+}
+
+/*
+ * check_drop
+ *		Our triggers cannot be dropped; a dropped child of a captured table
+ *		takes its rows with it, so its ancestors' readers rebuild.
+ */
+static void
+check_drop(DropStmt *stmt, AfterCommand *after)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->objects)
+	{
+		if (stmt->removeType == OBJECT_TRIGGER)
+		{
+			List	   *names = (List *) lfirst(lc);
+			char	   *trigger = strVal(llast(names));
+
+			if (is_our_trigger(trigger))
+				ereport(ERROR,
+						(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+						 errmsg("cannot drop trigger \"%s\" because dynamic tables depend on it", trigger),
+						 errhint("Drop the dynamic tables that read the table instead.")));
+		}
+		else if (stmt->removeType == OBJECT_TABLE)
+		{
+			RangeVar   *rv = makeRangeVarFromNameList((List *) lfirst(lc));
+			Oid			relid = RangeVarGetRelid(rv, NoLock, true);
+			List	   *ancestors;
+
+			if (!OidIsValid(relid))
+				continue;
+			ancestors = capture_ancestors_of(relid);
+			if (ancestors != NIL)
+			{
+				after->leaving = lappend_oid(after->leaving, relid);
+				after->leaving_ancestors = lappend(after->leaving_ancestors, ancestors);
+			}
+		}
+	}
+}
+
+/* check_create: a new partition or child of a captured table. */
+static void
+check_create(CreateStmt *stmt, AfterCommand *after)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->inhRelations)
+	{
+		Oid			parent = RangeVarGetRelid((RangeVar *) lfirst(lc), NoLock, true);
+
+		if (OidIsValid(parent) && relation_is_read(parent))
+		{
+			/* the child's OID is known once it exists */
+			after->new_children = lappend_oid(after->new_children, InvalidOid);
+			return;
+		}
+	}
+}
+
+/*
+ * dt_process_utility
+ *		The ProcessUtility hook: check before, follow up after.
+ */
+static void
+dt_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+				   ProcessUtilityContext context, ParamListInfo params,
+				   QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *parsetree = pstmt->utilityStmt;
+	AfterCommand after = {0};
+	bool		active = extension_active();
+	ListCell   *lc;
+	ListCell   *lc2;
+
+	if (active)
+	{
+		switch (nodeTag(parsetree))
+		{
+			case T_AlterTableStmt:
+				check_alter_table((AlterTableStmt *) parsetree, &after);
+				break;
+			case T_RenameStmt:
+				check_rename((RenameStmt *) parsetree);
+				break;
+			case T_DropStmt:
+				check_drop((DropStmt *) parsetree, &after);
+				break;
+			case T_CreateStmt:
+				check_create((CreateStmt *) parsetree, &after);
+				break;
+			case T_RuleStmt:
+				{
+					RuleStmt   *rule = (RuleStmt *) parsetree;
+					Oid			relid = RangeVarGetRelid(rule->relation, NoLock, true);
+
+					if (OidIsValid(relid) && catalog_is_dynamic_table(relid))
+						refuse_dt_change(rule->relation->relname, "create a rule on the table");
+					break;
+				}
+			default:
+				break;
+		}
+	}
+
+	if (prev_ProcessUtility)
+		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+
+	if (!active || !extension_active())
+		return;
+	foreach(lc, after.new_children)
+	{
+		Oid			child = lfirst_oid(lc);
+
+		if (!OidIsValid(child))
+			child = RangeVarGetRelid(((CreateStmt *) parsetree)->relation, NoLock, false);
+		capture_follow_new_child(child, after.brought_rows);
+	}
+	forboth(lc, after.leaving, lc2, after.leaving_ancestors)
+		capture_forget_child(lfirst_oid(lc), (List *) lfirst(lc2));
+}
+
+/* ddl_guard_install: register the ProcessUtility hook (from _PG_init). */
+void
+ddl_guard_install(void)
+{
+	prev_ProcessUtility = ProcessUtility_hook;
+	ProcessUtility_hook = dt_process_utility;
+}

@@ -1,0 +1,1262 @@
+/*-------------------------------------------------------------------------
+ *
+ * deparse.c
+ *		Generate the SQL of a dynamic table's internal objects and refreshes.
+ *
+ * Every expression in the generated SQL comes from the analysed Query tree
+ * through ruleutils (deparse_expression, pg_get_querydef); nothing is cut
+ * out of the user's text.  Text is regenerated whenever a relation involved
+ * changes (refresh.c keeps the prepared plans), so renamed columns are
+ * followed.  Generated SQL must be run with search_path = pg_catalog, which
+ * is what deparse assumed when it decided what to qualify.
+ *
+ * The internal objects of an incrementally maintained DT with relid R:
+ *
+ *	dt_internal.key_R		composite type of the group key (k1..kn); record
+ *							equality treats NULL fields as equal, so a group
+ *							key is one value that can be hashed and indexed
+ *	dt_internal.state_R		one row per group: gid, key, n (row count),
+ *							in_dt (the DT has a row for it), the state of
+ *							each aggregate (columns a<i>_*), and x<a>_<j>_n,
+ *							the count of values of each auxiliary item
+ *	dt_internal.aux_R_<a>	(gid, j, v, c): value v of item j occurs c times
+ *							in group gid; one table per value type
+ *	dt_internal.final_R		view: state with each aggregate finalized as a<i>
+ *
+ * The DT itself gets a unique index NULLS NOT DISTINCT on its group key
+ * columns, which the refresh uses as ON CONFLICT arbiter.
+ *
+ * Change rows ("W") are the rows of a change log in the window of one
+ * refresh, or the rows of the base table when the state is rebuilt, shaped
+ * as (sign, key, x1..xn, f1..fm): the sign, the group key, the aggregate
+ * arguments and the aggregate filters, after the query's WHERE clause.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "parser/parsetree.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/ruleutils.h"
+
+#include "pg_dynamic_tables.h"
+
+/* Everything the statement builders share. */
+typedef struct Build
+{
+	Oid			dtrelid;
+	DtAnalysis *an;
+	char	   *dt;				/* qualified DT name */
+	char	   *state;
+	char	   *final;
+	char	   *keytype;
+	List	   *base_ctx;		/* deparse context: base table as "t" */
+	List	   *final_ctx;		/* deparse context: final view as "f" */
+	Oid			final_relid;
+	Oid			key_typid;
+	List	   *dt_columns;		/* quoted DT column names, in order */
+} Build;
+
+/* The position predicate: was this change consumed by the previous refresh? */
+#define CONSUMED_SQL \
+	"(CASE WHEN c." DT_COL_XID " = $2 THEN c." DT_COL_CID " < $3 " \
+	"ELSE pg_catalog.pg_visible_in_snapshot(c." DT_COL_XID ", $1) END)"
+
+/* deparse_internal_name: "dt_internal.<kind>_<relid>[_<no>]", quoted. */
+char *
+deparse_internal_name(const char *kind, Oid relid, int no)
+{
+	char	   *name = no > 0 ? psprintf("%s_%u_%d", kind, relid, no)
+		: psprintf("%s_%u", kind, relid);
+
+	return quote_qualified_identifier(DT_INTERNAL_SCHEMA, name);
+}
+
+/* deparse_qualified_name: schema-qualified, quoted name of a relation. */
+char *
+deparse_qualified_name(Oid relid)
+{
+	char	   *rel = get_rel_name(relid);
+
+	if (rel == NULL)
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), rel);
+}
+
+/* type_sql: a type name with typmod, qualified unless built in. */
+static char *
+type_sql(Oid type, int32 typmod)
+{
+	return format_type_extended(type, typmod,
+								FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY);
+}
+
+/* collate_sql: " COLLATE x" for a collatable type, else "". */
+static char *
+collate_sql(Oid collation)
+{
+	if (!OidIsValid(collation))
+		return "";
+	return psprintf(" COLLATE %s", generate_collation_name(collation));
+}
+
+/* expr_sql: an expression of the defining query, over context ctx. */
+static char *
+expr_sql(Build *b, Expr *expr, List *ctx)
+{
+	return deparse_expression((Node *) expr, ctx, true, false);
+}
+
+/*
+ * deparse_dt_columns
+ *		The column definitions of a DT: the query's output columns with their
+ *		names, types and collations, as "name type [COLLATE c]" strings.
+ */
+List *
+deparse_dt_columns(Query *query)
+{
+	List	   *cols = NIL;
+	ListCell   *lc;
+
+	foreach(lc, query->targetList)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+		Oid			type = exprType((Node *) tle->expr);
+
+		if (tle->resjunk)
+			continue;
+		if (type == UNKNOWNOID)
+			type = TEXTOID;
+		cols = lappend(cols, psprintf("%s %s%s",
+									  quote_identifier(tle->resname ? tle->resname : "?column?"),
+									  type_sql(type, exprTypmod((Node *) tle->expr)),
+									  collate_sql(exprCollation((Node *) tle->expr))));
+	}
+	return cols;
+}
+
+/* ---------------------------------------------------------------------
+ * State columns, delta expressions and finalizers, per aggregate kind
+ * ---------------------------------------------------------------------
+ */
+
+static bool
+has_special_values(DtAggregate *agg)
+{
+	return agg->domain == DT_DOMAIN_NUMERIC || agg->domain == DT_DOMAIN_FLOAT;
+}
+
+static bool
+is_sum_like(DtAggKind kind)
+{
+	return kind == DT_AGG_SUM || kind == DT_AGG_AVG || kind == DT_AGG_VAR_SAMP ||
+		kind == DT_AGG_VAR_POP || kind == DT_AGG_STDDEV_SAMP || kind == DT_AGG_STDDEV_POP;
+}
+
+static bool
+is_variance(DtAggKind kind)
+{
+	return kind == DT_AGG_VAR_SAMP || kind == DT_AGG_VAR_POP ||
+		kind == DT_AGG_STDDEV_SAMP || kind == DT_AGG_STDDEV_POP;
+}
+
+static bool
+is_percentile(DtAggKind kind)
+{
+	return kind == DT_AGG_PERCENTILE_CONT || kind == DT_AGG_PERCENTILE_DISC;
+}
+
+/* sum_state_type: the type of a<i>_s. */
+static const char *
+sum_state_type(DtAggregate *agg)
+{
+	switch (agg->domain)
+	{
+		case DT_DOMAIN_INTERVAL:
+			return "interval";
+		case DT_DOMAIN_MONEY:
+			return "money";
+		default:
+			return "numeric";
+	}
+}
+
+/*
+ * The additive state columns of an aggregate: name, type and the delta
+ * expression over change rows "w".  Counters and sums merge by addition.
+ */
+typedef struct AddColumn
+{
+	char	   *name;
+	const char *type;
+	char	   *delta;
+} AddColumn;
+
+/* cond_sql: the rows an aggregate counts: argument not null, filter true. */
+static char *
+cond_sql(DtAggregate *agg)
+{
+	StringInfoData s;
+
+	initStringInfo(&s);
+	if (agg->input_no > 0)
+		appendStringInfo(&s, "w.x%d IS NOT NULL", agg->input_no);
+	else
+		appendStringInfoString(&s, "true");
+	if (agg->filter_no > 0)
+		appendStringInfo(&s, " AND w.f%d", agg->filter_no);
+	return s.data;
+}
+
+static char *
+finite_sql(DtAggregate *agg)
+{
+	const char *t = type_sql(agg->argtype, -1);
+
+	return psprintf("w.x%d <> 'NaN'::%s AND w.x%d <> 'Infinity'::%s AND w.x%d <> '-Infinity'::%s",
+					agg->input_no, t, agg->input_no, t, agg->input_no, t);
+}
+
+static AddColumn *
+add_column(char *name, const char *type, char *delta)
+{
+	AddColumn  *col = palloc(sizeof(AddColumn));
+
+	col->name = name;
+	col->type = type;
+	col->delta = delta;
+	return col;
+}
+
+/* count_delta: sum of signs over the rows satisfying cond. */
+static char *
+count_delta(const char *cond)
+{
+	return psprintf("COALESCE(sum(w." DT_COL_SIGN ") FILTER (WHERE %s), 0)", cond);
+}
+
+/* additive_columns: the additive state columns of all aggregates and items. */
+static List *
+additive_columns(DtAnalysis *an)
+{
+	List	   *cols = NIL;
+	ListCell   *lc;
+
+	foreach(lc, an->aggregates)
+	{
+		DtAggregate *agg = (DtAggregate *) lfirst(lc);
+		int			i = agg->no;
+		char	   *cond = cond_sql(agg);
+
+		switch (agg->kind)
+		{
+			case DT_AGG_COUNT_STAR:
+			case DT_AGG_COUNT:
+				cols = lappend(cols, add_column(psprintf("a%d_c", i), "bigint", count_delta(cond)));
+				break;
+			case DT_AGG_BOOL_AND:
+			case DT_AGG_BOOL_OR:
+				cols = lappend(cols, add_column(psprintf("a%d_t", i), "bigint",
+												count_delta(psprintf("%s AND w.x%d", cond, agg->input_no))));
+				cols = lappend(cols, add_column(psprintf("a%d_f", i), "bigint",
+												count_delta(psprintf("%s AND NOT w.x%d", cond, agg->input_no))));
+				break;
+			default:
+				break;
+		}
+		if (is_sum_like(agg->kind))
+		{
+			char	   *sumcond = has_special_values(agg)
+				? psprintf("%s AND %s", cond, finite_sql(agg)) : cond;
+			char	   *term;
+			const char *zero;
+
+			switch (agg->domain)
+			{
+				case DT_DOMAIN_INTERVAL:
+					term = psprintf("w.x%d * w." DT_COL_SIGN "::float8", agg->input_no);
+					zero = "'0'::interval";
+					break;
+				case DT_DOMAIN_MONEY:
+					term = psprintf("w.x%d * w." DT_COL_SIGN, agg->input_no);
+					zero = "'0'::money";
+					break;
+				default:
+					term = psprintf("w.x%d::numeric * w." DT_COL_SIGN, agg->input_no);
+					zero = "0::numeric";
+					break;
+			}
+			cols = lappend(cols, add_column(psprintf("a%d_c", i), "bigint", count_delta(cond)));
+			cols = lappend(cols, add_column(psprintf("a%d_s", i), sum_state_type(agg),
+											psprintf("COALESCE(sum(%s) FILTER (WHERE %s), %s)",
+													 term, sumcond, zero)));
+			if (is_variance(agg->kind))
+				cols = lappend(cols, add_column(psprintf("a%d_ss", i), "numeric",
+												psprintf("COALESCE(sum(w.x%d::numeric * w.x%d::numeric * w." DT_COL_SIGN ") FILTER (WHERE %s), 0::numeric)",
+														 agg->input_no, agg->input_no, sumcond)));
+			if (has_special_values(agg))
+			{
+				const char *t = type_sql(agg->argtype, -1);
+
+				cols = lappend(cols, add_column(psprintf("a%d_nan", i), "bigint",
+												count_delta(psprintf("%s AND w.x%d = 'NaN'::%s", cond, agg->input_no, t))));
+				cols = lappend(cols, add_column(psprintf("a%d_pinf", i), "bigint",
+												count_delta(psprintf("%s AND w.x%d = 'Infinity'::%s", cond, agg->input_no, t))));
+				cols = lappend(cols, add_column(psprintf("a%d_ninf", i), "bigint",
+												count_delta(psprintf("%s AND w.x%d = '-Infinity'::%s", cond, agg->input_no, t))));
+			}
+		}
+	}
+
+	/* The number of values of every auxiliary item. */
+	foreach(lc, an->aux_tables)
+	{
+		DtAuxTable *aux = (DtAuxTable *) lfirst(lc);
+		ListCell   *lc2;
+
+		foreach(lc2, aux->items)
+		{
+			DtAuxItem  *item = (DtAuxItem *) lfirst(lc2);
+			char	   *cond = item->filter_no > 0
+				? psprintf("w.x%d IS NOT NULL AND w.f%d", item->input_no, item->filter_no)
+				: psprintf("w.x%d IS NOT NULL", item->input_no);
+
+			cols = lappend(cols, add_column(psprintf("x%d_%d_n", aux->no, item->j), "bigint",
+											count_delta(cond)));
+		}
+	}
+	return cols;
+}
+
+/* special_case_sql: the CASE arms for NaN and infinities of a sum. */
+static char *
+special_case_sql(DtAggregate *agg, const char *restype)
+{
+	int			i = agg->no;
+
+	return psprintf("WHEN s.a%d_nan > 0 OR (s.a%d_pinf > 0 AND s.a%d_ninf > 0) THEN 'NaN'::%s "
+					"WHEN s.a%d_pinf > 0 THEN 'Infinity'::%s "
+					"WHEN s.a%d_ninf > 0 THEN '-Infinity'::%s ",
+					i, i, i, restype, i, restype, i, restype);
+}
+
+/* aux_n: the state column counting the values of an aggregate's item. */
+static char *
+aux_n(DtAggregate *agg)
+{
+	return psprintf("s.x%d_%d_n", agg->aux_no, agg->aux_item);
+}
+
+/*
+ * finalize_sql
+ *		The value of an aggregate computed from its state row "s", following
+ *		PostgreSQL's own final functions (float8_avg, numeric_stddev_internal,
+ *		percentile_cont_final_common, ...) operation by operation.
+ */
+static char *
+finalize_sql(DtAggregate *agg)
+{
+	int			i = agg->no;
+	char	   *rt = type_sql(agg->restype, agg->restypmod);
+	char	   *specials = has_special_values(agg) ? special_case_sql(agg, rt) : "";
+
+	switch (agg->kind)
+	{
+		case DT_AGG_COUNT_STAR:
+		case DT_AGG_COUNT:
+			return psprintf("s.a%d_c", i);
+		case DT_AGG_COUNT_DISTINCT:
+			return psprintf("s.a%d_cd", i);
+		case DT_AGG_SUM:
+			return psprintf("CASE WHEN s.a%d_c = 0 THEN NULL %sELSE s.a%d_s::%s END",
+							i, specials, i, rt);
+		case DT_AGG_AVG:
+			if (agg->domain == DT_DOMAIN_INTERVAL)
+				return psprintf("CASE WHEN s.a%d_c = 0 THEN NULL ELSE s.a%d_s / s.a%d_c::float8 END",
+								i, i, i);
+			return psprintf("CASE WHEN s.a%d_c = 0 THEN NULL %sELSE (s.a%d_s / s.a%d_c::numeric)::%s END",
+							i, specials, i, i, rt);
+		case DT_AGG_VAR_SAMP:
+		case DT_AGG_VAR_POP:
+		case DT_AGG_STDDEV_SAMP:
+		case DT_AGG_STDDEV_POP:
+			{
+				bool		samp = (agg->kind == DT_AGG_VAR_SAMP || agg->kind == DT_AGG_STDDEV_SAMP);
+				bool		sd = (agg->kind == DT_AGG_STDDEV_SAMP || agg->kind == DT_AGG_STDDEV_POP);
+				char	   *var;
+				char	   *value;
+
+				/* N * sumX2 - sumX * sumX, clamped at zero, over N*(N-1) or N*N */
+				var = psprintf("(GREATEST(s.a%d_c::numeric * s.a%d_ss - s.a%d_s * s.a%d_s, 0) / (s.a%d_c::numeric * %s))",
+							   i, i, i, i, i,
+							   samp ? psprintf("(s.a%d_c - 1)::numeric", i) : psprintf("s.a%d_c::numeric", i));
+				if (agg->domain == DT_DOMAIN_FLOAT)
+					value = sd ? psprintf("sqrt(%s::float8)", var) : psprintf("%s::float8", var);
+				else
+					value = sd ? psprintf("round(sqrt(%s), scale(%s))", var, var) : var;
+				return psprintf("CASE WHEN s.a%d_c %s THEN NULL %sELSE %s END",
+								i, samp ? "<= 1" : "= 0", specials, value);
+			}
+		case DT_AGG_MIN:
+		case DT_AGG_MAX:
+			return psprintf("s.a%d_m", i);
+		case DT_AGG_PERCENTILE_CONT:
+			{
+				/* rank = p * (N - 1); lerp only between two different rows */
+				char	   *pos = psprintf("(%.17g::float8 * (%s - 1)::float8)", agg->fraction, aux_n(agg));
+
+				return psprintf("CASE WHEN %s = 0 THEN NULL WHEN floor(%s) = ceil(%s) THEN s.a%d_cv "
+								"ELSE s.a%d_cv + (s.a%d_nv - s.a%d_cv) * (%s - floor(%s)) END",
+								aux_n(agg), pos, pos, i, i, i, i, pos, pos);
+			}
+		case DT_AGG_PERCENTILE_DISC:
+			return psprintf("CASE WHEN %s = 0 THEN NULL ELSE s.a%d_cv END", aux_n(agg), i);
+		case DT_AGG_BOOL_AND:
+			return psprintf("CASE WHEN s.a%d_t + s.a%d_f = 0 THEN NULL ELSE s.a%d_f = 0 END", i, i, i);
+		case DT_AGG_BOOL_OR:
+			return psprintf("CASE WHEN s.a%d_t + s.a%d_f = 0 THEN NULL ELSE s.a%d_t > 0 END", i, i, i);
+	}
+	elog(ERROR, "unexpected aggregate kind %d", agg->kind);
+	return NULL;
+}
+
+/* holistic_columns_sql: the non-additive state columns, for CREATE TABLE. */
+static void
+append_holistic_columns(StringInfo s, DtAnalysis *an)
+{
+	ListCell   *lc;
+
+	foreach(lc, an->aggregates)
+	{
+		DtAggregate *agg = (DtAggregate *) lfirst(lc);
+		char	   *vt;
+
+		if (agg->aux_no == 0)
+			continue;
+		vt = psprintf("%s%s", type_sql(agg->argtype, agg->argtypmod), collate_sql(agg->argcollation));
+		switch (agg->kind)
+		{
+			case DT_AGG_MIN:
+			case DT_AGG_MAX:
+				appendStringInfo(s, ", a%d_m %s", agg->no, vt);
+				break;
+			case DT_AGG_COUNT_DISTINCT:
+				appendStringInfo(s, ", a%d_cd bigint NOT NULL DEFAULT 0", agg->no);
+				break;
+			case DT_AGG_PERCENTILE_CONT:
+				appendStringInfo(s, ", a%d_cv %s, a%d_nv %s, a%d_lt bigint NOT NULL DEFAULT 0",
+								 agg->no, vt, agg->no, vt, agg->no);
+				break;
+			case DT_AGG_PERCENTILE_DISC:
+				appendStringInfo(s, ", a%d_cv %s, a%d_lt bigint NOT NULL DEFAULT 0",
+								 agg->no, vt, agg->no);
+				break;
+			default:
+				break;
+		}
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * Internal objects
+ * ---------------------------------------------------------------------
+ */
+
+/* key_columns_sql: the DT's group key columns, quoted, comma separated. */
+static char *
+key_columns_sql(Query *query, List *keys)
+{
+	StringInfoData s;
+	ListCell   *lc;
+
+	initStringInfo(&s);
+	foreach(lc, keys)
+	{
+		TargetEntry *tle = get_tle_by_resno(query->targetList, ((DtKey *) lfirst(lc))->resno);
+
+		appendStringInfo(&s, "%s%s", s.len > 0 ? ", " : "", quote_identifier(tle->resname));
+	}
+	return s.data;
+}
+
+/*
+ * deparse_internal_objects
+ *		DDL creating the internal objects of an incremental DT in schema
+ *		dt_internal, in order: the key type, the state table, the auxiliary
+ *		tables, and the final view over the state.
+ */
+List *
+deparse_internal_objects(Oid dtrelid, DtAnalysis *an)
+{
+	List	   *ddl = NIL;
+	StringInfoData s;
+	ListCell   *lc;
+	char	   *state = deparse_internal_name("state", dtrelid, 0);
+	int			k = 0;
+
+	Assert(an->incremental);
+
+	initStringInfo(&s);
+	appendStringInfo(&s, "CREATE TYPE %s AS (", deparse_internal_name("key", dtrelid, 0));
+	foreach(lc, an->keys)
+	{
+		DtKey	   *key = (DtKey *) lfirst(lc);
+
+		appendStringInfo(&s, "%sk%d %s%s", k > 0 ? ", " : "", k + 1,
+						 type_sql(key->type, key->typmod), collate_sql(key->collation));
+		k++;
+	}
+	appendStringInfoChar(&s, ')');
+	ddl = lappend(ddl, s.data);
+
+	initStringInfo(&s);
+	appendStringInfo(&s, "CREATE TABLE %s (gid bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, "
+					 "key %s NOT NULL, n bigint NOT NULL DEFAULT 0, in_dt boolean NOT NULL DEFAULT false",
+					 state, deparse_internal_name("key", dtrelid, 0));
+	foreach(lc, additive_columns(an))
+	{
+		AddColumn  *col = (AddColumn *) lfirst(lc);
+
+		appendStringInfo(&s, ", %s %s NOT NULL DEFAULT 0%s", col->name, col->type,
+						 strcmp(col->type, "bigint") == 0 ? "" : psprintf("::%s", col->type));
+	}
+	append_holistic_columns(&s, an);
+	appendStringInfoString(&s, ") WITH (fillfactor = 80)");
+	ddl = lappend(ddl, s.data);
+	ddl = lappend(ddl, psprintf("CREATE UNIQUE INDEX ON %s (key)", state));
+
+	foreach(lc, an->aux_tables)
+	{
+		DtAuxTable *aux = (DtAuxTable *) lfirst(lc);
+
+		ddl = lappend(ddl, psprintf("CREATE TABLE %s (gid bigint NOT NULL, j smallint NOT NULL, "
+									"v %s%s NOT NULL, c bigint NOT NULL, PRIMARY KEY (gid, j, v))",
+									deparse_internal_name("aux", dtrelid, aux->no),
+									type_sql(aux->valtype, aux->valtypmod),
+									collate_sql(aux->valcollation)));
+	}
+
+	initStringInfo(&s);
+	appendStringInfoString(&s, "CREATE VIEW ");
+	appendStringInfoString(&s, deparse_internal_name("final", dtrelid, 0));
+	appendStringInfoString(&s, " AS SELECT s.gid, s.key, s.n, s.in_dt");
+	foreach(lc, an->aggregates)
+	{
+		DtAggregate *agg = (DtAggregate *) lfirst(lc);
+
+		appendStringInfo(&s, ", %s AS a%d", finalize_sql(agg), agg->no);
+	}
+	appendStringInfo(&s, " FROM %s s", state);
+	ddl = lappend(ddl, s.data);
+
+	return ddl;
+}
+
+/*
+ * deparse_key_index
+ *		The unique index of a DT on its group key columns, NULLS NOT
+ *		DISTINCT; NULL for a DT without GROUP BY.
+ */
+char *
+deparse_key_index(Oid dtrelid, DtAnalysis *an)
+{
+	if (an->keys == NIL)
+		return NULL;
+	return psprintf("CREATE UNIQUE INDEX ON %s (%s) NULLS NOT DISTINCT",
+					deparse_qualified_name(dtrelid), key_columns_sql(an->query, an->keys));
+}
+
+/* ---------------------------------------------------------------------
+ * Change rows
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * source_sql
+ *		The rows of the base table, or of its change log in the window of the
+ *		refresh, as relation "t" with the base table's column names plus
+ *		the sign.  Change logs name captured column attnum N "aN".
+ */
+static char *
+source_sql(Build *b, bool from_base)
+{
+	DtInput    *base = b->an->base;
+	StringInfoData s;
+	int			attnum = -1;
+
+	initStringInfo(&s);
+	if (from_base)
+		appendStringInfoString(&s, "(SELECT 1::smallint AS " DT_COL_SIGN);
+	else
+		appendStringInfoString(&s, "(SELECT c." DT_COL_SIGN);
+	while ((attnum = bms_next_member(base->attnums, attnum)) >= 0)
+	{
+		AttrNumber	a = attnum + FirstLowInvalidHeapAttributeNumber;
+		const char *name = quote_identifier(get_attname(base->relid, a, false));
+
+		if (from_base)
+			appendStringInfo(&s, ", b.%s", name);
+		else
+			appendStringInfo(&s, ", c.a%d AS %s", a, name);
+	}
+	if (from_base)
+		appendStringInfo(&s, " FROM %s%s b) t", base->inh ? "" : "ONLY ",
+						 deparse_qualified_name(base->relid));
+	else
+		appendStringInfo(&s, " FROM %s c WHERE c." DT_COL_SIGN " <> 0 AND NOT " CONSUMED_SQL ") t",
+						 deparse_internal_name("changes", base->relid, 0));
+	return s.data;
+}
+
+/* change_rows_sql: W, the change rows of a refresh or a rebuild. */
+static char *
+change_rows_sql(Build *b, bool from_base)
+{
+	DtAnalysis *an = b->an;
+	StringInfoData s;
+	ListCell   *lc;
+	int			i;
+
+	initStringInfo(&s);
+	appendStringInfoString(&s, "SELECT t." DT_COL_SIGN ", ROW(");
+	i = 0;
+	foreach(lc, an->keys)
+		appendStringInfo(&s, "%s%s", i++ > 0 ? ", " : "",
+						 expr_sql(b, ((DtKey *) lfirst(lc))->expr, b->base_ctx));
+	appendStringInfo(&s, ")::%s AS key", b->keytype);
+	i = 0;
+	foreach(lc, an->input_exprs)
+		appendStringInfo(&s, ", %s AS x%d", expr_sql(b, (Expr *) lfirst(lc), b->base_ctx), ++i);
+	i = 0;
+	foreach(lc, an->filter_exprs)
+		appendStringInfo(&s, ", %s AS f%d", expr_sql(b, (Expr *) lfirst(lc), b->base_ctx), ++i);
+	appendStringInfo(&s, " FROM %s", source_sql(b, from_base));
+	if (an->query->jointree->quals != NULL)
+		appendStringInfo(&s, " WHERE %s",
+						 expr_sql(b, (Expr *) an->query->jointree->quals, b->base_ctx));
+	return s.data;
+}
+
+/* ---------------------------------------------------------------------
+ * Output expressions over the final view
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * to_final_mutator
+ *		Rewrite an output or HAVING expression of the defining query into one
+ *		over the final view "f": group keys become fields of f.key, aggregates
+ *		become the columns a<i>.
+ */
+static Node *
+to_final_mutator(Node *node, Build *b)
+{
+	ListCell   *lc;
+	int			k = 0;
+
+	if (node == NULL)
+		return NULL;
+	foreach(lc, b->an->keys)
+	{
+		DtKey	   *key = (DtKey *) lfirst(lc);
+
+		k++;
+		if (equal(key->expr, node))
+		{
+			FieldSelect *fs = makeNode(FieldSelect);
+
+			fs->arg = (Expr *) makeVar(1, 2, b->key_typid, -1, InvalidOid, 0);
+			fs->fieldnum = k;
+			fs->resulttype = key->type;
+			fs->resulttypmod = key->typmod;
+			fs->resultcollid = key->collation;
+			return (Node *) fs;
+		}
+	}
+	if (IsA(node, Aggref))
+	{
+		foreach(lc, b->an->aggregates)
+		{
+			DtAggregate *agg = (DtAggregate *) lfirst(lc);
+
+			if (equal(agg->aggref, node))
+				return (Node *) makeVar(1, 4 + agg->no, agg->restype, agg->restypmod,
+										((Aggref *) node)->aggcollid, 0);
+		}
+		elog(ERROR, "aggregate not found in the analysis of the dynamic table");
+	}
+	return expression_tree_mutator(node, to_final_mutator, b);
+}
+
+/* final_expr_sql: an expression of the query, deparsed over "f". */
+static char *
+final_expr_sql(Build *b, Node *expr)
+{
+	return deparse_expression(to_final_mutator(expr, b), b->final_ctx, true, false);
+}
+
+/* output_list_sql: the DT's columns computed from "f". */
+static char *
+output_list_sql(Build *b)
+{
+	StringInfoData s;
+	ListCell   *lc;
+
+	initStringInfo(&s);
+	foreach(lc, b->an->query->targetList)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+
+		if (tle->resjunk)
+			continue;
+		appendStringInfo(&s, "%s%s", s.len > 0 ? ", " : "", final_expr_sql(b, (Node *) tle->expr));
+	}
+	return s.data;
+}
+
+/* keep_sql: does a group have a row in the DT (it exists and passes HAVING)? */
+static char *
+keep_sql(Build *b)
+{
+	char	   *having = b->an->query->havingQual
+		? psprintf("COALESCE(%s, false)", final_expr_sql(b, b->an->query->havingQual))
+		: "true";
+
+	if (b->an->keys == NIL)
+		return having;
+	return psprintf("(f.n > 0 AND %s)", having);
+}
+
+/* key_match_sql: DT row "d" has the group key of "f" (NULLs match NULLs). */
+static char *
+key_match_sql(Build *b)
+{
+	StringInfoData s;
+	ListCell   *lc;
+	int			k = 0;
+
+	initStringInfo(&s);
+	foreach(lc, b->an->keys)
+	{
+		DtKey	   *key = (DtKey *) lfirst(lc);
+		const char *col = quote_identifier(get_tle_by_resno(b->an->query->targetList, key->resno)->resname);
+
+		k++;
+		appendStringInfo(&s, " AND (d.%s = (f.key).k%d OR (d.%s IS NULL AND (f.key).k%d IS NULL))",
+						 col, k, col, k);
+	}
+	return s.data;
+}
+
+/* ---------------------------------------------------------------------
+ * Refresh statements
+ * ---------------------------------------------------------------------
+ */
+
+/* aux_values_sql: LATERAL VALUES unpivoting the items of an auxiliary table. */
+static char *
+aux_values_sql(DtAuxTable *aux)
+{
+	StringInfoData s;
+	ListCell   *lc;
+
+	initStringInfo(&s);
+	appendStringInfoString(&s, "CROSS JOIN LATERAL (VALUES ");
+	foreach(lc, aux->items)
+	{
+		DtAuxItem  *item = (DtAuxItem *) lfirst(lc);
+
+		appendStringInfo(&s, "%s(%d::smallint, ", item->j > 1 ? ", " : "", item->j);
+		if (item->filter_no > 0)
+			appendStringInfo(&s, "CASE WHEN w.f%d THEN w.x%d END)", item->filter_no, item->input_no);
+		else
+			appendStringInfo(&s, "w.x%d)", item->input_no);
+	}
+	appendStringInfoString(&s, ") AS u(j, v)");
+	return s.data;
+}
+
+/*
+ * state_merge_sql
+ *		Aggregate the change rows per group and add them to the state,
+ *		creating groups that are new.  A rebuild inserts into an empty state.
+ */
+static char *
+state_merge_sql(Build *b, bool rebuild)
+{
+	List	   *cols = additive_columns(b->an);
+	StringInfoData s;
+	ListCell   *lc;
+
+	initStringInfo(&s);
+	appendStringInfo(&s, "INSERT INTO %s AS s (key, n", b->state);
+	foreach(lc, cols)
+		appendStringInfo(&s, ", %s", ((AddColumn *) lfirst(lc))->name);
+	appendStringInfoString(&s, ") SELECT ");
+	appendStringInfo(&s, b->an->keys == NIL ? "ROW()::%s" : "w.key", b->keytype);
+	appendStringInfoString(&s, ", COALESCE(sum(w." DT_COL_SIGN "), 0)");
+	foreach(lc, cols)
+		appendStringInfo(&s, ", %s", ((AddColumn *) lfirst(lc))->delta);
+	appendStringInfo(&s, " FROM (%s) w", change_rows_sql(b, rebuild));
+	if (b->an->keys != NIL)
+		appendStringInfoString(&s, " GROUP BY w.key");
+	if (!rebuild)
+	{
+		appendStringInfoString(&s, " ON CONFLICT (key) DO UPDATE SET n = s.n + excluded.n");
+		foreach(lc, cols)
+		{
+			char	   *name = ((AddColumn *) lfirst(lc))->name;
+
+			appendStringInfo(&s, ", %s = s.%s + excluded.%s", name, name, name);
+		}
+		appendStringInfoString(&s, " RETURNING s.gid");
+	}
+	return s.data;
+}
+
+/* aggregates_on_aux: the aggregates whose item lives in auxiliary table a. */
+static List *
+aggregates_on_aux(DtAnalysis *an, int aux_no, DtAggKind kind1, DtAggKind kind2)
+{
+	List	   *result = NIL;
+	ListCell   *lc;
+
+	foreach(lc, an->aggregates)
+	{
+		DtAggregate *agg = (DtAggregate *) lfirst(lc);
+
+		if (agg->aux_no == aux_no && (agg->kind == kind1 || agg->kind == kind2))
+			result = lappend(result, agg);
+	}
+	return result;
+}
+
+/*
+ * aux_merge_sql
+ *		Merge the value counts of one auxiliary table: values whose count
+ *		reaches zero are deleted, the others are added or created.  The
+ *		same statement applies what the count distinct aggregates and the
+ *		percentile cursors need to know about it to the state: how many
+ *		distinct values appeared or disappeared, and how many values moved
+ *		below each cursor.
+ */
+static char *
+aux_merge_sql(Build *b, DtAuxTable *aux)
+{
+	char	   *auxname = deparse_internal_name("aux", b->dtrelid, aux->no);
+	List	   *distincts = aggregates_on_aux(b->an, aux->no, DT_AGG_COUNT_DISTINCT, DT_AGG_COUNT_DISTINCT);
+	List	   *cursors = aggregates_on_aux(b->an, aux->no, DT_AGG_PERCENTILE_CONT, DT_AGG_PERCENTILE_DISC);
+	StringInfoData s;
+	ListCell   *lc;
+
+	initStringInfo(&s);
+	appendStringInfo(&s,
+					 "WITH d AS (SELECT s.gid, u.j, u.v, sum(w." DT_COL_SIGN ") AS dc FROM (%s) w "
+					 "JOIN %s s ON s.key = w.key %s WHERE u.v IS NOT NULL "
+					 "GROUP BY s.gid, u.j, u.v HAVING sum(w." DT_COL_SIGN ") <> 0), "
+					 "del AS (DELETE FROM %s a USING d WHERE a.gid = d.gid AND a.j = d.j AND a.v = d.v "
+					 "AND a.c + d.dc = 0 RETURNING a.gid, a.j, a.v), "
+					 "up AS (INSERT INTO %s AS a (gid, j, v, c) SELECT d.gid, d.j, d.v, d.dc FROM d "
+					 "WHERE NOT EXISTS (SELECT FROM del WHERE del.gid = d.gid AND del.j = d.j AND del.v = d.v) "
+					 "ON CONFLICT (gid, j, v) DO UPDATE SET c = a.c + excluded.c "
+					 "RETURNING a.gid, a.j, a.v, a.c)",
+					 change_rows_sql(b, false), b->state, aux_values_sql(aux),
+					 auxname, auxname);
+
+	if (distincts == NIL && cursors == NIL)
+	{
+		appendStringInfoString(&s, " SELECT (SELECT count(*) FROM del) + (SELECT count(*) FROM up)");
+		return s.data;
+	}
+
+	/* t: +1 for a value that appeared in its group, -1 for one that left */
+	appendStringInfoString(&s,
+						   ", t AS (SELECT gid, j, -1 AS moved FROM del UNION ALL "
+						   "SELECT up.gid, up.j, 1 FROM up JOIN d ON d.gid = up.gid AND d.j = up.j "
+						   "AND d.v = up.v WHERE up.c = d.dc), "
+						   "x AS (SELECT d.gid");
+	foreach(lc, cursors)
+	{
+		DtAggregate *agg = (DtAggregate *) lfirst(lc);
+
+		appendStringInfo(&s, ", COALESCE(sum(d.dc) FILTER (WHERE d.j = %d AND d.v < s0.a%d_cv), 0) AS lt%d",
+						 agg->aux_item, agg->no, agg->no);
+	}
+	appendStringInfo(&s, " FROM d JOIN %s s0 ON s0.gid = d.gid GROUP BY d.gid), y AS (SELECT t.gid",
+					 b->state);
+	foreach(lc, distincts)
+	{
+		DtAggregate *agg = (DtAggregate *) lfirst(lc);
+
+		appendStringInfo(&s, ", COALESCE(sum(t.moved) FILTER (WHERE t.j = %d), 0) AS cd%d",
+						 agg->aux_item, agg->no);
+	}
+	appendStringInfo(&s, " FROM t GROUP BY t.gid) UPDATE %s s SET ", b->state);
+	{
+		bool		first = true;
+
+		foreach(lc, cursors)
+		{
+			DtAggregate *agg = (DtAggregate *) lfirst(lc);
+
+			appendStringInfo(&s, "%sa%d_lt = s.a%d_lt + x.lt%d", first ? "" : ", ",
+							 agg->no, agg->no, agg->no);
+			first = false;
+		}
+		foreach(lc, distincts)
+		{
+			DtAggregate *agg = (DtAggregate *) lfirst(lc);
+
+			appendStringInfo(&s, "%sa%d_cd = s.a%d_cd + COALESCE(y.cd%d, 0)", first ? "" : ", ",
+							 agg->no, agg->no, agg->no);
+			first = false;
+		}
+	}
+	appendStringInfoString(&s, " FROM x LEFT JOIN y ON y.gid = x.gid WHERE s.gid = x.gid");
+	return s.data;
+}
+
+/* minmax_set_sql: "a<i>_m = (SELECT min(v) ...)" for every min/max aggregate. */
+static char *
+minmax_set_sql(Build *b)
+{
+	StringInfoData s;
+	ListCell   *lc;
+
+	initStringInfo(&s);
+	foreach(lc, b->an->aggregates)
+	{
+		DtAggregate *agg = (DtAggregate *) lfirst(lc);
+
+		if (agg->kind != DT_AGG_MIN && agg->kind != DT_AGG_MAX)
+			continue;
+		appendStringInfo(&s, "%sa%d_m = (SELECT %s(a.v) FROM %s a WHERE a.gid = s.gid AND a.j = %d)",
+						 s.len > 0 ? ", " : "", agg->no, agg->kind == DT_AGG_MIN ? "min" : "max",
+						 deparse_internal_name("aux", b->dtrelid, agg->aux_no), agg->aux_item);
+	}
+	return s.data;
+}
+
+/*
+ * state_holistic_sql
+ *		Set min/max from the auxiliary tables and the percentile cursors
+ *		from arrays computed by percentile.c: $1 gids, then per percentile
+ *		aggregate its value, next value (percentile_cont only) and rank.
+ */
+static char *
+state_holistic_sql(Build *b)
+{
+	StringInfoData s;
+	StringInfoData arrays;
+	StringInfoData names;
+	ListCell   *lc;
+	int			param = 1;
+	char	   *minmax = minmax_set_sql(b);
+	bool		any = (minmax[0] != '\0');
+
+	initStringInfo(&s);
+	initStringInfo(&arrays);
+	initStringInfo(&names);
+	appendStringInfo(&s, "UPDATE %s s SET %s", b->state, minmax);
+	appendStringInfo(&arrays, "unnest($%d::bigint[]", param++);
+	appendStringInfoString(&names, "gid");
+	foreach(lc, b->an->aggregates)
+	{
+		DtAggregate *agg = (DtAggregate *) lfirst(lc);
+		char	   *arr;
+
+		if (!is_percentile(agg->kind))
+			continue;
+		arr = type_sql(get_array_type(agg->argtype), -1);
+		appendStringInfo(&s, "%sa%d_cv = u.cv%d, a%d_lt = u.lt%d", any ? ", " : "",
+						 agg->no, agg->no, agg->no, agg->no);
+		any = true;
+		appendStringInfo(&arrays, ", $%d::%s, $%d::bigint[]", param, arr, param + 1);
+		appendStringInfo(&names, ", cv%d, lt%d", agg->no, agg->no);
+		param += 2;
+		if (agg->kind == DT_AGG_PERCENTILE_CONT)
+		{
+			appendStringInfo(&s, ", a%d_nv = u.nv%d", agg->no, agg->no);
+			appendStringInfo(&arrays, ", $%d::%s", param++, arr);
+			appendStringInfo(&names, ", nv%d", agg->no);
+		}
+	}
+	if (!any)
+		return NULL;
+	appendStringInfo(&s, " FROM %s) AS u(%s) WHERE s.gid = u.gid", arrays.data, names.data);
+	return s.data;
+}
+
+/*
+ * cursor_read_sql
+ *		For the groups $1, per percentile aggregate: the number of values,
+ *		the cursor value, the count of values below it (already adjusted for
+ *		this refresh's changes) and the count of values equal to it now.
+ */
+static char *
+cursor_read_sql(Build *b)
+{
+	StringInfoData s;
+	ListCell   *lc;
+	bool		any = false;
+
+	initStringInfo(&s);
+	appendStringInfoString(&s, "SELECT s.gid");
+	foreach(lc, b->an->aggregates)
+	{
+		DtAggregate *agg = (DtAggregate *) lfirst(lc);
+
+		if (!is_percentile(agg->kind))
+			continue;
+		any = true;
+		appendStringInfo(&s, ", %s, s.a%d_cv, s.a%d_lt, "
+						 "(SELECT a.c FROM %s a WHERE a.gid = s.gid AND a.j = %d AND a.v = s.a%d_cv)",
+						 aux_n(agg), agg->no, agg->no,
+						 deparse_internal_name("aux", b->dtrelid, agg->aux_no),
+						 agg->aux_item, agg->no);
+	}
+	if (!any)
+		return NULL;
+	appendStringInfo(&s, " FROM %s s WHERE s.gid = ANY ($1) ORDER BY s.gid", b->state);
+	return s.data;
+}
+
+/* dt_upsert_sql: write the rows of the groups $1 that belong in the DT. */
+static char *
+dt_upsert_sql(Build *b)
+{
+	StringInfoData s;
+	ListCell   *lc;
+	int			ncols = 0;
+	StringInfoData set;
+
+	initStringInfo(&s);
+	appendStringInfo(&s, "INSERT INTO %s AS d SELECT %s FROM %s f WHERE f.gid = ANY ($1) AND %s",
+					 b->dt, output_list_sql(b), b->final, keep_sql(b));
+	if (b->an->keys == NIL)
+		return s.data;
+
+	initStringInfo(&set);
+	foreach(lc, b->an->query->targetList)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+		bool		is_key = false;
+		ListCell   *lk;
+
+		if (tle->resjunk)
+			continue;
+		ncols++;
+		foreach(lk, b->an->keys)
+			is_key |= (((DtKey *) lfirst(lk))->resno == tle->resno);
+		if (!is_key)
+			appendStringInfo(&set, "%s%s = excluded.%s", set.len > 0 ? ", " : "",
+							 quote_identifier(tle->resname), quote_identifier(tle->resname));
+	}
+	appendStringInfo(&s, " ON CONFLICT (%s) ", key_columns_sql(b->an->query, b->an->keys));
+	if (set.len == 0)
+		appendStringInfoString(&s, "DO NOTHING");
+	else
+		appendStringInfo(&s, "DO UPDATE SET %s WHERE d OPERATOR(pg_catalog.*<>) excluded", set.data);
+	return s.data;
+}
+
+/* dt_delete_sql: remove DT rows of groups $1 that left or fail HAVING. */
+static char *
+dt_delete_sql(Build *b)
+{
+	if (b->an->keys == NIL)
+		return psprintf("DELETE FROM %s d WHERE EXISTS (SELECT FROM %s f WHERE f.gid = ANY ($1) AND f.in_dt)",
+						b->dt, b->final);
+	return psprintf("DELETE FROM %s d USING %s f WHERE f.gid = ANY ($1) AND f.in_dt AND NOT %s%s",
+					b->dt, b->final, keep_sql(b), key_match_sql(b));
+}
+
+/*
+ * state_finish_sql
+ *		Drop groups that emptied, and record which groups have a DT row; the
+ *		rows returned are the groups that gained (true) or lost one.
+ */
+static char *
+state_finish_sql(Build *b)
+{
+	return psprintf("%sUPDATE %s s SET in_dt = x.keep FROM (SELECT f.gid, %s AS keep FROM %s f "
+					"WHERE f.gid = ANY ($1)) x WHERE s.gid = x.gid AND s.in_dt <> x.keep%s RETURNING x.keep",
+					b->an->keys == NIL ? ""
+					: psprintf("WITH gone AS (DELETE FROM %s WHERE gid = ANY ($1) AND n = 0) ", b->state),
+					b->state, keep_sql(b), b->final,
+					b->an->keys == NIL ? "" : " AND s.n > 0");
+}
+
+/* rebuild_sql: statements that rebuild the state from the base table. */
+static List *
+rebuild_sql(Build *b)
+{
+	List	   *stmts = NIL;
+	StringInfoData s;
+	ListCell   *lc;
+	char	   *minmax;
+
+	initStringInfo(&s);
+	appendStringInfo(&s, "TRUNCATE %s", b->state);
+	foreach(lc, b->an->aux_tables)
+		appendStringInfo(&s, ", %s", deparse_internal_name("aux", b->dtrelid, ((DtAuxTable *) lfirst(lc))->no));
+	stmts = lappend(stmts, s.data);
+	stmts = lappend(stmts, state_merge_sql(b, true));
+
+	foreach(lc, b->an->aux_tables)
+	{
+		DtAuxTable *aux = (DtAuxTable *) lfirst(lc);
+		char	   *auxname = deparse_internal_name("aux", b->dtrelid, aux->no);
+		List	   *distincts = aggregates_on_aux(b->an, aux->no, DT_AGG_COUNT_DISTINCT, DT_AGG_COUNT_DISTINCT);
+		ListCell   *lc2;
+
+		stmts = lappend(stmts,
+						psprintf("INSERT INTO %s (gid, j, v, c) SELECT s.gid, u.j, u.v, sum(w." DT_COL_SIGN ") "
+								 "FROM (%s) w JOIN %s s ON s.key = w.key %s WHERE u.v IS NOT NULL "
+								 "GROUP BY s.gid, u.j, u.v",
+								 auxname, change_rows_sql(b, true), b->state, aux_values_sql(aux)));
+		if (distincts != NIL)
+		{
+			initStringInfo(&s);
+			appendStringInfo(&s, "UPDATE %s s SET ", b->state);
+			foreach(lc2, distincts)
+			{
+				DtAggregate *agg = (DtAggregate *) lfirst(lc2);
+
+				appendStringInfo(&s, "%sa%d_cd = x.cd%d", foreach_current_index(lc2) > 0 ? ", " : "",
+								 agg->no, agg->no);
+			}
+			appendStringInfoString(&s, " FROM (SELECT a.gid");
+			foreach(lc2, distincts)
+			{
+				DtAggregate *agg = (DtAggregate *) lfirst(lc2);
+
+				appendStringInfo(&s, ", count(*) FILTER (WHERE a.j = %d) AS cd%d", agg->aux_item, agg->no);
+			}
+			appendStringInfo(&s, " FROM %s a GROUP BY a.gid) x WHERE s.gid = x.gid", auxname);
+			stmts = lappend(stmts, s.data);
+		}
+	}
+
+	minmax = minmax_set_sql(b);
+	if (minmax[0] != '\0')
+		stmts = lappend(stmts, psprintf("UPDATE %s s SET %s", b->state, minmax));
+
+	/* Percentile cursors: the value at the target rank, by running sums. */
+	foreach(lc, b->an->aggregates)
+	{
+		DtAggregate *agg = (DtAggregate *) lfirst(lc);
+		char	   *n = psprintf("st.x%d_%d_n", agg->aux_no, agg->aux_item);
+		char	   *r1;
+		char	   *nv = "";
+
+		if (!is_percentile(agg->kind))
+			continue;
+		if (agg->kind == DT_AGG_PERCENTILE_CONT)
+		{
+			r1 = psprintf("(floor(%.17g::float8 * (%s - 1)::float8)::bigint + 1)", agg->fraction, n);
+			nv = psprintf(", a%d_nv = CASE WHEN ceil(%.17g::float8 * (r.n - 1)::float8)::bigint + 1 <= r.lt + r.c "
+						  "THEN r.v ELSE r.next_v END", agg->no, agg->fraction);
+		}
+		else
+			r1 = psprintf("GREATEST(ceil(%.17g::float8 * %s::float8)::bigint, 1)", agg->fraction, n);
+		stmts = lappend(stmts,
+						psprintf("UPDATE %s s SET a%d_cv = r.v, a%d_lt = r.lt%s FROM "
+								 "(SELECT a.gid, a.v, a.c, %s AS n, %s AS target, "
+								 "(sum(a.c) OVER w - a.c)::bigint AS lt, lead(a.v) OVER w AS next_v "
+								 "FROM %s a JOIN %s st ON st.gid = a.gid WHERE a.j = %d "
+								 "WINDOW w AS (PARTITION BY a.gid ORDER BY a.v ROWS UNBOUNDED PRECEDING)) r "
+								 "WHERE s.gid = r.gid AND r.lt < r.target AND r.lt + r.c >= r.target",
+								 b->state, agg->no, agg->no, nv, n, r1,
+								 deparse_internal_name("aux", b->dtrelid, agg->aux_no), b->state,
+								 agg->aux_item));
+	}
+	return stmts;
+}
+
+/*
+ * deparse_refresh_sql
+ *		All statements of a DT's refreshes.  For an incremental DT the
+ *		internal objects must exist (the final view is read for names).
+ */
+DtSql *
+deparse_refresh_sql(Oid dtrelid, DtAnalysis *an)
+{
+	DtSql	   *sql = palloc0(sizeof(DtSql));
+	Build		b = {0};
+	ListCell   *lc;
+
+	sql->dt_name = deparse_qualified_name(dtrelid);
+	sql->full_delete = psprintf("DELETE FROM %s", sql->dt_name);
+	sql->full_insert = psprintf("INSERT INTO %s %s", sql->dt_name, pg_get_querydef(an->query, false));
+
+	foreach(lc, an->inputs)
+	{
+		DtInput    *input = (DtInput *) lfirst(lc);
+
+		if (!input->capturable)
+			continue;
+		sql->count_changes = lappend(sql->count_changes,
+									 psprintf("SELECT count(*) FILTER (WHERE c." DT_COL_SIGN " <> 0), "
+											  "count(*) FILTER (WHERE c." DT_COL_SIGN " = 0) FROM %s c "
+											  "WHERE NOT " CONSUMED_SQL,
+											  deparse_internal_name("changes", input->relid, 0)));
+	}
+	if (!an->incremental)
+		return sql;
+
+	b.dtrelid = dtrelid;
+	b.an = an;
+	b.dt = sql->dt_name;
+	b.state = deparse_internal_name("state", dtrelid, 0);
+	b.final = deparse_internal_name("final", dtrelid, 0);
+	b.keytype = deparse_internal_name("key", dtrelid, 0);
+	b.base_ctx = deparse_context_for("t", an->base->relid);
+	b.final_relid = get_relname_relid(psprintf("final_%u", dtrelid),
+									  get_namespace_oid(DT_INTERNAL_SCHEMA, false));
+	if (!OidIsValid(b.final_relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("internal objects of dynamic table \"%s\" are missing", get_rel_name(dtrelid))));
+	b.final_ctx = deparse_context_for("f", b.final_relid);
+	b.key_typid = get_atttype(b.final_relid, 2);
+
+	sql->state_merge = state_merge_sql(&b, false);
+	foreach(lc, an->aux_tables)
+		sql->aux_merge = lappend(sql->aux_merge, aux_merge_sql(&b, (DtAuxTable *) lfirst(lc)));
+	sql->cursor_read = cursor_read_sql(&b);
+	sql->state_holistic = state_holistic_sql(&b);
+	sql->dt_delete = dt_delete_sql(&b);
+	sql->dt_upsert = dt_upsert_sql(&b);
+	sql->state_finish = state_finish_sql(&b);
+	sql->state_rebuild = rebuild_sql(&b);
+	sql->dt_fill = psprintf("INSERT INTO %s SELECT %s FROM %s f WHERE %s",
+							b.dt, output_list_sql(&b), b.final, keep_sql(&b));
+	sql->dt_mark = psprintf("UPDATE %s s SET in_dt = %s FROM %s f WHERE f.gid = s.gid",
+							b.state, keep_sql(&b), b.final);
+	return sql;
+}
+
+/*
+ * deparse_cursor_walk_sql
+ *		The three queries percentile.c walks an auxiliary table with, for
+ *		values of that table's type: the values above ($3) in order, those
+ *		below in reverse order (both $1 gid, $2 item, $3 value, $4 limit),
+ *		and the value at rank $3 counted from the smallest ($1 gid, $2 item).
+ */
+void
+deparse_cursor_walk_sql(Oid dtrelid, DtAuxTable *aux, char **up, char **down, char **start)
+{
+	char	   *auxname = deparse_internal_name("aux", dtrelid, aux->no);
+
+	*up = psprintf("SELECT v, c FROM %s WHERE gid = $1 AND j = $2 AND v > $3 ORDER BY v LIMIT $4", auxname);
+	*down = psprintf("SELECT v, c FROM %s WHERE gid = $1 AND j = $2 AND v < $3 ORDER BY v DESC LIMIT $4", auxname);
+	*start = psprintf("SELECT v, lt, c FROM (SELECT v, c, (sum(c) OVER (ORDER BY v ROWS UNBOUNDED PRECEDING) - c)::bigint AS lt "
+					  "FROM %s WHERE gid = $1 AND j = $2) r WHERE lt < $3 AND lt + c >= $3 ORDER BY v LIMIT 1",
+					  auxname);
+}

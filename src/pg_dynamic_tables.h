@@ -1,0 +1,374 @@
+/*-------------------------------------------------------------------------
+ *
+ * pg_dynamic_tables.h
+ *		Declarations shared by the subsystems of pg_dynamic_tables.
+ *
+ * A dynamic table (DT) is an ordinary table kept equal to its defining
+ * query.  The subsystems, one C file each (src/README.md tells the story):
+ *
+ *	analysis.c		parse the defining query, decide how it is maintained
+ *	deparse.c		generate the SQL of internal objects and of refreshes
+ *	capture.c		change logs and the triggers that fill them
+ *	refresh.c		the refresh transaction: snapshot, strategy, history
+ *	percentile.c	order-statistic cursors for percentile aggregates
+ *	catalog.c		the extension's catalog tables and running SQL as a role
+ *	ddl_guard.c		DDL that would break a DT: blocked, or followed up
+ *	api.c			the SQL-callable functions in schema dt
+ *	pg_dynamic_tables.c  module load, settings, the per-backend plan cache
+ *
+ * Naming: C functions exported from a file are named <file>_<action>
+ * (catalog_read_entry, capture_install); SQL-callable functions are named
+ * dt_<sql name>.  Internal SQL objects live in schema dt_internal and are
+ * named after the OID of the table they serve (state_16384, changes_16390).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PG_DYNAMIC_TABLES_H
+#define PG_DYNAMIC_TABLES_H
+
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "lib/stringinfo.h"
+#include "nodes/parsenodes.h"
+#include "nodes/pg_list.h"
+#include "utils/snapshot.h"
+#include "utils/timestamp.h"
+
+#define DT_SCHEMA			"dt"
+#define DT_INTERNAL_SCHEMA	"dt_internal"
+#define DT_EXTENSION_NAME	"pg_dynamic_tables"
+
+/* Meta columns of a change log and of the rows fed to a refresh. */
+#define DT_COL_XID			"dt$xid"
+#define DT_COL_CID			"dt$cid"
+#define DT_COL_SIGN			"dt$sign"
+
+/*
+ * Sign of a change log row: an inserted row counts +1, a deleted row -1.
+ * A row with sign 0 is a marker: the table was truncated, or rows arrived
+ * or left without DML (ATTACH/DETACH PARTITION), so consumers rebuild.
+ */
+#define DT_SIGN_INSERT		1
+#define DT_SIGN_DELETE		(-1)
+#define DT_SIGN_REBUILD		0
+
+/* ---------------------------------------------------------------------
+ * analysis.c
+ * ---------------------------------------------------------------------
+ */
+
+/* How a DT is refreshed (refresh_mode as stored). */
+typedef enum DtMode
+{
+	DT_MODE_AUTO,
+	DT_MODE_INCREMENTAL,
+	DT_MODE_FULL
+} DtMode;
+
+/* The aggregates that incremental refresh maintains. */
+typedef enum DtAggKind
+{
+	DT_AGG_COUNT_STAR,
+	DT_AGG_COUNT,
+	DT_AGG_SUM,
+	DT_AGG_AVG,
+	DT_AGG_VAR_SAMP,
+	DT_AGG_VAR_POP,
+	DT_AGG_STDDEV_SAMP,
+	DT_AGG_STDDEV_POP,
+	DT_AGG_MIN,
+	DT_AGG_MAX,
+	DT_AGG_COUNT_DISTINCT,
+	DT_AGG_PERCENTILE_CONT,
+	DT_AGG_PERCENTILE_DISC,
+	DT_AGG_BOOL_AND,
+	DT_AGG_BOOL_OR
+} DtAggKind;
+
+/*
+ * The arithmetic in which sum, avg and the variance family keep their state:
+ * exact numeric for integers, numeric plus counts of NaN and infinities for
+ * numeric and floating-point input (so that removing an infinity is exact),
+ * and the type itself for interval and money.
+ */
+typedef enum DtSumDomain
+{
+	DT_DOMAIN_NONE,
+	DT_DOMAIN_INTEGER,
+	DT_DOMAIN_NUMERIC,
+	DT_DOMAIN_FLOAT,
+	DT_DOMAIN_INTERVAL,
+	DT_DOMAIN_MONEY
+} DtSumDomain;
+
+/*
+ * One aggregate of the defining query.  Its state lives in columns a<no>_*
+ * of the state table; holistic aggregates (min, max, count distinct,
+ * percentiles) also keep per-group value counts in an auxiliary table.
+ */
+typedef struct DtAggregate
+{
+	int			no;				/* 1-based */
+	DtAggKind	kind;
+	Aggref	   *aggref;
+	Expr	   *arg;			/* argument or ordering expression */
+	Expr	   *filter;			/* FILTER (WHERE ...) or NULL */
+	Oid			argtype;
+	int32		argtypmod;
+	Oid			argcollation;
+	Oid			restype;
+	int32		restypmod;
+	DtSumDomain domain;
+	int			input_no;		/* column x<n> of the change rows, 0: none */
+	int			filter_no;		/* column f<n> of the change rows, 0: none */
+	int			aux_no;			/* auxiliary table, 0: none */
+	int			aux_item;		/* item j within that table */
+	double		fraction;		/* percentiles */
+} DtAggregate;
+
+/*
+ * An auxiliary value-count table holds (gid, j, v, c): value v of item j
+ * occurs c > 0 times in group gid.  One table per value type; an item is a
+ * distinct (argument, filter) pair used by a holistic aggregate.
+ */
+typedef struct DtAuxItem
+{
+	int			j;
+	int			input_no;
+	int			filter_no;
+} DtAuxItem;
+
+typedef struct DtAuxTable
+{
+	int			no;
+	Oid			valtype;
+	int32		valtypmod;
+	Oid			valcollation;
+	List	   *items;			/* of DtAuxItem */
+} DtAuxTable;
+
+/* A GROUP BY expression; it is also an output column of the DT. */
+typedef struct DtKey
+{
+	Expr	   *expr;
+	AttrNumber	resno;			/* output column */
+	Oid			type;
+	int32		typmod;
+	Oid			collation;
+} DtKey;
+
+/* An input relation and whether its inheritance children are read too. */
+typedef struct DtInput
+{
+	Oid			relid;
+	bool		inh;
+	bool		capturable;		/* a table whose changes we can capture */
+	Bitmapset  *attnums;		/* columns the refresh reads from changes */
+} DtInput;
+
+typedef struct DtAnalysis
+{
+	Query	   *query;			/* analysed and rewritten defining query */
+	bool		incremental;	/* maintained by delta merge */
+	char	   *reason;			/* why not incremental; NULL if it is */
+	bool		always_full;	/* changes cannot be detected: no NO_DATA */
+	List	   *inputs;			/* of DtInput */
+
+	/* The delta-merge plan (incremental only). */
+	DtInput    *base;
+	List	   *keys;			/* of DtKey */
+	List	   *aggregates;		/* of DtAggregate */
+	List	   *aux_tables;		/* of DtAuxTable */
+	List	   *input_exprs;	/* expressions x1..xn over the base table */
+	List	   *filter_exprs;	/* boolean expressions f1..fn */
+} DtAnalysis;
+
+extern Query *analysis_parse_query(const char *sql);
+extern DtAnalysis *analysis_analyze(Query *query);
+extern DtMode analysis_parse_mode(const char *mode);
+extern const char *analysis_mode_name(DtMode mode);
+extern bool analysis_parse_lag(const char *lag, Interval **interval);
+
+/* ---------------------------------------------------------------------
+ * deparse.c
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * The SQL statements of one DT, generated from its analysis.  Statements
+ * that read changes take the previous refresh's position as $1 pg_snapshot,
+ * $2 xid8, $3 int4 (see capture.c); statements on groups take the ids of
+ * the groups the changes touched as $1 int8[].
+ */
+typedef struct DtSql
+{
+	char	   *dt_name;		/* quoted, qualified name of the DT */
+
+	/* Full strategy. */
+	char	   *full_delete;
+	char	   *full_insert;
+
+	/* Rows and rebuild markers in the window, one per captured input. */
+	List	   *count_changes;
+
+	/* Delta merge. */
+	char	   *state_merge;	/* returns the gids of the touched groups */
+	List	   *aux_merge;		/* one per auxiliary table */
+	char	   *cursor_read;	/* percentile cursors of the groups */
+	char	   *state_holistic; /* min/max and cursors, from arrays */
+	char	   *dt_delete;
+	char	   *dt_upsert;
+	char	   *state_finish;	/* returns the groups whose in_dt flipped */
+
+	/* Rebuilding the state from the base table, and filling the DT. */
+	List	   *state_rebuild;
+	char	   *dt_fill;
+	char	   *dt_mark;
+} DtSql;
+
+extern List *deparse_internal_objects(Oid dtrelid, DtAnalysis *an);
+extern char *deparse_key_index(Oid dtrelid, DtAnalysis *an);
+extern List *deparse_dt_columns(Query *query);
+extern DtSql *deparse_refresh_sql(Oid dtrelid, DtAnalysis *an);
+extern void deparse_cursor_walk_sql(Oid dtrelid, DtAuxTable *aux,
+									char **up, char **down, char **start);
+extern char *deparse_internal_name(const char *kind, Oid relid, int no);
+extern char *deparse_qualified_name(Oid relid);
+
+/* ---------------------------------------------------------------------
+ * capture.c
+ * ---------------------------------------------------------------------
+ */
+extern void capture_attach_input(Oid dtrelid, DtInput *input, Oid dtowner);
+extern void capture_release_unused_inputs(void);
+extern void capture_follow_new_child(Oid child, bool brought_rows);
+extern List *capture_ancestors_of(Oid child);
+extern void capture_forget_child(Oid child, List *ancestors);
+extern void capture_mark_rebuild(Oid relid);
+extern Oid	capture_log_relid(Oid relid);
+extern bool capture_relation_is_captured(Oid relid);
+extern void capture_cleanup(Oid relid);
+
+/* ---------------------------------------------------------------------
+ * catalog.c
+ * ---------------------------------------------------------------------
+ */
+
+/* The catalog row of a DT (dt_internal.dynamic_table). */
+typedef struct DtEntry
+{
+	Oid			relid;
+	char	   *query_text;
+	char	   *query_tree;
+	bool		lag_downstream;
+	Interval   *target_lag;		/* NULL when downstream */
+	DtMode		requested_mode;
+	bool		incremental;	/* effective refresh mode */
+	char	   *reason;
+	List	   *settings;		/* "name=value" strings */
+	bool		populated;
+	bool		has_position;
+	Datum		position_snapshot;	/* pg_snapshot */
+	FullTransactionId position_xid;
+	CommandId	position_cid;
+} DtEntry;
+
+/* What a refresh did. */
+typedef struct DtRefreshStats
+{
+	const char *action;			/* NO_DATA, INCREMENTAL, FULL */
+	int64		inserted;
+	int64		deleted;
+	int64		updated;
+} DtRefreshStats;
+
+extern Oid	catalog_extension_owner(void);
+extern Oid	catalog_relation_owner(Oid relid);
+extern void catalog_begin_as_owner(Oid role, bool restricted, Oid *saved_user,
+								   int *saved_context);
+extern void catalog_end_as_owner(Oid saved_user, int saved_context);
+extern void catalog_exec(const char *sql, int nargs, Oid *types, Datum *values,
+						 const char *nulls, int expected);
+extern void catalog_exec_ddl(const char *sql);
+extern bool catalog_internal_ddl_running(void);
+extern DtEntry *catalog_read_entry(Oid relid, bool missing_ok);
+extern bool catalog_is_dynamic_table(Oid relid);
+extern void catalog_insert_entry(DtEntry *entry, List *inputs);
+extern void catalog_save_position(Oid relid, Snapshot snapshot,
+								  TimestampTz data_timestamp, bool populated);
+extern void catalog_insert_history(Oid relid, const char *trigger,
+								   TimestampTz start, TimestampTz end,
+								   TimestampTz data_timestamp,
+								   const DtRefreshStats *stats,
+								   const char *state, const char *message);
+extern List *catalog_input_relids(Oid relid);
+extern char *catalog_dt_reading_column(Oid relid, AttrNumber attnum);
+extern void catalog_forget_dropped(void);
+
+/* ---------------------------------------------------------------------
+ * refresh.c
+ * ---------------------------------------------------------------------
+ */
+
+/* The prepared statements of one DT in this backend (refresh.c's cache). */
+typedef struct DtPlanSet
+{
+	Oid			relid;			/* hash key */
+	bool		valid;
+	MemoryContext cxt;
+	DtAnalysis *an;
+	DtSql	   *sql;
+	List	   *watched;		/* relations whose change drops the plans */
+	struct _SPI_plan *full_delete;
+	struct _SPI_plan *full_insert;
+	List	   *count_changes;
+	struct _SPI_plan *state_merge;
+	List	   *aux_merge;
+	struct _SPI_plan *cursor_read;
+	struct _SPI_plan *state_holistic;
+	struct _SPI_plan *dt_delete;
+	struct _SPI_plan *dt_upsert;
+	struct _SPI_plan *state_finish;
+	struct _SPI_plan *dt_fill;
+	struct _SPI_plan *dt_mark;
+	List	   *state_rebuild;
+	int			naux;
+	struct _SPI_plan **walk_up;		/* per auxiliary table */
+	struct _SPI_plan **walk_down;
+	struct _SPI_plan **walk_start;
+} DtPlanSet;
+
+extern void refresh_dynamic_table(Oid relid, const char *trigger,
+								  DtRefreshStats *stats);
+extern uint64 refresh_exec(struct _SPI_plan *plan, Datum *values,
+						   const char *nulls, Snapshot snapshot);
+extern bool refresh_in_progress(Oid relid);
+extern List *refresh_current_settings(void);
+extern int	refresh_pin_settings(List *settings);
+extern void refresh_require_read_committed(const char *what);
+
+/* ---------------------------------------------------------------------
+ * percentile.c
+ * ---------------------------------------------------------------------
+ */
+extern void percentile_update_state(DtPlanSet *plans, Datum gids, Snapshot snapshot);
+
+/* ---------------------------------------------------------------------
+ * ddl_guard.c
+ * ---------------------------------------------------------------------
+ */
+extern void ddl_guard_install(void);
+
+/* ---------------------------------------------------------------------
+ * pg_dynamic_tables.c
+ * ---------------------------------------------------------------------
+ */
+extern void dt_require_preload(void);
+
+/* PostgreSQL 16 replaced the per-class ownership checks. */
+#if PG_VERSION_NUM >= 160000
+#define pg_class_ownercheck(relid, role) object_ownercheck(RelationRelationId, (relid), (role))
+#endif
+
+#endif							/* PG_DYNAMIC_TABLES_H */

@@ -1,0 +1,572 @@
+/*-------------------------------------------------------------------------
+ *
+ * refresh.c
+ *		The refresh of a dynamic table: one transaction, one snapshot.
+ *
+ * A refresh
+ *	1. takes ExclusiveLock on the DT: one refresh at a time, readers go on
+ *	   reading the old content, writers of the inputs are never blocked;
+ *	2. takes a snapshot S after the lock, so it sees what the previous
+ *	   refresh committed;
+ *	3. consumes exactly the changes visible in S that the DT's position
+ *	   (the previous refresh) did not (capture.c), reading inputs in S;
+ *	4. records S as the new position and a row of refresh history.
+ *
+ * Its action is NO_DATA (nothing changed: the cost is one scan of each
+ * change log), INCREMENTAL (delta merge, deparse.c describes the state),
+ * or FULL (the query recomputed; also the first population, and after a
+ * rebuild marker such as TRUNCATE).
+ *
+ * Maintenance SQL runs as the DT's owner with SECURITY_RESTRICTED_OPERATION
+ * and the settings recorded when the DT was created (TimeZone, DateStyle,
+ * ...; search_path = pg_catalog, which the generated SQL assumes), so the
+ * same query gives the same answer whoever triggers the refresh.
+ *
+ * The generated SQL is prepared once per backend and DT and kept in a plan
+ * cache, dropped when any relation it involves changes.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "nodes/readfuncs.h"
+#include "rewrite/rewriteHandler.h"
+#include "storage/lmgr.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "utils/xid8.h"
+
+#include "pg_dynamic_tables.h"
+
+static HTAB *plan_cache = NULL;
+
+/* The DTs being refreshed by this backend, innermost last (guard trigger). */
+static List *refreshing = NIL;
+
+/* The settings a DT pins, recorded when it is created. */
+static const char *const pinned_settings[] = {
+	"TimeZone", "DateStyle", "IntervalStyle", "extra_float_digits",
+	"lc_monetary", "lc_numeric", "lc_time", "default_text_search_config"
+};
+
+/*
+ * refresh_current_settings
+ *		The session's values of the pinned settings, as "name=value".
+ */
+List *
+refresh_current_settings(void)
+{
+	List	   *settings = NIL;
+	int			i;
+
+	for (i = 0; i < lengthof(pinned_settings); i++)
+		settings = lappend(settings, psprintf("%s=%s", pinned_settings[i],
+											  GetConfigOption(pinned_settings[i], false, false)));
+	return settings;
+}
+
+/*
+ * refresh_pin_settings
+ *		Apply a DT's settings and search_path = pg_catalog at a new GUC nest
+ *		level; the caller ends it with AtEOXact_GUC(false, level), and an
+ *		error ends it with the (sub)transaction.
+ */
+int
+refresh_pin_settings(List *settings)
+{
+	int			level = NewGUCNestLevel();
+	ListCell   *lc;
+
+	set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+					  GUC_ACTION_SAVE, true, 0, false);
+	foreach(lc, settings)
+	{
+		char	   *name = pstrdup((char *) lfirst(lc));
+		char	   *eq = strchr(name, '=');
+
+		if (eq == NULL)
+			continue;
+		*eq = '\0';
+		set_config_option(name, eq + 1, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	}
+	return level;
+}
+
+/* ---------------------------------------------------------------------
+ * Plan cache
+ * ---------------------------------------------------------------------
+ */
+
+/* refresh_relcache_callback: drop plans that involve a changed relation. */
+static void
+refresh_relcache_callback(Datum arg, Oid relid)
+{
+	HASH_SEQ_STATUS status;
+	DtPlanSet  *p;
+
+	if (plan_cache == NULL)
+		return;
+	hash_seq_init(&status, plan_cache);
+	while ((p = hash_seq_search(&status)) != NULL)
+	{
+		if (relid == InvalidOid || relid == p->relid || list_member_oid(p->watched, relid))
+			p->valid = false;
+	}
+}
+
+/*
+ * prepare
+ *		Prepare and keep one statement.  SPI calls leave the SPI procedure
+ *		context current; the caller's context is restored.
+ */
+static SPIPlanPtr
+prepare(const char *sql, int nargs, Oid *types)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	SPIPlanPtr	plan;
+
+	if (sql == NULL)
+		return NULL;
+	plan = SPI_prepare(sql, nargs, types);
+	if (plan == NULL)
+		elog(ERROR, "could not prepare refresh statement (%s): %s",
+			 SPI_result_code_string(SPI_result), sql);
+	SPI_keepplan(plan);
+	MemoryContextSwitchTo(cxt);
+	return plan;
+}
+
+static void
+free_plan(SPIPlanPtr plan)
+{
+	if (plan != NULL)
+		SPI_freeplan(plan);
+}
+
+static void
+free_plan_list(List *plans)
+{
+	ListCell   *lc;
+
+	foreach(lc, plans)
+		free_plan((SPIPlanPtr) lfirst(lc));
+}
+
+static void
+release_plans(DtPlanSet *p)
+{
+	int			i;
+
+	free_plan(p->full_delete);
+	free_plan(p->full_insert);
+	free_plan_list(p->count_changes);
+	free_plan(p->state_merge);
+	free_plan_list(p->aux_merge);
+	free_plan(p->cursor_read);
+	free_plan(p->state_holistic);
+	free_plan(p->dt_delete);
+	free_plan(p->dt_upsert);
+	free_plan(p->state_finish);
+	free_plan(p->dt_fill);
+	free_plan(p->dt_mark);
+	free_plan_list(p->state_rebuild);
+	for (i = 0; i < p->naux; i++)
+	{
+		free_plan(p->walk_up[i]);
+		free_plan(p->walk_down[i]);
+		free_plan(p->walk_start[i]);
+	}
+	if (p->cxt != NULL)
+		MemoryContextDelete(p->cxt);
+}
+
+/* prepare_list: prepare every statement of a list with the same parameters. */
+static List *
+prepare_list(List *sqls, int nargs, Oid *types)
+{
+	List	   *plans = NIL;
+	ListCell   *lc;
+
+	foreach(lc, sqls)
+		plans = lappend(plans, prepare((char *) lfirst(lc), nargs, types));
+	return plans;
+}
+
+/*
+ * get_plans
+ *		The prepared statements of a DT, building them if needed.  Must be
+ *		called connected to SPI, with the DT's settings pinned.
+ */
+static DtPlanSet *
+get_plans(DtEntry *entry)
+{
+	DtPlanSet  *p;
+	bool		found;
+	MemoryContext old;
+	Query	   *query;
+	Oid			window_types[3] = {PG_SNAPSHOTOID, XID8OID, INT4OID};
+	Oid			gid_types[1] = {INT8ARRAYOID};
+	ListCell   *lc;
+	int			i;
+
+	if (plan_cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(DtPlanSet);
+		plan_cache = hash_create("pg_dynamic_tables plans", 16, &ctl, HASH_ELEM | HASH_BLOBS);
+		CacheRegisterRelcacheCallback(refresh_relcache_callback, (Datum) 0);
+	}
+	p = hash_search(plan_cache, &entry->relid, HASH_ENTER, &found);
+	if (found && p->valid)
+		return p;
+	if (found)
+		release_plans(p);
+	memset(p, 0, sizeof(DtPlanSet));
+	p->relid = entry->relid;
+
+	p->cxt = AllocSetContextCreate(CacheMemoryContext, "pg_dynamic_tables plan set",
+								   ALLOCSET_SMALL_SIZES);
+	old = MemoryContextSwitchTo(p->cxt);
+
+	query = (Query *) stringToNode(entry->query_tree);
+	AcquireRewriteLocks(query, true, false);
+	p->an = analysis_analyze(query);
+	if (!entry->incremental)
+		p->an->incremental = false;
+	p->watched = list_make1_oid(entry->relid);
+	foreach(lc, p->an->inputs)
+		p->watched = lappend_oid(p->watched, ((DtInput *) lfirst(lc))->relid);
+	p->sql = deparse_refresh_sql(entry->relid, p->an);
+
+	p->full_delete = prepare(p->sql->full_delete, 0, NULL);
+	p->full_insert = prepare(p->sql->full_insert, 0, NULL);
+	p->count_changes = prepare_list(p->sql->count_changes, 3, window_types);
+	if (p->an->incremental)
+	{
+		Oid		   *holistic;
+		int			nholistic = 1;
+
+		p->state_merge = prepare(p->sql->state_merge, 3, window_types);
+		p->aux_merge = prepare_list(p->sql->aux_merge, 3, window_types);
+		p->cursor_read = prepare(p->sql->cursor_read, 1, gid_types);
+		p->dt_delete = prepare(p->sql->dt_delete, 1, gid_types);
+		p->dt_upsert = prepare(p->sql->dt_upsert, 1, gid_types);
+		p->state_finish = prepare(p->sql->state_finish, 1, gid_types);
+		p->dt_fill = prepare(p->sql->dt_fill, 0, NULL);
+		p->dt_mark = prepare(p->sql->dt_mark, 0, NULL);
+		p->state_rebuild = prepare_list(p->sql->state_rebuild, 0, NULL);
+
+		/* $1 gids, then per percentile: value[], rank[] and next value[] */
+		holistic = palloc(sizeof(Oid) * (1 + 3 * list_length(p->an->aggregates)));
+		holistic[0] = INT8ARRAYOID;
+		foreach(lc, p->an->aggregates)
+		{
+			DtAggregate *agg = (DtAggregate *) lfirst(lc);
+
+			if (agg->kind != DT_AGG_PERCENTILE_CONT && agg->kind != DT_AGG_PERCENTILE_DISC)
+				continue;
+			holistic[nholistic++] = get_array_type(agg->argtype);
+			holistic[nholistic++] = INT8ARRAYOID;
+			if (agg->kind == DT_AGG_PERCENTILE_CONT)
+				holistic[nholistic++] = get_array_type(agg->argtype);
+		}
+		p->state_holistic = prepare(p->sql->state_holistic, nholistic, holistic);
+
+		p->naux = list_length(p->an->aux_tables);
+		p->walk_up = palloc0(sizeof(SPIPlanPtr) * Max(p->naux, 1));
+		p->walk_down = palloc0(sizeof(SPIPlanPtr) * Max(p->naux, 1));
+		p->walk_start = palloc0(sizeof(SPIPlanPtr) * Max(p->naux, 1));
+		i = 0;
+		foreach(lc, p->an->aux_tables)
+		{
+			DtAuxTable *aux = (DtAuxTable *) lfirst(lc);
+			Oid			walk_types[4] = {INT8OID, INT2OID, aux->valtype, INT8OID};
+			Oid			start_types[3] = {INT8OID, INT2OID, INT8OID};
+			char	   *up,
+					   *down,
+					   *start;
+
+			p->watched = lappend_oid(p->watched,
+									 get_relname_relid(psprintf("aux_%u_%d", entry->relid, aux->no),
+													   get_namespace_oid(DT_INTERNAL_SCHEMA, false)));
+			deparse_cursor_walk_sql(entry->relid, aux, &up, &down, &start);
+			p->walk_up[i] = prepare(up, 4, walk_types);
+			p->walk_down[i] = prepare(down, 4, walk_types);
+			p->walk_start[i] = prepare(start, 3, start_types);
+			i++;
+		}
+	}
+	MemoryContextSwitchTo(old);
+	p->valid = true;
+	return p;
+}
+
+/* ---------------------------------------------------------------------
+ * Running the statements
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * refresh_exec
+ *		Run a prepared statement in snapshot S, seeing the refresh's own
+ *		earlier writes, with AFTER triggers fired at its end (the capture
+ *		triggers of a DT that other DTs read).  Returns rows processed; the
+ *		result is in SPI_tuptable.  The caller's memory context stays current.
+ */
+uint64
+refresh_exec(SPIPlanPtr plan, Datum *values, const char *nulls, Snapshot snapshot)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	int			rc;
+
+	if (plan == NULL)
+		return 0;
+	rc = SPI_execute_snapshot(plan, values, nulls, snapshot, InvalidSnapshot, false, true, 0);
+	MemoryContextSwitchTo(cxt);
+	if (rc < 0)
+		elog(ERROR, "refresh statement failed: %s", SPI_result_code_string(rc));
+	return SPI_processed;
+}
+
+/* gid_array: the first column of the last result, as an int8[] datum. */
+static Datum
+gid_array(void)
+{
+	Datum	   *gids = palloc(sizeof(Datum) * Max(SPI_processed, 1));
+	uint64		i;
+	bool		isnull;
+
+	for (i = 0; i < SPI_processed; i++)
+		gids[i] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+	return PointerGetDatum(construct_array(gids, (int) SPI_processed, INT8OID, 8,
+										   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+/*
+ * full_refresh
+ *		Recompute the DT from its query; for an incremental DT, rebuild its
+ *		state from the inputs and fill the DT from the state.
+ */
+static void
+full_refresh(DtPlanSet *p, Snapshot snap, DtRefreshStats *stats)
+{
+	ListCell   *lc;
+
+	stats->action = "FULL";
+	if (p->an->incremental)
+	{
+		foreach(lc, p->state_rebuild)
+			refresh_exec((SPIPlanPtr) lfirst(lc), NULL, NULL, snap);
+		stats->deleted = refresh_exec(p->full_delete, NULL, NULL, snap);
+		stats->inserted = refresh_exec(p->dt_fill, NULL, NULL, snap);
+		refresh_exec(p->dt_mark, NULL, NULL, snap);
+	}
+	else
+	{
+		stats->deleted = refresh_exec(p->full_delete, NULL, NULL, snap);
+		stats->inserted = refresh_exec(p->full_insert, NULL, NULL, snap);
+	}
+}
+
+/*
+ * incremental_refresh
+ *		Merge the changes in the window into the state, then rewrite the DT
+ *		rows of the groups they touched.
+ */
+static void
+incremental_refresh(DtPlanSet *p, Datum *window, Snapshot snap, DtRefreshStats *stats)
+{
+	ListCell   *lc;
+	Datum		gids;
+	uint64		upserted;
+	uint64		i;
+
+	stats->action = "INCREMENTAL";
+	refresh_exec(p->state_merge, window, NULL, snap);
+	if (SPI_processed == 0)
+		return;					/* every change was filtered out */
+	gids = gid_array();
+
+	foreach(lc, p->aux_merge)
+		refresh_exec((SPIPlanPtr) lfirst(lc), window, NULL, snap);
+	percentile_update_state(p, gids, snap);
+
+	stats->deleted = refresh_exec(p->dt_delete, &gids, NULL, snap);
+	upserted = refresh_exec(p->dt_upsert, &gids, NULL, snap);
+	refresh_exec(p->state_finish, &gids, NULL, snap);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+
+		if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull)))
+			stats->inserted++;
+	}
+	if (p->an->keys == NIL)
+	{
+		/* a one-row aggregate: its row is deleted and written again */
+		stats->updated = Min(stats->deleted, (int64) upserted);
+		stats->inserted = upserted - stats->updated;
+		stats->deleted -= stats->updated;
+	}
+	else
+		stats->updated = upserted - stats->inserted;
+}
+
+/*
+ * count_window
+ *		Count the rows and rebuild markers in the window of every captured
+ *		input.
+ */
+static void
+count_window(DtPlanSet *p, Datum *window, Snapshot snap, int64 *rows, int64 *markers)
+{
+	ListCell   *lc;
+
+	*rows = *markers = 0;
+	foreach(lc, p->count_changes)
+	{
+		bool		isnull;
+
+		refresh_exec((SPIPlanPtr) lfirst(lc), window, NULL, snap);
+		*rows += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		*markers += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	}
+}
+
+/* run_refresh: choose the action and do it. */
+static void
+run_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *stats)
+{
+	Datum		window[3];
+	int64		rows;
+	int64		markers;
+
+	if (!entry->populated || !entry->has_position || p->an->always_full)
+	{
+		full_refresh(p, snap, stats);
+		return;
+	}
+	window[0] = entry->position_snapshot;
+	window[1] = FullTransactionIdGetDatum(entry->position_xid);
+	window[2] = Int32GetDatum((int32) entry->position_cid);
+	count_window(p, window, snap, &rows, &markers);
+	if (rows == 0 && markers == 0)
+		stats->action = "NO_DATA";
+	else if (markers > 0 || !p->an->incremental)
+		full_refresh(p, snap, stats);
+	else
+		incremental_refresh(p, window, snap, stats);
+}
+
+/*
+ * refresh_require_read_committed
+ *		A refresh, and the creation of a DT, must take their snapshot after
+ *		their locks: a transaction snapshot taken earlier could miss changes
+ *		that are neither visible to it nor left for the next refresh.
+ */
+void
+refresh_require_read_committed(const char *what)
+{
+	if (IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot %s in a REPEATABLE READ or SERIALIZABLE transaction", what),
+				 errdetail("It must see the changes committed before it starts, which a transaction snapshot may not."),
+				 errhint("Run it in a READ COMMITTED transaction.")));
+}
+
+/* refresh_in_progress: is this backend refreshing relid right now? */
+bool
+refresh_in_progress(Oid relid)
+{
+	return list_member_oid(refreshing, relid);
+}
+
+/*
+ * refresh_dynamic_table
+ *		Bring a DT up to date now, in the current transaction.
+ *
+ * The caller must own the DT.  trigger is what caused the refresh
+ * (CREATION, MANUAL, SCHEDULED), recorded in the history.  An error is
+ * raised as usual and leaves nothing behind.
+ */
+void
+refresh_dynamic_table(Oid relid, const char *trigger, DtRefreshStats *stats)
+{
+	TimestampTz start = GetCurrentTimestamp();
+	TimestampTz data_timestamp;
+	DtEntry    *entry;
+	DtPlanSet  *plans;
+	Snapshot	snap;
+	Oid			owner;
+	Oid			saved_user;
+	int			saved_context;
+	int			guc_level;
+	ListCell   *lc;
+
+	memset(stats, 0, sizeof(DtRefreshStats));
+	refresh_require_read_committed("refresh a dynamic table");
+
+	LockRelationOid(relid, ExclusiveLock);
+	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("dynamic table with OID %u does not exist", relid)));
+	entry = catalog_read_entry(relid, false);
+	owner = catalog_relation_owner(relid);
+	if (!pg_class_ownercheck(relid, GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, get_rel_name(relid));
+
+	SPI_connect();
+	catalog_begin_as_owner(owner, true, &saved_user, &saved_context);
+	guc_level = refresh_pin_settings(entry->settings);
+
+	/* After the lock: S sees everything earlier refreshes committed. */
+	snap = RegisterSnapshot(GetLatestSnapshot());
+	data_timestamp = GetCurrentTimestamp();
+	plans = get_plans(entry);
+
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		refreshing = lappend_oid(refreshing, relid);
+		MemoryContextSwitchTo(old);
+	}
+	PG_TRY();
+	{
+		run_refresh(plans, entry, snap, stats);
+	}
+	PG_FINALLY();
+	{
+		refreshing = list_delete_last(refreshing);
+	}
+	PG_END_TRY();
+
+	AtEOXact_GUC(false, guc_level);
+	catalog_end_as_owner(saved_user, saved_context);
+	catalog_save_position(relid, snap, data_timestamp, true);
+	UnregisterSnapshot(snap);
+	SPI_finish();
+
+	foreach(lc, catalog_input_relids(relid))
+		capture_cleanup(lfirst_oid(lc));
+	catalog_insert_history(relid, trigger, start, GetCurrentTimestamp(), data_timestamp,
+						   stats, "SUCCEEDED", NULL);
+}

@@ -1,0 +1,138 @@
+# tools/pgenv.sh: the shell library behind demo/run, test/run and bench/run.
+#
+# It does four things, the same way for every entry point:
+#   1. installs the Debian packages the project needs (apt-get, as root or
+#      through sudo), so a fresh Debian 12 machine needs nothing else;
+#   2. when started as root, copies the source tree to a directory owned by
+#      the "postgres" user and re-runs the calling script as that user,
+#      because PostgreSQL refuses to run as root;
+#   3. builds the extension and installs it into a private tree under
+#      .build/install, next to relocated copies of the server binaries, the
+#      way PostgreSQL's own "make check" uses tmp_install: the system
+#      installation is never written to;
+#   4. starts and stops private PostgreSQL instances on a Unix socket.
+#
+# Scripts source this file and then call pgenv_bootstrap "$0" "$@" first.
+
+set -euo pipefail
+
+PGDT_PG_MAJOR=${PGDT_PG_MAJOR:-15}
+PGDT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PGDT_BUILD=$PGDT_ROOT/.build
+
+pgenv_log() { printf '%s\n' "$*" >&2; }
+
+# pgenv_packages: install what a fresh Debian 12 machine lacks.
+pgenv_packages() {
+	local need=()
+	command -v make >/dev/null || need+=(make)
+	command -v gcc >/dev/null || need+=(gcc)
+	command -v rsync >/dev/null || need+=(rsync)
+	[ -x /usr/lib/postgresql/$PGDT_PG_MAJOR/bin/postgres ] || need+=(postgresql-$PGDT_PG_MAJOR)
+	[ -x /usr/lib/postgresql/$PGDT_PG_MAJOR/bin/pgbench ] || need+=(postgresql-client-$PGDT_PG_MAJOR)
+	[ -f /usr/lib/postgresql/$PGDT_PG_MAJOR/lib/pgxs/src/makefiles/pgxs.mk ] || need+=(postgresql-server-dev-$PGDT_PG_MAJOR)
+	perl -MIPC::Run -e 1 2>/dev/null || need+=(libipc-run-perl)
+	[ ${#need[@]} -eq 0 ] && return 0
+	pgenv_log "installing Debian packages: ${need[*]}"
+	local sudo=
+	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq </dev/null
+	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" </dev/null >/dev/null
+}
+
+# pgenv_bootstrap SCRIPT ARGS...: packages, then drop root privileges.
+# As root, the tree is synchronised into PGDT_WORKDIR (owned by postgres)
+# and SCRIPT runs again there as postgres; the root process waits, copies
+# back the files the run produced under .build/results, and exits with the
+# child's status.  As any other user it returns and the script goes on.
+pgenv_bootstrap() {
+	local script=$1
+	shift
+	pgenv_packages
+	export PATH=/usr/lib/postgresql/$PGDT_PG_MAJOR/bin:$PATH
+	[ "$(id -u)" -eq 0 ] || return 0
+
+	local work=${PGDT_WORKDIR:-/var/tmp/pg_dynamic_tables-postgres}
+	mkdir -p "$work"
+	rsync -a --delete --exclude .build --exclude .git "$PGDT_ROOT/" "$work/src/"
+	mkdir -p "$work/src/.build"
+	chown -R postgres:postgres "$work"
+	local rel=${script#"$PGDT_ROOT"/}
+	local status=0
+	runuser -u postgres -- env HOME="$work" PGDT_FROM_ROOT=1 \
+		bash "$work/src/$rel" "$@" || status=$?
+	if [ -d "$work/src/.build/results" ]; then
+		mkdir -p "$PGDT_BUILD/results"
+		cp -a "$work/src/.build/results/." "$PGDT_BUILD/results/"
+	fi
+	exit $status
+}
+
+# pgenv_install: build the extension and lay out the private install tree.
+# Sets PGDT_BIN to the directory holding initdb, postgres, pg_ctl, psql...
+pgenv_install() {
+	local pgconfig=/usr/lib/postgresql/$PGDT_PG_MAJOR/bin/pg_config
+	local bindir sharedir pkglibdir dest
+	bindir=$($pgconfig --bindir)
+	sharedir=$($pgconfig --sharedir)
+	pkglibdir=$($pgconfig --pkglibdir)
+	dest=$PGDT_BUILD/install
+
+	pgenv_log "building pg_dynamic_tables"
+	make -s -C "$PGDT_ROOT" PG_CONFIG="$pgconfig" >/dev/null
+	rm -rf "$dest"
+	make -s -C "$PGDT_ROOT" PG_CONFIG="$pgconfig" install DESTDIR="$dest" >/dev/null
+
+	# The server finds its share and lib directories relative to its own
+	# executable, so real copies of the binaries that look those up are
+	# placed in the private tree; everything else is a symbolic link.
+	mkdir -p "$dest$bindir" "$dest$sharedir/extension" "$dest$pkglibdir"
+	local f
+	for f in "$bindir"/*; do
+		case $(basename "$f") in
+			postgres | initdb | pg_ctl) cp "$f" "$dest$bindir/" ;;
+			*) ln -sf "$f" "$dest$bindir/" ;;
+		esac
+	done
+	ln -sf "$pgconfig" "$dest$bindir/pg_config"
+	for f in "$sharedir"/*; do
+		[ -e "$dest$sharedir/$(basename "$f")" ] || ln -s "$f" "$dest$sharedir/"
+	done
+	for f in "$sharedir"/extension/*; do
+		[ -e "$dest$sharedir/extension/$(basename "$f")" ] || ln -s "$f" "$dest$sharedir/extension/"
+	done
+	for f in "$pkglibdir"/*; do
+		[ -e "$dest$pkglibdir/$(basename "$f")" ] || ln -s "$f" "$dest$pkglibdir/"
+	done
+	PGDT_BIN=$dest$bindir
+	PGDT_PGXS=$($pgconfig --pgxs)
+	PGDT_PGXS=$(dirname "$(dirname "$(dirname "$PGDT_PGXS")")")
+	export PGDT_BIN PGDT_PGXS
+}
+
+# pgenv_start DATADIR PORT [EXTRA_CONF_FILE]: a fresh private instance that
+# listens only on a Unix socket in DATADIR.  PGHOST/PGPORT are exported.
+pgenv_start() {
+	local data=$1 port=$2 extra=${3:-}
+	rm -rf "$data"
+	"$PGDT_BIN/initdb" -D "$data" -A trust -U "$(id -un)" -E UTF8 --locale=C.UTF-8 >"$data.initdb.log" 2>&1 ||
+		{ cat "$data.initdb.log" >&2; return 1; }
+	cat >>"$data/postgresql.conf" <<-EOF
+		listen_addresses = ''
+		port = $port
+		unix_socket_directories = '$data'
+		shared_preload_libraries = 'pg_dynamic_tables'
+		log_min_messages = warning
+		log_line_prefix = '%m [%p] '
+	EOF
+	[ -z "$extra" ] || cat "$extra" >>"$data/postgresql.conf"
+	"$PGDT_BIN/pg_ctl" -D "$data" -l "$data/server.log" -w start >/dev/null ||
+		{ cat "$data/server.log" >&2; return 1; }
+	export PGHOST=$data PGPORT=$port PGUSER
+	PGUSER=$(id -un)
+}
+
+# pgenv_stop DATADIR: stop an instance started by pgenv_start, if running.
+pgenv_stop() {
+	[ -f "$1/postmaster.pid" ] && "$PGDT_BIN/pg_ctl" -D "$1" -m fast -w stop >/dev/null 2>&1 || true
+}
