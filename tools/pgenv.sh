@@ -52,7 +52,7 @@ pgenv_bootstrap() {
 	export PATH=/usr/lib/postgresql/$PGDT_PG_MAJOR/bin:$PATH
 	[ "$(id -u)" -eq 0 ] || return 0
 
-	local work=${PGDT_WORKDIR:-/var/tmp/pg_dynamic_tables-postgres}
+	local work=${PGDT_WORKDIR:-/var/tmp/pg_dynamic_tables-$(printf %s "$PGDT_ROOT" | cksum | cut -d" " -f1)}
 	mkdir -p "$work"
 	rsync -a --delete --exclude .build --exclude .git "$PGDT_ROOT/" "$work/src/"
 	mkdir -p "$work/src/.build"
