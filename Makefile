@@ -17,7 +17,9 @@ OBJS = \
 	src/deparse.o \
 	src/percentile.o \
 	src/pg_dynamic_tables.o \
-	src/refresh.o
+	src/refresh.o \
+	src/schedule.o \
+	src/workers.o
 
 EXTENSION = pg_dynamic_tables
 DATA = sql/pg_dynamic_tables--1.0.sql

@@ -37,6 +37,11 @@ CREATE TABLE dt_internal.dynamic_table (
     position_snapshot   pg_snapshot,
     position_xid        xid8,
     position_cid        integer,
+    -- scheduling
+    scheduling_state    text NOT NULL DEFAULT 'ACTIVE',     -- ACTIVE or SUSPENDED
+    suspend_reason      text,
+    suspended_by        oid,                -- the suspended input that caused it
+    consecutive_failures integer NOT NULL DEFAULT 0,
     created_at          timestamptz NOT NULL DEFAULT pg_catalog.now()
 ) WITH (fillfactor = 50);
 
@@ -105,6 +110,34 @@ LANGUAGE C STRICT SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'dt_refresh';
 COMMENT ON FUNCTION dt.refresh(regclass) IS 'bring a dynamic table up to date now';
 
+CREATE FUNCTION dt.alter_dynamic_table(name regclass, target_lag text DEFAULT NULL) RETURNS void
+    LANGUAGE C SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'dt_alter_dynamic_table';
+COMMENT ON FUNCTION dt.alter_dynamic_table(regclass, text) IS
+    'change the settings of a dynamic table; NULL keeps a setting';
+
+CREATE FUNCTION dt.suspend(name regclass) RETURNS void
+    LANGUAGE C STRICT SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'dt_suspend';
+COMMENT ON FUNCTION dt.suspend(regclass) IS
+    'stop scheduled refreshes of a dynamic table and of those that read it';
+
+CREATE FUNCTION dt.resume(name regclass) RETURNS void
+    LANGUAGE C STRICT SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'dt_resume';
+COMMENT ON FUNCTION dt.resume(regclass) IS 'schedule a suspended dynamic table again';
+
+-- The scheduler's decisions with a given clock: what it would refresh at
+-- "now", and doing it in this session.  Tests use them to drive time.
+CREATE FUNCTION dt_internal.schedule_plan(now timestamptz)
+RETURNS TABLE (unit integer, step integer, name regclass)
+    LANGUAGE C STRICT SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'dt_schedule_plan';
+CREATE FUNCTION dt_internal.run_scheduled_refreshes(now timestamptz) RETURNS integer
+    LANGUAGE C STRICT SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'dt_run_scheduled_refreshes';
+REVOKE ALL ON FUNCTION dt_internal.run_scheduled_refreshes(timestamptz) FROM PUBLIC;
+
 -- Trigger and event trigger functions.  The capture trigger runs on every
 -- write to a table a dynamic table reads; it does no name lookups, and a
 -- SET clause would cost every writing statement a GUC save and restore, so
@@ -127,6 +160,12 @@ ALTER EVENT TRIGGER dt_sql_drop ENABLE ALWAYS;
 -- Views
 -- ---------------------------------------------------------------------
 
+-- Lag over time, from the refresh history: after a successful refresh
+-- with data timestamp d that completed at e, and until the next completed,
+-- the lag at time t is t - d.  Mean and maximum lag integrate this sawtooth
+-- over the retained history (up to now); the ratio is the share of that
+-- time the lag stayed within the target lag, as Snowflake's
+-- time_within_target_lag_ratio.
 CREATE VIEW dt.dynamic_tables AS
 SELECT d.relid::regclass AS name,
        n.nspname AS schema_name,
@@ -136,8 +175,18 @@ SELECT d.relid::regclass AS name,
        d.refresh_mode,
        d.requested_mode AS requested_refresh_mode,
        d.refresh_mode_reason,
+       d.scheduling_state,
+       d.suspend_reason AS scheduling_state_reason,
        d.populated,
        d.data_timestamp,
+       pg_catalog.now() - d.data_timestamp AS current_lag,
+       lag.mean_lag,
+       lag.maximum_lag,
+       lag.time_within_target_lag_ratio,
+       last.refresh_end_time AS last_refresh,
+       last.refresh_action AS last_refresh_action,
+       last.state AS last_refresh_state,
+       d.consecutive_failures,
        ARRAY(SELECT i.input_relid::regclass
                FROM dt_internal.dynamic_table_input i
               WHERE i.relid = d.relid
@@ -145,7 +194,27 @@ SELECT d.relid::regclass AS name,
        d.created_at
   FROM dt_internal.dynamic_table d
   JOIN pg_catalog.pg_class c ON c.oid = d.relid
-  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace;
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  LEFT JOIN LATERAL (
+      SELECT r.refresh_end_time, r.refresh_action, r.state
+        FROM dt_internal.refresh_log r
+       WHERE r.relid = d.relid
+       ORDER BY r.refresh_id DESC
+       LIMIT 1) last ON true
+  LEFT JOIN LATERAL (
+      SELECT pg_catalog.make_interval(secs =>
+                 sum((extract(epoch FROM s.f - s.d) ^ 2 - extract(epoch FROM s.e - s.d) ^ 2) / 2)
+                 / nullif(sum(extract(epoch FROM s.f - s.e)), 0)) AS mean_lag,
+             max(s.f - s.d) AS maximum_lag,
+             (sum(greatest(0, extract(epoch FROM least(s.f, s.d + d.target_lag) - s.e)))
+                 / nullif(sum(extract(epoch FROM s.f - s.e)), 0))::float8 AS time_within_target_lag_ratio
+        FROM (SELECT r.data_timestamp AS d,
+                     r.refresh_end_time AS e,
+                     coalesce(lead(r.refresh_end_time) OVER (ORDER BY r.refresh_id),
+                              pg_catalog.now()) AS f
+                FROM dt_internal.refresh_log r
+               WHERE r.relid = d.relid AND r.state = 'SUCCEEDED'
+                 AND r.data_timestamp IS NOT NULL) s) lag ON true;
 COMMENT ON VIEW dt.dynamic_tables IS 'one row per dynamic table';
 
 CREATE VIEW dt.refresh_history AS

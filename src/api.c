@@ -6,6 +6,8 @@
  *	dt.create_dynamic_table(name, query, target_lag, refresh_mode, initialize)
  *	dt.drop_dynamic_table(name)
  *	dt.refresh(name)
+ *	dt.alter_dynamic_table(name, target_lag)
+ *	dt.suspend(name), dt.resume(name)
  *
  * Creating a DT is one transaction that leaves either everything (the
  * table, its internal objects, capture on its inputs, its catalog rows and,
@@ -28,6 +30,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
+#include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -43,6 +46,9 @@
 PG_FUNCTION_INFO_V1(dt_create_dynamic_table);
 PG_FUNCTION_INFO_V1(dt_drop_dynamic_table);
 PG_FUNCTION_INFO_V1(dt_refresh);
+PG_FUNCTION_INFO_V1(dt_alter_dynamic_table);
+PG_FUNCTION_INFO_V1(dt_suspend);
+PG_FUNCTION_INFO_V1(dt_resume);
 
 /* arg_text: a required text argument; NULL is an error. */
 static char *
@@ -299,6 +305,7 @@ dt_create_dynamic_table(PG_FUNCTION_ARGS)
 
 		refresh_dynamic_table(relid, "CREATION", &stats);
 	}
+	workers_wake_scheduler();
 	PG_RETURN_OID(relid);
 }
 
@@ -356,4 +363,87 @@ dt_refresh(PG_FUNCTION_ARGS)
 	values[4] = DirectFunctionCall2(timestamp_mi, TimestampTzGetDatum(GetCurrentTimestamp()),
 									TimestampTzGetDatum(start));
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
+}
+
+/*
+ * owned_dynamic_table
+ *		Check that relid is a DT the current user owns, and lock it against
+ *		refreshes (whose end updates the same catalog row).
+ */
+static void
+owned_dynamic_table(Oid relid)
+{
+	dt_require_preload();
+	if (!catalog_is_dynamic_table(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a dynamic table", get_rel_name(relid))));
+	if (!pg_class_ownercheck(relid, GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, get_rel_name(relid));
+	LockRelationOid(relid, ExclusiveLock);
+}
+
+/*
+ * dt_alter_dynamic_table
+ *		dt.alter_dynamic_table(name regclass, target_lag text DEFAULT NULL):
+ *		change what is given, keep the rest.
+ */
+Datum
+dt_alter_dynamic_table(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+
+	owned_dynamic_table(relid);
+	if (!PG_ARGISNULL(1))
+	{
+		char	   *lag = text_to_cstring(PG_GETARG_TEXT_PP(1));
+		Interval   *interval;
+		Oid			types[2] = {OIDOID, INTERVALOID};
+		Datum		values[2];
+		char		nulls[2] = "  ";
+
+		values[0] = ObjectIdGetDatum(relid);
+		if (analysis_parse_lag(lag, &interval))
+			values[1] = IntervalPGetDatum(interval);
+		else
+			nulls[1] = 'n';
+		SPI_connect();
+		catalog_exec("UPDATE " DT_INTERNAL_SCHEMA ".dynamic_table SET target_lag = $2 WHERE relid = $1",
+					 2, types, values, nulls, SPI_OK_UPDATE);
+		SPI_finish();
+	}
+	workers_wake_scheduler();
+	PG_RETURN_VOID();
+}
+
+/*
+ * dt_suspend
+ *		dt.suspend(name regclass): no scheduled refreshes of it, nor of the
+ *		DTs that read it, until dt.resume.
+ */
+Datum
+dt_suspend(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+
+	owned_dynamic_table(relid);
+	catalog_set_suspended(relid, true, "suspended by the user");
+	workers_wake_scheduler();
+	PG_RETURN_VOID();
+}
+
+/*
+ * dt_resume
+ *		dt.resume(name regclass): scheduled again, with the DTs its
+ *		suspension had suspended; its failure count starts over.
+ */
+Datum
+dt_resume(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+
+	owned_dynamic_table(relid);
+	catalog_set_suspended(relid, false, NULL);
+	workers_wake_scheduler();
+	PG_RETURN_VOID();
 }

@@ -324,11 +324,11 @@ catalog_insert_entry(DtEntry *entry, List *inputs)
 /*
  * catalog_save_position
  *		Record that a DT now equals its query as of snapshot: the snapshot,
- *		the current transaction and the snapshot's command id (changes this
- *		transaction made before the snapshot were consumed, later ones not).
+ *		the current transaction and cid, the first command whose changes
+ *		were not consumed.  A successful refresh also ends a run of failures.
  */
 void
-catalog_save_position(Oid relid, Snapshot snapshot, TimestampTz data_timestamp, bool populated)
+catalog_save_position(Oid relid, Snapshot snapshot, CommandId cid, TimestampTz data_timestamp)
 {
 	Oid			types[5] = {OIDOID, PG_SNAPSHOTOID, XID8OID, INT4OID, TIMESTAMPTZOID};
 	Datum		values[5];
@@ -344,13 +344,135 @@ catalog_save_position(Oid relid, Snapshot snapshot, TimestampTz data_timestamp, 
 	values[0] = ObjectIdGetDatum(relid);
 	values[1] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	values[2] = FullTransactionIdGetDatum(GetTopFullTransactionId());
-	values[3] = Int32GetDatum((int32) snapshot->curcid);
+	values[3] = Int32GetDatum((int32) cid);
 	values[4] = TimestampTzGetDatum(data_timestamp);
-	catalog_exec(psprintf("UPDATE " DT_INTERNAL_SCHEMA ".dynamic_table SET position_snapshot = $2, "
-						  "position_xid = $3, position_cid = $4, data_timestamp = $5, "
-						  "populated = %s WHERE relid = $1", populated ? "true" : "populated"),
+	catalog_exec("UPDATE " DT_INTERNAL_SCHEMA ".dynamic_table SET position_snapshot = $2, "
+				 "position_xid = $3, position_cid = $4, data_timestamp = $5, populated = true, "
+				 "consecutive_failures = 0 WHERE relid = $1",
 				 5, types, values, NULL, SPI_OK_UPDATE);
 	SPI_finish();
+}
+
+/*
+ * catalog_refresh_unit
+ *		relid and the DTs it reads, directly or through other DTs, in an
+ *		order where every DT comes after the DTs it reads.
+ */
+List *
+catalog_refresh_unit(Oid relid)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	Oid			types[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(relid)};
+	List	   *unit = NIL;
+	uint64		i;
+
+	SPI_connect();
+	catalog_exec("WITH RECURSIVE up (relid, depth) AS ("
+				 " SELECT $1, 0"
+				 " UNION ALL"
+				 " SELECT i.input_relid, up.depth + 1"
+				 "   FROM up JOIN " DT_INTERNAL_SCHEMA ".dynamic_table_input i ON i.relid = up.relid"
+				 "   JOIN " DT_INTERNAL_SCHEMA ".dynamic_table d ON d.relid = i.input_relid)"
+				 " SELECT relid FROM up GROUP BY relid ORDER BY max(depth) DESC, relid",
+				 1, types, values, NULL, SPI_OK_SELECT);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Oid			dt = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+														SPI_tuptable->tupdesc, 1, &isnull));
+		MemoryContext spi = MemoryContextSwitchTo(caller);
+
+		unit = lappend_oid(unit, dt);
+		MemoryContextSwitchTo(spi);
+	}
+	SPI_finish();
+	return unit;
+}
+
+/*
+ * catalog_set_suspended
+ *		Suspend a DT and, transitively, the DTs that read it (recording
+ *		which suspension caused theirs), or resume it and the DTs its
+ *		suspension had suspended.  Resuming a DT whose input DT is
+ *		suspended is refused.
+ */
+void
+catalog_set_suspended(Oid relid, bool suspend, const char *reason)
+{
+	Oid			types[2] = {OIDOID, TEXTOID};
+	Datum		values[2];
+	char		nulls[2] = "  ";
+
+	values[0] = ObjectIdGetDatum(relid);
+	if (reason != NULL)
+		values[1] = CStringGetTextDatum(reason);
+	else
+		nulls[1] = 'n';
+
+	SPI_connect();
+	if (suspend)
+		catalog_exec("WITH RECURSIVE down (relid) AS ("
+					 " SELECT i.relid FROM " DT_INTERNAL_SCHEMA ".dynamic_table_input i WHERE i.input_relid = $1"
+					 " UNION"
+					 " SELECT i.relid FROM down JOIN " DT_INTERNAL_SCHEMA ".dynamic_table_input i"
+					 "   ON i.input_relid = down.relid)"
+					 " UPDATE " DT_INTERNAL_SCHEMA ".dynamic_table d SET scheduling_state = 'SUSPENDED',"
+					 " suspend_reason = CASE WHEN d.relid = $1 THEN $2"
+					 "   ELSE format('%s, which it reads, is suspended', $1::regclass) END,"
+					 " suspended_by = CASE WHEN d.relid = $1 THEN NULL ELSE $1 END"
+					 " WHERE (d.relid = $1 OR d.relid IN (SELECT relid FROM down))"
+					 "   AND (d.relid = $1 OR d.scheduling_state = 'ACTIVE')",
+					 2, types, values, nulls, SPI_OK_UPDATE);
+	else
+	{
+		catalog_exec("SELECT i.input_relid::regclass::text FROM " DT_INTERNAL_SCHEMA ".dynamic_table_input i"
+					 " JOIN " DT_INTERNAL_SCHEMA ".dynamic_table d ON d.relid = i.input_relid"
+					 " WHERE i.relid = $1 AND d.scheduling_state = 'SUSPENDED' LIMIT 1",
+					 1, types, values, NULL, SPI_OK_SELECT);
+		if (SPI_processed > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("cannot resume dynamic table \"%s\"", get_rel_name(relid)),
+					 errdetail("It reads dynamic table \"%s\", which is suspended.",
+							   SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)),
+					 errhint("Resume that dynamic table first.")));
+		catalog_exec("UPDATE " DT_INTERNAL_SCHEMA ".dynamic_table SET scheduling_state = 'ACTIVE',"
+					 " suspend_reason = NULL, suspended_by = NULL, consecutive_failures = 0"
+					 " WHERE relid = $1 OR suspended_by = $1",
+					 1, types, values, NULL, SPI_OK_UPDATE);
+	}
+	SPI_finish();
+}
+
+/*
+ * catalog_record_failure
+ *		Count a failed scheduled refresh; at DT_MAX_FAILURES in a row the DT
+ *		suspends itself (and the DTs that read it), with the last error as
+ *		the reason.
+ */
+void
+catalog_record_failure(Oid relid, const char *message)
+{
+	Oid			types[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(relid)};
+	int			failures = 0;
+
+	SPI_connect();
+	catalog_exec("UPDATE " DT_INTERNAL_SCHEMA ".dynamic_table SET consecutive_failures = consecutive_failures + 1"
+				 " WHERE relid = $1 RETURNING consecutive_failures",
+				 1, types, values, NULL, SPI_OK_UPDATE_RETURNING);
+	if (SPI_processed == 1)
+	{
+		bool		isnull;
+
+		failures = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	SPI_finish();
+	if (failures >= DT_MAX_FAILURES)
+		catalog_set_suspended(relid, true,
+							  psprintf("suspended after %d failed refreshes in a row; the last one: %s",
+									   failures, message));
 }
 
 /*

@@ -31,6 +31,8 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "commands/dbcommands.h"
+#include "commands/defrem.h"
 #include "commands/event_trigger.h"
 #include "commands/extension.h"
 #include "commands/trigger.h"
@@ -339,6 +341,33 @@ check_create(CreateStmt *stmt, AfterCommand *after)
 }
 
 /*
+ * release_busy_database
+ *		DROP DATABASE, renaming a database and copying it as a template
+ *		need it free of connections, our workers' included; this applies
+ *		whether the current database has the extension or not.
+ */
+static void
+release_busy_database(Node *parsetree)
+{
+	ListCell   *lc;
+
+	if (IsA(parsetree, DropdbStmt))
+		workers_release_database(get_database_oid(((DropdbStmt *) parsetree)->dbname, true));
+	else if (IsA(parsetree, RenameStmt) && ((RenameStmt *) parsetree)->renameType == OBJECT_DATABASE)
+		workers_release_database(get_database_oid(((RenameStmt *) parsetree)->subname, true));
+	else if (IsA(parsetree, CreatedbStmt))
+	{
+		foreach(lc, ((CreatedbStmt *) parsetree)->options)
+		{
+			DefElem    *def = (DefElem *) lfirst(lc);
+
+			if (strcmp(def->defname, "template") == 0)
+				workers_release_database(get_database_oid(defGetString(def), true));
+		}
+	}
+}
+
+/*
  * dt_process_utility
  *		The ProcessUtility hook: check before, follow up after.
  */
@@ -353,6 +382,7 @@ dt_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 	ListCell   *lc;
 	ListCell   *lc2;
 
+	release_busy_database(parsetree);
 	if (active)
 	{
 		switch (nodeTag(parsetree))
@@ -388,6 +418,9 @@ dt_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 	else
 		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
 
+	if (IsA(parsetree, CreateExtensionStmt) &&
+		strcmp(((CreateExtensionStmt *) parsetree)->extname, DT_EXTENSION_NAME) == 0)
+		workers_extension_created();
 	if (!active || !extension_active())
 		return;
 	foreach(lc, after.new_children)

@@ -36,6 +36,7 @@ _PG_init(void)
 	if (!process_shared_preload_libraries_in_progress)
 		return;
 	loaded_at_startup = true;
+	workers_init();
 	ddl_guard_install();
 }
 

@@ -12,6 +12,8 @@
  *	refresh.c		the refresh transaction: snapshot, strategy, history
  *	percentile.c	order-statistic cursors for percentile aggregates
  *	catalog.c		the extension's catalog tables and running SQL as a role
+ *	schedule.c		which DTs are due, and the units they are refreshed in
+ *	workers.c		launcher, per-database schedulers, refresh workers
  *	ddl_guard.c		DDL that would break a DT: blocked, or followed up
  *	api.c			the SQL-callable functions in schema dt
  *	pg_dynamic_tables.c  module load, settings, the per-backend plan cache
@@ -38,6 +40,9 @@
 #define DT_SCHEMA			"dt"
 #define DT_INTERNAL_SCHEMA	"dt_internal"
 #define DT_EXTENSION_NAME	"pg_dynamic_tables"
+
+/* Scheduled refreshes that fail this many times in a row suspend the DT. */
+#define DT_MAX_FAILURES		5
 
 /* Meta columns of a change log and of the rows fed to a refresh. */
 #define DT_COL_XID			"dt$xid"
@@ -295,8 +300,11 @@ extern bool catalog_internal_ddl_running(void);
 extern DtEntry *catalog_read_entry(Oid relid, bool missing_ok);
 extern bool catalog_is_dynamic_table(Oid relid);
 extern void catalog_insert_entry(DtEntry *entry, List *inputs);
-extern void catalog_save_position(Oid relid, Snapshot snapshot,
-								  TimestampTz data_timestamp, bool populated);
+extern void catalog_save_position(Oid relid, Snapshot snapshot, CommandId cid,
+								  TimestampTz data_timestamp);
+extern List *catalog_refresh_unit(Oid relid);
+extern void catalog_set_suspended(Oid relid, bool suspend, const char *reason);
+extern void catalog_record_failure(Oid relid, const char *message);
 extern void catalog_insert_history(Oid relid, const char *trigger,
 								   TimestampTz start, TimestampTz end,
 								   TimestampTz data_timestamp,
@@ -341,6 +349,7 @@ typedef struct DtPlanSet
 
 extern void refresh_dynamic_table(Oid relid, const char *trigger,
 								  DtRefreshStats *stats);
+extern bool refresh_scheduled_unit(List *unit);
 extern uint64 refresh_exec(struct _SPI_plan *plan, Datum *values,
 						   const char *nulls, Snapshot snapshot);
 extern bool refresh_in_progress(Oid relid);
@@ -353,6 +362,23 @@ extern void refresh_require_read_committed(const char *what);
  * ---------------------------------------------------------------------
  */
 extern void percentile_update_state(DtPlanSet *plans, Datum gids, Snapshot snapshot);
+
+/* ---------------------------------------------------------------------
+ * schedule.c
+ * ---------------------------------------------------------------------
+ */
+extern List *schedule_load(void);
+extern List *schedule_plan(List *entries, TimestampTz now, List *busy, TimestampTz *wake);
+
+/* ---------------------------------------------------------------------
+ * workers.c
+ * ---------------------------------------------------------------------
+ */
+extern void workers_init(void);
+extern void workers_wake_scheduler(void);
+extern void workers_extension_created(void);
+extern void workers_release_database(Oid dboid);
+extern void workers_report_failure(Oid relid, const char *trigger, TimestampTz start);
 
 /* ---------------------------------------------------------------------
  * ddl_guard.c

@@ -499,50 +499,54 @@ refresh_in_progress(Oid relid)
 	return list_member_oid(refreshing, relid);
 }
 
+/* refresh_error_context: name the DT whose refresh failed. */
+static void
+refresh_error_context(void *arg)
+{
+	errcontext("refresh of dynamic table \"%s\"", get_rel_name(*(Oid *) arg));
+}
+
 /*
- * refresh_dynamic_table
- *		Bring a DT up to date now, in the current transaction.
+ * refresh_one
+ *		Refresh one DT, already locked by the caller, as of snapshot snap.
  *
- * The caller must own the DT.  trigger is what caused the refresh
- * (CREATION, MANUAL, SCHEDULED), recorded in the history.  An error is
- * raised as usual and leaves nothing behind.
+ * Changes the current transaction made before this call count as
+ * consumed: in a unit, a DT downstream reads what its upstream DTs wrote
+ * moments before, in the same transaction.
  */
-void
-refresh_dynamic_table(Oid relid, const char *trigger, DtRefreshStats *stats)
+static void
+refresh_one(Oid relid, Snapshot snap, TimestampTz data_timestamp, const char *trigger,
+			DtRefreshStats *stats)
 {
 	TimestampTz start = GetCurrentTimestamp();
-	TimestampTz data_timestamp;
 	DtEntry    *entry;
 	DtPlanSet  *plans;
-	Snapshot	snap;
 	Oid			owner;
 	Oid			saved_user;
 	int			saved_context;
 	int			guc_level;
+	CommandId	cid;
 	ListCell   *lc;
+	ErrorContextCallback callback;
 
 	memset(stats, 0, sizeof(DtRefreshStats));
-	refresh_require_read_committed("refresh a dynamic table");
-
-	LockRelationOid(relid, ExclusiveLock);
+	callback.callback = refresh_error_context;
+	callback.arg = &relid;
+	callback.previous = error_context_stack;
+	error_context_stack = &callback;
 	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("dynamic table with OID %u does not exist", relid)));
 	entry = catalog_read_entry(relid, false);
 	owner = catalog_relation_owner(relid);
-	if (!pg_class_ownercheck(relid, GetUserId()))
-		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, get_rel_name(relid));
+	CommandCounterIncrement();
+	cid = GetCurrentCommandId(false);
 
 	SPI_connect();
 	catalog_begin_as_owner(owner, true, &saved_user, &saved_context);
 	guc_level = refresh_pin_settings(entry->settings);
-
-	/* After the lock: S sees everything earlier refreshes committed. */
-	snap = RegisterSnapshot(GetLatestSnapshot());
-	data_timestamp = GetCurrentTimestamp();
 	plans = get_plans(entry);
-
 	{
 		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
 
@@ -558,15 +562,198 @@ refresh_dynamic_table(Oid relid, const char *trigger, DtRefreshStats *stats)
 		refreshing = list_delete_last(refreshing);
 	}
 	PG_END_TRY();
-
 	AtEOXact_GUC(false, guc_level);
 	catalog_end_as_owner(saved_user, saved_context);
-	catalog_save_position(relid, snap, data_timestamp, true);
-	UnregisterSnapshot(snap);
+	catalog_save_position(relid, snap, cid, data_timestamp);
 	SPI_finish();
 
 	foreach(lc, catalog_input_relids(relid))
 		capture_cleanup(lfirst_oid(lc));
 	catalog_insert_history(relid, trigger, start, GetCurrentTimestamp(), data_timestamp,
 						   stats, "SUCCEEDED", NULL);
+	error_context_stack = callback.previous;
+}
+
+/*
+ * lock_unit
+ *		ExclusiveLock on every DT of a unit, in OID order so that units that
+ *		share DTs cannot deadlock.  With nowait, returns false (holding
+ *		nothing new) if one of them is being refreshed.
+ */
+static bool
+lock_unit(List *unit, bool nowait)
+{
+	List	   *sorted = list_copy(unit);
+	ListCell   *lc;
+
+	list_sort(sorted, list_oid_cmp);
+	foreach(lc, sorted)
+	{
+		Oid			relid = lfirst_oid(lc);
+
+		if (!nowait)
+			LockRelationOid(relid, ExclusiveLock);
+		else if (!ConditionalLockRelationOid(relid, ExclusiveLock))
+		{
+			ListCell   *lc2;
+
+			foreach(lc2, sorted)
+			{
+				if (lfirst_oid(lc2) == relid)
+					break;
+				UnlockRelationOid(lfirst_oid(lc2), ExclusiveLock);
+			}
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * refresh_dynamic_table
+ *		Bring a DT up to date now, in the current transaction: first the DTs
+ *		it reads (directly or not), then the DT itself, all as of one
+ *		snapshot, so that they share one data timestamp.
+ *
+ * The caller must own the DT.  trigger (CREATION, MANUAL) is recorded in
+ * the history; stats describe the DT itself.  An error is raised as usual
+ * and leaves nothing behind but its row in the history, written by the
+ * scheduler (see workers_report_failure).
+ */
+void
+refresh_dynamic_table(Oid relid, const char *trigger, DtRefreshStats *stats)
+{
+	TimestampTz start = GetCurrentTimestamp();
+	List	   *unit;
+	Snapshot	snap;
+	TimestampTz data_timestamp;
+	ListCell   *lc;
+
+	refresh_require_read_committed("refresh a dynamic table");
+	if (!pg_class_ownercheck(relid, GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, get_rel_name(relid));
+
+	PG_TRY();
+	{
+		unit = catalog_refresh_unit(relid);
+		lock_unit(unit, false);
+		/* After the locks: S sees everything earlier refreshes committed. */
+		snap = RegisterSnapshot(GetLatestSnapshot());
+		data_timestamp = GetCurrentTimestamp();
+		foreach(lc, unit)
+		{
+			DtRefreshStats unit_stats;
+
+			refresh_one(lfirst_oid(lc), snap, data_timestamp, trigger,
+						lfirst_oid(lc) == relid ? stats : &unit_stats);
+		}
+		UnregisterSnapshot(snap);
+	}
+	PG_CATCH();
+	{
+		workers_report_failure(relid, trigger, start);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+}
+
+/*
+ * run_in_subtransaction
+ *		Refresh one DT of a scheduled unit in a subtransaction.  Returns
+ *		NULL on success, or the error message, after rolling back.
+ */
+static char *
+run_in_subtransaction(Oid relid, Snapshot snap, TimestampTz data_timestamp)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	char	   *message = NULL;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		DtRefreshStats stats;
+
+		refresh_one(relid, snap, data_timestamp, "SCHEDULED", &stats);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		message = edata->message;
+	}
+	PG_END_TRY();
+	return message;
+}
+
+/*
+ * refresh_scheduled_unit
+ *		The scheduler's refresh of a unit: DTs upstream first, one snapshot.
+ *
+ * A unit whose DTs are locked by another refresh is skipped, not waited
+ * for.  Each DT runs in a subtransaction: a failure is recorded in the
+ * history and counted (catalog_record_failure suspends the DT at the
+ * threshold), and the DTs downstream of it in the unit are not refreshed
+ * (UPSTREAM_FAILED), so none refreshes from an input that is not current.
+ * Returns false if the unit was skipped.
+ */
+bool
+refresh_scheduled_unit(List *unit)
+{
+	TimestampTz start = GetCurrentTimestamp();
+	List	   *failed = NIL;
+	Snapshot	snap;
+	TimestampTz data_timestamp;
+	ListCell   *lc;
+
+	if (!lock_unit(unit, true))
+	{
+		catalog_insert_history(llast_oid(unit), "SCHEDULED", start, GetCurrentTimestamp(), 0,
+							   NULL, "SKIPPED", "another refresh of this dynamic table or one it reads was running");
+		return false;
+	}
+	snap = RegisterSnapshot(GetLatestSnapshot());
+	data_timestamp = GetCurrentTimestamp();
+	foreach(lc, unit)
+	{
+		Oid			relid = lfirst_oid(lc);
+		List	   *inputs = catalog_input_relids(relid);
+		char	   *message;
+		ListCell   *lc2;
+		Oid			broken = InvalidOid;
+
+		foreach(lc2, inputs)
+		{
+			if (list_member_oid(failed, lfirst_oid(lc2)))
+				broken = lfirst_oid(lc2);
+		}
+		if (OidIsValid(broken))
+		{
+			catalog_insert_history(relid, "SCHEDULED", GetCurrentTimestamp(), GetCurrentTimestamp(), 0,
+								   NULL, "UPSTREAM_FAILED",
+								   psprintf("the refresh of \"%s\" failed", get_rel_name(broken)));
+			failed = lappend_oid(failed, relid);
+			continue;
+		}
+		message = run_in_subtransaction(relid, snap, data_timestamp);
+		if (message != NULL)
+		{
+			catalog_insert_history(relid, "SCHEDULED", start, GetCurrentTimestamp(), 0,
+								   NULL, "FAILED", message);
+			catalog_record_failure(relid, message);
+			failed = lappend_oid(failed, relid);
+		}
+	}
+	UnregisterSnapshot(snap);
+	return true;
 }

@@ -1,0 +1,281 @@
+/*-------------------------------------------------------------------------
+ *
+ * schedule.c
+ *		Which dynamic tables to refresh at a given moment, and with which.
+ *
+ * Target lag as Snowflake defines it: a DT's data timestamp may be at most
+ * its target lag behind now.  A DT is due a little before that: its lag
+ * minus a lead of twice its recent refresh time (at least 100 ms, at most
+ * half the lag).  An unpopulated DT is due at once.
+ *
+ * A refresh is done by *unit*: the due DT preceded by every DT it reads,
+ * directly or not, all refreshed in one transaction as of one snapshot
+ * (refresh_scheduled_unit), so tables refreshed together share one data
+ * timestamp and a DT never reads an input older than itself.  A DOWNSTREAM
+ * DT is never due on its own: it is refreshed in the units of the DTs that
+ * read it, which is exactly "as fresh as its readers need"; with no reader
+ * it is never refreshed by the scheduler.  A due DT that another due DT
+ * reads is left to that DT's unit; a unit that shares a DT with a refresh
+ * in progress waits.
+ *
+ * The decisions take "now" as an argument: dt_internal.schedule_plan(now)
+ * shows them and dt_internal.run_scheduled_refreshes(now) carries them out
+ * in the calling session, so that tests drive time instead of waiting.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+
+#include "pg_dynamic_tables.h"
+
+PG_FUNCTION_INFO_V1(dt_schedule_plan);
+PG_FUNCTION_INFO_V1(dt_run_scheduled_refreshes);
+
+#define MIN_LEAD_US		(100 * 1000)
+
+/* What the scheduler knows of one DT. */
+typedef struct ScheduleEntry
+{
+	Oid			relid;
+	bool		active;
+	bool		populated;
+	bool		downstream;
+	int64		lag_us;
+	TimestampTz data_timestamp; /* 0: never refreshed */
+	int64		expected_us;	/* mean of its recent refresh times */
+	List	   *inputs;			/* the DTs it reads */
+	TimestampTz due_at;
+} ScheduleEntry;
+
+/*
+ * schedule_load
+ *		Read every DT's scheduling facts.  Must run in a transaction.
+ */
+List *
+schedule_load(void)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	List	   *entries = NIL;
+	uint64		i;
+
+	SPI_connect();
+	catalog_exec("SELECT d.relid, d.scheduling_state = 'ACTIVE', d.populated, d.target_lag IS NULL,"
+				 " coalesce(extract(epoch FROM d.target_lag) * 1000000, 0)::bigint,"
+				 " d.data_timestamp,"
+				 " (coalesce((SELECT avg(extract(epoch FROM r.refresh_end_time - r.refresh_start_time))"
+				 "   FROM (SELECT refresh_start_time, refresh_end_time FROM " DT_INTERNAL_SCHEMA ".refresh_log r"
+				 "         WHERE r.relid = d.relid AND r.state = 'SUCCEEDED'"
+				 "         ORDER BY r.refresh_id DESC LIMIT 5) r), 0) * 1000000)::bigint,"
+				 " ARRAY(SELECT i.input_relid FROM " DT_INTERNAL_SCHEMA ".dynamic_table_input i"
+				 "       JOIN " DT_INTERNAL_SCHEMA ".dynamic_table u ON u.relid = i.input_relid"
+				 "       WHERE i.relid = d.relid)"
+				 " FROM " DT_INTERNAL_SCHEMA ".dynamic_table d"
+				 " WHERE EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = d.relid)"
+				 " ORDER BY d.relid",
+				 0, NULL, NULL, NULL, SPI_OK_SELECT);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		Datum		d;
+		MemoryContext spi = MemoryContextSwitchTo(caller);
+		ScheduleEntry *e = palloc0(sizeof(ScheduleEntry));
+		Datum	   *inputs;
+		int			ninputs;
+		int			k;
+
+		e->relid = DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull));
+		e->active = DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull));
+		e->populated = DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull));
+		e->downstream = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
+		e->lag_us = DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
+		d = SPI_getbinval(tup, desc, 6, &isnull);
+		e->data_timestamp = isnull ? 0 : DatumGetTimestampTz(d);
+		e->expected_us = DatumGetInt64(SPI_getbinval(tup, desc, 7, &isnull));
+		deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 8, &isnull)),
+						  OIDOID, sizeof(Oid), true, TYPALIGN_INT, &inputs, NULL, &ninputs);
+		for (k = 0; k < ninputs; k++)
+			e->inputs = lappend_oid(e->inputs, DatumGetObjectId(inputs[k]));
+		entries = lappend(entries, e);
+		MemoryContextSwitchTo(spi);
+	}
+	SPI_finish();
+	return entries;
+}
+
+static ScheduleEntry *
+find_entry(List *entries, Oid relid)
+{
+	ListCell   *lc;
+
+	foreach(lc, entries)
+	{
+		if (((ScheduleEntry *) lfirst(lc))->relid == relid)
+			return (ScheduleEntry *) lfirst(lc);
+	}
+	return NULL;
+}
+
+/* add_unit: relid after the DTs it reads (depth first), each once. */
+static List *
+add_unit(List *entries, List *unit, Oid relid)
+{
+	ScheduleEntry *e = find_entry(entries, relid);
+	ListCell   *lc;
+
+	if (e == NULL || list_member_oid(unit, relid))
+		return unit;
+	foreach(lc, e->inputs)
+		unit = add_unit(entries, unit, lfirst_oid(lc));
+	return lappend_oid(unit, relid);
+}
+
+/* reads_transitively: does reader read relid, directly or not? */
+static bool
+reads_transitively(List *entries, Oid reader, Oid relid)
+{
+	ScheduleEntry *e = find_entry(entries, reader);
+	ListCell   *lc;
+
+	if (e == NULL)
+		return false;
+	foreach(lc, e->inputs)
+	{
+		if (lfirst_oid(lc) == relid || reads_transitively(entries, lfirst_oid(lc), relid))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * schedule_plan
+ *		The units to refresh at now, given the DTs being refreshed (busy).
+ *		*wake is set to when the next DT not yet due will be.
+ */
+List *
+schedule_plan(List *entries, TimestampTz now, List *busy, TimestampTz *wake)
+{
+	List	   *due = NIL;
+	List	   *units = NIL;
+	ListCell   *lc;
+
+	*wake = now + USECS_PER_SEC;
+	foreach(lc, entries)
+	{
+		ScheduleEntry *e = (ScheduleEntry *) lfirst(lc);
+		int64		lead;
+
+		if (!e->active || e->downstream)
+			continue;
+		lead = Max(2 * e->expected_us, MIN_LEAD_US);
+		lead = Min(lead, e->lag_us / 2);
+		e->due_at = e->populated && e->data_timestamp != 0
+			? e->data_timestamp + e->lag_us - lead : now;
+		if (e->due_at <= now)
+			due = lappend_oid(due, e->relid);
+		else if (e->due_at < *wake)
+			*wake = e->due_at;
+	}
+
+	foreach(lc, due)
+	{
+		Oid			relid = lfirst_oid(lc);
+		ListCell   *lc2;
+		bool		covered = false;
+		List	   *unit;
+
+		/* left to the unit of a due DT that reads it */
+		foreach(lc2, due)
+		{
+			if (lfirst_oid(lc2) != relid && reads_transitively(entries, lfirst_oid(lc2), relid))
+				covered = true;
+		}
+		if (covered)
+			continue;
+		unit = add_unit(entries, NIL, relid);
+		foreach(lc2, unit)
+		{
+			ScheduleEntry *e = find_entry(entries, lfirst_oid(lc2));
+
+			if (list_member_oid(busy, lfirst_oid(lc2)) || !e->active)
+				covered = true;
+		}
+		if (!covered)
+			units = lappend(units, unit);
+	}
+	return units;
+}
+
+/*
+ * dt_schedule_plan
+ *		dt_internal.schedule_plan(now timestamptz) RETURNS TABLE (unit int,
+ *		step int, name regclass): what the scheduler would refresh at now.
+ */
+Datum
+dt_schedule_plan(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	TimestampTz now = PG_GETARG_TIMESTAMPTZ(0);
+	TimestampTz wake;
+	ListCell   *lc;
+	int			u = 0;
+
+	dt_require_preload();
+	InitMaterializedSRF(fcinfo, 0);
+	foreach(lc, schedule_plan(schedule_load(), now, NIL, &wake))
+	{
+		ListCell   *lc2;
+
+		u++;
+		foreach(lc2, (List *) lfirst(lc))
+		{
+			Datum		values[3];
+			bool		nulls[3] = {false, false, false};
+
+			values[0] = Int32GetDatum(u);
+			values[1] = Int32GetDatum(foreach_current_index(lc2) + 1);
+			values[2] = ObjectIdGetDatum(lfirst_oid(lc2));
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	}
+	return (Datum) 0;
+}
+
+/*
+ * dt_run_scheduled_refreshes
+ *		dt_internal.run_scheduled_refreshes(now timestamptz) RETURNS int:
+ *		carry out the plan for now in this session, as the scheduler would
+ *		(trigger SCHEDULED, failures counted).  Returns the units run.
+ */
+Datum
+dt_run_scheduled_refreshes(PG_FUNCTION_ARGS)
+{
+	TimestampTz now = PG_GETARG_TIMESTAMPTZ(0);
+	TimestampTz wake;
+	ListCell   *lc;
+	int			n = 0;
+
+	dt_require_preload();
+	if (!superuser())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to run scheduled refreshes"),
+				 errdetail("Only superusers, like the scheduler, refresh every dynamic table.")));
+	refresh_require_read_committed("run scheduled refreshes");
+	foreach(lc, schedule_plan(schedule_load(), now, NIL, &wake))
+	{
+		if (refresh_scheduled_unit((List *) lfirst(lc)))
+			n++;
+	}
+	PG_RETURN_INT32(n);
+}
