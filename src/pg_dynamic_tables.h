@@ -286,6 +286,7 @@ typedef struct DtRefreshStats
 	int64		inserted;
 	int64		deleted;
 	int64		updated;
+	char	   *message;		/* for the history, or NULL */
 } DtRefreshStats;
 
 extern Oid	catalog_extension_owner(void);

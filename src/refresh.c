@@ -450,6 +450,52 @@ count_window(DtPlanSet *p, Datum *window, Snapshot snap, int64 *rows, int64 *mar
 	}
 }
 
+/*
+ * incremental_or_full
+ *		An incremental refresh evaluates the query's expressions on every
+ *		row of the window, also on rows inserted and deleted again before
+ *		the refresh, which the query itself never sees.  When that raises a
+ *		data exception (division by zero, a bad cast, ...) the refresh is
+ *		rolled back and done in full instead: if the error came from such a
+ *		row, the full refresh succeeds and consumes the window; if not, it
+ *		raises the error again.
+ */
+static void
+incremental_or_full(DtPlanSet *p, Datum *window, Snapshot snap, DtRefreshStats *stats)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	ErrorData  *edata = NULL;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		incremental_refresh(p, window, snap, stats);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_END_TRY();
+
+	if (edata == NULL)
+		return;
+	if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) != ERRCODE_DATA_EXCEPTION)
+		ReThrowError(edata);
+	memset(stats, 0, sizeof(DtRefreshStats));
+	full_refresh(p, snap, stats);
+	stats->message = psprintf("incremental refresh failed (%s); refreshed in full", edata->message);
+}
+
 /* run_refresh: choose the action and do it. */
 static void
 run_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *stats)
@@ -472,7 +518,7 @@ run_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *stats)
 	else if (markers > 0 || !p->an->incremental)
 		full_refresh(p, snap, stats);
 	else
-		incremental_refresh(p, window, snap, stats);
+		incremental_or_full(p, window, snap, stats);
 }
 
 /*
@@ -499,11 +545,30 @@ refresh_in_progress(Oid relid)
 	return list_member_oid(refreshing, relid);
 }
 
-/* refresh_error_context: name the DT whose refresh failed. */
-static void
-refresh_error_context(void *arg)
+/*
+ * without_internal_sql
+ *		An error context without the lines naming the generated statements
+ *		(internal names, OIDs), but with the DT the error happened in.
+ */
+static char *
+without_internal_sql(const char *context, Oid relid)
 {
-	errcontext("refresh of dynamic table \"%s\"", get_rel_name(*(Oid *) arg));
+	StringInfoData s;
+	char	   *copy = context ? pstrdup(context) : pstrdup("");
+	char	   *line;
+	char	   *save;
+
+	initStringInfo(&s);
+	appendStringInfo(&s, "refresh of dynamic table \"%s\"", get_rel_name(relid));
+	for (line = strtok_r(copy, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save))
+	{
+		if (strncmp(line, "SQL statement \"", 15) == 0 && strstr(line, DT_INTERNAL_SCHEMA ".") != NULL)
+			continue;
+		if (strncmp(line, "refresh of dynamic table", 24) == 0)
+			continue;
+		appendStringInfo(&s, "\n%s", line);
+	}
+	return s.data;
 }
 
 /*
@@ -527,13 +592,9 @@ refresh_one(Oid relid, Snapshot snap, TimestampTz data_timestamp, const char *tr
 	int			guc_level;
 	CommandId	cid;
 	ListCell   *lc;
-	ErrorContextCallback callback;
+	MemoryContext cxt = CurrentMemoryContext;
 
 	memset(stats, 0, sizeof(DtRefreshStats));
-	callback.callback = refresh_error_context;
-	callback.arg = &relid;
-	callback.previous = error_context_stack;
-	error_context_stack = &callback;
 	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
@@ -557,11 +618,19 @@ refresh_one(Oid relid, Snapshot snap, TimestampTz data_timestamp, const char *tr
 	{
 		run_refresh(plans, entry, snap, stats);
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
+		ErrorData  *edata;
+
 		refreshing = list_delete_last(refreshing);
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		edata->context = without_internal_sql(edata->context, relid);
+		ReThrowError(edata);
 	}
 	PG_END_TRY();
+	refreshing = list_delete_last(refreshing);
 	AtEOXact_GUC(false, guc_level);
 	catalog_end_as_owner(saved_user, saved_context);
 	catalog_save_position(relid, snap, cid, data_timestamp);
@@ -570,8 +639,7 @@ refresh_one(Oid relid, Snapshot snap, TimestampTz data_timestamp, const char *tr
 	foreach(lc, catalog_input_relids(relid))
 		capture_cleanup(lfirst_oid(lc));
 	catalog_insert_history(relid, trigger, start, GetCurrentTimestamp(), data_timestamp,
-						   stats, "SUCCEEDED", NULL);
-	error_context_stack = callback.previous;
+						   stats, "SUCCEEDED", stats->message);
 }
 
 /*
