@@ -1,0 +1,233 @@
+-- DDL that must keep dynamic tables working: renaming a base column, the
+-- base table or the dynamic table, adding base columns, several dynamic
+-- tables on one table and dropping them one by one (capture stays while a
+-- dynamic table still reads the table, goes with the last one), both ways
+-- of dropping a dynamic table, storage maintenance on a dynamic table, and
+-- TRUNCATE of the base table (the next refresh is FULL).  After each step
+-- the dynamic tables are refreshed and compared with their queries.
+
+CREATE SCHEMA dt_ddl;
+SET search_path = dt_ddl, public;
+
+CREATE TABLE sales (id int PRIMARY KEY, region text, amount numeric, qty int);
+INSERT INTO sales SELECT g, 'r' || g % 4, g * 1.5, g % 7 FROM generate_series(1, 200) g;
+
+-- same_as(dt, query): the rows in which a dynamic table and a query differ,
+-- as multisets.  While a base column or table has a new name the stored
+-- text of the defining query still has the old one, so dt_test.check cannot
+-- run it; these steps give the query with the new names instead, and
+-- dt_test.check runs once the old names are back.
+CREATE FUNCTION same_as(dt regclass, query text) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    n bigint;
+BEGIN
+    EXECUTE format('SELECT count(*) FROM ((TABLE %1$s EXCEPT ALL %2$s) UNION ALL (%2$s EXCEPT ALL TABLE %1$s)) x',
+                   dt, query) INTO n;
+    RETURN n;
+END
+$$;
+
+-- Everything in dt_internal, and the relations there named after one OID.
+CREATE FUNCTION internal_objects() RETURNS bigint LANGUAGE sql AS $$
+SELECT count(*) FROM pg_class WHERE relnamespace = 'dt_internal'::regnamespace
+$$;
+CREATE FUNCTION internal_objects_of(relid oid) RETURNS bigint LANGUAGE sql AS $$
+SELECT count(*) FROM pg_class
+ WHERE relnamespace = 'dt_internal'::regnamespace AND relname ~ ('_' || relid || '(_|$)')
+$$;
+-- The capture triggers on a table, without the OID in their names.
+CREATE FUNCTION capture_triggers(rel regclass) RETURNS TABLE (tgname text, tgenabled "char")
+LANGUAGE sql AS $$
+SELECT regexp_replace(t.tgname, '[0-9]+', '<oid>'), t.tgenabled FROM pg_trigger t
+ WHERE t.tgrelid = rel AND t.tgname LIKE 'dt\_capture\_%' ORDER BY 1
+$$;
+CREATE FUNCTION has_change_log(rel regclass) RETURNS boolean LANGUAGE sql AS $$
+SELECT to_regclass('dt_internal.changes_' || rel::oid) IS NOT NULL
+   AND EXISTS (SELECT FROM dt_internal.change_log WHERE input_relid = rel)
+$$;
+
+SELECT internal_objects() AS internal_before \gset
+
+-- An incremental and a full dynamic table over the same table.
+SELECT dt.create_dynamic_table('by_region',
+    'SELECT region, count(*) AS n, sum(amount) AS total, max(qty) AS max_qty, avg(amount) AS avg_amount
+       FROM sales GROUP BY region', refresh_mode => 'incremental');
+SELECT dt.create_dynamic_table('big_sales', 'SELECT id, region, amount FROM sales WHERE amount > 250');
+SELECT name, refresh_mode FROM dt.dynamic_tables WHERE schema_name = 'dt_ddl' ORDER BY name::text;
+SELECT dt_test.check('by_region'), dt_test.check('big_sales');
+
+-- ---------------------------------------------------------------------
+-- RENAME of a base column.
+-- ---------------------------------------------------------------------
+ALTER TABLE sales RENAME COLUMN region TO area;
+-- The dynamic tables keep their own column names.
+SELECT attname FROM pg_attribute WHERE attrelid = 'by_region'::regclass AND attnum > 0 ORDER BY attnum;
+INSERT INTO sales SELECT g, 'r' || g % 5, g * 1.5, g % 7 FROM generate_series(201, 230) g;
+UPDATE sales SET area = 'r9', qty = qty + 10 WHERE id % 10 = 0;
+DELETE FROM sales WHERE id % 13 = 0;
+SELECT action FROM dt.refresh('by_region');
+SELECT action FROM dt.refresh('big_sales');
+SELECT same_as('by_region', 'SELECT area, count(*), sum(amount), max(qty), avg(amount) FROM sales GROUP BY area') AS by_region_differs,
+       same_as('big_sales', 'SELECT id, area, amount FROM sales WHERE amount > 250') AS big_sales_differs;
+UPDATE sales SET area = 'r1' WHERE area = 'r9';
+SELECT action FROM dt.refresh('by_region');
+ALTER TABLE sales RENAME COLUMN area TO region;
+SELECT action FROM dt.refresh('big_sales');
+SELECT dt_test.check('by_region'), dt_test.check('big_sales');
+
+-- ---------------------------------------------------------------------
+-- RENAME of the base table.
+-- ---------------------------------------------------------------------
+ALTER TABLE sales RENAME TO sales_renamed;
+SELECT name, inputs FROM dt.dynamic_tables WHERE schema_name = 'dt_ddl' ORDER BY name::text;
+INSERT INTO sales_renamed VALUES (500, 'r1', 1000, 3), (501, 'r7', 2, 2);
+DELETE FROM sales_renamed WHERE id BETWEEN 20 AND 40;
+SELECT action FROM dt.refresh('by_region');
+SELECT action FROM dt.refresh('big_sales');
+SELECT same_as('by_region', 'SELECT region, count(*), sum(amount), max(qty), avg(amount) FROM sales_renamed GROUP BY region') AS by_region_differs,
+       same_as('big_sales', 'SELECT id, region, amount FROM sales_renamed WHERE amount > 250') AS big_sales_differs;
+ALTER TABLE sales_renamed RENAME TO sales;
+SELECT dt_test.check('by_region'), dt_test.check('big_sales');
+
+-- ---------------------------------------------------------------------
+-- RENAME of a dynamic table, and a move to another schema.
+-- ---------------------------------------------------------------------
+ALTER TABLE by_region RENAME TO region_totals;
+SELECT name, table_name FROM dt.dynamic_tables WHERE schema_name = 'dt_ddl' ORDER BY name::text;
+INSERT INTO sales VALUES (502, 'r2', 7, 7);
+SELECT action FROM dt.refresh('region_totals');
+SELECT dt_test.check('region_totals');
+CREATE SCHEMA dt_ddl_other;
+ALTER TABLE region_totals SET SCHEMA dt_ddl_other;
+SELECT name, schema_name, table_name FROM dt.dynamic_tables WHERE table_name = 'region_totals';
+UPDATE sales SET qty = 100 WHERE id = 502;
+SELECT action FROM dt.refresh('dt_ddl_other.region_totals');
+SELECT dt_test.check('dt_ddl_other.region_totals');
+ALTER TABLE dt_ddl_other.region_totals SET SCHEMA dt_ddl;
+DROP SCHEMA dt_ddl_other;
+ALTER TABLE region_totals RENAME TO by_region;
+SELECT dt_test.check('by_region');
+
+-- ---------------------------------------------------------------------
+-- Users may index a dynamic table and maintain its storage.
+-- ---------------------------------------------------------------------
+CREATE INDEX by_region_total ON by_region (total);
+VACUUM FULL by_region;
+CLUSTER by_region USING by_region_total;
+ANALYZE by_region;
+INSERT INTO sales VALUES (503, 'r3', 8, 1);
+DELETE FROM sales WHERE id = 1;
+SELECT action FROM dt.refresh('by_region');
+SELECT dt_test.check('by_region');
+DROP INDEX by_region_total;
+
+-- ---------------------------------------------------------------------
+-- ADD COLUMN to the base table, then a dynamic table reading it.
+-- ---------------------------------------------------------------------
+ALTER TABLE sales ADD COLUMN channel text DEFAULT 'web';
+ALTER TABLE sales ADD COLUMN discount numeric;
+INSERT INTO sales VALUES (600, 'r1', 10, 1, 'shop', 0.5), (601, 'r2', 20, 2, 'phone', NULL);
+UPDATE sales SET channel = 'shop', discount = 0.1 WHERE id % 6 = 0;
+UPDATE sales SET amount = amount + 1 WHERE id % 7 = 0;
+SELECT action FROM dt.refresh('by_region');
+SELECT action FROM dt.refresh('big_sales');
+SELECT dt_test.check('by_region'), dt_test.check('big_sales');
+SELECT dt.create_dynamic_table('by_channel',
+    'SELECT channel, count(*) AS n, sum(discount) AS discounts, min(amount) AS min_amount
+       FROM sales GROUP BY channel', refresh_mode => 'incremental');
+INSERT INTO sales VALUES (602, 'r3', 30, 3, 'phone', 1);
+UPDATE sales SET channel = 'phone' WHERE id % 9 = 0;
+DELETE FROM sales WHERE channel = 'shop' AND id % 2 = 0;
+SELECT action FROM dt.refresh('by_region');
+SELECT action FROM dt.refresh('big_sales');
+SELECT action FROM dt.refresh('by_channel');
+SELECT dt_test.check('by_region'), dt_test.check('big_sales'), dt_test.check('by_channel');
+
+-- ---------------------------------------------------------------------
+-- TRUNCATE of the base table: the next refresh of every dynamic table
+-- over it rebuilds (FULL), and the ones after are incremental again.
+-- ---------------------------------------------------------------------
+TRUNCATE sales;
+INSERT INTO sales SELECT g, 'r' || g % 3, g, g % 5, 'web', NULL FROM generate_series(1, 60) g;
+SELECT action FROM dt.refresh('by_region');
+SELECT action FROM dt.refresh('big_sales');
+SELECT action FROM dt.refresh('by_channel');
+SELECT dt_test.check('by_region'), dt_test.check('big_sales'), dt_test.check('by_channel');
+-- TRUNCATE, writes and the refresh in one transaction.
+BEGIN;
+INSERT INTO sales VALUES (1000, 'r1', 1, 1, 'web', NULL);
+TRUNCATE sales;
+INSERT INTO sales SELECT g, 'r' || g % 2, g * 2, g % 3, 'shop', 0.2 FROM generate_series(1, 30) g;
+SELECT action FROM dt.refresh('by_region');
+UPDATE sales SET region = 'r5' WHERE id < 5;
+SELECT action FROM dt.refresh('by_region');
+COMMIT;
+SELECT action FROM dt.refresh('by_channel');
+SELECT action FROM dt.refresh('big_sales');
+SELECT dt_test.check('by_region'), dt_test.check('big_sales'), dt_test.check('by_channel');
+INSERT INTO sales VALUES (2000, 'r1', 5, 5, 'web', NULL);
+SELECT action FROM dt.refresh('by_region');
+SELECT action FROM dt.refresh('by_channel');
+SELECT dt_test.check('by_region'), dt_test.check('by_channel');
+
+-- ---------------------------------------------------------------------
+-- Three dynamic tables share one set of capture triggers and one change
+-- log.  Dropping one with dt.drop_dynamic_table keeps them for the others.
+-- ---------------------------------------------------------------------
+SELECT * FROM capture_triggers('sales');
+SELECT has_change_log('sales');
+SELECT 'by_channel'::regclass::oid AS by_channel_oid \gset
+SELECT internal_objects_of(:by_channel_oid) > 0 AS by_channel_has_state;
+SELECT dt.drop_dynamic_table('by_channel');
+SELECT to_regclass('by_channel') AS by_channel,
+       internal_objects_of(:by_channel_oid) AS by_channel_objects,
+       (SELECT count(*) FROM dt_internal.dynamic_table WHERE relid = :by_channel_oid) AS catalog_rows;
+SELECT name FROM dt.dynamic_tables WHERE schema_name = 'dt_ddl' ORDER BY name::text;
+SELECT * FROM capture_triggers('sales');
+SELECT has_change_log('sales');
+INSERT INTO sales VALUES (2001, 'r2', 500, 1, 'web', NULL);
+UPDATE sales SET amount = amount * 20 WHERE id = 3;
+SELECT action FROM dt.refresh('by_region');
+SELECT action FROM dt.refresh('big_sales');
+SELECT dt_test.check('by_region'), dt_test.check('big_sales');
+
+-- DROP TABLE of a dynamic table: the same cleanup.
+SELECT 'by_region'::regclass::oid AS by_region_oid \gset
+SELECT internal_objects_of(:by_region_oid) > 0 AS by_region_has_state;
+DROP TABLE by_region;
+SELECT to_regclass('by_region') AS by_region,
+       internal_objects_of(:by_region_oid) AS by_region_objects,
+       (SELECT count(*) FROM dt_internal.dynamic_table WHERE relid = :by_region_oid) AS catalog_rows,
+       (SELECT count(*) FROM dt_internal.dynamic_table_input WHERE relid = :by_region_oid) AS input_rows;
+SELECT name FROM dt.dynamic_tables WHERE schema_name = 'dt_ddl' ORDER BY name::text;
+SELECT * FROM capture_triggers('sales');
+SELECT has_change_log('sales');
+DELETE FROM sales WHERE id = 3;
+SELECT action FROM dt.refresh('big_sales');
+SELECT dt_test.check('big_sales');
+
+-- The last dynamic table over sales: its capture triggers and change log
+-- go with it, and dt_internal holds what it held at the start.
+SET client_min_messages = warning;
+DROP TABLE big_sales;
+RESET client_min_messages;
+SELECT count(*) AS dynamic_tables FROM dt.dynamic_tables WHERE schema_name = 'dt_ddl';
+SELECT * FROM capture_triggers('sales');
+SELECT has_change_log('sales');
+SELECT internal_objects() - :internal_before AS internal_objects_added;
+-- Writes to sales are plain writes again.
+INSERT INTO sales VALUES (3000, 'r1', 1, 1, 'web', NULL);
+
+-- The same when the last one goes through dt.drop_dynamic_table.
+SELECT dt.create_dynamic_table('by_qty', 'SELECT qty, count(*) AS n FROM sales GROUP BY qty');
+SELECT count(*) AS capture_triggers FROM capture_triggers('sales');
+SET client_min_messages = warning;
+SELECT dt.drop_dynamic_table('by_qty');
+RESET client_min_messages;
+SELECT count(*) AS capture_triggers FROM capture_triggers('sales');
+SELECT has_change_log('sales');
+SELECT internal_objects() - :internal_before AS internal_objects_added;
+
+SET client_min_messages = warning;
+DROP SCHEMA dt_ddl CASCADE;
+RESET client_min_messages;

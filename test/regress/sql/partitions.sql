@@ -1,0 +1,224 @@
+-- Dynamic tables over a partitioned table and over a table with
+-- inheritance children: rows written through the parent or straight into
+-- a partition, rows moving between partitions, partitions created,
+-- attached (with rows: the next refresh is FULL), detached, dropped and
+-- truncated.  After each step every dynamic table is refreshed and
+-- compared with its query (dt_test.diff).
+
+CREATE SCHEMA dt_part;
+SET search_path = dt_part, public;
+
+-- Refresh every dynamic table of this schema, then count the rows in
+-- which it differs from its query.
+CREATE FUNCTION refresh_and_check() RETURNS TABLE (name regclass, action text, differences bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    t regclass;
+BEGIN
+    FOR t IN SELECT d.name FROM dt.dynamic_tables d
+              WHERE d.schema_name = 'dt_part' ORDER BY d.table_name LOOP
+        name := t;
+        SELECT r.action INTO action FROM dt.refresh(t) r;
+        SELECT count(*) INTO differences FROM dt_test.diff(t);
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+
+-- The capture triggers of every member of a partition or inheritance tree.
+CREATE FUNCTION capture_triggers(root regclass) RETURNS TABLE (relation regclass, capture_triggers bigint)
+LANGUAGE sql AS $$
+WITH RECURSIVE tree(relid) AS (
+    SELECT root::oid
+    UNION
+    SELECT i.inhrelid FROM pg_inherits i JOIN tree ON i.inhparent = tree.relid)
+SELECT tree.relid::regclass,
+       (SELECT count(*) FROM pg_trigger t WHERE t.tgrelid = tree.relid AND t.tgname LIKE 'dt\_capture\_%')
+  FROM tree ORDER BY tree.relid::regclass::text
+$$;
+
+-- ---------------------------------------------------------------------
+-- A range-partitioned table.
+-- ---------------------------------------------------------------------
+CREATE TABLE m (id int, day date, region text, amount numeric) PARTITION BY RANGE (day);
+CREATE TABLE m_jan PARTITION OF m FOR VALUES FROM ('2025-01-01') TO ('2025-02-01');
+CREATE TABLE m_feb PARTITION OF m FOR VALUES FROM ('2025-02-01') TO ('2025-03-01');
+INSERT INTO m SELECT g, date '2025-01-01' + g % 59, 'r' || g % 3, g FROM generate_series(1, 200) g;
+
+SELECT dt.create_dynamic_table('m_region',
+    'SELECT region, count(*) AS n, sum(amount) AS total, min(amount) AS lo, max(day) AS last_day
+       FROM m GROUP BY region', refresh_mode => 'incremental');
+SELECT dt.create_dynamic_table('m_month',
+    'SELECT date_trunc(''month'', day)::date AS month, count(*) AS n, sum(amount) AS total
+       FROM m GROUP BY 1', refresh_mode => 'incremental');
+SELECT dt.create_dynamic_table('m_rows', 'SELECT id, day, region, amount FROM m WHERE amount > 150');
+SELECT name, refresh_mode, inputs FROM dt.dynamic_tables WHERE schema_name = 'dt_part' ORDER BY table_name;
+SELECT * FROM capture_triggers('m');
+SELECT * FROM refresh_and_check();
+
+-- Rows routed through the parent.
+INSERT INTO m VALUES (1000, '2025-01-15', 'r1', 5), (1001, '2025-02-15', 'r9', 700);
+UPDATE m SET amount = amount + 1 WHERE id % 10 = 0;
+DELETE FROM m WHERE id % 17 = 0;
+SELECT * FROM refresh_and_check();
+
+-- Writes straight into the partitions.
+INSERT INTO m_jan VALUES (1002, '2025-01-20', 'r2', 500);
+UPDATE m_feb SET amount = amount + 100, region = 'r0' WHERE id % 5 = 0;
+DELETE FROM m_jan WHERE id % 7 = 0;
+SELECT * FROM refresh_and_check();
+
+-- Rows moving between partitions.
+UPDATE m SET day = day + 31 WHERE day < '2025-01-10';
+UPDATE m SET day = day - 28, region = 'r5' WHERE id IN (1001, 59, 60);
+SELECT * FROM refresh_and_check();
+
+-- A new partition is captured from its creation.
+CREATE TABLE m_mar PARTITION OF m FOR VALUES FROM ('2025-03-01') TO ('2025-04-01');
+SELECT * FROM capture_triggers('m');
+INSERT INTO m VALUES (2000, '2025-03-03', 'r1', 1), (2001, '2025-03-04', 'r5', 1000);
+INSERT INTO m_mar VALUES (2002, '2025-03-05', 'r1', 3);
+UPDATE m SET day = '2025-03-31' WHERE id = 1000;
+SELECT * FROM refresh_and_check();
+
+-- A default partition.
+CREATE TABLE m_other PARTITION OF m DEFAULT;
+INSERT INTO m VALUES (2100, '2024-12-31', 'r1', 10), (2101, '2025-06-01', 'r2', 20);
+UPDATE m SET day = '2025-07-01' WHERE id = 2000;
+SELECT * FROM refresh_and_check();
+
+-- ATTACH PARTITION of a table that already has rows, with its columns in
+-- another order and a dropped column: the rows arrive without DML, so the
+-- next refresh rebuilds; then its own writes are captured.
+CREATE TABLE m_apr (junk int, amount numeric, region text, day date, id int);
+ALTER TABLE m_apr DROP COLUMN junk;
+INSERT INTO m_apr SELECT g, 'r' || g % 4, date '2025-04-01' + g % 30, g FROM generate_series(3000, 3050) g;
+ALTER TABLE m ATTACH PARTITION m_apr FOR VALUES FROM ('2025-04-01') TO ('2025-05-01');
+SELECT * FROM capture_triggers('m');
+SELECT * FROM refresh_and_check();
+INSERT INTO m_apr (id, day, region, amount) VALUES (3100, '2025-04-10', 'r1', 9);
+UPDATE m_apr SET amount = amount * 2 WHERE id % 4 = 0;
+UPDATE m SET day = '2025-04-02' WHERE id = 2001;
+SELECT * FROM refresh_and_check();
+
+-- A partition that is itself partitioned, created empty and filled, and
+-- one attached with its own partitions and rows.
+CREATE TABLE m_2026 PARTITION OF m FOR VALUES FROM ('2026-01-01') TO ('2027-01-01') PARTITION BY LIST (region);
+CREATE TABLE m_2026_a PARTITION OF m_2026 FOR VALUES IN ('a');
+CREATE TABLE m_2026_b PARTITION OF m_2026 FOR VALUES IN ('b');
+INSERT INTO m VALUES (4000, '2026-01-01', 'a', 1), (4001, '2026-02-01', 'b', 2);
+INSERT INTO m_2026 VALUES (4002, '2026-03-01', 'a', 3);
+INSERT INTO m_2026_b VALUES (4003, '2026-04-01', 'b', 4);
+UPDATE m_2026 SET region = 'b' WHERE id = 4000;
+SELECT * FROM refresh_and_check();
+CREATE TABLE m_2027 (id int, day date, region text, amount numeric) PARTITION BY LIST (region);
+CREATE TABLE m_2027_a PARTITION OF m_2027 FOR VALUES IN ('a');
+INSERT INTO m_2027 VALUES (5000, '2027-01-01', 'a', 50), (5001, '2027-01-02', 'a', 51);
+ALTER TABLE m ATTACH PARTITION m_2027 FOR VALUES FROM ('2027-01-01') TO ('2028-01-01');
+SELECT * FROM capture_triggers('m');
+SELECT * FROM refresh_and_check();
+INSERT INTO m_2027_a VALUES (5002, '2027-02-02', 'a', 52);
+SELECT * FROM refresh_and_check();
+
+-- DETACH PARTITION: its rows leave (the next refresh rebuilds), and its
+-- later writes no longer concern the dynamic tables.
+ALTER TABLE m DETACH PARTITION m_feb;
+SELECT * FROM refresh_and_check();
+SELECT * FROM capture_triggers('m_feb');
+INSERT INTO m_feb VALUES (6000, '2025-02-02', 'r1', 1);
+DELETE FROM m_feb WHERE id < 100;
+SELECT * FROM refresh_and_check();
+
+-- DROP of a partition takes its rows with it.
+DROP TABLE m_other;
+SELECT * FROM refresh_and_check();
+DROP TABLE m_mar;
+SELECT * FROM refresh_and_check();
+
+-- DETACH PARTITION ... CONCURRENTLY (two transactions; it needs the
+-- default partition gone) does the same as DETACH.
+ALTER TABLE m DETACH PARTITION m_2027 CONCURRENTLY;
+SELECT * FROM refresh_and_check();
+SELECT * FROM capture_triggers('m_2027');
+INSERT INTO m_2027 VALUES (5003, '2027-03-03', 'a', 53);
+SELECT * FROM refresh_and_check();
+
+-- DROP of a partition of a partition.
+DROP TABLE m_2026_a;
+SELECT * FROM refresh_and_check();
+
+-- TRUNCATE of one partition, then of the whole table.
+TRUNCATE m_jan;
+SELECT * FROM refresh_and_check();
+INSERT INTO m SELECT g, CASE WHEN g % 2 = 0 THEN date '2025-01-01' + g % 31 ELSE date '2025-04-01' + g % 30 END,
+                     'r' || g % 5, g
+                FROM generate_series(7000, 7100) g;
+SELECT * FROM refresh_and_check();
+TRUNCATE m;
+INSERT INTO m VALUES (8000, '2025-01-05', 'r1', 1), (8001, '2026-05-05', 'b', 2);
+SELECT * FROM refresh_and_check();
+UPDATE m SET amount = 500 WHERE id = 8000;
+SELECT * FROM refresh_and_check();
+SELECT * FROM capture_triggers('m');
+
+DROP TABLE m CASCADE;
+SELECT count(*) AS dynamic_tables FROM dt.dynamic_tables WHERE schema_name = 'dt_part';
+
+-- ---------------------------------------------------------------------
+-- Inheritance: a plain table with children.
+-- ---------------------------------------------------------------------
+CREATE TABLE ip (id int, grp text, val int);
+CREATE TABLE ic1 () INHERITS (ip);
+INSERT INTO ip VALUES (1, 'a', 1), (2, 'b', 2);
+INSERT INTO ic1 VALUES (3, 'a', 3), (4, 'b', 4), (5, 'c', 5);
+SELECT dt.create_dynamic_table('ip_grp',
+    'SELECT grp, count(*) AS n, sum(val) AS total, min(val) AS lo FROM ip GROUP BY grp',
+    refresh_mode => 'incremental');
+SELECT dt.create_dynamic_table('ip_rows', 'SELECT id, grp, val FROM ip WHERE val % 2 = 1');
+SELECT * FROM capture_triggers('ip');
+SELECT * FROM refresh_and_check();
+
+-- Writes into the parent and into a child; UPDATE and DELETE through the
+-- parent reach the child's rows.
+INSERT INTO ip VALUES (6, 'c', 6);
+INSERT INTO ic1 VALUES (7, 'd', 7);
+UPDATE ip SET val = val + 10 WHERE grp IN ('a', 'd');
+DELETE FROM ip WHERE id = 4;
+UPDATE ic1 SET grp = 'b' WHERE id = 5;
+SELECT * FROM refresh_and_check();
+
+-- A new child, with its columns in another order and one more column.
+CREATE TABLE ic2 (extra text, val int, grp text, id int) INHERITS (ip);
+SELECT * FROM capture_triggers('ip');
+INSERT INTO ic2 (id, grp, val, extra) VALUES (8, 'a', 8, 'x'), (9, 'e', 9, 'y');
+UPDATE ip SET grp = 'e' WHERE id = 8;
+SELECT * FROM refresh_and_check();
+
+-- INHERIT brings rows without DML; NO INHERIT takes them away.
+CREATE TABLE ic3 (id int, grp text, val int);
+INSERT INTO ic3 VALUES (10, 'f', 10), (11, 'a', 11);
+ALTER TABLE ic3 INHERIT ip;
+SELECT * FROM refresh_and_check();
+INSERT INTO ic3 VALUES (12, 'f', 12);
+SELECT * FROM refresh_and_check();
+ALTER TABLE ic1 NO INHERIT ip;
+SELECT * FROM refresh_and_check();
+SELECT * FROM capture_triggers('ic1');
+INSERT INTO ic1 VALUES (13, 'a', 13);
+SELECT * FROM refresh_and_check();
+
+-- TRUNCATE and DROP of a child.
+TRUNCATE ic3;
+SELECT * FROM refresh_and_check();
+DROP TABLE ic2;
+SELECT * FROM refresh_and_check();
+INSERT INTO ip VALUES (14, 'g', 14);
+SELECT * FROM refresh_and_check();
+
+-- Not tested until they work (see the report): a dynamic table over a
+-- partition or an inheritance child misses the writes made through its
+-- parent, and one over ONLY a parent counts the writes to its children.
+
+SET client_min_messages = warning;
+DROP SCHEMA dt_part CASCADE;
+RESET client_min_messages;
