@@ -1,0 +1,163 @@
+# The background scheduler: launcher, schedulers and refresh workers keep
+# dynamic tables within their target lag, and survive what a server lives
+# through.  Every wait is for a condition, with the generous deadline of
+# poll_query_until; nothing depends on how fast the machine is.
+
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('scheduler');
+$node->init;
+$node->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'pg_dynamic_tables'
+pg_dynamic_tables.max_concurrent_refreshes = 2
+});
+$node->start;
+
+$node->safe_psql('postgres', 'CREATE EXTENSION pg_dynamic_tables');
+$node->safe_psql('postgres', slurp_file('test/oracle.sql'));
+
+sub workers
+{
+	my ($type) = @_;
+	return "SELECT (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_dynamic_tables $type')";
+}
+
+# equal: the dynamic table equals its query (test/oracle.sql).
+sub equal
+{
+	my ($dt) = @_;
+	return "SELECT count(*) = 0 FROM dt_test.diff('$dt')";
+}
+
+ok($node->poll_query_until('postgres', workers('launcher') . ' = 1'), 'the launcher runs');
+ok($node->poll_query_until('postgres', workers('scheduler') . ' = 1'),
+	'a scheduler starts in the database with the extension');
+
+$node->safe_psql('postgres', q{
+CREATE TABLE events (id serial PRIMARY KEY, kind text, amount numeric);
+INSERT INTO events (kind, amount) SELECT 'k' || (i % 3), i FROM generate_series(1, 100) i;
+SELECT dt.create_dynamic_table('by_kind',
+    'SELECT kind, count(*) AS n, sum(amount) AS total, max(amount) AS top FROM events GROUP BY kind',
+    target_lag => '1 second');
+});
+
+# A table reaches its lag after writes.
+$node->safe_psql('postgres', "INSERT INTO events (kind, amount) VALUES ('k9', 1), ('k1', 1000)");
+ok($node->poll_query_until('postgres', equal('by_kind')), 'writes reach the dynamic table on schedule');
+my $count = $node->safe_psql('postgres',
+	"SELECT count(*) FROM dt.refresh_history WHERE refresh_trigger = 'SCHEDULED' AND state = 'SUCCEEDED'");
+ok($count > 0, 'the refreshes were scheduled ones');
+
+# Idle: the scheduler keeps refreshing, cheaply.
+ok($node->poll_query_until('postgres',
+	"SELECT count(*) >= 2 FROM dt.refresh_history WHERE refresh_action = 'NO_DATA' AND refresh_trigger = 'SCHEDULED'"),
+	'an idle table gets NO_DATA refreshes');
+ok($node->poll_query_until('postgres',
+	"SELECT current_lag < interval '1 minute' AND time_within_target_lag_ratio > 0 FROM dt.dynamic_tables"),
+	'lag figures are reported');
+
+# Suspended: no scheduled refreshes; resumed: caught up.
+$node->safe_psql('postgres', "SELECT dt.suspend('by_kind')");
+my $before = $node->safe_psql('postgres', 'SELECT max(refresh_id) FROM dt.refresh_history');
+$node->safe_psql('postgres', "INSERT INTO events (kind, amount) VALUES ('k2', 5)");
+sleep 3;
+is($node->safe_psql('postgres', "SELECT count(*) FROM dt.refresh_history WHERE refresh_id > $before"),
+	'0', 'a suspended table is not refreshed');
+$node->safe_psql('postgres', "SELECT dt.resume('by_kind')");
+ok($node->poll_query_until('postgres', equal('by_kind')), 'a resumed table catches up');
+
+# A refresh that keeps failing suspends its table after five attempts; the
+# other tables go on.
+$node->safe_psql('postgres', q{
+CREATE TABLE ratios (k int, num int, den int);
+INSERT INTO ratios VALUES (1, 4, 2);
+SELECT dt.create_dynamic_table('quotients',
+    'SELECT k, sum(num / den) AS q FROM ratios GROUP BY k', target_lag => '1 second');
+INSERT INTO ratios VALUES (2, 1, 0);
+});
+ok($node->poll_query_until('postgres',
+	"SELECT scheduling_state = 'SUSPENDED' FROM dt.dynamic_tables WHERE name = 'quotients'::regclass"),
+	'five failed refreshes suspend the table');
+is($node->safe_psql('postgres',
+	"SELECT count(*) FROM dt.refresh_history WHERE name = 'public.quotients' AND state = 'FAILED'"),
+	'5', 'each failure is in the history');
+like($node->safe_psql('postgres',
+	"SELECT scheduling_state_reason FROM dt.dynamic_tables WHERE name = 'quotients'::regclass"),
+	qr/division by zero/, 'the reason names the error');
+$node->safe_psql('postgres', "INSERT INTO events (kind, amount) VALUES ('k0', 7)");
+ok($node->poll_query_until('postgres', equal('by_kind')), 'other tables are refreshed meanwhile');
+
+# A failed manual refresh is recorded although its transaction rolled back.
+my ($ret, $out, $err) = $node->psql('postgres', "SELECT * FROM dt.refresh('quotients')");
+like($err, qr/division by zero/, 'a failed manual refresh raises the error');
+ok($node->poll_query_until('postgres',
+	"SELECT count(*) = 1 FROM dt.refresh_history WHERE refresh_trigger = 'MANUAL' AND state = 'FAILED'"),
+	'and is recorded in the history');
+$node->safe_psql('postgres', "DELETE FROM ratios WHERE den = 0; SELECT dt.resume('quotients')");
+ok($node->poll_query_until('postgres', equal('quotients')), 'fixed and resumed, it recovers');
+
+# Killed workers come back.
+my $scheduler = $node->safe_psql('postgres',
+	"SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_dynamic_tables scheduler'");
+$node->safe_psql('postgres',
+	"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type LIKE 'pg_dynamic_tables %'");
+ok($node->poll_query_until('postgres',
+	"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'pg_dynamic_tables scheduler' AND pid <> $scheduler"),
+	'a terminated scheduler is started again');
+ok($node->poll_query_until('postgres', workers('launcher') . ' = 1'), 'so is the launcher');
+$node->safe_psql('postgres', "INSERT INTO events (kind, amount) VALUES ('k3', 3)");
+ok($node->poll_query_until('postgres', equal('by_kind')), 'and refreshes go on');
+
+# Scheduling off for the server, then for the database.
+$node->safe_psql('postgres', 'ALTER SYSTEM SET pg_dynamic_tables.enabled = off; SELECT pg_reload_conf()');
+sleep 1;
+$before = $node->safe_psql('postgres', 'SELECT max(refresh_id) FROM dt.refresh_history');
+sleep 3;
+is($node->safe_psql('postgres', "SELECT count(*) FROM dt.refresh_history WHERE refresh_id > $before"),
+	'0', 'pg_dynamic_tables.enabled = off stops the scheduler');
+$node->safe_psql('postgres', 'ALTER SYSTEM RESET pg_dynamic_tables.enabled; SELECT pg_reload_conf()');
+$node->safe_psql('postgres', "INSERT INTO events (kind, amount) VALUES ('k4', 4)");
+ok($node->poll_query_until('postgres', equal('by_kind')), 'and on again restarts it');
+$node->safe_psql('postgres', 'ALTER DATABASE postgres SET pg_dynamic_tables.enabled = off');
+sleep 1;
+$before = $node->safe_psql('postgres', 'SELECT max(refresh_id) FROM dt.refresh_history');
+sleep 3;
+is($node->safe_psql('postgres', "SELECT count(*) FROM dt.refresh_history WHERE refresh_id > $before"),
+	'0', 'so does ALTER DATABASE ... SET pg_dynamic_tables.enabled = off');
+$node->safe_psql('postgres', 'ALTER DATABASE postgres RESET pg_dynamic_tables.enabled');
+
+# A restart, then a crash: the tables stay correct and refreshes resume.
+$node->restart;
+$node->safe_psql('postgres', "INSERT INTO events (kind, amount) VALUES ('k5', 5)");
+ok($node->poll_query_until('postgres', equal('by_kind')), 'refreshes resume after a restart');
+$node->safe_psql('postgres', "INSERT INTO events (kind, amount) SELECT 'k6', i FROM generate_series(1, 50) i");
+$node->stop('immediate');
+$node->start;
+ok($node->poll_query_until('postgres', equal('by_kind')), 'no change is lost in a crash');
+
+# Dropping a table, then the extension, while the scheduler runs.
+$node->safe_psql('postgres', "SELECT dt.drop_dynamic_table('quotients')");
+$node->safe_psql('postgres', "INSERT INTO events (kind, amount) VALUES ('k7', 7)");
+ok($node->poll_query_until('postgres', equal('by_kind')), 'dropping one table leaves the others scheduled');
+$node->safe_psql('postgres', 'DROP EXTENSION pg_dynamic_tables CASCADE');
+ok($node->poll_query_until('postgres', workers('scheduler') . ' = 0'), 'DROP EXTENSION stops the scheduler');
+ok($node->poll_query_until('postgres', workers('refresh worker') . ' = 0'), 'and the refresh workers');
+ok($node->poll_query_until('postgres', workers('launcher') . ' = 1'), 'the launcher stays');
+
+# CREATE EXTENSION in another database starts its scheduler; DROP DATABASE
+# stops it without waiting for the user.
+$node->safe_psql('postgres', 'CREATE DATABASE other');
+$node->safe_psql('other', 'CREATE EXTENSION pg_dynamic_tables');
+ok($node->poll_query_until('postgres',
+	"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'pg_dynamic_tables scheduler' AND datname = 'other'"),
+	'CREATE EXTENSION starts a scheduler');
+$node->safe_psql('postgres', 'DROP DATABASE other');
+is($node->safe_psql('postgres', "SELECT count(*) FROM pg_database WHERE datname = 'other'"), '0',
+	'DROP DATABASE of a database with the extension succeeds');
+
+$node->stop;
+done_testing();
