@@ -7,6 +7,8 @@
  */
 \echo Use "CREATE EXTENSION pg_dynamic_tables" to load this file. \quit
 
+GRANT USAGE ON SCHEMA dt TO PUBLIC;
+
 CREATE SCHEMA dt_internal;
 COMMENT ON SCHEMA dt_internal IS 'pg_dynamic_tables internals: catalog, change logs, per-table state';
 -- The owners of dynamic tables refresh them through their state tables here.
@@ -48,6 +50,7 @@ CREATE TABLE dt_internal.dynamic_table (
 CREATE TABLE dt_internal.dynamic_table_input (
     relid       oid NOT NULL REFERENCES dt_internal.dynamic_table ON DELETE CASCADE,
     input_relid oid NOT NULL,
+    columns     smallint[] NOT NULL,    -- the input columns it uses
     PRIMARY KEY (relid, input_relid)
 );
 CREATE INDEX ON dt_internal.dynamic_table_input (input_relid);
@@ -138,6 +141,25 @@ CREATE FUNCTION dt_internal.run_scheduled_refreshes(now timestamptz) RETURNS int
     AS 'MODULE_PATHNAME', 'dt_run_scheduled_refreshes';
 REVOKE ALL ON FUNCTION dt_internal.run_scheduled_refreshes(timestamptz) FROM PUBLIC;
 
+-- How refreshes read changes (src/capture.c): it checks that the caller may
+-- read those columns of the input, so it can be left to PUBLIC.
+CREATE FUNCTION dt_internal.read_changes(input regclass, since pg_snapshot, since_xid xid8,
+                                         since_cid integer, columns smallint[])
+RETURNS SETOF record
+    LANGUAGE C STRICT SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'dt_read_changes';
+
+-- Exact decimal values of floating-point numbers, for exact sums
+-- (src/deparse.c); float8::numeric keeps only 15 digits.
+CREATE FUNCTION dt_internal.exact_numeric(double precision) RETURNS numeric
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'dt_exact_numeric';
+
+-- The defining query as PostgreSQL prints it now (names follow renames).
+CREATE FUNCTION dt_internal.query_definition(relid oid) RETURNS text
+    LANGUAGE C STABLE STRICT
+    AS 'MODULE_PATHNAME', 'dt_query_definition';
+
 -- Trigger and event trigger functions.  The capture trigger runs on every
 -- write to a table a dynamic table reads; it does no name lookups, and a
 -- SET clause would cost every writing statement a GUC save and restore, so
@@ -170,7 +192,8 @@ CREATE VIEW dt.dynamic_tables AS
 SELECT d.relid::regclass AS name,
        n.nspname AS schema_name,
        c.relname AS table_name,
-       d.query_text AS query,
+       dt_internal.query_definition(d.relid) AS query,
+       d.query_text AS query_as_written,
        CASE WHEN d.target_lag IS NULL THEN 'DOWNSTREAM' ELSE d.target_lag::text END AS target_lag,
        d.refresh_mode,
        d.requested_mode AS requested_refresh_mode,

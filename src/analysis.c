@@ -22,14 +22,17 @@
 #include <math.h>
 
 #include "access/htup_details.h"
+#include "access/relation.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_aggregate.h"
 #include "catalog/pg_am.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
+#include "executor/executor.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
@@ -41,14 +44,29 @@
 #include "utils/regproc.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
 #include "utils/syscache.h"
+#include "utils/typcache.h"
 
 #include "pg_dynamic_tables.h"
 
 static bool find_volatile_walker(Node *node, Oid *funcid);
 static bool check_volatile_func(Oid funcid, void *context);
-static bool check_relations_walker(Node *node, List **inputs);
-static void add_input(List **inputs, RangeTblEntry *rte);
+
+/* What a walk over every level of the query collects about its inputs. */
+typedef struct InputWalk
+{
+	List	   *inputs;			/* of DtInput */
+	List	   *rtes;			/* every RTE_RELATION, for permission checks */
+#if PG_VERSION_NUM >= 160000
+	List	   *perminfos;		/* and their RTEPermissionInfos */
+#endif
+	List	   *levels;			/* the enclosing queries, innermost first */
+	bool		locking;		/* FOR UPDATE/SHARE somewhere */
+} InputWalk;
+
+static bool input_walker(Node *node, InputWalk *walk);
+static DtInput *add_input(List **inputs, RangeTblEntry *rte);
 static bool is_time_function(Node *node);
 
 /* What a walk over (part of) the query found about its functions. */
@@ -62,6 +80,24 @@ typedef struct FunctionFacts
 static bool function_facts_walker(Node *node, FunctionFacts *facts);
 static bool check_user_stable(Oid funcid, void *context);
 static char *analyze_grouped_query(Query *query, DtAnalysis *an);
+
+/*
+ * query_error_callback
+ *		Report positions of errors in the defining query within its own
+ *		text, not within the statement that called the function.
+ */
+static void
+query_error_callback(void *arg)
+{
+	int			position = geterrposition();
+
+	if (position > 0)
+	{
+		errposition(0);
+		internalerrposition(position);
+		internalerrquery((const char *) arg);
+	}
+}
 
 /*
  * analysis_parse_query
@@ -81,7 +117,13 @@ analysis_parse_query(const char *sql)
 	Query	   *query;
 	List	   *rewritten;
 	Oid			volatile_func = InvalidOid;
-	List	   *inputs = NIL;
+	InputWalk	walk = {0};
+	ErrorContextCallback callback;
+
+	callback.callback = query_error_callback;
+	callback.arg = (void *) sql;
+	callback.previous = error_context_stack;
+	error_context_stack = &callback;
 
 	raw = pg_parse_query(sql);
 	if (list_length(raw) != 1)
@@ -108,11 +150,6 @@ analysis_parse_query(const char *sql)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
 				 errmsg("dynamic table query cannot contain data-modifying statements in WITH")));
-	if (query->rowMarks != NIL || query->hasForUpdate)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
-				 errmsg("dynamic table query cannot use FOR UPDATE or FOR SHARE")));
-
 	rewritten = QueryRewrite(query);
 	if (list_length(rewritten) != 1)
 		ereport(ERROR,
@@ -133,10 +170,34 @@ analysis_parse_query(const char *sql)
 				 errmsg("dynamic table query cannot use sequence functions")));
 	}
 
-	/* Rejects temporary tables; the inputs themselves are collected later. */
-	check_relations_walker((Node *) query, &inputs);
+	/* Rejects temporary relations; the inputs are collected later. */
+	input_walker((Node *) query, &walk);
+	if (walk.locking)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+				 errmsg("dynamic table query cannot use FOR UPDATE or FOR SHARE"),
+				 errdetail("Every refresh would lock the rows it reads against their writers.")));
 
+	error_context_stack = callback.previous;
 	return query;
+}
+
+/*
+ * analysis_check_permissions
+ *		The current user may read every relation the query reads, at every
+ *		level (a subquery, a CTE, a sublink) and every column it uses.
+ */
+void
+analysis_check_permissions(Query *query)
+{
+	InputWalk	walk = {0};
+
+	input_walker((Node *) query, &walk);
+#if PG_VERSION_NUM >= 160000
+	ExecCheckPermissions(walk.rtes, walk.perminfos, true);
+#else
+	ExecCheckRTPerms(walk.rtes, true);
+#endif
 }
 
 /* find_volatile_walker: true at the first volatile function (or nextval). */
@@ -165,40 +226,98 @@ check_volatile_func(Oid funcid, void *context)
 	return false;
 }
 
+/* relation_has_parent: is relid a partition or an inheritance child? */
+static bool
+relation_has_parent(Oid relid)
+{
+	return has_superclass(relid);
+}
+
 /*
- * check_relations_walker
- *		Collect every relation the query reads, at any depth, as DtInputs;
- *		reject temporary ones, which other sessions (the scheduler) cannot
- *		read.
+ * input_walker
+ *		Walk every level of the query: record each relation it reads as a
+ *		DtInput with the columns used anywhere (a whole-row reference uses
+ *		them all), keep its RTEs for permission checks, and note row locks.
+ *		Temporary relations are refused: other sessions (the scheduler)
+ *		cannot read them.  Views leave a placeholder RTE after rewriting;
+ *		their own inputs are what is read.
  */
 static bool
-check_relations_walker(Node *node, List **inputs)
+input_walker(Node *node, InputWalk *walk)
 {
 	if (node == NULL)
 		return false;
-	if (IsA(node, RangeTblEntry))
+	if (IsA(node, Query))
 	{
-		RangeTblEntry *rte = (RangeTblEntry *) node;
+		Query	   *query = (Query *) node;
+		ListCell   *lc;
+		bool		result;
 
-		if (rte->rtekind == RTE_RELATION)
+		if (query->rowMarks != NIL || query->hasForUpdate)
+			walk->locking = true;
+#if PG_VERSION_NUM >= 160000
+		walk->perminfos = list_concat(walk->perminfos, query->rteperminfos);
+#endif
+		foreach(lc, query->rtable)
 		{
+			RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+			if (rte->rtekind != RTE_RELATION)
+				continue;
+			walk->rtes = lappend(walk->rtes, rte);
 			if (get_rel_persistence(rte->relid) == RELPERSISTENCE_TEMP)
 				ereport(ERROR,
 						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-						 errmsg("dynamic table query cannot read temporary table \"%s\"",
+						 errmsg("dynamic table query cannot read temporary relation \"%s\"",
 								get_rel_name(rte->relid))));
-			add_input(inputs, rte);
+			if (get_rel_relkind(rte->relid) != RELKIND_VIEW)
+				add_input(&walk->inputs, rte);
 		}
+		walk->levels = lcons(query, walk->levels);
+		result = query_tree_walker(query, input_walker, walk, 0);
+		walk->levels = list_delete_first(walk->levels);
+		return result;
+	}
+	if (IsA(node, Var))
+	{
+		Var		   *var = (Var *) node;
+		Query	   *query = (Query *) list_nth(walk->levels, var->varlevelsup);
+		RangeTblEntry *rte = rt_fetch(var->varno, query->rtable);
+		DtInput    *input;
+
+		if (rte->rtekind != RTE_RELATION || get_rel_relkind(rte->relid) == RELKIND_VIEW)
+			return false;
+		input = add_input(&walk->inputs, rte);
+		if (var->varattno == InvalidAttrNumber)
+		{
+			Relation	rel = relation_open(rte->relid, AccessShareLock);
+			int			natts = RelationGetNumberOfAttributes(rel);
+			AttrNumber	a;
+
+			relation_close(rel, AccessShareLock);
+
+			for (a = 1; a <= natts; a++)
+				input->attnums = bms_add_member(input->attnums,
+												a - FirstLowInvalidHeapAttributeNumber);
+		}
+		else if (var->varattno > 0)
+			input->attnums = bms_add_member(input->attnums,
+											var->varattno - FirstLowInvalidHeapAttributeNumber);
 		return false;
 	}
-	if (IsA(node, Query))
-		return query_tree_walker((Query *) node, check_relations_walker, inputs,
-								 QTW_EXAMINE_RTES_BEFORE);
-	return expression_tree_walker(node, check_relations_walker, inputs);
+	return expression_tree_walker(node, input_walker, walk);
 }
 
-/* add_input: record a relation once, OR-ing whether children are read. */
-static void
+/*
+ * add_input
+ *		The DtInput of a relation, created at first sight.  Its changes can
+ *		be captured if it is a permanent table that is not itself a
+ *		partition or child (DML through its parent fires only the parent's
+ *		statement triggers), read with its children or without any (FROM
+ *		ONLY would see its children's changes in its log).  An unlogged
+ *		table is emptied by a crash without a trace in its log.
+ */
+static DtInput *
 add_input(List **inputs, RangeTblEntry *rte)
 {
 	ListCell   *lc;
@@ -210,16 +329,20 @@ add_input(List **inputs, RangeTblEntry *rte)
 		input = (DtInput *) lfirst(lc);
 		if (input->relid == rte->relid)
 		{
-			input->inh |= rte->inh;
-			return;
+			if (input->inh != rte->inh)
+				input->capturable = false;
+			return input;
 		}
 	}
 	input = palloc0(sizeof(DtInput));
 	input->relid = rte->relid;
 	input->inh = rte->inh;
-	input->capturable = (relkind == RELKIND_RELATION ||
-						 relkind == RELKIND_PARTITIONED_TABLE);
+	input->capturable = (relkind == RELKIND_RELATION || relkind == RELKIND_PARTITIONED_TABLE) &&
+		get_rel_persistence(rte->relid) == RELPERSISTENCE_PERMANENT &&
+		!relation_has_parent(rte->relid) &&
+		(rte->inh || !has_subclass(rte->relid));
 	*inputs = lappend(*inputs, input);
+	return input;
 }
 
 /*
@@ -238,7 +361,12 @@ analysis_analyze(Query *query)
 	ListCell   *lc;
 
 	an->query = query;
-	check_relations_walker((Node *) query, &an->inputs);
+	{
+		InputWalk	walk = {0};
+
+		input_walker((Node *) query, &walk);
+		an->inputs = walk.inputs;
+	}
 
 	/*
 	 * Without a capturable input, or with functions whose results change
@@ -364,6 +492,20 @@ expr_index(List **list, Expr *expr)
 	}
 	*list = lappend(*list, expr);
 	return list_length(*list);
+}
+
+/* relation_has_row_security: is row-level security enabled on relid? */
+static bool
+relation_has_row_security(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	bool		rls;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	rls = ((Form_pg_class) GETSTRUCT(tup))->relrowsecurity;
+	ReleaseSysCache(tup);
+	return rls;
 }
 
 /* has_btree_opclass: can values of this type be sorted and indexed? */
@@ -529,6 +671,14 @@ classify_aggregate(DtAnalysis *an, Aggref *aggref, DtAggregate *agg)
 		if (c->constisnull)
 			return psprintf("%s() with a NULL fraction", name);
 		agg->fraction = DatumGetFloat8(c->constvalue);
+		{
+			SortGroupClause *sort = linitial_node(SortGroupClause, aggref->aggorder);
+			TypeCacheEntry *tc = lookup_type_cache(exprType((Node *) ((TargetEntry *) linitial(aggref->args))->expr),
+												   TYPECACHE_LT_OPR);
+
+			if (sort->sortop != tc->lt_opr)
+				return psprintf("%s() ordered by DESC or USING", name);
+		}
 		if (agg->fraction < 0 || agg->fraction > 1 || isnan(agg->fraction))
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
@@ -561,6 +711,8 @@ classify_aggregate(DtAnalysis *an, Aggref *aggref, DtAggregate *agg)
 
 	if (agg->arg != NULL)
 	{
+		if (type_is_rowtype(exprType((Node *) agg->arg)))
+			return psprintf("aggregate %s() over a composite value", name);
 		agg->argtype = exprType((Node *) agg->arg);
 		agg->argtypmod = exprTypmod((Node *) agg->arg);
 		agg->argcollation = exprCollation((Node *) agg->arg);
@@ -703,8 +855,11 @@ analyze_grouped_query(Query *query, DtAnalysis *an)
 		return pstrdup("TABLESAMPLE");
 	an->base = (DtInput *) linitial(an->inputs);
 	if (!an->base->capturable)
-		return psprintf("reading \"%s\", whose changes cannot be captured (only tables can)",
+		return psprintf("reading \"%s\", whose changes cannot be captured (a view, foreign table, "
+						"unlogged table, partition or child read directly, or a table read with ONLY)",
 						get_rel_name(rte->relid));
+	if (relation_has_row_security(rte->relid))
+		return psprintf("row-level security on \"%s\"", get_rel_name(rte->relid));
 	if (!query->hasAggs && query->groupClause == NIL)
 		return pstrdup("queries without aggregation");
 
@@ -726,6 +881,8 @@ analyze_grouped_query(Query *query, DtAnalysis *an)
 		if (!has_btree_opclass(key->type))
 			return psprintf("GROUP BY over type %s, which has no default btree operator class",
 							format_type_be(key->type));
+		if (type_is_rowtype(key->type))
+			return pstrdup("GROUP BY a composite value");
 		an->keys = lappend(an->keys, key);
 	}
 	if (query->distinctClause != NIL && an->keys == NIL)

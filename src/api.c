@@ -37,6 +37,7 @@
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
 #include "utils/rel.h"
+#include "utils/ruleutils.h"
 #include "utils/relcache.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
@@ -61,6 +62,26 @@ arg_text(FunctionCallInfo fcinfo, int n, const char *name)
 	return text_to_cstring(PG_GETARG_TEXT_PP(n));
 }
 
+/*
+ * require_dynamic_table
+ *		relid names a dynamic table (regclass arguments can hold OIDs of
+ *		relations that no longer exist).
+ */
+static void
+require_dynamic_table(Oid relid)
+{
+	char	   *name = get_rel_name(relid);
+
+	if (name == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	if (!catalog_is_dynamic_table(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a dynamic table", name)));
+}
+
 /* capitalized: a reason phrase as the start of a sentence. */
 static char *
 capitalized(const char *phrase)
@@ -83,11 +104,7 @@ check_input_privileges(Query *query, List *inputs)
 {
 	ListCell   *lc;
 
-#if PG_VERSION_NUM >= 160000
-	ExecCheckPermissions(query->rtable, query->rteperminfos, true);
-#else
-	ExecCheckRTPerms(query->rtable, true);
-#endif
+	analysis_check_permissions(query);
 	foreach(lc, inputs)
 	{
 		DtInput    *input = (DtInput *) lfirst(lc);
@@ -258,11 +275,6 @@ dt_create_dynamic_table(PG_FUNCTION_ARGS)
 	else
 		entry.reason = pstrdup("aggregates are merged from the changes; min, max, count distinct "
 							   "and percentiles from per-group value counts");
-	if (!an->incremental)
-	{
-		foreach(lc, an->inputs)
-			((DtInput *) lfirst(lc))->attnums = NULL;
-	}
 	check_input_privileges(query, an->inputs);
 
 	/* The table itself, as the caller, with the query's columns. */
@@ -285,7 +297,7 @@ dt_create_dynamic_table(PG_FUNCTION_ARGS)
 		create_internal_objects(relid, an, GetUserId());
 	install_guard(relid);
 	foreach(lc, an->inputs)
-		capture_attach_input(relid, (DtInput *) lfirst(lc), GetUserId());
+		capture_attach_input(relid, (DtInput *) lfirst(lc));
 	AtEOXact_GUC(false, guc_level);
 
 	ObjectAddressSet(dtaddr, RelationRelationId, relid);
@@ -320,10 +332,7 @@ dt_drop_dynamic_table(PG_FUNCTION_ARGS)
 	Oid			relid = PG_GETARG_OID(0);
 
 	dt_require_preload();
-	if (!catalog_is_dynamic_table(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not a dynamic table", get_rel_name(relid))));
+	require_dynamic_table(relid);
 	SPI_connect();
 	if (SPI_execute(psprintf("DROP TABLE %s", deparse_qualified_name(relid)), false, 0) != SPI_OK_UTILITY)
 		elog(ERROR, "could not drop dynamic table");
@@ -350,10 +359,7 @@ dt_refresh(PG_FUNCTION_ARGS)
 	dt_require_preload();
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
-	if (!catalog_is_dynamic_table(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not a dynamic table", get_rel_name(relid))));
+	require_dynamic_table(relid);
 	refresh_dynamic_table(relid, "MANUAL", &stats);
 
 	values[0] = CStringGetTextDatum(stats.action);
@@ -374,10 +380,7 @@ static void
 owned_dynamic_table(Oid relid)
 {
 	dt_require_preload();
-	if (!catalog_is_dynamic_table(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not a dynamic table", get_rel_name(relid))));
+	require_dynamic_table(relid);
 	if (!pg_class_ownercheck(relid, GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, get_rel_name(relid));
 	LockRelationOid(relid, ExclusiveLock);
@@ -446,4 +449,22 @@ dt_resume(PG_FUNCTION_ARGS)
 	catalog_set_suspended(relid, false, NULL);
 	workers_wake_scheduler();
 	PG_RETURN_VOID();
+}
+
+/*
+ * dt_query_definition
+ *		dt_internal.query_definition(relid oid) RETURNS text: the defining
+ *		query as PostgreSQL prints it from its stored tree, qualified as
+ *		search_path requires, with the current names of what it reads.
+ */
+PG_FUNCTION_INFO_V1(dt_query_definition);
+
+Datum
+dt_query_definition(PG_FUNCTION_ARGS)
+{
+	DtEntry    *entry = catalog_read_entry(PG_GETARG_OID(0), true);
+
+	if (entry == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(pg_get_querydef((Query *) stringToNode(entry->query_tree), true)));
 }

@@ -65,11 +65,19 @@
 #include "utils/tuplestore.h"
 #include "utils/xid8.h"
 
+#include "catalog/pg_trigger.h"
+#include "executor/executor.h"
+#include "funcapi.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/rls.h"
+#include "utils/snapmgr.h"
 #include "pg_dynamic_tables.h"
 
 #define CAPTURE_BATCH 1000
 
 PG_FUNCTION_INFO_V1(dt_capture_changes);
+PG_FUNCTION_INFO_V1(dt_read_changes);
 
 /*
  * Column maps, cached per (trigger relation, log): for each log column
@@ -151,6 +159,18 @@ get_capture_map(Relation trigrel, Relation log, Oid rootoid)
 
 			if (name != NULL)
 				map->src[i] = get_attnum(RelationGetRelid(trigrel), name);
+		}
+		if (map->src[i] != InvalidAttrNumber)
+		{
+			Form_pg_attribute src = TupleDescAttr(RelationGetDescr(trigrel), map->src[i] - 1);
+
+			if (getBaseType(src->atttypid) != att->atttypid)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_CORRUPTED),
+						 errmsg("change log of \"%s\" does not match its column \"%s\"",
+								get_rel_name(rootoid), NameStr(src->attname)),
+						 errhint("Drop and recreate the dynamic tables that read \"%s\".",
+								 get_rel_name(rootoid))));
 		}
 	}
 	return map;
@@ -261,7 +281,7 @@ same_captured_values(LogWriter *w, TupleTableSlot *a, TupleTableSlot *b)
 static void
 store_reader(Tuplestorestate *store)
 {
-	int			ptr = tuplestore_alloc_read_pointer(store, 0);
+	int			ptr = tuplestore_alloc_read_pointer(store, EXEC_FLAG_REWIND);
 
 	tuplestore_select_read_pointer(store, ptr);
 	tuplestore_rescan(store);
@@ -296,8 +316,12 @@ write_update(LogWriter *w, Tuplestorestate *olds, Tuplestorestate *news, TupleDe
 	bool		have_o,
 				have_n;
 
-	optr = tuplestore_alloc_read_pointer(olds, 0);
-	nptr = tuplestore_alloc_read_pointer(news, 0);
+	optr = tuplestore_alloc_read_pointer(olds, EXEC_FLAG_REWIND);
+	tuplestore_select_read_pointer(olds, optr);
+	tuplestore_rescan(olds);
+	nptr = tuplestore_alloc_read_pointer(news, EXEC_FLAG_REWIND);
+	tuplestore_select_read_pointer(news, nptr);
+	tuplestore_rescan(news);
 	for (;;)
 	{
 		tuplestore_select_read_pointer(olds, optr);
@@ -421,6 +445,8 @@ install_triggers(Oid relid, Oid logoid, Oid rootoid)
 {
 	char	   *rel = deparse_qualified_name(relid);
 	int			i;
+	ObjectAddress trigaddr;
+	ObjectAddress logaddr;
 
 	if (get_rel_relkind(relid) == RELKIND_FOREIGN_TABLE)
 		return;
@@ -433,6 +459,11 @@ install_triggers(Oid relid, Oid logoid, Oid rootoid)
 						  quote_identifier(name), trigger_events[i][1], rel, trigger_events[i][2],
 						  logoid, rootoid));
 		catalog_exec_ddl(psprintf("ALTER TABLE %s ENABLE ALWAYS TRIGGER %s", rel, quote_identifier(name)));
+		CommandCounterIncrement();
+		/* dropping the log drops its triggers, on every partition */
+		ObjectAddressSet(trigaddr, TriggerRelationId, get_trigger_oid(relid, name, false));
+		ObjectAddressSet(logaddr, RelationRelationId, logoid);
+		recordDependencyOn(&trigaddr, &logaddr, DEPENDENCY_AUTO);
 	}
 }
 
@@ -450,45 +481,90 @@ remove_triggers(Oid relid, Oid logoid)
 }
 
 /*
+ * log_column_type
+ *		The type of the log column for base column attnum: the column's type
+ *		with domains resolved to their base type, so that filling or
+ *		altering the log never evaluates a domain's constraints (which are
+ *		user code, and the log belongs to the extension owner).
+ */
+static void
+log_column_type(Oid relid, AttrNumber attnum, Oid *type, int32 *typmod, Oid *collation)
+{
+	get_atttypetypmodcoll(relid, attnum, type, typmod, collation);
+	*type = getBaseTypeAndTypmod(*type, typmod);
+}
+
+/* log_columns: the base columns a log records now. */
+static Bitmapset *
+log_columns(Oid logoid)
+{
+	Relation	log = table_open(logoid, AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(log);
+	Bitmapset  *cols = NULL;
+	int			i;
+
+	for (i = 3; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		AttrNumber	a;
+
+		if (!att->attisdropped && sscanf(NameStr(att->attname), "a%hd", &a) == 1)
+			cols = bms_add_member(cols, a);
+	}
+	table_close(log, AccessShareLock);
+	return cols;
+}
+
+/*
  * capture_attach_input
  *		Make sure the changes of input are captured with the columns a DT
- *		needs, and that the DT's owner may read them.
+ *		needs.
  *
- * Takes ShareRowExclusiveLock on the input (and its children), which waits
- * for transactions that are writing to it and keeps new writers out until
- * the caller commits: every change is then either visible in a snapshot
- * taken after this call or captured.  Also takes ShareUpdateExclusiveLock
- * on the log, which keeps capture_cleanup from deleting rows this new
- * reader needs before its position is committed.
+ * Locks, in this order: ShareUpdateExclusiveLock on the input, which
+ * serializes attaching and releasing capture of one table without blocking
+ * its writers; ShareUpdateExclusiveLock on its log, which keeps
+ * capture_cleanup from deleting rows the new reader needs before its
+ * position is committed; and, only when the triggers or log columns must
+ * change, ShareRowExclusiveLock on the input and its children, which waits
+ * for the transactions writing to it and keeps new writers out until the
+ * caller commits.  Every change is then either visible to a snapshot taken
+ * after this call or captured with the columns needed.
  */
 void
-capture_attach_input(Oid dtrelid, DtInput *input, Oid dtowner)
+capture_attach_input(Oid dtrelid, DtInput *input)
 {
 	Oid			logoid;
 	char	   *log;
 	int			attnum = -1;
-	List	   *children;
-	ListCell   *lc;
+	Bitmapset  *have;
 
 	if (!input->capturable)
 		return;
-	LockRelationOid(input->relid, ShareRowExclusiveLock);
-	children = input->inh ? find_all_inheritors(input->relid, ShareRowExclusiveLock, NULL)
-		: list_make1_oid(input->relid);
-
-	logoid = capture_log_relid(input->relid);
+	LockRelationOid(input->relid, ShareUpdateExclusiveLock);
 	log = deparse_internal_name("changes", input->relid, 0);
+	logoid = capture_log_relid(input->relid);
 	if (!OidIsValid(logoid))
 	{
 		Oid			types[2] = {OIDOID, OIDOID};
 		Datum		values[2];
+		ObjectAddress logaddr;
+		ObjectAddress reladdr;
+		ListCell   *lc;
 
+		LockRelationOid(input->relid, ShareRowExclusiveLock);
 		catalog_exec_ddl(psprintf("CREATE TABLE %s (" DT_COL_XID " xid8 NOT NULL, " DT_COL_CID " integer NOT NULL, "
-						  DT_COL_SIGN " smallint NOT NULL) WITH (autovacuum_vacuum_scale_factor = 0.01)",
-						  log));
+								  DT_COL_SIGN " smallint NOT NULL) WITH (autovacuum_vacuum_scale_factor = 0.01)",
+								  log));
 		CommandCounterIncrement();
 		logoid = capture_log_relid(input->relid);
-		foreach(lc, children)
+		LockRelationOid(logoid, ShareUpdateExclusiveLock);
+
+		/* The log goes away with the relation it records. */
+		ObjectAddressSet(logaddr, RelationRelationId, logoid);
+		ObjectAddressSet(reladdr, RelationRelationId, input->relid);
+		recordDependencyOn(&logaddr, &reladdr, DEPENDENCY_AUTO);
+
+		foreach(lc, find_all_inheritors(input->relid, ShareRowExclusiveLock, NULL))
 			install_triggers(lfirst_oid(lc), logoid, input->relid);
 
 		values[0] = ObjectIdGetDatum(input->relid);
@@ -497,20 +573,12 @@ capture_attach_input(Oid dtrelid, DtInput *input, Oid dtowner)
 		catalog_exec("INSERT INTO " DT_INTERNAL_SCHEMA ".change_log (input_relid, log_relid) VALUES ($1, $2)",
 					 2, types, values, NULL, SPI_OK_INSERT);
 		SPI_finish();
-
-		/* The log goes away with the relation it records. */
-		{
-			ObjectAddress logaddr,
-						reladdr;
-
-			ObjectAddressSet(logaddr, RelationRelationId, logoid);
-			ObjectAddressSet(reladdr, RelationRelationId, input->relid);
-			recordDependencyOn(&logaddr, &reladdr, DEPENDENCY_AUTO);
-		}
 	}
-	LockRelationOid(logoid, ShareUpdateExclusiveLock);
+	else
+		LockRelationOid(logoid, ShareUpdateExclusiveLock);
 
-	/* Columns some DT needs and the log does not have yet. */
+	/* Columns the DT needs and the log does not record yet. */
+	have = log_columns(logoid);
 	while ((attnum = bms_next_member(input->attnums, attnum)) >= 0)
 	{
 		AttrNumber	a = attnum + FirstLowInvalidHeapAttributeNumber;
@@ -518,69 +586,210 @@ capture_attach_input(Oid dtrelid, DtInput *input, Oid dtowner)
 		int32		typmod;
 		Oid			collation;
 
-		if (a <= 0 || get_attnum(logoid, psprintf("a%d", a)) != InvalidAttrNumber)
+		if (a <= 0 || bms_is_member(a, have))
 			continue;
-		get_atttypetypmodcoll(input->relid, a, &type, &typmod, &collation);
+		LockRelationOid(input->relid, ShareRowExclusiveLock);
+		log_column_type(input->relid, a, &type, &typmod, &collation);
 		catalog_exec_ddl(psprintf("ALTER TABLE %s ADD COLUMN a%d %s%s", log, a,
-						  format_type_extended(type, typmod, FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY),
-						  OidIsValid(collation) ? psprintf(" COLLATE %s", generate_collation_name(collation)) : ""));
+								  format_type_extended(type, typmod, FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY),
+								  OidIsValid(collation) ? psprintf(" COLLATE %s", generate_collation_name(collation)) : ""));
 	}
-	catalog_exec_ddl(psprintf("GRANT SELECT ON %s TO %s", log, quote_identifier(GetUserNameFromId(dtowner, false))));
 	CommandCounterIncrement();
 }
 
 /*
  * capture_release_unused_inputs
- *		Drop the triggers and the change log of every relation that no DT
- *		reads any more.
+ *		Fit every change log to its readers: drop the log (and with it its
+ *		triggers) of a relation no DT reads any more, and the columns no DT
+ *		needs any more from the others.  Each log is looked at again after
+ *		taking the lock capture_attach_input takes first, so that a DT
+ *		being created concurrently keeps what it needs.
  */
 void
 capture_release_unused_inputs(void)
 {
-	List	   *unused = NIL;
+	List	   *relids = NIL;
 	ListCell   *lc;
 	uint64		i;
 	MemoryContext caller = CurrentMemoryContext;
 
 	SPI_connect();
-	catalog_exec("SELECT l.input_relid, l.log_relid FROM " DT_INTERNAL_SCHEMA ".change_log l "
-				 "WHERE NOT EXISTS (SELECT FROM " DT_INTERNAL_SCHEMA ".dynamic_table_input i "
-				 "JOIN " DT_INTERNAL_SCHEMA ".dynamic_table d ON d.relid = i.relid "
-				 "WHERE i.input_relid = l.input_relid)",
-				 0, NULL, NULL, NULL, SPI_OK_SELECT);
+	catalog_exec("SELECT input_relid FROM " DT_INTERNAL_SCHEMA ".change_log", 0, NULL, NULL, NULL, SPI_OK_SELECT);
 	for (i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
 		MemoryContext spi = MemoryContextSwitchTo(caller);
 
-		unused = lappend_oid(unused, DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+		relids = lappend_oid(relids, DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
 																	SPI_tuptable->tupdesc, 1, &isnull)));
-		unused = lappend_oid(unused, DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-																	SPI_tuptable->tupdesc, 2, &isnull)));
 		MemoryContextSwitchTo(spi);
 	}
 	SPI_finish();
 
-	for (lc = list_head(unused); lc != NULL; lc = lnext(unused, lnext(unused, lc)))
+	foreach(lc, relids)
 	{
 		Oid			relid = lfirst_oid(lc);
-		Oid			logoid = lfirst_oid(lnext(unused, lc));
+		Oid			logoid = capture_log_relid(relid);
 		Oid			types[1] = {OIDOID};
 		Datum		values[1] = {ObjectIdGetDatum(relid)};
-		ListCell   *lc2;
+		bool		read;
+		Bitmapset  *needed = NULL;
+		Bitmapset  *unneeded;
+		int			a = -1;
 
-		if (get_rel_name(relid) != NULL)
-		{
-			foreach(lc2, find_all_inheritors(relid, ShareRowExclusiveLock, NULL))
-				remove_triggers(lfirst_oid(lc2), logoid);
-		}
-		if (get_rel_name(logoid) != NULL)
-			catalog_exec_ddl(psprintf("DROP TABLE %s", deparse_internal_name("changes", relid, 0)));
+		if (!OidIsValid(logoid) || get_rel_name(relid) == NULL)
+			continue;
+		LockRelationOid(relid, ShareUpdateExclusiveLock);
 		SPI_connect();
-		catalog_exec("DELETE FROM " DT_INTERNAL_SCHEMA ".change_log WHERE input_relid = $1",
-					 1, types, values, NULL, SPI_OK_DELETE);
+		catalog_exec("SELECT columns FROM " DT_INTERNAL_SCHEMA ".dynamic_table_input WHERE input_relid = $1",
+					 1, types, values, NULL, SPI_OK_SELECT);
+		read = (SPI_processed > 0);
+		for (i = 0; i < SPI_processed; i++)
+		{
+			bool		isnull;
+			Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+			Datum	   *cols;
+			int			ncols;
+			int			k;
+			MemoryContext spi;
+
+			if (isnull)
+				continue;
+			deconstruct_array(DatumGetArrayTypeP(d), INT2OID, 2, true, TYPALIGN_SHORT, &cols, NULL, &ncols);
+			spi = MemoryContextSwitchTo(caller);
+			for (k = 0; k < ncols; k++)
+				needed = bms_add_member(needed, DatumGetInt16(cols[k]));
+			MemoryContextSwitchTo(spi);
+		}
 		SPI_finish();
+
+		if (!read)
+		{
+			catalog_exec_ddl(psprintf("DROP TABLE %s", deparse_internal_name("changes", relid, 0)));
+			SPI_connect();
+			catalog_exec("DELETE FROM " DT_INTERNAL_SCHEMA ".change_log WHERE input_relid = $1",
+						 1, types, values, NULL, SPI_OK_DELETE);
+			SPI_finish();
+			continue;
+		}
+		unneeded = bms_difference(log_columns(logoid), needed);
+		while ((a = bms_next_member(unneeded, a)) >= 0)
+			catalog_exec_ddl(psprintf("ALTER TABLE %s DROP COLUMN a%d",
+									  deparse_internal_name("changes", relid, 0), a));
 	}
+}
+
+/*
+ * capture_column_is_captured
+ *		Does the change log of relid record column attnum (so that its type
+ *		must not change under it)?
+ */
+bool
+capture_column_is_captured(Oid relid, AttrNumber attnum)
+{
+	Oid			logoid = capture_log_relid(relid);
+
+	return OidIsValid(logoid) && bms_is_member(attnum, log_columns(logoid));
+}
+
+/*
+ * dt_read_changes
+ *		dt_internal.read_changes(input regclass, since pg_snapshot, since_xid
+ *		xid8, since_cid int4, columns int2[]) RETURNS SETOF record: the rows
+ *		of input's change log not consumed at the position (since, since_xid,
+ *		since_cid) and visible to the active snapshot, as (sign, the given
+ *		columns), markers included.  See capture.c's header for positions.
+ *
+ * This is how refreshes read changes, as the owner of the DT: nobody is
+ * granted anything on the logs.  The caller must be allowed to read those
+ * columns of the input itself, checked at every call, so revoking SELECT
+ * on the input stops incremental refreshes as it stops full ones; and the
+ * input must not have row-level security in force for the caller, since a
+ * log does not know which rows the caller may see.
+ */
+Datum
+dt_read_changes(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	Datum		since = PG_GETARG_DATUM(1);
+	FullTransactionId since_xid = PG_GETARG_FULLTRANSACTIONID(2);
+	int32		since_cid = PG_GETARG_INT32(3);
+	ArrayType  *columns = PG_GETARG_ARRAYTYPE_P(4);
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			logoid = capture_log_relid(relid);
+	Datum	   *attnums;
+	int			ncols;
+	int		   *map;
+	Relation	log;
+	TupleDesc	logdesc;
+	TableScanDesc scan;
+	TupleTableSlot *slot;
+	Datum	   *values;
+	bool	   *nulls;
+	int			i;
+
+	if (!OidIsValid(logoid))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("changes of \"%s\" are not captured", get_rel_name(relid) ? get_rel_name(relid) : "?")));
+	deconstruct_array(columns, INT2OID, 2, true, TYPALIGN_SHORT, &attnums, NULL, &ncols);
+	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+	{
+		if (ncols == 0 && pg_attribute_aclcheck_all(relid, GetUserId(), ACL_SELECT, ACLMASK_ANY) != ACLCHECK_OK)
+			aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, get_rel_name(relid));
+		for (i = 0; i < ncols; i++)
+		{
+			AttrNumber	a = DatumGetInt16(attnums[i]);
+
+			if (pg_attribute_aclcheck(relid, a, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+				aclcheck_error_col(ACLCHECK_NO_PRIV, OBJECT_TABLE, get_rel_name(relid),
+								   get_attname(relid, a, false));
+		}
+	}
+	if (check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot refresh incrementally from \"%s\", which has row-level security", get_rel_name(relid)),
+				 errhint("Recreate the dynamic table; it will be refreshed in full.")));
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	log = table_open(logoid, AccessShareLock);
+	logdesc = RelationGetDescr(log);
+	map = palloc(sizeof(int) * Max(ncols, 1));
+	for (i = 0; i < ncols; i++)
+	{
+		map[i] = get_attnum(logoid, psprintf("a%d", DatumGetInt16(attnums[i]))) - 1;
+		if (map[i] < 0)
+			elog(ERROR, "change log of \"%s\" does not record column %d", get_rel_name(relid),
+				 DatumGetInt16(attnums[i]));
+	}
+	values = palloc(sizeof(Datum) * (ncols + 1));
+	nulls = palloc(sizeof(bool) * (ncols + 1));
+	slot = table_slot_create(log, NULL);
+	scan = table_beginscan(log, GetActiveSnapshot(), 0, NULL);
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		bool		isnull;
+		FullTransactionId xid = DatumGetFullTransactionId(slot_getattr(slot, 1, &isnull));
+		bool		consumed;
+
+		if (FullTransactionIdEquals(xid, since_xid))
+			consumed = DatumGetInt32(slot_getattr(slot, 2, &isnull)) < since_cid;
+		else
+			consumed = DatumGetBool(DirectFunctionCall2(pg_visible_in_snapshot,
+														FullTransactionIdGetDatum(xid), since));
+		if (consumed)
+			continue;
+		values[0] = slot_getattr(slot, 3, &nulls[0]);
+		for (i = 0; i < ncols; i++)
+			values[i + 1] = slot_getattr(slot, map[i] + 1, &nulls[i + 1]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	table_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(log, AccessShareLock);
+	(void) logdesc;
+	return (Datum) 0;
 }
 
 /* parents_of: the direct parents of a partition or inheritance child. */
@@ -682,6 +891,34 @@ List *
 capture_ancestors_of(Oid child)
 {
 	return captured_ancestors(child);
+}
+
+/*
+ * capture_enable_always
+ *		Put the capture triggers of relid back to ENABLE ALWAYS (after ENABLE
+ *		TRIGGER ALL or USER made them fire only in origin mode).
+ */
+void
+capture_enable_always(Oid relid)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+	TriggerDesc *triggers = rel->trigdesc;
+	List	   *names = NIL;
+	ListCell   *lc;
+	int			i;
+
+	for (i = 0; triggers != NULL && i < triggers->numtriggers; i++)
+	{
+		Trigger    *t = &triggers->triggers[i];
+
+		if ((strncmp(t->tgname, "dt_capture_", 11) == 0 || strcmp(t->tgname, "dt_guard") == 0) &&
+			t->tgenabled != TRIGGER_FIRES_ALWAYS)
+			names = lappend(names, pstrdup(t->tgname));
+	}
+	table_close(rel, AccessShareLock);
+	foreach(lc, names)
+		catalog_exec_ddl(psprintf("ALTER TABLE %s ENABLE ALWAYS TRIGGER %s",
+								  deparse_qualified_name(relid), quote_identifier((char *) lfirst(lc))));
 }
 
 /*

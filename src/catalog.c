@@ -28,6 +28,7 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/indexing.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
@@ -38,6 +39,7 @@
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -109,32 +111,48 @@ catalog_end_as_owner(Oid saved_user, int saved_context)
 	SetUserIdAndSecContext(saved_user, saved_context);
 }
 
-/*
- * catalog_exec
- *		Run one SQL statement as the extension owner.  expected is the SPI
- *		result code that means success.  Results, if any, are left in
- *		SPI_tuptable: the caller must be connected to SPI.
- */
-void
-catalog_exec(const char *sql, int nargs, Oid *types, Datum *values,
-			 const char *nulls, int expected)
+static void
+exec_as_extension_owner(const char *sql, int nargs, Oid *types, Datum *values,
+						const char *nulls, int expected, bool restricted)
 {
 	Oid			saved_user;
 	int			saved_context;
 	int			rc;
+	int			guc_level;
 
-	catalog_begin_as_owner(catalog_extension_owner(), false, &saved_user, &saved_context);
+	catalog_begin_as_owner(catalog_extension_owner(), restricted, &saved_user, &saved_context);
+	guc_level = NewGUCNestLevel();
+	set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+					  GUC_ACTION_SAVE, true, 0, false);
 	rc = SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0);
+	AtEOXact_GUC(false, guc_level);
 	catalog_end_as_owner(saved_user, saved_context);
 	if (rc != expected)
 		elog(ERROR, "SPI_execute_with_args failed (%d) for: %s", rc, sql);
 }
 
 /*
+ * catalog_exec
+ *		Run one SQL statement as the extension owner, with search_path =
+ *		pg_catalog, pg_temp: the caller's search_path must not choose the
+ *		operators and functions the extension owner runs.  expected is the
+ *		SPI result code that means success.  Results, if any, are left in
+ *		SPI_tuptable: the caller must be connected to SPI.
+ */
+void
+catalog_exec(const char *sql, int nargs, Oid *types, Datum *values,
+			 const char *nulls, int expected)
+{
+	exec_as_extension_owner(sql, nargs, types, values, nulls, expected, false);
+}
+
+/*
  * catalog_exec_ddl
  *		Run one utility statement of the extension's own (internal objects,
- *		capture triggers) as the extension owner.  ddl_guard.c lets these
- *		through: catalog_internal_ddl_running() is true meanwhile.
+ *		capture triggers) as the extension owner, as a security-restricted
+ *		operation.  ddl_guard.c lets these through, and the sql_drop event
+ *		trigger ignores them: catalog_internal_ddl_running() is true
+ *		meanwhile.
  */
 static int	internal_ddl_depth = 0;
 
@@ -145,7 +163,7 @@ catalog_exec_ddl(const char *sql)
 	internal_ddl_depth++;
 	PG_TRY();
 	{
-		catalog_exec(sql, 0, NULL, NULL, NULL, SPI_OK_UTILITY);
+		exec_as_extension_owner(sql, 0, NULL, NULL, NULL, SPI_OK_UTILITY, true);
 	}
 	PG_FINALLY();
 	{
@@ -309,14 +327,21 @@ catalog_insert_entry(DtEntry *entry, List *inputs)
 				 8, types, values, nulls, SPI_OK_INSERT);
 	foreach(lc, inputs)
 	{
-		Oid			itypes[2] = {OIDOID, OIDOID};
-		Datum		ivalues[2];
+		DtInput    *input = (DtInput *) lfirst(lc);
+		Oid			itypes[3] = {OIDOID, OIDOID, INT2ARRAYOID};
+		Datum		ivalues[3];
+		Datum	   *cols = palloc(sizeof(Datum) * (bms_num_members(input->attnums) + 1));
+		int			ncols = 0;
+		int			a = -1;
 
+		while ((a = bms_next_member(input->attnums, a)) >= 0)
+			cols[ncols++] = Int16GetDatum(a + FirstLowInvalidHeapAttributeNumber);
 		ivalues[0] = ObjectIdGetDatum(entry->relid);
-		ivalues[1] = ObjectIdGetDatum(((DtInput *) lfirst(lc))->relid);
-		catalog_exec("INSERT INTO " DT_INTERNAL_SCHEMA ".dynamic_table_input (relid, input_relid) "
-					 "VALUES ($1, $2) ON CONFLICT DO NOTHING",
-					 2, itypes, ivalues, NULL, SPI_OK_INSERT);
+		ivalues[1] = ObjectIdGetDatum(input->relid);
+		ivalues[2] = PointerGetDatum(construct_array(cols, ncols, INT2OID, 2, true, TYPALIGN_SHORT));
+		catalog_exec("INSERT INTO " DT_INTERNAL_SCHEMA ".dynamic_table_input (relid, input_relid, columns) "
+					 "VALUES ($1, $2, $3)",
+					 3, itypes, ivalues, NULL, SPI_OK_INSERT);
 	}
 	SPI_finish();
 }
@@ -580,6 +605,28 @@ catalog_dt_reading_column(Oid relid, AttrNumber attnum)
 	}
 	SPI_finish();
 	return name;
+}
+
+/*
+ * catalog_follow_owner
+ *		After ALTER TABLE ... OWNER TO on a DT, give its internal objects to
+ *		the new owner too: refreshes run as the owner and use them.
+ */
+void
+catalog_follow_owner(Oid relid)
+{
+	Oid			nsp = get_namespace_oid(DT_INTERNAL_SCHEMA, false);
+	const char *role = quote_identifier(GetUserNameFromId(catalog_relation_owner(relid), false));
+	char	   *state = psprintf("state_%u", relid);
+	int			a;
+
+	if (!OidIsValid(get_relname_relid(state, nsp)))
+		return;
+	catalog_exec_ddl(psprintf("ALTER TYPE %s OWNER TO %s", deparse_internal_name("key", relid, 0), role));
+	catalog_exec_ddl(psprintf("ALTER TABLE %s OWNER TO %s", deparse_internal_name("state", relid, 0), role));
+	catalog_exec_ddl(psprintf("ALTER VIEW %s OWNER TO %s", deparse_internal_name("final", relid, 0), role));
+	for (a = 1; OidIsValid(get_relname_relid(psprintf("aux_%u_%d", relid, a), nsp)); a++)
+		catalog_exec_ddl(psprintf("ALTER TABLE %s OWNER TO %s", deparse_internal_name("aux", relid, a), role));
 }
 
 /*

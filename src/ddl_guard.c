@@ -56,6 +56,9 @@ typedef struct AfterCommand
 	bool		brought_rows;	/* attached with rows (ATTACH, INHERIT) */
 	List	   *leaving;		/* (child, captured ancestors) pairs */
 	List	   *leaving_ancestors;
+	List	   *always_again;	/* relations whose triggers ENABLE ALL reset */
+	List	   *new_owner;		/* DTs whose owner changed */
+	bool		table_existed;	/* CREATE TABLE IF NOT EXISTS found it */
 } AfterCommand;
 
 /*
@@ -93,7 +96,9 @@ dt_on_sql_drop(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_EVENT_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("dt_internal.on_sql_drop() must be fired as an event trigger")));
-	catalog_forget_dropped();
+	/* our own DROPs (of triggers, logs, log columns) need no follow-up */
+	if (!catalog_internal_ddl_running())
+		catalog_forget_dropped();
 	PG_RETURN_VOID();
 }
 
@@ -125,6 +130,23 @@ relation_is_read(Oid relid)
 	return capture_relation_is_captured(relid) || capture_ancestors_of(relid) != NIL;
 }
 
+/*
+ * refuse_read_child
+ *		A table a DT reads directly, or a DT, cannot become a partition or
+ *		child: DML through the new parent would not fire its statement
+ *		triggers, so its changes would go uncaptured, or the guard around a
+ *		DT would be bypassed.
+ */
+static void
+refuse_read_child(Oid relid)
+{
+	if (capture_relation_is_captured(relid) || catalog_is_dynamic_table(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot make \"%s\" a partition or child of another table", get_rel_name(relid)),
+				 errdetail("It is a dynamic table or a dynamic table reads it; writes through the parent would not be seen.")));
+}
+
 static void
 refuse_dt_change(const char *relname, const char *what)
 {
@@ -133,6 +155,65 @@ refuse_dt_change(const char *relname, const char *what)
 			 errmsg("cannot %s of dynamic table \"%s\"", what, relname),
 			 errdetail("The columns of a dynamic table are those of its defining query."),
 			 errhint("Drop the dynamic table and create it again with another query.")));
+}
+
+/* is_trigger_command: subcommands that enable or disable triggers. */
+static bool
+is_trigger_command(AlterTableType type)
+{
+	switch (type)
+	{
+		case AT_EnableTrig:
+		case AT_EnableAlwaysTrig:
+		case AT_EnableReplicaTrig:
+		case AT_DisableTrig:
+		case AT_EnableTrigAll:
+		case AT_DisableTrigAll:
+		case AT_EnableTrigUser:
+		case AT_DisableTrigUser:
+			return true;
+		default:
+			return false;
+	}
+}
+
+/*
+ * check_trigger_command
+ *		Our triggers must fire ALWAYS: in any other mode, or disabled, writes
+ *		would go uncaptured or unguarded.  ENABLE ALWAYS is harmless; ENABLE
+ *		TRIGGER ALL or USER is followed by putting ours back to ALWAYS.
+ */
+static void
+check_trigger_command(AlterTableStmt *stmt, AlterTableCmd *cmd, AfterCommand *after, Oid relid)
+{
+	switch (cmd->subtype)
+	{
+		case AT_EnableAlwaysTrig:
+			break;
+		case AT_EnableTrig:
+		case AT_EnableReplicaTrig:
+		case AT_DisableTrig:
+			if (is_our_trigger(cmd->name))
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("cannot change trigger \"%s\" of \"%s\"", cmd->name, stmt->relation->relname),
+						 errdetail("pg_dynamic_tables needs it to fire always: it captures the changes dynamic tables are refreshed from, or keeps writes out of a dynamic table.")));
+			break;
+		case AT_DisableTrigAll:
+		case AT_DisableTrigUser:
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("cannot disable all triggers of \"%s\"", stmt->relation->relname),
+					 errdetail("Triggers of pg_dynamic_tables are among them."),
+					 errhint("Disable the other triggers by name.")));
+			break;
+		case AT_EnableTrigAll:
+		case AT_EnableTrigUser:
+			after->always_again = lappend_oid(after->always_again, relid);
+			break;
+		default:
+			break;
+	}
 }
 
 /*
@@ -157,15 +238,19 @@ check_alter_table(AlterTableStmt *stmt, AfterCommand *after)
 	{
 		AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
 
+		if ((is_dt || is_read) && is_trigger_command(cmd->subtype))
+			check_trigger_command(stmt, cmd, after, relid);
 		if (is_dt)
 		{
 			switch (cmd->subtype)
 			{
+				case AT_ChangeOwner:
+					after->new_owner = lappend_oid(after->new_owner, relid);
+					break;
 				case AT_SetRelOptions:
 				case AT_ResetRelOptions:
 				case AT_ReplaceRelOptions:
 				case AT_SetTableSpace:
-				case AT_ChangeOwner:
 				case AT_ClusterOn:
 				case AT_DropCluster:
 				case AT_SetStatistics:
@@ -177,17 +262,10 @@ check_alter_table(AlterTableStmt *stmt, AfterCommand *after)
 				case AT_EnableRowSecurity:
 				case AT_DisableRowSecurity:
 				case AT_NoForceRowSecurity:
-				case AT_EnableTrig:
-				case AT_EnableAlwaysTrig:
-				case AT_EnableReplicaTrig:
-				case AT_EnableTrigAll:
-				case AT_EnableTrigUser:
-				case AT_DisableTrig:
-				case AT_DisableTrigAll:
-				case AT_DisableTrigUser:
 					break;
 				default:
-					refuse_dt_change(stmt->relation->relname, "change the definition");
+					if (!is_trigger_command(cmd->subtype))
+						refuse_dt_change(stmt->relation->relname, "change the definition");
 			}
 		}
 		switch (cmd->subtype)
@@ -197,39 +275,29 @@ check_alter_table(AlterTableStmt *stmt, AfterCommand *after)
 					AttrNumber	att = get_attnum(relid, cmd->name);
 					char	   *reader = att != InvalidAttrNumber ? catalog_dt_reading_column(relid, att) : NULL;
 
+					if (reader == NULL && att != InvalidAttrNumber && capture_column_is_captured(relid, att))
+						reader = pstrdup("?");
 					if (reader != NULL)
 						ereport(ERROR,
 								(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-								 errmsg("cannot alter type of a column used by dynamic table \"%s\"", reader),
-								 errdetail("Column \"%s\" of \"%s\" is read by the query of dynamic table \"%s\".",
+								 errmsg("cannot alter type of a column used by a dynamic table"),
+								 errdetail("Column \"%s\" of \"%s\" is read by dynamic table \"%s\".",
 										   cmd->name, stmt->relation->relname, reader),
 								 errhint("Drop the dynamic table, alter the column, and create the dynamic table again.")));
 					break;
 				}
-			case AT_DisableTrig:
-				if ((is_dt || is_read) && is_our_trigger(cmd->name))
-					ereport(ERROR,
-							(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-							 errmsg("cannot disable trigger \"%s\" of \"%s\"", cmd->name, stmt->relation->relname),
-							 errdetail("Dynamic tables depend on it: changes made while it is off would be lost.")));
-				break;
-			case AT_DisableTrigAll:
-			case AT_DisableTrigUser:
-				if (is_dt || is_read)
-					ereport(ERROR,
-							(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-							 errmsg("cannot disable all triggers of \"%s\"", stmt->relation->relname),
-							 errdetail("Dynamic tables depend on its triggers: changes made while they are off would be lost."),
-							 errhint("Disable the other triggers by name.")));
-				break;
 			case AT_AttachPartition:
-				if (is_read)
 				{
-					after->new_children = lappend_oid(after->new_children,
-													  RangeVarGetRelid(((PartitionCmd *) cmd->def)->name, NoLock, false));
-					after->brought_rows = true;
+					Oid			child = RangeVarGetRelid(((PartitionCmd *) cmd->def)->name, NoLock, false);
+
+					refuse_read_child(child);
+					if (is_read)
+					{
+						after->new_children = lappend_oid(after->new_children, child);
+						after->brought_rows = true;
+					}
+					break;
 				}
-				break;
 			case AT_DetachPartition:
 			case AT_DetachPartitionFinalize:
 				if (is_read)
@@ -241,6 +309,7 @@ check_alter_table(AlterTableStmt *stmt, AfterCommand *after)
 				}
 				break;
 			case AT_AddInherit:
+				refuse_read_child(relid);
 				if (relation_is_read(RangeVarGetRelid((RangeVar *) cmd->def, NoLock, false)))
 				{
 					after->new_children = lappend_oid(after->new_children, relid);
@@ -277,7 +346,7 @@ check_rename(RenameStmt *stmt)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot rename trigger \"%s\" of \"%s\"", stmt->subname, stmt->relation->relname),
-				 errdetail("It belongs to pg_dynamic_tables.")));
+				 errdetail("pg_dynamic_tables finds its triggers by name.")));
 }
 
 /*
@@ -326,6 +395,8 @@ static void
 check_create(CreateStmt *stmt, AfterCommand *after)
 {
 	ListCell   *lc;
+
+	after->table_existed = OidIsValid(RangeVarGetRelid(stmt->relation, NoLock, true));
 
 	foreach(lc, stmt->inhRelations)
 	{
@@ -405,7 +476,10 @@ dt_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 					Oid			relid = RangeVarGetRelid(rule->relation, NoLock, true);
 
 					if (OidIsValid(relid) && catalog_is_dynamic_table(relid))
-						refuse_dt_change(rule->relation->relname, "create a rule on the table");
+						ereport(ERROR,
+								(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+								 errmsg("cannot create a rule on dynamic table \"%s\"", rule->relation->relname),
+								 errdetail("A dynamic table holds the result of its query; rules would change what it is.")));
 					break;
 				}
 			default:
@@ -428,11 +502,19 @@ dt_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 		Oid			child = lfirst_oid(lc);
 
 		if (!OidIsValid(child))
+		{
+			if (after.table_existed)
+				continue;
 			child = RangeVarGetRelid(((CreateStmt *) parsetree)->relation, NoLock, false);
+		}
 		capture_follow_new_child(child, after.brought_rows);
 	}
 	forboth(lc, after.leaving, lc2, after.leaving_ancestors)
 		capture_forget_child(lfirst_oid(lc), (List *) lfirst(lc2));
+	foreach(lc, after.always_again)
+		capture_enable_always(lfirst_oid(lc));
+	foreach(lc, after.new_owner)
+		catalog_follow_owner(lfirst_oid(lc));
 }
 
 /* ddl_guard_install: register the ProcessUtility hook (from _PG_init). */

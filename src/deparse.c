@@ -35,16 +35,27 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
+#include "access/stratnum.h"
 #include "catalog/namespace.h"
+#include "access/htup_details.h"
+#include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
+#include "common/shortest_dec.h"
+#include "fmgr.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "parser/parsetree.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/ruleutils.h"
+#include "utils/syscache.h"
+#include "utils/typcache.h"
 
 #include "pg_dynamic_tables.h"
+
+PG_FUNCTION_INFO_V1(dt_exact_numeric);
 
 /* Everything the statement builders share. */
 typedef struct Build
@@ -61,11 +72,6 @@ typedef struct Build
 	Oid			key_typid;
 	List	   *dt_columns;		/* quoted DT column names, in order */
 } Build;
-
-/* The position predicate: was this change consumed by the previous refresh? */
-#define CONSUMED_SQL \
-	"(CASE WHEN c." DT_COL_XID " = $2 THEN c." DT_COL_CID " < $3 " \
-	"ELSE pg_catalog.pg_visible_in_snapshot(c." DT_COL_XID ", $1) END)"
 
 /* deparse_internal_name: "dt_internal.<kind>_<relid>[_<no>]", quoted. */
 char *
@@ -94,6 +100,34 @@ type_sql(Oid type, int32 typmod)
 {
 	return format_type_extended(type, typmod,
 								FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY);
+}
+
+/*
+ * op_sql
+ *		"OPERATOR(schema.name)" for the <, = or > (strategy) of a type's
+ *		default btree operator class: the operators its indexes order and
+ *		compare by, whatever search_path would find for the name.
+ */
+static char *
+op_sql(Oid type, int strategy)
+{
+	TypeCacheEntry *tc = lookup_type_cache(type, TYPECACHE_LT_OPR | TYPECACHE_EQ_OPR | TYPECACHE_GT_OPR);
+	Oid			opr = strategy == BTLessStrategyNumber ? tc->lt_opr
+		: strategy == BTEqualStrategyNumber ? tc->eq_opr : tc->gt_opr;
+
+	HeapTuple	tup;
+	char	   *result;
+
+	if (!OidIsValid(opr))
+		elog(ERROR, "type %s has no btree operator for strategy %d", format_type_be(type), strategy);
+	tup = SearchSysCache1(OPEROID, ObjectIdGetDatum(opr));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for operator %u", opr);
+	result = psprintf("OPERATOR(%s.%s)",
+					  quote_identifier(get_namespace_name(((Form_pg_operator) GETSTRUCT(tup))->oprnamespace)),
+					  NameStr(((Form_pg_operator) GETSTRUCT(tup))->oprname));
+	ReleaseSysCache(tup);
+	return result;
 }
 
 /* collate_sql: " COLLATE x" for a collatable type, else "". */
@@ -233,6 +267,19 @@ add_column(char *name, const char *type, char *delta)
 	return col;
 }
 
+/*
+ * numeric_of
+ *		An aggregate's argument as an exact numeric: floats go through
+ *		dt_internal.exact_numeric, since float8::numeric keeps 15 digits.
+ */
+static char *
+numeric_of(DtAggregate *agg)
+{
+	if (agg->domain == DT_DOMAIN_FLOAT)
+		return psprintf(DT_INTERNAL_SCHEMA ".exact_numeric(w.x%d)", agg->input_no);
+	return psprintf("w.x%d::numeric", agg->input_no);
+}
+
 /* count_delta: sum of signs over the rows satisfying cond. */
 static char *
 count_delta(const char *cond)
@@ -287,7 +334,7 @@ additive_columns(DtAnalysis *an)
 					zero = "'0'::money";
 					break;
 				default:
-					term = psprintf("w.x%d::numeric * w." DT_COL_SIGN, agg->input_no);
+					term = psprintf("%s * w." DT_COL_SIGN, numeric_of(agg));
 					zero = "0::numeric";
 					break;
 			}
@@ -297,8 +344,8 @@ additive_columns(DtAnalysis *an)
 													 term, sumcond, zero)));
 			if (is_variance(agg->kind))
 				cols = lappend(cols, add_column(psprintf("a%d_ss", i), "numeric",
-												psprintf("COALESCE(sum(w.x%d::numeric * w.x%d::numeric * w." DT_COL_SIGN ") FILTER (WHERE %s), 0::numeric)",
-														 agg->input_no, agg->input_no, sumcond)));
+												psprintf("COALESCE(sum(%s * %s * w." DT_COL_SIGN ") FILTER (WHERE %s), 0::numeric)",
+														 numeric_of(agg), numeric_of(agg), sumcond)));
 			if (has_special_values(agg))
 			{
 				const char *t = type_sql(agg->argtype, -1);
@@ -391,16 +438,26 @@ finalize_sql(DtAggregate *agg)
 				char	   *var;
 				char	   *value;
 
-				/* N * sumX2 - sumX * sumX, clamped at zero, over N*(N-1) or N*N */
-				var = psprintf("(GREATEST(s.a%d_c::numeric * s.a%d_ss - s.a%d_s * s.a%d_s, 0) / (s.a%d_c::numeric * %s))",
-							   i, i, i, i, i,
+				/*
+				 * N * sumX2 - sumX * sumX over N*(N-1) or N*N; a plain 0 when
+				 * that numerator is not positive, and NaN when any input was
+				 * NaN or infinite, as numeric_stddev_internal and float8_var_*
+				 */
+				char	   *num = psprintf("(s.a%d_c::numeric * s.a%d_ss - s.a%d_s * s.a%d_s)", i, i, i, i);
+
+				var = psprintf("(%s / (s.a%d_c::numeric * %s))", num, i,
 							   samp ? psprintf("(s.a%d_c - 1)::numeric", i) : psprintf("s.a%d_c::numeric", i));
 				if (agg->domain == DT_DOMAIN_FLOAT)
 					value = sd ? psprintf("sqrt(%s::float8)", var) : psprintf("%s::float8", var);
 				else
-					value = sd ? psprintf("round(sqrt(%s), scale(%s))", var, var) : var;
-				return psprintf("CASE WHEN s.a%d_c %s THEN NULL %sELSE %s END",
-								i, samp ? "<= 1" : "= 0", specials, value);
+				{
+					/* sqrt_var at the quotient's scale: computed finer, then rounded */
+					value = sd ? psprintf("round(sqrt(round(%s, scale(%s) + 12)), scale(%s))", var, var, var) : var;
+				}
+				if (has_special_values(agg))
+					specials = psprintf("WHEN s.a%d_nan + s.a%d_pinf + s.a%d_ninf > 0 THEN 'NaN'::%s ", i, i, i, rt);
+				return psprintf("CASE WHEN s.a%d_c %s THEN NULL %sWHEN %s <= 0 THEN 0::%s ELSE %s END",
+								i, samp ? "<= 1" : "= 0", specials, num, rt, value);
 			}
 		case DT_AGG_MIN:
 		case DT_AGG_MAX:
@@ -522,8 +579,7 @@ deparse_internal_objects(Oid dtrelid, DtAnalysis *an)
 	{
 		AddColumn  *col = (AddColumn *) lfirst(lc);
 
-		appendStringInfo(&s, ", %s %s NOT NULL DEFAULT 0%s", col->name, col->type,
-						 strcmp(col->type, "bigint") == 0 ? "" : psprintf("::%s", col->type));
+		appendStringInfo(&s, ", %s %s NOT NULL DEFAULT '0'::%s", col->name, col->type, col->type);
 	}
 	append_holistic_columns(&s, an);
 	appendStringInfoString(&s, ") WITH (fillfactor = 80)");
@@ -577,6 +633,36 @@ deparse_key_index(Oid dtrelid, DtAnalysis *an)
  */
 
 /*
+ * read_changes_sql
+ *		The change window of an input as relation "c" (dt$sign, aN...), read
+ *		through dt_internal.read_changes from the position $1, $2, $3.
+ */
+static char *
+read_changes_sql(DtInput *input)
+{
+	StringInfoData cols;
+	StringInfoData defs;
+	int			attnum = -1;
+
+	initStringInfo(&cols);
+	initStringInfo(&defs);
+	while ((attnum = bms_next_member(input->attnums, attnum)) >= 0)
+	{
+		AttrNumber	a = attnum + FirstLowInvalidHeapAttributeNumber;
+		Oid			type;
+		int32		typmod;
+		Oid			collation;
+
+		get_atttypetypmodcoll(input->relid, a, &type, &typmod, &collation);
+		type = getBaseTypeAndTypmod(type, &typmod);
+		appendStringInfo(&cols, "%s%d", cols.len > 0 ? "," : "", a);
+		appendStringInfo(&defs, ", a%d %s%s", a, type_sql(type, typmod), collate_sql(collation));
+	}
+	return psprintf(DT_INTERNAL_SCHEMA ".read_changes(%u, $1, $2, $3, '{%s}') AS c(" DT_COL_SIGN " smallint%s)",
+					input->relid, cols.data, defs.data);
+}
+
+/*
  * source_sql
  *		The rows of the base table, or of its change log in the window of the
  *		refresh, as relation "t" with the base table's column names plus
@@ -598,9 +684,15 @@ source_sql(Build *b, bool from_base)
 	{
 		AttrNumber	a = attnum + FirstLowInvalidHeapAttributeNumber;
 		const char *name = quote_identifier(get_attname(base->relid, a, false));
+		Oid			type;
+		int32		typmod;
+		Oid			collation;
 
+		get_atttypetypmodcoll(base->relid, a, &type, &typmod, &collation);
 		if (from_base)
 			appendStringInfo(&s, ", b.%s", name);
+		else if (getBaseType(type) != type)
+			appendStringInfo(&s, ", c.a%d::%s AS %s", a, type_sql(type, typmod), name);
 		else
 			appendStringInfo(&s, ", c.a%d AS %s", a, name);
 	}
@@ -608,8 +700,7 @@ source_sql(Build *b, bool from_base)
 		appendStringInfo(&s, " FROM %s%s b) t", base->inh ? "" : "ONLY ",
 						 deparse_qualified_name(base->relid));
 	else
-		appendStringInfo(&s, " FROM %s c WHERE c." DT_COL_SIGN " <> 0 AND NOT " CONSUMED_SQL ") t",
-						 deparse_internal_name("changes", base->relid, 0));
+		appendStringInfo(&s, " FROM %s WHERE c." DT_COL_SIGN " <> 0) t", read_changes_sql(base));
 	return s.data;
 }
 
@@ -747,8 +838,8 @@ key_match_sql(Build *b)
 		const char *col = quote_identifier(get_tle_by_resno(b->an->query->targetList, key->resno)->resname);
 
 		k++;
-		appendStringInfo(&s, " AND (d.%s = (f.key).k%d OR (d.%s IS NULL AND (f.key).k%d IS NULL))",
-						 col, k, col, k);
+		appendStringInfo(&s, " AND (d.%s %s (f.key).k%d OR (d.%s IS NULL AND (f.key).k%d IS NULL))",
+						 col, op_sql(key->type, BTEqualStrategyNumber), k, col, k);
 	}
 	return s.data;
 }
@@ -851,6 +942,7 @@ aux_merge_sql(Build *b, DtAuxTable *aux)
 	char	   *auxname = deparse_internal_name("aux", b->dtrelid, aux->no);
 	List	   *distincts = aggregates_on_aux(b->an, aux->no, DT_AGG_COUNT_DISTINCT, DT_AGG_COUNT_DISTINCT);
 	List	   *cursors = aggregates_on_aux(b->an, aux->no, DT_AGG_PERCENTILE_CONT, DT_AGG_PERCENTILE_DISC);
+	char	   *eq = op_sql(aux->valtype, BTEqualStrategyNumber);
 	StringInfoData s;
 	ListCell   *lc;
 
@@ -859,14 +951,14 @@ aux_merge_sql(Build *b, DtAuxTable *aux)
 					 "WITH d AS (SELECT s.gid, u.j, u.v, sum(w." DT_COL_SIGN ") AS dc FROM (%s) w "
 					 "JOIN %s s ON s.key = w.key %s WHERE u.v IS NOT NULL "
 					 "GROUP BY s.gid, u.j, u.v HAVING sum(w." DT_COL_SIGN ") <> 0), "
-					 "del AS (DELETE FROM %s a USING d WHERE a.gid = d.gid AND a.j = d.j AND a.v = d.v "
+					 "del AS (DELETE FROM %s a USING d WHERE a.gid = d.gid AND a.j = d.j AND a.v %s d.v "
 					 "AND a.c + d.dc = 0 RETURNING a.gid, a.j, a.v), "
 					 "up AS (INSERT INTO %s AS a (gid, j, v, c) SELECT d.gid, d.j, d.v, d.dc FROM d "
-					 "WHERE NOT EXISTS (SELECT FROM del WHERE del.gid = d.gid AND del.j = d.j AND del.v = d.v) "
+					 "WHERE NOT EXISTS (SELECT FROM del WHERE del.gid = d.gid AND del.j = d.j AND del.v %s d.v) "
 					 "ON CONFLICT (gid, j, v) DO UPDATE SET c = a.c + excluded.c "
 					 "RETURNING a.gid, a.j, a.v, a.c)",
 					 change_rows_sql(b, false), b->state, aux_values_sql(aux),
-					 auxname, auxname);
+					 auxname, eq, auxname, eq);
 
 	if (distincts == NIL && cursors == NIL)
 	{
@@ -875,17 +967,17 @@ aux_merge_sql(Build *b, DtAuxTable *aux)
 	}
 
 	/* t: +1 for a value that appeared in its group, -1 for one that left */
-	appendStringInfoString(&s,
-						   ", t AS (SELECT gid, j, -1 AS moved FROM del UNION ALL "
-						   "SELECT up.gid, up.j, 1 FROM up JOIN d ON d.gid = up.gid AND d.j = up.j "
-						   "AND d.v = up.v WHERE up.c = d.dc), "
-						   "x AS (SELECT d.gid");
+	appendStringInfo(&s,
+					 ", t AS (SELECT gid, j, -1 AS moved FROM del UNION ALL "
+					 "SELECT up.gid, up.j, 1 FROM up JOIN d ON d.gid = up.gid AND d.j = up.j "
+					 "AND d.v %s up.v WHERE up.c = d.dc), "
+					 "x AS (SELECT d.gid", eq);
 	foreach(lc, cursors)
 	{
 		DtAggregate *agg = (DtAggregate *) lfirst(lc);
 
-		appendStringInfo(&s, ", COALESCE(sum(d.dc) FILTER (WHERE d.j = %d AND d.v < s0.a%d_cv), 0) AS lt%d",
-						 agg->aux_item, agg->no, agg->no);
+		appendStringInfo(&s, ", COALESCE(sum(d.dc) FILTER (WHERE d.j = %d AND d.v %s s0.a%d_cv), 0) AS lt%d",
+						 agg->aux_item, op_sql(aux->valtype, BTLessStrategyNumber), agg->no, agg->no);
 	}
 	appendStringInfo(&s, " FROM d JOIN %s s0 ON s0.gid = d.gid GROUP BY d.gid), y AS (SELECT t.gid",
 					 b->state);
@@ -1015,10 +1107,10 @@ cursor_read_sql(Build *b)
 			continue;
 		any = true;
 		appendStringInfo(&s, ", %s, s.a%d_cv, s.a%d_lt, "
-						 "(SELECT a.c FROM %s a WHERE a.gid = s.gid AND a.j = %d AND a.v = s.a%d_cv)",
+						 "(SELECT a.c FROM %s a WHERE a.gid = s.gid AND a.j = %d AND a.v %s s.a%d_cv)",
 						 aux_n(agg), agg->no, agg->no,
 						 deparse_internal_name("aux", b->dtrelid, agg->aux_no),
-						 agg->aux_item, agg->no);
+						 agg->aux_item, op_sql(agg->argtype, BTEqualStrategyNumber), agg->no);
 	}
 	if (!any)
 		return NULL;
@@ -1203,9 +1295,9 @@ deparse_refresh_sql(Oid dtrelid, DtAnalysis *an)
 			continue;
 		sql->count_changes = lappend(sql->count_changes,
 									 psprintf("SELECT count(*) FILTER (WHERE c." DT_COL_SIGN " <> 0), "
-											  "count(*) FILTER (WHERE c." DT_COL_SIGN " = 0) FROM %s c "
-											  "WHERE NOT " CONSUMED_SQL,
-											  deparse_internal_name("changes", input->relid, 0)));
+											  "count(*) FILTER (WHERE c." DT_COL_SIGN " = 0) "
+											  "FROM " DT_INTERNAL_SCHEMA ".read_changes(%u, $1, $2, $3, '{}') "
+											  "AS c(" DT_COL_SIGN " smallint)", input->relid));
 	}
 	if (!an->incremental)
 		return sql;
@@ -1254,9 +1346,30 @@ deparse_cursor_walk_sql(Oid dtrelid, DtAuxTable *aux, char **up, char **down, ch
 {
 	char	   *auxname = deparse_internal_name("aux", dtrelid, aux->no);
 
-	*up = psprintf("SELECT v, c FROM %s WHERE gid = $1 AND j = $2 AND v > $3 ORDER BY v LIMIT $4", auxname);
-	*down = psprintf("SELECT v, c FROM %s WHERE gid = $1 AND j = $2 AND v < $3 ORDER BY v DESC LIMIT $4", auxname);
+	*up = psprintf("SELECT v, c FROM %s WHERE gid = $1 AND j = $2 AND v %s $3 ORDER BY v LIMIT $4",
+				   auxname, op_sql(aux->valtype, BTGreaterStrategyNumber));
+	*down = psprintf("SELECT v, c FROM %s WHERE gid = $1 AND j = $2 AND v %s $3 ORDER BY v DESC LIMIT $4",
+					 auxname, op_sql(aux->valtype, BTLessStrategyNumber));
 	*start = psprintf("SELECT v, lt, c FROM (SELECT v, c, (sum(c) OVER (ORDER BY v ROWS UNBOUNDED PRECEDING) - c)::bigint AS lt "
 					  "FROM %s WHERE gid = $1 AND j = $2) r WHERE lt < $3 AND lt + c >= $3 ORDER BY v LIMIT 1",
 					  auxname);
+}
+
+/*
+ * dt_exact_numeric
+ *		dt_internal.exact_numeric(float8) RETURNS numeric: the shortest
+ *		decimal that reads back as the same float8, exactly, for the exact
+ *		sums of floating-point aggregates (float8::numeric keeps 15 digits).
+ */
+Datum
+dt_exact_numeric(PG_FUNCTION_ARGS)
+{
+	float8		value = PG_GETARG_FLOAT8(0);
+	char		buf[DOUBLE_SHORTEST_DECIMAL_LEN];
+
+	if (isnan(value) || isinf(value))
+		return DirectFunctionCall1(float8_numeric, Float8GetDatum(value));
+	double_to_shortest_decimal_buf(value, buf);
+	return DirectFunctionCall3(numeric_in, CStringGetDatum(buf), ObjectIdGetDatum(InvalidOid),
+							   Int32GetDatum(-1));
 }

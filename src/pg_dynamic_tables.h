@@ -191,6 +191,7 @@ typedef struct DtAnalysis
 
 extern Query *analysis_parse_query(const char *sql);
 extern DtAnalysis *analysis_analyze(Query *query);
+extern void analysis_check_permissions(Query *query);
 extern DtMode analysis_parse_mode(const char *mode);
 extern const char *analysis_mode_name(DtMode mode);
 extern bool analysis_parse_lag(const char *lag, Interval **interval);
@@ -245,12 +246,14 @@ extern char *deparse_qualified_name(Oid relid);
  * capture.c
  * ---------------------------------------------------------------------
  */
-extern void capture_attach_input(Oid dtrelid, DtInput *input, Oid dtowner);
+extern void capture_attach_input(Oid dtrelid, DtInput *input);
+extern bool capture_column_is_captured(Oid relid, AttrNumber attnum);
 extern void capture_release_unused_inputs(void);
 extern void capture_follow_new_child(Oid child, bool brought_rows);
 extern List *capture_ancestors_of(Oid child);
 extern void capture_forget_child(Oid child, List *ancestors);
 extern void capture_mark_rebuild(Oid relid);
+extern void capture_enable_always(Oid relid);
 extern Oid	capture_log_relid(Oid relid);
 extern bool capture_relation_is_captured(Oid relid);
 extern void capture_cleanup(Oid relid);
@@ -314,6 +317,7 @@ extern void catalog_insert_history(Oid relid, const char *trigger,
 extern List *catalog_input_relids(Oid relid);
 extern char *catalog_dt_reading_column(Oid relid, AttrNumber attnum);
 extern void catalog_forget_dropped(void);
+extern void catalog_follow_owner(Oid relid);
 
 /* ---------------------------------------------------------------------
  * refresh.c

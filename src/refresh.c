@@ -32,6 +32,7 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -126,6 +127,13 @@ refresh_relcache_callback(Datum arg, Oid relid)
 		if (relid == InvalidOid || relid == p->relid || list_member_oid(p->watched, relid))
 			p->valid = false;
 	}
+}
+
+/* refresh_syscache_callback: a function, type or operator changed: drop all plans. */
+static void
+refresh_syscache_callback(Datum arg, int cacheid, uint32 hashvalue)
+{
+	refresh_relcache_callback(arg, InvalidOid);
 }
 
 /*
@@ -232,6 +240,11 @@ get_plans(DtEntry *entry)
 		ctl.entrysize = sizeof(DtPlanSet);
 		plan_cache = hash_create("pg_dynamic_tables plans", 16, &ctl, HASH_ELEM | HASH_BLOBS);
 		CacheRegisterRelcacheCallback(refresh_relcache_callback, (Datum) 0);
+		CacheRegisterSyscacheCallback(PROCOID, refresh_syscache_callback, (Datum) 0);
+		CacheRegisterSyscacheCallback(TYPEOID, refresh_syscache_callback, (Datum) 0);
+		CacheRegisterSyscacheCallback(OPEROID, refresh_syscache_callback, (Datum) 0);
+		CacheRegisterSyscacheCallback(NAMESPACEOID, refresh_syscache_callback, (Datum) 0);
+		CacheRegisterSyscacheCallback(COLLOID, refresh_syscache_callback, (Datum) 0);
 	}
 	p = hash_search(plan_cache, &entry->relid, HASH_ENTER, &found);
 	if (found && p->valid)
@@ -240,6 +253,8 @@ get_plans(DtEntry *entry)
 		release_plans(p);
 	memset(p, 0, sizeof(DtPlanSet));
 	p->relid = entry->relid;
+	/* valid from now: an invalidation arriving while building clears it */
+	p->valid = true;
 
 	p->cxt = AllocSetContextCreate(CacheMemoryContext, "pg_dynamic_tables plan set",
 								   ALLOCSET_SMALL_SIZES);
@@ -314,7 +329,6 @@ get_plans(DtEntry *entry)
 		}
 	}
 	MemoryContextSwitchTo(old);
-	p->valid = true;
 	return p;
 }
 
@@ -643,6 +657,35 @@ refresh_one(Oid relid, Snapshot snap, TimestampTz data_timestamp, const char *tr
 }
 
 /*
+ * lock_inputs
+ *		AccessShareLock on what the DTs of a unit read, and their children,
+ *		before the snapshot is taken: a table rewritten by DDL that commits
+ *		while a refresh waits for its lock would look empty to an older
+ *		snapshot.
+ */
+static void
+lock_inputs(List *unit)
+{
+	ListCell   *lc;
+	ListCell   *lc2;
+
+	foreach(lc, unit)
+	{
+		foreach(lc2, catalog_input_relids(lfirst_oid(lc)))
+		{
+			Oid			input = lfirst_oid(lc2);
+
+			if (list_member_oid(unit, input) || get_rel_name(input) == NULL)
+				continue;
+			if (get_rel_relkind(input) == RELKIND_PARTITIONED_TABLE || has_subclass(input))
+				(void) find_all_inheritors(input, AccessShareLock, NULL);
+			else
+				LockRelationOid(input, AccessShareLock);
+		}
+	}
+}
+
+/*
  * lock_unit
  *		ExclusiveLock on every DT of a unit, in OID order so that units that
  *		share DTs cannot deadlock.  With nowait, returns false (holding
@@ -692,6 +735,7 @@ void
 refresh_dynamic_table(Oid relid, const char *trigger, DtRefreshStats *stats)
 {
 	TimestampTz start = GetCurrentTimestamp();
+	MemoryContext cxt = CurrentMemoryContext;
 	List	   *unit;
 	Snapshot	snap;
 	TimestampTz data_timestamp;
@@ -703,8 +747,15 @@ refresh_dynamic_table(Oid relid, const char *trigger, DtRefreshStats *stats)
 
 	PG_TRY();
 	{
-		unit = catalog_refresh_unit(relid);
+		unit = NIL;
+		foreach(lc, catalog_refresh_unit(relid))
+		{
+			/* upstream DTs the caller may not refresh are read as they are */
+			if (lfirst_oid(lc) == relid || pg_class_ownercheck(lfirst_oid(lc), GetUserId()))
+				unit = lappend_oid(unit, lfirst_oid(lc));
+		}
 		lock_unit(unit, false);
+		lock_inputs(unit);
 		/* After the locks: S sees everything earlier refreshes committed. */
 		snap = RegisterSnapshot(GetLatestSnapshot());
 		data_timestamp = GetCurrentTimestamp();
@@ -719,6 +770,7 @@ refresh_dynamic_table(Oid relid, const char *trigger, DtRefreshStats *stats)
 	}
 	PG_CATCH();
 	{
+		MemoryContextSwitchTo(cxt);
 		workers_report_failure(relid, trigger, start);
 		PG_RE_THROW();
 	}
@@ -790,6 +842,7 @@ refresh_scheduled_unit(List *unit)
 							   NULL, "SKIPPED", "another refresh of this dynamic table or one it reads was running");
 		return false;
 	}
+	lock_inputs(unit);
 	snap = RegisterSnapshot(GetLatestSnapshot());
 	data_timestamp = GetCurrentTimestamp();
 	foreach(lc, unit)
