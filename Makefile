@@ -36,3 +36,8 @@ include $(PGXS)
 .PHONY: format
 format:
 	clang-format -i src/*.c src/*.h
+
+# dt_loadtest, the concurrent-client latency tester (see loadtest/).
+.PHONY: loadtest
+loadtest:
+	$(MAKE) -C loadtest PG_CONFIG=$(PG_CONFIG)
