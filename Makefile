@@ -15,6 +15,7 @@ OBJS = \
 	src/catalog.o \
 	src/ddl_guard.o \
 	src/deparse.o \
+	src/floatsum.o \
 	src/percentile.o \
 	src/pg_dynamic_tables.o \
 	src/refresh.o \

@@ -149,11 +149,24 @@ RETURNS SETOF record
     LANGUAGE C STRICT SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'dt_read_changes';
 
--- Exact decimal values of floating-point numbers, for exact sums
--- (src/deparse.c); float8::numeric keeps only 15 digits.
-CREATE FUNCTION dt_internal.exact_numeric(double precision) RETURNS numeric
-    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
-    AS 'MODULE_PATHNAME', 'dt_exact_numeric';
+-- Exact sums of floating-point values, for the state of sum, avg and the
+-- variance family (src/floatsum.c).
+CREATE FUNCTION dt_internal.fsum_accum(internal, double precision, smallint) RETURNS internal
+    LANGUAGE C IMMUTABLE AS 'MODULE_PATHNAME', 'dt_fsum_accum';
+CREATE FUNCTION dt_internal.fsum_accum_sq(internal, double precision, smallint) RETURNS internal
+    LANGUAGE C IMMUTABLE AS 'MODULE_PATHNAME', 'dt_fsum_accum_sq';
+CREATE FUNCTION dt_internal.fsum_final(internal) RETURNS double precision[]
+    LANGUAGE C IMMUTABLE AS 'MODULE_PATHNAME', 'dt_fsum_final';
+CREATE AGGREGATE dt_internal.fsum(double precision, smallint) (
+    SFUNC = dt_internal.fsum_accum, STYPE = internal, FINALFUNC = dt_internal.fsum_final);
+CREATE AGGREGATE dt_internal.fsum_sq(double precision, smallint) (
+    SFUNC = dt_internal.fsum_accum_sq, STYPE = internal, FINALFUNC = dt_internal.fsum_final);
+CREATE FUNCTION dt_internal.fsum_add(double precision[], double precision[]) RETURNS double precision[]
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'dt_fsum_add';
+CREATE FUNCTION dt_internal.fsum_float8(double precision[]) RETURNS double precision
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'dt_fsum_float8';
+CREATE FUNCTION dt_internal.fsum_numeric(double precision[]) RETURNS numeric
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'dt_fsum_numeric';
 
 -- The defining query as PostgreSQL prints it now (names follow renames).
 CREATE FUNCTION dt_internal.query_definition(relid oid) RETURNS text

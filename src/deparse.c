@@ -15,10 +15,10 @@
  *	dt_internal.key_R		composite type of the group key (k1..kn); record
  *							equality treats NULL fields as equal, so a group
  *							key is one value that can be hashed and indexed
- *	dt_internal.state_R		one row per group: gid, key, n (row count),
- *							in_dt (the DT has a row for it), the state of
- *							each aggregate (columns a<i>_*), and x<a>_<j>_n,
- *							the count of values of each auxiliary item
+ *	dt_internal.state_R		one row per group: gid, key, n (row count), the
+ *							state of each aggregate (columns a<i>_*), and
+ *							x<a>_<j>_n, the count of values of each
+ *							auxiliary item
  *	dt_internal.aux_R_<a>	(gid, j, v, c): value v of item j occurs c times
  *							in group gid; one table per value type
  *	dt_internal.final_R		view: state with each aggregate finalized as a<i>
@@ -42,7 +42,6 @@
 #include "access/htup_details.h"
 #include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
-#include "common/shortest_dec.h"
 #include "fmgr.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
@@ -55,7 +54,6 @@
 
 #include "pg_dynamic_tables.h"
 
-PG_FUNCTION_INFO_V1(dt_exact_numeric);
 
 /* Everything the statement builders share. */
 typedef struct Build
@@ -215,6 +213,8 @@ sum_state_type(DtAggregate *agg)
 			return "interval";
 		case DT_DOMAIN_MONEY:
 			return "money";
+		case DT_DOMAIN_FLOAT:
+			return "float8[]";
 		default:
 			return "numeric";
 	}
@@ -228,7 +228,9 @@ typedef struct AddColumn
 {
 	char	   *name;
 	const char *type;
-	char	   *delta;
+	char	   *delta;			/* over the change rows "w" */
+	char	   *merge;			/* the state "s" plus the delta "excluded" */
+	const char *zero;			/* the state of an empty group */
 } AddColumn;
 
 /* cond_sql: the rows an aggregate counts: argument not null, filter true. */
@@ -264,20 +266,57 @@ add_column(char *name, const char *type, char *delta)
 	col->name = name;
 	col->type = type;
 	col->delta = delta;
+	if (strcmp(type, "float8[]") == 0)
+	{
+		col->merge = psprintf(DT_INTERNAL_SCHEMA ".fsum_add(s.%s, excluded.%s)", name, name);
+		col->zero = "'{}'::float8[]";
+	}
+	else
+	{
+		col->merge = psprintf("s.%s + excluded.%s", name, name);
+		col->zero = psprintf("'0'::%s", type);
+	}
 	return col;
 }
 
 /*
- * numeric_of
- *		An aggregate's argument as an exact numeric: floats go through
- *		dt_internal.exact_numeric, since float8::numeric keeps 15 digits.
+ * sum_delta / square_delta
+ *		The signed sum of an aggregate's argument (or of its square) over the
+ *		change rows satisfying cond, in the arithmetic of its state: int8
+ *		where it cannot overflow, numeric, or an exact expansion for floats
+ *		(floatsum.c).
  */
 static char *
-numeric_of(DtAggregate *agg)
+sum_delta(DtAggregate *agg, const char *cond, bool square)
 {
-	if (agg->domain == DT_DOMAIN_FLOAT)
-		return psprintf(DT_INTERNAL_SCHEMA ".exact_numeric(w.x%d)", agg->input_no);
-	return psprintf("w.x%d::numeric", agg->input_no);
+	int			x = agg->input_no;
+
+	switch (agg->domain)
+	{
+		case DT_DOMAIN_FLOAT:
+			return psprintf(DT_INTERNAL_SCHEMA ".%s(w.x%d, w." DT_COL_SIGN ") FILTER (WHERE %s)",
+							square ? "fsum_sq" : "fsum", x, cond);
+		case DT_DOMAIN_INTERVAL:
+			return psprintf("COALESCE(sum(w.x%d * w." DT_COL_SIGN "::float8) FILTER (WHERE %s), '0'::interval)",
+							x, cond);
+		case DT_DOMAIN_MONEY:
+			return psprintf("COALESCE(sum(w.x%d * w." DT_COL_SIGN ") FILTER (WHERE %s), '0'::money)", x, cond);
+		case DT_DOMAIN_INTEGER:
+			/* int2 and int4 squares and sums fit in int8; int8 ones do not */
+			if (agg->argtype != INT8OID)
+			{
+				if (square)
+					return psprintf("COALESCE(sum(w.x%d::int8 * w.x%d * w." DT_COL_SIGN ") FILTER (WHERE %s), 0)",
+									x, x, cond);
+				return psprintf("COALESCE(sum(w.x%d::int8 * w." DT_COL_SIGN ") FILTER (WHERE %s), 0)", x, cond);
+			}
+			/* FALLTHROUGH */
+		default:
+			if (square)
+				return psprintf("COALESCE(sum(w.x%d::numeric * w.x%d * w." DT_COL_SIGN ") FILTER (WHERE %s), 0)",
+								x, x, cond);
+			return psprintf("COALESCE(sum(w.x%d::numeric * w." DT_COL_SIGN ") FILTER (WHERE %s), 0)", x, cond);
+	}
 }
 
 /* count_delta: sum of signs over the rows satisfying cond. */
@@ -320,32 +359,13 @@ additive_columns(DtAnalysis *an)
 		{
 			char	   *sumcond = has_special_values(agg)
 				? psprintf("%s AND %s", cond, finite_sql(agg)) : cond;
-			char	   *term;
-			const char *zero;
 
-			switch (agg->domain)
-			{
-				case DT_DOMAIN_INTERVAL:
-					term = psprintf("w.x%d * w." DT_COL_SIGN "::float8", agg->input_no);
-					zero = "'0'::interval";
-					break;
-				case DT_DOMAIN_MONEY:
-					term = psprintf("w.x%d * w." DT_COL_SIGN, agg->input_no);
-					zero = "'0'::money";
-					break;
-				default:
-					term = psprintf("%s * w." DT_COL_SIGN, numeric_of(agg));
-					zero = "0::numeric";
-					break;
-			}
 			cols = lappend(cols, add_column(psprintf("a%d_c", i), "bigint", count_delta(cond)));
 			cols = lappend(cols, add_column(psprintf("a%d_s", i), sum_state_type(agg),
-											psprintf("COALESCE(sum(%s) FILTER (WHERE %s), %s)",
-													 term, sumcond, zero)));
+											sum_delta(agg, sumcond, false)));
 			if (is_variance(agg->kind))
-				cols = lappend(cols, add_column(psprintf("a%d_ss", i), "numeric",
-												psprintf("COALESCE(sum(%s * %s * w." DT_COL_SIGN ") FILTER (WHERE %s), 0::numeric)",
-														 numeric_of(agg), numeric_of(agg), sumcond)));
+				cols = lappend(cols, add_column(psprintf("a%d_ss", i), sum_state_type(agg),
+												sum_delta(agg, sumcond, true)));
 			if (has_special_values(agg))
 			{
 				const char *t = type_sql(agg->argtype, -1);
@@ -420,12 +440,18 @@ finalize_sql(DtAggregate *agg)
 		case DT_AGG_COUNT_DISTINCT:
 			return psprintf("s.a%d_cd", i);
 		case DT_AGG_SUM:
+			if (agg->domain == DT_DOMAIN_FLOAT)
+				return psprintf("CASE WHEN s.a%d_c = 0 THEN NULL %sELSE " DT_INTERNAL_SCHEMA ".fsum_float8(s.a%d_s)::%s END",
+								i, specials, i, rt);
 			return psprintf("CASE WHEN s.a%d_c = 0 THEN NULL %sELSE s.a%d_s::%s END",
 							i, specials, i, rt);
 		case DT_AGG_AVG:
 			if (agg->domain == DT_DOMAIN_INTERVAL)
 				return psprintf("CASE WHEN s.a%d_c = 0 THEN NULL ELSE s.a%d_s / s.a%d_c::float8 END",
 								i, i, i);
+			if (agg->domain == DT_DOMAIN_FLOAT)
+				return psprintf("CASE WHEN s.a%d_c = 0 THEN NULL %sELSE " DT_INTERNAL_SCHEMA ".fsum_float8(s.a%d_s) / s.a%d_c::float8 END",
+								i, specials, i, i);
 			return psprintf("CASE WHEN s.a%d_c = 0 THEN NULL %sELSE (s.a%d_s / s.a%d_c::numeric)::%s END",
 							i, specials, i, i, rt);
 		case DT_AGG_VAR_SAMP:
@@ -443,7 +469,11 @@ finalize_sql(DtAggregate *agg)
 				 * that numerator is not positive, and NaN when any input was
 				 * NaN or infinite, as numeric_stddev_internal and float8_var_*
 				 */
-				char	   *num = psprintf("(s.a%d_c::numeric * s.a%d_ss - s.a%d_s * s.a%d_s)", i, i, i, i);
+				char	   *sum = agg->domain == DT_DOMAIN_FLOAT
+					? psprintf(DT_INTERNAL_SCHEMA ".fsum_numeric(s.a%d_s)", i) : psprintf("s.a%d_s", i);
+				char	   *sumsq = agg->domain == DT_DOMAIN_FLOAT
+					? psprintf(DT_INTERNAL_SCHEMA ".fsum_numeric(s.a%d_ss)", i) : psprintf("s.a%d_ss", i);
+				char	   *num = psprintf("(s.a%d_c::numeric * %s - %s * %s)", i, sumsq, sum, sum);
 
 				var = psprintf("(%s / (s.a%d_c::numeric * %s))", num, i,
 							   samp ? psprintf("(s.a%d_c - 1)::numeric", i) : psprintf("s.a%d_c::numeric", i));
@@ -573,13 +603,13 @@ deparse_internal_objects(Oid dtrelid, DtAnalysis *an)
 
 	initStringInfo(&s);
 	appendStringInfo(&s, "CREATE TABLE %s (gid bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, "
-					 "key %s NOT NULL, n bigint NOT NULL DEFAULT 0, in_dt boolean NOT NULL DEFAULT false",
+					 "key %s NOT NULL, n bigint NOT NULL DEFAULT 0",
 					 state, deparse_internal_name("key", dtrelid, 0));
 	foreach(lc, additive_columns(an))
 	{
 		AddColumn  *col = (AddColumn *) lfirst(lc);
 
-		appendStringInfo(&s, ", %s %s NOT NULL DEFAULT '0'::%s", col->name, col->type, col->type);
+		appendStringInfo(&s, ", %s %s NOT NULL DEFAULT %s", col->name, col->type, col->zero);
 	}
 	append_holistic_columns(&s, an);
 	appendStringInfoString(&s, ") WITH (fillfactor = 80)");
@@ -595,12 +625,15 @@ deparse_internal_objects(Oid dtrelid, DtAnalysis *an)
 									deparse_internal_name("aux", dtrelid, aux->no),
 									type_sql(aux->valtype, aux->valtypmod),
 									collate_sql(aux->valcollation)));
+		/* values whose count reached zero, until the refresh removes them */
+		ddl = lappend(ddl, psprintf("CREATE INDEX ON %s (gid) WHERE c = 0",
+									deparse_internal_name("aux", dtrelid, aux->no)));
 	}
 
 	initStringInfo(&s);
 	appendStringInfoString(&s, "CREATE VIEW ");
 	appendStringInfoString(&s, deparse_internal_name("final", dtrelid, 0));
-	appendStringInfoString(&s, " AS SELECT s.gid, s.key, s.n, s.in_dt");
+	appendStringInfoString(&s, " AS SELECT s.gid, s.key, s.n");
 	foreach(lc, an->aggregates)
 	{
 		DtAggregate *agg = (DtAggregate *) lfirst(lc);
@@ -776,7 +809,7 @@ to_final_mutator(Node *node, Build *b)
 			DtAggregate *agg = (DtAggregate *) lfirst(lc);
 
 			if (equal(agg->aggref, node))
-				return (Node *) makeVar(1, 4 + agg->no, agg->restype, agg->restypmod,
+				return (Node *) makeVar(1, 3 + agg->no, agg->restype, agg->restypmod,
 										((Aggref *) node)->aggcollid, 0);
 		}
 		elog(ERROR, "aggregate not found in the analysis of the dynamic table");
@@ -823,27 +856,6 @@ keep_sql(Build *b)
 	return psprintf("(f.n > 0 AND %s)", having);
 }
 
-/* key_match_sql: DT row "d" has the group key of "f" (NULLs match NULLs). */
-static char *
-key_match_sql(Build *b)
-{
-	StringInfoData s;
-	ListCell   *lc;
-	int			k = 0;
-
-	initStringInfo(&s);
-	foreach(lc, b->an->keys)
-	{
-		DtKey	   *key = (DtKey *) lfirst(lc);
-		const char *col = quote_identifier(get_tle_by_resno(b->an->query->targetList, key->resno)->resname);
-
-		k++;
-		appendStringInfo(&s, " AND (d.%s %s (f.key).k%d OR (d.%s IS NULL AND (f.key).k%d IS NULL))",
-						 col, op_sql(key->type, BTEqualStrategyNumber), k, col, k);
-	}
-	return s.data;
-}
-
 /* ---------------------------------------------------------------------
  * Refresh statements
  * ---------------------------------------------------------------------
@@ -872,13 +884,31 @@ aux_values_sql(DtAuxTable *aux)
 	return s.data;
 }
 
+/* aggregates_of: the aggregates of given kinds, on auxiliary table aux_no (0: any). */
+static List *
+aggregates_of(DtAnalysis *an, int aux_no, DtAggKind kind1, DtAggKind kind2)
+{
+	List	   *result = NIL;
+	ListCell   *lc;
+
+	foreach(lc, an->aggregates)
+	{
+		DtAggregate *agg = (DtAggregate *) lfirst(lc);
+
+		if ((aux_no == 0 || agg->aux_no == aux_no) && (agg->kind == kind1 || agg->kind == kind2))
+			result = lappend(result, agg);
+	}
+	return result;
+}
+
 /*
- * state_merge_sql
- *		Aggregate the change rows per group and add them to the state,
- *		creating groups that are new.  A rebuild inserts into an empty state.
+ * state_insert_sql
+ *		Aggregate change rows "w" per group into the state: the INSERT of a
+ *		rebuild, or (merge) the upsert of a refresh, which adds the deltas
+ *		to groups that exist and returns the gid of every group touched.
  */
 static char *
-state_merge_sql(Build *b, bool rebuild)
+state_insert_sql(Build *b, bool merge)
 {
 	List	   *cols = additive_columns(b->an);
 	StringInfoData s;
@@ -893,129 +923,135 @@ state_merge_sql(Build *b, bool rebuild)
 	appendStringInfoString(&s, ", COALESCE(sum(w." DT_COL_SIGN "), 0)");
 	foreach(lc, cols)
 		appendStringInfo(&s, ", %s", ((AddColumn *) lfirst(lc))->delta);
-	appendStringInfo(&s, " FROM (%s) w", change_rows_sql(b, rebuild));
+	appendStringInfoString(&s, " FROM w");
 	if (b->an->keys != NIL)
 		appendStringInfoString(&s, " GROUP BY w.key");
-	if (!rebuild)
+	if (merge)
 	{
 		appendStringInfoString(&s, " ON CONFLICT (key) DO UPDATE SET n = s.n + excluded.n");
 		foreach(lc, cols)
 		{
-			char	   *name = ((AddColumn *) lfirst(lc))->name;
+			AddColumn  *col = (AddColumn *) lfirst(lc);
 
-			appendStringInfo(&s, ", %s = s.%s + excluded.%s", name, name, name);
+			appendStringInfo(&s, ", %s = %s", col->name, col->merge);
 		}
-		appendStringInfoString(&s, " RETURNING s.gid");
+		appendStringInfoString(&s, " RETURNING s.gid, s.key");
 	}
 	return s.data;
 }
 
-/* aggregates_on_aux: the aggregates whose item lives in auxiliary table a. */
-static List *
-aggregates_on_aux(DtAnalysis *an, int aux_no, DtAggKind kind1, DtAggKind kind2)
-{
-	List	   *result = NIL;
-	ListCell   *lc;
-
-	foreach(lc, an->aggregates)
-	{
-		DtAggregate *agg = (DtAggregate *) lfirst(lc);
-
-		if (agg->aux_no == aux_no && (agg->kind == kind1 || agg->kind == kind2))
-			result = lappend(result, agg);
-	}
-	return result;
-}
-
 /*
- * aux_merge_sql
- *		Merge the value counts of one auxiliary table: values whose count
- *		reaches zero are deleted, the others are added or created.  The
- *		same statement applies what the count distinct aggregates and the
- *		percentile cursors need to know about it to the state: how many
- *		distinct values appeared or disappeared, and how many values moved
- *		below each cursor.
+ * merge_sql
+ *		The first statement of an incremental refresh, one pass over the
+ *		change window: its rows are aggregated into the state and counted
+ *		into every auxiliary table (a value whose count reaches zero keeps a
+ *		row with c = 0 until apply_sql removes it; everything that reads
+ *		the auxiliary tables skips such rows).  Returns one row per group
+ *		touched, ordered by gid: the gid, then per count distinct aggregate
+ *		how many values appeared minus how many disappeared, then per
+ *		percentile aggregate how many values changed below its cursor.
  */
 static char *
-aux_merge_sql(Build *b, DtAuxTable *aux)
+merge_sql(Build *b)
 {
-	char	   *auxname = deparse_internal_name("aux", b->dtrelid, aux->no);
-	List	   *distincts = aggregates_on_aux(b->an, aux->no, DT_AGG_COUNT_DISTINCT, DT_AGG_COUNT_DISTINCT);
-	List	   *cursors = aggregates_on_aux(b->an, aux->no, DT_AGG_PERCENTILE_CONT, DT_AGG_PERCENTILE_DISC);
-	char	   *eq = op_sql(aux->valtype, BTEqualStrategyNumber);
 	StringInfoData s;
+	StringInfoData sel;
+	StringInfoData joins;
 	ListCell   *lc;
 
 	initStringInfo(&s);
-	appendStringInfo(&s,
-					 "WITH d AS (SELECT s.gid, u.j, u.v, sum(w." DT_COL_SIGN ") AS dc FROM (%s) w "
-					 "JOIN %s s ON s.key = w.key %s WHERE u.v IS NOT NULL "
-					 "GROUP BY s.gid, u.j, u.v HAVING sum(w." DT_COL_SIGN ") <> 0), "
-					 "del AS (DELETE FROM %s a USING d WHERE a.gid = d.gid AND a.j = d.j AND a.v %s d.v "
-					 "AND a.c + d.dc = 0 RETURNING a.gid, a.j, a.v), "
-					 "up AS (INSERT INTO %s AS a (gid, j, v, c) SELECT d.gid, d.j, d.v, d.dc FROM d "
-					 "WHERE NOT EXISTS (SELECT FROM del WHERE del.gid = d.gid AND del.j = d.j AND del.v %s d.v) "
-					 "ON CONFLICT (gid, j, v) DO UPDATE SET c = a.c + excluded.c "
-					 "RETURNING a.gid, a.j, a.v, a.c)",
-					 change_rows_sql(b, false), b->state, aux_values_sql(aux),
-					 auxname, eq, auxname, eq);
-
-	if (distincts == NIL && cursors == NIL)
+	initStringInfo(&sel);
+	initStringInfo(&joins);
+	appendStringInfo(&s, "WITH w AS MATERIALIZED (%s), st AS (%s)",
+					 change_rows_sql(b, false), state_insert_sql(b, true));
+	appendStringInfoString(&sel, "SELECT st.gid");
+	foreach(lc, b->an->aux_tables)
 	{
-		appendStringInfoString(&s, " SELECT (SELECT count(*) FROM del) + (SELECT count(*) FROM up)");
-		return s.data;
-	}
+		DtAuxTable *aux = (DtAuxTable *) lfirst(lc);
+		int			a = aux->no;
+		char	   *eq = op_sql(aux->valtype, BTEqualStrategyNumber);
+		char	   *lt = op_sql(aux->valtype, BTLessStrategyNumber);
+		List	   *distincts = aggregates_of(b->an, a, DT_AGG_COUNT_DISTINCT, DT_AGG_COUNT_DISTINCT);
+		List	   *cursors = aggregates_of(b->an, a, DT_AGG_PERCENTILE_CONT, DT_AGG_PERCENTILE_DISC);
+		ListCell   *lc2;
 
-	/* t: +1 for a value that appeared in its group, -1 for one that left */
-	appendStringInfo(&s,
-					 ", t AS (SELECT gid, j, -1 AS moved FROM del UNION ALL "
-					 "SELECT up.gid, up.j, 1 FROM up JOIN d ON d.gid = up.gid AND d.j = up.j "
-					 "AND d.v %s up.v WHERE up.c = d.dc), "
-					 "x AS (SELECT d.gid", eq);
+		appendStringInfo(&s,
+						 ", d%d AS (SELECT st.gid, u.j, u.v, sum(w." DT_COL_SIGN ") AS dc FROM w "
+						 "JOIN st ON st.key = w.key %s WHERE u.v IS NOT NULL "
+						 "GROUP BY st.gid, u.j, u.v HAVING sum(w." DT_COL_SIGN ") <> 0), "
+						 "u%d AS (INSERT INTO %s AS a (gid, j, v, c) SELECT gid, j, v, dc FROM d%d "
+						 "ON CONFLICT (gid, j, v) DO UPDATE SET c = a.c + excluded.c "
+						 "RETURNING a.gid, a.j, a.v, a.c)",
+						 a, aux_values_sql(aux), a, deparse_internal_name("aux", b->dtrelid, a), a);
+		if (distincts == NIL && cursors == NIL)
+			continue;
+
+		/* per group: values that appeared (count was 0) or left (is 0), moved below cursors */
+		appendStringInfo(&s, ", x%d AS (SELECT d.gid", a);
+		foreach(lc2, distincts)
+		{
+			DtAggregate *agg = (DtAggregate *) lfirst(lc2);
+
+			appendStringInfo(&s, ", sum(CASE WHEN u.c = d.dc THEN 1 WHEN u.c = 0 THEN -1 ELSE 0 END) "
+							 "FILTER (WHERE d.j = %d) AS cd%d", agg->aux_item, agg->no);
+		}
+		foreach(lc2, cursors)
+		{
+			DtAggregate *agg = (DtAggregate *) lfirst(lc2);
+
+			appendStringInfo(&s, ", (sum(d.dc) FILTER (WHERE d.j = %d AND d.v %s s0.a%d_cv))::bigint AS lt%d",
+							 agg->aux_item, lt, agg->no, agg->no);
+		}
+		appendStringInfo(&s, " FROM u%d u JOIN d%d d ON d.gid = u.gid AND d.j = u.j AND d.v %s u.v "
+						 "LEFT JOIN %s s0 ON s0.gid = d.gid GROUP BY d.gid)",
+						 a, a, eq, b->state);
+		appendStringInfo(&joins, " LEFT JOIN x%d ON x%d.gid = st.gid", a, a);
+	}
+	/* the deltas in the order incremental_refresh reads them: distincts, then cursors */
+	foreach(lc, aggregates_of(b->an, 0, DT_AGG_COUNT_DISTINCT, DT_AGG_COUNT_DISTINCT))
+		appendStringInfo(&sel, ", COALESCE(x%d.cd%d, 0)", ((DtAggregate *) lfirst(lc))->aux_no,
+						 ((DtAggregate *) lfirst(lc))->no);
+	foreach(lc, aggregates_of(b->an, 0, DT_AGG_PERCENTILE_CONT, DT_AGG_PERCENTILE_DISC))
+		appendStringInfo(&sel, ", COALESCE(x%d.lt%d, 0)", ((DtAggregate *) lfirst(lc))->aux_no,
+						 ((DtAggregate *) lfirst(lc))->no);
+	appendStringInfo(&s, " %s FROM st%s ORDER BY st.gid", sel.data, joins.data);
+	return s.data;
+}
+
+/*
+ * cursor_read_sql
+ *		For the groups $1, in gid order, per percentile aggregate: the number
+ *		of values, the cursor value, the count of values below it before
+ *		this refresh, and the count of values equal to it now.
+ */
+static char *
+cursor_read_sql(Build *b)
+{
+	StringInfoData s;
+	ListCell   *lc;
+	List	   *cursors = aggregates_of(b->an, 0, DT_AGG_PERCENTILE_CONT, DT_AGG_PERCENTILE_DISC);
+
+	if (cursors == NIL)
+		return NULL;
+	initStringInfo(&s);
+	appendStringInfoString(&s, "SELECT s.gid");
 	foreach(lc, cursors)
 	{
 		DtAggregate *agg = (DtAggregate *) lfirst(lc);
 
-		appendStringInfo(&s, ", COALESCE(sum(d.dc) FILTER (WHERE d.j = %d AND d.v %s s0.a%d_cv), 0) AS lt%d",
-						 agg->aux_item, op_sql(aux->valtype, BTLessStrategyNumber), agg->no, agg->no);
+		appendStringInfo(&s, ", %s, s.a%d_cv, s.a%d_lt, "
+						 "(SELECT a.c FROM %s a WHERE a.gid = s.gid AND a.j = %d AND a.v %s s.a%d_cv AND a.c > 0)",
+						 aux_n(agg), agg->no, agg->no,
+						 deparse_internal_name("aux", b->dtrelid, agg->aux_no),
+						 agg->aux_item, op_sql(agg->argtype, BTEqualStrategyNumber), agg->no);
 	}
-	appendStringInfo(&s, " FROM d JOIN %s s0 ON s0.gid = d.gid GROUP BY d.gid), y AS (SELECT t.gid",
-					 b->state);
-	foreach(lc, distincts)
-	{
-		DtAggregate *agg = (DtAggregate *) lfirst(lc);
-
-		appendStringInfo(&s, ", COALESCE(sum(t.moved) FILTER (WHERE t.j = %d), 0) AS cd%d",
-						 agg->aux_item, agg->no);
-	}
-	appendStringInfo(&s, " FROM t GROUP BY t.gid) UPDATE %s s SET ", b->state);
-	{
-		bool		first = true;
-
-		foreach(lc, cursors)
-		{
-			DtAggregate *agg = (DtAggregate *) lfirst(lc);
-
-			appendStringInfo(&s, "%sa%d_lt = s.a%d_lt + x.lt%d", first ? "" : ", ",
-							 agg->no, agg->no, agg->no);
-			first = false;
-		}
-		foreach(lc, distincts)
-		{
-			DtAggregate *agg = (DtAggregate *) lfirst(lc);
-
-			appendStringInfo(&s, "%sa%d_cd = s.a%d_cd + COALESCE(y.cd%d, 0)", first ? "" : ", ",
-							 agg->no, agg->no, agg->no);
-			first = false;
-		}
-	}
-	appendStringInfoString(&s, " FROM x LEFT JOIN y ON y.gid = x.gid WHERE s.gid = x.gid");
+	appendStringInfo(&s, " FROM %s s WHERE s.gid = ANY ($1) ORDER BY s.gid", b->state);
 	return s.data;
 }
 
-/* minmax_set_sql: "a<i>_m = (SELECT min(v) ...)" for every min/max aggregate. */
+/* minmax_set_sql: "a<i>_m = (SELECT min(v) ...)" for every min/max aggregate, over state "st". */
 static char *
-minmax_set_sql(Build *b)
+minmax_set_sql(Build *b, const char *state_alias)
 {
 	StringInfoData s;
 	ListCell   *lc;
@@ -1027,161 +1063,189 @@ minmax_set_sql(Build *b)
 
 		if (agg->kind != DT_AGG_MIN && agg->kind != DT_AGG_MAX)
 			continue;
-		appendStringInfo(&s, "%sa%d_m = (SELECT %s(a.v) FROM %s a WHERE a.gid = s.gid AND a.j = %d)",
+		appendStringInfo(&s, "%sa%d_m = (SELECT %s(a.v) FROM %s a WHERE a.gid = %s.gid AND a.j = %d AND a.c > 0)",
 						 s.len > 0 ? ", " : "", agg->no, agg->kind == DT_AGG_MIN ? "min" : "max",
-						 deparse_internal_name("aux", b->dtrelid, agg->aux_no), agg->aux_item);
+						 deparse_internal_name("aux", b->dtrelid, agg->aux_no), state_alias, agg->aux_item);
+	}
+	return s.data;
+}
+
+/* key_match_sql: DT row "d" has the group key "g" (NULLs match NULLs). */
+static char *
+key_match_sql(Build *b, const char *d, const char *g)
+{
+	StringInfoData s;
+	ListCell   *lc;
+	int			k = 0;
+
+	initStringInfo(&s);
+	foreach(lc, b->an->keys)
+	{
+		DtKey	   *key = (DtKey *) lfirst(lc);
+		const char *col = quote_identifier(get_tle_by_resno(b->an->query->targetList, key->resno)->resname);
+
+		k++;
+		appendStringInfo(&s, "%s(%s.%s %s (%s).k%d OR (%s.%s IS NULL AND (%s).k%d IS NULL))",
+						 k > 1 ? " AND " : "", d, col, op_sql(key->type, BTEqualStrategyNumber), g, k,
+						 d, col, g, k);
+	}
+	return s.data;
+}
+
+/* key_row_sql: the group key of DT row "d" as the key type. */
+static char *
+key_row_sql(Build *b, const char *d)
+{
+	StringInfoData s;
+	ListCell   *lc;
+
+	initStringInfo(&s);
+	appendStringInfoString(&s, "ROW(");
+	foreach(lc, b->an->keys)
+	{
+		DtKey	   *key = (DtKey *) lfirst(lc);
+
+		appendStringInfo(&s, "%s%s.%s", foreach_current_index(lc) > 0 ? ", " : "", d,
+						 quote_identifier(get_tle_by_resno(b->an->query->targetList, key->resno)->resname));
+	}
+	appendStringInfo(&s, ")::%s", b->keytype);
+	return s.data;
+}
+
+/* final_columns_sql: the final view's columns computed over state "s". */
+static char *
+final_columns_sql(Build *b)
+{
+	StringInfoData s;
+	ListCell   *lc;
+
+	initStringInfo(&s);
+	appendStringInfoString(&s, "s.gid, s.key, s.n");
+	foreach(lc, b->an->aggregates)
+	{
+		DtAggregate *agg = (DtAggregate *) lfirst(lc);
+
+		appendStringInfo(&s, ", %s AS a%d", finalize_sql(agg), agg->no);
 	}
 	return s.data;
 }
 
 /*
- * state_holistic_sql
- *		Set min/max from the auxiliary tables and the percentile cursors
- *		from arrays computed by percentile.c: $1 gids, then per percentile
- *		aggregate its value, next value (percentile_cont only) and rank.
+ * apply_sql
+ *		The last statement of an incremental refresh, for the groups $1.
+ *		Parameters after $1: per count distinct aggregate its deltas, then
+ *		per percentile aggregate its cursor values, ranks and (for
+ *		percentile_cont) next values, all arrays in the order of $1.  It
+ *		drops the zero counts merge_sql left, sets min/max, distinct counts
+ *		and cursors, drops groups that emptied, finalizes the others ("f"),
+ *		and rewrites their DT rows: deletes those of groups that emptied or
+ *		fail HAVING, upserts the rest through the DT's unique key index.
+ *		Returns the rows deleted, the rows upserted, and how many of those
+ *		existed before (were updated).
  */
 static char *
-state_holistic_sql(Build *b)
+apply_sql(Build *b)
 {
+	DtAnalysis *an = b->an;
 	StringInfoData s;
-	StringInfoData arrays;
 	StringInfoData names;
+	StringInfoData arrays;
+	StringInfoData set;
 	ListCell   *lc;
-	int			param = 1;
-	char	   *minmax = minmax_set_sql(b);
-	bool		any = (minmax[0] != '\0');
+	int			param = 2;
+	bool		keyless = (an->keys == NIL);
+	char	   *minmax = minmax_set_sql(b, "st");
 
 	initStringInfo(&s);
-	initStringInfo(&arrays);
 	initStringInfo(&names);
-	appendStringInfo(&s, "UPDATE %s s SET %s", b->state, minmax);
-	appendStringInfo(&arrays, "unnest($%d::bigint[]", param++);
+	initStringInfo(&arrays);
+	initStringInfo(&set);
+	appendStringInfoString(&s, "WITH ");
+	foreach(lc, an->aux_tables)
+		appendStringInfo(&s, "z%d AS (DELETE FROM %s WHERE c = 0), ", ((DtAuxTable *) lfirst(lc))->no,
+						 deparse_internal_name("aux", b->dtrelid, ((DtAuxTable *) lfirst(lc))->no));
+
 	appendStringInfoString(&names, "gid");
-	foreach(lc, b->an->aggregates)
+	appendStringInfoString(&arrays, "$1::bigint[]");
+	appendStringInfoString(&set, minmax);
+	foreach(lc, aggregates_of(an, 0, DT_AGG_COUNT_DISTINCT, DT_AGG_COUNT_DISTINCT))
 	{
 		DtAggregate *agg = (DtAggregate *) lfirst(lc);
-		char	   *arr;
 
-		if (!is_percentile(agg->kind))
-			continue;
-		arr = type_sql(get_array_type(agg->argtype), -1);
-		appendStringInfo(&s, "%sa%d_cv = u.cv%d, a%d_lt = u.lt%d", any ? ", " : "",
-						 agg->no, agg->no, agg->no, agg->no);
-		any = true;
-		appendStringInfo(&arrays, ", $%d::%s, $%d::bigint[]", param, arr, param + 1);
+		appendStringInfo(&names, ", cd%d", agg->no);
+		appendStringInfo(&arrays, ", $%d::bigint[]", param++);
+		appendStringInfo(&set, "%sa%d_cd = st.a%d_cd + u.cd%d", set.len > 0 ? ", " : "", agg->no, agg->no, agg->no);
+	}
+	foreach(lc, aggregates_of(an, 0, DT_AGG_PERCENTILE_CONT, DT_AGG_PERCENTILE_DISC))
+	{
+		DtAggregate *agg = (DtAggregate *) lfirst(lc);
+		char	   *arr = type_sql(get_array_type(agg->argtype), -1);
+
 		appendStringInfo(&names, ", cv%d, lt%d", agg->no, agg->no);
+		appendStringInfo(&arrays, ", $%d::%s, $%d::bigint[]", param, arr, param + 1);
 		param += 2;
+		appendStringInfo(&set, "%sa%d_cv = u.cv%d, a%d_lt = u.lt%d", set.len > 0 ? ", " : "",
+						 agg->no, agg->no, agg->no, agg->no);
 		if (agg->kind == DT_AGG_PERCENTILE_CONT)
 		{
-			appendStringInfo(&s, ", a%d_nv = u.nv%d", agg->no, agg->no);
-			appendStringInfo(&arrays, ", $%d::%s", param++, arr);
 			appendStringInfo(&names, ", nv%d", agg->no);
+			appendStringInfo(&arrays, ", $%d::%s", param++, arr);
+			appendStringInfo(&set, ", a%d_nv = u.nv%d", agg->no, agg->no);
 		}
 	}
-	if (!any)
-		return NULL;
-	appendStringInfo(&s, " FROM %s) AS u(%s) WHERE s.gid = u.gid", arrays.data, names.data);
-	return s.data;
-}
+	appendStringInfo(&s, "u AS (SELECT * FROM unnest(%s) AS u(%s)), ", arrays.data, names.data);
 
-/*
- * cursor_read_sql
- *		For the groups $1, per percentile aggregate: the number of values,
- *		the cursor value, the count of values below it (already adjusted for
- *		this refresh's changes) and the count of values equal to it now.
- */
-static char *
-cursor_read_sql(Build *b)
-{
-	StringInfoData s;
-	ListCell   *lc;
-	bool		any = false;
-
-	initStringInfo(&s);
-	appendStringInfoString(&s, "SELECT s.gid");
-	foreach(lc, b->an->aggregates)
-	{
-		DtAggregate *agg = (DtAggregate *) lfirst(lc);
-
-		if (!is_percentile(agg->kind))
-			continue;
-		any = true;
-		appendStringInfo(&s, ", %s, s.a%d_cv, s.a%d_lt, "
-						 "(SELECT a.c FROM %s a WHERE a.gid = s.gid AND a.j = %d AND a.v %s s.a%d_cv)",
-						 aux_n(agg), agg->no, agg->no,
-						 deparse_internal_name("aux", b->dtrelid, agg->aux_no),
-						 agg->aux_item, op_sql(agg->argtype, BTEqualStrategyNumber), agg->no);
-	}
-	if (!any)
-		return NULL;
-	appendStringInfo(&s, " FROM %s s WHERE s.gid = ANY ($1) ORDER BY s.gid", b->state);
-	return s.data;
-}
-
-/* dt_upsert_sql: write the rows of the groups $1 that belong in the DT. */
-static char *
-dt_upsert_sql(Build *b)
-{
-	StringInfoData s;
-	ListCell   *lc;
-	int			ncols = 0;
-	StringInfoData set;
-
-	initStringInfo(&s);
-	appendStringInfo(&s, "INSERT INTO %s AS d SELECT %s FROM %s f WHERE f.gid = ANY ($1) AND %s",
-					 b->dt, output_list_sql(b), b->final, keep_sql(b));
-	if (b->an->keys == NIL)
-		return s.data;
-
-	initStringInfo(&set);
-	foreach(lc, b->an->query->targetList)
-	{
-		TargetEntry *tle = lfirst_node(TargetEntry, lc);
-		bool		is_key = false;
-		ListCell   *lk;
-
-		if (tle->resjunk)
-			continue;
-		ncols++;
-		foreach(lk, b->an->keys)
-			is_key |= (((DtKey *) lfirst(lk))->resno == tle->resno);
-		if (!is_key)
-			appendStringInfo(&set, "%s%s = excluded.%s", set.len > 0 ? ", " : "",
-							 quote_identifier(tle->resname), quote_identifier(tle->resname));
-	}
-	appendStringInfo(&s, " ON CONFLICT (%s) ", key_columns_sql(b->an->query, b->an->keys));
-	if (set.len == 0)
-		appendStringInfoString(&s, "DO NOTHING");
+	/* emptied groups leave; a one-row aggregate keeps its only group */
+	if (!keyless)
+		appendStringInfo(&s, "gone AS (DELETE FROM %s g USING u WHERE g.gid = u.gid AND g.n = 0 RETURNING g.key), ",
+						 b->state);
+	if (set.len > 0)
+		appendStringInfo(&s, "s AS (UPDATE %s st SET %s FROM u WHERE st.gid = u.gid%s RETURNING st.*), ",
+						 b->state, set.data, keyless ? "" : " AND st.n > 0");
 	else
-		appendStringInfo(&s, "DO UPDATE SET %s WHERE d OPERATOR(pg_catalog.*<>) excluded", set.data);
+		appendStringInfo(&s, "s AS (SELECT st.* FROM %s st JOIN u ON st.gid = u.gid%s), ",
+						 b->state, keyless ? "" : " WHERE st.n > 0");
+	appendStringInfo(&s, "f AS (SELECT %s FROM s), ", final_columns_sql(b));
+
+	if (keyless)
+		appendStringInfo(&s, "del AS (DELETE FROM %s d RETURNING 1), "
+						 "ins AS (INSERT INTO %s SELECT %s FROM f WHERE %s RETURNING false AS existed) ",
+						 b->dt, b->dt, output_list_sql(b), keep_sql(b));
+	else
+	{
+		StringInfoData upd;
+		ListCell   *lt;
+
+		appendStringInfo(&s, "del AS (DELETE FROM %s d USING (SELECT key FROM gone UNION ALL "
+						 "SELECT f.key FROM f WHERE NOT %s) g WHERE %s RETURNING 1), ",
+						 b->dt, keep_sql(b), key_match_sql(b, "d", "g.key"));
+		initStringInfo(&upd);
+		foreach(lt, an->query->targetList)
+		{
+			TargetEntry *tle = lfirst_node(TargetEntry, lt);
+			bool		is_key = false;
+			ListCell   *lk;
+
+			if (tle->resjunk)
+				continue;
+			foreach(lk, an->keys)
+				is_key |= (((DtKey *) lfirst(lk))->resno == tle->resno);
+			if (!is_key)
+				appendStringInfo(&upd, "%s%s = excluded.%s", upd.len > 0 ? ", " : "",
+								 quote_identifier(tle->resname), quote_identifier(tle->resname));
+		}
+		appendStringInfo(&s, "ins AS (INSERT INTO %s AS d SELECT %s FROM f WHERE %s ON CONFLICT (%s) ",
+						 b->dt, output_list_sql(b), keep_sql(b), key_columns_sql(an->query, an->keys));
+		if (upd.len == 0)
+			appendStringInfoString(&s, "DO NOTHING ");
+		else
+			appendStringInfo(&s, "DO UPDATE SET %s WHERE d OPERATOR(pg_catalog.*<>) excluded ", upd.data);
+		appendStringInfo(&s, "RETURNING EXISTS (SELECT FROM %s d2 WHERE %s OPERATOR(pg_catalog.=) %s) AS existed) ",
+						 b->dt, key_row_sql(b, "d2"), key_row_sql(b, "d"));
+	}
+	appendStringInfoString(&s, "SELECT (SELECT count(*) FROM del), (SELECT count(*) FROM ins), "
+						   "(SELECT count(*) FROM ins WHERE existed)");
 	return s.data;
-}
-
-/* dt_delete_sql: remove DT rows of groups $1 that left or fail HAVING. */
-static char *
-dt_delete_sql(Build *b)
-{
-	if (b->an->keys == NIL)
-		return psprintf("DELETE FROM %s d WHERE EXISTS (SELECT FROM %s f WHERE f.gid = ANY ($1) AND f.in_dt)",
-						b->dt, b->final);
-	return psprintf("DELETE FROM %s d USING %s f WHERE f.gid = ANY ($1) AND f.in_dt AND NOT %s%s",
-					b->dt, b->final, keep_sql(b), key_match_sql(b));
-}
-
-/*
- * state_finish_sql
- *		Drop groups that emptied, and record which groups have a DT row; the
- *		rows returned are the groups that gained (true) or lost one.
- */
-static char *
-state_finish_sql(Build *b)
-{
-	return psprintf("%sUPDATE %s s SET in_dt = x.keep FROM (SELECT f.gid, %s AS keep FROM %s f "
-					"WHERE f.gid = ANY ($1)) x WHERE s.gid = x.gid AND s.in_dt <> x.keep%s RETURNING x.keep",
-					b->an->keys == NIL ? ""
-					: psprintf("WITH gone AS (DELETE FROM %s WHERE gid = ANY ($1) AND n = 0) ", b->state),
-					b->state, keep_sql(b), b->final,
-					b->an->keys == NIL ? "" : " AND s.n > 0");
 }
 
 /* rebuild_sql: statements that rebuild the state from the base table. */
@@ -1198,19 +1262,20 @@ rebuild_sql(Build *b)
 	foreach(lc, b->an->aux_tables)
 		appendStringInfo(&s, ", %s", deparse_internal_name("aux", b->dtrelid, ((DtAuxTable *) lfirst(lc))->no));
 	stmts = lappend(stmts, s.data);
-	stmts = lappend(stmts, state_merge_sql(b, true));
+	stmts = lappend(stmts, psprintf("WITH w AS (%s) %s", change_rows_sql(b, true), state_insert_sql(b, false)));
 
 	foreach(lc, b->an->aux_tables)
 	{
 		DtAuxTable *aux = (DtAuxTable *) lfirst(lc);
 		char	   *auxname = deparse_internal_name("aux", b->dtrelid, aux->no);
-		List	   *distincts = aggregates_on_aux(b->an, aux->no, DT_AGG_COUNT_DISTINCT, DT_AGG_COUNT_DISTINCT);
+		List	   *distincts = aggregates_of(b->an, aux->no, DT_AGG_COUNT_DISTINCT, DT_AGG_COUNT_DISTINCT);
 		ListCell   *lc2;
 
+		/* in index order, so that the btree fills from the right */
 		stmts = lappend(stmts,
 						psprintf("INSERT INTO %s (gid, j, v, c) SELECT s.gid, u.j, u.v, sum(w." DT_COL_SIGN ") "
 								 "FROM (%s) w JOIN %s s ON s.key = w.key %s WHERE u.v IS NOT NULL "
-								 "GROUP BY s.gid, u.j, u.v",
+								 "GROUP BY s.gid, u.j, u.v ORDER BY s.gid, u.j, u.v",
 								 auxname, change_rows_sql(b, true), b->state, aux_values_sql(aux)));
 		if (distincts != NIL)
 		{
@@ -1235,7 +1300,7 @@ rebuild_sql(Build *b)
 		}
 	}
 
-	minmax = minmax_set_sql(b);
+	minmax = minmax_set_sql(b, "s");
 	if (minmax[0] != '\0')
 		stmts = lappend(stmts, psprintf("UPDATE %s s SET %s", b->state, minmax));
 
@@ -1318,19 +1383,12 @@ deparse_refresh_sql(Oid dtrelid, DtAnalysis *an)
 	b.final_ctx = deparse_context_for("f", b.final_relid);
 	b.key_typid = get_atttype(b.final_relid, 2);
 
-	sql->state_merge = state_merge_sql(&b, false);
-	foreach(lc, an->aux_tables)
-		sql->aux_merge = lappend(sql->aux_merge, aux_merge_sql(&b, (DtAuxTable *) lfirst(lc)));
+	sql->merge = merge_sql(&b);
 	sql->cursor_read = cursor_read_sql(&b);
-	sql->state_holistic = state_holistic_sql(&b);
-	sql->dt_delete = dt_delete_sql(&b);
-	sql->dt_upsert = dt_upsert_sql(&b);
-	sql->state_finish = state_finish_sql(&b);
+	sql->apply = apply_sql(&b);
 	sql->state_rebuild = rebuild_sql(&b);
 	sql->dt_fill = psprintf("INSERT INTO %s SELECT %s FROM %s f WHERE %s",
 							b.dt, output_list_sql(&b), b.final, keep_sql(&b));
-	sql->dt_mark = psprintf("UPDATE %s s SET in_dt = %s FROM %s f WHERE f.gid = s.gid",
-							b.state, keep_sql(&b), b.final);
 	return sql;
 }
 
@@ -1340,36 +1398,18 @@ deparse_refresh_sql(Oid dtrelid, DtAnalysis *an)
  *		values of that table's type: the values above ($3) in order, those
  *		below in reverse order (both $1 gid, $2 item, $3 value, $4 limit),
  *		and the value at rank $3 counted from the smallest ($1 gid, $2 item).
+ *		Zero counts (left by merge_sql until apply_sql) are not values.
  */
 void
 deparse_cursor_walk_sql(Oid dtrelid, DtAuxTable *aux, char **up, char **down, char **start)
 {
 	char	   *auxname = deparse_internal_name("aux", dtrelid, aux->no);
 
-	*up = psprintf("SELECT v, c FROM %s WHERE gid = $1 AND j = $2 AND v %s $3 ORDER BY v LIMIT $4",
+	*up = psprintf("SELECT v, c FROM %s WHERE gid = $1 AND j = $2 AND v %s $3 AND c > 0 ORDER BY v LIMIT $4",
 				   auxname, op_sql(aux->valtype, BTGreaterStrategyNumber));
-	*down = psprintf("SELECT v, c FROM %s WHERE gid = $1 AND j = $2 AND v %s $3 ORDER BY v DESC LIMIT $4",
+	*down = psprintf("SELECT v, c FROM %s WHERE gid = $1 AND j = $2 AND v %s $3 AND c > 0 ORDER BY v DESC LIMIT $4",
 					 auxname, op_sql(aux->valtype, BTLessStrategyNumber));
 	*start = psprintf("SELECT v, lt, c FROM (SELECT v, c, (sum(c) OVER (ORDER BY v ROWS UNBOUNDED PRECEDING) - c)::bigint AS lt "
-					  "FROM %s WHERE gid = $1 AND j = $2) r WHERE lt < $3 AND lt + c >= $3 ORDER BY v LIMIT 1",
+					  "FROM %s WHERE gid = $1 AND j = $2 AND c > 0) r WHERE lt < $3 AND lt + c >= $3 ORDER BY v LIMIT 1",
 					  auxname);
-}
-
-/*
- * dt_exact_numeric
- *		dt_internal.exact_numeric(float8) RETURNS numeric: the shortest
- *		decimal that reads back as the same float8, exactly, for the exact
- *		sums of floating-point aggregates (float8::numeric keeps 15 digits).
- */
-Datum
-dt_exact_numeric(PG_FUNCTION_ARGS)
-{
-	float8		value = PG_GETARG_FLOAT8(0);
-	char		buf[DOUBLE_SHORTEST_DECIMAL_LEN];
-
-	if (isnan(value) || isinf(value))
-		return DirectFunctionCall1(float8_numeric, Float8GetDatum(value));
-	double_to_shortest_decimal_buf(value, buf);
-	return DirectFunctionCall3(numeric_in, CStringGetDatum(buf), ObjectIdGetDatum(InvalidOid),
-							   Int32GetDatum(-1));
 }

@@ -1,12 +1,11 @@
 /*-------------------------------------------------------------------------
  *
  * percentile.c
- *		Holistic aggregates after a merge: min, max and percentile cursors.
+ *		Percentile cursors after a merge.
  *
- * min and max are read back from the auxiliary value counts, one index
- * probe per group.  Percentiles keep a cursor per group: the value v at
+ * Percentiles keep a cursor per group: the value v at
  * the target rank, lt = how many values are smaller, and for
- * percentile_cont the next value.  A change moves lt (aux_merge_sql adds
+ * percentile_cont the next value.  A change moves lt (merge_sql counts
  * the changes below v) and the target rank (the group grew or shrank), by
  * at most the number of changes in the group.  The cursor then walks from
  * v to the new rank through the index of the auxiliary table, reading at
@@ -30,7 +29,6 @@
 #include "utils/array.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
-#include "utils/memutils.h"
 
 #include "pg_dynamic_tables.h"
 
@@ -201,39 +199,30 @@ make_array(Datum *values, bool *nulls, int n, Oid elemtype, ValueType *vt)
 }
 
 /*
- * percentile_update_state
- *		For the groups gids (int8[]), after the auxiliary tables were merged:
- *		set min and max, and walk every percentile cursor to its new rank.
+ * percentile_walk
+ *		For the groups gids (int8[] of ngroups, in gid order), after the
+ *		merge: walk every percentile cursor to its new rank.  rank_shifts[k]
+ *		holds, per group, how many values changed below cursor k (from
+ *		merge_sql).  Fills params with apply_sql's cursor arrays: per
+ *		percentile aggregate its values, ranks and (percentile_cont) next
+ *		values.
  */
 void
-percentile_update_state(DtPlanSet *p, Datum gids, Snapshot snap)
+percentile_walk(DtPlanSet *p, Datum gids, int ngroups, int64 **rank_shifts,
+				Snapshot snap, Datum *params)
 {
 	DtAnalysis *an = p->an;
 	List	   *aggs = NIL;
 	ListCell   *lc;
-	int			ngroups;
 	int			naggs;
-	int64	   *gidv;
 	Cursor	   *cursors;
 	ValueType  *types;
-	Datum	   *params;
-	int			nparams;
+	int			nparams = 0;
 	int			g;
 	int			k;
 	ValueType	int8type = {8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE};
-	MemoryContext cxt;
-	MemoryContext old;
+	int64	   *gidv;
 
-	if (p->state_holistic == NULL)
-		return;
-	if (p->cursor_read == NULL)
-	{
-		refresh_exec(p->state_holistic, &gids, NULL, snap);
-		return;
-	}
-
-	cxt = AllocSetContextCreate(CurrentMemoryContext, "percentile cursors", ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(cxt);
 	foreach(lc, an->aggregates)
 	{
 		DtAggregate *agg = (DtAggregate *) lfirst(lc);
@@ -253,9 +242,10 @@ percentile_update_state(DtPlanSet *p, Datum gids, Snapshot snap)
 
 	/* Read the cursors: gid, then per aggregate n, value, lt, eq. */
 	refresh_exec(p->cursor_read, &gids, NULL, snap);
-	ngroups = (int) SPI_processed;
-	gidv = palloc(sizeof(int64) * Max(ngroups, 1));
-	cursors = palloc0(sizeof(Cursor) * Max(ngroups * naggs, 1));
+	if ((int) SPI_processed != ngroups)
+		inconsistent();
+	gidv = palloc(sizeof(int64) * ngroups);
+	cursors = palloc0(sizeof(Cursor) * ngroups * naggs);
 	for (g = 0; g < ngroups; g++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[g];
@@ -272,7 +262,7 @@ percentile_update_state(DtPlanSet *p, Datum gids, Snapshot snap)
 			v = SPI_getbinval(tup, desc, 3 + 4 * k, &c->isnull);
 			if (!c->isnull)
 				c->value = datumCopy(v, types[k].typbyval, types[k].typlen);
-			c->lt = DatumGetInt64(SPI_getbinval(tup, desc, 4 + 4 * k, &isnull));
+			c->lt = DatumGetInt64(SPI_getbinval(tup, desc, 4 + 4 * k, &isnull)) + rank_shifts[k][g];
 			c->eq = DatumGetInt64(SPI_getbinval(tup, desc, 5 + 4 * k, &isnull));
 			if (isnull)
 				c->eq = 0;
@@ -289,23 +279,13 @@ percentile_update_state(DtPlanSet *p, Datum gids, Snapshot snap)
 		}
 	}
 
-	/* One UPDATE with every cursor, from arrays: $1 gids, then per aggregate. */
-	params = palloc(sizeof(Datum) * (1 + 3 * naggs));
-	{
-		Datum	   *gidd = palloc(sizeof(Datum) * Max(ngroups, 1));
-
-		for (g = 0; g < ngroups; g++)
-			gidd[g] = Int64GetDatum(gidv[g]);
-		params[0] = make_array(gidd, NULL, ngroups, INT8OID, &int8type);
-	}
-	nparams = 1;
 	k = 0;
 	foreach(lc, aggs)
 	{
 		DtAggregate *agg = (DtAggregate *) lfirst(lc);
-		Datum	   *values = palloc(sizeof(Datum) * Max(ngroups, 1));
-		bool	   *nulls = palloc(sizeof(bool) * Max(ngroups, 1));
-		Datum	   *lts = palloc(sizeof(Datum) * Max(ngroups, 1));
+		Datum	   *values = palloc(sizeof(Datum) * ngroups);
+		bool	   *nulls = palloc(sizeof(bool) * ngroups);
+		Datum	   *lts = palloc(sizeof(Datum) * ngroups);
 
 		for (g = 0; g < ngroups; g++)
 		{
@@ -319,6 +299,8 @@ percentile_update_state(DtPlanSet *p, Datum gids, Snapshot snap)
 		params[nparams++] = make_array(lts, NULL, ngroups, INT8OID, &int8type);
 		if (agg->kind == DT_AGG_PERCENTILE_CONT)
 		{
+			values = palloc(sizeof(Datum) * ngroups);
+			nulls = palloc(sizeof(bool) * ngroups);
 			for (g = 0; g < ngroups; g++)
 			{
 				Cursor	   *c = &cursors[g * naggs + k];
@@ -330,7 +312,4 @@ percentile_update_state(DtPlanSet *p, Datum gids, Snapshot snap)
 		}
 		k++;
 	}
-	refresh_exec(p->state_holistic, params, NULL, snap);
-	MemoryContextSwitchTo(old);
-	MemoryContextDelete(cxt);
 }

@@ -218,19 +218,14 @@ typedef struct DtSql
 	/* Rows and rebuild markers in the window, one per captured input. */
 	List	   *count_changes;
 
-	/* Delta merge. */
-	char	   *state_merge;	/* returns the gids of the touched groups */
-	List	   *aux_merge;		/* one per auxiliary table */
-	char	   *cursor_read;	/* percentile cursors of the groups */
-	char	   *state_holistic; /* min/max and cursors, from arrays */
-	char	   *dt_delete;
-	char	   *dt_upsert;
-	char	   *state_finish;	/* returns the groups whose in_dt flipped */
+	/* Delta merge: merge, then walk the cursors, then apply. */
+	char	   *merge;
+	char	   *cursor_read;	/* NULL without percentiles */
+	char	   *apply;
 
 	/* Rebuilding the state from the base table, and filling the DT. */
 	List	   *state_rebuild;
 	char	   *dt_fill;
-	char	   *dt_mark;
 } DtSql;
 
 extern List *deparse_internal_objects(Oid dtrelid, DtAnalysis *an);
@@ -336,20 +331,17 @@ typedef struct DtPlanSet
 	struct _SPI_plan *full_delete;
 	struct _SPI_plan *full_insert;
 	List	   *count_changes;
-	struct _SPI_plan *state_merge;
-	List	   *aux_merge;
+	struct _SPI_plan *merge;
 	struct _SPI_plan *cursor_read;
-	struct _SPI_plan *state_holistic;
-	struct _SPI_plan *dt_delete;
-	struct _SPI_plan *dt_upsert;
-	struct _SPI_plan *state_finish;
-	struct _SPI_plan *dt_fill;
-	struct _SPI_plan *dt_mark;
+	struct _SPI_plan *apply;
 	List	   *state_rebuild;
+	struct _SPI_plan *dt_fill;
 	int			naux;
 	struct _SPI_plan **walk_up;		/* per auxiliary table */
 	struct _SPI_plan **walk_down;
 	struct _SPI_plan **walk_start;
+	int			ndistinct;		/* count distinct aggregates */
+	int			npercentile;	/* percentile aggregates */
 } DtPlanSet;
 
 extern void refresh_dynamic_table(Oid relid, const char *trigger,
@@ -366,7 +358,8 @@ extern void refresh_require_read_committed(const char *what);
  * percentile.c
  * ---------------------------------------------------------------------
  */
-extern void percentile_update_state(DtPlanSet *plans, Datum gids, Snapshot snapshot);
+extern void percentile_walk(DtPlanSet *plans, Datum gids, int ngroups,
+							int64 **rank_shifts, Snapshot snapshot, Datum *params);
 
 /* ---------------------------------------------------------------------
  * schedule.c

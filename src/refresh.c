@@ -182,15 +182,10 @@ release_plans(DtPlanSet *p)
 	free_plan(p->full_delete);
 	free_plan(p->full_insert);
 	free_plan_list(p->count_changes);
-	free_plan(p->state_merge);
-	free_plan_list(p->aux_merge);
+	free_plan(p->merge);
 	free_plan(p->cursor_read);
-	free_plan(p->state_holistic);
-	free_plan(p->dt_delete);
-	free_plan(p->dt_upsert);
-	free_plan(p->state_finish);
+	free_plan(p->apply);
 	free_plan(p->dt_fill);
-	free_plan(p->dt_mark);
 	free_plan_list(p->state_rebuild);
 	for (i = 0; i < p->naux; i++)
 	{
@@ -275,34 +270,38 @@ get_plans(DtEntry *entry)
 	p->count_changes = prepare_list(p->sql->count_changes, 3, window_types);
 	if (p->an->incremental)
 	{
-		Oid		   *holistic;
-		int			nholistic = 1;
+		Oid		   *apply_types;
+		int			napply = 1;
 
-		p->state_merge = prepare(p->sql->state_merge, 3, window_types);
-		p->aux_merge = prepare_list(p->sql->aux_merge, 3, window_types);
+		p->merge = prepare(p->sql->merge, 3, window_types);
 		p->cursor_read = prepare(p->sql->cursor_read, 1, gid_types);
-		p->dt_delete = prepare(p->sql->dt_delete, 1, gid_types);
-		p->dt_upsert = prepare(p->sql->dt_upsert, 1, gid_types);
-		p->state_finish = prepare(p->sql->state_finish, 1, gid_types);
 		p->dt_fill = prepare(p->sql->dt_fill, 0, NULL);
-		p->dt_mark = prepare(p->sql->dt_mark, 0, NULL);
 		p->state_rebuild = prepare_list(p->sql->state_rebuild, 0, NULL);
 
-		/* $1 gids, then per percentile: value[], rank[] and next value[] */
-		holistic = palloc(sizeof(Oid) * (1 + 3 * list_length(p->an->aggregates)));
-		holistic[0] = INT8ARRAYOID;
+		/* apply: $1 gids, per count distinct its deltas, per percentile its cursor */
+		apply_types = palloc(sizeof(Oid) * (1 + 3 * list_length(p->an->aggregates)));
+		apply_types[0] = INT8ARRAYOID;
+		foreach(lc, p->an->aggregates)
+		{
+			if (((DtAggregate *) lfirst(lc))->kind == DT_AGG_COUNT_DISTINCT)
+			{
+				apply_types[napply++] = INT8ARRAYOID;
+				p->ndistinct++;
+			}
+		}
 		foreach(lc, p->an->aggregates)
 		{
 			DtAggregate *agg = (DtAggregate *) lfirst(lc);
 
 			if (agg->kind != DT_AGG_PERCENTILE_CONT && agg->kind != DT_AGG_PERCENTILE_DISC)
 				continue;
-			holistic[nholistic++] = get_array_type(agg->argtype);
-			holistic[nholistic++] = INT8ARRAYOID;
+			p->npercentile++;
+			apply_types[napply++] = get_array_type(agg->argtype);
+			apply_types[napply++] = INT8ARRAYOID;
 			if (agg->kind == DT_AGG_PERCENTILE_CONT)
-				holistic[nholistic++] = get_array_type(agg->argtype);
+				apply_types[napply++] = get_array_type(agg->argtype);
 		}
-		p->state_holistic = prepare(p->sql->state_holistic, nholistic, holistic);
+		p->apply = prepare(p->sql->apply, napply, apply_types);
 
 		p->naux = list_length(p->an->aux_tables);
 		p->walk_up = palloc0(sizeof(SPIPlanPtr) * Max(p->naux, 1));
@@ -359,20 +358,6 @@ refresh_exec(SPIPlanPtr plan, Datum *values, const char *nulls, Snapshot snapsho
 	return SPI_processed;
 }
 
-/* gid_array: the first column of the last result, as an int8[] datum. */
-static Datum
-gid_array(void)
-{
-	Datum	   *gids = palloc(sizeof(Datum) * Max(SPI_processed, 1));
-	uint64		i;
-	bool		isnull;
-
-	for (i = 0; i < SPI_processed; i++)
-		gids[i] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
-	return PointerGetDatum(construct_array(gids, (int) SPI_processed, INT8OID, 8,
-										   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-}
-
 /*
  * full_refresh
  *		Recompute the DT from its query; for an incremental DT, rebuild its
@@ -390,7 +375,6 @@ full_refresh(DtPlanSet *p, Snapshot snap, DtRefreshStats *stats)
 			refresh_exec((SPIPlanPtr) lfirst(lc), NULL, NULL, snap);
 		stats->deleted = refresh_exec(p->full_delete, NULL, NULL, snap);
 		stats->inserted = refresh_exec(p->dt_fill, NULL, NULL, snap);
-		refresh_exec(p->dt_mark, NULL, NULL, snap);
 	}
 	else
 	{
@@ -399,48 +383,78 @@ full_refresh(DtPlanSet *p, Snapshot snap, DtRefreshStats *stats)
 	}
 }
 
+/* int8_array: an int8[] datum of n values. */
+static Datum
+int8_array(int64 *values, int n)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
+	int			i;
+
+	for (i = 0; i < n; i++)
+		elems[i] = Int64GetDatum(values[i]);
+	return PointerGetDatum(construct_array(elems, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
 /*
  * incremental_refresh
- *		Merge the changes in the window into the state, then rewrite the DT
- *		rows of the groups they touched.
+ *		Merge the changes in the window into the state, walk the percentile
+ *		cursors, then apply: see deparse.c's merge_sql and apply_sql.
  */
 static void
 incremental_refresh(DtPlanSet *p, Datum *window, Snapshot snap, DtRefreshStats *stats)
 {
-	ListCell   *lc;
-	Datum		gids;
-	uint64		upserted;
-	uint64		i;
+	int			ngroups;
+	int			ncols = p->ndistinct + p->npercentile;
+	int64	   *gids;
+	int64	  **deltas;
+	Datum	   *params;
+	int			g;
+	int			k;
+	bool		isnull;
+	int64		upserted;
 
 	stats->action = "INCREMENTAL";
-	refresh_exec(p->state_merge, window, NULL, snap);
-	if (SPI_processed == 0)
+
+	/* merge: gid, then the count distinct and rank deltas of each group */
+	refresh_exec(p->merge, window, NULL, snap);
+	ngroups = (int) SPI_processed;
+	if (ngroups == 0)
 		return;					/* every change was filtered out */
-	gids = gid_array();
-
-	foreach(lc, p->aux_merge)
-		refresh_exec((SPIPlanPtr) lfirst(lc), window, NULL, snap);
-	percentile_update_state(p, gids, snap);
-
-	stats->deleted = refresh_exec(p->dt_delete, &gids, NULL, snap);
-	upserted = refresh_exec(p->dt_upsert, &gids, NULL, snap);
-	refresh_exec(p->state_finish, &gids, NULL, snap);
-	for (i = 0; i < SPI_processed; i++)
+	gids = palloc(sizeof(int64) * ngroups);
+	deltas = palloc(sizeof(int64 *) * Max(ncols, 1));
+	for (k = 0; k < ncols; k++)
+		deltas[k] = palloc(sizeof(int64) * ngroups);
+	for (g = 0; g < ngroups; g++)
 	{
-		bool		isnull;
+		HeapTuple	tup = SPI_tuptable->vals[g];
 
-		if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull)))
-			stats->inserted++;
+		gids[g] = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull));
+		for (k = 0; k < ncols; k++)
+		{
+			Assert(SPI_gettypeid(SPI_tuptable->tupdesc, 2 + k) == INT8OID);
+			deltas[k][g] = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2 + k, &isnull));
+		}
 	}
+
+	params = palloc(sizeof(Datum) * (1 + p->ndistinct + 3 * p->npercentile));
+	params[0] = int8_array(gids, ngroups);
+	for (k = 0; k < p->ndistinct; k++)
+		params[1 + k] = int8_array(deltas[k], ngroups);
+	if (p->npercentile > 0)
+		percentile_walk(p, params[0], ngroups, deltas + p->ndistinct, snap, params + 1 + p->ndistinct);
+
+	/* apply: rows deleted, rows upserted, how many of those were updates */
+	refresh_exec(p->apply, params, NULL, snap);
+	stats->deleted = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	upserted = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	stats->updated = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
 	if (p->an->keys == NIL)
 	{
 		/* a one-row aggregate: its row is deleted and written again */
-		stats->updated = Min(stats->deleted, (int64) upserted);
-		stats->inserted = upserted - stats->updated;
+		stats->updated = Min(stats->deleted, upserted);
 		stats->deleted -= stats->updated;
 	}
-	else
-		stats->updated = upserted - stats->inserted;
+	stats->inserted = upserted - stats->updated;
 }
 
 /*
