@@ -55,6 +55,13 @@ CREATE TABLE dt_internal.dynamic_table_input (
 );
 CREATE INDEX ON dt_internal.dynamic_table_input (input_relid);
 
+-- The dynamic tables whose per-group state is intact.  The state and its
+-- auxiliary tables are unlogged (they cost no WAL); a crash empties them
+-- and this table together, and the next refresh rebuilds them.
+CREATE UNLOGGED TABLE dt_internal.state_valid (
+    relid oid PRIMARY KEY REFERENCES dt_internal.dynamic_table ON DELETE CASCADE
+);
+
 CREATE TABLE dt_internal.change_log (
     input_relid oid PRIMARY KEY,
     log_relid   oid NOT NULL

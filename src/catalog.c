@@ -203,7 +203,8 @@ catalog_read_entry(Oid relid, bool missing_ok)
 	SPI_connect();
 	catalog_exec("SELECT query_text, query_tree, target_lag, requested_mode, refresh_mode, "
 				 "refresh_mode_reason, settings, populated, position_snapshot, "
-				 "position_xid, position_cid FROM " DT_INTERNAL_SCHEMA ".dynamic_table "
+				 "position_xid, position_cid, EXISTS (SELECT FROM " DT_INTERNAL_SCHEMA ".state_valid v "
+				 "WHERE v.relid = d.relid) FROM " DT_INTERNAL_SCHEMA ".dynamic_table d "
 				 "WHERE relid = $1",
 				 1, types, values, NULL, SPI_OK_SELECT);
 	if (SPI_processed == 1)
@@ -251,6 +252,7 @@ catalog_read_entry(Oid relid, bool missing_ok)
 			entry->position_xid = DatumGetFullTransactionId(SPI_getbinval(tup, desc, 10, &isnull));
 			entry->position_cid = (CommandId) DatumGetInt32(SPI_getbinval(tup, desc, 11, &isnull));
 		}
+		entry->state_valid = DatumGetBool(SPI_getbinval(tup, desc, 12, &isnull));
 		MemoryContextSwitchTo(spicxt);
 	}
 	SPI_finish();
@@ -375,6 +377,19 @@ catalog_save_position(Oid relid, Snapshot snapshot, CommandId cid, TimestampTz d
 				 "position_xid = $3, position_cid = $4, data_timestamp = $5, populated = true, "
 				 "consecutive_failures = 0 WHERE relid = $1",
 				 5, types, values, NULL, SPI_OK_UPDATE);
+	SPI_finish();
+}
+
+/* catalog_mark_state_valid: the per-group state of relid was just rebuilt. */
+void
+catalog_mark_state_valid(Oid relid)
+{
+	Oid			types[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(relid)};
+
+	SPI_connect();
+	catalog_exec("INSERT INTO " DT_INTERNAL_SCHEMA ".state_valid (relid) VALUES ($1) ON CONFLICT DO NOTHING",
+				 1, types, values, NULL, SPI_OK_INSERT);
 	SPI_finish();
 }
 

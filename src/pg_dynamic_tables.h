@@ -275,6 +275,7 @@ typedef struct DtEntry
 	Datum		position_snapshot;	/* pg_snapshot */
 	FullTransactionId position_xid;
 	CommandId	position_cid;
+	bool		state_valid;	/* the unlogged per-group state is intact */
 } DtEntry;
 
 /* What a refresh did. */
@@ -299,6 +300,7 @@ extern bool catalog_internal_ddl_running(void);
 extern DtEntry *catalog_read_entry(Oid relid, bool missing_ok);
 extern bool catalog_is_dynamic_table(Oid relid);
 extern void catalog_insert_entry(DtEntry *entry, List *inputs);
+extern void catalog_mark_state_valid(Oid relid);
 extern void catalog_save_position(Oid relid, Snapshot snapshot, CommandId cid,
 								  TimestampTz data_timestamp);
 extern List *catalog_refresh_unit(Oid relid);

@@ -532,6 +532,15 @@ run_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *stats)
 	int64		rows;
 	int64		markers;
 
+	if (p->an->incremental && !entry->state_valid)
+	{
+		/* a new DT, or its unlogged state was emptied by a crash */
+		full_refresh(p, snap, stats);
+		catalog_mark_state_valid(entry->relid);
+		if (entry->populated)
+			stats->message = "the per-group state was lost (crash, or promoted standby) and was rebuilt";
+		return;
+	}
 	if (!entry->populated || !entry->has_position || p->an->always_full)
 	{
 		full_refresh(p, snap, stats);
