@@ -236,6 +236,10 @@ SELECT dt.create_dynamic_table('c_ok', 'SELECT k FROM pub WHERE id IN (SELECT id
                                initialize => 'on_schedule');
 SELECT action FROM dt.refresh('c_ok');
 SELECT dt.drop_dynamic_table('c_ok');
+-- Not tested until it works (see the report): a dynamic table over a view
+-- she may read, on a table she may not, fails to populate and to refresh
+-- ("permission denied for table secret": the view is expanded and run
+-- with her privileges), where CREATE MATERIALIZED VIEW works.
 RESET ROLE;
 
 -- ---------------------------------------------------------------------
