@@ -94,9 +94,12 @@ SELECT * FROM create_fails('d', 'WITH x AS (DELETE FROM base RETURNING *) SELECT
 SELECT * FROM create_fails('d', 'WITH x AS (INSERT INTO base VALUES (100) RETURNING *) SELECT k FROM x');
 SELECT * FROM create_fails('d', 'SELECT * FROM base FOR UPDATE');
 SELECT * FROM create_fails('d', 'SELECT k FROM base FOR SHARE');
--- Not tested until it is refused: FOR UPDATE / FOR SHARE in a subquery
--- ('SELECT * FROM (SELECT * FROM base FOR UPDATE) s') is accepted, and
--- every refresh then locks the rows of base.
+-- Guards: FOR UPDATE / FOR SHARE below the top level are refused too
+-- (every refresh would lock the rows of base).
+SELECT * FROM create_fails('d', 'SELECT * FROM (SELECT * FROM base FOR UPDATE) s');
+SELECT * FROM create_fails('d', 'SELECT k FROM base WHERE id IN (SELECT id FROM base FOR SHARE)');
+SELECT * FROM create_fails('d', 'WITH s AS (SELECT * FROM base FOR NO KEY UPDATE) SELECT k, count(*) FROM s GROUP BY k');
+SELECT * FROM create_fails('d', 'SELECT k, (SELECT max(v) FROM (SELECT v FROM base b2 WHERE b2.k = b.k FOR KEY SHARE) x) FROM base b');
 SELECT * FROM create_fails('d', 'SELECT $1');
 SELECT * FROM create_fails('d', 'SELEC 1');
 
@@ -119,6 +122,13 @@ SELECT * FROM create_fails('d', 'SELECT * FROM no_such_table');
 SELECT * FROM create_fails('d', 'SELECT no_such_column FROM base');
 SELECT * FROM create_fails('d', 'SELECT k, count(no_such_column) FROM base GROUP BY k');
 SELECT * FROM create_fails('d', 'SELECT no_such_function(v) FROM base');
+-- Guards: an error in the query text points into the query text (LINE
+-- and QUERY), not into the statement that called the function.
+SELECT dt.create_dynamic_table('d', 'SELECT k, count(*) FROM no_such_table GROUP BY k');
+SELECT dt.create_dynamic_table('d', 'SELECT k, count(*) AS n
+                                       FROM base
+                                      GROUP BY k HAVING sum(no_such_column) > 0');
+SELECT dt_footprint() = :'footprint' AS unchanged, to_regclass('d') AS d;
 
 -- ---------------------------------------------------------------------
 -- Volatile functions, anywhere in the query.
@@ -259,6 +269,16 @@ SELECT * FROM fails($$SELECT dt.refresh('no_such_table')$$);
 SELECT * FROM fails($$SELECT dt.drop_dynamic_table('base')$$);
 SELECT * FROM fails($$SELECT dt.drop_dynamic_table('taken_view')$$);
 SELECT * FROM fails($$SELECT dt.drop_dynamic_table('no_such_table')$$);
+-- Guards: an OID that names no relation (a regclass can hold any), here
+-- a made-up one and that of a dropped dynamic table: 42P01, not a crash
+-- nor a "(null)" in the message.
+SELECT code, regexp_replace(error, '[0-9]+', '<oid>') AS error FROM fails($$SELECT dt.refresh(99999999::regclass)$$);
+SELECT code, regexp_replace(error, '[0-9]+', '<oid>') AS error FROM fails($$SELECT dt.drop_dynamic_table(99999999::regclass)$$);
+SELECT dt.create_dynamic_table('d_gone', 'SELECT k, count(*) AS n FROM base GROUP BY k');
+SELECT 'd_gone'::regclass::oid AS d_gone_oid \gset
+DROP TABLE d_gone;
+SELECT code, regexp_replace(error, '[0-9]+', '<oid>') AS error FROM fails(format('SELECT dt.refresh(%s::regclass)', :d_gone_oid));
+SELECT code, regexp_replace(error, '[0-9]+', '<oid>') AS error FROM fails(format('SELECT dt.drop_dynamic_table(%s::regclass)', :d_gone_oid));
 SELECT to_regclass('base') AS base, to_regclass('taken_view') AS taken_view;
 
 -- ---------------------------------------------------------------------
@@ -283,13 +303,28 @@ ALTER TABLE d SET (fillfactor = 70);
 SELECT reloptions FROM pg_class WHERE oid = 'd'::regclass;
 ALTER TABLE d RESET (fillfactor);
 CREATE ROLE dt_errors_role;
+GRANT USAGE ON SCHEMA dt_errors TO dt_errors_role;
+GRANT SELECT ON base TO dt_errors_role;
 ALTER TABLE d OWNER TO dt_errors_role;
 SELECT relowner::regrole FROM pg_class WHERE oid = 'd'::regclass;
--- Not tested until it works: a refresh after the change of owner (it fails
--- with "permission denied for table changes_<oid>", the change log and the
--- internal objects are not handed over to the new owner).
+-- Guards: the internal objects follow the table to its new owner, who
+-- refreshes it incrementally, and it stays right.
+SELECT count(*) > 0 AS has_internal_objects, bool_and(relowner = 'dt_errors_role'::regrole) AS all_moved
+  FROM pg_class WHERE relnamespace = 'dt_internal'::regnamespace
+   AND relname ~ ('_' || 'd'::regclass::oid || '(_|$)');
+INSERT INTO base VALUES (45, 'k1', 45, 450), (46, 'k7', 46, 460);
+DELETE FROM base WHERE id = 2;
+SET ROLE dt_errors_role;
+SELECT action FROM dt.refresh('d');
+RESET ROLE;
+SELECT dt_test.check('d');
 ALTER TABLE d OWNER TO CURRENT_USER;
+REVOKE ALL ON base FROM dt_errors_role;
+REVOKE USAGE ON SCHEMA dt_errors FROM dt_errors_role;
 DROP ROLE dt_errors_role;
+UPDATE base SET v = v + 1 WHERE id = 45;
+SELECT action FROM dt.refresh('d');
+SELECT dt_test.check('d');
 ALTER TABLE d RENAME TO d_renamed;
 SELECT name, table_name FROM dt.dynamic_tables WHERE schema_name = 'dt_errors';
 INSERT INTO base VALUES (41, 'k1', 41, 410);
@@ -325,10 +360,31 @@ SELECT * FROM fails($$ALTER TABLE base DISABLE TRIGGER ALL$$);
 SELECT * FROM fails($$ALTER TABLE base DISABLE TRIGGER USER$$);
 SELECT * FROM fails(format('DROP TRIGGER %I ON base', :'capture_trigger'));
 SELECT * FROM fails(format('ALTER TRIGGER %I ON base RENAME TO capture', :'capture_trigger'));
+-- Guards: our triggers fire ALWAYS; any other firing mode, which
+-- session_replication_role would switch off, is refused.
+SELECT * FROM fails(format('ALTER TABLE base ENABLE REPLICA TRIGGER %I', :'capture_trigger'));
+SELECT * FROM fails(format('ALTER TABLE base ENABLE TRIGGER %I', :'capture_trigger'));
+SELECT * FROM fails($$ALTER TABLE d ENABLE REPLICA TRIGGER dt_guard$$);
+SELECT * FROM fails($$ALTER TABLE d ENABLE TRIGGER dt_guard$$);
+-- ENABLE ALWAYS is what they are; ENABLE TRIGGER ALL and USER are
+-- allowed and leave ours firing ALWAYS.
+ALTER TABLE base ENABLE ALWAYS TRIGGER :"capture_trigger";
+ALTER TABLE base ENABLE TRIGGER ALL;
+ALTER TABLE base ENABLE TRIGGER USER;
+ALTER TABLE d ENABLE TRIGGER ALL;
 SELECT c.relname, regexp_replace(t.tgname, '[0-9]+', '<oid>') AS tgname, t.tgenabled
   FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
  WHERE t.tgrelid IN ('base'::regclass, 'd'::regclass)
  ORDER BY 1, 2;
+-- So writes made with session_replication_role = replica are captured,
+-- and the guard holds.
+SET session_replication_role = replica;
+INSERT INTO base VALUES (47, 'k3', 47, 470);
+UPDATE base SET v = v + 100 WHERE id = 4;
+SELECT * FROM fails($$DELETE FROM d$$);
+RESET session_replication_role;
+SELECT action FROM dt.refresh('d');
+SELECT dt_test.check('d');
 -- Other triggers of the tables can still be disabled by name.
 CREATE FUNCTION noop() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NULL; END$$;
 CREATE TRIGGER user_trigger AFTER INSERT ON base FOR EACH STATEMENT EXECUTE FUNCTION noop();

@@ -1,0 +1,189 @@
+-- Aggregates maintained incrementally must give what PostgreSQL's own
+-- aggregates give: float sums and averages, the variance family over
+-- infinities, NaN and constant groups, percentiles, values of extension
+-- types (citext: equal values that look different), intervals; and the
+-- ones that cannot be maintained fall back to full refreshes with a
+-- reason.  Contents are compared with the defining query (dt_test.check);
+-- where dt_test.diff's tolerance would hide the difference (NaN, the
+-- printed form of a numeric), the text of the values is compared too.
+
+CREATE SCHEMA dt_agg;
+SET search_path = dt_agg, public;
+
+-- same_text(dt, key): the rows of a dynamic table next to those of its
+-- query, joined on key (never NULL here), with whether their text is the
+-- same.
+CREATE FUNCTION same_text(dt regclass, key text)
+RETURNS TABLE (k text, same boolean, in_table text, in_query text) LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN QUERY EXECUTE format(
+        'SELECT coalesce(d.%1$I, q.%1$I)::text, d::text IS NOT DISTINCT FROM q::text, d::text, q::text
+           FROM %2$s d FULL JOIN (%3$s) q ON d.%1$I = q.%1$I ORDER BY 1',
+        key, dt, (SELECT query FROM dt.dynamic_tables WHERE name = dt));
+END
+$$;
+
+-- ---------------------------------------------------------------------
+-- Float sums are exact: 0.1 + 0.2 agrees with the query within
+-- dt_test.check's tolerance, and a group of one row (or a table of one
+-- row) shows exactly the value the query shows.
+-- ---------------------------------------------------------------------
+CREATE TABLE f (id int, k text, x float8);
+INSERT INTO f VALUES (1, 'a', 0.1), (2, 'a', 0.2), (3, 'b', 1 / 3.0), (4, 'c', 0.1);
+SELECT dt.create_dynamic_table('f_k', 'SELECT k, sum(x) AS s, avg(x) AS a, count(*) AS n FROM f GROUP BY k',
+                               refresh_mode => 'incremental');
+SELECT dt.create_dynamic_table('f_one', 'SELECT sum(x) AS s, avg(x) AS a FROM f WHERE id = 3',
+                               refresh_mode => 'incremental');
+SELECT dt_test.check('f_k'), dt_test.check('f_one');
+-- Guards: one row, compared with = on the float8 values.
+SELECT d.s = q.s AS sum_equal, d.a = q.a AS avg_equal
+  FROM f_one d, (SELECT sum(x) AS s, avg(x) AS a FROM f WHERE id = 3) q;
+SELECT d.k, d.s = q.s AS sum_equal, d.a = q.a AS avg_equal
+  FROM f_k d JOIN (SELECT k, sum(x) AS s, avg(x) AS a FROM f GROUP BY k) q USING (k)
+ WHERE d.n = 1 ORDER BY d.k;
+-- A huge value comes and goes: exact sums lose nothing to it.
+INSERT INTO f VALUES (5, 'a', 1e17), (6, 'b', 0.25), (7, 'd', 2 / 3.0);
+DELETE FROM f WHERE id = 5;
+DELETE FROM f WHERE id = 3;
+SELECT action FROM dt.refresh('f_k');
+SELECT dt_test.check('f_k');
+SELECT d.k, d.s = q.s AS sum_equal, d.a = q.a AS avg_equal
+  FROM f_k d JOIN (SELECT k, sum(x) AS s, avg(x) AS a FROM f GROUP BY k) q USING (k)
+ WHERE d.n = 1 ORDER BY d.k;
+
+-- ---------------------------------------------------------------------
+-- The variance family over a group with +-Infinity or NaN is NaN, float8
+-- and numeric, as in PostgreSQL; a constant group's numeric variance
+-- prints as 0.  Guards: the text of every value equals the query's.
+-- ---------------------------------------------------------------------
+CREATE TABLE va (id int, k text, x float8, n numeric);
+INSERT INTO va VALUES (1, 'inf', 1, 1), (2, 'inf', 'Infinity', 'Infinity'),
+                      (3, 'ninf', '-Infinity', '-Infinity'), (4, 'ninf', 3, 3),
+                      (5, 'nan', 1, 1), (6, 'nan', 'NaN', 'NaN'),
+                      (7, 'const', 2.5, 2.5), (8, 'const', 2.5, 2.5), (9, 'const', 2.5, 2.5),
+                      (10, 'one', 7, 7);
+SELECT dt.create_dynamic_table('va_k',
+    'SELECT k, var_samp(x) AS vx, var_pop(x) AS vpx, stddev_samp(x) AS sx, stddev_pop(x) AS spx,
+            variance(n) AS vn, var_pop(n) AS vpn, stddev(n) AS sn, stddev_pop(n) AS spn
+       FROM va GROUP BY k', refresh_mode => 'incremental');
+SELECT * FROM same_text('va_k', 'k');
+SELECT dt_test.check('va_k');
+-- More infinities, NaN and constants arrive; then they leave, and the
+-- groups have ordinary variances again.
+INSERT INTO va VALUES (11, 'const', 2.5, 2.5), (12, 'inf', 'Infinity', 'Infinity'), (13, 'nan', 2, 2),
+                      (14, 'one', 'NaN', 'NaN'), (15, 'mixed', 'Infinity', 'Infinity'),
+                      (16, 'mixed', '-Infinity', '-Infinity');
+SELECT action FROM dt.refresh('va_k');
+SELECT * FROM same_text('va_k', 'k');
+DELETE FROM va WHERE id IN (2, 12, 3, 6, 14, 15);
+SELECT action FROM dt.refresh('va_k');
+SELECT * FROM same_text('va_k', 'k');
+SELECT dt_test.check('va_k');
+
+-- ---------------------------------------------------------------------
+-- Percentiles ordered DESC (or USING >): the per-group cursors walk
+-- ascending values only.  Guards: 'auto' gives FULL with a reason naming
+-- DESC, 'incremental' is refused, and the table is right.
+-- ---------------------------------------------------------------------
+CREATE TABLE pc (id int, k text, x float8, c int);
+INSERT INTO pc SELECT g, 'k' || g % 3, g * 1.5, g % 7 FROM generate_series(1, 30) g;
+SELECT dt.create_dynamic_table('pc_desc',
+    'SELECT k, percentile_cont(0.25) WITHIN GROUP (ORDER BY x DESC) AS p25,
+            percentile_disc(0.9) WITHIN GROUP (ORDER BY c DESC) AS p90
+       FROM pc GROUP BY k');
+SELECT dt.create_dynamic_table('pc_using',
+    'SELECT k, percentile_disc(0.3) WITHIN GROUP (ORDER BY c USING >) AS p30 FROM pc GROUP BY k');
+SELECT name, refresh_mode, refresh_mode_reason FROM dt.dynamic_tables
+ WHERE name IN ('pc_desc'::regclass, 'pc_using'::regclass) ORDER BY table_name;
+\set VERBOSITY terse
+SELECT dt.create_dynamic_table('pc_desc_inc',
+    'SELECT k, percentile_cont(0.25) WITHIN GROUP (ORDER BY x DESC) AS p25 FROM pc GROUP BY k',
+    refresh_mode => 'incremental');
+\set VERBOSITY default
+SELECT dt_test.check('pc_desc'), dt_test.check('pc_using');
+INSERT INTO pc VALUES (100, 'k1', 1000, 100), (101, 'k1', 999, 99), (102, 'k0', -5, -5);
+DELETE FROM pc WHERE id IN (3, 6, 7);
+UPDATE pc SET x = x * 10 WHERE id % 4 = 0;
+SELECT action FROM dt.refresh('pc_desc');
+SELECT action FROM dt.refresh('pc_using');
+SELECT dt_test.check('pc_desc'), dt_test.check('pc_using');
+
+-- ---------------------------------------------------------------------
+-- An extension type: citext, whose equal values may differ in case.
+-- Min, max and percentiles order values, and count(DISTINCT) and the
+-- group key compare them, with the type's own btree operators.  citext
+-- brings its own min and max aggregates, which are not maintained
+-- incrementally.  Guards: after inserts and deletes of case variants,
+-- every table equals its query.
+-- ---------------------------------------------------------------------
+CREATE EXTENSION citext SCHEMA dt_agg;
+CREATE TABLE ci (id int, k text, c citext, g citext);
+INSERT INTO ci VALUES (1, 'a', 'Apple', 'X'), (2, 'a', 'apple', 'x'), (3, 'a', 'BANANA', 'Y'),
+                      (4, 'b', 'cherry', 'y'), (5, 'b', 'Cherry', 'X'), (6, 'b', 'date', 'Z'),
+                      (7, 'b', 'Elder', 'z'), (8, 'a', 'fig', 'Y');
+SELECT dt.create_dynamic_table('ci_k',
+    'SELECT k, count(DISTINCT c) AS nd, percentile_disc(0.5) WITHIN GROUP (ORDER BY c) AS med,
+            percentile_disc(0.9) WITHIN GROUP (ORDER BY c) AS p90, count(*) AS n
+       FROM ci GROUP BY k', refresh_mode => 'incremental');
+SELECT dt.create_dynamic_table('ci_minmax', 'SELECT k, min(c) AS lo, max(c) AS hi FROM ci GROUP BY k');
+SELECT dt.create_dynamic_table('ci_g',
+    'SELECT g, count(*) AS n, count(DISTINCT c) AS nd, max(id) AS top FROM ci GROUP BY g',
+    refresh_mode => 'incremental');
+SELECT name, refresh_mode, refresh_mode_reason FROM dt.dynamic_tables
+ WHERE name = 'ci_minmax'::regclass;
+SELECT dt_test.check('ci_k'), dt_test.check('ci_minmax'), dt_test.check('ci_g');
+INSERT INTO ci VALUES (9, 'a', 'APPLE', 'z'), (10, 'b', 'CHERRY', 'Y'), (11, 'a', 'banana', 'x'),
+                      (12, 'b', 'DATE', 'x');
+DELETE FROM ci WHERE id IN (1, 5);
+SELECT action FROM dt.refresh('ci_k');
+SELECT action FROM dt.refresh('ci_minmax');
+SELECT action FROM dt.refresh('ci_g');
+SELECT dt_test.check('ci_k'), dt_test.check('ci_minmax'), dt_test.check('ci_g');
+DELETE FROM ci WHERE id IN (2, 9);
+UPDATE ci SET c = upper(c), g = lower(g) WHERE k = 'b';
+DELETE FROM ci WHERE g = 'Y' AND id = 3;
+SELECT action FROM dt.refresh('ci_k');
+SELECT action FROM dt.refresh('ci_minmax');
+SELECT action FROM dt.refresh('ci_g');
+SELECT dt_test.check('ci_k'), dt_test.check('ci_minmax'), dt_test.check('ci_g');
+
+-- ---------------------------------------------------------------------
+-- Composite values: count(p) counts ROW(1, NULL) (not null as a whole)
+-- but not ROW(NULL, NULL); the state cannot tell them apart.  Guards:
+-- FULL with the reason, and right.  GROUP BY a composite value likewise.
+-- ---------------------------------------------------------------------
+CREATE TYPE pair AS (a int, b int);
+CREATE TABLE cp (id int, k text, p pair);
+INSERT INTO cp VALUES (1, 'a', ROW(1, NULL)), (2, 'a', ROW(1, 2)), (3, 'b', NULL), (4, 'b', ROW(NULL, NULL));
+SELECT dt.create_dynamic_table('cp_count', 'SELECT k, count(p) AS n, count(*) AS rows FROM cp GROUP BY k');
+SELECT dt.create_dynamic_table('cp_group', 'SELECT p, count(*) AS n FROM cp GROUP BY p');
+SELECT name, refresh_mode, refresh_mode_reason FROM dt.dynamic_tables
+ WHERE name IN ('cp_count'::regclass, 'cp_group'::regclass) ORDER BY table_name;
+SELECT dt_test.check('cp_count'), dt_test.check('cp_group');
+INSERT INTO cp VALUES (5, 'a', ROW(NULL, 3)), (6, 'b', ROW(1, NULL)), (7, 'b', ROW(NULL, NULL));
+DELETE FROM cp WHERE id = 2;
+SELECT action FROM dt.refresh('cp_count');
+SELECT action FROM dt.refresh('cp_group');
+SELECT dt_test.check('cp_count'), dt_test.check('cp_group');
+
+-- ---------------------------------------------------------------------
+-- sum and avg over interval.  Guards: created incrementally and right
+-- after inserts, deletes and NULLs.
+-- ---------------------------------------------------------------------
+CREATE TABLE iv (id int, k text, d interval);
+INSERT INTO iv VALUES (1, 'a', '1 day'), (2, 'a', '1 month 2 hours'), (3, 'b', '-3 minutes'), (4, 'b', '1 year');
+SELECT dt.create_dynamic_table('iv_k', 'SELECT k, sum(d) AS s, avg(d) AS a, count(d) AS n FROM iv GROUP BY k',
+                               refresh_mode => 'incremental');
+SELECT dt_test.check('iv_k');
+INSERT INTO iv VALUES (5, 'a', '1 year 1 second'), (6, 'b', NULL), (7, 'c', '10 seconds'), (8, 'c', '-10 seconds');
+DELETE FROM iv WHERE id = 1;
+SELECT action FROM dt.refresh('iv_k');
+SELECT dt_test.check('iv_k');
+DELETE FROM iv WHERE k = 'b' AND d IS NOT NULL;
+UPDATE iv SET d = d * 3 WHERE id = 2;
+SELECT action FROM dt.refresh('iv_k');
+SELECT dt_test.check('iv_k');
+
+SET client_min_messages = warning;
+DROP SCHEMA dt_agg CASCADE;
+RESET client_min_messages;
