@@ -749,8 +749,9 @@ dt_read_changes(PG_FUNCTION_ARGS)
 	if (check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("cannot refresh incrementally from \"%s\", which has row-level security", get_rel_name(relid)),
-				 errhint("Recreate the dynamic table; it will be refreshed in full.")));
+				 errmsg("cannot read the changes of \"%s\", which has row-level security in force",
+						get_rel_name(relid)),
+				 errdetail("A change log does not know which rows the policies let the caller see.")));
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	log = table_open(logoid, AccessShareLock);

@@ -380,16 +380,24 @@ catalog_save_position(Oid relid, Snapshot snapshot, CommandId cid, TimestampTz d
 	SPI_finish();
 }
 
-/* catalog_mark_state_valid: the per-group state of relid was just rebuilt. */
+/*
+ * catalog_set_state_valid
+ *		Record whether the per-group state of relid can be merged into: true
+ *		after a rebuild, false after one that row-level security filtered.
+ */
 void
-catalog_mark_state_valid(Oid relid)
+catalog_set_state_valid(Oid relid, bool valid)
 {
 	Oid			types[1] = {OIDOID};
 	Datum		values[1] = {ObjectIdGetDatum(relid)};
 
 	SPI_connect();
-	catalog_exec("INSERT INTO " DT_INTERNAL_SCHEMA ".state_valid (relid) VALUES ($1) ON CONFLICT DO NOTHING",
-				 1, types, values, NULL, SPI_OK_INSERT);
+	if (valid)
+		catalog_exec("INSERT INTO " DT_INTERNAL_SCHEMA ".state_valid (relid) VALUES ($1) ON CONFLICT DO NOTHING",
+					 1, types, values, NULL, SPI_OK_INSERT);
+	else
+		catalog_exec("DELETE FROM " DT_INTERNAL_SCHEMA ".state_valid WHERE relid = $1",
+					 1, types, values, NULL, SPI_OK_DELETE);
 	SPI_finish();
 }
 

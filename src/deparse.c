@@ -1342,6 +1342,7 @@ deparse_refresh_sql(Oid dtrelid, DtAnalysis *an)
 
 		if (!input->capturable)
 			continue;
+		sql->count_relids = lappend_oid(sql->count_relids, input->relid);
 		sql->count_changes = lappend(sql->count_changes,
 									 psprintf("SELECT count(*) FILTER (WHERE c." DT_COL_SIGN " <> 0), "
 											  "count(*) FILTER (WHERE c." DT_COL_SIGN " = 0) "

@@ -217,6 +217,7 @@ typedef struct DtSql
 
 	/* Rows and rebuild markers in the window, one per captured input. */
 	List	   *count_changes;
+	List	   *count_relids;	/* the inputs they count, in the same order */
 
 	/* Delta merge: merge, then walk the cursors, then apply. */
 	char	   *merge;
@@ -300,7 +301,7 @@ extern bool catalog_internal_ddl_running(void);
 extern DtEntry *catalog_read_entry(Oid relid, bool missing_ok);
 extern bool catalog_is_dynamic_table(Oid relid);
 extern void catalog_insert_entry(DtEntry *entry, List *inputs);
-extern void catalog_mark_state_valid(Oid relid);
+extern void catalog_set_state_valid(Oid relid, bool valid);
 extern void catalog_save_position(Oid relid, Snapshot snapshot, CommandId cid,
 								  TimestampTz data_timestamp);
 extern List *catalog_refresh_unit(Oid relid);

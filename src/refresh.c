@@ -47,6 +47,7 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/rls.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/xid8.h"
@@ -458,6 +459,26 @@ incremental_refresh(DtPlanSet *p, Datum *window, Snapshot snap, DtRefreshStats *
 }
 
 /*
+ * rls_input
+ *		A captured input with row-level security in force for the owner (the
+ *		current user), or InvalidOid.  Its log does not know which rows the
+ *		owner may see, so such a DT is refreshed in full, through the
+ *		policies, for as long as they are in force.
+ */
+static Oid
+rls_input(DtPlanSet *p)
+{
+	ListCell   *lc;
+
+	foreach(lc, p->sql->count_relids)
+	{
+		if (check_enable_rls(lfirst_oid(lc), InvalidOid, true) == RLS_ENABLED)
+			return lfirst_oid(lc);
+	}
+	return InvalidOid;
+}
+
+/*
  * count_window
  *		Count the rows and rebuild markers in the window of every captured
  *		input.
@@ -531,14 +552,30 @@ run_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *stats)
 	Datum		window[3];
 	int64		rows;
 	int64		markers;
+	Oid			rls = rls_input(p);
 
+	if (OidIsValid(rls))
+	{
+		/*
+		 * The plans are those of a full DT now (analysis saw the policies);
+		 * the state missed this refresh, and anything built through the
+		 * policies could not take unfiltered changes: set it aside.
+		 */
+		full_refresh(p, snap, stats);
+		if (entry->incremental && entry->state_valid)
+			catalog_set_state_valid(entry->relid, false);
+		stats->message = psprintf("row-level security is in force on \"%s\"; refreshed in full",
+								  get_rel_name(rls));
+		return;
+	}
 	if (p->an->incremental && !entry->state_valid)
 	{
 		/* a new DT, or its unlogged state was emptied by a crash */
 		full_refresh(p, snap, stats);
-		catalog_mark_state_valid(entry->relid);
+		catalog_set_state_valid(entry->relid, true);
 		if (entry->populated)
-			stats->message = "the per-group state was lost (crash, or promoted standby) and was rebuilt";
+			stats->message = "the per-group state was lost (crash, promoted standby) or set aside "
+				"(row-level security) and was rebuilt";
 		return;
 	}
 	if (!entry->populated || !entry->has_position || p->an->always_full)
