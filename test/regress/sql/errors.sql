@@ -3,12 +3,14 @@
 -- nothing behind (no table, no catalog row, no internal object in
 -- dt_internal, no trigger, no change log).
 --
--- Most cases run through two helpers that catch the error and print its
--- SQLSTATE (column code) and message (internal names carry OIDs; those are masked):
---   create_fails(...)  calls dt.create_dynamic_table and also reports what
---                      the failed call left behind, by comparing the
---                      extension's footprint before and after;
---   fails(sql)         runs any statement.
+-- Most cases run through two helpers of test/helpers.sql that catch the
+-- error and print its SQLSTATE (column code) and message (internal names
+-- carry OIDs; those are masked):
+--   dt_test.create_fails(...)  calls dt.create_dynamic_table and also
+--                              reports what the failed call left behind, by
+--                              comparing the extension's footprint
+--                              (dt_test.dt_footprint()) before and after;
+--   dt_test.fails(sql)         runs any statement.
 -- A few statements run at top level, to show the whole message (DETAIL and
 -- HINT) as a user sees it.
 
@@ -24,157 +26,105 @@ CREATE INDEX taken_index ON base (v);
 CREATE FUNCTION vol(int) RETURNS int LANGUAGE sql VOLATILE AS 'SELECT $1';
 CREATE TEMP TABLE tmp (a int);
 
--- Everything dynamic tables occupy: catalog rows, relations in dt_internal,
--- the guard and capture triggers.
-CREATE FUNCTION dt_footprint() RETURNS text LANGUAGE sql AS $$
-SELECT format('catalog=%s inputs=%s logs=%s internal=%s triggers=%s',
-              (SELECT count(*) FROM dt_internal.dynamic_table),
-              (SELECT count(*) FROM dt_internal.dynamic_table_input),
-              (SELECT count(*) FROM dt_internal.change_log),
-              (SELECT count(*) FROM pg_class WHERE relnamespace = 'dt_internal'::regnamespace),
-              (SELECT count(*) FROM pg_trigger WHERE tgname = 'dt_guard' OR tgname LIKE 'dt\_capture\_%'))
-$$;
-
-CREATE FUNCTION mask_oids(msg text) RETURNS text LANGUAGE sql AS $$
-SELECT regexp_replace(msg, '(dt_capture|changes|state|final|aux|key)_[0-9]+', '\1_<oid>', 'g')
-$$;
-
-CREATE FUNCTION create_fails(name text, query text, target_lag text DEFAULT '1 minute',
-                             refresh_mode text DEFAULT 'auto', initialize text DEFAULT 'on_create',
-                             OUT code text, OUT left_behind text, OUT error text)
-LANGUAGE plpgsql AS $$
-DECLARE
-    before text := dt_footprint();
-    rel_before regclass := to_regclass(name);
-    detail text;
-BEGIN
-    BEGIN
-        PERFORM dt.create_dynamic_table(name, query, target_lag, refresh_mode, initialize);
-        code := 'none';
-        error := 'created';
-    EXCEPTION WHEN OTHERS THEN
-        GET STACKED DIAGNOSTICS code = RETURNED_SQLSTATE, error = MESSAGE_TEXT,
-                                detail = PG_EXCEPTION_DETAIL;
-        error := mask_oids(error || coalesce(' / DETAIL: ' || nullif(detail, ''), ''));
-    END;
-    IF dt_footprint() = before AND to_regclass(name) IS NOT DISTINCT FROM rel_before THEN
-        left_behind := 'nothing';
-    ELSE
-        left_behind := format('%s: %s -> %s', to_regclass(name), before, dt_footprint());
-    END IF;
-END
-$$;
-
-CREATE FUNCTION fails(sql text, OUT code text, OUT error text) LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE sql;
-    code := 'none';
-    error := 'succeeded';
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS code = RETURNED_SQLSTATE, error = MESSAGE_TEXT;
-    error := mask_oids(error);
-END
-$$;
-
-SELECT dt_footprint() AS footprint \gset
+SELECT dt_test.dt_footprint() AS footprint \gset
 
 -- ---------------------------------------------------------------------
 -- The query must be one SELECT.
 -- ---------------------------------------------------------------------
 SELECT dt.create_dynamic_table('d', 'SELECT 1; SELECT 2');
-SELECT dt_footprint() = :'footprint' AS unchanged, to_regclass('d') AS d;
-SELECT * FROM create_fails('d', 'SELECT 1; SELECT 2');
-SELECT * FROM create_fails('d', '');
-SELECT * FROM create_fails('d', 'INSERT INTO base VALUES (100)');
-SELECT * FROM create_fails('d', 'UPDATE base SET v = 0 RETURNING k, v');
-SELECT * FROM create_fails('d', 'CREATE TABLE zz ()');
-SELECT * FROM create_fails('d', 'EXPLAIN SELECT 1');
-SELECT * FROM create_fails('d', 'SELECT * INTO newt FROM base');
-SELECT * FROM create_fails('d', 'WITH x AS (DELETE FROM base RETURNING *) SELECT k FROM x');
-SELECT * FROM create_fails('d', 'WITH x AS (INSERT INTO base VALUES (100) RETURNING *) SELECT k FROM x');
-SELECT * FROM create_fails('d', 'SELECT * FROM base FOR UPDATE');
-SELECT * FROM create_fails('d', 'SELECT k FROM base FOR SHARE');
+SELECT dt_test.dt_footprint() = :'footprint' AS unchanged, to_regclass('d') AS d;
+SELECT * FROM dt_test.create_fails('d', 'SELECT 1; SELECT 2');
+SELECT * FROM dt_test.create_fails('d', '');
+SELECT * FROM dt_test.create_fails('d', 'INSERT INTO base VALUES (100)');
+SELECT * FROM dt_test.create_fails('d', 'UPDATE base SET v = 0 RETURNING k, v');
+SELECT * FROM dt_test.create_fails('d', 'CREATE TABLE zz ()');
+SELECT * FROM dt_test.create_fails('d', 'EXPLAIN SELECT 1');
+SELECT * FROM dt_test.create_fails('d', 'SELECT * INTO newt FROM base');
+SELECT * FROM dt_test.create_fails('d', 'WITH x AS (DELETE FROM base RETURNING *) SELECT k FROM x');
+SELECT * FROM dt_test.create_fails('d', 'WITH x AS (INSERT INTO base VALUES (100) RETURNING *) SELECT k FROM x');
+SELECT * FROM dt_test.create_fails('d', 'SELECT * FROM base FOR UPDATE');
+SELECT * FROM dt_test.create_fails('d', 'SELECT k FROM base FOR SHARE');
 -- Guards: FOR UPDATE / FOR SHARE below the top level are refused too
 -- (every refresh would lock the rows of base).
-SELECT * FROM create_fails('d', 'SELECT * FROM (SELECT * FROM base FOR UPDATE) s');
-SELECT * FROM create_fails('d', 'SELECT k FROM base WHERE id IN (SELECT id FROM base FOR SHARE)');
-SELECT * FROM create_fails('d', 'WITH s AS (SELECT * FROM base FOR NO KEY UPDATE) SELECT k, count(*) FROM s GROUP BY k');
-SELECT * FROM create_fails('d', 'SELECT k, (SELECT max(v) FROM (SELECT v FROM base b2 WHERE b2.k = b.k FOR KEY SHARE) x) FROM base b');
-SELECT * FROM create_fails('d', 'SELECT $1');
-SELECT * FROM create_fails('d', 'SELEC 1');
+SELECT * FROM dt_test.create_fails('d', 'SELECT * FROM (SELECT * FROM base FOR UPDATE) s');
+SELECT * FROM dt_test.create_fails('d', 'SELECT k FROM base WHERE id IN (SELECT id FROM base FOR SHARE)');
+SELECT * FROM dt_test.create_fails('d', 'WITH s AS (SELECT * FROM base FOR NO KEY UPDATE) SELECT k, count(*) FROM s GROUP BY k');
+SELECT * FROM dt_test.create_fails('d', 'SELECT k, (SELECT max(v) FROM (SELECT v FROM base b2 WHERE b2.k = b.k FOR KEY SHARE) x) FROM base b');
+SELECT * FROM dt_test.create_fails('d', 'SELECT $1');
+SELECT * FROM dt_test.create_fails('d', 'SELEC 1');
 
 -- ---------------------------------------------------------------------
 -- The name: taken, or in a place a dynamic table cannot live.
 -- ---------------------------------------------------------------------
-SELECT * FROM create_fails('base', 'SELECT 1 AS x');
-SELECT * FROM create_fails('taken_view', 'SELECT 1 AS x');
-SELECT * FROM create_fails('seq', 'SELECT 1 AS x');
-SELECT * FROM create_fails('taken_index', 'SELECT 1 AS x');
-SELECT * FROM create_fails('taken_enum', 'SELECT 1 AS x');
-SELECT * FROM create_fails('no_such_schema.d', 'SELECT 1 AS x');
-SELECT * FROM create_fails('pg_temp.d', 'SELECT 1 AS x');
-SELECT * FROM create_fails('dt_internal.d', 'SELECT 1 AS x');
+SELECT * FROM dt_test.create_fails('base', 'SELECT 1 AS x');
+SELECT * FROM dt_test.create_fails('taken_view', 'SELECT 1 AS x');
+SELECT * FROM dt_test.create_fails('seq', 'SELECT 1 AS x');
+SELECT * FROM dt_test.create_fails('taken_index', 'SELECT 1 AS x');
+SELECT * FROM dt_test.create_fails('taken_enum', 'SELECT 1 AS x');
+SELECT * FROM dt_test.create_fails('no_such_schema.d', 'SELECT 1 AS x');
+SELECT * FROM dt_test.create_fails('pg_temp.d', 'SELECT 1 AS x');
+SELECT * FROM dt_test.create_fails('dt_internal.d', 'SELECT 1 AS x');
 
 -- ---------------------------------------------------------------------
 -- Unknown objects.
 -- ---------------------------------------------------------------------
-SELECT * FROM create_fails('d', 'SELECT * FROM no_such_table');
-SELECT * FROM create_fails('d', 'SELECT no_such_column FROM base');
-SELECT * FROM create_fails('d', 'SELECT k, count(no_such_column) FROM base GROUP BY k');
-SELECT * FROM create_fails('d', 'SELECT no_such_function(v) FROM base');
+SELECT * FROM dt_test.create_fails('d', 'SELECT * FROM no_such_table');
+SELECT * FROM dt_test.create_fails('d', 'SELECT no_such_column FROM base');
+SELECT * FROM dt_test.create_fails('d', 'SELECT k, count(no_such_column) FROM base GROUP BY k');
+SELECT * FROM dt_test.create_fails('d', 'SELECT no_such_function(v) FROM base');
 -- Guards: an error in the query text points into the query text (LINE
 -- and QUERY), not into the statement that called the function.
 SELECT dt.create_dynamic_table('d', 'SELECT k, count(*) FROM no_such_table GROUP BY k');
 SELECT dt.create_dynamic_table('d', 'SELECT k, count(*) AS n
                                        FROM base
                                       GROUP BY k HAVING sum(no_such_column) > 0');
-SELECT dt_footprint() = :'footprint' AS unchanged, to_regclass('d') AS d;
+SELECT dt_test.dt_footprint() = :'footprint' AS unchanged, to_regclass('d') AS d;
 
 -- ---------------------------------------------------------------------
 -- Volatile functions, anywhere in the query.
 -- ---------------------------------------------------------------------
-SELECT * FROM create_fails('d', 'SELECT random() FROM base');
-SELECT * FROM create_fails('d', 'SELECT k FROM base WHERE v > random() * 10');
-SELECT * FROM create_fails('d', 'SELECT k, count(*) FROM base GROUP BY k HAVING sum(v) > random()');
-SELECT * FROM create_fails('d', 'SELECT k FROM base WHERE id IN (SELECT id FROM base WHERE random() < 0.5)');
-SELECT * FROM create_fails('d', 'SELECT clock_timestamp() AS t');
-SELECT * FROM create_fails('d', 'SELECT nextval(''seq'') AS n, k FROM base');
-SELECT * FROM create_fails('d', 'SELECT vol(v) FROM base');
+SELECT * FROM dt_test.create_fails('d', 'SELECT random() FROM base');
+SELECT * FROM dt_test.create_fails('d', 'SELECT k FROM base WHERE v > random() * 10');
+SELECT * FROM dt_test.create_fails('d', 'SELECT k, count(*) FROM base GROUP BY k HAVING sum(v) > random()');
+SELECT * FROM dt_test.create_fails('d', 'SELECT k FROM base WHERE id IN (SELECT id FROM base WHERE random() < 0.5)');
+SELECT * FROM dt_test.create_fails('d', 'SELECT clock_timestamp() AS t');
+SELECT * FROM dt_test.create_fails('d', 'SELECT nextval(''seq'') AS n, k FROM base');
+SELECT * FROM dt_test.create_fails('d', 'SELECT vol(v) FROM base');
 
 -- ---------------------------------------------------------------------
 -- Temporary tables: other sessions (the scheduler) cannot read them.
 -- ---------------------------------------------------------------------
-SELECT * FROM create_fails('d', 'SELECT * FROM tmp');
-SELECT * FROM create_fails('d', 'SELECT k FROM base WHERE id IN (SELECT a FROM tmp)');
-SELECT * FROM create_fails('d', 'SELECT (SELECT count(*) FROM tmp) AS n');
-SELECT * FROM create_fails('d', 'SELECT a FROM pg_temp.tmp');
+SELECT * FROM dt_test.create_fails('d', 'SELECT * FROM tmp');
+SELECT * FROM dt_test.create_fails('d', 'SELECT k FROM base WHERE id IN (SELECT a FROM tmp)');
+SELECT * FROM dt_test.create_fails('d', 'SELECT (SELECT count(*) FROM tmp) AS n');
+SELECT * FROM dt_test.create_fails('d', 'SELECT a FROM pg_temp.tmp');
 
 -- ---------------------------------------------------------------------
 -- target_lag: a duration of at least one second, or 'downstream'.
 -- ---------------------------------------------------------------------
-SELECT * FROM create_fails('d', 'SELECT k, count(*) FROM base GROUP BY k', target_lag => 'abc');
-SELECT * FROM create_fails('d', 'SELECT k, count(*) FROM base GROUP BY k', target_lag => '');
-SELECT * FROM create_fails('d', 'SELECT k, count(*) FROM base GROUP BY k', target_lag => '0 seconds');
-SELECT * FROM create_fails('d', 'SELECT k, count(*) FROM base GROUP BY k', target_lag => '-1 minute');
-SELECT * FROM create_fails('d', 'SELECT k, count(*) FROM base GROUP BY k', target_lag => '500 milliseconds');
-SELECT * FROM create_fails('d', 'SELECT k, count(*) FROM base GROUP BY k', target_lag => '999 milliseconds');
+SELECT * FROM dt_test.create_fails('d', 'SELECT k, count(*) FROM base GROUP BY k', target_lag => 'abc');
+SELECT * FROM dt_test.create_fails('d', 'SELECT k, count(*) FROM base GROUP BY k', target_lag => '');
+SELECT * FROM dt_test.create_fails('d', 'SELECT k, count(*) FROM base GROUP BY k', target_lag => '0 seconds');
+SELECT * FROM dt_test.create_fails('d', 'SELECT k, count(*) FROM base GROUP BY k', target_lag => '-1 minute');
+SELECT * FROM dt_test.create_fails('d', 'SELECT k, count(*) FROM base GROUP BY k', target_lag => '500 milliseconds');
+SELECT * FROM dt_test.create_fails('d', 'SELECT k, count(*) FROM base GROUP BY k', target_lag => '999 milliseconds');
 
 -- ---------------------------------------------------------------------
 -- refresh_mode and initialize.
 -- ---------------------------------------------------------------------
-SELECT * FROM create_fails('d', 'SELECT k, count(*) FROM base GROUP BY k', refresh_mode => 'fast');
-SELECT * FROM create_fails('d', 'SELECT k, count(*) FROM base GROUP BY k', refresh_mode => '');
-SELECT * FROM create_fails('d', 'SELECT k, count(*) FROM base GROUP BY k', initialize => 'later');
-SELECT * FROM create_fails('d', 'SELECT k, count(*) FROM base GROUP BY k', initialize => 'on_refresh');
+SELECT * FROM dt_test.create_fails('d', 'SELECT k, count(*) FROM base GROUP BY k', refresh_mode => 'fast');
+SELECT * FROM dt_test.create_fails('d', 'SELECT k, count(*) FROM base GROUP BY k', refresh_mode => '');
+SELECT * FROM dt_test.create_fails('d', 'SELECT k, count(*) FROM base GROUP BY k', initialize => 'later');
+SELECT * FROM dt_test.create_fails('d', 'SELECT k, count(*) FROM base GROUP BY k', initialize => 'on_refresh');
 
 -- ---------------------------------------------------------------------
 -- NULL arguments.
 -- ---------------------------------------------------------------------
-SELECT * FROM create_fails(NULL, 'SELECT k, count(*) FROM base GROUP BY k');
-SELECT * FROM create_fails('d', NULL);
-SELECT * FROM create_fails('d', 'SELECT k, count(*) FROM base GROUP BY k', target_lag => NULL);
-SELECT * FROM create_fails('d', 'SELECT k, count(*) FROM base GROUP BY k', refresh_mode => NULL);
-SELECT * FROM create_fails('d', 'SELECT k, count(*) FROM base GROUP BY k', initialize => NULL);
+SELECT * FROM dt_test.create_fails(NULL, 'SELECT k, count(*) FROM base GROUP BY k');
+SELECT * FROM dt_test.create_fails('d', NULL);
+SELECT * FROM dt_test.create_fails('d', 'SELECT k, count(*) FROM base GROUP BY k', target_lag => NULL);
+SELECT * FROM dt_test.create_fails('d', 'SELECT k, count(*) FROM base GROUP BY k', refresh_mode => NULL);
+SELECT * FROM dt_test.create_fails('d', 'SELECT k, count(*) FROM base GROUP BY k', initialize => NULL);
 
 -- ---------------------------------------------------------------------
 -- refresh_mode => 'incremental' with a query that cannot be maintained
@@ -182,16 +132,16 @@ SELECT * FROM create_fails('d', 'SELECT k, count(*) FROM base GROUP BY k', initi
 -- ---------------------------------------------------------------------
 SELECT dt.create_dynamic_table('d', 'SELECT k, sum(v) OVER (PARTITION BY k) FROM base',
                                refresh_mode => 'incremental');
-SELECT dt_footprint() = :'footprint' AS unchanged, to_regclass('d') AS d;
-SELECT * FROM create_fails('d', 'SELECT k, sum(v) OVER (PARTITION BY k) FROM base', refresh_mode => 'incremental');
-SELECT * FROM create_fails('d', 'SELECT a.k, count(*) FROM base a JOIN base b USING (id) GROUP BY a.k', refresh_mode => 'incremental');
-SELECT * FROM create_fails('d', 'SELECT k, count(*) FROM base GROUP BY k ORDER BY k LIMIT 2', refresh_mode => 'incremental');
-SELECT * FROM create_fails('d', 'SELECT k, string_agg(v::text, '','') FROM base GROUP BY k', refresh_mode => 'incremental');
-SELECT * FROM create_fails('d', 'SELECT count(*) FROM base GROUP BY k', refresh_mode => 'incremental');
-SELECT * FROM create_fails('d', 'SELECT k, count(*) FROM base WHERE v < extract(epoch FROM now()) GROUP BY k', refresh_mode => 'incremental');
-SELECT * FROM create_fails('d', 'SELECT k, sum(DISTINCT v) FROM base GROUP BY k', refresh_mode => 'incremental');
-SELECT * FROM create_fails('d', 'SELECT k, count(*) FROM base GROUP BY k UNION ALL SELECT ''x'', 0', refresh_mode => 'incremental');
-SELECT * FROM create_fails('d', 'SELECT k, v FROM base', refresh_mode => 'incremental');
+SELECT dt_test.dt_footprint() = :'footprint' AS unchanged, to_regclass('d') AS d;
+SELECT * FROM dt_test.create_fails('d', 'SELECT k, sum(v) OVER (PARTITION BY k) FROM base', refresh_mode => 'incremental');
+SELECT * FROM dt_test.create_fails('d', 'SELECT a.k, count(*) FROM base a JOIN base b USING (id) GROUP BY a.k', refresh_mode => 'incremental');
+SELECT * FROM dt_test.create_fails('d', 'SELECT k, count(*) FROM base GROUP BY k ORDER BY k LIMIT 2', refresh_mode => 'incremental');
+SELECT * FROM dt_test.create_fails('d', 'SELECT k, string_agg(v::text, '','') FROM base GROUP BY k', refresh_mode => 'incremental');
+SELECT * FROM dt_test.create_fails('d', 'SELECT count(*) FROM base GROUP BY k', refresh_mode => 'incremental');
+SELECT * FROM dt_test.create_fails('d', 'SELECT k, count(*) FROM base WHERE v < extract(epoch FROM now()) GROUP BY k', refresh_mode => 'incremental');
+SELECT * FROM dt_test.create_fails('d', 'SELECT k, sum(DISTINCT v) FROM base GROUP BY k', refresh_mode => 'incremental');
+SELECT * FROM dt_test.create_fails('d', 'SELECT k, count(*) FROM base GROUP BY k UNION ALL SELECT ''x'', 0', refresh_mode => 'incremental');
+SELECT * FROM dt_test.create_fails('d', 'SELECT k, v FROM base', refresh_mode => 'incremental');
 -- With 'auto' the same query is accepted and the reason recorded.
 SELECT dt.create_dynamic_table('d_window', 'SELECT k, sum(v) OVER (PARTITION BY k) AS s FROM base');
 SELECT refresh_mode, requested_refresh_mode, refresh_mode_reason FROM dt.dynamic_tables WHERE name = 'd_window'::regclass;
@@ -199,21 +149,21 @@ SELECT dt_test.check('d_window');
 SET client_min_messages = warning;
 SELECT dt.drop_dynamic_table('d_window');
 RESET client_min_messages;
-SELECT dt_footprint() = :'footprint' AS unchanged;
+SELECT dt_test.dt_footprint() = :'footprint' AS unchanged;
 
 -- ---------------------------------------------------------------------
 -- Errors found late: while analysing aggregates, and in the first
 -- population, after the table, its state and the capture triggers were
 -- made.  They go away with the failed creation.
 -- ---------------------------------------------------------------------
-SELECT * FROM create_fails('d', 'SELECT k, percentile_cont(1.5) WITHIN GROUP (ORDER BY v) FROM base GROUP BY k');
-SELECT * FROM create_fails('d', 'SELECT k, count(*) FROM base WHERE v = 1 / (id - id) GROUP BY k');
-SELECT * FROM create_fails('d', 'SELECT k, v / (id - id) AS x FROM base');
+SELECT * FROM dt_test.create_fails('d', 'SELECT k, percentile_cont(1.5) WITHIN GROUP (ORDER BY v) FROM base GROUP BY k');
+SELECT * FROM dt_test.create_fails('d', 'SELECT k, count(*) FROM base WHERE v = 1 / (id - id) GROUP BY k');
+SELECT * FROM dt_test.create_fails('d', 'SELECT k, v / (id - id) AS x FROM base');
 -- (terse: the context of this error is internal SQL naming OIDs)
 \set VERBOSITY terse
 SELECT dt.create_dynamic_table('d', 'SELECT k, count(*) FROM base WHERE v = 1 / (id - id) GROUP BY k');
 \set VERBOSITY default
-SELECT dt_footprint() = :'footprint' AS unchanged, to_regclass('d') AS d;
+SELECT dt_test.dt_footprint() = :'footprint' AS unchanged, to_regclass('d') AS d;
 SELECT count(*) AS base_triggers FROM pg_trigger WHERE tgrelid = 'base'::regclass;
 
 -- ---------------------------------------------------------------------
@@ -233,7 +183,7 @@ SELECT dt.drop_dynamic_table('d_down');
 SELECT dt.drop_dynamic_table('d_upper');
 SELECT dt.drop_dynamic_table('d_second');
 RESET client_min_messages;
-SELECT dt_footprint() = :'footprint' AS unchanged;
+SELECT dt_test.dt_footprint() = :'footprint' AS unchanged;
 
 -- The dynamic table the rest of this file works on.
 SELECT dt.create_dynamic_table('d', 'SELECT k, count(*) AS n, sum(v) AS total FROM base GROUP BY k',
@@ -244,13 +194,13 @@ SELECT dt_test.check('d');
 -- Only a refresh writes into a dynamic table.
 -- ---------------------------------------------------------------------
 INSERT INTO d VALUES ('x', 1, 1);
-SELECT * FROM fails($$INSERT INTO d VALUES ('x', 1, 1)$$);
-SELECT * FROM fails($$INSERT INTO d SELECT * FROM d$$);
-SELECT * FROM fails($$UPDATE d SET n = n + 1$$);
-SELECT * FROM fails($$DELETE FROM d WHERE k = 'k1'$$);
-SELECT * FROM fails($$TRUNCATE d$$);
-SELECT * FROM fails($$MERGE INTO d USING (SELECT 'k1' AS k) s ON d.k = s.k WHEN MATCHED THEN DELETE$$);
-SELECT * FROM fails($$MERGE INTO d USING (SELECT 'zz' AS k) s ON d.k = s.k
+SELECT * FROM dt_test.fails($$INSERT INTO d VALUES ('x', 1, 1)$$);
+SELECT * FROM dt_test.fails($$INSERT INTO d SELECT * FROM d$$);
+SELECT * FROM dt_test.fails($$UPDATE d SET n = n + 1$$);
+SELECT * FROM dt_test.fails($$DELETE FROM d WHERE k = 'k1'$$);
+SELECT * FROM dt_test.fails($$TRUNCATE d$$);
+SELECT * FROM dt_test.fails($$MERGE INTO d USING (SELECT 'k1' AS k) s ON d.k = s.k WHEN MATCHED THEN DELETE$$);
+SELECT * FROM dt_test.fails($$MERGE INTO d USING (SELECT 'zz' AS k) s ON d.k = s.k
                       WHEN NOT MATCHED THEN INSERT VALUES ('zz', 1, 1)$$);
 \set VERBOSITY terse
 COPY d FROM stdin;
@@ -263,37 +213,37 @@ SELECT dt_test.check('d');
 -- ---------------------------------------------------------------------
 -- dt.refresh and dt.drop_dynamic_table on what is not a dynamic table.
 -- ---------------------------------------------------------------------
-SELECT * FROM fails($$SELECT dt.refresh('base')$$);
-SELECT * FROM fails($$SELECT dt.refresh('taken_view')$$);
-SELECT * FROM fails($$SELECT dt.refresh('no_such_table')$$);
-SELECT * FROM fails($$SELECT dt.drop_dynamic_table('base')$$);
-SELECT * FROM fails($$SELECT dt.drop_dynamic_table('taken_view')$$);
-SELECT * FROM fails($$SELECT dt.drop_dynamic_table('no_such_table')$$);
+SELECT * FROM dt_test.fails($$SELECT dt.refresh('base')$$);
+SELECT * FROM dt_test.fails($$SELECT dt.refresh('taken_view')$$);
+SELECT * FROM dt_test.fails($$SELECT dt.refresh('no_such_table')$$);
+SELECT * FROM dt_test.fails($$SELECT dt.drop_dynamic_table('base')$$);
+SELECT * FROM dt_test.fails($$SELECT dt.drop_dynamic_table('taken_view')$$);
+SELECT * FROM dt_test.fails($$SELECT dt.drop_dynamic_table('no_such_table')$$);
 -- Guards: an OID that names no relation (a regclass can hold any), here
 -- a made-up one and that of a dropped dynamic table: 42P01, not a crash
 -- nor a "(null)" in the message.
-SELECT code, regexp_replace(error, '[0-9]+', '<oid>') AS error FROM fails($$SELECT dt.refresh(99999999::regclass)$$);
-SELECT code, regexp_replace(error, '[0-9]+', '<oid>') AS error FROM fails($$SELECT dt.drop_dynamic_table(99999999::regclass)$$);
+SELECT code, regexp_replace(error, '[0-9]+', '<oid>') AS error FROM dt_test.fails($$SELECT dt.refresh(99999999::regclass)$$);
+SELECT code, regexp_replace(error, '[0-9]+', '<oid>') AS error FROM dt_test.fails($$SELECT dt.drop_dynamic_table(99999999::regclass)$$);
 SELECT dt.create_dynamic_table('d_gone', 'SELECT k, count(*) AS n FROM base GROUP BY k');
 SELECT 'd_gone'::regclass::oid AS d_gone_oid \gset
 DROP TABLE d_gone;
-SELECT code, regexp_replace(error, '[0-9]+', '<oid>') AS error FROM fails(format('SELECT dt.refresh(%s::regclass)', :d_gone_oid));
-SELECT code, regexp_replace(error, '[0-9]+', '<oid>') AS error FROM fails(format('SELECT dt.drop_dynamic_table(%s::regclass)', :d_gone_oid));
+SELECT code, regexp_replace(error, '[0-9]+', '<oid>') AS error FROM dt_test.fails(format('SELECT dt.refresh(%s::regclass)', :d_gone_oid));
+SELECT code, regexp_replace(error, '[0-9]+', '<oid>') AS error FROM dt_test.fails(format('SELECT dt.drop_dynamic_table(%s::regclass)', :d_gone_oid));
 SELECT to_regclass('base') AS base, to_regclass('taken_view') AS taken_view;
 
 -- ---------------------------------------------------------------------
 -- ALTER TABLE on a dynamic table: its columns are its query's.
 -- ---------------------------------------------------------------------
 ALTER TABLE d ADD COLUMN extra int;
-SELECT * FROM fails($$ALTER TABLE d ADD COLUMN extra int$$);
-SELECT * FROM fails($$ALTER TABLE d DROP COLUMN total$$);
-SELECT * FROM fails($$ALTER TABLE d ALTER COLUMN total TYPE float8$$);
-SELECT * FROM fails($$ALTER TABLE d RENAME COLUMN total TO sum_v$$);
-SELECT * FROM fails($$ALTER TABLE d ADD CONSTRAINT positive CHECK (n > 0)$$);
-SELECT * FROM fails($$ALTER TABLE d ADD PRIMARY KEY (k)$$);
-SELECT * FROM fails($$ALTER TABLE d ALTER COLUMN k SET NOT NULL$$);
-SELECT * FROM fails($$ALTER TABLE d ALTER COLUMN n SET DEFAULT 0$$);
-SELECT * FROM fails($$ALTER TABLE d INHERIT base$$);
+SELECT * FROM dt_test.fails($$ALTER TABLE d ADD COLUMN extra int$$);
+SELECT * FROM dt_test.fails($$ALTER TABLE d DROP COLUMN total$$);
+SELECT * FROM dt_test.fails($$ALTER TABLE d ALTER COLUMN total TYPE float8$$);
+SELECT * FROM dt_test.fails($$ALTER TABLE d RENAME COLUMN total TO sum_v$$);
+SELECT * FROM dt_test.fails($$ALTER TABLE d ADD CONSTRAINT positive CHECK (n > 0)$$);
+SELECT * FROM dt_test.fails($$ALTER TABLE d ADD PRIMARY KEY (k)$$);
+SELECT * FROM dt_test.fails($$ALTER TABLE d ALTER COLUMN k SET NOT NULL$$);
+SELECT * FROM dt_test.fails($$ALTER TABLE d ALTER COLUMN n SET DEFAULT 0$$);
+SELECT * FROM dt_test.fails($$ALTER TABLE d INHERIT base$$);
 SELECT attname, atttypid::regtype FROM pg_attribute
  WHERE attrelid = 'd'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum;
 SELECT count(*) AS constraints FROM pg_constraint WHERE conrelid = 'd'::regclass;
@@ -336,12 +286,12 @@ ALTER TABLE d_renamed RENAME TO d;
 SELECT count(*) AS key_indexes FROM pg_index WHERE indrelid = 'd'::regclass AND indisunique;
 SELECT indexrelid::regclass AS key_index FROM pg_index WHERE indrelid = 'd'::regclass \gset
 DROP INDEX :"key_index";
-SELECT * FROM fails(format('DROP INDEX %I', :'key_index'));
+SELECT * FROM dt_test.fails(format('DROP INDEX %I', :'key_index'));
 SELECT count(*) AS key_indexes FROM pg_index WHERE indrelid = 'd'::regclass AND indisunique;
 
 -- No rules on a dynamic table.
-SELECT * FROM fails($$CREATE RULE no_insert AS ON INSERT TO d DO INSTEAD NOTHING$$);
-SELECT * FROM fails($$CREATE RULE "_RETURN" AS ON SELECT TO d DO INSTEAD SELECT 'a'::text AS k, 1::bigint AS n, 1::bigint AS total$$);
+SELECT * FROM dt_test.fails($$CREATE RULE no_insert AS ON INSERT TO d DO INSTEAD NOTHING$$);
+SELECT * FROM dt_test.fails($$CREATE RULE "_RETURN" AS ON SELECT TO d DO INSTEAD SELECT 'a'::text AS k, 1::bigint AS n, 1::bigint AS total$$);
 SELECT count(*) AS rules FROM pg_rewrite WHERE ev_class = 'd'::regclass;
 
 -- ---------------------------------------------------------------------
@@ -350,22 +300,22 @@ SELECT count(*) AS rules FROM pg_rewrite WHERE ev_class = 'd'::regclass;
 -- ---------------------------------------------------------------------
 SELECT tgname AS capture_trigger FROM pg_trigger
  WHERE tgrelid = 'base'::regclass AND tgname LIKE 'dt\_capture\_%\_ins' \gset
-SELECT * FROM fails($$ALTER TABLE d DISABLE TRIGGER dt_guard$$);
-SELECT * FROM fails($$ALTER TABLE d DISABLE TRIGGER ALL$$);
-SELECT * FROM fails($$ALTER TABLE d DISABLE TRIGGER USER$$);
-SELECT * FROM fails($$DROP TRIGGER dt_guard ON d$$);
-SELECT * FROM fails($$ALTER TRIGGER dt_guard ON d RENAME TO guard$$);
-SELECT * FROM fails(format('ALTER TABLE base DISABLE TRIGGER %I', :'capture_trigger'));
-SELECT * FROM fails($$ALTER TABLE base DISABLE TRIGGER ALL$$);
-SELECT * FROM fails($$ALTER TABLE base DISABLE TRIGGER USER$$);
-SELECT * FROM fails(format('DROP TRIGGER %I ON base', :'capture_trigger'));
-SELECT * FROM fails(format('ALTER TRIGGER %I ON base RENAME TO capture', :'capture_trigger'));
+SELECT * FROM dt_test.fails($$ALTER TABLE d DISABLE TRIGGER dt_guard$$);
+SELECT * FROM dt_test.fails($$ALTER TABLE d DISABLE TRIGGER ALL$$);
+SELECT * FROM dt_test.fails($$ALTER TABLE d DISABLE TRIGGER USER$$);
+SELECT * FROM dt_test.fails($$DROP TRIGGER dt_guard ON d$$);
+SELECT * FROM dt_test.fails($$ALTER TRIGGER dt_guard ON d RENAME TO guard$$);
+SELECT * FROM dt_test.fails(format('ALTER TABLE base DISABLE TRIGGER %I', :'capture_trigger'));
+SELECT * FROM dt_test.fails($$ALTER TABLE base DISABLE TRIGGER ALL$$);
+SELECT * FROM dt_test.fails($$ALTER TABLE base DISABLE TRIGGER USER$$);
+SELECT * FROM dt_test.fails(format('DROP TRIGGER %I ON base', :'capture_trigger'));
+SELECT * FROM dt_test.fails(format('ALTER TRIGGER %I ON base RENAME TO capture', :'capture_trigger'));
 -- Guards: our triggers fire ALWAYS; any other firing mode, which
 -- session_replication_role would switch off, is refused.
-SELECT * FROM fails(format('ALTER TABLE base ENABLE REPLICA TRIGGER %I', :'capture_trigger'));
-SELECT * FROM fails(format('ALTER TABLE base ENABLE TRIGGER %I', :'capture_trigger'));
-SELECT * FROM fails($$ALTER TABLE d ENABLE REPLICA TRIGGER dt_guard$$);
-SELECT * FROM fails($$ALTER TABLE d ENABLE TRIGGER dt_guard$$);
+SELECT * FROM dt_test.fails(format('ALTER TABLE base ENABLE REPLICA TRIGGER %I', :'capture_trigger'));
+SELECT * FROM dt_test.fails(format('ALTER TABLE base ENABLE TRIGGER %I', :'capture_trigger'));
+SELECT * FROM dt_test.fails($$ALTER TABLE d ENABLE REPLICA TRIGGER dt_guard$$);
+SELECT * FROM dt_test.fails($$ALTER TABLE d ENABLE TRIGGER dt_guard$$);
 -- ENABLE ALWAYS is what they are; ENABLE TRIGGER ALL and USER are
 -- allowed and leave ours firing ALWAYS.
 ALTER TABLE base ENABLE ALWAYS TRIGGER :"capture_trigger";
@@ -381,7 +331,7 @@ SELECT c.relname, regexp_replace(t.tgname, '[0-9]+', '<oid>') AS tgname, t.tgena
 SET session_replication_role = replica;
 INSERT INTO base VALUES (47, 'k3', 47, 470);
 UPDATE base SET v = v + 100 WHERE id = 4;
-SELECT * FROM fails($$DELETE FROM d$$);
+SELECT * FROM dt_test.fails($$DELETE FROM d$$);
 RESET session_replication_role;
 SELECT action FROM dt.refresh('d');
 SELECT dt_test.check('d');
@@ -399,12 +349,12 @@ SELECT dt_test.check('d');
 -- and stays; other columns may change.
 -- ---------------------------------------------------------------------
 ALTER TABLE base ALTER COLUMN v TYPE bigint;
-SELECT * FROM fails($$ALTER TABLE base ALTER COLUMN v TYPE bigint$$);
-SELECT * FROM fails($$ALTER TABLE base ALTER COLUMN k TYPE varchar(10)$$);
-SELECT * FROM fails($$ALTER TABLE base DROP COLUMN v$$);
-SELECT * FROM fails($$ALTER TABLE base DROP COLUMN k$$);
-SELECT * FROM fails($$ALTER TABLE base ALTER COLUMN w TYPE bigint$$);
-SELECT * FROM fails($$ALTER TABLE base DROP COLUMN w$$);
+SELECT * FROM dt_test.fails($$ALTER TABLE base ALTER COLUMN v TYPE bigint$$);
+SELECT * FROM dt_test.fails($$ALTER TABLE base ALTER COLUMN k TYPE varchar(10)$$);
+SELECT * FROM dt_test.fails($$ALTER TABLE base DROP COLUMN v$$);
+SELECT * FROM dt_test.fails($$ALTER TABLE base DROP COLUMN k$$);
+SELECT * FROM dt_test.fails($$ALTER TABLE base ALTER COLUMN w TYPE bigint$$);
+SELECT * FROM dt_test.fails($$ALTER TABLE base DROP COLUMN w$$);
 SELECT attname, atttypid::regtype FROM pg_attribute
  WHERE attrelid = 'base'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum;
 INSERT INTO base VALUES (43, 'k3', 43), (44, 'k9', 44);
@@ -419,12 +369,12 @@ SELECT dt_test.check('d');
 -- extension kept for it.
 -- ---------------------------------------------------------------------
 DROP TABLE base;
-SELECT * FROM fails($$DROP TABLE base$$);
+SELECT * FROM dt_test.fails($$DROP TABLE base$$);
 SELECT to_regclass('base') AS base, to_regclass('d') AS d;
 DROP TABLE base CASCADE;
 SELECT to_regclass('base') AS base, to_regclass('d') AS d;
 SELECT count(*) AS dynamic_tables FROM dt.dynamic_tables WHERE schema_name = 'dt_errors';
-SELECT dt_footprint() = :'footprint' AS unchanged;
+SELECT dt_test.dt_footprint() = :'footprint' AS unchanged;
 
 SET client_min_messages = warning;
 DROP SCHEMA dt_errors CASCADE;

@@ -13,49 +13,13 @@ GRANT USAGE, CREATE ON SCHEMA dt_priv TO regress_dt_alice, regress_dt_bob, regre
 GRANT USAGE ON SCHEMA dt TO regress_dt_alice, regress_dt_bob, regress_dt_carol;
 SET search_path = dt_priv, public;
 
--- Helpers, as in errors.sql: fails(sql) runs a statement that must fail
--- and shows its SQLSTATE and message; create_fails(name, query) also shows
--- what a failed dt.create_dynamic_table left behind.  dt_footprint reads
--- the extension's catalog, which only its owner may read.
-CREATE FUNCTION dt_footprint() RETURNS text LANGUAGE sql SECURITY DEFINER
-SET search_path = pg_catalog AS $$
-SELECT format('catalog=%s inputs=%s logs=%s internal=%s triggers=%s',
-              (SELECT count(*) FROM dt_internal.dynamic_table),
-              (SELECT count(*) FROM dt_internal.dynamic_table_input),
-              (SELECT count(*) FROM dt_internal.change_log),
-              (SELECT count(*) FROM pg_class WHERE relnamespace = 'dt_internal'::regnamespace),
-              (SELECT count(*) FROM pg_trigger WHERE tgname = 'dt_guard' OR tgname LIKE 'dt\_capture\_%'))
-$$;
-CREATE FUNCTION mask_oids(msg text) RETURNS text LANGUAGE sql AS $$
-SELECT regexp_replace(msg, '(dt_capture|changes|state|final|aux|key)_[0-9]+', '\1_<oid>', 'g')
-$$;
-CREATE FUNCTION fails(sql text, OUT code text, OUT error text) LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE sql;
-    code := 'none';
-    error := 'succeeded';
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS code = RETURNED_SQLSTATE, error = MESSAGE_TEXT;
-    error := mask_oids(error);
-END
-$$;
-CREATE FUNCTION create_fails(name text, query text, OUT code text, OUT left_behind text, OUT error text)
-LANGUAGE plpgsql AS $$
-DECLARE
-    before text := dt_footprint();
-BEGIN
-    BEGIN
-        PERFORM dt.create_dynamic_table(name, query);
-        code := 'none';
-        error := 'created';
-    EXCEPTION WHEN OTHERS THEN
-        GET STACKED DIAGNOSTICS code = RETURNED_SQLSTATE, error = MESSAGE_TEXT;
-        error := mask_oids(error);
-    END;
-    left_behind := CASE WHEN dt_footprint() = before AND to_regclass(name) IS NULL THEN 'nothing'
-                        ELSE format('%s: %s -> %s', to_regclass(name), before, dt_footprint()) END;
-END
-$$;
+-- Helpers of test/helpers.sql, in schema dt_test: dt_test.fails(sql) runs a
+-- statement that must fail and shows its SQLSTATE and message;
+-- dt_test.create_fails(name, query, with_detail => false) also shows what a
+-- failed dt.create_dynamic_table left behind (the message here without its
+-- DETAIL).  bob and carol call them.
+GRANT USAGE ON SCHEMA dt_test TO regress_dt_bob, regress_dt_carol;
+
 -- A failed manual refresh is written to the history by the scheduler, after
 -- the failing transaction has rolled back: wait_for_failures(dt, n) waits
 -- (up to 10 seconds) until dt has n failures in its history.
@@ -102,16 +66,16 @@ SELECT dt_test.check('by_customer');
 -- ---------------------------------------------------------------------
 SET ROLE regress_dt_bob;
 SELECT count(*) > 0 AS bob_reads_it FROM by_customer;
-SELECT * FROM fails($$SELECT dt.refresh('by_customer')$$);
-SELECT * FROM fails($$SELECT dt.refresh('big_orders')$$);
-SELECT * FROM fails($$SELECT dt.drop_dynamic_table('by_customer')$$);
-SELECT * FROM fails($$SELECT dt.drop_dynamic_table('big_orders')$$);
-SELECT * FROM fails($$DROP TABLE by_customer$$);
-SELECT * FROM fails($$ALTER TABLE by_customer SET (fillfactor = 50)$$);
-SELECT * FROM fails($$ALTER TABLE by_customer RENAME TO mine$$);
-SELECT * FROM fails($$INSERT INTO by_customer VALUES ('x', 1, 1)$$);
-SELECT * FROM fails($$TRUNCATE by_customer$$);
-SELECT * FROM fails($$SELECT * FROM big_orders$$);
+SELECT * FROM dt_test.fails($$SELECT dt.refresh('by_customer')$$);
+SELECT * FROM dt_test.fails($$SELECT dt.refresh('big_orders')$$);
+SELECT * FROM dt_test.fails($$SELECT dt.drop_dynamic_table('by_customer')$$);
+SELECT * FROM dt_test.fails($$SELECT dt.drop_dynamic_table('big_orders')$$);
+SELECT * FROM dt_test.fails($$DROP TABLE by_customer$$);
+SELECT * FROM dt_test.fails($$ALTER TABLE by_customer SET (fillfactor = 50)$$);
+SELECT * FROM dt_test.fails($$ALTER TABLE by_customer RENAME TO mine$$);
+SELECT * FROM dt_test.fails($$INSERT INTO by_customer VALUES ('x', 1, 1)$$);
+SELECT * FROM dt_test.fails($$TRUNCATE by_customer$$);
+SELECT * FROM dt_test.fails($$SELECT * FROM big_orders$$);
 RESET ROLE;
 SELECT name FROM dt.dynamic_tables WHERE schema_name = 'dt_priv' ORDER BY table_name;
 SELECT dt_test.check('by_customer'), dt_test.check('big_orders');
@@ -121,12 +85,12 @@ SELECT dt_test.check('by_customer'), dt_test.check('big_orders');
 SELECT 'dt_internal.changes_' || 'orders'::regclass::oid AS orders_log,
        'dt_internal.state_' || 'by_customer'::regclass::oid AS by_customer_state \gset
 SET ROLE regress_dt_carol;
-SELECT * FROM fails(format('SELECT * FROM %s', :'orders_log'));
-SELECT * FROM fails(format('SELECT * FROM %s', :'by_customer_state'));
+SELECT * FROM dt_test.fails(format('SELECT * FROM %s', :'orders_log'));
+SELECT * FROM dt_test.fails(format('SELECT * FROM %s', :'by_customer_state'));
 -- Without SELECT on orders, no dynamic table over it.
-SELECT * FROM create_fails('carol_orders', 'SELECT customer, count(*) AS n FROM orders GROUP BY customer');
+SELECT * FROM dt_test.create_fails('carol_orders', 'SELECT customer, count(*) AS n FROM orders GROUP BY customer', with_detail => false);
 -- Nor in a schema where she may not create tables.
-SELECT * FROM create_fails('public.carol_dt', 'SELECT 1 AS x');
+SELECT * FROM dt_test.create_fails('public.carol_dt', 'SELECT 1 AS x', with_detail => false);
 RESET ROLE;
 
 -- ---------------------------------------------------------------------
@@ -140,7 +104,7 @@ INSERT INTO customers VALUES ('c1', 'x'), ('c2', 'y'), ('c3', 'x');
 GRANT SELECT ON customers TO regress_dt_bob;
 RESET ROLE;
 SET ROLE regress_dt_bob;
-SELECT * FROM create_fails('bob_cities', 'SELECT name, city FROM customers WHERE city <> ''z''');
+SELECT * FROM dt_test.create_fails('bob_cities', 'SELECT name, city FROM customers WHERE city <> ''z''', with_detail => false);
 SELECT dt.create_dynamic_table('bob_cities', 'SELECT name, city FROM customers WHERE city <> ''z''');
 RESET ROLE;
 SELECT count(*) AS customers_triggers FROM pg_trigger WHERE tgrelid = 'customers'::regclass;
@@ -215,7 +179,7 @@ RESET ROLE;
 SELECT refresh_mode FROM dt.dynamic_tables WHERE name = 'bob_orders'::regclass;
 -- Guards: the owner of a dynamic table over orders cannot read its log.
 SET ROLE regress_dt_bob;
-SELECT * FROM fails(format('SELECT * FROM %s', :'orders_log'));
+SELECT * FROM dt_test.fails(format('SELECT * FROM %s', :'orders_log'));
 RESET ROLE;
 -- Guards: an INCREMENTAL refresh whose owner lost SELECT on the input
 -- fails, whoever calls it; with the privilege back it goes on from where
@@ -226,9 +190,9 @@ DELETE FROM orders WHERE id = 2;
 REVOKE SELECT ON orders FROM regress_dt_bob;
 RESET ROLE;
 SET ROLE regress_dt_bob;
-SELECT * FROM fails($$SELECT dt.refresh('bob_orders')$$);
+SELECT * FROM dt_test.fails($$SELECT dt.refresh('bob_orders')$$);
 RESET ROLE;
-SELECT * FROM fails($$SELECT dt.refresh('bob_orders')$$);
+SELECT * FROM dt_test.fails($$SELECT dt.refresh('bob_orders')$$);
 SET ROLE regress_dt_alice;
 GRANT SELECT ON orders TO regress_dt_bob;
 RESET ROLE;
@@ -244,16 +208,16 @@ RESET ROLE;
 SET ROLE regress_dt_carol;
 -- Guards: dt_internal.read_changes called directly checks the privilege on
 -- the input: none on customers, none on column id of orders.
-SELECT * FROM fails($$SELECT * FROM dt_internal.read_changes('customers', pg_current_snapshot(), '0', 0, '{}')
+SELECT * FROM dt_test.fails($$SELECT * FROM dt_internal.read_changes('customers', pg_current_snapshot(), '0', 0, '{}')
                         AS c(sign smallint)$$);
-SELECT * FROM fails($$SELECT * FROM dt_internal.read_changes('orders', pg_current_snapshot(), '0', 0, '{1}')
+SELECT * FROM dt_test.fails($$SELECT * FROM dt_internal.read_changes('orders', pg_current_snapshot(), '0', 0, '{1}')
                         AS c(sign smallint, id int)$$);
 -- Guards: a dynamic table over the columns she may read is created and
 -- refreshed incrementally; one over another column is refused.
 SELECT dt.create_dynamic_table('carol_orders',
     'SELECT customer, count(*) AS n, sum(amount) AS total, max(amount) AS top FROM orders GROUP BY customer',
     refresh_mode => 'incremental');
-SELECT * FROM create_fails('carol_ids', 'SELECT customer, max(id) AS last_id FROM orders GROUP BY customer');
+SELECT * FROM dt_test.create_fails('carol_ids', 'SELECT customer, max(id) AS last_id FROM orders GROUP BY customer', with_detail => false);
 RESET ROLE;
 SET ROLE regress_dt_alice;
 INSERT INTO orders VALUES (62, 'c1', 62), (63, 'c9', 63);
@@ -287,6 +251,7 @@ SET client_min_messages = warning;
 DROP SCHEMA dt_priv CASCADE;
 RESET client_min_messages;
 REVOKE USAGE ON SCHEMA dt FROM regress_dt_alice, regress_dt_bob, regress_dt_carol;
+REVOKE USAGE ON SCHEMA dt_test FROM regress_dt_bob, regress_dt_carol;
 DROP ROLE regress_dt_alice;
 DROP ROLE regress_dt_bob;
 DROP ROLE regress_dt_carol;

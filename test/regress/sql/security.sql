@@ -18,61 +18,17 @@ GRANT USAGE, CREATE ON SCHEMA dt_sec
    TO regress_dt_sec_mallory, regress_dt_sec_alice, regress_dt_sec_bob, regress_dt_sec_carol;
 GRANT USAGE ON SCHEMA dt
    TO regress_dt_sec_mallory, regress_dt_sec_alice, regress_dt_sec_bob, regress_dt_sec_carol;
--- bob compares his dynamic tables with their queries himself (row-level
--- security makes the answer depend on who asks).
-GRANT USAGE ON SCHEMA dt_test TO regress_dt_sec_bob;
+-- Schema dt_test holds the oracle and the helpers the tests share
+-- (test/helpers.sql): bob compares his dynamic tables with their queries
+-- himself (row-level security makes the answer depend on who asks); bob and
+-- carol call dt_test.create_fails, which shows the SQLSTATE and message of a
+-- failing dt.create_dynamic_table and what the failed call left behind.
+GRANT USAGE ON SCHEMA dt_test TO regress_dt_sec_bob, regress_dt_sec_carol;
 SET search_path = dt_sec, public;
 
 -- Every call of a trap: the step of the script, the trap, the role it ran as.
 CREATE TABLE calls (step text, trap text, who name);
 GRANT INSERT ON calls TO PUBLIC;
-
--- Helpers, as in errors.sql.  dt_footprint reads the extension's catalog,
--- which only its owner may read; create_fails also reports what a failed
--- dt.create_dynamic_table left behind.
-CREATE FUNCTION dt_footprint() RETURNS text LANGUAGE sql SECURITY DEFINER
-SET search_path = pg_catalog AS $$
-SELECT format('catalog=%s inputs=%s logs=%s internal=%s triggers=%s',
-              (SELECT count(*) FROM dt_internal.dynamic_table),
-              (SELECT count(*) FROM dt_internal.dynamic_table_input),
-              (SELECT count(*) FROM dt_internal.change_log),
-              (SELECT count(*) FROM pg_class WHERE relnamespace = 'dt_internal'::regnamespace),
-              (SELECT count(*) FROM pg_trigger WHERE tgname = 'dt_guard' OR tgname LIKE 'dt\_capture\_%'))
-$$;
-CREATE FUNCTION mask_oids(msg text) RETURNS text LANGUAGE sql AS $$
-SELECT regexp_replace(msg, '(dt_capture|changes|state|final|aux|key)_[0-9]+', '\1_<oid>', 'g')
-$$;
-CREATE FUNCTION fails(sql text, OUT code text, OUT error text) LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE sql;
-    code := 'none';
-    error := 'succeeded';
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS code = RETURNED_SQLSTATE, error = MESSAGE_TEXT;
-    error := mask_oids(error);
-END
-$$;
-CREATE FUNCTION create_fails(name text, query text, refresh_mode text DEFAULT 'auto',
-                             initialize text DEFAULT 'on_create',
-                             OUT code text, OUT left_behind text, OUT error text)
-LANGUAGE plpgsql AS $$
-DECLARE
-    before text := dt_footprint();
-    detail text;
-BEGIN
-    BEGIN
-        PERFORM dt.create_dynamic_table(name, query, refresh_mode => refresh_mode, initialize => initialize);
-        code := 'none';
-        error := 'created';
-    EXCEPTION WHEN OTHERS THEN
-        GET STACKED DIAGNOSTICS code = RETURNED_SQLSTATE, error = MESSAGE_TEXT,
-                                detail = PG_EXCEPTION_DETAIL;
-        error := mask_oids(error || coalesce(' / DETAIL: ' || nullif(detail, ''), ''));
-    END;
-    left_behind := CASE WHEN dt_footprint() = before AND to_regclass(name) IS NULL THEN 'nothing'
-                        ELSE format('%s: %s -> %s', to_regclass(name), before, dt_footprint()) END;
-END
-$$;
 
 -- ---------------------------------------------------------------------
 -- search_path: mallory defines operators "=" in her own schema, first in
@@ -220,16 +176,16 @@ GRANT SELECT ON pub TO regress_dt_sec_carol;
 RESET ROLE;
 SET ROLE regress_dt_sec_carol;
 -- Guards: each place a relation can hide in a query.
-SELECT * FROM create_fails('c_in', 'SELECT k FROM pub WHERE id IN (SELECT id FROM secret)', initialize => 'on_schedule');
-SELECT * FROM create_fails('c_exists', 'SELECT k, count(*) AS n FROM pub p WHERE EXISTS (SELECT FROM secret s WHERE s.id = p.id) GROUP BY k',
+SELECT * FROM dt_test.create_fails('c_in', 'SELECT k FROM pub WHERE id IN (SELECT id FROM secret)', initialize => 'on_schedule');
+SELECT * FROM dt_test.create_fails('c_exists', 'SELECT k, count(*) AS n FROM pub p WHERE EXISTS (SELECT FROM secret s WHERE s.id = p.id) GROUP BY k',
                            initialize => 'on_schedule');
-SELECT * FROM create_fails('c_scalar', 'SELECT k, (SELECT max(v) FROM secret) AS top FROM pub', initialize => 'on_schedule');
-SELECT * FROM create_fails('c_cte', 'WITH s AS (SELECT id, v FROM secret) SELECT p.k, s.v FROM pub p JOIN s USING (id)',
+SELECT * FROM dt_test.create_fails('c_scalar', 'SELECT k, (SELECT max(v) FROM secret) AS top FROM pub', initialize => 'on_schedule');
+SELECT * FROM dt_test.create_fails('c_cte', 'WITH s AS (SELECT id, v FROM secret) SELECT p.k, s.v FROM pub p JOIN s USING (id)',
                            initialize => 'on_schedule');
-SELECT * FROM create_fails('c_from', 'SELECT s.k, count(*) AS n FROM (SELECT k FROM secret) s GROUP BY s.k', initialize => 'on_schedule');
-SELECT * FROM create_fails('c_lateral', 'SELECT p.k, x.v FROM pub p, LATERAL (SELECT v FROM secret s WHERE s.id = p.id) x',
+SELECT * FROM dt_test.create_fails('c_from', 'SELECT s.k, count(*) AS n FROM (SELECT k FROM secret) s GROUP BY s.k', initialize => 'on_schedule');
+SELECT * FROM dt_test.create_fails('c_lateral', 'SELECT p.k, x.v FROM pub p, LATERAL (SELECT v FROM secret s WHERE s.id = p.id) x',
                            initialize => 'on_schedule');
-SELECT * FROM create_fails('c_nested', 'SELECT k FROM pub WHERE v > ALL (SELECT v FROM pub WHERE id IN (SELECT id FROM secret))',
+SELECT * FROM dt_test.create_fails('c_nested', 'SELECT k FROM pub WHERE v > ALL (SELECT v FROM pub WHERE id IN (SELECT id FROM secret))',
                            initialize => 'on_schedule');
 -- What she may read she may use anywhere.
 SELECT dt.create_dynamic_table('c_ok', 'SELECT k FROM pub WHERE id IN (SELECT id FROM pub WHERE v > 3)',
@@ -269,7 +225,7 @@ SET ROLE regress_dt_sec_bob;
 SELECT dt.create_dynamic_table('bob_acct', 'SELECT region, count(*) AS n, sum(amount) AS total FROM acct GROUP BY region');
 SELECT name, refresh_mode, refresh_mode_reason FROM dt.dynamic_tables WHERE name = 'bob_acct'::regclass;
 SELECT dt_test.check('bob_acct');
-SELECT * FROM create_fails('bob_acct_inc', 'SELECT region, count(*) AS n FROM acct GROUP BY region', refresh_mode => 'incremental');
+SELECT * FROM dt_test.create_fails('bob_acct_inc', 'SELECT region, count(*) AS n FROM acct GROUP BY region', refresh_mode => 'incremental');
 RESET ROLE;
 SET ROLE regress_dt_sec_alice;
 INSERT INTO acct VALUES (13, 'regress_dt_sec_alice', 'r1', 13), (14, 'regress_dt_sec_bob', 'r1', 14);
@@ -334,7 +290,7 @@ SET client_min_messages = warning;
 DROP SCHEMA dt_sec CASCADE;
 DROP SCHEMA dt_sec_mal CASCADE;
 RESET client_min_messages;
-REVOKE USAGE ON SCHEMA dt_test FROM regress_dt_sec_bob;
+REVOKE USAGE ON SCHEMA dt_test FROM regress_dt_sec_bob, regress_dt_sec_carol;
 REVOKE USAGE ON SCHEMA dt
     FROM regress_dt_sec_mallory, regress_dt_sec_alice, regress_dt_sec_bob, regress_dt_sec_carol;
 DROP ROLE regress_dt_sec_mallory;

@@ -1,0 +1,87 @@
+-- test/helpers.sql: helpers the regression tests share, in schema dt_test
+-- next to the oracle (test/oracle.sql).  Loaded into the test databases by
+-- test/run, after the oracle.
+--
+-- dt_test.fails and dt_test.create_fails catch an error and return its
+-- SQLSTATE (column code) and message (column error), with the OIDs in
+-- internal names masked by dt_test.mask_oids:
+--   fails(sql)          runs any statement ('none' / 'succeeded' if it
+--                       does not fail);
+--   create_fails(name, query [, target_lag, refresh_mode, initialize]
+--                [, with_detail])
+--                       calls dt.create_dynamic_table with the same
+--                       arguments and defaults, adds the DETAIL of the error
+--                       to the message unless with_detail is false, and also
+--                       reports what the failed call left behind (column
+--                       left_behind: 'nothing', or the relation and the
+--                       footprint before -> after).
+-- dt_test.dt_footprint() counts everything dynamic tables occupy.
+--
+-- They run as the caller, with the caller's search_path, except
+-- dt_footprint: it reads the extension's catalog, which only its owner may
+-- read.  A role calls them with USAGE on schema dt_test.
+
+CREATE SCHEMA IF NOT EXISTS dt_test;
+
+-- Everything dynamic tables occupy: catalog rows, relations in dt_internal,
+-- the guard and capture triggers.
+CREATE OR REPLACE FUNCTION dt_test.dt_footprint() RETURNS text
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $$
+SELECT format('catalog=%s inputs=%s logs=%s internal=%s triggers=%s',
+              (SELECT count(*) FROM dt_internal.dynamic_table),
+              (SELECT count(*) FROM dt_internal.dynamic_table_input),
+              (SELECT count(*) FROM dt_internal.change_log),
+              (SELECT count(*) FROM pg_class WHERE relnamespace = 'dt_internal'::regnamespace),
+              (SELECT count(*) FROM pg_trigger WHERE tgname = 'dt_guard' OR tgname LIKE 'dt\_capture\_%'))
+$$;
+
+-- Internal names carry the OID of a relation; masked, messages are stable.
+CREATE OR REPLACE FUNCTION dt_test.mask_oids(msg text) RETURNS text LANGUAGE sql AS $$
+SELECT regexp_replace(msg, '(dt_capture|changes|state|final|aux|key)_[0-9]+', '\1_<oid>', 'g')
+$$;
+
+CREATE OR REPLACE FUNCTION dt_test.fails(sql text, OUT code text, OUT error text)
+LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE sql;
+    code := 'none';
+    error := 'succeeded';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS code = RETURNED_SQLSTATE, error = MESSAGE_TEXT;
+    error := dt_test.mask_oids(error);
+END
+$$;
+
+-- A relation that already had the name before the call (the name is taken)
+-- is not something the call left behind.
+CREATE OR REPLACE FUNCTION dt_test.create_fails(name text, query text,
+                                                target_lag text DEFAULT '1 minute',
+                                                refresh_mode text DEFAULT 'auto',
+                                                initialize text DEFAULT 'on_create',
+                                                with_detail boolean DEFAULT true,
+                                                OUT code text, OUT left_behind text, OUT error text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    before text := dt_test.dt_footprint();
+    rel_before regclass := to_regclass(name);
+    detail text;
+BEGIN
+    BEGIN
+        PERFORM dt.create_dynamic_table(name, query, target_lag, refresh_mode, initialize);
+        code := 'none';
+        error := 'created';
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS code = RETURNED_SQLSTATE, error = MESSAGE_TEXT,
+                                detail = PG_EXCEPTION_DETAIL;
+        IF with_detail THEN
+            error := error || coalesce(' / DETAIL: ' || nullif(detail, ''), '');
+        END IF;
+        error := dt_test.mask_oids(error);
+    END;
+    IF dt_test.dt_footprint() = before AND to_regclass(name) IS NOT DISTINCT FROM rel_before THEN
+        left_behind := 'nothing';
+    ELSE
+        left_behind := format('%s: %s -> %s', to_regclass(name), before, dt_test.dt_footprint());
+    END IF;
+END
+$$;
