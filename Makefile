@@ -34,6 +34,9 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# Every source file includes the one header.
+$(OBJS): src/pg_dynamic_tables.h
+
 .PHONY: format
 format:
 	clang-format -i src/*.c src/*.h

@@ -8,8 +8,9 @@
  * dynamic table may contain (anything but one SELECT, volatile functions,
  * temporary tables) with an error, and for the rest decides between:
  *
- *	- incremental (delta merge): a grouped query over one table whose
- *	  aggregates all have a maintainable state, see DtAggKind;
+ *	- incremental (delta merge): a grouped query over one table, or over
+ *	  tables joined with inner joins, whose aggregates all have a
+ *	  maintainable state, see DtAggKind;
  *	- full: anything else, with the reason in words for refresh_mode_reason.
  *
  * The result, a DtAnalysis, is rebuilt from the stored Query tree in every
@@ -387,7 +388,9 @@ analysis_analyze(Query *query)
 	an->incremental = (an->reason == NULL);
 	if (!an->incremental)
 	{
-		an->base = NULL;
+		an->query = query;
+		an->from = NIL;
+		an->quals = NULL;
 		an->keys = an->aggregates = an->aux_tables = NIL;
 		an->input_exprs = an->filter_exprs = NIL;
 	}
@@ -817,14 +820,83 @@ check_output_walker(Node *node, OutputCheck *ctx)
 }
 
 /*
+ * collect_from
+ *		The relations of a FROM item into an->from, and its join conditions
+ *		into *quals; or why the item cannot be maintained incrementally.
+ *		Inner joins only: a change on either side of an outer join can add
+ *		or remove null-extended rows on the other.
+ */
+static char *
+collect_from(Query *query, Node *item, DtAnalysis *an, List **quals)
+{
+	if (IsA(item, RangeTblRef))
+	{
+		Index		rtindex = ((RangeTblRef *) item)->rtindex;
+		RangeTblEntry *rte = rt_fetch(rtindex, query->rtable);
+		DtFromRel  *rel;
+		ListCell   *lc;
+
+		if (rte->rtekind != RTE_RELATION)
+			return pstrdup("subqueries, functions and values lists in FROM");
+		if (rte->tablesample != NULL)
+			return pstrdup("TABLESAMPLE");
+		rel = palloc0(sizeof(DtFromRel));
+		rel->rtindex = rtindex;
+		foreach(lc, an->inputs)
+		{
+			if (((DtInput *) lfirst(lc))->relid == rte->relid)
+				rel->input = (DtInput *) lfirst(lc);
+		}
+		Assert(rel->input != NULL);
+		if (!rel->input->capturable)
+			return psprintf("reading \"%s\", whose changes cannot be captured (a view, foreign table, "
+							"unlogged table, partition or child read directly, or a table read with ONLY)",
+							get_rel_name(rte->relid));
+		if (relation_has_row_security(rte->relid))
+			return psprintf("row-level security on \"%s\"", get_rel_name(rte->relid));
+		an->from = lappend(an->from, rel);
+		return NULL;
+	}
+	if (IsA(item, JoinExpr))
+	{
+		JoinExpr   *join = (JoinExpr *) item;
+		char	   *reason;
+
+		if (join->jointype != JOIN_INNER)
+			return pstrdup("outer joins (LEFT, RIGHT and FULL JOIN)");
+		if ((reason = collect_from(query, join->larg, an, quals)) != NULL ||
+			(reason = collect_from(query, join->rarg, an, quals)) != NULL)
+			return reason;
+		if (join->quals != NULL)
+			*quals = lappend(*quals, join->quals);
+		return NULL;
+	}
+	return pstrdup("this kind of FROM item");
+}
+
+/* flatten_joins: Node with join alias Vars replaced by the Vars they stand for. */
+static Node *
+flatten_joins(Query *query, Node *node)
+{
+#if PG_VERSION_NUM >= 160000
+	return flatten_join_alias_vars(NULL, query, node);
+#else
+	return flatten_join_alias_vars(query, node);
+#endif
+}
+
+/*
  * analyze_grouped_query
  *		Fill the delta-merge plan of an, or return why the query has none.
+ *		Works on a copy of the query whose outputs refer to the joined
+ *		relations directly (no join alias Vars), which becomes an->query.
  */
 static char *
 analyze_grouped_query(Query *query, DtAnalysis *an)
 {
-	RangeTblEntry *rte;
 	ListCell   *lc;
+	List	   *quals = NIL;
+	char	   *reason;
 	OutputCheck ctx = {an, NULL, false};
 	FunctionFacts facts;
 	List	   *agg_inputs = NIL;
@@ -845,23 +917,25 @@ analyze_grouped_query(Query *query, DtAnalysis *an)
 		return pstrdup("LIMIT and OFFSET");
 	if (query->hasDistinctOn)
 		return pstrdup("DISTINCT ON");
-	if (list_length(query->rtable) != 1 || list_length(query->jointree->fromlist) != 1 ||
-		!IsA(linitial(query->jointree->fromlist), RangeTblRef))
-		return pstrdup("joins and queries over more than one relation");
-	rte = linitial_node(RangeTblEntry, query->rtable);
-	if (rte->rtekind != RTE_RELATION)
-		return pstrdup("subqueries, functions and values lists in FROM");
-	if (rte->tablesample != NULL)
-		return pstrdup("TABLESAMPLE");
-	an->base = (DtInput *) linitial(an->inputs);
-	if (!an->base->capturable)
-		return psprintf("reading \"%s\", whose changes cannot be captured (a view, foreign table, "
-						"unlogged table, partition or child read directly, or a table read with ONLY)",
-						get_rel_name(rte->relid));
-	if (relation_has_row_security(rte->relid))
-		return psprintf("row-level security on \"%s\"", get_rel_name(rte->relid));
+	if (query->jointree->fromlist == NIL)
+		return pstrdup("queries without FROM");
+	foreach(lc, query->jointree->fromlist)
+	{
+		if ((reason = collect_from(query, (Node *) lfirst(lc), an, &quals)) != NULL)
+			return reason;
+	}
 	if (!query->hasAggs && query->groupClause == NIL)
 		return pstrdup("queries without aggregation");
+
+	query = copyObject(query);
+	if (query->jointree->quals != NULL)
+		quals = lappend(quals, query->jointree->quals);
+	an->quals = flatten_joins(query, (Node *) make_ands_explicit(quals));
+	if (quals == NIL)
+		an->quals = NULL;
+	query->targetList = (List *) flatten_joins(query, (Node *) query->targetList);
+	query->havingQual = flatten_joins(query, query->havingQual);
+	an->query = query;
 
 	/* Group keys: each must be an output column with a btree-sortable type. */
 	foreach(lc, query->groupClause)
@@ -924,7 +998,7 @@ analyze_grouped_query(Query *query, DtAnalysis *an)
 	}
 	foreach(lc, an->keys)
 		agg_inputs = lappend(agg_inputs, ((DtKey *) lfirst(lc))->expr);
-	agg_inputs = lappend(agg_inputs, query->jointree->quals);
+	agg_inputs = lappend(agg_inputs, an->quals);
 	agg_inputs = lappend(agg_inputs, query->havingQual);
 	facts = facts_of((Node *) agg_inputs);
 	if (facts.time)
@@ -938,8 +1012,13 @@ analyze_grouped_query(Query *query, DtAnalysis *an)
 	if (OidIsValid(facts.user_stable))
 		return psprintf("function %s, which is not IMMUTABLE", format_procedure(facts.user_stable));
 
-	/* The base columns that the change rows must carry. */
-	pull_varattnos((Node *) agg_inputs, 1, &an->base->attnums);
+	/* The columns that the change rows must carry, of every relation. */
+	foreach(lc, an->from)
+	{
+		DtFromRel  *rel = (DtFromRel *) lfirst(lc);
+
+		pull_varattnos((Node *) agg_inputs, rel->rtindex, &rel->input->attnums);
+	}
 	return NULL;
 }
 

@@ -45,6 +45,7 @@
 #include "fmgr.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
+#include "nodes/plannodes.h"
 #include "parser/parsetree.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -64,7 +65,7 @@ typedef struct Build
 	char	   *state;
 	char	   *final;
 	char	   *keytype;
-	List	   *base_ctx;		/* deparse context: base table as "t" */
+	List	   *from_ctx;		/* deparse context: FROM relation i as "t<i>" */
 	List	   *final_ctx;		/* deparse context: final view as "f" */
 	Oid			final_relid;
 	Oid			key_typid;
@@ -696,50 +697,91 @@ read_changes_sql(DtInput *input)
 }
 
 /*
+ * from_context
+ *		A deparse context in which a Var of the defining query prints as
+ *		t<rtindex>.column, matching the aliases of source_sql.
+ */
+static List *
+from_context(DtAnalysis *an)
+{
+	PlannedStmt *stmt = makeNode(PlannedStmt);
+	List	   *names = NIL;
+	int			i;
+
+	stmt->rtable = an->query->rtable;
+	for (i = 1; i <= list_length(stmt->rtable); i++)
+		names = lappend(names, psprintf("t%d", i));
+	return deparse_context_for_plan_tree(stmt, names);
+}
+
+/* How a relation of the FROM list is read by one term of the change rows. */
+typedef enum SourceKind
+{
+	SOURCE_NOW,					/* its rows as of the refresh */
+	SOURCE_CHANGES,				/* its changes in the window */
+	SOURCE_BEFORE				/* its rows as of the previous refresh */
+} SourceKind;
+
+/*
  * source_sql
- *		The rows of the base table, or of its change log in the window of the
- *		refresh, as relation "t" with the base table's column names plus
- *		the sign.  Change logs name captured column attnum N "aN".
+ *		A relation of the FROM list as relation "t<rtindex>", with its column
+ *		names plus the sign: its rows now (sign 1), its change window (the
+ *		signs of the log), or its rows before the window, as the signed
+ *		multiset "now minus the changes".  Change logs name captured column
+ *		attnum N "aN".
  */
 static char *
-source_sql(Build *b, bool from_base)
+source_sql(DtFromRel *rel, SourceKind kind)
 {
-	DtInput    *base = b->an->base;
-	StringInfoData s;
+	DtInput    *input = rel->input;
+	StringInfoData now;
+	StringInfoData changes;
 	int			attnum = -1;
 
-	initStringInfo(&s);
-	if (from_base)
-		appendStringInfoString(&s, "(SELECT 1::smallint AS " DT_COL_SIGN);
-	else
-		appendStringInfoString(&s, "(SELECT c." DT_COL_SIGN);
-	while ((attnum = bms_next_member(base->attnums, attnum)) >= 0)
+	initStringInfo(&now);
+	initStringInfo(&changes);
+	appendStringInfoString(&now, "SELECT 1::smallint AS " DT_COL_SIGN);
+	appendStringInfo(&changes, "SELECT %s AS " DT_COL_SIGN,
+					 kind == SOURCE_BEFORE ? "(- c." DT_COL_SIGN ")::smallint" : "c." DT_COL_SIGN);
+	while ((attnum = bms_next_member(input->attnums, attnum)) >= 0)
 	{
 		AttrNumber	a = attnum + FirstLowInvalidHeapAttributeNumber;
-		const char *name = quote_identifier(get_attname(base->relid, a, false));
+		const char *name = quote_identifier(get_attname(input->relid, a, false));
 		Oid			type;
 		int32		typmod;
 		Oid			collation;
 
-		get_atttypetypmodcoll(base->relid, a, &type, &typmod, &collation);
-		if (from_base)
-			appendStringInfo(&s, ", b.%s", name);
-		else if (getBaseType(type) != type)
-			appendStringInfo(&s, ", c.a%d::%s AS %s", a, type_sql(type, typmod), name);
+		get_atttypetypmodcoll(input->relid, a, &type, &typmod, &collation);
+		appendStringInfo(&now, ", b.%s", name);
+		if (getBaseType(type) != type)
+			appendStringInfo(&changes, ", c.a%d::%s AS %s", a, type_sql(type, typmod), name);
 		else
-			appendStringInfo(&s, ", c.a%d AS %s", a, name);
+			appendStringInfo(&changes, ", c.a%d AS %s", a, name);
 	}
-	if (from_base)
-		appendStringInfo(&s, " FROM %s%s b) t", base->inh ? "" : "ONLY ",
-						 deparse_qualified_name(base->relid));
-	else
-		appendStringInfo(&s, " FROM %s WHERE c." DT_COL_SIGN " <> 0) t", read_changes_sql(base));
-	return s.data;
+	appendStringInfo(&now, " FROM %s%s b", input->inh ? "" : "ONLY ",
+					 deparse_qualified_name(input->relid));
+	appendStringInfo(&changes, " FROM %s WHERE c." DT_COL_SIGN " <> 0", read_changes_sql(input));
+	switch (kind)
+	{
+		case SOURCE_NOW:
+			return psprintf("(%s) t%u", now.data, rel->rtindex);
+		case SOURCE_CHANGES:
+			return psprintf("(%s) t%u", changes.data, rel->rtindex);
+		case SOURCE_BEFORE:
+			break;
+	}
+	return psprintf("(%s UNION ALL %s) t%u", now.data, changes.data, rel->rtindex);
 }
 
-/* change_rows_sql: W, the change rows of a refresh or a rebuild. */
+/*
+ * change_term_sql
+ *		One SELECT of change rows: the relations of the FROM list read as
+ *		kinds[i] says, the sign of a row the product of its relations' signs,
+ *		the group key, the aggregate inputs and filters, under the query's
+ *		WHERE and join conditions.
+ */
 static char *
-change_rows_sql(Build *b, bool from_base)
+change_term_sql(Build *b, SourceKind *kinds)
 {
 	DtAnalysis *an = b->an;
 	StringInfoData s;
@@ -747,22 +789,79 @@ change_rows_sql(Build *b, bool from_base)
 	int			i;
 
 	initStringInfo(&s);
-	appendStringInfoString(&s, "SELECT t." DT_COL_SIGN ", ROW(");
+	appendStringInfoString(&s, "SELECT (");
+	foreach(lc, an->from)
+		appendStringInfo(&s, "%st%u." DT_COL_SIGN, foreach_current_index(lc) > 0 ? " * " : "",
+						 ((DtFromRel *) lfirst(lc))->rtindex);
+	appendStringInfoString(&s, ")::smallint AS " DT_COL_SIGN ", ROW(");
 	i = 0;
 	foreach(lc, an->keys)
 		appendStringInfo(&s, "%s%s", i++ > 0 ? ", " : "",
-						 expr_sql(b, ((DtKey *) lfirst(lc))->expr, b->base_ctx));
+						 expr_sql(b, ((DtKey *) lfirst(lc))->expr, b->from_ctx));
 	appendStringInfo(&s, ")::%s AS key", b->keytype);
 	i = 0;
 	foreach(lc, an->input_exprs)
-		appendStringInfo(&s, ", %s AS x%d", expr_sql(b, (Expr *) lfirst(lc), b->base_ctx), ++i);
+		appendStringInfo(&s, ", %s AS x%d", expr_sql(b, (Expr *) lfirst(lc), b->from_ctx), ++i);
 	i = 0;
 	foreach(lc, an->filter_exprs)
-		appendStringInfo(&s, ", %s AS f%d", expr_sql(b, (Expr *) lfirst(lc), b->base_ctx), ++i);
-	appendStringInfo(&s, " FROM %s", source_sql(b, from_base));
-	if (an->query->jointree->quals != NULL)
-		appendStringInfo(&s, " WHERE %s",
-						 expr_sql(b, (Expr *) an->query->jointree->quals, b->base_ctx));
+		appendStringInfo(&s, ", %s AS f%d", expr_sql(b, (Expr *) lfirst(lc), b->from_ctx), ++i);
+	appendStringInfoString(&s, " FROM ");
+	foreach(lc, an->from)
+		appendStringInfo(&s, "%s%s", foreach_current_index(lc) > 0 ? ", " : "",
+						 source_sql((DtFromRel *) lfirst(lc), kinds[foreach_current_index(lc)]));
+	if (an->quals != NULL)
+		appendStringInfo(&s, " WHERE %s", expr_sql(b, (Expr *) an->quals, b->from_ctx));
+	return s.data;
+}
+
+/*
+ * change_rows_sql
+ *		W, the change rows: of a rebuild (every relation as it is now), or of
+ *		a refresh whose window changed the relations of inputs "changed"
+ *		(relids).  The change of a join R1 x ... x Rn is the sum over the
+ *		changed Ri of  R1 x ... x R(i-1) x dRi x R(i+1)' x ... x Rn',  with
+ *		relations before i as they are now and those after it as they were
+ *		before (primed); a relation whose input did not change is the same
+ *		before and now.  Signs multiply, so rows counted twice cancel in the
+ *		merge.
+ */
+static char *
+change_rows_sql(Build *b, bool from_base, List *changed)
+{
+	int			n = list_length(b->an->from);
+	SourceKind *kinds = palloc(sizeof(SourceKind) * n);
+	StringInfoData s;
+	int			i;
+	int			j;
+
+	if (from_base)
+	{
+		for (j = 0; j < n; j++)
+			kinds[j] = SOURCE_NOW;
+		return change_term_sql(b, kinds);
+	}
+	initStringInfo(&s);
+	for (i = 0; i < n; i++)
+	{
+		DtFromRel  *rel_i = (DtFromRel *) list_nth(b->an->from, i);
+
+		if (!list_member_oid(changed, rel_i->input->relid))
+			continue;
+		for (j = 0; j < n; j++)
+		{
+			DtFromRel  *rel_j = (DtFromRel *) list_nth(b->an->from, j);
+
+			if (j == i)
+				kinds[j] = SOURCE_CHANGES;
+			else if (j < i || !list_member_oid(changed, rel_j->input->relid))
+				kinds[j] = SOURCE_NOW;
+			else
+				kinds[j] = SOURCE_BEFORE;
+		}
+		appendStringInfo(&s, "%s%s", s.len > 0 ? " UNION ALL " : "", change_term_sql(b, kinds));
+	}
+	if (s.len == 0)
+		elog(ERROR, "no relation of the dynamic table's FROM list changed");
 	return s.data;
 }
 
@@ -952,7 +1051,7 @@ state_insert_sql(Build *b, bool merge)
  *		percentile aggregate how many values changed below its cursor.
  */
 static char *
-merge_sql(Build *b)
+merge_sql(Build *b, List *changed)
 {
 	StringInfoData s;
 	StringInfoData sel;
@@ -963,7 +1062,7 @@ merge_sql(Build *b)
 	initStringInfo(&sel);
 	initStringInfo(&joins);
 	appendStringInfo(&s, "WITH w AS MATERIALIZED (%s), st AS (%s)",
-					 change_rows_sql(b, false), state_insert_sql(b, true));
+					 change_rows_sql(b, false, changed), state_insert_sql(b, true));
 	appendStringInfoString(&sel, "SELECT st.gid");
 	foreach(lc, b->an->aux_tables)
 	{
@@ -1219,7 +1318,8 @@ apply_sql(Build *b)
 		if (upd.len == 0)
 			appendStringInfoString(&s, "DO NOTHING ");
 		else
-			appendStringInfo(&s, "DO UPDATE SET %s WHERE d OPERATOR(pg_catalog.*<>) excluded ", upd.data);
+			appendStringInfo(&s, "DO UPDATE SET %s WHERE ROW(d.*)::%s OPERATOR(pg_catalog.*<>) ROW(excluded.*)::%s ",
+							 upd.data, b->dt, b->dt);
 
 		/*
 		 * An upsert that updated locked the old row version first, and the
@@ -1246,7 +1346,7 @@ rebuild_sql(Build *b)
 	foreach(lc, b->an->aux_tables)
 		appendStringInfo(&s, ", %s", deparse_internal_name("aux", b->dtrelid, ((DtAuxTable *) lfirst(lc))->no));
 	stmts = lappend(stmts, s.data);
-	stmts = lappend(stmts, psprintf("WITH w AS (%s) %s", change_rows_sql(b, true), state_insert_sql(b, false)));
+	stmts = lappend(stmts, psprintf("WITH w AS (%s) %s", change_rows_sql(b, true, NIL), state_insert_sql(b, false)));
 
 	foreach(lc, b->an->aux_tables)
 	{
@@ -1260,7 +1360,7 @@ rebuild_sql(Build *b)
 						psprintf("INSERT INTO %s (gid, j, v, c) SELECT s.gid, u.j, u.v, sum(w." DT_COL_SIGN ") "
 								 "FROM (%s) w JOIN %s s ON s.key = w.key %s WHERE u.v IS NOT NULL "
 								 "GROUP BY s.gid, u.j, u.v ORDER BY s.gid, u.j, u.v",
-								 auxname, change_rows_sql(b, true), b->state, aux_values_sql(aux)));
+								 auxname, change_rows_sql(b, true, NIL), b->state, aux_values_sql(aux)));
 		if (distincts != NIL)
 		{
 			initStringInfo(&s);
@@ -1329,7 +1429,7 @@ DtSql *
 deparse_refresh_sql(Oid dtrelid, DtAnalysis *an)
 {
 	DtSql	   *sql = palloc0(sizeof(DtSql));
-	Build		b = {0};
+	Build	   *bp = palloc0(sizeof(Build));
 	ListCell   *lc;
 
 	sql->dt_name = deparse_qualified_name(dtrelid);
@@ -1352,29 +1452,40 @@ deparse_refresh_sql(Oid dtrelid, DtAnalysis *an)
 	if (!an->incremental)
 		return sql;
 
-	b.dtrelid = dtrelid;
-	b.an = an;
-	b.dt = sql->dt_name;
-	b.state = deparse_internal_name("state", dtrelid, 0);
-	b.final = deparse_internal_name("final", dtrelid, 0);
-	b.keytype = deparse_internal_name("key", dtrelid, 0);
-	b.base_ctx = deparse_context_for("t", an->base->relid);
-	b.final_relid = get_relname_relid(psprintf("final_%u", dtrelid),
-									  get_namespace_oid(DT_INTERNAL_SCHEMA, false));
-	if (!OidIsValid(b.final_relid))
+	bp->dtrelid = dtrelid;
+	bp->an = an;
+	bp->dt = sql->dt_name;
+	bp->state = deparse_internal_name("state", dtrelid, 0);
+	bp->final = deparse_internal_name("final", dtrelid, 0);
+	bp->keytype = deparse_internal_name("key", dtrelid, 0);
+	bp->from_ctx = from_context(an);
+	bp->final_relid = get_relname_relid(psprintf("final_%u", dtrelid),
+										get_namespace_oid(DT_INTERNAL_SCHEMA, false));
+	if (!OidIsValid(bp->final_relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("internal objects of dynamic table \"%s\" are missing", get_rel_name(dtrelid))));
-	b.final_ctx = deparse_context_for("f", b.final_relid);
-	b.key_typid = get_atttype(b.final_relid, 2);
+	bp->final_ctx = deparse_context_for("f", bp->final_relid);
+	bp->key_typid = get_atttype(bp->final_relid, 2);
 
-	sql->merge = merge_sql(&b);
-	sql->cursor_read = cursor_read_sql(&b);
-	sql->apply = apply_sql(&b);
-	sql->state_rebuild = rebuild_sql(&b);
+	sql->build = bp;
+	sql->cursor_read = cursor_read_sql(bp);
+	sql->apply = apply_sql(bp);
+	sql->state_rebuild = rebuild_sql(bp);
 	sql->dt_fill = psprintf("INSERT INTO %s SELECT %s FROM %s f WHERE %s",
-							b.dt, output_list_sql(&b), b.final, keep_sql(&b));
+							bp->dt, output_list_sql(bp), bp->final, keep_sql(bp));
 	return sql;
+}
+
+/*
+ * deparse_merge_sql
+ *		The merge statement of a refresh whose window changed the inputs
+ *		"changed" (relids, at least one of the DT's FROM list).
+ */
+char *
+deparse_merge_sql(DtSql *sql, List *changed)
+{
+	return merge_sql(sql->build, changed);
 }
 
 /*

@@ -172,6 +172,13 @@ typedef struct DtInput
 	Bitmapset  *attnums;		/* columns the refresh reads from changes */
 } DtInput;
 
+/* A relation in the FROM list of an incremental query. */
+typedef struct DtFromRel
+{
+	Index		rtindex;		/* in the query's range table */
+	DtInput    *input;
+} DtFromRel;
+
 typedef struct DtAnalysis
 {
 	Query	   *query;			/* analysed and rewritten defining query */
@@ -181,7 +188,8 @@ typedef struct DtAnalysis
 	List	   *inputs;			/* of DtInput */
 
 	/* The delta-merge plan (incremental only). */
-	DtInput    *base;
+	List	   *from;			/* of DtFromRel: the relations, inner-joined */
+	Node	   *quals;			/* WHERE and join conditions, one expression */
 	List	   *keys;			/* of DtKey */
 	List	   *aggregates;		/* of DtAggregate */
 	List	   *aux_tables;		/* of DtAuxTable */
@@ -219,8 +227,8 @@ typedef struct DtSql
 	List	   *count_changes;
 	List	   *count_relids;	/* the inputs they count, in the same order */
 
-	/* Delta merge: merge, then walk the cursors, then apply. */
-	char	   *merge;
+	/* Delta merge: merge (deparse_merge_sql), then walk the cursors, then apply. */
+	struct Build *build;		/* what deparse_merge_sql needs */
 	char	   *cursor_read;	/* NULL without percentiles */
 	char	   *apply;
 
@@ -233,6 +241,7 @@ extern List *deparse_internal_objects(Oid dtrelid, DtAnalysis *an);
 extern char *deparse_key_index(Oid dtrelid, DtAnalysis *an);
 extern List *deparse_dt_columns(Query *query);
 extern DtSql *deparse_refresh_sql(Oid dtrelid, DtAnalysis *an);
+extern char *deparse_merge_sql(DtSql *sql, List *changed);
 extern void deparse_cursor_walk_sql(Oid dtrelid, DtAuxTable *aux,
 									char **up, char **down, char **start);
 extern char *deparse_internal_name(const char *kind, Oid relid, int no);
@@ -334,7 +343,7 @@ typedef struct DtPlanSet
 	struct _SPI_plan *full_delete;
 	struct _SPI_plan *full_insert;
 	List	   *count_changes;
-	struct _SPI_plan *merge;
+	List	   *merges;			/* of MergePlan (refresh.c), by inputs changed */
 	struct _SPI_plan *cursor_read;
 	struct _SPI_plan *apply;
 	List	   *state_rebuild;

@@ -56,6 +56,13 @@
 
 static HTAB *plan_cache = NULL;
 
+/* A prepared merge statement, for one set of changed inputs (relids). */
+typedef struct MergePlan
+{
+	List	   *changed;
+	SPIPlanPtr	plan;
+} MergePlan;
+
 /* The DTs being refreshed by this backend, innermost last (guard trigger). */
 static List *refreshing = NIL;
 
@@ -179,11 +186,13 @@ static void
 release_plans(DtPlanSet *p)
 {
 	int			i;
+	ListCell   *lc;
 
 	free_plan(p->full_delete);
 	free_plan(p->full_insert);
 	free_plan_list(p->count_changes);
-	free_plan(p->merge);
+	foreach(lc, p->merges)
+		free_plan(((MergePlan *) lfirst(lc))->plan);
 	free_plan(p->cursor_read);
 	free_plan(p->apply);
 	free_plan(p->dt_fill);
@@ -274,7 +283,6 @@ get_plans(DtEntry *entry)
 		Oid		   *apply_types;
 		int			napply = 1;
 
-		p->merge = prepare(p->sql->merge, 3, window_types);
 		p->cursor_read = prepare(p->sql->cursor_read, 1, gid_types);
 		p->dt_fill = prepare(p->sql->dt_fill, 0, NULL);
 		p->state_rebuild = prepare_list(p->sql->state_rebuild, 0, NULL);
@@ -397,12 +405,43 @@ int8_array(int64 *values, int n)
 }
 
 /*
+ * merge_plan
+ *		The merge statement for a window that changed the inputs "changed"
+ *		(relids): a join has one term per changed relation, so each set of
+ *		changed inputs has its own statement, prepared when first needed.
+ */
+static SPIPlanPtr
+merge_plan(DtPlanSet *p, List *changed)
+{
+	Oid			window_types[3] = {PG_SNAPSHOTOID, XID8OID, INT4OID};
+	MergePlan  *mp;
+	ListCell   *lc;
+	MemoryContext old;
+
+	foreach(lc, p->merges)
+	{
+		mp = (MergePlan *) lfirst(lc);
+		if (equal(mp->changed, changed))
+			return mp->plan;
+	}
+	old = MemoryContextSwitchTo(p->cxt);
+	mp = palloc(sizeof(MergePlan));
+	mp->changed = list_copy(changed);
+	mp->plan = prepare(deparse_merge_sql(p->sql, changed), 3, window_types);
+	p->merges = lappend(p->merges, mp);
+	MemoryContextSwitchTo(old);
+	return mp->plan;
+}
+
+/*
  * incremental_refresh
  *		Merge the changes in the window into the state, walk the percentile
  *		cursors, then apply: see deparse.c's merge_sql and apply_sql.
+ *		"changed": the inputs with changes in the window.
  */
 static void
-incremental_refresh(DtPlanSet *p, Datum *window, Snapshot snap, DtRefreshStats *stats)
+incremental_refresh(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
+					DtRefreshStats *stats)
 {
 	int			ngroups;
 	int			ncols = p->ndistinct + p->npercentile;
@@ -417,7 +456,7 @@ incremental_refresh(DtPlanSet *p, Datum *window, Snapshot snap, DtRefreshStats *
 	stats->action = "INCREMENTAL";
 
 	/* merge: gid, then the count distinct and rank deltas of each group */
-	refresh_exec(p->merge, window, NULL, snap);
+	refresh_exec(merge_plan(p, changed), window, NULL, snap);
 	ngroups = (int) SPI_processed;
 	if (ngroups == 0)
 		return;					/* every change was filtered out */
@@ -481,21 +520,28 @@ rls_input(DtPlanSet *p)
 /*
  * count_window
  *		Count the rows and rebuild markers in the window of every captured
- *		input.
+ *		input; *changed: the relids of the inputs with rows in it.
  */
 static void
-count_window(DtPlanSet *p, Datum *window, Snapshot snap, int64 *rows, int64 *markers)
+count_window(DtPlanSet *p, Datum *window, Snapshot snap, int64 *rows, int64 *markers,
+			 List **changed)
 {
 	ListCell   *lc;
+	ListCell   *lr;
 
 	*rows = *markers = 0;
-	foreach(lc, p->count_changes)
+	*changed = NIL;
+	forboth(lc, p->count_changes, lr, p->sql->count_relids)
 	{
 		bool		isnull;
+		int64		n;
 
 		refresh_exec((SPIPlanPtr) lfirst(lc), window, NULL, snap);
-		*rows += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		*rows += n;
 		*markers += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+		if (n > 0)
+			*changed = lappend_oid(*changed, lfirst_oid(lr));
 	}
 }
 
@@ -510,7 +556,8 @@ count_window(DtPlanSet *p, Datum *window, Snapshot snap, int64 *rows, int64 *mar
  *		raises the error again.
  */
 static void
-incremental_or_full(DtPlanSet *p, Datum *window, Snapshot snap, DtRefreshStats *stats)
+incremental_or_full(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
+					DtRefreshStats *stats)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
@@ -520,7 +567,7 @@ incremental_or_full(DtPlanSet *p, Datum *window, Snapshot snap, DtRefreshStats *
 	MemoryContextSwitchTo(cxt);
 	PG_TRY();
 	{
-		incremental_refresh(p, window, snap, stats);
+		incremental_refresh(p, window, changed, snap, stats);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
@@ -552,6 +599,7 @@ run_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *stats)
 	Datum		window[3];
 	int64		rows;
 	int64		markers;
+	List	   *changed;
 	Oid			rls = rls_input(p);
 
 	if (OidIsValid(rls))
@@ -586,13 +634,13 @@ run_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *stats)
 	window[0] = entry->position_snapshot;
 	window[1] = FullTransactionIdGetDatum(entry->position_xid);
 	window[2] = Int32GetDatum((int32) entry->position_cid);
-	count_window(p, window, snap, &rows, &markers);
+	count_window(p, window, snap, &rows, &markers, &changed);
 	if (rows == 0 && markers == 0)
 		stats->action = "NO_DATA";
 	else if (markers > 0 || !p->an->incremental)
 		full_refresh(p, snap, stats);
 	else
-		incremental_or_full(p, window, snap, stats);
+		incremental_or_full(p, window, changed, snap, stats);
 }
 
 /*

@@ -54,7 +54,7 @@ pgenv_bootstrap() {
 
 	local work=${PGDT_WORKDIR:-/var/tmp/pg_dynamic_tables-$(printf %s "$PGDT_ROOT" | cksum | cut -d" " -f1)}
 	mkdir -p "$work"
-	rsync -a --delete --exclude .build --exclude .git "$PGDT_ROOT/" "$work/src/"
+	rsync -a --delete --exclude .build --exclude .git --exclude '*.o' --exclude '*.so' --exclude '*.bc' "$PGDT_ROOT/" "$work/src/"
 	mkdir -p "$work/src/.build"
 	chown -R postgres:postgres "$work"
 	local rel=${script#"$PGDT_ROOT"/}
