@@ -1034,8 +1034,8 @@ state_insert_sql(Build *b, bool merge)
 
 			appendStringInfo(&s, ", %s = %s", col->name, col->merge);
 		}
-		appendStringInfoString(&s, " RETURNING s.gid, s.key");
 	}
+	appendStringInfoString(&s, " RETURNING s.gid, s.key");
 	return s.data;
 }
 
@@ -1341,12 +1341,33 @@ rebuild_sql(Build *b)
 	ListCell   *lc;
 	char	   *minmax;
 
+	StringInfoData tables;
+
 	initStringInfo(&s);
-	appendStringInfo(&s, "TRUNCATE %s", b->state);
+	initStringInfo(&tables);
+	appendStringInfoString(&tables, b->state);
 	foreach(lc, b->an->aux_tables)
-		appendStringInfo(&s, ", %s", deparse_internal_name("aux", b->dtrelid, ((DtAuxTable *) lfirst(lc))->no));
+		appendStringInfo(&tables, ", %s", deparse_internal_name("aux", b->dtrelid, ((DtAuxTable *) lfirst(lc))->no));
+	stmts = lappend(stmts, psprintf("TRUNCATE %s", tables.data));
+
+	/*
+	 * One scan of the inputs fills the state and, joined to the groups it
+	 * returns, every auxiliary table, in index order so that the btrees
+	 * fill from the right.
+	 */
+	appendStringInfo(&s, "WITH w AS MATERIALIZED (%s), st AS (%s)",
+					 change_rows_sql(b, true, NIL), state_insert_sql(b, false));
+	foreach(lc, b->an->aux_tables)
+	{
+		DtAuxTable *aux = (DtAuxTable *) lfirst(lc);
+
+		appendStringInfo(&s, ", a%d AS (INSERT INTO %s (gid, j, v, c) SELECT st.gid, u.j, u.v, "
+						 "sum(w." DT_COL_SIGN ") FROM w JOIN st ON st.key = w.key %s WHERE u.v IS NOT NULL "
+						 "GROUP BY st.gid, u.j, u.v ORDER BY st.gid, u.j, u.v)",
+						 aux->no, deparse_internal_name("aux", b->dtrelid, aux->no), aux_values_sql(aux));
+	}
+	appendStringInfoString(&s, " SELECT count(*) FROM st");
 	stmts = lappend(stmts, s.data);
-	stmts = lappend(stmts, psprintf("WITH w AS (%s) %s", change_rows_sql(b, true, NIL), state_insert_sql(b, false)));
 
 	foreach(lc, b->an->aux_tables)
 	{
@@ -1355,12 +1376,6 @@ rebuild_sql(Build *b)
 		List	   *distincts = aggregates_of(b->an, aux->no, DT_AGG_COUNT_DISTINCT, DT_AGG_COUNT_DISTINCT);
 		ListCell   *lc2;
 
-		/* in index order, so that the btree fills from the right */
-		stmts = lappend(stmts,
-						psprintf("INSERT INTO %s (gid, j, v, c) SELECT s.gid, u.j, u.v, sum(w." DT_COL_SIGN ") "
-								 "FROM (%s) w JOIN %s s ON s.key = w.key %s WHERE u.v IS NOT NULL "
-								 "GROUP BY s.gid, u.j, u.v ORDER BY s.gid, u.j, u.v",
-								 auxname, change_rows_sql(b, true, NIL), b->state, aux_values_sql(aux)));
 		if (distincts != NIL)
 		{
 			initStringInfo(&s);
@@ -1417,6 +1432,9 @@ rebuild_sql(Build *b)
 								 deparse_internal_name("aux", b->dtrelid, agg->aux_no), b->state,
 								 agg->aux_item));
 	}
+
+	/* statistics now: the refreshes' plans are made from them */
+	stmts = lappend(stmts, psprintf("ANALYZE %s", tables.data));
 	return stmts;
 }
 
