@@ -1,0 +1,188 @@
+-- bench/bench.sql: the server-side helpers of bench/run, in schema bench.
+-- Loaded after examples/flakebench/{schema,generate,dashboard}.sql.
+--
+-- Times are taken inside the server with clock_timestamp() around the
+-- statement (a refresh, a REFRESH MATERIALIZED VIEW), so they exclude
+-- the client round trip and the commit, the same for both sides.
+
+CREATE SCHEMA IF NOT EXISTS bench;
+SET search_path = bench, flakebench, public;
+
+-- apply_batch: one change batch of n rows to flakebench.test_results.
+--   kind 'insert': n new generated results (a year of start times);
+--   kind 'mixed':  n/2 inserts, n/4 updates of random existing rows (new
+--                  qps and latencies; one in five moves to another table
+--                  type), n - n/2 - n/4 deletes of random existing rows.
+-- Existing rows are picked by random test_id between the smallest and the
+-- largest, through the primary key; ids of deleted rows are skipped.
+CREATE OR REPLACE FUNCTION apply_batch(n integer, kind text, seed double precision)
+RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    n_ins integer := CASE WHEN kind = 'insert' THEN n ELSE n / 2 END;
+    n_upd integer := CASE WHEN kind = 'insert' THEN 0 ELSE n / 4 END;
+    n_del integer := CASE WHEN kind = 'insert' THEN 0 ELSE n - n / 2 - n / 4 END;
+    lo bigint;
+    hi bigint;
+    done bigint := 0;
+    k bigint;
+BEGIN
+    IF kind NOT IN ('insert', 'mixed') THEN
+        RAISE EXCEPTION 'unknown batch kind %', kind;
+    END IF;
+    done := flakebench.generate_results(n_ins, now() - interval '365 days', interval '365 days', seed);
+    SELECT min(test_id), max(test_id) INTO lo, hi FROM flakebench.test_results;
+    IF n_upd > 0 THEN
+        UPDATE flakebench.test_results t
+           SET qps = CASE WHEN t.qps > 0 THEN round((t.qps * (0.8 + 0.4 * random()))::numeric, 2)::float8 ELSE 0 END,
+               p50_latency_ms = round((t.p50_latency_ms * (0.8 + 0.4 * random()))::numeric, 3)::float8,
+               p95_latency_ms = round((t.p95_latency_ms * (0.8 + 0.4 * random()))::numeric, 3)::float8,
+               p99_latency_ms = round((t.p99_latency_ms * (0.8 + 0.4 * random()))::numeric, 3)::float8,
+               table_type = CASE WHEN random() < 0.2
+                                 THEN (ARRAY['STANDARD', 'HYBRID', 'INTERACTIVE', 'DYNAMIC', 'POSTGRES'])[1 + floor(random() * 5)::int]
+                                 ELSE t.table_type END
+         WHERE t.test_id IN (SELECT r.test_id FROM flakebench.test_results r
+                              WHERE r.test_id = ANY (ARRAY(SELECT lo + floor(random() * (hi - lo + 1))::bigint
+                                                             FROM generate_series(1, n_upd * 11 / 10 + 10)))
+                              LIMIT n_upd);
+        GET DIAGNOSTICS k = ROW_COUNT;
+        done := done + k;
+    END IF;
+    IF n_del > 0 THEN
+        DELETE FROM flakebench.test_results t
+         WHERE t.test_id IN (SELECT r.test_id FROM flakebench.test_results r
+                              WHERE r.test_id = ANY (ARRAY(SELECT lo + floor(random() * (hi - lo + 1))::bigint
+                                                             FROM generate_series(1, n_del * 11 / 10 + 10)))
+                              LIMIT n_del);
+        GET DIAGNOSTICS k = ROW_COUNT;
+        done := done + k;
+    END IF;
+    RETURN done;
+END $$;
+
+-- timed_refresh: dt.refresh of one dynamic table, timed around the call.
+-- ms is the wall time of the call in the server; duration_ms is the
+-- duration dt.refresh reports itself (the same call, measured in C).
+CREATE OR REPLACE FUNCTION timed_refresh(dt regclass,
+                                         OUT action text, OUT ms double precision,
+                                         OUT duration_ms double precision)
+LANGUAGE plpgsql AS $$
+DECLARE
+    t0 timestamptz;
+    r record;
+BEGIN
+    t0 := clock_timestamp();
+    SELECT * INTO r FROM dt.refresh(dt);
+    ms := extract(epoch FROM clock_timestamp() - t0) * 1000;
+    action := r.action;
+    duration_ms := extract(epoch FROM r.duration) * 1000;
+END $$;
+
+-- timed_recompute: REFRESH MATERIALIZED VIEW of a view holding the same
+-- query as a dynamic table, timed the same way.
+CREATE OR REPLACE FUNCTION timed_recompute(mv regclass) RETURNS double precision
+LANGUAGE plpgsql AS $$
+DECLARE
+    t0 timestamptz := clock_timestamp();
+BEGIN
+    EXECUTE format('REFRESH MATERIALIZED VIEW %s', mv);
+    RETURN extract(epoch FROM clock_timestamp() - t0) * 1000;
+END $$;
+
+-- make_recompute_views: for every dynamic table of flakebench, a
+-- materialized view bench.mv_<name> of its defining query (as
+-- dt.dynamic_tables prints it), without data.
+CREATE OR REPLACE FUNCTION make_recompute_views() RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    d record;
+BEGIN
+    FOR d IN SELECT table_name, query FROM dt.dynamic_tables WHERE schema_name = 'flakebench' LOOP
+        IF to_regclass(format('bench.%I', 'mv_' || d.table_name)) IS NOT NULL THEN
+            EXECUTE format('DROP MATERIALIZED VIEW bench.%I', 'mv_' || d.table_name);
+        END IF;
+        EXECUTE format('CREATE MATERIALIZED VIEW bench.%I AS %s WITH NO DATA',
+                       'mv_' || d.table_name, rtrim(d.query, E'; \n'));
+    END LOOP;
+END $$;
+
+-- Results of the run, one row per measurement.  base is the label of the
+-- base size ('1M'), phase 'loop' (figure 1 cells) or 'full-dt' (the
+-- FULL dynamic table, measured separately).
+CREATE TABLE IF NOT EXISTS refresh_times (
+    base text, base_rows bigint, phase text, kind text, batch integer, rep integer, dt text,
+    action text, ms double precision, duration_ms double precision);
+CREATE TABLE IF NOT EXISTS recompute_times (
+    base text, base_rows bigint, dt text, rep integer, ms double precision);
+CREATE TABLE IF NOT EXISTS creation_times (
+    base text, base_rows bigint, ms double precision);
+-- Figure 3: one row per run (what: 'inserts' in tps, 'copy' in seconds).
+CREATE TABLE IF NOT EXISTS write_runs (
+    what text, mode text, rep integer, value double precision);
+-- Figure 4: lag samples, and the rates tried.
+CREATE TABLE IF NOT EXISTS lag_samples (
+    run text, at timestamptz, dt text, lag_s double precision);
+CREATE TABLE IF NOT EXISTS ingest_runs (
+    run text, rate integer, seconds integer, tps double precision,
+    schedule_lag_ms double precision);
+-- Figure 5: one row per dt_loadtest run.
+CREATE TABLE IF NOT EXISTS read_runs (
+    side text, rep integer, tps double precision, transactions bigint, errors bigint,
+    p50 double precision, p95 double precision, p99 double precision, max double precision);
+
+-- sample_lag: every interval_s seconds for seconds, the lag of every
+-- flakebench dynamic table (clock - data timestamp, as
+-- dt.dynamic_tables.current_lag but with the clock instead of now()), read
+-- from the catalog row the refreshes update.  A procedure that commits
+-- after every sample, so each sample sees the latest refresh.
+CREATE OR REPLACE PROCEDURE sample_lag(run text, seconds double precision,
+                                       interval_s double precision DEFAULT 0.1)
+LANGUAGE plpgsql AS $$
+DECLARE
+    stop timestamptz := clock_timestamp() + seconds * interval '1 second';
+BEGIN
+    WHILE clock_timestamp() < stop LOOP
+        INSERT INTO bench.lag_samples
+        SELECT run, clock_timestamp(), c.relname,
+               extract(epoch FROM clock_timestamp() - d.data_timestamp)
+          FROM dt_internal.dynamic_table d JOIN pg_class c ON c.oid = d.relid;
+        COMMIT;
+        PERFORM pg_sleep(interval_s);
+    END LOOP;
+END $$;
+
+-- Formatting for the report.
+
+-- num: a number with about three significant digits.
+CREATE OR REPLACE FUNCTION num(x double precision) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN x IS NULL THEN 'n/a'
+                WHEN abs(x) >= 100 THEN to_char(round(x::numeric), 'FM999G999G999G990')
+                WHEN abs(x) >= 10 THEN round(x::numeric, 1)::text
+                WHEN abs(x) >= 1 THEN round(x::numeric, 2)::text
+                ELSE round(x::numeric, 3)::text END
+$$;
+
+-- med, spread: the median of a set of values, and "median (min-max)".
+CREATE OR REPLACE FUNCTION med(double precision[]) RETURNS double precision
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY v) FROM unnest($1) v
+$$;
+CREATE OR REPLACE FUNCTION spread(double precision[]) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN cardinality($1) IS NULL THEN 'n/a'
+                WHEN cardinality($1) = 1 THEN bench.num($1[1]) || ' (1 run)'
+                ELSE format('%s (%s–%s)', bench.num(bench.med($1)),
+                            bench.num((SELECT min(v) FROM unnest($1) v)),
+                            bench.num((SELECT max(v) FROM unnest($1) v))) END
+$$;
+
+-- verdict: whether value meets goal; at_least says which side is good.
+CREATE OR REPLACE FUNCTION verdict(value double precision, goal double precision,
+                                   at_least boolean, unit text DEFAULT '')
+RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN value IS NULL THEN 'not measured'
+                WHEN (at_least AND value >= goal) OR (NOT at_least AND value <= goal) THEN 'met'
+                WHEN at_least AND unit = 'x' THEN format('missed by %sx (%s of the goal)',
+                     bench.num(goal / nullif(value, 0)), bench.num(value / goal * 100) || '%')
+                ELSE format('missed by %s%s', bench.num(abs(value - goal)), unit) END
+$$;
