@@ -21,6 +21,12 @@
  * kept as int64 microseconds per thread and per query and merged at the
  * end; failed queries are counted separately and are not latency samples.
  *
+ * With -R, clients do not run back to back but on a schedule, as pgbench
+ * --rate does: each client draws its next start time from a Poisson process
+ * of rate R / clients, waits for it, and its latency counts from the
+ * scheduled time, so that a server falling behind shows as latency instead
+ * of as fewer transactions (no coordinated omission).
+ *
  * loadtest/dt_loadtest.c
  *
  *-------------------------------------------------------------------------
@@ -29,6 +35,7 @@
 
 #include <ctype.h>
 #include <limits.h>
+#include <math.h>
 #include <poll.h>
 #include <pthread.h>
 #ifdef HAVE_SYS_RESOURCE_H
@@ -100,6 +107,7 @@ typedef struct QueryStats
 typedef enum ClientState
 {
 	CSTATE_IDLE,				/* between two queries (transient) */
+	CSTATE_SLEEP,				/* -R: waiting for its scheduled start */
 	CSTATE_QUERY,				/* a query of the file is running */
 	CSTATE_ROLLBACK,			/* cleaning up after a failed query */
 	CSTATE_DONE,				/* finished normally */
@@ -113,7 +121,8 @@ typedef struct Client
 	ClientState state;
 	pg_prng_state prng;			/* own generator: reproducible choices */
 	int			query;			/* index of the running query */
-	int64		start_us;		/* when it was sent */
+	int64		start_us;		/* when it was sent (-R: scheduled) */
+	int64		next_us;		/* -R: scheduled start of the next query */
 	bool		counted;		/* sent inside the measurement window */
 	bool		failed;			/* some result of it was an error */
 	int64		ntx;			/* counted transactions, failed or not */
@@ -154,6 +163,7 @@ static int	nxacts = 0;			/* transactions per client; 0 when -T */
 static int	warmup = DEFAULT_WARMUP;
 static uint64 random_seed = DEFAULT_SEED;
 static bool per_query = false;
+static double rate = 0;			/* -R: transactions per second; 0 = unlimited */
 static const char *pghost = NULL;
 static const char *pgport = NULL;
 static const char *pguser = NULL;
@@ -241,6 +251,8 @@ usage(void)
 	printf("      --warmup=NUM         run NUM seconds before measuring, not counted\n"
 		   "                           (default: %d)\n", DEFAULT_WARMUP);
 	printf("  -r, --per-query          also report statistics per query\n");
+	printf("  -R, --rate=NUM           run NUM transactions per second in all, on a\n"
+		   "                           Poisson schedule (default: as fast as possible)\n");
 	printf("\nConnection options:\n");
 	printf("  -h, --host=HOSTNAME      database server host or socket directory\n");
 	printf("  -p, --port=PORT          database server port number\n");
@@ -273,7 +285,8 @@ usage(void)
 		   "  successful transactions.  Latency percentiles are nearest-rank, over\n"
 		   "  successful transactions; failed ones are counted as errors, and the\n"
 		   "  first failure of each query is reported on standard error.  Statistics\n"
-		   "  with no sample print as n/a.\n");
+		   "  with no sample print as n/a.  With -R, a query's latency runs from\n"
+		   "  its scheduled start, so that waiting for a busy client counts too.\n");
 	printf("\nExit status:\n"
 		   "  0 if every counted query succeeded, 1 for bad options, unreadable files\n"
 		   "  or a failed connection (nothing measured), 2 if the run completed but\n"
@@ -832,27 +845,53 @@ client_abort(Thread *th, Client *c, const char *reason)
 }
 
 /* Start the client's next transaction, or finish it. */
+/* client_send: start the client's next query now. */
+static void
+client_send(Thread *th, Client *c, int64 start_us)
+{
+	const char *sql;
+
+	c->query = choose_query(c);
+	sql = build_query(c, &queries[c->query]);
+	c->counted = start_us >= measure_start_us;
+	c->failed = false;
+	c->state = CSTATE_QUERY;
+	c->start_us = start_us;
+	if (!PQsendQuery(c->conn, sql))
+		client_abort(th, c, PQerrorMessage(c->conn));
+}
+
+/*
+ * client_next
+ *		Start the client's next query, or with -R schedule it (the start of a
+ *		query already late is its scheduled time), or finish the client.
+ */
 static void
 client_next(Thread *th, Client *c)
 {
 	int64		now = now_us();
-	const char *sql;
 
-	if (nxacts > 0 ? c->ntx >= nxacts : now >= measure_end_us)
+	if (rate > 0)
+	{
+		/* exponential gap of mean clients / rate, as pgbench --rate */
+		double		u = pg_prng_double(&c->prng);
+
+		if (c->next_us == 0)
+			c->next_us = now;
+		c->next_us += (int64) (-log(1.0 - u) * nclients / rate * USECS_PER_SECOND);
+	}
+	if (nxacts > 0 ? c->ntx >= nxacts : Max(now, c->next_us) >= measure_end_us)
 	{
 		c->state = CSTATE_DONE;
 		th->nactive--;
 		return;
 	}
-
-	c->query = choose_query(c);
-	sql = build_query(c, &queries[c->query]);
-	c->counted = now >= measure_start_us;
-	c->failed = false;
-	c->state = CSTATE_QUERY;
-	c->start_us = now_us();
-	if (!PQsendQuery(c->conn, sql))
-		client_abort(th, c, PQerrorMessage(c->conn));
+	if (rate > 0 && c->next_us > now)
+	{
+		c->state = CSTATE_SLEEP;
+		return;
+	}
+	client_send(th, c, rate > 0 ? c->next_us : now_us());
 }
 
 /* All results of the client's query are in. */
@@ -962,11 +1001,17 @@ run_clients(Thread *th)
 	{
 		int			npoll = 0;
 		int			rc;
+		int64		wake_us = -1;	/* earliest scheduled start, -R */
+		int			timeout_ms = -1;
 
 		for (i = 0; i < th->nclients; i++)
 		{
 			Client	   *c = &th->clients[i];
 
+			if (c->state == CSTATE_SLEEP && c->next_us <= now_us())
+				client_send(th, c, c->next_us);
+			if (c->state == CSTATE_SLEEP && (wake_us < 0 || c->next_us < wake_us))
+				wake_us = c->next_us;
 			if (c->state == CSTATE_QUERY || c->state == CSTATE_ROLLBACK)
 			{
 				th->pollfds[npoll].fd = PQsocket(c->conn);
@@ -976,10 +1021,12 @@ run_clients(Thread *th)
 				npoll++;
 			}
 		}
-		if (npoll == 0)
+		if (wake_us >= 0)
+			timeout_ms = (int) Max((wake_us - now_us() + 999) / 1000, 0);
+		else if (npoll == 0)
 			break;				/* cannot happen: active clients are busy */
 
-		rc = poll(th->pollfds, npoll, -1);
+		rc = poll(th->pollfds, npoll, timeout_ms);
 		if (rc < 0)
 		{
 			if (errno == EINTR)
@@ -1104,6 +1151,7 @@ main(int argc, char **argv)
 		{"host", required_argument, NULL, 'h'},
 		{"param", required_argument, NULL, 'P'},
 		{"per-query", no_argument, NULL, 'r'},
+		{"rate", required_argument, NULL, 'R'},
 		{"port", required_argument, NULL, 'p'},
 		{"seed", required_argument, NULL, 's'},
 		{"threads", required_argument, NULL, 'j'},
@@ -1151,7 +1199,7 @@ main(int argc, char **argv)
 	}
 
 	files = pg_malloc(sizeof(char *) * argc);
-	while ((c = getopt_long(argc, argv, "c:d:f:h:j:p:P:rs:t:T:U:V",
+	while ((c = getopt_long(argc, argv, "c:d:f:h:j:p:P:rR:s:t:T:U:V",
 							long_options, &optindex)) != -1)
 	{
 		switch (c)
@@ -1183,6 +1231,19 @@ main(int argc, char **argv)
 				break;
 			case 'r':
 				per_query = true;
+				break;
+			case 'R':
+				{
+					char	   *end;
+
+					errno = 0;
+					rate = strtod(optarg, &end);
+					if (errno != 0 || *end != '\0' || !(rate > 0) || rate > 1e9)
+					{
+						pg_log_error("invalid value \"%s\" for option -R/--rate", optarg);
+						bad_option();
+					}
+				}
 				break;
 			case 's':
 				if (!parse_seed(optarg, &random_seed))
@@ -1368,6 +1429,8 @@ main(int argc, char **argv)
 	elapsed = (end_us - measure_start_us) / 1000000.0;
 
 	printf("clients = %d\n", nclients);
+	if (rate > 0)
+		printf("rate = %.1f (1/s)\n", rate);
 	printf("threads = %d\n", nthreads);
 	printf("duration = %.3f (s)\n", elapsed);
 	printf("transactions = %lld\n", (long long) ntransactions);
