@@ -39,7 +39,7 @@ $(OBJS): src/pg_dynamic_tables.h
 
 .PHONY: format
 format:
-	clang-format -i src/*.c src/*.h
+	tools/pgindent.sh src/*.c src/*.h
 
 # dt_loadtest, the concurrent-client latency tester (see loadtest/).
 .PHONY: loadtest

@@ -455,9 +455,9 @@ install_triggers(Oid relid, Oid logoid, Oid rootoid)
 		char	   *name = psprintf("dt_capture_%u_%s", logoid, trigger_events[i][0]);
 
 		catalog_exec_ddl(psprintf("CREATE TRIGGER %s AFTER %s ON %s %s FOR EACH STATEMENT "
-						  "EXECUTE FUNCTION " DT_INTERNAL_SCHEMA ".capture_changes('%u', '%u')",
-						  quote_identifier(name), trigger_events[i][1], rel, trigger_events[i][2],
-						  logoid, rootoid));
+								  "EXECUTE FUNCTION " DT_INTERNAL_SCHEMA ".capture_changes('%u', '%u')",
+								  quote_identifier(name), trigger_events[i][1], rel, trigger_events[i][2],
+								  logoid, rootoid));
 		catalog_exec_ddl(psprintf("ALTER TABLE %s ENABLE ALWAYS TRIGGER %s", rel, quote_identifier(name)));
 		CommandCounterIncrement();
 		/* dropping the log drops its triggers, on every partition */
@@ -476,8 +476,8 @@ remove_triggers(Oid relid, Oid logoid)
 
 	for (i = 0; i < 4; i++)
 		catalog_exec_ddl(psprintf("DROP TRIGGER IF EXISTS %s ON %s",
-						  quote_identifier(psprintf("dt_capture_%u_%s", logoid, trigger_events[i][0])),
-						  rel));
+								  quote_identifier(psprintf("dt_capture_%u_%s", logoid, trigger_events[i][0])),
+								  rel));
 }
 
 /*

@@ -77,7 +77,7 @@ char *
 deparse_internal_name(const char *kind, Oid relid, int no)
 {
 	char	   *name = no > 0 ? psprintf("%s_%u_%d", kind, relid, no)
-		: psprintf("%s_%u", kind, relid);
+	: psprintf("%s_%u", kind, relid);
 
 	return quote_qualified_identifier(DT_INTERNAL_SCHEMA, name);
 }
@@ -112,7 +112,7 @@ op_sql(Oid type, int strategy)
 {
 	TypeCacheEntry *tc = lookup_type_cache(type, TYPECACHE_LT_OPR | TYPECACHE_EQ_OPR | TYPECACHE_GT_OPR);
 	Oid			opr = strategy == BTLessStrategyNumber ? tc->lt_opr
-		: strategy == BTEqualStrategyNumber ? tc->eq_opr : tc->gt_opr;
+	: strategy == BTEqualStrategyNumber ? tc->eq_opr : tc->gt_opr;
 
 	HeapTuple	tup;
 	char	   *result;
@@ -359,7 +359,7 @@ additive_columns(DtAnalysis *an)
 		if (is_sum_like(agg->kind))
 		{
 			char	   *sumcond = has_special_values(agg)
-				? psprintf("%s AND %s", cond, finite_sql(agg)) : cond;
+			? psprintf("%s AND %s", cond, finite_sql(agg)) : cond;
 
 			cols = lappend(cols, add_column(psprintf("a%d_c", i), "bigint", count_delta(cond)));
 			cols = lappend(cols, add_column(psprintf("a%d_s", i), sum_state_type(agg),
@@ -391,8 +391,8 @@ additive_columns(DtAnalysis *an)
 		{
 			DtAuxItem  *item = (DtAuxItem *) lfirst(lc2);
 			char	   *cond = item->filter_no > 0
-				? psprintf("w.x%d IS NOT NULL AND w.f%d", item->input_no, item->filter_no)
-				: psprintf("w.x%d IS NOT NULL", item->input_no);
+			? psprintf("w.x%d IS NOT NULL AND w.f%d", item->input_no, item->filter_no)
+			: psprintf("w.x%d IS NOT NULL", item->input_no);
 
 			cols = lappend(cols, add_column(psprintf("x%d_%d_n", aux->no, item->j), "bigint",
 											count_delta(cond)));
@@ -471,9 +471,9 @@ finalize_sql(DtAggregate *agg)
 				 * NaN or infinite, as numeric_stddev_internal and float8_var_*
 				 */
 				char	   *sum = agg->domain == DT_DOMAIN_FLOAT
-					? psprintf(DT_INTERNAL_SCHEMA ".fsum_numeric(s.a%d_s)", i) : psprintf("s.a%d_s", i);
+				? psprintf(DT_INTERNAL_SCHEMA ".fsum_numeric(s.a%d_s)", i) : psprintf("s.a%d_s", i);
 				char	   *sumsq = agg->domain == DT_DOMAIN_FLOAT
-					? psprintf(DT_INTERNAL_SCHEMA ".fsum_numeric(s.a%d_ss)", i) : psprintf("s.a%d_ss", i);
+				? psprintf(DT_INTERNAL_SCHEMA ".fsum_numeric(s.a%d_ss)", i) : psprintf("s.a%d_ss", i);
 				char	   *num = psprintf("(s.a%d_c::numeric * %s - %s * %s)", i, sumsq, sum, sum);
 
 				var = psprintf("(%s / (s.a%d_c::numeric * %s))", num, i,
@@ -482,7 +482,10 @@ finalize_sql(DtAggregate *agg)
 					value = sd ? psprintf("sqrt(%s::float8)", var) : psprintf("%s::float8", var);
 				else
 				{
-					/* sqrt_var at the quotient's scale: computed finer, then rounded */
+					/*
+					 * sqrt_var at the quotient's scale: computed finer, then
+					 * rounded
+					 */
 					value = sd ? psprintf("round(sqrt(round(%s, scale(%s) + 12)), scale(%s))", var, var, var) : var;
 				}
 				if (has_special_values(agg))
@@ -947,8 +950,8 @@ static char *
 keep_sql(Build *b)
 {
 	char	   *having = b->an->query->havingQual
-		? psprintf("COALESCE(%s, false)", final_expr_sql(b, b->an->query->havingQual))
-		: "true";
+	? psprintf("COALESCE(%s, false)", final_expr_sql(b, b->an->query->havingQual))
+	: "true";
 
 	if (b->an->keys == NIL)
 		return having;
@@ -1085,7 +1088,10 @@ merge_sql(Build *b, List *changed)
 		if (distincts == NIL && cursors == NIL)
 			continue;
 
-		/* per group: values that appeared (count was 0) or left (is 0), moved below cursors */
+		/*
+		 * per group: values that appeared (count was 0) or left (is 0), moved
+		 * below cursors
+		 */
 		appendStringInfo(&s, ", x%d AS (SELECT d.gid", a);
 		foreach(lc2, distincts)
 		{
@@ -1106,7 +1112,11 @@ merge_sql(Build *b, List *changed)
 						 a, a, eq, b->state);
 		appendStringInfo(&joins, " LEFT JOIN x%d ON x%d.gid = st.gid", a, a);
 	}
-	/* the deltas in the order incremental_refresh reads them: distincts, then cursors */
+
+	/*
+	 * the deltas in the order incremental_refresh reads them: distincts, then
+	 * cursors
+	 */
 	foreach(lc, aggregates_of(b->an, 0, DT_AGG_COUNT_DISTINCT, DT_AGG_COUNT_DISTINCT))
 		appendStringInfo(&sel, ", COALESCE(x%d.cd%d, 0)", ((DtAggregate *) lfirst(lc))->aux_no,
 						 ((DtAggregate *) lfirst(lc))->no);
@@ -1352,8 +1362,8 @@ rebuild_sql(Build *b)
 
 	/*
 	 * One scan of the inputs fills the state and, joined to the groups it
-	 * returns, every auxiliary table, in index order so that the btrees
-	 * fill from the right.
+	 * returns, every auxiliary table, in index order so that the btrees fill
+	 * from the right.
 	 */
 	appendStringInfo(&s, "WITH w AS MATERIALIZED (%s), st AS (%s)",
 					 change_rows_sql(b, true, NIL), state_insert_sql(b, false));

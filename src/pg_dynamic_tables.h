@@ -227,7 +227,10 @@ typedef struct DtSql
 	List	   *count_changes;
 	List	   *count_relids;	/* the inputs they count, in the same order */
 
-	/* Delta merge: merge (deparse_merge_sql), then walk the cursors, then apply. */
+	/*
+	 * Delta merge: merge (deparse_merge_sql), then walk the cursors, then
+	 * apply.
+	 */
 	struct Build *build;		/* what deparse_merge_sql needs */
 	char	   *cursor_read;	/* NULL without percentiles */
 	char	   *apply;
@@ -349,7 +352,7 @@ typedef struct DtPlanSet
 	List	   *state_rebuild;
 	struct _SPI_plan *dt_fill;
 	int			naux;
-	struct _SPI_plan **walk_up;		/* per auxiliary table */
+	struct _SPI_plan **walk_up; /* per auxiliary table */
 	struct _SPI_plan **walk_down;
 	struct _SPI_plan **walk_start;
 	int			ndistinct;		/* count distinct aggregates */

@@ -287,7 +287,10 @@ get_plans(DtEntry *entry)
 		p->dt_fill = prepare(p->sql->dt_fill, 0, NULL);
 		p->state_rebuild = prepare_list(p->sql->state_rebuild, 0, NULL);
 
-		/* apply: $1 gids, per count distinct its deltas, per percentile its cursor */
+		/*
+		 * apply: $1 gids, per count distinct its deltas, per percentile its
+		 * cursor
+		 */
 		apply_types = palloc(sizeof(Oid) * (1 + 3 * list_length(p->an->aggregates)));
 		apply_types[0] = INT8ARRAYOID;
 		foreach(lc, p->an->aggregates)
