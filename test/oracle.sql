@@ -3,7 +3,8 @@
 --
 -- dt_test.diff(dt) compares the content of a dynamic table with its
 -- defining query evaluated now, as multisets.  Rows are paired on their
--- exactly comparable columns; floating-point and numeric columns must then
+-- exactly comparable columns (one hash join, so large tables check fast);
+-- floating-point and numeric columns must then
 -- agree within a relative tolerance (summation order differs).  Columns
 -- named in ignore (the refreshed_at of seed 000, which is the time of the
 -- refresh by definition) are left out.  It returns the rows that differ,
@@ -51,16 +52,17 @@ BEGIN
     approx_list := array_to_string(approx, ', ');
     part := CASE WHEN exact_list = '' THEN '' ELSE 'PARTITION BY ' || exact_list END;
     ord := CASE WHEN approx_list = '' THEN '' ELSE 'ORDER BY ' || approx_list END;
-    FOR i IN 1 .. coalesce(array_length(exact, 1), 0) LOOP
-        cond := cond || format(' AND a.%1$s IS NOT DISTINCT FROM b.%1$s', exact[i]);
-    END LOOP;
-    cond := cond || ' AND a.dt_test_rn = b.dt_test_rn';
+    -- pair on one record of the exact columns and the rank: record equality
+    -- takes NULLs as equal and hashes, so the pairing is one hash join
+    cond := 'a.dt_test_key = b.dt_test_key';
 
     sql := format($q$
-        WITH a AS (SELECT %1$s%2$s row_number() OVER (%3$s %4$s) AS dt_test_rn, x::text AS dt_test_row
-                     FROM %5$s x),
-             b AS (SELECT %1$s%2$s row_number() OVER (%3$s %4$s) AS dt_test_rn, y::text AS dt_test_row
-                     FROM (%6$s) y)
+        WITH a0 AS (SELECT %1$s%2$s row_number() OVER (%3$s %4$s) AS dt_test_rn, x::text AS dt_test_row
+                      FROM %5$s x),
+             b0 AS (SELECT %1$s%2$s row_number() OVER (%3$s %4$s) AS dt_test_rn, y::text AS dt_test_row
+                      FROM (%6$s) y),
+             a AS (SELECT a0.*, ROW(%9$sdt_test_rn) AS dt_test_key FROM a0),
+             b AS (SELECT b0.*, ROW(%9$sdt_test_rn) AS dt_test_key FROM b0)
         SELECT CASE WHEN a.dt_test_rn IS NULL THEN 'only in query'
                     WHEN b.dt_test_rn IS NULL THEN 'only in table'
                     ELSE 'values differ' END,
@@ -73,7 +75,8 @@ BEGIN
         (SELECT coalesce(string_agg(format(
              ' OR NOT (a.%1$s IS NOT DISTINCT FROM b.%1$s OR abs(a.%1$s::float8 - b.%1$s::float8) '
              '<= %2$s * greatest(abs(a.%1$s::float8), abs(b.%1$s::float8)))', c, tolerance), ''), '')
-           FROM unnest(approx) c));
+           FROM unnest(approx) c),
+        CASE WHEN exact_list = '' THEN '' ELSE exact_list || ', ' END);
     RETURN QUERY EXECUTE sql;
 END
 $$;
