@@ -1179,9 +1179,13 @@ minmax_set_sql(Build *b, const char *state_alias)
 	return s.data;
 }
 
-/* key_match_sql: DT row "d" has the group key "g" (NULLs match NULLs). */
+/*
+ * key_match_sql
+ *		DT row "d" has the group key "g": with_nulls, NULLs match NULLs;
+ *		without, plain equality, which the DT's key index serves.
+ */
 static char *
-key_match_sql(Build *b, const char *d, const char *g)
+key_match_sql(Build *b, const char *d, const char *g, bool with_nulls)
 {
 	StringInfoData s;
 	ListCell   *lc;
@@ -1194,10 +1198,27 @@ key_match_sql(Build *b, const char *d, const char *g)
 		const char *col = quote_identifier(get_tle_by_resno(b->an->query->targetList, key->resno)->resname);
 
 		k++;
-		appendStringInfo(&s, "%s(%s.%s %s (%s).k%d OR (%s.%s IS NULL AND (%s).k%d IS NULL))",
-						 k > 1 ? " AND " : "", d, col, op_sql(key->type, BTEqualStrategyNumber), g, k,
-						 d, col, g, k);
+		if (with_nulls)
+			appendStringInfo(&s, "%s(%s.%s %s (%s).k%d OR (%s.%s IS NULL AND (%s).k%d IS NULL))",
+							 k > 1 ? " AND " : "", d, col, op_sql(key->type, BTEqualStrategyNumber), g, k,
+							 d, col, g, k);
+		else
+			appendStringInfo(&s, "%s%s.%s %s (%s).k%d", k > 1 ? " AND " : "", d, col,
+							 op_sql(key->type, BTEqualStrategyNumber), g, k);
 	}
+	return s.data;
+}
+
+/* key_has_null_sql: some field of the group key "g" is NULL. */
+static char *
+key_has_null_sql(Build *b, const char *g)
+{
+	StringInfoData s;
+	int			k;
+
+	initStringInfo(&s);
+	for (k = 1; k <= list_length(b->an->keys); k++)
+		appendStringInfo(&s, "%s(%s).k%d IS NULL", k > 1 ? " OR " : "", g, k);
 	return s.data;
 }
 
@@ -1305,9 +1326,15 @@ apply_sql(Build *b)
 		StringInfoData upd;
 		ListCell   *lt;
 
-		appendStringInfo(&s, "del AS (DELETE FROM %s d USING (SELECT key FROM gone UNION ALL "
-						 "SELECT f.key FROM f WHERE NOT %s) g WHERE %s RETURNING 1), ",
-						 b->dt, keep_sql(b), key_match_sql(b, "d", "g.key"));
+		/*
+		 * Rows of groups that left: by equality through the key index, and
+		 * apart, by the slower NULL-matching test, for keys with a NULL.
+		 */
+		appendStringInfo(&s, "g AS (SELECT key FROM gone UNION ALL SELECT f.key FROM f WHERE NOT %s), "
+						 "del AS (DELETE FROM %s d USING g WHERE %s RETURNING 1), "
+						 "deln AS (DELETE FROM %s d USING g WHERE (%s) AND %s RETURNING 1), ",
+						 keep_sql(b), b->dt, key_match_sql(b, "d", "g.key", false),
+						 b->dt, key_has_null_sql(b, "g.key"), key_match_sql(b, "d", "g.key", true));
 		initStringInfo(&upd);
 		foreach(lt, an->query->targetList)
 		{
@@ -1337,8 +1364,9 @@ apply_sql(Build *b)
 		 */
 		appendStringInfoString(&s, "RETURNING d.xmax OPERATOR(pg_catalog.<>) '0'::pg_catalog.xid AS existed) ");
 	}
-	appendStringInfoString(&s, "SELECT (SELECT count(*) FROM del), (SELECT count(*) FROM ins), "
-						   "(SELECT count(*) FROM ins WHERE existed)");
+	appendStringInfo(&s, "SELECT (SELECT count(*) FROM del)%s, (SELECT count(*) FROM ins), "
+					 "(SELECT count(*) FROM ins WHERE existed)",
+					 keyless ? "" : " + (SELECT count(*) FROM deln)");
 	return s.data;
 }
 

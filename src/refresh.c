@@ -90,9 +90,9 @@ refresh_current_settings(void)
 
 /*
  * refresh_pin_settings
- *		Apply a DT's settings and search_path = pg_catalog at a new GUC nest
- *		level; the caller ends it with AtEOXact_GUC(false, level), and an
- *		error ends it with the (sub)transaction.
+ *		Apply a DT's settings, search_path = pg_catalog and jit = off at a
+ *		new GUC nest level; the caller ends it with AtEOXact_GUC(false,
+ *		level), and an error ends it with the (sub)transaction.
  */
 int
 refresh_pin_settings(List *settings)
@@ -102,6 +102,13 @@ refresh_pin_settings(List *settings)
 
 	set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
 					  GUC_ACTION_SAVE, true, 0, false);
+
+	/*
+	 * The statements of a refresh touch few rows, but the planner's guesses
+	 * about change windows can be large; compiling them costs more than it
+	 * saves.
+	 */
+	set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	foreach(lc, settings)
 	{
 		char	   *name = pstrdup((char *) lfirst(lc));
