@@ -52,6 +52,7 @@
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
+#include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -75,6 +76,9 @@
 #include "pg_dynamic_tables.h"
 
 #define CAPTURE_BATCH 1000
+
+/* A log of fewer pages is read in well under a millisecond: left alone. */
+#define LOG_COMPACT_PAGES 128
 
 PG_FUNCTION_INFO_V1(dt_capture_changes);
 PG_FUNCTION_INFO_V1(dt_read_changes);
@@ -976,4 +980,71 @@ capture_cleanup(Oid relid)
 						  "FOR UPDATE SKIP LOCKED))", log, log),
 				 1, types, values, NULL, SPI_OK_DELETE);
 	SPI_finish();
+}
+
+/* log_is_big: is the log worth compacting?  The caller holds a lock. */
+static bool
+log_is_big(Oid logoid)
+{
+	Relation	log = table_open(logoid, NoLock);
+	BlockNumber pages = RelationGetNumberOfBlocks(log);
+
+	table_close(log, NoLock);
+	return pages >= LOG_COMPACT_PAGES;
+}
+
+/* log_is_empty: does the log hold no row visible to a snapshot taken now? */
+static bool
+log_is_empty(Oid logoid)
+{
+	Relation	log = table_open(logoid, NoLock);
+	Snapshot	snap;
+	TableScanDesc scan;
+	TupleTableSlot *slot = table_slot_create(log, NULL);
+	bool		empty;
+
+	CommandCounterIncrement();
+	snap = RegisterSnapshot(GetLatestSnapshot());
+	scan = table_beginscan(log, snap, 0, NULL);
+	empty = !table_scan_getnextslot(scan, ForwardScanDirection, slot);
+	table_endscan(scan);
+	UnregisterSnapshot(snap);
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(log, NoLock);
+	return empty;
+}
+
+/*
+ * capture_compact_logs
+ *		Give back the pages of the big change logs of relids whose rows have
+ *		all been consumed and deleted.  read_changes scans a whole log, and
+ *		a log keeps the pages of the largest batch it ever held (new rows
+ *		land in its free space), so without this every later refresh would
+ *		pay again for one bulk load.
+ *
+ * Like VACUUM's truncation of a relation, this takes AccessExclusiveLock
+ * only if nobody holds the log (a writer, a reader, a cleanup, a DT being
+ * created), and it is done only by refreshes that commit right after,
+ * outside a transaction block, so that a writer waits at most for that
+ * commit.  Emptiness is checked under the lock with a new snapshot: the
+ * rows of transactions that committed since the cleanup keep the log.
+ */
+void
+capture_compact_logs(List *relids)
+{
+	ListCell   *lc;
+
+	if (IsTransactionBlock())
+		return;
+	foreach(lc, relids)
+	{
+		Oid			logoid = capture_log_relid(lfirst_oid(lc));
+
+		if (!OidIsValid(logoid) || !ConditionalLockRelationOid(logoid, AccessExclusiveLock))
+			continue;
+		if (log_is_big(logoid) && log_is_empty(logoid))
+			catalog_exec_ddl(psprintf("TRUNCATE %s", deparse_internal_name("changes", lfirst_oid(lc), 0)));
+		else
+			UnlockRelationOid(logoid, AccessExclusiveLock);
+	}
 }

@@ -265,6 +265,7 @@ extern void capture_enable_always(Oid relid);
 extern Oid	capture_log_relid(Oid relid);
 extern bool capture_relation_is_captured(Oid relid);
 extern void capture_cleanup(Oid relid);
+extern void capture_compact_logs(List *relids);
 
 /* ---------------------------------------------------------------------
  * catalog.c
