@@ -982,30 +982,16 @@ capture_cleanup(Oid relid)
 	SPI_finish();
 }
 
-/* log_is_big: is the log worth compacting?  The caller holds a lock. */
-static bool
-log_is_big(Oid logoid)
-{
-	Relation	log = table_open(logoid, NoLock);
-	BlockNumber pages = RelationGetNumberOfBlocks(log);
-
-	table_close(log, NoLock);
-	return pages >= LOG_COMPACT_PAGES;
-}
-
 /* log_is_empty: does the log hold no row visible to a snapshot taken now? */
 static bool
 log_is_empty(Oid logoid)
 {
 	Relation	log = table_open(logoid, NoLock);
-	Snapshot	snap;
-	TableScanDesc scan;
+	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
+	TableScanDesc scan = table_beginscan(log, snap, 0, NULL);
 	TupleTableSlot *slot = table_slot_create(log, NULL);
 	bool		empty;
 
-	CommandCounterIncrement();
-	snap = RegisterSnapshot(GetLatestSnapshot());
-	scan = table_beginscan(log, snap, 0, NULL);
 	empty = !table_scan_getnextslot(scan, ForwardScanDirection, slot);
 	table_endscan(scan);
 	UnregisterSnapshot(snap);
@@ -1020,29 +1006,38 @@ log_is_empty(Oid logoid)
  *		all been consumed and deleted.  read_changes scans a whole log, and
  *		a log keeps the pages of the largest batch it ever held (new rows
  *		land in its free space), so without this every later refresh would
- *		pay again for one bulk load.
+ *		pay again for one bulk load.  (VACUUM truncates such a log too, but
+ *		only once autovacuum comes by, and not while the newest rows sit in
+ *		its last pages.)
  *
- * Like VACUUM's truncation of a relation, this takes AccessExclusiveLock
- * only if nobody holds the log (a writer, a reader, a cleanup, a DT being
- * created), and it is done only by refreshes that commit right after,
- * outside a transaction block, so that a writer waits at most for that
- * commit.  Emptiness is checked under the lock with a new snapshot: the
- * rows of transactions that committed since the cleanup keep the log.
+ * The caller runs this alone in a transaction of its own that commits at
+ * once (the scheduler, after a refresh), as the locks are held until
+ * then.  Like VACUUM's truncation of a relation, it takes
+ * AccessExclusiveLock on a log and its TOAST table only if nobody holds
+ * them (a writer, whose transaction holds the log until it ends, a reader,
+ * a cleanup, a DT being created, VACUUM), so a writer waits at most for
+ * that commit.  Emptiness is checked under the lock, with a new snapshot.
  */
 void
 capture_compact_logs(List *relids)
 {
 	ListCell   *lc;
 
-	if (IsTransactionBlock())
-		return;
 	foreach(lc, relids)
 	{
 		Oid			logoid = capture_log_relid(lfirst_oid(lc));
+		Relation	log;
+		BlockNumber pages;
+		Oid			toastoid;
 
 		if (!OidIsValid(logoid) || !ConditionalLockRelationOid(logoid, AccessExclusiveLock))
 			continue;
-		if (log_is_big(logoid) && log_is_empty(logoid))
+		log = table_open(logoid, NoLock);
+		pages = RelationGetNumberOfBlocks(log);
+		toastoid = log->rd_rel->reltoastrelid;
+		table_close(log, NoLock);
+		if (pages >= LOG_COMPACT_PAGES && log_is_empty(logoid) &&
+			(!OidIsValid(toastoid) || ConditionalLockRelationOid(toastoid, AccessExclusiveLock)))
 			catalog_exec_ddl(psprintf("TRUNCATE %s", deparse_internal_name("changes", lfirst_oid(lc), 0)));
 		else
 			UnlockRelationOid(logoid, AccessExclusiveLock);

@@ -838,22 +838,6 @@ lock_unit(List *unit, bool nowait)
 	return true;
 }
 
-/* unit_input_relids: the relations the DTs of a unit read, each once. */
-static List *
-unit_input_relids(List *unit)
-{
-	List	   *relids = NIL;
-	ListCell   *lc;
-	ListCell   *lc2;
-
-	foreach(lc, unit)
-	{
-		foreach(lc2, catalog_input_relids(lfirst_oid(lc)))
-			relids = list_append_unique_oid(relids, lfirst_oid(lc2));
-	}
-	return relids;
-}
-
 /*
  * refresh_dynamic_table
  *		Bring a DT up to date now, in the current transaction: first the DTs
@@ -901,7 +885,6 @@ refresh_dynamic_table(Oid relid, const char *trigger, DtRefreshStats *stats)
 						lfirst_oid(lc) == relid ? stats : &unit_stats);
 		}
 		UnregisterSnapshot(snap);
-		capture_compact_logs(unit_input_relids(unit));
 	}
 	PG_CATCH();
 	{
@@ -1011,6 +994,5 @@ refresh_scheduled_unit(List *unit)
 		}
 	}
 	UnregisterSnapshot(snap);
-	capture_compact_logs(unit_input_relids(unit));
 	return true;
 }

@@ -853,9 +853,53 @@ refresh_worker_exit(int code, Datum arg)
 }
 
 /*
+ * compact_unit_logs
+ *		In a transaction of its own, give back the pages of the change logs
+ *		the unit reads that its refresh emptied (capture_compact_logs).
+ *		This is housekeeping: an error is reported, and the worker goes on.
+ */
+static void
+compact_unit_logs(Oid *relids, int n)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	int			i;
+
+	StartTransactionCommand();
+	PG_TRY();
+	{
+		List	   *inputs = NIL;
+		ListCell   *lc;
+
+		PushActiveSnapshot(GetTransactionSnapshot());
+		if (OidIsValid(get_extension_oid(DT_EXTENSION_NAME, true)))
+		{
+			for (i = 0; i < n; i++)
+			{
+				if (get_rel_name(relids[i]) == NULL)
+					continue;
+				foreach(lc, catalog_input_relids(relids[i]))
+					inputs = list_append_unique_oid(inputs, lfirst_oid(lc));
+			}
+			capture_compact_logs(inputs);
+		}
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		EmitErrorReport();
+		FlushErrorState();
+		AbortCurrentTransaction();
+	}
+	PG_END_TRY();
+}
+
+/*
  * run_unit
- *		Refresh a unit in its own transaction.  Its DTs may have been
- *		dropped since it was planned: those are left out.
+ *		Refresh a unit in its own transaction, then compact the logs it
+ *		read in another.  Its DTs may have been dropped since it was
+ *		planned: those are left out.
  */
 static void
 run_unit(Oid *relids, int n)
@@ -877,6 +921,7 @@ run_unit(Oid *relids, int n)
 	}
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	compact_unit_logs(relids, n);
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
 

@@ -107,39 +107,6 @@ INSERT INTO z VALUES (102, 7, 7);
 SELECT action FROM dt.refresh('z_q');
 SELECT dt_test.check('z_q');
 
--- ---------------------------------------------------------------------
--- A change log that held a big batch gives its pages back once every
--- reader has consumed the batch, so later refreshes do not scan them
--- again; not before, and not inside a transaction block (the lock it
--- takes would be held until the block ends).
--- ---------------------------------------------------------------------
-CREATE TABLE big (id int, k int, v int);
-SELECT dt.create_dynamic_table('big_a', 'SELECT k, count(*) AS n, sum(v) AS sv FROM big GROUP BY k',
-                               refresh_mode => 'incremental');
-SELECT dt.create_dynamic_table('big_b', 'SELECT k, max(v) AS mv FROM big GROUP BY k',
-                               refresh_mode => 'incremental');
-SELECT 'dt_internal.changes_' || 'big'::regclass::oid AS big_log \gset
-INSERT INTO big SELECT g, g % 7, g FROM generate_series(1, 30000) g;
-SELECT pg_relation_size(:'big_log') >= 128 * 8192 AS log_is_big;
--- Guards: big_b has not read the batch yet: the log keeps it.
-SELECT action FROM dt.refresh('big_a');
-SELECT pg_relation_size(:'big_log') >= 128 * 8192 AS log_is_big;
--- Guards: inside a transaction block nothing is given back.
-BEGIN;
-SELECT action FROM dt.refresh('big_b');
-COMMIT;
-SELECT pg_relation_size(:'big_log') >= 128 * 8192 AS log_is_big;
--- Guards: consumed by both, the next refresh outside a block empties it;
--- the changes after it are read as usual.
-DELETE FROM big WHERE id % 1000 = 0;
-SELECT action FROM dt.refresh('big_a');
-SELECT action FROM dt.refresh('big_b');
-SELECT pg_relation_size(:'big_log') AS log_bytes;
-UPDATE big SET v = -v WHERE id % 997 = 0;
-SELECT action FROM dt.refresh('big_a');
-SELECT action FROM dt.refresh('big_b');
-SELECT dt_test.check('big_a'), dt_test.check('big_b');
-
 SET client_min_messages = warning;
 DROP SCHEMA dt_act CASCADE;
 RESET client_min_messages;

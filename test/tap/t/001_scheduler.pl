@@ -60,6 +60,23 @@ ok($node->poll_query_until('postgres',
 	"SELECT current_lag < interval '1 minute' AND time_within_target_lag_ratio > 0 FROM dt.dynamic_tables"),
 	'lag figures are reported');
 
+# A bulk load: once every reader consumed it, the worker gives the emptied
+# change log's pages back (autovacuum, which may truncate it too, is kept
+# off it).  The size is read while the loading transaction is open.
+my $log = $node->safe_psql('postgres', "SELECT 'dt_internal.changes_' || 'events'::regclass::oid");
+$node->safe_psql('postgres', "ALTER TABLE $log SET (autovacuum_enabled = off)");
+is($node->safe_psql('postgres', qq{
+BEGIN;
+INSERT INTO events (kind, amount) SELECT 'k' || (i % 5), i FROM generate_series(1, 30000) i;
+SELECT pg_relation_size('$log') >= 128 * 8192;
+COMMIT;
+}), 't', 'a bulk load fills the change log');
+ok($node->poll_query_until('postgres', "SELECT pg_relation_size('$log') = 0"),
+	'the scheduler truncates the emptied log');
+ok($node->poll_query_until('postgres', equal('by_kind')), 'and the table is right');
+$node->safe_psql('postgres', "INSERT INTO events (kind, amount) VALUES ('k7', 7), ('k1', -3)");
+ok($node->poll_query_until('postgres', equal('by_kind')), 'so are the next refreshes');
+
 # Suspended: no scheduled refreshes; resumed: caught up.
 $node->safe_psql('postgres', "SELECT dt.suspend('by_kind')");
 my $before = $node->safe_psql('postgres', 'SELECT max(refresh_id) FROM dt.refresh_history');
