@@ -8,13 +8,23 @@
 CREATE SCHEMA IF NOT EXISTS bench;
 SET search_path = bench, flakebench, public;
 
+-- random_rows: the test_ids of up to n random existing rows, picked by
+-- random test_id between lo and hi through the primary key; ids of
+-- deleted rows are skipped.
+CREATE OR REPLACE FUNCTION random_rows(n integer, lo bigint, hi bigint)
+RETURNS bigint[] LANGUAGE sql AS $$
+    SELECT ARRAY(SELECT r.test_id FROM flakebench.test_results r
+                  WHERE r.test_id = ANY (ARRAY(SELECT lo + floor(random() * (hi - lo + 1))::bigint
+                                                 FROM generate_series(1, n * 11 / 10 + 10)))
+                  LIMIT n)
+$$;
+
 -- apply_batch: one change batch of n rows to flakebench.test_results.
 --   kind 'insert': n new generated results (a year of start times);
 --   kind 'mixed':  n/2 inserts, n/4 updates of random existing rows (new
 --                  qps and latencies; one in five moves to another table
 --                  type), n - n/2 - n/4 deletes of random existing rows.
--- Existing rows are picked by random test_id between the smallest and the
--- largest, through the primary key; ids of deleted rows are skipped.
+-- Existing rows are picked by random_rows.
 CREATE OR REPLACE FUNCTION apply_batch(n integer, kind text, seed double precision)
 RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
@@ -25,6 +35,7 @@ DECLARE
     hi bigint;
     done bigint := 0;
     k bigint;
+    ids bigint[];
 BEGIN
     IF kind NOT IN ('insert', 'mixed') THEN
         RAISE EXCEPTION 'unknown batch kind %', kind;
@@ -32,6 +43,7 @@ BEGIN
     done := flakebench.generate_results(n_ins, now() - interval '365 days', interval '365 days', seed);
     SELECT min(test_id), max(test_id) INTO lo, hi FROM flakebench.test_results;
     IF n_upd > 0 THEN
+        ids := bench.random_rows(n_upd, lo, hi);  -- once, not per row
         UPDATE flakebench.test_results t
            SET qps = CASE WHEN t.qps > 0 THEN round((t.qps * (0.8 + 0.4 * random()))::numeric, 2)::float8 ELSE 0 END,
                p50_latency_ms = round((t.p50_latency_ms * (0.8 + 0.4 * random()))::numeric, 3)::float8,
@@ -40,19 +52,13 @@ BEGIN
                table_type = CASE WHEN random() < 0.2
                                  THEN (ARRAY['STANDARD', 'HYBRID', 'INTERACTIVE', 'DYNAMIC', 'POSTGRES'])[1 + floor(random() * 5)::int]
                                  ELSE t.table_type END
-         WHERE t.test_id IN (SELECT r.test_id FROM flakebench.test_results r
-                              WHERE r.test_id = ANY (ARRAY(SELECT lo + floor(random() * (hi - lo + 1))::bigint
-                                                             FROM generate_series(1, n_upd * 11 / 10 + 10)))
-                              LIMIT n_upd);
+         WHERE t.test_id = ANY (ids);
         GET DIAGNOSTICS k = ROW_COUNT;
         done := done + k;
     END IF;
     IF n_del > 0 THEN
-        DELETE FROM flakebench.test_results t
-         WHERE t.test_id IN (SELECT r.test_id FROM flakebench.test_results r
-                              WHERE r.test_id = ANY (ARRAY(SELECT lo + floor(random() * (hi - lo + 1))::bigint
-                                                             FROM generate_series(1, n_del * 11 / 10 + 10)))
-                              LIMIT n_del);
+        ids := bench.random_rows(n_del, lo, hi);
+        DELETE FROM flakebench.test_results t WHERE t.test_id = ANY (ids);
         GET DIAGNOSTICS k = ROW_COUNT;
         done := done + k;
     END IF;
