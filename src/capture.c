@@ -63,6 +63,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/ruleutils.h"
+#include "utils/syscache.h"
 #include "utils/tuplestore.h"
 #include "utils/xid8.h"
 
@@ -1030,13 +1031,18 @@ capture_compact_logs(List *relids)
 		BlockNumber pages;
 		Oid			toastoid;
 
-		if (!OidIsValid(logoid) || !ConditionalLockRelationOid(logoid, AccessExclusiveLock))
+		/*
+		 * The size first, under a light lock: asking for AccessExclusiveLock
+		 * assigns a transaction id (for hot standby) even when it fails.
+		 */
+		if (!OidIsValid(logoid) || (log = try_relation_open(logoid, AccessShareLock)) == NULL)
 			continue;
-		log = table_open(logoid, NoLock);
 		pages = RelationGetNumberOfBlocks(log);
 		toastoid = log->rd_rel->reltoastrelid;
-		table_close(log, NoLock);
-		if (pages >= LOG_COMPACT_PAGES && log_is_empty(logoid) &&
+		relation_close(log, AccessShareLock);
+		if (pages < LOG_COMPACT_PAGES || !ConditionalLockRelationOid(logoid, AccessExclusiveLock))
+			continue;
+		if (SearchSysCacheExists1(RELOID, ObjectIdGetDatum(logoid)) && log_is_empty(logoid) &&
 			(!OidIsValid(toastoid) || ConditionalLockRelationOid(toastoid, AccessExclusiveLock)))
 			catalog_exec_ddl(psprintf("TRUNCATE %s", deparse_internal_name("changes", lfirst_oid(lc), 0)));
 		else

@@ -887,10 +887,12 @@ compact_unit_logs(Oid *relids, int n)
 	}
 	PG_CATCH();
 	{
+		HOLD_INTERRUPTS();
 		MemoryContextSwitchTo(cxt);
 		EmitErrorReport();
 		FlushErrorState();
 		AbortCurrentTransaction();
+		RESUME_INTERRUPTS();
 	}
 	PG_END_TRY();
 }
@@ -922,6 +924,8 @@ run_unit(Oid *relids, int n)
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	compact_unit_logs(relids, n);
+	/* a busy worker never exits: autovacuum must see its dead rows now */
+	pgstat_report_stat(false);
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
 

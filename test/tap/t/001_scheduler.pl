@@ -14,6 +14,7 @@ $node->init;
 $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'pg_dynamic_tables'
 pg_dynamic_tables.max_concurrent_refreshes = 2
+max_prepared_transactions = 2
 });
 $node->start;
 
@@ -62,20 +63,35 @@ ok($node->poll_query_until('postgres',
 
 # A bulk load: once every reader consumed it, the worker gives the emptied
 # change log's pages back (autovacuum, which may truncate it too, is kept
-# off it).  The size is read while the loading transaction is open.
+# off it); not while a writer is open, here a prepared transaction with
+# rows in the log, which must survive.  The size is read while the loading
+# transaction is open.
 my $log = $node->safe_psql('postgres', "SELECT 'dt_internal.changes_' || 'events'::regclass::oid");
 $node->safe_psql('postgres', "ALTER TABLE $log SET (autovacuum_enabled = off)");
+$node->safe_psql('postgres', q{
+BEGIN;
+INSERT INTO events (kind, amount) VALUES ('k8', 8), ('k1', 11);
+PREPARE TRANSACTION 'open_writer';
+});
 is($node->safe_psql('postgres', qq{
 BEGIN;
 INSERT INTO events (kind, amount) SELECT 'k' || (i % 5), i FROM generate_series(1, 30000) i;
 SELECT pg_relation_size('$log') >= 128 * 8192;
 COMMIT;
 }), 't', 'a bulk load fills the change log');
+ok($node->poll_query_until('postgres', equal('by_kind')), 'the bulk load is refreshed');
+my $seen = $node->safe_psql('postgres', 'SELECT max(refresh_id) FROM dt.refresh_history');
+ok($node->poll_query_until('postgres',
+	"SELECT count(*) >= 2 FROM dt.refresh_history WHERE refresh_id > $seen AND refresh_trigger = 'SCHEDULED'"),
+	'scheduled refreshes go on');
+is($node->safe_psql('postgres', "SELECT pg_relation_size('$log') > 0"), 't',
+	'an open writer keeps the log');
+$node->safe_psql('postgres', "COMMIT PREPARED 'open_writer'");
 ok($node->poll_query_until('postgres', "SELECT pg_relation_size('$log') = 0"),
-	'the scheduler truncates the emptied log');
-ok($node->poll_query_until('postgres', equal('by_kind')), 'and the table is right');
+	'then the worker truncates the emptied log');
+ok($node->poll_query_until('postgres', equal('by_kind')), "the open writer's rows were not lost");
 $node->safe_psql('postgres', "INSERT INTO events (kind, amount) VALUES ('k7', 7), ('k1', -3)");
-ok($node->poll_query_until('postgres', equal('by_kind')), 'so are the next refreshes');
+ok($node->poll_query_until('postgres', equal('by_kind')), 'and the next refreshes are right');
 
 # Suspended: no scheduled refreshes; resumed: caught up.
 $node->safe_psql('postgres', "SELECT dt.suspend('by_kind')");
