@@ -128,8 +128,7 @@ CREATE TABLE IF NOT EXISTS write_runs (
 CREATE TABLE IF NOT EXISTS lag_samples (
     run text, at timestamptz, dt text, lag_s double precision);
 CREATE TABLE IF NOT EXISTS ingest_runs (
-    run text, rate integer, seconds integer, tps double precision,
-    schedule_lag_ms double precision);
+    run text, rate integer, seconds integer, tps double precision);
 -- Figure 5: one row per dt_loadtest run.
 CREATE TABLE IF NOT EXISTS read_runs (
     side text, rep integer, tps double precision, transactions bigint, errors bigint,
