@@ -17,6 +17,7 @@ OBJS = \
 	src/deparse.o \
 	src/floatsum.o \
 	src/percentile.o \
+	src/recompute.o \
 	src/pg_dynamic_tables.o \
 	src/refresh.o \
 	src/schedule.o \

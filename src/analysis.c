@@ -8,9 +8,11 @@
  * dynamic table may contain (anything but one SELECT, volatile functions,
  * temporary tables) with an error, and for the rest decides between:
  *
- *	- incremental (delta merge): a grouped query over one table, or over
- *	  tables joined with inner joins, whose aggregates all have a
- *	  maintainable state, see DtAggKind;
+ *	- delta merge: a grouped query over one table, or over tables joined
+ *	  with inner joins, whose aggregates all have a maintainable state, see
+ *	  DtAggKind;
+ *	- affected-key recompute: a query that an output column partitions
+ *	  (recompute.c);
  *	- full: anything else, with the reason in words for refresh_mode_reason.
  *
  * The result, a DtAnalysis, is rebuilt from the stored Query tree in every
@@ -81,6 +83,10 @@ typedef struct FunctionFacts
 static bool function_facts_walker(Node *node, FunctionFacts *facts);
 static bool check_user_stable(Oid funcid, void *context);
 static char *analyze_grouped_query(Query *query, DtAnalysis *an);
+static bool merge_shaped(Query *query);
+static char *recompute_functions_reason(Query *query);
+static bool clock_in_aggregate_walker(Node *node, void *context);
+static FunctionFacts facts_of(Node *node);
 
 /*
  * query_error_callback
@@ -348,18 +354,20 @@ add_input(List **inputs, RangeTblEntry *rte)
 
 /*
  * analysis_analyze
- *		Decide how a parsed defining query is maintained.
+ *		Decide how a parsed defining query is maintained; dtrelid is the DT
+ *		(InvalidOid while it is being created).
  *
  * Always succeeds: a query that cannot be maintained incrementally gets
- * incremental = false and the reason.  The caller decides whether the
+ * strategy DT_STRATEGY_FULL and the reason.  The caller decides whether the
  * requested refresh_mode allows that.
  */
 DtAnalysis *
-analysis_analyze(Query *query)
+analysis_analyze(Query *query, Oid dtrelid)
 {
 	DtAnalysis *an = palloc0(sizeof(DtAnalysis));
 	FunctionFacts facts = {0};
 	ListCell   *lc;
+	char	   *reason;
 
 	an->query = query;
 	{
@@ -385,16 +393,87 @@ analysis_analyze(Query *query)
 		an->always_full = true;
 
 	an->reason = analyze_grouped_query(query, an);
-	an->incremental = (an->reason == NULL);
-	if (!an->incremental)
+	if (an->reason == NULL)
 	{
-		an->query = query;
-		an->from = NIL;
-		an->quals = NULL;
-		an->keys = an->aggregates = an->aux_tables = NIL;
-		an->input_exprs = an->filter_exprs = NIL;
+		an->strategy = DT_STRATEGY_MERGE;
+		return an;
 	}
+	an->query = query;
+	an->from = NIL;
+	an->quals = NULL;
+	an->keys = an->aggregates = an->aux_tables = NIL;
+	an->input_exprs = an->filter_exprs = NIL;
+	reason = recompute_functions_reason(query);
+	if (reason == NULL)
+		reason = recompute_analyze(an, dtrelid);
+	if (reason == NULL)
+	{
+		an->strategy = DT_STRATEGY_RECOMPUTE;
+		an->reason = NULL;
+	}
+	else if (!merge_shaped(query))
+		an->reason = reason;
 	return an;
+}
+
+/*
+ * merge_shaped
+ *		Is the query of the shape delta merge maintains, one grouped level
+ *		over relations?  Then why merge refused it says more than why no
+ *		column partitions it.
+ */
+static bool
+merge_shaped(Query *query)
+{
+	ListCell   *lc;
+
+	if (query->setOperations != NULL || query->cteList != NIL || query->hasWindowFuncs ||
+		query->hasDistinctOn || query->groupingSets != NIL ||
+		(!query->hasAggs && query->groupClause == NIL))
+		return false;
+	foreach(lc, query->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		if (rte->rtekind != RTE_RELATION && rte->rtekind != RTE_JOIN)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * recompute_functions_reason
+ *		Why the functions of a query rule affected-key recompute out, or
+ *		NULL: a user-defined function that is not IMMUTABLE anywhere, the
+ *		clock anywhere but in the select list (where it is the time of the
+ *		refresh that wrote the row).
+ */
+static char *
+recompute_functions_reason(Query *query)
+{
+	Query		rest = *query;
+	FunctionFacts facts = {0};
+
+	query_tree_walker(query, function_facts_walker, &facts, 0);
+	if (OidIsValid(facts.user_stable))
+		return psprintf("function %s, which is not IMMUTABLE", format_procedure(facts.user_stable));
+	memset(&facts, 0, sizeof(facts));
+	rest.targetList = NIL;
+	query_tree_walker(&rest, function_facts_walker, &facts, 0);
+	if (facts.time || clock_in_aggregate_walker((Node *) query->targetList, NULL))
+		return pstrdup("the current time (now(), CURRENT_TIMESTAMP, ...) outside the select list");
+	return NULL;
+}
+
+/* clock_in_aggregate_walker: the clock in an aggregate's or window's arguments? */
+static bool
+clock_in_aggregate_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Aggref) || IsA(node, WindowFunc))
+		return facts_of(node).time;
+	return expression_tree_walker(node, clock_in_aggregate_walker, context);
 }
 
 /*
@@ -464,6 +543,13 @@ is_time_function(Node *node)
 		return f == F_NOW || f == F_TRANSACTION_TIMESTAMP || f == F_STATEMENT_TIMESTAMP;
 	}
 	return false;
+}
+
+/* analysis_reads_clock: does node read the clock (now() and friends)? */
+bool
+analysis_reads_clock(Node *node)
+{
+	return facts_of(node).time;
 }
 
 /* facts_of: the function facts of one expression. */
@@ -820,6 +906,23 @@ check_output_walker(Node *node, OutputCheck *ctx)
 }
 
 /*
+ * analysis_input_reason
+ *		Why the changes of an input cannot feed an incremental refresh, or
+ *		NULL.
+ */
+char *
+analysis_input_reason(DtInput *input)
+{
+	if (!input->capturable)
+		return psprintf("reading \"%s\", whose changes cannot be captured (a view, foreign table, "
+						"unlogged table, partition or child read directly, or a table read with ONLY)",
+						get_rel_name(input->relid));
+	if (relation_has_row_security(input->relid))
+		return psprintf("row-level security on \"%s\"", get_rel_name(input->relid));
+	return NULL;
+}
+
+/*
  * collect_from
  *		The relations of a FROM item into an->from, and its join conditions
  *		into *quals; or why the item cannot be maintained incrementally.
@@ -835,6 +938,7 @@ collect_from(Query *query, Node *item, DtAnalysis *an, List **quals)
 		RangeTblEntry *rte = rt_fetch(rtindex, query->rtable);
 		DtFromRel  *rel;
 		ListCell   *lc;
+		char	   *reason;
 
 		if (rte->rtekind != RTE_RELATION)
 			return pstrdup("subqueries, functions and values lists in FROM");
@@ -848,12 +952,8 @@ collect_from(Query *query, Node *item, DtAnalysis *an, List **quals)
 				rel->input = (DtInput *) lfirst(lc);
 		}
 		Assert(rel->input != NULL);
-		if (!rel->input->capturable)
-			return psprintf("reading \"%s\", whose changes cannot be captured (a view, foreign table, "
-							"unlogged table, partition or child read directly, or a table read with ONLY)",
-							get_rel_name(rte->relid));
-		if (relation_has_row_security(rte->relid))
-			return psprintf("row-level security on \"%s\"", get_rel_name(rte->relid));
+		if ((reason = analysis_input_reason(rel->input)) != NULL)
+			return reason;
 		an->from = lappend(an->from, rel);
 		return NULL;
 	}
@@ -874,9 +974,9 @@ collect_from(Query *query, Node *item, DtAnalysis *an, List **quals)
 	return pstrdup("this kind of FROM item");
 }
 
-/* flatten_joins: Node with join alias Vars replaced by the Vars they stand for. */
-static Node *
-flatten_joins(Query *query, Node *node)
+/* analysis_flatten_joins: node with join alias Vars replaced by what they stand for. */
+Node *
+analysis_flatten_joins(Query *query, Node *node)
 {
 #if PG_VERSION_NUM >= 160000
 	return flatten_join_alias_vars(NULL, query, node);
@@ -930,11 +1030,11 @@ analyze_grouped_query(Query *query, DtAnalysis *an)
 	query = copyObject(query);
 	if (query->jointree->quals != NULL)
 		quals = lappend(quals, query->jointree->quals);
-	an->quals = flatten_joins(query, (Node *) make_ands_explicit(quals));
+	an->quals = analysis_flatten_joins(query, (Node *) make_ands_explicit(quals));
 	if (quals == NIL)
 		an->quals = NULL;
-	query->targetList = (List *) flatten_joins(query, (Node *) query->targetList);
-	query->havingQual = flatten_joins(query, query->havingQual);
+	query->targetList = (List *) analysis_flatten_joins(query, (Node *) query->targetList);
+	query->havingQual = analysis_flatten_joins(query, query->havingQual);
 	an->query = query;
 
 	/* Group keys: each must be an output column with a btree-sortable type. */

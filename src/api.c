@@ -30,6 +30,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
+#include "parser/parsetree.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -134,9 +135,8 @@ record_dependency(Oid classid, Oid depender, Oid referenced, DependencyType type
 
 /*
  * create_internal_objects
- *		The state of an incremental DT in dt_internal, owned by the DT's
- *		owner and dropped with the DT, and the DT's unique key index, which
- *		cannot be dropped without the DT.
+ *		The state of a delta-merge DT in dt_internal, owned by the DT's
+ *		owner and dropped with the DT.
  */
 static void
 create_internal_objects(Oid relid, DtAnalysis *an, Oid owner)
@@ -144,7 +144,6 @@ create_internal_objects(Oid relid, DtAnalysis *an, Oid owner)
 	Oid			nsp = get_namespace_oid(DT_INTERNAL_SCHEMA, false);
 	const char *role = quote_identifier(GetUserNameFromId(owner, false));
 	ListCell   *lc;
-	char	   *key_index;
 	Oid			reloid;
 
 	foreach(lc, deparse_internal_objects(relid, an))
@@ -174,19 +173,52 @@ create_internal_objects(Oid relid, DtAnalysis *an, Oid owner)
 		record_dependency(RelationRelationId, reloid, relid, DEPENDENCY_AUTO);
 	}
 
-	/* The DT was just created: the key index is its only index. */
-	key_index = deparse_key_index(relid, an);
-	if (key_index != NULL)
-	{
-		Relation	rel;
+}
 
-		catalog_exec_ddl(key_index);
-		CommandCounterIncrement();
-		rel = table_open(relid, NoLock);
-		foreach(lc, RelationGetIndexList(rel))
-			record_dependency(RelationRelationId, lfirst_oid(lc), relid, DEPENDENCY_INTERNAL);
-		table_close(rel, NoLock);
+/*
+ * create_key_index
+ *		The index of an incremental DT on its key, which a refresh finds the
+ *		rows it rewrites with, and which cannot be dropped without the DT.
+ */
+static void
+create_key_index(Oid relid, DtAnalysis *an)
+{
+	char	   *key_index = deparse_key_index(relid, an);
+	Relation	rel;
+	ListCell   *lc;
+
+	if (key_index == NULL)
+		return;
+	catalog_exec_ddl(key_index);
+	CommandCounterIncrement();
+	/* the DT was just created: the key index is its only index */
+	rel = table_open(relid, NoLock);
+	foreach(lc, RelationGetIndexList(rel))
+		record_dependency(RelationRelationId, lfirst_oid(lc), relid, DEPENDENCY_INTERNAL);
+	table_close(rel, NoLock);
+}
+
+/*
+ * recompute_reason
+ *		refresh_mode_reason of a DT maintained by affected-key recompute;
+ *		a NOTICE when no index finds the base rows of a key, so that every
+ *		refresh scans a table.
+ */
+static char *
+recompute_reason(Query *query, DtAnalysis *an)
+{
+	const char *col = get_tle_by_resno(query->targetList, an->recompute->resno)->resname;
+
+	if (!an->recompute->indexed)
+	{
+		ereport(NOTICE,
+				(errmsg("no index finds the rows of one \"%s\" in the tables the dynamic table reads", col),
+				 errdetail("Each incremental refresh will scan them."),
+				 errhint("Create an index on the expression the column is computed from.")));
+		return psprintf("the rows of the \"%s\" values that the changes touch are recomputed; "
+						"no index finds their base rows", col);
 	}
+	return psprintf("the rows of the \"%s\" values that the changes touch are recomputed", col);
 }
 
 /* install_guard: the trigger that keeps everybody but refreshes out. */
@@ -258,8 +290,8 @@ dt_create_dynamic_table(PG_FUNCTION_ARGS)
 				 errmsg("relation \"%s\" already exists", rv->relname)));
 
 	query = analysis_parse_query(sql);
-	an = analysis_analyze(query);
-	if (mode == DT_MODE_INCREMENTAL && !an->incremental)
+	an = analysis_analyze(query, InvalidOid);
+	if (mode == DT_MODE_INCREMENTAL && an->strategy == DT_STRATEGY_FULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("query of dynamic table \"%s\" cannot be refreshed incrementally", rv->relname),
@@ -267,14 +299,16 @@ dt_create_dynamic_table(PG_FUNCTION_ARGS)
 				 errhint("Use refresh_mode => 'auto' to fall back to full refreshes.")));
 	if (mode == DT_MODE_FULL)
 	{
-		an->incremental = false;
+		an->strategy = DT_STRATEGY_FULL;
 		entry.reason = pstrdup("refresh_mode FULL was requested");
 	}
-	else if (!an->incremental)
+	else if (an->strategy == DT_STRATEGY_FULL)
 		entry.reason = psprintf("%s cannot be maintained incrementally", an->reason);
-	else
+	else if (an->strategy == DT_STRATEGY_MERGE)
 		entry.reason = pstrdup("aggregates are merged from the changes; min, max, count distinct "
 							   "and percentiles from per-group value counts");
+	else
+		entry.reason = recompute_reason(query, an);
 	check_input_privileges(query, an->inputs);
 
 	/* The table itself, as the caller, with the query's columns. */
@@ -293,8 +327,10 @@ dt_create_dynamic_table(PG_FUNCTION_ARGS)
 	/* Internal SQL is generated for search_path = pg_catalog. */
 	entry.settings = refresh_current_settings();
 	guc_level = refresh_pin_settings(entry.settings);
-	if (an->incremental)
+	if (an->strategy == DT_STRATEGY_MERGE)
 		create_internal_objects(relid, an, GetUserId());
+	if (an->strategy != DT_STRATEGY_FULL)
+		create_key_index(relid, an);
 	install_guard(relid);
 	foreach(lc, an->inputs)
 		capture_attach_input(relid, (DtInput *) lfirst(lc));
@@ -307,7 +343,7 @@ dt_create_dynamic_table(PG_FUNCTION_ARGS)
 	entry.query_text = sql;
 	entry.query_tree = nodeToString(query);
 	entry.requested_mode = mode;
-	entry.incremental = an->incremental;
+	entry.incremental = (an->strategy != DT_STRATEGY_FULL);
 	catalog_insert_entry(&entry, an->inputs);
 	CommandCounterIncrement();
 

@@ -590,7 +590,7 @@ deparse_internal_objects(Oid dtrelid, DtAnalysis *an)
 	char	   *state = deparse_internal_name("state", dtrelid, 0);
 	int			k = 0;
 
-	Assert(an->incremental);
+	Assert(an->strategy == DT_STRATEGY_MERGE);
 
 	initStringInfo(&s);
 	appendStringInfo(&s, "CREATE TYPE %s AS (", deparse_internal_name("key", dtrelid, 0));
@@ -652,12 +652,20 @@ deparse_internal_objects(Oid dtrelid, DtAnalysis *an)
 
 /*
  * deparse_key_index
- *		The unique index of a DT on its group key columns, NULLS NOT
- *		DISTINCT; NULL for a DT without GROUP BY.
+ *		The index of a DT on its key: for delta merge, unique on the group
+ *		key columns, NULLS NOT DISTINCT (NULL for a DT without GROUP BY);
+ *		for recompute, on the partition key column.
  */
 char *
 deparse_key_index(Oid dtrelid, DtAnalysis *an)
 {
+	if (an->strategy == DT_STRATEGY_RECOMPUTE)
+	{
+		TargetEntry *tle = get_tle_by_resno(an->query->targetList, an->recompute->resno);
+
+		return psprintf("CREATE INDEX ON %s (%s)", deparse_qualified_name(dtrelid),
+						quote_identifier(tle->resname));
+	}
 	if (an->keys == NIL)
 		return NULL;
 	return psprintf("CREATE UNIQUE INDEX ON %s (%s) NULLS NOT DISTINCT",
@@ -700,41 +708,33 @@ read_changes_sql(DtInput *input)
 }
 
 /*
- * from_context
- *		A deparse context in which a Var of the defining query prints as
- *		t<rtindex>.column, matching the aliases of source_sql.
+ * deparse_context_for_level
+ *		A deparse context in which a Var of a query level prints as
+ *		t<rtindex>.column, matching the aliases of deparse_source_sql.
  */
-static List *
-from_context(DtAnalysis *an)
+List *
+deparse_context_for_level(Query *level)
 {
 	PlannedStmt *stmt = makeNode(PlannedStmt);
 	List	   *names = NIL;
 	int			i;
 
-	stmt->rtable = an->query->rtable;
+	stmt->rtable = level->rtable;
 	for (i = 1; i <= list_length(stmt->rtable); i++)
 		names = lappend(names, psprintf("t%d", i));
 	return deparse_context_for_plan_tree(stmt, names);
 }
 
-/* How a relation of the FROM list is read by one term of the change rows. */
-typedef enum SourceKind
-{
-	SOURCE_NOW,					/* its rows as of the refresh */
-	SOURCE_CHANGES,				/* its changes in the window */
-	SOURCE_BEFORE				/* its rows as of the previous refresh */
-} SourceKind;
-
 /*
- * source_sql
+ * deparse_source_sql
  *		A relation of the FROM list as relation "t<rtindex>", with its column
  *		names plus the sign: its rows now (sign 1), its change window (the
  *		signs of the log), or its rows before the window, as the signed
  *		multiset "now minus the changes".  Change logs name captured column
  *		attnum N "aN".
  */
-static char *
-source_sql(DtFromRel *rel, SourceKind kind)
+char *
+deparse_source_sql(DtFromRel *rel, DtSourceKind kind)
 {
 	DtInput    *input = rel->input;
 	StringInfoData now;
@@ -745,7 +745,7 @@ source_sql(DtFromRel *rel, SourceKind kind)
 	initStringInfo(&changes);
 	appendStringInfoString(&now, "SELECT 1::smallint AS " DT_COL_SIGN);
 	appendStringInfo(&changes, "SELECT %s AS " DT_COL_SIGN,
-					 kind == SOURCE_BEFORE ? "(- c." DT_COL_SIGN ")::smallint" : "c." DT_COL_SIGN);
+					 kind == DT_SOURCE_BEFORE ? "(- c." DT_COL_SIGN ")::smallint" : "c." DT_COL_SIGN);
 	while ((attnum = bms_next_member(input->attnums, attnum)) >= 0)
 	{
 		AttrNumber	a = attnum + FirstLowInvalidHeapAttributeNumber;
@@ -766,11 +766,11 @@ source_sql(DtFromRel *rel, SourceKind kind)
 	appendStringInfo(&changes, " FROM %s WHERE c." DT_COL_SIGN " <> 0", read_changes_sql(input));
 	switch (kind)
 	{
-		case SOURCE_NOW:
+		case DT_SOURCE_NOW:
 			return psprintf("(%s) t%u", now.data, rel->rtindex);
-		case SOURCE_CHANGES:
+		case DT_SOURCE_CHANGES:
 			return psprintf("(%s) t%u", changes.data, rel->rtindex);
-		case SOURCE_BEFORE:
+		case DT_SOURCE_BEFORE:
 			break;
 	}
 	return psprintf("(%s UNION ALL %s) t%u", now.data, changes.data, rel->rtindex);
@@ -784,7 +784,7 @@ source_sql(DtFromRel *rel, SourceKind kind)
  *		WHERE and join conditions.
  */
 static char *
-change_term_sql(Build *b, SourceKind *kinds)
+change_term_sql(Build *b, DtSourceKind *kinds)
 {
 	DtAnalysis *an = b->an;
 	StringInfoData s;
@@ -811,7 +811,7 @@ change_term_sql(Build *b, SourceKind *kinds)
 	appendStringInfoString(&s, " FROM ");
 	foreach(lc, an->from)
 		appendStringInfo(&s, "%s%s", foreach_current_index(lc) > 0 ? ", " : "",
-						 source_sql((DtFromRel *) lfirst(lc), kinds[foreach_current_index(lc)]));
+						 deparse_source_sql((DtFromRel *) lfirst(lc), kinds[foreach_current_index(lc)]));
 	if (an->quals != NULL)
 		appendStringInfo(&s, " WHERE %s", expr_sql(b, (Expr *) an->quals, b->from_ctx));
 	return s.data;
@@ -832,7 +832,7 @@ static char *
 change_rows_sql(Build *b, bool from_base, List *changed)
 {
 	int			n = list_length(b->an->from);
-	SourceKind *kinds = palloc(sizeof(SourceKind) * n);
+	DtSourceKind *kinds = palloc(sizeof(DtSourceKind) * n);
 	StringInfoData s;
 	int			i;
 	int			j;
@@ -840,7 +840,7 @@ change_rows_sql(Build *b, bool from_base, List *changed)
 	if (from_base)
 	{
 		for (j = 0; j < n; j++)
-			kinds[j] = SOURCE_NOW;
+			kinds[j] = DT_SOURCE_NOW;
 		return change_term_sql(b, kinds);
 	}
 	initStringInfo(&s);
@@ -855,11 +855,11 @@ change_rows_sql(Build *b, bool from_base, List *changed)
 			DtFromRel  *rel_j = (DtFromRel *) list_nth(b->an->from, j);
 
 			if (j == i)
-				kinds[j] = SOURCE_CHANGES;
+				kinds[j] = DT_SOURCE_CHANGES;
 			else if (j < i || !list_member_oid(changed, rel_j->input->relid))
-				kinds[j] = SOURCE_NOW;
+				kinds[j] = DT_SOURCE_NOW;
 			else
-				kinds[j] = SOURCE_BEFORE;
+				kinds[j] = DT_SOURCE_BEFORE;
 		}
 		appendStringInfo(&s, "%s%s", s.len > 0 ? " UNION ALL " : "", change_term_sql(b, kinds));
 	}
@@ -1478,7 +1478,7 @@ rebuild_sql(Build *b)
 
 /*
  * deparse_refresh_sql
- *		All statements of a DT's refreshes.  For an incremental DT the
+ *		All statements of a DT's refreshes.  For a delta-merge DT the
  *		internal objects must exist (the final view is read for names).
  */
 DtSql *
@@ -1505,7 +1505,12 @@ deparse_refresh_sql(Oid dtrelid, DtAnalysis *an)
 											  "FROM " DT_INTERNAL_SCHEMA ".read_changes(%u, $1, $2, $3, '{}') "
 											  "AS c(" DT_COL_SIGN " smallint)", input->relid));
 	}
-	if (!an->incremental)
+	if (an->strategy == DT_STRATEGY_RECOMPUTE)
+	{
+		sql->recompute_delete = recompute_delete_sql(dtrelid, an);
+		sql->recompute_insert = recompute_insert_sql(dtrelid, an);
+	}
+	if (an->strategy != DT_STRATEGY_MERGE)
 		return sql;
 
 	bp->dtrelid = dtrelid;
@@ -1514,7 +1519,7 @@ deparse_refresh_sql(Oid dtrelid, DtAnalysis *an)
 	bp->state = deparse_internal_name("state", dtrelid, 0);
 	bp->final = deparse_internal_name("final", dtrelid, 0);
 	bp->keytype = deparse_internal_name("key", dtrelid, 0);
-	bp->from_ctx = from_context(an);
+	bp->from_ctx = deparse_context_for_level(an->query);
 	bp->final_relid = get_relname_relid(psprintf("final_%u", dtrelid),
 										get_namespace_oid(DT_INTERNAL_SCHEMA, false));
 	if (!OidIsValid(bp->final_relid))

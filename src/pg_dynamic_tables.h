@@ -7,6 +7,7 @@
  * query.  The subsystems, one C file each (src/README.md tells the story):
  *
  *	analysis.c		parse the defining query, decide how it is maintained
+ *	recompute.c		the partition key of a query, and recomputing partitions
  *	deparse.c		generate the SQL of internal objects and of refreshes
  *	capture.c		change logs and the triggers that fill them
  *	refresh.c		the refresh transaction: snapshot, strategy, history
@@ -62,6 +63,18 @@
  * analysis.c
  * ---------------------------------------------------------------------
  */
+
+/*
+ * How an incremental DT is maintained (DESIGN.md, principle 4): by merging
+ * the changes into per-group state, or by recomputing the partitions of
+ * the query that the changes touch.  FULL: not incrementally.
+ */
+typedef enum DtStrategy
+{
+	DT_STRATEGY_FULL,
+	DT_STRATEGY_MERGE,
+	DT_STRATEGY_RECOMPUTE
+} DtStrategy;
 
 /* How a DT is refreshed (refresh_mode as stored). */
 typedef enum DtMode
@@ -179,15 +192,45 @@ typedef struct DtFromRel
 	DtInput    *input;
 } DtFromRel;
 
+/*
+ * A query level whose FROM list reads base relations, at the end of the
+ * partition key's path (recompute.c): the key as an expression over one of
+ * its relations, every relation it reads, and the conditions under which a
+ * changed row of one relation can touch a partition.
+ */
+typedef struct DtKeyLeaf
+{
+	Query	   *level;			/* within DtRecompute.query */
+	Expr	   *expr;			/* the key, over relation key_rtindex */
+	Index		key_rtindex;
+	List	   *rels;			/* of DtFromRel */
+	Node	   *quals;			/* join conditions that never see null rows */
+} DtKeyLeaf;
+
+/*
+ * Affected-key recompute: output column resno partitions the query; the
+ * rows of the DT with key v come only from base rows whose key is v.
+ */
+typedef struct DtRecompute
+{
+	AttrNumber	resno;			/* the DT's key column */
+	Oid			type;
+	Query	   *query;			/* the defining query, reading only the
+								 * partitions $1 (type[]) and, if $2, NULL */
+	List	   *leaves;			/* of DtKeyLeaf */
+	bool		indexed;		/* an index finds each leaf's key rows */
+} DtRecompute;
+
 typedef struct DtAnalysis
 {
 	Query	   *query;			/* analysed and rewritten defining query */
-	bool		incremental;	/* maintained by delta merge */
+	DtStrategy	strategy;
 	char	   *reason;			/* why not incremental; NULL if it is */
+	DtRecompute *recompute;		/* DT_STRATEGY_RECOMPUTE only */
 	bool		always_full;	/* changes cannot be detected: no NO_DATA */
 	List	   *inputs;			/* of DtInput */
 
-	/* The delta-merge plan (incremental only). */
+	/* The delta-merge plan (DT_STRATEGY_MERGE only). */
 	List	   *from;			/* of DtFromRel: the relations, inner-joined */
 	Node	   *quals;			/* WHERE and join conditions, one expression */
 	List	   *keys;			/* of DtKey */
@@ -198,11 +241,23 @@ typedef struct DtAnalysis
 } DtAnalysis;
 
 extern Query *analysis_parse_query(const char *sql);
-extern DtAnalysis *analysis_analyze(Query *query);
+extern DtAnalysis *analysis_analyze(Query *query, Oid dtrelid);
 extern void analysis_check_permissions(Query *query);
 extern DtMode analysis_parse_mode(const char *mode);
 extern const char *analysis_mode_name(DtMode mode);
 extern bool analysis_parse_lag(const char *lag, Interval **interval);
+extern Node *analysis_flatten_joins(Query *query, Node *node);
+extern char *analysis_input_reason(DtInput *input);
+extern bool analysis_reads_clock(Node *node);
+
+/* ---------------------------------------------------------------------
+ * recompute.c
+ * ---------------------------------------------------------------------
+ */
+extern char *recompute_analyze(DtAnalysis *an, Oid dtrelid);
+extern char *recompute_keys_sql(DtAnalysis *an, List *changed);
+extern char *recompute_delete_sql(Oid dtrelid, DtAnalysis *an);
+extern char *recompute_insert_sql(Oid dtrelid, DtAnalysis *an);
 
 /* ---------------------------------------------------------------------
  * deparse.c
@@ -238,6 +293,13 @@ typedef struct DtSql
 	/* Rebuilding the state from the base table, and filling the DT. */
 	List	   *state_rebuild;
 	char	   *dt_fill;
+
+	/*
+	 * Affected-key recompute: the rows of the partitions $1 (an array of
+	 * keys) and, if $2, of the NULL key, deleted, then computed again.
+	 */
+	char	   *recompute_delete;
+	char	   *recompute_insert;
 } DtSql;
 
 extern List *deparse_internal_objects(Oid dtrelid, DtAnalysis *an);
@@ -249,6 +311,17 @@ extern void deparse_cursor_walk_sql(Oid dtrelid, DtAuxTable *aux,
 									char **up, char **down, char **start);
 extern char *deparse_internal_name(const char *kind, Oid relid, int no);
 extern char *deparse_qualified_name(Oid relid);
+
+/* How a relation of a FROM list is read by one SELECT of change rows. */
+typedef enum DtSourceKind
+{
+	DT_SOURCE_NOW,				/* its rows as of the refresh */
+	DT_SOURCE_CHANGES,			/* its changes in the window */
+	DT_SOURCE_BEFORE			/* its rows as of the previous refresh */
+} DtSourceKind;
+
+extern char *deparse_source_sql(DtFromRel *rel, DtSourceKind kind);
+extern List *deparse_context_for_level(Query *level);
 
 /* ---------------------------------------------------------------------
  * capture.c
@@ -347,7 +420,9 @@ typedef struct DtPlanSet
 	struct _SPI_plan *full_delete;
 	struct _SPI_plan *full_insert;
 	List	   *count_changes;
-	List	   *merges;			/* of MergePlan (refresh.c), by inputs changed */
+	List	   *window_plans;	/* of WindowPlan (refresh.c), by inputs changed */
+	struct _SPI_plan *recompute_delete;
+	struct _SPI_plan *recompute_insert;
 	struct _SPI_plan *cursor_read;
 	struct _SPI_plan *apply;
 	List	   *state_rebuild;

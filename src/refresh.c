@@ -42,6 +42,7 @@
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
@@ -56,12 +57,15 @@
 
 static HTAB *plan_cache = NULL;
 
-/* A prepared merge statement, for one set of changed inputs (relids). */
-typedef struct MergePlan
+/*
+ * A prepared statement that reads the window of one set of changed inputs
+ * (relids): the merge of a delta-merge DT, or the keys of a recompute DT.
+ */
+typedef struct WindowPlan
 {
 	List	   *changed;
 	SPIPlanPtr	plan;
-} MergePlan;
+} WindowPlan;
 
 /* The DTs being refreshed by this backend, innermost last (guard trigger). */
 static List *refreshing = NIL;
@@ -198,8 +202,10 @@ release_plans(DtPlanSet *p)
 	free_plan(p->full_delete);
 	free_plan(p->full_insert);
 	free_plan_list(p->count_changes);
-	foreach(lc, p->merges)
-		free_plan(((MergePlan *) lfirst(lc))->plan);
+	foreach(lc, p->window_plans)
+		free_plan(((WindowPlan *) lfirst(lc))->plan);
+	free_plan(p->recompute_delete);
+	free_plan(p->recompute_insert);
 	free_plan(p->cursor_read);
 	free_plan(p->apply);
 	free_plan(p->dt_fill);
@@ -274,9 +280,9 @@ get_plans(DtEntry *entry)
 
 	query = (Query *) stringToNode(entry->query_tree);
 	AcquireRewriteLocks(query, true, false);
-	p->an = analysis_analyze(query);
+	p->an = analysis_analyze(query, entry->relid);
 	if (!entry->incremental)
-		p->an->incremental = false;
+		p->an->strategy = DT_STRATEGY_FULL;
 	p->watched = list_make1_oid(entry->relid);
 	foreach(lc, p->an->inputs)
 		p->watched = lappend_oid(p->watched, ((DtInput *) lfirst(lc))->relid);
@@ -285,7 +291,14 @@ get_plans(DtEntry *entry)
 	p->full_delete = prepare(p->sql->full_delete, 0, NULL);
 	p->full_insert = prepare(p->sql->full_insert, 0, NULL);
 	p->count_changes = prepare_list(p->sql->count_changes, 3, window_types);
-	if (p->an->incremental)
+	if (p->an->strategy == DT_STRATEGY_RECOMPUTE)
+	{
+		Oid			key_types[2] = {get_array_type(p->an->recompute->type), BOOLOID};
+
+		p->recompute_delete = prepare(p->sql->recompute_delete, 2, key_types);
+		p->recompute_insert = prepare(p->sql->recompute_insert, 2, key_types);
+	}
+	if (p->an->strategy == DT_STRATEGY_MERGE)
 	{
 		Oid		   *apply_types;
 		int			napply = 1;
@@ -379,7 +392,7 @@ refresh_exec(SPIPlanPtr plan, Datum *values, const char *nulls, Snapshot snapsho
 
 /*
  * full_refresh
- *		Recompute the DT from its query; for an incremental DT, rebuild its
+ *		Recompute the DT from its query; for a delta-merge DT, rebuild its
  *		state from the inputs and fill the DT from the state.
  */
 static void
@@ -388,7 +401,7 @@ full_refresh(DtPlanSet *p, Snapshot snap, DtRefreshStats *stats)
 	ListCell   *lc;
 
 	stats->action = "FULL";
-	if (p->an->incremental)
+	if (p->an->strategy == DT_STRATEGY_MERGE)
 	{
 		foreach(lc, p->state_rebuild)
 			refresh_exec((SPIPlanPtr) lfirst(lc), NULL, NULL, snap);
@@ -415,42 +428,71 @@ int8_array(int64 *values, int n)
 }
 
 /*
- * merge_plan
- *		The merge statement for a window that changed the inputs "changed"
- *		(relids): a join has one term per changed relation, so each set of
- *		changed inputs has its own statement, prepared when first needed.
+ * window_plan
+ *		The merge, or the key query, for a window that changed the inputs
+ *		"changed" (relids): a join has one term per changed relation, so each
+ *		set of changed inputs has its own statement, prepared when first
+ *		needed.
  */
 static SPIPlanPtr
-merge_plan(DtPlanSet *p, List *changed)
+window_plan(DtPlanSet *p, List *changed)
 {
 	Oid			window_types[3] = {PG_SNAPSHOTOID, XID8OID, INT4OID};
-	MergePlan  *mp;
+	WindowPlan *wp;
 	ListCell   *lc;
 	MemoryContext old;
 
-	foreach(lc, p->merges)
+	foreach(lc, p->window_plans)
 	{
-		mp = (MergePlan *) lfirst(lc);
-		if (equal(mp->changed, changed))
-			return mp->plan;
+		wp = (WindowPlan *) lfirst(lc);
+		if (equal(wp->changed, changed))
+			return wp->plan;
 	}
 	old = MemoryContextSwitchTo(p->cxt);
-	mp = palloc(sizeof(MergePlan));
-	mp->changed = list_copy(changed);
-	mp->plan = prepare(deparse_merge_sql(p->sql, changed), 3, window_types);
-	p->merges = lappend(p->merges, mp);
+	wp = palloc(sizeof(WindowPlan));
+	wp->changed = list_copy(changed);
+	wp->plan = prepare(p->an->strategy == DT_STRATEGY_MERGE ? deparse_merge_sql(p->sql, changed)
+					   : recompute_keys_sql(p->an, changed), 3, window_types);
+	p->window_plans = lappend(p->window_plans, wp);
 	MemoryContextSwitchTo(old);
-	return mp->plan;
+	return wp->plan;
 }
 
 /*
- * incremental_refresh
+ * recompute_refresh
+ *		Find the keys the window touched, delete the DT's rows of those keys
+ *		and compute them again (recompute.c).  A partition's rows are all
+ *		rewritten: they count as deleted and inserted.
+ */
+static void
+recompute_refresh(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
+				  DtRefreshStats *stats)
+{
+	Datum		keys[2];
+	char		nulls[2] = {' ', ' '};
+	bool		isnull;
+
+	stats->action = "INCREMENTAL";
+	refresh_exec(window_plan(p, changed), window, NULL, snap);
+	keys[0] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
+		nulls[0] = 'n';
+	keys[1] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	if (nulls[0] == 'n' && !DatumGetBool(keys[1]))
+		return;					/* every change was filtered out */
+	keys[0] = datumCopy(keys[0], false, -1);
+	stats->deleted = refresh_exec(p->recompute_delete, keys, nulls, snap);
+	stats->inserted = refresh_exec(p->recompute_insert, keys, nulls, snap);
+}
+
+/*
+ * merge_refresh
  *		Merge the changes in the window into the state, walk the percentile
  *		cursors, then apply: see deparse.c's merge_sql and apply_sql.
  *		"changed": the inputs with changes in the window.
  */
 static void
-incremental_refresh(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
+merge_refresh(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 					DtRefreshStats *stats)
 {
 	int			ngroups;
@@ -466,7 +508,7 @@ incremental_refresh(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 	stats->action = "INCREMENTAL";
 
 	/* merge: gid, then the count distinct and rank deltas of each group */
-	refresh_exec(merge_plan(p, changed), window, NULL, snap);
+	refresh_exec(window_plan(p, changed), window, NULL, snap);
 	ngroups = (int) SPI_processed;
 	if (ngroups == 0)
 		return;					/* every change was filtered out */
@@ -577,7 +619,10 @@ incremental_or_full(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 	MemoryContextSwitchTo(cxt);
 	PG_TRY();
 	{
-		incremental_refresh(p, window, changed, snap, stats);
+		if (p->an->strategy == DT_STRATEGY_RECOMPUTE)
+			recompute_refresh(p, window, changed, snap, stats);
+		else
+			merge_refresh(p, window, changed, snap, stats);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
@@ -626,7 +671,7 @@ run_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *stats)
 								  get_rel_name(rls));
 		return;
 	}
-	if (p->an->incremental && !entry->state_valid)
+	if (p->an->strategy == DT_STRATEGY_MERGE && !entry->state_valid)
 	{
 		/* a new DT, or its unlogged state was emptied by a crash */
 		full_refresh(p, snap, stats);
@@ -647,7 +692,7 @@ run_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *stats)
 	count_window(p, window, snap, &rows, &markers, &changed);
 	if (rows == 0 && markers == 0)
 		stats->action = "NO_DATA";
-	else if (markers > 0 || !p->an->incremental)
+	else if (markers > 0 || p->an->strategy == DT_STRATEGY_FULL)
 		full_refresh(p, snap, stats);
 	else
 		incremental_or_full(p, window, changed, snap, stats);

@@ -82,8 +82,9 @@ SELECT dt_test.check('va_k');
 
 -- ---------------------------------------------------------------------
 -- Percentiles ordered DESC (or USING >): the per-group cursors walk
--- ascending values only.  Guards: 'auto' gives FULL with a reason naming
--- DESC, 'incremental' is refused, and the table is right.
+-- ascending values only, so they are not merged.  Guards: the groups the
+-- changes touch are recomputed instead (refresh_mode_reason says so),
+-- 'incremental' accepts them, and the table is right.
 -- ---------------------------------------------------------------------
 CREATE TABLE pc (id int, k text, x float8, c int);
 INSERT INTO pc SELECT g, 'k' || g % 3, g * 1.5, g % 7 FROM generate_series(1, 30) g;
@@ -150,7 +151,9 @@ SELECT dt_test.check('ci_k'), dt_test.check('ci_minmax'), dt_test.check('ci_g');
 -- ---------------------------------------------------------------------
 -- Composite values: count(p) counts ROW(1, NULL) (not null as a whole)
 -- but not ROW(NULL, NULL); the state cannot tell them apart.  Guards:
--- FULL with the reason, and right.  GROUP BY a composite value likewise.
+-- the groups the changes touch are recomputed, and right.  GROUP BY a
+-- composite value is FULL, with the reason (IS NULL of a composite looks
+-- at its fields, so it cannot select partitions), and right.
 -- ---------------------------------------------------------------------
 CREATE TYPE pair AS (a int, b int);
 CREATE TABLE cp (id int, k text, p pair);

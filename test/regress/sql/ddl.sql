@@ -33,7 +33,7 @@ $$;
 
 SELECT internal_objects() AS internal_before \gset
 
--- An incremental and a full dynamic table over the same table.
+-- A delta-merge and a recompute dynamic table over the same table.
 SELECT dt.create_dynamic_table('by_region',
     'SELECT region, count(*) AS n, sum(amount) AS total, max(qty) AS max_qty, avg(amount) AS avg_amount
        FROM sales GROUP BY region', refresh_mode => 'incremental');

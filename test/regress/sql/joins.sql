@@ -147,7 +147,7 @@ UPDATE category SET name = 'renamed' WHERE category_id = 2;
 SELECT action FROM dt.refresh('j_cat');
 SELECT dt_test.check('j_cat');
 
--- Outer joins refresh in full, with the reason.
+-- Outer joins are not merged: the groups the changes touch are recomputed.
 SELECT dt.create_dynamic_table('j_left', $$
 SELECT p.category_id, count(s.id) AS n FROM product p LEFT JOIN sale s USING (product_id) GROUP BY p.category_id
 $$);

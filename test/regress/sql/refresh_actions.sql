@@ -32,7 +32,8 @@ SELECT dt_test.check('u_k');
 -- ---------------------------------------------------------------------
 CREATE TABLE t (id int PRIMARY KEY, k text, v int, w int, x int);
 INSERT INTO t SELECT g, 'k' || g % 3, g, g * 10, g * 100 FROM generate_series(1, 12) g;
-SELECT dt.create_dynamic_table('t_str', 'SELECT k, string_agg(v::text, '','' ORDER BY v) AS vs FROM t GROUP BY k');
+SELECT dt.create_dynamic_table('t_str', 'SELECT k, string_agg(v::text, '','' ORDER BY v) AS vs FROM t GROUP BY k',
+                               refresh_mode => 'full');
 SELECT refresh_mode FROM dt.dynamic_tables WHERE name = 't_str'::regclass;
 -- Guards: an UPDATE of a column it reads: FULL, and right.
 UPDATE t SET v = v + 100 WHERE id = 3;
@@ -72,8 +73,9 @@ SELECT dt_test.check('t_str'), dt_test.check('t_inc');
 
 -- ---------------------------------------------------------------------
 -- A dynamic table over a view reads the view's tables: they are its
--- inputs, not the view.  Guards: NO_DATA when nothing changed, FULL after
--- a write to the table, right.
+-- inputs, not the view, and its group key is followed into the view.
+-- Guards: NO_DATA when nothing changed, INCREMENTAL after a write to the
+-- table, right.
 -- ---------------------------------------------------------------------
 CREATE VIEW tv AS SELECT k, v FROM t WHERE v > 3;
 SELECT dt.create_dynamic_table('tv_k', 'SELECT k, count(*) AS n, sum(v) AS total FROM tv GROUP BY k');

@@ -67,7 +67,7 @@ SET search_path = dt_sec_mal, dt_sec, pg_catalog;
 -- The trap is armed: her own statements run it, as her.
 SET dt_sec.step = 'armed';
 SELECT count(*) AS armed FROM mt WHERE id = 1;
--- Guards: dt.create_dynamic_table (incremental and full; the first one
+-- Guards: dt.create_dynamic_table (delta merge and recompute; the first one
 -- installs capture) runs no operator of hers as the extension owner.
 SET dt_sec.step = 'create';
 SELECT dt.create_dynamic_table('dt_sec.m_inc', 'SELECT k, count(*) AS n, sum(v) AS s, max(v) AS hi FROM dt_sec.mt GROUP BY k',

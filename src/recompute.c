@@ -1,0 +1,613 @@
+/*-------------------------------------------------------------------------
+ *
+ * recompute.c
+ *		Affected-key recompute: the incremental strategy for the queries that
+ *		delta merge does not maintain (DESIGN.md, principle 4).
+ *
+ * A partition key is an output column K of the defining query such that
+ * the rows with K = v are computed only from base rows whose key
+ * expression is v.  Such a DT is refreshed by finding the keys that the
+ * changes in the window touch, deleting the DT's rows with those keys and
+ * computing them again from the query with the keys pushed down to the
+ * base scans: the cost follows the rows of the touched partitions.
+ *
+ * The key is traced from the output column down the query:
+ *
+ *	- through a level with GROUP BY, it must be a grouping expression that
+ *	  is in every grouping set; through window functions, in every window's
+ *	  PARTITION BY; through DISTINCT ON, one of its expressions (plain
+ *	  DISTINCT, WHERE, HAVING, ORDER BY and set-returning functions keep
+ *	  partitions apart as they are);
+ *	- into the one subquery or WITH query (read once) of a level's FROM,
+ *	  and into every branch of UNION, INTERSECT and EXCEPT;
+ *	- down to a level whose FROM reads tables joined by inner and LEFT
+ *	  joins (a leaf): there the key is an expression over one table, not on
+ *	  the nullable side of an outer join.
+ *
+ * Every table the query reads must be in a leaf, and no level may have a
+ * LIMIT or a subquery in an expression: those read beyond one partition.
+ *
+ * The keys a window touched: for the key's own table, the key of each
+ * changed row (before and after); for another table of the leaf, the keys
+ * of the rows that its changed rows join as the tables are now, under the
+ * join conditions that see no null-extended rows (a superset is harmless).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/table.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_index.h"
+#include "catalog/pg_type.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "nodes/pathnodes.h"
+#include "optimizer/optimizer.h"
+#include "parser/parse_agg.h"
+#include "parser/parsetree.h"
+#include "rewrite/rewriteManip.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/ruleutils.h"
+#include "utils/typcache.h"
+
+#include "pg_dynamic_tables.h"
+
+static char *trace_column(DtAnalysis *an, Query *query, AttrNumber resno, List *levels,
+						  List **leaves);
+
+/* count_relations_walker: relation occurrences anywhere in the query. */
+static bool
+count_relations_walker(Node *node, int *count)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((Query *) node)->rtable)
+		{
+			RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+			/* views leave a placeholder after rewriting */
+			if (rte->rtekind == RTE_RELATION && get_rel_relkind(rte->relid) != RELKIND_VIEW)
+				(*count)++;
+		}
+		return query_tree_walker((Query *) node, count_relations_walker, count, 0);
+	}
+	return expression_tree_walker(node, count_relations_walker, count);
+}
+
+/* reads_system_columns: a whole-row or system column of relation varno? */
+static bool
+reads_system_columns(Node *node, Index varno)
+{
+	Bitmapset  *attnums = NULL;
+	int			first;
+
+	pull_varattnos(node, varno, &attnums);
+	first = bms_next_member(attnums, -1);
+	return first >= 0 && first + FirstLowInvalidHeapAttributeNumber <= 0;
+}
+
+/*
+ * leaf_from
+ *		Collect the relations of a leaf's FROM item, the join conditions
+ *		that see no null-extended rows, and the relations on the nullable
+ *		side of an outer join.  An outer join's own conditions decide which
+ *		rows match: a row can only touch the keys of rows it matches.
+ */
+static char *
+leaf_from(DtAnalysis *an, Query *query, Node *item, DtKeyLeaf *leaf, Relids *nullable,
+		  List **quals)
+{
+	if (IsA(item, RangeTblRef))
+	{
+		Index		rtindex = ((RangeTblRef *) item)->rtindex;
+		RangeTblEntry *rte = rt_fetch(rtindex, query->rtable);
+		DtFromRel  *rel;
+		ListCell   *lc;
+		char	   *reason;
+
+		if (rte->rtekind != RTE_RELATION)
+			return pstrdup("subqueries, functions or values lists joined with other FROM items");
+		if (rte->tablesample != NULL)
+			return pstrdup("TABLESAMPLE");
+		rel = palloc0(sizeof(DtFromRel));
+		rel->rtindex = rtindex;
+		foreach(lc, an->inputs)
+		{
+			if (((DtInput *) lfirst(lc))->relid == rte->relid)
+				rel->input = (DtInput *) lfirst(lc);
+		}
+		Assert(rel->input != NULL);
+		if ((reason = analysis_input_reason(rel->input)) != NULL)
+			return reason;
+		leaf->rels = lappend(leaf->rels, rel);
+		return NULL;
+	}
+	if (IsA(item, JoinExpr))
+	{
+		JoinExpr   *join = (JoinExpr *) item;
+		int			nleft;
+		char	   *reason;
+		List	   *conds = make_ands_implicit((Expr *) analysis_flatten_joins(query, join->quals));
+		ListCell   *lc;
+		int			i;
+
+		if (join->jointype != JOIN_INNER && join->jointype != JOIN_LEFT &&
+			join->jointype != JOIN_RIGHT)
+			return pstrdup("FULL JOIN");
+		if ((reason = leaf_from(an, query, join->larg, leaf, nullable, quals)) != NULL)
+			return reason;
+		nleft = list_length(leaf->rels);
+		if ((reason = leaf_from(an, query, join->rarg, leaf, nullable, quals)) != NULL)
+			return reason;
+		foreach(lc, conds)
+		{
+			if (join->jointype != JOIN_INNER ||
+				!bms_overlap(pull_varnos(NULL, (Node *) lfirst(lc)), *nullable))
+				*quals = lappend(*quals, lfirst(lc));
+		}
+		for (i = 0; i < list_length(leaf->rels); i++)
+		{
+			if ((join->jointype == JOIN_LEFT && i >= nleft) ||
+				(join->jointype == JOIN_RIGHT && i < nleft))
+				*nullable = bms_add_member(*nullable,
+										   ((DtFromRel *) list_nth(leaf->rels, i))->rtindex);
+		}
+		return NULL;
+	}
+	return pstrdup("this kind of FROM item");
+}
+
+/*
+ * trace_leaf
+ *		The key reached a level that reads tables: it must be an expression
+ *		over one of them.
+ */
+static char *
+trace_leaf(DtAnalysis *an, Query *query, Expr *expr, List **leaves)
+{
+	DtKeyLeaf  *leaf = palloc0(sizeof(DtKeyLeaf));
+	Relids		nullable = NULL;
+	List	   *quals = NIL;
+	Relids		keyrels;
+	ListCell   *lc;
+	char	   *reason;
+
+	if (query->jointree->fromlist == NIL)
+		return pstrdup("queries without FROM");
+	foreach(lc, query->jointree->fromlist)
+	{
+		reason = leaf_from(an, query, (Node *) lfirst(lc), leaf, &nullable, &quals);
+		if (reason != NULL)
+			return reason;
+	}
+	foreach(lc, make_ands_implicit((Expr *) analysis_flatten_joins(query, query->jointree->quals)))
+	{
+		if (!bms_overlap(pull_varnos(NULL, (Node *) lfirst(lc)), nullable))
+			quals = lappend(quals, lfirst(lc));
+	}
+	keyrels = pull_varnos(NULL, (Node *) expr);
+	if (bms_is_empty(keyrels))
+		return pstrdup("a partition key that is a constant");
+	if (bms_num_members(keyrels) > 1)
+		return pstrdup("a partition key computed from several tables");
+	leaf->key_rtindex = bms_singleton_member(keyrels);
+	if (bms_is_member(leaf->key_rtindex, nullable))
+		return pstrdup("a partition key from the nullable side of an outer join");
+	if (reads_system_columns((Node *) expr, leaf->key_rtindex))
+		return pstrdup("whole-row references and system columns");
+	if (analysis_reads_clock((Node *) expr))
+		return pstrdup("the current time (now(), CURRENT_TIMESTAMP, ...) in a partition key");
+	leaf->level = query;
+	leaf->expr = expr;
+	leaf->quals = quals == NIL ? NULL : (Node *) make_ands_explicit(quals);
+	*leaves = lappend(*leaves, leaf);
+	return NULL;
+}
+
+/* trace_setop: follow column resno into every branch of a set operation. */
+static char *
+trace_setop(DtAnalysis *an, Query *query, Node *node, AttrNumber resno, List *levels,
+			List **leaves)
+{
+	if (IsA(node, SetOperationStmt))
+	{
+		SetOperationStmt *op = (SetOperationStmt *) node;
+		char	   *reason = trace_setop(an, query, op->larg, resno, levels, leaves);
+
+		return reason != NULL ? reason : trace_setop(an, query, op->rarg, resno, levels, leaves);
+	}
+	else
+	{
+		RangeTblEntry *rte = rt_fetch(castNode(RangeTblRef, node)->rtindex, query->rtable);
+		TargetEntry *branch = get_tle_by_resno(rte->subquery->targetList, resno);
+		TargetEntry *out = get_tle_by_resno(query->targetList, resno);
+
+		if (exprType((Node *) branch->expr) != exprType((Node *) out->expr))
+			return pstrdup("set operations whose branches differ in the partition key's type");
+		return trace_column(an, rte->subquery, resno, lcons(rte->subquery, levels), leaves);
+	}
+}
+
+/* find_cte: the WITH query an RTE_CTE reads; levels innermost first. */
+static CommonTableExpr *
+find_cte(RangeTblEntry *rte, List *levels)
+{
+	Query	   *owner = (Query *) list_nth(levels, rte->ctelevelsup);
+	ListCell   *lc;
+
+	foreach(lc, owner->cteList)
+	{
+		CommonTableExpr *cte = lfirst_node(CommonTableExpr, lc);
+
+		if (strcmp(cte->ctename, rte->ctename) == 0)
+			return cte;
+	}
+	elog(ERROR, "could not find WITH query \"%s\"", rte->ctename);
+	return NULL;
+}
+
+/* in_clause: is expr one of the expressions of a list of SortGroupClauses? */
+static bool
+in_clause(Query *query, List *clauses, Expr *expr)
+{
+	ListCell   *lc;
+
+	foreach(lc, clauses)
+	{
+		Node	   *e = get_sortgroupclause_expr(lfirst_node(SortGroupClause, lc), query->targetList);
+
+		if (equal(analysis_flatten_joins(query, e), expr))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * trace_column
+ *		Does output column resno of this query level partition it?  Appends
+ *		the leaves it reaches; returns why not, or NULL.
+ */
+static char *
+trace_column(DtAnalysis *an, Query *query, AttrNumber resno, List *levels, List **leaves)
+{
+	TargetEntry *tle;
+	Expr	   *expr;
+
+	if (query->limitCount != NULL || query->limitOffset != NULL)
+		return pstrdup("LIMIT and OFFSET");
+	if (query->hasSubLinks)
+		return pstrdup("subqueries in expressions");
+	if (query->setOperations != NULL)
+		return trace_setop(an, query, query->setOperations, resno, levels, leaves);
+
+	tle = get_tle_by_resno(query->targetList, resno);
+	expr = (Expr *) analysis_flatten_joins(query, (Node *) tle->expr);
+	if (expression_returns_set((Node *) expr))
+		return pstrdup("a set-returning function as the partition key");
+	if (query->hasAggs || query->groupClause != NIL || query->groupingSets != NIL)
+	{
+		ListCell   *lc;
+
+		if (!in_clause(query, query->groupClause, expr))
+			return pstrdup("aggregates without a GROUP BY column in the select list");
+		foreach(lc, expand_grouping_sets(query->groupingSets, query->groupDistinct, -1))
+		{
+			if (!list_member_int((List *) lfirst(lc), tle->ressortgroupref))
+				return pstrdup("GROUPING SETS, ROLLUP or CUBE without a column in every grouping set");
+		}
+	}
+	if (query->hasWindowFuncs)
+	{
+		ListCell   *lc;
+
+		foreach(lc, query->windowClause)
+		{
+			if (!in_clause(query, lfirst_node(WindowClause, lc)->partitionClause, expr))
+				return pstrdup("window functions without a PARTITION BY column in the select list");
+		}
+	}
+	if (query->hasDistinctOn && !in_clause(query, query->distinctClause, expr))
+		return pstrdup("DISTINCT ON without one of its expressions in the select list");
+
+	/* a column of the level's one subquery or WITH query: follow it there */
+	if (IsA(expr, Var) && ((Var *) expr)->varlevelsup == 0)
+	{
+		Var		   *var = (Var *) expr;
+		RangeTblEntry *rte = rt_fetch(var->varno, query->rtable);
+		Query	   *sub;
+
+		if (rte->rtekind == RTE_SUBQUERY || rte->rtekind == RTE_CTE)
+		{
+			Node	   *from = list_length(query->jointree->fromlist) == 1 ?
+				linitial(query->jointree->fromlist) : NULL;
+
+			if (from == NULL || !IsA(from, RangeTblRef) ||
+				((RangeTblRef *) from)->rtindex != var->varno)
+				return pstrdup("subqueries or WITH queries joined with other FROM items");
+			if (rte->rtekind == RTE_SUBQUERY)
+				sub = rte->subquery;
+			else
+			{
+				CommonTableExpr *cte = find_cte(rte, levels);
+
+				if (cte->cterecursive)
+					return pstrdup("recursive WITH queries");
+				if (cte->cterefcount != 1)
+					return pstrdup("WITH queries read more than once");
+				sub = castNode(Query, cte->ctequery);
+			}
+			return trace_column(an, sub, var->varattno, lcons(sub, levels), leaves);
+		}
+	}
+	return trace_leaf(an, query, expr, leaves);
+}
+
+/*
+ * index_finds
+ *		Has relation relid an index whose first column is expr (over
+ *		varno), so that the rows of one key are found without a scan?
+ */
+static bool
+index_finds(Oid relid, Node *expr, Index varno)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+	List	   *indexes = RelationGetIndexList(rel);
+	bool		found = false;
+	ListCell   *lc;
+
+	expr = copyObject(expr);
+	ChangeVarNodes(expr, varno, 1, 0);
+	foreach(lc, indexes)
+	{
+		Relation	index = index_open(lfirst_oid(lc), AccessShareLock);
+		Form_pg_index form = index->rd_index;
+		AttrNumber	first = form->indkey.values[0];
+
+		if (form->indisvalid && RelationGetIndexPredicate(index) == NIL)
+		{
+			if (first != 0)
+				found = IsA(expr, Var) && ((Var *) expr)->varattno == first;
+			else
+				found = equal(linitial(RelationGetIndexExpressions(index)), expr);
+		}
+		index_close(index, AccessShareLock);
+		if (found)
+			break;
+	}
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/* leaves_indexed: does an index find the key rows of every leaf? */
+static bool
+leaves_indexed(List *leaves)
+{
+	ListCell   *lc;
+
+	foreach(lc, leaves)
+	{
+		DtKeyLeaf  *leaf = (DtKeyLeaf *) lfirst(lc);
+		RangeTblEntry *rte = rt_fetch(leaf->key_rtindex, leaf->level->rtable);
+
+		if (!index_finds(rte->relid, (Node *) leaf->expr, leaf->key_rtindex))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * add_key_filter
+ *		Make a leaf read only the partitions to recompute:
+ *		AND (key = ANY ($1) OR (key IS NULL AND $2)).
+ */
+static void
+add_key_filter(DtKeyLeaf *leaf, Oid type)
+{
+	Oid			collation = exprCollation((Node *) leaf->expr);
+	Oid			eq = lookup_type_cache(type, TYPECACHE_EQ_OPR)->eq_opr;
+	ScalarArrayOpExpr *any = makeNode(ScalarArrayOpExpr);
+	Param	   *keys = makeNode(Param);
+	Param	   *null_key = makeNode(Param);
+	NullTest   *isnull = makeNode(NullTest);
+	FromExpr   *jointree = leaf->level->jointree;
+	Node	   *filter;
+
+	keys->paramkind = PARAM_EXTERN;
+	keys->paramid = 1;
+	keys->paramtype = get_array_type(type);
+	keys->paramtypmod = -1;
+	keys->paramcollid = collation;
+	keys->location = -1;
+	*null_key = *keys;
+	null_key->paramid = 2;
+	null_key->paramtype = BOOLOID;
+	null_key->paramcollid = InvalidOid;
+
+	any->opno = eq;
+	any->opfuncid = get_opcode(eq);
+	any->useOr = true;
+	any->inputcollid = collation;
+	any->args = list_make2(copyObject(leaf->expr), keys);
+	any->location = -1;
+	isnull->arg = copyObject(leaf->expr);
+	isnull->nulltesttype = IS_NULL;
+	isnull->location = -1;
+	filter = (Node *) makeBoolExpr(OR_EXPR,
+								   list_make2(any, makeBoolExpr(AND_EXPR, list_make2(isnull, null_key), -1)),
+								   -1);
+	jointree->quals = jointree->quals == NULL ? filter : make_and_qual(jointree->quals, filter);
+}
+
+/* dt_index_on: has the DT an index whose first column is attnum? */
+static bool
+dt_index_on(Oid dtrelid, AttrNumber attnum)
+{
+	return OidIsValid(dtrelid) && index_finds(dtrelid, (Node *) makeVar(1, attnum, InvalidOid, -1, InvalidOid, 0), 1);
+}
+
+/*
+ * recompute_analyze
+ *		Find the partition key of an->query, preferring a column the DT is
+ *		indexed on (the one chosen when it was created), then one whose base
+ *		rows an index finds, then the first.  Fills an->recompute, or
+ *		returns why no column partitions the query.
+ */
+char *
+recompute_analyze(DtAnalysis *an, Oid dtrelid)
+{
+	Query	   *query = copyObject(an->query);
+	int			nrelations = 0;
+	char	   *reason = NULL;
+	const char *reason_column = NULL;
+	bool		one_reason = true;
+	int			best_score = -1;
+	DtRecompute *best = palloc0(sizeof(DtRecompute));
+	ListCell   *lc;
+
+	count_relations_walker((Node *) query, &nrelations);
+	foreach(lc, query->targetList)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+		Oid			type = exprType((Node *) tle->expr);
+		List	   *leaves = NIL;
+		char	   *why;
+		int			nread = 0;
+		int			score;
+		ListCell   *ll;
+
+		if (tle->resjunk)
+			continue;
+		why = trace_column(an, query, tle->resno, list_make1(query), &leaves);
+		foreach(ll, leaves)
+			nread += list_length(((DtKeyLeaf *) lfirst(ll))->rels);
+		if (why == NULL && nread != nrelations)
+			why = pstrdup("tables read by subqueries in expressions or by WITH queries read more than once");
+		if (why == NULL && (!OidIsValid(lookup_type_cache(type, TYPECACHE_BTREE_OPFAMILY)->btree_opf) ||
+							!OidIsValid(get_array_type(type))))
+			why = psprintf("a partition key of type %s, which has no default btree operator class",
+						   format_type_be(type));
+
+		/* IS NULL of a composite value looks at its fields */
+		if (why == NULL && type_is_rowtype(type))
+			why = pstrdup("a partition key of a composite type");
+		if (why != NULL)
+		{
+			if (reason == NULL)
+			{
+				reason = why;
+				reason_column = tle->resname;
+			}
+			else if (strcmp(reason, why) != 0)
+				one_reason = false;
+			continue;
+		}
+		score = (dt_index_on(dtrelid, tle->resno) ? 2 : 0) + (leaves_indexed(leaves) ? 1 : 0);
+		if (score > best_score)
+		{
+			best_score = score;
+			best->resno = tle->resno;
+			best->type = type;
+			best->leaves = leaves;
+			best->indexed = (score & 1) != 0;
+		}
+	}
+	if (best_score < 0)
+	{
+		if (reason == NULL)
+			return pstrdup("queries without output columns");
+		if (one_reason)
+			return reason;
+		return psprintf("queries that no output column partitions (column \"%s\": %s)",
+						reason_column, reason);
+	}
+	foreach(lc, best->leaves)
+		add_key_filter((DtKeyLeaf *) lfirst(lc), best->type);
+	best->query = query;
+	an->recompute = best;
+	return NULL;
+}
+
+/*
+ * recompute_keys_sql
+ *		The keys touched by a window that changed the inputs "changed"
+ *		(relids): one row, the non-null keys as an array and whether the
+ *		NULL key is one of them.  Window position $1, $2, $3.
+ */
+char *
+recompute_keys_sql(DtAnalysis *an, List *changed)
+{
+	StringInfoData terms;
+	ListCell   *lc;
+
+	initStringInfo(&terms);
+	foreach(lc, an->recompute->leaves)
+	{
+		DtKeyLeaf  *leaf = (DtKeyLeaf *) lfirst(lc);
+		List	   *ctx = deparse_context_for_level(leaf->level);
+		char	   *key = deparse_expression((Node *) leaf->expr, ctx, true, false);
+		ListCell   *lr;
+
+		foreach(lr, leaf->rels)
+		{
+			DtFromRel  *changed_rel = (DtFromRel *) lfirst(lr);
+			ListCell   *lo;
+
+			if (!list_member_oid(changed, changed_rel->input->relid))
+				continue;
+			appendStringInfo(&terms, "%sSELECT %s AS k FROM ", terms.len > 0 ? " UNION ALL " : "", key);
+			if (changed_rel->rtindex == leaf->key_rtindex)
+			{
+				appendStringInfoString(&terms, deparse_source_sql(changed_rel, DT_SOURCE_CHANGES));
+				continue;
+			}
+			foreach(lo, leaf->rels)
+			{
+				DtFromRel  *rel = (DtFromRel *) lfirst(lo);
+
+				appendStringInfo(&terms, "%s%s", foreach_current_index(lo) > 0 ? ", " : "",
+								 deparse_source_sql(rel, rel == changed_rel ? DT_SOURCE_CHANGES : DT_SOURCE_NOW));
+			}
+			if (leaf->quals != NULL)
+				appendStringInfo(&terms, " WHERE %s", deparse_expression(leaf->quals, ctx, true, false));
+		}
+	}
+	if (terms.len == 0)
+		elog(ERROR, "no relation the dynamic table reads changed");
+	return psprintf("SELECT array_agg(DISTINCT k) FILTER (WHERE k IS NOT NULL), coalesce(bool_or(k IS NULL), false) "
+					"FROM (%s) s", terms.data);
+}
+
+/* key_column: the DT's partition key column, quoted. */
+static const char *
+key_column(DtAnalysis *an)
+{
+	return quote_identifier(get_tle_by_resno(an->query->targetList, an->recompute->resno)->resname);
+}
+
+/* recompute_delete_sql: delete the DT's rows of partitions $1 and, if $2, NULL. */
+char *
+recompute_delete_sql(Oid dtrelid, DtAnalysis *an)
+{
+	const char *col = key_column(an);
+
+	return psprintf("DELETE FROM %s WHERE %s = ANY ($1) OR (%s IS NULL AND $2)",
+					deparse_qualified_name(dtrelid), col, col);
+}
+
+/* recompute_insert_sql: compute the rows of partitions $1 and, if $2, NULL. */
+char *
+recompute_insert_sql(Oid dtrelid, DtAnalysis *an)
+{
+	return psprintf("INSERT INTO %s %s", deparse_qualified_name(dtrelid),
+					pg_get_querydef(an->recompute->query, false));
+}
