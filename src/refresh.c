@@ -29,6 +29,8 @@
  */
 #include "postgres.h"
 
+#include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
@@ -459,6 +461,27 @@ window_plan(DtPlanSet *p, List *changed)
 }
 
 /*
+ * A recompute refresh that touches more than 1 / RECOMPUTE_MAX_SHARE of the
+ * DT's rows' keys is done in full: reading most partitions through an
+ * index costs more than one scan of everything.
+ */
+#define RECOMPUTE_MAX_SHARE 4
+
+/* dt_row_estimate: the planner's estimate of the rows of a DT. */
+static double
+dt_row_estimate(Oid relid)
+{
+	Relation	rel = table_open(relid, NoLock);
+	BlockNumber pages;
+	double		tuples;
+	double		allvisfrac;
+
+	table_relation_estimate_size(rel, NULL, &pages, &tuples, &allvisfrac);
+	table_close(rel, NoLock);
+	return tuples;
+}
+
+/*
  * recompute_refresh
  *		Find the keys the window touched, delete the DT's rows of those keys
  *		and compute them again (recompute.c).  A partition's rows are all
@@ -471,6 +494,8 @@ recompute_refresh(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 	Datum		keys[2];
 	char		nulls[2] = {' ', ' '};
 	bool		isnull;
+	int64		nkeys;
+	double		rows;
 
 	stats->action = "INCREMENTAL";
 	refresh_exec(window_plan(p, changed), window, NULL, snap);
@@ -480,6 +505,21 @@ recompute_refresh(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 	keys[1] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
 	if (nulls[0] == 'n' && !DatumGetBool(keys[1]))
 		return;					/* every change was filtered out */
+	nkeys = DatumGetBool(keys[1]) ? 1 : 0;
+	if (nulls[0] != 'n')
+	{
+		ArrayType  *arr = DatumGetArrayTypeP(keys[0]);
+
+		nkeys += ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
+	}
+	rows = dt_row_estimate(p->relid);
+	if (nkeys > 1 && (double) nkeys * RECOMPUTE_MAX_SHARE > rows)
+	{
+		full_refresh(p, snap, stats);
+		stats->message = psprintf("the changes touched %ld keys, of about %.0f rows; refreshed in full",
+								  (long) nkeys, rows);
+		return;
+	}
 	keys[0] = datumCopy(keys[0], false, -1);
 	stats->deleted = refresh_exec(p->recompute_delete, keys, nulls, snap);
 	stats->inserted = refresh_exec(p->recompute_insert, keys, nulls, snap);

@@ -1,7 +1,11 @@
 -- FlakeBench (seed 000): the three dynamic tables of the dashboard, in
--- PostgreSQL.  The first two refresh incrementally (refresh_mode
--- 'incremental' refuses them otherwise); DT_TEMPLATE_STATISTICS uses a
--- window function inside a CTE and is created with refresh_mode 'auto'.
+-- PostgreSQL, all three created with refresh_mode 'incremental' (which
+-- refuses a query it cannot maintain).  The first two merge the changes
+-- into per-group state; DT_TEMPLATE_STATISTICS (a window function inside
+-- a WITH query) recomputes the templates the changes touch, finding their
+-- rows through test_results_template_idx.  Its refreshed_at is in the
+-- outer select list, not in the WITH query as in the seed: only there is
+-- the clock known to mean "the time of the refresh that wrote the row".
 --
 -- :lag is the target lag (psql -v lag="'1 minute'"); it defaults to 1 minute.
 -- refreshed_at is CURRENT_TIMESTAMP: the time of the refresh that last
@@ -139,8 +143,7 @@ template_aggregates AS (
         avg(CASE WHEN recency_rank <= 10 THEN qps END) AS recent_avg_qps,
         avg(CASE WHEN recency_rank <= 10 THEN p95_latency_ms END) AS recent_avg_p95_ms,
         min(start_time) AS first_run,
-        max(start_time) AS last_run,
-        CURRENT_TIMESTAMP AS refreshed_at
+        max(start_time) AS last_run
     FROM template_tests
     GROUP BY template_id
 )
@@ -159,11 +162,12 @@ SELECT
         WHEN stddev_qps / NULLIF(avg_qps, 0) < 0.15 THEN 'stable'
         WHEN stddev_qps / NULLIF(avg_qps, 0) < 0.25 THEN 'moderate'
         ELSE 'volatile'
-    END AS stability_badge
+    END AS stability_badge,
+    CURRENT_TIMESTAMP AS refreshed_at
 FROM template_aggregates
 WHERE total_runs >= 2
-$$, target_lag => :lag, refresh_mode => 'auto');
+$$, target_lag => :lag, refresh_mode => 'incremental');
 
 -- Indexes for the dashboard's point lookups.
 CREATE INDEX ON flakebench.dt_daily_cost_rollup (run_date);
-CREATE UNIQUE INDEX ON flakebench.dt_template_statistics (template_id);
+-- (dt_template_statistics is indexed on template_id, its partition key.)
