@@ -8,17 +8,14 @@
 --     -> financials_summary_monthly_asin_marketplace   (tier 1: ASIN + marketplace + month + metric)
 --          -> financials_summary_monthly_brand         (tier 2: brand + marketplace + month + metric)
 --               -> financials_summary_monthly_category (tier 3: category + month + metric)
---          -> financials_summary_monthly_brand_all     (tier 2: brand + month + metric, marketplace 'ALL')
+--          -> financials_summary_monthly_brand_combined (tier 2 as the seed has it: per marketplace and 'ALL')
 --
 -- The seed's brand summary holds both the per-marketplace rows and an 'ALL'
--- marketplace row per brand, month and metric.  Written as one query that
--- is GROUPING SETS ((..., marketplace, ...), (...)) or a UNION ALL of the two
--- aggregates, which pg_dynamic_tables does not maintain incrementally yet
--- (it would refresh in full).  So the 'ALL' rows are a second tier-2
--- dynamic table over tier 1, incremental like the others, and the view
--- financials_summary_monthly_brand_combined puts the two together in the
--- seed's shape.
---
+-- marketplace row per brand, month and metric: that is
+-- financials_summary_monthly_brand_combined, one GROUPING SETS query over
+-- tier 1.  The per-marketplace tier 2 that tier 3 reads merges its changes;
+-- the combined one recomputes the brands the changes touch.
+
 -- Each tier reads the one above it, so a refresh of the category summary
 -- refreshes tiers 1 and 2 with it, in one transaction and one snapshot.
 -- Tier 1 keeps brand_id, the brand's name and its category in its group
@@ -60,6 +57,11 @@ GROUP BY f.asin, a.brand_id, b.name, b.category, f.marketplace,
          date_trunc('month', f.posted_date)::date, f.metric
 $$, target_lag => :lag, refresh_mode => 'incremental');
 
+-- The seed's indexes on tier 1; the first also finds a brand's rows for
+-- the combined brand summary below.
+CREATE INDEX ON seed001.financials_summary_monthly_asin_marketplace (brand_id, marketplace, month, metric);
+CREATE INDEX ON seed001.financials_summary_monthly_asin_marketplace (category, marketplace, month, metric);
+
 -- Tier 2: per brand, marketplace, month and metric, from tier 1; the
 -- dashboard and the profitability pages.
 SELECT dt.create_dynamic_table('seed001.financials_summary_monthly_brand', $$
@@ -80,17 +82,17 @@ FROM seed001.financials_summary_monthly_asin_marketplace
 GROUP BY brand_id, brand_name, category, marketplace, month, metric
 $$, target_lag => :lag, refresh_mode => 'incremental');
 
--- Tier 2, 'ALL' marketplaces: per brand, month and metric, from tier 1.  A
--- separate dynamic table rather than a GROUPING SETS or UNION ALL branch of
--- the one above, because those are not incremental yet (see the top).  Same
--- columns as financials_summary_monthly_brand; asin_count counts an ASIN
--- sold in several marketplaces once.
-SELECT dt.create_dynamic_table('seed001.financials_summary_monthly_brand_all', $$
+-- Tier 2 as the seed has it: per brand, month and metric, both per
+-- marketplace and over 'ALL' marketplaces, from tier 1, with GROUPING SETS.
+-- Each brand's rows are recomputed from tier 1 when a change touches the
+-- brand (tier 1's index on brand_id finds them).  asin_count counts an ASIN
+-- sold in several marketplaces once in the 'ALL' row.
+SELECT dt.create_dynamic_table('seed001.financials_summary_monthly_brand_combined', $$
 SELECT
     brand_id,
     brand_name,
     category,
-    'ALL'::text AS marketplace,
+    coalesce(marketplace, 'ALL') AS marketplace,
     month,
     metric,
     sum(total_amount) AS total_amount,
@@ -100,7 +102,8 @@ SELECT
     max(max_amount) AS max_amount,
     CURRENT_TIMESTAMP AS updated_at
 FROM seed001.financials_summary_monthly_asin_marketplace
-GROUP BY brand_id, brand_name, category, month, metric
+GROUP BY GROUPING SETS ((brand_id, brand_name, category, marketplace, month, metric),
+                        (brand_id, brand_name, category, month, metric))
 $$, target_lag => :lag, refresh_mode => 'incremental');
 
 -- Tier 3: per category, month and metric, from tier 2; the categories
@@ -120,19 +123,9 @@ FROM seed001.financials_summary_monthly_brand
 GROUP BY category, month, metric
 $$, target_lag => :lag, refresh_mode => 'incremental');
 
--- The seed's brand summary: per-marketplace and 'ALL' rows in one relation.
--- A plain view over the two tier-2 tables, so it is as fresh as they are.
-CREATE VIEW financials_summary_monthly_brand_combined AS
-SELECT * FROM seed001.financials_summary_monthly_brand
-UNION ALL
-SELECT * FROM seed001.financials_summary_monthly_brand_all;
-
 -- The seed's indexes for the dashboard's lookups.
-CREATE INDEX ON seed001.financials_summary_monthly_asin_marketplace (brand_id, marketplace, month, metric);
-CREATE INDEX ON seed001.financials_summary_monthly_asin_marketplace (category, marketplace, month, metric);
 CREATE INDEX ON seed001.financials_summary_monthly_brand (brand_id, metric, month);
 CREATE INDEX ON seed001.financials_summary_monthly_brand (category, metric, month);
 CREATE INDEX ON seed001.financials_summary_monthly_brand (marketplace);
-CREATE INDEX ON seed001.financials_summary_monthly_brand_all (brand_id, metric, month);
-CREATE INDEX ON seed001.financials_summary_monthly_brand_all (category, metric, month);
+CREATE INDEX ON seed001.financials_summary_monthly_brand_combined (category, metric, month);
 CREATE INDEX ON seed001.financials_summary_monthly_category (category, metric, month);

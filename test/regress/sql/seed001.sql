@@ -43,7 +43,7 @@ SELECT name, refresh_mode, inputs
 -- refreshed is behind its inputs, as it should be.
 CREATE FUNCTION seed001.t_check(round int, step text,
                                 tiers text[] DEFAULT ARRAY['asin_marketplace', 'brand',
-                                                           'brand_all', 'category'])
+                                                           'brand_combined', 'category'])
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     t text;
@@ -61,7 +61,7 @@ SELECT seed001.t_check(0, 'after creation');
 
 SELECT (SELECT count(*) FROM seed001.financials_summary_monthly_asin_marketplace) AS tier1,
        (SELECT count(*) FROM seed001.financials_summary_monthly_brand) AS tier2,
-       (SELECT count(*) FROM seed001.financials_summary_monthly_brand_all) AS tier2_all,
+       (SELECT count(*) FROM seed001.financials_summary_monthly_brand_combined) AS tier2_combined,
        (SELECT count(*) FROM seed001.financials_summary_monthly_category) AS tier3;
 
 -- A refresh, raising if it was FULL.
@@ -197,9 +197,9 @@ BEGIN
         END IF;
         IF round % 2 = 0 THEN
             PERFORM seed001.t_refresh('seed001.financials_summary_monthly_category', round);
-            PERFORM seed001.t_refresh('seed001.financials_summary_monthly_brand_all', round);
+            PERFORM seed001.t_refresh('seed001.financials_summary_monthly_brand_combined', round);
         ELSE
-            PERFORM seed001.t_refresh('seed001.financials_summary_monthly_brand_all', round);
+            PERFORM seed001.t_refresh('seed001.financials_summary_monthly_brand_combined', round);
             PERFORM seed001.t_refresh('seed001.financials_summary_monthly_category', round);
         END IF;
         PERFORM seed001.t_check(round, 'end of round');
@@ -225,7 +225,8 @@ SELECT count(*) AS financials FROM seed001.financials;
 
 -- The seed's combined brand summary: per-marketplace and 'ALL' rows.
 SELECT count(DISTINCT marketplace) AS marketplaces,
-       count(*) FILTER (WHERE marketplace = 'ALL') = (SELECT count(*) FROM seed001.financials_summary_monthly_brand_all) AS all_rows
+       count(*) FILTER (WHERE marketplace = 'ALL') > 0 AS all_rows,
+       count(*) FILTER (WHERE marketplace <> 'ALL') = (SELECT count(*) FROM seed001.financials_summary_monthly_brand) AS marketplace_rows
   FROM seed001.financials_summary_monthly_brand_combined;
 
 RESET search_path;
