@@ -65,6 +65,34 @@ BEGIN
     RETURN done;
 END $$;
 
+-- apply_template_batch: n new results of one template, as one FlakeBench
+-- run writes them: copies of that template's latest results, started now.
+-- The template is picked by seed.
+CREATE OR REPLACE FUNCTION apply_template_batch(n integer, seed double precision)
+RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    tpl text;
+    k bigint;
+BEGIN
+    PERFORM setseed(seed);
+    SELECT template_id INTO tpl FROM flakebench.templates
+     ORDER BY template_id OFFSET floor(random() * (SELECT count(*) FROM flakebench.templates)) LIMIT 1;
+    INSERT INTO flakebench.test_results
+          (run_id, test_name, table_type, warehouse_size, status, start_time, end_time,
+           duration_seconds, concurrent_connections, qps, p50_latency_ms, p95_latency_ms,
+           p99_latency_ms, error_rate, total_operations, read_operations, write_operations,
+           failed_operations, warehouse_credits_used, test_config)
+    SELECT run_id, test_name, table_type, warehouse_size, status, now(), now() + (end_time - start_time),
+           duration_seconds, concurrent_connections, qps, p50_latency_ms, p95_latency_ms,
+           p99_latency_ms, error_rate, total_operations, read_operations, write_operations,
+           failed_operations, warehouse_credits_used, test_config
+      FROM flakebench.test_results
+     WHERE test_config->>'template_id' = tpl
+     ORDER BY test_id DESC LIMIT n;
+    GET DIAGNOSTICS k = ROW_COUNT;
+    RETURN k;
+END $$;
+
 -- timed_refresh: dt.refresh of one dynamic table, timed around the call.
 -- ms is the wall time of the call in the server; duration_ms is the
 -- duration dt.refresh reports itself (the same call, measured in C).
@@ -94,15 +122,15 @@ BEGIN
     RETURN extract(epoch FROM clock_timestamp() - t0) * 1000;
 END $$;
 
--- make_recompute_views: for every dynamic table of flakebench, a
+-- make_recompute_views: for every dynamic table of a schema, a
 -- materialized view bench.mv_<name> of its defining query (as
 -- dt.dynamic_tables prints it), without data.
-CREATE OR REPLACE FUNCTION make_recompute_views() RETURNS void
+CREATE OR REPLACE FUNCTION make_recompute_views(schema text DEFAULT 'flakebench') RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
     d record;
 BEGIN
-    FOR d IN SELECT table_name, query FROM dt.dynamic_tables WHERE schema_name = 'flakebench' LOOP
+    FOR d IN SELECT table_name, query FROM dt.dynamic_tables WHERE schema_name = schema LOOP
         IF to_regclass(format('bench.%I', 'mv_' || d.table_name)) IS NOT NULL THEN
             EXECUTE format('DROP MATERIALIZED VIEW bench.%I', 'mv_' || d.table_name);
         END IF;

@@ -86,6 +86,7 @@ static char *analyze_grouped_query(Query *query, DtAnalysis *an);
 static bool merge_shaped(Query *query);
 static char *recompute_functions_reason(Query *query);
 static bool clock_in_aggregate_walker(Node *node, void *context);
+static char *input_reason(DtInput *input);
 static FunctionFacts facts_of(Node *node);
 
 /*
@@ -906,12 +907,35 @@ check_output_walker(Node *node, OutputCheck *ctx)
 }
 
 /*
- * analysis_input_reason
+ * analysis_from_relation
+ *		*rel: the table of FROM item rtindex, with its input; or why its
+ *		changes cannot feed an incremental refresh.
+ */
+char *
+analysis_from_relation(DtAnalysis *an, RangeTblEntry *rte, Index rtindex, DtFromRel **rel)
+{
+	ListCell   *lc;
+
+	if (rte->tablesample != NULL)
+		return pstrdup("TABLESAMPLE");
+	*rel = palloc0(sizeof(DtFromRel));
+	(*rel)->rtindex = rtindex;
+	foreach(lc, an->inputs)
+	{
+		if (((DtInput *) lfirst(lc))->relid == rte->relid)
+			(*rel)->input = (DtInput *) lfirst(lc);
+	}
+	Assert((*rel)->input != NULL);
+	return input_reason((*rel)->input);
+}
+
+/*
+ * input_reason
  *		Why the changes of an input cannot feed an incremental refresh, or
  *		NULL.
  */
-char *
-analysis_input_reason(DtInput *input)
+static char *
+input_reason(DtInput *input)
 {
 	if (!input->capturable)
 		return psprintf("reading \"%s\", whose changes cannot be captured (a view, foreign table, "
@@ -937,22 +961,11 @@ collect_from(Query *query, Node *item, DtAnalysis *an, List **quals)
 		Index		rtindex = ((RangeTblRef *) item)->rtindex;
 		RangeTblEntry *rte = rt_fetch(rtindex, query->rtable);
 		DtFromRel  *rel;
-		ListCell   *lc;
 		char	   *reason;
 
 		if (rte->rtekind != RTE_RELATION)
 			return pstrdup("subqueries, functions and values lists in FROM");
-		if (rte->tablesample != NULL)
-			return pstrdup("TABLESAMPLE");
-		rel = palloc0(sizeof(DtFromRel));
-		rel->rtindex = rtindex;
-		foreach(lc, an->inputs)
-		{
-			if (((DtInput *) lfirst(lc))->relid == rte->relid)
-				rel->input = (DtInput *) lfirst(lc);
-		}
-		Assert(rel->input != NULL);
-		if ((reason = analysis_input_reason(rel->input)) != NULL)
+		if ((reason = analysis_from_relation(an, rte, rtindex, &rel)) != NULL)
 			return reason;
 		an->from = lappend(an->from, rel);
 		return NULL;

@@ -112,22 +112,11 @@ leaf_from(DtAnalysis *an, Query *query, Node *item, DtKeyLeaf *leaf, Relids *nul
 		Index		rtindex = ((RangeTblRef *) item)->rtindex;
 		RangeTblEntry *rte = rt_fetch(rtindex, query->rtable);
 		DtFromRel  *rel;
-		ListCell   *lc;
 		char	   *reason;
 
 		if (rte->rtekind != RTE_RELATION)
 			return pstrdup("subqueries, functions or values lists joined with other FROM items");
-		if (rte->tablesample != NULL)
-			return pstrdup("TABLESAMPLE");
-		rel = palloc0(sizeof(DtFromRel));
-		rel->rtindex = rtindex;
-		foreach(lc, an->inputs)
-		{
-			if (((DtInput *) lfirst(lc))->relid == rte->relid)
-				rel->input = (DtInput *) lfirst(lc);
-		}
-		Assert(rel->input != NULL);
-		if ((reason = analysis_input_reason(rel->input)) != NULL)
+		if ((reason = analysis_from_relation(an, rte, rtindex, &rel)) != NULL)
 			return reason;
 		leaf->rels = lappend(leaf->rels, rel);
 		return NULL;

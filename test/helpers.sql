@@ -16,6 +16,8 @@
 --                       left_behind: 'nothing', or the relation and the
 --                       footprint before -> after).
 -- dt_test.dt_footprint() counts everything dynamic tables occupy.
+-- dt_test.check_all(pattern [, refresh]) checks (and refreshes) every
+-- dynamic table whose name matches a LIKE pattern.
 --
 -- They run as the caller, with the caller's search_path, except
 -- dt_footprint: it reads the extension's catalog, which only its owner may
@@ -85,3 +87,19 @@ BEGIN
     END IF;
 END
 $$;
+
+-- dt_test.check_all(pattern [, refresh]): dt_test.check of every dynamic
+-- table whose name matches the LIKE pattern, in name order, each refreshed
+-- first if refresh is true.
+CREATE OR REPLACE FUNCTION dt_test.check_all(pattern text, refresh boolean DEFAULT false)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    t regclass;
+BEGIN
+    FOR t IN SELECT name FROM dt.dynamic_tables WHERE name::text LIKE pattern ORDER BY name::text LOOP
+        IF refresh THEN
+            PERFORM dt.refresh(t);
+        END IF;
+        PERFORM dt_test.check(t);
+    END LOOP;
+END $$;

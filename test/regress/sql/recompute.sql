@@ -135,20 +135,10 @@ BEGIN
     END LOOP;
 END $$;
 
-CREATE FUNCTION rc_refresh_and_check() RETURNS void LANGUAGE plpgsql AS $$
-DECLARE
-    t regclass;
-BEGIN
-    FOR t IN SELECT name FROM dt.dynamic_tables WHERE name::text LIKE 'rc\_%' ORDER BY name::text LOOP
-        PERFORM dt.refresh(t);
-        PERFORM dt_test.check(t);
-    END LOOP;
-END $$;
-
 SELECT setseed(0.4321);
 INSERT INTO d SELECT i, 'n' || i, 'c' || (i % 4) FROM generate_series(1, 8) i;
 SELECT rc_insert(200);
-SELECT rc_refresh_and_check();
+SELECT dt_test.check_all('rc\_%', true);
 
 DO $$
 BEGIN
@@ -156,10 +146,10 @@ BEGIN
         PERFORM rc_round();
         IF round % 5 = 0 THEN
             -- a refresh inside the writing transaction, then more writes
-            PERFORM rc_refresh_and_check();
+            PERFORM dt_test.check_all('rc\_%', true);
             PERFORM rc_round();
         END IF;
-        PERFORM rc_refresh_and_check();
+        PERFORM dt_test.check_all('rc\_%', true);
         COMMIT;
     END LOOP;
 END $$;

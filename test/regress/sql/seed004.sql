@@ -71,19 +71,10 @@ BEGIN
     END LOOP;
 END $$;
 
-CREATE FUNCTION seed004_check_all() RETURNS void LANGUAGE plpgsql AS $$
-DECLARE
-    t regclass;
-BEGIN
-    FOR t IN SELECT name FROM dt.dynamic_tables WHERE name::text LIKE 'seed004.%' LOOP
-        PERFORM dt_test.check(t);
-    END LOOP;
-END $$;
-
 SELECT setseed(0.004);
 SELECT dt.refresh('seed004.usage_by_user') IS NOT NULL AS refreshed;
 SELECT dt.refresh('seed004.jobs_named') IS NOT NULL AS refreshed;
-SELECT seed004_check_all();
+SELECT dt_test.check_all('seed004.%');
 
 DO $$
 BEGIN
@@ -92,12 +83,12 @@ BEGIN
         IF round % 4 = 0 THEN
             PERFORM dt.refresh('seed004.usage_by_user');
             PERFORM dt.refresh('seed004.jobs_named');
-            PERFORM seed004_check_all();
+            PERFORM dt_test.check_all('seed004.%');
             PERFORM seed004_writes();
         END IF;
         PERFORM dt.refresh('seed004.usage_by_user');
         PERFORM dt.refresh('seed004.jobs_named');
-        PERFORM seed004_check_all();
+        PERFORM dt_test.check_all('seed004.%');
         COMMIT;
     END LOOP;
 END $$;
