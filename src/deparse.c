@@ -102,13 +102,13 @@ type_sql(Oid type, int32 typmod)
 }
 
 /*
- * op_sql
+ * deparse_operator_sql
  *		"OPERATOR(schema.name)" for the <, = or > (strategy) of a type's
  *		default btree operator class: the operators its indexes order and
  *		compare by, whatever search_path would find for the name.
  */
-static char *
-op_sql(Oid type, int strategy)
+char *
+deparse_operator_sql(Oid type, int strategy)
 {
 	TypeCacheEntry *tc = lookup_type_cache(type, TYPECACHE_LT_OPR | TYPECACHE_EQ_OPR | TYPECACHE_GT_OPR);
 	Oid			opr = strategy == BTLessStrategyNumber ? tc->lt_opr
@@ -1071,8 +1071,8 @@ merge_sql(Build *b, List *changed)
 	{
 		DtAuxTable *aux = (DtAuxTable *) lfirst(lc);
 		int			a = aux->no;
-		char	   *eq = op_sql(aux->valtype, BTEqualStrategyNumber);
-		char	   *lt = op_sql(aux->valtype, BTLessStrategyNumber);
+		char	   *eq = deparse_operator_sql(aux->valtype, BTEqualStrategyNumber);
+		char	   *lt = deparse_operator_sql(aux->valtype, BTLessStrategyNumber);
 		List	   *distincts = aggregates_of(b->an, a, DT_AGG_COUNT_DISTINCT, DT_AGG_COUNT_DISTINCT);
 		List	   *cursors = aggregates_of(b->an, a, DT_AGG_PERCENTILE_CONT, DT_AGG_PERCENTILE_DISC);
 		ListCell   *lc2;
@@ -1152,7 +1152,7 @@ cursor_read_sql(Build *b)
 						 "(SELECT a.c FROM %s a WHERE a.gid = s.gid AND a.j = %d AND a.v %s s.a%d_cv AND a.c > 0)",
 						 aux_n(agg), agg->no, agg->no,
 						 deparse_internal_name("aux", b->dtrelid, agg->aux_no),
-						 agg->aux_item, op_sql(agg->argtype, BTEqualStrategyNumber), agg->no);
+						 agg->aux_item, deparse_operator_sql(agg->argtype, BTEqualStrategyNumber), agg->no);
 	}
 	appendStringInfo(&s, " FROM %s s WHERE s.gid = ANY ($1) ORDER BY s.gid", b->state);
 	return s.data;
@@ -1200,11 +1200,11 @@ key_match_sql(Build *b, const char *d, const char *g, bool with_nulls)
 		k++;
 		if (with_nulls)
 			appendStringInfo(&s, "%s(%s.%s %s (%s).k%d OR (%s.%s IS NULL AND (%s).k%d IS NULL))",
-							 k > 1 ? " AND " : "", d, col, op_sql(key->type, BTEqualStrategyNumber), g, k,
+							 k > 1 ? " AND " : "", d, col, deparse_operator_sql(key->type, BTEqualStrategyNumber), g, k,
 							 d, col, g, k);
 		else
 			appendStringInfo(&s, "%s%s.%s %s (%s).k%d", k > 1 ? " AND " : "", d, col,
-							 op_sql(key->type, BTEqualStrategyNumber), g, k);
+							 deparse_operator_sql(key->type, BTEqualStrategyNumber), g, k);
 	}
 	return s.data;
 }
@@ -1563,9 +1563,9 @@ deparse_cursor_walk_sql(Oid dtrelid, DtAuxTable *aux, char **up, char **down, ch
 	char	   *auxname = deparse_internal_name("aux", dtrelid, aux->no);
 
 	*up = psprintf("SELECT v, c FROM %s WHERE gid = $1 AND j = $2 AND v %s $3 AND c > 0 ORDER BY v LIMIT $4",
-				   auxname, op_sql(aux->valtype, BTGreaterStrategyNumber));
+				   auxname, deparse_operator_sql(aux->valtype, BTGreaterStrategyNumber));
 	*down = psprintf("SELECT v, c FROM %s WHERE gid = $1 AND j = $2 AND v %s $3 AND c > 0 ORDER BY v DESC LIMIT $4",
-					 auxname, op_sql(aux->valtype, BTLessStrategyNumber));
+					 auxname, deparse_operator_sql(aux->valtype, BTLessStrategyNumber));
 	*start = psprintf("SELECT v, lt, c FROM (SELECT v, c, (sum(c) OVER (ORDER BY v ROWS UNBOUNDED PRECEDING) - c)::bigint AS lt "
 					  "FROM %s WHERE gid = $1 AND j = $2 AND c > 0) r WHERE lt < $3 AND lt + c >= $3 ORDER BY v LIMIT 1",
 					  auxname);

@@ -204,7 +204,9 @@ typedef struct DtKeyLeaf
 	Expr	   *expr;			/* the key, over relation key_rtindex */
 	Index		key_rtindex;
 	List	   *rels;			/* of DtFromRel */
-	Node	   *quals;			/* join conditions that never see null rows */
+	List	   *from;			/* the FROM list, its joins' conditions kept
+								 * only where they see no null-extended row */
+	Node	   *quals;			/* the WHERE conditions kept likewise */
 } DtKeyLeaf;
 
 /*
@@ -322,6 +324,7 @@ typedef enum DtSourceKind
 } DtSourceKind;
 
 extern char *deparse_source_sql(DtFromRel *rel, DtSourceKind kind);
+extern char *deparse_operator_sql(Oid type, int strategy);
 extern List *deparse_context_for_level(Query *level);
 
 /* ---------------------------------------------------------------------

@@ -29,8 +29,9 @@
  *
  * The keys a window touched: for the key's own table, the key of each
  * changed row (before and after); for another table of the leaf, the keys
- * of the rows that its changed rows join as the tables are now, under the
- * join conditions that see no null-extended rows (a superset is harmless).
+ * of the rows that its changed rows join, the other tables read as they
+ * are now and as they were, under the join conditions that see no
+ * null-extended rows (a superset of the keys is harmless).
  *
  *-------------------------------------------------------------------------
  */
@@ -39,6 +40,7 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/relation.h"
+#include "access/stratnum.h"
 #include "access/table.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
@@ -97,15 +99,35 @@ reads_system_columns(Node *node, Index varno)
 }
 
 /*
+ * kept_conditions
+ *		The conjuncts of a join or WHERE condition that read no relation
+ *		null-extended below it, as one expression (NULL: none).  Dropping a
+ *		condition only lets more rows match, so the keys found are a
+ *		superset; a condition on null-extended rows could hide a match.
+ */
+static Node *
+kept_conditions(Query *query, Node *cond, Relids nullable)
+{
+	List	   *kept = NIL;
+	ListCell   *lc;
+
+	foreach(lc, make_ands_implicit((Expr *) analysis_flatten_joins(query, cond)))
+	{
+		if (!bms_overlap(pull_varnos(NULL, (Node *) lfirst(lc)), nullable))
+			kept = lappend(kept, lfirst(lc));
+	}
+	return kept == NIL ? NULL : (Node *) make_ands_explicit(kept);
+}
+
+/*
  * leaf_from
- *		Collect the relations of a leaf's FROM item, the join conditions
- *		that see no null-extended rows, and the relations on the nullable
- *		side of an outer join.  An outer join's own conditions decide which
- *		rows match: a row can only touch the keys of rows it matches.
+ *		Collect the relations of a leaf's FROM item and the relations on the
+ *		nullable side of an outer join; *out: the item with only the join
+ *		conditions kept_conditions keeps.
  */
 static char *
 leaf_from(DtAnalysis *an, Query *query, Node *item, DtKeyLeaf *leaf, Relids *nullable,
-		  List **quals)
+		  Node **out)
 {
 	if (IsA(item, RangeTblRef))
 	{
@@ -119,38 +141,36 @@ leaf_from(DtAnalysis *an, Query *query, Node *item, DtKeyLeaf *leaf, Relids *nul
 		if ((reason = analysis_from_relation(an, rte, rtindex, &rel)) != NULL)
 			return reason;
 		leaf->rels = lappend(leaf->rels, rel);
+		*out = item;
 		return NULL;
 	}
 	if (IsA(item, JoinExpr))
 	{
 		JoinExpr   *join = (JoinExpr *) item;
+		JoinExpr   *copy = makeNode(JoinExpr);
+		int			first = list_length(leaf->rels);
 		int			nleft;
 		char	   *reason;
-		List	   *conds = make_ands_implicit((Expr *) analysis_flatten_joins(query, join->quals));
-		ListCell   *lc;
 		int			i;
 
 		if (join->jointype != JOIN_INNER && join->jointype != JOIN_LEFT &&
 			join->jointype != JOIN_RIGHT)
 			return pstrdup("FULL JOIN");
-		if ((reason = leaf_from(an, query, join->larg, leaf, nullable, quals)) != NULL)
+		copy->jointype = join->jointype;
+		if ((reason = leaf_from(an, query, join->larg, leaf, nullable, &copy->larg)) != NULL)
 			return reason;
 		nleft = list_length(leaf->rels);
-		if ((reason = leaf_from(an, query, join->rarg, leaf, nullable, quals)) != NULL)
+		if ((reason = leaf_from(an, query, join->rarg, leaf, nullable, &copy->rarg)) != NULL)
 			return reason;
-		foreach(lc, conds)
-		{
-			if (join->jointype != JOIN_INNER ||
-				!bms_overlap(pull_varnos(NULL, (Node *) lfirst(lc)), *nullable))
-				*quals = lappend(*quals, lfirst(lc));
-		}
-		for (i = 0; i < list_length(leaf->rels); i++)
+		copy->quals = kept_conditions(query, join->quals, *nullable);
+		for (i = first; i < list_length(leaf->rels); i++)
 		{
 			if ((join->jointype == JOIN_LEFT && i >= nleft) ||
 				(join->jointype == JOIN_RIGHT && i < nleft))
 				*nullable = bms_add_member(*nullable,
 										   ((DtFromRel *) list_nth(leaf->rels, i))->rtindex);
 		}
+		*out = (Node *) copy;
 		return NULL;
 	}
 	return pstrdup("this kind of FROM item");
@@ -166,7 +186,6 @@ trace_leaf(DtAnalysis *an, Query *query, Expr *expr, List **leaves)
 {
 	DtKeyLeaf  *leaf = palloc0(sizeof(DtKeyLeaf));
 	Relids		nullable = NULL;
-	List	   *quals = NIL;
 	Relids		keyrels;
 	ListCell   *lc;
 	char	   *reason;
@@ -175,14 +194,12 @@ trace_leaf(DtAnalysis *an, Query *query, Expr *expr, List **leaves)
 		return pstrdup("queries without FROM");
 	foreach(lc, query->jointree->fromlist)
 	{
-		reason = leaf_from(an, query, (Node *) lfirst(lc), leaf, &nullable, &quals);
+		Node	   *item;
+
+		reason = leaf_from(an, query, (Node *) lfirst(lc), leaf, &nullable, &item);
 		if (reason != NULL)
 			return reason;
-	}
-	foreach(lc, make_ands_implicit((Expr *) analysis_flatten_joins(query, query->jointree->quals)))
-	{
-		if (!bms_overlap(pull_varnos(NULL, (Node *) lfirst(lc)), nullable))
-			quals = lappend(quals, lfirst(lc));
+		leaf->from = lappend(leaf->from, item);
 	}
 	keyrels = pull_varnos(NULL, (Node *) expr);
 	if (bms_is_empty(keyrels))
@@ -198,7 +215,7 @@ trace_leaf(DtAnalysis *an, Query *query, Expr *expr, List **leaves)
 		return pstrdup("the current time (now(), CURRENT_TIMESTAMP, ...) in a partition key");
 	leaf->level = query;
 	leaf->expr = expr;
-	leaf->quals = quals == NIL ? NULL : (Node *) make_ands_explicit(quals);
+	leaf->quals = kept_conditions(query, query->jointree->quals, nullable);
 	*leaves = lappend(*leaves, leaf);
 	return NULL;
 }
@@ -221,9 +238,10 @@ trace_setop(DtAnalysis *an, Query *query, Node *node, AttrNumber resno, List *le
 		TargetEntry *branch = get_tle_by_resno(rte->subquery->targetList, resno);
 		TargetEntry *out = get_tle_by_resno(query->targetList, resno);
 
-		if (exprType((Node *) branch->expr) != exprType((Node *) out->expr))
-			return pstrdup("set operations whose branches differ in the partition key's type");
-		return trace_column(an, rte->subquery, resno, lcons(rte->subquery, levels), leaves);
+		if (exprType((Node *) branch->expr) != exprType((Node *) out->expr) ||
+			exprCollation((Node *) branch->expr) != exprCollation((Node *) out->expr))
+			return pstrdup("set operations whose branches differ in the partition key's type or collation");
+		return trace_column(an, rte->subquery, resno, lcons(rte->subquery, list_copy(levels)), leaves);
 	}
 }
 
@@ -315,6 +333,8 @@ trace_column(DtAnalysis *an, Query *query, AttrNumber resno, List *levels, List 
 		RangeTblEntry *rte = rt_fetch(var->varno, query->rtable);
 		Query	   *sub;
 
+		if ((rte->rtekind == RTE_SUBQUERY || rte->rtekind == RTE_CTE) && var->varattno <= 0)
+			return pstrdup("whole-row references");
 		if (rte->rtekind == RTE_SUBQUERY || rte->rtekind == RTE_CTE)
 		{
 			Node	   *from = list_length(query->jointree->fromlist) == 1 ?
@@ -335,7 +355,7 @@ trace_column(DtAnalysis *an, Query *query, AttrNumber resno, List *levels, List 
 					return pstrdup("WITH queries read more than once");
 				sub = castNode(Query, cte->ctequery);
 			}
-			return trace_column(an, sub, var->varattno, lcons(sub, levels), leaves);
+			return trace_column(an, sub, var->varattno, lcons(sub, list_copy(levels)), leaves);
 		}
 	}
 	return trace_leaf(an, query, expr, leaves);
@@ -527,10 +547,56 @@ recompute_analyze(DtAnalysis *an, Oid dtrelid)
 }
 
 /*
+ * from_item_sql
+ *		A leaf's FROM item (as leaf_from copied it) with its relations read
+ *		as sources: the changed one "changed" as its changes, the other
+ *		relations that changed as now and before together (a row they
+ *		joined before the window or join now), the rest as they are now.
+ */
+static char *
+from_item_sql(DtKeyLeaf *leaf, Node *item, List *ctx, DtFromRel *changed, List *changed_relids)
+{
+	if (IsA(item, RangeTblRef))
+	{
+		ListCell   *lc;
+
+		foreach(lc, leaf->rels)
+		{
+			DtFromRel  *rel = (DtFromRel *) lfirst(lc);
+
+			if (rel->rtindex != ((RangeTblRef *) item)->rtindex)
+				continue;
+			if (rel == changed)
+				return deparse_source_sql(rel, DT_SOURCE_CHANGES);
+			if (rel->rtindex != leaf->key_rtindex &&
+				list_member_oid(changed_relids, rel->input->relid))
+				return deparse_source_sql(rel, DT_SOURCE_BEFORE);
+			return deparse_source_sql(rel, DT_SOURCE_NOW);
+		}
+		elog(ERROR, "relation %u of a partition key's leaf not found", ((RangeTblRef *) item)->rtindex);
+	}
+	else
+	{
+		JoinExpr   *join = castNode(JoinExpr, item);
+
+		return psprintf("(%s %s JOIN %s ON %s)",
+						from_item_sql(leaf, join->larg, ctx, changed, changed_relids),
+						join->jointype == JOIN_LEFT ? "LEFT" : join->jointype == JOIN_RIGHT ? "RIGHT" : "INNER",
+						from_item_sql(leaf, join->rarg, ctx, changed, changed_relids),
+						join->quals == NULL ? "true" : deparse_expression(join->quals, ctx, true, false));
+	}
+	return NULL;
+}
+
+/*
  * recompute_keys_sql
  *		The keys touched by a window that changed the inputs "changed"
  *		(relids): one row, the non-null keys as an array and whether the
- *		NULL key is one of them.  Window position $1, $2, $3.
+ *		NULL key is one of them.  Window position $1, $2, $3.  A changed row
+ *		of the key's table touches its own key, before and after; a changed
+ *		row of another table, the keys of the rows it joins in the leaf's
+ *		FROM list (outer joins kept, so that a row without a match elsewhere
+ *		is still found).
  */
 char *
 recompute_keys_sql(DtAnalysis *an, List *changed)
@@ -549,7 +615,7 @@ recompute_keys_sql(DtAnalysis *an, List *changed)
 		foreach(lr, leaf->rels)
 		{
 			DtFromRel  *changed_rel = (DtFromRel *) lfirst(lr);
-			ListCell   *lo;
+			ListCell   *lf;
 
 			if (!list_member_oid(changed, changed_rel->input->relid))
 				continue;
@@ -559,15 +625,12 @@ recompute_keys_sql(DtAnalysis *an, List *changed)
 				appendStringInfoString(&terms, deparse_source_sql(changed_rel, DT_SOURCE_CHANGES));
 				continue;
 			}
-			foreach(lo, leaf->rels)
-			{
-				DtFromRel  *rel = (DtFromRel *) lfirst(lo);
-
-				appendStringInfo(&terms, "%s%s", foreach_current_index(lo) > 0 ? ", " : "",
-								 deparse_source_sql(rel, rel == changed_rel ? DT_SOURCE_CHANGES : DT_SOURCE_NOW));
-			}
+			foreach(lf, leaf->from)
+				appendStringInfo(&terms, "%s%s", foreach_current_index(lf) > 0 ? ", " : "",
+								 from_item_sql(leaf, (Node *) lfirst(lf), ctx, changed_rel, changed));
+			appendStringInfo(&terms, " WHERE t%u." DT_COL_SIGN " IS NOT NULL", changed_rel->rtindex);
 			if (leaf->quals != NULL)
-				appendStringInfo(&terms, " WHERE %s", deparse_expression(leaf->quals, ctx, true, false));
+				appendStringInfo(&terms, " AND %s", deparse_expression(leaf->quals, ctx, true, false));
 		}
 	}
 	if (terms.len == 0)
@@ -589,8 +652,9 @@ recompute_delete_sql(Oid dtrelid, DtAnalysis *an)
 {
 	const char *col = key_column(an);
 
-	return psprintf("DELETE FROM %s WHERE %s = ANY ($1) OR (%s IS NULL AND $2)",
-					deparse_qualified_name(dtrelid), col, col);
+	return psprintf("DELETE FROM %s WHERE %s %s ANY ($1) OR (%s IS NULL AND $2)",
+					deparse_qualified_name(dtrelid), col,
+					deparse_operator_sql(an->recompute->type, BTEqualStrategyNumber), col);
 }
 
 /* recompute_insert_sql: compute the rows of partitions $1 and, if $2, NULL. */

@@ -520,7 +520,8 @@ recompute_refresh(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 								  (long) nkeys, rows);
 		return;
 	}
-	keys[0] = datumCopy(keys[0], false, -1);
+	if (nulls[0] != 'n')
+		keys[0] = datumCopy(keys[0], false, -1);
 	stats->deleted = refresh_exec(p->recompute_delete, keys, nulls, snap);
 	stats->inserted = refresh_exec(p->recompute_insert, keys, nulls, snap);
 }

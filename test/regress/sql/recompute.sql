@@ -15,6 +15,7 @@ SET search_path = dt_rc, public;
 
 CREATE TABLE d (id int PRIMARY KEY, name text, cat text);
 CREATE TABLE f (id serial PRIMARY KEY, g int, d_id int, ts timestamptz, v float8, s text);
+CREATE TABLE e (cat text PRIMARY KEY, label text);
 CREATE INDEX ON f (g);
 CREATE INDEX ON f (d_id);
 
@@ -51,7 +52,16 @@ $$);
 SELECT rc_create('rc_rows', $$
 SELECT f.id, f.v * 2 AS v2, d.name, d.cat FROM f JOIN d ON d.id = f.d_id WHERE f.s IS DISTINCT FROM 'x'
 $$);
--- LEFT JOIN, with and without aggregates; string_agg is not merged.
+-- LEFT JOIN, with and without aggregates; string_agg is not merged.  Two
+-- LEFT JOINs: a fact row without a dimension row still gets the other's
+-- changes.  Three tables: dimension rows of two tables deleted in one
+-- window.
+SELECT rc_create('rc_left2', $$
+SELECT f.id, d.name, e.label FROM f LEFT JOIN d ON d.id = f.d_id LEFT JOIN e ON e.cat = f.s
+$$);
+SELECT rc_create('rc_three', $$
+SELECT f.id, d.name, e.label FROM f JOIN d ON d.id = f.d_id JOIN e ON e.cat = d.cat
+$$);
 SELECT rc_create('rc_left', $$
 SELECT f.id, f.g, d.name, coalesce(d.cat, 'none') AS cat FROM f LEFT JOIN d ON d.id = f.d_id
 $$);
@@ -78,6 +88,11 @@ SELECT id, cat, 1 FROM d
 $$);
 SELECT rc_create('rc_distinct', $$
 SELECT DISTINCT g, s FROM f
+$$);
+-- A WITH query in the second branch of a UNION ALL.
+SELECT rc_create('rc_union_cte', $$
+WITH c AS (SELECT d_id, v FROM f)
+SELECT id, cat AS label FROM d UNION ALL SELECT d_id, 'fact' FROM c
 $$);
 -- Chains: delta merge over a recompute DT, recompute over it again.
 SELECT rc_create('rc_by_cat', $$
@@ -126,10 +141,16 @@ BEGIN
             UPDATE d SET name = name || '+' WHERE id = 1 + floor(random() * 10)::int;
         ELSIF op < 0.82 THEN
             UPDATE d SET cat = 'c' || floor(random() * 4)::int WHERE id = 1 + floor(random() * 10)::int;
-        ELSIF op < 0.9 THEN
+        ELSIF op < 0.88 THEN
+            -- a dimension row of each table goes, in one transaction
             DELETE FROM d WHERE id = 1 + floor(random() * 10)::int;
+            DELETE FROM e WHERE cat = 'c' || floor(random() * 4)::int;
+        ELSIF op < 0.93 THEN
+            UPDATE e SET label = label || '+' WHERE cat IN ('x', 'c' || floor(random() * 4)::int);
         ELSE
             INSERT INTO d SELECT i, 'n' || i, 'c' || (i % 4) FROM generate_series(1, 10) i
+            ON CONFLICT DO NOTHING;
+            INSERT INTO e SELECT c, 'l' || c FROM unnest(ARRAY['c0', 'c1', 'c2', 'c3', 'x', 'y']) c
             ON CONFLICT DO NOTHING;
         END IF;
     END LOOP;
@@ -137,6 +158,7 @@ END $$;
 
 SELECT setseed(0.4321);
 INSERT INTO d SELECT i, 'n' || i, 'c' || (i % 4) FROM generate_series(1, 8) i;
+INSERT INTO e SELECT c, 'l' || c FROM unnest(ARRAY['c0', 'c1', 'c3', 'x']) c;
 SELECT rc_insert(200);
 SELECT dt_test.check_all('rc\_%', true);
 
@@ -154,11 +176,29 @@ BEGIN
     END LOOP;
 END $$;
 
--- Every refresh after the first (FULL) was incremental or had nothing to do.
+-- Every refresh after the first (FULL) was incremental or had nothing to
+-- do, or full because its changes touched a quarter of the keys (the small
+-- tables here have few).
 SELECT count(DISTINCT relid) AS tables,
-       count(*) FILTER (WHERE refresh_action = 'FULL') AS full_refreshes,
+       count(*) FILTER (WHERE refresh_action = 'FULL' AND state_message IS NULL) AS full_refreshes,
+       count(*) FILTER (WHERE refresh_action = 'FULL' AND state_message IS NOT NULL) > 0 AS full_for_many_keys,
        count(*) FILTER (WHERE refresh_action = 'INCREMENTAL') > 200 AS incremental
   FROM dt.refresh_history WHERE relid::regclass::text LIKE 'rc\_%';
+
+-- Changes that touch only the NULL key.
+SELECT action FROM dt.refresh('rc_latest');
+INSERT INTO f (g, v) VALUES (NULL, 1), (NULL, 2);
+SELECT action FROM dt.refresh('rc_latest');
+SELECT dt_test.check('rc_latest');
+
+-- A whole-row reference to a view is no partition key; another column is.
+CREATE VIEW fv AS SELECT d_id, v FROM f;
+SELECT rc_create('rc_whole_row', 'SELECT fv.d_id, fv AS r FROM fv');
+SELECT refresh_mode, refresh_mode_reason FROM dt.dynamic_tables WHERE name = 'rc_whole_row'::regclass;
+SELECT action FROM dt.refresh('rc_whole_row');
+UPDATE f SET v = v + 1 WHERE d_id = 3;
+SELECT action FROM dt.refresh('rc_whole_row');
+SELECT dt_test.check('rc_whole_row');
 
 -- A refresh rewrites only the partitions its changes touch.
 SELECT action FROM dt.refresh('rc_rows');
