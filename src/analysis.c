@@ -908,14 +908,18 @@ check_output_walker(Node *node, OutputCheck *ctx)
 
 /*
  * analysis_from_relation
- *		*rel: the table of FROM item rtindex, with its input; or why its
- *		changes cannot feed an incremental refresh.
+ *		*rel: the table a FROM item of a query level reads, with its input;
+ *		or why the item cannot feed an incremental refresh.
  */
 char *
-analysis_from_relation(DtAnalysis *an, RangeTblEntry *rte, Index rtindex, DtFromRel **rel)
+analysis_from_relation(DtAnalysis *an, Query *query, RangeTblRef *item, DtFromRel **rel)
 {
+	Index		rtindex = item->rtindex;
+	RangeTblEntry *rte = rt_fetch(rtindex, query->rtable);
 	ListCell   *lc;
 
+	if (rte->rtekind != RTE_RELATION)
+		return pstrdup("subqueries, functions and values lists joined with other FROM items");
 	if (rte->tablesample != NULL)
 		return pstrdup("TABLESAMPLE");
 	*rel = palloc0(sizeof(DtFromRel));
@@ -958,14 +962,10 @@ collect_from(Query *query, Node *item, DtAnalysis *an, List **quals)
 {
 	if (IsA(item, RangeTblRef))
 	{
-		Index		rtindex = ((RangeTblRef *) item)->rtindex;
-		RangeTblEntry *rte = rt_fetch(rtindex, query->rtable);
 		DtFromRel  *rel;
 		char	   *reason;
 
-		if (rte->rtekind != RTE_RELATION)
-			return pstrdup("subqueries, functions and values lists in FROM");
-		if ((reason = analysis_from_relation(an, rte, rtindex, &rel)) != NULL)
+		if ((reason = analysis_from_relation(an, query, (RangeTblRef *) item, &rel)) != NULL)
 			return reason;
 		an->from = lappend(an->from, rel);
 		return NULL;

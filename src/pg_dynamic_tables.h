@@ -249,7 +249,7 @@ extern DtMode analysis_parse_mode(const char *mode);
 extern const char *analysis_mode_name(DtMode mode);
 extern bool analysis_parse_lag(const char *lag, Interval **interval);
 extern Node *analysis_flatten_joins(Query *query, Node *node);
-extern char *analysis_from_relation(DtAnalysis *an, RangeTblEntry *rte, Index rtindex,
+extern char *analysis_from_relation(DtAnalysis *an, Query *query, RangeTblRef *item,
 									DtFromRel **rel);
 extern bool analysis_reads_clock(Node *node);
 

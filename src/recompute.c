@@ -131,14 +131,10 @@ leaf_from(DtAnalysis *an, Query *query, Node *item, DtKeyLeaf *leaf, Relids *nul
 {
 	if (IsA(item, RangeTblRef))
 	{
-		Index		rtindex = ((RangeTblRef *) item)->rtindex;
-		RangeTblEntry *rte = rt_fetch(rtindex, query->rtable);
 		DtFromRel  *rel;
 		char	   *reason;
 
-		if (rte->rtekind != RTE_RELATION)
-			return pstrdup("subqueries, functions or values lists joined with other FROM items");
-		if ((reason = analysis_from_relation(an, rte, rtindex, &rel)) != NULL)
+		if ((reason = analysis_from_relation(an, query, (RangeTblRef *) item, &rel)) != NULL)
 			return reason;
 		leaf->rels = lappend(leaf->rels, rel);
 		*out = item;
