@@ -65,6 +65,7 @@ typedef struct InputWalk
 	List	   *perminfos;		/* and their RTEPermissionInfos */
 #endif
 	List	   *levels;			/* the enclosing queries, innermost first */
+	int			nrelations;		/* occurrences of tables (not views) */
 	bool		locking;		/* FOR UPDATE/SHARE somewhere */
 } InputWalk;
 
@@ -84,7 +85,7 @@ static bool function_facts_walker(Node *node, FunctionFacts *facts);
 static bool check_user_stable(Oid funcid, void *context);
 static char *analyze_grouped_query(Query *query, DtAnalysis *an);
 static bool merge_shaped(Query *query);
-static char *recompute_functions_reason(Query *query);
+static char *recompute_functions_reason(Query *query, FunctionFacts *facts);
 static bool clock_in_aggregate_walker(Node *node, void *context);
 static char *input_reason(DtInput *input);
 static FunctionFacts facts_of(Node *node);
@@ -279,7 +280,10 @@ input_walker(Node *node, InputWalk *walk)
 						 errmsg("dynamic table query cannot read temporary relation \"%s\"",
 								get_rel_name(rte->relid))));
 			if (get_rel_relkind(rte->relid) != RELKIND_VIEW)
+			{
 				add_input(&walk->inputs, rte);
+				walk->nrelations++;
+			}
 		}
 		walk->levels = lcons(query, walk->levels);
 		result = query_tree_walker(query, input_walker, walk, 0);
@@ -376,6 +380,7 @@ analysis_analyze(Query *query, Oid dtrelid)
 
 		input_walker((Node *) query, &walk);
 		an->inputs = walk.inputs;
+		an->nrelations = walk.nrelations;
 	}
 
 	/*
@@ -404,7 +409,7 @@ analysis_analyze(Query *query, Oid dtrelid)
 	an->quals = NULL;
 	an->keys = an->aggregates = an->aux_tables = NIL;
 	an->input_exprs = an->filter_exprs = NIL;
-	reason = recompute_functions_reason(query);
+	reason = recompute_functions_reason(query, &facts);
 	if (reason == NULL)
 		reason = recompute_analyze(an, dtrelid);
 	if (reason == NULL)
@@ -447,21 +452,19 @@ merge_shaped(Query *query)
  *		Why the functions of a query rule affected-key recompute out, or
  *		NULL: a user-defined function that is not IMMUTABLE anywhere, the
  *		clock anywhere but in the select list (where it is the time of the
- *		refresh that wrote the row).
+ *		refresh that wrote the row).  facts: those of the whole query.
  */
 static char *
-recompute_functions_reason(Query *query)
+recompute_functions_reason(Query *query, FunctionFacts *facts)
 {
 	Query		rest = *query;
-	FunctionFacts facts = {0};
+	FunctionFacts outside = {0};
 
-	query_tree_walker(query, function_facts_walker, &facts, 0);
-	if (OidIsValid(facts.user_stable))
-		return psprintf("function %s, which is not IMMUTABLE", format_procedure(facts.user_stable));
-	memset(&facts, 0, sizeof(facts));
+	if (OidIsValid(facts->user_stable))
+		return psprintf("function %s, which is not IMMUTABLE", format_procedure(facts->user_stable));
 	rest.targetList = NIL;
-	query_tree_walker(&rest, function_facts_walker, &facts, 0);
-	if (facts.time || clock_in_aggregate_walker((Node *) query->targetList, NULL))
+	query_tree_walker(&rest, function_facts_walker, &outside, 0);
+	if (outside.time || clock_in_aggregate_walker((Node *) query->targetList, NULL))
 		return pstrdup("the current time (now(), CURRENT_TIMESTAMP, ...) outside the select list");
 	return NULL;
 }
@@ -546,11 +549,21 @@ is_time_function(Node *node)
 	return false;
 }
 
-/* analysis_reads_clock: does node read the clock (now() and friends)? */
-bool
-analysis_reads_clock(Node *node)
+/*
+ * analysis_key_reason
+ *		Why an expression over a table cannot be a partition key, or NULL:
+ *		whole-row references and system columns, or the clock.
+ */
+char *
+analysis_key_reason(Node *expr)
 {
-	return facts_of(node).time;
+	FunctionFacts facts = facts_of(expr);
+
+	if (facts.whole_row)
+		return pstrdup("whole-row references and system columns");
+	if (facts.time)
+		return pstrdup("the current time (now(), CURRENT_TIMESTAMP, ...) in a partition key");
+	return NULL;
 }
 
 /* facts_of: the function facts of one expression. */

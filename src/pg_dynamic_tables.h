@@ -229,6 +229,7 @@ typedef struct DtAnalysis
 	DtStrategy	strategy;
 	char	   *reason;			/* why not incremental; NULL if it is */
 	DtRecompute *recompute;		/* DT_STRATEGY_RECOMPUTE only */
+	int			nrelations;		/* occurrences of tables in the query */
 	bool		always_full;	/* changes cannot be detected: no NO_DATA */
 	List	   *inputs;			/* of DtInput */
 
@@ -251,7 +252,7 @@ extern bool analysis_parse_lag(const char *lag, Interval **interval);
 extern Node *analysis_flatten_joins(Query *query, Node *node);
 extern char *analysis_from_relation(DtAnalysis *an, Query *query, RangeTblRef *item,
 									DtFromRel **rel);
-extern bool analysis_reads_clock(Node *node);
+extern char *analysis_key_reason(Node *expr);
 
 /* ---------------------------------------------------------------------
  * recompute.c

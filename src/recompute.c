@@ -42,7 +42,6 @@
 #include "access/relation.h"
 #include "access/stratnum.h"
 #include "access/table.h"
-#include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
 #include "nodes/makefuncs.h"
@@ -62,41 +61,6 @@
 
 static char *trace_column(DtAnalysis *an, Query *query, AttrNumber resno, List *levels,
 						  List **leaves);
-
-/* count_relations_walker: relation occurrences anywhere in the query. */
-static bool
-count_relations_walker(Node *node, int *count)
-{
-	if (node == NULL)
-		return false;
-	if (IsA(node, Query))
-	{
-		ListCell   *lc;
-
-		foreach(lc, ((Query *) node)->rtable)
-		{
-			RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
-
-			/* views leave a placeholder after rewriting */
-			if (rte->rtekind == RTE_RELATION && get_rel_relkind(rte->relid) != RELKIND_VIEW)
-				(*count)++;
-		}
-		return query_tree_walker((Query *) node, count_relations_walker, count, 0);
-	}
-	return expression_tree_walker(node, count_relations_walker, count);
-}
-
-/* reads_system_columns: a whole-row or system column of relation varno? */
-static bool
-reads_system_columns(Node *node, Index varno)
-{
-	Bitmapset  *attnums = NULL;
-	int			first;
-
-	pull_varattnos(node, varno, &attnums);
-	first = bms_next_member(attnums, -1);
-	return first >= 0 && first + FirstLowInvalidHeapAttributeNumber <= 0;
-}
 
 /*
  * kept_conditions
@@ -205,10 +169,8 @@ trace_leaf(DtAnalysis *an, Query *query, Expr *expr, List **leaves)
 	leaf->key_rtindex = bms_singleton_member(keyrels);
 	if (bms_is_member(leaf->key_rtindex, nullable))
 		return pstrdup("a partition key from the nullable side of an outer join");
-	if (reads_system_columns((Node *) expr, leaf->key_rtindex))
-		return pstrdup("whole-row references and system columns");
-	if (analysis_reads_clock((Node *) expr))
-		return pstrdup("the current time (now(), CURRENT_TIMESTAMP, ...) in a partition key");
+	if ((reason = analysis_key_reason((Node *) expr)) != NULL)
+		return reason;
 	leaf->level = query;
 	leaf->expr = expr;
 	leaf->quals = kept_conditions(query, query->jointree->quals, nullable);
@@ -471,7 +433,6 @@ char *
 recompute_analyze(DtAnalysis *an, Oid dtrelid)
 {
 	Query	   *query = copyObject(an->query);
-	int			nrelations = 0;
 	char	   *reason = NULL;
 	const char *reason_column = NULL;
 	bool		one_reason = true;
@@ -479,7 +440,6 @@ recompute_analyze(DtAnalysis *an, Oid dtrelid)
 	DtRecompute *best = palloc0(sizeof(DtRecompute));
 	ListCell   *lc;
 
-	count_relations_walker((Node *) query, &nrelations);
 	foreach(lc, query->targetList)
 	{
 		TargetEntry *tle = lfirst_node(TargetEntry, lc);
@@ -495,7 +455,7 @@ recompute_analyze(DtAnalysis *an, Oid dtrelid)
 		why = trace_column(an, query, tle->resno, list_make1(query), &leaves);
 		foreach(ll, leaves)
 			nread += list_length(((DtKeyLeaf *) lfirst(ll))->rels);
-		if (why == NULL && nread != nrelations)
+		if (why == NULL && nread != an->nrelations)
 			why = pstrdup("tables read by subqueries in expressions or by WITH queries read more than once");
 		if (why == NULL && (!OidIsValid(lookup_type_cache(type, TYPECACHE_BTREE_OPFAMILY)->btree_opf) ||
 							!OidIsValid(get_array_type(type))))
