@@ -30,7 +30,6 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
-#include "parser/parsetree.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -205,9 +204,9 @@ create_key_index(Oid relid, DtAnalysis *an)
  *		refresh scans a table.
  */
 static char *
-recompute_reason(Query *query, DtAnalysis *an)
+recompute_reason(DtAnalysis *an)
 {
-	const char *col = get_tle_by_resno(query->targetList, an->recompute->resno)->resname;
+	const char *col = recompute_key_column(an);
 
 	if (!an->recompute->indexed)
 	{
@@ -308,7 +307,7 @@ dt_create_dynamic_table(PG_FUNCTION_ARGS)
 		entry.reason = pstrdup("aggregates are merged from the changes; min, max, count distinct "
 							   "and percentiles from per-group value counts");
 	else
-		entry.reason = recompute_reason(query, an);
+		entry.reason = recompute_reason(an);
 	check_input_privileges(query, an->inputs);
 
 	/* The table itself, as the caller, with the query's columns. */

@@ -661,10 +661,8 @@ deparse_key_index(Oid dtrelid, DtAnalysis *an)
 {
 	if (an->strategy == DT_STRATEGY_RECOMPUTE)
 	{
-		TargetEntry *tle = get_tle_by_resno(an->query->targetList, an->recompute->resno);
-
 		return psprintf("CREATE INDEX ON %s (%s)", deparse_qualified_name(dtrelid),
-						quote_identifier(tle->resname));
+						quote_identifier(recompute_key_column(an)));
 	}
 	if (an->keys == NIL)
 		return NULL;

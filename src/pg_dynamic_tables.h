@@ -259,6 +259,7 @@ extern char *analysis_key_reason(Node *expr);
  * ---------------------------------------------------------------------
  */
 extern char *recompute_analyze(DtAnalysis *an, Oid dtrelid);
+extern char *recompute_key_column(DtAnalysis *an);
 extern char *recompute_keys_sql(DtAnalysis *an, List *changed);
 extern char *recompute_delete_sql(Oid dtrelid, DtAnalysis *an);
 extern char *recompute_insert_sql(Oid dtrelid, DtAnalysis *an);

@@ -595,18 +595,18 @@ recompute_keys_sql(DtAnalysis *an, List *changed)
 					"FROM (%s) s", terms.data);
 }
 
-/* key_column: the DT's partition key column, quoted. */
-static const char *
-key_column(DtAnalysis *an)
+/* recompute_key_column: the name of the DT's partition key column. */
+char *
+recompute_key_column(DtAnalysis *an)
 {
-	return quote_identifier(get_tle_by_resno(an->query->targetList, an->recompute->resno)->resname);
+	return get_tle_by_resno(an->query->targetList, an->recompute->resno)->resname;
 }
 
 /* recompute_delete_sql: delete the DT's rows of partitions $1 and, if $2, NULL. */
 char *
 recompute_delete_sql(Oid dtrelid, DtAnalysis *an)
 {
-	const char *col = key_column(an);
+	const char *col = quote_identifier(recompute_key_column(an));
 
 	return psprintf("DELETE FROM %s WHERE %s %s ANY ($1) OR (%s IS NULL AND $2)",
 					deparse_qualified_name(dtrelid), col,
