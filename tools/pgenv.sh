@@ -30,7 +30,7 @@ pgenv_packages() {
 	command -v rsync >/dev/null || need+=(rsync)
 	[ -x /usr/lib/postgresql/$PGDT_PG_MAJOR/bin/postgres ] || need+=(postgresql-$PGDT_PG_MAJOR)
 	[ -x /usr/lib/postgresql/$PGDT_PG_MAJOR/bin/pgbench ] || need+=(postgresql-client-$PGDT_PG_MAJOR)
-	[ -f /usr/lib/postgresql/$PGDT_PG_MAJOR/lib/pgxs/src/makefiles/pgxs.mk ] || need+=(postgresql-server-dev-$PGDT_PG_MAJOR)
+	[ -f /usr/include/postgresql/$PGDT_PG_MAJOR/server/postgres.h ] || need+=(postgresql-server-dev-$PGDT_PG_MAJOR)
 	perl -MIPC::Run -e 1 2>/dev/null || need+=(libipc-run-perl)
 	[ ${#need[@]} -eq 0 ] && return 0
 	pgenv_log "installing Debian packages: ${need[*]}"
