@@ -24,7 +24,7 @@ OBJS = \
 	src/workers.o
 
 EXTENSION = pg_dynamic_tables
-DATA = sql/pg_dynamic_tables--1.0.sql
+DATA = sql/pg_dynamic_tables--1.0.sql sql/pg_dynamic_tables--1.0--1.1.sql
 PGFILEDESC = "pg_dynamic_tables - incrementally maintained dynamic tables"
 
 PG_CPPFLAGS = -I$(srcdir)/src
