@@ -15,7 +15,9 @@ OBJS = \
 	src/catalog.o \
 	src/ddl_guard.o \
 	src/deparse.o \
+	src/dump.o \
 	src/floatsum.o \
+	src/lifecycle.o \
 	src/percentile.o \
 	src/recompute.o \
 	src/pg_dynamic_tables.o \

@@ -45,6 +45,8 @@
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/regproc.h"
+#include "utils/ruleutils.h"
+#include "utils/guc.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -188,6 +190,48 @@ analysis_parse_query(const char *sql)
 				 errdetail("Every refresh would lock the rows it reads against their writers.")));
 
 	error_context_stack = callback.previous;
+	return query;
+}
+
+/*
+ * analysis_print_definition
+ *		The query as PostgreSQL prints it, for parsing again later (after a
+ *		restore, or pg_upgrade to another major version, whose stored trees
+ *		differ): with the DT's settings pinned (catalog_pin_settings), so
+ *		search_path is pg_catalog and every other name is qualified, and
+ *		not "pretty", which could leave out parentheses a later version
+ *		needs (as pg_dump prints views and triggers).
+ */
+char *
+analysis_print_definition(Query *query)
+{
+	return pg_get_querydef(query, false);
+}
+
+/*
+ * analysis_stored_query
+ *		The analysed query of a DT: its stored tree, or, when a PostgreSQL
+ *		of another major version wrote that tree (pg_upgrade), its
+ *		definition parsed again under its settings.
+ */
+Query *
+analysis_stored_query(struct DtEntry *entry)
+{
+	Query	   *query;
+	int			guc_level;
+
+	if (entry->tree_major == PG_MAJORVERSION_NUM)
+		return (Query *) stringToNode(entry->query_tree);
+	if (entry->definition == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot read the query of dynamic table \"%s\"", get_rel_name(entry->relid)),
+				 errdetail("It was stored by PostgreSQL %d, without the text to parse it again.",
+						   entry->tree_major),
+				 errhint("Drop the dynamic table and create it again.")));
+	guc_level = catalog_pin_settings(entry->settings);
+	query = analysis_parse_query(entry->definition);
+	AtEOXact_GUC(false, guc_level);
 	return query;
 }
 

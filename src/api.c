@@ -24,6 +24,7 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
+#include "commands/extension.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
@@ -82,156 +83,6 @@ require_dynamic_table(Oid relid)
 				 errmsg("\"%s\" is not a dynamic table", name)));
 }
 
-/* capitalized: a reason phrase as the start of a sentence. */
-static char *
-capitalized(const char *phrase)
-{
-	char	   *s = pstrdup(phrase);
-
-	s[0] = pg_toupper((unsigned char) s[0]);
-	return s;
-}
-
-/*
- * check_input_privileges
- *		The creator must be able to read every input, and the first DT over
- *		a table starts capturing its changes, which takes the TRIGGER
- *		privilege on it (as Snowflake asks the owner to enable change
- *		tracking).
- */
-static void
-check_input_privileges(Query *query, List *inputs)
-{
-	ListCell   *lc;
-
-	analysis_check_permissions(query);
-	foreach(lc, inputs)
-	{
-		DtInput    *input = (DtInput *) lfirst(lc);
-
-		if (input->capturable && !capture_relation_is_captured(input->relid) &&
-			pg_class_aclcheck(input->relid, GetUserId(), ACL_TRIGGER) != ACLCHECK_OK)
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("permission denied to capture the changes of table \"%s\"",
-							get_rel_name(input->relid)),
-					 errdetail("The first dynamic table over a table installs triggers on it."),
-					 errhint("Ask its owner for the TRIGGER privilege, or to create the first dynamic table over it.")));
-	}
-}
-
-/* record_dependency: depender depends on referenced (both pg_class rows). */
-static void
-record_dependency(Oid classid, Oid depender, Oid referenced, DependencyType type)
-{
-	ObjectAddress dep;
-	ObjectAddress ref;
-
-	ObjectAddressSet(dep, classid, depender);
-	ObjectAddressSet(ref, RelationRelationId, referenced);
-	recordDependencyOn(&dep, &ref, type);
-}
-
-/*
- * create_internal_objects
- *		The state of a delta-merge DT in dt_internal, owned by the DT's
- *		owner and dropped with the DT.
- */
-static void
-create_internal_objects(Oid relid, DtAnalysis *an, Oid owner)
-{
-	Oid			nsp = get_namespace_oid(DT_INTERNAL_SCHEMA, false);
-	const char *role = quote_identifier(GetUserNameFromId(owner, false));
-	ListCell   *lc;
-	Oid			reloid;
-
-	foreach(lc, deparse_internal_objects(relid, an))
-		catalog_exec_ddl((char *) lfirst(lc));
-	CommandCounterIncrement();
-
-	catalog_exec_ddl(psprintf("ALTER TYPE %s OWNER TO %s", deparse_internal_name("key", relid, 0), role));
-	record_dependency(TypeRelationId,
-					  GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
-									  CStringGetDatum(psprintf("key_%u", relid)),
-									  ObjectIdGetDatum(nsp)),
-					  relid, DEPENDENCY_AUTO);
-	foreach(lc, list_make2("state", "final"))
-	{
-		char	   *kind = (char *) lfirst(lc);
-
-		catalog_exec_ddl(psprintf("ALTER TABLE %s OWNER TO %s", deparse_internal_name(kind, relid, 0), role));
-		reloid = get_relname_relid(psprintf("%s_%u", kind, relid), nsp);
-		record_dependency(RelationRelationId, reloid, relid, DEPENDENCY_AUTO);
-	}
-	foreach(lc, an->aux_tables)
-	{
-		DtAuxTable *aux = (DtAuxTable *) lfirst(lc);
-
-		catalog_exec_ddl(psprintf("ALTER TABLE %s OWNER TO %s", deparse_internal_name("aux", relid, aux->no), role));
-		reloid = get_relname_relid(psprintf("aux_%u_%d", relid, aux->no), nsp);
-		record_dependency(RelationRelationId, reloid, relid, DEPENDENCY_AUTO);
-	}
-
-}
-
-/*
- * create_key_index
- *		The index of an incremental DT on its key, which a refresh finds the
- *		rows it rewrites with, and which cannot be dropped without the DT.
- */
-static void
-create_key_index(Oid relid, DtAnalysis *an)
-{
-	char	   *key_index = deparse_key_index(relid, an);
-	Relation	rel;
-	ListCell   *lc;
-
-	if (key_index == NULL)
-		return;
-	catalog_exec_ddl(key_index);
-	CommandCounterIncrement();
-	/* the DT was just created: the key index is its only index */
-	rel = table_open(relid, NoLock);
-	foreach(lc, RelationGetIndexList(rel))
-		record_dependency(RelationRelationId, lfirst_oid(lc), relid, DEPENDENCY_INTERNAL);
-	table_close(rel, NoLock);
-}
-
-/*
- * recompute_reason
- *		refresh_mode_reason of a DT maintained by affected-key recompute;
- *		a NOTICE when no index finds the base rows of a key, so that every
- *		refresh scans a table.
- */
-static char *
-recompute_reason(DtAnalysis *an)
-{
-	const char *col = recompute_key_column(an);
-
-	if (!an->recompute->indexed)
-	{
-		ereport(NOTICE,
-				(errmsg("no index finds the rows of one \"%s\" in the tables the dynamic table reads", col),
-				 errdetail("Each incremental refresh will scan them."),
-				 errhint("Create an index on the expression the column is computed from.")));
-		return psprintf("the rows of the \"%s\" values that the changes touch are recomputed; "
-						"no index finds their base rows", col);
-	}
-	return psprintf("the rows of the \"%s\" values that the changes touch are recomputed", col);
-}
-
-/* install_guard: the trigger that keeps everybody but refreshes out. */
-static void
-install_guard(Oid relid)
-{
-	char	   *dt = deparse_qualified_name(relid);
-
-	catalog_exec_ddl(psprintf("CREATE TRIGGER dt_guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE "
-							  "ON %s FOR EACH STATEMENT EXECUTE FUNCTION " DT_INTERNAL_SCHEMA ".guard_dynamic_table()",
-							  dt));
-	catalog_exec_ddl(psprintf("ALTER TABLE %s ENABLE ALWAYS TRIGGER dt_guard", dt));
-}
-
 /*
  * dt_create_dynamic_table
  *		dt.create_dynamic_table(name text, query text, target_lag text,
@@ -246,9 +97,7 @@ dt_create_dynamic_table(PG_FUNCTION_ARGS)
 	char	   *name = arg_text(fcinfo, 0, "name");
 	char	   *sql = arg_text(fcinfo, 1, "query");
 	char	   *lag = arg_text(fcinfo, 2, "target_lag");
-	DtMode		mode = analysis_parse_mode(arg_text(fcinfo, 3, "refresh_mode"));
 	char	   *initialize = arg_text(fcinfo, 4, "initialize");
-	bool		on_create;
 	DtEntry		entry = {0};
 	RangeVar   *rv;
 	Oid			nsp;
@@ -257,16 +106,16 @@ dt_create_dynamic_table(PG_FUNCTION_ARGS)
 	DtAnalysis *an;
 	StringInfoData ddl;
 	ListCell   *lc;
-	int			guc_level;
-	ObjectAddress dtaddr;
 
 	dt_require_preload();
+	catalog_require_current_version();
 	refresh_require_read_committed("create a dynamic table");
+	entry.requested_mode = analysis_parse_mode(arg_text(fcinfo, 3, "refresh_mode"));
 	entry.lag_downstream = !analysis_parse_lag(lag, &entry.target_lag);
 	if (pg_strcasecmp(initialize, "on_create") == 0)
-		on_create = true;
+		entry.on_create = true;
 	else if (pg_strcasecmp(initialize, "on_schedule") == 0)
-		on_create = false;
+		entry.on_create = false;
 	else
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -290,25 +139,7 @@ dt_create_dynamic_table(PG_FUNCTION_ARGS)
 
 	query = analysis_parse_query(sql);
 	an = analysis_analyze(query, InvalidOid);
-	if (mode == DT_MODE_INCREMENTAL && an->strategy == DT_STRATEGY_FULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("query of dynamic table \"%s\" cannot be refreshed incrementally", rv->relname),
-				 errdetail("%s cannot be maintained incrementally.", capitalized(an->reason)),
-				 errhint("Use refresh_mode => 'auto' to fall back to full refreshes.")));
-	if (mode == DT_MODE_FULL)
-	{
-		an->strategy = DT_STRATEGY_FULL;
-		entry.reason = pstrdup("refresh_mode FULL was requested");
-	}
-	else if (an->strategy == DT_STRATEGY_FULL)
-		entry.reason = psprintf("%s cannot be maintained incrementally", an->reason);
-	else if (an->strategy == DT_STRATEGY_MERGE)
-		entry.reason = pstrdup("aggregates are merged from the changes; min, max, count distinct "
-							   "and percentiles from per-group value counts");
-	else
-		entry.reason = recompute_reason(an);
-	check_input_privileges(query, an->inputs);
+	lifecycle_choose_strategy(&entry, an, rv->relname);
 
 	/* The table itself, as the caller, with the query's columns. */
 	initStringInfo(&ddl);
@@ -323,36 +154,9 @@ dt_create_dynamic_table(PG_FUNCTION_ARGS)
 	CommandCounterIncrement();
 	relid = get_relname_relid(rv->relname, nsp);
 
-	/* Internal SQL is generated for search_path = pg_catalog. */
-	entry.settings = refresh_current_settings();
-	guc_level = refresh_pin_settings(entry.settings);
-	if (an->strategy == DT_STRATEGY_MERGE)
-		create_internal_objects(relid, an, GetUserId());
-	if (an->strategy != DT_STRATEGY_FULL)
-		create_key_index(relid, an);
-	install_guard(relid);
-	foreach(lc, an->inputs)
-		capture_attach_input(relid, (DtInput *) lfirst(lc));
-	AtEOXact_GUC(false, guc_level);
-
-	ObjectAddressSet(dtaddr, RelationRelationId, relid);
-	recordDependencyOnExpr(&dtaddr, (Node *) query, NIL, DEPENDENCY_NORMAL);
-
-	entry.relid = relid;
 	entry.query_text = sql;
-	entry.query_tree = nodeToString(query);
-	entry.requested_mode = mode;
-	entry.incremental = (an->strategy != DT_STRATEGY_FULL);
-	catalog_insert_entry(&entry, an->inputs);
-	CommandCounterIncrement();
-
-	if (on_create)
-	{
-		DtRefreshStats stats;
-
-		refresh_dynamic_table(relid, "CREATION", &stats);
-	}
-	workers_wake_scheduler();
+	entry.settings = catalog_current_settings();
+	lifecycle_make_dynamic(relid, &entry, query, an);
 	PG_RETURN_OID(relid);
 }
 
@@ -372,7 +176,7 @@ dt_drop_dynamic_table(PG_FUNCTION_ARGS)
 	if (SPI_execute(psprintf("DROP TABLE %s", deparse_qualified_name(relid)), false, 0) != SPI_OK_UTILITY)
 		elog(ERROR, "could not drop dynamic table");
 	SPI_finish();
-	catalog_forget_dropped();
+	lifecycle_forget_dropped();
 	PG_RETURN_VOID();
 }
 
@@ -449,6 +253,8 @@ dt_alter_dynamic_table(PG_FUNCTION_ARGS)
 		catalog_exec("UPDATE " DT_INTERNAL_SCHEMA ".dynamic_table SET target_lag = $2 WHERE relid = $1",
 					 2, types, values, nulls, SPI_OK_UPDATE);
 		SPI_finish();
+		CommandCounterIncrement();
+		catalog_write_guard(relid);
 	}
 	workers_wake_scheduler();
 	PG_RETURN_VOID();
@@ -501,5 +307,23 @@ dt_query_definition(PG_FUNCTION_ARGS)
 
 	if (entry == NULL)
 		PG_RETURN_NULL();
-	PG_RETURN_TEXT_P(cstring_to_text(pg_get_querydef((Query *) stringToNode(entry->query_tree), true)));
+	PG_RETURN_TEXT_P(cstring_to_text(pg_get_querydef(analysis_stored_query(entry), true)));
+}
+
+/*
+ * dt_update_to_1_1
+ *		dt_internal.update_to_1_1(): the part of the update from 1.0 that SQL
+ *		cannot do (dump_convert_from_1_0); run by the update script only.
+ */
+PG_FUNCTION_INFO_V1(dt_update_to_1_1);
+
+Datum
+dt_update_to_1_1(PG_FUNCTION_ARGS)
+{
+	if (!creating_extension)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("dt_internal.update_to_1_1() may only be called by ALTER EXTENSION pg_dynamic_tables UPDATE")));
+	dump_convert_from_1_0();
+	PG_RETURN_VOID();
 }

@@ -52,6 +52,8 @@
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_func.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
@@ -436,53 +438,126 @@ capture_relation_is_captured(Oid relid)
 	return OidIsValid(capture_log_relid(relid));
 }
 
-static const char *const trigger_events[4][3] = {
-	/* suffix, event, referencing */
-	{"ins", "INSERT", "REFERENCING NEW TABLE AS dt_new"},
-	{"upd", "UPDATE", "REFERENCING OLD TABLE AS dt_old NEW TABLE AS dt_new"},
-	{"del", "DELETE", "REFERENCING OLD TABLE AS dt_old"},
-	{"trunc", "TRUNCATE", ""},
+/* The capture triggers: one event each, for the transition tables. */
+static const struct
+{
+	const char *suffix;
+	int16		event;
+	bool		old_table;
+	bool		new_table;
+}			capture_events[] = {
+	{"ins", TRIGGER_TYPE_INSERT, false, true},
+	{"upd", TRIGGER_TYPE_UPDATE, true, true},
+	{"del", TRIGGER_TYPE_DELETE, true, false},
+	{"trunc", TRIGGER_TYPE_TRUNCATE, false, false},
 };
 
-/* install_triggers: the four capture triggers of rel, writing to log. */
+/* transition_table: REFERENCING OLD/NEW TABLE AS name. */
+static TriggerTransition *
+transition_table(const char *name, bool is_new)
+{
+	TriggerTransition *tt = makeNode(TriggerTransition);
+
+	tt->name = pstrdup(name);
+	tt->isNew = is_new;
+	tt->isTable = true;
+	return tt;
+}
+
+/* capture_function: the OID of dt_internal.capture_changes(). */
+static Oid
+capture_function(void)
+{
+	return LookupFuncName(list_make2(makeString(DT_INTERNAL_SCHEMA), makeString("capture_changes")),
+						  0, NULL, false);
+}
+
+/*
+ * is_capture_trigger
+ *		Is t a capture trigger writing to log logoid (any log if invalid)?
+ */
+static bool
+is_capture_trigger(Trigger *t, Oid func, Oid logoid)
+{
+	return t->tgfoid == func && t->tgnargs == 2 &&
+		(!OidIsValid(logoid) || atooid(t->tgargs[0]) == logoid);
+}
+
+/*
+ * install_triggers
+ *		The four capture triggers of relid writing to log logoid, unless it
+ *		has them already.
+ *
+ * They are internal triggers (as those of a foreign key): pg_dump does
+ * not dump them (a restored DT installs its own, dump.c), psql's \d does
+ * not list them, and only a superuser can disable them.  They fire
+ * ALWAYS, whatever session_replication_role says.  The caller holds a
+ * lock on relid that keeps writers out.
+ */
 static void
 install_triggers(Oid relid, Oid logoid, Oid rootoid)
 {
-	char	   *rel = deparse_qualified_name(relid);
+	Oid			func = capture_function();
+	Relation	rel;
+	bool		present = false;
 	int			i;
-	ObjectAddress trigaddr;
-	ObjectAddress logaddr;
 
 	if (get_rel_relkind(relid) == RELKIND_FOREIGN_TABLE)
 		return;
-	for (i = 0; i < 4; i++)
-	{
-		char	   *name = psprintf("dt_capture_%u_%s", logoid, trigger_events[i][0]);
+	rel = table_open(relid, ShareRowExclusiveLock);
+	for (i = 0; rel->trigdesc != NULL && i < rel->trigdesc->numtriggers; i++)
+		present |= is_capture_trigger(&rel->trigdesc->triggers[i], func, logoid);
+	table_close(rel, NoLock);
+	if (present)
+		return;
 
-		catalog_exec_ddl(psprintf("CREATE TRIGGER %s AFTER %s ON %s %s FOR EACH STATEMENT "
-								  "EXECUTE FUNCTION " DT_INTERNAL_SCHEMA ".capture_changes('%u', '%u')",
-								  quote_identifier(name), trigger_events[i][1], rel, trigger_events[i][2],
-								  logoid, rootoid));
-		catalog_exec_ddl(psprintf("ALTER TABLE %s ENABLE ALWAYS TRIGGER %s", rel, quote_identifier(name)));
-		CommandCounterIncrement();
-		/* dropping the log drops its triggers, on every partition */
-		ObjectAddressSet(trigaddr, TriggerRelationId, get_trigger_oid(relid, name, false));
-		ObjectAddressSet(logaddr, RelationRelationId, logoid);
-		recordDependencyOn(&trigaddr, &logaddr, DEPENDENCY_AUTO);
+	for (i = 0; i < lengthof(capture_events); i++)
+	{
+		CreateTrigStmt *stmt = makeNode(CreateTrigStmt);
+
+		stmt->trigname = psprintf(DT_CAPTURE_TRIGGER_PREFIX "%u_%s", logoid, capture_events[i].suffix);
+		stmt->relation = makeRangeVar(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid), -1);
+		stmt->funcname = list_make2(makeString(DT_INTERNAL_SCHEMA), makeString("capture_changes"));
+		stmt->args = list_make2(makeString(psprintf("%u", logoid)), makeString(psprintf("%u", rootoid)));
+		stmt->row = false;
+		stmt->timing = TRIGGER_TYPE_AFTER;
+		stmt->events = capture_events[i].event;
+		if (capture_events[i].old_table)
+			stmt->transitionRels = lappend(stmt->transitionRels, transition_table("dt_old", false));
+		if (capture_events[i].new_table)
+			stmt->transitionRels = lappend(stmt->transitionRels, transition_table("dt_new", true));
+		CreateTriggerFiringOn(stmt, NULL, relid, InvalidOid, InvalidOid, InvalidOid, func,
+							  InvalidOid, NULL, true, false, TRIGGER_FIRES_ALWAYS);
 	}
+	CommandCounterIncrement();
 }
 
-/* remove_triggers: drop the capture triggers of rel for log, if present. */
+/*
+ * remove_triggers
+ *		Drop the capture triggers of relid writing to log logoid (any log if
+ *		invalid).
+ */
 static void
 remove_triggers(Oid relid, Oid logoid)
 {
-	char	   *rel = deparse_qualified_name(relid);
+	Oid			func = capture_function();
+	Relation	rel = table_open(relid, ShareRowExclusiveLock);
+	ObjectAddresses *triggers = new_object_addresses();
 	int			i;
 
-	for (i = 0; i < 4; i++)
-		catalog_exec_ddl(psprintf("DROP TRIGGER IF EXISTS %s ON %s",
-								  quote_identifier(psprintf("dt_capture_%u_%s", logoid, trigger_events[i][0])),
-								  rel));
+	for (i = 0; rel->trigdesc != NULL && i < rel->trigdesc->numtriggers; i++)
+	{
+		Trigger    *t = &rel->trigdesc->triggers[i];
+		ObjectAddress addr;
+
+		if (!is_capture_trigger(t, func, logoid))
+			continue;
+		ObjectAddressSet(addr, TriggerRelationId, t->tgoid);
+		add_exact_object_address(&addr, triggers);
+	}
+	table_close(rel, NoLock);
+	performMultipleDeletions(triggers, DROP_RESTRICT, PERFORM_DELETION_INTERNAL);
+	CommandCounterIncrement();
 }
 
 /*
@@ -552,8 +627,6 @@ capture_attach_input(Oid dtrelid, DtInput *input)
 	{
 		Oid			types[2] = {OIDOID, OIDOID};
 		Datum		values[2];
-		ObjectAddress logaddr;
-		ObjectAddress reladdr;
 		ListCell   *lc;
 
 		LockRelationOid(input->relid, ShareRowExclusiveLock);
@@ -563,11 +636,8 @@ capture_attach_input(Oid dtrelid, DtInput *input)
 		CommandCounterIncrement();
 		logoid = capture_log_relid(input->relid);
 		LockRelationOid(logoid, ShareUpdateExclusiveLock);
-
-		/* The log goes away with the relation it records. */
-		ObjectAddressSet(logaddr, RelationRelationId, logoid);
-		ObjectAddressSet(reladdr, RelationRelationId, input->relid);
-		recordDependencyOn(&logaddr, &reladdr, DEPENDENCY_AUTO);
+		/* dropped when no DT reads the relation, or after it is dropped */
+		catalog_add_member(RelationRelationId, logoid);
 
 		foreach(lc, find_all_inheritors(input->relid, ShareRowExclusiveLock, NULL))
 			install_triggers(lfirst_oid(lc), logoid, input->relid);
@@ -603,6 +673,91 @@ capture_attach_input(Oid dtrelid, DtInput *input)
 }
 
 /*
+ * capture_drop_logs
+ *		Drop change logs (relids) whose triggers are gone: their relation was
+ *		dropped, or capture_release_unused_inputs removed them.
+ */
+void
+capture_drop_logs(List *logoids)
+{
+	List	   *objects = NIL;
+	ListCell   *lc;
+
+	foreach(lc, logoids)
+	{
+		ObjectAddress *log = palloc(sizeof(ObjectAddress));
+
+		if (get_rel_name(lfirst_oid(lc)) == NULL)
+			continue;
+		ObjectAddressSet(*log, RelationRelationId, lfirst_oid(lc));
+		objects = lappend(objects, log);
+	}
+	catalog_drop_members(objects);
+}
+
+/*
+ * capture_reinstall_triggers
+ *		Give relid (and its partitions or children) back the capture
+ *		triggers of its change log, if it has one: pg_upgrade carries the
+ *		log over but not the internal triggers (dump.c).
+ */
+void
+capture_reinstall_triggers(Oid relid)
+{
+	Oid			logoid = capture_log_relid(relid);
+	ListCell   *lc;
+
+	if (!OidIsValid(logoid))
+		return;
+	foreach(lc, find_all_inheritors(relid, ShareRowExclusiveLock, NULL))
+		install_triggers(lfirst_oid(lc), logoid, relid);
+}
+
+/*
+ * capture_convert_from_1_0
+ *		Version 1.0 captured with ordinary triggers, and its change logs
+ *		depended on their relations: make the log of relid an extension
+ *		member and its triggers internal ones (see catalog.c and dump.c).
+ */
+void
+capture_convert_from_1_0(Oid relid)
+{
+	Oid			logoid = capture_log_relid(relid);
+	ListCell   *lc;
+
+	if (!OidIsValid(logoid))
+		return;
+	deleteDependencyRecordsForClass(RelationRelationId, logoid, RelationRelationId, DEPENDENCY_AUTO);
+	catalog_add_member(RelationRelationId, logoid);
+	foreach(lc, find_all_inheritors(relid, ShareRowExclusiveLock, NULL))
+	{
+		remove_triggers(lfirst_oid(lc), logoid);
+		install_triggers(lfirst_oid(lc), logoid, relid);
+	}
+}
+
+/* capture_is_capture_function: does funcname name dt_internal.capture_changes()? */
+bool
+capture_is_capture_function(List *funcname)
+{
+	Oid			func = LookupFuncName(funcname, 0, NULL, true);
+
+	return OidIsValid(func) && func == capture_function();
+}
+
+/*
+ * capture_is_extension_trigger
+ *		Is this the name of a trigger the extension installs: a DT's
+ *		dt_guard, or a capture trigger?
+ */
+bool
+capture_is_extension_trigger(const char *name)
+{
+	return strcmp(name, "dt_guard") == 0 ||
+		strncmp(name, DT_CAPTURE_TRIGGER_PREFIX, strlen(DT_CAPTURE_TRIGGER_PREFIX)) == 0;
+}
+
+/*
  * capture_release_unused_inputs
  *		Fit every change log to its readers: drop the log (and with it its
  *		triggers) of a relation no DT reads any more, and the columns no DT
@@ -613,25 +768,11 @@ capture_attach_input(Oid dtrelid, DtInput *input)
 void
 capture_release_unused_inputs(void)
 {
-	List	   *relids = NIL;
 	ListCell   *lc;
 	uint64		i;
 	MemoryContext caller = CurrentMemoryContext;
 
-	SPI_connect();
-	catalog_exec("SELECT input_relid FROM " DT_INTERNAL_SCHEMA ".change_log", 0, NULL, NULL, NULL, SPI_OK_SELECT);
-	for (i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		MemoryContext spi = MemoryContextSwitchTo(caller);
-
-		relids = lappend_oid(relids, DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-																	SPI_tuptable->tupdesc, 1, &isnull)));
-		MemoryContextSwitchTo(spi);
-	}
-	SPI_finish();
-
-	foreach(lc, relids)
+	foreach(lc, catalog_captured_relations())
 	{
 		Oid			relid = lfirst_oid(lc);
 		Oid			logoid = capture_log_relid(relid);
@@ -670,7 +811,11 @@ capture_release_unused_inputs(void)
 
 		if (!read)
 		{
-			catalog_exec_ddl(psprintf("DROP TABLE %s", deparse_internal_name("changes", relid, 0)));
+			ListCell   *lc2;
+
+			foreach(lc2, find_all_inheritors(relid, ShareRowExclusiveLock, NULL))
+				remove_triggers(lfirst_oid(lc2), logoid);
+			capture_drop_logs(list_make1_oid(logoid));
 			SPI_connect();
 			catalog_exec("DELETE FROM " DT_INTERNAL_SCHEMA ".change_log WHERE input_relid = $1",
 						 1, types, values, NULL, SPI_OK_DELETE);
@@ -917,8 +1062,7 @@ capture_enable_always(Oid relid)
 	{
 		Trigger    *t = &triggers->triggers[i];
 
-		if ((strncmp(t->tgname, "dt_capture_", 11) == 0 || strcmp(t->tgname, "dt_guard") == 0) &&
-			t->tgenabled != TRIGGER_FIRES_ALWAYS)
+		if (capture_is_extension_trigger(t->tgname) && t->tgenabled != TRIGGER_FIRES_ALWAYS)
 			names = lappend(names, pstrdup(t->tgname));
 	}
 	table_close(rel, AccessShareLock);

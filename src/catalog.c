@@ -27,6 +27,7 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "catalog/dependency.h"
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
@@ -48,18 +49,108 @@
 
 #include "pg_dynamic_tables.h"
 
+/* The settings a DT pins, recorded when it is created. */
+static const char *const pinned_settings[] = {
+	"TimeZone", "DateStyle", "IntervalStyle", "extra_float_digits",
+	"lc_monetary", "lc_numeric", "lc_time", "default_text_search_config"
+};
+
 /*
- * catalog_extension_owner
- *		The role that owns the extension, and so the catalog tables.
+ * catalog_current_settings
+ *		The session's values of the pinned settings, as "name=value".
  */
-Oid
-catalog_extension_owner(void)
+List *
+catalog_current_settings(void)
+{
+	List	   *settings = NIL;
+	int			i;
+
+	for (i = 0; i < lengthof(pinned_settings); i++)
+		settings = lappend(settings, psprintf("%s=%s", pinned_settings[i],
+											  GetConfigOption(pinned_settings[i], false, false)));
+	return settings;
+}
+
+/*
+ * catalog_pin_settings
+ *		Apply a DT's settings, search_path = pg_catalog and jit = off at a
+ *		new GUC nest level; the caller ends it with AtEOXact_GUC(false,
+ *		level), and an error ends it with the (sub)transaction.
+ */
+int
+catalog_pin_settings(List *settings)
+{
+	int			level = NewGUCNestLevel();
+	ListCell   *lc;
+
+	set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+					  GUC_ACTION_SAVE, true, 0, false);
+
+	/*
+	 * The statements of a refresh touch few rows, but the planner's guesses
+	 * about change windows can be large; compiling them costs more than it
+	 * saves.
+	 */
+	set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	foreach(lc, settings)
+	{
+		char	   *name = pstrdup((char *) lfirst(lc));
+		char	   *eq = strchr(name, '=');
+
+		if (eq == NULL)
+			continue;
+		*eq = '\0';
+		set_config_option(name, eq + 1, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	}
+	return level;
+}
+
+/*
+ * catalog_check_settings
+ *		Every "name=value" of a DT's settings names a pinned setting: settings
+ *		read back from a restored dt_guard trigger come from the dump, and
+ *		nothing else may be set around a refresh.
+ */
+void
+catalog_check_settings(List *settings)
+{
+	ListCell   *lc;
+
+	foreach(lc, settings)
+	{
+		const char *setting = (const char *) lfirst(lc);
+		const char *eq = strchr(setting, '=');
+		int			i;
+
+		for (i = 0; eq != NULL && i < lengthof(pinned_settings); i++)
+		{
+			if (strlen(pinned_settings[i]) == eq - setting &&
+				pg_strncasecmp(setting, pinned_settings[i], eq - setting) == 0)
+				break;
+		}
+		if (eq == NULL || i == lengthof(pinned_settings))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid dynamic table setting \"%s\"", setting),
+					 errdetail("A dynamic table pins only %s.",
+							   "TimeZone, DateStyle, IntervalStyle, extra_float_digits, lc_monetary, "
+							   "lc_numeric, lc_time and default_text_search_config")));
+	}
+}
+
+/*
+ * installed_extension
+ *		The version of the extension installed in this database, and its
+ *		owner (who owns the catalog tables).
+ */
+static char *
+installed_extension(Oid *owner)
 {
 	Relation	rel;
 	ScanKeyData key;
 	SysScanDesc scan;
 	HeapTuple	tup;
-	Oid			owner = InvalidOid;
+	char	   *version = NULL;
 
 	rel = table_open(ExtensionRelationId, AccessShareLock);
 	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber, F_NAMEEQ,
@@ -67,14 +158,61 @@ catalog_extension_owner(void)
 	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
 	tup = systable_getnext(scan);
 	if (HeapTupleIsValid(tup))
-		owner = ((Form_pg_extension) GETSTRUCT(tup))->extowner;
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tup, Anum_pg_extension_extversion, RelationGetDescr(rel), &isnull);
+
+		*owner = ((Form_pg_extension) GETSTRUCT(tup))->extowner;
+		version = TextDatumGetCString(d);
+	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
-	if (!OidIsValid(owner))
+	if (version == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("extension \"%s\" is not installed in this database", DT_EXTENSION_NAME)));
+	return version;
+}
+
+/*
+ * catalog_extension_owner
+ *		The role that owns the extension, and so the catalog tables.
+ */
+Oid
+catalog_extension_owner(void)
+{
+	Oid			owner;
+
+	installed_extension(&owner);
 	return owner;
+}
+
+/*
+ * catalog_version_current
+ *		Is the extension's SQL at the version of this library?  Between a new
+ *		library's installation and ALTER EXTENSION UPDATE, the catalog is
+ *		an older version's: capture goes on (its triggers have not
+ *		changed), refreshes wait.
+ */
+bool
+catalog_version_current(void)
+{
+	Oid			owner;
+
+	return strcmp(installed_extension(&owner), DT_VERSION) == 0;
+}
+
+/* catalog_require_current_version: error out unless catalog_version_current. */
+void
+catalog_require_current_version(void)
+{
+	if (!catalog_version_current())
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("extension \"%s\" must be updated to version %s", DT_EXTENSION_NAME, DT_VERSION),
+				 errdetail("The library installed is version %s; the extension in this database is older.",
+						   DT_VERSION),
+				 errhint("Run ALTER EXTENSION %s UPDATE.", DT_EXTENSION_NAME)));
 }
 
 /* catalog_relation_owner: the owner of a relation. */
@@ -187,6 +325,30 @@ text_or_null(HeapTuple tup, TupleDesc desc, int col)
 }
 
 /*
+ * spi_oids
+ *		The first column of every row of SPI_tuptable, an oid, as a List
+ *		allocated in the caller's context (SPI's own is gone at SPI_finish).
+ */
+static List *
+spi_oids(MemoryContext caller)
+{
+	List	   *oids = NIL;
+	uint64		i;
+
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+		MemoryContext spi = MemoryContextSwitchTo(caller);
+
+		if (!isnull)
+			oids = lappend_oid(oids, DatumGetObjectId(d));
+		MemoryContextSwitchTo(spi);
+	}
+	return oids;
+}
+
+/*
  * catalog_read_entry
  *		The catalog row of a DT, allocated in the caller's memory context,
  *		or NULL if relid is not a DT and missing_ok.  Reads with a fresh
@@ -200,12 +362,14 @@ catalog_read_entry(Oid relid, bool missing_ok)
 	Oid			types[1] = {OIDOID};
 	Datum		values[1] = {ObjectIdGetDatum(relid)};
 
+	catalog_require_current_version();
 	SPI_connect();
 	catalog_exec("SELECT query_text, query_tree, target_lag, requested_mode, refresh_mode, "
 				 "refresh_mode_reason, settings, populated, position_snapshot, "
 				 "position_xid, position_cid, EXISTS (SELECT FROM " DT_INTERNAL_SCHEMA ".state_valid v "
-				 "WHERE v.relid = d.relid) FROM " DT_INTERNAL_SCHEMA ".dynamic_table d "
-				 "WHERE relid = $1",
+				 "WHERE v.relid = d.relid), tree_major, definition, initialize = 'on_create', "
+				 "scheduling_state = 'SUSPENDED', suspended_by "
+				 "FROM " DT_INTERNAL_SCHEMA ".dynamic_table d WHERE relid = $1",
 				 1, types, values, NULL, SPI_OK_SELECT);
 	if (SPI_processed == 1)
 	{
@@ -253,6 +417,12 @@ catalog_read_entry(Oid relid, bool missing_ok)
 			entry->position_cid = (CommandId) DatumGetInt32(SPI_getbinval(tup, desc, 11, &isnull));
 		}
 		entry->state_valid = DatumGetBool(SPI_getbinval(tup, desc, 12, &isnull));
+		entry->tree_major = DatumGetInt32(SPI_getbinval(tup, desc, 13, &isnull));
+		entry->definition = text_or_null(tup, desc, 14);
+		entry->on_create = DatumGetBool(SPI_getbinval(tup, desc, 15, &isnull));
+		entry->suspended = DatumGetBool(SPI_getbinval(tup, desc, 16, &isnull));
+		d = SPI_getbinval(tup, desc, 17, &isnull);
+		entry->suspended_by = isnull ? InvalidOid : DatumGetObjectId(d);
 		MemoryContextSwitchTo(spicxt);
 	}
 	SPI_finish();
@@ -300,11 +470,13 @@ settings_array(List *settings)
 void
 catalog_insert_entry(DtEntry *entry, List *inputs)
 {
-	Oid			types[8] = {OIDOID, TEXTOID, TEXTOID, INTERVALOID, TEXTOID, TEXTOID, TEXTOID, TEXTARRAYOID};
-	Datum		values[8];
-	char		nulls[8] = "        ";
+	Oid			types[13] = {OIDOID, TEXTOID, TEXTOID, INTERVALOID, TEXTOID, TEXTOID, TEXTOID,
+	TEXTARRAYOID, INT4OID, TEXTOID, TEXTOID, TEXTOID, OIDOID};
+	Datum		values[13];
+	char		nulls[13] = "             ";
 	ListCell   *lc;
 
+	catalog_require_current_version();
 	values[0] = ObjectIdGetDatum(entry->relid);
 	values[1] = CStringGetTextDatum(entry->query_text);
 	values[2] = CStringGetTextDatum(entry->query_tree);
@@ -319,14 +491,25 @@ catalog_insert_entry(DtEntry *entry, List *inputs)
 	else
 		values[6] = CStringGetTextDatum(entry->reason);
 	values[7] = settings_array(entry->settings);
+	values[8] = Int32GetDatum(entry->tree_major);
+	values[9] = CStringGetTextDatum(entry->definition);
+	values[10] = CStringGetTextDatum(entry->on_create ? "on_create" : "on_schedule");
+	values[11] = CStringGetTextDatum(entry->suspended ? "SUSPENDED" : "ACTIVE");
+	if (OidIsValid(entry->suspended_by))
+		values[12] = ObjectIdGetDatum(entry->suspended_by);
+	else
+		nulls[12] = 'n';
 
 	SPI_connect();
 	catalog_exec("INSERT INTO " DT_INTERNAL_SCHEMA ".dynamic_table (relid, query_text, query_tree, "
 				 "target_lag, requested_mode, refresh_mode, refresh_mode_reason, settings, "
+				 "tree_major, definition, initialize, scheduling_state, suspended_by, suspend_reason, "
 				 "position_snapshot, position_xid, position_cid) "
-				 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, pg_catalog.pg_current_snapshot(), "
-				 "pg_catalog.pg_current_xact_id(), 0)",
-				 8, types, values, nulls, SPI_OK_INSERT);
+				 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
+				 "CASE WHEN $12 = 'SUSPENDED' THEN coalesce(pg_catalog.format('%s, which it reads, is suspended', "
+				 "$13::pg_catalog.regclass), 'suspended when the database was dumped') END, "
+				 "pg_catalog.pg_current_snapshot(), pg_catalog.pg_current_xact_id(), 0)",
+				 13, types, values, nulls, SPI_OK_INSERT);
 	foreach(lc, inputs)
 	{
 		DtInput    *input = (DtInput *) lfirst(lc);
@@ -412,8 +595,7 @@ catalog_refresh_unit(Oid relid)
 	MemoryContext caller = CurrentMemoryContext;
 	Oid			types[1] = {OIDOID};
 	Datum		values[1] = {ObjectIdGetDatum(relid)};
-	List	   *unit = NIL;
-	uint64		i;
+	List	   *unit;
 
 	SPI_connect();
 	catalog_exec("WITH RECURSIVE up (relid, depth) AS ("
@@ -424,16 +606,7 @@ catalog_refresh_unit(Oid relid)
 				 "   JOIN " DT_INTERNAL_SCHEMA ".dynamic_table d ON d.relid = i.input_relid)"
 				 " SELECT relid FROM up GROUP BY relid ORDER BY max(depth) DESC, relid",
 				 1, types, values, NULL, SPI_OK_SELECT);
-	for (i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		Oid			dt = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-														SPI_tuptable->tupdesc, 1, &isnull));
-		MemoryContext spi = MemoryContextSwitchTo(caller);
-
-		unit = lappend_oid(unit, dt);
-		MemoryContextSwitchTo(spi);
-	}
+	unit = spi_oids(caller);
 	SPI_finish();
 	return unit;
 }
@@ -448,9 +621,12 @@ catalog_refresh_unit(Oid relid)
 void
 catalog_set_suspended(Oid relid, bool suspend, const char *reason)
 {
+	MemoryContext caller = CurrentMemoryContext;
 	Oid			types[2] = {OIDOID, TEXTOID};
 	Datum		values[2];
 	char		nulls[2] = "  ";
+	List	   *changed;
+	ListCell   *lc;
 
 	values[0] = ObjectIdGetDatum(relid);
 	if (reason != NULL)
@@ -470,8 +646,9 @@ catalog_set_suspended(Oid relid, bool suspend, const char *reason)
 					 "   ELSE format('%s, which it reads, is suspended', $1::regclass) END,"
 					 " suspended_by = CASE WHEN d.relid = $1 THEN NULL ELSE $1 END"
 					 " WHERE (d.relid = $1 OR d.relid IN (SELECT relid FROM down))"
-					 "   AND (d.relid = $1 OR d.scheduling_state = 'ACTIVE')",
-					 2, types, values, nulls, SPI_OK_UPDATE);
+					 "   AND (d.relid = $1 OR d.scheduling_state = 'ACTIVE')"
+					 " RETURNING d.relid",
+					 2, types, values, nulls, SPI_OK_UPDATE_RETURNING);
 	else
 	{
 		catalog_exec("SELECT i.input_relid::regclass::text FROM " DT_INTERNAL_SCHEMA ".dynamic_table_input i"
@@ -487,10 +664,16 @@ catalog_set_suspended(Oid relid, bool suspend, const char *reason)
 					 errhint("Resume that dynamic table first.")));
 		catalog_exec("UPDATE " DT_INTERNAL_SCHEMA ".dynamic_table SET scheduling_state = 'ACTIVE',"
 					 " suspend_reason = NULL, suspended_by = NULL, consecutive_failures = 0"
-					 " WHERE relid = $1 OR suspended_by = $1",
-					 1, types, values, NULL, SPI_OK_UPDATE);
+					 " WHERE relid = $1 OR suspended_by = $1 RETURNING relid",
+					 1, types, values, NULL, SPI_OK_UPDATE_RETURNING);
 	}
+	changed = spi_oids(caller);
 	SPI_finish();
+
+	/* the dumped copy of the scheduling state follows */
+	CommandCounterIncrement();
+	foreach(lc, changed)
+		catalog_write_guard(lfirst_oid(lc));
 }
 
 /*
@@ -580,22 +763,12 @@ catalog_input_relids(Oid relid)
 	MemoryContext caller = CurrentMemoryContext;
 	Oid			types[1] = {OIDOID};
 	Datum		values[1] = {ObjectIdGetDatum(relid)};
-	List	   *result = NIL;
-	uint64		i;
+	List	   *result;
 
 	SPI_connect();
 	catalog_exec("SELECT input_relid FROM " DT_INTERNAL_SCHEMA ".dynamic_table_input WHERE relid = $1",
 				 1, types, values, NULL, SPI_OK_SELECT);
-	for (i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		Oid			input = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-														   SPI_tuptable->tupdesc, 1, &isnull));
-		MemoryContext spicxt = MemoryContextSwitchTo(caller);
-
-		result = lappend_oid(result, input);
-		MemoryContextSwitchTo(spicxt);
-	}
+	result = spi_oids(caller);
 	SPI_finish();
 	return result;
 }
@@ -630,44 +803,263 @@ catalog_dt_reading_column(Oid relid, AttrNumber attnum)
 	return name;
 }
 
+/* ---------------------------------------------------------------------
+ * Internal objects: members of the extension
+ * ---------------------------------------------------------------------
+ *
+ * The objects the extension makes for a DT in dt_internal (its change
+ * logs, and for delta merge its key type, state table, auxiliary tables
+ * and final view) are members of the extension, as if its script had
+ * created them: pg_dump leaves them out (a restore makes them anew, see
+ * dump.c), pg_upgrade carries them over, DROP EXTENSION drops them.  They
+ * have no pg_depend entry on user objects: PostgreSQL turns the cascaded
+ * drop of an extension member into a drop of the extension.  Instead,
+ * dropping what they serve leaves them behind, and the sql_drop event
+ * trigger drops them (lifecycle_forget_dropped); to drop a member its
+ * membership is removed first, as ALTER EXTENSION ... DROP does.
+ *
+ * A DT's own state objects belong to the DT's owner, whose refreshes
+ * write them (a grant would be dumped: pg_dump dumps the privileges of
+ * extension members).  Change logs belong to the extension owner.
+ */
+
+/* catalog_add_member: make an object a member of the extension. */
+void
+catalog_add_member(Oid classid, Oid objid)
+{
+	ObjectAddress object;
+	ObjectAddress extension;
+
+	ObjectAddressSet(object, classid, objid);
+	ObjectAddressSet(extension, ExtensionRelationId, get_extension_oid(DT_EXTENSION_NAME, false));
+	recordDependencyOn(&object, &extension, DEPENDENCY_EXTENSION);
+}
+
+/*
+ * catalog_remove_members
+ *		Take objects (a List of ObjectAddress) out of the extension, as ALTER
+ *		EXTENSION ... DROP does.
+ */
+void
+catalog_remove_members(List *objects)
+{
+	ListCell   *lc;
+
+	foreach(lc, objects)
+	{
+		ObjectAddress *object = (ObjectAddress *) lfirst(lc);
+
+		deleteDependencyRecordsForClass(object->classId, object->objectId,
+										ExtensionRelationId, DEPENDENCY_EXTENSION);
+	}
+	CommandCounterIncrement();
+}
+
+/*
+ * catalog_drop_members
+ *		Drop objects (a List of ObjectAddress) made by the extension, after
+ *		taking them out of it.
+ */
+void
+catalog_drop_members(List *objects)
+{
+	ObjectAddresses *addrs = new_object_addresses();
+	ListCell   *lc;
+
+	if (objects == NIL)
+		return;
+	catalog_remove_members(objects);
+	foreach(lc, objects)
+		add_exact_object_address((ObjectAddress *) lfirst(lc), addrs);
+	performMultipleDeletions(addrs, DROP_RESTRICT, PERFORM_DELETION_INTERNAL);
+	CommandCounterIncrement();
+}
+
+/* internal_relation: the OID of relation dt_internal.<name>, or invalid. */
+static Oid
+internal_relation(const char *name)
+{
+	return get_relname_relid(name, get_namespace_oid(DT_INTERNAL_SCHEMA, false));
+}
+
+/* object_address: a palloc'd ObjectAddress. */
+static ObjectAddress *
+object_address(Oid classid, Oid objid)
+{
+	ObjectAddress *object = palloc(sizeof(ObjectAddress));
+
+	ObjectAddressSet(*object, classid, objid);
+	return object;
+}
+
+/*
+ * catalog_state_objects
+ *		The state objects of a delta-merge DT that exist (none for other
+ *		DTs), as ObjectAddresses: final view, auxiliary tables, state table,
+ *		key type, in an order in which they can be dropped.
+ */
+List *
+catalog_state_objects(Oid relid)
+{
+	List	   *objects = NIL;
+	Oid			oid;
+	int			a;
+
+	if (OidIsValid(oid = internal_relation(psprintf("final_%u", relid))))
+		objects = lappend(objects, object_address(RelationRelationId, oid));
+	for (a = 1; OidIsValid(oid = internal_relation(psprintf("aux_%u_%d", relid, a))); a++)
+		objects = lappend(objects, object_address(RelationRelationId, oid));
+	if (OidIsValid(oid = internal_relation(psprintf("state_%u", relid))))
+		objects = lappend(objects, object_address(RelationRelationId, oid));
+	oid = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum(psprintf("key_%u", relid)),
+						  ObjectIdGetDatum(get_namespace_oid(DT_INTERNAL_SCHEMA, false)));
+	if (OidIsValid(oid))
+		objects = lappend(objects, object_address(TypeRelationId, oid));
+	return objects;
+}
+
 /*
  * catalog_follow_owner
- *		After ALTER TABLE ... OWNER TO on a DT, give its internal objects to
- *		the new owner too: refreshes run as the owner and use them.
+ *		After ALTER TABLE ... OWNER TO on a DT, give its state objects to the
+ *		new owner too: refreshes run as the owner and write them.
  */
 void
 catalog_follow_owner(Oid relid)
 {
-	Oid			nsp = get_namespace_oid(DT_INTERNAL_SCHEMA, false);
 	const char *role = quote_identifier(GetUserNameFromId(catalog_relation_owner(relid), false));
-	char	   *state = psprintf("state_%u", relid);
-	int			a;
+	ListCell   *lc;
 
-	if (!OidIsValid(get_relname_relid(state, nsp)))
-		return;
-	catalog_exec_ddl(psprintf("ALTER TYPE %s OWNER TO %s", deparse_internal_name("key", relid, 0), role));
-	catalog_exec_ddl(psprintf("ALTER TABLE %s OWNER TO %s", deparse_internal_name("state", relid, 0), role));
-	catalog_exec_ddl(psprintf("ALTER VIEW %s OWNER TO %s", deparse_internal_name("final", relid, 0), role));
-	for (a = 1; OidIsValid(get_relname_relid(psprintf("aux_%u_%d", relid, a), nsp)); a++)
-		catalog_exec_ddl(psprintf("ALTER TABLE %s OWNER TO %s", deparse_internal_name("aux", relid, a), role));
+	foreach(lc, catalog_state_objects(relid))
+	{
+		ObjectAddress *object = (ObjectAddress *) lfirst(lc);
+
+		if (object->classId == TypeRelationId)
+			catalog_exec_ddl(psprintf("ALTER TYPE %s OWNER TO %s",
+									  format_type_be_qualified(object->objectId), role));
+		else
+			catalog_exec_ddl(psprintf("ALTER TABLE %s OWNER TO %s",
+									  deparse_qualified_name(object->objectId), role));
+	}
+}
+
+/* catalog_set_definition: store a DT's definition as printed now. */
+void
+catalog_set_definition(Oid relid, const char *definition)
+{
+	Oid			types[2] = {OIDOID, TEXTOID};
+	Datum		values[2] = {ObjectIdGetDatum(relid), CStringGetTextDatum(definition)};
+
+	SPI_connect();
+	catalog_exec("UPDATE " DT_INTERNAL_SCHEMA ".dynamic_table SET definition = $2 WHERE relid = $1",
+				 2, types, values, NULL, SPI_OK_UPDATE);
+	SPI_finish();
+	CommandCounterIncrement();
+}
+
+/* catalog_captured_relations: the relids of every relation with a change log. */
+List *
+catalog_captured_relations(void)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	List	   *relids;
+
+	SPI_connect();
+	catalog_exec("SELECT input_relid FROM " DT_INTERNAL_SCHEMA ".change_log ORDER BY input_relid",
+				 0, NULL, NULL, NULL, SPI_OK_SELECT);
+	relids = spi_oids(caller);
+	SPI_finish();
+	return relids;
+}
+
+/* catalog_dynamic_tables: the relids of every DT. */
+List *
+catalog_dynamic_tables(void)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	List	   *relids;
+
+	SPI_connect();
+	catalog_exec("SELECT relid FROM " DT_INTERNAL_SCHEMA ".dynamic_table ORDER BY relid",
+				 0, NULL, NULL, NULL, SPI_OK_SELECT);
+	relids = spi_oids(caller);
+	SPI_finish();
+	return relids;
 }
 
 /*
- * catalog_forget_dropped
- *		Remove the catalog rows of DTs that no longer exist (DROP TABLE, DROP
- *		... CASCADE of an input), then release the capture of relations that
- *		no DT reads any more.  Idempotent; run after every DROP.
+ * catalog_delete_dropped
+ *		Delete the catalog rows of DTs that no longer exist (DROP TABLE, DROP
+ *		... CASCADE of an input, DROP OWNED) and the change_log rows of
+ *		relations that no longer exist; *dts and *inputs are their relids.
+ *		What was made for them is the caller's to drop.
  */
 void
-catalog_forget_dropped(void)
+catalog_delete_dropped(List **dts, List **inputs)
 {
+	MemoryContext caller = CurrentMemoryContext;
+
 	SPI_connect();
 	catalog_exec("DELETE FROM " DT_INTERNAL_SCHEMA ".dynamic_table d WHERE NOT EXISTS "
-				 "(SELECT FROM pg_catalog.pg_class c WHERE c.oid = d.relid)",
-				 0, NULL, NULL, NULL, SPI_OK_DELETE);
+				 "(SELECT FROM pg_catalog.pg_class c WHERE c.oid = d.relid) RETURNING d.relid",
+				 0, NULL, NULL, NULL, SPI_OK_DELETE_RETURNING);
+	*dts = spi_oids(caller);
 	catalog_exec("DELETE FROM " DT_INTERNAL_SCHEMA ".change_log l WHERE NOT EXISTS "
-				 "(SELECT FROM pg_catalog.pg_class c WHERE c.oid = l.input_relid)",
-				 0, NULL, NULL, NULL, SPI_OK_DELETE);
+				 "(SELECT FROM pg_catalog.pg_class c WHERE c.oid = l.input_relid) RETURNING l.log_relid",
+				 0, NULL, NULL, NULL, SPI_OK_DELETE_RETURNING);
+	*inputs = spi_oids(caller);
 	SPI_finish();
-	capture_release_unused_inputs();
+}
+
+/* ---------------------------------------------------------------------
+ * The dt_guard trigger
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * catalog_write_guard
+ *		Create or replace the dt_guard trigger of a DT from its catalog row.
+ *
+ * The trigger keeps every writer but a refresh out of the DT (ddl_guard.c).
+ * Its arguments are a copy of the DT's definition (DtGuardArg): pg_dump
+ * dumps the trigger with the table, and when a restore creates it, the
+ * table becomes a DT again (dump.c).  So the copy is rewritten whenever
+ * what it holds changes.  CREATE OR REPLACE TRIGGER takes
+ * ShareRowExclusiveLock: readers of the DT go on.
+ */
+void
+catalog_write_guard(Oid relid)
+{
+	DtEntry    *entry = catalog_read_entry(relid, false);
+	char	   *dt = deparse_qualified_name(relid);
+	StringInfoData sql;
+	char	   *lag;
+	char	   *state;
+	int			guc_level;
+	ListCell   *lc;
+
+	/* the lag is read back under the same settings */
+	guc_level = catalog_pin_settings(entry->settings);
+	lag = entry->lag_downstream ? "downstream"
+		: DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(entry->target_lag)));
+	AtEOXact_GUC(false, guc_level);
+	if (!entry->suspended)
+		state = "ACTIVE";
+	else if (OidIsValid(entry->suspended_by) && get_rel_name(entry->suspended_by) != NULL)
+		state = psprintf("SUSPENDED BY %s", deparse_qualified_name(entry->suspended_by));
+	else
+		state = "SUSPENDED";
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "CREATE OR REPLACE TRIGGER dt_guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE "
+					 "ON %s FOR EACH STATEMENT EXECUTE FUNCTION " DT_INTERNAL_SCHEMA ".guard_dynamic_table("
+					 "%s, %s, %s, %s, %s, %s",
+					 dt, quote_literal_cstr(DT_GUARD_FORMAT), quote_literal_cstr(entry->definition),
+					 quote_literal_cstr(lag), quote_literal_cstr(analysis_mode_name(entry->requested_mode)),
+					 quote_literal_cstr(entry->on_create ? "on_create" : "on_schedule"),
+					 quote_literal_cstr(state));
+	foreach(lc, entry->settings)
+		appendStringInfo(&sql, ", %s", quote_literal_cstr((char *) lfirst(lc)));
+	appendStringInfoChar(&sql, ')');
+	catalog_exec_ddl(sql.data);
+	catalog_exec_ddl(psprintf("ALTER TABLE %s ENABLE ALWAYS TRIGGER dt_guard", dt));
 }

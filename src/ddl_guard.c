@@ -28,7 +28,13 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/table.h"
 #include "access/xact.h"
+#include "catalog/dependency.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_depend.h"
+#include "catalog/pg_namespace.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "commands/dbcommands.h"
@@ -36,9 +42,12 @@
 #include "commands/event_trigger.h"
 #include "commands/extension.h"
 #include "commands/trigger.h"
+#include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "tcop/utility.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
@@ -59,6 +68,10 @@ typedef struct AfterCommand
 	List	   *always_again;	/* relations whose triggers ENABLE ALL reset */
 	List	   *new_owner;		/* DTs whose owner changed */
 	bool		table_existed;	/* CREATE TABLE IF NOT EXISTS found it */
+	Oid			guarded;		/* a dt_guard trigger made by a restore */
+	bool		renamed;		/* something was renamed or moved */
+	bool		dropped_extension;	/* DROP EXTENSION pg_dynamic_tables */
+	bool		readopt;		/* internal objects released for a cascade */
 } AfterCommand;
 
 /*
@@ -76,7 +89,7 @@ dt_guard_dynamic_table(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("dt_internal.guard_dynamic_table() must be fired as a trigger")));
 	relid = RelationGetRelid(td->tg_relation);
-	if (!refresh_in_progress(relid))
+	if (!refresh_in_progress(relid) && !dump_discarding_copy(relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("cannot modify dynamic table \"%s\"", RelationGetRelationName(td->tg_relation)),
@@ -98,7 +111,7 @@ dt_on_sql_drop(PG_FUNCTION_ARGS)
 				 errmsg("dt_internal.on_sql_drop() must be fired as an event trigger")));
 	/* our own DROPs (of triggers, logs, log columns) need no follow-up */
 	if (!catalog_internal_ddl_running())
-		catalog_forget_dropped();
+		lifecycle_forget_dropped();
 	PG_RETURN_VOID();
 }
 
@@ -114,13 +127,6 @@ extension_active(void)
 	if (!OidIsValid(ext))
 		return false;
 	return !(creating_extension && CurrentExtensionObject == ext);
-}
-
-/* is_our_trigger: a trigger this extension installed (guard or capture). */
-static bool
-is_our_trigger(const char *name)
-{
-	return strcmp(name, "dt_guard") == 0 || strncmp(name, "dt_capture_", 11) == 0;
 }
 
 /* relation_is_read: is relid captured, directly or as a child? */
@@ -193,14 +199,18 @@ check_trigger_command(AlterTableStmt *stmt, AlterTableCmd *cmd, AfterCommand *af
 		case AT_EnableTrig:
 		case AT_EnableReplicaTrig:
 		case AT_DisableTrig:
-			if (is_our_trigger(cmd->name))
+			if (capture_is_extension_trigger(cmd->name))
 				ereport(ERROR,
 						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 						 errmsg("cannot change trigger \"%s\" of \"%s\"", cmd->name, stmt->relation->relname),
 						 errdetail("pg_dynamic_tables needs it to fire always: it captures the changes dynamic tables are refreshed from, or keeps writes out of a dynamic table.")));
 			break;
-		case AT_DisableTrigAll:
 		case AT_DisableTrigUser:
+			/* the capture triggers are internal ones, which USER leaves alone */
+			if (!catalog_is_dynamic_table(relid))
+				break;
+			/* FALLTHROUGH */
+		case AT_DisableTrigAll:
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("cannot disable all triggers of \"%s\"", stmt->relation->relname),
@@ -342,7 +352,7 @@ check_rename(RenameStmt *stmt)
 		return;
 	if (stmt->renameType == OBJECT_COLUMN && catalog_is_dynamic_table(relid))
 		refuse_dt_change(stmt->relation->relname, "rename a column");
-	if (stmt->renameType == OBJECT_TRIGGER && is_our_trigger(stmt->subname))
+	if (stmt->renameType == OBJECT_TRIGGER && capture_is_extension_trigger(stmt->subname))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot rename trigger \"%s\" of \"%s\"", stmt->subname, stmt->relation->relname),
@@ -366,7 +376,7 @@ check_drop(DropStmt *stmt, AfterCommand *after)
 			List	   *names = (List *) lfirst(lc);
 			char	   *trigger = strVal(llast(names));
 
-			if (is_our_trigger(trigger))
+			if (capture_is_extension_trigger(trigger))
 				ereport(ERROR,
 						(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
 						 errmsg("cannot drop trigger \"%s\" because dynamic tables depend on it", trigger),
@@ -411,6 +421,184 @@ check_create(CreateStmt *stmt, AfterCommand *after)
 	}
 }
 
+/* roles_of: the OIDs of a List of RoleSpec (DROP OWNED BY ...). */
+static List *
+roles_of(List *rolespecs)
+{
+	List	   *roles = NIL;
+	ListCell   *lc;
+
+	foreach(lc, rolespecs)
+		roles = lappend_oid(roles, get_rolespec_oid((RoleSpec *) lfirst(lc), false));
+	return roles;
+}
+
+/*
+ * check_create_trigger
+ *		A dt_guard trigger made by anything but the extension is a restore
+ *		(dump.c): the table becomes a DT once it exists.  The triggers of a
+ *		DT and the capture triggers are the extension's alone.
+ */
+static void
+check_create_trigger(CreateTrigStmt *stmt, AfterCommand *after)
+{
+	Oid			relid = RangeVarGetRelid(stmt->relation, NoLock, true);
+	bool		is_dt = OidIsValid(relid) && catalog_is_dynamic_table(relid);
+
+	if (dump_is_guard_function(stmt->funcname))
+	{
+		if (strcmp(stmt->trigname, "dt_guard") != 0 || stmt->row || stmt->isconstraint)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+					 errmsg("function dt_internal.guard_dynamic_table() is only for the dt_guard trigger of a dynamic table")));
+		if (is_dt)
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_OBJECT),
+					 errmsg("dynamic table \"%s\" has its dt_guard trigger", stmt->relation->relname),
+					 errhint("Use dt.alter_dynamic_table() to change it.")));
+		after->guarded = relid;
+	}
+	else if (is_dt && strcmp(stmt->trigname, "dt_guard") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("dynamic table \"%s\" has its dt_guard trigger", stmt->relation->relname)));
+	else if (capture_is_capture_function(stmt->funcname))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+				 errmsg("function dt_internal.capture_changes() is only for the triggers pg_dynamic_tables installs")));
+}
+
+/*
+ * dynamic_table_of_copy
+ *		The DT a COPY ... FROM writes into, or InvalidOid.
+ */
+static Oid
+dynamic_table_of_copy(CopyStmt *stmt)
+{
+	Oid			relid;
+
+	if (!stmt->is_from || stmt->relation == NULL)
+		return InvalidOid;
+	relid = RangeVarGetRelid(stmt->relation, NoLock, true);
+	return OidIsValid(relid) && catalog_is_dynamic_table(relid) ? relid : InvalidOid;
+}
+
+/*
+ * is_our_extension_drop
+ *		DROP EXTENSION naming pg_dynamic_tables.
+ */
+static bool
+is_our_extension_drop(DropStmt *stmt)
+{
+	ListCell   *lc;
+
+	if (stmt->removeType != OBJECT_EXTENSION)
+		return false;
+	foreach(lc, stmt->objects)
+	{
+		if (strcmp(strVal(lfirst(lc)), DT_EXTENSION_NAME) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * drop_empty_schema_dt
+ *		After DROP EXTENSION: CREATE EXTENSION made schema dt for it (the
+ *		control file names it), but PostgreSQL keeps a schema an extension
+ *		lives in out of the extension, so it stays behind.  Drop it, unless
+ *		something else is in it.
+ */
+static void
+drop_empty_schema_dt(void)
+{
+	Oid			nsp = get_namespace_oid(DT_SCHEMA, true);
+	Relation	depend;
+	ScanKeyData key[2];
+	SysScanDesc scan;
+	bool		empty;
+
+	if (!OidIsValid(nsp))
+		return;
+	depend = table_open(DependRelationId, AccessShareLock);
+	ScanKeyInit(&key[0], Anum_pg_depend_refclassid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(NamespaceRelationId));
+	ScanKeyInit(&key[1], Anum_pg_depend_refobjid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(nsp));
+	scan = systable_beginscan(depend, DependReferenceIndexId, true, NULL, 2, key);
+	empty = !HeapTupleIsValid(systable_getnext(scan));
+	systable_endscan(scan);
+	table_close(depend, AccessShareLock);
+	if (empty)
+	{
+		ObjectAddress schema;
+
+		ObjectAddressSet(schema, NamespaceRelationId, nsp);
+		performDeletion(&schema, DROP_RESTRICT, 0);
+	}
+}
+
+/*
+ * cascades
+ *		Can the command drop objects it does not name (CASCADE), and so reach
+ *		the internal objects of the extension through what they use?
+ */
+static bool
+cascades(Node *parsetree)
+{
+	ListCell   *lc;
+
+	switch (nodeTag(parsetree))
+	{
+		case T_DropStmt:
+			return ((DropStmt *) parsetree)->behavior == DROP_CASCADE;
+		case T_DropOwnedStmt:
+			return ((DropOwnedStmt *) parsetree)->behavior == DROP_CASCADE;
+		case T_AlterTableStmt:
+			foreach(lc, ((AlterTableStmt *) parsetree)->cmds)
+			{
+				AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+
+				if (cmd->subtype == AT_DropColumn && cmd->behavior == DROP_CASCADE)
+					return true;
+			}
+			return false;
+		default:
+			return false;
+	}
+}
+
+/*
+ * refuse_internal_drop
+ *		Objects of schema dt_internal are the extension's: dropping one by
+ *		name is refused (as PostgreSQL refuses to drop an extension member;
+ *		a cascade takes them out of the extension for a moment).
+ */
+static void
+refuse_internal_drop(DropStmt *stmt)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->objects)
+	{
+		Node	   *object = (Node *) lfirst(lc);
+		List	   *names = NIL;
+
+		if (IsA(object, List))
+			names = (List *) object;
+		else if (IsA(object, TypeName))
+			names = ((TypeName *) object)->names;
+		else if (IsA(object, String) && stmt->removeType == OBJECT_SCHEMA)
+			names = list_make1(object);
+		if (list_length(names) >= 1 && strcmp(strVal(linitial(names)), DT_INTERNAL_SCHEMA) == 0 &&
+			(list_length(names) > 1 || stmt->removeType == OBJECT_SCHEMA))
+			ereport(ERROR,
+					(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+					 errmsg("cannot drop %s, which pg_dynamic_tables made", NameListToString(names)),
+					 errhint("Drop the dynamic table it serves, or the extension.")));
+	}
+}
+
 /*
  * release_busy_database
  *		DROP DATABASE, renaming a database and copying it as a template
@@ -449,7 +637,13 @@ dt_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 {
 	Node	   *parsetree = pstmt->utilityStmt;
 	AfterCommand after = {0};
-	bool		active = extension_active();
+
+	/*
+	 * pg_upgrade's restore of the schema (the files come later): only the
+	 * capture triggers are given back (dump.c).
+	 */
+	bool		upgrading = IsBinaryUpgrade && extension_active();
+	bool		active = !IsBinaryUpgrade && extension_active();
 	ListCell   *lc;
 	ListCell   *lc2;
 
@@ -463,10 +657,37 @@ dt_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 				break;
 			case T_RenameStmt:
 				check_rename((RenameStmt *) parsetree);
+				after.renamed = true;
+				break;
+			case T_AlterObjectSchemaStmt:
+				after.renamed = true;
 				break;
 			case T_DropStmt:
 				check_drop((DropStmt *) parsetree, &after);
+				refuse_internal_drop((DropStmt *) parsetree);
+				after.dropped_extension = is_our_extension_drop((DropStmt *) parsetree);
 				break;
+			case T_DropOwnedStmt:
+				lifecycle_release_members_of(roles_of(((DropOwnedStmt *) parsetree)->roles));
+				break;
+			case T_CreateTrigStmt:
+				check_create_trigger((CreateTrigStmt *) parsetree, &after);
+				break;
+			case T_CopyStmt:
+				{
+					Oid			dt = dynamic_table_of_copy((CopyStmt *) parsetree);
+
+					if (OidIsValid(dt))
+					{
+						PlannedStmt *copy = makeNode(PlannedStmt);
+
+						memcpy(copy, pstmt, sizeof(PlannedStmt));
+						copy->utilityStmt = dump_discard_copy((CopyStmt *) parsetree, dt);
+						pstmt = copy;
+						readOnlyTree = false;
+					}
+					break;
+				}
 			case T_CreateStmt:
 				check_create((CreateStmt *) parsetree, &after);
 				break;
@@ -485,18 +706,44 @@ dt_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 			default:
 				break;
 		}
+		if (cascades(parsetree) && !after.dropped_extension)
+		{
+			lifecycle_release_members();
+			after.readopt = true;
+		}
 	}
+	else if (upgrading && IsA(parsetree, CreateTrigStmt) &&
+			 dump_is_guard_function(((CreateTrigStmt *) parsetree)->funcname))
+		after.guarded = RangeVarGetRelid(((CreateTrigStmt *) parsetree)->relation, NoLock, false);
 
-	if (prev_ProcessUtility)
-		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
-	else
-		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+	PG_TRY();
+	{
+		if (prev_ProcessUtility)
+			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+		else
+			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+	}
+	PG_FINALLY();
+	{
+		dump_copy_done();
+	}
+	PG_END_TRY();
 
 	if (IsA(parsetree, CreateExtensionStmt) &&
 		strcmp(((CreateExtensionStmt *) parsetree)->extname, DT_EXTENSION_NAME) == 0)
 		workers_extension_created();
+	if (after.dropped_extension)
+		drop_empty_schema_dt();
+	if (upgrading && OidIsValid(after.guarded))
+		dump_reinstall_capture(after.guarded);
 	if (!active || !extension_active())
 		return;
+	if (after.readopt)
+		lifecycle_adopt_members();
+	if (OidIsValid(after.guarded))
+		dump_restore_dynamic_table(after.guarded);
+	if (after.renamed)
+		dump_refresh_definitions();
 	foreach(lc, after.new_children)
 	{
 		Oid			child = lfirst_oid(lc);

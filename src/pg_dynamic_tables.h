@@ -41,6 +41,7 @@
 #define DT_SCHEMA			"dt"
 #define DT_INTERNAL_SCHEMA	"dt_internal"
 #define DT_EXTENSION_NAME	"pg_dynamic_tables"
+#define DT_VERSION			"1.1"	/* of the SQL objects this library expects */
 
 /* Scheduled refreshes that fail this many times in a row suspend the DT. */
 #define DT_MAX_FAILURES		5
@@ -63,6 +64,8 @@
  * analysis.c
  * ---------------------------------------------------------------------
  */
+
+struct DtEntry;
 
 /*
  * How an incremental DT is maintained (DESIGN.md, principle 4): by merging
@@ -246,6 +249,8 @@ typedef struct DtAnalysis
 extern Query *analysis_parse_query(const char *sql);
 extern DtAnalysis *analysis_analyze(Query *query, Oid dtrelid);
 extern void analysis_check_permissions(Query *query);
+extern char *analysis_print_definition(Query *query);
+extern Query *analysis_stored_query(struct DtEntry *entry);	/* catalog.c's */
 extern DtMode analysis_parse_mode(const char *mode);
 extern const char *analysis_mode_name(DtMode mode);
 extern bool analysis_parse_lag(const char *lag, Interval **interval);
@@ -333,7 +338,15 @@ extern List *deparse_context_for_level(Query *level);
  * capture.c
  * ---------------------------------------------------------------------
  */
+/* Capture triggers are named this, then log OID, event and trigger OID. */
+#define DT_CAPTURE_TRIGGER_PREFIX "dt_capture_"
+
 extern void capture_attach_input(Oid dtrelid, DtInput *input);
+extern void capture_drop_logs(List *logoids);
+extern void capture_reinstall_triggers(Oid relid);
+extern bool capture_is_extension_trigger(const char *name);
+extern bool capture_is_capture_function(List *funcname);
+extern void capture_convert_from_1_0(Oid relid);
 extern bool capture_column_is_captured(Oid relid, AttrNumber attnum);
 extern void capture_release_unused_inputs(void);
 extern void capture_follow_new_child(Oid child, bool brought_rows);
@@ -356,7 +369,12 @@ typedef struct DtEntry
 {
 	Oid			relid;
 	char	   *query_text;
-	char	   *query_tree;
+	char	   *query_tree;		/* nodeToString of the analysed query */
+	int			tree_major;		/* the PostgreSQL major version that wrote it */
+	char	   *definition;		/* the query as printed, fully qualified */
+	bool		on_create;		/* initialize => 'on_create' */
+	bool		suspended;
+	Oid			suspended_by;	/* the suspended input that caused it */
 	bool		lag_downstream;
 	Interval   *target_lag;		/* NULL when downstream */
 	DtMode		requested_mode;
@@ -381,7 +399,31 @@ typedef struct DtRefreshStats
 	char	   *message;		/* for the history, or NULL */
 } DtRefreshStats;
 
+/*
+ * The arguments of a DT's dt_guard trigger, which carry its definition
+ * into pg_dump's output (catalog_write_guard, dump.c): the format, the
+ * query as printed, the target lag, the requested refresh mode, the
+ * initialize choice, the scheduling state ("ACTIVE", "SUSPENDED" or
+ * "SUSPENDED BY <qualified name of the input>"), then the pinned settings.
+ */
+#define DT_GUARD_FORMAT		"pg_dynamic_tables 1.1"
+typedef enum DtGuardArg
+{
+	DT_GUARD_ARG_FORMAT,
+	DT_GUARD_ARG_DEFINITION,
+	DT_GUARD_ARG_LAG,
+	DT_GUARD_ARG_MODE,
+	DT_GUARD_ARG_INITIALIZE,
+	DT_GUARD_ARG_STATE,
+	DT_GUARD_ARG_SETTINGS		/* and every argument after it */
+} DtGuardArg;
+
+extern List *catalog_current_settings(void);
+extern int	catalog_pin_settings(List *settings);
+extern void catalog_check_settings(List *settings);
 extern Oid	catalog_extension_owner(void);
+extern bool catalog_version_current(void);
+extern void catalog_require_current_version(void);
 extern Oid	catalog_relation_owner(Oid relid);
 extern void catalog_begin_as_owner(Oid role, bool restricted, Oid *saved_user,
 								   int *saved_context);
@@ -406,8 +448,16 @@ extern void catalog_insert_history(Oid relid, const char *trigger,
 								   const char *state, const char *message);
 extern List *catalog_input_relids(Oid relid);
 extern char *catalog_dt_reading_column(Oid relid, AttrNumber attnum);
-extern void catalog_forget_dropped(void);
+extern void catalog_add_member(Oid classid, Oid objid);
+extern void catalog_remove_members(List *objects);
+extern void catalog_drop_members(List *objects);
+extern List *catalog_dynamic_tables(void);
+extern List *catalog_captured_relations(void);
+extern void catalog_set_definition(Oid relid, const char *definition);
+extern List *catalog_state_objects(Oid relid);
 extern void catalog_follow_owner(Oid relid);
+extern void catalog_delete_dropped(List **dts, List **logs);
+extern void catalog_write_guard(Oid relid);
 
 /* ---------------------------------------------------------------------
  * refresh.c
@@ -447,9 +497,31 @@ extern bool refresh_scheduled_unit(List *unit);
 extern uint64 refresh_exec(struct _SPI_plan *plan, Datum *values,
 						   const char *nulls, Snapshot snapshot);
 extern bool refresh_in_progress(Oid relid);
-extern List *refresh_current_settings(void);
-extern int	refresh_pin_settings(List *settings);
 extern void refresh_require_read_committed(const char *what);
+
+/* ---------------------------------------------------------------------
+ * lifecycle.c
+ * ---------------------------------------------------------------------
+ */
+extern void lifecycle_choose_strategy(DtEntry *entry, DtAnalysis *an, const char *name);
+extern void lifecycle_make_dynamic(Oid relid, DtEntry *entry, Query *query, DtAnalysis *an);
+extern void lifecycle_forget_dropped(void);
+extern void lifecycle_release_members_of(List *roles);
+extern void lifecycle_release_members(void);
+extern void lifecycle_adopt_members(void);
+
+/* ---------------------------------------------------------------------
+ * dump.c
+ * ---------------------------------------------------------------------
+ */
+extern bool dump_is_guard_function(List *funcname);
+extern void dump_restore_dynamic_table(Oid relid);
+extern void dump_reinstall_capture(Oid relid);
+extern Node *dump_discard_copy(CopyStmt *stmt, Oid relid);
+extern bool dump_discarding_copy(Oid relid);
+extern void dump_copy_done(void);
+extern void dump_refresh_definitions(void);
+extern void dump_convert_from_1_0(void);
 
 /* ---------------------------------------------------------------------
  * percentile.c

@@ -72,62 +72,6 @@ typedef struct WindowPlan
 /* The DTs being refreshed by this backend, innermost last (guard trigger). */
 static List *refreshing = NIL;
 
-/* The settings a DT pins, recorded when it is created. */
-static const char *const pinned_settings[] = {
-	"TimeZone", "DateStyle", "IntervalStyle", "extra_float_digits",
-	"lc_monetary", "lc_numeric", "lc_time", "default_text_search_config"
-};
-
-/*
- * refresh_current_settings
- *		The session's values of the pinned settings, as "name=value".
- */
-List *
-refresh_current_settings(void)
-{
-	List	   *settings = NIL;
-	int			i;
-
-	for (i = 0; i < lengthof(pinned_settings); i++)
-		settings = lappend(settings, psprintf("%s=%s", pinned_settings[i],
-											  GetConfigOption(pinned_settings[i], false, false)));
-	return settings;
-}
-
-/*
- * refresh_pin_settings
- *		Apply a DT's settings, search_path = pg_catalog and jit = off at a
- *		new GUC nest level; the caller ends it with AtEOXact_GUC(false,
- *		level), and an error ends it with the (sub)transaction.
- */
-int
-refresh_pin_settings(List *settings)
-{
-	int			level = NewGUCNestLevel();
-	ListCell   *lc;
-
-	set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
-					  GUC_ACTION_SAVE, true, 0, false);
-
-	/*
-	 * The statements of a refresh touch few rows, but the planner's guesses
-	 * about change windows can be large; compiling them costs more than it
-	 * saves.
-	 */
-	set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-	foreach(lc, settings)
-	{
-		char	   *name = pstrdup((char *) lfirst(lc));
-		char	   *eq = strchr(name, '=');
-
-		if (eq == NULL)
-			continue;
-		*eq = '\0';
-		set_config_option(name, eq + 1, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-	}
-	return level;
-}
-
 /* ---------------------------------------------------------------------
  * Plan cache
  * ---------------------------------------------------------------------
@@ -280,7 +224,7 @@ get_plans(DtEntry *entry)
 								   ALLOCSET_SMALL_SIZES);
 	old = MemoryContextSwitchTo(p->cxt);
 
-	query = (Query *) stringToNode(entry->query_tree);
+	query = analysis_stored_query(entry);
 	AcquireRewriteLocks(query, true, false);
 	p->an = analysis_analyze(query, entry->relid);
 	if (!entry->incremental)
@@ -824,7 +768,7 @@ refresh_one(Oid relid, Snapshot snap, TimestampTz data_timestamp, const char *tr
 
 	SPI_connect();
 	catalog_begin_as_owner(owner, true, &saved_user, &saved_context);
-	guc_level = refresh_pin_settings(entry->settings);
+	guc_level = catalog_pin_settings(entry->settings);
 	plans = get_plans(entry);
 	{
 		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);

@@ -245,6 +245,9 @@ workers_init(void)
 	shmem_startup_hook = workers_shmem_startup;
 	RegisterXactCallback(workers_xact_callback, NULL);
 
+	/* pg_upgrade's server restores the schema: nothing to schedule */
+	if (IsBinaryUpgrade)
+		return;
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
 	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
@@ -723,7 +726,7 @@ scheduler_tick(bool *extension_gone, TimestampTz *last_trim)
 	if (!*extension_gone)
 	{
 		record_failures();
-		if (scheduling_enabled())
+		if (scheduling_enabled() && catalog_version_current())
 		{
 			ListCell   *lc;
 

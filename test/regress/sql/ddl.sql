@@ -23,7 +23,7 @@ $$;
 -- The capture triggers on a table, without the OID in their names.
 CREATE FUNCTION capture_triggers(rel regclass) RETURNS TABLE (tgname text, tgenabled "char")
 LANGUAGE sql AS $$
-SELECT regexp_replace(t.tgname, '[0-9]+', '<oid>'), t.tgenabled FROM pg_trigger t
+SELECT regexp_replace(t.tgname, '[0-9]+', '<oid>', 'g'), t.tgenabled FROM pg_trigger t
  WHERE t.tgrelid = rel AND t.tgname LIKE 'dt\_capture\_%' ORDER BY 1
 $$;
 CREATE FUNCTION has_change_log(rel regclass) RETURNS boolean LANGUAGE sql AS $$

@@ -206,12 +206,14 @@ SELECT * FROM dt_test.fails($$TRUNCATE d$$);
 SELECT * FROM dt_test.fails($$MERGE INTO d USING (SELECT 'k1' AS k) s ON d.k = s.k WHEN MATCHED THEN DELETE$$);
 SELECT * FROM dt_test.fails($$MERGE INTO d USING (SELECT 'zz' AS k) s ON d.k = s.k
                       WHEN NOT MATCHED THEN INSERT VALUES ('zz', 1, 1)$$);
-\set VERBOSITY terse
+-- COPY into a dynamic table is accepted and its rows are left out, with a
+-- NOTICE: a data-only restore of pg_dump's output copies the rows of every
+-- table, and a dynamic table computes its own (dump.c).
+SELECT count(*) AS rows_before FROM d \gset
 COPY d FROM stdin;
 zz	1	1
 \.
-\echo :LAST_ERROR_SQLSTATE
-\set VERBOSITY default
+SELECT count(*) = :rows_before AS rows_left_out FROM d;
 SELECT dt_test.check('d');
 
 -- ---------------------------------------------------------------------
@@ -303,7 +305,7 @@ SELECT count(*) AS rules FROM pg_rewrite WHERE ev_class = 'd'::regclass;
 -- its input stay in place and enabled.
 -- ---------------------------------------------------------------------
 SELECT tgname AS capture_trigger FROM pg_trigger
- WHERE tgrelid = 'base'::regclass AND tgname LIKE 'dt\_capture\_%\_ins' \gset
+ WHERE tgrelid = 'base'::regclass AND tgname LIKE 'dt\_capture\_%\_ins\_%' \gset
 SELECT * FROM dt_test.fails($$ALTER TABLE d DISABLE TRIGGER dt_guard$$);
 SELECT * FROM dt_test.fails($$ALTER TABLE d DISABLE TRIGGER ALL$$);
 SELECT * FROM dt_test.fails($$ALTER TABLE d DISABLE TRIGGER USER$$);
@@ -311,6 +313,8 @@ SELECT * FROM dt_test.fails($$DROP TRIGGER dt_guard ON d$$);
 SELECT * FROM dt_test.fails($$ALTER TRIGGER dt_guard ON d RENAME TO guard$$);
 SELECT * FROM dt_test.fails(format('ALTER TABLE base DISABLE TRIGGER %I', :'capture_trigger'));
 SELECT * FROM dt_test.fails($$ALTER TABLE base DISABLE TRIGGER ALL$$);
+-- The capture triggers are internal triggers: DISABLE TRIGGER USER leaves
+-- them alone, so it is allowed on a table a dynamic table reads.
 SELECT * FROM dt_test.fails($$ALTER TABLE base DISABLE TRIGGER USER$$);
 SELECT * FROM dt_test.fails(format('DROP TRIGGER %I ON base', :'capture_trigger'));
 SELECT * FROM dt_test.fails(format('ALTER TRIGGER %I ON base RENAME TO capture', :'capture_trigger'));
@@ -326,7 +330,7 @@ ALTER TABLE base ENABLE ALWAYS TRIGGER :"capture_trigger";
 ALTER TABLE base ENABLE TRIGGER ALL;
 ALTER TABLE base ENABLE TRIGGER USER;
 ALTER TABLE d ENABLE TRIGGER ALL;
-SELECT c.relname, regexp_replace(t.tgname, '[0-9]+', '<oid>') AS tgname, t.tgenabled
+SELECT c.relname, regexp_replace(t.tgname, '[0-9]+', '<oid>', 'g') AS tgname, t.tgenabled
   FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
  WHERE t.tgrelid IN ('base'::regclass, 'd'::regclass)
  ORDER BY 1, 2;

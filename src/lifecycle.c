@@ -1,0 +1,418 @@
+/*-------------------------------------------------------------------------
+ *
+ * lifecycle.c
+ *		A table becomes a dynamic table, and what is made for it goes away
+ *		with it.
+ *
+ * A DT starts as an ordinary table with exactly its query's columns:
+ * made by dt.create_dynamic_table (api.c), or by a restore (dump.c), which
+ * creates the table from pg_dump's output and then its dt_guard trigger,
+ * whose arguments carry the definition.  lifecycle_make_dynamic then adds
+ * everything else, in one transaction: the internal objects of its
+ * strategy in dt_internal, the index on its key, the guard trigger,
+ * capture on every input, pg_depend entries from the DT to what its query
+ * uses (as for a view) and to the extension, the catalog row, and with
+ * initialize => 'on_create' its first refresh.
+ *
+ * When a DT or an input is dropped, pg_depend takes away the triggers and
+ * the key index; the sql_drop event trigger calls lifecycle_forget_dropped
+ * for the rest (catalog rows, state objects, change logs), which are
+ * extension members and so are not reached by a cascaded drop (catalog.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/table.h"
+#include "catalog/dependency.h"
+#include "catalog/index.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_index.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/ruleutils.h"
+#include "utils/syscache.h"
+
+#include "pg_dynamic_tables.h"
+
+/* capitalized: a reason phrase as the start of a sentence. */
+static char *
+capitalized(const char *phrase)
+{
+	char	   *s = pstrdup(phrase);
+
+	s[0] = pg_toupper((unsigned char) s[0]);
+	return s;
+}
+
+/*
+ * recompute_reason
+ *		refresh_mode_reason of a DT maintained by affected-key recompute;
+ *		a NOTICE when no index finds the base rows of a key, so that every
+ *		refresh scans a table.
+ */
+static char *
+recompute_reason(DtAnalysis *an)
+{
+	const char *col = recompute_key_column(an);
+
+	if (!an->recompute->indexed)
+	{
+		ereport(NOTICE,
+				(errmsg("no index finds the rows of one \"%s\" in the tables the dynamic table reads", col),
+				 errdetail("Each incremental refresh will scan them."),
+				 errhint("Create an index on the expression the column is computed from.")));
+		return psprintf("the rows of the \"%s\" values that the changes touch are recomputed; "
+						"no index finds their base rows", col);
+	}
+	return psprintf("the rows of the \"%s\" values that the changes touch are recomputed", col);
+}
+
+/*
+ * lifecycle_choose_strategy
+ *		Apply the requested refresh mode to an analysis: 'incremental'
+ *		refuses a query neither strategy maintains, 'full' forces full
+ *		refreshes.  Sets entry->incremental and entry->reason.
+ */
+void
+lifecycle_choose_strategy(DtEntry *entry, DtAnalysis *an, const char *name)
+{
+	if (entry->requested_mode == DT_MODE_INCREMENTAL && an->strategy == DT_STRATEGY_FULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("query of dynamic table \"%s\" cannot be refreshed incrementally", name),
+				 errdetail("%s cannot be maintained incrementally.", capitalized(an->reason)),
+				 errhint("Use refresh_mode => 'auto' to fall back to full refreshes.")));
+	if (entry->requested_mode == DT_MODE_FULL)
+	{
+		an->strategy = DT_STRATEGY_FULL;
+		entry->reason = pstrdup("refresh_mode FULL was requested");
+	}
+	else if (an->strategy == DT_STRATEGY_FULL)
+		entry->reason = psprintf("%s cannot be maintained incrementally", an->reason);
+	else if (an->strategy == DT_STRATEGY_MERGE)
+		entry->reason = pstrdup("aggregates are merged from the changes; min, max, count distinct "
+								"and percentiles from per-group value counts");
+	else
+		entry->reason = recompute_reason(an);
+	entry->incremental = (an->strategy != DT_STRATEGY_FULL);
+}
+
+/*
+ * check_input_privileges
+ *		The DT's owner must be able to read every input, and the first DT
+ *		over a table starts capturing its changes, which takes the TRIGGER
+ *		privilege on it (as Snowflake asks the owner to enable change
+ *		tracking): the current user's, who asks for it.
+ */
+static void
+check_input_privileges(Query *query, List *inputs, Oid owner)
+{
+	Oid			saved_user;
+	int			saved_context;
+	ListCell   *lc;
+
+	catalog_begin_as_owner(owner, false, &saved_user, &saved_context);
+	analysis_check_permissions(query);
+	catalog_end_as_owner(saved_user, saved_context);
+	foreach(lc, inputs)
+	{
+		DtInput    *input = (DtInput *) lfirst(lc);
+
+		if (input->capturable && !capture_relation_is_captured(input->relid) &&
+			pg_class_aclcheck(input->relid, GetUserId(), ACL_TRIGGER) != ACLCHECK_OK)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("permission denied to capture the changes of table \"%s\"",
+							get_rel_name(input->relid)),
+					 errdetail("The first dynamic table over a table installs triggers on it."),
+					 errhint("Ask its owner for the TRIGGER privilege, or to create the first dynamic table over it.")));
+	}
+}
+
+/* record_dependency: depender depends on referenced. */
+static void
+record_dependency(Oid classid, Oid depender, Oid refclassid, Oid referenced, DependencyType type)
+{
+	ObjectAddress dep;
+	ObjectAddress ref;
+
+	ObjectAddressSet(dep, classid, depender);
+	ObjectAddressSet(ref, refclassid, referenced);
+	recordDependencyOn(&dep, &ref, type);
+}
+
+/*
+ * create_state_objects
+ *		The state of a delta-merge DT in dt_internal: members of the
+ *		extension, owned by the DT's owner (catalog.c says why).
+ */
+static void
+create_state_objects(Oid relid, DtAnalysis *an)
+{
+	ListCell   *lc;
+
+	foreach(lc, deparse_internal_objects(relid, an))
+		catalog_exec_ddl((char *) lfirst(lc));
+	CommandCounterIncrement();
+	foreach(lc, catalog_state_objects(relid))
+	{
+		ObjectAddress *object = (ObjectAddress *) lfirst(lc);
+
+		catalog_add_member(object->classId, object->objectId);
+	}
+	catalog_follow_owner(relid);
+}
+
+/* index_access_method: the access method of an index. */
+static Oid
+index_access_method(Oid index)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(index));
+	Oid			am;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", index);
+	am = ((Form_pg_class) GETSTRUCT(tup))->relam;
+	ReleaseSysCache(tup);
+	return am;
+}
+
+/*
+ * find_key_index
+ *		An index of the DT that is the key index deparse_key_index describes:
+ *		for delta merge unique, NULLS NOT DISTINCT, on exactly the key
+ *		columns; for recompute on the key column.  A restored DT has it
+ *		already (pg_dump dumped it with the table).
+ */
+static Oid
+find_key_index(Oid relid, DtAnalysis *an)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+	List	   *indexes = RelationGetIndexList(rel);
+	ListCell   *lc;
+	Oid			found = InvalidOid;
+
+	table_close(rel, AccessShareLock);
+	foreach(lc, indexes)
+	{
+		HeapTuple	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(lfirst_oid(lc)));
+		Form_pg_index index;
+		bool		match;
+		int			k;
+
+		if (!HeapTupleIsValid(tup))
+			continue;
+		index = (Form_pg_index) GETSTRUCT(tup);
+		match = index->indisvalid && heap_attisnull(tup, Anum_pg_index_indexprs, NULL) &&
+			heap_attisnull(tup, Anum_pg_index_indpred, NULL);
+		if (an->strategy == DT_STRATEGY_RECOMPUTE)
+			match = match && index->indnkeyatts == 1 &&
+				index->indkey.values[0] == an->recompute->resno;
+		else
+		{
+			match = match && index->indisunique && index->indnullsnotdistinct &&
+				index->indnkeyatts == list_length(an->keys);
+			for (k = 0; match && k < index->indnkeyatts; k++)
+				match = index->indkey.values[k] == ((DtKey *) list_nth(an->keys, k))->resno;
+		}
+		ReleaseSysCache(tup);
+		if (match && index_access_method(lfirst_oid(lc)) == BTREE_AM_OID)
+		{
+			found = lfirst_oid(lc);
+			break;
+		}
+	}
+	return found;
+}
+
+/*
+ * ensure_key_index
+ *		The index of an incremental DT on its key, which a refresh finds the
+ *		rows it rewrites with, and which cannot be dropped without the DT.
+ */
+static void
+ensure_key_index(Oid relid, DtAnalysis *an)
+{
+	char	   *key_index = deparse_key_index(relid, an);
+	Oid			index;
+
+	if (key_index == NULL)
+		return;
+	index = find_key_index(relid, an);
+	if (!OidIsValid(index))
+	{
+		catalog_exec_ddl(key_index);
+		CommandCounterIncrement();
+		index = find_key_index(relid, an);
+		if (!OidIsValid(index))
+			elog(ERROR, "could not find the key index of dynamic table %u", relid);
+	}
+	record_dependency(RelationRelationId, index, RelationRelationId, relid, DEPENDENCY_INTERNAL);
+}
+
+/*
+ * lifecycle_make_dynamic
+ *		Make table relid, which has exactly the columns of query, the DT of
+ *		entry (query_text, query_tree, target lag, mode, initialize,
+ *		settings, suspension), maintained as analysis an says.
+ *
+ * The current user must be allowed to start capturing what it reads; the
+ * table's owner must be able to read it.  Fills in the rest of entry.
+ * Restoring says that the table came from pg_dump, with its dt_guard
+ * trigger: with initialize => 'on_schedule' its rows are removed, as the
+ * scheduler will populate it; with 'on_create' it is refreshed in full at
+ * once, as pg_dump refreshes materialized views.
+ */
+void
+lifecycle_make_dynamic(Oid relid, DtEntry *entry, Query *query, DtAnalysis *an)
+{
+	Oid			owner = catalog_relation_owner(relid);
+	int			guc_level;
+	ListCell   *lc;
+	ObjectAddress dtaddr;
+
+	check_input_privileges(query, an->inputs, owner);
+
+	/* Internal SQL is generated for search_path = pg_catalog. */
+	guc_level = catalog_pin_settings(entry->settings);
+	entry->relid = relid;
+	entry->query_tree = nodeToString(query);
+	entry->tree_major = PG_MAJORVERSION_NUM;
+	entry->definition = analysis_print_definition(query);
+	if (an->strategy == DT_STRATEGY_MERGE)
+		create_state_objects(relid, an);
+	if (an->strategy != DT_STRATEGY_FULL)
+		ensure_key_index(relid, an);
+	foreach(lc, an->inputs)
+		capture_attach_input(relid, (DtInput *) lfirst(lc));
+	AtEOXact_GUC(false, guc_level);
+
+	ObjectAddressSet(dtaddr, RelationRelationId, relid);
+	recordDependencyOnExpr(&dtaddr, (Node *) query, NIL, DEPENDENCY_NORMAL);
+	/* DROP EXTENSION ... CASCADE drops the DTs too: nothing would refresh them */
+	record_dependency(RelationRelationId, relid, ExtensionRelationId,
+					  get_extension_oid(DT_EXTENSION_NAME, false), DEPENDENCY_NORMAL);
+
+	catalog_insert_entry(entry, an->inputs);
+	CommandCounterIncrement();
+	catalog_write_guard(relid);
+	CommandCounterIncrement();
+
+	if (entry->on_create)
+	{
+		DtRefreshStats stats;
+
+		refresh_dynamic_table(relid, "CREATION", &stats);
+	}
+	workers_wake_scheduler();
+}
+
+/*
+ * lifecycle_forget_dropped
+ *		After a DROP: forget the DTs that no longer exist and drop their
+ *		state objects, drop the change logs of relations that no longer
+ *		exist, and release the capture of relations no DT reads any more.
+ *		Idempotent.
+ */
+void
+lifecycle_forget_dropped(void)
+{
+	List	   *dts;
+	List	   *logs;
+	ListCell   *lc;
+
+	catalog_delete_dropped(&dts, &logs);
+	foreach(lc, dts)
+		catalog_drop_members(catalog_state_objects(lfirst_oid(lc)));
+	capture_drop_logs(logs);
+	capture_release_unused_inputs();
+}
+
+/*
+ * lifecycle_release_members_of
+ *		Before DROP OWNED BY roles: take the state objects of the DTs those
+ *		roles own (which they own too) out of the extension, so that DROP
+ *		OWNED drops them with the DTs; it refuses to drop an extension
+ *		member.  If the DROP fails, its rollback puts them back.
+ */
+void
+lifecycle_release_members_of(List *roles)
+{
+	ListCell   *lc;
+
+	foreach(lc, catalog_dynamic_tables())
+	{
+		Oid			relid = lfirst_oid(lc);
+
+		if (get_rel_name(relid) != NULL && list_member_oid(roles, catalog_relation_owner(relid)))
+			catalog_remove_members(catalog_state_objects(relid));
+	}
+}
+
+/*
+ * internal_members
+ *		The objects the extension made for DTs and change logs, which are its
+ *		members (catalog.c): every DT's state objects and every change log.
+ */
+static List *
+internal_members(void)
+{
+	List	   *objects = NIL;
+	ListCell   *lc;
+
+	foreach(lc, catalog_dynamic_tables())
+		objects = list_concat(objects, catalog_state_objects(lfirst_oid(lc)));
+	foreach(lc, catalog_captured_relations())
+	{
+		Oid			log = capture_log_relid(lfirst_oid(lc));
+		ObjectAddress *object;
+
+		if (!OidIsValid(log))
+			continue;
+		object = palloc(sizeof(ObjectAddress));
+		ObjectAddressSet(*object, RelationRelationId, log);
+		objects = lappend(objects, object);
+	}
+	return objects;
+}
+
+/*
+ * lifecycle_release_members
+ *		Before a DROP ... CASCADE: take the DTs' internal objects out of the
+ *		extension, as PostgreSQL would turn a cascade reaching one of them
+ *		(through a type its columns use, say) into DROP EXTENSION.  Those the
+ *		cascade drops are a dropped DT's; lifecycle_adopt_members takes the
+ *		others back once the command is done, and a failed command's
+ *		rollback does.
+ */
+void
+lifecycle_release_members(void)
+{
+	catalog_remove_members(internal_members());
+}
+
+/* lifecycle_adopt_members: the internal objects that exist are members again. */
+void
+lifecycle_adopt_members(void)
+{
+	ListCell   *lc;
+
+	foreach(lc, internal_members())
+	{
+		ObjectAddress *object = (ObjectAddress *) lfirst(lc);
+
+		if (!OidIsValid(getExtensionOfObject(object->classId, object->objectId)))
+			catalog_add_member(object->classId, object->objectId);
+	}
+}
