@@ -506,8 +506,8 @@ catalog_insert_entry(DtEntry *entry, List *inputs)
 				 "tree_major, definition, initialize, scheduling_state, suspended_by, suspend_reason, "
 				 "position_snapshot, position_xid, position_cid) "
 				 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
-				 "CASE WHEN $12 = 'SUSPENDED' THEN coalesce(pg_catalog.format('%s, which it reads, is suspended', "
-				 "$13::pg_catalog.regclass), 'suspended when the database was dumped') END, "
+				 "CASE WHEN $12 <> 'SUSPENDED' THEN NULL WHEN $13 IS NULL THEN 'suspended when the database was dumped' "
+				 "ELSE pg_catalog.format('%s, which it reads, is suspended', $13::pg_catalog.regclass) END, "
 				 "pg_catalog.pg_current_snapshot(), pg_catalog.pg_current_xact_id(), 0)",
 				 13, types, values, nulls, SPI_OK_INSERT);
 	foreach(lc, inputs)

@@ -35,6 +35,7 @@
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -262,6 +263,29 @@ ensure_key_index(Oid relid, DtAnalysis *an)
 }
 
 /*
+ * lock_inputs
+ *		ShareUpdateExclusiveLock, which capture_attach_input takes first, on
+ *		every captured input in OID order, so that DTs made at once (pg_restore
+ *		--jobs) over the same tables wait for each other instead of
+ *		deadlocking.  Writers are not blocked.
+ */
+static void
+lock_inputs(List *inputs)
+{
+	List	   *relids = NIL;
+	ListCell   *lc;
+
+	foreach(lc, inputs)
+	{
+		if (((DtInput *) lfirst(lc))->capturable)
+			relids = lappend_oid(relids, ((DtInput *) lfirst(lc))->relid);
+	}
+	list_sort(relids, list_oid_cmp);
+	foreach(lc, relids)
+		LockRelationOid(lfirst_oid(lc), ShareUpdateExclusiveLock);
+}
+
+/*
  * lifecycle_make_dynamic
  *		Make table relid, which has exactly the columns of query, the DT of
  *		entry (query_text, query_tree, target lag, mode, initialize,
@@ -283,6 +307,7 @@ lifecycle_make_dynamic(Oid relid, DtEntry *entry, Query *query, DtAnalysis *an)
 	ObjectAddress dtaddr;
 
 	check_input_privileges(query, an->inputs, owner);
+	lock_inputs(an->inputs);
 
 	/* Internal SQL is generated for search_path = pg_catalog. */
 	guc_level = catalog_pin_settings(entry->settings);

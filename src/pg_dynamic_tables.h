@@ -12,6 +12,8 @@
  *	capture.c		change logs and the triggers that fill them
  *	refresh.c		the refresh transaction: snapshot, strategy, history
  *	percentile.c	order-statistic cursors for percentile aggregates
+ *	lifecycle.c		a table becomes a DT; what is made for it goes with it
+ *	dump.c			DTs through pg_dump/pg_restore, pg_upgrade and renames
  *	catalog.c		the extension's catalog tables and running SQL as a role
  *	schedule.c		which DTs are due, and the units they are refreshed in
  *	workers.c		launcher, per-database schedulers, refresh workers
