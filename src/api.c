@@ -122,7 +122,7 @@ dt_create_dynamic_table(PG_FUNCTION_ARGS)
 				 errmsg("invalid initialize \"%s\"", initialize),
 				 errhint("Valid values are \"on_create\" and \"on_schedule\".")));
 
-	rv = makeRangeVarFromNameList(stringToQualifiedNameList(name));
+	rv = makeRangeVarFromNameList(dt_name_list(name));
 	nsp = RangeVarGetCreationNamespace(rv);
 	if (isAnyTempNamespace(nsp))
 		ereport(ERROR,

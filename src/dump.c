@@ -137,7 +137,7 @@ parse_state(const char *state, DtEntry *entry)
 	entry->suspended_by = InvalidOid;
 	if (strncmp(state, by, strlen(by)) == 0)
 		entry->suspended_by =
-			RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(state + strlen(by))),
+			RangeVarGetRelid(makeRangeVarFromNameList(dt_name_list(state + strlen(by))),
 							 NoLock, true);
 	else if (entry->suspended && strcmp(state, "SUSPENDED") != 0)
 		ereport(ERROR,

@@ -566,4 +566,11 @@ extern void dt_require_preload(void);
 #define pg_class_ownercheck(relid, role) object_ownercheck(RelationRelationId, (relid), (role))
 #endif
 
+/* PostgreSQL 16 gave name parsing a soft-error context. */
+#if PG_VERSION_NUM >= 160000
+#define dt_name_list(string) stringToQualifiedNameList((string), NULL)
+#else
+#define dt_name_list(string) stringToQualifiedNameList(string)
+#endif
+
 #endif							/* PG_DYNAMIC_TABLES_H */
