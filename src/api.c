@@ -138,6 +138,7 @@ dt_create_dynamic_table(PG_FUNCTION_ARGS)
 				 errmsg("relation \"%s\" already exists", rv->relname)));
 
 	query = analysis_parse_query(sql);
+	lifecycle_check_privileges(query);
 	an = analysis_analyze(query, InvalidOid);
 	lifecycle_choose_strategy(&entry, an, rv->relname);
 
@@ -156,7 +157,14 @@ dt_create_dynamic_table(PG_FUNCTION_ARGS)
 
 	entry.query_text = sql;
 	entry.settings = catalog_current_settings();
+	entry.has_position = true;
 	lifecycle_make_dynamic(relid, &entry, query, an);
+	if (entry.on_create)
+	{
+		DtRefreshStats stats;
+
+		refresh_dynamic_table(relid, "CREATION", &stats);
+	}
 	PG_RETURN_OID(relid);
 }
 

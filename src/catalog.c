@@ -470,10 +470,10 @@ settings_array(List *settings)
 void
 catalog_insert_entry(DtEntry *entry, List *inputs)
 {
-	Oid			types[13] = {OIDOID, TEXTOID, TEXTOID, INTERVALOID, TEXTOID, TEXTOID, TEXTOID,
-	TEXTARRAYOID, INT4OID, TEXTOID, TEXTOID, TEXTOID, OIDOID};
-	Datum		values[13];
-	char		nulls[13] = "             ";
+	Oid			types[15] = {OIDOID, TEXTOID, TEXTOID, INTERVALOID, TEXTOID, TEXTOID, TEXTOID,
+	TEXTARRAYOID, INT4OID, TEXTOID, TEXTOID, TEXTOID, OIDOID, BOOLOID, BOOLOID};
+	Datum		values[15];
+	char		nulls[15] = "               ";
 	ListCell   *lc;
 
 	catalog_require_current_version();
@@ -499,17 +499,20 @@ catalog_insert_entry(DtEntry *entry, List *inputs)
 		values[12] = ObjectIdGetDatum(entry->suspended_by);
 	else
 		nulls[12] = 'n';
+	values[13] = BoolGetDatum(entry->populated);
+	values[14] = BoolGetDatum(entry->has_position);
 
 	SPI_connect();
 	catalog_exec("INSERT INTO " DT_INTERNAL_SCHEMA ".dynamic_table (relid, query_text, query_tree, "
 				 "target_lag, requested_mode, refresh_mode, refresh_mode_reason, settings, "
-				 "tree_major, definition, initialize, scheduling_state, suspended_by, suspend_reason, "
+				 "tree_major, definition, initialize, scheduling_state, suspended_by, populated, suspend_reason, "
 				 "position_snapshot, position_xid, position_cid) "
-				 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
+				 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
 				 "CASE WHEN $12 <> 'SUSPENDED' THEN NULL WHEN $13 IS NULL THEN 'suspended when the database was dumped' "
 				 "ELSE pg_catalog.format('%s, which it reads, is suspended', $13::pg_catalog.regclass) END, "
-				 "pg_catalog.pg_current_snapshot(), pg_catalog.pg_current_xact_id(), 0)",
-				 13, types, values, nulls, SPI_OK_INSERT);
+				 "CASE WHEN $15 THEN pg_catalog.pg_current_snapshot() END, "
+				 "CASE WHEN $15 THEN pg_catalog.pg_current_xact_id() END, CASE WHEN $15 THEN 0 END)",
+				 15, types, values, nulls, SPI_OK_INSERT);
 	foreach(lc, inputs)
 	{
 		DtInput    *input = (DtInput *) lfirst(lc);

@@ -250,6 +250,14 @@ dump_restore_dynamic_table(Oid relid)
 	an = analysis_analyze(query, relid);
 	lifecycle_choose_strategy(&entry, an, name);
 	entry.query_text = argument(args, DT_GUARD_ARG_DEFINITION);
+
+	/*
+	 * Its rows are those pg_dump saw (or none, in a schema-only restore):
+	 * read as they are until its next refresh, which is full.  Refreshing
+	 * now could fail: the privileges its owner needs are restored last.
+	 */
+	entry.populated = entry.on_create;
+	entry.has_position = false;
 	lifecycle_make_dynamic(relid, &entry, query, an);
 }
 

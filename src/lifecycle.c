@@ -110,22 +110,27 @@ lifecycle_choose_strategy(DtEntry *entry, DtAnalysis *an, const char *name)
 }
 
 /*
- * check_input_privileges
- *		The DT's owner must be able to read every input, and the first DT
- *		over a table starts capturing its changes, which takes the TRIGGER
- *		privilege on it (as Snowflake asks the owner to enable change
- *		tracking): the current user's, who asks for it.
+ * lifecycle_check_privileges
+ *		The creator of a DT, who owns it, must be able to read every input
+ *		(its refreshes run as the owner and check again each time).
+ */
+void
+lifecycle_check_privileges(Query *query)
+{
+	analysis_check_permissions(query);
+}
+
+/*
+ * check_capture_privileges
+ *		The first DT over a table starts capturing its changes, which takes
+ *		the TRIGGER privilege on it (as Snowflake asks the owner to enable
+ *		change tracking): the current user's, who asks for it.
  */
 static void
-check_input_privileges(Query *query, List *inputs, Oid owner)
+check_capture_privileges(List *inputs)
 {
-	Oid			saved_user;
-	int			saved_context;
 	ListCell   *lc;
 
-	catalog_begin_as_owner(owner, false, &saved_user, &saved_context);
-	analysis_check_permissions(query);
-	catalog_end_as_owner(saved_user, saved_context);
 	foreach(lc, inputs)
 	{
 		DtInput    *input = (DtInput *) lfirst(lc);
@@ -288,25 +293,22 @@ lock_inputs(List *inputs)
 /*
  * lifecycle_make_dynamic
  *		Make table relid, which has exactly the columns of query, the DT of
- *		entry (query_text, query_tree, target lag, mode, initialize,
- *		settings, suspension), maintained as analysis an says.
+ *		entry (query_text, target lag, mode, initialize, settings,
+ *		suspension, whether it is populated and has a position), maintained
+ *		as analysis an says.  Fills in the rest of entry.
  *
- * The current user must be allowed to start capturing what it reads; the
- * table's owner must be able to read it.  Fills in the rest of entry.
- * Restoring says that the table came from pg_dump, with its dt_guard
- * trigger: with initialize => 'on_schedule' its rows are removed, as the
- * scheduler will populate it; with 'on_create' it is refreshed in full at
- * once, as pg_dump refreshes materialized views.
+ * The current user must be allowed to start capturing what it reads.  A
+ * DT without a position (a restored one) is refreshed in full next time;
+ * one created with initialize => 'on_create' is refreshed by the caller.
  */
 void
 lifecycle_make_dynamic(Oid relid, DtEntry *entry, Query *query, DtAnalysis *an)
 {
-	Oid			owner = catalog_relation_owner(relid);
 	int			guc_level;
 	ListCell   *lc;
 	ObjectAddress dtaddr;
 
-	check_input_privileges(query, an->inputs, owner);
+	check_capture_privileges(an->inputs);
 	lock_inputs(an->inputs);
 
 	/* Internal SQL is generated for search_path = pg_catalog. */
@@ -333,13 +335,6 @@ lifecycle_make_dynamic(Oid relid, DtEntry *entry, Query *query, DtAnalysis *an)
 	CommandCounterIncrement();
 	catalog_write_guard(relid);
 	CommandCounterIncrement();
-
-	if (entry->on_create)
-	{
-		DtRefreshStats stats;
-
-		refresh_dynamic_table(relid, "CREATION", &stats);
-	}
 	workers_wake_scheduler();
 }
 

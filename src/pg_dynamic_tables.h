@@ -505,6 +505,7 @@ extern void refresh_require_read_committed(const char *what);
  * lifecycle.c
  * ---------------------------------------------------------------------
  */
+extern void lifecycle_check_privileges(Query *query);
 extern void lifecycle_choose_strategy(DtEntry *entry, DtAnalysis *an, const char *name);
 extern void lifecycle_make_dynamic(Oid relid, DtEntry *entry, Query *query, DtAnalysis *an);
 extern void lifecycle_forget_dropped(void);

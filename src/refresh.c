@@ -656,6 +656,15 @@ run_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *stats)
 								  get_rel_name(rls));
 		return;
 	}
+	if (!entry->has_position)
+	{
+		/* restored: its rows and state are not known to match any position */
+		full_refresh(p, snap, stats);
+		if (p->an->strategy == DT_STRATEGY_MERGE)
+			catalog_set_state_valid(entry->relid, true);
+		stats->message = "the first refresh after a restore is full";
+		return;
+	}
 	if (p->an->strategy == DT_STRATEGY_MERGE && !entry->state_valid)
 	{
 		/* a new DT, or its unlogged state was emptied by a crash */
@@ -666,7 +675,7 @@ run_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *stats)
 				"(row-level security) and was rebuilt";
 		return;
 	}
-	if (!entry->populated || !entry->has_position || p->an->always_full)
+	if (!entry->populated || p->an->always_full)
 	{
 		full_refresh(p, snap, stats);
 		return;
