@@ -56,6 +56,9 @@ pgenv_bootstrap() {
 	mkdir -p "$work"
 	rsync -a --delete --exclude .build --exclude .git --exclude '*.o' --exclude '*.so' --exclude '*.bc' "$PGDT_ROOT/" "$work/src/"
 	mkdir -p "$work/src/.build"
+	# released source trees (pgenv_release_archive) come from git, which
+	# the copy has not: carry them over
+	[ ! -d "$PGDT_BUILD/releases" ] || rsync -a --delete "$PGDT_BUILD/releases/" "$work/src/.build/releases/"
 	chown -R postgres:postgres "$work"
 	local rel=${script#"$PGDT_ROOT"/}
 	local status=0
@@ -72,22 +75,33 @@ pgenv_bootstrap() {
 # Sets PGDT_BIN to the directory holding initdb, postgres, pg_ctl, psql...
 pgenv_install() {
 	local pgconfig=/usr/lib/postgresql/$PGDT_PG_MAJOR/bin/pg_config
-	local bindir sharedir pkglibdir dest
-	bindir=$($pgconfig --bindir)
-	sharedir=$($pgconfig --sharedir)
-	pkglibdir=$($pgconfig --pkglibdir)
-	dest=$PGDT_BUILD/install
+	local dest=$PGDT_BUILD/install
 
 	pgenv_log "building pg_dynamic_tables"
 	make -s -C "$PGDT_ROOT" PG_CONFIG="$pgconfig" >/dev/null
 	rm -rf "$dest"
 	make -s -C "$PGDT_ROOT" PG_CONFIG="$pgconfig" install DESTDIR="$dest" >/dev/null
+	pgenv_layout "$dest"
+	PGDT_BIN=$dest$($pgconfig --bindir)
+	PGDT_PGXS=$($pgconfig --pgxs)
+	PGDT_PGXS=$(dirname "$(dirname "$(dirname "$PGDT_PGXS")")")
+	export PGDT_BIN PGDT_PGXS
+}
 
-	# The server finds its share and lib directories relative to its own
-	# executable, so real copies of the binaries that look those up are
-	# placed in the private tree; everything else is a symbolic link.
+# pgenv_layout DEST: complete an install tree DEST into which the extension
+# was installed (make install DESTDIR=DEST) with the server of this
+# machine.  The server finds its share and lib directories relative to its
+# own executable, so real copies of the binaries that look those up are
+# placed in the private tree; everything else is a symbolic link.
+pgenv_layout() {
+	local dest=$1
+	local pgconfig=/usr/lib/postgresql/$PGDT_PG_MAJOR/bin/pg_config
+	local bindir sharedir pkglibdir f
+	bindir=$($pgconfig --bindir)
+	sharedir=$($pgconfig --sharedir)
+	pkglibdir=$($pgconfig --pkglibdir)
+
 	mkdir -p "$dest$bindir" "$dest$sharedir/extension" "$dest$pkglibdir"
-	local f
 	for f in "$bindir"/*; do
 		case $(basename "$f") in
 			postgres | initdb | pg_ctl) cp "$f" "$dest$bindir/" ;;
@@ -104,10 +118,64 @@ pgenv_install() {
 	for f in "$pkglibdir"/*; do
 		[ -e "$dest$pkglibdir/$(basename "$f")" ] || ln -s "$f" "$dest$pkglibdir/"
 	done
-	PGDT_BIN=$dest$bindir
-	PGDT_PGXS=$($pgconfig --pgxs)
-	PGDT_PGXS=$(dirname "$(dirname "$(dirname "$PGDT_PGXS")")")
-	export PGDT_BIN PGDT_PGXS
+}
+
+# pgenv_release_archive COMMIT: the source tree of a released version, the
+# extension as users installed it, for the tests that start from it (the
+# extension update test).  It is taken from git with "git archive" into
+# $PGDT_BUILD/releases/COMMIT.tar.  It must run where the git history is:
+# before pgenv_bootstrap, which carries the tarball into the copy it runs
+# as postgres (the copy has no .git); there the tarball is found and used.
+# A clone without COMMIT (a shallow clone) is an error, not a skipped test.
+pgenv_release_archive() {
+	local commit=$1
+	local tar=$PGDT_BUILD/releases/$commit.tar
+	[ -f "$tar" ] && return 0
+	if ! command -v git >/dev/null; then
+		pgenv_log "error: git is needed to take commit $commit (a released version of"
+		pgenv_log "pg_dynamic_tables, for the extension update test) from the history"
+		return 1
+	fi
+	if ! git -C "$PGDT_ROOT" rev-parse -q --verify "$commit^{commit}" >/dev/null; then
+		pgenv_log "error: commit $commit (a released version of pg_dynamic_tables, needed by the"
+		pgenv_log "extension update test) is not in the git history of $PGDT_ROOT."
+		pgenv_log "A shallow clone lacks it: run \"git fetch --unshallow\" (or clone with full history)."
+		return 1
+	fi
+	mkdir -p "$PGDT_BUILD/releases"
+	git -C "$PGDT_ROOT" archive --format=tar -o "$tar.tmp" "$commit"
+	mv "$tar.tmp" "$tar"
+}
+
+# pgenv_install_release COMMIT DEST: build the released version at COMMIT
+# (from pgenv_release_archive's tarball, with that version's own Makefile)
+# and lay out a private install tree DEST for it, as pgenv_install does for
+# the current tree.  It builds in $PGDT_BUILD/release-src/COMMIT: the
+# current build and install tree are not touched.  Sets PGDT_RELEASE_PATH
+# to the directory whose bin/ and lib/ hold the server and the extension
+# (what PostgreSQL::Test::Cluster calls an install_path).
+pgenv_install_release() {
+	local commit=$1 dest=$2
+	local pgconfig=/usr/lib/postgresql/$PGDT_PG_MAJOR/bin/pg_config
+	local tar=$PGDT_BUILD/releases/$commit.tar
+	local src=$PGDT_BUILD/release-src/$commit
+	if [ ! -f "$tar" ]; then
+		pgenv_log "error: $tar is missing: pgenv_release_archive $commit must run first"
+		return 1
+	fi
+	# extracted once: a commit does not change, and make then has nothing to do
+	if [ ! -f "$src/.extracted" ]; then
+		rm -rf "$src"
+		mkdir -p "$src"
+		tar -xf "$tar" -C "$src"
+		touch "$src/.extracted"
+	fi
+	pgenv_log "building pg_dynamic_tables as released at ${commit:0:12}"
+	rm -rf "$dest"
+	env -u COPT make -s -C "$src" PG_CONFIG="$pgconfig" >/dev/null
+	env -u COPT make -s -C "$src" PG_CONFIG="$pgconfig" install DESTDIR="$dest" >/dev/null
+	pgenv_layout "$dest"
+	PGDT_RELEASE_PATH=$(dirname "$dest$($pgconfig --bindir)")
 }
 
 # pgenv_start DATADIR PORT [EXTRA_CONF_FILE]: a fresh private instance that
