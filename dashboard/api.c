@@ -228,15 +228,25 @@ const DashStatement dash_statements[ST_COUNT] = {
 	0, NULL, false},
 };
 
-typedef void (*Handler) (DashRequest *req, DashResponse *resp);
+struct Route;
+typedef void (*Handler) (DashRequest *req, DashResponse *resp,
+						 const struct Route *route);
 
-/* An endpoint: its path, method, the parameters it accepts, its handler. */
+/*
+ * An endpoint: its path, method, the parameters it accepts, its handler,
+ * and what the handler runs: statement st (and the next one, computed from
+ * the dynamic table's query, for source=query); with key, statement one
+ * (and the next) when the key parameter is given.
+ */
 typedef struct Route
 {
 	const char *path;
 	const char *method;			/* "GET" (HEAD too) or "POST" */
 	const char *const *params;	/* NULL-terminated */
 	Handler		handler;
+	DashStatementId st;
+	const char *key;
+	DashStatementId one;
 } Route;
 
 /*
@@ -287,77 +297,35 @@ source_param(DashRequest *req, bool *computed, DashResponse *resp)
 }
 
 /*
- * one_or_all
- *		The handler of an endpoint over a dynamic table with an optional
- *		key parameter: statement all without it, one with it (each as read
- *		from the table, or the next statement, computed from its query).
+ * flakebench_table
+ *		A FlakeBench endpoint over a dynamic table: route->st, or with the
+ *		key parameter route->one; the next statement for source=query.
  */
 static void
-one_or_all(DashRequest *req, DashResponse *resp, const char *key,
-		   DashStatementId all, DashStatementId one)
+flakebench_table(DashRequest *req, DashResponse *resp, const Route *route)
 {
 	const char *value;
 	bool		computed;
 
 	if (!source_param(req, &computed, resp) ||
-		!request_text_param(req, key, false, 100, true, &value, resp))
+		!request_text_param(req, route->key, false, 100, true, &value, resp))
 		return;
 	if (value == NULL)
-		run_json(resp, all + computed, NULL, "no answer");
+		run_json(resp, route->st + computed, NULL, "no answer");
 	else
 	{
 		const char *values[] = {value};
 
-		run_json(resp, one + computed, values, "no answer");
+		run_json(resp, route->one + computed, values, "no answer");
 	}
 }
 
+/*
+ * daily_cost
+ *		The daily cost endpoint: parameter days (1 to 3660, default 90).
+ */
 static void
-table_types(DashRequest *req, DashResponse *resp)
-{
-	one_or_all(req, resp, "table_type", ST_TABLE_TYPES, ST_TABLE_TYPE);
-}
-
-static void
-templates(DashRequest *req, DashResponse *resp)
-{
-	one_or_all(req, resp, "template_id", ST_TEMPLATES, ST_TEMPLATE);
-}
-
-static void
-template_runs(DashRequest *req, DashResponse *resp)
-{
-	const char *tpl;
-	int			limit;
-	char		limit_text[16];
-
-	if (!request_text_param(req, "template_id", true, 100, true, &tpl, resp) ||
-		!request_int_param(req, "limit", 1, 1000, 50, &limit, resp))
-		return;
-	snprintf(limit_text, sizeof(limit_text), "%d", limit);
-	{
-		const char *values[] = {tpl, limit_text};
-
-		run_json(resp, ST_TEMPLATE_RUNS, values, "no answer");
-	}
-}
-
-static void
-template_histogram(DashRequest *req, DashResponse *resp)
-{
-	const char *tpl;
-
-	if (!request_text_param(req, "template_id", true, 100, true, &tpl, resp))
-		return;
-	{
-		const char *values[] = {tpl};
-
-		run_json(resp, ST_TEMPLATE_HISTOGRAM, values, "no answer");
-	}
-}
-
-static void
-daily_cost(DashRequest *req, DashResponse *resp)
+daily_cost(DashRequest *req, DashResponse *resp, const Route *route)
 {
 	bool		computed;
 	int			days;
@@ -370,59 +338,72 @@ daily_cost(DashRequest *req, DashResponse *resp)
 	{
 		const char *values[] = {days_text};
 
-		run_json(resp, ST_DAILY_COST + computed, values, "no answer");
+		run_json(resp, route->st + computed, values, "no answer");
 	}
 }
 
-static void
-dynamic_tables(DashRequest *req, DashResponse *resp)
-{
-	run_json(resp, ST_DYNAMIC_TABLES, NULL, "no answer");
-}
-
 /*
- * named_with_limit
- *		The handler of a console endpoint reading one dynamic table's
- *		history: parameters name and limit (default 100).
+ * with_limit
+ *		An endpoint about one thing, named by the route's key parameter
+ *		(required), with parameter limit (1 to 1000, default 50 for a
+ *		template's runs, 100 for a dynamic table's history); route->st.
  */
 static void
-named_with_limit(DashRequest *req, DashResponse *resp, DashStatementId st)
+with_limit(DashRequest *req, DashResponse *resp, const Route *route)
 {
 	const char *name;
 	int			limit;
 	char		limit_text[16];
+	bool		is_template = strcmp(route->key, "template_id") == 0;
 
-	if (!request_text_param(req, "name", true, 200, false, &name, resp) ||
-		!request_int_param(req, "limit", 1, 1000, 100, &limit, resp))
+	if (!request_text_param(req, route->key, true, is_template ? 100 : 200, is_template, &name, resp) ||
+		!request_int_param(req, "limit", 1, 1000, is_template ? 50 : 100, &limit, resp))
 		return;
 	snprintf(limit_text, sizeof(limit_text), "%d", limit);
 	{
 		const char *values[] = {name, limit_text};
 
-		run_json(resp, st, values, "no dynamic table has this name");
+		run_json(resp, route->st, values,
+				 is_template ? "no answer" : "no dynamic table has this name");
 	}
 }
 
+/*
+ * histogram
+ *		The latency histogram of template template_id (required).
+ */
 static void
-history(DashRequest *req, DashResponse *resp)
+histogram(DashRequest *req, DashResponse *resp, const Route *route)
 {
-	named_with_limit(req, resp, ST_HISTORY);
+	const char *tpl;
+
+	if (!request_text_param(req, "template_id", true, 100, true, &tpl, resp))
+		return;
+	{
+		const char *values[] = {tpl};
+
+		run_json(resp, route->st, values, "no answer");
+	}
 }
 
+/*
+ * no_params
+ *		An endpoint that takes no parameter: route->st.
+ */
 static void
-lag(DashRequest *req, DashResponse *resp)
+no_params(DashRequest *req, DashResponse *resp, const Route *route)
 {
-	named_with_limit(req, resp, ST_LAG);
+	run_json(resp, route->st, NULL, "no answer");
 }
 
 /*
  * action
- *		The handler of the console's buttons: run statement st (suspend,
- *		resume, refresh) on the dynamic table named by parameter name.
- *		PostgreSQL decides who may; its refusal is the answer (403).
+ *		The console's buttons: run route->st (suspend, resume, refresh) on
+ *		the dynamic table named by parameter name.  PostgreSQL decides who
+ *		may; its refusal is the answer (403).
  */
 static void
-action(DashRequest *req, DashResponse *resp, DashStatementId st)
+action(DashRequest *req, DashResponse *resp, const Route *route)
 {
 	const char *name;
 	const char *by = request_header(req, "X-Requested-By");
@@ -437,35 +418,17 @@ action(DashRequest *req, DashResponse *resp, DashStatementId st)
 	{
 		const char *values[] = {name};
 
-		run_json(resp, st, values, "no dynamic table has this name");
+		run_json(resp, route->st, values, "no dynamic table has this name");
 	}
 }
 
 static void
-suspend(DashRequest *req, DashResponse *resp)
-{
-	action(req, resp, ST_SUSPEND);
-}
-
-static void
-resume(DashRequest *req, DashResponse *resp)
-{
-	action(req, resp, ST_RESUME);
-}
-
-static void
-refresh(DashRequest *req, DashResponse *resp)
-{
-	action(req, resp, ST_REFRESH);
-}
-
-static void
-metrics(DashRequest *req, DashResponse *resp)
+metrics(DashRequest *req, DashResponse *resp, const Route *route)
 {
 	metrics_write(resp);
 }
 
-static const char *const no_params[] = {NULL};
+static const char *const none[] = {NULL};
 static const char *const table_type_params[] = {"table_type", "source", NULL};
 static const char *const template_params[] = {"template_id", "source", NULL};
 static const char *const runs_params[] = {"template_id", "limit", NULL};
@@ -475,18 +438,20 @@ static const char *const named_params[] = {"name", "limit", NULL};
 static const char *const action_params[] = {"name", NULL};
 
 static const Route routes[] = {
-	{"/api/table-types", "GET", table_type_params, table_types},
-	{"/api/templates", "GET", template_params, templates},
-	{"/api/template-runs", "GET", runs_params, template_runs},
-	{"/api/template-histogram", "GET", histogram_params, template_histogram},
-	{"/api/daily-cost", "GET", cost_params, daily_cost},
-	{"/api/dynamic-tables", "GET", no_params, dynamic_tables},
-	{"/api/dynamic-tables/history", "GET", named_params, history},
-	{"/api/dynamic-tables/lag", "GET", named_params, lag},
-	{"/api/dynamic-tables/suspend", "POST", action_params, suspend},
-	{"/api/dynamic-tables/resume", "POST", action_params, resume},
-	{"/api/dynamic-tables/refresh", "POST", action_params, refresh},
-	{"/metrics", "GET", no_params, metrics},
+	{"/api/table-types", "GET", table_type_params, flakebench_table,
+	ST_TABLE_TYPES, "table_type", ST_TABLE_TYPE},
+	{"/api/templates", "GET", template_params, flakebench_table,
+	ST_TEMPLATES, "template_id", ST_TEMPLATE},
+	{"/api/template-runs", "GET", runs_params, with_limit, ST_TEMPLATE_RUNS, "template_id"},
+	{"/api/template-histogram", "GET", histogram_params, histogram, ST_TEMPLATE_HISTOGRAM},
+	{"/api/daily-cost", "GET", cost_params, daily_cost, ST_DAILY_COST},
+	{"/api/dynamic-tables", "GET", none, no_params, ST_DYNAMIC_TABLES},
+	{"/api/dynamic-tables/history", "GET", named_params, with_limit, ST_HISTORY, "name"},
+	{"/api/dynamic-tables/lag", "GET", named_params, with_limit, ST_LAG, "name"},
+	{"/api/dynamic-tables/suspend", "POST", action_params, action, ST_SUSPEND},
+	{"/api/dynamic-tables/resume", "POST", action_params, action, ST_RESUME},
+	{"/api/dynamic-tables/refresh", "POST", action_params, action, ST_REFRESH},
+	{"/metrics", "GET", none, metrics, ST_METRICS_TABLES},
 };
 
 /*
@@ -513,7 +478,7 @@ api_dispatch(DashRequest *req, const char *method, const char *path,
 			return true;
 		}
 		if (request_allow_params(req, r->params, resp))
-			r->handler(req, resp);
+			r->handler(req, resp, r);
 		return true;
 	}
 	return false;

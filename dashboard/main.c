@@ -26,13 +26,12 @@
 
 #include "common/logging.h"
 #include "dt_dashboard.h"
+#include "fe_utils/option_utils.h"
 #include "getopt_long.h"
 
 static const char *progname;
 
 static void usage(void);
-static bool parse_int_option(const char *arg, const char *optname, int min,
-							 int max, int *result);
 
 static void
 usage(void)
@@ -53,34 +52,6 @@ usage(void)
 	printf("  -?, --help               show this help, then exit\n\n");
 	printf("The server prints the address it serves and runs until SIGINT or SIGTERM.\n"
 		   "Its actions (suspend, resume, refresh) run as the database role it connects as.\n");
-}
-
-/*
- * parse_int_option
- *		Parse an integer option within min..max into *result.  On error,
- *		complain and return false.
- */
-static bool
-parse_int_option(const char *arg, const char *optname, int min, int max,
-				 int *result)
-{
-	char	   *end;
-	long		val;
-
-	errno = 0;
-	val = strtol(arg, &end, 10);
-	if (end == arg || *end != '\0')
-	{
-		pg_log_error("invalid value \"%s\" for option %s", arg, optname);
-		return false;
-	}
-	if (errno == ERANGE || val < min || val > max)
-	{
-		pg_log_error("%s must be in range %d..%d", optname, min, max);
-		return false;
-	}
-	*result = (int) val;
-	return true;
 }
 
 /*
@@ -139,7 +110,7 @@ main(int argc, char **argv)
 		switch (c)
 		{
 			case 'c':
-				if (!parse_int_option(optarg, "-c/--connections", 1, 64, &nconns))
+				if (!option_parse_int(optarg, "-c/--connections", 1, 64, &nconns))
 					exit(1);
 				break;
 			case 'd':
@@ -149,14 +120,14 @@ main(int argc, char **argv)
 				listen_addr = optarg;
 				break;
 			case 'p':
-				if (!parse_int_option(optarg, "-p/--port", 0, 65535, &port))
+				if (!option_parse_int(optarg, "-p/--port", 0, 65535, &port))
 					exit(1);
 				break;
 			case 'r':
 				root = optarg;
 				break;
 			case 't':
-				if (!parse_int_option(optarg, "-t/--statement-timeout", 0, INT_MAX, &timeout_ms))
+				if (!option_parse_int(optarg, "-t/--statement-timeout", 0, INT_MAX, &timeout_ms))
 					exit(1);
 				break;
 			case 'V':

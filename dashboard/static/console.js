@@ -6,8 +6,10 @@
 
 let selected = param('name');
 
+// message(kind, text): the outcome of a button, kept until the next one
+// (#message is the page's own: the last failure to load, if any).
 function message(kind, text) {
-  const m = document.getElementById('message');
+  const m = document.getElementById('action');
   m.className = 'message ' + kind;
   m.textContent = text;
 }
@@ -21,7 +23,7 @@ async function act(action, name) {
   } catch (e) {
     message('error', action + ' ' + name + ' refused: ' + e.message);
   }
-  await load().catch(e => message('error', e.message));
+  await load().catch(e => showError(e.message));
 }
 
 function buttons(t) {
@@ -89,7 +91,7 @@ function graph(tables) {
 function choose(id) {
   selected = id;
   history.replaceState(null, '', '?name=' + encodeURIComponent(id));
-  load().catch(e => message('error', e.message));
+  load().catch(e => showError(e.message));
 }
 
 async function load() {

@@ -6,6 +6,25 @@
 const sizes = ['XSMALL', 'SMALL', 'MEDIUM'];
 const typeName = t => t === null ? '(no table type)' : t;
 
+// pivot(rows, x, series, key, seriesOrder): Chart.js data with one label
+// per distinct x(row) and one dataset per distinct series(row) (in
+// seriesOrder when given), each value the row's key, null where no row.
+function pivot(rows, x, series, key, seriesOrder) {
+  const labels = [...new Set(rows.map(x))];
+  const names = seriesOrder || [...new Set(rows.map(series))];
+  return {
+    labels,
+    datasets: names.map((name, i) => ({
+      label: name,
+      backgroundColor: palette[i % palette.length],
+      data: labels.map(l => {
+        const row = rows.find(r => x(r) === l && series(r) === name);
+        return row ? row[key] : null;
+      }),
+    })),
+  };
+}
+
 async function load() {
   const started = performance.now();
   const answer = await api('/api/daily-cost', { days: document.getElementById('days').value,
@@ -13,37 +32,15 @@ async function load() {
   document.getElementById('timing').textContent = 'answered in ' + fmt(performance.now() - started, 1) + ' ms';
   dash.data.dailyCost = answer;
   freshness(document.getElementById('freshness'), answer.freshness, null);
-  const days = [...new Set(answer.by_day.map(r => r.run_date))];
-  const types = [...new Set(answer.by_day.map(r => typeName(r.table_type)))];
+  const daily = pivot(answer.by_day, r => r.run_date, r => typeName(r.table_type), 'total_credits');
   chart('daily', 'daily-chart', {
     type: 'bar',
-    data: {
-      labels: days,
-      datasets: types.map((t, i) => ({
-        label: t,
-        backgroundColor: palette[i % palette.length],
-        data: days.map(d => {
-          const row = answer.by_day.find(r => r.run_date === d && typeName(r.table_type) === t);
-          return row ? row.total_credits : null;
-        }),
-      })),
-    },
+    data: daily,
     options: { scales: { x: { stacked: true }, y: { stacked: true, title: { display: true, text: 'credits' } } } },
   });
-  const byTypeTypes = [...new Set(answer.by_type.map(r => typeName(r.table_type)))];
   chart('efficiency', 'efficiency-chart', {
     type: 'bar',
-    data: {
-      labels: byTypeTypes,
-      datasets: sizes.map((s, i) => ({
-        label: s,
-        backgroundColor: palette[i],
-        data: byTypeTypes.map(t => {
-          const row = answer.by_type.find(r => typeName(r.table_type) === t && r.warehouse_size === s);
-          return row ? row.credits_per_1k_ops : null;
-        }),
-      })),
-    },
+    data: pivot(answer.by_type, r => typeName(r.table_type), r => r.warehouse_size, 'credits_per_1k_ops', sizes),
   });
   table(document.getElementById('table'), [
     ['table_type', 'table type', r => typeName(r.table_type)], ['warehouse_size', 'warehouse'],

@@ -208,7 +208,9 @@ try {
 
   await test('browser_computed_equals_dynamic_table', async () => {
     // The API's source=query runs each table's defining query: it must give
-    // what the table holds (floating-point sums within 1e-9).
+    // what the table holds (floating-point sums within 1e-9) once the
+    // table is refreshed.
+    run('SELECT count(dt.refresh(name)) FROM dt.dynamic_tables');
     for (const [path, key] of [['/api/table-types', 'table_type'], ['/api/templates', 'template_id']]) {
       const fromTable = await (await fetch(base + path)).json();
       const computed = await (await fetch(base + path + '?source=query')).json();
@@ -287,7 +289,7 @@ try {
     await page.click(button('suspend', name));
     await page.waitForSelector(button('resume', name), { timeout: pageTimeout });
     same(stateOf(name), 'SUSPENDED', 'state after Suspend');
-    check((await page.textContent('#message')).includes('suspend ' + name + ': done'), 'no confirmation of Suspend');
+    check((await page.textContent('#action')).includes('suspend ' + name + ': done'), 'no confirmation of Suspend');
     await page.screenshot({ path: join(screenshotDir, 'console-suspended.png'), fullPage: true });
     await page.click(button('resume', name));
     await page.waitForSelector(button('suspend', name), { timeout: pageTimeout });
@@ -296,11 +298,12 @@ try {
                               WHERE relid = '${name}'::regclass AND refresh_trigger = 'MANUAL'`);
     const manual = count();
     await page.click(button('refresh', name));
-    await page.waitForFunction(() => document.getElementById('message').textContent.startsWith('refresh '), null, { timeout: pageTimeout });
+    await page.waitForFunction(() => document.getElementById('action').textContent.startsWith('refresh '), null, { timeout: pageTimeout });
     same(count(), manual + 1, 'manual refreshes after Refresh now');
     const action = sql(`SELECT to_json(refresh_action) FROM dt.refresh_history WHERE relid = '${name}'::regclass
                          ORDER BY refresh_id DESC LIMIT 1`);
-    check((await page.textContent('#message')).includes('(' + action + ','), `the message does not give the action ${action}`);
+    const said = await page.textContent('#action');
+    check(said.includes('(' + action + ','), `the console says "${said}", the history ${action}`);
   });
 
   await test('browser_console_refused', async () => {
@@ -315,8 +318,8 @@ try {
     const refusal = errorOf('dt_dashboard_viewer', `SELECT dt.suspend('${name}')`);
     await open(page, viewer, '/console.html?name=' + name);
     await page.click(button('suspend', name));
-    await page.waitForFunction(() => document.getElementById('message').className.includes('error'), null, { timeout: pageTimeout });
-    const message = await page.textContent('#message');
+    await page.waitForFunction(() => document.getElementById('action').className.includes('error'), null, { timeout: pageTimeout });
+    const message = await page.textContent('#action');
     check(message.includes(refusal), `the console says "${message}", PostgreSQL "${refusal}"`);
     same(stateOf(name), 'ACTIVE', 'state after a refused Suspend');
     await page.screenshot({ path: join(screenshotDir, 'console-refused.png'), fullPage: true });
