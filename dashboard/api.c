@@ -71,11 +71,13 @@
 
 /*
  * The daily cost page: per day and table type, and per table type and
- * warehouse size, over the last $1 days (today included).
+ * warehouse size, over the last $1 days (today included), and the newest
+ * refreshed_at of those rows.
  */
 #define DAILY_COST_SQL(fresh) \
 	"WITH t AS MATERIALIZED (SELECT * FROM {rel} t WHERE t.run_date > current_date - $1::int)" \
 	" SELECT json_build_object('freshness', " fresh ", 'days', $1::int," \
+	" 'refreshed_at', (SELECT max(refreshed_at) FROM t)," \
 	" 'by_day', coalesce((SELECT json_agg(x ORDER BY x.run_date, x.table_type) FROM" \
 	"   (SELECT run_date, table_type, sum(test_count) AS test_count, sum(total_credits) AS total_credits," \
 	"           sum(total_operations) AS total_operations" \

@@ -114,6 +114,7 @@ extern struct MHD_Daemon *http_start(const char *listen_addr, int port,
 
 /* in pool.c */
 extern bool pool_init(const char *conninfo, int size, int statement_timeout_ms);
+extern void pool_stop(void);
 extern void pool_close(void);
 extern PGresult *pool_exec(DashStatementId statement,
 						   const char *const *values, DashError *err);

@@ -17,7 +17,9 @@
  * by "npm ci" (see README.md).  No path of a request is ever opened as a
  * file, so no request can read anything else.
  *
- * Requests under /api/ and /metrics go to api.c.  Their parameters are
+ * Requests under /api/ and /metrics go to api.c, unless their client has
+ * hung up while they waited (a thread answers its connections' requests
+ * one after the other, so behind slow statements requests wait).  Their parameters are
  * query-string parameters, checked here against what each endpoint
  * accepts (unknown or repeated ones are refused); no endpoint takes a
  * request body.  Every error is a JSON object {"error": ..., "sqlstate":
@@ -31,6 +33,7 @@
 
 #include <dirent.h>
 #include <netdb.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <microhttpd.h>
@@ -136,7 +139,8 @@ response_error(DashResponse *resp, unsigned int status, const char *message,
  *		saying whose fault it is: 403 for a privilege PostgreSQL refused,
  *		404 for an object this database does not have (the examples not
  *		loaded), 409 for a conflict with another session, 503 when the
- *		database cannot be reached, 504 for a statement timeout, 500 else.
+ *		database cannot be reached or the server is stopping (57P01, not
+ *		logged), 504 for a statement timeout, 500 else.
  */
 void
 response_db_error(DashResponse *resp, const DashError *err)
@@ -156,7 +160,7 @@ response_db_error(DashResponse *resp, const DashError *err)
 		status = 409;
 	else
 		status = 500;
-	if (status >= 500)
+	if (status >= 500 && strcmp(s, "57P01") != 0)
 		pg_log_error("statement failed: %s%s%s", err->message,
 					 s[0] != '\0' ? " SQLSTATE " : "", s);
 	response_error(resp, status, err->message, s);
@@ -333,6 +337,27 @@ request_int_param(DashRequest *req, const char *name, int min, int max,
 	}
 	*value = (int) n;
 	return true;
+}
+
+/*
+ * client_gone
+ *		Whether the client of conn has closed its side of the connection: a
+ *		request that waited behind slow ones for so long that its client
+ *		gave up is not worth running.
+ */
+static bool
+client_gone(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *info;
+	struct pollfd pfd;
+
+	info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (info == NULL)
+		return false;
+	pfd.fd = info->connect_fd;
+	pfd.events = POLLRDHUP;
+	pfd.revents = 0;
+	return poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
 /*
@@ -528,6 +553,11 @@ handle_request(void *cls, struct MHD_Connection *conn, const char *url,
 					   "parameters go in the query string", NULL);
 	else if (strncmp(url, "/api/", 5) == 0 || strcmp(url, "/metrics") == 0)
 	{
+		if (client_gone(conn))
+		{
+			destroyPQExpBuffer(resp.body);
+			return MHD_NO;
+		}
 		if (!api_dispatch(&req, method, url, &resp))
 			response_error(&resp, 404, "no such endpoint", NULL);
 	}

@@ -44,7 +44,7 @@ usage(void)
 		   "                           (default: the PG* environment variables)\n");
 	printf("  -l, --listen=ADDRESS     address to listen on (default: 127.0.0.1)\n");
 	printf("  -p, --port=PORT          port to listen on, 0 for any free one (default: 8080)\n");
-	printf("  -c, --connections=N      database connections and server threads (default: 4)\n");
+	printf("  -c, --connections=N      database connections and server threads (default: 8)\n");
 	printf("  -t, --statement-timeout=MS  statement_timeout of its queries (default: 30000)\n");
 	printf("  -r, --root=DIR           directory holding static/ and node_modules/\n"
 		   "                           (default: the directory of this program)\n");
@@ -89,7 +89,7 @@ main(int argc, char **argv)
 	const char *listen_addr = "127.0.0.1";
 	const char *root = NULL;
 	int			port = 8080;
-	int			nconns = 4;
+	int			nconns = 8;
 	int			timeout_ms = 30000;
 	int			bound_port;
 	int			c;
@@ -172,6 +172,7 @@ main(int argc, char **argv)
 	fflush(stdout);
 
 	sigwait(&sigs, &sig);
+	pool_stop();
 	MHD_stop_daemon(daemon);
 	pool_close();
 	return 0;

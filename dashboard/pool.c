@@ -12,6 +12,10 @@
  * that takes it; a statement whose connection broke is retried once on a
  * fresh connection.
  *
+ * pool_stop, at shutdown, cancels the statements running (PQcancel) and
+ * makes every later pool_exec fail at once, so that the server's threads
+ * finish their queued requests in moments, not statement timeouts.
+ *
  * Every statement is executed with PQexecPrepared and text parameters:
  * request input never becomes SQL text.  The only SQL text built here is
  * a statement's "{rel}", replaced by a dynamic table's name written in
@@ -31,6 +35,7 @@
 typedef struct PoolConn
 {
 	PGconn	   *conn;			/* NULL until first used, or after a break */
+	PGcancel   *cancel;			/* its cancel object (set under pool_mutex) */
 	bool	   *prepared;		/* per statement of dash_statements */
 	bool		busy;
 } PoolConn;
@@ -39,6 +44,7 @@ static PoolConn *conns;
 static int	nconns;
 static char *pool_conninfo;
 static char pool_timeout[32];	/* statement_timeout, in ms, as text */
+static bool pool_stopping;		/* set by pool_stop, under pool_mutex */
 static pthread_mutex_t pool_mutex = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t pool_cond = PTHREAD_COND_INITIALIZER;
 
@@ -107,6 +113,25 @@ pool_init(const char *conninfo, int size, int statement_timeout_ms)
 }
 
 /*
+ * pool_stop
+ *		Cancel the statements running now and fail every later one: the
+ *		server is stopping.
+ */
+void
+pool_stop(void)
+{
+	char		errbuf[256];
+	int			i;
+
+	pthread_mutex_lock(&pool_mutex);
+	pool_stopping = true;
+	for (i = 0; i < nconns; i++)
+		if (conns[i].busy && conns[i].cancel != NULL)
+			PQcancel(conns[i].cancel, errbuf, sizeof(errbuf));
+	pthread_mutex_unlock(&pool_mutex);
+}
+
+/*
  * pool_close
  *		Close every connection.  No request may be running.
  */
@@ -116,14 +141,18 @@ pool_close(void)
 	int			i;
 
 	for (i = 0; i < nconns; i++)
+	{
+		if (conns[i].cancel != NULL)
+			PQfreeCancel(conns[i].cancel);
 		if (conns[i].conn != NULL)
 			PQfinish(conns[i].conn);
+	}
 }
 
 /*
  * acquire, release
- *		Take a free connection of the pool, waiting while none is free;
- *		give it back.
+ *		Take a free connection of the pool, waiting while none is free
+ *		(NULL once the pool is stopping); give it back.
  */
 static PoolConn *
 acquire(void)
@@ -134,6 +163,11 @@ acquire(void)
 	pthread_mutex_lock(&pool_mutex);
 	for (;;)
 	{
+		if (pool_stopping)
+		{
+			pthread_mutex_unlock(&pool_mutex);
+			return NULL;
+		}
 		for (i = 0; i < nconns && pc == NULL; i++)
 			if (!conns[i].busy)
 				pc = &conns[i];
@@ -152,6 +186,22 @@ release(PoolConn *pc)
 	pthread_mutex_lock(&pool_mutex);
 	pc->busy = false;
 	pthread_cond_signal(&pool_cond);
+	pthread_mutex_unlock(&pool_mutex);
+}
+
+/*
+ * set_cancel
+ *		Make pc's cancel object that of its connection (none if NULL).
+ */
+static void
+set_cancel(PoolConn *pc)
+{
+	PGcancel   *cancel = pc->conn != NULL ? PQgetCancel(pc->conn) : NULL;
+
+	pthread_mutex_lock(&pool_mutex);
+	if (pc->cancel != NULL)
+		PQfreeCancel(pc->cancel);
+	pc->cancel = cancel;
 	pthread_mutex_unlock(&pool_mutex);
 }
 
@@ -179,8 +229,10 @@ connect_if_needed(PoolConn *pc, DashError *err)
 		set_error(err, pc->conn, NULL);
 		PQfinish(pc->conn);
 		pc->conn = NULL;
+		set_cancel(pc);
 		return false;
 	}
+	set_cancel(pc);
 	res = PQexecParams(pc->conn, "SELECT pg_catalog.set_config('statement_timeout', $1, false)",
 					   1, NULL, timeout, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
@@ -272,6 +324,7 @@ prepare(PoolConn *pc, DashStatementId i, DashError *err)
  *		set.  A statement whose connection broke is tried once more on a
  *		new connection: every statement of the server reads, or changes
  *		what running it twice leaves the same (suspend, resume, refresh).
+ *		Once pool_stop has been called, it fails at once.
  */
 PGresult *
 pool_exec(DashStatementId i, const char *const *values, DashError *err)
@@ -280,6 +333,12 @@ pool_exec(DashStatementId i, const char *const *values, DashError *err)
 	PGresult   *res = NULL;
 	int			attempt;
 
+	if (pc == NULL)
+	{
+		snprintf(err->message, sizeof(err->message), "the server is shutting down");
+		strlcpy(err->sqlstate, "57P01", sizeof(err->sqlstate));
+		return NULL;
+	}
 	for (attempt = 0; attempt < 2; attempt++)
 	{
 		if (!connect_if_needed(pc, err))

@@ -31,7 +31,7 @@ async function load() {
     source: document.getElementById('source').value });
   document.getElementById('timing').textContent = 'answered in ' + fmt(performance.now() - started, 1) + ' ms';
   dash.data.dailyCost = answer;
-  freshness(document.getElementById('freshness'), answer.freshness, null);
+  freshness(document.getElementById('freshness'), answer.freshness, [{ refreshed_at: answer.refreshed_at }]);
   const daily = pivot(answer.by_day, r => r.run_date, r => typeName(r.table_type), 'total_credits');
   chart('daily', 'daily-chart', {
     type: 'bar',

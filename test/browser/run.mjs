@@ -203,6 +203,10 @@ try {
         return r ? r.c : null;
       }), `credits per 1k operations of ${ds.label}`, 1e-12);
     }
+    same(await page.evaluate(() => dash.data.dailyCost.refreshed_at),
+      sql(`SELECT to_json(max(refreshed_at)) FROM flakebench.dt_daily_cost_rollup WHERE run_date > current_date - 90`),
+      'newest refreshed_at');
+    check((await page.textContent('#freshness')).includes('refreshed_at'), 'the freshness line gives no refreshed_at');
     await page.screenshot({ path: join(screenshotDir, 'cost-90-days.png'), fullPage: true });
   });
 
