@@ -72,23 +72,27 @@
 /*
  * The daily cost page: per day and table type, and per table type and
  * warehouse size, over the last $1 days (today included), and the newest
- * refreshed_at of those rows.
+ * refreshed_at of those rows.  One pass over the rows (grouping sets),
+ * which costs half what two aggregations of a materialized CTE did.
  */
 #define DAILY_COST_SQL(fresh) \
-	"WITH t AS MATERIALIZED (SELECT * FROM {rel} t WHERE t.run_date > current_date - $1::int)" \
-	" SELECT json_build_object('freshness', " fresh ", 'days', $1::int," \
-	" 'refreshed_at', (SELECT max(refreshed_at) FROM t)," \
-	" 'by_day', coalesce((SELECT json_agg(x ORDER BY x.run_date, x.table_type) FROM" \
-	"   (SELECT run_date, table_type, sum(test_count) AS test_count, sum(total_credits) AS total_credits," \
-	"           sum(total_operations) AS total_operations" \
-	"      FROM t GROUP BY run_date, table_type) x), '[]')," \
-	" 'by_type', coalesce((SELECT json_agg(x ORDER BY x.table_type, x.warehouse_size) FROM" \
-	"   (SELECT table_type, warehouse_size, sum(test_count) AS test_count," \
-	"           sum(total_credits) AS total_credits, sum(total_operations) AS total_operations," \
-	"           CASE WHEN sum(total_operations) > 0" \
-	"                THEN sum(total_credits) / sum(total_operations) * 1000 END AS credits_per_1k_ops," \
-	"           sum(total_test_duration_seconds) AS total_test_duration_seconds" \
-	"      FROM t GROUP BY table_type, warehouse_size) x), '[]'))"
+	"WITH g AS (SELECT grouping(run_date) AS by_type, run_date, table_type, warehouse_size," \
+	"                  sum(test_count) AS test_count, sum(total_credits) AS total_credits," \
+	"                  sum(total_operations) AS total_operations," \
+	"                  sum(total_test_duration_seconds) AS total_test_duration_seconds," \
+	"                  max(refreshed_at) AS refreshed_at" \
+	"             FROM {rel} t WHERE t.run_date > current_date - $1::int" \
+	"            GROUP BY GROUPING SETS ((run_date, table_type), (table_type, warehouse_size)))" \
+	" SELECT json_build_object('freshness', " fresh ", 'days', $1::int, 'refreshed_at', max(refreshed_at)," \
+	"   'by_day', coalesce(json_agg(json_build_object('run_date', run_date, 'table_type', table_type," \
+	"       'test_count', test_count, 'total_credits', total_credits, 'total_operations', total_operations)" \
+	"     ORDER BY run_date, table_type) FILTER (WHERE by_type = 0), '[]')," \
+	"   'by_type', coalesce(json_agg(json_build_object('table_type', table_type, 'warehouse_size', warehouse_size," \
+	"       'test_count', test_count, 'total_credits', total_credits, 'total_operations', total_operations," \
+	"       'credits_per_1k_ops', CASE WHEN total_operations > 0 THEN total_credits / total_operations * 1000 END," \
+	"       'total_test_duration_seconds', total_test_duration_seconds)" \
+	"     ORDER BY table_type, warehouse_size) FILTER (WHERE by_type = 1), '[]'))" \
+	" FROM g"
 
 /* The dynamic table named $1 (the "id" of /api/dynamic-tables). */
 #define NAMED_DT \

@@ -101,6 +101,7 @@ pool_init(const char *conninfo, int size, int statement_timeout_ms)
 	for (i = 0; i < size; i++)
 		conns[i].prepared = pg_malloc0(sizeof(bool) * ST_COUNT);
 
+	/* the pool's connections are opened by the requests that need them */
 	probe = PQconnectdbParams(keywords, values, 1);
 	if (PQstatus(probe) != CONNECTION_OK)
 	{
@@ -108,7 +109,7 @@ pool_init(const char *conninfo, int size, int statement_timeout_ms)
 		PQfinish(probe);
 		return false;
 	}
-	conns[0].conn = probe;
+	PQfinish(probe);
 	return true;
 }
 
