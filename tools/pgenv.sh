@@ -129,15 +129,16 @@ pgenv_install() {
 
 # pgenv_dashboard: build dashboard/dt_dashboard and install the npm packages
 # of its pages and browser tests (npm ci from the committed lockfile, again
-# only when the lockfile changed).  Sets PGDT_DASHBOARD to the program.
+# only when the lockfile changed).  Sets PGDT_DASHBOARD to the program;
+# returns non-zero (also where errexit is off) if either step fails.
 pgenv_dashboard() {
 	local dir=$PGDT_ROOT/dashboard
 	local stamp=$dir/node_modules/.installed-package-lock.json
 	pgenv_log "building dt_dashboard"
-	make -s -C "$dir" PG_CONFIG="/usr/lib/postgresql/$PGDT_PG_MAJOR/bin/pg_config" >/dev/null
+	make -s -C "$dir" PG_CONFIG="/usr/lib/postgresql/$PGDT_PG_MAJOR/bin/pg_config" >/dev/null || return 1
 	if ! cmp -s "$dir/package-lock.json" "$stamp"; then
 		pgenv_log "installing the dashboard's npm packages (npm ci)"
-		(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+		(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || return 1
 		cp "$dir/package-lock.json" "$stamp"
 	fi
 	PGDT_DASHBOARD=$dir/dt_dashboard
