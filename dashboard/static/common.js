@@ -99,7 +99,7 @@ function table(container, columns, rows, options) {
   container.replaceChildren(el('div', { class: 'scroll' }, el('table', { class: 'data' }, el('thead', null, head), el('tbody', null, ...body))));
 }
 
-const palette = ['#2563eb', '#16a34a', '#dc2626', '#9333ea', '#ea580c', '#0891b2', '#64748b', '#ca8a04'];
+const palette = ['#2563eb', '#16a34a', '#dc2626', '#9333ea', '#ea580c', '#0891b2', '#64748b', '#ca8a04', '#be185d', '#4d7c0f'];
 
 // chart(name, canvasId, config): draw a Chart.js chart, or update the one
 // drawn before under that name with config's data (no animation).

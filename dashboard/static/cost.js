@@ -6,17 +6,18 @@
 const sizes = ['XSMALL', 'SMALL', 'MEDIUM'];
 const typeName = t => t === null ? '(no table type)' : t;
 
-// pivot(rows, x, series, key, seriesOrder): Chart.js data with one label
-// per distinct x(row) and one dataset per distinct series(row) (in
-// seriesOrder when given), each value the row's key, null where no row.
-function pivot(rows, x, series, key, seriesOrder) {
+// pivot(rows, x, series, key, seriesOrder, firstColour): Chart.js data with
+// one label per distinct x(row) and one dataset per distinct series(row)
+// (in seriesOrder when given), each value the row's key, null where no
+// row; colours from the palette, from firstColour on.
+function pivot(rows, x, series, key, seriesOrder, firstColour) {
   const labels = [...new Set(rows.map(x))];
   const names = seriesOrder || [...new Set(rows.map(series))];
   return {
     labels,
     datasets: names.map((name, i) => ({
       label: name,
-      backgroundColor: palette[i % palette.length],
+      backgroundColor: palette[((firstColour || 0) + i) % palette.length],
       data: labels.map(l => {
         const row = rows.find(r => x(r) === l && series(r) === name);
         return row ? row[key] : null;
@@ -40,7 +41,8 @@ async function load() {
   });
   chart('efficiency', 'efficiency-chart', {
     type: 'bar',
-    data: pivot(answer.by_type, r => typeName(r.table_type), r => r.warehouse_size, 'credits_per_1k_ops', sizes),
+    // warehouse sizes in colours that no table type has in the chart above
+    data: pivot(answer.by_type, r => typeName(r.table_type), r => r.warehouse_size, 'credits_per_1k_ops', sizes, 6),
   });
   table(document.getElementById('table'), [
     ['table_type', 'table type', r => typeName(r.table_type)], ['warehouse_size', 'warehouse'],
