@@ -2,7 +2,9 @@
 #
 #   make               build the extension
 #   make install       install it into the PostgreSQL found by pg_config
-#   make format        format the C sources with clang-format (.clang-format)
+#   make format        format the C sources with pg_bsd_indent (tools/pgindent.sh)
+#   make loadtest      build loadtest/dt_loadtest
+#   make dashboard     build dashboard/dt_dashboard
 #   test/run           build, install privately and run every test
 #
 # The C sources live in src/, one file per subsystem (see src/README.md).
@@ -48,3 +50,9 @@ format:
 .PHONY: loadtest
 loadtest:
 	$(MAKE) -C loadtest PG_CONFIG=$(PG_CONFIG)
+
+# dt_dashboard, the web server of the dashboard and console (see
+# dashboard/; its pages need "npm ci" there for the chart library).
+.PHONY: dashboard
+dashboard:
+	$(MAKE) -C dashboard PG_CONFIG=$(PG_CONFIG)

@@ -162,6 +162,12 @@ CREATE TABLE IF NOT EXISTS read_runs (
     side text, rep integer, tps double precision, transactions bigint, errors bigint,
     p50 double precision, p95 double precision, p99 double precision, max double precision);
 
+-- Figure 7: one wrk run against an endpoint of the dashboard's API, on the
+-- dynamic table (side 'dt') or computed from its query ('query').
+CREATE TABLE IF NOT EXISTS api_runs (
+    endpoint text, side text, rep integer, rps double precision, requests bigint, errors bigint,
+    p50 double precision, p95 double precision, p99 double precision, max double precision);
+
 -- sample_lag: every interval_s seconds for seconds, the lag of every
 -- flakebench dynamic table (clock - data timestamp, as
 -- dt.dynamic_tables.current_lag but with the clock instead of now()), read

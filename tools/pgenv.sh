@@ -1,6 +1,6 @@
 # tools/pgenv.sh: the shell library behind demo/run, test/run and bench/run.
 #
-# It does four things, the same way for every entry point:
+# It does five things, the same way for every entry point:
 #   1. installs the Debian packages the project needs (apt-get, as root or
 #      through sudo), so a fresh Debian 12 machine needs nothing else;
 #   2. when started as root, copies the source tree to a directory owned by
@@ -10,7 +10,8 @@
 #      .build/install, next to relocated copies of the server binaries, the
 #      way PostgreSQL's own "make check" uses tmp_install: the system
 #      installation is never written to;
-#   4. starts and stops private PostgreSQL instances on a Unix socket.
+#   4. starts and stops private PostgreSQL instances on a Unix socket;
+#   5. builds the dashboard (dt_dashboard) and installs its npm packages.
 #
 # Scripts source this file and then call pgenv_bootstrap "$0" "$@" first.
 
@@ -22,9 +23,13 @@ PGDT_BUILD=$PGDT_ROOT/.build
 
 pgenv_log() { printf '%s\n' "$*" >&2; }
 
-# pgenv_packages: install what a fresh Debian 12 machine lacks.
+# pgenv_packages: install what a fresh Debian 12 machine lacks: what every
+# entry point needs (PostgreSQL, the compilers, libmicrohttpd, libpq, Node.js
+# and npm for the dashboard), and the packages of PGDT_EXTRA_PACKAGES, an
+# array of FILE:PACKAGE (PACKAGE is installed when FILE does not exist or,
+# for a bare name, is no command) that a script sets before pgenv_bootstrap.
 pgenv_packages() {
-	local need=()
+	local need=() extra file
 	command -v make >/dev/null || need+=(make)
 	command -v gcc >/dev/null || need+=(gcc)
 	command -v rsync >/dev/null || need+=(rsync)
@@ -32,6 +37,18 @@ pgenv_packages() {
 	[ -x /usr/lib/postgresql/$PGDT_PG_MAJOR/bin/pgbench ] || need+=(postgresql-client-$PGDT_PG_MAJOR)
 	[ -f /usr/include/postgresql/$PGDT_PG_MAJOR/server/postgres.h ] || need+=(postgresql-server-dev-$PGDT_PG_MAJOR)
 	perl -MIPC::Run -e 1 2>/dev/null || need+=(libipc-run-perl)
+	[ -f /usr/include/microhttpd.h ] || need+=(libmicrohttpd-dev)
+	[ -f /usr/include/postgresql/libpq-fe.h ] || need+=(libpq-dev)
+	command -v node >/dev/null || need+=(nodejs)
+	command -v npm >/dev/null || need+=(npm)
+	for extra in ${PGDT_EXTRA_PACKAGES[@]+"${PGDT_EXTRA_PACKAGES[@]}"}; do
+		file=${extra%%:*}
+		if [[ $file == /* ]]; then
+			[ -e "$file" ] || need+=("${extra#*:}")
+		else
+			command -v "$file" >/dev/null || need+=("${extra#*:}")
+		fi
+	done
 	[ ${#need[@]} -eq 0 ] && return 0
 	pgenv_log "installing Debian packages: ${need[*]}"
 	local sudo=
@@ -54,7 +71,7 @@ pgenv_bootstrap() {
 
 	local work=${PGDT_WORKDIR:-/var/tmp/pg_dynamic_tables-$(printf %s "$PGDT_ROOT" | cksum | cut -d" " -f1)}
 	mkdir -p "$work"
-	rsync -a --delete --exclude .build --exclude .git --exclude '*.o' --exclude '*.so' --exclude '*.bc' "$PGDT_ROOT/" "$work/src/"
+	rsync -a --delete --exclude .build --exclude .git --exclude node_modules --exclude '*.o' --exclude '*.so' --exclude '*.bc' "$PGDT_ROOT/" "$work/src/"
 	mkdir -p "$work/src/.build"
 	# released source trees (pgenv_release_archive) come from git, which
 	# the copy has not: carry them over
@@ -176,6 +193,24 @@ pgenv_install_release() {
 	env -u COPT make -s -C "$src" PG_CONFIG="$pgconfig" install DESTDIR="$dest" >/dev/null
 	pgenv_layout "$dest"
 	PGDT_RELEASE_PATH=$(dirname "$dest$($pgconfig --bindir)")
+}
+
+# pgenv_dashboard: build dashboard/dt_dashboard and install the npm packages
+# of its pages and browser tests (npm ci from the committed lockfile, again
+# only when the lockfile changed).  Sets PGDT_DASHBOARD to the program;
+# returns non-zero (also where errexit is off) if either step fails.
+pgenv_dashboard() {
+	local dir=$PGDT_ROOT/dashboard
+	local stamp=$dir/node_modules/.installed-package-lock.json
+	pgenv_log "building dt_dashboard"
+	make -s -C "$dir" PG_CONFIG="/usr/lib/postgresql/$PGDT_PG_MAJOR/bin/pg_config" >/dev/null || return 1
+	if ! cmp -s "$dir/package-lock.json" "$stamp"; then
+		pgenv_log "installing the dashboard's npm packages (npm ci)"
+		(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || return 1
+		cp "$dir/package-lock.json" "$stamp"
+	fi
+	PGDT_DASHBOARD=$dir/dt_dashboard
+	export PGDT_DASHBOARD
 }
 
 # pgenv_start DATADIR PORT [EXTRA_CONF_FILE]: a fresh private instance that
