@@ -67,93 +67,79 @@ LANGUAGE sql IMMUTABLE AS $$
 SELECT ARRAY(SELECT DISTINCT tpch.rint(seed, stream, i, 1, top)::integer FROM generate_series(1, n) i)
 $$;
 
+-- The functions below are SQL functions of several statements: each
+-- statement sees what the ones before it wrote, and the last one's count
+-- is what the function returns.  They read tpch.generation only in scalar
+-- subqueries: joined, its column seed would hide the parameter seed.
+
 CREATE OR REPLACE FUNCTION rf1(n integer, seed integer) RETURNS bigint
-LANGUAGE plpgsql AS $$
-DECLARE
-    next bigint;
-BEGIN
-    IF n <= 0 THEN
-        RETURN 0;
-    END IF;
-    SELECT coalesce(tpch.order_number(max(o_orderkey)), 0) + 1 INTO next FROM tpch.orders;
-    PERFORM tpch.add_orders(next, n, seed);
-    RETURN n;
-END $$;
+LANGUAGE sql AS $$
+SELECT tpch.add_orders(coalesce(tpch.order_number(max(o_orderkey)), 0) + 1, n, seed)
+  FROM tpch.orders HAVING n > 0;
+SELECT greatest(n, 0)::bigint;
+$$;
 
 CREATE OR REPLACE FUNCTION rf2(n integer, seed integer) RETURNS bigint
-LANGUAGE plpgsql AS $$
-DECLARE
-    keys integer[] := tpch.pick_orders(n, seed, 801);
-    k bigint;
-BEGIN
-    DELETE FROM tpch.lineitem WHERE l_orderkey = ANY (keys);
-    DELETE FROM tpch.orders WHERE o_orderkey = ANY (keys);
-    GET DIAGNOSTICS k = ROW_COUNT;
-    RETURN k;
-END $$;
+LANGUAGE sql AS $$
+WITH k AS (SELECT unnest(tpch.pick_orders(n, seed, 801)) AS k),
+     l AS (DELETE FROM tpch.lineitem WHERE l_orderkey IN (SELECT k FROM k)),
+     o AS (DELETE FROM tpch.orders WHERE o_orderkey IN (SELECT k FROM k) RETURNING 1)
+SELECT count(*) FROM o;
+$$;
 
 CREATE OR REPLACE FUNCTION update_orders(n integer, seed integer) RETURNS bigint
-LANGUAGE plpgsql AS $$
-DECLARE
-    keys integer[] := tpch.pick_orders(n, seed, 802);
-    customers integer := (SELECT g.customers FROM tpch.generation g);
-    pool bytea := (SELECT t.pool FROM tpch.text_pool t);
-    k bigint;
-BEGIN
-    UPDATE tpch.lineitem
-       SET l_discount = tpch.rint(seed, 803, l_orderkey::bigint * 8 + l_linenumber, 0, 10) / 100.0
-     WHERE l_orderkey = ANY (keys);
+LANGUAGE sql AS $$
+UPDATE tpch.lineitem
+   SET l_discount = tpch.rint(seed, 803, l_orderkey::bigint * 8 + l_linenumber, 0, 10) / 100.0
+ WHERE l_orderkey = ANY (tpch.pick_orders(n, seed, 802));
+WITH u AS (
     UPDATE tpch.orders o
        SET o_totalprice = t.totalprice,
            o_orderpriority = CASE WHEN tpch.rnd(seed, 804, o.o_orderkey) < 0.5
                                   THEN tpch.pick(tpch.priorities(), seed, 805, o.o_orderkey)
                                   ELSE o.o_orderpriority END,
            o_comment = CASE WHEN tpch.rnd(seed, 806, o.o_orderkey) < 0.5
-                            THEN tpch.random_text(pool, seed, 807, o.o_orderkey, 19, 78)
+                            THEN tpch.random_text(p.pool, seed, 807, o.o_orderkey, 19, 78)
                             ELSE o.o_comment END,
            o_custkey = CASE WHEN tpch.rnd(seed, 808, o.o_orderkey) < 0.1
-                            THEN tpch.rint(seed, 809, o.o_orderkey, 1, customers)
+                            THEN tpch.rint(seed, 809, o.o_orderkey, 1, (SELECT g.customers FROM tpch.generation g))
                             ELSE o.o_custkey END
       FROM (SELECT l_orderkey, round(sum(l_extendedprice * (1 + l_tax) * (1 - l_discount)), 2) AS totalprice
-              FROM tpch.lineitem WHERE l_orderkey = ANY (keys) GROUP BY l_orderkey) t
-     WHERE o.o_orderkey = t.l_orderkey;
-    GET DIAGNOSTICS k = ROW_COUNT;
-    RETURN k;
-END $$;
+              FROM tpch.lineitem WHERE l_orderkey = ANY (tpch.pick_orders(n, seed, 802))
+             GROUP BY l_orderkey) t,
+           tpch.text_pool p
+     WHERE o.o_orderkey = t.l_orderkey
+    RETURNING 1)
+SELECT count(*) FROM u;
+$$;
 
 CREATE OR REPLACE FUNCTION rename_parts(n integer, seed integer) RETURNS bigint
-LANGUAGE plpgsql AS $$
-DECLARE
-    k bigint;
-BEGIN
+LANGUAGE sql AS $$
+WITH u AS (
     UPDATE tpch.part SET p_name = tpch.part_name(seed, 812, p_partkey)
-     WHERE p_partkey = ANY (tpch.pick_keys(n, seed, 811, (SELECT g.parts FROM tpch.generation g)));
-    GET DIAGNOSTICS k = ROW_COUNT;
-    RETURN k;
-END $$;
+     WHERE p_partkey = ANY (tpch.pick_keys(n, seed, 811, (SELECT g.parts FROM tpch.generation g)))
+    RETURNING 1)
+SELECT count(*) FROM u;
+$$;
 
 CREATE OR REPLACE FUNCTION update_partsupp(n integer, seed integer) RETURNS bigint
-LANGUAGE plpgsql AS $$
-DECLARE
-    g tpch.generation;
-    k bigint;
-BEGIN
-    SELECT * INTO STRICT g FROM tpch.generation;
+LANGUAGE sql AS $$
+WITH u AS (
     UPDATE tpch.partsupp
        SET ps_availqty = tpch.rint(seed, 823, ps_partkey::bigint * 4 + ps_suppkey, 1, 9999),
            ps_supplycost = tpch.amount(seed, 824, ps_partkey::bigint * 4 + ps_suppkey, 1, 1000)
      WHERE (ps_partkey, ps_suppkey) IN
-           (SELECT p, tpch.part_supplier(p, tpch.rint(seed, 822, i, 0, 3)::integer, g.suppliers)
-              FROM (SELECT i, tpch.rint(seed, 821, i, 1, g.parts) AS p FROM generate_series(1, n) i) x);
-    GET DIAGNOSTICS k = ROW_COUNT;
-    RETURN k;
-END $$;
+           (SELECT p, tpch.part_supplier(p, tpch.rint(seed, 822, i, 0, 3)::integer,
+                                         (SELECT g.suppliers FROM tpch.generation g))
+              FROM (SELECT i, tpch.rint(seed, 821, i, 1, (SELECT g.parts FROM tpch.generation g)) AS p
+                      FROM generate_series(1, n) i) x)
+    RETURNING 1)
+SELECT count(*) FROM u;
+$$;
 
 CREATE OR REPLACE FUNCTION move_customers(n integer, seed integer) RETURNS bigint
-LANGUAGE plpgsql AS $$
-DECLARE
-    k bigint;
-BEGIN
+LANGUAGE sql AS $$
+WITH u AS (
     UPDATE tpch.customer c
        SET c_nationkey = x.nationkey,
            c_phone = (x.nationkey + 10) || substr(c.c_phone, 3),
@@ -161,36 +147,32 @@ BEGIN
       FROM (SELECT c_custkey, (c_nationkey + tpch.rint(seed, 832, c_custkey, 1, 24))::integer % 25 AS nationkey
               FROM tpch.customer
              WHERE c_custkey = ANY (tpch.pick_keys(n, seed, 831, (SELECT g.customers FROM tpch.generation g)))) x
-     WHERE c.c_custkey = x.c_custkey;
-    GET DIAGNOSTICS k = ROW_COUNT;
-    RETURN k;
-END $$;
+     WHERE c.c_custkey = x.c_custkey
+    RETURNING 1)
+SELECT count(*) FROM u;
+$$;
 
 CREATE OR REPLACE FUNCTION update_suppliers(n integer, seed integer) RETURNS bigint
-LANGUAGE plpgsql AS $$
-DECLARE
-    pool bytea := (SELECT t.pool FROM tpch.text_pool t);
-    k bigint;
-BEGIN
+LANGUAGE sql AS $$
+WITH u AS (
     UPDATE tpch.supplier
        SET s_acctbal = tpch.amount(seed, 842, s_suppkey, -999.99, 9999.99),
-           s_comment = tpch.supplier_comment(pool, seed, 843, s_suppkey,
+           s_comment = tpch.supplier_comment(p.pool, seed, 843, s_suppkey,
                                              CASE WHEN tpch.rnd(seed, 844, s_suppkey) < 0.1 THEN 'Complaints' END)
-     WHERE s_suppkey = ANY (tpch.pick_keys(n, seed, 841, (SELECT g.suppliers FROM tpch.generation g)));
-    GET DIAGNOSTICS k = ROW_COUNT;
-    RETURN k;
-END $$;
+      FROM tpch.text_pool p
+     WHERE s_suppkey = ANY (tpch.pick_keys(n, seed, 841, (SELECT g.suppliers FROM tpch.generation g)))
+    RETURNING 1)
+SELECT count(*) FROM u;
+$$;
 
 CREATE OR REPLACE FUNCTION move_nation(seed integer) RETURNS bigint
-LANGUAGE plpgsql AS $$
-DECLARE
-    k bigint;
-BEGIN
+LANGUAGE sql AS $$
+WITH u AS (
     UPDATE tpch.nation SET n_regionkey = (n_regionkey + tpch.rint(seed, 852, 0, 1, 4)) % 5
-     WHERE n_nationkey = tpch.rint(seed, 851, 0, 0, 24);
-    GET DIAGNOSTICS k = ROW_COUNT;
-    RETURN k;
-END $$;
+     WHERE n_nationkey = tpch.rint(seed, 851, 0, 0, 24)
+    RETURNING 1)
+SELECT count(*) FROM u;
+$$;
 
 CREATE OR REPLACE FUNCTION change_round(fraction numeric, seed integer) RETURNS text
 LANGUAGE plpgsql AS $$
