@@ -26,8 +26,10 @@
 --                                   and comment, one in ten with
 --                                   "Customer ... Complaints" (Q16);
 --   tpch.move_nation(seed)          one nation moves to another region.
--- Each returns the rows it wrote.  Rows are picked by hashing the seed
--- (tpch.rnd), so the same seed on the same data makes the same changes.
+-- Each returns how many orders (parts, part-supplier rows, customers,
+-- suppliers, nations) it inserted, deleted or updated.  Rows are picked by
+-- hashing the seed (tpch.rnd), so the same seed on the same data makes the
+-- same changes.
 --
 -- tpch.change_round(fraction, seed) is one round of all of them, touching
 -- about fraction of the orders (0.001 = 0.1%, 0.01 = 1%): 40% of those

@@ -5,10 +5,10 @@
 -- refreshed and compared with its defining query: dt_test.diff, or for
 -- the five top-N queries (ORDER BY ... LIMIT) dt_test.diff_topn, which
 -- accepts any of the rows that tie at the cut (test/helpers.sql; checked
--- first on a small table).  The
--- output holds only the oracle's verdicts (rows that differ: 0) and each
--- table's refresh mode and the refresh actions seen, so that it documents
--- which of the 22 refresh incrementally today.
+-- first on a small table).  The output holds only the oracle's verdicts
+-- (rows that differ: 0) and each table's refresh mode and the refresh
+-- actions seen, so that it documents which of the 22 refresh
+-- incrementally today.
 --
 -- The rounds: tpch.change_round at 0.1% and 1% of the orders (new and
 -- deleted orders with their lineitems, discounts, renamed parts, supply
