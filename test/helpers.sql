@@ -104,3 +104,52 @@ BEGIN
         PERFORM dt_test.check(t);
     END LOOP;
 END $$;
+
+-- dt_test.diff_topn(dt, order_by): the oracle for a dynamic table whose
+-- query ends in ORDER BY ... LIMIT n, where rows that tie on the ORDER BY
+-- can be cut by the LIMIT: PostgreSQL may then return any of the tied
+-- rows, and any answer it could give is right (issue 13).  order_by is the
+-- query's ORDER BY over its output columns ('revenue DESC, o_orderdate').
+-- The defining query without its LIMIT (as dt.dynamic_tables prints it,
+-- the last line " LIMIT n") gives every row with its rank; the table is
+-- right iff it has min(n, all rows) rows, holds every row whose ties all
+-- rank within n (those are in every answer) and nothing but rows that rank
+-- within n (the ties at the cut).  Where the ORDER BY orders every row, this
+-- is an exact multiset comparison.  Rows compare by equality (numeric
+-- equality ignores display scale), without diff's tolerance for floats.
+-- Returns the rows that are wrong, as diff does.
+CREATE OR REPLACE FUNCTION dt_test.diff_topn(dt regclass, order_by text)
+RETURNS TABLE (side text, row_data text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    q text;
+    m text[];
+    cols text;
+BEGIN
+    SELECT d.query INTO q FROM dt.dynamic_tables d WHERE d.name = dt;
+    IF q IS NULL THEN
+        RAISE EXCEPTION '% is not a dynamic table', dt;
+    END IF;
+    m := regexp_match(q, '^(.*)\s+LIMIT\s+(\d+)\s*;?\s*$');
+    IF m IS NULL THEN
+        RAISE EXCEPTION 'the query of % does not end in LIMIT n', dt;
+    END IF;
+    SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) INTO cols
+      FROM pg_attribute a WHERE a.attrelid = dt AND a.attnum > 0 AND NOT a.attisdropped;
+    RETURN QUERY EXECUTE format($q$
+        WITH r AS (SELECT %1$s, rank() OVER (ORDER BY %2$s) AS dt_test_rank,
+                          count(*) OVER (ORDER BY %2$s) AS dt_test_through
+                     FROM (%3$s) x),
+             t AS (SELECT %1$s FROM %4$s)
+        SELECT 'only in table', e::text
+          FROM (SELECT * FROM t EXCEPT ALL SELECT %1$s FROM r WHERE dt_test_rank <= %5$s) e
+        UNION ALL
+        SELECT 'only in query', e::text
+          FROM (SELECT %1$s FROM r WHERE dt_test_through <= %5$s EXCEPT ALL SELECT * FROM t) e
+        UNION ALL
+        SELECT 'row count', format('%%s rows, %%s expected', c.t, c.r)
+          FROM (SELECT (SELECT count(*) FROM t) AS t, least(%5$s, (SELECT count(*) FROM r)) AS r) c
+         WHERE c.t <> c.r$q$,
+        cols, order_by, m[1], dt, m[2]);
+END
+$$;
