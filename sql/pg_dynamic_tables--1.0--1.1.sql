@@ -5,3 +5,9 @@
  * a new installation and an updated one end with the same objects.
  */
 \echo Use "ALTER EXTENSION pg_dynamic_tables UPDATE TO '1.1'" to load this file. \quit
+
+-- Refreshes read changes through this function as the dynamic table's
+-- owner, whoever that is, so it stays executable by PUBLIC; it refuses
+-- every caller but the statements of such a refresh (src/capture.c).
+COMMENT ON FUNCTION dt_internal.read_changes(regclass, pg_snapshot, xid8, integer, smallint[]) IS
+    'the change window of a table, for the refreshes of the dynamic tables that read it; nobody else may call it';

@@ -103,6 +103,8 @@ typedef struct CaptureMap
 	AttrNumber	src[FLEXIBLE_ARRAY_MEMBER];
 } CaptureMap;
 
+static Oid	internal_namespace(void);
+
 static HTAB *capture_maps = NULL;
 static bool capture_maps_stale = false;
 
@@ -111,6 +113,26 @@ static void
 capture_relcache_callback(Datum arg, Oid relid)
 {
 	capture_maps_stale = true;
+}
+
+/*
+ * is_change_log
+ *		Is log the change log of rootoid: a table of the extension owner in
+ *		dt_internal named for rootoid, starting with the three meta columns?
+ */
+static bool
+is_change_log(Relation log, Oid rootoid)
+{
+	TupleDesc	desc = RelationGetDescr(log);
+
+	return log->rd_rel->relkind == RELKIND_RELATION &&
+		RelationGetNamespace(log) == internal_namespace() &&
+		log->rd_rel->relowner == catalog_extension_owner() &&
+		strcmp(RelationGetRelationName(log), psprintf("changes_%u", rootoid)) == 0 &&
+		desc->natts >= 3 &&
+		TupleDescAttr(desc, 0)->atttypid == XID8OID &&
+		TupleDescAttr(desc, 1)->atttypid == INT4OID &&
+		TupleDescAttr(desc, 2)->atttypid == INT2OID;
 }
 
 /*
@@ -698,6 +720,89 @@ capture_column_is_captured(Oid relid, AttrNumber attnum)
 }
 
 /*
+ * read_changes_columns
+ *		The positions in the log of the base columns a read_changes caller
+ *		asks for, checked: a one-dimensional array without NULLs of distinct
+ *		numbers of live user columns of relid that the log records, and a
+ *		column definition list of dt$sign smallint then each of these
+ *		columns with the type the log stores it in.
+ */
+static int *
+read_changes_columns(Oid relid, Relation log, ArrayType *columns, TupleDesc expected,
+					 AttrNumber **attnos, int *ncols)
+{
+	TupleDesc	logdesc = RelationGetDescr(log);
+	char	   *relname = get_rel_name(relid);
+	Datum	   *attnums;
+	int		   *map;
+	Bitmapset  *seen = NULL;
+	int			i;
+
+	if (ARR_NDIM(columns) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("columns must be a one-dimensional array")));
+	if (array_contains_nulls(columns))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("columns must not contain nulls")));
+	deconstruct_array(columns, INT2OID, 2, true, TYPALIGN_SHORT, &attnums, NULL, ncols);
+	if (expected->natts != *ncols + 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg_plural("column definition list of dt_internal.read_changes must have %d column, not %d",
+							   "column definition list of dt_internal.read_changes must have %d columns, not %d",
+							   *ncols + 1, *ncols + 1, expected->natts),
+				 errdetail("The columns are dt$sign smallint, then each column asked for.")));
+	if (TupleDescAttr(expected, 0)->atttypid != INT2OID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("column 1 of the column definition list of dt_internal.read_changes must be of type smallint")));
+
+	map = palloc(sizeof(int) * Max(*ncols, 1));
+	*attnos = palloc(sizeof(AttrNumber) * Max(*ncols, 1));
+	for (i = 0; i < *ncols; i++)
+	{
+		AttrNumber	a = DatumGetInt16(attnums[i]);
+		HeapTuple	tup = SearchSysCache2(ATTNUM, ObjectIdGetDatum(relid), Int16GetDatum(a));
+		bool		live = HeapTupleIsValid(tup) && !((Form_pg_attribute) GETSTRUCT(tup))->attisdropped;
+		char	   *name;
+		Form_pg_attribute logatt;
+		Oid			want;
+
+		if (HeapTupleIsValid(tup))
+			ReleaseSysCache(tup);
+		if (a <= 0 || !live)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("column number %d of relation \"%s\" does not exist", a, relname),
+					 a < 0 ? errdetail("System columns are never captured.") : 0));
+		name = get_attname(relid, a, false);
+		if (bms_is_member(a, seen))
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_COLUMN),
+					 errmsg("column \"%s\" is asked for more than once", name)));
+		seen = bms_add_member(seen, a);
+		(*attnos)[i] = a;
+		map[i] = get_attnum(RelationGetRelid(log), psprintf("a%d", a)) - 1;
+		if (map[i] < 3)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("column \"%s\" of \"%s\" is not captured", name, relname)));
+		logatt = TupleDescAttr(logdesc, map[i]);
+		want = TupleDescAttr(expected, i + 1)->atttypid;
+		if (want != logatt->atttypid)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column %d of the column definition list of dt_internal.read_changes must be of type %s, not %s",
+							i + 2, format_type_be(logatt->atttypid), format_type_be(want)),
+					 errdetail("The change log of \"%s\" records column \"%s\" as %s.",
+							   relname, name, format_type_be(logatt->atttypid))));
+	}
+	return map;
+}
+
+/*
  * dt_read_changes
  *		dt_internal.read_changes(input regclass, since pg_snapshot, since_xid
  *		xid8, since_cid int4, columns int2[]) RETURNS SETOF record: the rows
@@ -706,11 +811,20 @@ capture_column_is_captured(Oid relid, AttrNumber attnum)
  *		columns), markers included.  See capture.c's header for positions.
  *
  * This is how refreshes read changes, as the owner of the DT: nobody is
- * granted anything on the logs.  The caller must be allowed to read those
- * columns of the input itself, checked at every call, so revoking SELECT
- * on the input stops incremental refreshes as it stops full ones; and the
- * input must not have row-level security in force for the caller, since a
- * log does not know which rows the caller may see.
+ * granted anything on the logs.  Who may call it: only the statements of a
+ * refresh that this backend is running, as the owner of a DT that reads
+ * input (refresh_reads_input), since only those know what the log holds;
+ * it is executable by PUBLIC because refreshes run as the DT's owner,
+ * whoever that is.  Called any other way it fails.  The caller must also
+ * be allowed to read those columns of the input, checked at every call,
+ * so revoking SELECT on the input stops incremental refreshes as it stops
+ * full ones; and the input must not have row-level security in force for
+ * the caller, since a log does not know which rows the caller may see.
+ *
+ * A caller could still pass anything, so every argument is checked before
+ * the log is read (read_changes_columns): the column definition list, which
+ * the executor trusts, must describe exactly what is returned.  NULL
+ * arguments return no rows (the function is STRICT).
  */
 Datum
 dt_read_changes(PG_FUNCTION_ARGS)
@@ -721,54 +835,68 @@ dt_read_changes(PG_FUNCTION_ARGS)
 	int32		since_cid = PG_GETARG_INT32(3);
 	ArrayType  *columns = PG_GETARG_ARRAYTYPE_P(4);
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Oid			logoid = capture_log_relid(relid);
-	Datum	   *attnums;
+	char	   *relname = get_rel_name(relid);
+	FullTransactionId next = ReadNextFullTransactionId();
+	Oid			logoid;
 	int			ncols;
 	int		   *map;
+	AttrNumber *attnos;
 	Relation	log;
-	TupleDesc	logdesc;
 	TableScanDesc scan;
 	TupleTableSlot *slot;
 	Datum	   *values;
 	bool	   *nulls;
 	int			i;
 
+	if (relname == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	if (!refresh_reads_input(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to read the changes of \"%s\"", relname),
+				 errdetail("Only the refresh of a dynamic table that reads it, running as the table's owner, reads its changes.")));
+	logoid = capture_log_relid(relid);
 	if (!OidIsValid(logoid))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("changes of \"%s\" are not captured", get_rel_name(relid) ? get_rel_name(relid) : "?")));
-	deconstruct_array(columns, INT2OID, 2, true, TYPALIGN_SHORT, &attnums, NULL, &ncols);
+				 errmsg("changes of \"%s\" are not captured", relname)));
+	if (FullTransactionIdFollowsOrEquals(since_xid, next) ||
+		FullTransactionIdFollows(DatumGetFullTransactionId(DirectFunctionCall1(pg_snapshot_xmax, since)),
+								 next))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("position of a refresh cannot be in the future"),
+				 errdetail("Transaction %llu has not started yet.",
+						   (unsigned long long) U64FromFullTransactionId(next))));
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	log = table_open(logoid, AccessShareLock);
+	if (!is_change_log(log, relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("\"%s\" is not the change log of \"%s\"", RelationGetRelationName(log), relname)));
+	map = read_changes_columns(relid, log, columns, rsinfo->setDesc, &attnos, &ncols);
+
 	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
 	{
 		if (ncols == 0 && pg_attribute_aclcheck_all(relid, GetUserId(), ACL_SELECT, ACLMASK_ANY) != ACLCHECK_OK)
-			aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, get_rel_name(relid));
+			aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, relname);
 		for (i = 0; i < ncols; i++)
 		{
-			AttrNumber	a = DatumGetInt16(attnums[i]);
-
-			if (pg_attribute_aclcheck(relid, a, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
-				aclcheck_error_col(ACLCHECK_NO_PRIV, OBJECT_TABLE, get_rel_name(relid),
-								   get_attname(relid, a, false));
+			if (pg_attribute_aclcheck(relid, attnos[i], GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+				aclcheck_error_col(ACLCHECK_NO_PRIV, OBJECT_TABLE, relname,
+								   get_attname(relid, attnos[i], false));
 		}
 	}
 	if (check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot read the changes of \"%s\", which has row-level security in force",
-						get_rel_name(relid)),
+						relname),
 				 errdetail("A change log does not know which rows the policies let the caller see.")));
 
-	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-	log = table_open(logoid, AccessShareLock);
-	logdesc = RelationGetDescr(log);
-	map = palloc(sizeof(int) * Max(ncols, 1));
-	for (i = 0; i < ncols; i++)
-	{
-		map[i] = get_attnum(logoid, psprintf("a%d", DatumGetInt16(attnums[i]))) - 1;
-		if (map[i] < 0)
-			elog(ERROR, "change log of \"%s\" does not record column %d", get_rel_name(relid),
-				 DatumGetInt16(attnums[i]));
-	}
 	values = palloc(sizeof(Datum) * (ncols + 1));
 	nulls = palloc(sizeof(bool) * (ncols + 1));
 	slot = table_slot_create(log, NULL);
@@ -794,7 +922,6 @@ dt_read_changes(PG_FUNCTION_ARGS)
 	table_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
 	table_close(log, AccessShareLock);
-	(void) logdesc;
 	return (Datum) 0;
 }
 

@@ -764,6 +764,35 @@ refresh_in_progress(Oid relid)
 }
 
 /*
+ * refresh_reads_input
+ *		Is this backend running the statements of a refresh (the innermost
+ *		one), as the owner of that DT, and does that DT read relid?  Only
+ *		those statements may read relid's change log (dt_read_changes).
+ */
+bool
+refresh_reads_input(Oid relid)
+{
+	Oid			dt;
+	DtPlanSet  *p;
+	ListCell   *lc;
+
+	if (refreshing == NIL || plan_cache == NULL)
+		return false;
+	dt = llast_oid(refreshing);
+	p = hash_search(plan_cache, &dt, HASH_FIND, NULL);
+	if (p == NULL || p->an == NULL || catalog_relation_owner(dt) != GetUserId())
+		return false;
+	foreach(lc, p->an->inputs)
+	{
+		DtInput    *input = (DtInput *) lfirst(lc);
+
+		if (input->relid == relid && input->capturable)
+			return true;
+	}
+	return false;
+}
+
+/*
  * without_internal_sql
  *		An error context without the lines naming the generated statements
  *		(internal names, OIDs), but with the DT the error happened in.

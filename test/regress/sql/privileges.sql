@@ -206,8 +206,8 @@ SET ROLE regress_dt_alice;
 GRANT SELECT (customer, amount) ON orders TO regress_dt_carol;
 RESET ROLE;
 SET ROLE regress_dt_carol;
--- Guards: dt_internal.read_changes called directly checks the privilege on
--- the input: none on customers, none on column id of orders.
+-- Guards: dt_internal.read_changes called directly, not by a refresh, is
+-- refused (hostile_calls.sql calls it in every other way).
 SELECT * FROM dt_test.fails($$SELECT * FROM dt_internal.read_changes('customers', pg_current_snapshot(), '0', 0, '{}')
                         AS c(sign smallint)$$);
 SELECT * FROM dt_test.fails($$SELECT * FROM dt_internal.read_changes('orders', pg_current_snapshot(), '0', 0, '{1}')
