@@ -41,6 +41,7 @@
 #include "access/genam.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
+#include "access/relation.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
@@ -103,6 +104,7 @@ typedef struct CaptureMap
 	AttrNumber	src[FLEXIBLE_ARRAY_MEMBER];
 } CaptureMap;
 
+static List *captured_ancestors(Oid child);
 static Oid	internal_namespace(void);
 
 static HTAB *capture_maps = NULL;
@@ -136,9 +138,32 @@ is_change_log(Relation log, Oid rootoid)
 }
 
 /*
+ * check_capture_target
+ *		The trigger arguments of a capture trigger on trigrel name log and
+ *		rootoid: log must be the change log of rootoid, and trigrel rootoid
+ *		itself or one of its captured descendants.  Only the extension
+ *		installs these triggers (nobody else may execute the function), but
+ *		a trigger made by hand must not write into any other table.
+ */
+static void
+check_capture_target(Relation trigrel, Relation log, Oid rootoid)
+{
+	if (!is_change_log(log, rootoid) ||
+		(RelationGetRelid(trigrel) != rootoid &&
+		 !list_member_oid(captured_ancestors(RelationGetRelid(trigrel)), rootoid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("dt_internal.capture_changes() on \"%s\" does not name a change log of pg_dynamic_tables",
+						RelationGetRelationName(trigrel)),
+				 errdetail("Its arguments must be the change log of a captured table and that table.")));
+}
+
+/*
  * get_capture_map
  *		The column map from rows of trigrel to the log, mapping root column
  *		numbers by name when trigrel is a partition or child of the root.
+ *		Built completely before it enters the cache, so that an error while
+ *		building it leaves no half-made entry behind.
  */
 static CaptureMap *
 get_capture_map(Relation trigrel, Relation log, Oid rootoid)
@@ -146,7 +171,8 @@ get_capture_map(Relation trigrel, Relation log, Oid rootoid)
 	CaptureMapKey key = {RelationGetRelid(trigrel), RelationGetRelid(log)};
 	CaptureMap *map;
 	TupleDesc	logdesc = RelationGetDescr(log);
-	bool		found;
+	int			ncols = logdesc->natts - 3;
+	AttrNumber *src;
 	int			i;
 
 	if (capture_maps == NULL || capture_maps_stale)
@@ -165,41 +191,50 @@ get_capture_map(Relation trigrel, Relation log, Oid rootoid)
 		capture_maps_stale = false;
 	}
 
-	map = hash_search(capture_maps, &key, HASH_ENTER, &found);
-	if (found)
+	map = hash_search(capture_maps, &key, HASH_FIND, NULL);
+	if (map != NULL)
 		return map;
 
-	map->ncols = logdesc->natts - 3;
-	for (i = 0; i < map->ncols; i++)
+	check_capture_target(trigrel, log, rootoid);
+	src = palloc(sizeof(AttrNumber) * Max(ncols, 1));
+	for (i = 0; i < ncols; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(logdesc, i + 3);
 		AttrNumber	rootatt;
 
-		map->src[i] = InvalidAttrNumber;
+		src[i] = InvalidAttrNumber;
 		if (att->attisdropped || sscanf(NameStr(att->attname), "a%hd", &rootatt) != 1)
 			continue;
 		if (RelationGetRelid(trigrel) == rootoid)
-			map->src[i] = rootatt;
+			src[i] = rootatt;
 		else
 		{
 			char	   *name = get_attname(rootoid, rootatt, true);
 
 			if (name != NULL)
-				map->src[i] = get_attnum(RelationGetRelid(trigrel), name);
+				src[i] = get_attnum(RelationGetRelid(trigrel), name);
 		}
-		if (map->src[i] != InvalidAttrNumber)
+		if (src[i] != InvalidAttrNumber)
 		{
-			Form_pg_attribute src = TupleDescAttr(RelationGetDescr(trigrel), map->src[i] - 1);
+			Form_pg_attribute from;
 
-			if (getBaseType(src->atttypid) != att->atttypid)
+			if (src[i] < 1 || src[i] > RelationGetDescr(trigrel)->natts)
+				src[i] = InvalidAttrNumber;
+			else if ((from = TupleDescAttr(RelationGetDescr(trigrel), src[i] - 1))->attisdropped ||
+					 getBaseType(from->atttypid) != att->atttypid)
 				ereport(ERROR,
 						(errcode(ERRCODE_DATA_CORRUPTED),
 						 errmsg("change log of \"%s\" does not match its column \"%s\"",
-								get_rel_name(rootoid), NameStr(src->attname)),
+								get_rel_name(rootoid), NameStr(from->attname)),
 						 errhint("Drop and recreate the dynamic tables that read \"%s\".",
 								 get_rel_name(rootoid))));
 		}
 	}
+
+	map = hash_search(capture_maps, &key, HASH_ENTER, NULL);
+	map->ncols = ncols;
+	memcpy(map->src, src, sizeof(AttrNumber) * ncols);
+	pfree(src);
 	return map;
 }
 
@@ -413,9 +448,22 @@ dt_capture_changes(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("dt_internal.capture_changes() must be fired AFTER ... FOR EACH STATEMENT by pg_dynamic_tables")));
 
+	if (((TRIGGER_FIRED_BY_INSERT(td->tg_event) || TRIGGER_FIRED_BY_UPDATE(td->tg_event)) &&
+		 td->tg_trigger->tgnewtable == NULL) ||
+		((TRIGGER_FIRED_BY_DELETE(td->tg_event) || TRIGGER_FIRED_BY_UPDATE(td->tg_event)) &&
+		 td->tg_trigger->tgoldtable == NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("dt_internal.capture_changes() must be fired with the transition tables of its event")));
+
 	logoid = atooid(td->tg_trigger->tgargs[0]);
 	rootoid = atooid(td->tg_trigger->tgargs[1]);
-	log = table_open(logoid, RowExclusiveLock);
+	log = try_relation_open(logoid, RowExclusiveLock);
+	if (log == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("change log with OID %u of \"%s\" does not exist",
+						logoid, RelationGetRelationName(td->tg_relation))));
 	desc = RelationGetDescr(td->tg_relation);
 	writer_begin(&w, log, td->tg_relation, rootoid);
 

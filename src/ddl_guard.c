@@ -82,6 +82,9 @@ dt_guard_dynamic_table(PG_FUNCTION_ARGS)
 				 errmsg("cannot modify dynamic table \"%s\"", RelationGetRelationName(td->tg_relation)),
 				 errdetail("A dynamic table is written only by its refreshes."),
 				 errhint("Change the tables its query reads, then call dt.refresh().")));
+	/* fired for each row (not as installed), a refresh's row goes through */
+	if (TRIGGER_FIRED_FOR_ROW(td->tg_event))
+		return PointerGetDatum(TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple);
 	return PointerGetDatum(NULL);
 }
 
