@@ -448,6 +448,7 @@ extern uint64 refresh_exec(struct _SPI_plan *plan, Datum *values,
 						   const char *nulls, Snapshot snapshot);
 extern bool refresh_in_progress(Oid relid);
 extern bool refresh_reads_input(Oid relid);
+extern void refresh_refuse_nested(const char *what);
 extern List *refresh_current_settings(void);
 extern int	refresh_pin_settings(List *settings);
 extern void refresh_require_read_committed(const char *what);

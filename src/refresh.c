@@ -793,6 +793,23 @@ refresh_reads_input(Oid relid)
 }
 
 /*
+ * refresh_refuse_nested
+ *		The functions of schema dt cannot be called from within a refresh (by
+ *		a function its query calls): they would change the DT, its plans or
+ *		its inputs under the refresh that is using them.
+ */
+void
+refresh_refuse_nested(const char *what)
+{
+	if (refreshing != NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot %s during the refresh of dynamic table \"%s\"",
+						what, get_rel_name(llast_oid(refreshing))),
+				 errdetail("A function called by the query of a dynamic table cannot use the functions of schema dt.")));
+}
+
+/*
  * without_internal_sql
  *		An error context without the lines naming the generated statements
  *		(internal names, OIDs), but with the DT the error happened in.
@@ -974,6 +991,7 @@ refresh_dynamic_table(Oid relid, const char *trigger, DtRefreshStats *stats)
 	TimestampTz data_timestamp;
 	ListCell   *lc;
 
+	refresh_refuse_nested("refresh a dynamic table");
 	refresh_require_read_committed("refresh a dynamic table");
 	if (!pg_class_ownercheck(relid, GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, get_rel_name(relid));
