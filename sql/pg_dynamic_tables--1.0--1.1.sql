@@ -11,3 +11,11 @@
 -- every caller but the statements of such a refresh (src/capture.c).
 COMMENT ON FUNCTION dt_internal.read_changes(regclass, pg_snapshot, xid8, integer, smallint[]) IS
     'the change window of a table, for the refreshes of the dynamic tables that read it; nobody else may call it';
+
+-- ---------------------------------------------------------------------
+-- Target lags: at most 100 years (src/pg_dynamic_tables.h,
+-- DT_MAX_LAG_SECONDS); 1.0 accepted any, and a longer one overflowed the
+-- scheduler's arithmetic and view dt.dynamic_tables.
+-- ---------------------------------------------------------------------
+UPDATE dt_internal.dynamic_table SET target_lag = interval '100 years'
+ WHERE extract(epoch FROM target_lag) > 3155760000;

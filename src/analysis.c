@@ -1193,14 +1193,16 @@ lag_error_context(void *arg)
 /*
  * analysis_parse_lag
  *		Validate a target_lag: 'downstream' (returns false, *interval NULL)
- *		or an interval of at least one second (returns true).
+ *		or an interval of at least one second and at most
+ *		DT_MAX_LAG_SECONDS (returns true).  Its length is what the scheduler
+ *		counts, extract(epoch FROM lag): a month is 30 days, a year 365.25.
  */
 bool
 analysis_parse_lag(const char *lag, Interval **interval)
 {
 	ErrorContextCallback callback;
-	Interval	one_second = {0};
 	Interval   *iv;
+	double		seconds;
 
 	*interval = NULL;
 	if (pg_strcasecmp(lag, "downstream") == 0)
@@ -1216,13 +1218,13 @@ analysis_parse_lag(const char *lag, Interval **interval)
 											   Int32GetDatum(-1)));
 	error_context_stack = callback.previous;
 
-	one_second.time = USECS_PER_SEC;
-	if (DatumGetInt32(DirectFunctionCall2(interval_cmp, IntervalPGetDatum(iv),
-										  IntervalPGetDatum(&one_second))) < 0)
+	seconds = DatumGetFloat8(DirectFunctionCall2(interval_part, CStringGetTextDatum("epoch"),
+												 IntervalPGetDatum(iv)));
+	if (!(seconds >= 1 && seconds <= DT_MAX_LAG_SECONDS))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid target_lag \"%s\"", lag),
-				 errdetail("A target lag is a duration of at least one second, or \"downstream\".")));
+				 errdetail("A target lag is a duration of at least one second and at most 100 years, or \"downstream\".")));
 	*interval = iv;
 	return true;
 }

@@ -42,6 +42,14 @@
 #define DT_INTERNAL_SCHEMA	"dt_internal"
 #define DT_EXTENSION_NAME	"pg_dynamic_tables"
 
+/*
+ * The longest target lag, in seconds (100 years as extract(epoch FROM ...)
+ * counts an interval): far from the ends of timestamps and of int64
+ * microseconds, for the sums the scheduler and view dt.dynamic_tables make.
+ * The 1.0 -> 1.1 update script caps the lags stored before to it.
+ */
+#define DT_MAX_LAG_SECONDS	3155760000.0
+
 /* Scheduled refreshes that fail this many times in a row suspend the DT. */
 #define DT_MAX_FAILURES		5
 
