@@ -92,34 +92,6 @@ capitalized(const char *phrase)
 	return s;
 }
 
-/*
- * check_input_privileges
- *		The creator must be able to read every input, and the first DT over
- *		a table starts capturing its changes, which takes the TRIGGER
- *		privilege on it (as Snowflake asks the owner to enable change
- *		tracking).
- */
-static void
-check_input_privileges(Query *query, List *inputs)
-{
-	ListCell   *lc;
-
-	analysis_check_permissions(query);
-	foreach(lc, inputs)
-	{
-		DtInput    *input = (DtInput *) lfirst(lc);
-
-		if (input->capturable && !capture_relation_is_captured(input->relid) &&
-			pg_class_aclcheck(input->relid, GetUserId(), ACL_TRIGGER) != ACLCHECK_OK)
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("permission denied to capture the changes of table \"%s\"",
-							get_rel_name(input->relid)),
-					 errdetail("The first dynamic table over a table installs triggers on it."),
-					 errhint("Ask its owner for the TRIGGER privilege, or to create the first dynamic table over it.")));
-	}
-}
-
 /* record_dependency: depender depends on referenced (both pg_class rows). */
 static void
 record_dependency(Oid classid, Oid depender, Oid referenced, DependencyType type)
@@ -309,7 +281,8 @@ dt_create_dynamic_table(PG_FUNCTION_ARGS)
 							   "and percentiles from per-group value counts");
 	else
 		entry.reason = recompute_reason(an);
-	check_input_privileges(query, an->inputs);
+	/* the creator reads every input; capturing them is checked per input */
+	analysis_check_permissions(query);
 
 	/* The table itself, as the caller, with the query's columns. */
 	initStringInfo(&ddl);

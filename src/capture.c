@@ -591,30 +591,125 @@ log_columns(Oid logoid)
 }
 
 /*
+ * capture_may_change
+ *		May the current user change the capture of relid: install or remove
+ *		its triggers, add or drop captured columns?  That is what CREATE
+ *		TRIGGER allows, and it takes the same lock: the TRIGGER privilege,
+ *		or ownership.  (Partitions and children follow their root, as a
+ *		trigger cloned to partitions does.)
+ */
+bool
+capture_may_change(Oid relid)
+{
+	return pg_class_ownercheck(relid, GetUserId()) ||
+		pg_class_aclcheck(relid, GetUserId(), ACL_TRIGGER) == ACLCHECK_OK;
+}
+
+/* column_names: the names of the columns of relid in attnums, quoted, as a list. */
+static char *
+column_names(Oid relid, Bitmapset *attnums)
+{
+	StringInfoData s;
+	int			a = -1;
+
+	initStringInfo(&s);
+	while ((a = bms_next_member(attnums, a)) >= 0)
+		appendStringInfo(&s, "%s\"%s\"", s.len > 0 ? ", " : "", get_attname(relid, a, false));
+	return s.data;
+}
+
+/* missing_columns: the user columns of input not in have. */
+static Bitmapset *
+missing_columns(DtInput *input, Bitmapset *have)
+{
+	Bitmapset  *missing = NULL;
+	int			attnum = -1;
+
+	while ((attnum = bms_next_member(input->attnums, attnum)) >= 0)
+	{
+		AttrNumber	a = attnum + FirstLowInvalidHeapAttributeNumber;
+
+		if (a > 0 && !bms_is_member(a, have))
+			missing = bms_add_member(missing, a);
+	}
+	return missing;
+}
+
+/*
+ * attach_as_reader
+ *		A DT of a role that may not change the capture of input reads it:
+ *		its changes must already be captured with every column the DT
+ *		needs.  Only the log is locked (ShareUpdateExclusiveLock, which no
+ *		writer takes, against a concurrent release of these columns); the
+ *		input is not, beyond what reading it takes.
+ */
+static void
+attach_as_reader(DtInput *input)
+{
+	char	   *relname = get_rel_name(input->relid);
+	Oid			logoid = capture_log_relid(input->relid);
+	Bitmapset  *missing;
+
+	if (OidIsValid(logoid))
+	{
+		LockRelationOid(logoid, ShareUpdateExclusiveLock);
+		/* a release may have dropped it while we waited */
+		if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(logoid)))
+			logoid = InvalidOid;
+	}
+	if (!OidIsValid(logoid))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to capture the changes of table \"%s\"", relname),
+				 errdetail("No dynamic table reads it yet, and the first one installs triggers on it."),
+				 errhint("Ask its owner for the TRIGGER privilege on it, or to create a dynamic table over it first.")));
+	missing = missing_columns(input, log_columns(logoid));
+	if (missing != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to capture column%s %s of table \"%s\"",
+						bms_num_members(missing) > 1 ? "s" : "", column_names(input->relid, missing), relname),
+				 errdetail("The dynamic tables over it read other columns; capturing more changes its triggers' work and blocks its writers while it is done."),
+				 errhint("Ask its owner for the TRIGGER privilege on it, or to create a dynamic table that reads these columns first.")));
+}
+
+/*
  * capture_attach_input
  *		Make sure the changes of input are captured with the columns a DT
  *		needs.
  *
- * Locks, in this order: ShareUpdateExclusiveLock on the input, which
- * serializes attaching and releasing capture of one table without blocking
- * its writers; ShareUpdateExclusiveLock on its log, which keeps
+ * Privileges: changing a table's capture (its first log and triggers, or
+ * new captured columns) takes capture_may_change, checked before any lock
+ * on the table; a role that may only read it gets a DT over it if what it
+ * needs is captured already (attach_as_reader), and never blocks its
+ * writers nor its owner's VACUUM.
+ *
+ * Locks otherwise, in this order: ShareUpdateExclusiveLock on the input,
+ * which serializes attaching and releasing capture of one table without
+ * blocking its writers; ShareUpdateExclusiveLock on its log, which keeps
  * capture_cleanup from deleting rows the new reader needs before its
- * position is committed; and, only when the triggers or log columns must
- * change, ShareRowExclusiveLock on the input and its children, which waits
- * for the transactions writing to it and keeps new writers out until the
- * caller commits.  Every change is then either visible to a snapshot taken
- * after this call or captured with the columns needed.
+ * position is committed, and a release from dropping what a reader
+ * attached concurrently needs; and, only when the triggers or log columns
+ * must change, ShareRowExclusiveLock on the input and its children, which
+ * waits for the transactions writing to it and keeps new writers out until
+ * the caller commits.  Every change is then either visible to a snapshot
+ * taken after this call or captured with the columns needed.
  */
 void
 capture_attach_input(Oid dtrelid, DtInput *input)
 {
 	Oid			logoid;
 	char	   *log;
-	int			attnum = -1;
-	Bitmapset  *have;
+	int			a = -1;
+	Bitmapset  *missing;
 
 	if (!input->capturable)
 		return;
+	if (!capture_may_change(input->relid))
+	{
+		attach_as_reader(input);
+		return;
+	}
 	LockRelationOid(input->relid, ShareUpdateExclusiveLock);
 	log = deparse_internal_name("changes", input->relid, 0);
 	logoid = capture_log_relid(input->relid);
@@ -653,17 +748,15 @@ capture_attach_input(Oid dtrelid, DtInput *input)
 		LockRelationOid(logoid, ShareUpdateExclusiveLock);
 
 	/* Columns the DT needs and the log does not record yet. */
-	have = log_columns(logoid);
-	while ((attnum = bms_next_member(input->attnums, attnum)) >= 0)
+	missing = missing_columns(input, log_columns(logoid));
+	if (missing != NULL)
+		LockRelationOid(input->relid, ShareRowExclusiveLock);
+	while ((a = bms_next_member(missing, a)) >= 0)
 	{
-		AttrNumber	a = attnum + FirstLowInvalidHeapAttributeNumber;
 		Oid			type;
 		int32		typmod;
 		Oid			collation;
 
-		if (a <= 0 || bms_is_member(a, have))
-			continue;
-		LockRelationOid(input->relid, ShareRowExclusiveLock);
 		log_column_type(input->relid, a, &type, &typmod, &collation);
 		catalog_exec_ddl(psprintf("ALTER TABLE %s ADD COLUMN a%d %s%s", log, a,
 								  format_type_extended(type, typmod, FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY),
@@ -673,23 +766,97 @@ capture_attach_input(Oid dtrelid, DtInput *input)
 }
 
 /*
+ * log_needed_columns
+ *		The base columns the DTs reading relid need (by the catalog as a
+ *		new snapshot sees it), and whether any DT reads it at all.
+ */
+static Bitmapset *
+log_needed_columns(Oid relid, bool *read)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	Oid			types[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(relid)};
+	Bitmapset  *needed = NULL;
+	uint64		i;
+
+	SPI_connect();
+	catalog_exec("SELECT columns FROM " DT_INTERNAL_SCHEMA ".dynamic_table_input WHERE input_relid = $1",
+				 1, types, values, NULL, SPI_OK_SELECT);
+	*read = (SPI_processed > 0);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+		Datum	   *cols;
+		int			ncols;
+		int			k;
+		MemoryContext spi;
+
+		if (isnull)
+			continue;
+		deconstruct_array(DatumGetArrayTypeP(d), INT2OID, 2, true, TYPALIGN_SHORT, &cols, NULL, &ncols);
+		spi = MemoryContextSwitchTo(caller);
+		for (k = 0; k < ncols; k++)
+			needed = bms_add_member(needed, DatumGetInt16(cols[k]));
+		MemoryContextSwitchTo(spi);
+	}
+	SPI_finish();
+	return needed;
+}
+
+/* lock_or_skip: take a lock, or with nowait try to; false if not taken. */
+static bool
+lock_or_skip(Oid relid, LOCKMODE mode, bool nowait)
+{
+	if (!nowait)
+	{
+		LockRelationOid(relid, mode);
+		return true;
+	}
+	return ConditionalLockRelationOid(relid, mode);
+}
+
+/*
  * capture_release_unused_inputs
  *		Fit every change log to its readers: drop the log (and with it its
  *		triggers) of a relation no DT reads any more, and the columns no DT
- *		needs any more from the others.  Each log is looked at again after
- *		taking the lock capture_attach_input takes first, so that a DT
- *		being created concurrently keeps what it needs.
+ *		needs any more from the others.
+ *
+ * Dropping a log or its columns takes AccessExclusiveLock on the log, and
+ * dropping triggers on the table and its children, until the transaction
+ * ends: so this is a change of capture (capture_may_change).  In a user's
+ * transaction (after a DROP) it fits only the logs of tables whose capture
+ * the user may change, waiting for the locks as capture_attach_input
+ * does: ShareUpdateExclusiveLock on the input, then on its log, and only
+ * then reads which DTs need it, so that a DT being created concurrently
+ * keeps what it needs.  (With a transaction snapshot that read could miss
+ * such a DT, so nothing is released in REPEATABLE READ or SERIALIZABLE.)  What it leaves is
+ * released by the scheduler, with nowait: in a transaction of its own
+ * that commits at once, taking each lock only if nobody holds it, so a
+ * writer waits at most for that commit, as for capture_compact_logs.
  */
 void
-capture_release_unused_inputs(void)
+capture_release_unused_inputs(bool nowait)
 {
 	List	   *relids = NIL;
 	ListCell   *lc;
 	uint64		i;
 	MemoryContext caller = CurrentMemoryContext;
 
+	if (IsolationUsesXactSnapshot())
+		return;
+	/* candidates, without locks: logs with no reader, or a column none needs */
 	SPI_connect();
-	catalog_exec("SELECT input_relid FROM " DT_INTERNAL_SCHEMA ".change_log", 0, NULL, NULL, NULL, SPI_OK_SELECT);
+	catalog_exec("SELECT l.input_relid FROM " DT_INTERNAL_SCHEMA ".change_log l"
+				 " WHERE NOT EXISTS (SELECT FROM " DT_INTERNAL_SCHEMA ".dynamic_table_input i"
+				 "                   WHERE i.input_relid = l.input_relid)"
+				 "    OR EXISTS (SELECT FROM pg_catalog.pg_attribute a"
+				 "               WHERE a.attrelid = pg_catalog.to_regclass('" DT_INTERNAL_SCHEMA ".changes_' || l.input_relid)"
+				 "                 AND a.attnum > 3 AND NOT a.attisdropped"
+				 "                 AND NOT EXISTS (SELECT FROM " DT_INTERNAL_SCHEMA ".dynamic_table_input i"
+				 "                                 WHERE i.input_relid = l.input_relid"
+				 "                                   AND pg_catalog.substr(a.attname, 2)::int2 = ANY (i.columns)))",
+				 0, NULL, NULL, NULL, SPI_OK_SELECT);
 	for (i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
@@ -705,41 +872,31 @@ capture_release_unused_inputs(void)
 	{
 		Oid			relid = lfirst_oid(lc);
 		Oid			logoid = capture_log_relid(relid);
-		Oid			types[1] = {OIDOID};
-		Datum		values[1] = {ObjectIdGetDatum(relid)};
 		bool		read;
-		Bitmapset  *needed = NULL;
 		Bitmapset  *unneeded;
 		int			a = -1;
 
-		if (!OidIsValid(logoid) || get_rel_name(relid) == NULL)
+		if (!OidIsValid(logoid) || get_rel_name(relid) == NULL ||
+			(!nowait && !capture_may_change(relid)))
 			continue;
-		LockRelationOid(relid, ShareUpdateExclusiveLock);
-		SPI_connect();
-		catalog_exec("SELECT columns FROM " DT_INTERNAL_SCHEMA ".dynamic_table_input WHERE input_relid = $1",
-					 1, types, values, NULL, SPI_OK_SELECT);
-		read = (SPI_processed > 0);
-		for (i = 0; i < SPI_processed; i++)
-		{
-			bool		isnull;
-			Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
-			Datum	   *cols;
-			int			ncols;
-			int			k;
-			MemoryContext spi;
-
-			if (isnull)
-				continue;
-			deconstruct_array(DatumGetArrayTypeP(d), INT2OID, 2, true, TYPALIGN_SHORT, &cols, NULL, &ncols);
-			spi = MemoryContextSwitchTo(caller);
-			for (k = 0; k < ncols; k++)
-				needed = bms_add_member(needed, DatumGetInt16(cols[k]));
-			MemoryContextSwitchTo(spi);
-		}
-		SPI_finish();
+		if (!lock_or_skip(relid, ShareUpdateExclusiveLock, nowait) ||
+			!lock_or_skip(logoid, ShareUpdateExclusiveLock, nowait) ||
+			!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(logoid)))
+			continue;
+		unneeded = bms_difference(log_columns(logoid), log_needed_columns(relid, &read));
 
 		if (!read)
 		{
+			Oid			types[1] = {OIDOID};
+			Datum		values[1] = {ObjectIdGetDatum(relid)};
+			ListCell   *lc2;
+			bool		locked = lock_or_skip(logoid, AccessExclusiveLock, nowait);
+
+			/* the log's triggers are on the input and its children */
+			foreach(lc2, find_all_inheritors(relid, NoLock, NULL))
+				locked = locked && lock_or_skip(lfirst_oid(lc2), AccessExclusiveLock, nowait);
+			if (!locked)
+				continue;
 			catalog_exec_ddl(psprintf("DROP TABLE %s", deparse_internal_name("changes", relid, 0)));
 			SPI_connect();
 			catalog_exec("DELETE FROM " DT_INTERNAL_SCHEMA ".change_log WHERE input_relid = $1",
@@ -747,7 +904,8 @@ capture_release_unused_inputs(void)
 			SPI_finish();
 			continue;
 		}
-		unneeded = bms_difference(log_columns(logoid), needed);
+		if (bms_is_empty(unneeded) || !lock_or_skip(logoid, AccessExclusiveLock, nowait))
+			continue;
 		while ((a = bms_next_member(unneeded, a)) >= 0)
 			catalog_exec_ddl(psprintf("ALTER TABLE %s DROP COLUMN a%d",
 									  deparse_internal_name("changes", relid, 0), a));

@@ -656,7 +656,8 @@ catalog_follow_owner(Oid relid)
  * catalog_forget_dropped
  *		Remove the catalog rows of DTs that no longer exist (DROP TABLE, DROP
  *		... CASCADE of an input), then release the capture of relations that
- *		no DT reads any more.  Idempotent; run after every DROP.
+ *		no DT reads any more, those the current user may change (the
+ *		scheduler releases the others).  Idempotent; run after every DROP.
  */
 void
 catalog_forget_dropped(void)
@@ -669,5 +670,5 @@ catalog_forget_dropped(void)
 				 "(SELECT FROM pg_catalog.pg_class c WHERE c.oid = l.input_relid)",
 				 0, NULL, NULL, NULL, SPI_OK_DELETE);
 	SPI_finish();
-	capture_release_unused_inputs();
+	capture_release_unused_inputs(false);
 }

@@ -343,7 +343,8 @@ extern List *deparse_context_for_level(Query *level);
  */
 extern void capture_attach_input(Oid dtrelid, DtInput *input);
 extern bool capture_column_is_captured(Oid relid, AttrNumber attnum);
-extern void capture_release_unused_inputs(void);
+extern bool capture_may_change(Oid relid);
+extern void capture_release_unused_inputs(bool nowait);
 extern void capture_follow_new_child(Oid child, bool brought_rows);
 extern List *capture_ancestors_of(Oid child);
 extern void capture_forget_child(Oid child, List *ancestors);

@@ -14,7 +14,8 @@
  *				second, less when a DT is due sooner) it reads the catalog,
  *				plans units (schedule.c) and hands them to refresh workers.
  *				It also writes the history rows of failed manual refreshes
- *				(the failing transaction cannot) and trims the history.
+ *				(the failing transaction cannot), trims the history, and
+ *				releases the capture that roles who dropped DTs could not.
  *	refresh worker  at most pg_dynamic_tables.max_concurrent_refreshes in the
  *				server.  Belongs to one database while alive, runs the units
  *				it is given, each in its own transaction, and exits after
@@ -689,6 +690,38 @@ dispatch(List *unit)
 	return true;
 }
 
+/*
+ * housekeeping
+ *		Run work(arg) in a transaction of its own that commits at once, if
+ *		the extension is still installed.  Housekeeping: an error is
+ *		reported, and the caller goes on.
+ */
+static void
+housekeeping(void (*work) (void *), void *arg)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+
+	StartTransactionCommand();
+	PG_TRY();
+	{
+		PushActiveSnapshot(GetTransactionSnapshot());
+		if (OidIsValid(get_extension_oid(DT_EXTENSION_NAME, true)))
+			work(arg);
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		HOLD_INTERRUPTS();
+		MemoryContextSwitchTo(cxt);
+		EmitErrorReport();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		RESUME_INTERRUPTS();
+	}
+	PG_END_TRY();
+}
+
 /* trim_history: keep refresh_history_size rows per DT. */
 static void
 trim_history(void)
@@ -707,9 +740,21 @@ trim_history(void)
 }
 
 /*
+ * release_capture
+ *		Release the capture no DT needs any more that the users who dropped
+ *		DTs could not (capture_release_unused_inputs); run by housekeeping.
+ */
+static void
+release_capture(void *arg)
+{
+	capture_release_unused_inputs(true);
+}
+
+/*
  * scheduler_tick
- *		One pass, in one transaction: record failures, plan, dispatch.
- *		Returns when to look again.
+ *		One pass, in one transaction: record failures, plan, dispatch; every
+ *		ten seconds also trim the history and, in a transaction of its own,
+ *		release unused capture.  Returns when to look again.
  */
 static TimestampTz
 scheduler_tick(bool *extension_gone, TimestampTz *last_trim)
@@ -734,13 +779,15 @@ scheduler_tick(bool *extension_gone, TimestampTz *last_trim)
 			}
 		}
 		if (now - *last_trim > 10 * USECS_PER_SEC)
-		{
 			trim_history();
-			*last_trim = now;
-		}
 	}
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	if (!*extension_gone && now - *last_trim > 10 * USECS_PER_SEC)
+	{
+		housekeeping(release_capture, NULL);
+		*last_trim = now;
+	}
 	return wake;
 }
 
@@ -852,49 +899,43 @@ refresh_worker_exit(int code, Datum arg)
 		SetLatch(latch);
 }
 
+/* A unit's DTs, for compact_unit_logs_work. */
+typedef struct UnitRelids
+{
+	Oid		   *relids;
+	int			n;
+} UnitRelids;
+
+/* compact_unit_logs_work: see compact_unit_logs. */
+static void
+compact_unit_logs_work(void *arg)
+{
+	UnitRelids *unit = (UnitRelids *) arg;
+	List	   *inputs = NIL;
+	ListCell   *lc;
+	int			i;
+
+	for (i = 0; i < unit->n; i++)
+	{
+		if (get_rel_name(unit->relids[i]) == NULL)
+			continue;
+		foreach(lc, catalog_input_relids(unit->relids[i]))
+			inputs = list_append_unique_oid(inputs, lfirst_oid(lc));
+	}
+	capture_compact_logs(inputs);
+}
+
 /*
  * compact_unit_logs
- *		In a transaction of its own, give back the pages of the change logs
- *		the unit reads that its refresh emptied (capture_compact_logs).
- *		This is housekeeping: an error is reported, and the worker goes on.
+ *		Give back the pages of the change logs the unit reads that its
+ *		refresh emptied (capture_compact_logs).
  */
 static void
 compact_unit_logs(Oid *relids, int n)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	int			i;
+	UnitRelids	unit = {relids, n};
 
-	StartTransactionCommand();
-	PG_TRY();
-	{
-		List	   *inputs = NIL;
-		ListCell   *lc;
-
-		PushActiveSnapshot(GetTransactionSnapshot());
-		if (OidIsValid(get_extension_oid(DT_EXTENSION_NAME, true)))
-		{
-			for (i = 0; i < n; i++)
-			{
-				if (get_rel_name(relids[i]) == NULL)
-					continue;
-				foreach(lc, catalog_input_relids(relids[i]))
-					inputs = list_append_unique_oid(inputs, lfirst_oid(lc));
-			}
-			capture_compact_logs(inputs);
-		}
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-	}
-	PG_CATCH();
-	{
-		HOLD_INTERRUPTS();
-		MemoryContextSwitchTo(cxt);
-		EmitErrorReport();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		RESUME_INTERRUPTS();
-	}
-	PG_END_TRY();
+	housekeeping(compact_unit_logs_work, &unit);
 }
 
 /*
