@@ -286,7 +286,8 @@ input_walker(Node *node, InputWalk *walk)
 			}
 		}
 		walk->levels = lcons(query, walk->levels);
-		result = query_tree_walker(query, input_walker, walk, 0);
+		/* a join's alias columns count where they are used (below) */
+		result = query_tree_walker(query, input_walker, walk, QTW_IGNORE_JOINALIASES);
 		walk->levels = list_delete_first(walk->levels);
 		return result;
 	}
@@ -297,6 +298,18 @@ input_walker(Node *node, InputWalk *walk)
 		RangeTblEntry *rte = rt_fetch(var->varno, query->rtable);
 		DtInput    *input;
 
+		if (rte->rtekind == RTE_JOIN)
+		{
+			/* the columns a join column stands for, at the join's level */
+			List	   *levels = walk->levels;
+			Node	   *alias = var->varattno > 0 ? list_nth(rte->joinaliasvars, var->varattno - 1)
+			: (Node *) rte->joinaliasvars;
+
+			walk->levels = list_copy_tail(levels, var->varlevelsup);
+			input_walker(alias, walk);
+			walk->levels = levels;
+			return false;
+		}
 		if (rte->rtekind != RTE_RELATION || get_rel_relkind(rte->relid) == RELKIND_VIEW)
 			return false;
 		input = add_input(&walk->inputs, rte);

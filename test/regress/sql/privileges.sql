@@ -290,6 +290,11 @@ SELECT dt.create_dynamic_table('bob_kinds', 'SELECT kind, count(*) AS n FROM eve
 -- of what it needs, and those of deleting the changes it consumed).
 SELECT my_locks('events') AS on_events, my_locks(:'events_log') AS on_log;
 COMMIT;
+-- Guards: the columns of a join count where they are used: a LEFT JOIN of
+-- events reads neither amount (not captured) nor note of its right side.
+SELECT dt.create_dynamic_table('bob_pairs', 'SELECT e.kind, count(f.id) AS n FROM events e
+                                              LEFT JOIN events f ON f.id = e.id + 1 GROUP BY e.kind');
+DROP TABLE bob_pairs;
 -- Guards: a column not captured yet: refused, before any lock is taken.
 BEGIN;
 SELECT dt.create_dynamic_table('bob_amounts', 'SELECT kind, sum(amount) AS total FROM events GROUP BY kind');
