@@ -484,7 +484,8 @@ extern void workers_init(void);
 extern void workers_wake_scheduler(void);
 extern void workers_extension_created(void);
 extern void workers_release_database(Oid dboid);
-extern void workers_report_failure(Oid relid, const char *trigger, TimestampTz start);
+extern void workers_report_failure(Oid relid, const char *trigger, TimestampTz start,
+								   const char *message);
 
 /* ---------------------------------------------------------------------
  * ddl_guard.c

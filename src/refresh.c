@@ -978,8 +978,10 @@ lock_unit(List *unit, bool nowait)
  *
  * The caller must own the DT.  trigger (CREATION, MANUAL) is recorded in
  * the history; stats describe the DT itself.  An error is raised as usual
- * and leaves nothing behind but its row in the history, written by the
- * scheduler (see workers_report_failure).
+ * and leaves nothing behind but its row in the history of the DT that
+ * failed, written by the scheduler (see workers_report_failure); when that
+ * was a DT upstream, the DT asked for gets a row that names it, without
+ * the error, which quotes data of the other DT's inputs.
  */
 void
 refresh_dynamic_table(Oid relid, const char *trigger, DtRefreshStats *stats)
@@ -990,6 +992,8 @@ refresh_dynamic_table(Oid relid, const char *trigger, DtRefreshStats *stats)
 	Snapshot	snap;
 	TimestampTz data_timestamp;
 	ListCell   *lc;
+	volatile Oid failing = relid;
+	char	   *volatile failing_name = get_rel_name(relid);
 
 	refresh_refuse_nested("refresh a dynamic table");
 	refresh_require_read_committed("refresh a dynamic table");
@@ -1014,6 +1018,8 @@ refresh_dynamic_table(Oid relid, const char *trigger, DtRefreshStats *stats)
 		{
 			DtRefreshStats unit_stats;
 
+			failing = lfirst_oid(lc);
+			failing_name = get_rel_name(failing);
 			refresh_one(lfirst_oid(lc), snap, data_timestamp, trigger,
 						lfirst_oid(lc) == relid ? stats : &unit_stats);
 		}
@@ -1022,7 +1028,11 @@ refresh_dynamic_table(Oid relid, const char *trigger, DtRefreshStats *stats)
 	PG_CATCH();
 	{
 		MemoryContextSwitchTo(cxt);
-		workers_report_failure(relid, trigger, start);
+		/* the error quotes the data of the DT that failed: its history */
+		workers_report_failure(failing, trigger, start, NULL);
+		if (failing != relid)
+			workers_report_failure(relid, trigger, start,
+								   psprintf("the refresh of \"%s\" failed", failing_name));
 		PG_RE_THROW();
 	}
 	PG_END_TRY();

@@ -308,12 +308,12 @@ workers_release_database(Oid dboid)
 /*
  * workers_report_failure
  *		Called while an error propagates out of a manual refresh: keep its
- *		message for the scheduler to record in the history, since the
- *		failing transaction will not commit.  The oldest is dropped when
- *		more than DT_FAILURE_RING wait.
+ *		message (or message, if not NULL) for the scheduler to record in
+ *		the history, since the failing transaction will not commit.  The
+ *		oldest is dropped when more than DT_FAILURE_RING wait.
  */
 void
-workers_report_failure(Oid relid, const char *trigger, TimestampTz start)
+workers_report_failure(Oid relid, const char *trigger, TimestampTz start, const char *message)
 {
 	ErrorData  *edata;
 	FailureRecord *f;
@@ -336,7 +336,8 @@ workers_report_failure(Oid relid, const char *trigger, TimestampTz start)
 	f->start = start;
 	f->end = GetCurrentTimestamp();
 	strlcpy(f->trigger, trigger, sizeof(f->trigger));
-	strlcpy(f->message, edata->message ? edata->message : "unknown error", sizeof(f->message));
+	strlcpy(f->message, message ? message : edata->message ? edata->message : "unknown error",
+			sizeof(f->message));
 	for (i = 0; i < DT_MAX_DATABASES; i++)
 	{
 		if (shared->dbs[i].dboid == MyDatabaseId)

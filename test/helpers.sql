@@ -16,6 +16,9 @@
 --                       left_behind: 'nothing', or the relation and the
 --                       footprint before -> after).
 -- dt_test.dt_footprint() counts everything dynamic tables occupy.
+-- dt_test.wait_for_failures(dt, n) waits (up to 10 seconds) until dt has n
+-- failures in its history: a failed manual refresh is written there by the
+-- scheduler, after the failing transaction has rolled back.
 -- dt_test.check_all(pattern [, refresh]) checks (and refreshes) every
 -- dynamic table whose name matches a LIKE pattern.
 --
@@ -51,6 +54,16 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
     GET STACKED DIAGNOSTICS code = RETURNED_SQLSTATE, error = MESSAGE_TEXT;
     error := dt_test.mask_oids(error);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION dt_test.wait_for_failures(dt regclass, n int) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    FOR i IN 1 .. 200 LOOP
+        EXIT WHEN (SELECT count(*) FROM dt.refresh_history h WHERE h.relid = dt AND h.state = 'FAILED') >= n;
+        PERFORM pg_sleep(0.05);
+    END LOOP;
 END
 $$;
 

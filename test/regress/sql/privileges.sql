@@ -22,18 +22,6 @@ SET search_path = dt_priv, public;
 -- DETAIL).  bob and carol call them.
 GRANT USAGE ON SCHEMA dt_test TO regress_dt_bob, regress_dt_carol;
 
--- A failed manual refresh is written to the history by the scheduler, after
--- the failing transaction has rolled back: wait_for_failures(dt, n) waits
--- (up to 10 seconds) until dt has n failures in its history.
-CREATE FUNCTION wait_for_failures(dt regclass, n int) RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-    FOR i IN 1 .. 200 LOOP
-        EXIT WHEN (SELECT count(*) FROM dt.refresh_history h WHERE h.relid = dt AND h.state = 'FAILED') >= n;
-        PERFORM pg_sleep(0.05);
-    END LOOP;
-END
-$$;
-
 -- ---------------------------------------------------------------------
 -- A role that owns its table creates dynamic tables over it, refreshes
 -- them and reads their history.
@@ -172,7 +160,8 @@ SELECT action FROM dt.refresh('bob_cities');
 RESET ROLE;
 SELECT action FROM dt.refresh('bob_cities');
 \set VERBOSITY default
-SELECT wait_for_failures('bob_cities', 2);
+-- (the scheduler writes the failures to the history once they rolled back)
+SELECT dt_test.wait_for_failures('bob_cities', 2);
 SELECT name, refresh_action, state FROM dt.refresh_history
  WHERE name = 'dt_priv.bob_cities' ORDER BY refresh_id;
 -- Its other dynamic table, over orders, is still refreshed.
