@@ -26,6 +26,7 @@
 
 #include "access/htup_details.h"
 #include "access/relation.h"
+#include "catalog/heap.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_aggregate.h"
 #include "catalog/pg_am.h"
@@ -67,6 +68,8 @@ typedef struct InputWalk
 	List	   *levels;			/* the enclosing queries, innermost first */
 	int			nrelations;		/* occurrences of tables (not views) */
 	bool		locking;		/* FOR UPDATE/SHARE somewhere */
+	Oid			system_relid;	/* the first system column read: its table */
+	AttrNumber	system_attno;	/* and its number */
 } InputWalk;
 
 static bool input_walker(Node *node, InputWalk *walk);
@@ -312,6 +315,11 @@ input_walker(Node *node, InputWalk *walk)
 		}
 		if (rte->rtekind != RTE_RELATION || get_rel_relkind(rte->relid) == RELKIND_VIEW)
 			return false;
+		if (var->varattno < 0 && !OidIsValid(walk->system_relid))
+		{
+			walk->system_relid = rte->relid;
+			walk->system_attno = var->varattno;
+		}
 		input = add_input(&walk->inputs, rte);
 		if (var->varattno == InvalidAttrNumber)
 		{
@@ -394,6 +402,20 @@ analysis_analyze(Query *query, Oid dtrelid)
 		input_walker((Node *) query, &walk);
 		an->inputs = walk.inputs;
 		an->nrelations = walk.nrelations;
+
+		/*
+		 * A system column (xmin, ctid, tableoid, ...) changes in an UPDATE
+		 * that leaves the columns the change log records as they were, and
+		 * such an UPDATE writes nothing to it: every refresh is full.
+		 */
+		if (OidIsValid(walk.system_relid))
+		{
+			an->always_full = true;
+			an->reason = psprintf("system column \"%s\" of \"%s\"",
+								  NameStr(SystemAttributeDefinition(walk.system_attno)->attname),
+								  get_rel_name(walk.system_relid));
+			return an;
+		}
 	}
 
 	/*

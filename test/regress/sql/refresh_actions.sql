@@ -109,6 +109,35 @@ INSERT INTO z VALUES (102, 7, 7);
 SELECT action FROM dt.refresh('z_q');
 SELECT dt_test.check('z_q');
 
+-- ---------------------------------------------------------------------
+-- System columns (xmin, ctid, tableoid, ...) change in an UPDATE that
+-- leaves every user column as it was, which writes nothing to the change
+-- log.  Guards: 'incremental' refuses them, naming the column; in 'auto'
+-- (and 'full') every refresh is FULL, never NO_DATA, and the table equals
+-- its query after such an UPDATE.
+-- ---------------------------------------------------------------------
+CREATE TABLE sc (id int PRIMARY KEY, k text, v int);
+INSERT INTO sc SELECT g, 'k' || g % 3, g FROM generate_series(1, 9) g;
+SELECT * FROM dt_test.create_fails('sc_inc', 'SELECT id, xmin AS x FROM sc', refresh_mode => 'incremental');
+SELECT * FROM dt_test.create_fails('sc_inc', 'SELECT k, count(*) AS n FROM sc WHERE ctid > ''(0,3)'' GROUP BY k',
+                                   refresh_mode => 'incremental');
+SELECT * FROM dt_test.create_fails('sc_inc', 'SELECT s.id, s.tableoid::regclass AS t FROM (SELECT id, tableoid FROM sc) s',
+                                   refresh_mode => 'incremental');
+SELECT dt.create_dynamic_table('sc_xmin', 'SELECT id, k, xmin::text AS x FROM sc');
+SELECT dt.create_dynamic_table('sc_ctid', 'SELECT k, max(ctid) AS last_ctid, count(*) AS n FROM sc GROUP BY k');
+SELECT dt.create_dynamic_table('sc_full', 'SELECT id, cmin::text AS c FROM sc', refresh_mode => 'full');
+SELECT name, refresh_mode, refresh_mode_reason FROM dt.dynamic_tables
+ WHERE name::text LIKE 'sc\_%' ORDER BY name::text;
+-- An UPDATE that changes no user column.
+UPDATE sc SET v = v WHERE id IN (2, 5);
+SELECT action FROM dt.refresh('sc_xmin');
+SELECT action FROM dt.refresh('sc_ctid');
+SELECT action FROM dt.refresh('sc_full');
+SELECT dt_test.check('sc_xmin'), dt_test.check('sc_ctid'), dt_test.check('sc_full');
+-- Nothing written at all: still FULL, and still right.
+SELECT action FROM dt.refresh('sc_xmin');
+SELECT dt_test.check('sc_xmin');
+
 SET client_min_messages = warning;
 DROP SCHEMA dt_act CASCADE;
 RESET client_min_messages;
