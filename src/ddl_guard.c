@@ -12,9 +12,9 @@
  *	  INSERT, UPDATE, DELETE, TRUNCATE, COPY and MERGE into a DT that is not
  *	  its own refresh;
  *	- the ProcessUtility hook refuses ALTER TABLE on a DT except storage and
- *	  ownership settings, renaming its columns, rules on it, changing the
- *	  type of a column a DT reads, and disabling or dropping the guard and
- *	  capture triggers;
+ *	  ownership settings (but SET UNLOGGED), renaming its columns, rules on
+ *	  it, changing the type of a column a DT reads, and disabling or
+ *	  dropping the guard and capture triggers;
  *	- it follows partitions and inheritance children: a new child of a
  *	  captured table is captured too, and rows that arrive or leave without
  *	  DML (ATTACH, DETACH, INHERIT, NO INHERIT, DROP of a child) make the
@@ -260,11 +260,16 @@ check_alter_table(AlterTableStmt *stmt, AfterCommand *after)
 				case AT_SetStorage:
 				case AT_SetCompression:
 				case AT_SetLogged:
-				case AT_SetUnLogged:
 				case AT_ReplicaIdentity:
 				case AT_EnableRowSecurity:
 				case AT_DisableRowSecurity:
 				case AT_NoForceRowSecurity:
+					break;
+				case AT_SetUnLogged:
+					ereport(ERROR,
+							(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+							 errmsg("cannot make dynamic table \"%s\" unlogged", stmt->relation->relname),
+							 errdetail("A crash would empty it while it counts as populated and up to date.")));
 					break;
 				default:
 					if (!is_trigger_command(cmd->subtype))
