@@ -26,6 +26,7 @@
 
 #include "access/htup_details.h"
 #include "access/relation.h"
+#include "catalog/catalog.h"
 #include "catalog/heap.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_aggregate.h"
@@ -341,14 +342,35 @@ input_walker(Node *node, InputWalk *walk)
 	return expression_tree_walker(node, input_walker, walk);
 }
 
+/* all_permanent: are relid and all its partitions and children permanent? */
+static bool
+all_permanent(Oid relid)
+{
+	ListCell   *lc;
+
+	if (get_rel_persistence(relid) != RELPERSISTENCE_PERMANENT)
+		return false;
+	if (!has_subclass(relid))
+		return true;
+	foreach(lc, find_all_inheritors(relid, NoLock, NULL))
+	{
+		if (get_rel_persistence(lfirst_oid(lc)) != RELPERSISTENCE_PERMANENT)
+			return false;
+	}
+	return true;
+}
+
 /*
  * add_input
  *		The DtInput of a relation, created at first sight.  Its changes can
- *		be captured if it is a permanent table that is not itself a
- *		partition or child (DML through its parent fires only the parent's
- *		statement triggers), read with its children or without any (FROM
- *		ONLY would see its children's changes in its log).  An unlogged
- *		table is emptied by a crash without a trace in its log.
+ *		be captured if it is a permanent table with permanent partitions or
+ *		children (a crash empties an unlogged one without a trace in its
+ *		log; the backends that replan after it see it), not a system
+ *		catalog (they change without DML, and nobody but a superuser
+ *		triggers on them), that is not itself a partition or child (DML
+ *		through its parent fires only the parent's statement triggers),
+ *		read with its children or without any (FROM ONLY would see its
+ *		children's changes in its log).
  */
 static DtInput *
 add_input(List **inputs, RangeTblEntry *rte)
@@ -371,7 +393,8 @@ add_input(List **inputs, RangeTblEntry *rte)
 	input->relid = rte->relid;
 	input->inh = rte->inh;
 	input->capturable = (relkind == RELKIND_RELATION || relkind == RELKIND_PARTITIONED_TABLE) &&
-		get_rel_persistence(rte->relid) == RELPERSISTENCE_PERMANENT &&
+		!IsCatalogRelationOid(rte->relid) &&
+		all_permanent(rte->relid) &&
 		!relation_has_parent(rte->relid) &&
 		(rte->inh || !has_subclass(rte->relid));
 	*inputs = lappend(*inputs, input);
@@ -402,6 +425,19 @@ analysis_analyze(Query *query, Oid dtrelid)
 		input_walker((Node *) query, &walk);
 		an->inputs = walk.inputs;
 		an->nrelations = walk.nrelations;
+
+		/*
+		 * A DT's input that was not captured when the DT was made (say an
+		 * unlogged table, since SET LOGGED) has no log to read: refreshed in
+		 * full.
+		 */
+		foreach(lc, an->inputs)
+		{
+			DtInput    *input = (DtInput *) lfirst(lc);
+
+			if (OidIsValid(dtrelid) && input->capturable && !capture_relation_is_captured(input->relid))
+				input->capturable = false;
+		}
 
 		/*
 		 * A system column (xmin, ctid, tableoid, ...) changes in an UPDATE
@@ -990,7 +1026,7 @@ static char *
 input_reason(DtInput *input)
 {
 	if (!input->capturable)
-		return psprintf("reading \"%s\", whose changes cannot be captured (a view, foreign table, "
+		return psprintf("reading \"%s\", whose changes cannot be captured (a system catalog, view, foreign table, "
 						"unlogged table, partition or child read directly, or a table read with ONLY)",
 						get_rel_name(input->relid));
 	if (relation_has_row_security(input->relid))

@@ -688,9 +688,9 @@ incremental_or_full(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 	stats->message = psprintf("incremental refresh failed (%s); refreshed in full", edata->message);
 }
 
-/* run_refresh: choose the action and do it. */
+/* choose_and_refresh: choose the action and do it (run_refresh). */
 static void
-run_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *stats)
+choose_and_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *stats)
 {
 	Datum		window[3];
 	int64		rows;
@@ -701,13 +701,12 @@ run_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *stats)
 	if (OidIsValid(rls))
 	{
 		/*
-		 * The plans are those of a full DT now (analysis saw the policies);
-		 * the state missed this refresh, and anything built through the
-		 * policies could not take unfiltered changes: set it aside.
+		 * The plans are those of a full DT now (analysis saw the policies):
+		 * run_refresh sets the state aside, which misses this refresh and
+		 * could not take unfiltered changes after one built through the
+		 * policies.
 		 */
 		full_refresh(p, snap, stats);
-		if (entry->incremental && entry->state_valid)
-			catalog_set_state_valid(entry->relid, false);
 		stats->message = psprintf("row-level security is in force on \"%s\"; refreshed in full",
 								  get_rel_name(rls));
 		return;
@@ -719,7 +718,7 @@ run_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *stats)
 		catalog_set_state_valid(entry->relid, true);
 		if (entry->populated)
 			stats->message = "the per-group state was lost (crash, promoted standby) or set aside "
-				"(row-level security) and was rebuilt";
+				"(refreshed in full for a while) and was rebuilt";
 		return;
 	}
 	if (!entry->populated || !entry->has_position || p->an->always_full)
@@ -737,6 +736,22 @@ run_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *stats)
 		full_refresh(p, snap, stats);
 	else
 		incremental_or_full(p, window, changed, snap, stats);
+}
+
+/*
+ * run_refresh
+ *		Choose the action and do it.  A delta-merge DT whose plans are full
+ *		for now (an input that cannot be captured for the time being, such
+ *		as one with an unlogged partition) moves on without its per-group
+ *		state: that is set aside, and rebuilt once it is merged again.
+ */
+static void
+run_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *stats)
+{
+	choose_and_refresh(p, entry, snap, stats);
+	if (p->an->strategy != DT_STRATEGY_MERGE && entry->state_valid &&
+		stats->action != NULL && strcmp(stats->action, "NO_DATA") != 0)
+		catalog_set_state_valid(entry->relid, false);
 }
 
 /*
