@@ -117,3 +117,19 @@ SELECT r.refresh_id,
   FROM dt_internal.refresh_log r
   LEFT JOIN dt_internal.dynamic_table d ON d.relid = r.relid AND d.created_at <= r.refresh_start_time
   LEFT JOIN pg_catalog.pg_class c ON c.oid = d.relid;
+
+-- ---------------------------------------------------------------------
+-- The group key types of dynamic tables (dt_internal.key_<oid>) are their
+-- owners' only: a column of that type made by another role would keep
+-- the owner from dropping the dynamic table.  1.0 left them to PUBLIC.
+-- ---------------------------------------------------------------------
+DO $$
+DECLARE
+    t regtype;
+BEGIN
+    FOR t IN SELECT oid::regtype FROM pg_catalog.pg_type
+              WHERE typnamespace = 'dt_internal'::regnamespace AND typname ~ '^key_[0-9]+$' LOOP
+        EXECUTE format('REVOKE ALL ON TYPE %s FROM PUBLIC', t);
+    END LOOP;
+END
+$$;
