@@ -7,6 +7,9 @@
 -- internal names masked by dt_test.mask_oids:
 --   fails(sql)          runs any statement ('none' / 'succeeded' if it
 --                       does not fail);
+--   outcome(sql)        runs any statement and returns one line: its
+--                       SQLSTATE and message, or 'ok: ' and the first
+--                       value it returned;
 --   create_fails(name, query [, target_lag, refresh_mode, initialize]
 --                [, with_detail])
 --                       calls dt.create_dynamic_table with the same
@@ -54,6 +57,18 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
     GET STACKED DIAGNOSTICS code = RETURNED_SQLSTATE, error = MESSAGE_TEXT;
     error := dt_test.mask_oids(error);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION dt_test.outcome(sql text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    result text;
+BEGIN
+    EXECUTE sql INTO result;
+    RETURN 'ok: ' || coalesce(result, 'NULL');
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ': ' || dt_test.mask_oids(SQLERRM);
 END
 $$;
 
