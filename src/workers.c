@@ -55,6 +55,7 @@
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/lock.h"
 #include "storage/proc.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
@@ -965,6 +966,15 @@ run_unit(Oid *relids, int n)
 	}
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+
+	/*
+	 * Functions of the DTs' queries ran here as their owners: a session-level
+	 * advisory lock one of them took must not stay with this worker, which
+	 * serves every owner of the database (temporary tables, cursors WITH HOLD
+	 * and LISTEN are refused to them already, and their settings end with the
+	 * refresh).
+	 */
+	LockReleaseSession(USER_LOCKMETHOD);
 	compact_unit_logs(relids, n);
 	/* a busy worker never exits: autovacuum must see its dead rows now */
 	pgstat_report_stat(false);
