@@ -833,7 +833,9 @@ lock_or_skip(Oid relid, LOCKMODE mode, bool nowait)
  * such a DT, so nothing is released in REPEATABLE READ or SERIALIZABLE.)  What it leaves is
  * released by the scheduler, with nowait: in a transaction of its own
  * that commits at once, taking each lock only if nobody holds it, so a
- * writer waits at most for that commit, as for capture_compact_logs.
+ * writer waits at most for that commit, as for capture_compact_logs.  A
+ * log it cannot drop yet (its table is always being written) is emptied
+ * of what nobody reads, so that it does not grow meanwhile.
  */
 void
 capture_release_unused_inputs(bool nowait)
@@ -896,7 +898,11 @@ capture_release_unused_inputs(bool nowait)
 			foreach(lc2, find_all_inheritors(relid, NoLock, NULL))
 				locked = locked && lock_or_skip(lfirst_oid(lc2), AccessExclusiveLock, nowait);
 			if (!locked)
+			{
+				/* writers go on filling it: what they committed goes */
+				capture_cleanup(relid);
 				continue;
+			}
 			catalog_exec_ddl(psprintf("DROP TABLE %s", deparse_internal_name("changes", relid, 0)));
 			SPI_connect();
 			catalog_exec("DELETE FROM " DT_INTERNAL_SCHEMA ".change_log WHERE input_relid = $1",
