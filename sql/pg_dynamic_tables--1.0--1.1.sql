@@ -7,6 +7,134 @@
 \echo Use "ALTER EXTENSION pg_dynamic_tables UPDATE TO '1.1'" to load this file. \quit
 
 -- ---------------------------------------------------------------------
+-- What ordinary roles may call (src/README.md, "Who may call what")
+-- ---------------------------------------------------------------------
+
+-- The scheduler's plan is for tests and the extension owner.
+REVOKE ALL ON FUNCTION dt_internal.schedule_plan(timestamptz) FROM PUBLIC;
+
+-- Refreshes read changes through this function as the dynamic table's
+-- owner, whoever that is, so it stays executable by PUBLIC; it refuses
+-- every caller but the statements of such a refresh (src/capture.c).
+COMMENT ON FUNCTION dt_internal.read_changes(regclass, pg_snapshot, xid8, integer, smallint[]) IS
+    'the change window of a table, for the refreshes of the dynamic tables that read it; nobody else may call it';
+
+-- Left to PUBLIC, on purpose: the fsum functions and aggregates (the
+-- refreshes and the final_<oid> views of every owner use them; they check
+-- their arguments), and query_definition (view dt.dynamic_tables calls it
+-- with the privileges of whoever reads the view; it shows what the view
+-- shows).
+
+-- ---------------------------------------------------------------------
+-- Target lags: at most 100 years (src/pg_dynamic_tables.h,
+-- DT_MAX_LAG_SECONDS); 1.0 accepted any, and a longer one overflowed the
+-- scheduler's arithmetic and view dt.dynamic_tables.
+-- ---------------------------------------------------------------------
+UPDATE dt_internal.dynamic_table SET target_lag = interval '100 years'
+ WHERE extract(epoch FROM target_lag) > 3155760000;
+
+-- ---------------------------------------------------------------------
+-- Views: the messages of failed refreshes quote data from the tables a
+-- dynamic table reads.  They are shown only to the roles entitled to that
+-- data (those with the privileges of the table's owner, and superusers)
+-- and to members of pg_read_all_stats, as pg_stat_statements shows query
+-- texts; others see NULL.  The history of a dropped dynamic table is its
+-- owner's no longer: the row of a dynamic table counts only if it was
+-- created before the refresh (an OID can be reused).  Lag arithmetic counts
+-- a target lag as the scheduler does, extract(epoch FROM target_lag).
+-- ---------------------------------------------------------------------
+CREATE OR REPLACE VIEW dt.dynamic_tables AS
+SELECT d.relid::regclass AS name,
+       n.nspname AS schema_name,
+       c.relname AS table_name,
+       dt_internal.query_definition(d.relid) AS query,
+       d.query_text AS query_as_written,
+       CASE WHEN d.target_lag IS NULL THEN 'DOWNSTREAM' ELSE d.target_lag::text END AS target_lag,
+       d.refresh_mode,
+       d.requested_mode AS requested_refresh_mode,
+       d.refresh_mode_reason,
+       d.scheduling_state,
+       CASE WHEN pg_catalog.pg_has_role(c.relowner, 'USAGE')
+                 OR pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE')
+            THEN d.suspend_reason END AS scheduling_state_reason,
+       d.populated,
+       d.data_timestamp,
+       pg_catalog.now() - d.data_timestamp AS current_lag,
+       lag.mean_lag,
+       lag.maximum_lag,
+       lag.time_within_target_lag_ratio,
+       last.refresh_end_time AS last_refresh,
+       last.refresh_action AS last_refresh_action,
+       last.state AS last_refresh_state,
+       d.consecutive_failures,
+       ARRAY(SELECT i.input_relid::regclass
+               FROM dt_internal.dynamic_table_input i
+              WHERE i.relid = d.relid
+              ORDER BY i.input_relid) AS inputs,
+       d.created_at
+  FROM dt_internal.dynamic_table d
+  JOIN pg_catalog.pg_class c ON c.oid = d.relid
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  LEFT JOIN LATERAL (
+      SELECT r.refresh_end_time, r.refresh_action, r.state
+        FROM dt_internal.refresh_log r
+       WHERE r.relid = d.relid
+       ORDER BY r.refresh_id DESC
+       LIMIT 1) last ON true
+  LEFT JOIN LATERAL (
+      SELECT pg_catalog.make_interval(secs =>
+                 sum((extract(epoch FROM s.f - s.d) ^ 2 - extract(epoch FROM s.e - s.d) ^ 2) / 2)
+                 / nullif(sum(extract(epoch FROM s.f - s.e)), 0)) AS mean_lag,
+             max(s.f - s.d) AS maximum_lag,
+             (sum(greatest(0, extract(epoch FROM least(s.f, s.d + pg_catalog.make_interval(
+                      secs => extract(epoch FROM d.target_lag)::float8)) - s.e)))
+                 / nullif(sum(extract(epoch FROM s.f - s.e)), 0))::float8 AS time_within_target_lag_ratio
+        FROM (SELECT r.data_timestamp AS d,
+                     r.refresh_end_time AS e,
+                     coalesce(lead(r.refresh_end_time) OVER (ORDER BY r.refresh_id),
+                              pg_catalog.now()) AS f
+                FROM dt_internal.refresh_log r
+               WHERE r.relid = d.relid AND r.state = 'SUCCEEDED'
+                 AND r.data_timestamp IS NOT NULL) s) lag ON true;
+
+CREATE OR REPLACE VIEW dt.refresh_history AS
+SELECT r.refresh_id,
+       r.table_name AS name,
+       r.relid,
+       r.refresh_start_time,
+       r.refresh_end_time,
+       r.refresh_end_time - r.refresh_start_time AS duration,
+       r.data_timestamp,
+       r.refresh_action,
+       r.refresh_trigger,
+       r.state,
+       r.rows_inserted,
+       r.rows_deleted,
+       r.rows_updated,
+       CASE WHEN pg_catalog.pg_has_role(c.relowner, 'USAGE')
+                 OR pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE')
+            THEN r.state_message END AS state_message
+  FROM dt_internal.refresh_log r
+  LEFT JOIN dt_internal.dynamic_table d ON d.relid = r.relid AND d.created_at <= r.refresh_start_time
+  LEFT JOIN pg_catalog.pg_class c ON c.oid = d.relid;
+
+-- ---------------------------------------------------------------------
+-- The group key types of dynamic tables (dt_internal.key_<oid>) are their
+-- owners' only: a column of that type made by another role would keep
+-- the owner from dropping the dynamic table.  1.0 left them to PUBLIC.
+-- ---------------------------------------------------------------------
+DO $$
+DECLARE
+    t regtype;
+BEGIN
+    FOR t IN SELECT oid::regtype FROM pg_catalog.pg_type
+              WHERE typnamespace = 'dt_internal'::regnamespace AND typname ~ '^key_[0-9]+$' LOOP
+        EXECUTE format('REVOKE ALL ON TYPE %s FROM PUBLIC', t);
+    END LOOP;
+END
+$$;
+
+-- ---------------------------------------------------------------------
 -- pg_dump, pg_restore and pg_upgrade (src/dump.c)
 -- ---------------------------------------------------------------------
 

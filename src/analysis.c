@@ -26,6 +26,8 @@
 
 #include "access/htup_details.h"
 #include "access/relation.h"
+#include "catalog/catalog.h"
+#include "catalog/heap.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_aggregate.h"
 #include "catalog/pg_am.h"
@@ -69,6 +71,8 @@ typedef struct InputWalk
 	List	   *levels;			/* the enclosing queries, innermost first */
 	int			nrelations;		/* occurrences of tables (not views) */
 	bool		locking;		/* FOR UPDATE/SHARE somewhere */
+	Oid			system_relid;	/* the first system column read: its table */
+	AttrNumber	system_attno;	/* and its number */
 } InputWalk;
 
 static bool input_walker(Node *node, InputWalk *walk);
@@ -330,7 +334,8 @@ input_walker(Node *node, InputWalk *walk)
 			}
 		}
 		walk->levels = lcons(query, walk->levels);
-		result = query_tree_walker(query, input_walker, walk, 0);
+		/* a join's alias columns count where they are used (below) */
+		result = query_tree_walker(query, input_walker, walk, QTW_IGNORE_JOINALIASES);
 		walk->levels = list_delete_first(walk->levels);
 		return result;
 	}
@@ -341,8 +346,25 @@ input_walker(Node *node, InputWalk *walk)
 		RangeTblEntry *rte = rt_fetch(var->varno, query->rtable);
 		DtInput    *input;
 
+		if (rte->rtekind == RTE_JOIN)
+		{
+			/* the columns a join column stands for, at the join's level */
+			List	   *levels = walk->levels;
+			Node	   *alias = var->varattno > 0 ? list_nth(rte->joinaliasvars, var->varattno - 1)
+			: (Node *) rte->joinaliasvars;
+
+			walk->levels = list_copy_tail(levels, var->varlevelsup);
+			input_walker(alias, walk);
+			walk->levels = levels;
+			return false;
+		}
 		if (rte->rtekind != RTE_RELATION || get_rel_relkind(rte->relid) == RELKIND_VIEW)
 			return false;
+		if (var->varattno < 0 && !OidIsValid(walk->system_relid))
+		{
+			walk->system_relid = rte->relid;
+			walk->system_attno = var->varattno;
+		}
 		input = add_input(&walk->inputs, rte);
 		if (var->varattno == InvalidAttrNumber)
 		{
@@ -364,14 +386,35 @@ input_walker(Node *node, InputWalk *walk)
 	return expression_tree_walker(node, input_walker, walk);
 }
 
+/* all_permanent: are relid and all its partitions and children permanent? */
+static bool
+all_permanent(Oid relid)
+{
+	ListCell   *lc;
+
+	if (get_rel_persistence(relid) != RELPERSISTENCE_PERMANENT)
+		return false;
+	if (!has_subclass(relid))
+		return true;
+	foreach(lc, find_all_inheritors(relid, NoLock, NULL))
+	{
+		if (get_rel_persistence(lfirst_oid(lc)) != RELPERSISTENCE_PERMANENT)
+			return false;
+	}
+	return true;
+}
+
 /*
  * add_input
  *		The DtInput of a relation, created at first sight.  Its changes can
- *		be captured if it is a permanent table that is not itself a
- *		partition or child (DML through its parent fires only the parent's
- *		statement triggers), read with its children or without any (FROM
- *		ONLY would see its children's changes in its log).  An unlogged
- *		table is emptied by a crash without a trace in its log.
+ *		be captured if it is a permanent table with permanent partitions or
+ *		children (a crash empties an unlogged one without a trace in its
+ *		log; the backends that replan after it see it), not a system
+ *		catalog (they change without DML, and nobody but a superuser
+ *		triggers on them), that is not itself a partition or child (DML
+ *		through its parent fires only the parent's statement triggers),
+ *		read with its children or without any (FROM ONLY would see its
+ *		children's changes in its log).
  */
 static DtInput *
 add_input(List **inputs, RangeTblEntry *rte)
@@ -394,7 +437,8 @@ add_input(List **inputs, RangeTblEntry *rte)
 	input->relid = rte->relid;
 	input->inh = rte->inh;
 	input->capturable = (relkind == RELKIND_RELATION || relkind == RELKIND_PARTITIONED_TABLE) &&
-		get_rel_persistence(rte->relid) == RELPERSISTENCE_PERMANENT &&
+		!IsCatalogRelationOid(rte->relid) &&
+		all_permanent(rte->relid) &&
 		!relation_has_parent(rte->relid) &&
 		(rte->inh || !has_subclass(rte->relid));
 	*inputs = lappend(*inputs, input);
@@ -425,6 +469,33 @@ analysis_analyze(Query *query, Oid dtrelid)
 		input_walker((Node *) query, &walk);
 		an->inputs = walk.inputs;
 		an->nrelations = walk.nrelations;
+
+		/*
+		 * A DT's input that was not captured when the DT was made (say an
+		 * unlogged table, since SET LOGGED) has no log to read: refreshed in
+		 * full.
+		 */
+		foreach(lc, an->inputs)
+		{
+			DtInput    *input = (DtInput *) lfirst(lc);
+
+			if (OidIsValid(dtrelid) && input->capturable && !capture_relation_is_captured(input->relid))
+				input->capturable = false;
+		}
+
+		/*
+		 * A system column (xmin, ctid, tableoid, ...) changes in an UPDATE
+		 * that leaves the columns the change log records as they were, and
+		 * such an UPDATE writes nothing to it: every refresh is full.
+		 */
+		if (OidIsValid(walk.system_relid))
+		{
+			an->always_full = true;
+			an->reason = psprintf("system column \"%s\" of \"%s\"",
+								  NameStr(SystemAttributeDefinition(walk.system_attno)->attname),
+								  get_rel_name(walk.system_relid));
+			return an;
+		}
 	}
 
 	/*
@@ -999,7 +1070,7 @@ static char *
 input_reason(DtInput *input)
 {
 	if (!input->capturable)
-		return psprintf("reading \"%s\", whose changes cannot be captured (a view, foreign table, "
+		return psprintf("reading \"%s\", whose changes cannot be captured (a system catalog, view, foreign table, "
 						"unlogged table, partition or child read directly, or a table read with ONLY)",
 						get_rel_name(input->relid));
 	if (relation_has_row_security(input->relid))
@@ -1237,14 +1308,16 @@ lag_error_context(void *arg)
 /*
  * analysis_parse_lag
  *		Validate a target_lag: 'downstream' (returns false, *interval NULL)
- *		or an interval of at least one second (returns true).
+ *		or an interval of at least one second and at most
+ *		DT_MAX_LAG_SECONDS (returns true).  Its length is what the scheduler
+ *		counts, extract(epoch FROM lag): a month is 30 days, a year 365.25.
  */
 bool
 analysis_parse_lag(const char *lag, Interval **interval)
 {
 	ErrorContextCallback callback;
-	Interval	one_second = {0};
 	Interval   *iv;
+	double		seconds;
 
 	*interval = NULL;
 	if (pg_strcasecmp(lag, "downstream") == 0)
@@ -1260,13 +1333,13 @@ analysis_parse_lag(const char *lag, Interval **interval)
 											   Int32GetDatum(-1)));
 	error_context_stack = callback.previous;
 
-	one_second.time = USECS_PER_SEC;
-	if (DatumGetInt32(DirectFunctionCall2(interval_cmp, IntervalPGetDatum(iv),
-										  IntervalPGetDatum(&one_second))) < 0)
+	seconds = DatumGetFloat8(DirectFunctionCall2(interval_part, CStringGetTextDatum("epoch"),
+												 IntervalPGetDatum(iv)));
+	if (!(seconds >= 1 && seconds <= DT_MAX_LAG_SECONDS))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid target_lag \"%s\"", lag),
-				 errdetail("A target lag is a duration of at least one second, or \"downstream\".")));
+				 errdetail("A target lag is a duration of at least one second and at most 100 years, or \"downstream\".")));
 	*interval = iv;
 	return true;
 }

@@ -109,6 +109,7 @@ dt_create_dynamic_table(PG_FUNCTION_ARGS)
 
 	dt_require_preload();
 	catalog_require_current_version();
+	refresh_refuse_nested("create a dynamic table");
 	refresh_require_read_committed("create a dynamic table");
 	entry.requested_mode = analysis_parse_mode(arg_text(fcinfo, 3, "refresh_mode"));
 	entry.lag_downstream = !analysis_parse_lag(lag, &entry.target_lag);
@@ -179,6 +180,7 @@ dt_drop_dynamic_table(PG_FUNCTION_ARGS)
 	Oid			relid = PG_GETARG_OID(0);
 
 	dt_require_preload();
+	refresh_refuse_nested("drop a dynamic table");
 	require_dynamic_table(relid);
 	SPI_connect();
 	if (SPI_execute(psprintf("DROP TABLE %s", deparse_qualified_name(relid)), false, 0) != SPI_OK_UTILITY)
@@ -224,9 +226,10 @@ dt_refresh(PG_FUNCTION_ARGS)
  *		refreshes (whose end updates the same catalog row).
  */
 static void
-owned_dynamic_table(Oid relid)
+owned_dynamic_table(Oid relid, const char *what)
 {
 	dt_require_preload();
+	refresh_refuse_nested(what);
 	require_dynamic_table(relid);
 	if (!pg_class_ownercheck(relid, GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, get_rel_name(relid));
@@ -241,9 +244,14 @@ owned_dynamic_table(Oid relid)
 Datum
 dt_alter_dynamic_table(PG_FUNCTION_ARGS)
 {
-	Oid			relid = PG_GETARG_OID(0);
+	Oid			relid;
 
-	owned_dynamic_table(relid);
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("name must not be null")));
+	relid = PG_GETARG_OID(0);
+	owned_dynamic_table(relid, "alter a dynamic table");
 	if (!PG_ARGISNULL(1))
 	{
 		char	   *lag = text_to_cstring(PG_GETARG_TEXT_PP(1));
@@ -278,7 +286,7 @@ dt_suspend(PG_FUNCTION_ARGS)
 {
 	Oid			relid = PG_GETARG_OID(0);
 
-	owned_dynamic_table(relid);
+	owned_dynamic_table(relid, "suspend a dynamic table");
 	catalog_set_suspended(relid, true, "suspended by the user");
 	workers_wake_scheduler();
 	PG_RETURN_VOID();
@@ -294,7 +302,7 @@ dt_resume(PG_FUNCTION_ARGS)
 {
 	Oid			relid = PG_GETARG_OID(0);
 
-	owned_dynamic_table(relid);
+	owned_dynamic_table(relid, "resume a dynamic table");
 	catalog_set_suspended(relid, false, NULL);
 	workers_wake_scheduler();
 	PG_RETURN_VOID();

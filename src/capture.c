@@ -41,6 +41,7 @@
 #include "access/genam.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
+#include "access/relation.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
@@ -105,6 +106,9 @@ typedef struct CaptureMap
 	AttrNumber	src[FLEXIBLE_ARRAY_MEMBER];
 } CaptureMap;
 
+static List *captured_ancestors(Oid child);
+static Oid	internal_namespace(void);
+
 static HTAB *capture_maps = NULL;
 static bool capture_maps_stale = false;
 
@@ -116,9 +120,52 @@ capture_relcache_callback(Datum arg, Oid relid)
 }
 
 /*
+ * is_change_log
+ *		Is log the change log of rootoid: a table of the extension owner in
+ *		dt_internal named for rootoid, starting with the three meta columns?
+ */
+static bool
+is_change_log(Relation log, Oid rootoid)
+{
+	TupleDesc	desc = RelationGetDescr(log);
+
+	return log->rd_rel->relkind == RELKIND_RELATION &&
+		RelationGetNamespace(log) == internal_namespace() &&
+		log->rd_rel->relowner == catalog_extension_owner() &&
+		strcmp(RelationGetRelationName(log), psprintf("changes_%u", rootoid)) == 0 &&
+		desc->natts >= 3 &&
+		TupleDescAttr(desc, 0)->atttypid == XID8OID &&
+		TupleDescAttr(desc, 1)->atttypid == INT4OID &&
+		TupleDescAttr(desc, 2)->atttypid == INT2OID;
+}
+
+/*
+ * check_capture_target
+ *		The trigger arguments of a capture trigger on trigrel name log and
+ *		rootoid: log must be the change log of rootoid, and trigrel rootoid
+ *		itself or one of its captured descendants.  Only the extension
+ *		installs these triggers (nobody else may execute the function), but
+ *		a trigger made by hand must not write into any other table.
+ */
+static void
+check_capture_target(Relation trigrel, Relation log, Oid rootoid)
+{
+	if (!is_change_log(log, rootoid) ||
+		(RelationGetRelid(trigrel) != rootoid &&
+		 !list_member_oid(captured_ancestors(RelationGetRelid(trigrel)), rootoid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("dt_internal.capture_changes() on \"%s\" does not name a change log of pg_dynamic_tables",
+						RelationGetRelationName(trigrel)),
+				 errdetail("Its arguments must be the change log of a captured table and that table.")));
+}
+
+/*
  * get_capture_map
  *		The column map from rows of trigrel to the log, mapping root column
  *		numbers by name when trigrel is a partition or child of the root.
+ *		Built completely before it enters the cache, so that an error while
+ *		building it leaves no half-made entry behind.
  */
 static CaptureMap *
 get_capture_map(Relation trigrel, Relation log, Oid rootoid)
@@ -126,7 +173,8 @@ get_capture_map(Relation trigrel, Relation log, Oid rootoid)
 	CaptureMapKey key = {RelationGetRelid(trigrel), RelationGetRelid(log)};
 	CaptureMap *map;
 	TupleDesc	logdesc = RelationGetDescr(log);
-	bool		found;
+	int			ncols = logdesc->natts - 3;
+	AttrNumber *src;
 	int			i;
 
 	if (capture_maps == NULL || capture_maps_stale)
@@ -145,41 +193,50 @@ get_capture_map(Relation trigrel, Relation log, Oid rootoid)
 		capture_maps_stale = false;
 	}
 
-	map = hash_search(capture_maps, &key, HASH_ENTER, &found);
-	if (found)
+	map = hash_search(capture_maps, &key, HASH_FIND, NULL);
+	if (map != NULL)
 		return map;
 
-	map->ncols = logdesc->natts - 3;
-	for (i = 0; i < map->ncols; i++)
+	check_capture_target(trigrel, log, rootoid);
+	src = palloc(sizeof(AttrNumber) * Max(ncols, 1));
+	for (i = 0; i < ncols; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(logdesc, i + 3);
 		AttrNumber	rootatt;
 
-		map->src[i] = InvalidAttrNumber;
+		src[i] = InvalidAttrNumber;
 		if (att->attisdropped || sscanf(NameStr(att->attname), "a%hd", &rootatt) != 1)
 			continue;
 		if (RelationGetRelid(trigrel) == rootoid)
-			map->src[i] = rootatt;
+			src[i] = rootatt;
 		else
 		{
 			char	   *name = get_attname(rootoid, rootatt, true);
 
 			if (name != NULL)
-				map->src[i] = get_attnum(RelationGetRelid(trigrel), name);
+				src[i] = get_attnum(RelationGetRelid(trigrel), name);
 		}
-		if (map->src[i] != InvalidAttrNumber)
+		if (src[i] != InvalidAttrNumber)
 		{
-			Form_pg_attribute src = TupleDescAttr(RelationGetDescr(trigrel), map->src[i] - 1);
+			Form_pg_attribute from;
 
-			if (getBaseType(src->atttypid) != att->atttypid)
+			if (src[i] < 1 || src[i] > RelationGetDescr(trigrel)->natts)
+				src[i] = InvalidAttrNumber;
+			else if ((from = TupleDescAttr(RelationGetDescr(trigrel), src[i] - 1))->attisdropped ||
+					 getBaseType(from->atttypid) != att->atttypid)
 				ereport(ERROR,
 						(errcode(ERRCODE_DATA_CORRUPTED),
 						 errmsg("change log of \"%s\" does not match its column \"%s\"",
-								get_rel_name(rootoid), NameStr(src->attname)),
+								get_rel_name(rootoid), NameStr(from->attname)),
 						 errhint("Drop and recreate the dynamic tables that read \"%s\".",
 								 get_rel_name(rootoid))));
 		}
 	}
+
+	map = hash_search(capture_maps, &key, HASH_ENTER, NULL);
+	map->ncols = ncols;
+	memcpy(map->src, src, sizeof(AttrNumber) * ncols);
+	pfree(src);
 	return map;
 }
 
@@ -393,9 +450,22 @@ dt_capture_changes(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("dt_internal.capture_changes() must be fired AFTER ... FOR EACH STATEMENT by pg_dynamic_tables")));
 
+	if (((TRIGGER_FIRED_BY_INSERT(td->tg_event) || TRIGGER_FIRED_BY_UPDATE(td->tg_event)) &&
+		 td->tg_trigger->tgnewtable == NULL) ||
+		((TRIGGER_FIRED_BY_DELETE(td->tg_event) || TRIGGER_FIRED_BY_UPDATE(td->tg_event)) &&
+		 td->tg_trigger->tgoldtable == NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("dt_internal.capture_changes() must be fired with the transition tables of its event")));
+
 	logoid = atooid(td->tg_trigger->tgargs[0]);
 	rootoid = atooid(td->tg_trigger->tgargs[1]);
-	log = table_open(logoid, RowExclusiveLock);
+	log = try_relation_open(logoid, RowExclusiveLock);
+	if (log == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("change log with OID %u of \"%s\" does not exist",
+						logoid, RelationGetRelationName(td->tg_relation))));
 	desc = RelationGetDescr(td->tg_relation);
 	writer_begin(&w, log, td->tg_relation, rootoid);
 
@@ -596,30 +666,125 @@ log_columns(Oid logoid)
 }
 
 /*
+ * capture_may_change
+ *		May the current user change the capture of relid: install or remove
+ *		its triggers, add or drop captured columns?  That is what CREATE
+ *		TRIGGER allows, and it takes the same lock: the TRIGGER privilege,
+ *		or ownership.  (Partitions and children follow their root, as a
+ *		trigger cloned to partitions does.)
+ */
+bool
+capture_may_change(Oid relid)
+{
+	return pg_class_ownercheck(relid, GetUserId()) ||
+		pg_class_aclcheck(relid, GetUserId(), ACL_TRIGGER) == ACLCHECK_OK;
+}
+
+/* column_names: the names of the columns of relid in attnums, quoted, as a list. */
+static char *
+column_names(Oid relid, Bitmapset *attnums)
+{
+	StringInfoData s;
+	int			a = -1;
+
+	initStringInfo(&s);
+	while ((a = bms_next_member(attnums, a)) >= 0)
+		appendStringInfo(&s, "%s\"%s\"", s.len > 0 ? ", " : "", get_attname(relid, a, false));
+	return s.data;
+}
+
+/* missing_columns: the user columns of input not in have. */
+static Bitmapset *
+missing_columns(DtInput *input, Bitmapset *have)
+{
+	Bitmapset  *missing = NULL;
+	int			attnum = -1;
+
+	while ((attnum = bms_next_member(input->attnums, attnum)) >= 0)
+	{
+		AttrNumber	a = attnum + FirstLowInvalidHeapAttributeNumber;
+
+		if (a > 0 && !bms_is_member(a, have))
+			missing = bms_add_member(missing, a);
+	}
+	return missing;
+}
+
+/*
+ * attach_as_reader
+ *		A DT of a role that may not change the capture of input reads it:
+ *		its changes must already be captured with every column the DT
+ *		needs.  Only the log is locked (ShareUpdateExclusiveLock, which no
+ *		writer takes, against a concurrent release of these columns); the
+ *		input is not, beyond what reading it takes.
+ */
+static void
+attach_as_reader(DtInput *input)
+{
+	char	   *relname = get_rel_name(input->relid);
+	Oid			logoid = capture_log_relid(input->relid);
+	Bitmapset  *missing;
+
+	if (OidIsValid(logoid))
+	{
+		LockRelationOid(logoid, ShareUpdateExclusiveLock);
+		/* a release may have dropped it while we waited */
+		if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(logoid)))
+			logoid = InvalidOid;
+	}
+	if (!OidIsValid(logoid))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to capture the changes of table \"%s\"", relname),
+				 errdetail("No dynamic table reads it yet, and the first one installs triggers on it."),
+				 errhint("Ask its owner for the TRIGGER privilege on it, or to create a dynamic table over it first.")));
+	missing = missing_columns(input, log_columns(logoid));
+	if (missing != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to capture column%s %s of table \"%s\"",
+						bms_num_members(missing) > 1 ? "s" : "", column_names(input->relid, missing), relname),
+				 errdetail("The dynamic tables over it read other columns; capturing more changes its triggers' work and blocks its writers while it is done."),
+				 errhint("Ask its owner for the TRIGGER privilege on it, or to create a dynamic table that reads these columns first.")));
+}
+
+/*
  * capture_attach_input
  *		Make sure the changes of input are captured with the columns a DT
  *		needs.
  *
- * Locks, in this order: ShareUpdateExclusiveLock on the input, which
- * serializes attaching and releasing capture of one table without blocking
- * its writers; ShareUpdateExclusiveLock on its log, which keeps
+ * Privileges: changing a table's capture (its first log and triggers, or
+ * new captured columns) takes capture_may_change, checked before any lock
+ * on the table; a role that may only read it gets a DT over it if what it
+ * needs is captured already (attach_as_reader), and never blocks its
+ * writers nor its owner's VACUUM.
+ *
+ * Locks otherwise, in this order: ShareUpdateExclusiveLock on the input,
+ * which serializes attaching and releasing capture of one table without
+ * blocking its writers; ShareUpdateExclusiveLock on its log, which keeps
  * capture_cleanup from deleting rows the new reader needs before its
- * position is committed; and, only when the triggers or log columns must
- * change, ShareRowExclusiveLock on the input and its children, which waits
- * for the transactions writing to it and keeps new writers out until the
- * caller commits.  Every change is then either visible to a snapshot taken
- * after this call or captured with the columns needed.
+ * position is committed, and a release from dropping what a reader
+ * attached concurrently needs; and, only when the triggers or log columns
+ * must change, ShareRowExclusiveLock on the input and its children, which
+ * waits for the transactions writing to it and keeps new writers out until
+ * the caller commits.  Every change is then either visible to a snapshot
+ * taken after this call or captured with the columns needed.
  */
 void
 capture_attach_input(Oid dtrelid, DtInput *input)
 {
 	Oid			logoid;
 	char	   *log;
-	int			attnum = -1;
-	Bitmapset  *have;
+	int			a = -1;
+	Bitmapset  *missing;
 
 	if (!input->capturable)
 		return;
+	if (!capture_may_change(input->relid))
+	{
+		attach_as_reader(input);
+		return;
+	}
 	LockRelationOid(input->relid, ShareUpdateExclusiveLock);
 	log = deparse_internal_name("changes", input->relid, 0);
 	logoid = capture_log_relid(input->relid);
@@ -653,17 +818,15 @@ capture_attach_input(Oid dtrelid, DtInput *input)
 		LockRelationOid(logoid, ShareUpdateExclusiveLock);
 
 	/* Columns the DT needs and the log does not record yet. */
-	have = log_columns(logoid);
-	while ((attnum = bms_next_member(input->attnums, attnum)) >= 0)
+	missing = missing_columns(input, log_columns(logoid));
+	if (missing != NULL)
+		LockRelationOid(input->relid, ShareRowExclusiveLock);
+	while ((a = bms_next_member(missing, a)) >= 0)
 	{
-		AttrNumber	a = attnum + FirstLowInvalidHeapAttributeNumber;
 		Oid			type;
 		int32		typmod;
 		Oid			collation;
 
-		if (a <= 0 || bms_is_member(a, have))
-			continue;
-		LockRelationOid(input->relid, ShareRowExclusiveLock);
 		log_column_type(input->relid, a, &type, &typmod, &collation);
 		catalog_exec_ddl(psprintf("ALTER TABLE %s ADD COLUMN a%d %s%s", log, a,
 								  format_type_extended(type, typmod, FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY),
@@ -758,62 +921,144 @@ capture_is_extension_trigger(const char *name)
 }
 
 /*
+ * log_needed_columns
+ *		The base columns the DTs reading relid need (by the catalog as a
+ *		new snapshot sees it), and whether any DT reads it at all.
+ */
+static Bitmapset *
+log_needed_columns(Oid relid, bool *read)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	Oid			types[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(relid)};
+	Bitmapset  *needed = NULL;
+	uint64		i;
+
+	SPI_connect();
+	catalog_exec("SELECT columns FROM " DT_INTERNAL_SCHEMA ".dynamic_table_input WHERE input_relid = $1",
+				 1, types, values, NULL, SPI_OK_SELECT);
+	*read = (SPI_processed > 0);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+		Datum	   *cols;
+		int			ncols;
+		int			k;
+		MemoryContext spi;
+
+		if (isnull)
+			continue;
+		deconstruct_array(DatumGetArrayTypeP(d), INT2OID, 2, true, TYPALIGN_SHORT, &cols, NULL, &ncols);
+		spi = MemoryContextSwitchTo(caller);
+		for (k = 0; k < ncols; k++)
+			needed = bms_add_member(needed, DatumGetInt16(cols[k]));
+		MemoryContextSwitchTo(spi);
+	}
+	SPI_finish();
+	return needed;
+}
+
+/* lock_or_skip: take a lock, or with nowait try to; false if not taken. */
+static bool
+lock_or_skip(Oid relid, LOCKMODE mode, bool nowait)
+{
+	if (!nowait)
+	{
+		LockRelationOid(relid, mode);
+		return true;
+	}
+	return ConditionalLockRelationOid(relid, mode);
+}
+
+/*
  * capture_release_unused_inputs
  *		Fit every change log to its readers: drop the log (and with it its
  *		triggers) of a relation no DT reads any more, and the columns no DT
- *		needs any more from the others.  Each log is looked at again after
- *		taking the lock capture_attach_input takes first, so that a DT
- *		being created concurrently keeps what it needs.
+ *		needs any more from the others.
+ *
+ * Dropping a log or its columns takes AccessExclusiveLock on the log, and
+ * dropping triggers on the table and its children, until the transaction
+ * ends: so this is a change of capture (capture_may_change).  In a user's
+ * transaction (after a DROP) it fits only the logs of tables whose capture
+ * the user may change, waiting for the locks as capture_attach_input
+ * does: ShareUpdateExclusiveLock on the input, then on its log, and only
+ * then reads which DTs need it, so that a DT being created concurrently
+ * keeps what it needs.  (With a transaction snapshot that read could miss
+ * such a DT, so nothing is released in REPEATABLE READ or SERIALIZABLE.)  What it leaves is
+ * released by the scheduler, with nowait: in a transaction of its own
+ * that commits at once, taking each lock only if nobody holds it, so a
+ * writer waits at most for that commit, as for capture_compact_logs.  A
+ * log it cannot drop yet (its table is always being written) is emptied
+ * of what nobody reads, so that it does not grow meanwhile.
  */
 void
-capture_release_unused_inputs(void)
+capture_release_unused_inputs(bool nowait)
 {
+	List	   *relids = NIL;
 	ListCell   *lc;
 	uint64		i;
 	MemoryContext caller = CurrentMemoryContext;
 
-	foreach(lc, catalog_captured_relations())
+	if (IsolationUsesXactSnapshot())
+		return;
+	/* candidates, without locks: logs with no reader, or a column none needs */
+	SPI_connect();
+	catalog_exec("SELECT l.input_relid FROM " DT_INTERNAL_SCHEMA ".change_log l"
+				 " WHERE NOT EXISTS (SELECT FROM " DT_INTERNAL_SCHEMA ".dynamic_table_input i"
+				 "                   WHERE i.input_relid = l.input_relid)"
+				 "    OR EXISTS (SELECT FROM pg_catalog.pg_attribute a"
+				 "               WHERE a.attrelid = pg_catalog.to_regclass('" DT_INTERNAL_SCHEMA ".changes_' || l.input_relid)"
+				 "                 AND a.attnum > 3 AND NOT a.attisdropped"
+				 "                 AND NOT EXISTS (SELECT FROM " DT_INTERNAL_SCHEMA ".dynamic_table_input i"
+				 "                                 WHERE i.input_relid = l.input_relid"
+				 "                                   AND pg_catalog.substr(a.attname, 2)::int2 = ANY (i.columns)))",
+				 0, NULL, NULL, NULL, SPI_OK_SELECT);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		MemoryContext spi = MemoryContextSwitchTo(caller);
+
+		relids = lappend_oid(relids, DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+																	SPI_tuptable->tupdesc, 1, &isnull)));
+		MemoryContextSwitchTo(spi);
+	}
+	SPI_finish();
+
+	foreach(lc, relids)
 	{
 		Oid			relid = lfirst_oid(lc);
 		Oid			logoid = capture_log_relid(relid);
-		Oid			types[1] = {OIDOID};
-		Datum		values[1] = {ObjectIdGetDatum(relid)};
 		bool		read;
-		Bitmapset  *needed = NULL;
 		Bitmapset  *unneeded;
 		int			a = -1;
 
-		if (!OidIsValid(logoid) || get_rel_name(relid) == NULL)
+		if (!OidIsValid(logoid) || get_rel_name(relid) == NULL ||
+			(!nowait && !capture_may_change(relid)))
 			continue;
-		LockRelationOid(relid, ShareUpdateExclusiveLock);
-		SPI_connect();
-		catalog_exec("SELECT columns FROM " DT_INTERNAL_SCHEMA ".dynamic_table_input WHERE input_relid = $1",
-					 1, types, values, NULL, SPI_OK_SELECT);
-		read = (SPI_processed > 0);
-		for (i = 0; i < SPI_processed; i++)
-		{
-			bool		isnull;
-			Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
-			Datum	   *cols;
-			int			ncols;
-			int			k;
-			MemoryContext spi;
-
-			if (isnull)
-				continue;
-			deconstruct_array(DatumGetArrayTypeP(d), INT2OID, 2, true, TYPALIGN_SHORT, &cols, NULL, &ncols);
-			spi = MemoryContextSwitchTo(caller);
-			for (k = 0; k < ncols; k++)
-				needed = bms_add_member(needed, DatumGetInt16(cols[k]));
-			MemoryContextSwitchTo(spi);
-		}
-		SPI_finish();
+		if (!lock_or_skip(relid, ShareUpdateExclusiveLock, nowait) ||
+			!lock_or_skip(logoid, ShareUpdateExclusiveLock, nowait) ||
+			!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(logoid)))
+			continue;
+		unneeded = bms_difference(log_columns(logoid), log_needed_columns(relid, &read));
 
 		if (!read)
 		{
+			Oid			types[1] = {OIDOID};
+			Datum		values[1] = {ObjectIdGetDatum(relid)};
 			ListCell   *lc2;
+			bool		locked = lock_or_skip(logoid, AccessExclusiveLock, nowait);
 
-			foreach(lc2, find_all_inheritors(relid, ShareRowExclusiveLock, NULL))
+			/* the log's triggers are on the input and its children */
+			foreach(lc2, find_all_inheritors(relid, NoLock, NULL))
+				locked = locked && lock_or_skip(lfirst_oid(lc2), AccessExclusiveLock, nowait);
+			if (!locked)
+			{
+				/* writers go on filling it: what they committed goes */
+				capture_cleanup(relid);
+				continue;
+			}
+			foreach(lc2, find_all_inheritors(relid, NoLock, NULL))
 				remove_triggers(lfirst_oid(lc2), logoid);
 			capture_drop_logs(list_make1_oid(logoid));
 			SPI_connect();
@@ -822,7 +1067,8 @@ capture_release_unused_inputs(void)
 			SPI_finish();
 			continue;
 		}
-		unneeded = bms_difference(log_columns(logoid), needed);
+		if (bms_is_empty(unneeded) || !lock_or_skip(logoid, AccessExclusiveLock, nowait))
+			continue;
 		while ((a = bms_next_member(unneeded, a)) >= 0)
 			catalog_exec_ddl(psprintf("ALTER TABLE %s DROP COLUMN a%d",
 									  deparse_internal_name("changes", relid, 0), a));
@@ -843,6 +1089,89 @@ capture_column_is_captured(Oid relid, AttrNumber attnum)
 }
 
 /*
+ * read_changes_columns
+ *		The positions in the log of the base columns a read_changes caller
+ *		asks for, checked: a one-dimensional array without NULLs of distinct
+ *		numbers of live user columns of relid that the log records, and a
+ *		column definition list of dt$sign smallint then each of these
+ *		columns with the type the log stores it in.
+ */
+static int *
+read_changes_columns(Oid relid, Relation log, ArrayType *columns, TupleDesc expected,
+					 AttrNumber **attnos, int *ncols)
+{
+	TupleDesc	logdesc = RelationGetDescr(log);
+	char	   *relname = get_rel_name(relid);
+	Datum	   *attnums;
+	int		   *map;
+	Bitmapset  *seen = NULL;
+	int			i;
+
+	if (ARR_NDIM(columns) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("columns must be a one-dimensional array")));
+	if (array_contains_nulls(columns))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("columns must not contain nulls")));
+	deconstruct_array(columns, INT2OID, 2, true, TYPALIGN_SHORT, &attnums, NULL, ncols);
+	if (expected->natts != *ncols + 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg_plural("column definition list of dt_internal.read_changes must have %d column, not %d",
+							   "column definition list of dt_internal.read_changes must have %d columns, not %d",
+							   *ncols + 1, *ncols + 1, expected->natts),
+				 errdetail("The columns are dt$sign smallint, then each column asked for.")));
+	if (TupleDescAttr(expected, 0)->atttypid != INT2OID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("column 1 of the column definition list of dt_internal.read_changes must be of type smallint")));
+
+	map = palloc(sizeof(int) * Max(*ncols, 1));
+	*attnos = palloc(sizeof(AttrNumber) * Max(*ncols, 1));
+	for (i = 0; i < *ncols; i++)
+	{
+		AttrNumber	a = DatumGetInt16(attnums[i]);
+		HeapTuple	tup = SearchSysCache2(ATTNUM, ObjectIdGetDatum(relid), Int16GetDatum(a));
+		bool		live = HeapTupleIsValid(tup) && !((Form_pg_attribute) GETSTRUCT(tup))->attisdropped;
+		char	   *name;
+		Form_pg_attribute logatt;
+		Oid			want;
+
+		if (HeapTupleIsValid(tup))
+			ReleaseSysCache(tup);
+		if (a <= 0 || !live)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("column number %d of relation \"%s\" does not exist", a, relname),
+					 a < 0 ? errdetail("System columns are never captured.") : 0));
+		name = get_attname(relid, a, false);
+		if (bms_is_member(a, seen))
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_COLUMN),
+					 errmsg("column \"%s\" is asked for more than once", name)));
+		seen = bms_add_member(seen, a);
+		(*attnos)[i] = a;
+		map[i] = get_attnum(RelationGetRelid(log), psprintf("a%d", a)) - 1;
+		if (map[i] < 3)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("column \"%s\" of \"%s\" is not captured", name, relname)));
+		logatt = TupleDescAttr(logdesc, map[i]);
+		want = TupleDescAttr(expected, i + 1)->atttypid;
+		if (want != logatt->atttypid)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column %d of the column definition list of dt_internal.read_changes must be of type %s, not %s",
+							i + 2, format_type_be(logatt->atttypid), format_type_be(want)),
+					 errdetail("The change log of \"%s\" records column \"%s\" as %s.",
+							   relname, name, format_type_be(logatt->atttypid))));
+	}
+	return map;
+}
+
+/*
  * dt_read_changes
  *		dt_internal.read_changes(input regclass, since pg_snapshot, since_xid
  *		xid8, since_cid int4, columns int2[]) RETURNS SETOF record: the rows
@@ -851,11 +1180,20 @@ capture_column_is_captured(Oid relid, AttrNumber attnum)
  *		columns), markers included.  See capture.c's header for positions.
  *
  * This is how refreshes read changes, as the owner of the DT: nobody is
- * granted anything on the logs.  The caller must be allowed to read those
- * columns of the input itself, checked at every call, so revoking SELECT
- * on the input stops incremental refreshes as it stops full ones; and the
- * input must not have row-level security in force for the caller, since a
- * log does not know which rows the caller may see.
+ * granted anything on the logs.  Who may call it: only the statements of a
+ * refresh that this backend is running, as the owner of a DT that reads
+ * input (refresh_reads_input), since only those know what the log holds;
+ * it is executable by PUBLIC because refreshes run as the DT's owner,
+ * whoever that is.  Called any other way it fails.  The caller must also
+ * be allowed to read those columns of the input, checked at every call,
+ * so revoking SELECT on the input stops incremental refreshes as it stops
+ * full ones; and the input must not have row-level security in force for
+ * the caller, since a log does not know which rows the caller may see.
+ *
+ * A caller could still pass anything, so every argument is checked before
+ * the log is read (read_changes_columns): the column definition list, which
+ * the executor trusts, must describe exactly what is returned.  NULL
+ * arguments return no rows (the function is STRICT).
  */
 Datum
 dt_read_changes(PG_FUNCTION_ARGS)
@@ -866,54 +1204,68 @@ dt_read_changes(PG_FUNCTION_ARGS)
 	int32		since_cid = PG_GETARG_INT32(3);
 	ArrayType  *columns = PG_GETARG_ARRAYTYPE_P(4);
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Oid			logoid = capture_log_relid(relid);
-	Datum	   *attnums;
+	char	   *relname = get_rel_name(relid);
+	FullTransactionId next = ReadNextFullTransactionId();
+	Oid			logoid;
 	int			ncols;
 	int		   *map;
+	AttrNumber *attnos;
 	Relation	log;
-	TupleDesc	logdesc;
 	TableScanDesc scan;
 	TupleTableSlot *slot;
 	Datum	   *values;
 	bool	   *nulls;
 	int			i;
 
+	if (relname == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	if (!refresh_reads_input(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to read the changes of \"%s\"", relname),
+				 errdetail("Only the refresh of a dynamic table that reads it, running as the table's owner, reads its changes.")));
+	logoid = capture_log_relid(relid);
 	if (!OidIsValid(logoid))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("changes of \"%s\" are not captured", get_rel_name(relid) ? get_rel_name(relid) : "?")));
-	deconstruct_array(columns, INT2OID, 2, true, TYPALIGN_SHORT, &attnums, NULL, &ncols);
+				 errmsg("changes of \"%s\" are not captured", relname)));
+	if (FullTransactionIdFollowsOrEquals(since_xid, next) ||
+		FullTransactionIdFollows(DatumGetFullTransactionId(DirectFunctionCall1(pg_snapshot_xmax, since)),
+								 next))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("position of a refresh cannot be in the future"),
+				 errdetail("Transaction %llu has not started yet.",
+						   (unsigned long long) U64FromFullTransactionId(next))));
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	log = table_open(logoid, AccessShareLock);
+	if (!is_change_log(log, relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("\"%s\" is not the change log of \"%s\"", RelationGetRelationName(log), relname)));
+	map = read_changes_columns(relid, log, columns, rsinfo->setDesc, &attnos, &ncols);
+
 	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
 	{
 		if (ncols == 0 && pg_attribute_aclcheck_all(relid, GetUserId(), ACL_SELECT, ACLMASK_ANY) != ACLCHECK_OK)
-			aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, get_rel_name(relid));
+			aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, relname);
 		for (i = 0; i < ncols; i++)
 		{
-			AttrNumber	a = DatumGetInt16(attnums[i]);
-
-			if (pg_attribute_aclcheck(relid, a, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
-				aclcheck_error_col(ACLCHECK_NO_PRIV, OBJECT_TABLE, get_rel_name(relid),
-								   get_attname(relid, a, false));
+			if (pg_attribute_aclcheck(relid, attnos[i], GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+				aclcheck_error_col(ACLCHECK_NO_PRIV, OBJECT_TABLE, relname,
+								   get_attname(relid, attnos[i], false));
 		}
 	}
 	if (check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot read the changes of \"%s\", which has row-level security in force",
-						get_rel_name(relid)),
+						relname),
 				 errdetail("A change log does not know which rows the policies let the caller see.")));
 
-	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-	log = table_open(logoid, AccessShareLock);
-	logdesc = RelationGetDescr(log);
-	map = palloc(sizeof(int) * Max(ncols, 1));
-	for (i = 0; i < ncols; i++)
-	{
-		map[i] = get_attnum(logoid, psprintf("a%d", DatumGetInt16(attnums[i]))) - 1;
-		if (map[i] < 0)
-			elog(ERROR, "change log of \"%s\" does not record column %d", get_rel_name(relid),
-				 DatumGetInt16(attnums[i]));
-	}
 	values = palloc(sizeof(Datum) * (ncols + 1));
 	nulls = palloc(sizeof(bool) * (ncols + 1));
 	slot = table_slot_create(log, NULL);
@@ -939,7 +1291,6 @@ dt_read_changes(PG_FUNCTION_ARGS)
 	table_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
 	table_close(log, AccessShareLock);
-	(void) logdesc;
 	return (Datum) 0;
 }
 

@@ -36,6 +36,7 @@
 #include "commands/extension.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -836,6 +837,8 @@ catalog_add_member(Oid classid, Oid objid)
 	ObjectAddressSet(object, classid, objid);
 	ObjectAddressSet(extension, ExtensionRelationId, get_extension_oid(DT_EXTENSION_NAME, false));
 	recordDependencyOn(&object, &extension, DEPENDENCY_EXTENSION);
+	/* its privileges as they are now are its initial ones: pg_dump dumps changes */
+	recordExtObjInitPriv(objid, classid);
 }
 
 /*
@@ -854,6 +857,7 @@ catalog_remove_members(List *objects)
 
 		deleteDependencyRecordsForClass(object->classId, object->objectId,
 										ExtensionRelationId, DEPENDENCY_EXTENSION);
+		removeExtObjInitPriv(object->objectId, object->classId);
 	}
 	CommandCounterIncrement();
 }
@@ -942,6 +946,12 @@ catalog_follow_owner(Oid relid)
 		else
 			catalog_exec_ddl(psprintf("ALTER TABLE %s OWNER TO %s",
 									  deparse_qualified_name(object->objectId), role));
+		/* the owner is in its privileges: a member's are its initial ones */
+		if (OidIsValid(getExtensionOfObject(object->classId, object->objectId)))
+		{
+			removeExtObjInitPriv(object->objectId, object->classId);
+			recordExtObjInitPriv(object->objectId, object->classId);
+		}
 	}
 }
 

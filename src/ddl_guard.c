@@ -12,9 +12,11 @@
  *	  INSERT, UPDATE, DELETE, TRUNCATE, COPY and MERGE into a DT that is not
  *	  its own refresh;
  *	- the ProcessUtility hook refuses ALTER TABLE on a DT except storage and
- *	  ownership settings, renaming its columns, rules on it, changing the
- *	  type of a column a DT reads, and disabling or dropping the guard and
- *	  capture triggers;
+ *	  ownership settings (but SET UNLOGGED), renaming its columns, rules on
+ *	  it, changing the type of a column a DT reads, and disabling or
+ *	  dropping the guard and capture triggers;
+ *	- it refuses ordinary roles DDL on the objects of dt_internal, the state
+ *	  of their own DTs included (check_internal_objects);
  *	- it follows partitions and inheritance children: a new child of a
  *	  captured table is captured too, and rows that arrive or leave without
  *	  DML (ATTACH, DETACH, INHERIT, NO INHERIT, DROP of a child) make the
@@ -36,13 +38,17 @@
 #include "catalog/pg_depend.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/namespace.h"
+#include "access/htup_details.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
 #include "commands/defrem.h"
 #include "commands/event_trigger.h"
 #include "commands/extension.h"
 #include "commands/trigger.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_type.h"
 #include "nodes/parsenodes.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
@@ -50,6 +56,7 @@
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 
 #include "pg_dynamic_tables.h"
 
@@ -95,6 +102,9 @@ dt_guard_dynamic_table(PG_FUNCTION_ARGS)
 				 errmsg("cannot modify dynamic table \"%s\"", RelationGetRelationName(td->tg_relation)),
 				 errdetail("A dynamic table is written only by its refreshes."),
 				 errhint("Change the tables its query reads, then call dt.refresh().")));
+	/* fired for each row (not as installed), a refresh's row goes through */
+	if (TRIGGER_FIRED_FOR_ROW(td->tg_event))
+		return PointerGetDatum(TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple);
 	return PointerGetDatum(NULL);
 }
 
@@ -267,11 +277,16 @@ check_alter_table(AlterTableStmt *stmt, AfterCommand *after)
 				case AT_SetStorage:
 				case AT_SetCompression:
 				case AT_SetLogged:
-				case AT_SetUnLogged:
 				case AT_ReplicaIdentity:
 				case AT_EnableRowSecurity:
 				case AT_DisableRowSecurity:
 				case AT_NoForceRowSecurity:
+					break;
+				case AT_SetUnLogged:
+					ereport(ERROR,
+							(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+							 errmsg("cannot make dynamic table \"%s\" unlogged", stmt->relation->relname),
+							 errdetail("A crash would empty it while it counts as populated and up to date.")));
 					break;
 				default:
 					if (!is_trigger_command(cmd->subtype))
@@ -418,6 +433,65 @@ check_create(CreateStmt *stmt, AfterCommand *after)
 			after->new_children = lappend_oid(after->new_children, InvalidOid);
 			return;
 		}
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * The internal objects in dt_internal
+ * ---------------------------------------------------------------------
+ */
+
+/* relation_is_internal: does rv name an existing relation in dt_internal? */
+static bool
+relation_is_internal(RangeVar *rv)
+{
+	Oid			relid = rv ? RangeVarGetRelid(rv, NoLock, true) : InvalidOid;
+
+	return OidIsValid(relid) &&
+		get_rel_namespace(relid) == get_namespace_oid(DT_INTERNAL_SCHEMA, false);
+}
+
+/* type_is_internal: do names (a TypeName or a qualified name) name a type in dt_internal? */
+static bool
+type_is_internal(Node *names)
+{
+	TypeName   *tn = IsA(names, TypeName) ? (TypeName *) names : makeTypeNameFromNameList((List *) names);
+	Oid			type = LookupTypeNameOid(NULL, tn, true);
+	HeapTuple	tup;
+	Oid			nsp;
+
+	if (!OidIsValid(type) || !HeapTupleIsValid(tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(type))))
+		return false;
+	nsp = ((Form_pg_type) GETSTRUCT(tup))->typnamespace;
+	ReleaseSysCache(tup);
+	return nsp == get_namespace_oid(DT_INTERNAL_SCHEMA, false);
+}
+
+/* object_is_internal: an object of a DROP, ALTER ... RENAME/OWNER/SET SCHEMA. */
+static bool
+object_is_internal(ObjectType type, Node *object)
+{
+	switch (type)
+	{
+		case OBJECT_TABLE:
+		case OBJECT_VIEW:
+		case OBJECT_INDEX:
+		case OBJECT_SEQUENCE:
+		case OBJECT_MATVIEW:
+		case OBJECT_FOREIGN_TABLE:
+			return relation_is_internal(makeRangeVarFromNameList((List *) object));
+		case OBJECT_TRIGGER:
+		case OBJECT_RULE:
+		case OBJECT_POLICY:
+			/* the name of the relation, then the object's */
+			return list_length((List *) object) > 1 &&
+				relation_is_internal(makeRangeVarFromNameList(list_truncate(list_copy((List *) object),
+																			list_length((List *) object) - 1)));
+		case OBJECT_TYPE:
+		case OBJECT_DOMAIN:
+			return type_is_internal(object);
+		default:
+			return false;
 	}
 }
 
@@ -569,34 +643,86 @@ cascades(Node *parsetree)
 }
 
 /*
- * refuse_internal_drop
- *		Objects of schema dt_internal are the extension's: dropping one by
- *		name is refused (as PostgreSQL refuses to drop an extension member;
- *		a cascade takes them out of the extension for a moment).
+ * check_internal_objects
+ *		The objects in dt_internal are made and changed by the extension
+ *		only.  The state of a DT belongs to the DT's owner, who refreshes
+ *		through it, and so may otherwise alter, rename, index or drop it: a
+ *		state table renamed (or an index created on it) as changes_<oid>
+ *		would pass for the change log of another role's table.  So DDL of
+ *		ordinary roles on them is refused; superusers (repairs) are let
+ *		through, but for DROP: they are extension members, which PostgreSQL
+ *		never drops by name, and a DROP ... CASCADE takes them out of the
+ *		extension for a moment (lifecycle_release_members).  (TRUNCATE,
+ *		VACUUM, ANALYZE, GRANT and COMMENT are let through: refreshes
+ *		truncate the state, and none of them makes or names a relation.)
  */
 static void
-refuse_internal_drop(DropStmt *stmt)
+check_internal_objects(Node *parsetree)
 {
+	bool		internal = false;
 	ListCell   *lc;
 
-	foreach(lc, stmt->objects)
+	/* members of the extension: nobody drops them by name */
+	if (superuser() && !IsA(parsetree, DropStmt))
+		return;
+	switch (nodeTag(parsetree))
 	{
-		Node	   *object = (Node *) lfirst(lc);
-		List	   *names = NIL;
+		case T_AlterTableStmt:
+			internal = relation_is_internal(((AlterTableStmt *) parsetree)->relation);
+			break;
+		case T_IndexStmt:
+			internal = relation_is_internal(((IndexStmt *) parsetree)->relation);
+			break;
+		case T_CreateTrigStmt:
+			internal = relation_is_internal(((CreateTrigStmt *) parsetree)->relation);
+			break;
+		case T_RuleStmt:
+			internal = relation_is_internal(((RuleStmt *) parsetree)->relation);
+			break;
+		case T_CreatePolicyStmt:
+			internal = relation_is_internal(((CreatePolicyStmt *) parsetree)->table);
+			break;
+		case T_AlterPolicyStmt:
+			internal = relation_is_internal(((AlterPolicyStmt *) parsetree)->table);
+			break;
+		case T_RenameStmt:
+			{
+				RenameStmt *stmt = (RenameStmt *) parsetree;
 
-		if (IsA(object, List))
-			names = (List *) object;
-		else if (IsA(object, TypeName))
-			names = ((TypeName *) object)->names;
-		else if (IsA(object, String) && stmt->removeType == OBJECT_SCHEMA)
-			names = list_make1(object);
-		if (list_length(names) >= 1 && strcmp(strVal(linitial(names)), DT_INTERNAL_SCHEMA) == 0 &&
-			(list_length(names) > 1 || stmt->removeType == OBJECT_SCHEMA))
-			ereport(ERROR,
-					(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
-					 errmsg("cannot drop %s, which pg_dynamic_tables made", NameListToString(names)),
-					 errhint("Drop the dynamic table it serves, or the extension.")));
+				internal = stmt->relation != NULL ? relation_is_internal(stmt->relation)
+					: object_is_internal(stmt->renameType, stmt->object);
+				break;
+			}
+		case T_AlterObjectSchemaStmt:
+			{
+				AlterObjectSchemaStmt *stmt = (AlterObjectSchemaStmt *) parsetree;
+
+				internal = stmt->relation != NULL ? relation_is_internal(stmt->relation)
+					: object_is_internal(stmt->objectType, stmt->object);
+				break;
+			}
+		case T_AlterOwnerStmt:
+			{
+				AlterOwnerStmt *stmt = (AlterOwnerStmt *) parsetree;
+
+				internal = stmt->relation != NULL ? relation_is_internal(stmt->relation)
+					: object_is_internal(stmt->objectType, stmt->object);
+				break;
+			}
+		case T_DropStmt:
+			foreach(lc, ((DropStmt *) parsetree)->objects)
+				internal = internal || object_is_internal(((DropStmt *) parsetree)->removeType,
+														  (Node *) lfirst(lc));
+			break;
+		default:
+			break;
 	}
+	if (internal)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("cannot change an object of schema \"%s\"", DT_INTERNAL_SCHEMA),
+				 errdetail("The internal objects of pg_dynamic_tables are made and changed by the extension only."),
+				 errhint("Drop the dynamic table to drop its internal objects.")));
 }
 
 /*
@@ -650,6 +776,7 @@ dt_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 	release_busy_database(parsetree);
 	if (active)
 	{
+		check_internal_objects(parsetree);
 		switch (nodeTag(parsetree))
 		{
 			case T_AlterTableStmt:
@@ -664,7 +791,6 @@ dt_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 				break;
 			case T_DropStmt:
 				check_drop((DropStmt *) parsetree, &after);
-				refuse_internal_drop((DropStmt *) parsetree);
 				after.dropped_extension = is_our_extension_drop((DropStmt *) parsetree);
 				break;
 			case T_DropOwnedStmt:

@@ -38,6 +38,7 @@
 #include "utils/builtins.h"
 #include "utils/float.h"
 #include "utils/fmgrprotos.h"
+#include "utils/lsyscache.h"
 
 #include "pg_dynamic_tables.h"
 
@@ -60,13 +61,18 @@ typedef struct Expansion
 	double		c[EXPANSION_MAX];	/* increasing magnitude, none zero */
 } Expansion;
 
-/* expansion_add_double: e += x, exactly. */
+/* expansion_add_double: e += x, exactly; x must be finite. */
 static void
 expansion_add_double(Expansion *e, double x)
 {
 	int			out = 0;
 	int			i;
 
+	if (!isfinite(x))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a floating-point sum cannot include NaN or infinity"),
+				 errdetail("Their counts are kept apart from the sum.")));
 	for (i = 0; i < e->n; i++)
 	{
 		double		s = x + e->c[i];
@@ -81,14 +87,23 @@ expansion_add_double(Expansion *e, double x)
 		float_overflow_error();
 	if (x != 0)
 	{
+		/* only an array that is not an expansion (made by hand) gets here */
 		if (out >= EXPANSION_MAX)
-			elog(ERROR, "floating-point sum expansion is longer than %d components", EXPANSION_MAX);
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("a floating-point sum has at most %d components", EXPANSION_MAX),
+					 errdetail("The array is not a sum made by dt_internal.fsum.")));
 		e->c[out++] = x;
 	}
 	e->n = out;
 }
 
-/* expansion_from_array / expansion_to_array: the float8[] form of the state. */
+/*
+ * expansion_from_array / expansion_to_array: the float8[] form of the state.
+ * An array from SQL can be anything: it must be one-dimensional, at most
+ * EXPANSION_MAX finite components, no NULLs (checked before it is
+ * deconstructed, so that a huge array costs nothing).
+ */
 static void
 expansion_from_array(ArrayType *array, Expansion *e)
 {
@@ -97,11 +112,16 @@ expansion_from_array(ArrayType *array, Expansion *e)
 	int			n;
 	int			i;
 
-	deconstruct_array(array, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &nulls, &n);
+	if (ARR_NDIM(array) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("a floating-point sum is a one-dimensional array")));
+	n = ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array));
 	if (n > EXPANSION_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("a floating-point sum has at most %d components, not %d", EXPANSION_MAX, n)));
+	deconstruct_array(array, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &nulls, &n);
 	for (i = 0; i < n; i++)
 	{
 		if (nulls[i])
@@ -109,6 +129,10 @@ expansion_from_array(ArrayType *array, Expansion *e)
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("a floating-point sum has no NULL components")));
 		e->c[i] = DatumGetFloat8(elems[i]);
+		if (!isfinite(e->c[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("a floating-point sum has only finite components")));
 	}
 	e->n = n;
 }
@@ -131,7 +155,10 @@ fsum_state(FunctionCallInfo fcinfo)
 	MemoryContext aggcxt;
 
 	if (!AggCheckCallContext(fcinfo, &aggcxt))
-		elog(ERROR, "dt_internal.fsum called in non-aggregate context");
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s can only be called as the transition function of an aggregate",
+						get_func_name(fcinfo->flinfo->fn_oid))));
 	if (PG_ARGISNULL(0))
 		return (Expansion *) MemoryContextAllocZero(aggcxt, sizeof(Expansion));
 	return (Expansion *) PG_GETARG_POINTER(0);
@@ -144,7 +171,14 @@ dt_fsum_accum(PG_FUNCTION_ARGS)
 	Expansion  *state = fsum_state(fcinfo);
 
 	if (!PG_ARGISNULL(1) && !PG_ARGISNULL(2))
-		expansion_add_double(state, PG_GETARG_FLOAT8(1) * PG_GETARG_INT16(2));
+	{
+		double		x = PG_GETARG_FLOAT8(1);
+		double		term = x * PG_GETARG_INT16(2);
+
+		if (isfinite(x) && !isfinite(term))
+			float_overflow_error();
+		expansion_add_double(state, term);
+	}
 	PG_RETURN_POINTER(state);
 }
 
@@ -160,7 +194,7 @@ dt_fsum_accum_sq(PG_FUNCTION_ARGS)
 		double		sign = PG_GETARG_INT16(2);
 		double		p = x * x;
 
-		if (isinf(p))
+		if (isfinite(x) && !isfinite(p * sign))
 			float_overflow_error();
 		expansion_add_double(state, fma(x, x, -p) * sign);
 		expansion_add_double(state, p * sign);
@@ -205,6 +239,9 @@ dt_fsum_float8(PG_FUNCTION_ARGS)
 	expansion_from_array(PG_GETARG_ARRAYTYPE_P(0), &e);
 	for (i = 0; i < e.n; i++)
 		result += e.c[i];
+	/* only an array that is not an expansion (made by hand) overflows here */
+	if (!isfinite(result))
+		float_overflow_error();
 	PG_RETURN_FLOAT8(result);
 }
 

@@ -356,7 +356,7 @@ lifecycle_forget_dropped(void)
 	foreach(lc, dts)
 		catalog_drop_members(catalog_state_objects(lfirst_oid(lc)));
 	capture_drop_logs(logs);
-	capture_release_unused_inputs();
+	capture_release_unused_inputs(false);
 }
 
 /*

@@ -45,6 +45,14 @@
 #define DT_EXTENSION_NAME	"pg_dynamic_tables"
 #define DT_VERSION			"1.1"	/* of the SQL objects this library expects */
 
+/*
+ * The longest target lag, in seconds (100 years as extract(epoch FROM ...)
+ * counts an interval): far from the ends of timestamps and of int64
+ * microseconds, for the sums the scheduler and view dt.dynamic_tables make.
+ * The 1.0 -> 1.1 update script caps the lags stored before to it.
+ */
+#define DT_MAX_LAG_SECONDS	3155760000.0
+
 /* Scheduled refreshes that fail this many times in a row suspend the DT. */
 #define DT_MAX_FAILURES		5
 
@@ -350,7 +358,8 @@ extern bool capture_is_extension_trigger(const char *name);
 extern bool capture_is_capture_function(List *funcname);
 extern void capture_convert_from_1_0(Oid relid);
 extern bool capture_column_is_captured(Oid relid, AttrNumber attnum);
-extern void capture_release_unused_inputs(void);
+extern bool capture_may_change(Oid relid);
+extern void capture_release_unused_inputs(bool nowait);
 extern void capture_follow_new_child(Oid child, bool brought_rows);
 extern List *capture_ancestors_of(Oid child);
 extern void capture_forget_child(Oid child, List *ancestors);
@@ -499,6 +508,8 @@ extern bool refresh_scheduled_unit(List *unit);
 extern uint64 refresh_exec(struct _SPI_plan *plan, Datum *values,
 						   const char *nulls, Snapshot snapshot);
 extern bool refresh_in_progress(Oid relid);
+extern bool refresh_reads_input(Oid relid);
+extern void refresh_refuse_nested(const char *what);
 extern void refresh_require_read_committed(const char *what);
 
 /* ---------------------------------------------------------------------
@@ -548,7 +559,8 @@ extern void workers_init(void);
 extern void workers_wake_scheduler(void);
 extern void workers_extension_created(void);
 extern void workers_release_database(Oid dboid);
-extern void workers_report_failure(Oid relid, const char *trigger, TimestampTz start);
+extern void workers_report_failure(Oid relid, const char *trigger, TimestampTz start,
+								   const char *message);
 
 /* ---------------------------------------------------------------------
  * ddl_guard.c

@@ -632,9 +632,9 @@ incremental_or_full(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 	stats->message = psprintf("incremental refresh failed (%s); refreshed in full", edata->message);
 }
 
-/* run_refresh: choose the action and do it. */
+/* choose_and_refresh: choose the action and do it (run_refresh). */
 static void
-run_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *stats)
+choose_and_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *stats)
 {
 	Datum		window[3];
 	int64		rows;
@@ -645,13 +645,12 @@ run_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *stats)
 	if (OidIsValid(rls))
 	{
 		/*
-		 * The plans are those of a full DT now (analysis saw the policies);
-		 * the state missed this refresh, and anything built through the
-		 * policies could not take unfiltered changes: set it aside.
+		 * The plans are those of a full DT now (analysis saw the policies):
+		 * run_refresh sets the state aside, which misses this refresh and
+		 * could not take unfiltered changes after one built through the
+		 * policies.
 		 */
 		full_refresh(p, snap, stats);
-		if (entry->incremental && entry->state_valid)
-			catalog_set_state_valid(entry->relid, false);
 		stats->message = psprintf("row-level security is in force on \"%s\"; refreshed in full",
 								  get_rel_name(rls));
 		return;
@@ -672,7 +671,7 @@ run_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *stats)
 		catalog_set_state_valid(entry->relid, true);
 		if (entry->populated)
 			stats->message = "the per-group state was lost (crash, promoted standby) or set aside "
-				"(row-level security) and was rebuilt";
+				"(refreshed in full for a while) and was rebuilt";
 		return;
 	}
 	if (!entry->populated || p->an->always_full)
@@ -690,6 +689,22 @@ run_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *stats)
 		full_refresh(p, snap, stats);
 	else
 		incremental_or_full(p, window, changed, snap, stats);
+}
+
+/*
+ * run_refresh
+ *		Choose the action and do it.  A delta-merge DT whose plans are full
+ *		for now (an input that cannot be captured for the time being, such
+ *		as one with an unlogged partition) moves on without its per-group
+ *		state: that is set aside, and rebuilt once it is merged again.
+ */
+static void
+run_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *stats)
+{
+	choose_and_refresh(p, entry, snap, stats);
+	if (p->an->strategy != DT_STRATEGY_MERGE && entry->state_valid &&
+		stats->action != NULL && strcmp(stats->action, "NO_DATA") != 0)
+		catalog_set_state_valid(entry->relid, false);
 }
 
 /*
@@ -714,6 +729,52 @@ bool
 refresh_in_progress(Oid relid)
 {
 	return list_member_oid(refreshing, relid);
+}
+
+/*
+ * refresh_reads_input
+ *		Is this backend running the statements of a refresh (the innermost
+ *		one), as the owner of that DT, and does that DT read relid?  Only
+ *		those statements may read relid's change log (dt_read_changes).
+ */
+bool
+refresh_reads_input(Oid relid)
+{
+	Oid			dt;
+	DtPlanSet  *p;
+	ListCell   *lc;
+
+	if (refreshing == NIL || plan_cache == NULL)
+		return false;
+	dt = llast_oid(refreshing);
+	p = hash_search(plan_cache, &dt, HASH_FIND, NULL);
+	if (p == NULL || p->an == NULL || catalog_relation_owner(dt) != GetUserId())
+		return false;
+	foreach(lc, p->an->inputs)
+	{
+		DtInput    *input = (DtInput *) lfirst(lc);
+
+		if (input->relid == relid && input->capturable)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * refresh_refuse_nested
+ *		The functions of schema dt cannot be called from within a refresh (by
+ *		a function its query calls): they would change the DT, its plans or
+ *		its inputs under the refresh that is using them.
+ */
+void
+refresh_refuse_nested(const char *what)
+{
+	if (refreshing != NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot %s during the refresh of dynamic table \"%s\"",
+						what, get_rel_name(llast_oid(refreshing))),
+				 errdetail("A function called by the query of a dynamic table cannot use the functions of schema dt.")));
 }
 
 /*
@@ -885,8 +946,10 @@ lock_unit(List *unit, bool nowait)
  *
  * The caller must own the DT.  trigger (CREATION, MANUAL) is recorded in
  * the history; stats describe the DT itself.  An error is raised as usual
- * and leaves nothing behind but its row in the history, written by the
- * scheduler (see workers_report_failure).
+ * and leaves nothing behind but its row in the history of the DT that
+ * failed, written by the scheduler (see workers_report_failure); when that
+ * was a DT upstream, the DT asked for gets a row that names it, without
+ * the error, which quotes data of the other DT's inputs.
  */
 void
 refresh_dynamic_table(Oid relid, const char *trigger, DtRefreshStats *stats)
@@ -897,7 +960,10 @@ refresh_dynamic_table(Oid relid, const char *trigger, DtRefreshStats *stats)
 	Snapshot	snap;
 	TimestampTz data_timestamp;
 	ListCell   *lc;
+	volatile Oid failing = relid;
+	char	   *volatile failing_name = get_rel_name(relid);
 
+	refresh_refuse_nested("refresh a dynamic table");
 	refresh_require_read_committed("refresh a dynamic table");
 	if (!pg_class_ownercheck(relid, GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, get_rel_name(relid));
@@ -920,6 +986,8 @@ refresh_dynamic_table(Oid relid, const char *trigger, DtRefreshStats *stats)
 		{
 			DtRefreshStats unit_stats;
 
+			failing = lfirst_oid(lc);
+			failing_name = get_rel_name(failing);
 			refresh_one(lfirst_oid(lc), snap, data_timestamp, trigger,
 						lfirst_oid(lc) == relid ? stats : &unit_stats);
 		}
@@ -928,7 +996,11 @@ refresh_dynamic_table(Oid relid, const char *trigger, DtRefreshStats *stats)
 	PG_CATCH();
 	{
 		MemoryContextSwitchTo(cxt);
-		workers_report_failure(relid, trigger, start);
+		/* the error quotes the data of the DT that failed: its history */
+		workers_report_failure(failing, trigger, start, NULL);
+		if (failing != relid)
+			workers_report_failure(relid, trigger, start,
+								   psprintf("the refresh of \"%s\" failed", failing_name));
 		PG_RE_THROW();
 	}
 	PG_END_TRY();

@@ -216,21 +216,36 @@ schedule_plan(List *entries, TimestampTz now, List *busy, TimestampTz *wake)
 	return units;
 }
 
+/* finite_now: the "now" argument of the functions below, a finite time. */
+static TimestampTz
+finite_now(FunctionCallInfo fcinfo)
+{
+	TimestampTz now = PG_GETARG_TIMESTAMPTZ(0);
+
+	if (TIMESTAMP_NOT_FINITE(now))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("now must be a finite time")));
+	return now;
+}
+
 /*
  * dt_schedule_plan
  *		dt_internal.schedule_plan(now timestamptz) RETURNS TABLE (unit int,
  *		step int, name regclass): what the scheduler would refresh at now.
+ *		Revoked from PUBLIC: tests and the extension owner use it.
  */
 Datum
 dt_schedule_plan(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	TimestampTz now = PG_GETARG_TIMESTAMPTZ(0);
+	TimestampTz now;
 	TimestampTz wake;
 	ListCell   *lc;
 	int			u = 0;
 
 	dt_require_preload();
+	now = finite_now(fcinfo);
 	InitMaterializedSRF(fcinfo, 0);
 	foreach(lc, schedule_plan(schedule_load(), now, NIL, &wake))
 	{
@@ -260,12 +275,14 @@ dt_schedule_plan(PG_FUNCTION_ARGS)
 Datum
 dt_run_scheduled_refreshes(PG_FUNCTION_ARGS)
 {
-	TimestampTz now = PG_GETARG_TIMESTAMPTZ(0);
+	TimestampTz now;
 	TimestampTz wake;
 	ListCell   *lc;
 	int			n = 0;
 
 	dt_require_preload();
+	now = finite_now(fcinfo);
+	refresh_refuse_nested("run scheduled refreshes");
 	if (!superuser())
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),

@@ -14,7 +14,8 @@
  *				second, less when a DT is due sooner) it reads the catalog,
  *				plans units (schedule.c) and hands them to refresh workers.
  *				It also writes the history rows of failed manual refreshes
- *				(the failing transaction cannot) and trims the history.
+ *				(the failing transaction cannot), trims the history, and
+ *				releases the capture that roles who dropped DTs could not.
  *	refresh worker  at most pg_dynamic_tables.max_concurrent_refreshes in the
  *				server.  Belongs to one database while alive, runs the units
  *				it is given, each in its own transaction, and exits after
@@ -54,6 +55,7 @@
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/lock.h"
 #include "storage/proc.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
@@ -310,12 +312,12 @@ workers_release_database(Oid dboid)
 /*
  * workers_report_failure
  *		Called while an error propagates out of a manual refresh: keep its
- *		message for the scheduler to record in the history, since the
- *		failing transaction will not commit.  The oldest is dropped when
- *		more than DT_FAILURE_RING wait.
+ *		message (or message, if not NULL) for the scheduler to record in
+ *		the history, since the failing transaction will not commit.  The
+ *		oldest is dropped when more than DT_FAILURE_RING wait.
  */
 void
-workers_report_failure(Oid relid, const char *trigger, TimestampTz start)
+workers_report_failure(Oid relid, const char *trigger, TimestampTz start, const char *message)
 {
 	ErrorData  *edata;
 	FailureRecord *f;
@@ -338,7 +340,8 @@ workers_report_failure(Oid relid, const char *trigger, TimestampTz start)
 	f->start = start;
 	f->end = GetCurrentTimestamp();
 	strlcpy(f->trigger, trigger, sizeof(f->trigger));
-	strlcpy(f->message, edata->message ? edata->message : "unknown error", sizeof(f->message));
+	strlcpy(f->message, message ? message : edata->message ? edata->message : "unknown error",
+			sizeof(f->message));
 	for (i = 0; i < DT_MAX_DATABASES; i++)
 	{
 		if (shared->dbs[i].dboid == MyDatabaseId)
@@ -692,6 +695,38 @@ dispatch(List *unit)
 	return true;
 }
 
+/*
+ * housekeeping
+ *		Run work(arg) in a transaction of its own that commits at once, if
+ *		the extension is still installed.  Housekeeping: an error is
+ *		reported, and the caller goes on.
+ */
+static void
+housekeeping(void (*work) (void *), void *arg)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+
+	StartTransactionCommand();
+	PG_TRY();
+	{
+		PushActiveSnapshot(GetTransactionSnapshot());
+		if (OidIsValid(get_extension_oid(DT_EXTENSION_NAME, true)))
+			work(arg);
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		HOLD_INTERRUPTS();
+		MemoryContextSwitchTo(cxt);
+		EmitErrorReport();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		RESUME_INTERRUPTS();
+	}
+	PG_END_TRY();
+}
+
 /* trim_history: keep refresh_history_size rows per DT. */
 static void
 trim_history(void)
@@ -710,9 +745,21 @@ trim_history(void)
 }
 
 /*
+ * release_capture
+ *		Release the capture no DT needs any more that the users who dropped
+ *		DTs could not (capture_release_unused_inputs); run by housekeeping.
+ */
+static void
+release_capture(void *arg)
+{
+	capture_release_unused_inputs(true);
+}
+
+/*
  * scheduler_tick
- *		One pass, in one transaction: record failures, plan, dispatch.
- *		Returns when to look again.
+ *		One pass, in one transaction: record failures, plan, dispatch; every
+ *		ten seconds also trim the history and, in a transaction of its own,
+ *		release unused capture.  Returns when to look again.
  */
 static TimestampTz
 scheduler_tick(bool *extension_gone, TimestampTz *last_trim)
@@ -737,13 +784,15 @@ scheduler_tick(bool *extension_gone, TimestampTz *last_trim)
 			}
 		}
 		if (now - *last_trim > 10 * USECS_PER_SEC)
-		{
 			trim_history();
-			*last_trim = now;
-		}
 	}
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	if (!*extension_gone && now - *last_trim > 10 * USECS_PER_SEC)
+	{
+		housekeeping(release_capture, NULL);
+		*last_trim = now;
+	}
 	return wake;
 }
 
@@ -855,49 +904,43 @@ refresh_worker_exit(int code, Datum arg)
 		SetLatch(latch);
 }
 
+/* A unit's DTs, for compact_unit_logs_work. */
+typedef struct UnitRelids
+{
+	Oid		   *relids;
+	int			n;
+} UnitRelids;
+
+/* compact_unit_logs_work: see compact_unit_logs. */
+static void
+compact_unit_logs_work(void *arg)
+{
+	UnitRelids *unit = (UnitRelids *) arg;
+	List	   *inputs = NIL;
+	ListCell   *lc;
+	int			i;
+
+	for (i = 0; i < unit->n; i++)
+	{
+		if (get_rel_name(unit->relids[i]) == NULL)
+			continue;
+		foreach(lc, catalog_input_relids(unit->relids[i]))
+			inputs = list_append_unique_oid(inputs, lfirst_oid(lc));
+	}
+	capture_compact_logs(inputs);
+}
+
 /*
  * compact_unit_logs
- *		In a transaction of its own, give back the pages of the change logs
- *		the unit reads that its refresh emptied (capture_compact_logs).
- *		This is housekeeping: an error is reported, and the worker goes on.
+ *		Give back the pages of the change logs the unit reads that its
+ *		refresh emptied (capture_compact_logs).
  */
 static void
 compact_unit_logs(Oid *relids, int n)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	int			i;
+	UnitRelids	unit = {relids, n};
 
-	StartTransactionCommand();
-	PG_TRY();
-	{
-		List	   *inputs = NIL;
-		ListCell   *lc;
-
-		PushActiveSnapshot(GetTransactionSnapshot());
-		if (OidIsValid(get_extension_oid(DT_EXTENSION_NAME, true)))
-		{
-			for (i = 0; i < n; i++)
-			{
-				if (get_rel_name(relids[i]) == NULL)
-					continue;
-				foreach(lc, catalog_input_relids(relids[i]))
-					inputs = list_append_unique_oid(inputs, lfirst_oid(lc));
-			}
-			capture_compact_logs(inputs);
-		}
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-	}
-	PG_CATCH();
-	{
-		HOLD_INTERRUPTS();
-		MemoryContextSwitchTo(cxt);
-		EmitErrorReport();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		RESUME_INTERRUPTS();
-	}
-	PG_END_TRY();
+	housekeeping(compact_unit_logs_work, &unit);
 }
 
 /*
@@ -926,6 +969,15 @@ run_unit(Oid *relids, int n)
 	}
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+
+	/*
+	 * Functions of the DTs' queries ran here as their owners: a session-level
+	 * advisory lock one of them took must not stay with this worker, which
+	 * serves every owner of the database (temporary tables, cursors WITH HOLD
+	 * and LISTEN are refused to them already, and their settings end with the
+	 * refresh).
+	 */
+	LockReleaseSession(USER_LOCKMETHOD);
 	compact_unit_logs(relids, n);
 	/* a busy worker never exits: autovacuum must see its dead rows now */
 	pgstat_report_stat(false);

@@ -7,6 +7,9 @@
 -- internal names masked by dt_test.mask_oids:
 --   fails(sql)          runs any statement ('none' / 'succeeded' if it
 --                       does not fail);
+--   outcome(sql)        runs any statement and returns one line: its
+--                       SQLSTATE and message, or 'ok: ' and the first
+--                       value it returned;
 --   create_fails(name, query [, target_lag, refresh_mode, initialize]
 --                [, with_detail])
 --                       calls dt.create_dynamic_table with the same
@@ -16,6 +19,9 @@
 --                       left_behind: 'nothing', or the relation and the
 --                       footprint before -> after).
 -- dt_test.dt_footprint() counts everything dynamic tables occupy.
+-- dt_test.wait_for_failures(dt, n) waits (up to 10 seconds) until dt has n
+-- failures in its history: a failed manual refresh is written there by the
+-- scheduler, after the failing transaction has rolled back.
 -- dt_test.check_all(pattern [, refresh]) checks (and refreshes) every
 -- dynamic table whose name matches a LIKE pattern.
 --
@@ -52,6 +58,28 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
     GET STACKED DIAGNOSTICS code = RETURNED_SQLSTATE, error = MESSAGE_TEXT;
     error := dt_test.mask_oids(error);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION dt_test.outcome(sql text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    result text;
+BEGIN
+    EXECUTE sql INTO result;
+    RETURN 'ok: ' || coalesce(result, 'NULL');
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ': ' || dt_test.mask_oids(SQLERRM);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION dt_test.wait_for_failures(dt regclass, n int) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    FOR i IN 1 .. 200 LOOP
+        EXIT WHEN (SELECT count(*) FROM dt.refresh_history h WHERE h.relid = dt AND h.state = 'FAILED') >= n;
+        PERFORM pg_sleep(0.05);
+    END LOOP;
 END
 $$;
 

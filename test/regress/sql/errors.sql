@@ -254,7 +254,15 @@ SELECT attname, atttypid::regtype FROM pg_attribute
  WHERE attrelid = 'd'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum;
 SELECT count(*) AS constraints FROM pg_constraint WHERE conrelid = 'd'::regclass;
 
+-- Guards: not unlogged: a crash would empty it while it counts as
+-- populated and up to date.
+ALTER TABLE d SET UNLOGGED;
+SELECT * FROM dt_test.fails($$ALTER TABLE d SET UNLOGGED$$);
+SELECT * FROM dt_test.fails($$ALTER TABLE d SET (fillfactor = 60), SET UNLOGGED$$);
+SELECT relpersistence FROM pg_class WHERE oid = 'd'::regclass;
+
 -- Storage, ownership and the name may change.
+ALTER TABLE d SET LOGGED;
 ALTER TABLE d SET (fillfactor = 70);
 SELECT reloptions FROM pg_class WHERE oid = 'd'::regclass;
 ALTER TABLE d RESET (fillfactor);

@@ -24,6 +24,43 @@ INSERT INTO u VALUES (13, 'k1', 13);
 DELETE FROM u WHERE id = 2;
 SELECT action FROM dt.refresh('u_k');
 SELECT dt_test.check('u_k');
+-- Guards: made permanent later, it has no change log (nothing captured
+-- it): refreshes stay FULL, and right.
+ALTER TABLE u SET LOGGED;
+INSERT INTO u VALUES (14, 'k2', 14);
+SELECT action FROM dt.refresh('u_k');
+SELECT dt_test.check('u_k');
+
+-- ---------------------------------------------------------------------
+-- An unlogged partition is emptied by a crash without a trace in the log
+-- of its partitioned table.  Guards: with one, a query over the table is
+-- full ('incremental' is refused); one added later makes the refreshes
+-- FULL (the backends that replan after a crash see it too) and sets the
+-- per-group state aside, rebuilt once the partition is permanent again.
+-- ---------------------------------------------------------------------
+CREATE TABLE pu (id int, k text, v int) PARTITION BY LIST (k);
+CREATE TABLE pu_a PARTITION OF pu FOR VALUES IN ('a');
+CREATE UNLOGGED TABLE pu_b PARTITION OF pu FOR VALUES IN ('b');
+INSERT INTO pu SELECT g, CASE WHEN g % 2 = 0 THEN 'a' ELSE 'b' END, g FROM generate_series(1, 10) g;
+SELECT * FROM dt_test.create_fails('pu_inc', 'SELECT k, count(*) AS n FROM pu GROUP BY k', refresh_mode => 'incremental');
+ALTER TABLE pu_b SET LOGGED;
+SELECT dt.create_dynamic_table('pu_k', 'SELECT k, count(*) AS n, sum(v) AS total FROM pu GROUP BY k',
+                               refresh_mode => 'incremental');
+CREATE UNLOGGED TABLE pu_c PARTITION OF pu FOR VALUES IN ('c');
+INSERT INTO pu VALUES (11, 'c', 11), (12, 'a', 12);
+SELECT action FROM dt.refresh('pu_k');
+SELECT dt_test.check('pu_k');
+ALTER TABLE pu_c SET LOGGED;
+\c
+SET search_path = dt_act, public;
+INSERT INTO pu VALUES (13, 'c', 13);
+DELETE FROM pu WHERE id = 1;
+SELECT action FROM dt.refresh('pu_k');
+SELECT state_message FROM dt.refresh_history WHERE relid = 'pu_k'::regclass ORDER BY refresh_id DESC LIMIT 1;
+SELECT dt_test.check('pu_k');
+INSERT INTO pu VALUES (14, 'c', 14);
+SELECT action FROM dt.refresh('pu_k');
+SELECT dt_test.check('pu_k');
 
 -- ---------------------------------------------------------------------
 -- A full-mode dynamic table sees UPDATEs of the columns it reads: the
@@ -108,6 +145,35 @@ SELECT dt_test.check('z_q');
 INSERT INTO z VALUES (102, 7, 7);
 SELECT action FROM dt.refresh('z_q');
 SELECT dt_test.check('z_q');
+
+-- ---------------------------------------------------------------------
+-- System columns (xmin, ctid, tableoid, ...) change in an UPDATE that
+-- leaves every user column as it was, which writes nothing to the change
+-- log.  Guards: 'incremental' refuses them, naming the column; in 'auto'
+-- (and 'full') every refresh is FULL, never NO_DATA, and the table equals
+-- its query after such an UPDATE.
+-- ---------------------------------------------------------------------
+CREATE TABLE sc (id int PRIMARY KEY, k text, v int);
+INSERT INTO sc SELECT g, 'k' || g % 3, g FROM generate_series(1, 9) g;
+SELECT * FROM dt_test.create_fails('sc_inc', 'SELECT id, xmin AS x FROM sc', refresh_mode => 'incremental');
+SELECT * FROM dt_test.create_fails('sc_inc', 'SELECT k, count(*) AS n FROM sc WHERE ctid > ''(0,3)'' GROUP BY k',
+                                   refresh_mode => 'incremental');
+SELECT * FROM dt_test.create_fails('sc_inc', 'SELECT s.id, s.tableoid::regclass AS t FROM (SELECT id, tableoid FROM sc) s',
+                                   refresh_mode => 'incremental');
+SELECT dt.create_dynamic_table('sc_xmin', 'SELECT id, k, xmin::text AS x FROM sc');
+SELECT dt.create_dynamic_table('sc_ctid', 'SELECT k, max(ctid) AS last_ctid, count(*) AS n FROM sc GROUP BY k');
+SELECT dt.create_dynamic_table('sc_full', 'SELECT id, cmin::text AS c FROM sc', refresh_mode => 'full');
+SELECT name, refresh_mode, refresh_mode_reason FROM dt.dynamic_tables
+ WHERE name::text LIKE 'sc\_%' ORDER BY name::text;
+-- An UPDATE that changes no user column.
+UPDATE sc SET v = v WHERE id IN (2, 5);
+SELECT action FROM dt.refresh('sc_xmin');
+SELECT action FROM dt.refresh('sc_ctid');
+SELECT action FROM dt.refresh('sc_full');
+SELECT dt_test.check('sc_xmin'), dt_test.check('sc_ctid'), dt_test.check('sc_full');
+-- Nothing written at all: still FULL, and still right.
+SELECT action FROM dt.refresh('sc_xmin');
+SELECT dt_test.check('sc_xmin');
 
 SET client_min_messages = warning;
 DROP SCHEMA dt_act CASCADE;

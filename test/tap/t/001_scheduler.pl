@@ -145,6 +145,33 @@ ok($node->poll_query_until('postgres', workers('launcher') . ' = 1'), 'so is the
 $node->safe_psql('postgres', "INSERT INTO events (kind, amount) VALUES ('k3', 3)");
 ok($node->poll_query_until('postgres', equal('by_kind')), 'and refreshes go on');
 
+# A function a dynamic table's query calls runs in the refresh worker, as
+# the table's owner: a session-level advisory lock it takes does not stay
+# with the worker, which refreshes every owner's tables.
+$node->safe_psql('postgres', q{
+CREATE ROLE grabber;
+GRANT CREATE ON SCHEMA public TO grabber;
+SET ROLE grabber;
+CREATE FUNCTION grab(x int) RETURNS int LANGUAGE plpgsql STABLE
+    AS $$ BEGIN PERFORM pg_advisory_lock(4242); RETURN x; END $$;
+CREATE TABLE grabbed (id int);
+INSERT INTO grabbed VALUES (1);
+SELECT dt.create_dynamic_table('grabbing', 'SELECT grab(id) AS g FROM grabbed',
+                               target_lag => '1 second', initialize => 'on_schedule');
+});
+ok($node->poll_query_until('postgres',
+	"SELECT count(*) >= 2 FROM dt.refresh_history WHERE name = 'public.grabbing' AND state = 'SUCCEEDED'"),
+	'a table whose query takes an advisory lock is refreshed on schedule');
+ok($node->poll_query_until('postgres', 'SELECT pg_try_advisory_lock(4242)'),
+	'and the lock is not kept by the refresh worker');
+$node->safe_psql('postgres', q{
+SELECT dt.drop_dynamic_table('grabbing');
+DROP TABLE grabbed;
+DROP FUNCTION grab(int);
+REVOKE CREATE ON SCHEMA public FROM grabber;
+DROP ROLE grabber;
+});
+
 # Scheduling off for the server, then for the database.
 $node->safe_psql('postgres', 'ALTER SYSTEM SET pg_dynamic_tables.enabled = off; SELECT pg_reload_conf()');
 sleep 1;
