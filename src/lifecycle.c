@@ -120,32 +120,6 @@ lifecycle_check_privileges(Query *query)
 	analysis_check_permissions(query);
 }
 
-/*
- * check_capture_privileges
- *		The first DT over a table starts capturing its changes, which takes
- *		the TRIGGER privilege on it (as Snowflake asks the owner to enable
- *		change tracking): the current user's, who asks for it.
- */
-static void
-check_capture_privileges(List *inputs)
-{
-	ListCell   *lc;
-
-	foreach(lc, inputs)
-	{
-		DtInput    *input = (DtInput *) lfirst(lc);
-
-		if (input->capturable && !capture_relation_is_captured(input->relid) &&
-			pg_class_aclcheck(input->relid, GetUserId(), ACL_TRIGGER) != ACLCHECK_OK)
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("permission denied to capture the changes of table \"%s\"",
-							get_rel_name(input->relid)),
-					 errdetail("The first dynamic table over a table installs triggers on it."),
-					 errhint("Ask its owner for the TRIGGER privilege, or to create the first dynamic table over it.")));
-	}
-}
-
 /* record_dependency: depender depends on referenced. */
 static void
 record_dependency(Oid classid, Oid depender, Oid refclassid, Oid referenced, DependencyType type)
@@ -270,9 +244,10 @@ ensure_key_index(Oid relid, DtAnalysis *an)
 /*
  * lock_inputs
  *		ShareUpdateExclusiveLock, which capture_attach_input takes first, on
- *		every captured input in OID order, so that DTs made at once (pg_restore
- *		--jobs) over the same tables wait for each other instead of
- *		deadlocking.  Writers are not blocked.
+ *		the inputs whose capture the current user may change, in OID order,
+ *		so that DTs made at once (pg_restore --jobs) over the same tables
+ *		wait for each other instead of deadlocking.  Writers are not
+ *		blocked; a role that may not change capture takes no such lock.
  */
 static void
 lock_inputs(List *inputs)
@@ -282,8 +257,10 @@ lock_inputs(List *inputs)
 
 	foreach(lc, inputs)
 	{
-		if (((DtInput *) lfirst(lc))->capturable)
-			relids = lappend_oid(relids, ((DtInput *) lfirst(lc))->relid);
+		DtInput    *input = (DtInput *) lfirst(lc);
+
+		if (input->capturable && capture_may_change(input->relid))
+			relids = lappend_oid(relids, input->relid);
 	}
 	list_sort(relids, list_oid_cmp);
 	foreach(lc, relids)
@@ -297,8 +274,8 @@ lock_inputs(List *inputs)
  *		suspension, whether it is populated and has a position), maintained
  *		as analysis an says.  Fills in the rest of entry.
  *
- * The current user must be allowed to start capturing what it reads.  A
- * DT without a position (a restored one) is refreshed in full next time;
+ * Capture of what it reads is started or extended as the current user may
+ * (capture_attach_input).  A DT without a position (a restored one) is refreshed in full next time;
  * one created with initialize => 'on_create' is refreshed by the caller.
  */
 void
@@ -308,7 +285,6 @@ lifecycle_make_dynamic(Oid relid, DtEntry *entry, Query *query, DtAnalysis *an)
 	ListCell   *lc;
 	ObjectAddress dtaddr;
 
-	check_capture_privileges(an->inputs);
 	lock_inputs(an->inputs);
 
 	/* Internal SQL is generated for search_path = pg_catalog. */
