@@ -473,14 +473,17 @@ analysis_analyze(Query *query, Oid dtrelid)
 		/*
 		 * A DT's input that was not captured when the DT was made (say an
 		 * unlogged table, since SET LOGGED) has no log to read: refreshed in
-		 * full.
+		 * full.  (A table a restore is making a DT has none yet.)
 		 */
-		foreach(lc, an->inputs)
+		if (OidIsValid(dtrelid) && catalog_is_dynamic_table(dtrelid))
 		{
-			DtInput    *input = (DtInput *) lfirst(lc);
+			foreach(lc, an->inputs)
+			{
+				DtInput    *input = (DtInput *) lfirst(lc);
 
-			if (OidIsValid(dtrelid) && input->capturable && !capture_relation_is_captured(input->relid))
-				input->capturable = false;
+				if (input->capturable && !capture_relation_is_captured(input->relid))
+					input->capturable = false;
+			}
 		}
 
 		/*
