@@ -3,6 +3,7 @@
 #   make               build the extension
 #   make install       install it into the PostgreSQL found by pg_config
 #   make format        format the C sources with pg_bsd_indent (tools/pgindent.sh)
+#   make check-format  fail if `make format` would change anything
 #   make loadtest      build loadtest/dt_loadtest
 #   make dashboard     build dashboard/dt_dashboard
 #   test/run           build, install privately and run every test
@@ -42,9 +43,12 @@ include $(PGXS)
 # Every source file includes the one header.
 $(OBJS): src/pg_dynamic_tables.h
 
-.PHONY: format
+.PHONY: format check-format
 format:
 	tools/pgindent.sh src/*.c src/*.h
+
+check-format:
+	tools/check-format.sh
 
 # dt_loadtest, the concurrent-client latency tester (see loadtest/).
 .PHONY: loadtest

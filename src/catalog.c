@@ -837,7 +837,7 @@ catalog_add_member(Oid classid, Oid objid)
 	ObjectAddressSet(object, classid, objid);
 	ObjectAddressSet(extension, ExtensionRelationId, get_extension_oid(DT_EXTENSION_NAME, false));
 	recordDependencyOn(&object, &extension, DEPENDENCY_EXTENSION);
-	/* its privileges as they are now are its initial ones: pg_dump dumps changes */
+	/* its privileges now are its initial ones: pg_dump dumps changes */
 	recordExtObjInitPriv(objid, classid);
 }
 

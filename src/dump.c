@@ -253,8 +253,8 @@ dump_restore_dynamic_table(Oid relid)
 
 	/*
 	 * Its rows are those pg_dump saw (or none, in a schema-only restore):
-	 * read as they are until its next refresh, which is full.  Refreshing
-	 * now could fail: the privileges its owner needs are restored last.
+	 * read as they are until its next refresh, which is full.  Refreshing now
+	 * could fail: the privileges its owner needs are restored last.
 	 */
 	entry.populated = entry.on_create;
 	entry.has_position = false;

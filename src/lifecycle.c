@@ -303,7 +303,7 @@ lifecycle_make_dynamic(Oid relid, DtEntry *entry, Query *query, DtAnalysis *an)
 
 	ObjectAddressSet(dtaddr, RelationRelationId, relid);
 	recordDependencyOnExpr(&dtaddr, (Node *) query, NIL, DEPENDENCY_NORMAL);
-	/* DROP EXTENSION ... CASCADE drops the DTs too: nothing would refresh them */
+	/* DROP EXTENSION ... CASCADE drops the DTs: nothing would refresh them */
 	record_dependency(RelationRelationId, relid, ExtensionRelationId,
 					  get_extension_oid(DT_EXTENSION_NAME, false), DEPENDENCY_NORMAL);
 

@@ -260,7 +260,7 @@ extern Query *analysis_parse_query(const char *sql);
 extern DtAnalysis *analysis_analyze(Query *query, Oid dtrelid);
 extern void analysis_check_permissions(Query *query);
 extern char *analysis_print_definition(Query *query);
-extern Query *analysis_stored_query(struct DtEntry *entry);	/* catalog.c's */
+extern Query *analysis_stored_query(struct DtEntry *entry); /* catalog.c's */
 extern DtMode analysis_parse_mode(const char *mode);
 extern const char *analysis_mode_name(DtMode mode);
 extern bool analysis_parse_lag(const char *lag, Interval **interval);
@@ -487,7 +487,7 @@ typedef struct DtPlanSet
 	struct _SPI_plan *full_delete;
 	struct _SPI_plan *full_insert;
 	List	   *count_changes;
-	List	   *window_plans;	/* of WindowPlan (refresh.c), by inputs changed */
+	List	   *window_plans;	/* of WindowPlan (refresh.c) */
 	struct _SPI_plan *recompute_delete;
 	struct _SPI_plan *recompute_insert;
 	struct _SPI_plan *cursor_read;

@@ -296,7 +296,7 @@ trace_column(DtAnalysis *an, Query *query, AttrNumber resno, List *levels, List 
 		if (rte->rtekind == RTE_SUBQUERY || rte->rtekind == RTE_CTE)
 		{
 			Node	   *from = list_length(query->jointree->fromlist) == 1 ?
-				linitial(query->jointree->fromlist) : NULL;
+			linitial(query->jointree->fromlist) : NULL;
 
 			if (from == NULL || !IsA(from, RangeTblRef) ||
 				((RangeTblRef *) from)->rtindex != var->varno)

@@ -478,7 +478,7 @@ recompute_refresh(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
  */
 static void
 merge_refresh(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
-					DtRefreshStats *stats)
+			  DtRefreshStats *stats)
 {
 	int			ngroups;
 	int			ncols = p->ndistinct + p->npercentile;
