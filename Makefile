@@ -21,11 +21,14 @@ OBJS = \
 	src/dump.o \
 	src/floatsum.o \
 	src/lifecycle.o \
+	src/names.o \
 	src/percentile.o \
 	src/recompute.o \
 	src/pg_dynamic_tables.o \
 	src/refresh.o \
 	src/schedule.o \
+	src/settings.o \
+	src/spi_util.o \
 	src/workers.o
 
 EXTENSION = pg_dynamic_tables
@@ -40,8 +43,8 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-# Every source file includes the one header.
-$(OBJS): src/pg_dynamic_tables.h
+# A source file includes the header of its layer, which includes those below.
+$(OBJS): $(wildcard $(srcdir)/src/*.h)
 
 .PHONY: format check-format
 format:

@@ -233,7 +233,7 @@ analysis_stored_query(struct DtEntry *entry)
 				 errdetail("It was stored by PostgreSQL %d, without the text to parse it again.",
 						   entry->tree_major),
 				 errhint("Drop the dynamic table and create it again.")));
-	guc_level = catalog_pin_settings(entry->settings);
+	guc_level = settings_pin(entry->settings);
 	query = analysis_parse_query(entry->definition);
 	AtEOXact_GUC(false, guc_level);
 	return query;

@@ -157,7 +157,7 @@ dt_create_dynamic_table(PG_FUNCTION_ARGS)
 	relid = get_relname_relid(rv->relname, nsp);
 
 	entry.query_text = sql;
-	entry.settings = catalog_current_settings();
+	entry.settings = settings_current();
 	entry.has_position = true;
 	lifecycle_make_dynamic(relid, &entry, query, an);
 	if (entry.on_create)
@@ -183,7 +183,7 @@ dt_drop_dynamic_table(PG_FUNCTION_ARGS)
 	refresh_refuse_nested("drop a dynamic table");
 	require_dynamic_table(relid);
 	SPI_connect();
-	if (SPI_execute(psprintf("DROP TABLE %s", deparse_qualified_name(relid)), false, 0) != SPI_OK_UTILITY)
+	if (SPI_execute(psprintf("DROP TABLE %s", names_qualified(relid)), false, 0) != SPI_OK_UTILITY)
 		elog(ERROR, "could not drop dynamic table");
 	SPI_finish();
 	lifecycle_forget_dropped();

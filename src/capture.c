@@ -107,7 +107,6 @@ typedef struct CaptureMap
 } CaptureMap;
 
 static List *captured_ancestors(Oid child);
-static Oid	internal_namespace(void);
 
 static HTAB *capture_maps = NULL;
 static bool capture_maps_stale = false;
@@ -130,9 +129,9 @@ is_change_log(Relation log, Oid rootoid)
 	TupleDesc	desc = RelationGetDescr(log);
 
 	return log->rd_rel->relkind == RELKIND_RELATION &&
-		RelationGetNamespace(log) == internal_namespace() &&
+		RelationGetNamespace(log) == names_internal_namespace() &&
 		log->rd_rel->relowner == catalog_extension_owner() &&
-		strcmp(RelationGetRelationName(log), psprintf("changes_%u", rootoid)) == 0 &&
+		strcmp(RelationGetRelationName(log), names_internal(DT_OBJECT_CHANGES, rootoid, 0)) == 0 &&
 		desc->natts >= 3 &&
 		TupleDescAttr(desc, 0)->atttypid == XID8OID &&
 		TupleDescAttr(desc, 1)->atttypid == INT4OID &&
@@ -488,18 +487,11 @@ dt_capture_changes(PG_FUNCTION_ARGS)
  * ---------------------------------------------------------------------
  */
 
-/* internal_namespace: the OID of schema dt_internal. */
-static Oid
-internal_namespace(void)
-{
-	return get_namespace_oid(DT_INTERNAL_SCHEMA, false);
-}
-
 /* capture_log_relid: the change log of a relation, or InvalidOid. */
 Oid
 capture_log_relid(Oid relid)
 {
-	return get_relname_relid(psprintf("changes_%u", relid), internal_namespace());
+	return names_internal_relid(DT_OBJECT_CHANGES, relid, 0);
 }
 
 bool
@@ -786,7 +778,7 @@ capture_attach_input(Oid dtrelid, DtInput *input)
 		return;
 	}
 	LockRelationOid(input->relid, ShareUpdateExclusiveLock);
-	log = deparse_internal_name("changes", input->relid, 0);
+	log = names_internal_qualified(DT_OBJECT_CHANGES, input->relid, 0);
 	logoid = capture_log_relid(input->relid);
 	if (!OidIsValid(logoid))
 	{
@@ -908,16 +900,22 @@ capture_is_capture_function(List *funcname)
 	return OidIsValid(func) && func == capture_function();
 }
 
-/*
- * capture_is_extension_trigger
- *		Is this the name of a trigger the extension installs: a DT's
- *		dt_guard, or a capture trigger?
- */
-bool
-capture_is_extension_trigger(const char *name)
+/* add_columns: log_needed_columns's row function, (columns int2[]). */
+static void
+add_columns(HeapTuple tuple, TupleDesc desc, void *arg)
 {
-	return strcmp(name, "dt_guard") == 0 ||
-		strncmp(name, DT_CAPTURE_TRIGGER_PREFIX, strlen(DT_CAPTURE_TRIGGER_PREFIX)) == 0;
+	Bitmapset **needed = (Bitmapset **) arg;
+	bool		isnull;
+	Datum		d = SPI_getbinval(tuple, desc, 1, &isnull);
+	Datum	   *cols;
+	int			ncols;
+	int			k;
+
+	if (isnull)
+		return;
+	deconstruct_array(DatumGetArrayTypeP(d), INT2OID, 2, true, TYPALIGN_SHORT, &cols, NULL, &ncols);
+	for (k = 0; k < ncols; k++)
+		*needed = bms_add_member(*needed, DatumGetInt16(cols[k]));
 }
 
 /*
@@ -932,29 +930,12 @@ log_needed_columns(Oid relid, bool *read)
 	Oid			types[1] = {OIDOID};
 	Datum		values[1] = {ObjectIdGetDatum(relid)};
 	Bitmapset  *needed = NULL;
-	uint64		i;
 
 	SPI_connect();
 	catalog_exec("SELECT columns FROM " DT_INTERNAL_SCHEMA ".dynamic_table_input WHERE input_relid = $1",
 				 1, types, values, NULL, SPI_OK_SELECT);
 	*read = (SPI_processed > 0);
-	for (i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
-		Datum	   *cols;
-		int			ncols;
-		int			k;
-		MemoryContext spi;
-
-		if (isnull)
-			continue;
-		deconstruct_array(DatumGetArrayTypeP(d), INT2OID, 2, true, TYPALIGN_SHORT, &cols, NULL, &ncols);
-		spi = MemoryContextSwitchTo(caller);
-		for (k = 0; k < ncols; k++)
-			needed = bms_add_member(needed, DatumGetInt16(cols[k]));
-		MemoryContextSwitchTo(spi);
-	}
+	spi_util_foreach_row(caller, add_columns, &needed);
 	SPI_finish();
 	return needed;
 }
@@ -995,9 +976,8 @@ lock_or_skip(Oid relid, LOCKMODE mode, bool nowait)
 void
 capture_release_unused_inputs(bool nowait)
 {
-	List	   *relids = NIL;
+	List	   *relids;
 	ListCell   *lc;
-	uint64		i;
 	MemoryContext caller = CurrentMemoryContext;
 
 	if (IsolationUsesXactSnapshot())
@@ -1008,21 +988,13 @@ capture_release_unused_inputs(bool nowait)
 				 " WHERE NOT EXISTS (SELECT FROM " DT_INTERNAL_SCHEMA ".dynamic_table_input i"
 				 "                   WHERE i.input_relid = l.input_relid)"
 				 "    OR EXISTS (SELECT FROM pg_catalog.pg_attribute a"
-				 "               WHERE a.attrelid = pg_catalog.to_regclass('" DT_INTERNAL_SCHEMA ".changes_' || l.input_relid)"
+				 "               WHERE a.attrelid = pg_catalog.to_regclass('" DT_INTERNAL_SCHEMA "." DT_CHANGES_NAME "_' || l.input_relid)"
 				 "                 AND a.attnum > 3 AND NOT a.attisdropped"
 				 "                 AND NOT EXISTS (SELECT FROM " DT_INTERNAL_SCHEMA ".dynamic_table_input i"
 				 "                                 WHERE i.input_relid = l.input_relid"
 				 "                                   AND pg_catalog.substr(a.attname, 2)::int2 = ANY (i.columns)))",
 				 0, NULL, NULL, NULL, SPI_OK_SELECT);
-	for (i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		MemoryContext spi = MemoryContextSwitchTo(caller);
-
-		relids = lappend_oid(relids, DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-																	SPI_tuptable->tupdesc, 1, &isnull)));
-		MemoryContextSwitchTo(spi);
-	}
+	relids = spi_util_oids(caller);
 	SPI_finish();
 
 	foreach(lc, relids)
@@ -1071,7 +1043,7 @@ capture_release_unused_inputs(bool nowait)
 			continue;
 		while ((a = bms_next_member(unneeded, a)) >= 0)
 			catalog_exec_ddl(psprintf("ALTER TABLE %s DROP COLUMN a%d",
-									  deparse_internal_name("changes", relid, 0), a));
+									  names_internal_qualified(DT_OBJECT_CHANGES, relid, 0), a));
 	}
 }
 
@@ -1413,13 +1385,13 @@ capture_enable_always(Oid relid)
 	{
 		Trigger    *t = &triggers->triggers[i];
 
-		if (capture_is_extension_trigger(t->tgname) && t->tgenabled != TRIGGER_FIRES_ALWAYS)
+		if (names_is_extension_trigger(t->tgname) && t->tgenabled != TRIGGER_FIRES_ALWAYS)
 			names = lappend(names, pstrdup(t->tgname));
 	}
 	table_close(rel, AccessShareLock);
 	foreach(lc, names)
 		catalog_exec_ddl(psprintf("ALTER TABLE %s ENABLE ALWAYS TRIGGER %s",
-								  deparse_qualified_name(relid), quote_identifier((char *) lfirst(lc))));
+								  names_qualified(relid), quote_identifier((char *) lfirst(lc))));
 }
 
 /*
@@ -1465,7 +1437,7 @@ capture_cleanup(Oid relid)
 		return;
 	if (!ConditionalLockRelationOid(logoid, ShareUpdateExclusiveLock))
 		return;
-	log = deparse_internal_name("changes", relid, 0);
+	log = names_internal_qualified(DT_OBJECT_CHANGES, relid, 0);
 	SPI_connect();
 	catalog_exec(psprintf("DELETE FROM %s WHERE ctid = ANY (ARRAY(SELECT c.ctid FROM %s c "
 						  "WHERE NOT EXISTS (SELECT FROM " DT_INTERNAL_SCHEMA ".dynamic_table_input i "
@@ -1539,7 +1511,7 @@ capture_compact_logs(List *relids)
 			continue;
 		if (SearchSysCacheExists1(RELOID, ObjectIdGetDatum(logoid)) && log_is_empty(logoid) &&
 			(!OidIsValid(toastoid) || ConditionalLockRelationOid(toastoid, AccessExclusiveLock)))
-			catalog_exec_ddl(psprintf("TRUNCATE %s", deparse_internal_name("changes", lfirst_oid(lc), 0)));
+			catalog_exec_ddl(psprintf("TRUNCATE %s", names_internal_qualified(DT_OBJECT_CHANGES, lfirst_oid(lc), 0)));
 		else
 			UnlockRelationOid(logoid, AccessExclusiveLock);
 	}

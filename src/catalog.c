@@ -50,95 +50,6 @@
 
 #include "pg_dynamic_tables.h"
 
-/* The settings a DT pins, recorded when it is created. */
-static const char *const pinned_settings[] = {
-	"TimeZone", "DateStyle", "IntervalStyle", "extra_float_digits",
-	"lc_monetary", "lc_numeric", "lc_time", "default_text_search_config"
-};
-
-/*
- * catalog_current_settings
- *		The session's values of the pinned settings, as "name=value".
- */
-List *
-catalog_current_settings(void)
-{
-	List	   *settings = NIL;
-	int			i;
-
-	for (i = 0; i < lengthof(pinned_settings); i++)
-		settings = lappend(settings, psprintf("%s=%s", pinned_settings[i],
-											  GetConfigOption(pinned_settings[i], false, false)));
-	return settings;
-}
-
-/*
- * catalog_pin_settings
- *		Apply a DT's settings, search_path = pg_catalog and jit = off at a
- *		new GUC nest level; the caller ends it with AtEOXact_GUC(false,
- *		level), and an error ends it with the (sub)transaction.
- */
-int
-catalog_pin_settings(List *settings)
-{
-	int			level = NewGUCNestLevel();
-	ListCell   *lc;
-
-	set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
-					  GUC_ACTION_SAVE, true, 0, false);
-
-	/*
-	 * The statements of a refresh touch few rows, but the planner's guesses
-	 * about change windows can be large; compiling them costs more than it
-	 * saves.
-	 */
-	set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-	foreach(lc, settings)
-	{
-		char	   *name = pstrdup((char *) lfirst(lc));
-		char	   *eq = strchr(name, '=');
-
-		if (eq == NULL)
-			continue;
-		*eq = '\0';
-		set_config_option(name, eq + 1, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-	}
-	return level;
-}
-
-/*
- * catalog_check_settings
- *		Every "name=value" of a DT's settings names a pinned setting: settings
- *		read back from a restored dt_guard trigger come from the dump, and
- *		nothing else may be set around a refresh.
- */
-void
-catalog_check_settings(List *settings)
-{
-	ListCell   *lc;
-
-	foreach(lc, settings)
-	{
-		const char *setting = (const char *) lfirst(lc);
-		const char *eq = strchr(setting, '=');
-		int			i;
-
-		for (i = 0; eq != NULL && i < lengthof(pinned_settings); i++)
-		{
-			if (strlen(pinned_settings[i]) == eq - setting &&
-				pg_strncasecmp(setting, pinned_settings[i], eq - setting) == 0)
-				break;
-		}
-		if (eq == NULL || i == lengthof(pinned_settings))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid dynamic table setting \"%s\"", setting),
-					 errdetail("A dynamic table pins only %s.",
-							   "TimeZone, DateStyle, IntervalStyle, extra_float_digits, lc_monetary, "
-							   "lc_numeric, lc_time and default_text_search_config")));
-	}
-}
-
 /*
  * installed_extension
  *		The version of the extension installed in this database, and its
@@ -323,30 +234,6 @@ static char *
 text_or_null(HeapTuple tup, TupleDesc desc, int col)
 {
 	return SPI_getvalue(tup, desc, col);
-}
-
-/*
- * spi_oids
- *		The first column of every row of SPI_tuptable, an oid, as a List
- *		allocated in the caller's context (SPI's own is gone at SPI_finish).
- */
-static List *
-spi_oids(MemoryContext caller)
-{
-	List	   *oids = NIL;
-	uint64		i;
-
-	for (i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
-		MemoryContext spi = MemoryContextSwitchTo(caller);
-
-		if (!isnull)
-			oids = lappend_oid(oids, DatumGetObjectId(d));
-		MemoryContextSwitchTo(spi);
-	}
-	return oids;
 }
 
 /*
@@ -556,7 +443,7 @@ catalog_save_position(Oid relid, Snapshot snapshot, CommandId cid, TimestampTz d
 		SPI_execute_snapshot(plan, NULL, NULL, snapshot, InvalidSnapshot, true, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the refresh snapshot");
 	values[0] = ObjectIdGetDatum(relid);
-	values[1] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	values[1] = spi_util_datum(0, 1, &isnull);
 	values[2] = FullTransactionIdGetDatum(GetTopFullTransactionId());
 	values[3] = Int32GetDatum((int32) cid);
 	values[4] = TimestampTzGetDatum(data_timestamp);
@@ -610,7 +497,7 @@ catalog_refresh_unit(Oid relid)
 				 "   JOIN " DT_INTERNAL_SCHEMA ".dynamic_table d ON d.relid = i.input_relid)"
 				 " SELECT relid FROM up GROUP BY relid ORDER BY max(depth) DESC, relid",
 				 1, types, values, NULL, SPI_OK_SELECT);
-	unit = spi_oids(caller);
+	unit = spi_util_oids(caller);
 	SPI_finish();
 	return unit;
 }
@@ -671,7 +558,7 @@ catalog_set_suspended(Oid relid, bool suspend, const char *reason)
 					 " WHERE relid = $1 OR suspended_by = $1 RETURNING relid",
 					 1, types, values, NULL, SPI_OK_UPDATE_RETURNING);
 	}
-	changed = spi_oids(caller);
+	changed = spi_util_oids(caller);
 	SPI_finish();
 
 	/* the dumped copy of the scheduling state follows */
@@ -701,7 +588,7 @@ catalog_record_failure(Oid relid, const char *message)
 	{
 		bool		isnull;
 
-		failures = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		failures = DatumGetInt32(spi_util_datum(0, 1, &isnull));
 	}
 	SPI_finish();
 	if (failures >= DT_MAX_FAILURES)
@@ -723,7 +610,7 @@ catalog_insert_history(Oid relid, const char *trigger, TimestampTz start, Timest
 	TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID, TEXTOID};
 	Datum		values[12];
 	char		nulls[13] = "            ";
-	char	   *name = get_rel_name(relid) ? deparse_qualified_name(relid) : psprintf("%u", relid);
+	char	   *name = get_rel_name(relid) ? names_qualified(relid) : psprintf("%u", relid);
 
 	values[0] = ObjectIdGetDatum(relid);
 	values[1] = CStringGetTextDatum(name);
@@ -772,7 +659,7 @@ catalog_input_relids(Oid relid)
 	SPI_connect();
 	catalog_exec("SELECT input_relid FROM " DT_INTERNAL_SCHEMA ".dynamic_table_input WHERE relid = $1",
 				 1, types, values, NULL, SPI_OK_SELECT);
-	result = spi_oids(caller);
+	result = spi_util_oids(caller);
 	SPI_finish();
 	return result;
 }
@@ -882,13 +769,6 @@ catalog_drop_members(List *objects)
 	CommandCounterIncrement();
 }
 
-/* internal_relation: the OID of relation dt_internal.<name>, or invalid. */
-static Oid
-internal_relation(const char *name)
-{
-	return get_relname_relid(name, get_namespace_oid(DT_INTERNAL_SCHEMA, false));
-}
-
 /* object_address: a palloc'd ObjectAddress. */
 static ObjectAddress *
 object_address(Oid classid, Oid objid)
@@ -912,15 +792,13 @@ catalog_state_objects(Oid relid)
 	Oid			oid;
 	int			a;
 
-	if (OidIsValid(oid = internal_relation(psprintf("final_%u", relid))))
+	if (OidIsValid(oid = names_internal_relid(DT_OBJECT_FINAL, relid, 0)))
 		objects = lappend(objects, object_address(RelationRelationId, oid));
-	for (a = 1; OidIsValid(oid = internal_relation(psprintf("aux_%u_%d", relid, a))); a++)
+	for (a = 1; OidIsValid(oid = names_internal_relid(DT_OBJECT_AUX, relid, a)); a++)
 		objects = lappend(objects, object_address(RelationRelationId, oid));
-	if (OidIsValid(oid = internal_relation(psprintf("state_%u", relid))))
+	if (OidIsValid(oid = names_internal_relid(DT_OBJECT_STATE, relid, 0)))
 		objects = lappend(objects, object_address(RelationRelationId, oid));
-	oid = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum(psprintf("key_%u", relid)),
-						  ObjectIdGetDatum(get_namespace_oid(DT_INTERNAL_SCHEMA, false)));
-	if (OidIsValid(oid))
+	if (OidIsValid(oid = names_internal_typid(relid)))
 		objects = lappend(objects, object_address(TypeRelationId, oid));
 	return objects;
 }
@@ -945,7 +823,7 @@ catalog_follow_owner(Oid relid)
 									  format_type_be_qualified(object->objectId), role));
 		else
 			catalog_exec_ddl(psprintf("ALTER TABLE %s OWNER TO %s",
-									  deparse_qualified_name(object->objectId), role));
+									  names_qualified(object->objectId), role));
 		/* the owner is in its privileges: a member's are its initial ones */
 		if (OidIsValid(getExtensionOfObject(object->classId, object->objectId)))
 		{
@@ -979,7 +857,7 @@ catalog_captured_relations(void)
 	SPI_connect();
 	catalog_exec("SELECT input_relid FROM " DT_INTERNAL_SCHEMA ".change_log ORDER BY input_relid",
 				 0, NULL, NULL, NULL, SPI_OK_SELECT);
-	relids = spi_oids(caller);
+	relids = spi_util_oids(caller);
 	SPI_finish();
 	return relids;
 }
@@ -994,7 +872,7 @@ catalog_dynamic_tables(void)
 	SPI_connect();
 	catalog_exec("SELECT relid FROM " DT_INTERNAL_SCHEMA ".dynamic_table ORDER BY relid",
 				 0, NULL, NULL, NULL, SPI_OK_SELECT);
-	relids = spi_oids(caller);
+	relids = spi_util_oids(caller);
 	SPI_finish();
 	return relids;
 }
@@ -1015,11 +893,11 @@ catalog_delete_dropped(List **dts, List **inputs)
 	catalog_exec("DELETE FROM " DT_INTERNAL_SCHEMA ".dynamic_table d WHERE NOT EXISTS "
 				 "(SELECT FROM pg_catalog.pg_class c WHERE c.oid = d.relid) RETURNING d.relid",
 				 0, NULL, NULL, NULL, SPI_OK_DELETE_RETURNING);
-	*dts = spi_oids(caller);
+	*dts = spi_util_oids(caller);
 	catalog_exec("DELETE FROM " DT_INTERNAL_SCHEMA ".change_log l WHERE NOT EXISTS "
 				 "(SELECT FROM pg_catalog.pg_class c WHERE c.oid = l.input_relid) RETURNING l.log_relid",
 				 0, NULL, NULL, NULL, SPI_OK_DELETE_RETURNING);
-	*inputs = spi_oids(caller);
+	*inputs = spi_util_oids(caller);
 	SPI_finish();
 }
 
@@ -1043,7 +921,7 @@ void
 catalog_write_guard(Oid relid)
 {
 	DtEntry    *entry = catalog_read_entry(relid, false);
-	char	   *dt = deparse_qualified_name(relid);
+	char	   *dt = names_qualified(relid);
 	StringInfoData sql;
 	char	   *lag;
 	char	   *state;
@@ -1051,19 +929,19 @@ catalog_write_guard(Oid relid)
 	ListCell   *lc;
 
 	/* the lag is read back under the same settings */
-	guc_level = catalog_pin_settings(entry->settings);
+	guc_level = settings_pin(entry->settings);
 	lag = entry->lag_downstream ? "downstream"
 		: DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(entry->target_lag)));
 	AtEOXact_GUC(false, guc_level);
 	if (!entry->suspended)
 		state = "ACTIVE";
 	else if (OidIsValid(entry->suspended_by) && get_rel_name(entry->suspended_by) != NULL)
-		state = psprintf("SUSPENDED BY %s", deparse_qualified_name(entry->suspended_by));
+		state = psprintf("SUSPENDED BY %s", names_qualified(entry->suspended_by));
 	else
 		state = "SUSPENDED";
 
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "CREATE OR REPLACE TRIGGER dt_guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE "
+	appendStringInfo(&sql, "CREATE OR REPLACE TRIGGER " DT_GUARD_TRIGGER " BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE "
 					 "ON %s FOR EACH STATEMENT EXECUTE FUNCTION " DT_INTERNAL_SCHEMA ".guard_dynamic_table("
 					 "%s, %s, %s, %s, %s, %s",
 					 dt, quote_literal_cstr(DT_GUARD_FORMAT), quote_literal_cstr(entry->definition),
@@ -1074,5 +952,5 @@ catalog_write_guard(Oid relid)
 		appendStringInfo(&sql, ", %s", quote_literal_cstr((char *) lfirst(lc)));
 	appendStringInfoChar(&sql, ')');
 	catalog_exec_ddl(sql.data);
-	catalog_exec_ddl(psprintf("ALTER TABLE %s ENABLE ALWAYS TRIGGER dt_guard", dt));
+	catalog_exec_ddl(psprintf("ALTER TABLE %s ENABLE ALWAYS TRIGGER " DT_GUARD_TRIGGER, dt));
 }

@@ -209,7 +209,7 @@ check_trigger_command(AlterTableStmt *stmt, AlterTableCmd *cmd, AfterCommand *af
 		case AT_EnableTrig:
 		case AT_EnableReplicaTrig:
 		case AT_DisableTrig:
-			if (capture_is_extension_trigger(cmd->name))
+			if (names_is_extension_trigger(cmd->name))
 				ereport(ERROR,
 						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 						 errmsg("cannot change trigger \"%s\" of \"%s\"", cmd->name, stmt->relation->relname),
@@ -367,7 +367,7 @@ check_rename(RenameStmt *stmt)
 		return;
 	if (stmt->renameType == OBJECT_COLUMN && catalog_is_dynamic_table(relid))
 		refuse_dt_change(stmt->relation->relname, "rename a column");
-	if (stmt->renameType == OBJECT_TRIGGER && capture_is_extension_trigger(stmt->subname))
+	if (stmt->renameType == OBJECT_TRIGGER && names_is_extension_trigger(stmt->subname))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot rename trigger \"%s\" of \"%s\"", stmt->subname, stmt->relation->relname),
@@ -391,7 +391,7 @@ check_drop(DropStmt *stmt, AfterCommand *after)
 			List	   *names = (List *) lfirst(lc);
 			char	   *trigger = strVal(llast(names));
 
-			if (capture_is_extension_trigger(trigger))
+			if (names_is_extension_trigger(trigger))
 				ereport(ERROR,
 						(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
 						 errmsg("cannot drop trigger \"%s\" because dynamic tables depend on it", trigger),
@@ -521,7 +521,7 @@ check_create_trigger(CreateTrigStmt *stmt, AfterCommand *after)
 
 	if (dump_is_guard_function(stmt->funcname))
 	{
-		if (strcmp(stmt->trigname, "dt_guard") != 0 || stmt->row || stmt->isconstraint)
+		if (strcmp(stmt->trigname, DT_GUARD_TRIGGER) != 0 || stmt->row || stmt->isconstraint)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
 					 errmsg("function dt_internal.guard_dynamic_table() is only for the dt_guard trigger of a dynamic table")));
@@ -532,7 +532,7 @@ check_create_trigger(CreateTrigStmt *stmt, AfterCommand *after)
 					 errhint("Use dt.alter_dynamic_table() to change it.")));
 		after->guarded = relid;
 	}
-	else if (is_dt && strcmp(stmt->trigname, "dt_guard") == 0)
+	else if (is_dt && strcmp(stmt->trigname, DT_GUARD_TRIGGER) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
 				 errmsg("dynamic table \"%s\" has its dt_guard trigger", stmt->relation->relname)));

@@ -104,7 +104,7 @@ guard_arguments(Oid relid)
 	{
 		Trigger    *t = &rel->trigdesc->triggers[i];
 
-		if (strcmp(t->tgname, "dt_guard") != 0)
+		if (strcmp(t->tgname, DT_GUARD_TRIGGER) != 0)
 			continue;
 		for (k = 0; k < t->tgnargs; k++)
 			args = lappend(args, pstrdup(t->tgargs[k]));
@@ -231,8 +231,8 @@ dump_restore_dynamic_table(Oid relid)
 				 errdetail("A dynamic table is a permanent, ordinary table.")));
 
 	entry.settings = list_copy_tail(args, DT_GUARD_ARG_SETTINGS);
-	catalog_check_settings(entry.settings);
-	guc_level = catalog_pin_settings(entry.settings);
+	settings_check(entry.settings);
+	guc_level = settings_pin(entry.settings);
 	entry.lag_downstream = !analysis_parse_lag(argument(args, DT_GUARD_ARG_LAG), &entry.target_lag);
 	entry.requested_mode = analysis_parse_mode(argument(args, DT_GUARD_ARG_MODE));
 	initialize = argument(args, DT_GUARD_ARG_INITIALIZE);
@@ -281,8 +281,8 @@ dump_reinstall_capture(Oid relid)
 	if (args == NIL)
 		return;
 	settings = list_copy_tail(args, DT_GUARD_ARG_SETTINGS);
-	catalog_check_settings(settings);
-	guc_level = catalog_pin_settings(settings);
+	settings_check(settings);
+	guc_level = settings_pin(settings);
 	query = analysis_parse_query(argument(args, DT_GUARD_ARG_DEFINITION));
 	foreach(lc, analysis_analyze(query, relid)->inputs)
 	{
@@ -353,7 +353,7 @@ dump_refresh_definitions(void)
 		entry = catalog_read_entry(relid, false);
 		if (entry->tree_major != PG_MAJORVERSION_NUM)
 			continue;
-		guc_level = catalog_pin_settings(entry->settings);
+		guc_level = settings_pin(entry->settings);
 		definition = analysis_print_definition((Query *) stringToNode(entry->query_tree));
 		AtEOXact_GUC(false, guc_level);
 		if (entry->definition != NULL && strcmp(definition, entry->definition) == 0)
@@ -395,7 +395,7 @@ dump_convert_from_1_0(void)
 		if (get_rel_name(relid) == NULL)
 			continue;
 		entry = catalog_read_entry(relid, false);
-		guc_level = catalog_pin_settings(entry->settings);
+		guc_level = settings_pin(entry->settings);
 		catalog_set_definition(relid,
 							   analysis_print_definition((Query *) stringToNode(entry->query_tree)));
 		AtEOXact_GUC(false, guc_level);

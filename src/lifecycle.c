@@ -288,7 +288,7 @@ lifecycle_make_dynamic(Oid relid, DtEntry *entry, Query *query, DtAnalysis *an)
 	lock_inputs(an->inputs);
 
 	/* Internal SQL is generated for search_path = pg_catalog. */
-	guc_level = catalog_pin_settings(entry->settings);
+	guc_level = settings_pin(entry->settings);
 	entry->relid = relid;
 	entry->query_tree = nodeToString(query);
 	entry->tree_major = PG_MAJORVERSION_NUM;

@@ -109,7 +109,7 @@ walk_cursor(DtPlanSet *p, DtAggregate *agg, int64 gid, Cursor *c, ValueType *vt,
 	if (c->isnull)
 	{
 		args[2] = Int64GetDatum(r1);
-		refresh_exec(p->walk_start[ai], args, NULL, snap);
+		spi_util_run(p->walk_start[ai], args, NULL, snap);
 		if (SPI_processed == 1)
 		{
 			HeapTuple	tup = SPI_tuptable->vals[0];
@@ -128,14 +128,14 @@ walk_cursor(DtPlanSet *p, DtAggregate *agg, int64 gid, Cursor *c, ValueType *vt,
 
 		args[2] = c->value;
 		args[3] = Int64GetDatum(r1 - base);
-		refresh_exec(p->walk_up[ai], args, NULL, snap);
+		spi_util_run(p->walk_up[ai], args, NULL, snap);
 		for (i = 0; i < SPI_processed && !found; i++)
 		{
-			int64		cnt = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+			int64		cnt = spi_util_int64(i, 2);
 
 			if (base + cnt >= r1)
 			{
-				c->value = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+				c->value = spi_util_datum(i, 1, &isnull);
 				c->lt = base;
 				c->eq = cnt;
 				found = true;
@@ -149,15 +149,15 @@ walk_cursor(DtPlanSet *p, DtAggregate *agg, int64 gid, Cursor *c, ValueType *vt,
 
 		args[2] = c->value;
 		args[3] = Int64GetDatum(c->lt - r1 + 1);
-		refresh_exec(p->walk_down[ai], args, NULL, snap);
+		spi_util_run(p->walk_down[ai], args, NULL, snap);
 		for (i = 0; i < SPI_processed && !found; i++)
 		{
-			int64		cnt = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+			int64		cnt = spi_util_int64(i, 2);
 
 			top -= cnt;
 			if (top < r1)
 			{
-				c->value = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+				c->value = spi_util_datum(i, 1, &isnull);
 				c->lt = top;
 				c->eq = cnt;
 				found = true;
@@ -179,10 +179,10 @@ walk_cursor(DtPlanSet *p, DtAggregate *agg, int64 gid, Cursor *c, ValueType *vt,
 	}
 	args[2] = c->value;
 	args[3] = Int64GetDatum(1);
-	refresh_exec(p->walk_up[ai], args, NULL, snap);
+	spi_util_run(p->walk_up[ai], args, NULL, snap);
 	if (SPI_processed != 1)
 		inconsistent();
-	c->next = datumCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull),
+	c->next = datumCopy(spi_util_datum(0, 1, &isnull),
 						vt->typbyval, vt->typlen);
 	c->next_isnull = false;
 }
@@ -241,7 +241,7 @@ percentile_walk(DtPlanSet *p, Datum gids, int ngroups, int64 **rank_shifts,
 	}
 
 	/* Read the cursors: gid, then per aggregate n, value, lt, eq. */
-	refresh_exec(p->cursor_read, &gids, NULL, snap);
+	spi_util_run(p->cursor_read, &gids, NULL, snap);
 	if ((int) SPI_processed != ngroups)
 		inconsistent();
 	gidv = palloc(sizeof(int64) * ngroups);

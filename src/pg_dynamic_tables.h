@@ -20,6 +20,7 @@
  *	ddl_guard.c		DDL that would break a DT: blocked, or followed up
  *	api.c			the SQL-callable functions in schema dt
  *	pg_dynamic_tables.c  module load, settings, the per-backend plan cache
+ *	names.c, settings.c, spi_util.c  helpers every file uses (common.h)
  *
  * Naming: C functions exported from a file are named <file>_<action>
  * (catalog_read_entry, capture_install); SQL-callable functions are named
@@ -31,7 +32,7 @@
 #ifndef PG_DYNAMIC_TABLES_H
 #define PG_DYNAMIC_TABLES_H
 
-#include "postgres.h"
+#include "common.h"
 
 #include "access/xact.h"
 #include "lib/stringinfo.h"
@@ -39,11 +40,6 @@
 #include "nodes/pg_list.h"
 #include "utils/snapshot.h"
 #include "utils/timestamp.h"
-
-#define DT_SCHEMA			"dt"
-#define DT_INTERNAL_SCHEMA	"dt_internal"
-#define DT_EXTENSION_NAME	"pg_dynamic_tables"
-#define DT_VERSION			"1.1"	/* of the SQL objects this library expects */
 
 /*
  * The longest target lag, in seconds (100 years as extract(epoch FROM ...)
@@ -329,8 +325,6 @@ extern DtSql *deparse_refresh_sql(Oid dtrelid, DtAnalysis *an);
 extern char *deparse_merge_sql(DtSql *sql, List *changed);
 extern void deparse_cursor_walk_sql(Oid dtrelid, DtAuxTable *aux,
 									char **up, char **down, char **start);
-extern char *deparse_internal_name(const char *kind, Oid relid, int no);
-extern char *deparse_qualified_name(Oid relid);
 
 /* How a relation of a FROM list is read by one SELECT of change rows. */
 typedef enum DtSourceKind
@@ -348,13 +342,9 @@ extern List *deparse_context_for_level(Query *level);
  * capture.c
  * ---------------------------------------------------------------------
  */
-/* Capture triggers are named this, then log OID, event and trigger OID. */
-#define DT_CAPTURE_TRIGGER_PREFIX "dt_capture_"
-
 extern void capture_attach_input(Oid dtrelid, DtInput *input);
 extern void capture_drop_logs(List *logoids);
 extern void capture_reinstall_triggers(Oid relid);
-extern bool capture_is_extension_trigger(const char *name);
 extern bool capture_is_capture_function(List *funcname);
 extern void capture_convert_from_1_0(Oid relid);
 extern bool capture_column_is_captured(Oid relid, AttrNumber attnum);
@@ -429,9 +419,6 @@ typedef enum DtGuardArg
 	DT_GUARD_ARG_SETTINGS		/* and every argument after it */
 } DtGuardArg;
 
-extern List *catalog_current_settings(void);
-extern int	catalog_pin_settings(List *settings);
-extern void catalog_check_settings(List *settings);
 extern Oid	catalog_extension_owner(void);
 extern bool catalog_version_current(void);
 extern void catalog_require_current_version(void);
@@ -505,8 +492,6 @@ typedef struct DtPlanSet
 extern void refresh_dynamic_table(Oid relid, const char *trigger,
 								  DtRefreshStats *stats);
 extern bool refresh_scheduled_unit(List *unit);
-extern uint64 refresh_exec(struct _SPI_plan *plan, Datum *values,
-						   const char *nulls, Snapshot snapshot);
 extern bool refresh_in_progress(Oid relid);
 extern bool refresh_reads_input(Oid relid);
 extern void refresh_refuse_nested(const char *what);
@@ -573,17 +558,5 @@ extern void ddl_guard_install(void);
  * ---------------------------------------------------------------------
  */
 extern void dt_require_preload(void);
-
-/* PostgreSQL 16 replaced the per-class ownership checks. */
-#if PG_VERSION_NUM >= 160000
-#define pg_class_ownercheck(relid, role) object_ownercheck(RelationRelationId, (relid), (role))
-#endif
-
-/* PostgreSQL 16 gave name parsing a soft-error context. */
-#if PG_VERSION_NUM >= 160000
-#define dt_name_list(string) stringToQualifiedNameList((string), NULL)
-#else
-#define dt_name_list(string) stringToQualifiedNameList(string)
-#endif
 
 #endif							/* PG_DYNAMIC_TABLES_H */

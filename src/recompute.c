@@ -609,7 +609,7 @@ recompute_delete_sql(Oid dtrelid, DtAnalysis *an)
 	const char *col = quote_identifier(recompute_key_column(an));
 
 	return psprintf("DELETE FROM %s WHERE %s %s ANY ($1) OR (%s IS NULL AND $2)",
-					deparse_qualified_name(dtrelid), col,
+					names_qualified(dtrelid), col,
 					deparse_operator_sql(an->recompute->type, BTEqualStrategyNumber), col);
 }
 
@@ -617,6 +617,6 @@ recompute_delete_sql(Oid dtrelid, DtAnalysis *an)
 char *
 recompute_insert_sql(Oid dtrelid, DtAnalysis *an)
 {
-	return psprintf("INSERT INTO %s %s", deparse_qualified_name(dtrelid),
+	return psprintf("INSERT INTO %s %s", names_qualified(dtrelid),
 					pg_get_querydef(an->recompute->query, false));
 }

@@ -296,8 +296,7 @@ get_plans(DtEntry *entry)
 					   *start;
 
 			p->watched = lappend_oid(p->watched,
-									 get_relname_relid(psprintf("aux_%u_%d", entry->relid, aux->no),
-													   get_namespace_oid(DT_INTERNAL_SCHEMA, false)));
+									 names_internal_relid(DT_OBJECT_AUX, entry->relid, aux->no));
 			deparse_cursor_walk_sql(entry->relid, aux, &up, &down, &start);
 			p->walk_up[i] = prepare(up, 4, walk_types);
 			p->walk_down[i] = prepare(down, 4, walk_types);
@@ -315,28 +314,6 @@ get_plans(DtEntry *entry)
  */
 
 /*
- * refresh_exec
- *		Run a prepared statement in snapshot S, seeing the refresh's own
- *		earlier writes, with AFTER triggers fired at its end (the capture
- *		triggers of a DT that other DTs read).  Returns rows processed; the
- *		result is in SPI_tuptable.  The caller's memory context stays current.
- */
-uint64
-refresh_exec(SPIPlanPtr plan, Datum *values, const char *nulls, Snapshot snapshot)
-{
-	MemoryContext cxt = CurrentMemoryContext;
-	int			rc;
-
-	if (plan == NULL)
-		return 0;
-	rc = SPI_execute_snapshot(plan, values, nulls, snapshot, InvalidSnapshot, false, true, 0);
-	MemoryContextSwitchTo(cxt);
-	if (rc < 0)
-		elog(ERROR, "refresh statement failed: %s", SPI_result_code_string(rc));
-	return SPI_processed;
-}
-
-/*
  * full_refresh
  *		Recompute the DT from its query; for a delta-merge DT, rebuild its
  *		state from the inputs and fill the DT from the state.
@@ -350,14 +327,14 @@ full_refresh(DtPlanSet *p, Snapshot snap, DtRefreshStats *stats)
 	if (p->an->strategy == DT_STRATEGY_MERGE)
 	{
 		foreach(lc, p->state_rebuild)
-			refresh_exec((SPIPlanPtr) lfirst(lc), NULL, NULL, snap);
-		stats->deleted = refresh_exec(p->full_delete, NULL, NULL, snap);
-		stats->inserted = refresh_exec(p->dt_fill, NULL, NULL, snap);
+			spi_util_run((SPIPlanPtr) lfirst(lc), NULL, NULL, snap);
+		stats->deleted = spi_util_run(p->full_delete, NULL, NULL, snap);
+		stats->inserted = spi_util_run(p->dt_fill, NULL, NULL, snap);
 	}
 	else
 	{
-		stats->deleted = refresh_exec(p->full_delete, NULL, NULL, snap);
-		stats->inserted = refresh_exec(p->full_insert, NULL, NULL, snap);
+		stats->deleted = spi_util_run(p->full_delete, NULL, NULL, snap);
+		stats->inserted = spi_util_run(p->full_insert, NULL, NULL, snap);
 	}
 }
 
@@ -442,11 +419,11 @@ recompute_refresh(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 	double		rows;
 
 	stats->action = "INCREMENTAL";
-	refresh_exec(window_plan(p, changed), window, NULL, snap);
-	keys[0] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	spi_util_run(window_plan(p, changed), window, NULL, snap);
+	keys[0] = spi_util_datum(0, 1, &isnull);
 	if (isnull)
 		nulls[0] = 'n';
-	keys[1] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	keys[1] = spi_util_datum(0, 2, &isnull);
 	if (nulls[0] == 'n' && !DatumGetBool(keys[1]))
 		return;					/* every change was filtered out */
 	nkeys = DatumGetBool(keys[1]) ? 1 : 0;
@@ -466,8 +443,8 @@ recompute_refresh(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 	}
 	if (nulls[0] != 'n')
 		keys[0] = datumCopy(keys[0], false, -1);
-	stats->deleted = refresh_exec(p->recompute_delete, keys, nulls, snap);
-	stats->inserted = refresh_exec(p->recompute_insert, keys, nulls, snap);
+	stats->deleted = spi_util_run(p->recompute_delete, keys, nulls, snap);
+	stats->inserted = spi_util_run(p->recompute_insert, keys, nulls, snap);
 }
 
 /*
@@ -493,7 +470,7 @@ merge_refresh(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 	stats->action = "INCREMENTAL";
 
 	/* merge: gid, then the count distinct and rank deltas of each group */
-	refresh_exec(window_plan(p, changed), window, NULL, snap);
+	spi_util_run(window_plan(p, changed), window, NULL, snap);
 	ngroups = (int) SPI_processed;
 	if (ngroups == 0)
 		return;					/* every change was filtered out */
@@ -521,10 +498,10 @@ merge_refresh(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 		percentile_walk(p, params[0], ngroups, deltas + p->ndistinct, snap, params + 1 + p->ndistinct);
 
 	/* apply: rows deleted, rows upserted, how many of those were updates */
-	refresh_exec(p->apply, params, NULL, snap);
-	stats->deleted = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	upserted = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	stats->updated = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	spi_util_run(p->apply, params, NULL, snap);
+	stats->deleted = spi_util_int64(0, 1);
+	upserted = spi_util_int64(0, 2);
+	stats->updated = spi_util_int64(0, 3);
 	if (p->an->keys == NIL)
 	{
 		/* a one-row aggregate: its row is deleted and written again */
@@ -570,13 +547,12 @@ count_window(DtPlanSet *p, Datum *window, Snapshot snap, int64 *rows, int64 *mar
 	*changed = NIL;
 	forboth(lc, p->count_changes, lr, p->sql->count_relids)
 	{
-		bool		isnull;
 		int64		n;
 
-		refresh_exec((SPIPlanPtr) lfirst(lc), window, NULL, snap);
-		n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		spi_util_run((SPIPlanPtr) lfirst(lc), window, NULL, snap);
+		n = spi_util_int64(0, 1);
 		*rows += n;
-		*markers += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+		*markers += spi_util_int64(0, 2);
 		if (n > 0)
 			*changed = lappend_oid(*changed, lfirst_oid(lr));
 	}
@@ -838,7 +814,7 @@ refresh_one(Oid relid, Snapshot snap, TimestampTz data_timestamp, const char *tr
 
 	SPI_connect();
 	catalog_begin_as_owner(owner, true, &saved_user, &saved_context);
-	guc_level = catalog_pin_settings(entry->settings);
+	guc_level = settings_pin(entry->settings);
 	plans = get_plans(entry);
 	{
 		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);

@@ -56,6 +56,33 @@ typedef struct ScheduleEntry
 	TimestampTz due_at;
 } ScheduleEntry;
 
+/* add_entry: schedule_load's row function, one DT's facts. */
+static void
+add_entry(HeapTuple tup, TupleDesc desc, void *arg)
+{
+	List	  **entries = (List **) arg;
+	bool		isnull;
+	Datum		d;
+	ScheduleEntry *e = palloc0(sizeof(ScheduleEntry));
+	Datum	   *inputs;
+	int			ninputs;
+	int			k;
+
+	e->relid = DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull));
+	e->active = DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull));
+	e->populated = DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull));
+	e->downstream = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
+	e->lag_us = DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
+	d = SPI_getbinval(tup, desc, 6, &isnull);
+	e->data_timestamp = isnull ? 0 : DatumGetTimestampTz(d);
+	e->expected_us = DatumGetInt64(SPI_getbinval(tup, desc, 7, &isnull));
+	deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 8, &isnull)),
+					  OIDOID, sizeof(Oid), true, TYPALIGN_INT, &inputs, NULL, &ninputs);
+	for (k = 0; k < ninputs; k++)
+		e->inputs = lappend_oid(e->inputs, DatumGetObjectId(inputs[k]));
+	*entries = lappend(*entries, e);
+}
+
 /*
  * schedule_load
  *		Read every DT's scheduling facts.  Must run in a transaction.
@@ -65,7 +92,6 @@ schedule_load(void)
 {
 	MemoryContext caller = CurrentMemoryContext;
 	List	   *entries = NIL;
-	uint64		i;
 
 	SPI_connect();
 	catalog_exec("SELECT d.relid, d.scheduling_state = 'ACTIVE', d.populated, d.target_lag IS NULL,"
@@ -82,33 +108,7 @@ schedule_load(void)
 				 " WHERE EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = d.relid)"
 				 " ORDER BY d.relid",
 				 0, NULL, NULL, NULL, SPI_OK_SELECT);
-	for (i = 0; i < SPI_processed; i++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		isnull;
-		Datum		d;
-		MemoryContext spi = MemoryContextSwitchTo(caller);
-		ScheduleEntry *e = palloc0(sizeof(ScheduleEntry));
-		Datum	   *inputs;
-		int			ninputs;
-		int			k;
-
-		e->relid = DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull));
-		e->active = DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull));
-		e->populated = DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull));
-		e->downstream = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
-		e->lag_us = DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
-		d = SPI_getbinval(tup, desc, 6, &isnull);
-		e->data_timestamp = isnull ? 0 : DatumGetTimestampTz(d);
-		e->expected_us = DatumGetInt64(SPI_getbinval(tup, desc, 7, &isnull));
-		deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 8, &isnull)),
-						  OIDOID, sizeof(Oid), true, TYPALIGN_INT, &inputs, NULL, &ninputs);
-		for (k = 0; k < ninputs; k++)
-			e->inputs = lappend_oid(e->inputs, DatumGetObjectId(inputs[k]));
-		entries = lappend(entries, e);
-		MemoryContextSwitchTo(spi);
-	}
+	spi_util_foreach_row(caller, add_entry, &entries);
 	SPI_finish();
 	return entries;
 }

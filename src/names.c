@@ -1,0 +1,112 @@
+/*-------------------------------------------------------------------------
+ *
+ * names.c
+ *		The names of the objects pg_dynamic_tables makes, and the qualified
+ *		names of relations in the SQL it generates.
+ *
+ * The internal objects live in schema dt_internal and are named after the
+ * OID of the relation they serve:
+ *
+ *	changes_<input>		the change log of a table DTs read (capture.c)
+ *	key_<dt>			the composite type of a delta-merge DT's group key
+ *	state_<dt>			its per-group state
+ *	aux_<dt>_<n>		its value counts, one table per value type
+ *	final_<dt>			its state with every aggregate finalized (a view)
+ *
+ * Every such name is made here, by names_internal (the bare name, for
+ * catalog lookups) or names_internal_qualified (quoted and qualified, for
+ * SQL): nowhere else is "state_%u" spelled.  The triggers the extension
+ * installs are named here too: a DT's dt_guard, and the capture triggers
+ * dt_capture_<log OID>_<event> on what it reads.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+
+#include "common.h"
+
+/* The name of each kind of internal object, before "_<relid>". */
+static const char *const object_names[] = {
+	[DT_OBJECT_CHANGES] = DT_CHANGES_NAME,
+	[DT_OBJECT_KEY] = "key",
+	[DT_OBJECT_STATE] = "state",
+	[DT_OBJECT_AUX] = "aux",
+	[DT_OBJECT_FINAL] = "final",
+};
+
+/*
+ * names_internal
+ *		The bare name of an internal object: <kind>_<relid>, and _<no> after
+ *		it when no > 0 (the auxiliary tables).  Allocated in the current
+ *		memory context.
+ */
+char *
+names_internal(DtObjectKind kind, Oid relid, int no)
+{
+	if (no > 0)
+		return psprintf("%s_%u_%d", object_names[kind], relid, no);
+	return psprintf("%s_%u", object_names[kind], relid);
+}
+
+/* names_internal_qualified: "dt_internal.<name>", quoted as SQL needs. */
+char *
+names_internal_qualified(DtObjectKind kind, Oid relid, int no)
+{
+	return quote_qualified_identifier(DT_INTERNAL_SCHEMA, names_internal(kind, relid, no));
+}
+
+/* names_internal_namespace: the OID of schema dt_internal; it must exist. */
+Oid
+names_internal_namespace(void)
+{
+	return get_namespace_oid(DT_INTERNAL_SCHEMA, false);
+}
+
+/*
+ * names_internal_relid
+ *		The OID of an internal relation (a change log, state or auxiliary
+ *		table, final view), or InvalidOid if it does not exist.
+ */
+Oid
+names_internal_relid(DtObjectKind kind, Oid relid, int no)
+{
+	return get_relname_relid(names_internal(kind, relid, no), names_internal_namespace());
+}
+
+/* names_internal_typid: the OID of a DT's key type, or InvalidOid. */
+Oid
+names_internal_typid(Oid relid)
+{
+	return GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
+						   CStringGetDatum(names_internal(DT_OBJECT_KEY, relid, 0)),
+						   ObjectIdGetDatum(names_internal_namespace()));
+}
+
+/* names_qualified: the schema-qualified, quoted name of a relation. */
+char *
+names_qualified(Oid relid)
+{
+	char	   *rel = get_rel_name(relid);
+
+	if (rel == NULL)
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), rel);
+}
+
+/*
+ * names_is_extension_trigger
+ *		Is this the name of a trigger the extension installs: a DT's
+ *		dt_guard, or a capture trigger?
+ */
+bool
+names_is_extension_trigger(const char *name)
+{
+	return strcmp(name, DT_GUARD_TRIGGER) == 0 ||
+		strncmp(name, DT_CAPTURE_TRIGGER_PREFIX, strlen(DT_CAPTURE_TRIGGER_PREFIX)) == 0;
+}

@@ -1,0 +1,109 @@
+/*-------------------------------------------------------------------------
+ *
+ * settings.c
+ *		The settings a dynamic table pins, so that its query gives the same
+ *		answer whoever refreshes it.
+ *
+ * A DT records, when it is created, the session's TimeZone, DateStyle and
+ * the other settings that stable built-in functions read; its refreshes,
+ * and every parse or print of its query, run with those values, with
+ * search_path = pg_catalog (the generated SQL is qualified for it) and jit
+ * off.  They are kept as "name=value" strings, in the catalog row and in
+ * the arguments of the DT's dt_guard trigger (catalog_write_guard).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "utils/guc.h"
+
+#include "common.h"
+
+/* The settings a DT pins, recorded when it is created. */
+static const char *const pinned_settings[] = {
+	"TimeZone", "DateStyle", "IntervalStyle", "extra_float_digits",
+	"lc_monetary", "lc_numeric", "lc_time", "default_text_search_config"
+};
+
+/*
+ * settings_current
+ *		The session's values of the pinned settings, as "name=value".
+ */
+List *
+settings_current(void)
+{
+	List	   *settings = NIL;
+	int			i;
+
+	for (i = 0; i < lengthof(pinned_settings); i++)
+		settings = lappend(settings, psprintf("%s=%s", pinned_settings[i],
+											  GetConfigOption(pinned_settings[i], false, false)));
+	return settings;
+}
+
+/*
+ * settings_pin
+ *		Apply a DT's settings, search_path = pg_catalog and jit = off at a
+ *		new GUC nest level; the caller ends it with AtEOXact_GUC(false,
+ *		level), and an error ends it with the (sub)transaction.
+ */
+int
+settings_pin(List *settings)
+{
+	int			level = NewGUCNestLevel();
+	ListCell   *lc;
+
+	set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+					  GUC_ACTION_SAVE, true, 0, false);
+
+	/*
+	 * The statements of a refresh touch few rows, but the planner's guesses
+	 * about change windows can be large; compiling them costs more than it
+	 * saves.
+	 */
+	set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	foreach(lc, settings)
+	{
+		char	   *name = pstrdup((char *) lfirst(lc));
+		char	   *eq = strchr(name, '=');
+
+		if (eq == NULL)
+			continue;
+		*eq = '\0';
+		set_config_option(name, eq + 1, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	}
+	return level;
+}
+
+/*
+ * settings_check
+ *		Every "name=value" of a DT's settings names a pinned setting: settings
+ *		read back from a restored dt_guard trigger come from the dump, and
+ *		nothing else may be set around a refresh.
+ */
+void
+settings_check(List *settings)
+{
+	ListCell   *lc;
+
+	foreach(lc, settings)
+	{
+		const char *setting = (const char *) lfirst(lc);
+		const char *eq = strchr(setting, '=');
+		int			i;
+
+		for (i = 0; eq != NULL && i < lengthof(pinned_settings); i++)
+		{
+			if (strlen(pinned_settings[i]) == eq - setting &&
+				pg_strncasecmp(setting, pinned_settings[i], eq - setting) == 0)
+				break;
+		}
+		if (eq == NULL || i == lengthof(pinned_settings))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid dynamic table setting \"%s\"", setting),
+					 errdetail("A dynamic table pins only %s.",
+							   "TimeZone, DateStyle, IntervalStyle, extra_float_digits, lc_monetary, "
+							   "lc_numeric, lc_time and default_text_search_config")));
+	}
+}

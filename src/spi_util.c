@@ -1,0 +1,123 @@
+/*-------------------------------------------------------------------------
+ *
+ * spi_util.c
+ *		Running prepared statements through SPI, and reading their rows.
+ *
+ * Every file that reads SPI's results does it the same way: the rows are
+ * in SPI_tuptable, allocated in SPI's procedure context, which SPI_finish
+ * frees, so what outlives the SPI connection is built in the caller's
+ * memory context (spi_util_foreach_row, spi_util_oids).  A NULL read by
+ * spi_util_int64, spi_util_bool or spi_util_oid is 0, false or InvalidOid,
+ * as DatumGetInt64 and friends read the Datum SPI gives for it.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "executor/spi.h"
+
+#include "common.h"
+
+/*
+ * spi_util_foreach_row
+ *		Call fn(tuple, descriptor, arg) for every row of SPI_tuptable, with
+ *		the caller's memory context current (the context SPI_connect was
+ *		called in), so that what fn builds survives SPI_finish.
+ */
+void
+spi_util_foreach_row(MemoryContext caller, SpiRowFunction fn, void *arg)
+{
+	uint64		i;
+
+	for (i = 0; i < SPI_processed; i++)
+	{
+		MemoryContext spi = MemoryContextSwitchTo(caller);
+
+		fn(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, arg);
+		MemoryContextSwitchTo(spi);
+	}
+}
+
+/* append_oid: spi_util_oids's row function. */
+static void
+append_oid(HeapTuple tuple, TupleDesc desc, void *arg)
+{
+	List	  **oids = (List **) arg;
+	bool		isnull;
+	Datum		d = SPI_getbinval(tuple, desc, 1, &isnull);
+
+	if (!isnull)
+		*oids = lappend_oid(*oids, DatumGetObjectId(d));
+}
+
+/*
+ * spi_util_oids
+ *		The first column of every row of SPI_tuptable, an oid, as a List
+ *		allocated in the caller's context; NULLs are left out.
+ */
+List *
+spi_util_oids(MemoryContext caller)
+{
+	List	   *oids = NIL;
+
+	spi_util_foreach_row(caller, append_oid, &oids);
+	return oids;
+}
+
+/* spi_util_datum: column col (1-based) of row of SPI_tuptable. */
+Datum
+spi_util_datum(uint64 row, int col, bool *isnull)
+{
+	return SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, isnull);
+}
+
+/* spi_util_int64: column col of row, a bigint. */
+int64
+spi_util_int64(uint64 row, int col)
+{
+	bool		isnull;
+
+	return DatumGetInt64(spi_util_datum(row, col, &isnull));
+}
+
+/* spi_util_bool: column col of row, a boolean. */
+bool
+spi_util_bool(uint64 row, int col)
+{
+	bool		isnull;
+
+	return DatumGetBool(spi_util_datum(row, col, &isnull));
+}
+
+/* spi_util_oid: column col of row, an oid. */
+Oid
+spi_util_oid(uint64 row, int col)
+{
+	bool		isnull;
+
+	return DatumGetObjectId(spi_util_datum(row, col, &isnull));
+}
+
+/*
+ * spi_util_run
+ *		Run a prepared statement of a refresh in snapshot S, seeing the
+ *		transaction's own earlier writes, with AFTER triggers fired at its
+ *		end (the capture triggers of a DT that other DTs read).  Returns
+ *		the rows processed; the result is in SPI_tuptable.  A NULL plan
+ *		(a statement the DT has not) does nothing.  The caller's memory
+ *		context stays current.
+ */
+uint64
+spi_util_run(SPIPlanPtr plan, Datum *values, const char *nulls, Snapshot snapshot)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	int			rc;
+
+	if (plan == NULL)
+		return 0;
+	rc = SPI_execute_snapshot(plan, values, nulls, snapshot, InvalidSnapshot, false, true, 0);
+	MemoryContextSwitchTo(cxt);
+	if (rc < 0)
+		elog(ERROR, "refresh statement failed: %s", SPI_result_code_string(rc));
+	return SPI_processed;
+}
