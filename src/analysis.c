@@ -219,7 +219,7 @@ analysis_print_definition(Query *query)
  *		definition parsed again under its settings.
  */
 Query *
-analysis_stored_query(struct DtEntry *entry)
+analysis_stored_query(DtEntry *entry)
 {
 	Query	   *query;
 	int			guc_level;
@@ -1264,85 +1264,4 @@ analyze_grouped_query(Query *query, DtAnalysis *an)
 		pull_varattnos((Node *) agg_inputs, rel->rtindex, &rel->input->attnums);
 	}
 	return NULL;
-}
-
-/*
- * analysis_parse_mode
- *		Map a refresh_mode argument to DtMode; errors on anything else.
- */
-DtMode
-analysis_parse_mode(const char *mode)
-{
-	if (pg_strcasecmp(mode, "auto") == 0)
-		return DT_MODE_AUTO;
-	if (pg_strcasecmp(mode, "incremental") == 0)
-		return DT_MODE_INCREMENTAL;
-	if (pg_strcasecmp(mode, "full") == 0)
-		return DT_MODE_FULL;
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invalid refresh_mode \"%s\"", mode),
-			 errhint("Valid values are \"auto\", \"incremental\" and \"full\".")));
-	return DT_MODE_AUTO;		/* keep compiler quiet */
-}
-
-const char *
-analysis_mode_name(DtMode mode)
-{
-	switch (mode)
-	{
-		case DT_MODE_AUTO:
-			return "AUTO";
-		case DT_MODE_INCREMENTAL:
-			return "INCREMENTAL";
-		case DT_MODE_FULL:
-			return "FULL";
-	}
-	return "AUTO";
-}
-
-/* lag_error_context: say which argument a bad interval came from. */
-static void
-lag_error_context(void *arg)
-{
-	errcontext("target_lag \"%s\"", (const char *) arg);
-}
-
-/*
- * analysis_parse_lag
- *		Validate a target_lag: 'downstream' (returns false, *interval NULL)
- *		or an interval of at least one second and at most
- *		DT_MAX_LAG_SECONDS (returns true).  Its length is what the scheduler
- *		counts, extract(epoch FROM lag): a month is 30 days, a year 365.25.
- */
-bool
-analysis_parse_lag(const char *lag, Interval **interval)
-{
-	ErrorContextCallback callback;
-	Interval   *iv;
-	double		seconds;
-
-	*interval = NULL;
-	if (pg_strcasecmp(lag, "downstream") == 0)
-		return false;
-
-	callback.callback = lag_error_context;
-	callback.arg = (void *) lag;
-	callback.previous = error_context_stack;
-	error_context_stack = &callback;
-	iv = DatumGetIntervalP(DirectFunctionCall3(interval_in,
-											   CStringGetDatum(lag),
-											   ObjectIdGetDatum(InvalidOid),
-											   Int32GetDatum(-1)));
-	error_context_stack = callback.previous;
-
-	seconds = DatumGetFloat8(DirectFunctionCall2(interval_part, CStringGetTextDatum("epoch"),
-												 IntervalPGetDatum(iv)));
-	if (!(seconds >= 1 && seconds <= DT_MAX_LAG_SECONDS))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid target_lag \"%s\"", lag),
-				 errdetail("A target lag is a duration of at least one second and at most 100 years, or \"downstream\".")));
-	*interval = iv;
-	return true;
 }

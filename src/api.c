@@ -1,13 +1,32 @@
 /*-------------------------------------------------------------------------
  *
  * api.c
- *		The SQL-callable functions of schema dt.
+ *		The SQL-callable functions: those of schema dt, and those of
+ *		dt_internal that the extension's views, refreshes and tests call.
  *
  *	dt.create_dynamic_table(name, query, target_lag, refresh_mode, initialize)
  *	dt.drop_dynamic_table(name)
  *	dt.refresh(name)
  *	dt.alter_dynamic_table(name, target_lag)
  *	dt.suspend(name), dt.resume(name)
+ *	dt_internal.query_definition(relid)		the text view dt.dynamic_tables shows
+ *	dt_internal.read_changes(...)			how a refresh reads a change log
+ *	dt_internal.schedule_plan(now), dt_internal.run_scheduled_refreshes(now)
+ *											the scheduler's decisions, driven
+ *											by tests with a clock of their own
+ *	dt_internal.check_preloaded()			CREATE EXTENSION's preload check
+ *	dt_internal.update_to_1_1()				ALTER EXTENSION UPDATE's C part
+ *
+ * Each checks its arguments and the caller's right, then calls the layers
+ * below (src/README.md).  The trigger and event trigger functions are in
+ * ddl_guard.c; the fsum functions, which are the arithmetic of a value,
+ * in floatsum.c.
+ *
+ * The library must be loaded through shared_preload_libraries: its DDL
+ * guard has to see every utility statement of every backend, and the
+ * scheduler's background workers can only be registered at server start.
+ * Loaded any other way, _PG_init installs nothing, and every function here
+ * (CREATE EXTENSION's check_preloaded included) says so with a hint.
  *
  * Creating a DT is one transaction that leaves either everything (the
  * table, its internal objects, capture on its inputs, its catalog rows and,
@@ -42,6 +61,7 @@
 #include "utils/relcache.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
+#include "utils/xid8.h"
 
 #include "pg_dynamic_tables.h"
 
@@ -51,6 +71,33 @@ PG_FUNCTION_INFO_V1(dt_refresh);
 PG_FUNCTION_INFO_V1(dt_alter_dynamic_table);
 PG_FUNCTION_INFO_V1(dt_suspend);
 PG_FUNCTION_INFO_V1(dt_resume);
+PG_FUNCTION_INFO_V1(dt_query_definition);
+PG_FUNCTION_INFO_V1(dt_read_changes);
+PG_FUNCTION_INFO_V1(dt_schedule_plan);
+PG_FUNCTION_INFO_V1(dt_run_scheduled_refreshes);
+PG_FUNCTION_INFO_V1(dt_check_preloaded);
+PG_FUNCTION_INFO_V1(dt_update_to_1_1);
+
+/* Whether _PG_init ran at server start (api_init). */
+static bool loaded_at_startup = false;
+
+/* api_init: from _PG_init at server start: the functions here may run. */
+void
+api_init(void)
+{
+	loaded_at_startup = true;
+}
+
+/* require_preload: error out unless the library was loaded at server start. */
+static void
+require_preload(void)
+{
+	if (!loaded_at_startup)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pg_dynamic_tables must be loaded via shared_preload_libraries"),
+				 errhint("Add pg_dynamic_tables to shared_preload_libraries in postgresql.conf and restart the server.")));
+}
 
 /* arg_text: a required text argument; NULL is an error. */
 static char *
@@ -84,6 +131,113 @@ require_dynamic_table(Oid relid)
 }
 
 /*
+ * refresh_recording_failure
+ *		refresh_dynamic_table, and if it fails, the failure handed to the
+ *		scheduler (workers_report_failure), which records it in the history:
+ *		the failing transaction cannot.  The error quotes the data of the DT
+ *		whose refresh failed, so its history gets it; when that was a DT
+ *		upstream, the DT asked for gets a row that names it, without the
+ *		error, which quotes data of the other DT's inputs.
+ */
+static void
+refresh_recording_failure(Oid relid, const char *trigger, DtRefreshStats *stats)
+{
+	TimestampTz start = GetCurrentTimestamp();
+	MemoryContext cxt = CurrentMemoryContext;
+	volatile DtRefreshAttempt attempt = {InvalidOid, NULL};
+
+	PG_TRY();
+	{
+		refresh_dynamic_table(relid, trigger, stats, &attempt);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		if (OidIsValid(attempt.relid))
+		{
+			workers_report_failure(attempt.relid, trigger, start, NULL);
+			if (attempt.relid != relid)
+				workers_report_failure(relid, trigger, start,
+									   psprintf("the refresh of \"%s\" failed", attempt.name));
+		}
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+}
+
+/*
+ * create_options
+ *		The refresh_mode, target_lag and initialize arguments of
+ *		dt.create_dynamic_table, checked, into entry.
+ */
+static void
+create_options(FunctionCallInfo fcinfo, const char *lag, const char *initialize, DtEntry *entry)
+{
+	entry->requested_mode = catalog_parse_mode(arg_text(fcinfo, 3, "refresh_mode"));
+	entry->lag_downstream = !catalog_parse_lag(lag, &entry->target_lag);
+	if (pg_strcasecmp(initialize, "on_create") == 0)
+		entry->on_create = true;
+	else if (pg_strcasecmp(initialize, "on_schedule") == 0)
+		entry->on_create = false;
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid initialize \"%s\"", initialize),
+				 errhint("Valid values are \"on_create\" and \"on_schedule\".")));
+}
+
+/*
+ * new_table_name
+ *		The name of a DT to create, parsed; *nsp: the schema it is created
+ *		in, as CREATE TABLE would choose it.  A DT is neither temporary nor
+ *		in dt_internal, and its name is free.
+ */
+static RangeVar *
+new_table_name(const char *name, Oid *nsp)
+{
+	RangeVar   *rv = makeRangeVarFromNameList(dt_name_list(name));
+
+	*nsp = RangeVarGetCreationNamespace(rv);
+	if (isAnyTempNamespace(*nsp))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("dynamic tables cannot be temporary")));
+	if (*nsp == get_namespace_oid(DT_INTERNAL_SCHEMA, true))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_SCHEMA_NAME),
+				 errmsg("cannot create a dynamic table in schema \"%s\"", DT_INTERNAL_SCHEMA)));
+	if (OidIsValid(get_relname_relid(rv->relname, *nsp)))
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_TABLE),
+				 errmsg("relation \"%s\" already exists", rv->relname)));
+	return rv;
+}
+
+/*
+ * create_table
+ *		CREATE TABLE relname in schema nsp, as the caller, with the query's
+ *		columns; returns its OID.
+ */
+static Oid
+create_table(const char *relname, Oid nsp, Query *query)
+{
+	StringInfoData ddl;
+	ListCell   *lc;
+
+	initStringInfo(&ddl);
+	appendStringInfo(&ddl, "CREATE TABLE %s (", quote_qualified_identifier(get_namespace_name(nsp), relname));
+	foreach(lc, deparse_dt_columns(query))
+		appendStringInfo(&ddl, "%s%s", foreach_current_index(lc) > 0 ? ", " : "", (char *) lfirst(lc));
+	appendStringInfoChar(&ddl, ')');
+	SPI_connect();
+	if (SPI_execute(ddl.data, false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "could not create the dynamic table: %s", ddl.data);
+	SPI_finish();
+	CommandCounterIncrement();
+	return get_relname_relid(relname, nsp);
+}
+
+/*
  * dt_create_dynamic_table
  *		dt.create_dynamic_table(name text, query text, target_lag text,
  *		refresh_mode text, initialize text) RETURNS regclass
@@ -104,67 +258,30 @@ dt_create_dynamic_table(PG_FUNCTION_ARGS)
 	Oid			relid;
 	Query	   *query;
 	DtAnalysis *an;
-	StringInfoData ddl;
-	ListCell   *lc;
 
-	dt_require_preload();
+	require_preload();
 	catalog_require_current_version();
 	refresh_refuse_nested("create a dynamic table");
 	refresh_require_read_committed("create a dynamic table");
-	entry.requested_mode = analysis_parse_mode(arg_text(fcinfo, 3, "refresh_mode"));
-	entry.lag_downstream = !analysis_parse_lag(lag, &entry.target_lag);
-	if (pg_strcasecmp(initialize, "on_create") == 0)
-		entry.on_create = true;
-	else if (pg_strcasecmp(initialize, "on_schedule") == 0)
-		entry.on_create = false;
-	else
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid initialize \"%s\"", initialize),
-				 errhint("Valid values are \"on_create\" and \"on_schedule\".")));
-
-	rv = makeRangeVarFromNameList(dt_name_list(name));
-	nsp = RangeVarGetCreationNamespace(rv);
-	if (isAnyTempNamespace(nsp))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("dynamic tables cannot be temporary")));
-	if (nsp == get_namespace_oid(DT_INTERNAL_SCHEMA, true))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_SCHEMA_NAME),
-				 errmsg("cannot create a dynamic table in schema \"%s\"", DT_INTERNAL_SCHEMA)));
-	if (OidIsValid(get_relname_relid(rv->relname, nsp)))
-		ereport(ERROR,
-				(errcode(ERRCODE_DUPLICATE_TABLE),
-				 errmsg("relation \"%s\" already exists", rv->relname)));
+	create_options(fcinfo, lag, initialize, &entry);
+	rv = new_table_name(name, &nsp);
 
 	query = analysis_parse_query(sql);
 	lifecycle_check_privileges(query);
 	an = analysis_analyze(query, InvalidOid);
 	lifecycle_choose_strategy(&entry, an, rv->relname);
 
-	/* The table itself, as the caller, with the query's columns. */
-	initStringInfo(&ddl);
-	appendStringInfo(&ddl, "CREATE TABLE %s (", quote_qualified_identifier(get_namespace_name(nsp), rv->relname));
-	foreach(lc, deparse_dt_columns(query))
-		appendStringInfo(&ddl, "%s%s", foreach_current_index(lc) > 0 ? ", " : "", (char *) lfirst(lc));
-	appendStringInfoChar(&ddl, ')');
-	SPI_connect();
-	if (SPI_execute(ddl.data, false, 0) != SPI_OK_UTILITY)
-		elog(ERROR, "could not create the dynamic table: %s", ddl.data);
-	SPI_finish();
-	CommandCounterIncrement();
-	relid = get_relname_relid(rv->relname, nsp);
-
+	relid = create_table(rv->relname, nsp, query);
 	entry.query_text = sql;
 	entry.settings = settings_current();
 	entry.has_position = true;
 	lifecycle_make_dynamic(relid, &entry, query, an);
+	workers_wake_scheduler();
 	if (entry.on_create)
 	{
 		DtRefreshStats stats;
 
-		refresh_dynamic_table(relid, "CREATION", &stats);
+		refresh_recording_failure(relid, "CREATION", &stats);
 	}
 	PG_RETURN_OID(relid);
 }
@@ -179,7 +296,7 @@ dt_drop_dynamic_table(PG_FUNCTION_ARGS)
 {
 	Oid			relid = PG_GETARG_OID(0);
 
-	dt_require_preload();
+	require_preload();
 	refresh_refuse_nested("drop a dynamic table");
 	require_dynamic_table(relid);
 	SPI_connect();
@@ -205,11 +322,11 @@ dt_refresh(PG_FUNCTION_ARGS)
 	Datum		values[5];
 	bool		nulls[5] = {false, false, false, false, false};
 
-	dt_require_preload();
+	require_preload();
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	require_dynamic_table(relid);
-	refresh_dynamic_table(relid, "MANUAL", &stats);
+	refresh_recording_failure(relid, "MANUAL", &stats);
 
 	values[0] = CStringGetTextDatum(stats.action);
 	values[1] = Int64GetDatum(stats.inserted);
@@ -228,7 +345,7 @@ dt_refresh(PG_FUNCTION_ARGS)
 static void
 owned_dynamic_table(Oid relid, const char *what)
 {
-	dt_require_preload();
+	require_preload();
 	refresh_refuse_nested(what);
 	require_dynamic_table(relid);
 	if (!pg_class_ownercheck(relid, GetUserId()))
@@ -261,7 +378,7 @@ dt_alter_dynamic_table(PG_FUNCTION_ARGS)
 		char		nulls[2] = "  ";
 
 		values[0] = ObjectIdGetDatum(relid);
-		if (analysis_parse_lag(lag, &interval))
+		if (catalog_parse_lag(lag, &interval))
 			values[1] = IntervalPGetDatum(interval);
 		else
 			nulls[1] = 'n';
@@ -314,8 +431,6 @@ dt_resume(PG_FUNCTION_ARGS)
  *		query as PostgreSQL prints it from its stored tree, qualified as
  *		search_path requires, with the current names of what it reads.
  */
-PG_FUNCTION_INFO_V1(dt_query_definition);
-
 Datum
 dt_query_definition(PG_FUNCTION_ARGS)
 {
@@ -331,8 +446,6 @@ dt_query_definition(PG_FUNCTION_ARGS)
  *		dt_internal.update_to_1_1(): the part of the update from 1.0 that SQL
  *		cannot do (dump_convert_from_1_0); run by the update script only.
  */
-PG_FUNCTION_INFO_V1(dt_update_to_1_1);
-
 Datum
 dt_update_to_1_1(PG_FUNCTION_ARGS)
 {
@@ -341,5 +454,136 @@ dt_update_to_1_1(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("dt_internal.update_to_1_1() may only be called by ALTER EXTENSION pg_dynamic_tables UPDATE")));
 	dump_convert_from_1_0();
+	PG_RETURN_VOID();
+}
+
+/*
+ * dt_read_changes
+ *		dt_internal.read_changes(input regclass, since pg_snapshot, since_xid
+ *		xid8, since_cid int4, columns int2[]) RETURNS SETOF record: the rows
+ *		of input's change log not consumed at a position, as (sign, the
+ *		given columns), markers included (capture_read_changes).
+ *
+ * This is how refreshes read changes, as the owner of the DT: nobody is
+ * granted anything on the logs.  Who may call it: only the statements of a
+ * refresh that this backend is running, as the owner of a DT that reads
+ * input (refresh_reads_input), since only those know what the log holds;
+ * it is executable by PUBLIC because refreshes run as the DT's owner,
+ * whoever that is.  Called any other way it fails.  NULL arguments return
+ * no rows (the function is STRICT).
+ */
+Datum
+dt_read_changes(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	Datum		since = PG_GETARG_DATUM(1);
+	FullTransactionId since_xid = PG_GETARG_FULLTRANSACTIONID(2);
+	int32		since_cid = PG_GETARG_INT32(3);
+	ArrayType  *columns = PG_GETARG_ARRAYTYPE_P(4);
+	char	   *relname = get_rel_name(relid);
+
+	if (relname == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	if (!refresh_reads_input(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to read the changes of \"%s\"", relname),
+				 errdetail("Only the refresh of a dynamic table that reads it, running as the table's owner, reads its changes.")));
+	capture_read_changes(fcinfo, relid, since, since_xid, since_cid, columns);
+	return (Datum) 0;
+}
+
+/* finite_now: the "now" argument of the functions below, a finite time. */
+static TimestampTz
+finite_now(FunctionCallInfo fcinfo)
+{
+	TimestampTz now = PG_GETARG_TIMESTAMPTZ(0);
+
+	if (TIMESTAMP_NOT_FINITE(now))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("now must be a finite time")));
+	return now;
+}
+
+/*
+ * dt_schedule_plan
+ *		dt_internal.schedule_plan(now timestamptz) RETURNS TABLE (unit int,
+ *		step int, name regclass): what the scheduler would refresh at now.
+ *		Revoked from PUBLIC: tests and the extension owner use it.
+ */
+Datum
+dt_schedule_plan(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	TimestampTz now;
+	TimestampTz wake;
+	ListCell   *lc;
+	int			u = 0;
+
+	require_preload();
+	now = finite_now(fcinfo);
+	InitMaterializedSRF(fcinfo, 0);
+	foreach(lc, schedule_plan(schedule_load(), now, NIL, &wake))
+	{
+		ListCell   *lc2;
+
+		u++;
+		foreach(lc2, (List *) lfirst(lc))
+		{
+			Datum		values[3];
+			bool		nulls[3] = {false, false, false};
+
+			values[0] = Int32GetDatum(u);
+			values[1] = Int32GetDatum(foreach_current_index(lc2) + 1);
+			values[2] = ObjectIdGetDatum(lfirst_oid(lc2));
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	}
+	return (Datum) 0;
+}
+
+/*
+ * dt_run_scheduled_refreshes
+ *		dt_internal.run_scheduled_refreshes(now timestamptz) RETURNS int:
+ *		carry out the plan for now in this session, as the scheduler would
+ *		(trigger SCHEDULED, failures counted).  Returns the units run.
+ */
+Datum
+dt_run_scheduled_refreshes(PG_FUNCTION_ARGS)
+{
+	TimestampTz now;
+	TimestampTz wake;
+	ListCell   *lc;
+	int			n = 0;
+
+	require_preload();
+	now = finite_now(fcinfo);
+	refresh_refuse_nested("run scheduled refreshes");
+	if (!superuser())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to run scheduled refreshes"),
+				 errdetail("Only superusers, like the scheduler, refresh every dynamic table.")));
+	refresh_require_read_committed("run scheduled refreshes");
+	foreach(lc, schedule_plan(schedule_load(), now, NIL, &wake))
+	{
+		if (refresh_scheduled_unit((List *) lfirst(lc)))
+			n++;
+	}
+	PG_RETURN_INT32(n);
+}
+
+/*
+ * dt_check_preloaded
+ *		dt_internal.check_preloaded(): called by the extension script, so
+ *		that CREATE EXTENSION fails with the same message.
+ */
+Datum
+dt_check_preloaded(PG_FUNCTION_ARGS)
+{
+	require_preload();
 	PG_RETURN_VOID();
 }

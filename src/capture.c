@@ -84,8 +84,6 @@
 /* A log of fewer pages is read in well under a millisecond: left alone. */
 #define LOG_COMPACT_PAGES 128
 
-PG_FUNCTION_INFO_V1(dt_capture_changes);
-PG_FUNCTION_INFO_V1(dt_read_changes);
 
 /*
  * Column maps, cached per (trigger relation, log): for each log column
@@ -429,33 +427,20 @@ writer_end(LogWriter *w)
 }
 
 /*
- * dt_capture_changes
- *		Trigger function: AFTER INSERT/UPDATE/DELETE/TRUNCATE FOR EACH
- *		STATEMENT, arguments (log relid, root relid).
+ * capture_write_changes
+ *		The work of a capture trigger (dt_internal.capture_changes, fired
+ *		AFTER INSERT/UPDATE/DELETE/TRUNCATE FOR EACH STATEMENT with the
+ *		transition tables of its event, arguments (log relid, root relid),
+ *		as ddl_guard.c checks): write the statement's rows into the log.
  */
-Datum
-dt_capture_changes(PG_FUNCTION_ARGS)
+void
+capture_write_changes(TriggerData *td)
 {
-	TriggerData *td = (TriggerData *) fcinfo->context;
 	Relation	log;
 	LogWriter	w;
 	Oid			logoid;
 	Oid			rootoid;
 	TupleDesc	desc;
-
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_STATEMENT(td->tg_event) ||
-		!TRIGGER_FIRED_AFTER(td->tg_event) || td->tg_trigger->tgnargs != 2)
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("dt_internal.capture_changes() must be fired AFTER ... FOR EACH STATEMENT by pg_dynamic_tables")));
-
-	if (((TRIGGER_FIRED_BY_INSERT(td->tg_event) || TRIGGER_FIRED_BY_UPDATE(td->tg_event)) &&
-		 td->tg_trigger->tgnewtable == NULL) ||
-		((TRIGGER_FIRED_BY_DELETE(td->tg_event) || TRIGGER_FIRED_BY_UPDATE(td->tg_event)) &&
-		 td->tg_trigger->tgoldtable == NULL))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("dt_internal.capture_changes() must be fired with the transition tables of its event")));
 
 	logoid = atooid(td->tg_trigger->tgargs[0]);
 	rootoid = atooid(td->tg_trigger->tgargs[1]);
@@ -479,7 +464,6 @@ dt_capture_changes(PG_FUNCTION_ARGS)
 
 	writer_end(&w);
 	table_close(log, NoLock);
-	return PointerGetDatum(NULL);
 }
 
 /* ---------------------------------------------------------------------
@@ -763,7 +747,7 @@ attach_as_reader(DtInput *input)
  * taken after this call or captured with the columns needed.
  */
 void
-capture_attach_input(Oid dtrelid, DtInput *input)
+capture_attach_input(DtInput *input)
 {
 	Oid			logoid;
 	char	   *log;
@@ -1144,37 +1128,26 @@ read_changes_columns(Oid relid, Relation log, ArrayType *columns, TupleDesc expe
 }
 
 /*
- * dt_read_changes
- *		dt_internal.read_changes(input regclass, since pg_snapshot, since_xid
- *		xid8, since_cid int4, columns int2[]) RETURNS SETOF record: the rows
- *		of input's change log not consumed at the position (since, since_xid,
- *		since_cid) and visible to the active snapshot, as (sign, the given
- *		columns), markers included.  See capture.c's header for positions.
+ * capture_read_changes
+ *		The rows of the change log of relid not consumed at the position
+ *		(since, since_xid, since_cid) and visible to the active snapshot, as
+ *		(sign, the given columns), markers included, into the materialized
+ *		result of fcinfo, dt_internal.read_changes (api.c says who may call
+ *		it).  See this file's header for positions.
  *
- * This is how refreshes read changes, as the owner of the DT: nobody is
- * granted anything on the logs.  Who may call it: only the statements of a
- * refresh that this backend is running, as the owner of a DT that reads
- * input (refresh_reads_input), since only those know what the log holds;
- * it is executable by PUBLIC because refreshes run as the DT's owner,
- * whoever that is.  Called any other way it fails.  The caller must also
- * be allowed to read those columns of the input, checked at every call,
- * so revoking SELECT on the input stops incremental refreshes as it stops
- * full ones; and the input must not have row-level security in force for
- * the caller, since a log does not know which rows the caller may see.
- *
- * A caller could still pass anything, so every argument is checked before
- * the log is read (read_changes_columns): the column definition list, which
- * the executor trusts, must describe exactly what is returned.  NULL
- * arguments return no rows (the function is STRICT).
+ * The caller must be allowed to read those columns of the input, checked
+ * at every call, so revoking SELECT on the input stops incremental
+ * refreshes as it stops full ones; and the input must not have row-level
+ * security in force for the caller, since a log does not know which rows
+ * the caller may see.  A caller could pass anything, so every argument is
+ * checked before the log is read (read_changes_columns): the column
+ * definition list, which the executor trusts, must describe exactly what
+ * is returned.
  */
-Datum
-dt_read_changes(PG_FUNCTION_ARGS)
+void
+capture_read_changes(FunctionCallInfo fcinfo, Oid relid, Datum since,
+					 FullTransactionId since_xid, int32 since_cid, ArrayType *columns)
 {
-	Oid			relid = PG_GETARG_OID(0);
-	Datum		since = PG_GETARG_DATUM(1);
-	FullTransactionId since_xid = PG_GETARG_FULLTRANSACTIONID(2);
-	int32		since_cid = PG_GETARG_INT32(3);
-	ArrayType  *columns = PG_GETARG_ARRAYTYPE_P(4);
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	char	   *relname = get_rel_name(relid);
 	FullTransactionId next = ReadNextFullTransactionId();
@@ -1189,15 +1162,6 @@ dt_read_changes(PG_FUNCTION_ARGS)
 	bool	   *nulls;
 	int			i;
 
-	if (relname == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation with OID %u does not exist", relid)));
-	if (!refresh_reads_input(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to read the changes of \"%s\"", relname),
-				 errdetail("Only the refresh of a dynamic table that reads it, running as the table's owner, reads its changes.")));
 	logoid = capture_log_relid(relid);
 	if (!OidIsValid(logoid))
 		ereport(ERROR,
@@ -1263,7 +1227,6 @@ dt_read_changes(PG_FUNCTION_ARGS)
 	table_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
 	table_close(log, AccessShareLock);
-	return (Datum) 0;
 }
 
 /* parents_of: the direct parents of a partition or inheritance child. */

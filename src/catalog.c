@@ -51,6 +51,88 @@
 #include "pg_dynamic_tables.h"
 
 /*
+ * catalog_parse_mode
+ *		Map a refresh_mode argument to DtMode; errors on anything else.
+ */
+DtMode
+catalog_parse_mode(const char *mode)
+{
+	if (pg_strcasecmp(mode, "auto") == 0)
+		return DT_MODE_AUTO;
+	if (pg_strcasecmp(mode, "incremental") == 0)
+		return DT_MODE_INCREMENTAL;
+	if (pg_strcasecmp(mode, "full") == 0)
+		return DT_MODE_FULL;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid refresh_mode \"%s\"", mode),
+			 errhint("Valid values are \"auto\", \"incremental\" and \"full\".")));
+	return DT_MODE_AUTO;		/* keep compiler quiet */
+}
+
+/* catalog_mode_name: a DtMode as refresh_mode stores it. */
+const char *
+catalog_mode_name(DtMode mode)
+{
+	switch (mode)
+	{
+		case DT_MODE_AUTO:
+			return "AUTO";
+		case DT_MODE_INCREMENTAL:
+			return "INCREMENTAL";
+		case DT_MODE_FULL:
+			return "FULL";
+	}
+	return "AUTO";
+}
+
+/* lag_error_context: say which argument a bad interval came from. */
+static void
+lag_error_context(void *arg)
+{
+	errcontext("target_lag \"%s\"", (const char *) arg);
+}
+
+/*
+ * catalog_parse_lag
+ *		Validate a target_lag: 'downstream' (returns false, *interval NULL)
+ *		or an interval of at least one second and at most
+ *		DT_MAX_LAG_SECONDS (returns true).  Its length is what the scheduler
+ *		counts, extract(epoch FROM lag): a month is 30 days, a year 365.25.
+ */
+bool
+catalog_parse_lag(const char *lag, Interval **interval)
+{
+	ErrorContextCallback callback;
+	Interval   *iv;
+	double		seconds;
+
+	*interval = NULL;
+	if (pg_strcasecmp(lag, "downstream") == 0)
+		return false;
+
+	callback.callback = lag_error_context;
+	callback.arg = (void *) lag;
+	callback.previous = error_context_stack;
+	error_context_stack = &callback;
+	iv = DatumGetIntervalP(DirectFunctionCall3(interval_in,
+											   CStringGetDatum(lag),
+											   ObjectIdGetDatum(InvalidOid),
+											   Int32GetDatum(-1)));
+	error_context_stack = callback.previous;
+
+	seconds = DatumGetFloat8(DirectFunctionCall2(interval_part, CStringGetTextDatum("epoch"),
+												 IntervalPGetDatum(iv)));
+	if (!(seconds >= 1 && seconds <= DT_MAX_LAG_SECONDS))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid target_lag \"%s\"", lag),
+				 errdetail("A target lag is a duration of at least one second and at most 100 years, or \"downstream\".")));
+	*interval = iv;
+	return true;
+}
+
+/*
  * installed_extension
  *		The version of the extension installed in this database, and its
  *		owner (who owns the catalog tables).
@@ -279,7 +361,7 @@ catalog_read_entry(Oid relid, bool missing_ok)
 			entry->target_lag = palloc(sizeof(Interval));
 			memcpy(entry->target_lag, DatumGetIntervalP(d), sizeof(Interval));
 		}
-		entry->requested_mode = analysis_parse_mode(text_or_null(tup, desc, 4));
+		entry->requested_mode = catalog_parse_mode(text_or_null(tup, desc, 4));
 		mode = text_or_null(tup, desc, 5);
 		entry->incremental = (strcmp(mode, "INCREMENTAL") == 0);
 		entry->reason = text_or_null(tup, desc, 6);
@@ -372,7 +454,7 @@ catalog_insert_entry(DtEntry *entry, List *inputs)
 		nulls[3] = 'n';
 	else
 		values[3] = IntervalPGetDatum(entry->target_lag);
-	values[4] = CStringGetTextDatum(analysis_mode_name(entry->requested_mode));
+	values[4] = CStringGetTextDatum(catalog_mode_name(entry->requested_mode));
 	values[5] = CStringGetTextDatum(entry->incremental ? "INCREMENTAL" : "FULL");
 	if (entry->reason == NULL)
 		nulls[6] = 'n';
@@ -945,7 +1027,7 @@ catalog_write_guard(Oid relid)
 					 "ON %s FOR EACH STATEMENT EXECUTE FUNCTION " DT_INTERNAL_SCHEMA ".guard_dynamic_table("
 					 "%s, %s, %s, %s, %s, %s",
 					 dt, quote_literal_cstr(DT_GUARD_FORMAT), quote_literal_cstr(entry->definition),
-					 quote_literal_cstr(lag), quote_literal_cstr(analysis_mode_name(entry->requested_mode)),
+					 quote_literal_cstr(lag), quote_literal_cstr(catalog_mode_name(entry->requested_mode)),
 					 quote_literal_cstr(entry->on_create ? "on_create" : "on_schedule"),
 					 quote_literal_cstr(state));
 	foreach(lc, entry->settings)

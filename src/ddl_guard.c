@@ -60,6 +60,7 @@
 
 #include "pg_dynamic_tables.h"
 
+PG_FUNCTION_INFO_V1(dt_capture_changes);
 PG_FUNCTION_INFO_V1(dt_guard_dynamic_table);
 PG_FUNCTION_INFO_V1(dt_on_sql_drop);
 
@@ -80,6 +81,34 @@ typedef struct AfterCommand
 	bool		dropped_extension;	/* DROP EXTENSION pg_dynamic_tables */
 	bool		readopt;		/* internal objects released for a cascade */
 } AfterCommand;
+
+/*
+ * dt_capture_changes
+ *		Trigger function: AFTER INSERT/UPDATE/DELETE/TRUNCATE FOR EACH
+ *		STATEMENT, with the transition tables of its event, arguments (log
+ *		relid, root relid): the capture triggers capture.c installs.
+ */
+Datum
+dt_capture_changes(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_STATEMENT(td->tg_event) ||
+		!TRIGGER_FIRED_AFTER(td->tg_event) || td->tg_trigger->tgnargs != 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("dt_internal.capture_changes() must be fired AFTER ... FOR EACH STATEMENT by pg_dynamic_tables")));
+
+	if (((TRIGGER_FIRED_BY_INSERT(td->tg_event) || TRIGGER_FIRED_BY_UPDATE(td->tg_event)) &&
+		 td->tg_trigger->tgnewtable == NULL) ||
+		((TRIGGER_FIRED_BY_DELETE(td->tg_event) || TRIGGER_FIRED_BY_UPDATE(td->tg_event)) &&
+		 td->tg_trigger->tgoldtable == NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("dt_internal.capture_changes() must be fired with the transition tables of its event")));
+	capture_write_changes(td);
+	return PointerGetDatum(NULL);
+}
 
 /*
  * dt_guard_dynamic_table
@@ -867,7 +896,10 @@ dt_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 	if (after.readopt)
 		lifecycle_adopt_members();
 	if (OidIsValid(after.guarded))
+	{
 		dump_restore_dynamic_table(after.guarded);
+		workers_wake_scheduler();
+	}
 	if (after.renamed)
 		dump_refresh_definitions();
 	foreach(lc, after.new_children)

@@ -233,8 +233,8 @@ dump_restore_dynamic_table(Oid relid)
 	entry.settings = list_copy_tail(args, DT_GUARD_ARG_SETTINGS);
 	settings_check(entry.settings);
 	guc_level = settings_pin(entry.settings);
-	entry.lag_downstream = !analysis_parse_lag(argument(args, DT_GUARD_ARG_LAG), &entry.target_lag);
-	entry.requested_mode = analysis_parse_mode(argument(args, DT_GUARD_ARG_MODE));
+	entry.lag_downstream = !catalog_parse_lag(argument(args, DT_GUARD_ARG_LAG), &entry.target_lag);
+	entry.requested_mode = catalog_parse_mode(argument(args, DT_GUARD_ARG_MODE));
 	initialize = argument(args, DT_GUARD_ARG_INITIALIZE);
 	if (strcmp(initialize, "on_create") != 0 && strcmp(initialize, "on_schedule") != 0)
 		ereport(ERROR,

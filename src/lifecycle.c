@@ -275,8 +275,9 @@ lock_inputs(List *inputs)
  *		as analysis an says.  Fills in the rest of entry.
  *
  * Capture of what it reads is started or extended as the current user may
- * (capture_attach_input).  A DT without a position (a restored one) is refreshed in full next time;
- * one created with initialize => 'on_create' is refreshed by the caller.
+ * (capture_attach_input).  A DT without a position (a restored one) is
+ * refreshed in full next time; one created with initialize => 'on_create'
+ * is refreshed by the caller, who also wakes the scheduler.
  */
 void
 lifecycle_make_dynamic(Oid relid, DtEntry *entry, Query *query, DtAnalysis *an)
@@ -298,7 +299,7 @@ lifecycle_make_dynamic(Oid relid, DtEntry *entry, Query *query, DtAnalysis *an)
 	if (an->strategy != DT_STRATEGY_FULL)
 		ensure_key_index(relid, an);
 	foreach(lc, an->inputs)
-		capture_attach_input(relid, (DtInput *) lfirst(lc));
+		capture_attach_input((DtInput *) lfirst(lc));
 	AtEOXact_GUC(false, guc_level);
 
 	ObjectAddressSet(dtaddr, RelationRelationId, relid);
@@ -311,7 +312,6 @@ lifecycle_make_dynamic(Oid relid, DtEntry *entry, Query *query, DtAnalysis *an)
 	CommandCounterIncrement();
 	catalog_write_guard(relid);
 	CommandCounterIncrement();
-	workers_wake_scheduler();
 }
 
 /*

@@ -1,13 +1,19 @@
 /*-------------------------------------------------------------------------
  *
  * pg_dynamic_tables.c
- *		Module load: hooks, settings, and the preload requirement.
+ *		Module load: the settings, and what the library installs when the
+ *		postmaster loads it.
  *
- * The library must be loaded through shared_preload_libraries: its DDL
- * guard has to see every utility statement of every backend, and the
- * scheduler's background workers can only be registered at server start.
- * Loaded any other way it installs nothing, and every function of the
- * extension (CREATE EXTENSION included) says so with a hint.
+ * _PG_init defines the settings (GUCs pg_dynamic_tables.*, their variables
+ * live with the scheduler that reads them, workers.c), requests shared
+ * memory and registers the launcher (workers_init), installs the
+ * ProcessUtility hook (ddl_guard_install) and lets the SQL-callable
+ * functions run (api_init).  It does all of it only when loaded through
+ * shared_preload_libraries: the DDL guard has to see every utility
+ * statement of every backend, and background workers can only be
+ * registered at server start.  Loaded any other way it installs nothing,
+ * and every function of the extension (CREATE EXTENSION included) says so
+ * with a hint (api.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -15,50 +21,47 @@
 
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "utils/guc.h"
 
 #include "pg_dynamic_tables.h"
 
 PG_MODULE_MAGIC;
 
-PG_FUNCTION_INFO_V1(dt_check_preloaded);
-
-static bool loaded_at_startup = false;
-
 void		_PG_init(void);
+
+/* define_settings: the GUCs pg_dynamic_tables.*, the prefix reserved. */
+static void
+define_settings(void)
+{
+	DefineCustomBoolVariable("pg_dynamic_tables.enabled",
+							 "Refreshes dynamic tables on schedule.",
+							 "Off for the server in postgresql.conf, or for a database with "
+							 "ALTER DATABASE ... SET.  Manual refreshes still work.",
+							 &workers_scheduler_enabled, true, PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_dynamic_tables.max_concurrent_refreshes",
+							"Refreshes that may run at once in the whole server.",
+							"Each is a background worker: max_worker_processes must leave room.",
+							&workers_max_refreshes, 2, 1, 64, PGC_POSTMASTER, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_dynamic_tables.refresh_history_size",
+							"Refresh history rows kept per dynamic table.",
+							NULL, &workers_history_size, 1000, 10, 1000000, PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	MarkGUCPrefixReserved("pg_dynamic_tables");
+}
 
 /*
  * _PG_init
- *		Install the hooks, when loaded by the postmaster at startup.
+ *		Define the settings and install everything, when loaded by the
+ *		postmaster at startup; otherwise nothing.
  */
 void
 _PG_init(void)
 {
 	if (!process_shared_preload_libraries_in_progress)
 		return;
-	loaded_at_startup = true;
+	api_init();
+	define_settings();
 	workers_init();
 	ddl_guard_install();
-}
-
-/* dt_require_preload: error out unless loaded at server start. */
-void
-dt_require_preload(void)
-{
-	if (!loaded_at_startup)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("pg_dynamic_tables must be loaded via shared_preload_libraries"),
-				 errhint("Add pg_dynamic_tables to shared_preload_libraries in postgresql.conf and restart the server.")));
-}
-
-/*
- * dt_check_preloaded
- *		Called by the extension script, so that CREATE EXTENSION fails with
- *		the same message.
- */
-Datum
-dt_check_preloaded(PG_FUNCTION_ARGS)
-{
-	dt_require_preload();
-	PG_RETURN_VOID();
 }

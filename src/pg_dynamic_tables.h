@@ -35,6 +35,9 @@
 #include "common.h"
 
 #include "access/xact.h"
+#include "commands/trigger.h"
+#include "fmgr.h"
+#include "utils/array.h"
 #include "lib/stringinfo.h"
 #include "nodes/parsenodes.h"
 #include "nodes/pg_list.h"
@@ -67,11 +70,157 @@
 #define DT_SIGN_REBUILD		0
 
 /* ---------------------------------------------------------------------
- * analysis.c
+ * catalog.c
  * ---------------------------------------------------------------------
  */
 
-struct DtEntry;
+/* How a DT is refreshed (refresh_mode as stored). */
+typedef enum DtMode
+{
+	DT_MODE_AUTO,
+	DT_MODE_INCREMENTAL,
+	DT_MODE_FULL
+} DtMode;
+
+/*
+ * A relation a DT reads, whether its inheritance children are read too,
+ * and the columns the DT reads (a row of dt_internal.dynamic_table_input;
+ * analysis.c finds them).  Bits of attnums are attribute numbers offset
+ * by FirstLowInvalidHeapAttributeNumber, as pull_varattnos sets them.
+ */
+typedef struct DtInput
+{
+	Oid			relid;
+	bool		inh;
+	bool		capturable;		/* a table whose changes we can capture */
+	Bitmapset  *attnums;		/* columns the refresh reads from changes */
+} DtInput;
+
+/* The catalog row of a DT (dt_internal.dynamic_table). */
+typedef struct DtEntry
+{
+	Oid			relid;
+	char	   *query_text;
+	char	   *query_tree;		/* nodeToString of the analysed query */
+	int			tree_major;		/* the PostgreSQL major version that wrote it */
+	char	   *definition;		/* the query as printed, fully qualified */
+	bool		on_create;		/* initialize => 'on_create' */
+	bool		suspended;
+	Oid			suspended_by;	/* the suspended input that caused it */
+	bool		lag_downstream;
+	Interval   *target_lag;		/* NULL when downstream */
+	DtMode		requested_mode;
+	bool		incremental;	/* effective refresh mode */
+	char	   *reason;
+	List	   *settings;		/* "name=value" strings */
+	bool		populated;
+	bool		has_position;
+	Datum		position_snapshot;	/* pg_snapshot */
+	FullTransactionId position_xid;
+	CommandId	position_cid;
+	bool		state_valid;	/* the unlogged per-group state is intact */
+} DtEntry;
+
+/* What a refresh did. */
+typedef struct DtRefreshStats
+{
+	const char *action;			/* NO_DATA, INCREMENTAL, FULL */
+	int64		inserted;
+	int64		deleted;
+	int64		updated;
+	char	   *message;		/* for the history, or NULL */
+} DtRefreshStats;
+
+/*
+ * The arguments of a DT's dt_guard trigger, which carry its definition
+ * into pg_dump's output (catalog_write_guard, dump.c): the format, the
+ * query as printed, the target lag, the requested refresh mode, the
+ * initialize choice, the scheduling state ("ACTIVE", "SUSPENDED" or
+ * "SUSPENDED BY <qualified name of the input>"), then the pinned settings.
+ */
+#define DT_GUARD_FORMAT		"pg_dynamic_tables 1.1"
+typedef enum DtGuardArg
+{
+	DT_GUARD_ARG_FORMAT,
+	DT_GUARD_ARG_DEFINITION,
+	DT_GUARD_ARG_LAG,
+	DT_GUARD_ARG_MODE,
+	DT_GUARD_ARG_INITIALIZE,
+	DT_GUARD_ARG_STATE,
+	DT_GUARD_ARG_SETTINGS		/* and every argument after it */
+} DtGuardArg;
+
+extern DtMode catalog_parse_mode(const char *mode);
+extern const char *catalog_mode_name(DtMode mode);
+extern bool catalog_parse_lag(const char *lag, Interval **interval);
+extern Oid	catalog_extension_owner(void);
+extern bool catalog_version_current(void);
+extern void catalog_require_current_version(void);
+extern Oid	catalog_relation_owner(Oid relid);
+extern void catalog_begin_as_owner(Oid role, bool restricted, Oid *saved_user,
+								   int *saved_context);
+extern void catalog_end_as_owner(Oid saved_user, int saved_context);
+extern void catalog_exec(const char *sql, int nargs, Oid *types, Datum *values,
+						 const char *nulls, int expected);
+extern void catalog_exec_ddl(const char *sql);
+extern bool catalog_internal_ddl_running(void);
+extern DtEntry *catalog_read_entry(Oid relid, bool missing_ok);
+extern bool catalog_is_dynamic_table(Oid relid);
+extern void catalog_insert_entry(DtEntry *entry, List *inputs);
+extern void catalog_set_state_valid(Oid relid, bool valid);
+extern void catalog_save_position(Oid relid, Snapshot snapshot, CommandId cid,
+								  TimestampTz data_timestamp);
+extern List *catalog_refresh_unit(Oid relid);
+extern void catalog_set_suspended(Oid relid, bool suspend, const char *reason);
+extern void catalog_record_failure(Oid relid, const char *message);
+extern void catalog_insert_history(Oid relid, const char *trigger,
+								   TimestampTz start, TimestampTz end,
+								   TimestampTz data_timestamp,
+								   const DtRefreshStats *stats,
+								   const char *state, const char *message);
+extern List *catalog_input_relids(Oid relid);
+extern char *catalog_dt_reading_column(Oid relid, AttrNumber attnum);
+extern void catalog_add_member(Oid classid, Oid objid);
+extern void catalog_remove_members(List *objects);
+extern void catalog_drop_members(List *objects);
+extern List *catalog_dynamic_tables(void);
+extern List *catalog_captured_relations(void);
+extern void catalog_set_definition(Oid relid, const char *definition);
+extern List *catalog_state_objects(Oid relid);
+extern void catalog_follow_owner(Oid relid);
+extern void catalog_delete_dropped(List **dts, List **logs);
+extern void catalog_write_guard(Oid relid);
+
+/* ---------------------------------------------------------------------
+ * capture.c
+ * ---------------------------------------------------------------------
+ */
+extern void capture_write_changes(TriggerData *td);
+extern void capture_attach_input(DtInput *input);
+extern void capture_drop_logs(List *logoids);
+extern void capture_reinstall_triggers(Oid relid);
+extern bool capture_is_capture_function(List *funcname);
+extern void capture_convert_from_1_0(Oid relid);
+extern bool capture_column_is_captured(Oid relid, AttrNumber attnum);
+extern bool capture_may_change(Oid relid);
+extern void capture_release_unused_inputs(bool nowait);
+extern void capture_follow_new_child(Oid child, bool brought_rows);
+extern List *capture_ancestors_of(Oid child);
+extern void capture_forget_child(Oid child, List *ancestors);
+extern void capture_mark_rebuild(Oid relid);
+extern void capture_enable_always(Oid relid);
+extern Oid	capture_log_relid(Oid relid);
+extern bool capture_relation_is_captured(Oid relid);
+extern void capture_cleanup(Oid relid);
+extern void capture_compact_logs(List *relids);
+extern void capture_read_changes(FunctionCallInfo fcinfo, Oid relid, Datum since,
+								 FullTransactionId since_xid, int32 since_cid,
+								 ArrayType *columns);
+
+/* ---------------------------------------------------------------------
+ * analysis.c
+ * ---------------------------------------------------------------------
+ */
 
 /*
  * How an incremental DT is maintained (DESIGN.md, principle 4): by merging
@@ -84,14 +233,6 @@ typedef enum DtStrategy
 	DT_STRATEGY_MERGE,
 	DT_STRATEGY_RECOMPUTE
 } DtStrategy;
-
-/* How a DT is refreshed (refresh_mode as stored). */
-typedef enum DtMode
-{
-	DT_MODE_AUTO,
-	DT_MODE_INCREMENTAL,
-	DT_MODE_FULL
-} DtMode;
 
 /* The aggregates that incremental refresh maintains. */
 typedef enum DtAggKind
@@ -185,15 +326,6 @@ typedef struct DtKey
 	Oid			collation;
 } DtKey;
 
-/* An input relation and whether its inheritance children are read too. */
-typedef struct DtInput
-{
-	Oid			relid;
-	bool		inh;
-	bool		capturable;		/* a table whose changes we can capture */
-	Bitmapset  *attnums;		/* columns the refresh reads from changes */
-} DtInput;
-
 /* A relation in the FROM list of an incremental query. */
 typedef struct DtFromRel
 {
@@ -256,10 +388,7 @@ extern Query *analysis_parse_query(const char *sql);
 extern DtAnalysis *analysis_analyze(Query *query, Oid dtrelid);
 extern void analysis_check_permissions(Query *query);
 extern char *analysis_print_definition(Query *query);
-extern Query *analysis_stored_query(struct DtEntry *entry); /* catalog.c's */
-extern DtMode analysis_parse_mode(const char *mode);
-extern const char *analysis_mode_name(DtMode mode);
-extern bool analysis_parse_lag(const char *lag, Interval **interval);
+extern Query *analysis_stored_query(DtEntry *entry);
 extern Node *analysis_flatten_joins(Query *query, Node *node);
 extern char *analysis_from_relation(DtAnalysis *an, Query *query, RangeTblRef *item,
 									DtFromRel **rel);
@@ -339,125 +468,6 @@ extern char *deparse_operator_sql(Oid type, int strategy);
 extern List *deparse_context_for_level(Query *level);
 
 /* ---------------------------------------------------------------------
- * capture.c
- * ---------------------------------------------------------------------
- */
-extern void capture_attach_input(Oid dtrelid, DtInput *input);
-extern void capture_drop_logs(List *logoids);
-extern void capture_reinstall_triggers(Oid relid);
-extern bool capture_is_capture_function(List *funcname);
-extern void capture_convert_from_1_0(Oid relid);
-extern bool capture_column_is_captured(Oid relid, AttrNumber attnum);
-extern bool capture_may_change(Oid relid);
-extern void capture_release_unused_inputs(bool nowait);
-extern void capture_follow_new_child(Oid child, bool brought_rows);
-extern List *capture_ancestors_of(Oid child);
-extern void capture_forget_child(Oid child, List *ancestors);
-extern void capture_mark_rebuild(Oid relid);
-extern void capture_enable_always(Oid relid);
-extern Oid	capture_log_relid(Oid relid);
-extern bool capture_relation_is_captured(Oid relid);
-extern void capture_cleanup(Oid relid);
-extern void capture_compact_logs(List *relids);
-
-/* ---------------------------------------------------------------------
- * catalog.c
- * ---------------------------------------------------------------------
- */
-
-/* The catalog row of a DT (dt_internal.dynamic_table). */
-typedef struct DtEntry
-{
-	Oid			relid;
-	char	   *query_text;
-	char	   *query_tree;		/* nodeToString of the analysed query */
-	int			tree_major;		/* the PostgreSQL major version that wrote it */
-	char	   *definition;		/* the query as printed, fully qualified */
-	bool		on_create;		/* initialize => 'on_create' */
-	bool		suspended;
-	Oid			suspended_by;	/* the suspended input that caused it */
-	bool		lag_downstream;
-	Interval   *target_lag;		/* NULL when downstream */
-	DtMode		requested_mode;
-	bool		incremental;	/* effective refresh mode */
-	char	   *reason;
-	List	   *settings;		/* "name=value" strings */
-	bool		populated;
-	bool		has_position;
-	Datum		position_snapshot;	/* pg_snapshot */
-	FullTransactionId position_xid;
-	CommandId	position_cid;
-	bool		state_valid;	/* the unlogged per-group state is intact */
-} DtEntry;
-
-/* What a refresh did. */
-typedef struct DtRefreshStats
-{
-	const char *action;			/* NO_DATA, INCREMENTAL, FULL */
-	int64		inserted;
-	int64		deleted;
-	int64		updated;
-	char	   *message;		/* for the history, or NULL */
-} DtRefreshStats;
-
-/*
- * The arguments of a DT's dt_guard trigger, which carry its definition
- * into pg_dump's output (catalog_write_guard, dump.c): the format, the
- * query as printed, the target lag, the requested refresh mode, the
- * initialize choice, the scheduling state ("ACTIVE", "SUSPENDED" or
- * "SUSPENDED BY <qualified name of the input>"), then the pinned settings.
- */
-#define DT_GUARD_FORMAT		"pg_dynamic_tables 1.1"
-typedef enum DtGuardArg
-{
-	DT_GUARD_ARG_FORMAT,
-	DT_GUARD_ARG_DEFINITION,
-	DT_GUARD_ARG_LAG,
-	DT_GUARD_ARG_MODE,
-	DT_GUARD_ARG_INITIALIZE,
-	DT_GUARD_ARG_STATE,
-	DT_GUARD_ARG_SETTINGS		/* and every argument after it */
-} DtGuardArg;
-
-extern Oid	catalog_extension_owner(void);
-extern bool catalog_version_current(void);
-extern void catalog_require_current_version(void);
-extern Oid	catalog_relation_owner(Oid relid);
-extern void catalog_begin_as_owner(Oid role, bool restricted, Oid *saved_user,
-								   int *saved_context);
-extern void catalog_end_as_owner(Oid saved_user, int saved_context);
-extern void catalog_exec(const char *sql, int nargs, Oid *types, Datum *values,
-						 const char *nulls, int expected);
-extern void catalog_exec_ddl(const char *sql);
-extern bool catalog_internal_ddl_running(void);
-extern DtEntry *catalog_read_entry(Oid relid, bool missing_ok);
-extern bool catalog_is_dynamic_table(Oid relid);
-extern void catalog_insert_entry(DtEntry *entry, List *inputs);
-extern void catalog_set_state_valid(Oid relid, bool valid);
-extern void catalog_save_position(Oid relid, Snapshot snapshot, CommandId cid,
-								  TimestampTz data_timestamp);
-extern List *catalog_refresh_unit(Oid relid);
-extern void catalog_set_suspended(Oid relid, bool suspend, const char *reason);
-extern void catalog_record_failure(Oid relid, const char *message);
-extern void catalog_insert_history(Oid relid, const char *trigger,
-								   TimestampTz start, TimestampTz end,
-								   TimestampTz data_timestamp,
-								   const DtRefreshStats *stats,
-								   const char *state, const char *message);
-extern List *catalog_input_relids(Oid relid);
-extern char *catalog_dt_reading_column(Oid relid, AttrNumber attnum);
-extern void catalog_add_member(Oid classid, Oid objid);
-extern void catalog_remove_members(List *objects);
-extern void catalog_drop_members(List *objects);
-extern List *catalog_dynamic_tables(void);
-extern List *catalog_captured_relations(void);
-extern void catalog_set_definition(Oid relid, const char *definition);
-extern List *catalog_state_objects(Oid relid);
-extern void catalog_follow_owner(Oid relid);
-extern void catalog_delete_dropped(List **dts, List **logs);
-extern void catalog_write_guard(Oid relid);
-
-/* ---------------------------------------------------------------------
  * refresh.c
  * ---------------------------------------------------------------------
  */
@@ -489,8 +499,18 @@ typedef struct DtPlanSet
 	int			npercentile;	/* percentile aggregates */
 } DtPlanSet;
 
-extern void refresh_dynamic_table(Oid relid, const char *trigger,
-								  DtRefreshStats *stats);
+/*
+ * Which DT refresh_dynamic_table was refreshing, for its caller to report
+ * the failure of (relid invalid: it failed before any refresh began).
+ */
+typedef struct DtRefreshAttempt
+{
+	Oid			relid;
+	char	   *name;
+} DtRefreshAttempt;
+
+extern void refresh_dynamic_table(Oid relid, const char *trigger, DtRefreshStats *stats,
+								  volatile DtRefreshAttempt *attempt);
 extern bool refresh_scheduled_unit(List *unit);
 extern bool refresh_in_progress(Oid relid);
 extern bool refresh_reads_input(Oid relid);
@@ -540,6 +560,11 @@ extern List *schedule_plan(List *entries, TimestampTz now, List *busy, Timestamp
  * workers.c
  * ---------------------------------------------------------------------
  */
+/* The settings (GUCs) of the scheduler, defined by _PG_init. */
+extern bool workers_scheduler_enabled;	/* pg_dynamic_tables.enabled */
+extern int	workers_max_refreshes;	/* pg_dynamic_tables.max_concurrent_refreshes */
+extern int	workers_history_size;	/* pg_dynamic_tables.refresh_history_size */
+
 extern void workers_init(void);
 extern void workers_wake_scheduler(void);
 extern void workers_extension_created(void);
@@ -557,6 +582,6 @@ extern void ddl_guard_install(void);
  * pg_dynamic_tables.c
  * ---------------------------------------------------------------------
  */
-extern void dt_require_preload(void);
+extern void api_init(void);
 
 #endif							/* PG_DYNAMIC_TABLES_H */

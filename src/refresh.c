@@ -921,65 +921,51 @@ lock_unit(List *unit, bool nowait)
  *		snapshot, so that they share one data timestamp.
  *
  * The caller must own the DT.  trigger (CREATION, MANUAL) is recorded in
- * the history; stats describe the DT itself.  An error is raised as usual
- * and leaves nothing behind but its row in the history of the DT that
- * failed, written by the scheduler (see workers_report_failure); when that
- * was a DT upstream, the DT asked for gets a row that names it, without
- * the error, which quotes data of the other DT's inputs.
+ * the history; stats describe the DT itself.  An error is raised as usual;
+ * *attempt then says which DT's refresh raised it (relid, or a DT
+ * upstream), or has an invalid relid if it came from the checks before
+ * any refresh began, so that the caller can have the failure recorded in
+ * the history (the failing transaction cannot write it).
  */
 void
-refresh_dynamic_table(Oid relid, const char *trigger, DtRefreshStats *stats)
+refresh_dynamic_table(Oid relid, const char *trigger, DtRefreshStats *stats,
+					  volatile DtRefreshAttempt *attempt)
 {
-	TimestampTz start = GetCurrentTimestamp();
-	MemoryContext cxt = CurrentMemoryContext;
-	List	   *unit;
+	List	   *unit = NIL;
 	Snapshot	snap;
 	TimestampTz data_timestamp;
 	ListCell   *lc;
-	volatile Oid failing = relid;
-	char	   *volatile failing_name = get_rel_name(relid);
 
+	attempt->relid = InvalidOid;
+	attempt->name = NULL;
 	refresh_refuse_nested("refresh a dynamic table");
 	refresh_require_read_committed("refresh a dynamic table");
 	if (!pg_class_ownercheck(relid, GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, get_rel_name(relid));
 
-	PG_TRY();
+	attempt->relid = relid;
+	attempt->name = get_rel_name(relid);
+	foreach(lc, catalog_refresh_unit(relid))
 	{
-		unit = NIL;
-		foreach(lc, catalog_refresh_unit(relid))
-		{
-			/* upstream DTs the caller may not refresh are read as they are */
-			if (lfirst_oid(lc) == relid || pg_class_ownercheck(lfirst_oid(lc), GetUserId()))
-				unit = lappend_oid(unit, lfirst_oid(lc));
-		}
-		lock_unit(unit, false);
-		lock_inputs(unit);
-		/* After the locks: S sees everything earlier refreshes committed. */
-		snap = RegisterSnapshot(GetLatestSnapshot());
-		data_timestamp = GetCurrentTimestamp();
-		foreach(lc, unit)
-		{
-			DtRefreshStats unit_stats;
+		/* upstream DTs the caller may not refresh are read as they are */
+		if (lfirst_oid(lc) == relid || pg_class_ownercheck(lfirst_oid(lc), GetUserId()))
+			unit = lappend_oid(unit, lfirst_oid(lc));
+	}
+	lock_unit(unit, false);
+	lock_inputs(unit);
+	/* After the locks: S sees everything earlier refreshes committed. */
+	snap = RegisterSnapshot(GetLatestSnapshot());
+	data_timestamp = GetCurrentTimestamp();
+	foreach(lc, unit)
+	{
+		DtRefreshStats unit_stats;
 
-			failing = lfirst_oid(lc);
-			failing_name = get_rel_name(failing);
-			refresh_one(lfirst_oid(lc), snap, data_timestamp, trigger,
-						lfirst_oid(lc) == relid ? stats : &unit_stats);
-		}
-		UnregisterSnapshot(snap);
+		attempt->relid = lfirst_oid(lc);
+		attempt->name = get_rel_name(attempt->relid);
+		refresh_one(lfirst_oid(lc), snap, data_timestamp, trigger,
+					lfirst_oid(lc) == relid ? stats : &unit_stats);
 	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(cxt);
-		/* the error quotes the data of the DT that failed: its history */
-		workers_report_failure(failing, trigger, start, NULL);
-		if (failing != relid)
-			workers_report_failure(relid, trigger, start,
-								   psprintf("the refresh of \"%s\" failed", failing_name));
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
+	UnregisterSnapshot(snap);
 }
 
 /*

@@ -20,7 +20,8 @@
  *
  * The decisions take "now" as an argument: dt_internal.schedule_plan(now)
  * shows them and dt_internal.run_scheduled_refreshes(now) carries them out
- * in the calling session, so that tests drive time instead of waiting.
+ * in the calling session (api.c), so that tests drive time instead of
+ * waiting.
  *
  *-------------------------------------------------------------------------
  */
@@ -36,9 +37,6 @@
 #include "utils/timestamp.h"
 
 #include "pg_dynamic_tables.h"
-
-PG_FUNCTION_INFO_V1(dt_schedule_plan);
-PG_FUNCTION_INFO_V1(dt_run_scheduled_refreshes);
 
 #define MIN_LEAD_US		(100 * 1000)
 
@@ -214,85 +212,4 @@ schedule_plan(List *entries, TimestampTz now, List *busy, TimestampTz *wake)
 			units = lappend(units, unit);
 	}
 	return units;
-}
-
-/* finite_now: the "now" argument of the functions below, a finite time. */
-static TimestampTz
-finite_now(FunctionCallInfo fcinfo)
-{
-	TimestampTz now = PG_GETARG_TIMESTAMPTZ(0);
-
-	if (TIMESTAMP_NOT_FINITE(now))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-				 errmsg("now must be a finite time")));
-	return now;
-}
-
-/*
- * dt_schedule_plan
- *		dt_internal.schedule_plan(now timestamptz) RETURNS TABLE (unit int,
- *		step int, name regclass): what the scheduler would refresh at now.
- *		Revoked from PUBLIC: tests and the extension owner use it.
- */
-Datum
-dt_schedule_plan(PG_FUNCTION_ARGS)
-{
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	TimestampTz now;
-	TimestampTz wake;
-	ListCell   *lc;
-	int			u = 0;
-
-	dt_require_preload();
-	now = finite_now(fcinfo);
-	InitMaterializedSRF(fcinfo, 0);
-	foreach(lc, schedule_plan(schedule_load(), now, NIL, &wake))
-	{
-		ListCell   *lc2;
-
-		u++;
-		foreach(lc2, (List *) lfirst(lc))
-		{
-			Datum		values[3];
-			bool		nulls[3] = {false, false, false};
-
-			values[0] = Int32GetDatum(u);
-			values[1] = Int32GetDatum(foreach_current_index(lc2) + 1);
-			values[2] = ObjectIdGetDatum(lfirst_oid(lc2));
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-		}
-	}
-	return (Datum) 0;
-}
-
-/*
- * dt_run_scheduled_refreshes
- *		dt_internal.run_scheduled_refreshes(now timestamptz) RETURNS int:
- *		carry out the plan for now in this session, as the scheduler would
- *		(trigger SCHEDULED, failures counted).  Returns the units run.
- */
-Datum
-dt_run_scheduled_refreshes(PG_FUNCTION_ARGS)
-{
-	TimestampTz now;
-	TimestampTz wake;
-	ListCell   *lc;
-	int			n = 0;
-
-	dt_require_preload();
-	now = finite_now(fcinfo);
-	refresh_refuse_nested("run scheduled refreshes");
-	if (!superuser())
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to run scheduled refreshes"),
-				 errdetail("Only superusers, like the scheduler, refresh every dynamic table.")));
-	refresh_require_read_committed("run scheduled refreshes");
-	foreach(lc, schedule_plan(schedule_load(), now, NIL, &wake))
-	{
-		if (refresh_scheduled_unit((List *) lfirst(lc)))
-			n++;
-	}
-	PG_RETURN_INT32(n);
 }

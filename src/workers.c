@@ -131,10 +131,10 @@ typedef struct DtShared
 
 static DtShared *shared = NULL;
 
-/* Settings. */
-bool		dt_scheduler_enabled = true;
-int			dt_max_concurrent_refreshes = 2;
-int			dt_history_size = 1000;
+/* Settings, defined by _PG_init (pg_dynamic_tables.c). */
+bool		workers_scheduler_enabled = true;
+int			workers_max_refreshes = 2;
+int			workers_history_size = 1000;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
@@ -151,7 +151,7 @@ static Size
 shared_size(void)
 {
 	return add_size(offsetof(DtShared, workers),
-					mul_size(sizeof(WorkerSlot), dt_max_concurrent_refreshes));
+					mul_size(sizeof(WorkerSlot), workers_max_refreshes));
 }
 
 static void
@@ -175,7 +175,7 @@ workers_shmem_startup(void)
 	{
 		memset(shared, 0, shared_size());
 		SpinLockInit(&shared->mutex);
-		shared->nworkers = dt_max_concurrent_refreshes;
+		shared->nworkers = workers_max_refreshes;
 	}
 	LWLockRelease(AddinShmemInitLock);
 }
@@ -218,28 +218,13 @@ workers_xact_callback(XactEvent event, void *arg)
 
 /*
  * workers_init
- *		From _PG_init: settings, shared memory and the launcher.
+ *		From _PG_init, once the settings are defined: shared memory and the
+ *		launcher.
  */
 void
 workers_init(void)
 {
 	BackgroundWorker worker;
-
-	DefineCustomBoolVariable("pg_dynamic_tables.enabled",
-							 "Refreshes dynamic tables on schedule.",
-							 "Off for the server in postgresql.conf, or for a database with "
-							 "ALTER DATABASE ... SET.  Manual refreshes still work.",
-							 &dt_scheduler_enabled, true, PGC_SUSET, 0, NULL, NULL, NULL);
-	DefineCustomIntVariable("pg_dynamic_tables.max_concurrent_refreshes",
-							"Refreshes that may run at once in the whole server.",
-							"Each is a background worker: max_worker_processes must leave room.",
-							&dt_max_concurrent_refreshes, 2, 1, 64, PGC_POSTMASTER, 0,
-							NULL, NULL, NULL);
-	DefineCustomIntVariable("pg_dynamic_tables.refresh_history_size",
-							"Refresh history rows kept per dynamic table.",
-							NULL, &dt_history_size, 1000, 10, 1000000, PGC_SIGHUP, 0,
-							NULL, NULL, NULL);
-	MarkGUCPrefixReserved("pg_dynamic_tables");
 
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = workers_shmem_request;
@@ -531,7 +516,7 @@ scheduling_enabled(void)
 {
 	Oid			types[1] = {OIDOID};
 	Datum		values[1] = {ObjectIdGetDatum(MyDatabaseId)};
-	bool		enabled = dt_scheduler_enabled;
+	bool		enabled = workers_scheduler_enabled;
 
 	SPI_connect();
 	if (SPI_execute_with_args("SELECT substr(c, length('pg_dynamic_tables.enabled=') + 1)"
@@ -732,7 +717,7 @@ static void
 trim_history(void)
 {
 	Oid			types[1] = {INT4OID};
-	Datum		values[1] = {Int32GetDatum(dt_history_size)};
+	Datum		values[1] = {Int32GetDatum(workers_history_size)};
 
 	SPI_connect();
 	catalog_exec("DELETE FROM " DT_INTERNAL_SCHEMA ".refresh_log r USING"
