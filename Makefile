@@ -21,10 +21,12 @@ OBJS = \
 	src/dump.o \
 	src/floatsum.o \
 	src/lifecycle.o \
+	src/merge.o \
 	src/names.o \
 	src/percentile.o \
-	src/recompute.o \
 	src/pg_dynamic_tables.o \
+	src/querytree.o \
+	src/recompute.o \
 	src/refresh.o \
 	src/schedule.o \
 	src/settings.o \

@@ -1455,6 +1455,123 @@ rebuild_sql(Build *b)
 	return stmts;
 }
 
+/* ---------------------------------------------------------------------
+ * Affected-key recompute
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * from_item_sql
+ *		A leaf's FROM item (as querytree_walk_from copied it) with its relations read
+ *		as sources: the changed one "changed" as its changes, the other
+ *		relations that changed as now and before together (a row they
+ *		joined before the window or join now), the rest as they are now.
+ */
+static char *
+from_item_sql(DtKeyLeaf *leaf, Node *item, List *ctx, DtFromRel *changed, List *changed_relids)
+{
+	if (IsA(item, RangeTblRef))
+	{
+		ListCell   *lc;
+
+		foreach(lc, leaf->rels)
+		{
+			DtFromRel  *rel = (DtFromRel *) lfirst(lc);
+
+			if (rel->rtindex != ((RangeTblRef *) item)->rtindex)
+				continue;
+			if (rel == changed)
+				return deparse_source_sql(rel, DT_SOURCE_CHANGES);
+			if (rel->rtindex != leaf->key_rtindex &&
+				list_member_oid(changed_relids, rel->input->relid))
+				return deparse_source_sql(rel, DT_SOURCE_BEFORE);
+			return deparse_source_sql(rel, DT_SOURCE_NOW);
+		}
+		elog(ERROR, "relation %u of a partition key's leaf not found", ((RangeTblRef *) item)->rtindex);
+	}
+	else
+	{
+		JoinExpr   *join = castNode(JoinExpr, item);
+
+		return psprintf("(%s %s JOIN %s ON %s)",
+						from_item_sql(leaf, join->larg, ctx, changed, changed_relids),
+						join->jointype == JOIN_LEFT ? "LEFT" : join->jointype == JOIN_RIGHT ? "RIGHT" : "INNER",
+						from_item_sql(leaf, join->rarg, ctx, changed, changed_relids),
+						join->quals == NULL ? "true" : deparse_expression(join->quals, ctx, true, false));
+	}
+	return NULL;
+}
+
+/*
+ * deparse_recompute_keys_sql
+ *		The keys touched by a window that changed the inputs "changed"
+ *		(relids): one row, the non-null keys as an array and whether the
+ *		NULL key is one of them.  Window position $1, $2, $3.  A changed row
+ *		of the key's table touches its own key, before and after; a changed
+ *		row of another table, the keys of the rows it joins in the leaf's
+ *		FROM list (outer joins kept, so that a row without a match elsewhere
+ *		is still found).
+ */
+char *
+deparse_recompute_keys_sql(DtAnalysis *an, List *changed)
+{
+	StringInfoData terms;
+	ListCell   *lc;
+
+	initStringInfo(&terms);
+	foreach(lc, an->recompute->leaves)
+	{
+		DtKeyLeaf  *leaf = (DtKeyLeaf *) lfirst(lc);
+		List	   *ctx = deparse_context_for_level(leaf->level);
+		char	   *key = deparse_expression((Node *) leaf->expr, ctx, true, false);
+		ListCell   *lr;
+
+		foreach(lr, leaf->rels)
+		{
+			DtFromRel  *changed_rel = (DtFromRel *) lfirst(lr);
+			ListCell   *lf;
+
+			if (!list_member_oid(changed, changed_rel->input->relid))
+				continue;
+			appendStringInfo(&terms, "%sSELECT %s AS k FROM ", terms.len > 0 ? " UNION ALL " : "", key);
+			if (changed_rel->rtindex == leaf->key_rtindex)
+			{
+				appendStringInfoString(&terms, deparse_source_sql(changed_rel, DT_SOURCE_CHANGES));
+				continue;
+			}
+			foreach(lf, leaf->from)
+				appendStringInfo(&terms, "%s%s", foreach_current_index(lf) > 0 ? ", " : "",
+								 from_item_sql(leaf, (Node *) lfirst(lf), ctx, changed_rel, changed));
+			appendStringInfo(&terms, " WHERE t%u." DT_COL_SIGN " IS NOT NULL", changed_rel->rtindex);
+			if (leaf->quals != NULL)
+				appendStringInfo(&terms, " AND %s", deparse_expression(leaf->quals, ctx, true, false));
+		}
+	}
+	if (terms.len == 0)
+		elog(ERROR, "no relation the dynamic table reads changed");
+	return psprintf("SELECT array_agg(DISTINCT k) FILTER (WHERE k IS NOT NULL), coalesce(bool_or(k IS NULL), false) "
+					"FROM (%s) s", terms.data);
+}
+
+/* recompute_delete_sql: delete the DT's rows of partitions $1 and, if $2, NULL. */
+static char *
+recompute_delete_sql(Oid dtrelid, DtAnalysis *an)
+{
+	const char *col = quote_identifier(recompute_key_column(an));
+
+	return psprintf("DELETE FROM %s WHERE %s %s ANY ($1) OR (%s IS NULL AND $2)",
+					names_qualified(dtrelid), col,
+					deparse_operator_sql(an->recompute->type, BTEqualStrategyNumber), col);
+}
+
+/* recompute_insert_sql: compute the rows of partitions $1 and, if $2, NULL. */
+static char *
+recompute_insert_sql(Oid dtrelid, DtAnalysis *an)
+{
+	return psprintf("INSERT INTO %s %s", names_qualified(dtrelid),
+					pg_get_querydef(an->recompute->query, false));
+}
+
 /*
  * deparse_refresh_sql
  *		All statements of a DT's refreshes.  For a delta-merge DT the

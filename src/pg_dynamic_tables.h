@@ -40,6 +40,7 @@
 #include "utils/array.h"
 #include "lib/stringinfo.h"
 #include "nodes/parsenodes.h"
+#include "nodes/pathnodes.h"
 #include "nodes/pg_list.h"
 #include "utils/snapshot.h"
 #include "utils/timestamp.h"
@@ -384,15 +385,55 @@ typedef struct DtAnalysis
 	List	   *filter_exprs;	/* boolean expressions f1..fn */
 } DtAnalysis;
 
-extern Query *analysis_parse_query(const char *sql);
-extern DtAnalysis *analysis_analyze(Query *query, Oid dtrelid);
-extern void analysis_check_permissions(Query *query);
-extern char *analysis_print_definition(Query *query);
-extern Query *analysis_stored_query(DtEntry *entry);
-extern Node *analysis_flatten_joins(Query *query, Node *node);
-extern char *analysis_from_relation(DtAnalysis *an, Query *query, RangeTblRef *item,
-									DtFromRel **rel);
-extern char *analysis_key_reason(Node *expr);
+/* ---------------------------------------------------------------------
+ * querytree.c
+ * ---------------------------------------------------------------------
+ */
+
+/* What querytree_inputs finds at every level of a query. */
+typedef struct DtQueryInputs
+{
+	List	   *inputs;			/* of DtInput */
+	List	   *rtes;			/* every RTE_RELATION, for permission checks */
+#if PG_VERSION_NUM >= 160000
+	List	   *perminfos;		/* and their RTEPermissionInfos */
+#endif
+	int			nrelations;		/* occurrences of tables (not views) */
+	bool		locking;		/* FOR UPDATE/SHARE somewhere */
+	Oid			system_relid;	/* the first system column read: its table */
+	AttrNumber	system_attno;	/* and its number */
+} DtQueryInputs;
+
+/* What querytree_facts finds about the functions of (part of) a query. */
+typedef struct DtFunctionFacts
+{
+	bool		time;			/* now(), CURRENT_TIMESTAMP and friends */
+	Oid			user_stable;	/* a user-defined non-immutable function */
+	bool		whole_row;		/* a whole-row or system column reference */
+} DtFunctionFacts;
+
+/* A walk over the items of a FROM list (querytree_walk_from). */
+typedef struct DtFromWalk
+{
+	bool		outer_joins;	/* LEFT and RIGHT JOIN allowed */
+	List	   *rels;			/* of DtFromRel, in FROM order */
+	List	   *quals;			/* the conditions of its joins, as written */
+	Relids		nullable;		/* rtindexes null-extended by an outer join */
+} DtFromWalk;
+
+extern void querytree_inputs(Query *query, DtQueryInputs *result);
+extern DtFunctionFacts querytree_facts(Node *node);
+extern Node *querytree_flatten_joins(Query *query, Node *node);
+extern Node *querytree_kept_conditions(Query *query, Node *cond, Relids nullable);
+extern char *querytree_walk_from(List *inputs, Query *query, Node *item, DtFromWalk *walk,
+								 Node **out);
+
+/* ---------------------------------------------------------------------
+ * merge.c
+ * ---------------------------------------------------------------------
+ */
+extern char *merge_analyze(Query *query, DtAnalysis *an);
+extern bool merge_shaped(Query *query);
 
 /* ---------------------------------------------------------------------
  * recompute.c
@@ -400,9 +441,16 @@ extern char *analysis_key_reason(Node *expr);
  */
 extern char *recompute_analyze(DtAnalysis *an, Oid dtrelid);
 extern char *recompute_key_column(DtAnalysis *an);
-extern char *recompute_keys_sql(DtAnalysis *an, List *changed);
-extern char *recompute_delete_sql(Oid dtrelid, DtAnalysis *an);
-extern char *recompute_insert_sql(Oid dtrelid, DtAnalysis *an);
+
+/* ---------------------------------------------------------------------
+ * analysis.c
+ * ---------------------------------------------------------------------
+ */
+extern Query *analysis_parse_query(const char *sql);
+extern DtAnalysis *analysis_analyze(Query *query, Oid dtrelid);
+extern void analysis_check_permissions(Query *query);
+extern char *analysis_print_definition(Query *query);
+extern Query *analysis_stored_query(DtEntry *entry);
 
 /* ---------------------------------------------------------------------
  * deparse.c
@@ -452,6 +500,7 @@ extern char *deparse_key_index(Oid dtrelid, DtAnalysis *an);
 extern List *deparse_dt_columns(Query *query);
 extern DtSql *deparse_refresh_sql(Oid dtrelid, DtAnalysis *an);
 extern char *deparse_merge_sql(DtSql *sql, List *changed);
+extern char *deparse_recompute_keys_sql(DtAnalysis *an, List *changed);
 extern void deparse_cursor_walk_sql(Oid dtrelid, DtAuxTable *aux,
 									char **up, char **down, char **start);
 

@@ -2,7 +2,9 @@
  *
  * recompute.c
  *		Affected-key recompute: the incremental strategy for the queries that
- *		delta merge does not maintain (DESIGN.md, principle 4).
+ *		delta merge does not maintain (DESIGN.md, principle 4).  Which
+ *		output column partitions the query, and the query that recomputes
+ *		some partitions; deparse.c writes the SQL of its refreshes.
  *
  * A partition key is an output column K of the defining query such that
  * the rows with K = v are computed only from base rows whose key
@@ -26,8 +28,8 @@
  *
  * Every table the query reads must be in a leaf, and no level may have a
  * LIMIT or a subquery in an expression: those read beyond one partition.
- *
- * The keys a window touched: for the key's own table, the key of each
+ * The leaves keep what a refresh needs to find the keys a window touched
+ * (deparse_recompute_keys_sql): for the key's own table, the key of each
  * changed row (before and after); for another table of the leaf, the keys
  * of the rows that its changed rows join, the other tables read as they
  * are now and as they were, under the join conditions that see no
@@ -53,6 +55,7 @@
 #include "rewrite/rewriteManip.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/regproc.h"
 #include "utils/rel.h"
 #include "utils/ruleutils.h"
 #include "utils/typcache.h"
@@ -62,78 +65,54 @@
 static char *trace_column(DtAnalysis *an, Query *query, AttrNumber resno, List *levels,
 						  List **leaves);
 
-/*
- * kept_conditions
- *		The conjuncts of a join or WHERE condition that read no relation
- *		null-extended below it, as one expression (NULL: none).  Dropping a
- *		condition only lets more rows match, so the keys found are a
- *		superset; a condition on null-extended rows could hide a match.
- */
-static Node *
-kept_conditions(Query *query, Node *cond, Relids nullable)
+/* clock_in_aggregate_walker: the clock in an aggregate's or window's arguments? */
+static bool
+clock_in_aggregate_walker(Node *node, void *context)
 {
-	List	   *kept = NIL;
-	ListCell   *lc;
-
-	foreach(lc, make_ands_implicit((Expr *) analysis_flatten_joins(query, cond)))
-	{
-		if (!bms_overlap(pull_varnos(NULL, (Node *) lfirst(lc)), nullable))
-			kept = lappend(kept, lfirst(lc));
-	}
-	return kept == NIL ? NULL : (Node *) make_ands_explicit(kept);
+	if (node == NULL)
+		return false;
+	if (IsA(node, Aggref) || IsA(node, WindowFunc))
+		return querytree_facts(node).time;
+	return expression_tree_walker(node, clock_in_aggregate_walker, context);
 }
 
 /*
- * leaf_from
- *		Collect the relations of a leaf's FROM item and the relations on the
- *		nullable side of an outer join; *out: the item with only the join
- *		conditions kept_conditions keeps.
+ * functions_reason
+ *		Why the functions of a query rule affected-key recompute out, or
+ *		NULL: a user-defined function that is not IMMUTABLE anywhere, the
+ *		clock anywhere but in the select list (where it is the time of the
+ *		refresh that wrote the row).
  */
 static char *
-leaf_from(DtAnalysis *an, Query *query, Node *item, DtKeyLeaf *leaf, Relids *nullable,
-		  Node **out)
+functions_reason(Query *query)
 {
-	if (IsA(item, RangeTblRef))
-	{
-		DtFromRel  *rel;
-		char	   *reason;
+	Query		rest = *query;
+	DtFunctionFacts facts = querytree_facts((Node *) query);
 
-		if ((reason = analysis_from_relation(an, query, (RangeTblRef *) item, &rel)) != NULL)
-			return reason;
-		leaf->rels = lappend(leaf->rels, rel);
-		*out = item;
-		return NULL;
-	}
-	if (IsA(item, JoinExpr))
-	{
-		JoinExpr   *join = (JoinExpr *) item;
-		JoinExpr   *copy = makeNode(JoinExpr);
-		int			first = list_length(leaf->rels);
-		int			nleft;
-		char	   *reason;
-		int			i;
+	if (OidIsValid(facts.user_stable))
+		return psprintf("function %s, which is not IMMUTABLE", format_procedure(facts.user_stable));
+	rest.targetList = NIL;
+	if (querytree_facts((Node *) &rest).time ||
+		clock_in_aggregate_walker((Node *) query->targetList, NULL))
+		return pstrdup("the current time (now(), CURRENT_TIMESTAMP, ...) outside the select list");
+	return NULL;
+}
 
-		if (join->jointype != JOIN_INNER && join->jointype != JOIN_LEFT &&
-			join->jointype != JOIN_RIGHT)
-			return pstrdup("FULL JOIN");
-		copy->jointype = join->jointype;
-		if ((reason = leaf_from(an, query, join->larg, leaf, nullable, &copy->larg)) != NULL)
-			return reason;
-		nleft = list_length(leaf->rels);
-		if ((reason = leaf_from(an, query, join->rarg, leaf, nullable, &copy->rarg)) != NULL)
-			return reason;
-		copy->quals = kept_conditions(query, join->quals, *nullable);
-		for (i = first; i < list_length(leaf->rels); i++)
-		{
-			if ((join->jointype == JOIN_LEFT && i >= nleft) ||
-				(join->jointype == JOIN_RIGHT && i < nleft))
-				*nullable = bms_add_member(*nullable,
-										   ((DtFromRel *) list_nth(leaf->rels, i))->rtindex);
-		}
-		*out = (Node *) copy;
-		return NULL;
-	}
-	return pstrdup("this kind of FROM item");
+/*
+ * key_reason
+ *		Why an expression over a table cannot be a partition key, or NULL:
+ *		whole-row references and system columns, or the clock.
+ */
+static char *
+key_reason(Node *expr)
+{
+	DtFunctionFacts facts = querytree_facts(expr);
+
+	if (facts.whole_row)
+		return pstrdup("whole-row references and system columns");
+	if (facts.time)
+		return pstrdup("the current time (now(), CURRENT_TIMESTAMP, ...) in a partition key");
+	return NULL;
 }
 
 /*
@@ -145,7 +124,8 @@ static char *
 trace_leaf(DtAnalysis *an, Query *query, Expr *expr, List **leaves)
 {
 	DtKeyLeaf  *leaf = palloc0(sizeof(DtKeyLeaf));
-	Relids		nullable = NULL;
+	DtFromWalk	walk = {.outer_joins = true};
+	Relids		nullable;
 	Relids		keyrels;
 	ListCell   *lc;
 	char	   *reason;
@@ -156,11 +136,13 @@ trace_leaf(DtAnalysis *an, Query *query, Expr *expr, List **leaves)
 	{
 		Node	   *item;
 
-		reason = leaf_from(an, query, (Node *) lfirst(lc), leaf, &nullable, &item);
+		reason = querytree_walk_from(an->inputs, query, (Node *) lfirst(lc), &walk, &item);
 		if (reason != NULL)
 			return reason;
 		leaf->from = lappend(leaf->from, item);
 	}
+	leaf->rels = walk.rels;
+	nullable = walk.nullable;
 	keyrels = pull_varnos(NULL, (Node *) expr);
 	if (bms_is_empty(keyrels))
 		return pstrdup("a partition key that is a constant");
@@ -169,11 +151,11 @@ trace_leaf(DtAnalysis *an, Query *query, Expr *expr, List **leaves)
 	leaf->key_rtindex = bms_singleton_member(keyrels);
 	if (bms_is_member(leaf->key_rtindex, nullable))
 		return pstrdup("a partition key from the nullable side of an outer join");
-	if ((reason = analysis_key_reason((Node *) expr)) != NULL)
+	if ((reason = key_reason((Node *) expr)) != NULL)
 		return reason;
 	leaf->level = query;
 	leaf->expr = expr;
-	leaf->quals = kept_conditions(query, query->jointree->quals, nullable);
+	leaf->quals = querytree_kept_conditions(query, query->jointree->quals, nullable);
 	*leaves = lappend(*leaves, leaf);
 	return NULL;
 }
@@ -231,7 +213,7 @@ in_clause(Query *query, List *clauses, Expr *expr)
 	{
 		Node	   *e = get_sortgroupclause_expr(lfirst_node(SortGroupClause, lc), query->targetList);
 
-		if (equal(analysis_flatten_joins(query, e), expr))
+		if (equal(querytree_flatten_joins(query, e), expr))
 			return true;
 	}
 	return false;
@@ -256,7 +238,7 @@ trace_column(DtAnalysis *an, Query *query, AttrNumber resno, List *levels, List 
 		return trace_setop(an, query, query->setOperations, resno, levels, leaves);
 
 	tle = get_tle_by_resno(query->targetList, resno);
-	expr = (Expr *) analysis_flatten_joins(query, (Node *) tle->expr);
+	expr = (Expr *) querytree_flatten_joins(query, (Node *) tle->expr);
 	if (expression_returns_set((Node *) expr))
 		return pstrdup("a set-returning function as the partition key");
 	if (query->hasAggs || query->groupClause != NIL || query->groupingSets != NIL)
@@ -427,19 +409,23 @@ dt_index_on(Oid dtrelid, AttrNumber attnum)
  *		Find the partition key of an->query, preferring a column the DT is
  *		indexed on (the one chosen when it was created), then one whose base
  *		rows an index finds, then the first.  Fills an->recompute, or
- *		returns why no column partitions the query.
+ *		returns why the query's functions rule recompute out or why no
+ *		column partitions it.
  */
 char *
 recompute_analyze(DtAnalysis *an, Oid dtrelid)
 {
-	Query	   *query = copyObject(an->query);
-	char	   *reason = NULL;
+	Query	   *query;
+	char	   *reason;
 	const char *reason_column = NULL;
 	bool		one_reason = true;
 	int			best_score = -1;
 	DtRecompute *best = palloc0(sizeof(DtRecompute));
 	ListCell   *lc;
 
+	if ((reason = functions_reason(an->query)) != NULL)
+		return reason;
+	query = copyObject(an->query);
 	foreach(lc, query->targetList)
 	{
 		TargetEntry *tle = lfirst_node(TargetEntry, lc);
@@ -502,121 +488,9 @@ recompute_analyze(DtAnalysis *an, Oid dtrelid)
 	return NULL;
 }
 
-/*
- * from_item_sql
- *		A leaf's FROM item (as leaf_from copied it) with its relations read
- *		as sources: the changed one "changed" as its changes, the other
- *		relations that changed as now and before together (a row they
- *		joined before the window or join now), the rest as they are now.
- */
-static char *
-from_item_sql(DtKeyLeaf *leaf, Node *item, List *ctx, DtFromRel *changed, List *changed_relids)
-{
-	if (IsA(item, RangeTblRef))
-	{
-		ListCell   *lc;
-
-		foreach(lc, leaf->rels)
-		{
-			DtFromRel  *rel = (DtFromRel *) lfirst(lc);
-
-			if (rel->rtindex != ((RangeTblRef *) item)->rtindex)
-				continue;
-			if (rel == changed)
-				return deparse_source_sql(rel, DT_SOURCE_CHANGES);
-			if (rel->rtindex != leaf->key_rtindex &&
-				list_member_oid(changed_relids, rel->input->relid))
-				return deparse_source_sql(rel, DT_SOURCE_BEFORE);
-			return deparse_source_sql(rel, DT_SOURCE_NOW);
-		}
-		elog(ERROR, "relation %u of a partition key's leaf not found", ((RangeTblRef *) item)->rtindex);
-	}
-	else
-	{
-		JoinExpr   *join = castNode(JoinExpr, item);
-
-		return psprintf("(%s %s JOIN %s ON %s)",
-						from_item_sql(leaf, join->larg, ctx, changed, changed_relids),
-						join->jointype == JOIN_LEFT ? "LEFT" : join->jointype == JOIN_RIGHT ? "RIGHT" : "INNER",
-						from_item_sql(leaf, join->rarg, ctx, changed, changed_relids),
-						join->quals == NULL ? "true" : deparse_expression(join->quals, ctx, true, false));
-	}
-	return NULL;
-}
-
-/*
- * recompute_keys_sql
- *		The keys touched by a window that changed the inputs "changed"
- *		(relids): one row, the non-null keys as an array and whether the
- *		NULL key is one of them.  Window position $1, $2, $3.  A changed row
- *		of the key's table touches its own key, before and after; a changed
- *		row of another table, the keys of the rows it joins in the leaf's
- *		FROM list (outer joins kept, so that a row without a match elsewhere
- *		is still found).
- */
-char *
-recompute_keys_sql(DtAnalysis *an, List *changed)
-{
-	StringInfoData terms;
-	ListCell   *lc;
-
-	initStringInfo(&terms);
-	foreach(lc, an->recompute->leaves)
-	{
-		DtKeyLeaf  *leaf = (DtKeyLeaf *) lfirst(lc);
-		List	   *ctx = deparse_context_for_level(leaf->level);
-		char	   *key = deparse_expression((Node *) leaf->expr, ctx, true, false);
-		ListCell   *lr;
-
-		foreach(lr, leaf->rels)
-		{
-			DtFromRel  *changed_rel = (DtFromRel *) lfirst(lr);
-			ListCell   *lf;
-
-			if (!list_member_oid(changed, changed_rel->input->relid))
-				continue;
-			appendStringInfo(&terms, "%sSELECT %s AS k FROM ", terms.len > 0 ? " UNION ALL " : "", key);
-			if (changed_rel->rtindex == leaf->key_rtindex)
-			{
-				appendStringInfoString(&terms, deparse_source_sql(changed_rel, DT_SOURCE_CHANGES));
-				continue;
-			}
-			foreach(lf, leaf->from)
-				appendStringInfo(&terms, "%s%s", foreach_current_index(lf) > 0 ? ", " : "",
-								 from_item_sql(leaf, (Node *) lfirst(lf), ctx, changed_rel, changed));
-			appendStringInfo(&terms, " WHERE t%u." DT_COL_SIGN " IS NOT NULL", changed_rel->rtindex);
-			if (leaf->quals != NULL)
-				appendStringInfo(&terms, " AND %s", deparse_expression(leaf->quals, ctx, true, false));
-		}
-	}
-	if (terms.len == 0)
-		elog(ERROR, "no relation the dynamic table reads changed");
-	return psprintf("SELECT array_agg(DISTINCT k) FILTER (WHERE k IS NOT NULL), coalesce(bool_or(k IS NULL), false) "
-					"FROM (%s) s", terms.data);
-}
-
 /* recompute_key_column: the name of the DT's partition key column. */
 char *
 recompute_key_column(DtAnalysis *an)
 {
 	return get_tle_by_resno(an->query->targetList, an->recompute->resno)->resname;
-}
-
-/* recompute_delete_sql: delete the DT's rows of partitions $1 and, if $2, NULL. */
-char *
-recompute_delete_sql(Oid dtrelid, DtAnalysis *an)
-{
-	const char *col = quote_identifier(recompute_key_column(an));
-
-	return psprintf("DELETE FROM %s WHERE %s %s ANY ($1) OR (%s IS NULL AND $2)",
-					names_qualified(dtrelid), col,
-					deparse_operator_sql(an->recompute->type, BTEqualStrategyNumber), col);
-}
-
-/* recompute_insert_sql: compute the rows of partitions $1 and, if $2, NULL. */
-char *
-recompute_insert_sql(Oid dtrelid, DtAnalysis *an)
-{
-	return psprintf("INSERT INTO %s %s", names_qualified(dtrelid),
-					pg_get_querydef(an->recompute->query, false));
 }

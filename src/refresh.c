@@ -375,7 +375,7 @@ window_plan(DtPlanSet *p, List *changed)
 	wp = palloc(sizeof(WindowPlan));
 	wp->changed = list_copy(changed);
 	wp->plan = prepare(p->an->strategy == DT_STRATEGY_MERGE ? deparse_merge_sql(p->sql, changed)
-					   : recompute_keys_sql(p->an, changed), 3, window_types);
+					   : deparse_recompute_keys_sql(p->an, changed), 3, window_types);
 	p->window_plans = lappend(p->window_plans, wp);
 	MemoryContextSwitchTo(old);
 	return wp->plan;

@@ -1,0 +1,628 @@
+/*-------------------------------------------------------------------------
+ *
+ * merge.c
+ *		Delta merge: can the query be maintained by merging the changes
+ *		into per-group state, and with what state?
+ *
+ * A query delta merge maintains is one grouped level (GROUP BY, or
+ * aggregates without it) over tables joined with inner joins, every GROUP
+ * BY expression an output column, every aggregate one whose state can be
+ * merged (DtAggKind: count, count distinct, sum, avg, the variance family,
+ * min, max, percentile_cont, percentile_disc, bool_and/bool_or/every, each
+ * with or without FILTER), and the clock (now()) only in the select list.
+ * merge_analyze fills the plan of such a query into a DtAnalysis: its
+ * FROM list and conditions, its group keys, its aggregates with the
+ * arithmetic of their state (DtSumDomain), the inputs and filters the
+ * change rows carry (x1..xn, f1..fm), and the auxiliary value-count tables
+ * of the holistic aggregates (min, max, count distinct, percentiles).
+ * deparse.c writes the state and the SQL from that plan.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_namespace.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_type.h"
+#include "commands/defrem.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
+#include "parser/parsetree.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/regproc.h"
+#include "utils/syscache.h"
+#include "utils/typcache.h"
+
+#include "pg_dynamic_tables.h"
+
+/*
+ * expr_index
+ *		Position (1-based) of an expression in a list, compared with equal();
+ *		appended if absent.
+ */
+static int
+expr_index(List **list, Expr *expr)
+{
+	ListCell   *lc;
+	int			i = 0;
+
+	foreach(lc, *list)
+	{
+		i++;
+		if (equal(lfirst(lc), expr))
+			return i;
+	}
+	*list = lappend(*list, expr);
+	return list_length(*list);
+}
+
+/* has_btree_opclass: can values of this type be sorted and indexed? */
+static bool
+has_btree_opclass(Oid type)
+{
+	return OidIsValid(GetDefaultOpClass(type, BTREE_AM_OID));
+}
+
+/* What aggregate is this, and over which kind of arithmetic? */
+typedef struct KnownAggregate
+{
+	const char *name;
+	DtAggKind	kind;
+} KnownAggregate;
+
+static const KnownAggregate known_aggregates[] = {
+	{"count", DT_AGG_COUNT},
+	{"sum", DT_AGG_SUM},
+	{"avg", DT_AGG_AVG},
+	{"variance", DT_AGG_VAR_SAMP},
+	{"var_samp", DT_AGG_VAR_SAMP},
+	{"var_pop", DT_AGG_VAR_POP},
+	{"stddev", DT_AGG_STDDEV_SAMP},
+	{"stddev_samp", DT_AGG_STDDEV_SAMP},
+	{"stddev_pop", DT_AGG_STDDEV_POP},
+	{"min", DT_AGG_MIN},
+	{"max", DT_AGG_MAX},
+	{"percentile_cont", DT_AGG_PERCENTILE_CONT},
+	{"percentile_disc", DT_AGG_PERCENTILE_DISC},
+	{"bool_and", DT_AGG_BOOL_AND},
+	{"every", DT_AGG_BOOL_AND},
+	{"bool_or", DT_AGG_BOOL_OR},
+};
+
+
+/* sum_domain: the state arithmetic of sum/avg/variance over a type. */
+static DtSumDomain
+sum_domain(Oid type, DtAggKind kind)
+{
+	switch (type)
+	{
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+			return DT_DOMAIN_INTEGER;
+		case NUMERICOID:
+			return DT_DOMAIN_NUMERIC;
+		case FLOAT4OID:
+		case FLOAT8OID:
+			return DT_DOMAIN_FLOAT;
+		case INTERVALOID:
+			return (kind == DT_AGG_SUM || kind == DT_AGG_AVG) ? DT_DOMAIN_INTERVAL : DT_DOMAIN_NONE;
+		case MONEYOID:
+			return kind == DT_AGG_SUM ? DT_DOMAIN_MONEY : DT_DOMAIN_NONE;
+		default:
+			return DT_DOMAIN_NONE;
+	}
+}
+
+/* aux_table_for: the auxiliary table holding values of a type, created on demand. */
+static DtAuxTable *
+aux_table_for(DtAnalysis *an, Oid type, int32 typmod, Oid collation)
+{
+	ListCell   *lc;
+	DtAuxTable *aux;
+
+	foreach(lc, an->aux_tables)
+	{
+		aux = (DtAuxTable *) lfirst(lc);
+		if (aux->valtype == type && aux->valtypmod == typmod &&
+			aux->valcollation == collation)
+			return aux;
+	}
+	aux = palloc0(sizeof(DtAuxTable));
+	aux->no = list_length(an->aux_tables) + 1;
+	aux->valtype = type;
+	aux->valtypmod = typmod;
+	aux->valcollation = collation;
+	an->aux_tables = lappend(an->aux_tables, aux);
+	return aux;
+}
+
+/* assign_aux_item: the item of (argument, filter) in its auxiliary table. */
+static void
+assign_aux_item(DtAnalysis *an, DtAggregate *agg)
+{
+	DtAuxTable *aux = aux_table_for(an, agg->argtype, agg->argtypmod, agg->argcollation);
+	ListCell   *lc;
+	DtAuxItem  *item;
+
+	agg->aux_no = aux->no;
+	foreach(lc, aux->items)
+	{
+		item = (DtAuxItem *) lfirst(lc);
+		if (item->input_no == agg->input_no && item->filter_no == agg->filter_no)
+		{
+			agg->aux_item = item->j;
+			return;
+		}
+	}
+	item = palloc0(sizeof(DtAuxItem));
+	item->j = list_length(aux->items) + 1;
+	item->input_no = agg->input_no;
+	item->filter_no = agg->filter_no;
+	aux->items = lappend(aux->items, item);
+	agg->aux_item = item->j;
+}
+
+/*
+ * aggregate_kind
+ *		Which maintained aggregate aggref calls (agg->kind), by the name of a
+ *		function of pg_catalog; false if none.  *name: its name.
+ */
+static bool
+aggregate_kind(Aggref *aggref, DtAggregate *agg, char **name)
+{
+	HeapTuple	proctup;
+	Form_pg_proc procform;
+	bool		found = false;
+	int			i;
+
+	proctup = SearchSysCache1(PROCOID, ObjectIdGetDatum(aggref->aggfnoid));
+	if (!HeapTupleIsValid(proctup))
+		elog(ERROR, "cache lookup failed for function %u", aggref->aggfnoid);
+	procform = (Form_pg_proc) GETSTRUCT(proctup);
+	*name = pstrdup(NameStr(procform->proname));
+	if (procform->pronamespace == PG_CATALOG_NAMESPACE)
+	{
+		for (i = 0; i < lengthof(known_aggregates); i++)
+		{
+			if (strcmp(*name, known_aggregates[i].name) == 0)
+			{
+				agg->kind = known_aggregates[i].kind;
+				found = true;
+				break;
+			}
+		}
+	}
+	ReleaseSysCache(proctup);
+	return found;
+}
+
+/*
+ * percentile_argument
+ *		The fraction and the ordering argument of percentile_cont or
+ *		percentile_disc (name), or why they cannot be maintained.  A
+ *		fraction outside [0, 1] is an error, as PostgreSQL's.
+ */
+static char *
+percentile_argument(Aggref *aggref, DtAggregate *agg, const char *name)
+{
+	Node	   *direct;
+	Const	   *c;
+	SortGroupClause *sort;
+	TypeCacheEntry *tc;
+
+	if (list_length(aggref->aggdirectargs) != 1 || list_length(aggref->args) != 1)
+		return psprintf("%s() with this argument list", name);
+	direct = eval_const_expressions(NULL, linitial(aggref->aggdirectargs));
+	if (!IsA(direct, Const) || ((Const *) direct)->consttype != FLOAT8OID)
+		return psprintf("%s() with a fraction that is not a constant number", name);
+	c = (Const *) direct;
+	if (c->constisnull)
+		return psprintf("%s() with a NULL fraction", name);
+	agg->fraction = DatumGetFloat8(c->constvalue);
+	sort = linitial_node(SortGroupClause, aggref->aggorder);
+	tc = lookup_type_cache(exprType((Node *) ((TargetEntry *) linitial(aggref->args))->expr),
+						   TYPECACHE_LT_OPR);
+	if (sort->sortop != tc->lt_opr)
+		return psprintf("%s() ordered by DESC or USING", name);
+	if (agg->fraction < 0 || agg->fraction > 1 || isnan(agg->fraction))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("percentile value %g is not between 0 and 1", agg->fraction)));
+	agg->arg = ((TargetEntry *) linitial(aggref->args))->expr;
+	return NULL;
+}
+
+/*
+ * plain_argument
+ *		The argument of any other aggregate (name): none for count(*), one
+ *		otherwise; DISTINCT only for count (count distinct), min and max.
+ */
+static char *
+plain_argument(Aggref *aggref, DtAggregate *agg, const char *name)
+{
+	if (aggref->aggorder != NIL)
+		return psprintf("ORDER BY inside aggregate %s()", name);
+	if (aggref->aggstar)
+	{
+		agg->kind = DT_AGG_COUNT_STAR;
+		agg->arg = NULL;
+	}
+	else
+	{
+		if (list_length(aggref->args) != 1)
+			return psprintf("aggregate %s() with %d arguments", name, list_length(aggref->args));
+		agg->arg = ((TargetEntry *) linitial(aggref->args))->expr;
+	}
+	if (aggref->aggdistinct != NIL)
+	{
+		if (agg->kind == DT_AGG_COUNT)
+			agg->kind = DT_AGG_COUNT_DISTINCT;
+		else if (agg->kind != DT_AGG_MIN && agg->kind != DT_AGG_MAX)
+			return psprintf("DISTINCT inside aggregate %s()", name);
+	}
+	return NULL;
+}
+
+/*
+ * aggregate_state
+ *		Where the state of agg comes from: its argument and filter as
+ *		columns of the change rows, the arithmetic of a sum, or an item of
+ *		an auxiliary table; or why its argument's type has none.
+ */
+static char *
+aggregate_state(DtAnalysis *an, DtAggregate *agg, const char *name)
+{
+	if (agg->arg != NULL)
+	{
+		if (type_is_rowtype(exprType((Node *) agg->arg)))
+			return psprintf("aggregate %s() over a composite value", name);
+		agg->argtype = exprType((Node *) agg->arg);
+		agg->argtypmod = exprTypmod((Node *) agg->arg);
+		agg->argcollation = exprCollation((Node *) agg->arg);
+		agg->input_no = expr_index(&an->input_exprs, agg->arg);
+	}
+	if (agg->filter != NULL)
+		agg->filter_no = expr_index(&an->filter_exprs, agg->filter);
+
+	switch (agg->kind)
+	{
+		case DT_AGG_SUM:
+		case DT_AGG_AVG:
+		case DT_AGG_VAR_SAMP:
+		case DT_AGG_VAR_POP:
+		case DT_AGG_STDDEV_SAMP:
+		case DT_AGG_STDDEV_POP:
+			agg->domain = sum_domain(agg->argtype, agg->kind);
+			if (agg->domain == DT_DOMAIN_NONE)
+				return psprintf("aggregate %s() over type %s", name,
+								format_type_be(agg->argtype));
+			break;
+		case DT_AGG_MIN:
+		case DT_AGG_MAX:
+		case DT_AGG_COUNT_DISTINCT:
+		case DT_AGG_PERCENTILE_CONT:
+		case DT_AGG_PERCENTILE_DISC:
+			if (!has_btree_opclass(agg->argtype))
+				return psprintf("aggregate %s() over type %s, which has no default btree operator class",
+								name, format_type_be(agg->argtype));
+			assign_aux_item(an, agg);
+			break;
+		default:
+			break;
+	}
+	return NULL;
+}
+
+/*
+ * classify_aggregate
+ *		Fill in a DtAggregate for an Aggref, or return the reason it cannot
+ *		be maintained incrementally.
+ */
+static char *
+classify_aggregate(DtAnalysis *an, Aggref *aggref, DtAggregate *agg)
+{
+	char	   *name;
+	char	   *reason;
+
+	if (aggref->agglevelsup != 0)
+		return pstrdup("aggregates of an outer query level");
+	if (!aggregate_kind(aggref, agg, &name))
+		return psprintf("aggregate function %s()", name);
+
+	agg->aggref = aggref;
+	agg->filter = aggref->aggfilter;
+	agg->restype = aggref->aggtype;
+	agg->restypmod = -1;
+	if (agg->kind == DT_AGG_PERCENTILE_CONT || agg->kind == DT_AGG_PERCENTILE_DISC)
+		reason = percentile_argument(aggref, agg, name);
+	else
+		reason = plain_argument(aggref, agg, name);
+	if (reason != NULL)
+		return reason;
+	return aggregate_state(an, agg, name);
+}
+
+/* Context for replacing group keys and aggregates in output expressions. */
+typedef struct OutputCheck
+{
+	DtAnalysis *an;
+	char	   *reason;
+	bool		inside_aggregate;
+} OutputCheck;
+
+/* collect_aggrefs_walker: classify every Aggref once (deduplicated). */
+static bool
+collect_aggrefs_walker(Node *node, OutputCheck *ctx)
+{
+	ListCell   *lc;
+
+	if (node == NULL || ctx->reason != NULL)
+		return false;
+	if (IsA(node, Aggref))
+	{
+		DtAggregate *agg;
+
+		foreach(lc, ctx->an->aggregates)
+		{
+			if (equal(((DtAggregate *) lfirst(lc))->aggref, node))
+				return false;
+		}
+		agg = palloc0(sizeof(DtAggregate));
+		agg->no = list_length(ctx->an->aggregates) + 1;
+		ctx->reason = classify_aggregate(ctx->an, (Aggref *) node, agg);
+		if (ctx->reason == NULL)
+			ctx->an->aggregates = lappend(ctx->an->aggregates, agg);
+		return false;			/* arguments are checked separately */
+	}
+	return expression_tree_walker(node, collect_aggrefs_walker, ctx);
+}
+
+/*
+ * check_output_walker
+ *		An output or HAVING expression must be built from group keys and
+ *		aggregates only: a Var outside both means a column grouped by
+ *		functional dependency, which the state cannot reproduce.
+ */
+static bool
+check_output_walker(Node *node, OutputCheck *ctx)
+{
+	ListCell   *lc;
+
+	if (node == NULL || ctx->reason != NULL)
+		return false;
+	if (IsA(node, Aggref))
+		return false;
+	foreach(lc, ctx->an->keys)
+	{
+		if (equal(((DtKey *) lfirst(lc))->expr, node))
+			return false;
+	}
+	if (IsA(node, Var))
+	{
+		ctx->reason = psprintf("column \"%s\" used outside an aggregate without being a GROUP BY expression",
+							   get_rte_attribute_name(rt_fetch(((Var *) node)->varno,
+															   ctx->an->query->rtable),
+													  ((Var *) node)->varattno));
+		return false;
+	}
+	return expression_tree_walker(node, check_output_walker, ctx);
+}
+
+/*
+ * level_reason
+ *		Why a query level is not one grouped level over tables, by the
+ *		clauses it has, or NULL.
+ */
+static char *
+level_reason(Query *query)
+{
+	if (query->setOperations != NULL)
+		return pstrdup("UNION, INTERSECT and EXCEPT");
+	if (query->cteList != NIL)
+		return pstrdup("WITH queries");
+	if (query->hasWindowFuncs)
+		return pstrdup("window functions");
+	if (query->hasTargetSRFs)
+		return pstrdup("set-returning functions in the select list");
+	if (query->hasSubLinks)
+		return pstrdup("subqueries in expressions");
+	if (query->groupingSets != NIL)
+		return pstrdup("GROUPING SETS, ROLLUP and CUBE");
+	if (query->limitCount != NULL || query->limitOffset != NULL)
+		return pstrdup("LIMIT and OFFSET");
+	if (query->hasDistinctOn)
+		return pstrdup("DISTINCT ON");
+	if (query->jointree->fromlist == NIL)
+		return pstrdup("queries without FROM");
+	return NULL;
+}
+
+/*
+ * collect_keys
+ *		The group keys into an->keys: each must be an output column with a
+ *		btree-sortable type that is not composite.
+ */
+static char *
+collect_keys(Query *query, DtAnalysis *an)
+{
+	ListCell   *lc;
+
+	foreach(lc, query->groupClause)
+	{
+		SortGroupClause *sgc = lfirst_node(SortGroupClause, lc);
+		TargetEntry *tle = get_sortgroupclause_tle(sgc, query->targetList);
+		DtKey	   *key;
+
+		if (tle->resjunk)
+			return pstrdup("GROUP BY expressions that are not in the select list");
+		key = palloc0(sizeof(DtKey));
+		key->expr = tle->expr;
+		key->resno = tle->resno;
+		key->type = exprType((Node *) tle->expr);
+		key->typmod = exprTypmod((Node *) tle->expr);
+		key->collation = exprCollation((Node *) tle->expr);
+		if (!has_btree_opclass(key->type))
+			return psprintf("GROUP BY over type %s, which has no default btree operator class",
+							format_type_be(key->type));
+		if (type_is_rowtype(key->type))
+			return pstrdup("GROUP BY a composite value");
+		an->keys = lappend(an->keys, key);
+	}
+	if (query->distinctClause != NIL && an->keys == NIL)
+		return pstrdup("DISTINCT over an aggregate without GROUP BY");
+	return NULL;
+}
+
+/*
+ * collect_aggregates
+ *		The aggregates of the select list and HAVING into an->aggregates,
+ *		then a check of the expressions built over them and the keys.
+ */
+static char *
+collect_aggregates(Query *query, DtAnalysis *an)
+{
+	OutputCheck ctx = {an, NULL, false};
+	ListCell   *lc;
+
+	foreach(lc, query->targetList)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+
+		if (!tle->resjunk)
+			collect_aggrefs_walker((Node *) tle->expr, &ctx);
+	}
+	collect_aggrefs_walker(query->havingQual, &ctx);
+	if (ctx.reason != NULL)
+		return ctx.reason;
+
+	foreach(lc, query->targetList)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+
+		if (!tle->resjunk)
+			check_output_walker((Node *) tle->expr, &ctx);
+	}
+	check_output_walker(query->havingQual, &ctx);
+	return ctx.reason;
+}
+
+/*
+ * functions_reason
+ *		Why the functions of a grouped query rule delta merge out, or NULL.
+ *		Only the select list may read the clock: refreshed_at-style columns
+ *		take the time of the refresh that writes the row.  Anywhere else
+ *		(*state_exprs: the aggregates, keys, conditions and HAVING, what the
+ *		state is computed from) the answer would change without any row
+ *		changing.
+ */
+static char *
+functions_reason(Query *query, DtAnalysis *an, List **state_exprs)
+{
+	DtFunctionFacts facts;
+	ListCell   *lc;
+
+	*state_exprs = NIL;
+	foreach(lc, an->aggregates)
+		* state_exprs = lappend(*state_exprs, ((DtAggregate *) lfirst(lc))->aggref);
+	foreach(lc, an->keys)
+		* state_exprs = lappend(*state_exprs, ((DtKey *) lfirst(lc))->expr);
+	*state_exprs = lappend(*state_exprs, an->quals);
+	*state_exprs = lappend(*state_exprs, query->havingQual);
+	facts = querytree_facts((Node *) *state_exprs);
+	if (facts.time)
+		return pstrdup("the current time (now(), CURRENT_TIMESTAMP, ...) outside the select list");
+	if (facts.whole_row)
+		return pstrdup("whole-row references and system columns");
+	facts = querytree_facts((Node *) query->targetList);
+	if (OidIsValid(facts.user_stable))
+		return psprintf("function %s, which is not IMMUTABLE", format_procedure(facts.user_stable));
+	facts = querytree_facts((Node *) *state_exprs);
+	if (OidIsValid(facts.user_stable))
+		return psprintf("function %s, which is not IMMUTABLE", format_procedure(facts.user_stable));
+	return NULL;
+}
+
+/*
+ * merge_analyze
+ *		Fill the delta-merge plan of an, or return why the query has none.
+ *		Works on a copy of the query whose outputs refer to the joined
+ *		relations directly (no join alias Vars), which becomes an->query.
+ */
+char *
+merge_analyze(Query *query, DtAnalysis *an)
+{
+	ListCell   *lc;
+	DtFromWalk	walk = {0};
+	List	   *quals;
+	List	   *state_exprs;
+	char	   *reason;
+
+	if ((reason = level_reason(query)) != NULL)
+		return reason;
+	foreach(lc, query->jointree->fromlist)
+	{
+		reason = querytree_walk_from(an->inputs, query, (Node *) lfirst(lc), &walk, NULL);
+		if (reason != NULL)
+			return reason;
+	}
+	an->from = walk.rels;
+	quals = walk.quals;
+	if (!query->hasAggs && query->groupClause == NIL)
+		return pstrdup("queries without aggregation");
+
+	query = copyObject(query);
+	if (query->jointree->quals != NULL)
+		quals = lappend(quals, query->jointree->quals);
+	an->quals = querytree_flatten_joins(query, (Node *) make_ands_explicit(quals));
+	if (quals == NIL)
+		an->quals = NULL;
+	query->targetList = (List *) querytree_flatten_joins(query, (Node *) query->targetList);
+	query->havingQual = querytree_flatten_joins(query, query->havingQual);
+	an->query = query;
+
+	if ((reason = collect_keys(query, an)) != NULL ||
+		(reason = collect_aggregates(query, an)) != NULL ||
+		(reason = functions_reason(query, an, &state_exprs)) != NULL)
+		return reason;
+
+	/* The columns that the change rows must carry, of every relation. */
+	foreach(lc, an->from)
+	{
+		DtFromRel  *rel = (DtFromRel *) lfirst(lc);
+
+		pull_varattnos((Node *) state_exprs, rel->rtindex, &rel->input->attnums);
+	}
+	return NULL;
+}
+
+/*
+ * merge_shaped
+ *		Is the query of the shape delta merge maintains, one grouped level
+ *		over relations?  Then why merge refused it says more than why no
+ *		column partitions it.
+ */
+bool
+merge_shaped(Query *query)
+{
+	ListCell   *lc;
+
+	if (query->setOperations != NULL || query->cteList != NIL || query->hasWindowFuncs ||
+		query->hasDistinctOn || query->groupingSets != NIL ||
+		(!query->hasAggs && query->groupClause == NIL))
+		return false;
+	foreach(lc, query->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		if (rte->rtekind != RTE_RELATION && rte->rtekind != RTE_JOIN)
+			return false;
+	}
+	return true;
+}

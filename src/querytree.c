@@ -1,0 +1,471 @@
+/*-------------------------------------------------------------------------
+ *
+ * querytree.c
+ *		Walks over a dynamic table's Query tree that the analyses share.
+ *
+ * analysis.c decides how a query is maintained with the help of merge.c
+ * (delta merge) and recompute.c (affected-key recompute); all three look
+ * at the same things of a query, found here:
+ *
+ *	- the relations it reads at every level (querytree_inputs): each a
+ *	  DtInput, with the columns read and whether its changes can be
+ *	  captured;
+ *	- what its functions depend on (querytree_facts): the clock,
+ *	  non-immutable functions of users, whole-row and system columns;
+ *	- the relations of a FROM list and the conditions of its joins
+ *	  (querytree_walk_from), inner joins only for delta merge, inner and
+ *	  outer for the leaves of a partition key.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "catalog/catalog.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
+#include "catalog/pg_proc.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
+#include "parser/parsetree.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+
+#include "pg_dynamic_tables.h"
+
+/* The walk of querytree_inputs: its result, and the enclosing levels. */
+typedef struct InputWalk
+{
+	DtQueryInputs *result;
+	List	   *levels;			/* the enclosing queries, innermost first */
+} InputWalk;
+
+static bool input_walker(Node *node, InputWalk *walk);
+static DtInput *add_input(List **inputs, RangeTblEntry *rte);
+
+/*
+ * querytree_inputs
+ *		Walk every level of query (subqueries, WITH queries, sublinks) and
+ *		fill *result: every relation it reads as a DtInput, the columns
+ *		read, its RTEs and their permission infos for permission checks,
+ *		whether it locks rows, and the first system column it reads.
+ *		Refuses temporary relations (see input_walker).
+ */
+void
+querytree_inputs(Query *query, DtQueryInputs *result)
+{
+	InputWalk	walk = {result, NIL};
+
+	memset(result, 0, sizeof(DtQueryInputs));
+	input_walker((Node *) query, &walk);
+}
+
+/* relation_has_parent: is relid a partition or an inheritance child? */
+static bool
+relation_has_parent(Oid relid)
+{
+	return has_superclass(relid);
+}
+
+/*
+ * input_walker
+ *		Walk every level of the query: record each relation it reads as a
+ *		DtInput with the columns used anywhere (a whole-row reference uses
+ *		them all), keep its RTEs for permission checks, and note row locks.
+ *		Temporary relations are refused: other sessions (the scheduler)
+ *		cannot read them.  Views leave a placeholder RTE after rewriting;
+ *		their own inputs are what is read.
+ */
+static bool
+input_walker(Node *node, InputWalk *walk)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+	{
+		Query	   *query = (Query *) node;
+		ListCell   *lc;
+		bool		result;
+
+		if (query->rowMarks != NIL || query->hasForUpdate)
+			walk->result->locking = true;
+#if PG_VERSION_NUM >= 160000
+		walk->result->perminfos = list_concat(walk->result->perminfos, query->rteperminfos);
+#endif
+		foreach(lc, query->rtable)
+		{
+			RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+			if (rte->rtekind != RTE_RELATION)
+				continue;
+			walk->result->rtes = lappend(walk->result->rtes, rte);
+			if (get_rel_persistence(rte->relid) == RELPERSISTENCE_TEMP)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("dynamic table query cannot read temporary relation \"%s\"",
+								get_rel_name(rte->relid))));
+			if (get_rel_relkind(rte->relid) != RELKIND_VIEW)
+			{
+				add_input(&walk->result->inputs, rte);
+				walk->result->nrelations++;
+			}
+		}
+		walk->levels = lcons(query, walk->levels);
+		/* a join's alias columns count where they are used (below) */
+		result = query_tree_walker(query, input_walker, walk, QTW_IGNORE_JOINALIASES);
+		walk->levels = list_delete_first(walk->levels);
+		return result;
+	}
+	if (IsA(node, Var))
+	{
+		Var		   *var = (Var *) node;
+		Query	   *query = (Query *) list_nth(walk->levels, var->varlevelsup);
+		RangeTblEntry *rte = rt_fetch(var->varno, query->rtable);
+		DtInput    *input;
+
+		if (rte->rtekind == RTE_JOIN)
+		{
+			/* the columns a join column stands for, at the join's level */
+			List	   *levels = walk->levels;
+			Node	   *alias = var->varattno > 0 ? list_nth(rte->joinaliasvars, var->varattno - 1)
+			: (Node *) rte->joinaliasvars;
+
+			walk->levels = list_copy_tail(levels, var->varlevelsup);
+			input_walker(alias, walk);
+			walk->levels = levels;
+			return false;
+		}
+		if (rte->rtekind != RTE_RELATION || get_rel_relkind(rte->relid) == RELKIND_VIEW)
+			return false;
+		if (var->varattno < 0 && !OidIsValid(walk->result->system_relid))
+		{
+			walk->result->system_relid = rte->relid;
+			walk->result->system_attno = var->varattno;
+		}
+		input = add_input(&walk->result->inputs, rte);
+		if (var->varattno == InvalidAttrNumber)
+		{
+			Relation	rel = relation_open(rte->relid, AccessShareLock);
+			int			natts = RelationGetNumberOfAttributes(rel);
+			AttrNumber	a;
+
+			relation_close(rel, AccessShareLock);
+
+			for (a = 1; a <= natts; a++)
+				input->attnums = bms_add_member(input->attnums,
+												a - FirstLowInvalidHeapAttributeNumber);
+		}
+		else if (var->varattno > 0)
+			input->attnums = bms_add_member(input->attnums,
+											var->varattno - FirstLowInvalidHeapAttributeNumber);
+		return false;
+	}
+	return expression_tree_walker(node, input_walker, walk);
+}
+
+/* all_permanent: are relid and all its partitions and children permanent? */
+static bool
+all_permanent(Oid relid)
+{
+	ListCell   *lc;
+
+	if (get_rel_persistence(relid) != RELPERSISTENCE_PERMANENT)
+		return false;
+	if (!has_subclass(relid))
+		return true;
+	foreach(lc, find_all_inheritors(relid, NoLock, NULL))
+	{
+		if (get_rel_persistence(lfirst_oid(lc)) != RELPERSISTENCE_PERMANENT)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * add_input
+ *		The DtInput of a relation, created at first sight.  Its changes can
+ *		be captured if it is a permanent table with permanent partitions or
+ *		children (a crash empties an unlogged one without a trace in its
+ *		log; the backends that replan after it see it), not a system
+ *		catalog (they change without DML, and nobody but a superuser
+ *		triggers on them), that is not itself a partition or child (DML
+ *		through its parent fires only the parent's statement triggers),
+ *		read with its children or without any (FROM ONLY would see its
+ *		children's changes in its log).
+ */
+static DtInput *
+add_input(List **inputs, RangeTblEntry *rte)
+{
+	ListCell   *lc;
+	DtInput    *input;
+	char		relkind = get_rel_relkind(rte->relid);
+
+	foreach(lc, *inputs)
+	{
+		input = (DtInput *) lfirst(lc);
+		if (input->relid == rte->relid)
+		{
+			if (input->inh != rte->inh)
+				input->capturable = false;
+			return input;
+		}
+	}
+	input = palloc0(sizeof(DtInput));
+	input->relid = rte->relid;
+	input->inh = rte->inh;
+	input->capturable = (relkind == RELKIND_RELATION || relkind == RELKIND_PARTITIONED_TABLE) &&
+		!IsCatalogRelationOid(rte->relid) &&
+		all_permanent(rte->relid) &&
+		!relation_has_parent(rte->relid) &&
+		(rte->inh || !has_subclass(rte->relid));
+	*inputs = lappend(*inputs, input);
+	return input;
+}
+
+/* is_time_function: does this node read the clock (now() and friends)? */
+static bool
+is_time_function(Node *node)
+{
+	if (IsA(node, SQLValueFunction))
+	{
+		switch (((SQLValueFunction *) node)->op)
+		{
+			case SVFOP_CURRENT_DATE:
+			case SVFOP_CURRENT_TIME:
+			case SVFOP_CURRENT_TIME_N:
+			case SVFOP_CURRENT_TIMESTAMP:
+			case SVFOP_CURRENT_TIMESTAMP_N:
+			case SVFOP_LOCALTIME:
+			case SVFOP_LOCALTIME_N:
+			case SVFOP_LOCALTIMESTAMP:
+			case SVFOP_LOCALTIMESTAMP_N:
+				return true;
+			default:
+				return false;
+		}
+	}
+	if (IsA(node, FuncExpr))
+	{
+		Oid			f = ((FuncExpr *) node)->funcid;
+
+		return f == F_NOW || f == F_TRANSACTION_TIMESTAMP || f == F_STATEMENT_TIMESTAMP;
+	}
+	return false;
+}
+
+/*
+ * check_user_stable
+ *		A stable function of our own making may read tables we do not watch;
+ *		built-in stable functions depend only on their arguments and on the
+ *		settings a refresh pins (TimeZone, DateStyle, ...).
+ */
+static bool
+check_user_stable(Oid funcid, void *context)
+{
+	if (funcid >= FirstNormalObjectId && func_volatile(funcid) != PROVOLATILE_IMMUTABLE)
+	{
+		*(Oid *) context = funcid;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * function_facts_walker
+ *		Note time-dependent functions, user-defined non-immutable functions
+ *		and whole-row or system column references anywhere below node.
+ */
+static bool
+function_facts_walker(Node *node, DtFunctionFacts *facts)
+{
+	if (node == NULL)
+		return false;
+	if (is_time_function(node))
+		facts->time = true;
+	if (!OidIsValid(facts->user_stable))
+		check_functions_in_node(node, check_user_stable, &facts->user_stable);
+	if (IsA(node, Var) && ((Var *) node)->varattno <= 0)
+		facts->whole_row = true;
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, function_facts_walker, facts, 0);
+	return expression_tree_walker(node, function_facts_walker, facts);
+}
+
+/*
+ * querytree_facts
+ *		The function facts of node, an expression or a whole Query: does it
+ *		read the clock, call a user-defined function that is not IMMUTABLE,
+ *		or read a whole row or a system column, anywhere below?
+ */
+DtFunctionFacts
+querytree_facts(Node *node)
+{
+	DtFunctionFacts facts = {0};
+
+	function_facts_walker(node, &facts);
+	return facts;
+}
+
+/* querytree_flatten_joins: node with join alias Vars replaced by what they stand for. */
+Node *
+querytree_flatten_joins(Query *query, Node *node)
+{
+#if PG_VERSION_NUM >= 160000
+	return flatten_join_alias_vars(NULL, query, node);
+#else
+	return flatten_join_alias_vars(query, node);
+#endif
+}
+
+/*
+ * querytree_kept_conditions
+ *		The conjuncts of a join or WHERE condition that read no relation
+ *		null-extended below it (nullable), as one expression (NULL: none).
+ *		Dropping a condition only lets more rows match, so the keys a
+ *		partition key's leaf finds are a superset; a condition on
+ *		null-extended rows could hide a match.
+ */
+Node *
+querytree_kept_conditions(Query *query, Node *cond, Relids nullable)
+{
+	List	   *kept = NIL;
+	ListCell   *lc;
+
+	foreach(lc, make_ands_implicit((Expr *) querytree_flatten_joins(query, cond)))
+	{
+		if (!bms_overlap(pull_varnos(NULL, (Node *) lfirst(lc)), nullable))
+			kept = lappend(kept, lfirst(lc));
+	}
+	return kept == NIL ? NULL : (Node *) make_ands_explicit(kept);
+}
+
+/* relation_has_row_security: is row-level security enabled on relid? */
+static bool
+relation_has_row_security(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	bool		rls;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	rls = ((Form_pg_class) GETSTRUCT(tup))->relrowsecurity;
+	ReleaseSysCache(tup);
+	return rls;
+}
+
+/*
+ * input_reason
+ *		Why the changes of an input cannot feed an incremental refresh, or
+ *		NULL.
+ */
+static char *
+input_reason(DtInput *input)
+{
+	if (!input->capturable)
+		return psprintf("reading \"%s\", whose changes cannot be captured (a system catalog, view, foreign table, "
+						"unlogged table, partition or child read directly, or a table read with ONLY)",
+						get_rel_name(input->relid));
+	if (relation_has_row_security(input->relid))
+		return psprintf("row-level security on \"%s\"", get_rel_name(input->relid));
+	return NULL;
+}
+
+/*
+ * from_relation
+ *		*rel: the table a FROM item of a query level reads, with its input
+ *		(one of inputs); or why the item cannot feed an incremental refresh.
+ */
+static char *
+from_relation(List *inputs, Query *query, RangeTblRef *item, DtFromRel **rel)
+{
+	Index		rtindex = item->rtindex;
+	RangeTblEntry *rte = rt_fetch(rtindex, query->rtable);
+	ListCell   *lc;
+
+	if (rte->rtekind != RTE_RELATION)
+		return pstrdup("subqueries, functions and values lists joined with other FROM items");
+	if (rte->tablesample != NULL)
+		return pstrdup("TABLESAMPLE");
+	*rel = palloc0(sizeof(DtFromRel));
+	(*rel)->rtindex = rtindex;
+	foreach(lc, inputs)
+	{
+		if (((DtInput *) lfirst(lc))->relid == rte->relid)
+			(*rel)->input = (DtInput *) lfirst(lc);
+	}
+	Assert((*rel)->input != NULL);
+	return input_reason((*rel)->input);
+}
+
+/*
+ * querytree_walk_from
+ *		The relations of a FROM item into walk->rels (with their inputs,
+ *		from inputs), the conditions of its joins into walk->quals, and the
+ *		relations on the nullable side of an outer join into
+ *		walk->nullable; or why the item cannot be maintained incrementally.
+ *		Inner joins only, unless walk->outer_joins allows LEFT and RIGHT
+ *		JOIN too.  If out is not NULL, *out is a copy of the item whose
+ *		join conditions are reduced to what querytree_kept_conditions
+ *		keeps.
+ */
+char *
+querytree_walk_from(List *inputs, Query *query, Node *item, DtFromWalk *walk, Node **out)
+{
+	if (IsA(item, RangeTblRef))
+	{
+		DtFromRel  *rel = NULL;
+		char	   *reason;
+
+		if ((reason = from_relation(inputs, query, (RangeTblRef *) item, &rel)) != NULL)
+			return reason;
+		walk->rels = lappend(walk->rels, rel);
+		if (out != NULL)
+			*out = item;
+		return NULL;
+	}
+	if (IsA(item, JoinExpr))
+	{
+		JoinExpr   *join = (JoinExpr *) item;
+		JoinExpr   *copy = out != NULL ? makeNode(JoinExpr) : NULL;
+		bool		outer = (join->jointype == JOIN_LEFT || join->jointype == JOIN_RIGHT);
+		int			first = list_length(walk->rels);
+		int			nleft;
+		char	   *reason;
+		int			i;
+
+		/*
+		 * A change on either side of an outer join can add or remove
+		 * null-extended rows on the other: delta merge refuses them all.
+		 */
+		if (join->jointype != JOIN_INNER && !(outer && walk->outer_joins))
+			return pstrdup(walk->outer_joins ? "FULL JOIN" : "outer joins (LEFT, RIGHT and FULL JOIN)");
+		if ((reason = querytree_walk_from(inputs, query, join->larg, walk,
+										  copy ? &copy->larg : NULL)) != NULL)
+			return reason;
+		nleft = list_length(walk->rels);
+		if ((reason = querytree_walk_from(inputs, query, join->rarg, walk,
+										  copy ? &copy->rarg : NULL)) != NULL)
+			return reason;
+		if (join->quals != NULL)
+			walk->quals = lappend(walk->quals, join->quals);
+		if (copy != NULL)
+		{
+			copy->jointype = join->jointype;
+			copy->quals = querytree_kept_conditions(query, join->quals, walk->nullable);
+			*out = (Node *) copy;
+		}
+		for (i = first; i < list_length(walk->rels); i++)
+		{
+			if ((join->jointype == JOIN_LEFT && i >= nleft) ||
+				(join->jointype == JOIN_RIGHT && i < nleft))
+				walk->nullable = bms_add_member(walk->nullable,
+												((DtFromRel *) list_nth(walk->rels, i))->rtindex);
+		}
+		return NULL;
+	}
+	return pstrdup("this kind of FROM item");
+}
