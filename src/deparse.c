@@ -56,11 +56,20 @@
 #include "pg_dynamic_tables.h"
 
 
-/* Everything the statement builders share. */
-typedef struct Build
+/* How a relation of a FROM list is read by one SELECT of change rows. */
+typedef enum SourceKind
+{
+	SOURCE_NOW,					/* its rows as of the refresh */
+	SOURCE_CHANGES,				/* its changes in the window */
+	SOURCE_BEFORE				/* its rows as of the previous refresh */
+} SourceKind;
+
+/* What the statements of a delta-merge DT are built from. */
+typedef struct DeparseMerge
 {
 	Oid			dtrelid;
 	DtAnalysis *an;
+	DtSql	   *sql;			/* the layout of merge's and apply's rows */
 	char	   *dt;				/* qualified DT name */
 	char	   *state;
 	char	   *final;
@@ -69,8 +78,7 @@ typedef struct Build
 	List	   *final_ctx;		/* deparse context: final view as "f" */
 	Oid			final_relid;
 	Oid			key_typid;
-	List	   *dt_columns;		/* quoted DT column names, in order */
-} Build;
+} DeparseMerge;
 
 /* type_sql: a type name with typmod, qualified unless built in. */
 static char *
@@ -81,13 +89,13 @@ type_sql(Oid type, int32 typmod)
 }
 
 /*
- * deparse_operator_sql
+ * operator_sql
  *		"OPERATOR(schema.name)" for the <, = or > (strategy) of a type's
  *		default btree operator class: the operators its indexes order and
  *		compare by, whatever search_path would find for the name.
  */
-char *
-deparse_operator_sql(Oid type, int strategy)
+static char *
+operator_sql(Oid type, int strategy)
 {
 	TypeCacheEntry *tc = lookup_type_cache(type, TYPECACHE_LT_OPR | TYPECACHE_EQ_OPR | TYPECACHE_GT_OPR);
 	Oid			opr = strategy == BTLessStrategyNumber ? tc->lt_opr
@@ -119,7 +127,7 @@ collate_sql(Oid collation)
 
 /* expr_sql: an expression of the defining query, over context ctx. */
 static char *
-expr_sql(Build *b, Expr *expr, List *ctx)
+expr_sql(Expr *expr, List *ctx)
 {
 	return deparse_expression((Node *) expr, ctx, true, false);
 }
@@ -687,12 +695,12 @@ read_changes_sql(DtInput *input)
 }
 
 /*
- * deparse_context_for_level
+ * context_for_level
  *		A deparse context in which a Var of a query level prints as
- *		t<rtindex>.column, matching the aliases of deparse_source_sql.
+ *		t<rtindex>.column, matching the aliases of source_sql.
  */
-List *
-deparse_context_for_level(Query *level)
+static List *
+context_for_level(Query *level)
 {
 	PlannedStmt *stmt = makeNode(PlannedStmt);
 	List	   *names = NIL;
@@ -705,15 +713,15 @@ deparse_context_for_level(Query *level)
 }
 
 /*
- * deparse_source_sql
+ * source_sql
  *		A relation of the FROM list as relation "t<rtindex>", with its column
  *		names plus the sign: its rows now (sign 1), its change window (the
  *		signs of the log), or its rows before the window, as the signed
  *		multiset "now minus the changes".  Change logs name captured column
  *		attnum N "aN".
  */
-char *
-deparse_source_sql(DtFromRel *rel, DtSourceKind kind)
+static char *
+source_sql(DtFromRel *rel, SourceKind kind)
 {
 	DtInput    *input = rel->input;
 	StringInfoData now;
@@ -724,7 +732,7 @@ deparse_source_sql(DtFromRel *rel, DtSourceKind kind)
 	initStringInfo(&changes);
 	appendStringInfoString(&now, "SELECT 1::smallint AS " DT_COL_SIGN);
 	appendStringInfo(&changes, "SELECT %s AS " DT_COL_SIGN,
-					 kind == DT_SOURCE_BEFORE ? "(- c." DT_COL_SIGN ")::smallint" : "c." DT_COL_SIGN);
+					 kind == SOURCE_BEFORE ? "(- c." DT_COL_SIGN ")::smallint" : "c." DT_COL_SIGN);
 	while ((attnum = bms_next_member(input->attnums, attnum)) >= 0)
 	{
 		AttrNumber	a = attnum + FirstLowInvalidHeapAttributeNumber;
@@ -745,11 +753,11 @@ deparse_source_sql(DtFromRel *rel, DtSourceKind kind)
 	appendStringInfo(&changes, " FROM %s WHERE c." DT_COL_SIGN " <> 0", read_changes_sql(input));
 	switch (kind)
 	{
-		case DT_SOURCE_NOW:
+		case SOURCE_NOW:
 			return psprintf("(%s) t%u", now.data, rel->rtindex);
-		case DT_SOURCE_CHANGES:
+		case SOURCE_CHANGES:
 			return psprintf("(%s) t%u", changes.data, rel->rtindex);
-		case DT_SOURCE_BEFORE:
+		case SOURCE_BEFORE:
 			break;
 	}
 	return psprintf("(%s UNION ALL %s) t%u", now.data, changes.data, rel->rtindex);
@@ -763,7 +771,7 @@ deparse_source_sql(DtFromRel *rel, DtSourceKind kind)
  *		WHERE and join conditions.
  */
 static char *
-change_term_sql(Build *b, DtSourceKind *kinds)
+change_term_sql(DeparseMerge *b, SourceKind *kinds)
 {
 	DtAnalysis *an = b->an;
 	StringInfoData s;
@@ -779,20 +787,20 @@ change_term_sql(Build *b, DtSourceKind *kinds)
 	i = 0;
 	foreach(lc, an->keys)
 		appendStringInfo(&s, "%s%s", i++ > 0 ? ", " : "",
-						 expr_sql(b, ((DtKey *) lfirst(lc))->expr, b->from_ctx));
+						 expr_sql(((DtKey *) lfirst(lc))->expr, b->from_ctx));
 	appendStringInfo(&s, ")::%s AS key", b->keytype);
 	i = 0;
 	foreach(lc, an->input_exprs)
-		appendStringInfo(&s, ", %s AS x%d", expr_sql(b, (Expr *) lfirst(lc), b->from_ctx), ++i);
+		appendStringInfo(&s, ", %s AS x%d", expr_sql((Expr *) lfirst(lc), b->from_ctx), ++i);
 	i = 0;
 	foreach(lc, an->filter_exprs)
-		appendStringInfo(&s, ", %s AS f%d", expr_sql(b, (Expr *) lfirst(lc), b->from_ctx), ++i);
+		appendStringInfo(&s, ", %s AS f%d", expr_sql((Expr *) lfirst(lc), b->from_ctx), ++i);
 	appendStringInfoString(&s, " FROM ");
 	foreach(lc, an->from)
 		appendStringInfo(&s, "%s%s", foreach_current_index(lc) > 0 ? ", " : "",
-						 deparse_source_sql((DtFromRel *) lfirst(lc), kinds[foreach_current_index(lc)]));
+						 source_sql((DtFromRel *) lfirst(lc), kinds[foreach_current_index(lc)]));
 	if (an->quals != NULL)
-		appendStringInfo(&s, " WHERE %s", expr_sql(b, (Expr *) an->quals, b->from_ctx));
+		appendStringInfo(&s, " WHERE %s", expr_sql((Expr *) an->quals, b->from_ctx));
 	return s.data;
 }
 
@@ -808,10 +816,10 @@ change_term_sql(Build *b, DtSourceKind *kinds)
  *		merge.
  */
 static char *
-change_rows_sql(Build *b, bool from_base, List *changed)
+change_rows_sql(DeparseMerge *b, bool from_base, List *changed)
 {
 	int			n = list_length(b->an->from);
-	DtSourceKind *kinds = palloc(sizeof(DtSourceKind) * n);
+	SourceKind *kinds = palloc(sizeof(SourceKind) * n);
 	StringInfoData s;
 	int			i;
 	int			j;
@@ -819,7 +827,7 @@ change_rows_sql(Build *b, bool from_base, List *changed)
 	if (from_base)
 	{
 		for (j = 0; j < n; j++)
-			kinds[j] = DT_SOURCE_NOW;
+			kinds[j] = SOURCE_NOW;
 		return change_term_sql(b, kinds);
 	}
 	initStringInfo(&s);
@@ -834,11 +842,11 @@ change_rows_sql(Build *b, bool from_base, List *changed)
 			DtFromRel  *rel_j = (DtFromRel *) list_nth(b->an->from, j);
 
 			if (j == i)
-				kinds[j] = DT_SOURCE_CHANGES;
+				kinds[j] = SOURCE_CHANGES;
 			else if (j < i || !list_member_oid(changed, rel_j->input->relid))
-				kinds[j] = DT_SOURCE_NOW;
+				kinds[j] = SOURCE_NOW;
 			else
-				kinds[j] = DT_SOURCE_BEFORE;
+				kinds[j] = SOURCE_BEFORE;
 		}
 		appendStringInfo(&s, "%s%s", s.len > 0 ? " UNION ALL " : "", change_term_sql(b, kinds));
 	}
@@ -859,7 +867,7 @@ change_rows_sql(Build *b, bool from_base, List *changed)
  *		become the columns a<i>.
  */
 static Node *
-to_final_mutator(Node *node, Build *b)
+to_final_mutator(Node *node, DeparseMerge *b)
 {
 	ListCell   *lc;
 	int			k = 0;
@@ -900,14 +908,14 @@ to_final_mutator(Node *node, Build *b)
 
 /* final_expr_sql: an expression of the query, deparsed over "f". */
 static char *
-final_expr_sql(Build *b, Node *expr)
+final_expr_sql(DeparseMerge *b, Node *expr)
 {
 	return deparse_expression(to_final_mutator(expr, b), b->final_ctx, true, false);
 }
 
 /* output_list_sql: the DT's columns computed from "f". */
 static char *
-output_list_sql(Build *b)
+output_list_sql(DeparseMerge *b)
 {
 	StringInfoData s;
 	ListCell   *lc;
@@ -926,7 +934,7 @@ output_list_sql(Build *b)
 
 /* keep_sql: does a group have a row in the DT (it exists and passes HAVING)? */
 static char *
-keep_sql(Build *b)
+keep_sql(DeparseMerge *b)
 {
 	char	   *having = b->an->query->havingQual
 	? psprintf("COALESCE(%s, false)", final_expr_sql(b, b->an->query->havingQual))
@@ -989,7 +997,7 @@ aggregates_of(DtAnalysis *an, int aux_no, DtAggKind kind1, DtAggKind kind2)
  *		to groups that exist and returns the gid of every group touched.
  */
 static char *
-state_insert_sql(Build *b, bool merge)
+state_insert_sql(DeparseMerge *b, bool merge)
 {
 	List	   *cols = additive_columns(b->an);
 	StringInfoData s;
@@ -1022,116 +1030,142 @@ state_insert_sql(Build *b, bool merge)
 }
 
 /*
+ * aux_merge_ctes
+ *		The CTEs of merge_sql for one auxiliary table: "d<a>", the value
+ *		count deltas of the window per group, item and value; "u<a>", those
+ *		added into the table; and, if count distinct or percentile
+ *		aggregates read it, "x<a>", per group what merge returns about them
+ *		(cd<i>, lt<i>), which *joins joins to the groups touched.
+ */
+static void
+aux_merge_ctes(DeparseMerge *b, DtAuxTable *aux, StringInfo s, StringInfo joins)
+{
+	int			a = aux->no;
+	char	   *eq = operator_sql(aux->valtype, BTEqualStrategyNumber);
+	char	   *lt = operator_sql(aux->valtype, BTLessStrategyNumber);
+	List	   *distincts = aggregates_of(b->an, a, DT_AGG_COUNT_DISTINCT, DT_AGG_COUNT_DISTINCT);
+	List	   *cursors = aggregates_of(b->an, a, DT_AGG_PERCENTILE_CONT, DT_AGG_PERCENTILE_DISC);
+	ListCell   *lc;
+
+	appendStringInfo(s,
+					 ", d%d AS (SELECT st.gid, u.j, u.v, sum(w." DT_COL_SIGN ") AS dc FROM w "
+					 "JOIN st ON st.key = w.key %s WHERE u.v IS NOT NULL "
+					 "GROUP BY st.gid, u.j, u.v HAVING sum(w." DT_COL_SIGN ") <> 0), "
+					 "u%d AS (INSERT INTO %s AS a (gid, j, v, c) SELECT gid, j, v, dc FROM d%d "
+					 "ON CONFLICT (gid, j, v) DO UPDATE SET c = a.c + excluded.c "
+					 "RETURNING a.gid, a.j, a.v, a.c)",
+					 a, aux_values_sql(aux), a, names_internal_qualified(DT_OBJECT_AUX, b->dtrelid, a), a);
+	if (distincts == NIL && cursors == NIL)
+		return;
+
+	/* per group: values that appeared or left, values moved below cursors */
+	appendStringInfo(s, ", x%d AS (SELECT d.gid", a);
+	foreach(lc, distincts)
+	{
+		DtAggregate *agg = (DtAggregate *) lfirst(lc);
+
+		appendStringInfo(s, ", sum(CASE WHEN u.c = d.dc THEN 1 WHEN u.c = 0 THEN -1 ELSE 0 END) "
+						 "FILTER (WHERE d.j = %d) AS cd%d", agg->aux_item, agg->no);
+	}
+	foreach(lc, cursors)
+	{
+		DtAggregate *agg = (DtAggregate *) lfirst(lc);
+
+		appendStringInfo(s, ", (sum(d.dc) FILTER (WHERE d.j = %d AND d.v %s s0.a%d_cv))::bigint AS lt%d",
+						 agg->aux_item, lt, agg->no, agg->no);
+	}
+	appendStringInfo(s, " FROM u%d u JOIN d%d d ON d.gid = u.gid AND d.j = u.j AND d.v %s u.v "
+					 "LEFT JOIN %s s0 ON s0.gid = d.gid GROUP BY d.gid)",
+					 a, a, eq, b->state);
+	appendStringInfo(joins, " LEFT JOIN x%d ON x%d.gid = st.gid", a, a);
+}
+
+/*
  * merge_sql
  *		The first statement of an incremental refresh, one pass over the
  *		change window: its rows are aggregated into the state and counted
  *		into every auxiliary table (a value whose count reaches zero keeps a
  *		row with c = 0 until apply_sql removes it; everything that reads
  *		the auxiliary tables skips such rows).  Returns one row per group
- *		touched, ordered by gid: the gid, then per count distinct aggregate
- *		how many values appeared minus how many disappeared, then per
- *		percentile aggregate how many values changed below its cursor.
+ *		touched, ordered by gid: the gid, then the merge columns (DtSql).
  */
 static char *
-merge_sql(Build *b, List *changed)
+merge_sql(DeparseMerge *b, List *changed)
 {
 	StringInfoData s;
-	StringInfoData sel;
 	StringInfoData joins;
 	ListCell   *lc;
+	int			i;
 
 	initStringInfo(&s);
-	initStringInfo(&sel);
 	initStringInfo(&joins);
 	appendStringInfo(&s, "WITH w AS MATERIALIZED (%s), st AS (%s)",
 					 change_rows_sql(b, false, changed), state_insert_sql(b, true));
-	appendStringInfoString(&sel, "SELECT st.gid");
 	foreach(lc, b->an->aux_tables)
+		aux_merge_ctes(b, (DtAuxTable *) lfirst(lc), &s, &joins);
+	appendStringInfoString(&s, " SELECT st.gid");
+	for (i = 0; i < b->sql->nmerge_columns; i++)
 	{
-		DtAuxTable *aux = (DtAuxTable *) lfirst(lc);
-		int			a = aux->no;
-		char	   *eq = deparse_operator_sql(aux->valtype, BTEqualStrategyNumber);
-		char	   *lt = deparse_operator_sql(aux->valtype, BTLessStrategyNumber);
-		List	   *distincts = aggregates_of(b->an, a, DT_AGG_COUNT_DISTINCT, DT_AGG_COUNT_DISTINCT);
-		List	   *cursors = aggregates_of(b->an, a, DT_AGG_PERCENTILE_CONT, DT_AGG_PERCENTILE_DISC);
-		ListCell   *lc2;
+		DtMergeColumn *col = &b->sql->merge_columns[i];
 
-		appendStringInfo(&s,
-						 ", d%d AS (SELECT st.gid, u.j, u.v, sum(w." DT_COL_SIGN ") AS dc FROM w "
-						 "JOIN st ON st.key = w.key %s WHERE u.v IS NOT NULL "
-						 "GROUP BY st.gid, u.j, u.v HAVING sum(w." DT_COL_SIGN ") <> 0), "
-						 "u%d AS (INSERT INTO %s AS a (gid, j, v, c) SELECT gid, j, v, dc FROM d%d "
-						 "ON CONFLICT (gid, j, v) DO UPDATE SET c = a.c + excluded.c "
-						 "RETURNING a.gid, a.j, a.v, a.c)",
-						 a, aux_values_sql(aux), a, names_internal_qualified(DT_OBJECT_AUX, b->dtrelid, a), a);
-		if (distincts == NIL && cursors == NIL)
-			continue;
-
-		/*
-		 * per group: values that appeared (count was 0) or left (is 0), moved
-		 * below cursors
-		 */
-		appendStringInfo(&s, ", x%d AS (SELECT d.gid", a);
-		foreach(lc2, distincts)
+		switch (col->kind)
 		{
-			DtAggregate *agg = (DtAggregate *) lfirst(lc2);
-
-			appendStringInfo(&s, ", sum(CASE WHEN u.c = d.dc THEN 1 WHEN u.c = 0 THEN -1 ELSE 0 END) "
-							 "FILTER (WHERE d.j = %d) AS cd%d", agg->aux_item, agg->no);
+			case DT_MERGE_DISTINCT_DELTA:
+				appendStringInfo(&s, ", COALESCE(x%d.cd%d, 0)", col->agg->aux_no, col->agg->no);
+				break;
+			case DT_MERGE_RANK_SHIFT:
+				appendStringInfo(&s, ", COALESCE(x%d.lt%d, 0)", col->agg->aux_no, col->agg->no);
+				break;
 		}
-		foreach(lc2, cursors)
-		{
-			DtAggregate *agg = (DtAggregate *) lfirst(lc2);
-
-			appendStringInfo(&s, ", (sum(d.dc) FILTER (WHERE d.j = %d AND d.v %s s0.a%d_cv))::bigint AS lt%d",
-							 agg->aux_item, lt, agg->no, agg->no);
-		}
-		appendStringInfo(&s, " FROM u%d u JOIN d%d d ON d.gid = u.gid AND d.j = u.j AND d.v %s u.v "
-						 "LEFT JOIN %s s0 ON s0.gid = d.gid GROUP BY d.gid)",
-						 a, a, eq, b->state);
-		appendStringInfo(&joins, " LEFT JOIN x%d ON x%d.gid = st.gid", a, a);
 	}
-
-	/*
-	 * the deltas in the order incremental_refresh reads them: distincts, then
-	 * cursors
-	 */
-	foreach(lc, aggregates_of(b->an, 0, DT_AGG_COUNT_DISTINCT, DT_AGG_COUNT_DISTINCT))
-		appendStringInfo(&sel, ", COALESCE(x%d.cd%d, 0)", ((DtAggregate *) lfirst(lc))->aux_no,
-						 ((DtAggregate *) lfirst(lc))->no);
-	foreach(lc, aggregates_of(b->an, 0, DT_AGG_PERCENTILE_CONT, DT_AGG_PERCENTILE_DISC))
-		appendStringInfo(&sel, ", COALESCE(x%d.lt%d, 0)", ((DtAggregate *) lfirst(lc))->aux_no,
-						 ((DtAggregate *) lfirst(lc))->no);
-	appendStringInfo(&s, " %s FROM st%s ORDER BY st.gid", sel.data, joins.data);
+	appendStringInfo(&s, " FROM st%s ORDER BY st.gid", joins.data);
 	return s.data;
 }
 
 /*
  * cursor_read_sql
- *		For the groups $1, in gid order, per percentile aggregate: the number
- *		of values, the cursor value, the count of values below it before
- *		this refresh, and the count of values equal to it now.
+ *		For the groups $1, in gid order: the gid, then per cursor the
+ *		columns of DtCursorColumn.
  */
 static char *
-cursor_read_sql(Build *b)
+cursor_read_sql(DeparseMerge *b)
 {
 	StringInfoData s;
 	ListCell   *lc;
-	List	   *cursors = aggregates_of(b->an, 0, DT_AGG_PERCENTILE_CONT, DT_AGG_PERCENTILE_DISC);
 
-	if (cursors == NIL)
+	if (b->sql->cursors == NIL)
 		return NULL;
 	initStringInfo(&s);
 	appendStringInfoString(&s, "SELECT s.gid");
-	foreach(lc, cursors)
+	foreach(lc, b->sql->cursors)
 	{
 		DtAggregate *agg = (DtAggregate *) lfirst(lc);
+		DtCursorColumn col;
 
-		appendStringInfo(&s, ", %s, s.a%d_cv, s.a%d_lt, "
-						 "(SELECT a.c FROM %s a WHERE a.gid = s.gid AND a.j = %d AND a.v %s s.a%d_cv AND a.c > 0)",
-						 aux_n(agg), agg->no, agg->no,
-						 names_internal_qualified(DT_OBJECT_AUX, b->dtrelid, agg->aux_no),
-						 agg->aux_item, deparse_operator_sql(agg->argtype, BTEqualStrategyNumber), agg->no);
+		for (col = 0; col < DT_CURSOR_NCOLUMNS; col++)
+		{
+			switch (col)
+			{
+				case DT_CURSOR_COUNT:
+					appendStringInfo(&s, ", %s", aux_n(agg));
+					break;
+				case DT_CURSOR_VALUE:
+					appendStringInfo(&s, ", s.a%d_cv", agg->no);
+					break;
+				case DT_CURSOR_BELOW:
+					appendStringInfo(&s, ", s.a%d_lt", agg->no);
+					break;
+				case DT_CURSOR_EQUAL:
+					appendStringInfo(&s, ", (SELECT a.c FROM %s a WHERE a.gid = s.gid AND a.j = %d "
+									 "AND a.v %s s.a%d_cv AND a.c > 0)",
+									 names_internal_qualified(DT_OBJECT_AUX, b->dtrelid, agg->aux_no),
+									 agg->aux_item, operator_sql(agg->argtype, BTEqualStrategyNumber),
+									 agg->no);
+					break;
+				case DT_CURSOR_NCOLUMNS:
+					break;
+			}
+		}
 	}
 	appendStringInfo(&s, " FROM %s s WHERE s.gid = ANY ($1) ORDER BY s.gid", b->state);
 	return s.data;
@@ -1139,7 +1173,7 @@ cursor_read_sql(Build *b)
 
 /* minmax_set_sql: "a<i>_m = (SELECT min(v) ...)" for every min/max aggregate, over state "st". */
 static char *
-minmax_set_sql(Build *b, const char *state_alias)
+minmax_set_sql(DeparseMerge *b, const char *state_alias)
 {
 	StringInfoData s;
 	ListCell   *lc;
@@ -1164,7 +1198,7 @@ minmax_set_sql(Build *b, const char *state_alias)
  *		without, plain equality, which the DT's key index serves.
  */
 static char *
-key_match_sql(Build *b, const char *d, const char *g, bool with_nulls)
+key_match_sql(DeparseMerge *b, const char *d, const char *g, bool with_nulls)
 {
 	StringInfoData s;
 	ListCell   *lc;
@@ -1179,18 +1213,18 @@ key_match_sql(Build *b, const char *d, const char *g, bool with_nulls)
 		k++;
 		if (with_nulls)
 			appendStringInfo(&s, "%s(%s.%s %s (%s).k%d OR (%s.%s IS NULL AND (%s).k%d IS NULL))",
-							 k > 1 ? " AND " : "", d, col, deparse_operator_sql(key->type, BTEqualStrategyNumber), g, k,
+							 k > 1 ? " AND " : "", d, col, operator_sql(key->type, BTEqualStrategyNumber), g, k,
 							 d, col, g, k);
 		else
 			appendStringInfo(&s, "%s%s.%s %s (%s).k%d", k > 1 ? " AND " : "", d, col,
-							 deparse_operator_sql(key->type, BTEqualStrategyNumber), g, k);
+							 operator_sql(key->type, BTEqualStrategyNumber), g, k);
 	}
 	return s.data;
 }
 
 /* key_has_null_sql: some field of the group key "g" is NULL. */
 static char *
-key_has_null_sql(Build *b, const char *g)
+key_has_null_sql(DeparseMerge *b, const char *g)
 {
 	StringInfoData s;
 	int			k;
@@ -1203,7 +1237,7 @@ key_has_null_sql(Build *b, const char *g)
 
 /* final_columns_sql: the final view's columns computed over state "s". */
 static char *
-final_columns_sql(Build *b)
+final_columns_sql(DeparseMerge *b)
 {
 	StringInfoData s;
 	ListCell   *lc;
@@ -1220,138 +1254,184 @@ final_columns_sql(Build *b)
 }
 
 /*
- * apply_sql
- *		The last statement of an incremental refresh, for the groups $1.
- *		Parameters after $1: per count distinct aggregate its deltas, then
- *		per percentile aggregate its cursor values, ranks and (for
- *		percentile_cont) next values, all arrays in the order of $1.  It
- *		drops the zero counts merge_sql left, sets min/max, distinct counts
- *		and cursors, drops groups that emptied, finalizes the others ("f"),
- *		and rewrites their DT rows: deletes those of groups that emptied or
- *		fail HAVING, upserts the rest through the DT's unique key index.
- *		Returns the rows deleted, the rows upserted, and how many of those
- *		existed before (were updated).
+ * touched_groups_sql
+ *		The CTE "touched" of apply_sql: its parameters (DtSql's apply
+ *		params) unnested, one row per group touched, with what the merge
+ *		and the cursor walk computed for it; *set: the assignments that
+ *		store those in the state, with min and max read again.
  */
 static char *
-apply_sql(Build *b)
+touched_groups_sql(DeparseMerge *b, StringInfo set)
+{
+	StringInfoData names;
+	StringInfoData arrays;
+	int			i;
+
+	initStringInfo(&names);
+	initStringInfo(&arrays);
+	appendStringInfoString(set, minmax_set_sql(b, "st"));
+	for (i = 0; i < b->sql->napply_params; i++)
+	{
+		DtApplyParam *param = &b->sql->apply_params[i];
+		int			no = param->agg ? param->agg->no : 0;
+		const char *name = NULL;
+
+		switch (param->kind)
+		{
+			case DT_APPLY_GIDS:
+				name = "gid";
+				break;
+			case DT_APPLY_DISTINCT_DELTA:
+				name = psprintf("cd%d", no);
+				appendStringInfo(set, "%sa%d_cd = st.a%d_cd + u.cd%d", set->len > 0 ? ", " : "", no, no, no);
+				break;
+			case DT_APPLY_CURSOR_VALUE:
+				name = psprintf("cv%d", no);
+				appendStringInfo(set, "%sa%d_cv = u.cv%d", set->len > 0 ? ", " : "", no, no);
+				break;
+			case DT_APPLY_CURSOR_RANK:
+				name = psprintf("lt%d", no);
+				appendStringInfo(set, "%sa%d_lt = u.lt%d", set->len > 0 ? ", " : "", no, no);
+				break;
+			case DT_APPLY_CURSOR_NEXT:
+				name = psprintf("nv%d", no);
+				appendStringInfo(set, "%sa%d_nv = u.nv%d", set->len > 0 ? ", " : "", no, no);
+				break;
+		}
+		appendStringInfo(&names, "%s%s", i > 0 ? ", " : "", name);
+		appendStringInfo(&arrays, "%s$%d::%s", i > 0 ? ", " : "", i + 1, type_sql(param->type, -1));
+	}
+	return psprintf("touched AS (SELECT * FROM unnest(%s) AS u(%s)), ", arrays.data, names.data);
+}
+
+/*
+ * update_set_sql
+ *		The assignments of the DT's upsert that rewrite an existing row:
+ *		every column but the group keys; "" if there is none.
+ */
+static char *
+update_set_sql(DeparseMerge *b)
+{
+	StringInfoData upd;
+	ListCell   *lt;
+
+	initStringInfo(&upd);
+	foreach(lt, b->an->query->targetList)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lt);
+		bool		is_key = false;
+		ListCell   *lk;
+
+		if (tle->resjunk)
+			continue;
+		foreach(lk, b->an->keys)
+			is_key |= (((DtKey *) lfirst(lk))->resno == tle->resno);
+		if (!is_key)
+			appendStringInfo(&upd, "%s%s = excluded.%s", upd.len > 0 ? ", " : "",
+							 quote_identifier(tle->resname), quote_identifier(tle->resname));
+	}
+	return upd.data;
+}
+
+/*
+ * dt_rows_sql
+ *		The CTEs of apply_sql that rewrite the DT's rows of the groups in
+ *		"finalized": "deleted" (and for keys with a NULL "deleted_nulls")
+ *		the rows of groups that emptied or fail HAVING, "upserted" the
+ *		others, each with whether its row existed before.  A DT without
+ *		GROUP BY has one row, deleted and written again.
+ */
+static char *
+dt_rows_sql(DeparseMerge *b)
+{
+	StringInfoData s;
+	char	   *upd;
+
+	initStringInfo(&s);
+	if (b->an->keys == NIL)
+	{
+		appendStringInfo(&s, "deleted AS (DELETE FROM %s d RETURNING 1), "
+						 "upserted AS (INSERT INTO %s SELECT %s FROM finalized f WHERE %s "
+						 "RETURNING false AS existed) ",
+						 b->dt, b->dt, output_list_sql(b), keep_sql(b));
+		return s.data;
+	}
+
+	/*
+	 * Rows of groups that left: by equality through the key index, and apart,
+	 * by the slower NULL-matching test, for keys with a NULL.
+	 */
+	appendStringInfo(&s, "leaving AS (SELECT key FROM gone UNION ALL SELECT f.key FROM finalized f WHERE NOT %s), "
+					 "deleted AS (DELETE FROM %s d USING leaving g WHERE %s RETURNING 1), "
+					 "deleted_nulls AS (DELETE FROM %s d USING leaving g WHERE (%s) AND %s RETURNING 1), ",
+					 keep_sql(b), b->dt, key_match_sql(b, "d", "g.key", false),
+					 b->dt, key_has_null_sql(b, "g.key"), key_match_sql(b, "d", "g.key", true));
+	appendStringInfo(&s, "upserted AS (INSERT INTO %s AS d SELECT %s FROM finalized f WHERE %s ON CONFLICT (%s) ",
+					 b->dt, output_list_sql(b), keep_sql(b), key_columns_sql(b->an->query, b->an->keys));
+	upd = update_set_sql(b);
+	if (upd[0] == '\0')
+		appendStringInfoString(&s, "DO NOTHING ");
+	else
+		appendStringInfo(&s, "DO UPDATE SET %s WHERE ROW(d.*)::%s OPERATOR(pg_catalog.*<>) ROW(excluded.*)::%s ",
+						 upd, b->dt, b->dt);
+
+	/*
+	 * An upsert that updated locked the old row version first, and the new
+	 * version keeps that lock as its xmax; a fresh insert has none.
+	 */
+	appendStringInfoString(&s, "RETURNING d.xmax OPERATOR(pg_catalog.<>) '0'::pg_catalog.xid AS existed) ");
+	return s.data;
+}
+
+/*
+ * apply_sql
+ *		The last statement of an incremental refresh, for the groups the
+ *		merge touched, with the parameters DtSql's apply params describe.
+ *		Its CTEs: "zero_counts<a>" drops the zero counts merge_sql left in
+ *		auxiliary table a; "touched" holds the parameters, a row per group;
+ *		"gone" drops the groups that emptied; "new_state" stores min/max,
+ *		distinct counts and cursors in the state of the others, which
+ *		"finalized" finalizes; then dt_rows_sql rewrites their DT rows.
+ *		Returns the columns of DtApplyResult.
+ */
+static char *
+apply_sql(DeparseMerge *b)
 {
 	DtAnalysis *an = b->an;
 	StringInfoData s;
-	StringInfoData names;
-	StringInfoData arrays;
 	StringInfoData set;
 	ListCell   *lc;
-	int			param = 2;
 	bool		keyless = (an->keys == NIL);
-	char	   *minmax = minmax_set_sql(b, "st");
 
 	initStringInfo(&s);
-	initStringInfo(&names);
-	initStringInfo(&arrays);
 	initStringInfo(&set);
 	appendStringInfoString(&s, "WITH ");
 	foreach(lc, an->aux_tables)
-		appendStringInfo(&s, "z%d AS (DELETE FROM %s WHERE c = 0), ", ((DtAuxTable *) lfirst(lc))->no,
+		appendStringInfo(&s, "zero_counts%d AS (DELETE FROM %s WHERE c = 0), ", ((DtAuxTable *) lfirst(lc))->no,
 						 names_internal_qualified(DT_OBJECT_AUX, b->dtrelid, ((DtAuxTable *) lfirst(lc))->no));
-
-	appendStringInfoString(&names, "gid");
-	appendStringInfoString(&arrays, "$1::bigint[]");
-	appendStringInfoString(&set, minmax);
-	foreach(lc, aggregates_of(an, 0, DT_AGG_COUNT_DISTINCT, DT_AGG_COUNT_DISTINCT))
-	{
-		DtAggregate *agg = (DtAggregate *) lfirst(lc);
-
-		appendStringInfo(&names, ", cd%d", agg->no);
-		appendStringInfo(&arrays, ", $%d::bigint[]", param++);
-		appendStringInfo(&set, "%sa%d_cd = st.a%d_cd + u.cd%d", set.len > 0 ? ", " : "", agg->no, agg->no, agg->no);
-	}
-	foreach(lc, aggregates_of(an, 0, DT_AGG_PERCENTILE_CONT, DT_AGG_PERCENTILE_DISC))
-	{
-		DtAggregate *agg = (DtAggregate *) lfirst(lc);
-		char	   *arr = type_sql(get_array_type(agg->argtype), -1);
-
-		appendStringInfo(&names, ", cv%d, lt%d", agg->no, agg->no);
-		appendStringInfo(&arrays, ", $%d::%s, $%d::bigint[]", param, arr, param + 1);
-		param += 2;
-		appendStringInfo(&set, "%sa%d_cv = u.cv%d, a%d_lt = u.lt%d", set.len > 0 ? ", " : "",
-						 agg->no, agg->no, agg->no, agg->no);
-		if (agg->kind == DT_AGG_PERCENTILE_CONT)
-		{
-			appendStringInfo(&names, ", nv%d", agg->no);
-			appendStringInfo(&arrays, ", $%d::%s", param++, arr);
-			appendStringInfo(&set, ", a%d_nv = u.nv%d", agg->no, agg->no);
-		}
-	}
-	appendStringInfo(&s, "u AS (SELECT * FROM unnest(%s) AS u(%s)), ", arrays.data, names.data);
+	appendStringInfoString(&s, touched_groups_sql(b, &set));
 
 	/* emptied groups leave; a one-row aggregate keeps its only group */
 	if (!keyless)
-		appendStringInfo(&s, "gone AS (DELETE FROM %s g USING u WHERE g.gid = u.gid AND g.n = 0 RETURNING g.key), ",
-						 b->state);
+		appendStringInfo(&s, "gone AS (DELETE FROM %s g USING touched u WHERE g.gid = u.gid AND g.n = 0 "
+						 "RETURNING g.key), ", b->state);
 	if (set.len > 0)
-		appendStringInfo(&s, "s AS (UPDATE %s st SET %s FROM u WHERE st.gid = u.gid%s RETURNING st.*), ",
-						 b->state, set.data, keyless ? "" : " AND st.n > 0");
+		appendStringInfo(&s, "new_state AS (UPDATE %s st SET %s FROM touched u WHERE st.gid = u.gid%s "
+						 "RETURNING st.*), ", b->state, set.data, keyless ? "" : " AND st.n > 0");
 	else
-		appendStringInfo(&s, "s AS (SELECT st.* FROM %s st JOIN u ON st.gid = u.gid%s), ",
+		appendStringInfo(&s, "new_state AS (SELECT st.* FROM %s st JOIN touched u ON st.gid = u.gid%s), ",
 						 b->state, keyless ? "" : " WHERE st.n > 0");
-	appendStringInfo(&s, "f AS (SELECT %s FROM s), ", final_columns_sql(b));
-
-	if (keyless)
-		appendStringInfo(&s, "del AS (DELETE FROM %s d RETURNING 1), "
-						 "ins AS (INSERT INTO %s SELECT %s FROM f WHERE %s RETURNING false AS existed) ",
-						 b->dt, b->dt, output_list_sql(b), keep_sql(b));
-	else
-	{
-		StringInfoData upd;
-		ListCell   *lt;
-
-		/*
-		 * Rows of groups that left: by equality through the key index, and
-		 * apart, by the slower NULL-matching test, for keys with a NULL.
-		 */
-		appendStringInfo(&s, "g AS (SELECT key FROM gone UNION ALL SELECT f.key FROM f WHERE NOT %s), "
-						 "del AS (DELETE FROM %s d USING g WHERE %s RETURNING 1), "
-						 "deln AS (DELETE FROM %s d USING g WHERE (%s) AND %s RETURNING 1), ",
-						 keep_sql(b), b->dt, key_match_sql(b, "d", "g.key", false),
-						 b->dt, key_has_null_sql(b, "g.key"), key_match_sql(b, "d", "g.key", true));
-		initStringInfo(&upd);
-		foreach(lt, an->query->targetList)
-		{
-			TargetEntry *tle = lfirst_node(TargetEntry, lt);
-			bool		is_key = false;
-			ListCell   *lk;
-
-			if (tle->resjunk)
-				continue;
-			foreach(lk, an->keys)
-				is_key |= (((DtKey *) lfirst(lk))->resno == tle->resno);
-			if (!is_key)
-				appendStringInfo(&upd, "%s%s = excluded.%s", upd.len > 0 ? ", " : "",
-								 quote_identifier(tle->resname), quote_identifier(tle->resname));
-		}
-		appendStringInfo(&s, "ins AS (INSERT INTO %s AS d SELECT %s FROM f WHERE %s ON CONFLICT (%s) ",
-						 b->dt, output_list_sql(b), keep_sql(b), key_columns_sql(an->query, an->keys));
-		if (upd.len == 0)
-			appendStringInfoString(&s, "DO NOTHING ");
-		else
-			appendStringInfo(&s, "DO UPDATE SET %s WHERE ROW(d.*)::%s OPERATOR(pg_catalog.*<>) ROW(excluded.*)::%s ",
-							 upd.data, b->dt, b->dt);
-
-		/*
-		 * An upsert that updated locked the old row version first, and the
-		 * new version keeps that lock as its xmax; a fresh insert has none.
-		 */
-		appendStringInfoString(&s, "RETURNING d.xmax OPERATOR(pg_catalog.<>) '0'::pg_catalog.xid AS existed) ");
-	}
-	appendStringInfo(&s, "SELECT (SELECT count(*) FROM del)%s, (SELECT count(*) FROM ins), "
-					 "(SELECT count(*) FROM ins WHERE existed)",
-					 keyless ? "" : " + (SELECT count(*) FROM deln)");
+	appendStringInfo(&s, "finalized AS (SELECT %s FROM new_state s), ", final_columns_sql(b));
+	appendStringInfoString(&s, dt_rows_sql(b));
+	appendStringInfo(&s, "SELECT (SELECT count(*) FROM deleted)%s, (SELECT count(*) FROM upserted), "
+					 "(SELECT count(*) FROM upserted WHERE existed)",
+					 keyless ? "" : " + (SELECT count(*) FROM deleted_nulls)");
 	return s.data;
 }
 
 /* rebuild_sql: statements that rebuild the state from the base table. */
 static List *
-rebuild_sql(Build *b)
+rebuild_sql(DeparseMerge *b)
 {
 	List	   *stmts = NIL;
 	StringInfoData s;
@@ -1481,11 +1561,11 @@ from_item_sql(DtKeyLeaf *leaf, Node *item, List *ctx, DtFromRel *changed, List *
 			if (rel->rtindex != ((RangeTblRef *) item)->rtindex)
 				continue;
 			if (rel == changed)
-				return deparse_source_sql(rel, DT_SOURCE_CHANGES);
+				return source_sql(rel, SOURCE_CHANGES);
 			if (rel->rtindex != leaf->key_rtindex &&
 				list_member_oid(changed_relids, rel->input->relid))
-				return deparse_source_sql(rel, DT_SOURCE_BEFORE);
-			return deparse_source_sql(rel, DT_SOURCE_NOW);
+				return source_sql(rel, SOURCE_BEFORE);
+			return source_sql(rel, SOURCE_NOW);
 		}
 		elog(ERROR, "relation %u of a partition key's leaf not found", ((RangeTblRef *) item)->rtindex);
 	}
@@ -1522,7 +1602,7 @@ deparse_recompute_keys_sql(DtAnalysis *an, List *changed)
 	foreach(lc, an->recompute->leaves)
 	{
 		DtKeyLeaf  *leaf = (DtKeyLeaf *) lfirst(lc);
-		List	   *ctx = deparse_context_for_level(leaf->level);
+		List	   *ctx = context_for_level(leaf->level);
 		char	   *key = deparse_expression((Node *) leaf->expr, ctx, true, false);
 		ListCell   *lr;
 
@@ -1536,7 +1616,7 @@ deparse_recompute_keys_sql(DtAnalysis *an, List *changed)
 			appendStringInfo(&terms, "%sSELECT %s AS k FROM ", terms.len > 0 ? " UNION ALL " : "", key);
 			if (changed_rel->rtindex == leaf->key_rtindex)
 			{
-				appendStringInfoString(&terms, deparse_source_sql(changed_rel, DT_SOURCE_CHANGES));
+				appendStringInfoString(&terms, source_sql(changed_rel, SOURCE_CHANGES));
 				continue;
 			}
 			foreach(lf, leaf->from)
@@ -1561,7 +1641,7 @@ recompute_delete_sql(Oid dtrelid, DtAnalysis *an)
 
 	return psprintf("DELETE FROM %s WHERE %s %s ANY ($1) OR (%s IS NULL AND $2)",
 					names_qualified(dtrelid), col,
-					deparse_operator_sql(an->recompute->type, BTEqualStrategyNumber), col);
+					operator_sql(an->recompute->type, BTEqualStrategyNumber), col);
 }
 
 /* recompute_insert_sql: compute the rows of partitions $1 and, if $2, NULL. */
@@ -1573,6 +1653,72 @@ recompute_insert_sql(Oid dtrelid, DtAnalysis *an)
 }
 
 /*
+ * merge_layout
+ *		The columns merge returns and the parameters apply takes (DtSql):
+ *		per count distinct aggregate its deltas, then per percentile
+ *		aggregate (a cursor) how many changed values lie below it; apply's
+ *		gids, each distinct's deltas, then each cursor's values, ranks and,
+ *		for percentile_cont, next values.
+ */
+static void
+merge_layout(DtSql *sql, DtAnalysis *an)
+{
+	List	   *distincts = aggregates_of(an, 0, DT_AGG_COUNT_DISTINCT, DT_AGG_COUNT_DISTINCT);
+	ListCell   *lc;
+	int			ncols = 0;
+	int			nparams = 0;
+
+	sql->cursors = aggregates_of(an, 0, DT_AGG_PERCENTILE_CONT, DT_AGG_PERCENTILE_DISC);
+	sql->merge_columns = palloc0(sizeof(DtMergeColumn) *
+								 Max(list_length(distincts) + list_length(sql->cursors), 1));
+	sql->apply_params = palloc0(sizeof(DtApplyParam) *
+								(1 + list_length(distincts) + 3 * list_length(sql->cursors)));
+	sql->apply_params[nparams++] = (DtApplyParam)
+	{
+		DT_APPLY_GIDS, NULL, INT8ARRAYOID, -1, -1
+	};
+	foreach(lc, distincts)
+	{
+		DtAggregate *agg = (DtAggregate *) lfirst(lc);
+
+		sql->apply_params[nparams++] = (DtApplyParam)
+		{
+			DT_APPLY_DISTINCT_DELTA, agg, INT8ARRAYOID, ncols, -1
+		};
+		sql->merge_columns[ncols++] = (DtMergeColumn)
+		{
+			DT_MERGE_DISTINCT_DELTA, agg, -1
+		};
+	}
+	foreach(lc, sql->cursors)
+	{
+		DtAggregate *agg = (DtAggregate *) lfirst(lc);
+		int			cursor = foreach_current_index(lc);
+		Oid			values = get_array_type(agg->argtype);
+
+		sql->merge_columns[ncols++] = (DtMergeColumn)
+		{
+			DT_MERGE_RANK_SHIFT, agg, cursor
+		};
+		sql->apply_params[nparams++] = (DtApplyParam)
+		{
+			DT_APPLY_CURSOR_VALUE, agg, values, -1, cursor
+		};
+		sql->apply_params[nparams++] = (DtApplyParam)
+		{
+			DT_APPLY_CURSOR_RANK, agg, INT8ARRAYOID, -1, cursor
+		};
+		if (agg->kind == DT_AGG_PERCENTILE_CONT)
+			sql->apply_params[nparams++] = (DtApplyParam)
+		{
+			DT_APPLY_CURSOR_NEXT, agg, values, -1, cursor
+		};
+	}
+	sql->nmerge_columns = ncols;
+	sql->napply_params = nparams;
+}
+
+/*
  * deparse_refresh_sql
  *		All statements of a DT's refreshes.  For a delta-merge DT the
  *		internal objects must exist (the final view is read for names).
@@ -1581,7 +1727,7 @@ DtSql *
 deparse_refresh_sql(Oid dtrelid, DtAnalysis *an)
 {
 	DtSql	   *sql = palloc0(sizeof(DtSql));
-	Build	   *bp = palloc0(sizeof(Build));
+	DeparseMerge *bp = palloc0(sizeof(DeparseMerge));
 	ListCell   *lc;
 
 	sql->dt_name = names_qualified(dtrelid);
@@ -1609,13 +1755,15 @@ deparse_refresh_sql(Oid dtrelid, DtAnalysis *an)
 	if (an->strategy != DT_STRATEGY_MERGE)
 		return sql;
 
+	merge_layout(sql, an);
 	bp->dtrelid = dtrelid;
 	bp->an = an;
+	bp->sql = sql;
 	bp->dt = sql->dt_name;
 	bp->state = names_internal_qualified(DT_OBJECT_STATE, dtrelid, 0);
 	bp->final = names_internal_qualified(DT_OBJECT_FINAL, dtrelid, 0);
 	bp->keytype = names_internal_qualified(DT_OBJECT_KEY, dtrelid, 0);
-	bp->from_ctx = deparse_context_for_level(an->query);
+	bp->from_ctx = context_for_level(an->query);
 	bp->final_relid = names_internal_relid(DT_OBJECT_FINAL, dtrelid, 0);
 	if (!OidIsValid(bp->final_relid))
 		ereport(ERROR,
@@ -1624,7 +1772,7 @@ deparse_refresh_sql(Oid dtrelid, DtAnalysis *an)
 	bp->final_ctx = deparse_context_for("f", bp->final_relid);
 	bp->key_typid = get_atttype(bp->final_relid, 2);
 
-	sql->build = bp;
+	sql->merge = bp;
 	sql->cursor_read = cursor_read_sql(bp);
 	sql->apply = apply_sql(bp);
 	sql->state_rebuild = rebuild_sql(bp);
@@ -1641,7 +1789,7 @@ deparse_refresh_sql(Oid dtrelid, DtAnalysis *an)
 char *
 deparse_merge_sql(DtSql *sql, List *changed)
 {
-	return merge_sql(sql->build, changed);
+	return merge_sql(sql->merge, changed);
 }
 
 /*
@@ -1658,9 +1806,9 @@ deparse_cursor_walk_sql(Oid dtrelid, DtAuxTable *aux, char **up, char **down, ch
 	char	   *auxname = names_internal_qualified(DT_OBJECT_AUX, dtrelid, aux->no);
 
 	*up = psprintf("SELECT v, c FROM %s WHERE gid = $1 AND j = $2 AND v %s $3 AND c > 0 ORDER BY v LIMIT $4",
-				   auxname, deparse_operator_sql(aux->valtype, BTGreaterStrategyNumber));
+				   auxname, operator_sql(aux->valtype, BTGreaterStrategyNumber));
 	*down = psprintf("SELECT v, c FROM %s WHERE gid = $1 AND j = $2 AND v %s $3 AND c > 0 ORDER BY v DESC LIMIT $4",
-					 auxname, deparse_operator_sql(aux->valtype, BTLessStrategyNumber));
+					 auxname, operator_sql(aux->valtype, BTLessStrategyNumber));
 	*start = psprintf("SELECT v, lt, c FROM (SELECT v, c, (sum(c) OVER (ORDER BY v ROWS UNBOUNDED PRECEDING) - c)::bigint AS lt "
 					  "FROM %s WHERE gid = $1 AND j = $2 AND c > 0) r WHERE lt < $3 AND lt + c >= $3 ORDER BY v LIMIT 1",
 					  auxname);

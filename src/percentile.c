@@ -82,19 +82,102 @@ inconsistent(void)
 }
 
 /*
+ * start_cursor
+ *		A new cursor (its group is new): the value at rank r1 counted from
+ *		the smallest.  args: gid and item.  False if there is none.
+ */
+static bool
+start_cursor(const DtCursorPlans *plans, int ai, Datum *args, int64 r1, Cursor *c, Snapshot snap)
+{
+	bool		isnull;
+
+	args[2] = Int64GetDatum(r1);
+	spi_util_run(plans->start[ai], args, NULL, snap);
+	if (SPI_processed != 1)
+		return false;
+	c->value = spi_util_datum(0, 1, &isnull);
+	c->lt = spi_util_int64(0, 2);
+	c->eq = spi_util_int64(0, 3);
+	return true;
+}
+
+/*
+ * walk_up
+ *		Move a cursor up to rank r1, through the values above it in order.
+ *		args: gid and item.  False if the values end first.
+ */
+static bool
+walk_up(const DtCursorPlans *plans, int ai, Datum *args, int64 r1, Cursor *c, Snapshot snap)
+{
+	int64		base = c->lt + c->eq;
+	uint64		i;
+	bool		isnull;
+
+	args[2] = c->value;
+	args[3] = Int64GetDatum(r1 - base);
+	spi_util_run(plans->up[ai], args, NULL, snap);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		int64		cnt = spi_util_int64(i, 2);
+
+		if (base + cnt >= r1)
+		{
+			c->value = spi_util_datum(i, 1, &isnull);
+			c->lt = base;
+			c->eq = cnt;
+			return true;
+		}
+		base += cnt;
+	}
+	return false;
+}
+
+/*
+ * walk_down
+ *		Move a cursor down to rank r1, through the values below it in
+ *		reverse order.  args: gid and item.  False if the values end first.
+ */
+static bool
+walk_down(const DtCursorPlans *plans, int ai, Datum *args, int64 r1, Cursor *c, Snapshot snap)
+{
+	int64		top = c->lt;
+	uint64		i;
+	bool		isnull;
+
+	args[2] = c->value;
+	args[3] = Int64GetDatum(c->lt - r1 + 1);
+	spi_util_run(plans->down[ai], args, NULL, snap);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		int64		cnt = spi_util_int64(i, 2);
+
+		top -= cnt;
+		if (top < r1)
+		{
+			c->value = spi_util_datum(i, 1, &isnull);
+			c->lt = top;
+			c->eq = cnt;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
  * walk_cursor
- *		Move a cursor to the rank the group's new size asks for.
+ *		Move a cursor to the rank the group's new size asks for, and for
+ *		percentile_cont find the value at the second rank.
  */
 static void
-walk_cursor(DtPlanSet *p, DtAggregate *agg, int64 gid, Cursor *c, ValueType *vt, Snapshot snap)
+walk_cursor(const DtCursorPlans *plans, DtAggregate *agg, int64 gid, Cursor *c, ValueType *vt,
+			Snapshot snap)
 {
 	int			ai = agg->aux_no - 1;
 	int64		r1;
 	int64		r2;
 	Datum		args[4];
-	uint64		i;
 	bool		isnull;
-	bool		found = false;
+	bool		found;
 
 	if (c->n <= 0)
 	{
@@ -107,63 +190,13 @@ walk_cursor(DtPlanSet *p, DtAggregate *agg, int64 gid, Cursor *c, ValueType *vt,
 	args[1] = Int16GetDatum((int16) agg->aux_item);
 
 	if (c->isnull)
-	{
-		args[2] = Int64GetDatum(r1);
-		spi_util_run(p->walk_start[ai], args, NULL, snap);
-		if (SPI_processed == 1)
-		{
-			HeapTuple	tup = SPI_tuptable->vals[0];
-
-			c->value = SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull);
-			c->lt = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull));
-			c->eq = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 3, &isnull));
-			found = true;
-		}
-	}
+		found = start_cursor(plans, ai, args, r1, c, snap);
 	else if (r1 > c->lt && r1 <= c->lt + c->eq)
 		found = true;
 	else if (r1 > c->lt + c->eq)
-	{
-		int64		base = c->lt + c->eq;
-
-		args[2] = c->value;
-		args[3] = Int64GetDatum(r1 - base);
-		spi_util_run(p->walk_up[ai], args, NULL, snap);
-		for (i = 0; i < SPI_processed && !found; i++)
-		{
-			int64		cnt = spi_util_int64(i, 2);
-
-			if (base + cnt >= r1)
-			{
-				c->value = spi_util_datum(i, 1, &isnull);
-				c->lt = base;
-				c->eq = cnt;
-				found = true;
-			}
-			base += cnt;
-		}
-	}
+		found = walk_up(plans, ai, args, r1, c, snap);
 	else
-	{
-		int64		top = c->lt;
-
-		args[2] = c->value;
-		args[3] = Int64GetDatum(c->lt - r1 + 1);
-		spi_util_run(p->walk_down[ai], args, NULL, snap);
-		for (i = 0; i < SPI_processed && !found; i++)
-		{
-			int64		cnt = spi_util_int64(i, 2);
-
-			top -= cnt;
-			if (top < r1)
-			{
-				c->value = spi_util_datum(i, 1, &isnull);
-				c->lt = top;
-				c->eq = cnt;
-				found = true;
-			}
-		}
-	}
+		found = walk_down(plans, ai, args, r1, c, snap);
 	if (!found)
 		inconsistent();
 	c->value = datumCopy(c->value, vt->typbyval, vt->typlen);
@@ -179,11 +212,10 @@ walk_cursor(DtPlanSet *p, DtAggregate *agg, int64 gid, Cursor *c, ValueType *vt,
 	}
 	args[2] = c->value;
 	args[3] = Int64GetDatum(1);
-	spi_util_run(p->walk_up[ai], args, NULL, snap);
+	spi_util_run(plans->up[ai], args, NULL, snap);
 	if (SPI_processed != 1)
 		inconsistent();
-	c->next = datumCopy(spi_util_datum(0, 1, &isnull),
-						vt->typbyval, vt->typlen);
+	c->next = datumCopy(spi_util_datum(0, 1, &isnull), vt->typbyval, vt->typlen);
 	c->next_isnull = false;
 }
 
@@ -199,117 +231,126 @@ make_array(Datum *values, bool *nulls, int n, Oid elemtype, ValueType *vt)
 }
 
 /*
- * percentile_walk
- *		For the groups gids (int8[] of ngroups, in gid order), after the
- *		merge: walk every percentile cursor to its new rank.  rank_shifts[k]
- *		holds, per group, how many values changed below cursor k (from
- *		merge_sql).  Fills params with apply_sql's cursor arrays: per
- *		percentile aggregate its values, ranks and (percentile_cont) next
- *		values.
+ * read_cursors
+ *		The cursors of the groups gids as they were before the merge, with
+ *		the count of values below them shifted by rank_shifts: an array of
+ *		ngroups * ncursors, cursor k of group g at g * ncursors + k; *gidv:
+ *		the gids, in the same order.
  */
-void
-percentile_walk(DtPlanSet *p, Datum gids, int ngroups, int64 **rank_shifts,
-				Snapshot snap, Datum *params)
+static Cursor *
+read_cursors(const DtCursorPlans *plans, int ncursors, ValueType *types, Datum gids, int ngroups,
+			 int64 **rank_shifts, Snapshot snap, int64 **gidv)
 {
-	DtAnalysis *an = p->an;
-	List	   *aggs = NIL;
-	ListCell   *lc;
-	int			naggs;
 	Cursor	   *cursors;
-	ValueType  *types;
-	int			nparams = 0;
 	int			g;
 	int			k;
-	ValueType	int8type = {8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE};
-	int64	   *gidv;
 
-	foreach(lc, an->aggregates)
+	spi_util_run(plans->read, &gids, NULL, snap);
+	if ((int) SPI_processed != ngroups)
+		inconsistent();
+	*gidv = palloc(sizeof(int64) * ngroups);
+	cursors = palloc0(sizeof(Cursor) * ngroups * ncursors);
+	for (g = 0; g < ngroups; g++)
 	{
-		DtAggregate *agg = (DtAggregate *) lfirst(lc);
+		(*gidv)[g] = spi_util_int64(g, 1);
+		for (k = 0; k < ncursors; k++)
+		{
+			Cursor	   *c = &cursors[g * ncursors + k];
+			Datum		v;
+			bool		isnull;
 
-		if (agg->kind == DT_AGG_PERCENTILE_CONT || agg->kind == DT_AGG_PERCENTILE_DISC)
-			aggs = lappend(aggs, agg);
+			c->n = spi_util_int64(g, DT_CURSOR_READ_COLUMN(k, DT_CURSOR_COUNT));
+			v = spi_util_datum(g, DT_CURSOR_READ_COLUMN(k, DT_CURSOR_VALUE), &c->isnull);
+			if (!c->isnull)
+				c->value = datumCopy(v, types[k].typbyval, types[k].typlen);
+			c->lt = spi_util_int64(g, DT_CURSOR_READ_COLUMN(k, DT_CURSOR_BELOW)) + rank_shifts[k][g];
+			c->eq = DatumGetInt64(spi_util_datum(g, DT_CURSOR_READ_COLUMN(k, DT_CURSOR_EQUAL), &isnull));
+			if (isnull)
+				c->eq = 0;
+		}
 	}
-	naggs = list_length(aggs);
-	types = palloc(sizeof(ValueType) * naggs);
-	foreach(lc, aggs)
+	return cursors;
+}
+
+/*
+ * cursor_arrays
+ *		Cursor k of every group as the arrays apply takes: the values, the
+ *		counts below them, and for percentile_cont the next values.
+ */
+static DtCursorArrays
+cursor_arrays(Cursor *cursors, int ncursors, int k, DtAggregate *agg, ValueType *vt, int ngroups)
+{
+	ValueType	int8type = {8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE};
+	DtCursorArrays result = {0};
+	Datum	   *values = palloc(sizeof(Datum) * ngroups);
+	bool	   *nulls = palloc(sizeof(bool) * ngroups);
+	Datum	   *lts = palloc(sizeof(Datum) * ngroups);
+	int			g;
+
+	for (g = 0; g < ngroups; g++)
+	{
+		Cursor	   *c = &cursors[g * ncursors + k];
+
+		values[g] = c->value;
+		nulls[g] = c->isnull;
+		lts[g] = Int64GetDatum(c->lt);
+	}
+	result.values = make_array(values, nulls, ngroups, agg->argtype, vt);
+	result.ranks = make_array(lts, NULL, ngroups, INT8OID, &int8type);
+	if (agg->kind == DT_AGG_PERCENTILE_CONT)
+	{
+		values = palloc(sizeof(Datum) * ngroups);
+		nulls = palloc(sizeof(bool) * ngroups);
+		for (g = 0; g < ngroups; g++)
+		{
+			Cursor	   *c = &cursors[g * ncursors + k];
+
+			values[g] = c->next;
+			nulls[g] = c->isnull || c->next_isnull;
+		}
+		result.nexts = make_array(values, nulls, ngroups, agg->argtype, vt);
+	}
+	return result;
+}
+
+/*
+ * percentile_walk
+ *		For the groups gids (int8[] of ngroups, in gid order), after the
+ *		merge: walk every cursor (aggregate of cursors, a list of the
+ *		percentile aggregates) to its new rank.  rank_shifts[k] holds, per
+ *		group, how many values changed below cursor k (from the merge).
+ *		Returns, per cursor, the arrays apply takes (DtApplyParam).
+ */
+DtCursorArrays *
+percentile_walk(const DtCursorPlans *plans, List *cursors, Datum gids, int ngroups,
+				int64 **rank_shifts, Snapshot snap)
+{
+	int			ncursors = list_length(cursors);
+	DtCursorArrays *result = palloc(sizeof(DtCursorArrays) * ncursors);
+	ValueType  *types = palloc(sizeof(ValueType) * ncursors);
+	Cursor	   *state;
+	int64	   *gidv;
+	ListCell   *lc;
+	int			g;
+
+	foreach(lc, cursors)
 	{
 		DtAggregate *agg = (DtAggregate *) lfirst(lc);
 		ValueType  *vt = &types[foreach_current_index(lc)];
 
 		get_typlenbyvalalign(agg->argtype, &vt->typlen, &vt->typbyval, &vt->typalign);
 	}
-
-	/* Read the cursors: gid, then per aggregate n, value, lt, eq. */
-	spi_util_run(p->cursor_read, &gids, NULL, snap);
-	if ((int) SPI_processed != ngroups)
-		inconsistent();
-	gidv = palloc(sizeof(int64) * ngroups);
-	cursors = palloc0(sizeof(Cursor) * ngroups * naggs);
+	state = read_cursors(plans, ncursors, types, gids, ngroups, rank_shifts, snap, &gidv);
 	for (g = 0; g < ngroups; g++)
 	{
-		HeapTuple	tup = SPI_tuptable->vals[g];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		isnull;
-
-		gidv[g] = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-		for (k = 0; k < naggs; k++)
-		{
-			Cursor	   *c = &cursors[g * naggs + k];
-			Datum		v;
-
-			c->n = DatumGetInt64(SPI_getbinval(tup, desc, 2 + 4 * k, &isnull));
-			v = SPI_getbinval(tup, desc, 3 + 4 * k, &c->isnull);
-			if (!c->isnull)
-				c->value = datumCopy(v, types[k].typbyval, types[k].typlen);
-			c->lt = DatumGetInt64(SPI_getbinval(tup, desc, 4 + 4 * k, &isnull)) + rank_shifts[k][g];
-			c->eq = DatumGetInt64(SPI_getbinval(tup, desc, 5 + 4 * k, &isnull));
-			if (isnull)
-				c->eq = 0;
-		}
+		foreach(lc, cursors)
+			walk_cursor(plans, (DtAggregate *) lfirst(lc), gidv[g],
+						&state[g * ncursors + foreach_current_index(lc)],
+						&types[foreach_current_index(lc)], snap);
 	}
-
-	for (g = 0; g < ngroups; g++)
-	{
-		k = 0;
-		foreach(lc, aggs)
-		{
-			walk_cursor(p, (DtAggregate *) lfirst(lc), gidv[g], &cursors[g * naggs + k], &types[k], snap);
-			k++;
-		}
-	}
-
-	k = 0;
-	foreach(lc, aggs)
-	{
-		DtAggregate *agg = (DtAggregate *) lfirst(lc);
-		Datum	   *values = palloc(sizeof(Datum) * ngroups);
-		bool	   *nulls = palloc(sizeof(bool) * ngroups);
-		Datum	   *lts = palloc(sizeof(Datum) * ngroups);
-
-		for (g = 0; g < ngroups; g++)
-		{
-			Cursor	   *c = &cursors[g * naggs + k];
-
-			values[g] = c->value;
-			nulls[g] = c->isnull;
-			lts[g] = Int64GetDatum(c->lt);
-		}
-		params[nparams++] = make_array(values, nulls, ngroups, agg->argtype, &types[k]);
-		params[nparams++] = make_array(lts, NULL, ngroups, INT8OID, &int8type);
-		if (agg->kind == DT_AGG_PERCENTILE_CONT)
-		{
-			values = palloc(sizeof(Datum) * ngroups);
-			nulls = palloc(sizeof(bool) * ngroups);
-			for (g = 0; g < ngroups; g++)
-			{
-				Cursor	   *c = &cursors[g * naggs + k];
-
-				values[g] = c->next;
-				nulls[g] = c->isnull || c->next_isnull;
-			}
-			params[nparams++] = make_array(values, nulls, ngroups, agg->argtype, &types[k]);
-		}
-		k++;
-	}
+	foreach(lc, cursors)
+		result[foreach_current_index(lc)] = cursor_arrays(state, ncursors, foreach_current_index(lc),
+														  (DtAggregate *) lfirst(lc),
+														  &types[foreach_current_index(lc)], ngroups);
+	return result;
 }

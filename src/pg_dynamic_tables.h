@@ -458,6 +458,76 @@ extern Query *analysis_stored_query(DtEntry *entry);
  */
 
 /*
+ * The columns and parameters of a delta-merge refresh's statements, with
+ * the statements: described once (deparse_refresh_sql), written into the
+ * SQL by deparse.c and read by the code that runs it (refresh.c,
+ * percentile.c), so that the two cannot disagree.
+ *
+ * merge returns one row per group the window touched, in gid order: the
+ * gid, then merge_columns[0], merge_columns[1], ..., all bigint.
+ */
+typedef enum DtMergeColumnKind
+{
+	DT_MERGE_DISTINCT_DELTA,	/* count distinct: values that appeared minus
+								 * values that left */
+	DT_MERGE_RANK_SHIFT			/* percentile: changed values below its cursor */
+} DtMergeColumnKind;
+
+typedef struct DtMergeColumn
+{
+	DtMergeColumnKind kind;
+	DtAggregate *agg;
+	int			cursor;			/* RANK_SHIFT: its cursor, in cursors */
+} DtMergeColumn;
+
+/*
+ * apply takes apply_params[0] as $1, apply_params[1] as $2, ...: arrays
+ * in the order of the gids.
+ */
+typedef enum DtApplyParamKind
+{
+	DT_APPLY_GIDS,				/* int8[]: the groups the window touched */
+	DT_APPLY_DISTINCT_DELTA,	/* int8[]: a DISTINCT_DELTA merge column */
+	DT_APPLY_CURSOR_VALUE,		/* argtype[]: a cursor's value at its rank */
+	DT_APPLY_CURSOR_RANK,		/* int8[]: the values below that value */
+	DT_APPLY_CURSOR_NEXT		/* argtype[]: percentile_cont's value at its
+								 * second rank */
+} DtApplyParamKind;
+
+typedef struct DtApplyParam
+{
+	DtApplyParamKind kind;
+	DtAggregate *agg;			/* NULL for the gids */
+	Oid			type;			/* an array type */
+	int			merge_column;	/* DISTINCT_DELTA: its merge column */
+	int			cursor;			/* CURSOR_*: its cursor, in cursors */
+} DtApplyParam;
+
+/* apply returns one row: these columns, bigint. */
+typedef enum DtApplyResult
+{
+	DT_APPLY_DELETED = 1,		/* DT rows deleted */
+	DT_APPLY_UPSERTED,			/* DT rows inserted or updated */
+	DT_APPLY_UPDATED			/* of those, the rows updated */
+} DtApplyResult;
+
+/*
+ * cursor_read returns, for the groups $1 in gid order, the gid, then for
+ * each cursor these columns (DT_CURSOR_READ_COLUMN numbers them).
+ */
+typedef enum DtCursorColumn
+{
+	DT_CURSOR_COUNT,			/* bigint: values in the group */
+	DT_CURSOR_VALUE,			/* argtype: its value, NULL before the first */
+	DT_CURSOR_BELOW,			/* bigint: values below it, before the merge */
+	DT_CURSOR_EQUAL,			/* bigint: values equal to it now, or NULL */
+	DT_CURSOR_NCOLUMNS
+} DtCursorColumn;
+
+#define DT_CURSOR_READ_COLUMN(cursor, column) \
+	(2 + (cursor) * DT_CURSOR_NCOLUMNS + (column))
+
+/*
  * The SQL statements of one DT, generated from its analysis.  Statements
  * that read changes take the previous refresh's position as $1 pg_snapshot,
  * $2 xid8, $3 int4 (see capture.c); statements on groups take the ids of
@@ -476,11 +546,16 @@ typedef struct DtSql
 	List	   *count_relids;	/* the inputs they count, in the same order */
 
 	/*
-	 * Delta merge: merge (deparse_merge_sql), then walk the cursors, then
-	 * apply.
+	 * Delta merge: merge (deparse_merge_sql), then walk the cursors (one per
+	 * percentile aggregate), then apply.
 	 */
-	struct Build *build;		/* what deparse_merge_sql needs */
+	struct DeparseMerge *merge; /* what deparse_merge_sql needs */
+	int			nmerge_columns;
+	DtMergeColumn *merge_columns;
+	List	   *cursors;		/* of DtAggregate: the percentiles */
 	char	   *cursor_read;	/* NULL without percentiles */
+	int			napply_params;
+	DtApplyParam *apply_params;
 	char	   *apply;
 
 	/* Rebuilding the state from the base table, and filling the DT. */
@@ -504,49 +579,10 @@ extern char *deparse_recompute_keys_sql(DtAnalysis *an, List *changed);
 extern void deparse_cursor_walk_sql(Oid dtrelid, DtAuxTable *aux,
 									char **up, char **down, char **start);
 
-/* How a relation of a FROM list is read by one SELECT of change rows. */
-typedef enum DtSourceKind
-{
-	DT_SOURCE_NOW,				/* its rows as of the refresh */
-	DT_SOURCE_CHANGES,			/* its changes in the window */
-	DT_SOURCE_BEFORE			/* its rows as of the previous refresh */
-} DtSourceKind;
-
-extern char *deparse_source_sql(DtFromRel *rel, DtSourceKind kind);
-extern char *deparse_operator_sql(Oid type, int strategy);
-extern List *deparse_context_for_level(Query *level);
-
 /* ---------------------------------------------------------------------
  * refresh.c
  * ---------------------------------------------------------------------
  */
-
-/* The prepared statements of one DT in this backend (refresh.c's cache). */
-typedef struct DtPlanSet
-{
-	Oid			relid;			/* hash key */
-	bool		valid;
-	MemoryContext cxt;
-	DtAnalysis *an;
-	DtSql	   *sql;
-	List	   *watched;		/* relations whose change drops the plans */
-	struct _SPI_plan *full_delete;
-	struct _SPI_plan *full_insert;
-	List	   *count_changes;
-	List	   *window_plans;	/* of WindowPlan (refresh.c) */
-	struct _SPI_plan *recompute_delete;
-	struct _SPI_plan *recompute_insert;
-	struct _SPI_plan *cursor_read;
-	struct _SPI_plan *apply;
-	List	   *state_rebuild;
-	struct _SPI_plan *dt_fill;
-	int			naux;
-	struct _SPI_plan **walk_up; /* per auxiliary table */
-	struct _SPI_plan **walk_down;
-	struct _SPI_plan **walk_start;
-	int			ndistinct;		/* count distinct aggregates */
-	int			npercentile;	/* percentile aggregates */
-} DtPlanSet;
 
 /*
  * Which DT refresh_dynamic_table was refreshing, for its caller to report
@@ -595,8 +631,30 @@ extern void dump_convert_from_1_0(void);
  * percentile.c
  * ---------------------------------------------------------------------
  */
-extern void percentile_walk(DtPlanSet *plans, Datum gids, int ngroups,
-							int64 **rank_shifts, Snapshot snapshot, Datum *params);
+/*
+ * The prepared statements percentile_walk runs (refresh.c prepares them):
+ * cursor_read, and per auxiliary table the three walks of
+ * deparse_cursor_walk_sql.
+ */
+typedef struct DtCursorPlans
+{
+	SPIPlanPtr	read;
+	int			naux;
+	SPIPlanPtr *up;
+	SPIPlanPtr *down;
+	SPIPlanPtr *start;
+} DtCursorPlans;
+
+/* A cursor of every group walked, as apply's arrays (DtApplyParam). */
+typedef struct DtCursorArrays
+{
+	Datum		values;			/* DT_APPLY_CURSOR_VALUE */
+	Datum		ranks;			/* DT_APPLY_CURSOR_RANK */
+	Datum		nexts;			/* DT_APPLY_CURSOR_NEXT, percentile_cont */
+} DtCursorArrays;
+
+extern DtCursorArrays *percentile_walk(const DtCursorPlans *plans, List *cursors, Datum gids,
+									   int ngroups, int64 **rank_shifts, Snapshot snap);
 
 /* ---------------------------------------------------------------------
  * schedule.c

@@ -57,6 +57,31 @@
 
 #include "pg_dynamic_tables.h"
 
+/*
+ * The prepared statements of one DT in this backend (the plan cache),
+ * made from its analysis and SQL (deparse.c).  Dropped when a relation
+ * involved changes.
+ */
+typedef struct DtPlanSet
+{
+	Oid			relid;			/* hash key */
+	bool		valid;
+	MemoryContext cxt;
+	DtAnalysis *an;
+	DtSql	   *sql;
+	List	   *watched;		/* relations whose change drops the plans */
+	SPIPlanPtr	full_delete;
+	SPIPlanPtr	full_insert;
+	List	   *count_changes;
+	List	   *window_plans;	/* of WindowPlan, by inputs changed */
+	SPIPlanPtr	recompute_delete;
+	SPIPlanPtr	recompute_insert;
+	DtCursorPlans cursor;		/* what percentile_walk runs */
+	SPIPlanPtr	apply;
+	List	   *state_rebuild;
+	SPIPlanPtr	dt_fill;
+} DtPlanSet;
+
 static HTAB *plan_cache = NULL;
 
 /*
@@ -68,6 +93,9 @@ typedef struct WindowPlan
 	List	   *changed;
 	SPIPlanPtr	plan;
 } WindowPlan;
+
+/* The parameters of every statement that reads a change window. */
+static Oid	window_types[3] = {PG_SNAPSHOTOID, XID8OID, INT4OID};
 
 /* The DTs being refreshed by this backend, innermost last (guard trigger). */
 static List *refreshing = NIL;
@@ -152,15 +180,15 @@ release_plans(DtPlanSet *p)
 		free_plan(((WindowPlan *) lfirst(lc))->plan);
 	free_plan(p->recompute_delete);
 	free_plan(p->recompute_insert);
-	free_plan(p->cursor_read);
+	free_plan(p->cursor.read);
 	free_plan(p->apply);
 	free_plan(p->dt_fill);
 	free_plan_list(p->state_rebuild);
-	for (i = 0; i < p->naux; i++)
+	for (i = 0; i < p->cursor.naux; i++)
 	{
-		free_plan(p->walk_up[i]);
-		free_plan(p->walk_down[i]);
-		free_plan(p->walk_start[i]);
+		free_plan(p->cursor.up[i]);
+		free_plan(p->cursor.down[i]);
+		free_plan(p->cursor.start[i]);
 	}
 	if (p->cxt != NULL)
 		MemoryContextDelete(p->cxt);
@@ -178,6 +206,68 @@ prepare_list(List *sqls, int nargs, Oid *types)
 	return plans;
 }
 
+/* plan_cache_init: the plan cache, and the invalidations that empty it. */
+static void
+plan_cache_init(void)
+{
+	HASHCTL		ctl;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(Oid);
+	ctl.entrysize = sizeof(DtPlanSet);
+	plan_cache = hash_create("pg_dynamic_tables plans", 16, &ctl, HASH_ELEM | HASH_BLOBS);
+	CacheRegisterRelcacheCallback(refresh_relcache_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(PROCOID, refresh_syscache_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(TYPEOID, refresh_syscache_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(OPEROID, refresh_syscache_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(NAMESPACEOID, refresh_syscache_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(COLLOID, refresh_syscache_callback, (Datum) 0);
+}
+
+/*
+ * prepare_merge
+ *		The statements of a delta-merge DT but its merges (window_plan):
+ *		rebuilding the state, filling the DT from it, apply with the
+ *		parameters DtSql describes, and the cursor walks of each auxiliary
+ *		table, which is watched too.
+ */
+static void
+prepare_merge(DtPlanSet *p)
+{
+	Oid			gid_types[1] = {INT8ARRAYOID};
+	Oid		   *apply_types = palloc(sizeof(Oid) * p->sql->napply_params);
+	ListCell   *lc;
+	int			i;
+
+	p->cursor.read = prepare(p->sql->cursor_read, 1, gid_types);
+	p->dt_fill = prepare(p->sql->dt_fill, 0, NULL);
+	p->state_rebuild = prepare_list(p->sql->state_rebuild, 0, NULL);
+	for (i = 0; i < p->sql->napply_params; i++)
+		apply_types[i] = p->sql->apply_params[i].type;
+	p->apply = prepare(p->sql->apply, p->sql->napply_params, apply_types);
+
+	p->cursor.naux = list_length(p->an->aux_tables);
+	p->cursor.up = palloc0(sizeof(SPIPlanPtr) * Max(p->cursor.naux, 1));
+	p->cursor.down = palloc0(sizeof(SPIPlanPtr) * Max(p->cursor.naux, 1));
+	p->cursor.start = palloc0(sizeof(SPIPlanPtr) * Max(p->cursor.naux, 1));
+	foreach(lc, p->an->aux_tables)
+	{
+		DtAuxTable *aux = (DtAuxTable *) lfirst(lc);
+		Oid			walk_types[4] = {INT8OID, INT2OID, aux->valtype, INT8OID};
+		Oid			start_types[3] = {INT8OID, INT2OID, INT8OID};
+		char	   *up,
+				   *down,
+				   *start;
+
+		i = foreach_current_index(lc);
+		p->watched = lappend_oid(p->watched, names_internal_relid(DT_OBJECT_AUX, p->relid, aux->no));
+		deparse_cursor_walk_sql(p->relid, aux, &up, &down, &start);
+		p->cursor.up[i] = prepare(up, 4, walk_types);
+		p->cursor.down[i] = prepare(down, 4, walk_types);
+		p->cursor.start[i] = prepare(start, 3, start_types);
+	}
+}
+
 /*
  * get_plans
  *		The prepared statements of a DT, building them if needed.  Must be
@@ -190,26 +280,10 @@ get_plans(DtEntry *entry)
 	bool		found;
 	MemoryContext old;
 	Query	   *query;
-	Oid			window_types[3] = {PG_SNAPSHOTOID, XID8OID, INT4OID};
-	Oid			gid_types[1] = {INT8ARRAYOID};
 	ListCell   *lc;
-	int			i;
 
 	if (plan_cache == NULL)
-	{
-		HASHCTL		ctl;
-
-		memset(&ctl, 0, sizeof(ctl));
-		ctl.keysize = sizeof(Oid);
-		ctl.entrysize = sizeof(DtPlanSet);
-		plan_cache = hash_create("pg_dynamic_tables plans", 16, &ctl, HASH_ELEM | HASH_BLOBS);
-		CacheRegisterRelcacheCallback(refresh_relcache_callback, (Datum) 0);
-		CacheRegisterSyscacheCallback(PROCOID, refresh_syscache_callback, (Datum) 0);
-		CacheRegisterSyscacheCallback(TYPEOID, refresh_syscache_callback, (Datum) 0);
-		CacheRegisterSyscacheCallback(OPEROID, refresh_syscache_callback, (Datum) 0);
-		CacheRegisterSyscacheCallback(NAMESPACEOID, refresh_syscache_callback, (Datum) 0);
-		CacheRegisterSyscacheCallback(COLLOID, refresh_syscache_callback, (Datum) 0);
-	}
+		plan_cache_init();
 	p = hash_search(plan_cache, &entry->relid, HASH_ENTER, &found);
 	if (found && p->valid)
 		return p;
@@ -245,65 +319,7 @@ get_plans(DtEntry *entry)
 		p->recompute_insert = prepare(p->sql->recompute_insert, 2, key_types);
 	}
 	if (p->an->strategy == DT_STRATEGY_MERGE)
-	{
-		Oid		   *apply_types;
-		int			napply = 1;
-
-		p->cursor_read = prepare(p->sql->cursor_read, 1, gid_types);
-		p->dt_fill = prepare(p->sql->dt_fill, 0, NULL);
-		p->state_rebuild = prepare_list(p->sql->state_rebuild, 0, NULL);
-
-		/*
-		 * apply: $1 gids, per count distinct its deltas, per percentile its
-		 * cursor
-		 */
-		apply_types = palloc(sizeof(Oid) * (1 + 3 * list_length(p->an->aggregates)));
-		apply_types[0] = INT8ARRAYOID;
-		foreach(lc, p->an->aggregates)
-		{
-			if (((DtAggregate *) lfirst(lc))->kind == DT_AGG_COUNT_DISTINCT)
-			{
-				apply_types[napply++] = INT8ARRAYOID;
-				p->ndistinct++;
-			}
-		}
-		foreach(lc, p->an->aggregates)
-		{
-			DtAggregate *agg = (DtAggregate *) lfirst(lc);
-
-			if (agg->kind != DT_AGG_PERCENTILE_CONT && agg->kind != DT_AGG_PERCENTILE_DISC)
-				continue;
-			p->npercentile++;
-			apply_types[napply++] = get_array_type(agg->argtype);
-			apply_types[napply++] = INT8ARRAYOID;
-			if (agg->kind == DT_AGG_PERCENTILE_CONT)
-				apply_types[napply++] = get_array_type(agg->argtype);
-		}
-		p->apply = prepare(p->sql->apply, napply, apply_types);
-
-		p->naux = list_length(p->an->aux_tables);
-		p->walk_up = palloc0(sizeof(SPIPlanPtr) * Max(p->naux, 1));
-		p->walk_down = palloc0(sizeof(SPIPlanPtr) * Max(p->naux, 1));
-		p->walk_start = palloc0(sizeof(SPIPlanPtr) * Max(p->naux, 1));
-		i = 0;
-		foreach(lc, p->an->aux_tables)
-		{
-			DtAuxTable *aux = (DtAuxTable *) lfirst(lc);
-			Oid			walk_types[4] = {INT8OID, INT2OID, aux->valtype, INT8OID};
-			Oid			start_types[3] = {INT8OID, INT2OID, INT8OID};
-			char	   *up,
-					   *down,
-					   *start;
-
-			p->watched = lappend_oid(p->watched,
-									 names_internal_relid(DT_OBJECT_AUX, entry->relid, aux->no));
-			deparse_cursor_walk_sql(entry->relid, aux, &up, &down, &start);
-			p->walk_up[i] = prepare(up, 4, walk_types);
-			p->walk_down[i] = prepare(down, 4, walk_types);
-			p->walk_start[i] = prepare(start, 3, start_types);
-			i++;
-		}
-	}
+		prepare_merge(p);
 	MemoryContextSwitchTo(old);
 	return p;
 }
@@ -360,7 +376,6 @@ int8_array(int64 *values, int n)
 static SPIPlanPtr
 window_plan(DtPlanSet *p, List *changed)
 {
-	Oid			window_types[3] = {PG_SNAPSHOTOID, XID8OID, INT4OID};
 	WindowPlan *wp;
 	ListCell   *lc;
 	MemoryContext old;
@@ -450,58 +465,83 @@ recompute_refresh(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 /*
  * merge_refresh
  *		Merge the changes in the window into the state, walk the percentile
- *		cursors, then apply: see deparse.c's merge_sql and apply_sql.
- *		"changed": the inputs with changes in the window.
+ *		cursors, then apply: see deparse.c's merge_sql and apply_sql, whose
+ *		columns and parameters DtSql describes.  "changed": the inputs with
+ *		changes in the window.
  */
 static void
 merge_refresh(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 			  DtRefreshStats *stats)
 {
+	DtSql	   *sql = p->sql;
 	int			ngroups;
-	int			ncols = p->ndistinct + p->npercentile;
 	int64	   *gids;
-	int64	  **deltas;
+	int64	  **columns;
+	int64	  **rank_shifts;
+	DtCursorArrays *cursors = NULL;
 	Datum	   *params;
 	int			g;
-	int			k;
-	bool		isnull;
+	int			c;
+	int			i;
 	int64		upserted;
 
 	stats->action = "INCREMENTAL";
 
-	/* merge: gid, then the count distinct and rank deltas of each group */
+	/* merge: of each group touched, the gid, then the merge columns */
 	spi_util_run(window_plan(p, changed), window, NULL, snap);
 	ngroups = (int) SPI_processed;
 	if (ngroups == 0)
 		return;					/* every change was filtered out */
 	gids = palloc(sizeof(int64) * ngroups);
-	deltas = palloc(sizeof(int64 *) * Max(ncols, 1));
-	for (k = 0; k < ncols; k++)
-		deltas[k] = palloc(sizeof(int64) * ngroups);
+	columns = palloc(sizeof(int64 *) * Max(sql->nmerge_columns, 1));
+	rank_shifts = palloc(sizeof(int64 *) * Max(list_length(sql->cursors), 1));
+	for (c = 0; c < sql->nmerge_columns; c++)
+	{
+		Assert(SPI_gettypeid(SPI_tuptable->tupdesc, 2 + c) == INT8OID);
+		columns[c] = palloc(sizeof(int64) * ngroups);
+		if (sql->merge_columns[c].kind == DT_MERGE_RANK_SHIFT)
+			rank_shifts[sql->merge_columns[c].cursor] = columns[c];
+	}
 	for (g = 0; g < ngroups; g++)
 	{
-		HeapTuple	tup = SPI_tuptable->vals[g];
+		gids[g] = spi_util_int64(g, 1);
+		for (c = 0; c < sql->nmerge_columns; c++)
+			columns[c][g] = spi_util_int64(g, 2 + c);
+	}
 
-		gids[g] = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull));
-		for (k = 0; k < ncols; k++)
+	/* apply's parameters: the gids, distinct deltas, walked cursors */
+	params = palloc(sizeof(Datum) * sql->napply_params);
+	for (i = 0; i < sql->napply_params; i++)
+	{
+		DtApplyParam *param = &sql->apply_params[i];
+
+		switch (param->kind)
 		{
-			Assert(SPI_gettypeid(SPI_tuptable->tupdesc, 2 + k) == INT8OID);
-			deltas[k][g] = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2 + k, &isnull));
+			case DT_APPLY_GIDS:
+				params[i] = int8_array(gids, ngroups);
+				if (sql->cursors != NIL)
+					cursors = percentile_walk(&p->cursor, sql->cursors, params[i], ngroups,
+											  rank_shifts, snap);
+				break;
+			case DT_APPLY_DISTINCT_DELTA:
+				params[i] = int8_array(columns[param->merge_column], ngroups);
+				break;
+			case DT_APPLY_CURSOR_VALUE:
+				params[i] = cursors[param->cursor].values;
+				break;
+			case DT_APPLY_CURSOR_RANK:
+				params[i] = cursors[param->cursor].ranks;
+				break;
+			case DT_APPLY_CURSOR_NEXT:
+				params[i] = cursors[param->cursor].nexts;
+				break;
 		}
 	}
 
-	params = palloc(sizeof(Datum) * (1 + p->ndistinct + 3 * p->npercentile));
-	params[0] = int8_array(gids, ngroups);
-	for (k = 0; k < p->ndistinct; k++)
-		params[1 + k] = int8_array(deltas[k], ngroups);
-	if (p->npercentile > 0)
-		percentile_walk(p, params[0], ngroups, deltas + p->ndistinct, snap, params + 1 + p->ndistinct);
-
-	/* apply: rows deleted, rows upserted, how many of those were updates */
 	spi_util_run(p->apply, params, NULL, snap);
-	stats->deleted = spi_util_int64(0, 1);
-	upserted = spi_util_int64(0, 2);
-	stats->updated = spi_util_int64(0, 3);
+	stats->deleted = spi_util_int64(0, DT_APPLY_DELETED);
+	upserted = spi_util_int64(0, DT_APPLY_UPSERTED);
+	stats->updated = spi_util_int64(0, DT_APPLY_UPDATED);
 	if (p->an->keys == NIL)
 	{
 		/* a one-row aggregate: its row is deleted and written again */
@@ -559,18 +599,14 @@ count_window(DtPlanSet *p, Datum *window, Snapshot snap, int64 *rows, int64 *mar
 }
 
 /*
- * incremental_or_full
- *		An incremental refresh evaluates the query's expressions on every
- *		row of the window, also on rows inserted and deleted again before
- *		the refresh, which the query itself never sees.  When that raises a
- *		data exception (division by zero, a bad cast, ...) the refresh is
- *		rolled back and done in full instead: if the error came from such a
- *		row, the full refresh succeeds and consumes the window; if not, it
- *		raises the error again.
+ * in_subtransaction
+ *		Run work(arg) in a subtransaction of its own.  Returns NULL when it
+ *		succeeded (the subtransaction is committed), or the error it raised,
+ *		copied, after rolling the subtransaction back.  Either way the
+ *		caller's memory context and resource owner are current again.
  */
-static void
-incremental_or_full(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
-					DtRefreshStats *stats)
+static ErrorData *
+in_subtransaction(void (*work) (void *arg), void *arg)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
@@ -580,10 +616,7 @@ incremental_or_full(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 	MemoryContextSwitchTo(cxt);
 	PG_TRY();
 	{
-		if (p->an->strategy == DT_STRATEGY_RECOMPUTE)
-			recompute_refresh(p, window, changed, snap, stats);
-		else
-			merge_refresh(p, window, changed, snap, stats);
+		work(arg);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
@@ -598,6 +631,47 @@ incremental_or_full(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 		CurrentResourceOwner = owner;
 	}
 	PG_END_TRY();
+	return edata;
+}
+
+/* An incremental refresh's arguments, for in_subtransaction. */
+typedef struct IncrementalRefresh
+{
+	DtPlanSet  *p;
+	Datum	   *window;
+	List	   *changed;
+	Snapshot	snap;
+	DtRefreshStats *stats;
+} IncrementalRefresh;
+
+/* incremental_refresh: the refresh of incremental_or_full. */
+static void
+incremental_refresh(void *arg)
+{
+	IncrementalRefresh *r = (IncrementalRefresh *) arg;
+
+	if (r->p->an->strategy == DT_STRATEGY_RECOMPUTE)
+		recompute_refresh(r->p, r->window, r->changed, r->snap, r->stats);
+	else
+		merge_refresh(r->p, r->window, r->changed, r->snap, r->stats);
+}
+
+/*
+ * incremental_or_full
+ *		An incremental refresh evaluates the query's expressions on every
+ *		row of the window, also on rows inserted and deleted again before
+ *		the refresh, which the query itself never sees.  When that raises a
+ *		data exception (division by zero, a bad cast, ...) the refresh is
+ *		rolled back and done in full instead: if the error came from such a
+ *		row, the full refresh succeeds and consumes the window; if not, it
+ *		raises the error again.
+ */
+static void
+incremental_or_full(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
+					DtRefreshStats *stats)
+{
+	IncrementalRefresh r = {p, window, changed, snap, stats};
+	ErrorData  *edata = in_subtransaction(incremental_refresh, &r);
 
 	if (edata == NULL)
 		return;
@@ -968,43 +1042,22 @@ refresh_dynamic_table(Oid relid, const char *trigger, DtRefreshStats *stats,
 	UnregisterSnapshot(snap);
 }
 
-/*
- * run_in_subtransaction
- *		Refresh one DT of a scheduled unit in a subtransaction.  Returns
- *		NULL on success, or the error message, after rolling back.
- */
-static char *
-run_in_subtransaction(Oid relid, Snapshot snap, TimestampTz data_timestamp)
+/* A scheduled refresh of one DT of a unit, for in_subtransaction. */
+typedef struct ScheduledRefresh
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	char	   *message = NULL;
+	Oid			relid;
+	Snapshot	snap;
+	TimestampTz data_timestamp;
+} ScheduledRefresh;
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
-	{
-		DtRefreshStats stats;
+/* scheduled_refresh: refresh_one of a scheduled unit's DT. */
+static void
+scheduled_refresh(void *arg)
+{
+	ScheduledRefresh *r = (ScheduledRefresh *) arg;
+	DtRefreshStats stats;
 
-		refresh_one(relid, snap, data_timestamp, "SCHEDULED", &stats);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-		message = edata->message;
-	}
-	PG_END_TRY();
-	return message;
+	refresh_one(r->relid, r->snap, r->data_timestamp, "SCHEDULED", &stats);
 }
 
 /*
@@ -1040,7 +1093,8 @@ refresh_scheduled_unit(List *unit)
 	{
 		Oid			relid = lfirst_oid(lc);
 		List	   *inputs = catalog_input_relids(relid);
-		char	   *message;
+		ScheduledRefresh r = {relid, snap, data_timestamp};
+		ErrorData  *edata;
 		ListCell   *lc2;
 		Oid			broken = InvalidOid;
 
@@ -1057,12 +1111,12 @@ refresh_scheduled_unit(List *unit)
 			failed = lappend_oid(failed, relid);
 			continue;
 		}
-		message = run_in_subtransaction(relid, snap, data_timestamp);
-		if (message != NULL)
+		edata = in_subtransaction(scheduled_refresh, &r);
+		if (edata != NULL)
 		{
 			catalog_insert_history(relid, "SCHEDULED", start, GetCurrentTimestamp(), 0,
-								   NULL, "FAILED", message);
-			catalog_record_failure(relid, message);
+								   NULL, "FAILED", edata->message);
+			catalog_record_failure(relid, edata->message);
 			failed = lappend_oid(failed, relid);
 		}
 	}
