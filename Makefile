@@ -4,11 +4,14 @@
 #   make install       install it into the PostgreSQL found by pg_config
 #   make format        format the C sources with pg_bsd_indent (tools/pgindent.sh)
 #   make check-format  fail if `make format` would change anything
+#   make check-layers  fail if a file of src/ uses one of a higher layer, or
+#                      files use each other (tools/check-layers.pl)
 #   make loadtest      build loadtest/dt_loadtest
 #   make dashboard     build dashboard/dt_dashboard
 #   test/run           build, install privately and run every test
 #
-# The C sources live in src/, one file per subsystem (see src/README.md).
+# The C sources live in src/, one file per subsystem, in layers that use
+# only the layers below them (src/README.md draws them).
 
 MODULE_big = pg_dynamic_tables
 OBJS = \
@@ -48,12 +51,15 @@ include $(PGXS)
 # A source file includes the header of its layer, which includes those below.
 $(OBJS): $(wildcard $(srcdir)/src/*.h)
 
-.PHONY: format check-format
+.PHONY: format check-format check-layers
 format:
 	tools/pgindent.sh src/*.c src/*.h
 
 check-format:
 	tools/check-format.sh
+
+check-layers:
+	tools/check-layers.pl
 
 # dt_loadtest, the concurrent-client latency tester (see loadtest/).
 .PHONY: loadtest

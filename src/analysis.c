@@ -37,7 +37,7 @@
 #include "utils/regproc.h"
 #include "utils/ruleutils.h"
 
-#include "pg_dynamic_tables.h"
+#include "analysis.h"
 
 static bool find_volatile_walker(Node *node, Oid *funcid);
 static bool check_volatile_func(Oid funcid, void *context);

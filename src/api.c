@@ -63,7 +63,7 @@
 #include "utils/timestamp.h"
 #include "utils/xid8.h"
 
-#include "pg_dynamic_tables.h"
+#include "entry.h"
 
 PG_FUNCTION_INFO_V1(dt_create_dynamic_table);
 PG_FUNCTION_INFO_V1(dt_drop_dynamic_table);

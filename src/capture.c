@@ -77,7 +77,7 @@
 #include "utils/array.h"
 #include "utils/rls.h"
 #include "utils/snapmgr.h"
-#include "pg_dynamic_tables.h"
+#include "catalog.h"
 
 #define CAPTURE_BATCH 1000
 

@@ -48,7 +48,7 @@
 #include "utils/syscache.h"
 #include "utils/xid8.h"
 
-#include "pg_dynamic_tables.h"
+#include "catalog.h"
 
 /*
  * catalog_parse_mode

@@ -58,7 +58,7 @@
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
-#include "pg_dynamic_tables.h"
+#include "entry.h"
 
 PG_FUNCTION_INFO_V1(dt_capture_changes);
 PG_FUNCTION_INFO_V1(dt_guard_dynamic_table);

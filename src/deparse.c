@@ -53,7 +53,7 @@
 #include "utils/syscache.h"
 #include "utils/typcache.h"
 
-#include "pg_dynamic_tables.h"
+#include "deparse.h"
 
 
 /* How a relation of a FROM list is read by one SELECT of change rows. */

@@ -70,7 +70,7 @@
 #include "utils/rel.h"
 #include "utils/regproc.h"
 
-#include "pg_dynamic_tables.h"
+#include "lifecycle.h"
 
 /* The DT a COPY is leaving out the rows of (dump_discard_copy), or invalid. */
 static Oid	discarding_copy = InvalidOid;

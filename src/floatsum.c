@@ -40,7 +40,7 @@
 #include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
 
-#include "pg_dynamic_tables.h"
+#include "common.h"
 
 PG_FUNCTION_INFO_V1(dt_fsum_accum);
 PG_FUNCTION_INFO_V1(dt_fsum_accum_sq);

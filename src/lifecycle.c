@@ -44,7 +44,7 @@
 #include "utils/ruleutils.h"
 #include "utils/syscache.h"
 
-#include "pg_dynamic_tables.h"
+#include "lifecycle.h"
 
 /* capitalized: a reason phrase as the start of a sentence. */
 static char *

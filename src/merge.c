@@ -39,7 +39,7 @@
 #include "utils/syscache.h"
 #include "utils/typcache.h"
 
-#include "pg_dynamic_tables.h"
+#include "analysis.h"
 
 /*
  * expr_index

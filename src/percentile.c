@@ -30,7 +30,7 @@
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
 
-#include "pg_dynamic_tables.h"
+#include "refresh.h"
 
 /* One percentile cursor of one group. */
 typedef struct Cursor

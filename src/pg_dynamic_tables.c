@@ -23,7 +23,7 @@
 #include "miscadmin.h"
 #include "utils/guc.h"
 
-#include "pg_dynamic_tables.h"
+#include "entry.h"
 
 PG_MODULE_MAGIC;
 

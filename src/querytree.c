@@ -35,7 +35,7 @@
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
-#include "pg_dynamic_tables.h"
+#include "analysis.h"
 
 /* The walk of querytree_inputs: its result, and the enclosing levels. */
 typedef struct InputWalk

@@ -60,7 +60,7 @@
 #include "utils/ruleutils.h"
 #include "utils/typcache.h"
 
-#include "pg_dynamic_tables.h"
+#include "analysis.h"
 
 static char *trace_column(DtAnalysis *an, Query *query, AttrNumber resno, List *levels,
 						  List **leaves);

@@ -55,7 +55,7 @@
 #include "utils/syscache.h"
 #include "utils/xid8.h"
 
-#include "pg_dynamic_tables.h"
+#include "refresh.h"
 
 /*
  * The prepared statements of one DT in this backend (the plan cache),

@@ -36,7 +36,7 @@
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
-#include "pg_dynamic_tables.h"
+#include "scheduler.h"
 
 #define MIN_LEAD_US		(100 * 1000)
 

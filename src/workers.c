@@ -68,7 +68,7 @@
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
-#include "pg_dynamic_tables.h"
+#include "scheduler.h"
 
 #define DT_MAX_DATABASES	64
 #define DT_MAX_UNIT			64

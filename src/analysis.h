@@ -1,0 +1,258 @@
+/*-------------------------------------------------------------------------
+ *
+ * analysis.h
+ *		Layer 2 of pg_dynamic_tables: what a defining query reads, and how
+ *		it is maintained.
+ *
+ *	querytree.c		walks over a Query tree that the others share
+ *	merge.c			delta merge: grouped queries and their aggregates' state
+ *	recompute.c		affected-key recompute: the column partitioning a query
+ *	analysis.c		parse the query, check it, decide (calls merge.c and
+ *					recompute.c)
+ *
+ * The result is a DtAnalysis, from which deparse.c (layer 3) writes SQL.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef DT_ANALYSIS_H
+#define DT_ANALYSIS_H
+
+#include "catalog.h"
+
+#include "nodes/pathnodes.h"
+
+/* ---------------------------------------------------------------------
+ * The analysis of a query, which the files of this layer fill
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * How an incremental DT is maintained (DESIGN.md, principle 4): by merging
+ * the changes into per-group state, or by recomputing the partitions of
+ * the query that the changes touch.  FULL: not incrementally.
+ */
+typedef enum DtStrategy
+{
+	DT_STRATEGY_FULL,
+	DT_STRATEGY_MERGE,
+	DT_STRATEGY_RECOMPUTE
+} DtStrategy;
+
+/* The aggregates that incremental refresh maintains. */
+typedef enum DtAggKind
+{
+	DT_AGG_COUNT_STAR,
+	DT_AGG_COUNT,
+	DT_AGG_SUM,
+	DT_AGG_AVG,
+	DT_AGG_VAR_SAMP,
+	DT_AGG_VAR_POP,
+	DT_AGG_STDDEV_SAMP,
+	DT_AGG_STDDEV_POP,
+	DT_AGG_MIN,
+	DT_AGG_MAX,
+	DT_AGG_COUNT_DISTINCT,
+	DT_AGG_PERCENTILE_CONT,
+	DT_AGG_PERCENTILE_DISC,
+	DT_AGG_BOOL_AND,
+	DT_AGG_BOOL_OR
+} DtAggKind;
+
+/*
+ * The arithmetic in which sum, avg and the variance family keep their state:
+ * exact numeric for integers, numeric plus counts of NaN and infinities for
+ * numeric and floating-point input (so that removing an infinity is exact),
+ * and the type itself for interval and money.
+ */
+typedef enum DtSumDomain
+{
+	DT_DOMAIN_NONE,
+	DT_DOMAIN_INTEGER,
+	DT_DOMAIN_NUMERIC,
+	DT_DOMAIN_FLOAT,
+	DT_DOMAIN_INTERVAL,
+	DT_DOMAIN_MONEY
+} DtSumDomain;
+
+/*
+ * One aggregate of the defining query.  Its state lives in columns a<no>_*
+ * of the state table; holistic aggregates (min, max, count distinct,
+ * percentiles) also keep per-group value counts in an auxiliary table.
+ */
+typedef struct DtAggregate
+{
+	int			no;				/* 1-based */
+	DtAggKind	kind;
+	Aggref	   *aggref;
+	Expr	   *arg;			/* argument or ordering expression */
+	Expr	   *filter;			/* FILTER (WHERE ...) or NULL */
+	Oid			argtype;
+	int32		argtypmod;
+	Oid			argcollation;
+	Oid			restype;
+	int32		restypmod;
+	DtSumDomain domain;
+	int			input_no;		/* column x<n> of the change rows, 0: none */
+	int			filter_no;		/* column f<n> of the change rows, 0: none */
+	int			aux_no;			/* auxiliary table, 0: none */
+	int			aux_item;		/* item j within that table */
+	double		fraction;		/* percentiles */
+} DtAggregate;
+
+/*
+ * An auxiliary value-count table holds (gid, j, v, c): value v of item j
+ * occurs c > 0 times in group gid.  One table per value type; an item is a
+ * distinct (argument, filter) pair used by a holistic aggregate.
+ */
+typedef struct DtAuxItem
+{
+	int			j;
+	int			input_no;
+	int			filter_no;
+} DtAuxItem;
+
+typedef struct DtAuxTable
+{
+	int			no;
+	Oid			valtype;
+	int32		valtypmod;
+	Oid			valcollation;
+	List	   *items;			/* of DtAuxItem */
+} DtAuxTable;
+
+/* A GROUP BY expression; it is also an output column of the DT. */
+typedef struct DtKey
+{
+	Expr	   *expr;
+	AttrNumber	resno;			/* output column */
+	Oid			type;
+	int32		typmod;
+	Oid			collation;
+} DtKey;
+
+/* A relation in the FROM list of an incremental query. */
+typedef struct DtFromRel
+{
+	Index		rtindex;		/* in the query's range table */
+	DtInput    *input;
+} DtFromRel;
+
+/*
+ * A query level whose FROM list reads base relations, at the end of the
+ * partition key's path (recompute.c): the key as an expression over one of
+ * its relations, every relation it reads, and the conditions under which a
+ * changed row of one relation can touch a partition.
+ */
+typedef struct DtKeyLeaf
+{
+	Query	   *level;			/* within DtRecompute.query */
+	Expr	   *expr;			/* the key, over relation key_rtindex */
+	Index		key_rtindex;
+	List	   *rels;			/* of DtFromRel */
+	List	   *from;			/* the FROM list, its joins' conditions kept
+								 * only where they see no null-extended row */
+	Node	   *quals;			/* the WHERE conditions kept likewise */
+} DtKeyLeaf;
+
+/*
+ * Affected-key recompute: output column resno partitions the query; the
+ * rows of the DT with key v come only from base rows whose key is v.
+ */
+typedef struct DtRecompute
+{
+	AttrNumber	resno;			/* the DT's key column */
+	Oid			type;
+	Query	   *query;			/* the defining query, reading only the
+								 * partitions $1 (type[]) and, if $2, NULL */
+	List	   *leaves;			/* of DtKeyLeaf */
+	bool		indexed;		/* an index finds each leaf's key rows */
+} DtRecompute;
+
+typedef struct DtAnalysis
+{
+	Query	   *query;			/* analysed and rewritten defining query */
+	DtStrategy	strategy;
+	char	   *reason;			/* why not incremental; NULL if it is */
+	DtRecompute *recompute;		/* DT_STRATEGY_RECOMPUTE only */
+	int			nrelations;		/* occurrences of tables in the query */
+	bool		always_full;	/* changes cannot be detected: no NO_DATA */
+	List	   *inputs;			/* of DtInput */
+
+	/* The delta-merge plan (DT_STRATEGY_MERGE only). */
+	List	   *from;			/* of DtFromRel: the relations, inner-joined */
+	Node	   *quals;			/* WHERE and join conditions, one expression */
+	List	   *keys;			/* of DtKey */
+	List	   *aggregates;		/* of DtAggregate */
+	List	   *aux_tables;		/* of DtAuxTable */
+	List	   *input_exprs;	/* expressions x1..xn over the base table */
+	List	   *filter_exprs;	/* boolean expressions f1..fn */
+} DtAnalysis;
+
+/* ---------------------------------------------------------------------
+ * querytree.c
+ * ---------------------------------------------------------------------
+ */
+
+/* What querytree_inputs finds at every level of a query. */
+typedef struct DtQueryInputs
+{
+	List	   *inputs;			/* of DtInput */
+	List	   *rtes;			/* every RTE_RELATION, for permission checks */
+#if PG_VERSION_NUM >= 160000
+	List	   *perminfos;		/* and their RTEPermissionInfos */
+#endif
+	int			nrelations;		/* occurrences of tables (not views) */
+	bool		locking;		/* FOR UPDATE/SHARE somewhere */
+	Oid			system_relid;	/* the first system column read: its table */
+	AttrNumber	system_attno;	/* and its number */
+} DtQueryInputs;
+
+/* What querytree_facts finds about the functions of (part of) a query. */
+typedef struct DtFunctionFacts
+{
+	bool		time;			/* now(), CURRENT_TIMESTAMP and friends */
+	Oid			user_stable;	/* a user-defined non-immutable function */
+	bool		whole_row;		/* a whole-row or system column reference */
+} DtFunctionFacts;
+
+/* A walk over the items of a FROM list (querytree_walk_from). */
+typedef struct DtFromWalk
+{
+	bool		outer_joins;	/* LEFT and RIGHT JOIN allowed */
+	List	   *rels;			/* of DtFromRel, in FROM order */
+	List	   *quals;			/* the conditions of its joins, as written */
+	Relids		nullable;		/* rtindexes null-extended by an outer join */
+} DtFromWalk;
+
+extern void querytree_inputs(Query *query, DtQueryInputs *result);
+extern DtFunctionFacts querytree_facts(Node *node);
+extern Node *querytree_flatten_joins(Query *query, Node *node);
+extern Node *querytree_kept_conditions(Query *query, Node *cond, Relids nullable);
+extern char *querytree_walk_from(List *inputs, Query *query, Node *item, DtFromWalk *walk,
+								 Node **out);
+
+/* ---------------------------------------------------------------------
+ * merge.c
+ * ---------------------------------------------------------------------
+ */
+extern char *merge_analyze(Query *query, DtAnalysis *an);
+extern bool merge_shaped(Query *query);
+
+/* ---------------------------------------------------------------------
+ * recompute.c
+ * ---------------------------------------------------------------------
+ */
+extern char *recompute_analyze(DtAnalysis *an, Oid dtrelid);
+extern char *recompute_key_column(DtAnalysis *an);
+
+/* ---------------------------------------------------------------------
+ * analysis.c
+ * ---------------------------------------------------------------------
+ */
+extern Query *analysis_parse_query(const char *sql);
+extern DtAnalysis *analysis_analyze(Query *query, Oid dtrelid);
+extern void analysis_check_permissions(Query *query);
+extern char *analysis_print_definition(Query *query);
+extern Query *analysis_stored_query(DtEntry *entry);
+
+#endif							/* DT_ANALYSIS_H */

@@ -1,0 +1,199 @@
+/*-------------------------------------------------------------------------
+ *
+ * catalog.h
+ *		Layer 1 of pg_dynamic_tables: the catalog and change capture.
+ *
+ *	catalog.c		the catalog tables (a DT's row, its inputs, its history),
+ *					the extension's members, the dt_guard trigger's
+ *					arguments, and running SQL as the extension owner
+ *	capture.c		change logs, the triggers that fill them, reading them
+ *
+ * capture.c uses catalog.c, never the reverse.  Both see only layer 0
+ * (common.h) below them.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef DT_CATALOG_H
+#define DT_CATALOG_H
+
+#include "common.h"
+
+#include "access/xact.h"
+#include "commands/trigger.h"
+#include "fmgr.h"
+#include "utils/array.h"
+
+/*
+ * The longest target lag, in seconds (100 years as extract(epoch FROM ...)
+ * counts an interval): far from the ends of timestamps and of int64
+ * microseconds, for the sums the scheduler and view dt.dynamic_tables make.
+ * The 1.0 -> 1.1 update script caps the lags stored before to it.
+ */
+#define DT_MAX_LAG_SECONDS	3155760000.0
+
+/* Scheduled refreshes that fail this many times in a row suspend the DT. */
+#define DT_MAX_FAILURES		5
+
+/* Meta columns of a change log and of the rows fed to a refresh. */
+#define DT_COL_XID			"dt$xid"
+#define DT_COL_CID			"dt$cid"
+#define DT_COL_SIGN			"dt$sign"
+
+/*
+ * Sign of a change log row: an inserted row counts +1, a deleted row -1.
+ * A row with sign 0 is a marker: the table was truncated, or rows arrived
+ * or left without DML (ATTACH/DETACH PARTITION), so consumers rebuild.
+ */
+#define DT_SIGN_INSERT		1
+#define DT_SIGN_DELETE		(-1)
+#define DT_SIGN_REBUILD		0
+
+/* ---------------------------------------------------------------------
+ * catalog.c
+ * ---------------------------------------------------------------------
+ */
+
+/* How a DT is refreshed (refresh_mode as stored). */
+typedef enum DtMode
+{
+	DT_MODE_AUTO,
+	DT_MODE_INCREMENTAL,
+	DT_MODE_FULL
+} DtMode;
+
+/*
+ * A relation a DT reads, whether its inheritance children are read too,
+ * and the columns the DT reads (a row of dt_internal.dynamic_table_input;
+ * analysis.c finds them).  Bits of attnums are attribute numbers offset
+ * by FirstLowInvalidHeapAttributeNumber, as pull_varattnos sets them.
+ */
+typedef struct DtInput
+{
+	Oid			relid;
+	bool		inh;
+	bool		capturable;		/* a table whose changes we can capture */
+	Bitmapset  *attnums;		/* columns the refresh reads from changes */
+} DtInput;
+
+/* The catalog row of a DT (dt_internal.dynamic_table). */
+typedef struct DtEntry
+{
+	Oid			relid;
+	char	   *query_text;
+	char	   *query_tree;		/* nodeToString of the analysed query */
+	int			tree_major;		/* the PostgreSQL major version that wrote it */
+	char	   *definition;		/* the query as printed, fully qualified */
+	bool		on_create;		/* initialize => 'on_create' */
+	bool		suspended;
+	Oid			suspended_by;	/* the suspended input that caused it */
+	bool		lag_downstream;
+	Interval   *target_lag;		/* NULL when downstream */
+	DtMode		requested_mode;
+	bool		incremental;	/* effective refresh mode */
+	char	   *reason;
+	List	   *settings;		/* "name=value" strings */
+	bool		populated;
+	bool		has_position;
+	Datum		position_snapshot;	/* pg_snapshot */
+	FullTransactionId position_xid;
+	CommandId	position_cid;
+	bool		state_valid;	/* the unlogged per-group state is intact */
+} DtEntry;
+
+/* What a refresh did. */
+typedef struct DtRefreshStats
+{
+	const char *action;			/* NO_DATA, INCREMENTAL, FULL */
+	int64		inserted;
+	int64		deleted;
+	int64		updated;
+	char	   *message;		/* for the history, or NULL */
+} DtRefreshStats;
+
+/*
+ * The arguments of a DT's dt_guard trigger, which carry its definition
+ * into pg_dump's output (catalog_write_guard, dump.c): the format, the
+ * query as printed, the target lag, the requested refresh mode, the
+ * initialize choice, the scheduling state ("ACTIVE", "SUSPENDED" or
+ * "SUSPENDED BY <qualified name of the input>"), then the pinned settings.
+ */
+#define DT_GUARD_FORMAT		"pg_dynamic_tables 1.1"
+typedef enum DtGuardArg
+{
+	DT_GUARD_ARG_FORMAT,
+	DT_GUARD_ARG_DEFINITION,
+	DT_GUARD_ARG_LAG,
+	DT_GUARD_ARG_MODE,
+	DT_GUARD_ARG_INITIALIZE,
+	DT_GUARD_ARG_STATE,
+	DT_GUARD_ARG_SETTINGS		/* and every argument after it */
+} DtGuardArg;
+
+extern DtMode catalog_parse_mode(const char *mode);
+extern const char *catalog_mode_name(DtMode mode);
+extern bool catalog_parse_lag(const char *lag, Interval **interval);
+extern Oid	catalog_extension_owner(void);
+extern bool catalog_version_current(void);
+extern void catalog_require_current_version(void);
+extern Oid	catalog_relation_owner(Oid relid);
+extern void catalog_begin_as_owner(Oid role, bool restricted, Oid *saved_user,
+								   int *saved_context);
+extern void catalog_end_as_owner(Oid saved_user, int saved_context);
+extern void catalog_exec(const char *sql, int nargs, Oid *types, Datum *values,
+						 const char *nulls, int expected);
+extern void catalog_exec_ddl(const char *sql);
+extern bool catalog_internal_ddl_running(void);
+extern DtEntry *catalog_read_entry(Oid relid, bool missing_ok);
+extern bool catalog_is_dynamic_table(Oid relid);
+extern void catalog_insert_entry(DtEntry *entry, List *inputs);
+extern void catalog_set_state_valid(Oid relid, bool valid);
+extern void catalog_save_position(Oid relid, Snapshot snapshot, CommandId cid,
+								  TimestampTz data_timestamp);
+extern List *catalog_refresh_unit(Oid relid);
+extern void catalog_set_suspended(Oid relid, bool suspend, const char *reason);
+extern void catalog_record_failure(Oid relid, const char *message);
+extern void catalog_insert_history(Oid relid, const char *trigger,
+								   TimestampTz start, TimestampTz end,
+								   TimestampTz data_timestamp,
+								   const DtRefreshStats *stats,
+								   const char *state, const char *message);
+extern List *catalog_input_relids(Oid relid);
+extern char *catalog_dt_reading_column(Oid relid, AttrNumber attnum);
+extern void catalog_add_member(Oid classid, Oid objid);
+extern void catalog_remove_members(List *objects);
+extern void catalog_drop_members(List *objects);
+extern List *catalog_dynamic_tables(void);
+extern List *catalog_captured_relations(void);
+extern void catalog_set_definition(Oid relid, const char *definition);
+extern List *catalog_state_objects(Oid relid);
+extern void catalog_follow_owner(Oid relid);
+extern void catalog_delete_dropped(List **dts, List **logs);
+extern void catalog_write_guard(Oid relid);
+
+/* ---------------------------------------------------------------------
+ * capture.c
+ * ---------------------------------------------------------------------
+ */
+extern void capture_write_changes(TriggerData *td);
+extern void capture_attach_input(DtInput *input);
+extern void capture_drop_logs(List *logoids);
+extern void capture_reinstall_triggers(Oid relid);
+extern bool capture_is_capture_function(List *funcname);
+extern void capture_convert_from_1_0(Oid relid);
+extern bool capture_column_is_captured(Oid relid, AttrNumber attnum);
+extern bool capture_may_change(Oid relid);
+extern void capture_release_unused_inputs(bool nowait);
+extern void capture_follow_new_child(Oid child, bool brought_rows);
+extern List *capture_ancestors_of(Oid child);
+extern void capture_forget_child(Oid child, List *ancestors);
+extern void capture_mark_rebuild(Oid relid);
+extern void capture_enable_always(Oid relid);
+extern Oid	capture_log_relid(Oid relid);
+extern bool capture_relation_is_captured(Oid relid);
+extern void capture_cleanup(Oid relid);
+extern void capture_compact_logs(List *relids);
+extern void capture_read_changes(FunctionCallInfo fcinfo, Oid relid, Datum since,
+								 FullTransactionId since_xid, int32 since_cid,
+								 ArrayType *columns);
+
+#endif							/* DT_CATALOG_H */

@@ -1,0 +1,32 @@
+/*-------------------------------------------------------------------------
+ *
+ * entry.h
+ *		Layer 7 of pg_dynamic_tables: what PostgreSQL calls.
+ *
+ *	api.c			the SQL-callable functions (schema dt, and those of
+ *					dt_internal that views, refreshes and tests call)
+ *	ddl_guard.c		the ProcessUtility hook, the trigger and event trigger
+ *					functions
+ *
+ * Above it, pg_dynamic_tables.c (_PG_init) installs them.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef DT_ENTRY_H
+#define DT_ENTRY_H
+
+#include "scheduler.h"
+
+/* ---------------------------------------------------------------------
+ * api.c
+ * ---------------------------------------------------------------------
+ */
+extern void api_init(void);
+
+/* ---------------------------------------------------------------------
+ * ddl_guard.c
+ * ---------------------------------------------------------------------
+ */
+extern void ddl_guard_install(void);
+
+#endif							/* DT_ENTRY_H */

@@ -1,0 +1,43 @@
+/*-------------------------------------------------------------------------
+ *
+ * lifecycle.h
+ *		Layer 5 of pg_dynamic_tables: making dynamic tables, and restoring
+ *		them.
+ *
+ *	lifecycle.c		a table becomes a DT; what is made for it goes with it
+ *	dump.c			DTs through pg_dump/pg_restore, pg_upgrade and renames
+ *					(calls lifecycle.c)
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef DT_LIFECYCLE_H
+#define DT_LIFECYCLE_H
+
+#include "refresh.h"
+
+/* ---------------------------------------------------------------------
+ * lifecycle.c
+ * ---------------------------------------------------------------------
+ */
+extern void lifecycle_check_privileges(Query *query);
+extern void lifecycle_choose_strategy(DtEntry *entry, DtAnalysis *an, const char *name);
+extern void lifecycle_make_dynamic(Oid relid, DtEntry *entry, Query *query, DtAnalysis *an);
+extern void lifecycle_forget_dropped(void);
+extern void lifecycle_release_members_of(List *roles);
+extern void lifecycle_release_members(void);
+extern void lifecycle_adopt_members(void);
+
+/* ---------------------------------------------------------------------
+ * dump.c
+ * ---------------------------------------------------------------------
+ */
+extern bool dump_is_guard_function(List *funcname);
+extern void dump_restore_dynamic_table(Oid relid);
+extern void dump_reinstall_capture(Oid relid);
+extern Node *dump_discard_copy(CopyStmt *stmt, Oid relid);
+extern bool dump_discarding_copy(Oid relid);
+extern void dump_copy_done(void);
+extern void dump_refresh_definitions(void);
+extern void dump_convert_from_1_0(void);
+
+#endif							/* DT_LIFECYCLE_H */

@@ -1,0 +1,70 @@
+/*-------------------------------------------------------------------------
+ *
+ * refresh.h
+ *		Layer 4 of pg_dynamic_tables: refreshing a dynamic table.
+ *
+ *	refresh.c		the refresh transaction: locks, snapshot, action,
+ *					history, and the per-backend cache of prepared plans
+ *	percentile.c	walking percentile cursors after a merge (refresh.c
+ *					calls it)
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef DT_REFRESH_H
+#define DT_REFRESH_H
+
+#include "deparse.h"
+
+/* ---------------------------------------------------------------------
+ * refresh.c
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Which DT refresh_dynamic_table was refreshing, for its caller to report
+ * the failure of (relid invalid: it failed before any refresh began).
+ */
+typedef struct DtRefreshAttempt
+{
+	Oid			relid;
+	char	   *name;
+} DtRefreshAttempt;
+
+extern void refresh_dynamic_table(Oid relid, const char *trigger, DtRefreshStats *stats,
+								  volatile DtRefreshAttempt *attempt);
+extern bool refresh_scheduled_unit(List *unit);
+extern bool refresh_in_progress(Oid relid);
+extern bool refresh_reads_input(Oid relid);
+extern void refresh_refuse_nested(const char *what);
+extern void refresh_require_read_committed(const char *what);
+
+/* ---------------------------------------------------------------------
+ * percentile.c
+ * ---------------------------------------------------------------------
+ */
+/*
+ * The prepared statements percentile_walk runs (refresh.c prepares them):
+ * cursor_read, and per auxiliary table the three walks of
+ * deparse_cursor_walk_sql.
+ */
+typedef struct DtCursorPlans
+{
+	SPIPlanPtr	read;
+	int			naux;
+	SPIPlanPtr *up;
+	SPIPlanPtr *down;
+	SPIPlanPtr *start;
+} DtCursorPlans;
+
+/* A cursor of every group walked, as apply's arrays (DtApplyParam). */
+typedef struct DtCursorArrays
+{
+	Datum		values;			/* DT_APPLY_CURSOR_VALUE */
+	Datum		ranks;			/* DT_APPLY_CURSOR_RANK */
+	Datum		nexts;			/* DT_APPLY_CURSOR_NEXT, percentile_cont */
+} DtCursorArrays;
+
+extern DtCursorArrays *percentile_walk(const DtCursorPlans *plans, List *cursors, Datum gids,
+									   int ngroups, int64 **rank_shifts, Snapshot snap);
+
+#endif							/* DT_REFRESH_H */

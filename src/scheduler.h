@@ -1,0 +1,40 @@
+/*-------------------------------------------------------------------------
+ *
+ * scheduler.h
+ *		Layer 6 of pg_dynamic_tables: scheduling and background workers.
+ *
+ *	schedule.c		which DTs are due, and the units they are refreshed in
+ *	workers.c		the launcher, per-database schedulers, refresh workers
+ *					(calls schedule.c)
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef DT_SCHEDULER_H
+#define DT_SCHEDULER_H
+
+#include "lifecycle.h"
+
+/* ---------------------------------------------------------------------
+ * schedule.c
+ * ---------------------------------------------------------------------
+ */
+extern List *schedule_load(void);
+extern List *schedule_plan(List *entries, TimestampTz now, List *busy, TimestampTz *wake);
+
+/* ---------------------------------------------------------------------
+ * workers.c
+ * ---------------------------------------------------------------------
+ */
+/* The settings (GUCs) of the scheduler, defined by _PG_init. */
+extern bool workers_scheduler_enabled;	/* pg_dynamic_tables.enabled */
+extern int	workers_max_refreshes;	/* pg_dynamic_tables.max_concurrent_refreshes */
+extern int	workers_history_size;	/* pg_dynamic_tables.refresh_history_size */
+
+extern void workers_init(void);
+extern void workers_wake_scheduler(void);
+extern void workers_extension_created(void);
+extern void workers_release_database(Oid dboid);
+extern void workers_report_failure(Oid relid, const char *trigger, TimestampTz start,
+								   const char *message);
+
+#endif							/* DT_SCHEDULER_H */
