@@ -1140,8 +1140,136 @@ print_query_text(int qno, const char *text)
 	putchar('\n');
 }
 
-int
-main(int argc, char **argv)
+/*
+ * apply_option
+ *		One option of the command line (c, as getopt_long returned it, and
+ *		optarg) into its setting; a query file (-f) into files[*nfiles].
+ *		Exits on --help, --version and a bad value.
+ */
+static void
+apply_option(int c, int argc, char **argv, const char **files, int *nfiles)
+{
+	switch (c)
+	{
+		case 'c':
+			if (!parse_int_option(optarg, "-c/--clients", 1, MAX_CLIENTS,
+								  &nclients))
+				bad_option();
+			break;
+		case 'd':
+			dbname = pg_strdup(optarg);
+			break;
+		case 'f':
+			files[(*nfiles)++] = pg_strdup(optarg);
+			break;
+		case 'h':
+			pghost = pg_strdup(optarg);
+			break;
+		case 'j':
+			if (!parse_int_option(optarg, "-j/--threads", 1, MAX_CLIENTS,
+								  &nthreads))
+				bad_option();
+			break;
+		case 'p':
+			pgport = pg_strdup(optarg);
+			break;
+		case 'P':
+			add_param(optarg);
+			break;
+		case 'r':
+			per_query = true;
+			break;
+		case 'R':
+			{
+				char	   *end;
+
+				errno = 0;
+				rate = strtod(optarg, &end);
+				if (errno != 0 || *end != '\0' || !(rate > 0) || rate > 1e9)
+				{
+					pg_log_error("invalid value \"%s\" for option -R/--rate", optarg);
+					bad_option();
+				}
+			}
+			break;
+		case 's':
+			if (!parse_seed(optarg, &random_seed))
+				bad_option();
+			break;
+		case 't':
+			if (!parse_int_option(optarg, "-t/--transactions", 1, INT_MAX,
+								  &nxacts))
+				bad_option();
+			break;
+		case 'T':
+			if (!parse_int_option(optarg, "-T/--time", 1, INT_MAX,
+								  &duration))
+				bad_option();
+			break;
+		case 'U':
+			pguser = pg_strdup(optarg);
+			break;
+		case 'V':
+			printf("%s (pg_dynamic_tables) %s\n", progname, DT_LOADTEST_VERSION);
+			exit(0);
+			break;
+		case 1:				/* --warmup */
+			if (!parse_int_option(optarg, "--warmup", 0, INT_MAX, &warmup))
+				bad_option();
+			break;
+		case '?':
+			/* --help anywhere, or an unknown option (already reported) */
+			if (optind > 0 && optind <= argc &&
+				strcmp(argv[optind - 1], "--help") == 0)
+			{
+				usage();
+				exit(0);
+			}
+			bad_option();
+			break;
+		default:
+			bad_option();
+			break;
+	}
+}
+
+/*
+ * check_options
+ *		The settings agree with each other; a duration by default.  nfiles:
+ *		how many query files were given (one at least).
+ */
+static void
+check_options(int nfiles)
+{
+	if (duration > 0 && nxacts > 0)
+	{
+		pg_log_error("specify either a number of transactions (-t) or a duration (-T), not both");
+		bad_option();
+	}
+	if (duration == 0 && nxacts == 0)
+		duration = DEFAULT_DURATION;
+	if (nthreads > nclients)
+	{
+		pg_log_error("number of threads (%d) must not exceed number of clients (%d)",
+					 nthreads, nclients);
+		bad_option();
+	}
+	if (nfiles == 0)
+	{
+		pg_log_error("no query file specified");
+		pg_log_error_hint("Give the queries with -f FILE, one a line.");
+		exit(1);
+	}
+}
+
+/*
+ * parse_options
+ *		The command line into the settings (nclients, rate, ...); returns the
+ *		query files named, *nfiles_out of them.  Exits on --help, --version
+ *		and anything wrong, as pgbench does.
+ */
+static const char **
+parse_options(int argc, char **argv, int *nfiles_out)
 {
 	static struct option long_options[] = {
 		{"clients", required_argument, NULL, 'c'},
@@ -1162,27 +1290,10 @@ main(int argc, char **argv)
 		{"warmup", required_argument, NULL, 1},
 		{NULL, 0, NULL, 0}
 	};
-	const char **files = NULL;
+	const char **files;
 	int			nfiles = 0;
 	int			c;
 	int			optindex;
-	pg_prng_state seeder;
-	Thread	   *threads;
-	const char *first_error = NULL;
-	int			client_id;
-	int			i;
-	int			j;
-	int			q;
-	QueryStats *merged;
-	SampleArray all = {NULL, 0, 0};
-	int64		ntransactions = 0;
-	int64		nerrors = 0;
-	int			naborted = 0;
-	int64		end_us;
-	double		elapsed;
-
-	pg_logging_init(argv[0]);
-	progname = get_progname(argv[0]);
 
 	if (argc > 1)
 	{
@@ -1201,90 +1312,7 @@ main(int argc, char **argv)
 	files = pg_malloc(sizeof(char *) * argc);
 	while ((c = getopt_long(argc, argv, "c:d:f:h:j:p:P:rR:s:t:T:U:V",
 							long_options, &optindex)) != -1)
-	{
-		switch (c)
-		{
-			case 'c':
-				if (!parse_int_option(optarg, "-c/--clients", 1, MAX_CLIENTS,
-									  &nclients))
-					bad_option();
-				break;
-			case 'd':
-				dbname = pg_strdup(optarg);
-				break;
-			case 'f':
-				files[nfiles++] = pg_strdup(optarg);
-				break;
-			case 'h':
-				pghost = pg_strdup(optarg);
-				break;
-			case 'j':
-				if (!parse_int_option(optarg, "-j/--threads", 1, MAX_CLIENTS,
-									  &nthreads))
-					bad_option();
-				break;
-			case 'p':
-				pgport = pg_strdup(optarg);
-				break;
-			case 'P':
-				add_param(optarg);
-				break;
-			case 'r':
-				per_query = true;
-				break;
-			case 'R':
-				{
-					char	   *end;
-
-					errno = 0;
-					rate = strtod(optarg, &end);
-					if (errno != 0 || *end != '\0' || !(rate > 0) || rate > 1e9)
-					{
-						pg_log_error("invalid value \"%s\" for option -R/--rate", optarg);
-						bad_option();
-					}
-				}
-				break;
-			case 's':
-				if (!parse_seed(optarg, &random_seed))
-					bad_option();
-				break;
-			case 't':
-				if (!parse_int_option(optarg, "-t/--transactions", 1, INT_MAX,
-									  &nxacts))
-					bad_option();
-				break;
-			case 'T':
-				if (!parse_int_option(optarg, "-T/--time", 1, INT_MAX,
-									  &duration))
-					bad_option();
-				break;
-			case 'U':
-				pguser = pg_strdup(optarg);
-				break;
-			case 'V':
-				printf("%s (pg_dynamic_tables) %s\n", progname, DT_LOADTEST_VERSION);
-				exit(0);
-				break;
-			case 1:				/* --warmup */
-				if (!parse_int_option(optarg, "--warmup", 0, INT_MAX, &warmup))
-					bad_option();
-				break;
-			case '?':
-				/* --help anywhere, or an unknown option (already reported) */
-				if (optind > 0 && optind <= argc &&
-					strcmp(argv[optind - 1], "--help") == 0)
-				{
-					usage();
-					exit(0);
-				}
-				bad_option();
-				break;
-			default:
-				bad_option();
-				break;
-		}
-	}
+		apply_option(c, argc, argv, files, &nfiles);
 
 	if (optind < argc)
 	{
@@ -1302,26 +1330,21 @@ main(int argc, char **argv)
 					 argv[optind]);
 		bad_option();
 	}
+	check_options(nfiles);
+	*nfiles_out = nfiles;
+	return files;
+}
 
-	if (duration > 0 && nxacts > 0)
-	{
-		pg_log_error("specify either a number of transactions (-t) or a duration (-T), not both");
-		bad_option();
-	}
-	if (duration == 0 && nxacts == 0)
-		duration = DEFAULT_DURATION;
-	if (nthreads > nclients)
-	{
-		pg_log_error("number of threads (%d) must not exceed number of clients (%d)",
-					 nthreads, nclients);
-		bad_option();
-	}
-	if (nfiles == 0)
-	{
-		pg_log_error("no query file specified");
-		pg_log_error_hint("Give the queries with -f FILE, one a line.");
-		exit(1);
-	}
+/*
+ * load_queries
+ *		Read and compile the queries of the files; warn about parameters no
+ *		query uses.
+ */
+static void
+load_queries(const char **files, int nfiles)
+{
+	int			i;
+	int			q;
 
 	for (i = 0; i < nfiles; i++)
 		read_query_file(files[i]);
@@ -1336,8 +1359,21 @@ main(int argc, char **argv)
 		if (!params[i].used)
 			pg_log_warning("parameter \"%s\" is used by no query", params[i].name);
 	}
+}
 
-	check_open_files_limit();
+/*
+ * make_threads
+ *		The threads and their share of the clients; each client has its own
+ *		random stream, seeded from --seed.
+ */
+static Thread *
+make_threads(void)
+{
+	pg_prng_state seeder;
+	Thread	   *threads;
+	int			client_id;
+	int			i;
+	int			j;
 
 	/* Set up threads and clients; each client has its own random stream. */
 	INSTR_TIME_SET_CURRENT(epoch);
@@ -1366,6 +1402,20 @@ main(int argc, char **argv)
 		th->pollfds = pg_malloc0(sizeof(struct pollfd) * th->nclients);
 		th->pollclients = pg_malloc0(sizeof(Client *) * th->nclients);
 	}
+	return threads;
+}
+
+/*
+ * run_threads
+ *		Start the threads, open the gate once every connection is open (the
+ *		clock starts then, after the warmup), and wait for them to end.  A
+ *		thread that could not connect aborts the run.
+ */
+static void
+run_threads(Thread *threads)
+{
+	const char *first_error = NULL;
+	int			i;
 
 	for (i = 0; i < nthreads; i++)
 	{
@@ -1403,6 +1453,26 @@ main(int argc, char **argv)
 	}
 	if (first_error != NULL)
 		pg_fatal("%s", first_error);
+}
+
+/*
+ * report
+ *		Merge the statistics of the threads and print them, as key = value
+ *		(unit) lines; with --per-query, per query too.  Returns the clients
+ *		that aborted; *nerrors_out: the queries that failed.
+ */
+static int
+report(Thread *threads, int64 *nerrors_out)
+{
+	QueryStats *merged;
+	SampleArray all = {NULL, 0, 0};
+	int64		ntransactions = 0;
+	int64		nerrors = 0;
+	int			naborted = 0;
+	int64		end_us;
+	double		elapsed;
+	int			i;
+	int			q;
 
 	/* Merge the statistics of the threads. */
 	merged = pg_malloc0(sizeof(QueryStats) * nqueries);
@@ -1453,6 +1523,32 @@ main(int argc, char **argv)
 		}
 	}
 	fflush(stdout);
+	*nerrors_out = nerrors;
+	return naborted;
+}
+
+/*
+ * main
+ *		Options, queries, threads; run; report.  Exit status 0, or 2 if a
+ *		query failed or a client aborted.
+ */
+int
+main(int argc, char **argv)
+{
+	const char **files;
+	int			nfiles;
+	Thread	   *threads;
+	int64		nerrors;
+	int			naborted;
+
+	pg_logging_init(argv[0]);
+	progname = get_progname(argv[0]);
+	files = parse_options(argc, argv, &nfiles);
+	load_queries(files, nfiles);
+	check_open_files_limit();
+	threads = make_threads();
+	run_threads(threads);
+	naborted = report(threads, &nerrors);
 
 	if (naborted > 0)
 		pg_log_error("%d of %d clients aborted", naborted, nclients);

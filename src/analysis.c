@@ -147,7 +147,7 @@ analysis_parse_query(const char *sql)
  * analysis_print_definition
  *		The query as PostgreSQL prints it, for parsing again later (after a
  *		restore, or pg_upgrade to another major version, whose stored trees
- *		differ): with the DT's settings pinned (catalog_pin_settings), so
+ *		differ): with the DT's settings pinned (settings_pin), so
  *		search_path is pg_catalog and every other name is qualified, and
  *		not "pretty", which could leave out parentheses a later version
  *		needs (as pg_dump prints views and triggers).
@@ -218,6 +218,7 @@ find_volatile_walker(Node *node, Oid *funcid)
 	return expression_tree_walker(node, find_volatile_walker, funcid);
 }
 
+/* check_volatile_func: is funcid volatile?  Then *context is funcid. */
 static bool
 check_volatile_func(Oid funcid, void *context)
 {

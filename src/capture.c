@@ -250,6 +250,7 @@ typedef struct LogWriter
 	Datum		xid;
 } LogWriter;
 
+/* writer_flush: insert the rows of the batch into the log. */
 static void
 writer_flush(LogWriter *w)
 {
@@ -348,6 +349,7 @@ store_reader(Tuplestorestate *store)
 	tuplestore_rescan(store);
 }
 
+/* write_store: every row of a transition table, with sign. */
 static void
 write_store(LogWriter *w, Tuplestorestate *store, TupleDesc desc, int sign)
 {
@@ -404,6 +406,11 @@ write_update(LogWriter *w, Tuplestorestate *olds, Tuplestorestate *news, TupleDe
 	ExecDropSingleTupleTableSlot(n);
 }
 
+/*
+ * writer_begin
+ *		Start a batch of rows for log, from rows of trigrel (rootoid or one
+ *		of its descendants), in the current command of the top transaction.
+ */
 static void
 writer_begin(LogWriter *w, Relation log, Relation trigrel, Oid rootoid)
 {
@@ -415,6 +422,7 @@ writer_begin(LogWriter *w, Relation log, Relation trigrel, Oid rootoid)
 	w->xid = FullTransactionIdGetDatum(GetTopFullTransactionId());
 }
 
+/* writer_end: write what is left of the batch, and free it. */
 static void
 writer_end(LogWriter *w)
 {
@@ -478,6 +486,7 @@ capture_log_relid(Oid relid)
 	return names_internal_relid(DT_OBJECT_CHANGES, relid, 0);
 }
 
+/* capture_relation_is_captured: has relid a change log? */
 bool
 capture_relation_is_captured(Oid relid)
 {

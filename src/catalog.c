@@ -237,12 +237,19 @@ catalog_begin_as_owner(Oid role, bool restricted, Oid *saved_user, int *saved_co
 						   (restricted ? SECURITY_RESTRICTED_OPERATION : 0));
 }
 
+/* catalog_end_as_owner: back to the role catalog_begin_as_owner saved. */
 void
 catalog_end_as_owner(Oid saved_user, int saved_context)
 {
 	SetUserIdAndSecContext(saved_user, saved_context);
 }
 
+/*
+ * exec_as_extension_owner
+ *		Run sql as the extension owner (restricted: as a security-restricted
+ *		operation) with search_path = pg_catalog, pg_temp; error out unless
+ *		SPI returns expected.  The caller is connected to SPI.
+ */
 static void
 exec_as_extension_owner(const char *sql, int nargs, Oid *types, Datum *values,
 						const char *nulls, int expected, bool restricted)
@@ -278,6 +285,9 @@ catalog_exec(const char *sql, int nargs, Oid *types, Datum *values,
 	exec_as_extension_owner(sql, nargs, types, values, nulls, expected, false);
 }
 
+/* How many catalog_exec_ddl calls are running. */
+static int	internal_ddl_depth = 0;
+
 /*
  * catalog_exec_ddl
  *		Run one utility statement of the extension's own (internal objects,
@@ -286,8 +296,6 @@ catalog_exec(const char *sql, int nargs, Oid *types, Datum *values,
  *		trigger ignores them: catalog_internal_ddl_running() is true
  *		meanwhile.
  */
-static int	internal_ddl_depth = 0;
-
 void
 catalog_exec_ddl(const char *sql)
 {
@@ -305,6 +313,7 @@ catalog_exec_ddl(const char *sql)
 	SPI_finish();
 }
 
+/* catalog_internal_ddl_running: is catalog_exec_ddl running a statement? */
 bool
 catalog_internal_ddl_running(void)
 {

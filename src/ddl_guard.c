@@ -192,6 +192,7 @@ refuse_read_child(Oid relid)
 				 errdetail("It is a dynamic table or a dynamic table reads it; writes through the parent would not be seen.")));
 }
 
+/* refuse_dt_change: the error for what of DT relname, which cannot change. */
 static void
 refuse_dt_change(const char *relname, const char *what)
 {
@@ -266,6 +267,118 @@ check_trigger_command(AlterTableStmt *stmt, AlterTableCmd *cmd, AfterCommand *af
 }
 
 /*
+ * check_dt_subcommand
+ *		A subcommand of ALTER TABLE on DT relid: only storage and ownership
+ *		settings (but SET UNLOGGED) and the triggers (check_trigger_command)
+ *		may change; a new owner gets the DT's state objects too.
+ */
+static void
+check_dt_subcommand(AlterTableStmt *stmt, AlterTableCmd *cmd, AfterCommand *after, Oid relid)
+{
+	switch (cmd->subtype)
+	{
+		case AT_ChangeOwner:
+			after->new_owner = lappend_oid(after->new_owner, relid);
+			break;
+		case AT_SetRelOptions:
+		case AT_ResetRelOptions:
+		case AT_ReplaceRelOptions:
+		case AT_SetTableSpace:
+		case AT_ClusterOn:
+		case AT_DropCluster:
+		case AT_SetStatistics:
+		case AT_SetStorage:
+		case AT_SetCompression:
+		case AT_SetLogged:
+		case AT_ReplicaIdentity:
+		case AT_EnableRowSecurity:
+		case AT_DisableRowSecurity:
+		case AT_NoForceRowSecurity:
+			break;
+		case AT_SetUnLogged:
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("cannot make dynamic table \"%s\" unlogged", stmt->relation->relname),
+					 errdetail("A crash would empty it while it counts as populated and up to date.")));
+			break;
+		default:
+			if (!is_trigger_command(cmd->subtype))
+				refuse_dt_change(stmt->relation->relname, "change the definition");
+	}
+}
+
+/*
+ * check_input_subcommand
+ *		A subcommand of ALTER TABLE on relid, which a DT may read (is_read:
+ *		its changes are captured, directly or as a child): the type of a
+ *		column a DT reads stays; partitions and children that arrive or
+ *		leave are followed up.
+ */
+static void
+check_input_subcommand(AlterTableStmt *stmt, AlterTableCmd *cmd, AfterCommand *after, Oid relid,
+					   bool is_read)
+{
+	switch (cmd->subtype)
+	{
+		case AT_AlterColumnType:
+			{
+				AttrNumber	att = get_attnum(relid, cmd->name);
+				char	   *reader = att != InvalidAttrNumber ? catalog_dt_reading_column(relid, att) : NULL;
+
+				if (reader == NULL && att != InvalidAttrNumber && capture_column_is_captured(relid, att))
+					reader = pstrdup("?");
+				if (reader != NULL)
+					ereport(ERROR,
+							(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+							 errmsg("cannot alter type of a column used by a dynamic table"),
+							 errdetail("Column \"%s\" of \"%s\" is read by dynamic table \"%s\".",
+									   cmd->name, stmt->relation->relname, reader),
+							 errhint("Drop the dynamic table, alter the column, and create the dynamic table again.")));
+				break;
+			}
+		case AT_AttachPartition:
+			{
+				Oid			child = RangeVarGetRelid(((PartitionCmd *) cmd->def)->name, NoLock, false);
+
+				refuse_read_child(child);
+				if (is_read)
+				{
+					after->new_children = lappend_oid(after->new_children, child);
+					after->brought_rows = true;
+				}
+				break;
+			}
+		case AT_DetachPartition:
+		case AT_DetachPartitionFinalize:
+			if (is_read)
+			{
+				Oid			child = RangeVarGetRelid(((PartitionCmd *) cmd->def)->name, NoLock, false);
+
+				after->leaving = lappend_oid(after->leaving, child);
+				after->leaving_ancestors = lappend(after->leaving_ancestors, capture_ancestors_of(child));
+			}
+			break;
+		case AT_AddInherit:
+			refuse_read_child(relid);
+			if (relation_is_read(RangeVarGetRelid((RangeVar *) cmd->def, NoLock, false)))
+			{
+				after->new_children = lappend_oid(after->new_children, relid);
+				after->brought_rows = true;
+			}
+			break;
+		case AT_DropInherit:
+			if (is_read)
+			{
+				after->leaving = lappend_oid(after->leaving, relid);
+				after->leaving_ancestors = lappend(after->leaving_ancestors, capture_ancestors_of(relid));
+			}
+			break;
+		default:
+			break;
+	}
+}
+
+/*
  * check_alter_table
  *		ALTER TABLE on a DT, on a relation a DT reads, or on a partition of
  *		one.
@@ -290,96 +403,8 @@ check_alter_table(AlterTableStmt *stmt, AfterCommand *after)
 		if ((is_dt || is_read) && is_trigger_command(cmd->subtype))
 			check_trigger_command(stmt, cmd, after, relid);
 		if (is_dt)
-		{
-			switch (cmd->subtype)
-			{
-				case AT_ChangeOwner:
-					after->new_owner = lappend_oid(after->new_owner, relid);
-					break;
-				case AT_SetRelOptions:
-				case AT_ResetRelOptions:
-				case AT_ReplaceRelOptions:
-				case AT_SetTableSpace:
-				case AT_ClusterOn:
-				case AT_DropCluster:
-				case AT_SetStatistics:
-				case AT_SetStorage:
-				case AT_SetCompression:
-				case AT_SetLogged:
-				case AT_ReplicaIdentity:
-				case AT_EnableRowSecurity:
-				case AT_DisableRowSecurity:
-				case AT_NoForceRowSecurity:
-					break;
-				case AT_SetUnLogged:
-					ereport(ERROR,
-							(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-							 errmsg("cannot make dynamic table \"%s\" unlogged", stmt->relation->relname),
-							 errdetail("A crash would empty it while it counts as populated and up to date.")));
-					break;
-				default:
-					if (!is_trigger_command(cmd->subtype))
-						refuse_dt_change(stmt->relation->relname, "change the definition");
-			}
-		}
-		switch (cmd->subtype)
-		{
-			case AT_AlterColumnType:
-				{
-					AttrNumber	att = get_attnum(relid, cmd->name);
-					char	   *reader = att != InvalidAttrNumber ? catalog_dt_reading_column(relid, att) : NULL;
-
-					if (reader == NULL && att != InvalidAttrNumber && capture_column_is_captured(relid, att))
-						reader = pstrdup("?");
-					if (reader != NULL)
-						ereport(ERROR,
-								(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-								 errmsg("cannot alter type of a column used by a dynamic table"),
-								 errdetail("Column \"%s\" of \"%s\" is read by dynamic table \"%s\".",
-										   cmd->name, stmt->relation->relname, reader),
-								 errhint("Drop the dynamic table, alter the column, and create the dynamic table again.")));
-					break;
-				}
-			case AT_AttachPartition:
-				{
-					Oid			child = RangeVarGetRelid(((PartitionCmd *) cmd->def)->name, NoLock, false);
-
-					refuse_read_child(child);
-					if (is_read)
-					{
-						after->new_children = lappend_oid(after->new_children, child);
-						after->brought_rows = true;
-					}
-					break;
-				}
-			case AT_DetachPartition:
-			case AT_DetachPartitionFinalize:
-				if (is_read)
-				{
-					Oid			child = RangeVarGetRelid(((PartitionCmd *) cmd->def)->name, NoLock, false);
-
-					after->leaving = lappend_oid(after->leaving, child);
-					after->leaving_ancestors = lappend(after->leaving_ancestors, capture_ancestors_of(child));
-				}
-				break;
-			case AT_AddInherit:
-				refuse_read_child(relid);
-				if (relation_is_read(RangeVarGetRelid((RangeVar *) cmd->def, NoLock, false)))
-				{
-					after->new_children = lappend_oid(after->new_children, relid);
-					after->brought_rows = true;
-				}
-				break;
-			case AT_DropInherit:
-				if (is_read)
-				{
-					after->leaving = lappend_oid(after->leaving, relid);
-					after->leaving_ancestors = lappend(after->leaving_ancestors, capture_ancestors_of(relid));
-				}
-				break;
-			default:
-				break;
-		}
+			check_dt_subcommand(stmt, cmd, after, relid);
+		check_input_subcommand(stmt, cmd, after, relid, is_read);
 	}
 }
 
@@ -782,6 +807,121 @@ release_busy_database(Node *parsetree)
 }
 
 /*
+ * check_command
+ *		Before a utility command runs, with the extension active: refuse
+ *		what would break a DT, and note in *after what to follow up.  A COPY
+ *		into a DT is replaced by one that leaves its rows out (*pstmt, which
+ *		is then not read-only).
+ */
+static void
+check_command(PlannedStmt **pstmt, bool *readOnlyTree, AfterCommand *after)
+{
+	Node	   *parsetree = (*pstmt)->utilityStmt;
+
+	check_internal_objects(parsetree);
+	switch (nodeTag(parsetree))
+	{
+		case T_AlterTableStmt:
+			check_alter_table((AlterTableStmt *) parsetree, after);
+			break;
+		case T_RenameStmt:
+			check_rename((RenameStmt *) parsetree);
+			after->renamed = true;
+			break;
+		case T_AlterObjectSchemaStmt:
+			after->renamed = true;
+			break;
+		case T_DropStmt:
+			check_drop((DropStmt *) parsetree, after);
+			after->dropped_extension = is_our_extension_drop((DropStmt *) parsetree);
+			break;
+		case T_DropOwnedStmt:
+			lifecycle_release_members_of(roles_of(((DropOwnedStmt *) parsetree)->roles));
+			break;
+		case T_CreateTrigStmt:
+			check_create_trigger((CreateTrigStmt *) parsetree, after);
+			break;
+		case T_CopyStmt:
+			{
+				Oid			dt = dynamic_table_of_copy((CopyStmt *) parsetree);
+
+				if (OidIsValid(dt))
+				{
+					PlannedStmt *copy = makeNode(PlannedStmt);
+
+					memcpy(copy, *pstmt, sizeof(PlannedStmt));
+					copy->utilityStmt = dump_discard_copy((CopyStmt *) parsetree, dt);
+					*pstmt = copy;
+					*readOnlyTree = false;
+				}
+				break;
+			}
+		case T_CreateStmt:
+			check_create((CreateStmt *) parsetree, after);
+			break;
+		case T_RuleStmt:
+			{
+				RuleStmt   *rule = (RuleStmt *) parsetree;
+				Oid			relid = RangeVarGetRelid(rule->relation, NoLock, true);
+
+				if (OidIsValid(relid) && catalog_is_dynamic_table(relid))
+					ereport(ERROR,
+							(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+							 errmsg("cannot create a rule on dynamic table \"%s\"", rule->relation->relname),
+							 errdetail("A dynamic table holds the result of its query; rules would change what it is.")));
+				break;
+			}
+		default:
+			break;
+	}
+	if (cascades(parsetree) && !after->dropped_extension)
+	{
+		lifecycle_release_members();
+		after->readopt = true;
+	}
+}
+
+/*
+ * follow_up
+ *		After a utility command ran, with the extension active: what
+ *		check_command noted in *after (parsetree: the command).
+ */
+static void
+follow_up(Node *parsetree, AfterCommand *after)
+{
+	ListCell   *lc;
+	ListCell   *lc2;
+
+	if (after->readopt)
+		lifecycle_adopt_members();
+	if (OidIsValid(after->guarded))
+	{
+		dump_restore_dynamic_table(after->guarded);
+		workers_wake_scheduler();
+	}
+	if (after->renamed)
+		dump_refresh_definitions();
+	foreach(lc, after->new_children)
+	{
+		Oid			child = lfirst_oid(lc);
+
+		if (!OidIsValid(child))
+		{
+			if (after->table_existed)
+				continue;
+			child = RangeVarGetRelid(((CreateStmt *) parsetree)->relation, NoLock, false);
+		}
+		capture_follow_new_child(child, after->brought_rows);
+	}
+	forboth(lc, after->leaving, lc2, after->leaving_ancestors)
+		capture_forget_child(lfirst_oid(lc), (List *) lfirst(lc2));
+	foreach(lc, after->always_again)
+		capture_enable_always(lfirst_oid(lc));
+	foreach(lc, after->new_owner)
+		catalog_follow_owner(lfirst_oid(lc));
+}
+
+/*
  * dt_process_utility
  *		The ProcessUtility hook: check before, follow up after.
  */
@@ -799,74 +939,10 @@ dt_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 	 */
 	bool		upgrading = IsBinaryUpgrade && extension_active();
 	bool		active = !IsBinaryUpgrade && extension_active();
-	ListCell   *lc;
-	ListCell   *lc2;
 
 	release_busy_database(parsetree);
 	if (active)
-	{
-		check_internal_objects(parsetree);
-		switch (nodeTag(parsetree))
-		{
-			case T_AlterTableStmt:
-				check_alter_table((AlterTableStmt *) parsetree, &after);
-				break;
-			case T_RenameStmt:
-				check_rename((RenameStmt *) parsetree);
-				after.renamed = true;
-				break;
-			case T_AlterObjectSchemaStmt:
-				after.renamed = true;
-				break;
-			case T_DropStmt:
-				check_drop((DropStmt *) parsetree, &after);
-				after.dropped_extension = is_our_extension_drop((DropStmt *) parsetree);
-				break;
-			case T_DropOwnedStmt:
-				lifecycle_release_members_of(roles_of(((DropOwnedStmt *) parsetree)->roles));
-				break;
-			case T_CreateTrigStmt:
-				check_create_trigger((CreateTrigStmt *) parsetree, &after);
-				break;
-			case T_CopyStmt:
-				{
-					Oid			dt = dynamic_table_of_copy((CopyStmt *) parsetree);
-
-					if (OidIsValid(dt))
-					{
-						PlannedStmt *copy = makeNode(PlannedStmt);
-
-						memcpy(copy, pstmt, sizeof(PlannedStmt));
-						copy->utilityStmt = dump_discard_copy((CopyStmt *) parsetree, dt);
-						pstmt = copy;
-						readOnlyTree = false;
-					}
-					break;
-				}
-			case T_CreateStmt:
-				check_create((CreateStmt *) parsetree, &after);
-				break;
-			case T_RuleStmt:
-				{
-					RuleStmt   *rule = (RuleStmt *) parsetree;
-					Oid			relid = RangeVarGetRelid(rule->relation, NoLock, true);
-
-					if (OidIsValid(relid) && catalog_is_dynamic_table(relid))
-						ereport(ERROR,
-								(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-								 errmsg("cannot create a rule on dynamic table \"%s\"", rule->relation->relname),
-								 errdetail("A dynamic table holds the result of its query; rules would change what it is.")));
-					break;
-				}
-			default:
-				break;
-		}
-		if (cascades(parsetree) && !after.dropped_extension)
-		{
-			lifecycle_release_members();
-			after.readopt = true;
-		}
-	}
+		check_command(&pstmt, &readOnlyTree, &after);
 	else if (upgrading && IsA(parsetree, CreateTrigStmt) &&
 			 dump_is_guard_function(((CreateTrigStmt *) parsetree)->funcname))
 		after.guarded = RangeVarGetRelid(((CreateTrigStmt *) parsetree)->relation, NoLock, false);
@@ -891,35 +967,8 @@ dt_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 		drop_empty_schema_dt();
 	if (upgrading && OidIsValid(after.guarded))
 		dump_reinstall_capture(after.guarded);
-	if (!active || !extension_active())
-		return;
-	if (after.readopt)
-		lifecycle_adopt_members();
-	if (OidIsValid(after.guarded))
-	{
-		dump_restore_dynamic_table(after.guarded);
-		workers_wake_scheduler();
-	}
-	if (after.renamed)
-		dump_refresh_definitions();
-	foreach(lc, after.new_children)
-	{
-		Oid			child = lfirst_oid(lc);
-
-		if (!OidIsValid(child))
-		{
-			if (after.table_existed)
-				continue;
-			child = RangeVarGetRelid(((CreateStmt *) parsetree)->relation, NoLock, false);
-		}
-		capture_follow_new_child(child, after.brought_rows);
-	}
-	forboth(lc, after.leaving, lc2, after.leaving_ancestors)
-		capture_forget_child(lfirst_oid(lc), (List *) lfirst(lc2));
-	foreach(lc, after.always_again)
-		capture_enable_always(lfirst_oid(lc));
-	foreach(lc, after.new_owner)
-		catalog_follow_owner(lfirst_oid(lc));
+	if (active && extension_active())
+		follow_up(parsetree, &after);
 }
 
 /* ddl_guard_install: register the ProcessUtility hook (from _PG_init). */

@@ -165,12 +165,14 @@ deparse_dt_columns(Query *query)
  * ---------------------------------------------------------------------
  */
 
+/* has_special_values: does the sum of agg count NaN and infinities apart? */
 static bool
 has_special_values(DtAggregate *agg)
 {
 	return agg->domain == DT_DOMAIN_NUMERIC || agg->domain == DT_DOMAIN_FLOAT;
 }
 
+/* is_sum_like: does an aggregate of this kind keep a count and a sum? */
 static bool
 is_sum_like(DtAggKind kind)
 {
@@ -178,6 +180,7 @@ is_sum_like(DtAggKind kind)
 		kind == DT_AGG_VAR_POP || kind == DT_AGG_STDDEV_SAMP || kind == DT_AGG_STDDEV_POP;
 }
 
+/* is_variance: does it keep a sum of squares too? */
 static bool
 is_variance(DtAggKind kind)
 {
@@ -185,6 +188,7 @@ is_variance(DtAggKind kind)
 		kind == DT_AGG_STDDEV_SAMP || kind == DT_AGG_STDDEV_POP;
 }
 
+/* is_percentile: does it keep a cursor? */
 static bool
 is_percentile(DtAggKind kind)
 {
@@ -237,6 +241,7 @@ cond_sql(DtAggregate *agg)
 	return s.data;
 }
 
+/* finite_sql: the argument of agg is neither NaN nor infinite. */
 static char *
 finite_sql(DtAggregate *agg)
 {
@@ -246,6 +251,7 @@ finite_sql(DtAggregate *agg)
 					agg->input_no, t, agg->input_no, t, agg->input_no, t);
 }
 
+/* add_column: an additive state column; floats add as expansions. */
 static AddColumn *
 add_column(char *name, const char *type, char *delta)
 {
@@ -268,11 +274,11 @@ add_column(char *name, const char *type, char *delta)
 }
 
 /*
- * sum_delta / square_delta
- *		The signed sum of an aggregate's argument (or of its square) over the
- *		change rows satisfying cond, in the arithmetic of its state: int8
- *		where it cannot overflow, numeric, or an exact expansion for floats
- *		(floatsum.c).
+ * sum_delta
+ *		The signed sum of an aggregate's argument (or, with square, of its
+ *		square) over the change rows satisfying cond, in the arithmetic of
+ *		its state: int8 where it cannot overflow, numeric, or an exact
+ *		expansion for floats (floatsum.c).
  */
 static char *
 sum_delta(DtAggregate *agg, const char *cond, bool square)
@@ -503,7 +509,7 @@ finalize_sql(DtAggregate *agg)
 	return NULL;
 }
 
-/* holistic_columns_sql: the non-additive state columns, for CREATE TABLE. */
+/* append_holistic_columns: the non-additive state columns, for CREATE TABLE. */
 static void
 append_holistic_columns(StringInfo s, DtAnalysis *an)
 {
@@ -1429,7 +1435,78 @@ apply_sql(DeparseMerge *b)
 	return s.data;
 }
 
-/* rebuild_sql: statements that rebuild the state from the base table. */
+/*
+ * distinct_rebuild_sql
+ *		After a rebuild, the UPDATE that counts the distinct values of every
+ *		count distinct aggregate of auxiliary table aux; NULL if it has none.
+ */
+static char *
+distinct_rebuild_sql(DeparseMerge *b, DtAuxTable *aux)
+{
+	List	   *distincts = aggregates_of(b->an, aux->no, DT_AGG_COUNT_DISTINCT, DT_AGG_COUNT_DISTINCT);
+	StringInfoData s;
+	ListCell   *lc;
+
+	if (distincts == NIL)
+		return NULL;
+	initStringInfo(&s);
+	appendStringInfo(&s, "UPDATE %s s SET ", b->state);
+	foreach(lc, distincts)
+	{
+		DtAggregate *agg = (DtAggregate *) lfirst(lc);
+
+		appendStringInfo(&s, "%sa%d_cd = x.cd%d", foreach_current_index(lc) > 0 ? ", " : "",
+						 agg->no, agg->no);
+	}
+	appendStringInfoString(&s, " FROM (SELECT a.gid");
+	foreach(lc, distincts)
+	{
+		DtAggregate *agg = (DtAggregate *) lfirst(lc);
+
+		appendStringInfo(&s, ", count(*) FILTER (WHERE a.j = %d) AS cd%d", agg->aux_item, agg->no);
+	}
+	appendStringInfo(&s, " FROM %s a GROUP BY a.gid) x WHERE s.gid = x.gid",
+					 names_internal_qualified(DT_OBJECT_AUX, b->dtrelid, aux->no));
+	return s.data;
+}
+
+/*
+ * cursor_rebuild_sql
+ *		After a rebuild, the UPDATE that places the cursor of percentile
+ *		aggregate agg: the value at the target rank, found by running sums.
+ */
+static char *
+cursor_rebuild_sql(DeparseMerge *b, DtAggregate *agg)
+{
+	char	   *n = psprintf("st.x%d_%d_n", agg->aux_no, agg->aux_item);
+	char	   *r1;
+	char	   *nv = "";
+
+	if (agg->kind == DT_AGG_PERCENTILE_CONT)
+	{
+		r1 = psprintf("(floor(%.17g::float8 * (%s - 1)::float8)::bigint + 1)", agg->fraction, n);
+		nv = psprintf(", a%d_nv = CASE WHEN ceil(%.17g::float8 * (r.n - 1)::float8)::bigint + 1 <= r.lt + r.c "
+					  "THEN r.v ELSE r.next_v END", agg->no, agg->fraction);
+	}
+	else
+		r1 = psprintf("GREATEST(ceil(%.17g::float8 * %s::float8)::bigint, 1)", agg->fraction, n);
+	return psprintf("UPDATE %s s SET a%d_cv = r.v, a%d_lt = r.lt%s FROM "
+					"(SELECT a.gid, a.v, a.c, %s AS n, %s AS target, "
+					"(sum(a.c) OVER w - a.c)::bigint AS lt, lead(a.v) OVER w AS next_v "
+					"FROM %s a JOIN %s st ON st.gid = a.gid WHERE a.j = %d "
+					"WINDOW w AS (PARTITION BY a.gid ORDER BY a.v ROWS UNBOUNDED PRECEDING)) r "
+					"WHERE s.gid = r.gid AND r.lt < r.target AND r.lt + r.c >= r.target",
+					b->state, agg->no, agg->no, nv, n, r1,
+					names_internal_qualified(DT_OBJECT_AUX, b->dtrelid, agg->aux_no), b->state,
+					agg->aux_item);
+}
+
+/*
+ * rebuild_sql
+ *		The statements that rebuild the state from the base table: empty it,
+ *		fill it and the auxiliary tables in one scan, then count distinct
+ *		values, read min and max, place the percentile cursors, ANALYZE.
+ */
 static List *
 rebuild_sql(DeparseMerge *b)
 {
@@ -1468,66 +1545,22 @@ rebuild_sql(DeparseMerge *b)
 
 	foreach(lc, b->an->aux_tables)
 	{
-		DtAuxTable *aux = (DtAuxTable *) lfirst(lc);
-		char	   *auxname = names_internal_qualified(DT_OBJECT_AUX, b->dtrelid, aux->no);
-		List	   *distincts = aggregates_of(b->an, aux->no, DT_AGG_COUNT_DISTINCT, DT_AGG_COUNT_DISTINCT);
-		ListCell   *lc2;
+		char	   *distincts = distinct_rebuild_sql(b, (DtAuxTable *) lfirst(lc));
 
-		if (distincts != NIL)
-		{
-			initStringInfo(&s);
-			appendStringInfo(&s, "UPDATE %s s SET ", b->state);
-			foreach(lc2, distincts)
-			{
-				DtAggregate *agg = (DtAggregate *) lfirst(lc2);
-
-				appendStringInfo(&s, "%sa%d_cd = x.cd%d", foreach_current_index(lc2) > 0 ? ", " : "",
-								 agg->no, agg->no);
-			}
-			appendStringInfoString(&s, " FROM (SELECT a.gid");
-			foreach(lc2, distincts)
-			{
-				DtAggregate *agg = (DtAggregate *) lfirst(lc2);
-
-				appendStringInfo(&s, ", count(*) FILTER (WHERE a.j = %d) AS cd%d", agg->aux_item, agg->no);
-			}
-			appendStringInfo(&s, " FROM %s a GROUP BY a.gid) x WHERE s.gid = x.gid", auxname);
-			stmts = lappend(stmts, s.data);
-		}
+		if (distincts != NULL)
+			stmts = lappend(stmts, distincts);
 	}
 
 	minmax = minmax_set_sql(b, "s");
 	if (minmax[0] != '\0')
 		stmts = lappend(stmts, psprintf("UPDATE %s s SET %s", b->state, minmax));
 
-	/* Percentile cursors: the value at the target rank, by running sums. */
 	foreach(lc, b->an->aggregates)
 	{
 		DtAggregate *agg = (DtAggregate *) lfirst(lc);
-		char	   *n = psprintf("st.x%d_%d_n", agg->aux_no, agg->aux_item);
-		char	   *r1;
-		char	   *nv = "";
 
-		if (!is_percentile(agg->kind))
-			continue;
-		if (agg->kind == DT_AGG_PERCENTILE_CONT)
-		{
-			r1 = psprintf("(floor(%.17g::float8 * (%s - 1)::float8)::bigint + 1)", agg->fraction, n);
-			nv = psprintf(", a%d_nv = CASE WHEN ceil(%.17g::float8 * (r.n - 1)::float8)::bigint + 1 <= r.lt + r.c "
-						  "THEN r.v ELSE r.next_v END", agg->no, agg->fraction);
-		}
-		else
-			r1 = psprintf("GREATEST(ceil(%.17g::float8 * %s::float8)::bigint, 1)", agg->fraction, n);
-		stmts = lappend(stmts,
-						psprintf("UPDATE %s s SET a%d_cv = r.v, a%d_lt = r.lt%s FROM "
-								 "(SELECT a.gid, a.v, a.c, %s AS n, %s AS target, "
-								 "(sum(a.c) OVER w - a.c)::bigint AS lt, lead(a.v) OVER w AS next_v "
-								 "FROM %s a JOIN %s st ON st.gid = a.gid WHERE a.j = %d "
-								 "WINDOW w AS (PARTITION BY a.gid ORDER BY a.v ROWS UNBOUNDED PRECEDING)) r "
-								 "WHERE s.gid = r.gid AND r.lt < r.target AND r.lt + r.c >= r.target",
-								 b->state, agg->no, agg->no, nv, n, r1,
-								 names_internal_qualified(DT_OBJECT_AUX, b->dtrelid, agg->aux_no), b->state,
-								 agg->aux_item));
+		if (is_percentile(agg->kind))
+			stmts = lappend(stmts, cursor_rebuild_sql(b, agg));
 	}
 
 	/* statistics now: the refreshes' plans are made from them */

@@ -137,6 +137,7 @@ expansion_from_array(ArrayType *array, Expansion *e)
 	e->n = n;
 }
 
+/* expansion_to_array: an expansion as the float8[] a sum is stored as. */
 static Datum
 expansion_to_array(const Expansion *e)
 {

@@ -72,6 +72,7 @@ target_ranks(DtAggregate *agg, int64 n, int64 *r1, int64 *r2)
 	}
 }
 
+/* inconsistent: the error of a cursor that finds no value at its rank. */
 static void
 inconsistent(void)
 {

@@ -151,6 +151,7 @@ prepare(const char *sql, int nargs, Oid *types)
 	return plan;
 }
 
+/* free_plan: free a prepared statement, if any. */
 static void
 free_plan(SPIPlanPtr plan)
 {
@@ -158,6 +159,7 @@ free_plan(SPIPlanPtr plan)
 		SPI_freeplan(plan);
 }
 
+/* free_plan_list: free a List of prepared statements. */
 static void
 free_plan_list(List *plans)
 {
@@ -167,6 +169,7 @@ free_plan_list(List *plans)
 		free_plan((SPIPlanPtr) lfirst(lc));
 }
 
+/* release_plans: free every statement of a plan set, and its memory. */
 static void
 release_plans(DtPlanSet *p)
 {

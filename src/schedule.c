@@ -111,6 +111,7 @@ schedule_load(void)
 	return entries;
 }
 
+/* find_entry: the entry of relid, or NULL. */
 static ScheduleEntry *
 find_entry(List *entries, Oid relid)
 {

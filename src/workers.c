@@ -147,6 +147,7 @@ PGDLLEXPORT void dt_launcher_main(Datum arg);
 PGDLLEXPORT void dt_scheduler_main(Datum arg);
 PGDLLEXPORT void dt_refresh_worker_main(Datum arg);
 
+/* shared_size: the size of DtShared, with a slot per refresh worker. */
 static Size
 shared_size(void)
 {
@@ -154,6 +155,7 @@ shared_size(void)
 					mul_size(sizeof(WorkerSlot), workers_max_refreshes));
 }
 
+/* workers_shmem_request: ask for DtShared's shared memory. */
 static void
 workers_shmem_request(void)
 {
@@ -162,6 +164,7 @@ workers_shmem_request(void)
 	RequestAddinShmemSpace(shared_size());
 }
 
+/* workers_shmem_startup: attach to DtShared, or make it (postmaster). */
 static void
 workers_shmem_startup(void)
 {
@@ -495,6 +498,7 @@ dt_launcher_main(Datum arg)
 
 static int	my_db_slot = -1;
 
+/* scheduler_exit: free the database slot and tell the launcher. */
 static void
 scheduler_exit(int code, Datum arg)
 {
@@ -818,9 +822,10 @@ dt_scheduler_main(Datum arg)
 	before_shmem_exit(scheduler_exit, (Datum) 0);
 
 	/*
-	 * Two memory contexts: this process's TopMemoryContext for what lives as
-	 * long as it, and a scratch context reset before every tick, so that a
-	 * scheduler running for months does not grow.
+	 * A tick runs in transactions of its own, and what it allocates there
+	 * goes with them (CommitTransactionCommand leaves TopMemoryContext
+	 * current).  tick_cxt, reset before every tick, holds the little the loop
+	 * allocates outside a transaction, before the tick's first.
 	 */
 	tick_cxt = AllocSetContextCreate(TopMemoryContext, "pg_dynamic_tables scheduler tick",
 									 ALLOCSET_DEFAULT_SIZES);
@@ -869,6 +874,7 @@ dt_scheduler_main(Datum arg)
 
 static int	my_worker_slot = -1;
 
+/* refresh_worker_exit: free the worker slot and tell the scheduler. */
 static void
 refresh_worker_exit(int code, Datum arg)
 {
