@@ -111,12 +111,12 @@ arg_text(FunctionCallInfo fcinfo, int n, const char *name)
 }
 
 /*
- * require_dynamic_table
- *		relid names a dynamic table (regclass arguments can hold OIDs of
- *		relations that no longer exist).
+ * existing_relation
+ *		The name of relation relid, which must exist (regclass arguments can
+ *		hold OIDs of relations that no longer exist).
  */
-static void
-require_dynamic_table(Oid relid)
+static char *
+existing_relation(Oid relid)
 {
 	char	   *name = get_rel_name(relid);
 
@@ -124,6 +124,15 @@ require_dynamic_table(Oid relid)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation with OID %u does not exist", relid)));
+	return name;
+}
+
+/* require_dynamic_table: relid names a dynamic table. */
+static void
+require_dynamic_table(Oid relid)
+{
+	char	   *name = existing_relation(relid);
+
 	if (!catalog_is_dynamic_table(relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
@@ -480,12 +489,8 @@ dt_read_changes(PG_FUNCTION_ARGS)
 	FullTransactionId since_xid = PG_GETARG_FULLTRANSACTIONID(2);
 	int32		since_cid = PG_GETARG_INT32(3);
 	ArrayType  *columns = PG_GETARG_ARRAYTYPE_P(4);
-	char	   *relname = get_rel_name(relid);
+	char	   *relname = existing_relation(relid);
 
-	if (relname == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation with OID %u does not exist", relid)));
 	if (!refresh_reads_input(relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),

@@ -320,6 +320,27 @@ catalog_internal_ddl_running(void)
 	return internal_ddl_depth > 0;
 }
 
+/*
+ * query_oids
+ *		Run a query of the catalog as the extension owner, with relid as $1
+ *		if it is valid (else without parameters), and return the first
+ *		column of its rows, oids, in the caller's memory context.
+ */
+static List *
+query_oids(const char *sql, Oid relid)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	Oid			types[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(relid)};
+	List	   *oids;
+
+	SPI_connect();
+	catalog_exec(sql, OidIsValid(relid) ? 1 : 0, types, values, NULL, SPI_OK_SELECT);
+	oids = spi_util_oids(caller);
+	SPI_finish();
+	return oids;
+}
+
 /* text_or_null: a column of an SPI row as a C string, NULL for NULL. */
 static char *
 text_or_null(HeapTuple tup, TupleDesc desc, int col)
@@ -574,23 +595,14 @@ catalog_set_state_valid(Oid relid, bool valid)
 List *
 catalog_refresh_unit(Oid relid)
 {
-	MemoryContext caller = CurrentMemoryContext;
-	Oid			types[1] = {OIDOID};
-	Datum		values[1] = {ObjectIdGetDatum(relid)};
-	List	   *unit;
-
-	SPI_connect();
-	catalog_exec("WITH RECURSIVE up (relid, depth) AS ("
-				 " SELECT $1, 0"
-				 " UNION ALL"
-				 " SELECT i.input_relid, up.depth + 1"
-				 "   FROM up JOIN " DT_INTERNAL_SCHEMA ".dynamic_table_input i ON i.relid = up.relid"
-				 "   JOIN " DT_INTERNAL_SCHEMA ".dynamic_table d ON d.relid = i.input_relid)"
-				 " SELECT relid FROM up GROUP BY relid ORDER BY max(depth) DESC, relid",
-				 1, types, values, NULL, SPI_OK_SELECT);
-	unit = spi_util_oids(caller);
-	SPI_finish();
-	return unit;
+	return query_oids("WITH RECURSIVE up (relid, depth) AS ("
+					  " SELECT $1, 0"
+					  " UNION ALL"
+					  " SELECT i.input_relid, up.depth + 1"
+					  "   FROM up JOIN " DT_INTERNAL_SCHEMA ".dynamic_table_input i ON i.relid = up.relid"
+					  "   JOIN " DT_INTERNAL_SCHEMA ".dynamic_table d ON d.relid = i.input_relid)"
+					  " SELECT relid FROM up GROUP BY relid ORDER BY max(depth) DESC, relid",
+					  relid);
 }
 
 /*
@@ -742,17 +754,8 @@ catalog_insert_history(Oid relid, const char *trigger, TimestampTz start, Timest
 List *
 catalog_input_relids(Oid relid)
 {
-	MemoryContext caller = CurrentMemoryContext;
-	Oid			types[1] = {OIDOID};
-	Datum		values[1] = {ObjectIdGetDatum(relid)};
-	List	   *result;
-
-	SPI_connect();
-	catalog_exec("SELECT input_relid FROM " DT_INTERNAL_SCHEMA ".dynamic_table_input WHERE relid = $1",
-				 1, types, values, NULL, SPI_OK_SELECT);
-	result = spi_util_oids(caller);
-	SPI_finish();
-	return result;
+	return query_oids("SELECT input_relid FROM " DT_INTERNAL_SCHEMA ".dynamic_table_input WHERE relid = $1",
+					  relid);
 }
 
 /*
@@ -942,30 +945,16 @@ catalog_set_definition(Oid relid, const char *definition)
 List *
 catalog_captured_relations(void)
 {
-	MemoryContext caller = CurrentMemoryContext;
-	List	   *relids;
-
-	SPI_connect();
-	catalog_exec("SELECT input_relid FROM " DT_INTERNAL_SCHEMA ".change_log ORDER BY input_relid",
-				 0, NULL, NULL, NULL, SPI_OK_SELECT);
-	relids = spi_util_oids(caller);
-	SPI_finish();
-	return relids;
+	return query_oids("SELECT input_relid FROM " DT_INTERNAL_SCHEMA ".change_log ORDER BY input_relid",
+					  InvalidOid);
 }
 
 /* catalog_dynamic_tables: the relids of every DT. */
 List *
 catalog_dynamic_tables(void)
 {
-	MemoryContext caller = CurrentMemoryContext;
-	List	   *relids;
-
-	SPI_connect();
-	catalog_exec("SELECT relid FROM " DT_INTERNAL_SCHEMA ".dynamic_table ORDER BY relid",
-				 0, NULL, NULL, NULL, SPI_OK_SELECT);
-	relids = spi_util_oids(caller);
-	SPI_finish();
-	return relids;
+	return query_oids("SELECT relid FROM " DT_INTERNAL_SCHEMA ".dynamic_table ORDER BY relid",
+					  InvalidOid);
 }
 
 /*
