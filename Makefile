@@ -6,6 +6,8 @@
 #   make check-format  fail if `make format` would change anything
 #   make check-layers  fail if a file of src/ uses one of a higher layer, or
 #                      files use each other (tools/check-layers.pl)
+#   make installcheck  the pg_regress and isolation tests against the server
+#                      PG* reach (see README.md, "Tests")
 #   make loadtest      build loadtest/dt_loadtest
 #   make dashboard     build dashboard/dt_dashboard
 #   test/run           build, install privately and run every test
@@ -40,6 +42,16 @@ EXTENSION = pg_dynamic_tables
 DATA = sql/pg_dynamic_tables--1.0.sql sql/pg_dynamic_tables--1.0--1.1.sql
 PGFILEDESC = "pg_dynamic_tables - incrementally maintained dynamic tables"
 
+# The tests of test/regress and test/isolation, for `make installcheck`
+# against an installed server, as contrib modules have them.  Their
+# databases are made by test/setup-db (with the oracle and helpers the
+# tests use) before pg_regress runs, which then uses them as they are.
+REGRESS = $(sort $(notdir $(basename $(wildcard $(srcdir)/test/regress/sql/*.sql))))
+REGRESS_OPTS = --inputdir=$(srcdir)/test/regress --use-existing
+ISOLATION = $(sort $(notdir $(basename $(wildcard $(srcdir)/test/isolation/specs/*.spec))))
+ISOLATION_OPTS = --inputdir=$(srcdir)/test/isolation --use-existing
+REGRESS_PREP = installcheck-databases
+
 PG_CPPFLAGS = -I$(srcdir)/src
 PG_CFLAGS = -Wall -Wmissing-prototypes -Wpointer-arith -Werror=vla -Wendif-labels \
 	-Wmissing-format-attribute -Wformat-security
@@ -50,6 +62,12 @@ include $(PGXS)
 
 # A source file includes the header of its layer, which includes those below.
 $(OBJS): $(wildcard $(srcdir)/src/*.h)
+
+# The databases of the tests, made again for each run of installcheck.
+.PHONY: installcheck-databases
+installcheck-databases:
+	PSQL='$(bindir)/psql' $(srcdir)/test/setup-db $(CONTRIB_TESTDB)
+	PSQL='$(bindir)/psql' $(srcdir)/test/setup-db $(ISOLATION_TESTDB)
 
 .PHONY: format check-format check-layers
 format:
