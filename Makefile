@@ -7,7 +7,7 @@
 #   make check-layers  fail if a file of src/ uses one of a higher layer, or
 #                      files use each other (tools/check-layers.pl)
 #   make installcheck  the pg_regress and isolation tests against the server
-#                      PG* reach (see README.md, "Tests")
+#                      PG* reach (README.md, "Try it", says what it needs)
 #   make loadtest      build loadtest/dt_loadtest
 #   make dashboard     build dashboard/dt_dashboard
 #   test/run           build, install privately and run every test

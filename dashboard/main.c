@@ -72,8 +72,24 @@ program_dir(const char *argv0)
 	return pg_strdup(path);
 }
 
-int
-main(int argc, char **argv)
+/* The command line of dt_dashboard (parse_options). */
+typedef struct Options
+{
+	const char *conninfo;		/* NULL: libpq's PG* variables */
+	const char *listen_addr;
+	const char *root;			/* the directory of static/ */
+	int			port;
+	int			nconns;
+	int			timeout_ms;
+} Options;
+
+/*
+ * parse_options
+ *		The command line into *opts, with the defaults of usage().  Exits on
+ *		--help, --version and anything wrong.
+ */
+static void
+parse_options(int argc, char **argv, Options *opts)
 {
 	static struct option long_options[] = {
 		{"dbname", required_argument, NULL, 'd'},
@@ -85,20 +101,14 @@ main(int argc, char **argv)
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0}
 	};
-	const char *conninfo = NULL;
-	const char *listen_addr = "127.0.0.1";
-	const char *root = NULL;
-	int			port = 8080;
-	int			nconns = 8;
-	int			timeout_ms = 30000;
-	int			bound_port;
 	int			c;
-	int			sig;
-	sigset_t	sigs;
-	struct MHD_Daemon *daemon;
 
-	pg_logging_init(argv[0]);
-	progname = get_progname(argv[0]);
+	opts->conninfo = NULL;
+	opts->listen_addr = "127.0.0.1";
+	opts->root = NULL;
+	opts->port = 8080;
+	opts->nconns = 8;
+	opts->timeout_ms = 30000;
 	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-?") == 0))
 	{
 		usage();
@@ -110,24 +120,24 @@ main(int argc, char **argv)
 		switch (c)
 		{
 			case 'c':
-				if (!option_parse_int(optarg, "-c/--connections", 1, 64, &nconns))
+				if (!option_parse_int(optarg, "-c/--connections", 1, 64, &opts->nconns))
 					exit(1);
 				break;
 			case 'd':
-				conninfo = optarg;
+				opts->conninfo = optarg;
 				break;
 			case 'l':
-				listen_addr = optarg;
+				opts->listen_addr = optarg;
 				break;
 			case 'p':
-				if (!option_parse_int(optarg, "-p/--port", 0, 65535, &port))
+				if (!option_parse_int(optarg, "-p/--port", 0, 65535, &opts->port))
 					exit(1);
 				break;
 			case 'r':
-				root = optarg;
+				opts->root = optarg;
 				break;
 			case 't':
-				if (!option_parse_int(optarg, "-t/--statement-timeout", 0, INT_MAX, &timeout_ms))
+				if (!option_parse_int(optarg, "-t/--statement-timeout", 0, INT_MAX, &opts->timeout_ms))
 					exit(1);
 				break;
 			case 'V':
@@ -140,16 +150,35 @@ main(int argc, char **argv)
 	}
 	if (optind < argc)
 	{
-		if (conninfo != NULL || optind + 1 < argc)
+		if (opts->conninfo != NULL || optind + 1 < argc)
 		{
 			pg_log_error("too many command-line arguments (first is \"%s\")", argv[optind]);
 			pg_log_error_hint("Try \"%s --help\" for more information.", progname);
 			exit(1);
 		}
-		conninfo = argv[optind];
+		opts->conninfo = argv[optind];
 	}
-	if (root == NULL)
-		root = program_dir(argv[0]);
+	if (opts->root == NULL)
+		opts->root = program_dir(argv[0]);
+}
+
+/*
+ * main
+ *		Serve the dashboard until SIGINT or SIGTERM, then stop the server
+ *		and close the connections.
+ */
+int
+main(int argc, char **argv)
+{
+	Options		opts;
+	int			bound_port;
+	int			sig;
+	sigset_t	sigs;
+	struct MHD_Daemon *daemon;
+
+	pg_logging_init(argv[0]);
+	progname = get_progname(argv[0]);
+	parse_options(argc, argv, &opts);
 
 	/* Only this thread takes the signals: block them before threads start. */
 	sigemptyset(&sigs);
@@ -158,17 +187,17 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (!pool_init(conninfo != NULL ? conninfo : "", nconns, timeout_ms))
+	if (!pool_init(opts.conninfo != NULL ? opts.conninfo : "", opts.nconns, opts.timeout_ms))
 		exit(1);
-	daemon = http_start(listen_addr, port, nconns, root, &bound_port);
+	daemon = http_start(opts.listen_addr, opts.port, opts.nconns, opts.root, &bound_port);
 	if (daemon == NULL)
 	{
 		pool_close();
 		exit(1);
 	}
 	printf("%s: serving http://%s%s%s:%d/\n", progname,
-		   strchr(listen_addr, ':') != NULL ? "[" : "", listen_addr,
-		   strchr(listen_addr, ':') != NULL ? "]" : "", bound_port);
+		   strchr(opts.listen_addr, ':') != NULL ? "[" : "", opts.listen_addr,
+		   strchr(opts.listen_addr, ':') != NULL ? "]" : "", bound_port);
 	fflush(stdout);
 
 	sigwait(&sigs, &sig);

@@ -570,7 +570,7 @@ install_triggers(Oid relid, Oid logoid, Oid rootoid)
 	{
 		CreateTrigStmt *stmt = makeNode(CreateTrigStmt);
 
-		stmt->trigname = psprintf(DT_CAPTURE_TRIGGER_PREFIX "%u_%s", logoid, capture_events[i].suffix);
+		stmt->trigname = names_capture_trigger(logoid, capture_events[i].suffix);
 		stmt->relation = makeRangeVar(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid), -1);
 		stmt->funcname = list_make2(makeString(DT_INTERNAL_SCHEMA), makeString("capture_changes"));
 		stmt->args = list_make2(makeString(psprintf("%u", logoid)), makeString(psprintf("%u", rootoid)));

@@ -99,6 +99,13 @@ names_qualified(Oid relid)
 	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), rel);
 }
 
+/* names_capture_trigger: the capture trigger writing to log logoid on event. */
+char *
+names_capture_trigger(Oid logoid, const char *event)
+{
+	return psprintf(DT_CAPTURE_TRIGGER_PREFIX "%u_%s", logoid, event);
+}
+
 /*
  * names_is_extension_trigger
  *		Is this the name of a trigger the extension installs: a DT's
