@@ -162,3 +162,30 @@ CREATE FUNCTION dt_internal.update_to_1_1() RETURNS void
     AS 'MODULE_PATHNAME', 'dt_update_to_1_1';
 SELECT dt_internal.update_to_1_1();
 DROP FUNCTION dt_internal.update_to_1_1();
+
+-- ---------------------------------------------------------------------
+-- Redefining a dynamic table in place (src/api.c): or_replace makes
+-- dt.create_dynamic_table a CREATE OR REPLACE, so that a migration script
+-- can run again; dt.alter_dynamic_table changes the refresh mode too.
+-- ---------------------------------------------------------------------
+DROP FUNCTION dt.create_dynamic_table(text, text, text, text, text);
+CREATE FUNCTION dt.create_dynamic_table(
+    name text,
+    query text,
+    target_lag text DEFAULT '1 minute',
+    refresh_mode text DEFAULT 'auto',
+    initialize text DEFAULT 'on_create',
+    or_replace boolean DEFAULT false)
+RETURNS regclass
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'dt_create_dynamic_table';
+COMMENT ON FUNCTION dt.create_dynamic_table(text, text, text, text, text, boolean) IS
+    'create a table kept equal to a query, refreshed within a target lag; or_replace redefines an existing one in place';
+
+DROP FUNCTION dt.alter_dynamic_table(regclass, text);
+CREATE FUNCTION dt.alter_dynamic_table(name regclass, target_lag text DEFAULT NULL,
+                                       refresh_mode text DEFAULT NULL) RETURNS void
+    LANGUAGE C SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'dt_alter_dynamic_table';
+COMMENT ON FUNCTION dt.alter_dynamic_table(regclass, text, text) IS
+    'change the target lag or refresh mode of a dynamic table; NULL keeps a setting';

@@ -4,10 +4,11 @@
  *		The SQL-callable functions: those of schema dt, and those of
  *		dt_internal that the extension's views, refreshes and tests call.
  *
- *	dt.create_dynamic_table(name, query, target_lag, refresh_mode, initialize)
+ *	dt.create_dynamic_table(name, query, target_lag, refresh_mode, initialize,
+ *							or_replace)
  *	dt.drop_dynamic_table(name)
  *	dt.refresh(name)
- *	dt.alter_dynamic_table(name, target_lag)
+ *	dt.alter_dynamic_table(name, target_lag, refresh_mode)
  *	dt.suspend(name), dt.resume(name)
  *	dt_internal.query_definition(relid)		the text view dt.dynamic_tables shows
  *	dt_internal.read_changes(...)			how a refresh reads a change log
@@ -175,6 +176,22 @@ refresh_recording_failure(Oid relid, const char *trigger, DtRefreshStats *stats)
 }
 
 /*
+ * owned_dynamic_table
+ *		Check that relid is a DT the current user owns, and lock it against
+ *		refreshes (whose end updates the same catalog row).
+ */
+static void
+owned_dynamic_table(Oid relid, const char *what)
+{
+	require_preload();
+	refresh_refuse_nested(what);
+	require_dynamic_table(relid);
+	if (!pg_class_ownercheck(relid, GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, get_rel_name(relid));
+	LockRelationOid(relid, ExclusiveLock);
+}
+
+/*
  * create_options
  *		The refresh_mode, target_lag and initialize arguments of
  *		dt.create_dynamic_table, checked, into entry.
@@ -199,10 +216,11 @@ create_options(FunctionCallInfo fcinfo, const char *lag, const char *initialize,
  * new_table_name
  *		The name of a DT to create, parsed; *nsp: the schema it is created
  *		in, as CREATE TABLE would choose it.  A DT is neither temporary nor
- *		in dt_internal, and its name is free.
+ *		in dt_internal, and its name is free, or with or_replace may be an
+ *		existing DT's, whose OID is *existing (else InvalidOid).
  */
 static RangeVar *
-new_table_name(const char *name, Oid *nsp)
+new_table_name(const char *name, bool or_replace, Oid *nsp, Oid *existing)
 {
 	RangeVar   *rv = makeRangeVarFromNameList(dt_name_list(name));
 
@@ -215,10 +233,12 @@ new_table_name(const char *name, Oid *nsp)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_SCHEMA_NAME),
 				 errmsg("cannot create a dynamic table in schema \"%s\"", DT_INTERNAL_SCHEMA)));
-	if (OidIsValid(get_relname_relid(rv->relname, *nsp)))
+	*existing = get_relname_relid(rv->relname, *nsp);
+	if (OidIsValid(*existing) && !(or_replace && catalog_is_dynamic_table(*existing)))
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_TABLE),
-				 errmsg("relation \"%s\" already exists", rv->relname)));
+				 errmsg("relation \"%s\" already exists", rv->relname),
+				 or_replace ? errdetail("It is not a dynamic table.") : 0));
 	return rv;
 }
 
@@ -247,12 +267,101 @@ create_table(const char *relname, Oid nsp, Query *query)
 }
 
 /*
+ * set_options
+ *		Store the target lag and initialize choice of entry as DT relid's,
+ *		and in its dt_guard trigger's copy of its definition.
+ */
+static void
+set_options(Oid relid, DtEntry *entry)
+{
+	Oid			types[3] = {OIDOID, INTERVALOID, TEXTOID};
+	Datum		values[3];
+	char		nulls[3] = "   ";
+
+	values[0] = ObjectIdGetDatum(relid);
+	if (entry->lag_downstream)
+		nulls[1] = 'n';
+	else
+		values[1] = IntervalPGetDatum(entry->target_lag);
+	values[2] = CStringGetTextDatum(entry->on_create ? "on_create" : "on_schedule");
+	SPI_connect();
+	catalog_exec("UPDATE " DT_INTERNAL_SCHEMA ".dynamic_table SET target_lag = $2, initialize = $3 "
+				 "WHERE relid = $1", 3, types, values, nulls, SPI_OK_UPDATE);
+	SPI_finish();
+	CommandCounterIncrement();
+	catalog_write_guard(relid);
+}
+
+/*
+ * same_definition
+ *		Would entry, with query, define DT old as it is defined now?  The
+ *		query as printed under old's settings, the settings and the
+ *		requested mode decide; the target lag and initialize can change in
+ *		place.
+ */
+static bool
+same_definition(DtEntry *old, DtEntry *entry, Query *query)
+{
+	ListCell   *a;
+	ListCell   *b;
+	int			guc_level;
+	char	   *definition;
+
+	if (old->definition == NULL || old->requested_mode != entry->requested_mode ||
+		list_length(old->settings) != list_length(entry->settings))
+		return false;
+	forboth(a, old->settings, b, entry->settings)
+	{
+		if (strcmp(lfirst(a), lfirst(b)) != 0)
+			return false;
+	}
+	guc_level = settings_pin(old->settings);
+	definition = analysis_print_definition(query);
+	AtEOXact_GUC(false, guc_level);
+	return strcmp(definition, old->definition) == 0;
+}
+
+/*
+ * redefine
+ *		Give DT old (owned and locked by the caller) the definition entry
+ *		with query, in place (lifecycle_redefine: it keeps its OID and
+ *		history), and refresh it in full within the call, unless it is to
+ *		be populated on schedule and was not populated yet.  Its suspension
+ *		stays.
+ */
+static void
+redefine(DtEntry *old, DtEntry *entry, Query *query)
+{
+	int			guc_level;
+
+	entry->suspended = old->suspended;
+	entry->suspended_by = old->suspended_by;
+	entry->populated = false;
+	entry->has_position = true;
+	guc_level = settings_pin(entry->settings);
+	lifecycle_redefine(old->relid, entry, query);
+	AtEOXact_GUC(false, guc_level);
+	workers_wake_scheduler();
+	if (entry->on_create || old->populated)
+	{
+		DtRefreshStats stats;
+
+		refresh_recording_failure(old->relid, "ALTER", &stats);
+	}
+}
+
+/*
  * dt_create_dynamic_table
  *		dt.create_dynamic_table(name text, query text, target_lag text,
- *		refresh_mode text, initialize text) RETURNS regclass
+ *		refresh_mode text, initialize text, or_replace boolean) RETURNS
+ *		regclass
  *
  * The query is parsed with the caller's search_path, like CREATE VIEW; the
- * table belongs to the caller.
+ * table belongs to the caller.  With or_replace, an existing DT of that
+ * name that the caller owns is given the definition instead, as CREATE OR
+ * REPLACE VIEW does: with the same query and mode, only its target lag and
+ * initialize choice change; otherwise it is redefined and refreshed
+ * (redefine), keeping its history.
  */
 Datum
 dt_create_dynamic_table(PG_FUNCTION_ARGS)
@@ -261,6 +370,7 @@ dt_create_dynamic_table(PG_FUNCTION_ARGS)
 	char	   *sql = arg_text(fcinfo, 1, "query");
 	char	   *lag = arg_text(fcinfo, 2, "target_lag");
 	char	   *initialize = arg_text(fcinfo, 4, "initialize");
+	bool		or_replace = false;
 	DtEntry		entry = {0};
 	RangeVar   *rv;
 	Oid			nsp;
@@ -272,17 +382,39 @@ dt_create_dynamic_table(PG_FUNCTION_ARGS)
 	catalog_require_current_version();
 	refresh_refuse_nested("create a dynamic table");
 	refresh_require_read_committed("create a dynamic table");
+	if (PG_NARGS() > 5)
+	{
+		if (PG_ARGISNULL(5))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("or_replace must not be null")));
+		or_replace = PG_GETARG_BOOL(5);
+	}
 	create_options(fcinfo, lag, initialize, &entry);
-	rv = new_table_name(name, &nsp);
+	rv = new_table_name(name, or_replace, &nsp, &relid);
+	entry.query_text = sql;
+	entry.settings = settings_current();
 
 	query = analysis_parse_query(sql);
+	if (OidIsValid(relid))
+	{
+		DtEntry    *old;
+
+		owned_dynamic_table(relid, "replace a dynamic table");
+		old = catalog_read_entry(relid, false);
+		lifecycle_check_privileges(query);
+		if (same_definition(old, &entry, query))
+			set_options(relid, &entry);
+		else
+			redefine(old, &entry, query);
+		workers_wake_scheduler();
+		PG_RETURN_OID(relid);
+	}
 	lifecycle_check_privileges(query);
 	an = analysis_analyze(query, InvalidOid);
 	lifecycle_choose_strategy(&entry, an, rv->relname);
 
 	relid = create_table(rv->relname, nsp, query);
-	entry.query_text = sql;
-	entry.settings = settings_current();
 	entry.has_position = true;
 	lifecycle_make_dynamic(relid, &entry, query, an);
 	workers_wake_scheduler();
@@ -347,30 +479,19 @@ dt_refresh(PG_FUNCTION_ARGS)
 }
 
 /*
- * owned_dynamic_table
- *		Check that relid is a DT the current user owns, and lock it against
- *		refreshes (whose end updates the same catalog row).
- */
-static void
-owned_dynamic_table(Oid relid, const char *what)
-{
-	require_preload();
-	refresh_refuse_nested(what);
-	require_dynamic_table(relid);
-	if (!pg_class_ownercheck(relid, GetUserId()))
-		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, get_rel_name(relid));
-	LockRelationOid(relid, ExclusiveLock);
-}
-
-/*
  * dt_alter_dynamic_table
- *		dt.alter_dynamic_table(name regclass, target_lag text DEFAULT NULL):
- *		change what is given, keep the rest.
+ *		dt.alter_dynamic_table(name regclass, target_lag text DEFAULT NULL,
+ *		refresh_mode text DEFAULT NULL): change what is given, keep the
+ *		rest.  Another refresh mode redefines the DT with its query
+ *		(redefine: its internal objects are made anew, and it is refreshed
+ *		in full in the call).
  */
 Datum
 dt_alter_dynamic_table(PG_FUNCTION_ARGS)
 {
 	Oid			relid;
+	DtEntry    *old;
+	DtEntry		entry;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -378,26 +499,23 @@ dt_alter_dynamic_table(PG_FUNCTION_ARGS)
 				 errmsg("name must not be null")));
 	relid = PG_GETARG_OID(0);
 	owned_dynamic_table(relid, "alter a dynamic table");
+	old = catalog_read_entry(relid, false);
+	entry = *old;
 	if (!PG_ARGISNULL(1))
+		entry.lag_downstream = !catalog_parse_lag(text_to_cstring(PG_GETARG_TEXT_PP(1)),
+												  &entry.target_lag);
+	if (PG_NARGS() > 2 && !PG_ARGISNULL(2))
+		entry.requested_mode = catalog_parse_mode(text_to_cstring(PG_GETARG_TEXT_PP(2)));
+	if (entry.requested_mode != old->requested_mode)
 	{
-		char	   *lag = text_to_cstring(PG_GETARG_TEXT_PP(1));
-		Interval   *interval;
-		Oid			types[2] = {OIDOID, INTERVALOID};
-		Datum		values[2];
-		char		nulls[2] = "  ";
+		Query	   *query = analysis_stored_query(old);
 
-		values[0] = ObjectIdGetDatum(relid);
-		if (catalog_parse_lag(lag, &interval))
-			values[1] = IntervalPGetDatum(interval);
-		else
-			nulls[1] = 'n';
-		SPI_connect();
-		catalog_exec("UPDATE " DT_INTERNAL_SCHEMA ".dynamic_table SET target_lag = $2 WHERE relid = $1",
-					 2, types, values, nulls, SPI_OK_UPDATE);
-		SPI_finish();
-		CommandCounterIncrement();
-		catalog_write_guard(relid);
+		refresh_require_read_committed("alter a dynamic table");
+		lifecycle_check_privileges(query);
+		redefine(old, &entry, query);
 	}
+	else if (!PG_ARGISNULL(1))
+		set_options(relid, &entry);
 	workers_wake_scheduler();
 	PG_RETURN_VOID();
 }

@@ -465,7 +465,9 @@ settings_array(List *settings)
 
 /*
  * catalog_insert_entry
- *		Register a new DT and the relations it reads.
+ *		Register a new DT and the relations it reads, or a DT's new
+ *		definition (after catalog_forget_inputs): its data timestamp,
+ *		creation time, failure count and suspension reason stay.
  */
 void
 catalog_insert_entry(DtEntry *entry, List *inputs)
@@ -511,7 +513,15 @@ catalog_insert_entry(DtEntry *entry, List *inputs)
 				 "CASE WHEN $12 <> 'SUSPENDED' THEN NULL WHEN $13 IS NULL THEN 'suspended when the database was dumped' "
 				 "ELSE pg_catalog.format('%s, which it reads, is suspended', $13::pg_catalog.regclass) END, "
 				 "CASE WHEN $15 THEN pg_catalog.pg_current_snapshot() END, "
-				 "CASE WHEN $15 THEN pg_catalog.pg_current_xact_id() END, CASE WHEN $15 THEN 0 END)",
+				 "CASE WHEN $15 THEN pg_catalog.pg_current_xact_id() END, CASE WHEN $15 THEN 0 END) "
+				 "ON CONFLICT (relid) DO UPDATE SET query_text = excluded.query_text, "
+				 "query_tree = excluded.query_tree, target_lag = excluded.target_lag, "
+				 "requested_mode = excluded.requested_mode, refresh_mode = excluded.refresh_mode, "
+				 "refresh_mode_reason = excluded.refresh_mode_reason, settings = excluded.settings, "
+				 "tree_major = excluded.tree_major, definition = excluded.definition, "
+				 "initialize = excluded.initialize, populated = excluded.populated, "
+				 "position_snapshot = excluded.position_snapshot, position_xid = excluded.position_xid, "
+				 "position_cid = excluded.position_cid",
 				 15, types, values, nulls, SPI_OK_INSERT);
 	foreach(lc, inputs)
 	{
@@ -532,6 +542,52 @@ catalog_insert_entry(DtEntry *entry, List *inputs)
 					 3, itypes, ivalues, NULL, SPI_OK_INSERT);
 	}
 	SPI_finish();
+}
+
+/*
+ * catalog_forget_inputs
+ *		Before a DT's new definition is registered: forget the relations it
+ *		read and that its per-group state was intact.
+ */
+void
+catalog_forget_inputs(Oid relid)
+{
+	Oid			types[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(relid)};
+
+	SPI_connect();
+	catalog_exec("DELETE FROM " DT_INTERNAL_SCHEMA ".dynamic_table_input WHERE relid = $1",
+				 1, types, values, NULL, SPI_OK_DELETE);
+	catalog_exec("DELETE FROM " DT_INTERNAL_SCHEMA ".state_valid WHERE relid = $1",
+				 1, types, values, NULL, SPI_OK_DELETE);
+	SPI_finish();
+	CommandCounterIncrement();
+}
+
+/*
+ * catalog_column_dependent
+ *		The description of an object that depends on column attnum of
+ *		relid as a view does (a view, a DT that reads it), or NULL.
+ */
+char *
+catalog_column_dependent(Oid relid, AttrNumber attnum)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	Oid			types[2] = {OIDOID, INT4OID};
+	Datum		values[2] = {ObjectIdGetDatum(relid), Int32GetDatum(attnum)};
+	char	   *what = NULL;
+
+	SPI_connect();
+	catalog_exec("SELECT coalesce((SELECT pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, r.ev_class, 0) "
+				 "FROM pg_catalog.pg_rewrite r WHERE d.classid = r.tableoid AND r.oid = d.objid), "
+				 "pg_catalog.pg_describe_object(d.classid, d.objid, d.objsubid)) FROM pg_catalog.pg_depend d "
+				 "WHERE d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = $1 "
+				 "AND d.refobjsubid = $2 AND d.deptype = 'n' ORDER BY d.classid, d.objid LIMIT 1",
+				 2, types, values, NULL, SPI_OK_SELECT);
+	if (SPI_processed > 0)
+		what = MemoryContextStrdup(caller, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+	SPI_finish();
+	return what;
 }
 
 /*

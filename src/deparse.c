@@ -38,6 +38,7 @@
 #include <math.h>
 
 #include "access/stratnum.h"
+#include "access/table.h"
 #include "catalog/namespace.h"
 #include "access/htup_details.h"
 #include "catalog/pg_operator.h"
@@ -49,6 +50,7 @@
 #include "parser/parsetree.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
 #include "utils/ruleutils.h"
 #include "utils/syscache.h"
 #include "utils/typcache.h"
@@ -132,6 +134,13 @@ expr_sql(Expr *expr, List *ctx)
 	return deparse_expression((Node *) expr, ctx, true, false);
 }
 
+/* column_sql: a column definition, "name type [COLLATE c]". */
+static char *
+column_sql(const char *name, Oid type, int32 typmod, Oid collation)
+{
+	return psprintf("%s %s%s", quote_identifier(name), type_sql(type, typmod), collate_sql(collation));
+}
+
 /*
  * deparse_dt_columns
  *		The column definitions of a DT: the query's output columns with their
@@ -152,11 +161,38 @@ deparse_dt_columns(Query *query)
 			continue;
 		if (type == UNKNOWNOID)
 			type = TEXTOID;
-		cols = lappend(cols, psprintf("%s %s%s",
-									  quote_identifier(tle->resname ? tle->resname : "?column?"),
-									  type_sql(type, exprTypmod((Node *) tle->expr)),
-									  collate_sql(exprCollation((Node *) tle->expr))));
+		cols = lappend(cols, column_sql(tle->resname ? tle->resname : "?column?", type,
+										exprTypmod((Node *) tle->expr),
+										exprCollation((Node *) tle->expr)));
 	}
+	return cols;
+}
+
+/*
+ * deparse_table_columns
+ *		The columns a table has, as deparse_dt_columns writes them, in
+ *		order; *attnums: their attribute numbers.
+ */
+List *
+deparse_table_columns(Oid relid, List **attnums)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	List	   *cols = NIL;
+	int			i;
+
+	*attnums = NIL;
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (att->attisdropped)
+			continue;
+		cols = lappend(cols, column_sql(NameStr(att->attname), att->atttypid, att->atttypmod,
+										att->attcollation));
+		*attnums = lappend_int(*attnums, att->attnum);
+	}
+	table_close(rel, AccessShareLock);
 	return cols;
 }
 

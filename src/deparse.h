@@ -136,6 +136,7 @@ typedef struct DtSql
 extern List *deparse_internal_objects(Oid dtrelid, DtAnalysis *an);
 extern char *deparse_key_index(Oid dtrelid, DtAnalysis *an);
 extern List *deparse_dt_columns(Query *query);
+extern List *deparse_table_columns(Oid relid, List **attnums);
 extern DtSql *deparse_refresh_sql(Oid dtrelid, DtAnalysis *an);
 extern char *deparse_merge_sql(DtSql *sql, List *changed);
 extern char *deparse_recompute_keys_sql(DtAnalysis *an, List *changed);

@@ -25,19 +25,25 @@
 
 #include "access/htup_details.h"
 #include "access/relation.h"
+#include "access/genam.h"
 #include "access/table.h"
 #include "catalog/dependency.h"
 #include "catalog/index.h"
+#include "catalog/indexing.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_depend.h"
 #include "catalog/pg_extension.h"
 #include "catalog/pg_index.h"
+#include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "miscadmin.h"
+#include "parser/parsetree.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -169,6 +175,18 @@ index_access_method(Oid index)
 }
 
 /*
+ * dt_attnum
+ *		The attribute number of the DT's column for output column resno of
+ *		its query: the same number, unless the query was replaced and
+ *		columns dropped (replace_columns).
+ */
+static AttrNumber
+dt_attnum(Oid relid, DtAnalysis *an, AttrNumber resno)
+{
+	return get_attnum(relid, get_tle_by_resno(an->query->targetList, resno)->resname);
+}
+
+/*
  * find_key_index
  *		An index of the DT that is the key index deparse_key_index describes:
  *		for delta merge unique, NULLS NOT DISTINCT, on exactly the key
@@ -198,13 +216,14 @@ find_key_index(Oid relid, DtAnalysis *an)
 			heap_attisnull(tup, Anum_pg_index_indpred, NULL);
 		if (an->strategy == DT_STRATEGY_RECOMPUTE)
 			match = match && index->indnkeyatts == 1 &&
-				index->indkey.values[0] == an->recompute->resno;
+				index->indkey.values[0] == dt_attnum(relid, an, an->recompute->resno);
 		else
 		{
 			match = match && index->indisunique && index->indnullsnotdistinct &&
 				index->indnkeyatts == list_length(an->keys);
 			for (k = 0; match && k < index->indnkeyatts; k++)
-				match = index->indkey.values[k] == ((DtKey *) list_nth(an->keys, k))->resno;
+				match = index->indkey.values[k] ==
+					dt_attnum(relid, an, ((DtKey *) list_nth(an->keys, k))->resno);
 		}
 		ReleaseSysCache(tup);
 		if (match && index_access_method(lfirst_oid(lc)) == BTREE_AM_OID)
@@ -312,6 +331,142 @@ lifecycle_make_dynamic(Oid relid, DtEntry *entry, Query *query, DtAnalysis *an)
 	CommandCounterIncrement();
 	catalog_write_guard(relid);
 	CommandCounterIncrement();
+}
+
+/*
+ * forget_dependencies
+ *		Delete from pg_depend what lifecycle_make_dynamic recorded for DT
+ *		relid: its dependencies on what its query uses and on the extension
+ *		(the table's own, on its schema and access method and those of its
+ *		columns, stay), and its key index's internal dependency on it, which
+ *		makes that an ordinary index.  Returns the key index, or InvalidOid.
+ */
+static Oid
+forget_dependencies(Oid relid)
+{
+	Relation	rel = table_open(DependRelationId, RowExclusiveLock);
+	ScanKeyData key[2];
+	SysScanDesc scan;
+	HeapTuple	tup;
+	Oid			index = InvalidOid;
+
+	ScanKeyInit(&key[0], Anum_pg_depend_classid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(RelationRelationId));
+	ScanKeyInit(&key[1], Anum_pg_depend_objid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	scan = systable_beginscan(rel, DependDependerIndexId, true, NULL, 2, key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_depend dep = (Form_pg_depend) GETSTRUCT(tup);
+
+		if (dep->objsubid == 0 && dep->deptype == DEPENDENCY_NORMAL &&
+			dep->refclassid != NamespaceRelationId && dep->refclassid != AccessMethodRelationId)
+			CatalogTupleDelete(rel, &tup->t_self);
+	}
+	systable_endscan(scan);
+
+	ScanKeyInit(&key[0], Anum_pg_depend_refclassid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(RelationRelationId));
+	ScanKeyInit(&key[1], Anum_pg_depend_refobjid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	scan = systable_beginscan(rel, DependReferenceIndexId, true, NULL, 2, key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_depend dep = (Form_pg_depend) GETSTRUCT(tup);
+
+		if (dep->classid == RelationRelationId && dep->deptype == DEPENDENCY_INTERNAL &&
+			get_rel_relkind(dep->objid) == RELKIND_INDEX)
+		{
+			index = dep->objid;
+			CatalogTupleDelete(rel, &tup->t_self);
+		}
+	}
+	systable_endscan(scan);
+	table_close(rel, RowExclusiveLock);
+	CommandCounterIncrement();
+	return index;
+}
+
+/*
+ * replace_columns
+ *		Give DT relid the columns of query, in order, keeping those that are
+ *		already there in that order (name, type, typmod and collation), so
+ *		that what depends on them stays; the others are dropped (with the
+ *		indexes on them) and the new ones added.  An object that depends on
+ *		a column to drop (a view, a DT that reads it) is an error.
+ */
+static void
+replace_columns(Oid relid, Query *query)
+{
+	List	   *want = deparse_dt_columns(query);
+	List	   *attnums;
+	List	   *have = deparse_table_columns(relid, &attnums);
+	List	   *drop = NIL;
+	int			next = 0;
+	ListCell   *lc;
+	ListCell   *la;
+
+	forboth(lc, have, la, attnums)
+	{
+		if (next < list_length(want) && strcmp(lfirst(lc), list_nth(want, next)) == 0)
+			next++;
+		else
+			drop = lappend_int(drop, lfirst_int(la));
+	}
+	foreach(la, drop)
+	{
+		char	   *what = catalog_column_dependent(relid, lfirst_int(la));
+		char	   *column = get_attname(relid, lfirst_int(la), false);
+
+		if (what != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+					 errmsg("cannot replace the query of dynamic table \"%s\"", get_rel_name(relid)),
+					 errdetail("Column \"%s\" would be dropped or change its type, and %s depends on it.",
+							   column, what),
+					 errhint("Keep the column's name and type in the new query, or drop what depends on it first.")));
+		catalog_exec_ddl(psprintf("ALTER TABLE %s DROP COLUMN %s", names_qualified(relid),
+								  quote_identifier(column)));
+	}
+	for_each_from(lc, want, next)
+		catalog_exec_ddl(psprintf("ALTER TABLE %s ADD COLUMN %s", names_qualified(relid),
+								  (char *) lfirst(lc)));
+	CommandCounterIncrement();
+}
+
+/*
+ * lifecycle_redefine
+ *		Give DT relid, locked and owned by the current user, a new
+ *		definition in place (entry: query text, target lag, mode,
+ *		initialize, settings, suspension; populated false, with a
+ *		position): it keeps its OID, its refresh history, its grants, the
+ *		objects that depend on it and the columns that stay.  Its internal
+ *		objects are made anew for query, which is analysed here, after the
+ *		columns changed; it is emptied, and the caller refreshes it.
+ */
+void
+lifecycle_redefine(Oid relid, DtEntry *entry, Query *query)
+{
+	Oid			old_index;
+	Oid			new_index;
+	DtAnalysis *an;
+
+	/* its rows are the old query's, and may break the new key's index */
+	refresh_empty(relid);
+	catalog_drop_members(catalog_state_objects(relid));
+	old_index = forget_dependencies(relid);
+	catalog_forget_inputs(relid);
+	replace_columns(relid, query);
+
+	an = analysis_analyze(query, relid);
+	lifecycle_choose_strategy(entry, an, get_rel_name(relid));
+	lifecycle_make_dynamic(relid, entry, query, an);
+
+	/* the old key index, unless it is the new one (or went with a column) */
+	new_index = an->strategy == DT_STRATEGY_FULL ? InvalidOid : find_key_index(relid, an);
+	if (OidIsValid(old_index) && old_index != new_index && get_rel_name(old_index) != NULL)
+		catalog_exec_ddl(psprintf("DROP INDEX %s", names_qualified(old_index)));
+	capture_release_unused_inputs(false);
 }
 
 /*

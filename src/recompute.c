@@ -397,11 +397,19 @@ add_key_filter(DtKeyLeaf *leaf, Oid type)
 	jointree->quals = jointree->quals == NULL ? filter : make_and_qual(jointree->quals, filter);
 }
 
-/* dt_index_on: has the DT an index whose first column is attnum? */
+/*
+ * dt_index_on
+ *		Has the DT an index whose first column is the column named name?
+ *		(A DT whose query was replaced may have dropped columns: its
+ *		attribute numbers are not the query's column numbers.)
+ */
 static bool
-dt_index_on(Oid dtrelid, AttrNumber attnum)
+dt_index_on(Oid dtrelid, const char *name)
 {
-	return OidIsValid(dtrelid) && index_finds(dtrelid, (Node *) makeVar(1, attnum, InvalidOid, -1, InvalidOid, 0), 1);
+	AttrNumber	attnum = OidIsValid(dtrelid) ? get_attnum(dtrelid, name) : InvalidAttrNumber;
+
+	return attnum != InvalidAttrNumber &&
+		index_finds(dtrelid, (Node *) makeVar(1, attnum, InvalidOid, -1, InvalidOid, 0), 1);
 }
 
 /*
@@ -462,7 +470,7 @@ recompute_analyze(DtAnalysis *an, Oid dtrelid)
 				one_reason = false;
 			continue;
 		}
-		score = (dt_index_on(dtrelid, tle->resno) ? 2 : 0) + (leaves_indexed(leaves) ? 1 : 0);
+		score = (dt_index_on(dtrelid, tle->resname) ? 2 : 0) + (leaves_indexed(leaves) ? 1 : 0);
 		if (score > best_score)
 		{
 			best_score = score;

@@ -831,6 +831,40 @@ refresh_refuse_nested(const char *what)
 }
 
 /*
+ * refresh_empty
+ *		Delete every row of DT relid as its owner, as a refresh does (its
+ *		dt_guard trigger lets only refreshes write): before its definition
+ *		changes (lifecycle_redefine); its next refresh fills it.  Readers
+ *		see the old rows until the transaction commits, and the DTs that
+ *		read it get the deletes as changes.
+ */
+void
+refresh_empty(Oid relid)
+{
+	Oid			saved_user;
+	int			saved_context;
+	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+	refreshing = lappend_oid(refreshing, relid);
+	MemoryContextSwitchTo(old);
+	PG_TRY();
+	{
+		SPI_connect();
+		catalog_begin_as_owner(catalog_relation_owner(relid), true, &saved_user, &saved_context);
+		if (SPI_execute(psprintf("DELETE FROM %s", names_qualified(relid)), false, 0) != SPI_OK_DELETE)
+			elog(ERROR, "could not empty dynamic table %u", relid);
+		catalog_end_as_owner(saved_user, saved_context);
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		refreshing = list_delete_last(refreshing);
+	}
+	PG_END_TRY();
+	CommandCounterIncrement();
+}
+
+/*
  * without_internal_sql
  *		An error context without the lines naming the generated statements
  *		(internal names, OIDs), but with the DT the error happened in.

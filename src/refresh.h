@@ -33,6 +33,7 @@ typedef struct DtRefreshAttempt
 extern void refresh_dynamic_table(Oid relid, const char *trigger, DtRefreshStats *stats,
 								  volatile DtRefreshAttempt *attempt);
 extern bool refresh_scheduled_unit(List *unit);
+extern void refresh_empty(Oid relid);
 extern bool refresh_in_progress(Oid relid);
 extern bool refresh_reads_input(Oid relid);
 extern void refresh_refuse_nested(const char *what);

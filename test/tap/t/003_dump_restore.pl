@@ -3,7 +3,8 @@
 # A source database with dynamic tables of every kind (DtTest::build_source:
 # delta merge, recompute, a join, a chain, a partitioned input, full mode,
 # downstream lag, suspended, on_schedule and never refreshed, in a second
-# schema, indexed, granted, owned by an ordinary role), written, refreshed
+# schema, indexed, granted, owned by an ordinary role, redefined in place),
+# written, refreshed
 # and with changes pending, is dumped in each way an operator dumps and
 # restored into a fresh cluster with the extension preloaded:
 #
@@ -34,6 +35,18 @@ use DtTest;
 my $source = new_node('source');
 create_roles($source);
 build_source($source, 'shopdb');
+# Two of them redefined in place first (the dt_guard trigger that carries a
+# definition into the dump is rewritten): a new query whose columns moved
+# (the table keeps dropped columns), and a new refresh mode.
+$source->safe_psql('shopdb', q{
+SET client_min_messages = warning;
+SELECT dt.create_dynamic_table('report.status_by_region', $$
+    SELECT o.status, c.region, count(*) AS n, sum(o.qty) AS qty
+      FROM shop.orders o JOIN shop.customers c ON c.id = o.customer_id
+     GROUP BY c.region, o.status
+$$, or_replace => true);
+SELECT dt.alter_dynamic_table('shop.customer_orders', refresh_mode => 'incremental');
+});
 my $snap = snapshot($source, 'shopdb');
 
 # The fresh cluster the dumps are restored into; roles are not in a dump.
