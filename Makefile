@@ -31,6 +31,7 @@ OBJS = \
 	src/percentile.o \
 	src/pg_dynamic_tables.o \
 	src/querytree.o \
+	src/read_guard.o \
 	src/recompute.o \
 	src/refresh.o \
 	src/schedule.o \

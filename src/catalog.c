@@ -565,6 +565,48 @@ catalog_forget_inputs(Oid relid)
 }
 
 /*
+ * catalog_is_guard_function
+ *		Is function funcid dt_internal.guard_dynamic_table, the dt_guard
+ *		trigger's?
+ */
+bool
+catalog_is_guard_function(Oid funcid)
+{
+	char	   *name = get_func_name(funcid);
+	char	   *schema;
+
+	if (name == NULL || strcmp(name, "guard_dynamic_table") != 0)
+		return false;
+	schema = get_namespace_name(get_func_namespace(funcid));
+	return schema != NULL && strcmp(schema, DT_INTERNAL_SCHEMA) == 0;
+}
+
+/*
+ * catalog_is_populated
+ *		False if relid is a DT that has not been populated yet; true for a
+ *		populated DT and anything else.
+ */
+bool
+catalog_is_populated(Oid relid)
+{
+	Oid			types[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(relid)};
+	bool		populated = true;
+
+	SPI_connect();
+	catalog_exec("SELECT populated FROM " DT_INTERNAL_SCHEMA ".dynamic_table WHERE relid = $1",
+				 1, types, values, NULL, SPI_OK_SELECT);
+	if (SPI_processed > 0)
+	{
+		bool		isnull;
+
+		populated = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	SPI_finish();
+	return populated;
+}
+
+/*
  * catalog_column_dependent
  *		The description of an object that depends on column attnum of
  *		relid as a view does (a view, a DT that reads it), or NULL.

@@ -148,6 +148,8 @@ extern bool catalog_is_dynamic_table(Oid relid);
 extern void catalog_insert_entry(DtEntry *entry, List *inputs);
 extern void catalog_forget_inputs(Oid relid);
 extern char *catalog_column_dependent(Oid relid, AttrNumber attnum);
+extern bool catalog_is_guard_function(Oid funcid);
+extern bool catalog_is_populated(Oid relid);
 extern void catalog_set_state_valid(Oid relid, bool valid);
 extern void catalog_save_position(Oid relid, Snapshot snapshot, CommandId cid,
 								  TimestampTz data_timestamp);

@@ -7,6 +7,7 @@
  *					dt_internal that views, refreshes and tests call)
  *	ddl_guard.c		the ProcessUtility hook, the trigger and event trigger
  *					functions
+ *	read_guard.c	the ExecutorStart hook: reads of unpopulated DTs refused
  *
  * Above it, pg_dynamic_tables.c (_PG_init) installs them.
  *
@@ -22,6 +23,12 @@
  * ---------------------------------------------------------------------
  */
 extern void api_init(void);
+
+/* ---------------------------------------------------------------------
+ * read_guard.c
+ * ---------------------------------------------------------------------
+ */
+extern void read_guard_install(void);
 
 /* ---------------------------------------------------------------------
  * ddl_guard.c

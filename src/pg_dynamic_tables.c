@@ -64,4 +64,5 @@ _PG_init(void)
 	define_settings();
 	workers_init();
 	ddl_guard_install();
+	read_guard_install();
 }

@@ -777,6 +777,13 @@ refresh_require_read_committed(const char *what)
 				 errhint("Run it in a READ COMMITTED transaction.")));
 }
 
+/* refresh_running: is this backend running the statements of a refresh? */
+bool
+refresh_running(void)
+{
+	return refreshing != NIL;
+}
+
 /* refresh_in_progress: is this backend refreshing relid right now? */
 bool
 refresh_in_progress(Oid relid)
@@ -954,6 +961,9 @@ refresh_one(Oid relid, Snapshot snap, TimestampTz data_timestamp, const char *tr
 	catalog_end_as_owner(saved_user, saved_context);
 	catalog_save_position(relid, snap, cid, data_timestamp);
 	SPI_finish();
+	/* populated now: backends that refused to read it must learn it */
+	if (!entry->populated)
+		CacheInvalidateRelcacheByRelid(relid);
 
 	foreach(lc, catalog_input_relids(relid))
 		capture_cleanup(lfirst_oid(lc));

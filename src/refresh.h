@@ -34,6 +34,7 @@ extern void refresh_dynamic_table(Oid relid, const char *trigger, DtRefreshStats
 								  volatile DtRefreshAttempt *attempt);
 extern bool refresh_scheduled_unit(List *unit);
 extern void refresh_empty(Oid relid);
+extern bool refresh_running(void);
 extern bool refresh_in_progress(Oid relid);
 extern bool refresh_reads_input(Oid relid);
 extern void refresh_refuse_nested(const char *what);

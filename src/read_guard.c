@@ -1,0 +1,163 @@
+/*-------------------------------------------------------------------------
+ *
+ * read_guard.c
+ *		Reading a dynamic table that has not been populated is an error, as
+ *		reading a materialized view created WITH NO DATA is.
+ *
+ * A DT created with initialize => 'on_schedule' (or redefined so) is empty
+ * until its first refresh; a query that reads it then would answer with
+ * no rows, silently.  The ExecutorStart hook refuses such a query instead,
+ * with PostgreSQL's own rule for materialized views: EXPLAIN without
+ * ANALYZE, and WITH NO DATA, still work, and only the relations the
+ * statement reads count (not those it writes).  pg_dump is not affected:
+ * it copies a table's rows with COPY, which does not run the executor (so
+ * does not pg_dump --inserts, whose SELECT is refused).  The statements of
+ * a refresh, which empty and fill DTs and read the DTs upstream of them,
+ * are let through.
+ *
+ * Cost for every other statement: for each table it reads, one look at its
+ * relcache entry's triggers (only a DT has the dt_guard trigger).  Whether
+ * a DT is populated is read from the catalog once per backend and kept
+ * until the DT's relcache entry is invalidated, which a refresh that
+ * populates it does (refresh_one) and a redefinition does (its dt_guard
+ * trigger is rewritten).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "executor/executor.h"
+#include "parser/parsetree.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "entry.h"
+
+static ExecutorStart_hook_type prev_ExecutorStart = NULL;
+
+/* Whether a DT is populated, by relid, as this backend last read it. */
+typedef struct PopulatedEntry
+{
+	Oid			relid;
+	bool		populated;
+} PopulatedEntry;
+
+static HTAB *populated_cache = NULL;
+
+/* populated_relcache_callback: forget what is known of a changed relation. */
+static void
+populated_relcache_callback(Datum arg, Oid relid)
+{
+	HASH_SEQ_STATUS status;
+	PopulatedEntry *e;
+
+	if (populated_cache == NULL)
+		return;
+	if (OidIsValid(relid))
+	{
+		hash_search(populated_cache, &relid, HASH_REMOVE, NULL);
+		return;
+	}
+	hash_seq_init(&status, populated_cache);
+	while ((e = hash_seq_search(&status)) != NULL)
+		hash_search(populated_cache, &e->relid, HASH_REMOVE, NULL);
+}
+
+/* has_guard_trigger: has relation relid (locked) the dt_guard trigger of a DT? */
+static bool
+has_guard_trigger(Oid relid)
+{
+	Relation	rel = RelationIdGetRelation(relid);
+	bool		found = false;
+	int			i;
+
+	if (!RelationIsValid(rel))
+		return false;
+	for (i = 0; !found && rel->trigdesc != NULL && i < rel->trigdesc->numtriggers; i++)
+	{
+		Trigger    *trigger = &rel->trigdesc->triggers[i];
+
+		found = strcmp(trigger->tgname, DT_GUARD_TRIGGER) == 0 &&
+			catalog_is_guard_function(trigger->tgfoid);
+	}
+	RelationClose(rel);
+	return found;
+}
+
+/* is_populated: false for a DT not populated yet; true for anything else. */
+static bool
+is_populated(Oid relid)
+{
+	PopulatedEntry *e;
+	bool		found;
+
+	if (!has_guard_trigger(relid))
+		return true;
+	if (populated_cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(PopulatedEntry);
+		populated_cache = hash_create("pg_dynamic_tables populated", 16, &ctl,
+									  HASH_ELEM | HASH_BLOBS);
+		CacheRegisterRelcacheCallback(populated_relcache_callback, (Datum) 0);
+	}
+	e = hash_search(populated_cache, &relid, HASH_FIND, &found);
+	if (!found)
+	{
+		bool		populated = catalog_is_populated(relid);
+
+		e = hash_search(populated_cache, &relid, HASH_ENTER, NULL);
+		e->populated = populated;
+	}
+	return e->populated;
+}
+
+/*
+ * refuse_unpopulated_reads
+ *		Raise an error if the statement reads a DT that is not populated.
+ */
+static void
+refuse_unpopulated_reads(PlannedStmt *stmt)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+		Index		rti = foreach_current_index(lc) + 1;
+
+		if (rte->rtekind != RTE_RELATION || rte->relkind != RELKIND_RELATION ||
+			list_member_int(stmt->resultRelations, rti) || is_populated(rte->relid))
+			continue;
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("dynamic table \"%s\" has not been populated", get_rel_name(rte->relid)),
+				 errdetail("It was created with initialize => 'on_schedule' and has not been refreshed yet."),
+				 errhint("Wait for its first scheduled refresh, or refresh it with dt.refresh().")));
+	}
+}
+
+/* dt_executor_start: the ExecutorStart hook. */
+static void
+dt_executor_start(QueryDesc *queryDesc, int eflags)
+{
+	if ((eflags & (EXEC_FLAG_EXPLAIN_ONLY | EXEC_FLAG_WITH_NO_DATA)) == 0 && !refresh_running())
+		refuse_unpopulated_reads(queryDesc->plannedstmt);
+	if (prev_ExecutorStart)
+		prev_ExecutorStart(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
+}
+
+/* read_guard_install: register the ExecutorStart hook (from _PG_init). */
+void
+read_guard_install(void)
+{
+	prev_ExecutorStart = ExecutorStart_hook;
+	ExecutorStart_hook = dt_executor_start;
+}
