@@ -202,6 +202,20 @@ check_columns(Oid relid, Query *query)
 				 errdetail_internal("%s", problem)));
 }
 
+/* has_rows: has table relid a row? */
+static bool
+has_rows(Oid relid)
+{
+	bool		found;
+
+	SPI_connect();
+	catalog_exec(psprintf("SELECT FROM %s LIMIT 1", names_qualified(relid)), 0, NULL, NULL, NULL,
+				 SPI_OK_SELECT);
+	found = SPI_processed > 0;
+	SPI_finish();
+	return found;
+}
+
 /*
  * dump_restore_dynamic_table
  *		The dt_guard trigger of relid, a table that is not a DT, was just
@@ -254,9 +268,10 @@ dump_restore_dynamic_table(Oid relid)
 	/*
 	 * Its rows are those pg_dump saw (or none, in a schema-only restore):
 	 * read as they are until its next refresh, which is full.  Refreshing now
-	 * could fail: the privileges its owner needs are restored last.
+	 * could fail: the privileges its owner needs are restored last.  One
+	 * created on schedule that came with rows had been populated.
 	 */
-	entry.populated = entry.on_create;
+	entry.populated = entry.on_create || has_rows(relid);
 	entry.has_position = false;
 	lifecycle_make_dynamic(relid, &entry, query, an);
 }
