@@ -56,7 +56,7 @@
 	" 'data_timestamp', d.data_timestamp, 'current_lag_s', extract(epoch FROM d.current_lag)," \
 	" 'scheduling_state', d.scheduling_state, 'refresh_mode', d.refresh_mode," \
 	" 'last_refresh', d.last_refresh, 'last_refresh_action', d.last_refresh_action)" \
-	" FROM dt.dynamic_tables d WHERE d.name = pg_catalog.to_regclass('" dt "'))"
+	" FROM dt.dynamic_tables d WHERE d.relid = pg_catalog.to_regclass('" dt "'))"
 #define COMPUTED(dt) \
 	"json_build_object('table', '" dt "', 'source', 'query', 'computed_at', clock_timestamp())"
 
@@ -96,7 +96,7 @@
 
 /* The dynamic table named $1 (the "id" of /api/dynamic-tables). */
 #define NAMED_DT \
-	"SELECT name FROM dt.dynamic_tables WHERE format('%I.%I', schema_name, table_name) = $1::text"
+	"SELECT relid FROM dt.dynamic_tables WHERE name = $1::text"
 
 const DashStatement dash_statements[ST_COUNT] = {
 	[ST_TABLE_TYPES] = {"table_types",
@@ -172,7 +172,7 @@ const DashStatement dash_statements[ST_COUNT] = {
 		"   (SELECT refresh_id, refresh_start_time, refresh_end_time,"
 		"           extract(epoch FROM duration) AS duration_s, data_timestamp, refresh_action,"
 		"           refresh_trigger, state, rows_inserted, rows_deleted, rows_updated, state_message"
-		"      FROM dt.refresh_history WHERE relid = d.name"
+		"      FROM dt.refresh_history WHERE relid = d.relid"
 		"     ORDER BY refresh_id DESC LIMIT $2::int) h), '[]'))"
 		" FROM d",
 	2, NULL, false},
@@ -183,12 +183,11 @@ const DashStatement dash_statements[ST_COUNT] = {
 	 * rises from e - d to f - d.  One segment per refresh, the last $2.
 	 */
 	[ST_LAG] = {"lag",
-		"WITH d AS MATERIALIZED (SELECT name, target_lag FROM dt.dynamic_tables"
-		"                         WHERE format('%I.%I', schema_name, table_name) = $1::text),"
+		"WITH d AS MATERIALIZED (SELECT relid, target_lag FROM dt.dynamic_tables WHERE name = $1::text),"
 		" s AS (SELECT h.refresh_id, h.data_timestamp, h.refresh_end_time AS e,"
 		"              coalesce(lead(h.refresh_end_time) OVER (ORDER BY h.refresh_id), now()) AS f"
 		"         FROM dt.refresh_history h, d"
-		"        WHERE h.relid = d.name AND h.state = 'SUCCEEDED' AND h.data_timestamp IS NOT NULL),"
+		"        WHERE h.relid = d.relid AND h.state = 'SUCCEEDED' AND h.data_timestamp IS NOT NULL),"
 		" l AS (SELECT * FROM s ORDER BY refresh_id DESC LIMIT $2::int)"
 		" SELECT json_build_object('name', $1::text, 'target_lag', d.target_lag,"
 		"   'target_lag_s', CASE WHEN d.target_lag <> 'DOWNSTREAM' THEN extract(epoch FROM d.target_lag::interval) END,"
@@ -201,11 +200,11 @@ const DashStatement dash_statements[ST_COUNT] = {
 	2, NULL, false},
 	[ST_SUSPEND] = {"suspend",
 		"WITH d AS MATERIALIZED (" NAMED_DT ")"
-		" SELECT json_build_object('name', $1::text, 'action', 'suspend', 'done', true) FROM d, dt.suspend(d.name) r",
+		" SELECT json_build_object('name', $1::text, 'action', 'suspend', 'done', true) FROM d, dt.suspend(d.relid) r",
 	1, NULL, false},
 	[ST_RESUME] = {"resume",
 		"WITH d AS MATERIALIZED (" NAMED_DT ")"
-		" SELECT json_build_object('name', $1::text, 'action', 'resume', 'done', true) FROM d, dt.resume(d.name) r",
+		" SELECT json_build_object('name', $1::text, 'action', 'resume', 'done', true) FROM d, dt.resume(d.relid) r",
 	1, NULL, false},
 	[ST_REFRESH] = {"refresh",
 		"WITH d AS MATERIALIZED (" NAMED_DT ")"
@@ -213,10 +212,10 @@ const DashStatement dash_statements[ST_COUNT] = {
 		"   'result', json_build_object('action', r.action, 'rows_inserted', r.rows_inserted,"
 		"     'rows_deleted', r.rows_deleted, 'rows_updated', r.rows_updated,"
 		"     'duration_s', extract(epoch FROM r.duration)))"
-		" FROM d, dt.refresh(d.name) r",
+		" FROM d, dt.refresh(d.relid) r",
 	1, NULL, false},
 	[ST_METRICS_TABLES] = {"metrics_tables",
-		"SELECT format('%I.%I', schema_name, table_name), extract(epoch FROM current_lag),"
+		"SELECT name, extract(epoch FROM current_lag),"
 		"       CASE WHEN target_lag <> 'DOWNSTREAM' THEN extract(epoch FROM target_lag::interval) END,"
 		"       scheduling_state, consecutive_failures, time_within_target_lag_ratio,"
 		"       populated::int, extract(epoch FROM last_refresh), refresh_mode"

@@ -273,7 +273,7 @@ prepare(PoolConn *pc, DashStatementId i, DashError *err)
 			const char *dt[] = {st->dt};
 
 			res = PQexecParams(pc->conn,
-							   "SELECT query FROM dt.dynamic_tables WHERE name = pg_catalog.to_regclass($1)",
+							   "SELECT query FROM dt.dynamic_tables WHERE relid = pg_catalog.to_regclass($1)",
 							   1, NULL, dt, NULL, NULL, 0);
 			if (PQresultStatus(res) != PGRES_TUPLES_OK)
 			{

@@ -42,9 +42,14 @@ UPDATE dt_internal.dynamic_table SET target_lag = interval '100 years'
 -- owner's no longer: the row of a dynamic table counts only if it was
 -- created before the refresh (an OID can be reused).  Lag arithmetic counts
 -- a target lag as the scheduler does, extract(epoch FROM target_lag).
+-- A dynamic table's name is its schema-qualified name, as text, as in
+-- dt.refresh_history (1.0 had a regclass, qualified only when its schema
+-- was not in search_path); relid is the regclass.
 -- ---------------------------------------------------------------------
-CREATE OR REPLACE VIEW dt.dynamic_tables AS
-SELECT d.relid::regclass AS name,
+DROP VIEW dt.dynamic_tables;
+CREATE VIEW dt.dynamic_tables AS
+SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) AS name,
+       d.relid::regclass AS relid,
        n.nspname AS schema_name,
        c.relname AS table_name,
        dt_internal.query_definition(d.relid) AS query,
@@ -96,6 +101,8 @@ SELECT d.relid::regclass AS name,
                 FROM dt_internal.refresh_log r
                WHERE r.relid = d.relid AND r.state = 'SUCCEEDED'
                  AND r.data_timestamp IS NOT NULL) s) lag ON true;
+COMMENT ON VIEW dt.dynamic_tables IS 'one row per dynamic table';
+GRANT SELECT ON dt.dynamic_tables TO PUBLIC;
 
 CREATE OR REPLACE VIEW dt.refresh_history AS
 SELECT r.refresh_id,
@@ -189,3 +196,18 @@ CREATE FUNCTION dt.alter_dynamic_table(name regclass, target_lag text DEFAULT NU
     AS 'MODULE_PATHNAME', 'dt_alter_dynamic_table';
 COMMENT ON FUNCTION dt.alter_dynamic_table(regclass, text, text) IS
     'change the target lag or refresh mode of a dynamic table; NULL keeps a setting';
+
+-- ---------------------------------------------------------------------
+-- What a refresh would do, before running it (src/api.c, refresh.c):
+-- how each part of the query is maintained, the action and why, the
+-- changes pending per input and the statements.  Anyone may call it; the
+-- action, counts and statements are shown only to the roles that see the
+-- messages of failed refreshes (see the views above).
+-- ---------------------------------------------------------------------
+CREATE FUNCTION dt.explain_refresh(name regclass, OUT step integer, OUT kind text,
+                                   OUT object text, OUT detail text)
+RETURNS SETOF record
+    LANGUAGE C STRICT SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'dt_explain_refresh';
+COMMENT ON FUNCTION dt.explain_refresh(regclass) IS
+    'what a refresh of a dynamic table would do now, without doing it';

@@ -10,6 +10,7 @@
  *	dt.refresh(name)
  *	dt.alter_dynamic_table(name, target_lag, refresh_mode)
  *	dt.suspend(name), dt.resume(name)
+ *	dt.explain_refresh(name)
  *	dt_internal.query_definition(relid)		the text view dt.dynamic_tables shows
  *	dt_internal.read_changes(...)			how a refresh reads a change log
  *	dt_internal.schedule_plan(now), dt_internal.run_scheduled_refreshes(now)
@@ -41,6 +42,7 @@
 #include "access/xact.h"
 #include "catalog/dependency.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_authid.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
@@ -72,6 +74,7 @@ PG_FUNCTION_INFO_V1(dt_refresh);
 PG_FUNCTION_INFO_V1(dt_alter_dynamic_table);
 PG_FUNCTION_INFO_V1(dt_suspend);
 PG_FUNCTION_INFO_V1(dt_resume);
+PG_FUNCTION_INFO_V1(dt_explain_refresh);
 PG_FUNCTION_INFO_V1(dt_query_definition);
 PG_FUNCTION_INFO_V1(dt_read_changes);
 PG_FUNCTION_INFO_V1(dt_schedule_plan);
@@ -518,6 +521,45 @@ dt_alter_dynamic_table(PG_FUNCTION_ARGS)
 		set_options(relid, &entry);
 	workers_wake_scheduler();
 	PG_RETURN_VOID();
+}
+
+/*
+ * dt_explain_refresh
+ *		dt.explain_refresh(name regclass) RETURNS TABLE (step int, kind
+ *		text, object text, detail text): what a refresh would do now
+ *		(refresh_explain), without doing it.  Anyone may call it, as anyone
+ *		may read dt.dynamic_tables; the action, the pending changes and the
+ *		statements (which quote the query's constants) are shown only to
+ *		the roles that see the messages of failed refreshes: those with the
+ *		privileges of the table's owner and members of pg_read_all_stats.
+ */
+Datum
+dt_explain_refresh(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			relid = PG_GETARG_OID(0);
+	bool		show_data;
+	ListCell   *lc;
+
+	require_preload();
+	catalog_require_current_version();
+	require_dynamic_table(relid);
+	show_data = has_privs_of_role(GetUserId(), catalog_relation_owner(relid)) ||
+		has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
+	InitMaterializedSRF(fcinfo, 0);
+	foreach(lc, refresh_explain(relid, show_data))
+	{
+		DtExplainRow *row = (DtExplainRow *) lfirst(lc);
+		Datum		values[4];
+		bool		nulls[4] = {false, false, row->object == NULL, row->detail == NULL};
+
+		values[0] = Int32GetDatum(foreach_current_index(lc) + 1);
+		values[1] = CStringGetTextDatum(row->kind);
+		values[2] = row->object ? CStringGetTextDatum(row->object) : (Datum) 0;
+		values[3] = row->detail ? CStringGetTextDatum(row->detail) : (Datum) 0;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
 }
 
 /*

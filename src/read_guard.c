@@ -144,7 +144,7 @@ refuse_unpopulated_reads(PlannedStmt *stmt)
 
 /* dt_executor_start: the ExecutorStart hook. */
 static void
-dt_executor_start(QueryDesc *queryDesc, int eflags)
+dt_executor_start(QueryDesc * queryDesc, int eflags)
 {
 	if ((eflags & (EXEC_FLAG_EXPLAIN_ONLY | EXEC_FLAG_WITH_NO_DATA)) == 0 && !refresh_running())
 		refuse_unpopulated_reads(queryDesc->plannedstmt);

@@ -39,6 +39,7 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "nodes/readfuncs.h"
+#include "parser/parsetree.h"
 #include "rewrite/rewriteHandler.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
@@ -51,6 +52,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rls.h"
+#include "utils/ruleutils.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/xid8.h"
@@ -577,11 +579,13 @@ rls_input(DtPlanSet *p)
 /*
  * count_window
  *		Count the rows and rebuild markers in the window of every captured
- *		input; *changed: the relids of the inputs with rows in it.
+ *		input; *changed: the relids of the inputs with rows in it; if
+ *		input_counts is given, the rows and markers of input i go to
+ *		input_counts[2i] and [2i + 1].
  */
 static void
 count_window(DtPlanSet *p, Datum *window, Snapshot snap, int64 *rows, int64 *markers,
-			 List **changed)
+			 List **changed, int64 *input_counts)
 {
 	ListCell   *lc;
 	ListCell   *lr;
@@ -591,13 +595,20 @@ count_window(DtPlanSet *p, Datum *window, Snapshot snap, int64 *rows, int64 *mar
 	forboth(lc, p->count_changes, lr, p->sql->count_relids)
 	{
 		int64		n;
+		int64		m;
 
 		spi_util_run((SPIPlanPtr) lfirst(lc), window, NULL, snap);
 		n = spi_util_int64(0, 1);
+		m = spi_util_int64(0, 2);
 		*rows += n;
-		*markers += spi_util_int64(0, 2);
+		*markers += m;
 		if (n > 0)
 			*changed = lappend_oid(*changed, lfirst_oid(lr));
+		if (input_counts != NULL)
+		{
+			input_counts[2 * foreach_current_index(lc)] = n;
+			input_counts[2 * foreach_current_index(lc) + 1] = m;
+		}
 	}
 }
 
@@ -685,16 +696,39 @@ incremental_or_full(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 	stats->message = psprintf("incremental refresh failed (%s); refreshed in full", edata->message);
 }
 
-/* choose_and_refresh: choose the action and do it (run_refresh). */
-static void
-choose_and_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *stats)
+/* What the next refresh of a DT does, as decide_action finds it. */
+typedef enum DtAction
 {
-	Datum		window[3];
+	DT_ACTION_NO_DATA,
+	DT_ACTION_INCREMENTAL,
+	DT_ACTION_FULL
+} DtAction;
+
+typedef struct DtDecision
+{
+	DtAction	action;
+	char	   *message;		/* for the history, or NULL */
+	char	   *why;			/* why this action, for dt.explain_refresh */
+	bool		state_rebuilt;	/* a full refresh that makes the state valid */
+	Datum		window[3];		/* the position: the window starts there */
+	List	   *changed;		/* inputs with rows in the window */
+} DtDecision;
+
+/*
+ * decide_action
+ *		Choose the action of a refresh of entry as of snap (counting the
+ *		change window when it depends on it; input_counts as count_window).
+ */
+static void
+decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 *input_counts)
+{
+	Oid			rls = rls_input(p);
 	int64		rows;
 	int64		markers;
-	List	   *changed;
-	Oid			rls = rls_input(p);
+	bool		merge = p->an->strategy == DT_STRATEGY_MERGE;
 
+	memset(d, 0, sizeof(DtDecision));
+	d->action = DT_ACTION_FULL;
 	if (OidIsValid(rls))
 	{
 		/*
@@ -703,45 +737,70 @@ choose_and_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *
 		 * could not take unfiltered changes after one built through the
 		 * policies.
 		 */
-		full_refresh(p, snap, stats);
-		stats->message = psprintf("row-level security is in force on \"%s\"; refreshed in full",
-								  get_rel_name(rls));
+		d->message = d->why = psprintf("row-level security is in force on \"%s\"; refreshed in full",
+									   get_rel_name(rls));
 		return;
 	}
 	if (!entry->has_position)
 	{
 		/* restored: its rows and state are not known to match any position */
-		full_refresh(p, snap, stats);
-		if (p->an->strategy == DT_STRATEGY_MERGE)
-			catalog_set_state_valid(entry->relid, true);
-		stats->message = "the first refresh after a restore is full";
+		d->state_rebuilt = merge;
+		d->message = d->why = "the first refresh after a restore is full";
 		return;
 	}
-	if (p->an->strategy == DT_STRATEGY_MERGE && !entry->state_valid)
+	if (merge && !entry->state_valid)
 	{
 		/* a new DT, or its unlogged state was emptied by a crash */
-		full_refresh(p, snap, stats);
-		catalog_set_state_valid(entry->relid, true);
+		d->state_rebuilt = true;
+		d->why = "its per-group state is built from the inputs";
 		if (entry->populated)
-			stats->message = "the per-group state was lost (crash, promoted standby) or set aside "
+			d->message = d->why = "the per-group state was lost (crash, promoted standby) or set aside "
 				"(refreshed in full for a while) and was rebuilt";
 		return;
 	}
 	if (!entry->populated || p->an->always_full)
 	{
-		full_refresh(p, snap, stats);
+		d->why = !entry->populated ? "it is populated for the first time" : entry->reason;
 		return;
 	}
-	window[0] = entry->position_snapshot;
-	window[1] = FullTransactionIdGetDatum(entry->position_xid);
-	window[2] = Int32GetDatum((int32) entry->position_cid);
-	count_window(p, window, snap, &rows, &markers, &changed);
+	d->window[0] = entry->position_snapshot;
+	d->window[1] = FullTransactionIdGetDatum(entry->position_xid);
+	d->window[2] = Int32GetDatum((int32) entry->position_cid);
+	count_window(p, d->window, snap, &rows, &markers, &d->changed, input_counts);
 	if (rows == 0 && markers == 0)
-		stats->action = "NO_DATA";
-	else if (markers > 0 || p->an->strategy == DT_STRATEGY_FULL)
-		full_refresh(p, snap, stats);
+	{
+		d->action = DT_ACTION_NO_DATA;
+		d->why = "nothing it reads changed";
+	}
+	else if (markers > 0)
+		d->why = "an input was truncated, or rows arrived or left without DML (partitions)";
+	else if (p->an->strategy == DT_STRATEGY_FULL)
+		d->why = entry->reason;
 	else
-		incremental_or_full(p, window, changed, snap, stats);
+	{
+		d->action = DT_ACTION_INCREMENTAL;
+		d->why = "only the changes are read";
+	}
+}
+
+/* choose_and_refresh: choose the action and do it (run_refresh). */
+static void
+choose_and_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *stats)
+{
+	DtDecision	d;
+
+	decide_action(p, entry, snap, &d, NULL);
+	if (d.action == DT_ACTION_NO_DATA)
+		stats->action = "NO_DATA";
+	else if (d.action == DT_ACTION_INCREMENTAL)
+		incremental_or_full(p, d.window, d.changed, snap, stats);
+	else
+	{
+		full_refresh(p, snap, stats);
+		if (d.state_rebuilt)
+			catalog_set_state_valid(entry->relid, true);
+		stats->message = d.message;
+	}
 }
 
 /*
@@ -835,6 +894,205 @@ refresh_refuse_nested(const char *what)
 				 errmsg("cannot %s during the refresh of dynamic table \"%s\"",
 						what, get_rel_name(llast_oid(refreshing))),
 				 errdetail("A function called by the query of a dynamic table cannot use the functions of schema dt.")));
+}
+
+/* ---------------------------------------------------------------------
+ * dt.explain_refresh
+ * ---------------------------------------------------------------------
+ */
+
+/* explain_row: append a row (kind, object, detail) to rows. */
+static List *
+explain_row(List *rows, const char *kind, const char *object, const char *detail)
+{
+	DtExplainRow *row = palloc(sizeof(DtExplainRow));
+
+	row->kind = kind;
+	row->object = object ? pstrdup(object) : NULL;
+	row->detail = detail ? pstrdup(detail) : NULL;
+	return lappend(rows, row);
+}
+
+/* aggregate_upkeep: how delta merge keeps an aggregate of kind. */
+static const char *
+aggregate_upkeep(DtAggKind kind)
+{
+	switch (kind)
+	{
+		case DT_AGG_COUNT_STAR:
+		case DT_AGG_COUNT:
+			return "merged: a count per group, changed by the changes";
+		case DT_AGG_SUM:
+		case DT_AGG_AVG:
+			return "merged: a count and an exact sum per group, changed by the changes";
+		case DT_AGG_VAR_SAMP:
+		case DT_AGG_VAR_POP:
+		case DT_AGG_STDDEV_SAMP:
+		case DT_AGG_STDDEV_POP:
+			return "merged: a count, an exact sum and sum of squares per group";
+		case DT_AGG_MIN:
+		case DT_AGG_MAX:
+			return "per-group value counts; when the current one goes, the next is read from their index";
+		case DT_AGG_COUNT_DISTINCT:
+			return "per-group value counts: a value counts while its count is above zero";
+		case DT_AGG_PERCENTILE_CONT:
+		case DT_AGG_PERCENTILE_DISC:
+			return "per-group value counts and a cursor on the rank, moved by at most as many values as changed";
+		case DT_AGG_BOOL_AND:
+		case DT_AGG_BOOL_OR:
+			return "merged: counts of true and false values per group";
+	}
+	return NULL;
+}
+
+/* explain_parts: how each part of the query is maintained. */
+static List *
+explain_parts(List *rows, DtPlanSet *p, DtEntry *entry)
+{
+	ListCell   *lc;
+
+	if (p->an->strategy == DT_STRATEGY_FULL)
+		return explain_row(rows, "strategy", NULL, psprintf("FULL: %s", entry->reason));
+	if (p->an->strategy == DT_STRATEGY_RECOMPUTE)
+	{
+		rows = explain_row(rows, "strategy", recompute_key_column(p->an),
+						   "RECOMPUTE BY KEY: the rows of the key values the changes touch are deleted and computed again");
+		foreach(lc, p->an->recompute->leaves)
+		{
+			DtKeyLeaf  *leaf = (DtKeyLeaf *) lfirst(lc);
+			RangeTblEntry *rte = rt_fetch(leaf->key_rtindex, leaf->level->rtable);
+
+			rows = explain_row(rows, "key", names_qualified(rte->relid),
+							   psprintf("the key is %s, over this table",
+										deparse_expression((Node *) leaf->expr,
+														   deparse_context_for(get_rel_name(rte->relid), rte->relid),
+														   false, false)));
+		}
+		return rows;
+	}
+	rows = explain_row(rows, "strategy", NULL,
+					   "DELTA MERGE: the changes are aggregated and merged into per-group state");
+	foreach(lc, p->an->keys)
+		rows = explain_row(rows, "group key",
+						   get_tle_by_resno(p->an->query->targetList, ((DtKey *) lfirst(lc))->resno)->resname,
+						   "a group of the per-group state; its row of the table is found through the key index");
+	foreach(lc, p->an->aggregates)
+	{
+		DtAggregate *agg = (DtAggregate *) lfirst(lc);
+
+		rows = explain_row(rows, "aggregate", psprintf("%s (aggregate %d)", get_func_name(agg->aggref->aggfnoid), agg->no),
+						   aggregate_upkeep(agg->kind));
+	}
+	return rows;
+}
+
+/* explain_statements: the statements a refresh that takes decision d runs. */
+static List *
+explain_statements(List *rows, DtPlanSet *p, DtDecision *d)
+{
+	ListCell   *lc;
+
+	if (d->action == DT_ACTION_NO_DATA)
+		return rows;
+	if (d->action == DT_ACTION_INCREMENTAL && p->an->strategy == DT_STRATEGY_RECOMPUTE)
+	{
+		rows = explain_row(rows, "statement", "keys", deparse_recompute_keys_sql(p->an, d->changed));
+		rows = explain_row(rows, "statement", "delete", p->sql->recompute_delete);
+		return explain_row(rows, "statement", "insert", p->sql->recompute_insert);
+	}
+	if (d->action == DT_ACTION_INCREMENTAL)
+	{
+		rows = explain_row(rows, "statement", "merge", deparse_merge_sql(p->sql, d->changed));
+		if (p->sql->cursor_read != NULL)
+			rows = explain_row(rows, "statement", "walk percentile cursors", p->sql->cursor_read);
+		return explain_row(rows, "statement", "apply", p->sql->apply);
+	}
+	if (p->an->strategy == DT_STRATEGY_MERGE)
+	{
+		foreach(lc, p->sql->state_rebuild)
+			rows = explain_row(rows, "statement", "rebuild state", (char *) lfirst(lc));
+		rows = explain_row(rows, "statement", "delete", p->sql->full_delete);
+		return explain_row(rows, "statement", "insert", p->sql->dt_fill);
+	}
+	rows = explain_row(rows, "statement", "delete", p->sql->full_delete);
+	return explain_row(rows, "statement", "insert", p->sql->full_insert);
+}
+
+/* explain_decision: the action, the pending changes per input, the statements. */
+static List *
+explain_decision(List *rows, DtPlanSet *p, DtEntry *entry, bool show_data)
+{
+	static const char *const names[] = {"NO_DATA", "INCREMENTAL", "FULL"};
+	int64	   *counts = palloc0(sizeof(int64) * 2 * Max(list_length(p->sql->count_relids), 1));
+	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
+	DtDecision	d;
+	ListCell   *lc;
+
+	decide_action(p, entry, snap, &d, counts);
+	UnregisterSnapshot(snap);
+	rows = explain_row(rows, "action", show_data ? names[d.action] : NULL, show_data ? d.why : NULL);
+	foreach(lc, p->sql->count_relids)
+	{
+		int			i = foreach_current_index(lc);
+		char	   *detail = NULL;
+
+		if (show_data && d.window[0] == (Datum) 0)
+			detail = "its changes are not read: the refresh is full";
+		else if (show_data)
+			detail = psprintf(counts[2 * i + 1] > 0 ? "changes pending: %lld rows, and a rebuild marker"
+							  : "changes pending: %lld rows", (long long) counts[2 * i]);
+		rows = explain_row(rows, "input", names_qualified(lfirst_oid(lc)), detail);
+	}
+	if (!show_data)
+		return explain_row(rows, "statement", NULL, NULL);
+	return explain_statements(rows, p, &d);
+}
+
+/*
+ * refresh_explain
+ *		What a refresh of DT relid would do now, without doing it: rows of
+ *		(kind, object, detail): how each part of its query is maintained,
+ *		the action it would take and why, the changes pending per input,
+ *		and the statements it would run.  The action, the counts and the
+ *		statements (which quote constants of the query) only if show_data;
+ *		NULL otherwise.  The changes are counted as a refresh counts them,
+ *		as the DT's owner; nothing is locked but what reading takes.
+ */
+List *
+refresh_explain(Oid relid, bool show_data)
+{
+	DtEntry    *entry;
+	DtPlanSet  *plans;
+	List	   *rows = NIL;
+	Oid			saved_user;
+	int			saved_context;
+	int			guc_level;
+	MemoryContext old;
+
+	refresh_refuse_nested("explain a refresh");
+	LockRelationOid(relid, AccessShareLock);
+	entry = catalog_read_entry(relid, false);
+	SPI_connect();
+	catalog_begin_as_owner(catalog_relation_owner(relid), true, &saved_user, &saved_context);
+	guc_level = settings_pin(entry->settings);
+	plans = get_plans(entry);
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	refreshing = lappend_oid(refreshing, relid);
+	MemoryContextSwitchTo(old);
+	PG_TRY();
+	{
+		rows = explain_parts(rows, plans, entry);
+		rows = explain_decision(rows, plans, entry, show_data);
+	}
+	PG_FINALLY();
+	{
+		refreshing = list_delete_last(refreshing);
+	}
+	PG_END_TRY();
+	AtEOXact_GUC(false, guc_level);
+	catalog_end_as_owner(saved_user, saved_context);
+	SPI_finish();
+	return rows;
 }
 
 /*

@@ -35,6 +35,16 @@ extern void refresh_dynamic_table(Oid relid, const char *trigger, DtRefreshStats
 extern bool refresh_scheduled_unit(List *unit);
 extern void refresh_empty(Oid relid);
 extern bool refresh_running(void);
+
+/* A row of dt.explain_refresh (refresh_explain). */
+typedef struct DtExplainRow
+{
+	const char *kind;
+	char	   *object;
+	char	   *detail;
+} DtExplainRow;
+
+extern List *refresh_explain(Oid relid, bool show_data);
 extern bool refresh_in_progress(Oid relid);
 extern bool refresh_reads_input(Oid relid);
 extern void refresh_refuse_nested(const char *what);

@@ -125,7 +125,7 @@ RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     t regclass;
 BEGIN
-    FOR t IN SELECT name FROM dt.dynamic_tables WHERE name::text LIKE pattern ORDER BY name::text LOOP
+    FOR t IN SELECT relid FROM dt.dynamic_tables WHERE relid::text LIKE pattern ORDER BY relid::text LOOP
         IF refresh THEN
             PERFORM dt.refresh(t);
         END IF;
@@ -154,7 +154,7 @@ DECLARE
     m text[];
     cols text;
 BEGIN
-    SELECT d.query INTO q FROM dt.dynamic_tables d WHERE d.name = dt;
+    SELECT d.query INTO q FROM dt.dynamic_tables d WHERE d.relid = dt;
     IF q IS NULL THEN
         RAISE EXCEPTION '% is not a dynamic table', dt;
     END IF;

@@ -30,7 +30,7 @@ DECLARE
     cond text := 'true';
     sql text;
 BEGIN
-    SELECT d.query INTO q FROM dt.dynamic_tables d WHERE d.name = dt;
+    SELECT d.query INTO q FROM dt.dynamic_tables d WHERE d.relid = dt;
     IF q IS NULL THEN
         RAISE EXCEPTION '% is not a dynamic table', dt;
     END IF;

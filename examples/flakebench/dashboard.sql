@@ -89,7 +89,7 @@ SELECT d.table_name,
        d.last_refresh_action,
        (SELECT round(extract(epoch FROM avg(r.duration))::numeric * 1000, 1)
           FROM (SELECT duration FROM dt.refresh_history r
-                 WHERE r.relid = d.name AND r.state = 'SUCCEEDED' AND r.refresh_action <> 'NO_DATA'
+                 WHERE r.relid = d.relid AND r.state = 'SUCCEEDED' AND r.refresh_action <> 'NO_DATA'
                  ORDER BY r.refresh_id DESC LIMIT 20) r) AS refresh_ms
   FROM dt.dynamic_tables d
  WHERE d.schema_name = 'flakebench'

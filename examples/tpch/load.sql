@@ -34,4 +34,4 @@ ANALYZE tpch.region, tpch.nation, tpch.supplier, tpch.customer, tpch.part, tpch.
         tpch.orders, tpch.lineitem;
 \ir queries.sql
 SELECT name, refresh_mode, refresh_mode_reason FROM dt.dynamic_tables
- WHERE schema_name = 'tpch' ORDER BY name::text;
+ WHERE schema_name = 'tpch' ORDER BY relid::text;

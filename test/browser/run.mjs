@@ -147,7 +147,7 @@ try {
     same((await chartData(page, 'cost')).datasets[0].data, col('credits_per_1k_ops'), 'cost chart');
     same((await chartData(page, 'tests')).datasets.map(d => d.data), [col('test_count'), col('avg_error_rate')], 'tests chart');
     const f = sql(`SELECT json_build_object('data_timestamp', data_timestamp, 'target_lag', target_lag)
-                     FROM dt.dynamic_tables WHERE name = 'flakebench.dt_table_type_summary'::regclass`);
+                     FROM dt.dynamic_tables WHERE relid = 'flakebench.dt_table_type_summary'::regclass`);
     const shown = await page.evaluate(() => dash.data.tableTypes.freshness);
     same([shown.data_timestamp, shown.target_lag], [f.data_timestamp, f.target_lag], 'freshness');
     const text = await page.textContent('#freshness');
@@ -214,7 +214,7 @@ try {
     // The API's source=query runs each table's defining query: it must give
     // what the table holds (floating-point sums within 1e-9) once the
     // table is refreshed.
-    run('SELECT count(dt.refresh(name)) FROM dt.dynamic_tables');
+    run('SELECT count(dt.refresh(relid)) FROM dt.dynamic_tables');
     for (const [path, key] of [['/api/table-types', 'table_type'], ['/api/templates', 'template_id']]) {
       const fromTable = await (await fetch(base + path)).json();
       const computed = await (await fetch(base + path + '?source=query')).json();
@@ -235,7 +235,7 @@ try {
                            JOIN pg_namespace n ON n.oid = c.relnamespace ORDER BY 1`);
     same(edges, inputs.map(r => r.e), 'graph edges');
     const reason = sql(`SELECT to_json(refresh_mode_reason) FROM dt.dynamic_tables
-                         WHERE name = 'flakebench.dt_table_type_summary'::regclass`);
+                         WHERE relid = 'flakebench.dt_table_type_summary'::regclass`);
     same(await page.textContent('#refresh-mode-reason'), reason, 'refresh mode reason');
     // The sawtooth, computed here another way: each successful refresh and
     // the end of the next successful one.
@@ -260,7 +260,7 @@ try {
     });
     const target = (await chartData(page, 'lag')).datasets[1].data;
     const targetS = sql(`SELECT to_json(extract(epoch FROM target_lag::interval)) FROM dt.dynamic_tables
-                          WHERE name = 'flakebench.dt_table_type_summary'::regclass`);
+                          WHERE relid = 'flakebench.dt_table_type_summary'::regclass`);
     same(target.map(p => p.y), [targetS, targetS], 'target lag line');
   });
 
@@ -284,7 +284,7 @@ try {
     await page.screenshot({ path: join(screenshotDir, 'console-new-refresh.png'), fullPage: true });
   });
 
-  const stateOf = name => sql(`SELECT to_json(scheduling_state) FROM dt.dynamic_tables WHERE name = '${name}'::regclass`);
+  const stateOf = name => sql(`SELECT to_json(scheduling_state) FROM dt.dynamic_tables WHERE relid = '${name}'::regclass`);
   const button = (action, name) => `button[data-action="${action}"][data-name="${name}"]`;
 
   await test('browser_console_buttons', async () => {

@@ -306,11 +306,11 @@ sub snapshot
 	my ($node, $db) = @_;
 	my $out = $node->safe_psql($db, q{
 WITH RECURSIVE d(name, depth) AS (
-    SELECT t.name, 0 FROM dt.dynamic_tables t
+    SELECT t.name::text, 0 FROM dt.dynamic_tables t
     UNION ALL
-    SELECT t.name, d.depth + 1 FROM dt.dynamic_tables t JOIN d ON d.name = ANY (t.inputs))
+    SELECT t.name::text, d.depth + 1 FROM dt.dynamic_tables t JOIN d ON d.name::text = ANY (t.inputs::text[]))
 SELECT t.name, t.refresh_mode
-  FROM dt.dynamic_tables t JOIN (SELECT name, max(depth) AS depth FROM d GROUP BY name) o USING (name)
+  FROM dt.dynamic_tables t JOIN (SELECT name, max(depth) AS depth FROM d GROUP BY name) o ON o.name = t.name::text
  ORDER BY o.depth, t.name::text
 });
 	my $settings = settings($node, $db);

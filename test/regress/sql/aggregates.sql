@@ -19,7 +19,7 @@ BEGIN
     RETURN QUERY EXECUTE format(
         'SELECT coalesce(d.%1$I, q.%1$I)::text, d::text IS NOT DISTINCT FROM q::text, d::text, q::text
            FROM %2$s d FULL JOIN (%3$s) q ON d.%1$I = q.%1$I ORDER BY 1',
-        key, dt, (SELECT query FROM dt.dynamic_tables WHERE name = dt));
+        key, dt, (SELECT query FROM dt.dynamic_tables WHERE relid = dt));
 END
 $$;
 
@@ -95,7 +95,7 @@ SELECT dt.create_dynamic_table('pc_desc',
 SELECT dt.create_dynamic_table('pc_using',
     'SELECT k, percentile_disc(0.3) WITHIN GROUP (ORDER BY c USING >) AS p30 FROM pc GROUP BY k');
 SELECT name, refresh_mode, refresh_mode_reason FROM dt.dynamic_tables
- WHERE name IN ('pc_desc'::regclass, 'pc_using'::regclass) ORDER BY table_name;
+ WHERE relid IN ('pc_desc'::regclass, 'pc_using'::regclass) ORDER BY table_name;
 \set VERBOSITY terse
 SELECT dt.create_dynamic_table('pc_desc_inc',
     'SELECT k, percentile_cont(0.25) WITHIN GROUP (ORDER BY x DESC) AS p25 FROM pc GROUP BY k',
@@ -131,7 +131,7 @@ SELECT dt.create_dynamic_table('ci_g',
     'SELECT g, count(*) AS n, count(DISTINCT c) AS nd, max(id) AS top FROM ci GROUP BY g',
     refresh_mode => 'incremental');
 SELECT name, refresh_mode, refresh_mode_reason FROM dt.dynamic_tables
- WHERE name = 'ci_minmax'::regclass;
+ WHERE relid = 'ci_minmax'::regclass;
 SELECT dt_test.check('ci_k'), dt_test.check('ci_minmax'), dt_test.check('ci_g');
 INSERT INTO ci VALUES (9, 'a', 'APPLE', 'z'), (10, 'b', 'CHERRY', 'Y'), (11, 'a', 'banana', 'x'),
                       (12, 'b', 'DATE', 'x');
@@ -161,7 +161,7 @@ INSERT INTO cp VALUES (1, 'a', ROW(1, NULL)), (2, 'a', ROW(1, 2)), (3, 'b', NULL
 SELECT dt.create_dynamic_table('cp_count', 'SELECT k, count(p) AS n, count(*) AS rows FROM cp GROUP BY k');
 SELECT dt.create_dynamic_table('cp_group', 'SELECT p, count(*) AS n FROM cp GROUP BY p');
 SELECT name, refresh_mode, refresh_mode_reason FROM dt.dynamic_tables
- WHERE name IN ('cp_count'::regclass, 'cp_group'::regclass) ORDER BY table_name;
+ WHERE relid IN ('cp_count'::regclass, 'cp_group'::regclass) ORDER BY table_name;
 SELECT dt_test.check('cp_count'), dt_test.check('cp_group');
 INSERT INTO cp VALUES (5, 'a', ROW(NULL, 3)), (6, 'b', ROW(1, NULL)), (7, 'b', ROW(NULL, NULL));
 DELETE FROM cp WHERE id = 2;

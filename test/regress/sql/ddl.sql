@@ -38,7 +38,7 @@ SELECT dt.create_dynamic_table('by_region',
     'SELECT region, count(*) AS n, sum(amount) AS total, max(qty) AS max_qty, avg(amount) AS avg_amount
        FROM sales GROUP BY region', refresh_mode => 'incremental');
 SELECT dt.create_dynamic_table('big_sales', 'SELECT id, region, amount FROM sales WHERE amount > 250');
-SELECT name, refresh_mode FROM dt.dynamic_tables WHERE schema_name = 'dt_ddl' ORDER BY name::text;
+SELECT name, refresh_mode FROM dt.dynamic_tables WHERE schema_name = 'dt_ddl' ORDER BY relid::text;
 SELECT dt_test.check('by_region'), dt_test.check('big_sales');
 
 -- ---------------------------------------------------------------------
@@ -50,7 +50,7 @@ ALTER TABLE sales RENAME COLUMN region TO area;
 -- The dynamic tables keep their own column names.
 SELECT attname FROM pg_attribute WHERE attrelid = 'by_region'::regclass AND attnum > 0 ORDER BY attnum;
 -- Guards: the query shown follows the rename.
-SELECT name, query, query_as_written FROM dt.dynamic_tables WHERE schema_name = 'dt_ddl' ORDER BY name::text;
+SELECT name, query, query_as_written FROM dt.dynamic_tables WHERE schema_name = 'dt_ddl' ORDER BY relid::text;
 INSERT INTO sales SELECT g, 'r' || g % 5, g * 1.5, g % 7 FROM generate_series(201, 230) g;
 UPDATE sales SET area = 'r9', qty = qty + 10 WHERE id % 10 = 0;
 DELETE FROM sales WHERE id % 13 = 0;
@@ -67,12 +67,12 @@ SELECT dt_test.check('by_region'), dt_test.check('big_sales');
 -- RENAME of the base table.
 -- ---------------------------------------------------------------------
 ALTER TABLE sales RENAME TO sales_renamed;
-SELECT name, inputs FROM dt.dynamic_tables WHERE schema_name = 'dt_ddl' ORDER BY name::text;
+SELECT name, inputs FROM dt.dynamic_tables WHERE schema_name = 'dt_ddl' ORDER BY relid::text;
 -- Guards: the query shown follows the rename, qualified when the table is
 -- not on the search_path.
-SELECT name, query FROM dt.dynamic_tables WHERE name = 'big_sales'::regclass;
+SELECT name, query FROM dt.dynamic_tables WHERE relid = 'big_sales'::regclass;
 SET search_path = public;
-SELECT name, query FROM dt.dynamic_tables WHERE name = 'dt_ddl.big_sales'::regclass;
+SELECT name, query FROM dt.dynamic_tables WHERE relid = 'dt_ddl.big_sales'::regclass;
 SET search_path = dt_ddl, public;
 INSERT INTO sales_renamed VALUES (500, 'r1', 1000, 3), (501, 'r7', 2, 2);
 DELETE FROM sales_renamed WHERE id BETWEEN 20 AND 40;
@@ -86,7 +86,7 @@ SELECT dt_test.check('by_region'), dt_test.check('big_sales');
 -- RENAME of a dynamic table, and a move to another schema.
 -- ---------------------------------------------------------------------
 ALTER TABLE by_region RENAME TO region_totals;
-SELECT name, table_name FROM dt.dynamic_tables WHERE schema_name = 'dt_ddl' ORDER BY name::text;
+SELECT name, table_name FROM dt.dynamic_tables WHERE schema_name = 'dt_ddl' ORDER BY relid::text;
 INSERT INTO sales VALUES (502, 'r2', 7, 7);
 SELECT action FROM dt.refresh('region_totals');
 SELECT dt_test.check('region_totals');
@@ -175,7 +175,7 @@ SELECT dt.drop_dynamic_table('by_channel');
 SELECT to_regclass('by_channel') AS by_channel,
        internal_objects_of(:by_channel_oid) AS by_channel_objects,
        (SELECT count(*) FROM dt_internal.dynamic_table WHERE relid = :by_channel_oid) AS catalog_rows;
-SELECT name FROM dt.dynamic_tables WHERE schema_name = 'dt_ddl' ORDER BY name::text;
+SELECT name FROM dt.dynamic_tables WHERE schema_name = 'dt_ddl' ORDER BY relid::text;
 SELECT * FROM capture_triggers('sales');
 SELECT has_change_log('sales');
 INSERT INTO sales VALUES (2001, 'r2', 500, 1, 'web', NULL);
@@ -192,7 +192,7 @@ SELECT to_regclass('by_region') AS by_region,
        internal_objects_of(:by_region_oid) AS by_region_objects,
        (SELECT count(*) FROM dt_internal.dynamic_table WHERE relid = :by_region_oid) AS catalog_rows,
        (SELECT count(*) FROM dt_internal.dynamic_table_input WHERE relid = :by_region_oid) AS input_rows;
-SELECT name FROM dt.dynamic_tables WHERE schema_name = 'dt_ddl' ORDER BY name::text;
+SELECT name FROM dt.dynamic_tables WHERE schema_name = 'dt_ddl' ORDER BY relid::text;
 SELECT * FROM capture_triggers('sales');
 SELECT has_change_log('sales');
 DELETE FROM sales WHERE id = 3;

@@ -148,7 +148,7 @@ SELECT * FROM dt_test.create_fails('d', 'SELECT DISTINCT ON (id % 2) k, v FROM b
 SELECT * FROM dt_test.create_fails('d', 'SELECT a.k, b.v FROM base a FULL JOIN base b USING (id)', refresh_mode => 'incremental');
 -- With 'auto' the same query is accepted and the reason recorded.
 SELECT dt.create_dynamic_table('d_window', 'SELECT k, sum(v) OVER () AS s FROM base');
-SELECT refresh_mode, requested_refresh_mode, refresh_mode_reason FROM dt.dynamic_tables WHERE name = 'd_window'::regclass;
+SELECT refresh_mode, requested_refresh_mode, refresh_mode_reason FROM dt.dynamic_tables WHERE relid = 'd_window'::regclass;
 SELECT dt_test.check('d_window');
 SET client_min_messages = warning;
 SELECT dt.drop_dynamic_table('d_window');
@@ -179,7 +179,7 @@ SELECT dt.create_dynamic_table('d_upper', 'SELECT k, max(v) AS hi FROM base GROU
 SELECT dt.create_dynamic_table('d_second', 'SELECT k, min(v) AS lo FROM base GROUP BY k',
                                target_lag => '1 second', refresh_mode => 'Full');
 SELECT name, target_lag, refresh_mode, requested_refresh_mode, populated
-  FROM dt.dynamic_tables WHERE schema_name = 'dt_errors' ORDER BY name::text;
+  FROM dt.dynamic_tables WHERE schema_name = 'dt_errors' ORDER BY relid::text;
 SELECT action FROM dt.refresh('d_upper');
 SELECT dt_test.check('d_down'), dt_test.check('d_upper'), dt_test.check('d_second');
 SET client_min_messages = warning;

@@ -261,7 +261,7 @@ SELECT count(*) AS spoofed_logs FROM pg_class
 SELECT relname FROM pg_class WHERE relname IN ('x; DROP TABLE mine', 'q', 'q2', 'evil', 'pin') ORDER BY 1;
 SELECT to_regclass('dt_hostile.mine') AS mine;
 SELECT name, refresh_mode, refresh_mode_reason FROM dt.dynamic_tables
- WHERE name IN ('q_ctid'::regclass, 'q_cat'::regclass) ORDER BY name::text;
+ WHERE relid IN ('q_ctid'::regclass, 'q_cat'::regclass) ORDER BY relid::text;
 
 -- ---------------------------------------------------------------------
 -- Called inside the refresh of a dynamic table of hers (probe) whose query
@@ -333,7 +333,7 @@ SELECT count(*) AS calls_in_a_refresh FROM refresh_calls;
 -- Nothing changed under the refresh: mine_dt is still hers, active, with
 -- its lag, and right once refreshed; the dynamic table the nested call
 -- tried to create does not exist.
-SELECT name, target_lag, scheduling_state FROM dt.dynamic_tables WHERE name = 'mine_dt'::regclass;
+SELECT name, target_lag, scheduling_state FROM dt.dynamic_tables WHERE relid = 'mine_dt'::regclass;
 SELECT to_regclass('dt_hostile.nested') AS nested;
 SELECT action FROM dt.refresh('mine_dt');
 SELECT dt_test.check('mine_dt');

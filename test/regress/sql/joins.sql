@@ -65,7 +65,7 @@ SELECT dt.create_dynamic_table('j_by_category', $$
 SELECT category, sum(n) AS n, sum(total) AS total FROM j_cat GROUP BY category
 $$, refresh_mode => 'incremental');
 
-SELECT name, refresh_mode, inputs FROM dt.dynamic_tables WHERE name::text LIKE 'j\_%' ORDER BY name::text;
+SELECT name, refresh_mode, inputs FROM dt.dynamic_tables WHERE relid::text LIKE 'j\_%' ORDER BY relid::text;
 
 CREATE FUNCTION refresh_all() RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
@@ -151,9 +151,9 @@ SELECT dt_test.check('j_cat');
 SELECT dt.create_dynamic_table('j_left', $$
 SELECT p.category_id, count(s.id) AS n FROM product p LEFT JOIN sale s USING (product_id) GROUP BY p.category_id
 $$);
-SELECT refresh_mode, refresh_mode_reason FROM dt.dynamic_tables WHERE name = 'j_left'::regclass;
+SELECT refresh_mode, refresh_mode_reason FROM dt.dynamic_tables WHERE relid = 'j_left'::regclass;
 
 SET client_min_messages = warning;
 DROP TABLE sale, product, category CASCADE;
 RESET client_min_messages;
-SELECT count(*) AS dynamic_tables_left FROM dt.dynamic_tables WHERE name::text LIKE 'j\_%';
+SELECT count(*) AS dynamic_tables_left FROM dt.dynamic_tables WHERE relid::text LIKE 'j\_%';

@@ -15,7 +15,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
     t regclass;
 BEGIN
-    FOR t IN SELECT d.name FROM dt.dynamic_tables d
+    FOR t IN SELECT d.relid FROM dt.dynamic_tables d
               WHERE d.schema_name = 'dt_part' ORDER BY d.table_name LOOP
         name := t;
         SELECT r.action INTO action FROM dt.refresh(t) r;
@@ -224,7 +224,7 @@ SELECT * FROM refresh_and_check();
 SELECT dt.create_dynamic_table('ip_only', 'SELECT grp, count(*) AS n, sum(val) AS total FROM ONLY ip GROUP BY grp');
 SELECT dt.create_dynamic_table('ic3_grp', 'SELECT grp, count(*) AS n, max(val) AS hi FROM ic3 GROUP BY grp');
 SELECT name, refresh_mode, refresh_mode_reason FROM dt.dynamic_tables
- WHERE name IN ('ip_only'::regclass, 'ic3_grp'::regclass) ORDER BY table_name;
+ WHERE relid IN ('ip_only'::regclass, 'ic3_grp'::regclass) ORDER BY table_name;
 \set VERBOSITY terse
 SELECT dt.create_dynamic_table('ip_only_inc', 'SELECT grp, count(*) AS n FROM ONLY ip GROUP BY grp', refresh_mode => 'incremental');
 SELECT dt.create_dynamic_table('ic3_inc', 'SELECT grp, count(*) AS n FROM ic3 GROUP BY grp', refresh_mode => 'incremental');
@@ -264,7 +264,7 @@ SELECT dt.create_dynamic_table('q_all', 'SELECT k, count(*) AS n, sum(v) AS tota
 SELECT dt.create_dynamic_table('q_jan_k', 'SELECT k, count(*) AS n, sum(v) AS total, min(v) AS lo FROM q_jan GROUP BY k');
 SELECT dt.create_dynamic_table('q_jan_rows', 'SELECT id, k, v FROM q_jan WHERE v % 2 = 0');
 SELECT name, refresh_mode, refresh_mode_reason FROM dt.dynamic_tables
- WHERE name IN ('q_jan_k'::regclass, 'q_jan_rows'::regclass) ORDER BY table_name;
+ WHERE relid IN ('q_jan_k'::regclass, 'q_jan_rows'::regclass) ORDER BY table_name;
 \set VERBOSITY terse
 SELECT dt.create_dynamic_table('q_jan_inc', 'SELECT k, count(*) AS n FROM q_jan GROUP BY k', refresh_mode => 'incremental');
 \set VERBOSITY default

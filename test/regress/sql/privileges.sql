@@ -176,7 +176,7 @@ RESET ROLE;
 -- Nobody may read the change logs directly, not even the owners of the
 -- dynamic tables fed from them.
 -- ---------------------------------------------------------------------
-SELECT refresh_mode FROM dt.dynamic_tables WHERE name = 'bob_orders'::regclass;
+SELECT refresh_mode FROM dt.dynamic_tables WHERE relid = 'bob_orders'::regclass;
 -- Guards: the owner of a dynamic table over orders cannot read its log.
 SET ROLE regress_dt_bob;
 SELECT * FROM dt_test.fails(format('SELECT * FROM %s', :'orders_log'));
@@ -372,7 +372,7 @@ SELECT dt.drop_dynamic_table('carol_regions');
 RESET client_min_messages;
 RESET ROLE;
 SELECT count(*) AS products_triggers FROM pg_trigger WHERE tgrelid = 'products'::regclass;
-SELECT name, relowner::regrole AS owner FROM dt.dynamic_tables d JOIN pg_class c ON c.oid = d.name
+SELECT name, relowner::regrole AS owner FROM dt.dynamic_tables d JOIN pg_class c ON c.oid = d.relid
  WHERE schema_name = 'dt_priv' ORDER BY table_name;
 
 SET client_min_messages = warning;

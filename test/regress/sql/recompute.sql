@@ -103,7 +103,7 @@ SELECT DISTINCT ON (cat) cat, id, v2 FROM rc_rows ORDER BY cat, v2 DESC NULLS LA
 $$);
 
 SELECT name, refresh_mode, refresh_mode_reason
-  FROM dt.dynamic_tables WHERE name::text LIKE 'rc\_%' ORDER BY name::text;
+  FROM dt.dynamic_tables WHERE relid::text LIKE 'rc\_%' ORDER BY relid::text;
 
 CREATE FUNCTION rc_insert(cnt int) RETURNS void LANGUAGE sql AS $$
 INSERT INTO f (g, d_id, ts, v, s)
@@ -194,7 +194,7 @@ SELECT dt_test.check('rc_latest');
 -- A whole-row reference to a view is no partition key; another column is.
 CREATE VIEW fv AS SELECT d_id, v FROM f;
 SELECT rc_create('rc_whole_row', 'SELECT fv.d_id, fv AS r FROM fv');
-SELECT refresh_mode, refresh_mode_reason FROM dt.dynamic_tables WHERE name = 'rc_whole_row'::regclass;
+SELECT refresh_mode, refresh_mode_reason FROM dt.dynamic_tables WHERE relid = 'rc_whole_row'::regclass;
 SELECT action FROM dt.refresh('rc_whole_row');
 UPDATE f SET v = v + 1 WHERE d_id = 3;
 SELECT action FROM dt.refresh('rc_whole_row');

@@ -16,7 +16,7 @@ SET search_path = dt_act, public;
 CREATE UNLOGGED TABLE u (id int, k text, v int);
 INSERT INTO u SELECT g, 'k' || g % 3, g FROM generate_series(1, 12) g;
 SELECT dt.create_dynamic_table('u_k', 'SELECT k, count(*) AS n, sum(v) AS total FROM u GROUP BY k');
-SELECT refresh_mode, refresh_mode_reason FROM dt.dynamic_tables WHERE name = 'u_k'::regclass;
+SELECT refresh_mode, refresh_mode_reason FROM dt.dynamic_tables WHERE relid = 'u_k'::regclass;
 \set VERBOSITY terse
 SELECT dt.create_dynamic_table('u_inc', 'SELECT k, count(*) AS n FROM u GROUP BY k', refresh_mode => 'incremental');
 \set VERBOSITY default
@@ -71,7 +71,7 @@ CREATE TABLE t (id int PRIMARY KEY, k text, v int, w int, x int);
 INSERT INTO t SELECT g, 'k' || g % 3, g, g * 10, g * 100 FROM generate_series(1, 12) g;
 SELECT dt.create_dynamic_table('t_str', 'SELECT k, string_agg(v::text, '','' ORDER BY v) AS vs FROM t GROUP BY k',
                                refresh_mode => 'full');
-SELECT refresh_mode FROM dt.dynamic_tables WHERE name = 't_str'::regclass;
+SELECT refresh_mode FROM dt.dynamic_tables WHERE relid = 't_str'::regclass;
 -- Guards: an UPDATE of a column it reads: FULL, and right.
 UPDATE t SET v = v + 100 WHERE id = 3;
 SELECT action FROM dt.refresh('t_str');
@@ -116,7 +116,7 @@ SELECT dt_test.check('t_str'), dt_test.check('t_inc');
 -- ---------------------------------------------------------------------
 CREATE VIEW tv AS SELECT k, v FROM t WHERE v > 3;
 SELECT dt.create_dynamic_table('tv_k', 'SELECT k, count(*) AS n, sum(v) AS total FROM tv GROUP BY k');
-SELECT refresh_mode, inputs FROM dt.dynamic_tables WHERE name = 'tv_k'::regclass;
+SELECT refresh_mode, inputs FROM dt.dynamic_tables WHERE relid = 'tv_k'::regclass;
 SELECT action FROM dt.refresh('tv_k');
 INSERT INTO t VALUES (20, 'k1', 20, 200, 2000);
 SELECT action FROM dt.refresh('tv_k');
@@ -164,7 +164,7 @@ SELECT dt.create_dynamic_table('sc_xmin', 'SELECT id, k, xmin::text AS x FROM sc
 SELECT dt.create_dynamic_table('sc_ctid', 'SELECT k, max(ctid) AS last_ctid, count(*) AS n FROM sc GROUP BY k');
 SELECT dt.create_dynamic_table('sc_full', 'SELECT id, cmin::text AS c FROM sc', refresh_mode => 'full');
 SELECT name, refresh_mode, refresh_mode_reason FROM dt.dynamic_tables
- WHERE name::text LIKE 'sc\_%' ORDER BY name::text;
+ WHERE relid::text LIKE 'sc\_%' ORDER BY relid::text;
 -- An UPDATE that changes no user column.
 UPDATE sc SET v = v WHERE id IN (2, 5);
 SELECT action FROM dt.refresh('sc_xmin');

@@ -60,7 +60,7 @@ SELECT dt.create_dynamic_table('kind_count', 'SELECT count(*) AS kinds, sum(n) A
 -- ---------------------------------------------------------------------
 SELECT dt.create_dynamic_table('kinds', $q$ SELECT kind, count(*) AS n, sum(qps) AS total_qps FROM results WHERE status = 'COMPLETED' GROUP BY kind $q$,
                                target_lag => '5 minutes', or_replace => true);
-SELECT target_lag FROM dt.dynamic_tables WHERE name = 'kinds'::regclass;
+SELECT target_lag FROM dt.dynamic_tables WHERE relid = 'kinds'::regclass;
 SELECT * FROM history('kinds');
 SELECT guard_options('kinds');
 
@@ -74,7 +74,7 @@ SELECT dt.create_dynamic_table('kinds', $q$ SELECT kind, count(*) AS n, sum(qps)
                                target_lag => '5 minutes', or_replace => true);
 SELECT 'kinds'::regclass::oid = :kinds_oid AS same_table, dt_test.check('kinds');
 SELECT * FROM history('kinds');
-SELECT query FROM dt.dynamic_tables WHERE name = 'kinds'::regclass;
+SELECT query FROM dt.dynamic_tables WHERE relid = 'kinds'::regclass;
 SELECT guard_args('kinds') LIKE '%FROM dt_repl.results%GROUP BY%' AND guard_args('kinds') NOT LIKE '%COMPLETED%'
        AS guard_has_new_query;
 SELECT has_table_privilege('dt_repl_reader', 'kinds', 'SELECT') AS granted,
@@ -104,7 +104,7 @@ SELECT dt.create_dynamic_table('kinds', $q$ SELECT kind AS table_type, count(*) 
 \set VERBOSITY terse
 SELECT dt.create_dynamic_table('kinds', $q$ SELECT kind, count(*) AS n, sum(qps)::numeric AS total_qps FROM results GROUP BY kind $q$,
                                or_replace => true);
-SELECT query FROM dt.dynamic_tables WHERE name = 'kinds'::regclass;
+SELECT query FROM dt.dynamic_tables WHERE relid = 'kinds'::regclass;
 DROP VIEW kind_names;
 SELECT dt.drop_dynamic_table('kind_count');
 SELECT dt.create_dynamic_table('kinds', $q$
@@ -132,7 +132,7 @@ SELECT dt.create_dynamic_table('latest', $q$
 SELECT dt.create_dynamic_table('latest', $q$
     SELECT DISTINCT ON (kind) kind, id AS last_id FROM results ORDER BY kind, id DESC $q$,
     refresh_mode => 'incremental', or_replace => true);
-SELECT refresh_mode, refresh_mode_reason FROM dt.dynamic_tables WHERE name = 'latest'::regclass;
+SELECT refresh_mode, refresh_mode_reason FROM dt.dynamic_tables WHERE relid = 'latest'::regclass;
 SELECT count(*) AS state_objects FROM pg_class
  WHERE relnamespace = 'dt_internal'::regnamespace AND relname ~ ('_' || 'latest'::regclass::oid || '(_|$)');
 SELECT indexdef FROM pg_indexes WHERE schemaname = 'dt_repl' AND tablename = 'latest';
@@ -147,12 +147,12 @@ SELECT dt_test.check('latest');
 -- and changes nothing; an unknown mode is refused.
 -- ---------------------------------------------------------------------
 SELECT dt.alter_dynamic_table('latest', refresh_mode => 'full');
-SELECT refresh_mode, requested_refresh_mode, refresh_mode_reason FROM dt.dynamic_tables WHERE name = 'latest'::regclass;
+SELECT refresh_mode, requested_refresh_mode, refresh_mode_reason FROM dt.dynamic_tables WHERE relid = 'latest'::regclass;
 SELECT guard_options('latest');
 INSERT INTO results VALUES (104, 'STANDARD', 'COMPLETED', 3, 1);
 SELECT action FROM dt.refresh('latest');
 SELECT dt.alter_dynamic_table('latest', target_lag => '2 minutes', refresh_mode => 'incremental');
-SELECT target_lag, refresh_mode, requested_refresh_mode FROM dt.dynamic_tables WHERE name = 'latest'::regclass;
+SELECT target_lag, refresh_mode, requested_refresh_mode FROM dt.dynamic_tables WHERE relid = 'latest'::regclass;
 INSERT INTO results VALUES (105, 'STANDARD', 'COMPLETED', 3, 1);
 SELECT action FROM dt.refresh('latest');
 SELECT dt_test.check('latest');
@@ -160,7 +160,7 @@ SELECT * FROM history('latest');
 SELECT dt.create_dynamic_table('ranked', 'SELECT id, row_number() OVER (ORDER BY qps) AS r FROM results');
 SELECT * FROM dt_test.fails($$SELECT dt.alter_dynamic_table('ranked', refresh_mode => 'incremental')$$);
 SELECT * FROM dt_test.fails($$SELECT dt.alter_dynamic_table('ranked', refresh_mode => 'sometimes')$$);
-SELECT refresh_mode, requested_refresh_mode FROM dt.dynamic_tables WHERE name = 'ranked'::regclass;
+SELECT refresh_mode, requested_refresh_mode FROM dt.dynamic_tables WHERE relid = 'ranked'::regclass;
 
 -- ---------------------------------------------------------------------
 -- initialize => 'on_schedule', never refreshed: a new query leaves it
@@ -171,7 +171,7 @@ SELECT dt.create_dynamic_table('later', 'SELECT kind, count(*) AS n FROM results
 SELECT dt.create_dynamic_table('later', 'SELECT kind, count(*) AS n FROM results WHERE qps > 100 GROUP BY kind',
                                initialize => 'on_schedule', or_replace => true);
 SELECT populated, (SELECT count(*) FROM dt.refresh_history WHERE relid = 'later'::regclass) AS refreshes
-  FROM dt.dynamic_tables WHERE name = 'later'::regclass;
+  FROM dt.dynamic_tables WHERE relid = 'later'::regclass;
 SELECT action FROM dt.refresh('later');
 SELECT dt_test.check('later');
 
@@ -189,7 +189,7 @@ SET ROLE dt_repl_other;
 SELECT * FROM dt_test.fails($$SELECT dt.create_dynamic_table('dt_repl.later', 'SELECT 1 AS a', or_replace => true)$$);
 SELECT * FROM dt_test.fails($$SELECT dt.alter_dynamic_table('dt_repl.later', refresh_mode => 'full')$$);
 RESET ROLE;
-SELECT query FROM dt.dynamic_tables WHERE name = 'later'::regclass;
+SELECT query FROM dt.dynamic_tables WHERE relid = 'later'::regclass;
 
 SET client_min_messages = warning;
 DROP SCHEMA dt_repl CASCADE;

@@ -20,7 +20,7 @@ SELECT dt.create_dynamic_table('region_names',
     target_lag => 'downstream');
 
 CREATE FUNCTION ts(t regclass) RETURNS timestamptz LANGUAGE sql AS
-    $$ SELECT data_timestamp FROM dt.dynamic_tables WHERE name = t $$;
+    $$ SELECT data_timestamp FROM dt.dynamic_tables WHERE relid = t $$;
 CREATE FUNCTION plan(at timestamptz) RETURNS TABLE (unit int, step int, name regclass)
     LANGUAGE sql AS $$ SELECT * FROM dt_internal.schedule_plan(at) ORDER BY 1, 2 $$;
 
@@ -53,35 +53,35 @@ SELECT name, refresh_action FROM dt.refresh_history
 -- An unpopulated table is due at once.
 SELECT dt.create_dynamic_table('later', 'SELECT region, min(amount) AS low FROM orders GROUP BY region',
     target_lag => '1 hour', initialize => 'on_schedule');
-SELECT populated FROM dt.dynamic_tables WHERE name = 'later'::regclass;
+SELECT populated FROM dt.dynamic_tables WHERE relid = 'later'::regclass;
 SELECT * FROM plan(ts('by_region') + interval '1 second') WHERE name = 'later'::regclass;
 SELECT dt_internal.run_scheduled_refreshes(ts('by_region') + interval '1 second') > 0 AS ran;
-SELECT populated FROM dt.dynamic_tables WHERE name = 'later'::regclass;
+SELECT populated FROM dt.dynamic_tables WHERE relid = 'later'::regclass;
 SELECT dt_test.check('later');
 
 -- ALTER changes the lag without recreating the table.
 SELECT dt.alter_dynamic_table('later', target_lag => '2 seconds');
-SELECT target_lag FROM dt.dynamic_tables WHERE name = 'later'::regclass;
+SELECT target_lag FROM dt.dynamic_tables WHERE relid = 'later'::regclass;
 SELECT * FROM plan(ts('later') + interval '2 seconds') WHERE name = 'later'::regclass;
 SELECT dt.alter_dynamic_table('later', target_lag => 'downstream');
-SELECT target_lag FROM dt.dynamic_tables WHERE name = 'later'::regclass;
+SELECT target_lag FROM dt.dynamic_tables WHERE relid = 'later'::regclass;
 SELECT dt.alter_dynamic_table('later', target_lag => 'soon');
 SELECT dt.alter_dynamic_table('orders', target_lag => '1 minute');
 
 -- Suspending a table suspends the tables that read it, transitively.
 SELECT dt.suspend('by_region');
-SELECT name, scheduling_state, scheduling_state_reason FROM dt.dynamic_tables ORDER BY name::text;
+SELECT name, scheduling_state, scheduling_state_reason FROM dt.dynamic_tables ORDER BY relid::text;
 SELECT count(*) AS planned FROM plan(ts('top_region') + interval '1 day');
 -- A reader cannot resume while what it reads is suspended.
 SELECT dt.resume('top_region');
 -- Resuming brings back the tables suspended because of it.
 SELECT dt.resume('by_region');
-SELECT name, scheduling_state FROM dt.dynamic_tables ORDER BY name::text;
+SELECT name, scheduling_state FROM dt.dynamic_tables ORDER BY relid::text;
 -- A table suspended on its own stays suspended when its input resumes.
 SELECT dt.suspend('all_regions');
 SELECT dt.suspend('by_region');
 SELECT dt.resume('by_region');
-SELECT name, scheduling_state, scheduling_state_reason FROM dt.dynamic_tables ORDER BY name::text;
+SELECT name, scheduling_state, scheduling_state_reason FROM dt.dynamic_tables ORDER BY relid::text;
 SELECT dt.resume('all_regions');
 
 -- A refresh that fails five times in a row suspends its table; the tables
@@ -98,13 +98,13 @@ SELECT dt_internal.run_scheduled_refreshes(ts('quotient_total') + interval '1 mi
 SELECT name, state, state_message FROM dt.refresh_history
  WHERE name LIKE 'public.quotient%' AND refresh_trigger = 'SCHEDULED' ORDER BY refresh_id;
 SELECT name, scheduling_state, scheduling_state_reason, consecutive_failures
-  FROM dt.dynamic_tables WHERE name::text LIKE 'quotient%' ORDER BY name::text;
+  FROM dt.dynamic_tables WHERE relid::text LIKE 'quotient%' ORDER BY relid::text;
 -- Fixed and resumed: refreshed again, and the count starts over.
 DELETE FROM ratios WHERE den = 0;
 SELECT dt.resume('quotients');
 SELECT dt_internal.run_scheduled_refreshes(ts('quotient_total') + interval '1 minute') AS units;
 SELECT name, scheduling_state, consecutive_failures, last_refresh_state
-  FROM dt.dynamic_tables WHERE name::text LIKE 'quotient%' ORDER BY name::text;
+  FROM dt.dynamic_tables WHERE relid::text LIKE 'quotient%' ORDER BY relid::text;
 SELECT dt_test.check('quotients'), dt_test.check('quotient_total');
 -- The deleted row was still in the change window: the incremental refresh
 -- hit the division by zero and the refresh fell back to a full one.
@@ -119,7 +119,7 @@ SELECT * FROM dt.refresh('quotients');
 SELECT name, current_lag IS NOT NULL AS has_lag, mean_lag IS NOT NULL AS has_mean,
        maximum_lag >= mean_lag AS max_ge_mean,
        time_within_target_lag_ratio BETWEEN 0 AND 1 AS ratio_ok
-  FROM dt.dynamic_tables WHERE name = 'by_region'::regclass;
+  FROM dt.dynamic_tables WHERE relid = 'by_region'::regclass;
 
 -- Only superusers run other people's scheduled refreshes.
 CREATE ROLE sched_user;

@@ -224,10 +224,10 @@ SELECT dt.create_dynamic_table('alice_late', 'SELECT region, count(*) AS n, sum(
 RESET ROLE;
 -- Guards: a grouped query over a table with row-level security is full,
 -- with the reason; refresh_mode => 'incremental' is refused.
-SELECT name, refresh_mode, refresh_mode_reason FROM dt.dynamic_tables WHERE name = 'alice_acct'::regclass;
+SELECT name, refresh_mode, refresh_mode_reason FROM dt.dynamic_tables WHERE relid = 'alice_acct'::regclass;
 SET ROLE regress_dt_sec_bob;
 SELECT dt.create_dynamic_table('bob_acct', 'SELECT region, count(*) AS n, sum(amount) AS total FROM acct GROUP BY region');
-SELECT name, refresh_mode, refresh_mode_reason FROM dt.dynamic_tables WHERE name = 'bob_acct'::regclass;
+SELECT name, refresh_mode, refresh_mode_reason FROM dt.dynamic_tables WHERE relid = 'bob_acct'::regclass;
 SELECT dt_test.check('bob_acct');
 SELECT * FROM dt_test.create_fails('bob_acct_inc', 'SELECT region, count(*) AS n FROM acct GROUP BY region', refresh_mode => 'incremental');
 RESET ROLE;

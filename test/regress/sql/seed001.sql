@@ -36,7 +36,7 @@ RESET search_path;
 -- Every tier is incremental (refresh_mode 'incremental' would have refused
 -- it otherwise), and reads what it should.
 SELECT name, refresh_mode, inputs
-  FROM dt.dynamic_tables WHERE name::text LIKE 'seed001.%' ORDER BY name::text;
+  FROM dt.dynamic_tables WHERE relid::text LIKE 'seed001.%' ORDER BY relid::text;
 
 -- Each tier equals its query after creation.  t_check(round, step, tiers)
 -- checks the tiers named (by default all of them): a tier that was not
@@ -233,4 +233,4 @@ RESET search_path;
 SET client_min_messages = warning;
 DROP SCHEMA seed001 CASCADE;
 RESET client_min_messages;
-SELECT count(*) AS dynamic_tables_left FROM dt.dynamic_tables WHERE name::text LIKE 'seed001.%';
+SELECT count(*) AS dynamic_tables_left FROM dt.dynamic_tables WHERE relid::text LIKE 'seed001.%';

@@ -27,7 +27,7 @@ SELECT machine, count(*) > 0 AS some, count(*) FILTER (WHERE "end" IS NULL) > 0 
 RESET search_path;
 
 SELECT name, refresh_mode, inputs
-  FROM dt.dynamic_tables WHERE name::text LIKE 'seed004.%' ORDER BY name::text;
+  FROM dt.dynamic_tables WHERE relid::text LIKE 'seed004.%' ORDER BY relid::text;
 
 CREATE FUNCTION seed004_writes() RETURNS void LANGUAGE plpgsql AS $$
 DECLARE

@@ -127,7 +127,7 @@ SELECT s_nationkey, count(*) AS suppliers
 $$);
 
 SELECT name, refresh_mode FROM dt.dynamic_tables
- WHERE schema_name IN ('tpch', 'tpch_test') ORDER BY name::text;
+ WHERE schema_name IN ('tpch', 'tpch_test') ORDER BY relid::text;
 
 -- The top-N queries and their ORDER BY over the output columns, for
 -- dt_test.diff_topn.  Q3, Q10 and Q18 can tie at the cut; Q2's and Q21's
@@ -151,8 +151,8 @@ DECLARE
     a text;
     o text;
 BEGIN
-    FOR t IN SELECT name FROM dt.dynamic_tables WHERE schema_name IN ('tpch', 'tpch_test')
-              ORDER BY name::text LOOP
+    FOR t IN SELECT relid FROM dt.dynamic_tables WHERE schema_name IN ('tpch', 'tpch_test')
+              ORDER BY relid::text LOOP
         SELECT action INTO a FROM dt.refresh(t);
         SELECT order_by INTO o FROM tpch_test.topn WHERE dt = t;
         INSERT INTO tpch_test.checks
@@ -396,8 +396,8 @@ SELECT tpch_test.check_round(9) AS tables_wrong;
 -- all rounds (0 everywhere).
 SELECT d.name, d.refresh_mode, string_agg(DISTINCT c.action, ', ') FILTER (WHERE c.round > 0) AS actions,
        count(*) AS checks, sum(c.wrong) AS rows_wrong
-  FROM dt.dynamic_tables d JOIN tpch_test.checks c ON c.dt = d.name
- GROUP BY d.name, d.refresh_mode ORDER BY d.name::text;
+  FROM dt.dynamic_tables d JOIN tpch_test.checks c ON c.dt = d.relid
+ GROUP BY d.name, d.refresh_mode ORDER BY d.name;
 -- The differences, if any.
 SELECT round, dt, wrong, example FROM tpch_test.checks WHERE wrong > 0 ORDER BY round, dt::text;
 

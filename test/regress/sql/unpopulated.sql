@@ -10,7 +10,7 @@ CREATE TABLE t (id int PRIMARY KEY, k text, v int);
 INSERT INTO t SELECT g, 'k' || g % 3, g FROM generate_series(1, 30) g;
 SELECT dt.create_dynamic_table('later', 'SELECT k, count(*) AS n, sum(v) AS total FROM t GROUP BY k',
                                initialize => 'on_schedule');
-SELECT populated FROM dt.dynamic_tables WHERE name = 'later'::regclass;
+SELECT populated FROM dt.dynamic_tables WHERE relid = 'later'::regclass;
 
 -- Guards: every way of reading it fails, with the hint; EXPLAIN does not
 \set VERBOSITY default
@@ -29,7 +29,7 @@ SELECT count(*) FROM copy_of;
 -- Guards: a refresh fills it, then it reads as any table; a DT over an
 -- unpopulated one refreshes it first, in its unit
 SELECT action FROM dt.refresh('later');
-SELECT populated FROM dt.dynamic_tables WHERE name = 'later'::regclass;
+SELECT populated FROM dt.dynamic_tables WHERE relid = 'later'::regclass;
 SELECT * FROM later ORDER BY k;
 SELECT count(*) FROM later_view;
 SELECT dt.create_dynamic_table('later2', 'SELECT k, count(*) AS n FROM t GROUP BY k',

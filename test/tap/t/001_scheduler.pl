@@ -113,13 +113,13 @@ SELECT dt.create_dynamic_table('quotients',
 INSERT INTO ratios VALUES (2, 1, 0);
 });
 ok($node->poll_query_until('postgres',
-	"SELECT scheduling_state = 'SUSPENDED' FROM dt.dynamic_tables WHERE name = 'quotients'::regclass"),
+	"SELECT scheduling_state = 'SUSPENDED' FROM dt.dynamic_tables WHERE relid = 'quotients'::regclass"),
 	'five failed refreshes suspend the table');
 is($node->safe_psql('postgres',
 	"SELECT count(*) FROM dt.refresh_history WHERE name = 'public.quotients' AND state = 'FAILED'"),
 	'5', 'each failure is in the history');
 like($node->safe_psql('postgres',
-	"SELECT scheduling_state_reason FROM dt.dynamic_tables WHERE name = 'quotients'::regclass"),
+	"SELECT scheduling_state_reason FROM dt.dynamic_tables WHERE relid = 'quotients'::regclass"),
 	qr/division by zero/, 'the reason names the error');
 $node->safe_psql('postgres', "INSERT INTO events (kind, amount) VALUES ('k0', 7)");
 ok($node->poll_query_until('postgres', equal('by_kind')), 'other tables are refreshed meanwhile');

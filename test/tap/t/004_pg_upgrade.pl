@@ -71,7 +71,7 @@ alive_ok($new, 'upgraded');
 # The scheduler: on, for a table whose lag is one second; a write reaches
 # it by itself.  Waits are for conditions, with poll_query_until's deadline.
 my $dt = 'shop.order_stats';
-my $before = $new->safe_psql('shopdb', "SELECT data_timestamp FROM dt.dynamic_tables WHERE name = '$dt'::regclass");
+my $before = $new->safe_psql('shopdb', "SELECT data_timestamp FROM dt.dynamic_tables WHERE relid = '$dt'::regclass");
 $new->safe_psql('shopdb', "SELECT dt.alter_dynamic_table('$dt', target_lag => '1 second')");
 $new->safe_psql('shopdb',
 	"INSERT INTO shop.orders VALUES (20000, 5, 'returned', 'sku1', 1, 12.5, 1, now())");
@@ -79,7 +79,7 @@ $new->append_conf('postgresql.conf', 'pg_dynamic_tables.enabled = on');
 $new->reload;
 ok( $new->poll_query_until('shopdb', qq{
 SELECT data_timestamp > '$before' AND (SELECT count(*) = 0 FROM dt_test.diff('$dt'))
-  FROM dt.dynamic_tables WHERE name = '$dt'::regclass
+  FROM dt.dynamic_tables WHERE relid = '$dt'::regclass
 }), 'upgraded: the scheduler refreshes a table by itself after a write');
 is( $new->safe_psql('shopdb', qq{
 SELECT count(*) > 0 FROM dt.refresh_history
