@@ -30,7 +30,8 @@ DECLARE
     cond text := 'true';
     sql text;
 BEGIN
-    SELECT d.query INTO q FROM dt.dynamic_tables d WHERE d.relid = dt;
+    SELECT d.query INTO q FROM dt.dynamic_tables d
+     WHERE pg_catalog.format('%I.%I', d.schema_name, d.table_name)::regclass = dt;  -- schema_name, table_name: in every version
     IF q IS NULL THEN
         RAISE EXCEPTION '% is not a dynamic table', dt;
     END IF;
