@@ -13,7 +13,8 @@
  * it copies a table's rows with COPY, which does not run the executor (so
  * does not pg_dump --inserts, whose SELECT is refused).  The statements of
  * a refresh, which empty and fill DTs and read the DTs upstream of them,
- * are let through.
+ * are let through, and so are parallel workers, which run part of a plan
+ * their leader checked.
  *
  * Cost for every other statement: for each table it reads, one look at its
  * relcache entry's triggers (only a DT has the dt_guard trigger).  Whether
@@ -26,6 +27,7 @@
  */
 #include "postgres.h"
 
+#include "access/parallel.h"
 #include "executor/executor.h"
 #include "parser/parsetree.h"
 #include "utils/hsearch.h"
@@ -146,7 +148,9 @@ refuse_unpopulated_reads(PlannedStmt *stmt)
 static void
 dt_executor_start(QueryDesc * queryDesc, int eflags)
 {
-	if ((eflags & (EXEC_FLAG_EXPLAIN_ONLY | EXEC_FLAG_WITH_NO_DATA)) == 0 && !refresh_running())
+	/* a parallel worker runs part of a plan its leader checked */
+	if ((eflags & (EXEC_FLAG_EXPLAIN_ONLY | EXEC_FLAG_WITH_NO_DATA)) == 0 && !refresh_running() &&
+		!IsParallelWorker())
 		refuse_unpopulated_reads(queryDesc->plannedstmt);
 	if (prev_ExecutorStart)
 		prev_ExecutorStart(queryDesc, eflags);

@@ -31,7 +31,9 @@ DECLARE
     sql text;
 BEGIN
     SELECT d.query INTO q FROM dt.dynamic_tables d
-     WHERE pg_catalog.format('%I.%I', d.schema_name, d.table_name)::regclass = dt;  -- schema_name, table_name: in every version
+     WHERE (d.schema_name, d.table_name) =  -- columns of every version's view
+           (SELECT n.nspname, c.relname FROM pg_catalog.pg_class c
+              JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = dt);
     IF q IS NULL THEN
         RAISE EXCEPTION '% is not a dynamic table', dt;
     END IF;

@@ -38,6 +38,11 @@ SELECT count(*) FROM later2;
 SELECT dt.create_dynamic_table('above', 'SELECT count(*) AS keys, sum(n) AS n FROM later2');
 SELECT * FROM above;
 SELECT count(*) FROM later2;
+-- Guards: parallel workers read it too (their leader checked the plan)
+SET force_parallel_mode = on;
+SELECT count(*) FROM later2;
+SELECT count(*) FROM later;
+RESET force_parallel_mode;
 
 -- Guards: the name in the message is the table's; a plain table with a
 -- trigger called dt_guard is no dynamic table
