@@ -147,6 +147,21 @@ PGDLLEXPORT void dt_launcher_main(Datum arg);
 PGDLLEXPORT void dt_scheduler_main(Datum arg);
 PGDLLEXPORT void dt_refresh_worker_main(Datum arg);
 
+/*
+ * begin_transaction
+ *		StartTransactionCommand with the clock set first.  A background
+ *		worker runs no client statements, which are what set the statement
+ *		start time, and a transaction takes its timestamp (now(),
+ *		CURRENT_TIMESTAMP in a defining query) from it: without this, a
+ *		worker's refreshes would all see the time the worker started.
+ */
+static void
+begin_transaction(void)
+{
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+}
+
 /* shared_size: the size of DtShared, with a slot per refresh worker. */
 static Size
 shared_size(void)
@@ -355,7 +370,7 @@ database_list(MemoryContext cxt)
 	TableScanDesc scan;
 	HeapTuple	tup;
 
-	StartTransactionCommand();
+	begin_transaction();
 	(void) GetTransactionSnapshot();
 	rel = table_open(DatabaseRelationId, AccessShareLock);
 	scan = table_beginscan_catalog(rel, 0, NULL);
@@ -695,7 +710,7 @@ housekeeping(void (*work) (void *), void *arg)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 
-	StartTransactionCommand();
+	begin_transaction();
 	PG_TRY();
 	{
 		PushActiveSnapshot(GetTransactionSnapshot());
@@ -756,7 +771,7 @@ scheduler_tick(bool *extension_gone, TimestampTz *last_trim)
 	TimestampTz now = GetCurrentTimestamp();
 	TimestampTz wake = now + USECS_PER_SEC;
 
-	StartTransactionCommand();
+	begin_transaction();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	*extension_gone = !OidIsValid(get_extension_oid(DT_EXTENSION_NAME, true));
 	if (!*extension_gone)
@@ -946,7 +961,7 @@ run_unit(Oid *relids, int n)
 	List	   *unit = NIL;
 	int			i;
 
-	StartTransactionCommand();
+	begin_transaction();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	for (i = 0; i < n; i++)
 	{

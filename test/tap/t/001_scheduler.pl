@@ -53,6 +53,30 @@ my $count = $node->safe_psql('postgres',
 	"SELECT count(*) FROM dt.refresh_history WHERE refresh_trigger = 'SCHEDULED' AND state = 'SUCCEEDED'");
 ok($count > 0, 'the refreshes were scheduled ones');
 
+# The clock of a scheduled refresh is the refresh's own: now() in a defining
+# query gives, in the rows a refresh writes, the time of that refresh (as
+# the history records it), although refresh workers live across refreshes.
+$node->safe_psql('postgres', q{
+SELECT dt.create_dynamic_table('stamped',
+    'SELECT kind, count(*) AS n, now() AS refreshed_at FROM events GROUP BY kind',
+    target_lag => '1 second');
+});
+for my $round (1 .. 3)
+{
+	sleep 2;
+	$node->safe_psql('postgres', "INSERT INTO events (kind, amount) VALUES ('stamp$round', 1)");
+	ok($node->poll_query_until('postgres', "SELECT count(*) = 1 FROM stamped WHERE kind = 'stamp$round'"),
+		"write $round reaches a table that reads the clock");
+	is($node->safe_psql('postgres', qq{
+SELECT s.refreshed_at <= h.refresh_start_time AND s.refreshed_at > h.refresh_start_time - interval '1 second'
+  FROM stamped s,
+       (SELECT refresh_start_time FROM dt.refresh_history
+         WHERE name = 'public.stamped' AND state = 'SUCCEEDED' AND refresh_action <> 'NO_DATA'
+         ORDER BY refresh_id DESC LIMIT 1) h
+ WHERE s.kind = 'stamp$round'}), 't', "now() in scheduled refresh $round is the refresh's time");
+}
+$node->safe_psql('postgres', "SELECT dt.drop_dynamic_table('stamped')");
+
 # Idle: the scheduler keeps refreshing, cheaply.
 ok($node->poll_query_until('postgres',
 	"SELECT count(*) >= 2 FROM dt.refresh_history WHERE refresh_action = 'NO_DATA' AND refresh_trigger = 'SCHEDULED'"),
