@@ -43,6 +43,17 @@ UPDATE dt_internal.dynamic_table SET target_lag = interval '100 years'
 -- created before the refresh (an OID can be reused).  Lag arithmetic counts
 -- a target lag as the scheduler does, extract(epoch FROM target_lag).
 -- ---------------------------------------------------------------------
+-- ---------------------------------------------------------------------
+-- Why a table is behind its target lag while it is scheduled: its
+-- database's refreshes wait for a refresh worker (every one is busy, or no
+-- background worker slot is free), or its refreshes take longer than its
+-- lag (it is then refreshed back to back).  The first comes from the
+-- workers' shared memory; neither quotes data, so every reader sees it.
+-- ---------------------------------------------------------------------
+CREATE FUNCTION dt_internal.scheduling_delay() RETURNS text
+    LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'dt_scheduling_delay';
+
 CREATE OR REPLACE VIEW dt.dynamic_tables AS
 SELECT d.relid::regclass AS name,
        n.nspname AS schema_name,
@@ -54,9 +65,16 @@ SELECT d.relid::regclass AS name,
        d.requested_mode AS requested_refresh_mode,
        d.refresh_mode_reason,
        d.scheduling_state,
-       CASE WHEN pg_catalog.pg_has_role(c.relowner, 'USAGE')
-                 OR pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE')
-            THEN d.suspend_reason END AS scheduling_state_reason,
+       CASE WHEN d.scheduling_state <> 'ACTIVE'
+            THEN CASE WHEN pg_catalog.pg_has_role(c.relowner, 'USAGE')
+                           OR pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE')
+                      THEN d.suspend_reason END
+            WHEN d.target_lag IS NOT NULL
+                 AND pg_catalog.now() - d.data_timestamp > d.target_lag
+            THEN 'behind its target lag: ' || coalesce(dt_internal.scheduling_delay(),
+                 CASE WHEN last.refresh_end_time - last.refresh_start_time > d.target_lag
+                      THEN 'its refreshes take longer than its target lag; it is refreshed back to back' END)
+       END AS scheduling_state_reason,
        d.populated,
        d.data_timestamp,
        pg_catalog.now() - d.data_timestamp AS current_lag,
@@ -76,7 +94,7 @@ SELECT d.relid::regclass AS name,
   JOIN pg_catalog.pg_class c ON c.oid = d.relid
   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
   LEFT JOIN LATERAL (
-      SELECT r.refresh_end_time, r.refresh_action, r.state
+      SELECT r.refresh_start_time, r.refresh_end_time, r.refresh_action, r.state
         FROM dt_internal.refresh_log r
        WHERE r.relid = d.relid
        ORDER BY r.refresh_id DESC
