@@ -964,8 +964,11 @@ dt_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 	}
 	PG_END_TRY();
 
-	if (IsA(parsetree, CreateExtensionStmt) &&
-		strcmp(((CreateExtensionStmt *) parsetree)->extname, DT_EXTENSION_NAME) == 0)
+	/* created, or updated to the version the library schedules */
+	if ((IsA(parsetree, CreateExtensionStmt) &&
+		 strcmp(((CreateExtensionStmt *) parsetree)->extname, DT_EXTENSION_NAME) == 0) ||
+		(IsA(parsetree, AlterExtensionStmt) &&
+		 strcmp(((AlterExtensionStmt *) parsetree)->extname, DT_EXTENSION_NAME) == 0))
 		workers_extension_created();
 	if (after.dropped_extension)
 		drop_empty_schema_dt();

@@ -99,6 +99,7 @@
 
 #define WORKER_IDLE_TIMEOUT_US	(30 * USECS_PER_SEC)
 #define WORKER_START_TIMEOUT_US (30 * USECS_PER_SEC)
+#define WORKER_START_LEAD_US	(250 * 1000)	/* start, connect, warm up */
 #define NO_EXTENSION_RETRY_US	(300 * USECS_PER_SEC)
 #define HOUSEKEEPING_US			(10 * USECS_PER_SEC)
 #define LAUNCHER_NAP_US			(10 * USECS_PER_SEC)
@@ -561,9 +562,9 @@ sync_databases(List *dbs, TimestampTz now)
 /*
  * needs_worker
  *		Does db have due work that no worker of it will take: its next unit
- *		is due and it has no worker, or its workers left due units and none
- *		of them is idle or starting?  *attached: its workers.  The caller
- *		holds the spinlock.
+ *		is due (within the time a worker takes to start) and it has no
+ *		worker, or its workers left due units and none of them is idle or
+ *		starting?  *attached: its workers.  The caller holds the spinlock.
  */
 static bool
 needs_worker(DbSlot *db, TimestampTz now, int *attached)
@@ -584,7 +585,7 @@ needs_worker(DbSlot *db, TimestampTz now, int *attached)
 	}
 	if (now < db->not_before || ready > 0)
 		return false;
-	return *attached == 0 ? db->next_due <= now : db->waiting > 0;
+	return *attached == 0 ? db->next_due <= now + WORKER_START_LEAD_US : db->waiting > 0;
 }
 
 /*
@@ -615,7 +616,7 @@ neediest_database(TimestampTz now, TimestampTz *wake)
 		else if (attached == 0)
 		{
 			db->starved_since = 0;
-			*wake = Min(*wake, Max(db->next_due, db->not_before));
+			*wake = Min(*wake, Max(db->next_due - WORKER_START_LEAD_US, db->not_before));
 		}
 	}
 	return best;
@@ -624,9 +625,9 @@ neediest_database(TimestampTz now, TimestampTz *wake)
 /*
  * idle_victim
  *		The idle refresh worker of another database than db whose own
- *		database's next unit is due the latest, or NULL; none while
- *		another worker is already on its way out.  The caller holds the
- *		spinlock.
+ *		database's next unit is due the latest, later than db's, or NULL;
+ *		none while another worker is already on its way out.  The caller
+ *		holds the spinlock.
  */
 static WorkerSlot *
 idle_victim(DbSlot *db)
@@ -647,10 +648,10 @@ idle_victim(DbSlot *db)
 		if (victim == NULL || (its != NULL && its->next_due > latest))
 		{
 			victim = w;
-			latest = its != NULL ? its->next_due : 0;
+			latest = its != NULL ? its->next_due : DT_NOEND;
 		}
 	}
-	return victim;
+	return latest > db->next_due ? victim : NULL;
 }
 
 /* start_refresh_worker: register a refresh worker for slot index. */
@@ -707,7 +708,7 @@ assign_worker(DbSlot *db, TimestampTz now)
 		victim->quit = true;
 		latch = victim->latch;
 	}
-	if (w == NULL && victim == NULL && db->starved_since == 0)
+	if (w == NULL && victim == NULL && db->starved_since == 0 && db->next_due <= now)
 		db->starved_since = now;
 	SpinLockRelease(&shared->mutex);
 	if (latch != NULL)
