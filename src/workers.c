@@ -99,7 +99,6 @@
 
 #define WORKER_IDLE_TIMEOUT_US	(30 * USECS_PER_SEC)
 #define WORKER_START_TIMEOUT_US (30 * USECS_PER_SEC)
-#define WORKER_START_LEAD_US	(250 * 1000)	/* start, connect, warm up */
 #define NO_EXTENSION_RETRY_US	(300 * USECS_PER_SEC)
 #define HOUSEKEEPING_US			(10 * USECS_PER_SEC)
 #define LAUNCHER_NAP_US			(10 * USECS_PER_SEC)
@@ -562,9 +561,9 @@ sync_databases(List *dbs, TimestampTz now)
 /*
  * needs_worker
  *		Does db have due work that no worker of it will take: its next unit
- *		is due (within the time a worker takes to start) and it has no
- *		worker, or its workers left due units and none of them is idle or
- *		starting?  *attached: its workers.  The caller holds the spinlock.
+ *		is due and it has no worker, or its workers left due units and none
+ *		of them is idle or starting?  *attached: its workers.  The caller
+ *		holds the spinlock.
  */
 static bool
 needs_worker(DbSlot *db, TimestampTz now, int *attached)
@@ -585,7 +584,7 @@ needs_worker(DbSlot *db, TimestampTz now, int *attached)
 	}
 	if (now < db->not_before || ready > 0)
 		return false;
-	return *attached == 0 ? db->next_due <= now + WORKER_START_LEAD_US : db->waiting > 0;
+	return *attached == 0 ? db->next_due <= now : db->waiting > 0;
 }
 
 /*
@@ -616,7 +615,7 @@ neediest_database(TimestampTz now, TimestampTz *wake)
 		else if (attached == 0)
 		{
 			db->starved_since = 0;
-			*wake = Min(*wake, Max(db->next_due - WORKER_START_LEAD_US, db->not_before));
+			*wake = Min(*wake, Max(db->next_due, db->not_before));
 		}
 	}
 	return best;
