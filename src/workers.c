@@ -104,6 +104,7 @@
 #define LAUNCHER_NAP_US			(10 * USECS_PER_SEC)
 #define BACKOFF_MIN_US			(100 * 1000)
 #define BACKOFF_MAX_US			(USECS_PER_SEC)
+#define COMPACT_INTERVAL_US		(USECS_PER_SEC)
 
 typedef enum WorkerState
 {
@@ -1140,7 +1141,7 @@ publish(TimestampTz next_due, int left)
 		SetLatch(launcher);
 }
 
-/* A unit's DTs, for refresh_unit_work and compact_unit_logs_work. */
+/* DTs, for refresh_unit_work (a unit) and compact_unit_logs_work. */
 typedef struct UnitRun
 {
 	List	   *unit;
@@ -1176,8 +1177,8 @@ refresh_unit_work(void *arg)
 
 /*
  * compact_unit_logs_work
- *		Give back the pages of the change logs the unit reads that its
- *		refresh emptied (capture_compact_logs).
+ *		Give back the pages of the change logs the DTs read that their
+ *		refreshes emptied (capture_compact_logs).
  */
 static void
 compact_unit_logs_work(void *arg)
@@ -1198,11 +1199,41 @@ compact_unit_logs_work(void *arg)
 }
 
 /*
+ * compact_logs
+ *		Add unit's DTs to those whose logs wait to be compacted, and
+ *		compact them all, in a transaction of its own, if the last time was
+ *		a second ago or more: a bulk load's pages come back within a second
+ *		or so, and tables refreshed many times a second do not pay a
+ *		transaction each for it.
+ */
+static void
+compact_logs(List *unit)
+{
+	static List *waiting = NIL;
+	static TimestampTz compacted_at = 0;
+	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+	ListCell   *lc;
+
+	foreach(lc, unit)
+		waiting = list_append_unique_oid(waiting, lfirst_oid(lc));
+	MemoryContextSwitchTo(old);
+	if (GetCurrentTimestamp() - compacted_at >= COMPACT_INTERVAL_US)
+	{
+		UnitRun		all = {waiting, false};
+
+		(void) in_transaction(compact_unit_logs_work, &all);
+		list_free(waiting);
+		waiting = NIL;
+		compacted_at = GetCurrentTimestamp();
+	}
+}
+
+/*
  * run_unit
- *		Refresh a unit in its own transaction, then compact the logs it
- *		read in another; back off if it was locked.  A cancel (SIGINT from
- *		workers_cancel_refresh, or the timeout) fails the refresh, and ends
- *		here at the latest.
+ *		Refresh a unit in its own transaction, then have the logs it read
+ *		compacted (compact_logs); back off if it was locked.  A cancel
+ *		(SIGINT from workers_cancel_refresh, or the timeout) fails the
+ *		refresh, and ends here at the latest.
  */
 static void
 run_unit(List *unit)
@@ -1223,7 +1254,7 @@ run_unit(List *unit)
 	LockReleaseSession(USER_LOCKMETHOD);
 	note_blocked(llast_oid(unit), run.skipped);
 	if (!run.skipped)
-		(void) in_transaction(compact_unit_logs_work, &run);
+		compact_logs(unit);
 
 	SpinLockAcquire(&shared->mutex);
 	shared->workers[my_worker_slot].state = WORKER_IDLE;
