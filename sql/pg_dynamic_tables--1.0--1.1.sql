@@ -26,12 +26,23 @@ COMMENT ON FUNCTION dt_internal.read_changes(regclass, pg_snapshot, xid8, intege
 -- shows).
 
 -- ---------------------------------------------------------------------
--- Target lags: at most 100 years (src/pg_dynamic_tables.h,
+-- Target lags: at most 100 years (src/catalog.h,
 -- DT_MAX_LAG_SECONDS); 1.0 accepted any, and a longer one overflowed the
 -- scheduler's arithmetic and view dt.dynamic_tables.
 -- ---------------------------------------------------------------------
 UPDATE dt_internal.dynamic_table SET target_lag = interval '100 years'
  WHERE extract(epoch FROM target_lag) > 3155760000;
+
+-- ---------------------------------------------------------------------
+-- Why a table is behind its target lag while it is scheduled: its
+-- database's refreshes wait for a refresh worker (every one is busy, or no
+-- background worker slot is free), or its refreshes take longer than its
+-- lag (it is then refreshed back to back).  The first comes from the
+-- workers' shared memory; neither quotes data, so every reader sees it.
+-- ---------------------------------------------------------------------
+CREATE FUNCTION dt_internal.scheduling_delay() RETURNS text
+    LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'dt_scheduling_delay';
 
 -- ---------------------------------------------------------------------
 -- Views: the messages of failed refreshes quote data from the tables a
@@ -59,9 +70,16 @@ SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) AS name,
        d.requested_mode AS requested_refresh_mode,
        d.refresh_mode_reason,
        d.scheduling_state,
-       CASE WHEN pg_catalog.pg_has_role(c.relowner, 'USAGE')
-                 OR pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE')
-            THEN d.suspend_reason END AS scheduling_state_reason,
+       CASE WHEN d.scheduling_state <> 'ACTIVE'
+            THEN CASE WHEN pg_catalog.pg_has_role(c.relowner, 'USAGE')
+                           OR pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE')
+                      THEN d.suspend_reason END
+            WHEN d.target_lag IS NOT NULL
+                 AND pg_catalog.now() - d.data_timestamp > d.target_lag
+            THEN 'behind its target lag: ' || coalesce(dt_internal.scheduling_delay(),
+                 CASE WHEN last.refresh_end_time - last.refresh_start_time > d.target_lag
+                      THEN 'its refreshes take longer than its target lag; it is refreshed back to back' END)
+       END AS scheduling_state_reason,
        d.populated,
        d.data_timestamp,
        pg_catalog.now() - d.data_timestamp AS current_lag,
@@ -81,7 +99,7 @@ SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) AS name,
   JOIN pg_catalog.pg_class c ON c.oid = d.relid
   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
   LEFT JOIN LATERAL (
-      SELECT r.refresh_end_time, r.refresh_action, r.state
+      SELECT r.refresh_start_time, r.refresh_end_time, r.refresh_action, r.state
         FROM dt_internal.refresh_log r
        WHERE r.relid = d.relid
        ORDER BY r.refresh_id DESC

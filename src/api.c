@@ -80,6 +80,7 @@ PG_FUNCTION_INFO_V1(dt_read_changes);
 PG_FUNCTION_INFO_V1(dt_schedule_plan);
 PG_FUNCTION_INFO_V1(dt_run_scheduled_refreshes);
 PG_FUNCTION_INFO_V1(dt_check_preloaded);
+PG_FUNCTION_INFO_V1(dt_scheduling_delay);
 PG_FUNCTION_INFO_V1(dt_update_to_1_1);
 
 /* Whether _PG_init ran at server start (api_init). */
@@ -181,7 +182,8 @@ refresh_recording_failure(Oid relid, const char *trigger, DtRefreshStats *stats)
 /*
  * owned_dynamic_table
  *		Check that relid is a DT the current user owns, and lock it against
- *		refreshes (whose end updates the same catalog row).
+ *		refreshes (whose end updates the same catalog row), cancelling the
+ *		scheduled one a worker may be running (workers_cancel_refresh).
  */
 static void
 owned_dynamic_table(Oid relid, const char *what)
@@ -191,6 +193,7 @@ owned_dynamic_table(Oid relid, const char *what)
 	require_dynamic_table(relid);
 	if (!pg_class_ownercheck(relid, GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, get_rel_name(relid));
+	workers_cancel_refresh(relid);
 	LockRelationOid(relid, ExclusiveLock);
 }
 
@@ -443,6 +446,8 @@ dt_drop_dynamic_table(PG_FUNCTION_ARGS)
 	require_preload();
 	refresh_refuse_nested("drop a dynamic table");
 	require_dynamic_table(relid);
+	if (pg_class_ownercheck(relid, GetUserId()))
+		workers_cancel_refresh(relid);
 	SPI_connect();
 	if (SPI_execute(psprintf("DROP TABLE %s", names_qualified(relid)), false, 0) != SPI_OK_UTILITY)
 		elog(ERROR, "could not drop dynamic table");
@@ -684,7 +689,7 @@ dt_schedule_plan(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	TimestampTz now;
-	TimestampTz wake;
+	TimestampTz wake = DT_NOEND;
 	ListCell   *lc;
 	int			u = 0;
 
@@ -720,7 +725,7 @@ Datum
 dt_run_scheduled_refreshes(PG_FUNCTION_ARGS)
 {
 	TimestampTz now;
-	TimestampTz wake;
+	TimestampTz wake = DT_NOEND;
 	ListCell   *lc;
 	int			n = 0;
 
@@ -739,6 +744,23 @@ dt_run_scheduled_refreshes(PG_FUNCTION_ARGS)
 			n++;
 	}
 	PG_RETURN_INT32(n);
+}
+
+/*
+ * dt_scheduling_delay
+ *		dt_internal.scheduling_delay() RETURNS text: why this database's
+ *		due refreshes wait for a refresh worker (workers_lag_reason), or
+ *		NULL.  For view dt.dynamic_tables; it shows no data, and takes no
+ *		argument to check.
+ */
+Datum
+dt_scheduling_delay(PG_FUNCTION_ARGS)
+{
+	char	   *reason = workers_lag_reason();
+
+	if (reason == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(reason));
 }
 
 /*

@@ -96,7 +96,7 @@ lag_error_context(void *arg)
 /*
  * catalog_parse_lag
  *		Validate a target_lag: 'downstream' (returns false, *interval NULL)
- *		or an interval of at least one second and at most
+ *		or an interval of at least 100 milliseconds and at most
  *		DT_MAX_LAG_SECONDS (returns true).  Its length is what the scheduler
  *		counts, extract(epoch FROM lag): a month is 30 days, a year 365.25.
  */
@@ -123,11 +123,11 @@ catalog_parse_lag(const char *lag, Interval **interval)
 
 	seconds = DatumGetFloat8(DirectFunctionCall2(interval_part, CStringGetTextDatum("epoch"),
 												 IntervalPGetDatum(iv)));
-	if (!(seconds >= 1 && seconds <= DT_MAX_LAG_SECONDS))
+	if (!(seconds >= 0.1 && seconds <= DT_MAX_LAG_SECONDS))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid target_lag \"%s\"", lag),
-				 errdetail("A target lag is a duration of at least one second and at most 100 years, or \"downstream\".")));
+				 errdetail("A target lag is a duration of at least 100 milliseconds and at most 100 years, or \"downstream\".")));
 	*interval = iv;
 	return true;
 }
@@ -846,6 +846,33 @@ catalog_insert_history(Oid relid, const char *trigger, TimestampTz start, Timest
 				 "state_message) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
 				 12, types, values, nulls, SPI_OK_INSERT);
 	SPI_finish();
+}
+
+/*
+ * catalog_note_skipped
+ *		A scheduled refresh of relid was skipped from start to end: extend
+ *		the DT's SKIPPED row to end if it is its latest history row (one row
+ *		per stretch of skips, so that they do not push its refreshes out of
+ *		the bounded history), or else append one.
+ */
+void
+catalog_note_skipped(Oid relid, TimestampTz start, TimestampTz end, const char *message)
+{
+	Oid			types[2] = {OIDOID, TIMESTAMPTZOID};
+	Datum		values[2] = {ObjectIdGetDatum(relid), TimestampTzGetDatum(end)};
+	uint64		extended;
+
+	SPI_connect();
+	catalog_exec("UPDATE " DT_INTERNAL_SCHEMA ".refresh_log r SET refresh_end_time = $2"
+				 " FROM (SELECT refresh_id, state, refresh_trigger FROM " DT_INTERNAL_SCHEMA ".refresh_log"
+				 "       WHERE relid = $1 ORDER BY refresh_id DESC LIMIT 1) l"
+				 " WHERE r.refresh_id = l.refresh_id AND l.state = 'SKIPPED'"
+				 " AND l.refresh_trigger = 'SCHEDULED'",
+				 2, types, values, NULL, SPI_OK_UPDATE);
+	extended = SPI_processed;
+	SPI_finish();
+	if (extended == 0)
+		catalog_insert_history(relid, "SCHEDULED", start, end, 0, NULL, "SKIPPED", message);
 }
 
 /* catalog_input_relids: the relations a DT reads, as a List of Oids. */

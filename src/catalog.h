@@ -161,6 +161,8 @@ extern void catalog_insert_history(Oid relid, const char *trigger,
 								   TimestampTz data_timestamp,
 								   const DtRefreshStats *stats,
 								   const char *state, const char *message);
+extern void catalog_note_skipped(Oid relid, TimestampTz start, TimestampTz end,
+								 const char *message);
 extern List *catalog_input_relids(Oid relid);
 extern char *catalog_dt_reading_column(Oid relid, AttrNumber attnum);
 extern void catalog_add_member(Oid classid, Oid objid);

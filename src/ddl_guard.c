@@ -783,7 +783,9 @@ check_internal_objects(Node *parsetree)
  * release_busy_database
  *		DROP DATABASE, renaming a database and copying it as a template
  *		need it free of connections, our workers' included; this applies
- *		whether the current database has the extension or not.
+ *		whether the current database has the extension or not.  ALTER
+ *		DATABASE ... SET (pg_dynamic_tables.enabled, say) has the workers
+ *		read the database's schedule again.
  */
 static void
 release_busy_database(Node *parsetree)
@@ -794,6 +796,8 @@ release_busy_database(Node *parsetree)
 		workers_release_database(get_database_oid(((DropdbStmt *) parsetree)->dbname, true));
 	else if (IsA(parsetree, RenameStmt) && ((RenameStmt *) parsetree)->renameType == OBJECT_DATABASE)
 		workers_release_database(get_database_oid(((RenameStmt *) parsetree)->subname, true));
+	else if (IsA(parsetree, AlterDatabaseSetStmt))
+		workers_database_changed(get_database_oid(((AlterDatabaseSetStmt *) parsetree)->dbname, true));
 	else if (IsA(parsetree, CreatedbStmt))
 	{
 		foreach(lc, ((CreatedbStmt *) parsetree)->options)
@@ -960,8 +964,11 @@ dt_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 	}
 	PG_END_TRY();
 
-	if (IsA(parsetree, CreateExtensionStmt) &&
-		strcmp(((CreateExtensionStmt *) parsetree)->extname, DT_EXTENSION_NAME) == 0)
+	/* created, or updated to the version the library schedules */
+	if ((IsA(parsetree, CreateExtensionStmt) &&
+		 strcmp(((CreateExtensionStmt *) parsetree)->extname, DT_EXTENSION_NAME) == 0) ||
+		(IsA(parsetree, AlterExtensionStmt) &&
+		 strcmp(((AlterExtensionStmt *) parsetree)->extname, DT_EXTENSION_NAME) == 0))
 		workers_extension_created();
 	if (after.dropped_extension)
 		drop_empty_schema_dt();

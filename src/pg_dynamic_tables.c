@@ -47,6 +47,12 @@ define_settings(void)
 							"Refresh history rows kept per dynamic table.",
 							NULL, &workers_history_size, 1000, 10, 1000000, PGC_SIGHUP, 0,
 							NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_dynamic_tables.refresh_timeout",
+							"Cancels a scheduled refresh that runs longer than this.",
+							"0 (the default) turns the limit off.  The refresh fails with a "
+							"statement timeout, recorded in the history.",
+							&workers_refresh_timeout, 0, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
 	MarkGUCPrefixReserved("pg_dynamic_tables");
 }
 

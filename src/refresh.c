@@ -1370,8 +1370,9 @@ scheduled_refresh(void *arg)
  *		The scheduler's refresh of a unit: DTs upstream first, one snapshot.
  *
  * A unit whose DTs are locked by another refresh is skipped, not waited
- * for.  Each DT runs in a subtransaction: a failure is recorded in the
- * history and counted (catalog_record_failure suspends the DT at the
+ * for; the history keeps one SKIPPED row per stretch of skips.  Each DT
+ * runs in a subtransaction: a failure is recorded in the history and
+ * counted (catalog_record_failure suspends the DT at the
  * threshold), and the DTs downstream of it in the unit are not refreshed
  * (UPSTREAM_FAILED), so none refreshes from an input that is not current.
  * Returns false if the unit was skipped.
@@ -1387,8 +1388,8 @@ refresh_scheduled_unit(List *unit)
 
 	if (!lock_unit(unit, true))
 	{
-		catalog_insert_history(llast_oid(unit), "SCHEDULED", start, GetCurrentTimestamp(), 0,
-							   NULL, "SKIPPED", "another refresh of this dynamic table or one it reads was running");
+		catalog_note_skipped(llast_oid(unit), start, GetCurrentTimestamp(),
+							 "another refresh of this dynamic table or one it reads was running");
 		return false;
 	}
 	lock_inputs(unit);

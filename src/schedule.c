@@ -159,7 +159,8 @@ reads_transitively(List *entries, Oid reader, Oid relid)
 /*
  * schedule_plan
  *		The units to refresh at now, given the DTs being refreshed (busy).
- *		*wake is set to when the next DT not yet due will be.
+ *		*wake, set by the caller, is lowered to when the next DT not yet
+ *		due will be.
  */
 List *
 schedule_plan(List *entries, TimestampTz now, List *busy, TimestampTz *wake)
@@ -168,7 +169,6 @@ schedule_plan(List *entries, TimestampTz now, List *busy, TimestampTz *wake)
 	List	   *units = NIL;
 	ListCell   *lc;
 
-	*wake = now + USECS_PER_SEC;
 	foreach(lc, entries)
 	{
 		ScheduleEntry *e = (ScheduleEntry *) lfirst(lc);

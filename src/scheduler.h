@@ -4,8 +4,8 @@
  *		Layer 6 of pg_dynamic_tables: scheduling and background workers.
  *
  *	schedule.c		which DTs are due, and the units they are refreshed in
- *	workers.c		the launcher, per-database schedulers, refresh workers
- *					(calls schedule.c)
+ *	workers.c		the launcher and the refresh workers, which schedule
+ *					their database (calls schedule.c)
  *
  *-------------------------------------------------------------------------
  */
@@ -29,11 +29,16 @@ extern List *schedule_plan(List *entries, TimestampTz now, List *busy, Timestamp
 extern bool workers_scheduler_enabled;	/* pg_dynamic_tables.enabled */
 extern int	workers_max_refreshes;	/* pg_dynamic_tables.max_concurrent_refreshes */
 extern int	workers_history_size;	/* pg_dynamic_tables.refresh_history_size */
+extern int	workers_refresh_timeout;	/* pg_dynamic_tables.refresh_timeout,
+										 * ms */
 
 extern void workers_init(void);
 extern void workers_wake_scheduler(void);
 extern void workers_extension_created(void);
+extern void workers_database_changed(Oid dboid);
 extern void workers_release_database(Oid dboid);
+extern void workers_cancel_refresh(Oid relid);
+extern char *workers_lag_reason(void);
 extern void workers_report_failure(Oid relid, const char *trigger, TimestampTz start,
 								   const char *message);
 

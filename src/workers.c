@@ -1,41 +1,61 @@
 /*-------------------------------------------------------------------------
  *
  * workers.c
- *		The background workers: a launcher, a scheduler per database, and
- *		the refresh workers that carry out the schedulers' decisions.
+ *		The background workers: one launcher for the server, and refresh
+ *		workers, each of which schedules and refreshes one database's
+ *		dynamic tables while it lives.
  *
  *	launcher	one per server, registered at startup and restarted by the
- *				postmaster if it dies.  Starts a scheduler for every
- *				database that accepts connections; a scheduler that finds no
- *				extension in its database says so and exits, and is tried
- *				again after CREATE EXTENSION (which wakes the launcher at
- *				commit) or five minutes.  Restarts schedulers that die.
- *	scheduler	one per database with the extension.  Every tick (at most a
- *				second, less when a DT is due sooner) it reads the catalog,
- *				plans units (schedule.c) and hands them to refresh workers.
- *				It also writes the history rows of failed manual refreshes
+ *				postmaster if it dies.  It knows each database only by its
+ *				slot in shared memory: when its next unit is due, how many
+ *				due units no worker took, whether it has the extension.  It
+ *				starts a refresh worker in the database whose due work is
+ *				the earliest and has no worker to take it; when all
+ *				pg_dynamic_tables.max_concurrent_refreshes slots are taken,
+ *				it asks an idle worker of another database to exit, so
+ *				that the slots go where the deadlines are, and it marks the
+ *				database waiting (shown by dt.dynamic_tables) when every
+ *				worker is busy.
+ *	refresh worker  at most pg_dynamic_tables.max_concurrent_refreshes in the
+ *				server, each connected to one database.  It reads that
+ *				database's schedule (again only when it changed, when a
+ *				refresh ran, or every ten seconds), plans units
+ *				(schedule.c), claims one no other worker runs, refreshes it
+ *				in a transaction of its own, and publishes in its
+ *				database's slot when the next unit is due and how many due
+ *				units it left.  It sleeps until then or until woken, exits
+ *				after thirty idle seconds or when the launcher asks, and
+ *				is started again when its database's next unit is due.  It
+ *				also writes the history rows of failed manual refreshes
  *				(the failing transaction cannot), trims the history, and
  *				releases the capture that roles who dropped DTs could not.
- *	refresh worker  at most pg_dynamic_tables.max_concurrent_refreshes in the
- *				server.  Belongs to one database while alive, runs the units
- *				it is given, each in its own transaction, and exits after
- *				thirty idle seconds.  Kept alive between units so that its
- *				prepared refresh statements stay warm.
+ *
+ * So the server needs 1 + max_concurrent_refreshes background workers
+ * whatever the number of databases (up to DT_MAX_DATABASES of them); no
+ * database holds a slot while it has nothing due.
  *
  * Shared memory (DtShared) holds a slot per database and per refresh
  * worker, and a small ring of failed manual refreshes.  Protocol: every
  * field of DtShared is read and written only under the spinlock, which is
  * never held across anything but plain loads and stores; latches are set
- * after releasing it.  A slot's owner process fills in its pid and latch
- * when it starts and clears them in a before_shmem_exit callback, so a slot
- * with a pid belongs to a live process.  A scheduler assigns a unit to a
- * refresh worker slot (state ASSIGNED) and sets its latch; the worker marks
- * it BUSY, runs it, marks it IDLE and sets the scheduler's latch.  The DTs
- * of ASSIGNED and BUSY slots are the ones being refreshed, which schedule.c
- * keeps out of new units: one refresh per DT at a time.  A scheduler that
- * finds every slot taken asks an idle worker of another database to quit,
- * and a scheduler that exits asks its own idle workers to, so that no
- * database waits long for a slot another one does not use.
+ * and signals sent after releasing it.  The launcher takes a free worker
+ * slot for a database (STARTING) and starts the process, which fills in
+ * its pid and latch (IDLE) and clears the slot in a before_shmem_exit
+ * callback.  A worker claims a unit by writing its DTs into its slot
+ * (BUSY) after checking that no other worker of its database holds one of
+ * them: one refresh per DT at a time.  A transaction that changes the
+ * schedule of a database (a DT created, altered, suspended, resumed,
+ * dropped; the extension created; a failed manual refresh to record)
+ * bumps the database's generation at commit and wakes its idle workers and
+ * the launcher: the workers' cache invalidation, which reaches databases
+ * that have no worker too.  dt.drop_dynamic_table, dt.suspend and
+ * dt.alter_dynamic_table cancel (SIGINT) the refresh of their DT that a
+ * worker runs, and pg_dynamic_tables.refresh_timeout bounds every
+ * scheduled refresh, so that nobody waits for ever behind a runaway one.
+ *
+ * A unit found locked by another refresh (a manual dt.refresh in an open
+ * transaction) is tried again after a back-off that doubles from 100 ms up
+ * to a second, and its history keeps one SKIPPED row per stretch.
  *
  *-------------------------------------------------------------------------
  */
@@ -65,35 +85,45 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/timeout.h"
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
 #include "scheduler.h"
 
 #define DT_MAX_DATABASES	64
+#define DT_MAX_WORKERS		64	/* max_concurrent_refreshes at most */
 #define DT_MAX_UNIT			64
 #define DT_FAILURE_RING		32
 #define DT_MESSAGE_LEN		512
 
-#define WORKER_IDLE_TIMEOUT_MS	(30 * 1000)
+#define WORKER_IDLE_TIMEOUT_US	(30 * USECS_PER_SEC)
+#define WORKER_START_TIMEOUT_US (30 * USECS_PER_SEC)
 #define NO_EXTENSION_RETRY_US	(300 * USECS_PER_SEC)
-#define RESTART_BACKOFF_US		(5 * USECS_PER_SEC)
+#define HOUSEKEEPING_US			(10 * USECS_PER_SEC)
+#define LAUNCHER_NAP_US			(10 * USECS_PER_SEC)
+#define BACKOFF_MIN_US			(100 * 1000)
+#define BACKOFF_MAX_US			(USECS_PER_SEC)
+#define COMPACT_INTERVAL_US		(USECS_PER_SEC)
 
 typedef enum WorkerState
 {
 	WORKER_FREE,				/* no process */
-	WORKER_IDLE,				/* alive, waiting for a unit */
-	WORKER_ASSIGNED,			/* a unit waits for the worker */
-	WORKER_BUSY					/* refreshing */
+	WORKER_STARTING,			/* started by the launcher, not yet up */
+	WORKER_IDLE,				/* up, refreshing nothing */
+	WORKER_BUSY					/* refreshing the unit in relids */
 } WorkerState;
 
 typedef struct DbSlot
 {
 	Oid			dboid;			/* InvalidOid: slot unused */
-	pid_t		pid;			/* its scheduler, 0 if none */
-	Latch	   *latch;
-	bool		no_extension;	/* its scheduler found no extension */
-	TimestampTz not_before;		/* do not start a scheduler before */
+	bool		no_extension;	/* a worker found no extension in it */
+	TimestampTz not_before;		/* start no worker in it before */
+	TimestampTz next_due;		/* its next unit no worker runs; 0: now */
+	int			waiting;		/* due units its workers could not take */
+	uint32		generation;		/* bumped when its schedule changes */
+	TimestampTz starved_since;	/* due work waits for a worker slot; 0: no */
+	bool		no_bgworker;	/* ... because max_worker_processes is full */
 } DbSlot;
 
 typedef struct WorkerSlot
@@ -135,17 +165,33 @@ static DtShared *shared = NULL;
 bool		workers_scheduler_enabled = true;
 int			workers_max_refreshes = 2;
 int			workers_history_size = 1000;
+int			workers_refresh_timeout = 0;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
-/* Databases whose scheduler should look again at commit; -1: launcher. */
-static bool wake_scheduler_at_commit = false;
-static bool wake_launcher_at_commit = false;
+/* What this transaction's commit must tell the workers. */
+static bool schedule_changed_at_commit = false;
+static bool extension_created_at_commit = false;
+static Oid	database_changed_at_commit = InvalidOid;
 
 PGDLLEXPORT void dt_launcher_main(Datum arg);
-PGDLLEXPORT void dt_scheduler_main(Datum arg);
 PGDLLEXPORT void dt_refresh_worker_main(Datum arg);
+
+/*
+ * begin_transaction
+ *		StartTransactionCommand with the clock set first.  A background
+ *		worker runs no client statements, which are what set the statement
+ *		start time, and a transaction takes its timestamp (now(),
+ *		CURRENT_TIMESTAMP in a defining query) from it: without this, a
+ *		worker's refreshes would all see the time the worker started.
+ */
+static void
+begin_transaction(void)
+{
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+}
 
 /* shared_size: the size of DtShared, with a slot per refresh worker. */
 static Size
@@ -183,40 +229,73 @@ workers_shmem_startup(void)
 	LWLockRelease(AddinShmemInitLock);
 }
 
-/* workers_xact_callback: wake the scheduler or launcher once committed. */
+/* find_db: the slot of dboid, or NULL.  The caller holds the spinlock. */
+static DbSlot *
+find_db(Oid dboid)
+{
+	int			i;
+
+	for (i = 0; i < DT_MAX_DATABASES; i++)
+	{
+		if (OidIsValid(dboid) && shared->dbs[i].dboid == dboid)
+			return &shared->dbs[i];
+	}
+	return NULL;
+}
+
+/*
+ * schedule_changed
+ *		dboid's schedule changed: its workers must read it again, and one
+ *		must look at it now (started if it has none).  Wakes its idle
+ *		workers and the launcher.  Takes the spinlock.
+ */
+static void
+schedule_changed(Oid dboid, bool extension_created)
+{
+	Latch	   *latches[DT_MAX_WORKERS + 1];
+	int			n = 0;
+	DbSlot	   *db;
+	int			i;
+
+	SpinLockAcquire(&shared->mutex);
+	db = find_db(dboid);
+	if (db != NULL)
+	{
+		db->generation++;
+		db->next_due = 0;
+		if (extension_created)
+		{
+			db->no_extension = false;
+			db->not_before = 0;
+		}
+	}
+	for (i = 0; i < shared->nworkers; i++)
+	{
+		if (shared->workers[i].dboid == dboid && shared->workers[i].state != WORKER_FREE &&
+			shared->workers[i].latch != NULL)
+			latches[n++] = shared->workers[i].latch;
+	}
+	if (shared->launcher_latch != NULL)
+		latches[n++] = shared->launcher_latch;
+	SpinLockRelease(&shared->mutex);
+	for (i = 0; i < n; i++)
+		SetLatch(latches[i]);
+}
+
+/* workers_xact_callback: tell the workers what this commit changed. */
 static void
 workers_xact_callback(XactEvent event, void *arg)
 {
-	if (event == XACT_EVENT_COMMIT && shared != NULL)
-	{
-		Latch	   *latch = NULL;
-		int			i;
-
-		SpinLockAcquire(&shared->mutex);
-		for (i = 0; i < DT_MAX_DATABASES; i++)
-		{
-			DbSlot	   *db = &shared->dbs[i];
-
-			if (db->dboid != MyDatabaseId)
-				continue;
-			if (wake_launcher_at_commit)
-			{
-				db->no_extension = false;
-				db->not_before = 0;
-			}
-			if (wake_scheduler_at_commit)
-				latch = db->latch;
-		}
-		if (wake_launcher_at_commit && latch == NULL)
-			latch = shared->launcher_latch;
-		SpinLockRelease(&shared->mutex);
-		if (latch != NULL)
-			SetLatch(latch);
-		if (wake_launcher_at_commit && shared->launcher_latch != NULL)
-			SetLatch(shared->launcher_latch);
-	}
+	if (event == XACT_EVENT_COMMIT && shared != NULL &&
+		(schedule_changed_at_commit || extension_created_at_commit))
+		schedule_changed(MyDatabaseId, extension_created_at_commit);
+	if (event == XACT_EVENT_COMMIT && shared != NULL && OidIsValid(database_changed_at_commit))
+		schedule_changed(database_changed_at_commit, false);
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT)
-		wake_scheduler_at_commit = wake_launcher_at_commit = false;
+	{
+		schedule_changed_at_commit = extension_created_at_commit = false;
+		database_changed_at_commit = InvalidOid;
+	}
 }
 
 /*
@@ -249,18 +328,98 @@ workers_init(void)
 	RegisterBackgroundWorker(&worker);
 }
 
-/* workers_wake_scheduler: have this database's scheduler look again at commit. */
+/* workers_wake_scheduler: this database's schedule changes at commit. */
 void
 workers_wake_scheduler(void)
 {
-	wake_scheduler_at_commit = true;
+	schedule_changed_at_commit = true;
 }
 
-/* workers_extension_created: start this database's scheduler at commit. */
+/*
+ * workers_database_changed
+ *		The settings of database dboid change (ALTER DATABASE ... SET, of
+ *		pg_dynamic_tables.enabled say): its workers read its schedule again
+ *		at commit.
+ */
+void
+workers_database_changed(Oid dboid)
+{
+	database_changed_at_commit = dboid;
+}
+
+/* workers_extension_created: schedule this database from commit on. */
 void
 workers_extension_created(void)
 {
-	wake_launcher_at_commit = true;
+	extension_created_at_commit = true;
+}
+
+/*
+ * workers_cancel_refresh
+ *		Cancel the scheduled refresh of relid (of this database) that a
+ *		refresh worker is running, if one is: its owner is about to drop,
+ *		suspend or alter it, and would otherwise wait for the refresh's
+ *		lock as long as the refresh runs.  The refresh fails, recorded in
+ *		the history, and its transaction ends, releasing the lock.
+ */
+void
+workers_cancel_refresh(Oid relid)
+{
+	pid_t		pid = 0;
+	int			i;
+	int			k;
+
+	if (shared == NULL)
+		return;
+	SpinLockAcquire(&shared->mutex);
+	for (i = 0; i < shared->nworkers; i++)
+	{
+		WorkerSlot *w = &shared->workers[i];
+
+		if (w->state != WORKER_BUSY || w->dboid != MyDatabaseId || w->pid == 0)
+			continue;
+		for (k = 0; k < w->nrelids; k++)
+		{
+			if (w->relids[k] == relid)
+				pid = w->pid;
+		}
+	}
+	SpinLockRelease(&shared->mutex);
+	if (pid != 0)
+		kill(pid, SIGINT);
+}
+
+/*
+ * workers_lag_reason
+ *		Why this database's tables may be behind their target lag for lack
+ *		of workers (palloc'd), or NULL if its due refreshes are not waiting
+ *		for one.  dt.dynamic_tables shows it (dt_internal.scheduling_delay).
+ */
+char *
+workers_lag_reason(void)
+{
+	TimestampTz since = 0;
+	bool		no_bgworker = false;
+	DbSlot	   *db;
+
+	if (shared == NULL)
+		return NULL;
+	SpinLockAcquire(&shared->mutex);
+	db = find_db(MyDatabaseId);
+	if (db != NULL)
+	{
+		since = db->starved_since;
+		no_bgworker = db->no_bgworker;
+	}
+	SpinLockRelease(&shared->mutex);
+	if (since == 0)
+		return NULL;
+	if (no_bgworker)
+		return psprintf("waiting since %s for a refresh worker: no background worker slot is free "
+						"(raise max_worker_processes)", timestamptz_to_str(since));
+	return psprintf("waiting since %s for a refresh worker: all %d are busy "
+					"(pg_dynamic_tables.max_concurrent_refreshes)",
+					timestamptz_to_str(since), workers_max_refreshes);
 }
 
 /*
@@ -274,19 +433,15 @@ workers_release_database(Oid dboid)
 {
 	List	   *pids = NIL;
 	ListCell   *lc;
+	DbSlot	   *db;
 	int			i;
 
 	if (shared == NULL || !OidIsValid(dboid))
 		return;
 	SpinLockAcquire(&shared->mutex);
-	for (i = 0; i < DT_MAX_DATABASES; i++)
-	{
-		if (shared->dbs[i].dboid != dboid)
-			continue;
-		shared->dbs[i].not_before = GetCurrentTimestamp() + 30 * USECS_PER_SEC;
-		if (shared->dbs[i].pid != 0)
-			pids = lappend_int(pids, shared->dbs[i].pid);
-	}
+	db = find_db(dboid);
+	if (db != NULL)
+		db->not_before = GetCurrentTimestamp() + 30 * USECS_PER_SEC;
 	for (i = 0; i < shared->nworkers; i++)
 	{
 		if (shared->workers[i].dboid == dboid && shared->workers[i].pid != 0)
@@ -300,17 +455,15 @@ workers_release_database(Oid dboid)
 /*
  * workers_report_failure
  *		Called while an error propagates out of a manual refresh: keep its
- *		message (or message, if not NULL) for the scheduler to record in
- *		the history, since the failing transaction will not commit.  The
- *		oldest is dropped when more than DT_FAILURE_RING wait.
+ *		message (or message, if not NULL) for a worker of this database to
+ *		record in the history, since the failing transaction will not
+ *		commit.  The oldest is dropped when more than DT_FAILURE_RING wait.
  */
 void
 workers_report_failure(Oid relid, const char *trigger, TimestampTz start, const char *message)
 {
 	ErrorData  *edata;
 	FailureRecord *f;
-	Latch	   *latch = NULL;
-	int			i;
 
 	if (shared == NULL)
 		return;
@@ -330,15 +483,9 @@ workers_report_failure(Oid relid, const char *trigger, TimestampTz start, const 
 	strlcpy(f->trigger, trigger, sizeof(f->trigger));
 	strlcpy(f->message, message ? message : edata->message ? edata->message : "unknown error",
 			sizeof(f->message));
-	for (i = 0; i < DT_MAX_DATABASES; i++)
-	{
-		if (shared->dbs[i].dboid == MyDatabaseId)
-			latch = shared->dbs[i].latch;
-	}
 	SpinLockRelease(&shared->mutex);
 	FreeErrorData(edata);
-	if (latch != NULL)
-		SetLatch(latch);
+	schedule_changed(MyDatabaseId, false);
 }
 
 /* ---------------------------------------------------------------------
@@ -355,7 +502,7 @@ database_list(MemoryContext cxt)
 	TableScanDesc scan;
 	HeapTuple	tup;
 
-	StartTransactionCommand();
+	begin_transaction();
 	(void) GetTransactionSnapshot();
 	rel = table_open(DatabaseRelationId, AccessShareLock);
 	scan = table_beginscan_catalog(rel, 0, NULL);
@@ -376,9 +523,140 @@ database_list(MemoryContext cxt)
 	return dbs;
 }
 
-/* start_worker: register a dynamic background worker. */
+/*
+ * sync_databases
+ *		A slot for every database of dbs (its next unit due at once: not
+ *		known yet), none for a database gone; a worker slot whose process
+ *		never came up is freed.
+ */
+static void
+sync_databases(List *dbs, TimestampTz now)
+{
+	ListCell   *lc;
+	int			i;
+
+	SpinLockAcquire(&shared->mutex);
+	for (i = 0; i < DT_MAX_DATABASES; i++)
+	{
+		if (OidIsValid(shared->dbs[i].dboid) && !list_member_oid(dbs, shared->dbs[i].dboid))
+			memset(&shared->dbs[i], 0, sizeof(DbSlot));
+	}
+	foreach(lc, dbs)
+	{
+		for (i = 0; i < DT_MAX_DATABASES && find_db(lfirst_oid(lc)) == NULL; i++)
+		{
+			if (!OidIsValid(shared->dbs[i].dboid))
+				shared->dbs[i].dboid = lfirst_oid(lc);
+		}
+	}
+	for (i = 0; i < shared->nworkers; i++)
+	{
+		WorkerSlot *w = &shared->workers[i];
+
+		if (w->state == WORKER_STARTING && now - w->since > WORKER_START_TIMEOUT_US)
+			w->state = WORKER_FREE;
+	}
+	SpinLockRelease(&shared->mutex);
+}
+
+/*
+ * needs_worker
+ *		Does db have due work that no worker of it will take: its next unit
+ *		is due and it has no worker, or its workers left due units and none
+ *		of them is idle or starting?  *attached: its workers.  The caller
+ *		holds the spinlock.
+ */
 static bool
-start_worker(const char *function, const char *type, Datum arg)
+needs_worker(DbSlot *db, TimestampTz now, int *attached)
+{
+	int			ready = 0;
+	int			i;
+
+	*attached = 0;
+	for (i = 0; i < shared->nworkers; i++)
+	{
+		WorkerSlot *w = &shared->workers[i];
+
+		if (w->dboid != db->dboid || w->state == WORKER_FREE)
+			continue;
+		(*attached)++;
+		if (w->state != WORKER_BUSY && !w->quit)
+			ready++;
+	}
+	if (now < db->not_before || ready > 0)
+		return false;
+	return *attached == 0 ? db->next_due <= now : db->waiting > 0;
+}
+
+/*
+ * neediest_database
+ *		The database that needs a worker (needs_worker) whose work is due
+ *		the earliest, or NULL; *wake is lowered to when a database with no
+ *		worker will need one.  The caller holds the spinlock.
+ */
+static DbSlot *
+neediest_database(TimestampTz now, TimestampTz *wake)
+{
+	DbSlot	   *best = NULL;
+	int			i;
+
+	for (i = 0; i < DT_MAX_DATABASES; i++)
+	{
+		DbSlot	   *db = &shared->dbs[i];
+
+		int			attached;
+
+		if (!OidIsValid(db->dboid))
+			continue;
+		if (needs_worker(db, now, &attached))
+		{
+			if (best == NULL || db->next_due < best->next_due)
+				best = db;
+		}
+		else if (attached == 0)
+		{
+			db->starved_since = 0;
+			*wake = Min(*wake, Max(db->next_due, db->not_before));
+		}
+	}
+	return best;
+}
+
+/*
+ * idle_victim
+ *		The idle refresh worker of another database than db whose own
+ *		database's next unit is due the latest, later than db's, or NULL;
+ *		none while another worker is already on its way out.  The caller
+ *		holds the spinlock.
+ */
+static WorkerSlot *
+idle_victim(DbSlot *db)
+{
+	WorkerSlot *victim = NULL;
+	TimestampTz latest = 0;
+	int			i;
+
+	for (i = 0; i < shared->nworkers; i++)
+	{
+		WorkerSlot *w = &shared->workers[i];
+		DbSlot	   *its = find_db(w->dboid);
+
+		if (w->state != WORKER_FREE && w->quit)
+			return NULL;
+		if (w->state != WORKER_IDLE || w->dboid == db->dboid || w->latch == NULL)
+			continue;
+		if (victim == NULL || (its != NULL && its->next_due > latest))
+		{
+			victim = w;
+			latest = its != NULL ? its->next_due : DT_NOEND;
+		}
+	}
+	return latest > db->next_due ? victim : NULL;
+}
+
+/* start_refresh_worker: register a refresh worker for slot index. */
+static bool
+start_refresh_worker(int index)
 {
 	BackgroundWorker worker;
 	BackgroundWorkerHandle *handle;
@@ -387,72 +665,97 @@ start_worker(const char *function, const char *type, Datum arg)
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
 	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
 	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	worker.bgw_main_arg = arg;
+	worker.bgw_main_arg = Int32GetDatum(index);
 	worker.bgw_notify_pid = MyProcPid;
 	snprintf(worker.bgw_library_name, BGW_MAXLEN, "pg_dynamic_tables");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "%s", function);
-	snprintf(worker.bgw_name, BGW_MAXLEN, "pg_dynamic_tables %s", type);
-	snprintf(worker.bgw_type, BGW_MAXLEN, "pg_dynamic_tables %s", type);
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "dt_refresh_worker_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "pg_dynamic_tables refresh worker");
+	snprintf(worker.bgw_type, BGW_MAXLEN, "pg_dynamic_tables refresh worker");
 	return RegisterDynamicBackgroundWorker(&worker, &handle);
 }
 
 /*
- * launch_schedulers
- *		Start a scheduler for every database that has none, unless it was
- *		found without the extension lately or its last one just started.
+ * assign_worker
+ *		Give db a worker: start one in a free slot, or else ask an idle
+ *		worker of another database to make room, or else mark db waiting
+ *		for a worker.  Returns true if a worker was started.
  */
-static void
-launch_schedulers(MemoryContext cxt)
+static bool
+assign_worker(DbSlot *db, TimestampTz now)
 {
-	List	   *dbs = database_list(cxt);
-	TimestampTz now = GetCurrentTimestamp();
-	ListCell   *lc;
+	WorkerSlot *w = NULL;
+	WorkerSlot *victim = NULL;
+	Latch	   *latch = NULL;
+	int			index = -1;
 	int			i;
+	bool		started;
 
 	SpinLockAcquire(&shared->mutex);
-	for (i = 0; i < DT_MAX_DATABASES; i++)
+	for (i = 0; i < shared->nworkers && w == NULL; i++)
 	{
-		DbSlot	   *db = &shared->dbs[i];
+		if (shared->workers[i].state == WORKER_FREE)
+		{
+			w = &shared->workers[i];
+			index = i;
+			memset(w, 0, offsetof(WorkerSlot, relids));
+			w->state = WORKER_STARTING;
+			w->dboid = db->dboid;
+			w->since = now;
+		}
+	}
+	if (w == NULL && (victim = idle_victim(db)) != NULL)
+	{
+		victim->quit = true;
+		latch = victim->latch;
+	}
+	if (w == NULL && victim == NULL && db->starved_since == 0 && db->next_due <= now)
+		db->starved_since = now;
+	SpinLockRelease(&shared->mutex);
+	if (latch != NULL)
+		SetLatch(latch);
+	if (w == NULL)
+		return false;
 
-		if (OidIsValid(db->dboid) && db->pid == 0 && !list_member_oid(dbs, db->dboid))
-			memset(db, 0, sizeof(DbSlot));
+	started = start_refresh_worker(index);
+	SpinLockAcquire(&shared->mutex);
+	db->no_bgworker = !started;
+	if (!started)
+	{
+		w->state = WORKER_FREE;
+		if (db->starved_since == 0)
+			db->starved_since = now;
 	}
 	SpinLockRelease(&shared->mutex);
+	if (!started)
+		ereport(LOG,
+				(errmsg("pg_dynamic_tables could not start a refresh worker for database %u", db->dboid),
+				 errhint("Raise max_worker_processes.")));
+	return started;
+}
 
-	foreach(lc, dbs)
+/*
+ * launcher_pass
+ *		Start workers where due work has none, earliest first, while slots
+ *		allow.  Returns when to look again.
+ */
+static TimestampTz
+launcher_pass(MemoryContext cxt)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	TimestampTz wake = now + LAUNCHER_NAP_US;
+
+	sync_databases(database_list(cxt), now);
+	for (;;)
 	{
-		Oid			dboid = lfirst_oid(lc);
-		DbSlot	   *slot = NULL;
-		bool		start = false;
+		DbSlot	   *db;
 
 		SpinLockAcquire(&shared->mutex);
-		for (i = 0; i < DT_MAX_DATABASES && slot == NULL; i++)
-		{
-			if (shared->dbs[i].dboid == dboid)
-				slot = &shared->dbs[i];
-		}
-		for (i = 0; i < DT_MAX_DATABASES && slot == NULL; i++)
-		{
-			if (!OidIsValid(shared->dbs[i].dboid))
-			{
-				slot = &shared->dbs[i];
-				memset(slot, 0, sizeof(DbSlot));
-				slot->dboid = dboid;
-			}
-		}
-		if (slot != NULL && slot->pid == 0 && now >= slot->not_before)
-		{
-			start = true;
-			/* the scheduler clears this when it finds the extension */
-			slot->not_before = now + RESTART_BACKOFF_US;
-		}
+		db = neediest_database(now, &wake);
 		SpinLockRelease(&shared->mutex);
-
-		if (start && !start_worker("dt_scheduler_main", "scheduler", ObjectIdGetDatum(dboid)))
-			ereport(LOG,
-					(errmsg("pg_dynamic_tables could not start a scheduler for database %u", dboid),
-					 errhint("Raise max_worker_processes.")));
+		if (db == NULL || !assign_worker(db, now))
+			break;
 	}
+	return wake;
 }
 
 /*
@@ -477,37 +780,99 @@ dt_launcher_main(Datum arg)
 	cxt = AllocSetContextCreate(TopMemoryContext, "pg_dynamic_tables launcher", ALLOCSET_DEFAULT_SIZES);
 	for (;;)
 	{
+		TimestampTz wake;
+		long		sleep_ms;
+
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
 		{
+			int			i;
+
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
+			/* pg_dynamic_tables.enabled may have changed: look everywhere */
+			SpinLockAcquire(&shared->mutex);
+			for (i = 0; i < DT_MAX_DATABASES; i++)
+				shared->dbs[i].next_due = 0;
+			SpinLockRelease(&shared->mutex);
 		}
 		MemoryContextReset(cxt);
-		launch_schedulers(cxt);
+		wake = launcher_pass(cxt);
+		sleep_ms = (long) ((wake - GetCurrentTimestamp()) / 1000);
+		sleep_ms = Max(sleep_ms, 1);
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 10 * 1000L, PG_WAIT_EXTENSION);
+						 sleep_ms, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 	}
 }
 
 /* ---------------------------------------------------------------------
- * Scheduler
+ * Refresh workers
  * ---------------------------------------------------------------------
  */
 
-static int	my_db_slot = -1;
+static int	my_worker_slot = -1;
 
-/* scheduler_exit: free the database slot and tell the launcher. */
-static void
-scheduler_exit(int code, Datum arg)
+/* A unit found locked by another refresh: when to try it again. */
+typedef struct Blocked
 {
+	Oid			relid;			/* the unit's last DT */
+	TimestampTz retry_at;
+	int64		backoff_us;
+} Blocked;
+
+/* This worker's blocked units, in TopMemoryContext. */
+static List *blocked = NIL;
+
+/* refresh_worker_exit: free the worker slot and tell the launcher. */
+static void
+refresh_worker_exit(int code, Datum arg)
+{
+	Latch	   *latch;
+
 	SpinLockAcquire(&shared->mutex);
-	shared->dbs[my_db_slot].pid = 0;
-	shared->dbs[my_db_slot].latch = NULL;
+	memset(&shared->workers[my_worker_slot], 0, offsetof(WorkerSlot, relids));
+	latch = shared->launcher_latch;
 	SpinLockRelease(&shared->mutex);
-	if (shared->launcher_latch != NULL)
-		SetLatch(shared->launcher_latch);
+	if (latch != NULL)
+		SetLatch(latch);
+}
+
+/*
+ * in_transaction
+ *		Run work(arg) in a transaction of its own that commits at once, if
+ *		the extension is still installed.  An error is reported, the
+ *		transaction rolled back, and the worker goes on.  Returns whether
+ *		the extension was there.
+ */
+static bool
+in_transaction(void (*work) (void *), void *arg)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	volatile bool present = false;
+
+	begin_transaction();
+	PG_TRY();
+	{
+		PushActiveSnapshot(GetTransactionSnapshot());
+		present = OidIsValid(get_extension_oid(DT_EXTENSION_NAME, true));
+		if (present)
+			work(arg);
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		HOLD_INTERRUPTS();
+		MemoryContextSwitchTo(cxt);
+		EmitErrorReport();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		RESUME_INTERRUPTS();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+	return present;
 }
 
 /*
@@ -558,162 +923,31 @@ record_failures(void)
 							   NULL, "FAILED", mine[i].message);
 }
 
-/* busy_relids: the DTs this database's refresh workers are refreshing. */
-static List *
-busy_relids(void)
+/* The schedule a worker reads, for load_schedule_work. */
+typedef struct ScheduleLoad
 {
-	List	   *busy = NIL;
-	TimestampTz now = GetCurrentTimestamp();
-	int			i;
-	int			k;
-
-	SpinLockAcquire(&shared->mutex);
-	for (i = 0; i < shared->nworkers; i++)
-	{
-		WorkerSlot *w = &shared->workers[i];
-
-		/* a worker that never came up gives its unit back */
-		if (w->state == WORKER_ASSIGNED && w->pid == 0 && now - w->since > 30 * USECS_PER_SEC)
-			w->state = WORKER_FREE;
-		if (w->dboid != MyDatabaseId || (w->state != WORKER_ASSIGNED && w->state != WORKER_BUSY))
-			continue;
-		for (k = 0; k < w->nrelids; k++)
-			busy = lappend_oid(busy, w->relids[k]);
-	}
-	SpinLockRelease(&shared->mutex);
-	return busy;
-}
+	MemoryContext cxt;			/* where the entries go */
+	List	   *entries;
+} ScheduleLoad;
 
 /*
- * ask_idle_worker_to_quit
- *		Ask one idle refresh worker of another database (dboid invalid) or
- *		all idle workers of dboid to exit, freeing their slots.
+ * load_schedule_work
+ *		Record failed manual refreshes, then read the schedule (no DT when
+ *		scheduling is off or the catalog is not yet updated).
  */
 static void
-ask_idle_worker_to_quit(Oid dboid)
+load_schedule_work(void *arg)
 {
-	List	   *latches = NIL;
-	ListCell   *lc;
-	int			i;
+	ScheduleLoad *load = (ScheduleLoad *) arg;
 
-	SpinLockAcquire(&shared->mutex);
-	for (i = 0; i < shared->nworkers; i++)
+	record_failures();
+	if (scheduling_enabled() && catalog_version_current())
 	{
-		WorkerSlot *w = &shared->workers[i];
+		MemoryContext old = MemoryContextSwitchTo(load->cxt);
 
-		if (w->state != WORKER_IDLE || w->latch == NULL)
-			continue;
-		if (OidIsValid(dboid) ? w->dboid != dboid : w->dboid == MyDatabaseId)
-			continue;
-		w->quit = true;
-		latches = lappend(latches, w->latch);
-		if (!OidIsValid(dboid))
-			break;
+		load->entries = schedule_load();
+		MemoryContextSwitchTo(old);
 	}
-	SpinLockRelease(&shared->mutex);
-	foreach(lc, latches)
-		SetLatch((Latch *) lfirst(lc));
-}
-
-/*
- * dispatch
- *		Give a unit to an idle refresh worker of this database, or start one
- *		in a free slot.  Returns false if every slot is taken.
- */
-static bool
-dispatch(List *unit)
-{
-	WorkerSlot *w = NULL;
-	Latch	   *latch = NULL;
-	bool		start = false;
-	int			index = -1;
-	int			i;
-	ListCell   *lc;
-
-	if (list_length(unit) > DT_MAX_UNIT)
-	{
-		ereport(WARNING,
-				(errmsg("dynamic table \"%s\" reads more than %d dynamic tables; it is not refreshed on schedule",
-						get_rel_name(llast_oid(unit)), DT_MAX_UNIT)));
-		return true;
-	}
-	SpinLockAcquire(&shared->mutex);
-	for (i = 0; i < shared->nworkers && w == NULL; i++)
-	{
-		if (shared->workers[i].state == WORKER_IDLE && shared->workers[i].dboid == MyDatabaseId)
-			w = &shared->workers[i];
-	}
-	for (i = 0; i < shared->nworkers && w == NULL; i++)
-	{
-		if (shared->workers[i].state == WORKER_FREE)
-		{
-			w = &shared->workers[i];
-			w->dboid = MyDatabaseId;
-			w->pid = 0;
-			w->latch = NULL;
-			w->quit = false;
-			start = true;
-			index = i;
-		}
-	}
-	if (w != NULL)
-	{
-		w->state = WORKER_ASSIGNED;
-		w->since = GetCurrentTimestamp();
-		w->nrelids = 0;
-		foreach(lc, unit)
-			w->relids[w->nrelids++] = lfirst_oid(lc);
-		latch = w->latch;
-	}
-	SpinLockRelease(&shared->mutex);
-
-	if (w == NULL)
-	{
-		ask_idle_worker_to_quit(InvalidOid);
-		return false;
-	}
-	if (latch != NULL)
-		SetLatch(latch);
-	if (start && !start_worker("dt_refresh_worker_main", "refresh worker", Int32GetDatum(index)))
-	{
-		SpinLockAcquire(&shared->mutex);
-		w->state = WORKER_FREE;
-		SpinLockRelease(&shared->mutex);
-		return false;
-	}
-	return true;
-}
-
-/*
- * housekeeping
- *		Run work(arg) in a transaction of its own that commits at once, if
- *		the extension is still installed.  Housekeeping: an error is
- *		reported, and the caller goes on.
- */
-static void
-housekeeping(void (*work) (void *), void *arg)
-{
-	MemoryContext cxt = CurrentMemoryContext;
-
-	StartTransactionCommand();
-	PG_TRY();
-	{
-		PushActiveSnapshot(GetTransactionSnapshot());
-		if (OidIsValid(get_extension_oid(DT_EXTENSION_NAME, true)))
-			work(arg);
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-	}
-	PG_CATCH();
-	{
-		HOLD_INTERRUPTS();
-		MemoryContextSwitchTo(cxt);
-		EmitErrorReport();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		RESUME_INTERRUPTS();
-	}
-	PG_END_TRY();
 }
 
 /* trim_history: keep refresh_history_size rows per DT. */
@@ -733,233 +967,282 @@ trim_history(void)
 	SPI_finish();
 }
 
+/* trim_history_work: trim_history, for in_transaction. */
+static void
+trim_history_work(void *arg)
+{
+	trim_history();
+}
+
 /*
- * release_capture
+ * release_capture_work
  *		Release the capture no DT needs any more that the users who dropped
- *		DTs could not (capture_release_unused_inputs); run by housekeeping.
+ *		DTs could not (capture_release_unused_inputs); in a transaction of
+ *		its own, taking each lock only if it is free.
  */
 static void
-release_capture(void *arg)
+release_capture_work(void *arg)
 {
 	capture_release_unused_inputs(true);
 }
 
 /*
- * scheduler_tick
- *		One pass, in one transaction: record failures, plan, dispatch; every
- *		ten seconds also trim the history and, in a transaction of its own,
- *		release unused capture.  Returns when to look again.
+ * unavailable_relids
+ *		The DTs no new unit of this worker may contain: those other workers
+ *		of the database are refreshing, and those of units blocked until
+ *		later (*wake lowered to when they may be tried).
  */
-static TimestampTz
-scheduler_tick(bool *extension_gone, TimestampTz *last_trim)
+static List *
+unavailable_relids(TimestampTz now, TimestampTz *wake)
 {
-	TimestampTz now = GetCurrentTimestamp();
-	TimestampTz wake = now + USECS_PER_SEC;
+	List	   *busy = NIL;
+	ListCell   *lc;
+	int			i;
+	int			k;
 
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	*extension_gone = !OidIsValid(get_extension_oid(DT_EXTENSION_NAME, true));
-	if (!*extension_gone)
+	SpinLockAcquire(&shared->mutex);
+	for (i = 0; i < shared->nworkers; i++)
 	{
-		record_failures();
-		if (scheduling_enabled() && catalog_version_current())
+		WorkerSlot *w = &shared->workers[i];
+
+		if (i == my_worker_slot || w->dboid != MyDatabaseId || w->state != WORKER_BUSY)
+			continue;
+		for (k = 0; k < w->nrelids; k++)
+			busy = lappend_oid(busy, w->relids[k]);
+	}
+	SpinLockRelease(&shared->mutex);
+	foreach(lc, blocked)
+	{
+		Blocked    *b = (Blocked *) lfirst(lc);
+
+		if (b->retry_at > now)
 		{
-			ListCell   *lc;
-
-			foreach(lc, schedule_plan(schedule_load(), now, busy_relids(), &wake))
-			{
-				if (!dispatch((List *) lfirst(lc)))
-					break;
-			}
+			busy = lappend_oid(busy, b->relid);
+			*wake = Min(*wake, b->retry_at);
 		}
-		if (now - *last_trim > 10 * USECS_PER_SEC)
-			trim_history();
 	}
-	PopActiveSnapshot();
-	CommitTransactionCommand();
-	if (!*extension_gone && now - *last_trim > 10 * USECS_PER_SEC)
-	{
-		housekeeping(release_capture, NULL);
-		*last_trim = now;
-	}
-	return wake;
+	return busy;
 }
 
 /*
- * dt_scheduler_main
- *		Entry point of a database's scheduler; arg is the database OID.
+ * note_blocked
+ *		The unit ending with relid was skipped (locked, skipped is true) or
+ *		ran: back off before the next try, doubling, or forget it.
  */
-void
-dt_scheduler_main(Datum arg)
-{
-	Oid			dboid = DatumGetObjectId(arg);
-	MemoryContext tick_cxt;
-	TimestampTz last_trim = 0;
-	int			i;
-
-	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	pqsignal(SIGTERM, die);
-	BackgroundWorkerUnblockSignals();
-	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
-	pgstat_report_appname("pg_dynamic_tables scheduler");
-
-	SpinLockAcquire(&shared->mutex);
-	for (i = 0; i < DT_MAX_DATABASES; i++)
-	{
-		if (shared->dbs[i].dboid == dboid)
-			my_db_slot = i;
-	}
-	if (my_db_slot >= 0 && shared->dbs[my_db_slot].pid == 0)
-	{
-		shared->dbs[my_db_slot].pid = MyProcPid;
-		shared->dbs[my_db_slot].latch = MyLatch;
-	}
-	else
-		my_db_slot = -1;
-	SpinLockRelease(&shared->mutex);
-	if (my_db_slot < 0)
-		proc_exit(0);			/* another scheduler got here first */
-	before_shmem_exit(scheduler_exit, (Datum) 0);
-
-	/*
-	 * A tick runs in transactions of its own, and what it allocates there
-	 * goes with them (CommitTransactionCommand leaves TopMemoryContext
-	 * current).  tick_cxt, reset before every tick, holds the little the loop
-	 * allocates outside a transaction, before the tick's first.
-	 */
-	tick_cxt = AllocSetContextCreate(TopMemoryContext, "pg_dynamic_tables scheduler tick",
-									 ALLOCSET_DEFAULT_SIZES);
-	for (;;)
-	{
-		bool		gone;
-		TimestampTz wake;
-		long		sleep_ms;
-
-		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
-		MemoryContextReset(tick_cxt);
-		MemoryContextSwitchTo(tick_cxt);
-		wake = scheduler_tick(&gone, &last_trim);
-		if (gone)
-		{
-			ask_idle_worker_to_quit(MyDatabaseId);
-			SpinLockAcquire(&shared->mutex);
-			shared->dbs[my_db_slot].no_extension = true;
-			shared->dbs[my_db_slot].not_before = GetCurrentTimestamp() + NO_EXTENSION_RETRY_US;
-			SpinLockRelease(&shared->mutex);
-			proc_exit(0);
-		}
-		SpinLockAcquire(&shared->mutex);
-		shared->dbs[my_db_slot].no_extension = false;
-		shared->dbs[my_db_slot].not_before = 0;
-		SpinLockRelease(&shared->mutex);
-
-		sleep_ms = (long) ((wake - GetCurrentTimestamp()) / 1000);
-		sleep_ms = Max(sleep_ms, 10);
-		sleep_ms = Min(sleep_ms, 1000);
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 sleep_ms, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-	}
-}
-
-/* ---------------------------------------------------------------------
- * Refresh workers
- * ---------------------------------------------------------------------
- */
-
-static int	my_worker_slot = -1;
-
-/* refresh_worker_exit: free the worker slot and tell the scheduler. */
 static void
-refresh_worker_exit(int code, Datum arg)
+note_blocked(Oid relid, bool skipped)
 {
-	Latch	   *latch = NULL;
+	ListCell   *lc;
+	Blocked    *b = NULL;
+
+	foreach(lc, blocked)
+	{
+		if (((Blocked *) lfirst(lc))->relid == relid)
+			b = (Blocked *) lfirst(lc);
+	}
+	if (!skipped)
+	{
+		if (b != NULL)
+		{
+			blocked = list_delete_ptr(blocked, b);
+			pfree(b);
+		}
+		return;
+	}
+	if (b == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		b = palloc0(sizeof(Blocked));
+		b->relid = relid;
+		blocked = lappend(blocked, b);
+		MemoryContextSwitchTo(old);
+	}
+	b->backoff_us = b->backoff_us == 0 ? BACKOFF_MIN_US : Min(2 * b->backoff_us, BACKOFF_MAX_US);
+	b->retry_at = GetCurrentTimestamp() + b->backoff_us;
+}
+
+/*
+ * claim_unit
+ *		The first of units none of whose DTs another worker of this
+ *		database refreshes, now marked as this worker's (BUSY), or NIL.
+ *		*left: how many other units are due.
+ */
+static List *
+claim_unit(List *units, int *left)
+{
+	List	   *mine = NIL;
+	ListCell   *lc;
+	ListCell   *lc2;
+	int			i;
+	int			k;
+
+	*left = list_length(units);
+	SpinLockAcquire(&shared->mutex);
+	foreach(lc, units)
+	{
+		List	   *unit = (List *) lfirst(lc);
+		bool		taken = list_length(unit) > DT_MAX_UNIT;
+
+		for (i = 0; i < shared->nworkers && !taken; i++)
+		{
+			WorkerSlot *w = &shared->workers[i];
+
+			if (i == my_worker_slot || w->dboid != MyDatabaseId || w->state != WORKER_BUSY)
+				continue;
+			for (k = 0; k < w->nrelids; k++)
+				taken = taken || list_member_oid(unit, w->relids[k]);
+		}
+		if (taken)
+			continue;
+		mine = unit;
+		shared->workers[my_worker_slot].state = WORKER_BUSY;
+		shared->workers[my_worker_slot].since = GetCurrentTimestamp();
+		shared->workers[my_worker_slot].nrelids = 0;
+		foreach(lc2, unit)
+			shared->workers[my_worker_slot].relids[shared->workers[my_worker_slot].nrelids++] = lfirst_oid(lc2);
+		(*left)--;
+		break;
+	}
+	SpinLockRelease(&shared->mutex);
+	return mine;
+}
+
+/*
+ * publish
+ *		Tell the launcher about this database: its next unit is due at
+ *		next_due, and left due units wait for another worker (the launcher
+ *		is woken to start one).  Then no due work is waiting for a worker
+ *		any more, or it is, since now.
+ */
+static void
+publish(TimestampTz next_due, int left)
+{
+	DbSlot	   *db;
+	bool		starved = false;
+	Latch	   *launcher = NULL;
 	int			i;
 
 	SpinLockAcquire(&shared->mutex);
-	shared->workers[my_worker_slot].state = WORKER_FREE;
-	shared->workers[my_worker_slot].pid = 0;
-	shared->workers[my_worker_slot].latch = NULL;
-	for (i = 0; i < DT_MAX_DATABASES; i++)
+	db = find_db(MyDatabaseId);
+	if (db != NULL)
 	{
-		if (shared->dbs[i].dboid == MyDatabaseId)
-			latch = shared->dbs[i].latch;
+		db->next_due = left > 0 ? 0 : next_due;
+		db->waiting = left;
+		if (left == 0)
+			db->starved_since = 0;
 	}
+	for (i = 0; i < DT_MAX_DATABASES; i++)
+		starved = starved || shared->dbs[i].starved_since != 0;
+	if (left > 0 || starved)
+		launcher = shared->launcher_latch;
 	SpinLockRelease(&shared->mutex);
-	if (latch != NULL)
-		SetLatch(latch);
+	if (launcher != NULL)
+		SetLatch(launcher);
 }
 
-/* A unit's DTs, for compact_unit_logs_work. */
-typedef struct UnitRelids
+/* DTs, for refresh_unit_work (a unit) and compact_unit_logs_work. */
+typedef struct UnitRun
 {
-	Oid		   *relids;
-	int			n;
-} UnitRelids;
+	List	   *unit;
+	bool		skipped;		/* set by refresh_unit_work */
+} UnitRun;
 
-/* compact_unit_logs_work: see compact_unit_logs. */
+/*
+ * refresh_unit_work
+ *		Refresh a unit (refresh_scheduled_unit), leaving out its DTs dropped
+ *		since it was planned, within pg_dynamic_tables.refresh_timeout.
+ */
+static void
+refresh_unit_work(void *arg)
+{
+	UnitRun    *run = (UnitRun *) arg;
+	List	   *unit = NIL;
+	ListCell   *lc;
+
+	foreach(lc, run->unit)
+	{
+		if (get_rel_name(lfirst_oid(lc)) != NULL)
+			unit = lappend_oid(unit, lfirst_oid(lc));
+	}
+	if (unit == NIL)
+		return;
+	pgstat_report_activity(STATE_RUNNING, psprintf("refresh of %s", get_rel_name(llast_oid(unit))));
+	if (workers_refresh_timeout > 0)
+		enable_timeout_after(STATEMENT_TIMEOUT, workers_refresh_timeout);
+	run->skipped = !refresh_scheduled_unit(unit);
+	if (workers_refresh_timeout > 0)
+		disable_timeout(STATEMENT_TIMEOUT, false);
+}
+
+/*
+ * compact_unit_logs_work
+ *		Give back the pages of the change logs the DTs read that their
+ *		refreshes emptied (capture_compact_logs).
+ */
 static void
 compact_unit_logs_work(void *arg)
 {
-	UnitRelids *unit = (UnitRelids *) arg;
+	UnitRun    *run = (UnitRun *) arg;
 	List	   *inputs = NIL;
 	ListCell   *lc;
-	int			i;
+	ListCell   *lc2;
 
-	for (i = 0; i < unit->n; i++)
+	foreach(lc, run->unit)
 	{
-		if (get_rel_name(unit->relids[i]) == NULL)
+		if (get_rel_name(lfirst_oid(lc)) == NULL)
 			continue;
-		foreach(lc, catalog_input_relids(unit->relids[i]))
-			inputs = list_append_unique_oid(inputs, lfirst_oid(lc));
+		foreach(lc2, catalog_input_relids(lfirst_oid(lc)))
+			inputs = list_append_unique_oid(inputs, lfirst_oid(lc2));
 	}
 	capture_compact_logs(inputs);
 }
 
 /*
- * compact_unit_logs
- *		Give back the pages of the change logs the unit reads that its
- *		refresh emptied (capture_compact_logs).
+ * compact_logs
+ *		Add unit's DTs to those whose logs wait to be compacted, and
+ *		compact them all, in a transaction of its own, if the last time was
+ *		a second ago or more: a bulk load's pages come back within a second
+ *		or so, and tables refreshed many times a second do not pay a
+ *		transaction each for it.
  */
 static void
-compact_unit_logs(Oid *relids, int n)
+compact_logs(List *unit)
 {
-	UnitRelids	unit = {relids, n};
+	static List *waiting = NIL;
+	static TimestampTz compacted_at = 0;
+	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+	ListCell   *lc;
 
-	housekeeping(compact_unit_logs_work, &unit);
+	foreach(lc, unit)
+		waiting = list_append_unique_oid(waiting, lfirst_oid(lc));
+	MemoryContextSwitchTo(old);
+	if (GetCurrentTimestamp() - compacted_at >= COMPACT_INTERVAL_US)
+	{
+		UnitRun		all = {waiting, false};
+
+		(void) in_transaction(compact_unit_logs_work, &all);
+		list_free(waiting);
+		waiting = NIL;
+		compacted_at = GetCurrentTimestamp();
+	}
 }
 
 /*
  * run_unit
- *		Refresh a unit in its own transaction, then compact the logs it
- *		read in another.  Its DTs may have been dropped since it was
- *		planned: those are left out.
+ *		Refresh a unit in its own transaction, then have the logs it read
+ *		compacted (compact_logs); back off if it was locked.  A cancel
+ *		(SIGINT from workers_cancel_refresh, or the timeout) fails the
+ *		refresh, and ends here at the latest.
  */
 static void
-run_unit(Oid *relids, int n)
+run_unit(List *unit)
 {
-	List	   *unit = NIL;
-	int			i;
+	UnitRun		run = {unit, false};
 
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	for (i = 0; i < n; i++)
-	{
-		if (get_rel_name(relids[i]) != NULL)
-			unit = lappend_oid(unit, relids[i]);
-	}
-	if (unit != NIL && OidIsValid(get_extension_oid(DT_EXTENSION_NAME, true)))
-	{
-		pgstat_report_activity(STATE_RUNNING, psprintf("refresh of %s", get_rel_name(llast_oid(unit))));
-		refresh_scheduled_unit(unit);
-	}
-	PopActiveSnapshot();
-	CommitTransactionCommand();
+	(void) in_transaction(refresh_unit_work, &run);
+	if (workers_refresh_timeout > 0)
+		disable_timeout(STATEMENT_TIMEOUT, false);
 
 	/*
 	 * Functions of the DTs' queries ran here as their owners: a session-level
@@ -969,10 +1252,160 @@ run_unit(Oid *relids, int n)
 	 * refresh).
 	 */
 	LockReleaseSession(USER_LOCKMETHOD);
-	compact_unit_logs(relids, n);
-	/* a busy worker never exits: autovacuum must see its dead rows now */
+	note_blocked(llast_oid(unit), run.skipped);
+	if (!run.skipped)
+		compact_logs(unit);
+
+	SpinLockAcquire(&shared->mutex);
+	shared->workers[my_worker_slot].state = WORKER_IDLE;
+	shared->workers[my_worker_slot].nrelids = 0;
+	shared->workers[my_worker_slot].since = GetCurrentTimestamp();
+	SpinLockRelease(&shared->mutex);
+	/* a cancel that came too late has nothing left to cancel */
+	QueryCancelPending = false;
+	/* a busy worker does not exit: autovacuum must see its dead rows now */
 	pgstat_report_stat(false);
 	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+/*
+ * attach
+ *		Take the worker slot the launcher started this process for; returns
+ *		its database.
+ */
+static Oid
+attach(void)
+{
+	Oid			dboid;
+
+	SpinLockAcquire(&shared->mutex);
+	dboid = shared->workers[my_worker_slot].dboid;
+	SpinLockRelease(&shared->mutex);
+	before_shmem_exit(refresh_worker_exit, (Datum) 0);
+	return dboid;
+}
+
+/* leave_database: no extension here: not tried again for a while. */
+static void
+leave_database(void)
+{
+	DbSlot	   *db;
+
+	SpinLockAcquire(&shared->mutex);
+	db = find_db(MyDatabaseId);
+	if (db != NULL)
+	{
+		db->no_extension = true;
+		db->not_before = GetCurrentTimestamp() + NO_EXTENSION_RETRY_US;
+		db->next_due = 0;
+		db->waiting = 0;
+		db->starved_since = 0;
+	}
+	SpinLockRelease(&shared->mutex);
+	proc_exit(0);
+}
+
+/* schedule_generation: this database's schedule generation. */
+static uint32
+schedule_generation(void)
+{
+	DbSlot	   *db;
+	uint32		generation = 0;
+
+	SpinLockAcquire(&shared->mutex);
+	db = find_db(MyDatabaseId);
+	if (db != NULL)
+		generation = db->generation;
+	SpinLockRelease(&shared->mutex);
+	return generation;
+}
+
+/*
+ * worker_loop
+ *		Plan, claim a unit, run it; or sleep until the next unit is due or
+ *		something wakes the worker.  Exits when asked, after thirty idle
+ *		seconds, or when the extension is gone.
+ *
+ * The schedule is read again when the database's generation moved, after
+ * every refresh (data timestamps and refresh times changed), and every
+ * ten seconds; it lives in schedule_cxt.  What one pass plans lives in
+ * pass_cxt, reset every pass.
+ */
+static void
+worker_loop(void)
+{
+	MemoryContext schedule_cxt = AllocSetContextCreate(TopMemoryContext, "pg_dynamic_tables schedule",
+													   ALLOCSET_DEFAULT_SIZES);
+	MemoryContext pass_cxt = AllocSetContextCreate(TopMemoryContext, "pg_dynamic_tables pass",
+												   ALLOCSET_DEFAULT_SIZES);
+	ScheduleLoad load = {schedule_cxt, NIL};
+	uint32		seen = schedule_generation() - 1;
+	TimestampTz loaded_at = 0;
+	TimestampTz idle_since = GetCurrentTimestamp();
+	bool		reload = true;
+
+	for (;;)
+	{
+		TimestampTz now;
+		TimestampTz wake;
+		List	   *unit;
+		List	   *busy;
+		int			left;
+		bool		quit;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+			reload = true;
+		}
+		if (schedule_generation() != seen)
+		{
+			seen = schedule_generation();
+			reload = true;
+		}
+		now = GetCurrentTimestamp();
+		if (reload || now - loaded_at >= HOUSEKEEPING_US)
+		{
+			MemoryContextReset(schedule_cxt);
+			load.entries = NIL;
+			if (!in_transaction(load_schedule_work, &load))
+				leave_database();
+			if (now - loaded_at >= HOUSEKEEPING_US)
+			{
+				(void) in_transaction(trim_history_work, NULL);
+				(void) in_transaction(release_capture_work, NULL);
+			}
+			loaded_at = now;
+			reload = false;
+			now = GetCurrentTimestamp();
+		}
+
+		MemoryContextReset(pass_cxt);
+		MemoryContextSwitchTo(pass_cxt);
+		wake = DT_NOEND;
+		busy = unavailable_relids(now, &wake);
+		unit = claim_unit(schedule_plan(load.entries, now, busy, &wake), &left);
+		publish(unit != NIL ? now : wake, left);
+		if (unit != NIL)
+		{
+			run_unit(unit);
+			idle_since = GetCurrentTimestamp();
+			reload = true;
+			continue;
+		}
+
+		SpinLockAcquire(&shared->mutex);
+		quit = shared->workers[my_worker_slot].quit;
+		SpinLockRelease(&shared->mutex);
+		if (quit || now - idle_since >= WORKER_IDLE_TIMEOUT_US)
+			proc_exit(0);
+		wake = Min(wake, now + HOUSEKEEPING_US);
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 Max((wake - GetCurrentTimestamp()) / 1000, 1), PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
 }
 
 /*
@@ -983,73 +1416,19 @@ void
 dt_refresh_worker_main(Datum arg)
 {
 	Oid			dboid;
-	TimestampTz idle_since = GetCurrentTimestamp();
 
 	my_worker_slot = DatumGetInt32(arg);
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
-
-	SpinLockAcquire(&shared->mutex);
-	dboid = shared->workers[my_worker_slot].dboid;
-	SpinLockRelease(&shared->mutex);
-	before_shmem_exit(refresh_worker_exit, (Datum) 0);
+	dboid = attach();
 	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
 	pgstat_report_appname("pg_dynamic_tables refresh worker");
 
 	SpinLockAcquire(&shared->mutex);
 	shared->workers[my_worker_slot].pid = MyProcPid;
 	shared->workers[my_worker_slot].latch = MyLatch;
+	shared->workers[my_worker_slot].state = WORKER_IDLE;
 	SpinLockRelease(&shared->mutex);
-
-	for (;;)
-	{
-		Oid			relids[DT_MAX_UNIT];
-		int			n = 0;
-		Latch	   *scheduler = NULL;
-		int			i;
-
-		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
-
-		SpinLockAcquire(&shared->mutex);
-		if (shared->workers[my_worker_slot].state == WORKER_ASSIGNED)
-		{
-			WorkerSlot *w = &shared->workers[my_worker_slot];
-
-			n = w->nrelids;
-			memcpy(relids, w->relids, sizeof(Oid) * n);
-			w->state = WORKER_BUSY;
-			w->since = GetCurrentTimestamp();
-		}
-		SpinLockRelease(&shared->mutex);
-
-		if (n > 0)
-		{
-			run_unit(relids, n);
-			SpinLockAcquire(&shared->mutex);
-			shared->workers[my_worker_slot].state = WORKER_IDLE;
-			shared->workers[my_worker_slot].since = GetCurrentTimestamp();
-			for (i = 0; i < DT_MAX_DATABASES; i++)
-			{
-				if (shared->dbs[i].dboid == MyDatabaseId)
-					scheduler = shared->dbs[i].latch;
-			}
-			SpinLockRelease(&shared->mutex);
-			if (scheduler != NULL)
-				SetLatch(scheduler);
-			idle_since = GetCurrentTimestamp();
-			continue;
-		}
-		if (shared->workers[my_worker_slot].quit ||
-			TimestampDifferenceExceeds(idle_since, GetCurrentTimestamp(), WORKER_IDLE_TIMEOUT_MS))
-			proc_exit(0);
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 1000L, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-	}
+	worker_loop();
 }

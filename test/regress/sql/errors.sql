@@ -100,14 +100,14 @@ SELECT * FROM dt_test.create_fails('d', 'SELECT (SELECT count(*) FROM tmp) AS n'
 SELECT * FROM dt_test.create_fails('d', 'SELECT a FROM pg_temp.tmp');
 
 -- ---------------------------------------------------------------------
--- target_lag: a duration of at least one second, or 'downstream'.
+-- target_lag: a duration of at least 100 milliseconds, or 'downstream'.
 -- ---------------------------------------------------------------------
 SELECT * FROM dt_test.create_fails('d', 'SELECT k, count(*) FROM base GROUP BY k', target_lag => 'abc');
 SELECT * FROM dt_test.create_fails('d', 'SELECT k, count(*) FROM base GROUP BY k', target_lag => '');
 SELECT * FROM dt_test.create_fails('d', 'SELECT k, count(*) FROM base GROUP BY k', target_lag => '0 seconds');
 SELECT * FROM dt_test.create_fails('d', 'SELECT k, count(*) FROM base GROUP BY k', target_lag => '-1 minute');
-SELECT * FROM dt_test.create_fails('d', 'SELECT k, count(*) FROM base GROUP BY k', target_lag => '500 milliseconds');
-SELECT * FROM dt_test.create_fails('d', 'SELECT k, count(*) FROM base GROUP BY k', target_lag => '999 milliseconds');
+SELECT * FROM dt_test.create_fails('d', 'SELECT k, count(*) FROM base GROUP BY k', target_lag => '50 milliseconds');
+SELECT * FROM dt_test.create_fails('d', 'SELECT k, count(*) FROM base GROUP BY k', target_lag => '99 milliseconds');
 
 -- ---------------------------------------------------------------------
 -- refresh_mode and initialize.

@@ -204,7 +204,7 @@ INSERT INTO calls (area, call) VALUES
 ('alter', $c$SELECT dt.alter_dynamic_table(NULL, '1 hour')$c$),
 ('alter', $c$SELECT dt.alter_dynamic_table('victim_dt', 'downstream')$c$),
 ('alter', $c$SELECT dt.alter_dynamic_table('mine', '1 hour')$c$),
-('alter', $c$SELECT dt.alter_dynamic_table('mine_dt', '0.5 seconds')$c$),
+('alter', $c$SELECT dt.alter_dynamic_table('mine_dt', '0.05 second')$c$),
 ('alter', $c$SELECT dt.alter_dynamic_table('mine_dt', '101 years')$c$),
 ('alter', $c$SELECT dt.alter_dynamic_table('mine_dt', NULL)$c$),
 ('alter', $c$SELECT dt.alter_dynamic_table('mine_dt', '1 month -29 days')$c$),

@@ -35,8 +35,8 @@ sub equal
 }
 
 ok($node->poll_query_until('postgres', workers('launcher') . ' = 1'), 'the launcher runs');
-ok($node->poll_query_until('postgres', workers('scheduler') . ' = 1'),
-	'a scheduler starts in the database with the extension');
+ok($node->poll_query_until('postgres', workers('refresh worker') . ' >= 1'),
+	'a refresh worker starts in the database with the extension');
 
 $node->safe_psql('postgres', q{
 CREATE TABLE events (id serial PRIMARY KEY, kind text, amount numeric);
@@ -52,6 +52,56 @@ ok($node->poll_query_until('postgres', equal('by_kind')), 'writes reach the dyna
 my $count = $node->safe_psql('postgres',
 	"SELECT count(*) FROM dt.refresh_history WHERE refresh_trigger = 'SCHEDULED' AND state = 'SUCCEEDED'");
 ok($count > 0, 'the refreshes were scheduled ones');
+
+# The clock of a scheduled refresh is the refresh's own: now() in a defining
+# query gives, in the rows a refresh writes, the time of that refresh (as
+# the history records it), although refresh workers live across refreshes.
+$node->safe_psql('postgres', q{
+SELECT dt.create_dynamic_table('stamped',
+    'SELECT kind, count(*) AS n, now() AS refreshed_at FROM events GROUP BY kind',
+    target_lag => '1 second');
+});
+for my $round (1 .. 3)
+{
+	sleep 2;
+	$node->safe_psql('postgres', "INSERT INTO events (kind, amount) VALUES ('stamp$round', 1)");
+	ok($node->poll_query_until('postgres', "SELECT count(*) = 1 FROM stamped WHERE kind = 'stamp$round'"),
+		"write $round reaches a table that reads the clock");
+	is($node->safe_psql('postgres', qq{
+SELECT s.refreshed_at <= h.refresh_start_time AND s.refreshed_at > h.refresh_start_time - interval '1 second'
+  FROM stamped s,
+       (SELECT refresh_start_time FROM dt.refresh_history
+         WHERE name = 'public.stamped' AND state = 'SUCCEEDED' AND refresh_action <> 'NO_DATA'
+         ORDER BY refresh_id DESC LIMIT 1) h
+ WHERE s.kind = 'stamp$round'}), 't', "now() in scheduled refresh $round is the refresh's time");
+}
+$node->safe_psql('postgres', "SELECT dt.drop_dynamic_table('stamped')");
+
+# A table held by a manual refresh in an open transaction: its scheduled
+# refreshes back off while they wait (no busy loop: few transactions in the
+# database), and its history keeps one SKIPPED row for the whole stretch.
+my ($mark, $commits) = split /\|/, $node->safe_psql('postgres', q{
+SELECT (SELECT coalesce(max(refresh_id), 0) FROM dt.refresh_history),
+       (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database())});
+my $holder = $node->background_psql('postgres');
+$holder->query_safe('BEGIN');
+$holder->query_safe("SELECT action FROM dt.refresh('by_kind')");
+sleep 5;
+$node->safe_psql('postgres', "INSERT INTO events (kind, amount) VALUES ('k1', 2)");
+$holder->query_safe('COMMIT');
+$holder->quit;
+ok($node->poll_query_until('postgres', equal('by_kind')), 'a blocked table is refreshed once free');
+is($node->safe_psql('postgres', qq{
+SELECT count(*) FROM dt.refresh_history
+ WHERE refresh_id > $mark AND name = 'public.by_kind' AND state = 'SKIPPED'}),
+	'1', 'one SKIPPED row for a stretch of skips');
+is($node->safe_psql('postgres', qq{
+SELECT duration > interval '3 seconds' FROM dt.refresh_history
+ WHERE refresh_id > $mark AND name = 'public.by_kind' AND state = 'SKIPPED'}),
+	't', 'which covers the stretch');
+is($node->safe_psql('postgres', qq{
+SELECT xact_commit - $commits < 150 FROM pg_stat_database WHERE datname = current_database()}),
+	't', 'the blocked table cost few transactions while it waited');
 
 # Idle: the scheduler keeps refreshing, cheaply.
 ok($node->poll_query_until('postgres',
@@ -134,13 +184,13 @@ $node->safe_psql('postgres', "DELETE FROM ratios WHERE den = 0; SELECT dt.resume
 ok($node->poll_query_until('postgres', equal('quotients')), 'fixed and resumed, it recovers');
 
 # Killed workers come back.
-my $scheduler = $node->safe_psql('postgres',
-	"SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_dynamic_tables scheduler'");
+my $killed = $node->safe_psql('postgres',
+	"SELECT coalesce(max(pid), 0) FROM pg_stat_activity WHERE backend_type LIKE 'pg_dynamic_tables %'");
 $node->safe_psql('postgres',
 	"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type LIKE 'pg_dynamic_tables %'");
 ok($node->poll_query_until('postgres',
-	"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'pg_dynamic_tables scheduler' AND pid <> $scheduler"),
-	'a terminated scheduler is started again');
+	"SELECT count(*) >= 1 FROM pg_stat_activity WHERE backend_type = 'pg_dynamic_tables refresh worker' AND pid > $killed"),
+	'a terminated refresh worker is started again');
 ok($node->poll_query_until('postgres', workers('launcher') . ' = 1'), 'so is the launcher');
 $node->safe_psql('postgres', "INSERT INTO events (kind, amount) VALUES ('k3', 3)");
 ok($node->poll_query_until('postgres', equal('by_kind')), 'and refreshes go on');
@@ -204,17 +254,16 @@ $node->safe_psql('postgres', "SELECT dt.drop_dynamic_table('quotients')");
 $node->safe_psql('postgres', "INSERT INTO events (kind, amount) VALUES ('k7', 7)");
 ok($node->poll_query_until('postgres', equal('by_kind')), 'dropping one table leaves the others scheduled');
 $node->safe_psql('postgres', 'DROP EXTENSION pg_dynamic_tables CASCADE');
-ok($node->poll_query_until('postgres', workers('scheduler') . ' = 0'), 'DROP EXTENSION stops the scheduler');
-ok($node->poll_query_until('postgres', workers('refresh worker') . ' = 0'), 'and the refresh workers');
+ok($node->poll_query_until('postgres', workers('refresh worker') . ' = 0'), 'DROP EXTENSION stops the refresh workers');
 ok($node->poll_query_until('postgres', workers('launcher') . ' = 1'), 'the launcher stays');
 
-# CREATE EXTENSION in another database starts its scheduler; DROP DATABASE
-# stops it without waiting for the user.
+# CREATE EXTENSION in another database starts a refresh worker there; DROP
+# DATABASE stops it without waiting for the user.
 $node->safe_psql('postgres', 'CREATE DATABASE other');
 $node->safe_psql('other', 'CREATE EXTENSION pg_dynamic_tables');
 ok($node->poll_query_until('postgres',
-	"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'pg_dynamic_tables scheduler' AND datname = 'other'"),
-	'CREATE EXTENSION starts a scheduler');
+	"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'pg_dynamic_tables refresh worker' AND datname = 'other'"),
+	'CREATE EXTENSION starts a refresh worker');
 $node->safe_psql('postgres', 'DROP DATABASE other');
 is($node->safe_psql('postgres', "SELECT count(*) FROM pg_database WHERE datname = 'other'"), '0',
 	'DROP DATABASE of a database with the extension succeeds');

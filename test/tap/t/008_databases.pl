@@ -1,0 +1,138 @@
+# Several databases share the server's refresh workers: with default
+# settings every database's tables are refreshed; a database whose due
+# refreshes wait for a worker says so in dt.dynamic_tables; a refresh that
+# runs too long is cancelled by pg_dynamic_tables.refresh_timeout, or by
+# its owner dropping, altering or suspending the table.  Every wait is for
+# a condition (poll_query_until); nothing depends on the machine's speed.
+
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+# equal(dt): the dynamic table equals its query (test/oracle.sql).
+sub equal
+{
+	my ($dt) = @_;
+	return "SELECT count(*) = 0 FROM dt_test.diff('$dt')";
+}
+
+# make_db(node, db, lag): a database with the extension and a dynamic
+# table t_sum over table t with that lag.
+sub make_db
+{
+	my ($node, $db, $lag) = @_;
+	$node->safe_psql('postgres', "CREATE DATABASE $db");
+	$node->safe_psql($db, 'CREATE EXTENSION pg_dynamic_tables');
+	$node->safe_psql($db, slurp_file('test/oracle.sql'));
+	$node->safe_psql($db, qq{
+CREATE TABLE t (k int, v int);
+INSERT INTO t SELECT i % 3, i FROM generate_series(1, 30) i;
+SELECT dt.create_dynamic_table('t_sum', 'SELECT k, count(*) AS n, sum(v) AS s FROM t GROUP BY k',
+                               target_lag => '$lag');
+});
+}
+
+# Five databases with one-second tables, default settings (max_worker_processes
+# 8, two refresh workers): every table is kept current.
+my $node = PostgreSQL::Test::Cluster->new('databases');
+$node->init;
+$node->append_conf('postgresql.conf', "shared_preload_libraries = 'pg_dynamic_tables'");
+$node->start;
+my @dbs = map { "db$_" } 1 .. 5;
+make_db($node, $_, '1 second') for @dbs;
+for my $round (1 .. 2)
+{
+	for my $db (@dbs)
+	{
+		my $seen = $node->safe_psql($db, 'SELECT max(refresh_id) FROM dt.refresh_history');
+		$node->safe_psql($db, "INSERT INTO t SELECT i % 5, i FROM generate_series(1, 10) i");
+		ok($node->poll_query_until($db, equal('t_sum')), "$db: writes reach its table (round $round)");
+		ok($node->poll_query_until($db, qq{
+SELECT count(*) > 0 FROM dt.refresh_history WHERE refresh_id > $seen AND refresh_trigger = 'SCHEDULED'}),
+			"$db: by scheduled refreshes (round $round)");
+	}
+}
+is($node->safe_psql('postgres', q{
+SELECT count(*) <= 3 FROM pg_stat_activity WHERE backend_type LIKE 'pg_dynamic_tables %'}),
+	't', 'the launcher and at most two refresh workers serve five databases');
+
+# A lag below a second: 100 milliseconds is accepted and kept.
+$node->safe_psql('db2', q{
+SELECT dt.create_dynamic_table('t_fast', 'SELECT k, max(v) AS top FROM t GROUP BY k',
+                               target_lag => '100 milliseconds');
+INSERT INTO t VALUES (1, 1000);
+});
+ok($node->poll_query_until('db2', equal('t_fast')), 'a table with a 100 ms lag is refreshed on schedule');
+ok($node->poll_query_until('db2', q{
+SELECT count(*) >= 10 FROM dt.refresh_history WHERE name = 'public.t_fast' AND refresh_trigger = 'SCHEDULED'}),
+	'again and again');
+
+# A table whose refresh takes longer than its lag is refreshed back to back,
+# and says it is behind.
+$node->safe_psql('db3', q{
+CREATE FUNCTION doze(x int) RETURNS int LANGUAGE plpgsql STABLE
+    AS $$ BEGIN PERFORM pg_sleep(0.5); RETURN x; END $$;
+CREATE TABLE few (k int);
+INSERT INTO few VALUES (1), (2), (3);
+SELECT dt.create_dynamic_table('sluggish', 'SELECT k, doze(k) AS d FROM few',
+                               target_lag => '1 second', refresh_mode => 'full',
+                               initialize => 'on_schedule');
+});
+ok($node->poll_query_until('db3', q{
+SELECT scheduling_state_reason LIKE 'behind its target lag: its refreshes take longer than its target lag%'
+  FROM dt.dynamic_tables WHERE name = 'sluggish'::regclass}),
+	'a table whose refreshes take longer than its lag says it is behind');
+$node->safe_psql('db3', "SELECT dt.drop_dynamic_table('sluggish')");
+$node->stop;
+
+# One refresh worker, held by a slow refresh in one database: the other
+# database's table says why it is behind.  Then the slow refresh is
+# cancelled by dropping its table, and by the timeout.
+$node = PostgreSQL::Test::Cluster->new('one_worker');
+$node->init;
+$node->append_conf('postgresql.conf', q{
+shared_preload_libraries = 'pg_dynamic_tables'
+pg_dynamic_tables.max_concurrent_refreshes = 1
+});
+$node->start;
+make_db($node, 'fast', '1 second');
+make_db($node, 'slow', '1 second');
+$node->safe_psql('slow', q{
+CREATE FUNCTION nap(x int) RETURNS int LANGUAGE plpgsql STABLE
+    AS $$ BEGIN PERFORM pg_sleep(3600); RETURN x; END $$;
+SELECT dt.create_dynamic_table('napping', 'SELECT k, sum(nap(v)) AS s FROM t GROUP BY k',
+                               target_lag => '1 second', initialize => 'on_schedule');
+});
+ok($node->poll_query_until('slow', q{
+SELECT count(*) = 1 FROM pg_stat_activity WHERE query = 'refresh of napping'}),
+	'a slow refresh runs in the only worker');
+$node->safe_psql('fast', 'INSERT INTO t VALUES (7, 7)');
+ok($node->poll_query_until('fast', q{
+SELECT scheduling_state_reason LIKE 'behind its target lag: waiting since % for a refresh worker: all 1 are busy%'
+  FROM dt.dynamic_tables WHERE name = 't_sum'::regclass}),
+	'a table waiting for a worker says so');
+my ($ret, $out, $err) = $node->psql('slow', "SELECT dt.drop_dynamic_table('napping')", timeout => 60);
+is($ret, 0, 'dropping a table whose refresh runs cancels the refresh');
+ok($node->poll_query_until('fast', equal('t_sum')), 'and the worker goes on to other databases');
+ok($node->poll_query_until('fast', q{
+SELECT scheduling_state_reason IS NULL FROM dt.dynamic_tables WHERE name = 't_sum'::regclass}),
+	'which are no longer behind');
+
+$node->safe_psql('postgres', q{
+ALTER SYSTEM SET pg_dynamic_tables.refresh_timeout = '1s';
+SELECT pg_reload_conf();
+});
+$node->safe_psql('slow', q{
+SELECT dt.create_dynamic_table('napping', 'SELECT k, sum(nap(v)) AS s FROM t GROUP BY k',
+                               target_lag => '1 second', initialize => 'on_schedule');
+});
+ok($node->poll_query_until('slow', q{
+SELECT count(*) >= 1 FROM dt.refresh_history
+ WHERE name = 'public.napping' AND state = 'FAILED' AND state_message LIKE '%statement timeout%'}),
+	'pg_dynamic_tables.refresh_timeout cancels a refresh that runs too long');
+$node->safe_psql('fast', 'INSERT INTO t VALUES (8, 8)');
+ok($node->poll_query_until('fast', equal('t_sum')), 'and other databases are refreshed');
+$node->stop;
+done_testing();
