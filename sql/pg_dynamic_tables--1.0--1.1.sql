@@ -141,10 +141,15 @@ $$;
 -- Each dynamic table's definition as PostgreSQL prints it, fully
 -- qualified, to parse again when the stored tree cannot be read (another
 -- major version) and to carry into pg_dump's output on its dt_guard
--- trigger; the major version that wrote query_tree; the initialize choice.
+-- trigger; the major version and the cluster (its system identifier) that
+-- wrote query_tree: the tree holds OIDs of functions, operators and
+-- collations, which pg_upgrade does not keep, so a tree written by another
+-- cluster is not read (NULL: by none known, so not read either); the
+-- initialize choice.
 ALTER TABLE dt_internal.dynamic_table
     ADD COLUMN definition text,
     ADD COLUMN tree_major integer NOT NULL DEFAULT 15,
+    ADD COLUMN tree_system bigint,
     ADD COLUMN initialize text NOT NULL DEFAULT 'on_create';
 ALTER TABLE dt_internal.dynamic_table ALTER COLUMN tree_major DROP DEFAULT;
 

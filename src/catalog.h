@@ -82,6 +82,8 @@ typedef struct DtEntry
 	char	   *query_text;
 	char	   *query_tree;		/* nodeToString of the analysed query */
 	int			tree_major;		/* the PostgreSQL major version that wrote it */
+	int64		tree_system;	/* the system identifier of the cluster that
+								 * wrote it (0: unknown) */
 	char	   *definition;		/* the query as printed, fully qualified */
 	bool		on_create;		/* initialize => 'on_create' */
 	bool		suspended;
@@ -165,9 +167,15 @@ extern void catalog_drop_members(List *objects);
 extern List *catalog_dynamic_tables(void);
 extern List *catalog_captured_relations(void);
 extern void catalog_set_definition(Oid relid, const char *definition);
+extern void catalog_set_settings(Oid relid, List *settings);
+extern List *catalog_dts_naming(Oid classid, Oid objid);
+extern List *catalog_referenced(Oid relid, Oid refclassid);
+extern void catalog_set_tree(DtEntry *entry);
+extern List *catalog_stale_trees(void);
 extern List *catalog_state_objects(Oid relid);
 extern void catalog_follow_owner(Oid relid);
 extern void catalog_delete_dropped(List **dts, List **logs);
+extern List *catalog_guard_arguments(Oid relid);
 extern void catalog_write_guard(Oid relid);
 
 /* ---------------------------------------------------------------------

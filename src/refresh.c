@@ -601,43 +601,7 @@ count_window(DtPlanSet *p, Datum *window, Snapshot snap, int64 *rows, int64 *mar
 	}
 }
 
-/*
- * in_subtransaction
- *		Run work(arg) in a subtransaction of its own.  Returns NULL when it
- *		succeeded (the subtransaction is committed), or the error it raised,
- *		copied, after rolling the subtransaction back.  Either way the
- *		caller's memory context and resource owner are current again.
- */
-static ErrorData *
-in_subtransaction(void (*work) (void *arg), void *arg)
-{
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	ErrorData  *edata = NULL;
-
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
-	{
-		work(arg);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-	}
-	PG_END_TRY();
-	return edata;
-}
-
-/* An incremental refresh's arguments, for in_subtransaction. */
+/* An incremental refresh's arguments, for spi_util_in_subtransaction. */
 typedef struct IncrementalRefresh
 {
 	DtPlanSet  *p;
@@ -674,7 +638,7 @@ incremental_or_full(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 					DtRefreshStats *stats)
 {
 	IncrementalRefresh r = {p, window, changed, snap, stats};
-	ErrorData  *edata = in_subtransaction(incremental_refresh, &r);
+	ErrorData  *edata = spi_util_in_subtransaction(incremental_refresh, &r);
 
 	if (edata == NULL)
 		return;
@@ -885,6 +849,8 @@ refresh_one(Oid relid, Snapshot snap, TimestampTz data_timestamp, const char *tr
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("dynamic table with OID %u does not exist", relid)));
 	entry = catalog_read_entry(relid, false);
+	/* after pg_upgrade: the tree stored again, from the definition */
+	analysis_renew_tree(entry);
 	owner = catalog_relation_owner(relid);
 	CommandCounterIncrement();
 	cid = GetCurrentCommandId(false);
@@ -1045,7 +1011,7 @@ refresh_dynamic_table(Oid relid, const char *trigger, DtRefreshStats *stats,
 	UnregisterSnapshot(snap);
 }
 
-/* A scheduled refresh of one DT of a unit, for in_subtransaction. */
+/* A scheduled refresh of one DT of a unit, for spi_util_in_subtransaction. */
 typedef struct ScheduledRefresh
 {
 	Oid			relid;
@@ -1114,7 +1080,7 @@ refresh_scheduled_unit(List *unit)
 			failed = lappend_oid(failed, relid);
 			continue;
 		}
-		edata = in_subtransaction(scheduled_refresh, &r);
+		edata = spi_util_in_subtransaction(scheduled_refresh, &r);
 		if (edata != NULL)
 		{
 			catalog_insert_history(relid, "SCHEDULED", start, GetCurrentTimestamp(), 0,

@@ -15,7 +15,14 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_ts_config.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/regproc.h"
+#include "utils/syscache.h"
 
 #include "common.h"
 
@@ -106,4 +113,60 @@ settings_check(List *settings)
 							   "TimeZone, DateStyle, IntervalStyle, extra_float_digits, lc_monetary, "
 							   "lc_numeric, lc_time and default_text_search_config")));
 	}
+}
+
+/*
+ * settings_ts_config
+ *		The text search configuration a DT's settings pin
+ *		(default_text_search_config), or InvalidOid if they pin none or it
+ *		does not exist.  The DT depends on it (lifecycle.c): a refresh, and
+ *		every parse of the definition, sets it, which fails once it is
+ *		dropped.
+ */
+Oid
+settings_ts_config(List *settings)
+{
+	const char *prefix = "default_text_search_config=";
+	ListCell   *lc;
+
+	foreach(lc, settings)
+	{
+		const char *setting = (const char *) lfirst(lc);
+
+		if (pg_strncasecmp(setting, prefix, strlen(prefix)) == 0)
+			return get_ts_config_oid(dt_name_list(setting + strlen(prefix)), true);
+	}
+	return InvalidOid;
+}
+
+/*
+ * settings_name_ts_config
+ *		A DT's settings with default_text_search_config naming text search
+ *		configuration cfg as it is called now (after a rename, or a move to
+ *		another schema), as the setting shows it.
+ */
+List *
+settings_name_ts_config(List *settings, Oid cfg)
+{
+	const char *prefix = "default_text_search_config=";
+	List	   *named = NIL;
+	HeapTuple	tup = SearchSysCache1(TSCONFIGOID, ObjectIdGetDatum(cfg));
+	Form_pg_ts_config form;
+	ListCell   *lc;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for text search configuration %u", cfg);
+	form = (Form_pg_ts_config) GETSTRUCT(tup);
+	foreach(lc, settings)
+	{
+		const char *setting = (const char *) lfirst(lc);
+
+		if (pg_strncasecmp(setting, prefix, strlen(prefix)) == 0)
+			setting = psprintf("%s%s", prefix,
+							   quote_qualified_identifier(get_namespace_name(form->cfgnamespace),
+														  NameStr(form->cfgname)));
+		named = lappend(named, (char *) setting);
+	}
+	ReleaseSysCache(tup);
+	return named;
 }

@@ -1,0 +1,105 @@
+-- Renames and the definitions of dynamic tables (src/dump.c).  A rename
+-- rewrites the definitions (catalog row and dt_guard arguments, which
+-- pg_dump carries) of the dynamic tables that may name what was renamed,
+-- and only those, each on its own: one that cannot be rewritten is left
+-- with a WARNING and the rename stands.  The dt_guard arguments are
+-- compared in full, the name of a suspending dynamic table included.  A
+-- dynamic table depends on the text search configuration it pins, and
+-- follows its renames.  After each step the tables are compared with
+-- their queries.
+
+CREATE SCHEMA dt_ren;
+SET search_path = dt_ren, public;
+
+CREATE TABLE a (id int PRIMARY KEY, g int, v numeric);
+CREATE TABLE b (id int PRIMARY KEY, g int, v numeric);
+INSERT INTO a SELECT i, i % 5, i FROM generate_series(1, 50) i;
+INSERT INTO b SELECT i, i % 3, i FROM generate_series(1, 50) i;
+
+-- The arguments of a dynamic table's dt_guard trigger after the format:
+-- definition, target lag, mode, initialize, scheduling state, settings
+-- (the text search configuration's, when it is not a built-in one).
+CREATE FUNCTION guard_args(rel regclass) RETURNS text LANGUAGE sql AS $$
+SELECT array_to_string(args[2:6] || array(SELECT x FROM unnest(args[7:]) x
+                                           WHERE x LIKE 'default_text_search_config=%'
+                                             AND x NOT LIKE '%=pg_catalog.%'), ' | ')
+  FROM (SELECT string_to_array(encode(tgargs, 'escape'), '\000') AS args
+          FROM pg_trigger WHERE tgrelid = rel AND tgname = 'dt_guard') t
+$$;
+
+-- ---------------------------------------------------------------------
+-- A dynamic table depends on the text search configuration it pins: it
+-- cannot be dropped under it, and a rename is followed.
+-- ---------------------------------------------------------------------
+CREATE TEXT SEARCH CONFIGURATION dt_ren.my_cfg (COPY = pg_catalog.simple);
+SET default_text_search_config = 'dt_ren.my_cfg';
+SELECT dt.create_dynamic_table('by_g', 'SELECT g, count(*) AS n, sum(v) AS total FROM a GROUP BY g');
+RESET default_text_search_config;
+DROP TEXT SEARCH CONFIGURATION dt_ren.my_cfg;
+ALTER TEXT SEARCH CONFIGURATION dt_ren.my_cfg RENAME TO my_cfg_renamed;
+SELECT s FROM dt_internal.dynamic_table, unnest(settings) s
+ WHERE relid = 'by_g'::regclass AND s LIKE 'default_text_search_config=%';
+SELECT guard_args('by_g');
+INSERT INTO a VALUES (100, 1, 1);
+SELECT action FROM dt.refresh('by_g');
+SELECT dt_test.check('by_g');
+
+-- ---------------------------------------------------------------------
+-- A dynamic table that cannot be printed again (as one made before its
+-- dependency on its configuration was recorded, whose configuration was
+-- then dropped) does not stop renames: those of what it does not read do
+-- not touch it; those of what it reads leave it with a WARNING.
+-- ---------------------------------------------------------------------
+CREATE TEXT SEARCH CONFIGURATION dt_ren.doomed (COPY = pg_catalog.simple);
+SET default_text_search_config = 'dt_ren.doomed';
+SELECT dt.create_dynamic_table('on_b', 'SELECT g, sum(v) AS total FROM b GROUP BY g');
+RESET default_text_search_config;
+DELETE FROM pg_depend
+ WHERE classid = 'pg_class'::regclass AND objid = 'on_b'::regclass
+   AND refclassid = 'pg_ts_config'::regclass;
+DROP TEXT SEARCH CONFIGURATION dt_ren.doomed;
+ALTER TABLE a RENAME COLUMN v TO val;
+SELECT guard_args('by_g');
+ALTER TABLE b RENAME TO b_renamed;
+SELECT relname FROM pg_class WHERE oid = 'b_renamed'::regclass;
+DROP TABLE on_b;
+ALTER TABLE a RENAME COLUMN val TO v;
+SELECT action FROM dt.refresh('by_g');
+SELECT dt_test.check('by_g');
+
+-- ---------------------------------------------------------------------
+-- The scheduling state names the suspended dynamic table that suspended
+-- the others: renaming it rewrites it in a dynamic table whose query does
+-- not read it.
+-- ---------------------------------------------------------------------
+SELECT dt.create_dynamic_table('top', 'SELECT g, n FROM by_g WHERE n > 5');
+SELECT dt.create_dynamic_table('groups', 'SELECT count(*) AS n FROM top');
+SELECT dt.suspend('by_g');
+SELECT guard_args('groups');
+ALTER TABLE by_g RENAME TO by_g_renamed;
+SELECT guard_args('groups');
+SELECT guard_args('top');
+SELECT dt.resume('by_g_renamed');
+SELECT guard_args('groups');
+ALTER TABLE by_g_renamed RENAME TO by_g;
+
+-- ---------------------------------------------------------------------
+-- A schema renamed: the dynamic tables in it, and those that read it.
+-- ---------------------------------------------------------------------
+CREATE SCHEMA dt_ren_other;
+SELECT dt.create_dynamic_table('dt_ren_other.outside', 'SELECT g, count(*) AS n FROM dt_ren.b_renamed GROUP BY g');
+ALTER SCHEMA dt_ren RENAME TO dt_ren_moved;
+SELECT dt_ren_moved.guard_args('dt_ren_other.outside');
+SELECT dt_ren_moved.guard_args('dt_ren_moved.by_g');
+INSERT INTO dt_ren_moved.b_renamed VALUES (100, 1, 1);
+INSERT INTO dt_ren_moved.a VALUES (101, 2, 2);
+SELECT action FROM dt.refresh('dt_ren_other.outside');
+SELECT action FROM dt.refresh('dt_ren_moved.groups');
+SELECT dt_test.check('dt_ren_other.outside'), dt_test.check('dt_ren_moved.groups'),
+       dt_test.check('dt_ren_moved.top'), dt_test.check('dt_ren_moved.by_g');
+ALTER SCHEMA dt_ren_moved RENAME TO dt_ren;
+
+
+RESET search_path;
+DROP SCHEMA dt_ren_other CASCADE;
+DROP SCHEMA dt_ren CASCADE;
