@@ -135,6 +135,7 @@ typedef struct DtFromRel
 {
 	Index		rtindex;		/* in the query's range table */
 	DtInput    *input;
+	List	   *aliases;		/* the column aliases of its FROM item */
 } DtFromRel;
 
 /*

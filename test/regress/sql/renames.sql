@@ -5,8 +5,9 @@
 -- with a WARNING and the rename stands.  The dt_guard arguments are
 -- compared in full, the name of a suspending dynamic table included.  A
 -- dynamic table depends on the text search configuration it pins, and
--- follows its renames.  After each step the tables are compared with
--- their queries.
+-- follows its renames.  Column aliases name the columns of the refresh
+-- statements.  After each step the tables are compared with their
+-- queries.
 
 CREATE SCHEMA dt_ren;
 SET search_path = dt_ren, public;
@@ -99,6 +100,46 @@ SELECT dt_test.check('dt_ren_other.outside'), dt_test.check('dt_ren_moved.groups
        dt_test.check('dt_ren_moved.top'), dt_test.check('dt_ren_moved.by_g');
 ALTER SCHEMA dt_ren_moved RENAME TO dt_ren;
 
+
+-- ---------------------------------------------------------------------
+-- Column aliases.  The refresh statements name a FROM item's columns as
+-- the query's Vars print: by the aliases the query gives them, also in a
+-- definition parsed again (as a restore parses it) after a base column was
+-- renamed, which PostgreSQL prints with aliases of the old names.
+-- ---------------------------------------------------------------------
+CREATE TABLE c (k int, v numeric, w int);
+CREATE TABLE d (k int PRIMARY KEY, label text);
+INSERT INTO c SELECT i % 7, i, i % 3 FROM generate_series(1, 100) i;
+INSERT INTO d SELECT i, 'label ' || i FROM generate_series(0, 6) i;
+SELECT dt.create_dynamic_table('aliased',
+    'SELECT c1, count(*) AS n, sum(c2) AS total, max(w) AS top FROM c AS t(c1, c2) GROUP BY c1',
+    refresh_mode => 'incremental');
+SELECT dt.create_dynamic_table('joined',
+    'SELECT k, label, count(*) AS n, sum(v) AS total FROM c JOIN d USING (k) GROUP BY k, label',
+    refresh_mode => 'incremental');
+SELECT dt.create_dynamic_table('latest',
+    'SELECT kk, lbl, v FROM (SELECT x.kk, y.lbl, x.v, row_number() OVER (PARTITION BY x.kk ORDER BY x.v DESC) AS rn
+                               FROM c AS x(kk, v) JOIN d AS y(k2, lbl) ON y.k2 = x.kk) s WHERE rn = 1',
+    refresh_mode => 'incremental');
+ALTER TABLE c RENAME COLUMN k TO key;
+ALTER TABLE d RENAME COLUMN k TO dkey;
+SELECT c.relname, d.definition FROM dt_internal.dynamic_table d JOIN pg_class c ON c.oid = d.relid
+ WHERE c.relname IN ('aliased', 'joined', 'latest') ORDER BY c.relname;
+SELECT dt.create_dynamic_table(c.relname || '_again', d.definition, refresh_mode => 'incremental')
+  FROM dt_internal.dynamic_table d JOIN pg_class c ON c.oid = d.relid
+ WHERE c.relname IN ('aliased', 'joined', 'latest') ORDER BY c.relname;
+INSERT INTO c VALUES (1, 1000, 2), (3, 2000, 1), (NULL, 5, 5);
+UPDATE c SET v = v + 500 WHERE v IN (10, 20, 30);
+DELETE FROM c WHERE v IN (40, 41, 42);
+UPDATE d SET label = 'renamed label' WHERE dkey = 2;
+SELECT action FROM dt.refresh('aliased');
+SELECT action FROM dt.refresh('aliased_again');
+SELECT action FROM dt.refresh('joined');
+SELECT action FROM dt.refresh('joined_again');
+SELECT action FROM dt.refresh('latest');
+SELECT action FROM dt.refresh('latest_again');
+SELECT dt_test.check('aliased'), dt_test.check('aliased_again'), dt_test.check('joined'),
+       dt_test.check('joined_again'), dt_test.check('latest'), dt_test.check('latest_again');
 
 RESET search_path;
 DROP SCHEMA dt_ren_other CASCADE;
