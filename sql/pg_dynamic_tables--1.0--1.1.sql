@@ -153,6 +153,18 @@ ALTER TABLE dt_internal.dynamic_table
     ADD COLUMN initialize text NOT NULL DEFAULT 'on_create';
 ALTER TABLE dt_internal.dynamic_table ALTER COLUMN tree_major DROP DEFAULT;
 
+-- ---------------------------------------------------------------------
+-- A dynamic table without a position in the change logs (restored, or
+-- suspended: suspension releases it, so that a suspended table does not
+-- keep the logs it reads from being emptied) is refreshed in full next;
+-- no_position_reason says why, for the message of that refresh.
+-- ---------------------------------------------------------------------
+ALTER TABLE dt_internal.dynamic_table ADD COLUMN no_position_reason text;
+UPDATE dt_internal.dynamic_table
+   SET position_snapshot = NULL, position_xid = NULL, position_cid = NULL,
+       no_position_reason = 'it was suspended, which released its position in the change logs'
+ WHERE scheduling_state = 'SUSPENDED';
+
 -- A restore creates dt_guard triggers as the restoring role, which needs
 -- EXECUTE on the trigger function.  Called any other way it does nothing
 -- but refuse writes, and a dt_guard trigger made by hand only makes a

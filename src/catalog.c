@@ -369,7 +369,7 @@ catalog_read_entry(Oid relid, bool missing_ok)
 				 "refresh_mode_reason, settings, populated, position_snapshot, "
 				 "position_xid, position_cid, EXISTS (SELECT FROM " DT_INTERNAL_SCHEMA ".state_valid v "
 				 "WHERE v.relid = d.relid), tree_major, definition, initialize = 'on_create', "
-				 "scheduling_state = 'SUSPENDED', suspended_by, tree_system "
+				 "scheduling_state = 'SUSPENDED', suspended_by, tree_system, no_position_reason "
 				 "FROM " DT_INTERNAL_SCHEMA ".dynamic_table d WHERE relid = $1",
 				 1, types, values, NULL, SPI_OK_SELECT);
 	if (SPI_processed == 1)
@@ -426,6 +426,7 @@ catalog_read_entry(Oid relid, bool missing_ok)
 		entry->suspended_by = isnull ? InvalidOid : DatumGetObjectId(d);
 		d = SPI_getbinval(tup, desc, 18, &isnull);
 		entry->tree_system = isnull ? 0 : DatumGetInt64(d);
+		entry->no_position_reason = text_or_null(tup, desc, 19);
 		MemoryContextSwitchTo(spicxt);
 	}
 	SPI_finish();
@@ -452,6 +453,9 @@ catalog_is_dynamic_table(Oid relid)
 	SPI_finish();
 	return found;
 }
+
+/* Why a suspended DT has no position, as an SQL literal. */
+#define RELEASED_POSITION "'it was suspended, which released its position in the change logs'"
 
 /* settings_array: entry->settings as a text[] datum. */
 static Datum
@@ -510,12 +514,13 @@ catalog_insert_entry(DtEntry *entry, List *inputs)
 	catalog_exec("INSERT INTO " DT_INTERNAL_SCHEMA ".dynamic_table (relid, query_text, query_tree, "
 				 "target_lag, requested_mode, refresh_mode, refresh_mode_reason, settings, "
 				 "tree_major, definition, initialize, scheduling_state, suspended_by, populated, suspend_reason, "
-				 "position_snapshot, position_xid, position_cid, tree_system) "
+				 "position_snapshot, position_xid, position_cid, tree_system, no_position_reason) "
 				 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
 				 "CASE WHEN $12 <> 'SUSPENDED' THEN NULL WHEN $13 IS NULL THEN 'suspended when the database was dumped' "
 				 "ELSE pg_catalog.format('%s, which it reads, is suspended', $13::pg_catalog.regclass) END, "
 				 "CASE WHEN $15 THEN pg_catalog.pg_current_snapshot() END, "
-				 "CASE WHEN $15 THEN pg_catalog.pg_current_xact_id() END, CASE WHEN $15 THEN 0 END, $16)",
+				 "CASE WHEN $15 THEN pg_catalog.pg_current_xact_id() END, CASE WHEN $15 THEN 0 END, $16, "
+				 "CASE WHEN NOT $15 THEN 'the first refresh after a restore is full' END)",
 				 16, types, values, nulls, SPI_OK_INSERT);
 	foreach(lc, inputs)
 	{
@@ -543,6 +548,8 @@ catalog_insert_entry(DtEntry *entry, List *inputs)
  *		Record that a DT now equals its query as of snapshot: the snapshot,
  *		the current transaction and cid, the first command whose changes
  *		were not consumed.  A successful refresh also ends a run of failures.
+ *		A suspended DT keeps no position (catalog_set_suspended): its next
+ *		refresh is full.
  */
 void
 catalog_save_position(Oid relid, Snapshot snapshot, CommandId cid, TimestampTz data_timestamp)
@@ -563,9 +570,12 @@ catalog_save_position(Oid relid, Snapshot snapshot, CommandId cid, TimestampTz d
 	values[2] = FullTransactionIdGetDatum(GetTopFullTransactionId());
 	values[3] = Int32GetDatum((int32) cid);
 	values[4] = TimestampTzGetDatum(data_timestamp);
-	catalog_exec("UPDATE " DT_INTERNAL_SCHEMA ".dynamic_table SET position_snapshot = $2, "
-				 "position_xid = $3, position_cid = $4, data_timestamp = $5, populated = true, "
-				 "consecutive_failures = 0 WHERE relid = $1",
+	catalog_exec("UPDATE " DT_INTERNAL_SCHEMA ".dynamic_table SET "
+				 "position_snapshot = CASE WHEN scheduling_state = 'ACTIVE' THEN $2 END, "
+				 "position_xid = CASE WHEN scheduling_state = 'ACTIVE' THEN $3 END, "
+				 "position_cid = CASE WHEN scheduling_state = 'ACTIVE' THEN $4 END, "
+				 "no_position_reason = CASE WHEN scheduling_state <> 'ACTIVE' THEN " RELEASED_POSITION " END, "
+				 "data_timestamp = $5, populated = true, consecutive_failures = 0 WHERE relid = $1",
 				 5, types, values, NULL, SPI_OK_UPDATE);
 	SPI_finish();
 }
@@ -614,7 +624,9 @@ catalog_refresh_unit(Oid relid)
  *		Suspend a DT and, transitively, the DTs that read it (recording
  *		which suspension caused theirs), or resume it and the DTs its
  *		suspension had suspended.  Resuming a DT whose input DT is
- *		suspended is refused.
+ *		suspended is refused.  A suspended DT gives up its position: the
+ *		change logs it reads are emptied without it (capture_cleanup), and
+ *		its next refresh is full.
  */
 void
 catalog_set_suspended(Oid relid, bool suspend, const char *reason)
@@ -642,7 +654,9 @@ catalog_set_suspended(Oid relid, bool suspend, const char *reason)
 					 " UPDATE " DT_INTERNAL_SCHEMA ".dynamic_table d SET scheduling_state = 'SUSPENDED',"
 					 " suspend_reason = CASE WHEN d.relid = $1 THEN $2"
 					 "   ELSE format('%s, which it reads, is suspended', $1::regclass) END,"
-					 " suspended_by = CASE WHEN d.relid = $1 THEN NULL ELSE $1 END"
+					 " suspended_by = CASE WHEN d.relid = $1 THEN NULL ELSE $1 END,"
+					 " position_snapshot = NULL, position_xid = NULL, position_cid = NULL,"
+					 " no_position_reason = " RELEASED_POSITION
 					 " WHERE (d.relid = $1 OR d.relid IN (SELECT relid FROM down))"
 					 "   AND (d.relid = $1 OR d.scheduling_state = 'ACTIVE')"
 					 " RETURNING d.relid",

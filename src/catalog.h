@@ -96,6 +96,7 @@ typedef struct DtEntry
 	List	   *settings;		/* "name=value" strings */
 	bool		populated;
 	bool		has_position;
+	char	   *no_position_reason; /* why not, if known */
 	Datum		position_snapshot;	/* pg_snapshot */
 	FullTransactionId position_xid;
 	CommandId	position_cid;

@@ -674,11 +674,12 @@ choose_and_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *
 	}
 	if (!entry->has_position)
 	{
-		/* restored: its rows and state are not known to match any position */
+		/* restored or suspended: its rows and state match no position */
 		full_refresh(p, snap, stats);
 		if (p->an->strategy == DT_STRATEGY_MERGE)
 			catalog_set_state_valid(entry->relid, true);
-		stats->message = "the first refresh after a restore is full";
+		stats->message = entry->no_position_reason != NULL ? entry->no_position_reason
+			: "the first refresh after a restore is full";
 		return;
 	}
 	if (p->an->strategy == DT_STRATEGY_MERGE && !entry->state_valid)
