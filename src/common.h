@@ -87,6 +87,7 @@ extern int	settings_pin(List *settings);
 extern void settings_check(List *settings);
 extern Oid	settings_ts_config(List *settings);
 extern List *settings_name_ts_config(List *settings, Oid cfg);
+extern Oid	settings_find_ts_config(List *settings, List *candidates, Oid classid, Oid objid);
 
 /* ---------------------------------------------------------------------
  * spi_util.c

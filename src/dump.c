@@ -383,20 +383,28 @@ dump_renew_trees(void)
 	}
 }
 
+/* A DT whose definition may name what was renamed, for refresh_definition. */
+typedef struct RenamedFor
+{
+	Oid			relid;
+	ObjectAddress renamed;
+} RenamedFor;
+
 /*
  * refresh_definition
- *		The definition of DT *arg, after a rename of something it may name:
- *		its pinned text search configuration as it is called now, its
- *		query printed again; the catalog row updated, and dt_guard
+ *		The definition of a DT after a rename of something it may name
+ *		(RenamedFor): its pinned text search configuration as it is called
+ *		now, its query printed again; the catalog row updated, and dt_guard
  *		rewritten when its arguments (the suspending DT's name included)
  *		are not those of the catalog row.  For spi_util_in_subtransaction.
  */
 static void
 refresh_definition(void *arg)
 {
-	Oid			relid = *(Oid *) arg;
+	RenamedFor *r = (RenamedFor *) arg;
+	Oid			relid = r->relid;
 	DtEntry    *entry = catalog_read_entry(relid, false);
-	List	   *ts_configs = catalog_referenced(relid, TSConfigRelationId);
+	Oid			ts_config;
 	List	   *old_args;
 	List	   *new_args;
 	char	   *definition;
@@ -406,19 +414,12 @@ refresh_definition(void *arg)
 
 	if (!analysis_tree_current(entry))
 		return;					/* dump_renew_trees said why */
-	if (ts_configs != NIL)
+	ts_config = settings_find_ts_config(entry->settings, catalog_referenced(relid, TSConfigRelationId),
+										r->renamed.classId, r->renamed.objectId);
+	if (OidIsValid(ts_config))
 	{
-		List	   *settings = settings_name_ts_config(entry->settings, linitial_oid(ts_configs));
-
-		forboth(lc, settings, lc2, entry->settings)
-		{
-			if (strcmp((char *) lfirst(lc), (char *) lfirst(lc2)) != 0)
-			{
-				catalog_set_settings(relid, settings);
-				entry->settings = settings;
-				break;
-			}
-		}
+		entry->settings = settings_name_ts_config(entry->settings, ts_config);
+		catalog_set_settings(relid, entry->settings);
 	}
 	guc_level = settings_pin(entry->settings);
 	definition = analysis_print_definition((Query *) stringToNode(entry->query_tree));
@@ -459,12 +460,13 @@ dump_refresh_definitions(ObjectAddress renamed)
 		return;
 	foreach(lc, catalog_dts_naming(renamed.classId, renamed.objectId))
 	{
-		Oid			relid = lfirst_oid(lc);
+		RenamedFor	r = {lfirst_oid(lc), renamed};
+		Oid			relid = r.relid;
 		ErrorData  *edata;
 
 		if (get_rel_name(relid) == NULL)
 			continue;
-		edata = spi_util_in_subtransaction(refresh_definition, &relid);
+		edata = spi_util_in_subtransaction(refresh_definition, &r);
 		if (edata != NULL)
 			ereport(WARNING,
 					(errcode(edata->sqlerrcode),

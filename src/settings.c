@@ -17,6 +17,7 @@
 
 #include "access/htup_details.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_namespace.h"
 #include "catalog/pg_ts_config.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -169,4 +170,48 @@ settings_name_ts_config(List *settings, Oid cfg)
 	}
 	ReleaseSysCache(tup);
 	return named;
+}
+
+/*
+ * settings_find_ts_config
+ *		The text search configuration a DT's settings pin but name no
+ *		longer, because the object (classid, objid) was just renamed: of
+ *		candidates (the configurations the DT depends on), the renamed one,
+ *		or the one of the pinned name in the renamed schema.  InvalidOid
+ *		when the settings still name a configuration, or none fits.
+ */
+Oid
+settings_find_ts_config(List *settings, List *candidates, Oid classid, Oid objid)
+{
+	const char *prefix = "default_text_search_config=";
+	char	   *pinned = NULL;
+	ListCell   *lc;
+
+	foreach(lc, settings)
+	{
+		const char *setting = (const char *) lfirst(lc);
+
+		if (pg_strncasecmp(setting, prefix, strlen(prefix)) == 0)
+			pinned = strVal(llast(dt_name_list(setting + strlen(prefix))));
+	}
+	if (pinned == NULL || OidIsValid(settings_ts_config(settings)))
+		return InvalidOid;
+	foreach(lc, candidates)
+	{
+		Oid			cfg = lfirst_oid(lc);
+		HeapTuple	tup = SearchSysCache1(TSCONFIGOID, ObjectIdGetDatum(cfg));
+		Form_pg_ts_config form;
+		bool		found;
+
+		if (!HeapTupleIsValid(tup))
+			continue;
+		form = (Form_pg_ts_config) GETSTRUCT(tup);
+		found = (classid == TSConfigRelationId && objid == cfg) ||
+			(classid == NamespaceRelationId && objid == form->cfgnamespace &&
+			 strcmp(NameStr(form->cfgname), pinned) == 0);
+		ReleaseSysCache(tup);
+		if (found)
+			return cfg;
+	}
+	return InvalidOid;
 }

@@ -32,6 +32,7 @@ $$;
 -- A dynamic table depends on the text search configuration it pins: it
 -- cannot be dropped under it, and a rename is followed.
 -- ---------------------------------------------------------------------
+CREATE TEXT SEARCH CONFIGURATION dt_ren.query_cfg (COPY = pg_catalog.simple);
 CREATE TEXT SEARCH CONFIGURATION dt_ren.my_cfg (COPY = pg_catalog.simple);
 SET default_text_search_config = 'dt_ren.my_cfg';
 SELECT dt.create_dynamic_table('by_g', 'SELECT g, count(*) AS n, sum(v) AS total FROM a GROUP BY g');
@@ -44,6 +45,16 @@ SELECT guard_args('by_g');
 INSERT INTO a VALUES (100, 1, 1);
 SELECT action FROM dt.refresh('by_g');
 SELECT dt_test.check('by_g');
+-- A configuration the query names is not the one it pins.
+SET default_text_search_config = 'dt_ren.my_cfg_renamed';
+SELECT dt.create_dynamic_table('words', $$SELECT id, to_tsvector('dt_ren.query_cfg', v::text) AS doc FROM a$$);
+RESET default_text_search_config;
+ALTER TEXT SEARCH CONFIGURATION dt_ren.query_cfg RENAME TO query_cfg_renamed;
+SELECT guard_args('words');
+INSERT INTO a VALUES (150, 1, 7);
+SELECT action FROM dt.refresh('words');
+SELECT dt_test.check('words');
+DROP TABLE words;
 
 -- ---------------------------------------------------------------------
 -- A dynamic table that cannot be printed again (as one made before its
