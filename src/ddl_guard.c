@@ -812,7 +812,8 @@ release_busy_database(Node *parsetree)
  *		What a RenameStmt or AlterObjectSchemaStmt renames or moves, looked
  *		up before it runs: the relation of anything a relation names (a
  *		column, a constraint, a trigger...), else the object itself (a
- *		schema, a function, a type...), locked as the command locks it;
+ *		schema, a function, a type...; a domain for its constraint), locked
+ *		as the command locks it;
  *		invalid if it does not exist, which the command then reports, or
  *		is a role, database or tablespace.
  */
@@ -846,6 +847,11 @@ renamed_object(Node *parsetree)
 		type = stmt->objectType;
 		object = stmt->object;
 	}
+	/* these name a type (a domain's, for a constraint) by a List */
+	if (type == OBJECT_DOMCONSTRAINT)
+		type = OBJECT_DOMAIN;
+	if ((type == OBJECT_TYPE || type == OBJECT_DOMAIN) && object != NULL)
+		object = (Node *) makeTypeNameFromNameList(castNode(List, object));
 	if (relation != NULL)
 		ObjectAddressSet(address, RelationRelationId, RangeVarGetRelid(relation, NoLock, true));
 	else if (object != NULL)

@@ -96,6 +96,24 @@ SELECT guard_args('groups');
 ALTER TABLE by_g_renamed RENAME TO by_g;
 
 -- ---------------------------------------------------------------------
+-- A type renamed and moved, a domain's constraint renamed.
+-- ---------------------------------------------------------------------
+CREATE TYPE mood AS ENUM ('low', 'high');
+CREATE DOMAIN small_int AS int CONSTRAINT small CHECK (VALUE < 1000);
+SELECT dt.create_dynamic_table('moods', $$SELECT g, 'high'::mood AS m, count(*) AS n FROM a GROUP BY g$$);
+ALTER TYPE mood RENAME TO mood_renamed;
+CREATE SCHEMA dt_ren_types;
+ALTER TYPE mood_renamed SET SCHEMA dt_ren_types;
+ALTER DOMAIN small_int RENAME CONSTRAINT small TO smaller;
+SELECT guard_args('moods');
+INSERT INTO a VALUES (160, 3, 3);
+SELECT action FROM dt.refresh('moods');
+SELECT dt_test.check('moods');
+DROP TABLE moods;
+DROP SCHEMA dt_ren_types CASCADE;
+DROP DOMAIN small_int;
+
+-- ---------------------------------------------------------------------
 -- A schema renamed: the dynamic tables in it, and those that read it.
 -- ---------------------------------------------------------------------
 CREATE SCHEMA dt_ren_other;
