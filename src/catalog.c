@@ -369,7 +369,7 @@ catalog_read_entry(Oid relid, bool missing_ok)
 				 "refresh_mode_reason, settings, populated, position_snapshot, "
 				 "position_xid, position_cid, EXISTS (SELECT FROM " DT_INTERNAL_SCHEMA ".state_valid v "
 				 "WHERE v.relid = d.relid), tree_major, definition, initialize = 'on_create', "
-				 "scheduling_state = 'SUSPENDED', suspended_by, tree_system, no_position_reason "
+				 "scheduling_state = 'SUSPENDED', suspended_by, tree_system, no_position_reason, suspend_reason "
 				 "FROM " DT_INTERNAL_SCHEMA ".dynamic_table d WHERE relid = $1",
 				 1, types, values, NULL, SPI_OK_SELECT);
 	if (SPI_processed == 1)
@@ -427,6 +427,7 @@ catalog_read_entry(Oid relid, bool missing_ok)
 		d = SPI_getbinval(tup, desc, 18, &isnull);
 		entry->tree_system = isnull ? 0 : DatumGetInt64(d);
 		entry->no_position_reason = text_or_null(tup, desc, 19);
+		entry->suspend_reason = text_or_null(tup, desc, 20);
 		MemoryContextSwitchTo(spicxt);
 	}
 	SPI_finish();
@@ -454,6 +455,9 @@ catalog_is_dynamic_table(Oid relid)
 	return found;
 }
 
+/* In the reason of a suspension by failures, what precedes the error. */
+#define LAST_FAILURE "; the last one: "
+
 /* Why a suspended DT has no position, as an SQL literal. */
 #define RELEASED_POSITION "'it was suspended, which released its position in the change logs'"
 
@@ -477,10 +481,10 @@ settings_array(List *settings)
 void
 catalog_insert_entry(DtEntry *entry, List *inputs)
 {
-	Oid			types[16] = {OIDOID, TEXTOID, TEXTOID, INTERVALOID, TEXTOID, TEXTOID, TEXTOID,
-	TEXTARRAYOID, INT4OID, TEXTOID, TEXTOID, TEXTOID, OIDOID, BOOLOID, BOOLOID, INT8OID};
-	Datum		values[16];
-	char		nulls[16] = "                ";
+	Oid			types[17] = {OIDOID, TEXTOID, TEXTOID, INTERVALOID, TEXTOID, TEXTOID, TEXTOID,
+	TEXTARRAYOID, INT4OID, TEXTOID, TEXTOID, TEXTOID, OIDOID, BOOLOID, BOOLOID, INT8OID, TEXTOID};
+	Datum		values[17];
+	char		nulls[17] = "                 ";
 	ListCell   *lc;
 
 	catalog_require_current_version();
@@ -509,6 +513,10 @@ catalog_insert_entry(DtEntry *entry, List *inputs)
 	values[13] = BoolGetDatum(entry->populated);
 	values[14] = BoolGetDatum(entry->has_position);
 	values[15] = Int64GetDatum(entry->tree_system);
+	if (entry->suspend_reason != NULL)
+		values[16] = CStringGetTextDatum(entry->suspend_reason);
+	else
+		nulls[16] = 'n';
 
 	SPI_connect();
 	catalog_exec("INSERT INTO " DT_INTERNAL_SCHEMA ".dynamic_table (relid, query_text, query_tree, "
@@ -516,12 +524,13 @@ catalog_insert_entry(DtEntry *entry, List *inputs)
 				 "tree_major, definition, initialize, scheduling_state, suspended_by, populated, suspend_reason, "
 				 "position_snapshot, position_xid, position_cid, tree_system, no_position_reason) "
 				 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
-				 "CASE WHEN $12 <> 'SUSPENDED' THEN NULL WHEN $13 IS NULL THEN 'suspended when the database was dumped' "
+				 "CASE WHEN $12 <> 'SUSPENDED' THEN NULL WHEN $13 IS NULL "
+				 "THEN coalesce($17, 'suspended when the database was dumped') "
 				 "ELSE pg_catalog.format('%s, which it reads, is suspended', $13::pg_catalog.regclass) END, "
 				 "CASE WHEN $15 THEN pg_catalog.pg_current_snapshot() END, "
 				 "CASE WHEN $15 THEN pg_catalog.pg_current_xact_id() END, CASE WHEN $15 THEN 0 END, $16, "
 				 "CASE WHEN NOT $15 THEN 'the first refresh after a restore is full' END)",
-				 16, types, values, nulls, SPI_OK_INSERT);
+				 17, types, values, nulls, SPI_OK_INSERT);
 	foreach(lc, inputs)
 	{
 		DtInput    *input = (DtInput *) lfirst(lc);
@@ -714,7 +723,7 @@ catalog_record_failure(Oid relid, const char *message)
 	SPI_finish();
 	if (failures >= DT_MAX_FAILURES)
 		catalog_set_suspended(relid, true,
-							  psprintf("suspended after %d failed refreshes in a row; the last one: %s",
+							  psprintf("suspended after %d failed refreshes in a row" LAST_FAILURE "%s",
 									   failures, message));
 }
 
@@ -1123,6 +1132,26 @@ catalog_delete_dropped(List **dts, List **inputs)
  */
 
 /*
+ * dumped_reason
+ *		The reason of a DT's suspension as dt_guard carries it: "" unless it
+ *		suspended itself or was suspended by its owner, and without the
+ *		error of a failed refresh (data only some roles may see).
+ */
+static char *
+dumped_reason(DtEntry *entry)
+{
+	char	   *reason;
+	char	   *last;
+
+	if (!entry->suspended || OidIsValid(entry->suspended_by) || entry->suspend_reason == NULL)
+		return pstrdup("");
+	reason = pstrdup(entry->suspend_reason);
+	if ((last = strstr(reason, LAST_FAILURE)) != NULL)
+		*last = '\0';
+	return reason;
+}
+
+/*
  * catalog_guard_arguments
  *		The arguments the dt_guard trigger of a DT has (DtGuardArg), as
  *		its catalog row says now: a List of C strings.
@@ -1148,8 +1177,8 @@ catalog_guard_arguments(Oid relid)
 		state = "SUSPENDED";
 	return list_concat(list_make4(pstrdup(DT_GUARD_FORMAT), entry->definition, pstrdup(lag),
 								  pstrdup(catalog_mode_name(entry->requested_mode))),
-					   list_concat(list_make2(pstrdup(entry->on_create ? "on_create" : "on_schedule"),
-											  pstrdup(state)),
+					   list_concat(list_make3(pstrdup(entry->on_create ? "on_create" : "on_schedule"),
+											  pstrdup(state), dumped_reason(entry)),
 								   entry->settings));
 }
 

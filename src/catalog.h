@@ -88,6 +88,7 @@ typedef struct DtEntry
 	bool		on_create;		/* initialize => 'on_create' */
 	bool		suspended;
 	Oid			suspended_by;	/* the suspended input that caused it */
+	char	   *suspend_reason; /* why it is suspended, or NULL */
 	bool		lag_downstream;
 	Interval   *target_lag;		/* NULL when downstream */
 	DtMode		requested_mode;
@@ -118,7 +119,10 @@ typedef struct DtRefreshStats
  * into pg_dump's output (catalog_write_guard, dump.c): the format, the
  * query as printed, the target lag, the requested refresh mode, the
  * initialize choice, the scheduling state ("ACTIVE", "SUSPENDED" or
- * "SUSPENDED BY <qualified name of the input>"), then the pinned settings.
+ * "SUSPENDED BY <qualified name of the input>"), the reason of a
+ * suspension not caused by an input ("" if none; without the error of a
+ * failed refresh, which pg_trigger would show to everyone), then the
+ * pinned settings.
  */
 #define DT_GUARD_FORMAT		"pg_dynamic_tables 1.1"
 typedef enum DtGuardArg
@@ -129,6 +133,7 @@ typedef enum DtGuardArg
 	DT_GUARD_ARG_MODE,
 	DT_GUARD_ARG_INITIALIZE,
 	DT_GUARD_ARG_STATE,
+	DT_GUARD_ARG_REASON,
 	DT_GUARD_ARG_SETTINGS		/* and every argument after it */
 } DtGuardArg;
 

@@ -248,6 +248,9 @@ dump_restore_dynamic_table(Oid relid)
 						initialize, name)));
 	entry.on_create = (strcmp(initialize, "on_create") == 0);
 	parse_state(argument(args, DT_GUARD_ARG_STATE), &entry);
+	if (entry.suspended && !OidIsValid(entry.suspended_by) &&
+		strlen(argument(args, DT_GUARD_ARG_REASON)) > 0)
+		entry.suspend_reason = argument(args, DT_GUARD_ARG_REASON);
 	query = analysis_parse_query(argument(args, DT_GUARD_ARG_DEFINITION));
 	AtEOXact_GUC(false, guc_level);
 

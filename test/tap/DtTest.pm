@@ -335,8 +335,9 @@ sub settings
 	my ($node, $db) = @_;
 	my $json = sql($node, $db, q{
 SELECT coalesce(json_object_agg(name::text,
-           format('target_lag %s, refresh_mode %s, requested_refresh_mode %s, scheduling_state %s, populated %s, query: %s',
-                  target_lag, refresh_mode, requested_refresh_mode, scheduling_state, populated, query)), '{}')
+           format('target_lag %s, refresh_mode %s, requested_refresh_mode %s, scheduling_state %s (%s), populated %s, query: %s',
+                  target_lag, refresh_mode, requested_refresh_mode, scheduling_state,
+                  scheduling_state_reason, populated, query)), '{}')
   FROM dt.dynamic_tables
 });
 	return defined $json ? decode_json($json) : {};

@@ -3,7 +3,8 @@
 -- role's table, does not keep that table's change log from being emptied
 -- by the owner's refreshes.  Its next refresh after it is resumed is full,
 -- and says why; the ones after it are incremental again.  Each compared
--- with the defining query.
+-- with the defining query.  The reason of a suspension goes into a dump
+-- with the state.
 
 CREATE ROLE regress_dt_sus_owner;
 CREATE ROLE regress_dt_sus_reader;
@@ -40,6 +41,9 @@ SELECT dt.create_dynamic_table('reader_totals',
     'SELECT kind, sum(amount) AS total FROM events GROUP BY kind', refresh_mode => 'incremental');
 SELECT dt.suspend('reader_totals');
 SELECT scheduling_state, scheduling_state_reason FROM dt.dynamic_tables WHERE name = 'reader_totals'::regclass;
+-- dt_guard carries the state and its reason into a dump.
+SELECT (string_to_array(encode(tgargs, 'escape'), '\000'))[6:7] FROM pg_trigger
+ WHERE tgrelid = 'reader_totals'::regclass AND tgname = 'dt_guard';
 
 -- The owner writes and refreshes: the log is emptied.
 SET ROLE regress_dt_sus_owner;
