@@ -166,12 +166,29 @@ $$;
 -- Each dynamic table's definition as PostgreSQL prints it, fully
 -- qualified, to parse again when the stored tree cannot be read (another
 -- major version) and to carry into pg_dump's output on its dt_guard
--- trigger; the major version that wrote query_tree; the initialize choice.
+-- trigger; the major version and the cluster (its system identifier) that
+-- wrote query_tree: the tree holds OIDs of functions, operators and
+-- collations, which pg_upgrade does not keep, so a tree written by another
+-- cluster is not read (NULL: by none known, so not read either); the
+-- initialize choice.
 ALTER TABLE dt_internal.dynamic_table
     ADD COLUMN definition text,
     ADD COLUMN tree_major integer NOT NULL DEFAULT 15,
+    ADD COLUMN tree_system bigint,
     ADD COLUMN initialize text NOT NULL DEFAULT 'on_create';
 ALTER TABLE dt_internal.dynamic_table ALTER COLUMN tree_major DROP DEFAULT;
+
+-- ---------------------------------------------------------------------
+-- A dynamic table without a position in the change logs (restored, or
+-- suspended: suspension releases it, so that a suspended table does not
+-- keep the logs it reads from being emptied) is refreshed in full next;
+-- no_position_reason says why, for the message of that refresh.
+-- ---------------------------------------------------------------------
+ALTER TABLE dt_internal.dynamic_table ADD COLUMN no_position_reason text;
+UPDATE dt_internal.dynamic_table
+   SET position_snapshot = NULL, position_xid = NULL, position_cid = NULL,
+       no_position_reason = 'it was suspended, which released its position in the change logs'
+ WHERE scheduling_state = 'SUSPENDED';
 
 -- A restore creates dt_guard triggers as the restoring role, which needs
 -- EXECUTE on the trigger function.  Called any other way it does nothing

@@ -25,6 +25,7 @@
 #include "postgres.h"
 
 #include "access/sysattr.h"
+#include "access/xlog.h"
 #include "catalog/heap.h"
 #include "catalog/pg_proc.h"
 #include "executor/executor.h"
@@ -159,10 +160,36 @@ analysis_print_definition(Query *query)
 }
 
 /*
+ * analysis_set_tree
+ *		Keep query as the stored tree of entry, written by this cluster.
+ */
+void
+analysis_set_tree(DtEntry *entry, Query *query)
+{
+	entry->query_tree = nodeToString(query);
+	entry->tree_major = PG_MAJORVERSION_NUM;
+	entry->tree_system = (int64) GetSystemIdentifier();
+}
+
+/*
+ * analysis_tree_current
+ *		Can the stored tree of a DT be read?  Only if this cluster wrote it:
+ *		a tree holds the OIDs of the functions, operators and collations
+ *		the query uses, which pg_upgrade does not keep (it keeps those of
+ *		relations and types), and its format is a major version's.
+ */
+bool
+analysis_tree_current(DtEntry *entry)
+{
+	return entry->tree_major == PG_MAJORVERSION_NUM &&
+		entry->tree_system == (int64) GetSystemIdentifier();
+}
+
+/*
  * analysis_stored_query
- *		The analysed query of a DT: its stored tree, or, when a PostgreSQL
- *		of another major version wrote that tree (pg_upgrade), its
- *		definition parsed again under its settings.
+ *		The analysed query of a DT: its stored tree, or, when another
+ *		cluster wrote that tree (analysis_tree_current), its definition
+ *		parsed again under its settings.
  */
 Query *
 analysis_stored_query(DtEntry *entry)
@@ -170,19 +197,35 @@ analysis_stored_query(DtEntry *entry)
 	Query	   *query;
 	int			guc_level;
 
-	if (entry->tree_major == PG_MAJORVERSION_NUM)
+	if (analysis_tree_current(entry))
 		return (Query *) stringToNode(entry->query_tree);
 	if (entry->definition == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("cannot read the query of dynamic table \"%s\"", get_rel_name(entry->relid)),
-				 errdetail("It was stored by PostgreSQL %d, without the text to parse it again.",
-						   entry->tree_major),
+				 errdetail("It was stored by another cluster, without the text to parse it again."),
 				 errhint("Drop the dynamic table and create it again.")));
 	guc_level = settings_pin(entry->settings);
 	query = analysis_parse_query(entry->definition);
 	AtEOXact_GUC(false, guc_level);
 	return query;
+}
+
+/*
+ * analysis_renew_tree
+ *		A DT whose stored tree another cluster wrote: parse its definition
+ *		again and store the tree (catalog_set_tree), so that the next
+ *		reader, and a rename that changes the definition, find it current.
+ *		The pg_depend entries of the query were recorded again by
+ *		pg_upgrade's restore (dump_upgrade_dynamic_table).
+ */
+void
+analysis_renew_tree(DtEntry *entry)
+{
+	if (analysis_tree_current(entry))
+		return;
+	analysis_set_tree(entry, analysis_stored_query(entry));
+	catalog_set_tree(entry);
 }
 
 /*

@@ -135,6 +135,7 @@ typedef struct DtFromRel
 {
 	Index		rtindex;		/* in the query's range table */
 	DtInput    *input;
+	List	   *aliases;		/* the column aliases of its FROM item */
 } DtFromRel;
 
 /*
@@ -253,6 +254,9 @@ extern Query *analysis_parse_query(const char *sql);
 extern DtAnalysis *analysis_analyze(Query *query, Oid dtrelid);
 extern void analysis_check_permissions(Query *query);
 extern char *analysis_print_definition(Query *query);
+extern void analysis_set_tree(DtEntry *entry, Query *query);
+extern bool analysis_tree_current(DtEntry *entry);
 extern Query *analysis_stored_query(DtEntry *entry);
+extern void analysis_renew_tree(DtEntry *entry);
 
 #endif							/* DT_ANALYSIS_H */

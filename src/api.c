@@ -604,12 +604,17 @@ dt_resume(PG_FUNCTION_ARGS)
  *		dt_internal.query_definition(relid oid) RETURNS text: the defining
  *		query as PostgreSQL prints it from its stored tree, qualified as
  *		search_path requires, with the current names of what it reads.
+ *		NULL before ALTER EXTENSION UPDATE (the catalog of an older
+ *		version), so that view dt.dynamic_tables can still be read.
  */
 Datum
 dt_query_definition(PG_FUNCTION_ARGS)
 {
-	DtEntry    *entry = catalog_read_entry(PG_GETARG_OID(0), true);
+	DtEntry    *entry;
 
+	if (!catalog_version_current())
+		PG_RETURN_NULL();
+	entry = catalog_read_entry(PG_GETARG_OID(0), true);
 	if (entry == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text(pg_get_querydef(analysis_stored_query(entry), true)));

@@ -1392,10 +1392,12 @@ capture_mark_rebuild(Oid relid)
 
 /*
  * capture_cleanup
- *		Delete the change rows of relid that every DT reading it has
- *		consumed.  Skipped, not waited for, when another transaction holds
- *		the log (a cleanup, a DT being created, VACUUM), and in transactions
- *		whose snapshot could predate a reader's registration.
+ *		Delete the change rows of relid that every DT reading it with a
+ *		position has consumed (one without, restored or suspended, is
+ *		refreshed in full next and needs none).  Skipped, not waited for,
+ *		when another transaction holds the log (a cleanup, a DT being
+ *		created, VACUUM), and in transactions whose snapshot could predate
+ *		a reader's registration.
  */
 void
 capture_cleanup(Oid relid)
@@ -1414,7 +1416,8 @@ capture_cleanup(Oid relid)
 	catalog_exec(psprintf("DELETE FROM %s WHERE ctid = ANY (ARRAY(SELECT c.ctid FROM %s c "
 						  "WHERE NOT EXISTS (SELECT FROM " DT_INTERNAL_SCHEMA ".dynamic_table_input i "
 						  "JOIN " DT_INTERNAL_SCHEMA ".dynamic_table d ON d.relid = i.relid "
-						  "WHERE i.input_relid = $1 AND NOT (CASE WHEN c." DT_COL_XID " = d.position_xid "
+						  "WHERE i.input_relid = $1 AND d.position_snapshot IS NOT NULL "
+						  "AND NOT (CASE WHEN c." DT_COL_XID " = d.position_xid "
 						  "THEN c." DT_COL_CID " < d.position_cid "
 						  "ELSE pg_catalog.pg_visible_in_snapshot(c." DT_COL_XID ", d.position_snapshot) END)) "
 						  "FOR UPDATE SKIP LOCKED))", log, log),

@@ -27,6 +27,7 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/xlog.h"
 #include "catalog/dependency.h"
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
@@ -368,7 +369,7 @@ catalog_read_entry(Oid relid, bool missing_ok)
 				 "refresh_mode_reason, settings, populated, position_snapshot, "
 				 "position_xid, position_cid, EXISTS (SELECT FROM " DT_INTERNAL_SCHEMA ".state_valid v "
 				 "WHERE v.relid = d.relid), tree_major, definition, initialize = 'on_create', "
-				 "scheduling_state = 'SUSPENDED', suspended_by "
+				 "scheduling_state = 'SUSPENDED', suspended_by, tree_system, no_position_reason, suspend_reason "
 				 "FROM " DT_INTERNAL_SCHEMA ".dynamic_table d WHERE relid = $1",
 				 1, types, values, NULL, SPI_OK_SELECT);
 	if (SPI_processed == 1)
@@ -423,6 +424,10 @@ catalog_read_entry(Oid relid, bool missing_ok)
 		entry->suspended = DatumGetBool(SPI_getbinval(tup, desc, 16, &isnull));
 		d = SPI_getbinval(tup, desc, 17, &isnull);
 		entry->suspended_by = isnull ? InvalidOid : DatumGetObjectId(d);
+		d = SPI_getbinval(tup, desc, 18, &isnull);
+		entry->tree_system = isnull ? 0 : DatumGetInt64(d);
+		entry->no_position_reason = text_or_null(tup, desc, 19);
+		entry->suspend_reason = text_or_null(tup, desc, 20);
 		MemoryContextSwitchTo(spicxt);
 	}
 	SPI_finish();
@@ -450,6 +455,12 @@ catalog_is_dynamic_table(Oid relid)
 	return found;
 }
 
+/* In the reason of a suspension by failures, what precedes the error. */
+#define LAST_FAILURE "; the last one: "
+
+/* Why a suspended DT has no position, as an SQL literal. */
+#define RELEASED_POSITION "'it was suspended, which released its position in the change logs'"
+
 /* settings_array: entry->settings as a text[] datum. */
 static Datum
 settings_array(List *settings)
@@ -472,10 +483,10 @@ settings_array(List *settings)
 void
 catalog_insert_entry(DtEntry *entry, List *inputs)
 {
-	Oid			types[15] = {OIDOID, TEXTOID, TEXTOID, INTERVALOID, TEXTOID, TEXTOID, TEXTOID,
-	TEXTARRAYOID, INT4OID, TEXTOID, TEXTOID, TEXTOID, OIDOID, BOOLOID, BOOLOID};
-	Datum		values[15];
-	char		nulls[15] = "               ";
+	Oid			types[17] = {OIDOID, TEXTOID, TEXTOID, INTERVALOID, TEXTOID, TEXTOID, TEXTOID,
+	TEXTARRAYOID, INT4OID, TEXTOID, TEXTOID, TEXTOID, OIDOID, BOOLOID, BOOLOID, INT8OID, TEXTOID};
+	Datum		values[17];
+	char		nulls[17] = "                 ";
 	ListCell   *lc;
 
 	catalog_require_current_version();
@@ -503,17 +514,24 @@ catalog_insert_entry(DtEntry *entry, List *inputs)
 		nulls[12] = 'n';
 	values[13] = BoolGetDatum(entry->populated);
 	values[14] = BoolGetDatum(entry->has_position);
+	values[15] = Int64GetDatum(entry->tree_system);
+	if (entry->suspend_reason != NULL)
+		values[16] = CStringGetTextDatum(entry->suspend_reason);
+	else
+		nulls[16] = 'n';
 
 	SPI_connect();
 	catalog_exec("INSERT INTO " DT_INTERNAL_SCHEMA ".dynamic_table (relid, query_text, query_tree, "
 				 "target_lag, requested_mode, refresh_mode, refresh_mode_reason, settings, "
 				 "tree_major, definition, initialize, scheduling_state, suspended_by, populated, suspend_reason, "
-				 "position_snapshot, position_xid, position_cid) "
+				 "position_snapshot, position_xid, position_cid, tree_system, no_position_reason) "
 				 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
-				 "CASE WHEN $12 <> 'SUSPENDED' THEN NULL WHEN $13 IS NULL THEN 'suspended when the database was dumped' "
+				 "CASE WHEN $12 <> 'SUSPENDED' THEN NULL WHEN $13 IS NULL "
+				 "THEN coalesce($17, 'suspended when the database was dumped') "
 				 "ELSE pg_catalog.format('%s, which it reads, is suspended', $13::pg_catalog.regclass) END, "
 				 "CASE WHEN $15 THEN pg_catalog.pg_current_snapshot() END, "
-				 "CASE WHEN $15 THEN pg_catalog.pg_current_xact_id() END, CASE WHEN $15 THEN 0 END) "
+				 "CASE WHEN $15 THEN pg_catalog.pg_current_xact_id() END, CASE WHEN $15 THEN 0 END, $16, "
+				 "CASE WHEN NOT $15 THEN 'the first refresh after a restore is full' END) "
 				 "ON CONFLICT (relid) DO UPDATE SET query_text = excluded.query_text, "
 				 "query_tree = excluded.query_tree, target_lag = excluded.target_lag, "
 				 "requested_mode = excluded.requested_mode, refresh_mode = excluded.refresh_mode, "
@@ -521,8 +539,9 @@ catalog_insert_entry(DtEntry *entry, List *inputs)
 				 "tree_major = excluded.tree_major, definition = excluded.definition, "
 				 "initialize = excluded.initialize, populated = excluded.populated, "
 				 "position_snapshot = excluded.position_snapshot, position_xid = excluded.position_xid, "
-				 "position_cid = excluded.position_cid",
-				 15, types, values, nulls, SPI_OK_INSERT);
+				 "position_cid = excluded.position_cid, tree_system = excluded.tree_system, "
+				 "no_position_reason = excluded.no_position_reason",
+				 17, types, values, nulls, SPI_OK_INSERT);
 	foreach(lc, inputs)
 	{
 		DtInput    *input = (DtInput *) lfirst(lc);
@@ -637,6 +656,8 @@ catalog_column_dependent(Oid relid, AttrNumber attnum)
  *		Record that a DT now equals its query as of snapshot: the snapshot,
  *		the current transaction and cid, the first command whose changes
  *		were not consumed.  A successful refresh also ends a run of failures.
+ *		A suspended DT keeps no position (catalog_set_suspended): its next
+ *		refresh is full.
  */
 void
 catalog_save_position(Oid relid, Snapshot snapshot, CommandId cid, TimestampTz data_timestamp)
@@ -657,9 +678,12 @@ catalog_save_position(Oid relid, Snapshot snapshot, CommandId cid, TimestampTz d
 	values[2] = FullTransactionIdGetDatum(GetTopFullTransactionId());
 	values[3] = Int32GetDatum((int32) cid);
 	values[4] = TimestampTzGetDatum(data_timestamp);
-	catalog_exec("UPDATE " DT_INTERNAL_SCHEMA ".dynamic_table SET position_snapshot = $2, "
-				 "position_xid = $3, position_cid = $4, data_timestamp = $5, populated = true, "
-				 "consecutive_failures = 0 WHERE relid = $1",
+	catalog_exec("UPDATE " DT_INTERNAL_SCHEMA ".dynamic_table SET "
+				 "position_snapshot = CASE WHEN scheduling_state = 'ACTIVE' THEN $2 END, "
+				 "position_xid = CASE WHEN scheduling_state = 'ACTIVE' THEN $3 END, "
+				 "position_cid = CASE WHEN scheduling_state = 'ACTIVE' THEN $4 END, "
+				 "no_position_reason = CASE WHEN scheduling_state <> 'ACTIVE' THEN " RELEASED_POSITION " END, "
+				 "data_timestamp = $5, populated = true, consecutive_failures = 0 WHERE relid = $1",
 				 5, types, values, NULL, SPI_OK_UPDATE);
 	SPI_finish();
 }
@@ -708,7 +732,9 @@ catalog_refresh_unit(Oid relid)
  *		Suspend a DT and, transitively, the DTs that read it (recording
  *		which suspension caused theirs), or resume it and the DTs its
  *		suspension had suspended.  Resuming a DT whose input DT is
- *		suspended is refused.
+ *		suspended is refused.  A suspended DT gives up its position: the
+ *		change logs it reads are emptied without it (capture_cleanup), and
+ *		its next refresh is full.
  */
 void
 catalog_set_suspended(Oid relid, bool suspend, const char *reason)
@@ -736,7 +762,9 @@ catalog_set_suspended(Oid relid, bool suspend, const char *reason)
 					 " UPDATE " DT_INTERNAL_SCHEMA ".dynamic_table d SET scheduling_state = 'SUSPENDED',"
 					 " suspend_reason = CASE WHEN d.relid = $1 THEN $2"
 					 "   ELSE format('%s, which it reads, is suspended', $1::regclass) END,"
-					 " suspended_by = CASE WHEN d.relid = $1 THEN NULL ELSE $1 END"
+					 " suspended_by = CASE WHEN d.relid = $1 THEN NULL ELSE $1 END,"
+					 " position_snapshot = NULL, position_xid = NULL, position_cid = NULL,"
+					 " no_position_reason = " RELEASED_POSITION
 					 " WHERE (d.relid = $1 OR d.relid IN (SELECT relid FROM down))"
 					 "   AND (d.relid = $1 OR d.scheduling_state = 'ACTIVE')"
 					 " RETURNING d.relid",
@@ -794,7 +822,7 @@ catalog_record_failure(Oid relid, const char *message)
 	SPI_finish();
 	if (failures >= DT_MAX_FAILURES)
 		catalog_set_suspended(relid, true,
-							  psprintf("suspended after %d failed refreshes in a row; the last one: %s",
+							  psprintf("suspended after %d failed refreshes in a row" LAST_FAILURE "%s",
 									   failures, message));
 }
 
@@ -1066,6 +1094,124 @@ catalog_set_definition(Oid relid, const char *definition)
 	CommandCounterIncrement();
 }
 
+/*
+ * catalog_set_tree
+ *		Store the analysed query of a DT (entry's query_tree, tree_major and
+ *		tree_system), written again by this cluster.
+ */
+void
+catalog_set_tree(DtEntry *entry)
+{
+	Oid			types[4] = {OIDOID, TEXTOID, INT4OID, INT8OID};
+	Datum		values[4] = {ObjectIdGetDatum(entry->relid), CStringGetTextDatum(entry->query_tree),
+	Int32GetDatum(entry->tree_major), Int64GetDatum(entry->tree_system)};
+
+	SPI_connect();
+	catalog_exec("UPDATE " DT_INTERNAL_SCHEMA ".dynamic_table SET query_tree = $2, tree_major = $3, "
+				 "tree_system = $4 WHERE relid = $1",
+				 4, types, values, NULL, SPI_OK_UPDATE);
+	SPI_finish();
+	CommandCounterIncrement();
+}
+
+/*
+ * catalog_stale_trees
+ *		The relids of the DTs whose stored tree this cluster did not write
+ *		(another major version, another cluster: pg_upgrade).
+ */
+List *
+catalog_stale_trees(void)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	Oid			types[2] = {INT4OID, INT8OID};
+	Datum		values[2] = {Int32GetDatum(PG_MAJORVERSION_NUM), Int64GetDatum((int64) GetSystemIdentifier())};
+	List	   *oids;
+
+	SPI_connect();
+	catalog_exec("SELECT relid FROM " DT_INTERNAL_SCHEMA ".dynamic_table "
+				 "WHERE tree_major <> $1 OR tree_system IS DISTINCT FROM $2 ORDER BY relid",
+				 2, types, values, NULL, SPI_OK_SELECT);
+	oids = spi_util_oids(caller);
+	SPI_finish();
+	return oids;
+}
+
+/* catalog_set_settings: store a DT's pinned settings ("name=value" strings). */
+void
+catalog_set_settings(Oid relid, List *settings)
+{
+	Oid			types[2] = {OIDOID, TEXTARRAYOID};
+	Datum		values[2] = {ObjectIdGetDatum(relid), settings_array(settings)};
+
+	SPI_connect();
+	catalog_exec("UPDATE " DT_INTERNAL_SCHEMA ".dynamic_table SET settings = $2 WHERE relid = $1",
+				 2, types, values, NULL, SPI_OK_UPDATE);
+	SPI_finish();
+	CommandCounterIncrement();
+}
+
+/*
+ * catalog_dts_naming
+ *		The DTs whose dt_guard arguments may name object (classid, objid),
+ *		which a rename or a move to another schema just renamed: those
+ *		that depend on it (pg_depend), those it suspended (a relation), for
+ *		a schema those in it or depending on an object in it, for an
+ *		extension those depending on a member of it.
+ */
+List *
+catalog_dts_naming(Oid classid, Oid objid)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	Oid			types[2] = {OIDOID, OIDOID};
+	Datum		values[2] = {ObjectIdGetDatum(classid), ObjectIdGetDatum(objid)};
+	List	   *oids;
+
+	SPI_connect();
+	catalog_exec("SELECT d.relid FROM " DT_INTERNAL_SCHEMA ".dynamic_table d"
+				 " JOIN pg_catalog.pg_class c ON c.oid = d.relid"
+				 " WHERE ($1 = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.suspended_by = $2)"
+				 " OR ($1 = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND (c.relnamespace = $2"
+				 "     OR d.suspended_by IN (SELECT s.oid FROM pg_catalog.pg_class s WHERE s.relnamespace = $2)))"
+				 " OR EXISTS (SELECT FROM pg_catalog.pg_depend p"
+				 "     WHERE p.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND p.objid = d.relid"
+				 "     AND ((p.refclassid = $1 AND p.refobjid = $2)"
+				 "       OR CASE WHEN $1 = 'pg_catalog.pg_namespace'::pg_catalog.regclass"
+				 "          THEN (pg_catalog.pg_identify_object(p.refclassid, p.refobjid, 0)).schema"
+				 "               = (SELECT n.nspname FROM pg_catalog.pg_namespace n WHERE n.oid = $2)"
+				 "          WHEN $1 = 'pg_catalog.pg_extension'::pg_catalog.regclass"
+				 "          THEN EXISTS (SELECT FROM pg_catalog.pg_depend e"
+				 "               WHERE e.classid = p.refclassid AND e.objid = p.refobjid AND e.deptype = 'e'"
+				 "               AND e.refclassid = $1 AND e.refobjid = $2)"
+				 "          ELSE false END))"
+				 " ORDER BY d.relid",
+				 2, types, values, NULL, SPI_OK_SELECT);
+	oids = spi_util_oids(caller);
+	SPI_finish();
+	return oids;
+}
+
+/*
+ * catalog_referenced
+ *		The objects of class refclassid that DT relid depends on
+ *		(pg_depend), as a List of OIDs.
+ */
+List *
+catalog_referenced(Oid relid, Oid refclassid)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	Oid			types[2] = {OIDOID, OIDOID};
+	Datum		values[2] = {ObjectIdGetDatum(relid), ObjectIdGetDatum(refclassid)};
+	List	   *oids;
+
+	SPI_connect();
+	catalog_exec("SELECT refobjid FROM pg_catalog.pg_depend WHERE classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+				 " AND objid = $1 AND refclassid = $2 ORDER BY refobjid",
+				 2, types, values, NULL, SPI_OK_SELECT);
+	oids = spi_util_oids(caller);
+	SPI_finish();
+	return oids;
+}
+
 /* catalog_captured_relations: the relids of every relation with a change log. */
 List *
 catalog_captured_relations(void)
@@ -1112,6 +1258,57 @@ catalog_delete_dropped(List **dts, List **inputs)
  */
 
 /*
+ * dumped_reason
+ *		The reason of a DT's suspension as dt_guard carries it: "" unless it
+ *		suspended itself or was suspended by its owner, and without the
+ *		error of a failed refresh (data only some roles may see).
+ */
+static char *
+dumped_reason(DtEntry *entry)
+{
+	char	   *reason;
+	char	   *last;
+
+	if (!entry->suspended || OidIsValid(entry->suspended_by) || entry->suspend_reason == NULL)
+		return pstrdup("");
+	reason = pstrdup(entry->suspend_reason);
+	if ((last = strstr(reason, LAST_FAILURE)) != NULL)
+		*last = '\0';
+	return reason;
+}
+
+/*
+ * catalog_guard_arguments
+ *		The arguments the dt_guard trigger of a DT has (DtGuardArg), as
+ *		its catalog row says now: a List of C strings.
+ */
+List *
+catalog_guard_arguments(Oid relid)
+{
+	DtEntry    *entry = catalog_read_entry(relid, false);
+	char	   *lag;
+	char	   *state;
+	int			guc_level;
+
+	/* the lag is read back under the same settings */
+	guc_level = settings_pin(entry->settings);
+	lag = entry->lag_downstream ? "downstream"
+		: DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(entry->target_lag)));
+	AtEOXact_GUC(false, guc_level);
+	if (!entry->suspended)
+		state = "ACTIVE";
+	else if (OidIsValid(entry->suspended_by) && get_rel_name(entry->suspended_by) != NULL)
+		state = psprintf("SUSPENDED BY %s", names_qualified(entry->suspended_by));
+	else
+		state = "SUSPENDED";
+	return list_concat(list_make4(pstrdup(DT_GUARD_FORMAT), entry->definition, pstrdup(lag),
+								  pstrdup(catalog_mode_name(entry->requested_mode))),
+					   list_concat(list_make3(pstrdup(entry->on_create ? "on_create" : "on_schedule"),
+											  pstrdup(state), dumped_reason(entry)),
+								   entry->settings));
+}
+
+/*
  * catalog_write_guard
  *		Create or replace the dt_guard trigger of a DT from its catalog row.
  *
@@ -1125,36 +1322,16 @@ catalog_delete_dropped(List **dts, List **inputs)
 void
 catalog_write_guard(Oid relid)
 {
-	DtEntry    *entry = catalog_read_entry(relid, false);
 	char	   *dt = names_qualified(relid);
 	StringInfoData sql;
-	char	   *lag;
-	char	   *state;
-	int			guc_level;
 	ListCell   *lc;
-
-	/* the lag is read back under the same settings */
-	guc_level = settings_pin(entry->settings);
-	lag = entry->lag_downstream ? "downstream"
-		: DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(entry->target_lag)));
-	AtEOXact_GUC(false, guc_level);
-	if (!entry->suspended)
-		state = "ACTIVE";
-	else if (OidIsValid(entry->suspended_by) && get_rel_name(entry->suspended_by) != NULL)
-		state = psprintf("SUSPENDED BY %s", names_qualified(entry->suspended_by));
-	else
-		state = "SUSPENDED";
 
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "CREATE OR REPLACE TRIGGER " DT_GUARD_TRIGGER " BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE "
-					 "ON %s FOR EACH STATEMENT EXECUTE FUNCTION " DT_INTERNAL_SCHEMA ".guard_dynamic_table("
-					 "%s, %s, %s, %s, %s, %s",
-					 dt, quote_literal_cstr(DT_GUARD_FORMAT), quote_literal_cstr(entry->definition),
-					 quote_literal_cstr(lag), quote_literal_cstr(catalog_mode_name(entry->requested_mode)),
-					 quote_literal_cstr(entry->on_create ? "on_create" : "on_schedule"),
-					 quote_literal_cstr(state));
-	foreach(lc, entry->settings)
-		appendStringInfo(&sql, ", %s", quote_literal_cstr((char *) lfirst(lc)));
+					 "ON %s FOR EACH STATEMENT EXECUTE FUNCTION " DT_INTERNAL_SCHEMA ".guard_dynamic_table(", dt);
+	foreach(lc, catalog_guard_arguments(relid))
+		appendStringInfo(&sql, "%s%s", foreach_current_index(lc) > 0 ? ", " : "",
+						 quote_literal_cstr((char *) lfirst(lc)));
 	appendStringInfoChar(&sql, ')');
 	catalog_exec_ddl(sql.data);
 	catalog_exec_ddl(psprintf("ALTER TABLE %s ENABLE ALWAYS TRIGGER " DT_GUARD_TRIGGER, dt));

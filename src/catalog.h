@@ -82,10 +82,13 @@ typedef struct DtEntry
 	char	   *query_text;
 	char	   *query_tree;		/* nodeToString of the analysed query */
 	int			tree_major;		/* the PostgreSQL major version that wrote it */
+	int64		tree_system;	/* the system identifier of the cluster that
+								 * wrote it (0: unknown) */
 	char	   *definition;		/* the query as printed, fully qualified */
 	bool		on_create;		/* initialize => 'on_create' */
 	bool		suspended;
 	Oid			suspended_by;	/* the suspended input that caused it */
+	char	   *suspend_reason; /* why it is suspended, or NULL */
 	bool		lag_downstream;
 	Interval   *target_lag;		/* NULL when downstream */
 	DtMode		requested_mode;
@@ -94,6 +97,7 @@ typedef struct DtEntry
 	List	   *settings;		/* "name=value" strings */
 	bool		populated;
 	bool		has_position;
+	char	   *no_position_reason; /* why not, if known */
 	Datum		position_snapshot;	/* pg_snapshot */
 	FullTransactionId position_xid;
 	CommandId	position_cid;
@@ -115,7 +119,10 @@ typedef struct DtRefreshStats
  * into pg_dump's output (catalog_write_guard, dump.c): the format, the
  * query as printed, the target lag, the requested refresh mode, the
  * initialize choice, the scheduling state ("ACTIVE", "SUSPENDED" or
- * "SUSPENDED BY <qualified name of the input>"), then the pinned settings.
+ * "SUSPENDED BY <qualified name of the input>"), the reason of a
+ * suspension not caused by an input ("" if none; without the error of a
+ * failed refresh, which pg_trigger would show to everyone), then the
+ * pinned settings.
  */
 #define DT_GUARD_FORMAT		"pg_dynamic_tables 1.1"
 typedef enum DtGuardArg
@@ -126,6 +133,7 @@ typedef enum DtGuardArg
 	DT_GUARD_ARG_MODE,
 	DT_GUARD_ARG_INITIALIZE,
 	DT_GUARD_ARG_STATE,
+	DT_GUARD_ARG_REASON,
 	DT_GUARD_ARG_SETTINGS		/* and every argument after it */
 } DtGuardArg;
 
@@ -171,9 +179,15 @@ extern void catalog_drop_members(List *objects);
 extern List *catalog_dynamic_tables(void);
 extern List *catalog_captured_relations(void);
 extern void catalog_set_definition(Oid relid, const char *definition);
+extern void catalog_set_settings(Oid relid, List *settings);
+extern List *catalog_dts_naming(Oid classid, Oid objid);
+extern List *catalog_referenced(Oid relid, Oid refclassid);
+extern void catalog_set_tree(DtEntry *entry);
+extern List *catalog_stale_trees(void);
 extern List *catalog_state_objects(Oid relid);
 extern void catalog_follow_owner(Oid relid);
 extern void catalog_delete_dropped(List **dts, List **logs);
+extern List *catalog_guard_arguments(Oid relid);
 extern void catalog_write_guard(Oid relid);
 
 /* ---------------------------------------------------------------------

@@ -85,6 +85,9 @@ extern bool names_is_extension_trigger(const char *name);
 extern List *settings_current(void);
 extern int	settings_pin(List *settings);
 extern void settings_check(List *settings);
+extern Oid	settings_ts_config(List *settings);
+extern List *settings_name_ts_config(List *settings, Oid cfg);
+extern Oid	settings_find_ts_config(List *settings, List *candidates, Oid classid, Oid objid);
 
 /* ---------------------------------------------------------------------
  * spi_util.c
@@ -100,5 +103,6 @@ extern bool spi_util_bool(uint64 row, int col);
 extern Oid	spi_util_oid(uint64 row, int col);
 extern uint64 spi_util_run(SPIPlanPtr plan, Datum *values, const char *nulls,
 						   Snapshot snapshot);
+extern ErrorData *spi_util_in_subtransaction(void (*work) (void *arg), void *arg);
 
 #endif							/* DT_COMMON_H */

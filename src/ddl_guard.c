@@ -35,6 +35,7 @@
 #include "access/xact.h"
 #include "catalog/dependency.h"
 #include "catalog/indexing.h"
+#include "catalog/objectaddress.h"
 #include "catalog/pg_depend.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/namespace.h"
@@ -77,7 +78,7 @@ typedef struct AfterCommand
 	List	   *new_owner;		/* DTs whose owner changed */
 	bool		table_existed;	/* CREATE TABLE IF NOT EXISTS found it */
 	Oid			guarded;		/* a dt_guard trigger made by a restore */
-	bool		renamed;		/* something was renamed or moved */
+	ObjectAddress renamed;		/* what a rename or move renames, or invalid */
 	bool		dropped_extension;	/* DROP EXTENSION pg_dynamic_tables */
 	bool		readopt;		/* internal objects released for a cascade */
 } AfterCommand;
@@ -811,6 +812,62 @@ release_busy_database(Node *parsetree)
 }
 
 /*
+ * renamed_object
+ *		What a RenameStmt or AlterObjectSchemaStmt renames or moves, looked
+ *		up before it runs: the relation of anything a relation names (a
+ *		column, a constraint, a trigger...), else the object itself (a
+ *		schema, a function, a type...; a domain for its constraint), locked
+ *		as the command locks it;
+ *		invalid if it does not exist, which the command then reports, or
+ *		is a role, database or tablespace.
+ */
+static ObjectAddress
+renamed_object(Node *parsetree)
+{
+	ObjectAddress address = InvalidObjectAddress;
+	RangeVar   *relation;
+	ObjectType	type;
+	Node	   *object;
+	Relation	rel = NULL;
+
+	if (IsA(parsetree, RenameStmt))
+	{
+		RenameStmt *stmt = (RenameStmt *) parsetree;
+
+		if (stmt->renameType == OBJECT_SCHEMA)
+		{
+			ObjectAddressSet(address, NamespaceRelationId, get_namespace_oid(stmt->subname, true));
+			return address;
+		}
+		relation = stmt->relation;
+		type = stmt->renameType;
+		object = stmt->object;
+	}
+	else
+	{
+		AlterObjectSchemaStmt *stmt = (AlterObjectSchemaStmt *) parsetree;
+
+		relation = stmt->relation;
+		type = stmt->objectType;
+		object = stmt->object;
+	}
+	/* these name a type (a domain's, for a constraint) by a List */
+	if (type == OBJECT_DOMCONSTRAINT)
+		type = OBJECT_DOMAIN;
+	if ((type == OBJECT_TYPE || type == OBJECT_DOMAIN) && object != NULL)
+		object = (Node *) makeTypeNameFromNameList(castNode(List, object));
+	if (relation != NULL)
+		ObjectAddressSet(address, RelationRelationId, RangeVarGetRelid(relation, NoLock, true));
+	else if (object != NULL)
+	{
+		address = get_object_address(type, object, &rel, AccessExclusiveLock, true);
+		if (rel != NULL)
+			table_close(rel, NoLock);
+	}
+	return address;
+}
+
+/*
  * check_command
  *		Before a utility command runs, with the extension active: refuse
  *		what would break a DT, and note in *after what to follow up.  A COPY
@@ -830,10 +887,12 @@ check_command(PlannedStmt **pstmt, bool *readOnlyTree, AfterCommand *after)
 			break;
 		case T_RenameStmt:
 			check_rename((RenameStmt *) parsetree);
-			after->renamed = true;
+			dump_renew_trees();
+			after->renamed = renamed_object(parsetree);
 			break;
 		case T_AlterObjectSchemaStmt:
-			after->renamed = true;
+			dump_renew_trees();
+			after->renamed = renamed_object(parsetree);
 			break;
 		case T_DropStmt:
 			check_drop((DropStmt *) parsetree, after);
@@ -903,8 +962,7 @@ follow_up(Node *parsetree, AfterCommand *after)
 		dump_restore_dynamic_table(after->guarded);
 		workers_wake_scheduler();
 	}
-	if (after->renamed)
-		dump_refresh_definitions();
+	dump_refresh_definitions(after->renamed);
 	foreach(lc, after->new_children)
 	{
 		Oid			child = lfirst_oid(lc);
@@ -973,7 +1031,7 @@ dt_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 	if (after.dropped_extension)
 		drop_empty_schema_dt();
 	if (upgrading && OidIsValid(after.guarded))
-		dump_reinstall_capture(after.guarded);
+		dump_upgrade_dynamic_table(after.guarded);
 	if (active && extension_active())
 		follow_up(parsetree, &after);
 }

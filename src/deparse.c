@@ -755,12 +755,27 @@ context_for_level(Query *level)
 }
 
 /*
+ * column_name
+ *		The name a Var of column a of rel prints with in a deparse context
+ *		of context_for_level, as ruleutils names it: the column alias its
+ *		FROM item gave it (FROM a AS t(c1, c2), a restored definition of a
+ *		query whose column was renamed), else its name now.
+ */
+static const char *
+column_name(DtFromRel *rel, AttrNumber a)
+{
+	if (a > 0 && a <= list_length(rel->aliases))
+		return quote_identifier(strVal(list_nth(rel->aliases, a - 1)));
+	return quote_identifier(get_attname(rel->input->relid, a, false));
+}
+
+/*
  * source_sql
- *		A relation of the FROM list as relation "t<rtindex>", with its column
- *		names plus the sign: its rows now (sign 1), its change window (the
- *		signs of the log), or its rows before the window, as the signed
- *		multiset "now minus the changes".  Change logs name captured column
- *		attnum N "aN".
+ *		A relation of the FROM list as relation "t<rtindex>", with its
+ *		columns named as the query's Vars print (column_name) plus the
+ *		sign: its rows now (sign 1), its change window (the signs of the
+ *		log), or its rows before the window, as the signed multiset "now
+ *		minus the changes".  Change logs name captured column attnum N "aN".
  */
 static char *
 source_sql(DtFromRel *rel, SourceKind kind)
@@ -778,13 +793,13 @@ source_sql(DtFromRel *rel, SourceKind kind)
 	while ((attnum = bms_next_member(input->attnums, attnum)) >= 0)
 	{
 		AttrNumber	a = attnum + FirstLowInvalidHeapAttributeNumber;
-		const char *name = quote_identifier(get_attname(input->relid, a, false));
+		const char *name = column_name(rel, a);
 		Oid			type;
 		int32		typmod;
 		Oid			collation;
 
 		get_atttypetypmodcoll(input->relid, a, &type, &typmod, &collation);
-		appendStringInfo(&now, ", b.%s", name);
+		appendStringInfo(&now, ", b.%s AS %s", quote_identifier(get_attname(input->relid, a, false)), name);
 		if (getBaseType(type) != type)
 			appendStringInfo(&changes, ", c.a%d::%s AS %s", a, type_sql(type, typmod), name);
 		else

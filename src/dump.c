@@ -40,25 +40,30 @@
  * members keep their OIDs and files, so the catalog, the change logs and
  * the state come through as they were, but internal triggers are not
  * dumped.  When the binary-upgrade restore creates a DT's dt_guard,
- * dump_reinstall_capture gives its inputs their capture triggers back,
- * before anything can write to them.  The stored query trees are specific
- * to a major version: after an upgrade to another, a DT's query is parsed
- * again from its definition (analysis_stored_query).
+ * dump_upgrade_dynamic_table gives its inputs their capture triggers back,
+ * before anything can write to them, and records its pg_depend entries
+ * again.  The stored query trees hold OIDs that pg_upgrade does not keep
+ * (functions, operators), and their format is a major version's: a tree
+ * another cluster wrote is not read, the query is parsed again from its
+ * definition (analysis_stored_query), and the tree stored again by the
+ * first refresh or rename (analysis_renew_tree).
  *
  * The definition names what the query reads, so renaming those (a table,
- * a column, a schema, a function) changes it: after every rename,
- * dump_refresh_definitions prints the queries again and rewrites the
- * definitions that changed.
+ * a column, a schema, a function) changes it: after a rename,
+ * dump_refresh_definitions prints the queries of the DTs that depend on
+ * what was renamed again and rewrites the definitions that changed.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/table.h"
+#include "access/xlog.h"
 #include "catalog/dependency.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_extension.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_ts_config.h"
 #include "commands/extension.h"
 #include "commands/trigger.h"
 #include "nodes/makefuncs.h"
@@ -257,6 +262,9 @@ dump_restore_dynamic_table(Oid relid)
 						initialize, name)));
 	entry.on_create = (strcmp(initialize, "on_create") == 0);
 	parse_state(argument(args, DT_GUARD_ARG_STATE), &entry);
+	if (entry.suspended && !OidIsValid(entry.suspended_by) &&
+		strlen(argument(args, DT_GUARD_ARG_REASON)) > 0)
+		entry.suspend_reason = argument(args, DT_GUARD_ARG_REASON);
 	query = analysis_parse_query(argument(args, DT_GUARD_ARG_DEFINITION));
 	AtEOXact_GUC(false, guc_level);
 
@@ -277,19 +285,24 @@ dump_restore_dynamic_table(Oid relid)
 }
 
 /*
- * dump_reinstall_capture
+ * dump_upgrade_dynamic_table
  *		pg_upgrade's restore just created the dt_guard trigger of DT relid:
- *		give the tables it reads back their capture triggers (their change
- *		logs are there already).  A dt_guard of version 1.0 carries no
- *		definition; its capture triggers were ordinary triggers, which
- *		pg_upgrade keeps.
+ *		put back what its schema dump leaves out.  Its catalog row, change
+ *		logs and state come with the files, later; but the tables it reads
+ *		need their capture triggers back (internal triggers are not
+ *		dumped), and the DT its pg_depend entries (made by
+ *		lifecycle_make_dynamic, not by SQL a dump repeats), recorded from
+ *		its definition parsed now, with this cluster's OIDs.  A dt_guard of
+ *		version 1.0 carries no definition; its capture triggers were
+ *		ordinary triggers, which pg_upgrade keeps.
  */
 void
-dump_reinstall_capture(Oid relid)
+dump_upgrade_dynamic_table(Oid relid)
 {
 	List	   *args = guard_arguments(relid);
 	List	   *settings;
 	Query	   *query;
+	DtAnalysis *an;
 	int			guc_level;
 	ListCell   *lc;
 
@@ -299,7 +312,8 @@ dump_reinstall_capture(Oid relid)
 	settings_check(settings);
 	guc_level = settings_pin(settings);
 	query = analysis_parse_query(argument(args, DT_GUARD_ARG_DEFINITION));
-	foreach(lc, analysis_analyze(query, relid)->inputs)
+	an = analysis_analyze(query, relid);
+	foreach(lc, an->inputs)
 	{
 		DtInput    *input = (DtInput *) lfirst(lc);
 
@@ -307,6 +321,9 @@ dump_reinstall_capture(Oid relid)
 			capture_reinstall_triggers(input->relid);
 	}
 	AtEOXact_GUC(false, guc_level);
+	if (catalog_parse_mode(argument(args, DT_GUARD_ARG_MODE)) == DT_MODE_FULL)
+		an->strategy = DT_STRATEGY_FULL;
+	lifecycle_record_dependencies(relid, settings, query, an);
 }
 
 /*
@@ -346,35 +363,134 @@ dump_copy_done(void)
 	discarding_copy = InvalidOid;
 }
 
+/* renew_tree: analysis_renew_tree of DT relid (for spi_util_in_subtransaction). */
+static void
+renew_tree(void *arg)
+{
+	analysis_renew_tree(catalog_read_entry(*(Oid *) arg, false));
+}
+
 /*
- * dump_refresh_definitions
- *		After a rename: print every DT's query again, and where the
- *		definition changed, store it and rewrite the DT's dt_guard.
+ * dump_renew_trees
+ *		Before a rename: store again, parsed from their definitions, the
+ *		trees another cluster wrote (pg_upgrade; analysis_tree_current),
+ *		while the definitions still name what they read.  Each DT in a
+ *		subtransaction of its own: one that fails is left as it is, with
+ *		a WARNING, and the rename goes on.
  */
 void
-dump_refresh_definitions(void)
+dump_renew_trees(void)
 {
 	ListCell   *lc;
 
-	foreach(lc, catalog_dynamic_tables())
+	if (!catalog_version_current())
+		return;
+	foreach(lc, catalog_stale_trees())
 	{
 		Oid			relid = lfirst_oid(lc);
-		DtEntry    *entry;
-		char	   *definition;
-		int			guc_level;
+		ErrorData  *edata;
 
 		if (get_rel_name(relid) == NULL)
 			continue;
-		entry = catalog_read_entry(relid, false);
-		if (entry->tree_major != PG_MAJORVERSION_NUM)
-			continue;
-		guc_level = settings_pin(entry->settings);
-		definition = analysis_print_definition((Query *) stringToNode(entry->query_tree));
-		AtEOXact_GUC(false, guc_level);
-		if (entry->definition != NULL && strcmp(definition, entry->definition) == 0)
-			continue;
+		edata = spi_util_in_subtransaction(renew_tree, &relid);
+		if (edata != NULL)
+			ereport(WARNING,
+					(errcode(edata->sqlerrcode),
+					 errmsg("could not parse the definition of dynamic table \"%s\" again: %s",
+							get_rel_name(relid), edata->message)));
+	}
+}
+
+/* A DT whose definition may name what was renamed, for refresh_definition. */
+typedef struct RenamedFor
+{
+	Oid			relid;
+	ObjectAddress renamed;
+} RenamedFor;
+
+/*
+ * refresh_definition
+ *		The definition of a DT after a rename of something it may name
+ *		(RenamedFor): its pinned text search configuration as it is called
+ *		now, its query printed again; the catalog row updated, and dt_guard
+ *		rewritten when its arguments (the suspending DT's name included)
+ *		are not those of the catalog row.  For spi_util_in_subtransaction.
+ */
+static void
+refresh_definition(void *arg)
+{
+	RenamedFor *r = (RenamedFor *) arg;
+	Oid			relid = r->relid;
+	DtEntry    *entry = catalog_read_entry(relid, false);
+	Oid			ts_config;
+	List	   *old_args;
+	List	   *new_args;
+	char	   *definition;
+	int			guc_level;
+	ListCell   *lc;
+	ListCell   *lc2;
+
+	if (!analysis_tree_current(entry))
+		return;					/* dump_renew_trees said why */
+	ts_config = settings_find_ts_config(entry->settings, catalog_referenced(relid, TSConfigRelationId),
+										r->renamed.classId, r->renamed.objectId);
+	if (OidIsValid(ts_config))
+	{
+		entry->settings = settings_name_ts_config(entry->settings, ts_config);
+		catalog_set_settings(relid, entry->settings);
+	}
+	guc_level = settings_pin(entry->settings);
+	definition = analysis_print_definition((Query *) stringToNode(entry->query_tree));
+	AtEOXact_GUC(false, guc_level);
+	if (entry->definition == NULL || strcmp(definition, entry->definition) != 0)
 		catalog_set_definition(relid, definition);
-		catalog_write_guard(relid);
+
+	old_args = guard_arguments(relid);
+	new_args = catalog_guard_arguments(relid);
+	if (list_length(old_args) == list_length(new_args))
+	{
+		forboth(lc, old_args, lc2, new_args)
+		{
+			if (strcmp((char *) lfirst(lc), (char *) lfirst(lc2)) != 0)
+				break;
+		}
+		if (lc == NULL)
+			return;
+	}
+	catalog_write_guard(relid);
+}
+
+/*
+ * dump_refresh_definitions
+ *		After renamed (an object, its address looked up before the
+ *		command) was renamed or moved to another schema: refresh the
+ *		definitions of the DTs that may name it (catalog_dts_naming).
+ *		Each in a subtransaction of its own: a DT whose definition cannot
+ *		be printed keeps it, with a WARNING, and the rename stands.  Before
+ *		ALTER EXTENSION UPDATE (an older catalog), nothing is done.
+ */
+void
+dump_refresh_definitions(ObjectAddress renamed)
+{
+	ListCell   *lc;
+
+	if (!OidIsValid(renamed.objectId) || !catalog_version_current())
+		return;
+	foreach(lc, catalog_dts_naming(renamed.classId, renamed.objectId))
+	{
+		RenamedFor	r = {lfirst_oid(lc), renamed};
+		Oid			relid = r.relid;
+		ErrorData  *edata;
+
+		if (get_rel_name(relid) == NULL)
+			continue;
+		edata = spi_util_in_subtransaction(refresh_definition, &r);
+		if (edata != NULL)
+			ereport(WARNING,
+					(errcode(edata->sqlerrcode),
+					 errmsg("could not update the definition of dynamic table \"%s\": %s",
+							get_rel_name(relid), edata->message),
+					 errdetail("A dump made now would restore it as it was defined before this command.")));
 	}
 }
 
@@ -389,7 +505,6 @@ dump_refresh_definitions(void)
 void
 dump_convert_from_1_0(void)
 {
-	Oid			extension = get_extension_oid(DT_EXTENSION_NAME, false);
 	ListCell   *lc;
 
 	if (PG_MAJORVERSION_NUM != 15)
@@ -404,8 +519,6 @@ dump_convert_from_1_0(void)
 		DtEntry    *entry;
 		ListCell   *lc2;
 		int			guc_level;
-		ObjectAddress dt;
-		ObjectAddress ext;
 
 		if (get_rel_name(relid) == NULL)
 			continue;
@@ -414,6 +527,9 @@ dump_convert_from_1_0(void)
 		catalog_set_definition(relid,
 							   analysis_print_definition((Query *) stringToNode(entry->query_tree)));
 		AtEOXact_GUC(false, guc_level);
+		/* written by this cluster, which 1.0 did not record */
+		entry->tree_system = (int64) GetSystemIdentifier();
+		catalog_set_tree(entry);
 		foreach(lc2, catalog_state_objects(relid))
 		{
 			ObjectAddress *object = (ObjectAddress *) lfirst(lc2);
@@ -422,9 +538,7 @@ dump_convert_from_1_0(void)
 											RelationRelationId, DEPENDENCY_AUTO);
 			catalog_add_member(object->classId, object->objectId);
 		}
-		ObjectAddressSet(dt, RelationRelationId, relid);
-		ObjectAddressSet(ext, ExtensionRelationId, extension);
-		recordDependencyOn(&dt, &ext, DEPENDENCY_NORMAL);
+		lifecycle_record_dependencies(relid, entry->settings, NULL, NULL);
 		CommandCounterIncrement();
 		catalog_write_guard(relid);
 	}

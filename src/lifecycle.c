@@ -36,6 +36,7 @@
 #include "catalog/pg_extension.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_namespace.h"
+#include "catalog/pg_ts_config.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "miscadmin.h"
@@ -238,26 +239,53 @@ find_key_index(Oid relid, DtAnalysis *an)
 /*
  * ensure_key_index
  *		The index of an incremental DT on its key, which a refresh finds the
- *		rows it rewrites with, and which cannot be dropped without the DT.
+ *		rows it rewrites with (lifecycle_record_dependencies makes it part
+ *		of the DT).
  */
 static void
 ensure_key_index(Oid relid, DtAnalysis *an)
 {
 	char	   *key_index = deparse_key_index(relid, an);
-	Oid			index;
 
-	if (key_index == NULL)
+	if (key_index == NULL || OidIsValid(find_key_index(relid, an)))
 		return;
-	index = find_key_index(relid, an);
-	if (!OidIsValid(index))
+	catalog_exec_ddl(key_index);
+	CommandCounterIncrement();
+	if (!OidIsValid(find_key_index(relid, an)))
+		elog(ERROR, "could not find the key index of dynamic table %u", relid);
+}
+
+/*
+ * lifecycle_record_dependencies
+ *		The pg_depend entries of DT relid, as for a view: on what its query
+ *		uses; on the text search configuration its settings pin, which
+ *		every refresh sets; on the extension (DROP EXTENSION ... CASCADE
+ *		drops the DTs: nothing would refresh them); and its key index's, as
+ *		part of it, which cannot be dropped without it.  query NULL: only
+ *		the settings' and the extension's (a DT of 1.0 has the others).
+ *		an->strategy is the effective one: a DT refreshed in full has no
+ *		key index.
+ */
+void
+lifecycle_record_dependencies(Oid relid, List *settings, Query *query, DtAnalysis *an)
+{
+	ObjectAddress dtaddr;
+	Oid			ts_config = settings_ts_config(settings);
+
+	ObjectAddressSet(dtaddr, RelationRelationId, relid);
+	if (query != NULL)
+		recordDependencyOnExpr(&dtaddr, (Node *) query, NIL, DEPENDENCY_NORMAL);
+	if (OidIsValid(ts_config))
+		record_dependency(RelationRelationId, relid, TSConfigRelationId, ts_config, DEPENDENCY_NORMAL);
+	record_dependency(RelationRelationId, relid, ExtensionRelationId,
+					  get_extension_oid(DT_EXTENSION_NAME, false), DEPENDENCY_NORMAL);
+	if (query != NULL && an->strategy != DT_STRATEGY_FULL)
 	{
-		catalog_exec_ddl(key_index);
-		CommandCounterIncrement();
-		index = find_key_index(relid, an);
-		if (!OidIsValid(index))
-			elog(ERROR, "could not find the key index of dynamic table %u", relid);
+		Oid			index = find_key_index(relid, an);
+
+		if (OidIsValid(index))
+			record_dependency(RelationRelationId, index, RelationRelationId, relid, DEPENDENCY_INTERNAL);
 	}
-	record_dependency(RelationRelationId, index, RelationRelationId, relid, DEPENDENCY_INTERNAL);
 }
 
 /*
@@ -303,15 +331,13 @@ lifecycle_make_dynamic(Oid relid, DtEntry *entry, Query *query, DtAnalysis *an)
 {
 	int			guc_level;
 	ListCell   *lc;
-	ObjectAddress dtaddr;
 
 	lock_inputs(an->inputs);
 
 	/* Internal SQL is generated for search_path = pg_catalog. */
 	guc_level = settings_pin(entry->settings);
 	entry->relid = relid;
-	entry->query_tree = nodeToString(query);
-	entry->tree_major = PG_MAJORVERSION_NUM;
+	analysis_set_tree(entry, query);
 	entry->definition = analysis_print_definition(query);
 	if (an->strategy == DT_STRATEGY_MERGE)
 		create_state_objects(relid, an);
@@ -321,11 +347,7 @@ lifecycle_make_dynamic(Oid relid, DtEntry *entry, Query *query, DtAnalysis *an)
 		capture_attach_input((DtInput *) lfirst(lc));
 	AtEOXact_GUC(false, guc_level);
 
-	ObjectAddressSet(dtaddr, RelationRelationId, relid);
-	recordDependencyOnExpr(&dtaddr, (Node *) query, NIL, DEPENDENCY_NORMAL);
-	/* DROP EXTENSION ... CASCADE drops the DTs: nothing would refresh them */
-	record_dependency(RelationRelationId, relid, ExtensionRelationId,
-					  get_extension_oid(DT_EXTENSION_NAME, false), DEPENDENCY_NORMAL);
+	lifecycle_record_dependencies(relid, entry->settings, query, an);
 
 	catalog_insert_entry(entry, an->inputs);
 	CommandCounterIncrement();

@@ -13,6 +13,8 @@
 #ifndef DT_LIFECYCLE_H
 #define DT_LIFECYCLE_H
 
+#include "catalog/objectaddress.h"
+
 #include "refresh.h"
 
 /* ---------------------------------------------------------------------
@@ -21,6 +23,8 @@
  */
 extern void lifecycle_check_privileges(Query *query);
 extern void lifecycle_choose_strategy(DtEntry *entry, DtAnalysis *an, const char *name);
+extern void lifecycle_record_dependencies(Oid relid, List *settings, Query *query,
+										  DtAnalysis *an);
 extern void lifecycle_make_dynamic(Oid relid, DtEntry *entry, Query *query, DtAnalysis *an);
 extern void lifecycle_redefine(Oid relid, DtEntry *entry, Query *query);
 extern void lifecycle_forget_dropped(void);
@@ -34,11 +38,12 @@ extern void lifecycle_adopt_members(void);
  */
 extern bool dump_is_guard_function(List *funcname);
 extern void dump_restore_dynamic_table(Oid relid);
-extern void dump_reinstall_capture(Oid relid);
+extern void dump_upgrade_dynamic_table(Oid relid);
 extern Node *dump_discard_copy(CopyStmt *stmt, Oid relid);
 extern bool dump_discarding_copy(Oid relid);
 extern void dump_copy_done(void);
-extern void dump_refresh_definitions(void);
+extern void dump_renew_trees(void);
+extern void dump_refresh_definitions(ObjectAddress renamed);
 extern void dump_convert_from_1_0(void);
 
 #endif							/* DT_LIFECYCLE_H */

@@ -392,6 +392,7 @@ from_relation(List *inputs, Query *query, RangeTblRef *item, DtFromRel **rel)
 		return pstrdup("TABLESAMPLE");
 	*rel = palloc0(sizeof(DtFromRel));
 	(*rel)->rtindex = rtindex;
+	(*rel)->aliases = rte->alias != NULL ? rte->alias->colnames : NIL;
 	foreach(lc, inputs)
 	{
 		if (((DtInput *) lfirst(lc))->relid == rte->relid)

@@ -612,43 +612,7 @@ count_window(DtPlanSet *p, Datum *window, Snapshot snap, int64 *rows, int64 *mar
 	}
 }
 
-/*
- * in_subtransaction
- *		Run work(arg) in a subtransaction of its own.  Returns NULL when it
- *		succeeded (the subtransaction is committed), or the error it raised,
- *		copied, after rolling the subtransaction back.  Either way the
- *		caller's memory context and resource owner are current again.
- */
-static ErrorData *
-in_subtransaction(void (*work) (void *arg), void *arg)
-{
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	ErrorData  *edata = NULL;
-
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
-	{
-		work(arg);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-	}
-	PG_END_TRY();
-	return edata;
-}
-
-/* An incremental refresh's arguments, for in_subtransaction. */
+/* An incremental refresh's arguments, for spi_util_in_subtransaction. */
 typedef struct IncrementalRefresh
 {
 	DtPlanSet  *p;
@@ -685,7 +649,7 @@ incremental_or_full(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 					DtRefreshStats *stats)
 {
 	IncrementalRefresh r = {p, window, changed, snap, stats};
-	ErrorData  *edata = in_subtransaction(incremental_refresh, &r);
+	ErrorData  *edata = spi_util_in_subtransaction(incremental_refresh, &r);
 
 	if (edata == NULL)
 		return;
@@ -743,9 +707,10 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 	}
 	if (!entry->has_position)
 	{
-		/* restored: its rows and state are not known to match any position */
+		/* restored or suspended: its rows and state match no position */
 		d->state_rebuilt = merge;
-		d->message = d->why = "the first refresh after a restore is full";
+		d->message = d->why = entry->no_position_reason != NULL ? entry->no_position_reason
+			: "the first refresh after a restore is full";
 		return;
 	}
 	if (merge && !entry->state_valid)
@@ -1184,6 +1149,8 @@ refresh_one(Oid relid, Snapshot snap, TimestampTz data_timestamp, const char *tr
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("dynamic table with OID %u does not exist", relid)));
 	entry = catalog_read_entry(relid, false);
+	/* after pg_upgrade: the tree stored again, from the definition */
+	analysis_renew_tree(entry);
 	owner = catalog_relation_owner(relid);
 	CommandCounterIncrement();
 	cid = GetCurrentCommandId(false);
@@ -1347,7 +1314,7 @@ refresh_dynamic_table(Oid relid, const char *trigger, DtRefreshStats *stats,
 	UnregisterSnapshot(snap);
 }
 
-/* A scheduled refresh of one DT of a unit, for in_subtransaction. */
+/* A scheduled refresh of one DT of a unit, for spi_util_in_subtransaction. */
 typedef struct ScheduledRefresh
 {
 	Oid			relid;
@@ -1417,7 +1384,7 @@ refresh_scheduled_unit(List *unit)
 			failed = lappend_oid(failed, relid);
 			continue;
 		}
-		edata = in_subtransaction(scheduled_refresh, &r);
+		edata = spi_util_in_subtransaction(scheduled_refresh, &r);
 		if (edata != NULL)
 		{
 			catalog_insert_history(relid, "SCHEDULED", start, GetCurrentTimestamp(), 0,

@@ -15,7 +15,15 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_namespace.h"
+#include "catalog/pg_ts_config.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/regproc.h"
+#include "utils/syscache.h"
 
 #include "common.h"
 
@@ -106,4 +114,104 @@ settings_check(List *settings)
 							   "TimeZone, DateStyle, IntervalStyle, extra_float_digits, lc_monetary, "
 							   "lc_numeric, lc_time and default_text_search_config")));
 	}
+}
+
+/*
+ * settings_ts_config
+ *		The text search configuration a DT's settings pin
+ *		(default_text_search_config), or InvalidOid if they pin none or it
+ *		does not exist.  The DT depends on it (lifecycle.c): a refresh, and
+ *		every parse of the definition, sets it, which fails once it is
+ *		dropped.
+ */
+Oid
+settings_ts_config(List *settings)
+{
+	const char *prefix = "default_text_search_config=";
+	ListCell   *lc;
+
+	foreach(lc, settings)
+	{
+		const char *setting = (const char *) lfirst(lc);
+
+		if (pg_strncasecmp(setting, prefix, strlen(prefix)) == 0)
+			return get_ts_config_oid(dt_name_list(setting + strlen(prefix)), true);
+	}
+	return InvalidOid;
+}
+
+/*
+ * settings_name_ts_config
+ *		A DT's settings with default_text_search_config naming text search
+ *		configuration cfg as it is called now (after a rename, or a move to
+ *		another schema), as the setting shows it.
+ */
+List *
+settings_name_ts_config(List *settings, Oid cfg)
+{
+	const char *prefix = "default_text_search_config=";
+	List	   *named = NIL;
+	HeapTuple	tup = SearchSysCache1(TSCONFIGOID, ObjectIdGetDatum(cfg));
+	Form_pg_ts_config form;
+	ListCell   *lc;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for text search configuration %u", cfg);
+	form = (Form_pg_ts_config) GETSTRUCT(tup);
+	foreach(lc, settings)
+	{
+		const char *setting = (const char *) lfirst(lc);
+
+		if (pg_strncasecmp(setting, prefix, strlen(prefix)) == 0)
+			setting = psprintf("%s%s", prefix,
+							   quote_qualified_identifier(get_namespace_name(form->cfgnamespace),
+														  NameStr(form->cfgname)));
+		named = lappend(named, (char *) setting);
+	}
+	ReleaseSysCache(tup);
+	return named;
+}
+
+/*
+ * settings_find_ts_config
+ *		The text search configuration a DT's settings pin but name no
+ *		longer, because the object (classid, objid) was just renamed: of
+ *		candidates (the configurations the DT depends on), the renamed one,
+ *		or the one of the pinned name in the renamed schema.  InvalidOid
+ *		when the settings still name a configuration, or none fits.
+ */
+Oid
+settings_find_ts_config(List *settings, List *candidates, Oid classid, Oid objid)
+{
+	const char *prefix = "default_text_search_config=";
+	char	   *pinned = NULL;
+	ListCell   *lc;
+
+	foreach(lc, settings)
+	{
+		const char *setting = (const char *) lfirst(lc);
+
+		if (pg_strncasecmp(setting, prefix, strlen(prefix)) == 0)
+			pinned = strVal(llast(dt_name_list(setting + strlen(prefix))));
+	}
+	if (pinned == NULL || OidIsValid(settings_ts_config(settings)))
+		return InvalidOid;
+	foreach(lc, candidates)
+	{
+		Oid			cfg = lfirst_oid(lc);
+		HeapTuple	tup = SearchSysCache1(TSCONFIGOID, ObjectIdGetDatum(cfg));
+		Form_pg_ts_config form;
+		bool		found;
+
+		if (!HeapTupleIsValid(tup))
+			continue;
+		form = (Form_pg_ts_config) GETSTRUCT(tup);
+		found = (classid == TSConfigRelationId && objid == cfg) ||
+			(classid == NamespaceRelationId && objid == form->cfgnamespace &&
+			 strcmp(NameStr(form->cfgname), pinned) == 0);
+		ReleaseSysCache(tup);
+		if (found)
+			return cfg;
+	}
+	return InvalidOid;
 }

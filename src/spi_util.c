@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * spi_util.c
- *		Running prepared statements through SPI, and reading their rows.
+ *		Running prepared statements through SPI, reading their rows, and
+ *		running work in a subtransaction of its own.
  *
  * Every file that reads SPI's results does it the same way: the rows are
  * in SPI_tuptable, allocated in SPI's procedure context, which SPI_finish
@@ -14,7 +15,9 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "executor/spi.h"
+#include "utils/resowner.h"
 
 #include "common.h"
 
@@ -120,4 +123,40 @@ spi_util_run(SPIPlanPtr plan, Datum *values, const char *nulls, Snapshot snapsho
 	if (rc < 0)
 		elog(ERROR, "refresh statement failed: %s", SPI_result_code_string(rc));
 	return SPI_processed;
+}
+
+/*
+ * spi_util_in_subtransaction
+ *		Run work(arg) in a subtransaction of its own.  Returns NULL when it
+ *		succeeded (the subtransaction is committed), or the error it raised,
+ *		copied, after rolling the subtransaction back.  Either way the
+ *		caller's memory context and resource owner are current again.
+ */
+ErrorData *
+spi_util_in_subtransaction(void (*work) (void *arg), void *arg)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	ErrorData  *edata = NULL;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		work(arg);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_END_TRY();
+	return edata;
 }

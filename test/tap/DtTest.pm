@@ -297,9 +297,11 @@ sub write_round
 }
 
 # snapshot(node, db): the source as a copy must reproduce it.
-#   dts: [{name, refresh_mode, settings}] in dependency order (a table
-#        after the dynamic tables it reads); settings is one line of what
-#        dt.dynamic_tables says about it.
+#   dts: [{name, after_writes, settings}] in dependency order (a table
+#        after the dynamic tables it reads); after_writes is the action of a
+#        refresh after writes: its refresh mode, FULL while it is suspended
+#        (a suspended table keeps no position in the change logs);
+#        settings is one line of what dt.dynamic_tables says about it.
 #   data: {base table => row count and digest of its rows}
 sub snapshot
 {
@@ -309,7 +311,7 @@ WITH RECURSIVE d(name, depth) AS (
     SELECT t.name::text, 0 FROM dt.dynamic_tables t
     UNION ALL
     SELECT t.name::text, d.depth + 1 FROM dt.dynamic_tables t JOIN d ON d.name::text = ANY (t.inputs::text[]))
-SELECT t.name, t.refresh_mode
+SELECT t.name, CASE WHEN t.scheduling_state = 'SUSPENDED' THEN 'FULL' ELSE t.refresh_mode END
   FROM dt.dynamic_tables t JOIN (SELECT name, max(depth) AS depth FROM d GROUP BY name) o ON o.name = t.name::text
  ORDER BY o.depth, t.name::text
 });
@@ -318,7 +320,7 @@ SELECT t.name, t.refresh_mode
 	for my $line (split /\n/, $out)
 	{
 		my ($name, $mode) = split /\|/, $line;
-		push @dts, { name => $name, refresh_mode => $mode, settings => $settings->{$name} };
+		push @dts, { name => $name, after_writes => $mode, settings => $settings->{$name} };
 	}
 	return {
 		dts => \@dts,
@@ -334,8 +336,9 @@ sub settings
 	my ($node, $db) = @_;
 	my $json = sql($node, $db, q{
 SELECT coalesce(json_object_agg(name::text,
-           format('target_lag %s, refresh_mode %s, requested_refresh_mode %s, scheduling_state %s, populated %s, query: %s',
-                  target_lag, refresh_mode, requested_refresh_mode, scheduling_state, populated, query)), '{}')
+           format('target_lag %s, refresh_mode %s, requested_refresh_mode %s, scheduling_state %s (%s), populated %s, query: %s',
+                  target_lag, refresh_mode, requested_refresh_mode, scheduling_state,
+                  scheduling_state_reason, populated, query)), '{}')
   FROM dt.dynamic_tables
 });
 	return defined $json ? decode_json($json) : {};
@@ -478,7 +481,8 @@ sub refresh_all
 # check_maintained(node, db, label, snap, round, schemas): the dynamic
 # tables work: each equals its query after its next refresh; then its base
 # tables take INSERT, UPDATE and DELETE, and the refreshes after them are
-# INCREMENTAL for incremental tables (FULL for full ones) and exact.
+# INCREMENTAL for incremental tables (FULL for full and suspended ones) and
+# exact.
 sub check_maintained
 {
 	my ($node, $db, $label, $snap, $k, @schemas) = @_;
@@ -495,7 +499,7 @@ sub check_maintained
 	$equal = equal($node, $db, @names);
 	for my $t (@dts)
 	{
-		is($action->{ $t->{name} }, $t->{refresh_mode}, "$label: after writes, $t->{name} refreshes $t->{refresh_mode}");
+		is($action->{ $t->{name} }, $t->{after_writes}, "$label: after writes, $t->{name} refreshes $t->{after_writes}");
 		ok($equal->{ $t->{name} }, "$label: and equals its query");
 	}
 }

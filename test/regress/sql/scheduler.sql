@@ -106,8 +106,8 @@ SELECT dt_internal.run_scheduled_refreshes(ts('quotient_total') + interval '1 mi
 SELECT name, scheduling_state, consecutive_failures, last_refresh_state
   FROM dt.dynamic_tables WHERE relid::text LIKE 'quotient%' ORDER BY relid::text;
 SELECT dt_test.check('quotients'), dt_test.check('quotient_total');
--- The deleted row was still in the change window: the incremental refresh
--- hit the division by zero and the refresh fell back to a full one.
+-- Suspension released its position in the change logs: the first refresh
+-- after it is resumed is full, and says why.
 SELECT refresh_action, state, state_message FROM dt.refresh_history
  WHERE name = 'public.quotients' ORDER BY refresh_id DESC LIMIT 1;
 

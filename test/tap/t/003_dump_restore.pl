@@ -23,7 +23,9 @@
 # with, and after its next refresh (full) it equals its query; the base tables hold all their rows, take
 # writes, and the refreshes after the writes are incremental and exact; the
 # internal objects belong to the extension, and no user trigger captures
-# changes.  A table dumped alone with -t is a plain writable table.
+# changes.  A table dumped alone with -t is a plain writable table.  Two of
+# the dynamic tables name columns by aliases, one because a column it
+# reads was renamed after its creation.
 
 use strict;
 use warnings;
@@ -46,6 +48,22 @@ SELECT dt.create_dynamic_table('report.status_by_region', $$
      GROUP BY c.region, o.status
 $$, or_replace => true);
 SELECT dt.alter_dynamic_table('shop.customer_orders', refresh_mode => 'incremental');
+});
+# Column aliases, and a column renamed after creation, which PostgreSQL
+# prints as an alias of its old name: a restore parses them.
+$source->safe_psql('shopdb', q{
+CREATE TABLE shop.status_names (status text PRIMARY KEY, label text);
+INSERT INTO shop.status_names VALUES ('new', 'New'), ('paid', 'Paid'), ('shipped', 'Shipped');
+SELECT dt.create_dynamic_table('shop.status_labels', $$
+    SELECT status, label, count(*) AS n, sum(amount) AS total
+      FROM shop.orders JOIN shop.status_names USING (status) GROUP BY status, label
+$$, refresh_mode => 'incremental');
+SELECT dt.create_dynamic_table('shop.customer_amounts', $$
+    SELECT cust, count(*) AS n, sum(amt) AS total
+      FROM shop.orders AS o(num, cust, st, item, q, amt) GROUP BY cust
+$$, refresh_mode => 'incremental');
+ALTER TABLE shop.status_names RENAME COLUMN status TO code;
+INSERT INTO shop.orders VALUES (30000, 7, 'paid', 'sku1', 1, 5.5, 1, now());
 });
 my $snap = snapshot($source, 'shopdb');
 

@@ -13,6 +13,12 @@
 # refreshes after them are incremental (for incremental tables) and exact,
 # a dynamic table over a dynamic table included; and the scheduler, turned
 # on, refreshes a table with a one second lag by itself after a write.
+#
+# A dynamic table whose query uses a function, a type and an operator of
+# the user's (pg_upgrade keeps the OIDs of types, not of functions and
+# operators): its table is renamed before anything else reads it, then it
+# refreshes, equals its query, and keeps its pg_depend entries (what it
+# uses cannot be dropped, nor its key index; it depends on the extension).
 
 use strict;
 use warnings;
@@ -25,6 +31,23 @@ use DtTest;
 my $old = new_node('old');
 create_roles($old);
 build_source($old, 'shopdb');
+$old->safe_psql('shopdb', q{
+CREATE SCHEMA calc;
+CREATE TYPE calc.size AS ENUM ('small', 'large');
+CREATE FUNCTION calc.size_of(numeric) RETURNS calc.size IMMUTABLE LANGUAGE sql
+    AS $$ SELECT CASE WHEN $1 > 500 THEN 'large'::calc.size ELSE 'small'::calc.size END $$;
+CREATE FUNCTION calc.weighted(numeric, int) RETURNS numeric IMMUTABLE LANGUAGE sql
+    AS $$ SELECT $1 * $2 $$;
+CREATE OPERATOR calc.*** (LEFTARG = numeric, RIGHTARG = int, FUNCTION = calc.weighted);
+CREATE TABLE calc.items (id int PRIMARY KEY, price numeric, qty int);
+INSERT INTO calc.items SELECT i, i * 3.5, i % 7 FROM generate_series(1, 300) i;
+SET client_min_messages = warning;
+SELECT dt.create_dynamic_table('calc.by_size', $$
+    SELECT calc.size_of(price) AS size, count(*) AS n, sum(price OPERATOR(calc.***) qty) AS weighted
+      FROM calc.items GROUP BY 1
+$$, refresh_mode => 'incremental');
+INSERT INTO calc.items VALUES (1000, 10, 1);
+});
 my $snap = snapshot($old, 'shopdb');
 $old->stop;
 
@@ -64,8 +87,51 @@ if (!$upgraded)
 }
 $new->start;
 
+# Before anything reads it: its table renamed.
+ok(defined sql($new, 'shopdb', 'ALTER TABLE calc.items RENAME TO items_renamed'),
+	'upgraded: a table a dynamic table with user functions reads can be renamed');
 check_settings($new, 'shopdb', 'upgraded', $snap, qw(shop report));
 check_maintained($new, 'shopdb', 'upgraded', $snap, 3, qw(shop report));
+
+my $calc = 'calc.by_size';
+ok(defined sql($new, 'shopdb', "SELECT action FROM dt.refresh('$calc')"),
+	'upgraded: a dynamic table using a function, type and operator of the user refreshes');
+is(sql($new, 'shopdb', "SELECT count(*) FROM dt_test.diff('$calc')"), '0', 'upgraded: and equals its query');
+sql($new, 'shopdb', q{
+INSERT INTO calc.items_renamed VALUES (2000, 900, 3);
+UPDATE calc.items_renamed SET price = price + 600 WHERE id = 5;
+DELETE FROM calc.items_renamed WHERE id = 7;
+});
+is(sql($new, 'shopdb', "SELECT action FROM dt.refresh('$calc')"), 'INCREMENTAL',
+	'upgraded: after writes it refreshes incrementally');
+is(sql($new, 'shopdb', "SELECT count(*) FROM dt_test.diff('$calc')"), '0', 'upgraded: and equals its query');
+is( sql($new, 'shopdb', qq{
+SELECT tree_major = current_setting('server_version_num')::int / 10000
+       AND tree_system = (SELECT system_identifier FROM pg_control_system())
+  FROM dt_internal.dynamic_table WHERE relid = '$calc'::regclass}),
+	't', 'upgraded: its query tree is stored again, by the new cluster');
+for my $object ('FUNCTION calc.size_of(numeric)', 'OPERATOR calc.*** (numeric, int)')
+{
+	my ($out, $err) = ('', '');
+	$new->psql('shopdb', "DROP $object", stdout => \$out, stderr => \$err);
+	like($err, qr/cannot drop .* because other objects depend on it\nDETAIL:  table calc\.by_size depends on/,
+		"upgraded: DROP $object is refused: the dynamic table depends on it");
+}
+{
+	my ($out, $err) = ('', '');
+	$new->psql('shopdb', q{
+DO $$ BEGIN EXECUTE format('DROP INDEX %s',
+    (SELECT indexrelid::regclass FROM pg_index WHERE indrelid = 'calc.by_size'::regclass)); END $$},
+		stdout => \$out, stderr => \$err);
+	like($err, qr/cannot drop index .* because table calc\.by_size requires it/,
+		'upgraded: the key index of a dynamic table is part of it');
+}
+is( sql($new, 'shopdb', q{
+SELECT count(*) FROM pg_depend
+ WHERE classid = 'pg_class'::regclass AND objid = 'calc.by_size'::regclass
+   AND refclassid = 'pg_extension'::regclass
+   AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'pg_dynamic_tables')}),
+	'1', 'upgraded: a dynamic table depends on the extension');
 alive_ok($new, 'upgraded');
 
 # The scheduler: on, for a table whose lag is one second; a write reaches

@@ -9,6 +9,8 @@
 #
 # - writes made with the new library before ALTER EXTENSION UPDATE are
 #   taken (and, with the changes pending from 1.0, reach the tables);
+#   renames of what the dynamic tables read succeed, and view
+#   dt.dynamic_tables can be read (its query column is NULL until then);
 # - ALTER EXTENSION pg_dynamic_tables UPDATE brings it to 1.1;
 # - every dynamic table keeps its settings, equals its query after a
 #   refresh, and after more writes refreshes incrementally (incremental
@@ -46,6 +48,16 @@ $node->start;
 
 ok(defined sql($node, 'shopdb', write_statements(3, qw(shop report))),
 	'before ALTER EXTENSION UPDATE: the base tables take writes with the new library');
+ok( defined sql($node, 'shopdb', q{
+ALTER TABLE shop.customers RENAME COLUMN region TO area;
+ALTER TABLE shop.orders RENAME TO orders_renamed;
+ALTER SCHEMA report RENAME TO report_renamed;
+ALTER SCHEMA report_renamed RENAME TO report;
+ALTER TABLE shop.orders_renamed RENAME TO orders;
+ALTER TABLE shop.customers RENAME COLUMN area TO region;
+}), 'before ALTER EXTENSION UPDATE: what the dynamic tables read can be renamed');
+is( sql($node, 'shopdb', 'SELECT count(*), count(query) FROM dt.dynamic_tables'),
+	scalar(@{ $snap->{dts} }) . '|0', 'before ALTER EXTENSION UPDATE: dt.dynamic_tables lists the tables, without their queries');
 ok(defined sql($node, 'shopdb', 'ALTER EXTENSION pg_dynamic_tables UPDATE'), 'ALTER EXTENSION UPDATE succeeds');
 is(sql($node, 'shopdb', "SELECT extversion FROM pg_extension WHERE extname = 'pg_dynamic_tables'"),
 	'1.1', 'the extension is at version 1.1');
