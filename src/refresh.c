@@ -73,6 +73,7 @@ typedef struct DtPlanSet
 	SPIPlanPtr	full_delete;
 	SPIPlanPtr	full_insert;
 	List	   *count_changes;
+	int64	   *window_rows;	/* rows in the window, per count_relids */
 	List	   *window_plans;	/* of WindowPlan, by inputs changed */
 	SPIPlanPtr	recompute_delete;
 	SPIPlanPtr	recompute_insert;
@@ -87,10 +88,14 @@ static HTAB *plan_cache = NULL;
 /*
  * A prepared statement that reads the window of one set of changed inputs
  * (relids): the merge of a delta-merge DT, or the keys of a recompute DT.
+ * It was planned for windows of about the sizes of "sizes" (size_class of
+ * each changed input's rows, in the order of "changed"): a window of other
+ * sizes gets a plan of its own.
  */
 typedef struct WindowPlan
 {
 	List	   *changed;
+	List	   *sizes;
 	SPIPlanPtr	plan;
 } WindowPlan;
 
@@ -130,25 +135,33 @@ refresh_syscache_callback(Datum arg, int cacheid, uint32 hashvalue)
 }
 
 /*
- * prepare
- *		Prepare and keep one statement.  SPI calls leave the SPI procedure
- *		context current; the caller's context is restored.
+ * prepare_with
+ *		Prepare and keep one statement, with the cursor options (planner
+ *		choices) options.  SPI calls leave the SPI procedure context
+ *		current; the caller's context is restored.
  */
 static SPIPlanPtr
-prepare(const char *sql, int nargs, Oid *types)
+prepare_with(const char *sql, int nargs, Oid *types, int options)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	SPIPlanPtr	plan;
 
 	if (sql == NULL)
 		return NULL;
-	plan = SPI_prepare(sql, nargs, types);
+	plan = SPI_prepare_cursor(sql, nargs, types, options);
 	if (plan == NULL)
 		elog(ERROR, "could not prepare refresh statement (%s): %s",
 			 SPI_result_code_string(SPI_result), sql);
 	SPI_keepplan(plan);
 	MemoryContextSwitchTo(cxt);
 	return plan;
+}
+
+/* prepare: prepare and keep one statement (prepare_with), plans as usual. */
+static SPIPlanPtr
+prepare(const char *sql, int nargs, Oid *types)
+{
+	return prepare_with(sql, nargs, types, 0);
 }
 
 /* free_plan: free a prepared statement, if any. */
@@ -314,6 +327,7 @@ get_plans(DtEntry *entry)
 	p->full_delete = prepare(p->sql->full_delete, 0, NULL);
 	p->full_insert = prepare(p->sql->full_insert, 0, NULL);
 	p->count_changes = prepare_list(p->sql->count_changes, 3, window_types);
+	p->window_rows = palloc0(sizeof(int64) * Max(list_length(p->sql->count_relids), 1));
 	if (p->an->strategy == DT_STRATEGY_RECOMPUTE)
 	{
 		Oid			key_types[2] = {get_array_type(p->an->recompute->type), BOOLOID};
@@ -370,30 +384,64 @@ int8_array(int64 *values, int n)
 }
 
 /*
+ * size_class
+ *		The size of a window of rows rows, in steps of a factor of 4: a plan
+ *		made for windows of one class suits the others of that class.
+ */
+static int
+size_class(int64 rows)
+{
+	int			c = 0;
+
+	while (rows > 1)
+	{
+		rows /= 4;
+		c++;
+	}
+	return c;
+}
+
+/*
  * window_plan
  *		The merge, or the key query, for a window that changed the inputs
  *		"changed" (relids): a join has one term per changed relation, so each
  *		set of changed inputs has its own statement, prepared when first
- *		needed.
+ *		needed.  The planner reads the rows of each change window from
+ *		refresh_window_rows (the support function of
+ *		dt_internal.read_changes), so a window much larger or smaller than
+ *		those a statement was planned for gets a statement of its own.
  */
 static SPIPlanPtr
 window_plan(DtPlanSet *p, List *changed)
 {
 	WindowPlan *wp;
+	List	   *sizes = NIL;
 	ListCell   *lc;
 	MemoryContext old;
 
+	foreach(lc, p->sql->count_relids)
+	{
+		if (list_member_oid(changed, lfirst_oid(lc)))
+			sizes = lappend_int(sizes, size_class(p->window_rows[foreach_current_index(lc)]));
+	}
 	foreach(lc, p->window_plans)
 	{
 		wp = (WindowPlan *) lfirst(lc);
-		if (equal(wp->changed, changed))
+		if (equal(wp->changed, changed) && equal(wp->sizes, sizes))
 			return wp->plan;
 	}
 	old = MemoryContextSwitchTo(p->cxt);
 	wp = palloc(sizeof(WindowPlan));
 	wp->changed = list_copy(changed);
-	wp->plan = prepare(p->an->strategy == DT_STRATEGY_MERGE ? deparse_merge_sql(p->sql, changed)
-					   : deparse_recompute_keys_sql(p->an, changed), 3, window_types);
+	wp->sizes = list_copy(sizes);
+
+	/*
+	 * one plan: the window's position, its only parameters, changes no
+	 * estimate
+	 */
+	wp->plan = prepare_with(p->an->strategy == DT_STRATEGY_MERGE ? deparse_merge_sql(p->sql, changed)
+							: deparse_recompute_keys_sql(p->an, changed), 3, window_types,
+							CURSOR_OPT_GENERIC_PLAN);
 	p->window_plans = lappend(p->window_plans, wp);
 	MemoryContextSwitchTo(old);
 	return wp->plan;
@@ -594,6 +642,7 @@ count_window(DtPlanSet *p, Datum *window, Snapshot snap, int64 *rows, int64 *mar
 
 		spi_util_run((SPIPlanPtr) lfirst(lc), window, NULL, snap);
 		n = spi_util_int64(0, 1);
+		p->window_rows[foreach_current_index(lc)] = n;
 		*rows += n;
 		*markers += spi_util_int64(0, 2);
 		if (n > 0)
@@ -809,6 +858,37 @@ refresh_reads_input(Oid relid)
 
 		if (input->relid == relid && input->capturable)
 			return true;
+	}
+	return false;
+}
+
+/*
+ * refresh_window_rows
+ *		The rows (markers left out) in the change window of relid that the
+ *		refresh this backend is running counted (count_window), for the
+ *		planner's estimate of dt_internal.read_changes: false when no
+ *		refresh is running or it did not count relid's.
+ */
+bool
+refresh_window_rows(Oid relid, double *rows)
+{
+	Oid			dt;
+	DtPlanSet  *p;
+	ListCell   *lc;
+
+	if (refreshing == NIL || plan_cache == NULL)
+		return false;
+	dt = llast_oid(refreshing);
+	p = hash_search(plan_cache, &dt, HASH_FIND, NULL);
+	if (p == NULL || p->sql == NULL || p->window_rows == NULL)
+		return false;
+	foreach(lc, p->sql->count_relids)
+	{
+		if (lfirst_oid(lc) == relid)
+		{
+			*rows = (double) p->window_rows[foreach_current_index(lc)];
+			return true;
+		}
 	}
 	return false;
 }

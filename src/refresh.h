@@ -35,6 +35,7 @@ extern void refresh_dynamic_table(Oid relid, const char *trigger, DtRefreshStats
 extern bool refresh_scheduled_unit(List *unit);
 extern bool refresh_in_progress(Oid relid);
 extern bool refresh_reads_input(Oid relid);
+extern bool refresh_window_rows(Oid relid, double *rows);
 extern void refresh_refuse_nested(const char *what);
 extern void refresh_require_read_committed(const char *what);
 
