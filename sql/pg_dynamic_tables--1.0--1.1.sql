@@ -107,6 +107,11 @@ SELECT d.relid::regclass AS name,
                WHERE r.relid = d.relid AND r.state = 'SUCCEEDED'
                  AND r.data_timestamp IS NOT NULL) s) lag ON true;
 
+-- The rows of changes each refresh read: a refresh predicts the cost of
+-- an incremental refresh from the durations and changes of the last ones
+-- (src/refresh.c, adaptive refresh).
+ALTER TABLE dt_internal.refresh_log ADD COLUMN changes bigint;
+
 CREATE OR REPLACE VIEW dt.refresh_history AS
 SELECT r.refresh_id,
        r.table_name AS name,

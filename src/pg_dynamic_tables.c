@@ -47,6 +47,11 @@ define_settings(void)
 							"Refresh history rows kept per dynamic table.",
 							NULL, &workers_history_size, 1000, 10, 1000000, PGC_SIGHUP, 0,
 							NULL, NULL, NULL);
+	DefineCustomBoolVariable("pg_dynamic_tables.adaptive_refresh",
+							 "Refreshes in full when the history says that is cheaper than incrementally.",
+							 "Each refresh that could be incremental compares the expected cost of both, "
+							 "learnt from the dynamic table's recent refreshes.  Off: always incremental.",
+							 &refresh_adaptive, true, PGC_USERSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("pg_dynamic_tables");
 }
 

@@ -105,6 +105,16 @@ static Oid	window_types[3] = {PG_SNAPSHOTOID, XID8OID, INT4OID};
 /* The DTs being refreshed by this backend, innermost last (guard trigger). */
 static List *refreshing = NIL;
 
+/*
+ * pg_dynamic_tables.adaptive_refresh: whether a refresh that could be
+ * incremental may be done in full when its history says that is cheaper
+ * (adaptive_full).
+ */
+bool		refresh_adaptive = true;
+
+/* Whether window_plan planned a statement in the refresh running now. */
+static bool planned_window = false;
+
 /* ---------------------------------------------------------------------
  * Plan cache
  * ---------------------------------------------------------------------
@@ -442,6 +452,7 @@ window_plan(DtPlanSet *p, List *changed)
 	wp->plan = prepare_with(p->an->strategy == DT_STRATEGY_MERGE ? deparse_merge_sql(p->sql, changed)
 							: deparse_recompute_keys_sql(p->an, changed), 3, window_types,
 							CURSOR_OPT_GENERIC_PLAN);
+	planned_window = true;
 	p->window_plans = lappend(p->window_plans, wp);
 	MemoryContextSwitchTo(old);
 	return wp->plan;
@@ -734,6 +745,103 @@ incremental_or_full(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 	stats->message = psprintf("incremental refresh failed (%s); refreshed in full", edata->message);
 }
 
+/* ---------------------------------------------------------------------
+ * Adaptive refresh
+ * ---------------------------------------------------------------------
+ */
+
+/* The full refreshes whose median is the expected cost of the next. */
+#define ADAPTIVE_FULL_SAMPLES 3
+
+/* compare_double: qsort's order of doubles. */
+static int
+compare_double(const void *a, const void *b)
+{
+	double		x = *(const double *) a;
+	double		y = *(const double *) b;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/* median: the median of n > 0 values, which it sorts. */
+static double
+median(double *values, int n)
+{
+	qsort(values, n, sizeof(double), compare_double);
+	return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+/*
+ * expected_incremental_ms
+ *		What an incremental refresh of "changes" rows is expected to cost,
+ *		from the recent ones (costs, at least one): a fixed part, the
+ *		cheapest of them, and a part proportional to the changes, read off
+ *		the refreshes of the smallest window at least as large as this one
+ *		(the largest, if none is), the median of those of that size.
+ */
+static double
+expected_incremental_ms(const DtRefreshCosts *costs, int64 changes)
+{
+	double		fixed = costs->incremental_ms[0];
+	double		reference = -1;
+	double		same[DT_COST_SAMPLES];
+	int			nsame = 0;
+	int			i;
+
+	for (i = 0; i < costs->nincremental; i++)
+	{
+		fixed = Min(fixed, costs->incremental_ms[i]);
+		if (costs->changes[i] >= changes && (reference < 0 || costs->changes[i] < reference))
+			reference = costs->changes[i];
+	}
+	if (reference < 0)
+	{
+		for (i = 0; i < costs->nincremental; i++)
+			reference = Max(reference, costs->changes[i]);
+	}
+	/* the refreshes of about that size (within a factor of 2) */
+	for (i = 0; i < costs->nincremental; i++)
+	{
+		if (costs->changes[i] >= reference / 2 && costs->changes[i] <= reference * 2)
+			same[nsame++] = costs->incremental_ms[i];
+	}
+	if (reference <= 0)
+		return median(same, nsame);
+	return fixed + (median(same, nsame) - fixed) * (double) changes / reference;
+}
+
+/*
+ * adaptive_full
+ *		Is a full refresh of the DT relid expected to cost less than an
+ *		incremental one of "changes" rows?  Learnt from its own history
+ *		(catalog_refresh_costs): the incremental cost by
+ *		expected_incremental_ms, the full cost the median of the last
+ *		ADAPTIVE_FULL_SAMPLES full refreshes.  Without a refresh of either
+ *		kind in the history, or with pg_dynamic_tables.adaptive_refresh off,
+ *		it is incremental.  *message says why when it is full.
+ */
+static bool
+adaptive_full(Oid relid, int64 changes, char **message)
+{
+	DtRefreshCosts costs;
+	double		full_ms;
+	double		incremental_ms;
+
+	if (!refresh_adaptive)
+		return false;
+	catalog_refresh_costs(relid, &costs);
+	if (costs.nincremental == 0 || costs.nfull == 0)
+		return false;
+	full_ms = median(costs.full_ms, Min(costs.nfull, ADAPTIVE_FULL_SAMPLES));
+	incremental_ms = expected_incremental_ms(&costs, changes);
+	if (incremental_ms <= full_ms)
+		return false;
+	*message = psprintf("an incremental refresh of %lld changed rows was expected to take %.0f ms "
+						"(from the last %d), a full refresh %.0f ms; refreshed in full",
+						(long long) changes, incremental_ms, costs.nincremental, full_ms);
+	return true;
+}
+
 /* choose_and_refresh: choose the action and do it (run_refresh). */
 static void
 choose_and_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *stats)
@@ -742,6 +850,7 @@ choose_and_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *
 	int64		rows;
 	int64		markers;
 	List	   *changed;
+	char	   *message;
 	Oid			rls = rls_input(p);
 
 	if (OidIsValid(rls))
@@ -789,8 +898,16 @@ choose_and_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *
 		stats->action = "NO_DATA";
 	else if (markers > 0 || p->an->strategy == DT_STRATEGY_FULL)
 		full_refresh(p, snap, stats);
+	else if (adaptive_full(entry->relid, rows, &message))
+	{
+		full_refresh(p, snap, stats);
+		stats->message = message;
+	}
 	else
 		incremental_or_full(p, window, changed, snap, stats);
+	/* a refresh that planned a statement is no measure of the next ones */
+	stats->changes = rows;
+	stats->counted = !planned_window;
 }
 
 /*
@@ -960,6 +1077,7 @@ refresh_one(Oid relid, Snapshot snap, TimestampTz data_timestamp, const char *tr
 	MemoryContext cxt = CurrentMemoryContext;
 
 	memset(stats, 0, sizeof(DtRefreshStats));
+	planned_window = false;
 	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),

@@ -30,6 +30,8 @@ typedef struct DtRefreshAttempt
 	char	   *name;
 } DtRefreshAttempt;
 
+extern bool refresh_adaptive;
+
 extern void refresh_dynamic_table(Oid relid, const char *trigger, DtRefreshStats *stats,
 								  volatile DtRefreshAttempt *attempt);
 extern bool refresh_scheduled_unit(List *unit);
