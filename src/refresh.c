@@ -35,6 +35,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
+#include "catalog/pg_statistic.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -460,22 +461,43 @@ window_plan(DtPlanSet *p, List *changed)
 
 /*
  * A recompute refresh that touches more than 1 / RECOMPUTE_MAX_SHARE of the
- * DT's rows' keys is done in full: reading most partitions through an
- * index costs more than one scan of everything.
+ * DT's keys is done in full: reading most partitions through an index
+ * costs more than one scan of everything.
  */
 #define RECOMPUTE_MAX_SHARE 4
 
-/* dt_row_estimate: the planner's estimate of the rows of a DT. */
+/*
+ * dt_key_estimate
+ *		The planner's estimate of the distinct keys of a recompute DT: the
+ *		distinct values of its key column, as ANALYZE saw them, or its rows
+ *		when it has no statistics.  A key of a few values (a year, a
+ *		nation) has many rows each: what a refresh recomputes is the share
+ *		of the keys it touched, not of the rows.
+ */
 static double
-dt_row_estimate(Oid relid)
+dt_key_estimate(DtPlanSet *p)
 {
-	Relation	rel = table_open(relid, NoLock);
+	Relation	rel = table_open(p->relid, NoLock);
 	BlockNumber pages;
 	double		tuples;
 	double		allvisfrac;
+	AttrNumber	attnum = get_attnum(p->relid, recompute_key_column(p->an));
+	HeapTuple	tup;
 
 	table_relation_estimate_size(rel, NULL, &pages, &tuples, &allvisfrac);
 	table_close(rel, NoLock);
+	tup = SearchSysCache3(STATRELATTINH, ObjectIdGetDatum(p->relid), Int16GetDatum(attnum),
+						  BoolGetDatum(false));
+	if (HeapTupleIsValid(tup))
+	{
+		float4		distinct = ((Form_pg_statistic) GETSTRUCT(tup))->stadistinct;
+
+		ReleaseSysCache(tup);
+		if (distinct > 0)
+			return Min(distinct, Max(tuples, 1));
+		if (distinct < 0)
+			return Max(-distinct * tuples, 1);
+	}
 	return tuples;
 }
 
@@ -493,7 +515,7 @@ recompute_refresh(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 	char		nulls[2] = {' ', ' '};
 	bool		isnull;
 	int64		nkeys;
-	double		rows;
+	double		keys_estimate;
 
 	stats->action = "INCREMENTAL";
 	spi_util_run(window_plan(p, changed), window, NULL, snap);
@@ -510,12 +532,12 @@ recompute_refresh(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 
 		nkeys += ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
 	}
-	rows = dt_row_estimate(p->relid);
-	if (nkeys > 1 && (double) nkeys * RECOMPUTE_MAX_SHARE > rows)
+	keys_estimate = dt_key_estimate(p);
+	if (nkeys > 1 && (double) nkeys * RECOMPUTE_MAX_SHARE > keys_estimate)
 	{
 		full_refresh(p, snap, stats);
-		stats->message = psprintf("the changes touched %ld keys, of about %.0f rows; refreshed in full",
-								  (long) nkeys, rows);
+		stats->message = psprintf("the changes touched %ld keys, of about %.0f; refreshed in full",
+								  (long) nkeys, keys_estimate);
 		return;
 	}
 	if (nulls[0] != 'n')
