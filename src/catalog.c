@@ -702,10 +702,14 @@ catalog_record_failure(Oid relid, const char *message)
 
 /*
  * catalog_refresh_costs
- *		The durations of the last DT_COST_SAMPLES successful incremental
- *		refreshes of relid whose window was counted, with their rows of
- *		changes, and of its last DT_COST_SAMPLES full ones (creation
- *		included), newest first.
+ *		The durations of the last DT_COST_SAMPLES successful refreshes of
+ *		relid that took the incremental path, with the rows of changes they
+ *		read (those whose window was counted: incremental ones, and full
+ *		ones the recompute strategy chose after finding the keys, which is
+ *		what trying incremental cost), and of its last DT_COST_SAMPLES full
+ *		ones with no other reason than the first population or the history
+ *		(a full refresh after a failed incremental one, or after TRUNCATE,
+ *		is no measure), newest first.
  */
 void
 catalog_refresh_costs(Oid relid, DtRefreshCosts *costs)
@@ -719,12 +723,15 @@ catalog_refresh_costs(Oid relid, DtRefreshCosts *costs)
 	catalog_exec("(SELECT true, changes::float8, "
 				 "extract(epoch FROM refresh_end_time - refresh_start_time)::float8 * 1000 "
 				 "FROM " DT_INTERNAL_SCHEMA ".refresh_log WHERE relid = $1 AND state = 'SUCCEEDED' "
-				 "AND refresh_action = 'INCREMENTAL' AND changes IS NOT NULL "
+				 "AND changes IS NOT NULL AND (refresh_action = 'INCREMENTAL' OR "
+				 "(refresh_action = 'FULL' AND starts_with(state_message, '" DT_MESSAGE_KEYS_FULL "'))) "
 				 "ORDER BY refresh_id DESC LIMIT $2) UNION ALL "
 				 "(SELECT false, 0, "
 				 "extract(epoch FROM refresh_end_time - refresh_start_time)::float8 * 1000 "
 				 "FROM " DT_INTERNAL_SCHEMA ".refresh_log WHERE relid = $1 AND state = 'SUCCEEDED' "
-				 "AND refresh_action = 'FULL' ORDER BY refresh_id DESC LIMIT $2)",
+				 "AND refresh_action = 'FULL' AND (state_message IS NULL OR "
+				 "starts_with(state_message, '" DT_MESSAGE_ADAPTIVE_FULL "')) "
+				 "ORDER BY refresh_id DESC LIMIT $2)",
 				 2, types, values, NULL, SPI_OK_SELECT);
 	for (i = 0; i < SPI_processed; i++)
 	{

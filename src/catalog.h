@@ -120,6 +120,15 @@ typedef struct DtRefreshStats
  */
 #define DT_COST_SAMPLES 30
 
+/*
+ * How the messages of two kinds of full refreshes begin, which the cost
+ * samples tell apart: one that the recompute strategy chose after finding
+ * the keys a window touched (what trying incremental cost), and one that
+ * the history chose (what a full refresh costs).
+ */
+#define DT_MESSAGE_KEYS_FULL	"the changes touched "
+#define DT_MESSAGE_ADAPTIVE_FULL	"an incremental refresh of "
+
 typedef struct DtRefreshCosts
 {
 	int			nincremental;

@@ -168,11 +168,17 @@ prepare_with(const char *sql, int nargs, Oid *types, int options)
 	return plan;
 }
 
-/* prepare: prepare and keep one statement (prepare_with), plans as usual. */
+/*
+ * prepare
+ *		Prepare and keep one statement (prepare_with) with one plan for all
+ *		its parameters: a custom plan per execution, which PostgreSQL makes
+ *		for the first five, costs more to plan than most refreshes of a
+ *		small change cost to run.
+ */
 static SPIPlanPtr
 prepare(const char *sql, int nargs, Oid *types)
 {
-	return prepare_with(sql, nargs, types, 0);
+	return prepare_with(sql, nargs, types, CURSOR_OPT_GENERIC_PLAN);
 }
 
 /* free_plan: free a prepared statement, if any. */
@@ -536,7 +542,7 @@ recompute_refresh(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 	if (nkeys > 1 && (double) nkeys * RECOMPUTE_MAX_SHARE > keys_estimate)
 	{
 		full_refresh(p, snap, stats);
-		stats->message = psprintf("the changes touched %ld keys, of about %.0f; refreshed in full",
+		stats->message = psprintf(DT_MESSAGE_KEYS_FULL "%ld keys, of about %.0f; refreshed in full",
 								  (long) nkeys, keys_estimate);
 		return;
 	}
@@ -858,7 +864,7 @@ adaptive_full(Oid relid, int64 changes, char **message)
 	incremental_ms = expected_incremental_ms(&costs, changes);
 	if (incremental_ms <= full_ms)
 		return false;
-	*message = psprintf("an incremental refresh of %lld changed rows was expected to take %.0f ms "
+	*message = psprintf(DT_MESSAGE_ADAPTIVE_FULL "%lld changed rows was expected to take %.0f ms "
 						"(from the last %d), a full refresh %.0f ms; refreshed in full",
 						(long long) changes, incremental_ms, costs.nincremental, full_ms);
 	return true;

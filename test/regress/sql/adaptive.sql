@@ -65,6 +65,16 @@ SELECT count(*) AS mismatches FROM dt_test.diff('ad_sum');
 SELECT history('{{20,30},{20,2000},{20,30}}', '{5000,40,45,50}');
 SELECT * FROM change(20);
 
+-- A full refresh that the recompute strategy chose after finding the keys
+-- of a window is what trying incremental cost: an incremental sample.
+SELECT history('{}', '{10,10,10}');
+INSERT INTO dt_internal.refresh_log (relid, table_name, refresh_start_time, refresh_end_time,
+                                     refresh_action, refresh_trigger, state, changes, state_message)
+SELECT 'ad_sum'::regclass, 'ad_sum', now(), now() + interval '100 ms', 'FULL', 'MANUAL', 'SUCCEEDED',
+       10, 'the changes touched 5 keys, of about 6; refreshed in full'
+  FROM generate_series(1, 3);
+SELECT * FROM change(10);
+
 -- Turned off: incremental whatever the history says.
 SET pg_dynamic_tables.adaptive_refresh = off;
 SELECT history('{{10,100},{10,100},{10,100}}', '{10,10,10}');
