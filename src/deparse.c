@@ -751,7 +751,7 @@ changes_cte_sql(List *rels, List *changed)
 			continue;
 		done = lappend_oid(done, input->relid);
 		appendStringInfo(&s, "%s" CHANGES_CTE "%u AS MATERIALIZED (SELECT * FROM %s WHERE c." DT_COL_SIGN " <> 0)",
-						 done->length > 1 ? ", " : "WITH ", input->relid, read_changes_sql(input));
+						 list_length(done) > 1 ? ", " : "WITH ", input->relid, read_changes_sql(input));
 	}
 	return s.data;
 }
