@@ -106,11 +106,6 @@ SET client_min_messages = warning;
 RESET client_min_messages;
 \set ECHO all
 
--- Their statistics now, not whenever autovacuum gets to them: a recompute
--- refresh whose changes touch a quarter of the distinct keys it sees there
--- (Q7, Q8 and Q9 have few: nations, years) is full.
-ANALYZE tpch.q07, tpch.q08, tpch.q09;
-
 -- Not TPC-H: NOT IN over columns that can be NULL.  Customers per segment
 -- whose nation has no supplier in debt (one such supplier with no nation
 -- empties it; a customer with no nation is left out unless no supplier is
