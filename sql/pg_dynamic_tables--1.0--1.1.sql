@@ -19,6 +19,16 @@ REVOKE ALL ON FUNCTION dt_internal.schedule_plan(timestamptz) FROM PUBLIC;
 COMMENT ON FUNCTION dt_internal.read_changes(regclass, pg_snapshot, xid8, integer, smallint[]) IS
     'the change window of a table, for the refreshes of the dynamic tables that read it; nobody else may call it';
 
+-- The planner's estimate of read_changes' rows: the rows the refresh
+-- counted in that window (src/api.c), not the default 1000, so that a
+-- join of a few changed rows probes indexes instead of scanning tables.
+CREATE FUNCTION dt_internal.read_changes_support(internal) RETURNS internal
+    LANGUAGE C STRICT SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'dt_read_changes_support';
+REVOKE ALL ON FUNCTION dt_internal.read_changes_support(internal) FROM PUBLIC;
+ALTER FUNCTION dt_internal.read_changes(regclass, pg_snapshot, xid8, integer, smallint[])
+    SUPPORT dt_internal.read_changes_support;
+
 -- Left to PUBLIC, on purpose: the fsum functions and aggregates (the
 -- refreshes and the final_<oid> views of every owner use them; they check
 -- their arguments), and query_definition (view dt.dynamic_tables calls it
@@ -121,6 +131,11 @@ SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) AS name,
                  AND r.data_timestamp IS NOT NULL) s) lag ON true;
 COMMENT ON VIEW dt.dynamic_tables IS 'one row per dynamic table';
 GRANT SELECT ON dt.dynamic_tables TO PUBLIC;
+
+-- The rows of changes each refresh read: a refresh predicts the cost of
+-- an incremental refresh from the durations and changes of the last ones
+-- (src/refresh.c, adaptive refresh).
+ALTER TABLE dt_internal.refresh_log ADD COLUMN changes bigint;
 
 CREATE OR REPLACE VIEW dt.refresh_history AS
 SELECT r.refresh_id,

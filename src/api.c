@@ -13,6 +13,7 @@
  *	dt.explain_refresh(name)
  *	dt_internal.query_definition(relid)		the text view dt.dynamic_tables shows
  *	dt_internal.read_changes(...)			how a refresh reads a change log
+ *	dt_internal.read_changes_support(...)	its rows, for the planner
  *	dt_internal.schedule_plan(now), dt_internal.run_scheduled_refreshes(now)
  *											the scheduler's decisions, driven
  *											by tests with a clock of their own
@@ -53,6 +54,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
+#include "nodes/supportnodes.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -77,6 +79,7 @@ PG_FUNCTION_INFO_V1(dt_resume);
 PG_FUNCTION_INFO_V1(dt_explain_refresh);
 PG_FUNCTION_INFO_V1(dt_query_definition);
 PG_FUNCTION_INFO_V1(dt_read_changes);
+PG_FUNCTION_INFO_V1(dt_read_changes_support);
 PG_FUNCTION_INFO_V1(dt_schedule_plan);
 PG_FUNCTION_INFO_V1(dt_run_scheduled_refreshes);
 PG_FUNCTION_INFO_V1(dt_check_preloaded);
@@ -668,6 +671,40 @@ dt_read_changes(PG_FUNCTION_ARGS)
 				 errdetail("Only the refresh of a dynamic table that reads it, running as the table's owner, reads its changes.")));
 	capture_read_changes(fcinfo, relid, since, since_xid, since_cid, columns);
 	return (Datum) 0;
+}
+
+/*
+ * dt_read_changes_support
+ *		The planner support function of dt_internal.read_changes: the rows
+ *		of a change window, as the refresh running it counted them
+ *		(refresh_window_rows), instead of the default estimate of 1000 rows
+ *		of a set-returning function, which made the planner scan whole
+ *		tables to join a few changed rows.  Any other request, or a call
+ *		outside a refresh, gets no answer (NULL), the planner's default.
+ */
+Datum
+dt_read_changes_support(PG_FUNCTION_ARGS)
+{
+	Node	   *rawreq = (Node *) PG_GETARG_POINTER(0);
+	SupportRequestRows *req;
+	FuncExpr   *func;
+	Const	   *input;
+	double		rows;
+
+	if (!IsA(rawreq, SupportRequestRows))
+		PG_RETURN_POINTER(NULL);
+	req = (SupportRequestRows *) rawreq;
+	if (req->node == NULL || !IsA(req->node, FuncExpr))
+		PG_RETURN_POINTER(NULL);
+	func = (FuncExpr *) req->node;
+	if (list_length(func->args) < 1 || !IsA(linitial(func->args), Const))
+		PG_RETURN_POINTER(NULL);
+	input = (Const *) linitial(func->args);
+	if (input->constisnull || input->consttype != REGCLASSOID ||
+		!refresh_window_rows(DatumGetObjectId(input->constvalue), &rows))
+		PG_RETURN_POINTER(NULL);
+	req->rows = Max(rows, 1.0);
+	PG_RETURN_POINTER(req);
 }
 
 /* finite_now: the "now" argument of the functions below, a finite time. */

@@ -827,6 +827,55 @@ catalog_record_failure(Oid relid, const char *message)
 }
 
 /*
+ * catalog_refresh_costs
+ *		The durations of the last DT_COST_SAMPLES successful refreshes of
+ *		relid that took the incremental path, with the rows of changes they
+ *		read (those whose window was counted: incremental ones, and full
+ *		ones the recompute strategy chose after finding the keys, which is
+ *		what trying incremental cost), and of its last DT_COST_SAMPLES full
+ *		ones with no other reason than the first population or the history
+ *		(a full refresh after a failed incremental one, or after TRUNCATE,
+ *		is no measure), newest first.
+ */
+void
+catalog_refresh_costs(Oid relid, DtRefreshCosts *costs)
+{
+	Oid			types[2] = {OIDOID, INT4OID};
+	Datum		values[2] = {ObjectIdGetDatum(relid), Int32GetDatum(DT_COST_SAMPLES)};
+	uint64		i;
+
+	memset(costs, 0, sizeof(DtRefreshCosts));
+	SPI_connect();
+	catalog_exec("(SELECT true, changes::float8, "
+				 "extract(epoch FROM refresh_end_time - refresh_start_time)::float8 * 1000 "
+				 "FROM " DT_INTERNAL_SCHEMA ".refresh_log WHERE relid = $1 AND state = 'SUCCEEDED' "
+				 "AND changes IS NOT NULL AND (refresh_action = 'INCREMENTAL' OR "
+				 "(refresh_action = 'FULL' AND starts_with(state_message, '" DT_MESSAGE_KEYS_FULL "'))) "
+				 "ORDER BY refresh_id DESC LIMIT $2) UNION ALL "
+				 "(SELECT false, 0, "
+				 "extract(epoch FROM refresh_end_time - refresh_start_time)::float8 * 1000 "
+				 "FROM " DT_INTERNAL_SCHEMA ".refresh_log WHERE relid = $1 AND state = 'SUCCEEDED' "
+				 "AND refresh_action = 'FULL' AND (state_message IS NULL OR "
+				 "starts_with(state_message, '" DT_MESSAGE_ADAPTIVE_FULL "')) "
+				 "ORDER BY refresh_id DESC LIMIT $2)",
+				 2, types, values, NULL, SPI_OK_SELECT);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		double		ms = DatumGetFloat8(spi_util_datum(i, 3, &isnull));
+
+		if (spi_util_bool(i, 1))
+		{
+			costs->changes[costs->nincremental] = DatumGetFloat8(spi_util_datum(i, 2, &isnull));
+			costs->incremental_ms[costs->nincremental++] = ms;
+		}
+		else
+			costs->full_ms[costs->nfull++] = ms;
+	}
+	SPI_finish();
+}
+
+/*
  * catalog_insert_history
  *		Append a row to the refresh history.
  */
@@ -835,10 +884,10 @@ catalog_insert_history(Oid relid, const char *trigger, TimestampTz start, Timest
 					   TimestampTz data_timestamp, const DtRefreshStats *stats,
 					   const char *state, const char *message)
 {
-	Oid			types[12] = {OIDOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
-	TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID, TEXTOID};
-	Datum		values[12];
-	char		nulls[13] = "            ";
+	Oid			types[13] = {OIDOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
+	TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID, TEXTOID, INT8OID};
+	Datum		values[13];
+	char		nulls[14] = "             ";
 	char	   *name = get_rel_name(relid) ? names_qualified(relid) : psprintf("%u", relid);
 
 	values[0] = ObjectIdGetDatum(relid);
@@ -866,13 +915,17 @@ catalog_insert_history(Oid relid, const char *trigger, TimestampTz start, Timest
 		nulls[11] = 'n';
 	else
 		values[11] = CStringGetTextDatum(message);
+	if (stats && stats->counted)
+		values[12] = Int64GetDatum(stats->changes);
+	else
+		nulls[12] = 'n';
 
 	SPI_connect();
 	catalog_exec("INSERT INTO " DT_INTERNAL_SCHEMA ".refresh_log (relid, table_name, "
 				 "refresh_start_time, refresh_end_time, data_timestamp, refresh_action, "
 				 "refresh_trigger, state, rows_inserted, rows_deleted, rows_updated, "
-				 "state_message) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-				 12, types, values, nulls, SPI_OK_INSERT);
+				 "state_message, changes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+				 13, types, values, nulls, SPI_OK_INSERT);
 	SPI_finish();
 }
 

@@ -111,8 +111,36 @@ typedef struct DtRefreshStats
 	int64		inserted;
 	int64		deleted;
 	int64		updated;
+	int64		changes;		/* rows in the change window, if counted */
+	bool		counted;		/* the window was counted */
 	char	   *message;		/* for the history, or NULL */
 } DtRefreshStats;
+
+/*
+ * The durations of a DT's recent successful refreshes (the history),
+ * from which a refresh predicts what its action will cost: per incremental
+ * refresh its rows of changes and milliseconds, newest first; the
+ * milliseconds of the full ones.
+ */
+#define DT_COST_SAMPLES 30
+
+/*
+ * How the messages of two kinds of full refreshes begin, which the cost
+ * samples tell apart: one that the recompute strategy chose after finding
+ * the keys a window touched (what trying incremental cost), and one that
+ * the history chose (what a full refresh costs).
+ */
+#define DT_MESSAGE_KEYS_FULL	"the changes touched "
+#define DT_MESSAGE_ADAPTIVE_FULL	"an incremental refresh of "
+
+typedef struct DtRefreshCosts
+{
+	int			nincremental;
+	double		changes[DT_COST_SAMPLES];
+	double		incremental_ms[DT_COST_SAMPLES];
+	int			nfull;
+	double		full_ms[DT_COST_SAMPLES];
+} DtRefreshCosts;
 
 /*
  * The arguments of a DT's dt_guard trigger, which carry its definition
@@ -164,6 +192,7 @@ extern void catalog_save_position(Oid relid, Snapshot snapshot, CommandId cid,
 extern List *catalog_refresh_unit(Oid relid);
 extern void catalog_set_suspended(Oid relid, bool suspend, const char *reason);
 extern void catalog_record_failure(Oid relid, const char *message);
+extern void catalog_refresh_costs(Oid relid, DtRefreshCosts *costs);
 extern void catalog_insert_history(Oid relid, const char *trigger,
 								   TimestampTz start, TimestampTz end,
 								   TimestampTz data_timestamp,

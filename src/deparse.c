@@ -58,6 +58,16 @@
 #include "deparse.h"
 
 
+/* The WITH query of an input's change window: dt$c<relid> (changes_cte_sql). */
+#define CHANGES_CTE "dt$c"
+
+/*
+ * The changed relations of a join whose state before the window is
+ * written as "now minus the changes" in every term (change_terms): at most
+ * 2^MAX_EXPANDED - 1 terms for them.
+ */
+#define MAX_EXPANDED 4
+
 /* How a relation of a FROM list is read by one SELECT of change rows. */
 typedef enum SourceKind
 {
@@ -770,12 +780,41 @@ column_name(DtFromRel *rel, AttrNumber a)
 }
 
 /*
+ * changes_cte_sql
+ *		"WITH" and the change windows of the inputs "changed" (relids) that
+ *		rels (of DtFromRel) read, each as a materialized WITH query
+ *		"dt$c<relid>" (sign, aN...) without the markers: each window is read
+ *		once, however many terms of a statement join it.
+ */
+static char *
+changes_cte_sql(List *rels, List *changed)
+{
+	StringInfoData s;
+	List	   *done = NIL;
+	ListCell   *lc;
+
+	initStringInfo(&s);
+	foreach(lc, rels)
+	{
+		DtInput    *input = ((DtFromRel *) lfirst(lc))->input;
+
+		if (!list_member_oid(changed, input->relid) || list_member_oid(done, input->relid))
+			continue;
+		done = lappend_oid(done, input->relid);
+		appendStringInfo(&s, "%s" CHANGES_CTE "%u AS MATERIALIZED (SELECT * FROM %s WHERE c." DT_COL_SIGN " <> 0)",
+						 list_length(done) > 1 ? ", " : "WITH ", input->relid, read_changes_sql(input));
+	}
+	return s.data;
+}
+
+/*
  * source_sql
  *		A relation of the FROM list as relation "t<rtindex>", with its
  *		columns named as the query's Vars print (column_name) plus the
  *		sign: its rows now (sign 1), its change window (the signs of the
- *		log), or its rows before the window, as the signed multiset "now
- *		minus the changes".  Change logs name captured column attnum N "aN".
+ *		log, from the WITH query of changes_cte_sql), or its rows before
+ *		the window, as the signed multiset "now minus the changes".  Change
+ *		logs name captured column attnum N "aN".
  */
 static char *
 source_sql(DtFromRel *rel, SourceKind kind)
@@ -807,7 +846,7 @@ source_sql(DtFromRel *rel, SourceKind kind)
 	}
 	appendStringInfo(&now, " FROM %s%s b", input->inh ? "" : "ONLY ",
 					 names_qualified(input->relid));
-	appendStringInfo(&changes, " FROM %s WHERE c." DT_COL_SIGN " <> 0", read_changes_sql(input));
+	appendStringInfo(&changes, " FROM " CHANGES_CTE "%u c", input->relid);
 	switch (kind)
 	{
 		case SOURCE_NOW:
@@ -823,12 +862,12 @@ source_sql(DtFromRel *rel, SourceKind kind)
 /*
  * change_term_sql
  *		One SELECT of change rows: the relations of the FROM list read as
- *		kinds[i] says, the sign of a row the product of its relations' signs,
- *		the group key, the aggregate inputs and filters, under the query's
- *		WHERE and join conditions.
+ *		kinds[i] says, the sign of a row the product of its relations' signs
+ *		(negated if negate), the group key, the aggregate inputs and filters,
+ *		under the query's WHERE and join conditions.
  */
 static char *
-change_term_sql(DeparseMerge *b, SourceKind *kinds)
+change_term_sql(DeparseMerge *b, SourceKind *kinds, bool negate)
 {
 	DtAnalysis *an = b->an;
 	StringInfoData s;
@@ -836,7 +875,7 @@ change_term_sql(DeparseMerge *b, SourceKind *kinds)
 	int			i;
 
 	initStringInfo(&s);
-	appendStringInfoString(&s, "SELECT (");
+	appendStringInfo(&s, "SELECT (%s", negate ? "-1 * " : "");
 	foreach(lc, an->from)
 		appendStringInfo(&s, "%st%u." DT_COL_SIGN, foreach_current_index(lc) > 0 ? " * " : "",
 						 ((DtFromRel *) lfirst(lc))->rtindex);
@@ -862,53 +901,125 @@ change_term_sql(DeparseMerge *b, SourceKind *kinds)
 }
 
 /*
+ * A term of the change of a join (change_terms): how each relation is
+ * read, and whether the term counts negatively.
+ */
+typedef struct ChangeTerm
+{
+	int			lead;			/* the relation i of the sum */
+	SourceKind *kinds;
+	bool		negate;
+} ChangeTerm;
+
+/*
+ * change_terms
+ *		The terms whose signed sum is the change of the join of rels (of
+ *		DtFromRel) in a window that changed the inputs "changed" (relids),
+ *		as a List of ChangeTerm.  With R' for R before the window and dR for
+ *		its changes, the change of R1 x ... x Rn is the sum over the changed
+ *		Ri of  R1 x ... x R(i-1) x dRi x R(i+1)' x ... x Rn'  (relations
+ *		before i as they are now, those after it as before; an unchanged
+ *		relation is the same before and now).  R' = R - dR: for the first
+ *		MAX_EXPANDED changed relations it is expanded, so that a term reads
+ *		tables as they are now (their indexes and statistics) and change
+ *		windows (small), and no union of both is probed per row; the terms
+ *		with an even number of such dR count negatively.  The others are
+ *		read as R' (SOURCE_BEFORE).  The relation with range table index
+ *		unchanged_rtindex (0: none) counts as unchanged.
+ */
+static List *
+change_terms(List *rels, List *changed, Index unchanged_rtindex)
+{
+	int			n = list_length(rels);
+	bool	   *is_changed = palloc0(sizeof(bool) * Max(n, 1));
+	bool	   *expanded = palloc0(sizeof(bool) * Max(n, 1));
+	List	   *terms = NIL;
+	int			nexpanded = 0;
+	int			i;
+	int			j;
+
+	for (j = 0; j < n; j++)
+	{
+		DtFromRel  *rel = (DtFromRel *) list_nth(rels, j);
+
+		is_changed[j] = rel->rtindex != unchanged_rtindex && list_member_oid(changed, rel->input->relid);
+		expanded[j] = is_changed[j] && nexpanded++ < MAX_EXPANDED;
+	}
+	for (i = 0; i < n; i++)
+	{
+		int			later[MAX_EXPANDED];
+		int			nlater = 0;
+		int			mask;
+
+		if (!is_changed[i])
+			continue;
+		for (j = i + 1; j < n; j++)
+		{
+			if (expanded[j])
+				later[nlater++] = j;
+		}
+		/* each subset of the expanded relations after i read as dR */
+		for (mask = 0; mask < (1 << nlater); mask++)
+		{
+			ChangeTerm *term = palloc(sizeof(ChangeTerm));
+			int			k;
+
+			term->lead = i;
+			term->kinds = palloc(sizeof(SourceKind) * n);
+			term->negate = false;
+			for (j = 0; j < n; j++)
+				term->kinds[j] = j == i ? SOURCE_CHANGES
+					: j < i || !is_changed[j] || expanded[j] ? SOURCE_NOW : SOURCE_BEFORE;
+			for (k = 0; k < nlater; k++)
+			{
+				if (mask & (1 << k))
+				{
+					term->kinds[later[k]] = SOURCE_CHANGES;
+					term->negate = !term->negate;
+				}
+			}
+			terms = lappend(terms, term);
+		}
+	}
+	return terms;
+}
+
+/*
  * change_rows_sql
  *		W, the change rows: of a rebuild (every relation as it is now), or of
  *		a refresh whose window changed the relations of inputs "changed"
- *		(relids).  The change of a join R1 x ... x Rn is the sum over the
- *		changed Ri of  R1 x ... x R(i-1) x dRi x R(i+1)' x ... x Rn',  with
- *		relations before i as they are now and those after it as they were
- *		before (primed); a relation whose input did not change is the same
- *		before and now.  Signs multiply, so rows counted twice cancel in the
- *		merge.
+ *		(relids): the terms of change_terms, each window read once.  Signs
+ *		multiply, so rows counted twice cancel in the merge.
  */
 static char *
 change_rows_sql(DeparseMerge *b, bool from_base, List *changed)
 {
 	int			n = list_length(b->an->from);
-	SourceKind *kinds = palloc(sizeof(SourceKind) * n);
 	StringInfoData s;
-	int			i;
-	int			j;
+	List	   *terms;
+	ListCell   *lc;
 
 	if (from_base)
 	{
+		SourceKind *kinds = palloc(sizeof(SourceKind) * n);
+		int			j;
+
 		for (j = 0; j < n; j++)
 			kinds[j] = SOURCE_NOW;
-		return change_term_sql(b, kinds);
+		return change_term_sql(b, kinds, false);
 	}
-	initStringInfo(&s);
-	for (i = 0; i < n; i++)
-	{
-		DtFromRel  *rel_i = (DtFromRel *) list_nth(b->an->from, i);
-
-		if (!list_member_oid(changed, rel_i->input->relid))
-			continue;
-		for (j = 0; j < n; j++)
-		{
-			DtFromRel  *rel_j = (DtFromRel *) list_nth(b->an->from, j);
-
-			if (j == i)
-				kinds[j] = SOURCE_CHANGES;
-			else if (j < i || !list_member_oid(changed, rel_j->input->relid))
-				kinds[j] = SOURCE_NOW;
-			else
-				kinds[j] = SOURCE_BEFORE;
-		}
-		appendStringInfo(&s, "%s%s", s.len > 0 ? " UNION ALL " : "", change_term_sql(b, kinds));
-	}
-	if (s.len == 0)
+	terms = change_terms(b->an->from, changed, 0);
+	if (terms == NIL)
 		elog(ERROR, "no relation of the dynamic table's FROM list changed");
+	initStringInfo(&s);
+	appendStringInfoString(&s, changes_cte_sql(b->an->from, changed));
+	foreach(lc, terms)
+	{
+		ChangeTerm *term = (ChangeTerm *) lfirst(lc);
+
+		appendStringInfo(&s, " %s%s", foreach_current_index(lc) > 0 ? "UNION ALL " : "",
+						 change_term_sql(b, term->kinds, term->negate));
+	}
 	return s.data;
 }
 
@@ -1626,13 +1737,12 @@ rebuild_sql(DeparseMerge *b)
 
 /*
  * from_item_sql
- *		A leaf's FROM item (as querytree_walk_from copied it) with its relations read
- *		as sources: the changed one "changed" as its changes, the other
- *		relations that changed as now and before together (a row they
- *		joined before the window or join now), the rest as they are now.
+ *		A leaf's FROM item (as querytree_walk_from copied it) with each of
+ *		its relations read as kinds says (kinds[i] for the i-th of
+ *		leaf->rels).
  */
 static char *
-from_item_sql(DtKeyLeaf *leaf, Node *item, List *ctx, DtFromRel *changed, List *changed_relids)
+from_item_sql(DtKeyLeaf *leaf, Node *item, List *ctx, SourceKind *kinds)
 {
 	if (IsA(item, RangeTblRef))
 	{
@@ -1642,14 +1752,8 @@ from_item_sql(DtKeyLeaf *leaf, Node *item, List *ctx, DtFromRel *changed, List *
 		{
 			DtFromRel  *rel = (DtFromRel *) lfirst(lc);
 
-			if (rel->rtindex != ((RangeTblRef *) item)->rtindex)
-				continue;
-			if (rel == changed)
-				return source_sql(rel, SOURCE_CHANGES);
-			if (rel->rtindex != leaf->key_rtindex &&
-				list_member_oid(changed_relids, rel->input->relid))
-				return source_sql(rel, SOURCE_BEFORE);
-			return source_sql(rel, SOURCE_NOW);
+			if (rel->rtindex == ((RangeTblRef *) item)->rtindex)
+				return source_sql(rel, kinds[foreach_current_index(lc)]);
 		}
 		elog(ERROR, "relation %u of a partition key's leaf not found", ((RangeTblRef *) item)->rtindex);
 	}
@@ -1658,12 +1762,48 @@ from_item_sql(DtKeyLeaf *leaf, Node *item, List *ctx, DtFromRel *changed, List *
 		JoinExpr   *join = castNode(JoinExpr, item);
 
 		return psprintf("(%s %s JOIN %s ON %s)",
-						from_item_sql(leaf, join->larg, ctx, changed, changed_relids),
+						from_item_sql(leaf, join->larg, ctx, kinds),
 						join->jointype == JOIN_LEFT ? "LEFT" : join->jointype == JOIN_RIGHT ? "RIGHT" : "INNER",
-						from_item_sql(leaf, join->rarg, ctx, changed, changed_relids),
+						from_item_sql(leaf, join->rarg, ctx, kinds),
 						join->quals == NULL ? "true" : deparse_expression(join->quals, ctx, true, false));
 	}
 	return NULL;
+}
+
+/*
+ * leaf_key_terms
+ *		The SELECTs of the keys of one leaf that a window touches (see
+ *		deparse_recompute_keys_sql), appended to terms with UNION ALL.
+ */
+static void
+leaf_key_terms(DtKeyLeaf *leaf, List *changed, StringInfo terms)
+{
+	List	   *ctx = context_for_level(leaf->level);
+	char	   *key = deparse_expression((Node *) leaf->expr, ctx, true, false);
+	ListCell   *lc;
+
+	foreach(lc, leaf->rels)
+	{
+		DtFromRel  *rel = (DtFromRel *) lfirst(lc);
+
+		if (rel->rtindex == leaf->key_rtindex && list_member_oid(changed, rel->input->relid))
+			appendStringInfo(terms, "%sSELECT %s AS k FROM %s", terms->len > 0 ? " UNION ALL " : "",
+							 key, source_sql(rel, SOURCE_CHANGES));
+	}
+	foreach(lc, change_terms(leaf->rels, changed, leaf->key_rtindex))
+	{
+		ChangeTerm *term = (ChangeTerm *) lfirst(lc);
+		ListCell   *lf;
+
+		appendStringInfo(terms, "%sSELECT %s AS k FROM ", terms->len > 0 ? " UNION ALL " : "", key);
+		foreach(lf, leaf->from)
+			appendStringInfo(terms, "%s%s", foreach_current_index(lf) > 0 ? ", " : "",
+							 from_item_sql(leaf, (Node *) lfirst(lf), ctx, term->kinds));
+		appendStringInfo(terms, " WHERE t%u." DT_COL_SIGN " IS NOT NULL",
+						 ((DtFromRel *) list_nth(leaf->rels, term->lead))->rtindex);
+		if (leaf->quals != NULL)
+			appendStringInfo(terms, " AND %s", deparse_expression(leaf->quals, ctx, true, false));
+	}
 }
 
 /*
@@ -1674,47 +1814,29 @@ from_item_sql(DtKeyLeaf *leaf, Node *item, List *ctx, DtFromRel *changed, List *
  *		of the key's table touches its own key, before and after; a changed
  *		row of another table, the keys of the rows it joins in the leaf's
  *		FROM list (outer joins kept, so that a row without a match elsewhere
- *		is still found).
+ *		is still found), the other tables as they are now and as they were:
+ *		the terms of change_terms, whose signs do not matter here, with the
+ *		key's table as it is now.
  */
 char *
 deparse_recompute_keys_sql(DtAnalysis *an, List *changed)
 {
 	StringInfoData terms;
+	List	   *rels = NIL;
 	ListCell   *lc;
 
 	initStringInfo(&terms);
 	foreach(lc, an->recompute->leaves)
 	{
 		DtKeyLeaf  *leaf = (DtKeyLeaf *) lfirst(lc);
-		List	   *ctx = context_for_level(leaf->level);
-		char	   *key = deparse_expression((Node *) leaf->expr, ctx, true, false);
-		ListCell   *lr;
 
-		foreach(lr, leaf->rels)
-		{
-			DtFromRel  *changed_rel = (DtFromRel *) lfirst(lr);
-			ListCell   *lf;
-
-			if (!list_member_oid(changed, changed_rel->input->relid))
-				continue;
-			appendStringInfo(&terms, "%sSELECT %s AS k FROM ", terms.len > 0 ? " UNION ALL " : "", key);
-			if (changed_rel->rtindex == leaf->key_rtindex)
-			{
-				appendStringInfoString(&terms, source_sql(changed_rel, SOURCE_CHANGES));
-				continue;
-			}
-			foreach(lf, leaf->from)
-				appendStringInfo(&terms, "%s%s", foreach_current_index(lf) > 0 ? ", " : "",
-								 from_item_sql(leaf, (Node *) lfirst(lf), ctx, changed_rel, changed));
-			appendStringInfo(&terms, " WHERE t%u." DT_COL_SIGN " IS NOT NULL", changed_rel->rtindex);
-			if (leaf->quals != NULL)
-				appendStringInfo(&terms, " AND %s", deparse_expression(leaf->quals, ctx, true, false));
-		}
+		rels = list_concat(rels, leaf->rels);
+		leaf_key_terms(leaf, changed, &terms);
 	}
 	if (terms.len == 0)
 		elog(ERROR, "no relation the dynamic table reads changed");
-	return psprintf("SELECT array_agg(DISTINCT k) FILTER (WHERE k IS NOT NULL), coalesce(bool_or(k IS NULL), false) "
-					"FROM (%s) s", terms.data);
+	return psprintf("%s SELECT array_agg(DISTINCT k) FILTER (WHERE k IS NOT NULL), coalesce(bool_or(k IS NULL), false) "
+					"FROM (%s) s", changes_cte_sql(rels, changed), terms.data);
 }
 
 /* recompute_delete_sql: delete the DT's rows of partitions $1 and, if $2, NULL. */

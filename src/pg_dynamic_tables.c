@@ -53,6 +53,11 @@ define_settings(void)
 							"statement timeout, recorded in the history.",
 							&workers_refresh_timeout, 0, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_MS,
 							NULL, NULL, NULL);
+	DefineCustomBoolVariable("pg_dynamic_tables.adaptive_refresh",
+							 "Refreshes in full when the history says that is cheaper than incrementally.",
+							 "Each refresh that could be incremental compares the expected cost of both, "
+							 "learnt from the dynamic table's recent refreshes.  Off: always incremental.",
+							 &refresh_adaptive, true, PGC_USERSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("pg_dynamic_tables");
 }
 

@@ -35,6 +35,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
+#include "catalog/pg_statistic.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -75,6 +76,7 @@ typedef struct DtPlanSet
 	SPIPlanPtr	full_delete;
 	SPIPlanPtr	full_insert;
 	List	   *count_changes;
+	int64	   *window_rows;	/* rows in the window, per count_relids */
 	List	   *window_plans;	/* of WindowPlan, by inputs changed */
 	SPIPlanPtr	recompute_delete;
 	SPIPlanPtr	recompute_insert;
@@ -89,10 +91,14 @@ static HTAB *plan_cache = NULL;
 /*
  * A prepared statement that reads the window of one set of changed inputs
  * (relids): the merge of a delta-merge DT, or the keys of a recompute DT.
+ * It was planned for windows of about the sizes of "sizes" (size_class of
+ * each changed input's rows, in the order of "changed"): a window of other
+ * sizes gets a plan of its own.
  */
 typedef struct WindowPlan
 {
 	List	   *changed;
+	List	   *sizes;
 	SPIPlanPtr	plan;
 } WindowPlan;
 
@@ -101,6 +107,16 @@ static Oid	window_types[3] = {PG_SNAPSHOTOID, XID8OID, INT4OID};
 
 /* The DTs being refreshed by this backend, innermost last (guard trigger). */
 static List *refreshing = NIL;
+
+/*
+ * pg_dynamic_tables.adaptive_refresh: whether a refresh that could be
+ * incremental may be done in full when its history says that is cheaper
+ * (adaptive_full).
+ */
+bool		refresh_adaptive = true;
+
+/* Whether window_plan planned a statement in the refresh running now. */
+static bool planned_window = false;
 
 /* ---------------------------------------------------------------------
  * Plan cache
@@ -132,25 +148,39 @@ refresh_syscache_callback(Datum arg, int cacheid, uint32 hashvalue)
 }
 
 /*
- * prepare
- *		Prepare and keep one statement.  SPI calls leave the SPI procedure
- *		context current; the caller's context is restored.
+ * prepare_with
+ *		Prepare and keep one statement, with the cursor options (planner
+ *		choices) options.  SPI calls leave the SPI procedure context
+ *		current; the caller's context is restored.
  */
 static SPIPlanPtr
-prepare(const char *sql, int nargs, Oid *types)
+prepare_with(const char *sql, int nargs, Oid *types, int options)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	SPIPlanPtr	plan;
 
 	if (sql == NULL)
 		return NULL;
-	plan = SPI_prepare(sql, nargs, types);
+	plan = SPI_prepare_cursor(sql, nargs, types, options);
 	if (plan == NULL)
 		elog(ERROR, "could not prepare refresh statement (%s): %s",
 			 SPI_result_code_string(SPI_result), sql);
 	SPI_keepplan(plan);
 	MemoryContextSwitchTo(cxt);
 	return plan;
+}
+
+/*
+ * prepare
+ *		Prepare and keep one statement (prepare_with) with one plan for all
+ *		its parameters: a custom plan per execution, which PostgreSQL makes
+ *		for the first five, costs more to plan than most refreshes of a
+ *		small change cost to run.
+ */
+static SPIPlanPtr
+prepare(const char *sql, int nargs, Oid *types)
+{
+	return prepare_with(sql, nargs, types, CURSOR_OPT_GENERIC_PLAN);
 }
 
 /* free_plan: free a prepared statement, if any. */
@@ -316,6 +346,7 @@ get_plans(DtEntry *entry)
 	p->full_delete = prepare(p->sql->full_delete, 0, NULL);
 	p->full_insert = prepare(p->sql->full_insert, 0, NULL);
 	p->count_changes = prepare_list(p->sql->count_changes, 3, window_types);
+	p->window_rows = palloc0(sizeof(int64) * Max(list_length(p->sql->count_relids), 1));
 	if (p->an->strategy == DT_STRATEGY_RECOMPUTE)
 	{
 		Oid			key_types[2] = {get_array_type(p->an->recompute->type), BOOLOID};
@@ -372,30 +403,65 @@ int8_array(int64 *values, int n)
 }
 
 /*
+ * size_class
+ *		The size of a window of rows rows, in steps of a factor of 4: a plan
+ *		made for windows of one class suits the others of that class.
+ */
+static int
+size_class(int64 rows)
+{
+	int			c = 0;
+
+	while (rows > 1)
+	{
+		rows /= 4;
+		c++;
+	}
+	return c;
+}
+
+/*
  * window_plan
  *		The merge, or the key query, for a window that changed the inputs
  *		"changed" (relids): a join has one term per changed relation, so each
  *		set of changed inputs has its own statement, prepared when first
- *		needed.
+ *		needed.  The planner reads the rows of each change window from
+ *		refresh_window_rows (the support function of
+ *		dt_internal.read_changes), so a window much larger or smaller than
+ *		those a statement was planned for gets a statement of its own.
  */
 static SPIPlanPtr
 window_plan(DtPlanSet *p, List *changed)
 {
 	WindowPlan *wp;
+	List	   *sizes = NIL;
 	ListCell   *lc;
 	MemoryContext old;
 
+	foreach(lc, p->sql->count_relids)
+	{
+		if (list_member_oid(changed, lfirst_oid(lc)))
+			sizes = lappend_int(sizes, size_class(p->window_rows[foreach_current_index(lc)]));
+	}
 	foreach(lc, p->window_plans)
 	{
 		wp = (WindowPlan *) lfirst(lc);
-		if (equal(wp->changed, changed))
+		if (equal(wp->changed, changed) && equal(wp->sizes, sizes))
 			return wp->plan;
 	}
 	old = MemoryContextSwitchTo(p->cxt);
 	wp = palloc(sizeof(WindowPlan));
 	wp->changed = list_copy(changed);
-	wp->plan = prepare(p->an->strategy == DT_STRATEGY_MERGE ? deparse_merge_sql(p->sql, changed)
-					   : deparse_recompute_keys_sql(p->an, changed), 3, window_types);
+	wp->sizes = list_copy(sizes);
+
+	/*
+	 * one plan: the window's position, its only parameters, changes no
+	 * estimate
+	 */
+	wp->plan = prepare_with(p->an->strategy == DT_STRATEGY_MERGE ? deparse_merge_sql(p->sql, changed)
+							: deparse_recompute_keys_sql(p->an, changed), 3, window_types,
+							CURSOR_OPT_GENERIC_PLAN);
+	planned_window = true;
 	p->window_plans = lappend(p->window_plans, wp);
 	MemoryContextSwitchTo(old);
 	return wp->plan;
@@ -403,22 +469,47 @@ window_plan(DtPlanSet *p, List *changed)
 
 /*
  * A recompute refresh that touches more than 1 / RECOMPUTE_MAX_SHARE of the
- * DT's rows' keys is done in full: reading most partitions through an
- * index costs more than one scan of everything.
+ * DT's keys is done in full: reading most partitions through an index
+ * costs more than one scan of everything.
  */
 #define RECOMPUTE_MAX_SHARE 4
 
-/* dt_row_estimate: the planner's estimate of the rows of a DT. */
+/*
+ * dt_key_estimate
+ *		The planner's estimate of the distinct keys of a recompute DT: with
+ *		adaptive refresh, the distinct values of its key column as ANALYZE
+ *		saw them (a key of a few values, a year or a nation, has many rows
+ *		each: what a refresh recomputes is the share of the keys it
+ *		touched, not of the rows); otherwise, or without statistics, its
+ *		rows (a choice that statistics gathered at any moment by autovacuum
+ *		do not move much, which tests rely on).
+ */
 static double
-dt_row_estimate(Oid relid)
+dt_key_estimate(DtPlanSet *p)
 {
-	Relation	rel = table_open(relid, NoLock);
+	Relation	rel = table_open(p->relid, NoLock);
 	BlockNumber pages;
 	double		tuples;
 	double		allvisfrac;
+	AttrNumber	attnum = get_attnum(p->relid, recompute_key_column(p->an));
+	HeapTuple	tup;
 
 	table_relation_estimate_size(rel, NULL, &pages, &tuples, &allvisfrac);
 	table_close(rel, NoLock);
+	if (!refresh_adaptive)
+		return tuples;
+	tup = SearchSysCache3(STATRELATTINH, ObjectIdGetDatum(p->relid), Int16GetDatum(attnum),
+						  BoolGetDatum(false));
+	if (HeapTupleIsValid(tup))
+	{
+		float4		distinct = ((Form_pg_statistic) GETSTRUCT(tup))->stadistinct;
+
+		ReleaseSysCache(tup);
+		if (distinct > 0)
+			return Min(distinct, Max(tuples, 1));
+		if (distinct < 0)
+			return Max(-distinct * tuples, 1);
+	}
 	return tuples;
 }
 
@@ -436,7 +527,7 @@ recompute_refresh(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 	char		nulls[2] = {' ', ' '};
 	bool		isnull;
 	int64		nkeys;
-	double		rows;
+	double		keys_estimate;
 
 	stats->action = "INCREMENTAL";
 	spi_util_run(window_plan(p, changed), window, NULL, snap);
@@ -453,12 +544,12 @@ recompute_refresh(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 
 		nkeys += ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
 	}
-	rows = dt_row_estimate(p->relid);
-	if (nkeys > 1 && (double) nkeys * RECOMPUTE_MAX_SHARE > rows)
+	keys_estimate = dt_key_estimate(p);
+	if (nkeys > 1 && (double) nkeys * RECOMPUTE_MAX_SHARE > keys_estimate)
 	{
 		full_refresh(p, snap, stats);
-		stats->message = psprintf("the changes touched %ld keys, of about %.0f rows; refreshed in full",
-								  (long) nkeys, rows);
+		stats->message = psprintf(DT_MESSAGE_KEYS_FULL "%ld keys, of about %.0f; refreshed in full",
+								  (long) nkeys, keys_estimate);
 		return;
 	}
 	if (nulls[0] != 'n')
@@ -600,6 +691,7 @@ count_window(DtPlanSet *p, Datum *window, Snapshot snap, int64 *rows, int64 *mar
 		spi_util_run((SPIPlanPtr) lfirst(lc), window, NULL, snap);
 		n = spi_util_int64(0, 1);
 		m = spi_util_int64(0, 2);
+		p->window_rows[foreach_current_index(lc)] = n;
 		*rows += n;
 		*markers += m;
 		if (n > 0)
@@ -660,6 +752,103 @@ incremental_or_full(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 	stats->message = psprintf("incremental refresh failed (%s); refreshed in full", edata->message);
 }
 
+/* ---------------------------------------------------------------------
+ * Adaptive refresh
+ * ---------------------------------------------------------------------
+ */
+
+/* The full refreshes whose median is the expected cost of the next. */
+#define ADAPTIVE_FULL_SAMPLES 3
+
+/* compare_double: qsort's order of doubles. */
+static int
+compare_double(const void *a, const void *b)
+{
+	double		x = *(const double *) a;
+	double		y = *(const double *) b;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/* median: the median of n > 0 values, which it sorts. */
+static double
+median(double *values, int n)
+{
+	qsort(values, n, sizeof(double), compare_double);
+	return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+/*
+ * expected_incremental_ms
+ *		What an incremental refresh of "changes" rows is expected to cost,
+ *		from the recent ones (costs, at least one): a fixed part, the
+ *		cheapest of them, and a part proportional to the changes, read off
+ *		the refreshes of the smallest window at least as large as this one
+ *		(the largest, if none is), the median of those of that size.
+ */
+static double
+expected_incremental_ms(const DtRefreshCosts *costs, int64 changes)
+{
+	double		fixed = costs->incremental_ms[0];
+	double		reference = -1;
+	double		same[DT_COST_SAMPLES];
+	int			nsame = 0;
+	int			i;
+
+	for (i = 0; i < costs->nincremental; i++)
+	{
+		fixed = Min(fixed, costs->incremental_ms[i]);
+		if (costs->changes[i] >= changes && (reference < 0 || costs->changes[i] < reference))
+			reference = costs->changes[i];
+	}
+	if (reference < 0)
+	{
+		for (i = 0; i < costs->nincremental; i++)
+			reference = Max(reference, costs->changes[i]);
+	}
+	/* the refreshes of about that size (within a factor of 2) */
+	for (i = 0; i < costs->nincremental; i++)
+	{
+		if (costs->changes[i] >= reference / 2 && costs->changes[i] <= reference * 2)
+			same[nsame++] = costs->incremental_ms[i];
+	}
+	if (reference <= 0)
+		return median(same, nsame);
+	return fixed + (median(same, nsame) - fixed) * (double) changes / reference;
+}
+
+/*
+ * adaptive_full
+ *		Is a full refresh of the DT relid expected to cost less than an
+ *		incremental one of "changes" rows?  Learnt from its own history
+ *		(catalog_refresh_costs): the incremental cost by
+ *		expected_incremental_ms, the full cost the median of the last
+ *		ADAPTIVE_FULL_SAMPLES full refreshes.  Without a refresh of either
+ *		kind in the history, or with pg_dynamic_tables.adaptive_refresh off,
+ *		it is incremental.  *message says why when it is full.
+ */
+static bool
+adaptive_full(Oid relid, int64 changes, char **message)
+{
+	DtRefreshCosts costs;
+	double		full_ms;
+	double		incremental_ms;
+
+	if (!refresh_adaptive)
+		return false;
+	catalog_refresh_costs(relid, &costs);
+	if (costs.nincremental == 0 || costs.nfull == 0)
+		return false;
+	full_ms = median(costs.full_ms, Min(costs.nfull, ADAPTIVE_FULL_SAMPLES));
+	incremental_ms = expected_incremental_ms(&costs, changes);
+	if (incremental_ms <= full_ms)
+		return false;
+	*message = psprintf(DT_MESSAGE_ADAPTIVE_FULL "%lld changed rows was expected to take %.0f ms "
+						"(from the last %d), a full refresh %.0f ms; refreshed in full",
+						(long long) changes, incremental_ms, costs.nincremental, full_ms);
+	return true;
+}
+
 /* What the next refresh of a DT does, as decide_action finds it. */
 typedef enum DtAction
 {
@@ -676,6 +865,8 @@ typedef struct DtDecision
 	bool		state_rebuilt;	/* a full refresh that makes the state valid */
 	Datum		window[3];		/* the position: the window starts there */
 	List	   *changed;		/* inputs with rows in the window */
+	bool		counted;		/* the window was counted: */
+	int64		rows;			/* its rows */
 } DtDecision;
 
 /*
@@ -690,6 +881,7 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 	int64		rows;
 	int64		markers;
 	bool		merge = p->an->strategy == DT_STRATEGY_MERGE;
+	char	   *message;
 
 	memset(d, 0, sizeof(DtDecision));
 	d->action = DT_ACTION_FULL;
@@ -732,6 +924,8 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 	d->window[1] = FullTransactionIdGetDatum(entry->position_xid);
 	d->window[2] = Int32GetDatum((int32) entry->position_cid);
 	count_window(p, d->window, snap, &rows, &markers, &d->changed, input_counts);
+	d->counted = true;
+	d->rows = rows;
 	if (rows == 0 && markers == 0)
 	{
 		d->action = DT_ACTION_NO_DATA;
@@ -741,6 +935,8 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 		d->why = "an input was truncated, or rows arrived or left without DML (partitions)";
 	else if (p->an->strategy == DT_STRATEGY_FULL)
 		d->why = entry->reason;
+	else if (adaptive_full(entry->relid, rows, &message))
+		d->message = d->why = message;
 	else
 	{
 		d->action = DT_ACTION_INCREMENTAL;
@@ -765,6 +961,12 @@ choose_and_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *
 		if (d.state_rebuilt)
 			catalog_set_state_valid(entry->relid, true);
 		stats->message = d.message;
+	}
+	/* a refresh that planned a statement is no measure of the next ones */
+	if (d.counted)
+	{
+		stats->changes = d.rows;
+		stats->counted = !planned_window;
 	}
 }
 
@@ -840,6 +1042,37 @@ refresh_reads_input(Oid relid)
 
 		if (input->relid == relid && input->capturable)
 			return true;
+	}
+	return false;
+}
+
+/*
+ * refresh_window_rows
+ *		The rows (markers left out) in the change window of relid that the
+ *		refresh this backend is running counted (count_window), for the
+ *		planner's estimate of dt_internal.read_changes: false when no
+ *		refresh is running or it did not count relid's.
+ */
+bool
+refresh_window_rows(Oid relid, double *rows)
+{
+	Oid			dt;
+	DtPlanSet  *p;
+	ListCell   *lc;
+
+	if (refreshing == NIL || plan_cache == NULL)
+		return false;
+	dt = llast_oid(refreshing);
+	p = hash_search(plan_cache, &dt, HASH_FIND, NULL);
+	if (p == NULL || p->sql == NULL || p->window_rows == NULL)
+		return false;
+	foreach(lc, p->sql->count_relids)
+	{
+		if (lfirst_oid(lc) == relid)
+		{
+			*rows = (double) p->window_rows[foreach_current_index(lc)];
+			return true;
+		}
 	}
 	return false;
 }
@@ -1144,6 +1377,7 @@ refresh_one(Oid relid, Snapshot snap, TimestampTz data_timestamp, const char *tr
 	MemoryContext cxt = CurrentMemoryContext;
 
 	memset(stats, 0, sizeof(DtRefreshStats));
+	planned_window = false;
 	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),

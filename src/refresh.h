@@ -30,6 +30,8 @@ typedef struct DtRefreshAttempt
 	char	   *name;
 } DtRefreshAttempt;
 
+extern bool refresh_adaptive;
+
 extern void refresh_dynamic_table(Oid relid, const char *trigger, DtRefreshStats *stats,
 								  volatile DtRefreshAttempt *attempt);
 extern bool refresh_scheduled_unit(List *unit);
@@ -47,6 +49,7 @@ typedef struct DtExplainRow
 extern List *refresh_explain(Oid relid, bool show_data);
 extern bool refresh_in_progress(Oid relid);
 extern bool refresh_reads_input(Oid relid);
+extern bool refresh_window_rows(Oid relid, double *rows);
 extern void refresh_refuse_nested(const char *what);
 extern void refresh_require_read_committed(const char *what);
 

@@ -99,7 +99,7 @@ END $$;
 SELECT relid::regclass AS name,
        count(*) FILTER (WHERE refresh_action = 'FULL' AND state_message IS NULL) AS full_refreshes,
        bool_and(refresh_action <> 'FULL' OR state_message IS NULL
-                OR state_message LIKE 'the changes touched % keys, of about % rows; refreshed in full') AS explained,
+                OR state_message LIKE 'the changes touched % keys, of about %; refreshed in full') AS explained,
        count(*) FILTER (WHERE refresh_action = 'INCREMENTAL') > 10 AS incremental
   FROM dt.refresh_history WHERE relid::regclass::text LIKE 'seed004.%'
  GROUP BY relid ORDER BY relid::regclass::text;

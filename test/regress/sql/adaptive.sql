@@ -1,0 +1,125 @@
+-- Adaptive refresh (src/refresh.c, adaptive_full): a refresh that could be
+-- incremental is done in full when the table's own history says that costs
+-- less: the incremental cost from the recent incremental refreshes (a fixed
+-- part, the cheapest, plus a part proportional to the changed rows, read
+-- off the refreshes of the nearest window at least as large), the full
+-- cost the median of the last three full refreshes.  Durations depend on
+-- the machine, so this test writes the history the choice reads; the
+-- databases of the other tests have adaptive_refresh off (test/setup-db).
+SET pg_dynamic_tables.adaptive_refresh = on;
+CREATE TABLE ad (id serial PRIMARY KEY, g int, x int);
+INSERT INTO ad (g, x) SELECT i % 5, i FROM generate_series(1, 100) i;
+SELECT dt.create_dynamic_table('ad_sum', 'SELECT g, sum(x) AS s, count(*) AS n FROM ad GROUP BY g',
+                               refresh_mode => 'incremental') IS NOT NULL AS created;
+
+-- history(incremental, full): replace the table's history by incremental
+-- refreshes (changed rows, ms) and full ones (ms), oldest first.
+CREATE FUNCTION history(incremental int[][], "full" int[]) RETURNS void LANGUAGE sql AS $$
+DELETE FROM dt_internal.refresh_log WHERE relid = 'ad_sum'::regclass;
+INSERT INTO dt_internal.refresh_log (relid, table_name, refresh_start_time, refresh_end_time,
+                                     refresh_action, refresh_trigger, state, changes)
+SELECT 'ad_sum'::regclass, 'ad_sum', t, t + f * interval '1 ms', 'FULL', 'MANUAL', 'SUCCEEDED', NULL
+  FROM unnest("full") f, LATERAL (SELECT now() - interval '1 hour' AS t) n;
+INSERT INTO dt_internal.refresh_log (relid, table_name, refresh_start_time, refresh_end_time,
+                                     refresh_action, refresh_trigger, state, changes)
+SELECT 'ad_sum'::regclass, 'ad_sum', t, t + incremental[i][2] * interval '1 ms', 'INCREMENTAL',
+       'MANUAL', 'SUCCEEDED', incremental[i][1]
+  FROM generate_subscripts(incremental, 1) i, LATERAL (SELECT now() - interval '1 hour' AS t) n
+ ORDER BY i;
+$$;
+
+-- change(n): n rows changed (inserted), then a refresh: its action and message.
+CREATE FUNCTION change(n int, OUT action text, OUT message text) LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO ad (g, x) SELECT i % 7, i FROM generate_series(1, n) i;
+    SELECT r.action INTO action FROM dt.refresh('ad_sum') r;
+    SELECT h.state_message INTO message FROM dt.refresh_history h
+     WHERE h.relid = 'ad_sum'::regclass ORDER BY h.refresh_id DESC LIMIT 1;
+END
+$$;
+
+-- No incremental refresh in the history yet: incremental.
+SELECT * FROM change(10);
+
+-- Incremental refreshes of 10 rows took 100 ms, full ones 10 ms: full, and
+-- the history says why.
+SELECT history('{{10,100},{10,100},{10,100}}', '{10,10,10}');
+SELECT * FROM change(10);
+SELECT count(*) AS mismatches FROM dt_test.diff('ad_sum');
+
+-- The other way round: incremental.
+SELECT history('{{10,1},{10,1},{10,1}}', '{1000,1000,1000}');
+SELECT * FROM change(10);
+
+-- 10 rows took 5 ms, 100 rows 14 ms; a full refresh 50 ms.  50 rows are
+-- expected to take 5 + 9 * 50 / 100 ms (incremental), 1000 rows 5 + 9 * 10
+-- ms (full).  A window of rows inserted and deleted again counts its rows.
+SELECT history('{{10,5},{100,14}}', '{50}');
+SELECT * FROM change(50);
+SELECT history('{{10,5},{100,14}}', '{50}');
+SELECT * FROM change(1000);
+SELECT count(*) AS mismatches FROM dt_test.diff('ad_sum');
+
+-- The median of the last three full refreshes; an outlier among the
+-- incremental ones of the same size is not the measure.
+SELECT history('{{20,30},{20,2000},{20,30}}', '{5000,40,45,50}');
+SELECT * FROM change(20);
+
+-- A full refresh that the recompute strategy chose after finding the keys
+-- of a window is what trying incremental cost: an incremental sample.
+SELECT history('{}', '{10,10,10}');
+INSERT INTO dt_internal.refresh_log (relid, table_name, refresh_start_time, refresh_end_time,
+                                     refresh_action, refresh_trigger, state, changes, state_message)
+SELECT 'ad_sum'::regclass, 'ad_sum', now(), now() + interval '100 ms', 'FULL', 'MANUAL', 'SUCCEEDED',
+       10, 'the changes touched 5 keys, of about 6; refreshed in full'
+  FROM generate_series(1, 3);
+SELECT * FROM change(10);
+
+-- Turned off: incremental whatever the history says.
+SET pg_dynamic_tables.adaptive_refresh = off;
+SELECT history('{{10,100},{10,100},{10,100}}', '{10,10,10}');
+SELECT * FROM change(10);
+SET pg_dynamic_tables.adaptive_refresh = on;
+
+-- Every refresh records the rows of changes it read, except one that
+-- planned a statement (its duration is no measure of the next ones):
+-- windows of 30 and 31 rows share their plans, a window of 500 rows gets
+-- a plan of its own.
+SELECT history('{}', '{}');
+SELECT action FROM change(30);
+SELECT action FROM change(31);
+SELECT action FROM change(500);
+SELECT refresh_action, changes FROM dt_internal.refresh_log
+ WHERE relid = 'ad_sum'::regclass ORDER BY refresh_id;
+SELECT count(*) AS mismatches FROM dt_test.diff('ad_sum');
+
+SELECT dt.drop_dynamic_table('ad_sum');
+DROP TABLE ad;
+DROP FUNCTION history(int[], int[]), change(int);
+
+-- Recompute by key: changes that touch more than a quarter of the keys
+-- refresh in full.  With adaptive refresh the keys are the distinct values
+-- of the table's key column (by ANALYZE), not its rows: 2 of 4 keys is
+-- half the table, though 8 is far under its 400 rows.  Without it, the
+-- rows (statistics that autovacuum gathers at any moment would move the
+-- choice in the other tests).
+CREATE TABLE rk (id int PRIMARY KEY, k int, v int);
+CREATE INDEX ON rk (k);
+INSERT INTO rk SELECT i, i % 4, i FROM generate_series(1, 400) i;
+SELECT dt.create_dynamic_table('rk_share',
+    'SELECT k, id, v, sum(v) OVER (PARTITION BY k) AS total FROM rk',
+    refresh_mode => 'incremental') IS NOT NULL AS created;
+ANALYZE rk_share;
+UPDATE rk SET v = v + 1 WHERE id IN (1, 2);
+SELECT action FROM dt.refresh('rk_share');
+SELECT state_message FROM dt.refresh_history WHERE relid = 'rk_share'::regclass
+ ORDER BY refresh_id DESC LIMIT 1;
+UPDATE rk SET v = v + 1 WHERE id = 3;
+SELECT action FROM dt.refresh('rk_share');
+SET pg_dynamic_tables.adaptive_refresh = off;
+UPDATE rk SET v = v + 1 WHERE id IN (1, 2);
+SELECT action FROM dt.refresh('rk_share');
+SELECT count(*) AS mismatches FROM dt_test.diff('rk_share');
+SELECT dt.drop_dynamic_table('rk_share');
+DROP TABLE rk;
+RESET pg_dynamic_tables.adaptive_refresh;
