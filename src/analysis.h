@@ -230,6 +230,7 @@ extern Node *querytree_flatten_joins(Query *query, Node *node);
 extern Node *querytree_kept_conditions(Query *query, Node *cond, Relids nullable);
 extern char *querytree_walk_from(List *inputs, Query *query, Node *item, DtFromWalk *walk,
 								 Node **out);
+extern Query *querytree_pull_up(Query *query);
 
 /* ---------------------------------------------------------------------
  * merge.c
