@@ -46,6 +46,7 @@
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/plannodes.h"
+#include "optimizer/optimizer.h"
 #include "parser/parsetree.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -88,6 +89,22 @@ type_sql(Oid type, int32 typmod)
 								FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY);
 }
 
+/* operator_name_sql: "OPERATOR(schema.name)" of operator opr. */
+static char *
+operator_name_sql(Oid opr)
+{
+	HeapTuple	tup = SearchSysCache1(OPEROID, ObjectIdGetDatum(opr));
+	char	   *result;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for operator %u", opr);
+	result = psprintf("OPERATOR(%s.%s)",
+					  quote_identifier(get_namespace_name(((Form_pg_operator) GETSTRUCT(tup))->oprnamespace)),
+					  NameStr(((Form_pg_operator) GETSTRUCT(tup))->oprname));
+	ReleaseSysCache(tup);
+	return result;
+}
+
 /*
  * operator_sql
  *		"OPERATOR(schema.name)" for the <, = or > (strategy) of a type's
@@ -101,19 +118,9 @@ operator_sql(Oid type, int strategy)
 	Oid			opr = strategy == BTLessStrategyNumber ? tc->lt_opr
 	: strategy == BTEqualStrategyNumber ? tc->eq_opr : tc->gt_opr;
 
-	HeapTuple	tup;
-	char	   *result;
-
 	if (!OidIsValid(opr))
 		elog(ERROR, "type %s has no btree operator for strategy %d", format_type_be(type), strategy);
-	tup = SearchSysCache1(OPEROID, ObjectIdGetDatum(opr));
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for operator %u", opr);
-	result = psprintf("OPERATOR(%s.%s)",
-					  quote_identifier(get_namespace_name(((Form_pg_operator) GETSTRUCT(tup))->oprnamespace)),
-					  NameStr(((Form_pg_operator) GETSTRUCT(tup))->oprname));
-	ReleaseSysCache(tup);
-	return result;
+	return operator_name_sql(opr);
 }
 
 /* collate_sql: " COLLATE x" for a collatable type, else "". */
@@ -951,6 +958,46 @@ keep_sql(DeparseMerge *b)
 	return psprintf("(f.n > 0 AND %s)", having);
 }
 
+/* is_top_k: does the query end in ORDER BY ... LIMIT/OFFSET (merge.c)? */
+static bool
+is_top_k(DtAnalysis *an)
+{
+	return an->query->limitCount != NULL || an->query->limitOffset != NULL;
+}
+
+/*
+ * order_limit_sql
+ *		The query's ORDER BY, over "f" as output expressions are, with its
+ *		LIMIT and OFFSET (constant expressions); "" unless is_top_k.  Rows
+ *		that tie at the cut are taken as PostgreSQL takes them, any of them.
+ */
+static char *
+order_limit_sql(DeparseMerge *b)
+{
+	Query	   *query = b->an->query;
+	StringInfoData s;
+	ListCell   *lc;
+
+	if (!is_top_k(b->an))
+		return "";
+	initStringInfo(&s);
+	foreach(lc, query->sortClause)
+	{
+		SortGroupClause *sgc = lfirst_node(SortGroupClause, lc);
+
+		appendStringInfo(&s, "%s(%s) USING %s NULLS %s", s.len > 0 ? ", " : " ORDER BY ",
+						 final_expr_sql(b, get_sortgroupclause_expr(sgc, query->targetList)),
+						 operator_name_sql(sgc->sortop), sgc->nulls_first ? "FIRST" : "LAST");
+	}
+	if (query->limitOffset != NULL)
+		appendStringInfo(&s, " OFFSET (%s)", expr_sql((Expr *) query->limitOffset, NIL));
+	if (query->limitCount != NULL && query->limitOption == LIMIT_OPTION_WITH_TIES)
+		appendStringInfo(&s, " FETCH FIRST (%s) ROWS WITH TIES", expr_sql((Expr *) query->limitCount, NIL));
+	else if (query->limitCount != NULL)
+		appendStringInfo(&s, " LIMIT (%s)", expr_sql((Expr *) query->limitCount, NIL));
+	return s.data;
+}
+
 /* ---------------------------------------------------------------------
  * Refresh statements
  * ---------------------------------------------------------------------
@@ -1340,6 +1387,57 @@ update_set_sql(DeparseMerge *b)
 }
 
 /*
+ * upsert_sql
+ *		The CTE "upserted" of apply_sql: the rows of the groups of relation
+ *		"source" (the final view's columns, as "f") that pass keep_sql,
+ *		inserted or, through the DT's key index, written over the row of
+ *		their group where it differs.
+ */
+static char *
+upsert_sql(DeparseMerge *b, const char *source)
+{
+	StringInfoData s;
+	char	   *upd = update_set_sql(b);
+
+	initStringInfo(&s);
+	appendStringInfo(&s, "upserted AS (INSERT INTO %s AS d SELECT %s FROM %s f WHERE %s ON CONFLICT (%s) ",
+					 b->dt, output_list_sql(b), source, keep_sql(b), key_columns_sql(b->an->query, b->an->keys));
+	if (upd[0] == '\0')
+		appendStringInfoString(&s, "DO NOTHING ");
+	else
+		appendStringInfo(&s, "DO UPDATE SET %s WHERE ROW(d.*)::%s OPERATOR(pg_catalog.*<>) ROW(excluded.*)::%s ",
+						 upd, b->dt, b->dt);
+
+	/*
+	 * An upsert that updated locked the old row version first, and the new
+	 * version keeps that lock as its xmax; a fresh insert has none.
+	 */
+	appendStringInfoString(&s, "RETURNING d.xmax OPERATOR(pg_catalog.<>) '0'::pg_catalog.xid AS existed) ");
+	return s.data;
+}
+
+/*
+ * top_k_rows_sql
+ *		dt_rows_sql of a query ending in ORDER BY ... LIMIT: the groups are
+ *		all in the state, so the top rows are chosen again from the groups
+ *		the merge touched, as "finalized" has them now, and the others, as
+ *		the final view has them; DT rows of groups not among them are
+ *		deleted ("deleted_nulls" is empty), the others upserted.  The cost
+ *		is a pass over the state, not over the query's inputs.
+ */
+static char *
+top_k_rows_sql(DeparseMerge *b)
+{
+	return psprintf("top AS (SELECT f.* FROM (SELECT * FROM finalized UNION ALL "
+					"SELECT v.* FROM %s v WHERE NOT EXISTS (SELECT FROM touched u WHERE u.gid = v.gid)) f "
+					"WHERE %s%s), "
+					"deleted AS (DELETE FROM %s d WHERE NOT EXISTS (SELECT FROM top g WHERE %s) RETURNING 1), "
+					"deleted_nulls AS (SELECT 1 WHERE false), %s",
+					b->final, keep_sql(b), order_limit_sql(b),
+					b->dt, key_match_sql(b, "d", "g.key", true), upsert_sql(b, "top"));
+}
+
+/*
  * dt_rows_sql
  *		The CTEs of apply_sql that rewrite the DT's rows of the groups in
  *		"finalized": "deleted" (and for keys with a NULL "deleted_nulls")
@@ -1351,9 +1449,10 @@ static char *
 dt_rows_sql(DeparseMerge *b)
 {
 	StringInfoData s;
-	char	   *upd;
 
 	initStringInfo(&s);
+	if (is_top_k(b->an))
+		return top_k_rows_sql(b);
 	if (b->an->keys == NIL)
 	{
 		appendStringInfo(&s, "deleted AS (DELETE FROM %s d RETURNING 1), "
@@ -1372,20 +1471,7 @@ dt_rows_sql(DeparseMerge *b)
 					 "deleted_nulls AS (DELETE FROM %s d USING leaving g WHERE (%s) AND %s RETURNING 1), ",
 					 keep_sql(b), b->dt, key_match_sql(b, "d", "g.key", false),
 					 b->dt, key_has_null_sql(b, "g.key"), key_match_sql(b, "d", "g.key", true));
-	appendStringInfo(&s, "upserted AS (INSERT INTO %s AS d SELECT %s FROM finalized f WHERE %s ON CONFLICT (%s) ",
-					 b->dt, output_list_sql(b), keep_sql(b), key_columns_sql(b->an->query, b->an->keys));
-	upd = update_set_sql(b);
-	if (upd[0] == '\0')
-		appendStringInfoString(&s, "DO NOTHING ");
-	else
-		appendStringInfo(&s, "DO UPDATE SET %s WHERE ROW(d.*)::%s OPERATOR(pg_catalog.*<>) ROW(excluded.*)::%s ",
-						 upd, b->dt, b->dt);
-
-	/*
-	 * An upsert that updated locked the old row version first, and the new
-	 * version keeps that lock as its xmax; a fresh insert has none.
-	 */
-	appendStringInfoString(&s, "RETURNING d.xmax OPERATOR(pg_catalog.<>) '0'::pg_catalog.xid AS existed) ");
+	appendStringInfoString(&s, upsert_sql(b, "finalized"));
 	return s.data;
 }
 
@@ -1809,8 +1895,8 @@ deparse_refresh_sql(Oid dtrelid, DtAnalysis *an)
 	sql->cursor_read = cursor_read_sql(bp);
 	sql->apply = apply_sql(bp);
 	sql->state_rebuild = rebuild_sql(bp);
-	sql->dt_fill = psprintf("INSERT INTO %s SELECT %s FROM %s f WHERE %s",
-							bp->dt, output_list_sql(bp), bp->final, keep_sql(bp));
+	sql->dt_fill = psprintf("INSERT INTO %s SELECT %s FROM %s f WHERE %s%s",
+							bp->dt, output_list_sql(bp), bp->final, keep_sql(bp), order_limit_sql(bp));
 	return sql;
 }
 

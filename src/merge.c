@@ -6,7 +6,9 @@
  *
  * A query delta merge maintains is one grouped level (GROUP BY, or
  * aggregates without it) over tables joined with inner joins, every GROUP
- * BY expression an output column, every aggregate one whose state can be
+ * BY expression an output column (with GROUP BY, it may end in ORDER BY
+ * ... LIMIT/OFFSET: every group is in the state, and a refresh chooses
+ * the top rows from it again), every aggregate one whose state can be
  * merged (DtAggKind: count, count distinct, sum, avg, the variance family,
  * min, max, percentile_cont, percentile_disc, bool_and/bool_or/every, each
  * with or without FILTER), and the clock (now()) only in the select list.
@@ -435,8 +437,6 @@ level_reason(Query *query)
 		return pstrdup("subqueries in expressions");
 	if (query->groupingSets != NIL)
 		return pstrdup("GROUPING SETS, ROLLUP and CUBE");
-	if (query->limitCount != NULL || query->limitOffset != NULL)
-		return pstrdup("LIMIT and OFFSET");
 	if (query->hasDistinctOn)
 		return pstrdup("DISTINCT ON");
 	if (query->jointree->fromlist == NIL)
@@ -477,7 +477,34 @@ collect_keys(Query *query, DtAnalysis *an)
 	}
 	if (query->distinctClause != NIL && an->keys == NIL)
 		return pstrdup("DISTINCT over an aggregate without GROUP BY");
+	if ((query->limitCount != NULL || query->limitOffset != NULL) && an->keys == NIL)
+		return pstrdup("LIMIT and OFFSET over an aggregate without GROUP BY");
 	return NULL;
+}
+
+/*
+ * computed_from_state
+ *		Is an entry of the select list computed from the groups' state: an
+ *		output column, or, in a query ending in ORDER BY ... LIMIT (whose
+ *		top rows a refresh chooses from the state), an ORDER BY expression
+ *		(the order of a DT's rows is otherwise nobody's).
+ */
+static bool
+computed_from_state(Query *query, TargetEntry *tle)
+{
+	ListCell   *lc;
+
+	if (!tle->resjunk)
+		return true;
+	if (query->limitCount == NULL && query->limitOffset == NULL)
+		return false;
+	foreach(lc, query->sortClause)
+	{
+		if (lfirst_node(SortGroupClause, lc)->tleSortGroupRef == tle->ressortgroupref &&
+			tle->ressortgroupref != 0)
+			return true;
+	}
+	return false;
 }
 
 /*
@@ -495,7 +522,7 @@ collect_aggregates(Query *query, DtAnalysis *an)
 	{
 		TargetEntry *tle = lfirst_node(TargetEntry, lc);
 
-		if (!tle->resjunk)
+		if (computed_from_state(query, tle))
 			collect_aggrefs_walker((Node *) tle->expr, &ctx);
 	}
 	collect_aggrefs_walker(query->havingQual, &ctx);
@@ -506,7 +533,7 @@ collect_aggregates(Query *query, DtAnalysis *an)
 	{
 		TargetEntry *tle = lfirst_node(TargetEntry, lc);
 
-		if (!tle->resjunk)
+		if (computed_from_state(query, tle))
 			check_output_walker((Node *) tle->expr, &ctx);
 	}
 	check_output_walker(query->havingQual, &ctx);
