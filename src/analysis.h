@@ -130,11 +130,33 @@ typedef struct DtKey
 	Oid			collation;
 } DtKey;
 
+/*
+ * A semi-join (EXISTS, IN) or anti-join (NOT EXISTS, NOT IN) of a
+ * delta-merge query: a conjunct of its WHERE whose subquery reads one table
+ * under conditions, correlated with the query by equalities.  It is
+ * maintained as a join with D, the distinct keys of that table's rows under
+ * those conditions (an anti-join with 1 - D): D's change in a window is the
+ * keys whose existence the window flipped; otherwise the conjunct is
+ * evaluated as written.
+ */
+typedef struct DtSemiJoin
+{
+	Node	   *predicate;		/* the conjunct as written */
+	bool		anti;
+	Query	   *sub;			/* the subquery */
+	Index		sub_rtindex;	/* its table, in its range table */
+	List	   *inner_keys;		/* the keys, over that table */
+	Node	   *local_quals;	/* its other conditions, or NULL */
+	Node	   *join_quals;		/* outer key = t<rtindex>.k<i>, ... */
+} DtSemiJoin;
+
 /* A relation in the FROM list of an incremental query. */
 typedef struct DtFromRel
 {
 	Index		rtindex;		/* in the query's range table */
 	DtInput    *input;
+	DtSemiJoin *semi;			/* D of a semi- or anti-join: input is its
+								 * subquery's table */
 } DtFromRel;
 
 /*

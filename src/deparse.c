@@ -777,6 +777,64 @@ source_sql(DtFromRel *rel, SourceKind kind)
 }
 
 /*
+ * semi_changes_sql
+ *		The change of D, the keys of a semi- or anti-join (DtSemiJoin), in
+ *		the window, as relation "t<rtindex>" (dt$sign, k1..kn): the keys of
+ *		its table's changed rows under its conditions whose existence the
+ *		window flipped, +1 where a key appeared and -1 where it went
+ *		(negated for an anti-join, whose weight is 1 - D).  A key existed
+ *		before iff its rows now, counted through the table's index on it,
+ *		outnumber the window's signed count.  NULL keys match nothing.
+ */
+static char *
+semi_changes_sql(DtFromRel *rel)
+{
+	DtSemiJoin *semi = rel->semi;
+	List	   *ctx = context_for_level(semi->sub);
+	DtFromRel	table = {semi->sub_rtindex, rel->input, NULL};
+	const char *local = semi->local_quals ? expr_sql((Expr *) semi->local_quals, ctx) : "true";
+	StringInfoData keys;
+	StringInfoData outs;
+	StringInfoData match;
+	StringInfoData notnull;
+	StringInfoData groups;
+	ListCell   *lc;
+
+	initStringInfo(&keys);
+	initStringInfo(&outs);
+	initStringInfo(&match);
+	initStringInfo(&notnull);
+	initStringInfo(&groups);
+	foreach(lc, semi->inner_keys)
+	{
+		Expr	   *key = (Expr *) lfirst(lc);
+		char	   *e = expr_sql(key, ctx);
+		int			k = foreach_current_index(lc) + 1;
+
+		appendStringInfo(&keys, "%s AS k%d, ", e, k);
+		appendStringInfo(&outs, ", x.k%d", k);
+		appendStringInfo(&match, " AND (%s) %s x.k%d", e, operator_sql(exprType((Node *) key), BTEqualStrategyNumber), k);
+		appendStringInfo(&notnull, " AND (%s) IS NOT NULL", e);
+		appendStringInfo(&groups, "%s%d", k > 1 ? ", " : "", k);
+	}
+	return psprintf("(SELECT (CASE WHEN n.c > 0 THEN %d ELSE %d END)::smallint AS " DT_COL_SIGN "%s "
+					"FROM (SELECT %spg_catalog.sum(t%u." DT_COL_SIGN ") AS d FROM %s WHERE (%s)%s GROUP BY %s) x "
+					"CROSS JOIN LATERAL (SELECT pg_catalog.count(*) AS c FROM %s WHERE (%s)%s) n "
+					"WHERE (n.c > 0) <> (n.c - x.d > 0)) t%u",
+					semi->anti ? -1 : 1, semi->anti ? 1 : -1, outs.data,
+					keys.data, semi->sub_rtindex, source_sql(&table, SOURCE_CHANGES), local, notnull.data,
+					groups.data, source_sql(&table, SOURCE_NOW), local, match.data, rel->rtindex);
+}
+
+/* read_as: is a relation read in a term of change rows, its sign counted? */
+static bool
+read_as(DtFromRel *rel, SourceKind kind)
+{
+	/* D of a semi-join, but for its change, is its predicate in WHERE */
+	return rel->semi == NULL || kind == SOURCE_CHANGES;
+}
+
+/*
  * change_term_sql
  *		One SELECT of change rows: the relations of the FROM list read as
  *		kinds[i] says, the sign of a row the product of its relations' signs,
@@ -788,15 +846,35 @@ change_term_sql(DeparseMerge *b, SourceKind *kinds)
 {
 	DtAnalysis *an = b->an;
 	StringInfoData s;
+	StringInfoData from;
+	StringInfoData signs;
+	StringInfoData where;
 	ListCell   *lc;
 	int			i;
 
 	initStringInfo(&s);
-	appendStringInfoString(&s, "SELECT (");
+	initStringInfo(&from);
+	initStringInfo(&signs);
+	initStringInfo(&where);
+	if (an->quals != NULL)
+		appendStringInfoString(&where, expr_sql((Expr *) an->quals, b->from_ctx));
 	foreach(lc, an->from)
-		appendStringInfo(&s, "%st%u." DT_COL_SIGN, foreach_current_index(lc) > 0 ? " * " : "",
-						 ((DtFromRel *) lfirst(lc))->rtindex);
-	appendStringInfoString(&s, ")::smallint AS " DT_COL_SIGN ", ROW(");
+	{
+		DtFromRel  *rel = (DtFromRel *) lfirst(lc);
+		SourceKind	kind = kinds[foreach_current_index(lc)];
+
+		Assert(rel->semi == NULL || kind != SOURCE_BEFORE);
+		if (rel->semi != NULL)
+			appendStringInfo(&where, "%s%s", where.len > 0 ? " AND " : "",
+							 expr_sql((Expr *) (kind == SOURCE_CHANGES ? rel->semi->join_quals : rel->semi->predicate),
+									  b->from_ctx));
+		if (!read_as(rel, kind))
+			continue;
+		appendStringInfo(&signs, "%st%u." DT_COL_SIGN, signs.len > 0 ? " * " : "", rel->rtindex);
+		appendStringInfo(&from, "%s%s", from.len > 0 ? ", " : "",
+						 rel->semi != NULL ? semi_changes_sql(rel) : source_sql(rel, kind));
+	}
+	appendStringInfo(&s, "SELECT (%s)::smallint AS " DT_COL_SIGN ", ROW(", signs.data);
 	i = 0;
 	foreach(lc, an->keys)
 		appendStringInfo(&s, "%s%s", i++ > 0 ? ", " : "",
@@ -808,12 +886,9 @@ change_term_sql(DeparseMerge *b, SourceKind *kinds)
 	i = 0;
 	foreach(lc, an->filter_exprs)
 		appendStringInfo(&s, ", %s AS f%d", expr_sql((Expr *) lfirst(lc), b->from_ctx), ++i);
-	appendStringInfoString(&s, " FROM ");
-	foreach(lc, an->from)
-		appendStringInfo(&s, "%s%s", foreach_current_index(lc) > 0 ? ", " : "",
-						 source_sql((DtFromRel *) lfirst(lc), kinds[foreach_current_index(lc)]));
-	if (an->quals != NULL)
-		appendStringInfo(&s, " WHERE %s", expr_sql((Expr *) an->quals, b->from_ctx));
+	appendStringInfo(&s, " FROM %s", from.data);
+	if (where.len > 0)
+		appendStringInfo(&s, " WHERE %s", where.data);
 	return s.data;
 }
 
@@ -826,7 +901,8 @@ change_term_sql(DeparseMerge *b, SourceKind *kinds)
  *		relations before i as they are now and those after it as they were
  *		before (primed); a relation whose input did not change is the same
  *		before and now.  Signs multiply, so rows counted twice cancel in the
- *		merge.
+ *		merge.  D of a semi-join, first in the list, is read as its change
+ *		(semi_changes_sql) or now (its predicate), never as it was.
  */
 static char *
 change_rows_sql(DeparseMerge *b, bool from_base, List *changed)

@@ -12,6 +12,9 @@
  * merged (DtAggKind: count, count distinct, sum, avg, the variance family,
  * min, max, percentile_cont, percentile_disc, bool_and/bool_or/every, each
  * with or without FILTER), and the clock (now()) only in the select list.
+ * Its WHERE may have semi- and anti-joins (DtSemiJoin): [NOT] EXISTS and
+ * [NOT] IN over one table, correlated by equalities (NOT IN only where
+ * neither side can be NULL, when it is NOT EXISTS).
  * merge_analyze fills the plan of such a query into a DtAnalysis: its
  * FROM list and conditions, its group keys, its aggregates with the
  * arithmetic of their state (DtSumDomain), the inputs and filters the
@@ -27,6 +30,7 @@
 
 #include "access/htup_details.h"
 #include "catalog/pg_am.h"
+#include "catalog/pg_attribute.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
@@ -35,6 +39,7 @@
 #include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
 #include "parser/parsetree.h"
+#include "rewrite/rewriteManip.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
@@ -433,8 +438,6 @@ level_reason(Query *query)
 		return pstrdup("window functions");
 	if (query->hasTargetSRFs)
 		return pstrdup("set-returning functions in the select list");
-	if (query->hasSubLinks)
-		return pstrdup("subqueries in expressions");
 	if (query->groupingSets != NIL)
 		return pstrdup("GROUPING SETS, ROLLUP and CUBE");
 	if (query->hasDistinctOn)
@@ -561,6 +564,11 @@ functions_reason(Query *query, DtAnalysis *an, List **state_exprs)
 	foreach(lc, an->keys)
 		* state_exprs = lappend(*state_exprs, ((DtKey *) lfirst(lc))->expr);
 	*state_exprs = lappend(*state_exprs, an->quals);
+	foreach(lc, an->from)
+	{
+		if (((DtFromRel *) lfirst(lc))->semi != NULL)
+			*state_exprs = lappend(*state_exprs, ((DtFromRel *) lfirst(lc))->semi->predicate);
+	}
 	*state_exprs = lappend(*state_exprs, query->havingQual);
 	facts = querytree_facts((Node *) *state_exprs);
 	if (facts.time)
@@ -576,6 +584,279 @@ functions_reason(Query *query, DtAnalysis *an, List **state_exprs)
 	return NULL;
 }
 
+/* ---------------------------------------------------------------------
+ * Semi- and anti-joins: [NOT] EXISTS and [NOT] IN in WHERE
+ * ---------------------------------------------------------------------
+ */
+
+/* The Vars below a node, by level (level_walker). */
+typedef struct LevelCheck
+{
+	Index		level;			/* relative to the node */
+	bool		some;			/* a Var of that level */
+	bool		other;			/* a Var of another level, a sublink, an
+								 * aggregate */
+} LevelCheck;
+
+/* level_walker: note the Vars of node by level. */
+static bool
+level_walker(Node *node, LevelCheck *check)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Var))
+	{
+		if (((Var *) node)->varlevelsup == check->level)
+			check->some = true;
+		else
+			check->other = true;
+		return false;
+	}
+	if (IsA(node, SubLink) || IsA(node, Aggref) || IsA(node, Query))
+	{
+		check->other = true;
+		return false;
+	}
+	return expression_tree_walker(node, level_walker, check);
+}
+
+/* of_level: does node read Vars of one level only (some of them if needed)? */
+static bool
+of_level(Node *node, Index level, bool needed)
+{
+	LevelCheck	check = {level, false, false};
+
+	level_walker(node, &check);
+	return !check.other && (check.some || !needed);
+}
+
+/*
+ * add_semi_key
+ *		Append to semi's keys the pair of a correlation equality: inner over
+ *		the subquery's table, outer (kept, one level up) over the query's.
+ *		Both of one type whose default equality is opno, so that D's keys
+ *		are distinct under the equality the query matches them with.
+ */
+static char *
+add_semi_key(DtSemiJoin *semi, List **outer_keys, Expr *inner, Expr *outer, Oid opno)
+{
+	Oid			type = exprType((Node *) inner);
+
+	if (!of_level((Node *) inner, 0, true) || !of_level((Node *) outer, 1, true))
+		return pstrdup("subqueries in WHERE correlated otherwise than by equalities");
+	if (!op_mergejoinable(opno, exprType((Node *) outer)) && !op_hashjoinable(opno, exprType((Node *) outer)))
+		return pstrdup("subqueries in WHERE correlated otherwise than by equalities");
+	if (exprType((Node *) outer) != type || exprCollation((Node *) outer) != exprCollation((Node *) inner) ||
+		lookup_type_cache(type, TYPECACHE_EQ_OPR)->eq_opr != opno)
+		return pstrdup("subqueries in WHERE correlated by an equality of two types or collations");
+	if (!has_btree_opclass(type) || type_is_rowtype(type))
+		return psprintf("subqueries in WHERE correlated over type %s", format_type_be(type));
+	semi->inner_keys = lappend(semi->inner_keys, inner);
+	*outer_keys = lappend(*outer_keys, outer);
+	return NULL;
+}
+
+/* not_null_column: is expr a column declared NOT NULL of a table of level? */
+static bool
+not_null_column(Query *level, Expr *expr)
+{
+	Var		   *var = (Var *) expr;
+	RangeTblEntry *rte;
+	HeapTuple	tup;
+	bool		notnull;
+
+	if (!IsA(expr, Var) || var->varattno <= 0)
+		return false;
+	rte = rt_fetch(var->varno, level->rtable);
+	if (rte->rtekind != RTE_RELATION)
+		return false;
+	tup = SearchSysCache2(ATTNUM, ObjectIdGetDatum(rte->relid), Int16GetDatum(var->varattno));
+	if (!HeapTupleIsValid(tup))
+		return false;
+	notnull = ((Form_pg_attribute) GETSTRUCT(tup))->attnotnull;
+	ReleaseSysCache(tup);
+	return notnull;
+}
+
+/*
+ * semi_join_form
+ *		Is a WHERE conjunct EXISTS, NOT EXISTS, IN or NOT IN (x = ANY) over
+ *		a subquery?  *sublink, and *anti for the negated ones.
+ */
+static char *
+semi_join_form(Node *conjunct, SubLink * *sublink, bool *anti)
+{
+	OpExpr	   *op;
+
+	*anti = is_notclause(conjunct);
+	if (*anti)
+		conjunct = (Node *) get_notclausearg((Expr *) conjunct);
+	if (!IsA(conjunct, SubLink))
+		return pstrdup("subqueries in expressions but [NOT] EXISTS and [NOT] IN in WHERE");
+	*sublink = (SubLink *) conjunct;
+	if ((*sublink)->subLinkType == EXISTS_SUBLINK)
+		return NULL;
+	op = (OpExpr *) (*sublink)->testexpr;
+	if ((*sublink)->subLinkType == ANY_SUBLINK && op != NULL && IsA(op, OpExpr) &&
+		list_length(op->args) == 2 && IsA(lsecond(op->args), Param) &&
+		of_level(linitial(op->args), 0, true))
+		return NULL;
+	return pstrdup("subqueries in expressions but [NOT] EXISTS and [NOT] IN in WHERE");
+}
+
+/*
+ * semi_join_keys
+ *		The keys of semi-join semi over its subquery sub: for IN, its
+ *		output against the tested expression; then the correlation
+ *		equalities of its WHERE, whose other conjuncts are local_quals.
+ *		*outer_keys: the query's side, one level up.
+ */
+static char *
+semi_join_keys(Query *query, SubLink * sublink, DtSemiJoin *semi, List **outer_keys)
+{
+	Query	   *sub = semi->sub;
+	List	   *local = NIL;
+	ListCell   *lc;
+	char	   *reason;
+
+	if (sublink->subLinkType == ANY_SUBLINK)
+	{
+		OpExpr	   *op = (OpExpr *) sublink->testexpr;
+		Expr	   *outer = copyObject(linitial(op->args));
+		TargetEntry *tle = linitial_node(TargetEntry, sub->targetList);
+
+		IncrementVarSublevelsUp((Node *) outer, 1, 0);
+		if ((reason = add_semi_key(semi, outer_keys, tle->expr, outer, op->opno)) != NULL)
+			return reason;
+		if (semi->anti && (!not_null_column(query, (Expr *) querytree_flatten_joins(query, linitial(op->args))) ||
+						   !not_null_column(sub, tle->expr)))
+			return pstrdup("NOT IN over expressions that can be NULL");
+	}
+	foreach(lc, make_ands_implicit((Expr *) sub->jointree->quals))
+	{
+		Node	   *cond = (Node *) lfirst(lc);
+		OpExpr	   *op = (OpExpr *) cond;
+
+		if (of_level(cond, 0, false))
+			local = lappend(local, cond);
+		else if (!IsA(op, OpExpr) || list_length(op->args) != 2)
+			return pstrdup("subqueries in WHERE correlated otherwise than by equalities");
+		else if (of_level(linitial(op->args), 0, true))
+			reason = add_semi_key(semi, outer_keys, linitial(op->args), lsecond(op->args), op->opno);
+		else
+			reason = add_semi_key(semi, outer_keys, lsecond(op->args), linitial(op->args), op->opno);
+		if (reason != NULL)
+			return reason;
+	}
+	if (semi->inner_keys == NIL)
+		return pstrdup("uncorrelated EXISTS");
+	semi->local_quals = local == NIL ? NULL : (Node *) make_ands_explicit(local);
+	return NULL;
+}
+
+/*
+ * semi_join_rel
+ *		D of the semi- or anti-join of a WHERE conjunct, as a relation of
+ *		the query's FROM list (a subquery entry appended to its range
+ *		table, columns k1..kn), or why the conjunct is not one.  The
+ *		subquery must read one table under conditions.
+ */
+static char *
+semi_join_rel(DtAnalysis *an, Query *query, Node *conjunct, DtFromRel **rel)
+{
+	SubLink    *sublink = NULL;
+	DtSemiJoin *semi = palloc0(sizeof(DtSemiJoin));
+	DtFromWalk	walk = {0};
+	List	   *outer_keys = NIL;
+	List	   *colnames = NIL;
+	List	   *quals = NIL;
+	RangeTblEntry *rte;
+	Query	   *sub;
+	ListCell   *li;
+	ListCell   *lo;
+	char	   *reason;
+
+	if ((reason = semi_join_form(conjunct, &sublink, &semi->anti)) != NULL)
+		return reason;
+	sub = castNode(Query, sublink->subselect);
+	if (sub->setOperations != NULL || sub->hasAggs || sub->groupClause != NIL || sub->groupingSets != NIL ||
+		sub->havingQual != NULL || sub->hasWindowFuncs || sub->hasTargetSRFs || sub->hasSubLinks ||
+		sub->cteList != NIL || sub->limitCount != NULL || sub->limitOffset != NULL ||
+		list_length(sub->jointree->fromlist) != 1)
+		return pstrdup("subqueries in WHERE that read other than one table under conditions");
+	if ((reason = querytree_walk_from(an->inputs, sub, linitial(sub->jointree->fromlist), &walk, NULL)) != NULL)
+		return reason;
+	if (list_length(walk.rels) != 1 || walk.quals != NIL)
+		return pstrdup("subqueries in WHERE that read other than one table under conditions");
+	semi->sub = sub;
+	semi->sub_rtindex = ((DtFromRel *) linitial(walk.rels))->rtindex;
+	semi->predicate = querytree_flatten_joins(query, conjunct);
+	if ((reason = semi_join_keys(query, sublink, semi, &outer_keys)) != NULL)
+		return reason;
+
+	*rel = palloc0(sizeof(DtFromRel));
+	(*rel)->rtindex = list_length(query->rtable) + 1;
+	(*rel)->input = ((DtFromRel *) linitial(walk.rels))->input;
+	(*rel)->semi = semi;
+	forboth(li, semi->inner_keys, lo, outer_keys)
+	{
+		Expr	   *inner = (Expr *) lfirst(li);
+		Expr	   *outer = copyObject((Expr *) lfirst(lo));
+		Oid			type = exprType((Node *) inner);
+		Oid			eq = lookup_type_cache(type, TYPECACHE_EQ_OPR)->eq_opr;
+		Var		   *k = makeVar((*rel)->rtindex, foreach_current_index(li) + 1, type,
+								exprTypmod((Node *) inner), exprCollation((Node *) inner), 0);
+
+		IncrementVarSublevelsUp((Node *) outer, -1, 0);
+		outer = (Expr *) querytree_flatten_joins(query, (Node *) outer);
+		quals = lappend(quals, make_opclause(eq, BOOLOID, false, outer, (Expr *) k,
+											 InvalidOid, exprCollation((Node *) inner)));
+		set_opfuncid((OpExpr *) llast(quals));
+		colnames = lappend(colnames, makeString(psprintf("k%d", foreach_current_index(li) + 1)));
+	}
+	semi->join_quals = (Node *) make_ands_explicit(quals);
+	rte = makeNode(RangeTblEntry);
+	rte->rtekind = RTE_SUBQUERY;
+	rte->subquery = sub;
+	rte->eref = makeAlias("semi", colnames);
+	query->rtable = lappend(query->rtable, rte);
+	return NULL;
+}
+
+/*
+ * semi_joins
+ *		Split the WHERE of query (a copy the analysis keeps) into the
+ *		conjuncts with a subquery, each a semi- or anti-join whose D goes
+ *		into *rels, and the others, returned.  No other expression may have
+ *		a subquery.
+ */
+static char *
+semi_joins(DtAnalysis *an, Query *query, List *join_quals, List **rels, List **others)
+{
+	ListCell   *lc;
+	char	   *reason;
+
+	*rels = *others = NIL;
+	foreach(lc, make_ands_implicit((Expr *) query->jointree->quals))
+	{
+		DtFromRel  *rel = NULL;
+
+		if (!checkExprHasSubLink((Node *) lfirst(lc)))
+			*others = lappend(*others, lfirst(lc));
+		else if ((reason = semi_join_rel(an, query, (Node *) lfirst(lc), &rel)) != NULL)
+			return reason;
+		else
+			*rels = lappend(*rels, rel);
+	}
+	/* D is never read as it was before the window: one at most (deparse.c) */
+	if (list_length(*rels) > 1)
+		return pstrdup("more than one subquery in WHERE");
+	if (checkExprHasSubLink((Node *) join_quals) || checkExprHasSubLink((Node *) query->targetList) ||
+		checkExprHasSubLink(query->havingQual))
+		return pstrdup("subqueries in expressions but [NOT] EXISTS and [NOT] IN in WHERE");
+	return NULL;
+}
+
 /*
  * merge_analyze
  *		Fill the delta-merge plan of an, or return why the query has none.
@@ -588,6 +869,8 @@ merge_analyze(Query *query, DtAnalysis *an)
 	ListCell   *lc;
 	DtFromWalk	walk = {0};
 	List	   *quals;
+	List	   *semi_rels;
+	List	   *where;
 	List	   *state_exprs;
 	char	   *reason;
 
@@ -605,11 +888,14 @@ merge_analyze(Query *query, DtAnalysis *an)
 		return pstrdup("queries without aggregation");
 
 	query = copyObject(query);
-	if (query->jointree->quals != NULL)
-		quals = lappend(quals, query->jointree->quals);
+	if ((reason = semi_joins(an, query, quals, &semi_rels, &where)) != NULL)
+		return reason;
+	quals = list_concat(quals, where);
 	an->quals = querytree_flatten_joins(query, (Node *) make_ands_explicit(quals));
 	if (quals == NIL)
 		an->quals = NULL;
+	/* D of the semi-join first: it is never read as it was (deparse.c) */
+	an->from = list_concat(semi_rels, an->from);
 	query->targetList = (List *) querytree_flatten_joins(query, (Node *) query->targetList);
 	query->havingQual = querytree_flatten_joins(query, query->havingQual);
 	an->query = query;
@@ -624,7 +910,19 @@ merge_analyze(Query *query, DtAnalysis *an)
 	{
 		DtFromRel  *rel = (DtFromRel *) lfirst(lc);
 
-		pull_varattnos((Node *) state_exprs, rel->rtindex, &rel->input->attnums);
+		if (rel->semi != NULL)
+		{
+			pull_varattnos((Node *) list_make2(rel->semi->inner_keys, rel->semi->local_quals),
+						   rel->semi->sub_rtindex, &rel->input->attnums);
+			state_exprs = lappend(state_exprs, rel->semi->join_quals);
+		}
+	}
+	foreach(lc, an->from)
+	{
+		DtFromRel  *rel = (DtFromRel *) lfirst(lc);
+
+		if (rel->semi == NULL)
+			pull_varattnos((Node *) state_exprs, rel->rtindex, &rel->input->attnums);
 	}
 	return NULL;
 }

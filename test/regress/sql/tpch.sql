@@ -22,23 +22,21 @@
 -- two queries of our own (tpch_test.x_*) add NOT IN over columns that can
 -- be NULL.
 --
--- Today (refresh_mode_reason), 11 of the 22 are INCREMENTAL: Q1, Q5, Q6,
+-- Today (refresh_mode_reason), 13 of the 22 are INCREMENTAL: Q1, Q5, Q6,
 -- Q7, Q8, Q9, Q12, Q14, Q19 by delta merge (Q7, Q8, Q9 through their
--- simple FROM subquery, merged into the query that reads it), and Q3, Q10
+-- simple FROM subquery, merged into the query that reads it), Q3, Q10
 -- by delta merge with the rows within the LIMIT chosen again from every
--- group's state.  11 are FULL:
---   Q2                "subqueries in expressions cannot be maintained
---                     incrementally" (a correlated scalar subquery; and
---                     a LIMIT over no aggregate);
---   Q4, Q11, Q15, Q16, Q17, Q18, Q20, Q21
---                     "subqueries in expressions cannot be maintained
---                     incrementally" (EXISTS / NOT EXISTS, IN / NOT IN,
---                     scalar subqueries; Q18 and Q21 have a LIMIT too);
---   Q13               "aggregates without a GROUP BY column in the select
---                     list cannot be maintained incrementally" (an
---                     aggregate over an aggregate);
---   Q22               "queries that no output column partitions (column
---                     "cntrycode": subqueries in expressions) ...".
+-- group's state, Q4 (EXISTS) and Q16 (NOT IN over NOT NULL columns) by
+-- delta merge with a semi- or anti-join.  9 are FULL:
+--   Q2                a correlated scalar subquery, and a LIMIT over no
+--                     aggregate;
+--   Q17, Q22, Q11     scalar subqueries (Q22 with a NOT EXISTS; Q11's in
+--                     HAVING);
+--   Q18, Q20          IN over a subquery that aggregates, or has a
+--                     subquery of its own;
+--   Q21               EXISTS and NOT EXISTS correlated by <>;
+--   Q13               an aggregate over an aggregate;
+--   Q15               a WITH query read twice.
 
 -- The tie-aware oracle first.  Three rows tie for the second place of a
 -- top 3; the table took two of them.  An update that moves one of those
