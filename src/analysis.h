@@ -133,7 +133,9 @@ typedef struct DtKey
 /*
  * A semi-join (EXISTS, IN) or anti-join (NOT EXISTS, NOT IN) of a
  * delta-merge query: a conjunct of its WHERE whose subquery reads one table
- * under conditions, correlated with the query by equalities.  It is
+ * under conditions, correlated with the query by equalities; or IN over
+ * such a subquery grouped by its output, or a conjunct comparing with a
+ * scalar aggregate subquery (D(k, v), v its value for the key k).  It is
  * maintained as a join with D, the distinct keys of that table's rows under
  * those conditions (an anti-join with 1 - D): D's change in a window is the
  * keys whose existence the window flipped; otherwise the conjunct is
@@ -147,7 +149,12 @@ typedef struct DtSemiJoin
 	Index		sub_rtindex;	/* its table, in its range table */
 	List	   *inner_keys;		/* the keys, over that table */
 	Node	   *local_quals;	/* its other conditions, or NULL */
-	Node	   *join_quals;		/* outer key = t<rtindex>.k<i>, ... */
+	Node	   *join_quals;		/* outer key = t<rtindex>.k<i>, ..., and for a
+								 * scalar the conjunct over t<rtindex>.v */
+	bool		scalar;			/* D(k, v): the value of a scalar subquery */
+	Query	   *eval;			/* NULL: D(k) is whether a row has key k; else
+								 * the subquery without its correlation, its
+								 * table read from "dt_rows" */
 } DtSemiJoin;
 
 /* A relation in the FROM list of an incremental query. */

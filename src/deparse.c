@@ -776,6 +776,8 @@ source_sql(DtFromRel *rel, SourceKind kind)
 	return psprintf("(%s UNION ALL %s) t%u", now.data, changes.data, rel->rtindex);
 }
 
+static char *semi_eval_changes_sql(DtFromRel *rel, List *ctx, const char *local);
+
 /*
  * semi_changes_sql
  *		The change of D, the keys of a semi- or anti-join (DtSemiJoin), in
@@ -800,6 +802,8 @@ semi_changes_sql(DtFromRel *rel)
 	StringInfoData groups;
 	ListCell   *lc;
 
+	if (semi->eval != NULL)
+		return semi_eval_changes_sql(rel, ctx, local);
 	initStringInfo(&keys);
 	initStringInfo(&outs);
 	initStringInfo(&match);
@@ -824,6 +828,90 @@ semi_changes_sql(DtFromRel *rel)
 					semi->anti ? -1 : 1, semi->anti ? 1 : -1, outs.data,
 					keys.data, semi->sub_rtindex, source_sql(&table, SOURCE_CHANGES), local, notnull.data,
 					groups.data, source_sql(&table, SOURCE_NOW), local, match.data, rel->rtindex);
+}
+
+/*
+ * eval_sql
+ *		The subquery of a semi-join without its correlation (DtSemiJoin's
+ *		eval), reading its table's rows of one key from WITH query
+ *		"dt_rows".
+ */
+static char *
+eval_sql(DtSemiJoin *semi)
+{
+	return pg_get_querydef(semi->eval, false);
+}
+
+/*
+ * semi_eval_changes_sql
+ *		semi_changes_sql for a D evaluated per key (an IN over a grouping, a
+ *		scalar aggregate): for each key of the window's changed rows, the
+ *		subquery over the table's rows of that key now ("dt_rows") and as
+ *		they were ("dt_was": now, without the window's net inserted rows,
+ *		with its net deleted ones, "dt_net"); a key whose existence flipped
+ *		is +1 or -1, a scalar whose value changed is -1 with the old value
+ *		and +1 with the new.
+ */
+static char *
+semi_eval_changes_sql(DtFromRel *rel, List *ctx, const char *local)
+{
+	DtSemiJoin *semi = rel->semi;
+	DtFromRel	table = {semi->sub_rtindex, rel->input, NULL};
+	StringInfoData cols;
+	StringInfoData keys;
+	StringInfoData outs;
+	StringInfoData match;
+	StringInfoData notnull;
+	int			attnum = -1;
+	int			ncols = 0;
+	char	   *t = psprintf("t%u", semi->sub_rtindex);
+	char	   *result;
+	ListCell   *lc;
+
+	initStringInfo(&cols);
+	initStringInfo(&keys);
+	initStringInfo(&outs);
+	initStringInfo(&match);
+	initStringInfo(&notnull);
+	while ((attnum = bms_next_member(rel->input->attnums, attnum)) >= 0)
+		appendStringInfo(&cols, "%s%s.%s", ncols++ > 0 ? ", " : "", t,
+						 quote_identifier(get_attname(rel->input->relid, attnum + FirstLowInvalidHeapAttributeNumber, false)));
+	appendStringInfoString(&keys, "true AS dt_any");
+	foreach(lc, semi->inner_keys)
+	{
+		Expr	   *key = (Expr *) lfirst(lc);
+		char	   *e = expr_sql(key, ctx);
+		int			k = foreach_current_index(lc) + 1;
+
+		appendStringInfo(&keys, ", %s AS k%d", e, k);
+		appendStringInfo(&outs, "x.k%d, ", k);
+		appendStringInfo(&match, " AND (%s) %s x.k%d", e, operator_sql(exprType((Node *) key), BTEqualStrategyNumber), k);
+		appendStringInfo(&notnull, " AND (%s) IS NOT NULL", e);
+	}
+	result = psprintf("(WITH dt_net AS MATERIALIZED (SELECT %s, pg_catalog.sum(%s." DT_COL_SIGN ") AS dt_d FROM %s "
+					  "GROUP BY %s) "
+					  "SELECT r.s AS " DT_COL_SIGN ", %s%s "
+					  "FROM (SELECT DISTINCT %s FROM dt_net %s WHERE %s.dt_d <> 0 AND (%s)%s) x "
+					  "CROSS JOIN LATERAL (WITH dt_rows AS (SELECT %s FROM %s WHERE true%s), "
+					  "dt_was AS (SELECT * FROM dt_rows EXCEPT ALL "
+					  "SELECT %s FROM dt_net %s, pg_catalog.generate_series(1, %s.dt_d) WHERE %s.dt_d > 0%s "
+					  "UNION ALL SELECT %s FROM dt_net %s, pg_catalog.generate_series(1, - %s.dt_d) WHERE %s.dt_d < 0%s) ",
+					  cols.data, t, source_sql(&table, SOURCE_CHANGES), cols.data,
+					  outs.data, semi->scalar ? "r.v" : "true AS dt_any",
+					  keys.data, t, t, local, notnull.data,
+					  cols.data, source_sql(&table, SOURCE_NOW), match.data,
+					  cols.data, t, t, t, match.data,
+					  cols.data, t, t, t, match.data);
+	if (semi->scalar)
+		return psprintf("%sSELECT (%s) AS now_v, (WITH dt_rows AS (SELECT * FROM dt_was) %s) AS was_v) n "
+						"CROSS JOIN LATERAL (VALUES (-1::smallint, n.was_v), (1::smallint, n.now_v)) r(s, v) "
+						"WHERE n.now_v IS DISTINCT FROM n.was_v) t%u",
+						result, eval_sql(semi), eval_sql(semi), rel->rtindex);
+	return psprintf("%sSELECT EXISTS (%s) AS now_e, EXISTS (WITH dt_rows AS (SELECT * FROM dt_was) %s) AS was_e) n "
+					"CROSS JOIN LATERAL (SELECT (CASE WHEN n.now_e THEN %d ELSE %d END)::smallint AS s) r "
+					"WHERE n.now_e <> n.was_e) t%u",
+					result, eval_sql(semi), eval_sql(semi),
+					semi->anti ? -1 : 1, semi->anti ? 1 : -1, rel->rtindex);
 }
 
 /* read_as: is a relation read in a term of change rows, its sign counted? */

@@ -678,22 +678,45 @@ not_null_column(Query *level, Expr *expr)
 	return notnull;
 }
 
+/* sublinks_walker: the SubLinks of an expression, not looking into them. */
+static bool
+sublinks_walker(Node *node, List **found)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, SubLink))
+	{
+		*found = lappend(*found, node);
+		return false;
+	}
+	return expression_tree_walker(node, sublinks_walker, found);
+}
+
 /*
  * semi_join_form
  *		Is a WHERE conjunct EXISTS, NOT EXISTS, IN or NOT IN (x = ANY) over
- *		a subquery?  *sublink, and *anti for the negated ones.
+ *		a subquery, or a condition on one scalar subquery?  *sublink, *anti
+ *		for the negated ones, *scalar for the last.
  */
 static char *
-semi_join_form(Node *conjunct, SubLink * *sublink, bool *anti)
+semi_join_form(Node *conjunct, SubLink * *sublink, bool *anti, bool *scalar)
 {
+	Node	   *arg = is_notclause(conjunct) ? (Node *) get_notclausearg((Expr *) conjunct) : conjunct;
+	List	   *found = NIL;
 	OpExpr	   *op;
 
-	*anti = is_notclause(conjunct);
-	if (*anti)
-		conjunct = (Node *) get_notclausearg((Expr *) conjunct);
-	if (!IsA(conjunct, SubLink))
-		return pstrdup("subqueries in expressions but [NOT] EXISTS and [NOT] IN in WHERE");
-	*sublink = (SubLink *) conjunct;
+	*anti = *scalar = false;
+	if (!IsA(arg, SubLink) || ((SubLink *) arg)->subLinkType == EXPR_SUBLINK)
+	{
+		sublinks_walker(conjunct, &found);
+		if (list_length(found) != 1 || ((SubLink *) linitial(found))->subLinkType != EXPR_SUBLINK)
+			return pstrdup("subqueries in expressions but [NOT] EXISTS, [NOT] IN and one scalar subquery in WHERE");
+		*sublink = (SubLink *) linitial(found);
+		*scalar = true;
+		return NULL;
+	}
+	*anti = (arg != conjunct);
+	*sublink = (SubLink *) arg;
 	if ((*sublink)->subLinkType == EXISTS_SUBLINK)
 		return NULL;
 	op = (OpExpr *) (*sublink)->testexpr;
@@ -701,7 +724,53 @@ semi_join_form(Node *conjunct, SubLink * *sublink, bool *anti)
 		list_length(op->args) == 2 && IsA(lsecond(op->args), Param) &&
 		of_level(linitial(op->args), 0, true))
 		return NULL;
-	return pstrdup("subqueries in expressions but [NOT] EXISTS and [NOT] IN in WHERE");
+	return pstrdup("subqueries in expressions but [NOT] EXISTS, [NOT] IN and one scalar subquery in WHERE");
+}
+
+/*
+ * eval_shape_reason
+ *		Why the subquery of a semi-join that is evaluated per key (IN over a
+ *		grouping, a scalar aggregate) is not one, or NULL: a scalar must be
+ *		one aggregate row, IN's grouping must be by its output alone, and
+ *		neither may read the query's columns but in its correlation.
+ */
+static char *
+eval_shape_reason(SubLink * sublink, DtSemiJoin *semi)
+{
+	Query	   *sub = semi->sub;
+	TargetEntry *tle = linitial_node(TargetEntry, sub->targetList);
+
+	if (semi->scalar && (!sub->hasAggs || sub->groupClause != NIL || sub->havingQual != NULL))
+		return pstrdup("scalar subqueries other than one aggregate row");
+	if (!semi->scalar && (sublink->subLinkType != ANY_SUBLINK || semi->anti ||
+						  list_length(sub->groupClause) != 1 ||
+						  linitial_node(SortGroupClause, sub->groupClause)->tleSortGroupRef != tle->ressortgroupref))
+		return pstrdup("subqueries that aggregate but in IN grouped by its output, or scalar");
+	if (contain_vars_of_level((Node *) sub->targetList, 1) || contain_vars_of_level(sub->havingQual, 1))
+		return pstrdup("subqueries that aggregate columns of the query");
+	return NULL;
+}
+
+/*
+ * make_eval
+ *		The subquery of a semi-join without its correlation (keeping its
+ *		other conditions, local_quals), its table read from the WITH query
+ *		"dt_rows" that deparse.c defines: the rows of one key, now or as
+ *		they were.
+ */
+static Query *
+make_eval(DtSemiJoin *semi)
+{
+	Query	   *eval = copyObject(semi->sub);
+	RangeTblEntry *rte = rt_fetch(semi->sub_rtindex, eval->rtable);
+
+	eval->jointree->quals = copyObject(semi->local_quals);
+	rte->rtekind = RTE_CTE;
+	rte->ctename = pstrdup("dt_rows");
+	rte->ctelevelsup = 0;
+	rte->relid = InvalidOid;
+	rte->inh = false;
+	return eval;
 }
 
 /*
@@ -748,10 +817,44 @@ semi_join_keys(Query *query, SubLink * sublink, DtSemiJoin *semi, List **outer_k
 		if (reason != NULL)
 			return reason;
 	}
-	if (semi->inner_keys == NIL)
+	if (semi->inner_keys == NIL && !semi->scalar)
 		return pstrdup("uncorrelated EXISTS");
 	semi->local_quals = local == NIL ? NULL : (Node *) make_ands_explicit(local);
 	return NULL;
+}
+
+/* The scalar subquery to replace, and the Var of D's value that replaces it. */
+typedef struct ScalarReplace
+{
+	SubLink    *sublink;
+	Var		   *value;
+} ScalarReplace;
+
+/* scalar_mutator: the conjunct with its scalar subquery replaced. */
+static Node *
+scalar_mutator(Node *node, ScalarReplace *replace)
+{
+	if (node == NULL)
+		return NULL;
+	if (node == (Node *) replace->sublink)
+		return copyObject((Node *) replace->value);
+	return expression_tree_mutator(node, scalar_mutator, replace);
+}
+
+/*
+ * scalar_condition
+ *		A conjunct comparing with a scalar subquery, as a condition over D's
+ *		value column attno of relation rtindex instead.
+ */
+static Node *
+scalar_condition(Query *query, Node *conjunct, SubLink * sublink, Index rtindex, AttrNumber attno)
+{
+	ScalarReplace replace;
+
+	replace.sublink = sublink;
+	replace.value = makeVar(rtindex, attno, exprType((Node *) sublink), exprTypmod((Node *) sublink),
+							exprCollation((Node *) sublink), 0);
+	return querytree_flatten_joins(query, scalar_mutator(conjunct, &replace));
 }
 
 /*
@@ -776,26 +879,34 @@ semi_join_rel(DtAnalysis *an, Query *query, Node *conjunct, DtFromRel **rel)
 	ListCell   *lo;
 	char	   *reason;
 
-	if ((reason = semi_join_form(conjunct, &sublink, &semi->anti)) != NULL)
+	if ((reason = semi_join_form(conjunct, &sublink, &semi->anti, &semi->scalar)) != NULL)
 		return reason;
 	sub = castNode(Query, sublink->subselect);
-	if (sub->setOperations != NULL || sub->hasAggs || sub->groupClause != NIL || sub->groupingSets != NIL ||
-		sub->havingQual != NULL || sub->hasWindowFuncs || sub->hasTargetSRFs || sub->hasSubLinks ||
-		sub->cteList != NIL || sub->limitCount != NULL || sub->limitOffset != NULL ||
-		list_length(sub->jointree->fromlist) != 1)
+	semi->sub = sub;
+	if (sub->setOperations != NULL || sub->groupingSets != NIL || sub->hasWindowFuncs ||
+		sub->hasTargetSRFs || sub->hasSubLinks || sub->cteList != NIL || sub->limitCount != NULL ||
+		sub->limitOffset != NULL || sub->hasDistinctOn || list_length(sub->jointree->fromlist) != 1)
 		return pstrdup("subqueries in WHERE that read other than one table under conditions");
+	if ((semi->scalar || sub->hasAggs || sub->groupClause != NIL || sub->havingQual != NULL) &&
+		(reason = eval_shape_reason(sublink, semi)) != NULL)
+		return reason;
 	if ((reason = querytree_walk_from(an->inputs, sub, linitial(sub->jointree->fromlist), &walk, NULL)) != NULL)
 		return reason;
 	if (list_length(walk.rels) != 1 || walk.quals != NIL)
 		return pstrdup("subqueries in WHERE that read other than one table under conditions");
-	semi->sub = sub;
 	semi->sub_rtindex = ((DtFromRel *) linitial(walk.rels))->rtindex;
 	semi->predicate = querytree_flatten_joins(query, conjunct);
 	if ((reason = semi_join_keys(query, sublink, semi, &outer_keys)) != NULL)
 		return reason;
+	if (semi->scalar || sub->hasAggs || sub->groupClause != NIL)
+		semi->eval = make_eval(semi);
 
+	rte = makeNode(RangeTblEntry);
+	rte->rtekind = RTE_SUBQUERY;
+	rte->subquery = sub;
+	query->rtable = lappend(query->rtable, rte);
 	*rel = palloc0(sizeof(DtFromRel));
-	(*rel)->rtindex = list_length(query->rtable) + 1;
+	(*rel)->rtindex = list_length(query->rtable);
 	(*rel)->input = ((DtFromRel *) linitial(walk.rels))->input;
 	(*rel)->semi = semi;
 	forboth(li, semi->inner_keys, lo, outer_keys)
@@ -814,12 +925,14 @@ semi_join_rel(DtAnalysis *an, Query *query, Node *conjunct, DtFromRel **rel)
 		set_opfuncid((OpExpr *) llast(quals));
 		colnames = lappend(colnames, makeString(psprintf("k%d", foreach_current_index(li) + 1)));
 	}
+	if (semi->scalar)
+	{
+		quals = lappend(quals, scalar_condition(query, conjunct, sublink, (*rel)->rtindex,
+												list_length(colnames) + 1));
+		colnames = lappend(colnames, makeString("v"));
+	}
 	semi->join_quals = (Node *) make_ands_explicit(quals);
-	rte = makeNode(RangeTblEntry);
-	rte->rtekind = RTE_SUBQUERY;
-	rte->subquery = sub;
 	rte->eref = makeAlias("semi", colnames);
-	query->rtable = lappend(query->rtable, rte);
 	return NULL;
 }
 
@@ -854,6 +967,29 @@ semi_joins(DtAnalysis *an, Query *query, List *join_quals, List **rels, List **o
 	if (checkExprHasSubLink((Node *) join_quals) || checkExprHasSubLink((Node *) query->targetList) ||
 		checkExprHasSubLink(query->havingQual))
 		return pstrdup("subqueries in expressions but [NOT] EXISTS and [NOT] IN in WHERE");
+	return NULL;
+}
+
+/*
+ * rows_comparable
+ *		Why the rows a refresh reads of an input, its captured columns,
+ *		cannot be compared as a multiset (deparse.c takes the window's rows
+ *		out of the table's with EXCEPT ALL), or NULL.
+ */
+static char *
+rows_comparable(DtInput *input)
+{
+	int			attnum = -1;
+
+	while ((attnum = bms_next_member(input->attnums, attnum)) >= 0)
+	{
+		AttrNumber	a = attnum + FirstLowInvalidHeapAttributeNumber;
+		Oid			type = get_atttype(input->relid, a);
+
+		if (a <= 0 || !has_btree_opclass(type))
+			return psprintf("a subquery over \"%s\", whose column \"%s\" has a type without a default btree operator class",
+							get_rel_name(input->relid), get_attname(input->relid, a, false));
+	}
 	return NULL;
 }
 
@@ -912,8 +1048,13 @@ merge_analyze(Query *query, DtAnalysis *an)
 
 		if (rel->semi != NULL)
 		{
+			Query	   *eval = rel->semi->eval;
+
 			pull_varattnos((Node *) list_make2(rel->semi->inner_keys, rel->semi->local_quals),
 						   rel->semi->sub_rtindex, &rel->input->attnums);
+			if (eval != NULL)
+				pull_varattnos((Node *) list_make2(eval->targetList, eval->havingQual),
+							   rel->semi->sub_rtindex, &rel->input->attnums);
 			state_exprs = lappend(state_exprs, rel->semi->join_quals);
 		}
 	}
@@ -923,6 +1064,13 @@ merge_analyze(Query *query, DtAnalysis *an)
 
 		if (rel->semi == NULL)
 			pull_varattnos((Node *) state_exprs, rel->rtindex, &rel->input->attnums);
+	}
+	foreach(lc, an->from)
+	{
+		DtFromRel  *rel = (DtFromRel *) lfirst(lc);
+
+		if (rel->semi != NULL && rel->semi->eval != NULL && (reason = rows_comparable(rel->input)) != NULL)
+			return reason;
 	}
 	return NULL;
 }

@@ -3,7 +3,10 @@
 -- EXISTS), maintained by delta merge as a join with D, the distinct keys
 -- of the subquery's rows (an anti-join with 1 - D): a window changes D
 -- where it flips a key's existence, found from the changed rows and a
--- count of the key's rows now.
+-- count of the key's rows now.  IN over a grouping with HAVING (Q18) and
+-- conditions on a scalar aggregate subquery, correlated (Q17) or not
+-- (Q11's and Q22's thresholds), the same way, the subquery evaluated for
+-- each changed key over its rows now and as they were.
 --
 -- Orders so, their lines sl and customers sc take seeded random writes:
 -- lines added to and deleted from orders (a delete that empties an EXISTS,
@@ -63,14 +66,49 @@ SELECT cust, sum(total) AS total FROM so
  GROUP BY cust ORDER BY sum(total) DESC NULLS LAST, cust LIMIT 3
 $$);
 
+-- Q18's shape: IN over a subquery grouped by its output, with HAVING.
+SELECT sj_create('sj_in_grouped', $$
+SELECT cust, count(*) AS n, sum(total) AS total
+  FROM so
+ WHERE id IN (SELECT o_id FROM sl WHERE supp IS DISTINCT FROM 3 GROUP BY o_id HAVING sum(qty) > 6)
+ GROUP BY cust
+$$);
+-- Q17's shape: a correlated scalar aggregate of the same table, no
+-- GROUP BY; and over a join, grouped.
+SELECT sj_create('sj_scalar', $$
+SELECT count(*) AS n, sum(qty) AS qty
+  FROM sl
+ WHERE qty < (SELECT 0.8 * avg(l2.qty) FROM sl l2 WHERE l2.o_id = sl.o_id)
+$$);
+SELECT sj_create('sj_scalar_join', $$
+SELECT so.prio, count(*) AS n, max(sl.qty) AS top
+  FROM so, sl
+ WHERE sl.o_id = so.id
+   AND sl.qty >= (SELECT avg(l2.qty) FROM sl l2 WHERE l2.o_id = so.id AND NOT l2.late)
+ GROUP BY so.prio
+$$);
+-- A count that is 0 for orders without late lines (the subquery's value
+-- for a key with no rows), and an uncorrelated threshold (Q22's, Q11's).
+SELECT sj_create('sj_scalar_count', $$
+SELECT prio, count(*) AS n FROM so
+ WHERE (SELECT count(*) FROM sl WHERE sl.o_id = so.id AND sl.late) = 0
+ GROUP BY prio
+$$);
+SELECT sj_create('sj_threshold', $$
+SELECT prio, count(*) AS n, sum(total) AS total FROM so
+ WHERE total > (SELECT avg(total) FROM so WHERE cust <> 2)
+ GROUP BY prio
+$$);
+
 SELECT name, refresh_mode, refresh_mode_reason LIKE 'aggregates are merged%' AS merged
   FROM dt.dynamic_tables WHERE schema_name = 'dt_sj' ORDER BY name::text;
 
--- Not maintained: NOT IN over a column that can be NULL, subqueries that
--- aggregate, a correlation that is not an equality, two subqueries.
+-- Not maintained: NOT IN over a column that can be NULL, NOT IN over a
+-- grouping, a correlation that is not an equality, two subqueries, a
+-- subquery under OR.
 SELECT name, error FROM (VALUES
     ('x1', 'SELECT prio, count(*) FROM dt_sj.so WHERE cust NOT IN (SELECT nation FROM dt_sj.sc) GROUP BY prio'),
-    ('x2', 'SELECT prio, count(*) FROM dt_sj.so WHERE id IN (SELECT o_id FROM dt_sj.sl GROUP BY o_id HAVING sum(qty) > 5) GROUP BY prio'),
+    ('x2', 'SELECT prio, count(*) FROM dt_sj.so WHERE id NOT IN (SELECT o_id FROM dt_sj.sl GROUP BY o_id HAVING sum(qty) > 5) GROUP BY prio'),
     ('x3', 'SELECT prio, count(*) FROM dt_sj.so WHERE EXISTS (SELECT FROM dt_sj.sl WHERE o_id = so.id AND supp <> so.cust) GROUP BY prio'),
     ('x4', 'SELECT prio, count(*) FROM dt_sj.so WHERE EXISTS (SELECT FROM dt_sj.sl WHERE o_id = so.id) AND cust IN (SELECT id FROM dt_sj.sc) GROUP BY prio'),
     ('x5', 'SELECT prio, count(*) FROM dt_sj.so WHERE EXISTS (SELECT FROM dt_sj.sl WHERE o_id = so.id) OR total > 5 GROUP BY prio')) AS q(name, query),
