@@ -925,12 +925,13 @@ read_as(DtFromRel *rel, SourceKind kind)
 /*
  * change_term_sql
  *		One SELECT of change rows: the relations of the FROM list read as
- *		kinds[i] says, the sign of a row the product of its relations' signs,
+ *		kinds[i] says, the sign of a row the product of its relations' signs
+ *		(negated if negate),
  *		the group key, the aggregate inputs and filters, under the query's
  *		WHERE and join conditions.
  */
 static char *
-change_term_sql(DeparseMerge *b, SourceKind *kinds)
+change_term_sql(DeparseMerge *b, SourceKind *kinds, bool negate)
 {
 	DtAnalysis *an = b->an;
 	StringInfoData s;
@@ -962,7 +963,7 @@ change_term_sql(DeparseMerge *b, SourceKind *kinds)
 		appendStringInfo(&from, "%s%s", from.len > 0 ? ", " : "",
 						 rel->semi != NULL ? semi_changes_sql(rel) : source_sql(rel, kind));
 	}
-	appendStringInfo(&s, "SELECT (%s)::smallint AS " DT_COL_SIGN ", ROW(", signs.data);
+	appendStringInfo(&s, "SELECT (%s%s)::smallint AS " DT_COL_SIGN ", ROW(", negate ? "- " : "", signs.data);
 	i = 0;
 	foreach(lc, an->keys)
 		appendStringInfo(&s, "%s%s", i++ > 0 ? ", " : "",
@@ -981,6 +982,32 @@ change_term_sql(DeparseMerge *b, SourceKind *kinds)
 }
 
 /*
+ * append_terms
+ *		Append the term of change rows whose relations are read as kinds
+ *		say, negated if negate, to s: D of a semi-join read as it was (from
+ *		index "from" on) is read as D now minus D's change, two terms.
+ */
+static void
+append_terms(DeparseMerge *b, SourceKind *kinds, int from, bool negate, StringInfo s)
+{
+	int			j;
+
+	for (j = from; j < list_length(b->an->from); j++)
+	{
+		if (kinds[j] == SOURCE_BEFORE && ((DtFromRel *) list_nth(b->an->from, j))->semi != NULL)
+		{
+			kinds[j] = SOURCE_NOW;
+			append_terms(b, kinds, j + 1, negate, s);
+			kinds[j] = SOURCE_CHANGES;
+			append_terms(b, kinds, j + 1, !negate, s);
+			kinds[j] = SOURCE_BEFORE;
+			return;
+		}
+	}
+	appendStringInfo(s, "%s%s", s->len > 0 ? " UNION ALL " : "", change_term_sql(b, kinds, negate));
+}
+
+/*
  * change_rows_sql
  *		W, the change rows: of a rebuild (every relation as it is now), or of
  *		a refresh whose window changed the relations of inputs "changed"
@@ -989,8 +1016,9 @@ change_term_sql(DeparseMerge *b, SourceKind *kinds)
  *		relations before i as they are now and those after it as they were
  *		before (primed); a relation whose input did not change is the same
  *		before and now.  Signs multiply, so rows counted twice cancel in the
- *		merge.  D of a semi-join, first in the list, is read as its change
- *		(semi_changes_sql) or now (its predicate), never as it was.
+ *		merge.  D of a semi-join is read as its change (semi_changes_sql)
+ *		or now (its predicate); as it was, it is now minus its change
+ *		(append_terms).
  */
 static char *
 change_rows_sql(DeparseMerge *b, bool from_base, List *changed)
@@ -1005,7 +1033,7 @@ change_rows_sql(DeparseMerge *b, bool from_base, List *changed)
 	{
 		for (j = 0; j < n; j++)
 			kinds[j] = SOURCE_NOW;
-		return change_term_sql(b, kinds);
+		return change_term_sql(b, kinds, false);
 	}
 	initStringInfo(&s);
 	for (i = 0; i < n; i++)
@@ -1025,7 +1053,7 @@ change_rows_sql(DeparseMerge *b, bool from_base, List *changed)
 			else
 				kinds[j] = SOURCE_BEFORE;
 		}
-		appendStringInfo(&s, "%s%s", s.len > 0 ? " UNION ALL " : "", change_term_sql(b, kinds));
+		append_terms(b, kinds, 0, false, &s);
 	}
 	if (s.len == 0)
 		elog(ERROR, "no relation of the dynamic table's FROM list changed");

@@ -961,9 +961,6 @@ semi_joins(DtAnalysis *an, Query *query, List *join_quals, List **rels, List **o
 		else
 			*rels = lappend(*rels, rel);
 	}
-	/* D is never read as it was before the window: one at most (deparse.c) */
-	if (list_length(*rels) > 1)
-		return pstrdup("more than one subquery in WHERE");
 	if (checkExprHasSubLink((Node *) join_quals) || checkExprHasSubLink((Node *) query->targetList) ||
 		checkExprHasSubLink(query->havingQual))
 		return pstrdup("subqueries in expressions but [NOT] EXISTS and [NOT] IN in WHERE");
@@ -1030,7 +1027,7 @@ merge_analyze(Query *query, DtAnalysis *an)
 	an->quals = querytree_flatten_joins(query, (Node *) make_ands_explicit(quals));
 	if (quals == NIL)
 		an->quals = NULL;
-	/* D of the semi-join first: it is never read as it was (deparse.c) */
+	/* D of each semi-join first (deparse.c reads D as it was seldom) */
 	an->from = list_concat(semi_rels, an->from);
 	query->targetList = (List *) querytree_flatten_joins(query, (Node *) query->targetList);
 	query->havingQual = querytree_flatten_joins(query, query->havingQual);

@@ -478,8 +478,8 @@ querytree_walk_from(List *inputs, Query *query, Node *item, DtFromWalk *walk, No
  *		Is this range table entry a subquery in FROM that is only a join of
  *		relations under conditions, computing its columns row by row (no
  *		aggregate, grouping, DISTINCT, window, LIMIT, set operation, WITH
- *		query, subquery in an expression, set-returning function in its
- *		select list, row lock or LATERAL reference)?  Then its rows are
+ *		query, set-returning function in its select list, row lock or
+ *		LATERAL reference; subqueries in its expressions go with them)?  Then its rows are
  *		those of its FROM list's join under its WHERE, and the level that
  *		reads it may read that join instead.
  */
@@ -494,7 +494,7 @@ simple_subquery(RangeTblEntry *rte)
 		sub->havingQual == NULL && !sub->hasWindowFuncs && !sub->hasTargetSRFs &&
 		sub->distinctClause == NIL && sub->limitCount == NULL && sub->limitOffset == NULL &&
 		sub->rowMarks == NIL && !sub->hasForUpdate && sub->cteList == NIL &&
-		!sub->hasSubLinks && !sub->hasRecursive && sub->jointree->fromlist != NIL;
+		!sub->hasRecursive && sub->jointree->fromlist != NIL;
 }
 
 /*
@@ -513,7 +513,7 @@ pull_up_item(Query *query, int n)
 	Query	   *sub = querytree_pull_up(rte->subquery);
 	bool		sublinks = false;
 	List	   *fromlist;
-	Node	   *quals;
+	List	   *conds;
 
 	OffsetVarNodes((Node *) sub, list_length(query->rtable), 0);
 #if PG_VERSION_NUM >= 160000
@@ -526,10 +526,10 @@ pull_up_item(Query *query, int n)
 	fromlist = list_copy_head(query->jointree->fromlist, n);
 	fromlist = list_concat(fromlist, sub->jointree->fromlist);
 	fromlist = list_concat(fromlist, list_copy_tail(query->jointree->fromlist, n + 1));
-	quals = query->jointree->quals;
-	if (sub->jointree->quals != NULL)
-		quals = quals == NULL ? sub->jointree->quals : make_and_qual(quals, sub->jointree->quals);
-	query->jointree = makeFromExpr(fromlist, quals);
+	conds = list_concat(make_ands_implicit((Expr *) query->jointree->quals),
+						make_ands_implicit((Expr *) sub->jointree->quals));
+	query->jointree = makeFromExpr(fromlist, conds == NIL ? NULL : (Node *) make_ands_explicit(conds));
+	query->hasSubLinks |= sub->hasSubLinks;
 	return query;
 }
 

@@ -6,7 +6,8 @@
 -- count of the key's rows now.  IN over a grouping with HAVING (Q18) and
 -- conditions on a scalar aggregate subquery, correlated (Q17) or not
 -- (Q11's and Q22's thresholds), the same way, the subquery evaluated for
--- each changed key over its rows now and as they were.
+-- each changed key over its rows now and as they were.  Several of them
+-- in one query (Q22): D as it was is D now minus its change.
 --
 -- Orders so, their lines sl and customers sc take seeded random writes:
 -- lines added to and deleted from orders (a delete that empties an EXISTS,
@@ -100,17 +101,34 @@ SELECT prio, count(*) AS n, sum(total) AS total FROM so
  GROUP BY prio
 $$);
 
+-- Two subqueries: EXISTS and IN over different tables; Q22's shape, a
+-- NOT EXISTS and an uncorrelated threshold inside a subquery in FROM.
+SELECT sj_create('sj_two', $$
+SELECT prio, count(*) AS n FROM so
+ WHERE EXISTS (SELECT FROM sl WHERE sl.o_id = so.id AND sl.qty > 1)
+   AND cust IN (SELECT id FROM sc WHERE seg = 'a')
+ GROUP BY prio
+$$);
+SELECT sj_create('sj_q22', $$
+SELECT seg, count(*) AS n, sum(total) AS total
+  FROM (SELECT sc.seg, so.total FROM so, sc
+         WHERE so.cust = sc.id
+           AND so.total > (SELECT avg(total) FROM so WHERE total > 5)
+           AND NOT EXISTS (SELECT FROM sl WHERE sl.o_id = so.id AND sl.late)) AS x
+ GROUP BY seg
+$$);
+
 SELECT name, refresh_mode, refresh_mode_reason LIKE 'aggregates are merged%' AS merged
   FROM dt.dynamic_tables WHERE schema_name = 'dt_sj' ORDER BY name::text;
 
 -- Not maintained: NOT IN over a column that can be NULL, NOT IN over a
--- grouping, a correlation that is not an equality, two subqueries, a
--- subquery under OR.
+-- grouping, a correlation that is not an equality, a subquery over a
+-- join, a subquery under OR.
 SELECT name, error FROM (VALUES
     ('x1', 'SELECT prio, count(*) FROM dt_sj.so WHERE cust NOT IN (SELECT nation FROM dt_sj.sc) GROUP BY prio'),
     ('x2', 'SELECT prio, count(*) FROM dt_sj.so WHERE id NOT IN (SELECT o_id FROM dt_sj.sl GROUP BY o_id HAVING sum(qty) > 5) GROUP BY prio'),
     ('x3', 'SELECT prio, count(*) FROM dt_sj.so WHERE EXISTS (SELECT FROM dt_sj.sl WHERE o_id = so.id AND supp <> so.cust) GROUP BY prio'),
-    ('x4', 'SELECT prio, count(*) FROM dt_sj.so WHERE EXISTS (SELECT FROM dt_sj.sl WHERE o_id = so.id) AND cust IN (SELECT id FROM dt_sj.sc) GROUP BY prio'),
+    ('x4', 'SELECT prio, count(*) FROM dt_sj.so WHERE EXISTS (SELECT FROM dt_sj.sl JOIN dt_sj.sc ON sc.id = sl.supp WHERE o_id = so.id) GROUP BY prio'),
     ('x5', 'SELECT prio, count(*) FROM dt_sj.so WHERE EXISTS (SELECT FROM dt_sj.sl WHERE o_id = so.id) OR total > 5 GROUP BY prio')) AS q(name, query),
   LATERAL dt_test.create_fails(name, query, refresh_mode => 'incremental') f;
 -- With 'auto', the first is refreshed in full, and checked below.

@@ -22,16 +22,16 @@
 -- two queries of our own (tpch_test.x_*) add NOT IN over columns that can
 -- be NULL.
 --
--- Today (refresh_mode_reason), 15 of the 22 are INCREMENTAL: Q1, Q5, Q6,
+-- Today (refresh_mode_reason), 16 of the 22 are INCREMENTAL: Q1, Q5, Q6,
 -- Q7, Q8, Q9, Q12, Q14, Q19 by delta merge (Q7, Q8, Q9 through their
 -- simple FROM subquery, merged into the query that reads it), Q3, Q10
 -- by delta merge with the rows within the LIMIT chosen again from every
 -- group's state, Q4 (EXISTS), Q16 (NOT IN over NOT NULL columns), Q17 (a
--- correlated scalar aggregate) and Q18 (IN over a grouping, and a LIMIT)
--- by delta merge with a semi- or anti-join.  7 are FULL:
---   Q2                a correlated scalar subquery, and a LIMIT over no
---                     aggregate;
---   Q22               two subqueries (a NOT EXISTS and a threshold);
+-- correlated scalar aggregate), Q18 (IN over a grouping, and a LIMIT) and
+-- Q22 (NOT EXISTS and a threshold) by delta merge with semi- and
+-- anti-joins.  6 are FULL:
+--   Q2                a correlated scalar subquery over four tables, and
+--                     a LIMIT over no aggregate;
 --   Q11               a scalar subquery in HAVING, over three tables;
 --   Q20               IN over a subquery that has subqueries of its own;
 --   Q21               EXISTS and NOT EXISTS correlated by <>;
