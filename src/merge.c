@@ -549,8 +549,8 @@ collect_aggregates(Query *query, DtAnalysis *an)
  *		Only the select list may read the clock: refreshed_at-style columns
  *		take the time of the refresh that writes the row.  Anywhere else
  *		(*state_exprs: the aggregates, keys, conditions and HAVING, what the
- *		state is computed from) the answer would change without any row
- *		changing.
+ *		state is computed from, and what chooses the rows within a LIMIT)
+ *		the answer would change without any row changing.
  */
 static char *
 functions_reason(Query *query, DtAnalysis *an, List **state_exprs)
@@ -570,6 +570,14 @@ functions_reason(Query *query, DtAnalysis *an, List **state_exprs)
 			*state_exprs = lappend(*state_exprs, ((DtFromRel *) lfirst(lc))->semi->predicate);
 	}
 	*state_exprs = lappend(*state_exprs, query->havingQual);
+	/* and what chooses the rows within a LIMIT */
+	foreach(lc, query->targetList)
+	{
+		if (lfirst_node(TargetEntry, lc)->resjunk && computed_from_state(query, lfirst_node(TargetEntry, lc)))
+			*state_exprs = lappend(*state_exprs, lfirst_node(TargetEntry, lc)->expr);
+	}
+	*state_exprs = lappend(*state_exprs, query->limitCount);
+	*state_exprs = lappend(*state_exprs, query->limitOffset);
 	facts = querytree_facts((Node *) *state_exprs);
 	if (facts.time)
 		return pstrdup("the current time (now(), CURRENT_TIMESTAMP, ...) outside the select list");

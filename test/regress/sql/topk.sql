@@ -53,6 +53,11 @@ SELECT name, refresh_mode, refresh_mode_reason LIKE '%chosen again%' AS top_k
 -- Without GROUP BY there is no group to choose from.
 SELECT * FROM dt_test.create_fails('tk_keyless', 'SELECT sum(v) AS s FROM dt_tk.tl ORDER BY 1 LIMIT 1',
                                    refresh_mode => 'incremental');
+-- An order that changes with the clock would leave the rows within the
+-- LIMIT wrong when nothing changed.
+SELECT * FROM dt_test.create_fails('tk_clock', 'SELECT g, count(*) AS n FROM dt_tk.tl GROUP BY g
+                                    ORDER BY count(*) * extract(epoch FROM now()) LIMIT 2',
+                                   refresh_mode => 'incremental');
 
 CREATE FUNCTION tk_check() RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
