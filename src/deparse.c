@@ -848,7 +848,8 @@ eval_sql(DtSemiJoin *semi)
  *		scalar aggregate): for each key of the window's changed rows, the
  *		subquery over the table's rows of that key now ("dt_rows") and as
  *		they were ("dt_was": now, without the window's net inserted rows,
- *		with its net deleted ones, "dt_net"); a key whose existence flipped
+ *		with its net deleted ones, "dt_net", handed to each key as arrays
+ *		of its own rows); a key whose existence flipped
  *		is +1 or -1, a scalar whose value changed is -1 with the old value
  *		and +1 with the new.
  */
@@ -862,6 +863,10 @@ semi_eval_changes_sql(DtFromRel *rel, List *ctx, const char *local)
 	StringInfoData outs;
 	StringInfoData match;
 	StringInfoData notnull;
+	StringInfoData arrays;
+	StringInfoData unnests;
+	StringInfoData names;
+	StringInfoData groups;
 	int			attnum = -1;
 	int			ncols = 0;
 	char	   *t = psprintf("t%u", semi->sub_rtindex);
@@ -873,9 +878,24 @@ semi_eval_changes_sql(DtFromRel *rel, List *ctx, const char *local)
 	initStringInfo(&outs);
 	initStringInfo(&match);
 	initStringInfo(&notnull);
+	initStringInfo(&arrays);
+	initStringInfo(&unnests);
+	initStringInfo(&names);
+	initStringInfo(&groups);
+	appendStringInfoString(&groups, "1");
 	while ((attnum = bms_next_member(rel->input->attnums, attnum)) >= 0)
-		appendStringInfo(&cols, "%s%s.%s", ncols++ > 0 ? ", " : "", t,
-						 quote_identifier(get_attname(rel->input->relid, attnum + FirstLowInvalidHeapAttributeNumber, false)));
+	{
+		const char *name = quote_identifier(get_attname(rel->input->relid, attnum + FirstLowInvalidHeapAttributeNumber, false));
+
+		appendStringInfo(&cols, "%s%s.%s", ncols > 0 ? ", " : "", t, name);
+		appendStringInfo(&arrays, "%spg_catalog.array_agg(%s.%s) AS dt_a%d", ncols > 0 ? ", " : "", t, name, ncols);
+		appendStringInfo(&unnests, "pg_catalog.unnest(x.dt_a%d), ", ncols);
+		appendStringInfo(&names, "%s, ", name);
+		ncols++;
+	}
+	appendStringInfo(&arrays, ", pg_catalog.array_agg(%s.dt_d) AS dt_ad", t);
+	appendStringInfoString(&unnests, "pg_catalog.unnest(x.dt_ad)");
+	appendStringInfoString(&names, "dt_d");
 	appendStringInfoString(&keys, "true AS dt_any");
 	foreach(lc, semi->inner_keys)
 	{
@@ -887,21 +907,24 @@ semi_eval_changes_sql(DtFromRel *rel, List *ctx, const char *local)
 		appendStringInfo(&outs, "x.k%d, ", k);
 		appendStringInfo(&match, " AND (%s) %s x.k%d", e, operator_sql(exprType((Node *) key), BTEqualStrategyNumber), k);
 		appendStringInfo(&notnull, " AND (%s) IS NOT NULL", e);
+		appendStringInfo(&groups, ", %d", k + 1);
 	}
 	result = psprintf("(WITH dt_net AS MATERIALIZED (SELECT %s, pg_catalog.sum(%s." DT_COL_SIGN ") AS dt_d FROM %s "
 					  "GROUP BY %s) "
 					  "SELECT r.s AS " DT_COL_SIGN ", %s%s "
-					  "FROM (SELECT DISTINCT %s FROM dt_net %s WHERE %s.dt_d <> 0 AND (%s)%s) x "
+					  "FROM (SELECT %s, %s FROM dt_net %s WHERE %s.dt_d <> 0 AND (%s)%s GROUP BY %s) x "
 					  "CROSS JOIN LATERAL (WITH dt_rows AS (SELECT %s FROM %s WHERE true%s), "
+					  "dt_net_k AS (SELECT * FROM ROWS FROM (%s) AS %s(%s)), "
 					  "dt_was AS (SELECT * FROM dt_rows EXCEPT ALL "
-					  "SELECT %s FROM dt_net %s, pg_catalog.generate_series(1, %s.dt_d) WHERE %s.dt_d > 0%s "
-					  "UNION ALL SELECT %s FROM dt_net %s, pg_catalog.generate_series(1, - %s.dt_d) WHERE %s.dt_d < 0%s) ",
+					  "SELECT %s FROM dt_net_k %s, pg_catalog.generate_series(1, %s.dt_d) WHERE %s.dt_d > 0 "
+					  "UNION ALL SELECT %s FROM dt_net_k %s, pg_catalog.generate_series(1, - %s.dt_d) WHERE %s.dt_d < 0) ",
 					  cols.data, t, source_sql(&table, SOURCE_CHANGES), cols.data,
 					  outs.data, semi->scalar ? "r.v" : "true AS dt_any",
-					  keys.data, t, t, local, notnull.data,
+					  keys.data, arrays.data, t, t, local, notnull.data, groups.data,
 					  cols.data, source_sql(&table, SOURCE_NOW), match.data,
-					  cols.data, t, t, t, match.data,
-					  cols.data, t, t, t, match.data);
+					  unnests.data, t, names.data,
+					  cols.data, t, t, t,
+					  cols.data, t, t, t);
 	if (semi->scalar)
 		return psprintf("%sSELECT (%s) AS now_v, (WITH dt_rows AS (SELECT * FROM dt_was) %s) AS was_v) n "
 						"CROSS JOIN LATERAL (VALUES (-1::smallint, n.was_v), (1::smallint, n.now_v)) r(s, v) "

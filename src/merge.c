@@ -760,6 +760,30 @@ eval_shape_reason(SubLink * sublink, DtSemiJoin *semi)
 }
 
 /*
+ * correlated_in
+ *		IN over a grouping (x IN (SELECT k ... GROUP BY k HAVING ...)) as
+ *		the same IN with k = x in its WHERE: the same rows, but evaluated
+ *		for each row read through k's index, not by grouping the whole
+ *		table, where a refresh evaluates it for changed rows only.
+ */
+static SubLink *
+correlated_in(SubLink * sublink)
+{
+	SubLink    *copy = copyObject(sublink);
+	OpExpr	   *op = (OpExpr *) copy->testexpr;
+	Query	   *sub = (Query *) copy->subselect;
+	Expr	   *outer = copyObject(linitial(op->args));
+	Expr	   *cond;
+
+	IncrementVarSublevelsUp((Node *) outer, 1, 0);
+	cond = make_opclause(op->opno, BOOLOID, false, outer, copyObject(linitial_node(TargetEntry, sub->targetList)->expr),
+						 InvalidOid, op->inputcollid);
+	set_opfuncid((OpExpr *) cond);
+	sub->jointree->quals = (Node *) make_ands_explicit(lappend(make_ands_implicit((Expr *) sub->jointree->quals), cond));
+	return copy;
+}
+
+/*
  * make_eval
  *		The subquery of a semi-join without its correlation (keeping its
  *		other conditions, local_quals), its table read from the WITH query
@@ -908,6 +932,8 @@ semi_join_rel(DtAnalysis *an, Query *query, Node *conjunct, DtFromRel **rel)
 		return reason;
 	if (semi->scalar || sub->hasAggs || sub->groupClause != NIL)
 		semi->eval = make_eval(semi);
+	if (semi->eval != NULL && !semi->scalar)
+		semi->predicate = querytree_flatten_joins(query, (Node *) correlated_in(sublink));
 
 	rte = makeNode(RangeTblEntry);
 	rte->rtekind = RTE_SUBQUERY;
