@@ -997,7 +997,7 @@ semi_joins(DtAnalysis *an, Query *query, List *join_quals, List **rels, List **o
 	}
 	if (checkExprHasSubLink((Node *) join_quals) || checkExprHasSubLink((Node *) query->targetList) ||
 		checkExprHasSubLink(query->havingQual))
-		return pstrdup("subqueries in expressions but [NOT] EXISTS and [NOT] IN in WHERE");
+		return pstrdup("subqueries in the select list, HAVING or JOIN ... ON");
 	return NULL;
 }
 
