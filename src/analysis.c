@@ -9,7 +9,8 @@
  * temporary tables) with an error, and for the rest decides between:
  *
  *	- delta merge: a grouped query over one table, or over tables joined
- *	  with inner joins, whose aggregates all have a maintainable state
+ *	  with inner joins (simple subqueries in FROM merged into it first,
+ *	  querytree_pull_up), whose aggregates all have a maintainable state
  *	  (merge.c);
  *	- affected-key recompute: a query that an output column partitions
  *	  (recompute.c);
@@ -344,7 +345,8 @@ analysis_analyze(Query *query, Oid dtrelid)
 	if (OidIsValid(facts.user_stable))
 		an->always_full = true;
 
-	an->reason = merge_analyze(query, an);
+	/* simple subqueries in FROM are read as the joins they are */
+	an->reason = merge_analyze(querytree_pull_up(query), an);
 	if (an->reason == NULL)
 	{
 		an->strategy = DT_STRATEGY_MERGE;

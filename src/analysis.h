@@ -130,12 +130,41 @@ typedef struct DtKey
 	Oid			collation;
 } DtKey;
 
+/*
+ * A semi-join (EXISTS, IN) or anti-join (NOT EXISTS, NOT IN) of a
+ * delta-merge query: a conjunct of its WHERE whose subquery reads one table
+ * under conditions, correlated with the query by equalities; or IN over
+ * such a subquery grouped by its output, or a conjunct comparing with a
+ * scalar aggregate subquery (D(k, v), v its value for the key k).  It is
+ * maintained as a join with D, the distinct keys of that table's rows under
+ * those conditions (an anti-join with 1 - D): D's change in a window is the
+ * keys whose existence the window flipped; otherwise the conjunct is
+ * evaluated as written.
+ */
+typedef struct DtSemiJoin
+{
+	Node	   *predicate;		/* the conjunct as written */
+	bool		anti;
+	Query	   *sub;			/* the subquery */
+	Index		sub_rtindex;	/* its table, in its range table */
+	List	   *inner_keys;		/* the keys, over that table */
+	Node	   *local_quals;	/* its other conditions, or NULL */
+	Node	   *join_quals;		/* outer key = t<rtindex>.k<i>, ..., and for a
+								 * scalar the conjunct over t<rtindex>.v */
+	bool		scalar;			/* D(k, v): the value of a scalar subquery */
+	Query	   *eval;			/* NULL: D(k) is whether a row has key k; else
+								 * the subquery without its correlation, its
+								 * table read from "dt_rows" */
+} DtSemiJoin;
+
 /* A relation in the FROM list of an incremental query. */
 typedef struct DtFromRel
 {
 	Index		rtindex;		/* in the query's range table */
 	DtInput    *input;
 	List	   *aliases;		/* the column aliases of its FROM item */
+	DtSemiJoin *semi;			/* D of a semi- or anti-join: input is its
+								 * subquery's table */
 } DtFromRel;
 
 /*
@@ -231,6 +260,7 @@ extern Node *querytree_flatten_joins(Query *query, Node *node);
 extern Node *querytree_kept_conditions(Query *query, Node *cond, Relids nullable);
 extern char *querytree_walk_from(List *inputs, Query *query, Node *item, DtFromWalk *walk,
 								 Node **out);
+extern Query *querytree_pull_up(Query *query);
 
 /* ---------------------------------------------------------------------
  * merge.c

@@ -47,6 +47,7 @@
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/plannodes.h"
+#include "optimizer/optimizer.h"
 #include "parser/parsetree.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -100,6 +101,22 @@ type_sql(Oid type, int32 typmod)
 								FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY);
 }
 
+/* operator_name_sql: "OPERATOR(schema.name)" of operator opr. */
+static char *
+operator_name_sql(Oid opr)
+{
+	HeapTuple	tup = SearchSysCache1(OPEROID, ObjectIdGetDatum(opr));
+	char	   *result;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for operator %u", opr);
+	result = psprintf("OPERATOR(%s.%s)",
+					  quote_identifier(get_namespace_name(((Form_pg_operator) GETSTRUCT(tup))->oprnamespace)),
+					  NameStr(((Form_pg_operator) GETSTRUCT(tup))->oprname));
+	ReleaseSysCache(tup);
+	return result;
+}
+
 /*
  * operator_sql
  *		"OPERATOR(schema.name)" for the <, = or > (strategy) of a type's
@@ -113,19 +130,9 @@ operator_sql(Oid type, int strategy)
 	Oid			opr = strategy == BTLessStrategyNumber ? tc->lt_opr
 	: strategy == BTEqualStrategyNumber ? tc->eq_opr : tc->gt_opr;
 
-	HeapTuple	tup;
-	char	   *result;
-
 	if (!OidIsValid(opr))
 		elog(ERROR, "type %s has no btree operator for strategy %d", format_type_be(type), strategy);
-	tup = SearchSysCache1(OPEROID, ObjectIdGetDatum(opr));
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for operator %u", opr);
-	result = psprintf("OPERATOR(%s.%s)",
-					  quote_identifier(get_namespace_name(((Form_pg_operator) GETSTRUCT(tup))->oprnamespace)),
-					  NameStr(((Form_pg_operator) GETSTRUCT(tup))->oprname));
-	ReleaseSysCache(tup);
-	return result;
+	return operator_name_sql(opr);
 }
 
 /* collate_sql: " COLLATE x" for a collatable type, else "". */
@@ -859,6 +866,175 @@ source_sql(DtFromRel *rel, SourceKind kind)
 	return psprintf("(%s UNION ALL %s) t%u", now.data, changes.data, rel->rtindex);
 }
 
+static char *semi_eval_changes_sql(DtFromRel *rel, List *ctx, const char *local);
+
+/*
+ * semi_changes_sql
+ *		The change of D, the keys of a semi- or anti-join (DtSemiJoin), in
+ *		the window, as relation "t<rtindex>" (dt$sign, k1..kn): the keys of
+ *		its table's changed rows under its conditions whose existence the
+ *		window flipped, +1 where a key appeared and -1 where it went
+ *		(negated for an anti-join, whose weight is 1 - D).  A key existed
+ *		before iff its rows now, counted through the table's index on it,
+ *		outnumber the window's signed count.  NULL keys match nothing.
+ */
+static char *
+semi_changes_sql(DtFromRel *rel)
+{
+	DtSemiJoin *semi = rel->semi;
+	List	   *ctx = context_for_level(semi->sub);
+	DtFromRel	table = {semi->sub_rtindex, rel->input, NIL, NULL};
+	const char *local = semi->local_quals ? expr_sql((Expr *) semi->local_quals, ctx) : "true";
+	StringInfoData keys;
+	StringInfoData outs;
+	StringInfoData match;
+	StringInfoData notnull;
+	StringInfoData groups;
+	ListCell   *lc;
+
+	if (semi->eval != NULL)
+		return semi_eval_changes_sql(rel, ctx, local);
+	initStringInfo(&keys);
+	initStringInfo(&outs);
+	initStringInfo(&match);
+	initStringInfo(&notnull);
+	initStringInfo(&groups);
+	foreach(lc, semi->inner_keys)
+	{
+		Expr	   *key = (Expr *) lfirst(lc);
+		char	   *e = expr_sql(key, ctx);
+		int			k = foreach_current_index(lc) + 1;
+
+		appendStringInfo(&keys, "%s AS k%d, ", e, k);
+		appendStringInfo(&outs, ", x.k%d", k);
+		appendStringInfo(&match, " AND (%s) %s x.k%d", e, operator_sql(exprType((Node *) key), BTEqualStrategyNumber), k);
+		appendStringInfo(&notnull, " AND (%s) IS NOT NULL", e);
+		appendStringInfo(&groups, "%s%d", k > 1 ? ", " : "", k);
+	}
+	return psprintf("(SELECT (CASE WHEN n.c > 0 THEN %d ELSE %d END)::smallint AS " DT_COL_SIGN "%s "
+					"FROM (SELECT %spg_catalog.sum(t%u." DT_COL_SIGN ") AS d FROM %s WHERE (%s)%s GROUP BY %s) x "
+					"CROSS JOIN LATERAL (SELECT pg_catalog.count(*) AS c FROM %s WHERE (%s)%s) n "
+					"WHERE (n.c > 0) <> (n.c - x.d > 0)) t%u",
+					semi->anti ? -1 : 1, semi->anti ? 1 : -1, outs.data,
+					keys.data, semi->sub_rtindex, source_sql(&table, SOURCE_CHANGES), local, notnull.data,
+					groups.data, source_sql(&table, SOURCE_NOW), local, match.data, rel->rtindex);
+}
+
+/*
+ * eval_sql
+ *		The subquery of a semi-join without its correlation (DtSemiJoin's
+ *		eval), reading its table's rows of one key from WITH query
+ *		"dt_rows".
+ */
+static char *
+eval_sql(DtSemiJoin *semi)
+{
+	return pg_get_querydef(semi->eval, false);
+}
+
+/*
+ * semi_eval_changes_sql
+ *		semi_changes_sql for a D evaluated per key (an IN over a grouping, a
+ *		scalar aggregate): for each key of the window's changed rows, the
+ *		subquery over the table's rows of that key now ("dt_rows") and as
+ *		they were ("dt_was": now, without the window's net inserted rows,
+ *		with its net deleted ones, "dt_net", handed to each key as arrays
+ *		of its own rows); a key whose existence flipped
+ *		is +1 or -1, a scalar whose value changed is -1 with the old value
+ *		and +1 with the new.
+ */
+static char *
+semi_eval_changes_sql(DtFromRel *rel, List *ctx, const char *local)
+{
+	DtSemiJoin *semi = rel->semi;
+	DtFromRel	table = {semi->sub_rtindex, rel->input, NIL, NULL};
+	StringInfoData cols;
+	StringInfoData keys;
+	StringInfoData outs;
+	StringInfoData match;
+	StringInfoData notnull;
+	StringInfoData arrays;
+	StringInfoData unnests;
+	StringInfoData names;
+	StringInfoData groups;
+	int			attnum = -1;
+	int			ncols = 0;
+	char	   *t = psprintf("t%u", semi->sub_rtindex);
+	char	   *result;
+	ListCell   *lc;
+
+	initStringInfo(&cols);
+	initStringInfo(&keys);
+	initStringInfo(&outs);
+	initStringInfo(&match);
+	initStringInfo(&notnull);
+	initStringInfo(&arrays);
+	initStringInfo(&unnests);
+	initStringInfo(&names);
+	initStringInfo(&groups);
+	appendStringInfoString(&groups, "1");
+	while ((attnum = bms_next_member(rel->input->attnums, attnum)) >= 0)
+	{
+		const char *name = quote_identifier(get_attname(rel->input->relid, attnum + FirstLowInvalidHeapAttributeNumber, false));
+
+		appendStringInfo(&cols, "%s%s.%s", ncols > 0 ? ", " : "", t, name);
+		appendStringInfo(&arrays, "%spg_catalog.array_agg(%s.%s) AS dt_a%d", ncols > 0 ? ", " : "", t, name, ncols);
+		appendStringInfo(&unnests, "pg_catalog.unnest(x.dt_a%d), ", ncols);
+		appendStringInfo(&names, "%s, ", name);
+		ncols++;
+	}
+	appendStringInfo(&arrays, ", pg_catalog.array_agg(%s.dt_d) AS dt_ad", t);
+	appendStringInfoString(&unnests, "pg_catalog.unnest(x.dt_ad)");
+	appendStringInfoString(&names, "dt_d");
+	appendStringInfoString(&keys, "true AS dt_any");
+	foreach(lc, semi->inner_keys)
+	{
+		Expr	   *key = (Expr *) lfirst(lc);
+		char	   *e = expr_sql(key, ctx);
+		int			k = foreach_current_index(lc) + 1;
+
+		appendStringInfo(&keys, ", %s AS k%d", e, k);
+		appendStringInfo(&outs, "x.k%d, ", k);
+		appendStringInfo(&match, " AND (%s) %s x.k%d", e, operator_sql(exprType((Node *) key), BTEqualStrategyNumber), k);
+		appendStringInfo(&notnull, " AND (%s) IS NOT NULL", e);
+		appendStringInfo(&groups, ", %d", k + 1);
+	}
+	result = psprintf("(WITH dt_net AS MATERIALIZED (SELECT %s, pg_catalog.sum(%s." DT_COL_SIGN ") AS dt_d FROM %s "
+					  "GROUP BY %s) "
+					  "SELECT r.s AS " DT_COL_SIGN ", %s%s "
+					  "FROM (SELECT %s, %s FROM dt_net %s WHERE %s.dt_d <> 0 AND (%s)%s GROUP BY %s) x "
+					  "CROSS JOIN LATERAL (WITH dt_rows AS (SELECT %s FROM %s WHERE true%s), "
+					  "dt_net_k AS (SELECT * FROM ROWS FROM (%s) AS %s(%s)), "
+					  "dt_was AS (SELECT * FROM dt_rows EXCEPT ALL "
+					  "SELECT %s FROM dt_net_k %s, pg_catalog.generate_series(1, %s.dt_d) WHERE %s.dt_d > 0 "
+					  "UNION ALL SELECT %s FROM dt_net_k %s, pg_catalog.generate_series(1, - %s.dt_d) WHERE %s.dt_d < 0) ",
+					  cols.data, t, source_sql(&table, SOURCE_CHANGES), cols.data,
+					  outs.data, semi->scalar ? "r.v" : "true AS dt_any",
+					  keys.data, arrays.data, t, t, local, notnull.data, groups.data,
+					  cols.data, source_sql(&table, SOURCE_NOW), match.data,
+					  unnests.data, t, names.data,
+					  cols.data, t, t, t,
+					  cols.data, t, t, t);
+	if (semi->scalar)
+		return psprintf("%sSELECT (%s) AS now_v, (WITH dt_rows AS (SELECT * FROM dt_was) %s) AS was_v) n "
+						"CROSS JOIN LATERAL (VALUES (-1::smallint, n.was_v), (1::smallint, n.now_v)) r(s, v) "
+						"WHERE n.now_v IS DISTINCT FROM n.was_v) t%u",
+						result, eval_sql(semi), eval_sql(semi), rel->rtindex);
+	return psprintf("%sSELECT EXISTS (%s) AS now_e, EXISTS (WITH dt_rows AS (SELECT * FROM dt_was) %s) AS was_e) n "
+					"CROSS JOIN LATERAL (SELECT (CASE WHEN n.now_e THEN %d ELSE %d END)::smallint AS s) r "
+					"WHERE n.now_e <> n.was_e) t%u",
+					result, eval_sql(semi), eval_sql(semi),
+					semi->anti ? -1 : 1, semi->anti ? 1 : -1, rel->rtindex);
+}
+
+/* read_as: is a relation read in a term of change rows, its sign counted? */
+static bool
+read_as(DtFromRel *rel, SourceKind kind)
+{
+	/* D of a semi-join, but for its change, is its predicate in WHERE */
+	return rel->semi == NULL || kind == SOURCE_CHANGES;
+}
+
 /*
  * change_term_sql
  *		One SELECT of change rows: the relations of the FROM list read as
@@ -871,15 +1047,35 @@ change_term_sql(DeparseMerge *b, SourceKind *kinds, bool negate)
 {
 	DtAnalysis *an = b->an;
 	StringInfoData s;
+	StringInfoData from;
+	StringInfoData signs;
+	StringInfoData where;
 	ListCell   *lc;
 	int			i;
 
 	initStringInfo(&s);
-	appendStringInfo(&s, "SELECT (%s", negate ? "-1 * " : "");
+	initStringInfo(&from);
+	initStringInfo(&signs);
+	initStringInfo(&where);
+	if (an->quals != NULL)
+		appendStringInfoString(&where, expr_sql((Expr *) an->quals, b->from_ctx));
 	foreach(lc, an->from)
-		appendStringInfo(&s, "%st%u." DT_COL_SIGN, foreach_current_index(lc) > 0 ? " * " : "",
-						 ((DtFromRel *) lfirst(lc))->rtindex);
-	appendStringInfoString(&s, ")::smallint AS " DT_COL_SIGN ", ROW(");
+	{
+		DtFromRel  *rel = (DtFromRel *) lfirst(lc);
+		SourceKind	kind = kinds[foreach_current_index(lc)];
+
+		Assert(rel->semi == NULL || kind != SOURCE_BEFORE);
+		if (rel->semi != NULL)
+			appendStringInfo(&where, "%s%s", where.len > 0 ? " AND " : "",
+							 expr_sql((Expr *) (kind == SOURCE_CHANGES ? rel->semi->join_quals : rel->semi->predicate),
+									  b->from_ctx));
+		if (!read_as(rel, kind))
+			continue;
+		appendStringInfo(&signs, "%st%u." DT_COL_SIGN, signs.len > 0 ? " * " : "", rel->rtindex);
+		appendStringInfo(&from, "%s%s", from.len > 0 ? ", " : "",
+						 rel->semi != NULL ? semi_changes_sql(rel) : source_sql(rel, kind));
+	}
+	appendStringInfo(&s, "SELECT (%s%s)::smallint AS " DT_COL_SIGN ", ROW(", negate ? "- " : "", signs.data);
 	i = 0;
 	foreach(lc, an->keys)
 		appendStringInfo(&s, "%s%s", i++ > 0 ? ", " : "",
@@ -891,12 +1087,9 @@ change_term_sql(DeparseMerge *b, SourceKind *kinds, bool negate)
 	i = 0;
 	foreach(lc, an->filter_exprs)
 		appendStringInfo(&s, ", %s AS f%d", expr_sql((Expr *) lfirst(lc), b->from_ctx), ++i);
-	appendStringInfoString(&s, " FROM ");
-	foreach(lc, an->from)
-		appendStringInfo(&s, "%s%s", foreach_current_index(lc) > 0 ? ", " : "",
-						 source_sql((DtFromRel *) lfirst(lc), kinds[foreach_current_index(lc)]));
-	if (an->quals != NULL)
-		appendStringInfo(&s, " WHERE %s", expr_sql((Expr *) an->quals, b->from_ctx));
+	appendStringInfo(&s, " FROM %s", from.data);
+	if (where.len > 0)
+		appendStringInfo(&s, " WHERE %s", where.data);
 	return s.data;
 }
 
@@ -985,17 +1178,46 @@ change_terms(List *rels, List *changed, Index unchanged_rtindex)
 }
 
 /*
+ * append_terms
+ *		Append the term of change rows whose relations are read as kinds
+ *		say, negated if negate, to s: D of a semi-join read as it was (from
+ *		index "from" on) is read as D now minus D's change, two terms.
+ */
+static void
+append_terms(DeparseMerge *b, SourceKind *kinds, int from, bool negate, StringInfo s)
+{
+	int			j;
+
+	for (j = from; j < list_length(b->an->from); j++)
+	{
+		if (kinds[j] == SOURCE_BEFORE && ((DtFromRel *) list_nth(b->an->from, j))->semi != NULL)
+		{
+			kinds[j] = SOURCE_NOW;
+			append_terms(b, kinds, j + 1, negate, s);
+			kinds[j] = SOURCE_CHANGES;
+			append_terms(b, kinds, j + 1, !negate, s);
+			kinds[j] = SOURCE_BEFORE;
+			return;
+		}
+	}
+	appendStringInfo(s, "%s%s", s->len > 0 ? " UNION ALL " : "", change_term_sql(b, kinds, negate));
+}
+
+/*
  * change_rows_sql
  *		W, the change rows: of a rebuild (every relation as it is now), or of
  *		a refresh whose window changed the relations of inputs "changed"
  *		(relids): the terms of change_terms, each window read once.  Signs
- *		multiply, so rows counted twice cancel in the merge.
+ *		multiply, so rows counted twice cancel in the merge.  D of a
+ *		semi-join is read as its change (semi_changes_sql) or now (its
+ *		predicate); as it was, it is now minus its change (append_terms,
+ *		for the D change_terms leaves "before").
  */
 static char *
 change_rows_sql(DeparseMerge *b, bool from_base, List *changed)
 {
 	int			n = list_length(b->an->from);
-	StringInfoData s;
+	StringInfoData u;
 	List	   *terms;
 	ListCell   *lc;
 
@@ -1011,16 +1233,14 @@ change_rows_sql(DeparseMerge *b, bool from_base, List *changed)
 	terms = change_terms(b->an->from, changed, 0);
 	if (terms == NIL)
 		elog(ERROR, "no relation of the dynamic table's FROM list changed");
-	initStringInfo(&s);
-	appendStringInfoString(&s, changes_cte_sql(b->an->from, changed));
+	initStringInfo(&u);
 	foreach(lc, terms)
 	{
 		ChangeTerm *term = (ChangeTerm *) lfirst(lc);
 
-		appendStringInfo(&s, " %s%s", foreach_current_index(lc) > 0 ? "UNION ALL " : "",
-						 change_term_sql(b, term->kinds, term->negate));
+		append_terms(b, term->kinds, 0, term->negate, &u);
 	}
-	return s.data;
+	return psprintf("%s %s", changes_cte_sql(b->an->from, changed), u.data);
 }
 
 /* ---------------------------------------------------------------------
@@ -1111,6 +1331,46 @@ keep_sql(DeparseMerge *b)
 	if (b->an->keys == NIL)
 		return having;
 	return psprintf("(f.n > 0 AND %s)", having);
+}
+
+/* is_top_k: does the query end in ORDER BY ... LIMIT/OFFSET (merge.c)? */
+static bool
+is_top_k(DtAnalysis *an)
+{
+	return an->query->limitCount != NULL || an->query->limitOffset != NULL;
+}
+
+/*
+ * order_limit_sql
+ *		The query's ORDER BY, over "f" as output expressions are, with its
+ *		LIMIT and OFFSET (constant expressions); "" unless is_top_k.  Rows
+ *		that tie at the cut are taken as PostgreSQL takes them, any of them.
+ */
+static char *
+order_limit_sql(DeparseMerge *b)
+{
+	Query	   *query = b->an->query;
+	StringInfoData s;
+	ListCell   *lc;
+
+	if (!is_top_k(b->an))
+		return "";
+	initStringInfo(&s);
+	foreach(lc, query->sortClause)
+	{
+		SortGroupClause *sgc = lfirst_node(SortGroupClause, lc);
+
+		appendStringInfo(&s, "%s(%s) USING %s NULLS %s", s.len > 0 ? ", " : " ORDER BY ",
+						 final_expr_sql(b, get_sortgroupclause_expr(sgc, query->targetList)),
+						 operator_name_sql(sgc->sortop), sgc->nulls_first ? "FIRST" : "LAST");
+	}
+	if (query->limitOffset != NULL)
+		appendStringInfo(&s, " OFFSET (%s)", expr_sql((Expr *) query->limitOffset, NIL));
+	if (query->limitCount != NULL && query->limitOption == LIMIT_OPTION_WITH_TIES)
+		appendStringInfo(&s, " FETCH FIRST (%s) ROWS WITH TIES", expr_sql((Expr *) query->limitCount, NIL));
+	else if (query->limitCount != NULL)
+		appendStringInfo(&s, " LIMIT (%s)", expr_sql((Expr *) query->limitCount, NIL));
+	return s.data;
 }
 
 /* ---------------------------------------------------------------------
@@ -1502,6 +1762,57 @@ update_set_sql(DeparseMerge *b)
 }
 
 /*
+ * upsert_sql
+ *		The CTE "upserted" of apply_sql: the rows of the groups of relation
+ *		"source" (the final view's columns, as "f") that pass keep_sql,
+ *		inserted or, through the DT's key index, written over the row of
+ *		their group where it differs.
+ */
+static char *
+upsert_sql(DeparseMerge *b, const char *source)
+{
+	StringInfoData s;
+	char	   *upd = update_set_sql(b);
+
+	initStringInfo(&s);
+	appendStringInfo(&s, "upserted AS (INSERT INTO %s AS d SELECT %s FROM %s f WHERE %s ON CONFLICT (%s) ",
+					 b->dt, output_list_sql(b), source, keep_sql(b), key_columns_sql(b->an->query, b->an->keys));
+	if (upd[0] == '\0')
+		appendStringInfoString(&s, "DO NOTHING ");
+	else
+		appendStringInfo(&s, "DO UPDATE SET %s WHERE ROW(d.*)::%s OPERATOR(pg_catalog.*<>) ROW(excluded.*)::%s ",
+						 upd, b->dt, b->dt);
+
+	/*
+	 * An upsert that updated locked the old row version first, and the new
+	 * version keeps that lock as its xmax; a fresh insert has none.
+	 */
+	appendStringInfoString(&s, "RETURNING d.xmax OPERATOR(pg_catalog.<>) '0'::pg_catalog.xid AS existed) ");
+	return s.data;
+}
+
+/*
+ * top_k_rows_sql
+ *		dt_rows_sql of a query ending in ORDER BY ... LIMIT: the groups are
+ *		all in the state, so the top rows are chosen again from the groups
+ *		the merge touched, as "finalized" has them now, and the others, as
+ *		the final view has them; DT rows of groups not among them are
+ *		deleted ("deleted_nulls" is empty), the others upserted.  The cost
+ *		is a pass over the state, not over the query's inputs.
+ */
+static char *
+top_k_rows_sql(DeparseMerge *b)
+{
+	return psprintf("top AS (SELECT f.* FROM (SELECT * FROM finalized UNION ALL "
+					"SELECT v.* FROM %s v WHERE NOT EXISTS (SELECT FROM touched u WHERE u.gid = v.gid)) f "
+					"WHERE %s%s), "
+					"deleted AS (DELETE FROM %s d WHERE NOT EXISTS (SELECT FROM top g WHERE %s) RETURNING 1), "
+					"deleted_nulls AS (SELECT 1 WHERE false), %s",
+					b->final, keep_sql(b), order_limit_sql(b),
+					b->dt, key_match_sql(b, "d", "g.key", true), upsert_sql(b, "top"));
+}
+
+/*
  * dt_rows_sql
  *		The CTEs of apply_sql that rewrite the DT's rows of the groups in
  *		"finalized": "deleted" (and for keys with a NULL "deleted_nulls")
@@ -1513,9 +1824,10 @@ static char *
 dt_rows_sql(DeparseMerge *b)
 {
 	StringInfoData s;
-	char	   *upd;
 
 	initStringInfo(&s);
+	if (is_top_k(b->an))
+		return top_k_rows_sql(b);
 	if (b->an->keys == NIL)
 	{
 		appendStringInfo(&s, "deleted AS (DELETE FROM %s d RETURNING 1), "
@@ -1534,20 +1846,7 @@ dt_rows_sql(DeparseMerge *b)
 					 "deleted_nulls AS (DELETE FROM %s d USING leaving g WHERE (%s) AND %s RETURNING 1), ",
 					 keep_sql(b), b->dt, key_match_sql(b, "d", "g.key", false),
 					 b->dt, key_has_null_sql(b, "g.key"), key_match_sql(b, "d", "g.key", true));
-	appendStringInfo(&s, "upserted AS (INSERT INTO %s AS d SELECT %s FROM finalized f WHERE %s ON CONFLICT (%s) ",
-					 b->dt, output_list_sql(b), keep_sql(b), key_columns_sql(b->an->query, b->an->keys));
-	upd = update_set_sql(b);
-	if (upd[0] == '\0')
-		appendStringInfoString(&s, "DO NOTHING ");
-	else
-		appendStringInfo(&s, "DO UPDATE SET %s WHERE ROW(d.*)::%s OPERATOR(pg_catalog.*<>) ROW(excluded.*)::%s ",
-						 upd, b->dt, b->dt);
-
-	/*
-	 * An upsert that updated locked the old row version first, and the new
-	 * version keeps that lock as its xmax; a fresh insert has none.
-	 */
-	appendStringInfoString(&s, "RETURNING d.xmax OPERATOR(pg_catalog.<>) '0'::pg_catalog.xid AS existed) ");
+	appendStringInfoString(&s, upsert_sql(b, "finalized"));
 	return s.data;
 }
 
@@ -1982,8 +2281,8 @@ deparse_refresh_sql(Oid dtrelid, DtAnalysis *an)
 	sql->cursor_read = cursor_read_sql(bp);
 	sql->apply = apply_sql(bp);
 	sql->state_rebuild = rebuild_sql(bp);
-	sql->dt_fill = psprintf("INSERT INTO %s SELECT %s FROM %s f WHERE %s",
-							bp->dt, output_list_sql(bp), bp->final, keep_sql(bp));
+	sql->dt_fill = psprintf("INSERT INTO %s SELECT %s FROM %s f WHERE %s%s",
+							bp->dt, output_list_sql(bp), bp->final, keep_sql(bp), order_limit_sql(bp));
 	return sql;
 }
 

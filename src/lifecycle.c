@@ -109,8 +109,10 @@ lifecycle_choose_strategy(DtEntry *entry, DtAnalysis *an, const char *name)
 	else if (an->strategy == DT_STRATEGY_FULL)
 		entry->reason = psprintf("%s cannot be maintained incrementally", an->reason);
 	else if (an->strategy == DT_STRATEGY_MERGE)
-		entry->reason = pstrdup("aggregates are merged from the changes; min, max, count distinct "
-								"and percentiles from per-group value counts");
+		entry->reason = psprintf("aggregates are merged from the changes; min, max, count distinct "
+								 "and percentiles from per-group value counts%s",
+								 an->query->limitCount != NULL || an->query->limitOffset != NULL ?
+								 "; the rows within the LIMIT are chosen again from every group's state" : "");
 	else
 		entry->reason = recompute_reason(an);
 	entry->incremental = (an->strategy != DT_STRATEGY_FULL);

@@ -6,10 +6,15 @@
  *
  * A query delta merge maintains is one grouped level (GROUP BY, or
  * aggregates without it) over tables joined with inner joins, every GROUP
- * BY expression an output column, every aggregate one whose state can be
+ * BY expression an output column (with GROUP BY, it may end in ORDER BY
+ * ... LIMIT/OFFSET: every group is in the state, and a refresh chooses
+ * the top rows from it again), every aggregate one whose state can be
  * merged (DtAggKind: count, count distinct, sum, avg, the variance family,
  * min, max, percentile_cont, percentile_disc, bool_and/bool_or/every, each
  * with or without FILTER), and the clock (now()) only in the select list.
+ * Its WHERE may have semi- and anti-joins (DtSemiJoin): [NOT] EXISTS and
+ * [NOT] IN over one table, correlated by equalities (NOT IN only where
+ * neither side can be NULL, when it is NOT EXISTS).
  * merge_analyze fills the plan of such a query into a DtAnalysis: its
  * FROM list and conditions, its group keys, its aggregates with the
  * arithmetic of their state (DtSumDomain), the inputs and filters the
@@ -25,6 +30,7 @@
 
 #include "access/htup_details.h"
 #include "catalog/pg_am.h"
+#include "catalog/pg_attribute.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
@@ -33,6 +39,7 @@
 #include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
 #include "parser/parsetree.h"
+#include "rewrite/rewriteManip.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
@@ -431,12 +438,8 @@ level_reason(Query *query)
 		return pstrdup("window functions");
 	if (query->hasTargetSRFs)
 		return pstrdup("set-returning functions in the select list");
-	if (query->hasSubLinks)
-		return pstrdup("subqueries in expressions");
 	if (query->groupingSets != NIL)
 		return pstrdup("GROUPING SETS, ROLLUP and CUBE");
-	if (query->limitCount != NULL || query->limitOffset != NULL)
-		return pstrdup("LIMIT and OFFSET");
 	if (query->hasDistinctOn)
 		return pstrdup("DISTINCT ON");
 	if (query->jointree->fromlist == NIL)
@@ -477,7 +480,34 @@ collect_keys(Query *query, DtAnalysis *an)
 	}
 	if (query->distinctClause != NIL && an->keys == NIL)
 		return pstrdup("DISTINCT over an aggregate without GROUP BY");
+	if ((query->limitCount != NULL || query->limitOffset != NULL) && an->keys == NIL)
+		return pstrdup("LIMIT and OFFSET over an aggregate without GROUP BY");
 	return NULL;
+}
+
+/*
+ * computed_from_state
+ *		Is an entry of the select list computed from the groups' state: an
+ *		output column, or, in a query ending in ORDER BY ... LIMIT (whose
+ *		top rows a refresh chooses from the state), an ORDER BY expression
+ *		(the order of a DT's rows is otherwise nobody's).
+ */
+static bool
+computed_from_state(Query *query, TargetEntry *tle)
+{
+	ListCell   *lc;
+
+	if (!tle->resjunk)
+		return true;
+	if (query->limitCount == NULL && query->limitOffset == NULL)
+		return false;
+	foreach(lc, query->sortClause)
+	{
+		if (lfirst_node(SortGroupClause, lc)->tleSortGroupRef == tle->ressortgroupref &&
+			tle->ressortgroupref != 0)
+			return true;
+	}
+	return false;
 }
 
 /*
@@ -495,7 +525,7 @@ collect_aggregates(Query *query, DtAnalysis *an)
 	{
 		TargetEntry *tle = lfirst_node(TargetEntry, lc);
 
-		if (!tle->resjunk)
+		if (computed_from_state(query, tle))
 			collect_aggrefs_walker((Node *) tle->expr, &ctx);
 	}
 	collect_aggrefs_walker(query->havingQual, &ctx);
@@ -506,7 +536,7 @@ collect_aggregates(Query *query, DtAnalysis *an)
 	{
 		TargetEntry *tle = lfirst_node(TargetEntry, lc);
 
-		if (!tle->resjunk)
+		if (computed_from_state(query, tle))
 			check_output_walker((Node *) tle->expr, &ctx);
 	}
 	check_output_walker(query->havingQual, &ctx);
@@ -519,8 +549,8 @@ collect_aggregates(Query *query, DtAnalysis *an)
  *		Only the select list may read the clock: refreshed_at-style columns
  *		take the time of the refresh that writes the row.  Anywhere else
  *		(*state_exprs: the aggregates, keys, conditions and HAVING, what the
- *		state is computed from) the answer would change without any row
- *		changing.
+ *		state is computed from, and what chooses the rows within a LIMIT)
+ *		the answer would change without any row changing.
  */
 static char *
 functions_reason(Query *query, DtAnalysis *an, List **state_exprs)
@@ -534,7 +564,20 @@ functions_reason(Query *query, DtAnalysis *an, List **state_exprs)
 	foreach(lc, an->keys)
 		* state_exprs = lappend(*state_exprs, ((DtKey *) lfirst(lc))->expr);
 	*state_exprs = lappend(*state_exprs, an->quals);
+	foreach(lc, an->from)
+	{
+		if (((DtFromRel *) lfirst(lc))->semi != NULL)
+			*state_exprs = lappend(*state_exprs, ((DtFromRel *) lfirst(lc))->semi->predicate);
+	}
 	*state_exprs = lappend(*state_exprs, query->havingQual);
+	/* and what chooses the rows within a LIMIT */
+	foreach(lc, query->targetList)
+	{
+		if (lfirst_node(TargetEntry, lc)->resjunk && computed_from_state(query, lfirst_node(TargetEntry, lc)))
+			*state_exprs = lappend(*state_exprs, lfirst_node(TargetEntry, lc)->expr);
+	}
+	*state_exprs = lappend(*state_exprs, query->limitCount);
+	*state_exprs = lappend(*state_exprs, query->limitOffset);
 	facts = querytree_facts((Node *) *state_exprs);
 	if (facts.time)
 		return pstrdup("the current time (now(), CURRENT_TIMESTAMP, ...) outside the select list");
@@ -546,6 +589,438 @@ functions_reason(Query *query, DtAnalysis *an, List **state_exprs)
 	facts = querytree_facts((Node *) *state_exprs);
 	if (OidIsValid(facts.user_stable))
 		return psprintf("function %s, which is not IMMUTABLE", format_procedure(facts.user_stable));
+	return NULL;
+}
+
+/* ---------------------------------------------------------------------
+ * Semi- and anti-joins: [NOT] EXISTS and [NOT] IN in WHERE
+ * ---------------------------------------------------------------------
+ */
+
+/* The Vars below a node, by level (level_walker). */
+typedef struct LevelCheck
+{
+	Index		level;			/* relative to the node */
+	bool		some;			/* a Var of that level */
+	bool		other;			/* a Var of another level, a sublink, an
+								 * aggregate */
+} LevelCheck;
+
+/* level_walker: note the Vars of node by level. */
+static bool
+level_walker(Node *node, LevelCheck *check)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Var))
+	{
+		if (((Var *) node)->varlevelsup == check->level)
+			check->some = true;
+		else
+			check->other = true;
+		return false;
+	}
+	if (IsA(node, SubLink) || IsA(node, Aggref) || IsA(node, Query))
+	{
+		check->other = true;
+		return false;
+	}
+	return expression_tree_walker(node, level_walker, check);
+}
+
+/* of_level: does node read Vars of one level only (some of them if needed)? */
+static bool
+of_level(Node *node, Index level, bool needed)
+{
+	LevelCheck	check = {level, false, false};
+
+	level_walker(node, &check);
+	return !check.other && (check.some || !needed);
+}
+
+/*
+ * add_semi_key
+ *		Append to semi's keys the pair of a correlation equality: inner over
+ *		the subquery's table, outer (kept, one level up) over the query's.
+ *		Both of one type whose default equality is opno, so that D's keys
+ *		are distinct under the equality the query matches them with.
+ */
+static char *
+add_semi_key(DtSemiJoin *semi, List **outer_keys, Expr *inner, Expr *outer, Oid opno)
+{
+	Oid			type = exprType((Node *) inner);
+
+	if (!of_level((Node *) inner, 0, true) || !of_level((Node *) outer, 1, true))
+		return pstrdup("subqueries in WHERE correlated otherwise than by equalities");
+	if (!op_mergejoinable(opno, exprType((Node *) outer)) && !op_hashjoinable(opno, exprType((Node *) outer)))
+		return pstrdup("subqueries in WHERE correlated otherwise than by equalities");
+	if (exprType((Node *) outer) != type || exprCollation((Node *) outer) != exprCollation((Node *) inner) ||
+		lookup_type_cache(type, TYPECACHE_EQ_OPR)->eq_opr != opno)
+		return pstrdup("subqueries in WHERE correlated by an equality of two types or collations");
+	if (!has_btree_opclass(type) || type_is_rowtype(type))
+		return psprintf("subqueries in WHERE correlated over type %s", format_type_be(type));
+	semi->inner_keys = lappend(semi->inner_keys, inner);
+	*outer_keys = lappend(*outer_keys, outer);
+	return NULL;
+}
+
+/* not_null_column: is expr a column declared NOT NULL of a table of level? */
+static bool
+not_null_column(Query *level, Expr *expr)
+{
+	Var		   *var = (Var *) expr;
+	RangeTblEntry *rte;
+	HeapTuple	tup;
+	bool		notnull;
+
+	if (!IsA(expr, Var) || var->varattno <= 0)
+		return false;
+	rte = rt_fetch(var->varno, level->rtable);
+	if (rte->rtekind != RTE_RELATION)
+		return false;
+	tup = SearchSysCache2(ATTNUM, ObjectIdGetDatum(rte->relid), Int16GetDatum(var->varattno));
+	if (!HeapTupleIsValid(tup))
+		return false;
+	notnull = ((Form_pg_attribute) GETSTRUCT(tup))->attnotnull;
+	ReleaseSysCache(tup);
+	return notnull;
+}
+
+/* sublinks_walker: the SubLinks of an expression, not looking into them. */
+static bool
+sublinks_walker(Node *node, List **found)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, SubLink))
+	{
+		*found = lappend(*found, node);
+		return false;
+	}
+	return expression_tree_walker(node, sublinks_walker, found);
+}
+
+/*
+ * semi_join_form
+ *		Is a WHERE conjunct EXISTS, NOT EXISTS, IN or NOT IN (x = ANY) over
+ *		a subquery, or a condition on one scalar subquery?  *sublink, *anti
+ *		for the negated ones, *scalar for the last.
+ */
+static char *
+semi_join_form(Node *conjunct, SubLink * *sublink, bool *anti, bool *scalar)
+{
+	Node	   *arg = is_notclause(conjunct) ? (Node *) get_notclausearg((Expr *) conjunct) : conjunct;
+	List	   *found = NIL;
+	OpExpr	   *op;
+
+	*anti = *scalar = false;
+	if (!IsA(arg, SubLink) || ((SubLink *) arg)->subLinkType == EXPR_SUBLINK)
+	{
+		sublinks_walker(conjunct, &found);
+		if (list_length(found) != 1 || ((SubLink *) linitial(found))->subLinkType != EXPR_SUBLINK)
+			return pstrdup("subqueries in expressions but [NOT] EXISTS, [NOT] IN and one scalar subquery in WHERE");
+		*sublink = (SubLink *) linitial(found);
+		*scalar = true;
+		return NULL;
+	}
+	*anti = (arg != conjunct);
+	*sublink = (SubLink *) arg;
+	if ((*sublink)->subLinkType == EXISTS_SUBLINK)
+		return NULL;
+	op = (OpExpr *) (*sublink)->testexpr;
+	if ((*sublink)->subLinkType == ANY_SUBLINK && op != NULL && IsA(op, OpExpr) &&
+		list_length(op->args) == 2 && IsA(lsecond(op->args), Param) &&
+		of_level(linitial(op->args), 0, true))
+		return NULL;
+	return pstrdup("subqueries in expressions but [NOT] EXISTS, [NOT] IN and one scalar subquery in WHERE");
+}
+
+/*
+ * eval_shape_reason
+ *		Why the subquery of a semi-join that is evaluated per key (IN over a
+ *		grouping, a scalar aggregate) is not one, or NULL: a scalar must be
+ *		one aggregate row, IN's grouping must be by its output alone, and
+ *		neither may read the query's columns but in its correlation.
+ */
+static char *
+eval_shape_reason(SubLink * sublink, DtSemiJoin *semi)
+{
+	Query	   *sub = semi->sub;
+	TargetEntry *tle = linitial_node(TargetEntry, sub->targetList);
+
+	if (semi->scalar && (!sub->hasAggs || sub->groupClause != NIL || sub->havingQual != NULL))
+		return pstrdup("scalar subqueries other than one aggregate row");
+	if (!semi->scalar && (sublink->subLinkType != ANY_SUBLINK || semi->anti ||
+						  list_length(sub->groupClause) != 1 ||
+						  linitial_node(SortGroupClause, sub->groupClause)->tleSortGroupRef != tle->ressortgroupref))
+		return pstrdup("subqueries that aggregate but in IN grouped by its output, or scalar");
+	if (contain_vars_of_level((Node *) sub->targetList, 1) || contain_vars_of_level(sub->havingQual, 1))
+		return pstrdup("subqueries that aggregate columns of the query");
+	return NULL;
+}
+
+/*
+ * correlated_in
+ *		IN over a grouping (x IN (SELECT k ... GROUP BY k HAVING ...)) as
+ *		the same IN with k = x in its WHERE: the same rows, but evaluated
+ *		for each row read through k's index, not by grouping the whole
+ *		table, where a refresh evaluates it for changed rows only.
+ */
+static SubLink *
+correlated_in(SubLink * sublink)
+{
+	SubLink    *copy = copyObject(sublink);
+	OpExpr	   *op = (OpExpr *) copy->testexpr;
+	Query	   *sub = (Query *) copy->subselect;
+	Expr	   *outer = copyObject(linitial(op->args));
+	Expr	   *cond;
+
+	IncrementVarSublevelsUp((Node *) outer, 1, 0);
+	cond = make_opclause(op->opno, BOOLOID, false, outer, copyObject(linitial_node(TargetEntry, sub->targetList)->expr),
+						 InvalidOid, op->inputcollid);
+	set_opfuncid((OpExpr *) cond);
+	sub->jointree->quals = (Node *) make_ands_explicit(lappend(make_ands_implicit((Expr *) sub->jointree->quals), cond));
+	return copy;
+}
+
+/*
+ * make_eval
+ *		The subquery of a semi-join without its correlation (keeping its
+ *		other conditions, local_quals), its table read from the WITH query
+ *		"dt_rows" that deparse.c defines: the rows of one key, now or as
+ *		they were.
+ */
+static Query *
+make_eval(DtSemiJoin *semi)
+{
+	Query	   *eval = copyObject(semi->sub);
+	RangeTblEntry *rte = rt_fetch(semi->sub_rtindex, eval->rtable);
+
+	eval->jointree->quals = copyObject(semi->local_quals);
+	rte->rtekind = RTE_CTE;
+	rte->ctename = pstrdup("dt_rows");
+	rte->ctelevelsup = 0;
+	rte->relid = InvalidOid;
+	rte->inh = false;
+	return eval;
+}
+
+/*
+ * semi_join_keys
+ *		The keys of semi-join semi over its subquery sub: for IN, its
+ *		output against the tested expression; then the correlation
+ *		equalities of its WHERE, whose other conjuncts are local_quals.
+ *		*outer_keys: the query's side, one level up.
+ */
+static char *
+semi_join_keys(Query *query, SubLink * sublink, DtSemiJoin *semi, List **outer_keys)
+{
+	Query	   *sub = semi->sub;
+	List	   *local = NIL;
+	ListCell   *lc;
+	char	   *reason;
+
+	if (sublink->subLinkType == ANY_SUBLINK)
+	{
+		OpExpr	   *op = (OpExpr *) sublink->testexpr;
+		Expr	   *outer = copyObject(linitial(op->args));
+		TargetEntry *tle = linitial_node(TargetEntry, sub->targetList);
+
+		IncrementVarSublevelsUp((Node *) outer, 1, 0);
+		if ((reason = add_semi_key(semi, outer_keys, tle->expr, outer, op->opno)) != NULL)
+			return reason;
+		if (semi->anti && (!not_null_column(query, (Expr *) querytree_flatten_joins(query, linitial(op->args))) ||
+						   !not_null_column(sub, tle->expr)))
+			return pstrdup("NOT IN over expressions that can be NULL");
+	}
+	foreach(lc, make_ands_implicit((Expr *) sub->jointree->quals))
+	{
+		Node	   *cond = (Node *) lfirst(lc);
+		OpExpr	   *op = (OpExpr *) cond;
+
+		if (of_level(cond, 0, false))
+			local = lappend(local, cond);
+		else if (!IsA(op, OpExpr) || list_length(op->args) != 2)
+			return pstrdup("subqueries in WHERE correlated otherwise than by equalities");
+		else if (of_level(linitial(op->args), 0, true))
+			reason = add_semi_key(semi, outer_keys, linitial(op->args), lsecond(op->args), op->opno);
+		else
+			reason = add_semi_key(semi, outer_keys, lsecond(op->args), linitial(op->args), op->opno);
+		if (reason != NULL)
+			return reason;
+	}
+	if (semi->inner_keys == NIL && !semi->scalar)
+		return pstrdup("uncorrelated EXISTS");
+	semi->local_quals = local == NIL ? NULL : (Node *) make_ands_explicit(local);
+	return NULL;
+}
+
+/* The scalar subquery to replace, and the Var of D's value that replaces it. */
+typedef struct ScalarReplace
+{
+	SubLink    *sublink;
+	Var		   *value;
+} ScalarReplace;
+
+/* scalar_mutator: the conjunct with its scalar subquery replaced. */
+static Node *
+scalar_mutator(Node *node, ScalarReplace *replace)
+{
+	if (node == NULL)
+		return NULL;
+	if (node == (Node *) replace->sublink)
+		return copyObject((Node *) replace->value);
+	return expression_tree_mutator(node, scalar_mutator, replace);
+}
+
+/*
+ * scalar_condition
+ *		A conjunct comparing with a scalar subquery, as a condition over D's
+ *		value column attno of relation rtindex instead.
+ */
+static Node *
+scalar_condition(Query *query, Node *conjunct, SubLink * sublink, Index rtindex, AttrNumber attno)
+{
+	ScalarReplace replace;
+
+	replace.sublink = sublink;
+	replace.value = makeVar(rtindex, attno, exprType((Node *) sublink), exprTypmod((Node *) sublink),
+							exprCollation((Node *) sublink), 0);
+	return querytree_flatten_joins(query, scalar_mutator(conjunct, &replace));
+}
+
+/*
+ * semi_join_rel
+ *		D of the semi- or anti-join of a WHERE conjunct, as a relation of
+ *		the query's FROM list (a subquery entry appended to its range
+ *		table, columns k1..kn), or why the conjunct is not one.  The
+ *		subquery must read one table under conditions.
+ */
+static char *
+semi_join_rel(DtAnalysis *an, Query *query, Node *conjunct, DtFromRel **rel)
+{
+	SubLink    *sublink = NULL;
+	DtSemiJoin *semi = palloc0(sizeof(DtSemiJoin));
+	DtFromWalk	walk = {0};
+	List	   *outer_keys = NIL;
+	List	   *colnames = NIL;
+	List	   *quals = NIL;
+	RangeTblEntry *rte;
+	Query	   *sub;
+	ListCell   *li;
+	ListCell   *lo;
+	char	   *reason;
+
+	if ((reason = semi_join_form(conjunct, &sublink, &semi->anti, &semi->scalar)) != NULL)
+		return reason;
+	sub = castNode(Query, sublink->subselect);
+	semi->sub = sub;
+	if (sub->setOperations != NULL || sub->groupingSets != NIL || sub->hasWindowFuncs ||
+		sub->hasTargetSRFs || sub->hasSubLinks || sub->cteList != NIL || sub->limitCount != NULL ||
+		sub->limitOffset != NULL || sub->hasDistinctOn || list_length(sub->jointree->fromlist) != 1)
+		return pstrdup("subqueries in WHERE that read other than one table under conditions");
+	if ((semi->scalar || sub->hasAggs || sub->groupClause != NIL || sub->havingQual != NULL) &&
+		(reason = eval_shape_reason(sublink, semi)) != NULL)
+		return reason;
+	if ((reason = querytree_walk_from(an->inputs, sub, linitial(sub->jointree->fromlist), &walk, NULL)) != NULL)
+		return reason;
+	if (list_length(walk.rels) != 1 || walk.quals != NIL)
+		return pstrdup("subqueries in WHERE that read other than one table under conditions");
+	semi->sub_rtindex = ((DtFromRel *) linitial(walk.rels))->rtindex;
+	semi->predicate = querytree_flatten_joins(query, conjunct);
+	if ((reason = semi_join_keys(query, sublink, semi, &outer_keys)) != NULL)
+		return reason;
+	if (semi->scalar || sub->hasAggs || sub->groupClause != NIL)
+		semi->eval = make_eval(semi);
+	if (semi->eval != NULL && !semi->scalar)
+		semi->predicate = querytree_flatten_joins(query, (Node *) correlated_in(sublink));
+
+	rte = makeNode(RangeTblEntry);
+	rte->rtekind = RTE_SUBQUERY;
+	rte->subquery = sub;
+	query->rtable = lappend(query->rtable, rte);
+	*rel = palloc0(sizeof(DtFromRel));
+	(*rel)->rtindex = list_length(query->rtable);
+	(*rel)->input = ((DtFromRel *) linitial(walk.rels))->input;
+	(*rel)->semi = semi;
+	forboth(li, semi->inner_keys, lo, outer_keys)
+	{
+		Expr	   *inner = (Expr *) lfirst(li);
+		Expr	   *outer = copyObject((Expr *) lfirst(lo));
+		Oid			type = exprType((Node *) inner);
+		Oid			eq = lookup_type_cache(type, TYPECACHE_EQ_OPR)->eq_opr;
+		Var		   *k = makeVar((*rel)->rtindex, foreach_current_index(li) + 1, type,
+								exprTypmod((Node *) inner), exprCollation((Node *) inner), 0);
+
+		IncrementVarSublevelsUp((Node *) outer, -1, 0);
+		outer = (Expr *) querytree_flatten_joins(query, (Node *) outer);
+		quals = lappend(quals, make_opclause(eq, BOOLOID, false, outer, (Expr *) k,
+											 InvalidOid, exprCollation((Node *) inner)));
+		set_opfuncid((OpExpr *) llast(quals));
+		colnames = lappend(colnames, makeString(psprintf("k%d", foreach_current_index(li) + 1)));
+	}
+	if (semi->scalar)
+	{
+		quals = lappend(quals, scalar_condition(query, conjunct, sublink, (*rel)->rtindex,
+												list_length(colnames) + 1));
+		colnames = lappend(colnames, makeString("v"));
+	}
+	semi->join_quals = (Node *) make_ands_explicit(quals);
+	rte->eref = makeAlias("semi", colnames);
+	return NULL;
+}
+
+/*
+ * semi_joins
+ *		Split the WHERE of query (a copy the analysis keeps) into the
+ *		conjuncts with a subquery, each a semi- or anti-join whose D goes
+ *		into *rels, and the others, returned.  No other expression may have
+ *		a subquery.
+ */
+static char *
+semi_joins(DtAnalysis *an, Query *query, List *join_quals, List **rels, List **others)
+{
+	ListCell   *lc;
+	char	   *reason;
+
+	*rels = *others = NIL;
+	foreach(lc, make_ands_implicit((Expr *) query->jointree->quals))
+	{
+		DtFromRel  *rel = NULL;
+
+		if (!checkExprHasSubLink((Node *) lfirst(lc)))
+			*others = lappend(*others, lfirst(lc));
+		else if ((reason = semi_join_rel(an, query, (Node *) lfirst(lc), &rel)) != NULL)
+			return reason;
+		else
+			*rels = lappend(*rels, rel);
+	}
+	if (checkExprHasSubLink((Node *) join_quals) || checkExprHasSubLink((Node *) query->targetList) ||
+		checkExprHasSubLink(query->havingQual))
+		return pstrdup("subqueries in the select list, HAVING or JOIN ... ON");
+	return NULL;
+}
+
+/*
+ * rows_comparable
+ *		Why the rows a refresh reads of an input, its captured columns,
+ *		cannot be compared as a multiset (deparse.c takes the window's rows
+ *		out of the table's with EXCEPT ALL), or NULL.
+ */
+static char *
+rows_comparable(DtInput *input)
+{
+	int			attnum = -1;
+
+	while ((attnum = bms_next_member(input->attnums, attnum)) >= 0)
+	{
+		AttrNumber	a = attnum + FirstLowInvalidHeapAttributeNumber;
+		Oid			type = get_atttype(input->relid, a);
+
+		if (a <= 0 || !has_btree_opclass(type))
+			return psprintf("a subquery over \"%s\", whose column \"%s\" has a type without a default btree operator class",
+							get_rel_name(input->relid), get_attname(input->relid, a, false));
+	}
 	return NULL;
 }
 
@@ -561,6 +1036,8 @@ merge_analyze(Query *query, DtAnalysis *an)
 	ListCell   *lc;
 	DtFromWalk	walk = {0};
 	List	   *quals;
+	List	   *semi_rels;
+	List	   *where;
 	List	   *state_exprs;
 	char	   *reason;
 
@@ -578,11 +1055,14 @@ merge_analyze(Query *query, DtAnalysis *an)
 		return pstrdup("queries without aggregation");
 
 	query = copyObject(query);
-	if (query->jointree->quals != NULL)
-		quals = lappend(quals, query->jointree->quals);
+	if ((reason = semi_joins(an, query, quals, &semi_rels, &where)) != NULL)
+		return reason;
+	quals = list_concat(quals, where);
 	an->quals = querytree_flatten_joins(query, (Node *) make_ands_explicit(quals));
 	if (quals == NIL)
 		an->quals = NULL;
+	/* D of each semi-join first (deparse.c reads D as it was seldom) */
+	an->from = list_concat(semi_rels, an->from);
 	query->targetList = (List *) querytree_flatten_joins(query, (Node *) query->targetList);
 	query->havingQual = querytree_flatten_joins(query, query->havingQual);
 	an->query = query;
@@ -597,7 +1077,31 @@ merge_analyze(Query *query, DtAnalysis *an)
 	{
 		DtFromRel  *rel = (DtFromRel *) lfirst(lc);
 
-		pull_varattnos((Node *) state_exprs, rel->rtindex, &rel->input->attnums);
+		if (rel->semi != NULL)
+		{
+			Query	   *eval = rel->semi->eval;
+
+			pull_varattnos((Node *) list_make2(rel->semi->inner_keys, rel->semi->local_quals),
+						   rel->semi->sub_rtindex, &rel->input->attnums);
+			if (eval != NULL)
+				pull_varattnos((Node *) list_make2(eval->targetList, eval->havingQual),
+							   rel->semi->sub_rtindex, &rel->input->attnums);
+			state_exprs = lappend(state_exprs, rel->semi->join_quals);
+		}
+	}
+	foreach(lc, an->from)
+	{
+		DtFromRel  *rel = (DtFromRel *) lfirst(lc);
+
+		if (rel->semi == NULL)
+			pull_varattnos((Node *) state_exprs, rel->rtindex, &rel->input->attnums);
+	}
+	foreach(lc, an->from)
+	{
+		DtFromRel  *rel = (DtFromRel *) lfirst(lc);
+
+		if (rel->semi != NULL && rel->semi->eval != NULL && (reason = rows_comparable(rel->input)) != NULL)
+			return reason;
 	}
 	return NULL;
 }

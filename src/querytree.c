@@ -14,7 +14,9 @@
  *	  non-immutable functions of users, whole-row and system columns;
  *	- the relations of a FROM list and the conditions of its joins
  *	  (querytree_walk_from), inner joins only for delta merge, inner and
- *	  outer for the leaves of a partition key.
+ *	  outer for the leaves of a partition key;
+ *	- the same query with its simple subqueries in FROM merged into the
+ *	  level that reads them (querytree_pull_up), as the planner does.
  *
  *-------------------------------------------------------------------------
  */
@@ -30,6 +32,7 @@
 #include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
 #include "parser/parsetree.h"
+#include "rewrite/rewriteManip.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -469,4 +472,93 @@ querytree_walk_from(List *inputs, Query *query, Node *item, DtFromWalk *walk, No
 		return NULL;
 	}
 	return pstrdup("this kind of FROM item");
+}
+
+/*
+ * simple_subquery
+ *		Is this range table entry a subquery in FROM that is only a join of
+ *		relations under conditions, computing its columns row by row (no
+ *		aggregate, grouping, DISTINCT, window, LIMIT, set operation, WITH
+ *		query, set-returning function in its select list, row lock or
+ *		LATERAL reference; subqueries in its expressions go with them)?  Then its rows are
+ *		those of its FROM list's join under its WHERE, and the level that
+ *		reads it may read that join instead.
+ */
+static bool
+simple_subquery(RangeTblEntry *rte)
+{
+	Query	   *sub = rte->subquery;
+
+	return rte->rtekind == RTE_SUBQUERY && !rte->lateral &&
+		sub->commandType == CMD_SELECT && sub->setOperations == NULL &&
+		!sub->hasAggs && sub->groupClause == NIL && sub->groupingSets == NIL &&
+		sub->havingQual == NULL && !sub->hasWindowFuncs && !sub->hasTargetSRFs &&
+		sub->distinctClause == NIL && sub->limitCount == NULL && sub->limitOffset == NULL &&
+		sub->rowMarks == NIL && !sub->hasForUpdate && sub->cteList == NIL &&
+		!sub->hasRecursive && sub->jointree->fromlist != NIL;
+}
+
+/*
+ * pull_up_item
+ *		Query with the simple subquery that item n of its FROM list reads
+ *		merged into it: the subquery's relations appended to the range
+ *		table, its FROM items in place of item n, its WHERE conjoined with
+ *		the level's, and every column of it replaced by its expression.
+ *		The subquery's own range table entry stays, read by nothing.
+ */
+static Query *
+pull_up_item(Query *query, int n)
+{
+	Index		rtindex = castNode(RangeTblRef, list_nth(query->jointree->fromlist, n))->rtindex;
+	RangeTblEntry *rte = rt_fetch(rtindex, query->rtable);
+	Query	   *sub = querytree_pull_up(rte->subquery);
+	bool		sublinks = false;
+	List	   *fromlist;
+	List	   *conds;
+
+	OffsetVarNodes((Node *) sub, list_length(query->rtable), 0);
+#if PG_VERSION_NUM >= 160000
+	CombineRangeTables(&query->rtable, &query->rteperminfos, sub->rtable, sub->rteperminfos);
+#else
+	query->rtable = list_concat(query->rtable, sub->rtable);
+#endif
+	query = (Query *) ReplaceVarsFromTargetList((Node *) query, rtindex, 0, rte, sub->targetList,
+												REPLACEVARS_REPORT_ERROR, 0, &sublinks);
+	fromlist = list_copy_head(query->jointree->fromlist, n);
+	fromlist = list_concat(fromlist, sub->jointree->fromlist);
+	fromlist = list_concat(fromlist, list_copy_tail(query->jointree->fromlist, n + 1));
+	conds = list_concat(make_ands_implicit((Expr *) query->jointree->quals),
+						make_ands_implicit((Expr *) sub->jointree->quals));
+	query->jointree = makeFromExpr(fromlist, conds == NIL ? NULL : (Node *) make_ands_explicit(conds));
+	query->hasSubLinks |= sub->hasSubLinks;
+	return query;
+}
+
+/*
+ * querytree_pull_up
+ *		A copy of query whose simple subqueries in FROM (simple_subquery),
+ *		items of its top FROM list (so joined with the rest by inner
+ *		joins), are merged into it, theirs first, as the planner's
+ *		pull_up_subqueries does: the same rows, from one level that reads
+ *		relations.  The copy is for analysis and SQL of our own; its range
+ *		table keeps the subqueries' entries, read by nothing.
+ */
+Query *
+querytree_pull_up(Query *query)
+{
+	int			n;
+
+	query = copyObject(query);
+	n = 0;
+	while (n < list_length(query->jointree->fromlist))
+	{
+		Node	   *item = (Node *) list_nth(query->jointree->fromlist, n);
+
+		if (IsA(item, RangeTblRef) &&
+			simple_subquery(rt_fetch(((RangeTblRef *) item)->rtindex, query->rtable)))
+			query = pull_up_item(query, n);
+		else
+			n++;
+	}
+	return query;
 }

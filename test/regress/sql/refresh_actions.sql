@@ -110,7 +110,7 @@ SELECT dt_test.check('t_str'), dt_test.check('t_inc');
 
 -- ---------------------------------------------------------------------
 -- A dynamic table over a view reads the view's tables: they are its
--- inputs, not the view, and its group key is followed into the view.
+-- inputs, not the view, and a simple view's query is merged into it.
 -- Guards: NO_DATA when nothing changed, INCREMENTAL after a write to the
 -- table, right.
 -- ---------------------------------------------------------------------
