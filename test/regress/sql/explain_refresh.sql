@@ -25,7 +25,7 @@ SELECT dt.create_dynamic_table('ranked', 'SELECT id, rank() OVER (ORDER BY amoun
 CREATE FUNCTION explain(t regclass) RETURNS TABLE (step int, kind text, object text, detail text)
 LANGUAGE sql AS $$
 SELECT step, kind, object,
-       CASE WHEN kind = 'statement' THEN left(detail, 30) || CASE WHEN detail LIKE '%> (1)::numeric%' OR detail LIKE '%> 1::numeric%'
+       CASE WHEN kind = 'statement' THEN left(regexp_replace(detail, '[0-9]+', 'N', 'g'), 30) || CASE WHEN detail LIKE '%> (1)::numeric%' OR detail LIKE '%> 1::numeric%'
                                                               THEN ' ... (the query''s filter)' ELSE ' ...' END
             ELSE detail END
   FROM dt.explain_refresh(t)

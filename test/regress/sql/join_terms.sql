@@ -40,7 +40,7 @@ SELECT l.id, l.x + s.bal AS v, c.n AS nation, r.name
   JOIN jt_l l ON l.o = o.id JOIN jt_s s ON s.id = l.s
  WHERE r.name <> 'r0'
 $$, refresh_mode => 'incremental') IS NOT NULL AS created;
-SELECT refresh_mode_reason FROM dt.dynamic_tables WHERE name = 'jt_keys'::regclass;
+SELECT refresh_mode_reason FROM dt.dynamic_tables WHERE relid = 'jt_keys'::regclass;
 
 -- jt_writes(tables): seeded random writes on the tables named, a few rows
 -- each (pick() is a random key for each row: about one row matches).

@@ -135,7 +135,7 @@ SELECT name, error FROM (VALUES
 SELECT dt.create_dynamic_table('sj_full_not_in', $$
 SELECT prio, count(*) AS n FROM so WHERE cust NOT IN (SELECT nation FROM sc) GROUP BY prio
 $$, initialize => 'on_schedule');
-SELECT refresh_mode, refresh_mode_reason FROM dt.dynamic_tables WHERE name = 'sj_full_not_in'::regclass;
+SELECT refresh_mode, refresh_mode_reason FROM dt.dynamic_tables WHERE relid = 'sj_full_not_in'::regclass;
 
 CREATE FUNCTION sj_round() RETURNS void LANGUAGE plpgsql AS $$
 DECLARE

@@ -59,7 +59,7 @@ SELECT name, refresh_mode, refresh_mode_reason LIKE 'aggregates are merged%' AS 
 SELECT dt.create_dynamic_table('sq_not_simple', $$
 SELECT g, count(*) AS n FROM (SELECT g, d_id FROM sf GROUP BY g, d_id) s GROUP BY g
 $$);
-SELECT refresh_mode, refresh_mode_reason FROM dt.dynamic_tables WHERE name = 'sq_not_simple'::regclass;
+SELECT refresh_mode, refresh_mode_reason FROM dt.dynamic_tables WHERE relid = 'sq_not_simple'::regclass;
 SELECT dt.drop_dynamic_table('sq_not_simple');
 
 CREATE FUNCTION sq_insert(cnt int) RETURNS void LANGUAGE sql AS $$

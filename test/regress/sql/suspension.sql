@@ -40,7 +40,7 @@ SET ROLE regress_dt_sus_reader;
 SELECT dt.create_dynamic_table('reader_totals',
     'SELECT kind, sum(amount) AS total FROM events GROUP BY kind', refresh_mode => 'incremental');
 SELECT dt.suspend('reader_totals');
-SELECT scheduling_state, scheduling_state_reason FROM dt.dynamic_tables WHERE name = 'reader_totals'::regclass;
+SELECT scheduling_state, scheduling_state_reason FROM dt.dynamic_tables WHERE relid = 'reader_totals'::regclass;
 -- dt_guard carries the state and its reason into a dump.
 SELECT (string_to_array(encode(tgargs, 'escape'), '\000'))[6:7] FROM pg_trigger
  WHERE tgrelid = 'reader_totals'::regclass AND tgname = 'dt_guard';

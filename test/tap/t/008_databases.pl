@@ -82,7 +82,7 @@ SELECT dt.create_dynamic_table('sluggish', 'SELECT k, doze(k) AS d FROM few',
 });
 ok($node->poll_query_until('db3', q{
 SELECT scheduling_state_reason LIKE 'behind its target lag: its refreshes take longer than its target lag%'
-  FROM dt.dynamic_tables WHERE name = 'sluggish'::regclass}),
+  FROM dt.dynamic_tables WHERE relid = 'sluggish'::regclass}),
 	'a table whose refreshes take longer than its lag says it is behind');
 $node->safe_psql('db3', "SELECT dt.drop_dynamic_table('sluggish')");
 $node->stop;
@@ -111,13 +111,13 @@ SELECT count(*) = 1 FROM pg_stat_activity WHERE query = 'refresh of napping'}),
 $node->safe_psql('fast', 'INSERT INTO t VALUES (7, 7)');
 ok($node->poll_query_until('fast', q{
 SELECT scheduling_state_reason LIKE 'behind its target lag: waiting since % for a refresh worker: all 1 are busy%'
-  FROM dt.dynamic_tables WHERE name = 't_sum'::regclass}),
+  FROM dt.dynamic_tables WHERE relid = 't_sum'::regclass}),
 	'a table waiting for a worker says so');
 my ($ret, $out, $err) = $node->psql('slow', "SELECT dt.drop_dynamic_table('napping')", timeout => 60);
 is($ret, 0, 'dropping a table whose refresh runs cancels the refresh');
 ok($node->poll_query_until('fast', equal('t_sum')), 'and the worker goes on to other databases');
 ok($node->poll_query_until('fast', q{
-SELECT scheduling_state_reason IS NULL FROM dt.dynamic_tables WHERE name = 't_sum'::regclass}),
+SELECT scheduling_state_reason IS NULL FROM dt.dynamic_tables WHERE relid = 't_sum'::regclass}),
 	'which are no longer behind');
 
 $node->safe_psql('postgres', q{
