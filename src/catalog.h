@@ -149,6 +149,9 @@ extern void catalog_insert_entry(DtEntry *entry, List *inputs);
 extern void catalog_set_state_valid(Oid relid, bool valid);
 extern void catalog_save_position(Oid relid, Snapshot snapshot, CommandId cid,
 								  TimestampTz data_timestamp);
+typedef List *(*DtInputsOf) (Oid relid, void *arg);
+extern List *catalog_walk_upstream(List *starts, DtInputsOf inputs_of, void *arg, List **cycle);
+extern void catalog_refuse_cycle(Oid relid, const char *name, List *inputs);
 extern List *catalog_refresh_unit(Oid relid);
 extern void catalog_set_suspended(Oid relid, bool suspend, const char *reason);
 extern void catalog_record_failure(Oid relid, const char *message);

@@ -274,8 +274,9 @@ lock_inputs(List *inputs)
  *		suspension, whether it is populated and has a position), maintained
  *		as analysis an says.  Fills in the rest of entry.
  *
- * Capture of what it reads is started or extended as the current user may
- * (capture_attach_input).  A DT without a position (a restored one) is
+ * A DT that would read itself, through the DTs it reads, is refused
+ * (catalog_refuse_cycle).  Capture of what it reads is started or
+ * extended as the current user may (capture_attach_input).  A DT without a position (a restored one) is
  * refreshed in full next time; one created with initialize => 'on_create'
  * is refreshed by the caller, who also wakes the scheduler.
  */
@@ -285,7 +286,11 @@ lifecycle_make_dynamic(Oid relid, DtEntry *entry, Query *query, DtAnalysis *an)
 	int			guc_level;
 	ListCell   *lc;
 	ObjectAddress dtaddr;
+	List	   *input_relids = NIL;
 
+	foreach(lc, an->inputs)
+		input_relids = lappend_oid(input_relids, ((DtInput *) lfirst(lc))->relid);
+	catalog_refuse_cycle(relid, get_rel_name(relid), input_relids);
 	lock_inputs(an->inputs);
 
 	/* Internal SQL is generated for search_path = pg_catalog. */

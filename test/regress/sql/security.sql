@@ -288,6 +288,25 @@ RESET ROLE;
 SELECT dt_test.check('alice_late');
 
 -- ---------------------------------------------------------------------
+-- A dt_guard trigger made by hand, as a restore makes it, cannot make a
+-- dynamic table that reads itself, directly or through others; before 1.1
+-- it could, and the scheduler crashed on them.
+-- ---------------------------------------------------------------------
+SET ROLE regress_dt_sec_mallory;
+-- Cycles: a table reading itself, reading a dynamic table over it, and
+-- reading one over that.
+CREATE TABLE mal_loop (region text, n bigint);
+CREATE TRIGGER dt_guard BEFORE INSERT ON mal_loop FOR EACH STATEMENT EXECUTE FUNCTION
+    dt_internal.guard_dynamic_table('pg_dynamic_tables 1.1', 'SELECT region, n FROM dt_sec.mal_loop', '1 minute', 'AUTO', 'on_schedule', 'ACTIVE');
+SELECT dt.create_dynamic_table('mal_over_loop', 'SELECT region, sum(n)::bigint AS n FROM mal_loop GROUP BY region');
+SELECT dt.create_dynamic_table('mal_over_over', 'SELECT region, n FROM mal_over_loop');
+CREATE TRIGGER dt_guard BEFORE INSERT ON mal_loop FOR EACH STATEMENT EXECUTE FUNCTION
+    dt_internal.guard_dynamic_table('pg_dynamic_tables 1.1', 'SELECT region, n FROM dt_sec.mal_over_loop', '1 minute', 'AUTO', 'on_schedule', 'ACTIVE');
+CREATE TRIGGER dt_guard BEFORE INSERT ON mal_loop FOR EACH STATEMENT EXECUTE FUNCTION
+    dt_internal.guard_dynamic_table('pg_dynamic_tables 1.1', 'SELECT region, n FROM dt_sec.mal_over_over', '1 minute', 'AUTO', 'on_schedule', 'ACTIVE');
+RESET ROLE;
+
+-- ---------------------------------------------------------------------
 -- Cleanup.
 -- ---------------------------------------------------------------------
 SET client_min_messages = warning;
