@@ -192,6 +192,21 @@ refuse_read_child(Oid relid)
 				 errdetail("It is a dynamic table or a dynamic table reads it; writes through the parent would not be seen.")));
 }
 
+/*
+ * refuse_dt_parent
+ *		A DT cannot become a parent either: reading it would read its
+ *		children, which anyone who owns them writes.
+ */
+static void
+refuse_dt_parent(Oid parent)
+{
+	if (OidIsValid(parent) && catalog_is_dynamic_table(parent))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot inherit from dynamic table \"%s\"", get_rel_name(parent)),
+				 errdetail("A dynamic table holds the result of its query, and nothing else.")));
+}
+
 /* refuse_dt_change: the error for what of DT relname, which cannot change. */
 static void
 refuse_dt_change(const char *relname, const char *what)
@@ -360,6 +375,7 @@ check_input_subcommand(AlterTableStmt *stmt, AlterTableCmd *cmd, AfterCommand *a
 			break;
 		case AT_AddInherit:
 			refuse_read_child(relid);
+			refuse_dt_parent(RangeVarGetRelid((RangeVar *) cmd->def, NoLock, true));
 			if (relation_is_read(RangeVarGetRelid((RangeVar *) cmd->def, NoLock, false)))
 			{
 				after->new_children = lappend_oid(after->new_children, relid);
@@ -469,7 +485,7 @@ check_drop(DropStmt *stmt, AfterCommand *after)
 	}
 }
 
-/* check_create: a new partition or child of a captured table. */
+/* check_create: a new partition or child of a captured table, or of a DT. */
 static void
 check_create(CreateStmt *stmt, AfterCommand *after)
 {
@@ -481,12 +497,10 @@ check_create(CreateStmt *stmt, AfterCommand *after)
 	{
 		Oid			parent = RangeVarGetRelid((RangeVar *) lfirst(lc), NoLock, true);
 
-		if (OidIsValid(parent) && relation_is_read(parent))
-		{
-			/* the child's OID is known once it exists */
+		refuse_dt_parent(parent);
+		/* the child's OID is known once it exists */
+		if (OidIsValid(parent) && relation_is_read(parent) && after->new_children == NIL)
 			after->new_children = lappend_oid(after->new_children, InvalidOid);
-			return;
-		}
 	}
 }
 

@@ -59,11 +59,14 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_extension.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
 #include "commands/extension.h"
 #include "commands/trigger.h"
+#include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "parser/parse_func.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -203,14 +206,57 @@ check_columns(Oid relid, Query *query)
 }
 
 /*
+ * check_table
+ *		Table relid, whose dt_guard trigger was just made, may become a DT:
+ *		the current user owns it (or is a superuser), and it is a permanent,
+ *		ordinary table, neither a partition nor an inheritance parent or
+ *		child, as one dt.create_dynamic_table makes.  Creating a trigger
+ *		takes only the TRIGGER privilege: ownership is checked here.
+ */
+static void
+check_table(Oid relid, const char *name)
+{
+	if (!pg_class_ownercheck(relid, GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, name);
+	if (get_rel_relkind(relid) != RELKIND_RELATION ||
+		get_rel_persistence(relid) != RELPERSISTENCE_PERMANENT ||
+		has_superclass(relid) || find_inheritance_children(relid, NoLock) != NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" cannot be a dynamic table", name),
+				 errdetail("A dynamic table is a permanent, ordinary table, neither a partition nor an inheritance parent or child.")));
+}
+
+/*
+ * check_owner_reads
+ *		The owner of table relid may read everything query reads, as the
+ *		creator of a DT must (lifecycle_check_privileges).  A superuser's
+ *		restore is not checked: pg_dump restores grants after triggers, so
+ *		an owner's privileges on other roles' tables come later.
+ */
+static void
+check_owner_reads(Oid relid, Query *query)
+{
+	Oid			saved_user;
+	int			saved_context;
+
+	if (superuser())
+		return;
+	catalog_begin_as_owner(catalog_relation_owner(relid), false, &saved_user, &saved_context);
+	lifecycle_check_privileges(query);
+	catalog_end_as_owner(saved_user, saved_context);
+}
+
+/*
  * dump_restore_dynamic_table
  *		The dt_guard trigger of relid, a table that is not a DT, was just
- *		created by a restore: make the table the DT its arguments define.
+ *		created by a restore (or by hand): make the table the DT its
+ *		arguments define, under the checks dt.create_dynamic_table makes.
  */
 void
 dump_restore_dynamic_table(Oid relid)
 {
-	List	   *args = guard_arguments(relid);
+	List	   *args;
 	char	   *name = get_rel_name(relid);
 	DtEntry		entry = {0};
 	const char *initialize;
@@ -218,17 +264,13 @@ dump_restore_dynamic_table(Oid relid)
 	DtAnalysis *an;
 	int			guc_level;
 
+	check_table(relid, name);
+	args = guard_arguments(relid);
 	if (args == NIL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("trigger \"dt_guard\" of \"%s\" does not hold the definition of a dynamic table", name),
 				 errdetail("Only dt.create_dynamic_table makes dt_guard triggers; pg_dump dumps them, and restoring one makes its table a dynamic table again.")));
-	if (get_rel_relkind(relid) != RELKIND_RELATION ||
-		get_rel_persistence(relid) != RELPERSISTENCE_PERMANENT)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" cannot be a dynamic table", name),
-				 errdetail("A dynamic table is a permanent, ordinary table.")));
 
 	entry.settings = list_copy_tail(args, DT_GUARD_ARG_SETTINGS);
 	settings_check(entry.settings);
@@ -246,6 +288,7 @@ dump_restore_dynamic_table(Oid relid)
 	query = analysis_parse_query(argument(args, DT_GUARD_ARG_DEFINITION));
 	AtEOXact_GUC(false, guc_level);
 
+	check_owner_reads(relid, query);
 	check_columns(relid, query);
 	an = analysis_analyze(query, relid);
 	lifecycle_choose_strategy(&entry, an, name);
