@@ -38,6 +38,7 @@
 #include "catalog/pg_depend.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/namespace.h"
+#include "catalog/objectaddress.h"
 #include "access/htup_details.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
@@ -79,7 +80,7 @@ typedef struct AfterCommand
 	Oid			guarded;		/* a dt_guard trigger made by a restore */
 	bool		renamed;		/* something was renamed or moved */
 	bool		dropped_extension;	/* DROP EXTENSION pg_dynamic_tables */
-	bool		readopt;		/* internal objects released for a cascade */
+	List	   *released;		/* internal objects released for a cascade */
 } AfterCommand;
 
 /*
@@ -711,6 +712,79 @@ cascades(Node *parsetree)
 }
 
 /*
+ * dropped_object
+ *		The object a DROP names, as RemoveObjects finds it (with its lock),
+ *		or for a relation as RemoveRelations does (no lock before its
+ *		ownership is checked); objectId is invalid if it does not exist.
+ */
+static ObjectAddress
+dropped_object(ObjectType type, Node *name)
+{
+	ObjectAddress object;
+	Relation	rel = NULL;
+
+	switch (type)
+	{
+		case OBJECT_TABLE:
+		case OBJECT_VIEW:
+		case OBJECT_MATVIEW:
+		case OBJECT_INDEX:
+		case OBJECT_SEQUENCE:
+		case OBJECT_FOREIGN_TABLE:
+			ObjectAddressSet(object, RelationRelationId,
+							 RangeVarGetRelid(makeRangeVarFromNameList((List *) name), NoLock, true));
+			break;
+		default:
+			object = get_object_address(type, name, &rel, AccessExclusiveLock, true);
+			if (rel != NULL)
+				table_close(rel, NoLock);
+			break;
+	}
+	return object;
+}
+
+/*
+ * release_for_cascade
+ *		Before a cascading command: release the internal objects what it
+ *		drops can reach (lifecycle_release_members): what a DROP names, the
+ *		table of ALTER TABLE ... DROP COLUMN; for DROP OWNED, all of them.
+ */
+static List *
+release_for_cascade(Node *parsetree)
+{
+	List	   *objects = NIL;
+	ListCell   *lc;
+
+	if (IsA(parsetree, DropOwnedStmt))
+		return lifecycle_release_members(NIL, true);
+	if (IsA(parsetree, DropStmt))
+	{
+		foreach(lc, ((DropStmt *) parsetree)->objects)
+		{
+			ObjectAddress object = dropped_object(((DropStmt *) parsetree)->removeType, lfirst(lc));
+
+			if (OidIsValid(object.objectId))
+			{
+				ObjectAddress *copy = palloc(sizeof(ObjectAddress));
+
+				*copy = object;
+				objects = lappend(objects, copy);
+			}
+		}
+	}
+	else
+	{
+		ObjectAddress *table = palloc(sizeof(ObjectAddress));
+
+		ObjectAddressSet(*table, RelationRelationId,
+						 RangeVarGetRelid(((AlterTableStmt *) parsetree)->relation, NoLock, true));
+		if (OidIsValid(table->objectId))
+			objects = lappend(objects, table);
+	}
+	return lifecycle_release_members(objects, false);
+}
+
+/*
  * check_internal_objects
  *		The objects in dt_internal are made and changed by the extension
  *		only.  The state of a DT belongs to the DT's owner, who refreshes
@@ -889,10 +963,7 @@ check_command(PlannedStmt **pstmt, bool *readOnlyTree, AfterCommand *after)
 			break;
 	}
 	if (cascades(parsetree) && !after->dropped_extension)
-	{
-		lifecycle_release_members();
-		after->readopt = true;
-	}
+		after->released = release_for_cascade(parsetree);
 }
 
 /*
@@ -906,8 +977,8 @@ follow_up(Node *parsetree, AfterCommand *after)
 	ListCell   *lc;
 	ListCell   *lc2;
 
-	if (after->readopt)
-		lifecycle_adopt_members();
+	if (after->released != NIL)
+		lifecycle_adopt_members(after->released);
 	if (OidIsValid(after->guarded))
 	{
 		dump_restore_dynamic_table(after->guarded);

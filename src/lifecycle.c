@@ -23,6 +23,7 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/table.h"
@@ -30,6 +31,7 @@
 #include "catalog/index.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_depend.h"
 #include "catalog/pg_extension.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
@@ -38,7 +40,9 @@
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
+#include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/ruleutils.h"
@@ -388,32 +392,155 @@ internal_members(void)
 	return objects;
 }
 
-/*
- * lifecycle_release_members
- *		Before a DROP ... CASCADE: take the DTs' internal objects out of the
- *		extension, as PostgreSQL would turn a cascade reaching one of them
- *		(through a type its columns use, say) into DROP EXTENSION.  Those the
- *		cascade drops are a dropped DT's; lifecycle_adopt_members takes the
- *		others back once the command is done, and a failed command's
- *		rollback does.
- */
-void
-lifecycle_release_members(void)
+/* An object reached by reachable's walk (whole: sub-objects count as it). */
+typedef struct ReachedObject
 {
-	catalog_remove_members(internal_members());
+	Oid			classId;
+	Oid			objectId;
+} ReachedObject;
+
+/* reach: add an object to reachable's walk, once. */
+static void
+reach(HTAB *seen, List **queue, Oid classId, Oid objectId)
+{
+	ReachedObject key = {classId, objectId};
+	bool		found;
+	ObjectAddress *object;
+
+	(void) hash_search(seen, &key, HASH_ENTER, &found);
+	if (found)
+		return;
+	object = palloc(sizeof(ObjectAddress));
+	ObjectAddressSet(*object, classId, objectId);
+	*queue = lappend(*queue, object);
 }
 
-/* lifecycle_adopt_members: the internal objects that exist are members again. */
+/*
+ * reachable
+ *		What a cascaded drop of objects (a List of ObjectAddress) can reach,
+ *		as a hash table of ReachedObject: what depends on them in any way,
+ *		and what they are internal to or a partition of (PostgreSQL drops
+ *		that too), transitively, as findDependentObjects goes; never through
+ *		our extension, whose members depend on it.  It may reach more than
+ *		the drop will (a column's dependents are those of its table), never
+ *		less.
+ */
+static HTAB *
+reachable(List *objects)
+{
+	Oid			extension = get_extension_oid(DT_EXTENSION_NAME, false);
+	HASHCTL		ctl = {0};
+	HTAB	   *seen;
+	List	   *queue = NIL;
+	Relation	depend;
+	int			i;
+	ListCell   *lc;
+
+	ctl.keysize = sizeof(ReachedObject);
+	ctl.entrysize = sizeof(ReachedObject);
+	ctl.hcxt = CurrentMemoryContext;
+	seen = hash_create("pg_dynamic_tables cascade", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	foreach(lc, objects)
+		reach(seen, &queue, ((ObjectAddress *) lfirst(lc))->classId, ((ObjectAddress *) lfirst(lc))->objectId);
+	depend = table_open(DependRelationId, AccessShareLock);
+	for (i = 0; i < list_length(queue); i++)
+	{
+		ObjectAddress *object = (ObjectAddress *) list_nth(queue, i);
+		ScanKeyData key[2];
+		SysScanDesc scan;
+		HeapTuple	tup;
+
+		CHECK_FOR_INTERRUPTS();
+		if (object->classId == ExtensionRelationId && object->objectId == extension)
+			continue;
+		ScanKeyInit(&key[0], Anum_pg_depend_refclassid, BTEqualStrategyNumber, F_OIDEQ,
+					ObjectIdGetDatum(object->classId));
+		ScanKeyInit(&key[1], Anum_pg_depend_refobjid, BTEqualStrategyNumber, F_OIDEQ,
+					ObjectIdGetDatum(object->objectId));
+		scan = systable_beginscan(depend, DependReferenceIndexId, true, NULL, 2, key);
+		while (HeapTupleIsValid(tup = systable_getnext(scan)))
+			reach(seen, &queue, ((Form_pg_depend) GETSTRUCT(tup))->classid,
+				  ((Form_pg_depend) GETSTRUCT(tup))->objid);
+		systable_endscan(scan);
+
+		ScanKeyInit(&key[0], Anum_pg_depend_classid, BTEqualStrategyNumber, F_OIDEQ,
+					ObjectIdGetDatum(object->classId));
+		ScanKeyInit(&key[1], Anum_pg_depend_objid, BTEqualStrategyNumber, F_OIDEQ,
+					ObjectIdGetDatum(object->objectId));
+		scan = systable_beginscan(depend, DependDependerIndexId, true, NULL, 2, key);
+		while (HeapTupleIsValid(tup = systable_getnext(scan)))
+		{
+			Form_pg_depend d = (Form_pg_depend) GETSTRUCT(tup);
+
+			if (d->deptype == DEPENDENCY_INTERNAL || d->deptype == DEPENDENCY_PARTITION_PRI ||
+				d->deptype == DEPENDENCY_PARTITION_SEC)
+				reach(seen, &queue, d->refclassid, d->refobjid);
+		}
+		systable_endscan(scan);
+	}
+	table_close(depend, AccessShareLock);
+	return seen;
+}
+
+/* is_reached: is object among those reachable found? */
+static bool
+is_reached(HTAB *reached, ObjectAddress * object)
+{
+	ReachedObject key = {object->classId, object->objectId};
+
+	return hash_search(reached, &key, HASH_FIND, NULL) != NULL;
+}
+
+/*
+ * lifecycle_release_members
+ *		Before a DROP ... CASCADE of objects (a List of ObjectAddress, or
+ *		with everything set, anything: DROP OWNED): take the internal
+ *		objects it can reach out of the extension, as PostgreSQL would turn
+ *		a cascade reaching one of them (through a type its columns use, say)
+ *		into an error, and return them.  Those the cascade drops are a
+ *		dropped DT's; lifecycle_adopt_members takes the others back once the
+ *		command is done, and a failed command's rollback does.  Only those
+ *		are touched: concurrent drops of unrelated objects do not write the
+ *		same rows.
+ */
+List *
+lifecycle_release_members(List *objects, bool everything)
+{
+	HTAB	   *reached = everything ? NULL : reachable(objects);
+	List	   *released = NIL;
+	ListCell   *lc;
+
+	foreach(lc, internal_members())
+	{
+		if (everything || is_reached(reached, (ObjectAddress *) lfirst(lc)))
+			released = lappend(released, lfirst(lc));
+	}
+	catalog_remove_members(released);
+	return released;
+}
+
+/*
+ * lifecycle_adopt_members
+ *		The internal objects lifecycle_release_members released that still
+ *		exist are members again.
+ */
 void
-lifecycle_adopt_members(void)
+lifecycle_adopt_members(List *released)
 {
 	ListCell   *lc;
+	ListCell   *lc2;
 
 	foreach(lc, internal_members())
 	{
 		ObjectAddress *object = (ObjectAddress *) lfirst(lc);
 
-		if (!OidIsValid(getExtensionOfObject(object->classId, object->objectId)))
-			catalog_add_member(object->classId, object->objectId);
+		foreach(lc2, released)
+		{
+			ObjectAddress *r = (ObjectAddress *) lfirst(lc2);
+
+			if (r->classId == object->classId && r->objectId == object->objectId &&
+				!OidIsValid(getExtensionOfObject(object->classId, object->objectId)))
+				catalog_add_member(object->classId, object->objectId);
+		}
 	}
 }

@@ -24,8 +24,8 @@ extern void lifecycle_choose_strategy(DtEntry *entry, DtAnalysis *an, const char
 extern void lifecycle_make_dynamic(Oid relid, DtEntry *entry, Query *query, DtAnalysis *an);
 extern void lifecycle_forget_dropped(void);
 extern void lifecycle_release_members_of(List *roles);
-extern void lifecycle_release_members(void);
-extern void lifecycle_adopt_members(void);
+extern List *lifecycle_release_members(List *objects, bool everything);
+extern void lifecycle_adopt_members(List *released);
 
 /* ---------------------------------------------------------------------
  * dump.c

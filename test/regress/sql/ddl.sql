@@ -248,6 +248,32 @@ SELECT action FROM dt.refresh('b3_v2');
 SELECT action FROM dt.refresh('b3_w');
 SELECT dt_test.check('b3_v2'), dt_test.check('b3_w');
 
+-- ---------------------------------------------------------------------
+-- DROP TYPE ... CASCADE reaching a column of a change log (an extension
+-- member, which PostgreSQL would refuse to drop): what the cascade can
+-- reach is taken out of the extension for the command, and only that; the
+-- log stays a member, and the dynamic table over the other column goes on.
+-- ---------------------------------------------------------------------
+CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+CREATE TABLE moods (id int, m mood, w int);
+INSERT INTO moods VALUES (1, 'sad', 1), (2, 'ok', 2);
+SELECT dt.create_dynamic_table('moods_all', 'SELECT m, w FROM moods', refresh_mode => 'full');
+SELECT dt.create_dynamic_table('moods_w', 'SELECT w, count(*) AS n FROM moods GROUP BY w');
+SELECT a.attname FROM dt_internal.change_log l JOIN pg_attribute a ON a.attrelid = l.log_relid
+ WHERE l.input_relid = 'moods'::regclass AND a.atttypid = 'mood'::regtype;
+SET client_min_messages = warning;
+DROP TYPE mood CASCADE;
+RESET client_min_messages;
+SELECT name FROM dt.dynamic_tables WHERE name::text LIKE 'moods%';
+SELECT count(*) AS internal_relations_outside_the_extension
+  FROM pg_class c
+ WHERE c.relnamespace = 'dt_internal'::regnamespace AND c.relkind IN ('r', 'v')
+   AND NOT EXISTS (SELECT FROM pg_depend d
+                    WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e');
+INSERT INTO moods VALUES (3, 5);
+SELECT action FROM dt.refresh('moods_w');
+SELECT dt_test.check('moods_w');
+
 SET client_min_messages = warning;
 DROP SCHEMA dt_ddl CASCADE;
 RESET client_min_messages;
