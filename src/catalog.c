@@ -1185,6 +1185,25 @@ catalog_delete_dropped(List **dts, List **inputs)
 	SPI_finish();
 }
 
+/*
+ * catalog_delete_entry
+ *		Delete the catalog rows of DT relid, which stays as a plain table
+ *		(its inputs and state_valid rows go with them); its history stays,
+ *		as a dropped DT's does.
+ */
+void
+catalog_delete_entry(Oid relid)
+{
+	Oid			types[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(relid)};
+
+	SPI_connect();
+	catalog_exec("DELETE FROM " DT_INTERNAL_SCHEMA ".dynamic_table WHERE relid = $1",
+				 1, types, values, NULL, SPI_OK_DELETE);
+	SPI_finish();
+	CommandCounterIncrement();
+}
+
 /* ---------------------------------------------------------------------
  * The dt_guard trigger
  * ---------------------------------------------------------------------

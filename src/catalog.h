@@ -171,6 +171,7 @@ extern void catalog_set_definition(Oid relid, const char *definition);
 extern List *catalog_state_objects(Oid relid);
 extern void catalog_follow_owner(Oid relid);
 extern void catalog_delete_dropped(List **dts, List **logs);
+extern void catalog_delete_entry(Oid relid);
 extern void catalog_write_guard(Oid relid);
 
 /* ---------------------------------------------------------------------

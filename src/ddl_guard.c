@@ -13,8 +13,10 @@
  *	  its own refresh;
  *	- the ProcessUtility hook refuses ALTER TABLE on a DT except storage and
  *	  ownership settings (but SET UNLOGGED), renaming its columns, rules on
- *	  it, changing the type of a column a DT reads, and disabling or
- *	  dropping the guard and capture triggers;
+ *	  it, changing the type of a column a DT reads, disabling the guard
+ *	  and capture triggers and dropping the capture triggers; dropping a
+ *	  DT's dt_guard trigger makes it a plain table (lifecycle_unmake_dynamic,
+ *	  what pg_restore --clean needs);
  *	- it refuses ordinary roles DDL on the objects of dt_internal, the state
  *	  of their own DTs included (check_internal_objects);
  *	- it follows partitions and inheritance children: a new child of a
@@ -81,6 +83,7 @@ typedef struct AfterCommand
 	bool		renamed;		/* something was renamed or moved */
 	bool		dropped_extension;	/* DROP EXTENSION pg_dynamic_tables */
 	List	   *released;		/* internal objects released for a cascade */
+	List	   *unmade;			/* DTs whose dt_guard trigger is dropped */
 } AfterCommand;
 
 /*
@@ -447,7 +450,8 @@ check_rename(RenameStmt *stmt)
 
 /*
  * check_drop
- *		Our triggers cannot be dropped; a dropped child of a captured table
+ *		Capture triggers cannot be dropped; dropping the dt_guard trigger of
+ *		a DT makes it a plain table; a dropped child of a captured table
  *		takes its rows with it, so its ancestors' readers rebuild.
  */
 static void
@@ -461,8 +465,20 @@ check_drop(DropStmt *stmt, AfterCommand *after)
 		{
 			List	   *names = (List *) lfirst(lc);
 			char	   *trigger = strVal(llast(names));
+			Oid			relid = RangeVarGetRelid(makeRangeVarFromNameList(list_truncate(list_copy(names),
+																						list_length(names) - 1)),
+												 NoLock, true);
 
-			if (names_is_extension_trigger(trigger))
+			if (strcmp(trigger, DT_GUARD_TRIGGER) == 0)
+			{
+				/* the table stays, as a plain table (pg_restore --clean) */
+				if (OidIsValid(relid) && catalog_is_dynamic_table(relid))
+				{
+					refresh_refuse_nested("drop the dt_guard trigger of a dynamic table");
+					after->unmade = lappend_oid(after->unmade, relid);
+				}
+			}
+			else if (names_is_extension_trigger(trigger))
 				ereport(ERROR,
 						(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
 						 errmsg("cannot drop trigger \"%s\" because dynamic tables depend on it", trigger),
@@ -647,10 +663,12 @@ is_our_extension_drop(DropStmt *stmt)
 
 /*
  * drop_empty_schema_dt
- *		After DROP EXTENSION: CREATE EXTENSION made schema dt for it (the
- *		control file names it), but PostgreSQL keeps a schema an extension
- *		lives in out of the extension, so it stays behind.  Drop it, unless
- *		something else is in it.
+ *		After DROP EXTENSION ... CASCADE: CREATE EXTENSION made schema dt
+ *		for it (the control file names it), or a restore did, but PostgreSQL
+ *		keeps a schema an extension lives in out of the extension, so it
+ *		stays behind.  Drop it, unless something else is in it.  Without
+ *		CASCADE it stays, as any extension's schema does: pg_restore
+ *		--clean drops the extension, then schema dt (pg_dump dumps it).
  */
 static void
 drop_empty_schema_dt(void)
@@ -986,6 +1004,8 @@ follow_up(Node *parsetree, AfterCommand *after)
 	}
 	if (after->renamed)
 		dump_refresh_definitions();
+	foreach(lc, after->unmade)
+		lifecycle_unmake_dynamic(lfirst_oid(lc));
 	foreach(lc, after->new_children)
 	{
 		Oid			child = lfirst_oid(lc);
@@ -1048,7 +1068,8 @@ dt_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 	if (IsA(parsetree, CreateExtensionStmt) &&
 		strcmp(((CreateExtensionStmt *) parsetree)->extname, DT_EXTENSION_NAME) == 0)
 		workers_extension_created();
-	if (after.dropped_extension)
+	/* with CASCADE: pg_restore --clean drops the extension, then dt itself */
+	if (after.dropped_extension && ((DropStmt *) parsetree)->behavior == DROP_CASCADE)
 		drop_empty_schema_dt();
 	if (upgrading && OidIsValid(after.guarded))
 		dump_reinstall_capture(after.guarded);

@@ -18,6 +18,8 @@
  * the key index; the sql_drop event trigger calls lifecycle_forget_dropped
  * for the rest (catalog rows, state objects, change logs), which are
  * extension members and so are not reached by a cascaded drop (catalog.c).
+ * Dropping its dt_guard trigger makes a DT a plain table again
+ * (lifecycle_unmake_dynamic).
  *
  *-------------------------------------------------------------------------
  */
@@ -29,6 +31,7 @@
 #include "access/table.h"
 #include "catalog/dependency.h"
 #include "catalog/index.h"
+#include "catalog/indexing.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_depend.h"
@@ -172,6 +175,17 @@ index_access_method(Oid index)
 	return am;
 }
 
+/* relation_indexes: the OIDs of the indexes of a table. */
+static List *
+relation_indexes(Oid relid)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+	List	   *indexes = RelationGetIndexList(rel);
+
+	table_close(rel, AccessShareLock);
+	return indexes;
+}
+
 /*
  * find_key_index
  *		An index of the DT that is the key index deparse_key_index describes:
@@ -182,13 +196,10 @@ index_access_method(Oid index)
 static Oid
 find_key_index(Oid relid, DtAnalysis *an)
 {
-	Relation	rel = table_open(relid, AccessShareLock);
-	List	   *indexes = RelationGetIndexList(rel);
 	ListCell   *lc;
 	Oid			found = InvalidOid;
 
-	table_close(rel, AccessShareLock);
-	foreach(lc, indexes)
+	foreach(lc, relation_indexes(relid))
 	{
 		HeapTuple	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(lfirst_oid(lc)));
 		Form_pg_index index;
@@ -341,6 +352,73 @@ lifecycle_forget_dropped(void)
 	foreach(lc, dts)
 		catalog_drop_members(catalog_state_objects(lfirst_oid(lc)));
 	capture_drop_logs(logs);
+	capture_release_unused_inputs(false);
+}
+
+/*
+ * forget_dependencies
+ *		Delete what lifecycle_make_dynamic recorded for table relid in
+ *		pg_depend: its dependencies on what its query uses and on the
+ *		extension (every dependency of the whole table but on its schema,
+ *		its access method and its row type's OF type, which CREATE TABLE
+ *		records), and the internal dependency of its key index on it.
+ */
+static void
+forget_dependencies(Oid relid)
+{
+	Relation	depend = table_open(DependRelationId, RowExclusiveLock);
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Form_pg_class form;
+	Oid			keep[3];
+	ScanKeyData key[2];
+	SysScanDesc scan;
+	ListCell   *lc;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	form = (Form_pg_class) GETSTRUCT(tup);
+	keep[0] = form->relnamespace;
+	keep[1] = form->relam;
+	keep[2] = form->reloftype;
+	ReleaseSysCache(tup);
+
+	ScanKeyInit(&key[0], Anum_pg_depend_classid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(RelationRelationId));
+	ScanKeyInit(&key[1], Anum_pg_depend_objid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+	scan = systable_beginscan(depend, DependDependerIndexId, true, NULL, 2, key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_depend d = (Form_pg_depend) GETSTRUCT(tup);
+
+		if (d->objsubid == 0 && d->deptype == DEPENDENCY_NORMAL &&
+			d->refobjid != keep[0] && d->refobjid != keep[1] && d->refobjid != keep[2])
+			CatalogTupleDelete(depend, &tup->t_self);
+	}
+	systable_endscan(scan);
+	table_close(depend, RowExclusiveLock);
+
+	foreach(lc, relation_indexes(relid))
+		deleteDependencyRecordsForSpecific(RelationRelationId, lfirst_oid(lc), DEPENDENCY_INTERNAL,
+										   RelationRelationId, relid);
+	CommandCounterIncrement();
+}
+
+/*
+ * lifecycle_unmake_dynamic
+ *		The dt_guard trigger of DT relid was dropped (pg_restore --clean
+ *		drops it first): the table stays, with its rows, as a plain table.
+ *		Its catalog rows, state objects and the dependencies of creation
+ *		go; the capture of inputs no DT reads any more is released as the
+ *		current user may.  DTs that read it read a plain table.
+ */
+void
+lifecycle_unmake_dynamic(Oid relid)
+{
+	List	   *state = catalog_state_objects(relid);
+
+	catalog_delete_entry(relid);
+	catalog_drop_members(state);
+	forget_dependencies(relid);
 	capture_release_unused_inputs(false);
 }
 

@@ -23,6 +23,7 @@ extern void lifecycle_check_privileges(Query *query);
 extern void lifecycle_choose_strategy(DtEntry *entry, DtAnalysis *an, const char *name);
 extern void lifecycle_make_dynamic(Oid relid, DtEntry *entry, Query *query, DtAnalysis *an);
 extern void lifecycle_forget_dropped(void);
+extern void lifecycle_unmake_dynamic(Oid relid);
 extern void lifecycle_release_members_of(List *roles);
 extern List *lifecycle_release_members(List *objects, bool everything);
 extern void lifecycle_adopt_members(List *released);

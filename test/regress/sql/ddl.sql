@@ -274,6 +274,45 @@ INSERT INTO moods VALUES (3, 5);
 SELECT action FROM dt.refresh('moods_w');
 SELECT dt_test.check('moods_w');
 
+-- ---------------------------------------------------------------------
+-- DROP TRIGGER dt_guard (pg_restore --clean drops it first): the dynamic
+-- table stays as a plain table with its rows; its catalog rows, state and
+-- the dependencies of its creation go (its key index and its inputs may
+-- be dropped), the capture of inputs nothing else reads is released, and
+-- a dynamic table over it reads a plain table.  Creating the trigger again,
+-- as a restore does, makes it a dynamic table again.
+-- ---------------------------------------------------------------------
+CREATE TABLE g_in (id int, k int, v int);
+INSERT INTO g_in SELECT i, i % 4, i FROM generate_series(1, 20) i;
+SELECT dt.create_dynamic_table('g_dt', 'SELECT k, sum(v) AS s, count(DISTINCT v) AS d FROM g_in GROUP BY k');
+SELECT dt.create_dynamic_table('g_reader', 'SELECT sum(s) AS total FROM g_dt');
+SELECT pg_get_triggerdef(oid) AS guard_def FROM pg_trigger
+ WHERE tgrelid = 'g_dt'::regclass AND tgname = 'dt_guard' \gset
+SELECT 'g_dt'::regclass::oid AS g_dt_oid \gset
+SELECT internal_objects_of(:g_dt_oid) AS named_after_it, has_change_log('g_in') AS g_in_captured;
+DROP TRIGGER dt_guard ON g_dt;
+SELECT count(*) AS catalog_rows FROM dt.dynamic_tables WHERE name = 'g_dt'::regclass;
+SELECT internal_objects_of(:g_dt_oid) AS named_after_it, has_change_log('g_in') AS g_in_captured,
+       has_change_log('g_dt') AS g_dt_captured;
+SELECT count(*) AS rows_kept FROM g_dt;
+INSERT INTO g_dt VALUES (100, 1, 1);
+SELECT action FROM dt.refresh('g_reader');
+SELECT dt_test.check('g_reader');
+SELECT * FROM dt_test.fails($$SELECT dt.refresh('g_dt')$$);
+DELETE FROM g_dt WHERE k = 100;
+-- Made a dynamic table again by its trigger, as a restore does.
+:guard_def;
+SELECT name, refresh_mode FROM dt.dynamic_tables WHERE name = 'g_dt'::regclass;
+INSERT INTO g_in VALUES (21, 1, 21);
+SELECT action FROM dt.refresh('g_reader');
+SELECT dt_test.check('g_dt'), dt_test.check('g_reader');
+-- Dropped again, the key index and the input may go.
+DROP TRIGGER dt_guard ON g_dt;
+SELECT indexrelid::regclass AS g_key_index FROM pg_index WHERE indrelid = 'g_dt'::regclass \gset
+DROP INDEX :"g_key_index";
+DROP TABLE g_in;
+SELECT count(*) AS g_dt_rows FROM g_dt;
+
 SET client_min_messages = warning;
 DROP SCHEMA dt_ddl CASCADE;
 RESET client_min_messages;

@@ -8,6 +8,7 @@
 # restored into a fresh cluster with the extension preloaded:
 #
 #   plain, custom (-Fc) and directory (-Fd, pg_restore -j 2) formats,
+#   pg_restore --clean and --clean --if-exists over a restored database,
 #   --schema-only then --data-only into one database,
 #   -n shop into a database with the extension created first (pg_dump
 #   does not dump extensions with -n),
@@ -96,6 +97,16 @@ dump_is_clean(take_dump('whole.dir', '-Fd'), 'directory dump');
 createdb('directory');
 restore_archive('directory', 'whole.dir', 'directory', '-j', '2');
 check_restored($target, 'directory', 'directory', $snap);
+
+# pg_restore --clean, then --clean --if-exists, into a database that has
+# the dynamic tables already (the custom restore above): pg_restore drops
+# the dt_guard triggers first, which makes the dynamic tables plain tables
+# (their key indexes and inputs may then be dropped), then everything,
+# the extension included, and restores it all again.
+restore_archive('custom', 'whole.dump', '--clean', '--clean');
+check_restored($target, 'custom', '--clean', $snap);
+restore_archive('custom', 'whole.dump', '--clean --if-exists', '--clean', '--if-exists');
+check_restored($target, 'custom', '--clean --if-exists', $snap);
 
 # --schema-only, then --data-only into the same database.  The rows dumped
 # for a dynamic table are ignored (with a NOTICE); it is computed from its
