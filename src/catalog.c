@@ -964,8 +964,8 @@ catalog_input_relids(Oid relid)
 
 /*
  * catalog_dt_reading_column
- *		The name of a DT whose query reads column attnum of relid (as
- *		recorded in pg_depend), or NULL.
+ *		The name of a DT whose query reads column attnum of relid (any of
+ *		relid if attnum is 0; as recorded in pg_depend), or NULL.
  */
 char *
 catalog_dt_reading_column(Oid relid, AttrNumber attnum)
@@ -979,7 +979,7 @@ catalog_dt_reading_column(Oid relid, AttrNumber attnum)
 	catalog_exec("SELECT d.relid::regclass::text FROM " DT_INTERNAL_SCHEMA ".dynamic_table d "
 				 "JOIN pg_catalog.pg_depend p ON p.classid = 'pg_catalog.pg_class'::pg_catalog.regclass "
 				 "AND p.objid = d.relid WHERE p.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass "
-				 "AND p.refobjid = $1 AND p.refobjsubid = $2 LIMIT 1",
+				 "AND p.refobjid = $1 AND ($2 = 0 OR p.refobjsubid = $2) LIMIT 1",
 				 2, types, values, NULL, SPI_OK_SELECT);
 	if (SPI_processed > 0)
 	{
@@ -1202,6 +1202,25 @@ catalog_delete_entry(Oid relid)
 				 1, types, values, NULL, SPI_OK_DELETE);
 	SPI_finish();
 	CommandCounterIncrement();
+}
+
+/*
+ * catalog_forget_position
+ *		The rows of DT relid may have been written by anything (its dt_guard
+ *		trigger was disabled): like a restored DT, it has no position, and
+ *		its next refresh is full.
+ */
+void
+catalog_forget_position(Oid relid)
+{
+	Oid			types[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(relid)};
+
+	SPI_connect();
+	catalog_exec("UPDATE " DT_INTERNAL_SCHEMA ".dynamic_table SET position_snapshot = NULL,"
+				 " position_xid = NULL, position_cid = NULL WHERE relid = $1",
+				 1, types, values, NULL, SPI_OK_UPDATE);
+	SPI_finish();
 }
 
 /* ---------------------------------------------------------------------

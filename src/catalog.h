@@ -172,6 +172,7 @@ extern List *catalog_state_objects(Oid relid);
 extern void catalog_follow_owner(Oid relid);
 extern void catalog_delete_dropped(List **dts, List **logs);
 extern void catalog_delete_entry(Oid relid);
+extern void catalog_forget_position(Oid relid);
 extern void catalog_write_guard(Oid relid);
 
 /* ---------------------------------------------------------------------
@@ -191,6 +192,9 @@ extern void capture_follow_new_child(Oid child, bool brought_rows);
 extern List *capture_ancestors_of(Oid child);
 extern void capture_forget_child(Oid child, List *ancestors);
 extern void capture_mark_rebuild(Oid relid);
+extern bool capture_triggers_disabled(Oid relid, bool guard);
+extern bool capture_disabled_within(Oid relid);
+extern void capture_mark_captured_rebuild(Oid relid);
 extern void capture_enable_always(Oid relid);
 extern Oid	capture_log_relid(Oid relid);
 extern bool capture_relation_is_captured(Oid relid);

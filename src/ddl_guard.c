@@ -77,6 +77,8 @@ typedef struct AfterCommand
 	List	   *leaving;		/* (child, captured ancestors) pairs */
 	List	   *leaving_ancestors;
 	List	   *always_again;	/* relations whose triggers ENABLE ALL reset */
+	List	   *uncaptured;		/* ... whose capture triggers were disabled */
+	List	   *unguarded;		/* DTs whose dt_guard was disabled */
 	List	   *new_owner;		/* DTs whose owner changed */
 	bool		table_existed;	/* CREATE TABLE IF NOT EXISTS found it */
 	Oid			guarded;		/* a dt_guard trigger made by a restore */
@@ -244,9 +246,14 @@ is_trigger_command(AlterTableType type)
 
 /*
  * check_trigger_command
- *		Our triggers must fire ALWAYS: in any other mode, or disabled, writes
- *		would go uncaptured or unguarded.  ENABLE ALWAYS is harmless; ENABLE
- *		TRIGGER ALL or USER is followed by putting ours back to ALWAYS.
+ *		Our triggers must fire ALWAYS: in any other mode writes would go
+ *		uncaptured or unguarded, unnoticed.  ENABLE ALWAYS is harmless.
+ *		DISABLE TRIGGER ALL or USER (pg_restore --disable-triggers) is
+ *		allowed: while capture is off, the refreshes of the DTs reading the
+ *		table are full; ENABLE TRIGGER ALL or USER puts ours back to ALWAYS,
+ *		then marks the log for a rebuild if capture was off (the changes
+ *		meanwhile were not captured), and makes a DT whose guard was off
+ *		refresh in full (its rows were writable).
  */
 static void
 check_trigger_command(AlterTableStmt *stmt, AlterTableCmd *cmd, AfterCommand *after, Oid relid)
@@ -265,20 +272,16 @@ check_trigger_command(AlterTableStmt *stmt, AlterTableCmd *cmd, AfterCommand *af
 						 errdetail("pg_dynamic_tables needs it to fire always: it captures the changes dynamic tables are refreshed from, or keeps writes out of a dynamic table.")));
 			break;
 		case AT_DisableTrigUser:
-			/* the capture triggers are internal ones, which USER leaves alone */
-			if (!catalog_is_dynamic_table(relid))
-				break;
-			/* FALLTHROUGH */
 		case AT_DisableTrigAll:
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("cannot disable all triggers of \"%s\"", stmt->relation->relname),
-					 errdetail("Triggers of pg_dynamic_tables are among them."),
-					 errhint("Disable the other triggers by name.")));
+			/* pg_restore --disable-triggers; refreshes meanwhile are full */
 			break;
 		case AT_EnableTrigAll:
 		case AT_EnableTrigUser:
 			after->always_again = lappend_oid(after->always_again, relid);
+			if (capture_triggers_disabled(relid, false))
+				after->uncaptured = lappend_oid(after->uncaptured, relid);
+			if (capture_triggers_disabled(relid, true))
+				after->unguarded = lappend_oid(after->unguarded, relid);
 			break;
 		default:
 			break;
@@ -913,6 +916,31 @@ release_busy_database(Node *parsetree)
 }
 
 /*
+ * refuse_replacing_read_view
+ *		CREATE OR REPLACE VIEW (or RULE) of a view a DT reads, directly or
+ *		through other views: the DT's stored query has the view's query of
+ *		its creation expanded in it, and would not follow.  (ALTER VIEW
+ *		cannot change a view's query.)
+ */
+static void
+refuse_replacing_read_view(RangeVar *view)
+{
+	Oid			relid = RangeVarGetRelid(view, NoLock, true);
+	char	   *reader;
+
+	if (!OidIsValid(relid) || get_rel_relkind(relid) != RELKIND_VIEW)
+		return;
+	reader = catalog_dt_reading_column(relid, 0);
+	if (reader != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+				 errmsg("cannot replace view \"%s\" because dynamic table \"%s\" reads it",
+						view->relname, reader),
+				 errdetail("A dynamic table keeps the query of the views it reads as they were when it was created."),
+				 errhint("Drop the dynamic table, replace the view, and create the dynamic table again.")));
+}
+
+/*
  * check_command
  *		Before a utility command runs, with the extension active: refuse
  *		what would break a DT, and note in *after what to follow up.  A COPY
@@ -975,8 +1003,14 @@ check_command(PlannedStmt **pstmt, bool *readOnlyTree, AfterCommand *after)
 							(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 							 errmsg("cannot create a rule on dynamic table \"%s\"", rule->relation->relname),
 							 errdetail("A dynamic table holds the result of its query; rules would change what it is.")));
+				if (rule->replace)
+					refuse_replacing_read_view(rule->relation);
 				break;
 			}
+		case T_ViewStmt:
+			if (((ViewStmt *) parsetree)->replace)
+				refuse_replacing_read_view(((ViewStmt *) parsetree)->view);
+			break;
 		default:
 			break;
 	}
@@ -1022,6 +1056,10 @@ follow_up(Node *parsetree, AfterCommand *after)
 		capture_forget_child(lfirst_oid(lc), (List *) lfirst(lc2));
 	foreach(lc, after->always_again)
 		capture_enable_always(lfirst_oid(lc));
+	foreach(lc, after->uncaptured)
+		capture_mark_captured_rebuild(lfirst_oid(lc));
+	foreach(lc, after->unguarded)
+		catalog_forget_position(lfirst_oid(lc));
 	foreach(lc, after->new_owner)
 		catalog_follow_owner(lfirst_oid(lc));
 }

@@ -554,24 +554,31 @@ merge_refresh(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 	stats->inserted = upserted - stats->updated;
 }
 
-/*
- * rls_input
- *		A captured input with row-level security in force for the owner (the
- *		current user), or InvalidOid.  Its log does not know which rows the
- *		owner may see, so such a DT is refreshed in full, through the
- *		policies, for as long as they are in force.
- */
+/* input_where: the first captured input of p for which test is true, or InvalidOid. */
 static Oid
-rls_input(DtPlanSet *p)
+input_where(DtPlanSet *p, bool (*test) (Oid relid))
 {
 	ListCell   *lc;
 
 	foreach(lc, p->sql->count_relids)
 	{
-		if (check_enable_rls(lfirst_oid(lc), InvalidOid, true) == RLS_ENABLED)
+		if (test(lfirst_oid(lc)))
 			return lfirst_oid(lc);
 	}
 	return InvalidOid;
+}
+
+/*
+ * rls_in_force
+ *		Row-level security in force on relid for the owner (the current
+ *		user).  Its log does not know which rows the owner may see, so a DT
+ *		over it is refreshed in full, through the policies, for as long as
+ *		they are in force.
+ */
+static bool
+rls_in_force(Oid relid)
+{
+	return check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED;
 }
 
 /*
@@ -693,7 +700,8 @@ choose_and_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *
 	int64		rows;
 	int64		markers;
 	List	   *changed;
-	Oid			rls = rls_input(p);
+	Oid			rls = input_where(p, rls_in_force);
+	Oid			uncaptured = input_where(p, capture_disabled_within);
 
 	if (OidIsValid(rls))
 	{
@@ -708,13 +716,21 @@ choose_and_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *
 								  get_rel_name(rls));
 		return;
 	}
+	if (OidIsValid(uncaptured))
+	{
+		/* ALTER TABLE ... DISABLE TRIGGER ALL: its log misses changes */
+		full_refresh(p, snap, stats);
+		stats->message = psprintf("the capture triggers of \"%s\" are disabled; refreshed in full",
+								  get_rel_name(uncaptured));
+		return;
+	}
 	if (!entry->has_position)
 	{
-		/* restored: its rows and state are not known to match any position */
+		/* restored, or its guard was disabled: its rows match no position */
 		full_refresh(p, snap, stats);
 		if (p->an->strategy == DT_STRATEGY_MERGE)
 			catalog_set_state_valid(entry->relid, true);
-		stats->message = "the first refresh after a restore is full";
+		stats->message = "the first refresh after a restore, or after its triggers were disabled, is full";
 		return;
 	}
 	if (p->an->strategy == DT_STRATEGY_MERGE && !entry->state_valid)

@@ -313,6 +313,28 @@ DROP INDEX :"g_key_index";
 DROP TABLE g_in;
 SELECT count(*) AS g_dt_rows FROM g_dt;
 
+-- ---------------------------------------------------------------------
+-- CREATE OR REPLACE VIEW (or RULE) of a view a dynamic table reads,
+-- directly or through another view, is refused: the dynamic table keeps
+-- the views' queries of its creation, and before 1.1 it silently went on
+-- with the old one.  Other views may be replaced; once the dynamic table
+-- is dropped, so may these.
+-- ---------------------------------------------------------------------
+CREATE TABLE vt (id int, k int, v int);
+INSERT INTO vt SELECT i, i % 3, i FROM generate_series(1, 9) i;
+CREATE VIEW vt_inner AS SELECT id, k, v FROM vt;
+CREATE VIEW vt_outer AS SELECT k, v FROM vt_inner WHERE v > 0;
+CREATE VIEW vt_other AS SELECT k FROM vt;
+SELECT dt.create_dynamic_table('over_view', 'SELECT k, sum(v) AS s FROM vt_outer GROUP BY k');
+CREATE OR REPLACE VIEW vt_outer AS SELECT k, v FROM vt_inner WHERE v > 5;
+CREATE OR REPLACE VIEW vt_inner AS SELECT id, k, v * 2 AS v FROM vt;
+CREATE OR REPLACE RULE "_RETURN" AS ON SELECT TO vt_outer DO INSTEAD SELECT k, v FROM vt_inner WHERE v > 5;
+CREATE OR REPLACE VIEW vt_other AS SELECT k, v FROM vt;
+SELECT action FROM dt.refresh('over_view');
+SELECT dt_test.check('over_view');
+DROP TABLE over_view;
+CREATE OR REPLACE VIEW vt_outer AS SELECT k, v FROM vt_inner WHERE v > 5;
+
 SET client_min_messages = warning;
 DROP SCHEMA dt_ddl CASCADE;
 RESET client_min_messages;

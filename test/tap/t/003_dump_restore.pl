@@ -9,7 +9,8 @@
 #
 #   plain, custom (-Fc) and directory (-Fd, pg_restore -j 2) formats,
 #   pg_restore --clean and --clean --if-exists over a restored database,
-#   --schema-only then --data-only into one database,
+#   --schema-only then --data-only into one database (also with
+#   --disable-triggers, with COPY and with --inserts),
 #   -n shop into a database with the extension created first (pg_dump
 #   does not dump extensions with -n),
 #   -t shop.orders, a base table, into a database with and without the
@@ -117,6 +118,22 @@ createdb('split');
 restore_plain('split', 'schema.sql', 'schema-only');
 restore_plain('split', 'data.sql', 'then data-only');
 check_restored($target, 'split', 'schema-only then data-only', $snap, immediate => 0);
+
+# Data-only with --disable-triggers (ALTER TABLE ... DISABLE TRIGGER ALL
+# around each table's data, capture included: the dynamic tables over a
+# table are refreshed in full after), with COPY and with --inserts (the
+# INSERTs into a dynamic table go in while its guard is off; its next
+# refresh is full).
+for my $case ([ 'copy', ], [ 'inserts', '--inserts' ])
+{
+	my ($how, @args) = @$case;
+	dump_is_clean(take_dump("data_dt_$how.sql", '--data-only', '--disable-triggers', @args),
+		"data-only --disable-triggers dump ($how)");
+	createdb("split_dt_$how");
+	restore_plain("split_dt_$how", 'schema.sql', "schema-only ($how)");
+	restore_plain("split_dt_$how", "data_dt_$how.sql", "then data-only --disable-triggers ($how)");
+	check_restored($target, "split_dt_$how", "data-only --disable-triggers ($how)", $snap, immediate => 0);
+}
 
 # One schema.  pg_dump -n leaves extensions out: the extension is created
 # first, as an operator would.  (-e pg_dynamic_tables would write CREATE
