@@ -34,7 +34,8 @@
  * finds the DTs made already; their base tables' rows are captured as
  * they load.  The rows of a DT in the dump are not needed: a COPY into a
  * DT is accepted, with a NOTICE, and its rows are left out
- * (dump_discard_copy): the DT follows its inputs.
+ * (dump_discard_copy): the DT follows its inputs.  The guard lets that
+ * COPY through, and no statement its triggers run.
  *
  * pg_upgrade (pg_dump --binary-upgrade, then the files): extension
  * members keep their OIDs and files, so the catalog, the change logs and
@@ -68,6 +69,7 @@
 #include "parser/parse_func.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -75,8 +77,21 @@
 
 #include "lifecycle.h"
 
-/* The DT a COPY is leaving out the rows of (dump_discard_copy), or invalid. */
+/*
+ * The DT a COPY is leaving out the rows of (dump_discard_copy), or invalid,
+ * and the trigger depth of that COPY's own triggers: a statement a trigger
+ * runs meanwhile (a BEFORE STATEMENT trigger of the owner writing into the
+ * DT) is deeper, and is refused.
+ */
 static Oid	discarding_copy = InvalidOid;
+static int	discarding_depth = 0;
+
+/* trigger_depth: pg_trigger_depth(), the depth of the trigger running now. */
+static int
+trigger_depth(void)
+{
+	return DatumGetInt32(OidFunctionCall0(F_PG_TRIGGER_DEPTH));
+}
 
 /* dump_is_guard_function: does funcname name dt_internal.guard_dynamic_table()? */
 bool
@@ -357,14 +372,19 @@ dump_discard_copy(CopyStmt *stmt, Oid relid)
 	no->location = -1;
 	copy->whereClause = (Node *) no;
 	discarding_copy = relid;
+	discarding_depth = trigger_depth() + 1;
 	return (Node *) copy;
 }
 
-/* dump_discarding_copy: is a COPY leaving out its rows into relid running? */
+/*
+ * dump_discarding_copy
+ *		Is the trigger running now (dt_guard) fired by the COPY into relid
+ *		that leaves out its rows, and not by a statement run meanwhile?
+ */
 bool
 dump_discarding_copy(Oid relid)
 {
-	return OidIsValid(relid) && discarding_copy == relid;
+	return OidIsValid(relid) && discarding_copy == relid && trigger_depth() == discarding_depth;
 }
 
 /* dump_copy_done: the COPY of dump_discard_copy ended. */

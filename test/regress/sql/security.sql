@@ -352,6 +352,32 @@ SELECT count(*) AS dt_guard_triggers FROM pg_trigger
 RESET ROLE;
 
 -- ---------------------------------------------------------------------
+-- COPY into a dynamic table leaves its rows out (a data-only restore has
+-- them), and the guard lets through that COPY only: a BEFORE STATEMENT
+-- trigger of the owner writing into the dynamic table meanwhile is refused
+-- (before 1.1 its rows went in).
+-- ---------------------------------------------------------------------
+SET ROLE regress_dt_sec_mallory;
+CREATE FUNCTION mal_sneak() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF pg_trigger_depth() = 1 THEN
+        INSERT INTO dt_sec.mal_t VALUES ('sneaked', 666);
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER mal_sneak BEFORE INSERT ON mal_t FOR EACH STATEMENT EXECUTE FUNCTION mal_sneak();
+COPY mal_t FROM STDIN;
+r9	9
+\.
+SELECT count(*) AS sneaked FROM mal_t WHERE region = 'sneaked';
+DROP TRIGGER mal_sneak ON mal_t;
+COPY mal_t FROM STDIN;
+r9	9
+\.
+SELECT count(*) AS copied FROM mal_t WHERE region = 'r9';
+RESET ROLE;
+
+-- ---------------------------------------------------------------------
 -- Cleanup.
 -- ---------------------------------------------------------------------
 SET client_min_messages = warning;
