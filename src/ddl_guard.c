@@ -245,9 +245,24 @@ is_trigger_command(AlterTableType type)
 }
 
 /*
+ * note_disabled
+ *		Before our triggers on relid are enabled again: note whether capture
+ *		was off (its log is then marked for a rebuild) and whether its
+ *		dt_guard was (the DT then loses its position).
+ */
+static void
+note_disabled(AfterCommand *after, Oid relid)
+{
+	if (capture_triggers_disabled(relid, false))
+		after->uncaptured = list_append_unique_oid(after->uncaptured, relid);
+	if (capture_triggers_disabled(relid, true))
+		after->unguarded = list_append_unique_oid(after->unguarded, relid);
+}
+
+/*
  * check_trigger_command
  *		Our triggers must fire ALWAYS: in any other mode writes would go
- *		uncaptured or unguarded, unnoticed.  ENABLE ALWAYS is harmless.
+ *		uncaptured or unguarded, unnoticed.  ENABLE ALWAYS is what they are.
  *		DISABLE TRIGGER ALL or USER (pg_restore --disable-triggers) is
  *		allowed: while capture is off, the refreshes of the DTs reading the
  *		table are full; ENABLE TRIGGER ALL or USER puts ours back to ALWAYS,
@@ -261,6 +276,9 @@ check_trigger_command(AlterTableStmt *stmt, AlterTableCmd *cmd, AfterCommand *af
 	switch (cmd->subtype)
 	{
 		case AT_EnableAlwaysTrig:
+			/* one of ours, disabled by DISABLE TRIGGER ALL, back on */
+			if (names_is_extension_trigger(cmd->name))
+				note_disabled(after, relid);
 			break;
 		case AT_EnableTrig:
 		case AT_EnableReplicaTrig:
@@ -278,10 +296,7 @@ check_trigger_command(AlterTableStmt *stmt, AlterTableCmd *cmd, AfterCommand *af
 		case AT_EnableTrigAll:
 		case AT_EnableTrigUser:
 			after->always_again = lappend_oid(after->always_again, relid);
-			if (capture_triggers_disabled(relid, false))
-				after->uncaptured = lappend_oid(after->uncaptured, relid);
-			if (capture_triggers_disabled(relid, true))
-				after->unguarded = lappend_oid(after->unguarded, relid);
+			note_disabled(after, relid);
 			break;
 		default:
 			break;

@@ -375,6 +375,20 @@ SELECT action FROM dt.refresh('d');
 SELECT dt_test.check('d');
 INSERT INTO base VALUES (49, 'k1', 49, 490);
 SELECT action FROM dt.refresh('d');
+-- The same when the capture triggers are enabled again one by one.
+ALTER TABLE base DISABLE TRIGGER ALL;
+INSERT INTO base VALUES (50, 'k2', 50, 500);
+DO $$
+DECLARE
+    t name;
+BEGIN
+    FOR t IN SELECT tgname FROM pg_trigger WHERE tgrelid = 'base'::regclass AND tgname LIKE 'dt\_capture\_%' LOOP
+        EXECUTE format('ALTER TABLE base ENABLE ALWAYS TRIGGER %I', t);
+    END LOOP;
+END
+$$;
+SELECT action FROM dt.refresh('d');
+SELECT dt_test.check('d');
 -- On a dynamic table: its guard is off, so its rows may be written; after
 -- ENABLE TRIGGER ALL its next refresh is full.
 ALTER TABLE d DISABLE TRIGGER ALL;
