@@ -716,12 +716,17 @@ choose_and_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *
 								  get_rel_name(rls));
 		return;
 	}
-	if (OidIsValid(uncaptured))
+	if (OidIsValid(uncaptured) || capture_triggers_disabled(entry->relid, true))
 	{
-		/* ALTER TABLE ... DISABLE TRIGGER ALL: its log misses changes */
+		/*
+		 * ALTER TABLE ... DISABLE TRIGGER ALL: a log misses changes, or the
+		 * DT was writable
+		 */
 		full_refresh(p, snap, stats);
-		stats->message = psprintf("the capture triggers of \"%s\" are disabled; refreshed in full",
-								  get_rel_name(uncaptured));
+		stats->message = OidIsValid(uncaptured)
+			? psprintf("the capture triggers of \"%s\" are disabled; refreshed in full",
+					   get_rel_name(uncaptured))
+			: pstrdup("its dt_guard trigger is disabled; refreshed in full");
 		return;
 	}
 	if (!entry->has_position)
