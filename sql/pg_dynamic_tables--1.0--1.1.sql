@@ -206,9 +206,15 @@ UPDATE dt_internal.dynamic_table
  WHERE scheduling_state = 'SUSPENDED';
 
 -- A restore creates dt_guard triggers as the restoring role, which needs
--- EXECUTE on the trigger function.  Called any other way it does nothing
--- but refuse writes, and a dt_guard trigger made by hand only makes a
--- table a dynamic table under the checks dt.create_dynamic_table makes.
+-- EXECUTE on the trigger function.  Fired, it does nothing but refuse
+-- writes.  Creating a dt_guard trigger makes its table a dynamic table
+-- (dump_restore_dynamic_table) under the checks dt.create_dynamic_table
+-- makes, although CREATE TRIGGER itself takes only the TRIGGER privilege:
+-- the creator must own the table (or be a superuser), a permanent plain
+-- table that is neither a partition nor an inheritance parent or child;
+-- unless the creator is a superuser, the table's owner must be able to
+-- read everything the query reads; and no dynamic table may come to read
+-- itself, directly or through others.
 GRANT EXECUTE ON FUNCTION dt_internal.guard_dynamic_table() TO PUBLIC;
 
 -- Dynamic tables and change logs made by 1.0: internal objects become

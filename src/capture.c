@@ -1367,6 +1367,67 @@ capture_enable_always(Oid relid)
 }
 
 /*
+ * capture_triggers_disabled
+ *		Is a capture trigger on relid (or with guard, its dt_guard trigger)
+ *		disabled (ALTER TABLE ... DISABLE TRIGGER ALL, as pg_restore
+ *		--disable-triggers does, or USER)?
+ */
+bool
+capture_triggers_disabled(Oid relid, bool guard)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+	TriggerDesc *triggers = rel->trigdesc;
+	bool		disabled = false;
+	int			i;
+
+	for (i = 0; triggers != NULL && i < triggers->numtriggers; i++)
+	{
+		const char *name = triggers->triggers[i].tgname;
+		bool		is_guard = (strcmp(name, DT_GUARD_TRIGGER) == 0);
+
+		if (names_is_extension_trigger(name) && is_guard == guard &&
+			triggers->triggers[i].tgenabled == TRIGGER_DISABLED)
+			disabled = true;
+	}
+	table_close(rel, AccessShareLock);
+	return disabled;
+}
+
+/*
+ * capture_disabled_within
+ *		Are capture triggers disabled on relid or one of its partitions or
+ *		children: are changes to it going uncaptured?
+ */
+bool
+capture_disabled_within(Oid relid)
+{
+	ListCell   *lc;
+
+	foreach(lc, find_all_inheritors(relid, NoLock, NULL))
+	{
+		if (get_rel_name(lfirst_oid(lc)) != NULL && capture_triggers_disabled(lfirst_oid(lc), false))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * capture_mark_captured_rebuild
+ *		Changes to relid went uncaptured (its triggers were disabled): write
+ *		a rebuild marker into its change log, or those of its captured
+ *		ancestors, so that the DTs reading them are refreshed in full.
+ */
+void
+capture_mark_captured_rebuild(Oid relid)
+{
+	ListCell   *lc;
+
+	capture_mark_rebuild(relid);
+	foreach(lc, captured_ancestors(relid))
+		capture_mark_rebuild(lfirst_oid(lc));
+}
+
+/*
  * capture_mark_rebuild
  *		Write a rebuild marker into the change log of relid, in the current
  *		transaction.

@@ -43,6 +43,7 @@
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
+#include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -709,22 +710,225 @@ catalog_set_state_valid(Oid relid, bool valid)
 	SPI_finish();
 }
 
+/* ---------------------------------------------------------------------
+ * Which DTs read which
+ * ---------------------------------------------------------------------
+ *
+ * The DTs and what they read form a graph that must have no cycle: a
+ * refresh brings a DT's inputs up to date first.  Registration refuses a
+ * DT that would close one (catalog_refuse_cycle), on every path that
+ * makes a DT (creation, restore); the walks below still end on one, and
+ * each relation is walked once, so that a lattice of DTs costs its edges,
+ * not its paths.
+ */
+
+/* What catalog_walk_upstream keeps while it walks. */
+typedef struct UpstreamWalk
+{
+	DtInputsOf	inputs_of;
+	void	   *arg;
+	HTAB	   *seen;			/* of UpstreamNode */
+	List	   *path;			/* the relations whose walk is open */
+	List	   *order;			/* what was walked, each after its inputs */
+	List	   *cycle;			/* the first cycle met, or NIL */
+} UpstreamWalk;
+
+typedef struct UpstreamNode
+{
+	Oid			relid;			/* the key */
+	bool		open;			/* on the path being walked */
+} UpstreamNode;
+
+/* walk_upstream: catalog_walk_upstream from relid. */
+static void
+walk_upstream(UpstreamWalk *w, Oid relid)
+{
+	UpstreamNode *node;
+	bool		found;
+	ListCell   *lc;
+
+	check_stack_depth();
+	CHECK_FOR_INTERRUPTS();
+	node = (UpstreamNode *) hash_search(w->seen, &relid, HASH_ENTER, &found);
+	if (found)
+	{
+		/*
+		 * an open relation met again closes a cycle: from it to the end of
+		 * the path
+		 */
+		if (node->open && w->cycle == NIL)
+		{
+			foreach(lc, w->path)
+			{
+				if (w->cycle != NIL || lfirst_oid(lc) == relid)
+					w->cycle = lappend_oid(w->cycle, lfirst_oid(lc));
+			}
+		}
+		return;
+	}
+	node->open = true;
+	w->path = lappend_oid(w->path, relid);
+	foreach(lc, w->inputs_of(relid, w->arg))
+		walk_upstream(w, lfirst_oid(lc));
+	w->path = list_delete_last(w->path);
+	node = (UpstreamNode *) hash_search(w->seen, &relid, HASH_FIND, NULL);
+	node->open = false;
+	w->order = lappend_oid(w->order, relid);
+}
+
+/*
+ * catalog_walk_upstream
+ *		Every relation reachable from starts through inputs_of(relid, arg),
+ *		the relations relid reads, starts included: each once, each after
+ *		those it reads (depth first, post-order), in the caller's memory
+ *		context.  An edge that closes a cycle is not followed; *cycle (if
+ *		cycle is not NULL) is set to the relations on the first cycle met,
+ *		each reading the next and the last the first, or NIL.
+ */
+List *
+catalog_walk_upstream(List *starts, DtInputsOf inputs_of, void *arg, List **cycle)
+{
+	UpstreamWalk w = {inputs_of, arg, NULL, NIL, NIL, NIL};
+	HASHCTL		ctl = {0};
+	ListCell   *lc;
+
+	ctl.keysize = sizeof(Oid);
+	ctl.entrysize = sizeof(UpstreamNode);
+	ctl.hcxt = CurrentMemoryContext;
+	w.seen = hash_create("pg_dynamic_tables upstream walk", 64, &ctl,
+						 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	foreach(lc, starts)
+		walk_upstream(&w, lfirst_oid(lc));
+	hash_destroy(w.seen);
+	if (cycle != NULL)
+		*cycle = w.cycle;
+	return w.order;
+}
+
+/* An entry of the graph load_inputs reads: a DT and what it reads. */
+typedef struct InputsEntry
+{
+	Oid			relid;			/* the key */
+	List	   *inputs;
+} InputsEntry;
+
+/* add_input: load_inputs's row function, one (DT, input) pair. */
+static void
+add_input(HeapTuple tup, TupleDesc desc, void *arg)
+{
+	bool		isnull;
+	Oid			relid = DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull));
+	Oid			input = DatumGetObjectId(SPI_getbinval(tup, desc, 2, &isnull));
+	bool		found;
+	InputsEntry *entry = (InputsEntry *) hash_search((HTAB *) arg, &relid, HASH_ENTER, &found);
+
+	entry->inputs = lappend_oid(found ? entry->inputs : NIL, input);
+}
+
+/*
+ * load_inputs
+ *		What every DT reads, as recorded (only the DTs it reads, if
+ *		dts_only), in a hash table of InputsEntry in the caller's context.
+ */
+static HTAB *
+load_inputs(bool dts_only)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	HASHCTL		ctl = {0};
+	HTAB	   *graph;
+
+	ctl.keysize = sizeof(Oid);
+	ctl.entrysize = sizeof(InputsEntry);
+	ctl.hcxt = caller;
+	graph = hash_create("pg_dynamic_tables inputs", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	SPI_connect();
+	catalog_exec(dts_only
+				 ? "SELECT i.relid, i.input_relid FROM " DT_INTERNAL_SCHEMA ".dynamic_table_input i"
+				 " JOIN " DT_INTERNAL_SCHEMA ".dynamic_table d ON d.relid = i.input_relid"
+				 " ORDER BY i.relid, i.input_relid"
+				 : "SELECT relid, input_relid FROM " DT_INTERNAL_SCHEMA ".dynamic_table_input"
+				 " ORDER BY relid, input_relid",
+				 0, NULL, NULL, NULL, SPI_OK_SELECT);
+	/* the entries are made in the caller's context too (hcxt) */
+	spi_util_foreach_row(caller, add_input, graph);
+	SPI_finish();
+	return graph;
+}
+
+/* recorded_inputs: inputs_of for catalog_walk_upstream over load_inputs's graph. */
+static List *
+recorded_inputs(Oid relid, void *arg)
+{
+	InputsEntry *entry = (InputsEntry *) hash_search((HTAB *) arg, &relid, HASH_FIND, NULL);
+
+	return entry != NULL ? entry->inputs : NIL;
+}
+
+/* cycle_text: the relations of a cycle as "a" reads "b", which reads "a". */
+static char *
+cycle_text(List *cycle)
+{
+	StringInfoData s;
+	ListCell   *lc;
+
+	initStringInfo(&s);
+	foreach(lc, cycle)
+	{
+		char	   *name = get_rel_name(lfirst_oid(lc));
+
+		appendStringInfo(&s, foreach_current_index(lc) == 0 ? "\"%s\" reads " : "\"%s\", which reads ",
+						 name != NULL ? name : "?");
+	}
+	appendStringInfo(&s, "\"%s\"", get_rel_name(linitial_oid(cycle)) ? get_rel_name(linitial_oid(cycle)) : "?");
+	return s.data;
+}
+
+/*
+ * catalog_refuse_cycle
+ *		Table relid (named name), about to become a DT reading inputs (a List
+ *		of relids), must not read itself: directly, or through the DTs it
+ *		reads (a DT over a DT over relid), which is how a hand-made or
+ *		crafted dt_guard trigger (dump.c) would close a cycle.
+ */
+void
+catalog_refuse_cycle(Oid relid, const char *name, List *inputs)
+{
+	HTAB	   *graph = load_inputs(false);
+	InputsEntry *entry = (InputsEntry *) hash_search(graph, &relid, HASH_ENTER, NULL);
+	List	   *cycle;
+
+	entry->inputs = inputs;
+	(void) catalog_walk_upstream(list_make1_oid(relid), recorded_inputs, graph, &cycle);
+	if (cycle != NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+				 errmsg("dynamic table \"%s\" cannot read itself", name),
+				 errdetail("%s.", cycle_text(cycle)),
+				 errhint("The dynamic tables a dynamic table reads are refreshed before it: they cannot read it.")));
+	hash_destroy(graph);
+}
+
 /*
  * catalog_refresh_unit
  *		relid and the DTs it reads, directly or through other DTs, in an
- *		order where every DT comes after the DTs it reads.
+ *		order where every DT comes after the DTs it reads.  Errors if they
+ *		read each other, which registration refuses.
  */
 List *
 catalog_refresh_unit(Oid relid)
 {
-	return query_oids("WITH RECURSIVE up (relid, depth) AS ("
-					  " SELECT $1, 0"
-					  " UNION ALL"
-					  " SELECT i.input_relid, up.depth + 1"
-					  "   FROM up JOIN " DT_INTERNAL_SCHEMA ".dynamic_table_input i ON i.relid = up.relid"
-					  "   JOIN " DT_INTERNAL_SCHEMA ".dynamic_table d ON d.relid = i.input_relid)"
-					  " SELECT relid FROM up GROUP BY relid ORDER BY max(depth) DESC, relid",
-					  relid);
+	HTAB	   *graph = load_inputs(true);
+	List	   *cycle;
+	List	   *unit = catalog_walk_upstream(list_make1_oid(relid), recorded_inputs, graph, &cycle);
+
+	if (cycle != NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+				 errmsg("dynamic table \"%s\" reads itself", get_rel_name(relid)),
+				 errdetail("%s.", cycle_text(cycle)),
+				 errhint("Drop one of these dynamic tables.")));
+	hash_destroy(graph);
+	return unit;
 }
 
 /*
@@ -966,8 +1170,8 @@ catalog_input_relids(Oid relid)
 
 /*
  * catalog_dt_reading_column
- *		The name of a DT whose query reads column attnum of relid (as
- *		recorded in pg_depend), or NULL.
+ *		The name of a DT whose query reads column attnum of relid (any of
+ *		relid if attnum is 0; as recorded in pg_depend), or NULL.
  */
 char *
 catalog_dt_reading_column(Oid relid, AttrNumber attnum)
@@ -981,7 +1185,7 @@ catalog_dt_reading_column(Oid relid, AttrNumber attnum)
 	catalog_exec("SELECT d.relid::regclass::text FROM " DT_INTERNAL_SCHEMA ".dynamic_table d "
 				 "JOIN pg_catalog.pg_depend p ON p.classid = 'pg_catalog.pg_class'::pg_catalog.regclass "
 				 "AND p.objid = d.relid WHERE p.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass "
-				 "AND p.refobjid = $1 AND p.refobjsubid = $2 LIMIT 1",
+				 "AND p.refobjid = $1 AND ($2 = 0 OR p.refobjsubid = $2) LIMIT 1",
 				 2, types, values, NULL, SPI_OK_SELECT);
 	if (SPI_processed > 0)
 	{
@@ -1302,6 +1506,46 @@ catalog_delete_dropped(List **dts, List **inputs)
 				 "(SELECT FROM pg_catalog.pg_class c WHERE c.oid = l.input_relid) RETURNING l.log_relid",
 				 0, NULL, NULL, NULL, SPI_OK_DELETE_RETURNING);
 	*inputs = spi_util_oids(caller);
+	SPI_finish();
+}
+
+/*
+ * catalog_delete_entry
+ *		Delete the catalog rows of DT relid, which stays as a plain table
+ *		(its inputs and state_valid rows go with them); its history stays,
+ *		as a dropped DT's does.
+ */
+void
+catalog_delete_entry(Oid relid)
+{
+	Oid			types[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(relid)};
+
+	SPI_connect();
+	catalog_exec("DELETE FROM " DT_INTERNAL_SCHEMA ".dynamic_table WHERE relid = $1",
+				 1, types, values, NULL, SPI_OK_DELETE);
+	SPI_finish();
+	CommandCounterIncrement();
+}
+
+/*
+ * catalog_forget_position
+ *		The rows of DT relid may have been written by anything (its dt_guard
+ *		trigger was disabled): like a restored DT, it has no position, and
+ *		its next refresh is full.
+ */
+void
+catalog_forget_position(Oid relid)
+{
+	Oid			types[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(relid)};
+
+	SPI_connect();
+	catalog_exec("UPDATE " DT_INTERNAL_SCHEMA ".dynamic_table SET position_snapshot = NULL,"
+				 " position_xid = NULL, position_cid = NULL, no_position_reason ="
+				 " 'its dt_guard trigger was disabled, so its rows may differ from its query;"
+				 " refreshed in full' WHERE relid = $1",
+				 1, types, values, NULL, SPI_OK_UPDATE);
 	SPI_finish();
 }
 

@@ -189,6 +189,9 @@ extern bool catalog_is_populated(Oid relid);
 extern void catalog_set_state_valid(Oid relid, bool valid);
 extern void catalog_save_position(Oid relid, Snapshot snapshot, CommandId cid,
 								  TimestampTz data_timestamp);
+typedef List *(*DtInputsOf) (Oid relid, void *arg);
+extern List *catalog_walk_upstream(List *starts, DtInputsOf inputs_of, void *arg, List **cycle);
+extern void catalog_refuse_cycle(Oid relid, const char *name, List *inputs);
 extern List *catalog_refresh_unit(Oid relid);
 extern void catalog_set_suspended(Oid relid, bool suspend, const char *reason);
 extern void catalog_record_failure(Oid relid, const char *message);
@@ -217,6 +220,8 @@ extern List *catalog_state_objects(Oid relid);
 extern void catalog_follow_owner(Oid relid);
 extern void catalog_delete_dropped(List **dts, List **logs);
 extern List *catalog_guard_arguments(Oid relid);
+extern void catalog_delete_entry(Oid relid);
+extern void catalog_forget_position(Oid relid);
 extern void catalog_write_guard(Oid relid);
 
 /* ---------------------------------------------------------------------
@@ -236,6 +241,9 @@ extern void capture_follow_new_child(Oid child, bool brought_rows);
 extern List *capture_ancestors_of(Oid child);
 extern void capture_forget_child(Oid child, List *ancestors);
 extern void capture_mark_rebuild(Oid relid);
+extern bool capture_triggers_disabled(Oid relid, bool guard);
+extern bool capture_disabled_within(Oid relid);
+extern void capture_mark_captured_rebuild(Oid relid);
 extern void capture_enable_always(Oid relid);
 extern Oid	capture_log_relid(Oid relid);
 extern bool capture_relation_is_captured(Oid relid);

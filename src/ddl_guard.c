@@ -13,8 +13,10 @@
  *	  its own refresh;
  *	- the ProcessUtility hook refuses ALTER TABLE on a DT except storage and
  *	  ownership settings (but SET UNLOGGED), renaming its columns, rules on
- *	  it, changing the type of a column a DT reads, and disabling or
- *	  dropping the guard and capture triggers;
+ *	  it, changing the type of a column a DT reads, disabling the guard
+ *	  and capture triggers and dropping the capture triggers; dropping a
+ *	  DT's dt_guard trigger makes it a plain table (lifecycle_unmake_dynamic,
+ *	  what pg_restore --clean needs);
  *	- it refuses ordinary roles DDL on the objects of dt_internal, the state
  *	  of their own DTs included (check_internal_objects);
  *	- it follows partitions and inheritance children: a new child of a
@@ -39,6 +41,7 @@
 #include "catalog/pg_depend.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/namespace.h"
+#include "catalog/objectaddress.h"
 #include "access/htup_details.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
@@ -75,12 +78,15 @@ typedef struct AfterCommand
 	List	   *leaving;		/* (child, captured ancestors) pairs */
 	List	   *leaving_ancestors;
 	List	   *always_again;	/* relations whose triggers ENABLE ALL reset */
+	List	   *uncaptured;		/* ... whose capture triggers were disabled */
+	List	   *unguarded;		/* DTs whose dt_guard was disabled */
 	List	   *new_owner;		/* DTs whose owner changed */
 	bool		table_existed;	/* CREATE TABLE IF NOT EXISTS found it */
 	Oid			guarded;		/* a dt_guard trigger made by a restore */
 	ObjectAddress renamed;		/* what a rename or move renames, or invalid */
 	bool		dropped_extension;	/* DROP EXTENSION pg_dynamic_tables */
-	bool		readopt;		/* internal objects released for a cascade */
+	List	   *released;		/* internal objects released for a cascade */
+	List	   *unmade;			/* DTs whose dt_guard trigger is dropped */
 } AfterCommand;
 
 /*
@@ -193,6 +199,21 @@ refuse_read_child(Oid relid)
 				 errdetail("It is a dynamic table or a dynamic table reads it; writes through the parent would not be seen.")));
 }
 
+/*
+ * refuse_dt_parent
+ *		A DT cannot become a parent either: reading it would read its
+ *		children, which anyone who owns them writes.
+ */
+static void
+refuse_dt_parent(Oid parent)
+{
+	if (OidIsValid(parent) && catalog_is_dynamic_table(parent))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot inherit from dynamic table \"%s\"", get_rel_name(parent)),
+				 errdetail("A dynamic table holds the result of its query, and nothing else.")));
+}
+
 /* refuse_dt_change: the error for what of DT relname, which cannot change. */
 static void
 refuse_dt_change(const char *relname, const char *what)
@@ -225,10 +246,30 @@ is_trigger_command(AlterTableType type)
 }
 
 /*
+ * note_disabled
+ *		Before our triggers on relid are enabled again: note whether capture
+ *		was off (its log is then marked for a rebuild) and whether its
+ *		dt_guard was (the DT then loses its position).
+ */
+static void
+note_disabled(AfterCommand *after, Oid relid)
+{
+	if (capture_triggers_disabled(relid, false))
+		after->uncaptured = list_append_unique_oid(after->uncaptured, relid);
+	if (capture_triggers_disabled(relid, true))
+		after->unguarded = list_append_unique_oid(after->unguarded, relid);
+}
+
+/*
  * check_trigger_command
- *		Our triggers must fire ALWAYS: in any other mode, or disabled, writes
- *		would go uncaptured or unguarded.  ENABLE ALWAYS is harmless; ENABLE
- *		TRIGGER ALL or USER is followed by putting ours back to ALWAYS.
+ *		Our triggers must fire ALWAYS: in any other mode writes would go
+ *		uncaptured or unguarded, unnoticed.  ENABLE ALWAYS is what they are.
+ *		DISABLE TRIGGER ALL or USER (pg_restore --disable-triggers) is
+ *		allowed: while capture is off, the refreshes of the DTs reading the
+ *		table are full; ENABLE TRIGGER ALL or USER puts ours back to ALWAYS,
+ *		then marks the log for a rebuild if capture was off (the changes
+ *		meanwhile were not captured), and makes a DT whose guard was off
+ *		refresh in full (its rows were writable).
  */
 static void
 check_trigger_command(AlterTableStmt *stmt, AlterTableCmd *cmd, AfterCommand *after, Oid relid)
@@ -236,6 +277,9 @@ check_trigger_command(AlterTableStmt *stmt, AlterTableCmd *cmd, AfterCommand *af
 	switch (cmd->subtype)
 	{
 		case AT_EnableAlwaysTrig:
+			/* one of ours, disabled by DISABLE TRIGGER ALL, back on */
+			if (names_is_extension_trigger(cmd->name))
+				note_disabled(after, relid);
 			break;
 		case AT_EnableTrig:
 		case AT_EnableReplicaTrig:
@@ -247,20 +291,13 @@ check_trigger_command(AlterTableStmt *stmt, AlterTableCmd *cmd, AfterCommand *af
 						 errdetail("pg_dynamic_tables needs it to fire always: it captures the changes dynamic tables are refreshed from, or keeps writes out of a dynamic table.")));
 			break;
 		case AT_DisableTrigUser:
-			/* the capture triggers are internal ones, which USER leaves alone */
-			if (!catalog_is_dynamic_table(relid))
-				break;
-			/* FALLTHROUGH */
 		case AT_DisableTrigAll:
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("cannot disable all triggers of \"%s\"", stmt->relation->relname),
-					 errdetail("Triggers of pg_dynamic_tables are among them."),
-					 errhint("Disable the other triggers by name.")));
+			/* pg_restore --disable-triggers; refreshes meanwhile are full */
 			break;
 		case AT_EnableTrigAll:
 		case AT_EnableTrigUser:
 			after->always_again = lappend_oid(after->always_again, relid);
+			note_disabled(after, relid);
 			break;
 		default:
 			break;
@@ -361,6 +398,7 @@ check_input_subcommand(AlterTableStmt *stmt, AlterTableCmd *cmd, AfterCommand *a
 			break;
 		case AT_AddInherit:
 			refuse_read_child(relid);
+			refuse_dt_parent(RangeVarGetRelid((RangeVar *) cmd->def, NoLock, true));
 			if (relation_is_read(RangeVarGetRelid((RangeVar *) cmd->def, NoLock, false)))
 			{
 				after->new_children = lappend_oid(after->new_children, relid);
@@ -431,7 +469,8 @@ check_rename(RenameStmt *stmt)
 
 /*
  * check_drop
- *		Our triggers cannot be dropped; a dropped child of a captured table
+ *		Capture triggers cannot be dropped; dropping the dt_guard trigger of
+ *		a DT makes it a plain table; a dropped child of a captured table
  *		takes its rows with it, so its ancestors' readers rebuild.
  */
 static void
@@ -445,8 +484,20 @@ check_drop(DropStmt *stmt, AfterCommand *after)
 		{
 			List	   *names = (List *) lfirst(lc);
 			char	   *trigger = strVal(llast(names));
+			Oid			relid = RangeVarGetRelid(makeRangeVarFromNameList(list_truncate(list_copy(names),
+																						list_length(names) - 1)),
+												 NoLock, true);
 
-			if (names_is_extension_trigger(trigger))
+			if (strcmp(trigger, DT_GUARD_TRIGGER) == 0)
+			{
+				/* the table stays, as a plain table (pg_restore --clean) */
+				if (OidIsValid(relid) && catalog_is_dynamic_table(relid))
+				{
+					refresh_refuse_nested("drop the dt_guard trigger of a dynamic table");
+					after->unmade = lappend_oid(after->unmade, relid);
+				}
+			}
+			else if (names_is_extension_trigger(trigger))
 				ereport(ERROR,
 						(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
 						 errmsg("cannot drop trigger \"%s\" because dynamic tables depend on it", trigger),
@@ -470,7 +521,7 @@ check_drop(DropStmt *stmt, AfterCommand *after)
 	}
 }
 
-/* check_create: a new partition or child of a captured table. */
+/* check_create: a new partition or child of a captured table, or of a DT. */
 static void
 check_create(CreateStmt *stmt, AfterCommand *after)
 {
@@ -482,12 +533,10 @@ check_create(CreateStmt *stmt, AfterCommand *after)
 	{
 		Oid			parent = RangeVarGetRelid((RangeVar *) lfirst(lc), NoLock, true);
 
-		if (OidIsValid(parent) && relation_is_read(parent))
-		{
-			/* the child's OID is known once it exists */
+		refuse_dt_parent(parent);
+		/* the child's OID is known once it exists */
+		if (OidIsValid(parent) && relation_is_read(parent) && after->new_children == NIL)
 			after->new_children = lappend_oid(after->new_children, InvalidOid);
-			return;
-		}
 	}
 }
 
@@ -633,10 +682,12 @@ is_our_extension_drop(DropStmt *stmt)
 
 /*
  * drop_empty_schema_dt
- *		After DROP EXTENSION: CREATE EXTENSION made schema dt for it (the
- *		control file names it), but PostgreSQL keeps a schema an extension
- *		lives in out of the extension, so it stays behind.  Drop it, unless
- *		something else is in it.
+ *		After DROP EXTENSION ... CASCADE: CREATE EXTENSION made schema dt
+ *		for it (the control file names it), or a restore did, but PostgreSQL
+ *		keeps a schema an extension lives in out of the extension, so it
+ *		stays behind.  Drop it, unless something else is in it.  Without
+ *		CASCADE it stays, as any extension's schema does: pg_restore
+ *		--clean drops the extension, then schema dt (pg_dump dumps it).
  */
 static void
 drop_empty_schema_dt(void)
@@ -695,6 +746,79 @@ cascades(Node *parsetree)
 		default:
 			return false;
 	}
+}
+
+/*
+ * dropped_object
+ *		The object a DROP names, as RemoveObjects finds it (with its lock),
+ *		or for a relation as RemoveRelations does (no lock before its
+ *		ownership is checked); objectId is invalid if it does not exist.
+ */
+static ObjectAddress
+dropped_object(ObjectType type, Node *name)
+{
+	ObjectAddress object;
+	Relation	rel = NULL;
+
+	switch (type)
+	{
+		case OBJECT_TABLE:
+		case OBJECT_VIEW:
+		case OBJECT_MATVIEW:
+		case OBJECT_INDEX:
+		case OBJECT_SEQUENCE:
+		case OBJECT_FOREIGN_TABLE:
+			ObjectAddressSet(object, RelationRelationId,
+							 RangeVarGetRelid(makeRangeVarFromNameList((List *) name), NoLock, true));
+			break;
+		default:
+			object = get_object_address(type, name, &rel, AccessExclusiveLock, true);
+			if (rel != NULL)
+				table_close(rel, NoLock);
+			break;
+	}
+	return object;
+}
+
+/*
+ * release_for_cascade
+ *		Before a cascading command: release the internal objects what it
+ *		drops can reach (lifecycle_release_members): what a DROP names, the
+ *		table of ALTER TABLE ... DROP COLUMN; for DROP OWNED, all of them.
+ */
+static List *
+release_for_cascade(Node *parsetree)
+{
+	List	   *objects = NIL;
+	ListCell   *lc;
+
+	if (IsA(parsetree, DropOwnedStmt))
+		return lifecycle_release_members(NIL, true);
+	if (IsA(parsetree, DropStmt))
+	{
+		foreach(lc, ((DropStmt *) parsetree)->objects)
+		{
+			ObjectAddress object = dropped_object(((DropStmt *) parsetree)->removeType, lfirst(lc));
+
+			if (OidIsValid(object.objectId))
+			{
+				ObjectAddress *copy = palloc(sizeof(ObjectAddress));
+
+				*copy = object;
+				objects = lappend(objects, copy);
+			}
+		}
+	}
+	else
+	{
+		ObjectAddress *table = palloc(sizeof(ObjectAddress));
+
+		ObjectAddressSet(*table, RelationRelationId,
+						 RangeVarGetRelid(((AlterTableStmt *) parsetree)->relation, NoLock, true));
+		if (OidIsValid(table->objectId))
+			objects = lappend(objects, table);
+	}
+	return lifecycle_release_members(objects, false);
 }
 
 /*
@@ -868,6 +992,31 @@ renamed_object(Node *parsetree)
 }
 
 /*
+ * refuse_replacing_read_view
+ *		CREATE OR REPLACE VIEW (or RULE) of a view a DT reads, directly or
+ *		through other views: the DT's stored query has the view's query of
+ *		its creation expanded in it, and would not follow.  (ALTER VIEW
+ *		cannot change a view's query.)
+ */
+static void
+refuse_replacing_read_view(RangeVar *view)
+{
+	Oid			relid = RangeVarGetRelid(view, NoLock, true);
+	char	   *reader;
+
+	if (!OidIsValid(relid) || get_rel_relkind(relid) != RELKIND_VIEW)
+		return;
+	reader = catalog_dt_reading_column(relid, 0);
+	if (reader != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+				 errmsg("cannot replace view \"%s\" because dynamic table \"%s\" reads it",
+						view->relname, reader),
+				 errdetail("A dynamic table keeps the query of the views it reads as they were when it was created."),
+				 errhint("Drop the dynamic table, replace the view, and create the dynamic table again.")));
+}
+
+/*
  * check_command
  *		Before a utility command runs, with the extension active: refuse
  *		what would break a DT, and note in *after what to follow up.  A COPY
@@ -932,16 +1081,19 @@ check_command(PlannedStmt **pstmt, bool *readOnlyTree, AfterCommand *after)
 							(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 							 errmsg("cannot create a rule on dynamic table \"%s\"", rule->relation->relname),
 							 errdetail("A dynamic table holds the result of its query; rules would change what it is.")));
+				if (rule->replace)
+					refuse_replacing_read_view(rule->relation);
 				break;
 			}
+		case T_ViewStmt:
+			if (((ViewStmt *) parsetree)->replace)
+				refuse_replacing_read_view(((ViewStmt *) parsetree)->view);
+			break;
 		default:
 			break;
 	}
 	if (cascades(parsetree) && !after->dropped_extension)
-	{
-		lifecycle_release_members();
-		after->readopt = true;
-	}
+		after->released = release_for_cascade(parsetree);
 }
 
 /*
@@ -955,14 +1107,16 @@ follow_up(Node *parsetree, AfterCommand *after)
 	ListCell   *lc;
 	ListCell   *lc2;
 
-	if (after->readopt)
-		lifecycle_adopt_members();
+	if (after->released != NIL)
+		lifecycle_adopt_members(after->released);
 	if (OidIsValid(after->guarded))
 	{
 		dump_restore_dynamic_table(after->guarded);
 		workers_wake_scheduler();
 	}
 	dump_refresh_definitions(after->renamed);
+	foreach(lc, after->unmade)
+		lifecycle_unmake_dynamic(lfirst_oid(lc));
 	foreach(lc, after->new_children)
 	{
 		Oid			child = lfirst_oid(lc);
@@ -979,6 +1133,10 @@ follow_up(Node *parsetree, AfterCommand *after)
 		capture_forget_child(lfirst_oid(lc), (List *) lfirst(lc2));
 	foreach(lc, after->always_again)
 		capture_enable_always(lfirst_oid(lc));
+	foreach(lc, after->uncaptured)
+		capture_mark_captured_rebuild(lfirst_oid(lc));
+	foreach(lc, after->unguarded)
+		catalog_forget_position(lfirst_oid(lc));
 	foreach(lc, after->new_owner)
 		catalog_follow_owner(lfirst_oid(lc));
 }
@@ -1028,7 +1186,8 @@ dt_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 		(IsA(parsetree, AlterExtensionStmt) &&
 		 strcmp(((AlterExtensionStmt *) parsetree)->extname, DT_EXTENSION_NAME) == 0))
 		workers_extension_created();
-	if (after.dropped_extension)
+	/* with CASCADE: pg_restore --clean drops the extension, then dt itself */
+	if (after.dropped_extension && ((DropStmt *) parsetree)->behavior == DROP_CASCADE)
 		drop_empty_schema_dt();
 	if (upgrading && OidIsValid(after.guarded))
 		dump_upgrade_dynamic_table(after.guarded);

@@ -34,7 +34,8 @@
  * finds the DTs made already; their base tables' rows are captured as
  * they load.  The rows of a DT in the dump are not needed: a COPY into a
  * DT is accepted, with a NOTICE, and its rows are left out
- * (dump_discard_copy): the DT follows its inputs.
+ * (dump_discard_copy): the DT follows its inputs.  The guard lets that
+ * COPY through, and no statement its triggers run.
  *
  * pg_upgrade (pg_dump --binary-upgrade, then the files): extension
  * members keep their OIDs and files, so the catalog, the change logs and
@@ -63,13 +64,17 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_extension.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_ts_config.h"
 #include "commands/extension.h"
 #include "commands/trigger.h"
+#include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "parser/parse_func.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -77,8 +82,21 @@
 
 #include "lifecycle.h"
 
-/* The DT a COPY is leaving out the rows of (dump_discard_copy), or invalid. */
+/*
+ * The DT a COPY is leaving out the rows of (dump_discard_copy), or invalid,
+ * and the trigger depth of that COPY's own triggers: a statement a trigger
+ * runs meanwhile (a BEFORE STATEMENT trigger of the owner writing into the
+ * DT) is deeper, and is refused.
+ */
 static Oid	discarding_copy = InvalidOid;
+static int	discarding_depth = 0;
+
+/* trigger_depth: pg_trigger_depth(), the depth of the trigger running now. */
+static int
+trigger_depth(void)
+{
+	return DatumGetInt32(OidFunctionCall0(F_PG_TRIGGER_DEPTH));
+}
 
 /* dump_is_guard_function: does funcname name dt_internal.guard_dynamic_table()? */
 bool
@@ -222,14 +240,57 @@ has_rows(Oid relid)
 }
 
 /*
+ * check_table
+ *		Table relid, whose dt_guard trigger was just made, may become a DT:
+ *		the current user owns it (or is a superuser), and it is a permanent,
+ *		ordinary table, neither a partition nor an inheritance parent or
+ *		child, as one dt.create_dynamic_table makes.  Creating a trigger
+ *		takes only the TRIGGER privilege: ownership is checked here.
+ */
+static void
+check_table(Oid relid, const char *name)
+{
+	if (!pg_class_ownercheck(relid, GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, name);
+	if (get_rel_relkind(relid) != RELKIND_RELATION ||
+		get_rel_persistence(relid) != RELPERSISTENCE_PERMANENT ||
+		has_superclass(relid) || find_inheritance_children(relid, NoLock) != NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" cannot be a dynamic table", name),
+				 errdetail("A dynamic table is a permanent, ordinary table, neither a partition nor an inheritance parent or child.")));
+}
+
+/*
+ * check_owner_reads
+ *		The owner of table relid may read everything query reads, as the
+ *		creator of a DT must (lifecycle_check_privileges).  A superuser's
+ *		restore is not checked: pg_dump restores grants after triggers, so
+ *		an owner's privileges on other roles' tables come later.
+ */
+static void
+check_owner_reads(Oid relid, Query *query)
+{
+	Oid			saved_user;
+	int			saved_context;
+
+	if (superuser())
+		return;
+	catalog_begin_as_owner(catalog_relation_owner(relid), false, &saved_user, &saved_context);
+	lifecycle_check_privileges(query);
+	catalog_end_as_owner(saved_user, saved_context);
+}
+
+/*
  * dump_restore_dynamic_table
  *		The dt_guard trigger of relid, a table that is not a DT, was just
- *		created by a restore: make the table the DT its arguments define.
+ *		created by a restore (or by hand): make the table the DT its
+ *		arguments define, under the checks dt.create_dynamic_table makes.
  */
 void
 dump_restore_dynamic_table(Oid relid)
 {
-	List	   *args = guard_arguments(relid);
+	List	   *args;
 	char	   *name = get_rel_name(relid);
 	DtEntry		entry = {0};
 	const char *initialize;
@@ -237,17 +298,13 @@ dump_restore_dynamic_table(Oid relid)
 	DtAnalysis *an;
 	int			guc_level;
 
+	check_table(relid, name);
+	args = guard_arguments(relid);
 	if (args == NIL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("trigger \"dt_guard\" of \"%s\" does not hold the definition of a dynamic table", name),
 				 errdetail("Only dt.create_dynamic_table makes dt_guard triggers; pg_dump dumps them, and restoring one makes its table a dynamic table again.")));
-	if (get_rel_relkind(relid) != RELKIND_RELATION ||
-		get_rel_persistence(relid) != RELPERSISTENCE_PERMANENT)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" cannot be a dynamic table", name),
-				 errdetail("A dynamic table is a permanent, ordinary table.")));
 
 	entry.settings = list_copy_tail(args, DT_GUARD_ARG_SETTINGS);
 	settings_check(entry.settings);
@@ -268,6 +325,7 @@ dump_restore_dynamic_table(Oid relid)
 	query = analysis_parse_query(argument(args, DT_GUARD_ARG_DEFINITION));
 	AtEOXact_GUC(false, guc_level);
 
+	check_owner_reads(relid, query);
 	check_columns(relid, query);
 	an = analysis_analyze(query, relid);
 	lifecycle_choose_strategy(&entry, an, name);
@@ -346,14 +404,19 @@ dump_discard_copy(CopyStmt *stmt, Oid relid)
 	no->location = -1;
 	copy->whereClause = (Node *) no;
 	discarding_copy = relid;
+	discarding_depth = trigger_depth() + 1;
 	return (Node *) copy;
 }
 
-/* dump_discarding_copy: is a COPY leaving out its rows into relid running? */
+/*
+ * dump_discarding_copy
+ *		Is the trigger running now (dt_guard) fired by the COPY into relid
+ *		that leaves out its rows, and not by a statement run meanwhile?
+ */
 bool
 dump_discarding_copy(Oid relid)
 {
-	return OidIsValid(relid) && discarding_copy == relid;
+	return OidIsValid(relid) && discarding_copy == relid && trigger_depth() == discarding_depth;
 }
 
 /* dump_copy_done: the COPY of dump_discard_copy ended. */

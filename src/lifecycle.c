@@ -18,14 +18,16 @@
  * the key index; the sql_drop event trigger calls lifecycle_forget_dropped
  * for the rest (catalog rows, state objects, change logs), which are
  * extension members and so are not reached by a cascaded drop (catalog.c).
+ * Dropping its dt_guard trigger makes a DT a plain table again
+ * (lifecycle_unmake_dynamic).
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/relation.h"
-#include "access/genam.h"
 #include "access/table.h"
 #include "catalog/dependency.h"
 #include "catalog/index.h"
@@ -46,6 +48,7 @@
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
+#include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/ruleutils.h"
@@ -177,6 +180,17 @@ index_access_method(Oid index)
 	return am;
 }
 
+/* relation_indexes: the OIDs of the indexes of a table. */
+static List *
+relation_indexes(Oid relid)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+	List	   *indexes = RelationGetIndexList(rel);
+
+	table_close(rel, AccessShareLock);
+	return indexes;
+}
+
 /*
  * dt_attnum
  *		The attribute number of the DT's column for output column resno of
@@ -199,13 +213,10 @@ dt_attnum(Oid relid, DtAnalysis *an, AttrNumber resno)
 static Oid
 find_key_index(Oid relid, DtAnalysis *an)
 {
-	Relation	rel = table_open(relid, AccessShareLock);
-	List	   *indexes = RelationGetIndexList(rel);
 	ListCell   *lc;
 	Oid			found = InvalidOid;
 
-	table_close(rel, AccessShareLock);
-	foreach(lc, indexes)
+	foreach(lc, relation_indexes(relid))
 	{
 		HeapTuple	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(lfirst_oid(lc)));
 		Form_pg_index index;
@@ -323,8 +334,9 @@ lock_inputs(List *inputs)
  *		suspension, whether it is populated and has a position), maintained
  *		as analysis an says.  Fills in the rest of entry.
  *
- * Capture of what it reads is started or extended as the current user may
- * (capture_attach_input).  A DT without a position (a restored one) is
+ * A DT that would read itself, through the DTs it reads, is refused
+ * (catalog_refuse_cycle).  Capture of what it reads is started or
+ * extended as the current user may (capture_attach_input).  A DT without a position (a restored one) is
  * refreshed in full next time; one created with initialize => 'on_create'
  * is refreshed by the caller, who also wakes the scheduler.
  */
@@ -333,7 +345,11 @@ lifecycle_make_dynamic(Oid relid, DtEntry *entry, Query *query, DtAnalysis *an)
 {
 	int			guc_level;
 	ListCell   *lc;
+	List	   *input_relids = NIL;
 
+	foreach(lc, an->inputs)
+		input_relids = lappend_oid(input_relids, ((DtInput *) lfirst(lc))->relid);
+	catalog_refuse_cycle(relid, get_rel_name(relid), input_relids);
 	lock_inputs(an->inputs);
 
 	/* Internal SQL is generated for search_path = pg_catalog. */
@@ -361,19 +377,26 @@ lifecycle_make_dynamic(Oid relid, DtEntry *entry, Query *query, DtAnalysis *an)
  * forget_dependencies
  *		Delete from pg_depend what lifecycle_make_dynamic recorded for DT
  *		relid: its dependencies on what its query uses and on the extension
- *		(the table's own, on its schema and access method and those of its
- *		columns, stay), and its key index's internal dependency on it, which
- *		makes that an ordinary index.  Returns the key index, or InvalidOid.
+ *		(the table's own, on its schema, access method and OF type and those
+ *		of its columns, stay), and its key index's internal dependency on
+ *		it, which makes that an ordinary index.  Returns the key index, or
+ *		InvalidOid.
  */
 static Oid
 forget_dependencies(Oid relid)
 {
 	Relation	rel = table_open(DependRelationId, RowExclusiveLock);
+	HeapTuple	classtup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			of_type;
 	ScanKeyData key[2];
 	SysScanDesc scan;
 	HeapTuple	tup;
 	Oid			index = InvalidOid;
 
+	if (!HeapTupleIsValid(classtup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	of_type = ((Form_pg_class) GETSTRUCT(classtup))->reloftype;
+	ReleaseSysCache(classtup);
 	ScanKeyInit(&key[0], Anum_pg_depend_classid, BTEqualStrategyNumber, F_OIDEQ,
 				ObjectIdGetDatum(RelationRelationId));
 	ScanKeyInit(&key[1], Anum_pg_depend_objid, BTEqualStrategyNumber, F_OIDEQ,
@@ -384,7 +407,8 @@ forget_dependencies(Oid relid)
 		Form_pg_depend dep = (Form_pg_depend) GETSTRUCT(tup);
 
 		if (dep->objsubid == 0 && dep->deptype == DEPENDENCY_NORMAL &&
-			dep->refclassid != NamespaceRelationId && dep->refclassid != AccessMethodRelationId)
+			dep->refclassid != NamespaceRelationId && dep->refclassid != AccessMethodRelationId &&
+			dep->refobjid != of_type)
 			CatalogTupleDelete(rel, &tup->t_self);
 	}
 	systable_endscan(scan);
@@ -515,6 +539,25 @@ lifecycle_forget_dropped(void)
 }
 
 /*
+ * lifecycle_unmake_dynamic
+ *		The dt_guard trigger of DT relid was dropped (pg_restore --clean
+ *		drops it first): the table stays, with its rows, as a plain table.
+ *		Its catalog rows, state objects and the dependencies of creation
+ *		go; the capture of inputs no DT reads any more is released as the
+ *		current user may.  DTs that read it read a plain table.
+ */
+void
+lifecycle_unmake_dynamic(Oid relid)
+{
+	List	   *state = catalog_state_objects(relid);
+
+	catalog_delete_entry(relid);
+	catalog_drop_members(state);
+	(void) forget_dependencies(relid);
+	capture_release_unused_inputs(false);
+}
+
+/*
  * lifecycle_release_members_of
  *		Before DROP OWNED BY roles: take the state objects of the DTs those
  *		roles own (which they own too) out of the extension, so that DROP
@@ -562,32 +605,155 @@ internal_members(void)
 	return objects;
 }
 
-/*
- * lifecycle_release_members
- *		Before a DROP ... CASCADE: take the DTs' internal objects out of the
- *		extension, as PostgreSQL would turn a cascade reaching one of them
- *		(through a type its columns use, say) into DROP EXTENSION.  Those the
- *		cascade drops are a dropped DT's; lifecycle_adopt_members takes the
- *		others back once the command is done, and a failed command's
- *		rollback does.
- */
-void
-lifecycle_release_members(void)
+/* An object reached by reachable's walk (whole: sub-objects count as it). */
+typedef struct ReachedObject
 {
-	catalog_remove_members(internal_members());
+	Oid			classId;
+	Oid			objectId;
+} ReachedObject;
+
+/* reach: add an object to reachable's walk, once. */
+static void
+reach(HTAB *seen, List **queue, Oid classId, Oid objectId)
+{
+	ReachedObject key = {classId, objectId};
+	bool		found;
+	ObjectAddress *object;
+
+	(void) hash_search(seen, &key, HASH_ENTER, &found);
+	if (found)
+		return;
+	object = palloc(sizeof(ObjectAddress));
+	ObjectAddressSet(*object, classId, objectId);
+	*queue = lappend(*queue, object);
 }
 
-/* lifecycle_adopt_members: the internal objects that exist are members again. */
+/*
+ * reachable
+ *		What a cascaded drop of objects (a List of ObjectAddress) can reach,
+ *		as a hash table of ReachedObject: what depends on them in any way,
+ *		and what they are internal to or a partition of (PostgreSQL drops
+ *		that too), transitively, as findDependentObjects goes; never through
+ *		our extension, whose members depend on it.  It may reach more than
+ *		the drop will (a column's dependents are those of its table), never
+ *		less.
+ */
+static HTAB *
+reachable(List *objects)
+{
+	Oid			extension = get_extension_oid(DT_EXTENSION_NAME, false);
+	HASHCTL		ctl = {0};
+	HTAB	   *seen;
+	List	   *queue = NIL;
+	Relation	depend;
+	int			i;
+	ListCell   *lc;
+
+	ctl.keysize = sizeof(ReachedObject);
+	ctl.entrysize = sizeof(ReachedObject);
+	ctl.hcxt = CurrentMemoryContext;
+	seen = hash_create("pg_dynamic_tables cascade", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	foreach(lc, objects)
+		reach(seen, &queue, ((ObjectAddress *) lfirst(lc))->classId, ((ObjectAddress *) lfirst(lc))->objectId);
+	depend = table_open(DependRelationId, AccessShareLock);
+	for (i = 0; i < list_length(queue); i++)
+	{
+		ObjectAddress *object = (ObjectAddress *) list_nth(queue, i);
+		ScanKeyData key[2];
+		SysScanDesc scan;
+		HeapTuple	tup;
+
+		CHECK_FOR_INTERRUPTS();
+		if (object->classId == ExtensionRelationId && object->objectId == extension)
+			continue;
+		ScanKeyInit(&key[0], Anum_pg_depend_refclassid, BTEqualStrategyNumber, F_OIDEQ,
+					ObjectIdGetDatum(object->classId));
+		ScanKeyInit(&key[1], Anum_pg_depend_refobjid, BTEqualStrategyNumber, F_OIDEQ,
+					ObjectIdGetDatum(object->objectId));
+		scan = systable_beginscan(depend, DependReferenceIndexId, true, NULL, 2, key);
+		while (HeapTupleIsValid(tup = systable_getnext(scan)))
+			reach(seen, &queue, ((Form_pg_depend) GETSTRUCT(tup))->classid,
+				  ((Form_pg_depend) GETSTRUCT(tup))->objid);
+		systable_endscan(scan);
+
+		ScanKeyInit(&key[0], Anum_pg_depend_classid, BTEqualStrategyNumber, F_OIDEQ,
+					ObjectIdGetDatum(object->classId));
+		ScanKeyInit(&key[1], Anum_pg_depend_objid, BTEqualStrategyNumber, F_OIDEQ,
+					ObjectIdGetDatum(object->objectId));
+		scan = systable_beginscan(depend, DependDependerIndexId, true, NULL, 2, key);
+		while (HeapTupleIsValid(tup = systable_getnext(scan)))
+		{
+			Form_pg_depend d = (Form_pg_depend) GETSTRUCT(tup);
+
+			if (d->deptype == DEPENDENCY_INTERNAL || d->deptype == DEPENDENCY_PARTITION_PRI ||
+				d->deptype == DEPENDENCY_PARTITION_SEC)
+				reach(seen, &queue, d->refclassid, d->refobjid);
+		}
+		systable_endscan(scan);
+	}
+	table_close(depend, AccessShareLock);
+	return seen;
+}
+
+/* is_reached: is object among those reachable found? */
+static bool
+is_reached(HTAB *reached, ObjectAddress * object)
+{
+	ReachedObject key = {object->classId, object->objectId};
+
+	return hash_search(reached, &key, HASH_FIND, NULL) != NULL;
+}
+
+/*
+ * lifecycle_release_members
+ *		Before a DROP ... CASCADE of objects (a List of ObjectAddress, or
+ *		with everything set, anything: DROP OWNED): take the internal
+ *		objects it can reach out of the extension, as PostgreSQL would turn
+ *		a cascade reaching one of them (through a type its columns use, say)
+ *		into an error, and return them.  Those the cascade drops are a
+ *		dropped DT's; lifecycle_adopt_members takes the others back once the
+ *		command is done, and a failed command's rollback does.  Only those
+ *		are touched: concurrent drops of unrelated objects do not write the
+ *		same rows.
+ */
+List *
+lifecycle_release_members(List *objects, bool everything)
+{
+	HTAB	   *reached = everything ? NULL : reachable(objects);
+	List	   *released = NIL;
+	ListCell   *lc;
+
+	foreach(lc, internal_members())
+	{
+		if (everything || is_reached(reached, (ObjectAddress *) lfirst(lc)))
+			released = lappend(released, lfirst(lc));
+	}
+	catalog_remove_members(released);
+	return released;
+}
+
+/*
+ * lifecycle_adopt_members
+ *		The internal objects lifecycle_release_members released that still
+ *		exist are members again.
+ */
 void
-lifecycle_adopt_members(void)
+lifecycle_adopt_members(List *released)
 {
 	ListCell   *lc;
+	ListCell   *lc2;
 
 	foreach(lc, internal_members())
 	{
 		ObjectAddress *object = (ObjectAddress *) lfirst(lc);
 
-		if (!OidIsValid(getExtensionOfObject(object->classId, object->objectId)))
-			catalog_add_member(object->classId, object->objectId);
+		foreach(lc2, released)
+		{
+			ObjectAddress *r = (ObjectAddress *) lfirst(lc2);
+
+			if (r->classId == object->classId && r->objectId == object->objectId &&
+				!OidIsValid(getExtensionOfObject(object->classId, object->objectId)))
+				catalog_add_member(object->classId, object->objectId);
+		}
 	}
 }

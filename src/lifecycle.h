@@ -28,9 +28,10 @@ extern void lifecycle_record_dependencies(Oid relid, List *settings, Query *quer
 extern void lifecycle_make_dynamic(Oid relid, DtEntry *entry, Query *query, DtAnalysis *an);
 extern void lifecycle_redefine(Oid relid, DtEntry *entry, Query *query);
 extern void lifecycle_forget_dropped(void);
+extern void lifecycle_unmake_dynamic(Oid relid);
 extern void lifecycle_release_members_of(List *roles);
-extern void lifecycle_release_members(void);
-extern void lifecycle_adopt_members(void);
+extern List *lifecycle_release_members(List *objects, bool everything);
+extern void lifecycle_adopt_members(List *released);
 
 /* ---------------------------------------------------------------------
  * dump.c

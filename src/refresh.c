@@ -647,24 +647,31 @@ merge_refresh(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 	stats->inserted = upserted - stats->updated;
 }
 
-/*
- * rls_input
- *		A captured input with row-level security in force for the owner (the
- *		current user), or InvalidOid.  Its log does not know which rows the
- *		owner may see, so such a DT is refreshed in full, through the
- *		policies, for as long as they are in force.
- */
+/* input_where: the first captured input of p for which test is true, or InvalidOid. */
 static Oid
-rls_input(DtPlanSet *p)
+input_where(DtPlanSet *p, bool (*test) (Oid relid))
 {
 	ListCell   *lc;
 
 	foreach(lc, p->sql->count_relids)
 	{
-		if (check_enable_rls(lfirst_oid(lc), InvalidOid, true) == RLS_ENABLED)
+		if (test(lfirst_oid(lc)))
 			return lfirst_oid(lc);
 	}
 	return InvalidOid;
+}
+
+/*
+ * rls_in_force
+ *		Row-level security in force on relid for the owner (the current
+ *		user).  Its log does not know which rows the owner may see, so a DT
+ *		over it is refreshed in full, through the policies, for as long as
+ *		they are in force.
+ */
+static bool
+rls_in_force(Oid relid)
+{
+	return check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED;
 }
 
 /*
@@ -877,11 +884,12 @@ typedef struct DtDecision
 static void
 decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 *input_counts)
 {
-	Oid			rls = rls_input(p);
+	Oid			rls = input_where(p, rls_in_force);
 	int64		rows;
 	int64		markers;
 	bool		merge = p->an->strategy == DT_STRATEGY_MERGE;
 	char	   *message;
+	Oid			uncaptured = input_where(p, capture_disabled_within);
 
 	memset(d, 0, sizeof(DtDecision));
 	d->action = DT_ACTION_FULL;
@@ -897,9 +905,21 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 									   get_rel_name(rls));
 		return;
 	}
+	if (OidIsValid(uncaptured) || capture_triggers_disabled(entry->relid, true))
+	{
+		/*
+		 * ALTER TABLE ... DISABLE TRIGGER ALL: a log misses changes, or the
+		 * DT was writable
+		 */
+		d->message = d->why = OidIsValid(uncaptured)
+			? psprintf("the capture triggers of \"%s\" are disabled; refreshed in full",
+					   get_rel_name(uncaptured))
+			: pstrdup("its dt_guard trigger is disabled; refreshed in full");
+		return;
+	}
 	if (!entry->has_position)
 	{
-		/* restored or suspended: its rows and state match no position */
+		/* restored, suspended, or its guard was disabled: no position */
 		d->state_rebuilt = merge;
 		d->message = d->why = entry->no_position_reason != NULL ? entry->no_position_reason
 			: "the first refresh after a restore is full";

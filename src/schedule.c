@@ -125,35 +125,13 @@ find_entry(List *entries, Oid relid)
 	return NULL;
 }
 
-/* add_unit: relid after the DTs it reads (depth first), each once. */
+/* entry_inputs: inputs_of for catalog_walk_upstream over the entries. */
 static List *
-add_unit(List *entries, List *unit, Oid relid)
+entry_inputs(Oid relid, void *arg)
 {
-	ScheduleEntry *e = find_entry(entries, relid);
-	ListCell   *lc;
+	ScheduleEntry *e = find_entry((List *) arg, relid);
 
-	if (e == NULL || list_member_oid(unit, relid))
-		return unit;
-	foreach(lc, e->inputs)
-		unit = add_unit(entries, unit, lfirst_oid(lc));
-	return lappend_oid(unit, relid);
-}
-
-/* reads_transitively: does reader read relid, directly or not? */
-static bool
-reads_transitively(List *entries, Oid reader, Oid relid)
-{
-	ScheduleEntry *e = find_entry(entries, reader);
-	ListCell   *lc;
-
-	if (e == NULL)
-		return false;
-	foreach(lc, e->inputs)
-	{
-		if (lfirst_oid(lc) == relid || reads_transitively(entries, lfirst_oid(lc), relid))
-			return true;
-	}
-	return false;
+	return e != NULL ? e->inputs : NIL;
 }
 
 /*
@@ -166,6 +144,7 @@ List *
 schedule_plan(List *entries, TimestampTz now, List *busy, TimestampTz *wake)
 {
 	List	   *due = NIL;
+	List	   *upstream = NIL;
 	List	   *units = NIL;
 	ListCell   *lc;
 
@@ -186,22 +165,29 @@ schedule_plan(List *entries, TimestampTz now, List *busy, TimestampTz *wake)
 			*wake = e->due_at;
 	}
 
+	/* a due DT that another due DT reads is left to that DT's unit */
+	foreach(lc, due)
+		upstream = list_concat(upstream, find_entry(entries, lfirst_oid(lc))->inputs);
+	upstream = catalog_walk_upstream(upstream, entry_inputs, entries, NULL);
+
 	foreach(lc, due)
 	{
 		Oid			relid = lfirst_oid(lc);
 		ListCell   *lc2;
 		bool		covered = false;
 		List	   *unit;
+		List	   *cycle;
 
-		/* left to the unit of a due DT that reads it */
-		foreach(lc2, due)
-		{
-			if (lfirst_oid(lc2) != relid && reads_transitively(entries, lfirst_oid(lc2), relid))
-				covered = true;
-		}
-		if (covered)
+		if (list_member_oid(upstream, relid))
 			continue;
-		unit = add_unit(entries, NIL, relid);
+
+		/*
+		 * DTs that read each other (registration refuses them) are not
+		 * refreshed
+		 */
+		unit = catalog_walk_upstream(list_make1_oid(relid), entry_inputs, entries, &cycle);
+		if (cycle != NIL)
+			continue;
 		foreach(lc2, unit)
 		{
 			ScheduleEntry *e = find_entry(entries, lfirst_oid(lc2));

@@ -248,6 +248,93 @@ SELECT action FROM dt.refresh('b3_v2');
 SELECT action FROM dt.refresh('b3_w');
 SELECT dt_test.check('b3_v2'), dt_test.check('b3_w');
 
+-- ---------------------------------------------------------------------
+-- DROP TYPE ... CASCADE reaching a column of a change log (an extension
+-- member, which PostgreSQL would refuse to drop): what the cascade can
+-- reach is taken out of the extension for the command, and only that; the
+-- log stays a member, and the dynamic table over the other column goes on.
+-- ---------------------------------------------------------------------
+CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+CREATE TABLE moods (id int, m mood, w int);
+INSERT INTO moods VALUES (1, 'sad', 1), (2, 'ok', 2);
+SELECT dt.create_dynamic_table('moods_all', 'SELECT m, w FROM moods', refresh_mode => 'full');
+SELECT dt.create_dynamic_table('moods_w', 'SELECT w, count(*) AS n FROM moods GROUP BY w');
+SELECT a.attname FROM dt_internal.change_log l JOIN pg_attribute a ON a.attrelid = l.log_relid
+ WHERE l.input_relid = 'moods'::regclass AND a.atttypid = 'mood'::regtype;
+SET client_min_messages = warning;
+DROP TYPE mood CASCADE;
+RESET client_min_messages;
+SELECT name FROM dt.dynamic_tables WHERE name::text LIKE 'moods%';
+SELECT count(*) AS internal_relations_outside_the_extension
+  FROM pg_class c
+ WHERE c.relnamespace = 'dt_internal'::regnamespace AND c.relkind IN ('r', 'v')
+   AND NOT EXISTS (SELECT FROM pg_depend d
+                    WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e');
+INSERT INTO moods VALUES (3, 5);
+SELECT action FROM dt.refresh('moods_w');
+SELECT dt_test.check('moods_w');
+
+-- ---------------------------------------------------------------------
+-- DROP TRIGGER dt_guard (pg_restore --clean drops it first): the dynamic
+-- table stays as a plain table with its rows; its catalog rows, state and
+-- the dependencies of its creation go (its key index and its inputs may
+-- be dropped), the capture of inputs nothing else reads is released, and
+-- a dynamic table over it reads a plain table.  Creating the trigger again,
+-- as a restore does, makes it a dynamic table again.
+-- ---------------------------------------------------------------------
+CREATE TABLE g_in (id int, k int, v int);
+INSERT INTO g_in SELECT i, i % 4, i FROM generate_series(1, 20) i;
+SELECT dt.create_dynamic_table('g_dt', 'SELECT k, sum(v) AS s, count(DISTINCT v) AS d FROM g_in GROUP BY k');
+SELECT dt.create_dynamic_table('g_reader', 'SELECT sum(s) AS total FROM g_dt');
+SELECT pg_get_triggerdef(oid) AS guard_def FROM pg_trigger
+ WHERE tgrelid = 'g_dt'::regclass AND tgname = 'dt_guard' \gset
+SELECT 'g_dt'::regclass::oid AS g_dt_oid \gset
+SELECT internal_objects_of(:g_dt_oid) AS named_after_it, has_change_log('g_in') AS g_in_captured;
+DROP TRIGGER dt_guard ON g_dt;
+SELECT count(*) AS catalog_rows FROM dt.dynamic_tables WHERE name = 'g_dt'::regclass;
+SELECT internal_objects_of(:g_dt_oid) AS named_after_it, has_change_log('g_in') AS g_in_captured,
+       has_change_log('g_dt') AS g_dt_captured;
+SELECT count(*) AS rows_kept FROM g_dt;
+INSERT INTO g_dt VALUES (100, 1, 1);
+SELECT action FROM dt.refresh('g_reader');
+SELECT dt_test.check('g_reader');
+SELECT * FROM dt_test.fails($$SELECT dt.refresh('g_dt')$$);
+DELETE FROM g_dt WHERE k = 100;
+-- Made a dynamic table again by its trigger, as a restore does.
+:guard_def;
+SELECT name, refresh_mode FROM dt.dynamic_tables WHERE name = 'g_dt'::regclass;
+INSERT INTO g_in VALUES (21, 1, 21);
+SELECT action FROM dt.refresh('g_reader');
+SELECT dt_test.check('g_dt'), dt_test.check('g_reader');
+-- Dropped again, the key index and the input may go.
+DROP TRIGGER dt_guard ON g_dt;
+SELECT indexrelid::regclass AS g_key_index FROM pg_index WHERE indrelid = 'g_dt'::regclass \gset
+DROP INDEX :"g_key_index";
+DROP TABLE g_in;
+SELECT count(*) AS g_dt_rows FROM g_dt;
+
+-- ---------------------------------------------------------------------
+-- CREATE OR REPLACE VIEW (or RULE) of a view a dynamic table reads,
+-- directly or through another view, is refused: the dynamic table keeps
+-- the views' queries of its creation, and before 1.1 it silently went on
+-- with the old one.  Other views may be replaced; once the dynamic table
+-- is dropped, so may these.
+-- ---------------------------------------------------------------------
+CREATE TABLE vt (id int, k int, v int);
+INSERT INTO vt SELECT i, i % 3, i FROM generate_series(1, 9) i;
+CREATE VIEW vt_inner AS SELECT id, k, v FROM vt;
+CREATE VIEW vt_outer AS SELECT k, v FROM vt_inner WHERE v > 0;
+CREATE VIEW vt_other AS SELECT k FROM vt;
+SELECT dt.create_dynamic_table('over_view', 'SELECT k, sum(v) AS s FROM vt_outer GROUP BY k');
+CREATE OR REPLACE VIEW vt_outer AS SELECT k, v FROM vt_inner WHERE v > 5;
+CREATE OR REPLACE VIEW vt_inner AS SELECT id, k, v * 2 AS v FROM vt;
+CREATE OR REPLACE RULE "_RETURN" AS ON SELECT TO vt_outer DO INSTEAD SELECT k, v FROM vt_inner WHERE v > 5;
+CREATE OR REPLACE VIEW vt_other AS SELECT k, v FROM vt;
+SELECT action FROM dt.refresh('over_view');
+SELECT dt_test.check('over_view');
+DROP TABLE over_view;
+CREATE OR REPLACE VIEW vt_outer AS SELECT k, v FROM vt_inner WHERE v > 5;
+
 SET client_min_messages = warning;
 DROP SCHEMA dt_ddl CASCADE;
 RESET client_min_messages;

@@ -310,20 +310,18 @@ SELECT count(*) AS rules FROM pg_rewrite WHERE ev_class = 'd'::regclass;
 
 -- ---------------------------------------------------------------------
 -- The guard trigger of the dynamic table and the capture triggers of
--- its input stay in place and enabled.
+-- its input stay in place and enabled.  (Dropping dt_guard makes the
+-- dynamic table a plain table: ddl.sql.)
 -- ---------------------------------------------------------------------
 SELECT tgname AS capture_trigger FROM pg_trigger
  WHERE tgrelid = 'base'::regclass AND tgname LIKE 'dt\_capture\_%\_ins\_%' \gset
 SELECT * FROM dt_test.fails($$ALTER TABLE d DISABLE TRIGGER dt_guard$$);
-SELECT * FROM dt_test.fails($$ALTER TABLE d DISABLE TRIGGER ALL$$);
-SELECT * FROM dt_test.fails($$ALTER TABLE d DISABLE TRIGGER USER$$);
-SELECT * FROM dt_test.fails($$DROP TRIGGER dt_guard ON d$$);
 SELECT * FROM dt_test.fails($$ALTER TRIGGER dt_guard ON d RENAME TO guard$$);
 SELECT * FROM dt_test.fails(format('ALTER TABLE base DISABLE TRIGGER %I', :'capture_trigger'));
-SELECT * FROM dt_test.fails($$ALTER TABLE base DISABLE TRIGGER ALL$$);
 -- The capture triggers are internal triggers: DISABLE TRIGGER USER leaves
--- them alone, so it is allowed on a table a dynamic table reads.
+-- them alone.  (DISABLE TRIGGER ALL and USER are allowed: below.)
 SELECT * FROM dt_test.fails($$ALTER TABLE base DISABLE TRIGGER USER$$);
+ALTER TABLE base ENABLE TRIGGER USER;
 SELECT * FROM dt_test.fails(format('DROP TRIGGER %I ON base', :'capture_trigger'));
 SELECT * FROM dt_test.fails(format('ALTER TRIGGER %I ON base RENAME TO capture', :'capture_trigger'));
 -- Guards: our triggers fire ALWAYS; any other firing mode, which
@@ -359,6 +357,53 @@ DROP TRIGGER user_trigger ON base;
 INSERT INTO base VALUES (42, 'k2', 42, 420);
 SELECT action FROM dt.refresh('d');
 SELECT dt_test.check('d');
+
+-- DISABLE TRIGGER ALL, as a data-only pg_restore --disable-triggers does,
+-- on a table a dynamic table reads: its changes go uncaptured, so every
+-- refresh is full while the capture triggers are off, and after ENABLE
+-- TRIGGER ALL (which marks the change log) the first one is full too.
+ALTER TABLE base DISABLE TRIGGER ALL;
+INSERT INTO base VALUES (48, 'k1', 48, 480);
+SELECT action FROM dt.refresh('d');
+SELECT dt_test.check('d');
+UPDATE base SET v = v + 1 WHERE id = 48;
+SELECT action FROM dt.refresh('d');
+SELECT state_message FROM dt.refresh_history WHERE relid = 'd'::regclass ORDER BY refresh_id DESC LIMIT 1;
+DELETE FROM base WHERE id = 48;
+ALTER TABLE base ENABLE TRIGGER ALL;
+SELECT action FROM dt.refresh('d');
+SELECT dt_test.check('d');
+INSERT INTO base VALUES (49, 'k1', 49, 490);
+SELECT action FROM dt.refresh('d');
+-- The same when the capture triggers are enabled again one by one.
+ALTER TABLE base DISABLE TRIGGER ALL;
+INSERT INTO base VALUES (50, 'k2', 50, 500);
+DO $$
+DECLARE
+    t name;
+BEGIN
+    FOR t IN SELECT tgname FROM pg_trigger WHERE tgrelid = 'base'::regclass AND tgname LIKE 'dt\_capture\_%' LOOP
+        EXECUTE format('ALTER TABLE base ENABLE ALWAYS TRIGGER %I', t);
+    END LOOP;
+END
+$$;
+SELECT action FROM dt.refresh('d');
+SELECT dt_test.check('d');
+-- On a dynamic table: its guard is off, so its rows may be written; its
+-- refreshes are full meanwhile, and after ENABLE TRIGGER ALL the next one.
+ALTER TABLE d DISABLE TRIGGER ALL;
+INSERT INTO d VALUES ('not a group', 0, 0);
+SELECT action FROM dt.refresh('d');
+SELECT dt_test.check('d');
+INSERT INTO d VALUES ('not a group', 0, 0);
+ALTER TABLE d ENABLE TRIGGER ALL;
+SELECT * FROM dt_test.fails($$INSERT INTO d VALUES ('not a group', 0, 0)$$);
+SELECT action FROM dt.refresh('d');
+SELECT dt_test.check('d');
+SELECT c.relname, regexp_replace(t.tgname, '[0-9]+', '<oid>', 'g') AS tgname, t.tgenabled
+  FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+ WHERE t.tgrelid IN ('base'::regclass, 'd'::regclass)
+ ORDER BY 1, 2;
 
 -- ---------------------------------------------------------------------
 -- DDL on the base table: a column the dynamic table reads keeps its type

@@ -129,4 +129,47 @@ RESET ROLE;
 DROP ROLE sched_user;
 
 DROP TABLE ratios, orders CASCADE;
+
+-- Long chains and lattices: each DT is walked once, never once per path.
+-- A chain of 50 DTs over one table, and a lattice of 25 layers of two DTs,
+-- each reading both DTs of the layer below (2^25 paths from its top to its
+-- base): creating, planning and refreshing them took time exponential in
+-- the depth before 1.1.  (The timeout only stops a test that would hang.)
+SET statement_timeout = '5min';
+CREATE TABLE links (k int, v int);
+INSERT INTO links SELECT i % 3, i FROM generate_series(1, 30) i;
+SELECT dt.create_dynamic_table('chain_1', 'SELECT k, sum(v) AS v FROM links GROUP BY k', target_lag => '1 minute');
+DO $$
+BEGIN
+    FOR i IN 2 .. 50 LOOP
+        PERFORM dt.create_dynamic_table('chain_' || i,
+            format('SELECT k, sum(v) AS v FROM chain_%s GROUP BY k', i - 1), target_lag => '1 minute');
+    END LOOP;
+    PERFORM dt.create_dynamic_table('lattice_1_' || s, 'SELECT k, sum(v) AS v FROM links GROUP BY k',
+                                    target_lag => '1 minute')
+      FROM unnest(ARRAY['a', 'b']) s;
+    FOR i IN 2 .. 25 LOOP
+        PERFORM dt.create_dynamic_table(format('lattice_%s_%s', i, s),
+            format('SELECT a.k, sum(a.v + b.v) AS v FROM lattice_%1$s_a a JOIN lattice_%1$s_b b ON a.k = b.k GROUP BY a.k', i - 1),
+            target_lag => '1 minute')
+          FROM unnest(ARRAY['a', 'b']) s;
+    END LOOP;
+END
+$$;
+INSERT INTO links VALUES (1, 1000), (4, 4);
+-- Due together, the chain is one unit, led by its top; the two tops of the
+-- lattice are one unit each, with the 48 DTs below them.
+SELECT unit, count(*) AS steps, (array_agg(name ORDER BY step DESC))[1] AS last
+  FROM plan(ts('chain_50') + interval '1 hour') GROUP BY unit ORDER BY unit;
+SELECT dt_internal.run_scheduled_refreshes(ts('chain_50') + interval '1 hour') AS units;
+SELECT dt_test.check('chain_50'), dt_test.check('lattice_25_a'), dt_test.check('lattice_25_b');
+INSERT INTO links VALUES (2, 7);
+SELECT action FROM dt.refresh('lattice_25_b');
+SELECT dt_test.check('lattice_25_b');
+SELECT count(*) AS dynamic_tables_refreshed FROM dt.refresh_history h
+ WHERE h.refresh_trigger = 'MANUAL' AND h.name LIKE 'public.lattice%';
+RESET statement_timeout;
+SET client_min_messages = warning;
+DROP TABLE links CASCADE;
+RESET client_min_messages;
 DROP FUNCTION ts, plan;

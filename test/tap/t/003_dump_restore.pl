@@ -9,7 +9,9 @@
 # restored into a fresh cluster with the extension preloaded:
 #
 #   plain, custom (-Fc) and directory (-Fd, pg_restore -j 2) formats,
-#   --schema-only then --data-only into one database,
+#   pg_restore --clean and --clean --if-exists over a restored database,
+#   --schema-only then --data-only into one database (also with
+#   --disable-triggers, with COPY and with --inserts),
 #   -n shop into a database with the extension created first (pg_dump
 #   does not dump extensions with -n),
 #   -t shop.orders, a base table, into a database with and without the
@@ -128,6 +130,16 @@ createdb('directory');
 restore_archive('directory', 'whole.dir', 'directory', '-j', '2');
 check_restored($target, 'directory', 'directory', $snap);
 
+# pg_restore --clean, then --clean --if-exists, into a database that has
+# the dynamic tables already (the custom restore above): pg_restore drops
+# the dt_guard triggers first, which makes the dynamic tables plain tables
+# (their key indexes and inputs may then be dropped), then everything,
+# the extension included, and restores it all again.
+restore_archive('custom', 'whole.dump', '--clean', '--clean');
+check_restored($target, 'custom', '--clean', $snap);
+restore_archive('custom', 'whole.dump', '--clean --if-exists', '--clean', '--if-exists');
+check_restored($target, 'custom', '--clean --if-exists', $snap);
+
 # --schema-only, then --data-only into the same database.  The rows dumped
 # for a dynamic table are ignored (with a NOTICE); it is computed from its
 # query, so its contents are checked after its next refresh.
@@ -137,6 +149,22 @@ createdb('split');
 restore_plain('split', 'schema.sql', 'schema-only');
 restore_plain('split', 'data.sql', 'then data-only');
 check_restored($target, 'split', 'schema-only then data-only', $snap, immediate => 0);
+
+# Data-only with --disable-triggers (ALTER TABLE ... DISABLE TRIGGER ALL
+# around each table's data, capture included: the dynamic tables over a
+# table are refreshed in full after), with COPY and with --inserts (the
+# INSERTs into a dynamic table go in while its guard is off; its next
+# refresh is full).
+for my $case ([ 'copy', ], [ 'inserts', '--inserts' ])
+{
+	my ($how, @args) = @$case;
+	dump_is_clean(take_dump("data_dt_$how.sql", '--data-only', '--disable-triggers', @args),
+		"data-only --disable-triggers dump ($how)");
+	createdb("split_dt_$how");
+	restore_plain("split_dt_$how", 'schema.sql', "schema-only ($how)");
+	restore_plain("split_dt_$how", "data_dt_$how.sql", "then data-only --disable-triggers ($how)");
+	check_restored($target, "split_dt_$how", "data-only --disable-triggers ($how)", $snap, immediate => 0);
+}
 
 # One schema.  pg_dump -n leaves extensions out: the extension is created
 # first, as an operator would.  (-e pg_dynamic_tables would write CREATE
