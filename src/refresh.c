@@ -1131,6 +1131,28 @@ explain_row(List *rows, const char *kind, const char *object, const char *detail
 	return lappend(rows, row);
 }
 
+/*
+ * explain_rows_copy
+ *		rows (of DtExplainRow) made anew in memory context cxt: those made
+ *		within the SPI connection of refresh_explain go with it.
+ */
+static List *
+explain_rows_copy(List *rows, MemoryContext cxt)
+{
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	List	   *copy = NIL;
+	ListCell   *lc;
+
+	foreach(lc, rows)
+	{
+		DtExplainRow *row = (DtExplainRow *) lfirst(lc);
+
+		copy = explain_row(copy, row->kind, row->object, row->detail);
+	}
+	MemoryContextSwitchTo(old);
+	return copy;
+}
+
 /* aggregate_upkeep: how delta merge keeps an aggregate of kind. */
 static const char *
 aggregate_upkeep(DtAggKind kind)
@@ -1286,6 +1308,7 @@ refresh_explain(Oid relid, bool show_data)
 	int			saved_context;
 	int			guc_level;
 	MemoryContext old;
+	MemoryContext caller = CurrentMemoryContext;
 
 	refresh_refuse_nested("explain a refresh");
 	LockRelationOid(relid, AccessShareLock);
@@ -1309,6 +1332,7 @@ refresh_explain(Oid relid, bool show_data)
 	PG_END_TRY();
 	AtEOXact_GUC(false, guc_level);
 	catalog_end_as_owner(saved_user, saved_context);
+	rows = explain_rows_copy(rows, caller);
 	SPI_finish();
 	return rows;
 }

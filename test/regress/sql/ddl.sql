@@ -264,7 +264,7 @@ SELECT a.attname FROM dt_internal.change_log l JOIN pg_attribute a ON a.attrelid
 SET client_min_messages = warning;
 DROP TYPE mood CASCADE;
 RESET client_min_messages;
-SELECT name FROM dt.dynamic_tables WHERE name::text LIKE 'moods%';
+SELECT table_name AS name FROM dt.dynamic_tables WHERE table_name LIKE 'moods%';
 SELECT count(*) AS internal_relations_outside_the_extension
   FROM pg_class c
  WHERE c.relnamespace = 'dt_internal'::regnamespace AND c.relkind IN ('r', 'v')
@@ -291,7 +291,7 @@ SELECT pg_get_triggerdef(oid) AS guard_def FROM pg_trigger
 SELECT 'g_dt'::regclass::oid AS g_dt_oid \gset
 SELECT internal_objects_of(:g_dt_oid) AS named_after_it, has_change_log('g_in') AS g_in_captured;
 DROP TRIGGER dt_guard ON g_dt;
-SELECT count(*) AS catalog_rows FROM dt.dynamic_tables WHERE name = 'g_dt'::regclass;
+SELECT count(*) AS catalog_rows FROM dt.dynamic_tables WHERE relid = 'g_dt'::regclass;
 SELECT internal_objects_of(:g_dt_oid) AS named_after_it, has_change_log('g_in') AS g_in_captured,
        has_change_log('g_dt') AS g_dt_captured;
 SELECT count(*) AS rows_kept FROM g_dt;
@@ -302,7 +302,7 @@ SELECT * FROM dt_test.fails($$SELECT dt.refresh('g_dt')$$);
 DELETE FROM g_dt WHERE k = 100;
 -- Made a dynamic table again by its trigger, as a restore does.
 :guard_def;
-SELECT name, refresh_mode FROM dt.dynamic_tables WHERE name = 'g_dt'::regclass;
+SELECT name, refresh_mode FROM dt.dynamic_tables WHERE relid = 'g_dt'::regclass;
 INSERT INTO g_in VALUES (21, 1, 21);
 SELECT action FROM dt.refresh('g_reader');
 SELECT dt_test.check('g_dt'), dt_test.check('g_reader');

@@ -309,29 +309,29 @@ CREATE TABLE mal_src (region text, n bigint);
 INSERT INTO mal_src VALUES ('r1', 1), ('r2', 2);
 -- Another role's table, with TRIGGER on it.
 CREATE TRIGGER dt_guard BEFORE INSERT ON alice_plain FOR EACH STATEMENT EXECUTE FUNCTION
-    dt_internal.guard_dynamic_table('pg_dynamic_tables 1.1', 'SELECT region, n FROM dt_sec.mal_src', '1 minute', 'AUTO', 'on_schedule', 'ACTIVE');
+    dt_internal.guard_dynamic_table('pg_dynamic_tables 1.1', 'SELECT region, n FROM dt_sec.mal_src', '1 minute', 'AUTO', 'on_schedule', 'ACTIVE', '');
 -- A table of hers over a table she may not read.
 CREATE TABLE mal_t (region text, n bigint);
 CREATE TRIGGER dt_guard BEFORE INSERT ON mal_t FOR EACH STATEMENT EXECUTE FUNCTION
-    dt_internal.guard_dynamic_table('pg_dynamic_tables 1.1', 'SELECT region, n FROM dt_sec.alice_secret', '1 minute', 'AUTO', 'on_schedule', 'ACTIVE');
+    dt_internal.guard_dynamic_table('pg_dynamic_tables 1.1', 'SELECT region, n FROM dt_sec.alice_secret', '1 minute', 'AUTO', 'on_schedule', 'ACTIVE', '');
 -- Partitioned tables, partitions, inheritance parents and children.
 CREATE TABLE mal_parted (region text, n bigint) PARTITION BY LIST (region);
 CREATE TABLE mal_part PARTITION OF mal_parted FOR VALUES IN ('r1');
 CREATE TRIGGER dt_guard BEFORE INSERT ON mal_parted FOR EACH STATEMENT EXECUTE FUNCTION
-    dt_internal.guard_dynamic_table('pg_dynamic_tables 1.1', 'SELECT region, n FROM dt_sec.mal_src', '1 minute', 'AUTO', 'on_schedule', 'ACTIVE');
+    dt_internal.guard_dynamic_table('pg_dynamic_tables 1.1', 'SELECT region, n FROM dt_sec.mal_src', '1 minute', 'AUTO', 'on_schedule', 'ACTIVE', '');
 CREATE TRIGGER dt_guard BEFORE INSERT ON mal_part FOR EACH STATEMENT EXECUTE FUNCTION
-    dt_internal.guard_dynamic_table('pg_dynamic_tables 1.1', 'SELECT region, n FROM dt_sec.mal_src', '1 minute', 'AUTO', 'on_schedule', 'ACTIVE');
+    dt_internal.guard_dynamic_table('pg_dynamic_tables 1.1', 'SELECT region, n FROM dt_sec.mal_src', '1 minute', 'AUTO', 'on_schedule', 'ACTIVE', '');
 CREATE TABLE mal_parent (region text, n bigint);
 CREATE TABLE mal_child () INHERITS (mal_parent);
 CREATE TRIGGER dt_guard BEFORE INSERT ON mal_parent FOR EACH STATEMENT EXECUTE FUNCTION
-    dt_internal.guard_dynamic_table('pg_dynamic_tables 1.1', 'SELECT region, n FROM dt_sec.mal_src', '1 minute', 'AUTO', 'on_schedule', 'ACTIVE');
+    dt_internal.guard_dynamic_table('pg_dynamic_tables 1.1', 'SELECT region, n FROM dt_sec.mal_src', '1 minute', 'AUTO', 'on_schedule', 'ACTIVE', '');
 CREATE TRIGGER dt_guard BEFORE INSERT ON mal_child FOR EACH STATEMENT EXECUTE FUNCTION
-    dt_internal.guard_dynamic_table('pg_dynamic_tables 1.1', 'SELECT region, n FROM dt_sec.mal_src', '1 minute', 'AUTO', 'on_schedule', 'ACTIVE');
+    dt_internal.guard_dynamic_table('pg_dynamic_tables 1.1', 'SELECT region, n FROM dt_sec.mal_src', '1 minute', 'AUTO', 'on_schedule', 'ACTIVE', '');
 -- Her plain table over her table becomes a dynamic table; nothing may
 -- inherit from it.
 CREATE TRIGGER dt_guard BEFORE INSERT ON mal_t FOR EACH STATEMENT EXECUTE FUNCTION
-    dt_internal.guard_dynamic_table('pg_dynamic_tables 1.1', 'SELECT region, n FROM dt_sec.mal_src', '1 minute', 'AUTO', 'on_schedule', 'ACTIVE');
-SELECT name, refresh_mode, target_lag, populated FROM dt.dynamic_tables WHERE name = 'mal_t'::regclass;
+    dt_internal.guard_dynamic_table('pg_dynamic_tables 1.1', 'SELECT region, n FROM dt_sec.mal_src', '1 minute', 'AUTO', 'on_schedule', 'ACTIVE', '');
+SELECT name, refresh_mode, target_lag, populated FROM dt.dynamic_tables WHERE relid = 'mal_t'::regclass;
 CREATE TABLE mal_kid () INHERITS (mal_t);
 CREATE TABLE mal_kid (region text, n bigint);
 ALTER TABLE mal_kid INHERIT mal_t;
@@ -339,13 +339,13 @@ ALTER TABLE mal_kid INHERIT mal_t;
 -- reading one over that.
 CREATE TABLE mal_loop (region text, n bigint);
 CREATE TRIGGER dt_guard BEFORE INSERT ON mal_loop FOR EACH STATEMENT EXECUTE FUNCTION
-    dt_internal.guard_dynamic_table('pg_dynamic_tables 1.1', 'SELECT region, n FROM dt_sec.mal_loop', '1 minute', 'AUTO', 'on_schedule', 'ACTIVE');
+    dt_internal.guard_dynamic_table('pg_dynamic_tables 1.1', 'SELECT region, n FROM dt_sec.mal_loop', '1 minute', 'AUTO', 'on_schedule', 'ACTIVE', '');
 SELECT dt.create_dynamic_table('mal_over_loop', 'SELECT region, sum(n)::bigint AS n FROM mal_loop GROUP BY region');
 SELECT dt.create_dynamic_table('mal_over_over', 'SELECT region, n FROM mal_over_loop');
 CREATE TRIGGER dt_guard BEFORE INSERT ON mal_loop FOR EACH STATEMENT EXECUTE FUNCTION
-    dt_internal.guard_dynamic_table('pg_dynamic_tables 1.1', 'SELECT region, n FROM dt_sec.mal_over_loop', '1 minute', 'AUTO', 'on_schedule', 'ACTIVE');
+    dt_internal.guard_dynamic_table('pg_dynamic_tables 1.1', 'SELECT region, n FROM dt_sec.mal_over_loop', '1 minute', 'AUTO', 'on_schedule', 'ACTIVE', '');
 CREATE TRIGGER dt_guard BEFORE INSERT ON mal_loop FOR EACH STATEMENT EXECUTE FUNCTION
-    dt_internal.guard_dynamic_table('pg_dynamic_tables 1.1', 'SELECT region, n FROM dt_sec.mal_over_over', '1 minute', 'AUTO', 'on_schedule', 'ACTIVE');
+    dt_internal.guard_dynamic_table('pg_dynamic_tables 1.1', 'SELECT region, n FROM dt_sec.mal_over_over', '1 minute', 'AUTO', 'on_schedule', 'ACTIVE', '');
 SELECT count(*) AS dt_guard_triggers FROM pg_trigger
  WHERE tgname = 'dt_guard' AND tgrelid::regclass::text IN
        ('alice_plain', 'mal_parted', 'mal_part', 'mal_parent', 'mal_child', 'mal_loop');
@@ -358,6 +358,8 @@ RESET ROLE;
 -- (before 1.1 its rows went in).
 -- ---------------------------------------------------------------------
 SET ROLE regress_dt_sec_mallory;
+-- (populated: reading it shows what went in)
+SELECT action FROM dt.refresh('mal_t');
 CREATE FUNCTION mal_sneak() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF pg_trigger_depth() = 1 THEN

@@ -154,8 +154,10 @@ check_restored($target, 'split', 'schema-only then data-only', $snap, immediate 
 # around each table's data, capture included: the dynamic tables over a
 # table are refreshed in full after), with COPY and with --inserts (the
 # INSERTs into a dynamic table go in while its guard is off; its next
-# refresh is full).
-for my $case ([ 'copy', ], [ 'inserts', '--inserts' ])
+# refresh is full).  pg_dump --inserts reads a table with SELECT, which a
+# dynamic table never populated refuses (README): its data, none, is left
+# out.
+for my $case ([ 'copy', ], [ 'inserts', '--inserts', '--exclude-table-data=shop.big_orders' ])
 {
 	my ($how, @args) = @$case;
 	dump_is_clean(take_dump("data_dt_$how.sql", '--data-only', '--disable-triggers', @args),
