@@ -1076,6 +1076,12 @@ catalog_refresh_costs(Oid relid, DtRefreshCosts *costs)
 		else
 			costs->full_ms[costs->nfull++] = ms;
 	}
+	catalog_exec("SELECT count(*) FROM " DT_INTERNAL_SCHEMA ".refresh_log r WHERE r.relid = $1 "
+				 "AND starts_with(r.state_message, '" DT_MESSAGE_ADAPTIVE_FULL "') "
+				 "AND r.refresh_id > coalesce((SELECT max(i.refresh_id) FROM " DT_INTERNAL_SCHEMA
+				 ".refresh_log i WHERE i.relid = $1 AND i.refresh_action = 'INCREMENTAL'), 0)",
+				 1, types, values, NULL, SPI_OK_SELECT);
+	costs->adaptive_fulls = (int) spi_util_int64(0, 1);
 	SPI_finish();
 }
 

@@ -767,6 +767,13 @@ incremental_or_full(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 /* The full refreshes whose median is the expected cost of the next. */
 #define ADAPTIVE_FULL_SAMPLES 3
 
+/*
+ * After this many full refreshes in a row chosen by the history, the next
+ * is incremental again: the only way to learn that incremental got cheaper
+ * (one slow sample, on a loaded machine, would otherwise hold it full).
+ */
+#define ADAPTIVE_PROBE_AFTER 10
+
 /* compare_double: qsort's order of doubles. */
 static int
 compare_double(const void *a, const void *b)
@@ -831,8 +838,9 @@ expected_incremental_ms(const DtRefreshCosts *costs, int64 changes)
  *		(catalog_refresh_costs): the incremental cost by
  *		expected_incremental_ms, the full cost the median of the last
  *		ADAPTIVE_FULL_SAMPLES full refreshes.  Without a refresh of either
- *		kind in the history, or with pg_dynamic_tables.adaptive_refresh off,
- *		it is incremental.  *message says why when it is full.
+ *		kind in the history, after ADAPTIVE_PROBE_AFTER full ones it chose
+ *		in a row, or with pg_dynamic_tables.adaptive_refresh off, it is
+ *		incremental.  *message says why when it is full.
  */
 static bool
 adaptive_full(Oid relid, int64 changes, char **message)
@@ -844,7 +852,7 @@ adaptive_full(Oid relid, int64 changes, char **message)
 	if (!refresh_adaptive)
 		return false;
 	catalog_refresh_costs(relid, &costs);
-	if (costs.nincremental == 0 || costs.nfull == 0)
+	if (costs.nincremental == 0 || costs.nfull == 0 || costs.adaptive_fulls >= ADAPTIVE_PROBE_AFTER)
 		return false;
 	full_ms = median(costs.full_ms, Min(costs.nfull, ADAPTIVE_FULL_SAMPLES));
 	incremental_ms = expected_incremental_ms(&costs, changes);

@@ -135,14 +135,33 @@ entry_inputs(Oid relid, void *arg)
 }
 
 /*
+ * compare_due_at
+ *		list_sort's order of ScheduleEntry: earliest due first, then by
+ *		OID (the order of creation, mostly), so that the plan is the same
+ *		for the same catalog.
+ */
+static int
+compare_due_at(const ListCell *a, const ListCell *b)
+{
+	ScheduleEntry *x = (ScheduleEntry *) lfirst(a);
+	ScheduleEntry *y = (ScheduleEntry *) lfirst(b);
+
+	if (x->due_at != y->due_at)
+		return x->due_at < y->due_at ? -1 : 1;
+	return x->relid < y->relid ? -1 : x->relid > y->relid ? 1 : 0;
+}
+
+/*
  * schedule_plan
- *		The units to refresh at now, given the DTs being refreshed (busy).
+ *		The units to refresh at now, most overdue first, given the DTs being
+ *		refreshed (busy).
  *		*wake, set by the caller, is lowered to when the next DT not yet
  *		due will be.
  */
 List *
 schedule_plan(List *entries, TimestampTz now, List *busy, TimestampTz *wake)
 {
+	List	   *due_entries = NIL;
 	List	   *due = NIL;
 	List	   *upstream = NIL;
 	List	   *units = NIL;
@@ -160,10 +179,14 @@ schedule_plan(List *entries, TimestampTz now, List *busy, TimestampTz *wake)
 		e->due_at = e->populated && e->data_timestamp != 0
 			? e->data_timestamp + e->lag_us - lead : now;
 		if (e->due_at <= now)
-			due = lappend_oid(due, e->relid);
+			due_entries = lappend(due_entries, e);
 		else if (e->due_at < *wake)
 			*wake = e->due_at;
 	}
+	/* the most overdue first: workers claim units in this order */
+	list_sort(due_entries, compare_due_at);
+	foreach(lc, due_entries)
+		due = lappend_oid(due, ((ScheduleEntry *) lfirst(lc))->relid);
 
 	/* a due DT that another due DT reads is left to that DT's unit */
 	foreach(lc, due)

@@ -1340,7 +1340,7 @@ worker_loop(void)
 												   ALLOCSET_DEFAULT_SIZES);
 	ScheduleLoad load = {schedule_cxt, NIL};
 	uint32		seen = schedule_generation() - 1;
-	TimestampTz loaded_at = 0;
+	TimestampTz housekept_at = 0;
 	TimestampTz idle_since = GetCurrentTimestamp();
 	bool		reload = true;
 
@@ -1366,18 +1366,20 @@ worker_loop(void)
 			reload = true;
 		}
 		now = GetCurrentTimestamp();
-		if (reload || now - loaded_at >= HOUSEKEEPING_US)
+		/* housekeeping on its own clock: a busy worker reloads constantly */
+		if (now - housekept_at >= HOUSEKEEPING_US)
+		{
+			(void) in_transaction(trim_history_work, NULL);
+			(void) in_transaction(release_capture_work, NULL);
+			housekept_at = now;
+			reload = true;
+		}
+		if (reload)
 		{
 			MemoryContextReset(schedule_cxt);
 			load.entries = NIL;
 			if (!in_transaction(load_schedule_work, &load))
 				leave_database();
-			if (now - loaded_at >= HOUSEKEEPING_US)
-			{
-				(void) in_transaction(trim_history_work, NULL);
-				(void) in_transaction(release_capture_work, NULL);
-			}
-			loaded_at = now;
 			reload = false;
 			now = GetCurrentTimestamp();
 		}

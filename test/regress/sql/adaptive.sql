@@ -65,6 +65,13 @@ SELECT count(*) AS mismatches FROM dt_test.diff('ad_sum');
 SELECT history('{{20,30},{20,2000},{20,30}}', '{5000,40,45,50}');
 SELECT * FROM change(20);
 
+-- Ten full refreshes in a row chosen by the history: the next one is
+-- incremental again, to learn whether that got cheaper (one slow sample
+-- held a table full for good before).
+SELECT history('{{10,100},{10,100},{10,100}}', '{10,10,10}');
+SELECT array_agg(c.action ORDER BY i) AS actions FROM generate_series(1, 11) i, LATERAL change(10) c;
+SELECT count(*) AS mismatches FROM dt_test.diff('ad_sum');
+
 -- A full refresh that the recompute strategy chose after finding the keys
 -- of a window is what trying incremental cost: an incremental sample.
 SELECT history('{}', '{10,10,10}');

@@ -172,4 +172,13 @@ RESET statement_timeout;
 SET client_min_messages = warning;
 DROP TABLE links CASCADE;
 RESET client_min_messages;
+-- More due tables than workers: the most overdue comes first, whatever
+-- the order of creation (workers claim units in this order; by catalog
+-- order the first tables made were always served and the last starved).
+SELECT dt.create_dynamic_table('made_first', 'SELECT region, max(amount) AS high FROM orders GROUP BY region',
+    target_lag => '10 minutes');
+SELECT dt.create_dynamic_table('made_second', 'SELECT region, avg(amount) AS mean FROM orders GROUP BY region',
+    target_lag => '1 minute');
+SELECT name FROM plan(ts('made_second') + interval '1 hour')
+ WHERE name IN ('made_first'::regclass, 'made_second'::regclass) ORDER BY unit;
 DROP FUNCTION ts, plan;
