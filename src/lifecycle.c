@@ -348,7 +348,18 @@ lifecycle_make_dynamic(Oid relid, DtEntry *entry, Query *query, DtAnalysis *an)
 	List	   *input_relids = NIL;
 
 	foreach(lc, an->inputs)
-		input_relids = lappend_oid(input_relids, ((DtInput *) lfirst(lc))->relid);
+	{
+		Oid			input = ((DtInput *) lfirst(lc))->relid;
+		DtEntry    *upstream = catalog_read_entry(input, true);
+
+		input_relids = lappend_oid(input_relids, input);
+		/* a DT that reads a suspended one is suspended with it */
+		if (!entry->suspended && upstream != NULL && upstream->suspended)
+		{
+			entry->suspended = true;
+			entry->suspended_by = input;
+		}
+	}
 	catalog_refuse_cycle(relid, get_rel_name(relid), input_relids);
 	lock_inputs(an->inputs);
 

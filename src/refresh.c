@@ -1471,6 +1471,9 @@ refresh_one(Oid relid, Snapshot snap, TimestampTz data_timestamp, const char *tr
 	AtEOXact_GUC(false, guc_level);
 	catalog_end_as_owner(saved_user, saved_context);
 	catalog_save_position(relid, snap, cid, data_timestamp);
+	/* made in the SPI connection's memory, which goes with it */
+	if (stats->message != NULL)
+		stats->message = MemoryContextStrdup(cxt, stats->message);
 	SPI_finish();
 	/* populated now: backends that refused to read it must learn it */
 	if (!entry->populated)

@@ -175,10 +175,23 @@ RESET client_min_messages;
 -- More due tables than workers: the most overdue comes first, whatever
 -- the order of creation (workers claim units in this order; by catalog
 -- order the first tables made were always served and the last starved).
-SELECT dt.create_dynamic_table('made_first', 'SELECT region, max(amount) AS high FROM orders GROUP BY region',
+CREATE TABLE sales (region text, amount int);
+INSERT INTO sales VALUES ('north', 1), ('south', 2);
+SELECT dt.create_dynamic_table('made_first', 'SELECT region, max(amount) AS high FROM sales GROUP BY region',
     target_lag => '10 minutes');
-SELECT dt.create_dynamic_table('made_second', 'SELECT region, avg(amount) AS mean FROM orders GROUP BY region',
+SELECT dt.create_dynamic_table('made_second', 'SELECT region, avg(amount) AS mean FROM sales GROUP BY region',
     target_lag => '1 minute');
 SELECT name FROM plan(ts('made_second') + interval '1 hour')
  WHERE name IN ('made_first'::regclass, 'made_second'::regclass) ORDER BY unit;
+-- A table made over a suspended one is suspended with it (it was shown
+-- ACTIVE and never scheduled), and resumed with it.
+SELECT dt.suspend('made_first');
+SELECT dt.create_dynamic_table('over_suspended', 'SELECT count(*) AS regions FROM made_first',
+    target_lag => '1 minute');
+SELECT scheduling_state, scheduling_state_reason FROM dt.dynamic_tables WHERE relid = 'over_suspended'::regclass;
+SELECT dt.resume('made_first');
+SELECT scheduling_state FROM dt.dynamic_tables WHERE relid = 'over_suspended'::regclass;
+SET client_min_messages = warning;
+DROP TABLE sales CASCADE;
+RESET client_min_messages;
 DROP FUNCTION ts, plan;
