@@ -183,10 +183,31 @@ refresh_recording_failure(Oid relid, const char *trigger, DtRefreshStats *stats)
 }
 
 /*
+ * lock_cancelling_refresh
+ *		Lock DT relid in mode, cancelling the scheduled refresh a worker may
+ *		be running on it (workers_cancel_refresh) as often as it takes: a
+ *		worker retries a cancelled refresh at once, and could take the lock
+ *		again first.  Waits as long as another holder keeps it (a manual
+ *		refresh, say), interruptibly.
+ */
+static void
+lock_cancelling_refresh(Oid relid, LOCKMODE mode)
+{
+	for (;;)
+	{
+		workers_cancel_refresh(relid);
+		if (ConditionalLockRelationOid(relid, mode))
+			return;
+		CHECK_FOR_INTERRUPTS();
+		pg_usleep(10 * 1000L);
+	}
+}
+
+/*
  * owned_dynamic_table
  *		Check that relid is a DT the current user owns, and lock it against
  *		refreshes (whose end updates the same catalog row), cancelling the
- *		scheduled one a worker may be running (workers_cancel_refresh).
+ *		scheduled one a worker may be running (lock_cancelling_refresh).
  */
 static void
 owned_dynamic_table(Oid relid, const char *what)
@@ -196,8 +217,7 @@ owned_dynamic_table(Oid relid, const char *what)
 	require_dynamic_table(relid);
 	if (!pg_class_ownercheck(relid, GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, get_rel_name(relid));
-	workers_cancel_refresh(relid);
-	LockRelationOid(relid, ExclusiveLock);
+	lock_cancelling_refresh(relid, ExclusiveLock);
 }
 
 /*
@@ -450,7 +470,7 @@ dt_drop_dynamic_table(PG_FUNCTION_ARGS)
 	refresh_refuse_nested("drop a dynamic table");
 	require_dynamic_table(relid);
 	if (pg_class_ownercheck(relid, GetUserId()))
-		workers_cancel_refresh(relid);
+		lock_cancelling_refresh(relid, AccessExclusiveLock);
 	SPI_connect();
 	if (SPI_execute(psprintf("DROP TABLE %s", names_qualified(relid)), false, 0) != SPI_OK_UTILITY)
 		elog(ERROR, "could not drop dynamic table");
