@@ -140,7 +140,7 @@ typedef struct DtRefreshCosts
 	double		incremental_ms[DT_COST_SAMPLES];
 	int			nfull;
 	double		full_ms[DT_COST_SAMPLES];
-	int			adaptive_fulls;	/* full by that choice since the last
+	int			adaptive_fulls; /* full by that choice since the last
 								 * incremental one */
 } DtRefreshCosts;
 
