@@ -1046,6 +1046,22 @@ refresh_in_progress(Oid relid)
 }
 
 /*
+ * running_plan_set
+ *		The plan set of the refresh this backend is running (the innermost
+ *		one), or NULL.
+ */
+static DtPlanSet *
+running_plan_set(void)
+{
+	Oid			dt;
+
+	if (refreshing == NIL || plan_cache == NULL)
+		return NULL;
+	dt = llast_oid(refreshing);
+	return hash_search(plan_cache, &dt, HASH_FIND, NULL);
+}
+
+/*
  * refresh_reads_input
  *		Is this backend running the statements of a refresh (the innermost
  *		one), as the owner of that DT, and does that DT read relid?  Only
@@ -1054,15 +1070,10 @@ refresh_in_progress(Oid relid)
 bool
 refresh_reads_input(Oid relid)
 {
-	Oid			dt;
-	DtPlanSet  *p;
+	DtPlanSet  *p = running_plan_set();
 	ListCell   *lc;
 
-	if (refreshing == NIL || plan_cache == NULL)
-		return false;
-	dt = llast_oid(refreshing);
-	p = hash_search(plan_cache, &dt, HASH_FIND, NULL);
-	if (p == NULL || p->an == NULL || catalog_relation_owner(dt) != GetUserId())
+	if (p == NULL || p->an == NULL || catalog_relation_owner(llast_oid(refreshing)) != GetUserId())
 		return false;
 	foreach(lc, p->an->inputs)
 	{
@@ -1084,14 +1095,9 @@ refresh_reads_input(Oid relid)
 bool
 refresh_window_rows(Oid relid, double *rows)
 {
-	Oid			dt;
-	DtPlanSet  *p;
+	DtPlanSet  *p = running_plan_set();
 	ListCell   *lc;
 
-	if (refreshing == NIL || plan_cache == NULL)
-		return false;
-	dt = llast_oid(refreshing);
-	p = hash_search(plan_cache, &dt, HASH_FIND, NULL);
 	if (p == NULL || p->sql == NULL || p->window_rows == NULL)
 		return false;
 	foreach(lc, p->sql->count_relids)
