@@ -5,9 +5,11 @@
  *
  * pg_depend does most of the work: a DT depends on the columns, functions
  * and types its query uses, so DROP of any of them is refused (or cascades
- * to the DT), and its unique key index cannot be dropped without it.  What
- * pg_depend cannot express is done here:
+ * to the DT), and its key index goes with it.  What pg_depend cannot
+ * express is done here:
  *
+ *	- DROP INDEX of a DT's key index is refused (its dependency is AUTO, not
+ *	  INTERNAL: see lifecycle_record_dependencies);
  *	- the guard trigger (dt_internal.guard_dynamic_table) refuses every
  *	  INSERT, UPDATE, DELETE, TRUNCATE, COPY and MERGE into a DT that is not
  *	  its own refresh;
@@ -469,7 +471,8 @@ check_rename(RenameStmt *stmt)
 
 /*
  * check_drop
- *		Capture triggers cannot be dropped; dropping the dt_guard trigger of
+ *		Capture triggers and the key index of a DT cannot be dropped (the
+ *		index goes with its DT); dropping the dt_guard trigger of
  *		a DT makes it a plain table; a dropped child of a captured table
  *		takes its rows with it, so its ancestors' readers rebuild.
  */
@@ -502,6 +505,21 @@ check_drop(DropStmt *stmt, AfterCommand *after)
 						(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
 						 errmsg("cannot drop trigger \"%s\" because dynamic tables depend on it", trigger),
 						 errhint("Drop the dynamic tables that read the table instead.")));
+		}
+		else if (stmt->removeType == OBJECT_INDEX)
+		{
+			Oid			index = RangeVarGetRelid(makeRangeVarFromNameList((List *) lfirst(lc)),
+												 NoLock, true);
+			Oid			owner = OidIsValid(index) ? lifecycle_key_index_owner(index) : InvalidOid;
+
+			if (OidIsValid(owner))
+				ereport(ERROR,
+						(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+						 errmsg("cannot drop index %s because table %s requires it",
+								get_rel_name(index), get_rel_name(owner)),
+						 errdetail("It is the key index that refreshes of dynamic table %s write through.",
+								   get_rel_name(owner)),
+						 errhint("You can drop table %s instead.", get_rel_name(owner))));
 		}
 		else if (stmt->removeType == OBJECT_TABLE)
 		{

@@ -274,7 +274,11 @@ ensure_key_index(Oid relid, DtAnalysis *an)
  *		uses; on the text search configuration its settings pin, which
  *		every refresh sets; on the extension (DROP EXTENSION ... CASCADE
  *		drops the DTs: nothing would refresh them); and its key index's, as
- *		part of it, which cannot be dropped without it.  query NULL: only
+ *		part of it (AUTO, not INTERNAL: a cascade that reaches a column of
+ *		the DT first, as DROP TYPE ... CASCADE of a key column's type does,
+ *		would make PostgreSQL drop the DT, the internal owner of the index
+ *		on that column, before the column; ddl_guard.c refuses DROP INDEX
+ *		of it, through lifecycle_key_index_owner).  query NULL: only
  *		the settings' and the extension's (a DT of 1.0 has the others).
  *		an->strategy is the effective one: a DT refreshed in full has no
  *		key index.
@@ -297,8 +301,65 @@ lifecycle_record_dependencies(Oid relid, List *settings, Query *query, DtAnalysi
 		Oid			index = find_key_index(relid, an);
 
 		if (OidIsValid(index))
-			record_dependency(RelationRelationId, index, RelationRelationId, relid, DEPENDENCY_INTERNAL);
+			record_dependency(RelationRelationId, index, RelationRelationId, relid, DEPENDENCY_AUTO);
 	}
+}
+
+/*
+ * is_key_index_dependency
+ *		Is dep (a pg_depend row) the one lifecycle_record_dependencies
+ *		records for a DT's key index: from an index without expressions or
+ *		predicate (whose own AUTO dependencies on the table name columns,
+ *		and only a whole-row reference in an expression names the table
+ *		itself) on the whole table; INTERNAL as DTs made by 1.0 have it.
+ */
+static bool
+is_key_index_dependency(Form_pg_depend dep)
+{
+	HeapTuple	tup;
+	bool		plain;
+
+	if (dep->classid != RelationRelationId || dep->refclassid != RelationRelationId ||
+		dep->refobjsubid != 0 || dep->objsubid != 0 ||
+		(dep->deptype != DEPENDENCY_AUTO && dep->deptype != DEPENDENCY_INTERNAL))
+		return false;
+	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(dep->objid));
+	if (!HeapTupleIsValid(tup))
+		return false;
+	plain = heap_attisnull(tup, Anum_pg_index_indexprs, NULL) &&
+		heap_attisnull(tup, Anum_pg_index_indpred, NULL);
+	ReleaseSysCache(tup);
+	return plain;
+}
+
+/*
+ * lifecycle_key_index_owner
+ *		The DT whose key index index is, or InvalidOid.
+ */
+Oid
+lifecycle_key_index_owner(Oid index)
+{
+	Relation	rel = table_open(DependRelationId, AccessShareLock);
+	ScanKeyData key[2];
+	SysScanDesc scan;
+	HeapTuple	tup;
+	Oid			owner = InvalidOid;
+
+	ScanKeyInit(&key[0], Anum_pg_depend_classid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(RelationRelationId));
+	ScanKeyInit(&key[1], Anum_pg_depend_objid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(index));
+	scan = systable_beginscan(rel, DependDependerIndexId, true, NULL, 2, key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_depend dep = (Form_pg_depend) GETSTRUCT(tup);
+
+		if (is_key_index_dependency(dep) && catalog_is_dynamic_table(dep->refobjid))
+			owner = dep->refobjid;
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return owner;
 }
 
 /*
@@ -389,8 +450,8 @@ lifecycle_make_dynamic(Oid relid, DtEntry *entry, Query *query, DtAnalysis *an)
  *		Delete from pg_depend what lifecycle_make_dynamic recorded for DT
  *		relid: its dependencies on what its query uses and on the extension
  *		(the table's own, on its schema, access method and OF type and those
- *		of its columns, stay), and its key index's internal dependency on
- *		it, which makes that an ordinary index.  Returns the key index, or
+ *		of its columns, stay), and its key index's dependency on it, which
+ *		makes that an ordinary index.  Returns the key index, or
  *		InvalidOid.
  */
 static Oid
@@ -433,8 +494,7 @@ forget_dependencies(Oid relid)
 	{
 		Form_pg_depend dep = (Form_pg_depend) GETSTRUCT(tup);
 
-		if (dep->classid == RelationRelationId && dep->deptype == DEPENDENCY_INTERNAL &&
-			get_rel_relkind(dep->objid) == RELKIND_INDEX)
+		if (is_key_index_dependency(dep))
 		{
 			index = dep->objid;
 			CatalogTupleDelete(rel, &tup->t_self);

@@ -25,6 +25,7 @@ extern void lifecycle_check_privileges(Query *query);
 extern void lifecycle_choose_strategy(DtEntry *entry, DtAnalysis *an, const char *name);
 extern void lifecycle_record_dependencies(Oid relid, List *settings, Query *query,
 										  DtAnalysis *an);
+extern Oid	lifecycle_key_index_owner(Oid index);
 extern void lifecycle_make_dynamic(Oid relid, DtEntry *entry, Query *query, DtAnalysis *an);
 extern void lifecycle_redefine(Oid relid, DtEntry *entry, Query *query);
 extern void lifecycle_forget_dropped(void);

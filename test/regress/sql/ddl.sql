@@ -259,6 +259,10 @@ CREATE TABLE moods (id int, m mood, w int);
 INSERT INTO moods VALUES (1, 'sad', 1), (2, 'ok', 2);
 SELECT dt.create_dynamic_table('moods_all', 'SELECT m, w FROM moods', refresh_mode => 'full');
 SELECT dt.create_dynamic_table('moods_w', 'SELECT w, count(*) AS n FROM moods GROUP BY w');
+-- Grouped by the type (delta merge and recompute): the cascade reaches
+-- their key columns and drops them whole, with key index and state.
+SELECT dt.create_dynamic_table('moods_by_m', 'SELECT m, count(*) AS n, max(w) AS w FROM moods GROUP BY m');
+SELECT dt.create_dynamic_table('moods_m_rc', 'SELECT DISTINCT ON (m) m, w FROM moods ORDER BY m, w');
 SELECT a.attname FROM dt_internal.change_log l JOIN pg_attribute a ON a.attrelid = l.log_relid
  WHERE l.input_relid = 'moods'::regclass AND a.atttypid = 'mood'::regtype;
 SET client_min_messages = warning;
