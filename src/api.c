@@ -251,7 +251,7 @@ create_options(FunctionCallInfo fcinfo, const char *lag, const char *initialize,
 static RangeVar *
 new_table_name(const char *name, bool or_replace, Oid *nsp, Oid *existing)
 {
-	RangeVar   *rv = makeRangeVarFromNameList(dt_name_list(name));
+	RangeVar   *rv = makeRangeVarFromNameList(names_parse_new(name));
 
 	*nsp = RangeVarGetCreationNamespace(rv);
 	if (isAnyTempNamespace(*nsp))

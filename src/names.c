@@ -25,8 +25,11 @@
 
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "lib/stringinfo.h"
+#include "parser/scansup.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/regproc.h"
 #include "utils/syscache.h"
 
 #include "common.h"
@@ -116,4 +119,51 @@ names_is_extension_trigger(const char *name)
 {
 	return strcmp(name, DT_GUARD_TRIGGER) == 0 ||
 		strncmp(name, DT_CAPTURE_TRIGGER_PREFIX, strlen(DT_CAPTURE_TRIGGER_PREFIX)) == 0;
+}
+
+/*
+ * names_parse_new
+ *		A qualified name given as text, as the list of its parts (what
+ *		stringToQualifiedNameList makes of it), for an object to create:
+ *		a part of NAMEDATALEN bytes or more is truncated with the NOTICE
+ *		CREATE TABLE gives, which that function would truncate silently.
+ *		The syntax is that function's to check.
+ */
+List *
+names_parse_new(const char *qualified)
+{
+	const char *p = qualified;
+
+	while (*p != '\0')
+	{
+		StringInfoData part;
+		bool		quoted = false;
+
+		initStringInfo(&part);
+		while (scanner_isspace(*p))
+			p++;
+		if (*p == '"')
+		{
+			quoted = true;
+			for (p++; *p != '\0' && !(p[0] == '"' && p[1] != '"'); p++)
+			{
+				if (*p == '"')
+					p++;		/* a doubled quote stands for one */
+				appendStringInfoChar(&part, *p);
+			}
+			if (*p == '"')
+				p++;
+		}
+		else
+			for (; *p != '\0' && *p != '.' && !scanner_isspace(*p); p++)
+				appendStringInfoChar(&part, *p);
+		if (part.len >= NAMEDATALEN)
+			truncate_identifier(quoted ? part.data : downcase_identifier(part.data, part.len, false, false),
+								part.len, true);
+		while (*p != '\0' && *p != '.')
+			p++;
+		if (*p == '.')
+			p++;
+	}
+	return dt_name_list(qualified);
 }

@@ -64,6 +64,12 @@ SELECT * FROM dt_test.create_fails('taken_enum', 'SELECT 1 AS x');
 SELECT * FROM dt_test.create_fails('no_such_schema.d', 'SELECT 1 AS x');
 SELECT * FROM dt_test.create_fails('pg_temp.d', 'SELECT 1 AS x');
 SELECT * FROM dt_test.create_fails('dt_internal.d', 'SELECT 1 AS x');
+-- A name too long is truncated, with the NOTICE CREATE TABLE gives.
+SELECT dt.create_dynamic_table(repeat('long_name_', 7), 'SELECT 1 AS x');
+SELECT dt.create_dynamic_table('public . "' || repeat('Q"".', 25) || '"', 'SELECT 1 AS x');
+SELECT relname, length(relname) FROM pg_class WHERE relname LIKE 'long_name_%' OR relname LIKE 'Q"%' ORDER BY 1;
+SELECT dt.drop_dynamic_table(repeat('long_name_', 7));
+SELECT dt.drop_dynamic_table('public."' || repeat('Q"".', 21) || '"');
 
 -- ---------------------------------------------------------------------
 -- Unknown objects.
