@@ -43,7 +43,6 @@
 #include "catalog/pg_depend.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/namespace.h"
-#include "catalog/objectaddress.h"
 #include "access/htup_details.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
@@ -512,14 +511,21 @@ check_drop(DropStmt *stmt, AfterCommand *after)
 												 NoLock, true);
 			Oid			owner = OidIsValid(index) ? lifecycle_key_index_owner(index) : InvalidOid;
 
-			if (OidIsValid(owner))
-				ereport(ERROR,
-						(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
-						 errmsg("cannot drop index %s because table %s requires it",
-								get_rel_name(index), get_rel_name(owner)),
-						 errdetail("It is the key index that refreshes of dynamic table %s write through.",
-								   get_rel_name(owner)),
-						 errhint("You can drop table %s instead.", get_rel_name(owner))));
+			ObjectAddress indexaddr;
+			ObjectAddress owneraddr;
+
+			if (!OidIsValid(owner))
+				continue;
+			/* as PostgreSQL words it for an index internal to a table */
+			ObjectAddressSet(indexaddr, RelationRelationId, index);
+			ObjectAddressSet(owneraddr, RelationRelationId, owner);
+			ereport(ERROR,
+					(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+					 errmsg("cannot drop %s because %s requires it",
+							getObjectDescription(&indexaddr, false),
+							getObjectDescription(&owneraddr, false)),
+					 errdetail("It is the key index that refreshes of the dynamic table write through."),
+					 errhint("You can drop %s instead.", getObjectDescription(&owneraddr, false))));
 		}
 		else if (stmt->removeType == OBJECT_TABLE)
 		{
