@@ -33,6 +33,7 @@ OBJS = \
 	src/querytree.o \
 	src/read_guard.o \
 	src/recompute.o \
+	src/window.o \
 	src/refresh.o \
 	src/schedule.o \
 	src/settings.o \

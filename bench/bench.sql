@@ -65,34 +65,6 @@ BEGIN
     RETURN done;
 END $$;
 
--- apply_template_batch: n new results of one template, as one FlakeBench
--- run writes them: copies of that template's latest results, started now.
--- The template is picked by seed.
-CREATE OR REPLACE FUNCTION apply_template_batch(n integer, seed double precision)
-RETURNS bigint LANGUAGE plpgsql AS $$
-DECLARE
-    tpl text;
-    k bigint;
-BEGIN
-    PERFORM setseed(seed);
-    SELECT template_id INTO tpl FROM flakebench.templates
-     ORDER BY template_id OFFSET floor(random() * (SELECT count(*) FROM flakebench.templates)) LIMIT 1;
-    INSERT INTO flakebench.test_results
-          (run_id, test_name, table_type, warehouse_size, status, start_time, end_time,
-           duration_seconds, concurrent_connections, qps, p50_latency_ms, p95_latency_ms,
-           p99_latency_ms, error_rate, total_operations, read_operations, write_operations,
-           failed_operations, warehouse_credits_used, test_config)
-    SELECT run_id, test_name, table_type, warehouse_size, status, now(), now() + (end_time - start_time),
-           duration_seconds, concurrent_connections, qps, p50_latency_ms, p95_latency_ms,
-           p99_latency_ms, error_rate, total_operations, read_operations, write_operations,
-           failed_operations, warehouse_credits_used, test_config
-      FROM flakebench.test_results
-     WHERE test_config->>'template_id' = tpl
-     ORDER BY test_id DESC LIMIT n;
-    GET DIAGNOSTICS k = ROW_COUNT;
-    RETURN k;
-END $$;
-
 -- timed_refresh: dt.refresh of one dynamic table, timed around the call.
 -- ms is the wall time of the call in the server; duration_ms is the
 -- duration dt.refresh reports itself (the same call, measured in C).
@@ -140,8 +112,7 @@ BEGIN
 END $$;
 
 -- Results of the run, one row per measurement.  base is the label of the
--- base size ('1M'), phase 'loop' (figure 1 cells) or 'full-dt' (the
--- FULL dynamic table, measured separately).
+-- base size ('1M'), phase 'loop' (figure 1 cells) or 'tpch'.
 CREATE TABLE IF NOT EXISTS refresh_times (
     base text, base_rows bigint, phase text, kind text, batch integer, rep integer, dt text,
     action text, ms double precision, duration_ms double precision);

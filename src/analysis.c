@@ -290,8 +290,10 @@ analysis_analyze(Query *query, Oid dtrelid)
 	DtFunctionFacts facts;
 	ListCell   *lc;
 	char	   *reason;
+	Query	   *rewritten;
 
 	an->query = query;
+	an->defining = query;
 	{
 		DtQueryInputs walk;
 
@@ -345,14 +347,21 @@ analysis_analyze(Query *query, Oid dtrelid)
 	if (OidIsValid(facts.user_stable))
 		an->always_full = true;
 
-	/* simple subqueries in FROM are read as the joins they are */
-	an->reason = merge_analyze(querytree_pull_up(query), an);
+	/*
+	 * simple subqueries in FROM are read as the joins they are; aggregates
+	 * over the first rows of a window's partitions as subqueries of a group
+	 */
+	rewritten = window_rank_rewrite(query, &an->rank_index);
+	an->rank_subqueries = (rewritten != NULL);
+	an->reason = merge_analyze(querytree_pull_up(rewritten != NULL ? rewritten : query), an);
 	if (an->reason == NULL)
 	{
 		an->strategy = DT_STRATEGY_MERGE;
 		return an;
 	}
 	an->query = query;
+	an->rank_subqueries = false;
+	an->rank_index = NULL;
 	an->from = NIL;
 	an->quals = NULL;
 	an->keys = an->aggregates = an->aux_tables = NIL;

@@ -7,6 +7,7 @@
  *	querytree.c		walks over a Query tree that the others share
  *	merge.c			delta merge: grouped queries and their aggregates' state
  *	recompute.c		affected-key recompute: the column partitioning a query
+ *	window.c		rank-bounded windows rewritten for delta merge
  *	analysis.c		parse the query, check it, decide (calls merge.c and
  *					recompute.c)
  *
@@ -55,7 +56,8 @@ typedef enum DtAggKind
 	DT_AGG_PERCENTILE_CONT,
 	DT_AGG_PERCENTILE_DISC,
 	DT_AGG_BOOL_AND,
-	DT_AGG_BOOL_OR
+	DT_AGG_BOOL_OR,
+	DT_AGG_RANKED				/* over a group's first k rows (window.c) */
 } DtAggKind;
 
 /*
@@ -83,7 +85,9 @@ typedef struct DtAggregate
 {
 	int			no;				/* 1-based */
 	DtAggKind	kind;
-	Aggref	   *aggref;
+	Aggref	   *aggref;			/* NULL for DT_AGG_RANKED */
+	Expr	   *ranked;			/* DT_AGG_RANKED: the subquery computing it
+								 * for one group, correlated by the group key */
 	Expr	   *arg;			/* argument or ordering expression */
 	Expr	   *filter;			/* FILTER (WHERE ...) or NULL */
 	Oid			argtype;
@@ -201,6 +205,9 @@ typedef struct DtRecompute
 typedef struct DtAnalysis
 {
 	Query	   *query;			/* analysed and rewritten defining query */
+	Query	   *defining;		/* the defining query as analysed, before
+								 * window.c's rewrite: what a full refresh
+								 * inserts */
 	DtStrategy	strategy;
 	char	   *reason;			/* why not incremental; NULL if it is */
 	DtRecompute *recompute;		/* DT_STRATEGY_RECOMPUTE only */
@@ -214,6 +221,10 @@ typedef struct DtAnalysis
 	List	   *keys;			/* of DtKey */
 	List	   *aggregates;		/* of DtAggregate */
 	List	   *aux_tables;		/* of DtAuxTable */
+	bool		rank_subqueries;	/* the subqueries of the select list and
+									 * HAVING are window.c's, of one group */
+	char	   *rank_index;		/* window.c: the CREATE INDEX that would read
+								 * a group's first rows, when none does */
 	List	   *input_exprs;	/* expressions x1..xn over the base table */
 	List	   *filter_exprs;	/* boolean expressions f1..fn */
 } DtAnalysis;
@@ -268,6 +279,12 @@ extern Query *querytree_pull_up(Query *query);
  */
 extern char *merge_analyze(Query *query, DtAnalysis *an);
 extern bool merge_shaped(Query *query);
+
+/* ---------------------------------------------------------------------
+ * window.c
+ * ---------------------------------------------------------------------
+ */
+extern Query *window_rank_rewrite(Query *query, char **index_sql);
 
 /* ---------------------------------------------------------------------
  * recompute.c

@@ -49,6 +49,7 @@
 #include "nodes/plannodes.h"
 #include "optimizer/optimizer.h"
 #include "parser/parsetree.h"
+#include "rewrite/rewriteManip.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -557,6 +558,8 @@ finalize_sql(DtAggregate *agg)
 			return psprintf("CASE WHEN s.a%d_t + s.a%d_f = 0 THEN NULL ELSE s.a%d_f = 0 END", i, i, i);
 		case DT_AGG_BOOL_OR:
 			return psprintf("CASE WHEN s.a%d_t + s.a%d_f = 0 THEN NULL ELSE s.a%d_t > 0 END", i, i, i);
+		case DT_AGG_RANKED:
+			return psprintf("s.a%d_v", i);
 	}
 	elog(ERROR, "unexpected aggregate kind %d", agg->kind);
 	return NULL;
@@ -573,6 +576,8 @@ append_holistic_columns(StringInfo s, DtAnalysis *an)
 		DtAggregate *agg = (DtAggregate *) lfirst(lc);
 		char	   *vt;
 
+		if (agg->kind == DT_AGG_RANKED)
+			appendStringInfo(s, ", a%d_v %s", agg->no, type_sql(agg->restype, agg->restypmod));
 		if (agg->aux_no == 0)
 			continue;
 		vt = psprintf("%s%s", type_sql(agg->argtype, agg->argtypmod), collate_sql(agg->argcollation));
@@ -1249,6 +1254,102 @@ change_rows_sql(DeparseMerge *b, bool from_base, List *changed)
  */
 
 /*
+ * key_field
+ *		If node is a group key of the defining query, read from levelsup
+ *		levels below the grouped level, the same key as a field of column
+ *		key (the second) of relation 1 there: the final view "f", or the
+ *		state; else NULL.
+ */
+static Node *
+key_field(DeparseMerge *b, Node *node, int levelsup)
+{
+	ListCell   *lc;
+
+	foreach(lc, b->an->keys)
+	{
+		DtKey	   *key = (DtKey *) lfirst(lc);
+		Node	   *expr = (Node *) key->expr;
+
+		if (levelsup > 0)
+		{
+			expr = copyObject(expr);
+			IncrementVarSublevelsUp(expr, levelsup, 0);
+		}
+		if (equal(expr, node))
+		{
+			FieldSelect *fs = makeNode(FieldSelect);
+
+			fs->arg = (Expr *) makeVar(1, 2, b->key_typid, -1, InvalidOid, levelsup);
+			fs->fieldnum = foreach_current_index(lc) + 1;
+			fs->resulttype = key->type;
+			fs->resulttypmod = key->typmod;
+			fs->resultcollid = key->collation;
+			return (Node *) fs;
+		}
+	}
+	return NULL;
+}
+
+/* The walk of outer_keys_mutator: the levels below the grouped level. */
+typedef struct OuterKeys
+{
+	DeparseMerge *b;
+	int			levelsup;
+} OuterKeys;
+
+/*
+ * outer_keys_mutator
+ *		A subquery of one group (DT_AGG_RANKED) with the group key it is
+ *		correlated by read from the state row (key_field).
+ */
+static Node *
+outer_keys_mutator(Node *node, OuterKeys *ctx)
+{
+	Node	   *field;
+
+	if (node == NULL)
+		return NULL;
+	if (IsA(node, Query))
+	{
+		Query	   *query;
+
+		ctx->levelsup++;
+		query = query_tree_mutator((Query *) node, outer_keys_mutator, ctx, 0);
+		ctx->levelsup--;
+		return (Node *) query;
+	}
+	if (ctx->levelsup > 0 && (field = key_field(ctx->b, node, ctx->levelsup)) != NULL)
+		return field;
+	return expression_tree_mutator(node, outer_keys_mutator, ctx);
+}
+
+/*
+ * ranked_set_sql
+ *		"a<i>_v = (SELECT ...)" for every aggregate over a group's first
+ *		rows, computed again for the state rows "state_alias"; "" if none.
+ */
+static char *
+ranked_set_sql(DeparseMerge *b, const char *state_alias)
+{
+	StringInfoData s;
+	List	   *ctx = deparse_context_for(state_alias, names_internal_relid(DT_OBJECT_STATE, b->dtrelid, 0));
+	ListCell   *lc;
+
+	initStringInfo(&s);
+	foreach(lc, b->an->aggregates)
+	{
+		DtAggregate *agg = (DtAggregate *) lfirst(lc);
+		OuterKeys	walk = {b, 0};
+
+		if (agg->kind != DT_AGG_RANKED)
+			continue;
+		appendStringInfo(&s, "%sa%d_v = %s", s.len > 0 ? ", " : "", agg->no,
+						 deparse_expression(outer_keys_mutator((Node *) agg->ranked, &walk), ctx, true, false));
+	}
+	return s.data;
+}
+
+/*
  * to_final_mutator
  *		Rewrite an output or HAVING expression of the defining query into one
  *		over the final view "f": group keys become fields of f.key, aggregates
@@ -1258,36 +1359,21 @@ static Node *
 to_final_mutator(Node *node, DeparseMerge *b)
 {
 	ListCell   *lc;
-	int			k = 0;
+	Node	   *field;
 
 	if (node == NULL)
 		return NULL;
-	foreach(lc, b->an->keys)
-	{
-		DtKey	   *key = (DtKey *) lfirst(lc);
-
-		k++;
-		if (equal(key->expr, node))
-		{
-			FieldSelect *fs = makeNode(FieldSelect);
-
-			fs->arg = (Expr *) makeVar(1, 2, b->key_typid, -1, InvalidOid, 0);
-			fs->fieldnum = k;
-			fs->resulttype = key->type;
-			fs->resulttypmod = key->typmod;
-			fs->resultcollid = key->collation;
-			return (Node *) fs;
-		}
-	}
-	if (IsA(node, Aggref))
+	if ((field = key_field(b, node, 0)) != NULL)
+		return field;
+	if (IsA(node, Aggref) || IsA(node, SubLink))
 	{
 		foreach(lc, b->an->aggregates)
 		{
 			DtAggregate *agg = (DtAggregate *) lfirst(lc);
 
-			if (equal(agg->aggref, node))
+			if (equal(agg->aggref, node) || equal(agg->ranked, node))
 				return (Node *) makeVar(1, 3 + agg->no, agg->restype, agg->restypmod,
-										((Aggref *) node)->aggcollid, 0);
+										exprCollation(node), 0);
 		}
 		elog(ERROR, "aggregate not found in the analysis of the dynamic table");
 	}
@@ -1693,11 +1779,15 @@ touched_groups_sql(DeparseMerge *b, StringInfo set)
 {
 	StringInfoData names;
 	StringInfoData arrays;
+	char	   *ranked;
 	int			i;
 
 	initStringInfo(&names);
 	initStringInfo(&arrays);
 	appendStringInfoString(set, minmax_set_sql(b, "st"));
+	ranked = ranked_set_sql(b, "st");
+	if (ranked[0] != '\0')
+		appendStringInfo(set, "%s%s", set->len > 0 ? ", " : "", ranked);
 	for (i = 0; i < b->sql->napply_params; i++)
 	{
 		DtApplyParam *param = &b->sql->apply_params[i];
@@ -1975,6 +2065,7 @@ rebuild_sql(DeparseMerge *b)
 	StringInfoData s;
 	ListCell   *lc;
 	char	   *minmax;
+	char	   *ranked;
 
 	StringInfoData tables;
 
@@ -2015,6 +2106,9 @@ rebuild_sql(DeparseMerge *b)
 	minmax = minmax_set_sql(b, "s");
 	if (minmax[0] != '\0')
 		stmts = lappend(stmts, psprintf("UPDATE %s s SET %s", b->state, minmax));
+	ranked = ranked_set_sql(b, "s");
+	if (ranked[0] != '\0')
+		stmts = lappend(stmts, psprintf("UPDATE %s s SET %s", b->state, ranked));
 
 	foreach(lc, b->an->aggregates)
 	{
@@ -2237,7 +2331,7 @@ deparse_refresh_sql(Oid dtrelid, DtAnalysis *an)
 
 	sql->dt_name = names_qualified(dtrelid);
 	sql->full_delete = psprintf("DELETE FROM %s", sql->dt_name);
-	sql->full_insert = psprintf("INSERT INTO %s %s", sql->dt_name, pg_get_querydef(an->query, false));
+	sql->full_insert = psprintf("INSERT INTO %s %s", sql->dt_name, pg_get_querydef(an->defining, false));
 
 	foreach(lc, an->inputs)
 	{

@@ -90,6 +90,30 @@ recompute_reason(DtAnalysis *an)
 }
 
 /*
+ * rank_reason
+ *		The part of refresh_mode_reason of a delta-merge DT that aggregates
+ *		over the first rows of a window's partitions (window.c); a NOTICE
+ *		naming the index that would read them, when none does.
+ */
+static const char *
+rank_reason(DtAnalysis *an)
+{
+	if (!an->rank_subqueries)
+		return "";
+	if (an->rank_index != NULL)
+	{
+		ereport(NOTICE,
+				(errmsg("no index reads the first rows of one partition of the window in its order"),
+				 errdetail("Each incremental refresh will scan the rows of every group the changes touch."),
+				 errhint("Create the index: %s", an->rank_index)));
+		return "; aggregates over the first rows of a partition are computed again for the groups the "
+			"changes touch; no index reads those rows";
+	}
+	return "; aggregates over the first rows of a partition are computed again for the groups the "
+		"changes touch, reading those rows through an index";
+}
+
+/*
  * lifecycle_choose_strategy
  *		Apply the requested refresh mode to an analysis: 'incremental'
  *		refuses a query neither strategy maintains, 'full' forces full
@@ -113,9 +137,10 @@ lifecycle_choose_strategy(DtEntry *entry, DtAnalysis *an, const char *name)
 		entry->reason = psprintf("%s cannot be maintained incrementally", an->reason);
 	else if (an->strategy == DT_STRATEGY_MERGE)
 		entry->reason = psprintf("aggregates are merged from the changes; min, max, count distinct "
-								 "and percentiles from per-group value counts%s",
+								 "and percentiles from per-group value counts%s%s",
 								 an->query->limitCount != NULL || an->query->limitOffset != NULL ?
-								 "; the rows within the LIMIT are chosen again from every group's state" : "");
+								 "; the rows within the LIMIT are chosen again from every group's state" : "",
+								 rank_reason(an));
 	else
 		entry->reason = recompute_reason(an);
 	entry->incremental = (an->strategy != DT_STRATEGY_FULL);

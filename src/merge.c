@@ -364,6 +364,32 @@ typedef struct OutputCheck
 	bool		inside_aggregate;
 } OutputCheck;
 
+/*
+ * ranked_aggregate
+ *		A subquery of window.c in an output or HAVING expression (merge_analyze
+ *		lets no other through): an aggregate over a group's first k rows,
+ *		DT_AGG_RANKED, once per distinct subquery.
+ */
+static void
+ranked_aggregate(DtAnalysis *an, SubLink * sublink)
+{
+	DtAggregate *agg;
+	ListCell   *lc;
+
+	foreach(lc, an->aggregates)
+	{
+		if (equal(((DtAggregate *) lfirst(lc))->ranked, sublink))
+			return;
+	}
+	agg = palloc0(sizeof(DtAggregate));
+	agg->no = list_length(an->aggregates) + 1;
+	agg->kind = DT_AGG_RANKED;
+	agg->ranked = (Expr *) sublink;
+	agg->restype = exprType((Node *) sublink);
+	agg->restypmod = exprTypmod((Node *) sublink);
+	an->aggregates = lappend(an->aggregates, agg);
+}
+
 /* collect_aggrefs_walker: classify every Aggref once (deduplicated). */
 static bool
 collect_aggrefs_walker(Node *node, OutputCheck *ctx)
@@ -372,6 +398,11 @@ collect_aggrefs_walker(Node *node, OutputCheck *ctx)
 
 	if (node == NULL || ctx->reason != NULL)
 		return false;
+	if (IsA(node, SubLink))
+	{
+		ranked_aggregate(ctx->an, (SubLink *) node);
+		return false;
+	}
 	if (IsA(node, Aggref))
 	{
 		DtAggregate *agg;
@@ -404,7 +435,7 @@ check_output_walker(Node *node, OutputCheck *ctx)
 
 	if (node == NULL || ctx->reason != NULL)
 		return false;
-	if (IsA(node, Aggref))
+	if (IsA(node, Aggref) || IsA(node, SubLink))
 		return false;
 	foreach(lc, ctx->an->keys)
 	{
@@ -560,7 +591,13 @@ functions_reason(Query *query, DtAnalysis *an, List **state_exprs)
 
 	*state_exprs = NIL;
 	foreach(lc, an->aggregates)
-		* state_exprs = lappend(*state_exprs, ((DtAggregate *) lfirst(lc))->aggref);
+	{
+		DtAggregate *agg = (DtAggregate *) lfirst(lc);
+
+		if (agg->kind == DT_AGG_RANKED && querytree_facts((Node *) agg->ranked).time)
+			return pstrdup("the current time (now(), CURRENT_TIMESTAMP, ...) in an aggregate over the first rows of a window");
+		*state_exprs = lappend(*state_exprs, agg->aggref);
+	}
 	foreach(lc, an->keys)
 		* state_exprs = lappend(*state_exprs, ((DtKey *) lfirst(lc))->expr);
 	*state_exprs = lappend(*state_exprs, an->quals);
@@ -995,8 +1032,9 @@ semi_joins(DtAnalysis *an, Query *query, List *join_quals, List **rels, List **o
 		else
 			*rels = lappend(*rels, rel);
 	}
-	if (checkExprHasSubLink((Node *) join_quals) || checkExprHasSubLink((Node *) query->targetList) ||
-		checkExprHasSubLink(query->havingQual))
+	if (checkExprHasSubLink((Node *) join_quals) ||
+		(!an->rank_subqueries && (checkExprHasSubLink((Node *) query->targetList) ||
+								  checkExprHasSubLink(query->havingQual))))
 		return pstrdup("subqueries in the select list, HAVING or JOIN ... ON");
 	return NULL;
 }

@@ -1195,6 +1195,9 @@ aggregate_upkeep(DtAggKind kind)
 		case DT_AGG_BOOL_AND:
 		case DT_AGG_BOOL_OR:
 			return "merged: counts of true and false values per group";
+		case DT_AGG_RANKED:
+			return "over a group's first rows in a window's order: computed again for the groups the changes touch, "
+				"reading those rows only";
 	}
 	return NULL;
 }
@@ -1234,7 +1237,9 @@ explain_parts(List *rows, DtPlanSet *p, DtEntry *entry)
 	{
 		DtAggregate *agg = (DtAggregate *) lfirst(lc);
 
-		rows = explain_row(rows, "aggregate", psprintf("%s (aggregate %d)", get_func_name(agg->aggref->aggfnoid), agg->no),
+		const char *name = agg->kind == DT_AGG_RANKED ? "subquery" : get_func_name(agg->aggref->aggfnoid);
+
+		rows = explain_row(rows, "aggregate", psprintf("%s (aggregate %d)", name, agg->no),
 						   aggregate_upkeep(agg->kind));
 	}
 	return rows;

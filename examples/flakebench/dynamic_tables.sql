@@ -1,9 +1,10 @@
 -- FlakeBench (seed 000): the three dynamic tables of the dashboard, in
 -- PostgreSQL, all three created with refresh_mode 'incremental' (which
--- refuses a query it cannot maintain).  The first two merge the changes
--- into per-group state; DT_TEMPLATE_STATISTICS (a window function inside
--- a WITH query) recomputes the templates the changes touch, finding their
--- rows through test_results_template_idx.  Its refreshed_at is in the
+-- refuses a query it cannot maintain).  All three merge the changes into
+-- per-group state; DT_TEMPLATE_STATISTICS (a window function inside a WITH
+-- query) computes its aggregates over the ten latest runs again for the
+-- templates the changes touch, reading those ten rows through
+-- test_results_template_idx (template, start_time DESC).  Its refreshed_at is in the
 -- outer select list, not in the WITH query as in the seed: only there is
 -- the clock known to mean "the time of the refresh that wrote the row".
 --
@@ -170,4 +171,4 @@ $$, target_lag => :lag, refresh_mode => 'incremental');
 
 -- Indexes for the dashboard's point lookups.
 CREATE INDEX ON flakebench.dt_daily_cost_rollup (run_date);
--- (dt_template_statistics is indexed on template_id, its partition key.)
+-- (dt_template_statistics is indexed on template_id, its group key.)

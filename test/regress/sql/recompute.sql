@@ -24,7 +24,9 @@ CREATE FUNCTION rc_create(name text, query text) RETURNS void LANGUAGE sql AS $$
 SELECT dt.create_dynamic_table(name, query, refresh_mode => 'incremental', initialize => 'on_schedule')
 $$;
 
--- Rolling statistics per key: the shape of seed 000's template statistics.
+-- Rolling statistics per key: the shape of seed 000's template statistics
+-- (delta merge since window.c: its aggregates over the first rows of each
+-- key are computed again for the keys the changes touch; test window).
 SELECT rc_create('rc_stats', $$
 WITH ranked AS (
     SELECT g, v, ts, row_number() OVER (PARTITION BY g ORDER BY ts DESC, id) AS rk
