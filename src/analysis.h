@@ -157,7 +157,10 @@ typedef struct DtSemiJoin
 								 * table read from "dt_rows" */
 } DtSemiJoin;
 
-/* A relation in the FROM list of an incremental query. */
+/*
+ * A relation in the FROM list of an incremental query: a table, or a
+ * constant (VALUES, an immutable set-returning function).
+ */
 typedef struct DtFromRel
 {
 	Index		rtindex;		/* in the query's range table */
@@ -165,6 +168,8 @@ typedef struct DtFromRel
 	List	   *aliases;		/* the column aliases of its FROM item */
 	DtSemiJoin *semi;			/* D of a semi- or anti-join: input is its
 								 * subquery's table */
+	RangeTblEntry *constant;	/* a VALUES list or function whose rows never
+								 * change (input NULL) */
 } DtFromRel;
 
 /*

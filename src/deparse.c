@@ -48,6 +48,7 @@
 #include "nodes/nodeFuncs.h"
 #include "nodes/plannodes.h"
 #include "optimizer/optimizer.h"
+#include "parser/parse_relation.h"
 #include "parser/parsetree.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -805,13 +806,43 @@ changes_cte_sql(List *rels, List *changed)
 	{
 		DtInput    *input = ((DtFromRel *) lfirst(lc))->input;
 
-		if (!list_member_oid(changed, input->relid) || list_member_oid(done, input->relid))
+		if (input == NULL || !list_member_oid(changed, input->relid) ||
+			list_member_oid(done, input->relid))
 			continue;
 		done = lappend_oid(done, input->relid);
 		appendStringInfo(&s, "%s" CHANGES_CTE "%u AS MATERIALIZED (SELECT * FROM %s WHERE c." DT_COL_SIGN " <> 0)",
 						 list_length(done) > 1 ? ", " : "WITH ", input->relid, read_changes_sql(input));
 	}
 	return s.data;
+}
+
+/*
+ * constant_sql
+ *		A constant relation (a VALUES list, a function in FROM) as relation
+ *		"t<rtindex>" with sign 1 and its columns as the query's Vars print
+ *		them (its eref names): "SELECT * FROM" it, as ruleutils prints it.
+ */
+static char *
+constant_sql(DtFromRel *rel)
+{
+	Query	   *q = makeNode(Query);
+	RangeTblRef *ref = makeNode(RangeTblRef);
+	List	   *names;
+	List	   *vars;
+	ListCell   *ln;
+	ListCell   *lv;
+
+	q->commandType = CMD_SELECT;
+	q->rtable = list_make1(copyObject(rel->constant));
+	ref->rtindex = 1;
+	q->jointree = makeFromExpr(list_make1(ref), NULL);
+	expandRTE(rel->constant, 1, 0, -1, false, &names, &vars);
+	forboth(ln, names, lv, vars)
+		q->targetList = lappend(q->targetList,
+								makeTargetEntry((Expr *) lfirst(lv), list_length(q->targetList) + 1,
+												strVal(lfirst(ln)), false));
+	return psprintf("(SELECT 1::smallint AS " DT_COL_SIGN ", q.* FROM (%s) q) t%u",
+					pg_get_querydef(q, false), rel->rtindex);
 }
 
 /*
@@ -831,6 +862,8 @@ source_sql(DtFromRel *rel, SourceKind kind)
 	StringInfoData changes;
 	int			attnum = -1;
 
+	if (rel->constant != NULL)
+		return constant_sql(rel);
 	initStringInfo(&now);
 	initStringInfo(&changes);
 	appendStringInfoString(&now, "SELECT 1::smallint AS " DT_COL_SIGN);
@@ -1135,7 +1168,8 @@ change_terms(List *rels, List *changed, Index unchanged_rtindex)
 	{
 		DtFromRel  *rel = (DtFromRel *) list_nth(rels, j);
 
-		is_changed[j] = rel->rtindex != unchanged_rtindex && list_member_oid(changed, rel->input->relid);
+		is_changed[j] = rel->rtindex != unchanged_rtindex && rel->input != NULL &&
+			list_member_oid(changed, rel->input->relid);
 		expanded[j] = is_changed[j] && nexpanded++ < MAX_EXPANDED;
 	}
 	for (i = 0; i < n; i++)
@@ -2085,7 +2119,8 @@ leaf_key_terms(DtKeyLeaf *leaf, List *changed, StringInfo terms)
 	{
 		DtFromRel  *rel = (DtFromRel *) lfirst(lc);
 
-		if (rel->rtindex == leaf->key_rtindex && list_member_oid(changed, rel->input->relid))
+		if (rel->rtindex == leaf->key_rtindex && rel->input != NULL &&
+			list_member_oid(changed, rel->input->relid))
 			appendStringInfo(terms, "%sSELECT %s AS k FROM %s", terms->len > 0 ? " UNION ALL " : "",
 							 key, source_sql(rel, SOURCE_CHANGES));
 	}

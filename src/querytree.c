@@ -378,6 +378,74 @@ input_reason(DtInput *input)
 }
 
 /*
+ * reads_walker
+ *		Does an expression or query read a table or a WITH query (at any
+ *		level), or a column or aggregate of a query level above it
+ *		(context: the levels of Query entered so far)?
+ */
+static bool
+reads_walker(Node *node, int *depth)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Var))
+		return ((Var *) node)->varlevelsup >= *depth;
+	if (IsA(node, PlaceHolderVar) || IsA(node, Aggref) || IsA(node, GroupingFunc))
+		return true;
+	if (IsA(node, Query))
+	{
+		Query	   *query = (Query *) node;
+		ListCell   *lc;
+		bool		result;
+
+		foreach(lc, query->rtable)
+		{
+			RTEKind		kind = lfirst_node(RangeTblEntry, lc)->rtekind;
+
+			if (kind == RTE_RELATION || kind == RTE_CTE || kind == RTE_NAMEDTUPLESTORE)
+				return true;
+		}
+		(*depth)++;
+		result = query_tree_walker(query, reads_walker, depth, 0);
+		(*depth)--;
+		return result;
+	}
+	return expression_tree_walker(node, reads_walker, depth);
+}
+
+/*
+ * constant_relation
+ *		*rel: a VALUES list, a set-returning function or a subquery in FROM
+ *		whose rows never change (DtFromRel.constant): it reads no table and
+ *		no other FROM item (not LATERAL), its functions immutable.  NULL
+ *		when the item is not one.  A change of the join it is in is the
+ *		change of the other relations joined with it as it is.
+ */
+static DtFromRel *
+constant_relation(RangeTblEntry *rte, Index rtindex)
+{
+	Node	   *body = rte->rtekind == RTE_VALUES ? (Node *) rte->values_lists
+	: rte->rtekind == RTE_FUNCTION ? (Node *) rte->functions : (Node *) rte->subquery;
+	int			depth = rte->rtekind == RTE_SUBQUERY ? 0 : 1;
+	DtFromRel  *rel;
+	ListCell   *lc;
+
+	if ((rte->rtekind != RTE_VALUES && rte->rtekind != RTE_FUNCTION && rte->rtekind != RTE_SUBQUERY) ||
+		rte->lateral || reads_walker(body, &depth) || contain_mutable_functions(body) ||
+		querytree_facts(body).time)
+		return NULL;
+	foreach(lc, rte->eref->colnames)
+	{
+		if (strVal(lfirst(lc))[0] == '\0')
+			return NULL;		/* a dropped column of a function's type */
+	}
+	rel = palloc0(sizeof(DtFromRel));
+	rel->rtindex = rtindex;
+	rel->constant = rte;
+	return rel;
+}
+
+/*
  * from_relation
  *		*rel: the table a FROM item of a query level reads, with its input
  *		(one of inputs); or why the item cannot feed an incremental refresh.
@@ -389,8 +457,11 @@ from_relation(List *inputs, Query *query, RangeTblRef *item, DtFromRel **rel)
 	RangeTblEntry *rte = rt_fetch(rtindex, query->rtable);
 	ListCell   *lc;
 
+	if (rte->rtekind != RTE_RELATION && (*rel = constant_relation(rte, rtindex)) != NULL)
+		return NULL;
 	if (rte->rtekind != RTE_RELATION)
-		return pstrdup("subqueries, functions and values lists joined with other FROM items");
+		return pstrdup("subqueries, WITH queries, and functions or values lists that are not constant "
+					   "(LATERAL, not IMMUTABLE), joined with other FROM items");
 	if (rte->tablesample != NULL)
 		return pstrdup("TABLESAMPLE");
 	*rel = palloc0(sizeof(DtFromRel));

@@ -149,6 +149,8 @@ trace_leaf(DtAnalysis *an, Query *query, Expr *expr, List **leaves)
 	if (bms_num_members(keyrels) > 1)
 		return pstrdup("a partition key computed from several tables");
 	leaf->key_rtindex = bms_singleton_member(keyrels);
+	if (rt_fetch(leaf->key_rtindex, query->rtable)->rtekind != RTE_RELATION)
+		return pstrdup("a partition key from a VALUES list or a function in FROM");
 	if (bms_is_member(leaf->key_rtindex, nullable))
 		return pstrdup("a partition key from the nullable side of an outer join");
 	if ((reason = key_reason((Node *) expr)) != NULL)
@@ -448,7 +450,12 @@ recompute_analyze(DtAnalysis *an, Oid dtrelid)
 			continue;
 		why = trace_column(an, query, tle->resno, list_make1(query), &leaves);
 		foreach(ll, leaves)
-			nread += list_length(((DtKeyLeaf *) lfirst(ll))->rels);
+		{
+			ListCell   *lr;
+
+			foreach(lr, ((DtKeyLeaf *) lfirst(ll))->rels)
+				nread += ((DtFromRel *) lfirst(lr))->input != NULL ? 1 : 0;
+		}
 		if (why == NULL && nread != an->nrelations)
 			why = pstrdup("tables read by subqueries in expressions or by WITH queries read more than once");
 		if (why == NULL && (!OidIsValid(lookup_type_cache(type, TYPECACHE_BTREE_OPFAMILY)->btree_opf) ||

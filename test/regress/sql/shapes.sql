@@ -1,0 +1,123 @@
+-- Shapes that refresh incrementally against the oracle (issue 13): VALUES
+-- lists and immutable set-returning functions joined with tables (they
+-- never change: the change of the join is the table's change joined with
+-- them), UNION ALL branches whose partition key is a constant (seed 001's
+-- 'ALL' rows, seed 001's monitoring query: one row per branch, recomputed
+-- when the branch's tables change), and keys of several columns for
+-- recompute by key.
+--
+-- Tables f and d take seeded random writes: rows inserted with NULLs in
+-- every column, moved between keys, changed, deleted; dimension rows
+-- renamed, deleted and added back.  After every round every dynamic table
+-- must equal its defining query, and every refresh must be incremental.
+
+CREATE SCHEMA dt_sh;
+SET search_path = dt_sh, public;
+
+CREATE TABLE d (id int PRIMARY KEY, name text);
+CREATE TABLE f (id serial PRIMARY KEY, a int, b int, d_id int, v numeric, s text);
+CREATE INDEX ON f (a);
+CREATE INDEX ON f (b);
+CREATE INDEX ON f (d_id);
+
+CREATE FUNCTION sh_create(name text, query text) RETURNS void LANGUAGE sql AS $$
+SELECT dt.create_dynamic_table(name, query, refresh_mode => 'incremental', initialize => 'on_schedule')
+$$;
+
+-- Constants joined with tables: delta merge and recompute.
+SELECT sh_create('sh_values_agg', $$
+SELECT x.label, count(*) AS n, sum(f.v) AS sum_v
+  FROM f JOIN (VALUES (0, 'zero'), (1, 'one'), (2, 'two'), (NULL, 'none')) x(k, label) ON x.k = f.a
+ GROUP BY x.label
+$$);
+SELECT sh_create('sh_series_agg', $$
+SELECT f.a, g, count(*) AS n, max(f.v) AS max_v
+  FROM f, generate_series(1, 3) g WHERE g <= f.b GROUP BY f.a, g
+$$);
+SELECT sh_create('sh_unnest_rows', $$
+SELECT f.id, u.x, u.o, d.name
+  FROM f JOIN d ON d.id = f.d_id
+  LEFT JOIN unnest('{1,2,3}'::int[]) WITH ORDINALITY u(x, o) ON u.x = f.b
+$$);
+SELECT sh_create('sh_values_rows', $$
+SELECT f.id, x.label FROM f, (VALUES (1, 'odd'), (0, 'even')) x(r, label) WHERE x.r = f.id % 2
+$$);
+SELECT sh_create('sh_const_subquery', $$
+SELECT f.d_id, sum(f.v * w.weight) AS weighted
+  FROM f JOIN (SELECT i, i * 10 AS weight FROM generate_series(0, 5) i) w ON w.i = f.a
+ GROUP BY f.d_id
+$$);
+
+SELECT name, refresh_mode, refresh_mode_reason
+  FROM dt.dynamic_tables WHERE relid::text LIKE 'sh\_%' ORDER BY relid::text;
+
+-- Not constant: LATERAL, the clock, a subquery reading a table.
+SELECT code, error FROM dt_test.create_fails('sh_lateral', $$
+SELECT f.id, g FROM f, generate_series(1, f.b) g
+$$, refresh_mode => 'incremental');
+SELECT code, error FROM dt_test.create_fails('sh_clock', $$
+SELECT f.id, t FROM f, generate_series(now(), now() + interval '1 day', interval '1 hour') t
+$$, refresh_mode => 'incremental');
+
+CREATE FUNCTION sh_insert(cnt int) RETURNS void LANGUAGE sql AS $$
+INSERT INTO f (a, b, d_id, v, s)
+SELECT CASE WHEN random() < 0.1 THEN NULL ELSE floor(random() * 4)::int END,
+       CASE WHEN random() < 0.1 THEN NULL ELSE floor(random() * 5)::int END,
+       CASE WHEN random() < 0.1 THEN NULL ELSE 1 + floor(random() * 6)::int END,
+       CASE WHEN random() < 0.1 THEN NULL ELSE round((random() * 100)::numeric, 2) END,
+       CASE WHEN random() < 0.1 THEN NULL ELSE (ARRAY['x', 'y', 'z'])[1 + floor(random() * 3)::int] END
+  FROM generate_series(1, cnt)
+$$;
+
+CREATE FUNCTION sh_round() RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    op float8;
+BEGIN
+    PERFORM sh_insert(3 + floor(random() * 8)::int);
+    FOR step IN 1 .. 4 LOOP
+        op := random();
+        IF op < 0.25 THEN
+            UPDATE f SET a = CASE WHEN random() < 0.2 THEN NULL ELSE floor(random() * 4)::int END,
+                         b = CASE WHEN random() < 0.2 THEN NULL ELSE floor(random() * 5)::int END
+             WHERE id IN (SELECT id FROM f ORDER BY random() LIMIT 3);
+        ELSIF op < 0.45 THEN
+            UPDATE f SET v = CASE WHEN random() < 0.2 THEN NULL ELSE v + 1 END,
+                         s = CASE WHEN s = 'x' THEN 'y' ELSE 'x' END, d_id = 1 + floor(random() * 6)::int
+             WHERE id IN (SELECT id FROM f ORDER BY random() LIMIT 3);
+        ELSIF op < 0.65 THEN
+            DELETE FROM f WHERE id IN (SELECT id FROM f ORDER BY random() LIMIT 4);
+        ELSIF op < 0.8 THEN
+            UPDATE d SET name = name || '+' WHERE id = 1 + floor(random() * 6)::int;
+        ELSIF op < 0.9 THEN
+            DELETE FROM d WHERE id = 1 + floor(random() * 6)::int;
+        ELSE
+            INSERT INTO d SELECT i, 'n' || i FROM generate_series(1, 6) i ON CONFLICT DO NOTHING;
+        END IF;
+    END LOOP;
+END $$;
+
+SELECT setseed(0.2468);
+INSERT INTO d SELECT i, 'n' || i FROM generate_series(1, 5) i;
+SELECT sh_insert(120);
+SELECT dt_test.check_all('sh\_%', true);
+
+DO $$
+BEGIN
+    FOR round IN 1 .. 25 LOOP
+        PERFORM sh_round();
+        PERFORM dt_test.check_all('sh\_%', true);
+        COMMIT;
+    END LOOP;
+END $$;
+
+-- Every refresh after the first (FULL) was incremental, had nothing to
+-- do, or was full because its changes touched a quarter of the keys.
+SELECT relid::regclass::text AS dt,
+       count(*) FILTER (WHERE refresh_action = 'FULL' AND state_message IS NULL) AS full_refreshes,
+       count(*) FILTER (WHERE refresh_action = 'INCREMENTAL') > 10 AS incremental
+  FROM dt.refresh_history WHERE relid::regclass::text LIKE 'sh\_%'
+ GROUP BY 1 ORDER BY 1;
+
+SET client_min_messages = warning;
+DROP SCHEMA dt_sh CASCADE;
+RESET client_min_messages;
