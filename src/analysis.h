@@ -176,13 +176,19 @@ typedef struct DtFromRel
  * A query level whose FROM list reads base relations, at the end of the
  * partition key's path (recompute.c): the key as an expression over one of
  * its relations, every relation it reads, and the conditions under which a
- * changed row of one relation can touch a partition.
+ * changed row of one relation can touch a partition.  Or a level (a branch
+ * of a set operation) whose key is a constant: all its rows are one
+ * partition.
  */
 typedef struct DtKeyLeaf
 {
 	Query	   *level;			/* within DtRecompute.query */
 	Expr	   *expr;			/* the key, over relation key_rtindex */
-	Index		key_rtindex;
+	Index		key_rtindex;	/* 0: a constant key (below) */
+	List	   *const_relids;	/* a constant key: the tables the level reads,
+								 * at any depth; it is one partition, touched
+								 * by any change of them */
+	int			const_nread;	/* and how many times it reads tables */
 	List	   *rels;			/* of DtFromRel */
 	List	   *from;			/* the FROM list, its joins' conditions kept
 								 * only where they see no null-extended row */
@@ -266,6 +272,7 @@ extern Node *querytree_kept_conditions(Query *query, Node *cond, Relids nullable
 extern char *querytree_walk_from(List *inputs, Query *query, Node *item, DtFromWalk *walk,
 								 Node **out);
 extern Query *querytree_pull_up(Query *query);
+extern bool querytree_is_constant(Node *node);
 
 /* ---------------------------------------------------------------------
  * merge.c

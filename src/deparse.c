@@ -2115,6 +2115,20 @@ leaf_key_terms(DtKeyLeaf *leaf, List *changed, StringInfo terms)
 	char	   *key = deparse_expression((Node *) leaf->expr, ctx, true, false);
 	ListCell   *lc;
 
+	/* a constant key: touched by any change of the tables its level reads */
+	if (leaf->key_rtindex == 0)
+	{
+		foreach(lc, leaf->const_relids)
+		{
+			if (list_member_oid(changed, lfirst_oid(lc)))
+			{
+				appendStringInfo(terms, "%sSELECT %s AS k", terms->len > 0 ? " UNION ALL " : "", key);
+				break;
+			}
+		}
+		return;
+	}
+
 	foreach(lc, leaf->rels)
 	{
 		DtFromRel  *rel = (DtFromRel *) lfirst(lc);

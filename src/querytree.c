@@ -390,7 +390,8 @@ reads_walker(Node *node, int *depth)
 		return false;
 	if (IsA(node, Var))
 		return ((Var *) node)->varlevelsup >= *depth;
-	if (IsA(node, PlaceHolderVar) || IsA(node, Aggref) || IsA(node, GroupingFunc))
+	if (IsA(node, PlaceHolderVar) || IsA(node, Aggref) || IsA(node, GroupingFunc) ||
+		IsA(node, WindowFunc))
 		return true;
 	if (IsA(node, Query))
 	{
@@ -414,6 +415,21 @@ reads_walker(Node *node, int *depth)
 }
 
 /*
+ * querytree_is_constant
+ *		Is an expression (or a query) a constant: it reads no table, no
+ *		column of any level, no aggregate or window function, not the clock,
+ *		and its functions are immutable?
+ */
+bool
+querytree_is_constant(Node *node)
+{
+	int			depth = 0;
+
+	return !reads_walker(node, &depth) && !contain_mutable_functions(node) &&
+		!querytree_facts(node).time;
+}
+
+/*
  * constant_relation
  *		*rel: a VALUES list, a set-returning function or a subquery in FROM
  *		whose rows never change (DtFromRel.constant): it reads no table and
@@ -426,13 +442,11 @@ constant_relation(RangeTblEntry *rte, Index rtindex)
 {
 	Node	   *body = rte->rtekind == RTE_VALUES ? (Node *) rte->values_lists
 	: rte->rtekind == RTE_FUNCTION ? (Node *) rte->functions : (Node *) rte->subquery;
-	int			depth = rte->rtekind == RTE_SUBQUERY ? 0 : 1;
 	DtFromRel  *rel;
 	ListCell   *lc;
 
 	if ((rte->rtekind != RTE_VALUES && rte->rtekind != RTE_FUNCTION && rte->rtekind != RTE_SUBQUERY) ||
-		rte->lateral || reads_walker(body, &depth) || contain_mutable_functions(body) ||
-		querytree_facts(body).time)
+		rte->lateral || !querytree_is_constant(body))
 		return NULL;
 	foreach(lc, rte->eref->colnames)
 	{

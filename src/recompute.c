@@ -162,6 +162,36 @@ trace_leaf(DtAnalysis *an, Query *query, Expr *expr, List **leaves)
 	return NULL;
 }
 
+/*
+ * trace_constant
+ *		The key is a constant at this level (seed 001's 'ALL' rows as a
+ *		branch of UNION ALL): the level is one partition, whatever it reads
+ *		(LIMIT, subqueries included), touched by any change of its tables.
+ */
+static char *
+trace_constant(Query *query, Expr *expr, List **leaves)
+{
+	DtKeyLeaf  *leaf = palloc0(sizeof(DtKeyLeaf));
+	DtQueryInputs inputs;
+	ListCell   *lc;
+
+	querytree_inputs(query, &inputs);
+	foreach(lc, inputs.inputs)
+		leaf->const_relids = lappend_oid(leaf->const_relids, ((DtInput *) lfirst(lc))->relid);
+	leaf->const_nread = inputs.nrelations;
+	leaf->level = query;
+	leaf->expr = expr;
+	*leaves = lappend(*leaves, leaf);
+	return NULL;
+}
+
+/* is_constant: is the key at this level a constant, one value for every row? */
+static bool
+is_constant(Expr *expr)
+{
+	return querytree_is_constant((Node *) expr) && !expression_returns_set((Node *) expr);
+}
+
 /* trace_setop: follow column resno into every branch of a set operation. */
 static char *
 trace_setop(DtAnalysis *an, Query *query, Node *node, AttrNumber resno, List *levels,
@@ -232,15 +262,20 @@ trace_column(DtAnalysis *an, Query *query, AttrNumber resno, List *levels, List 
 	TargetEntry *tle;
 	Expr	   *expr;
 
+	if (query->setOperations != NULL)
+	{
+		if (query->limitCount != NULL || query->limitOffset != NULL)
+			return pstrdup("LIMIT and OFFSET");
+		return trace_setop(an, query, query->setOperations, resno, levels, leaves);
+	}
+	tle = get_tle_by_resno(query->targetList, resno);
+	expr = (Expr *) querytree_flatten_joins(query, (Node *) tle->expr);
+	if (list_length(levels) > 1 && is_constant(expr))
+		return trace_constant(query, expr, leaves);
 	if (query->limitCount != NULL || query->limitOffset != NULL)
 		return pstrdup("LIMIT and OFFSET");
 	if (query->hasSubLinks)
 		return pstrdup("subqueries in expressions");
-	if (query->setOperations != NULL)
-		return trace_setop(an, query, query->setOperations, resno, levels, leaves);
-
-	tle = get_tle_by_resno(query->targetList, resno);
-	expr = (Expr *) querytree_flatten_joins(query, (Node *) tle->expr);
 	if (expression_returns_set((Node *) expr))
 		return pstrdup("a set-returning function as the partition key");
 	if (query->hasAggs || query->groupClause != NIL || query->groupingSets != NIL)
@@ -348,8 +383,11 @@ leaves_indexed(List *leaves)
 	foreach(lc, leaves)
 	{
 		DtKeyLeaf  *leaf = (DtKeyLeaf *) lfirst(lc);
-		RangeTblEntry *rte = rt_fetch(leaf->key_rtindex, leaf->level->rtable);
+		RangeTblEntry *rte;
 
+		if (leaf->key_rtindex == 0)
+			continue;			/* a constant: the level is read whole */
+		rte = rt_fetch(leaf->key_rtindex, leaf->level->rtable);
 		if (!index_finds(rte->relid, (Node *) leaf->expr, leaf->key_rtindex))
 			return false;
 	}
@@ -359,7 +397,9 @@ leaves_indexed(List *leaves)
 /*
  * add_key_filter
  *		Make a leaf read only the partitions to recompute:
- *		AND (key = ANY ($1) OR (key IS NULL AND $2)).
+ *		AND (key = ANY ($1) OR (key IS NULL AND $2)); for a constant key,
+ *		in HAVING where the level aggregates (without GROUP BY, a false
+ *		WHERE would still give a row).
  */
 static void
 add_key_filter(DtKeyLeaf *leaf, Oid type)
@@ -396,7 +436,12 @@ add_key_filter(DtKeyLeaf *leaf, Oid type)
 	filter = (Node *) makeBoolExpr(OR_EXPR,
 								   list_make2(any, makeBoolExpr(AND_EXPR, list_make2(isnull, null_key), -1)),
 								   -1);
-	jointree->quals = jointree->quals == NULL ? filter : make_and_qual(jointree->quals, filter);
+	if (leaf->key_rtindex == 0 && (leaf->level->hasAggs || leaf->level->groupClause != NIL ||
+								   leaf->level->groupingSets != NIL))
+		leaf->level->havingQual = leaf->level->havingQual == NULL ? filter
+			: make_and_qual(leaf->level->havingQual, filter);
+	else
+		jointree->quals = jointree->quals == NULL ? filter : make_and_qual(jointree->quals, filter);
 }
 
 /*
@@ -451,11 +496,15 @@ recompute_analyze(DtAnalysis *an, Oid dtrelid)
 		why = trace_column(an, query, tle->resno, list_make1(query), &leaves);
 		foreach(ll, leaves)
 		{
+			DtKeyLeaf  *leaf = (DtKeyLeaf *) lfirst(ll);
 			ListCell   *lr;
 
-			foreach(lr, ((DtKeyLeaf *) lfirst(ll))->rels)
+			nread += leaf->const_nread;
+			foreach(lr, leaf->rels)
 				nread += ((DtFromRel *) lfirst(lr))->input != NULL ? 1 : 0;
 		}
+		if (why == NULL && list_length(leaves) == 1 && ((DtKeyLeaf *) linitial(leaves))->key_rtindex == 0)
+			why = pstrdup("a partition key that is a constant");
 		if (why == NULL && nread != an->nrelations)
 			why = pstrdup("tables read by subqueries in expressions or by WITH queries read more than once");
 		if (why == NULL && (!OidIsValid(lookup_type_cache(type, TYPECACHE_BTREE_OPFAMILY)->btree_opf) ||

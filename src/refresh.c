@@ -1214,8 +1214,16 @@ explain_parts(List *rows, DtPlanSet *p, DtEntry *entry)
 		foreach(lc, p->an->recompute->leaves)
 		{
 			DtKeyLeaf  *leaf = (DtKeyLeaf *) lfirst(lc);
-			RangeTblEntry *rte = rt_fetch(leaf->key_rtindex, leaf->level->rtable);
+			RangeTblEntry *rte;
 
+			if (leaf->key_rtindex == 0)
+			{
+				rows = explain_row(rows, "key", NULL,
+								   psprintf("the key is %s, a constant: its rows are computed again when any table they read changes",
+											deparse_expression((Node *) leaf->expr, NIL, false, false)));
+				continue;
+			}
+			rte = rt_fetch(leaf->key_rtindex, leaf->level->rtable);
 			rows = explain_row(rows, "key", names_qualified(rte->relid),
 							   psprintf("the key is %s, over this table",
 										deparse_expression((Node *) leaf->expr,

@@ -47,6 +47,26 @@ SELECT f.d_id, sum(f.v * w.weight) AS weighted
   FROM f JOIN (SELECT i, i * 10 AS weight FROM generate_series(0, 5) i) w ON w.i = f.a
  GROUP BY f.d_id
 $$);
+-- UNION ALL branches whose key is a constant: the 'ALL' row of seed 001
+-- as a branch without GROUP BY, a branch with a LIMIT, and seed 001's
+-- monitoring query over dynamic tables (a row per table).
+SELECT sh_create('sh_all', $$
+SELECT s AS marketplace, count(*) AS n, sum(v) AS total, count(DISTINCT a) AS a_count FROM f GROUP BY s
+UNION ALL
+SELECT 'ALL', count(*), sum(v), count(DISTINCT a) FROM f
+$$);
+SELECT sh_create('sh_top_branch', $$
+SELECT 'top' AS k, id, v FROM (SELECT id, v FROM f ORDER BY v DESC NULLS LAST, id LIMIT 3) t
+UNION ALL
+SELECT s, id, v FROM f WHERE v < 20
+$$);
+SELECT sh_create('sh_zmonitor', $$
+SELECT 'sh_values_agg' AS table_name, max(sum_v) AS max_sum, count(*) AS row_count FROM sh_values_agg
+UNION ALL
+SELECT 'sh_all', max(total), count(*) FROM sh_all
+UNION ALL
+SELECT 'f', max(v), count(*) FROM f
+$$);
 
 SELECT name, refresh_mode, refresh_mode_reason
   FROM dt.dynamic_tables WHERE relid::text LIKE 'sh\_%' ORDER BY relid::text;
@@ -54,6 +74,9 @@ SELECT name, refresh_mode, refresh_mode_reason
 -- Not constant: LATERAL, the clock, a subquery reading a table.
 SELECT code, error FROM dt_test.create_fails('sh_lateral', $$
 SELECT f.id, g FROM f, generate_series(1, f.b) g
+$$, refresh_mode => 'incremental');
+SELECT code, error FROM dt_test.create_fails('sh_constant', $$
+SELECT k, n FROM (SELECT 'ALL' AS k, count(*) AS n FROM f) s
 $$, refresh_mode => 'incremental');
 SELECT code, error FROM dt_test.create_fails('sh_clock', $$
 SELECT f.id, t FROM f, generate_series(now(), now() + interval '1 day', interval '1 hour') t
@@ -117,6 +140,12 @@ SELECT relid::regclass::text AS dt,
        count(*) FILTER (WHERE refresh_action = 'INCREMENTAL') > 10 AS incremental
   FROM dt.refresh_history WHERE relid::regclass::text LIKE 'sh\_%'
  GROUP BY 1 ORDER BY 1;
+
+-- A change recomputes the constant key's rows and the keys it touches.
+SELECT step, kind, object, detail FROM dt.explain_refresh('sh_all') WHERE kind IN ('strategy', 'key');
+UPDATE f SET v = coalesce(v, 0) + 1 WHERE id = (SELECT min(id) FROM f WHERE s = 'x');
+SELECT action, rows_deleted, rows_inserted FROM dt.refresh('sh_all');
+SELECT dt_test.check('sh_all');
 
 SET client_min_messages = warning;
 DROP SCHEMA dt_sh CASCADE;
