@@ -196,17 +196,33 @@ typedef struct DtKeyLeaf
 } DtKeyLeaf;
 
 /*
- * Affected-key recompute: output column resno partitions the query; the
- * rows of the DT with key v come only from base rows whose key is v.
+ * An output column that partitions the query (recompute.c): the rows of
+ * the DT with key v come only from base rows whose key is v, at the ends
+ * of the column's path down the query (its leaves).
+ */
+typedef struct DtKeyColumn
+{
+	AttrNumber	resno;
+	char	   *name;
+	Oid			type;
+	List	   *leaves;			/* of DtKeyLeaf */
+	bool		grouped;		/* a GROUP BY, PARTITION BY or DISTINCT ON
+								 * expression at some level */
+	bool		indexed;		/* an index finds each leaf's key rows */
+} DtKeyColumn;
+
+/*
+ * Affected-key recompute: the key columns, each partitioning the query;
+ * with several, a refresh recomputes the rows whose every key column has
+ * one of the values the changes touched in it.
  */
 typedef struct DtRecompute
 {
-	AttrNumber	resno;			/* the DT's key column */
-	Oid			type;
-	Query	   *query;			/* the defining query, reading only the
-								 * partitions $1 (type[]) and, if $2, NULL */
-	List	   *leaves;			/* of DtKeyLeaf */
-	bool		indexed;		/* an index finds each leaf's key rows */
+	List	   *keys;			/* of DtKeyColumn */
+	Query	   *query;			/* the defining query, reading only the rows
+								 * whose key i is one of $2i-1 (type[]) or, if
+								 * $2i, NULL */
+	bool		indexed;		/* an index finds some key's rows */
 } DtRecompute;
 
 typedef struct DtAnalysis
@@ -286,7 +302,7 @@ extern bool merge_shaped(Query *query);
  * ---------------------------------------------------------------------
  */
 extern char *recompute_analyze(DtAnalysis *an, Oid dtrelid);
-extern char *recompute_key_column(DtAnalysis *an);
+extern char *recompute_key_columns(DtAnalysis *an);
 
 /* ---------------------------------------------------------------------
  * analysis.c

@@ -63,6 +63,9 @@
 /* The WITH query of an input's change window: dt$c<relid> (changes_cte_sql). */
 #define CHANGES_CTE "dt$c"
 
+/* The WITH query of the keys of key column i of a recompute: dt$k<i>. */
+#define KEYS_CTE "dt$k"
+
 /*
  * The changed relations of a join whose state before the window is
  * written as "now minus the changes" in every term (change_terms): at most
@@ -703,15 +706,14 @@ deparse_internal_objects(Oid dtrelid, DtAnalysis *an)
  * deparse_key_index
  *		The index of a DT on its key: for delta merge, unique on the group
  *		key columns, NULLS NOT DISTINCT (NULL for a DT without GROUP BY);
- *		for recompute, on the partition key column.
+ *		for recompute, on the partition key columns.
  */
 char *
 deparse_key_index(Oid dtrelid, DtAnalysis *an)
 {
 	if (an->strategy == DT_STRATEGY_RECOMPUTE)
 	{
-		return psprintf("CREATE INDEX ON %s (%s)", names_qualified(dtrelid),
-						quote_identifier(recompute_key_column(an)));
+		return psprintf("CREATE INDEX ON %s (%s)", names_qualified(dtrelid), recompute_key_columns(an));
 	}
 	if (an->keys == NIL)
 		return NULL;
@@ -2157,45 +2159,77 @@ leaf_key_terms(DtKeyLeaf *leaf, List *changed, StringInfo terms)
 /*
  * deparse_recompute_keys_sql
  *		The keys touched by a window that changed the inputs "changed"
- *		(relids): one row, the non-null keys as an array and whether the
- *		NULL key is one of them.  Window position $1, $2, $3.  A changed row
- *		of the key's table touches its own key, before and after; a changed
- *		row of another table, the keys of the rows it joins in the leaf's
- *		FROM list (outer joins kept, so that a row without a match elsewhere
- *		is still found), the other tables as they are now and as they were:
- *		the terms of change_terms, whose signs do not matter here, with the
- *		key's table as it is now.
+ *		(relids): one row, for each key column the non-null keys as an
+ *		array and whether the NULL key is one of them.  Window position $1,
+ *		$2, $3.  A changed row of the key's table touches its own key,
+ *		before and after; a changed row of another table, the keys of the
+ *		rows it joins in the leaf's FROM list (outer joins kept, so that a
+ *		row without a match elsewhere is still found), the other tables as
+ *		they are now and as they were: the terms of change_terms, whose
+ *		signs do not matter here, with the key's table as it is now.  The
+ *		keys of each column are found on their own: the rows to recompute
+ *		are those whose every key is one found (a superset of the rows the
+ *		changes touch, exact since each column partitions the query).
  */
 char *
 deparse_recompute_keys_sql(DtAnalysis *an, List *changed)
 {
-	StringInfoData terms;
+	StringInfoData ctes;
+	StringInfoData cols;
 	List	   *rels = NIL;
+	ListCell   *lk;
 	ListCell   *lc;
+	char	   *window;
 
-	initStringInfo(&terms);
-	foreach(lc, an->recompute->leaves)
+	foreach(lk, an->recompute->keys)
 	{
-		DtKeyLeaf  *leaf = (DtKeyLeaf *) lfirst(lc);
-
-		rels = list_concat(rels, leaf->rels);
-		leaf_key_terms(leaf, changed, &terms);
+		foreach(lc, ((DtKeyColumn *) lfirst(lk))->leaves)
+			rels = list_concat(rels, ((DtKeyLeaf *) lfirst(lc))->rels);
 	}
-	if (terms.len == 0)
-		elog(ERROR, "no relation the dynamic table reads changed");
-	return psprintf("%s SELECT array_agg(DISTINCT k) FILTER (WHERE k IS NOT NULL), coalesce(bool_or(k IS NULL), false) "
-					"FROM (%s) s", changes_cte_sql(rels, changed), terms.data);
+	window = changes_cte_sql(rels, changed);
+	initStringInfo(&ctes);
+	initStringInfo(&cols);
+	foreach(lk, an->recompute->keys)
+	{
+		StringInfoData terms;
+		int			i = foreach_current_index(lk) + 1;
+
+		initStringInfo(&terms);
+		foreach(lc, ((DtKeyColumn *) lfirst(lk))->leaves)
+			leaf_key_terms((DtKeyLeaf *) lfirst(lc), changed, &terms);
+		if (terms.len == 0)
+			elog(ERROR, "no relation the dynamic table reads changed");
+		appendStringInfo(&ctes, "%s" KEYS_CTE "%d AS (%s)",
+						 window[0] != '\0' || i > 1 ? ", " : "WITH ", i, terms.data);
+		appendStringInfo(&cols, "%s(SELECT array_agg(DISTINCT k) FILTER (WHERE k IS NOT NULL) FROM " KEYS_CTE "%d), "
+						 "(SELECT coalesce(bool_or(k IS NULL), false) FROM " KEYS_CTE "%d)",
+						 i > 1 ? ", " : "", i, i);
+	}
+	return psprintf("%s%s SELECT %s", window, ctes.data, cols.data);
 }
 
-/* recompute_delete_sql: delete the DT's rows of partitions $1 and, if $2, NULL. */
+/*
+ * recompute_delete_sql: delete the DT's rows whose key i is one of $2i-1
+ * or, if $2i, NULL, for every key column i.
+ */
 static char *
 recompute_delete_sql(Oid dtrelid, DtAnalysis *an)
 {
-	const char *col = quote_identifier(recompute_key_column(an));
+	StringInfoData s;
+	ListCell   *lc;
 
-	return psprintf("DELETE FROM %s WHERE %s %s ANY ($1) OR (%s IS NULL AND $2)",
-					names_qualified(dtrelid), col,
-					operator_sql(an->recompute->type, BTEqualStrategyNumber), col);
+	initStringInfo(&s);
+	appendStringInfo(&s, "DELETE FROM %s WHERE ", names_qualified(dtrelid));
+	foreach(lc, an->recompute->keys)
+	{
+		DtKeyColumn *key = (DtKeyColumn *) lfirst(lc);
+		const char *col = quote_identifier(key->name);
+		int			i = foreach_current_index(lc);
+
+		appendStringInfo(&s, "%s(%s %s ANY ($%d) OR (%s IS NULL AND $%d))", i > 0 ? " AND " : "",
+						 col, operator_sql(key->type, BTEqualStrategyNumber), 2 * i + 1, col, 2 * i + 2);
+	}
+	return s.data;
 }
 
 /* recompute_insert_sql: compute the rows of partitions $1 and, if $2, NULL. */

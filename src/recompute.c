@@ -63,7 +63,7 @@
 #include "analysis.h"
 
 static char *trace_column(DtAnalysis *an, Query *query, AttrNumber resno, List *levels,
-						  List **leaves);
+						  List **leaves, bool *grouped);
 
 /* clock_in_aggregate_walker: the clock in an aggregate's or window's arguments? */
 static bool
@@ -195,14 +195,14 @@ is_constant(Expr *expr)
 /* trace_setop: follow column resno into every branch of a set operation. */
 static char *
 trace_setop(DtAnalysis *an, Query *query, Node *node, AttrNumber resno, List *levels,
-			List **leaves)
+			List **leaves, bool *grouped)
 {
 	if (IsA(node, SetOperationStmt))
 	{
 		SetOperationStmt *op = (SetOperationStmt *) node;
-		char	   *reason = trace_setop(an, query, op->larg, resno, levels, leaves);
+		char	   *reason = trace_setop(an, query, op->larg, resno, levels, leaves, grouped);
 
-		return reason != NULL ? reason : trace_setop(an, query, op->rarg, resno, levels, leaves);
+		return reason != NULL ? reason : trace_setop(an, query, op->rarg, resno, levels, leaves, grouped);
 	}
 	else
 	{
@@ -213,7 +213,8 @@ trace_setop(DtAnalysis *an, Query *query, Node *node, AttrNumber resno, List *le
 		if (exprType((Node *) branch->expr) != exprType((Node *) out->expr) ||
 			exprCollation((Node *) branch->expr) != exprCollation((Node *) out->expr))
 			return pstrdup("set operations whose branches differ in the partition key's type or collation");
-		return trace_column(an, rte->subquery, resno, lcons(rte->subquery, list_copy(levels)), leaves);
+		return trace_column(an, rte->subquery, resno, lcons(rte->subquery, list_copy(levels)), leaves,
+							grouped);
 	}
 }
 
@@ -254,10 +255,12 @@ in_clause(Query *query, List *clauses, Expr *expr)
 /*
  * trace_column
  *		Does output column resno of this query level partition it?  Appends
- *		the leaves it reaches; returns why not, or NULL.
+ *		the leaves it reaches; returns why not, or NULL.  *grouped: it is a
+ *		GROUP BY, PARTITION BY or DISTINCT ON expression at some level.
  */
 static char *
-trace_column(DtAnalysis *an, Query *query, AttrNumber resno, List *levels, List **leaves)
+trace_column(DtAnalysis *an, Query *query, AttrNumber resno, List *levels, List **leaves,
+			 bool *grouped)
 {
 	TargetEntry *tle;
 	Expr	   *expr;
@@ -266,7 +269,7 @@ trace_column(DtAnalysis *an, Query *query, AttrNumber resno, List *levels, List 
 	{
 		if (query->limitCount != NULL || query->limitOffset != NULL)
 			return pstrdup("LIMIT and OFFSET");
-		return trace_setop(an, query, query->setOperations, resno, levels, leaves);
+		return trace_setop(an, query, query->setOperations, resno, levels, leaves, grouped);
 	}
 	tle = get_tle_by_resno(query->targetList, resno);
 	expr = (Expr *) querytree_flatten_joins(query, (Node *) tle->expr);
@@ -289,6 +292,7 @@ trace_column(DtAnalysis *an, Query *query, AttrNumber resno, List *levels, List 
 			if (!list_member_int((List *) lfirst(lc), tle->ressortgroupref))
 				return pstrdup("GROUPING SETS, ROLLUP or CUBE without a column in every grouping set");
 		}
+		*grouped = true;
 	}
 	if (query->hasWindowFuncs)
 	{
@@ -299,9 +303,12 @@ trace_column(DtAnalysis *an, Query *query, AttrNumber resno, List *levels, List 
 			if (!in_clause(query, lfirst_node(WindowClause, lc)->partitionClause, expr))
 				return pstrdup("window functions without a PARTITION BY column in the select list");
 		}
+		*grouped = true;
 	}
 	if (query->hasDistinctOn && !in_clause(query, query->distinctClause, expr))
 		return pstrdup("DISTINCT ON without one of its expressions in the select list");
+	if (query->hasDistinctOn)
+		*grouped = true;
 
 	/* a column of the level's one subquery or WITH query: follow it there */
 	if (IsA(expr, Var) && ((Var *) expr)->varlevelsup == 0)
@@ -332,7 +339,7 @@ trace_column(DtAnalysis *an, Query *query, AttrNumber resno, List *levels, List 
 					return pstrdup("WITH queries read more than once");
 				sub = castNode(Query, cte->ctequery);
 			}
-			return trace_column(an, sub, var->varattno, lcons(sub, list_copy(levels)), leaves);
+			return trace_column(an, sub, var->varattno, lcons(sub, list_copy(levels)), leaves, grouped);
 		}
 	}
 	return trace_leaf(an, query, expr, leaves);
@@ -397,12 +404,12 @@ leaves_indexed(List *leaves)
 /*
  * add_key_filter
  *		Make a leaf read only the partitions to recompute:
- *		AND (key = ANY ($1) OR (key IS NULL AND $2)); for a constant key,
+ *		AND (key = ANY ($n) OR (key IS NULL AND $n+1)); for a constant key,
  *		in HAVING where the level aggregates (without GROUP BY, a false
  *		WHERE would still give a row).
  */
 static void
-add_key_filter(DtKeyLeaf *leaf, Oid type)
+add_key_filter(DtKeyLeaf *leaf, Oid type, int paramid)
 {
 	Oid			collation = exprCollation((Node *) leaf->expr);
 	Oid			eq = lookup_type_cache(type, TYPECACHE_EQ_OPR)->eq_opr;
@@ -414,13 +421,13 @@ add_key_filter(DtKeyLeaf *leaf, Oid type)
 	Node	   *filter;
 
 	keys->paramkind = PARAM_EXTERN;
-	keys->paramid = 1;
+	keys->paramid = paramid;
 	keys->paramtype = get_array_type(type);
 	keys->paramtypmod = -1;
 	keys->paramcollid = collation;
 	keys->location = -1;
 	*null_key = *keys;
-	null_key->paramid = 2;
+	null_key->paramid = paramid + 1;
 	null_key->paramtype = BOOLOID;
 	null_key->paramcollid = InvalidOid;
 
@@ -460,12 +467,64 @@ dt_index_on(Oid dtrelid, const char *name)
 }
 
 /*
+ * column_key
+ *		Does output column tle partition the query?  Returns why not, or a
+ *		DtKeyColumn (its leaves, whether it is grouped and an index finds
+ *		its rows) in *key.
+ */
+static char *
+column_key(DtAnalysis *an, Query *query, TargetEntry *tle, DtKeyColumn **key)
+{
+	Oid			type = exprType((Node *) tle->expr);
+	List	   *leaves = NIL;
+	bool		grouped = false;
+	char	   *why;
+	int			nread = 0;
+	ListCell   *ll;
+
+	why = trace_column(an, query, tle->resno, list_make1(query), &leaves, &grouped);
+	foreach(ll, leaves)
+	{
+		DtKeyLeaf  *leaf = (DtKeyLeaf *) lfirst(ll);
+		ListCell   *lr;
+
+		nread += leaf->const_nread;
+		foreach(lr, leaf->rels)
+			nread += ((DtFromRel *) lfirst(lr))->input != NULL ? 1 : 0;
+	}
+	if (why == NULL && list_length(leaves) == 1 && ((DtKeyLeaf *) linitial(leaves))->key_rtindex == 0)
+		why = pstrdup("a partition key that is a constant");
+	if (why == NULL && nread != an->nrelations)
+		why = pstrdup("tables read by subqueries in expressions or by WITH queries read more than once");
+	if (why == NULL && (!OidIsValid(lookup_type_cache(type, TYPECACHE_BTREE_OPFAMILY)->btree_opf) ||
+						!OidIsValid(get_array_type(type))))
+		why = psprintf("a partition key of type %s, which has no default btree operator class",
+					   format_type_be(type));
+
+	/* IS NULL of a composite value looks at its fields */
+	if (why == NULL && type_is_rowtype(type))
+		why = pstrdup("a partition key of a composite type");
+	if (why != NULL)
+		return why;
+	*key = palloc0(sizeof(DtKeyColumn));
+	(*key)->resno = tle->resno;
+	(*key)->name = tle->resname;
+	(*key)->type = type;
+	(*key)->leaves = leaves;
+	(*key)->grouped = grouped;
+	(*key)->indexed = leaves_indexed(leaves);
+	return NULL;
+}
+
+/*
  * recompute_analyze
- *		Find the partition key of an->query, preferring a column the DT is
- *		indexed on (the one chosen when it was created), then one whose base
- *		rows an index finds, then the first.  Fills an->recompute, or
- *		returns why the query's functions rule recompute out or why no
- *		column partitions it.
+ *		Find the partition key of an->query: every output column that
+ *		partitions it and is grouped (GROUP BY a, b: the groups, not the
+ *		a's, are what a change touches), if there are several; else one
+ *		column, preferring one the DT is indexed on (the one chosen when it
+ *		was created), then one whose base rows an index finds, then the
+ *		first.  Fills an->recompute, or returns why the query's functions
+ *		rule recompute out or why no column partitions it.
  */
 char *
 recompute_analyze(DtAnalysis *an, Oid dtrelid)
@@ -475,7 +534,9 @@ recompute_analyze(DtAnalysis *an, Oid dtrelid)
 	const char *reason_column = NULL;
 	bool		one_reason = true;
 	int			best_score = -1;
-	DtRecompute *best = palloc0(sizeof(DtRecompute));
+	DtKeyColumn *best = NULL;
+	List	   *grouped = NIL;
+	DtRecompute *rc = palloc0(sizeof(DtRecompute));
 	ListCell   *lc;
 
 	if ((reason = functions_reason(an->query)) != NULL)
@@ -484,38 +545,13 @@ recompute_analyze(DtAnalysis *an, Oid dtrelid)
 	foreach(lc, query->targetList)
 	{
 		TargetEntry *tle = lfirst_node(TargetEntry, lc);
-		Oid			type = exprType((Node *) tle->expr);
-		List	   *leaves = NIL;
+		DtKeyColumn *key = NULL;
 		char	   *why;
-		int			nread = 0;
 		int			score;
-		ListCell   *ll;
 
 		if (tle->resjunk)
 			continue;
-		why = trace_column(an, query, tle->resno, list_make1(query), &leaves);
-		foreach(ll, leaves)
-		{
-			DtKeyLeaf  *leaf = (DtKeyLeaf *) lfirst(ll);
-			ListCell   *lr;
-
-			nread += leaf->const_nread;
-			foreach(lr, leaf->rels)
-				nread += ((DtFromRel *) lfirst(lr))->input != NULL ? 1 : 0;
-		}
-		if (why == NULL && list_length(leaves) == 1 && ((DtKeyLeaf *) linitial(leaves))->key_rtindex == 0)
-			why = pstrdup("a partition key that is a constant");
-		if (why == NULL && nread != an->nrelations)
-			why = pstrdup("tables read by subqueries in expressions or by WITH queries read more than once");
-		if (why == NULL && (!OidIsValid(lookup_type_cache(type, TYPECACHE_BTREE_OPFAMILY)->btree_opf) ||
-							!OidIsValid(get_array_type(type))))
-			why = psprintf("a partition key of type %s, which has no default btree operator class",
-						   format_type_be(type));
-
-		/* IS NULL of a composite value looks at its fields */
-		if (why == NULL && type_is_rowtype(type))
-			why = pstrdup("a partition key of a composite type");
-		if (why != NULL)
+		if ((why = column_key(an, query, tle, &key)) != NULL)
 		{
 			if (reason == NULL)
 			{
@@ -526,17 +562,16 @@ recompute_analyze(DtAnalysis *an, Oid dtrelid)
 				one_reason = false;
 			continue;
 		}
-		score = (dt_index_on(dtrelid, tle->resname) ? 2 : 0) + (leaves_indexed(leaves) ? 1 : 0);
+		if (key->grouped)
+			grouped = lappend(grouped, key);
+		score = (dt_index_on(dtrelid, tle->resname) ? 2 : 0) + (key->indexed ? 1 : 0);
 		if (score > best_score)
 		{
 			best_score = score;
-			best->resno = tle->resno;
-			best->type = type;
-			best->leaves = leaves;
-			best->indexed = (score & 1) != 0;
+			best = key;
 		}
 	}
-	if (best_score < 0)
+	if (best == NULL)
 	{
 		if (reason == NULL)
 			return pstrdup("queries without output columns");
@@ -545,16 +580,36 @@ recompute_analyze(DtAnalysis *an, Oid dtrelid)
 		return psprintf("queries that no output column partitions (column \"%s\": %s)",
 						reason_column, reason);
 	}
-	foreach(lc, best->leaves)
-		add_key_filter((DtKeyLeaf *) lfirst(lc), best->type);
-	best->query = query;
-	an->recompute = best;
+	rc->keys = list_length(grouped) > 1 ? grouped : list_make1(best);
+	rc->indexed = false;
+	foreach(lc, rc->keys)
+	{
+		DtKeyColumn *key = (DtKeyColumn *) lfirst(lc);
+		ListCell   *ll;
+
+		rc->indexed |= key->indexed;
+		foreach(ll, key->leaves)
+			add_key_filter((DtKeyLeaf *) lfirst(ll), key->type, 2 * foreach_current_index(lc) + 1);
+	}
+	rc->query = query;
+	an->recompute = rc;
 	return NULL;
 }
 
-/* recompute_key_column: the name of the DT's partition key column. */
+/*
+ * recompute_key_columns
+ *		The DT's partition key columns, quoted, separated by ", " (for SQL
+ *		and for messages).
+ */
 char *
-recompute_key_column(DtAnalysis *an)
+recompute_key_columns(DtAnalysis *an)
 {
-	return get_tle_by_resno(an->query->targetList, an->recompute->resno)->resname;
+	StringInfoData s;
+	ListCell   *lc;
+
+	initStringInfo(&s);
+	foreach(lc, an->recompute->keys)
+		appendStringInfo(&s, "%s%s", s.len > 0 ? ", " : "",
+						 quote_identifier(((DtKeyColumn *) lfirst(lc))->name));
+	return s.data;
 }

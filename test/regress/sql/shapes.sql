@@ -59,6 +59,8 @@ SELECT sh_create('sh_top_branch', $$
 SELECT 'top' AS k, id, v FROM (SELECT id, v FROM f ORDER BY v DESC NULLS LAST, id LIMIT 3) t
 UNION ALL
 SELECT s, id, v FROM f WHERE v < 20
+UNION ALL
+SELECT 'fixed', 0, NULL
 $$);
 SELECT sh_create('sh_zmonitor', $$
 SELECT 'sh_values_agg' AS table_name, max(sum_v) AS max_sum, count(*) AS row_count FROM sh_values_agg
@@ -66,6 +68,20 @@ UNION ALL
 SELECT 'sh_all', max(total), count(*) FROM sh_all
 UNION ALL
 SELECT 'f', max(v), count(*) FROM f
+$$);
+-- Keys of several columns: the groups of GROUP BY a, b (string_agg is not
+-- merged), window partitions (a, b), a key from two tables of a join.
+SELECT sh_create('sh_key_groups', $$
+SELECT a, b, s, count(*) AS n, string_agg(v::text, ',' ORDER BY v, id) AS vs FROM f GROUP BY a, b, s
+$$);
+SELECT sh_create('sh_key_window', $$
+SELECT a, b, id, v, row_number() OVER (PARTITION BY a, b ORDER BY v DESC NULLS LAST, id) AS rn,
+       sum(v) OVER (PARTITION BY b, a) AS total
+  FROM f
+$$);
+SELECT sh_create('sh_key_join', $$
+SELECT f.a, d.name, count(*) AS n, string_agg(f.s, ',' ORDER BY f.id) AS ss
+  FROM f JOIN d ON d.id = f.d_id GROUP BY f.a, d.name
 $$);
 
 SELECT name, refresh_mode, refresh_mode_reason
@@ -146,6 +162,20 @@ SELECT step, kind, object, detail FROM dt.explain_refresh('sh_all') WHERE kind I
 UPDATE f SET v = coalesce(v, 0) + 1 WHERE id = (SELECT min(id) FROM f WHERE s = 'x');
 SELECT action, rows_deleted, rows_inserted FROM dt.refresh('sh_all');
 SELECT dt_test.check('sh_all');
+
+-- A change recomputes its group (a, b, s), not every group of its a.
+SELECT step, kind, object, detail FROM dt.explain_refresh('sh_key_groups') WHERE kind IN ('strategy', 'key');
+SELECT count(*) > 1 AS several_groups_of_a FROM sh_key_groups WHERE a = 1;
+SELECT action FROM dt.refresh('sh_key_groups');
+UPDATE f SET v = coalesce(v, 0) + 1 WHERE id = (SELECT min(id) FROM f WHERE a = 1 AND b IS NOT NULL);
+SELECT action, rows_deleted, rows_inserted FROM dt.refresh('sh_key_groups');
+SELECT dt_test.check('sh_key_groups');
+-- and the window partition (a, b) of the row, before and after it moved
+SELECT action FROM dt.refresh('sh_key_window');
+SELECT count(*) AS partition_rows FROM f WHERE a = 1 AND b = 2 OR a = 2 AND b = 2 \gset
+UPDATE f SET a = 2 WHERE id = (SELECT min(id) FROM f WHERE a = 1 AND b = 2);
+SELECT action, rows_deleted = :partition_rows AS partitions_only FROM dt.refresh('sh_key_window');
+SELECT dt_test.check('sh_key_window');
 
 SET client_min_messages = warning;
 DROP SCHEMA dt_sh CASCADE;
