@@ -185,6 +185,9 @@ typedef struct DtKeyLeaf
 	Query	   *level;			/* within DtRecompute.query */
 	Expr	   *expr;			/* the key, over relation key_rtindex */
 	Index		key_rtindex;	/* 0: a constant key (below) */
+	Expr	   *expr2;			/* x FULL JOIN y ON x.k = y.k, the key
+								 * COALESCE(x.k, y.k): y.k, over relation */
+	Index		key_rtindex2;	/* key_rtindex2 (x.k is expr); else 0 */
 	List	   *const_relids;	/* a constant key: the tables the level reads,
 								 * at any depth; it is one partition, touched
 								 * by any change of them */
@@ -206,7 +209,7 @@ typedef struct DtKeyColumn
 	char	   *name;
 	Oid			type;
 	List	   *leaves;			/* of DtKeyLeaf */
-	bool		grouped;		/* a GROUP BY, PARTITION BY or DISTINCT ON
+	bool		grouped;		/* a GROUP BY, PARTITION BY or DISTINCT [ON]
 								 * expression at some level */
 	bool		indexed;		/* an index finds each leaf's key rows */
 } DtKeyColumn;
@@ -276,6 +279,7 @@ typedef struct DtFunctionFacts
 typedef struct DtFromWalk
 {
 	bool		outer_joins;	/* LEFT and RIGHT JOIN allowed */
+	bool		full_joins;		/* and FULL JOIN */
 	List	   *rels;			/* of DtFromRel, in FROM order */
 	List	   *quals;			/* the conditions of its joins, as written */
 	Relids		nullable;		/* rtindexes null-extended by an outer join */

@@ -2098,7 +2098,8 @@ from_item_sql(DtKeyLeaf *leaf, Node *item, List *ctx, SourceKind *kinds)
 
 		return psprintf("(%s %s JOIN %s ON %s)",
 						from_item_sql(leaf, join->larg, ctx, kinds),
-						join->jointype == JOIN_LEFT ? "LEFT" : join->jointype == JOIN_RIGHT ? "RIGHT" : "INNER",
+						join->jointype == JOIN_LEFT ? "LEFT" : join->jointype == JOIN_RIGHT ? "RIGHT"
+						: join->jointype == JOIN_FULL ? "FULL" : "INNER",
 						from_item_sql(leaf, join->rarg, ctx, kinds),
 						join->quals == NULL ? "true" : deparse_expression(join->quals, ctx, true, false));
 	}
@@ -2139,7 +2140,14 @@ leaf_key_terms(DtKeyLeaf *leaf, List *changed, StringInfo terms)
 			list_member_oid(changed, rel->input->relid))
 			appendStringInfo(terms, "%sSELECT %s AS k FROM %s", terms->len > 0 ? " UNION ALL " : "",
 							 key, source_sql(rel, SOURCE_CHANGES));
+		/* the key of a FULL JOIN of two tables: each side's, from its changes */
+		if (rel->rtindex == leaf->key_rtindex2 && list_member_oid(changed, rel->input->relid))
+			appendStringInfo(terms, "%sSELECT %s AS k FROM %s", terms->len > 0 ? " UNION ALL " : "",
+							 deparse_expression((Node *) leaf->expr2, ctx, true, false),
+							 source_sql(rel, SOURCE_CHANGES));
 	}
+	if (leaf->key_rtindex2 != 0)
+		return;
 	foreach(lc, change_terms(leaf->rels, changed, leaf->key_rtindex))
 	{
 		ChangeTerm *term = (ChangeTerm *) lfirst(lc);

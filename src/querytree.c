@@ -497,7 +497,8 @@ from_relation(List *inputs, Query *query, RangeTblRef *item, DtFromRel **rel)
  *		relations on the nullable side of an outer join into
  *		walk->nullable; or why the item cannot be maintained incrementally.
  *		Inner joins only, unless walk->outer_joins allows LEFT and RIGHT
- *		JOIN too.  If out is not NULL, *out is a copy of the item whose
+ *		JOIN too, and walk->full_joins FULL JOIN (both sides nullable).
+ *		If out is not NULL, *out is a copy of the item whose
  *		join conditions are reduced to what querytree_kept_conditions
  *		keeps.
  */
@@ -520,7 +521,8 @@ querytree_walk_from(List *inputs, Query *query, Node *item, DtFromWalk *walk, No
 	{
 		JoinExpr   *join = (JoinExpr *) item;
 		JoinExpr   *copy = out != NULL ? makeNode(JoinExpr) : NULL;
-		bool		outer = (join->jointype == JOIN_LEFT || join->jointype == JOIN_RIGHT);
+		bool		outer = (join->jointype == JOIN_LEFT || join->jointype == JOIN_RIGHT ||
+							 (join->jointype == JOIN_FULL && walk->full_joins));
 		int			first = list_length(walk->rels);
 		int			nleft;
 		char	   *reason;
@@ -550,7 +552,7 @@ querytree_walk_from(List *inputs, Query *query, Node *item, DtFromWalk *walk, No
 		for (i = first; i < list_length(walk->rels); i++)
 		{
 			if ((join->jointype == JOIN_LEFT && i >= nleft) ||
-				(join->jointype == JOIN_RIGHT && i < nleft))
+				(join->jointype == JOIN_RIGHT && i < nleft) || join->jointype == JOIN_FULL)
 				walk->nullable = bms_add_member(walk->nullable,
 												((DtFromRel *) list_nth(walk->rels, i))->rtindex);
 		}

@@ -115,6 +115,98 @@ key_reason(Node *expr)
 	return NULL;
 }
 
+/* has_full_join: is there a FULL JOIN in a FROM list? */
+static bool
+has_full_join(Node *node)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, FromExpr))
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((FromExpr *) node)->fromlist)
+		{
+			if (has_full_join((Node *) lfirst(lc)))
+				return true;
+		}
+		return false;
+	}
+	if (IsA(node, JoinExpr))
+		return ((JoinExpr *) node)->jointype == JOIN_FULL ||
+			has_full_join(((JoinExpr *) node)->larg) || has_full_join(((JoinExpr *) node)->rarg);
+	return false;
+}
+
+/*
+ * full_join_key
+ *		Is expr, COALESCE(x.k, y.k), the key of the FULL JOIN join (x FULL
+ *		JOIN y ON x.k = y.k AND ..., or USING (k)): the rows with key v
+ *		come only from the rows of x and of y whose k is v?  Then the two
+ *		columns go into leaf.
+ */
+static bool
+full_join_key(Query *query, JoinExpr *join, Expr *expr, DtKeyLeaf *leaf)
+{
+	CoalesceExpr *co = IsA(expr, CoalesceExpr) ? (CoalesceExpr *) expr : NULL;
+	Var		   *x;
+	Var		   *y;
+	Oid			eq;
+	ListCell   *lc;
+
+	if (co == NULL || list_length(co->args) != 2 || !IsA(linitial(co->args), Var) ||
+		!IsA(lsecond(co->args), Var) || !IsA(join->larg, RangeTblRef) || !IsA(join->rarg, RangeTblRef))
+		return false;
+	x = linitial_node(Var, co->args);
+	y = lsecond_node(Var, co->args);
+	if (x->varlevelsup != 0 || y->varlevelsup != 0 || x->vartype != y->vartype ||
+		x->varcollid != y->varcollid || x->varattno <= 0 || y->varattno <= 0 ||
+		!((x->varno == ((RangeTblRef *) join->larg)->rtindex && y->varno == ((RangeTblRef *) join->rarg)->rtindex) ||
+		  (y->varno == ((RangeTblRef *) join->larg)->rtindex && x->varno == ((RangeTblRef *) join->rarg)->rtindex)))
+		return false;
+	eq = lookup_type_cache(x->vartype, TYPECACHE_EQ_OPR)->eq_opr;
+	foreach(lc, make_ands_implicit((Expr *) querytree_flatten_joins(query, join->quals)))
+	{
+		OpExpr	   *op = IsA(lfirst(lc), OpExpr) ? (OpExpr *) lfirst(lc) : NULL;
+
+		if (op != NULL && op->opno == eq && list_length(op->args) == 2 &&
+			((equal(linitial(op->args), x) && equal(lsecond(op->args), y)) ||
+			 (equal(linitial(op->args), y) && equal(lsecond(op->args), x))))
+		{
+			leaf->expr = (Expr *) x;
+			leaf->key_rtindex = x->varno;
+			leaf->expr2 = (Expr *) y;
+			leaf->key_rtindex2 = y->varno;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * trace_full_join
+ *		The key reached a level with a FULL JOIN: it must be the level's
+ *		only FROM item, a join of two tables, and the key COALESCE(x.k,
+ *		y.k) of their equality x.k = y.k.
+ */
+static char *
+trace_full_join(Query *query, Expr *expr, DtKeyLeaf *leaf, List **leaves)
+{
+	Node	   *item = linitial(query->jointree->fromlist);
+	char	   *reason;
+
+	if (list_length(query->jointree->fromlist) != 1 || !IsA(item, JoinExpr) ||
+		((JoinExpr *) item)->jointype != JOIN_FULL ||
+		!full_join_key(query, (JoinExpr *) item, expr, leaf) ||
+		rt_fetch(leaf->key_rtindex, query->rtable)->rtekind != RTE_RELATION ||
+		rt_fetch(leaf->key_rtindex2, query->rtable)->rtekind != RTE_RELATION)
+		return pstrdup("FULL JOIN without a key COALESCE(x.k, y.k) over two tables joined on x.k = y.k");
+	if ((reason = key_reason((Node *) expr)) != NULL)
+		return reason;
+	*leaves = lappend(*leaves, leaf);
+	return NULL;
+}
+
 /*
  * trace_leaf
  *		The key reached a level that reads tables: it must be an expression
@@ -124,7 +216,7 @@ static char *
 trace_leaf(DtAnalysis *an, Query *query, Expr *expr, List **leaves)
 {
 	DtKeyLeaf  *leaf = palloc0(sizeof(DtKeyLeaf));
-	DtFromWalk	walk = {.outer_joins = true};
+	DtFromWalk	walk = {.outer_joins = true,.full_joins = true};
 	Relids		nullable;
 	Relids		keyrels;
 	ListCell   *lc;
@@ -143,6 +235,9 @@ trace_leaf(DtAnalysis *an, Query *query, Expr *expr, List **leaves)
 	}
 	leaf->rels = walk.rels;
 	nullable = walk.nullable;
+	leaf->level = query;
+	if (has_full_join((Node *) query->jointree))
+		return trace_full_join(query, expr, leaf, leaves);
 	keyrels = pull_varnos(NULL, (Node *) expr);
 	if (bms_is_empty(keyrels))
 		return pstrdup("a partition key that is a constant");
@@ -256,7 +351,7 @@ in_clause(Query *query, List *clauses, Expr *expr)
  * trace_column
  *		Does output column resno of this query level partition it?  Appends
  *		the leaves it reaches; returns why not, or NULL.  *grouped: it is a
- *		GROUP BY, PARTITION BY or DISTINCT ON expression at some level.
+ *		GROUP BY, PARTITION BY or DISTINCT [ON] expression at some level.
  */
 static char *
 trace_column(DtAnalysis *an, Query *query, AttrNumber resno, List *levels, List **leaves,
@@ -307,7 +402,7 @@ trace_column(DtAnalysis *an, Query *query, AttrNumber resno, List *levels, List 
 	}
 	if (query->hasDistinctOn && !in_clause(query, query->distinctClause, expr))
 		return pstrdup("DISTINCT ON without one of its expressions in the select list");
-	if (query->hasDistinctOn)
+	if (query->distinctClause != NIL && in_clause(query, query->distinctClause, expr))
 		*grouped = true;
 
 	/* a column of the level's one subquery or WITH query: follow it there */
@@ -397,28 +492,28 @@ leaves_indexed(List *leaves)
 		rte = rt_fetch(leaf->key_rtindex, leaf->level->rtable);
 		if (!index_finds(rte->relid, (Node *) leaf->expr, leaf->key_rtindex))
 			return false;
+		if (leaf->key_rtindex2 != 0 &&
+			!index_finds(rt_fetch(leaf->key_rtindex2, leaf->level->rtable)->relid,
+						 (Node *) leaf->expr2, leaf->key_rtindex2))
+			return false;
 	}
 	return true;
 }
 
 /*
- * add_key_filter
- *		Make a leaf read only the partitions to recompute:
- *		AND (key = ANY ($n) OR (key IS NULL AND $n+1)); for a constant key,
- *		in HAVING where the level aggregates (without GROUP BY, a false
- *		WHERE would still give a row).
+ * key_filter
+ *		(key = ANY ($n) OR (key IS NULL AND $n+1)), for the key expr of
+ *		type type.
  */
-static void
-add_key_filter(DtKeyLeaf *leaf, Oid type, int paramid)
+static Node *
+key_filter(Expr *expr, Oid type, int paramid)
 {
-	Oid			collation = exprCollation((Node *) leaf->expr);
+	Oid			collation = exprCollation((Node *) expr);
 	Oid			eq = lookup_type_cache(type, TYPECACHE_EQ_OPR)->eq_opr;
 	ScalarArrayOpExpr *any = makeNode(ScalarArrayOpExpr);
 	Param	   *keys = makeNode(Param);
 	Param	   *null_key = makeNode(Param);
 	NullTest   *isnull = makeNode(NullTest);
-	FromExpr   *jointree = leaf->level->jointree;
-	Node	   *filter;
 
 	keys->paramkind = PARAM_EXTERN;
 	keys->paramid = paramid;
@@ -435,20 +530,89 @@ add_key_filter(DtKeyLeaf *leaf, Oid type, int paramid)
 	any->opfuncid = get_opcode(eq);
 	any->useOr = true;
 	any->inputcollid = collation;
-	any->args = list_make2(copyObject(leaf->expr), keys);
+	any->args = list_make2(copyObject(expr), keys);
 	any->location = -1;
-	isnull->arg = copyObject(leaf->expr);
+	isnull->arg = copyObject(expr);
 	isnull->nulltesttype = IS_NULL;
 	isnull->location = -1;
-	filter = (Node *) makeBoolExpr(OR_EXPR,
-								   list_make2(any, makeBoolExpr(AND_EXPR, list_make2(isnull, null_key), -1)),
-								   -1);
-	if (leaf->key_rtindex == 0 && (leaf->level->hasAggs || leaf->level->groupClause != NIL ||
-								   leaf->level->groupingSets != NIL))
-		leaf->level->havingQual = leaf->level->havingQual == NULL ? filter
-			: make_and_qual(leaf->level->havingQual, filter);
+	return (Node *) makeBoolExpr(OR_EXPR,
+								 list_make2(any, makeBoolExpr(AND_EXPR, list_make2(isnull, null_key), -1)),
+								 -1);
+}
+
+/*
+ * filter_relation
+ *		Make relation rtindex of a level read only the rows whose key (expr
+ *		over it) passes key_filter: its range table entry becomes the
+ *		subquery SELECT <its columns> FROM it WHERE filter, with the same
+ *		columns (a dropped one a NULL), so that the level's Vars still
+ *		read it.  The filter of a FULL JOIN's sides, which the planner
+ *		would not push below the join.
+ */
+static void
+filter_relation(Query *level, Index rtindex, Expr *expr, Oid type, int paramid)
+{
+	RangeTblEntry *rte = rt_fetch(rtindex, level->rtable);
+	RangeTblEntry *inner = copyObject(rte);
+	Query	   *sub = makeNode(Query);
+	RangeTblRef *ref = makeNode(RangeTblRef);
+	Relation	rel = relation_open(rte->relid, AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	List	   *colnames = NIL;
+	Expr	   *key = copyObject(expr);
+	int			i;
+
+	ChangeVarNodes((Node *) key, rtindex, 1, 0);
+	sub->commandType = CMD_SELECT;
+	sub->rtable = list_make1(inner);
+	ref->rtindex = 1;
+	sub->jointree = makeFromExpr(list_make1(ref), key_filter(key, type, paramid));
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		char	   *name = att->attisdropped ? psprintf("dt$dropped%d", i + 1) : pstrdup(NameStr(att->attname));
+		Expr	   *col = att->attisdropped ? (Expr *) makeNullConst(INT4OID, -1, InvalidOid)
+		: (Expr *) makeVar(1, i + 1, att->atttypid, att->atttypmod, att->attcollation, 0);
+
+		sub->targetList = lappend(sub->targetList, makeTargetEntry(col, i + 1, name, false));
+		colnames = lappend(colnames, makeString(name));
+	}
+	relation_close(rel, AccessShareLock);
+	memset(rte, 0, sizeof(RangeTblEntry));
+	rte->type = T_RangeTblEntry;
+	rte->rtekind = RTE_SUBQUERY;
+	rte->subquery = sub;
+	rte->alias = makeAlias(inner->eref->aliasname, NIL);
+	rte->eref = makeAlias(inner->eref->aliasname, colnames);
+	rte->inFromCl = inner->inFromCl;
+}
+
+/*
+ * add_key_filter
+ *		Make a leaf read only the partitions to recompute:
+ *		AND (key = ANY ($n) OR (key IS NULL AND $n+1)); for a constant key,
+ *		in HAVING where the level aggregates (without GROUP BY, a false
+ *		WHERE would still give a row); for the key of a FULL JOIN, on
+ *		each side.
+ */
+static void
+add_key_filter(DtKeyLeaf *leaf, Oid type, int paramid)
+{
+	Query	   *level = leaf->level;
+	Node	   *filter;
+
+	if (leaf->key_rtindex2 != 0)
+	{
+		filter_relation(level, leaf->key_rtindex, leaf->expr, type, paramid);
+		filter_relation(level, leaf->key_rtindex2, leaf->expr2, type, paramid);
+		return;
+	}
+	filter = key_filter(leaf->expr, type, paramid);
+	if (leaf->key_rtindex == 0 && (level->hasAggs || level->groupClause != NIL || level->groupingSets != NIL))
+		level->havingQual = level->havingQual == NULL ? filter : make_and_qual(level->havingQual, filter);
 	else
-		jointree->quals = jointree->quals == NULL ? filter : make_and_qual(jointree->quals, filter);
+		level->jointree->quals = level->jointree->quals == NULL ? filter
+			: make_and_qual(level->jointree->quals, filter);
 }
 
 /*

@@ -42,6 +42,7 @@
 #include "nodes/readfuncs.h"
 #include "parser/parsetree.h"
 #include "rewrite/rewriteHandler.h"
+#include "rewrite/rewriteManip.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/array.h"
@@ -1230,17 +1231,33 @@ static List *
 explain_leaf(List *rows, DtKeyLeaf *leaf, const char *name)
 {
 	const char *prefix = name != NULL ? psprintf("column %s: ", quote_identifier(name)) : "";
-	RangeTblEntry *rte;
+	Oid			relid = InvalidOid;
+	Node	   *expr;
+	ListCell   *lc;
 
 	if (leaf->key_rtindex == 0)
 		return explain_row(rows, "key", NULL,
 						   psprintf("%sthe key is %s, a constant: its rows are computed again when any table they read changes",
 									prefix, deparse_expression((Node *) leaf->expr, NIL, false, false)));
-	rte = rt_fetch(leaf->key_rtindex, leaf->level->rtable);
-	return explain_row(rows, "key", names_qualified(rte->relid),
+	if (leaf->key_rtindex2 != 0)
+	{
+		DtKeyLeaf	side = *leaf;
+
+		side.key_rtindex = leaf->key_rtindex2;
+		side.expr = leaf->expr2;
+		side.key_rtindex2 = 0;
+		rows = explain_leaf(rows, &side, name);
+	}
+	foreach(lc, leaf->rels)
+	{
+		if (((DtFromRel *) lfirst(lc))->rtindex == leaf->key_rtindex)
+			relid = ((DtFromRel *) lfirst(lc))->input->relid;
+	}
+	expr = copyObject((Node *) leaf->expr);
+	ChangeVarNodes(expr, leaf->key_rtindex, 1, 0);
+	return explain_row(rows, "key", names_qualified(relid),
 					   psprintf("%sthe key is %s, over this table", prefix,
-								deparse_expression((Node *) leaf->expr,
-												   deparse_context_for(get_rel_name(rte->relid), rte->relid),
+								deparse_expression(expr, deparse_context_for(get_rel_name(relid), relid),
 												   false, false)));
 }
 

@@ -19,6 +19,8 @@ CREATE TABLE f (id serial PRIMARY KEY, a int, b int, d_id int, v numeric, s text
 CREATE INDEX ON f (a);
 CREATE INDEX ON f (b);
 CREATE INDEX ON f (d_id);
+CREATE TABLE g (id serial PRIMARY KEY, b int, w text);
+CREATE INDEX ON g (b);
 
 CREATE FUNCTION sh_create(name text, query text) RETURNS void LANGUAGE sql AS $$
 SELECT dt.create_dynamic_table(name, query, refresh_mode => 'incremental', initialize => 'on_schedule')
@@ -83,6 +85,18 @@ SELECT sh_create('sh_key_join', $$
 SELECT f.a, d.name, count(*) AS n, string_agg(f.s, ',' ORDER BY f.id) AS ss
   FROM f JOIN d ON d.id = f.d_id GROUP BY f.a, d.name
 $$);
+-- FULL JOIN keyed by the join's column from both sides (USING, or
+-- COALESCE of both sides of its equality), rows and groups.
+SELECT sh_create('sh_full_rows', $$
+SELECT b, f.id AS f_id, f.v, g.id AS g_id, g.w FROM f FULL JOIN g USING (b)
+$$);
+SELECT sh_create('sh_full_groups', $$
+SELECT coalesce(f.b, g.b) AS b, count(f.id) AS nf, count(g.id) AS ng,
+       string_agg(g.w, ',' ORDER BY g.id) AS ws, sum(f.v) AS sum_v
+  FROM f FULL JOIN g ON f.b = g.b AND g.w <> 'w3'
+ WHERE f.s IS DISTINCT FROM 'z'
+ GROUP BY coalesce(f.b, g.b)
+$$);
 
 SELECT name, refresh_mode, refresh_mode_reason
   FROM dt.dynamic_tables WHERE relid::text LIKE 'sh\_%' ORDER BY relid::text;
@@ -93,6 +107,9 @@ SELECT f.id, g FROM f, generate_series(1, f.b) g
 $$, refresh_mode => 'incremental');
 SELECT code, error FROM dt_test.create_fails('sh_constant', $$
 SELECT k, n FROM (SELECT 'ALL' AS k, count(*) AS n FROM f) s
+$$, refresh_mode => 'incremental');
+SELECT code, error FROM dt_test.create_fails('sh_full_sides', $$
+SELECT f.b AS fb, g.b AS gb, f.v FROM f FULL JOIN g ON f.b = g.b
 $$, refresh_mode => 'incremental');
 SELECT code, error FROM dt_test.create_fails('sh_clock', $$
 SELECT f.id, t FROM f, generate_series(now(), now() + interval '1 day', interval '1 hour') t
@@ -125,6 +142,13 @@ BEGIN
              WHERE id IN (SELECT id FROM f ORDER BY random() LIMIT 3);
         ELSIF op < 0.65 THEN
             DELETE FROM f WHERE id IN (SELECT id FROM f ORDER BY random() LIMIT 4);
+        ELSIF op < 0.7 THEN
+            INSERT INTO g (b, w)
+            SELECT CASE WHEN random() < 0.2 THEN NULL ELSE floor(random() * 7)::int END,
+                   'w' || floor(random() * 5)::int FROM generate_series(1, 2);
+            UPDATE g SET b = CASE WHEN random() < 0.2 THEN NULL ELSE floor(random() * 7)::int END
+             WHERE id IN (SELECT id FROM g ORDER BY random() LIMIT 2);
+            DELETE FROM g WHERE id IN (SELECT id FROM g ORDER BY random() LIMIT 2);
         ELSIF op < 0.8 THEN
             UPDATE d SET name = name || '+' WHERE id = 1 + floor(random() * 6)::int;
         ELSIF op < 0.9 THEN
@@ -138,6 +162,7 @@ END $$;
 SELECT setseed(0.2468);
 INSERT INTO d SELECT i, 'n' || i FROM generate_series(1, 5) i;
 SELECT sh_insert(120);
+INSERT INTO g (b, w) SELECT CASE WHEN i % 9 = 0 THEN NULL ELSE i % 7 END, 'w' || i % 5 FROM generate_series(1, 20) i;
 SELECT dt_test.check_all('sh\_%', true);
 
 DO $$
