@@ -3,7 +3,7 @@
  * recompute.c
  *		Affected-key recompute: the incremental strategy for the queries that
  *		delta merge does not maintain (DESIGN.md, principle 4).  Which
- *		output column partitions the query, and the query that recomputes
+ *		output columns partition the query, and the query that recomputes
  *		some partitions; deparse.c writes the SQL of its refreshes.
  *
  * A partition key is an output column K of the defining query such that
@@ -22,12 +22,21 @@
  *	  partitions apart as they are);
  *	- into the one subquery or WITH query (read once) of a level's FROM,
  *	  and into every branch of UNION, INTERSECT and EXCEPT;
+ *	- to a branch where it is a constant: that level, whatever it reads,
+ *	  is one partition (a leaf);
  *	- down to a level whose FROM reads tables joined by inner and LEFT
- *	  joins (a leaf): there the key is an expression over one table, not on
- *	  the nullable side of an outer join.
+ *	  joins, and constants (a leaf): there the key is an expression over
+ *	  one table, not on the nullable side of an outer join; or to x FULL
+ *	  JOIN y on x.k = y.k, the key COALESCE(x.k, y.k): x.k over x, y.k
+ *	  over y.
  *
- * Every table the query reads must be in a leaf, and no level may have a
- * LIMIT or a subquery in an expression: those read beyond one partition.
+ * The key is several columns when several grouped ones partition the query
+ * (GROUP BY a, b): each column's keys are found on their own, and a
+ * refresh recomputes the rows whose every key column has one of them.
+ *
+ * Every table the query reads must be in a leaf, and no level above a
+ * leaf may have a LIMIT or a subquery in an expression: those read beyond
+ * one partition.
  * The leaves keep what a refresh needs to find the keys a window touched
  * (deparse_recompute_keys_sql): for the key's own table, the key of each
  * changed row (before and after); for another table of the leaf, the keys
