@@ -161,7 +161,10 @@ typedef struct DtSemiJoin
 								 * table read from "dt_rows" */
 } DtSemiJoin;
 
-/* A relation in the FROM list of an incremental query. */
+/*
+ * A relation in the FROM list of an incremental query: a table, or a
+ * constant (VALUES, an immutable set-returning function).
+ */
 typedef struct DtFromRel
 {
 	Index		rtindex;		/* in the query's range table */
@@ -169,19 +172,30 @@ typedef struct DtFromRel
 	List	   *aliases;		/* the column aliases of its FROM item */
 	DtSemiJoin *semi;			/* D of a semi- or anti-join: input is its
 								 * subquery's table */
+	RangeTblEntry *constant;	/* a VALUES list or function whose rows never
+								 * change (input NULL) */
 } DtFromRel;
 
 /*
  * A query level whose FROM list reads base relations, at the end of the
  * partition key's path (recompute.c): the key as an expression over one of
  * its relations, every relation it reads, and the conditions under which a
- * changed row of one relation can touch a partition.
+ * changed row of one relation can touch a partition.  Or a level (a branch
+ * of a set operation) whose key is a constant: all its rows are one
+ * partition.
  */
 typedef struct DtKeyLeaf
 {
 	Query	   *level;			/* within DtRecompute.query */
 	Expr	   *expr;			/* the key, over relation key_rtindex */
-	Index		key_rtindex;
+	Index		key_rtindex;	/* 0: a constant key (below) */
+	Expr	   *expr2;			/* x FULL JOIN y ON x.k = y.k, the key
+								 * COALESCE(x.k, y.k): y.k, over relation */
+	Index		key_rtindex2;	/* key_rtindex2 (x.k is expr); else 0 */
+	List	   *const_relids;	/* a constant key: the tables the level reads,
+								 * at any depth; it is one partition, touched
+								 * by any change of them */
+	int			const_nread;	/* and how many times it reads tables */
 	List	   *rels;			/* of DtFromRel */
 	List	   *from;			/* the FROM list, its joins' conditions kept
 								 * only where they see no null-extended row */
@@ -189,17 +203,33 @@ typedef struct DtKeyLeaf
 } DtKeyLeaf;
 
 /*
- * Affected-key recompute: output column resno partitions the query; the
- * rows of the DT with key v come only from base rows whose key is v.
+ * An output column that partitions the query (recompute.c): the rows of
+ * the DT with key v come only from base rows whose key is v, at the ends
+ * of the column's path down the query (its leaves).
+ */
+typedef struct DtKeyColumn
+{
+	AttrNumber	resno;
+	char	   *name;
+	Oid			type;
+	List	   *leaves;			/* of DtKeyLeaf */
+	bool		grouped;		/* a GROUP BY, PARTITION BY or DISTINCT [ON]
+								 * expression at some level */
+	bool		indexed;		/* an index finds each leaf's key rows */
+} DtKeyColumn;
+
+/*
+ * Affected-key recompute: the key columns, each partitioning the query;
+ * with several, a refresh recomputes the rows whose every key column has
+ * one of the values the changes touched in it.
  */
 typedef struct DtRecompute
 {
-	AttrNumber	resno;			/* the DT's key column */
-	Oid			type;
-	Query	   *query;			/* the defining query, reading only the
-								 * partitions $1 (type[]) and, if $2, NULL */
-	List	   *leaves;			/* of DtKeyLeaf */
-	bool		indexed;		/* an index finds each leaf's key rows */
+	List	   *keys;			/* of DtKeyColumn */
+	Query	   *query;			/* the defining query, reading only the rows
+								 * whose key i is one of $2i-1 (type[]) or, if
+								 * $2i, NULL */
+	bool		indexed;		/* an index finds some key's rows */
 } DtRecompute;
 
 typedef struct DtAnalysis
@@ -260,6 +290,7 @@ typedef struct DtFunctionFacts
 typedef struct DtFromWalk
 {
 	bool		outer_joins;	/* LEFT and RIGHT JOIN allowed */
+	bool		full_joins;		/* and FULL JOIN */
 	List	   *rels;			/* of DtFromRel, in FROM order */
 	List	   *quals;			/* the conditions of its joins, as written */
 	Relids		nullable;		/* rtindexes null-extended by an outer join */
@@ -272,6 +303,7 @@ extern Node *querytree_kept_conditions(Query *query, Node *cond, Relids nullable
 extern char *querytree_walk_from(List *inputs, Query *query, Node *item, DtFromWalk *walk,
 								 Node **out);
 extern Query *querytree_pull_up(Query *query);
+extern bool querytree_is_constant(Node *node);
 
 /* ---------------------------------------------------------------------
  * merge.c
@@ -291,7 +323,7 @@ extern Query *window_rank_rewrite(Query *query, char **index_sql);
  * ---------------------------------------------------------------------
  */
 extern char *recompute_analyze(DtAnalysis *an, Oid dtrelid);
-extern char *recompute_key_column(DtAnalysis *an);
+extern char *recompute_key_columns(DtAnalysis *an);
 
 /* ---------------------------------------------------------------------
  * analysis.c

@@ -48,6 +48,7 @@
 #include "nodes/nodeFuncs.h"
 #include "nodes/plannodes.h"
 #include "optimizer/optimizer.h"
+#include "parser/parse_relation.h"
 #include "parser/parsetree.h"
 #include "rewrite/rewriteManip.h"
 #include "utils/builtins.h"
@@ -62,6 +63,9 @@
 
 /* The WITH query of an input's change window: dt$c<relid> (changes_cte_sql). */
 #define CHANGES_CTE "dt$c"
+
+/* The WITH query of the keys of key column i of a recompute: dt$k<i>. */
+#define KEYS_CTE "dt$k"
 
 /*
  * The changed relations of a join whose state before the window is
@@ -707,15 +711,14 @@ deparse_internal_objects(Oid dtrelid, DtAnalysis *an)
  * deparse_key_index
  *		The index of a DT on its key: for delta merge, unique on the group
  *		key columns, NULLS NOT DISTINCT (NULL for a DT without GROUP BY);
- *		for recompute, on the partition key column.
+ *		for recompute, on the partition key columns.
  */
 char *
 deparse_key_index(Oid dtrelid, DtAnalysis *an)
 {
 	if (an->strategy == DT_STRATEGY_RECOMPUTE)
 	{
-		return psprintf("CREATE INDEX ON %s (%s)", names_qualified(dtrelid),
-						quote_identifier(recompute_key_column(an)));
+		return psprintf("CREATE INDEX ON %s (%s)", names_qualified(dtrelid), recompute_key_columns(an));
 	}
 	if (an->keys == NIL)
 		return NULL;
@@ -810,13 +813,43 @@ changes_cte_sql(List *rels, List *changed)
 	{
 		DtInput    *input = ((DtFromRel *) lfirst(lc))->input;
 
-		if (!list_member_oid(changed, input->relid) || list_member_oid(done, input->relid))
+		if (input == NULL || !list_member_oid(changed, input->relid) ||
+			list_member_oid(done, input->relid))
 			continue;
 		done = lappend_oid(done, input->relid);
 		appendStringInfo(&s, "%s" CHANGES_CTE "%u AS MATERIALIZED (SELECT * FROM %s WHERE c." DT_COL_SIGN " <> 0)",
 						 list_length(done) > 1 ? ", " : "WITH ", input->relid, read_changes_sql(input));
 	}
 	return s.data;
+}
+
+/*
+ * constant_sql
+ *		A constant relation (a VALUES list, a function in FROM) as relation
+ *		"t<rtindex>" with sign 1 and its columns as the query's Vars print
+ *		them (its eref names): "SELECT * FROM" it, as ruleutils prints it.
+ */
+static char *
+constant_sql(DtFromRel *rel)
+{
+	Query	   *q = makeNode(Query);
+	RangeTblRef *ref = makeNode(RangeTblRef);
+	List	   *names;
+	List	   *vars;
+	ListCell   *ln;
+	ListCell   *lv;
+
+	q->commandType = CMD_SELECT;
+	q->rtable = list_make1(copyObject(rel->constant));
+	ref->rtindex = 1;
+	q->jointree = makeFromExpr(list_make1(ref), NULL);
+	expandRTE(rel->constant, 1, 0, -1, false, &names, &vars);
+	forboth(ln, names, lv, vars)
+		q->targetList = lappend(q->targetList,
+								makeTargetEntry((Expr *) lfirst(lv), list_length(q->targetList) + 1,
+												strVal(lfirst(ln)), false));
+	return psprintf("(SELECT 1::smallint AS " DT_COL_SIGN ", q.* FROM (%s) q) t%u",
+					pg_get_querydef(q, false), rel->rtindex);
 }
 
 /*
@@ -836,6 +869,8 @@ source_sql(DtFromRel *rel, SourceKind kind)
 	StringInfoData changes;
 	int			attnum = -1;
 
+	if (rel->constant != NULL)
+		return constant_sql(rel);
 	initStringInfo(&now);
 	initStringInfo(&changes);
 	appendStringInfoString(&now, "SELECT 1::smallint AS " DT_COL_SIGN);
@@ -1140,7 +1175,8 @@ change_terms(List *rels, List *changed, Index unchanged_rtindex)
 	{
 		DtFromRel  *rel = (DtFromRel *) list_nth(rels, j);
 
-		is_changed[j] = rel->rtindex != unchanged_rtindex && list_member_oid(changed, rel->input->relid);
+		is_changed[j] = rel->rtindex != unchanged_rtindex && rel->input != NULL &&
+			list_member_oid(changed, rel->input->relid);
 		expanded[j] = is_changed[j] && nexpanded++ < MAX_EXPANDED;
 	}
 	for (i = 0; i < n; i++)
@@ -2156,7 +2192,8 @@ from_item_sql(DtKeyLeaf *leaf, Node *item, List *ctx, SourceKind *kinds)
 
 		return psprintf("(%s %s JOIN %s ON %s)",
 						from_item_sql(leaf, join->larg, ctx, kinds),
-						join->jointype == JOIN_LEFT ? "LEFT" : join->jointype == JOIN_RIGHT ? "RIGHT" : "INNER",
+						join->jointype == JOIN_LEFT ? "LEFT" : join->jointype == JOIN_RIGHT ? "RIGHT"
+						: join->jointype == JOIN_FULL ? "FULL" : "INNER",
 						from_item_sql(leaf, join->rarg, ctx, kinds),
 						join->quals == NULL ? "true" : deparse_expression(join->quals, ctx, true, false));
 	}
@@ -2175,14 +2212,36 @@ leaf_key_terms(DtKeyLeaf *leaf, List *changed, StringInfo terms)
 	char	   *key = deparse_expression((Node *) leaf->expr, ctx, true, false);
 	ListCell   *lc;
 
+	/* a constant key: touched by any change of the tables its level reads */
+	if (leaf->key_rtindex == 0)
+	{
+		foreach(lc, leaf->const_relids)
+		{
+			if (list_member_oid(changed, lfirst_oid(lc)))
+			{
+				appendStringInfo(terms, "%sSELECT %s AS k", terms->len > 0 ? " UNION ALL " : "", key);
+				break;
+			}
+		}
+		return;
+	}
+
 	foreach(lc, leaf->rels)
 	{
 		DtFromRel  *rel = (DtFromRel *) lfirst(lc);
 
-		if (rel->rtindex == leaf->key_rtindex && list_member_oid(changed, rel->input->relid))
+		if (rel->rtindex == leaf->key_rtindex && rel->input != NULL &&
+			list_member_oid(changed, rel->input->relid))
 			appendStringInfo(terms, "%sSELECT %s AS k FROM %s", terms->len > 0 ? " UNION ALL " : "",
 							 key, source_sql(rel, SOURCE_CHANGES));
+		/* the key of a FULL JOIN of two tables: each side's, from its changes */
+		if (rel->rtindex == leaf->key_rtindex2 && list_member_oid(changed, rel->input->relid))
+			appendStringInfo(terms, "%sSELECT %s AS k FROM %s", terms->len > 0 ? " UNION ALL " : "",
+							 deparse_expression((Node *) leaf->expr2, ctx, true, false),
+							 source_sql(rel, SOURCE_CHANGES));
 	}
+	if (leaf->key_rtindex2 != 0)
+		return;
 	foreach(lc, change_terms(leaf->rels, changed, leaf->key_rtindex))
 	{
 		ChangeTerm *term = (ChangeTerm *) lfirst(lc);
@@ -2202,45 +2261,77 @@ leaf_key_terms(DtKeyLeaf *leaf, List *changed, StringInfo terms)
 /*
  * deparse_recompute_keys_sql
  *		The keys touched by a window that changed the inputs "changed"
- *		(relids): one row, the non-null keys as an array and whether the
- *		NULL key is one of them.  Window position $1, $2, $3.  A changed row
- *		of the key's table touches its own key, before and after; a changed
- *		row of another table, the keys of the rows it joins in the leaf's
- *		FROM list (outer joins kept, so that a row without a match elsewhere
- *		is still found), the other tables as they are now and as they were:
- *		the terms of change_terms, whose signs do not matter here, with the
- *		key's table as it is now.
+ *		(relids): one row, for each key column the non-null keys as an
+ *		array and whether the NULL key is one of them.  Window position $1,
+ *		$2, $3.  A changed row of the key's table touches its own key,
+ *		before and after; a changed row of another table, the keys of the
+ *		rows it joins in the leaf's FROM list (outer joins kept, so that a
+ *		row without a match elsewhere is still found), the other tables as
+ *		they are now and as they were: the terms of change_terms, whose
+ *		signs do not matter here, with the key's table as it is now.  The
+ *		keys of each column are found on their own: the rows to recompute
+ *		are those whose every key is one found (a superset of the rows the
+ *		changes touch, exact since each column partitions the query).
  */
 char *
 deparse_recompute_keys_sql(DtAnalysis *an, List *changed)
 {
-	StringInfoData terms;
+	StringInfoData ctes;
+	StringInfoData cols;
 	List	   *rels = NIL;
+	ListCell   *lk;
 	ListCell   *lc;
+	char	   *window;
 
-	initStringInfo(&terms);
-	foreach(lc, an->recompute->leaves)
+	foreach(lk, an->recompute->keys)
 	{
-		DtKeyLeaf  *leaf = (DtKeyLeaf *) lfirst(lc);
-
-		rels = list_concat(rels, leaf->rels);
-		leaf_key_terms(leaf, changed, &terms);
+		foreach(lc, ((DtKeyColumn *) lfirst(lk))->leaves)
+			rels = list_concat(rels, ((DtKeyLeaf *) lfirst(lc))->rels);
 	}
-	if (terms.len == 0)
-		elog(ERROR, "no relation the dynamic table reads changed");
-	return psprintf("%s SELECT array_agg(DISTINCT k) FILTER (WHERE k IS NOT NULL), coalesce(bool_or(k IS NULL), false) "
-					"FROM (%s) s", changes_cte_sql(rels, changed), terms.data);
+	window = changes_cte_sql(rels, changed);
+	initStringInfo(&ctes);
+	initStringInfo(&cols);
+	foreach(lk, an->recompute->keys)
+	{
+		StringInfoData terms;
+		int			i = foreach_current_index(lk) + 1;
+
+		initStringInfo(&terms);
+		foreach(lc, ((DtKeyColumn *) lfirst(lk))->leaves)
+			leaf_key_terms((DtKeyLeaf *) lfirst(lc), changed, &terms);
+		if (terms.len == 0)
+			elog(ERROR, "no relation the dynamic table reads changed");
+		appendStringInfo(&ctes, "%s" KEYS_CTE "%d AS (%s)",
+						 window[0] != '\0' || i > 1 ? ", " : "WITH ", i, terms.data);
+		appendStringInfo(&cols, "%s(SELECT array_agg(DISTINCT k) FILTER (WHERE k IS NOT NULL) FROM " KEYS_CTE "%d), "
+						 "(SELECT coalesce(bool_or(k IS NULL), false) FROM " KEYS_CTE "%d)",
+						 i > 1 ? ", " : "", i, i);
+	}
+	return psprintf("%s%s SELECT %s", window, ctes.data, cols.data);
 }
 
-/* recompute_delete_sql: delete the DT's rows of partitions $1 and, if $2, NULL. */
+/*
+ * recompute_delete_sql: delete the DT's rows whose key i is one of $2i-1
+ * or, if $2i, NULL, for every key column i.
+ */
 static char *
 recompute_delete_sql(Oid dtrelid, DtAnalysis *an)
 {
-	const char *col = quote_identifier(recompute_key_column(an));
+	StringInfoData s;
+	ListCell   *lc;
 
-	return psprintf("DELETE FROM %s WHERE %s %s ANY ($1) OR (%s IS NULL AND $2)",
-					names_qualified(dtrelid), col,
-					operator_sql(an->recompute->type, BTEqualStrategyNumber), col);
+	initStringInfo(&s);
+	appendStringInfo(&s, "DELETE FROM %s WHERE ", names_qualified(dtrelid));
+	foreach(lc, an->recompute->keys)
+	{
+		DtKeyColumn *key = (DtKeyColumn *) lfirst(lc);
+		const char *col = quote_identifier(key->name);
+		int			i = foreach_current_index(lc);
+
+		appendStringInfo(&s, "%s(%s %s ANY ($%d) OR (%s IS NULL AND $%d))", i > 0 ? " AND " : "",
+						 col, operator_sql(key->type, BTEqualStrategyNumber), 2 * i + 1, col, 2 * i + 2);
+	}
+	return s.data;
 }
 
 /* recompute_insert_sql: compute the rows of partitions $1 and, if $2, NULL. */

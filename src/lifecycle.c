@@ -75,18 +75,19 @@ capitalized(const char *phrase)
 static char *
 recompute_reason(DtAnalysis *an)
 {
-	const char *col = recompute_key_column(an);
+	const char *col = recompute_key_columns(an);
+	const char *shown = list_length(an->recompute->keys) > 1 ? psprintf("(%s)", col) : psprintf("\"%s\"", ((DtKeyColumn *) linitial(an->recompute->keys))->name);
 
 	if (!an->recompute->indexed)
 	{
 		ereport(NOTICE,
-				(errmsg("no index finds the rows of one \"%s\" in the tables the dynamic table reads", col),
+				(errmsg("no index finds the rows of one %s in the tables the dynamic table reads", shown),
 				 errdetail("Each incremental refresh will scan them."),
 				 errhint("Create an index on the expression the column is computed from.")));
-		return psprintf("the rows of the \"%s\" values that the changes touch are recomputed; "
-						"no index finds their base rows", col);
+		return psprintf("the rows of the %s values that the changes touch are recomputed; "
+						"no index finds their base rows", shown);
 	}
-	return psprintf("the rows of the \"%s\" values that the changes touch are recomputed", col);
+	return psprintf("the rows of the %s values that the changes touch are recomputed", shown);
 }
 
 /*
@@ -254,8 +255,12 @@ find_key_index(Oid relid, DtAnalysis *an)
 		match = index->indisvalid && heap_attisnull(tup, Anum_pg_index_indexprs, NULL) &&
 			heap_attisnull(tup, Anum_pg_index_indpred, NULL);
 		if (an->strategy == DT_STRATEGY_RECOMPUTE)
-			match = match && index->indnkeyatts == 1 &&
-				index->indkey.values[0] == dt_attnum(relid, an, an->recompute->resno);
+		{
+			match = match && index->indnkeyatts == list_length(an->recompute->keys);
+			for (k = 0; match && k < index->indnkeyatts; k++)
+				match = index->indkey.values[k] ==
+					dt_attnum(relid, an, ((DtKeyColumn *) list_nth(an->recompute->keys, k))->resno);
+		}
 		else
 		{
 			match = match && index->indisunique && index->indnullsnotdistinct &&

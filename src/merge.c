@@ -961,7 +961,8 @@ semi_join_rel(DtAnalysis *an, Query *query, Node *conjunct, DtFromRel **rel)
 		return reason;
 	if ((reason = querytree_walk_from(an->inputs, sub, linitial(sub->jointree->fromlist), &walk, NULL)) != NULL)
 		return reason;
-	if (list_length(walk.rels) != 1 || walk.quals != NIL)
+	if (list_length(walk.rels) != 1 || walk.quals != NIL ||
+		((DtFromRel *) linitial(walk.rels))->input == NULL)
 		return pstrdup("subqueries in WHERE that read other than one table under conditions");
 	semi->sub_rtindex = ((DtFromRel *) linitial(walk.rels))->rtindex;
 	semi->predicate = querytree_flatten_joins(query, conjunct);
@@ -1131,7 +1132,7 @@ merge_analyze(Query *query, DtAnalysis *an)
 	{
 		DtFromRel  *rel = (DtFromRel *) lfirst(lc);
 
-		if (rel->semi == NULL)
+		if (rel->semi == NULL && rel->input != NULL)
 			pull_varattnos((Node *) state_exprs, rel->rtindex, &rel->input->attnums);
 	}
 	foreach(lc, an->from)

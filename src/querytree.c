@@ -378,6 +378,88 @@ input_reason(DtInput *input)
 }
 
 /*
+ * reads_walker
+ *		Does an expression or query read a table or a WITH query (at any
+ *		level), or a column or aggregate of a query level above it
+ *		(context: the levels of Query entered so far)?
+ */
+static bool
+reads_walker(Node *node, int *depth)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Var))
+		return ((Var *) node)->varlevelsup >= *depth;
+	if (IsA(node, PlaceHolderVar) || IsA(node, Aggref) || IsA(node, GroupingFunc) ||
+		IsA(node, WindowFunc))
+		return true;
+	if (IsA(node, Query))
+	{
+		Query	   *query = (Query *) node;
+		ListCell   *lc;
+		bool		result;
+
+		foreach(lc, query->rtable)
+		{
+			RTEKind		kind = lfirst_node(RangeTblEntry, lc)->rtekind;
+
+			if (kind == RTE_RELATION || kind == RTE_CTE || kind == RTE_NAMEDTUPLESTORE)
+				return true;
+		}
+		(*depth)++;
+		result = query_tree_walker(query, reads_walker, depth, 0);
+		(*depth)--;
+		return result;
+	}
+	return expression_tree_walker(node, reads_walker, depth);
+}
+
+/*
+ * querytree_is_constant
+ *		Is an expression (or a query) a constant: it reads no table, no
+ *		column of any level, no aggregate or window function, not the clock,
+ *		and its functions are immutable?
+ */
+bool
+querytree_is_constant(Node *node)
+{
+	int			depth = 0;
+
+	return !reads_walker(node, &depth) && !contain_mutable_functions(node) &&
+		!querytree_facts(node).time;
+}
+
+/*
+ * constant_relation
+ *		*rel: a VALUES list, a set-returning function or a subquery in FROM
+ *		whose rows never change (DtFromRel.constant): it reads no table and
+ *		no other FROM item (not LATERAL), its functions immutable.  NULL
+ *		when the item is not one.  A change of the join it is in is the
+ *		change of the other relations joined with it as it is.
+ */
+static DtFromRel *
+constant_relation(RangeTblEntry *rte, Index rtindex)
+{
+	Node	   *body = rte->rtekind == RTE_VALUES ? (Node *) rte->values_lists
+	: rte->rtekind == RTE_FUNCTION ? (Node *) rte->functions : (Node *) rte->subquery;
+	DtFromRel  *rel;
+	ListCell   *lc;
+
+	if ((rte->rtekind != RTE_VALUES && rte->rtekind != RTE_FUNCTION && rte->rtekind != RTE_SUBQUERY) ||
+		rte->lateral || !querytree_is_constant(body))
+		return NULL;
+	foreach(lc, rte->eref->colnames)
+	{
+		if (strVal(lfirst(lc))[0] == '\0')
+			return NULL;		/* a dropped column of a function's type */
+	}
+	rel = palloc0(sizeof(DtFromRel));
+	rel->rtindex = rtindex;
+	rel->constant = rte;
+	return rel;
+}
+
+/*
  * from_relation
  *		*rel: the table a FROM item of a query level reads, with its input
  *		(one of inputs); or why the item cannot feed an incremental refresh.
@@ -389,8 +471,11 @@ from_relation(List *inputs, Query *query, RangeTblRef *item, DtFromRel **rel)
 	RangeTblEntry *rte = rt_fetch(rtindex, query->rtable);
 	ListCell   *lc;
 
+	if (rte->rtekind != RTE_RELATION && (*rel = constant_relation(rte, rtindex)) != NULL)
+		return NULL;
 	if (rte->rtekind != RTE_RELATION)
-		return pstrdup("subqueries, functions and values lists joined with other FROM items");
+		return pstrdup("subqueries, WITH queries, and functions or values lists that are not constant "
+					   "(LATERAL, not IMMUTABLE), joined with other FROM items");
 	if (rte->tablesample != NULL)
 		return pstrdup("TABLESAMPLE");
 	*rel = palloc0(sizeof(DtFromRel));
@@ -412,7 +497,8 @@ from_relation(List *inputs, Query *query, RangeTblRef *item, DtFromRel **rel)
  *		relations on the nullable side of an outer join into
  *		walk->nullable; or why the item cannot be maintained incrementally.
  *		Inner joins only, unless walk->outer_joins allows LEFT and RIGHT
- *		JOIN too.  If out is not NULL, *out is a copy of the item whose
+ *		JOIN too, and walk->full_joins FULL JOIN (both sides nullable).
+ *		If out is not NULL, *out is a copy of the item whose
  *		join conditions are reduced to what querytree_kept_conditions
  *		keeps.
  */
@@ -435,7 +521,8 @@ querytree_walk_from(List *inputs, Query *query, Node *item, DtFromWalk *walk, No
 	{
 		JoinExpr   *join = (JoinExpr *) item;
 		JoinExpr   *copy = out != NULL ? makeNode(JoinExpr) : NULL;
-		bool		outer = (join->jointype == JOIN_LEFT || join->jointype == JOIN_RIGHT);
+		bool		outer = (join->jointype == JOIN_LEFT || join->jointype == JOIN_RIGHT ||
+							 (join->jointype == JOIN_FULL && walk->full_joins));
 		int			first = list_length(walk->rels);
 		int			nleft;
 		char	   *reason;
@@ -465,7 +552,7 @@ querytree_walk_from(List *inputs, Query *query, Node *item, DtFromWalk *walk, No
 		for (i = first; i < list_length(walk->rels); i++)
 		{
 			if ((join->jointype == JOIN_LEFT && i >= nleft) ||
-				(join->jointype == JOIN_RIGHT && i < nleft))
+				(join->jointype == JOIN_RIGHT && i < nleft) || join->jointype == JOIN_FULL)
 				walk->nullable = bms_add_member(walk->nullable,
 												((DtFromRel *) list_nth(walk->rels, i))->rtindex);
 		}

@@ -3,7 +3,7 @@
  * recompute.c
  *		Affected-key recompute: the incremental strategy for the queries that
  *		delta merge does not maintain (DESIGN.md, principle 4).  Which
- *		output column partitions the query, and the query that recomputes
+ *		output columns partition the query, and the query that recomputes
  *		some partitions; deparse.c writes the SQL of its refreshes.
  *
  * A partition key is an output column K of the defining query such that
@@ -22,12 +22,21 @@
  *	  partitions apart as they are);
  *	- into the one subquery or WITH query (read once) of a level's FROM,
  *	  and into every branch of UNION, INTERSECT and EXCEPT;
+ *	- to a branch where it is a constant: that level, whatever it reads,
+ *	  is one partition (a leaf);
  *	- down to a level whose FROM reads tables joined by inner and LEFT
- *	  joins (a leaf): there the key is an expression over one table, not on
- *	  the nullable side of an outer join.
+ *	  joins, and constants (a leaf): there the key is an expression over
+ *	  one table, not on the nullable side of an outer join; or to x FULL
+ *	  JOIN y on x.k = y.k, the key COALESCE(x.k, y.k): x.k over x, y.k
+ *	  over y.
  *
- * Every table the query reads must be in a leaf, and no level may have a
- * LIMIT or a subquery in an expression: those read beyond one partition.
+ * The key is several columns when several grouped ones partition the query
+ * (GROUP BY a, b): each column's keys are found on their own, and a
+ * refresh recomputes the rows whose every key column has one of them.
+ *
+ * Every table the query reads must be in a leaf, and no level above a
+ * leaf may have a LIMIT or a subquery in an expression: those read beyond
+ * one partition.
  * The leaves keep what a refresh needs to find the keys a window touched
  * (deparse_recompute_keys_sql): for the key's own table, the key of each
  * changed row (before and after); for another table of the leaf, the keys
@@ -63,7 +72,7 @@
 #include "analysis.h"
 
 static char *trace_column(DtAnalysis *an, Query *query, AttrNumber resno, List *levels,
-						  List **leaves);
+						  List **leaves, bool *grouped);
 
 /* clock_in_aggregate_walker: the clock in an aggregate's or window's arguments? */
 static bool
@@ -115,6 +124,98 @@ key_reason(Node *expr)
 	return NULL;
 }
 
+/* has_full_join: is there a FULL JOIN in a FROM list? */
+static bool
+has_full_join(Node *node)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, FromExpr))
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((FromExpr *) node)->fromlist)
+		{
+			if (has_full_join((Node *) lfirst(lc)))
+				return true;
+		}
+		return false;
+	}
+	if (IsA(node, JoinExpr))
+		return ((JoinExpr *) node)->jointype == JOIN_FULL ||
+			has_full_join(((JoinExpr *) node)->larg) || has_full_join(((JoinExpr *) node)->rarg);
+	return false;
+}
+
+/*
+ * full_join_key
+ *		Is expr, COALESCE(x.k, y.k), the key of the FULL JOIN join (x FULL
+ *		JOIN y ON x.k = y.k AND ..., or USING (k)): the rows with key v
+ *		come only from the rows of x and of y whose k is v?  Then the two
+ *		columns go into leaf.
+ */
+static bool
+full_join_key(Query *query, JoinExpr *join, Expr *expr, DtKeyLeaf *leaf)
+{
+	CoalesceExpr *co = IsA(expr, CoalesceExpr) ? (CoalesceExpr *) expr : NULL;
+	Var		   *x;
+	Var		   *y;
+	Oid			eq;
+	ListCell   *lc;
+
+	if (co == NULL || list_length(co->args) != 2 || !IsA(linitial(co->args), Var) ||
+		!IsA(lsecond(co->args), Var) || !IsA(join->larg, RangeTblRef) || !IsA(join->rarg, RangeTblRef))
+		return false;
+	x = linitial_node(Var, co->args);
+	y = lsecond_node(Var, co->args);
+	if (x->varlevelsup != 0 || y->varlevelsup != 0 || x->vartype != y->vartype ||
+		x->varcollid != y->varcollid || x->varattno <= 0 || y->varattno <= 0 ||
+		!((x->varno == ((RangeTblRef *) join->larg)->rtindex && y->varno == ((RangeTblRef *) join->rarg)->rtindex) ||
+		  (y->varno == ((RangeTblRef *) join->larg)->rtindex && x->varno == ((RangeTblRef *) join->rarg)->rtindex)))
+		return false;
+	eq = lookup_type_cache(x->vartype, TYPECACHE_EQ_OPR)->eq_opr;
+	foreach(lc, make_ands_implicit((Expr *) querytree_flatten_joins(query, join->quals)))
+	{
+		OpExpr	   *op = IsA(lfirst(lc), OpExpr) ? (OpExpr *) lfirst(lc) : NULL;
+
+		if (op != NULL && op->opno == eq && list_length(op->args) == 2 &&
+			((equal(linitial(op->args), x) && equal(lsecond(op->args), y)) ||
+			 (equal(linitial(op->args), y) && equal(lsecond(op->args), x))))
+		{
+			leaf->expr = (Expr *) x;
+			leaf->key_rtindex = x->varno;
+			leaf->expr2 = (Expr *) y;
+			leaf->key_rtindex2 = y->varno;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * trace_full_join
+ *		The key reached a level with a FULL JOIN: it must be the level's
+ *		only FROM item, a join of two tables, and the key COALESCE(x.k,
+ *		y.k) of their equality x.k = y.k.
+ */
+static char *
+trace_full_join(Query *query, Expr *expr, DtKeyLeaf *leaf, List **leaves)
+{
+	Node	   *item = linitial(query->jointree->fromlist);
+	char	   *reason;
+
+	if (list_length(query->jointree->fromlist) != 1 || !IsA(item, JoinExpr) ||
+		((JoinExpr *) item)->jointype != JOIN_FULL ||
+		!full_join_key(query, (JoinExpr *) item, expr, leaf) ||
+		rt_fetch(leaf->key_rtindex, query->rtable)->rtekind != RTE_RELATION ||
+		rt_fetch(leaf->key_rtindex2, query->rtable)->rtekind != RTE_RELATION)
+		return pstrdup("FULL JOIN without a key COALESCE(x.k, y.k) over two tables joined on x.k = y.k");
+	if ((reason = key_reason((Node *) expr)) != NULL)
+		return reason;
+	*leaves = lappend(*leaves, leaf);
+	return NULL;
+}
+
 /*
  * trace_leaf
  *		The key reached a level that reads tables: it must be an expression
@@ -124,7 +225,7 @@ static char *
 trace_leaf(DtAnalysis *an, Query *query, Expr *expr, List **leaves)
 {
 	DtKeyLeaf  *leaf = palloc0(sizeof(DtKeyLeaf));
-	DtFromWalk	walk = {.outer_joins = true};
+	DtFromWalk	walk = {.outer_joins = true,.full_joins = true};
 	Relids		nullable;
 	Relids		keyrels;
 	ListCell   *lc;
@@ -143,12 +244,17 @@ trace_leaf(DtAnalysis *an, Query *query, Expr *expr, List **leaves)
 	}
 	leaf->rels = walk.rels;
 	nullable = walk.nullable;
+	leaf->level = query;
+	if (has_full_join((Node *) query->jointree))
+		return trace_full_join(query, expr, leaf, leaves);
 	keyrels = pull_varnos(NULL, (Node *) expr);
 	if (bms_is_empty(keyrels))
 		return pstrdup("a partition key that is a constant");
 	if (bms_num_members(keyrels) > 1)
 		return pstrdup("a partition key computed from several tables");
 	leaf->key_rtindex = bms_singleton_member(keyrels);
+	if (rt_fetch(leaf->key_rtindex, query->rtable)->rtekind != RTE_RELATION)
+		return pstrdup("a partition key from a VALUES list or a function in FROM");
 	if (bms_is_member(leaf->key_rtindex, nullable))
 		return pstrdup("a partition key from the nullable side of an outer join");
 	if ((reason = key_reason((Node *) expr)) != NULL)
@@ -160,17 +266,47 @@ trace_leaf(DtAnalysis *an, Query *query, Expr *expr, List **leaves)
 	return NULL;
 }
 
+/*
+ * trace_constant
+ *		The key is a constant at this level (seed 001's 'ALL' rows as a
+ *		branch of UNION ALL): the level is one partition, whatever it reads
+ *		(LIMIT, subqueries included), touched by any change of its tables.
+ */
+static char *
+trace_constant(Query *query, Expr *expr, List **leaves)
+{
+	DtKeyLeaf  *leaf = palloc0(sizeof(DtKeyLeaf));
+	DtQueryInputs inputs;
+	ListCell   *lc;
+
+	querytree_inputs(query, &inputs);
+	foreach(lc, inputs.inputs)
+		leaf->const_relids = lappend_oid(leaf->const_relids, ((DtInput *) lfirst(lc))->relid);
+	leaf->const_nread = inputs.nrelations;
+	leaf->level = query;
+	leaf->expr = expr;
+	*leaves = lappend(*leaves, leaf);
+	return NULL;
+}
+
+/* is_constant: is the key at this level a constant, one value for every row? */
+static bool
+is_constant(Expr *expr)
+{
+	return querytree_is_constant((Node *) expr) && !expression_returns_set((Node *) expr);
+}
+
 /* trace_setop: follow column resno into every branch of a set operation. */
 static char *
 trace_setop(DtAnalysis *an, Query *query, Node *node, AttrNumber resno, List *levels,
-			List **leaves)
+			List **leaves, bool *grouped)
 {
 	if (IsA(node, SetOperationStmt))
 	{
 		SetOperationStmt *op = (SetOperationStmt *) node;
-		char	   *reason = trace_setop(an, query, op->larg, resno, levels, leaves);
+		char	   *reason = trace_setop(an, query, op->larg, resno, levels, leaves, grouped);
 
-		return reason != NULL ? reason : trace_setop(an, query, op->rarg, resno, levels, leaves);
+		return reason != NULL ? reason : trace_setop(an, query, op->rarg, resno, levels, leaves, grouped);
 	}
 	else
 	{
@@ -181,7 +317,8 @@ trace_setop(DtAnalysis *an, Query *query, Node *node, AttrNumber resno, List *le
 		if (exprType((Node *) branch->expr) != exprType((Node *) out->expr) ||
 			exprCollation((Node *) branch->expr) != exprCollation((Node *) out->expr))
 			return pstrdup("set operations whose branches differ in the partition key's type or collation");
-		return trace_column(an, rte->subquery, resno, lcons(rte->subquery, list_copy(levels)), leaves);
+		return trace_column(an, rte->subquery, resno, lcons(rte->subquery, list_copy(levels)), leaves,
+							grouped);
 	}
 }
 
@@ -222,23 +359,30 @@ in_clause(Query *query, List *clauses, Expr *expr)
 /*
  * trace_column
  *		Does output column resno of this query level partition it?  Appends
- *		the leaves it reaches; returns why not, or NULL.
+ *		the leaves it reaches; returns why not, or NULL.  *grouped: it is a
+ *		GROUP BY, PARTITION BY or DISTINCT [ON] expression at some level.
  */
 static char *
-trace_column(DtAnalysis *an, Query *query, AttrNumber resno, List *levels, List **leaves)
+trace_column(DtAnalysis *an, Query *query, AttrNumber resno, List *levels, List **leaves,
+			 bool *grouped)
 {
 	TargetEntry *tle;
 	Expr	   *expr;
 
+	if (query->setOperations != NULL)
+	{
+		if (query->limitCount != NULL || query->limitOffset != NULL)
+			return pstrdup("LIMIT and OFFSET");
+		return trace_setop(an, query, query->setOperations, resno, levels, leaves, grouped);
+	}
+	tle = get_tle_by_resno(query->targetList, resno);
+	expr = (Expr *) querytree_flatten_joins(query, (Node *) tle->expr);
+	if (list_length(levels) > 1 && is_constant(expr))
+		return trace_constant(query, expr, leaves);
 	if (query->limitCount != NULL || query->limitOffset != NULL)
 		return pstrdup("LIMIT and OFFSET");
 	if (query->hasSubLinks)
 		return pstrdup("subqueries in expressions");
-	if (query->setOperations != NULL)
-		return trace_setop(an, query, query->setOperations, resno, levels, leaves);
-
-	tle = get_tle_by_resno(query->targetList, resno);
-	expr = (Expr *) querytree_flatten_joins(query, (Node *) tle->expr);
 	if (expression_returns_set((Node *) expr))
 		return pstrdup("a set-returning function as the partition key");
 	if (query->hasAggs || query->groupClause != NIL || query->groupingSets != NIL)
@@ -252,6 +396,7 @@ trace_column(DtAnalysis *an, Query *query, AttrNumber resno, List *levels, List 
 			if (!list_member_int((List *) lfirst(lc), tle->ressortgroupref))
 				return pstrdup("GROUPING SETS, ROLLUP or CUBE without a column in every grouping set");
 		}
+		*grouped = true;
 	}
 	if (query->hasWindowFuncs)
 	{
@@ -262,9 +407,12 @@ trace_column(DtAnalysis *an, Query *query, AttrNumber resno, List *levels, List 
 			if (!in_clause(query, lfirst_node(WindowClause, lc)->partitionClause, expr))
 				return pstrdup("window functions without a PARTITION BY column in the select list");
 		}
+		*grouped = true;
 	}
 	if (query->hasDistinctOn && !in_clause(query, query->distinctClause, expr))
 		return pstrdup("DISTINCT ON without one of its expressions in the select list");
+	if (query->distinctClause != NIL && in_clause(query, query->distinctClause, expr))
+		*grouped = true;
 
 	/* a column of the level's one subquery or WITH query: follow it there */
 	if (IsA(expr, Var) && ((Var *) expr)->varlevelsup == 0)
@@ -295,7 +443,7 @@ trace_column(DtAnalysis *an, Query *query, AttrNumber resno, List *levels, List 
 					return pstrdup("WITH queries read more than once");
 				sub = castNode(Query, cte->ctequery);
 			}
-			return trace_column(an, sub, var->varattno, lcons(sub, list_copy(levels)), leaves);
+			return trace_column(an, sub, var->varattno, lcons(sub, list_copy(levels)), leaves, grouped);
 		}
 	}
 	return trace_leaf(an, query, expr, leaves);
@@ -346,39 +494,44 @@ leaves_indexed(List *leaves)
 	foreach(lc, leaves)
 	{
 		DtKeyLeaf  *leaf = (DtKeyLeaf *) lfirst(lc);
-		RangeTblEntry *rte = rt_fetch(leaf->key_rtindex, leaf->level->rtable);
+		RangeTblEntry *rte;
 
+		if (leaf->key_rtindex == 0)
+			continue;			/* a constant: the level is read whole */
+		rte = rt_fetch(leaf->key_rtindex, leaf->level->rtable);
 		if (!index_finds(rte->relid, (Node *) leaf->expr, leaf->key_rtindex))
+			return false;
+		if (leaf->key_rtindex2 != 0 &&
+			!index_finds(rt_fetch(leaf->key_rtindex2, leaf->level->rtable)->relid,
+						 (Node *) leaf->expr2, leaf->key_rtindex2))
 			return false;
 	}
 	return true;
 }
 
 /*
- * add_key_filter
- *		Make a leaf read only the partitions to recompute:
- *		AND (key = ANY ($1) OR (key IS NULL AND $2)).
+ * key_filter
+ *		(key = ANY ($n) OR (key IS NULL AND $n+1)), for the key expr of
+ *		type type.
  */
-static void
-add_key_filter(DtKeyLeaf *leaf, Oid type)
+static Node *
+key_filter(Expr *expr, Oid type, int paramid)
 {
-	Oid			collation = exprCollation((Node *) leaf->expr);
+	Oid			collation = exprCollation((Node *) expr);
 	Oid			eq = lookup_type_cache(type, TYPECACHE_EQ_OPR)->eq_opr;
 	ScalarArrayOpExpr *any = makeNode(ScalarArrayOpExpr);
 	Param	   *keys = makeNode(Param);
 	Param	   *null_key = makeNode(Param);
 	NullTest   *isnull = makeNode(NullTest);
-	FromExpr   *jointree = leaf->level->jointree;
-	Node	   *filter;
 
 	keys->paramkind = PARAM_EXTERN;
-	keys->paramid = 1;
+	keys->paramid = paramid;
 	keys->paramtype = get_array_type(type);
 	keys->paramtypmod = -1;
 	keys->paramcollid = collation;
 	keys->location = -1;
 	*null_key = *keys;
-	null_key->paramid = 2;
+	null_key->paramid = paramid + 1;
 	null_key->paramtype = BOOLOID;
 	null_key->paramcollid = InvalidOid;
 
@@ -386,15 +539,89 @@ add_key_filter(DtKeyLeaf *leaf, Oid type)
 	any->opfuncid = get_opcode(eq);
 	any->useOr = true;
 	any->inputcollid = collation;
-	any->args = list_make2(copyObject(leaf->expr), keys);
+	any->args = list_make2(copyObject(expr), keys);
 	any->location = -1;
-	isnull->arg = copyObject(leaf->expr);
+	isnull->arg = copyObject(expr);
 	isnull->nulltesttype = IS_NULL;
 	isnull->location = -1;
-	filter = (Node *) makeBoolExpr(OR_EXPR,
-								   list_make2(any, makeBoolExpr(AND_EXPR, list_make2(isnull, null_key), -1)),
-								   -1);
-	jointree->quals = jointree->quals == NULL ? filter : make_and_qual(jointree->quals, filter);
+	return (Node *) makeBoolExpr(OR_EXPR,
+								 list_make2(any, makeBoolExpr(AND_EXPR, list_make2(isnull, null_key), -1)),
+								 -1);
+}
+
+/*
+ * filter_relation
+ *		Make relation rtindex of a level read only the rows whose key (expr
+ *		over it) passes key_filter: its range table entry becomes the
+ *		subquery SELECT <its columns> FROM it WHERE filter, with the same
+ *		columns (a dropped one a NULL), so that the level's Vars still
+ *		read it.  The filter of a FULL JOIN's sides, which the planner
+ *		would not push below the join.
+ */
+static void
+filter_relation(Query *level, Index rtindex, Expr *expr, Oid type, int paramid)
+{
+	RangeTblEntry *rte = rt_fetch(rtindex, level->rtable);
+	RangeTblEntry *inner = copyObject(rte);
+	Query	   *sub = makeNode(Query);
+	RangeTblRef *ref = makeNode(RangeTblRef);
+	Relation	rel = relation_open(rte->relid, AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	List	   *colnames = NIL;
+	Expr	   *key = copyObject(expr);
+	int			i;
+
+	ChangeVarNodes((Node *) key, rtindex, 1, 0);
+	sub->commandType = CMD_SELECT;
+	sub->rtable = list_make1(inner);
+	ref->rtindex = 1;
+	sub->jointree = makeFromExpr(list_make1(ref), key_filter(key, type, paramid));
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		char	   *name = att->attisdropped ? psprintf("dt$dropped%d", i + 1) : pstrdup(NameStr(att->attname));
+		Expr	   *col = att->attisdropped ? (Expr *) makeNullConst(INT4OID, -1, InvalidOid)
+		: (Expr *) makeVar(1, i + 1, att->atttypid, att->atttypmod, att->attcollation, 0);
+
+		sub->targetList = lappend(sub->targetList, makeTargetEntry(col, i + 1, name, false));
+		colnames = lappend(colnames, makeString(name));
+	}
+	relation_close(rel, AccessShareLock);
+	memset(rte, 0, sizeof(RangeTblEntry));
+	rte->type = T_RangeTblEntry;
+	rte->rtekind = RTE_SUBQUERY;
+	rte->subquery = sub;
+	rte->alias = makeAlias(inner->eref->aliasname, NIL);
+	rte->eref = makeAlias(inner->eref->aliasname, colnames);
+	rte->inFromCl = inner->inFromCl;
+}
+
+/*
+ * add_key_filter
+ *		Make a leaf read only the partitions to recompute:
+ *		AND (key = ANY ($n) OR (key IS NULL AND $n+1)); for a constant key,
+ *		in HAVING where the level aggregates (without GROUP BY, a false
+ *		WHERE would still give a row); for the key of a FULL JOIN, on
+ *		each side.
+ */
+static void
+add_key_filter(DtKeyLeaf *leaf, Oid type, int paramid)
+{
+	Query	   *level = leaf->level;
+	Node	   *filter;
+
+	if (leaf->key_rtindex2 != 0)
+	{
+		filter_relation(level, leaf->key_rtindex, leaf->expr, type, paramid);
+		filter_relation(level, leaf->key_rtindex2, leaf->expr2, type, paramid);
+		return;
+	}
+	filter = key_filter(leaf->expr, type, paramid);
+	if (leaf->key_rtindex == 0 && (level->hasAggs || level->groupClause != NIL || level->groupingSets != NIL))
+		level->havingQual = level->havingQual == NULL ? filter : make_and_qual(level->havingQual, filter);
+	else
+		level->jointree->quals = level->jointree->quals == NULL ? filter
+			: make_and_qual(level->jointree->quals, filter);
 }
 
 /*
@@ -413,12 +640,64 @@ dt_index_on(Oid dtrelid, const char *name)
 }
 
 /*
+ * column_key
+ *		Does output column tle partition the query?  Returns why not, or a
+ *		DtKeyColumn (its leaves, whether it is grouped and an index finds
+ *		its rows) in *key.
+ */
+static char *
+column_key(DtAnalysis *an, Query *query, TargetEntry *tle, DtKeyColumn **key)
+{
+	Oid			type = exprType((Node *) tle->expr);
+	List	   *leaves = NIL;
+	bool		grouped = false;
+	char	   *why;
+	int			nread = 0;
+	ListCell   *ll;
+
+	why = trace_column(an, query, tle->resno, list_make1(query), &leaves, &grouped);
+	foreach(ll, leaves)
+	{
+		DtKeyLeaf  *leaf = (DtKeyLeaf *) lfirst(ll);
+		ListCell   *lr;
+
+		nread += leaf->const_nread;
+		foreach(lr, leaf->rels)
+			nread += ((DtFromRel *) lfirst(lr))->input != NULL ? 1 : 0;
+	}
+	if (why == NULL && list_length(leaves) == 1 && ((DtKeyLeaf *) linitial(leaves))->key_rtindex == 0)
+		why = pstrdup("a partition key that is a constant");
+	if (why == NULL && nread != an->nrelations)
+		why = pstrdup("tables read by subqueries in expressions or by WITH queries read more than once");
+	if (why == NULL && (!OidIsValid(lookup_type_cache(type, TYPECACHE_BTREE_OPFAMILY)->btree_opf) ||
+						!OidIsValid(get_array_type(type))))
+		why = psprintf("a partition key of type %s, which has no default btree operator class",
+					   format_type_be(type));
+
+	/* IS NULL of a composite value looks at its fields */
+	if (why == NULL && type_is_rowtype(type))
+		why = pstrdup("a partition key of a composite type");
+	if (why != NULL)
+		return why;
+	*key = palloc0(sizeof(DtKeyColumn));
+	(*key)->resno = tle->resno;
+	(*key)->name = tle->resname;
+	(*key)->type = type;
+	(*key)->leaves = leaves;
+	(*key)->grouped = grouped;
+	(*key)->indexed = leaves_indexed(leaves);
+	return NULL;
+}
+
+/*
  * recompute_analyze
- *		Find the partition key of an->query, preferring a column the DT is
- *		indexed on (the one chosen when it was created), then one whose base
- *		rows an index finds, then the first.  Fills an->recompute, or
- *		returns why the query's functions rule recompute out or why no
- *		column partitions it.
+ *		Find the partition key of an->query: every output column that
+ *		partitions it and is grouped (GROUP BY a, b: the groups, not the
+ *		a's, are what a change touches), if there are several; else one
+ *		column, preferring one the DT is indexed on (the one chosen when it
+ *		was created), then one whose base rows an index finds, then the
+ *		first.  Fills an->recompute, or returns why the query's functions
+ *		rule recompute out or why no column partitions it.
  */
 char *
 recompute_analyze(DtAnalysis *an, Oid dtrelid)
@@ -428,7 +707,9 @@ recompute_analyze(DtAnalysis *an, Oid dtrelid)
 	const char *reason_column = NULL;
 	bool		one_reason = true;
 	int			best_score = -1;
-	DtRecompute *best = palloc0(sizeof(DtRecompute));
+	DtKeyColumn *best = NULL;
+	List	   *grouped = NIL;
+	DtRecompute *rc = palloc0(sizeof(DtRecompute));
 	ListCell   *lc;
 
 	if ((reason = functions_reason(an->query)) != NULL)
@@ -437,29 +718,13 @@ recompute_analyze(DtAnalysis *an, Oid dtrelid)
 	foreach(lc, query->targetList)
 	{
 		TargetEntry *tle = lfirst_node(TargetEntry, lc);
-		Oid			type = exprType((Node *) tle->expr);
-		List	   *leaves = NIL;
+		DtKeyColumn *key = NULL;
 		char	   *why;
-		int			nread = 0;
 		int			score;
-		ListCell   *ll;
 
 		if (tle->resjunk)
 			continue;
-		why = trace_column(an, query, tle->resno, list_make1(query), &leaves);
-		foreach(ll, leaves)
-			nread += list_length(((DtKeyLeaf *) lfirst(ll))->rels);
-		if (why == NULL && nread != an->nrelations)
-			why = pstrdup("tables read by subqueries in expressions or by WITH queries read more than once");
-		if (why == NULL && (!OidIsValid(lookup_type_cache(type, TYPECACHE_BTREE_OPFAMILY)->btree_opf) ||
-							!OidIsValid(get_array_type(type))))
-			why = psprintf("a partition key of type %s, which has no default btree operator class",
-						   format_type_be(type));
-
-		/* IS NULL of a composite value looks at its fields */
-		if (why == NULL && type_is_rowtype(type))
-			why = pstrdup("a partition key of a composite type");
-		if (why != NULL)
+		if ((why = column_key(an, query, tle, &key)) != NULL)
 		{
 			if (reason == NULL)
 			{
@@ -470,17 +735,16 @@ recompute_analyze(DtAnalysis *an, Oid dtrelid)
 				one_reason = false;
 			continue;
 		}
-		score = (dt_index_on(dtrelid, tle->resname) ? 2 : 0) + (leaves_indexed(leaves) ? 1 : 0);
+		if (key->grouped)
+			grouped = lappend(grouped, key);
+		score = (dt_index_on(dtrelid, tle->resname) ? 2 : 0) + (key->indexed ? 1 : 0);
 		if (score > best_score)
 		{
 			best_score = score;
-			best->resno = tle->resno;
-			best->type = type;
-			best->leaves = leaves;
-			best->indexed = (score & 1) != 0;
+			best = key;
 		}
 	}
-	if (best_score < 0)
+	if (best == NULL)
 	{
 		if (reason == NULL)
 			return pstrdup("queries without output columns");
@@ -489,16 +753,36 @@ recompute_analyze(DtAnalysis *an, Oid dtrelid)
 		return psprintf("queries that no output column partitions (column \"%s\": %s)",
 						reason_column, reason);
 	}
-	foreach(lc, best->leaves)
-		add_key_filter((DtKeyLeaf *) lfirst(lc), best->type);
-	best->query = query;
-	an->recompute = best;
+	rc->keys = list_length(grouped) > 1 ? grouped : list_make1(best);
+	rc->indexed = false;
+	foreach(lc, rc->keys)
+	{
+		DtKeyColumn *key = (DtKeyColumn *) lfirst(lc);
+		ListCell   *ll;
+
+		rc->indexed |= key->indexed;
+		foreach(ll, key->leaves)
+			add_key_filter((DtKeyLeaf *) lfirst(ll), key->type, 2 * foreach_current_index(lc) + 1);
+	}
+	rc->query = query;
+	an->recompute = rc;
 	return NULL;
 }
 
-/* recompute_key_column: the name of the DT's partition key column. */
+/*
+ * recompute_key_columns
+ *		The DT's partition key columns, quoted, separated by ", " (for SQL
+ *		and for messages).
+ */
 char *
-recompute_key_column(DtAnalysis *an)
+recompute_key_columns(DtAnalysis *an)
 {
-	return get_tle_by_resno(an->query->targetList, an->recompute->resno)->resname;
+	StringInfoData s;
+	ListCell   *lc;
+
+	initStringInfo(&s);
+	foreach(lc, an->recompute->keys)
+		appendStringInfo(&s, "%s%s", s.len > 0 ? ", " : "",
+						 quote_identifier(((DtKeyColumn *) lfirst(lc))->name));
+	return s.data;
 }

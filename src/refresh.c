@@ -42,6 +42,7 @@
 #include "nodes/readfuncs.h"
 #include "parser/parsetree.h"
 #include "rewrite/rewriteHandler.h"
+#include "rewrite/rewriteManip.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/array.h"
@@ -349,10 +350,17 @@ get_plans(DtEntry *entry)
 	p->window_rows = palloc0(sizeof(int64) * Max(list_length(p->sql->count_relids), 1));
 	if (p->an->strategy == DT_STRATEGY_RECOMPUTE)
 	{
-		Oid			key_types[2] = {get_array_type(p->an->recompute->type), BOOLOID};
+		int			nkeys = list_length(p->an->recompute->keys);
+		Oid		   *key_types = palloc(sizeof(Oid) * 2 * nkeys);
 
-		p->recompute_delete = prepare(p->sql->recompute_delete, 2, key_types);
-		p->recompute_insert = prepare(p->sql->recompute_insert, 2, key_types);
+		foreach(lc, p->an->recompute->keys)
+		{
+			key_types[2 * foreach_current_index(lc)] =
+				get_array_type(((DtKeyColumn *) lfirst(lc))->type);
+			key_types[2 * foreach_current_index(lc) + 1] = BOOLOID;
+		}
+		p->recompute_delete = prepare(p->sql->recompute_delete, 2 * nkeys, key_types);
+		p->recompute_insert = prepare(p->sql->recompute_insert, 2 * nkeys, key_types);
 	}
 	if (p->an->strategy == DT_STRATEGY_MERGE)
 		prepare_merge(p);
@@ -476,22 +484,21 @@ window_plan(DtPlanSet *p, List *changed)
 
 /*
  * dt_key_estimate
- *		The planner's estimate of the distinct keys of a recompute DT: with
- *		adaptive refresh, the distinct values of its key column as ANALYZE
- *		saw them (a key of a few values, a year or a nation, has many rows
- *		each: what a refresh recomputes is the share of the keys it
- *		touched, not of the rows); otherwise, or without statistics, its
- *		rows (a choice that statistics gathered at any moment by autovacuum
- *		do not move much, which tests rely on).
+ *		The planner's estimate of the distinct values of key column attnum
+ *		of a recompute DT: with adaptive refresh, as ANALYZE saw them (a key
+ *		of a few values, a year or a nation, has many rows each: what a
+ *		refresh recomputes is the share of the keys it touched, not of the
+ *		rows); otherwise, or without statistics, its rows (a choice that
+ *		statistics gathered at any moment by autovacuum do not move much,
+ *		which tests rely on).
  */
 static double
-dt_key_estimate(DtPlanSet *p)
+dt_key_estimate(DtPlanSet *p, AttrNumber attnum)
 {
 	Relation	rel = table_open(p->relid, NoLock);
 	BlockNumber pages;
 	double		tuples;
 	double		allvisfrac;
-	AttrNumber	attnum = get_attnum(p->relid, recompute_key_column(p->an));
 	HeapTuple	tup;
 
 	table_relation_estimate_size(rel, NULL, &pages, &tuples, &allvisfrac);
@@ -517,43 +524,63 @@ dt_key_estimate(DtPlanSet *p)
  * recompute_refresh
  *		Find the keys the window touched, delete the DT's rows of those keys
  *		and compute them again (recompute.c).  A partition's rows are all
- *		rewritten: they count as deleted and inserted.
+ *		rewritten: they count as deleted and inserted.  With several key
+ *		columns, the share of the DT a refresh recomputes is at most that
+ *		of its most selective column.
  */
 static void
 recompute_refresh(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 				  DtRefreshStats *stats)
 {
-	Datum		keys[2];
-	char		nulls[2] = {' ', ' '};
+	int			nparams = 2 * list_length(p->an->recompute->keys);
+	Datum	   *keys = palloc(sizeof(Datum) * nparams);
+	char	   *nulls = palloc(nparams);
 	bool		isnull;
-	int64		nkeys;
-	double		keys_estimate;
+	int64		most = 0;
+	double		share = 1;
+	double		estimate = 0;
+	int64		selective = 0;
+	ListCell   *lc;
 
 	stats->action = "INCREMENTAL";
 	spi_util_run(window_plan(p, changed), window, NULL, snap);
-	keys[0] = spi_util_datum(0, 1, &isnull);
-	if (isnull)
-		nulls[0] = 'n';
-	keys[1] = spi_util_datum(0, 2, &isnull);
-	if (nulls[0] == 'n' && !DatumGetBool(keys[1]))
-		return;					/* every change was filtered out */
-	nkeys = DatumGetBool(keys[1]) ? 1 : 0;
-	if (nulls[0] != 'n')
+	foreach(lc, p->an->recompute->keys)
 	{
-		ArrayType  *arr = DatumGetArrayTypeP(keys[0]);
+		DtKeyColumn *key = (DtKeyColumn *) lfirst(lc);
+		int			i = 2 * foreach_current_index(lc);
+		int64		nkeys;
+		double		keys_estimate;
 
-		nkeys += ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
+		keys[i] = spi_util_datum(0, i + 1, &isnull);
+		nulls[i] = isnull ? 'n' : ' ';
+		keys[i + 1] = spi_util_datum(0, i + 2, &isnull);
+		nulls[i + 1] = ' ';
+		if (nulls[i] == 'n' && !DatumGetBool(keys[i + 1]))
+			return;				/* every change was filtered out */
+		nkeys = DatumGetBool(keys[i + 1]) ? 1 : 0;
+		if (nulls[i] != 'n')
+		{
+			ArrayType  *arr = DatumGetArrayTypeP(keys[i]);
+
+			nkeys += ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
+			keys[i] = datumCopy(keys[i], false, -1);
+		}
+		keys_estimate = dt_key_estimate(p, get_attnum(p->relid, key->name));
+		most = Max(most, nkeys);
+		if ((double) nkeys / Max(keys_estimate, 1) < share)
+		{
+			share = (double) nkeys / Max(keys_estimate, 1);
+			estimate = keys_estimate;
+			selective = nkeys;
+		}
 	}
-	keys_estimate = dt_key_estimate(p);
-	if (nkeys > 1 && (double) nkeys * RECOMPUTE_MAX_SHARE > keys_estimate)
+	if (most > 1 && share * RECOMPUTE_MAX_SHARE > 1)
 	{
 		full_refresh(p, snap, stats);
 		stats->message = psprintf(DT_MESSAGE_KEYS_FULL "%ld keys, of about %.0f; refreshed in full",
-								  (long) nkeys, keys_estimate);
+								  (long) selective, estimate);
 		return;
 	}
-	if (nulls[0] != 'n')
-		keys[0] = datumCopy(keys[0], false, -1);
 	stats->deleted = spi_util_run(p->recompute_delete, keys, nulls, snap);
 	stats->inserted = spi_util_run(p->recompute_insert, keys, nulls, snap);
 }
@@ -1202,6 +1229,41 @@ aggregate_upkeep(DtAggKind kind)
 	return NULL;
 }
 
+/* explain_leaf: where a key column (named if name is not NULL) reads its key. */
+static List *
+explain_leaf(List *rows, DtKeyLeaf *leaf, const char *name)
+{
+	const char *prefix = name != NULL ? psprintf("column %s: ", quote_identifier(name)) : "";
+	Oid			relid = InvalidOid;
+	Node	   *expr;
+	ListCell   *lc;
+
+	if (leaf->key_rtindex == 0)
+		return explain_row(rows, "key", NULL,
+						   psprintf("%sthe key is %s, a constant: its rows are computed again when any table they read changes",
+									prefix, deparse_expression((Node *) leaf->expr, NIL, false, false)));
+	if (leaf->key_rtindex2 != 0)
+	{
+		DtKeyLeaf	side = *leaf;
+
+		side.key_rtindex = leaf->key_rtindex2;
+		side.expr = leaf->expr2;
+		side.key_rtindex2 = 0;
+		rows = explain_leaf(rows, &side, name);
+	}
+	foreach(lc, leaf->rels)
+	{
+		if (((DtFromRel *) lfirst(lc))->rtindex == leaf->key_rtindex)
+			relid = ((DtFromRel *) lfirst(lc))->input->relid;
+	}
+	expr = copyObject((Node *) leaf->expr);
+	ChangeVarNodes(expr, leaf->key_rtindex, 1, 0);
+	return explain_row(rows, "key", names_qualified(relid),
+					   psprintf("%sthe key is %s, over this table", prefix,
+								deparse_expression(expr, deparse_context_for(get_rel_name(relid), relid),
+												   false, false)));
+}
+
 /* explain_parts: how each part of the query is maintained. */
 static List *
 explain_parts(List *rows, DtPlanSet *p, DtEntry *entry)
@@ -1212,18 +1274,17 @@ explain_parts(List *rows, DtPlanSet *p, DtEntry *entry)
 		return explain_row(rows, "strategy", NULL, psprintf("FULL: %s", entry->reason));
 	if (p->an->strategy == DT_STRATEGY_RECOMPUTE)
 	{
-		rows = explain_row(rows, "strategy", recompute_key_column(p->an),
-						   "RECOMPUTE BY KEY: the rows of the key values the changes touch are deleted and computed again");
-		foreach(lc, p->an->recompute->leaves)
-		{
-			DtKeyLeaf  *leaf = (DtKeyLeaf *) lfirst(lc);
-			RangeTblEntry *rte = rt_fetch(leaf->key_rtindex, leaf->level->rtable);
+		ListCell   *lk;
 
-			rows = explain_row(rows, "key", names_qualified(rte->relid),
-							   psprintf("the key is %s, over this table",
-										deparse_expression((Node *) leaf->expr,
-														   deparse_context_for(get_rel_name(rte->relid), rte->relid),
-														   false, false)));
+		rows = explain_row(rows, "strategy", recompute_key_columns(p->an),
+						   "RECOMPUTE BY KEY: the rows of the key values the changes touch are deleted and computed again");
+		foreach(lk, p->an->recompute->keys)
+		{
+			DtKeyColumn *key = (DtKeyColumn *) lfirst(lk);
+
+			foreach(lc, key->leaves)
+				rows = explain_leaf(rows, (DtKeyLeaf *) lfirst(lc),
+									list_length(p->an->recompute->keys) > 1 ? key->name : NULL);
 		}
 		return rows;
 	}

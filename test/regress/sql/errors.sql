@@ -146,7 +146,6 @@ SELECT * FROM dt_test.create_fails('d', 'SELECT string_agg(v::text, '','') FROM 
 SELECT * FROM dt_test.create_fails('d', 'SELECT count(*) FROM base GROUP BY k', refresh_mode => 'incremental');
 SELECT * FROM dt_test.create_fails('d', 'SELECT k, count(*) FROM base WHERE v < extract(epoch FROM now()) GROUP BY k', refresh_mode => 'incremental');
 SELECT * FROM dt_test.create_fails('d', 'SELECT sum(DISTINCT v) FROM base', refresh_mode => 'incremental');
-SELECT * FROM dt_test.create_fails('d', 'SELECT k, count(*) FROM base GROUP BY k UNION ALL SELECT ''x'', 0', refresh_mode => 'incremental');
 SELECT * FROM dt_test.create_fails('d', 'SELECT k, v, (SELECT max(v) FROM base) AS top FROM base', refresh_mode => 'incremental');
 SELECT * FROM dt_test.create_fails('d', 'WITH b AS (SELECT * FROM base) SELECT b.k, count(*) FROM b JOIN b b2 USING (id) GROUP BY b.k', refresh_mode => 'incremental');
 SELECT * FROM dt_test.create_fails('d', 'SELECT k, count(*) FROM base GROUP BY ROLLUP (k)', refresh_mode => 'incremental');
