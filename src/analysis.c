@@ -275,16 +275,11 @@ check_volatile_func(Oid funcid, void *context)
 }
 
 /*
- * analysis_analyze
- *		Decide how a parsed defining query is maintained; dtrelid is the DT
- *		(InvalidOid while it is being created).
- *
- * Always succeeds: a query that cannot be maintained incrementally gets
- * strategy DT_STRATEGY_FULL and the reason.  The caller decides whether the
- * requested refresh_mode allows that.
+ * analyze_query
+ *		analysis_analyze of a query as it reads its relations.
  */
-DtAnalysis *
-analysis_analyze(Query *query, Oid dtrelid)
+static DtAnalysis *
+analyze_query(Query *query, Oid dtrelid)
 {
 	DtAnalysis *an = palloc0(sizeof(DtAnalysis));
 	DtFunctionFacts facts;
@@ -366,4 +361,35 @@ analysis_analyze(Query *query, Oid dtrelid)
 	else if (!merge_shaped(query))
 		an->reason = reason;
 	return an;
+}
+
+/*
+ * analysis_analyze
+ *		Decide how a parsed defining query is maintained; dtrelid is the DT
+ *		(InvalidOid while it is being created).
+ *
+ * Always succeeds: a query that cannot be maintained incrementally gets
+ * strategy DT_STRATEGY_FULL and the reason.  The caller decides whether the
+ * requested refresh_mode allows that.  A DT that has internal DTs for
+ * subqueries no strategy maintains (internal.c) is analysed as reading
+ * them (an->internal), where the query does not need them.
+ */
+DtAnalysis *
+analysis_analyze(Query *query, Oid dtrelid)
+{
+	DtAnalysis *an = analyze_query(query, dtrelid);
+	Query	   *read;
+	DtAnalysis *through;
+
+	if (an->strategy != DT_STRATEGY_FULL || an->always_full || !OidIsValid(dtrelid) ||
+		(read = internal_read(query, dtrelid)) == NULL)
+		return an;
+	through = analyze_query(read, dtrelid);
+	if (through->strategy == DT_STRATEGY_FULL)
+		return an;
+	for (through->internal = 0;
+		 OidIsValid(names_internal_relid(DT_OBJECT_SUB, dtrelid, through->internal + 1));
+		 through->internal++)
+		;
+	return through;
 }

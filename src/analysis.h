@@ -7,6 +7,7 @@
  *	querytree.c		walks over a Query tree that the others share
  *	merge.c			delta merge: grouped queries and their aggregates' state
  *	recompute.c		affected-key recompute: the column partitioning a query
+ *	internal.c		subqueries made internal dynamic tables, read as tables
  *	analysis.c		parse the query, check it, decide (calls merge.c and
  *					recompute.c)
  *
@@ -206,6 +207,8 @@ typedef struct DtAnalysis
 	DtRecompute *recompute;		/* DT_STRATEGY_RECOMPUTE only */
 	int			nrelations;		/* occurrences of tables in the query */
 	bool		always_full;	/* changes cannot be detected: no NO_DATA */
+	int			internal;		/* subqueries read from internal DTs
+								 * (internal.c): query reads them */
 	List	   *inputs;			/* of DtInput */
 
 	/* The delta-merge plan (DT_STRATEGY_MERGE only). */
@@ -275,6 +278,14 @@ extern bool merge_shaped(Query *query);
  */
 extern char *recompute_analyze(DtAnalysis *an, Oid dtrelid);
 extern char *recompute_key_column(DtAnalysis *an);
+
+/* ---------------------------------------------------------------------
+ * internal.c
+ * ---------------------------------------------------------------------
+ */
+extern Query *internal_find(Query *query);
+extern void internal_replace(Query *query, Oid subrelid);
+extern Query *internal_read(Query *query, Oid dtrelid);
 
 /* ---------------------------------------------------------------------
  * analysis.c

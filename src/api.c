@@ -440,11 +440,9 @@ dt_create_dynamic_table(PG_FUNCTION_ARGS)
 		PG_RETURN_OID(relid);
 	}
 	lifecycle_check_privileges(query);
-	an = analysis_analyze(query, InvalidOid);
-	lifecycle_choose_strategy(&entry, an, rv->relname);
-
 	relid = create_table(rv->relname, nsp, query);
 	entry.has_position = true;
+	an = lifecycle_analyze(relid, &entry, query);
 	lifecycle_make_dynamic(relid, &entry, query, an);
 	workers_wake_scheduler();
 	if (entry.on_create)

@@ -327,9 +327,8 @@ dump_restore_dynamic_table(Oid relid)
 
 	check_owner_reads(relid, query);
 	check_columns(relid, query);
-	an = analysis_analyze(query, relid);
-	lifecycle_choose_strategy(&entry, an, name);
 	entry.query_text = argument(args, DT_GUARD_ARG_DEFINITION);
+	an = lifecycle_analyze(relid, &entry, query);
 
 	/*
 	 * Its rows are those pg_dump saw (or none, in a schema-only restore):
