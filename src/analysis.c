@@ -274,6 +274,17 @@ check_volatile_func(Oid funcid, void *context)
 	return false;
 }
 
+/* internal_of: is relid an internal DT of DT dtrelid (internal.c)? */
+static bool
+internal_of(Oid relid, Oid dtrelid)
+{
+	char	   *prefix = psprintf("%s_", names_internal(DT_OBJECT_SUB, dtrelid, 0));
+	char	   *name = get_rel_name(relid);
+
+	return get_rel_namespace(relid) == names_internal_namespace() && name != NULL &&
+		strncmp(name, prefix, strlen(prefix)) == 0;
+}
+
 /*
  * analyze_query
  *		analysis_analyze of a query as it reads its relations.
@@ -297,7 +308,8 @@ analyze_query(Query *query, Oid dtrelid)
 		/*
 		 * A DT's input that was not captured when the DT was made (say an
 		 * unlogged table, since SET LOGGED) has no log to read: refreshed in
-		 * full.  (A table a restore is making a DT has none yet.)
+		 * full.  (A table a restore is making a DT has none yet, nor the
+		 * internal DTs a redefinition is making for it.)
 		 */
 		if (OidIsValid(dtrelid) && catalog_is_dynamic_table(dtrelid))
 		{
@@ -305,7 +317,8 @@ analyze_query(Query *query, Oid dtrelid)
 			{
 				DtInput    *input = (DtInput *) lfirst(lc);
 
-				if (input->capturable && !capture_relation_is_captured(input->relid))
+				if (input->capturable && !capture_relation_is_captured(input->relid) &&
+					!internal_of(input->relid, dtrelid))
 					input->capturable = false;
 			}
 		}

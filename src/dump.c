@@ -535,10 +535,15 @@ void
 dump_refresh_definitions(ObjectAddress renamed)
 {
 	ListCell   *lc;
+	List	   *dts;
 
 	if (!OidIsValid(renamed.objectId) || !catalog_version_current())
 		return;
-	foreach(lc, catalog_dts_naming(renamed.classId, renamed.objectId))
+	/* the internal DTs of a DT read what it names (lifecycle_analyze) */
+	dts = catalog_dts_naming(renamed.classId, renamed.objectId);
+	foreach(lc, dts)
+		dts = list_concat(dts, catalog_internal_dts(lfirst_oid(lc)));
+	foreach(lc, dts)
 	{
 		RenamedFor	r = {lfirst_oid(lc), renamed};
 		Oid			relid = r.relid;

@@ -34,6 +34,7 @@
 #include "nodes/nodeFuncs.h"
 #include "parser/parse_relation.h"
 #include "parser/parsetree.h"
+#include "rewrite/rewriteManip.h"
 #include "utils/lsyscache.h"
 
 #include "analysis.h"
@@ -379,6 +380,7 @@ internal_replace(Query *query, Oid subrelid)
 		args[1] = makeVar(ref->rtindex, 1, exprType((Node *) f.sublink),
 						  exprTypmod((Node *) f.sublink), exprCollation((Node *) f.sublink), 0);
 		query->jointree->quals = scalar_mutator(query->jointree->quals, args);
+		query->hasSubLinks = checkExprHasSubLink((Node *) query);
 	}
 }
 

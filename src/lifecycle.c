@@ -119,9 +119,10 @@ lifecycle_choose_strategy(DtEntry *entry, DtAnalysis *an, const char *name)
 	else
 		entry->reason = recompute_reason(an);
 	if (an->strategy != DT_STRATEGY_FULL && an->internal > 0)
-		entry->reason = psprintf("%s; %s read from internal dynamic tables, refreshed before it",
-								 entry->reason,
-								 an->internal == 1 ? "a subquery is" : psprintf("%d subqueries are", an->internal));
+		entry->reason = psprintf("%s; %s, refreshed before it", entry->reason,
+								 an->internal == 1 ? "a subquery is read from an internal dynamic table" :
+								 psprintf("%d subqueries are read from internal dynamic tables",
+										  an->internal));
 	entry->incremental = (an->strategy != DT_STRATEGY_FULL);
 }
 

@@ -123,3 +123,101 @@ SELECT name, count(*) FILTER (WHERE refresh_action = 'FULL') AS full_refreshes,
  GROUP BY name ORDER BY name;
 
 RESET search_path;
+
+-- What a refresh of the parent reads: its internal tables, refreshed first
+-- in its unit; each can be explained on its own.
+SET search_path = dt_in, public;
+SELECT step, kind, regexp_replace(object, '[0-9]+', 'N', 'g') AS object
+  FROM dt.explain_refresh('in_q13') WHERE kind IN ('action', 'input', 'reads', 'unit')
+ ORDER BY step;
+SELECT count(*) > 0 AS explained
+  FROM dt_internal.dynamic_table d, dt.explain_refresh(d.relid::regclass) e
+ WHERE d.relid::regclass::text LIKE 'dt_internal.sub\_%';
+
+-- Suspension takes the internal tables with it (they would keep the
+-- change logs from being emptied), and resuming brings them back.
+SELECT dt.suspend('in_q13');
+SELECT count(*) FILTER (WHERE d.scheduling_state = 'SUSPENDED') AS suspended,
+       count(*) FILTER (WHERE d.position_xid IS NOT NULL) AS with_position
+  FROM dt_internal.dynamic_table d
+ WHERE d.relid::regclass::text LIKE 'dt_internal.sub\_' || 'dt_in.in_q13'::regclass::oid || '\_%';
+INSERT INTO io (cust, amount, note) VALUES (3, 1, 'ok');
+SELECT dt.resume('in_q13');
+SELECT count(*) FILTER (WHERE d.scheduling_state = 'SUSPENDED') AS suspended
+  FROM dt_internal.dynamic_table d
+ WHERE d.relid::regclass::text LIKE 'dt_internal.sub\_' || 'dt_in.in_q13'::regclass::oid || '\_%';
+SELECT action FROM dt.refresh('in_q13');
+SELECT dt_test.check('in_q13');
+
+-- A rename rewrites the definitions of the parent and of its internal
+-- tables (what a restore and pg_upgrade parse again).
+ALTER TABLE io RENAME TO io_renamed;
+SELECT bool_and(d.definition LIKE '%io_renamed%') AS renamed
+  FROM dt_internal.dynamic_table d
+ WHERE d.relid = 'in_q13'::regclass
+    OR d.relid::regclass::text LIKE 'dt_internal.sub\_' || 'dt_in.in_q13'::regclass::oid || '\_%';
+ALTER TABLE io_renamed RENAME TO io;
+
+-- A new owner owns the internal tables too.
+CREATE ROLE dt_in_owner;
+GRANT USAGE ON SCHEMA dt_in TO dt_in_owner;
+GRANT SELECT ON ic, io TO dt_in_owner;
+ALTER TABLE in_joined OWNER TO dt_in_owner;
+SELECT bool_and(c.relowner = 'dt_in_owner'::regrole) AS followed
+  FROM pg_class c
+ WHERE c.relnamespace = 'dt_internal'::regnamespace
+   AND c.relname LIKE 'sub\_' || 'dt_in.in_joined'::regclass::oid || '\_%';
+INSERT INTO io (cust, amount, note) VALUES (4, 2, 'ok');
+SELECT action FROM dt.refresh('in_joined');
+SELECT dt_test.check('in_joined');
+
+-- Replacing the query makes new internal tables (none where the new
+-- query needs none); a full refresh mode needs none either; dropping the
+-- parent drops them with their catalog rows and change logs.
+CREATE FUNCTION in_internal_count() RETURNS bigint LANGUAGE sql AS $$
+SELECT count(*) FROM pg_class c
+ WHERE c.relnamespace = 'dt_internal'::regnamespace AND c.relname LIKE 'sub\_%' AND c.relkind = 'r'
+$$;
+SELECT in_internal_count() AS before;
+SELECT dt.create_dynamic_table('in_avg_of_sums', $$
+SELECT n_orders, count(*) AS customers
+  FROM (SELECT cust, count(*) AS n_orders FROM io GROUP BY cust) t
+ GROUP BY n_orders
+$$, or_replace => true);
+SELECT in_internal_count() AS replaced, refresh_mode FROM dt.dynamic_tables WHERE relid = 'in_avg_of_sums'::regclass;
+INSERT INTO io (cust, amount, note) VALUES (6, 1, 'ok'), (7, 1, 'ok');
+SELECT action FROM dt.refresh('in_avg_of_sums');
+SELECT dt_test.check('in_avg_of_sums');
+SELECT dt.create_dynamic_table('in_avg_of_sums', 'SELECT cust, count(*) AS n FROM io GROUP BY cust',
+                               or_replace => true);
+SELECT in_internal_count() AS without;
+SELECT dt.alter_dynamic_table('in_q15', refresh_mode => 'full');
+SELECT in_internal_count() AS full_mode, refresh_mode FROM dt.dynamic_tables WHERE relid = 'in_q15'::regclass;
+SELECT dt.alter_dynamic_table('in_q15', refresh_mode => 'incremental');
+SELECT in_internal_count() AS incremental_again;
+INSERT INTO io (cust, amount, note) VALUES (5, 3, 'ok');
+SELECT action FROM dt.refresh('in_q15');
+SELECT dt_test.check('in_q15');
+SELECT dt.drop_dynamic_table('in_q15');
+DROP TABLE in_joined;
+SELECT in_internal_count() AS dropped,
+       (SELECT count(*) FROM dt_internal.dynamic_table d
+         WHERE NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = d.relid)) AS forgotten_rows;
+-- An internal table cannot be dropped on its own.
+DO $$
+BEGIN
+    EXECUTE format('DROP TABLE %s', (SELECT c.oid::regclass FROM pg_class c
+        WHERE c.relnamespace = 'dt_internal'::regnamespace AND c.relname LIKE 'sub\_%' LIMIT 1));
+EXCEPTION WHEN OTHERS THEN
+    RAISE NOTICE 'refused: %', regexp_replace(SQLERRM, '[0-9]+', 'N', 'g');
+END $$;
+-- Dropping an input with CASCADE drops the parent, and its internal tables.
+DROP TABLE io CASCADE;
+SELECT in_internal_count() AS after_cascade,
+       (SELECT count(*) FROM dt_internal.change_log l
+         WHERE NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = l.input_relid)) AS stale_logs;
+DROP FUNCTION in_internal_count();
+REVOKE ALL ON SCHEMA dt_in FROM dt_in_owner;
+REVOKE ALL ON ic FROM dt_in_owner;
+DROP ROLE dt_in_owner;
+RESET search_path;
