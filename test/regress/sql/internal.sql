@@ -198,8 +198,22 @@ SELECT in_internal_count() AS incremental_again;
 INSERT INTO io (cust, amount, note) VALUES (5, 3, 'ok');
 SELECT action FROM dt.refresh('in_q15');
 SELECT dt_test.check('in_q15');
+-- An internal table is changed only through its dynamic table.
+DO $$
+DECLARE
+    sub regclass := (SELECT c.oid::regclass FROM pg_class c
+                      WHERE c.relnamespace = 'dt_internal'::regnamespace
+                        AND c.relname LIKE 'sub\_' || 'dt_in.in_q15'::regclass::oid || '\_%' AND c.relkind = 'r'
+                      LIMIT 1);
+BEGIN
+    PERFORM dt.suspend(sub);
+    RAISE NOTICE 'not refused: %', sub IS NOT NULL;
+EXCEPTION WHEN OTHERS THEN
+    RAISE NOTICE 'refused: %', regexp_replace(SQLERRM, '[0-9]+', 'N', 'g');
+END $$;
 SELECT dt.drop_dynamic_table('in_q15');
-DROP TABLE in_joined;
+-- DROP OWNED drops the internal tables of the tables it drops.
+DROP OWNED BY dt_in_owner;
 SELECT in_internal_count() AS dropped,
        (SELECT count(*) FROM dt_internal.dynamic_table d
          WHERE NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = d.relid)) AS forgotten_rows;
@@ -217,7 +231,5 @@ SELECT in_internal_count() AS after_cascade,
        (SELECT count(*) FROM dt_internal.change_log l
          WHERE NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = l.input_relid)) AS stale_logs;
 DROP FUNCTION in_internal_count();
-REVOKE ALL ON SCHEMA dt_in FROM dt_in_owner;
-REVOKE ALL ON ic FROM dt_in_owner;
 DROP ROLE dt_in_owner;
 RESET search_path;
