@@ -25,6 +25,7 @@ OBJS = \
 	src/deparse.o \
 	src/dump.o \
 	src/floatsum.o \
+	src/internal.o \
 	src/lifecycle.o \
 	src/merge.o \
 	src/names.o \

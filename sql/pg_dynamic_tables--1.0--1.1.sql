@@ -128,7 +128,9 @@ SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) AS name,
                               pg_catalog.now()) AS f
                 FROM dt_internal.refresh_log r
                WHERE r.relid = d.relid AND r.state = 'SUCCEEDED'
-                 AND r.data_timestamp IS NOT NULL) s) lag ON true;
+                 AND r.data_timestamp IS NOT NULL) s) lag ON true
+ -- the internal dynamic tables of subqueries are part of their dynamic table
+ WHERE n.nspname <> 'dt_internal';
 COMMENT ON VIEW dt.dynamic_tables IS 'one row per dynamic table';
 GRANT SELECT ON dt.dynamic_tables TO PUBLIC;
 

@@ -274,17 +274,23 @@ check_volatile_func(Oid funcid, void *context)
 	return false;
 }
 
+/* internal_of: is relid an internal DT of DT dtrelid (internal.c)? */
+static bool
+internal_of(Oid relid, Oid dtrelid)
+{
+	char	   *prefix = psprintf("%s_", names_internal(DT_OBJECT_SUB, dtrelid, 0));
+	char	   *name = get_rel_name(relid);
+
+	return get_rel_namespace(relid) == names_internal_namespace() && name != NULL &&
+		strncmp(name, prefix, strlen(prefix)) == 0;
+}
+
 /*
- * analysis_analyze
- *		Decide how a parsed defining query is maintained; dtrelid is the DT
- *		(InvalidOid while it is being created).
- *
- * Always succeeds: a query that cannot be maintained incrementally gets
- * strategy DT_STRATEGY_FULL and the reason.  The caller decides whether the
- * requested refresh_mode allows that.
+ * analyze_query
+ *		analysis_analyze of a query as it reads its relations.
  */
-DtAnalysis *
-analysis_analyze(Query *query, Oid dtrelid)
+static DtAnalysis *
+analyze_query(Query *query, Oid dtrelid)
 {
 	DtAnalysis *an = palloc0(sizeof(DtAnalysis));
 	DtFunctionFacts facts;
@@ -304,7 +310,8 @@ analysis_analyze(Query *query, Oid dtrelid)
 		/*
 		 * A DT's input that was not captured when the DT was made (say an
 		 * unlogged table, since SET LOGGED) has no log to read: refreshed in
-		 * full.  (A table a restore is making a DT has none yet.)
+		 * full.  (A table a restore is making a DT has none yet, nor the
+		 * internal DTs a redefinition is making for it.)
 		 */
 		if (OidIsValid(dtrelid) && catalog_is_dynamic_table(dtrelid))
 		{
@@ -312,7 +319,8 @@ analysis_analyze(Query *query, Oid dtrelid)
 			{
 				DtInput    *input = (DtInput *) lfirst(lc);
 
-				if (input->capturable && !capture_relation_is_captured(input->relid))
+				if (input->capturable && !capture_relation_is_captured(input->relid) &&
+					!internal_of(input->relid, dtrelid))
 					input->capturable = false;
 			}
 		}
@@ -375,4 +383,35 @@ analysis_analyze(Query *query, Oid dtrelid)
 	else if (!merge_shaped(query))
 		an->reason = reason;
 	return an;
+}
+
+/*
+ * analysis_analyze
+ *		Decide how a parsed defining query is maintained; dtrelid is the DT
+ *		(InvalidOid while it is being created).
+ *
+ * Always succeeds: a query that cannot be maintained incrementally gets
+ * strategy DT_STRATEGY_FULL and the reason.  The caller decides whether the
+ * requested refresh_mode allows that.  A DT that has internal DTs for
+ * subqueries no strategy maintains (internal.c) is analysed as reading
+ * them (an->internal), where the query does not need them.
+ */
+DtAnalysis *
+analysis_analyze(Query *query, Oid dtrelid)
+{
+	DtAnalysis *an = analyze_query(query, dtrelid);
+	Query	   *read;
+	DtAnalysis *through;
+
+	if (an->strategy != DT_STRATEGY_FULL || an->always_full || !OidIsValid(dtrelid) ||
+		(read = internal_read(query, dtrelid)) == NULL)
+		return an;
+	through = analyze_query(read, dtrelid);
+	if (through->strategy == DT_STRATEGY_FULL)
+		return an;
+	for (through->internal = 0;
+		 OidIsValid(names_internal_relid(DT_OBJECT_SUB, dtrelid, through->internal + 1));
+		 through->internal++)
+		;
+	return through;
 }

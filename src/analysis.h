@@ -8,6 +8,7 @@
  *	merge.c			delta merge: grouped queries and their aggregates' state
  *	recompute.c		affected-key recompute: the column partitioning a query
  *	window.c		rank-bounded windows rewritten for delta merge
+ *	internal.c		subqueries made internal dynamic tables, read as tables
  *	analysis.c		parse the query, check it, decide (calls merge.c and
  *					recompute.c)
  *
@@ -243,6 +244,8 @@ typedef struct DtAnalysis
 	DtRecompute *recompute;		/* DT_STRATEGY_RECOMPUTE only */
 	int			nrelations;		/* occurrences of tables in the query */
 	bool		always_full;	/* changes cannot be detected: no NO_DATA */
+	int			internal;		/* subqueries read from internal DTs
+								 * (internal.c): query reads them */
 	List	   *inputs;			/* of DtInput */
 
 	/* The delta-merge plan (DT_STRATEGY_MERGE only). */
@@ -324,6 +327,14 @@ extern Query *window_rank_rewrite(Query *query, char **index_sql);
  */
 extern char *recompute_analyze(DtAnalysis *an, Oid dtrelid);
 extern char *recompute_key_columns(DtAnalysis *an);
+
+/* ---------------------------------------------------------------------
+ * internal.c
+ * ---------------------------------------------------------------------
+ */
+extern Query *internal_find(Query *query);
+extern void internal_replace(Query *query, Oid subrelid);
+extern Query *internal_read(Query *query, Oid dtrelid);
 
 /* ---------------------------------------------------------------------
  * analysis.c

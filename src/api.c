@@ -205,7 +205,8 @@ lock_cancelling_refresh(Oid relid, LOCKMODE mode)
 
 /*
  * owned_dynamic_table
- *		Check that relid is a DT the current user owns, and lock it against
+ *		Check that relid is a DT the current user owns, not an internal DT
+ *		(internal.c: its parent's life decides its own), and lock it against
  *		refreshes (whose end updates the same catalog row), cancelling the
  *		scheduled one a worker may be running (lock_cancelling_refresh).
  */
@@ -215,6 +216,12 @@ owned_dynamic_table(Oid relid, const char *what)
 	require_preload();
 	refresh_refuse_nested(what);
 	require_dynamic_table(relid);
+	if (get_rel_namespace(relid) == names_internal_namespace())
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("cannot %s: \"%s\" is an internal dynamic table", what, get_rel_name(relid)),
+				 errdetail("It is part of the dynamic table made for the query of which it is a subquery."),
+				 errhint("Change that dynamic table instead.")));
 	if (!pg_class_ownercheck(relid, GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, get_rel_name(relid));
 	lock_cancelling_refresh(relid, ExclusiveLock);
@@ -440,11 +447,9 @@ dt_create_dynamic_table(PG_FUNCTION_ARGS)
 		PG_RETURN_OID(relid);
 	}
 	lifecycle_check_privileges(query);
-	an = analysis_analyze(query, InvalidOid);
-	lifecycle_choose_strategy(&entry, an, rv->relname);
-
 	relid = create_table(rv->relname, nsp, query);
 	entry.has_position = true;
+	an = lifecycle_analyze(relid, &entry, query);
 	lifecycle_make_dynamic(relid, &entry, query, an);
 	workers_wake_scheduler();
 	if (entry.on_create)

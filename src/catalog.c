@@ -932,21 +932,38 @@ catalog_refresh_unit(Oid relid)
 }
 
 /*
+ * internal_dts_array: the internal DTs of relid, as an oid[] Datum.
+ */
+static Datum
+internal_dts_array(Oid relid)
+{
+	List	   *subs = catalog_internal_dts(relid);
+	Datum	   *oids = palloc(sizeof(Datum) * (list_length(subs) + 1));
+	ListCell   *lc;
+
+	foreach(lc, subs)
+		oids[foreach_current_index(lc)] = ObjectIdGetDatum(lfirst_oid(lc));
+	return PointerGetDatum(construct_array(oids, list_length(subs), OIDOID, sizeof(Oid), true,
+										   TYPALIGN_INT));
+}
+
+/*
  * catalog_set_suspended
  *		Suspend a DT and, transitively, the DTs that read it (recording
  *		which suspension caused theirs), or resume it and the DTs its
  *		suspension had suspended.  Resuming a DT whose input DT is
  *		suspended is refused.  A suspended DT gives up its position: the
  *		change logs it reads are emptied without it (capture_cleanup), and
- *		its next refresh is full.
+ *		its next refresh is full.  The internal DTs of a DT, refreshed only
+ *		with it, are suspended and resumed with it.
  */
 void
 catalog_set_suspended(Oid relid, bool suspend, const char *reason)
 {
 	MemoryContext caller = CurrentMemoryContext;
-	Oid			types[2] = {OIDOID, TEXTOID};
-	Datum		values[2];
-	char		nulls[2] = "  ";
+	Oid			types[3] = {OIDOID, TEXTOID, OIDARRAYOID};
+	Datum		values[3];
+	char		nulls[3] = "   ";
 	List	   *changed;
 	ListCell   *lc;
 
@@ -955,6 +972,7 @@ catalog_set_suspended(Oid relid, bool suspend, const char *reason)
 		values[1] = CStringGetTextDatum(reason);
 	else
 		nulls[1] = 'n';
+	values[2] = internal_dts_array(relid);
 
 	SPI_connect();
 	if (suspend)
@@ -965,20 +983,22 @@ catalog_set_suspended(Oid relid, bool suspend, const char *reason)
 					 "   ON i.input_relid = down.relid)"
 					 " UPDATE " DT_INTERNAL_SCHEMA ".dynamic_table d SET scheduling_state = 'SUSPENDED',"
 					 " suspend_reason = CASE WHEN d.relid = $1 THEN $2"
+					 "   WHEN d.relid = ANY ($3) THEN format('%s, which it is part of, is suspended', $1::regclass)"
 					 "   ELSE format('%s, which it reads, is suspended', $1::regclass) END,"
 					 " suspended_by = CASE WHEN d.relid = $1 THEN NULL ELSE $1 END,"
 					 " position_snapshot = NULL, position_xid = NULL, position_cid = NULL,"
 					 " no_position_reason = " RELEASED_POSITION
-					 " WHERE (d.relid = $1 OR d.relid IN (SELECT relid FROM down))"
+					 " WHERE (d.relid = $1 OR d.relid IN (SELECT relid FROM down) OR d.relid = ANY ($3))"
 					 "   AND (d.relid = $1 OR d.scheduling_state = 'ACTIVE')"
 					 " RETURNING d.relid",
-					 2, types, values, nulls, SPI_OK_UPDATE_RETURNING);
+					 3, types, values, nulls, SPI_OK_UPDATE_RETURNING);
 	else
 	{
 		catalog_exec("SELECT i.input_relid::regclass::text FROM " DT_INTERNAL_SCHEMA ".dynamic_table_input i"
 					 " JOIN " DT_INTERNAL_SCHEMA ".dynamic_table d ON d.relid = i.input_relid"
-					 " WHERE i.relid = $1 AND d.scheduling_state = 'SUSPENDED' LIMIT 1",
-					 1, types, values, NULL, SPI_OK_SELECT);
+					 " WHERE i.relid = $1 AND d.scheduling_state = 'SUSPENDED'"
+					 "   AND d.relid <> ALL ($3) LIMIT 1",
+					 3, types, values, nulls, SPI_OK_SELECT);
 		if (SPI_processed > 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -988,8 +1008,8 @@ catalog_set_suspended(Oid relid, bool suspend, const char *reason)
 					 errhint("Resume that dynamic table first.")));
 		catalog_exec("UPDATE " DT_INTERNAL_SCHEMA ".dynamic_table SET scheduling_state = 'ACTIVE',"
 					 " suspend_reason = NULL, suspended_by = NULL, consecutive_failures = 0"
-					 " WHERE relid = $1 OR suspended_by = $1 RETURNING relid",
-					 1, types, values, NULL, SPI_OK_UPDATE_RETURNING);
+					 " WHERE relid = $1 OR suspended_by = $1 OR relid = ANY ($3) RETURNING relid",
+					 3, types, values, nulls, SPI_OK_UPDATE_RETURNING);
 	}
 	changed = spi_util_oids(caller);
 	SPI_finish();
@@ -1290,10 +1310,28 @@ object_address(Oid classid, Oid objid)
 }
 
 /*
+ * catalog_internal_dts
+ *		The internal DTs of DT relid (sub_<relid>_<n>, made for its
+ *		subqueries), in the order they were made.
+ */
+List *
+catalog_internal_dts(Oid relid)
+{
+	List	   *subs = NIL;
+	Oid			oid;
+	int			n;
+
+	for (n = 1; OidIsValid(oid = names_internal_relid(DT_OBJECT_SUB, relid, n)); n++)
+		subs = lappend_oid(subs, oid);
+	return subs;
+}
+
+/*
  * catalog_state_objects
- *		The state objects of a delta-merge DT that exist (none for other
- *		DTs), as ObjectAddresses: final view, auxiliary tables, state table,
- *		key type, in an order in which they can be dropped.
+ *		The state objects of a DT that exist, as ObjectAddresses, in an
+ *		order in which they can be dropped: its internal DTs, each after
+ *		its own state objects; for delta merge its final view, auxiliary
+ *		tables, state table, key type.
  */
 List *
 catalog_state_objects(Oid relid)
@@ -1301,7 +1339,13 @@ catalog_state_objects(Oid relid)
 	List	   *objects = NIL;
 	Oid			oid;
 	int			a;
+	ListCell   *lc;
 
+	foreach(lc, catalog_internal_dts(relid))
+	{
+		objects = list_concat(objects, catalog_state_objects(lfirst_oid(lc)));
+		objects = lappend(objects, object_address(RelationRelationId, lfirst_oid(lc)));
+	}
 	if (OidIsValid(oid = names_internal_relid(DT_OBJECT_FINAL, relid, 0)))
 		objects = lappend(objects, object_address(RelationRelationId, oid));
 	for (a = 1; OidIsValid(oid = names_internal_relid(DT_OBJECT_AUX, relid, a)); a++)

@@ -218,6 +218,7 @@ extern List *catalog_dts_naming(Oid classid, Oid objid);
 extern List *catalog_referenced(Oid relid, Oid refclassid);
 extern void catalog_set_tree(DtEntry *entry);
 extern List *catalog_stale_trees(void);
+extern List *catalog_internal_dts(Oid relid);
 extern List *catalog_state_objects(Oid relid);
 extern void catalog_follow_owner(Oid relid);
 extern void catalog_delete_dropped(List **dts, List **logs);

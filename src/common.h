@@ -59,7 +59,9 @@ typedef enum DtObjectKind
 	DT_OBJECT_KEY,				/* key_<dt>: the group key's type */
 	DT_OBJECT_STATE,			/* state_<dt>: per-group state */
 	DT_OBJECT_AUX,				/* aux_<dt>_<n>: value counts */
-	DT_OBJECT_FINAL				/* final_<dt>: finalized state */
+	DT_OBJECT_FINAL,			/* final_<dt>: finalized state */
+	DT_OBJECT_SUB				/* sub_<dt>_<n>: an internal DT of a subquery
+								 * of <dt> */
 } DtObjectKind;
 
 /* What change logs are named after, for the SQL that builds their names. */

@@ -327,9 +327,8 @@ dump_restore_dynamic_table(Oid relid)
 
 	check_owner_reads(relid, query);
 	check_columns(relid, query);
-	an = analysis_analyze(query, relid);
-	lifecycle_choose_strategy(&entry, an, name);
 	entry.query_text = argument(args, DT_GUARD_ARG_DEFINITION);
+	an = lifecycle_analyze(relid, &entry, query);
 
 	/*
 	 * Its rows are those pg_dump saw (or none, in a schema-only restore):
@@ -536,10 +535,15 @@ void
 dump_refresh_definitions(ObjectAddress renamed)
 {
 	ListCell   *lc;
+	List	   *dts;
 
 	if (!OidIsValid(renamed.objectId) || !catalog_version_current())
 		return;
-	foreach(lc, catalog_dts_naming(renamed.classId, renamed.objectId))
+	/* the internal DTs of a DT read what it names (lifecycle_analyze) */
+	dts = catalog_dts_naming(renamed.classId, renamed.objectId);
+	foreach(lc, dts)
+		dts = list_concat(dts, catalog_internal_dts(lfirst_oid(lc)));
+	foreach(lc, dts)
 	{
 		RenamedFor	r = {lfirst_oid(lc), renamed};
 		Oid			relid = r.relid;

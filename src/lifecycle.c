@@ -144,6 +144,11 @@ lifecycle_choose_strategy(DtEntry *entry, DtAnalysis *an, const char *name)
 								 rank_reason(an));
 	else
 		entry->reason = recompute_reason(an);
+	if (an->strategy != DT_STRATEGY_FULL && an->internal > 0)
+		entry->reason = psprintf("%s; %s, refreshed before it", entry->reason,
+								 an->internal == 1 ? "a subquery is read from an internal dynamic table" :
+								 psprintf("%d subqueries are read from internal dynamic tables",
+										  an->internal));
 	entry->incremental = (an->strategy != DT_STRATEGY_FULL);
 }
 
@@ -168,6 +173,142 @@ record_dependency(Oid classid, Oid depender, Oid refclassid, Oid referenced, Dep
 	ObjectAddressSet(dep, classid, depender);
 	ObjectAddressSet(ref, refclassid, referenced);
 	recordDependencyOn(&dep, &ref, type);
+}
+
+/* is_internal: is DT relid an internal DT of another (dt_internal.sub_*)? */
+static bool
+is_internal(Oid relid)
+{
+	return get_rel_namespace(relid) == names_internal_namespace();
+}
+
+/*
+ * make_internal_dt
+ *		Internal DT n of DT relid (entry: its settings, initialize and
+ *		position) for subquery sub: a table in dt_internal, a member of the
+ *		extension owned by relid's owner (catalog.c), with a lag of
+ *		DOWNSTREAM, so refreshed only in its parent's unit.  InvalidOid,
+ *		and nothing made, when no strategy maintains sub either.
+ */
+static Oid
+make_internal_dt(Oid relid, int n, DtEntry *entry, Query *sub)
+{
+	DtEntry		e = {0};
+	Query	   *query;
+	DtAnalysis *an;
+	Oid			subrelid;
+	ListCell   *lc;
+	StringInfoData ddl;
+	int			guc_level;
+
+	guc_level = settings_pin(entry->settings);
+	e.query_text = analysis_print_definition(sub);
+	query = analysis_parse_query(e.query_text);
+	AtEOXact_GUC(false, guc_level);
+	an = analysis_analyze(query, InvalidOid);
+	if (an->strategy == DT_STRATEGY_FULL || an->always_full)
+		return InvalidOid;
+
+	initStringInfo(&ddl);
+	appendStringInfo(&ddl, "CREATE TABLE %s (", names_internal_qualified(DT_OBJECT_SUB, relid, n));
+	foreach(lc, deparse_dt_columns(query))
+		appendStringInfo(&ddl, "%s%s", foreach_current_index(lc) > 0 ? ", " : "", (char *) lfirst(lc));
+	appendStringInfoChar(&ddl, ')');
+	guc_level = settings_pin(entry->settings);
+	catalog_exec_ddl(ddl.data);
+	AtEOXact_GUC(false, guc_level);
+	CommandCounterIncrement();
+	subrelid = names_internal_relid(DT_OBJECT_SUB, relid, n);
+	catalog_add_member(RelationRelationId, subrelid);
+	catalog_follow_owner(relid);
+
+	e.settings = entry->settings;
+	e.lag_downstream = true;
+	e.requested_mode = DT_MODE_AUTO;
+	e.on_create = entry->on_create;
+	e.has_position = true;
+	an = analysis_analyze(query, subrelid);
+	lifecycle_choose_strategy(&e, an, get_rel_name(subrelid));
+	lifecycle_make_dynamic(subrelid, &e, query, an);
+	return subrelid;
+}
+
+/*
+ * forget_dropped_dts
+ *		Forget the DTs that no longer exist and drop their state objects
+ *		(their internal DTs among them: then theirs, until none is left),
+ *		and the change logs of relations that no longer exist.
+ */
+static void
+forget_dropped_dts(void)
+{
+	List	   *dts;
+	List	   *logs;
+	ListCell   *lc;
+
+	do
+	{
+		catalog_delete_dropped(&dts, &logs);
+		foreach(lc, dts)
+			catalog_drop_members(catalog_state_objects(lfirst_oid(lc)));
+		capture_drop_logs(logs);
+	} while (dts != NIL);
+}
+
+/*
+ * drop_state
+ *		Drop the state objects of DT relid, its internal DTs among them,
+ *		and forget those.
+ */
+static void
+drop_state(Oid relid)
+{
+	catalog_drop_members(catalog_state_objects(relid));
+	forget_dropped_dts();
+}
+
+/*
+ * lifecycle_analyze
+ *		How DT relid (made, not yet dynamic: no internal DTs), to be defined
+ *		by entry and query, is maintained (analysis_analyze), and
+ *		lifecycle_choose_strategy.  A query no strategy maintains as it is,
+ *		whose subqueries internal.c finds, gets internal DTs for them when
+ *		each is maintained by a strategy and the query reading them is too
+ *		(otherwise none): its analysis then reads them.
+ */
+DtAnalysis *
+lifecycle_analyze(Oid relid, DtEntry *entry, Query *query)
+{
+	DtAnalysis *an = analysis_analyze(query, relid);
+
+	if (an->strategy == DT_STRATEGY_FULL && !an->always_full &&
+		entry->requested_mode != DT_MODE_FULL && !is_internal(relid))
+	{
+		Query	   *read = copyObject(query);
+		Query	   *sub;
+		int			n = 0;
+		bool		made = true;
+
+		while (made && (sub = internal_find(read)) != NULL)
+		{
+			Oid			subrelid = make_internal_dt(relid, ++n, entry, sub);
+
+			made = OidIsValid(subrelid);
+			if (made)
+				internal_replace(read, subrelid);
+		}
+		if (n > 0)
+		{
+			DtAnalysis *through = analysis_analyze(query, relid);
+
+			if (made && through->strategy != DT_STRATEGY_FULL)
+				an = through;
+			else
+				drop_state(relid);
+		}
+	}
+	lifecycle_choose_strategy(entry, an, get_rel_name(relid));
+	return an;
 }
 
 /*
@@ -311,7 +452,8 @@ ensure_key_index(Oid relid, DtAnalysis *an)
  *		of it, through lifecycle_key_index_owner).  query NULL: only
  *		the settings' and the extension's (a DT of 1.0 has the others).
  *		an->strategy is the effective one: a DT refreshed in full has no
- *		key index.
+ *		key index.  An internal DT, an extension member, has only its key
+ *		index's: its parent depends on what the subquery reads.
  */
 void
 lifecycle_record_dependencies(Oid relid, List *settings, Query *query, DtAnalysis *an)
@@ -320,13 +462,20 @@ lifecycle_record_dependencies(Oid relid, List *settings, Query *query, DtAnalysi
 	Oid			ts_config = settings_ts_config(settings);
 
 	ObjectAddressSet(dtaddr, RelationRelationId, relid);
+	if (is_internal(relid))
+	{
+		/* a member: what it reads, its parent depends on (catalog.c) */
+		query = NULL;
+		settings = NIL;
+	}
 	if (query != NULL)
 		recordDependencyOnExpr(&dtaddr, (Node *) query, NIL, DEPENDENCY_NORMAL);
 	if (OidIsValid(ts_config))
 		record_dependency(RelationRelationId, relid, TSConfigRelationId, ts_config, DEPENDENCY_NORMAL);
-	record_dependency(RelationRelationId, relid, ExtensionRelationId,
-					  get_extension_oid(DT_EXTENSION_NAME, false), DEPENDENCY_NORMAL);
-	if (query != NULL && an->strategy != DT_STRATEGY_FULL)
+	if (!is_internal(relid))
+		record_dependency(RelationRelationId, relid, ExtensionRelationId,
+						  get_extension_oid(DT_EXTENSION_NAME, false), DEPENDENCY_NORMAL);
+	if (an != NULL && an->strategy != DT_STRATEGY_FULL)
 	{
 		Oid			index = find_key_index(relid, an);
 
@@ -602,13 +751,12 @@ lifecycle_redefine(Oid relid, DtEntry *entry, Query *query)
 
 	/* its rows are the old query's, and may break the new key's index */
 	refresh_empty(relid);
-	catalog_drop_members(catalog_state_objects(relid));
+	drop_state(relid);
 	old_index = forget_dependencies(relid);
 	catalog_forget_inputs(relid);
 	replace_columns(relid, query);
 
-	an = analysis_analyze(query, relid);
-	lifecycle_choose_strategy(entry, an, get_rel_name(relid));
+	an = lifecycle_analyze(relid, entry, query);
 	lifecycle_make_dynamic(relid, entry, query, an);
 
 	/* the old key index, unless it is the new one (or went with a column) */
@@ -628,14 +776,7 @@ lifecycle_redefine(Oid relid, DtEntry *entry, Query *query)
 void
 lifecycle_forget_dropped(void)
 {
-	List	   *dts;
-	List	   *logs;
-	ListCell   *lc;
-
-	catalog_delete_dropped(&dts, &logs);
-	foreach(lc, dts)
-		catalog_drop_members(catalog_state_objects(lfirst_oid(lc)));
-	capture_drop_logs(logs);
+	forget_dropped_dts();
 	capture_release_unused_inputs(false);
 }
 
@@ -654,6 +795,7 @@ lifecycle_unmake_dynamic(Oid relid)
 
 	catalog_delete_entry(relid);
 	catalog_drop_members(state);
+	forget_dropped_dts();
 	(void) forget_dependencies(relid);
 	capture_release_unused_inputs(false);
 }

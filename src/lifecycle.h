@@ -22,6 +22,7 @@
  * ---------------------------------------------------------------------
  */
 extern void lifecycle_check_privileges(Query *query);
+extern DtAnalysis *lifecycle_analyze(Oid relid, DtEntry *entry, Query *query);
 extern void lifecycle_choose_strategy(DtEntry *entry, DtAnalysis *an, const char *name);
 extern void lifecycle_record_dependencies(Oid relid, List *settings, Query *query,
 										  DtAnalysis *an);

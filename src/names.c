@@ -41,6 +41,7 @@ static const char *const object_names[] = {
 	[DT_OBJECT_STATE] = "state",
 	[DT_OBJECT_AUX] = "aux",
 	[DT_OBJECT_FINAL] = "final",
+	[DT_OBJECT_SUB] = "sub",
 };
 
 /*

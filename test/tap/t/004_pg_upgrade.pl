@@ -8,6 +8,8 @@
 # for a major upgrade.  Both clusters preload the extension.
 #
 # After the upgrade, with no manual step: every dynamic table is listed
+# (an aggregate over an aggregate, read through an internal dynamic table,
+# among them)
 # with its settings; each equals its query after a refresh (the changes
 # pending at the upgrade included); the base tables take writes, and the
 # refreshes after them are incremental (for incremental tables) and exact,
@@ -47,6 +49,12 @@ SELECT dt.create_dynamic_table('calc.by_size', $$
       FROM calc.items GROUP BY 1
 $$, refresh_mode => 'incremental');
 INSERT INTO calc.items VALUES (1000, 10, 1);
+-- an aggregate over an aggregate: an internal dynamic table, which
+-- pg_upgrade carries over as a member of the extension
+SELECT dt.create_dynamic_table('calc.items_per_qty', $$
+    SELECT n, count(*) AS qtys FROM (SELECT qty, count(*) AS n FROM calc.items GROUP BY qty) q GROUP BY n
+$$, refresh_mode => 'incremental');
+INSERT INTO calc.items VALUES (1001, 10, 2);
 });
 my $snap = snapshot($old, 'shopdb');
 $old->stop;
@@ -110,6 +118,18 @@ SELECT tree_major = current_setting('server_version_num')::int / 10000
        AND tree_system = (SELECT system_identifier FROM pg_control_system())
   FROM dt_internal.dynamic_table WHERE relid = '$calc'::regclass}),
 	't', 'upgraded: its query tree is stored again, by the new cluster');
+my $agg = 'calc.items_per_qty';
+ok(defined sql($new, 'shopdb', "SELECT action FROM dt.refresh('$agg')"),
+	'upgraded: an aggregate over an aggregate (an internal dynamic table) refreshes');
+is(sql($new, 'shopdb', "SELECT count(*) FROM dt_test.diff('$agg')"), '0', 'upgraded: and equals its query');
+sql($new, 'shopdb', q{
+INSERT INTO calc.items_renamed VALUES (2001, 5, 4);
+UPDATE calc.items_renamed SET qty = qty + 1 WHERE id BETWEEN 10 AND 14;
+DELETE FROM calc.items_renamed WHERE id BETWEEN 20 AND 23;
+});
+is(sql($new, 'shopdb', "SELECT action FROM dt.refresh('$agg')"), 'INCREMENTAL',
+	'upgraded: after writes the aggregate over an aggregate refreshes incrementally');
+is(sql($new, 'shopdb', "SELECT count(*) FROM dt_test.diff('$agg')"), '0', 'upgraded: and equals its query');
 for my $object ('FUNCTION calc.size_of(numeric)', 'OPERATOR calc.*** (numeric, int)')
 {
 	my ($out, $err) = ('', '');
