@@ -49,6 +49,7 @@
 #include "nodes/plannodes.h"
 #include "optimizer/optimizer.h"
 #include "parser/parsetree.h"
+#include "rewrite/rewriteManip.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -61,6 +62,8 @@
 
 /* The WITH query of an input's change window: dt$c<relid> (changes_cte_sql). */
 #define CHANGES_CTE "dt$c"
+/* The WITH query of the change of D of the semi-join t<rtindex>. */
+#define SEMI_CHANGES_CTE "dt$d"
 
 /*
  * The changed relations of a join whose state before the window is
@@ -866,12 +869,12 @@ source_sql(DtFromRel *rel, SourceKind kind)
 	return psprintf("(%s UNION ALL %s) t%u", now.data, changes.data, rel->rtindex);
 }
 
-static char *semi_eval_changes_sql(DtFromRel *rel, List *ctx, const char *local);
+static char *semi_eval_changes_sql(DtFromRel *rel, List *ctx, const char *local, const char *key_filter);
 
 /*
  * semi_changes_sql
  *		The change of D, the keys of a semi- or anti-join (DtSemiJoin), in
- *		the window, as relation "t<rtindex>" (dt$sign, k1..kn): the keys of
+ *		the window, as a SELECT of (dt$sign, k1..kn): the keys of
  *		its table's changed rows under its conditions whose existence the
  *		window flipped, +1 where a key appeared and -1 where it went
  *		(negated for an anti-join, whose weight is 1 - D).  A key existed
@@ -879,7 +882,7 @@ static char *semi_eval_changes_sql(DtFromRel *rel, List *ctx, const char *local)
  *		outnumber the window's signed count.  NULL keys match nothing.
  */
 static char *
-semi_changes_sql(DtFromRel *rel)
+semi_changes_sql(DtFromRel *rel, const char *key_filter)
 {
 	DtSemiJoin *semi = rel->semi;
 	List	   *ctx = context_for_level(semi->sub);
@@ -893,7 +896,7 @@ semi_changes_sql(DtFromRel *rel)
 	ListCell   *lc;
 
 	if (semi->eval != NULL)
-		return semi_eval_changes_sql(rel, ctx, local);
+		return semi_eval_changes_sql(rel, ctx, local, key_filter);
 	initStringInfo(&keys);
 	initStringInfo(&outs);
 	initStringInfo(&match);
@@ -911,13 +914,13 @@ semi_changes_sql(DtFromRel *rel)
 		appendStringInfo(&notnull, " AND (%s) IS NOT NULL", e);
 		appendStringInfo(&groups, "%s%d", k > 1 ? ", " : "", k);
 	}
-	return psprintf("(SELECT (CASE WHEN n.c > 0 THEN %d ELSE %d END)::smallint AS " DT_COL_SIGN "%s "
+	return psprintf("SELECT (CASE WHEN n.c > 0 THEN %d ELSE %d END)::smallint AS " DT_COL_SIGN "%s "
 					"FROM (SELECT %spg_catalog.sum(t%u." DT_COL_SIGN ") AS d FROM %s WHERE (%s)%s GROUP BY %s) x "
 					"CROSS JOIN LATERAL (SELECT pg_catalog.count(*) AS c FROM %s WHERE (%s)%s) n "
-					"WHERE (n.c > 0) <> (n.c - x.d > 0)) t%u",
+					"WHERE (n.c > 0) <> (n.c - x.d > 0)",
 					semi->anti ? -1 : 1, semi->anti ? 1 : -1, outs.data,
 					keys.data, semi->sub_rtindex, source_sql(&table, SOURCE_CHANGES), local, notnull.data,
-					groups.data, source_sql(&table, SOURCE_NOW), local, match.data, rel->rtindex);
+					groups.data, source_sql(&table, SOURCE_NOW), local, match.data);
 }
 
 /*
@@ -941,10 +944,11 @@ eval_sql(DtSemiJoin *semi)
  *		with its net deleted ones, "dt_net", handed to each key as arrays
  *		of its own rows); a key whose existence flipped
  *		is +1 or -1, a scalar whose value changed is -1 with the old value
- *		and +1 with the new.
+ *		and +1 with the new.  Only the keys that pass key_filter
+ *		(semi_key_filter_sql) are evaluated.
  */
 static char *
-semi_eval_changes_sql(DtFromRel *rel, List *ctx, const char *local)
+semi_eval_changes_sql(DtFromRel *rel, List *ctx, const char *local, const char *key_filter)
 {
 	DtSemiJoin *semi = rel->semi;
 	DtFromRel	table = {semi->sub_rtindex, rel->input, NIL, NULL};
@@ -999,18 +1003,20 @@ semi_eval_changes_sql(DtFromRel *rel, List *ctx, const char *local)
 		appendStringInfo(&notnull, " AND (%s) IS NOT NULL", e);
 		appendStringInfo(&groups, ", %d", k + 1);
 	}
-	result = psprintf("(WITH dt_net AS MATERIALIZED (SELECT %s, pg_catalog.sum(%s." DT_COL_SIGN ") AS dt_d FROM %s "
-					  "GROUP BY %s) "
+	result = psprintf("WITH dt_net AS MATERIALIZED (SELECT %s, pg_catalog.sum(%s." DT_COL_SIGN ") AS dt_d FROM %s "
+					  "GROUP BY %s), "
+					  "dt_keys AS MATERIALIZED (SELECT x.* FROM (SELECT %s, %s FROM dt_net %s "
+					  "WHERE %s.dt_d <> 0 AND (%s)%s GROUP BY %s) x WHERE true%s) "
 					  "SELECT r.s AS " DT_COL_SIGN ", %s%s "
-					  "FROM (SELECT %s, %s FROM dt_net %s WHERE %s.dt_d <> 0 AND (%s)%s GROUP BY %s) x "
+					  "FROM dt_keys x "
 					  "CROSS JOIN LATERAL (WITH dt_rows AS (SELECT %s FROM %s WHERE true%s), "
 					  "dt_net_k AS (SELECT * FROM ROWS FROM (%s) AS %s(%s)), "
 					  "dt_was AS (SELECT * FROM dt_rows EXCEPT ALL "
 					  "SELECT %s FROM dt_net_k %s, pg_catalog.generate_series(1, %s.dt_d) WHERE %s.dt_d > 0 "
 					  "UNION ALL SELECT %s FROM dt_net_k %s, pg_catalog.generate_series(1, - %s.dt_d) WHERE %s.dt_d < 0) ",
 					  cols.data, t, source_sql(&table, SOURCE_CHANGES), cols.data,
+					  keys.data, arrays.data, t, t, local, notnull.data, groups.data, key_filter,
 					  outs.data, semi->scalar ? "r.v" : "true AS dt_any",
-					  keys.data, arrays.data, t, t, local, notnull.data, groups.data,
 					  cols.data, source_sql(&table, SOURCE_NOW), match.data,
 					  unnests.data, t, names.data,
 					  cols.data, t, t, t,
@@ -1018,13 +1024,13 @@ semi_eval_changes_sql(DtFromRel *rel, List *ctx, const char *local)
 	if (semi->scalar)
 		return psprintf("%sSELECT (%s) AS now_v, (WITH dt_rows AS (SELECT * FROM dt_was) %s) AS was_v) n "
 						"CROSS JOIN LATERAL (VALUES (-1::smallint, n.was_v), (1::smallint, n.now_v)) r(s, v) "
-						"WHERE n.now_v IS DISTINCT FROM n.was_v) t%u",
-						result, eval_sql(semi), eval_sql(semi), rel->rtindex);
+						"WHERE n.now_v IS DISTINCT FROM n.was_v",
+						result, eval_sql(semi), eval_sql(semi));
 	return psprintf("%sSELECT EXISTS (%s) AS now_e, EXISTS (WITH dt_rows AS (SELECT * FROM dt_was) %s) AS was_e) n "
 					"CROSS JOIN LATERAL (SELECT (CASE WHEN n.now_e THEN %d ELSE %d END)::smallint AS s) r "
-					"WHERE n.now_e <> n.was_e) t%u",
+					"WHERE n.now_e <> n.was_e",
 					result, eval_sql(semi), eval_sql(semi),
-					semi->anti ? -1 : 1, semi->anti ? 1 : -1, rel->rtindex);
+					semi->anti ? -1 : 1, semi->anti ? 1 : -1);
 }
 
 /* read_as: is a relation read in a term of change rows, its sign counted? */
@@ -1072,8 +1078,11 @@ change_term_sql(DeparseMerge *b, SourceKind *kinds, bool negate)
 		if (!read_as(rel, kind))
 			continue;
 		appendStringInfo(&signs, "%st%u." DT_COL_SIGN, signs.len > 0 ? " * " : "", rel->rtindex);
-		appendStringInfo(&from, "%s%s", from.len > 0 ? ", " : "",
-						 rel->semi != NULL ? semi_changes_sql(rel) : source_sql(rel, kind));
+		if (rel->semi != NULL)
+			appendStringInfo(&from, "%s" SEMI_CHANGES_CTE "%u t%u", from.len > 0 ? ", " : "",
+							 rel->rtindex, rel->rtindex);
+		else
+			appendStringInfo(&from, "%s%s", from.len > 0 ? ", " : "", source_sql(rel, kind));
 	}
 	appendStringInfo(&s, "SELECT (%s%s)::smallint AS " DT_COL_SIGN ", ROW(", negate ? "- " : "", signs.data);
 	i = 0;
@@ -1204,6 +1213,110 @@ append_terms(DeparseMerge *b, SourceKind *kinds, int from, bool negate, StringIn
 }
 
 /*
+ * own_quals_sql
+ *		The conditions of the query's WHERE that read only relation rel
+ *		(and no subquery, no volatile function), as SQL over "t<rtindex>",
+ *		each after " AND ".
+ */
+static char *
+own_quals_sql(DeparseMerge *b, DtFromRel *rel)
+{
+	StringInfoData s;
+	ListCell   *lc;
+
+	initStringInfo(&s);
+	foreach(lc, make_ands_implicit((Expr *) b->an->quals))
+	{
+		Node	   *qual = (Node *) lfirst(lc);
+		Relids		varnos = pull_varnos(NULL, qual);
+
+		if (bms_membership(varnos) == BMS_SINGLETON && bms_singleton_member(varnos) == (int) rel->rtindex &&
+			!checkExprHasSubLink(qual) && !contain_volatile_functions(qual))
+			appendStringInfo(&s, " AND (%s)", expr_sql((Expr *) qual, b->from_ctx));
+	}
+	return s.data;
+}
+
+/*
+ * semi_key_filter_sql
+ *		For D of a semi-join evaluated per key (DtSemiJoin's eval): the keys
+ *		worth evaluating, as conditions on "x.k<i>", each after " AND ".  A
+ *		key k of D joins the query's rows through a condition outer = k;
+ *		where outer reads one relation R of the FROM list, a change of D
+ *		at k can only reach a row of R, as it is now or as it was (R now
+ *		and its changes hold both), with outer = k and R's own conditions:
+ *		a key without such a row changes nothing, and is not evaluated
+ *		(TPC-H's Q17 evaluates its subquery for the few parts of one brand
+ *		and container, not for every part of the changed lineitems).
+ */
+static char *
+semi_key_filter_sql(DeparseMerge *b, DtFromRel *rel, List *changed)
+{
+	StringInfoData s;
+	ListCell   *lc;
+
+	initStringInfo(&s);
+	if (rel->semi->eval == NULL)
+		return s.data;
+	foreach(lc, make_ands_implicit((Expr *) rel->semi->join_quals))
+	{
+		OpExpr	   *op = (OpExpr *) lfirst(lc);
+		Var		   *k;
+		Relids		varnos;
+		DtFromRel  *outer = NULL;
+		ListCell   *lr;
+
+		if (!IsA(op, OpExpr) || list_length(op->args) != 2 || !IsA(lsecond(op->args), Var))
+			continue;
+		k = (Var *) lsecond(op->args);
+		if (k->varno != rel->rtindex || k->varattno > list_length(rel->semi->inner_keys))
+			continue;
+		varnos = pull_varnos(NULL, linitial(op->args));
+		if (bms_membership(varnos) != BMS_SINGLETON)
+			continue;
+		foreach(lr, b->an->from)
+		{
+			DtFromRel  *r = (DtFromRel *) lfirst(lr);
+
+			if ((int) r->rtindex == bms_singleton_member(varnos) && r->semi == NULL)
+				outer = r;
+		}
+		if (outer == NULL)
+			continue;
+		appendStringInfo(&s, " AND EXISTS (SELECT FROM %s WHERE (%s) %s x.k%d%s)",
+						 source_sql(outer, list_member_oid(changed, outer->input->relid) ? SOURCE_BEFORE : SOURCE_NOW),
+						 expr_sql((Expr *) linitial(op->args), b->from_ctx), operator_name_sql(op->opno),
+						 k->varattno, own_quals_sql(b, outer));
+	}
+	return s.data;
+}
+
+/*
+ * semi_changes_ctes_sql
+ *		The changes of D of every semi-join whose table the window changed,
+ *		each a materialized WITH query "dt$d<rtindex>" after the change
+ *		windows of changes_cte_sql (", " before each): computed once
+ *		however many terms read it.
+ */
+static char *
+semi_changes_ctes_sql(DeparseMerge *b, List *changed)
+{
+	StringInfoData s;
+	ListCell   *lc;
+
+	initStringInfo(&s);
+	foreach(lc, b->an->from)
+	{
+		DtFromRel  *rel = (DtFromRel *) lfirst(lc);
+
+		if (rel->semi != NULL && list_member_oid(changed, rel->input->relid))
+			appendStringInfo(&s, ", " SEMI_CHANGES_CTE "%u AS MATERIALIZED (%s)", rel->rtindex,
+							 semi_changes_sql(rel, semi_key_filter_sql(b, rel, changed)));
+	}
+	return s.data;
+}
+
+/*
  * change_rows_sql
  *		W, the change rows: of a rebuild (every relation as it is now), or of
  *		a refresh whose window changed the relations of inputs "changed"
@@ -1240,7 +1353,7 @@ change_rows_sql(DeparseMerge *b, bool from_base, List *changed)
 
 		append_terms(b, term->kinds, 0, term->negate, &u);
 	}
-	return psprintf("%s %s", changes_cte_sql(b->an->from, changed), u.data);
+	return psprintf("%s%s %s", changes_cte_sql(b->an->from, changed), semi_changes_ctes_sql(b, changed), u.data);
 }
 
 /* ---------------------------------------------------------------------
