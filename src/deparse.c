@@ -37,12 +37,15 @@
 
 #include <math.h>
 
+#include "access/nbtree.h"
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_am.h"
 #include "access/htup_details.h"
 #include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
+#include "commands/defrem.h"
 #include "fmgr.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
@@ -790,11 +793,74 @@ column_name(DtFromRel *rel, AttrNumber a)
 }
 
 /*
+ * equal_means_identical
+ *		Are two values of a type (and collation) that its default btree
+ *		opclass finds equal always the same bytes (its BTEQUALIMAGE_PROC, the
+ *		test of B-tree deduplication)?  Not numeric (1.0 = 1.00), floats
+ *		(0 = -0), nondeterministic collations; bpchar only with a length,
+ *		whose values are all padded to it.
+ */
+static bool
+equal_means_identical(Oid type, int32 typmod, Oid collation)
+{
+	Oid			opclass = GetDefaultOpClass(type, BTREE_AM_OID);
+	Oid			opcintype;
+	Oid			proc;
+
+	if (!OidIsValid(opclass) || (type == BPCHAROID && typmod < 0))
+		return false;
+	opcintype = get_opclass_input_type(opclass);
+	proc = get_opfamily_proc(get_opclass_family(opclass), opcintype, opcintype, BTEQUALIMAGE_PROC);
+	return OidIsValid(proc) &&
+		DatumGetBool(OidFunctionCall1Coll(proc, collation, ObjectIdGetDatum(opcintype)));
+}
+
+/*
+ * net_changes_sql
+ *		The change window of an input, without the markers, as the SELECT
+ *		of a WITH query (sign, aN...).  The log holds the columns every DT
+ *		over the input reads: an UPDATE of columns this DT does not read is
+ *		a row deleted and the same row inserted.  Where equal values of the
+ *		columns it reads are identical (equal_means_identical), the rows of
+ *		a value whose signs sum to 0 are left out, so that such updates
+ *		(a supplier's balance, for a query that reads its nation) cost a
+ *		refresh nothing; the rows kept still sum to each value's change.
+ */
+static char *
+net_changes_sql(DtInput *input)
+{
+	StringInfoData cols;
+	int			attnum = -1;
+	bool		cancel = true;
+
+	initStringInfo(&cols);
+	while ((attnum = bms_next_member(input->attnums, attnum)) >= 0)
+	{
+		AttrNumber	a = attnum + FirstLowInvalidHeapAttributeNumber;
+		Oid			type;
+		int32		typmod;
+		Oid			collation;
+
+		get_atttypetypmodcoll(input->relid, a, &type, &typmod, &collation);
+		type = getBaseTypeAndTypmod(type, &typmod);
+		cancel = cancel && equal_means_identical(type, typmod, collation);
+		appendStringInfo(&cols, "%sc.a%d", cols.len > 0 ? ", " : "", a);
+	}
+	if (!cancel)
+		return psprintf("SELECT * FROM %s WHERE c." DT_COL_SIGN " <> 0", read_changes_sql(input));
+	return psprintf("SELECT c." DT_COL_SIGN "%s%s FROM (SELECT c.*, pg_catalog.sum(c." DT_COL_SIGN
+					") OVER (%s%s) AS dt$net FROM %s WHERE c." DT_COL_SIGN " <> 0) c "
+					"WHERE c.dt$net <> 0",
+					cols.len > 0 ? ", " : "", cols.data, cols.len > 0 ? "PARTITION BY " : "", cols.data,
+					read_changes_sql(input));
+}
+
+/*
  * changes_cte_sql
  *		"WITH" and the change windows of the inputs "changed" (relids) that
  *		rels (of DtFromRel) read, each as a materialized WITH query
- *		"dt$c<relid>" (sign, aN...) without the markers: each window is read
- *		once, however many terms of a statement join it.
+ *		"dt$c<relid>" (sign, aN...) without the markers (net_changes_sql):
+ *		each window is read once, however many terms of a statement join it.
  */
 static char *
 changes_cte_sql(List *rels, List *changed)
@@ -811,8 +877,8 @@ changes_cte_sql(List *rels, List *changed)
 		if (!list_member_oid(changed, input->relid) || list_member_oid(done, input->relid))
 			continue;
 		done = lappend_oid(done, input->relid);
-		appendStringInfo(&s, "%s" CHANGES_CTE "%u AS MATERIALIZED (SELECT * FROM %s WHERE c." DT_COL_SIGN " <> 0)",
-						 list_length(done) > 1 ? ", " : "WITH ", input->relid, read_changes_sql(input));
+		appendStringInfo(&s, "%s" CHANGES_CTE "%u AS MATERIALIZED (%s)",
+						 list_length(done) > 1 ? ", " : "WITH ", input->relid, net_changes_sql(input));
 	}
 	return s.data;
 }
