@@ -1011,7 +1011,11 @@ eval_sql(DtSemiJoin *semi)
  *		of its own rows); a key whose existence flipped
  *		is +1 or -1, a scalar whose value changed is -1 with the old value
  *		and +1 with the new.  Only the keys that pass key_filter
- *		(semi_key_filter_sql) are evaluated.
+ *		(semi_key_filter_sql) are evaluated, over the rows under the
+ *		subquery's own conditions (the window's rows in dt_net_k are); the
+ *		values of a key are computed once (OFFSET 0: the planner would
+ *		otherwise push the comparison of the two values into their
+ *		subquery, which evaluates each twice).
  */
 static char *
 semi_eval_changes_sql(DtFromRel *rel, List *ctx, const char *local, const char *key_filter)
@@ -1075,7 +1079,7 @@ semi_eval_changes_sql(DtFromRel *rel, List *ctx, const char *local, const char *
 					  "WHERE %s.dt_d <> 0 AND (%s)%s GROUP BY %s) x WHERE true%s) "
 					  "SELECT r.s AS " DT_COL_SIGN ", %s%s "
 					  "FROM dt_keys x "
-					  "CROSS JOIN LATERAL (WITH dt_rows AS (SELECT %s FROM %s WHERE true%s), "
+					  "CROSS JOIN LATERAL (WITH dt_rows AS (SELECT %s FROM %s WHERE (%s)%s), "
 					  "dt_net_k AS (SELECT * FROM ROWS FROM (%s) AS %s(%s)), "
 					  "dt_was AS (SELECT * FROM dt_rows EXCEPT ALL "
 					  "SELECT %s FROM dt_net_k %s, pg_catalog.generate_series(1, %s.dt_d) WHERE %s.dt_d > 0 "
@@ -1083,16 +1087,16 @@ semi_eval_changes_sql(DtFromRel *rel, List *ctx, const char *local, const char *
 					  cols.data, t, source_sql(&table, SOURCE_CHANGES), cols.data,
 					  keys.data, arrays.data, t, t, local, notnull.data, groups.data, key_filter,
 					  outs.data, semi->scalar ? "r.v" : "true AS dt_any",
-					  cols.data, source_sql(&table, SOURCE_NOW), match.data,
+					  cols.data, source_sql(&table, SOURCE_NOW), local, match.data,
 					  unnests.data, t, names.data,
 					  cols.data, t, t, t,
 					  cols.data, t, t, t);
 	if (semi->scalar)
-		return psprintf("%sSELECT (%s) AS now_v, (WITH dt_rows AS (SELECT * FROM dt_was) %s) AS was_v) n "
+		return psprintf("%sSELECT (%s) AS now_v, (WITH dt_rows AS (SELECT * FROM dt_was) %s) AS was_v OFFSET 0) n "
 						"CROSS JOIN LATERAL (VALUES (-1::smallint, n.was_v), (1::smallint, n.now_v)) r(s, v) "
 						"WHERE n.now_v IS DISTINCT FROM n.was_v",
 						result, eval_sql(semi), eval_sql(semi));
-	return psprintf("%sSELECT EXISTS (%s) AS now_e, EXISTS (WITH dt_rows AS (SELECT * FROM dt_was) %s) AS was_e) n "
+	return psprintf("%sSELECT EXISTS (%s) AS now_e, EXISTS (WITH dt_rows AS (SELECT * FROM dt_was) %s) AS was_e OFFSET 0) n "
 					"CROSS JOIN LATERAL (SELECT (CASE WHEN n.now_e THEN %d ELSE %d END)::smallint AS s) r "
 					"WHERE n.now_e <> n.was_e",
 					result, eval_sql(semi), eval_sql(semi),
