@@ -37,12 +37,15 @@
 
 #include <math.h>
 
+#include "access/nbtree.h"
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_am.h"
 #include "access/htup_details.h"
 #include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
+#include "commands/defrem.h"
 #include "fmgr.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
@@ -63,6 +66,8 @@
 
 /* The WITH query of an input's change window: dt$c<relid> (changes_cte_sql). */
 #define CHANGES_CTE "dt$c"
+/* The WITH query of the change of D of the semi-join t<rtindex>. */
+#define SEMI_CHANGES_CTE "dt$d"
 
 /* The WITH query of the keys of key column i of a recompute: dt$k<i>. */
 #define KEYS_CTE "dt$k"
@@ -795,11 +800,74 @@ column_name(DtFromRel *rel, AttrNumber a)
 }
 
 /*
+ * equal_means_identical
+ *		Are two values of a type (and collation) that its default btree
+ *		opclass finds equal always the same bytes (its BTEQUALIMAGE_PROC, the
+ *		test of B-tree deduplication)?  Not numeric (1.0 = 1.00), floats
+ *		(0 = -0), nondeterministic collations; bpchar only with a length,
+ *		whose values are all padded to it.
+ */
+static bool
+equal_means_identical(Oid type, int32 typmod, Oid collation)
+{
+	Oid			opclass = GetDefaultOpClass(type, BTREE_AM_OID);
+	Oid			opcintype;
+	Oid			proc;
+
+	if (!OidIsValid(opclass) || (type == BPCHAROID && typmod < 0))
+		return false;
+	opcintype = get_opclass_input_type(opclass);
+	proc = get_opfamily_proc(get_opclass_family(opclass), opcintype, opcintype, BTEQUALIMAGE_PROC);
+	return OidIsValid(proc) &&
+		DatumGetBool(OidFunctionCall1Coll(proc, collation, ObjectIdGetDatum(opcintype)));
+}
+
+/*
+ * net_changes_sql
+ *		The change window of an input, without the markers, as the SELECT
+ *		of a WITH query (sign, aN...).  The log holds the columns every DT
+ *		over the input reads: an UPDATE of columns this DT does not read is
+ *		a row deleted and the same row inserted.  Where equal values of the
+ *		columns it reads are identical (equal_means_identical), the rows of
+ *		a value whose signs sum to 0 are left out, so that such updates
+ *		(a supplier's balance, for a query that reads its nation) cost a
+ *		refresh nothing; the rows kept still sum to each value's change.
+ */
+static char *
+net_changes_sql(DtInput *input)
+{
+	StringInfoData cols;
+	int			attnum = -1;
+	bool		cancel = true;
+
+	initStringInfo(&cols);
+	while ((attnum = bms_next_member(input->attnums, attnum)) >= 0)
+	{
+		AttrNumber	a = attnum + FirstLowInvalidHeapAttributeNumber;
+		Oid			type;
+		int32		typmod;
+		Oid			collation;
+
+		get_atttypetypmodcoll(input->relid, a, &type, &typmod, &collation);
+		type = getBaseTypeAndTypmod(type, &typmod);
+		cancel = cancel && equal_means_identical(type, typmod, collation);
+		appendStringInfo(&cols, "%sc.a%d", cols.len > 0 ? ", " : "", a);
+	}
+	if (!cancel)
+		return psprintf("SELECT * FROM %s WHERE c." DT_COL_SIGN " <> 0", read_changes_sql(input));
+	return psprintf("SELECT c." DT_COL_SIGN "%s%s FROM (SELECT c.*, pg_catalog.sum(c." DT_COL_SIGN
+					") OVER (%s%s) AS dt$net FROM %s WHERE c." DT_COL_SIGN " <> 0) c "
+					"WHERE c.dt$net <> 0",
+					cols.len > 0 ? ", " : "", cols.data, cols.len > 0 ? "PARTITION BY " : "", cols.data,
+					read_changes_sql(input));
+}
+
+/*
  * changes_cte_sql
  *		"WITH" and the change windows of the inputs "changed" (relids) that
  *		rels (of DtFromRel) read, each as a materialized WITH query
- *		"dt$c<relid>" (sign, aN...) without the markers: each window is read
- *		once, however many terms of a statement join it.
+ *		"dt$c<relid>" (sign, aN...) without the markers (net_changes_sql):
+ *		each window is read once, however many terms of a statement join it.
  */
 static char *
 changes_cte_sql(List *rels, List *changed)
@@ -817,8 +885,8 @@ changes_cte_sql(List *rels, List *changed)
 			list_member_oid(done, input->relid))
 			continue;
 		done = lappend_oid(done, input->relid);
-		appendStringInfo(&s, "%s" CHANGES_CTE "%u AS MATERIALIZED (SELECT * FROM %s WHERE c." DT_COL_SIGN " <> 0)",
-						 list_length(done) > 1 ? ", " : "WITH ", input->relid, read_changes_sql(input));
+		appendStringInfo(&s, "%s" CHANGES_CTE "%u AS MATERIALIZED (%s)",
+						 list_length(done) > 1 ? ", " : "WITH ", input->relid, net_changes_sql(input));
 	}
 	return s.data;
 }
@@ -906,12 +974,12 @@ source_sql(DtFromRel *rel, SourceKind kind)
 	return psprintf("(%s UNION ALL %s) t%u", now.data, changes.data, rel->rtindex);
 }
 
-static char *semi_eval_changes_sql(DtFromRel *rel, List *ctx, const char *local);
+static char *semi_eval_changes_sql(DtFromRel *rel, List *ctx, const char *local, const char *key_filter);
 
 /*
  * semi_changes_sql
  *		The change of D, the keys of a semi- or anti-join (DtSemiJoin), in
- *		the window, as relation "t<rtindex>" (dt$sign, k1..kn): the keys of
+ *		the window, as a SELECT of (dt$sign, k1..kn): the keys of
  *		its table's changed rows under its conditions whose existence the
  *		window flipped, +1 where a key appeared and -1 where it went
  *		(negated for an anti-join, whose weight is 1 - D).  A key existed
@@ -919,7 +987,7 @@ static char *semi_eval_changes_sql(DtFromRel *rel, List *ctx, const char *local)
  *		outnumber the window's signed count.  NULL keys match nothing.
  */
 static char *
-semi_changes_sql(DtFromRel *rel)
+semi_changes_sql(DtFromRel *rel, const char *key_filter)
 {
 	DtSemiJoin *semi = rel->semi;
 	List	   *ctx = context_for_level(semi->sub);
@@ -933,7 +1001,7 @@ semi_changes_sql(DtFromRel *rel)
 	ListCell   *lc;
 
 	if (semi->eval != NULL)
-		return semi_eval_changes_sql(rel, ctx, local);
+		return semi_eval_changes_sql(rel, ctx, local, key_filter);
 	initStringInfo(&keys);
 	initStringInfo(&outs);
 	initStringInfo(&match);
@@ -951,13 +1019,13 @@ semi_changes_sql(DtFromRel *rel)
 		appendStringInfo(&notnull, " AND (%s) IS NOT NULL", e);
 		appendStringInfo(&groups, "%s%d", k > 1 ? ", " : "", k);
 	}
-	return psprintf("(SELECT (CASE WHEN n.c > 0 THEN %d ELSE %d END)::smallint AS " DT_COL_SIGN "%s "
+	return psprintf("SELECT (CASE WHEN n.c > 0 THEN %d ELSE %d END)::smallint AS " DT_COL_SIGN "%s "
 					"FROM (SELECT %spg_catalog.sum(t%u." DT_COL_SIGN ") AS d FROM %s WHERE (%s)%s GROUP BY %s) x "
 					"CROSS JOIN LATERAL (SELECT pg_catalog.count(*) AS c FROM %s WHERE (%s)%s) n "
-					"WHERE (n.c > 0) <> (n.c - x.d > 0)) t%u",
+					"WHERE (n.c > 0) <> (n.c - x.d > 0)",
 					semi->anti ? -1 : 1, semi->anti ? 1 : -1, outs.data,
 					keys.data, semi->sub_rtindex, source_sql(&table, SOURCE_CHANGES), local, notnull.data,
-					groups.data, source_sql(&table, SOURCE_NOW), local, match.data, rel->rtindex);
+					groups.data, source_sql(&table, SOURCE_NOW), local, match.data);
 }
 
 /*
@@ -981,10 +1049,15 @@ eval_sql(DtSemiJoin *semi)
  *		with its net deleted ones, "dt_net", handed to each key as arrays
  *		of its own rows); a key whose existence flipped
  *		is +1 or -1, a scalar whose value changed is -1 with the old value
- *		and +1 with the new.
+ *		and +1 with the new.  Only the keys that pass key_filter
+ *		(semi_key_filter_sql) are evaluated, over the rows under the
+ *		subquery's own conditions (the window's rows in dt_net_k are); the
+ *		values of a key are computed once (OFFSET 0: the planner would
+ *		otherwise push the comparison of the two values into their
+ *		subquery, which evaluates each twice).
  */
 static char *
-semi_eval_changes_sql(DtFromRel *rel, List *ctx, const char *local)
+semi_eval_changes_sql(DtFromRel *rel, List *ctx, const char *local, const char *key_filter)
 {
 	DtSemiJoin *semi = rel->semi;
 	DtFromRel	table = {semi->sub_rtindex, rel->input, NIL, NULL};
@@ -1039,32 +1112,34 @@ semi_eval_changes_sql(DtFromRel *rel, List *ctx, const char *local)
 		appendStringInfo(&notnull, " AND (%s) IS NOT NULL", e);
 		appendStringInfo(&groups, ", %d", k + 1);
 	}
-	result = psprintf("(WITH dt_net AS MATERIALIZED (SELECT %s, pg_catalog.sum(%s." DT_COL_SIGN ") AS dt_d FROM %s "
-					  "GROUP BY %s) "
+	result = psprintf("WITH dt_net AS MATERIALIZED (SELECT %s, pg_catalog.sum(%s." DT_COL_SIGN ") AS dt_d FROM %s "
+					  "GROUP BY %s), "
+					  "dt_keys AS MATERIALIZED (SELECT x.* FROM (SELECT %s, %s FROM dt_net %s "
+					  "WHERE %s.dt_d <> 0 AND (%s)%s GROUP BY %s) x WHERE true%s) "
 					  "SELECT r.s AS " DT_COL_SIGN ", %s%s "
-					  "FROM (SELECT %s, %s FROM dt_net %s WHERE %s.dt_d <> 0 AND (%s)%s GROUP BY %s) x "
-					  "CROSS JOIN LATERAL (WITH dt_rows AS (SELECT %s FROM %s WHERE true%s), "
+					  "FROM dt_keys x "
+					  "CROSS JOIN LATERAL (WITH dt_rows AS (SELECT %s FROM %s WHERE (%s)%s), "
 					  "dt_net_k AS (SELECT * FROM ROWS FROM (%s) AS %s(%s)), "
 					  "dt_was AS (SELECT * FROM dt_rows EXCEPT ALL "
 					  "SELECT %s FROM dt_net_k %s, pg_catalog.generate_series(1, %s.dt_d) WHERE %s.dt_d > 0 "
 					  "UNION ALL SELECT %s FROM dt_net_k %s, pg_catalog.generate_series(1, - %s.dt_d) WHERE %s.dt_d < 0) ",
 					  cols.data, t, source_sql(&table, SOURCE_CHANGES), cols.data,
+					  keys.data, arrays.data, t, t, local, notnull.data, groups.data, key_filter,
 					  outs.data, semi->scalar ? "r.v" : "true AS dt_any",
-					  keys.data, arrays.data, t, t, local, notnull.data, groups.data,
-					  cols.data, source_sql(&table, SOURCE_NOW), match.data,
+					  cols.data, source_sql(&table, SOURCE_NOW), local, match.data,
 					  unnests.data, t, names.data,
 					  cols.data, t, t, t,
 					  cols.data, t, t, t);
 	if (semi->scalar)
-		return psprintf("%sSELECT (%s) AS now_v, (WITH dt_rows AS (SELECT * FROM dt_was) %s) AS was_v) n "
+		return psprintf("%sSELECT (%s) AS now_v, (WITH dt_rows AS (SELECT * FROM dt_was) %s) AS was_v OFFSET 0) n "
 						"CROSS JOIN LATERAL (VALUES (-1::smallint, n.was_v), (1::smallint, n.now_v)) r(s, v) "
-						"WHERE n.now_v IS DISTINCT FROM n.was_v) t%u",
-						result, eval_sql(semi), eval_sql(semi), rel->rtindex);
-	return psprintf("%sSELECT EXISTS (%s) AS now_e, EXISTS (WITH dt_rows AS (SELECT * FROM dt_was) %s) AS was_e) n "
+						"WHERE n.now_v IS DISTINCT FROM n.was_v",
+						result, eval_sql(semi), eval_sql(semi));
+	return psprintf("%sSELECT EXISTS (%s) AS now_e, EXISTS (WITH dt_rows AS (SELECT * FROM dt_was) %s) AS was_e OFFSET 0) n "
 					"CROSS JOIN LATERAL (SELECT (CASE WHEN n.now_e THEN %d ELSE %d END)::smallint AS s) r "
-					"WHERE n.now_e <> n.was_e) t%u",
+					"WHERE n.now_e <> n.was_e",
 					result, eval_sql(semi), eval_sql(semi),
-					semi->anti ? -1 : 1, semi->anti ? 1 : -1, rel->rtindex);
+					semi->anti ? -1 : 1, semi->anti ? 1 : -1);
 }
 
 /* read_as: is a relation read in a term of change rows, its sign counted? */
@@ -1112,8 +1187,11 @@ change_term_sql(DeparseMerge *b, SourceKind *kinds, bool negate)
 		if (!read_as(rel, kind))
 			continue;
 		appendStringInfo(&signs, "%st%u." DT_COL_SIGN, signs.len > 0 ? " * " : "", rel->rtindex);
-		appendStringInfo(&from, "%s%s", from.len > 0 ? ", " : "",
-						 rel->semi != NULL ? semi_changes_sql(rel) : source_sql(rel, kind));
+		if (rel->semi != NULL)
+			appendStringInfo(&from, "%s" SEMI_CHANGES_CTE "%u t%u", from.len > 0 ? ", " : "",
+							 rel->rtindex, rel->rtindex);
+		else
+			appendStringInfo(&from, "%s%s", from.len > 0 ? ", " : "", source_sql(rel, kind));
 	}
 	appendStringInfo(&s, "SELECT (%s%s)::smallint AS " DT_COL_SIGN ", ROW(", negate ? "- " : "", signs.data);
 	i = 0;
@@ -1245,6 +1323,110 @@ append_terms(DeparseMerge *b, SourceKind *kinds, int from, bool negate, StringIn
 }
 
 /*
+ * own_quals_sql
+ *		The conditions of the query's WHERE that read only relation rel
+ *		(and no subquery, no volatile function), as SQL over "t<rtindex>",
+ *		each after " AND ".
+ */
+static char *
+own_quals_sql(DeparseMerge *b, DtFromRel *rel)
+{
+	StringInfoData s;
+	ListCell   *lc;
+
+	initStringInfo(&s);
+	foreach(lc, make_ands_implicit((Expr *) b->an->quals))
+	{
+		Node	   *qual = (Node *) lfirst(lc);
+		Relids		varnos = pull_varnos(NULL, qual);
+
+		if (bms_membership(varnos) == BMS_SINGLETON && bms_singleton_member(varnos) == (int) rel->rtindex &&
+			!checkExprHasSubLink(qual) && !contain_volatile_functions(qual))
+			appendStringInfo(&s, " AND (%s)", expr_sql((Expr *) qual, b->from_ctx));
+	}
+	return s.data;
+}
+
+/*
+ * semi_key_filter_sql
+ *		For D of a semi-join evaluated per key (DtSemiJoin's eval): the keys
+ *		worth evaluating, as conditions on "x.k<i>", each after " AND ".  A
+ *		key k of D joins the query's rows through a condition outer = k;
+ *		where outer reads one relation R of the FROM list, a change of D
+ *		at k can only reach a row of R, as it is now or as it was (R now
+ *		and its changes hold both), with outer = k and R's own conditions:
+ *		a key without such a row changes nothing, and is not evaluated
+ *		(TPC-H's Q17 evaluates its subquery for the few parts of one brand
+ *		and container, not for every part of the changed lineitems).
+ */
+static char *
+semi_key_filter_sql(DeparseMerge *b, DtFromRel *rel, List *changed)
+{
+	StringInfoData s;
+	ListCell   *lc;
+
+	initStringInfo(&s);
+	if (rel->semi->eval == NULL)
+		return s.data;
+	foreach(lc, make_ands_implicit((Expr *) rel->semi->join_quals))
+	{
+		OpExpr	   *op = (OpExpr *) lfirst(lc);
+		Var		   *k;
+		Relids		varnos;
+		DtFromRel  *outer = NULL;
+		ListCell   *lr;
+
+		if (!IsA(op, OpExpr) || list_length(op->args) != 2 || !IsA(lsecond(op->args), Var))
+			continue;
+		k = (Var *) lsecond(op->args);
+		if (k->varno != rel->rtindex || k->varattno > list_length(rel->semi->inner_keys))
+			continue;
+		varnos = pull_varnos(NULL, linitial(op->args));
+		if (bms_membership(varnos) != BMS_SINGLETON)
+			continue;
+		foreach(lr, b->an->from)
+		{
+			DtFromRel  *r = (DtFromRel *) lfirst(lr);
+
+			if ((int) r->rtindex == bms_singleton_member(varnos) && r->semi == NULL)
+				outer = r;
+		}
+		if (outer == NULL)
+			continue;
+		appendStringInfo(&s, " AND EXISTS (SELECT FROM %s WHERE (%s) %s x.k%d%s)",
+						 source_sql(outer, list_member_oid(changed, outer->input->relid) ? SOURCE_BEFORE : SOURCE_NOW),
+						 expr_sql((Expr *) linitial(op->args), b->from_ctx), operator_name_sql(op->opno),
+						 k->varattno, own_quals_sql(b, outer));
+	}
+	return s.data;
+}
+
+/*
+ * semi_changes_ctes_sql
+ *		The changes of D of every semi-join whose table the window changed,
+ *		each a materialized WITH query "dt$d<rtindex>" after the change
+ *		windows of changes_cte_sql (", " before each): computed once
+ *		however many terms read it.
+ */
+static char *
+semi_changes_ctes_sql(DeparseMerge *b, List *changed)
+{
+	StringInfoData s;
+	ListCell   *lc;
+
+	initStringInfo(&s);
+	foreach(lc, b->an->from)
+	{
+		DtFromRel  *rel = (DtFromRel *) lfirst(lc);
+
+		if (rel->semi != NULL && list_member_oid(changed, rel->input->relid))
+			appendStringInfo(&s, ", " SEMI_CHANGES_CTE "%u AS MATERIALIZED (%s)", rel->rtindex,
+							 semi_changes_sql(rel, semi_key_filter_sql(b, rel, changed)));
+	}
+	return s.data;
+}
+
+/*
  * change_rows_sql
  *		W, the change rows: of a rebuild (every relation as it is now), or of
  *		a refresh whose window changed the relations of inputs "changed"
@@ -1281,7 +1463,7 @@ change_rows_sql(DeparseMerge *b, bool from_base, List *changed)
 
 		append_terms(b, term->kinds, 0, term->negate, &u);
 	}
-	return psprintf("%s %s", changes_cte_sql(b->an->from, changed), u.data);
+	return psprintf("%s%s %s", changes_cte_sql(b->an->from, changed), semi_changes_ctes_sql(b, changed), u.data);
 }
 
 /* ---------------------------------------------------------------------

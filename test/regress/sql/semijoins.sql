@@ -88,6 +88,15 @@ SELECT so.prio, count(*) AS n, max(sl.qty) AS top
    AND sl.qty >= (SELECT avg(l2.qty) FROM sl l2 WHERE l2.o_id = so.id AND NOT l2.late)
  GROUP BY so.prio
 $$);
+-- Q17's shape exactly: the subquery correlated to a table with conditions
+-- of its own, so that only the keys of orders passing them are evaluated;
+-- orders move in and out of them in the same windows as their lines change.
+SELECT sj_create('sj_scalar_filtered', $$
+SELECT count(*) AS n, sum(sl.qty) AS qty
+  FROM sl, so
+ WHERE so.id = sl.o_id AND so.prio = '1-U' AND so.total > 10
+   AND sl.qty < (SELECT avg(l2.qty) FROM sl l2 WHERE l2.o_id = so.id)
+$$);
 -- A count that is 0 for orders without late lines (the subquery's value
 -- for a key with no rows), and an uncorrelated threshold (Q22's, Q11's).
 SELECT sj_create('sj_scalar_count', $$

@@ -1,0 +1,66 @@
+-- Net changes (src/deparse.c, net_changes_sql): a change log holds the
+-- columns every dynamic table over its table reads, so an UPDATE of a
+-- column one table reads is, for another that does not read it, the same
+-- row deleted and inserted.  A refresh leaves out the rows of a value
+-- whose signs sum to 0, where equal values are identical: such an update
+-- touches no group and rewrites no row.  Where equal values can differ
+-- (numeric 1.0 and 1.00, bpchar without a length 'a' and 'a '), nothing
+-- is left out.
+
+CREATE TABLE nc_t (id int PRIMARY KEY, g int, v numeric, cb bpchar, note text);
+CREATE TABLE nc_u (id int PRIMARY KEY, name text, bal int);
+INSERT INTO nc_t SELECT i, i % 4, (i % 3)::numeric(4, 1), CASE WHEN i % 2 = 0 THEN 'a' ELSE 'b' END, 'n' || i
+  FROM generate_series(1, 40) i;
+INSERT INTO nc_u SELECT i, 'u' || i, i FROM generate_series(0, 3) i;
+
+SELECT dt.create_dynamic_table('nc_groups', 'SELECT g, count(*) AS n, sum(id) AS s FROM nc_t GROUP BY g',
+                               refresh_mode => 'incremental', initialize => 'on_create');
+SELECT dt.create_dynamic_table('nc_join', 'SELECT u.name, count(*) AS n FROM nc_t t JOIN nc_u u ON u.id = t.g GROUP BY u.name',
+                               refresh_mode => 'incremental', initialize => 'on_create');
+SELECT dt.create_dynamic_table('nc_keys', 'SELECT g, note FROM nc_t WHERE id < 10',
+                               refresh_mode => 'auto', initialize => 'on_create');
+SELECT dt.create_dynamic_table('nc_numeric', 'SELECT v, count(*) AS n FROM nc_t GROUP BY v',
+                               refresh_mode => 'incremental', initialize => 'on_create');
+SELECT dt.create_dynamic_table('nc_bpchar', 'SELECT cb, count(*) AS n FROM nc_t GROUP BY cb',
+                               refresh_mode => 'incremental', initialize => 'on_create');
+SELECT dt.create_dynamic_table('nc_balance', 'SELECT sum(bal) AS bal FROM nc_u',
+                               refresh_mode => 'incremental', initialize => 'on_create');
+
+-- Notes and balances change: for nc_groups and nc_join (which read
+-- neither) and nc_numeric and nc_bpchar, nothing changed; nc_keys and
+-- nc_balance read them.
+UPDATE nc_t SET note = note || 'x';
+UPDATE nc_u SET bal = bal + 1;
+-- which refreshes leave out the rows of values that did not change
+SELECT t AS name, bool_or(e.detail LIKE '%dt$net%') AS nets_changes
+  FROM unnest(ARRAY['nc_groups', 'nc_join', 'nc_keys', 'nc_numeric', 'nc_bpchar', 'nc_balance']) t,
+       dt.explain_refresh(t::regclass) e
+ WHERE e.kind = 'statement' GROUP BY t ORDER BY t;
+SELECT dt_test.check_all('nc\_%', true);
+SELECT h.name, h.refresh_action, h.rows_inserted, h.rows_deleted, h.rows_updated
+  FROM dt.refresh_history h
+ WHERE h.refresh_id IN (SELECT max(refresh_id) FROM dt.refresh_history WHERE name LIKE 'public.nc\_%' GROUP BY name)
+ ORDER BY h.name;
+
+-- Equal but not identical values are changes.
+UPDATE nc_t SET v = 1.00 WHERE v = 1.0;
+UPDATE nc_t SET cb = 'a ' WHERE cb = 'a';
+SELECT dt_test.check_all('nc\_%', true);
+SELECT h.name, h.refresh_action, h.rows_inserted, h.rows_deleted, h.rows_updated
+  FROM dt.refresh_history h
+ WHERE h.refresh_id IN (SELECT max(refresh_id) FROM dt.refresh_history WHERE name LIKE 'public.nc\_%' GROUP BY name)
+   AND h.name IN ('public.nc_numeric', 'public.nc_bpchar')
+ ORDER BY h.name;
+
+-- A row deleted and inserted again in another transaction, and a row
+-- whose group moves and comes back: the table equals its query.
+DELETE FROM nc_t WHERE id = 5;
+INSERT INTO nc_t VALUES (5, 1, 2.0, 'b', 'n5');
+UPDATE nc_t SET g = 3 WHERE id = 6;
+UPDATE nc_t SET g = 2 WHERE id = 6;
+UPDATE nc_t SET g = 0 WHERE id = 7;
+SELECT dt_test.check_all('nc\_%', true);
+
+SELECT dt.drop_dynamic_table(t)
+  FROM unnest(ARRAY['nc_groups', 'nc_join', 'nc_keys', 'nc_numeric', 'nc_bpchar', 'nc_balance']) t;
+DROP TABLE nc_t, nc_u;
