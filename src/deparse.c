@@ -691,9 +691,6 @@ deparse_internal_objects(Oid dtrelid, DtAnalysis *an)
 									names_internal_qualified(DT_OBJECT_AUX, dtrelid, aux->no),
 									type_sql(aux->valtype, aux->valtypmod),
 									collate_sql(aux->valcollation)));
-		/* values whose count reached zero, until the refresh removes them */
-		ddl = lappend(ddl, psprintf("CREATE INDEX ON %s (gid) WHERE c = 0",
-									names_internal_qualified(DT_OBJECT_AUX, dtrelid, aux->no)));
 	}
 
 	initStringInfo(&s);
@@ -1764,10 +1761,14 @@ state_insert_sql(DeparseMerge *b, bool merge)
 /*
  * aux_merge_ctes
  *		The CTEs of merge_sql for one auxiliary table: "d<a>", the value
- *		count deltas of the window per group, item and value; "u<a>", those
- *		added into the table; and, if count distinct or percentile
- *		aggregates read it, "x<a>", per group what merge returns about them
- *		(cd<i>, lt<i>), which *joins joins to the groups touched.
+ *		count deltas of the window per group, item and value, in index order
+ *		(the btree is then walked from left to right); "z<a>", the values
+ *		whose count they bring to zero, deleted; "u<a>", the others, added
+ *		into the table; and, if count distinct or percentile aggregates read
+ *		it, "x<a>", per group what merge returns about them (cd<i>, lt<i>),
+ *		which *joins joins to the groups touched.  No row is left with a
+ *		count of zero, so the table has no index on its counts and an update
+ *		of a count can be a HOT update.
  */
 static void
 aux_merge_ctes(DeparseMerge *b, DtAuxTable *aux, StringInfo s, StringInfo joins)
@@ -1775,28 +1776,37 @@ aux_merge_ctes(DeparseMerge *b, DtAuxTable *aux, StringInfo s, StringInfo joins)
 	int			a = aux->no;
 	char	   *eq = operator_sql(aux->valtype, BTEqualStrategyNumber);
 	char	   *lt = operator_sql(aux->valtype, BTLessStrategyNumber);
+	char	   *table = names_internal_qualified(DT_OBJECT_AUX, b->dtrelid, a);
 	List	   *distincts = aggregates_of(b->an, a, DT_AGG_COUNT_DISTINCT, DT_AGG_COUNT_DISTINCT);
 	List	   *cursors = aggregates_of(b->an, a, DT_AGG_PERCENTILE_CONT, DT_AGG_PERCENTILE_DISC);
 	ListCell   *lc;
 
 	appendStringInfo(s,
-					 ", d%d AS (SELECT st.gid, u.j, u.v, sum(w." DT_COL_SIGN ") AS dc FROM w "
+					 ", d%d AS MATERIALIZED (SELECT st.gid, u.j, u.v, sum(w." DT_COL_SIGN ") AS dc FROM w "
 					 "JOIN st ON st.key = w.key %s WHERE u.v IS NOT NULL "
-					 "GROUP BY st.gid, u.j, u.v HAVING sum(w." DT_COL_SIGN ") <> 0), "
-					 "u%d AS (INSERT INTO %s AS a (gid, j, v, c) SELECT gid, j, v, dc FROM d%d "
+					 "GROUP BY st.gid, u.j, u.v HAVING sum(w." DT_COL_SIGN ") <> 0 ORDER BY st.gid, u.j, u.v), "
+					 "z%d AS (DELETE FROM %s a USING d%d d WHERE d.dc < 0 AND a.gid = d.gid AND a.j = d.j "
+					 "AND a.v %s d.v AND a.c + d.dc = 0 RETURNING a.gid, a.j, a.v), "
+					 "u%d AS (INSERT INTO %s AS a (gid, j, v, c) SELECT d.gid, d.j, d.v, d.dc FROM d%d d "
+					 "WHERE d.dc > 0 OR NOT EXISTS (SELECT FROM z%d z WHERE z.gid = d.gid AND z.j = d.j AND z.v %s d.v) "
 					 "ON CONFLICT (gid, j, v) DO UPDATE SET c = a.c + excluded.c "
 					 "RETURNING a.gid, a.j, a.v, a.c)",
-					 a, aux_values_sql(aux), a, names_internal_qualified(DT_OBJECT_AUX, b->dtrelid, a), a);
+					 a, aux_values_sql(aux),
+					 a, table, a, eq,
+					 a, table, a, a, eq);
 	if (distincts == NIL && cursors == NIL)
 		return;
 
-	/* per group: values that appeared or left, values moved below cursors */
+	/*
+	 * per group: values that appeared (their count is their delta) or left
+	 * (deleted: not added), values moved below cursors
+	 */
 	appendStringInfo(s, ", x%d AS (SELECT d.gid", a);
 	foreach(lc, distincts)
 	{
 		DtAggregate *agg = (DtAggregate *) lfirst(lc);
 
-		appendStringInfo(s, ", sum(CASE WHEN u.c = d.dc THEN 1 WHEN u.c = 0 THEN -1 ELSE 0 END) "
+		appendStringInfo(s, ", sum(CASE WHEN u.c IS NULL THEN -1 WHEN u.c = d.dc THEN 1 ELSE 0 END) "
 						 "FILTER (WHERE d.j = %d) AS cd%d", agg->aux_item, agg->no);
 	}
 	foreach(lc, cursors)
@@ -1806,7 +1816,7 @@ aux_merge_ctes(DeparseMerge *b, DtAuxTable *aux, StringInfo s, StringInfo joins)
 		appendStringInfo(s, ", (sum(d.dc) FILTER (WHERE d.j = %d AND d.v %s s0.a%d_cv))::bigint AS lt%d",
 						 agg->aux_item, lt, agg->no, agg->no);
 	}
-	appendStringInfo(s, " FROM u%d u JOIN d%d d ON d.gid = u.gid AND d.j = u.j AND d.v %s u.v "
+	appendStringInfo(s, " FROM d%d d LEFT JOIN u%d u ON u.gid = d.gid AND u.j = d.j AND u.v %s d.v "
 					 "LEFT JOIN %s s0 ON s0.gid = d.gid GROUP BY d.gid)",
 					 a, a, eq, b->state);
 	appendStringInfo(joins, " LEFT JOIN x%d ON x%d.gid = st.gid", a, a);
@@ -1816,9 +1826,8 @@ aux_merge_ctes(DeparseMerge *b, DtAuxTable *aux, StringInfo s, StringInfo joins)
  * merge_sql
  *		The first statement of an incremental refresh, one pass over the
  *		change window: its rows are aggregated into the state and counted
- *		into every auxiliary table (a value whose count reaches zero keeps a
- *		row with c = 0 until apply_sql removes it; everything that reads
- *		the auxiliary tables skips such rows).  Returns one row per group
+ *		into every auxiliary table (a value whose count reaches zero loses
+ *		its row).  Returns one row per group
  *		touched, ordered by gid: the gid, then the merge columns (DtSql).
  */
 static char *
@@ -1889,7 +1898,7 @@ cursor_read_sql(DeparseMerge *b)
 					break;
 				case DT_CURSOR_EQUAL:
 					appendStringInfo(&s, ", (SELECT a.c FROM %s a WHERE a.gid = s.gid AND a.j = %d "
-									 "AND a.v %s s.a%d_cv AND a.c > 0)",
+									 "AND a.v %s s.a%d_cv)",
 									 names_internal_qualified(DT_OBJECT_AUX, b->dtrelid, agg->aux_no),
 									 agg->aux_item, operator_sql(agg->argtype, BTEqualStrategyNumber),
 									 agg->no);
@@ -1917,7 +1926,7 @@ minmax_set_sql(DeparseMerge *b, const char *state_alias)
 
 		if (agg->kind != DT_AGG_MIN && agg->kind != DT_AGG_MAX)
 			continue;
-		appendStringInfo(&s, "%sa%d_m = (SELECT %s(a.v) FROM %s a WHERE a.gid = %s.gid AND a.j = %d AND a.c > 0)",
+		appendStringInfo(&s, "%sa%d_m = (SELECT %s(a.v) FROM %s a WHERE a.gid = %s.gid AND a.j = %d)",
 						 s.len > 0 ? ", " : "", agg->no, agg->kind == DT_AGG_MIN ? "min" : "max",
 						 names_internal_qualified(DT_OBJECT_AUX, b->dtrelid, agg->aux_no), state_alias, agg->aux_item);
 	}
@@ -2162,8 +2171,7 @@ dt_rows_sql(DeparseMerge *b)
  * apply_sql
  *		The last statement of an incremental refresh, for the groups the
  *		merge touched, with the parameters DtSql's apply params describe.
- *		Its CTEs: "zero_counts<a>" drops the zero counts merge_sql left in
- *		auxiliary table a; "touched" holds the parameters, a row per group;
+ *		Its CTEs: "touched" holds the parameters, a row per group;
  *		"gone" drops the groups that emptied; "new_state" stores min/max,
  *		distinct counts and cursors in the state of the others, which
  *		"finalized" finalizes; then dt_rows_sql rewrites their DT rows.
@@ -2175,15 +2183,11 @@ apply_sql(DeparseMerge *b)
 	DtAnalysis *an = b->an;
 	StringInfoData s;
 	StringInfoData set;
-	ListCell   *lc;
 	bool		keyless = (an->keys == NIL);
 
 	initStringInfo(&s);
 	initStringInfo(&set);
 	appendStringInfoString(&s, "WITH ");
-	foreach(lc, an->aux_tables)
-		appendStringInfo(&s, "zero_counts%d AS (DELETE FROM %s WHERE c = 0), ", ((DtAuxTable *) lfirst(lc))->no,
-						 names_internal_qualified(DT_OBJECT_AUX, b->dtrelid, ((DtAuxTable *) lfirst(lc))->no));
 	appendStringInfoString(&s, touched_groups_sql(b, &set));
 
 	/* emptied groups leave; a one-row aggregate keeps its only group */
@@ -2670,18 +2674,17 @@ deparse_merge_sql(DtSql *sql, List *changed)
  *		values of that table's type: the values above ($3) in order, those
  *		below in reverse order (both $1 gid, $2 item, $3 value, $4 limit),
  *		and the value at rank $3 counted from the smallest ($1 gid, $2 item).
- *		Zero counts (left by merge_sql until apply_sql) are not values.
  */
 void
 deparse_cursor_walk_sql(Oid dtrelid, DtAuxTable *aux, char **up, char **down, char **start)
 {
 	char	   *auxname = names_internal_qualified(DT_OBJECT_AUX, dtrelid, aux->no);
 
-	*up = psprintf("SELECT v, c FROM %s WHERE gid = $1 AND j = $2 AND v %s $3 AND c > 0 ORDER BY v LIMIT $4",
+	*up = psprintf("SELECT v, c FROM %s WHERE gid = $1 AND j = $2 AND v %s $3 ORDER BY v LIMIT $4",
 				   auxname, operator_sql(aux->valtype, BTGreaterStrategyNumber));
-	*down = psprintf("SELECT v, c FROM %s WHERE gid = $1 AND j = $2 AND v %s $3 AND c > 0 ORDER BY v DESC LIMIT $4",
+	*down = psprintf("SELECT v, c FROM %s WHERE gid = $1 AND j = $2 AND v %s $3 ORDER BY v DESC LIMIT $4",
 					 auxname, operator_sql(aux->valtype, BTLessStrategyNumber));
 	*start = psprintf("SELECT v, lt, c FROM (SELECT v, c, (sum(c) OVER (ORDER BY v ROWS UNBOUNDED PRECEDING) - c)::bigint AS lt "
-					  "FROM %s WHERE gid = $1 AND j = $2 AND c > 0) r WHERE lt < $3 AND lt + c >= $3 ORDER BY v LIMIT 1",
+					  "FROM %s WHERE gid = $1 AND j = $2) r WHERE lt < $3 AND lt + c >= $3 ORDER BY v LIMIT 1",
 					  auxname);
 }
