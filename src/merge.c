@@ -1063,6 +1063,20 @@ rows_comparable(DtInput *input)
 	return NULL;
 }
 
+/* reads_table: is a relation of a FROM list (of DtFromRel) a table? */
+static bool
+reads_table(List *rels)
+{
+	ListCell   *lc;
+
+	foreach(lc, rels)
+	{
+		if (((DtFromRel *) lfirst(lc))->input != NULL)
+			return true;
+	}
+	return false;
+}
+
 /*
  * merge_analyze
  *		Fill the delta-merge plan of an, or return why the query has none.
@@ -1102,6 +1116,8 @@ merge_analyze(Query *query, DtAnalysis *an)
 		an->quals = NULL;
 	/* D of each semi-join first (deparse.c reads D as it was seldom) */
 	an->from = list_concat(semi_rels, an->from);
+	if (!reads_table(an->from))
+		return pstrdup("queries that read no table");
 	query->targetList = (List *) querytree_flatten_joins(query, (Node *) query->targetList);
 	query->havingQual = querytree_flatten_joins(query, query->havingQual);
 	an->query = query;

@@ -111,6 +111,9 @@ $$, refresh_mode => 'incremental');
 SELECT code, error FROM dt_test.create_fails('sh_full_sides', $$
 SELECT f.b AS fb, g.b AS gb, f.v FROM f FULL JOIN g ON f.b = g.b
 $$, refresh_mode => 'incremental');
+SELECT code, error FROM dt_test.create_fails('sh_no_table', $$
+SELECT g, count(*) AS n FROM generate_series(1, 3) g GROUP BY g
+$$, refresh_mode => 'incremental');
 SELECT code, error FROM dt_test.create_fails('sh_clock', $$
 SELECT f.id, t FROM f, generate_series(now(), now() + interval '1 day', interval '1 hour') t
 $$, refresh_mode => 'incremental');
