@@ -820,24 +820,18 @@ equal_means_identical(Oid type, int32 typmod, Oid collation)
 }
 
 /*
- * net_changes_sql
- *		The change window of an input, without the markers, as the SELECT
- *		of a WITH query (sign, aN...).  The log holds the columns every DT
- *		over the input reads: an UPDATE of columns this DT does not read is
- *		a row deleted and the same row inserted.  Where equal values of the
- *		columns it reads are identical (equal_means_identical), the rows of
- *		a value whose signs sum to 0 are left out, so that such updates
- *		(a supplier's balance, for a query that reads its nation) cost a
- *		refresh nothing; the rows kept still sum to each value's change.
+ * net_columns
+ *		The columns of an input a DT reads, as "c.aN, ..." into cols, and
+ *		whether the rows of a value of them whose signs sum to 0 can be
+ *		left out of its change window: where equal values are identical
+ *		(equal_means_identical), such rows change nothing the DT reads.
  */
-static char *
-net_changes_sql(DtInput *input)
+static bool
+net_columns(DtInput *input, StringInfo cols)
 {
-	StringInfoData cols;
 	int			attnum = -1;
 	bool		cancel = true;
 
-	initStringInfo(&cols);
 	while ((attnum = bms_next_member(input->attnums, attnum)) >= 0)
 	{
 		AttrNumber	a = attnum + FirstLowInvalidHeapAttributeNumber;
@@ -848,15 +842,67 @@ net_changes_sql(DtInput *input)
 		get_atttypetypmodcoll(input->relid, a, &type, &typmod, &collation);
 		type = getBaseTypeAndTypmod(type, &typmod);
 		cancel = cancel && equal_means_identical(type, typmod, collation);
-		appendStringInfo(&cols, "%sc.a%d", cols.len > 0 ? ", " : "", a);
+		appendStringInfo(cols, "%sc.a%d", cols->len > 0 ? ", " : "", a);
 	}
-	if (!cancel)
+	return cancel;
+}
+
+/*
+ * net_sum_sql
+ *		The change window of an input with "dt$net", the sum of the signs
+ *		of the rows of each value of the columns cols (net_columns).
+ */
+static char *
+net_sum_sql(DtInput *input, const char *cols)
+{
+	return psprintf("SELECT c.*, pg_catalog.sum(c." DT_COL_SIGN ") OVER (%s%s) AS dt$net FROM %s",
+					cols[0] != '\0' ? "PARTITION BY " : "", cols, read_changes_sql(input));
+}
+
+/*
+ * net_changes_sql
+ *		The change window of an input, without the markers, as the SELECT
+ *		of a WITH query (sign, aN...).  The log holds the columns every DT
+ *		over the input reads: an UPDATE of columns this DT does not read is
+ *		a row deleted and the same row inserted.  Where net_columns allows,
+ *		the rows of a value whose signs sum to 0 are left out, so that such
+ *		updates (a supplier's balance, for a query that reads its nation)
+ *		cost a refresh nothing; the rows kept still sum to each value's
+ *		change.  The window's count (count_sql) leaves out the same
+ *		rows.
+ */
+static char *
+net_changes_sql(DtInput *input)
+{
+	StringInfoData cols;
+
+	initStringInfo(&cols);
+	if (!net_columns(input, &cols))
 		return psprintf("SELECT * FROM %s WHERE c." DT_COL_SIGN " <> 0", read_changes_sql(input));
-	return psprintf("SELECT c." DT_COL_SIGN "%s%s FROM (SELECT c.*, pg_catalog.sum(c." DT_COL_SIGN
-					") OVER (%s%s) AS dt$net FROM %s WHERE c." DT_COL_SIGN " <> 0) c "
-					"WHERE c.dt$net <> 0",
-					cols.len > 0 ? ", " : "", cols.data, cols.len > 0 ? "PARTITION BY " : "", cols.data,
-					read_changes_sql(input));
+	return psprintf("SELECT c." DT_COL_SIGN "%s%s FROM (%s WHERE c." DT_COL_SIGN " <> 0) c WHERE c.dt$net <> 0",
+					cols.len > 0 ? ", " : "", cols.data, net_sum_sql(input, cols.data));
+}
+
+/*
+ * count_sql
+ *		The rows and the rebuild markers in the window of an input, without
+ *		the rows net_changes_sql leaves out: an input whose changes all
+ *		cancel out did not change.
+ */
+static char *
+count_sql(DtInput *input)
+{
+	StringInfoData cols;
+
+	initStringInfo(&cols);
+	if (!net_columns(input, &cols))
+		return psprintf("SELECT count(*) FILTER (WHERE c." DT_COL_SIGN " <> 0), "
+						"count(*) FILTER (WHERE c." DT_COL_SIGN " = 0) "
+						"FROM " DT_INTERNAL_SCHEMA ".read_changes(%u, $1, $2, $3, '{}') "
+						"AS c(" DT_COL_SIGN " smallint)", input->relid);
+	return psprintf("SELECT count(*) FILTER (WHERE c." DT_COL_SIGN " <> 0 AND c.dt$net <> 0), "
+					"count(*) FILTER (WHERE c." DT_COL_SIGN " = 0) FROM (%s) c",
+					net_sum_sql(input, cols.data));
 }
 
 /*
@@ -2617,11 +2663,7 @@ deparse_refresh_sql(Oid dtrelid, DtAnalysis *an)
 		if (!input->capturable)
 			continue;
 		sql->count_relids = lappend_oid(sql->count_relids, input->relid);
-		sql->count_changes = lappend(sql->count_changes,
-									 psprintf("SELECT count(*) FILTER (WHERE c." DT_COL_SIGN " <> 0), "
-											  "count(*) FILTER (WHERE c." DT_COL_SIGN " = 0) "
-											  "FROM " DT_INTERNAL_SCHEMA ".read_changes(%u, $1, $2, $3, '{}') "
-											  "AS c(" DT_COL_SIGN " smallint)", input->relid));
+		sql->count_changes = lappend(sql->count_changes, count_sql(input));
 	}
 	if (an->strategy == DT_STRATEGY_RECOMPUTE)
 	{

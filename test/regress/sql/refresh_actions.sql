@@ -127,9 +127,11 @@ SELECT dt_test.check('tv_k');
 -- The fall back from an incremental to a full refresh: the group key
 -- divides by a column, and a row with 0 is inserted and deleted again
 -- before the refresh.  The query never sees it, the change log does.
--- Guards: the refresh succeeds, in full, says why, and is right.
+-- Guards: the refresh succeeds, in full, says why, and is right.  (b is
+-- a float: rows of integers inserted and deleted again would cancel out
+-- of the window before any division, deparse.c's net_changes_sql.)
 -- ---------------------------------------------------------------------
-CREATE TABLE z (id int, a int, b int);
+CREATE TABLE z (id int, a int, b float8);
 INSERT INTO z SELECT g, g, 1 + g % 3 FROM generate_series(1, 12) g;
 SELECT dt.create_dynamic_table('z_q', 'SELECT a / b AS q, count(*) AS n, sum(a) AS total FROM z GROUP BY a / b',
                                refresh_mode => 'incremental');
