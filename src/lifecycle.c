@@ -328,7 +328,9 @@ create_state_objects(Oid relid, DtAnalysis *an)
 	{
 		ObjectAddress *object = (ObjectAddress *) lfirst(lc);
 
-		catalog_add_member(object->classId, object->objectId);
+		/* its internal DTs' are members already */
+		if (!OidIsValid(getExtensionOfObject(object->classId, object->objectId)))
+			catalog_add_member(object->classId, object->objectId);
 	}
 	catalog_follow_owner(relid);
 }
@@ -824,7 +826,8 @@ lifecycle_release_members_of(List *roles)
 /*
  * internal_members
  *		The objects the extension made for DTs and change logs, which are its
- *		members (catalog.c): every DT's state objects and every change log.
+ *		members (catalog.c): every DT's state objects (an internal DT's
+ *		once, with its parent's) and every change log.
  */
 static List *
 internal_members(void)
@@ -833,7 +836,11 @@ internal_members(void)
 	ListCell   *lc;
 
 	foreach(lc, catalog_dynamic_tables())
-		objects = list_concat(objects, catalog_state_objects(lfirst_oid(lc)));
+	{
+		/* an internal DT's are among its parent's, with it */
+		if (!is_internal(lfirst_oid(lc)))
+			objects = list_concat(objects, catalog_state_objects(lfirst_oid(lc)));
+	}
 	foreach(lc, catalog_captured_relations())
 	{
 		Oid			log = capture_log_relid(lfirst_oid(lc));

@@ -64,6 +64,9 @@ SELECT c.relname ~ '^sub_[0-9]+_[0-9]+$' AS named, count(*) AS internal_tables,
   FROM dt_internal.dynamic_table d JOIN pg_class c ON c.oid = d.relid
  WHERE c.relnamespace = 'dt_internal'::regnamespace
  GROUP BY 1;
+-- Each is a member once (its parent's state objects include it).
+SELECT count(*) AS members_twice FROM (
+    SELECT FROM pg_depend WHERE deptype = 'e' GROUP BY classid, objid, refobjid HAVING count(*) > 1) d;
 
 CREATE FUNCTION in_round() RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
