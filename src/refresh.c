@@ -1664,10 +1664,11 @@ refresh_scheduled_unit(List *unit, bool *settled)
 							 "another refresh of this dynamic table or one it reads was running");
 		return false;
 	}
+
 	/*
-	 * Suspended since the unit was planned (by the failure of a refresh
-	 * that held the lock): not refreshed.  The lock is held now, so no
-	 * suspension can commit after this.
+	 * Suspended since the unit was planned (by the failure of a refresh that
+	 * held the lock): not refreshed.  The lock is held now, so no suspension
+	 * can commit after this.
 	 */
 	foreach(lc, unit)
 	{
