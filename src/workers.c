@@ -140,7 +140,8 @@ typedef enum WorkerState
 	WORKER_FREE,				/* no process */
 	WORKER_STARTING,			/* started by the launcher, not yet up */
 	WORKER_IDLE,				/* up, refreshing nothing */
-	WORKER_BUSY					/* refreshing the unit in relids */
+	WORKER_BUSY,				/* refreshing the unit in relids */
+	WORKER_LEAVING				/* exiting: not its database's any more */
 } WorkerState;
 
 typedef struct DbSlot
@@ -390,7 +391,7 @@ writes_committing(void)
 		{
 			WorkerSlot *w = &shared->workers[i];
 
-			if (w->dboid != db->dboid || w->state == WORKER_FREE)
+			if (w->dboid != db->dboid || w->state == WORKER_FREE || w->state == WORKER_LEAVING)
 				continue;
 			attached = true;
 			if (w->state == WORKER_IDLE && w->latch != NULL)
@@ -856,7 +857,7 @@ needs_worker(DbSlot *db, TimestampTz now, int *attached)
 	{
 		WorkerSlot *w = &shared->workers[i];
 
-		if (w->dboid != db->dboid || w->state == WORKER_FREE)
+		if (w->dboid != db->dboid || w->state == WORKER_FREE || w->state == WORKER_LEAVING)
 			continue;
 		(*attached)++;
 		if (w->state != WORKER_BUSY && !w->quit)
@@ -1731,6 +1732,28 @@ schedule_generation(void)
 }
 
 /*
+ * leave
+ *		Exit, idle: from now on a commit that makes a unit of this database
+ *		due tells the launcher when (writes_committing), so plan once more
+ *		and tell it when the next unit is due, counting the commits that
+ *		woke this worker too late.
+ */
+static void
+leave(List *entries)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	TimestampTz wake = DT_NOEND;
+	List	   *units;
+
+	SpinLockAcquire(&shared->mutex);
+	shared->workers[my_worker_slot].state = WORKER_LEAVING;
+	SpinLockRelease(&shared->mutex);
+	units = schedule_plan(entries, now, unavailable_relids(now, &wake), &wake, unit_is_current, NULL);
+	publish(units != NIL ? now : wake, 0);
+	proc_exit(0);
+}
+
+/*
  * worker_loop
  *		Plan, claim a unit, run it; or sleep until the next unit is due or
  *		something wakes the worker.  Exits when asked, after thirty idle
@@ -1812,7 +1835,7 @@ worker_loop(void)
 		quit = shared->workers[my_worker_slot].quit;
 		SpinLockRelease(&shared->mutex);
 		if (quit || now - idle_since >= WORKER_IDLE_TIMEOUT_US)
-			proc_exit(0);
+			leave(load.entries);
 		wake = Min(wake, now + HOUSEKEEPING_US);
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 Max((wake - GetCurrentTimestamp()) / 1000, 1), PG_WAIT_EXTENSION);
