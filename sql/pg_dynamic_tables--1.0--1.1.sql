@@ -55,6 +55,16 @@ CREATE FUNCTION dt_internal.scheduling_delay() RETURNS text
     AS 'MODULE_PATHNAME', 'dt_scheduling_delay';
 
 -- ---------------------------------------------------------------------
+-- A time as of which the scheduler knows a dynamic table current, later
+-- than the data timestamp of its last refresh when nothing it reads has
+-- changed since (src/workers.c: a table with no change is not refreshed,
+-- its data timestamp advances in the workers' shared memory), or NULL.
+-- ---------------------------------------------------------------------
+CREATE FUNCTION dt_internal.fresh_as_of(relid oid) RETURNS timestamptz
+    LANGUAGE C STRICT VOLATILE SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'dt_fresh_as_of';
+
+-- ---------------------------------------------------------------------
 -- Views: the messages of failed refreshes quote data from the tables a
 -- dynamic table reads.  They are shown only to the roles entitled to that
 -- data (those with the privileges of the table's owner, and superusers)
@@ -62,7 +72,11 @@ CREATE FUNCTION dt_internal.scheduling_delay() RETURNS text
 -- texts; others see NULL.  The history of a dropped dynamic table is its
 -- owner's no longer: the row of a dynamic table counts only if it was
 -- created before the refresh (an OID can be reused).  Lag arithmetic counts
--- a target lag as the scheduler does, extract(epoch FROM target_lag).
+-- a target lag as the scheduler does, extract(epoch FROM target_lag).  The
+-- data timestamp is the later of the last refresh's and the one the
+-- scheduler knows (dt_internal.fresh_as_of): a table nothing changed is
+-- current without a refresh, and its lag since its last refresh is 0 up to
+-- that time.
 -- A dynamic table's name is its schema-qualified name, as text, as in
 -- dt.refresh_history (1.0 had a regclass, qualified only when its schema
 -- was not in search_path); relid is the regclass.
@@ -85,14 +99,14 @@ SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) AS name,
                            OR pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE')
                       THEN d.suspend_reason END
             WHEN d.target_lag IS NOT NULL
-                 AND pg_catalog.now() - d.data_timestamp > d.target_lag
+                 AND pg_catalog.now() - f.data_timestamp > d.target_lag
             THEN 'behind its target lag: ' || coalesce(dt_internal.scheduling_delay(),
                  CASE WHEN last.refresh_end_time - last.refresh_start_time > d.target_lag
                       THEN 'its refreshes take longer than its target lag; it is refreshed back to back' END)
        END AS scheduling_state_reason,
        d.populated,
-       d.data_timestamp,
-       pg_catalog.now() - d.data_timestamp AS current_lag,
+       f.data_timestamp,
+       pg_catalog.now() - f.data_timestamp AS current_lag,
        lag.mean_lag,
        lag.maximum_lag,
        lag.time_within_target_lag_ratio,
@@ -108,6 +122,8 @@ SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) AS name,
   FROM dt_internal.dynamic_table d
   JOIN pg_catalog.pg_class c ON c.oid = d.relid
   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  CROSS JOIN LATERAL (
+      SELECT GREATEST(d.data_timestamp, dt_internal.fresh_as_of(d.relid)) AS data_timestamp) f
   LEFT JOIN LATERAL (
       SELECT r.refresh_start_time, r.refresh_end_time, r.refresh_action, r.state
         FROM dt_internal.refresh_log r
@@ -116,13 +132,15 @@ SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) AS name,
        LIMIT 1) last ON true
   LEFT JOIN LATERAL (
       SELECT pg_catalog.make_interval(secs =>
-                 sum((extract(epoch FROM s.f - s.d) ^ 2 - extract(epoch FROM s.e - s.d) ^ 2) / 2)
+                 sum((extract(epoch FROM s.f - s.d) ^ 2 - extract(epoch FROM GREATEST(s.e, s.d) - s.d) ^ 2) / 2)
                  / nullif(sum(extract(epoch FROM s.f - s.e)), 0)) AS mean_lag,
              max(s.f - s.d) AS maximum_lag,
              (sum(greatest(0, extract(epoch FROM least(s.f, s.d + pg_catalog.make_interval(
                       secs => extract(epoch FROM d.target_lag)::float8)) - s.e)))
                  / nullif(sum(extract(epoch FROM s.f - s.e)), 0))::float8 AS time_within_target_lag_ratio
-        FROM (SELECT r.data_timestamp AS d,
+        FROM (SELECT CASE WHEN lead(r.refresh_end_time) OVER (ORDER BY r.refresh_id) IS NULL
+                          THEN GREATEST(r.data_timestamp, f.data_timestamp)
+                          ELSE r.data_timestamp END AS d,
                      r.refresh_end_time AS e,
                      coalesce(lead(r.refresh_end_time) OVER (ORDER BY r.refresh_id),
                               pg_catalog.now()) AS f

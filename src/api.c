@@ -84,6 +84,7 @@ PG_FUNCTION_INFO_V1(dt_schedule_plan);
 PG_FUNCTION_INFO_V1(dt_run_scheduled_refreshes);
 PG_FUNCTION_INFO_V1(dt_check_preloaded);
 PG_FUNCTION_INFO_V1(dt_scheduling_delay);
+PG_FUNCTION_INFO_V1(dt_fresh_as_of);
 PG_FUNCTION_INFO_V1(dt_update_to_1_1);
 
 /* Whether _PG_init ran at server start (api_init). */
@@ -763,7 +764,7 @@ dt_schedule_plan(PG_FUNCTION_ARGS)
 	require_preload();
 	now = finite_now(fcinfo);
 	InitMaterializedSRF(fcinfo, 0);
-	foreach(lc, schedule_plan(schedule_load(), now, NIL, &wake))
+	foreach(lc, schedule_plan(schedule_load(), now, NIL, &wake, NULL, NULL))
 	{
 		ListCell   *lc2;
 
@@ -805,9 +806,9 @@ dt_run_scheduled_refreshes(PG_FUNCTION_ARGS)
 				 errmsg("permission denied to run scheduled refreshes"),
 				 errdetail("Only superusers, like the scheduler, refresh every dynamic table.")));
 	refresh_require_read_committed("run scheduled refreshes");
-	foreach(lc, schedule_plan(schedule_load(), now, NIL, &wake))
+	foreach(lc, schedule_plan(schedule_load(), now, NIL, &wake, NULL, NULL))
 	{
-		if (refresh_scheduled_unit((List *) lfirst(lc)))
+		if (refresh_scheduled_unit((List *) lfirst(lc), NULL))
 			n++;
 	}
 	PG_RETURN_INT32(n);
@@ -840,4 +841,21 @@ dt_check_preloaded(PG_FUNCTION_ARGS)
 {
 	require_preload();
 	PG_RETURN_VOID();
+}
+
+/*
+ * dt_fresh_as_of
+ *		dt_internal.fresh_as_of(relid oid) RETURNS timestamptz: a time as of
+ *		which the scheduler knows the DT of this database current, later
+ *		than its data timestamp in the catalog perhaps (workers_fresh_as_of),
+ *		or NULL.  View dt.dynamic_tables shows the later of the two.
+ */
+Datum
+dt_fresh_as_of(PG_FUNCTION_ARGS)
+{
+	TimestampTz as_of = workers_fresh_as_of(PG_GETARG_OID(0));
+
+	if (as_of == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_TIMESTAMPTZ(as_of);
 }

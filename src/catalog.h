@@ -113,6 +113,8 @@ typedef struct DtRefreshStats
 	int64		updated;
 	int64		changes;		/* rows in the change window, if counted */
 	bool		counted;		/* the window was counted */
+	bool		windowed;		/* the action followed from the change window:
+								 * with none, the next refresh is NO_DATA */
 	char	   *message;		/* for the history, or NULL */
 } DtRefreshStats;
 

@@ -115,6 +115,8 @@ dt_capture_changes(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("dt_internal.capture_changes() must be fired with the transition tables of its event")));
 	capture_write_changes(td);
+	/* its commit wakes the scheduler: the table of the log is the root */
+	workers_note_write(atooid(td->tg_trigger->tgargs[1]));
 	return PointerGetDatum(NULL);
 }
 
@@ -1166,6 +1168,47 @@ follow_up(Node *parsetree, AfterCommand *after)
 }
 
 /*
+ * may_change_results
+ *		Could this utility statement change what a DT's query gives without
+ *		a write the capture triggers see (ALTER TABLE ... DISABLE TRIGGER,
+ *		a policy, a function replaced, a partition attached, a grant)?
+ *		Every statement may but those that change no object, and those
+ *		whose writes fire the capture triggers (COPY, CALL, DO); not one run
+ *		by a refresh.
+ */
+static bool
+may_change_results(Node *parsetree)
+{
+	switch (nodeTag(parsetree))
+	{
+		case T_TransactionStmt:
+		case T_VariableSetStmt:
+		case T_VariableShowStmt:
+		case T_ExplainStmt:
+		case T_PrepareStmt:
+		case T_ExecuteStmt:
+		case T_DeallocateStmt:
+		case T_CopyStmt:
+		case T_DeclareCursorStmt:
+		case T_FetchStmt:
+		case T_ClosePortalStmt:
+		case T_NotifyStmt:
+		case T_ListenStmt:
+		case T_UnlistenStmt:
+		case T_CheckPointStmt:
+		case T_VacuumStmt:
+		case T_LockStmt:
+		case T_DiscardStmt:
+		case T_CallStmt:
+		case T_DoStmt:
+		case T_ConstraintsSetStmt:
+			return false;
+		default:
+			return !refresh_running();
+	}
+}
+
+/*
  * dt_process_utility
  *		The ProcessUtility hook: check before, follow up after.
  */
@@ -1187,6 +1230,8 @@ dt_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 	release_busy_database(parsetree);
 	if (active)
 		check_command(&pstmt, &readOnlyTree, &after);
+	if (active && may_change_results(parsetree))
+		workers_note_utility();
 	else if (upgrading && IsA(parsetree, CreateTrigStmt) &&
 			 dump_is_guard_function(((CreateTrigStmt *) parsetree)->funcname))
 		after.guarded = RangeVarGetRelid(((CreateTrigStmt *) parsetree)->relation, NoLock, false);

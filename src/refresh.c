@@ -1018,6 +1018,7 @@ choose_and_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *
 		stats->message = d.message;
 	}
 	/* a refresh that planned a statement is no measure of the next ones */
+	stats->windowed = d.counted;
 	if (d.counted)
 	{
 		stats->changes = d.rows;
@@ -1681,6 +1682,7 @@ typedef struct ScheduledRefresh
 	Oid			relid;
 	Snapshot	snap;
 	TimestampTz data_timestamp;
+	bool		windowed;		/* set: its action followed from the window */
 } ScheduledRefresh;
 
 /* scheduled_refresh: refresh_one of a scheduled unit's DT. */
@@ -1691,6 +1693,7 @@ scheduled_refresh(void *arg)
 	DtRefreshStats stats;
 
 	refresh_one(r->relid, r->snap, r->data_timestamp, "SCHEDULED", &stats);
+	r->windowed = stats.windowed;
 }
 
 /*
@@ -1703,10 +1706,15 @@ scheduled_refresh(void *arg)
  * counted (catalog_record_failure suspends the DT at the
  * threshold), and the DTs downstream of it in the unit are not refreshed
  * (UPSTREAM_FAILED), so none refreshes from an input that is not current.
- * Returns false if the unit was skipped.
+ * Returns false if the unit was skipped.  *settled (if not NULL) is set to
+ * whether every DT of the unit was refreshed and chose its action from
+ * its change window: none had a reason to be refreshed in full whatever
+ * changed (row-level security, capture triggers disabled, a query
+ * always refreshed in full), so that with nothing captured since, the
+ * next refresh of each would be NO_DATA (the scheduler then skips it).
  */
 bool
-refresh_scheduled_unit(List *unit)
+refresh_scheduled_unit(List *unit, bool *settled)
 {
 	TimestampTz start = GetCurrentTimestamp();
 	List	   *failed = NIL;
@@ -1714,20 +1722,35 @@ refresh_scheduled_unit(List *unit)
 	TimestampTz data_timestamp;
 	ListCell   *lc;
 
+	if (settled != NULL)
+		*settled = false;
 	if (!lock_unit(unit, true))
 	{
 		catalog_note_skipped(llast_oid(unit), start, GetCurrentTimestamp(),
 							 "another refresh of this dynamic table or one it reads was running");
 		return false;
 	}
+
+	/*
+	 * Suspended since the unit was planned (by the failure of a refresh that
+	 * held the lock): not refreshed.  The lock is held now, so no suspension
+	 * can commit after this.
+	 */
+	foreach(lc, unit)
+	{
+		if (catalog_read_entry(lfirst_oid(lc), false)->suspended)
+			return true;
+	}
 	lock_inputs(unit);
 	snap = RegisterSnapshot(GetLatestSnapshot());
 	data_timestamp = GetCurrentTimestamp();
+	if (settled != NULL)
+		*settled = true;
 	foreach(lc, unit)
 	{
 		Oid			relid = lfirst_oid(lc);
 		List	   *inputs = catalog_input_relids(relid);
-		ScheduledRefresh r = {relid, snap, data_timestamp};
+		ScheduledRefresh r = {relid, snap, data_timestamp, false};
 		ErrorData  *edata;
 		ListCell   *lc2;
 		Oid			broken = InvalidOid;
@@ -1746,6 +1769,8 @@ refresh_scheduled_unit(List *unit)
 			continue;
 		}
 		edata = spi_util_in_subtransaction(scheduled_refresh, &r);
+		if (settled != NULL && (edata != NULL || !r.windowed))
+			*settled = false;
 		if (edata != NULL)
 		{
 			catalog_insert_history(relid, "SCHEDULED", start, GetCurrentTimestamp(), 0,

@@ -34,7 +34,7 @@ extern bool refresh_adaptive;
 
 extern void refresh_dynamic_table(Oid relid, const char *trigger, DtRefreshStats *stats,
 								  volatile DtRefreshAttempt *attempt);
-extern bool refresh_scheduled_unit(List *unit);
+extern bool refresh_scheduled_unit(List *unit, bool *settled);
 extern void refresh_empty(Oid relid);
 extern bool refresh_running(void);
 

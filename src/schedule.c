@@ -51,6 +51,7 @@ typedef struct ScheduleEntry
 	TimestampTz data_timestamp; /* 0: never refreshed */
 	int64		expected_us;	/* mean of its recent refresh times */
 	List	   *inputs;			/* the DTs it reads */
+	List	   *tables;			/* the other relations it reads */
 	TimestampTz due_at;
 } ScheduleEntry;
 
@@ -78,6 +79,10 @@ add_entry(HeapTuple tup, TupleDesc desc, void *arg)
 					  OIDOID, sizeof(Oid), true, TYPALIGN_INT, &inputs, NULL, &ninputs);
 	for (k = 0; k < ninputs; k++)
 		e->inputs = lappend_oid(e->inputs, DatumGetObjectId(inputs[k]));
+	deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 9, &isnull)),
+					  OIDOID, sizeof(Oid), true, TYPALIGN_INT, &inputs, NULL, &ninputs);
+	for (k = 0; k < ninputs; k++)
+		e->tables = lappend_oid(e->tables, DatumGetObjectId(inputs[k]));
 	*entries = lappend(*entries, e);
 }
 
@@ -101,7 +106,10 @@ schedule_load(void)
 				 "         ORDER BY r.refresh_id DESC LIMIT 5) r), 0) * 1000000)::bigint,"
 				 " ARRAY(SELECT i.input_relid FROM " DT_INTERNAL_SCHEMA ".dynamic_table_input i"
 				 "       JOIN " DT_INTERNAL_SCHEMA ".dynamic_table u ON u.relid = i.input_relid"
-				 "       WHERE i.relid = d.relid)"
+				 "       WHERE i.relid = d.relid),"
+				 " ARRAY(SELECT i.input_relid FROM " DT_INTERNAL_SCHEMA ".dynamic_table_input i"
+				 "       WHERE i.relid = d.relid AND NOT EXISTS (SELECT FROM " DT_INTERNAL_SCHEMA ".dynamic_table u"
+				 "       WHERE u.relid = i.input_relid))"
 				 " FROM " DT_INTERNAL_SCHEMA ".dynamic_table d"
 				 " WHERE EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = d.relid)"
 				 " ORDER BY d.relid",
@@ -135,6 +143,20 @@ entry_inputs(Oid relid, void *arg)
 }
 
 /*
+ * due_after
+ *		How long after its data timestamp a DT is due: its lag less a lead
+ *		of twice its recent refresh time, at least MIN_LEAD_US and at most
+ *		half its lag.
+ */
+static int64
+due_after(ScheduleEntry *e)
+{
+	int64		lead = Max(2 * e->expected_us, MIN_LEAD_US);
+
+	return e->lag_us - Min(lead, e->lag_us / 2);
+}
+
+/*
  * compare_due_at
  *		list_sort's order of ScheduleEntry: earliest due first, then by
  *		OID (the order of creation, mostly), so that the plan is the same
@@ -157,9 +179,16 @@ compare_due_at(const ListCell *a, const ListCell *b)
  *		refreshed (busy).
  *		*wake, set by the caller, is lowered to when the next DT not yet
  *		due will be.
+ *
+ * fresh (NULL: none) knows more than the catalog about a DT's unit: given
+ * the DT, it returns true if nothing the unit reads has changed since its
+ * last refresh (the DT is current: not due, and no reason to wake), or
+ * else sets *as_of to a time as of which the DT is known current, later
+ * than its data timestamp in the catalog perhaps (0: none).
  */
 List *
-schedule_plan(List *entries, TimestampTz now, List *busy, TimestampTz *wake)
+schedule_plan(List *entries, TimestampTz now, List *busy, TimestampTz *wake,
+			  ScheduleFreshFn fresh, void *arg)
 {
 	List	   *due_entries = NIL;
 	List	   *due = NIL;
@@ -170,14 +199,14 @@ schedule_plan(List *entries, TimestampTz now, List *busy, TimestampTz *wake)
 	foreach(lc, entries)
 	{
 		ScheduleEntry *e = (ScheduleEntry *) lfirst(lc);
-		int64		lead;
+		TimestampTz as_of = 0;
 
 		if (!e->active || e->downstream)
 			continue;
-		lead = Max(2 * e->expected_us, MIN_LEAD_US);
-		lead = Min(lead, e->lag_us / 2);
+		if (fresh != NULL && e->populated && e->data_timestamp != 0 && fresh(e->relid, &as_of, arg))
+			continue;
 		e->due_at = e->populated && e->data_timestamp != 0
-			? e->data_timestamp + e->lag_us - lead : now;
+			? Max(e->data_timestamp, as_of) + due_after(e) : now;
 		if (e->due_at <= now)
 			due_entries = lappend(due_entries, e);
 		else if (e->due_at < *wake)
@@ -222,4 +251,40 @@ schedule_plan(List *entries, TimestampTz now, List *busy, TimestampTz *wake)
 			units = lappend(units, unit);
 	}
 	return units;
+}
+
+/*
+ * schedule_tables_read
+ *		The relations other than DTs that relid's unit reads: those relid
+ *		reads, and those of the DTs it reads, directly or not.  Their
+ *		changes are the only ones that can change the unit's DTs (a DT
+ *		changes only by a refresh of its own).
+ */
+List *
+schedule_tables_read(List *entries, Oid relid)
+{
+	List	   *tables = NIL;
+	ListCell   *lc;
+
+	foreach(lc, catalog_walk_upstream(list_make1_oid(relid), entry_inputs, entries, NULL))
+	{
+		ScheduleEntry *e = find_entry(entries, lfirst_oid(lc));
+
+		if (e != NULL)
+			tables = list_concat_unique_oid(tables, e->tables);
+	}
+	return tables;
+}
+
+/*
+ * schedule_due_after
+ *		How long after it is last known current DT relid is due (its lag
+ *		less its lead), or -1 if it is never due on its own.
+ */
+int64
+schedule_due_after(List *entries, Oid relid)
+{
+	ScheduleEntry *e = find_entry(entries, relid);
+
+	return e != NULL && !e->downstream ? due_after(e) : -1;
 }

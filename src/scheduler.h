@@ -18,8 +18,13 @@
  * schedule.c
  * ---------------------------------------------------------------------
  */
+typedef bool (*ScheduleFreshFn) (Oid relid, TimestampTz *as_of, void *arg);
+
 extern List *schedule_load(void);
-extern List *schedule_plan(List *entries, TimestampTz now, List *busy, TimestampTz *wake);
+extern List *schedule_plan(List *entries, TimestampTz now, List *busy, TimestampTz *wake,
+						   ScheduleFreshFn fresh, void *arg);
+extern List *schedule_tables_read(List *entries, Oid relid);
+extern int64 schedule_due_after(List *entries, Oid relid);
 
 /* ---------------------------------------------------------------------
  * workers.c
@@ -34,6 +39,9 @@ extern int	workers_refresh_timeout;	/* pg_dynamic_tables.refresh_timeout,
 
 extern void workers_init(void);
 extern void workers_wake_scheduler(void);
+extern void workers_note_write(Oid relid);
+extern void workers_note_utility(void);
+extern TimestampTz workers_fresh_as_of(Oid relid);
 extern void workers_extension_created(void);
 extern void workers_database_changed(Oid dboid);
 extern void workers_release_database(Oid dboid);

@@ -10,7 +10,8 @@
  *				slot in shared memory: when its next unit is due, how many
  *				due units no worker took, whether it has the extension.  It
  *				starts a refresh worker in the database whose due work is
- *				the earliest and has no worker to take it; when all
+ *				the earliest and has no worker to take it (a little before
+ *				it is due: WORKER_START_LEAD_US); when all
  *				pg_dynamic_tables.max_concurrent_refreshes slots are taken,
  *				it asks an idle worker of another database to exit, so
  *				that the slots go where the deadlines are, and it marks the
@@ -23,7 +24,8 @@
  *				(schedule.c), claims one no other worker runs, refreshes it
  *				in a transaction of its own, and publishes in its
  *				database's slot when the next unit is due and how many due
- *				units it left.  It sleeps until then or until woken, exits
+ *				units it left.  It sleeps until then or until a commit
+ *				wakes it (below), exits
  *				after thirty idle seconds or when the launcher asks, and
  *				is started again when its database's next unit is due.  It
  *				also writes the history rows of failed manual refreshes
@@ -57,6 +59,22 @@
  * transaction) is tried again after a back-off that doubles from 100 ms up
  * to a second, and its history keeps one SKIPPED row per stretch.
  *
+ * Commits drive the scheduler.  A database's slot counts the commits that
+ * wrote a captured table, in DT_BUCKETS buckets by the table's OID
+ * (changes), and those between their pre-commit and their commit
+ * (in_flight): the capture trigger notes the table (workers_note_write),
+ * the transaction callback counts.  After a unit's scheduled refresh that
+ * left every DT of it current (settled), its worker keeps a Watch: the
+ * buckets of the tables the unit reads and their changes, read before the
+ * refresh's snapshot (read_unit_inputs says why that is safe).  While they
+ * do not move and none is in flight, the unit is current: it is not due
+ * (schedule_plan asks unit_is_current), no worker needs to wake for it,
+ * and dt.dynamic_tables shows it current now (workers_fresh_as_of).  The
+ * first writer into a bucket a current unit watches (quiet) marks the
+ * units still current as current until then, and wakes the database's
+ * idle workers, or tells the launcher when the first of them will be due,
+ * so that a database nobody writes costs no worker at all.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -68,6 +86,7 @@
 #include "access/xact.h"
 #include "catalog/pg_database.h"
 #include "commands/extension.h"
+#include "common/hashfn.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -94,6 +113,9 @@
 #define DT_MAX_DATABASES	64
 #define DT_MAX_WORKERS		64	/* max_concurrent_refreshes at most */
 #define DT_MAX_UNIT			64
+#define DT_BUCKETS			64	/* change counters per database: bits of a
+								 * uint64 */
+#define DT_MAX_WATCHES		1024	/* units whose inputs are watched */
 #define DT_FAILURE_RING		32
 #define DT_MESSAGE_LEN		512
 
@@ -105,13 +127,21 @@
 #define BACKOFF_MIN_US			(100 * 1000)
 #define BACKOFF_MAX_US			(USECS_PER_SEC)
 #define COMPACT_INTERVAL_US		(USECS_PER_SEC)
+/*
+ * A worker is started this long before its database's next unit is due:
+ * about what a start costs on a busy machine (a connection, the schedule
+ * read, the refresh's statements prepared), so that the unit starts in
+ * time.
+ */
+#define WORKER_START_LEAD_US	(200 * 1000)
 
 typedef enum WorkerState
 {
 	WORKER_FREE,				/* no process */
 	WORKER_STARTING,			/* started by the launcher, not yet up */
 	WORKER_IDLE,				/* up, refreshing nothing */
-	WORKER_BUSY					/* refreshing the unit in relids */
+	WORKER_BUSY,				/* refreshing the unit in relids */
+	WORKER_LEAVING				/* exiting: not its database's any more */
 } WorkerState;
 
 typedef struct DbSlot
@@ -124,7 +154,28 @@ typedef struct DbSlot
 	uint32		generation;		/* bumped when its schedule changes */
 	TimestampTz starved_since;	/* due work waits for a worker slot; 0: no */
 	bool		no_bgworker;	/* ... because max_worker_processes is full */
+	/* commits that wrote to a captured table, by bucket of its OID */
+	uint64		changes[DT_BUCKETS];
+	/* writers between pre-commit and commit (or prepared), by bucket */
+	uint32		in_flight[DT_BUCKETS];
+	/* buckets a watch of a current unit reads since its last change */
+	uint64		quiet;
 } DbSlot;
+
+/*
+ * A unit whose last scheduled refresh left it current, and the changes its
+ * inputs had then: while they have no more, it is current still.
+ */
+typedef struct Watch
+{
+	Oid			dboid;			/* InvalidOid: slot unused */
+	Oid			relid;			/* the unit's last DT */
+	uint32		generation;		/* its database's, before the refresh */
+	uint64		mask;			/* the buckets of the tables it reads */
+	uint64		seen;			/* their changes, before the refresh */
+	TimestampTz verified_at;	/* known current as of */
+	int64		due_after;		/* due this long after it is not current */
+} Watch;
 
 typedef struct WorkerSlot
 {
@@ -155,11 +206,16 @@ typedef struct DtShared
 	DbSlot		dbs[DT_MAX_DATABASES];
 	int			nfailures;
 	FailureRecord failures[DT_FAILURE_RING];
+	int			nwatches;		/* high-water mark of watches in use */
+	Watch		watches[DT_MAX_WATCHES];
 	int			nworkers;
 	WorkerSlot	workers[FLEXIBLE_ARRAY_MEMBER];
 } DtShared;
 
 static DtShared *shared = NULL;
+
+/* In a refresh worker: its slot in shared->workers. */
+static int	my_worker_slot = -1;
 
 /* Settings, defined by _PG_init (pg_dynamic_tables.c). */
 bool		workers_scheduler_enabled = true;
@@ -171,6 +227,8 @@ static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
 /* What this transaction's commit must tell the workers. */
+static uint64 written_buckets = 0;	/* the buckets of tables it wrote */
+static bool precommitted = false;	/* counted in_flight at pre-commit */
 static bool schedule_changed_at_commit = false;
 static bool extension_created_at_commit = false;
 static Oid	database_changed_at_commit = InvalidOid;
@@ -243,6 +301,144 @@ find_db(Oid dboid)
 	return NULL;
 }
 
+/* bucket_of: relid's bucket among its database's change counters, as a bit. */
+static uint64
+bucket_of(Oid relid)
+{
+	return UINT64CONST(1) << (hash_uint32((uint32) relid) % DT_BUCKETS);
+}
+
+/*
+ * watch_clean
+ *		Has nothing that watch w's unit reads changed since its refresh: no
+ *		commit counted in its buckets, none in flight, the schedule the
+ *		same?  The caller holds the spinlock.
+ */
+static bool
+watch_clean(DbSlot *db, Watch *w)
+{
+	uint64		changes = 0;
+	int			b;
+
+	if (w->generation != db->generation)
+		return false;
+	for (b = 0; b < DT_BUCKETS; b++)
+	{
+		if ((w->mask & (UINT64CONST(1) << b)) == 0)
+			continue;
+		if (db->in_flight[b] > 0)
+			return false;
+		changes += db->changes[b];
+	}
+	return changes == w->seen;
+}
+
+/* find_watch: the watch of relid in dboid, or NULL.  Spinlock held. */
+static Watch *
+find_watch(Oid dboid, Oid relid)
+{
+	int			i;
+
+	for (i = 0; i < shared->nwatches; i++)
+	{
+		if (shared->watches[i].dboid == dboid && shared->watches[i].relid == relid)
+			return &shared->watches[i];
+	}
+	return NULL;
+}
+
+/*
+ * writes_committing
+ *		At pre-commit (or pre-prepare) of a transaction that wrote tables
+ *		whose buckets are written_buckets: count it in flight in them, so
+ *		that until its commit is counted no unit reading them looks
+ *		current.  It is the first change a current unit sees (its buckets
+ *		are quiet): the units still current are current as of now, before
+ *		this commit is visible, and due in their lag less their lead: their
+ *		database's idle workers are woken to plan, or, if it has none, the
+ *		launcher learns when to start one.
+ */
+static void
+writes_committing(void)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	Latch	   *latches[DT_MAX_WORKERS + 1];
+	int			n = 0;
+	DbSlot	   *db;
+	int			i;
+	int			b;
+
+	SpinLockAcquire(&shared->mutex);
+	db = find_db(MyDatabaseId);
+	if (db != NULL && (db->quiet & written_buckets) != 0)
+	{
+		TimestampTz due = DT_NOEND;
+		bool		attached = false;
+
+		for (i = 0; i < shared->nwatches; i++)
+		{
+			Watch	   *w = &shared->watches[i];
+
+			if (w->dboid == db->dboid && (w->mask & db->quiet & written_buckets) != 0 &&
+				watch_clean(db, w))
+			{
+				w->verified_at = now;
+				due = Min(due, now + w->due_after);
+			}
+		}
+		db->quiet &= ~written_buckets;
+		for (i = 0; i < shared->nworkers; i++)
+		{
+			WorkerSlot *w = &shared->workers[i];
+
+			if (w->dboid != db->dboid || w->state == WORKER_FREE || w->state == WORKER_LEAVING)
+				continue;
+			attached = true;
+			if (w->state == WORKER_IDLE && w->latch != NULL)
+				latches[n++] = w->latch;
+		}
+		if (!attached && due < db->next_due && shared->launcher_latch != NULL)
+		{
+			db->next_due = due;
+			latches[n++] = shared->launcher_latch;
+		}
+	}
+	for (b = 0; db != NULL && b < DT_BUCKETS; b++)
+	{
+		if (written_buckets & (UINT64CONST(1) << b))
+			db->in_flight[b]++;
+	}
+	SpinLockRelease(&shared->mutex);
+	precommitted = db != NULL;
+	for (i = 0; i < n; i++)
+		SetLatch(latches[i]);
+}
+
+/*
+ * writes_ended
+ *		The transaction counted in flight by writes_committing committed
+ *		(counted in its buckets' changes now) or aborted.
+ */
+static void
+writes_ended(bool committed)
+{
+	DbSlot	   *db;
+	int			b;
+
+	SpinLockAcquire(&shared->mutex);
+	db = find_db(MyDatabaseId);
+	for (b = 0; db != NULL && b < DT_BUCKETS; b++)
+	{
+		if ((written_buckets & (UINT64CONST(1) << b)) == 0)
+			continue;
+		if (db->in_flight[b] > 0)
+			db->in_flight[b]--;
+		if (committed)
+			db->changes[b]++;
+	}
+	SpinLockRelease(&shared->mutex);
+}
+
 /*
  * schedule_changed
  *		dboid's schedule changed: its workers must read it again, and one
@@ -282,10 +478,28 @@ schedule_changed(Oid dboid, bool extension_created)
 		SetLatch(latches[i]);
 }
 
-/* workers_xact_callback: tell the workers what this commit changed. */
+/*
+ * workers_xact_callback: tell the workers what this commit changed.
+ *
+ * The writes to captured tables are counted in flight at pre-commit and as
+ * changes at commit, after PostgreSQL made them visible.  A prepared
+ * transaction stays in flight for good (until the server restarts): who
+ * commits it and when is not known here, so the units that read what it
+ * wrote are refreshed at their lag whatever changes.
+ */
 static void
 workers_xact_callback(XactEvent event, void *arg)
 {
+	if ((event == XACT_EVENT_PRE_COMMIT || event == XACT_EVENT_PRE_PREPARE) &&
+		shared != NULL && written_buckets != 0)
+		writes_committing();
+	if ((event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT) && precommitted)
+		writes_ended(event == XACT_EVENT_COMMIT);
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PREPARE)
+	{
+		written_buckets = 0;
+		precommitted = false;
+	}
 	if (event == XACT_EVENT_COMMIT && shared != NULL &&
 		(schedule_changed_at_commit || extension_created_at_commit))
 		schedule_changed(MyDatabaseId, extension_created_at_commit);
@@ -345,6 +559,62 @@ void
 workers_database_changed(Oid dboid)
 {
 	database_changed_at_commit = dboid;
+}
+
+/*
+ * workers_note_write
+ *		From the capture trigger: this transaction wrote relid (a table
+ *		that DTs read).  Its commit is counted in the table's bucket, and
+ *		wakes the scheduler if a unit reading it was current.
+ */
+void
+workers_note_write(Oid relid)
+{
+	written_buckets |= bucket_of(relid);
+}
+
+/*
+ * workers_note_utility
+ *		A utility statement (DDL, GRANT, ...) ran: it might change what a
+ *		DT's query gives without a write that is captured (DISABLE TRIGGER,
+ *		a policy, a function replaced), so its commit counts as a change of
+ *		every table.  Refresh workers' own statements (a refresh's, the
+ *		truncation of emptied logs) are not counted.
+ */
+void
+workers_note_utility(void)
+{
+	if (my_worker_slot < 0)
+		written_buckets = ~UINT64CONST(0);
+}
+
+/*
+ * workers_fresh_as_of
+ *		A time as of which the scheduler knows DT relid (of this database)
+ *		current, later than its data timestamp in the catalog perhaps, or 0
+ *		if it knows none: now() (the transaction's start) when nothing its
+ *		unit reads changed since its last scheduled refresh, or else the
+ *		moment before the first such change.  dt.dynamic_tables shows it
+ *		(dt_internal.fresh_as_of).
+ */
+TimestampTz
+workers_fresh_as_of(Oid relid)
+{
+	TimestampTz as_of = 0;
+	DbSlot	   *db;
+	Watch	   *w;
+
+	if (shared == NULL)
+		return 0;
+	SpinLockAcquire(&shared->mutex);
+	db = find_db(MyDatabaseId);
+	w = db != NULL ? find_watch(db->dboid, relid) : NULL;
+	if (w != NULL && watch_clean(db, w))
+		as_of = GetCurrentTransactionStartTimestamp();
+	else if (w != NULL && w->generation == db->generation)
+		as_of = w->verified_at;
+	SpinLockRelease(&shared->mutex);
+	return as_of;
 }
 
 /* workers_extension_created: schedule this database from commit on. */
@@ -539,7 +809,17 @@ sync_databases(List *dbs, TimestampTz now)
 	for (i = 0; i < DT_MAX_DATABASES; i++)
 	{
 		if (OidIsValid(shared->dbs[i].dboid) && !list_member_oid(dbs, shared->dbs[i].dboid))
+		{
+			int			k;
+
+			/* its counters start again from 0: its watches go */
+			for (k = 0; k < shared->nwatches; k++)
+			{
+				if (shared->watches[k].dboid == shared->dbs[i].dboid)
+					memset(&shared->watches[k], 0, sizeof(Watch));
+			}
 			memset(&shared->dbs[i], 0, sizeof(DbSlot));
+		}
 	}
 	foreach(lc, dbs)
 	{
@@ -577,7 +857,7 @@ needs_worker(DbSlot *db, TimestampTz now, int *attached)
 	{
 		WorkerSlot *w = &shared->workers[i];
 
-		if (w->dboid != db->dboid || w->state == WORKER_FREE)
+		if (w->dboid != db->dboid || w->state == WORKER_FREE || w->state == WORKER_LEAVING)
 			continue;
 		(*attached)++;
 		if (w->state != WORKER_BUSY && !w->quit)
@@ -585,7 +865,7 @@ needs_worker(DbSlot *db, TimestampTz now, int *attached)
 	}
 	if (now < db->not_before || ready > 0)
 		return false;
-	return *attached == 0 ? db->next_due <= now : db->waiting > 0;
+	return *attached == 0 ? db->next_due <= now + WORKER_START_LEAD_US : db->waiting > 0;
 }
 
 /*
@@ -616,7 +896,7 @@ neediest_database(TimestampTz now, TimestampTz *wake)
 		else if (attached == 0)
 		{
 			db->starved_since = 0;
-			*wake = Min(*wake, Max(db->next_due, db->not_before));
+			*wake = Min(*wake, Max(db->next_due - WORKER_START_LEAD_US, db->not_before));
 		}
 	}
 	return best;
@@ -811,8 +1091,6 @@ dt_launcher_main(Datum arg)
  * ---------------------------------------------------------------------
  */
 
-static int	my_worker_slot = -1;
-
 /* A unit found locked by another refresh: when to try it again. */
 typedef struct Blocked
 {
@@ -823,6 +1101,9 @@ typedef struct Blocked
 
 /* This worker's blocked units, in TopMemoryContext. */
 static List *blocked = NIL;
+
+/* Did the last in_transaction fail (roll back)? */
+static bool transaction_failed = false;
 
 /* refresh_worker_exit: free the worker slot and tell the launcher. */
 static void
@@ -851,6 +1132,7 @@ in_transaction(void (*work) (void *), void *arg)
 	MemoryContext cxt = CurrentMemoryContext;
 	volatile bool present = false;
 
+	transaction_failed = false;
 	begin_transaction();
 	PG_TRY();
 	{
@@ -864,6 +1146,7 @@ in_transaction(void (*work) (void *), void *arg)
 	PG_CATCH();
 	{
 		HOLD_INTERRUPTS();
+		transaction_failed = true;
 		MemoryContextSwitchTo(cxt);
 		EmitErrorReport();
 		FlushErrorState();
@@ -1146,7 +1429,129 @@ typedef struct UnitRun
 {
 	List	   *unit;
 	bool		skipped;		/* set by refresh_unit_work */
+	bool		settled;		/* set by refresh_unit_work */
 } UnitRun;
+
+/*
+ * unit_is_current
+ *		schedule_plan's ScheduleFreshFn: is nothing relid's unit reads
+ *		changed since its last scheduled refresh (its watch)?  If something
+ *		has, *as_of is when it was known current last.
+ */
+static bool
+unit_is_current(Oid relid, TimestampTz *as_of, void *arg)
+{
+	bool		current = false;
+	DbSlot	   *db;
+	Watch	   *w;
+
+	SpinLockAcquire(&shared->mutex);
+	db = find_db(MyDatabaseId);
+	w = db != NULL ? find_watch(db->dboid, relid) : NULL;
+	if (w != NULL && watch_clean(db, w))
+		current = true;
+	else if (w != NULL && w->generation == db->generation)
+		*as_of = w->verified_at;
+	SpinLockRelease(&shared->mutex);
+	return current;
+}
+
+/*
+ * A unit's inputs as they were before its refresh, for watch_unit: read
+ * before the refresh takes its snapshot.
+ */
+typedef struct UnitInputs
+{
+	uint64		mask;			/* the buckets of the tables it reads */
+	uint64		seen;			/* their changes */
+	uint32		generation;		/* the database's schedule's */
+	TimestampTz at;				/* when */
+	int64		due_after;		/* schedule_due_after */
+} UnitInputs;
+
+/*
+ * read_unit_inputs
+ *		The buckets of the tables (not DTs) that the unit of DT relid reads,
+ *		directly or through the DTs it reads, and their changes now.
+ *
+ * Why a unit that had no change since is current: its refresh takes its
+ * snapshot S after this.  A transaction that wrote one of these tables is
+ * either visible in S, so consumed by the refresh, or became visible after
+ * S was taken, and then it is counted in flight from before it became
+ * visible (pre-commit) until it is counted as a change (commit), and that
+ * is after this read.  So while the changes are still those read here and
+ * none is in flight, every commit visible is one the refresh consumed:
+ * the unit is current.  The error is always on the safe side: a writer in
+ * flight now is counted as a change, although S may see it; a rolled-back
+ * subtransaction, a collision of buckets or DDL count as changes too;
+ * each costs one refresh, NO_DATA.  A DT changes only through its
+ * refreshes, which follow changes of these tables, so the DTs' own
+ * buckets are not watched.
+ */
+static void
+read_unit_inputs(List *entries, Oid relid, UnitInputs *in)
+{
+	ListCell   *lc;
+	DbSlot	   *db;
+	int			b;
+
+	in->due_after = schedule_due_after(entries, relid);
+	in->mask = 0;
+	foreach(lc, schedule_tables_read(entries, relid))
+		in->mask |= bucket_of(lfirst_oid(lc));
+	in->seen = 0;
+	in->generation = 0;
+	in->at = GetCurrentTimestamp();
+	SpinLockAcquire(&shared->mutex);
+	db = find_db(MyDatabaseId);
+	for (b = 0; db != NULL && b < DT_BUCKETS; b++)
+	{
+		if (in->mask & (UINT64CONST(1) << b))
+			in->seen += db->changes[b];
+	}
+	if (db != NULL)
+		in->generation = db->generation;
+	SpinLockRelease(&shared->mutex);
+}
+
+/*
+ * watch_unit
+ *		After the scheduled refresh of the unit of relid: watch its inputs
+ *		(in, read before it) if it left every DT of the unit current in a
+ *		way that a refresh with no new change would keep (settled), or else
+ *		forget its watch.  Full memory of watches only costs refreshes.
+ */
+static void
+watch_unit(Oid relid, const UnitInputs *in, bool settled)
+{
+	DbSlot	   *db;
+	Watch	   *w;
+	int			i;
+
+	SpinLockAcquire(&shared->mutex);
+	db = find_db(MyDatabaseId);
+	w = find_watch(MyDatabaseId, relid);
+	if (w != NULL && (!settled || db == NULL))
+		memset(w, 0, sizeof(Watch));
+	for (i = 0; w == NULL && settled && db != NULL && i < DT_MAX_WATCHES; i++)
+	{
+		if (!OidIsValid(shared->watches[i].dboid))
+			w = &shared->watches[i];
+	}
+	if (w != NULL && settled && db != NULL)
+	{
+		shared->nwatches = Max(shared->nwatches, (int) (w - shared->watches) + 1);
+		w->dboid = MyDatabaseId;
+		w->relid = relid;
+		w->generation = in->generation;
+		w->mask = in->mask;
+		w->seen = in->seen;
+		w->verified_at = in->at;
+		w->due_after = Max(in->due_after, 0);
+		db->quiet |= in->mask;
+	}
+	SpinLockRelease(&shared->mutex);
+}
 
 /*
  * refresh_unit_work
@@ -1170,7 +1575,9 @@ refresh_unit_work(void *arg)
 	pgstat_report_activity(STATE_RUNNING, psprintf("refresh of %s", get_rel_name(llast_oid(unit))));
 	if (workers_refresh_timeout > 0)
 		enable_timeout_after(STATEMENT_TIMEOUT, workers_refresh_timeout);
-	run->skipped = !refresh_scheduled_unit(unit);
+	run->skipped = !refresh_scheduled_unit(unit, &run->settled);
+	/* a DT dropped since it was planned: its unit is not the same */
+	run->settled = run->settled && list_length(unit) == list_length(run->unit);
 	if (workers_refresh_timeout > 0)
 		disable_timeout(STATEMENT_TIMEOUT, false);
 }
@@ -1219,7 +1626,7 @@ compact_logs(List *unit)
 	MemoryContextSwitchTo(old);
 	if (GetCurrentTimestamp() - compacted_at >= COMPACT_INTERVAL_US)
 	{
-		UnitRun		all = {waiting, false};
+		UnitRun		all = {waiting, false, false};
 
 		(void) in_transaction(compact_unit_logs_work, &all);
 		list_free(waiting);
@@ -1230,17 +1637,21 @@ compact_logs(List *unit)
 
 /*
  * run_unit
- *		Refresh a unit in its own transaction, then have the logs it read
- *		compacted (compact_logs); back off if it was locked.  A cancel
- *		(SIGINT from workers_cancel_refresh, or the timeout) fails the
- *		refresh, and ends here at the latest.
+ *		Refresh a unit in its own transaction, then watch its inputs
+ *		(watch_unit) and have the logs it read compacted (compact_logs);
+ *		back off if it was locked.  A cancel (SIGINT from
+ *		workers_cancel_refresh, or the timeout) fails the refresh, and ends
+ *		here at the latest.
  */
 static void
-run_unit(List *unit)
+run_unit(List *unit, List *entries)
 {
-	UnitRun		run = {unit, false};
+	UnitRun		run = {unit, false, false};
+	UnitInputs	in;
 
+	read_unit_inputs(entries, llast_oid(unit), &in);
 	(void) in_transaction(refresh_unit_work, &run);
+	watch_unit(llast_oid(unit), &in, run.settled && !run.skipped && !transaction_failed);
 	if (workers_refresh_timeout > 0)
 		disable_timeout(STATEMENT_TIMEOUT, false);
 
@@ -1321,6 +1732,28 @@ schedule_generation(void)
 }
 
 /*
+ * leave
+ *		Exit, idle: from now on a commit that makes a unit of this database
+ *		due tells the launcher when (writes_committing), so plan once more
+ *		and tell it when the next unit is due, counting the commits that
+ *		woke this worker too late.
+ */
+static void
+leave(List *entries)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	TimestampTz wake = DT_NOEND;
+	List	   *units;
+
+	SpinLockAcquire(&shared->mutex);
+	shared->workers[my_worker_slot].state = WORKER_LEAVING;
+	SpinLockRelease(&shared->mutex);
+	units = schedule_plan(entries, now, unavailable_relids(now, &wake), &wake, unit_is_current, NULL);
+	publish(units != NIL ? now : wake, 0);
+	proc_exit(0);
+}
+
+/*
  * worker_loop
  *		Plan, claim a unit, run it; or sleep until the next unit is due or
  *		something wakes the worker.  Exits when asked, after thirty idle
@@ -1388,11 +1821,11 @@ worker_loop(void)
 		MemoryContextSwitchTo(pass_cxt);
 		wake = DT_NOEND;
 		busy = unavailable_relids(now, &wake);
-		unit = claim_unit(schedule_plan(load.entries, now, busy, &wake), &left);
+		unit = claim_unit(schedule_plan(load.entries, now, busy, &wake, unit_is_current, NULL), &left);
 		publish(unit != NIL ? now : wake, left);
 		if (unit != NIL)
 		{
-			run_unit(unit);
+			run_unit(unit, load.entries);
 			idle_since = GetCurrentTimestamp();
 			reload = true;
 			continue;
@@ -1402,7 +1835,7 @@ worker_loop(void)
 		quit = shared->workers[my_worker_slot].quit;
 		SpinLockRelease(&shared->mutex);
 		if (quit || now - idle_since >= WORKER_IDLE_TIMEOUT_US)
-			proc_exit(0);
+			leave(load.entries);
 		wake = Min(wake, now + HOUSEKEEPING_US);
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 Max((wake - GetCurrentTimestamp()) / 1000, 1), PG_WAIT_EXTENSION);

@@ -77,8 +77,8 @@ SELECT s.refreshed_at <= h.refresh_start_time AND s.refreshed_at > h.refresh_sta
 }
 $node->safe_psql('postgres', "SELECT dt.drop_dynamic_table('stamped')");
 
-# A table held by a manual refresh in an open transaction: its scheduled
-# refreshes back off while they wait (no busy loop: few transactions in the
+# A table held by a manual refresh in an open transaction, and written to:
+# its scheduled refreshes back off while they wait (no busy loop: few transactions in the
 # database), and its history keeps one SKIPPED row for the whole stretch.
 my ($mark, $commits) = split /\|/, $node->safe_psql('postgres', q{
 SELECT (SELECT coalesce(max(refresh_id), 0) FROM dt.refresh_history),
@@ -86,8 +86,8 @@ SELECT (SELECT coalesce(max(refresh_id), 0) FROM dt.refresh_history),
 my $holder = $node->background_psql('postgres');
 $holder->query_safe('BEGIN');
 $holder->query_safe("SELECT action FROM dt.refresh('by_kind')");
-sleep 5;
 $node->safe_psql('postgres', "INSERT INTO events (kind, amount) VALUES ('k1', 2)");
+sleep 5;
 $holder->query_safe('COMMIT');
 $holder->quit;
 ok($node->poll_query_until('postgres', equal('by_kind')), 'a blocked table is refreshed once free');

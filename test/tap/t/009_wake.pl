@@ -1,0 +1,137 @@
+# Commits drive the scheduler: a dynamic table whose inputs did not change
+# is not refreshed (no refresh transaction, no history row) while its data
+# timestamp in dt.dynamic_tables stays current; a write is refreshed after
+# its commit; a table over a table is refreshed when only its upstream's
+# input changed; DDL that hides writes from capture counts as a change.
+# Every wait is for a condition (poll_query_until); the assertions are on
+# the history's rows, not on how fast the machine is.
+
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+# equal(dt): the dynamic table equals its query (test/oracle.sql).
+sub equal
+{
+	my ($dt) = @_;
+	return "SELECT count(*) = 0 FROM dt_test.diff('$dt')";
+}
+
+my $node = PostgreSQL::Test::Cluster->new('wake');
+$node->init;
+$node->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'pg_dynamic_tables'
+});
+$node->start;
+$node->safe_psql('postgres', 'CREATE EXTENSION pg_dynamic_tables');
+$node->safe_psql('postgres', slurp_file('test/oracle.sql'));
+
+# rows(dt): its history rows so far.
+sub rows
+{
+	my ($dt) = @_;
+	return $node->safe_psql('postgres', "SELECT count(*) FROM dt.refresh_history WHERE name = 'public.$dt'");
+}
+
+# settled(dt): the scheduler has seen dt current after a scheduled refresh
+# and watches what it reads: until that changes, dt is current
+# (dt_internal.fresh_as_of gives the transaction's start, now()).
+sub settled
+{
+	my ($dt) = @_;
+	return $node->poll_query_until('postgres', qq{
+SELECT dt_internal.fresh_as_of('$dt'::regclass) = now()});
+}
+
+$node->safe_psql('postgres', q{
+CREATE TABLE events (k int, v int);
+INSERT INTO events SELECT i % 5, i FROM generate_series(1, 100) i;
+CREATE TABLE other (k int);
+SELECT dt.create_dynamic_table('fast', 'SELECT k, count(*) AS n, sum(v) AS s FROM events GROUP BY k',
+                               target_lag => '100 milliseconds');
+});
+
+# (a) Idle: after one NO_DATA refresh, none, while the data timestamp
+# advances past the last refresh's.
+ok(settled('fast'), 'an idle table is watched after its first scheduled refresh');
+is($node->safe_psql('postgres', q{
+SELECT string_agg(refresh_trigger || ' ' || refresh_action, ', ' ORDER BY refresh_id)
+  FROM dt.refresh_history WHERE name = 'public.fast'}), 'CREATION FULL, SCHEDULED NO_DATA',
+	'which is a NO_DATA one');
+my $before = rows('fast');
+my $last = $node->safe_psql('postgres',
+	"SELECT max(data_timestamp) FROM dt.refresh_history WHERE name = 'public.fast'");
+# A write to a table the DT does not read changes nothing for it.
+$node->safe_psql('postgres', 'INSERT INTO other VALUES (1)');
+sleep 3;
+is(rows('fast'), $before, 'an idle table at a 100 ms lag writes no history row in 3 seconds');
+is($node->safe_psql('postgres', qq{
+SELECT data_timestamp > '$last' AND current_lag < interval '100 milliseconds'
+       AND scheduling_state_reason IS NULL
+  FROM dt.dynamic_tables WHERE name = 'public.fast'}), 't',
+	'its data timestamp advanced without a refresh, and its lag is within the target');
+
+# (b) A write is refreshed after its commit, by a refresh that started after it.
+my $committed = $node->safe_psql('postgres', q{
+BEGIN;
+INSERT INTO events VALUES (7, 7);
+SELECT clock_timestamp();
+COMMIT;});
+ok($node->poll_query_until('postgres', equal('fast')), 'the write reaches the table');
+is($node->safe_psql('postgres', qq{
+SELECT count(*) FROM dt.refresh_history
+ WHERE name = 'public.fast' AND refresh_trigger = 'SCHEDULED' AND refresh_action = 'INCREMENTAL'
+   AND refresh_start_time > '$committed'}), '1', 'by one scheduled refresh that began after the commit');
+ok(settled('fast'), 'and the table is idle again');
+my $after = rows('fast');
+ok($after - $before <= 2, 'after at most one more refresh (' . ($after - $before) . ')');
+sleep 2;
+is(rows('fast'), $after, 'and none while idle again');
+
+# (c) A chain: down reads up (DOWNSTREAM), which reads events: a write to
+# events changes none of down's own inputs, and still reaches it.
+$node->safe_psql('postgres', q{
+SELECT dt.create_dynamic_table('up', 'SELECT k, count(*) AS n FROM events GROUP BY k',
+                               target_lag => 'downstream');
+SELECT dt.create_dynamic_table('down', 'SELECT n, count(*) AS groups FROM up GROUP BY n',
+                               target_lag => '100 milliseconds');
+});
+ok(settled('down'), 'the chain settles');
+$before = rows('down');
+sleep 2;
+is(rows('down'), $before, 'an idle chain writes no history row');
+$node->safe_psql('postgres', 'INSERT INTO events SELECT 1, i FROM generate_series(1, 10) i');
+ok($node->poll_query_until('postgres', 'SELECT (' . equal('up') . ') AND (' . equal('down') . ')'),
+	'a write to the upstream table reaches the table downstream');
+
+# (d) DDL that hides writes from capture counts as a change: the next
+# refresh sees the capture triggers disabled and refreshes in full.
+ok(settled('fast'), 'the table is idle before the DDL');
+$node->safe_psql('postgres', q{
+ALTER TABLE events DISABLE TRIGGER ALL;
+INSERT INTO events VALUES (3, 3);
+});
+ok($node->poll_query_until('postgres', equal('fast')), 'a write the capture did not see reaches the table');
+$node->safe_psql('postgres', q{
+ALTER TABLE events ENABLE TRIGGER ALL;
+INSERT INTO events VALUES (4, 4);
+});
+ok($node->poll_query_until('postgres', equal('fast')), 'and so do writes after capture is enabled again');
+
+# (e) After a restart the scheduler knows nothing: one NO_DATA refresh each,
+# then none.
+my $last_id = $node->safe_psql('postgres', 'SELECT max(refresh_id) FROM dt.refresh_history');
+$node->restart;
+ok(settled('fast'), 'after a restart, the table is watched again');
+is($node->safe_psql('postgres', qq{
+SELECT string_agg(refresh_trigger || ' ' || refresh_action, ', ' ORDER BY refresh_id)
+  FROM dt.refresh_history WHERE name = 'public.fast' AND refresh_id > $last_id}), 'SCHEDULED NO_DATA',
+	'after one NO_DATA refresh');
+$before = rows('fast');
+sleep 2;
+is(rows('fast'), $before, 'then none');
+
+$node->stop;
+done_testing();
