@@ -233,6 +233,22 @@ DROP TABLE io CASCADE;
 SELECT in_internal_count() AS after_cascade,
        (SELECT count(*) FROM dt_internal.change_log l
          WHERE NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = l.input_relid)) AS stale_logs;
+-- A cascade reaching a column of an internal table through its type (a
+-- domain the subquery groups by) drops the parent and its internal tables
+-- (it failed with "could not open relation" while their key indexes were
+-- INTERNAL to them).
+CREATE DOMAIN in_grp AS int CHECK (VALUE > -100);
+CREATE TABLE idom (id int, g in_grp, x int);
+INSERT INTO idom SELECT i, i % 5, i FROM generate_series(1, 50) i;
+SELECT dt.create_dynamic_table('in_dom', 'SELECT n, count(*) AS c FROM (SELECT g, count(*) AS n FROM idom GROUP BY g) s GROUP BY n',
+                               refresh_mode => 'incremental');
+SELECT in_internal_count() > 0 AS has_internal;
+SET client_min_messages = warning;
+DROP DOMAIN in_grp CASCADE;
+RESET client_min_messages;
+SELECT in_internal_count() AS after_domain_cascade,
+       (SELECT count(*) FROM dt.dynamic_tables WHERE name LIKE '%in_dom%') AS parent_left;
+DROP TABLE idom;
 DROP FUNCTION in_internal_count();
 DROP ROLE dt_in_owner;
 RESET search_path;
