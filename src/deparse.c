@@ -734,6 +734,18 @@ deparse_key_index(Oid dtrelid, DtAnalysis *an)
  */
 
 /*
+ * log_column_type
+ *		The type, typmod and collation of column a of input as its change
+ *		log stores it: a domain's base type (the log holds no constraint).
+ */
+static void
+log_column_type(DtInput *input, AttrNumber a, Oid *type, int32 *typmod, Oid *collation)
+{
+	get_atttypetypmodcoll(input->relid, a, type, typmod, collation);
+	*type = getBaseTypeAndTypmod(*type, typmod);
+}
+
+/*
  * read_changes_sql
  *		The change window of an input as relation "c" (dt$sign, aN...), read
  *		through dt_internal.read_changes from the position $1, $2, $3.
@@ -754,8 +766,7 @@ read_changes_sql(DtInput *input)
 		int32		typmod;
 		Oid			collation;
 
-		get_atttypetypmodcoll(input->relid, a, &type, &typmod, &collation);
-		type = getBaseTypeAndTypmod(type, &typmod);
+		log_column_type(input, a, &type, &typmod, &collation);
 		appendStringInfo(&cols, "%s%d", cols.len > 0 ? "," : "", a);
 		appendStringInfo(&defs, ", a%d %s%s", a, type_sql(type, typmod), collate_sql(collation));
 	}
@@ -839,8 +850,7 @@ net_columns(DtInput *input, StringInfo cols)
 		int32		typmod;
 		Oid			collation;
 
-		get_atttypetypmodcoll(input->relid, a, &type, &typmod, &collation);
-		type = getBaseTypeAndTypmod(type, &typmod);
+		log_column_type(input, a, &type, &typmod, &collation);
 		cancel = cancel && equal_means_identical(type, typmod, collation);
 		appendStringInfo(cols, "%sc.a%d", cols->len > 0 ? ", " : "", a);
 	}
