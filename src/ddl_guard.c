@@ -857,7 +857,9 @@ release_for_cascade(Node *parsetree)
  *		ordinary roles on them is refused; superusers (repairs) are let
  *		through, but for DROP: they are extension members, which PostgreSQL
  *		never drops by name, and a DROP ... CASCADE takes them out of the
- *		extension for a moment (lifecycle_release_members).  (TRUNCATE,
+ *		extension for a moment (lifecycle_release_members); and for RENAME
+ *		and SET SCHEMA: the extension finds them by their names (an internal
+ *		DT renamed would leave its parent reading nothing).  (TRUNCATE,
  *		VACUUM, ANALYZE, GRANT and COMMENT are let through: refreshes
  *		truncate the state, and none of them makes or names a relation.)
  */
@@ -867,8 +869,12 @@ check_internal_objects(Node *parsetree)
 	bool		internal = false;
 	ListCell   *lc;
 
-	/* members of the extension: nobody drops them by name */
-	if (superuser() && !IsA(parsetree, DropStmt))
+	/*
+	 * Members of the extension: nobody drops them by name; and they are found
+	 * by their names, so nobody renames or moves them either.
+	 */
+	if (superuser() && !IsA(parsetree, DropStmt) && !IsA(parsetree, RenameStmt) &&
+		!IsA(parsetree, AlterObjectSchemaStmt))
 		return;
 	switch (nodeTag(parsetree))
 	{
@@ -1173,8 +1179,9 @@ follow_up(Node *parsetree, AfterCommand *after)
  *		a write the capture triggers see (ALTER TABLE ... DISABLE TRIGGER,
  *		a policy, a function replaced, a partition attached, a grant)?
  *		Every statement may but those that change no object, and those
- *		whose writes fire the capture triggers (COPY, CALL, DO); not one run
- *		by a refresh.
+ *		whose writes fire the capture triggers (COPY, CALL, DO); and COMMIT
+ *		PREPARED, whose writer's counts a restart may have forgotten; not
+ *		one run by a refresh.
  */
 static bool
 may_change_results(Node *parsetree)
@@ -1182,6 +1189,9 @@ may_change_results(Node *parsetree)
 	switch (nodeTag(parsetree))
 	{
 		case T_TransactionStmt:
+			/* makes a prepared transaction's writes visible (workers.c) */
+			return ((TransactionStmt *) parsetree)->kind == TRANS_STMT_COMMIT_PREPARED &&
+				!refresh_running();
 		case T_VariableSetStmt:
 		case T_VariableShowStmt:
 		case T_ExplainStmt:

@@ -485,7 +485,9 @@ schedule_changed(Oid dboid, bool extension_created)
  * changes at commit, after PostgreSQL made them visible.  A prepared
  * transaction stays in flight for good (until the server restarts): who
  * commits it and when is not known here, so the units that read what it
- * wrote are refreshed at their lag whatever changes.
+ * wrote are refreshed at their lag whatever changes.  A restart forgets
+ * it; its COMMIT PREPARED, which writes nothing of its own, counts as a
+ * change of every table (ddl_guard.c, workers_note_utility).
  */
 static void
 workers_xact_callback(XactEvent event, void *arg)

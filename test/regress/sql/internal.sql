@@ -228,6 +228,23 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
     RAISE NOTICE 'refused: %', regexp_replace(SQLERRM, '[0-9]+', 'N', 'g');
 END $$;
+-- Nor renamed or moved, even by a superuser: its parent finds it by name.
+DO $$
+DECLARE
+    t regclass := (SELECT c.oid::regclass FROM pg_class c
+        WHERE c.relnamespace = 'dt_internal'::regnamespace AND c.relname LIKE 'sub\_%' LIMIT 1);
+BEGIN
+    BEGIN
+        EXECUTE format('ALTER TABLE %s RENAME TO zz', t);
+    EXCEPTION WHEN OTHERS THEN
+        RAISE NOTICE 'rename refused: %', regexp_replace(SQLERRM, '[0-9]+', 'N', 'g');
+    END;
+    BEGIN
+        EXECUTE format('ALTER TABLE %s SET SCHEMA public', t);
+    EXCEPTION WHEN OTHERS THEN
+        RAISE NOTICE 'move refused: %', regexp_replace(SQLERRM, '[0-9]+', 'N', 'g');
+    END;
+END $$;
 -- Dropping an input with CASCADE drops the parent, and its internal tables.
 DROP TABLE io CASCADE;
 SELECT in_internal_count() AS after_cascade,

@@ -23,6 +23,7 @@ my $node = PostgreSQL::Test::Cluster->new('wake');
 $node->init;
 $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'pg_dynamic_tables'
+max_prepared_transactions = 2
 });
 $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION pg_dynamic_tables');
@@ -132,6 +133,19 @@ SELECT string_agg(refresh_trigger || ' ' || refresh_action, ', ' ORDER BY refres
 $before = rows('fast');
 sleep 2;
 is(rows('fast'), $before, 'then none');
+
+# (f) A prepared transaction that outlives a restart: its writer's counts
+# are gone with the restart, and COMMIT PREPARED (which writes nothing of
+# its own) counts as a change of every table.
+$node->safe_psql('postgres', q{
+BEGIN;
+INSERT INTO events VALUES (9, 9);
+PREPARE TRANSACTION 'w1';
+});
+$node->restart;
+ok(settled('fast'), 'with a transaction prepared before the restart, the table is idle');
+$node->safe_psql('postgres', "COMMIT PREPARED 'w1'");
+ok($node->poll_query_until('postgres', equal('fast')), 'its COMMIT PREPARED reaches the table');
 
 $node->stop;
 done_testing();
