@@ -920,13 +920,11 @@ static Bitmapset *
 log_needed_columns(Oid relid, bool *read)
 {
 	MemoryContext caller = CurrentMemoryContext;
-	Oid			types[1] = {OIDOID};
-	Datum		values[1] = {ObjectIdGetDatum(relid)};
 	Bitmapset  *needed = NULL;
 
 	SPI_connect();
-	catalog_exec("SELECT columns FROM " DT_INTERNAL_SCHEMA ".dynamic_table_input WHERE input_relid = $1",
-				 1, types, values, NULL, SPI_OK_SELECT);
+	catalog_exec_relid("SELECT columns FROM " DT_INTERNAL_SCHEMA ".dynamic_table_input WHERE input_relid = $1",
+					   relid, SPI_OK_SELECT);
 	*read = (SPI_processed > 0);
 	spi_util_foreach_row(caller, add_columns, &needed);
 	SPI_finish();

@@ -287,6 +287,16 @@ catalog_exec(const char *sql, int nargs, Oid *types, Datum *values,
 	exec_as_extension_owner(sql, nargs, types, values, nulls, expected, false);
 }
 
+/* catalog_exec_relid: catalog_exec of sql with one parameter, $1 = relid. */
+void
+catalog_exec_relid(const char *sql, Oid relid, int expected)
+{
+	Oid			types[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(relid)};
+
+	catalog_exec(sql, 1, types, values, NULL, expected);
+}
+
 /* How many catalog_exec_ddl calls are running. */
 static int	internal_ddl_depth = 0;
 
@@ -361,18 +371,15 @@ catalog_read_entry(Oid relid, bool missing_ok)
 {
 	MemoryContext caller = CurrentMemoryContext;
 	DtEntry    *entry = NULL;
-	Oid			types[1] = {OIDOID};
-	Datum		values[1] = {ObjectIdGetDatum(relid)};
 
 	catalog_require_current_version();
 	SPI_connect();
-	catalog_exec("SELECT query_text, query_tree, target_lag, requested_mode, refresh_mode, "
-				 "refresh_mode_reason, settings, populated, position_snapshot, "
-				 "position_xid, position_cid, EXISTS (SELECT FROM " DT_INTERNAL_SCHEMA ".state_valid v "
-				 "WHERE v.relid = d.relid), tree_major, definition, initialize = 'on_create', "
-				 "scheduling_state = 'SUSPENDED', suspended_by, tree_system, no_position_reason, suspend_reason "
-				 "FROM " DT_INTERNAL_SCHEMA ".dynamic_table d WHERE relid = $1",
-				 1, types, values, NULL, SPI_OK_SELECT);
+	catalog_exec_relid("SELECT query_text, query_tree, target_lag, requested_mode, refresh_mode, "
+					   "refresh_mode_reason, settings, populated, position_snapshot, "
+					   "position_xid, position_cid, EXISTS (SELECT FROM " DT_INTERNAL_SCHEMA ".state_valid v "
+					   "WHERE v.relid = d.relid), tree_major, definition, initialize = 'on_create', "
+					   "scheduling_state = 'SUSPENDED', suspended_by, tree_system, no_position_reason, suspend_reason "
+					   "FROM " DT_INTERNAL_SCHEMA ".dynamic_table d WHERE relid = $1", relid, SPI_OK_SELECT);
 	if (SPI_processed == 1)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[0];
@@ -444,13 +451,10 @@ catalog_read_entry(Oid relid, bool missing_ok)
 bool
 catalog_is_dynamic_table(Oid relid)
 {
-	Oid			types[1] = {OIDOID};
-	Datum		values[1] = {ObjectIdGetDatum(relid)};
 	bool		found;
 
 	SPI_connect();
-	catalog_exec("SELECT FROM " DT_INTERNAL_SCHEMA ".dynamic_table WHERE relid = $1",
-				 1, types, values, NULL, SPI_OK_SELECT);
+	catalog_exec_relid("SELECT FROM " DT_INTERNAL_SCHEMA ".dynamic_table WHERE relid = $1", relid, SPI_OK_SELECT);
 	found = (SPI_processed > 0);
 	SPI_finish();
 	return found;
@@ -572,14 +576,9 @@ catalog_insert_entry(DtEntry *entry, List *inputs)
 void
 catalog_forget_inputs(Oid relid)
 {
-	Oid			types[1] = {OIDOID};
-	Datum		values[1] = {ObjectIdGetDatum(relid)};
-
 	SPI_connect();
-	catalog_exec("DELETE FROM " DT_INTERNAL_SCHEMA ".dynamic_table_input WHERE relid = $1",
-				 1, types, values, NULL, SPI_OK_DELETE);
-	catalog_exec("DELETE FROM " DT_INTERNAL_SCHEMA ".state_valid WHERE relid = $1",
-				 1, types, values, NULL, SPI_OK_DELETE);
+	catalog_exec_relid("DELETE FROM " DT_INTERNAL_SCHEMA ".dynamic_table_input WHERE relid = $1", relid, SPI_OK_DELETE);
+	catalog_exec_relid("DELETE FROM " DT_INTERNAL_SCHEMA ".state_valid WHERE relid = $1", relid, SPI_OK_DELETE);
 	SPI_finish();
 	CommandCounterIncrement();
 }
@@ -609,13 +608,10 @@ catalog_is_guard_function(Oid funcid)
 bool
 catalog_is_populated(Oid relid)
 {
-	Oid			types[1] = {OIDOID};
-	Datum		values[1] = {ObjectIdGetDatum(relid)};
 	bool		populated = true;
 
 	SPI_connect();
-	catalog_exec("SELECT populated FROM " DT_INTERNAL_SCHEMA ".dynamic_table WHERE relid = $1",
-				 1, types, values, NULL, SPI_OK_SELECT);
+	catalog_exec_relid("SELECT populated FROM " DT_INTERNAL_SCHEMA ".dynamic_table WHERE relid = $1", relid, SPI_OK_SELECT);
 	if (SPI_processed > 0)
 	{
 		bool		isnull;
@@ -697,16 +693,11 @@ catalog_save_position(Oid relid, Snapshot snapshot, CommandId cid, TimestampTz d
 void
 catalog_set_state_valid(Oid relid, bool valid)
 {
-	Oid			types[1] = {OIDOID};
-	Datum		values[1] = {ObjectIdGetDatum(relid)};
-
 	SPI_connect();
 	if (valid)
-		catalog_exec("INSERT INTO " DT_INTERNAL_SCHEMA ".state_valid (relid) VALUES ($1) ON CONFLICT DO NOTHING",
-					 1, types, values, NULL, SPI_OK_INSERT);
+		catalog_exec_relid("INSERT INTO " DT_INTERNAL_SCHEMA ".state_valid (relid) VALUES ($1) ON CONFLICT DO NOTHING", relid, SPI_OK_INSERT);
 	else
-		catalog_exec("DELETE FROM " DT_INTERNAL_SCHEMA ".state_valid WHERE relid = $1",
-					 1, types, values, NULL, SPI_OK_DELETE);
+		catalog_exec_relid("DELETE FROM " DT_INTERNAL_SCHEMA ".state_valid WHERE relid = $1", relid, SPI_OK_DELETE);
 	SPI_finish();
 }
 
@@ -1029,14 +1020,11 @@ catalog_set_suspended(Oid relid, bool suspend, const char *reason)
 void
 catalog_record_failure(Oid relid, const char *message)
 {
-	Oid			types[1] = {OIDOID};
-	Datum		values[1] = {ObjectIdGetDatum(relid)};
 	int			failures = 0;
 
 	SPI_connect();
-	catalog_exec("UPDATE " DT_INTERNAL_SCHEMA ".dynamic_table SET consecutive_failures = consecutive_failures + 1"
-				 " WHERE relid = $1 RETURNING consecutive_failures",
-				 1, types, values, NULL, SPI_OK_UPDATE_RETURNING);
+	catalog_exec_relid("UPDATE " DT_INTERNAL_SCHEMA ".dynamic_table SET consecutive_failures = consecutive_failures + 1"
+					   " WHERE relid = $1 RETURNING consecutive_failures", relid, SPI_OK_UPDATE_RETURNING);
 	if (SPI_processed == 1)
 	{
 		bool		isnull;
@@ -1568,12 +1556,8 @@ catalog_delete_dropped(List **dts, List **inputs)
 void
 catalog_delete_entry(Oid relid)
 {
-	Oid			types[1] = {OIDOID};
-	Datum		values[1] = {ObjectIdGetDatum(relid)};
-
 	SPI_connect();
-	catalog_exec("DELETE FROM " DT_INTERNAL_SCHEMA ".dynamic_table WHERE relid = $1",
-				 1, types, values, NULL, SPI_OK_DELETE);
+	catalog_exec_relid("DELETE FROM " DT_INTERNAL_SCHEMA ".dynamic_table WHERE relid = $1", relid, SPI_OK_DELETE);
 	SPI_finish();
 	CommandCounterIncrement();
 }
@@ -1587,15 +1571,12 @@ catalog_delete_entry(Oid relid)
 void
 catalog_forget_position(Oid relid)
 {
-	Oid			types[1] = {OIDOID};
-	Datum		values[1] = {ObjectIdGetDatum(relid)};
-
 	SPI_connect();
-	catalog_exec("UPDATE " DT_INTERNAL_SCHEMA ".dynamic_table SET position_snapshot = NULL,"
-				 " position_xid = NULL, position_cid = NULL, no_position_reason ="
-				 " 'its dt_guard trigger was disabled, so its rows may differ from its query;"
-				 " refreshed in full' WHERE relid = $1",
-				 1, types, values, NULL, SPI_OK_UPDATE);
+	catalog_exec_relid("UPDATE " DT_INTERNAL_SCHEMA ".dynamic_table SET position_snapshot = NULL,"
+					   " position_xid = NULL, position_cid = NULL, no_position_reason ="
+					   " 'its dt_guard trigger was disabled, so its rows may differ from its query;"
+					   " refreshed in full' WHERE relid = $1",
+					   relid, SPI_OK_UPDATE);
 	SPI_finish();
 }
 

@@ -181,6 +181,7 @@ extern void catalog_begin_as_owner(Oid role, bool restricted, Oid *saved_user,
 extern void catalog_end_as_owner(Oid saved_user, int saved_context);
 extern void catalog_exec(const char *sql, int nargs, Oid *types, Datum *values,
 						 const char *nulls, int expected);
+extern void catalog_exec_relid(const char *sql, Oid relid, int expected);
 extern void catalog_exec_ddl(const char *sql);
 extern bool catalog_internal_ddl_running(void);
 extern DtEntry *catalog_read_entry(Oid relid, bool missing_ok);
