@@ -32,6 +32,8 @@
 #include "catalog/pg_class.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
+#include "parser/parse_oper.h"
 #include "parser/parse_relation.h"
 #include "parser/parsetree.h"
 #include "rewrite/rewriteManip.h"
@@ -45,7 +47,10 @@ typedef enum SubKind
 	SUB_NONE,
 	SUB_CTE,					/* cteList item cte */
 	SUB_FROM,					/* range table entry rtindex */
-	SUB_SCALAR					/* a SubLink of the WHERE clause */
+	SUB_SCALAR,					/* a SubLink of WHERE (or of the select list) */
+	SUB_GROUPED,				/* the grouping under a scalar SubLink of
+								 * HAVING or the select list */
+	SUB_IN						/* an IN SubLink, a conjunct of WHERE */
 } SubKind;
 
 typedef struct SubFound
@@ -56,6 +61,7 @@ typedef struct SubFound
 	SubLink    *sublink;
 	Query	   *sub;			/* its query, as written */
 	List	   *colnames;		/* the names of its output columns */
+	Query	   *outer;			/* SUB_GROUPED: the query over its table */
 } SubFound;
 
 /* Walk state of outer_walker and cte_walker: the depth below the start. */
@@ -84,8 +90,9 @@ outer_walker(Node *node, LevelWalk *w)
 		if (((GroupingFunc *) node)->agglevelsup > w->depth)
 			return true;
 	}
+	/* (a SubLink's own Params, in its test, refer to its subquery's columns) */
 	if (IsA(node, Param))
-		return true;
+		return ((Param *) node)->paramkind != PARAM_SUBLINK;
 	if (IsA(node, Query))
 	{
 		Query	   *q = (Query *) node;
@@ -159,6 +166,22 @@ columns_named(Query *sub, List *colnames)
 	return true;
 }
 
+/*
+ * scalar_aggregate
+ *		Is link an uncorrelated scalar subquery that aggregates without
+ *		GROUP BY, so gives one row, always?
+ */
+static bool
+scalar_aggregate(SubLink *link)
+{
+	Query	   *sub = (Query *) link->subselect;
+
+	return link->subLinkType == EXPR_SUBLINK && aggregates(sub) && sub->hasAggs &&
+		sub->groupClause == NIL && sub->groupingSets == NIL && sub->havingQual == NULL &&
+		sub->limitCount == NULL && sub->limitOffset == NULL && !sub->hasTargetSRFs &&
+		!sub->hasWindowFuncs && standalone(sub);
+}
+
 /* scalar_walker: the first uncorrelated scalar aggregate SubLink. */
 static bool
 scalar_walker(Node *node, SubFound *f)
@@ -168,20 +191,16 @@ scalar_walker(Node *node, SubFound *f)
 	if (IsA(node, SubLink))
 	{
 		SubLink    *link = (SubLink *) node;
-		Query	   *sub = (Query *) link->subselect;
 
-		if (link->subLinkType == EXPR_SUBLINK && aggregates(sub) && sub->hasAggs &&
-			sub->groupClause == NIL && sub->groupingSets == NIL && sub->havingQual == NULL &&
-			sub->limitCount == NULL && sub->limitOffset == NULL && !sub->hasTargetSRFs &&
-			!sub->hasWindowFuncs && standalone(sub))
+		if (scalar_aggregate(link))
 		{
-			TargetEntry *tle = linitial_node(TargetEntry, sub->targetList);
+			TargetEntry *tle = linitial_node(TargetEntry, ((Query *) link->subselect)->targetList);
 
 			f->kind = SUB_SCALAR;
 			f->sublink = link;
-			f->sub = sub;
+			f->sub = (Query *) link->subselect;
 			f->colnames = list_make1(makeString(tle->resname != NULL ? tle->resname : "value"));
-			if (columns_named(sub, f->colnames))
+			if (columns_named(f->sub, f->colnames))
 				return true;
 			f->kind = SUB_NONE;
 		}
@@ -190,6 +209,298 @@ scalar_walker(Node *node, SubFound *f)
 	if (IsA(node, Query))
 		return false;
 	return expression_tree_walker(node, scalar_walker, f);
+}
+
+/*
+ * A grouped level split under its scalar subqueries (split_grouping): the
+ * target list of the grouping below, and what split_walker saw.
+ */
+typedef struct Split
+{
+	List	   *inner;			/* the grouping's target entries */
+	List	   *colnames;		/* their names */
+	bool		scalar;			/* a scalar aggregate SubLink seen */
+	bool		refused;		/* a SubLink that cannot leave the grouping */
+} Split;
+
+/*
+ * split_walker
+ *		In the select list and HAVING of a grouped level: a scalar aggregate
+ *		SubLink (s->scalar), or one that must stay in the level (correlated
+ *		with it, or in an aggregate's argument: s->refused).
+ */
+static bool
+split_walker(Node *node, Split *s)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Aggref) || IsA(node, GroupingFunc))
+	{
+		s->refused |= checkExprHasSubLink(node);
+		return false;
+	}
+	if (IsA(node, SubLink))
+	{
+		SubLink    *link = (SubLink *) node;
+
+		s->scalar |= scalar_aggregate(link);
+		s->refused |= !standalone((Query *) link->subselect);
+		return expression_tree_walker(link->testexpr, split_walker, s);
+	}
+	return expression_tree_walker(node, split_walker, s);
+}
+
+/*
+ * split_column
+ *		The Var, over the grouping below (range table entry 1), of its
+ *		column computing expr: a new one named after name unless one
+ *		computes it already.
+ */
+static Var *
+split_column(Split *s, Expr *expr, const char *name)
+{
+	ListCell   *lc;
+	TargetEntry *tle = NULL;
+	char	   *unique;
+	int			n = 1;
+
+	foreach(lc, s->inner)
+	{
+		if (equal(((TargetEntry *) lfirst(lc))->expr, expr))
+			tle = (TargetEntry *) lfirst(lc);
+	}
+	if (tle == NULL)
+	{
+		if (name == NULL || strcmp(name, "?column?") == 0)
+			name = "c";
+		unique = pstrdup(name);
+		for (;;)
+		{
+			bool		used = false;
+
+			foreach(lc, s->colnames)
+				used |= strcmp(strVal(lfirst(lc)), unique) == 0;
+			if (!used)
+				break;
+			unique = psprintf("%s_%d", name, ++n);
+		}
+		tle = makeTargetEntry(copyObject(expr), list_length(s->inner) + 1, unique, false);
+		s->inner = lappend(s->inner, tle);
+		s->colnames = lappend(s->colnames, makeString(unique));
+	}
+	return makeVar(1, tle->resno, exprType((Node *) expr), exprTypmod((Node *) expr),
+				   exprCollation((Node *) expr), 0);
+}
+
+/*
+ * split_mutator
+ *		An expression of the grouped level as one over the grouping below:
+ *		each largest part without a SubLink (but a constant) its column.
+ */
+static Node *
+split_mutator(Node *node, Split *s)
+{
+	if (node == NULL)
+		return NULL;
+	if (IsA(node, Const) || IsA(node, Param))
+		return copyObject(node);
+	if (IsA(node, SubLink))
+	{
+		SubLink    *link = copyObject((SubLink *) node);
+
+		link->testexpr = split_mutator(link->testexpr, s);
+		return (Node *) link;
+	}
+	if (!checkExprHasSubLink(node))
+		return (Node *) split_column(s, (Expr *) node, NULL);
+	return expression_tree_mutator(node, split_mutator, s);
+}
+
+/*
+ * split_grouping
+ *		A grouped level whose select list or HAVING compares with (or
+ *		computes from) an uncorrelated scalar aggregate: in f, the grouping
+ *		without HAVING, every group key and every part of the select list
+ *		and HAVING without a subquery a column of it (SUB_GROUPED), and the
+ *		query over it: those expressions, HAVING its WHERE (f->outer, its
+ *		one FROM item the grouping's table, made by internal_replace).  The
+ *		grouping keeps every group, so that when the scalar moves, the
+ *		groups that cross it are read from the grouping's table.
+ */
+static bool
+split_grouping(Query *query, SubFound *f)
+{
+	Split		s = {0};
+	Query	   *inner;
+	Query	   *outer;
+	RangeTblEntry *rte = makeNode(RangeTblEntry);
+	RangeTblRef *ref = makeNode(RangeTblRef);
+	List	   *tlist = NIL;
+	ListCell   *lc;
+
+	if (!aggregates(query) || query->groupingSets != NIL || query->distinctClause != NIL ||
+		query->limitCount != NULL || query->limitOffset != NULL || query->hasWindowFuncs ||
+		query->hasTargetSRFs || query->rowMarks != NIL)
+		return false;
+	foreach(lc, query->targetList)
+	{
+		TargetEntry *tle = (TargetEntry *) lfirst(lc);
+
+		if (!tle->resjunk)
+			(void) split_walker((Node *) tle->expr, &s);
+	}
+	(void) split_walker(query->havingQual, &s);
+	if (!s.scalar || s.refused)
+		return false;
+
+	/* the output columns without a subquery keep their names, then the keys */
+	foreach(lc, query->targetList)
+	{
+		TargetEntry *tle = (TargetEntry *) lfirst(lc);
+
+		if (!tle->resjunk && !checkExprHasSubLink((Node *) tle->expr))
+			(void) split_column(&s, tle->expr, tle->resname);
+	}
+	foreach(lc, query->groupClause)
+	{
+		TargetEntry *key = get_sortgroupclause_tle((SortGroupClause *) lfirst(lc), query->targetList);
+		Var		   *var = split_column(&s, key->expr, key->resname);
+
+		((TargetEntry *) list_nth(s.inner, var->varattno - 1))->ressortgroupref = key->ressortgroupref;
+	}
+	foreach(lc, query->targetList)
+	{
+		TargetEntry *tle = (TargetEntry *) lfirst(lc);
+
+		if (!tle->resjunk)
+			tlist = lappend(tlist, makeTargetEntry((Expr *) split_mutator((Node *) tle->expr, &s),
+												   tle->resno, tle->resname, false));
+	}
+
+	outer = makeNode(Query);
+	outer->commandType = CMD_SELECT;
+	outer->querySource = QSRC_ORIGINAL;
+	outer->canSetTag = true;
+	outer->targetList = tlist;
+	rte->eref = makeAlias("grouped", NIL);
+	rte->inFromCl = true;
+	outer->rtable = list_make1(rte);
+	ref->rtindex = 1;
+	outer->jointree = makeFromExpr(list_make1(ref), split_mutator(query->havingQual, &s));
+	outer->hasSubLinks = true;
+
+	inner = copyObject(query);
+	inner->targetList = s.inner;
+	inner->havingQual = NULL;
+	inner->sortClause = NIL;
+	inner->hasSubLinks = checkExprHasSubLink((Node *) inner);
+	rte->eref->colnames = list_copy(s.colnames);
+
+	f->kind = SUB_GROUPED;
+	f->sub = inner;
+	f->colnames = s.colnames;
+	f->outer = outer;
+	return true;
+}
+
+/*
+ * in_equalities
+ *		Is testexpr, of an IN over sub, one equality per output column of
+ *		sub, of an expression without a subquery with the column, by an
+ *		operator of a family of the column type's own equality, under the
+ *		column's collation?  Then sub's rows grouped by their columns match
+ *		a row at most once each: the IN is a join with them.
+ */
+static bool
+in_equalities(Node *testexpr, Query *sub)
+{
+	List	   *ops = is_andclause(testexpr) ? ((BoolExpr *) testexpr)->args : list_make1(testexpr);
+	Bitmapset  *cols = NULL;
+	ListCell   *lc;
+	int			ncols = 0;
+
+	foreach(lc, ops)
+	{
+		OpExpr	   *op = (OpExpr *) lfirst(lc);
+		Param	   *param;
+		Oid			eqop = InvalidOid;
+
+		if (!IsA(op, OpExpr) || list_length(op->args) != 2 || !IsA(lsecond(op->args), Param))
+			return false;
+		param = lsecond_node(Param, op->args);
+		if (param->paramkind != PARAM_SUBLINK || bms_is_member(param->paramid, cols) ||
+			checkExprHasSubLink(linitial(op->args)) || op->inputcollid != param->paramcollid ||
+			!op_mergejoinable(op->opno, exprType(linitial(op->args))))
+			return false;
+		get_sort_group_operators(param->paramtype, false, false, false, NULL, &eqop, NULL, NULL);
+		if (!OidIsValid(eqop) || !equality_ops_are_compatible(op->opno, eqop))
+			return false;
+		cols = bms_add_member(cols, param->paramid);
+	}
+	foreach(lc, sub->targetList)
+		ncols += !((TargetEntry *) lfirst(lc))->resjunk;
+	return bms_num_members(cols) == ncols;
+}
+
+/*
+ * in_walker
+ *		The first conjunct of WHERE that is IN over an uncorrelated subquery
+ *		of a FROM list and conditions, by equalities (in_equalities): in f,
+ *		that subquery grouped by its columns (SUB_IN).
+ */
+static bool
+in_walker(Node *node, SubFound *f)
+{
+	SubLink    *link = (SubLink *) node;
+	Query	   *sub;
+	ListCell   *lc;
+
+	if (is_andclause(node))
+	{
+		foreach(lc, ((BoolExpr *) node)->args)
+		{
+			if (in_walker(lfirst(lc), f))
+				return true;
+		}
+		return false;
+	}
+	if (node == NULL || !IsA(node, SubLink) || link->subLinkType != ANY_SUBLINK)
+		return false;
+	sub = (Query *) link->subselect;
+	if (sub->commandType != CMD_SELECT || sub->setOperations != NULL || aggregates(sub) ||
+		sub->distinctClause != NIL || sub->sortClause != NIL || sub->limitCount != NULL ||
+		sub->limitOffset != NULL || sub->hasWindowFuncs || sub->hasTargetSRFs ||
+		sub->rowMarks != NIL || !standalone(sub) || !in_equalities(link->testexpr, sub))
+		return false;
+	f->colnames = NIL;
+	foreach(lc, sub->targetList)
+	{
+		TargetEntry *tle = (TargetEntry *) lfirst(lc);
+
+		if (!tle->resjunk)
+			f->colnames = lappend(f->colnames,
+								  makeString(tle->resname != NULL ? tle->resname : "?column?"));
+	}
+	if (!columns_named(sub, f->colnames))
+		return false;
+	sub = copyObject(sub);
+	foreach(lc, sub->targetList)
+	{
+		TargetEntry *tle = (TargetEntry *) lfirst(lc);
+		SortGroupClause *group = makeNode(SortGroupClause);
+		Oid			type = exprType((Node *) tle->expr);
+
+		if (tle->resjunk)
+			continue;
+		tle->ressortgroupref = group->tleSortGroupRef = tle->resno;
+		get_sort_group_operators(type, false, false, false, &group->sortop, &group->eqop, NULL,
+								 &group->hashable);
+		sub->groupClause = lappend(sub->groupClause, group);
+	}
+	f->kind = SUB_IN;
+	f->sublink = link;
+	f->sub = sub;
+	return true;
 }
 
 /* find: the next subquery of query to read from a table, in f. */
@@ -230,7 +541,11 @@ find(Query *query, SubFound *f)
 			return true;
 		}
 	}
-	return scalar_walker(query->jointree->quals, f);
+	if (scalar_walker(query->jointree->quals, f))
+		return true;
+	if (!aggregates(query) && scalar_walker((Node *) query->targetList, f))
+		return true;
+	return split_grouping(query, f) || in_walker(query->jointree->quals, f);
 }
 
 /*
@@ -327,19 +642,60 @@ cte_walker(Node *node, LevelWalk *w)
 	return expression_tree_walker(node, cte_walker, w);
 }
 
-/* scalar_mutator: the SubLink found replaced by the Var of its table. */
-static Node *
-scalar_mutator(Node *node, void *context)
+/*
+ * Walk state of sublink_mutator: the SubLink found, what replaces it, and
+ * (SUB_IN) the table whose Vars replace its Params.
+ */
+typedef struct Replace
 {
-	void	  **args = (void **) context;
+	SubLink    *sublink;
+	Node	   *by;
+	Index		rtindex;
+} Replace;
 
+/*
+ * sublink_mutator
+ *		The SubLink found replaced by r->by; with r->rtindex (and no
+ *		SubLink), the Params of a subquery's columns by the Vars of that
+ *		table's columns.
+ */
+static Node *
+sublink_mutator(Node *node, Replace *r)
+{
 	if (node == NULL)
 		return NULL;
-	if (node == args[0])
-		return (Node *) copyObject(args[1]);
+	if (node == (Node *) r->sublink)
+		return copyObject(r->by);
+	if (IsA(node, Param) && r->rtindex > 0 && ((Param *) node)->paramkind == PARAM_SUBLINK)
+	{
+		Param	   *param = (Param *) node;
+
+		return (Node *) makeVar(r->rtindex, param->paramid, param->paramtype, param->paramtypmod,
+								param->paramcollid, 0);
+	}
 	if (IsA(node, Query))
 		return node;
-	return expression_tree_mutator(node, scalar_mutator, context);
+	return expression_tree_mutator(node, sublink_mutator, r);
+}
+
+/*
+ * join_table
+ *		Add table subrelid, whose columns are named colnames, to the FROM
+ *		list of query; its range table index.
+ */
+static Index
+join_table(Query *query, Oid subrelid, List *colnames)
+{
+	RangeTblEntry *rte = makeNode(RangeTblEntry);
+	RangeTblRef *ref = makeNode(RangeTblRef);
+
+	rte->eref = makeAlias(get_rel_name(subrelid), list_copy(colnames));
+	rte->inFromCl = true;
+	read_table(query, rte, subrelid);
+	query->rtable = lappend(query->rtable, rte);
+	ref->rtindex = list_length(query->rtable);
+	query->jointree->fromlist = lappend(query->jointree->fromlist, ref);
+	return ref->rtindex;
 }
 
 /*
@@ -351,6 +707,7 @@ void
 internal_replace(Query *query, Oid subrelid)
 {
 	SubFound	f;
+	Replace		r = {0};
 
 	if (!find(query, &f))
 		elog(ERROR, "no subquery to read from an internal dynamic table");
@@ -360,28 +717,42 @@ internal_replace(Query *query, Oid subrelid)
 
 		(void) cte_walker((Node *) query, &w);
 		query->cteList = list_delete_ptr(query->cteList, f.cte);
+		return;
 	}
-	else if (f.kind == SUB_FROM)
+	if (f.kind == SUB_FROM)
+	{
 		read_table(query, rt_fetch(f.rtindex, query->rtable), subrelid);
+		return;
+	}
+	if (f.kind == SUB_GROUPED)
+	{
+		RangeTblEntry *rte = linitial_node(RangeTblEntry, f.outer->rtable);
+
+		rte->eref->aliasname = get_rel_name(subrelid);
+		read_table(f.outer, rte, subrelid);
+		*query = *f.outer;
+		return;
+	}
+
+	/* a scalar subquery's one row, or IN's matching row, joins the FROM list */
+	r.sublink = f.sublink;
+	if (f.kind == SUB_SCALAR)
+	{
+		Index		rtindex = join_table(query, subrelid, f.colnames);
+
+		r.by = (Node *) makeVar(rtindex, 1, exprType((Node *) f.sublink),
+								exprTypmod((Node *) f.sublink),
+								exprCollation((Node *) f.sublink), 0);
+	}
 	else
 	{
-		RangeTblEntry *rte = makeNode(RangeTblEntry);
-		RangeTblRef *ref = makeNode(RangeTblRef);
-		char	   *name = get_rel_name(subrelid);
-		void	   *args[2];
+		Replace		params = {NULL, NULL, join_table(query, subrelid, f.colnames)};
 
-		rte->eref = makeAlias(name, list_copy(f.colnames));
-		rte->inFromCl = true;
-		read_table(query, rte, subrelid);
-		query->rtable = lappend(query->rtable, rte);
-		ref->rtindex = list_length(query->rtable);
-		query->jointree->fromlist = lappend(query->jointree->fromlist, ref);
-		args[0] = f.sublink;
-		args[1] = makeVar(ref->rtindex, 1, exprType((Node *) f.sublink),
-						  exprTypmod((Node *) f.sublink), exprCollation((Node *) f.sublink), 0);
-		query->jointree->quals = scalar_mutator(query->jointree->quals, args);
-		query->hasSubLinks = checkExprHasSubLink((Node *) query);
+		r.by = sublink_mutator(f.sublink->testexpr, &params);
 	}
+	query->jointree->quals = sublink_mutator(query->jointree->quals, &r);
+	query->targetList = (List *) sublink_mutator((Node *) query->targetList, &r);
+	query->hasSubLinks = checkExprHasSubLink((Node *) query);
 }
 
 /*

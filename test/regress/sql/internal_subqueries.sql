@@ -1,0 +1,174 @@
+-- Scalar subqueries in HAVING and in the select list, and IN over a
+-- subquery that has subqueries of its own, maintained through internal
+-- dynamic tables (issue 13; TPC-H Q11 and Q20's shapes).
+--
+-- A grouped level that compares with (or computes from) an uncorrelated
+-- scalar aggregate is split: its grouping, every group kept, is one
+-- internal table, the scalar another, and the query reads them (a
+-- threshold that moves is crossed by groups found in the grouping's
+-- table).  IN over an uncorrelated subquery, a conjunct of WHERE, is a
+-- join with that subquery's distinct rows, an internal table.
+--
+-- Suppliers iq_s, parts iq_p, stock iq_ps and usage iq_l take seeded
+-- random writes: rows added, moved, deleted; NULL quantities, costs,
+-- suppliers and notes (NULLs in an IN list change nothing in WHERE;
+-- NULL sums leave a group below any threshold); thresholds crossed both
+-- ways.  After every round every dynamic table equals its defining query.
+
+CREATE SCHEMA dt_iq;
+SET search_path = dt_iq, public;
+
+CREATE TABLE iq_s (id int PRIMARY KEY, name text, region text);
+CREATE TABLE iq_p (id int PRIMARY KEY, tag text);
+CREATE TABLE iq_ps (id serial PRIMARY KEY, part int, supp int, qty int, cost numeric);
+CREATE TABLE iq_l (id serial PRIMARY KEY, part int, supp int, q int, note text);
+
+CREATE FUNCTION iq_create(name text, query text) RETURNS void LANGUAGE sql AS $$
+SELECT dt.create_dynamic_table(name, query, refresh_mode => 'incremental', initialize => 'on_schedule')
+$$;
+
+-- Q11's shape: the groups above a fraction of the total.
+SELECT iq_create('iq_having', $$
+SELECT part, sum(cost * qty) AS value
+  FROM iq_ps, iq_s
+ WHERE supp = iq_s.id AND region = 'r1'
+ GROUP BY part
+HAVING sum(cost * qty) > (SELECT sum(cost * qty) * 0.1 FROM iq_ps, iq_s WHERE supp = iq_s.id AND region = 'r1')
+ ORDER BY value DESC
+$$);
+-- A share of the total in the select list; a HAVING on an aggregate the
+-- select list does not show, over a group key it does not show either.
+SELECT iq_create('iq_share', $$
+SELECT part, sum(qty) AS total, round(sum(qty) / nullif((SELECT sum(qty) FROM iq_ps), 0), 6) AS share
+  FROM iq_ps
+ GROUP BY part
+$$);
+SELECT iq_create('iq_hidden', $$
+SELECT sum(qty) AS total, max(cost) AS top
+  FROM iq_ps
+ GROUP BY part, supp
+HAVING count(*) > (SELECT avg(q) / 4 FROM iq_l) OR min(cost) IS NULL
+$$);
+-- A scalar in the select list of a level that does not aggregate.
+SELECT iq_create('iq_select', $$
+SELECT id, name, (SELECT count(q) FROM iq_l) AS uses FROM iq_s WHERE region <> 'r0'
+$$);
+-- Q20's shape: IN over a subquery with an IN and a correlated scalar
+-- aggregate of its own.
+SELECT iq_create('iq_in', $$
+SELECT name, region
+  FROM iq_s
+ WHERE id IN (SELECT supp FROM iq_ps
+               WHERE part IN (SELECT id FROM iq_p WHERE tag LIKE 'f%')
+                 AND qty > (SELECT 0.5 * sum(q) FROM iq_l WHERE iq_l.part = iq_ps.part AND iq_l.supp = iq_ps.supp))
+   AND region IS DISTINCT FROM 'r2'
+ ORDER BY name
+$$);
+-- IN by two columns, under a grouping.
+SELECT iq_create('iq_in_pair', $$
+SELECT region, count(*) AS suppliers
+  FROM iq_s
+ WHERE (id, name) IN (SELECT supp, note FROM iq_l WHERE part IN (SELECT id FROM iq_p WHERE tag LIKE 'f%'))
+ GROUP BY region
+$$);
+
+SELECT name, refresh_mode, refresh_mode_reason
+  FROM dt.dynamic_tables WHERE schema_name = 'dt_iq' ORDER BY name;
+
+-- Where the subquery cannot leave its place, the query stays full: an IN
+-- under OR, NOT IN, a scalar correlated with the group, a scalar in an
+-- aggregate's argument.
+DO $$
+DECLARE
+    q text;
+BEGIN
+    FOREACH q IN ARRAY ARRAY[
+        'SELECT name FROM iq_s WHERE id IN (SELECT supp FROM iq_ps WHERE part IN (SELECT id FROM iq_p)) OR region = ''r0''',
+        'SELECT name FROM iq_s WHERE id NOT IN (SELECT supp FROM iq_ps WHERE part IN (SELECT id FROM iq_p))',
+        'SELECT part, sum(qty) FROM iq_ps p GROUP BY part HAVING sum(qty) > (SELECT sum(q) FROM iq_l WHERE iq_l.part = p.part)',
+        'SELECT part, sum(qty * (SELECT max(q) FROM iq_l)) FROM iq_ps GROUP BY part HAVING sum(qty) > (SELECT sum(q) FROM iq_l)']
+    LOOP
+        BEGIN
+            PERFORM dt.create_dynamic_table('iq_refused', q, refresh_mode => 'incremental');
+            RAISE NOTICE 'accepted: %', q;
+        EXCEPTION WHEN feature_not_supported THEN
+            RAISE NOTICE 'full: %', SQLERRM;
+        END;
+    END LOOP;
+END $$;
+
+CREATE FUNCTION iq_round() RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    op float8;
+BEGIN
+    FOR step IN 1 .. 5 LOOP
+        op := random();
+        IF op < 0.2 THEN
+            INSERT INTO iq_ps (part, supp, qty, cost)
+            SELECT 1 + floor(random() * 12)::int,
+                   CASE WHEN random() < 0.1 THEN NULL ELSE 1 + floor(random() * 10)::int END,
+                   CASE WHEN random() < 0.1 THEN NULL ELSE floor(random() * 30)::int END,
+                   CASE WHEN random() < 0.1 THEN NULL ELSE floor(random() * 9)::numeric END
+              FROM generate_series(1, 1 + floor(random() * 6)::int);
+        ELSIF op < 0.3 THEN
+            UPDATE iq_ps SET qty = CASE WHEN random() < 0.15 THEN NULL ELSE floor(random() * 30)::int END,
+                             cost = cost + 1
+             WHERE id IN (SELECT id FROM iq_ps ORDER BY random() LIMIT 3);
+        ELSIF op < 0.4 THEN
+            -- one large stock moves the total, and with it the threshold
+            UPDATE iq_ps SET qty = qty * 8 WHERE id = (SELECT id FROM iq_ps WHERE qty > 0 ORDER BY random() LIMIT 1);
+        ELSIF op < 0.5 THEN
+            DELETE FROM iq_ps WHERE id IN (SELECT id FROM iq_ps ORDER BY random() LIMIT 3);
+        ELSIF op < 0.65 THEN
+            INSERT INTO iq_l (part, supp, q, note)
+            SELECT 1 + floor(random() * 12)::int, 1 + floor(random() * 10)::int,
+                   CASE WHEN random() < 0.1 THEN NULL ELSE floor(random() * 10)::int END,
+                   CASE WHEN random() < 0.2 THEN NULL ELSE 's' || floor(random() * 11)::int END
+              FROM generate_series(1, 1 + floor(random() * 8)::int);
+        ELSIF op < 0.75 THEN
+            DELETE FROM iq_l WHERE id IN (SELECT id FROM iq_l ORDER BY random() LIMIT 5);
+        ELSIF op < 0.82 THEN
+            UPDATE iq_p SET tag = CASE WHEN tag LIKE 'f%' THEN 'plain' WHEN random() < 0.2 THEN NULL ELSE 'forest' END
+             WHERE id = 1 + floor(random() * 12)::int;
+        ELSIF op < 0.9 THEN
+            UPDATE iq_s SET region = CASE WHEN random() < 0.2 THEN NULL ELSE 'r' || floor(random() * 3)::int END,
+                            name = CASE WHEN random() < 0.1 THEN NULL ELSE name END
+             WHERE id = 1 + floor(random() * 10)::int;
+        ELSIF op < 0.95 THEN
+            DELETE FROM iq_s WHERE id = 1 + floor(random() * 10)::int;
+        ELSE
+            INSERT INTO iq_s SELECT i, 's' || i, 'r' || (i % 3) FROM generate_series(1, 10) i
+            ON CONFLICT (id) DO UPDATE SET name = excluded.name;
+        END IF;
+    END LOOP;
+END $$;
+
+SELECT setseed(0.1411);
+INSERT INTO iq_s SELECT i, 's' || i, 'r' || (i % 3) FROM generate_series(1, 10) i;
+INSERT INTO iq_p SELECT i, CASE WHEN i % 3 = 0 THEN 'forest' ELSE 'plain' END FROM generate_series(1, 12) i;
+INSERT INTO iq_ps (part, supp, qty, cost)
+SELECT 1 + i % 12, 1 + i % 10, i % 23, i % 7 FROM generate_series(1, 80) i;
+INSERT INTO iq_l (part, supp, q, note)
+SELECT 1 + i % 12, 1 + i % 10, i % 5, 's' || (1 + i % 10) FROM generate_series(1, 120) i;
+SELECT dt_test.check_all('iq\_%', true);
+
+DO $$
+BEGIN
+    FOR round IN 1 .. 30 LOOP
+        PERFORM iq_round();
+        PERFORM dt_test.check_all('iq\_%', true);
+        COMMIT;
+    END LOOP;
+END $$;
+-- Every table refreshed incrementally, most of the time (a parent whose
+-- scalar moved reads its internal tables in full when most of its rows
+-- are touched).
+SELECT name, count(*) FILTER (WHERE refresh_action = 'INCREMENTAL') > 15 AS incremental
+  FROM dt.refresh_history WHERE name LIKE 'dt\_iq.%'
+ GROUP BY name ORDER BY name;
+SELECT count(*) AS internal_tables
+  FROM pg_class c
+ WHERE c.relnamespace = 'dt_internal'::regnamespace AND c.relname LIKE 'sub\_%' AND c.relkind = 'r';
+
+DROP SCHEMA dt_iq CASCADE;
+RESET search_path;
