@@ -1401,55 +1401,108 @@ own_quals_sql(DeparseMerge *b, DtFromRel *rel)
 }
 
 /*
+ * semi_others_sql
+ *		The conditions that the other semi-joins of the FROM list put on
+ *		a row of outer, their predicates over outer alone, each after
+ *		" AND ", as they hold now or held before the window: the predicate
+ *		now, or its key among the changed keys of D' (which come first in
+ *		the WITH list, before rel's, or the condition is left out).
+ */
+static char *
+semi_others_sql(DeparseMerge *b, DtFromRel *rel, DtFromRel *outer, List *changed)
+{
+	StringInfoData s;
+	ListCell   *lc;
+	bool		before_rel = true;
+
+	initStringInfo(&s);
+	foreach(lc, b->an->from)
+	{
+		DtFromRel  *other = (DtFromRel *) lfirst(lc);
+		Relids		varnos;
+		bool		other_changed;
+
+		if (other == rel)
+			before_rel = false;
+		if (other->semi == NULL || other == rel)
+			continue;
+		varnos = bms_del_member(pull_varnos(NULL, other->semi->join_quals), other->rtindex);
+		if (!bms_equal(varnos, bms_make_singleton(outer->rtindex)) ||
+			!bms_equal(pull_varnos(NULL, other->semi->predicate), bms_make_singleton(outer->rtindex)))
+			continue;
+		other_changed = list_member_oid(changed, other->input->relid);
+		if (other_changed && !before_rel)
+			continue;
+		appendStringInfo(&s, " AND ((%s)", expr_sql((Expr *) other->semi->predicate, b->from_ctx));
+		if (other_changed)
+			appendStringInfo(&s, " OR EXISTS (SELECT FROM " SEMI_CHANGES_CTE "%u t%u WHERE %s)",
+							 other->rtindex, other->rtindex,
+							 expr_sql((Expr *) other->semi->join_quals, b->from_ctx));
+		appendStringInfoChar(&s, ')');
+	}
+	return s.data;
+}
+
+/*
  * semi_key_filter_sql
  *		For D of a semi-join evaluated per key (DtSemiJoin's eval): the keys
  *		worth evaluating, as conditions on "x.k<i>", each after " AND ".  A
- *		key k of D joins the query's rows through a condition outer = k;
+ *		key k of D joins the query's rows through conditions outer = k;
  *		where outer reads one relation R of the FROM list, a change of D
- *		at k can only reach a row of R, as it is now or as it was (R now
- *		and its changes hold both), with outer = k and R's own conditions:
- *		a key without such a row changes nothing, and is not evaluated
- *		(TPC-H's Q17 evaluates its subquery for the few parts of one brand
- *		and container, not for every part of the changed lineitems).
+ *		at k can only reach a row of R, as it is now or as it was (a row of
+ *		R now, or of its changes), with every such outer = k, R's own
+ *		conditions and those of the other semi-joins on R alone
+ *		(semi_others_sql): a key without such a row changes nothing, and is
+ *		not evaluated (TPC-H's Q17 evaluates its subquery for the few parts
+ *		of one brand and container, Q20's for the part-suppliers of the
+ *		forest parts, not for every part of the changed lineitems).  R now
+ *		and its changes are probed apart, so that R's index finds the row.
  */
 static char *
 semi_key_filter_sql(DeparseMerge *b, DtFromRel *rel, List *changed)
 {
 	StringInfoData s;
-	ListCell   *lc;
+	ListCell   *lr;
 
 	initStringInfo(&s);
 	if (rel->semi->eval == NULL)
 		return s.data;
-	foreach(lc, make_ands_implicit((Expr *) rel->semi->join_quals))
+	foreach(lr, b->an->from)
 	{
-		OpExpr	   *op = (OpExpr *) lfirst(lc);
-		Var		   *k;
-		Relids		varnos;
-		DtFromRel  *outer = NULL;
-		ListCell   *lr;
+		DtFromRel  *outer = (DtFromRel *) lfirst(lr);
+		StringInfoData match;
+		ListCell   *lc;
 
-		if (!IsA(op, OpExpr) || list_length(op->args) != 2 || !IsA(lsecond(op->args), Var))
+		if (outer->semi != NULL)
 			continue;
-		k = (Var *) lsecond(op->args);
-		if (k->varno != rel->rtindex || k->varattno > list_length(rel->semi->inner_keys))
-			continue;
-		varnos = pull_varnos(NULL, linitial(op->args));
-		if (bms_membership(varnos) != BMS_SINGLETON)
-			continue;
-		foreach(lr, b->an->from)
+		initStringInfo(&match);
+		foreach(lc, make_ands_implicit((Expr *) rel->semi->join_quals))
 		{
-			DtFromRel  *r = (DtFromRel *) lfirst(lr);
+			OpExpr	   *op = (OpExpr *) lfirst(lc);
+			Var		   *k;
+			Relids		varnos;
 
-			if ((int) r->rtindex == bms_singleton_member(varnos) && r->semi == NULL)
-				outer = r;
+			if (!IsA(op, OpExpr) || list_length(op->args) != 2 || !IsA(lsecond(op->args), Var))
+				continue;
+			k = (Var *) lsecond(op->args);
+			if (k->varno != rel->rtindex || k->varattno > list_length(rel->semi->inner_keys))
+				continue;
+			varnos = pull_varnos(NULL, linitial(op->args));
+			if (bms_membership(varnos) != BMS_SINGLETON ||
+				bms_singleton_member(varnos) != (int) outer->rtindex)
+				continue;
+			appendStringInfo(&match, "%s(%s) %s x.k%d", match.len > 0 ? " AND " : "",
+							 expr_sql((Expr *) linitial(op->args), b->from_ctx),
+							 operator_name_sql(op->opno), k->varattno);
 		}
-		if (outer == NULL)
+		if (match.len == 0)
 			continue;
-		appendStringInfo(&s, " AND EXISTS (SELECT FROM %s WHERE (%s) %s x.k%d%s)",
-						 source_sql(outer, list_member_oid(changed, outer->input->relid) ? SOURCE_BEFORE : SOURCE_NOW),
-						 expr_sql((Expr *) linitial(op->args), b->from_ctx), operator_name_sql(op->opno),
-						 k->varattno, own_quals_sql(b, outer));
+		appendStringInfo(&match, "%s%s", own_quals_sql(b, outer), semi_others_sql(b, rel, outer, changed));
+		appendStringInfo(&s, " AND (EXISTS (SELECT FROM %s WHERE %s)", source_sql(outer, SOURCE_NOW), match.data);
+		if (outer->constant == NULL && list_member_oid(changed, outer->input->relid))
+			appendStringInfo(&s, " OR EXISTS (SELECT FROM %s WHERE %s)",
+							 source_sql(outer, SOURCE_CHANGES), match.data);
+		appendStringInfoChar(&s, ')');
 	}
 	return s.data;
 }

@@ -15,15 +15,25 @@
  * in its unit, as of one snapshot.  A scalar subquery that aggregates
  * without GROUP BY always gives one row: reading its table as one more
  * item of the FROM list, its column in place of the subquery, gives the
- * same rows.
+ * same rows (in WHERE, or in the select list of a level that does not
+ * aggregate).
+ *
+ * Two nodes become such subqueries first.  A grouped level whose HAVING
+ * or select list holds such a scalar (Q11's threshold) is split: its
+ * grouping, every group kept, is the table, and the level a query over
+ * it whose WHERE is HAVING, the scalar left there for the next pass.  An
+ * IN over a subquery of a FROM list and conditions, a conjunct of WHERE
+ * by equalities (Q20's), is a join with that subquery's rows grouped by
+ * its columns, which match a row at most once.
  *
  * internal_find finds the next such subquery, in an order that makes each
  * a standalone query once those before it are read from their tables
- * (WITH queries, then subqueries in FROM, then scalar subqueries in WHERE,
- * each pass over the query as rewritten so far); internal_replace makes
- * the query read the table made for it, and internal_read rewrites a query
- * to read the tables a DT has.  The stored query of a DT stays the one its
- * owner wrote: analysis_analyze reads it through its internal tables.
+ * (WITH queries, then subqueries in FROM, then scalar subqueries in WHERE
+ * and the select list, then a grouping split, then IN; each pass over the
+ * query as rewritten so far); internal_replace makes the query read the
+ * table made for it, and internal_read rewrites a query to read the
+ * tables a DT has.  The stored query of a DT stays the one its owner
+ * wrote: analysis_analyze reads it through its internal tables.
  *
  *-------------------------------------------------------------------------
  */
@@ -172,7 +182,7 @@ columns_named(Query *sub, List *colnames)
  *		GROUP BY, so gives one row, always?
  */
 static bool
-scalar_aggregate(SubLink *link)
+scalar_aggregate(SubLink * link)
 {
 	Query	   *sub = (Query *) link->subselect;
 
