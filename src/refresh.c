@@ -375,16 +375,17 @@ get_plans(DtEntry *entry)
 
 /*
  * full_refresh
- *		Recompute the DT from its query; for a delta-merge DT, rebuild its
- *		state from the inputs and fill the DT from the state.
+ *		Recompute the DT from its query; for a delta-merge DT, if rebuild,
+ *		rebuild its state from the inputs and fill the DT from the state
+ *		(otherwise the caller sets the state aside).
  */
 static void
-full_refresh(DtPlanSet *p, Snapshot snap, DtRefreshStats *stats)
+full_refresh(DtPlanSet *p, Snapshot snap, DtRefreshStats *stats, bool rebuild)
 {
 	ListCell   *lc;
 
 	stats->action = "FULL";
-	if (p->an->strategy == DT_STRATEGY_MERGE)
+	if (p->an->strategy == DT_STRATEGY_MERGE && rebuild)
 	{
 		foreach(lc, p->state_rebuild)
 			spi_util_run((SPIPlanPtr) lfirst(lc), NULL, NULL, snap);
@@ -576,7 +577,7 @@ recompute_refresh(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 	}
 	if (most > 1 && share * RECOMPUTE_MAX_SHARE > 1)
 	{
-		full_refresh(p, snap, stats);
+		full_refresh(p, snap, stats, true);
 		stats->message = psprintf(DT_MESSAGE_KEYS_FULL "%ld keys, of about %.0f; refreshed in full",
 								  (long) selective, estimate);
 		return;
@@ -782,7 +783,7 @@ incremental_or_full(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 	if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) != ERRCODE_DATA_EXCEPTION)
 		ReThrowError(edata);
 	memset(stats, 0, sizeof(DtRefreshStats));
-	full_refresh(p, snap, stats);
+	full_refresh(p, snap, stats, true);
 	stats->message = psprintf("incremental refresh failed (%s); refreshed in full", edata->message);
 }
 
@@ -793,6 +794,14 @@ incremental_or_full(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 
 /* The full refreshes whose median is the expected cost of the next. */
 #define ADAPTIVE_FULL_SAMPLES 3
+
+/*
+ * A delta-merge DT's full refresh chosen by the history runs the query and
+ * sets the state aside (rebuilding the state costs several times the
+ * query); until the history has one, it is expected to cost this share of
+ * the full refreshes that built the state (its creation).
+ */
+#define ADAPTIVE_QUERY_SHARE 0.5
 
 /*
  * After this many full refreshes in a row chosen by the history, the next
@@ -859,35 +868,73 @@ expected_incremental_ms(const DtRefreshCosts *costs, int64 changes)
 }
 
 /*
+ * expected_full_ms
+ *		What a full refresh chosen by the history is expected to cost: the
+ *		median of the last ADAPTIVE_FULL_SAMPLES full refreshes (costs, at
+ *		least one).  For a delta-merge DT (merge), whose full refresh chosen
+ *		by the history runs the query instead of rebuilding the state,
+ *		those of that kind, or without one, ADAPTIVE_QUERY_SHARE of those
+ *		that built the state.
+ */
+static double
+expected_full_ms(const DtRefreshCosts *costs, bool merge)
+{
+	double		chosen[DT_COST_SAMPLES];
+	double		other[DT_COST_SAMPLES];
+	int			nchosen = 0;
+	int			nother = 0;
+	int			i;
+
+	for (i = 0; i < costs->nfull; i++)
+	{
+		if (!merge || costs->full_chosen[i])
+			chosen[nchosen++] = costs->full_ms[i];
+		else
+			other[nother++] = costs->full_ms[i];
+	}
+	if (nchosen > 0)
+		return median(chosen, Min(nchosen, ADAPTIVE_FULL_SAMPLES));
+	return ADAPTIVE_QUERY_SHARE * median(other, Min(nother, ADAPTIVE_FULL_SAMPLES));
+}
+
+/*
  * adaptive_full
  *		Is a full refresh of the DT relid expected to cost less than an
  *		incremental one of "changes" rows?  Learnt from its own history
  *		(catalog_refresh_costs): the incremental cost by
- *		expected_incremental_ms, the full cost the median of the last
- *		ADAPTIVE_FULL_SAMPLES full refreshes.  Without a refresh of either
- *		kind in the history, after ADAPTIVE_PROBE_AFTER full ones it chose
- *		in a row, or with pg_dynamic_tables.adaptive_refresh off, it is
- *		incremental.  *message says why when it is full.
+ *		expected_incremental_ms, the full cost by expected_full_ms (merge:
+ *		whether it is a delta-merge DT).  Without a refresh of either kind
+ *		in the history, after ADAPTIVE_PROBE_AFTER full ones it chose in a
+ *		row, or with pg_dynamic_tables.adaptive_refresh off, it is
+ *		incremental.  *message says why when it is full; otherwise, if
+ *		both were expected, *message gives both figures (or is NULL).
  */
 static bool
-adaptive_full(Oid relid, int64 changes, char **message)
+adaptive_full(Oid relid, bool merge, int64 changes, char **message)
 {
 	DtRefreshCosts costs;
 	double		full_ms;
 	double		incremental_ms;
 
+	*message = NULL;
 	if (!refresh_adaptive)
 		return false;
 	catalog_refresh_costs(relid, &costs);
 	if (costs.nincremental == 0 || costs.nfull == 0 || costs.adaptive_fulls >= ADAPTIVE_PROBE_AFTER)
 		return false;
-	full_ms = median(costs.full_ms, Min(costs.nfull, ADAPTIVE_FULL_SAMPLES));
+	full_ms = expected_full_ms(&costs, merge);
 	incremental_ms = expected_incremental_ms(&costs, changes);
 	if (incremental_ms <= full_ms)
+	{
+		*message = psprintf("an incremental refresh of %lld changed rows is expected to take %.0f ms "
+							"(from the last %d), a full refresh %.0f ms",
+							(long long) changes, incremental_ms, costs.nincremental, full_ms);
 		return false;
+	}
 	*message = psprintf(DT_MESSAGE_ADAPTIVE_FULL "%lld changed rows was expected to take %.0f ms "
-						"(from the last %d), a full refresh %.0f ms; refreshed in full",
-						(long long) changes, incremental_ms, costs.nincremental, full_ms);
+						"(from the last %d), a full refresh %.0f ms; refreshed in full%s",
+						(long long) changes, incremental_ms, costs.nincremental, full_ms,
+						merge ? " from the query, its per-group state set aside" : "");
 	return true;
 }
 
@@ -905,11 +952,34 @@ typedef struct DtDecision
 	char	   *message;		/* for the history, or NULL */
 	char	   *why;			/* why this action, for dt.explain_refresh */
 	bool		state_rebuilt;	/* a full refresh that makes the state valid */
+	bool		set_aside;		/* a full refresh of a delta-merge DT that
+								 * runs the query and sets its state aside */
 	Datum		window[3];		/* the position: the window starts there */
 	List	   *changed;		/* inputs with rows in the window */
 	bool		counted;		/* the window was counted: */
 	int64		rows;			/* its rows */
 } DtDecision;
+
+/*
+ * rebuild_state
+ *		Decide a full refresh of a delta-merge DT that rebuilds its state:
+ *		of a new DT (not populated), or of one whose state was lost (a crash
+ *		emptied it) or set aside; expected, if not NULL, says why
+ *		incremental refreshes are expected to be cheaper again.
+ */
+static void
+rebuild_state(DtDecision *d, bool populated, const char *expected)
+{
+	d->action = DT_ACTION_FULL;
+	d->state_rebuilt = true;
+	d->why = "its per-group state is built from the inputs";
+	if (expected != NULL)
+		d->message = d->why = psprintf("%s; the per-group state (set aside while refreshes were full, "
+									   "or lost) was rebuilt", expected);
+	else if (populated)
+		d->message = d->why = "the per-group state was lost (crash, promoted standby) or set aside "
+			"(refreshed in full for a while) and was rebuilt";
+}
 
 /*
  * decide_action
@@ -960,14 +1030,10 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 			: "the first refresh after a restore is full";
 		return;
 	}
-	if (merge && !entry->state_valid)
+	if (merge && !entry->state_valid && (!entry->populated || p->an->always_full || !refresh_adaptive))
 	{
 		/* a new DT, or its unlogged state was emptied by a crash */
-		d->state_rebuilt = true;
-		d->why = "its per-group state is built from the inputs";
-		if (entry->populated)
-			d->message = d->why = "the per-group state was lost (crash, promoted standby) or set aside "
-				"(refreshed in full for a while) and was rebuilt";
+		rebuild_state(d, entry->populated, NULL);
 		return;
 	}
 	if (!entry->populated || p->an->always_full)
@@ -981,7 +1047,18 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 	count_window(p, d->window, snap, &rows, &markers, &d->changed, input_counts);
 	d->counted = true;
 	d->rows = rows;
-	if (rows == 0 && markers == 0)
+	if (merge && !entry->state_valid)
+	{
+		/* set aside by the history (or lost): the query, or a rebuild */
+		if (rows > 0 && markers == 0 && adaptive_full(entry->relid, true, rows, &message))
+		{
+			d->message = d->why = message;
+			d->set_aside = true;
+		}
+		else
+			rebuild_state(d, true, rows > 0 && markers == 0 ? message : NULL);
+	}
+	else if (rows == 0 && markers == 0)
 	{
 		d->action = DT_ACTION_NO_DATA;
 		d->why = "nothing it reads changed";
@@ -990,8 +1067,11 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 		d->why = "an input was truncated, or rows arrived or left without DML (partitions)";
 	else if (p->an->strategy == DT_STRATEGY_FULL)
 		d->why = entry->reason;
-	else if (adaptive_full(entry->relid, rows, &message))
+	else if (adaptive_full(entry->relid, merge, rows, &message))
+	{
 		d->message = d->why = message;
+		d->set_aside = merge;
+	}
 	else
 	{
 		d->action = DT_ACTION_INCREMENTAL;
@@ -1012,9 +1092,9 @@ choose_and_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *
 		incremental_or_full(p, d.window, d.changed, snap, stats);
 	else
 	{
-		full_refresh(p, snap, stats);
-		if (d.state_rebuilt)
-			catalog_set_state_valid(entry->relid, true);
+		full_refresh(p, snap, stats, !d.set_aside);
+		if (d.state_rebuilt || d.set_aside)
+			catalog_set_state_valid(entry->relid, d.state_rebuilt);
 		stats->message = d.message;
 	}
 	/* a refresh that planned a statement is no measure of the next ones */
@@ -1328,7 +1408,7 @@ explain_statements(List *rows, DtPlanSet *p, DtDecision *d)
 			rows = explain_row(rows, "statement", "walk percentile cursors", p->sql->cursor_read);
 		return explain_row(rows, "statement", "apply", p->sql->apply);
 	}
-	if (p->an->strategy == DT_STRATEGY_MERGE)
+	if (p->an->strategy == DT_STRATEGY_MERGE && !d->set_aside)
 	{
 		foreach(lc, p->sql->state_rebuild)
 			rows = explain_row(rows, "statement", "rebuild state", (char *) lfirst(lc));
