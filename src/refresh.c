@@ -865,9 +865,10 @@ median(double *values, int n)
  *		cheapest of them, and a part proportional to the changes, read off
  *		the refreshes of the smallest window at least as large as this one
  *		(the largest, if none is), the median of those of that size.
+ *		*extrapolated: whether the largest is less than half this one.
  */
 static double
-expected_incremental_ms(const DtRefreshCosts *costs, int64 changes)
+expected_incremental_ms(const DtRefreshCosts *costs, int64 changes, bool *extrapolated)
 {
 	double		fixed = costs->incremental_ms[0];
 	double		reference = -1;
@@ -886,6 +887,7 @@ expected_incremental_ms(const DtRefreshCosts *costs, int64 changes)
 		for (i = 0; i < costs->nincremental; i++)
 			reference = Max(reference, costs->changes[i]);
 	}
+	*extrapolated = reference < changes / 2.0;
 	/* the refreshes of about that size (within a factor of 2) */
 	for (i = 0; i < costs->nincremental; i++)
 	{
@@ -903,11 +905,11 @@ expected_incremental_ms(const DtRefreshCosts *costs, int64 changes)
  *		median of the last ADAPTIVE_FULL_SAMPLES full refreshes (costs, at
  *		least one).  For a delta-merge DT (merge), whose full refresh chosen
  *		by the history runs the query instead of rebuilding the state,
- *		those of that kind, or without one, ADAPTIVE_QUERY_SHARE of those
- *		that built the state.
+ *		those of that kind, or without one, those that built the state:
+ *		ADAPTIVE_QUERY_SHARE of their cost if guess, all of it otherwise.
  */
 static double
-expected_full_ms(const DtRefreshCosts *costs, bool merge)
+expected_full_ms(const DtRefreshCosts *costs, bool merge, bool guess)
 {
 	double		chosen[DT_COST_SAMPLES];
 	double		other[DT_COST_SAMPLES];
@@ -924,7 +926,7 @@ expected_full_ms(const DtRefreshCosts *costs, bool merge)
 	}
 	if (nchosen > 0)
 		return median(chosen, Min(nchosen, ADAPTIVE_FULL_SAMPLES));
-	return ADAPTIVE_QUERY_SHARE * median(other, Min(nother, ADAPTIVE_FULL_SAMPLES));
+	return (guess ? ADAPTIVE_QUERY_SHARE : 1) * median(other, Min(nother, ADAPTIVE_FULL_SAMPLES));
 }
 
 /*
@@ -933,7 +935,11 @@ expected_full_ms(const DtRefreshCosts *costs, bool merge)
  *		incremental one of "changes" rows?  Learnt from its own history
  *		(catalog_refresh_costs): the incremental cost by
  *		expected_incremental_ms, the full cost by expected_full_ms (merge:
- *		whether it is a delta-merge DT).  Without a refresh of either kind
+ *		whether it is a delta-merge DT), which guesses the cost of a kind
+ *		of full refresh not timed yet only if the incremental cost is not
+ *		extrapolated either (trying the full refresh that sets the state
+ *		aside costs a rebuild of the state if it was the wrong guess).
+ *		Without a refresh of either kind
  *		in the history, after ADAPTIVE_PROBE_AFTER full ones it chose in a
  *		row, or with pg_dynamic_tables.adaptive_refresh off, it is
  *		incremental.  *message says why when it is full; otherwise, if
@@ -945,6 +951,7 @@ adaptive_full(Oid relid, bool merge, int64 changes, char **message)
 	DtRefreshCosts costs;
 	double		full_ms;
 	double		incremental_ms;
+	bool		extrapolated;
 
 	*message = NULL;
 	if (!refresh_adaptive)
@@ -952,8 +959,8 @@ adaptive_full(Oid relid, bool merge, int64 changes, char **message)
 	catalog_refresh_costs(relid, &costs);
 	if (costs.nincremental == 0 || costs.nfull == 0 || costs.adaptive_fulls >= ADAPTIVE_PROBE_AFTER)
 		return false;
-	full_ms = expected_full_ms(&costs, merge);
-	incremental_ms = expected_incremental_ms(&costs, changes);
+	incremental_ms = expected_incremental_ms(&costs, changes, &extrapolated);
+	full_ms = expected_full_ms(&costs, merge, !extrapolated);
 	if (incremental_ms <= full_ms)
 	{
 		*message = psprintf("an incremental refresh of %lld changed rows is expected to take %.0f ms "
