@@ -939,11 +939,11 @@ expected_full_ms(const DtRefreshCosts *costs, bool merge, bool guess)
  *		of full refresh not timed yet only if the incremental cost is not
  *		extrapolated either (trying the full refresh that sets the state
  *		aside costs a rebuild of the state if it was the wrong guess).
- *		Without a refresh of either kind
- *		in the history, after ADAPTIVE_PROBE_AFTER full ones it chose in a
- *		row, or with pg_dynamic_tables.adaptive_refresh off, it is
- *		incremental.  *message says why when it is full; otherwise, if
- *		both were expected, *message gives both figures (or is NULL).
+ *		Without a refresh of either kind in the history, after
+ *		ADAPTIVE_PROBE_AFTER full ones it chose in a row, or with
+ *		pg_dynamic_tables.adaptive_refresh off, it is incremental.
+ *		*message says why when it is full; otherwise it gives both figures
+ *		if both were expected, or is NULL.
  */
 static bool
 adaptive_full(Oid relid, bool merge, int64 changes, char **message)
