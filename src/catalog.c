@@ -1047,7 +1047,7 @@ catalog_record_failure(Oid relid, const char *message)
  *		what trying incremental cost), and of its last DT_COST_SAMPLES full
  *		ones with no other reason than the first population or the history
  *		(a full refresh after a failed incremental one, or after TRUNCATE,
- *		is no measure), newest first.
+ *		is no measure), newest first, each marked if the history chose it.
  */
 void
 catalog_refresh_costs(Oid relid, DtRefreshCosts *costs)
@@ -1059,13 +1059,14 @@ catalog_refresh_costs(Oid relid, DtRefreshCosts *costs)
 	memset(costs, 0, sizeof(DtRefreshCosts));
 	SPI_connect();
 	catalog_exec("(SELECT true, changes::float8, "
-				 "extract(epoch FROM refresh_end_time - refresh_start_time)::float8 * 1000 "
+				 "extract(epoch FROM refresh_end_time - refresh_start_time)::float8 * 1000, false "
 				 "FROM " DT_INTERNAL_SCHEMA ".refresh_log WHERE relid = $1 AND state = 'SUCCEEDED' "
 				 "AND changes IS NOT NULL AND (refresh_action = 'INCREMENTAL' OR "
 				 "(refresh_action = 'FULL' AND starts_with(state_message, '" DT_MESSAGE_KEYS_FULL "'))) "
 				 "ORDER BY refresh_id DESC LIMIT $2) UNION ALL "
 				 "(SELECT false, 0, "
-				 "extract(epoch FROM refresh_end_time - refresh_start_time)::float8 * 1000 "
+				 "extract(epoch FROM refresh_end_time - refresh_start_time)::float8 * 1000, "
+				 "state_message IS NOT NULL "
 				 "FROM " DT_INTERNAL_SCHEMA ".refresh_log WHERE relid = $1 AND state = 'SUCCEEDED' "
 				 "AND refresh_action = 'FULL' AND (state_message IS NULL OR "
 				 "starts_with(state_message, '" DT_MESSAGE_ADAPTIVE_FULL "')) "
@@ -1082,7 +1083,10 @@ catalog_refresh_costs(Oid relid, DtRefreshCosts *costs)
 			costs->incremental_ms[costs->nincremental++] = ms;
 		}
 		else
+		{
+			costs->full_chosen[costs->nfull] = spi_util_bool(i, 4);
 			costs->full_ms[costs->nfull++] = ms;
+		}
 	}
 	catalog_exec("SELECT count(*) FROM " DT_INTERNAL_SCHEMA ".refresh_log r WHERE r.relid = $1 "
 				 "AND starts_with(r.state_message, '" DT_MESSAGE_ADAPTIVE_FULL "') "

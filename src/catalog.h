@@ -122,7 +122,9 @@ typedef struct DtRefreshStats
  * The durations of a DT's recent successful refreshes (the history),
  * from which a refresh predicts what its action will cost: per incremental
  * refresh its rows of changes and milliseconds, newest first; the
- * milliseconds of the full ones.
+ * milliseconds of the full ones, and whether each was chosen by the
+ * history (a full refresh that runs the query: for a delta-merge DT, one
+ * that sets its state aside instead of rebuilding it).
  */
 #define DT_COST_SAMPLES 30
 
@@ -142,6 +144,7 @@ typedef struct DtRefreshCosts
 	double		incremental_ms[DT_COST_SAMPLES];
 	int			nfull;
 	double		full_ms[DT_COST_SAMPLES];
+	bool		full_chosen[DT_COST_SAMPLES];
 	int			adaptive_fulls; /* full by that choice since the last
 								 * incremental one */
 } DtRefreshCosts;

@@ -40,6 +40,7 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "nodes/readfuncs.h"
+#include "optimizer/optimizer.h"
 #include "parser/parsetree.h"
 #include "rewrite/rewriteHandler.h"
 #include "rewrite/rewriteManip.h"
@@ -375,16 +376,17 @@ get_plans(DtEntry *entry)
 
 /*
  * full_refresh
- *		Recompute the DT from its query; for a delta-merge DT, rebuild its
- *		state from the inputs and fill the DT from the state.
+ *		Recompute the DT from its query; for a delta-merge DT, if rebuild,
+ *		rebuild its state from the inputs and fill the DT from the state
+ *		(otherwise the caller sets the state aside).
  */
 static void
-full_refresh(DtPlanSet *p, Snapshot snap, DtRefreshStats *stats)
+full_refresh(DtPlanSet *p, Snapshot snap, DtRefreshStats *stats, bool rebuild)
 {
 	ListCell   *lc;
 
 	stats->action = "FULL";
-	if (p->an->strategy == DT_STRATEGY_MERGE)
+	if (p->an->strategy == DT_STRATEGY_MERGE && rebuild)
 	{
 		foreach(lc, p->state_rebuild)
 			spi_util_run((SPIPlanPtr) lfirst(lc), NULL, NULL, snap);
@@ -476,6 +478,35 @@ window_plan(DtPlanSet *p, List *changed)
 }
 
 /*
+ * The random_page_cost the statements that read a change window are
+ * planned with, at most.  They join a change set with tables as they are
+ * now, by the keys of the change, and the pages they reach (the ones the
+ * writers just wrote, the indexes each refresh probes) are in memory: at
+ * the default 4, which prices a read from disk, the planner hashes a whole
+ * table of 500,000 rows rather than probe its key for 4,000 changed rows,
+ * and the refresh costs more than recomputing (issue 13's minimal join).
+ */
+#define WINDOW_RANDOM_PAGE_COST 1.1
+
+/*
+ * run_window
+ *		Run the merge, or the key query, of a window that changed the
+ *		inputs "changed" (window_plan): the plan is made when it first
+ *		runs, so random_page_cost is at most WINDOW_RANDOM_PAGE_COST then.
+ */
+static void
+run_window(DtPlanSet *p, List *changed, Datum *window, Snapshot snap)
+{
+	int			level = NewGUCNestLevel();
+
+	if (random_page_cost > WINDOW_RANDOM_PAGE_COST)
+		set_config_option("random_page_cost", CppAsString2(WINDOW_RANDOM_PAGE_COST), PGC_USERSET,
+						  PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	spi_util_run(window_plan(p, changed), window, NULL, snap);
+	AtEOXact_GUC(true, level);
+}
+
+/*
  * A recompute refresh that touches more than 1 / RECOMPUTE_MAX_SHARE of the
  * DT's keys is done in full: reading most partitions through an index
  * costs more than one scan of everything.
@@ -543,7 +574,7 @@ recompute_refresh(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 	ListCell   *lc;
 
 	stats->action = "INCREMENTAL";
-	spi_util_run(window_plan(p, changed), window, NULL, snap);
+	run_window(p, changed, window, snap);
 	foreach(lc, p->an->recompute->keys)
 	{
 		DtKeyColumn *key = (DtKeyColumn *) lfirst(lc);
@@ -576,7 +607,7 @@ recompute_refresh(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 	}
 	if (most > 1 && share * RECOMPUTE_MAX_SHARE > 1)
 	{
-		full_refresh(p, snap, stats);
+		full_refresh(p, snap, stats, true);
 		stats->message = psprintf(DT_MESSAGE_KEYS_FULL "%ld keys, of about %.0f; refreshed in full",
 								  (long) selective, estimate);
 		return;
@@ -611,7 +642,7 @@ merge_refresh(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 	stats->action = "INCREMENTAL";
 
 	/* merge: of each group touched, the gid, then the merge columns */
-	spi_util_run(window_plan(p, changed), window, NULL, snap);
+	run_window(p, changed, window, snap);
 	ngroups = (int) SPI_processed;
 	if (ngroups == 0)
 		return;					/* every change was filtered out */
@@ -782,7 +813,7 @@ incremental_or_full(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 	if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) != ERRCODE_DATA_EXCEPTION)
 		ReThrowError(edata);
 	memset(stats, 0, sizeof(DtRefreshStats));
-	full_refresh(p, snap, stats);
+	full_refresh(p, snap, stats, true);
 	stats->message = psprintf("incremental refresh failed (%s); refreshed in full", edata->message);
 }
 
@@ -793,6 +824,14 @@ incremental_or_full(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 
 /* The full refreshes whose median is the expected cost of the next. */
 #define ADAPTIVE_FULL_SAMPLES 3
+
+/*
+ * A delta-merge DT's full refresh chosen by the history runs the query and
+ * sets the state aside (rebuilding the state costs several times the
+ * query); until the history has one, it is expected to cost this share of
+ * the full refreshes that built the state (its creation).
+ */
+#define ADAPTIVE_QUERY_SHARE 0.5
 
 /*
  * After this many full refreshes in a row chosen by the history, the next
@@ -826,9 +865,10 @@ median(double *values, int n)
  *		cheapest of them, and a part proportional to the changes, read off
  *		the refreshes of the smallest window at least as large as this one
  *		(the largest, if none is), the median of those of that size.
+ *		*extrapolated: whether the largest is less than half this one.
  */
 static double
-expected_incremental_ms(const DtRefreshCosts *costs, int64 changes)
+expected_incremental_ms(const DtRefreshCosts *costs, int64 changes, bool *extrapolated)
 {
 	double		fixed = costs->incremental_ms[0];
 	double		reference = -1;
@@ -847,6 +887,7 @@ expected_incremental_ms(const DtRefreshCosts *costs, int64 changes)
 		for (i = 0; i < costs->nincremental; i++)
 			reference = Max(reference, costs->changes[i]);
 	}
+	*extrapolated = reference < changes / 2.0;
 	/* the refreshes of about that size (within a factor of 2) */
 	for (i = 0; i < costs->nincremental; i++)
 	{
@@ -859,35 +900,78 @@ expected_incremental_ms(const DtRefreshCosts *costs, int64 changes)
 }
 
 /*
+ * expected_full_ms
+ *		What a full refresh chosen by the history is expected to cost: the
+ *		median of the last ADAPTIVE_FULL_SAMPLES full refreshes (costs, at
+ *		least one).  For a delta-merge DT (merge), whose full refresh chosen
+ *		by the history runs the query instead of rebuilding the state,
+ *		those of that kind, or without one, those that built the state:
+ *		ADAPTIVE_QUERY_SHARE of their cost if guess, all of it otherwise.
+ */
+static double
+expected_full_ms(const DtRefreshCosts *costs, bool merge, bool guess)
+{
+	double		chosen[DT_COST_SAMPLES];
+	double		other[DT_COST_SAMPLES];
+	int			nchosen = 0;
+	int			nother = 0;
+	int			i;
+
+	for (i = 0; i < costs->nfull; i++)
+	{
+		if (!merge || costs->full_chosen[i])
+			chosen[nchosen++] = costs->full_ms[i];
+		else
+			other[nother++] = costs->full_ms[i];
+	}
+	if (nchosen > 0)
+		return median(chosen, Min(nchosen, ADAPTIVE_FULL_SAMPLES));
+	return (guess ? ADAPTIVE_QUERY_SHARE : 1) * median(other, Min(nother, ADAPTIVE_FULL_SAMPLES));
+}
+
+/*
  * adaptive_full
  *		Is a full refresh of the DT relid expected to cost less than an
  *		incremental one of "changes" rows?  Learnt from its own history
  *		(catalog_refresh_costs): the incremental cost by
- *		expected_incremental_ms, the full cost the median of the last
- *		ADAPTIVE_FULL_SAMPLES full refreshes.  Without a refresh of either
- *		kind in the history, after ADAPTIVE_PROBE_AFTER full ones it chose
- *		in a row, or with pg_dynamic_tables.adaptive_refresh off, it is
- *		incremental.  *message says why when it is full.
+ *		expected_incremental_ms, the full cost by expected_full_ms (merge:
+ *		whether it is a delta-merge DT), which guesses the cost of a kind
+ *		of full refresh not timed yet only if the incremental cost is not
+ *		extrapolated either (trying the full refresh that sets the state
+ *		aside costs a rebuild of the state if it was the wrong guess).
+ *		Without a refresh of either kind in the history, after
+ *		ADAPTIVE_PROBE_AFTER full ones it chose in a row, or with
+ *		pg_dynamic_tables.adaptive_refresh off, it is incremental.
+ *		*message says why when it is full; otherwise it gives both figures
+ *		if both were expected, or is NULL.
  */
 static bool
-adaptive_full(Oid relid, int64 changes, char **message)
+adaptive_full(Oid relid, bool merge, int64 changes, char **message)
 {
 	DtRefreshCosts costs;
 	double		full_ms;
 	double		incremental_ms;
+	bool		extrapolated;
 
+	*message = NULL;
 	if (!refresh_adaptive)
 		return false;
 	catalog_refresh_costs(relid, &costs);
 	if (costs.nincremental == 0 || costs.nfull == 0 || costs.adaptive_fulls >= ADAPTIVE_PROBE_AFTER)
 		return false;
-	full_ms = median(costs.full_ms, Min(costs.nfull, ADAPTIVE_FULL_SAMPLES));
-	incremental_ms = expected_incremental_ms(&costs, changes);
+	incremental_ms = expected_incremental_ms(&costs, changes, &extrapolated);
+	full_ms = expected_full_ms(&costs, merge, !extrapolated);
 	if (incremental_ms <= full_ms)
+	{
+		*message = psprintf("an incremental refresh of %lld changed rows is expected to take %.0f ms "
+							"(from the last %d), a full refresh %.0f ms",
+							(long long) changes, incremental_ms, costs.nincremental, full_ms);
 		return false;
+	}
 	*message = psprintf(DT_MESSAGE_ADAPTIVE_FULL "%lld changed rows was expected to take %.0f ms "
-						"(from the last %d), a full refresh %.0f ms; refreshed in full",
-						(long long) changes, incremental_ms, costs.nincremental, full_ms);
+						"(from the last %d), a full refresh %.0f ms; refreshed in full%s",
+						(long long) changes, incremental_ms, costs.nincremental, full_ms,
+						merge ? " from the query, its per-group state set aside" : "");
 	return true;
 }
 
@@ -905,11 +989,34 @@ typedef struct DtDecision
 	char	   *message;		/* for the history, or NULL */
 	char	   *why;			/* why this action, for dt.explain_refresh */
 	bool		state_rebuilt;	/* a full refresh that makes the state valid */
+	bool		set_aside;		/* a full refresh of a delta-merge DT that
+								 * runs the query and sets its state aside */
 	Datum		window[3];		/* the position: the window starts there */
 	List	   *changed;		/* inputs with rows in the window */
 	bool		counted;		/* the window was counted: */
 	int64		rows;			/* its rows */
 } DtDecision;
+
+/*
+ * rebuild_state
+ *		Decide a full refresh of a delta-merge DT that rebuilds its state:
+ *		of a new DT (not populated), or of one whose state was lost (a crash
+ *		emptied it) or set aside; expected, if not NULL, says why
+ *		incremental refreshes are expected to be cheaper again.
+ */
+static void
+rebuild_state(DtDecision *d, bool populated, const char *expected)
+{
+	d->action = DT_ACTION_FULL;
+	d->state_rebuilt = true;
+	d->why = "its per-group state is built from the inputs";
+	if (expected != NULL)
+		d->message = d->why = psprintf("%s; the per-group state (set aside while refreshes were full, "
+									   "or lost) was rebuilt", expected);
+	else if (populated)
+		d->message = d->why = "the per-group state was lost (crash, promoted standby) or set aside "
+			"(refreshed in full for a while) and was rebuilt";
+}
 
 /*
  * decide_action
@@ -960,14 +1067,10 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 			: "the first refresh after a restore is full";
 		return;
 	}
-	if (merge && !entry->state_valid)
+	if (merge && !entry->state_valid && (!entry->populated || p->an->always_full || !refresh_adaptive))
 	{
 		/* a new DT, or its unlogged state was emptied by a crash */
-		d->state_rebuilt = true;
-		d->why = "its per-group state is built from the inputs";
-		if (entry->populated)
-			d->message = d->why = "the per-group state was lost (crash, promoted standby) or set aside "
-				"(refreshed in full for a while) and was rebuilt";
+		rebuild_state(d, entry->populated, NULL);
 		return;
 	}
 	if (!entry->populated || p->an->always_full)
@@ -981,7 +1084,18 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 	count_window(p, d->window, snap, &rows, &markers, &d->changed, input_counts);
 	d->counted = true;
 	d->rows = rows;
-	if (rows == 0 && markers == 0)
+	if (merge && !entry->state_valid)
+	{
+		/* set aside by the history (or lost): the query, or a rebuild */
+		if (rows > 0 && markers == 0 && adaptive_full(entry->relid, true, rows, &message))
+		{
+			d->message = d->why = message;
+			d->set_aside = true;
+		}
+		else
+			rebuild_state(d, true, rows > 0 && markers == 0 ? message : NULL);
+	}
+	else if (rows == 0 && markers == 0)
 	{
 		d->action = DT_ACTION_NO_DATA;
 		d->why = "nothing it reads changed";
@@ -990,8 +1104,11 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 		d->why = "an input was truncated, or rows arrived or left without DML (partitions)";
 	else if (p->an->strategy == DT_STRATEGY_FULL)
 		d->why = entry->reason;
-	else if (adaptive_full(entry->relid, rows, &message))
+	else if (adaptive_full(entry->relid, merge, rows, &message))
+	{
 		d->message = d->why = message;
+		d->set_aside = merge;
+	}
 	else
 	{
 		d->action = DT_ACTION_INCREMENTAL;
@@ -1012,9 +1129,9 @@ choose_and_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *
 		incremental_or_full(p, d.window, d.changed, snap, stats);
 	else
 	{
-		full_refresh(p, snap, stats);
-		if (d.state_rebuilt)
-			catalog_set_state_valid(entry->relid, true);
+		full_refresh(p, snap, stats, !d.set_aside);
+		if (d.state_rebuilt || d.set_aside)
+			catalog_set_state_valid(entry->relid, d.state_rebuilt);
 		stats->message = d.message;
 	}
 	/* a refresh that planned a statement is no measure of the next ones */
@@ -1328,7 +1445,7 @@ explain_statements(List *rows, DtPlanSet *p, DtDecision *d)
 			rows = explain_row(rows, "statement", "walk percentile cursors", p->sql->cursor_read);
 		return explain_row(rows, "statement", "apply", p->sql->apply);
 	}
-	if (p->an->strategy == DT_STRATEGY_MERGE)
+	if (p->an->strategy == DT_STRATEGY_MERGE && !d->set_aside)
 	{
 		foreach(lc, p->sql->state_rebuild)
 			rows = explain_row(rows, "statement", "rebuild state", (char *) lfirst(lc));
