@@ -372,7 +372,8 @@ analyze_query(Query *query, Oid dtrelid)
 	an->rank_index = NULL;
 	an->from = NIL;
 	an->quals = NULL;
-	an->keys = an->aggregates = an->aux_tables = NIL;
+	an->keys = an->aggregates = an->aux_tables = an->grouping_sets = NIL;
+	an->empty_set = 0;
 	an->input_exprs = an->filter_exprs = NIL;
 	reason = recompute_analyze(an, dtrelid);
 	if (reason == NULL)

@@ -130,6 +130,7 @@ typedef struct DtKey
 {
 	Expr	   *expr;
 	AttrNumber	resno;			/* output column */
+	Index		sortgroupref;	/* its ressortgroupref */
 	Oid			type;
 	int32		typmod;
 	Oid			collation;
@@ -252,6 +253,13 @@ typedef struct DtAnalysis
 	List	   *from;			/* of DtFromRel: the relations, inner-joined */
 	Node	   *quals;			/* WHERE and join conditions, one expression */
 	List	   *keys;			/* of DtKey */
+	List	   *grouping_sets;	/* GROUPING SETS, ROLLUP, CUBE: per set (the
+								 * set numbered by its position, from 1), the
+								 * Bitmapset of its keys' sortgrouprefs; NIL
+								 * for a plain GROUP BY */
+	int			empty_set;		/* the number of the empty grouping set, whose
+								 * one group has a row even over no rows; 0:
+								 * none */
 	List	   *aggregates;		/* of DtAggregate */
 	List	   *aux_tables;		/* of DtAuxTable */
 	bool		rank_subqueries;	/* the subqueries of the select list and
