@@ -194,6 +194,9 @@ typedef struct DtKeyLeaf
 	Expr	   *expr2;			/* x FULL JOIN y ON x.k = y.k, the key
 								 * COALESCE(x.k, y.k): y.k, over relation */
 	Index		key_rtindex2;	/* key_rtindex2 (x.k is expr); else 0 */
+	bool		side;			/* the key is x.k itself, NULL in y's rows
+								 * without a match: it partitions the query
+								 * only with y.k, both keys with NULL */
 	List	   *const_relids;	/* a constant key: the tables the level reads,
 								 * at any depth; it is one partition, touched
 								 * by any change of them */

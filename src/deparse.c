@@ -2611,6 +2611,7 @@ leaf_key_terms(DtKeyLeaf *leaf, List *changed, StringInfo terms)
 {
 	List	   *ctx = context_for_level(leaf->level);
 	char	   *key = deparse_expression((Node *) leaf->expr, ctx, true, false);
+	int			start = terms->len;
 	ListCell   *lc;
 
 	/* a constant key: touched by any change of the tables its level reads */
@@ -2641,6 +2642,10 @@ leaf_key_terms(DtKeyLeaf *leaf, List *changed, StringInfo terms)
 							 deparse_expression((Node *) leaf->expr2, ctx, true, false),
 							 source_sql(rel, SOURCE_CHANGES));
 	}
+	/* one side's column of a FULL JOIN: NULL in the other side's rows */
+	if (leaf->side && terms->len > start)
+		appendStringInfo(terms, " UNION ALL SELECT NULL::%s AS k",
+						 type_sql(exprType((Node *) leaf->expr), exprTypmod((Node *) leaf->expr)));
 	if (leaf->key_rtindex2 != 0)
 		return;
 	foreach(lc, change_terms(leaf->rels, changed, leaf->key_rtindex))
