@@ -317,6 +317,8 @@ extern Node *querytree_kept_conditions(Query *query, Node *cond, Relids nullable
 extern char *querytree_walk_from(List *inputs, Query *query, Node *item, DtFromWalk *walk,
 								 Node **out);
 extern Query *querytree_pull_up(Query *query);
+extern Query *querytree_inline_ctes(Query *query);
+extern Query *querytree_flatten(Query *query);
 extern bool querytree_is_constant(Node *node);
 
 /* ---------------------------------------------------------------------

@@ -12,7 +12,7 @@
  * of those aggregates.  window_rank_rewrite gives the same rows from one
  * grouped level, by three rewrites:
  *
- *	1. WITH queries become subqueries in FROM (inline_ctes);
+ *	1. WITH queries become subqueries in FROM (querytree_inline_ctes);
  *	2. a level that selects expressions from one grouped subquery, under
  *	   conditions, is folded into it: its outputs computed from the keys
  *	   and aggregates, its conditions in HAVING (fold_projection);
@@ -64,91 +64,6 @@
 #include "utils/syscache.h"
 
 #include "analysis.h"
-
-/* ---------------------------------------------------------------------
- * 1. WITH queries as subqueries in FROM
- * ---------------------------------------------------------------------
- */
-
-/* The WITH query being inlined, and the depth of the walk below its level. */
-typedef struct CteInline
-{
-	CommonTableExpr *cte;
-	int			depth;
-} CteInline;
-
-/*
- * inline_cte_walker
- *		Replace every reference to ctx->cte (a WITH query of the top level)
- *		by a subquery in FROM, a copy of its query whose references to
- *		outer levels are moved down to where the reference was.
- */
-static bool
-inline_cte_walker(Node *node, CteInline *ctx)
-{
-	if (node == NULL)
-		return false;
-	if (IsA(node, Query))
-	{
-		bool		result;
-
-		ctx->depth++;
-		result = query_tree_walker((Query *) node, inline_cte_walker, ctx, QTW_EXAMINE_RTES_BEFORE);
-		ctx->depth--;
-		return result;
-	}
-	if (IsA(node, RangeTblEntry))
-	{
-		RangeTblEntry *rte = (RangeTblEntry *) node;
-
-		if (rte->rtekind == RTE_CTE && rte->ctelevelsup == ctx->depth - 1 &&
-			strcmp(rte->ctename, ctx->cte->ctename) == 0)
-		{
-			Query	   *sub = copyObject(castNode(Query, ctx->cte->ctequery));
-
-			if (rte->ctelevelsup > 0)
-				IncrementVarSublevelsUp((Node *) sub, rte->ctelevelsup, 1);
-			rte->rtekind = RTE_SUBQUERY;
-			rte->subquery = sub;
-			rte->security_barrier = false;
-			rte->ctename = NULL;
-			rte->ctelevelsup = 0;
-			rte->self_reference = false;
-			rte->coltypes = rte->coltypmods = rte->colcollations = NIL;
-		}
-		return false;
-	}
-	return expression_tree_walker(node, inline_cte_walker, ctx);
-}
-
-/*
- * inline_ctes
- *		A copy of query with the WITH queries of its top level read as
- *		subqueries in FROM where they are referenced (each reference its own
- *		copy: a query without volatile functions gives the same rows), or
- *		NULL if one is recursive or not a SELECT.
- */
-static Query *
-inline_ctes(Query *query)
-{
-	ListCell   *lc;
-
-	if (query->hasRecursive)
-		return NULL;
-	query = copyObject(query);
-	foreach(lc, query->cteList)
-	{
-		CommonTableExpr *cte = lfirst_node(CommonTableExpr, lc);
-		CteInline	ctx = {cte, 0};
-
-		if (cte->cterecursive || !IsA(cte->ctequery, Query) ||
-			castNode(Query, cte->ctequery)->commandType != CMD_SELECT)
-			return NULL;
-		inline_cte_walker((Node *) query, &ctx);
-	}
-	query->cteList = NIL;
-	return query;
-}
 
 /* ---------------------------------------------------------------------
  * 2. A projection over a grouped subquery, folded into it
@@ -931,7 +846,7 @@ rank_bounded(Query *level, char **index_sql)
 Query *
 window_rank_rewrite(Query *query, char **index_sql)
 {
-	Query	   *level = inline_ctes(query);
+	Query	   *level = querytree_inline_ctes(query);
 	Query	   *folded;
 
 	*index_sql = NULL;
