@@ -286,6 +286,35 @@ internal_of(Oid relid, Oid dtrelid)
 }
 
 /*
+ * recompute_flattened
+ *		Where no column of query partitions it as written, whether one does
+ *		once its simple subqueries and WITH queries in FROM are merged into
+ *		the levels that read them (querytree_flatten: pg_ivm's subqueries
+ *		and WITH queries joined with tables): then an->query is that, and
+ *		*reason NULL.
+ */
+static void
+recompute_flattened(DtAnalysis *an, Oid dtrelid, Query *query, char **reason)
+{
+	Query	   *flat = querytree_flatten(query);
+	DtQueryInputs walk;
+	int			nrelations = an->nrelations;
+
+	if (flat == NULL || equal(flat, query))
+		return;
+	querytree_inputs(flat, &walk);
+	an->query = flat;
+	an->nrelations = walk.nrelations;
+	if (recompute_analyze(an, dtrelid) == NULL)
+	{
+		*reason = NULL;
+		return;
+	}
+	an->query = query;
+	an->nrelations = nrelations;
+}
+
+/*
  * analyze_query
  *		analysis_analyze of a query as it reads its relations.
  */
@@ -372,9 +401,12 @@ analyze_query(Query *query, Oid dtrelid)
 	an->rank_index = NULL;
 	an->from = NIL;
 	an->quals = NULL;
-	an->keys = an->aggregates = an->aux_tables = NIL;
+	an->keys = an->aggregates = an->aux_tables = an->grouping_sets = NIL;
+	an->empty_set = 0;
 	an->input_exprs = an->filter_exprs = NIL;
 	reason = recompute_analyze(an, dtrelid);
+	if (reason != NULL)
+		recompute_flattened(an, dtrelid, query, &reason);
 	if (reason == NULL)
 	{
 		an->strategy = DT_STRATEGY_RECOMPUTE;

@@ -130,6 +130,7 @@ typedef struct DtKey
 {
 	Expr	   *expr;
 	AttrNumber	resno;			/* output column */
+	Index		sortgroupref;	/* its ressortgroupref */
 	Oid			type;
 	int32		typmod;
 	Oid			collation;
@@ -193,6 +194,9 @@ typedef struct DtKeyLeaf
 	Expr	   *expr2;			/* x FULL JOIN y ON x.k = y.k, the key
 								 * COALESCE(x.k, y.k): y.k, over relation */
 	Index		key_rtindex2;	/* key_rtindex2 (x.k is expr); else 0 */
+	bool		side;			/* the key is x.k itself, NULL in y's rows
+								 * without a match: it partitions the query
+								 * only with y.k, both keys with NULL */
 	List	   *const_relids;	/* a constant key: the tables the level reads,
 								 * at any depth; it is one partition, touched
 								 * by any change of them */
@@ -252,6 +256,13 @@ typedef struct DtAnalysis
 	List	   *from;			/* of DtFromRel: the relations, inner-joined */
 	Node	   *quals;			/* WHERE and join conditions, one expression */
 	List	   *keys;			/* of DtKey */
+	List	   *grouping_sets;	/* GROUPING SETS, ROLLUP, CUBE: per set (the
+								 * set numbered by its position, from 1), the
+								 * Bitmapset of its keys' sortgrouprefs; NIL
+								 * for a plain GROUP BY */
+	int			empty_set;		/* the number of the empty grouping set, whose
+								 * one group has a row even over no rows; 0:
+								 * none */
 	List	   *aggregates;		/* of DtAggregate */
 	List	   *aux_tables;		/* of DtAuxTable */
 	bool		rank_subqueries;	/* the subqueries of the select list and
@@ -306,6 +317,8 @@ extern Node *querytree_kept_conditions(Query *query, Node *cond, Relids nullable
 extern char *querytree_walk_from(List *inputs, Query *query, Node *item, DtFromWalk *walk,
 								 Node **out);
 extern Query *querytree_pull_up(Query *query);
+extern Query *querytree_inline_ctes(Query *query);
+extern Query *querytree_flatten(Query *query);
 extern bool querytree_is_constant(Node *node);
 
 /* ---------------------------------------------------------------------

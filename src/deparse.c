@@ -24,7 +24,8 @@
  *	dt_internal.final_R		view: state with each aggregate finalized as a<i>
  *
  * The DT itself gets a unique index NULLS NOT DISTINCT on its group key
- * columns, which the refresh uses as ON CONFLICT arbiter.
+ * columns, which the refresh uses as ON CONFLICT arbiter (with grouping
+ * sets a plain index: two groups' rows can be equal in the key columns).
  *
  * Change rows ("W") are the rows of a change log in the window of one
  * refresh, or the rows of the base table when the state is rebuilt, shaped
@@ -68,6 +69,10 @@
 #define CHANGES_CTE "dt$c"
 /* The WITH query of the change of D of the semi-join t<rtindex>. */
 #define SEMI_CHANGES_CTE "dt$d"
+
+/* The relation numbering the grouping sets in change rows, its column. */
+#define GROUPING_SET_REL "dt$gs"
+#define GROUPING_SET_COL GROUPING_SET_REL ".s"
 
 /* The WITH query of the keys of key column i of a recompute: dt$k<i>. */
 #define KEYS_CTE "dt$k"
@@ -662,6 +667,8 @@ deparse_internal_objects(Oid dtrelid, DtAnalysis *an)
 						 type_sql(key->type, key->typmod), collate_sql(key->collation));
 		k++;
 	}
+	if (an->grouping_sets != NIL)
+		appendStringInfoString(&s, ", gs int4");
 	appendStringInfoChar(&s, ')');
 	ddl = lappend(ddl, s.data);
 	/* nobody else may use it (a column of that type would pin it) */
@@ -724,6 +731,8 @@ deparse_key_index(Oid dtrelid, DtAnalysis *an)
 	}
 	if (an->keys == NIL)
 		return NULL;
+	if (an->grouping_sets != NIL)
+		return psprintf("CREATE INDEX ON %s (%s)", names_qualified(dtrelid), key_columns_sql(an->query, an->keys));
 	return psprintf("CREATE UNIQUE INDEX ON %s (%s) NULLS NOT DISTINCT",
 					names_qualified(dtrelid), key_columns_sql(an->query, an->keys));
 }
@@ -1204,6 +1213,48 @@ read_as(DtFromRel *rel, SourceKind kind)
 }
 
 /*
+ * set_key_sql
+ *		Key expression sql of a change row counted in the group of grouping
+ *		set GROUPING_SET_COL: NULL where the set does not have the key (as
+ *		PostgreSQL's output is).  Without grouping sets, sql.
+ */
+static char *
+set_key_sql(DtAnalysis *an, DtKey *key, char *sql)
+{
+	StringInfoData sets;
+	ListCell   *lc;
+	int			n = 0;
+
+	initStringInfo(&sets);
+	foreach(lc, an->grouping_sets)
+	{
+		if (bms_is_member(key->sortgroupref, (Bitmapset *) lfirst(lc)))
+			appendStringInfo(&sets, "%s%d", n++ > 0 ? ", " : "", foreach_current_index(lc) + 1);
+	}
+	if (n == list_length(an->grouping_sets))
+		return sql;
+	return psprintf("CASE WHEN " GROUPING_SET_COL " IN (%s) THEN %s END", sets.data, sql);
+}
+
+/*
+ * grouping_sets_values_sql
+ *		The relation that counts a change row once in each grouping set,
+ *		appended to the FROM list "from", and its column GROUPING_SET_COL:
+ *		the set's number, the last field of the group key.
+ */
+static char *
+grouping_sets_values_sql(DtAnalysis *an, StringInfo from)
+{
+	int			i;
+
+	appendStringInfoString(from, ", (VALUES ");
+	for (i = 1; i <= list_length(an->grouping_sets); i++)
+		appendStringInfo(from, "%s(%d)", i > 1 ? ", " : "", i);
+	appendStringInfoString(from, ") " GROUPING_SET_REL "(s)");
+	return GROUPING_SET_COL;
+}
+
+/*
  * change_term_sql
  *		One SELECT of change rows: the relations of the FROM list read as
  *		kinds[i] says, the sign of a row the product of its relations' signs
@@ -1250,7 +1301,9 @@ change_term_sql(DeparseMerge *b, SourceKind *kinds, bool negate)
 	i = 0;
 	foreach(lc, an->keys)
 		appendStringInfo(&s, "%s%s", i++ > 0 ? ", " : "",
-						 expr_sql(((DtKey *) lfirst(lc))->expr, b->from_ctx));
+						 set_key_sql(an, (DtKey *) lfirst(lc), expr_sql(((DtKey *) lfirst(lc))->expr, b->from_ctx)));
+	if (an->grouping_sets != NIL)
+		appendStringInfo(&s, ", %s", grouping_sets_values_sql(an, &from));
 	appendStringInfo(&s, ")::%s AS key", b->keytype);
 	i = 0;
 	foreach(lc, an->input_exprs)
@@ -1674,6 +1727,45 @@ ranked_set_sql(DeparseMerge *b, const char *state_alias)
 }
 
 /*
+ * grouping_value
+ *		GROUPING(...) over the final view "f": a constant in each grouping
+ *		set, whose bit for an argument (the last argument's the lowest) is
+ *		1 where the set does not have it; CASE over the set's number.
+ */
+static Node *
+grouping_value(DeparseMerge *b, GroupingFunc * gf)
+{
+	CaseExpr   *result = makeNode(CaseExpr);
+	FieldSelect *set_no = makeNode(FieldSelect);
+	ListCell   *lc;
+
+	set_no->arg = (Expr *) makeVar(1, 2, b->key_typid, -1, InvalidOid, 0);
+	set_no->fieldnum = list_length(b->an->keys) + 1;
+	set_no->resulttype = INT4OID;
+	set_no->resulttypmod = -1;
+	set_no->resultcollid = InvalidOid;
+	result->casetype = INT4OID;
+	result->defresult = (Expr *) makeNullConst(INT4OID, -1, InvalidOid);
+	foreach(lc, b->an->grouping_sets)
+	{
+		CaseWhen   *when = makeNode(CaseWhen);
+		int			value = 0;
+		ListCell   *lr;
+
+		foreach(lr, gf->refs)
+			value = (value << 1) | (bms_is_member(lfirst_int(lr), (Bitmapset *) lfirst(lc)) ? 0 : 1);
+		when->expr = make_opclause(Int4EqualOperator, BOOLOID, false, (Expr *) copyObject(set_no),
+								   (Expr *) makeConst(INT4OID, -1, InvalidOid, sizeof(int32),
+													  Int32GetDatum(foreach_current_index(lc) + 1), false, true),
+								   InvalidOid, InvalidOid);
+		set_opfuncid((OpExpr *) when->expr);
+		when->result = (Expr *) makeConst(INT4OID, -1, InvalidOid, sizeof(int32), Int32GetDatum(value), false, true);
+		result->args = lappend(result->args, when);
+	}
+	return (Node *) result;
+}
+
+/*
  * to_final_mutator
  *		Rewrite an output or HAVING expression of the defining query into one
  *		over the final view "f": group keys become fields of f.key, aggregates
@@ -1689,6 +1781,8 @@ to_final_mutator(Node *node, DeparseMerge *b)
 		return NULL;
 	if ((field = key_field(b, node, 0)) != NULL)
 		return field;
+	if (IsA(node, GroupingFunc))
+		return grouping_value(b, (GroupingFunc *) node);
 	if (IsA(node, Aggref) || IsA(node, SubLink))
 	{
 		foreach(lc, b->an->aggregates)
@@ -1730,6 +1824,20 @@ output_list_sql(DeparseMerge *b)
 	return s.data;
 }
 
+/*
+ * nonempty_sql
+ *		Does group "alias" of the state (or the final view) exist: it has
+ *		rows, or it is the group of the empty grouping set, which has a row
+ *		over no rows too.
+ */
+static char *
+nonempty_sql(DeparseMerge *b, const char *alias)
+{
+	if (b->an->empty_set == 0)
+		return psprintf("%s.n > 0", alias);
+	return psprintf("(%s.n > 0 OR (%s.key).gs = %d)", alias, alias, b->an->empty_set);
+}
+
 /* keep_sql: does a group have a row in the DT (it exists and passes HAVING)? */
 static char *
 keep_sql(DeparseMerge *b)
@@ -1740,7 +1848,7 @@ keep_sql(DeparseMerge *b)
 
 	if (b->an->keys == NIL)
 		return having;
-	return psprintf("(f.n > 0 AND %s)", having);
+	return psprintf("(%s AND %s)", nonempty_sql(b, "f"), having);
 }
 
 /* is_top_k: does the query end in ORDER BY ... LIMIT/OFFSET (merge.c)? */
@@ -2239,6 +2347,42 @@ top_k_rows_sql(DeparseMerge *b)
 }
 
 /*
+ * grouping_sets_rows_sql
+ *		dt_rows_sql of a query with grouping sets.  The DT's rows of two
+ *		groups can be equal in the key columns (a NULL key of one set, the
+ *		key another set does not have), so its key index is not unique:
+ *		the rows with the key columns of a group touched ("projected") are
+ *		deleted, and inserted again from the groups of every set with those
+ *		key columns, as "finalized" has the touched ones and the final view
+ *		the others.
+ */
+static char *
+grouping_sets_rows_sql(DeparseMerge *b)
+{
+	StringInfoData fields;
+	StringInfoData sets;
+	int			k;
+
+	initStringInfo(&fields);
+	initStringInfo(&sets);
+	for (k = 1; k <= list_length(b->an->keys); k++)
+		appendStringInfo(&fields, "%s(g.key).k%d", k > 1 ? ", " : "", k);
+	for (k = 1; k <= list_length(b->an->grouping_sets); k++)
+		appendStringInfo(&sets, "%s(%d)", k > 1 ? ", " : "", k);
+	return psprintf("projected AS (SELECT DISTINCT ROW(%s, NULL)::%s AS key FROM "
+					"(SELECT key FROM gone UNION ALL SELECT key FROM finalized) g), "
+					"deleted AS (DELETE FROM %s d USING projected g WHERE %s RETURNING 1), "
+					"deleted_nulls AS (SELECT 1 WHERE false), "
+					"upserted AS (INSERT INTO %s SELECT %s FROM (SELECT * FROM finalized UNION ALL "
+					"SELECT v.* FROM %s v WHERE v.key IN (SELECT ROW(%s, s.s)::%s FROM projected g, (VALUES %s) s(s)) "
+					"AND NOT EXISTS (SELECT FROM touched u WHERE u.gid = v.gid)) f WHERE %s "
+					"RETURNING false AS existed) ",
+					fields.data, b->keytype,
+					b->dt, key_match_sql(b, "d", "g.key", true),
+					b->dt, output_list_sql(b), b->final, fields.data, b->keytype, sets.data, keep_sql(b));
+}
+
+/*
  * dt_rows_sql
  *		The CTEs of apply_sql that rewrite the DT's rows of the groups in
  *		"finalized": "deleted" (and for keys with a NULL "deleted_nulls")
@@ -2254,6 +2398,8 @@ dt_rows_sql(DeparseMerge *b)
 	initStringInfo(&s);
 	if (is_top_k(b->an))
 		return top_k_rows_sql(b);
+	if (b->an->grouping_sets != NIL)
+		return grouping_sets_rows_sql(b);
 	if (b->an->keys == NIL)
 	{
 		appendStringInfo(&s, "deleted AS (DELETE FROM %s d RETURNING 1), "
@@ -2301,14 +2447,15 @@ apply_sql(DeparseMerge *b)
 
 	/* emptied groups leave; a one-row aggregate keeps its only group */
 	if (!keyless)
-		appendStringInfo(&s, "gone AS (DELETE FROM %s g USING touched u WHERE g.gid = u.gid AND g.n = 0 "
-						 "RETURNING g.key), ", b->state);
+		appendStringInfo(&s, "gone AS (DELETE FROM %s g USING touched u WHERE g.gid = u.gid AND NOT %s "
+						 "RETURNING g.key), ", b->state, nonempty_sql(b, "g"));
 	if (set.len > 0)
-		appendStringInfo(&s, "new_state AS (UPDATE %s st SET %s FROM touched u WHERE st.gid = u.gid%s "
-						 "RETURNING st.*), ", b->state, set.data, keyless ? "" : " AND st.n > 0");
+		appendStringInfo(&s, "new_state AS (UPDATE %s st SET %s FROM touched u WHERE st.gid = u.gid%s%s "
+						 "RETURNING st.*), ", b->state, set.data, keyless ? "" : " AND ",
+						 keyless ? "" : nonempty_sql(b, "st"));
 	else
-		appendStringInfo(&s, "new_state AS (SELECT st.* FROM %s st JOIN touched u ON st.gid = u.gid%s), ",
-						 b->state, keyless ? "" : " WHERE st.n > 0");
+		appendStringInfo(&s, "new_state AS (SELECT st.* FROM %s st JOIN touched u ON st.gid = u.gid%s%s), ",
+						 b->state, keyless ? "" : " WHERE ", keyless ? "" : nonempty_sql(b, "st"));
 	appendStringInfo(&s, "finalized AS (SELECT %s FROM new_state s), ", final_columns_sql(b));
 	appendStringInfoString(&s, dt_rows_sql(b));
 	appendStringInfo(&s, "SELECT (SELECT count(*) FROM deleted)%s, (SELECT count(*) FROM upserted), "
@@ -2425,6 +2572,18 @@ rebuild_sql(DeparseMerge *b)
 	}
 	appendStringInfoString(&s, " SELECT count(*) FROM st");
 	stmts = lappend(stmts, s.data);
+	/* the group of the empty grouping set has a row over no rows */
+	if (b->an->empty_set != 0)
+	{
+		StringInfoData nulls;
+		int			k;
+
+		initStringInfo(&nulls);
+		for (k = 0; k < list_length(b->an->keys); k++)
+			appendStringInfoString(&nulls, "NULL, ");
+		stmts = lappend(stmts, psprintf("INSERT INTO %s (key) SELECT ROW(%s%d)::%s ON CONFLICT (key) DO NOTHING",
+										b->state, nulls.data, b->an->empty_set, b->keytype));
+	}
 
 	foreach(lc, b->an->aux_tables)
 	{
@@ -2505,6 +2664,7 @@ leaf_key_terms(DtKeyLeaf *leaf, List *changed, StringInfo terms)
 {
 	List	   *ctx = context_for_level(leaf->level);
 	char	   *key = deparse_expression((Node *) leaf->expr, ctx, true, false);
+	int			start = terms->len;
 	ListCell   *lc;
 
 	/* a constant key: touched by any change of the tables its level reads */
@@ -2535,6 +2695,10 @@ leaf_key_terms(DtKeyLeaf *leaf, List *changed, StringInfo terms)
 							 deparse_expression((Node *) leaf->expr2, ctx, true, false),
 							 source_sql(rel, SOURCE_CHANGES));
 	}
+	/* one side's column of a FULL JOIN: NULL in the other side's rows */
+	if (leaf->side && terms->len > start)
+		appendStringInfo(terms, " UNION ALL SELECT NULL::%s AS k",
+						 type_sql(exprType((Node *) leaf->expr), exprTypmod((Node *) leaf->expr)));
 	if (leaf->key_rtindex2 != 0)
 		return;
 	foreach(lc, change_terms(leaf->rels, changed, leaf->key_rtindex))

@@ -376,7 +376,7 @@ dt_attnum(Oid relid, DtAnalysis *an, AttrNumber resno)
  * find_key_index
  *		An index of the DT that is the key index deparse_key_index describes:
  *		for delta merge unique, NULLS NOT DISTINCT, on exactly the key
- *		columns; for recompute on the key column.  A restored DT has it
+ *		columns (with grouping sets, not unique); for recompute on the key column.  A restored DT has it
  *		already (pg_dump dumped it with the table).
  */
 static Oid
@@ -406,7 +406,9 @@ find_key_index(Oid relid, DtAnalysis *an)
 		}
 		else
 		{
-			match = match && index->indisunique && index->indnullsnotdistinct &&
+			/* grouping sets: two groups' rows can be equal in the key */
+			match = match && (an->grouping_sets != NIL ||
+							  (index->indisunique && index->indnullsnotdistinct)) &&
 				index->indnkeyatts == list_length(an->keys);
 			for (k = 0; match && k < index->indnkeyatts; k++)
 				match = index->indkey.values[k] ==

@@ -4,8 +4,8 @@
  *		Delta merge: can the query be maintained by merging the changes
  *		into per-group state, and with what state?
  *
- * A query delta merge maintains is one grouped level (GROUP BY, or
- * aggregates without it) over tables joined with inner joins, every GROUP
+ * A query delta merge maintains is one grouped level (GROUP BY, GROUPING
+ * SETS, ROLLUP or CUBE, or aggregates without it) over tables joined with inner joins, every GROUP
  * BY expression an output column (with GROUP BY, it may end in ORDER BY
  * ... LIMIT/OFFSET: every group is in the state, and a refresh chooses
  * the top rows from it again), every aggregate one whose state can be
@@ -38,6 +38,7 @@
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
+#include "parser/parse_agg.h"
 #include "parser/parsetree.h"
 #include "rewrite/rewriteManip.h"
 #include "utils/builtins.h"
@@ -47,6 +48,9 @@
 #include "utils/typcache.h"
 
 #include "analysis.h"
+
+/* The most grouping sets a query may have: a change row counts in each. */
+#define DT_MAX_GROUPING_SETS 64
 
 /*
  * expr_index
@@ -435,7 +439,7 @@ check_output_walker(Node *node, OutputCheck *ctx)
 
 	if (node == NULL || ctx->reason != NULL)
 		return false;
-	if (IsA(node, Aggref) || IsA(node, SubLink))
+	if (IsA(node, Aggref) || IsA(node, SubLink) || IsA(node, GroupingFunc))
 		return false;
 	foreach(lc, ctx->an->keys)
 	{
@@ -469,12 +473,51 @@ level_reason(Query *query)
 		return pstrdup("window functions");
 	if (query->hasTargetSRFs)
 		return pstrdup("set-returning functions in the select list");
-	if (query->groupingSets != NIL)
-		return pstrdup("GROUPING SETS, ROLLUP and CUBE");
 	if (query->hasDistinctOn)
 		return pstrdup("DISTINCT ON");
 	if (query->jointree->fromlist == NIL)
 		return pstrdup("queries without FROM");
+	return NULL;
+}
+
+/*
+ * collect_grouping_sets
+ *		The grouping sets of GROUPING SETS, ROLLUP and CUBE into
+ *		an->grouping_sets, each one grouping whose groups the state keeps
+ *		apart (deparse.c: a change row counts in a group of every set, the
+ *		keys outside the set NULL).  A set listed twice gives its rows
+ *		twice, and DISTINCT and LIMIT read the rows of several groups
+ *		together: neither is a grouping of the state.  One empty set alone
+ *		is an aggregate without GROUP BY.
+ */
+static char *
+collect_grouping_sets(Query *query, DtAnalysis *an)
+{
+	List	   *sets = expand_grouping_sets(query->groupingSets, query->groupDistinct, -1);
+	ListCell   *lc;
+
+	if (query->distinctClause != NIL || query->limitCount != NULL || query->limitOffset != NULL)
+		return pstrdup("DISTINCT, LIMIT or OFFSET over GROUPING SETS, ROLLUP or CUBE");
+	if (list_length(sets) > DT_MAX_GROUPING_SETS)
+		return psprintf("GROUPING SETS, ROLLUP or CUBE of more than %d grouping sets", DT_MAX_GROUPING_SETS);
+	if (list_length(sets) == 1 && linitial(sets) == NIL)
+		return NULL;
+	foreach(lc, sets)
+	{
+		Bitmapset  *set = NULL;
+		ListCell   *lr;
+
+		foreach(lr, (List *) lfirst(lc))
+			set = bms_add_member(set, lfirst_int(lr));
+		foreach(lr, an->grouping_sets)
+		{
+			if (bms_equal(set, (Bitmapset *) lfirst(lr)))
+				return pstrdup("GROUPING SETS, ROLLUP or CUBE that repeat a grouping set");
+		}
+		an->grouping_sets = lappend(an->grouping_sets, set);
+		if (set == NULL)
+			an->empty_set = list_length(an->grouping_sets);
+	}
 	return NULL;
 }
 
@@ -499,6 +542,7 @@ collect_keys(Query *query, DtAnalysis *an)
 		key = palloc0(sizeof(DtKey));
 		key->expr = tle->expr;
 		key->resno = tle->resno;
+		key->sortgroupref = sgc->tleSortGroupRef;
 		key->type = exprType((Node *) tle->expr);
 		key->typmod = exprTypmod((Node *) tle->expr);
 		key->collation = exprCollation((Node *) tle->expr);
@@ -509,6 +553,8 @@ collect_keys(Query *query, DtAnalysis *an)
 			return pstrdup("GROUP BY a composite value");
 		an->keys = lappend(an->keys, key);
 	}
+	if (query->groupingSets != NIL)
+		return collect_grouping_sets(query, an);
 	if (query->distinctClause != NIL && an->keys == NIL)
 		return pstrdup("DISTINCT over an aggregate without GROUP BY");
 	if ((query->limitCount != NULL || query->limitOffset != NULL) && an->keys == NIL)
@@ -1173,7 +1219,7 @@ merge_shaped(Query *query)
 	ListCell   *lc;
 
 	if (query->setOperations != NULL || query->cteList != NIL || query->hasWindowFuncs ||
-		query->hasDistinctOn || query->groupingSets != NIL ||
+		query->hasDistinctOn ||
 		(!query->hasAggs && query->groupClause == NIL))
 		return false;
 	foreach(lc, query->rtable)

@@ -561,6 +561,214 @@ querytree_walk_from(List *inputs, Query *query, Node *item, DtFromWalk *walk, No
 	return pstrdup("this kind of FROM item");
 }
 
+/* The WITH query being inlined, and the depth of the walk below its level. */
+typedef struct CteInline
+{
+	CommonTableExpr *cte;
+	int			depth;
+} CteInline;
+
+/*
+ * inline_cte_walker
+ *		Replace every reference to ctx->cte (a WITH query of the top level)
+ *		by a subquery in FROM, a copy of its query whose references to
+ *		outer levels are moved down to where the reference was.
+ */
+static bool
+inline_cte_walker(Node *node, CteInline *ctx)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+	{
+		bool		result;
+
+		ctx->depth++;
+		result = query_tree_walker((Query *) node, inline_cte_walker, ctx, QTW_EXAMINE_RTES_BEFORE);
+		ctx->depth--;
+		return result;
+	}
+	if (IsA(node, RangeTblEntry))
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) node;
+
+		if (rte->rtekind == RTE_CTE && rte->ctelevelsup == ctx->depth - 1 &&
+			strcmp(rte->ctename, ctx->cte->ctename) == 0)
+		{
+			Query	   *sub = copyObject(castNode(Query, ctx->cte->ctequery));
+
+			if (rte->ctelevelsup > 0)
+				IncrementVarSublevelsUp((Node *) sub, rte->ctelevelsup, 1);
+			rte->rtekind = RTE_SUBQUERY;
+			rte->subquery = sub;
+			rte->security_barrier = false;
+			rte->ctename = NULL;
+			rte->ctelevelsup = 0;
+			rte->self_reference = false;
+			rte->coltypes = rte->coltypmods = rte->colcollations = NIL;
+		}
+		return false;
+	}
+	return expression_tree_walker(node, inline_cte_walker, ctx);
+}
+
+/*
+ * querytree_inline_ctes
+ *		A copy of query with the WITH queries of its top level read as
+ *		subqueries in FROM where they are referenced (each reference its own
+ *		copy: a query without volatile functions gives the same rows), or
+ *		NULL if one is recursive or not a SELECT.
+ */
+Query *
+querytree_inline_ctes(Query *query)
+{
+	ListCell   *lc;
+
+	if (query->hasRecursive)
+		return NULL;
+	query = copyObject(query);
+	foreach(lc, query->cteList)
+	{
+		CommonTableExpr *cte = lfirst_node(CommonTableExpr, lc);
+		CteInline	ctx = {cte, 0};
+
+		if (cte->cterecursive || !IsA(cte->ctequery, Query) ||
+			castNode(Query, cte->ctequery)->commandType != CMD_SELECT)
+			return NULL;
+		inline_cte_walker((Node *) query, &ctx);
+	}
+	query->cteList = NIL;
+	return query;
+}
+
+/*
+ * inner_joins_as_items
+ *		Query (a copy) with each item of its FROM list that is an inner join
+ *		(of inner joins) replaced by the items it joins, its conditions
+ *		moved to WHERE: the same rows, and items that querytree_pull_up can
+ *		merge.  Join alias Vars are replaced by what they stand for first;
+ *		the join's range table entry, read by nothing, is left empty.
+ */
+static Query *
+inner_joins_as_items(Query *query)
+{
+	List	   *items = NIL;
+	List	   *conds = NIL;
+	List	   *todo;
+
+	query->targetList = (List *) querytree_flatten_joins(query, (Node *) query->targetList);
+	query->havingQual = querytree_flatten_joins(query, query->havingQual);
+	query->jointree = (FromExpr *) querytree_flatten_joins(query, (Node *) query->jointree);
+	todo = list_copy(query->jointree->fromlist);
+	while (todo != NIL)
+	{
+		Node	   *item = linitial(todo);
+		JoinExpr   *join = (JoinExpr *) item;
+
+		todo = list_delete_first(todo);
+		if (IsA(item, JoinExpr) && join->jointype == JOIN_INNER)
+		{
+			RangeTblEntry *rte = rt_fetch(join->rtindex, query->rtable);
+
+			todo = lcons(join->rarg, todo);
+			todo = lcons(join->larg, todo);
+			conds = list_concat(conds, make_ands_implicit((Expr *) join->quals));
+			/* read by nothing now (its alias Vars flattened) */
+			rte->rtekind = RTE_RESULT;
+			rte->jointype = JOIN_INNER;
+			rte->joinaliasvars = rte->joinleftcols = rte->joinrightcols = NIL;
+			rte->joinmergedcols = 0;
+			rte->join_using_alias = NULL;
+		}
+		else
+			items = lappend(items, item);
+	}
+	conds = list_concat(make_ands_implicit((Expr *) query->jointree->quals), conds);
+	query->jointree = makeFromExpr(items, conds == NIL ? NULL : (Node *) make_ands_explicit(conds));
+	return query;
+}
+
+/* jointree_relids: the range table indexes a join tree reads. */
+static bool
+jointree_relids(Node *node, Relids *relids)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, RangeTblRef))
+		*relids = bms_add_member(*relids, ((RangeTblRef *) node)->rtindex);
+	else if (IsA(node, JoinExpr))
+		*relids = bms_add_member(*relids, ((JoinExpr *) node)->rtindex);
+	else if (!IsA(node, FromExpr) && !IsA(node, List))
+		return false;
+	return expression_tree_walker(node, jointree_relids, relids);
+}
+
+/*
+ * without_dead_subqueries
+ *		Query with the subqueries that querytree_pull_up merged, whose range
+ *		table entries nothing reads, made empty (their columns NULL), so
+ *		that querytree_inputs counts each table as often as it is read.
+ */
+static Query *
+without_dead_subqueries(Query *query)
+{
+	Relids		read = NULL;
+	ListCell   *lc;
+
+	jointree_relids((Node *) query->jointree, &read);
+	foreach(lc, query->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+		Query	   *empty;
+		ListCell   *lt;
+
+		if (rte->rtekind != RTE_SUBQUERY || bms_is_member(foreach_current_index(lc) + 1, read))
+			continue;
+		empty = makeNode(Query);
+		empty->commandType = CMD_SELECT;
+		empty->canSetTag = true;
+		empty->jointree = makeFromExpr(NIL, NULL);
+		foreach(lt, rte->subquery->targetList)
+		{
+			TargetEntry *tle = lfirst_node(TargetEntry, lt);
+
+			empty->targetList = lappend(empty->targetList,
+										makeTargetEntry((Expr *) makeNullConst(exprType((Node *) tle->expr),
+																			   exprTypmod((Node *) tle->expr),
+																			   exprCollation((Node *) tle->expr)),
+														tle->resno, tle->resname, tle->resjunk));
+		}
+		rte->subquery = empty;
+	}
+	return query;
+}
+
+/*
+ * querytree_flatten
+ *		A copy of query reading what its simple subqueries and WITH queries
+ *		in FROM read, as the planner does: WITH queries inlined
+ *		(querytree_inline_ctes), at every level of subqueries in FROM, inner
+ *		joins made items of the FROM list, and simple subqueries merged
+ *		(querytree_pull_up); NULL if a WITH query cannot be inlined.  The
+ *		same rows, from as few levels as can be.
+ */
+Query *
+querytree_flatten(Query *query)
+{
+	ListCell   *lc;
+
+	if ((query = querytree_inline_ctes(query)) == NULL)
+		return NULL;
+	foreach(lc, query->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		if (rte->rtekind == RTE_SUBQUERY && (rte->subquery = querytree_flatten(rte->subquery)) == NULL)
+			return NULL;
+	}
+	return without_dead_subqueries(querytree_pull_up(inner_joins_as_items(query)));
+}
+
 /*
  * simple_subquery
  *		Is this range table entry a subquery in FROM that is only a join of

@@ -148,6 +148,48 @@ has_full_join(Node *node)
 }
 
 /*
+ * full_join_side
+ *		Is x one side's column of the equality x.k = y.k of the FULL JOIN
+ *		join?  Then its rows with x.k = v come from the rows of x and y with
+ *		k = v, but y's rows without a match have x.k NULL: x.k is a key
+ *		(leaf->side) only with y.k beside it (recompute_analyze), the rows
+ *		of the pair (v, v), (v, NULL), (NULL, v) and (NULL, NULL) computed
+ *		again for the k of every change, NULL always among both keys.
+ */
+static bool
+full_join_side(Query *query, JoinExpr *join, Var *x, DtKeyLeaf *leaf)
+{
+	Index		left = ((RangeTblRef *) join->larg)->rtindex;
+	Index		right = ((RangeTblRef *) join->rarg)->rtindex;
+	ListCell   *lc;
+
+	if (x->varlevelsup != 0 || x->varattno <= 0 || (x->varno != left && x->varno != right))
+		return false;
+	foreach(lc, make_ands_implicit((Expr *) querytree_flatten_joins(query, join->quals)))
+	{
+		OpExpr	   *op = IsA(lfirst(lc), OpExpr) ? (OpExpr *) lfirst(lc) : NULL;
+		Var		   *y;
+
+		if (op == NULL || list_length(op->args) != 2 ||
+			op->opno != lookup_type_cache(x->vartype, TYPECACHE_EQ_OPR)->eq_opr)
+			continue;
+		y = (Var *) (equal(linitial(op->args), x) ? lsecond(op->args) : linitial(op->args));
+		if ((equal(linitial(op->args), x) || equal(lsecond(op->args), x)) && IsA(y, Var) &&
+			y->varlevelsup == 0 && y->varattno > 0 && y->varno == (x->varno == left ? right : left) &&
+			y->vartype == x->vartype && y->varcollid == x->varcollid)
+		{
+			leaf->expr = (Expr *) x;
+			leaf->key_rtindex = x->varno;
+			leaf->expr2 = (Expr *) y;
+			leaf->key_rtindex2 = y->varno;
+			leaf->side = true;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
  * full_join_key
  *		Is expr, COALESCE(x.k, y.k), the key of the FULL JOIN join (x FULL
  *		JOIN y ON x.k = y.k AND ..., or USING (k)): the rows with key v
@@ -159,12 +201,16 @@ full_join_key(Query *query, JoinExpr *join, Expr *expr, DtKeyLeaf *leaf)
 {
 	CoalesceExpr *co = IsA(expr, CoalesceExpr) ? (CoalesceExpr *) expr : NULL;
 	Var		   *x;
-	Var		   *y;
+	Var		   *y = NULL;
 	Oid			eq;
 	ListCell   *lc;
 
+	if (!IsA(join->larg, RangeTblRef) || !IsA(join->rarg, RangeTblRef))
+		return false;
+	if (IsA(expr, Var))
+		return full_join_side(query, join, (Var *) expr, leaf);
 	if (co == NULL || list_length(co->args) != 2 || !IsA(linitial(co->args), Var) ||
-		!IsA(lsecond(co->args), Var) || !IsA(join->larg, RangeTblRef) || !IsA(join->rarg, RangeTblRef))
+		!IsA(lsecond(co->args), Var))
 		return false;
 	x = linitial_node(Var, co->args);
 	y = lsecond_node(Var, co->args);
@@ -209,7 +255,7 @@ trace_full_join(Query *query, Expr *expr, DtKeyLeaf *leaf, List **leaves)
 		!full_join_key(query, (JoinExpr *) item, expr, leaf) ||
 		rt_fetch(leaf->key_rtindex, query->rtable)->rtekind != RTE_RELATION ||
 		rt_fetch(leaf->key_rtindex2, query->rtable)->rtekind != RTE_RELATION)
-		return pstrdup("FULL JOIN without a key COALESCE(x.k, y.k) over two tables joined on x.k = y.k");
+		return pstrdup("FULL JOIN without a key COALESCE(x.k, y.k), or x.k and y.k, over two tables joined on x.k = y.k");
 	if ((reason = key_reason((Node *) expr)) != NULL)
 		return reason;
 	*leaves = lappend(*leaves, leaf);
@@ -562,16 +608,28 @@ static void
 filter_relation(Query *level, Index rtindex, Expr *expr, Oid type, int paramid)
 {
 	RangeTblEntry *rte = rt_fetch(rtindex, level->rtable);
-	RangeTblEntry *inner = copyObject(rte);
-	Query	   *sub = makeNode(Query);
-	RangeTblRef *ref = makeNode(RangeTblRef);
-	Relation	rel = relation_open(rte->relid, AccessShareLock);
-	TupleDesc	desc = RelationGetDescr(rel);
+	RangeTblEntry *inner;
+	Query	   *sub;
+	RangeTblRef *ref;
+	Relation	rel;
+	TupleDesc	desc;
 	List	   *colnames = NIL;
 	Expr	   *key = copyObject(expr);
 	int			i;
 
 	ChangeVarNodes((Node *) key, rtindex, 1, 0);
+	/* filtered already, by the other key column of a FULL JOIN's pair */
+	if (rte->rtekind == RTE_SUBQUERY)
+	{
+		sub = rte->subquery;
+		sub->jointree->quals = make_and_qual(sub->jointree->quals, key_filter(key, type, paramid));
+		return;
+	}
+	inner = copyObject(rte);
+	sub = makeNode(Query);
+	ref = makeNode(RangeTblRef);
+	rel = relation_open(rte->relid, AccessShareLock);
+	desc = RelationGetDescr(rel);
 	sub->commandType = CMD_SELECT;
 	sub->rtable = list_make1(inner);
 	ref->rtindex = 1;
@@ -689,6 +747,48 @@ column_key(DtAnalysis *an, Query *query, TargetEntry *tle, DtKeyColumn **key)
 	return NULL;
 }
 
+/* side_leaves: is a leaf of key column key one side's key of a FULL JOIN? */
+static bool
+side_leaves(DtKeyColumn *key)
+{
+	ListCell   *lc;
+
+	foreach(lc, key->leaves)
+	{
+		if (((DtKeyLeaf *) lfirst(lc))->side)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * side_pair
+ *		Of the columns that are one side's key of a FULL JOIN (x.k, y.k:
+ *		full_join_side), two of the same join's two sides, as the key
+ *		columns; NIL if there are none.
+ */
+static List *
+side_pair(List *sides)
+{
+	ListCell   *l1;
+	ListCell   *l2;
+
+	foreach(l1, sides)
+	{
+		DtKeyLeaf  *x = linitial(((DtKeyColumn *) lfirst(l1))->leaves);
+
+		foreach(l2, sides)
+		{
+			DtKeyLeaf  *y = linitial(((DtKeyColumn *) lfirst(l2))->leaves);
+
+			if (x->level == y->level && x->key_rtindex == y->key_rtindex2 &&
+				x->key_rtindex2 == y->key_rtindex)
+				return list_make2(lfirst(l1), lfirst(l2));
+		}
+	}
+	return NIL;
+}
+
 /*
  * recompute_analyze
  *		Find the partition key of an->query: every output column that
@@ -709,6 +809,7 @@ recompute_analyze(DtAnalysis *an, Oid dtrelid)
 	int			best_score = -1;
 	DtKeyColumn *best = NULL;
 	List	   *grouped = NIL;
+	List	   *sides = NIL;
 	DtRecompute *rc = palloc0(sizeof(DtRecompute));
 	ListCell   *lc;
 
@@ -735,6 +836,12 @@ recompute_analyze(DtAnalysis *an, Oid dtrelid)
 				one_reason = false;
 			continue;
 		}
+		if (side_leaves(key))
+		{
+			if (list_length(key->leaves) == 1)
+				sides = lappend(sides, key);
+			continue;
+		}
 		if (key->grouped)
 			grouped = lappend(grouped, key);
 		score = (dt_index_on(dtrelid, tle->resname) ? 2 : 0) + (key->indexed ? 1 : 0);
@@ -744,8 +851,14 @@ recompute_analyze(DtAnalysis *an, Oid dtrelid)
 			best = key;
 		}
 	}
+	if (best == NULL && (rc->keys = side_pair(sides)) != NIL)
+		best = linitial(rc->keys);
+	else if (best != NULL)
+		rc->keys = list_length(grouped) > 1 ? grouped : list_make1(best);
 	if (best == NULL)
 	{
+		if (reason == NULL && sides != NIL)
+			return pstrdup("FULL JOIN with one side's key x.k but not the other's y.k");
 		if (reason == NULL)
 			return pstrdup("queries without output columns");
 		if (one_reason)
@@ -753,7 +866,6 @@ recompute_analyze(DtAnalysis *an, Oid dtrelid)
 		return psprintf("queries that no output column partitions (column \"%s\": %s)",
 						reason_column, reason);
 	}
-	rc->keys = list_length(grouped) > 1 ? grouped : list_make1(best);
 	rc->indexed = false;
 	foreach(lc, rc->keys)
 	{

@@ -12,18 +12,20 @@
  * of those aggregates.  window_rank_rewrite gives the same rows from one
  * grouped level, by three rewrites:
  *
- *	1. WITH queries become subqueries in FROM (inline_ctes);
+ *	1. WITH queries become subqueries in FROM (querytree_inline_ctes);
  *	2. a level that selects expressions from one grouped subquery, under
  *	   conditions, is folded into it: its outputs computed from the keys
  *	   and aggregates, its conditions in HAVING (fold_projection);
  *	3. a level grouped by the PARTITION BY of the window subquery it reads,
- *	   whose aggregates read row_number() only where a bound on it makes
- *	   them ignore the rows ranked beyond k, replaces each such aggregate
- *	   with a subquery of one group: the same aggregate over the group's
- *	   first k rows, read in the window's order with LIMIT k (through an
- *	   index on the partition and order expressions, a probe per group),
- *	   numbered by the same window (rank_bounded).  The window leaves the
- *	   subquery, which querytree_pull_up then merges into the level.
+ *	   whose aggregates read its rank (row_number(), rank() or dense_rank())
+ *	   only where a bound on it makes them ignore the rows ranked beyond k,
+ *	   replaces each such aggregate with a subquery of one group: the same
+ *	   aggregate over the group's rows ranked k or better, read in the
+ *	   window's order (through an index on the partition and order
+ *	   expressions, a probe per group) up to the first row ranked beyond
+ *	   (bound_rows), numbered by the same window (rank_bounded).  The
+ *	   window leaves the subquery, which querytree_pull_up then merges
+ *	   into the level.
  *
  * A subquery of step 3 is correlated with the group key only, and reads
  * the rows of its group only: its value changes only when a row of its
@@ -62,91 +64,6 @@
 #include "utils/syscache.h"
 
 #include "analysis.h"
-
-/* ---------------------------------------------------------------------
- * 1. WITH queries as subqueries in FROM
- * ---------------------------------------------------------------------
- */
-
-/* The WITH query being inlined, and the depth of the walk below its level. */
-typedef struct CteInline
-{
-	CommonTableExpr *cte;
-	int			depth;
-} CteInline;
-
-/*
- * inline_cte_walker
- *		Replace every reference to ctx->cte (a WITH query of the top level)
- *		by a subquery in FROM, a copy of its query whose references to
- *		outer levels are moved down to where the reference was.
- */
-static bool
-inline_cte_walker(Node *node, CteInline *ctx)
-{
-	if (node == NULL)
-		return false;
-	if (IsA(node, Query))
-	{
-		bool		result;
-
-		ctx->depth++;
-		result = query_tree_walker((Query *) node, inline_cte_walker, ctx, QTW_EXAMINE_RTES_BEFORE);
-		ctx->depth--;
-		return result;
-	}
-	if (IsA(node, RangeTblEntry))
-	{
-		RangeTblEntry *rte = (RangeTblEntry *) node;
-
-		if (rte->rtekind == RTE_CTE && rte->ctelevelsup == ctx->depth - 1 &&
-			strcmp(rte->ctename, ctx->cte->ctename) == 0)
-		{
-			Query	   *sub = copyObject(castNode(Query, ctx->cte->ctequery));
-
-			if (rte->ctelevelsup > 0)
-				IncrementVarSublevelsUp((Node *) sub, rte->ctelevelsup, 1);
-			rte->rtekind = RTE_SUBQUERY;
-			rte->subquery = sub;
-			rte->security_barrier = false;
-			rte->ctename = NULL;
-			rte->ctelevelsup = 0;
-			rte->self_reference = false;
-			rte->coltypes = rte->coltypmods = rte->colcollations = NIL;
-		}
-		return false;
-	}
-	return expression_tree_walker(node, inline_cte_walker, ctx);
-}
-
-/*
- * inline_ctes
- *		A copy of query with the WITH queries of its top level read as
- *		subqueries in FROM where they are referenced (each reference its own
- *		copy: a query without volatile functions gives the same rows), or
- *		NULL if one is recursive or not a SELECT.
- */
-static Query *
-inline_ctes(Query *query)
-{
-	ListCell   *lc;
-
-	if (query->hasRecursive)
-		return NULL;
-	query = copyObject(query);
-	foreach(lc, query->cteList)
-	{
-		CommonTableExpr *cte = lfirst_node(CommonTableExpr, lc);
-		CteInline	ctx = {cte, 0};
-
-		if (cte->cterecursive || !IsA(cte->ctequery, Query) ||
-			castNode(Query, cte->ctequery)->commandType != CMD_SELECT)
-			return NULL;
-		inline_cte_walker((Node *) query, &ctx);
-	}
-	query->cteList = NIL;
-	return query;
-}
 
 /* ---------------------------------------------------------------------
  * 2. A projection over a grouped subquery, folded into it
@@ -282,7 +199,8 @@ typedef struct RankWindow
 	Query	   *level;			/* the grouped level */
 	Query	   *window;			/* its subquery, with the window */
 	Index		winref;			/* its one window */
-	Bitmapset  *ranks;			/* the subquery's row_number() columns */
+	Bitmapset  *ranks;			/* the subquery's rank columns */
+	Oid			rankfn;			/* row_number(), rank() or dense_rank() */
 	Expr	   *partition;		/* the window's PARTITION BY expression */
 	AttrNumber	key_attno;		/* the subquery's column the level groups by */
 	Oid			eqop;			/* the grouping's equality */
@@ -293,8 +211,9 @@ typedef struct RankWindow
 /*
  * window_shape
  *		Is level grouped by one column of the one subquery it reads, whose
- *		only window functions are row_number() over one window partitioned
- *		by that column (and ordered)?  Fills *rw.
+ *		only window functions are one of row_number(), rank() and
+ *		dense_rank() over one window partitioned by that column (and
+ *		ordered)?  Fills *rw.
  */
 static bool
 window_shape(Query *level, RankWindow *rw)
@@ -321,10 +240,12 @@ window_shape(Query *level, RankWindow *rw)
 
 		if (!contain_windowfuncs((Node *) tle->expr))
 			continue;
-		if (!IsA(wf, WindowFunc) || wf->winfnoid != F_ROW_NUMBER || wf->args != NIL ||
-			wf->aggfilter != NULL || (rw->winref != 0 && wf->winref != rw->winref))
+		if (!IsA(wf, WindowFunc) || wf->args != NIL || wf->aggfilter != NULL ||
+			(wf->winfnoid != F_ROW_NUMBER && wf->winfnoid != F_RANK_ && wf->winfnoid != F_DENSE_RANK_) ||
+			(rw->winref != 0 && (wf->winref != rw->winref || wf->winfnoid != rw->rankfn)))
 			return false;
 		rw->winref = wf->winref;
+		rw->rankfn = wf->winfnoid;
 		rw->ranks = bms_add_member(rw->ranks, tle->resno);
 	}
 	foreach(lc, sub->windowClause)
@@ -356,7 +277,7 @@ window_shape(Query *level, RankWindow *rw)
 	return true;
 }
 
-/* is_rank: is node a row_number() column of the window subquery? */
+/* is_rank: is node a rank column of the window subquery? */
 static bool
 is_rank(Node *node, RankWindow *rw)
 {
@@ -364,7 +285,7 @@ is_rank(Node *node, RankWindow *rw)
 		((Var *) node)->varlevelsup == 0 && bms_is_member(((Var *) node)->varattno, rw->ranks);
 }
 
-/* reads_rank: does node read a row_number() column? */
+/* reads_rank: does node read a rank column? */
 static bool
 reads_rank(Node *node, RankWindow *rw)
 {
@@ -533,6 +454,116 @@ is_null_test(Expr *expr)
 }
 
 /*
+ * unknown_limit
+ *		A LIMIT that cuts nothing, which the planner cannot estimate:
+ *		(SELECT <the largest bigint>).  Expecting to read a tenth of the
+ *		rows, it plans to read them in an index's order, not to sort them.
+ */
+static Node *
+unknown_limit(void)
+{
+	Query	   *q = makeNode(Query);
+	SubLink    *sublink = makeNode(SubLink);
+
+	q->commandType = CMD_SELECT;
+	q->canSetTag = true;
+	q->jointree = makeFromExpr(NIL, NULL);
+	q->targetList = list_make1(makeTargetEntry((Expr *) makeConst(INT8OID, -1, InvalidOid, sizeof(int64),
+																  Int64GetDatum(PG_INT64_MAX), false,
+																  FLOAT8PASSBYVAL),
+											   1, pstrdup("all"), false));
+	sublink->subLinkType = EXPR_SUBLINK;
+	sublink->subselect = (Node *) q;
+	sublink->location = -1;
+	return (Node *) sublink;
+}
+
+/*
+ * read_in_order
+ *		Make the window of rows (the window subquery of one group, ordered
+ *		by the window's order) number the rows of a subquery of its own,
+ *		which reads them in that order with unknown_limit: where the
+ *		window's run condition stops at the first row ranked beyond k,
+ *		the rows after it are never read, if an index gives that order.
+ */
+static void
+read_in_order(RankWindow *rw, Query *rows)
+{
+	Query	   *inner = copyObject(rows);
+	RangeTblEntry *rte = makeNode(RangeTblEntry);
+	RangeTblRef *ref = makeNode(RangeTblRef);
+	List	   *colnames = NIL;
+	ListCell   *lc;
+
+	IncrementVarSublevelsUp((Node *) inner, 1, 1);
+	inner->windowClause = NIL;
+	inner->hasWindowFuncs = false;
+	inner->limitCount = unknown_limit();
+	inner->limitOption = LIMIT_OPTION_COUNT;
+	inner->hasSubLinks = true;
+	foreach(lc, inner->targetList)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+
+		if (bms_is_member(tle->resno, rw->ranks))
+			tle->expr = (Expr *) makeNullConst(INT8OID, -1, InvalidOid);
+		/* an ORDER BY expression too: the window orders by its column */
+		if (tle->resjunk || tle->resname == NULL)
+			tle->resname = psprintf("c%d", tle->resno);
+		tle->resjunk = false;
+		colnames = lappend(colnames, makeString(pstrdup(tle->resname)));
+	}
+	rte->rtekind = RTE_SUBQUERY;
+	rte->subquery = inner;
+	rte->eref = makeAlias("ordered", colnames);
+	rte->inFromCl = true;
+	ref->rtindex = 1;
+	rows->rtable = list_make1(rte);
+	rows->jointree = makeFromExpr(list_make1(ref), NULL);
+	foreach(lc, rows->targetList)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+
+		if (!bms_is_member(tle->resno, rw->ranks))
+			tle->expr = (Expr *) makeVarFromTargetEntry(1, list_nth_node(TargetEntry, inner->targetList,
+																		 tle->resno - 1));
+	}
+}
+
+/*
+ * bound_rows
+ *		Make rows, the window subquery of one group in the window's order,
+ *		read only the rows ranked k or better, and return the condition the
+ *		level reading it needs for that (NULL if none): for row_number()
+ *		the first k rows (LIMIT k), for rank() those and the rows tied with
+ *		the k-th (FETCH FIRST k ROWS WITH TIES: a row's rank is one more
+ *		than the rows before its ties), for dense_rank() "rank <= k" over
+ *		the subquery, which the planner makes the window's run condition
+ *		(the window stops at the first row beyond, read_in_order).
+ */
+static Node *
+bound_rows(RankWindow *rw, Query *rows, int64 k)
+{
+	Const	   *bound = makeConst(INT8OID, -1, InvalidOid, sizeof(int64), Int64GetDatum(k), false,
+								  FLOAT8PASSBYVAL);
+	Expr	   *cond;
+
+	if (rw->rankfn != F_DENSE_RANK_)
+	{
+		rows->limitCount = (Node *) bound;
+		rows->limitOption = rw->rankfn == F_RANK_ ? LIMIT_OPTION_WITH_TIES : LIMIT_OPTION_COUNT;
+		return NULL;
+	}
+	read_in_order(rw, rows);
+	cond = make_opclause(get_opfamily_member(INTEGER_BTREE_FAM_OID, INT8OID, INT8OID, BTLessEqualStrategyNumber),
+						 BOOLOID, false,
+						 (Expr *) makeVar(1, bms_next_member(rw->ranks, -1), INT8OID, -1, InvalidOid, 0),
+						 (Expr *) bound, InvalidOid, InvalidOid);
+	set_opfuncid((OpExpr *) cond);
+	return (Node *) cond;
+}
+
+/*
  * group_rows_subquery
  *		The subquery computing aggref over the first k rows of one group:
  *		the level with aggref as its only output, no grouping, reading the
@@ -572,11 +603,9 @@ group_rows_subquery(RankWindow *rw, Aggref *aggref, int64 k, bool null_key)
 			rows->sortClause = copyObject(wc->orderClause);
 		}
 	}
-	rows->limitCount = (Node *) makeConst(INT8OID, -1, InvalidOid, sizeof(int64), Int64GetDatum(k), false,
-										  FLOAT8PASSBYVAL);
-	rows->limitOption = LIMIT_OPTION_COUNT;
 
 	group->targetList = list_make1(makeTargetEntry((Expr *) copyObject(aggref), 1, pstrdup("value"), false));
+	group->jointree->quals = make_and_qual(group->jointree->quals, bound_rows(rw, rows, k));
 	group->groupClause = NIL;
 	group->havingQual = NULL;
 	group->hasAggs = true;
@@ -610,8 +639,9 @@ rank_mutator(Node *node, RankWindow *rw)
 
 		if (aggref->agglevelsup != 0 || !aggregate_bound(aggref, rw, &k))
 		{
-			rw->reason = psprintf("aggregates of row_number() other than over the rows it ranks k or better "
-								  "(FILTER (WHERE rank <= k), or CASE WHEN rank <= k THEN ... END in an aggregate that skips NULLs)");
+			rw->reason = psprintf("aggregates of %s() other than over the rows it ranks k or better "
+								  "(FILTER (WHERE rank <= k), or CASE WHEN rank <= k THEN ... END in an aggregate that skips NULLs)",
+								  get_func_name(rw->rankfn));
 			return node;
 		}
 		if (rw->not_null)
@@ -632,7 +662,7 @@ rank_mutator(Node *node, RankWindow *rw)
 	}
 	if (is_rank(node, rw))
 	{
-		rw->reason = pstrdup("row_number() outside an aggregate");
+		rw->reason = psprintf("%s() outside an aggregate", get_func_name(rw->rankfn));
 		return node;
 	}
 	return expression_tree_mutator(node, rank_mutator, rw);
@@ -770,7 +800,7 @@ missing_index_sql(RankWindow *rw)
  * rank_bounded
  *		The grouped level over a window subquery with its aggregates of the
  *		rank replaced (rank_mutator), and the window taken out of the
- *		subquery (its row_number() columns, read by nothing now, NULL), or
+ *		subquery (its rank columns, read by nothing now, NULL), or
  *		NULL if the level is not of that shape.  *index_sql:
  *		missing_index_sql.
  */
@@ -816,7 +846,7 @@ rank_bounded(Query *level, char **index_sql)
 Query *
 window_rank_rewrite(Query *query, char **index_sql)
 {
-	Query	   *level = inline_ctes(query);
+	Query	   *level = querytree_inline_ctes(query);
 	Query	   *folded;
 
 	*index_sql = NULL;

@@ -73,9 +73,10 @@ SELECT f.g, count(d.id) AS matched, count(*) AS n,
   FROM f LEFT JOIN d ON d.id = f.d_id AND d.cat <> 'c3'
  GROUP BY f.g
 $$);
--- Grouping sets that all contain the key, and ROLLUP under a GROUP BY key.
+-- Grouping sets that all contain the key (string_agg, which delta merge
+-- does not merge), and ROLLUP under a GROUP BY key (delta merge now).
 SELECT rc_create('rc_sets', $$
-SELECT d_id, s, count(*) AS n, sum(v) AS sum_v, GROUPING(s) AS all_s
+SELECT d_id, s, count(*) AS n, string_agg(v::text, ',' ORDER BY v) AS vs, GROUPING(s) AS all_s
   FROM f GROUP BY GROUPING SETS ((d_id, s), (d_id))
 $$);
 SELECT rc_create('rc_rollup', $$
