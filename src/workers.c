@@ -1263,7 +1263,7 @@ record_failures(void)
 	SpinLockRelease(&shared->mutex);
 
 	for (i = 0; i < n; i++)
-		catalog_insert_history(mine[i].relid, mine[i].trigger, mine[i].start, mine[i].end, 0,
+		catalog_insert_history(mine[i].relid, mine[i].trigger, mine[i].start, mine[i].end, 0, 0,
 							   NULL, "FAILED", mine[i].message);
 }
 
@@ -1636,7 +1636,7 @@ refresh_unit_work(void *arg)
 	pgstat_report_activity(STATE_RUNNING, psprintf("refresh of %s", get_rel_name(llast_oid(unit))));
 	if (workers_refresh_timeout > 0)
 		enable_timeout_after(STATEMENT_TIMEOUT, workers_refresh_timeout);
-	run->skipped = !refresh_scheduled_unit(unit, &run->settled);
+	run->skipped = !refresh_scheduled_unit(unit, workers_fresh_as_of, &run->settled);
 	/* a DT dropped since it was planned: its unit is not the same */
 	run->settled = run->settled && list_length(unit) == list_length(run->unit);
 	if (workers_refresh_timeout > 0)
