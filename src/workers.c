@@ -121,6 +121,8 @@
 								 * uint64 */
 #define DT_MAX_WATCHES		1024	/* units whose inputs are watched */
 #define DT_FAILURE_RING		32
+#define DT_MAX_PREPARED		64	/* prepared transactions whose writes are
+								 * known */
 #define DT_MESSAGE_LEN		512
 
 #define WORKER_IDLE_TIMEOUT_US	(30 * USECS_PER_SEC)
@@ -205,6 +207,17 @@ typedef struct FailureRecord
 	char		message[DT_MESSAGE_LEN];
 } FailureRecord;
 
+/*
+ * A prepared transaction that wrote captured tables: its writes are in
+ * flight until COMMIT PREPARED or ROLLBACK PREPARED ends it.
+ */
+typedef struct PreparedWrites
+{
+	Oid			dboid;			/* InvalidOid: slot unused */
+	uint64		buckets;		/* the buckets of the tables it wrote */
+	char		gid[GIDSIZE];
+} PreparedWrites;
+
 typedef struct DtShared
 {
 	slock_t		mutex;
@@ -212,6 +225,7 @@ typedef struct DtShared
 	DbSlot		dbs[DT_MAX_DATABASES];
 	int			nfailures;
 	FailureRecord failures[DT_FAILURE_RING];
+	PreparedWrites prepared[DT_MAX_PREPARED];
 	int			nwatches;		/* high-water mark of watches in use */
 	Watch		watches[DT_MAX_WATCHES];
 	int64		start_cost_us;	/* a worker's start to its first refresh's
@@ -238,6 +252,8 @@ static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 /* What this transaction's commit must tell the workers. */
 static uint64 written_buckets = 0;	/* the buckets of tables it wrote */
 static bool precommitted = false;	/* counted in_flight at pre-commit */
+static char *prepare_gid = NULL;	/* PREPARE TRANSACTION's, in
+									 * TopMemoryContext */
 static bool schedule_changed_at_commit = false;
 static bool extension_created_at_commit = false;
 static Oid	database_changed_at_commit = InvalidOid;
@@ -426,25 +442,51 @@ writes_committing(void)
 
 /*
  * writes_ended
- *		The transaction counted in flight by writes_committing committed
- *		(counted in its buckets' changes now) or aborted.
+ *		A transaction of database dboid counted in flight in buckets by
+ *		writes_committing committed (counted in their changes now) or
+ *		aborted.  The caller holds the spinlock.
  */
 static void
-writes_ended(bool committed)
+writes_ended(Oid dboid, uint64 buckets, bool committed)
 {
-	DbSlot	   *db;
+	DbSlot	   *db = find_db(dboid);
 	int			b;
 
-	SpinLockAcquire(&shared->mutex);
-	db = find_db(MyDatabaseId);
 	for (b = 0; db != NULL && b < DT_BUCKETS; b++)
 	{
-		if ((written_buckets & (UINT64CONST(1) << b)) == 0)
+		if ((buckets & (UINT64CONST(1) << b)) == 0)
 			continue;
 		if (db->in_flight[b] > 0)
 			db->in_flight[b]--;
 		if (committed)
 			db->changes[b]++;
+	}
+}
+
+/*
+ * writes_prepared
+ *		This transaction, counted in flight by writes_committing, is
+ *		prepared as prepare_gid: keep its buckets for the COMMIT PREPARED or
+ *		ROLLBACK PREPARED that ends it (workers_finish_prepared).  With
+ *		DT_MAX_PREPARED kept already, its writes stay in flight until the
+ *		server restarts: the units reading them are refreshed at their lag.
+ */
+static void
+writes_prepared(void)
+{
+	int			i;
+
+	SpinLockAcquire(&shared->mutex);
+	for (i = 0; i < DT_MAX_PREPARED; i++)
+	{
+		PreparedWrites *p = &shared->prepared[i];
+
+		if (OidIsValid(p->dboid))
+			continue;
+		p->dboid = MyDatabaseId;
+		p->buckets = written_buckets;
+		strlcpy(p->gid, prepare_gid, GIDSIZE);
+		break;
 	}
 	SpinLockRelease(&shared->mutex);
 }
@@ -493,11 +535,12 @@ schedule_changed(Oid dboid, bool extension_created)
  *
  * The writes to captured tables are counted in flight at pre-commit and as
  * changes at commit, after PostgreSQL made them visible.  A prepared
- * transaction stays in flight for good (until the server restarts): who
- * commits it and when is not known here, so the units that read what it
- * wrote are refreshed at their lag whatever changes.  A restart forgets
- * it; its COMMIT PREPARED, which writes nothing of its own, counts as a
- * change of every table (ddl_guard.c, workers_note_utility).
+ * transaction stays in flight, the units that read what it wrote refreshed
+ * at their lag whatever changes, until its COMMIT PREPARED (counted as
+ * changes then, after it made them visible) or ROLLBACK PREPARED ends it,
+ * in whatever session (workers_finish_prepared).  A restart forgets it;
+ * its COMMIT PREPARED then counts as a change of every table (ddl_guard.c,
+ * workers_note_utility).
  */
 static void
 workers_xact_callback(XactEvent event, void *arg)
@@ -506,11 +549,20 @@ workers_xact_callback(XactEvent event, void *arg)
 		shared != NULL && written_buckets != 0)
 		writes_committing();
 	if ((event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT) && precommitted)
-		writes_ended(event == XACT_EVENT_COMMIT);
+	{
+		SpinLockAcquire(&shared->mutex);
+		writes_ended(MyDatabaseId, written_buckets, event == XACT_EVENT_COMMIT);
+		SpinLockRelease(&shared->mutex);
+	}
+	if (event == XACT_EVENT_PREPARE && precommitted && prepare_gid != NULL)
+		writes_prepared();
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PREPARE)
 	{
 		written_buckets = 0;
 		precommitted = false;
+		if (prepare_gid != NULL)
+			pfree(prepare_gid);
+		prepare_gid = NULL;
 	}
 	if (event == XACT_EVENT_COMMIT && shared != NULL &&
 		(schedule_changed_at_commit || extension_created_at_commit))
@@ -627,6 +679,72 @@ workers_fresh_as_of(Oid relid)
 		as_of = w->verified_at;
 	SpinLockRelease(&shared->mutex);
 	return as_of;
+}
+
+/*
+ * workers_note_prepare
+ *		PREPARE TRANSACTION gid ends this transaction: its writes stay in
+ *		flight under that name.
+ */
+void
+workers_note_prepare(const char *gid)
+{
+	if (prepare_gid != NULL)
+		pfree(prepare_gid);
+	prepare_gid = MemoryContextStrdup(TopMemoryContext, gid);
+}
+
+/*
+ * workers_finish_prepared
+ *		COMMIT PREPARED (committed) or ROLLBACK PREPARED of gid, in this
+ *		database, is done: the writes it kept in flight are counted as
+ *		changes now that they are visible, or forgotten.  Returns false if
+ *		they were not known (prepared before a restart, or too many
+ *		prepared): its caller counts a COMMIT PREPARED as a change of every
+ *		table then.
+ */
+bool
+workers_finish_prepared(const char *gid, bool committed)
+{
+	bool		known = false;
+	int			i;
+
+	if (shared == NULL)
+		return false;
+	SpinLockAcquire(&shared->mutex);
+	for (i = 0; i < DT_MAX_PREPARED && !known; i++)
+	{
+		PreparedWrites *p = &shared->prepared[i];
+
+		if (p->dboid != MyDatabaseId || strcmp(p->gid, gid) != 0)
+			continue;
+		writes_ended(p->dboid, p->buckets, committed);
+		memset(p, 0, sizeof(PreparedWrites));
+		known = true;
+	}
+	SpinLockRelease(&shared->mutex);
+	return known;
+}
+
+/*
+ * workers_prepared_known
+ *		Are the writes of prepared transaction gid, of this database, known
+ *		(workers_finish_prepared will count them)?
+ */
+bool
+workers_prepared_known(const char *gid)
+{
+	bool		known = false;
+	int			i;
+
+	if (shared == NULL)
+		return false;
+	SpinLockAcquire(&shared->mutex);
+	for (i = 0; i < DT_MAX_PREPARED; i++)
+		known = known || (shared->prepared[i].dboid == MyDatabaseId &&
+						  strcmp(shared->prepared[i].gid, gid) == 0);
+	SpinLockRelease(&shared->mutex);
+	return known;
 }
 
 /* workers_extension_created: schedule this database from commit on. */

@@ -173,5 +173,33 @@ ok(settled('fast'), 'with a transaction prepared before the restart, the table i
 $node->safe_psql('postgres', "COMMIT PREPARED 'w1'");
 ok($node->poll_query_until('postgres', equal('fast')), 'its COMMIT PREPARED reaches the table');
 
+# (h) A prepared transaction's writes are in flight until it ends, in
+# whatever session: after ROLLBACK PREPARED the table is idle again, and
+# after COMMIT PREPARED its writes reach the table, which is then idle.
+ok(settled('fast'), 'the table is idle before a transaction is prepared');
+$node->safe_psql('postgres', q{
+BEGIN;
+INSERT INTO events VALUES (11, 11);
+PREPARE TRANSACTION 'w2';
+});
+is($node->safe_psql('postgres', q{SELECT dt_internal.fresh_as_of('fast'::regclass) < now()}), 't',
+	'while it is prepared, the table is not known current');
+$node->safe_psql('postgres', "ROLLBACK PREPARED 'w2'");
+ok(settled('fast'), 'after ROLLBACK PREPARED it is idle again');
+$before = rows('fast');
+sleep 2;
+is(rows('fast'), $before, 'and refreshed no more');
+$node->safe_psql('postgres', q{
+BEGIN;
+INSERT INTO events VALUES (12, 12);
+PREPARE TRANSACTION 'w3';
+});
+$node->safe_psql('postgres', "COMMIT PREPARED 'w3'");
+ok($node->poll_query_until('postgres', equal('fast')), 'a COMMIT PREPARED reaches the table');
+ok(settled('fast'), 'which is idle again after it');
+$before = rows('fast');
+sleep 2;
+is(rows('fast'), $before, 'and refreshed no more');
+
 $node->stop;
 done_testing();
