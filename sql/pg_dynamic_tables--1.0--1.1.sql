@@ -64,6 +64,12 @@ CREATE FUNCTION dt_internal.fresh_as_of(relid oid) RETURNS timestamptz
     LANGUAGE C STRICT VOLATILE SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'dt_fresh_as_of';
 
+-- The time until which a dynamic table's content before a refresh was
+-- known current (nothing it reads had changed since its refresh: the
+-- scheduler did not refresh it, dt_internal.fresh_as_of), or NULL: the
+-- stretch between two refreshes counts as lag only from then.
+ALTER TABLE dt_internal.refresh_log ADD COLUMN previous_fresh_as_of timestamptz;
+
 -- ---------------------------------------------------------------------
 -- Views: the messages of failed refreshes quote data from the tables a
 -- dynamic table reads.  They are shown only to the roles entitled to that
@@ -76,7 +82,8 @@ CREATE FUNCTION dt_internal.fresh_as_of(relid oid) RETURNS timestamptz
 -- data timestamp is the later of the last refresh's and the one the
 -- scheduler knows (dt_internal.fresh_as_of): a table nothing changed is
 -- current without a refresh, and its lag since its last refresh is 0 up to
--- that time.
+-- that time; so is a stretch between two refreshes up to the time the
+-- later one recorded (previous_fresh_as_of).
 -- A dynamic table's name is its schema-qualified name, as text, as in
 -- dt.refresh_history (1.0 had a regclass, qualified only when its schema
 -- was not in search_path); relid is the regclass.
@@ -138,15 +145,15 @@ SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) AS name,
              (sum(greatest(0, extract(epoch FROM least(s.f, s.d + pg_catalog.make_interval(
                       secs => extract(epoch FROM d.target_lag)::float8)) - s.e)))
                  / nullif(sum(extract(epoch FROM s.f - s.e)), 0))::float8 AS time_within_target_lag_ratio
-        FROM (SELECT CASE WHEN lead(r.refresh_end_time) OVER (ORDER BY r.refresh_id) IS NULL
+        FROM (SELECT CASE WHEN lead(r.refresh_end_time) OVER w IS NULL
                           THEN GREATEST(r.data_timestamp, f.data_timestamp)
-                          ELSE r.data_timestamp END AS d,
+                          ELSE GREATEST(r.data_timestamp, lead(r.previous_fresh_as_of) OVER w) END AS d,
                      r.refresh_end_time AS e,
-                     coalesce(lead(r.refresh_end_time) OVER (ORDER BY r.refresh_id),
-                              pg_catalog.now()) AS f
+                     coalesce(lead(r.refresh_end_time) OVER w, pg_catalog.now()) AS f
                 FROM dt_internal.refresh_log r
                WHERE r.relid = d.relid AND r.state = 'SUCCEEDED'
-                 AND r.data_timestamp IS NOT NULL) s) lag ON true
+                 AND r.data_timestamp IS NOT NULL
+              WINDOW w AS (ORDER BY r.refresh_id)) s) lag ON true
  -- the internal dynamic tables of subqueries are part of their dynamic table
  WHERE n.nspname <> 'dt_internal';
 COMMENT ON VIEW dt.dynamic_tables IS 'one row per dynamic table';

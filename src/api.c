@@ -166,7 +166,7 @@ refresh_recording_failure(Oid relid, const char *trigger, DtRefreshStats *stats)
 
 	PG_TRY();
 	{
-		refresh_dynamic_table(relid, trigger, stats, &attempt);
+		refresh_dynamic_table(relid, trigger, stats, &attempt, workers_fresh_as_of);
 	}
 	PG_CATCH();
 	{
@@ -808,7 +808,7 @@ dt_run_scheduled_refreshes(PG_FUNCTION_ARGS)
 	refresh_require_read_committed("run scheduled refreshes");
 	foreach(lc, schedule_plan(schedule_load(), now, NIL, &wake, NULL, NULL))
 	{
-		if (refresh_scheduled_unit((List *) lfirst(lc), NULL))
+		if (refresh_scheduled_unit((List *) lfirst(lc), NULL, NULL))
 			n++;
 	}
 	PG_RETURN_INT32(n);

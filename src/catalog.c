@@ -1099,17 +1099,19 @@ catalog_refresh_costs(Oid relid, DtRefreshCosts *costs)
 
 /*
  * catalog_insert_history
- *		Append a row to the refresh history.
+ *		Append a row to the refresh history.  fresh_before (0: unknown) is
+ *		the time until which the DT's content before this refresh was known
+ *		current (nothing it reads had changed since it was refreshed).
  */
 void
 catalog_insert_history(Oid relid, const char *trigger, TimestampTz start, TimestampTz end,
-					   TimestampTz data_timestamp, const DtRefreshStats *stats,
-					   const char *state, const char *message)
+					   TimestampTz data_timestamp, TimestampTz fresh_before,
+					   const DtRefreshStats *stats, const char *state, const char *message)
 {
-	Oid			types[13] = {OIDOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
-	TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID, TEXTOID, INT8OID};
-	Datum		values[13];
-	char		nulls[14] = "             ";
+	Oid			types[14] = {OIDOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
+	TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID, TEXTOID, INT8OID, TIMESTAMPTZOID};
+	Datum		values[14];
+	char		nulls[15] = "              ";
 	char	   *name = get_rel_name(relid) ? names_qualified(relid) : psprintf("%u", relid);
 
 	values[0] = ObjectIdGetDatum(relid);
@@ -1141,13 +1143,17 @@ catalog_insert_history(Oid relid, const char *trigger, TimestampTz start, Timest
 		values[12] = Int64GetDatum(stats->changes);
 	else
 		nulls[12] = 'n';
+	values[13] = TimestampTzGetDatum(fresh_before);
+	if (fresh_before == 0)
+		nulls[13] = 'n';
 
 	SPI_connect();
 	catalog_exec("INSERT INTO " DT_INTERNAL_SCHEMA ".refresh_log (relid, table_name, "
 				 "refresh_start_time, refresh_end_time, data_timestamp, refresh_action, "
 				 "refresh_trigger, state, rows_inserted, rows_deleted, rows_updated, "
-				 "state_message, changes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-				 13, types, values, nulls, SPI_OK_INSERT);
+				 "state_message, changes, previous_fresh_as_of) "
+				 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+				 14, types, values, nulls, SPI_OK_INSERT);
 	SPI_finish();
 }
 
@@ -1175,7 +1181,7 @@ catalog_note_skipped(Oid relid, TimestampTz start, TimestampTz end, const char *
 	extended = SPI_processed;
 	SPI_finish();
 	if (extended == 0)
-		catalog_insert_history(relid, "SCHEDULED", start, end, 0, NULL, "SKIPPED", message);
+		catalog_insert_history(relid, "SCHEDULED", start, end, 0, 0, NULL, "SKIPPED", message);
 }
 
 /* catalog_input_relids: the relations a DT reads, as a List of Oids. */

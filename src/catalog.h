@@ -207,6 +207,7 @@ extern void catalog_refresh_costs(Oid relid, DtRefreshCosts *costs);
 extern void catalog_insert_history(Oid relid, const char *trigger,
 								   TimestampTz start, TimestampTz end,
 								   TimestampTz data_timestamp,
+								   TimestampTz fresh_before,
 								   const DtRefreshStats *stats,
 								   const char *state, const char *message);
 extern void catalog_note_skipped(Oid relid, TimestampTz start, TimestampTz end,

@@ -1180,8 +1180,8 @@ follow_up(Node *parsetree, AfterCommand *after)
  *		a policy, a function replaced, a partition attached, a grant)?
  *		Every statement may but those that change no object, and those
  *		whose writes fire the capture triggers (COPY, CALL, DO); and COMMIT
- *		PREPARED, whose writer's counts a restart may have forgotten; not
- *		one run by a refresh.
+ *		PREPARED of a transaction whose writes the scheduler does not know
+ *		(a restart forgot them); not one run by a refresh.
  */
 static bool
 may_change_results(Node *parsetree)
@@ -1191,7 +1191,7 @@ may_change_results(Node *parsetree)
 		case T_TransactionStmt:
 			/* makes a prepared transaction's writes visible (workers.c) */
 			return ((TransactionStmt *) parsetree)->kind == TRANS_STMT_COMMIT_PREPARED &&
-				!refresh_running();
+				!refresh_running() && !workers_prepared_known(((TransactionStmt *) parsetree)->gid);
 		case T_VariableSetStmt:
 		case T_VariableShowStmt:
 		case T_ExplainStmt:
@@ -1242,6 +1242,9 @@ dt_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 		check_command(&pstmt, &readOnlyTree, &after);
 	if (active && may_change_results(parsetree))
 		workers_note_utility();
+	if (active && IsA(parsetree, TransactionStmt) &&
+		((TransactionStmt *) parsetree)->kind == TRANS_STMT_PREPARE)
+		workers_note_prepare(((TransactionStmt *) parsetree)->gid);
 	else if (upgrading && IsA(parsetree, CreateTrigStmt) &&
 			 dump_is_guard_function(((CreateTrigStmt *) parsetree)->funcname))
 		after.guarded = RangeVarGetRelid(((CreateTrigStmt *) parsetree)->relation, NoLock, false);
@@ -1270,6 +1273,12 @@ dt_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 		drop_empty_schema_dt();
 	if (upgrading && OidIsValid(after.guarded))
 		dump_upgrade_dynamic_table(after.guarded);
+	/* a prepared transaction's writes are no longer in flight */
+	if (active && IsA(parsetree, TransactionStmt) &&
+		(((TransactionStmt *) parsetree)->kind == TRANS_STMT_COMMIT_PREPARED ||
+		 ((TransactionStmt *) parsetree)->kind == TRANS_STMT_ROLLBACK_PREPARED))
+		(void) workers_finish_prepared(((TransactionStmt *) parsetree)->gid,
+									   ((TransactionStmt *) parsetree)->kind == TRANS_STMT_COMMIT_PREPARED);
 	if (active && extension_active())
 		follow_up(parsetree, &after);
 }

@@ -1605,9 +1605,10 @@ without_internal_sql(const char *context, Oid relid)
  */
 static void
 refresh_one(Oid relid, Snapshot snap, TimestampTz data_timestamp, const char *trigger,
-			DtRefreshStats *stats)
+			RefreshFreshFn fresh, DtRefreshStats *stats)
 {
 	TimestampTz start = GetCurrentTimestamp();
+	TimestampTz fresh_before = fresh != NULL ? fresh(relid) : 0;
 	DtEntry    *entry;
 	DtPlanSet  *plans;
 	Oid			owner;
@@ -1672,7 +1673,7 @@ refresh_one(Oid relid, Snapshot snap, TimestampTz data_timestamp, const char *tr
 	foreach(lc, catalog_input_relids(relid))
 		capture_cleanup(lfirst_oid(lc));
 	catalog_insert_history(relid, trigger, start, GetCurrentTimestamp(), data_timestamp,
-						   stats, "SUCCEEDED", stats->message);
+						   fresh_before, stats, "SUCCEEDED", stats->message);
 }
 
 /*
@@ -1746,7 +1747,8 @@ lock_unit(List *unit, bool nowait)
  *		snapshot, so that they share one data timestamp.
  *
  * The caller must own the DT.  trigger (CREATION, MANUAL) is recorded in
- * the history; stats describe the DT itself.  An error is raised as usual;
+ * the history, with what fresh (NULL: nothing) knows of each DT's content
+ * before; stats describe the DT itself.  An error is raised as usual;
  * *attempt then says which DT's refresh raised it (relid, or a DT
  * upstream), or has an invalid relid if it came from the checks before
  * any refresh began, so that the caller can have the failure recorded in
@@ -1754,7 +1756,7 @@ lock_unit(List *unit, bool nowait)
  */
 void
 refresh_dynamic_table(Oid relid, const char *trigger, DtRefreshStats *stats,
-					  volatile DtRefreshAttempt *attempt)
+					  volatile DtRefreshAttempt *attempt, RefreshFreshFn fresh)
 {
 	List	   *unit = NIL;
 	Snapshot	snap;
@@ -1787,7 +1789,7 @@ refresh_dynamic_table(Oid relid, const char *trigger, DtRefreshStats *stats,
 
 		attempt->relid = lfirst_oid(lc);
 		attempt->name = get_rel_name(attempt->relid);
-		refresh_one(lfirst_oid(lc), snap, data_timestamp, trigger,
+		refresh_one(lfirst_oid(lc), snap, data_timestamp, trigger, fresh,
 					lfirst_oid(lc) == relid ? stats : &unit_stats);
 	}
 	UnregisterSnapshot(snap);
@@ -1799,6 +1801,7 @@ typedef struct ScheduledRefresh
 	Oid			relid;
 	Snapshot	snap;
 	TimestampTz data_timestamp;
+	RefreshFreshFn fresh;
 	bool		windowed;		/* set: its action followed from the window */
 } ScheduledRefresh;
 
@@ -1809,7 +1812,7 @@ scheduled_refresh(void *arg)
 	ScheduledRefresh *r = (ScheduledRefresh *) arg;
 	DtRefreshStats stats;
 
-	refresh_one(r->relid, r->snap, r->data_timestamp, "SCHEDULED", &stats);
+	refresh_one(r->relid, r->snap, r->data_timestamp, "SCHEDULED", r->fresh, &stats);
 	r->windowed = stats.windowed;
 }
 
@@ -1831,7 +1834,7 @@ scheduled_refresh(void *arg)
  * next refresh of each would be NO_DATA (the scheduler then skips it).
  */
 bool
-refresh_scheduled_unit(List *unit, bool *settled)
+refresh_scheduled_unit(List *unit, RefreshFreshFn fresh, bool *settled)
 {
 	TimestampTz start = GetCurrentTimestamp();
 	List	   *failed = NIL;
@@ -1867,7 +1870,7 @@ refresh_scheduled_unit(List *unit, bool *settled)
 	{
 		Oid			relid = lfirst_oid(lc);
 		List	   *inputs = catalog_input_relids(relid);
-		ScheduledRefresh r = {relid, snap, data_timestamp, false};
+		ScheduledRefresh r = {relid, snap, data_timestamp, fresh, false};
 		ErrorData  *edata;
 		ListCell   *lc2;
 		Oid			broken = InvalidOid;
@@ -1879,7 +1882,7 @@ refresh_scheduled_unit(List *unit, bool *settled)
 		}
 		if (OidIsValid(broken))
 		{
-			catalog_insert_history(relid, "SCHEDULED", GetCurrentTimestamp(), GetCurrentTimestamp(), 0,
+			catalog_insert_history(relid, "SCHEDULED", GetCurrentTimestamp(), GetCurrentTimestamp(), 0, 0,
 								   NULL, "UPSTREAM_FAILED",
 								   psprintf("the refresh of \"%s\" failed", get_rel_name(broken)));
 			failed = lappend_oid(failed, relid);
@@ -1890,7 +1893,7 @@ refresh_scheduled_unit(List *unit, bool *settled)
 			*settled = false;
 		if (edata != NULL)
 		{
-			catalog_insert_history(relid, "SCHEDULED", start, GetCurrentTimestamp(), 0,
+			catalog_insert_history(relid, "SCHEDULED", start, GetCurrentTimestamp(), 0, 0,
 								   NULL, "FAILED", edata->message);
 			catalog_record_failure(relid, edata->message);
 			failed = lappend_oid(failed, relid);

@@ -30,11 +30,19 @@ typedef struct DtRefreshAttempt
 	char	   *name;
 } DtRefreshAttempt;
 
+/*
+ * A time as of which the scheduler knows DT relid current without a
+ * refresh since its last one, or 0 (workers_fresh_as_of): a refresh
+ * records it in its history row, so that the stretch before it counts as
+ * lag only from then (view dt.dynamic_tables).
+ */
+typedef TimestampTz (*RefreshFreshFn) (Oid relid);
+
 extern bool refresh_adaptive;
 
 extern void refresh_dynamic_table(Oid relid, const char *trigger, DtRefreshStats *stats,
-								  volatile DtRefreshAttempt *attempt);
-extern bool refresh_scheduled_unit(List *unit, bool *settled);
+								  volatile DtRefreshAttempt *attempt, RefreshFreshFn fresh);
+extern bool refresh_scheduled_unit(List *unit, RefreshFreshFn fresh, bool *settled);
 extern void refresh_empty(Oid relid);
 extern bool refresh_running(void);
 

@@ -10,8 +10,10 @@
  *				slot in shared memory: when its next unit is due, how many
  *				due units no worker took, whether it has the extension.  It
  *				starts a refresh worker in the database whose due work is
- *				the earliest and has no worker to take it (a little before
- *				it is due: WORKER_START_LEAD_US); when all
+ *				the earliest and has no worker to take it, in time for it
+ *				(by what a start costs, measured, and earlier when more
+ *				databases are due around then than there are slots:
+ *				neediest_database); when all
  *				pg_dynamic_tables.max_concurrent_refreshes slots are taken,
  *				it asks an idle worker of another database to exit, so
  *				that the slots go where the deadlines are, and it marks the
@@ -27,7 +29,9 @@
  *				units it left.  It sleeps until then or until a commit
  *				wakes it (below), exits
  *				after thirty idle seconds or when the launcher asks, and
- *				is started again when its database's next unit is due.  It
+ *				is started again when its database's next unit is due.  A
+ *				worker started for a unit runs it as soon as it is up, due
+ *				or not yet: it does not hold a slot idle.  It
  *				also writes the history rows of failed manual refreshes
  *				(the failing transaction cannot), trims the history, and
  *				releases the capture that roles who dropped DTs could not.
@@ -117,6 +121,8 @@
 								 * uint64 */
 #define DT_MAX_WATCHES		1024	/* units whose inputs are watched */
 #define DT_FAILURE_RING		32
+#define DT_MAX_PREPARED		64	/* prepared transactions whose writes are
+								 * known */
 #define DT_MESSAGE_LEN		512
 
 #define WORKER_IDLE_TIMEOUT_US	(30 * USECS_PER_SEC)
@@ -128,12 +134,13 @@
 #define BACKOFF_MAX_US			(USECS_PER_SEC)
 #define COMPACT_INTERVAL_US		(USECS_PER_SEC)
 /*
- * A worker is started this long before its database's next unit is due:
- * about what a start costs on a busy machine (a connection, the schedule
- * read, the refresh's statements prepared), so that the unit starts in
- * time.
+ * What a worker's start costs (a connection, the schedule read, its first
+ * refresh's statements prepared) is measured (DtShared.start_cost_us);
+ * until it is, it is taken to be this, and it is held within these bounds.
  */
-#define WORKER_START_LEAD_US	(200 * 1000)
+#define START_COST_INITIAL_US	(200 * 1000)
+#define START_COST_MIN_US		(10 * 1000)
+#define START_COST_MAX_US		(USECS_PER_SEC)
 
 typedef enum WorkerState
 {
@@ -185,6 +192,7 @@ typedef struct WorkerSlot
 	Latch	   *latch;
 	TimestampTz since;			/* of the current state */
 	bool		quit;			/* asked to exit when idle */
+	TimestampTz started_for;	/* STARTING: the due time it is started for */
 	int			nrelids;
 	Oid			relids[DT_MAX_UNIT];
 } WorkerSlot;
@@ -199,6 +207,17 @@ typedef struct FailureRecord
 	char		message[DT_MESSAGE_LEN];
 } FailureRecord;
 
+/*
+ * A prepared transaction that wrote captured tables: its writes are in
+ * flight until COMMIT PREPARED or ROLLBACK PREPARED ends it.
+ */
+typedef struct PreparedWrites
+{
+	Oid			dboid;			/* InvalidOid: slot unused */
+	uint64		buckets;		/* the buckets of the tables it wrote */
+	char		gid[GIDSIZE];
+} PreparedWrites;
+
 typedef struct DtShared
 {
 	slock_t		mutex;
@@ -206,8 +225,12 @@ typedef struct DtShared
 	DbSlot		dbs[DT_MAX_DATABASES];
 	int			nfailures;
 	FailureRecord failures[DT_FAILURE_RING];
+	PreparedWrites prepared[DT_MAX_PREPARED];
 	int			nwatches;		/* high-water mark of watches in use */
 	Watch		watches[DT_MAX_WATCHES];
+	int64		start_cost_us;	/* a worker's start to its first refresh's
+								 * end, a moving average */
+	bool		slot_wanted;	/* the launcher waits for a worker to be idle */
 	int			nworkers;
 	WorkerSlot	workers[FLEXIBLE_ARRAY_MEMBER];
 } DtShared;
@@ -229,6 +252,8 @@ static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 /* What this transaction's commit must tell the workers. */
 static uint64 written_buckets = 0;	/* the buckets of tables it wrote */
 static bool precommitted = false;	/* counted in_flight at pre-commit */
+static char *prepare_gid = NULL;	/* PREPARE TRANSACTION's, in
+									 * TopMemoryContext */
 static bool schedule_changed_at_commit = false;
 static bool extension_created_at_commit = false;
 static Oid	database_changed_at_commit = InvalidOid;
@@ -283,6 +308,7 @@ workers_shmem_startup(void)
 		memset(shared, 0, shared_size());
 		SpinLockInit(&shared->mutex);
 		shared->nworkers = workers_max_refreshes;
+		shared->start_cost_us = START_COST_INITIAL_US;
 	}
 	LWLockRelease(AddinShmemInitLock);
 }
@@ -416,25 +442,51 @@ writes_committing(void)
 
 /*
  * writes_ended
- *		The transaction counted in flight by writes_committing committed
- *		(counted in its buckets' changes now) or aborted.
+ *		A transaction of database dboid counted in flight in buckets by
+ *		writes_committing committed (counted in their changes now) or
+ *		aborted.  The caller holds the spinlock.
  */
 static void
-writes_ended(bool committed)
+writes_ended(Oid dboid, uint64 buckets, bool committed)
 {
-	DbSlot	   *db;
+	DbSlot	   *db = find_db(dboid);
 	int			b;
 
-	SpinLockAcquire(&shared->mutex);
-	db = find_db(MyDatabaseId);
 	for (b = 0; db != NULL && b < DT_BUCKETS; b++)
 	{
-		if ((written_buckets & (UINT64CONST(1) << b)) == 0)
+		if ((buckets & (UINT64CONST(1) << b)) == 0)
 			continue;
 		if (db->in_flight[b] > 0)
 			db->in_flight[b]--;
 		if (committed)
 			db->changes[b]++;
+	}
+}
+
+/*
+ * writes_prepared
+ *		This transaction, counted in flight by writes_committing, is
+ *		prepared as prepare_gid: keep its buckets for the COMMIT PREPARED or
+ *		ROLLBACK PREPARED that ends it (workers_finish_prepared).  With
+ *		DT_MAX_PREPARED kept already, its writes stay in flight until the
+ *		server restarts: the units reading them are refreshed at their lag.
+ */
+static void
+writes_prepared(void)
+{
+	int			i;
+
+	SpinLockAcquire(&shared->mutex);
+	for (i = 0; i < DT_MAX_PREPARED; i++)
+	{
+		PreparedWrites *p = &shared->prepared[i];
+
+		if (OidIsValid(p->dboid))
+			continue;
+		p->dboid = MyDatabaseId;
+		p->buckets = written_buckets;
+		strlcpy(p->gid, prepare_gid, GIDSIZE);
+		break;
 	}
 	SpinLockRelease(&shared->mutex);
 }
@@ -483,11 +535,12 @@ schedule_changed(Oid dboid, bool extension_created)
  *
  * The writes to captured tables are counted in flight at pre-commit and as
  * changes at commit, after PostgreSQL made them visible.  A prepared
- * transaction stays in flight for good (until the server restarts): who
- * commits it and when is not known here, so the units that read what it
- * wrote are refreshed at their lag whatever changes.  A restart forgets
- * it; its COMMIT PREPARED, which writes nothing of its own, counts as a
- * change of every table (ddl_guard.c, workers_note_utility).
+ * transaction stays in flight, the units that read what it wrote refreshed
+ * at their lag whatever changes, until its COMMIT PREPARED (counted as
+ * changes then, after it made them visible) or ROLLBACK PREPARED ends it,
+ * in whatever session (workers_finish_prepared).  A restart forgets it;
+ * its COMMIT PREPARED then counts as a change of every table (ddl_guard.c,
+ * workers_note_utility).
  */
 static void
 workers_xact_callback(XactEvent event, void *arg)
@@ -496,11 +549,20 @@ workers_xact_callback(XactEvent event, void *arg)
 		shared != NULL && written_buckets != 0)
 		writes_committing();
 	if ((event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT) && precommitted)
-		writes_ended(event == XACT_EVENT_COMMIT);
+	{
+		SpinLockAcquire(&shared->mutex);
+		writes_ended(MyDatabaseId, written_buckets, event == XACT_EVENT_COMMIT);
+		SpinLockRelease(&shared->mutex);
+	}
+	if (event == XACT_EVENT_PREPARE && precommitted && prepare_gid != NULL)
+		writes_prepared();
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PREPARE)
 	{
 		written_buckets = 0;
 		precommitted = false;
+		if (prepare_gid != NULL)
+			pfree(prepare_gid);
+		prepare_gid = NULL;
 	}
 	if (event == XACT_EVENT_COMMIT && shared != NULL &&
 		(schedule_changed_at_commit || extension_created_at_commit))
@@ -617,6 +679,72 @@ workers_fresh_as_of(Oid relid)
 		as_of = w->verified_at;
 	SpinLockRelease(&shared->mutex);
 	return as_of;
+}
+
+/*
+ * workers_note_prepare
+ *		PREPARE TRANSACTION gid ends this transaction: its writes stay in
+ *		flight under that name.
+ */
+void
+workers_note_prepare(const char *gid)
+{
+	if (prepare_gid != NULL)
+		pfree(prepare_gid);
+	prepare_gid = MemoryContextStrdup(TopMemoryContext, gid);
+}
+
+/*
+ * workers_finish_prepared
+ *		COMMIT PREPARED (committed) or ROLLBACK PREPARED of gid, in this
+ *		database, is done: the writes it kept in flight are counted as
+ *		changes now that they are visible, or forgotten.  Returns false if
+ *		they were not known (prepared before a restart, or too many
+ *		prepared): its caller counts a COMMIT PREPARED as a change of every
+ *		table then.
+ */
+bool
+workers_finish_prepared(const char *gid, bool committed)
+{
+	bool		known = false;
+	int			i;
+
+	if (shared == NULL)
+		return false;
+	SpinLockAcquire(&shared->mutex);
+	for (i = 0; i < DT_MAX_PREPARED && !known; i++)
+	{
+		PreparedWrites *p = &shared->prepared[i];
+
+		if (p->dboid != MyDatabaseId || strcmp(p->gid, gid) != 0)
+			continue;
+		writes_ended(p->dboid, p->buckets, committed);
+		memset(p, 0, sizeof(PreparedWrites));
+		known = true;
+	}
+	SpinLockRelease(&shared->mutex);
+	return known;
+}
+
+/*
+ * workers_prepared_known
+ *		Are the writes of prepared transaction gid, of this database, known
+ *		(workers_finish_prepared will count them)?
+ */
+bool
+workers_prepared_known(const char *gid)
+{
+	bool		known = false;
+	int			i;
+
+	if (shared == NULL)
+		return false;
+	SpinLockAcquire(&shared->mutex);
+	for (i = 0; i < DT_MAX_PREPARED; i++)
+		known = known || (shared->prepared[i].dboid == MyDatabaseId &&
+						  strcmp(shared->prepared[i].gid, gid) == 0);
+	SpinLockRelease(&shared->mutex);
+	return known;
 }
 
 /* workers_extension_created: schedule this database from commit on. */
@@ -842,64 +970,103 @@ sync_databases(List *dbs, TimestampTz now)
 }
 
 /*
- * needs_worker
- *		Does db have due work that no worker of it will take: its next unit
- *		is due and it has no worker, or its workers left due units and none
- *		of them is idle or starting?  *attached: its workers.  The caller
- *		holds the spinlock.
+ * attached_workers
+ *		How many workers db has, and whether one of them will take its due
+ *		work (*ready: one is idle or starting, and not asked to exit).  The
+ *		caller holds the spinlock.
  */
-static bool
-needs_worker(DbSlot *db, TimestampTz now, int *attached)
+static int
+attached_workers(DbSlot *db, bool *ready)
 {
-	int			ready = 0;
+	int			attached = 0;
 	int			i;
 
-	*attached = 0;
+	*ready = false;
 	for (i = 0; i < shared->nworkers; i++)
 	{
 		WorkerSlot *w = &shared->workers[i];
 
 		if (w->dboid != db->dboid || w->state == WORKER_FREE || w->state == WORKER_LEAVING)
 			continue;
-		(*attached)++;
+		attached++;
 		if (w->state != WORKER_BUSY && !w->quit)
-			ready++;
+			*ready = true;
 	}
-	if (now < db->not_before || ready > 0)
-		return false;
-	return *attached == 0 ? db->next_due <= now + WORKER_START_LEAD_US : db->waiting > 0;
+	return attached;
+}
+
+/* compare_next_due: qsort's order of DbSlot pointers, earliest due first. */
+static int
+compare_next_due(const void *a, const void *b)
+{
+	TimestampTz x = (*(DbSlot *const *) a)->next_due;
+	TimestampTz y = (*(DbSlot *const *) b)->next_due;
+
+	return x < y ? -1 : x > y ? 1 : 0;
 }
 
 /*
  * neediest_database
- *		The database that needs a worker (needs_worker) whose work is due
- *		the earliest, or NULL; *wake is lowered to when a database with no
- *		worker will need one.  The caller holds the spinlock.
+ *		The database that needs a worker now whose work is due the
+ *		earliest, or NULL; *wake is lowered to when another will need one.
+ *		The caller holds the spinlock.
+ *
+ * A database whose workers left due units and none of them is ready needs
+ * another now.  A database with no worker needs one in time for its next
+ * unit: started a start's cost (start_cost_us) before it is due, or
+ * earlier when the databases due around then are more than the worker
+ * slots: each slot serves them one after the other, earliest deadline
+ * first, a start's cost each, so the k-th is started no later than the
+ * (k + slots)-th less that cost (as late as possible, every unit in time).
+ * Several databases due at once are then served in turn from before they
+ * are due, not one after the other from when they are.
  */
 static DbSlot *
 neediest_database(TimestampTz now, TimestampTz *wake)
 {
+	DbSlot	   *queue[DT_MAX_DATABASES];
+	TimestampTz start_by[DT_MAX_DATABASES];
 	DbSlot	   *best = NULL;
+	int			n = 0;
 	int			i;
 
 	for (i = 0; i < DT_MAX_DATABASES; i++)
 	{
 		DbSlot	   *db = &shared->dbs[i];
-
-		int			attached;
+		bool		ready;
 
 		if (!OidIsValid(db->dboid))
 			continue;
-		if (needs_worker(db, now, &attached))
+		if (attached_workers(db, &ready) == 0)
+		{
+			if (db->next_due < DT_NOEND)
+				queue[n++] = db;
+			else
+				db->starved_since = 0;
+		}
+		else if (!ready && db->waiting > 0 && now >= db->not_before &&
+				 (best == NULL || db->next_due < best->next_due))
+			best = db;
+	}
+	qsort(queue, n, sizeof(DbSlot *), compare_next_due);
+	for (i = n - 1; i >= 0; i--)
+	{
+		start_by[i] = queue[i]->next_due - shared->start_cost_us;
+		if (i + shared->nworkers < n)
+			start_by[i] = Min(start_by[i], start_by[i + shared->nworkers] - shared->start_cost_us);
+	}
+	for (i = 0; i < n; i++)
+	{
+		DbSlot	   *db = queue[i];
+
+		if (now >= db->not_before && start_by[i] <= now)
 		{
 			if (best == NULL || db->next_due < best->next_due)
 				best = db;
+			continue;
 		}
-		else if (attached == 0)
-		{
-			db->starved_since = 0;
-			*wake = Min(*wake, Max(db->next_due - WORKER_START_LEAD_US, db->not_before));
-		}
+		db->starved_since = 0;
+		*wake = Min(*wake, Max(start_by[i], db->not_before));
 	}
 	return best;
 }
@@ -983,6 +1150,7 @@ assign_worker(DbSlot *db, TimestampTz now)
 			w->state = WORKER_STARTING;
 			w->dboid = db->dboid;
 			w->since = now;
+			w->started_for = db->next_due;
 		}
 	}
 	if (w == NULL && (victim = idle_victim(db)) != NULL)
@@ -992,6 +1160,7 @@ assign_worker(DbSlot *db, TimestampTz now)
 	}
 	if (w == NULL && victim == NULL && db->starved_since == 0 && db->next_due <= now)
 		db->starved_since = now;
+	shared->slot_wanted = w == NULL && victim == NULL;
 	SpinLockRelease(&shared->mutex);
 	if (latch != NULL)
 		SetLatch(latch);
@@ -1032,6 +1201,7 @@ launcher_pass(MemoryContext cxt)
 		DbSlot	   *db;
 
 		SpinLockAcquire(&shared->mutex);
+		shared->slot_wanted = false;
 		db = neediest_database(now, &wake);
 		SpinLockRelease(&shared->mutex);
 		if (db == NULL || !assign_worker(db, now))
@@ -1106,6 +1276,13 @@ static List *blocked = NIL;
 
 /* Did the last in_transaction fail (roll back)? */
 static bool transaction_failed = false;
+
+/*
+ * When the launcher started this worker, and the time its database's next
+ * unit was due then (0 once the worker has run what was due by that time).
+ */
+static TimestampTz started_at = 0;
+static TimestampTz started_for = 0;
 
 /* refresh_worker_exit: free the worker slot and tell the launcher. */
 static void
@@ -1204,7 +1381,7 @@ record_failures(void)
 	SpinLockRelease(&shared->mutex);
 
 	for (i = 0; i < n; i++)
-		catalog_insert_history(mine[i].relid, mine[i].trigger, mine[i].start, mine[i].end, 0,
+		catalog_insert_history(mine[i].relid, mine[i].trigger, mine[i].start, mine[i].end, 0, 0,
 							   NULL, "FAILED", mine[i].message);
 }
 
@@ -1577,7 +1754,7 @@ refresh_unit_work(void *arg)
 	pgstat_report_activity(STATE_RUNNING, psprintf("refresh of %s", get_rel_name(llast_oid(unit))));
 	if (workers_refresh_timeout > 0)
 		enable_timeout_after(STATEMENT_TIMEOUT, workers_refresh_timeout);
-	run->skipped = !refresh_scheduled_unit(unit, &run->settled);
+	run->skipped = !refresh_scheduled_unit(unit, workers_fresh_as_of, &run->settled);
 	/* a DT dropped since it was planned: its unit is not the same */
 	run->settled = run->settled && list_length(unit) == list_length(run->unit);
 	if (workers_refresh_timeout > 0)
@@ -1650,6 +1827,7 @@ run_unit(List *unit, List *entries)
 {
 	UnitRun		run = {unit, false, false};
 	UnitInputs	in;
+	Latch	   *launcher;
 
 	read_unit_inputs(entries, llast_oid(unit), &in);
 	(void) in_transaction(refresh_unit_work, &run);
@@ -1673,7 +1851,11 @@ run_unit(List *unit, List *entries)
 	shared->workers[my_worker_slot].state = WORKER_IDLE;
 	shared->workers[my_worker_slot].nrelids = 0;
 	shared->workers[my_worker_slot].since = GetCurrentTimestamp();
+	launcher = shared->slot_wanted ? shared->launcher_latch : NULL;
 	SpinLockRelease(&shared->mutex);
+	/* a database waits for a slot: this worker may be the one to give it */
+	if (launcher != NULL)
+		SetLatch(launcher);
 	/* a cancel that came too late has nothing left to cancel */
 	QueryCancelPending = false;
 	/* a busy worker does not exit: autovacuum must see its dead rows now */
@@ -1693,9 +1875,29 @@ attach(void)
 
 	SpinLockAcquire(&shared->mutex);
 	dboid = shared->workers[my_worker_slot].dboid;
+	started_at = shared->workers[my_worker_slot].since;
+	started_for = shared->workers[my_worker_slot].started_for;
 	SpinLockRelease(&shared->mutex);
 	before_shmem_exit(refresh_worker_exit, (Datum) 0);
 	return dboid;
+}
+
+/*
+ * started
+ *		This worker's first pass is over (its first unit run, or none
+ *		due): count what its start cost in the launcher's moving average,
+ *		held within START_COST_MIN_US and START_COST_MAX_US.
+ */
+static void
+started(void)
+{
+	int64		cost = GetCurrentTimestamp() - started_at;
+
+	cost = Min(Max(cost, START_COST_MIN_US), START_COST_MAX_US);
+	SpinLockAcquire(&shared->mutex);
+	shared->start_cost_us = (3 * shared->start_cost_us + cost) / 4;
+	SpinLockRelease(&shared->mutex);
+	started_at = 0;
 }
 
 /* leave_database: no extension here: not tried again for a while. */
@@ -1823,11 +2025,23 @@ worker_loop(void)
 		MemoryContextSwitchTo(pass_cxt);
 		wake = DT_NOEND;
 		busy = unavailable_relids(now, &wake);
-		unit = claim_unit(schedule_plan(load.entries, now, busy, &wake, unit_is_current, NULL), &left);
+
+		/*
+		 * Started for a unit due later (its database's turn came before it,
+		 * neediest_database): run it now, rather than hold a worker slot idle
+		 * until then that another database waits for.
+		 */
+		unit = claim_unit(schedule_plan(load.entries, Max(now, started_for), busy, &wake,
+										unit_is_current, NULL), &left);
 		publish(unit != NIL ? now : wake, left);
 		if (unit != NIL)
-		{
 			run_unit(unit, load.entries);
+		else
+			started_for = 0;
+		if (started_at != 0)
+			started();
+		if (unit != NIL)
+		{
 			idle_since = GetCurrentTimestamp();
 			reload = true;
 			continue;

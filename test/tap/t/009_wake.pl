@@ -121,7 +121,33 @@ INSERT INTO events VALUES (4, 4);
 });
 ok($node->poll_query_until('postgres', equal('fast')), 'and so do writes after capture is enabled again');
 
-# (e) After a restart the scheduler knows nothing: one NO_DATA refresh each,
+# (e) The lag statistics: a table idle for a while, then written, was
+# current all along until the write; the stretch between its two refreshes
+# counts as lag only from the write (the history row of the later one
+# records when the earlier content stopped being current).
+$node->safe_psql('postgres', q{
+SELECT dt.create_dynamic_table('quiet', 'SELECT k, count(*) AS n FROM other GROUP BY k',
+                               target_lag => '100 milliseconds');
+});
+ok(settled('quiet'), 'a new table settles');
+sleep 5;
+$committed = $node->safe_psql('postgres', q{
+BEGIN;
+INSERT INTO other VALUES (2);
+SELECT clock_timestamp();
+COMMIT;});
+ok($node->poll_query_until('postgres', equal('quiet')), 'a write after 5 idle seconds reaches it');
+ok($node->poll_query_until('postgres', qq{
+SELECT count(*) = 1 FROM dt.refresh_history
+ WHERE name = 'public.quiet' AND refresh_action = 'INCREMENTAL' AND refresh_start_time > '$committed'}),
+	'by a scheduled refresh');
+is($node->safe_psql('postgres', qq{
+SELECT maximum_lag < interval '3 seconds' AND mean_lag < interval '1 second'
+       AND time_within_target_lag_ratio > 0.5
+  FROM dt.dynamic_tables WHERE name = 'public.quiet'}), 't',
+	'its idle seconds do not count as lag in maximum_lag, mean_lag and time_within_target_lag_ratio');
+
+# (f) After a restart the scheduler knows nothing: one NO_DATA refresh each,
 # then none.
 my $last_id = $node->safe_psql('postgres', 'SELECT max(refresh_id) FROM dt.refresh_history');
 $node->restart;
@@ -134,7 +160,7 @@ $before = rows('fast');
 sleep 2;
 is(rows('fast'), $before, 'then none');
 
-# (f) A prepared transaction that outlives a restart: its writer's counts
+# (g) A prepared transaction that outlives a restart: its writer's counts
 # are gone with the restart, and COMMIT PREPARED (which writes nothing of
 # its own) counts as a change of every table.
 $node->safe_psql('postgres', q{
@@ -146,6 +172,34 @@ $node->restart;
 ok(settled('fast'), 'with a transaction prepared before the restart, the table is idle');
 $node->safe_psql('postgres', "COMMIT PREPARED 'w1'");
 ok($node->poll_query_until('postgres', equal('fast')), 'its COMMIT PREPARED reaches the table');
+
+# (h) A prepared transaction's writes are in flight until it ends, in
+# whatever session: after ROLLBACK PREPARED the table is idle again, and
+# after COMMIT PREPARED its writes reach the table, which is then idle.
+ok(settled('fast'), 'the table is idle before a transaction is prepared');
+$node->safe_psql('postgres', q{
+BEGIN;
+INSERT INTO events VALUES (11, 11);
+PREPARE TRANSACTION 'w2';
+});
+is($node->safe_psql('postgres', q{SELECT dt_internal.fresh_as_of('fast'::regclass) < now()}), 't',
+	'while it is prepared, the table is not known current');
+$node->safe_psql('postgres', "ROLLBACK PREPARED 'w2'");
+ok(settled('fast'), 'after ROLLBACK PREPARED it is idle again');
+$before = rows('fast');
+sleep 2;
+is(rows('fast'), $before, 'and refreshed no more');
+$node->safe_psql('postgres', q{
+BEGIN;
+INSERT INTO events VALUES (12, 12);
+PREPARE TRANSACTION 'w3';
+});
+$node->safe_psql('postgres', "COMMIT PREPARED 'w3'");
+ok($node->poll_query_until('postgres', equal('fast')), 'a COMMIT PREPARED reaches the table');
+ok(settled('fast'), 'which is idle again after it');
+$before = rows('fast');
+sleep 2;
+is(rows('fast'), $before, 'and refreshed no more');
 
 $node->stop;
 done_testing();
