@@ -1855,7 +1855,8 @@ state_insert_sql(DeparseMerge *b, bool merge)
 /*
  * aux_merge_ctes
  *		The CTEs of merge_sql for one auxiliary table: "d<a>", the value
- *		count deltas of the window per group, item and value, in index order
+ *		count deltas of the change rows with their gids ("wg") per group,
+ *		item and value, in index order
  *		(the btree is then walked from left to right); "z<a>", the values
  *		whose count they bring to zero, deleted; "u<a>", the others, added
  *		into the table; and, if count distinct or percentile aggregates read
@@ -1876,9 +1877,9 @@ aux_merge_ctes(DeparseMerge *b, DtAuxTable *aux, StringInfo s, StringInfo joins)
 	ListCell   *lc;
 
 	appendStringInfo(s,
-					 ", d%d AS MATERIALIZED (SELECT st.gid, u.j, u.v, sum(w." DT_COL_SIGN ") AS dc FROM w "
-					 "JOIN st ON st.key = w.key %s WHERE u.v IS NOT NULL "
-					 "GROUP BY st.gid, u.j, u.v HAVING sum(w." DT_COL_SIGN ") <> 0 ORDER BY st.gid, u.j, u.v), "
+					 ", d%d AS MATERIALIZED (SELECT w.gid, u.j, u.v, sum(w." DT_COL_SIGN ") AS dc FROM wg w "
+					 "%s WHERE u.v IS NOT NULL "
+					 "GROUP BY w.gid, u.j, u.v HAVING sum(w." DT_COL_SIGN ") <> 0 ORDER BY w.gid, u.j, u.v), "
 					 "z%d AS (DELETE FROM %s a USING d%d d WHERE d.dc < 0 AND a.gid = d.gid AND a.j = d.j "
 					 "AND a.v %s d.v AND a.c + d.dc = 0 RETURNING a.gid, a.j, a.v), "
 					 "u%d AS (INSERT INTO %s AS a (gid, j, v, c) SELECT d.gid, d.j, d.v, d.dc FROM d%d d "
@@ -1936,16 +1937,24 @@ merge_sql(DeparseMerge *b, List *changed)
 	initStringInfo(&joins);
 	appendStringInfo(&s, "WITH w AS MATERIALIZED (%s), st AS (%s)",
 					 change_rows_sql(b, false, changed), state_insert_sql(b, true));
+
+	/*
+	 * The change rows with the gid of their group, for the auxiliary tables:
+	 * the join of the change rows with the groups (on a composite key, which
+	 * the planner may compare row by row) done once, not once per table.
+	 */
+	if (b->an->aux_tables != NIL)
+		appendStringInfoString(&s, ", wg AS MATERIALIZED (SELECT st.gid, w.* FROM w JOIN st ON st.key = w.key)");
 	foreach(lc, b->an->aux_tables)
 		aux_merge_ctes(b, (DtAuxTable *) lfirst(lc), &s, &joins);
 	for (i = 0; i < b->sql->nmerge_columns; i++)
 	{
-		/* per group, its change rows that remove */
+		/* per group, its change rows that remove (min and max have values) */
 		if (b->sql->merge_columns[i].kind == DT_MERGE_REMOVALS && b->an->keys != NIL)
 		{
-			appendStringInfoString(&s, ", rm AS (SELECT w.key, count(*) AS r FROM w WHERE w."
-								   DT_COL_SIGN " < 0 GROUP BY w.key)");
-			appendStringInfoString(&joins, " LEFT JOIN rm ON rm.key = st.key");
+			appendStringInfoString(&s, ", rm AS (SELECT w.gid, count(*) AS r FROM wg w WHERE w."
+								   DT_COL_SIGN " < 0 GROUP BY w.gid)");
+			appendStringInfoString(&joins, " LEFT JOIN rm ON rm.gid = st.gid");
 		}
 	}
 	appendStringInfoString(&s, " SELECT st.gid");
