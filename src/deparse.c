@@ -1937,10 +1937,45 @@ aggregates_of(DtAnalysis *an, int aux_no, DtAggKind kind1, DtAggKind kind2)
 }
 
 /*
+ * minmax_merge_columns
+ *		The min and max of a merge, as columns of its state upsert: the
+ *		extreme of the current one and of the values the window adds.  It is
+ *		the group's new extreme when the window removes nothing from the
+ *		group; otherwise apply reads it again from the value counts
+ *		(minmax_set_sql), which this saves for groups that only grew.
+ */
+static List *
+minmax_merge_columns(DtAnalysis *an)
+{
+	List	   *cols = NIL;
+	ListCell   *lc;
+
+	foreach(lc, an->aggregates)
+	{
+		DtAggregate *agg = (DtAggregate *) lfirst(lc);
+		AddColumn  *col;
+		const char *fn;
+
+		if (agg->kind != DT_AGG_MIN && agg->kind != DT_AGG_MAX)
+			continue;
+		fn = agg->kind == DT_AGG_MIN ? "min" : "max";
+		col = palloc0(sizeof(AddColumn));
+		col->name = psprintf("a%d_m", agg->no);
+		col->delta = psprintf("%s(w.x%d%s) FILTER (WHERE w." DT_COL_SIGN " > 0 AND %s)",
+							  fn, agg->input_no, collate_sql(agg->argcollation), cond_sql(agg));
+		col->merge = psprintf("%s(s.%s, excluded.%s)", agg->kind == DT_AGG_MIN ? "LEAST" : "GREATEST",
+							  col->name, col->name);
+		cols = lappend(cols, col);
+	}
+	return cols;
+}
+
+/*
  * state_insert_sql
  *		Aggregate change rows "w" per group into the state: the INSERT of a
  *		rebuild, or (merge) the upsert of a refresh, which adds the deltas
- *		to groups that exist and returns the gid of every group touched.
+ *		to groups that exist, with min and max (minmax_merge_columns), and
+ *		returns the gid of every group touched.
  */
 static char *
 state_insert_sql(DeparseMerge *b, bool merge)
@@ -1948,6 +1983,9 @@ state_insert_sql(DeparseMerge *b, bool merge)
 	List	   *cols = additive_columns(b->an);
 	StringInfoData s;
 	ListCell   *lc;
+
+	if (merge)
+		cols = list_concat(cols, minmax_merge_columns(b->an));
 
 	initStringInfo(&s);
 	appendStringInfo(&s, "INSERT INTO %s AS s (key, n", b->state);
@@ -1978,7 +2016,8 @@ state_insert_sql(DeparseMerge *b, bool merge)
 /*
  * aux_merge_ctes
  *		The CTEs of merge_sql for one auxiliary table: "d<a>", the value
- *		count deltas of the window per group, item and value, in index order
+ *		count deltas of the change rows with their gids ("wg") per group,
+ *		item and value, in index order
  *		(the btree is then walked from left to right); "z<a>", the values
  *		whose count they bring to zero, deleted; "u<a>", the others, added
  *		into the table; and, if count distinct or percentile aggregates read
@@ -1999,9 +2038,9 @@ aux_merge_ctes(DeparseMerge *b, DtAuxTable *aux, StringInfo s, StringInfo joins)
 	ListCell   *lc;
 
 	appendStringInfo(s,
-					 ", d%d AS MATERIALIZED (SELECT st.gid, u.j, u.v, sum(w." DT_COL_SIGN ") AS dc FROM w "
-					 "JOIN st ON st.key = w.key %s WHERE u.v IS NOT NULL "
-					 "GROUP BY st.gid, u.j, u.v HAVING sum(w." DT_COL_SIGN ") <> 0 ORDER BY st.gid, u.j, u.v), "
+					 ", d%d AS MATERIALIZED (SELECT w.gid, u.j, u.v, sum(w." DT_COL_SIGN ") AS dc FROM wg w "
+					 "%s WHERE u.v IS NOT NULL "
+					 "GROUP BY w.gid, u.j, u.v HAVING sum(w." DT_COL_SIGN ") <> 0 ORDER BY w.gid, u.j, u.v), "
 					 "z%d AS (DELETE FROM %s a USING d%d d WHERE d.dc < 0 AND a.gid = d.gid AND a.j = d.j "
 					 "AND a.v %s d.v AND a.c + d.dc = 0 RETURNING a.gid, a.j, a.v), "
 					 "u%d AS (INSERT INTO %s AS a (gid, j, v, c) SELECT d.gid, d.j, d.v, d.dc FROM d%d d "
@@ -2059,8 +2098,26 @@ merge_sql(DeparseMerge *b, List *changed)
 	initStringInfo(&joins);
 	appendStringInfo(&s, "WITH w AS MATERIALIZED (%s), st AS (%s)",
 					 change_rows_sql(b, false, changed), state_insert_sql(b, true));
+
+	/*
+	 * The change rows with the gid of their group, for the auxiliary tables:
+	 * the join of the change rows with the groups (on a composite key, which
+	 * the planner may compare row by row) done once, not once per table.
+	 */
+	if (b->an->aux_tables != NIL)
+		appendStringInfoString(&s, ", wg AS MATERIALIZED (SELECT st.gid, w.* FROM w JOIN st ON st.key = w.key)");
 	foreach(lc, b->an->aux_tables)
 		aux_merge_ctes(b, (DtAuxTable *) lfirst(lc), &s, &joins);
+	for (i = 0; i < b->sql->nmerge_columns; i++)
+	{
+		/* per group, its change rows that remove (min and max have values) */
+		if (b->sql->merge_columns[i].kind == DT_MERGE_REMOVALS && b->an->keys != NIL)
+		{
+			appendStringInfoString(&s, ", rm AS (SELECT w.gid, count(*) AS r FROM wg w WHERE w."
+								   DT_COL_SIGN " < 0 GROUP BY w.gid)");
+			appendStringInfoString(&joins, " LEFT JOIN rm ON rm.gid = st.gid");
+		}
+	}
 	appendStringInfoString(&s, " SELECT st.gid");
 	for (i = 0; i < b->sql->nmerge_columns; i++)
 	{
@@ -2073,6 +2130,12 @@ merge_sql(DeparseMerge *b, List *changed)
 				break;
 			case DT_MERGE_RANK_SHIFT:
 				appendStringInfo(&s, ", COALESCE(x%d.lt%d, 0)", col->agg->aux_no, col->agg->no);
+				break;
+			case DT_MERGE_REMOVALS:
+				if (b->an->keys == NIL)
+					appendStringInfoString(&s, ", (SELECT count(*) FROM w WHERE w." DT_COL_SIGN " < 0)");
+				else
+					appendStringInfoString(&s, ", COALESCE(rm.r, 0)");
 				break;
 		}
 	}
@@ -2129,9 +2192,15 @@ cursor_read_sql(DeparseMerge *b)
 	return s.data;
 }
 
-/* minmax_set_sql: "a<i>_m = (SELECT min(v) ...)" for every min/max aggregate, over state "st". */
+/*
+ * minmax_set_sql
+ *		"a<i>_m = (SELECT min(v) ...)" for every min/max aggregate, over
+ *		state state_alias: read from the value counts; with removals (an
+ *		expression, the group's change rows that remove), only where it is
+ *		not 0, the merge having stored the extreme of a group that only grew.
+ */
 static char *
-minmax_set_sql(DeparseMerge *b, const char *state_alias)
+minmax_set_sql(DeparseMerge *b, const char *state_alias, const char *removals)
 {
 	StringInfoData s;
 	ListCell   *lc;
@@ -2143,9 +2212,14 @@ minmax_set_sql(DeparseMerge *b, const char *state_alias)
 
 		if (agg->kind != DT_AGG_MIN && agg->kind != DT_AGG_MAX)
 			continue;
-		appendStringInfo(&s, "%sa%d_m = (SELECT %s(a.v) FROM %s a WHERE a.gid = %s.gid AND a.j = %d)",
-						 s.len > 0 ? ", " : "", agg->no, agg->kind == DT_AGG_MIN ? "min" : "max",
+		appendStringInfo(&s, "%sa%d_m = ", s.len > 0 ? ", " : "", agg->no);
+		if (removals != NULL)
+			appendStringInfo(&s, "CASE WHEN %s = 0 THEN %s.a%d_m ELSE ", removals, state_alias, agg->no);
+		appendStringInfo(&s, "(SELECT %s(a.v) FROM %s a WHERE a.gid = %s.gid AND a.j = %d)",
+						 agg->kind == DT_AGG_MIN ? "min" : "max",
 						 names_internal_qualified(DT_OBJECT_AUX, b->dtrelid, agg->aux_no), state_alias, agg->aux_item);
+		if (removals != NULL)
+			appendStringInfoString(&s, " END");
 	}
 	return s.data;
 }
@@ -2228,7 +2302,7 @@ touched_groups_sql(DeparseMerge *b, StringInfo set)
 
 	initStringInfo(&names);
 	initStringInfo(&arrays);
-	appendStringInfoString(set, minmax_set_sql(b, "st"));
+	appendStringInfoString(set, minmax_set_sql(b, "st", "u.rm"));
 	ranked = ranked_set_sql(b, "st");
 	if (ranked[0] != '\0')
 		appendStringInfo(set, "%s%s", set->len > 0 ? ", " : "", ranked);
@@ -2246,6 +2320,9 @@ touched_groups_sql(DeparseMerge *b, StringInfo set)
 			case DT_APPLY_DISTINCT_DELTA:
 				name = psprintf("cd%d", no);
 				appendStringInfo(set, "%sa%d_cd = st.a%d_cd + u.cd%d", set->len > 0 ? ", " : "", no, no, no);
+				break;
+			case DT_APPLY_REMOVALS:
+				name = "rm";
 				break;
 			case DT_APPLY_CURSOR_VALUE:
 				name = psprintf("cv%d", no);
@@ -2593,7 +2670,7 @@ rebuild_sql(DeparseMerge *b)
 			stmts = lappend(stmts, distincts);
 	}
 
-	minmax = minmax_set_sql(b, "s");
+	minmax = minmax_set_sql(b, "s", NULL);
 	if (minmax[0] != '\0')
 		stmts = lappend(stmts, psprintf("UPDATE %s s SET %s", b->state, minmax));
 	ranked = ranked_set_sql(b, "s");
@@ -2819,9 +2896,9 @@ merge_layout(DtSql *sql, DtAnalysis *an)
 
 	sql->cursors = aggregates_of(an, 0, DT_AGG_PERCENTILE_CONT, DT_AGG_PERCENTILE_DISC);
 	sql->merge_columns = palloc0(sizeof(DtMergeColumn) *
-								 Max(list_length(distincts) + list_length(sql->cursors), 1));
+								 (1 + list_length(distincts) + list_length(sql->cursors)));
 	sql->apply_params = palloc0(sizeof(DtApplyParam) *
-								(1 + list_length(distincts) + 3 * list_length(sql->cursors)));
+								(2 + list_length(distincts) + 3 * list_length(sql->cursors)));
 	sql->apply_params[nparams++] = (DtApplyParam)
 	{
 		DT_APPLY_GIDS, NULL, INT8ARRAYOID, -1, -1
@@ -2837,6 +2914,17 @@ merge_layout(DtSql *sql, DtAnalysis *an)
 		sql->merge_columns[ncols++] = (DtMergeColumn)
 		{
 			DT_MERGE_DISTINCT_DELTA, agg, -1
+		};
+	}
+	if (aggregates_of(an, 0, DT_AGG_MIN, DT_AGG_MAX) != NIL)
+	{
+		sql->apply_params[nparams++] = (DtApplyParam)
+		{
+			DT_APPLY_REMOVALS, NULL, INT8ARRAYOID, ncols, -1
+		};
+		sql->merge_columns[ncols++] = (DtMergeColumn)
+		{
+			DT_MERGE_REMOVALS, NULL, -1
 		};
 	}
 	foreach(lc, sql->cursors)

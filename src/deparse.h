@@ -33,7 +33,9 @@ typedef enum DtMergeColumnKind
 {
 	DT_MERGE_DISTINCT_DELTA,	/* count distinct: values that appeared minus
 								 * values that left */
-	DT_MERGE_RANK_SHIFT			/* percentile: changed values below its cursor */
+	DT_MERGE_RANK_SHIFT,		/* percentile: changed values below its cursor */
+	DT_MERGE_REMOVALS			/* min/max: the group's change rows that
+								 * remove (negative sign); once per DT */
 } DtMergeColumnKind;
 
 typedef struct DtMergeColumn
@@ -51,6 +53,7 @@ typedef enum DtApplyParamKind
 {
 	DT_APPLY_GIDS,				/* int8[]: the groups the window touched */
 	DT_APPLY_DISTINCT_DELTA,	/* int8[]: a DISTINCT_DELTA merge column */
+	DT_APPLY_REMOVALS,			/* int8[]: the REMOVALS merge column */
 	DT_APPLY_CURSOR_VALUE,		/* argtype[]: a cursor's value at its rank */
 	DT_APPLY_CURSOR_RANK,		/* int8[]: the values below that value */
 	DT_APPLY_CURSOR_NEXT		/* argtype[]: percentile_cont's value at its
@@ -62,7 +65,7 @@ typedef struct DtApplyParam
 	DtApplyParamKind kind;
 	DtAggregate *agg;			/* NULL for the gids */
 	Oid			type;			/* an array type */
-	int			merge_column;	/* DISTINCT_DELTA: its merge column */
+	int			merge_column;	/* DISTINCT_DELTA, REMOVALS: its merge column */
 	int			cursor;			/* CURSOR_*: its cursor, in cursors */
 } DtApplyParam;
 

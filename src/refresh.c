@@ -678,6 +678,7 @@ merge_refresh(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 											  rank_shifts, snap);
 				break;
 			case DT_APPLY_DISTINCT_DELTA:
+			case DT_APPLY_REMOVALS:
 				params[i] = int8_array(columns[param->merge_column], ngroups);
 				break;
 			case DT_APPLY_CURSOR_VALUE:
