@@ -2608,47 +2608,121 @@ cursor_rebuild_sql(DeparseMerge *b, DtAggregate *agg)
 }
 
 /*
- * rebuild_sql
- *		The statements that rebuild the state from the base table: empty it,
- *		fill it and the auxiliary tables in one scan, then count distinct
- *		values, read min and max, place the percentile cursors, ANALYZE.
+ * new_heap_sql
+ *		The name make_new_heap gives the new heap of auxiliary table aux
+ *		(pg_temp_<its OID>, in its schema), which state_fill fills.
+ */
+static char *
+new_heap_sql(DeparseMerge *b, DtAuxTable *aux)
+{
+	return quote_qualified_identifier(DT_INTERNAL_SCHEMA,
+									  psprintf("pg_temp_%u", names_internal_relid(DT_OBJECT_AUX, b->dtrelid, aux->no)));
+}
+
+/*
+ * state_fill_sql
+ *		One statement that aggregates change rows into the state and, joined
+ *		to the groups it returns, counts their values into the new heap of
+ *		every auxiliary table: from the base table (a rebuild: the state is
+ *		empty), or (bulk) from the change window "changed", upserted into
+ *		the state, the values added to those of the auxiliary table, the
+ *		counts that sum to zero left out.  The values are sorted once, then
+ *		counted in that order (not hashed, then sorted again), so that the
+ *		new heaps, which have no index, are in index order, and the index
+ *		builds of finish_heap_swap find them sorted.
+ */
+static char *
+state_fill_sql(DeparseMerge *b, bool bulk, List *changed)
+{
+	StringInfoData s;
+	ListCell   *lc;
+
+	initStringInfo(&s);
+	appendStringInfo(&s, "WITH w AS MATERIALIZED (%s), st AS (%s)",
+					 change_rows_sql(b, !bulk, changed), state_insert_sql(b, bulk));
+	foreach(lc, b->an->aux_tables)
+	{
+		DtAuxTable *aux = (DtAuxTable *) lfirst(lc);
+		char	   *values = psprintf("SELECT st.gid, u.j, u.v, w." DT_COL_SIGN "::bigint AS c FROM w "
+									  "JOIN st ON st.key = w.key %s WHERE u.v IS NOT NULL",
+									  aux_values_sql(aux));
+
+		if (bulk)
+			values = psprintf("SELECT a.gid, a.j, a.v, a.c FROM %s a UNION ALL %s",
+							  names_internal_qualified(DT_OBJECT_AUX, b->dtrelid, aux->no), values);
+		appendStringInfo(&s, ", a%d AS (INSERT INTO %s (gid, j, v, c) SELECT x.gid, x.j, x.v, sum(x.c) "
+						 "FROM (%s ORDER BY 1, 2, 3) x GROUP BY x.gid, x.j, x.v%s)",
+						 aux->no, new_heap_sql(b, aux), values, bulk ? " HAVING sum(x.c) <> 0" : "");
+	}
+	appendStringInfoString(&s, " SELECT count(*) FROM st");
+	return s.data;
+}
+
+/*
+ * state_reset_sql
+ *		After a bulk merge, before state_finish: the groups that emptied
+ *		leave (a one-row aggregate keeps its only group), and the distinct
+ *		counts and percentile cursors of the others are cleared, to be
+ *		computed again where their items have values.
  */
 static List *
-rebuild_sql(DeparseMerge *b)
+state_reset_sql(DeparseMerge *b)
 {
 	List	   *stmts = NIL;
-	StringInfoData s;
+	StringInfoData set;
+	ListCell   *lc;
+
+	if (b->an->keys != NIL)
+		stmts = lappend(stmts, psprintf("DELETE FROM %s s WHERE NOT %s", b->state, nonempty_sql(b, "s")));
+	initStringInfo(&set);
+	foreach(lc, b->an->aggregates)
+	{
+		DtAggregate *agg = (DtAggregate *) lfirst(lc);
+		const char *sep = set.len > 0 ? ", " : "";
+
+		if (agg->kind == DT_AGG_COUNT_DISTINCT)
+			appendStringInfo(&set, "%sa%d_cd = 0", sep, agg->no);
+		else if (agg->kind == DT_AGG_PERCENTILE_CONT)
+			appendStringInfo(&set, "%sa%d_cv = NULL, a%d_nv = NULL, a%d_lt = 0", sep, agg->no, agg->no, agg->no);
+		else if (agg->kind == DT_AGG_PERCENTILE_DISC)
+			appendStringInfo(&set, "%sa%d_cv = NULL, a%d_lt = 0", sep, agg->no, agg->no);
+	}
+	if (set.len > 0)
+		stmts = lappend(stmts, psprintf("UPDATE %s SET %s", b->state, set.data));
+	return stmts;
+}
+
+/*
+ * rebuild_sql
+ *		The statements that rebuild the state from the base table (DtSql):
+ *		empty it, fill it and the new heaps of the auxiliary tables in one
+ *		scan, then (state_finish) count distinct values, read min and max,
+ *		place the percentile cursors, ANALYZE.
+ */
+static void
+rebuild_sql(DeparseMerge *b)
+{
+	DtSql	   *sql = b->sql;
+	StringInfoData tables;
 	ListCell   *lc;
 	char	   *minmax;
 	char	   *ranked;
 
-	StringInfoData tables;
-
-	initStringInfo(&s);
 	initStringInfo(&tables);
 	appendStringInfoString(&tables, b->state);
-	foreach(lc, b->an->aux_tables)
-		appendStringInfo(&tables, ", %s", names_internal_qualified(DT_OBJECT_AUX, b->dtrelid, ((DtAuxTable *) lfirst(lc))->no));
-	stmts = lappend(stmts, psprintf("TRUNCATE %s", tables.data));
-
-	/*
-	 * One scan of the inputs fills the state and, joined to the groups it
-	 * returns, every auxiliary table, in index order so that the btrees fill
-	 * from the right.
-	 */
-	appendStringInfo(&s, "WITH w AS MATERIALIZED (%s), st AS (%s)",
-					 change_rows_sql(b, true, NIL), state_insert_sql(b, false));
+	sql->aux_relids = NIL;
 	foreach(lc, b->an->aux_tables)
 	{
 		DtAuxTable *aux = (DtAuxTable *) lfirst(lc);
 
-		appendStringInfo(&s, ", a%d AS (INSERT INTO %s (gid, j, v, c) SELECT st.gid, u.j, u.v, "
-						 "sum(w." DT_COL_SIGN ") FROM w JOIN st ON st.key = w.key %s WHERE u.v IS NOT NULL "
-						 "GROUP BY st.gid, u.j, u.v ORDER BY st.gid, u.j, u.v)",
-						 aux->no, names_internal_qualified(DT_OBJECT_AUX, b->dtrelid, aux->no), aux_values_sql(aux));
+		appendStringInfo(&tables, ", %s", names_internal_qualified(DT_OBJECT_AUX, b->dtrelid, aux->no));
+		sql->aux_relids = lappend_oid(sql->aux_relids, names_internal_relid(DT_OBJECT_AUX, b->dtrelid, aux->no));
 	}
-	appendStringInfoString(&s, " SELECT count(*) FROM st");
-	stmts = lappend(stmts, s.data);
+	sql->state_clear = psprintf("TRUNCATE %s", b->state);
+	sql->state_fill = state_fill_sql(b, false, NIL);
+	sql->state_reset = state_reset_sql(b);
+
+	sql->state_finish = NIL;
 	/* the group of the empty grouping set has a row over no rows */
 	if (b->an->empty_set != 0)
 	{
@@ -2658,8 +2732,9 @@ rebuild_sql(DeparseMerge *b)
 		initStringInfo(&nulls);
 		for (k = 0; k < list_length(b->an->keys); k++)
 			appendStringInfoString(&nulls, "NULL, ");
-		stmts = lappend(stmts, psprintf("INSERT INTO %s (key) SELECT ROW(%s%d)::%s ON CONFLICT (key) DO NOTHING",
-										b->state, nulls.data, b->an->empty_set, b->keytype));
+		sql->state_finish = lappend(sql->state_finish,
+									psprintf("INSERT INTO %s (key) SELECT ROW(%s%d)::%s ON CONFLICT (key) DO NOTHING",
+											 b->state, nulls.data, b->an->empty_set, b->keytype));
 	}
 
 	foreach(lc, b->an->aux_tables)
@@ -2667,27 +2742,26 @@ rebuild_sql(DeparseMerge *b)
 		char	   *distincts = distinct_rebuild_sql(b, (DtAuxTable *) lfirst(lc));
 
 		if (distincts != NULL)
-			stmts = lappend(stmts, distincts);
+			sql->state_finish = lappend(sql->state_finish, distincts);
 	}
 
 	minmax = minmax_set_sql(b, "s", NULL);
 	if (minmax[0] != '\0')
-		stmts = lappend(stmts, psprintf("UPDATE %s s SET %s", b->state, minmax));
+		sql->state_finish = lappend(sql->state_finish, psprintf("UPDATE %s s SET %s", b->state, minmax));
 	ranked = ranked_set_sql(b, "s");
 	if (ranked[0] != '\0')
-		stmts = lappend(stmts, psprintf("UPDATE %s s SET %s", b->state, ranked));
+		sql->state_finish = lappend(sql->state_finish, psprintf("UPDATE %s s SET %s", b->state, ranked));
 
 	foreach(lc, b->an->aggregates)
 	{
 		DtAggregate *agg = (DtAggregate *) lfirst(lc);
 
 		if (is_percentile(agg->kind))
-			stmts = lappend(stmts, cursor_rebuild_sql(b, agg));
+			sql->state_finish = lappend(sql->state_finish, cursor_rebuild_sql(b, agg));
 	}
 
 	/* statistics now: the refreshes' plans are made from them */
-	stmts = lappend(stmts, psprintf("ANALYZE %s", tables.data));
-	return stmts;
+	sql->state_finish = lappend(sql->state_finish, psprintf("ANALYZE %s", tables.data));
 }
 
 /* ---------------------------------------------------------------------
@@ -3008,7 +3082,7 @@ deparse_refresh_sql(Oid dtrelid, DtAnalysis *an)
 	sql->merge = bp;
 	sql->cursor_read = cursor_read_sql(bp);
 	sql->apply = apply_sql(bp);
-	sql->state_rebuild = rebuild_sql(bp);
+	rebuild_sql(bp);
 	sql->dt_fill = psprintf("INSERT INTO %s SELECT %s FROM %s f WHERE %s%s",
 							bp->dt, output_list_sql(bp), bp->final, keep_sql(bp), order_limit_sql(bp));
 	return sql;
@@ -3023,6 +3097,18 @@ char *
 deparse_merge_sql(DtSql *sql, List *changed)
 {
 	return merge_sql(sql->merge, changed);
+}
+
+/*
+ * deparse_bulk_merge_sql
+ *		The statement of a refresh whose window is large against the state
+ *		(refresh.c decides): the window "changed" merged into the state and
+ *		into the new heaps of the auxiliary tables as state_fill does.
+ */
+char *
+deparse_bulk_merge_sql(DtSql *sql, List *changed)
+{
+	return state_fill_sql(sql->merge, true, changed);
 }
 
 /*

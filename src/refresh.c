@@ -29,6 +29,7 @@
  */
 #include "postgres.h"
 
+#include "access/multixact.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
@@ -37,6 +38,7 @@
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_statistic.h"
 #include "catalog/pg_type.h"
+#include "commands/cluster.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "nodes/readfuncs.h"
@@ -44,6 +46,7 @@
 #include "parser/parsetree.h"
 #include "rewrite/rewriteHandler.h"
 #include "rewrite/rewriteManip.h"
+#include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/array.h"
@@ -84,7 +87,9 @@ typedef struct DtPlanSet
 	SPIPlanPtr	recompute_insert;
 	DtCursorPlans cursor;		/* what percentile_walk runs */
 	SPIPlanPtr	apply;
-	List	   *state_rebuild;
+	SPIPlanPtr	state_clear;
+	List	   *state_reset;
+	List	   *state_finish;
 	SPIPlanPtr	dt_fill;
 } DtPlanSet;
 
@@ -220,7 +225,9 @@ release_plans(DtPlanSet *p)
 	free_plan(p->cursor.read);
 	free_plan(p->apply);
 	free_plan(p->dt_fill);
-	free_plan_list(p->state_rebuild);
+	free_plan(p->state_clear);
+	free_plan_list(p->state_reset);
+	free_plan_list(p->state_finish);
 	for (i = 0; i < p->cursor.naux; i++)
 	{
 		free_plan(p->cursor.up[i]);
@@ -278,7 +285,9 @@ prepare_merge(DtPlanSet *p)
 
 	p->cursor.read = prepare(p->sql->cursor_read, 1, gid_types);
 	p->dt_fill = prepare(p->sql->dt_fill, 0, NULL);
-	p->state_rebuild = prepare_list(p->sql->state_rebuild, 0, NULL);
+	p->state_clear = prepare(p->sql->state_clear, 0, NULL);
+	p->state_reset = prepare_list(p->sql->state_reset, 0, NULL);
+	p->state_finish = prepare_list(p->sql->state_finish, 0, NULL);
 	for (i = 0; i < p->sql->napply_params; i++)
 		apply_types[i] = p->sql->apply_params[i].type;
 	p->apply = prepare(p->sql->apply, p->sql->napply_params, apply_types);
@@ -374,6 +383,57 @@ get_plans(DtEntry *entry)
  * ---------------------------------------------------------------------
  */
 
+/* run_list: run every statement of a list, without parameters. */
+static void
+run_list(List *plans, Snapshot snap)
+{
+	ListCell   *lc;
+
+	foreach(lc, plans)
+		spi_util_run((SPIPlanPtr) lfirst(lc), NULL, NULL, snap);
+}
+
+/*
+ * fill_new_heaps
+ *		Run fill (DtSql's state_fill, or a bulk merge, which reads the window
+ *		"window" when given) into new heaps of the auxiliary tables, then
+ *		swap those in, as REFRESH MATERIALIZED VIEW does: each table keeps
+ *		its OID and gets the rows fill wrote, and its index is built in one
+ *		sort instead of one insertion per value.  Nothing else reads an
+ *		auxiliary table, so the lock taken on it blocks no one.
+ */
+static void
+fill_new_heaps(DtPlanSet *p, const char *fill, Datum *window, Snapshot snap)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	List	   *heaps = NIL;
+	ListCell   *lc;
+	ListCell   *lh;
+	SPIPlanPtr	plan;
+
+	foreach(lc, p->sql->aux_relids)
+	{
+		Relation	rel = table_open(lfirst_oid(lc), AccessExclusiveLock);
+		Oid			tablespace = rel->rd_rel->reltablespace;
+		Oid			am = rel->rd_rel->relam;
+
+		table_close(rel, NoLock);
+		heaps = lappend_oid(heaps, make_new_heap(lfirst_oid(lc), tablespace, am,
+												 RELPERSISTENCE_UNLOGGED, ExclusiveLock));
+	}
+	/* fill finds the new heaps by name */
+	CommandCounterIncrement();
+	plan = SPI_prepare(fill, window != NULL ? 3 : 0, window_types);
+	if (plan == NULL)
+		elog(ERROR, "could not prepare the state fill: %s", SPI_result_code_string(SPI_result));
+	spi_util_run(plan, window, NULL, snap);
+	SPI_freeplan(plan);
+	MemoryContextSwitchTo(cxt);
+	forboth(lc, p->sql->aux_relids, lh, heaps)
+		finish_heap_swap(lfirst_oid(lc), lfirst_oid(lh), false, false, false, true,
+						 RecentXmin, ReadNextMultiXactId(), RELPERSISTENCE_UNLOGGED);
+}
+
 /*
  * full_refresh
  *		Recompute the DT from its query; for a delta-merge DT, if rebuild,
@@ -383,13 +443,12 @@ get_plans(DtEntry *entry)
 static void
 full_refresh(DtPlanSet *p, Snapshot snap, DtRefreshStats *stats, bool rebuild)
 {
-	ListCell   *lc;
-
 	stats->action = "FULL";
 	if (p->an->strategy == DT_STRATEGY_MERGE && rebuild)
 	{
-		foreach(lc, p->state_rebuild)
-			spi_util_run((SPIPlanPtr) lfirst(lc), NULL, NULL, snap);
+		spi_util_run(p->state_clear, NULL, NULL, snap);
+		fill_new_heaps(p, p->sql->state_fill, NULL, snap);
+		run_list(p->state_finish, snap);
 		stats->deleted = spi_util_run(p->full_delete, NULL, NULL, snap);
 		stats->inserted = spi_util_run(p->dt_fill, NULL, NULL, snap);
 	}
@@ -616,12 +675,90 @@ recompute_refresh(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 	stats->inserted = spi_util_run(p->recompute_insert, keys, nulls, snap);
 }
 
+/* The fewest rows of a window merged in bulk (bulk_window). */
+#define BULK_MIN_ROWS 10000
+
+/*
+ * aux_rows
+ *		The rows of an auxiliary table, as the planner estimates them: its
+ *		pages now, at the density ANALYZE saw (the state's rebuild and a
+ *		bulk merge end with ANALYZE).
+ */
+static double
+aux_rows(Oid relid)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+	BlockNumber pages = RelationGetNumberOfBlocks(rel);
+	double		density = BLCKSZ / 64;	/* about the size of a row */
+
+	if (rel->rd_rel->relpages > 0 && rel->rd_rel->reltuples >= 0)
+		density = rel->rd_rel->reltuples / rel->rd_rel->relpages;
+	table_close(rel, NoLock);
+	return density * pages;
+}
+
+/*
+ * bulk_window
+ *		Is the window (of BULK_MIN_ROWS rows or more) to be merged in bulk:
+ *		does it bring at least as many values as the auxiliary tables hold
+ *		(one per row and item)?  Its values then cost less sorted with the
+ *		tables' rows into new tables (deparse_bulk_merge_sql) than upserted
+ *		one by one, and what reads the tables (distinct counts, min and
+ *		max, cursors) costs less computed again than walked: after a bulk
+ *		load into a new or emptied table, always.
+ */
+static bool
+bulk_window(DtPlanSet *p, List *changed)
+{
+	int64		rows = 0;
+	double		held = 0;
+	int			items = 0;
+	ListCell   *lc;
+
+	if (p->sql->aux_relids == NIL)
+		return false;
+	foreach(lc, p->sql->count_relids)
+	{
+		if (list_member_oid(changed, lfirst_oid(lc)))
+			rows += p->window_rows[foreach_current_index(lc)];
+	}
+	if (rows < BULK_MIN_ROWS)
+		return false;
+	foreach(lc, p->an->aux_tables)
+		items += list_length(((DtAuxTable *) lfirst(lc))->items);
+	foreach(lc, p->sql->aux_relids)
+		held += aux_rows(lfirst_oid(lc));
+	return (double) rows * items >= held;
+}
+
+/*
+ * bulk_merge
+ *		The refresh of a large window (bulk_window): the window merged into
+ *		the state and, sorted with their rows, into new heaps of the
+ *		auxiliary tables; what reads those computed again for every group,
+ *		as after a rebuild; the DT filled again from the state.
+ */
+static void
+bulk_merge(DtPlanSet *p, Datum *window, List *changed, Snapshot snap, DtRefreshStats *stats)
+{
+	fill_new_heaps(p, deparse_bulk_merge_sql(p->sql, changed), window, snap);
+	run_list(p->state_reset, snap);
+	run_list(p->state_finish, snap);
+	stats->deleted = spi_util_run(p->full_delete, NULL, NULL, snap);
+	stats->inserted = spi_util_run(p->dt_fill, NULL, NULL, snap);
+	/* rows deleted and written again count as updated */
+	stats->updated = Min(stats->deleted, stats->inserted);
+	stats->deleted -= stats->updated;
+	stats->inserted -= stats->updated;
+}
+
 /*
  * merge_refresh
  *		Merge the changes in the window into the state, walk the percentile
  *		cursors, then apply: see deparse.c's merge_sql and apply_sql, whose
- *		columns and parameters DtSql describes.  "changed": the inputs with
- *		changes in the window.
+ *		columns and parameters DtSql describes (a large window is merged in
+ *		bulk instead: bulk_merge).  "changed": the inputs with changes in
+ *		the window.
  */
 static void
 merge_refresh(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
@@ -640,6 +777,11 @@ merge_refresh(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 	int64		upserted;
 
 	stats->action = "INCREMENTAL";
+	if (bulk_window(p, changed))
+	{
+		bulk_merge(p, window, changed, snap, stats);
+		return;
+	}
 
 	/* merge: of each group touched, the gid, then the merge columns */
 	run_window(p, changed, window, snap);
@@ -1439,6 +1581,14 @@ explain_statements(List *rows, DtPlanSet *p, DtDecision *d)
 		rows = explain_row(rows, "statement", "delete", p->sql->recompute_delete);
 		return explain_row(rows, "statement", "insert", p->sql->recompute_insert);
 	}
+	if (d->action == DT_ACTION_INCREMENTAL && bulk_window(p, d->changed))
+	{
+		rows = explain_row(rows, "statement", "bulk merge", deparse_bulk_merge_sql(p->sql, d->changed));
+		foreach(lc, list_concat_copy(p->sql->state_reset, p->sql->state_finish))
+			rows = explain_row(rows, "statement", "bulk merge", (char *) lfirst(lc));
+		rows = explain_row(rows, "statement", "delete", p->sql->full_delete);
+		return explain_row(rows, "statement", "insert", p->sql->dt_fill);
+	}
 	if (d->action == DT_ACTION_INCREMENTAL)
 	{
 		rows = explain_row(rows, "statement", "merge", deparse_merge_sql(p->sql, d->changed));
@@ -1448,7 +1598,9 @@ explain_statements(List *rows, DtPlanSet *p, DtDecision *d)
 	}
 	if (p->an->strategy == DT_STRATEGY_MERGE && !d->set_aside)
 	{
-		foreach(lc, p->sql->state_rebuild)
+		rows = explain_row(rows, "statement", "rebuild state", p->sql->state_clear);
+		rows = explain_row(rows, "statement", "rebuild state", p->sql->state_fill);
+		foreach(lc, p->sql->state_finish)
 			rows = explain_row(rows, "statement", "rebuild state", (char *) lfirst(lc));
 		rows = explain_row(rows, "statement", "delete", p->sql->full_delete);
 		return explain_row(rows, "statement", "insert", p->sql->dt_fill);
