@@ -149,6 +149,16 @@ SELECT action FROM dt.refresh('gs_rollup');
 SELECT dt_test.check('gs_rollup');
 SELECT count(*) AS rows_with_null_a FROM gs_rollup WHERE a IS NULL;
 
+-- A bulk load (a window of 10,000 rows or more, merged in bulk) and every
+-- row deleted in one window: the empty set's group keeps its row there too.
+SELECT gs_insert(12000);
+SELECT dt_test.check_all('gs\_%', true);
+DELETE FROM f;
+SELECT dt_test.check_all('gs\_%', true);
+TABLE gs_rollup;
+SELECT gs_insert(20);
+SELECT dt_test.check_all('gs\_%', true);
+
 -- Every refresh after the first (FULL) was incremental or had nothing to do.
 SELECT relid::regclass::text AS dt,
        count(*) FILTER (WHERE refresh_action = 'FULL' AND state_message IS NULL) AS full_refreshes,
