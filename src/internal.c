@@ -30,12 +30,17 @@
 #include "postgres.h"
 
 #include "catalog/pg_class.h"
+#include "catalog/pg_namespace.h"
+#include "catalog/pg_type.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
+#include "optimizer/clauses.h"
+#include "optimizer/optimizer.h"
 #include "parser/parse_relation.h"
 #include "parser/parsetree.h"
 #include "rewrite/rewriteManip.h"
 #include "utils/lsyscache.h"
+#include "utils/typcache.h"
 
 #include "analysis.h"
 
@@ -45,7 +50,10 @@ typedef enum SubKind
 	SUB_NONE,
 	SUB_CTE,					/* cteList item cte */
 	SUB_FROM,					/* range table entry rtindex */
-	SUB_SCALAR					/* a SubLink of the WHERE clause */
+	SUB_SCALAR,					/* a SubLink of the WHERE clause */
+	SUB_CORRELATED,				/* a SubLink of a WHERE conjunct, correlated
+								 * by equalities: read grouped by them */
+	SUB_LIMIT					/* the query itself, without its LIMIT */
 } SubKind;
 
 typedef struct SubFound
@@ -54,8 +62,13 @@ typedef struct SubFound
 	CommonTableExpr *cte;
 	Index		rtindex;
 	SubLink    *sublink;
-	Query	   *sub;			/* its query, as written */
+	Query	   *sub;			/* its query, as written (SUB_CORRELATED: as
+								 * grouped; SUB_LIMIT: without its LIMIT) */
 	List	   *colnames;		/* the names of its output columns */
+	List	   *outer_keys;		/* SUB_CORRELATED: the query's side of the
+								 * equalities, k1..kn of the table */
+	int			noutputs;		/* SUB_LIMIT: the query's output columns, the
+								 * first of the table's */
 } SubFound;
 
 /* Walk state of outer_walker and cte_walker: the depth below the start. */
@@ -192,6 +205,226 @@ scalar_walker(Node *node, SubFound *f)
 	return expression_tree_walker(node, scalar_walker, f);
 }
 
+/*
+ * null_when_empty
+ *		Is expr an aggregate that is NULL over no rows (min, max, sum,
+ *		avg)?  Then a scalar subquery of it correlated by equalities is
+ *		the same aggregate grouped by them, NULL for a key without a group.
+ */
+static bool
+null_when_empty(Expr *expr)
+{
+	Aggref	   *agg = (Aggref *) expr;
+	char	   *name;
+
+	if (!IsA(expr, Aggref) || agg->agglevelsup != 0 ||
+		get_func_namespace(agg->aggfnoid) != PG_CATALOG_NAMESPACE)
+		return false;
+	name = get_func_name(agg->aggfnoid);
+	return strcmp(name, "min") == 0 || strcmp(name, "max") == 0 || strcmp(name, "sum") == 0 ||
+		strcmp(name, "avg") == 0;
+}
+
+/*
+ * of_level
+ *		Does expr read columns of query level "level" (0: its own, 1: the
+ *		one above), and only of that level, with no subquery or aggregate?
+ */
+static bool
+of_level(Node *expr, int level)
+{
+	return contain_vars_of_level(expr, level) && !contain_vars_of_level(expr, 1 - level) &&
+		!checkExprHasSubLink(expr) && !contain_agg_clause(expr);
+}
+
+/*
+ * correlated_group
+ *		The scalar subquery sub (one aggregate, null_when_empty) of a WHERE
+ *		conjunct, as the same aggregate grouped by the inner sides of its
+ *		correlation equalities (inner = outer, the type's default equality),
+ *		which a table can hold: k1..kn, the inner sides, then v, the
+ *		aggregate; *outer_keys the outer sides.  NULL unless its other
+ *		conditions and outputs refer to nothing outside it.
+ */
+static Query *
+correlated_group(Query *sub, List **outer_keys)
+{
+	Query	   *g;
+	List	   *local = NIL;
+	List	   *tlist = NIL;
+	ListCell   *lc;
+	TargetEntry *value = linitial_node(TargetEntry, sub->targetList);
+
+	*outer_keys = NIL;
+	if (sub->commandType != CMD_SELECT || sub->setOperations != NULL || sub->cteList != NIL ||
+		!sub->hasAggs || sub->groupClause != NIL || sub->groupingSets != NIL ||
+		sub->havingQual != NULL || sub->limitCount != NULL || sub->limitOffset != NULL ||
+		sub->hasTargetSRFs || sub->hasWindowFuncs || sub->hasSubLinks || sub->distinctClause != NIL ||
+		sub->rowMarks != NIL || value->resjunk || !null_when_empty(value->expr))
+		return NULL;
+	g = copyObject(sub);
+	foreach(lc, make_ands_implicit((Expr *) g->jointree->quals))
+	{
+		OpExpr	   *op = (OpExpr *) lfirst(lc);
+		Node	   *inner;
+		Node	   *outer;
+		TypeCacheEntry *tc;
+		SortGroupClause *sgc;
+
+		if (!contain_vars_of_level((Node *) op, 1))
+		{
+			local = lappend(local, op);
+			continue;
+		}
+		if (!IsA(op, OpExpr) || list_length(op->args) != 2)
+			return NULL;
+		inner = linitial(op->args);
+		outer = lsecond(op->args);
+		if (!of_level(inner, 0))
+		{
+			inner = lsecond(op->args);
+			outer = linitial(op->args);
+		}
+		tc = lookup_type_cache(exprType(inner), TYPECACHE_EQ_OPR | TYPECACHE_LT_OPR);
+		if (!of_level(inner, 0) || !of_level(outer, 1) || exprType(outer) != tc->type_id ||
+			tc->eq_opr != op->opno || !OidIsValid(tc->lt_opr) ||
+			exprCollation(inner) != exprCollation(outer))
+			return NULL;
+		outer = copyObject(outer);
+		IncrementVarSublevelsUp(outer, -1, 0);
+		*outer_keys = lappend(*outer_keys, outer);
+		sgc = makeNode(SortGroupClause);
+		sgc->tleSortGroupRef = list_length(*outer_keys);
+		sgc->eqop = tc->eq_opr;
+		sgc->sortop = tc->lt_opr;
+		sgc->hashable = op_hashjoinable(tc->eq_opr, tc->type_id);
+		g->groupClause = lappend(g->groupClause, sgc);
+		tlist = lappend(tlist, makeTargetEntry((Expr *) inner, list_length(tlist) + 1,
+											   psprintf("k%d", list_length(tlist) + 1), false));
+		llast_node(TargetEntry, tlist)->ressortgroupref = sgc->tleSortGroupRef;
+	}
+	if (*outer_keys == NIL)
+		return NULL;
+	tlist = lappend(tlist, makeTargetEntry(copyObject(value->expr), list_length(tlist) + 1,
+										   pstrdup("v"), false));
+	g->targetList = tlist;
+	g->sortClause = NIL;
+	g->jointree->quals = local == NIL ? NULL : (Node *) make_ands_explicit(local);
+	return standalone(g) ? g : NULL;
+}
+
+/*
+ * correlated_find
+ *		The first conjunct of query's WHERE that compares, with a strict
+ *		operator, an expression with a scalar aggregate subquery correlated
+ *		by equalities (TPC-H Q2's ps_supplycost = (SELECT min(ps_supplycost)
+ *		... WHERE p_partkey = ps_partkey ...)), in f: its subquery grouped
+ *		(correlated_group).  Joining that table on the equalities, its value
+ *		in the subquery's place, gives the same rows: a key without a group
+ *		was a NULL, which the strict comparison did not keep either.
+ */
+static bool
+correlated_find(Query *query, SubFound *f)
+{
+	ListCell   *lc;
+
+	foreach(lc, make_ands_implicit((Expr *) query->jointree->quals))
+	{
+		OpExpr	   *op = (OpExpr *) lfirst(lc);
+		int			i;
+
+		if (!IsA(op, OpExpr) || list_length(op->args) != 2 || !op_strict(op->opno))
+			continue;
+		for (i = 0; i < 2; i++)
+		{
+			SubLink    *link = (SubLink *) list_nth(op->args, i);
+
+			if (!IsA(link, SubLink) || link->subLinkType != EXPR_SUBLINK ||
+				checkExprHasSubLink((Node *) list_nth(op->args, 1 - i)))
+				continue;
+			f->sub = correlated_group((Query *) link->subselect, &f->outer_keys);
+			if (f->sub == NULL)
+				continue;
+			f->kind = SUB_CORRELATED;
+			f->sublink = link;
+			f->colnames = NIL;
+			for (i = 1; i <= list_length(f->sub->targetList); i++)
+				f->colnames = lappend(f->colnames, makeString(get_tle_by_resno(f->sub->targetList, i)->resname));
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * limit_find
+ *		A query ending in LIMIT/OFFSET that is not already a top-k over one
+ *		relation (recompute_top_k), in f: the query without its LIMIT, its
+ *		ORDER BY expressions that are not output columns made output
+ *		columns dt_order_<n> after the others, so that a top-k over its
+ *		table (limit_replace) orders by them.  The LIMIT's own expressions
+ *		must be constants, and the ORDER BY may not read the clock (the
+ *		table keeps the value of the refresh that wrote a row).
+ */
+static bool
+limit_find(Query *query, SubFound *f)
+{
+	Query	   *sub;
+	List	   *tlist = NIL;
+	List	   *junk = NIL;
+	ListCell   *lc;
+	int			n = 0;
+
+	if ((query->limitCount == NULL && query->limitOffset == NULL) || recompute_top_k(query) ||
+		contain_vars_of_level(query->limitCount, 0) || contain_vars_of_level(query->limitOffset, 0) ||
+		checkExprHasSubLink(query->limitCount) || checkExprHasSubLink(query->limitOffset) ||
+		query->rowMarks != NIL || query->utilityStmt != NULL)
+		return false;
+	/* the table keeps the clock of the refresh that wrote a row */
+	foreach(lc, query->sortClause)
+	{
+		if (querytree_facts(get_sortgroupclause_expr(lfirst_node(SortGroupClause, lc),
+													 query->targetList)).time)
+			return false;
+	}
+	sub = copyObject(query);
+	sub->limitCount = sub->limitOffset = NULL;
+	sub->limitOption = LIMIT_OPTION_COUNT;
+	f->colnames = NIL;
+	foreach(lc, sub->targetList)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+
+		if (!tle->resjunk)
+		{
+			tlist = lappend(tlist, tle);
+			f->colnames = lappend(f->colnames, makeString(pstrdup(tle->resname != NULL ? tle->resname : "?column?")));
+		}
+		else if (tle->ressortgroupref != 0 &&
+				 get_sortgroupref_clause_noerr(tle->ressortgroupref, sub->sortClause) != NULL)
+		{
+			tle->resjunk = false;
+			tle->resname = psprintf("dt_order_%d", ++n);
+			junk = lappend(junk, tle);
+		}
+	}
+	f->noutputs = list_length(tlist);
+	foreach(lc, junk)
+		f->colnames = lappend(f->colnames, makeString(lfirst_node(TargetEntry, lc)->resname));
+	tlist = list_concat(tlist, junk);
+	foreach(lc, sub->targetList)
+	{
+		if (lfirst_node(TargetEntry, lc)->resjunk)
+			tlist = lappend(tlist, lfirst(lc));
+	}
+	foreach(lc, tlist)
+		lfirst_node(TargetEntry, lc)->resno = foreach_current_index(lc) + 1;
+	sub->targetList = tlist;
+	f->kind = SUB_LIMIT;
+	f->sub = sub;
+	return columns_named(sub, f->colnames);
+}
+
 /* find: the next subquery of query to read from a table, in f. */
 static bool
 find(Query *query, SubFound *f)
@@ -230,7 +463,7 @@ find(Query *query, SubFound *f)
 			return true;
 		}
 	}
-	return scalar_walker(query->jointree->quals, f);
+	return scalar_walker(query->jointree->quals, f) || correlated_find(query, f) || limit_find(query, f);
 }
 
 /*
@@ -343,6 +576,107 @@ scalar_mutator(Node *node, void *context)
 }
 
 /*
+ * add_table
+ *		Append to query's FROM list table subrelid, whose columns are
+ *		colnames; returns its range table index.
+ */
+static Index
+add_table(Query *query, Oid subrelid, List *colnames)
+{
+	RangeTblEntry *rte = makeNode(RangeTblEntry);
+	RangeTblRef *ref = makeNode(RangeTblRef);
+
+	rte->eref = makeAlias(get_rel_name(subrelid), list_copy(colnames));
+	rte->inFromCl = true;
+	read_table(query, rte, subrelid);
+	query->rtable = lappend(query->rtable, rte);
+	ref->rtindex = list_length(query->rtable);
+	query->jointree->fromlist = lappend(query->jointree->fromlist, ref);
+	return ref->rtindex;
+}
+
+/* table_var: column attno of relation rtindex, of the type of expr. */
+static Var *
+table_var(Index rtindex, AttrNumber attno, Node *expr)
+{
+	return makeVar(rtindex, attno, exprType(expr), exprTypmod(expr), exprCollation(expr), 0);
+}
+
+/*
+ * correlated_replace
+ *		Make query join table subrelid (f: SUB_CORRELATED), on the
+ *		equalities of the correlation, its value v in the subquery's place.
+ */
+static void
+correlated_replace(Query *query, SubFound *f, Oid subrelid)
+{
+	Index		rtindex = add_table(query, subrelid, f->colnames);
+	List	   *quals;
+	ListCell   *lc;
+	void	   *args[2];
+
+	args[0] = f->sublink;
+	args[1] = table_var(rtindex, list_length(f->colnames), (Node *) f->sublink);
+	quals = make_ands_implicit((Expr *) scalar_mutator(query->jointree->quals, args));
+	foreach(lc, f->outer_keys)
+	{
+		Node	   *outer = (Node *) lfirst(lc);
+		TypeCacheEntry *tc = lookup_type_cache(exprType(outer), TYPECACHE_EQ_OPR);
+		Expr	   *eq = make_opclause(tc->eq_opr, BOOLOID, false, (Expr *) outer,
+									   (Expr *) table_var(rtindex, foreach_current_index(lc) + 1, outer),
+									   InvalidOid, exprCollation(outer));
+
+		set_opfuncid((OpExpr *) eq);
+		quals = lappend(quals, eq);
+	}
+	query->jointree->quals = (Node *) make_ands_explicit(quals);
+	query->hasSubLinks = checkExprHasSubLink((Node *) query);
+}
+
+/*
+ * limit_replace
+ *		Make query (f: SUB_LIMIT) a top-k over table subrelid: its output
+ *		columns, ORDER BY, LIMIT and OFFSET over the table's columns, and
+ *		nothing else.
+ */
+static void
+limit_replace(Query *query, SubFound *f, Oid subrelid)
+{
+	List	   *tlist = NIL;
+	ListCell   *lc;
+
+	query->rtable = NIL;
+#if PG_VERSION_NUM >= 160000
+	query->rteperminfos = NIL;
+#endif
+	query->jointree = makeFromExpr(NIL, NULL);
+	(void) add_table(query, subrelid, f->colnames);
+	foreach(lc, f->sub->targetList)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+		bool		order = get_sortgroupref_clause_noerr(tle->ressortgroupref, query->sortClause) != NULL;
+		TargetEntry *out;
+
+		if (tle->resno > list_length(f->colnames))
+			break;
+		out = makeTargetEntry((Expr *) table_var(1, tle->resno, (Node *) tle->expr), tle->resno,
+							  tle->resno <= f->noutputs ? pstrdup(tle->resname) : NULL,
+							  tle->resno > f->noutputs);
+		out->ressortgroupref = order ? tle->ressortgroupref : 0;
+		tlist = lappend(tlist, out);
+	}
+	query->targetList = tlist;
+	query->cteList = NIL;
+	query->setOperations = NULL;
+	query->groupClause = query->groupingSets = query->windowClause = query->distinctClause = NIL;
+	query->groupDistinct = false;
+	query->havingQual = NULL;
+	query->hasAggs = query->hasWindowFuncs = query->hasTargetSRFs = query->hasSubLinks = false;
+	query->hasDistinctOn = query->hasRecursive = false;
+	query->constraintDeps = NIL;
+}
+
+/*
  * internal_replace
  *		Make query read table subrelid, an internal DT made of the subquery
  *		internal_find finds in it, in that subquery's place.
@@ -354,7 +688,11 @@ internal_replace(Query *query, Oid subrelid)
 
 	if (!find(query, &f))
 		elog(ERROR, "no subquery to read from an internal dynamic table");
-	if (f.kind == SUB_CTE)
+	if (f.kind == SUB_CORRELATED)
+		correlated_replace(query, &f, subrelid);
+	else if (f.kind == SUB_LIMIT)
+		limit_replace(query, &f, subrelid);
+	else if (f.kind == SUB_CTE)
 	{
 		LevelWalk	w = {0, f.cte->ctename, subrelid};
 
@@ -365,20 +703,11 @@ internal_replace(Query *query, Oid subrelid)
 		read_table(query, rt_fetch(f.rtindex, query->rtable), subrelid);
 	else
 	{
-		RangeTblEntry *rte = makeNode(RangeTblEntry);
-		RangeTblRef *ref = makeNode(RangeTblRef);
-		char	   *name = get_rel_name(subrelid);
+		Index		rtindex = add_table(query, subrelid, f.colnames);
 		void	   *args[2];
 
-		rte->eref = makeAlias(name, list_copy(f.colnames));
-		rte->inFromCl = true;
-		read_table(query, rte, subrelid);
-		query->rtable = lappend(query->rtable, rte);
-		ref->rtindex = list_length(query->rtable);
-		query->jointree->fromlist = lappend(query->jointree->fromlist, ref);
 		args[0] = f.sublink;
-		args[1] = makeVar(ref->rtindex, 1, exprType((Node *) f.sublink),
-						  exprTypmod((Node *) f.sublink), exprCollation((Node *) f.sublink), 0);
+		args[1] = table_var(rtindex, 1, (Node *) f.sublink);
 		query->jointree->quals = scalar_mutator(query->jointree->quals, args);
 		query->hasSubLinks = checkExprHasSubLink((Node *) query);
 	}

@@ -142,6 +142,9 @@ lifecycle_choose_strategy(DtEntry *entry, DtAnalysis *an, const char *name)
 								 an->query->limitCount != NULL || an->query->limitOffset != NULL ?
 								 "; the rows within the LIMIT are chosen again from every group's state" : "",
 								 rank_reason(an));
+	else if (an->strategy == DT_STRATEGY_TOP_K)
+		entry->reason = pstrdup("the rows within the LIMIT are chosen again from the relation it reads "
+								"when that changed");
 	else
 		entry->reason = recompute_reason(an);
 	if (an->strategy != DT_STRATEGY_FULL && an->internal > 0)

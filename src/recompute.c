@@ -786,3 +786,39 @@ recompute_key_columns(DtAnalysis *an)
 						 quote_identifier(((DtKeyColumn *) lfirst(lc))->name));
 	return s.data;
 }
+
+/*
+ * recompute_top_k
+ *		Is the query ORDER BY ... LIMIT/OFFSET over one relation, rows
+ *		filtered and projected, nothing else (DT_STRATEGY_TOP_K)?  Then a
+ *		refresh chooses the rows within the LIMIT again, the whole query
+ *		recomputed as one partition, whenever the relation changed: a top-N
+ *		of the relation, k rows through an index on its ORDER BY.  The clock
+ *		may be only in the select list, as for the other strategies.
+ */
+bool
+recompute_top_k(Query *query)
+{
+	Node	   *from = list_length(query->jointree->fromlist) == 1 ?
+	linitial(query->jointree->fromlist) : NULL;
+	ListCell   *lc;
+
+	if (query->commandType != CMD_SELECT || query->setOperations != NULL || query->cteList != NIL ||
+		query->hasAggs || query->groupClause != NIL || query->groupingSets != NIL ||
+		query->havingQual != NULL || query->hasWindowFuncs || query->distinctClause != NIL ||
+		query->hasTargetSRFs || query->hasSubLinks || query->rowMarks != NIL ||
+		(query->limitCount == NULL && query->limitOffset == NULL) ||
+		from == NULL || !IsA(from, RangeTblRef) ||
+		rt_fetch(((RangeTblRef *) from)->rtindex, query->rtable)->rtekind != RTE_RELATION)
+		return false;
+	if (querytree_facts(query->jointree->quals).time ||
+		querytree_facts(query->limitCount).time || querytree_facts(query->limitOffset).time)
+		return false;
+	foreach(lc, query->sortClause)
+	{
+		if (querytree_facts(get_sortgroupclause_expr(lfirst_node(SortGroupClause, lc),
+													 query->targetList)).time)
+			return false;
+	}
+	return true;
+}

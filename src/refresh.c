@@ -748,7 +748,13 @@ typedef struct IncrementalRefresh
 	DtRefreshStats *stats;
 } IncrementalRefresh;
 
-/* incremental_refresh: the refresh of incremental_or_full. */
+/*
+ * incremental_refresh
+ *		The refresh of incremental_or_full.  A top-k over one relation that
+ *		changed chooses its rows again from it (recompute_top_k): its
+ *		query reads k rows of the relation, through an index on its ORDER
+ *		BY, and they replace the DT's k rows.
+ */
 static void
 incremental_refresh(void *arg)
 {
@@ -756,6 +762,12 @@ incremental_refresh(void *arg)
 
 	if (r->p->an->strategy == DT_STRATEGY_RECOMPUTE)
 		recompute_refresh(r->p, r->window, r->changed, r->snap, r->stats);
+	else if (r->p->an->strategy == DT_STRATEGY_TOP_K)
+	{
+		r->stats->action = "INCREMENTAL";
+		r->stats->deleted = spi_util_run(r->p->full_delete, NULL, NULL, r->snap);
+		r->stats->inserted = spi_util_run(r->p->full_insert, NULL, NULL, r->snap);
+	}
 	else
 		merge_refresh(r->p, r->window, r->changed, r->snap, r->stats);
 }
@@ -1289,6 +1301,9 @@ explain_parts(List *rows, DtPlanSet *p, DtEntry *entry)
 		}
 		return rows;
 	}
+	if (p->an->strategy == DT_STRATEGY_TOP_K)
+		return explain_row(rows, "strategy", NULL,
+						   "TOP-K: the rows within the LIMIT are chosen again from the relation it reads when that changed");
 	rows = explain_row(rows, "strategy", NULL,
 					   "DELTA MERGE: the changes are aggregated and merged into per-group state");
 	foreach(lc, p->an->keys)
@@ -1321,7 +1336,7 @@ explain_statements(List *rows, DtPlanSet *p, DtDecision *d)
 		rows = explain_row(rows, "statement", "delete", p->sql->recompute_delete);
 		return explain_row(rows, "statement", "insert", p->sql->recompute_insert);
 	}
-	if (d->action == DT_ACTION_INCREMENTAL)
+	if (d->action == DT_ACTION_INCREMENTAL && p->an->strategy == DT_STRATEGY_MERGE)
 	{
 		rows = explain_row(rows, "statement", "merge", deparse_merge_sql(p->sql, d->changed));
 		if (p->sql->cursor_read != NULL)

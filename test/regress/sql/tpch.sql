@@ -22,7 +22,7 @@
 -- two queries of our own (tpch_test.x_*) add NOT IN over columns that can
 -- be NULL.
 --
--- Today (refresh_mode_reason), 18 of the 22 are INCREMENTAL: Q1, Q5, Q6,
+-- Today (refresh_mode_reason), 19 of the 22 are INCREMENTAL: Q1, Q5, Q6,
 -- Q7, Q8, Q9, Q12, Q14, Q19 by delta merge (Q7, Q8, Q9 through their
 -- simple FROM subquery, merged into the query that reads it), Q3, Q10
 -- by delta merge with the rows within the LIMIT chosen again from every
@@ -30,12 +30,13 @@
 -- correlated scalar aggregate), Q18 (IN over a grouping, and a LIMIT) and
 -- Q22 (NOT EXISTS and a threshold) by delta merge with semi- and
 -- anti-joins, Q13 (an aggregate over an aggregate: orders per customer,
--- recomputed by customer, in an internal dynamic table, then merged) and
+-- recomputed by customer, in an internal dynamic table, then merged),
 -- Q15 (its WITH query and the maximum over it in internal dynamic tables,
--- delta merge each, the rows at the maximum recomputed by supplier).
--- 4 are FULL:
---   Q2                a correlated scalar subquery over four tables, and
---                     a LIMIT over no aggregate;
+-- delta merge each, the rows at the maximum recomputed by supplier) and
+-- Q2 (its correlated minimum, grouped by part, in an internal dynamic
+-- table, delta merge; the query without its LIMIT joining it in another,
+-- recomputed by part; the 100 rows chosen again from that one).
+-- 3 are FULL:
 --   Q11               a scalar subquery in HAVING, over three tables;
 --   Q20               IN over a subquery that has subqueries of its own;
 --   Q21               EXISTS and NOT EXISTS correlated by <>.
