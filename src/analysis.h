@@ -205,6 +205,10 @@ typedef struct DtKeyLeaf
 	List	   *from;			/* the FROM list, its joins' conditions kept
 								 * only where they see no null-extended row */
 	Node	   *quals;			/* the WHERE conditions kept likewise */
+	List	   *subs;			/* of DtFromRel: the table of each subquery of
+								 * the WHERE, correlated with the key by an
+								 * equality, semi->sub its subquery and
+								 * linitial(semi->inner_keys) the other side */
 } DtKeyLeaf;
 
 /*

@@ -2482,6 +2482,17 @@ leaf_key_terms(DtKeyLeaf *leaf, List *changed, StringInfo terms)
 							 deparse_expression((Node *) leaf->expr2, ctx, true, false),
 							 source_sql(rel, SOURCE_CHANGES));
 	}
+	/* a subquery's table: the inner side of its equality with the key */
+	foreach(lc, leaf->subs)
+	{
+		DtFromRel  *rel = (DtFromRel *) lfirst(lc);
+
+		if (list_member_oid(changed, rel->input->relid))
+			appendStringInfo(terms, "%sSELECT %s AS k FROM %s", terms->len > 0 ? " UNION ALL " : "",
+							 deparse_expression(linitial(rel->semi->inner_keys),
+												context_for_level(rel->semi->sub), true, false),
+							 source_sql(rel, SOURCE_CHANGES));
+	}
 	if (leaf->key_rtindex2 != 0)
 		return;
 	foreach(lc, change_terms(leaf->rels, changed, leaf->key_rtindex))
@@ -2528,7 +2539,8 @@ deparse_recompute_keys_sql(DtAnalysis *an, List *changed)
 	foreach(lk, an->recompute->keys)
 	{
 		foreach(lc, ((DtKeyColumn *) lfirst(lk))->leaves)
-			rels = list_concat(rels, ((DtKeyLeaf *) lfirst(lc))->rels);
+			rels = list_concat(list_concat(rels, ((DtKeyLeaf *) lfirst(lc))->rels),
+							   ((DtKeyLeaf *) lfirst(lc))->subs);
 	}
 	window = changes_cte_sql(rels, changed);
 	initStringInfo(&ctes);

@@ -53,6 +53,7 @@ typedef enum SubKind
 	SUB_SCALAR,					/* a SubLink of the WHERE clause */
 	SUB_CORRELATED,				/* a SubLink of a WHERE conjunct, correlated
 								 * by equalities: read grouped by them */
+	SUB_ROWS,					/* the rows a grouping query aggregates */
 	SUB_LIMIT					/* the query itself, without its LIMIT */
 } SubKind;
 
@@ -69,6 +70,8 @@ typedef struct SubFound
 								 * equalities, k1..kn of the table */
 	int			noutputs;		/* SUB_LIMIT: the query's output columns, the
 								 * first of the table's */
+	List	   *columns;		/* SUB_ROWS: the columns of the query's tables
+								 * it aggregates and groups, c1..cn */
 } SubFound;
 
 /* Walk state of outer_walker and cte_walker: the depth below the start. */
@@ -356,6 +359,92 @@ correlated_find(Query *query, SubFound *f)
 	return false;
 }
 
+/* sublink_walker: the SubLinks of an expression, not looking into them. */
+static bool
+sublink_walker(Node *node, List **found)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, SubLink))
+	{
+		*found = lappend(*found, node);
+		return false;
+	}
+	return expression_tree_walker(node, sublink_walker, found);
+}
+
+/*
+ * rows_find
+ *		A query that groups or aggregates the rows of a WHERE with
+ *		subqueries (TPC-H Q21's EXISTS and NOT EXISTS), in f: those rows,
+ *		with the columns of the query's tables that the select list and
+ *		HAVING read and the columns of the query its subqueries read (the
+ *		keys of their correlation, by which recompute.c recomputes them),
+ *		as a query without aggregates whose output is c1..cn.  The query
+ *		then aggregates that table's rows (rows_replace): the same groups
+ *		of the same rows.
+ */
+static bool
+rows_find(Query *query, SubFound *f)
+{
+	List	   *links = NIL;
+	List	   *vars;
+	ListCell   *lc;
+	Query	   *sub;
+
+	if (query->setOperations != NULL || query->cteList != NIL || query->hasWindowFuncs ||
+		query->hasTargetSRFs || query->rowMarks != NIL ||
+		(!query->hasAggs && query->groupClause == NIL) ||
+		!checkExprHasSubLink(query->jointree->quals) ||
+		checkExprHasSubLink((Node *) query->targetList) || checkExprHasSubLink(query->havingQual))
+		return false;
+	vars = pull_var_clause(querytree_flatten_joins(query, (Node *) list_make2(query->targetList,
+																			  query->havingQual)),
+						   PVC_RECURSE_AGGREGATES | PVC_RECURSE_PLACEHOLDERS);
+	sublink_walker(query->jointree->quals, &links);
+	foreach(lc, links)
+	{
+		ListCell   *lv;
+
+		foreach(lv, pull_vars_of_level((Node *) ((SubLink *) lfirst(lc))->subselect, 1))
+		{
+			Var		   *var = copyObject((Var *) lfirst(lv));
+
+			if (!IsA(var, Var))
+				return false;
+			var->varlevelsup = 0;
+			vars = lappend(vars, querytree_flatten_joins(query, (Node *) var));
+		}
+	}
+	f->columns = NIL;
+	f->colnames = NIL;
+	foreach(lc, vars)
+	{
+		if (IsA(lfirst(lc), Var) && ((Var *) lfirst(lc))->varattno <= 0)
+			return false;
+		if (list_member(f->columns, lfirst(lc)))
+			continue;
+		f->columns = lappend(f->columns, lfirst(lc));
+		f->colnames = lappend(f->colnames, makeString(psprintf("c%d", list_length(f->columns))));
+	}
+	if (f->columns == NIL)
+		return false;
+	sub = copyObject(query);
+	sub->targetList = NIL;
+	foreach(lc, f->columns)
+		sub->targetList = lappend(sub->targetList,
+								  makeTargetEntry(copyObject(lfirst(lc)), foreach_current_index(lc) + 1,
+												  pstrdup(strVal(list_nth(f->colnames, foreach_current_index(lc)))),
+												  false));
+	sub->groupClause = sub->groupingSets = sub->sortClause = sub->distinctClause = NIL;
+	sub->groupDistinct = sub->hasAggs = sub->hasDistinctOn = false;
+	sub->havingQual = sub->limitCount = sub->limitOffset = NULL;
+	sub->limitOption = LIMIT_OPTION_COUNT;
+	f->kind = SUB_ROWS;
+	f->sub = sub;
+	return true;
+}
+
 /*
  * limit_find
  *		A query ending in LIMIT/OFFSET that is not already a top-k over one
@@ -463,7 +552,8 @@ find(Query *query, SubFound *f)
 			return true;
 		}
 	}
-	return scalar_walker(query->jointree->quals, f) || correlated_find(query, f) || limit_find(query, f);
+	return scalar_walker(query->jointree->quals, f) || correlated_find(query, f) || rows_find(query, f) ||
+		limit_find(query, f);
 }
 
 /*
@@ -633,6 +723,44 @@ correlated_replace(Query *query, SubFound *f, Oid subrelid)
 	query->hasSubLinks = checkExprHasSubLink((Node *) query);
 }
 
+/* columns_mutator: the columns of rows_find read from the table's. */
+static Node *
+columns_mutator(Node *node, List *columns)
+{
+	ListCell   *lc;
+
+	if (node == NULL)
+		return NULL;
+	foreach(lc, columns)
+	{
+		if (IsA(node, Var) && equal(node, lfirst(lc)))
+			return (Node *) table_var(1, foreach_current_index(lc) + 1, node);
+	}
+	return expression_tree_mutator(node, columns_mutator, columns);
+}
+
+/*
+ * rows_replace
+ *		Make query (f: SUB_ROWS) aggregate the rows of table subrelid: its
+ *		select list and HAVING over the table's columns, and nothing else
+ *		in its FROM and WHERE.
+ */
+static void
+rows_replace(Query *query, SubFound *f, Oid subrelid)
+{
+	query->targetList = (List *) columns_mutator(querytree_flatten_joins(query, (Node *) query->targetList),
+												 f->columns);
+	query->havingQual = columns_mutator(querytree_flatten_joins(query, query->havingQual), f->columns);
+	query->rtable = NIL;
+#if PG_VERSION_NUM >= 160000
+	query->rteperminfos = NIL;
+#endif
+	query->jointree = makeFromExpr(NIL, NULL);
+	(void) add_table(query, subrelid, f->colnames);
+	query->hasSubLinks = false;
+	query->constraintDeps = NIL;
+}
+
 /*
  * limit_replace
  *		Make query (f: SUB_LIMIT) a top-k over table subrelid: its output
@@ -692,6 +820,8 @@ internal_replace(Query *query, Oid subrelid)
 		correlated_replace(query, &f, subrelid);
 	else if (f.kind == SUB_LIMIT)
 		limit_replace(query, &f, subrelid);
+	else if (f.kind == SUB_ROWS)
+		rows_replace(query, &f, subrelid);
 	else if (f.kind == SUB_CTE)
 	{
 		LevelWalk	w = {0, f.cte->ctename, subrelid};

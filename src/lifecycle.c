@@ -275,9 +275,10 @@ drop_state(Oid relid)
  *		How DT relid (made, not yet dynamic: no internal DTs), to be defined
  *		by entry and query, is maintained (analysis_analyze), and
  *		lifecycle_choose_strategy.  A query no strategy maintains as it is,
- *		whose subqueries internal.c finds, gets internal DTs for them when
- *		each is maintained by a strategy and the query reading them is too
- *		(otherwise none): its analysis then reads them.
+ *		whose subqueries internal.c finds, gets internal DTs for them, in
+ *		internal_find's order until the query reading them is maintained,
+ *		when each is maintained by a strategy and the query reading them is
+ *		too (otherwise none): its analysis then reads them.
  */
 DtAnalysis *
 lifecycle_analyze(Oid relid, DtEntry *entry, Query *query)
@@ -299,6 +300,9 @@ lifecycle_analyze(Oid relid, DtEntry *entry, Query *query)
 			made = OidIsValid(subrelid);
 			if (made)
 				internal_replace(read, subrelid);
+			/* as few as it takes (a grouped top-k needs no table of its own) */
+			if (made && analysis_analyze(read, InvalidOid)->strategy != DT_STRATEGY_FULL)
+				break;
 		}
 		if (n > 0)
 		{

@@ -204,6 +204,8 @@ trace_full_join(Query *query, Expr *expr, DtKeyLeaf *leaf, List **leaves)
 	Node	   *item = linitial(query->jointree->fromlist);
 	char	   *reason;
 
+	if (query->hasSubLinks)
+		return pstrdup("subqueries in expressions");
 	if (list_length(query->jointree->fromlist) != 1 || !IsA(item, JoinExpr) ||
 		((JoinExpr *) item)->jointype != JOIN_FULL ||
 		!full_join_key(query, (JoinExpr *) item, expr, leaf) ||
@@ -213,6 +215,115 @@ trace_full_join(Query *query, Expr *expr, DtKeyLeaf *leaf, List **leaves)
 	if ((reason = key_reason((Node *) expr)) != NULL)
 		return reason;
 	*leaves = lappend(*leaves, leaf);
+	return NULL;
+}
+
+/* sublinks_walker: the SubLinks of an expression, not looking into them. */
+static bool
+sublinks_walker(Node *node, List **found)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, SubLink))
+	{
+		*found = lappend(*found, node);
+		return false;
+	}
+	return expression_tree_walker(node, sublinks_walker, found);
+}
+
+/*
+ * sublinks_outside_where
+ *		Has a level subqueries but in its WHERE (in the select list, HAVING,
+ *		a JOIN ... ON)?
+ */
+static bool
+sublinks_outside_where(Query *query)
+{
+	Query		rest = *query;
+
+	rest.jointree = makeFromExpr(query->jointree->fromlist, NULL);
+	return checkExprHasSubLink((Node *) rest.targetList) || checkExprHasSubLink(rest.havingQual) ||
+		checkExprHasSubLink((Node *) rest.jointree);
+}
+
+/*
+ * key_correlation
+ *		The inner side of a conjunct of sub's WHERE "inner = key" (the type's
+ *		default equality, inner over sub's level only, key the leaf's key
+ *		expr one level up), or NULL.  Only rows of sub whose inner is v then
+ *		reach the rows of the leaf whose key is v.
+ */
+static Node *
+key_correlation(Query *query, Query *sub, Expr *expr)
+{
+	ListCell   *lc;
+
+	foreach(lc, make_ands_implicit((Expr *) sub->jointree->quals))
+	{
+		OpExpr	   *op = (OpExpr *) lfirst(lc);
+		int			i;
+
+		if (!IsA(op, OpExpr) || list_length(op->args) != 2 ||
+			lookup_type_cache(exprType((Node *) expr), TYPECACHE_EQ_OPR)->eq_opr != op->opno)
+			continue;
+		for (i = 0; i < 2; i++)
+		{
+			Node	   *inner = (Node *) list_nth(op->args, i);
+			Node	   *outer = copyObject((Node *) list_nth(op->args, 1 - i));
+
+			if (!contain_vars_of_level(inner, 0) || contain_vars_of_level(inner, 1) ||
+				contain_vars_of_level(outer, 0) || exprType(inner) != exprType((Node *) expr) ||
+				exprCollation(inner) != exprCollation((Node *) expr))
+				continue;
+			IncrementVarSublevelsUp(outer, -1, 0);
+			if (equal(querytree_flatten_joins(query, outer), expr))
+				return inner;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * leaf_sublinks
+ *		The subqueries of a leaf level (query), which may be only in its
+ *		WHERE: each must read one table, refer to no level above the leaf,
+ *		and be correlated with the leaf's key by an equality (EXISTS (SELECT
+ *		... FROM t WHERE t.k = key AND ...), TPC-H Q21's): a change of one
+ *		of its rows touches the key of its inner side, before and after.
+ *		Its other conditions may read any column of the leaf.  Appends them
+ *		to leaf->subs.
+ */
+static char *
+leaf_sublinks(DtAnalysis *an, Query *query, DtKeyLeaf *leaf)
+{
+	List	   *found = NIL;
+	ListCell   *lc;
+
+	sublinks_walker(query->jointree->quals, &found);
+	foreach(lc, found)
+	{
+		Query	   *sub = castNode(Query, ((SubLink *) lfirst(lc))->subselect);
+		DtFromWalk	walk = {0};
+		Node	   *inner;
+		DtFromRel  *rel;
+
+		if (sub->setOperations != NULL || sub->cteList != NIL || sub->hasSubLinks ||
+			list_length(sub->jointree->fromlist) != 1 ||
+			!IsA(linitial(sub->jointree->fromlist), RangeTblRef) ||
+			contain_vars_of_level((Node *) sub, 2) ||
+			querytree_walk_from(an->inputs, sub, linitial(sub->jointree->fromlist), &walk, NULL) != NULL ||
+			list_length(walk.rels) != 1 || ((DtFromRel *) linitial(walk.rels))->input == NULL)
+			return pstrdup("subqueries in WHERE that read other than one table");
+		if ((inner = key_correlation(query, sub, leaf->expr)) == NULL)
+			return pstrdup("subqueries in WHERE not correlated with the partition key by an equality");
+		rel = (DtFromRel *) linitial(walk.rels);
+		rel->semi = palloc0(sizeof(DtSemiJoin));
+		rel->semi->sub = sub;
+		rel->semi->sub_rtindex = rel->rtindex;
+		rel->semi->inner_keys = list_make1(inner);
+		leaf->subs = lappend(leaf->subs, rel);
+	}
 	return NULL;
 }
 
@@ -261,7 +372,22 @@ trace_leaf(DtAnalysis *an, Query *query, Expr *expr, List **leaves)
 		return reason;
 	leaf->level = query;
 	leaf->expr = expr;
+	if (query->hasSubLinks && (reason = leaf_sublinks(an, query, leaf)) != NULL)
+		return reason;
 	leaf->quals = querytree_kept_conditions(query, query->jointree->quals, nullable);
+	if (query->hasSubLinks)
+	{
+		List	   *kept = NIL;
+		ListCell   *lc2;
+
+		/* what a subquery finds changes with its rows: a key of theirs */
+		foreach(lc2, make_ands_implicit((Expr *) leaf->quals))
+		{
+			if (!checkExprHasSubLink((Node *) lfirst(lc2)))
+				kept = lappend(kept, lfirst(lc2));
+		}
+		leaf->quals = kept == NIL ? NULL : (Node *) make_ands_explicit(kept);
+	}
 	*leaves = lappend(*leaves, leaf);
 	return NULL;
 }
@@ -381,7 +507,7 @@ trace_column(DtAnalysis *an, Query *query, AttrNumber resno, List *levels, List 
 		return trace_constant(query, expr, leaves);
 	if (query->limitCount != NULL || query->limitOffset != NULL)
 		return pstrdup("LIMIT and OFFSET");
-	if (query->hasSubLinks)
+	if (query->hasSubLinks && sublinks_outside_where(query))
 		return pstrdup("subqueries in expressions");
 	if (expression_returns_set((Node *) expr))
 		return pstrdup("a set-returning function as the partition key");
@@ -423,6 +549,8 @@ trace_column(DtAnalysis *an, Query *query, AttrNumber resno, List *levels, List 
 
 		if ((rte->rtekind == RTE_SUBQUERY || rte->rtekind == RTE_CTE) && var->varattno <= 0)
 			return pstrdup("whole-row references");
+		if ((rte->rtekind == RTE_SUBQUERY || rte->rtekind == RTE_CTE) && query->hasSubLinks)
+			return pstrdup("subqueries in expressions");
 		if (rte->rtekind == RTE_SUBQUERY || rte->rtekind == RTE_CTE)
 		{
 			Node	   *from = list_length(query->jointree->fromlist) == 1 ?
@@ -661,7 +789,7 @@ column_key(DtAnalysis *an, Query *query, TargetEntry *tle, DtKeyColumn **key)
 		DtKeyLeaf  *leaf = (DtKeyLeaf *) lfirst(ll);
 		ListCell   *lr;
 
-		nread += leaf->const_nread;
+		nread += leaf->const_nread + list_length(leaf->subs);
 		foreach(lr, leaf->rels)
 			nread += ((DtFromRel *) lfirst(lr))->input != NULL ? 1 : 0;
 	}
