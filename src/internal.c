@@ -7,8 +7,13 @@
  * No strategy maintains, as a node of the query it is in, a subquery that
  * aggregates and is read as a relation: an aggregate over an aggregate
  * (TPC-H Q13), a grouping subquery joined with tables, a WITH query that
- * groups (read once or more, Q15), or an uncorrelated scalar subquery in
- * WHERE that aggregates without GROUP BY (the maximum of Q15).  Each such
+ * groups (read once or more, Q15), an uncorrelated scalar subquery in
+ * WHERE that aggregates without GROUP BY (the maximum of Q15), or one
+ * correlated by equalities, over several tables (Q2's minimum: grouped by
+ * the correlation, and joined); nor the rows a grouping query reads where
+ * its WHERE has subqueries (Q21's: recomputed by the key of their
+ * correlation), nor a query ending in ORDER BY ... LIMIT that is not a
+ * top-k over one relation (Q2: the query without its LIMIT).  Each such
  * subquery can be a dynamic table of its own, dt_internal.sub_<dt>_<n>
  * (made by lifecycle.c), maintained by its own strategy; the query, read
  * as reading those tables, is a DT reading DTs, which refresh before it,
@@ -20,7 +25,9 @@
  * internal_find finds the next such subquery, in an order that makes each
  * a standalone query once those before it are read from their tables
  * (WITH queries, then subqueries in FROM, then scalar subqueries in WHERE,
- * each pass over the query as rewritten so far); internal_replace makes
+ * uncorrelated then correlated, then the rows of a grouping, then the
+ * query without its LIMIT, each pass over the query as rewritten so far);
+ * internal_replace makes
  * the query read the table made for it, and internal_read rewrites a query
  * to read the tables a DT has.  The stored query of a DT stays the one its
  * owner wrote: analysis_analyze reads it through its internal tables.

@@ -26,7 +26,11 @@
  *	  is one partition (a leaf);
  *	- down to a level whose FROM reads tables joined by inner and LEFT
  *	  joins, and constants (a leaf): there the key is an expression over
- *	  one table, not on the nullable side of an outer join; or to x FULL
+ *	  one table, not on the nullable side of an outer join, and a
+ *	  subquery in its WHERE reads one table t correlated with the key by
+ *	  an equality t.k = key, whatever its other conditions (TPC-H Q21's
+ *	  EXISTS and NOT EXISTS), so that a changed row of t touches key t.k;
+ *	  or to x FULL
  *	  JOIN y on x.k = y.k, the key COALESCE(x.k, y.k): x.k over x, y.k
  *	  over y.
  *
@@ -37,6 +41,10 @@
  * Every table the query reads must be in a leaf, and no level above a
  * leaf may have a LIMIT or a subquery in an expression: those read beyond
  * one partition.
+ *
+ * A query ORDER BY ... LIMIT over one relation is recomputed whole, as one
+ * partition, when the relation changed (recompute_top_k): the internal
+ * DT of a query without its LIMIT (internal.c) is such a relation.
  * The leaves keep what a refresh needs to find the keys a window touched
  * (deparse_recompute_keys_sql): for the key's own table, the key of each
  * changed row (before and after); for another table of the leaf, the keys
