@@ -307,11 +307,16 @@ lifecycle_analyze(Oid relid, DtEntry *entry, Query *query)
 		if (n > 0)
 		{
 			DtAnalysis *through = analysis_analyze(query, relid);
+			char	   *index;
 
 			if (made && through->strategy != DT_STRATEGY_FULL)
 				an = through;
 			else
 				drop_state(relid);
+			/* a top-k over its query without LIMIT reads the first rows */
+			if (an == through && an->strategy == DT_STRATEGY_TOP_K &&
+				(index = deparse_top_k_index(an)) != NULL)
+				catalog_exec_ddl(index);
 		}
 	}
 	lifecycle_choose_strategy(entry, an, get_rel_name(relid));

@@ -175,4 +175,12 @@ SELECT name, count(*) FILTER (WHERE refresh_action = 'FULL') AS full_refreshes,
        count(*) FILTER (WHERE refresh_action = 'INCREMENTAL') > 10 AS incremental
   FROM dt.refresh_history WHERE name LIKE 'dt\_cr.cr%' GROUP BY name ORDER BY name;
 
+-- Dropped with their internal tables (the scheduler's tests count them).
+SET client_min_messages = warning;
+DROP SCHEMA dt_cr CASCADE;
+RESET client_min_messages;
+SELECT count(*) AS dynamic_tables_left FROM dt.dynamic_tables WHERE schema_name = 'dt_cr';
+SELECT count(*) AS internal_tables_left FROM pg_class
+ WHERE relnamespace = 'dt_internal'::regnamespace AND relname LIKE 'sub\_%' AND relkind = 'r'
+   AND NOT EXISTS (SELECT FROM dt.dynamic_tables d WHERE relname LIKE 'sub\_' || d.relid::oid || '\_%');
 RESET search_path;

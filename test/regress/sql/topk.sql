@@ -180,6 +180,14 @@ $$);
 SELECT name, refresh_mode, refresh_mode_reason FROM dt.dynamic_tables
  WHERE name::text LIKE '%tk\_cheapest%' OR name::text LIKE '%tk\_rows%' ORDER BY name::text;
 
+-- The internal tables and their indexes: the key index of each strategy,
+-- and the ORDER BY of a top-k over the query without its LIMIT.
+SELECT d.name, regexp_replace(i.indexdef, '^.* USING ', '') AS index
+  FROM dt.dynamic_tables d
+  JOIN pg_indexes i ON i.schemaname = 'dt_internal' AND i.tablename LIKE 'sub\_' || d.relid::oid || '\_%'
+ WHERE d.name::text LIKE '%tk\_cheapest%' OR d.name::text LIKE '%tk\_rows%' OR d.name::text LIKE '%tk\_keyless%'
+ ORDER BY 1, 2;
+
 CREATE FUNCTION tk_rows_check() RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     wrong bigint;
