@@ -14,6 +14,8 @@
  *	  (merge.c);
  *	- affected-key recompute: a query that an output column partitions
  *	  (recompute.c);
+ *	- top-k: ORDER BY ... LIMIT over one relation, chosen again when it
+ *	  changed (recompute_top_k);
  *	- full: anything else, with the reason in words for refresh_mode_reason.
  *
  * The walks over the tree that these share are in querytree.c.
@@ -407,9 +409,9 @@ analyze_query(Query *query, Oid dtrelid)
 	reason = recompute_analyze(an, dtrelid);
 	if (reason != NULL)
 		recompute_flattened(an, dtrelid, query, &reason);
-	if (reason == NULL)
+	if (reason == NULL || recompute_top_k(query))
 	{
-		an->strategy = DT_STRATEGY_RECOMPUTE;
+		an->strategy = reason == NULL ? DT_STRATEGY_RECOMPUTE : DT_STRATEGY_TOP_K;
 		an->reason = NULL;
 	}
 	else if (!merge_shaped(query))

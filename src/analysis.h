@@ -30,14 +30,18 @@
 
 /*
  * How an incremental DT is maintained (DESIGN.md, principle 4): by merging
- * the changes into per-group state, or by recomputing the partitions of
- * the query that the changes touch.  FULL: not incrementally.
+ * the changes into per-group state, by recomputing the partitions of the
+ * query that the changes touch, or, for ORDER BY ... LIMIT over one
+ * relation (an internal DT of the query without its LIMIT, internal.c), by
+ * choosing the rows within the LIMIT again from it when it changed.  FULL:
+ * not incrementally.
  */
 typedef enum DtStrategy
 {
 	DT_STRATEGY_FULL,
 	DT_STRATEGY_MERGE,
-	DT_STRATEGY_RECOMPUTE
+	DT_STRATEGY_RECOMPUTE,
+	DT_STRATEGY_TOP_K
 } DtStrategy;
 
 /* The aggregates that incremental refresh maintains. */
@@ -205,6 +209,10 @@ typedef struct DtKeyLeaf
 	List	   *from;			/* the FROM list, its joins' conditions kept
 								 * only where they see no null-extended row */
 	Node	   *quals;			/* the WHERE conditions kept likewise */
+	List	   *subs;			/* of DtFromRel: the table of each subquery of
+								 * the WHERE, correlated with the key by an
+								 * equality, semi->sub its subquery and
+								 * linitial(semi->inner_keys) the other side */
 } DtKeyLeaf;
 
 /*
@@ -340,6 +348,7 @@ extern Query *window_rank_rewrite(Query *query, char **index_sql);
  */
 extern char *recompute_analyze(DtAnalysis *an, Oid dtrelid);
 extern char *recompute_key_columns(DtAnalysis *an);
+extern bool recompute_top_k(Query *query);
 
 /* ---------------------------------------------------------------------
  * internal.c

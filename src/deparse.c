@@ -717,6 +717,53 @@ deparse_internal_objects(Oid dtrelid, DtAnalysis *an)
 }
 
 /*
+ * deparse_top_k_index
+ *		The index that reads the first rows of the relation of a top-k
+ *		(DT_STRATEGY_TOP_K) in its ORDER BY: its columns, each ascending or
+ *		descending and NULLS FIRST or LAST as ordered, where every ORDER BY
+ *		expression is a column of it ordered by its type's default btree
+ *		operator class and its own collation; NULL otherwise.
+ */
+char *
+deparse_top_k_index(DtAnalysis *an)
+{
+	Query	   *query = an->query;
+	RangeTblRef *ref = linitial_node(RangeTblRef, query->jointree->fromlist);
+	RangeTblEntry *rte = rt_fetch(ref->rtindex, query->rtable);
+	StringInfoData s;
+	ListCell   *lc;
+
+	if (query->sortClause == NIL)
+		return NULL;
+	initStringInfo(&s);
+	foreach(lc, query->sortClause)
+	{
+		SortGroupClause *sgc = lfirst_node(SortGroupClause, lc);
+		Var		   *var = (Var *) get_sortgroupclause_expr(sgc, query->targetList);
+		Oid			family;
+		Oid			type;
+		int16		strategy;
+		Oid			opclass;
+		int32		typmod;
+		Oid			collation;
+
+		if (!IsA(var, Var) || var->varno != ref->rtindex || var->varattno <= 0 ||
+			!get_ordering_op_properties(sgc->sortop, &family, &type, &strategy) ||
+			!OidIsValid(opclass = GetDefaultOpClass(var->vartype, BTREE_AM_OID)) ||
+			get_opclass_family(opclass) != family)
+			return NULL;
+		get_atttypetypmodcoll(rte->relid, var->varattno, &type, &typmod, &collation);
+		if (var->varcollid != collation)
+			return NULL;
+		appendStringInfo(&s, "%s%s%s NULLS %s", s.len > 0 ? ", " : "",
+						 quote_identifier(get_attname(rte->relid, var->varattno, false)),
+						 strategy == BTGreaterStrategyNumber ? " DESC" : "",
+						 sgc->nulls_first ? "FIRST" : "LAST");
+	}
+	return psprintf("CREATE INDEX ON %s (%s)", names_qualified(rte->relid), s.data);
+}
+
+/*
  * deparse_key_index
  *		The index of a DT on its key: for delta merge, unique on the group
  *		key columns, NULLS NOT DISTINCT (NULL for a DT without GROUP BY);
@@ -2846,6 +2893,17 @@ leaf_key_terms(DtKeyLeaf *leaf, List *changed, StringInfo terms)
 							 deparse_expression((Node *) leaf->expr2, ctx, true, false),
 							 source_sql(rel, SOURCE_CHANGES));
 	}
+	/* a subquery's table: the inner side of its equality with the key */
+	foreach(lc, leaf->subs)
+	{
+		DtFromRel  *rel = (DtFromRel *) lfirst(lc);
+
+		if (list_member_oid(changed, rel->input->relid))
+			appendStringInfo(terms, "%sSELECT %s AS k FROM %s", terms->len > 0 ? " UNION ALL " : "",
+							 deparse_expression(linitial(rel->semi->inner_keys),
+												context_for_level(rel->semi->sub), true, false),
+							 source_sql(rel, SOURCE_CHANGES));
+	}
 	/* one side's column of a FULL JOIN: NULL in the other side's rows */
 	if (leaf->side && terms->len > start)
 		appendStringInfo(terms, " UNION ALL SELECT NULL::%s AS k",
@@ -2896,7 +2954,8 @@ deparse_recompute_keys_sql(DtAnalysis *an, List *changed)
 	foreach(lk, an->recompute->keys)
 	{
 		foreach(lc, ((DtKeyColumn *) lfirst(lk))->leaves)
-			rels = list_concat(rels, ((DtKeyLeaf *) lfirst(lc))->rels);
+			rels = list_concat(list_concat(rels, ((DtKeyLeaf *) lfirst(lc))->rels),
+							   ((DtKeyLeaf *) lfirst(lc))->subs);
 	}
 	window = changes_cte_sql(rels, changed);
 	initStringInfo(&ctes);

@@ -7,8 +7,13 @@
  * No strategy maintains, as a node of the query it is in, a subquery that
  * aggregates and is read as a relation: an aggregate over an aggregate
  * (TPC-H Q13), a grouping subquery joined with tables, a WITH query that
- * groups (read once or more, Q15), or an uncorrelated scalar subquery in
- * WHERE that aggregates without GROUP BY (the maximum of Q15).  Each such
+ * groups (read once or more, Q15), an uncorrelated scalar subquery in
+ * WHERE that aggregates without GROUP BY (the maximum of Q15), or one
+ * correlated by equalities, over several tables (Q2's minimum: grouped by
+ * the correlation, and joined); nor the rows a grouping query reads where
+ * its WHERE has subqueries (Q21's: recomputed by the key of their
+ * correlation), nor a query ending in ORDER BY ... LIMIT that is not a
+ * top-k over one relation (Q2: the query without its LIMIT).  Each such
  * subquery can be a dynamic table of its own, dt_internal.sub_<dt>_<n>
  * (made by lifecycle.c), maintained by its own strategy; the query, read
  * as reading those tables, is a DT reading DTs, which refresh before it,
@@ -29,8 +34,10 @@
  * internal_find finds the next such subquery, in an order that makes each
  * a standalone query once those before it are read from their tables
  * (WITH queries, then subqueries in FROM, then scalar subqueries in WHERE
- * and the select list, then a grouping split, then IN; each pass over the
- * query as rewritten so far); internal_replace makes the query read the
+ * and the select list, then a grouping split, then IN, then scalar
+ * subqueries in WHERE correlated by equalities, then the rows of a
+ * grouping, then the query without its LIMIT; each pass over the query
+ * as rewritten so far); internal_replace makes the query read the
  * table made for it, and internal_read rewrites a query to read the
  * tables a DT has.  The stored query of a DT stays the one its owner
  * wrote: analysis_analyze reads it through its internal tables.
@@ -40,14 +47,18 @@
 #include "postgres.h"
 
 #include "catalog/pg_class.h"
+#include "catalog/pg_namespace.h"
+#include "catalog/pg_type.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
+#include "optimizer/clauses.h"
 #include "optimizer/optimizer.h"
 #include "parser/parse_oper.h"
 #include "parser/parse_relation.h"
 #include "parser/parsetree.h"
 #include "rewrite/rewriteManip.h"
 #include "utils/lsyscache.h"
+#include "utils/typcache.h"
 
 #include "analysis.h"
 
@@ -60,7 +71,11 @@ typedef enum SubKind
 	SUB_SCALAR,					/* a SubLink of WHERE (or of the select list) */
 	SUB_GROUPED,				/* the grouping under a scalar SubLink of
 								 * HAVING or the select list */
-	SUB_IN						/* an IN SubLink, a conjunct of WHERE */
+	SUB_IN,						/* an IN SubLink, a conjunct of WHERE */
+	SUB_CORRELATED,				/* a SubLink of a WHERE conjunct, correlated
+								 * by equalities: read grouped by them */
+	SUB_ROWS,					/* the rows a grouping query aggregates */
+	SUB_LIMIT					/* the query itself, without its LIMIT */
 } SubKind;
 
 typedef struct SubFound
@@ -69,9 +84,16 @@ typedef struct SubFound
 	CommonTableExpr *cte;
 	Index		rtindex;
 	SubLink    *sublink;
-	Query	   *sub;			/* its query, as written */
+	Query	   *sub;			/* its query, as written (SUB_CORRELATED: as
+								 * grouped; SUB_LIMIT: without its LIMIT) */
 	List	   *colnames;		/* the names of its output columns */
 	Query	   *outer;			/* SUB_GROUPED: the query over its table */
+	List	   *outer_keys;		/* SUB_CORRELATED: the query's side of the
+								 * equalities, k1..kn of the table */
+	int			noutputs;		/* SUB_LIMIT: the query's output columns, the
+								 * first of the table's */
+	List	   *columns;		/* SUB_ROWS: the columns of the query's tables
+								 * it aggregates and groups, c1..cn */
 } SubFound;
 
 /* Walk state of outer_walker and cte_walker: the depth below the start. */
@@ -509,8 +531,309 @@ in_walker(Node *node, SubFound *f)
 	}
 	f->kind = SUB_IN;
 	f->sublink = link;
+ * null_when_empty
+ *		Is expr an aggregate that is NULL over no rows (min, max, sum,
+ *		avg)?  Then a scalar subquery of it correlated by equalities is
+ *		the same aggregate grouped by them, NULL for a key without a group.
+ */
+static bool
+null_when_empty(Expr *expr)
+{
+	Aggref	   *agg = (Aggref *) expr;
+	char	   *name;
+
+	if (!IsA(expr, Aggref) || agg->agglevelsup != 0 ||
+		get_func_namespace(agg->aggfnoid) != PG_CATALOG_NAMESPACE)
+		return false;
+	name = get_func_name(agg->aggfnoid);
+	return strcmp(name, "min") == 0 || strcmp(name, "max") == 0 || strcmp(name, "sum") == 0 ||
+		strcmp(name, "avg") == 0;
+}
+
+/*
+ * of_level
+ *		Does expr read columns of query level "level" (0: its own, 1: the
+ *		one above), and only of that level, with no subquery or aggregate?
+ */
+static bool
+of_level(Node *expr, int level)
+{
+	return contain_vars_of_level(expr, level) && !contain_vars_of_level(expr, 1 - level) &&
+		!checkExprHasSubLink(expr) && !contain_agg_clause(expr);
+}
+
+/*
+ * correlated_group
+ *		The scalar subquery sub (one aggregate, null_when_empty) of a WHERE
+ *		conjunct, as the same aggregate grouped by the inner sides of its
+ *		correlation equalities (inner = outer, the type's default equality),
+ *		which a table can hold: k1..kn, the inner sides, then v, the
+ *		aggregate; *outer_keys the outer sides.  NULL unless its other
+ *		conditions and outputs refer to nothing outside it.
+ */
+static Query *
+correlated_group(Query *sub, List **outer_keys)
+{
+	Query	   *g;
+	List	   *local = NIL;
+	List	   *tlist = NIL;
+	ListCell   *lc;
+	TargetEntry *value = linitial_node(TargetEntry, sub->targetList);
+
+	*outer_keys = NIL;
+	if (sub->commandType != CMD_SELECT || sub->setOperations != NULL || sub->cteList != NIL ||
+		!sub->hasAggs || sub->groupClause != NIL || sub->groupingSets != NIL ||
+		sub->havingQual != NULL || sub->limitCount != NULL || sub->limitOffset != NULL ||
+		sub->hasTargetSRFs || sub->hasWindowFuncs || sub->hasSubLinks || sub->distinctClause != NIL ||
+		sub->rowMarks != NIL || value->resjunk || !null_when_empty(value->expr))
+		return NULL;
+	g = copyObject(sub);
+	foreach(lc, make_ands_implicit((Expr *) g->jointree->quals))
+	{
+		OpExpr	   *op = (OpExpr *) lfirst(lc);
+		Node	   *inner;
+		Node	   *outer;
+		TypeCacheEntry *tc;
+		SortGroupClause *sgc;
+
+		if (!contain_vars_of_level((Node *) op, 1))
+		{
+			local = lappend(local, op);
+			continue;
+		}
+		if (!IsA(op, OpExpr) || list_length(op->args) != 2)
+			return NULL;
+		inner = linitial(op->args);
+		outer = lsecond(op->args);
+		if (!of_level(inner, 0))
+		{
+			inner = lsecond(op->args);
+			outer = linitial(op->args);
+		}
+		tc = lookup_type_cache(exprType(inner), TYPECACHE_EQ_OPR | TYPECACHE_LT_OPR);
+		if (!of_level(inner, 0) || !of_level(outer, 1) || exprType(outer) != tc->type_id ||
+			tc->eq_opr != op->opno || !OidIsValid(tc->lt_opr) ||
+			exprCollation(inner) != exprCollation(outer))
+			return NULL;
+		outer = copyObject(outer);
+		IncrementVarSublevelsUp(outer, -1, 0);
+		*outer_keys = lappend(*outer_keys, outer);
+		sgc = makeNode(SortGroupClause);
+		sgc->tleSortGroupRef = list_length(*outer_keys);
+		sgc->eqop = tc->eq_opr;
+		sgc->sortop = tc->lt_opr;
+		sgc->hashable = op_hashjoinable(tc->eq_opr, tc->type_id);
+		g->groupClause = lappend(g->groupClause, sgc);
+		tlist = lappend(tlist, makeTargetEntry((Expr *) inner, list_length(tlist) + 1,
+											   psprintf("k%d", list_length(tlist) + 1), false));
+		llast_node(TargetEntry, tlist)->ressortgroupref = sgc->tleSortGroupRef;
+	}
+	if (*outer_keys == NIL)
+		return NULL;
+	tlist = lappend(tlist, makeTargetEntry(copyObject(value->expr), list_length(tlist) + 1,
+										   pstrdup("v"), false));
+	g->targetList = tlist;
+	g->sortClause = NIL;
+	g->jointree->quals = local == NIL ? NULL : (Node *) make_ands_explicit(local);
+	return standalone(g) ? g : NULL;
+}
+
+/*
+ * correlated_find
+ *		The first conjunct of query's WHERE that compares, with a strict
+ *		operator, an expression with a scalar aggregate subquery correlated
+ *		by equalities (TPC-H Q2's ps_supplycost = (SELECT min(ps_supplycost)
+ *		... WHERE p_partkey = ps_partkey ...)), in f: its subquery grouped
+ *		(correlated_group).  Joining that table on the equalities, its value
+ *		in the subquery's place, gives the same rows: a key without a group
+ *		was a NULL, which the strict comparison did not keep either.
+ */
+static bool
+correlated_find(Query *query, SubFound *f)
+{
+	ListCell   *lc;
+
+	foreach(lc, make_ands_implicit((Expr *) query->jointree->quals))
+	{
+		OpExpr	   *op = (OpExpr *) lfirst(lc);
+		int			i;
+
+		if (!IsA(op, OpExpr) || list_length(op->args) != 2 || !op_strict(op->opno))
+			continue;
+		for (i = 0; i < 2; i++)
+		{
+			SubLink    *link = (SubLink *) list_nth(op->args, i);
+
+			if (!IsA(link, SubLink) || link->subLinkType != EXPR_SUBLINK ||
+				checkExprHasSubLink((Node *) list_nth(op->args, 1 - i)))
+				continue;
+			f->sub = correlated_group((Query *) link->subselect, &f->outer_keys);
+			if (f->sub == NULL)
+				continue;
+			f->kind = SUB_CORRELATED;
+			f->sublink = link;
+			f->colnames = NIL;
+			for (i = 1; i <= list_length(f->sub->targetList); i++)
+				f->colnames = lappend(f->colnames, makeString(get_tle_by_resno(f->sub->targetList, i)->resname));
+			return true;
+		}
+	}
+	return false;
+}
+
+/* sublink_walker: the SubLinks of an expression, not looking into them. */
+static bool
+sublink_walker(Node *node, List **found)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, SubLink))
+	{
+		*found = lappend(*found, node);
+		return false;
+	}
+	return expression_tree_walker(node, sublink_walker, found);
+}
+
+/*
+ * rows_find
+ *		A query that groups or aggregates the rows of a WHERE with
+ *		subqueries (TPC-H Q21's EXISTS and NOT EXISTS), in f: those rows,
+ *		with the columns of the query's tables that the select list and
+ *		HAVING read and the columns of the query its subqueries read (the
+ *		keys of their correlation, by which recompute.c recomputes them),
+ *		as a query without aggregates whose output is c1..cn.  The query
+ *		then aggregates that table's rows (rows_replace): the same groups
+ *		of the same rows.
+ */
+static bool
+rows_find(Query *query, SubFound *f)
+{
+	List	   *links = NIL;
+	List	   *vars;
+	ListCell   *lc;
+	Query	   *sub;
+
+	if (query->setOperations != NULL || query->cteList != NIL || query->hasWindowFuncs ||
+		query->hasTargetSRFs || query->rowMarks != NIL ||
+		(!query->hasAggs && query->groupClause == NIL) ||
+		!checkExprHasSubLink(query->jointree->quals) ||
+		checkExprHasSubLink((Node *) query->targetList) || checkExprHasSubLink(query->havingQual))
+		return false;
+	vars = pull_var_clause(querytree_flatten_joins(query, (Node *) list_make2(query->targetList,
+																			  query->havingQual)),
+						   PVC_RECURSE_AGGREGATES | PVC_RECURSE_PLACEHOLDERS);
+	sublink_walker(query->jointree->quals, &links);
+	foreach(lc, links)
+	{
+		ListCell   *lv;
+
+		foreach(lv, pull_vars_of_level((Node *) ((SubLink *) lfirst(lc))->subselect, 1))
+		{
+			Var		   *var = copyObject((Var *) lfirst(lv));
+
+			if (!IsA(var, Var))
+				return false;
+			var->varlevelsup = 0;
+			vars = lappend(vars, querytree_flatten_joins(query, (Node *) var));
+		}
+	}
+	f->columns = NIL;
+	f->colnames = NIL;
+	foreach(lc, vars)
+	{
+		if (IsA(lfirst(lc), Var) && ((Var *) lfirst(lc))->varattno <= 0)
+			return false;
+		if (list_member(f->columns, lfirst(lc)))
+			continue;
+		f->columns = lappend(f->columns, lfirst(lc));
+		f->colnames = lappend(f->colnames, makeString(psprintf("c%d", list_length(f->columns))));
+	}
+	if (f->columns == NIL)
+		return false;
+	sub = copyObject(query);
+	sub->targetList = NIL;
+	foreach(lc, f->columns)
+		sub->targetList = lappend(sub->targetList,
+								  makeTargetEntry(copyObject(lfirst(lc)), foreach_current_index(lc) + 1,
+												  pstrdup(strVal(list_nth(f->colnames, foreach_current_index(lc)))),
+												  false));
+	sub->groupClause = sub->groupingSets = sub->sortClause = sub->distinctClause = NIL;
+	sub->groupDistinct = sub->hasAggs = sub->hasDistinctOn = false;
+	sub->havingQual = sub->limitCount = sub->limitOffset = NULL;
+	sub->limitOption = LIMIT_OPTION_COUNT;
+	f->kind = SUB_ROWS;
 	f->sub = sub;
 	return true;
+}
+
+/*
+ * limit_find
+ *		A query ending in LIMIT/OFFSET that is not already a top-k over one
+ *		relation (recompute_top_k), in f: the query without its LIMIT, its
+ *		ORDER BY expressions that are not output columns made output
+ *		columns dt_order_<n> after the others, so that a top-k over its
+ *		table (limit_replace) orders by them.  The LIMIT's own expressions
+ *		must be constants, and the ORDER BY may not read the clock (the
+ *		table keeps the value of the refresh that wrote a row).
+ */
+static bool
+limit_find(Query *query, SubFound *f)
+{
+	Query	   *sub;
+	List	   *tlist = NIL;
+	List	   *junk = NIL;
+	ListCell   *lc;
+	int			n = 0;
+
+	if ((query->limitCount == NULL && query->limitOffset == NULL) || recompute_top_k(query) ||
+		contain_vars_of_level(query->limitCount, 0) || contain_vars_of_level(query->limitOffset, 0) ||
+		checkExprHasSubLink(query->limitCount) || checkExprHasSubLink(query->limitOffset) ||
+		query->rowMarks != NIL || query->utilityStmt != NULL)
+		return false;
+	/* the table keeps the clock of the refresh that wrote a row */
+	foreach(lc, query->sortClause)
+	{
+		if (querytree_facts(get_sortgroupclause_expr(lfirst_node(SortGroupClause, lc),
+													 query->targetList)).time)
+			return false;
+	}
+	sub = copyObject(query);
+	sub->limitCount = sub->limitOffset = NULL;
+	sub->limitOption = LIMIT_OPTION_COUNT;
+	f->colnames = NIL;
+	foreach(lc, sub->targetList)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+
+		if (!tle->resjunk)
+		{
+			tlist = lappend(tlist, tle);
+			f->colnames = lappend(f->colnames, makeString(pstrdup(tle->resname != NULL ? tle->resname : "?column?")));
+		}
+		else if (tle->ressortgroupref != 0 &&
+				 get_sortgroupref_clause_noerr(tle->ressortgroupref, sub->sortClause) != NULL)
+		{
+			tle->resjunk = false;
+			tle->resname = psprintf("dt_order_%d", ++n);
+			junk = lappend(junk, tle);
+		}
+	}
+	f->noutputs = list_length(tlist);
+	foreach(lc, junk)
+		f->colnames = lappend(f->colnames, makeString(lfirst_node(TargetEntry, lc)->resname));
+	tlist = list_concat(tlist, junk);
+	foreach(lc, sub->targetList)
+	{
+		if (lfirst_node(TargetEntry, lc)->resjunk)
+			tlist = lappend(tlist, lfirst(lc));
+	}
+	foreach(lc, tlist)
+		lfirst_node(TargetEntry, lc)->resno = foreach_current_index(lc) + 1;
+	sub->targetList = tlist;
+	f->kind = SUB_LIMIT;
+	f->sub = sub;
+	return columns_named(sub, f->colnames);
 }
 
 /* find: the next subquery of query to read from a table, in f. */
@@ -555,7 +878,8 @@ find(Query *query, SubFound *f)
 		return true;
 	if (!aggregates(query) && scalar_walker((Node *) query->targetList, f))
 		return true;
-	return split_grouping(query, f) || in_walker(query->jointree->quals, f);
+	return split_grouping(query, f) || in_walker(query->jointree->quals, f) ||
+		correlated_find(query, f) || rows_find(query, f) || limit_find(query, f);
 }
 
 /*
@@ -708,6 +1032,123 @@ join_table(Query *query, Oid subrelid, List *colnames)
 	return ref->rtindex;
 }
 
+/* table_var: column attno of relation rtindex, of the type of expr. */
+static Var *
+table_var(Index rtindex, AttrNumber attno, Node *expr)
+{
+	return makeVar(rtindex, attno, exprType(expr), exprTypmod(expr), exprCollation(expr), 0);
+}
+
+/*
+ * correlated_replace
+ *		Make query join table subrelid (f: SUB_CORRELATED), on the
+ *		equalities of the correlation, its value v in the subquery's place.
+ */
+static void
+correlated_replace(Query *query, SubFound *f, Oid subrelid)
+{
+	Index		rtindex = join_table(query, subrelid, f->colnames);
+	Replace		r = {f->sublink, (Node *) table_var(rtindex, list_length(f->colnames), (Node *) f->sublink), 0};
+	List	   *quals;
+	ListCell   *lc;
+
+	quals = make_ands_implicit((Expr *) sublink_mutator(query->jointree->quals, &r));
+	foreach(lc, f->outer_keys)
+	{
+		Node	   *outer = (Node *) lfirst(lc);
+		TypeCacheEntry *tc = lookup_type_cache(exprType(outer), TYPECACHE_EQ_OPR);
+		Expr	   *eq = make_opclause(tc->eq_opr, BOOLOID, false, (Expr *) outer,
+									   (Expr *) table_var(rtindex, foreach_current_index(lc) + 1, outer),
+									   InvalidOid, exprCollation(outer));
+
+		set_opfuncid((OpExpr *) eq);
+		quals = lappend(quals, eq);
+	}
+	query->jointree->quals = (Node *) make_ands_explicit(quals);
+	query->hasSubLinks = checkExprHasSubLink((Node *) query);
+}
+
+/* columns_mutator: the columns of rows_find read from the table's. */
+static Node *
+columns_mutator(Node *node, List *columns)
+{
+	ListCell   *lc;
+
+	if (node == NULL)
+		return NULL;
+	foreach(lc, columns)
+	{
+		if (IsA(node, Var) && equal(node, lfirst(lc)))
+			return (Node *) table_var(1, foreach_current_index(lc) + 1, node);
+	}
+	return expression_tree_mutator(node, columns_mutator, columns);
+}
+
+/*
+ * rows_replace
+ *		Make query (f: SUB_ROWS) aggregate the rows of table subrelid: its
+ *		select list and HAVING over the table's columns, and nothing else
+ *		in its FROM and WHERE.
+ */
+static void
+rows_replace(Query *query, SubFound *f, Oid subrelid)
+{
+	query->targetList = (List *) columns_mutator(querytree_flatten_joins(query, (Node *) query->targetList),
+												 f->columns);
+	query->havingQual = columns_mutator(querytree_flatten_joins(query, query->havingQual), f->columns);
+	query->rtable = NIL;
+#if PG_VERSION_NUM >= 160000
+	query->rteperminfos = NIL;
+#endif
+	query->jointree = makeFromExpr(NIL, NULL);
+	(void) join_table(query, subrelid, f->colnames);
+	query->hasSubLinks = false;
+	query->constraintDeps = NIL;
+}
+
+/*
+ * limit_replace
+ *		Make query (f: SUB_LIMIT) a top-k over table subrelid: its output
+ *		columns, ORDER BY, LIMIT and OFFSET over the table's columns, and
+ *		nothing else.
+ */
+static void
+limit_replace(Query *query, SubFound *f, Oid subrelid)
+{
+	List	   *tlist = NIL;
+	ListCell   *lc;
+
+	query->rtable = NIL;
+#if PG_VERSION_NUM >= 160000
+	query->rteperminfos = NIL;
+#endif
+	query->jointree = makeFromExpr(NIL, NULL);
+	(void) join_table(query, subrelid, f->colnames);
+	foreach(lc, f->sub->targetList)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+		bool		order = get_sortgroupref_clause_noerr(tle->ressortgroupref, query->sortClause) != NULL;
+		TargetEntry *out;
+
+		if (tle->resno > list_length(f->colnames))
+			break;
+		out = makeTargetEntry((Expr *) table_var(1, tle->resno, (Node *) tle->expr), tle->resno,
+							  tle->resno <= f->noutputs ? pstrdup(tle->resname) : NULL,
+							  tle->resno > f->noutputs);
+		out->ressortgroupref = order ? tle->ressortgroupref : 0;
+		tlist = lappend(tlist, out);
+	}
+	query->targetList = tlist;
+	query->cteList = NIL;
+	query->setOperations = NULL;
+	query->groupClause = query->groupingSets = query->windowClause = query->distinctClause = NIL;
+	query->groupDistinct = false;
+	query->havingQual = NULL;
+	query->hasAggs = query->hasWindowFuncs = query->hasTargetSRFs = query->hasSubLinks = false;
+	query->hasDistinctOn = query->hasRecursive = false;
+	query->constraintDeps = NIL;
+}
+
 /*
  * internal_replace
  *		Make query read table subrelid, an internal DT made of the subquery
@@ -721,7 +1162,13 @@ internal_replace(Query *query, Oid subrelid)
 
 	if (!find(query, &f))
 		elog(ERROR, "no subquery to read from an internal dynamic table");
-	if (f.kind == SUB_CTE)
+	if (f.kind == SUB_CORRELATED)
+		correlated_replace(query, &f, subrelid);
+	else if (f.kind == SUB_LIMIT)
+		limit_replace(query, &f, subrelid);
+	else if (f.kind == SUB_ROWS)
+		rows_replace(query, &f, subrelid);
+	else if (f.kind == SUB_CTE)
 	{
 		LevelWalk	w = {0, f.cte->ctename, subrelid};
 
@@ -750,9 +1197,7 @@ internal_replace(Query *query, Oid subrelid)
 	{
 		Index		rtindex = join_table(query, subrelid, f.colnames);
 
-		r.by = (Node *) makeVar(rtindex, 1, exprType((Node *) f.sublink),
-								exprTypmod((Node *) f.sublink),
-								exprCollation((Node *) f.sublink), 0);
+		r.by = (Node *) table_var(rtindex, 1, (Node *) f.sublink);
 	}
 	else
 	{

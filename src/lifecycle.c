@@ -142,6 +142,9 @@ lifecycle_choose_strategy(DtEntry *entry, DtAnalysis *an, const char *name)
 								 an->query->limitCount != NULL || an->query->limitOffset != NULL ?
 								 "; the rows within the LIMIT are chosen again from every group's state" : "",
 								 rank_reason(an));
+	else if (an->strategy == DT_STRATEGY_TOP_K)
+		entry->reason = pstrdup("the rows within the LIMIT are chosen again from the relation it reads "
+								"when that changed");
 	else
 		entry->reason = recompute_reason(an);
 	if (an->strategy != DT_STRATEGY_FULL && an->internal > 0)
@@ -272,9 +275,10 @@ drop_state(Oid relid)
  *		How DT relid (made, not yet dynamic: no internal DTs), to be defined
  *		by entry and query, is maintained (analysis_analyze), and
  *		lifecycle_choose_strategy.  A query no strategy maintains as it is,
- *		whose subqueries internal.c finds, gets internal DTs for them when
- *		each is maintained by a strategy and the query reading them is too
- *		(otherwise none): its analysis then reads them.
+ *		whose subqueries internal.c finds, gets internal DTs for them, in
+ *		internal_find's order until the query reading them is maintained,
+ *		when each is maintained by a strategy and the query reading them is
+ *		too (otherwise none): its analysis then reads them.
  */
 DtAnalysis *
 lifecycle_analyze(Oid relid, DtEntry *entry, Query *query)
@@ -296,15 +300,23 @@ lifecycle_analyze(Oid relid, DtEntry *entry, Query *query)
 			made = OidIsValid(subrelid);
 			if (made)
 				internal_replace(read, subrelid);
+			/* as few as it takes (a grouped top-k needs no table of its own) */
+			if (made && analysis_analyze(read, InvalidOid)->strategy != DT_STRATEGY_FULL)
+				break;
 		}
 		if (n > 0)
 		{
 			DtAnalysis *through = analysis_analyze(query, relid);
+			char	   *index;
 
 			if (made && through->strategy != DT_STRATEGY_FULL)
 				an = through;
 			else
 				drop_state(relid);
+			/* a top-k over its query without LIMIT reads the first rows */
+			if (an == through && an->strategy == DT_STRATEGY_TOP_K &&
+				(index = deparse_top_k_index(an)) != NULL)
+				catalog_exec_ddl(index);
 		}
 	}
 	lifecycle_choose_strategy(entry, an, get_rel_name(relid));

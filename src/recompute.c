@@ -26,7 +26,11 @@
  *	  is one partition (a leaf);
  *	- down to a level whose FROM reads tables joined by inner and LEFT
  *	  joins, and constants (a leaf): there the key is an expression over
- *	  one table, not on the nullable side of an outer join; or to x FULL
+ *	  one table, not on the nullable side of an outer join, and a
+ *	  subquery in its WHERE reads one table t correlated with the key by
+ *	  an equality t.k = key, whatever its other conditions (TPC-H Q21's
+ *	  EXISTS and NOT EXISTS), so that a changed row of t touches key t.k;
+ *	  or to x FULL
  *	  JOIN y on x.k = y.k, the key COALESCE(x.k, y.k): x.k over x, y.k
  *	  over y.
  *
@@ -37,6 +41,10 @@
  * Every table the query reads must be in a leaf, and no level above a
  * leaf may have a LIMIT or a subquery in an expression: those read beyond
  * one partition.
+ *
+ * A query ORDER BY ... LIMIT over one relation is recomputed whole, as one
+ * partition, when the relation changed (recompute_top_k): the internal
+ * DT of a query without its LIMIT (internal.c) is such a relation.
  * The leaves keep what a refresh needs to find the keys a window touched
  * (deparse_recompute_keys_sql): for the key's own table, the key of each
  * changed row (before and after); for another table of the leaf, the keys
@@ -250,6 +258,8 @@ trace_full_join(Query *query, Expr *expr, DtKeyLeaf *leaf, List **leaves)
 	Node	   *item = linitial(query->jointree->fromlist);
 	char	   *reason;
 
+	if (query->hasSubLinks)
+		return pstrdup("subqueries in expressions");
 	if (list_length(query->jointree->fromlist) != 1 || !IsA(item, JoinExpr) ||
 		((JoinExpr *) item)->jointype != JOIN_FULL ||
 		!full_join_key(query, (JoinExpr *) item, expr, leaf) ||
@@ -259,6 +269,115 @@ trace_full_join(Query *query, Expr *expr, DtKeyLeaf *leaf, List **leaves)
 	if ((reason = key_reason((Node *) expr)) != NULL)
 		return reason;
 	*leaves = lappend(*leaves, leaf);
+	return NULL;
+}
+
+/* sublinks_walker: the SubLinks of an expression, not looking into them. */
+static bool
+sublinks_walker(Node *node, List **found)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, SubLink))
+	{
+		*found = lappend(*found, node);
+		return false;
+	}
+	return expression_tree_walker(node, sublinks_walker, found);
+}
+
+/*
+ * sublinks_outside_where
+ *		Has a level subqueries but in its WHERE (in the select list, HAVING,
+ *		a JOIN ... ON)?
+ */
+static bool
+sublinks_outside_where(Query *query)
+{
+	Query		rest = *query;
+
+	rest.jointree = makeFromExpr(query->jointree->fromlist, NULL);
+	return checkExprHasSubLink((Node *) rest.targetList) || checkExprHasSubLink(rest.havingQual) ||
+		checkExprHasSubLink((Node *) rest.jointree);
+}
+
+/*
+ * key_correlation
+ *		The inner side of a conjunct of sub's WHERE "inner = key" (the type's
+ *		default equality, inner over sub's level only, key the leaf's key
+ *		expr one level up), or NULL.  Only rows of sub whose inner is v then
+ *		reach the rows of the leaf whose key is v.
+ */
+static Node *
+key_correlation(Query *query, Query *sub, Expr *expr)
+{
+	ListCell   *lc;
+
+	foreach(lc, make_ands_implicit((Expr *) sub->jointree->quals))
+	{
+		OpExpr	   *op = (OpExpr *) lfirst(lc);
+		int			i;
+
+		if (!IsA(op, OpExpr) || list_length(op->args) != 2 ||
+			lookup_type_cache(exprType((Node *) expr), TYPECACHE_EQ_OPR)->eq_opr != op->opno)
+			continue;
+		for (i = 0; i < 2; i++)
+		{
+			Node	   *inner = (Node *) list_nth(op->args, i);
+			Node	   *outer = copyObject((Node *) list_nth(op->args, 1 - i));
+
+			if (!contain_vars_of_level(inner, 0) || contain_vars_of_level(inner, 1) ||
+				contain_vars_of_level(outer, 0) || exprType(inner) != exprType((Node *) expr) ||
+				exprCollation(inner) != exprCollation((Node *) expr))
+				continue;
+			IncrementVarSublevelsUp(outer, -1, 0);
+			if (equal(querytree_flatten_joins(query, outer), expr))
+				return inner;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * leaf_sublinks
+ *		The subqueries of a leaf level (query), which may be only in its
+ *		WHERE: each must read one table, refer to no level above the leaf,
+ *		and be correlated with the leaf's key by an equality (EXISTS (SELECT
+ *		... FROM t WHERE t.k = key AND ...), TPC-H Q21's): a change of one
+ *		of its rows touches the key of its inner side, before and after.
+ *		Its other conditions may read any column of the leaf.  Appends them
+ *		to leaf->subs.
+ */
+static char *
+leaf_sublinks(DtAnalysis *an, Query *query, DtKeyLeaf *leaf)
+{
+	List	   *found = NIL;
+	ListCell   *lc;
+
+	sublinks_walker(query->jointree->quals, &found);
+	foreach(lc, found)
+	{
+		Query	   *sub = castNode(Query, ((SubLink *) lfirst(lc))->subselect);
+		DtFromWalk	walk = {0};
+		Node	   *inner;
+		DtFromRel  *rel;
+
+		if (sub->setOperations != NULL || sub->cteList != NIL || sub->hasSubLinks ||
+			list_length(sub->jointree->fromlist) != 1 ||
+			!IsA(linitial(sub->jointree->fromlist), RangeTblRef) ||
+			contain_vars_of_level((Node *) sub, 2) ||
+			querytree_walk_from(an->inputs, sub, linitial(sub->jointree->fromlist), &walk, NULL) != NULL ||
+			list_length(walk.rels) != 1 || ((DtFromRel *) linitial(walk.rels))->input == NULL)
+			return pstrdup("subqueries in WHERE that read other than one table");
+		if ((inner = key_correlation(query, sub, leaf->expr)) == NULL)
+			return pstrdup("subqueries in WHERE not correlated with the partition key by an equality");
+		rel = (DtFromRel *) linitial(walk.rels);
+		rel->semi = palloc0(sizeof(DtSemiJoin));
+		rel->semi->sub = sub;
+		rel->semi->sub_rtindex = rel->rtindex;
+		rel->semi->inner_keys = list_make1(inner);
+		leaf->subs = lappend(leaf->subs, rel);
+	}
 	return NULL;
 }
 
@@ -307,7 +426,22 @@ trace_leaf(DtAnalysis *an, Query *query, Expr *expr, List **leaves)
 		return reason;
 	leaf->level = query;
 	leaf->expr = expr;
+	if (query->hasSubLinks && (reason = leaf_sublinks(an, query, leaf)) != NULL)
+		return reason;
 	leaf->quals = querytree_kept_conditions(query, query->jointree->quals, nullable);
+	if (query->hasSubLinks)
+	{
+		List	   *kept = NIL;
+		ListCell   *lc2;
+
+		/* what a subquery finds changes with its rows: a key of theirs */
+		foreach(lc2, make_ands_implicit((Expr *) leaf->quals))
+		{
+			if (!checkExprHasSubLink((Node *) lfirst(lc2)))
+				kept = lappend(kept, lfirst(lc2));
+		}
+		leaf->quals = kept == NIL ? NULL : (Node *) make_ands_explicit(kept);
+	}
 	*leaves = lappend(*leaves, leaf);
 	return NULL;
 }
@@ -427,7 +561,7 @@ trace_column(DtAnalysis *an, Query *query, AttrNumber resno, List *levels, List 
 		return trace_constant(query, expr, leaves);
 	if (query->limitCount != NULL || query->limitOffset != NULL)
 		return pstrdup("LIMIT and OFFSET");
-	if (query->hasSubLinks)
+	if (query->hasSubLinks && sublinks_outside_where(query))
 		return pstrdup("subqueries in expressions");
 	if (expression_returns_set((Node *) expr))
 		return pstrdup("a set-returning function as the partition key");
@@ -469,6 +603,8 @@ trace_column(DtAnalysis *an, Query *query, AttrNumber resno, List *levels, List 
 
 		if ((rte->rtekind == RTE_SUBQUERY || rte->rtekind == RTE_CTE) && var->varattno <= 0)
 			return pstrdup("whole-row references");
+		if ((rte->rtekind == RTE_SUBQUERY || rte->rtekind == RTE_CTE) && query->hasSubLinks)
+			return pstrdup("subqueries in expressions");
 		if (rte->rtekind == RTE_SUBQUERY || rte->rtekind == RTE_CTE)
 		{
 			Node	   *from = list_length(query->jointree->fromlist) == 1 ?
@@ -719,7 +855,7 @@ column_key(DtAnalysis *an, Query *query, TargetEntry *tle, DtKeyColumn **key)
 		DtKeyLeaf  *leaf = (DtKeyLeaf *) lfirst(ll);
 		ListCell   *lr;
 
-		nread += leaf->const_nread;
+		nread += leaf->const_nread + list_length(leaf->subs);
 		foreach(lr, leaf->rels)
 			nread += ((DtFromRel *) lfirst(lr))->input != NULL ? 1 : 0;
 	}
@@ -897,4 +1033,40 @@ recompute_key_columns(DtAnalysis *an)
 		appendStringInfo(&s, "%s%s", s.len > 0 ? ", " : "",
 						 quote_identifier(((DtKeyColumn *) lfirst(lc))->name));
 	return s.data;
+}
+
+/*
+ * recompute_top_k
+ *		Is the query ORDER BY ... LIMIT/OFFSET over one relation, rows
+ *		filtered and projected, nothing else (DT_STRATEGY_TOP_K)?  Then a
+ *		refresh chooses the rows within the LIMIT again, the whole query
+ *		recomputed as one partition, whenever the relation changed: a top-N
+ *		of the relation, k rows through an index on its ORDER BY.  The clock
+ *		may be only in the select list, as for the other strategies.
+ */
+bool
+recompute_top_k(Query *query)
+{
+	Node	   *from = list_length(query->jointree->fromlist) == 1 ?
+	linitial(query->jointree->fromlist) : NULL;
+	ListCell   *lc;
+
+	if (query->commandType != CMD_SELECT || query->setOperations != NULL || query->cteList != NIL ||
+		query->hasAggs || query->groupClause != NIL || query->groupingSets != NIL ||
+		query->havingQual != NULL || query->hasWindowFuncs || query->distinctClause != NIL ||
+		query->hasTargetSRFs || query->hasSubLinks || query->rowMarks != NIL ||
+		(query->limitCount == NULL && query->limitOffset == NULL) ||
+		from == NULL || !IsA(from, RangeTblRef) ||
+		rt_fetch(((RangeTblRef *) from)->rtindex, query->rtable)->rtekind != RTE_RELATION)
+		return false;
+	if (querytree_facts(query->jointree->quals).time ||
+		querytree_facts(query->limitCount).time || querytree_facts(query->limitOffset).time)
+		return false;
+	foreach(lc, query->sortClause)
+	{
+		if (querytree_facts(get_sortgroupclause_expr(lfirst_node(SortGroupClause, lc),
+													 query->targetList)).time)
+			return false;
+	}
+	return true;
 }

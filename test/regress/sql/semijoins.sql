@@ -131,8 +131,10 @@ SELECT name, refresh_mode, refresh_mode_reason LIKE 'aggregates are merged%' AS 
   FROM dt.dynamic_tables WHERE schema_name = 'dt_sj' ORDER BY name::text;
 
 -- Not maintained: NOT IN over a column that can be NULL, NOT IN over a
--- grouping, a correlation that is not an equality, a subquery over a
--- join, a subquery under OR.
+-- grouping, a subquery over a join.  A correlation that is not only an
+-- equality (x3, TPC-H Q21's) and a subquery under OR (x5) are: the rows
+-- they group, in an internal table, recomputed by the order (correlated.sql),
+-- and checked after the rounds.
 SELECT name, error FROM (VALUES
     ('x1', 'SELECT prio, count(*) FROM dt_sj.so WHERE cust NOT IN (SELECT nation FROM dt_sj.sc) GROUP BY prio'),
     ('x2', 'SELECT prio, count(*) FROM dt_sj.so WHERE id NOT IN (SELECT o_id FROM dt_sj.sl GROUP BY o_id HAVING sum(qty) > 5) GROUP BY prio'),
@@ -214,6 +216,7 @@ DELETE FROM sl;
 SELECT dt_test.check_all('sj\_%', true);
 INSERT INTO sl (o_id, late, qty, supp) SELECT i, true, 5, 1 FROM generate_series(1, 40) i;
 SELECT dt_test.check_all('sj\_%', true);
+SELECT dt_test.check_all('x_', true);
 
 SELECT name, count(*) FILTER (WHERE refresh_action = 'FULL') AS full_refreshes,
        count(*) FILTER (WHERE refresh_action = 'INCREMENTAL') > 30 AS incremental

@@ -22,7 +22,7 @@
 -- two queries of our own (tpch_test.x_*) add NOT IN over columns that can
 -- be NULL.
 --
--- Today (refresh_mode_reason), 20 of the 22 are INCREMENTAL: Q1, Q5, Q6,
+-- Today (refresh_mode_reason), all 22 are INCREMENTAL: Q1, Q5, Q6,
 -- Q7, Q8, Q9, Q12, Q14, Q19 by delta merge (Q7, Q8, Q9 through their
 -- simple FROM subquery, merged into the query that reads it), Q3, Q10
 -- by delta merge with the rows within the LIMIT chosen again from every
@@ -35,14 +35,16 @@
 -- delta merge each, the rows at the maximum recomputed by supplier), Q11
 -- (its grouping, every part kept, and the threshold of its HAVING in
 -- internal dynamic tables, delta merge each, the parts above it
--- recomputed by part) and Q20 (the suppliers of its IN, a grouping with
+-- recomputed by part), Q20 (the suppliers of its IN, a grouping with
 -- an IN and a correlated scalar aggregate of its own, in an internal
 -- dynamic table, delta merge; the suppliers joined with it recomputed by
--- name).
--- 2 are FULL:
---   Q2                a correlated scalar subquery over four tables, and
---                     a LIMIT over no aggregate;
---   Q21               EXISTS and NOT EXISTS correlated by <>.
+-- name), Q2 (its correlated minimum, grouped by part, in an internal
+-- dynamic table, delta merge; the query without its LIMIT joining it in
+-- another, recomputed by part; the 100 rows chosen again from that one)
+-- and Q21 (the rows it counts, with their EXISTS and NOT EXISTS
+-- correlated by the order and by <>, in an internal dynamic table
+-- recomputed by order, then merged, the top 100 chosen again from every
+-- supplier's count).
 
 -- The tie-aware oracle first.  Three rows tie for the second place of a
 -- top 3; the table took two of them.  An update that moves one of those
