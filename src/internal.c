@@ -531,6 +531,11 @@ in_walker(Node *node, SubFound *f)
 	}
 	f->kind = SUB_IN;
 	f->sublink = link;
+	f->sub = sub;
+	return true;
+}
+
+/*
  * null_when_empty
  *		Is expr an aggregate that is NULL over no rows (min, max, sum,
  *		avg)?  Then a scalar subquery of it correlated by equalities is
