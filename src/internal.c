@@ -1167,33 +1167,41 @@ internal_replace(Query *query, Oid subrelid)
 
 	if (!find(query, &f))
 		elog(ERROR, "no subquery to read from an internal dynamic table");
-	if (f.kind == SUB_CORRELATED)
-		correlated_replace(query, &f, subrelid);
-	else if (f.kind == SUB_LIMIT)
-		limit_replace(query, &f, subrelid);
-	else if (f.kind == SUB_ROWS)
-		rows_replace(query, &f, subrelid);
-	else if (f.kind == SUB_CTE)
+	switch (f.kind)
 	{
-		LevelWalk	w = {0, f.cte->ctename, subrelid};
+		case SUB_CORRELATED:
+			correlated_replace(query, &f, subrelid);
+			return;
+		case SUB_LIMIT:
+			limit_replace(query, &f, subrelid);
+			return;
+		case SUB_ROWS:
+			rows_replace(query, &f, subrelid);
+			return;
+		case SUB_CTE:
+			{
+				LevelWalk	w = {0, f.cte->ctename, subrelid};
 
-		(void) cte_walker((Node *) query, &w);
-		query->cteList = list_delete_ptr(query->cteList, f.cte);
-		return;
-	}
-	if (f.kind == SUB_FROM)
-	{
-		read_table(query, rt_fetch(f.rtindex, query->rtable), subrelid);
-		return;
-	}
-	if (f.kind == SUB_GROUPED)
-	{
-		RangeTblEntry *rte = linitial_node(RangeTblEntry, f.outer->rtable);
+				(void) cte_walker((Node *) query, &w);
+				query->cteList = list_delete_ptr(query->cteList, f.cte);
+				return;
+			}
+		case SUB_FROM:
+			read_table(query, rt_fetch(f.rtindex, query->rtable), subrelid);
+			return;
+		case SUB_GROUPED:
+			{
+				RangeTblEntry *rte = linitial_node(RangeTblEntry, f.outer->rtable);
 
-		rte->eref->aliasname = get_rel_name(subrelid);
-		read_table(f.outer, rte, subrelid);
-		*query = *f.outer;
-		return;
+				rte->eref->aliasname = get_rel_name(subrelid);
+				read_table(f.outer, rte, subrelid);
+				*query = *f.outer;
+				return;
+			}
+		case SUB_NONE:
+		case SUB_SCALAR:
+		case SUB_IN:
+			break;
 	}
 
 	/* a scalar subquery's one row, or IN's matching row, joins the FROM list */
