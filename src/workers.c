@@ -1788,12 +1788,14 @@ compact_unit_logs_work(void *arg)
  * compact_logs
  *		Add unit's DTs to those whose logs wait to be compacted, and
  *		compact them all, in a transaction of its own, if the last time was
- *		a second ago or more: a bulk load's pages come back within a second
- *		or so, and tables refreshed many times a second do not pay a
- *		transaction each for it.
+ *		a second ago or more (or now, with force: the worker is leaving):
+ *		a bulk load's pages come back within a second or so, and tables
+ *		refreshed many times a second do not pay a transaction each for
+ *		it.  Otherwise *wake (if not NULL) is lowered to when they may be:
+ *		a table that goes idle after its refresh is not refreshed again.
  */
 static void
-compact_logs(List *unit)
+compact_logs(List *unit, bool force, TimestampTz *wake)
 {
 	static List *waiting = NIL;
 	static TimestampTz compacted_at = 0;
@@ -1803,7 +1805,14 @@ compact_logs(List *unit)
 	foreach(lc, unit)
 		waiting = list_append_unique_oid(waiting, lfirst_oid(lc));
 	MemoryContextSwitchTo(old);
-	if (GetCurrentTimestamp() - compacted_at >= COMPACT_INTERVAL_US)
+	if (waiting == NIL)
+		return;
+	if (!force && GetCurrentTimestamp() - compacted_at < COMPACT_INTERVAL_US)
+	{
+		if (wake != NULL)
+			*wake = Min(*wake, compacted_at + COMPACT_INTERVAL_US);
+	}
+	else
 	{
 		UnitRun		all = {waiting, false, false};
 
@@ -1845,7 +1854,7 @@ run_unit(List *unit, List *entries)
 	LockReleaseSession(USER_LOCKMETHOD);
 	note_blocked(llast_oid(unit), run.skipped);
 	if (!run.skipped)
-		compact_logs(unit);
+		compact_logs(unit, false, NULL);
 
 	SpinLockAcquire(&shared->mutex);
 	shared->workers[my_worker_slot].state = WORKER_IDLE;
@@ -2050,6 +2059,7 @@ worker_loop(void)
 		SpinLockAcquire(&shared->mutex);
 		quit = shared->workers[my_worker_slot].quit;
 		SpinLockRelease(&shared->mutex);
+		compact_logs(NIL, quit || now - idle_since >= WORKER_IDLE_TIMEOUT_US, &wake);
 		if (quit || now - idle_since >= WORKER_IDLE_TIMEOUT_US)
 			leave(load.entries);
 		wake = Min(wake, now + HOUSEKEEPING_US);
