@@ -1786,6 +1786,9 @@ grouping_value(DeparseMerge *b, GroupingFunc * gf)
 	FieldSelect *set_no = makeNode(FieldSelect);
 	ListCell   *lc;
 
+	/* a plain GROUP BY: one grouping set, with every key */
+	if (b->an->grouping_sets == NIL)
+		return (Node *) makeConst(INT4OID, -1, InvalidOid, sizeof(int32), Int32GetDatum(0), false, true);
 	set_no->arg = (Expr *) makeVar(1, 2, b->key_typid, -1, InvalidOid, 0);
 	set_no->fieldnum = list_length(b->an->keys) + 1;
 	set_no->resulttype = INT4OID;

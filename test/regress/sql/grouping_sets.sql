@@ -57,6 +57,10 @@ SELECT s, coalesce(s, 'ALL') AS marketplace, GROUPING(s) AS is_all, count(*) FIL
        sum(v) AS total, variance(w) AS var_w
   FROM f GROUP BY GROUPING SETS ((s), ())
 $$);
+-- GROUPING() of a plain GROUP BY: 0.
+SELECT gs_create('gs_plain', $$
+SELECT a, GROUPING(a) AS g, count(*) AS n FROM f GROUP BY a
+$$);
 
 SELECT name, refresh_mode, refresh_mode_reason
   FROM dt.dynamic_tables WHERE relid::text LIKE 'gs\_%' ORDER BY relid::text;

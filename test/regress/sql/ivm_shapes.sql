@@ -16,8 +16,8 @@
 -- dynamic table must equal its defining query, and every refresh must be
 -- incremental.
 
-CREATE SCHEMA dt_oj;
-SET search_path = dt_oj, public;
+CREATE SCHEMA dt_iv;
+SET search_path = dt_iv, public;
 
 CREATE TABLE r (id serial PRIMARY KEY, i int);
 CREATE TABLE s (id serial PRIMARY KEY, i int, j int);
@@ -30,113 +30,113 @@ CREATE INDEX ON t (j);
 CREATE INDEX ON a (i);
 CREATE INDEX ON b (i);
 
-CREATE FUNCTION oj_create(name text, query text) RETURNS void LANGUAGE sql AS $$
+CREATE FUNCTION iv_create(name text, query text) RETURNS void LANGUAGE sql AS $$
 SELECT dt.create_dynamic_table(name, query, refresh_mode => 'incremental', initialize => 'on_schedule')
 $$;
 
 -- Two tables, FULL JOIN, both join columns (pg_ivm's mv(r, s)), under a
 -- WHERE, and a table with itself.
-SELECT oj_create('oj_full', $$
+SELECT iv_create('iv_full', $$
 SELECT r.i AS ri, s.i AS si, s.j AS sj FROM r FULL JOIN s ON r.i = s.i
 $$);
-SELECT oj_create('oj_full_where', $$
+SELECT iv_create('iv_full_where', $$
 SELECT r.i AS ri, s.i AS si FROM r FULL JOIN s ON r.i = s.i WHERE s.i > 0
 $$);
-SELECT oj_create('oj_full_self', $$
+SELECT iv_create('iv_full_self', $$
 SELECT x.i AS i1, y.i AS i2 FROM r x FULL JOIN r y ON x.i = y.i
 $$);
 -- Three tables, LEFT, RIGHT and INNER joins in each order, every join
 -- column selected.
-SELECT oj_create('oj_left_left', $$
+SELECT iv_create('iv_left_left', $$
 SELECT r.i AS ri, s.i AS si, s.j AS sj, t.j AS tj FROM r LEFT JOIN s ON r.i = s.i LEFT JOIN t ON s.j = t.j
 $$);
-SELECT oj_create('oj_left_right', $$
+SELECT iv_create('iv_left_right', $$
 SELECT r.i AS ri, s.i AS si, s.j AS sj, t.j AS tj FROM r LEFT JOIN s ON r.i = s.i RIGHT JOIN t ON s.j = t.j
 $$);
-SELECT oj_create('oj_right_inner', $$
+SELECT iv_create('iv_right_inner', $$
 SELECT r.i AS ri, s.i AS si, s.j AS sj, t.j AS tj FROM r RIGHT JOIN s ON r.i = s.i INNER JOIN t ON s.j = t.j
 $$);
-SELECT oj_create('oj_inner_left', $$
+SELECT iv_create('iv_inner_left', $$
 SELECT r.i AS ri, s.i AS si, s.j AS sj, t.j AS tj FROM r INNER JOIN s ON r.i = s.i LEFT JOIN t ON s.j = t.j
 $$);
-SELECT oj_create('oj_right_right', $$
+SELECT iv_create('iv_right_right', $$
 SELECT r.i AS ri, s.i AS si, s.j AS sj, t.j AS tj FROM r RIGHT JOIN s ON r.i = s.i RIGHT JOIN t ON s.j = t.j
 $$);
 -- What pg_ivm refuses: expressions that are not strict over the nullable
 -- side, an inequality, a condition beyond the equality, WHERE keeping
 -- null-extended rows, an aggregate over an outer join.
-SELECT oj_create('oj_not_strict', $$
+SELECT iv_create('iv_not_strict', $$
 SELECT a.i AS ai, b.i AS bi, (b.k > 10 OR b.k = -1) AS big, CASE WHEN b.k > 0 THEN 1 ELSE 0 END AS pos
   FROM a LEFT JOIN b ON a.i = b.i
 $$);
-SELECT oj_create('oj_inequality', $$
+SELECT iv_create('iv_inequality', $$
 SELECT a.i AS ai, b.i AS bi FROM a LEFT JOIN b ON a.i > b.i
 $$);
-SELECT oj_create('oj_extra_cond', $$
+SELECT iv_create('iv_extra_cond', $$
 SELECT a.i AS ai, b.i AS bi, b.k FROM a LEFT JOIN b ON a.i = b.i AND b.k = a.j
 $$);
-SELECT oj_create('oj_null_kept', $$
+SELECT iv_create('iv_null_kept', $$
 SELECT a.i AS ai, b.i AS bi FROM a LEFT JOIN b ON a.i = b.i WHERE b.k IS NULL OR a.j > 5
 $$);
-SELECT oj_create('oj_agg', $$
+SELECT iv_create('iv_agg', $$
 SELECT a.i AS ai, b.i AS bi, sum(b.k) AS sum_k, count(*) AS n FROM a LEFT JOIN b ON a.i = b.i GROUP BY a.i, b.i
 $$);
 -- Subqueries and WITH queries in FROM joined with tables (pg_ivm's
 -- mv_ivm_subquery, mv_ivm_join_subquery, mv_cte, mv_cte_multi).
-SELECT oj_create('oj_sub_comma', $$
+SELECT iv_create('iv_sub_comma', $$
 SELECT a.i, a.j, b.k FROM a, (SELECT * FROM b) b WHERE a.i = b.i
 $$);
-SELECT oj_create('oj_sub_nested', $$
+SELECT iv_create('iv_sub_nested', $$
 SELECT i, j, k FROM (SELECT i, a.j, b.k FROM b INNER JOIN (SELECT * FROM a) a USING (i)) tmp
 $$);
-SELECT oj_create('oj_cte_two', $$
+SELECT iv_create('iv_cte_two', $$
 WITH x AS (SELECT * FROM a), y AS (SELECT * FROM b WHERE k > 0) SELECT x.i, x.j, y.k FROM x, y WHERE x.i = y.i
 $$);
-SELECT oj_create('oj_cte_nested', $$
+SELECT iv_create('iv_cte_nested', $$
 WITH y AS (SELECT * FROM b) SELECT v.i, v.j FROM (WITH x AS (SELECT * FROM a) SELECT x.i, x.j FROM x, y WHERE x.i = y.i) v
 $$);
-SELECT oj_create('oj_cte_self', $$
+SELECT iv_create('iv_cte_self', $$
 WITH t2 AS (SELECT * FROM b) SELECT p.i, p.k AS k1, q.k AS k2 FROM t2 p JOIN t2 q ON p.i = q.i
 $$);
 
 SELECT name, refresh_mode, refresh_mode_reason
-  FROM dt.dynamic_tables WHERE relid::text LIKE 'oj\_%' ORDER BY relid::text;
+  FROM dt.dynamic_tables WHERE relid::text LIKE 'iv\_%' ORDER BY relid::text;
 
 -- Refused: a FULL JOIN of three tables (no key partitions it), and one
 -- side's key without the other's.
-SELECT code, error FROM dt_test.create_fails('oj_full3', $$
+SELECT code, error FROM dt_test.create_fails('iv_full3', $$
 SELECT r.i AS ri, s.i AS si, s.j AS sj, t.j AS tj FROM r FULL JOIN s ON r.i = s.i FULL JOIN t ON s.j = t.j
 $$, refresh_mode => 'incremental');
-SELECT code, error FROM dt_test.create_fails('oj_full_one_side', $$
+SELECT code, error FROM dt_test.create_fails('iv_full_one_side', $$
 SELECT r.i AS ri, s.j AS sj FROM r FULL JOIN s ON r.i = s.i
 $$, refresh_mode => 'incremental');
 
-CREATE FUNCTION oj_key() RETURNS int LANGUAGE sql AS $$
+CREATE FUNCTION iv_key() RETURNS int LANGUAGE sql AS $$
 SELECT CASE WHEN random() < 0.12 THEN NULL ELSE floor(random() * 6)::int END
 $$;
 
-CREATE FUNCTION oj_round() RETURNS void LANGUAGE plpgsql AS $$
+CREATE FUNCTION iv_round() RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     op float8;
 BEGIN
     FOR step IN 1 .. 5 LOOP
         op := random();
         IF op < 0.12 THEN
-            INSERT INTO r (i) SELECT oj_key() FROM generate_series(1, 2);
+            INSERT INTO r (i) SELECT iv_key() FROM generate_series(1, 2);
         ELSIF op < 0.24 THEN
-            INSERT INTO s (i, j) SELECT oj_key(), oj_key() FROM generate_series(1, 2);
+            INSERT INTO s (i, j) SELECT iv_key(), iv_key() FROM generate_series(1, 2);
         ELSIF op < 0.32 THEN
-            INSERT INTO t (j) SELECT oj_key();
+            INSERT INTO t (j) SELECT iv_key();
         ELSIF op < 0.44 THEN
-            INSERT INTO a (i, j) SELECT oj_key(), floor(random() * 10)::int FROM generate_series(1, 2);
-            INSERT INTO b (i, k) SELECT oj_key(), floor(random() * 20)::int - 2 FROM generate_series(1, 2);
+            INSERT INTO a (i, j) SELECT iv_key(), floor(random() * 10)::int FROM generate_series(1, 2);
+            INSERT INTO b (i, k) SELECT iv_key(), floor(random() * 20)::int - 2 FROM generate_series(1, 2);
         ELSIF op < 0.6 THEN
-            UPDATE r SET i = oj_key() WHERE id IN (SELECT id FROM r ORDER BY random() LIMIT 1);
-            UPDATE s SET i = oj_key() WHERE id IN (SELECT id FROM s ORDER BY random() LIMIT 1);
-            UPDATE t SET j = oj_key() WHERE id IN (SELECT id FROM t ORDER BY random() LIMIT 1);
+            UPDATE r SET i = iv_key() WHERE id IN (SELECT id FROM r ORDER BY random() LIMIT 1);
+            UPDATE s SET i = iv_key() WHERE id IN (SELECT id FROM s ORDER BY random() LIMIT 1);
+            UPDATE t SET j = iv_key() WHERE id IN (SELECT id FROM t ORDER BY random() LIMIT 1);
         ELSIF op < 0.72 THEN
-            UPDATE a SET i = oj_key(), j = j + 3 WHERE id IN (SELECT id FROM a ORDER BY random() LIMIT 2);
-            UPDATE b SET i = oj_key(), k = k - 4 WHERE id IN (SELECT id FROM b ORDER BY random() LIMIT 2);
+            UPDATE a SET i = iv_key(), j = j + 3 WHERE id IN (SELECT id FROM a ORDER BY random() LIMIT 2);
+            UPDATE b SET i = iv_key(), k = k - 4 WHERE id IN (SELECT id FROM b ORDER BY random() LIMIT 2);
         ELSIF op < 0.86 THEN
             DELETE FROM r WHERE id IN (SELECT id FROM r ORDER BY random() LIMIT 1);
             DELETE FROM s WHERE id IN (SELECT id FROM s ORDER BY random() LIMIT 1);
@@ -149,41 +149,41 @@ BEGIN
 END $$;
 
 SELECT setseed(0.3141);
-INSERT INTO r (i) SELECT oj_key() FROM generate_series(1, 8);
-INSERT INTO s (i, j) SELECT oj_key(), oj_key() FROM generate_series(1, 8);
-INSERT INTO t (j) SELECT oj_key() FROM generate_series(1, 5);
-INSERT INTO a (i, j) SELECT oj_key(), floor(random() * 10)::int FROM generate_series(1, 10);
-INSERT INTO b (i, k) SELECT oj_key(), floor(random() * 20)::int - 2 FROM generate_series(1, 10);
-SELECT dt_test.check_all('oj\_%', true);
+INSERT INTO r (i) SELECT iv_key() FROM generate_series(1, 8);
+INSERT INTO s (i, j) SELECT iv_key(), iv_key() FROM generate_series(1, 8);
+INSERT INTO t (j) SELECT iv_key() FROM generate_series(1, 5);
+INSERT INTO a (i, j) SELECT iv_key(), floor(random() * 10)::int FROM generate_series(1, 10);
+INSERT INTO b (i, k) SELECT iv_key(), floor(random() * 20)::int - 2 FROM generate_series(1, 10);
+SELECT dt_test.check_all('iv\_%', true);
 
 DO $$
 BEGIN
     FOR round IN 1 .. 30 LOOP
-        PERFORM oj_round();
-        PERFORM dt_test.check_all('oj\_%', true);
+        PERFORM iv_round();
+        PERFORM dt_test.check_all('iv\_%', true);
         COMMIT;
     END LOOP;
 END $$;
 
 -- A match made and broken on the FULL JOIN, rows of one side only.
 INSERT INTO r (i) VALUES (100);
-SELECT action FROM dt.refresh('oj_full');
-SELECT * FROM oj_full WHERE ri = 100 OR si = 100;
+SELECT action FROM dt.refresh('iv_full');
+SELECT * FROM iv_full WHERE ri = 100 OR si = 100;
 INSERT INTO s (i, j) VALUES (100, 7);
-SELECT action FROM dt.refresh('oj_full');
-SELECT * FROM oj_full WHERE ri = 100 OR si = 100;
+SELECT action FROM dt.refresh('iv_full');
+SELECT * FROM iv_full WHERE ri = 100 OR si = 100;
 DELETE FROM r WHERE i = 100;
-SELECT action FROM dt.refresh('oj_full');
-SELECT * FROM oj_full WHERE ri = 100 OR si = 100;
-SELECT dt_test.check('oj_full');
+SELECT action FROM dt.refresh('iv_full');
+SELECT * FROM iv_full WHERE ri = 100 OR si = 100;
+SELECT dt_test.check('iv_full');
 
 -- Every refresh after the first (FULL) was incremental or had nothing to do.
 SELECT relid::regclass::text AS dt,
        count(*) FILTER (WHERE refresh_action = 'FULL' AND state_message IS NULL) AS full_refreshes,
        count(*) FILTER (WHERE refresh_action = 'INCREMENTAL') > 5 AS incremental
-  FROM dt.refresh_history WHERE relid::regclass::text LIKE 'oj\_%'
+  FROM dt.refresh_history WHERE relid::regclass::text LIKE 'iv\_%'
  GROUP BY 1 ORDER BY 1;
 
 SET client_min_messages = warning;
-DROP SCHEMA dt_oj CASCADE;
+DROP SCHEMA dt_iv CASCADE;
 RESET client_min_messages;
