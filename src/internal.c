@@ -686,20 +686,6 @@ correlated_find(Query *query, SubFound *f)
 	return false;
 }
 
-/* sublink_walker: the SubLinks of an expression, not looking into them. */
-static bool
-sublink_walker(Node *node, List **found)
-{
-	if (node == NULL)
-		return false;
-	if (IsA(node, SubLink))
-	{
-		*found = lappend(*found, node);
-		return false;
-	}
-	return expression_tree_walker(node, sublink_walker, found);
-}
-
 /*
  * rows_find
  *		A query that groups or aggregates the rows of a WHERE with
@@ -714,7 +700,7 @@ sublink_walker(Node *node, List **found)
 static bool
 rows_find(Query *query, SubFound *f)
 {
-	List	   *links = NIL;
+	List	   *links;
 	List	   *vars;
 	ListCell   *lc;
 	Query	   *sub;
@@ -728,7 +714,7 @@ rows_find(Query *query, SubFound *f)
 	vars = pull_var_clause(querytree_flatten_joins(query, (Node *) list_make2(query->targetList,
 																			  query->havingQual)),
 						   PVC_RECURSE_AGGREGATES | PVC_RECURSE_PLACEHOLDERS);
-	sublink_walker(query->jointree->quals, &links);
+	links = querytree_sublinks(query->jointree->quals);
 	foreach(lc, links)
 	{
 		ListCell   *lv;
@@ -1037,6 +1023,22 @@ join_table(Query *query, Oid subrelid, List *colnames)
 	return ref->rtindex;
 }
 
+/*
+ * read_only_table
+ *		Make query read table subrelid, whose columns are colnames, and no
+ *		other relation: its only FROM item, range table entry 1.
+ */
+static void
+read_only_table(Query *query, Oid subrelid, List *colnames)
+{
+	query->rtable = NIL;
+#if PG_VERSION_NUM >= 160000
+	query->rteperminfos = NIL;
+#endif
+	query->jointree = makeFromExpr(NIL, NULL);
+	(void) join_table(query, subrelid, colnames);
+}
+
 /* table_var: column attno of relation rtindex, of the type of expr. */
 static Var *
 table_var(Index rtindex, AttrNumber attno, Node *expr)
@@ -1101,12 +1103,7 @@ rows_replace(Query *query, SubFound *f, Oid subrelid)
 	query->targetList = (List *) columns_mutator(querytree_flatten_joins(query, (Node *) query->targetList),
 												 f->columns);
 	query->havingQual = columns_mutator(querytree_flatten_joins(query, query->havingQual), f->columns);
-	query->rtable = NIL;
-#if PG_VERSION_NUM >= 160000
-	query->rteperminfos = NIL;
-#endif
-	query->jointree = makeFromExpr(NIL, NULL);
-	(void) join_table(query, subrelid, f->colnames);
+	read_only_table(query, subrelid, f->colnames);
 	query->hasSubLinks = false;
 	query->constraintDeps = NIL;
 }
@@ -1123,12 +1120,7 @@ limit_replace(Query *query, SubFound *f, Oid subrelid)
 	List	   *tlist = NIL;
 	ListCell   *lc;
 
-	query->rtable = NIL;
-#if PG_VERSION_NUM >= 160000
-	query->rteperminfos = NIL;
-#endif
-	query->jointree = makeFromExpr(NIL, NULL);
-	(void) join_table(query, subrelid, f->colnames);
+	read_only_table(query, subrelid, f->colnames);
 	foreach(lc, f->sub->targetList)
 	{
 		TargetEntry *tle = lfirst_node(TargetEntry, lc);

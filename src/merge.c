@@ -769,20 +769,6 @@ not_null_column(Query *level, Expr *expr)
 	return notnull;
 }
 
-/* sublinks_walker: the SubLinks of an expression, not looking into them. */
-static bool
-sublinks_walker(Node *node, List **found)
-{
-	if (node == NULL)
-		return false;
-	if (IsA(node, SubLink))
-	{
-		*found = lappend(*found, node);
-		return false;
-	}
-	return expression_tree_walker(node, sublinks_walker, found);
-}
-
 /*
  * semi_join_form
  *		Is a WHERE conjunct EXISTS, NOT EXISTS, IN or NOT IN (x = ANY) over
@@ -793,13 +779,13 @@ static char *
 semi_join_form(Node *conjunct, SubLink * *sublink, bool *anti, bool *scalar)
 {
 	Node	   *arg = is_notclause(conjunct) ? (Node *) get_notclausearg((Expr *) conjunct) : conjunct;
-	List	   *found = NIL;
+	List	   *found;
 	OpExpr	   *op;
 
 	*anti = *scalar = false;
 	if (!IsA(arg, SubLink) || ((SubLink *) arg)->subLinkType == EXPR_SUBLINK)
 	{
-		sublinks_walker(conjunct, &found);
+		found = querytree_sublinks(conjunct);
 		if (list_length(found) != 1 || ((SubLink *) linitial(found))->subLinkType != EXPR_SUBLINK)
 			return pstrdup("subqueries in expressions but [NOT] EXISTS, [NOT] IN and one scalar subquery in WHERE");
 		*sublink = (SubLink *) linitial(found);

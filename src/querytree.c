@@ -313,6 +313,30 @@ querytree_facts(Node *node)
 	return facts;
 }
 
+/* sublinks_walker: the SubLinks of an expression, not looking into them. */
+static bool
+sublinks_walker(Node *node, List **found)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, SubLink))
+	{
+		*found = lappend(*found, node);
+		return false;
+	}
+	return expression_tree_walker(node, sublinks_walker, found);
+}
+
+/* querytree_sublinks: the SubLinks of expression node, not those within them. */
+List *
+querytree_sublinks(Node *node)
+{
+	List	   *found = NIL;
+
+	(void) sublinks_walker(node, &found);
+	return found;
+}
+
 /* querytree_flatten_joins: node with join alias Vars replaced by what they stand for. */
 Node *
 querytree_flatten_joins(Query *query, Node *node)

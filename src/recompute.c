@@ -272,20 +272,6 @@ trace_full_join(Query *query, Expr *expr, DtKeyLeaf *leaf, List **leaves)
 	return NULL;
 }
 
-/* sublinks_walker: the SubLinks of an expression, not looking into them. */
-static bool
-sublinks_walker(Node *node, List **found)
-{
-	if (node == NULL)
-		return false;
-	if (IsA(node, SubLink))
-	{
-		*found = lappend(*found, node);
-		return false;
-	}
-	return expression_tree_walker(node, sublinks_walker, found);
-}
-
 /*
  * sublinks_outside_where
  *		Has a level subqueries but in its WHERE (in the select list, HAVING,
@@ -351,11 +337,9 @@ key_correlation(Query *query, Query *sub, Expr *expr)
 static char *
 leaf_sublinks(DtAnalysis *an, Query *query, DtKeyLeaf *leaf)
 {
-	List	   *found = NIL;
 	ListCell   *lc;
 
-	sublinks_walker(query->jointree->quals, &found);
-	foreach(lc, found)
+	foreach(lc, querytree_sublinks(query->jointree->quals))
 	{
 		Query	   *sub = castNode(Query, ((SubLink *) lfirst(lc))->subselect);
 		DtFromWalk	walk = {0};
