@@ -212,12 +212,13 @@ make_internal_dt(Oid relid, int n, DtEntry *entry, Query *sub)
 	if (an->strategy == DT_STRATEGY_FULL || an->always_full)
 		return InvalidOid;
 
+	/* the columns' collations named as the DDL's search_path finds them */
+	guc_level = settings_pin(entry->settings);
 	initStringInfo(&ddl);
 	appendStringInfo(&ddl, "CREATE TABLE %s (", names_internal_qualified(DT_OBJECT_SUB, relid, n));
 	foreach(lc, deparse_dt_columns(query))
 		appendStringInfo(&ddl, "%s%s", foreach_current_index(lc) > 0 ? ", " : "", (char *) lfirst(lc));
 	appendStringInfoChar(&ddl, ')');
-	guc_level = settings_pin(entry->settings);
 	catalog_exec_ddl(ddl.data);
 	AtEOXact_GUC(false, guc_level);
 	CommandCounterIncrement();

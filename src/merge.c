@@ -864,7 +864,20 @@ make_eval(DtSemiJoin *semi)
 {
 	Query	   *eval = copyObject(semi->sub);
 	RangeTblEntry *rte = rt_fetch(semi->sub_rtindex, eval->rtable);
+	List	   *names = NIL;
 
+	/*
+	 * A CTE's columns print by the names in eref, which are those of the
+	 * table when the query was stored; "dt_rows" has its columns' names now
+	 * (a column renamed since).
+	 */
+	for (int i = 1; i <= list_length(rte->eref->colnames); i++)
+	{
+		char	   *name = get_attname(rte->relid, i, true);
+
+		names = lappend(names, makeString(name != NULL ? name : pstrdup("")));
+	}
+	rte->eref->colnames = names;
 	eval->jointree->quals = copyObject(semi->local_quals);
 	rte->rtekind = RTE_CTE;
 	rte->ctename = pstrdup("dt_rows");

@@ -773,8 +773,9 @@ without_dead_subqueries(Query *query)
  *		in FROM read, as the planner does: WITH queries inlined
  *		(querytree_inline_ctes), at every level of subqueries in FROM, inner
  *		joins made items of the FROM list, and simple subqueries merged
- *		(querytree_pull_up); NULL if a WITH query cannot be inlined.  The
- *		same rows, from as few levels as can be.
+ *		(querytree_pull_up); a set operation's branches are flattened each.
+ *		NULL if a WITH query cannot be inlined.  The same rows, from as few
+ *		levels as can be.
  */
 Query *
 querytree_flatten(Query *query)
@@ -790,6 +791,9 @@ querytree_flatten(Query *query)
 		if (rte->rtekind == RTE_SUBQUERY && (rte->subquery = querytree_flatten(rte->subquery)) == NULL)
 			return NULL;
 	}
+	/* the branches of UNION, INTERSECT or EXCEPT are read by setOperations */
+	if (query->setOperations != NULL)
+		return query;
 	return without_dead_subqueries(querytree_pull_up(inner_joins_as_items(query)));
 }
 

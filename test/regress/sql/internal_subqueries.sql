@@ -170,5 +170,26 @@ SELECT count(*) AS internal_tables
   FROM pg_class c
  WHERE c.relnamespace = 'dt_internal'::regnamespace AND c.relname LIKE 'sub\_%' AND c.relkind = 'r';
 
+-- An internal table whose column has a collation of a schema on the
+-- search_path (not on the internal DDL's): its column names it qualified.
+CREATE COLLATION iq_ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+CREATE TABLE iq_names (id int PRIMARY KEY, name text);
+CREATE TABLE iq_tags (id int PRIMARY KEY, tag text COLLATE iq_ci);
+INSERT INTO iq_names VALUES (1, 'a'), (2, 'A'), (3, 'b'), (4, 'c');
+INSERT INTO iq_tags VALUES (1, 'A'), (2, 'B');
+SELECT iq_create('iq_collated', $$SELECT id, name FROM iq_names WHERE name COLLATE iq_ci IN (SELECT tag FROM iq_tags)$$);
+SELECT a.attcollation::regcollation AS collation
+  FROM dt.dynamic_tables d JOIN dt_internal.dynamic_table i ON i.relid::regclass::text LIKE 'dt_internal.sub\_' || d.relid::oid || '\_%'
+  JOIN pg_attribute a ON a.attrelid = i.relid AND a.attnum = 1
+ WHERE d.relid = 'iq_collated'::regclass;
+SELECT action FROM dt.refresh('iq_collated');
+INSERT INTO iq_tags VALUES (3, 'C');
+DELETE FROM iq_tags WHERE id = 1;
+SELECT action FROM dt.refresh('iq_collated');
+SELECT dt_test.check('iq_collated');
+SELECT dt.drop_dynamic_table('iq_collated');
+DROP TABLE iq_names, iq_tags;
+DROP COLLATION iq_ci;
+
 DROP SCHEMA dt_iq CASCADE;
 RESET search_path;

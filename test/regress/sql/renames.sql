@@ -170,6 +170,27 @@ SELECT action FROM dt.refresh('latest_again');
 SELECT dt_test.check('aliased'), dt_test.check('aliased_again'), dt_test.check('joined'),
        dt_test.check('joined_again'), dt_test.check('latest'), dt_test.check('latest_again');
 
+-- A correlated scalar aggregate evaluated per key (a grouping over it, and
+-- an IN over a subquery with one, through its internal table) names the
+-- columns of its table as they are now after a rename.
+CREATE TABLE e (id int PRIMARY KEY, grp int, v int);
+CREATE TABLE f (id int PRIMARY KEY, eid int, q int);
+INSERT INTO e SELECT i, i % 7, i FROM generate_series(1, 50) i;
+INSERT INTO f SELECT i, i % 60, i % 13 FROM generate_series(1, 300) i;
+SELECT dt.create_dynamic_table('corr_grouped',
+    'SELECT grp, count(*) AS n FROM e WHERE v > (SELECT avg(q) FROM f WHERE f.eid = e.grp) GROUP BY grp',
+    refresh_mode => 'incremental');
+SELECT dt.create_dynamic_table('corr_in',
+    'SELECT id FROM e WHERE id IN (SELECT eid FROM f WHERE q > (SELECT avg(q) FROM f f2 WHERE f2.eid = f.eid))',
+    refresh_mode => 'incremental');
+ALTER TABLE f RENAME COLUMN q TO qty;
+ALTER TABLE f RENAME COLUMN eid TO "E id";
+INSERT INTO f VALUES (301, 3, 100), (302, 4, 100), (303, 5, 0);
+DELETE FROM f WHERE id < 20;
+SELECT action FROM dt.refresh('corr_grouped');
+SELECT action FROM dt.refresh('corr_in');
+SELECT dt_test.check('corr_grouped'), dt_test.check('corr_in');
+
 RESET search_path;
 DROP SCHEMA dt_ren_other CASCADE;
 DROP SCHEMA dt_ren CASCADE;
