@@ -111,15 +111,15 @@ outer_walker(Node *node, LevelWalk *w)
 	if (node == NULL)
 		return false;
 	if (IsA(node, Var))
-		return ((Var *) node)->varlevelsup > w->depth;
+		return (int) ((Var *) node)->varlevelsup > w->depth;
 	if (IsA(node, Aggref))
 	{
-		if (((Aggref *) node)->agglevelsup > w->depth)
+		if ((int) ((Aggref *) node)->agglevelsup > w->depth)
 			return true;
 	}
 	if (IsA(node, GroupingFunc))
 	{
-		if (((GroupingFunc *) node)->agglevelsup > w->depth)
+		if ((int) ((GroupingFunc *) node)->agglevelsup > w->depth)
 			return true;
 	}
 	/* (a SubLink's own Params, in its test, refer to its subquery's columns) */
@@ -129,17 +129,17 @@ outer_walker(Node *node, LevelWalk *w)
 	{
 		Query	   *q = (Query *) node;
 		ListCell   *lc;
-		bool		result;
+		bool		result = false;
 
+		/* (depth is signed: -1 before the start, whose own WITH is level 0) */
+		w->depth++;
 		foreach(lc, q->rtable)
 		{
 			RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
 
-			if (rte->rtekind == RTE_CTE && rte->ctelevelsup > w->depth)
-				return true;
+			result |= rte->rtekind == RTE_CTE && (int) rte->ctelevelsup > w->depth;
 		}
-		w->depth++;
-		result = query_tree_walker(q, outer_walker, w, 0);
+		result = result || query_tree_walker(q, outer_walker, w, 0);
 		w->depth--;
 		return result;
 	}

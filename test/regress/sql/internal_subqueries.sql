@@ -191,5 +191,26 @@ SELECT dt.drop_dynamic_table('iq_collated');
 DROP TABLE iq_names, iq_tags;
 DROP COLLATION iq_ci;
 
+-- A subquery that reads a WITH query of the level above it is not
+-- standalone: no internal table is made of it (one was, without its WITH
+-- query: relation "w" does not exist); the query is refreshed in full.
+CREATE TABLE iq_o (id int PRIMARY KEY, c int, amt int);
+INSERT INTO iq_o SELECT i, i % 7, i FROM generate_series(1, 60) i;
+SELECT dt.create_dynamic_table('iq_outer_cte', $$
+WITH w AS (SELECT c, amt FROM iq_o WHERE amt > 20)
+SELECT o.id FROM iq_o o WHERE o.id > (SELECT count(*) / 2 FROM w)
+$$);
+SELECT dt.create_dynamic_table('iq_outer_cte_in', $$
+WITH w AS (SELECT c, amt FROM iq_o WHERE amt > 50)
+SELECT o.id, o.c FROM iq_o o WHERE o.c IN (SELECT c FROM w)
+$$);
+SELECT name, refresh_mode FROM dt.dynamic_tables WHERE name LIKE 'dt\_iq.iq\_outer%' ORDER BY name;
+INSERT INTO iq_o SELECT i, i % 5, i FROM generate_series(61, 90) i;
+DELETE FROM iq_o WHERE id % 9 = 0;
+SELECT dt_test.check_all('iq\_outer%', true);
+SELECT dt.drop_dynamic_table('iq_outer_cte');
+SELECT dt.drop_dynamic_table('iq_outer_cte_in');
+DROP TABLE iq_o;
+
 DROP SCHEMA dt_iq CASCADE;
 RESET search_path;
