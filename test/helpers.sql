@@ -24,6 +24,8 @@
 -- scheduler, after the failing transaction has rolled back.
 -- dt_test.check_all(pattern [, refresh]) checks (and refreshes) every
 -- dynamic table whose name matches a LIKE pattern.
+-- dt_test.bad_value_counts([dt]) counts the value counts of zero or less in
+-- the auxiliary tables of dt (of every dynamic table without dt).
 --
 -- They run as the caller, with the caller's search_path, except
 -- dt_footprint: it reads the extension's catalog, which only its owner may
@@ -131,6 +133,26 @@ BEGIN
         END IF;
         PERFORM dt_test.check(t);
     END LOOP;
+END $$;
+
+-- dt_test.bad_value_counts([dt]): value counts of zero or less in the
+-- auxiliary tables (per-group value counts) of dt, or of every dynamic
+-- table: a merge deletes a value whose count reaches zero.
+CREATE OR REPLACE FUNCTION dt_test.bad_value_counts(dt regclass DEFAULT NULL)
+RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    aux regclass;
+    total bigint := 0;
+    k bigint;
+BEGIN
+    FOR aux IN SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE n.nspname = 'dt_internal' AND c.relkind = 'r'
+                  AND c.relname LIKE 'aux\_' || coalesce(dt::oid::text || '\_', '') || '%'
+    LOOP
+        EXECUTE format('SELECT count(*) FROM %s WHERE c <= 0', aux) INTO k;
+        total := total + k;
+    END LOOP;
+    RETURN total;
 END $$;
 
 -- dt_test.diff_topn(dt, order_by): the oracle for a dynamic table whose

@@ -47,28 +47,14 @@ CREATE FUNCTION relfilenodes() RETURNS oid[] LANGUAGE sql AS $$
                         || '|' || 'bl_top'::regclass::oid || ')_')
 $$;
 
--- refresh_and_check(): refresh each DT and compare it with its query;
--- bad_counts(): value counts of zero or less in the auxiliary tables.
+-- refresh_and_check(): refresh each DT and compare it with its query
+-- (dt_test.bad_value_counts(): value counts of zero or less, test/helpers.sql).
 CREATE FUNCTION refresh_and_check() RETURNS TABLE (dt text, action text, differences bigint)
 LANGUAGE sql AS $$
     SELECT t, (SELECT r.action FROM dt.refresh(t::regclass) r),
            (SELECT count(*) FROM dt_test.diff(t::regclass))
       FROM unnest(ARRAY['dt_bl.bl_grouped', 'dt_bl.bl_all', 'dt_bl.bl_top']) t
 $$;
-CREATE FUNCTION bad_counts() RETURNS bigint LANGUAGE plpgsql AS $$
-DECLARE
-    aux regclass;
-    total bigint := 0;
-    k bigint;
-BEGIN
-    FOR aux IN SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                WHERE n.nspname = 'dt_internal' AND c.relkind = 'r' AND c.relname LIKE 'aux\_%'
-    LOOP
-        EXECUTE format('SELECT count(*) FROM %s WHERE c <= 0', aux) INTO k;
-        total := total + k;
-    END LOOP;
-    RETURN total;
-END $$;
 -- heaps(): which of the auxiliary tables got new heaps since it was last
 -- called: "all", "none" or "some"
 CREATE TABLE nodes (step serial, relfilenodes oid[]);
@@ -94,7 +80,7 @@ SELECT kind, count(*) FROM dt.explain_refresh('bl_grouped') WHERE kind = 'statem
 SELECT object, count(*) FROM dt.explain_refresh('bl_grouped') WHERE kind = 'statement' GROUP BY object ORDER BY object;
 SELECT * FROM refresh_and_check();
 SELECT heaps();
-SELECT bad_counts();
+SELECT dt_test.bad_value_counts();
 
 -- Small batches from the state the bulk merge left: merged value by value
 -- (the heaps stay), distinct values that leave and come back, cursors
@@ -108,7 +94,7 @@ SELECT heaps();
 UPDATE bl SET k = 'k1' WHERE k = 'k2';
 DELETE FROM bl WHERE id % 5 = 0 AND g = 7;
 SELECT * FROM refresh_and_check();
-SELECT heaps(), bad_counts();
+SELECT heaps(), dt_test.bad_value_counts();
 
 -- Load 2, one transaction larger than the state: most rows deleted (most
 -- counts reach zero, groups empty), 30,000 others inserted over fewer
@@ -120,7 +106,7 @@ SELECT 100000 + i, i % 9, 'm' || (i % 13), i % 40, (i % 101) / 4.0
   FROM generate_series(1, 30000) i;
 COMMIT;
 SELECT * FROM refresh_and_check();
-SELECT heaps(), bad_counts();
+SELECT heaps(), dt_test.bad_value_counts();
 INSERT INTO bl VALUES (40001, 1, 'z', 1000, 1e6), (40002, 1, 'z', 1001, -1e6);
 DELETE FROM bl WHERE id BETWEEN 100001 AND 100050;
 SELECT * FROM refresh_and_check();
@@ -137,6 +123,6 @@ SELECT * FROM refresh_and_check();
 INSERT INTO bl VALUES (2, 1, 'b', 2, 2.5), (3, 2, 'c', 3, 0.5);
 SELECT * FROM refresh_and_check();
 SELECT n, dk, min_y, q1_y, med_k FROM bl_all;
-SELECT heaps(), bad_counts();
+SELECT heaps(), dt_test.bad_value_counts();
 
 DROP SCHEMA dt_bl CASCADE;

@@ -33,30 +33,12 @@ SELECT g, count(*) AS n, count(x) AS nx,
 $$, refresh_mode => 'incremental');
 SELECT refresh_mode_reason FROM dt.dynamic_tables WHERE relid = 'lb_dt'::regclass;
 
--- bad_counts(dt): value counts of the DT's auxiliary tables that are zero
--- or negative (the merge deletes a value whose count reaches zero).
-CREATE FUNCTION bad_counts(dt regclass) RETURNS bigint LANGUAGE plpgsql AS $$
-DECLARE
-    aux regclass;
-    total bigint := 0;
-    k bigint;
-BEGIN
-    FOR aux IN SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                WHERE n.nspname = 'dt_internal' AND c.relkind = 'r'
-                  AND c.relname LIKE 'aux\_' || dt::oid || '\_%'
-    LOOP
-        EXECUTE format('SELECT count(*) FROM %s WHERE c <= 0', aux) INTO k;
-        total := total + k;
-    END LOOP;
-    RETURN total;
-END $$;
-
 -- refresh_and_check: one incremental refresh, then the oracle.
 CREATE FUNCTION refresh_and_check() RETURNS TABLE (action text, differences bigint, zero_counts bigint)
 LANGUAGE sql AS $$
     SELECT (SELECT r.action FROM dt.refresh('dt_lb.lb_dt') r),
            (SELECT count(*) FROM dt_test.diff('dt_lb.lb_dt')),
-           dt_lb.bad_counts('dt_lb.lb_dt')
+           dt_test.bad_value_counts('dt_lb.lb_dt')
 $$;
 
 -- Batch 1, one transaction: 6,000 new rows over few values (duplicates
