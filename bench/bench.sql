@@ -127,7 +127,7 @@ CREATE TABLE IF NOT EXISTS write_runs (
 CREATE TABLE IF NOT EXISTS lag_samples (
     run text, at timestamptz, dt text, lag_s double precision);
 CREATE TABLE IF NOT EXISTS ingest_runs (
-    run text, rate integer, seconds integer, tps double precision);
+    run text, rate integer, seconds integer, tps double precision, load1 double precision);
 -- Figure 5: one row per dt_loadtest run.
 CREATE TABLE IF NOT EXISTS read_runs (
     side text, rep integer, tps double precision, transactions bigint, errors bigint,
@@ -139,13 +139,16 @@ CREATE TABLE IF NOT EXISTS api_runs (
     endpoint text, side text, rep integer, rps double precision, requests bigint, errors bigint,
     p50 double precision, p95 double precision, p99 double precision, max double precision);
 
--- sample_lag: every interval_s seconds for seconds, the lag of every
--- flakebench dynamic table (clock - data timestamp, as
--- dt.dynamic_tables.current_lag but with the clock instead of now()), read
--- from the catalog row the refreshes update.  A procedure that commits
--- after every sample, so each sample sees the latest refresh.
+-- sample_lag: every interval_s seconds for seconds, the lag of the
+-- dynamic tables dts (all without it): clock - data timestamp, as
+-- dt.dynamic_tables.current_lag but with the clock instead of now(), from
+-- the catalog row the refreshes update or, for a table nothing changed
+-- since its refresh, the scheduler's word that it is current
+-- (dt_internal.fresh_as_of).  A procedure that commits after every
+-- sample, so each sample sees the latest refresh.
 CREATE OR REPLACE PROCEDURE sample_lag(run text, seconds double precision,
-                                       interval_s double precision DEFAULT 0.1)
+                                       interval_s double precision DEFAULT 0.1,
+                                       dts regclass[] DEFAULT NULL)
 LANGUAGE plpgsql AS $$
 DECLARE
     stop timestamptz := clock_timestamp() + seconds * interval '1 second';
@@ -153,8 +156,10 @@ BEGIN
     WHILE clock_timestamp() < stop LOOP
         INSERT INTO bench.lag_samples
         SELECT run, clock_timestamp(), c.relname,
-               extract(epoch FROM clock_timestamp() - d.data_timestamp)
-          FROM dt_internal.dynamic_table d JOIN pg_class c ON c.oid = d.relid;
+               extract(epoch FROM clock_timestamp()
+                                  - greatest(d.data_timestamp, dt_internal.fresh_as_of(d.relid)))
+          FROM dt_internal.dynamic_table d JOIN pg_class c ON c.oid = d.relid
+         WHERE dts IS NULL OR d.relid = ANY (dts::oid[]);
         COMMIT;
         PERFORM pg_sleep(interval_s);
     END LOOP;

@@ -235,6 +235,16 @@ pgenv_start() {
 	PGUSER=$(id -un)
 }
 
+# pgenv_resume DATADIR PORT: start again an instance that pgenv_start made
+# and pgenv_stop stopped, with its data.  PGHOST/PGPORT are exported.
+pgenv_resume() {
+	local data=$1 port=$2
+	"$PGDT_BIN/pg_ctl" -D "$data" -l "$data/server.log" -w start >/dev/null ||
+		{ cat "$data/server.log" >&2; return 1; }
+	export PGHOST=$data PGPORT=$port PGUSER
+	PGUSER=$(id -un)
+}
+
 # pgenv_stop DATADIR: stop an instance started by pgenv_start, if running.
 pgenv_stop() {
 	[ -f "$1/postmaster.pid" ] && "$PGDT_BIN/pg_ctl" -D "$1" -m fast -w stop >/dev/null 2>&1 || true
