@@ -21,8 +21,9 @@
  *				worker is busy.
  *	refresh worker  at most pg_dynamic_tables.max_concurrent_refreshes in the
  *				server, each connected to one database.  It reads that
- *				database's schedule (again only when it changed, when a
- *				refresh ran, or every ten seconds), plans units
+ *				database's schedule (again only when it changed, after a
+ *				refresh its watch does not describe, or every ten
+ *				seconds), plans units
  *				(schedule.c), claims one no other worker runs, refreshes it
  *				in a transaction of its own, and publishes in its
  *				database's slot when the next unit is due and how many due
@@ -1699,8 +1700,9 @@ read_unit_inputs(List *entries, Oid relid, UnitInputs *in)
  *		(in, read before it) if it left every DT of the unit current in a
  *		way that a refresh with no new change would keep (settled), or else
  *		forget its watch.  Full memory of watches only costs refreshes.
+ *		Returns whether the unit is watched now.
  */
-static void
+static bool
 watch_unit(Oid relid, const UnitInputs *in, bool settled)
 {
 	DbSlot	   *db;
@@ -1730,6 +1732,7 @@ watch_unit(Oid relid, const UnitInputs *in, bool settled)
 		db->quiet |= in->mask;
 	}
 	SpinLockRelease(&shared->mutex);
+	return w != NULL && settled && db != NULL;
 }
 
 /*
@@ -1754,7 +1757,7 @@ refresh_unit_work(void *arg)
 	pgstat_report_activity(STATE_RUNNING, psprintf("refresh of %s", get_rel_name(llast_oid(unit))));
 	if (workers_refresh_timeout > 0)
 		enable_timeout_after(STATEMENT_TIMEOUT, workers_refresh_timeout);
-	run->skipped = !refresh_scheduled_unit(unit, workers_fresh_as_of, &run->settled);
+	run->skipped = !refresh_scheduled_unit(unit, workers_fresh_as_of, &run->settled, false);
 	/* a DT dropped since it was planned: its unit is not the same */
 	run->settled = run->settled && list_length(unit) == list_length(run->unit);
 	if (workers_refresh_timeout > 0)
@@ -1763,8 +1766,9 @@ refresh_unit_work(void *arg)
 
 /*
  * compact_unit_logs_work
- *		Give back the pages of the change logs the DTs read that their
- *		refreshes emptied (capture_compact_logs).
+ *		Delete what the refreshes of the DTs consumed from the change logs
+ *		they read (capture_cleanup), then give back the pages of those
+ *		that are empty now (capture_compact_logs).
  */
 static void
 compact_unit_logs_work(void *arg)
@@ -1781,18 +1785,25 @@ compact_unit_logs_work(void *arg)
 		foreach(lc2, catalog_input_relids(lfirst_oid(lc)))
 			inputs = list_append_unique_oid(inputs, lfirst_oid(lc2));
 	}
+	foreach(lc, inputs)
+		capture_cleanup(lfirst_oid(lc));
+	/* the emptiness check sees the rows deleted */
+	CommandCounterIncrement();
 	capture_compact_logs(inputs);
 }
 
 /*
  * compact_logs
- *		Add unit's DTs to those whose logs wait to be compacted, and
- *		compact them all, in a transaction of its own, if the last time was
- *		a second ago or more (or now, with force: the worker is leaving):
- *		a bulk load's pages come back within a second or so, and tables
- *		refreshed many times a second do not pay a transaction each for
- *		it.  Otherwise *wake (if not NULL) is lowered to when they may be:
- *		a table that goes idle after its refresh is not refreshed again.
+ *		Add unit's DTs to those whose logs wait to be cleaned up and
+ *		compacted, and do it for them all, in a transaction of its own, if
+ *		the last time was a second ago or more (or now, with force: the
+ *		worker is leaving): a bulk load's pages come back within a second
+ *		or so, and tables refreshed many times a second do not pay a
+ *		transaction, or a scan of each log they read, per refresh for it.
+ *		Otherwise *wake (if not NULL) is lowered to when they may be: a
+ *		table that goes idle after its refresh is not refreshed again.
+ *		Rows consumed and not yet deleted cost nothing but their scan: a
+ *		refresh reads only those after its position.
  */
 static void
 compact_logs(List *unit, bool force, TimestampTz *wake)
@@ -1829,18 +1840,21 @@ compact_logs(List *unit, bool force, TimestampTz *wake)
  *		(watch_unit) and have the logs it read compacted (compact_logs);
  *		back off if it was locked.  A cancel (SIGINT from
  *		workers_cancel_refresh, or the timeout) fails the refresh, and ends
- *		here at the latest.
+ *		here at the latest.  Returns whether the unit is watched: then the
+ *		watch tells the next plan when the unit was current (unit_is_current),
+ *		and the schedule need not be read again for it.
  */
-static void
+static bool
 run_unit(List *unit, List *entries)
 {
 	UnitRun		run = {unit, false, false};
 	UnitInputs	in;
 	Latch	   *launcher;
+	bool		watched;
 
 	read_unit_inputs(entries, llast_oid(unit), &in);
 	(void) in_transaction(refresh_unit_work, &run);
-	watch_unit(llast_oid(unit), &in, run.settled && !run.skipped && !transaction_failed);
+	watched = watch_unit(llast_oid(unit), &in, run.settled && !run.skipped && !transaction_failed);
 	if (workers_refresh_timeout > 0)
 		disable_timeout(STATEMENT_TIMEOUT, false);
 
@@ -1870,6 +1884,7 @@ run_unit(List *unit, List *entries)
 	/* a busy worker does not exit: autovacuum must see its dead rows now */
 	pgstat_report_stat(false);
 	pgstat_report_activity(STATE_IDLE, NULL);
+	return watched;
 }
 
 /*
@@ -1973,8 +1988,13 @@ leave(List *entries)
  *		seconds, or when the extension is gone.
  *
  * The schedule is read again when the database's generation moved, after
- * every refresh (data timestamps and refresh times changed), and every
- * ten seconds; it lives in schedule_cxt.  What one pass plans lives in
+ * a refresh that left its unit unwatched (its data timestamp, or whether
+ * it is populated, is then known only from the catalog), and every ten
+ * seconds (the refresh times, from which each DT's lead follows); it
+ * lives in schedule_cxt.  After a watched refresh, the watch tells when
+ * the unit was current (unit_is_current): reading the schedule again, a
+ * transaction and three catalog queries, was most of a small refresh's
+ * fixed cost at a 100 ms lag.  What one pass plans lives in
  * pass_cxt, reset every pass.
  */
 static void
@@ -2044,7 +2064,7 @@ worker_loop(void)
 										unit_is_current, NULL), &left);
 		publish(unit != NIL ? now : wake, left);
 		if (unit != NIL)
-			run_unit(unit, load.entries);
+			reload = !run_unit(unit, load.entries);
 		else
 			started_for = 0;
 		if (started_at != 0)
@@ -2052,7 +2072,6 @@ worker_loop(void)
 		if (unit != NIL)
 		{
 			idle_since = GetCurrentTimestamp();
-			reload = true;
 			continue;
 		}
 
