@@ -45,6 +45,7 @@
 #include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
@@ -247,10 +248,72 @@ catalog_end_as_owner(Oid saved_user, int saved_context)
 }
 
 /*
+ * The statements catalog_exec ran in this process, prepared: a refresh
+ * runs about fifteen (its entry, its inputs, its position, its history
+ * row, the costs adaptive refresh reads, ...), and a scheduled one is
+ * their only user in a refresh worker, where parsing and planning them
+ * again each time was a good part of the fixed cost of a refresh at a
+ * 100 ms lag.  Keyed by the statement's text; at most
+ * CATALOG_PLANS_MAX, beyond which statements run unprepared (a text
+ * naming an object, such as a change log's cleanup, is one statement
+ * per object).  The plan cache revalidates them (DDL on what they read,
+ * and the extension dropped and created again, replan them); the
+ * search_path they run with is always the same.
+ */
+typedef struct CatalogPlan
+{
+	char	   *sql;
+	int			nargs;
+	Oid		   *types;
+	SPIPlanPtr	plan;
+} CatalogPlan;
+
+#define CATALOG_PLANS_MAX 128
+
+static List *catalog_plans = NIL;
+
+/* catalog_plan: the prepared statement of sql, or NULL if the cache is full. */
+static SPIPlanPtr
+catalog_plan(const char *sql, int nargs, Oid *types)
+{
+	ListCell   *lc;
+	MemoryContext old;
+	CatalogPlan *cp;
+	SPIPlanPtr	plan;
+
+	foreach(lc, catalog_plans)
+	{
+		cp = (CatalogPlan *) lfirst(lc);
+		if (cp->nargs == nargs && strcmp(cp->sql, sql) == 0 &&
+			(nargs == 0 || memcmp(cp->types, types, sizeof(Oid) * nargs) == 0))
+			return cp->plan;
+	}
+	if (list_length(catalog_plans) >= CATALOG_PLANS_MAX)
+		return NULL;
+	plan = SPI_prepare(sql, nargs, types);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed (%s) for: %s", SPI_result_code_string(SPI_result), sql);
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "SPI_keepplan failed for: %s", sql);
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	cp = palloc(sizeof(CatalogPlan));
+	cp->sql = pstrdup(sql);
+	cp->nargs = nargs;
+	cp->types = nargs > 0 ? palloc(sizeof(Oid) * nargs) : NULL;
+	if (nargs > 0)
+		memcpy(cp->types, types, sizeof(Oid) * nargs);
+	cp->plan = plan;
+	catalog_plans = lappend(catalog_plans, cp);
+	MemoryContextSwitchTo(old);
+	return plan;
+}
+
+/*
  * exec_as_extension_owner
  *		Run sql as the extension owner (restricted: as a security-restricted
  *		operation) with search_path = pg_catalog, pg_temp; error out unless
- *		SPI returns expected.  The caller is connected to SPI.
+ *		SPI returns expected.  The caller is connected to SPI.  A statement
+ *		that is not a utility command runs prepared (catalog_plan).
  */
 static void
 exec_as_extension_owner(const char *sql, int nargs, Oid *types, Datum *values,
@@ -260,12 +323,18 @@ exec_as_extension_owner(const char *sql, int nargs, Oid *types, Datum *values,
 	int			saved_context;
 	int			rc;
 	int			guc_level;
+	SPIPlanPtr	plan = NULL;
 
 	catalog_begin_as_owner(catalog_extension_owner(), restricted, &saved_user, &saved_context);
 	guc_level = NewGUCNestLevel();
 	set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
 					  GUC_ACTION_SAVE, true, 0, false);
-	rc = SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0);
+	if (expected != SPI_OK_UTILITY)
+		plan = catalog_plan(sql, nargs, types);
+	if (plan != NULL)
+		rc = SPI_execute_plan(plan, values, nulls, false, 0);
+	else
+		rc = SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0);
 	AtEOXact_GUC(false, guc_level);
 	catalog_end_as_owner(saved_user, saved_context);
 	if (rc != expected)
