@@ -1805,7 +1805,9 @@ without_internal_sql(const char *context, Oid relid)
 
 /*
  * refresh_one
- *		Refresh one DT, already locked by the caller, as of snapshot snap.
+ *		Refresh one DT, already locked by the caller, as of snapshot snap;
+ *		then, with clean_logs, delete the rows of the logs it read that
+ *		every reader has consumed (capture_cleanup).
  *
  * Changes the current transaction made before this call count as
  * consumed: in a unit, a DT downstream reads what its upstream DTs wrote
@@ -1813,7 +1815,7 @@ without_internal_sql(const char *context, Oid relid)
  */
 static void
 refresh_one(Oid relid, Snapshot snap, TimestampTz data_timestamp, const char *trigger,
-			RefreshFreshFn fresh, DtRefreshStats *stats)
+			RefreshFreshFn fresh, bool clean_logs, DtRefreshStats *stats)
 {
 	TimestampTz start = GetCurrentTimestamp();
 	TimestampTz fresh_before = fresh != NULL ? fresh(relid) : 0;
@@ -1878,7 +1880,7 @@ refresh_one(Oid relid, Snapshot snap, TimestampTz data_timestamp, const char *tr
 	if (!entry->populated)
 		CacheInvalidateRelcacheByRelid(relid);
 
-	foreach(lc, catalog_input_relids(relid))
+	foreach(lc, clean_logs ? catalog_input_relids(relid) : NIL)
 		capture_cleanup(lfirst_oid(lc));
 	catalog_insert_history(relid, trigger, start, GetCurrentTimestamp(), data_timestamp,
 						   fresh_before, stats, "SUCCEEDED", stats->message);
@@ -1997,7 +1999,7 @@ refresh_dynamic_table(Oid relid, const char *trigger, DtRefreshStats *stats,
 
 		attempt->relid = lfirst_oid(lc);
 		attempt->name = get_rel_name(attempt->relid);
-		refresh_one(lfirst_oid(lc), snap, data_timestamp, trigger, fresh,
+		refresh_one(lfirst_oid(lc), snap, data_timestamp, trigger, fresh, true,
 					lfirst_oid(lc) == relid ? stats : &unit_stats);
 	}
 	UnregisterSnapshot(snap);
@@ -2010,6 +2012,7 @@ typedef struct ScheduledRefresh
 	Snapshot	snap;
 	TimestampTz data_timestamp;
 	RefreshFreshFn fresh;
+	bool		clean_logs;
 	bool		windowed;		/* set: its action followed from the window */
 } ScheduledRefresh;
 
@@ -2020,7 +2023,7 @@ scheduled_refresh(void *arg)
 	ScheduledRefresh *r = (ScheduledRefresh *) arg;
 	DtRefreshStats stats;
 
-	refresh_one(r->relid, r->snap, r->data_timestamp, "SCHEDULED", r->fresh, &stats);
+	refresh_one(r->relid, r->snap, r->data_timestamp, "SCHEDULED", r->fresh, r->clean_logs, &stats);
 	r->windowed = stats.windowed;
 }
 
@@ -2040,9 +2043,13 @@ scheduled_refresh(void *arg)
  * changed (row-level security, capture triggers disabled, a query
  * always refreshed in full), so that with nothing captured since, the
  * next refresh of each would be NO_DATA (the scheduler then skips it).
+ * Without clean_logs, the caller deletes what the refreshes consumed from
+ * the logs they read (capture_cleanup) later: a refresh worker does it at
+ * most once a second, since each cleanup scans a whole log, and a table
+ * refreshed ten times a second paid most of its refresh for it.
  */
 bool
-refresh_scheduled_unit(List *unit, RefreshFreshFn fresh, bool *settled)
+refresh_scheduled_unit(List *unit, RefreshFreshFn fresh, bool *settled, bool clean_logs)
 {
 	TimestampTz start = GetCurrentTimestamp();
 	List	   *failed = NIL;
@@ -2078,7 +2085,7 @@ refresh_scheduled_unit(List *unit, RefreshFreshFn fresh, bool *settled)
 	{
 		Oid			relid = lfirst_oid(lc);
 		List	   *inputs = catalog_input_relids(relid);
-		ScheduledRefresh r = {relid, snap, data_timestamp, fresh, false};
+		ScheduledRefresh r = {relid, snap, data_timestamp, fresh, clean_logs, false};
 		ErrorData  *edata;
 		ListCell   *lc2;
 		Oid			broken = InvalidOid;

@@ -42,7 +42,8 @@ extern bool refresh_adaptive;
 
 extern void refresh_dynamic_table(Oid relid, const char *trigger, DtRefreshStats *stats,
 								  volatile DtRefreshAttempt *attempt, RefreshFreshFn fresh);
-extern bool refresh_scheduled_unit(List *unit, RefreshFreshFn fresh, bool *settled);
+extern bool refresh_scheduled_unit(List *unit, RefreshFreshFn fresh, bool *settled,
+								   bool clean_logs);
 extern void refresh_empty(Oid relid);
 extern bool refresh_running(void);
 
