@@ -69,6 +69,8 @@
 #define CHANGES_CTE "dt$c"
 /* The WITH query of the change of D of the semi-join t<rtindex>. */
 #define SEMI_CHANGES_CTE "dt$d"
+/* the WITH query of the value now of an uncorrelated scalar subquery */
+#define SCALAR_VALUE_CTE "dt$v"
 
 /* The relation numbering the grouping sets in change rows, its column. */
 #define GROUPING_SET_REL "dt$gs"
@@ -1322,6 +1324,18 @@ correlated_sublink_walker(Node *node, void *context)
 }
 
 /*
+ * scalar_value
+ *		Is D of rel the value of an uncorrelated scalar subquery (one row,
+ *		no key), whose value now the terms of a window read from WITH query
+ *		"dt$v<rtindex>" (semi_changes_ctes_sql)?
+ */
+static bool
+scalar_value(DtFromRel *rel)
+{
+	return rel->semi != NULL && rel->semi->scalar && rel->semi->inner_keys == NIL;
+}
+
+/*
  * change_term_sql
  *		One SELECT of change rows: the relations of the FROM list read as
  *		kinds[i] says, the sign of a row the product of its relations' signs
@@ -1335,10 +1349,13 @@ correlated_sublink_walker(Node *node, void *context)
  *		joined relations, after every other condition, where the planner
  *		would test it on the rows of its own relation before the joins
  *		that leave out most of them, and again for each row of the other
- *		side of a nested loop.
+ *		side of a nested loop.  In a window's terms (window), an
+ *		uncorrelated scalar subquery read now (Q22's average balance) is
+ *		read from its WITH query (scalar_value_sql), computed once for all
+ *		the terms, not once in each.
  */
 static char *
-change_term_sql(DeparseMerge *b, SourceKind *kinds, bool negate)
+change_term_sql(DeparseMerge *b, SourceKind *kinds, bool negate, bool window)
 {
 	DtAnalysis *an = b->an;
 	StringInfoData s;
@@ -1368,6 +1385,13 @@ change_term_sql(DeparseMerge *b, SourceKind *kinds, bool negate)
 			correlated_sublink_walker(rel->semi->predicate, NULL))
 			appendStringInfo(&deferred, "%s(%s)", deferred.len > 0 ? " AND " : "",
 							 expr_sql((Expr *) rel->semi->predicate, b->from_ctx));
+		else if (rel->semi != NULL && kind == SOURCE_NOW && window && scalar_value(rel))
+		{
+			appendStringInfo(&where, "%s%s", where.len > 0 ? " AND " : "",
+							 expr_sql((Expr *) rel->semi->join_quals, b->from_ctx));
+			appendStringInfo(&from, "%s" SCALAR_VALUE_CTE "%u t%u", from.len > 0 ? ", " : "",
+							 rel->rtindex, rel->rtindex);
+		}
 		else if (rel->semi != NULL)
 			appendStringInfo(&where, "%s%s", where.len > 0 ? " AND " : "",
 							 expr_sql((Expr *) (kind == SOURCE_CHANGES ? rel->semi->join_quals : rel->semi->predicate),
@@ -1520,7 +1544,7 @@ append_terms(DeparseMerge *b, SourceKind *kinds, int from, bool negate, StringIn
 			return;
 		}
 	}
-	appendStringInfo(s, "%s%s", s->len > 0 ? " UNION ALL " : "", change_term_sql(b, kinds, negate));
+	appendStringInfo(s, "%s%s", s->len > 0 ? " UNION ALL " : "", change_term_sql(b, kinds, negate, true));
 }
 
 /*
@@ -1660,7 +1684,9 @@ semi_key_filter_sql(DeparseMerge *b, DtFromRel *rel, List *changed)
  *		The changes of D of every semi-join whose table the window changed,
  *		each a materialized WITH query "dt$d<rtindex>" after the change
  *		windows of changes_cte_sql (", " before each): computed once
- *		however many terms read it.
+ *		however many terms read it; and the value now of every
+ *		uncorrelated scalar subquery (scalar_value), "dt$v<rtindex>",
+ *		which the terms that read D now join in place of the subquery.
  */
 static char *
 semi_changes_ctes_sql(DeparseMerge *b, List *changed)
@@ -1676,6 +1702,9 @@ semi_changes_ctes_sql(DeparseMerge *b, List *changed)
 		if (rel->semi != NULL && list_member_oid(changed, rel->input->relid))
 			appendStringInfo(&s, ", " SEMI_CHANGES_CTE "%u AS MATERIALIZED (%s)", rel->rtindex,
 							 semi_changes_sql(rel, semi_key_filter_sql(b, rel, changed)));
+		if (scalar_value(rel))
+			appendStringInfo(&s, ", " SCALAR_VALUE_CTE "%u AS MATERIALIZED (SELECT (%s) AS v)", rel->rtindex,
+							 pg_get_querydef(rel->semi->sub, false));
 	}
 	return s.data;
 }
@@ -1705,7 +1734,7 @@ change_rows_sql(DeparseMerge *b, bool from_base, List *changed)
 
 		for (j = 0; j < n; j++)
 			kinds[j] = SOURCE_NOW;
-		return change_term_sql(b, kinds, false);
+		return change_term_sql(b, kinds, false, false);
 	}
 	terms = change_terms(b->an->from, changed, 0);
 	if (terms == NIL)
