@@ -69,6 +69,8 @@
 #define CHANGES_CTE "dt$c"
 /* The WITH query of the change of D of the semi-join t<rtindex>. */
 #define SEMI_CHANGES_CTE "dt$d"
+/* the WITH query of the value now of an uncorrelated scalar subquery */
+#define SCALAR_VALUE_CTE "dt$v"
 
 /* The relation numbering the grouping sets in change rows, its column. */
 #define GROUPING_SET_REL "dt$gs"
@@ -1093,7 +1095,11 @@ static char *semi_eval_changes_sql(DtFromRel *rel, List *ctx, const char *local,
  *		window flipped, +1 where a key appeared and -1 where it went
  *		(negated for an anti-join, whose weight is 1 - D).  A key existed
  *		before iff its rows now, counted through the table's index on it,
- *		outnumber the window's signed count.  NULL keys match nothing.
+ *		outnumber the window's signed count d.  The count stops at
+ *		max(d, 0) + 1 rows: a key with that many rows exists now and
+ *		existed before, and the probe of a key with many rows (Q22's
+ *		orders of a customer) reads one or two of them.  NULL keys match
+ *		nothing.
  */
 static char *
 semi_changes_sql(DtFromRel *rel, const char *key_filter)
@@ -1130,7 +1136,8 @@ semi_changes_sql(DtFromRel *rel, const char *key_filter)
 	}
 	return psprintf("SELECT (CASE WHEN n.c > 0 THEN %d ELSE %d END)::smallint AS " DT_COL_SIGN "%s "
 					"FROM (SELECT %spg_catalog.sum(t%u." DT_COL_SIGN ") AS d FROM %s WHERE (%s)%s GROUP BY %s) x "
-					"CROSS JOIN LATERAL (SELECT pg_catalog.count(*) AS c FROM %s WHERE (%s)%s) n "
+					"CROSS JOIN LATERAL (SELECT pg_catalog.count(*) AS c FROM (SELECT FROM %s WHERE (%s)%s "
+					"LIMIT GREATEST(x.d, 0) + 1) r) n "
 					"WHERE (n.c > 0) <> (n.c - x.d > 0)",
 					semi->anti ? -1 : 1, semi->anti ? 1 : -1, outs.data,
 					keys.data, semi->sub_rtindex, source_sql(&table, SOURCE_CHANGES), local, notnull.data,
@@ -1302,20 +1309,61 @@ grouping_sets_values_sql(DtAnalysis *an, StringInfo from)
 }
 
 /*
+ * correlated_sublink_walker
+ *		Does node hold a subquery that reads a column of the level node is
+ *		in (evaluated once per row, not once per statement)?
+ */
+static bool
+correlated_sublink_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, SubLink) && contain_vars_of_level(((SubLink *) node)->subselect, 1))
+		return true;
+	return expression_tree_walker(node, correlated_sublink_walker, context);
+}
+
+/*
+ * scalar_value
+ *		Is D of rel the value of an uncorrelated scalar subquery (one row,
+ *		no key), whose value now the terms of a window read from WITH query
+ *		"dt$v<rtindex>" (semi_changes_ctes_sql)?
+ */
+static bool
+scalar_value(DtFromRel *rel)
+{
+	return rel->semi != NULL && rel->semi->scalar && rel->semi->inner_keys == NIL;
+}
+
+/*
  * change_term_sql
  *		One SELECT of change rows: the relations of the FROM list read as
  *		kinds[i] says, the sign of a row the product of its relations' signs
  *		(negated if negate), the group key, the aggregate inputs and filters,
- *		under the query's WHERE and join conditions.
+ *		under the query's WHERE and join conditions.  The predicate of a
+ *		semi-join evaluated per key (DtSemiJoin's eval), read now, that
+ *		holds a correlated subquery (Q20's sum of the part-supplier's
+ *		lineitems; the planner never makes it a join) is a column of a
+ *		subquery fenced
+ *		with OFFSET 0, tested above it: it is evaluated once per row of the
+ *		joined relations, after every other condition, where the planner
+ *		would test it on the rows of its own relation before the joins
+ *		that leave out most of them, and again for each row of the other
+ *		side of a nested loop.  In a window's terms (window), an
+ *		uncorrelated scalar subquery read now (Q22's average balance) is
+ *		read from its WITH query (scalar_value_sql), computed once for all
+ *		the terms, not once in each.
  */
 static char *
-change_term_sql(DeparseMerge *b, SourceKind *kinds, bool negate)
+change_term_sql(DeparseMerge *b, SourceKind *kinds, bool negate, bool window)
 {
 	DtAnalysis *an = b->an;
 	StringInfoData s;
 	StringInfoData from;
 	StringInfoData signs;
 	StringInfoData where;
+	StringInfoData deferred;
+	StringInfoData outs;
 	ListCell   *lc;
 	int			i;
 
@@ -1323,6 +1371,8 @@ change_term_sql(DeparseMerge *b, SourceKind *kinds, bool negate)
 	initStringInfo(&from);
 	initStringInfo(&signs);
 	initStringInfo(&where);
+	initStringInfo(&deferred);
+	initStringInfo(&outs);
 	if (an->quals != NULL)
 		appendStringInfoString(&where, expr_sql((Expr *) an->quals, b->from_ctx));
 	foreach(lc, an->from)
@@ -1331,7 +1381,18 @@ change_term_sql(DeparseMerge *b, SourceKind *kinds, bool negate)
 		SourceKind	kind = kinds[foreach_current_index(lc)];
 
 		Assert(rel->semi == NULL || kind != SOURCE_BEFORE);
-		if (rel->semi != NULL)
+		if (rel->semi != NULL && kind != SOURCE_CHANGES && rel->semi->eval != NULL &&
+			correlated_sublink_walker(rel->semi->predicate, NULL))
+			appendStringInfo(&deferred, "%s(%s)", deferred.len > 0 ? " AND " : "",
+							 expr_sql((Expr *) rel->semi->predicate, b->from_ctx));
+		else if (rel->semi != NULL && kind == SOURCE_NOW && window && scalar_value(rel))
+		{
+			appendStringInfo(&where, "%s%s", where.len > 0 ? " AND " : "",
+							 expr_sql((Expr *) rel->semi->join_quals, b->from_ctx));
+			appendStringInfo(&from, "%s" SCALAR_VALUE_CTE "%u t%u", from.len > 0 ? ", " : "",
+							 rel->rtindex, rel->rtindex);
+		}
+		else if (rel->semi != NULL)
 			appendStringInfo(&where, "%s%s", where.len > 0 ? " AND " : "",
 							 expr_sql((Expr *) (kind == SOURCE_CHANGES ? rel->semi->join_quals : rel->semi->predicate),
 									  b->from_ctx));
@@ -1352,15 +1413,26 @@ change_term_sql(DeparseMerge *b, SourceKind *kinds, bool negate)
 	if (an->grouping_sets != NIL)
 		appendStringInfo(&s, ", %s", grouping_sets_values_sql(an, &from));
 	appendStringInfo(&s, ")::%s AS key", b->keytype);
+	appendStringInfoString(&outs, DT_COL_SIGN ", key");
 	i = 0;
 	foreach(lc, an->input_exprs)
+	{
 		appendStringInfo(&s, ", %s AS x%d", expr_sql((Expr *) lfirst(lc), b->from_ctx), ++i);
+		appendStringInfo(&outs, ", x%d", i);
+	}
 	i = 0;
 	foreach(lc, an->filter_exprs)
+	{
 		appendStringInfo(&s, ", %s AS f%d", expr_sql((Expr *) lfirst(lc), b->from_ctx), ++i);
+		appendStringInfo(&outs, ", f%d", i);
+	}
+	if (deferred.len > 0)
+		appendStringInfo(&s, ", %s AS dt$keep", deferred.data);
 	appendStringInfo(&s, " FROM %s", from.data);
 	if (where.len > 0)
 		appendStringInfo(&s, " WHERE %s", where.data);
+	if (deferred.len > 0)
+		return psprintf("SELECT %s FROM (%s OFFSET 0) dt$t WHERE dt$t.dt$keep", outs.data, s.data);
 	return s.data;
 }
 
@@ -1472,7 +1544,7 @@ append_terms(DeparseMerge *b, SourceKind *kinds, int from, bool negate, StringIn
 			return;
 		}
 	}
-	appendStringInfo(s, "%s%s", s->len > 0 ? " UNION ALL " : "", change_term_sql(b, kinds, negate));
+	appendStringInfo(s, "%s%s", s->len > 0 ? " UNION ALL " : "", change_term_sql(b, kinds, negate, true));
 }
 
 /*
@@ -1612,7 +1684,9 @@ semi_key_filter_sql(DeparseMerge *b, DtFromRel *rel, List *changed)
  *		The changes of D of every semi-join whose table the window changed,
  *		each a materialized WITH query "dt$d<rtindex>" after the change
  *		windows of changes_cte_sql (", " before each): computed once
- *		however many terms read it.
+ *		however many terms read it; and the value now of every
+ *		uncorrelated scalar subquery (scalar_value), "dt$v<rtindex>",
+ *		which the terms that read D now join in place of the subquery.
  */
 static char *
 semi_changes_ctes_sql(DeparseMerge *b, List *changed)
@@ -1628,6 +1702,9 @@ semi_changes_ctes_sql(DeparseMerge *b, List *changed)
 		if (rel->semi != NULL && list_member_oid(changed, rel->input->relid))
 			appendStringInfo(&s, ", " SEMI_CHANGES_CTE "%u AS MATERIALIZED (%s)", rel->rtindex,
 							 semi_changes_sql(rel, semi_key_filter_sql(b, rel, changed)));
+		if (scalar_value(rel))
+			appendStringInfo(&s, ", " SCALAR_VALUE_CTE "%u AS MATERIALIZED (SELECT (%s) AS v)", rel->rtindex,
+							 pg_get_querydef(rel->semi->sub, false));
 	}
 	return s.data;
 }
@@ -1657,7 +1734,7 @@ change_rows_sql(DeparseMerge *b, bool from_base, List *changed)
 
 		for (j = 0; j < n; j++)
 			kinds[j] = SOURCE_NOW;
-		return change_term_sql(b, kinds, false);
+		return change_term_sql(b, kinds, false, false);
 	}
 	terms = change_terms(b->an->from, changed, 0);
 	if (terms == NIL)
