@@ -561,11 +561,14 @@ dt_alter_dynamic_table(PG_FUNCTION_ARGS)
  * dt_explain_refresh
  *		dt.explain_refresh(name regclass) RETURNS TABLE (step int, kind
  *		text, object text, detail text): what a refresh would do now
- *		(refresh_explain), without doing it.  Anyone may call it, as anyone
- *		may read dt.dynamic_tables; the action, the pending changes and the
+ *		(refresh_explain), without doing it.  Roles that may read the
+ *		table (SELECT on it) see how it is maintained: its strategy, keys,
+ *		inputs and internal tables; others are refused, as reading it
+ *		would refuse them.  The action, the pending changes and the
  *		statements (which quote the query's constants) are shown only to
  *		the roles that see the messages of failed refreshes: those with the
- *		privileges of the table's owner and members of pg_read_all_stats.
+ *		privileges of the table's owner and members of pg_read_all_stats
+ *		(who may call it on any DT, as they see every DT's messages).
  */
 Datum
 dt_explain_refresh(PG_FUNCTION_ARGS)
@@ -580,6 +583,11 @@ dt_explain_refresh(PG_FUNCTION_ARGS)
 	require_dynamic_table(relid);
 	show_data = has_privs_of_role(GetUserId(), catalog_relation_owner(relid)) ||
 		has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
+	if (!show_data && pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for table %s", get_rel_name(relid)),
+				 errdetail("Explaining the refresh of a dynamic table takes the SELECT privilege on it.")));
 	InitMaterializedSRF(fcinfo, 0);
 	foreach(lc, refresh_explain(relid, show_data))
 	{
