@@ -205,6 +205,33 @@ lock_cancelling_refresh(Oid relid, LOCKMODE mode)
 }
 
 /*
+ * refuse_internal
+ *		Refuse to do what to an internal DT (internal.c): the life of the DT
+ *		whose subquery it is decides its own.  The error names that DT (the
+ *		one its owner made, above internal DTs of internal DTs).
+ */
+static void
+refuse_internal(Oid relid, const char *what, const char *hint)
+{
+	Oid			top = relid;
+	Oid			parent;
+
+	if (get_rel_namespace(relid) != names_internal_namespace())
+		return;
+	while (OidIsValid(parent = names_internal_parent(top)))
+		top = parent;
+	if (top == relid)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("cannot %s: \"%s\" is an internal dynamic table", what, get_rel_name(relid))));
+	ereport(ERROR,
+			(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+			 errmsg("cannot %s: \"%s\" is an internal dynamic table", what, get_rel_name(relid)),
+			 errdetail("It is part of dynamic table %s, made for a subquery of its query.", names_qualified(top)),
+			 errhint("%s", hint)));
+}
+
+/*
  * owned_dynamic_table
  *		Check that relid is a DT the current user owns, not an internal DT
  *		(internal.c: its parent's life decides its own), and lock it against
@@ -217,12 +244,7 @@ owned_dynamic_table(Oid relid, const char *what)
 	require_preload();
 	refresh_refuse_nested(what);
 	require_dynamic_table(relid);
-	if (get_rel_namespace(relid) == names_internal_namespace())
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("cannot %s: \"%s\" is an internal dynamic table", what, get_rel_name(relid)),
-				 errdetail("It is part of the dynamic table made for the query of which it is a subquery."),
-				 errhint("Change that dynamic table instead.")));
+	refuse_internal(relid, what, "Change that dynamic table instead.");
 	if (!pg_class_ownercheck(relid, GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, get_rel_name(relid));
 	lock_cancelling_refresh(relid, ExclusiveLock);
@@ -504,6 +526,8 @@ dt_refresh(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	require_dynamic_table(relid);
+	refuse_internal(relid, "refresh a dynamic table",
+					"Refresh that dynamic table instead: its refresh refreshes its internal tables.");
 	refresh_recording_failure(relid, "MANUAL", &stats);
 
 	values[0] = CStringGetTextDatum(stats.action);
