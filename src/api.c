@@ -410,6 +410,37 @@ redefine(DtEntry *old, DtEntry *entry, Query *query)
 }
 
 /*
+ * refuse_internal_inputs
+ *		A user's query reads no relation of dt_internal (directly or through
+ *		a view): the state, auxiliary and internal tables its owner owns are
+ *		rewritten and dropped by the extension alone, and capture triggers on
+ *		them, the catalog or a change log would capture the extension's own
+ *		writes (or, for a change log's, never fire).
+ */
+static void
+refuse_internal_inputs(Query *query)
+{
+	DtQueryInputs inputs;
+	Oid			internal = names_internal_namespace();
+	ListCell   *lc;
+
+	querytree_inputs(query, &inputs);
+	foreach(lc, inputs.rtes)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		if (get_rel_namespace(rte->relid) == internal)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("dynamic table query cannot read \"%s.%s\"",
+							DT_INTERNAL_SCHEMA, get_rel_name(rte->relid)),
+					 errdetail("The objects of schema %s are the internals of pg_dynamic_tables.",
+							   DT_INTERNAL_SCHEMA),
+					 errhint("Read the dynamic table they serve instead.")));
+	}
+}
+
+/*
  * dt_create_dynamic_table
  *		dt.create_dynamic_table(name text, query text, target_lag text,
  *		refresh_mode text, initialize text, or_replace boolean) RETURNS
@@ -455,6 +486,7 @@ dt_create_dynamic_table(PG_FUNCTION_ARGS)
 	entry.settings = settings_current();
 
 	query = analysis_parse_query(sql);
+	refuse_internal_inputs(query);
 	if (OidIsValid(relid))
 	{
 		DtEntry    *old;
