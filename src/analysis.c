@@ -276,17 +276,6 @@ check_volatile_func(Oid funcid, void *context)
 	return false;
 }
 
-/* internal_of: is relid an internal DT of DT dtrelid (internal.c)? */
-static bool
-internal_of(Oid relid, Oid dtrelid)
-{
-	char	   *prefix = psprintf("%s_", names_internal(DT_OBJECT_SUB, dtrelid, 0));
-	char	   *name = get_rel_name(relid);
-
-	return get_rel_namespace(relid) == names_internal_namespace() && name != NULL &&
-		strncmp(name, prefix, strlen(prefix)) == 0;
-}
-
 /*
  * recompute_flattened
  *		Where no column of query partitions it as written, whether one does
@@ -351,7 +340,7 @@ analyze_query(Query *query, Oid dtrelid)
 				DtInput    *input = (DtInput *) lfirst(lc);
 
 				if (input->capturable && !capture_relation_is_captured(input->relid) &&
-					!internal_of(input->relid, dtrelid))
+					names_internal_parent(input->relid) != dtrelid)
 					input->capturable = false;
 			}
 		}

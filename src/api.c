@@ -205,6 +205,33 @@ lock_cancelling_refresh(Oid relid, LOCKMODE mode)
 }
 
 /*
+ * refuse_internal
+ *		Refuse to do what to an internal DT (internal.c): the life of the DT
+ *		whose subquery it is decides its own.  The error names that DT (the
+ *		one its owner made, above internal DTs of internal DTs).
+ */
+static void
+refuse_internal(Oid relid, const char *what, const char *hint)
+{
+	Oid			top = relid;
+	Oid			parent;
+
+	if (get_rel_namespace(relid) != names_internal_namespace())
+		return;
+	while (OidIsValid(parent = names_internal_parent(top)))
+		top = parent;
+	if (top == relid)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("cannot %s: \"%s\" is an internal dynamic table", what, get_rel_name(relid))));
+	ereport(ERROR,
+			(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+			 errmsg("cannot %s: \"%s\" is an internal dynamic table", what, get_rel_name(relid)),
+			 errdetail("It is part of dynamic table %s, made for a subquery of its query.", names_qualified(top)),
+			 errhint("%s", hint)));
+}
+
+/*
  * owned_dynamic_table
  *		Check that relid is a DT the current user owns, not an internal DT
  *		(internal.c: its parent's life decides its own), and lock it against
@@ -217,12 +244,7 @@ owned_dynamic_table(Oid relid, const char *what)
 	require_preload();
 	refresh_refuse_nested(what);
 	require_dynamic_table(relid);
-	if (get_rel_namespace(relid) == names_internal_namespace())
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("cannot %s: \"%s\" is an internal dynamic table", what, get_rel_name(relid)),
-				 errdetail("It is part of the dynamic table made for the query of which it is a subquery."),
-				 errhint("Change that dynamic table instead.")));
+	refuse_internal(relid, what, "Change that dynamic table instead.");
 	if (!pg_class_ownercheck(relid, GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, get_rel_name(relid));
 	lock_cancelling_refresh(relid, ExclusiveLock);
@@ -388,6 +410,37 @@ redefine(DtEntry *old, DtEntry *entry, Query *query)
 }
 
 /*
+ * refuse_internal_inputs
+ *		A user's query reads no relation of dt_internal (directly or through
+ *		a view): the state, auxiliary and internal tables its owner owns are
+ *		rewritten and dropped by the extension alone, and capture triggers on
+ *		them, the catalog or a change log would capture the extension's own
+ *		writes (or, for a change log's, never fire).
+ */
+static void
+refuse_internal_inputs(Query *query)
+{
+	DtQueryInputs inputs;
+	Oid			internal = names_internal_namespace();
+	ListCell   *lc;
+
+	querytree_inputs(query, &inputs);
+	foreach(lc, inputs.rtes)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		if (get_rel_namespace(rte->relid) == internal)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("dynamic table query cannot read \"%s.%s\"",
+							DT_INTERNAL_SCHEMA, get_rel_name(rte->relid)),
+					 errdetail("The objects of schema %s are the internals of pg_dynamic_tables.",
+							   DT_INTERNAL_SCHEMA),
+					 errhint("Read the dynamic table they serve instead.")));
+	}
+}
+
+/*
  * dt_create_dynamic_table
  *		dt.create_dynamic_table(name text, query text, target_lag text,
  *		refresh_mode text, initialize text, or_replace boolean) RETURNS
@@ -433,6 +486,7 @@ dt_create_dynamic_table(PG_FUNCTION_ARGS)
 	entry.settings = settings_current();
 
 	query = analysis_parse_query(sql);
+	refuse_internal_inputs(query);
 	if (OidIsValid(relid))
 	{
 		DtEntry    *old;
@@ -504,6 +558,8 @@ dt_refresh(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	require_dynamic_table(relid);
+	refuse_internal(relid, "refresh a dynamic table",
+					"Refresh that dynamic table instead: its refresh refreshes its internal tables.");
 	refresh_recording_failure(relid, "MANUAL", &stats);
 
 	values[0] = CStringGetTextDatum(stats.action);
@@ -561,11 +617,14 @@ dt_alter_dynamic_table(PG_FUNCTION_ARGS)
  * dt_explain_refresh
  *		dt.explain_refresh(name regclass) RETURNS TABLE (step int, kind
  *		text, object text, detail text): what a refresh would do now
- *		(refresh_explain), without doing it.  Anyone may call it, as anyone
- *		may read dt.dynamic_tables; the action, the pending changes and the
+ *		(refresh_explain), without doing it.  Roles that may read the
+ *		table (SELECT on it) see how it is maintained: its strategy, keys,
+ *		inputs and internal tables; others are refused, as reading it
+ *		would refuse them.  The action, the pending changes and the
  *		statements (which quote the query's constants) are shown only to
  *		the roles that see the messages of failed refreshes: those with the
- *		privileges of the table's owner and members of pg_read_all_stats.
+ *		privileges of the table's owner and members of pg_read_all_stats
+ *		(who may call it on any DT, as they see every DT's messages).
  */
 Datum
 dt_explain_refresh(PG_FUNCTION_ARGS)
@@ -580,6 +639,11 @@ dt_explain_refresh(PG_FUNCTION_ARGS)
 	require_dynamic_table(relid);
 	show_data = has_privs_of_role(GetUserId(), catalog_relation_owner(relid)) ||
 		has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
+	if (!show_data && pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for table %s", get_rel_name(relid)),
+				 errdetail("Explaining the refresh of a dynamic table takes the SELECT privilege on it.")));
 	InitMaterializedSRF(fcinfo, 0);
 	foreach(lc, refresh_explain(relid, show_data))
 	{

@@ -76,6 +76,7 @@ extern char *names_internal_qualified(DtObjectKind kind, Oid relid, int no);
 extern Oid	names_internal_namespace(void);
 extern Oid	names_internal_relid(DtObjectKind kind, Oid relid, int no);
 extern Oid	names_internal_typid(Oid relid);
+extern Oid	names_internal_parent(Oid relid);
 extern char *names_qualified(Oid relid);
 extern char *names_capture_trigger(Oid logoid, const char *event);
 extern bool names_is_extension_trigger(const char *name);

@@ -92,6 +92,31 @@ names_internal_typid(Oid relid)
 						   ObjectIdGetDatum(names_internal_namespace()));
 }
 
+/*
+ * names_internal_parent
+ *		The DT whose internal DT relid is (sub_<dt>_<n> in dt_internal), or
+ *		InvalidOid if relid is no internal DT.
+ */
+Oid
+names_internal_parent(Oid relid)
+{
+	char	   *name = get_rel_name(relid);
+	char		prefix[8];
+	unsigned int parent;
+	int			no;
+	int			end = 0;
+
+	if (name == NULL || get_rel_namespace(relid) != names_internal_namespace())
+		return InvalidOid;
+	snprintf(prefix, sizeof(prefix), "%s_", object_names[DT_OBJECT_SUB]);
+	if (strncmp(name, prefix, strlen(prefix)) != 0 ||
+		sscanf(name + strlen(prefix), "%u_%d%n", &parent, &no, &end) != 2 ||
+		name[strlen(prefix) + end] != '\0' ||
+		names_internal_relid(DT_OBJECT_SUB, parent, no) != relid)
+		return InvalidOid;
+	return parent;
+}
+
 /* names_qualified: the schema-qualified, quoted name of a relation. */
 char *
 names_qualified(Oid relid)

@@ -56,11 +56,17 @@ SELECT * FROM dt_test.fails($$SELECT * FROM dt.explain_refresh('sales')$$);
 SELECT * FROM dt_test.fails($$SELECT * FROM dt.explain_refresh(999999::oid::regclass)$$);
 SELECT count(*) FROM dt.explain_refresh(NULL);
 
--- Another role sees the strategy and the parts, not the action, the
+-- Another role that may not read the table is refused (how it is
+-- maintained, its keys and internal tables are not shown to it); with
+-- SELECT on it, it sees the strategy and the parts, not the action, the
 -- counts or the statements; with pg_read_all_stats it sees them
 CREATE ROLE dt_expl_other;
 GRANT USAGE ON SCHEMA dt_expl TO dt_expl_other;
 INSERT INTO sales VALUES (23, 'north', 9, 2);
+SET ROLE dt_expl_other;
+SELECT * FROM dt.explain_refresh('dt_expl.latest');
+RESET ROLE;
+GRANT SELECT ON latest TO dt_expl_other;
 SET ROLE dt_expl_other;
 SELECT kind, object, detail FROM dt.explain_refresh('dt_expl.latest');
 RESET ROLE;

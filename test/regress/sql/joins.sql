@@ -138,7 +138,9 @@ END $$;
 
 -- Every refresh after creation was incremental (or had nothing to do).
 SELECT refresh_action, count(*) > 0 AS happened
-  FROM dt.refresh_history WHERE name LIKE '%j\_%' AND refresh_trigger = 'MANUAL'
+  FROM dt.refresh_history
+ WHERE relid = ANY (ARRAY['j_cat', 'j_weight', 'j_pairs', 'j_total', 'j_by_category']::regclass[]::oid[])
+   AND refresh_trigger = 'MANUAL'
  GROUP BY refresh_action ORDER BY refresh_action;
 
 -- A change to a dimension table only: the refresh reads that change and
