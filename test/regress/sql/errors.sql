@@ -96,6 +96,13 @@ SELECT * FROM dt_test.create_fails('d', 'SELECT k FROM base WHERE id IN (SELECT 
 SELECT * FROM dt_test.create_fails('d', 'SELECT clock_timestamp() AS t');
 SELECT * FROM dt_test.create_fails('d', 'SELECT nextval(''seq'') AS n, k FROM base');
 SELECT * FROM dt_test.create_fails('d', 'SELECT vol(v) FROM base');
+-- A sample without a seed is another sample on every run; with REPEATABLE
+-- it is the same while the table is (refreshed in full).
+SELECT * FROM dt_test.create_fails('d', 'SELECT k FROM base TABLESAMPLE BERNOULLI (50)');
+SELECT * FROM dt_test.create_fails('d', 'SELECT k FROM base WHERE id IN (SELECT id FROM base TABLESAMPLE SYSTEM (50))');
+SELECT dt.create_dynamic_table('d', 'SELECT k FROM base TABLESAMPLE BERNOULLI (50) REPEATABLE (7)') IS NOT NULL AS created;
+SELECT count(*) AS differences FROM dt_test.diff('d');
+SELECT dt.drop_dynamic_table('d');
 
 -- ---------------------------------------------------------------------
 -- Temporary tables: other sessions (the scheduler) cannot read them.
