@@ -260,14 +260,26 @@ writer_flush(LogWriter *w)
 	w->nused = 0;
 }
 
-/* writer_next_slot: an empty slot of the batch, flushing a full batch. */
+/*
+ * writer_next_slot
+ *		An empty slot of the batch, flushing a full batch.  A statement of
+ *		more rows than a batch writes them with a bulk insert state (the log
+ *		page kept pinned between batches, and a ring of buffers, so that a
+ *		bulk load does not push the rest out of shared buffers); a smaller
+ *		one, a single-row INSERT say, does without one (allocating its ring
+ *		is a good part of the cost of capturing a row).
+ */
 static TupleTableSlot *
 writer_next_slot(LogWriter *w)
 {
 	TupleTableSlot *slot;
 
 	if (w->nused == CAPTURE_BATCH)
+	{
+		if (w->bistate == NULL)
+			w->bistate = GetBulkInsertState();
 		writer_flush(w);
+	}
 	if (w->nused == w->nslots)
 		w->slots[w->nslots++] = table_slot_create(w->log, NULL);
 	slot = w->slots[w->nused++];
@@ -414,10 +426,12 @@ write_update(LogWriter *w, Tuplestorestate *olds, Tuplestorestate *news, TupleDe
 static void
 writer_begin(LogWriter *w, Relation log, Relation trigrel, Oid rootoid)
 {
-	memset(w, 0, sizeof(LogWriter));
+	/* slots[] is filled as it is used (nslots): not cleared */
 	w->log = log;
 	w->map = get_capture_map(trigrel, log, rootoid);
-	w->bistate = GetBulkInsertState();
+	w->nslots = 0;
+	w->nused = 0;
+	w->bistate = NULL;
 	w->cid = GetCurrentCommandId(true);
 	w->xid = FullTransactionIdGetDatum(GetTopFullTransactionId());
 }
@@ -431,7 +445,8 @@ writer_end(LogWriter *w)
 	writer_flush(w);
 	for (i = 0; i < w->nslots; i++)
 		ExecDropSingleTupleTableSlot(w->slots[i]);
-	FreeBulkInsertState(w->bistate);
+	if (w->bistate != NULL)
+		FreeBulkInsertState(w->bistate);
 }
 
 /*
