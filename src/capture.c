@@ -449,14 +449,24 @@ writer_end(LogWriter *w)
 		FreeBulkInsertState(w->bistate);
 }
 
+/* store_empty: is a transition table absent or empty? */
+static bool
+store_empty(Tuplestorestate *store)
+{
+	return store == NULL || tuplestore_tuple_count(store) == 0;
+}
+
 /*
  * capture_write_changes
  *		The work of a capture trigger (dt_internal.capture_changes, fired
  *		AFTER INSERT/UPDATE/DELETE/TRUNCATE FOR EACH STATEMENT with the
  *		transition tables of its event, arguments (log relid, root relid),
  *		as ddl_guard.c checks): write the statement's rows into the log.
+ *		Returns whether it wrote any.  A statement that changed no row (an
+ *		UPDATE or DELETE whose WHERE matched nothing) costs no more than the
+ *		trigger call: the log is not even opened.
  */
-void
+bool
 capture_write_changes(TriggerData *td)
 {
 	Relation	log;
@@ -464,7 +474,11 @@ capture_write_changes(TriggerData *td)
 	Oid			logoid;
 	Oid			rootoid;
 	TupleDesc	desc;
+	bool		wrote;
 
+	if (!TRIGGER_FIRED_BY_TRUNCATE(td->tg_event) &&
+		store_empty(td->tg_newtable) && store_empty(td->tg_oldtable))
+		return false;
 	logoid = atooid(td->tg_trigger->tgargs[0]);
 	rootoid = atooid(td->tg_trigger->tgargs[1]);
 	log = try_relation_open(logoid, RowExclusiveLock);
@@ -485,8 +499,10 @@ capture_write_changes(TriggerData *td)
 	else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event) && td->tg_oldtable && td->tg_newtable)
 		write_update(&w, td->tg_oldtable, td->tg_newtable, desc);
 
+	wrote = w.nslots > 0;		/* a slot is made for a row only */
 	writer_end(&w);
 	table_close(log, NoLock);
+	return wrote;
 }
 
 /* ---------------------------------------------------------------------
