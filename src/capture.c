@@ -260,14 +260,26 @@ writer_flush(LogWriter *w)
 	w->nused = 0;
 }
 
-/* writer_next_slot: an empty slot of the batch, flushing a full batch. */
+/*
+ * writer_next_slot
+ *		An empty slot of the batch, flushing a full batch.  A statement of
+ *		more rows than a batch writes them with a bulk insert state (the log
+ *		page kept pinned between batches, and a ring of buffers, so that a
+ *		bulk load does not push the rest out of shared buffers); a smaller
+ *		one, a single-row INSERT say, does without one (allocating its ring
+ *		is a good part of the cost of capturing a row).
+ */
 static TupleTableSlot *
 writer_next_slot(LogWriter *w)
 {
 	TupleTableSlot *slot;
 
 	if (w->nused == CAPTURE_BATCH)
+	{
+		if (w->bistate == NULL)
+			w->bistate = GetBulkInsertState();
 		writer_flush(w);
+	}
 	if (w->nused == w->nslots)
 		w->slots[w->nslots++] = table_slot_create(w->log, NULL);
 	slot = w->slots[w->nused++];
@@ -414,10 +426,12 @@ write_update(LogWriter *w, Tuplestorestate *olds, Tuplestorestate *news, TupleDe
 static void
 writer_begin(LogWriter *w, Relation log, Relation trigrel, Oid rootoid)
 {
-	memset(w, 0, sizeof(LogWriter));
+	/* slots[] is filled as it is used (nslots): not cleared */
 	w->log = log;
 	w->map = get_capture_map(trigrel, log, rootoid);
-	w->bistate = GetBulkInsertState();
+	w->nslots = 0;
+	w->nused = 0;
+	w->bistate = NULL;
 	w->cid = GetCurrentCommandId(true);
 	w->xid = FullTransactionIdGetDatum(GetTopFullTransactionId());
 }
@@ -431,7 +445,15 @@ writer_end(LogWriter *w)
 	writer_flush(w);
 	for (i = 0; i < w->nslots; i++)
 		ExecDropSingleTupleTableSlot(w->slots[i]);
-	FreeBulkInsertState(w->bistate);
+	if (w->bistate != NULL)
+		FreeBulkInsertState(w->bistate);
+}
+
+/* store_empty: is a transition table absent or empty? */
+static bool
+store_empty(Tuplestorestate *store)
+{
+	return store == NULL || tuplestore_tuple_count(store) == 0;
 }
 
 /*
@@ -440,8 +462,11 @@ writer_end(LogWriter *w)
  *		AFTER INSERT/UPDATE/DELETE/TRUNCATE FOR EACH STATEMENT with the
  *		transition tables of its event, arguments (log relid, root relid),
  *		as ddl_guard.c checks): write the statement's rows into the log.
+ *		Returns whether it wrote any.  A statement that changed no row (an
+ *		UPDATE or DELETE whose WHERE matched nothing) costs no more than the
+ *		trigger call: the log is not even opened.
  */
-void
+bool
 capture_write_changes(TriggerData *td)
 {
 	Relation	log;
@@ -449,7 +474,11 @@ capture_write_changes(TriggerData *td)
 	Oid			logoid;
 	Oid			rootoid;
 	TupleDesc	desc;
+	bool		wrote;
 
+	if (!TRIGGER_FIRED_BY_TRUNCATE(td->tg_event) &&
+		store_empty(td->tg_newtable) && store_empty(td->tg_oldtable))
+		return false;
 	logoid = atooid(td->tg_trigger->tgargs[0]);
 	rootoid = atooid(td->tg_trigger->tgargs[1]);
 	log = try_relation_open(logoid, RowExclusiveLock);
@@ -470,8 +499,10 @@ capture_write_changes(TriggerData *td)
 	else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event) && td->tg_oldtable && td->tg_newtable)
 		write_update(&w, td->tg_oldtable, td->tg_newtable, desc);
 
+	wrote = w.nslots > 0;		/* a slot is made for a row only */
 	writer_end(&w);
 	table_close(log, NoLock);
+	return wrote;
 }
 
 /* ---------------------------------------------------------------------

@@ -238,7 +238,7 @@ extern void catalog_write_guard(Oid relid);
  * capture.c
  * ---------------------------------------------------------------------
  */
-extern void capture_write_changes(TriggerData *td);
+extern bool capture_write_changes(TriggerData *td);
 extern void capture_attach_input(DtInput *input);
 extern void capture_drop_logs(List *logoids);
 extern void capture_reinstall_triggers(Oid relid);

@@ -114,9 +114,14 @@ dt_capture_changes(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("dt_internal.capture_changes() must be fired with the transition tables of its event")));
-	capture_write_changes(td);
-	/* its commit wakes the scheduler: the table of the log is the root */
-	workers_note_write(atooid(td->tg_trigger->tgargs[1]));
+
+	/*
+	 * Its commit wakes the scheduler (the table of the log is the root), if
+	 * it wrote a change: a statement that changed no captured value leaves
+	 * the tables reading it current.
+	 */
+	if (capture_write_changes(td))
+		workers_note_write(atooid(td->tg_trigger->tgargs[1]));
 	return PointerGetDatum(NULL);
 }
 

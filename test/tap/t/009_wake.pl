@@ -91,6 +91,18 @@ ok($after - $before <= 2, 'after at most one more refresh (' . ($after - $before
 sleep 2;
 is(rows('fast'), $after, 'and none while idle again');
 
+# A statement that changes no value the table reads is no change: an UPDATE
+# setting columns to what they were, an UPDATE or DELETE matching no row.
+$node->safe_psql('postgres', q{
+UPDATE events SET v = v;
+UPDATE events SET k = k + 1 WHERE false;
+DELETE FROM events WHERE k < 0;
+});
+is($node->safe_psql('postgres', q{SELECT dt_internal.fresh_as_of('fast'::regclass) = now()}), 't',
+	'statements that change nothing it reads leave the table current');
+sleep 2;
+is(rows('fast'), $after, 'and refresh it no more');
+
 # (c) A chain: down reads up (DOWNSTREAM), which reads events: a write to
 # events changes none of down's own inputs, and still reaches it.
 $node->safe_psql('postgres', q{
