@@ -2150,10 +2150,10 @@ aux_merge_ctes(DeparseMerge *b, DtAuxTable *aux, StringInfo s, StringInfo joins)
 
 	/*
 	 * per group: values that appeared (no row before) or left (their count
-	 * brought to zero), values moved below cursors.  The table "o" is read
-	 * as it was before the statement (every part of it has the same
-	 * snapshot), one index probe per delta, where joining d with u's
-	 * RETURNING was a nested loop over both, quadratic in the change.
+	 * brought to zero), values moved below cursors.  The table "o" is read as
+	 * it was before the statement (every part of it has the same snapshot),
+	 * one index probe per delta, where joining d with u's RETURNING was a
+	 * nested loop over both, quadratic in the change.
 	 */
 	appendStringInfo(s, ", x%d AS (SELECT d.gid", a);
 	foreach(lc, distincts)
