@@ -1757,12 +1757,20 @@ same_ranked_rows(DtAggregate *a1, DtAggregate *a2)
 {
 	Query	   *q1 = copyObject(castNode(Query, castNode(SubLink, a1->ranked)->subselect));
 	Query	   *q2 = copyObject(castNode(Query, castNode(SubLink, a2->ranked)->subselect));
+	ListCell   *l1;
+	ListCell   *l2;
 
 	if (q1->sortClause != NIL || q2->sortClause != NIL ||
 		list_length(q1->targetList) != 1 || list_length(q2->targetList) != 1)
 		return false;
 	q1->targetList = NIL;
 	q2->targetList = NIL;
+	/* which columns of its FROM items each output reads */
+	forboth(l1, q1->rtable, l2, q2->rtable)
+	{
+		lfirst_node(RangeTblEntry, l1)->selectedCols = NULL;
+		lfirst_node(RangeTblEntry, l2)->selectedCols = NULL;
+	}
 	return equal(q1, q2);
 }
 
