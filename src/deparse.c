@@ -1825,15 +1825,47 @@ outer_keys_mutator(Node *node, OuterKeys *ctx)
 }
 
 /*
+ * same_ranked_rows
+ *		Do two subqueries of one group (DT_AGG_RANKED) aggregate the same
+ *		rows, differing only in their one output?
+ */
+static bool
+same_ranked_rows(DtAggregate *a1, DtAggregate *a2)
+{
+	Query	   *q1 = copyObject(castNode(Query, castNode(SubLink, a1->ranked)->subselect));
+	Query	   *q2 = copyObject(castNode(Query, castNode(SubLink, a2->ranked)->subselect));
+	ListCell   *l1;
+	ListCell   *l2;
+
+	if (q1->sortClause != NIL || q2->sortClause != NIL ||
+		list_length(q1->targetList) != 1 || list_length(q2->targetList) != 1)
+		return false;
+	q1->targetList = NIL;
+	q2->targetList = NIL;
+	/* which columns of its FROM items each output reads */
+	forboth(l1, q1->rtable, l2, q2->rtable)
+	{
+		lfirst_node(RangeTblEntry, l1)->selectedCols = NULL;
+		lfirst_node(RangeTblEntry, l2)->selectedCols = NULL;
+	}
+	return equal(q1, q2);
+}
+
+/*
  * ranked_set_sql
  *		"a<i>_v = (SELECT ...)" for every aggregate over a group's first
  *		rows, computed again for the state rows "state_alias"; "" if none.
+ *		The aggregates over the same rows (seed 000's count, and averages
+ *		of two columns, of a template's ten latest runs) are one subquery
+ *		with an output each, "(a<i>_v, a<j>_v) = (SELECT ...)": the rows
+ *		are read once per group, not once per aggregate.
  */
 static char *
 ranked_set_sql(DeparseMerge *b, const char *state_alias)
 {
 	StringInfoData s;
 	List	   *ctx = deparse_context_for(state_alias, names_internal_relid(DT_OBJECT_STATE, b->dtrelid, 0));
+	List	   *done = NIL;
 	ListCell   *lc;
 
 	initStringInfo(&s);
@@ -1841,11 +1873,33 @@ ranked_set_sql(DeparseMerge *b, const char *state_alias)
 	{
 		DtAggregate *agg = (DtAggregate *) lfirst(lc);
 		OuterKeys	walk = {b, 0};
+		SubLink    *sublink;
+		Query	   *query;
+		StringInfoData cols;
+		ListCell   *lo;
 
-		if (agg->kind != DT_AGG_RANKED)
+		if (agg->kind != DT_AGG_RANKED || list_member_ptr(done, agg))
 			continue;
-		appendStringInfo(&s, "%sa%d_v = %s", s.len > 0 ? ", " : "", agg->no,
-						 deparse_expression(outer_keys_mutator((Node *) agg->ranked, &walk), ctx, true, false));
+		sublink = copyObject(castNode(SubLink, agg->ranked));
+		query = castNode(Query, sublink->subselect);
+		initStringInfo(&cols);
+		appendStringInfo(&cols, "a%d_v", agg->no);
+		for_each_cell(lo, b->an->aggregates, lnext(b->an->aggregates, lc))
+		{
+			DtAggregate *other = (DtAggregate *) lfirst(lo);
+			TargetEntry *tle;
+
+			if (other->kind != DT_AGG_RANKED || !same_ranked_rows(agg, other))
+				continue;
+			tle = copyObject(linitial_node(TargetEntry, castNode(Query, castNode(SubLink, other->ranked)->subselect)->targetList));
+			tle->resno = list_length(query->targetList) + 1;
+			query->targetList = lappend(query->targetList, tle);
+			appendStringInfo(&cols, ", a%d_v", other->no);
+			done = lappend(done, other);
+		}
+		appendStringInfo(&s, list_length(query->targetList) > 1 ? "%s(%s) = %s" : "%s%s = %s",
+						 s.len > 0 ? ", " : "", cols.data,
+						 deparse_expression(outer_keys_mutator((Node *) sublink, &walk), ctx, true, false));
 	}
 	return s.data;
 }
@@ -2172,8 +2226,7 @@ aux_merge_ctes(DeparseMerge *b, DtAuxTable *aux, StringInfo s, StringInfo joins)
 					 "AND a.v %s d.v AND a.c + d.dc = 0 RETURNING a.gid, a.j, a.v), "
 					 "u%d AS (INSERT INTO %s AS a (gid, j, v, c) SELECT d.gid, d.j, d.v, d.dc FROM d%d d "
 					 "WHERE d.dc > 0 OR NOT EXISTS (SELECT FROM z%d z WHERE z.gid = d.gid AND z.j = d.j AND z.v %s d.v) "
-					 "ON CONFLICT (gid, j, v) DO UPDATE SET c = a.c + excluded.c "
-					 "RETURNING a.gid, a.j, a.v, a.c)",
+					 "ON CONFLICT (gid, j, v) DO UPDATE SET c = a.c + excluded.c)",
 					 a, aux_values_sql(aux),
 					 a, table, a, eq,
 					 a, table, a, a, eq);
@@ -2181,15 +2234,18 @@ aux_merge_ctes(DeparseMerge *b, DtAuxTable *aux, StringInfo s, StringInfo joins)
 		return;
 
 	/*
-	 * per group: values that appeared (their count is their delta) or left
-	 * (deleted: not added), values moved below cursors
+	 * per group: values that appeared (no row before) or left (their count
+	 * brought to zero), values moved below cursors.  The table "o" is read as
+	 * it was before the statement (every part of it has the same snapshot),
+	 * one index probe per delta, where joining d with u's RETURNING was a
+	 * nested loop over both, quadratic in the change.
 	 */
 	appendStringInfo(s, ", x%d AS (SELECT d.gid", a);
 	foreach(lc, distincts)
 	{
 		DtAggregate *agg = (DtAggregate *) lfirst(lc);
 
-		appendStringInfo(s, ", sum(CASE WHEN u.c IS NULL THEN -1 WHEN u.c = d.dc THEN 1 ELSE 0 END) "
+		appendStringInfo(s, ", sum(CASE WHEN o.c IS NULL THEN 1 WHEN o.c + d.dc = 0 THEN -1 ELSE 0 END) "
 						 "FILTER (WHERE d.j = %d) AS cd%d", agg->aux_item, agg->no);
 	}
 	foreach(lc, cursors)
@@ -2199,9 +2255,10 @@ aux_merge_ctes(DeparseMerge *b, DtAuxTable *aux, StringInfo s, StringInfo joins)
 		appendStringInfo(s, ", (sum(d.dc) FILTER (WHERE d.j = %d AND d.v %s s0.a%d_cv))::bigint AS lt%d",
 						 agg->aux_item, lt, agg->no, agg->no);
 	}
-	appendStringInfo(s, " FROM d%d d LEFT JOIN u%d u ON u.gid = d.gid AND u.j = d.j AND u.v %s d.v "
-					 "LEFT JOIN %s s0 ON s0.gid = d.gid GROUP BY d.gid)",
-					 a, a, eq, b->state);
+	appendStringInfo(s, " FROM d%d d", a);
+	if (distincts != NIL)
+		appendStringInfo(s, " LEFT JOIN %s o ON o.gid = d.gid AND o.j = d.j AND o.v %s d.v", table, eq);
+	appendStringInfo(s, " LEFT JOIN %s s0 ON s0.gid = d.gid GROUP BY d.gid)", b->state);
 	appendStringInfo(joins, " LEFT JOIN x%d ON x%d.gid = st.gid", a, a);
 }
 
