@@ -369,6 +369,11 @@ analyze_query(Query *query, Oid dtrelid)
 		if (!((DtInput *) lfirst(lc))->capturable)
 			an->always_full = true;
 	}
+	if (an->inputs == NIL && querytree_is_constant((Node *) query))
+	{
+		an->strategy = DT_STRATEGY_CONSTANT;
+		return an;
+	}
 	if (an->inputs == NIL)
 		an->always_full = true;
 	facts = querytree_facts((Node *) query);

@@ -33,15 +33,18 @@
  * the changes into per-group state, by recomputing the partitions of the
  * query that the changes touch, or, for ORDER BY ... LIMIT over one
  * relation (an internal DT of the query without its LIMIT, internal.c), by
- * choosing the rows within the LIMIT again from it when it changed.  FULL:
- * not incrementally.
+ * choosing the rows within the LIMIT again from it when it changed.  A
+ * query that reads no table and only immutable functions (SELECT 1, a
+ * VALUES list, generate_series(1, 3)) never changes: CONSTANT, whose
+ * refreshes have nothing to do.  FULL: not incrementally.
  */
 typedef enum DtStrategy
 {
 	DT_STRATEGY_FULL,
 	DT_STRATEGY_MERGE,
 	DT_STRATEGY_RECOMPUTE,
-	DT_STRATEGY_TOP_K
+	DT_STRATEGY_TOP_K,
+	DT_STRATEGY_CONSTANT
 } DtStrategy;
 
 /* The aggregates that incremental refresh maintains. */
@@ -239,6 +242,13 @@ typedef struct DtKeyColumn
 typedef struct DtRecompute
 {
 	List	   *keys;			/* of DtKeyColumn */
+	bool		any;			/* outer joins over equalities
+								 * (any_join_keys): a refresh recomputes the
+								 * rows whose key column i is one of $2i-1 for
+								 * any i, and where any $2i, those whose every
+								 * key column is NULL; query unfiltered */
+	List	   *edges;			/* any: the joins' equalities (OpExpr of two
+								 * Vars of the level), a tree of its tables */
 	Query	   *query;			/* the defining query, reading only the rows
 								 * whose key i is one of $2i-1 (type[]) or, if
 								 * $2i, NULL */

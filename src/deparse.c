@@ -38,11 +38,13 @@
 
 #include <math.h>
 
+#include "access/genam.h"
 #include "access/nbtree.h"
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_am.h"
+#include "catalog/pg_index.h"
 #include "access/htup_details.h"
 #include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
@@ -718,51 +720,138 @@ deparse_internal_objects(Oid dtrelid, DtAnalysis *an)
 	return ddl;
 }
 
+/* One ORDER BY column of a top-k, as an index on its relation orders it. */
+typedef struct TopKColumn
+{
+	AttrNumber	attno;
+	Oid			family;			/* of the sort operator */
+	Oid			collation;
+	bool		desc;
+	bool		nulls_first;
+} TopKColumn;
+
+/*
+ * top_k_order
+ *		The ORDER BY of a top-k (DT_STRATEGY_TOP_K) as columns of its
+ *		relation (*relid), each ordered by its type's default btree operator
+ *		class under its own collation; NIL where an expression is not such a
+ *		column.
+ */
+static List *
+top_k_order(DtAnalysis *an, Oid *relid)
+{
+	Query	   *query = an->query;
+	RangeTblRef *ref = linitial_node(RangeTblRef, query->jointree->fromlist);
+	List	   *order = NIL;
+	ListCell   *lc;
+
+	*relid = rt_fetch(ref->rtindex, query->rtable)->relid;
+	foreach(lc, query->sortClause)
+	{
+		SortGroupClause *sgc = lfirst_node(SortGroupClause, lc);
+		Var		   *var = (Var *) get_sortgroupclause_expr(sgc, query->targetList);
+		TopKColumn *col = palloc0(sizeof(TopKColumn));
+		Oid			type;
+		int16		strategy;
+		Oid			opclass;
+		int32		typmod;
+
+		if (!IsA(var, Var) || var->varno != ref->rtindex || var->varattno <= 0 ||
+			!get_ordering_op_properties(sgc->sortop, &col->family, &type, &strategy) ||
+			!OidIsValid(opclass = GetDefaultOpClass(var->vartype, BTREE_AM_OID)) ||
+			get_opclass_family(opclass) != col->family)
+			return NIL;
+		get_atttypetypmodcoll(*relid, var->varattno, &type, &typmod, &col->collation);
+		if (var->varcollid != col->collation)
+			return NIL;
+		col->attno = var->varattno;
+		col->desc = (strategy == BTGreaterStrategyNumber);
+		col->nulls_first = sgc->nulls_first;
+		order = lappend(order, col);
+	}
+	return order;
+}
+
+/*
+ * index_reads_in_order
+ *		Does index indexid (a valid btree without expressions or predicate)
+ *		lead with the columns of order, scanned forward or backward?
+ */
+static bool
+index_reads_in_order(Oid indexid, List *order)
+{
+	Relation	index = index_open(indexid, AccessShareLock);
+	bool		forward;
+	bool		backward;
+	ListCell   *lc;
+
+	forward = backward = index->rd_rel->relam == BTREE_AM_OID && index->rd_index->indisvalid &&
+		index->rd_index->indnkeyatts >= list_length(order) &&
+		heap_attisnull(index->rd_indextuple, Anum_pg_index_indexprs, NULL) &&
+		heap_attisnull(index->rd_indextuple, Anum_pg_index_indpred, NULL);
+	foreach(lc, order)
+	{
+		TopKColumn *col = (TopKColumn *) lfirst(lc);
+		int			k = foreach_current_index(lc);
+		bool		desc;
+		bool		nulls_first;
+
+		if (!forward && !backward)
+			break;
+		desc = (index->rd_indoption[k] & INDOPTION_DESC) != 0;
+		nulls_first = (index->rd_indoption[k] & INDOPTION_NULLS_FIRST) != 0;
+		if (index->rd_index->indkey.values[k] != col->attno || index->rd_opfamily[k] != col->family ||
+			index->rd_indcollation[k] != col->collation)
+			forward = backward = false;
+		forward = forward && desc == col->desc && nulls_first == col->nulls_first;
+		backward = backward && desc != col->desc && nulls_first != col->nulls_first;
+	}
+	index_close(index, AccessShareLock);
+	return forward || backward;
+}
+
 /*
  * deparse_top_k_index
  *		The index that reads the first rows of the relation of a top-k
  *		(DT_STRATEGY_TOP_K) in its ORDER BY: its columns, each ascending or
  *		descending and NULLS FIRST or LAST as ordered, where every ORDER BY
  *		expression is a column of it ordered by its type's default btree
- *		operator class and its own collation; NULL otherwise.
+ *		operator class and its own collation; NULL otherwise, and, if
+ *		missing, NULL where an index of the relation reads it in that order
+ *		already.
  */
 char *
-deparse_top_k_index(DtAnalysis *an)
+deparse_top_k_index(DtAnalysis *an, bool missing)
 {
-	Query	   *query = an->query;
-	RangeTblRef *ref = linitial_node(RangeTblRef, query->jointree->fromlist);
-	RangeTblEntry *rte = rt_fetch(ref->rtindex, query->rtable);
+	Oid			relid;
+	List	   *order = an->query->sortClause != NIL ? top_k_order(an, &relid) : NIL;
 	StringInfoData s;
 	ListCell   *lc;
 
-	if (query->sortClause == NIL)
+	if (order == NIL)
 		return NULL;
-	initStringInfo(&s);
-	foreach(lc, query->sortClause)
+	if (missing)
 	{
-		SortGroupClause *sgc = lfirst_node(SortGroupClause, lc);
-		Var		   *var = (Var *) get_sortgroupclause_expr(sgc, query->targetList);
-		Oid			family;
-		Oid			type;
-		int16		strategy;
-		Oid			opclass;
-		int32		typmod;
-		Oid			collation;
+		Relation	rel = table_open(relid, AccessShareLock);
+		List	   *indexes = RelationGetIndexList(rel);
 
-		if (!IsA(var, Var) || var->varno != ref->rtindex || var->varattno <= 0 ||
-			!get_ordering_op_properties(sgc->sortop, &family, &type, &strategy) ||
-			!OidIsValid(opclass = GetDefaultOpClass(var->vartype, BTREE_AM_OID)) ||
-			get_opclass_family(opclass) != family)
-			return NULL;
-		get_atttypetypmodcoll(rte->relid, var->varattno, &type, &typmod, &collation);
-		if (var->varcollid != collation)
-			return NULL;
-		appendStringInfo(&s, "%s%s%s NULLS %s", s.len > 0 ? ", " : "",
-						 quote_identifier(get_attname(rte->relid, var->varattno, false)),
-						 strategy == BTGreaterStrategyNumber ? " DESC" : "",
-						 sgc->nulls_first ? "FIRST" : "LAST");
+		table_close(rel, AccessShareLock);
+		foreach(lc, indexes)
+		{
+			if (index_reads_in_order(lfirst_oid(lc), order))
+				return NULL;
+		}
 	}
-	return psprintf("CREATE INDEX ON %s (%s)", names_qualified(rte->relid), s.data);
+	initStringInfo(&s);
+	foreach(lc, order)
+	{
+		TopKColumn *col = (TopKColumn *) lfirst(lc);
+
+		appendStringInfo(&s, "%s%s%s NULLS %s", s.len > 0 ? ", " : "",
+						 quote_identifier(get_attname(relid, col->attno, false)),
+						 col->desc ? " DESC" : "", col->nulls_first ? "FIRST" : "LAST");
+	}
+	return psprintf("CREATE INDEX ON %s (%s)", names_qualified(relid), s.data);
 }
 
 /*
@@ -3064,6 +3153,115 @@ leaf_key_terms(DtKeyLeaf *leaf, List *changed, StringInfo terms)
 }
 
 /*
+ * join_path
+ *		The equalities of rc->edges (a tree over the level's relations) on
+ *		the way from relation from to relation to, in that order, into
+ *		*path; false if there is none (seen: the relations behind).
+ */
+static bool
+join_path(List *edges, Index from, Index to, Bitmapset *seen, List **path)
+{
+	ListCell   *lc;
+
+	if (from == to)
+		return true;
+	seen = bms_add_member(bms_copy(seen), from);
+	foreach(lc, edges)
+	{
+		OpExpr	   *op = (OpExpr *) lfirst(lc);
+		Index		a = linitial_node(Var, op->args)->varno;
+		Index		b = lsecond_node(Var, op->args)->varno;
+		Index		next = a == from ? b : b == from ? a : 0;
+
+		if (next != 0 && !bms_is_member(next, seen) && join_path(edges, next, to, seen, path))
+		{
+			*path = lcons(op, *path);
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * leaf_rel: the relation rtindex of a leaf's FROM list.
+ */
+static DtFromRel *
+leaf_rel(DtKeyLeaf *leaf, Index rtindex)
+{
+	ListCell   *lc;
+
+	foreach(lc, leaf->rels)
+	{
+		if (((DtFromRel *) lfirst(lc))->rtindex == rtindex)
+			return (DtFromRel *) lfirst(lc);
+	}
+	elog(ERROR, "relation %u of a partition key's leaf not found", rtindex);
+	return NULL;
+}
+
+/*
+ * any_key_terms
+ *		The SELECTs of the keys of a key column of outer joins over
+ *		equalities (DtRecompute.any) that a window touches, appended to
+ *		terms with UNION ALL: the column over the changed rows of each
+ *		changed relation joined, through the equalities on the way, with
+ *		the relations up to the column's, each as it is now and as it was
+ *		(now and its changes: a superset); and NULL for a changed row of
+ *		the column's relation whose every join column is NULL.
+ */
+static void
+any_key_terms(DtRecompute *rc, DtKeyLeaf *leaf, List *changed, StringInfo terms)
+{
+	List	   *ctx = context_for_level(leaf->level);
+	Var		   *var = (Var *) leaf->expr;
+	char	   *key = deparse_expression((Node *) var, ctx, true, false);
+	ListCell   *lc;
+
+	foreach(lc, leaf->rels)
+	{
+		DtFromRel  *rel = (DtFromRel *) lfirst(lc);
+		List	   *path = NIL;
+		Bitmapset  *reached = bms_make_singleton(rel->rtindex);
+		ListCell   *le;
+
+		if (!list_member_oid(changed, rel->input->relid))
+			continue;
+		if (!join_path(rc->edges, rel->rtindex, var->varno, NULL, &path))
+			elog(ERROR, "no join path between relations %u and %u", rel->rtindex, var->varno);
+		appendStringInfo(terms, "%sSELECT %s AS k FROM %s", terms->len > 0 ? " UNION ALL " : "", key,
+						 source_sql(rel, SOURCE_CHANGES));
+		foreach(le, path)
+		{
+			OpExpr	   *op = (OpExpr *) lfirst(le);
+			Index		next = bms_is_member(linitial_node(Var, op->args)->varno, reached) ?
+			lsecond_node(Var, op->args)->varno : linitial_node(Var, op->args)->varno;
+			DtFromRel  *other = leaf_rel(leaf, next);
+
+			appendStringInfo(terms, " JOIN %s ON %s",
+							 source_sql(other, list_member_oid(changed, other->input->relid) ? SOURCE_BEFORE : SOURCE_NOW),
+							 deparse_expression((Node *) op, ctx, true, false));
+			reached = bms_add_member(reached, next);
+		}
+		appendStringInfo(terms, " WHERE %s IS NOT NULL", key);
+		if (rel->rtindex != var->varno)
+			continue;
+		appendStringInfo(terms, " UNION ALL SELECT NULL::%s AS k FROM %s WHERE true",
+						 type_sql(var->vartype, var->vartypmod), source_sql(rel, SOURCE_CHANGES));
+		foreach(le, rc->edges)
+		{
+			ListCell   *lv;
+
+			foreach(lv, ((OpExpr *) lfirst(le))->args)
+			{
+				if (lfirst_node(Var, lv)->varno == rel->rtindex)
+					appendStringInfo(terms, " AND %s IS NULL",
+									 deparse_expression(lfirst(lv), ctx, true, false));
+			}
+		}
+	}
+}
+
+/*
  * deparse_recompute_keys_sql
  *		The keys touched by a window that changed the inputs "changed"
  *		(relids): one row, for each key column the non-null keys as an
@@ -3104,7 +3302,15 @@ deparse_recompute_keys_sql(DtAnalysis *an, List *changed)
 
 		initStringInfo(&terms);
 		foreach(lc, ((DtKeyColumn *) lfirst(lk))->leaves)
-			leaf_key_terms((DtKeyLeaf *) lfirst(lc), changed, &terms);
+		{
+			if (an->recompute->any)
+				any_key_terms(an->recompute, (DtKeyLeaf *) lfirst(lc), changed, &terms);
+			else
+				leaf_key_terms((DtKeyLeaf *) lfirst(lc), changed, &terms);
+		}
+		if (terms.len == 0 && an->recompute->any)
+			appendStringInfo(&terms, "SELECT NULL::%s AS k WHERE false",
+							 type_sql(((DtKeyColumn *) lfirst(lk))->type, -1));
 		if (terms.len == 0)
 			elog(ERROR, "no relation the dynamic table reads changed");
 		appendStringInfo(&ctes, "%s" KEYS_CTE "%d AS (%s)",
@@ -3114,6 +3320,50 @@ deparse_recompute_keys_sql(DtAnalysis *an, List *changed)
 						 i > 1 ? ", " : "", i, i);
 	}
 	return psprintf("%s%s SELECT %s", window, ctes.data, cols.data);
+}
+
+/*
+ * any_nulls_condition
+ *		With DtRecompute.any: some $2i, and every key column (prefixed)
+ *		NULL.
+ */
+static char *
+any_nulls_condition(DtRecompute *rc, const char *prefix)
+{
+	StringInfoData s;
+	ListCell   *lc;
+
+	initStringInfo(&s);
+	foreach(lc, rc->keys)
+		appendStringInfo(&s, "%s$%d", foreach_current_index(lc) > 0 ? " OR " : "(",
+						 2 * foreach_current_index(lc) + 2);
+	appendStringInfoChar(&s, ')');
+	foreach(lc, rc->keys)
+		appendStringInfo(&s, " AND %s%s IS NULL", prefix, quote_identifier(((DtKeyColumn *) lfirst(lc))->name));
+	return s.data;
+}
+
+/*
+ * any_keys_condition
+ *		With DtRecompute.any: some key column of keys (prefixed) is one of
+ *		its keys $2i-1, or (every key column of rc) any_nulls_condition.
+ */
+static char *
+any_keys_condition(DtRecompute *rc, const char *prefix, List *keys)
+{
+	StringInfoData s;
+	ListCell   *lc;
+
+	initStringInfo(&s);
+	foreach(lc, keys)
+	{
+		DtKeyColumn *key = (DtKeyColumn *) lfirst(lc);
+
+		appendStringInfo(&s, "%s%s %s ANY ($%d) OR ", prefix, quote_identifier(key->name),
+						 operator_sql(key->type, BTEqualStrategyNumber), 2 * foreach_current_index(lc) + 1);
+	}
+	appendStringInfo(&s, "(%s)", any_nulls_condition(rc, prefix));
+	return s.data;
 }
 
 /*
@@ -3128,6 +3378,8 @@ recompute_delete_sql(Oid dtrelid, DtAnalysis *an)
 
 	initStringInfo(&s);
 	appendStringInfo(&s, "DELETE FROM %s WHERE ", names_qualified(dtrelid));
+	if (an->recompute->any)
+		return psprintf("%s%s", s.data, any_keys_condition(an->recompute, "", an->recompute->keys));
 	foreach(lc, an->recompute->keys)
 	{
 		DtKeyColumn *key = (DtKeyColumn *) lfirst(lc);
@@ -3140,12 +3392,38 @@ recompute_delete_sql(Oid dtrelid, DtAnalysis *an)
 	return s.data;
 }
 
-/* recompute_insert_sql: compute the rows of partitions $1 and, if $2, NULL. */
+/*
+ * recompute_insert_sql: compute the rows of partitions $1 and, if $2, NULL;
+ * with DtRecompute.any, those of any_keys_condition, each once: a SELECT
+ * of the rows with key column i in $2i-1 but no earlier one in its keys,
+ * whose condition, strict on the column, lets the planner read the outer
+ * joins as the joins of those rows; then the rows all NULL.
+ */
 static char *
 recompute_insert_sql(Oid dtrelid, DtAnalysis *an)
 {
-	return psprintf("INSERT INTO %s %s", names_qualified(dtrelid),
-					pg_get_querydef(an->recompute->query, false));
+	char	   *query = pg_get_querydef(an->recompute->query, false);
+	StringInfoData s;
+	ListCell   *lc;
+
+	if (!an->recompute->any)
+		return psprintf("INSERT INTO %s %s", names_qualified(dtrelid), query);
+	initStringInfo(&s);
+	appendStringInfo(&s, "INSERT INTO %s ", names_qualified(dtrelid));
+	foreach(lc, an->recompute->keys)
+	{
+		DtKeyColumn *key = (DtKeyColumn *) lfirst(lc);
+		int			i = foreach_current_index(lc);
+
+		appendStringInfo(&s, "SELECT * FROM (%s) q WHERE q.%s %s ANY ($%d)", query, quote_identifier(key->name),
+						 operator_sql(key->type, BTEqualStrategyNumber), 2 * i + 1);
+		if (i > 0)
+			appendStringInfo(&s, " AND (%s) IS NOT TRUE",
+							 any_keys_condition(an->recompute, "q.", list_copy_head(an->recompute->keys, i)));
+		appendStringInfoString(&s, " UNION ALL ");
+	}
+	appendStringInfo(&s, "SELECT * FROM (%s) q WHERE %s", query, any_nulls_condition(an->recompute, "q."));
+	return s.data;
 }
 
 /*

@@ -151,7 +151,7 @@ typedef struct DtSql
 
 extern List *deparse_internal_objects(Oid dtrelid, DtAnalysis *an);
 extern char *deparse_key_index(Oid dtrelid, DtAnalysis *an);
-extern char *deparse_top_k_index(DtAnalysis *an);
+extern char *deparse_top_k_index(DtAnalysis *an, bool missing);
 extern List *deparse_dt_columns(Query *query);
 extern List *deparse_table_columns(Oid relid, List **attnums);
 extern DtSql *deparse_refresh_sql(Oid dtrelid, DtAnalysis *an);

@@ -78,16 +78,18 @@ recompute_reason(DtAnalysis *an)
 	const char *col = recompute_key_columns(an);
 	const char *shown = list_length(an->recompute->keys) > 1 ? psprintf("(%s)", col) : psprintf("\"%s\"", ((DtKeyColumn *) linitial(an->recompute->keys))->name);
 
+	const char *rows = an->recompute->any ? psprintf("the rows with a value the changes touch in any of (%s)", col)
+	: psprintf("the rows of the %s values that the changes touch", shown);
+
 	if (!an->recompute->indexed)
 	{
 		ereport(NOTICE,
 				(errmsg("no index finds the rows of one %s in the tables the dynamic table reads", shown),
 				 errdetail("Each incremental refresh will scan them."),
 				 errhint("Create an index on the expression the column is computed from.")));
-		return psprintf("the rows of the %s values that the changes touch are recomputed; "
-						"no index finds their base rows", shown);
+		return psprintf("%s are recomputed; no index finds their base rows", rows);
 	}
-	return psprintf("the rows of the %s values that the changes touch are recomputed", shown);
+	return psprintf("%s are recomputed", rows);
 }
 
 /*
@@ -112,6 +114,30 @@ rank_reason(DtAnalysis *an)
 	}
 	return "; aggregates over the first rows of a partition are computed again for the groups the "
 		"changes touch, reading those rows through an index";
+}
+
+/*
+ * top_k_reason
+ *		refresh_mode_reason of a top-k over one relation; a NOTICE naming
+ *		the index that would read its first rows in order, when none does,
+ *		so that every refresh sorts the relation.
+ */
+static char *
+top_k_reason(DtAnalysis *an)
+{
+	char	   *index = deparse_top_k_index(an, true);
+
+	if (index != NULL)
+	{
+		ereport(NOTICE,
+				(errmsg("no index reads the rows of the relation the dynamic table reads in its ORDER BY"),
+				 errdetail("Each incremental refresh will sort all of its rows."),
+				 errhint("Create the index: %s", index)));
+		return pstrdup("the rows within the LIMIT are chosen again from the relation it reads "
+					   "when that changed; no index reads its rows in order");
+	}
+	return pstrdup("the rows within the LIMIT are chosen again from the relation it reads "
+				   "when that changed");
 }
 
 /*
@@ -143,8 +169,9 @@ lifecycle_choose_strategy(DtEntry *entry, DtAnalysis *an, const char *name)
 								 "; the rows within the LIMIT are chosen again from every group's state" : "",
 								 rank_reason(an));
 	else if (an->strategy == DT_STRATEGY_TOP_K)
-		entry->reason = pstrdup("the rows within the LIMIT are chosen again from the relation it reads "
-								"when that changed");
+		entry->reason = top_k_reason(an);
+	else if (an->strategy == DT_STRATEGY_CONSTANT)
+		entry->reason = pstrdup("it reads no table and only immutable functions: its rows never change");
 	else
 		entry->reason = recompute_reason(an);
 	if (an->strategy != DT_STRATEGY_FULL && an->internal > 0)
@@ -316,7 +343,7 @@ lifecycle_analyze(Oid relid, DtEntry *entry, Query *query)
 				drop_state(relid);
 			/* a top-k over its query without LIMIT reads the first rows */
 			if (an == through && an->strategy == DT_STRATEGY_TOP_K &&
-				(index = deparse_top_k_index(an)) != NULL)
+				(index = deparse_top_k_index(an, false)) != NULL)
 				catalog_exec_ddl(index);
 		}
 	}

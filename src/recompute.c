@@ -67,6 +67,7 @@
 #include "nodes/nodeFuncs.h"
 #include "nodes/pathnodes.h"
 #include "optimizer/optimizer.h"
+#include "optimizer/prep.h"
 #include "parser/parse_agg.h"
 #include "parser/parsetree.h"
 #include "rewrite/rewriteManip.h"
@@ -366,6 +367,21 @@ leaf_sublinks(DtAnalysis *an, Query *query, DtKeyLeaf *leaf)
 }
 
 /*
+ * nonnullable_key
+ *		Is a key over keyrels one table's, on no nullable side of an outer
+ *		join?  Then its rows with key v are those of that table's rows with
+ *		key v, FULL JOINs or not elsewhere in the FROM list: the other
+ *		relations are only joined to them ((r FULL JOIN s)
+ *		RIGHT JOIN t, keyed by t).
+ */
+static bool
+nonnullable_key(Query *query, Relids keyrels, Relids nullable)
+{
+	return bms_num_members(keyrels) == 1 && !bms_is_member(bms_singleton_member(keyrels), nullable) &&
+		rt_fetch(bms_singleton_member(keyrels), query->rtable)->rtekind == RTE_RELATION;
+}
+
+/*
  * trace_leaf
  *		The key reached a level that reads tables: it must be an expression
  *		over one of them.
@@ -394,9 +410,9 @@ trace_leaf(DtAnalysis *an, Query *query, Expr *expr, List **leaves)
 	leaf->rels = walk.rels;
 	nullable = walk.nullable;
 	leaf->level = query;
-	if (has_full_join((Node *) query->jointree))
-		return trace_full_join(query, expr, leaf, leaves);
 	keyrels = pull_varnos(NULL, (Node *) expr);
+	if (has_full_join((Node *) query->jointree) && !nonnullable_key(query, keyrels, nullable))
+		return trace_full_join(query, expr, leaf, leaves);
 	if (bms_is_empty(keyrels))
 		return pstrdup("a partition key that is a constant");
 	if (bms_num_members(keyrels) > 1)
@@ -910,6 +926,173 @@ side_pair(List *sides)
 }
 
 /*
+ * join_edge
+ *		Is cond x.a = y.b, by the type's default equality, x a relation of
+ *		left and y of right (either way round)?
+ */
+static bool
+join_edge(Node *cond, Relids left, Relids right)
+{
+	OpExpr	   *op = IsA(cond, OpExpr) ? (OpExpr *) cond : NULL;
+	Var		   *x;
+	Var		   *y;
+
+	if (op == NULL || list_length(op->args) != 2 || !IsA(linitial(op->args), Var) ||
+		!IsA(lsecond(op->args), Var))
+		return false;
+	x = linitial_node(Var, op->args);
+	y = lsecond_node(Var, op->args);
+	if (bms_is_member(x->varno, right))
+	{
+		Var		   *t = x;
+
+		x = y;
+		y = t;
+	}
+	return x->varlevelsup == 0 && y->varlevelsup == 0 && x->varattno > 0 && y->varattno > 0 &&
+		x->vartype == y->vartype && x->varcollid == y->varcollid &&
+		op->opno == lookup_type_cache(x->vartype, TYPECACHE_EQ_OPR)->eq_opr &&
+		bms_is_member(x->varno, left) && bms_is_member(y->varno, right);
+}
+
+/*
+ * join_edges
+ *		An equality of each join of a FROM item (join_edge: the first of
+ *		its condition's conjuncts that is one), into *edges: they link its
+ *		relations as a tree.  Or why not.
+ */
+static char *
+join_edges(Query *query, Node *item, List **edges)
+{
+	JoinExpr   *join;
+	char	   *reason;
+	ListCell   *lc;
+
+	if (!IsA(item, JoinExpr))
+		return NULL;
+	join = (JoinExpr *) item;
+	if ((reason = join_edges(query, join->larg, edges)) != NULL ||
+		(reason = join_edges(query, join->rarg, edges)) != NULL)
+		return reason;
+	foreach(lc, make_ands_implicit((Expr *) querytree_flatten_joins(query, join->quals)))
+	{
+		if (join_edge(lfirst(lc), get_relids_in_jointree(join->larg, false),
+					  get_relids_in_jointree(join->rarg, false)))
+		{
+			*edges = lappend(*edges, lfirst(lc));
+			return NULL;
+		}
+	}
+	return pstrdup("FULL JOIN with a join without an equality of a column of each side");
+}
+
+/*
+ * join_column_key
+ *		The key column of output column var (a join's column, the only
+ *		expression of an output column), its one leaf the relation of var
+ *		in the level's FROM list (rels, from); or why it is none.
+ */
+static char *
+join_column_key(Query *query, Var *var, List *rels, List *from, DtKeyColumn **key)
+{
+	DtKeyLeaf  *leaf = palloc0(sizeof(DtKeyLeaf));
+	ListCell   *lc;
+
+	foreach(lc, query->targetList)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+
+		if (tle->resjunk || !equal(querytree_flatten_joins(query, (Node *) tle->expr), var))
+			continue;
+		if (!OidIsValid(lookup_type_cache(var->vartype, TYPECACHE_BTREE_OPFAMILY)->btree_opf) ||
+			!OidIsValid(get_array_type(var->vartype)) || type_is_rowtype(var->vartype))
+			return psprintf("a FULL JOIN's join column of type %s, which has no default btree operator class", format_type_be(var->vartype));
+		leaf->level = query;
+		leaf->expr = (Expr *) copyObject(var);
+		leaf->key_rtindex = var->varno;
+		leaf->rels = rels;
+		leaf->from = from;
+		*key = palloc0(sizeof(DtKeyColumn));
+		(*key)->resno = tle->resno;
+		(*key)->name = tle->resname;
+		(*key)->type = var->vartype;
+		(*key)->leaves = list_make1(leaf);
+		(*key)->indexed = index_finds(rt_fetch(var->varno, query->rtable)->relid, (Node *) var, var->varno);
+		return NULL;
+	}
+	return pstrdup("FULL JOIN without each join's two columns in the select list");
+}
+
+/*
+ * any_join_keys
+ *		A query whose FROM list is tables joined with FULL (and other) joins,
+ *		each on one equality x.a = y.b, every join column in the select
+ *		list, that no column partitions (pg_ivm's r FULL JOIN s ON r.i =
+ *		s.i FULL JOIN t ON s.j = t.j): the rows a change touches are those
+ *		with one of the values of some join column that the changed rows,
+ *		or the rows joined to them through the joins' equalities, have in
+ *		that column (a row's match made or lost is found by its own
+ *		column's value, which the equality gives the other side), and,
+ *		when a changed row has every join column NULL, the rows whose
+ *		every join column is NULL (such a row matches nothing: it is alone,
+ *		null-extended).  Fills rc (rc->any) and returns NULL; or returns
+ *		why not, NULL in *why for a query not of that shape at all.
+ */
+static bool
+any_join_keys(DtAnalysis *an, Query *query, DtRecompute *rc, char **why)
+{
+	DtFromWalk	walk = {.outer_joins = true,.full_joins = true};
+	Node	   *item = list_length(query->jointree->fromlist) == 1 ? linitial(query->jointree->fromlist) : NULL;
+	Node	   *from;
+	List	   *edges = NIL;
+	ListCell   *lc;
+
+	*why = NULL;
+	if (item == NULL || !has_full_join(item) || query->setOperations != NULL ||
+		query->hasAggs || query->groupClause != NIL || query->groupingSets != NIL ||
+		query->hasWindowFuncs || query->hasDistinctOn || query->hasSubLinks || query->hasTargetSRFs ||
+		query->limitCount != NULL || query->limitOffset != NULL)
+		return false;
+	if ((*why = querytree_walk_from(an->inputs, query, item, &walk, &from)) != NULL ||
+		(*why = join_edges(query, item, &edges)) != NULL)
+		return false;
+	foreach(lc, walk.rels)
+	{
+		if (((DtFromRel *) lfirst(lc))->input == NULL)
+			*why = pstrdup("FULL JOIN with a VALUES list or a function");
+	}
+	if (list_length(walk.rels) != an->nrelations)
+		*why = pstrdup("tables read by subqueries in expressions or by WITH queries read more than once");
+	if (*why != NULL)
+		return false;
+	rc->keys = NIL;
+	rc->indexed = false;
+	foreach(lc, edges)
+	{
+		ListCell   *lv;
+
+		foreach(lv, ((OpExpr *) lfirst(lc))->args)
+		{
+			DtKeyColumn *key = NULL;
+			ListCell   *lk;
+			bool		known = false;
+
+			foreach(lk, rc->keys)
+				known |= equal(linitial_node(DtKeyLeaf, ((DtKeyColumn *) lfirst(lk))->leaves)->expr, lfirst(lv));
+			if (known)
+				continue;
+			if ((*why = join_column_key(query, lfirst_node(Var, lv), walk.rels, list_make1(from), &key)) != NULL)
+				return false;
+			rc->keys = lappend(rc->keys, key);
+			rc->indexed |= key->indexed;
+		}
+	}
+	rc->any = true;
+	rc->edges = edges;
+	return true;
+}
+
+/*
  * recompute_analyze
  *		Find the partition key of an->query: every output column that
  *		partitions it and is grouped (GROUP BY a, b: the groups, not the
@@ -930,6 +1113,7 @@ recompute_analyze(DtAnalysis *an, Oid dtrelid)
 	DtKeyColumn *best = NULL;
 	List	   *grouped = NIL;
 	List	   *sides = NIL;
+	char	   *any_why = NULL;
 	DtRecompute *rc = palloc0(sizeof(DtRecompute));
 	ListCell   *lc;
 
@@ -973,12 +1157,20 @@ recompute_analyze(DtAnalysis *an, Oid dtrelid)
 	}
 	if (best == NULL && (rc->keys = side_pair(sides)) != NIL)
 		best = linitial(rc->keys);
+	else if (best == NULL && any_join_keys(an, query, rc, &any_why))
+	{
+		rc->query = query;
+		an->recompute = rc;
+		return NULL;
+	}
 	else if (best != NULL)
 		rc->keys = list_length(grouped) > 1 ? grouped : list_make1(best);
 	if (best == NULL)
 	{
 		if (reason == NULL && sides != NIL)
 			return pstrdup("FULL JOIN with one side's key x.k but not the other's y.k");
+		if (any_why != NULL && sides == NIL && an->nrelations > 2)
+			return any_why;
 		if (reason == NULL)
 			return pstrdup("queries without output columns");
 		if (one_reason)

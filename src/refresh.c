@@ -672,7 +672,8 @@ dt_key_estimate(DtPlanSet *p, DtKeyColumn *key, AttrNumber attnum)
  *		and compute them again (recompute.c).  A partition's rows are all
  *		rewritten: they count as deleted and inserted.  With several key
  *		columns, the share of the DT a refresh recomputes is at most that
- *		of its most selective column.
+ *		of its most selective column; with DtRecompute.any (the rows with
+ *		a key in any column), at most the sum of the columns' shares.
  */
 static void
 recompute_refresh(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
@@ -686,6 +687,9 @@ recompute_refresh(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 	double		share = 1;
 	double		estimate = 0;
 	int64		selective = 0;
+	bool		any = p->an->recompute->any;
+	double		any_share = 0;
+	int64		any_keys = 0;
 	ListCell   *lc;
 
 	stats->action = "INCREMENTAL";
@@ -701,7 +705,7 @@ recompute_refresh(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 		nulls[i] = isnull ? 'n' : ' ';
 		keys[i + 1] = spi_util_datum(0, i + 2, &isnull);
 		nulls[i + 1] = ' ';
-		if (nulls[i] == 'n' && !DatumGetBool(keys[i + 1]))
+		if (nulls[i] == 'n' && !DatumGetBool(keys[i + 1]) && !any)
 			return;				/* every change was filtered out */
 		nkeys = DatumGetBool(keys[i + 1]) ? 1 : 0;
 		if (nulls[i] != 'n')
@@ -713,12 +717,22 @@ recompute_refresh(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 		}
 		keys_estimate = dt_key_estimate(p, key, get_attnum(p->relid, key->name));
 		most = Max(most, nkeys);
-		if ((double) nkeys / Max(keys_estimate, 1) < share)
+		any_share += (double) nkeys / Max(keys_estimate, 1);
+		any_keys += nkeys;
+		estimate = any ? Max(estimate, keys_estimate) : estimate;
+		if (!any && (double) nkeys / Max(keys_estimate, 1) < share)
 		{
 			share = (double) nkeys / Max(keys_estimate, 1);
 			estimate = keys_estimate;
 			selective = nkeys;
 		}
+	}
+	if (any && any_keys == 0)
+		return;					/* every change was filtered out */
+	if (any)
+	{
+		share = Min(any_share, 1);
+		selective = most = any_keys;
 	}
 	if (most > 1 && share * RECOMPUTE_MAX_SHARE > 1)
 	{
@@ -1617,6 +1631,9 @@ explain_parts(List *rows, DtPlanSet *p, DtEntry *entry)
 		}
 		return rows;
 	}
+	if (p->an->strategy == DT_STRATEGY_CONSTANT)
+		return explain_row(rows, "strategy", NULL,
+						   "CONSTANT: it reads no table, so its rows never change and a refresh has nothing to do");
 	if (p->an->strategy == DT_STRATEGY_TOP_K)
 		return explain_row(rows, "strategy", NULL,
 						   "TOP-K: the rows within the LIMIT are chosen again from the relation it reads when that changed");

@@ -6,6 +6,10 @@
 -- A FULL JOIN of two tables selecting x.k and y.k of its equality (not
 -- COALESCE(x.k, y.k)) is recomputed by the pair of them: the rows of (v,
 -- v), (v, NULL), (NULL, v) and (NULL, NULL) for the k of every change.
+-- Chains of FULL JOINs (three and four tables, mixed with LEFT, RIGHT and
+-- INNER joins) by the values of any join column; a FULL JOIN beside a
+-- table on no nullable side by that table's key.  Queries that read no
+-- table (a function, VALUES): constant.
 -- Subqueries and WITH queries in FROM joined with tables, nested, a WITH
 -- query read twice: recomputed by key as the joins they are, merged into
 -- the levels that read them (querytree_flatten).  (Our own tables and
@@ -62,6 +66,64 @@ $$);
 SELECT iv_create('iv_right_right', $$
 SELECT r.i AS ri, s.i AS si, s.j AS sj, t.j AS tj FROM r RIGHT JOIN s ON r.i = s.i RIGHT JOIN t ON s.j = t.j
 $$);
+-- A FULL JOIN on the nullable side of an outer join, or under an inner
+-- join: the rows of a table on no nullable side partition the query, the
+-- FULL JOIN only joined to them (pg_ivm's r FULL JOIN s RIGHT JOIN t,
+-- r FULL JOIN s INNER JOIN t, r LEFT JOIN (s CROSS JOIN (t FULL JOIN u))).
+SELECT iv_create('iv_full_right', $$
+SELECT r.i AS ri, s.i AS si, s.j AS sj, t.j AS tj FROM r FULL JOIN s ON r.i = s.i RIGHT JOIN t ON s.j = t.j
+$$);
+SELECT iv_create('iv_full_inner', $$
+SELECT r.i AS ri, s.i AS si, s.j AS sj, t.j AS tj FROM r FULL JOIN s ON r.i = s.i INNER JOIN t ON s.j = t.j
+$$);
+SELECT iv_create('iv_left_cross_full', $$
+SELECT r.i AS ri, s.i AS si, t.j AS tj, a.j AS aj
+  FROM r LEFT JOIN (s CROSS JOIN (t FULL JOIN a ON t.j = a.j)) ON r.i = s.i
+$$);
+-- Chains of FULL JOINs (pg_ivm's three- and four-table outer joins, every
+-- join column selected): recomputed by the values of any join column, the
+-- rows with a value a change touches in some join column (its own, or
+-- that of a row joined to it), and the rows with every join column NULL
+-- when a changed row had them all NULL.
+SELECT iv_create('iv_fj_full', $$
+SELECT r.i AS ri, s.i AS si, s.j AS sj, t.j AS tj FROM r FULL JOIN s ON r.i = s.i FULL JOIN t ON s.j = t.j
+$$);
+SELECT iv_create('iv_fj_distinct', $$
+SELECT DISTINCT r.i AS ri, s.i AS si, s.j AS sj, t.j AS tj FROM r FULL JOIN s ON r.i = s.i FULL JOIN t ON s.j = t.j
+$$);
+SELECT iv_create('iv_fj_left', $$
+SELECT r.i AS ri, s.i AS si, s.j AS sj, t.j AS tj FROM r FULL JOIN s ON r.i = s.i LEFT JOIN t ON s.j = t.j
+$$);
+SELECT iv_create('iv_fj_left_full', $$
+SELECT r.i AS ri, s.i AS si, s.j AS sj, t.j AS tj FROM r LEFT JOIN s ON r.i = s.i FULL JOIN t ON s.j = t.j
+$$);
+SELECT iv_create('iv_fj_right_full', $$
+SELECT r.i AS ri, s.i AS si, s.j AS sj, t.j AS tj FROM r RIGHT JOIN s ON r.i = s.i FULL JOIN t ON s.j = t.j
+$$);
+SELECT iv_create('iv_fj_inner_full', $$
+SELECT r.i AS ri, s.i AS si, s.j AS sj, t.j AS tj, s.id AS sid FROM r INNER JOIN s ON r.i = s.i FULL JOIN t ON s.j = t.j
+ WHERE t.j IS DISTINCT FROM 3
+$$);
+SELECT iv_create('iv_fj_cond', $$
+SELECT r.i AS ri, s.i AS si, s.j AS sj, t.j AS tj
+  FROM r FULL JOIN s ON s.j > 0 AND r.i = s.i FULL JOIN t ON s.j = t.j AND t.id > s.id
+$$);
+SELECT iv_create('iv_fj_four', $$
+SELECT r.i AS ri, s.i AS si, t.j AS tj, a.i AS ai, a.j AS aj
+  FROM (r FULL JOIN s ON r.i = s.i) FULL JOIN (t FULL JOIN a ON t.j = a.j) ON r.i = a.i
+$$);
+-- EXISTS in WHERE without aggregates (pg_ivm's mv_ivm_exists_subquery,
+-- with a condition, under DISTINCT): recomputed by the correlation's key,
+-- duplicates of a row kept as the query has them.
+SELECT iv_create('iv_exists', $$
+SELECT a.i, a.j FROM a WHERE EXISTS (SELECT 1 FROM b WHERE a.i = b.i)
+$$);
+SELECT iv_create('iv_exists_cond', $$
+SELECT a.i, a.j FROM a WHERE EXISTS (SELECT 1 FROM b WHERE a.i = b.i) AND a.i > 2
+$$);
+SELECT iv_create('iv_exists_distinct', $$
+SELECT DISTINCT a.i, a.j FROM a WHERE EXISTS (SELECT 1 FROM b WHERE a.i = b.i)
+$$);
 -- What pg_ivm refuses: expressions that are not strict over the nullable
 -- side, an inequality, a condition beyond the equality, WHERE keeping
 -- null-extended rows, an aggregate over an outer join.
@@ -102,14 +164,35 @@ $$);
 SELECT name, refresh_mode, refresh_mode_reason
   FROM dt.dynamic_tables WHERE relid::text LIKE 'iv\_%' ORDER BY relid::text;
 
--- Refused: a FULL JOIN of three tables (no key partitions it), and one
--- side's key without the other's.
-SELECT code, error FROM dt_test.create_fails('iv_full3', $$
-SELECT r.i AS ri, s.i AS si, s.j AS sj, t.j AS tj FROM r FULL JOIN s ON r.i = s.i FULL JOIN t ON s.j = t.j
+-- Refused: FULL JOINs without a join's two columns in the select list, or
+-- joined on no equality of two columns, and one side's key without the
+-- other's.
+SELECT code, error FROM dt_test.create_fails('iv_full3_hidden', $$
+SELECT r.i AS ri, s.i AS si, t.j AS tj FROM r FULL JOIN s ON r.i = s.i FULL JOIN t ON s.j = t.j
+$$, refresh_mode => 'incremental');
+SELECT code, error FROM dt_test.create_fails('iv_full3_inequality', $$
+SELECT r.i AS ri, s.i AS si, s.j AS sj, t.j AS tj FROM r FULL JOIN s ON r.i = s.i FULL JOIN t ON s.j < t.j
 $$, refresh_mode => 'incremental');
 SELECT code, error FROM dt_test.create_fails('iv_full_one_side', $$
 SELECT r.i AS ri, s.j AS sj FROM r FULL JOIN s ON r.i = s.i
 $$, refresh_mode => 'incremental');
+
+-- A query that reads no table never changes (pg_ivm's mv_ivm_func and
+-- mv_ivm_no_tbl): incremental, and a refresh after the first has nothing
+-- to do.  The clock changes: now() is refreshed in full, and refused as
+-- incremental.
+CREATE FUNCTION iv_one() RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT 1';
+SELECT iv_create('cn_one', 'SELECT 1 AS one');
+SELECT iv_create('cn_func', 'SELECT * FROM iv_one()');
+SELECT iv_create('cn_series', 'SELECT g, v.x FROM generate_series(1, 3) g, (VALUES (1), (2)) v(x)');
+SELECT name, refresh_mode, refresh_mode_reason
+  FROM dt.dynamic_tables WHERE relid::text LIKE 'cn\_%' ORDER BY relid::text;
+SELECT (SELECT action FROM dt.refresh(t)) AS first, (SELECT action FROM dt.refresh(t)) AS second
+  FROM unnest('{cn_one, cn_func, cn_series}'::regclass[]) t;
+SELECT dt_test.check('cn_one'), dt_test.check('cn_func'), dt_test.check('cn_series');
+SELECT count(*) FROM cn_series;
+SELECT kind, detail FROM dt.explain_refresh('cn_func');
+SELECT code, error FROM dt_test.create_fails('cn_now', 'SELECT now() AS t', refresh_mode => 'incremental');
 
 CREATE FUNCTION iv_key() RETURNS int LANGUAGE sql AS $$
 SELECT CASE WHEN random() < 0.12 THEN NULL ELSE floor(random() * 6)::int END

@@ -188,6 +188,27 @@ SELECT d.name, regexp_replace(i.indexdef, '^.* USING ', '') AS index
  WHERE d.name::text LIKE '%tk\_cheapest%' OR d.name::text LIKE '%tk\_rows%' OR d.name::text LIKE '%tk\_keyless%'
  ORDER BY 1, 2;
 
+-- A top-k over one table chooses its rows again from the table: without
+-- an index in its ORDER BY every refresh sorts the table, and creating the
+-- dynamic table names the index in a NOTICE (tk_rows above); an index
+-- read forward or backward in that order (ASC NULLS LAST backward is DESC
+-- NULLS FIRST) needs none; nor does an ORDER BY no index can follow.
+CREATE TABLE tn (id int PRIMARY KEY, a int, b text COLLATE "C");
+SELECT tk_create('tk_notice', 'SELECT id, a FROM tn WHERE b <> ''x'' ORDER BY a DESC, id LIMIT 3');
+CREATE INDEX tn_a_id ON tn (a, id DESC);
+SELECT tk_create('tk_notice_backward', 'SELECT id, a FROM tn WHERE b <> ''x'' ORDER BY a DESC, id LIMIT 3');
+SELECT tk_create('tk_notice_nulls', 'SELECT id, a FROM tn ORDER BY a DESC NULLS LAST, id LIMIT 3');
+SELECT tk_create('tk_notice_expr', 'SELECT id, a FROM tn ORDER BY a + id LIMIT 3');
+SELECT name, refresh_mode_reason FROM dt.dynamic_tables
+ WHERE name::text LIKE '%tk\_notice%' ORDER BY name::text;
+INSERT INTO tn SELECT i, i % 4, 'b' || i FROM generate_series(1, 20) i;
+SELECT t, (SELECT action FROM dt.refresh(t)) FROM unnest('{tk_notice, tk_notice_backward, tk_notice_nulls}'::regclass[]) t;
+UPDATE tn SET a = NULL WHERE id = 7;
+UPDATE tn SET b = 'x' WHERE id = 11;
+SELECT t, (SELECT action FROM dt.refresh(t)) FROM unnest('{tk_notice, tk_notice_backward, tk_notice_nulls}'::regclass[]) t;
+SELECT * FROM tk_notice_backward ORDER BY a DESC, id;
+SELECT dt_test.check('tk_notice'), dt_test.check('tk_notice_backward'), dt_test.check('tk_notice_nulls');
+
 CREATE FUNCTION tk_rows_check() RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     wrong bigint;
