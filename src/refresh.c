@@ -1041,8 +1041,8 @@ incremental_or_full(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 
 /*
  * A window of at least 1 / ADAPTIVE_COLD_SHARE of the rows its changed
- * inputs hold, larger than twice any the history timed (a bulk load, the
- * first large batch), is expected to cost more incrementally than in full:
+ * inputs hold, and of BULK_MIN_ROWS, larger than twice any the history
+ * timed (a bulk load, the first large batch), is expected to cost more incrementally than in full:
  * each changed row costs an incremental refresh several times what a row
  * costs the query.
  */
@@ -1159,15 +1159,15 @@ expected_full_ms(const DtRefreshCosts *costs, bool merge, bool guess, double *re
  *		of full refresh not timed yet only if the incremental cost is not
  *		extrapolated either (trying the full refresh that sets the state
  *		aside costs a rebuild of the state if it was the wrong guess).
- *		A window larger than any timed and at least 1 / ADAPTIVE_COLD_SHARE
- *		of input_rows is full without them.  Otherwise, without a refresh
+ *		A window larger than any timed, of BULK_MIN_ROWS or more and at
+ *		least 1 / ADAPTIVE_COLD_SHARE of input_rows, is full without them.  Otherwise, without a refresh
  *		of either kind in the history, or with
  *		pg_dynamic_tables.adaptive_refresh off, it is incremental; after
  *		ADAPTIVE_PROBE_AFTER full ones it chose in a row, too, if expected
  *		to cost at most ADAPTIVE_PROBE_MARGIN times a full one.  aside: the
  *		state of a delta-merge DT is set aside; an incremental refresh
  *		would first rebuild it, which the next ADAPTIVE_PAYBACK ones must
- *		pay back.  *message says why when it is full; otherwise it gives
+ *		pay back, on a figure not extrapolated.  *message says why when it is full; otherwise it gives
  *		both figures if both were expected, or is NULL.
  */
 static bool
@@ -1186,7 +1186,7 @@ adaptive_full(Oid relid, bool merge, bool aside, int64 changes, double input_row
 	catalog_refresh_costs(relid, &costs);
 	if (costs.nincremental > 0)
 		incremental_ms = expected_incremental_ms(&costs, changes, &extrapolated);
-	if (extrapolated && input_rows > 0 && changes * ADAPTIVE_COLD_SHARE >= input_rows)
+	if (extrapolated && changes >= BULK_MIN_ROWS && input_rows > 0 && changes * ADAPTIVE_COLD_SHARE >= input_rows)
 	{
 		*message = psprintf(DT_MESSAGE_ADAPTIVE_FULL "%lld changed rows, %.0f%% of the about %.0f rows "
 							"of the inputs that changed and more than twice any timed, was expected to "
@@ -1199,6 +1199,14 @@ adaptive_full(Oid relid, bool merge, bool aside, int64 changes, double input_row
 	full_ms = expected_full_ms(&costs, merge, !extrapolated, &rebuild_ms);
 	if (full_ms < 0)
 		return false;
+	if (incremental_ms <= full_ms && aside && extrapolated)
+	{
+		*message = psprintf(DT_MESSAGE_ADAPTIVE_FULL "%lld changed rows is expected to take %.0f ms "
+							"(from the last %d, none of them half as large), a full refresh %.0f ms: too "
+							"rough a figure to rebuild the per-group state on; refreshed in full%s",
+							(long long) changes, incremental_ms, costs.nincremental, full_ms, how);
+		return true;
+	}
 	if (incremental_ms <= full_ms && aside && rebuild_ms > 0 &&
 		(full_ms - incremental_ms) * ADAPTIVE_PAYBACK < rebuild_ms - full_ms)
 	{
