@@ -1042,9 +1042,9 @@ incremental_or_full(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 /*
  * A window of at least 1 / ADAPTIVE_COLD_SHARE of the rows its changed
  * inputs hold, and of BULK_MIN_ROWS, larger than twice any the history
- * timed (a bulk load, the first large batch), is expected to cost more incrementally than in full:
- * each changed row costs an incremental refresh several times what a row
- * costs the query.
+ * timed (a bulk load, the first large batch), is expected to cost more
+ * incrementally than in full: each changed row costs an incremental
+ * refresh several times what a row costs the query.
  */
 #define ADAPTIVE_COLD_SHARE 5
 
@@ -1160,15 +1160,16 @@ expected_full_ms(const DtRefreshCosts *costs, bool merge, bool guess, double *re
  *		extrapolated either (trying the full refresh that sets the state
  *		aside costs a rebuild of the state if it was the wrong guess).
  *		A window larger than any timed, of BULK_MIN_ROWS or more and at
- *		least 1 / ADAPTIVE_COLD_SHARE of input_rows, is full without them.  Otherwise, without a refresh
- *		of either kind in the history, or with
- *		pg_dynamic_tables.adaptive_refresh off, it is incremental; after
- *		ADAPTIVE_PROBE_AFTER full ones it chose in a row, too, if expected
- *		to cost at most ADAPTIVE_PROBE_MARGIN times a full one.  aside: the
- *		state of a delta-merge DT is set aside; an incremental refresh
- *		would first rebuild it, which the next ADAPTIVE_PAYBACK ones must
- *		pay back, on a figure not extrapolated.  *message says why when it is full; otherwise it gives
- *		both figures if both were expected, or is NULL.
+ *		least 1 / ADAPTIVE_COLD_SHARE of input_rows, is full without them.
+ *		Otherwise, without a refresh of either kind in the history, or
+ *		with pg_dynamic_tables.adaptive_refresh off, it is incremental;
+ *		after ADAPTIVE_PROBE_AFTER full ones it chose in a row, too, if
+ *		expected to cost at most ADAPTIVE_PROBE_MARGIN times a full one.
+ *		aside: the state of a delta-merge DT is set aside; an incremental
+ *		refresh would first rebuild it, which the next ADAPTIVE_PAYBACK
+ *		ones must pay back, on a figure not extrapolated.  *message says
+ *		why when it is full; otherwise it gives both figures if both were
+ *		expected, or is NULL.
  */
 static bool
 adaptive_full(Oid relid, bool merge, bool aside, int64 changes, double input_rows, char **message)
@@ -1197,8 +1198,6 @@ adaptive_full(Oid relid, bool merge, bool aside, int64 changes, double input_row
 	if (costs.nincremental == 0 || costs.nfull == 0)
 		return false;
 	full_ms = expected_full_ms(&costs, merge, !extrapolated, &rebuild_ms);
-	if (full_ms < 0)
-		return false;
 	if (incremental_ms <= full_ms && aside && extrapolated)
 	{
 		*message = psprintf(DT_MESSAGE_ADAPTIVE_FULL "%lld changed rows is expected to take %.0f ms "
