@@ -1114,9 +1114,11 @@ catalog_record_failure(Oid relid, const char *message)
  *		read (those whose window was counted: incremental ones, and full
  *		ones the recompute strategy chose after finding the keys, which is
  *		what trying incremental cost), and of its last DT_COST_SAMPLES full
- *		ones with no other reason than the first population or the history
- *		(a full refresh after a failed incremental one, or after TRUNCATE,
- *		is no measure), newest first, each marked if the history chose it.
+ *		ones with no other reason than the first population, a rebuild of
+ *		the per-group state or the history (a full refresh after a failed
+ *		incremental one, or after TRUNCATE, is no measure), newest first,
+ *		each marked if the history chose it (a rebuild is not: it is what
+ *		building the state costs).
  */
 void
 catalog_refresh_costs(Oid relid, DtRefreshCosts *costs)
@@ -1135,10 +1137,11 @@ catalog_refresh_costs(Oid relid, DtRefreshCosts *costs)
 				 "ORDER BY refresh_id DESC LIMIT $2) UNION ALL "
 				 "(SELECT false, 0, "
 				 "extract(epoch FROM refresh_end_time - refresh_start_time)::float8 * 1000, "
-				 "state_message IS NOT NULL "
+				 "coalesce(starts_with(state_message, '" DT_MESSAGE_ADAPTIVE_FULL "'), false) "
 				 "FROM " DT_INTERNAL_SCHEMA ".refresh_log WHERE relid = $1 AND state = 'SUCCEEDED' "
 				 "AND refresh_action = 'FULL' AND (state_message IS NULL OR "
-				 "starts_with(state_message, '" DT_MESSAGE_ADAPTIVE_FULL "')) "
+				 "starts_with(state_message, '" DT_MESSAGE_ADAPTIVE_FULL "') OR "
+				 "starts_with(state_message, '" DT_MESSAGE_STATE_REBUILT "')) "
 				 "ORDER BY refresh_id DESC LIMIT $2)",
 				 2, types, values, NULL, SPI_OK_SELECT);
 	for (i = 0; i < SPI_processed; i++)

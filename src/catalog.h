@@ -136,6 +136,7 @@ typedef struct DtRefreshStats
  */
 #define DT_MESSAGE_KEYS_FULL	"the changes touched "
 #define DT_MESSAGE_ADAPTIVE_FULL	"an incremental refresh of "
+#define DT_MESSAGE_STATE_REBUILT	"the per-group state "
 
 typedef struct DtRefreshCosts
 {

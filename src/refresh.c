@@ -1060,10 +1060,31 @@ incremental_or_full(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 
 /*
  * After this many full refreshes in a row chosen by the history, the next
- * is incremental again: the only way to learn that incremental got cheaper
- * (one slow sample, on a loaded machine, would otherwise hold it full).
+ * may be incremental again: the only way to learn that incremental got
+ * cheaper (one slow sample, on a loaded machine, would otherwise hold it
+ * full); but only one expected to cost at most ADAPTIVE_PROBE_MARGIN times
+ * the full refresh, so that a probe in a long run of large windows does
+ * not cost several full refreshes.
  */
 #define ADAPTIVE_PROBE_AFTER 10
+#define ADAPTIVE_PROBE_MARGIN 1.2
+
+/*
+ * A window of at least 1 / ADAPTIVE_COLD_SHARE of the rows its changed
+ * inputs hold, and of BULK_MIN_ROWS, larger than twice any the history
+ * timed (a bulk load, the first large batch), is expected to cost more
+ * incrementally than in full: each changed row costs an incremental
+ * refresh several times what a row costs the query.
+ */
+#define ADAPTIVE_COLD_SHARE 5
+
+/*
+ * A delta-merge DT whose state was set aside rebuilds it (several times the
+ * query) only when the next ADAPTIVE_PAYBACK refreshes, incremental instead
+ * of full, are expected to save more than the rebuild costs over a full
+ * refresh.
+ */
+#define ADAPTIVE_PAYBACK 10
 
 /* compare_double: qsort's order of doubles. */
 static int
@@ -1132,9 +1153,11 @@ expected_incremental_ms(const DtRefreshCosts *costs, int64 changes, bool *extrap
  *		by the history runs the query instead of rebuilding the state,
  *		those of that kind, or without one, those that built the state:
  *		ADAPTIVE_QUERY_SHARE of their cost if guess, all of it otherwise.
+ *		*rebuild_ms: for merge, what building the state is expected to
+ *		cost, the median of the last ones that did (-1 if none did).
  */
 static double
-expected_full_ms(const DtRefreshCosts *costs, bool merge, bool guess)
+expected_full_ms(const DtRefreshCosts *costs, bool merge, bool guess, double *rebuild_ms)
 {
 	double		chosen[DT_COST_SAMPLES];
 	double		other[DT_COST_SAMPLES];
@@ -1149,44 +1172,83 @@ expected_full_ms(const DtRefreshCosts *costs, bool merge, bool guess)
 		else
 			other[nother++] = costs->full_ms[i];
 	}
+	*rebuild_ms = nother > 0 ? median(other, Min(nother, ADAPTIVE_FULL_SAMPLES)) : -1;
 	if (nchosen > 0)
 		return median(chosen, Min(nchosen, ADAPTIVE_FULL_SAMPLES));
-	return (guess ? ADAPTIVE_QUERY_SHARE : 1) * median(other, Min(nother, ADAPTIVE_FULL_SAMPLES));
+	return (guess ? ADAPTIVE_QUERY_SHARE : 1) * *rebuild_ms;
 }
 
 /*
  * adaptive_full
  *		Is a full refresh of the DT relid expected to cost less than an
- *		incremental one of "changes" rows?  Learnt from its own history
+ *		incremental one of "changes" rows, of inputs that hold about
+ *		input_rows rows?  Learnt from its own history
  *		(catalog_refresh_costs): the incremental cost by
  *		expected_incremental_ms, the full cost by expected_full_ms (merge:
  *		whether it is a delta-merge DT), which guesses the cost of a kind
  *		of full refresh not timed yet only if the incremental cost is not
  *		extrapolated either (trying the full refresh that sets the state
  *		aside costs a rebuild of the state if it was the wrong guess).
- *		Without a refresh of either kind in the history, after
- *		ADAPTIVE_PROBE_AFTER full ones it chose in a row, or with
- *		pg_dynamic_tables.adaptive_refresh off, it is incremental.
- *		*message says why when it is full; otherwise it gives both figures
- *		if both were expected, or is NULL.
+ *		A window larger than any timed, of BULK_MIN_ROWS or more and at
+ *		least 1 / ADAPTIVE_COLD_SHARE of input_rows, is full without them.
+ *		Otherwise, without a refresh of either kind in the history, or
+ *		with pg_dynamic_tables.adaptive_refresh off, it is incremental;
+ *		after ADAPTIVE_PROBE_AFTER full ones it chose in a row, too, if
+ *		expected to cost at most ADAPTIVE_PROBE_MARGIN times a full one.
+ *		aside: the state of a delta-merge DT is set aside; an incremental
+ *		refresh would first rebuild it, which the next ADAPTIVE_PAYBACK
+ *		ones must pay back, on a figure not extrapolated.  *message says
+ *		why when it is full; otherwise it gives both figures if both were
+ *		expected, or is NULL.
  */
 static bool
-adaptive_full(Oid relid, bool merge, int64 changes, char **message)
+adaptive_full(Oid relid, bool merge, bool aside, int64 changes, double input_rows, char **message)
 {
 	DtRefreshCosts costs;
 	double		full_ms;
-	double		incremental_ms;
-	bool		extrapolated;
+	double		incremental_ms = 0;
+	double		rebuild_ms;
+	bool		extrapolated = true;
+	const char *how = merge ? " from the query, its per-group state set aside" : "";
 
 	*message = NULL;
 	if (!refresh_adaptive)
 		return false;
 	catalog_refresh_costs(relid, &costs);
-	if (costs.nincremental == 0 || costs.nfull == 0 || costs.adaptive_fulls >= ADAPTIVE_PROBE_AFTER)
+	if (costs.nincremental > 0)
+		incremental_ms = expected_incremental_ms(&costs, changes, &extrapolated);
+	if (extrapolated && changes >= BULK_MIN_ROWS && input_rows > 0 && changes * ADAPTIVE_COLD_SHARE >= input_rows)
+	{
+		*message = psprintf(DT_MESSAGE_ADAPTIVE_FULL "%lld changed rows, %.0f%% of the about %.0f rows "
+							"of the inputs that changed and more than twice any timed, was expected to "
+							"cost more than a full refresh; refreshed in full%s",
+							(long long) changes, 100.0 * changes / input_rows, input_rows, how);
+		return true;
+	}
+	if (costs.nincremental == 0 || costs.nfull == 0)
 		return false;
-	incremental_ms = expected_incremental_ms(&costs, changes, &extrapolated);
-	full_ms = expected_full_ms(&costs, merge, !extrapolated);
-	if (incremental_ms <= full_ms)
+	full_ms = expected_full_ms(&costs, merge, !extrapolated, &rebuild_ms);
+	if (incremental_ms <= full_ms && aside && extrapolated)
+	{
+		*message = psprintf(DT_MESSAGE_ADAPTIVE_FULL "%lld changed rows is expected to take %.0f ms "
+							"(from the last %d, none of them half as large), a full refresh %.0f ms: too "
+							"rough a figure to rebuild the per-group state on; refreshed in full%s",
+							(long long) changes, incremental_ms, costs.nincremental, full_ms, how);
+		return true;
+	}
+	if (incremental_ms <= full_ms && aside && rebuild_ms > 0 &&
+		(full_ms - incremental_ms) * ADAPTIVE_PAYBACK < rebuild_ms - full_ms)
+	{
+		*message = psprintf(DT_MESSAGE_ADAPTIVE_FULL "%lld changed rows is expected to take %.0f ms "
+							"(from the last %d), a full refresh %.0f ms: the next %d would not pay back "
+							"rebuilding the per-group state (%.0f ms); refreshed in full%s",
+							(long long) changes, incremental_ms, costs.nincremental, full_ms,
+							ADAPTIVE_PAYBACK, rebuild_ms, how);
+		return true;
+	}
+	if (incremental_ms <= full_ms ||
+		(!aside && costs.adaptive_fulls >= ADAPTIVE_PROBE_AFTER &&
+		 incremental_ms <= ADAPTIVE_PROBE_MARGIN * full_ms))
 	{
 		*message = psprintf("an incremental refresh of %lld changed rows is expected to take %.0f ms "
 							"(from the last %d), a full refresh %.0f ms",
@@ -1195,8 +1257,7 @@ adaptive_full(Oid relid, bool merge, int64 changes, char **message)
 	}
 	*message = psprintf(DT_MESSAGE_ADAPTIVE_FULL "%lld changed rows was expected to take %.0f ms "
 						"(from the last %d), a full refresh %.0f ms; refreshed in full%s",
-						(long long) changes, incremental_ms, costs.nincremental, full_ms,
-						merge ? " from the query, its per-group state set aside" : "");
+						(long long) changes, incremental_ms, costs.nincremental, full_ms, how);
 	return true;
 }
 
@@ -1236,11 +1297,34 @@ rebuild_state(DtDecision *d, bool populated, const char *expected)
 	d->state_rebuilt = true;
 	d->why = "its per-group state is built from the inputs";
 	if (expected != NULL)
-		d->message = d->why = psprintf("%s; the per-group state (set aside while refreshes were full, "
-									   "or lost) was rebuilt", expected);
+		d->message = d->why = psprintf(DT_MESSAGE_STATE_REBUILT "(set aside while refreshes were full, "
+									   "or lost) was rebuilt: %s", expected);
 	else if (populated)
-		d->message = d->why = "the per-group state was lost (crash, promoted standby) or set aside "
+		d->message = d->why = DT_MESSAGE_STATE_REBUILT "was lost (crash, promoted standby) or set aside "
 			"(refreshed in full for a while) and was rebuilt";
+}
+
+/*
+ * changed_input_rows
+ *		The rows the inputs "changed" (relids) hold now, as the planner
+ *		estimates them (their pages now: a bulk load into an emptied table
+ *		counts); 0 if one is not a table.
+ */
+static double
+changed_input_rows(List *changed)
+{
+	double		rows = 0;
+	ListCell   *lc;
+
+	foreach(lc, changed)
+	{
+		Oid			relid = lfirst_oid(lc);
+
+		if (get_rel_relkind(relid) != RELKIND_RELATION)
+			return 0;
+		rows += relation_tuples(relid);
+	}
+	return rows;
 }
 
 /*
@@ -1312,7 +1396,8 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 	if (merge && !entry->state_valid)
 	{
 		/* set aside by the history (or lost): the query, or a rebuild */
-		if (rows > 0 && markers == 0 && adaptive_full(entry->relid, true, rows, &message))
+		if (rows > 0 && markers == 0 &&
+			adaptive_full(entry->relid, true, true, rows, changed_input_rows(d->changed), &message))
 		{
 			d->message = d->why = message;
 			d->set_aside = true;
@@ -1329,7 +1414,7 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 		d->why = "an input was truncated, or rows arrived or left without DML (partitions)";
 	else if (p->an->strategy == DT_STRATEGY_FULL)
 		d->why = entry->reason;
-	else if (adaptive_full(entry->relid, merge, rows, &message))
+	else if (adaptive_full(entry->relid, merge, false, rows, changed_input_rows(d->changed), &message))
 	{
 		d->message = d->why = message;
 		d->set_aside = merge;

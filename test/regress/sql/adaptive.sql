@@ -21,21 +21,22 @@ SELECT dt.create_dynamic_table('ad_sum', 'SELECT g, sum(x) AS s, count(*) AS n F
 -- history(incremental, full, built): replace the table's history by full
 -- refreshes that built the state (ms; its creation), full ones the history
 -- chose (ms), and incremental ones (changed rows, ms), oldest first.
-CREATE FUNCTION history(incremental int[][], "full" int[], built int[] DEFAULT '{}') RETURNS void
+CREATE FUNCTION history(incremental int[][], "full" int[], built int[] DEFAULT '{}',
+                        dt text DEFAULT 'ad_sum') RETURNS void
 LANGUAGE sql AS $$
-DELETE FROM dt_internal.refresh_log WHERE relid = 'ad_sum'::regclass;
+DELETE FROM dt_internal.refresh_log WHERE relid = dt::regclass;
 INSERT INTO dt_internal.refresh_log (relid, table_name, refresh_start_time, refresh_end_time,
                                      refresh_action, refresh_trigger, state, changes)
-SELECT 'ad_sum'::regclass, 'ad_sum', t, t + f * interval '1 ms', 'FULL', 'MANUAL', 'SUCCEEDED', NULL
+SELECT dt::regclass, dt, t, t + f * interval '1 ms', 'FULL', 'MANUAL', 'SUCCEEDED', NULL
   FROM unnest(built) f, LATERAL (SELECT now() - interval '1 hour' AS t) n;
 INSERT INTO dt_internal.refresh_log (relid, table_name, refresh_start_time, refresh_end_time,
                                      refresh_action, refresh_trigger, state, changes, state_message)
-SELECT 'ad_sum'::regclass, 'ad_sum', t, t + f * interval '1 ms', 'FULL', 'MANUAL', 'SUCCEEDED', NULL,
+SELECT dt::regclass, dt, t, t + f * interval '1 ms', 'FULL', 'MANUAL', 'SUCCEEDED', NULL,
        'an incremental refresh of (written by the test)'
   FROM unnest("full") f, LATERAL (SELECT now() - interval '1 hour' AS t) n;
 INSERT INTO dt_internal.refresh_log (relid, table_name, refresh_start_time, refresh_end_time,
                                      refresh_action, refresh_trigger, state, changes)
-SELECT 'ad_sum'::regclass, 'ad_sum', t, t + incremental[i][2] * interval '1 ms', 'INCREMENTAL',
+SELECT dt::regclass, dt, t, t + incremental[i][2] * interval '1 ms', 'INCREMENTAL',
        'MANUAL', 'SUCCEEDED', incremental[i][1]
   FROM generate_subscripts(incremental, 1) i, LATERAL (SELECT now() - interval '1 hour' AS t) n
  ORDER BY i;
@@ -77,10 +78,13 @@ SELECT history('{{10,100},{10,100},{10,100}}', '{}', '{160}');
 SELECT * FROM change(10);
 -- Not for a window more than twice as large as any timed: a guess against
 -- an extrapolation, where a wrong guess costs a rebuild of the state.
--- 100 ms against 160 ms, incremental (once the state set aside just now is
--- rebuilt).
+-- 100 ms against 160 ms, incremental.  But the state set aside just now is
+-- not rebuilt on such a figure: full from the query, until a window of a
+-- size timed rebuilds it.
 SELECT history('{{10,100},{10,100},{10,100}}', '{}', '{160}');
-SELECT action FROM change(30);
+SELECT * FROM change(30);
+SELECT history('{{10,1},{10,1},{10,1}}', '{1000,1000,1000}');
+SELECT action FROM change(10);
 SELECT history('{{10,100},{10,100},{10,100}}', '{}', '{160}');
 SELECT * FROM change(30);
 
@@ -107,6 +111,20 @@ SELECT history('{{10,5},{100,14}}', '{50}');
 SELECT * FROM change(1000);
 SELECT count(*) AS mismatches FROM dt_test.diff('ad_sum');
 
+-- A window of 10,000 rows or more, more than twice any timed and at least
+-- a fifth of the rows of the table, is full whatever the figures (a bulk
+-- load: each changed row costs an incremental refresh several times what
+-- it costs the query); the state set aside is rebuilt when small windows
+-- are expected to be cheaper again.
+SELECT history('{{10,1},{10,1},{10,1}}', '{1000,1000,1000}');
+SELECT action, message LIKE 'an incremental refresh of 12000 changed rows, %, was expected to cost more than a full refresh; refreshed in full from the query, its per-group state set aside' AS bulk
+  FROM change(12000);
+SELECT count(*) AS mismatches FROM dt_test.diff('ad_sum');
+SELECT history('{{10,1},{10,1},{10,1}}', '{1000,1000,1000}');
+SELECT action FROM change(10);
+DELETE FROM ad WHERE id > 3000;
+SELECT action IS NOT NULL AS refreshed FROM dt.refresh('ad_sum');
+
 -- The median of the last three full refreshes; an outlier among the
 -- incremental ones of the same size is not the measure (the state set
 -- aside by the last refresh is rebuilt: incremental is cheaper).
@@ -115,10 +133,11 @@ SELECT * FROM change(20);
 SELECT history('{{20,30},{20,2000},{20,30}}', '{5000,40,45,50}');
 SELECT * FROM change(20);
 
--- Ten full refreshes in a row chosen by the history: the next one is
--- incremental again, to learn whether that got cheaper (one slow sample
--- held a table full for good before); with the state set aside, the next
--- one rebuilds it and the one after is incremental.
+-- Full refreshes chosen by the history, the state set aside, the
+-- incremental refresh expected to cost ten times a full one: every refresh
+-- is full, none tries incremental again (every eleventh was, and for a
+-- delta-merge table that was a rebuild of the state, several times the
+-- query).
 SELECT history('{{10,100},{10,100},{10,100}}', '{10,10,10}');
 SELECT 'SELECT action FROM change(10)' FROM generate_series(1, 12) \gexec
 SELECT count(*) AS mismatches FROM dt_test.diff('ad_sum');
@@ -126,6 +145,17 @@ SELECT count(*) AS mismatches FROM dt_test.diff('ad_sum');
 -- read from freed memory: "pg_catalog" was seen).
 SELECT count(*) AS messages, count(*) FILTER (WHERE state_message LIKE 'an incremental refresh of 10 changed rows was expected to take%') AS adaptive
   FROM dt.refresh_history WHERE relid = 'ad_sum'::regclass AND refresh_action = 'FULL' AND state_message IS NOT NULL;
+
+-- The state set aside comes back only when the next ten incremental
+-- refreshes are expected to save more than rebuilding it costs over a
+-- full refresh: 10 * (20 - 1) ms against 1000 - 20 ms, full (the history
+-- says why); against 100 - 20 ms, rebuilt.
+SELECT history('{{10,1},{10,1},{10,1}}', '{20,20,20}', '{1000}');
+SELECT * FROM change(10);
+SELECT history('{{10,1},{10,1},{10,1}}', '{20,20,20}', '{100}');
+SELECT * FROM change(10);
+SELECT * FROM change(10);
+SELECT count(*) AS mismatches FROM dt_test.diff('ad_sum');
 
 -- A full refresh that the recompute strategy chose after finding the keys
 -- of a window is what trying incremental cost: an incremental sample.
@@ -140,19 +170,49 @@ SELECT count(*) AS mismatches FROM dt_test.diff('ad_sum');
 
 -- Every refresh records the rows of changes it read, except one that
 -- planned a statement (its duration is no measure of the next ones):
--- windows of 30 and 31 rows share their plans, a window of 500 rows gets
--- a plan of its own.
+-- windows of 30 and 31 rows share their plans, a window of 300 rows gets
+-- a plan of its own (decided without the history, which would compare
+-- the two refreshes' times).
 SELECT history('{}', '{}');
 SELECT action FROM change(30);
 SELECT action FROM change(31);
-SELECT action FROM change(500);
+SET pg_dynamic_tables.adaptive_refresh = off;
+SELECT action FROM change(300);
+SET pg_dynamic_tables.adaptive_refresh = on;
 SELECT refresh_action, changes FROM dt_internal.refresh_log
  WHERE relid = 'ad_sum'::regclass ORDER BY refresh_id;
 SELECT count(*) AS mismatches FROM dt_test.diff('ad_sum');
 
+-- Top-k (and every strategy but delta merge: its full refresh needs no
+-- state): after ten full refreshes in a row chosen by the history, the next
+-- is incremental again if expected to cost at most 1.2 times a full one,
+-- to learn whether it got cheaper (11 ms against 10 ms); not at ten times.
+SELECT dt.create_dynamic_table('ad_top', 'SELECT id, x FROM ad ORDER BY x DESC, id LIMIT 3',
+                               refresh_mode => 'incremental') IS NOT NULL AS created;
+-- top_action(incremental, fulls): incremental refreshes of 10 rows that
+-- took "incremental" ms, then "fulls" full ones of 10 ms the history chose;
+-- 10 rows changed, a refresh: its action.
+CREATE FUNCTION top_action(incremental int, fulls int) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM history(ARRAY[[10, incremental], [10, incremental], [10, incremental]], '{}', '{}', 'ad_top');
+    INSERT INTO dt_internal.refresh_log (relid, table_name, refresh_start_time, refresh_end_time,
+                                         refresh_action, refresh_trigger, state, state_message)
+    SELECT 'ad_top'::regclass, 'ad_top', now(), now() + interval '10 ms', 'FULL', 'MANUAL', 'SUCCEEDED',
+           'an incremental refresh of (written by the test)'
+      FROM generate_series(1, fulls);
+    INSERT INTO ad (g, x) SELECT j % 7, 100000 + fulls * 100 + incremental + j FROM generate_series(1, 10) j;
+    RETURN (SELECT r.action FROM dt.refresh('ad_top') r);
+END
+$$;
+SELECT top_action(11, 9) AS "11 ms, 9 full", top_action(11, 10) AS "11 ms, 10 full",
+       top_action(100, 10) AS "100 ms, 10 full", top_action(100, 30) AS "100 ms, 30 full";
+SELECT count(*) AS mismatches FROM dt_test.diff('ad_top');
+SELECT dt.drop_dynamic_table('ad_top');
+DROP FUNCTION top_action(int, int);
+
 SELECT dt.drop_dynamic_table('ad_sum');
 DROP TABLE ad;
-DROP FUNCTION history(int[], int[], int[]), change(int);
+DROP FUNCTION history(int[], int[], int[], text), change(int);
 
 -- Recompute by key: changes that touch more than a quarter of the keys
 -- refresh in full.  With adaptive refresh the keys are the distinct values
