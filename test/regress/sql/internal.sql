@@ -201,13 +201,17 @@ SELECT in_internal_count() AS incremental_again;
 INSERT INTO io (cust, amount, note) VALUES (5, 3, 'ok');
 SELECT action FROM dt.refresh('in_q15');
 SELECT dt_test.check('in_q15');
+-- in_sub_of(dt): an internal table of dt's subqueries.
+CREATE FUNCTION in_sub_of(dt regclass) RETURNS regclass LANGUAGE sql AS $$
+SELECT c.oid::regclass FROM pg_class c
+ WHERE c.relnamespace = 'dt_internal'::regnamespace
+   AND c.relname LIKE 'sub\_' || dt::oid || '\_%' AND c.relkind = 'r'
+ LIMIT 1
+$$;
 -- An internal table is changed only through its dynamic table.
 DO $$
 DECLARE
-    sub regclass := (SELECT c.oid::regclass FROM pg_class c
-                      WHERE c.relnamespace = 'dt_internal'::regnamespace
-                        AND c.relname LIKE 'sub\_' || 'dt_in.in_q15'::regclass::oid || '\_%' AND c.relkind = 'r'
-                      LIMIT 1);
+    sub regclass := in_sub_of('dt_in.in_q15');
 BEGIN
     PERFORM dt.suspend(sub);
     RAISE NOTICE 'not refused: %', sub IS NOT NULL;
@@ -218,10 +222,7 @@ END $$;
 -- refresh refreshes it
 DO $$
 DECLARE
-    sub regclass := (SELECT c.oid::regclass FROM pg_class c
-                      WHERE c.relnamespace = 'dt_internal'::regnamespace
-                        AND c.relname LIKE 'sub\_' || 'dt_in.in_q15'::regclass::oid || '\_%' AND c.relkind = 'r'
-                      LIMIT 1);
+    sub regclass := in_sub_of('dt_in.in_q15');
     detail text;
     hint text;
 BEGIN
