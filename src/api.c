@@ -410,50 +410,6 @@ redefine(DtEntry *old, DtEntry *entry, Query *query)
 }
 
 /*
- * refuse_inputs
- *		Checks of a new query's relations that an existing DT is not held to
- *		(a restore or an upgrade parses its query again):
- *
- *		A user's query reads no relation of dt_internal (directly or through
- *		a view): the state, auxiliary and internal tables its owner owns are
- *		rewritten and dropped by the extension alone, and capture triggers on
- *		them, the catalog or a change log would capture the extension's own
- *		writes (or, for a change log's, never fire).
- *
- *		TABLESAMPLE without REPEATABLE samples other rows on every run, like
- *		a volatile function: no table can equal such a query.
- */
-static void
-refuse_inputs(Query *query)
-{
-	DtQueryInputs inputs;
-	Oid			internal = names_internal_namespace();
-	ListCell   *lc;
-
-	querytree_inputs(query, &inputs);
-	foreach(lc, inputs.rtes)
-	{
-		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
-
-		if (rte->tablesample != NULL && rte->tablesample->repeatable == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
-					 errmsg("dynamic table query cannot use TABLESAMPLE without REPEATABLE"),
-					 errdetail("A dynamic table must be reproducible from its query; a sample without a seed reads other rows on every evaluation."),
-					 errhint("Add REPEATABLE (seed) to the TABLESAMPLE clause of \"%s\".",
-							 get_rel_name(rte->relid))));
-		if (get_rel_namespace(rte->relid) == internal)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("dynamic table query cannot read \"%s.%s\"",
-							DT_INTERNAL_SCHEMA, get_rel_name(rte->relid)),
-					 errdetail("The objects of schema %s are the internals of pg_dynamic_tables.",
-							   DT_INTERNAL_SCHEMA),
-					 errhint("Read the dynamic table they serve instead.")));
-	}
-}
-
-/*
  * dt_create_dynamic_table
  *		dt.create_dynamic_table(name text, query text, target_lag text,
  *		refresh_mode text, initialize text, or_replace boolean) RETURNS
@@ -499,7 +455,7 @@ dt_create_dynamic_table(PG_FUNCTION_ARGS)
 	entry.settings = settings_current();
 
 	query = analysis_parse_query(sql);
-	refuse_inputs(query);
+	lifecycle_refuse_inputs(query, false);
 	if (OidIsValid(relid))
 	{
 		DtEntry    *old;

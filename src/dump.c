@@ -325,6 +325,7 @@ dump_restore_dynamic_table(Oid relid)
 	query = analysis_parse_query(argument(args, DT_GUARD_ARG_DEFINITION));
 	AtEOXact_GUC(false, guc_level);
 
+	lifecycle_refuse_inputs(query, true);
 	check_owner_reads(relid, query);
 	check_columns(relid, query);
 	entry.query_text = argument(args, DT_GUARD_ARG_DEFINITION);

@@ -183,6 +183,54 @@ lifecycle_choose_strategy(DtEntry *entry, DtAnalysis *an, const char *name)
 }
 
 /*
+ * lifecycle_refuse_inputs
+ *		Checks of the relations of a query that a DT is made from, by
+ *		dt.create_dynamic_table or by a dt_guard trigger created by a
+ *		restore or by hand (restored):
+ *
+ *		A user's query reads no relation of dt_internal (directly or through
+ *		a view): the state, auxiliary and internal tables its owner owns are
+ *		rewritten and dropped by the extension alone, and capture triggers on
+ *		them, the catalog or a change log would capture the extension's own
+ *		writes (or, for a change log's, never fire).  A restore is held to it
+ *		too: CREATE TRIGGER dt_guard takes only the TRIGGER privilege.
+ *
+ *		TABLESAMPLE without REPEATABLE samples other rows on every run, like
+ *		a volatile function: no table can equal such a query.  Checked for
+ *		a new query only: a restore makes again what was made before.
+ *		(pg_upgrade's restore checks neither: its DTs exist.)
+ */
+void
+lifecycle_refuse_inputs(Query *query, bool restored)
+{
+	DtQueryInputs inputs;
+	Oid			internal = names_internal_namespace();
+	ListCell   *lc;
+
+	querytree_inputs(query, &inputs);
+	foreach(lc, inputs.rtes)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		if (!restored && rte->tablesample != NULL && rte->tablesample->repeatable == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+					 errmsg("dynamic table query cannot use TABLESAMPLE without REPEATABLE"),
+					 errdetail("A dynamic table must be reproducible from its query; a sample without a seed reads other rows on every evaluation."),
+					 errhint("Add REPEATABLE (seed) to the TABLESAMPLE clause of \"%s\".",
+							 get_rel_name(rte->relid))));
+		if (get_rel_namespace(rte->relid) == internal)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("dynamic table query cannot read \"%s.%s\"",
+							DT_INTERNAL_SCHEMA, get_rel_name(rte->relid)),
+					 errdetail("The objects of schema %s are the internals of pg_dynamic_tables.",
+							   DT_INTERNAL_SCHEMA),
+					 errhint("Read the dynamic table they serve instead.")));
+	}
+}
+
+/*
  * lifecycle_check_privileges
  *		The creator of a DT, who owns it, must be able to read every input
  *		(its refreshes run as the owner and check again each time).

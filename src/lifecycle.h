@@ -21,6 +21,7 @@
  * lifecycle.c
  * ---------------------------------------------------------------------
  */
+extern void lifecycle_refuse_inputs(Query *query, bool restored);
 extern void lifecycle_check_privileges(Query *query);
 extern DtAnalysis *lifecycle_analyze(Oid relid, DtEntry *entry, Query *query);
 extern void lifecycle_choose_strategy(DtEntry *entry, DtAnalysis *an, const char *name);

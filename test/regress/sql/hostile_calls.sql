@@ -39,6 +39,8 @@ INSERT INTO mine VALUES (1, 1, 'a'), (2, 2, 'b');
 SELECT dt.create_dynamic_table('mine_dt', 'SELECT t, count(*) AS n, sum(v) AS s FROM mine GROUP BY t',
                                refresh_mode => 'incremental');
 UPDATE mine SET v = v + 1;
+-- a table to make a dynamic table of with a dt_guard trigger
+CREATE TABLE guarded (gid bigint, n bigint);
 RESET ROLE;
 SELECT 'dt_internal.state_' || 'mine_dt'::regclass::oid AS mine_state,
        'dt_internal.key_' || 'mine_dt'::regclass::oid AS mine_key,
@@ -252,6 +254,12 @@ INSERT INTO calls (area, call) VALUES
 ('internal', format('CREATE FUNCTION pin(%s) RETURNS int LANGUAGE sql AS ''SELECT 1''', :'victim_key'));
 
 SELECT n, area, dt_test.mask_oids(call) AS call, dt_test.outcome(call) AS outcome FROM calls ORDER BY n;
+-- A dynamic table over her state made by a dt_guard trigger, as a
+-- restore makes one (CREATE TRIGGER takes only the TRIGGER privilege).
+SELECT * FROM dt_test.fails(format($f$CREATE TRIGGER dt_guard BEFORE INSERT ON guarded
+    FOR EACH STATEMENT EXECUTE FUNCTION dt_internal.guard_dynamic_table('pg_dynamic_tables 1.1', %L,
+    '1 minute', 'AUTO', 'on_schedule', 'ACTIVE', '')$f$, 'SELECT gid, n FROM ' || :'mine_state'));
+SELECT count(*) AS guarded_is_dynamic FROM dt.dynamic_tables WHERE relid = 'guarded'::regclass;
 RESET ROLE;
 SELECT count(*) >= 100 AS at_least_100_calls FROM calls;
 
