@@ -3200,14 +3200,28 @@ leaf_rel(DtKeyLeaf *leaf, Index rtindex)
 }
 
 /*
+ * step_source
+ *		A relation on the way from a changed row to a key (any_key_terms):
+ *		as it was where the window changed it (now and its changes: a
+ *		superset), else as it is now.
+ */
+static char *
+step_source(DtFromRel *rel, List *changed)
+{
+	return source_sql(rel, list_member_oid(changed, rel->input->relid) ? SOURCE_BEFORE : SOURCE_NOW);
+}
+
+/*
  * any_key_terms
  *		The SELECTs of the keys of a key column of outer joins over
  *		equalities (DtRecompute.any) that a window touches, appended to
- *		terms with UNION ALL: the column over the changed rows of each
- *		changed relation joined, through the equalities on the way, with
- *		the relations up to the column's, each as it is now and as it was
- *		(now and its changes: a superset); and NULL for a changed row of
- *		the column's relation whose every join column is NULL.
+ *		terms with UNION ALL: the column's values in the rows that reach a
+ *		changed row of a changed relation through the equalities on the
+ *		way, the relations between each as it is now and as it was (now
+ *		and its changes: a superset); and NULL for a changed row of the
+ *		column's relation whose every join column is NULL.  Each step is
+ *		an EXISTS, not a join: a join multiplied the rows of each value on
+ *		the way (many changed rows of a few values took minutes).
  */
 static void
 any_key_terms(DtRecompute *rc, DtKeyLeaf *leaf, List *changed, StringInfo terms)
@@ -3221,15 +3235,16 @@ any_key_terms(DtRecompute *rc, DtKeyLeaf *leaf, List *changed, StringInfo terms)
 	{
 		DtFromRel  *rel = (DtFromRel *) lfirst(lc);
 		List	   *path = NIL;
+		List	   *steps = NIL;
 		Bitmapset  *reached = bms_make_singleton(rel->rtindex);
 		ListCell   *le;
+		int			n;
 
 		if (!list_member_oid(changed, rel->input->relid))
 			continue;
 		if (!join_path(rc->edges, rel->rtindex, var->varno, NULL, &path))
 			elog(ERROR, "no join path between relations %u and %u", rel->rtindex, var->varno);
-		appendStringInfo(terms, "%sSELECT %s AS k FROM %s", terms->len > 0 ? " UNION ALL " : "", key,
-						 source_sql(rel, SOURCE_CHANGES));
+		/* the relations on the way, the key's first, rel's neighbour last */
 		foreach(le, path)
 		{
 			OpExpr	   *op = (OpExpr *) lfirst(le);
@@ -3237,13 +3252,19 @@ any_key_terms(DtRecompute *rc, DtKeyLeaf *leaf, List *changed, StringInfo terms)
 			lsecond_node(Var, op->args)->varno : linitial_node(Var, op->args)->varno;
 			DtFromRel  *other = leaf_rel(leaf, next);
 
-			appendStringInfo(terms, " JOIN %s ON %s",
-							 source_sql(other, list_member_oid(changed, other->input->relid) ? SOURCE_BEFORE : SOURCE_NOW),
-							 deparse_expression((Node *) op, ctx, true, false));
+			steps = lcons(other, steps);
 			reached = bms_add_member(reached, next);
 		}
-		appendStringInfo(terms, " WHERE %s IS NOT NULL", key);
-		if (rel->rtindex != var->varno)
+		n = list_length(path);
+		appendStringInfo(terms, "%sSELECT %s AS k FROM %s WHERE %s IS NOT NULL", terms->len > 0 ? " UNION ALL " : "",
+						 key, n == 0 ? source_sql(rel, SOURCE_CHANGES) : step_source(linitial(steps), changed), key);
+		for (int i = 1; i <= n; i++)
+			appendStringInfo(terms, " AND EXISTS (SELECT FROM %s WHERE %s",
+							 i < n ? step_source(list_nth(steps, i), changed) : source_sql(rel, SOURCE_CHANGES),
+							 deparse_expression(list_nth(path, n - i), ctx, true, false));
+		for (int i = 1; i <= n; i++)
+			appendStringInfoChar(terms, ')');
+		if (n > 0)
 			continue;
 		appendStringInfo(terms, " UNION ALL SELECT NULL::%s AS k FROM %s WHERE true",
 						 type_sql(var->vartype, var->vartypmod), source_sql(rel, SOURCE_CHANGES));
