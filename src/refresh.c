@@ -1179,10 +1179,33 @@ expected_full_ms(const DtRefreshCosts *costs, bool merge, bool guess, double *re
 }
 
 /*
+ * changed_input_rows
+ *		The rows the inputs "changed" (relids) hold now, as the planner
+ *		estimates them (their pages now: a bulk load into an emptied table
+ *		counts); 0 if one is not a table.
+ */
+static double
+changed_input_rows(List *changed)
+{
+	double		rows = 0;
+	ListCell   *lc;
+
+	foreach(lc, changed)
+	{
+		Oid			relid = lfirst_oid(lc);
+
+		if (get_rel_relkind(relid) != RELKIND_RELATION)
+			return 0;
+		rows += relation_tuples(relid);
+	}
+	return rows;
+}
+
+/*
  * adaptive_full
  *		Is a full refresh of the DT relid expected to cost less than an
- *		incremental one of "changes" rows, of inputs that hold about
- *		input_rows rows?  Learnt from its own history
+ *		incremental one of "changes" rows of the inputs "changed" (relids)?
+ *		Learnt from its own history
  *		(catalog_refresh_costs): the incremental cost by
  *		expected_incremental_ms, the full cost by expected_full_ms (merge:
  *		whether it is a delta-merge DT), which guesses the cost of a kind
@@ -1190,7 +1213,9 @@ expected_full_ms(const DtRefreshCosts *costs, bool merge, bool guess, double *re
  *		extrapolated either (trying the full refresh that sets the state
  *		aside costs a rebuild of the state if it was the wrong guess).
  *		A window larger than any timed, of BULK_MIN_ROWS or more and at
- *		least 1 / ADAPTIVE_COLD_SHARE of input_rows, is full without them.
+ *		least 1 / ADAPTIVE_COLD_SHARE of the rows the changed inputs hold
+ *		(changed_input_rows, read only for such a window), is full without
+ *		them.
  *		Otherwise, without a refresh of either kind in the history, or
  *		with pg_dynamic_tables.adaptive_refresh off, it is incremental;
  *		after ADAPTIVE_PROBE_AFTER full ones it chose in a row, too, if
@@ -1202,12 +1227,13 @@ expected_full_ms(const DtRefreshCosts *costs, bool merge, bool guess, double *re
  *		expected, or is NULL.
  */
 static bool
-adaptive_full(Oid relid, bool merge, bool aside, int64 changes, double input_rows, char **message)
+adaptive_full(Oid relid, bool merge, bool aside, int64 changes, List *changed, char **message)
 {
 	DtRefreshCosts costs;
 	double		full_ms;
 	double		incremental_ms = 0;
 	double		rebuild_ms;
+	double		input_rows = 0;
 	bool		extrapolated = true;
 	const char *how = merge ? " from the query, its per-group state set aside" : "";
 
@@ -1217,7 +1243,9 @@ adaptive_full(Oid relid, bool merge, bool aside, int64 changes, double input_row
 	catalog_refresh_costs(relid, &costs);
 	if (costs.nincremental > 0)
 		incremental_ms = expected_incremental_ms(&costs, changes, &extrapolated);
-	if (extrapolated && changes >= BULK_MIN_ROWS && input_rows > 0 && changes * ADAPTIVE_COLD_SHARE >= input_rows)
+	if (extrapolated && changes >= BULK_MIN_ROWS)
+		input_rows = changed_input_rows(changed);
+	if (input_rows > 0 && changes * ADAPTIVE_COLD_SHARE >= input_rows)
 	{
 		*message = psprintf(DT_MESSAGE_ADAPTIVE_FULL "%lld changed rows, %.0f%% of the about %.0f rows "
 							"of the inputs that changed and more than twice any timed, was expected to "
@@ -1305,29 +1333,6 @@ rebuild_state(DtDecision *d, bool populated, const char *expected)
 }
 
 /*
- * changed_input_rows
- *		The rows the inputs "changed" (relids) hold now, as the planner
- *		estimates them (their pages now: a bulk load into an emptied table
- *		counts); 0 if one is not a table.
- */
-static double
-changed_input_rows(List *changed)
-{
-	double		rows = 0;
-	ListCell   *lc;
-
-	foreach(lc, changed)
-	{
-		Oid			relid = lfirst_oid(lc);
-
-		if (get_rel_relkind(relid) != RELKIND_RELATION)
-			return 0;
-		rows += relation_tuples(relid);
-	}
-	return rows;
-}
-
-/*
  * decide_action
  *		Choose the action of a refresh of entry as of snap (counting the
  *		change window when it depends on it; input_counts as count_window).
@@ -1397,7 +1402,7 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 	{
 		/* set aside by the history (or lost): the query, or a rebuild */
 		if (rows > 0 && markers == 0 &&
-			adaptive_full(entry->relid, true, true, rows, changed_input_rows(d->changed), &message))
+			adaptive_full(entry->relid, true, true, rows, d->changed, &message))
 		{
 			d->message = d->why = message;
 			d->set_aside = true;
@@ -1414,7 +1419,7 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 		d->why = "an input was truncated, or rows arrived or left without DML (partitions)";
 	else if (p->an->strategy == DT_STRATEGY_FULL)
 		d->why = entry->reason;
-	else if (adaptive_full(entry->relid, merge, false, rows, changed_input_rows(d->changed), &message))
+	else if (adaptive_full(entry->relid, merge, false, rows, d->changed, &message))
 	{
 		d->message = d->why = message;
 		d->set_aside = merge;
