@@ -126,18 +126,16 @@ static char *
 top_k_reason(DtAnalysis *an)
 {
 	char	   *index = deparse_top_k_index(an, true);
+	const char *reason = "the rows within the LIMIT are chosen again from the relation it reads "
+	"when that changed";
 
-	if (index != NULL)
-	{
-		ereport(NOTICE,
-				(errmsg("no index reads the rows of the relation the dynamic table reads in its ORDER BY"),
-				 errdetail("Each incremental refresh will sort all of its rows."),
-				 errhint("Create the index: %s", index)));
-		return pstrdup("the rows within the LIMIT are chosen again from the relation it reads "
-					   "when that changed; no index reads its rows in order");
-	}
-	return pstrdup("the rows within the LIMIT are chosen again from the relation it reads "
-				   "when that changed");
+	if (index == NULL)
+		return pstrdup(reason);
+	ereport(NOTICE,
+			(errmsg("no index reads the rows of the relation the dynamic table reads in its ORDER BY"),
+			 errdetail("Each incremental refresh will sort all of its rows."),
+			 errhint("Create the index: %s", index)));
+	return psprintf("%s; no index reads its rows in order", reason);
 }
 
 /*
