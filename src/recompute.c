@@ -1035,8 +1035,9 @@ join_column_key(Query *query, Var *var, List *rels, List *from, DtKeyColumn **ke
  *		column's value, which the equality gives the other side), and,
  *		when a changed row has every join column NULL, the rows whose
  *		every join column is NULL (such a row matches nothing: it is alone,
- *		null-extended).  Fills rc (rc->any) and returns NULL; or returns
- *		why not, NULL in *why for a query not of that shape at all.
+ *		null-extended).  Fills rc (rc->any) and returns true; or returns
+ *		false with why not in *why (NULL for a query not of that shape at
+ *		all).
  */
 static bool
 any_join_keys(DtAnalysis *an, Query *query, DtRecompute *rc, char **why)
