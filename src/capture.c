@@ -1488,7 +1488,14 @@ capture_mark_rebuild(Oid relid)
  *		older than the xmin of every reader's position is visible to all of
  *		them: one comparison, where the last of many readers (TPC-H's 20
  *		DTs over lineitem) would otherwise test the row against every
- *		reader's snapshot.  Skipped, not waited for,
+ *		reader's snapshot.  Another row is tested against the reader least
+ *		advanced (the oldest snapshot) first, then against all in that
+ *		order: a row some reader has not consumed, as every row of the
+ *		last window is until its last reader refreshes, is kept after one
+ *		test (tested against the readers in any order, the cleanup after
+ *		each of TPC-H's DTs over lineitem cost 7.5 ms of CPU at 1% of the
+ *		orders changed, as much as recomputing Q19; now 1.5 ms).  Skipped,
+ *		not waited for,
  *		when another transaction holds the log (a cleanup, a DT being
  *		created, VACUUM), and in transactions whose snapshot could predate
  *		a reader's registration.
@@ -1516,11 +1523,18 @@ capture_cleanup(Oid relid)
 	catalog_exec(psprintf("WITH r AS MATERIALIZED (SELECT d.position_xid, d.position_cid, d.position_snapshot "
 						  "FROM " DT_INTERNAL_SCHEMA ".dynamic_table_input i "
 						  "JOIN " DT_INTERNAL_SCHEMA ".dynamic_table d ON d.relid = i.relid "
-						  "WHERE i.input_relid = $1 AND d.position_snapshot IS NOT NULL) "
+						  "WHERE i.input_relid = $1 AND d.position_snapshot IS NOT NULL "
+						  "ORDER BY pg_catalog.pg_snapshot_xmax(d.position_snapshot), "
+						  "pg_catalog.pg_snapshot_xmin(d.position_snapshot)), "
+						  "l AS MATERIALIZED (SELECT * FROM r LIMIT 1) "
 						  "DELETE FROM %s c "
 						  "WHERE c." DT_COL_XID " OPERATOR(pg_catalog.<) "
 						  "(SELECT pg_catalog.min(pg_catalog.pg_snapshot_xmin(r.position_snapshot)) FROM r) "
-						  "OR NOT EXISTS (SELECT FROM r "
+						  "OR COALESCE(CASE WHEN c." DT_COL_XID " = (SELECT l.position_xid FROM l) "
+						  "THEN c." DT_COL_CID " < (SELECT l.position_cid FROM l) "
+						  "ELSE pg_catalog.pg_visible_in_snapshot(c." DT_COL_XID ", "
+						  "(SELECT l.position_snapshot FROM l)) END, true) "
+						  "AND NOT EXISTS (SELECT FROM r "
 						  "WHERE NOT (CASE WHEN c." DT_COL_XID " = r.position_xid "
 						  "THEN c." DT_COL_CID " < r.position_cid "
 						  "ELSE pg_catalog.pg_visible_in_snapshot(c." DT_COL_XID ", r.position_snapshot) END))",

@@ -78,6 +78,17 @@ INSERT INTO events VALUES (44, 'k3', 6);
 SELECT action FROM dt.refresh('by_kind');
 RESET ROLE;
 SELECT log_rows('events');
+-- With no reader left holding a position (both suspended, one refreshed
+-- by hand), nothing in the log is needed: it is emptied.
+SET ROLE regress_dt_sus_owner;
+SELECT dt.suspend('by_kind');
+INSERT INTO events VALUES (45, 'k1', 7);
+SELECT action FROM dt.refresh('by_kind');
+RESET ROLE;
+SELECT log_rows('events');
+SET ROLE regress_dt_sus_owner;
+SELECT dt.resume('by_kind');
+SELECT action FROM dt.refresh('by_kind');
 SET ROLE regress_dt_sus_reader;
 SELECT dt.resume('reader_totals');
 SELECT action FROM dt.refresh('reader_totals');
