@@ -165,6 +165,9 @@ typedef struct DtSemiJoin
 	Node	   *join_quals;		/* outer key = t<rtindex>.k<i>, ..., and for a
 								 * scalar the conjunct over t<rtindex>.v */
 	bool		scalar;			/* D(k, v): the value of a scalar subquery */
+	Node	   *value_cond;		/* a scalar: the conjunct over t<rtindex>.v,
+								 * the last of join_quals; its change reads
+								 * the value before as t<rtindex>.was_v */
 	Query	   *eval;			/* NULL: D(k) is whether a row has key k; else
 								 * the subquery without its correlation, its
 								 * table read from "dt_rows" */

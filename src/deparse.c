@@ -1253,8 +1253,9 @@ eval_sql(DtSemiJoin *semi)
  *		they were ("dt_was": now, without the window's net inserted rows,
  *		with its net deleted ones, "dt_net", handed to each key as arrays
  *		of its own rows); a key whose existence flipped
- *		is +1 or -1, a scalar whose value changed is -1 with the old value
- *		and +1 with the new.  Only the keys that pass key_filter
+ *		is +1 or -1, a scalar whose value changed is one row with the new
+ *		value v and the old one was_v (scalar_change_sql).  Only the keys
+ *		that pass key_filter
  *		(semi_key_filter_sql) are evaluated, over the rows under the
  *		subquery's own conditions (the window's rows in dt_net_k are); the
  *		values of a key are computed once (OFFSET 0: the planner would
@@ -1321,7 +1322,7 @@ semi_eval_changes_sql(DtFromRel *rel, List *ctx, const char *local, const char *
 					  "GROUP BY %s), "
 					  "dt_keys AS MATERIALIZED (SELECT x.* FROM (SELECT %s, %s FROM dt_net %s "
 					  "WHERE %s.dt_d <> 0 AND (%s)%s GROUP BY %s) x WHERE true%s) "
-					  "SELECT r.s AS " DT_COL_SIGN ", %s%s "
+					  "SELECT %s%s%s "
 					  "FROM dt_keys x "
 					  "CROSS JOIN LATERAL (WITH dt_rows AS (SELECT %s FROM %s WHERE (%s)%s), "
 					  "dt_net_k AS (SELECT * FROM ROWS FROM (%s) AS %s(%s)), "
@@ -1330,14 +1331,14 @@ semi_eval_changes_sql(DtFromRel *rel, List *ctx, const char *local, const char *
 					  "UNION ALL SELECT %s FROM dt_net_k %s, pg_catalog.generate_series(1, - %s.dt_d) WHERE %s.dt_d < 0) ",
 					  cols.data, t, source_sql(&table, SOURCE_CHANGES), cols.data,
 					  keys.data, arrays.data, t, t, local, notnull.data, groups.data, key_filter,
-					  outs.data, semi->scalar ? "r.v" : "true AS dt_any",
+					  semi->scalar ? "" : "r.s AS " DT_COL_SIGN ", ", outs.data,
+					  semi->scalar ? "n.now_v AS v, n.was_v" : "true AS dt_any",
 					  cols.data, source_sql(&table, SOURCE_NOW), local, match.data,
 					  unnests.data, t, names.data,
 					  cols.data, t, t, t,
 					  cols.data, t, t, t);
 	if (semi->scalar)
 		return psprintf("%sSELECT (%s) AS now_v, (WITH dt_rows AS (SELECT * FROM dt_was) %s) AS was_v OFFSET 0) n "
-						"CROSS JOIN LATERAL (VALUES (-1::smallint, n.was_v), (1::smallint, n.now_v)) r(s, v) "
 						"WHERE n.now_v IS DISTINCT FROM n.was_v",
 						result, eval_sql(semi), eval_sql(semi));
 	return psprintf("%sSELECT EXISTS (%s) AS now_e, EXISTS (WITH dt_rows AS (SELECT * FROM dt_was) %s) AS was_e OFFSET 0) n "
@@ -1425,6 +1426,168 @@ scalar_value(DtFromRel *rel)
 }
 
 /*
+ * How value_mutator reads the value v of a scalar's D in its condition:
+ * as the value before the window (was_v, the next column of D's change),
+ * or as the lesser or greater of both.
+ */
+typedef struct ValueReplace
+{
+	Index		rtindex;
+	AttrNumber	attno;			/* v's column */
+	bool		was;
+	MinMaxOp	minmax;			/* if not was */
+	Oid			inputcollid;	/* the comparison's, if not was */
+} ValueReplace;
+
+/* value_mutator: the condition with v read as ValueReplace says. */
+static Node *
+value_mutator(Node *node, ValueReplace *r)
+{
+	if (node == NULL)
+		return NULL;
+	if (IsA(node, Var) && ((Var *) node)->varno == (int) r->rtindex &&
+		((Var *) node)->varattno == r->attno && ((Var *) node)->varlevelsup == 0)
+	{
+		Var		   *was = copyObject((Var *) node);
+		MinMaxExpr *m;
+
+		was->varattno++;
+		was->varattnosyn = was->varattno;	/* ruleutils prints this one */
+		if (r->was)
+			return (Node *) was;
+		m = makeNode(MinMaxExpr);
+		m->minmaxtype = was->vartype;
+		m->minmaxcollid = was->varcollid;
+		m->inputcollid = r->inputcollid;
+		m->op = r->minmax;
+		m->args = list_make2(copyObject(node), was);
+		m->location = -1;
+		return (Node *) m;
+	}
+	return expression_tree_mutator(node, value_mutator, r);
+}
+
+/*
+ * value_bound
+ *		For the change of a scalar's D whose condition compares the value v
+ *		with an expression x of other relations (x > v, x >= v, x < v,
+ *		x <= v, either side, by an operator of the default B-tree ordering
+ *		of v's type): the condition with v read as the lesser of v and
+ *		was_v where x is above v, the greater where it is below, which
+ *		every row whose condition the change flipped meets (x > v flips
+ *		for min < x <= max, and with one value NULL for x above the
+ *		other).  Else NULL.  Redundant with the exact test, but a range
+ *		the planner sees: with it, Q22's term of its average balance's
+ *		change reads the customers whose balance lies between the two
+ *		averages, and probes the orders of those only, instead of every
+ *		customer's.
+ */
+static Node *
+value_bound(DtFromRel *rel)
+{
+	OpExpr	   *op = (OpExpr *) rel->semi->value_cond;
+	AttrNumber	attno = list_length(rel->semi->inner_keys) + 1;
+	ValueReplace r = {rel->rtindex, attno, false, IS_LEAST, InvalidOid};
+	Var		   *v = NULL;
+	bool		v_left = false;
+	Oid			opclass;
+	int			strategy;
+	ListCell   *lc;
+
+	if (!IsA(op, OpExpr) || list_length(op->args) != 2)
+		return NULL;
+	foreach(lc, op->args)
+	{
+		Var		   *arg = (Var *) lfirst(lc);
+
+		if (IsA(arg, Var) && arg->varno == (int) rel->rtindex && arg->varattno == attno &&
+			arg->varlevelsup == 0)
+		{
+			v = arg;
+			v_left = foreach_current_index(lc) == 0;
+		}
+	}
+	if (v == NULL || bms_is_member(rel->rtindex, pull_varnos(NULL, v_left ? lsecond(op->args) : linitial(op->args))))
+		return NULL;
+	opclass = GetDefaultOpClass(v->vartype, BTREE_AM_OID);
+	if (!OidIsValid(opclass))
+		return NULL;
+	strategy = get_op_opfamily_strategy(op->opno, get_opclass_family(opclass));
+	if (strategy == 0 || strategy == BTEqualStrategyNumber)
+		return NULL;
+	if (v_left)
+		strategy = BTCommuteStrategyNumber(strategy);
+	/* now x <strategy> v */
+	r.minmax = strategy == BTGreaterStrategyNumber || strategy == BTGreaterEqualStrategyNumber ? IS_LEAST : IS_GREATEST;
+	r.inputcollid = op->inputcollid;
+	return value_mutator(copyObject((Node *) op), &r);
+}
+
+/*
+ * scalar_change_sql
+ *		The change of a scalar's D (one row per key whose value changed: v
+ *		now, was_v before, semi_eval_changes_sql) read in a term: its
+ *		conditions, keys equal and the value's condition flipped, and in
+ *		*sign the row's sign, +1 where the condition holds now, -1 where
+ *		it held before.  Each row of the other relations is counted once,
+ *		not once for each value (Q22's average balance: every customer
+ *		above either average was read twice, its orders probed twice).
+ */
+static char *
+scalar_change_sql(DeparseMerge *b, DtFromRel *rel, char **sign)
+{
+	DtSemiJoin *semi = rel->semi;
+	ValueReplace r = {rel->rtindex, list_length(semi->inner_keys) + 1, true, IS_LEAST, InvalidOid};
+	char	   *now = expr_sql((Expr *) semi->value_cond, b->from_ctx);
+	char	   *was = expr_sql((Expr *) value_mutator(copyObject(semi->value_cond), &r), b->from_ctx);
+	Node	   *bound = value_bound(rel);
+	StringInfoData s;
+	ListCell   *lc;
+
+	initStringInfo(&s);
+	if (semi->inner_keys != NIL)
+	{
+		foreach(lc, make_ands_implicit((Expr *) semi->join_quals))
+		{
+			if (lfirst(lc) != semi->value_cond)
+				appendStringInfo(&s, "(%s) AND ", expr_sql((Expr *) lfirst(lc), b->from_ctx));
+		}
+	}
+	appendStringInfo(&s, "COALESCE(%s, false) <> COALESCE(%s, false)", now, was);
+	if (bound != NULL)
+		appendStringInfo(&s, " AND (%s)", expr_sql((Expr *) bound, b->from_ctx));
+	*sign = psprintf("(CASE WHEN COALESCE(%s, false) THEN 1 ELSE -1 END)", now);
+	return s.data;
+}
+
+/*
+ * changed_quals_sql
+ *		The conditions under which a row of D's change matches: the join
+ *		conditions of D, and for a scalar's the value's condition over
+ *		either value, now or before.
+ */
+static char *
+changed_quals_sql(DeparseMerge *b, DtFromRel *rel)
+{
+	ValueReplace r = {rel->rtindex, list_length(rel->semi->inner_keys) + 1, true, IS_LEAST, InvalidOid};
+	List	   *quals = NIL;
+	ListCell   *lc;
+
+	if (!rel->semi->scalar)
+		return expr_sql((Expr *) rel->semi->join_quals, b->from_ctx);
+	foreach(lc, rel->semi->inner_keys != NIL ? make_ands_implicit((Expr *) rel->semi->join_quals)
+			: list_make1(rel->semi->value_cond))
+	{
+		Node	   *q = (Node *) lfirst(lc);
+
+		if (q == rel->semi->value_cond)
+			q = (Node *) make_orclause(list_make2(q, value_mutator(copyObject(q), &r)));
+		quals = lappend(quals, q);
+	}
+	return expr_sql(make_ands_explicit(quals), b->from_ctx);
+}
+
+/*
  * change_term_sql
  *		One SELECT of change rows: the relations of the FROM list read as
  *		kinds[i] says, the sign of a row the product of its relations' signs
@@ -1468,6 +1631,7 @@ change_term_sql(DeparseMerge *b, SourceKind *kinds, bool negate, bool window)
 	{
 		DtFromRel  *rel = (DtFromRel *) lfirst(lc);
 		SourceKind	kind = kinds[foreach_current_index(lc)];
+		char	   *sign = NULL;
 
 		Assert(rel->semi == NULL || kind != SOURCE_BEFORE);
 		if (rel->semi != NULL && kind != SOURCE_CHANGES && rel->semi->eval != NULL &&
@@ -1481,13 +1645,18 @@ change_term_sql(DeparseMerge *b, SourceKind *kinds, bool negate, bool window)
 			appendStringInfo(&from, "%s" SCALAR_VALUE_CTE "%u t%u", from.len > 0 ? ", " : "",
 							 rel->rtindex, rel->rtindex);
 		}
+		else if (rel->semi != NULL && kind == SOURCE_CHANGES && rel->semi->scalar)
+			appendStringInfo(&where, "%s%s", where.len > 0 ? " AND " : "", scalar_change_sql(b, rel, &sign));
 		else if (rel->semi != NULL)
 			appendStringInfo(&where, "%s%s", where.len > 0 ? " AND " : "",
 							 expr_sql((Expr *) (kind == SOURCE_CHANGES ? rel->semi->join_quals : rel->semi->predicate),
 									  b->from_ctx));
 		if (!read_as(rel, kind))
 			continue;
-		appendStringInfo(&signs, "%st%u." DT_COL_SIGN, signs.len > 0 ? " * " : "", rel->rtindex);
+		if (sign != NULL)
+			appendStringInfo(&signs, "%s%s", signs.len > 0 ? " * " : "", sign);
+		else
+			appendStringInfo(&signs, "%st%u." DT_COL_SIGN, signs.len > 0 ? " * " : "", rel->rtindex);
 		if (rel->semi != NULL)
 			appendStringInfo(&from, "%s" SEMI_CHANGES_CTE "%u t%u", from.len > 0 ? ", " : "",
 							 rel->rtindex, rel->rtindex);
@@ -1697,8 +1866,7 @@ semi_others_sql(DeparseMerge *b, DtFromRel *rel, DtFromRel *outer, List *changed
 		appendStringInfo(&s, " AND ((%s)", expr_sql((Expr *) other->semi->predicate, b->from_ctx));
 		if (other_changed)
 			appendStringInfo(&s, " OR EXISTS (SELECT FROM " SEMI_CHANGES_CTE "%u t%u WHERE %s)",
-							 other->rtindex, other->rtindex,
-							 expr_sql((Expr *) other->semi->join_quals, b->from_ctx));
+							 other->rtindex, other->rtindex, changed_quals_sql(b, other));
 		appendStringInfoChar(&s, ')');
 	}
 	return s.data;
@@ -1775,7 +1943,10 @@ semi_key_filter_sql(DeparseMerge *b, DtFromRel *rel, List *changed)
  *		windows of changes_cte_sql (", " before each): computed once
  *		however many terms read it; and the value now of every
  *		uncorrelated scalar subquery (scalar_value), "dt$v<rtindex>",
- *		which the terms that read D now join in place of the subquery.
+ *		which the terms that read D now join in place of the subquery:
+ *		where its table changed, the new value of D's change, evaluated
+ *		again only where it has none (the value did not change, or is
+ *		NULL).
  */
 static char *
 semi_changes_ctes_sql(DeparseMerge *b, List *changed)
@@ -1791,7 +1962,11 @@ semi_changes_ctes_sql(DeparseMerge *b, List *changed)
 		if (rel->semi != NULL && list_member_oid(changed, rel->input->relid))
 			appendStringInfo(&s, ", " SEMI_CHANGES_CTE "%u AS MATERIALIZED (%s)", rel->rtindex,
 							 semi_changes_sql(rel, semi_key_filter_sql(b, rel, changed)));
-		if (scalar_value(rel))
+		if (scalar_value(rel) && list_member_oid(changed, rel->input->relid))
+			appendStringInfo(&s, ", " SCALAR_VALUE_CTE "%u AS MATERIALIZED (SELECT COALESCE((SELECT d.v FROM "
+							 SEMI_CHANGES_CTE "%u d), (%s)) AS v)", rel->rtindex, rel->rtindex,
+							 pg_get_querydef(rel->semi->sub, false));
+		else if (scalar_value(rel))
 			appendStringInfo(&s, ", " SCALAR_VALUE_CTE "%u AS MATERIALIZED (SELECT (%s) AS v)", rel->rtindex,
 							 pg_get_querydef(rel->semi->sub, false));
 	}

@@ -975,8 +975,9 @@ scalar_condition(Query *query, Node *conjunct, SubLink * sublink, Index rtindex,
  * semi_join_rel
  *		D of the semi- or anti-join of a WHERE conjunct, as a relation of
  *		the query's FROM list (a subquery entry appended to its range
- *		table, columns k1..kn), or why the conjunct is not one.  The
- *		subquery must read one table under conditions.
+ *		table, columns k1..kn, and for a scalar its value v and, in its
+ *		change, the value before, was_v), or why the conjunct is not one.
+ *		The subquery must read one table under conditions.
  */
 static char *
 semi_join_rel(DtAnalysis *an, Query *query, Node *conjunct, DtFromRel **rel)
@@ -1044,9 +1045,11 @@ semi_join_rel(DtAnalysis *an, Query *query, Node *conjunct, DtFromRel **rel)
 	}
 	if (semi->scalar)
 	{
-		quals = lappend(quals, scalar_condition(query, conjunct, sublink, (*rel)->rtindex,
-												list_length(colnames) + 1));
+		semi->value_cond = scalar_condition(query, conjunct, sublink, (*rel)->rtindex,
+											list_length(colnames) + 1);
+		quals = lappend(quals, semi->value_cond);
 		colnames = lappend(colnames, makeString("v"));
+		colnames = lappend(colnames, makeString("was_v"));
 	}
 	semi->join_quals = (Node *) make_ands_explicit(quals);
 	rte->eref = makeAlias("semi", colnames);

@@ -109,6 +109,28 @@ SELECT prio, count(*) AS n, sum(total) AS total FROM so
  WHERE total > (SELECT avg(total) FROM so WHERE cust <> 2)
  GROUP BY prio
 $$);
+-- A scalar's change is one row per key, its value before and after: a
+-- row whose condition it flips counts once, and a comparison gives the
+-- planner the range of values between the two (the value on either side
+-- of <, <=, >, >=; a value becoming NULL, as min() over lines that all
+-- go; two scalars correlated with one table, each filtering the other's
+-- keys).
+SELECT sj_create('sj_scalar_left', $$
+SELECT prio, count(*) AS n FROM so
+ WHERE (SELECT max(qty) FROM sl WHERE sl.o_id = so.id) <= total / 10
+ GROUP BY prio
+$$);
+SELECT sj_create('sj_threshold_null', $$
+SELECT cust, count(*) AS n, sum(total) AS total FROM so
+ WHERE total * 0.2 >= (SELECT min(qty) FROM sl WHERE late)
+ GROUP BY cust
+$$);
+SELECT sj_create('sj_scalar_pair', $$
+SELECT prio, count(*) AS n, sum(total) AS total FROM so
+ WHERE total > (SELECT sum(qty) FROM sl WHERE sl.o_id = so.id)
+   AND total / 4 < (SELECT 3 * max(qty) FROM sl WHERE sl.o_id = so.id AND late)
+ GROUP BY prio
+$$);
 
 -- Two subqueries: EXISTS and IN over different tables; Q22's shape, a
 -- NOT EXISTS and an uncorrelated threshold inside a subquery in FROM.
