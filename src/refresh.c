@@ -2130,6 +2130,15 @@ without_internal_sql(const char *context, Oid relid)
 }
 
 /*
+ * The DT whose internal DTs its unit is refreshing (before it), and when
+ * the first of them began: its refresh counts from then, in its history
+ * and so in the costs adaptive refresh reads, as what a refresh of it
+ * costs (its full refresh from the query refreshes none of them).
+ */
+static Oid	group_parent = InvalidOid;
+static TimestampTz group_start;
+
+/*
  * refresh_one
  *		Refresh one DT, already locked by the caller, as of snapshot snap;
  *		then, with clean_logs, delete the rows of the logs it read that
@@ -2144,6 +2153,7 @@ refresh_one(Oid relid, Snapshot snap, TimestampTz data_timestamp, const char *tr
 			RefreshFreshFn fresh, bool clean_logs, DtRefreshStats *stats)
 {
 	TimestampTz start = GetCurrentTimestamp();
+	Oid			parent = names_internal_parent(relid);
 	TimestampTz fresh_before = fresh != NULL ? fresh(relid) : 0;
 	DtEntry    *entry;
 	DtPlanSet  *plans;
@@ -2160,6 +2170,13 @@ refresh_one(Oid relid, Snapshot snap, TimestampTz data_timestamp, const char *tr
 	memset(stats, 0, sizeof(DtRefreshStats));
 	planned_window = false;
 	current_call = call;
+	if (refreshing == NIL && OidIsValid(parent) && parent != group_parent)
+	{
+		group_parent = parent;
+		group_start = start;
+	}
+	else if (refreshing == NIL && relid == group_parent)
+		start = group_start;
 	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
@@ -2331,6 +2348,7 @@ refresh_dynamic_table(Oid relid, const char *trigger, DtRefreshStats *stats,
 	lock_inputs(unit);
 	/* After the locks: S sees everything earlier refreshes committed. */
 	snap = RegisterSnapshot(GetLatestSnapshot());
+	group_parent = InvalidOid;
 	data_timestamp = GetCurrentTimestamp();
 	foreach(lc, unit)
 	{
@@ -2420,6 +2438,7 @@ refresh_scheduled_unit(List *unit, RefreshFreshFn fresh, bool *settled, bool cle
 	lock_inputs(unit);
 	snap = RegisterSnapshot(GetLatestSnapshot());
 	data_timestamp = GetCurrentTimestamp();
+	group_parent = InvalidOid;
 	if (settled != NULL)
 		*settled = true;
 	foreach(lc, unit)
