@@ -441,5 +441,6 @@ analysis_analyze(Query *query, Oid dtrelid)
 		 OidIsValid(names_internal_relid(DT_OBJECT_SUB, dtrelid, through->internal + 1));
 		 through->internal++)
 		;
+	through->written = an->defining;
 	return through;
 }

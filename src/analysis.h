@@ -271,6 +271,10 @@ typedef struct DtAnalysis
 	bool		always_full;	/* changes cannot be detected: no NO_DATA */
 	int			internal;		/* subqueries read from internal DTs
 								 * (internal.c): query reads them */
+	Query	   *written;		/* internal > 0: the defining query as its
+								 * owner wrote it, reading no internal DT:
+								 * what a full refresh that sets them aside
+								 * inserts */
 	List	   *inputs;			/* of DtInput */
 
 	/* The delta-merge plan (DT_STRATEGY_MERGE only). */

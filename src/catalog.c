@@ -723,13 +723,18 @@ catalog_column_dependent(Oid relid, AttrNumber attnum)
  *		the current transaction and cid, the first command whose changes
  *		were not consumed.  A successful refresh also ends a run of failures.
  *		A suspended DT keeps no position (catalog_set_suspended): its next
- *		refresh is full.
+ *		refresh is full.  Not populated: an internal DT its parent set
+ *		aside (refreshed in full from its query) is moved on to snapshot
+ *		without being refreshed, so that the changes it would read next
+ *		are those since then, but its rows are stale: its next refresh is
+ *		full, and nothing but a refresh reads it (read_guard.c).
  */
 void
-catalog_save_position(Oid relid, Snapshot snapshot, CommandId cid, TimestampTz data_timestamp)
+catalog_save_position(Oid relid, Snapshot snapshot, CommandId cid, TimestampTz data_timestamp,
+					  bool populated)
 {
-	Oid			types[5] = {OIDOID, PG_SNAPSHOTOID, XID8OID, INT4OID, TIMESTAMPTZOID};
-	Datum		values[5];
+	Oid			types[6] = {OIDOID, PG_SNAPSHOTOID, XID8OID, INT4OID, TIMESTAMPTZOID, BOOLOID};
+	Datum		values[6];
 	SPIPlanPtr	plan;
 	bool		isnull;
 
@@ -744,13 +749,14 @@ catalog_save_position(Oid relid, Snapshot snapshot, CommandId cid, TimestampTz d
 	values[2] = FullTransactionIdGetDatum(GetTopFullTransactionId());
 	values[3] = Int32GetDatum((int32) cid);
 	values[4] = TimestampTzGetDatum(data_timestamp);
+	values[5] = BoolGetDatum(populated);
 	catalog_exec("UPDATE " DT_INTERNAL_SCHEMA ".dynamic_table SET "
 				 "position_snapshot = CASE WHEN scheduling_state = 'ACTIVE' THEN $2 END, "
 				 "position_xid = CASE WHEN scheduling_state = 'ACTIVE' THEN $3 END, "
 				 "position_cid = CASE WHEN scheduling_state = 'ACTIVE' THEN $4 END, "
 				 "no_position_reason = CASE WHEN scheduling_state <> 'ACTIVE' THEN " RELEASED_POSITION " END, "
-				 "data_timestamp = $5, populated = true, consecutive_failures = 0 WHERE relid = $1",
-				 5, types, values, NULL, SPI_OK_UPDATE);
+				 "data_timestamp = $5, populated = $6, consecutive_failures = 0 WHERE relid = $1",
+				 6, types, values, NULL, SPI_OK_UPDATE);
 	SPI_finish();
 }
 
@@ -1115,7 +1121,7 @@ catalog_record_failure(Oid relid, const char *message)
  *		ones the recompute strategy chose after finding the keys, which is
  *		what trying incremental cost), and of its last DT_COST_SAMPLES full
  *		ones with no other reason than the first population, a rebuild of
- *		the per-group state or the history (a full refresh after a failed
+ *		the per-group state or internal DTs, or the history (a full refresh after a failed
  *		incremental one, or after TRUNCATE, is no measure), newest first,
  *		each marked if the history chose it (a rebuild is not: it is what
  *		building the state costs).
@@ -1141,7 +1147,8 @@ catalog_refresh_costs(Oid relid, DtRefreshCosts *costs)
 				 "FROM " DT_INTERNAL_SCHEMA ".refresh_log WHERE relid = $1 AND state = 'SUCCEEDED' "
 				 "AND refresh_action = 'FULL' AND (state_message IS NULL OR "
 				 "starts_with(state_message, '" DT_MESSAGE_ADAPTIVE_FULL "') OR "
-				 "starts_with(state_message, '" DT_MESSAGE_STATE_REBUILT "')) "
+				 "starts_with(state_message, '" DT_MESSAGE_STATE_REBUILT "') OR "
+				 "starts_with(state_message, '" DT_MESSAGE_INTERNAL_REBUILT "')) "
 				 "ORDER BY refresh_id DESC LIMIT $2)",
 				 2, types, values, NULL, SPI_OK_SELECT);
 	for (i = 0; i < SPI_processed; i++)

@@ -131,12 +131,14 @@ typedef struct DtRefreshStats
 /*
  * How the messages of two kinds of full refreshes begin, which the cost
  * samples tell apart: one that the recompute strategy chose after finding
- * the keys a window touched (what trying incremental cost), and one that
- * the history chose (what a full refresh costs).
+ * the keys a window touched (what trying incremental cost), one that
+ * the history chose (what a full refresh costs), and one that rebuilt the
+ * state set aside (the per-group state, the internal DTs).
  */
 #define DT_MESSAGE_KEYS_FULL	"the changes touched "
 #define DT_MESSAGE_ADAPTIVE_FULL	"an incremental refresh of "
 #define DT_MESSAGE_STATE_REBUILT	"the per-group state "
+#define DT_MESSAGE_INTERNAL_REBUILT	"the internal tables "
 
 typedef struct DtRefreshCosts
 {
@@ -197,7 +199,7 @@ extern bool catalog_is_guard_function(Oid funcid);
 extern bool catalog_is_populated(Oid relid);
 extern void catalog_set_state_valid(Oid relid, bool valid);
 extern void catalog_save_position(Oid relid, Snapshot snapshot, CommandId cid,
-								  TimestampTz data_timestamp);
+								  TimestampTz data_timestamp, bool populated);
 typedef List *(*DtInputsOf) (Oid relid, void *arg);
 extern List *catalog_walk_upstream(List *starts, DtInputsOf inputs_of, void *arg, List **cycle);
 extern void catalog_refuse_cycle(Oid relid, const char *name, List *inputs);

@@ -3714,6 +3714,8 @@ deparse_refresh_sql(Oid dtrelid, DtAnalysis *an)
 	sql->dt_name = names_qualified(dtrelid);
 	sql->full_delete = psprintf("DELETE FROM %s", sql->dt_name);
 	sql->full_insert = psprintf("INSERT INTO %s %s", sql->dt_name, pg_get_querydef(an->defining, false));
+	if (an->internal > 0)
+		sql->query_insert = psprintf("INSERT INTO %s %s", sql->dt_name, pg_get_querydef(an->written, false));
 
 	foreach(lc, an->inputs)
 	{

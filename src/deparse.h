@@ -106,6 +106,9 @@ typedef struct DtSql
 	/* Full strategy. */
 	char	   *full_delete;
 	char	   *full_insert;
+	char	   *query_insert;	/* a DT with internal DTs: its query as
+								 * written, which reads none of them (NULL
+								 * otherwise) */
 
 	/* Rows and rebuild markers in the window, one per captured input. */
 	List	   *count_changes;

@@ -139,7 +139,10 @@ refuse_unpopulated_reads(PlannedStmt *stmt)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("dynamic table \"%s\" has not been populated", get_rel_name(rte->relid)),
-				 errdetail("It was created with initialize => 'on_schedule' and has not been refreshed yet."),
+				 OidIsValid(names_internal_parent(rte->relid))
+				 ? errdetail("It is an internal table of dynamic table \"%s\", set aside while that is refreshed in full from its query.",
+							 get_rel_name(names_internal_parent(rte->relid)))
+				 : errdetail("It was created with initialize => 'on_schedule' and has not been refreshed yet."),
 				 errhint("Wait for its first scheduled refresh, or refresh it with dt.refresh().")));
 	}
 }

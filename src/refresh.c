@@ -80,6 +80,7 @@ typedef struct DtPlanSet
 	List	   *watched;		/* relations whose change drops the plans */
 	SPIPlanPtr	full_delete;
 	SPIPlanPtr	full_insert;
+	SPIPlanPtr	query_insert;
 	List	   *count_changes;
 	int64	   *window_rows;	/* rows in the window, per count_relids */
 	List	   *window_plans;	/* of WindowPlan, by inputs changed */
@@ -228,6 +229,7 @@ release_plans(DtPlanSet *p)
 
 	free_plan(p->full_delete);
 	free_plan(p->full_insert);
+	free_plan(p->query_insert);
 	free_plan_list(p->count_changes);
 	foreach(lc, p->window_plans)
 		free_plan(((WindowPlan *) lfirst(lc))->plan);
@@ -367,6 +369,7 @@ get_plans(DtEntry *entry)
 
 	p->full_delete = prepare(p->sql->full_delete, 0, NULL);
 	p->full_insert = prepare(p->sql->full_insert, 0, NULL);
+	p->query_insert = prepare(p->sql->query_insert, 0, NULL);
 	p->count_changes = prepare_list(p->sql->count_changes, 3, window_types);
 	p->window_rows = palloc0(sizeof(int64) * Max(list_length(p->sql->count_relids), 1));
 	if (p->an->strategy == DT_STRATEGY_RECOMPUTE)
@@ -448,8 +451,10 @@ fill_new_heaps(DtPlanSet *p, const char *fill, Datum *window, Snapshot snap)
 /*
  * full_refresh
  *		Recompute the DT from its query; for a delta-merge DT, if rebuild,
- *		rebuild its state from the inputs and fill the DT from the state
- *		(otherwise the caller sets the state aside).
+ *		rebuild its state from the inputs and fill the DT from the state;
+ *		a DT with internal DTs reads them if rebuild (the caller refreshed
+ *		them), its query as written otherwise.  Without rebuild the caller
+ *		sets the state aside (set_aside).
  */
 static void
 full_refresh(DtPlanSet *p, Snapshot snap, DtRefreshStats *stats, bool rebuild)
@@ -466,7 +471,8 @@ full_refresh(DtPlanSet *p, Snapshot snap, DtRefreshStats *stats, bool rebuild)
 	else
 	{
 		stats->deleted = spi_util_run(p->full_delete, NULL, NULL, snap);
-		stats->inserted = spi_util_run(p->full_insert, NULL, NULL, snap);
+		stats->inserted = spi_util_run(!rebuild && p->query_insert != NULL ? p->query_insert
+									   : p->full_insert, NULL, NULL, snap);
 	}
 }
 
@@ -1051,10 +1057,11 @@ incremental_or_full(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 #define ADAPTIVE_FULL_SAMPLES 3
 
 /*
- * A delta-merge DT's full refresh chosen by the history runs the query and
- * sets the state aside (rebuilding the state costs several times the
- * query); until the history has one, it is expected to cost this share of
- * the full refreshes that built the state (its creation).
+ * The full refresh the history chooses for a DT with state (the per-group
+ * state of delta merge, internal DTs: aside_what) runs the query and sets
+ * the state aside (rebuilding the state costs several times the query);
+ * until the history has one, it is expected to cost this share of the
+ * full refreshes that built the state (its creation).
  */
 #define ADAPTIVE_QUERY_SHARE 0.5
 
@@ -1079,9 +1086,9 @@ incremental_or_full(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 #define ADAPTIVE_COLD_SHARE 5
 
 /*
- * A delta-merge DT whose state was set aside rebuilds it (several times the
- * query) only when the next ADAPTIVE_PAYBACK refreshes, incremental instead
- * of full, are expected to save more than the rebuild costs over a full
+ * A DT whose state was set aside rebuilds it (several times the query)
+ * only when the next ADAPTIVE_PAYBACK refreshes, incremental instead of
+ * full, are expected to save more than the rebuild costs over a full
  * refresh.
  */
 #define ADAPTIVE_PAYBACK 10
@@ -1149,15 +1156,15 @@ expected_incremental_ms(const DtRefreshCosts *costs, int64 changes, bool *extrap
  * expected_full_ms
  *		What a full refresh chosen by the history is expected to cost: the
  *		median of the last ADAPTIVE_FULL_SAMPLES full refreshes (costs, at
- *		least one).  For a delta-merge DT (merge), whose full refresh chosen
+ *		least one).  For a DT with state (aside), whose full refresh chosen
  *		by the history runs the query instead of rebuilding the state,
  *		those of that kind, or without one, those that built the state:
  *		ADAPTIVE_QUERY_SHARE of their cost if guess, all of it otherwise.
- *		*rebuild_ms: for merge, what building the state is expected to
- *		cost, the median of the last ones that did (-1 if none did).
+ *		*rebuild_ms: with state, what building it is expected to cost, the
+ *		median of the last ones that did (-1 if none did).
  */
 static double
-expected_full_ms(const DtRefreshCosts *costs, bool merge, bool guess, double *rebuild_ms)
+expected_full_ms(const DtRefreshCosts *costs, bool aside, bool guess, double *rebuild_ms)
 {
 	double		chosen[DT_COST_SAMPLES];
 	double		other[DT_COST_SAMPLES];
@@ -1167,7 +1174,7 @@ expected_full_ms(const DtRefreshCosts *costs, bool merge, bool guess, double *re
 
 	for (i = 0; i < costs->nfull; i++)
 	{
-		if (!merge || costs->full_chosen[i])
+		if (!aside || costs->full_chosen[i])
 			chosen[nchosen++] = costs->full_ms[i];
 		else
 			other[nother++] = costs->full_ms[i];
@@ -1207,11 +1214,12 @@ changed_input_rows(List *changed)
  *		incremental one of "changes" rows of the inputs "changed" (relids)?
  *		Learnt from its own history
  *		(catalog_refresh_costs): the incremental cost by
- *		expected_incremental_ms, the full cost by expected_full_ms (merge:
- *		whether it is a delta-merge DT), which guesses the cost of a kind
- *		of full refresh not timed yet only if the incremental cost is not
- *		extrapolated either (trying the full refresh that sets the state
- *		aside costs a rebuild of the state if it was the wrong guess).
+ *		expected_incremental_ms, the full cost by expected_full_ms (what:
+ *		the state a full refresh sets aside, aside_what), which guesses the
+ *		cost of a kind of full refresh not timed yet only if the
+ *		incremental cost is not extrapolated either (trying the full
+ *		refresh that sets the state aside costs a rebuild of the state if
+ *		it was the wrong guess).
  *		A window larger than any timed, of BULK_MIN_ROWS or more and at
  *		least 1 / ADAPTIVE_COLD_SHARE of the rows the changed inputs hold
  *		(changed_input_rows, read only for such a window), is full without
@@ -1220,14 +1228,14 @@ changed_input_rows(List *changed)
  *		with pg_dynamic_tables.adaptive_refresh off, it is incremental;
  *		after ADAPTIVE_PROBE_AFTER full ones it chose in a row, too, if
  *		expected to cost at most ADAPTIVE_PROBE_MARGIN times a full one.
- *		aside: the state of a delta-merge DT is set aside; an incremental
- *		refresh would first rebuild it, which the next ADAPTIVE_PAYBACK
- *		ones must pay back, on a figure not extrapolated.  *message says
+ *		aside: the state is set aside; an incremental refresh would first
+ *		rebuild it, which the next ADAPTIVE_PAYBACK ones must pay back, on
+ *		a figure not extrapolated.  *message says
  *		why when it is full; otherwise it gives both figures if both were
  *		expected, or is NULL.
  */
 static bool
-adaptive_full(Oid relid, bool merge, bool aside, int64 changes, List *changed, char **message)
+adaptive_full(Oid relid, const char *what, bool aside, int64 changes, List *changed, char **message)
 {
 	DtRefreshCosts costs;
 	double		full_ms;
@@ -1235,7 +1243,7 @@ adaptive_full(Oid relid, bool merge, bool aside, int64 changes, List *changed, c
 	double		rebuild_ms;
 	double		input_rows = 0;
 	bool		extrapolated = true;
-	const char *how = merge ? " from the query, its per-group state set aside" : "";
+	const char *how = what != NULL ? psprintf(" from the query, its %s set aside", what) : "";
 
 	*message = NULL;
 	if (!refresh_adaptive)
@@ -1255,13 +1263,13 @@ adaptive_full(Oid relid, bool merge, bool aside, int64 changes, List *changed, c
 	}
 	if (costs.nincremental == 0 || costs.nfull == 0)
 		return false;
-	full_ms = expected_full_ms(&costs, merge, !extrapolated, &rebuild_ms);
+	full_ms = expected_full_ms(&costs, what != NULL, !extrapolated, &rebuild_ms);
 	if (incremental_ms <= full_ms && aside && extrapolated)
 	{
 		*message = psprintf(DT_MESSAGE_ADAPTIVE_FULL "%lld changed rows is expected to take %.0f ms "
 							"(from the last %d, none of them half as large), a full refresh %.0f ms: too "
-							"rough a figure to rebuild the per-group state on; refreshed in full%s",
-							(long long) changes, incremental_ms, costs.nincremental, full_ms, how);
+							"rough a figure to rebuild the %s on; refreshed in full%s",
+							(long long) changes, incremental_ms, costs.nincremental, full_ms, what, how);
 		return true;
 	}
 	if (incremental_ms <= full_ms && aside && rebuild_ms > 0 &&
@@ -1269,9 +1277,9 @@ adaptive_full(Oid relid, bool merge, bool aside, int64 changes, List *changed, c
 	{
 		*message = psprintf(DT_MESSAGE_ADAPTIVE_FULL "%lld changed rows is expected to take %.0f ms "
 							"(from the last %d), a full refresh %.0f ms: the next %d would not pay back "
-							"rebuilding the per-group state (%.0f ms); refreshed in full%s",
+							"rebuilding the %s (%.0f ms); refreshed in full%s",
 							(long long) changes, incremental_ms, costs.nincremental, full_ms,
-							ADAPTIVE_PAYBACK, rebuild_ms, how);
+							ADAPTIVE_PAYBACK, what, rebuild_ms, how);
 		return true;
 	}
 	if (incremental_ms <= full_ms ||
@@ -1303,8 +1311,8 @@ typedef struct DtDecision
 	char	   *message;		/* for the history, or NULL */
 	char	   *why;			/* why this action, for dt.explain_refresh */
 	bool		state_rebuilt;	/* a full refresh that makes the state valid */
-	bool		set_aside;		/* a full refresh of a delta-merge DT that
-								 * runs the query and sets its state aside */
+	bool		set_aside;		/* a full refresh of a DT with state that runs
+								 * the query and sets its state aside */
 	Datum		window[3];		/* the position: the window starts there */
 	List	   *changed;		/* inputs with rows in the window */
 	bool		counted;		/* the window was counted: */
@@ -1312,24 +1320,97 @@ typedef struct DtDecision
 } DtDecision;
 
 /*
+ * aside_what
+ *		The state a full refresh of a DT analysed as an can set aside, as
+ *		the history names it: the per-group state of delta merge, the
+ *		internal DTs its query reads (internal.c), both, or NULL (none: its
+ *		full refresh is its query).
+ */
+static const char *
+aside_what(DtAnalysis *an)
+{
+	bool		internal = an->internal > 0 && an->strategy != DT_STRATEGY_FULL;
+
+	if (an->strategy == DT_STRATEGY_MERGE)
+		return internal ? "per-group state and internal tables" : "per-group state";
+	return internal ? "internal tables" : NULL;
+}
+
+/*
  * rebuild_state
- *		Decide a full refresh of a delta-merge DT that rebuilds its state:
- *		of a new DT (not populated), or of one whose state was lost (a crash
- *		emptied it) or set aside; expected, if not NULL, says why
- *		incremental refreshes are expected to be cheaper again.
+ *		Decide a full refresh of a DT with state (what, aside_what) that
+ *		rebuilds it: of a new DT (not populated), or of one whose state was
+ *		lost (a crash emptied it) or set aside; expected, if not NULL, says
+ *		why incremental refreshes are expected to be cheaper again.  The
+ *		message begins with DT_MESSAGE_STATE_REBUILT or
+ *		DT_MESSAGE_INTERNAL_REBUILT, which the cost samples count as a
+ *		rebuild.
  */
 static void
-rebuild_state(DtDecision *d, bool populated, const char *expected)
+rebuild_state(DtDecision *d, bool populated, const char *expected, const char *what)
 {
+	bool		merge = strncmp(what, "per-group", 9) == 0;
+	const char *verb = strcmp(what, "per-group state") == 0 ? "was" : "were";
+
 	d->action = DT_ACTION_FULL;
 	d->state_rebuilt = true;
-	d->why = "its per-group state is built from the inputs";
+	d->why = merge ? "its per-group state is built from the inputs"
+		: "its internal tables are refreshed in full, then it is filled from them";
 	if (expected != NULL)
-		d->message = d->why = psprintf(DT_MESSAGE_STATE_REBUILT "(set aside while refreshes were full, "
-									   "or lost) was rebuilt: %s", expected);
+		d->message = d->why = psprintf("the %s (set aside while refreshes were full, or lost) %s rebuilt: %s",
+									   what, verb, expected);
 	else if (populated)
-		d->message = d->why = DT_MESSAGE_STATE_REBUILT "was lost (crash, promoted standby) or set aside "
-			"(refreshed in full for a while) and was rebuilt";
+		d->message = d->why = psprintf("the %s %s lost (crash, promoted standby) or set aside "
+									   "(refreshed in full for a while) and %s rebuilt", what, verb, verb);
+}
+
+/*
+ * internal_windows
+ *		Add to *rows, *markers and *changed the change windows of the
+ *		internal DTs of entry, as of snap: while its state is set aside
+ *		they are not refreshed, but moved on with it (set_aside), so their
+ *		windows hold what changed under them since its last refresh.  One
+ *		without a position counts as a rebuild marker.
+ */
+static void
+internal_windows(DtEntry *entry, Snapshot snap, int64 *rows, int64 *markers, List **changed)
+{
+	ListCell   *lc;
+
+	foreach(lc, catalog_internal_dts(entry->relid))
+	{
+		DtEntry    *sub = catalog_read_entry(lfirst_oid(lc), false);
+		Datum		window[3];
+		int64		n;
+		int64		m;
+		List	   *sub_changed;
+		MemoryContext old;
+
+		if (!sub->has_position)
+		{
+			(*markers)++;
+			continue;
+		}
+		window[0] = sub->position_snapshot;
+		window[1] = FullTransactionIdGetDatum(sub->position_xid);
+		window[2] = Int32GetDatum((int32) sub->position_cid);
+		/* its logs are read by its statements (refresh_reads_input) */
+		old = MemoryContextSwitchTo(TopMemoryContext);
+		refreshing = lappend_oid(refreshing, sub->relid);
+		MemoryContextSwitchTo(old);
+		PG_TRY();
+		{
+			count_window(get_plans(sub), window, snap, &n, &m, &sub_changed, NULL);
+		}
+		PG_FINALLY();
+		{
+			refreshing = list_delete_last(refreshing);
+		}
+		PG_END_TRY();
+		*rows += n;
+		*markers += m;
+		*changed = list_concat_unique_oid(*changed, sub_changed);
+	}
 }
 
 /*
@@ -1343,7 +1424,7 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 	Oid			rls = input_where(p, rls_in_force);
 	int64		rows;
 	int64		markers;
-	bool		merge = p->an->strategy == DT_STRATEGY_MERGE;
+	const char *what = aside_what(p->an);
 	char	   *message;
 	Oid			uncaptured = input_where(p, capture_disabled_within);
 
@@ -1376,15 +1457,15 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 	if (!entry->has_position)
 	{
 		/* restored, suspended, or its guard was disabled: no position */
-		d->state_rebuilt = merge;
+		d->state_rebuilt = what != NULL;
 		d->message = d->why = entry->no_position_reason != NULL ? entry->no_position_reason
 			: "the first refresh after a restore is full";
 		return;
 	}
-	if (merge && !entry->state_valid && (!entry->populated || p->an->always_full || !refresh_adaptive))
+	if (what != NULL && !entry->state_valid && (!entry->populated || p->an->always_full || !refresh_adaptive))
 	{
 		/* a new DT, or its unlogged state was emptied by a crash */
-		rebuild_state(d, entry->populated, NULL);
+		rebuild_state(d, entry->populated, NULL, what);
 		return;
 	}
 	if (!entry->populated || p->an->always_full)
@@ -1398,17 +1479,19 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 	count_window(p, d->window, snap, &rows, &markers, &d->changed, input_counts);
 	d->counted = true;
 	d->rows = rows;
-	if (merge && !entry->state_valid)
+	if (what != NULL && !entry->state_valid)
 	{
 		/* set aside by the history (or lost): the query, or a rebuild */
+		if (p->an->internal > 0)
+			internal_windows(entry, snap, &rows, &markers, &d->changed);
 		if (rows > 0 && markers == 0 &&
-			adaptive_full(entry->relid, true, true, rows, d->changed, &message))
+			adaptive_full(entry->relid, what, true, rows, d->changed, &message))
 		{
 			d->message = d->why = message;
 			d->set_aside = true;
 		}
 		else
-			rebuild_state(d, true, rows > 0 && markers == 0 ? message : NULL);
+			rebuild_state(d, true, rows > 0 && markers == 0 ? message : NULL, what);
 	}
 	else if (rows == 0 && markers == 0)
 	{
@@ -1419,16 +1502,97 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 		d->why = "an input was truncated, or rows arrived or left without DML (partitions)";
 	else if (p->an->strategy == DT_STRATEGY_FULL)
 		d->why = entry->reason;
-	else if (adaptive_full(entry->relid, merge, false, rows, d->changed, &message))
+	else if (adaptive_full(entry->relid, what, false, rows, d->changed, &message))
 	{
 		d->message = d->why = message;
-		d->set_aside = merge;
+		d->set_aside = what != NULL;
 	}
 	else
 	{
 		d->action = DT_ACTION_INCREMENTAL;
 		d->why = "only the changes are read";
 	}
+}
+
+/*
+ * What refresh_one was called with, for the refreshes of internal DTs it
+ * runs itself (refresh_internal), and what those did: whether the refresh
+ * running refreshed its internal DTs (its position then comes after their
+ * writes), or moved them on unrefreshed (set_aside: their inputs' logs are
+ * cleaned with its own).
+ */
+typedef struct RefreshCall
+{
+	TimestampTz data_timestamp;
+	const char *trigger;
+	RefreshFreshFn fresh;
+	bool		clean_logs;
+	bool		internal_refreshed;
+	bool		internal_moved;
+} RefreshCall;
+
+static RefreshCall current_call;
+
+static void refresh_one(Oid relid, Snapshot snap, TimestampTz data_timestamp, const char *trigger,
+						RefreshFreshFn fresh, bool clean_logs, DtRefreshStats *stats);
+
+/*
+ * refresh_internal
+ *		Refresh the internal DTs of DT relid, in the order they were made
+ *		(a later one may read an earlier one), each a refresh of its own
+ *		with its row of history, before relid's full refresh reads them:
+ *		its state was set aside or lost, and its unit skipped them
+ *		(internal_set_aside).  One set aside is not populated: its refresh
+ *		is full.
+ */
+static void
+refresh_internal(Oid relid, Snapshot snap)
+{
+	RefreshCall call = current_call;
+	bool		planned = planned_window;
+	ListCell   *lc;
+
+	foreach(lc, catalog_internal_dts(relid))
+	{
+		DtRefreshStats stats;
+
+		refresh_one(lfirst_oid(lc), snap, call.data_timestamp, call.trigger, call.fresh,
+					call.clean_logs, &stats);
+	}
+	current_call = call;
+	current_call.internal_refreshed = true;
+	planned_window = planned;
+}
+
+/*
+ * set_aside
+ *		Set the state of DT relid aside: it is no longer valid, and its
+ *		internal DTs, which its unit skips from now on (internal_set_aside),
+ *		are moved on to snap unrefreshed and marked not populated: the
+ *		changes they would read next are those since now, counted while
+ *		the state is aside (internal_windows), and their next refresh,
+ *		when the state is rebuilt (refresh_internal), is full.  Their
+ *		stale rows are read by nothing: not by relid, whose incremental
+ *		refreshes wait for a rebuild (decide_action), nor by anyone else
+ *		(read_guard.c).
+ */
+static void
+set_aside(Oid relid, Snapshot snap)
+{
+	List	   *subs = catalog_internal_dts(relid);
+	ListCell   *lc;
+
+	catalog_set_state_valid(relid, false);
+	if (subs == NIL)
+		return;
+	CommandCounterIncrement();
+	foreach(lc, subs)
+	{
+		catalog_save_position(lfirst_oid(lc), snap, GetCurrentCommandId(false),
+							  current_call.data_timestamp, false);
+		CacheInvalidateRelcacheByRelid(lfirst_oid(lc));
+	}
+	current_call.internal_moved = true;
 }
 
 /* choose_and_refresh: choose the action and do it (run_refresh). */
@@ -1441,12 +1605,20 @@ choose_and_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *
 	if (d.action == DT_ACTION_NO_DATA)
 		stats->action = "NO_DATA";
 	else if (d.action == DT_ACTION_INCREMENTAL)
+	{
+		Assert(aside_what(p->an) == NULL || entry->state_valid);
 		incremental_or_full(p, d.window, d.changed, snap, stats);
+	}
 	else
 	{
+		/* the internal DTs its unit skipped, read by the full refresh */
+		if (!d.set_aside && p->an->internal > 0 && !entry->state_valid)
+			refresh_internal(entry->relid, snap);
 		full_refresh(p, snap, stats, !d.set_aside);
-		if (d.state_rebuilt || d.set_aside)
-			catalog_set_state_valid(entry->relid, d.state_rebuilt);
+		if (d.set_aside)
+			set_aside(entry->relid, snap);
+		else if (d.state_rebuilt)
+			catalog_set_state_valid(entry->relid, true);
 		stats->message = d.message;
 	}
 	/* a refresh that planned a statement is no measure of the next ones */
@@ -1460,18 +1632,37 @@ choose_and_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *
 
 /*
  * run_refresh
- *		Choose the action and do it.  A delta-merge DT whose plans are full
+ *		Choose the action and do it.  A DT with state whose plans are full
  *		for now (an input that cannot be captured for the time being, such
- *		as one with an unlogged partition) moves on without its per-group
- *		state: that is set aside, and rebuilt once it is merged again.
+ *		as one with an unlogged partition) moves on without its state: that
+ *		is set aside, and rebuilt once it is maintained again.
  */
 static void
 run_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *stats)
 {
 	choose_and_refresh(p, entry, snap, stats);
-	if (p->an->strategy != DT_STRATEGY_MERGE && entry->state_valid &&
+	if (aside_what(p->an) == NULL && entry->state_valid &&
 		stats->action != NULL && strcmp(stats->action, "NO_DATA") != 0)
-		catalog_set_state_valid(entry->relid, false);
+		set_aside(entry->relid, snap);
+}
+
+/*
+ * internal_set_aside
+ *		Is relid an internal DT whose parent's state is set aside (or lost,
+ *		or not built yet)?  Its parent's unit does not refresh it then: the
+ *		parent's full refresh runs its query as written, or its rebuild
+ *		refreshes it first (refresh_internal).
+ */
+static bool
+internal_set_aside(Oid relid)
+{
+	Oid			parent = names_internal_parent(relid);
+	DtEntry    *entry;
+
+	if (!OidIsValid(parent))
+		return false;
+	entry = catalog_read_entry(parent, true);
+	return entry != NULL && !entry->state_valid;
 }
 
 /*
@@ -1745,9 +1936,14 @@ explain_parts(List *rows, DtPlanSet *p, DtEntry *entry)
 	return rows;
 }
 
-/* explain_statements: the statements a refresh that takes decision d runs. */
+/*
+ * explain_statements
+ *		The statements a refresh of entry that takes decision d runs; a
+ *		full one that refreshes its internal DTs first (refresh_internal)
+ *		names each.
+ */
 static List *
-explain_statements(List *rows, DtPlanSet *p, DtDecision *d)
+explain_statements(List *rows, DtPlanSet *p, DtEntry *entry, DtDecision *d)
 {
 	ListCell   *lc;
 
@@ -1774,6 +1970,12 @@ explain_statements(List *rows, DtPlanSet *p, DtDecision *d)
 			rows = explain_row(rows, "statement", "walk percentile cursors", p->sql->cursor_read);
 		return explain_row(rows, "statement", "apply", p->sql->apply);
 	}
+	if (!d->set_aside && p->an->internal > 0 && !entry->state_valid)
+	{
+		foreach(lc, catalog_internal_dts(entry->relid))
+			rows = explain_row(rows, "statement", "refresh internal table",
+							   names_qualified(lfirst_oid(lc)));
+	}
 	if (p->an->strategy == DT_STRATEGY_MERGE && !d->set_aside)
 	{
 		rows = explain_row(rows, "statement", "rebuild state", p->sql->state_clear);
@@ -1784,7 +1986,8 @@ explain_statements(List *rows, DtPlanSet *p, DtDecision *d)
 		return explain_row(rows, "statement", "insert", p->sql->dt_fill);
 	}
 	rows = explain_row(rows, "statement", "delete", p->sql->full_delete);
-	return explain_row(rows, "statement", "insert", p->sql->full_insert);
+	return explain_row(rows, "statement", "insert", d->set_aside && p->sql->query_insert != NULL
+					   ? p->sql->query_insert : p->sql->full_insert);
 }
 
 /* explain_decision: the action, the pending changes per input, the statements. */
@@ -1814,7 +2017,7 @@ explain_decision(List *rows, DtPlanSet *p, DtEntry *entry, bool show_data)
 	}
 	if (!show_data)
 		return explain_row(rows, "statement", NULL, NULL);
-	return explain_statements(rows, p, &d);
+	return explain_statements(rows, p, entry, &d);
 }
 
 /*
@@ -1927,6 +2130,15 @@ without_internal_sql(const char *context, Oid relid)
 }
 
 /*
+ * The DT whose internal DTs its unit is refreshing (before it), and when
+ * the first of them began: its refresh counts from then, in its history
+ * and so in the costs adaptive refresh reads, as what a refresh of it
+ * costs (its full refresh from the query refreshes none of them).
+ */
+static Oid	group_parent = InvalidOid;
+static TimestampTz group_start;
+
+/*
  * refresh_one
  *		Refresh one DT, already locked by the caller, as of snapshot snap;
  *		then, with clean_logs, delete the rows of the logs it read that
@@ -1941,6 +2153,7 @@ refresh_one(Oid relid, Snapshot snap, TimestampTz data_timestamp, const char *tr
 			RefreshFreshFn fresh, bool clean_logs, DtRefreshStats *stats)
 {
 	TimestampTz start = GetCurrentTimestamp();
+	Oid			parent = names_internal_parent(relid);
 	TimestampTz fresh_before = fresh != NULL ? fresh(relid) : 0;
 	DtEntry    *entry;
 	DtPlanSet  *plans;
@@ -1949,11 +2162,21 @@ refresh_one(Oid relid, Snapshot snap, TimestampTz data_timestamp, const char *tr
 	int			saved_context;
 	int			guc_level;
 	CommandId	cid;
+	List	   *logs;
 	ListCell   *lc;
 	MemoryContext cxt = CurrentMemoryContext;
+	RefreshCall call = {data_timestamp, trigger, fresh, clean_logs, false, false};
 
 	memset(stats, 0, sizeof(DtRefreshStats));
 	planned_window = false;
+	current_call = call;
+	if (refreshing == NIL && OidIsValid(parent) && parent != group_parent)
+	{
+		group_parent = parent;
+		group_start = start;
+	}
+	else if (refreshing == NIL && relid == group_parent)
+		start = group_start;
 	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
@@ -1992,9 +2215,16 @@ refresh_one(Oid relid, Snapshot snap, TimestampTz data_timestamp, const char *tr
 	}
 	PG_END_TRY();
 	refreshing = list_delete_last(refreshing);
+	call = current_call;
+	if (call.internal_refreshed)
+	{
+		/* their writes, which it read, are consumed */
+		CommandCounterIncrement();
+		cid = GetCurrentCommandId(false);
+	}
 	AtEOXact_GUC(false, guc_level);
 	catalog_end_as_owner(saved_user, saved_context);
-	catalog_save_position(relid, snap, cid, data_timestamp);
+	catalog_save_position(relid, snap, cid, data_timestamp, true);
 	/* made in the SPI connection's memory, which goes with it */
 	if (stats->message != NULL)
 		stats->message = MemoryContextStrdup(cxt, stats->message);
@@ -2003,7 +2233,10 @@ refresh_one(Oid relid, Snapshot snap, TimestampTz data_timestamp, const char *tr
 	if (!entry->populated)
 		CacheInvalidateRelcacheByRelid(relid);
 
-	foreach(lc, clean_logs ? catalog_input_relids(relid) : NIL)
+	logs = clean_logs ? catalog_input_relids(relid) : NIL;
+	foreach(lc, clean_logs && call.internal_moved ? catalog_internal_dts(relid) : NIL)
+		logs = list_concat_unique_oid(logs, catalog_input_relids(lfirst_oid(lc)));
+	foreach(lc, logs)
 		capture_cleanup(lfirst_oid(lc));
 	catalog_insert_history(relid, trigger, start, GetCurrentTimestamp(), data_timestamp,
 						   fresh_before, stats, "SUCCEEDED", stats->message);
@@ -2115,11 +2348,14 @@ refresh_dynamic_table(Oid relid, const char *trigger, DtRefreshStats *stats,
 	lock_inputs(unit);
 	/* After the locks: S sees everything earlier refreshes committed. */
 	snap = RegisterSnapshot(GetLatestSnapshot());
+	group_parent = InvalidOid;
 	data_timestamp = GetCurrentTimestamp();
 	foreach(lc, unit)
 	{
 		DtRefreshStats unit_stats;
 
+		if (internal_set_aside(lfirst_oid(lc)))
+			continue;
 		attempt->relid = lfirst_oid(lc);
 		attempt->name = get_rel_name(attempt->relid);
 		refresh_one(lfirst_oid(lc), snap, data_timestamp, trigger, fresh, true,
@@ -2202,6 +2438,7 @@ refresh_scheduled_unit(List *unit, RefreshFreshFn fresh, bool *settled, bool cle
 	lock_inputs(unit);
 	snap = RegisterSnapshot(GetLatestSnapshot());
 	data_timestamp = GetCurrentTimestamp();
+	group_parent = InvalidOid;
 	if (settled != NULL)
 		*settled = true;
 	foreach(lc, unit)
@@ -2213,6 +2450,8 @@ refresh_scheduled_unit(List *unit, RefreshFreshFn fresh, bool *settled, bool cle
 		ListCell   *lc2;
 		Oid			broken = InvalidOid;
 
+		if (internal_set_aside(relid))
+			continue;
 		foreach(lc2, inputs)
 		{
 			if (list_member_oid(failed, lfirst_oid(lc2)))
