@@ -81,6 +81,17 @@ SELECT object, count(*) FROM dt.explain_refresh('bl_grouped') WHERE kind = 'stat
 SELECT * FROM refresh_and_check();
 SELECT heaps();
 SELECT dt_test.bad_value_counts();
+-- The indexes the bulk merge built, written past shared buffers, were
+-- read into them: no block of them is missing there (a refresh after a
+-- fill finds each leaf in memory, not on disk).
+CREATE EXTENSION pg_buffercache SCHEMA dt_bl;
+SELECT count(*) AS aux_indexes, sum(blocks - cached) AS blocks_not_in_shared_buffers
+  FROM (SELECT pg_relation_size(i.indexrelid) / current_setting('block_size')::int AS blocks,
+               (SELECT count(*) FROM pg_buffercache b
+                 WHERE b.relfilenode = pg_relation_filenode(i.indexrelid) AND b.relforknumber = 0
+                   AND b.reldatabase = (SELECT oid FROM pg_database WHERE datname = current_database())) AS cached
+          FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+         WHERE c.relnamespace = 'dt_internal'::regnamespace AND c.relfilenode = ANY (relfilenodes())) x;
 
 -- Small batches from the state the bulk merge left: merged value by value
 -- (the heaps stay), distinct values that leave and come back, cursors
