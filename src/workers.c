@@ -1615,6 +1615,7 @@ typedef struct UnitRun
 	List	   *unit;
 	bool		skipped;		/* set by refresh_unit_work */
 	bool		settled;		/* set by refresh_unit_work */
+	List	   *big_logs;		/* set by compact_unit_logs_work */
 } UnitRun;
 
 /*
@@ -1803,6 +1804,7 @@ compact_unit_logs_work(void *arg)
 	List	   *inputs = NIL;
 	ListCell   *lc;
 	ListCell   *lc2;
+	MemoryContext old;
 
 	foreach(lc, run->unit)
 	{
@@ -1815,7 +1817,38 @@ compact_unit_logs_work(void *arg)
 		capture_cleanup(lfirst_oid(lc));
 	/* the emptiness check sees the rows deleted */
 	CommandCounterIncrement();
-	capture_compact_logs(inputs);
+	inputs = capture_compact_logs(inputs);
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	run->big_logs = list_copy(inputs);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * vacuum_logs
+ *		VACUUM the logs that compact_unit_logs_work could not empty
+ *		(capture_vacuum_logs), outside any transaction; a failure is
+ *		reported, and the worker goes on.
+ */
+static void
+vacuum_logs(List *relids)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		capture_vacuum_logs(relids);
+	}
+	PG_CATCH();
+	{
+		HOLD_INTERRUPTS();
+		MemoryContextSwitchTo(cxt);
+		EmitErrorReport();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		RESUME_INTERRUPTS();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
 }
 
 /*
@@ -1851,9 +1884,12 @@ compact_logs(List *unit, bool force, TimestampTz *wake)
 	}
 	else
 	{
-		UnitRun		all = {waiting, false, false};
+		UnitRun		all = {waiting, false, false, NIL};
 
 		(void) in_transaction(compact_unit_logs_work, &all);
+		if (all.big_logs != NIL)
+			vacuum_logs(all.big_logs);
+		list_free(all.big_logs);
 		list_free(waiting);
 		waiting = NIL;
 		compacted_at = GetCurrentTimestamp();
@@ -1873,7 +1909,7 @@ compact_logs(List *unit, bool force, TimestampTz *wake)
 static bool
 run_unit(List *unit, List *entries)
 {
-	UnitRun		run = {unit, false, false};
+	UnitRun		run = {unit, false, false, NIL};
 	UnitInputs	in;
 	Latch	   *launcher;
 	bool		watched;
