@@ -841,7 +841,7 @@ dt_run_scheduled_refreshes(PG_FUNCTION_ARGS)
 	refresh_require_read_committed("run scheduled refreshes");
 	foreach(lc, schedule_plan(schedule_load(), now, NIL, &wake, NULL, NULL))
 	{
-		if (refresh_scheduled_unit((List *) lfirst(lc), NULL, NULL, true))
+		if (refresh_scheduled_unit((List *) lfirst(lc), NULL, NULL, NULL, true))
 			n++;
 	}
 	PG_RETURN_INT32(n);

@@ -50,6 +50,7 @@
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
+#include "commands/vacuum.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
@@ -1578,10 +1579,13 @@ log_is_empty(Oid logoid)
  * them (a writer, whose transaction holds the log until it ends, a reader,
  * a cleanup, a DT being created, VACUUM), so a writer waits at most for
  * that commit.  Emptiness is checked under the lock, with a new snapshot.
+ * Returns those of relids whose logs keep LOG_COMPACT_PAGES pages or more
+ * (capture_vacuum_logs), in the caller's memory context.
  */
-void
+List *
 capture_compact_logs(List *relids)
 {
+	List	   *big = NIL;
 	ListCell   *lc;
 
 	foreach(lc, relids)
@@ -1600,12 +1604,84 @@ capture_compact_logs(List *relids)
 		pages = RelationGetNumberOfBlocks(log);
 		toastoid = log->rd_rel->reltoastrelid;
 		relation_close(log, AccessShareLock);
-		if (pages < LOG_COMPACT_PAGES || !ConditionalLockRelationOid(logoid, AccessExclusiveLock))
+		if (pages < LOG_COMPACT_PAGES)
 			continue;
+		if (!ConditionalLockRelationOid(logoid, AccessExclusiveLock))
+		{
+			big = lappend_oid(big, lfirst_oid(lc));
+			continue;
+		}
 		if (SearchSysCacheExists1(RELOID, ObjectIdGetDatum(logoid)) && log_is_empty(logoid) &&
 			(!OidIsValid(toastoid) || ConditionalLockRelationOid(toastoid, AccessExclusiveLock)))
 			catalog_exec_ddl(psprintf("TRUNCATE %s", names_internal_qualified(DT_OBJECT_CHANGES, lfirst_oid(lc), 0)));
 		else
+		{
 			UnlockRelationOid(logoid, AccessExclusiveLock);
+			big = lappend_oid(big, lfirst_oid(lc));
+		}
 	}
+	return big;
+}
+
+/*
+ * capture_vacuum_logs
+ *		VACUUM the change logs of relids (those capture_compact_logs could
+ *		not empty), skipping any that another transaction holds.  Under
+ *		steady ingest a log is never empty, so never truncated: the rows
+ *		capture_cleanup deletes stay dead until a VACUUM, new rows go to new
+ *		pages meanwhile, and every refresh scans them all (read_changes) --
+ *		autovacuum comes by once a minute at best, by which time a log
+ *		written 20,000 rows a second holds a minute of them.  A VACUUM here
+ *		records the space of the rows deleted, which the next rows fill:
+ *		the log keeps the pages of about a second of changes, what readers
+ *		have not consumed yet.  (It does not truncate: that would wait up to
+ *		five seconds for the lock writers hold; capture_compact_logs gives
+ *		the pages back once the log is empty.)
+ *
+ * Called outside a transaction (the scheduler, after capture_cleanup's
+ * transaction committed): VACUUM runs in transactions of its own.
+ */
+void
+capture_vacuum_logs(List *relids)
+{
+	MemoryContext portal = PortalContext;
+	MemoryContext cxt = AllocSetContextCreate(TopMemoryContext, "change log vacuum",
+											  ALLOCSET_DEFAULT_SIZES);
+	ListCell   *lc;
+
+	/* vacuum() keeps its memory, across its transactions, under PortalContext */
+	PortalContext = cxt;
+	PG_TRY();
+	{
+		foreach(lc, relids)
+		{
+			VacuumParams params = {0};
+			Oid			logoid;
+
+			StartTransactionCommand();
+			logoid = capture_log_relid(lfirst_oid(lc));
+			if (OidIsValid(logoid))
+			{
+				params.options = VACOPT_VACUUM | VACOPT_SKIP_LOCKED | VACOPT_PROCESS_TOAST;
+				params.freeze_min_age = params.freeze_table_age = -1;
+				params.multixact_freeze_min_age = params.multixact_freeze_table_age = -1;
+				params.log_min_duration = -1;
+				params.index_cleanup = VACOPTVALUE_UNSPECIFIED;
+
+				/*
+				 * no truncation: it would wait up to 5 s for the writers'
+				 * lock
+				 */
+				params.truncate = VACOPTVALUE_DISABLED;
+				vacuum(list_make1(makeVacuumRelation(NULL, logoid, NIL)), &params, NULL, true);
+			}
+			CommitTransactionCommand();
+		}
+	}
+	PG_FINALLY();
+	{
+		PortalContext = portal;
+		MemoryContextDelete(cxt);
+	}
+	PG_END_TRY();
 }

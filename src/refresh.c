@@ -2447,7 +2447,7 @@ scheduled_refresh(void *arg)
  * for; the history keeps one SKIPPED row per stretch of skips.  Each DT
  * runs in a subtransaction: a failure is recorded in the history and
  * counted (catalog_record_failure suspends the DT at the
- * threshold), and the DTs downstream of it in the unit are not refreshed
+ * threshold) unless cancelled says it was a cancel on request, and the DTs downstream of it in the unit are not refreshed
  * (UPSTREAM_FAILED), so none refreshes from an input that is not current.
  * Returns false if the unit was skipped.  *settled (if not NULL) is set to
  * whether every DT of the unit was refreshed and chose its action from
@@ -2461,7 +2461,8 @@ scheduled_refresh(void *arg)
  * refreshed ten times a second paid most of its refresh for it.
  */
 bool
-refresh_scheduled_unit(List *unit, RefreshFreshFn fresh, bool *settled, bool clean_logs)
+refresh_scheduled_unit(List *unit, RefreshFreshFn fresh, RefreshCancelledFn cancelled,
+					   bool *settled, bool clean_logs)
 {
 	TimestampTz start = GetCurrentTimestamp();
 	List	   *failed = NIL;
@@ -2525,7 +2526,8 @@ refresh_scheduled_unit(List *unit, RefreshFreshFn fresh, bool *settled, bool cle
 		{
 			catalog_insert_history(relid, "SCHEDULED", start, GetCurrentTimestamp(), 0, 0,
 								   NULL, "FAILED", edata->message);
-			catalog_record_failure(relid, edata->message);
+			if (cancelled == NULL || !cancelled())
+				catalog_record_failure(relid, edata->message);
 			failed = lappend_oid(failed, relid);
 		}
 	}

@@ -38,12 +38,19 @@ typedef struct DtRefreshAttempt
  */
 typedef TimestampTz (*RefreshFreshFn) (Oid relid);
 
+/*
+ * Was the refresh that just failed cancelled on request (workers.c: its
+ * DT's owner altering, suspending or dropping it), not failing of its own?
+ * Then its failure is not counted towards suspension.
+ */
+typedef bool (*RefreshCancelledFn) (void);
+
 extern bool refresh_adaptive;
 
 extern void refresh_dynamic_table(Oid relid, const char *trigger, DtRefreshStats *stats,
 								  volatile DtRefreshAttempt *attempt, RefreshFreshFn fresh);
-extern bool refresh_scheduled_unit(List *unit, RefreshFreshFn fresh, bool *settled,
-								   bool clean_logs);
+extern bool refresh_scheduled_unit(List *unit, RefreshFreshFn fresh, RefreshCancelledFn cancelled,
+								   bool *settled, bool clean_logs);
 extern void refresh_empty(Oid relid);
 extern bool refresh_running(void);
 

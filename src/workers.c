@@ -196,6 +196,7 @@ typedef struct WorkerSlot
 	TimestampTz started_for;	/* STARTING: the due time it is started for */
 	int			nrelids;
 	Oid			relids[DT_MAX_UNIT];
+	bool		cancelled;		/* BUSY: workers_cancel_refresh cancelled it */
 } WorkerSlot;
 
 typedef struct FailureRecord
@@ -782,7 +783,10 @@ workers_cancel_refresh(Oid relid)
 		for (k = 0; k < w->nrelids; k++)
 		{
 			if (w->relids[k] == relid)
+			{
 				pid = w->pid;
+				w->cancelled = true;
+			}
 		}
 	}
 	SpinLockRelease(&shared->mutex);
@@ -1562,6 +1566,7 @@ claim_unit(List *units, int *left)
 		shared->workers[my_worker_slot].state = WORKER_BUSY;
 		shared->workers[my_worker_slot].since = GetCurrentTimestamp();
 		shared->workers[my_worker_slot].nrelids = 0;
+		shared->workers[my_worker_slot].cancelled = false;
 		foreach(lc2, unit)
 			shared->workers[my_worker_slot].relids[shared->workers[my_worker_slot].nrelids++] = lfirst_oid(lc2);
 		(*left)--;
@@ -1610,7 +1615,29 @@ typedef struct UnitRun
 	List	   *unit;
 	bool		skipped;		/* set by refresh_unit_work */
 	bool		settled;		/* set by refresh_unit_work */
+	List	   *big_logs;		/* set by compact_unit_logs_work */
 } UnitRun;
+
+/*
+ * refresh_cancelled
+ *		Was the refresh of this worker's unit that just failed cancelled by
+ *		workers_cancel_refresh?  Its DT's owner is altering, suspending or
+ *		dropping it, which is no failure of the refresh: it is not counted
+ *		towards suspension (each retry could be cancelled again while the
+ *		owner waits for the lock, five in a row suspending the DT), and the
+ *		unit backs off as a locked one does (note_blocked), so that the
+ *		owner takes the lock.
+ */
+static bool
+refresh_cancelled(void)
+{
+	bool		cancelled;
+
+	SpinLockAcquire(&shared->mutex);
+	cancelled = shared->workers[my_worker_slot].cancelled;
+	SpinLockRelease(&shared->mutex);
+	return cancelled;
+}
 
 /*
  * unit_is_current
@@ -1757,7 +1784,7 @@ refresh_unit_work(void *arg)
 	pgstat_report_activity(STATE_RUNNING, psprintf("refresh of %s", get_rel_name(llast_oid(unit))));
 	if (workers_refresh_timeout > 0)
 		enable_timeout_after(STATEMENT_TIMEOUT, workers_refresh_timeout);
-	run->skipped = !refresh_scheduled_unit(unit, workers_fresh_as_of, &run->settled, false);
+	run->skipped = !refresh_scheduled_unit(unit, workers_fresh_as_of, refresh_cancelled, &run->settled, false);
 	/* a DT dropped since it was planned: its unit is not the same */
 	run->settled = run->settled && list_length(unit) == list_length(run->unit);
 	if (workers_refresh_timeout > 0)
@@ -1777,6 +1804,7 @@ compact_unit_logs_work(void *arg)
 	List	   *inputs = NIL;
 	ListCell   *lc;
 	ListCell   *lc2;
+	MemoryContext old;
 
 	foreach(lc, run->unit)
 	{
@@ -1789,7 +1817,38 @@ compact_unit_logs_work(void *arg)
 		capture_cleanup(lfirst_oid(lc));
 	/* the emptiness check sees the rows deleted */
 	CommandCounterIncrement();
-	capture_compact_logs(inputs);
+	inputs = capture_compact_logs(inputs);
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	run->big_logs = list_copy(inputs);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * vacuum_logs
+ *		VACUUM the logs that compact_unit_logs_work could not empty
+ *		(capture_vacuum_logs), outside any transaction; a failure is
+ *		reported, and the worker goes on.
+ */
+static void
+vacuum_logs(List *relids)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		capture_vacuum_logs(relids);
+	}
+	PG_CATCH();
+	{
+		HOLD_INTERRUPTS();
+		MemoryContextSwitchTo(cxt);
+		EmitErrorReport();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		RESUME_INTERRUPTS();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
 }
 
 /*
@@ -1825,9 +1884,12 @@ compact_logs(List *unit, bool force, TimestampTz *wake)
 	}
 	else
 	{
-		UnitRun		all = {waiting, false, false};
+		UnitRun		all = {waiting, false, false, NIL};
 
 		(void) in_transaction(compact_unit_logs_work, &all);
+		if (all.big_logs != NIL)
+			vacuum_logs(all.big_logs);
+		list_free(all.big_logs);
 		list_free(waiting);
 		waiting = NIL;
 		compacted_at = GetCurrentTimestamp();
@@ -1847,7 +1909,7 @@ compact_logs(List *unit, bool force, TimestampTz *wake)
 static bool
 run_unit(List *unit, List *entries)
 {
-	UnitRun		run = {unit, false, false};
+	UnitRun		run = {unit, false, false, NIL};
 	UnitInputs	in;
 	Latch	   *launcher;
 	bool		watched;
@@ -1866,13 +1928,14 @@ run_unit(List *unit, List *entries)
 	 * refresh).
 	 */
 	LockReleaseSession(USER_LOCKMETHOD);
-	note_blocked(llast_oid(unit), run.skipped);
+	note_blocked(llast_oid(unit), run.skipped || refresh_cancelled());
 	if (!run.skipped)
 		compact_logs(unit, false, NULL);
 
 	SpinLockAcquire(&shared->mutex);
 	shared->workers[my_worker_slot].state = WORKER_IDLE;
 	shared->workers[my_worker_slot].nrelids = 0;
+	shared->workers[my_worker_slot].cancelled = false;
 	shared->workers[my_worker_slot].since = GetCurrentTimestamp();
 	launcher = shared->slot_wanted ? shared->launcher_latch : NULL;
 	SpinLockRelease(&shared->mutex);

@@ -103,6 +103,35 @@ is($node->safe_psql('postgres', qq{
 SELECT xact_commit - $commits < 150 FROM pg_stat_database WHERE datname = current_database()}),
 	't', 'the blocked table cost few transactions while it waited');
 
+# A scheduled refresh running when its table's owner alters the table is
+# cancelled, and the owner's change goes through; the cancel is no failure
+# of the refresh: none is counted towards suspension, however often the
+# worker tried again meanwhile.  The refresh is held here inside its
+# statements, by an advisory lock its query waits for.
+$node->safe_psql('postgres', q{
+CREATE FUNCTION gate(x int) RETURNS int LANGUAGE plpgsql STABLE
+    AS $$ BEGIN PERFORM pg_advisory_xact_lock_shared(4243); RETURN x; END $$;
+CREATE TABLE feed (k int, x int);
+SELECT dt.create_dynamic_table('gated', 'SELECT k, sum(gate(x)) AS s FROM feed GROUP BY k',
+                               target_lag => '1 second');
+});
+my $locker = $node->background_psql('postgres');
+$locker->query_safe('SELECT pg_advisory_lock(4243)');
+$node->safe_psql('postgres', 'INSERT INTO feed VALUES (1, 1), (2, 2)');
+ok($node->poll_query_until('postgres', q{
+SELECT count(*) > 0 FROM pg_stat_activity
+ WHERE backend_type = 'pg_dynamic_tables refresh worker' AND wait_event = 'advisory'}),
+	'a scheduled refresh waits inside its statements');
+$node->safe_psql('postgres', "SELECT dt.alter_dynamic_table('gated', '2 seconds')");
+is($node->safe_psql('postgres', q{
+SELECT format('%s %s %s', target_lag, scheduling_state, consecutive_failures)
+  FROM dt.dynamic_tables WHERE relid = 'gated'::regclass}),
+	'00:00:02 ACTIVE 0', 'altering it cancels the refresh, which counts as no failure');
+$locker->query_safe('SELECT pg_advisory_unlock(4243)');
+$locker->quit;
+ok($node->poll_query_until('postgres', equal('gated')), 'and the table is refreshed after');
+$node->safe_psql('postgres', "SELECT dt.drop_dynamic_table('gated'); DROP TABLE feed; DROP FUNCTION gate(int)");
+
 # Idle: the scheduler keeps refreshing, cheaply.
 ok($node->poll_query_until('postgres',
 	"SELECT count(*) >= 2 FROM dt.refresh_history WHERE refresh_action = 'NO_DATA' AND refresh_trigger = 'SCHEDULED'"),
@@ -134,6 +163,12 @@ my $seen = $node->safe_psql('postgres', 'SELECT max(refresh_id) FROM dt.refresh_
 ok($node->poll_query_until('postgres',
 	"SELECT count(*) >= 2 FROM dt.refresh_history WHERE refresh_id > $seen AND refresh_trigger = 'SCHEDULED'"),
 	'scheduled refreshes go on');
+# Steady ingest, readers always a little behind: a log that is never
+# empty (the open writer here) is never truncated; the worker VACUUMs it,
+# so that the next rows fill the space of those consumed, not new pages.
+ok($node->poll_query_until('postgres',
+	"SELECT vacuum_count > 0 FROM pg_stat_user_tables WHERE relid = '$log'::regclass"),
+	'the worker vacuums a log it cannot empty');
 is($node->safe_psql('postgres', "SELECT pg_relation_size('$log') > 0"), 't',
 	'an open writer keeps the log');
 $node->safe_psql('postgres', "COMMIT PREPARED 'open_writer'");
