@@ -119,9 +119,10 @@ dt_capture_changes(PG_FUNCTION_ARGS)
 	/*
 	 * Its commit wakes the scheduler (the table of the log is the root), if
 	 * it wrote a change: a statement that changed no captured value leaves
-	 * the tables reading it current.
+	 * the tables reading it current.  A bulk load writes a marker with
+	 * adaptive refresh on (with it off, refreshes are incremental).
 	 */
-	if (capture_write_changes(td))
+	if (capture_write_changes(td, refresh_adaptive))
 		workers_note_write(atooid(td->tg_trigger->tgargs[1]));
 	return PointerGetDatum(NULL);
 }
