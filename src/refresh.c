@@ -1337,32 +1337,51 @@ rebuild_state(DtDecision *d, bool populated, const char *expected)
 }
 
 /*
+ * A delta-merge DT whose inputs take this many pages or more sets its state
+ * aside for a rebuild marker (marker_action): 512 kB, some 10,000 rows of
+ * a narrow table.
+ */
+#define MARKER_ASIDE_PAGES 64
+
+/*
  * marker_action
  *		The full refresh of a window with a rebuild marker: an input was
  *		truncated or bulk-loaded (capture.c, bulk_statement), or rows arrived
- *		or left without DML (partitions).  A delta-merge DT over inputs of
- *		BULK_MIN_ROWS rows or more, with adaptive refresh, runs the query and
- *		sets its state aside, as adaptive_full does for a window that large
- *		(rebuilding the state costs several times the query; it is rebuilt
- *		when incremental refreshes are expected to be cheaper again);
- *		otherwise it rebuilds the state.
+ *		or left without DML (partitions).  A delta-merge DT whose inputs are
+ *		tables of MARKER_ASIDE_PAGES or more, with adaptive refresh, runs
+ *		the query and sets its state aside, as adaptive_full does for a
+ *		window that large (rebuilding the state costs several times the
+ *		query; it is rebuilt when incremental refreshes are expected to be
+ *		cheaper again); otherwise it rebuilds the state.  Pages, not the
+ *		planner's rows: right after a load, VACUUM or ANALYZE may have seen
+ *		its pages before its commit, with no rows in them.
  */
 static void
 marker_action(DtPlanSet *p, DtDecision *d, bool merge)
 {
-	double		input_rows;
+	BlockNumber pages = 0;
+	ListCell   *lc;
 
 	d->why = "an input was truncated or bulk-loaded, or rows arrived or left without DML (partitions)";
 	if (!merge || !refresh_adaptive)
 		return;
-	input_rows = changed_input_rows(p->sql->count_relids);
-	if (input_rows < BULK_MIN_ROWS)
+	foreach(lc, p->sql->count_relids)
+	{
+		Relation	rel;
+
+		if (get_rel_relkind(lfirst_oid(lc)) != RELKIND_RELATION)
+			return;
+		rel = table_open(lfirst_oid(lc), AccessShareLock);
+		pages += RelationGetNumberOfBlocks(rel);
+		table_close(rel, NoLock);
+	}
+	if (pages < MARKER_ASIDE_PAGES)
 		return;
 	d->set_aside = true;
 	d->message = d->why = psprintf(DT_MESSAGE_ADAPTIVE_FULL "a window with a rebuild marker (an input "
 								   "truncated or bulk-loaded, or rows that arrived or left without DML) "
-								   "cannot be made; the inputs hold about %.0f rows: refreshed in full "
-								   "from the query, its per-group state set aside", input_rows);
+								   "cannot be made; the inputs take %u pages: refreshed in full from the "
+								   "query, its per-group state set aside", pages);
 }
 
 /*

@@ -40,8 +40,8 @@ BEGIN
 END
 $$;
 -- action(dt): refresh dt; its action, whether it set its state aside (a
--- delta-merge DT whose state is valid, over a table of 10,000 rows or
--- more, for a marker), and its differences with its query
+-- delta-merge DT whose state is valid, over tables of 64 pages or more,
+-- for a marker), and its differences with its query
 CREATE FUNCTION action(dt text, OUT action text, OUT set_aside bool, OUT differences bigint)
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -100,7 +100,7 @@ SELECT * FROM log_rows();
 SELECT * FROM refresh('dt_bm.bm_sum');
 SELECT action, differences FROM action('dt_bm.bm_join');
 
--- A marker when the table holds fewer than 10,000 rows (TRUNCATE): the
+-- A marker when the table takes fewer than 64 pages (TRUNCATE): the
 -- state is rebuilt, not set aside.
 TRUNCATE bm;
 INSERT INTO bm SELECT i, i % 7, i FROM generate_series(1, 50) i;
