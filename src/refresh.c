@@ -1183,8 +1183,7 @@ expected_full_ms(const DtRefreshCosts *costs, bool merge, bool guess, double *re
  * changed_input_rows
  *		The rows the inputs "changed" (relids) hold now, as the planner
  *		estimates them (their pages now: a bulk load into an emptied table
- *		counts; 0 when VACUUM or ANALYZE last saw only rows a load had not
- *		committed yet); -1 if one is not a table.
+ *		counts); 0 if one is not a table.
  */
 static double
 changed_input_rows(List *changed)
@@ -1197,7 +1196,7 @@ changed_input_rows(List *changed)
 		Oid			relid = lfirst_oid(lc);
 
 		if (get_rel_relkind(relid) != RELKIND_RELATION)
-			return -1;
+			return 0;
 		rows += relation_tuples(relid);
 	}
 	return rows;
@@ -1235,7 +1234,7 @@ adaptive_full(Oid relid, bool merge, bool aside, int64 changes, List *changed, c
 	double		full_ms;
 	double		incremental_ms = 0;
 	double		rebuild_ms;
-	double		input_rows = -1;
+	double		input_rows = 0;
 	bool		extrapolated = true;
 	const char *how = merge ? " from the query, its per-group state set aside" : "";
 
@@ -1247,9 +1246,7 @@ adaptive_full(Oid relid, bool merge, bool aside, int64 changes, List *changed, c
 		incremental_ms = expected_incremental_ms(&costs, changes, &extrapolated);
 	if (extrapolated && changes >= BULK_MIN_ROWS)
 		input_rows = changed_input_rows(changed);
-	if (input_rows >= 0)
-		input_rows = Max(input_rows, changes);	/* an estimate gone stale */
-	if (input_rows >= 0 && changes * ADAPTIVE_COLD_SHARE >= input_rows)
+	if (input_rows > 0 && changes * ADAPTIVE_COLD_SHARE >= input_rows)
 	{
 		*message = psprintf(DT_MESSAGE_ADAPTIVE_FULL "%lld changed rows, %.0f%% of the about %.0f rows "
 							"of the inputs that changed and more than twice any timed, was expected to "

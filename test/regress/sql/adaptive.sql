@@ -213,21 +213,6 @@ SELECT count(*) AS mismatches FROM dt_test.diff('ad_top');
 SELECT dt.drop_dynamic_table('ad_top');
 DROP FUNCTION top_action(int, int);
 
--- A window of 10,000 rows or more is a bulk load too when the table is
--- estimated to hold fewer rows: VACUUM or ANALYZE last saw it while a load
--- was not committed yet (its pages, no rows: the planner estimates none).
-SELECT history('{{10,1},{10,1},{10,1}}', '{1000,1000,1000}');
-BEGIN;
-INSERT INTO ad (g, x) SELECT i % 7, i FROM generate_series(1, 6000) i;
-INSERT INTO ad (g, x) SELECT i % 7, i FROM generate_series(6001, 12000) i;
-UPDATE pg_class SET relpages = pg_relation_size('ad') / current_setting('block_size')::int, reltuples = 0
- WHERE oid = 'ad'::regclass;
-SELECT action FROM dt.refresh('ad_sum');
-COMMIT;
-SELECT state_message LIKE 'an incremental refresh of 12000 changed rows, 100% of the about 12000 rows %' AS bulk
-  FROM dt.refresh_history WHERE relid = 'ad_sum'::regclass ORDER BY refresh_id DESC LIMIT 1;
-SELECT count(*) AS mismatches FROM dt_test.diff('ad_sum');
-
 SELECT dt.drop_dynamic_table('ad_sum');
 DROP TABLE ad;
 DROP FUNCTION history(int[], int[], int[], text), change(int);
