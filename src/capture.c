@@ -15,7 +15,9 @@
  * An UPDATE is a deleted old row and an inserted new row; a pair whose
  * captured columns did not change is not written at all.  TRUNCATE, and
  * rows that arrive or leave without DML (ATTACH, DETACH, DROP of a
- * partition), write a marker instead, and consumers rebuild.
+ * partition), write a marker instead, and consumers rebuild; so does a
+ * bulk load, an INSERT or DELETE of a fifth of its table or more
+ * (bulk_statement), which every consumer refreshes in full anyway.
  *
  * Capture is four AFTER ... FOR EACH STATEMENT triggers per table with
  * transition tables (PostgreSQL allows one event per trigger with them),
@@ -458,17 +460,54 @@ store_empty(Tuplestorestate *store)
 }
 
 /*
+ * bulk_statement
+ *		Did the INSERT or DELETE of td change so many rows of its table that
+ *		every DT reading it is better refreshed in full (DT_BULK_MIN_ROWS,
+ *		and 1 / DT_BULK_SHARE of the rows the table holds now, as the
+ *		planner estimates them: its pages now)?  Not an UPDATE, which may
+ *		change no captured column (and then logs nothing).  Only for a
+ *		table that is the root of its log: a DT reading a partitioned or
+ *		inheritance root reads more than the child the statement changed.
+ */
+static bool
+bulk_statement(TriggerData *td, Oid rootoid)
+{
+	Relation	rel = td->tg_relation;
+	double		rows;
+	BlockNumber pages;
+	double		tuples;
+	double		allvisfrac;
+
+	if (TRIGGER_FIRED_BY_INSERT(td->tg_event) && td->tg_newtable != NULL)
+		rows = tuplestore_tuple_count(td->tg_newtable);
+	else if (TRIGGER_FIRED_BY_DELETE(td->tg_event) && td->tg_oldtable != NULL)
+		rows = tuplestore_tuple_count(td->tg_oldtable);
+	else
+		return false;
+	if (rows < DT_BULK_MIN_ROWS || RelationGetRelid(rel) != rootoid ||
+		rel->rd_rel->relkind != RELKIND_RELATION)
+		return false;
+	table_relation_estimate_size(rel, NULL, &pages, &tuples, &allvisfrac);
+	return rows * DT_BULK_SHARE >= tuples;
+}
+
+/*
  * capture_write_changes
  *		The work of a capture trigger (dt_internal.capture_changes, fired
  *		AFTER INSERT/UPDATE/DELETE/TRUNCATE FOR EACH STATEMENT with the
  *		transition tables of its event, arguments (log relid, root relid),
  *		as ddl_guard.c checks): write the statement's rows into the log.
+ *		With bulk_markers, a bulk load (bulk_statement) writes a rebuild
+ *		marker instead, in the place of its rows: every DT whose refresh
+ *		would have read them refreshes in full, which a window that large
+ *		chooses anyway (refresh.c, adaptive_full), and the rows cost the
+ *		statement nothing to log and the refresh nothing to count.
  *		Returns whether it wrote any.  A statement that changed no row (an
  *		UPDATE or DELETE whose WHERE matched nothing) costs no more than the
  *		trigger call: the log is not even opened.
  */
 bool
-capture_write_changes(TriggerData *td)
+capture_write_changes(TriggerData *td, bool bulk_markers)
 {
 	Relation	log;
 	LogWriter	w;
@@ -491,7 +530,7 @@ capture_write_changes(TriggerData *td)
 	desc = RelationGetDescr(td->tg_relation);
 	writer_begin(&w, log, td->tg_relation, rootoid);
 
-	if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event))
+	if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event) || (bulk_markers && bulk_statement(td, rootoid)))
 		writer_add(&w, NULL, DT_SIGN_REBUILD);
 	else if (TRIGGER_FIRED_BY_INSERT(td->tg_event) && td->tg_newtable)
 		write_store(&w, td->tg_newtable, desc, DT_SIGN_INSERT);

@@ -41,12 +41,23 @@
 
 /*
  * Sign of a change log row: an inserted row counts +1, a deleted row -1.
- * A row with sign 0 is a marker: the table was truncated, or rows arrived
- * or left without DML (ATTACH/DETACH PARTITION), so consumers rebuild.
+ * A row with sign 0 is a marker: the table was truncated, rows arrived
+ * or left without DML (ATTACH/DETACH PARTITION), or a statement changed
+ * too many rows to log (DT_BULK_MIN_ROWS), so consumers rebuild.
  */
 #define DT_SIGN_INSERT		1
 #define DT_SIGN_DELETE		(-1)
 #define DT_SIGN_REBUILD		0
+
+/*
+ * A change of at least DT_BULK_MIN_ROWS rows and 1 / DT_BULK_SHARE of the
+ * rows of the tables it changed is a bulk load: a full refresh costs less
+ * than an incremental one (refresh.c, adaptive refresh), and a statement
+ * that large into a table with adaptive refresh on writes a marker
+ * instead of its rows (capture.c).
+ */
+#define DT_BULK_MIN_ROWS	10000
+#define DT_BULK_SHARE		5
 
 /* ---------------------------------------------------------------------
  * catalog.c
@@ -241,7 +252,7 @@ extern void catalog_write_guard(Oid relid);
  * capture.c
  * ---------------------------------------------------------------------
  */
-extern bool capture_write_changes(TriggerData *td);
+extern bool capture_write_changes(TriggerData *td, bool bulk_markers);
 extern void capture_attach_input(DtInput *input);
 extern void capture_drop_logs(List *logoids);
 extern void capture_reinstall_triggers(Oid relid);

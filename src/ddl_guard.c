@@ -59,6 +59,7 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
@@ -118,9 +119,10 @@ dt_capture_changes(PG_FUNCTION_ARGS)
 	/*
 	 * Its commit wakes the scheduler (the table of the log is the root), if
 	 * it wrote a change: a statement that changed no captured value leaves
-	 * the tables reading it current.
+	 * the tables reading it current.  A bulk load writes a marker with
+	 * adaptive refresh on (with it off, refreshes are incremental).
 	 */
-	if (capture_write_changes(td))
+	if (capture_write_changes(td, refresh_adaptive))
 		workers_note_write(atooid(td->tg_trigger->tgargs[1]));
 	return PointerGetDatum(NULL);
 }
@@ -169,18 +171,54 @@ dt_on_sql_drop(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+/*
+ * The extension's OID in this database as this backend last looked it up
+ * (InvalidOid: not installed), valid until the next relcache invalidation.
+ * Every utility statement asks, BEGIN and COMMIT too, and a scan of
+ * pg_extension costs a tenth of a single-row INSERT.  pg_extension has
+ * no catalog cache in every 15.x release to hang a callback on; creating
+ * or dropping the extension creates or drops its tables, though, which
+ * invalidates their relcache entries in every backend of the database (an
+ * overflowed queue invalidates all), so any relcache invalidation drops
+ * the answer.  DDL is rare next to BEGIN and COMMIT.
+ */
+static Oid	extension_oid = InvalidOid;
+static bool extension_oid_known = false;
+static uint64 relcache_invalidations = 0;
+
+/* extension_relcache_callback: a relation changed, look up the OID again. */
+static void
+extension_relcache_callback(Datum arg, Oid relid)
+{
+	extension_oid_known = false;
+	relcache_invalidations++;
+}
+
 /* extension_active: is our extension usable in this database right now? */
 static bool
 extension_active(void)
 {
-	Oid			ext;
+	static bool registered = false;
 
 	if (!IsTransactionState() || catalog_internal_ddl_running())
 		return false;
-	ext = get_extension_oid(DT_EXTENSION_NAME, true);
-	if (!OidIsValid(ext))
+	if (!registered)
+	{
+		CacheRegisterRelcacheCallback(extension_relcache_callback, (Datum) 0);
+		registered = true;
+	}
+	if (!extension_oid_known)
+	{
+		uint64		before = relcache_invalidations;
+		Oid			ext = get_extension_oid(DT_EXTENSION_NAME, true);
+
+		/* kept unless an invalidation came while looking */
+		extension_oid = ext;
+		extension_oid_known = relcache_invalidations == before;
+	}
+	if (!OidIsValid(extension_oid))
 		return false;
-	return !(creating_extension && CurrentExtensionObject == ext);
+	return !(creating_extension && CurrentExtensionObject == extension_oid);
 }
 
 /* relation_is_read: is relid captured, directly or as a child? */

@@ -805,7 +805,7 @@ recompute_refresh(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 }
 
 /* The fewest rows of a window merged in bulk (bulk_window). */
-#define BULK_MIN_ROWS 10000
+#define BULK_MIN_ROWS DT_BULK_MIN_ROWS
 
 /*
  * aux_rows
@@ -1134,9 +1134,10 @@ incremental_or_full(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
  * inputs hold, and of BULK_MIN_ROWS, larger than twice any the history
  * timed (a bulk load, the first large batch), is expected to cost more
  * incrementally than in full: each changed row costs an incremental
- * refresh several times what a row costs the query.
+ * refresh several times what a row costs the query.  One statement that
+ * large writes a marker instead (capture.c, marker_action).
  */
-#define ADAPTIVE_COLD_SHARE 5
+#define ADAPTIVE_COLD_SHARE DT_BULK_SHARE
 
 /*
  * A DT whose state was set aside rebuilds it (several times the query)
@@ -1467,6 +1468,54 @@ internal_windows(DtEntry *entry, Snapshot snap, int64 *rows, int64 *markers, Lis
 }
 
 /*
+ * A delta-merge DT whose inputs take this many pages or more sets its state
+ * aside for a rebuild marker (marker_action): 512 kB, some 10,000 rows of
+ * a narrow table.
+ */
+#define MARKER_ASIDE_PAGES 64
+
+/*
+ * marker_action
+ *		The full refresh of a window with a rebuild marker: an input was
+ *		truncated or bulk-loaded (capture.c, bulk_statement), or rows arrived
+ *		or left without DML (partitions).  A delta-merge DT whose inputs are
+ *		tables of MARKER_ASIDE_PAGES or more, with adaptive refresh, runs
+ *		the query and sets its state aside, as adaptive_full does for a
+ *		window that large (rebuilding the state costs several times the
+ *		query; it is rebuilt when incremental refreshes are expected to be
+ *		cheaper again); otherwise it rebuilds the state.  Pages, not the
+ *		planner's rows: right after a load, VACUUM or ANALYZE may have seen
+ *		its pages before its commit, with no rows in them.
+ */
+static void
+marker_action(DtPlanSet *p, DtDecision *d, bool merge)
+{
+	BlockNumber pages = 0;
+	ListCell   *lc;
+
+	d->why = "an input was truncated or bulk-loaded, or rows arrived or left without DML (partitions)";
+	if (!merge || !refresh_adaptive)
+		return;
+	foreach(lc, p->sql->count_relids)
+	{
+		Relation	rel;
+
+		if (get_rel_relkind(lfirst_oid(lc)) != RELKIND_RELATION)
+			return;
+		rel = table_open(lfirst_oid(lc), AccessShareLock);
+		pages += RelationGetNumberOfBlocks(rel);
+		table_close(rel, NoLock);
+	}
+	if (pages < MARKER_ASIDE_PAGES)
+		return;
+	d->set_aside = true;
+	d->message = d->why = psprintf(DT_MESSAGE_ADAPTIVE_FULL "a window with a rebuild marker (an input "
+								   "truncated or bulk-loaded, or rows that arrived or left without DML) "
+								   "cannot be made; the inputs take %u pages: refreshed in full from the "
+								   "query, its per-group state set aside", pages);
+}
+
+/*
  * decide_action
  *		Choose the action of a refresh of entry as of snap (counting the
  *		change window when it depends on it; input_counts as count_window).
@@ -1552,7 +1601,7 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 		d->why = "nothing it reads changed";
 	}
 	else if (markers > 0)
-		d->why = "an input was truncated, or rows arrived or left without DML (partitions)";
+		marker_action(p, d, merge);
 	else if (p->an->strategy == DT_STRATEGY_FULL)
 		d->why = entry->reason;
 	else if (adaptive_full(entry->relid, what, false, rows, d->changed, &message))

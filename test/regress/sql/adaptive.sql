@@ -42,10 +42,13 @@ SELECT dt::regclass, dt, t, t + incremental[i][2] * interval '1 ms', 'INCREMENTA
  ORDER BY i;
 $$;
 
--- change(n): n rows changed (inserted), then a refresh: its action and message.
+-- change(n): n rows changed (inserted, by two statements: one of 10,000
+-- rows or more could be a bulk load, which writes a marker instead, test
+-- bulk_marker), then a refresh: its action and message.
 CREATE FUNCTION change(n int, OUT action text, OUT message text) LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO ad (g, x) SELECT i % 7, i FROM generate_series(1, n) i;
+    INSERT INTO ad (g, x) SELECT i % 7, i FROM generate_series(1, n / 2) i;
+    INSERT INTO ad (g, x) SELECT i % 7, i FROM generate_series(n / 2 + 1, n) i;
     SELECT r.action INTO action FROM dt.refresh('ad_sum') r;
     SELECT h.state_message INTO message FROM dt.refresh_history h
      WHERE h.relid = 'ad_sum'::regclass ORDER BY h.refresh_id DESC LIMIT 1;

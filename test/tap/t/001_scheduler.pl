@@ -144,7 +144,8 @@ ok($node->poll_query_until('postgres',
 # change log's pages back (autovacuum, which may truncate it too, is kept
 # off it); not while a writer is open, here a prepared transaction with
 # rows in the log, which must survive.  The size is read while the loading
-# transaction is open.
+# transaction is open.  It loads with adaptive refresh off, so that its rows
+# are logged (with it on, one statement that large logs one marker).
 my $log = $node->safe_psql('postgres', "SELECT 'dt_internal.changes_' || 'events'::regclass::oid");
 $node->safe_psql('postgres', "ALTER TABLE $log SET (autovacuum_enabled = off)");
 $node->safe_psql('postgres', q{
@@ -153,6 +154,7 @@ INSERT INTO events (kind, amount) VALUES ('k8', 8), ('k1', 11);
 PREPARE TRANSACTION 'open_writer';
 });
 is($node->safe_psql('postgres', qq{
+SET pg_dynamic_tables.adaptive_refresh = off;
 BEGIN;
 INSERT INTO events (kind, amount) SELECT 'k' || (i % 5), i FROM generate_series(1, 30000) i;
 SELECT pg_relation_size('$log') >= 128 * 8192;

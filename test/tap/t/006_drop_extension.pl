@@ -7,6 +7,11 @@
 # dynamic tables are gone, and the base tables are plain tables with their
 # rows, no trigger, taking writes.  CREATE EXTENSION then starts afresh,
 # and a new dynamic table over a base table works.
+#
+# Another session that was open all along sees each change at once: the
+# ProcessUtility hook keeps whether the extension is installed between
+# statements (ddl_guard.c), and must drop that when it is created or
+# dropped elsewhere.
 
 use strict;
 use warnings;
@@ -20,6 +25,9 @@ create_roles($node);
 build_source($node, 'shopdb');
 my $snap = snapshot($node, 'shopdb');
 my $data = base_data($node, 'shopdb', @BASE_TABLES);
+my $other = $node->background_psql('shopdb', on_error_stop => 0);
+$other->query_safe('BEGIN');
+$other->query_safe('COMMIT');
 
 ok(defined sql($node, 'shopdb', 'DROP EXTENSION pg_dynamic_tables CASCADE'),
 	'DROP EXTENSION pg_dynamic_tables CASCADE succeeds');
@@ -38,6 +46,9 @@ SELECT string_agg(format('%s on %s', tgname, tgrelid::regclass), ', ') FROM pg_t
 is_deeply(base_data($node, 'shopdb', @BASE_TABLES), $data, 'the base tables keep their rows');
 ok(defined sql($node, 'shopdb', write_statements(3, qw(shop report))),
 	'the base tables take INSERT, UPDATE and DELETE');
+$other->query('BEGIN; CREATE TABLE shop.made_after_drop (a int); '
+	  . 'ALTER TABLE shop.made_after_drop ADD COLUMN b int; ROLLBACK');
+is($other->{stderr}, '', 'a session open since before the drop runs DDL without the extension');
 
 # Nothing left in the way of a new start.
 ok(defined sql($node, 'shopdb', 'CREATE EXTENSION pg_dynamic_tables'), 'CREATE EXTENSION again succeeds');
@@ -51,6 +62,13 @@ sql($node, 'shopdb', write_statements(4, qw(shop)));
 is(sql($node, 'shopdb', "SELECT action FROM dt.refresh('shop.order_counts')"), 'INCREMENTAL',
 	'it refreshes incrementally');
 is(sql($node, 'shopdb', "SELECT count(*) FROM dt_test.diff('shop.order_counts')"), '0', 'and exactly');
+
+# The other session, which used the hook while the extension was there
+# and again while it was not, refuses DDL on the new dynamic table.
+$other->query('ALTER TABLE shop.order_counts ADD COLUMN extra int');
+like($other->{stderr}, qr/of dynamic table "order_counts"/,
+	'a session open since before the drop refuses ALTER TABLE on the new dynamic table');
+$other->quit;
 
 $node->stop;
 done_testing();
