@@ -33,8 +33,10 @@
 #include "catalog/pg_proc.h"
 #include "executor/executor.h"
 #include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
 #include "parser/analyze.h"
 #include "rewrite/rewriteHandler.h"
+#include "rewrite/rewriteManip.h"
 #include "tcop/tcopprot.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -306,6 +308,34 @@ recompute_flattened(DtAnalysis *an, Oid dtrelid, Query *query, char **reason)
 }
 
 /*
+ * rows_alike
+ *		Is query a projection over its FROM whose select list reads nothing
+ *		(SELECT 1 FROM t: one row per row read, all alike)?  No column of
+ *		it partitions the query, and merging a change would mean adding or
+ *		deleting some of many equal rows, which no strategy does: refreshed
+ *		in full, with this said rather than the partition key that failed.
+ */
+static bool
+rows_alike(Query *query)
+{
+	ListCell   *lc;
+
+	if (query->jointree->fromlist == NIL || query->hasAggs || query->groupClause != NIL ||
+		query->groupingSets != NIL || query->distinctClause != NIL || query->hasWindowFuncs ||
+		query->setOperations != NULL || query->hasTargetSRFs)
+		return false;
+	foreach(lc, query->targetList)
+	{
+		TargetEntry *tle = (TargetEntry *) lfirst(lc);
+
+		if (!tle->resjunk && (contain_vars_of_level((Node *) tle->expr, 0) ||
+							  checkExprHasSubLink((Node *) tle->expr)))
+			return false;
+	}
+	return true;
+}
+
+/*
  * analyze_query
  *		analysis_analyze of a query as it reads its relations.
  */
@@ -408,6 +438,9 @@ analyze_query(Query *query, Oid dtrelid)
 		an->strategy = reason == NULL ? DT_STRATEGY_RECOMPUTE : DT_STRATEGY_TOP_K;
 		an->reason = NULL;
 	}
+	else if (rows_alike(query))
+		an->reason = pstrdup("a select list that reads no column of a table (SELECT 1 FROM t: equal rows, "
+							 "one per row read, that no key tells apart)");
 	else if (!merge_shaped(query))
 		an->reason = reason;
 	return an;
