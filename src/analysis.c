@@ -33,9 +33,13 @@
 #include "catalog/pg_proc.h"
 #include "executor/executor.h"
 #include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
 #include "parser/analyze.h"
 #include "rewrite/rewriteHandler.h"
+#include "rewrite/rewriteManip.h"
 #include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
@@ -45,6 +49,7 @@
 
 static bool find_volatile_walker(Node *node, Oid *funcid);
 static bool check_volatile_func(Oid funcid, void *context);
+static bool reads_search_path_walker(Node *node, void *context);
 
 /*
  * query_error_callback
@@ -145,6 +150,24 @@ analysis_parse_query(const char *sql)
 
 	error_context_stack = callback.previous;
 	return query;
+}
+
+/*
+ * analysis_refuse_search_path
+ *		Refuse a new defining query that reads the search path
+ *		(reads_search_path_walker).  Only a new query: a DT made before this
+ *		check is restored and upgraded with the query it has.
+ */
+void
+analysis_refuse_search_path(Query *query)
+{
+	if (reads_search_path_walker((Node *) query, NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("dynamic table query cannot read the search path"),
+				 errdetail("A refresh runs with search_path = pg_catalog, not the session's: "
+						   "current_schema(), current_schemas() and current_setting('search_path') would give that."),
+				 errhint("Write the schema's name in the query instead.")));
 }
 
 /*
@@ -264,6 +287,39 @@ find_volatile_walker(Node *node, Oid *funcid)
 	return expression_tree_walker(node, find_volatile_walker, funcid);
 }
 
+/*
+ * reads_search_path_walker
+ *		True at the first expression that reads the search path:
+ *		current_schema, current_schemas, or current_setting of search_path
+ *		(or of a name that is not a constant).  A refresh runs with
+ *		search_path = pg_catalog (settings_pin), so such a query's table
+ *		would differ from the query run by its user.
+ */
+static bool
+reads_search_path_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, SQLValueFunction) && ((SQLValueFunction *) node)->op == SVFOP_CURRENT_SCHEMA)
+		return true;
+	if (IsA(node, FuncExpr))
+	{
+		FuncExpr   *func = (FuncExpr *) node;
+		Node	   *name = func->args != NIL ? (Node *) linitial(func->args) : NULL;
+
+		if (func->funcid == F_CURRENT_SCHEMA || func->funcid == F_CURRENT_SCHEMAS)
+			return true;
+		if ((func->funcid == F_CURRENT_SETTING_TEXT || func->funcid == F_CURRENT_SETTING_TEXT_BOOL) &&
+			(!IsA(name, Const) || (!((Const *) name)->constisnull &&
+								   pg_strcasecmp(TextDatumGetCString(((Const *) name)->constvalue),
+												 "search_path") == 0)))
+			return true;
+	}
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, reads_search_path_walker, context, 0);
+	return expression_tree_walker(node, reads_search_path_walker, context);
+}
+
 /* check_volatile_func: is funcid volatile?  Then *context is funcid. */
 static bool
 check_volatile_func(Oid funcid, void *context)
@@ -303,6 +359,34 @@ recompute_flattened(DtAnalysis *an, Oid dtrelid, Query *query, char **reason)
 	}
 	an->query = query;
 	an->nrelations = nrelations;
+}
+
+/*
+ * rows_alike
+ *		Is query a projection over its FROM whose select list reads nothing
+ *		(SELECT 1 FROM t: one row per row read, all alike)?  No column of
+ *		it partitions the query, and merging a change would mean adding or
+ *		deleting some of many equal rows, which no strategy does: refreshed
+ *		in full, with this said rather than the partition key that failed.
+ */
+static bool
+rows_alike(Query *query)
+{
+	ListCell   *lc;
+
+	if (query->jointree->fromlist == NIL || query->hasAggs || query->groupClause != NIL ||
+		query->groupingSets != NIL || query->distinctClause != NIL || query->hasWindowFuncs ||
+		query->setOperations != NULL || query->hasTargetSRFs)
+		return false;
+	foreach(lc, query->targetList)
+	{
+		TargetEntry *tle = (TargetEntry *) lfirst(lc);
+
+		if (!tle->resjunk && (contain_vars_of_level((Node *) tle->expr, 0) ||
+							  checkExprHasSubLink((Node *) tle->expr)))
+			return false;
+	}
+	return true;
 }
 
 /*
@@ -408,6 +492,9 @@ analyze_query(Query *query, Oid dtrelid)
 		an->strategy = reason == NULL ? DT_STRATEGY_RECOMPUTE : DT_STRATEGY_TOP_K;
 		an->reason = NULL;
 	}
+	else if (rows_alike(query))
+		an->reason = pstrdup("a select list that reads no column of a table (SELECT 1 FROM t: equal rows, "
+							 "one per row read, that no key tells apart)");
 	else if (!merge_shaped(query))
 		an->reason = reason;
 	return an;

@@ -381,6 +381,7 @@ extern Query *internal_read(Query *query, Oid dtrelid);
  * ---------------------------------------------------------------------
  */
 extern Query *analysis_parse_query(const char *sql);
+extern void analysis_refuse_search_path(Query *query);
 extern DtAnalysis *analysis_analyze(Query *query, Oid dtrelid);
 extern void analysis_check_permissions(Query *query);
 extern char *analysis_print_definition(Query *query);

@@ -455,6 +455,7 @@ dt_create_dynamic_table(PG_FUNCTION_ARGS)
 	entry.settings = settings_current();
 
 	query = analysis_parse_query(sql);
+	analysis_refuse_search_path(query);
 	lifecycle_refuse_inputs(query, false);
 	if (OidIsValid(relid))
 	{

@@ -34,8 +34,10 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
+#include "common/hashfn.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
+#include "lib/ilist.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/array.h"
@@ -253,42 +255,86 @@ catalog_end_as_owner(Oid saved_user, int saved_context)
  * row, the costs adaptive refresh reads, ...), and a scheduled one is
  * their only user in a refresh worker, where parsing and planning them
  * again each time was a good part of the fixed cost of a refresh at a
- * 100 ms lag.  Keyed by the statement's text; at most
- * CATALOG_PLANS_MAX, beyond which statements run unprepared (a text
- * naming an object, such as a change log's cleanup, is one statement
- * per object).  The plan cache revalidates them (DDL on what they read,
- * and the extension dropped and created again, replan them); the
- * search_path they run with is always the same.
+ * 100 ms lag.  Keyed by the statement's text.  A text naming an object,
+ * such as a change log's cleanup, is one statement per object, so a
+ * long-lived process meets as many as there are captured relations: at
+ * most CATALOG_PLANS_MAX are kept, and preparing one more frees the least
+ * recently used that is not running now.  A statement is pinned while it
+ * runs, since it can run others (reading a DT runs the ExecutorStart hook,
+ * which reads the catalog) that must not free it; if every entry is
+ * pinned, the new statement runs unprepared.  The plan cache revalidates
+ * them (DDL on what they read, and the extension dropped and created
+ * again, replan them); the search_path they run with is always the same.
  */
 typedef struct CatalogPlan
 {
+	dlist_node	node;			/* in catalog_plans, most recently used first */
+	uint32		hash;			/* of sql */
 	char	   *sql;
 	int			nargs;
 	Oid		   *types;
 	SPIPlanPtr	plan;
+	int			pins;			/* runs of plan under way */
 } CatalogPlan;
 
 #define CATALOG_PLANS_MAX 128
 
-static List *catalog_plans = NIL;
+static dlist_head catalog_plans = DLIST_STATIC_INIT(catalog_plans);
+static int	catalog_plan_count = 0;
 
-/* catalog_plan: the prepared statement of sql, or NULL if the cache is full. */
-static SPIPlanPtr
+/*
+ * evict_catalog_plan
+ *		Free the least recently used entry that is not pinned; false if all
+ *		are.
+ */
+static bool
+evict_catalog_plan(void)
+{
+	dlist_iter	iter;
+
+	dlist_reverse_foreach(iter, &catalog_plans)
+	{
+		CatalogPlan *cp = dlist_container(CatalogPlan, node, iter.cur);
+
+		if (cp->pins > 0)
+			continue;
+		dlist_delete(&cp->node);
+		catalog_plan_count--;
+		SPI_freeplan(cp->plan);
+		pfree(cp->sql);
+		if (cp->types != NULL)
+			pfree(cp->types);
+		pfree(cp);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * catalog_plan
+ *		The cache entry of sql, prepared now if it was not, made the most
+ *		recently used; NULL if the cache is full of pinned entries.
+ */
+static CatalogPlan *
 catalog_plan(const char *sql, int nargs, Oid *types)
 {
-	ListCell   *lc;
+	uint32		hash = hash_bytes((const unsigned char *) sql, strlen(sql));
+	dlist_iter	iter;
 	MemoryContext old;
 	CatalogPlan *cp;
 	SPIPlanPtr	plan;
 
-	foreach(lc, catalog_plans)
+	dlist_foreach(iter, &catalog_plans)
 	{
-		cp = (CatalogPlan *) lfirst(lc);
-		if (cp->nargs == nargs && strcmp(cp->sql, sql) == 0 &&
+		cp = dlist_container(CatalogPlan, node, iter.cur);
+		if (cp->hash == hash && cp->nargs == nargs && strcmp(cp->sql, sql) == 0 &&
 			(nargs == 0 || memcmp(cp->types, types, sizeof(Oid) * nargs) == 0))
-			return cp->plan;
+		{
+			dlist_move_head(&catalog_plans, &cp->node);
+			return cp;
+		}
 	}
-	if (list_length(catalog_plans) >= CATALOG_PLANS_MAX)
+	if (catalog_plan_count >= CATALOG_PLANS_MAX && !evict_catalog_plan())
 		return NULL;
 	plan = SPI_prepare(sql, nargs, types);
 	if (plan == NULL)
@@ -297,15 +343,41 @@ catalog_plan(const char *sql, int nargs, Oid *types)
 		elog(ERROR, "SPI_keepplan failed for: %s", sql);
 	old = MemoryContextSwitchTo(TopMemoryContext);
 	cp = palloc(sizeof(CatalogPlan));
+	cp->hash = hash;
 	cp->sql = pstrdup(sql);
 	cp->nargs = nargs;
 	cp->types = nargs > 0 ? palloc(sizeof(Oid) * nargs) : NULL;
 	if (nargs > 0)
 		memcpy(cp->types, types, sizeof(Oid) * nargs);
 	cp->plan = plan;
-	catalog_plans = lappend(catalog_plans, cp);
+	cp->pins = 0;
+	dlist_push_head(&catalog_plans, &cp->node);
+	catalog_plan_count++;
 	MemoryContextSwitchTo(old);
-	return plan;
+	return cp;
+}
+
+/*
+ * run_catalog_plan
+ *		SPI_execute_plan of a cache entry, pinned meanwhile; returns SPI's
+ *		result code.
+ */
+static int
+run_catalog_plan(CatalogPlan *cp, Datum *values, const char *nulls)
+{
+	int			rc;
+
+	cp->pins++;
+	PG_TRY();
+	{
+		rc = SPI_execute_plan(cp->plan, values, nulls, false, 0);
+	}
+	PG_FINALLY();
+	{
+		cp->pins--;
+	}
+	PG_END_TRY();
+	return rc;
 }
 
 /*
@@ -323,16 +395,16 @@ exec_as_extension_owner(const char *sql, int nargs, Oid *types, Datum *values,
 	int			saved_context;
 	int			rc;
 	int			guc_level;
-	SPIPlanPtr	plan = NULL;
+	CatalogPlan *cp = NULL;
 
 	catalog_begin_as_owner(catalog_extension_owner(), restricted, &saved_user, &saved_context);
 	guc_level = NewGUCNestLevel();
 	set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
 					  GUC_ACTION_SAVE, true, 0, false);
 	if (expected != SPI_OK_UTILITY)
-		plan = catalog_plan(sql, nargs, types);
-	if (plan != NULL)
-		rc = SPI_execute_plan(plan, values, nulls, false, 0);
+		cp = catalog_plan(sql, nargs, types);
+	if (cp != NULL)
+		rc = run_catalog_plan(cp, values, nulls);
 	else
 		rc = SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0);
 	AtEOXact_GUC(false, guc_level);

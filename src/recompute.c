@@ -1079,7 +1079,7 @@ any_join_keys(DtAnalysis *an, Query *query, DtRecompute *rc, char **why)
 			bool		known = false;
 
 			foreach(lk, rc->keys)
-				known |= equal(linitial_node(DtKeyLeaf, ((DtKeyColumn *) lfirst(lk))->leaves)->expr, lfirst(lv));
+				known |= equal(((DtKeyLeaf *) linitial(((DtKeyColumn *) lfirst(lk))->leaves))->expr, lfirst(lv));
 			if (known)
 				continue;
 			if ((*why = join_column_key(query, lfirst_node(Var, lv), walk.rels, list_make1(from), &key)) != NULL)

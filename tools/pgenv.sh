@@ -18,6 +18,10 @@
 set -euo pipefail
 
 PGDT_PG_MAJOR=${PGDT_PG_MAJOR:-15}
+# The server the extension is built for and tested with: Debian's, or
+# another build of the same major version (one configured with
+# --enable-cassert, say) named by its pg_config.
+PGDT_PG_CONFIG=${PGDT_PG_CONFIG:-/usr/lib/postgresql/$PGDT_PG_MAJOR/bin/pg_config}
 PGDT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PGDT_BUILD=$PGDT_ROOT/.build
 
@@ -66,7 +70,7 @@ pgenv_bootstrap() {
 	local script=$1
 	shift
 	pgenv_packages
-	export PATH=/usr/lib/postgresql/$PGDT_PG_MAJOR/bin:$PATH
+	export PATH=$(dirname "$PGDT_PG_CONFIG"):$PATH
 	[ "$(id -u)" -eq 0 ] || return 0
 
 	local work=${PGDT_WORKDIR:-/var/tmp/pg_dynamic_tables-$(printf %s "$PGDT_ROOT" | cksum | cut -d" " -f1)}
@@ -91,7 +95,7 @@ pgenv_bootstrap() {
 # pgenv_install: build the extension and lay out the private install tree.
 # Sets PGDT_BIN to the directory holding initdb, postgres, pg_ctl, psql...
 pgenv_install() {
-	local pgconfig=/usr/lib/postgresql/$PGDT_PG_MAJOR/bin/pg_config
+	local pgconfig=$PGDT_PG_CONFIG
 	local dest=$PGDT_BUILD/install
 
 	pgenv_log "building pg_dynamic_tables"
@@ -112,7 +116,7 @@ pgenv_install() {
 # placed in the private tree; everything else is a symbolic link.
 pgenv_layout() {
 	local dest=$1
-	local pgconfig=/usr/lib/postgresql/$PGDT_PG_MAJOR/bin/pg_config
+	local pgconfig=$PGDT_PG_CONFIG
 	local bindir sharedir pkglibdir f
 	bindir=$($pgconfig --bindir)
 	sharedir=$($pgconfig --sharedir)
@@ -173,7 +177,7 @@ pgenv_release_archive() {
 # (what PostgreSQL::Test::Cluster calls an install_path).
 pgenv_install_release() {
 	local commit=$1 dest=$2
-	local pgconfig=/usr/lib/postgresql/$PGDT_PG_MAJOR/bin/pg_config
+	local pgconfig=$PGDT_PG_CONFIG
 	local tar=$PGDT_BUILD/releases/$commit.tar
 	local src=$PGDT_BUILD/release-src/$commit
 	if [ ! -f "$tar" ]; then

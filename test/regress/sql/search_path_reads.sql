@@ -1,0 +1,41 @@
+-- A refresh runs with search_path = pg_catalog (settings_pin), whoever
+-- refreshes: a query reading the search path would give that in its table,
+-- not what the query gives its user.  Creating (or redefining) a dynamic
+-- table with such a query is refused: current_schema (with or without
+-- parentheses), current_schemas(), current_setting('search_path') in any
+-- case and with missing_ok, current_setting of a name that is not a
+-- constant, in a subquery or a view.  current_setting of a pinned setting
+-- (TimeZone) is the value the table was created with, as the query gave.
+
+CREATE SCHEMA dt_sp;
+SET search_path = dt_sp, public;
+CREATE TABLE t (k int PRIMARY KEY);
+INSERT INTO t SELECT generate_series(1, 3);
+CREATE VIEW v AS SELECT current_schema() AS s, k FROM t;
+
+SELECT query, code, left_behind, error FROM (VALUES
+    ('SELECT current_setting(''search_path'') AS sp, k FROM t'),
+    ('SELECT current_setting(''Search_Path'', true) AS sp, k FROM t'),
+    ('SELECT current_schema AS s, k FROM t'),
+    ('SELECT current_schema() AS s, k FROM t'),
+    ('SELECT current_schemas(false) AS s, k FROM t'),
+    ('SELECT k FROM t WHERE EXISTS (SELECT WHERE ''dt_sp'' = ANY (current_schemas(false)))'),
+    ('SELECT current_setting(w) AS s, k FROM t, (VALUES (''TimeZone'')) x(w)'),
+    ('SELECT * FROM v')
+) q(query), dt_test.create_fails('sp', query);
+
+-- the same through or_replace: the table keeps its query
+SELECT dt.create_dynamic_table('sp', 'SELECT k FROM t');
+SELECT dt_test.outcome($$SELECT dt.create_dynamic_table('sp', 'SELECT current_schema() AS s, k FROM t', or_replace => true)$$);
+SELECT query FROM dt.dynamic_tables WHERE table_name = 'sp';
+
+-- a pinned setting is the creator's, as the query gave it
+SET TimeZone = 'Asia/Tokyo';
+SELECT dt.create_dynamic_table('tz', 'SELECT current_setting(''TimeZone'') AS tz, k FROM t');
+INSERT INTO t VALUES (4);
+SELECT action FROM dt.refresh('tz');
+SELECT dt_test.check('tz');
+SELECT DISTINCT tz FROM tz;
+
+SET client_min_messages = warning;
+DROP SCHEMA dt_sp CASCADE;
