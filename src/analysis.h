@@ -339,6 +339,7 @@ extern void querytree_inputs(Query *query, DtQueryInputs *result);
 extern DtFunctionFacts querytree_facts(Node *node);
 extern Node *querytree_flatten_joins(Query *query, Node *node);
 extern List *querytree_sublinks(Node *node);
+extern void querytree_varattnos(Node *node, Index varno, Bitmapset **attnums);
 extern Node *querytree_kept_conditions(Query *query, Node *cond, Relids nullable);
 extern char *querytree_walk_from(List *inputs, Query *query, Node *item, DtFromWalk *walk,
 								 Node **out);

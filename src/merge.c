@@ -1184,10 +1184,10 @@ merge_analyze(Query *query, DtAnalysis *an)
 		{
 			Query	   *eval = rel->semi->eval;
 
-			pull_varattnos((Node *) list_make2(rel->semi->inner_keys, rel->semi->local_quals),
+			querytree_varattnos((Node *) list_make2(rel->semi->inner_keys, rel->semi->local_quals),
 						   rel->semi->sub_rtindex, &rel->input->attnums);
 			if (eval != NULL)
-				pull_varattnos((Node *) list_make2(eval->targetList, eval->havingQual),
+				querytree_varattnos((Node *) list_make2(eval->targetList, eval->havingQual),
 							   rel->semi->sub_rtindex, &rel->input->attnums);
 			state_exprs = lappend(state_exprs, rel->semi->join_quals);
 		}
@@ -1197,7 +1197,7 @@ merge_analyze(Query *query, DtAnalysis *an)
 		DtFromRel  *rel = (DtFromRel *) lfirst(lc);
 
 		if (rel->semi == NULL && rel->input != NULL)
-			pull_varattnos((Node *) state_exprs, rel->rtindex, &rel->input->attnums);
+			querytree_varattnos((Node *) state_exprs, rel->rtindex, &rel->input->attnums);
 	}
 	foreach(lc, an->from)
 	{

@@ -337,6 +337,57 @@ querytree_sublinks(Node *node)
 	return found;
 }
 
+/* What varattnos_walker collects: the columns of one relation of a level. */
+typedef struct VarattnoWalk
+{
+	Index		varno;
+	Index		depth;			/* subqueries entered below that level */
+	Bitmapset  *attnums;
+} VarattnoWalk;
+
+/* varattnos_walker: querytree_varattnos' walk, into subqueries too. */
+static bool
+varattnos_walker(Node *node, VarattnoWalk *walk)
+{
+	bool		result;
+
+	if (node == NULL)
+		return false;
+	if (IsA(node, Var))
+	{
+		Var		   *var = (Var *) node;
+
+		if (var->varno == walk->varno && var->varlevelsup == walk->depth)
+			walk->attnums = bms_add_member(walk->attnums,
+										   var->varattno - FirstLowInvalidHeapAttributeNumber);
+		return false;
+	}
+	if (IsA(node, Query))
+	{
+		walk->depth++;
+		result = query_tree_walker((Query *) node, varattnos_walker, walk, 0);
+		walk->depth--;
+		return result;
+	}
+	return expression_tree_walker(node, varattnos_walker, walk);
+}
+
+/*
+ * querytree_varattnos
+ *		Add to *attnums the columns of relation varno that node reads (offset
+ *		by FirstLowInvalidHeapAttributeNumber, as pull_varattnos does),
+ *		those a subquery of node reads as an outer reference included:
+ *		pull_varattnos does not look into subqueries.
+ */
+void
+querytree_varattnos(Node *node, Index varno, Bitmapset **attnums)
+{
+	VarattnoWalk walk = {varno, 0, *attnums};
+
+	(void) varattnos_walker(node, &walk);
+	*attnums = walk.attnums;
+}
+
 /* querytree_flatten_joins: node with join alias Vars replaced by what they stand for. */
 Node *
 querytree_flatten_joins(Query *query, Node *node)
