@@ -1478,23 +1478,24 @@ internal_windows(DtEntry *entry, Snapshot snap, int64 *rows, int64 *markers, Lis
  * marker_action
  *		The full refresh of a window with a rebuild marker: an input was
  *		truncated or bulk-loaded (capture.c, bulk_statement), or rows arrived
- *		or left without DML (partitions).  A delta-merge DT whose inputs are
- *		tables of MARKER_ASIDE_PAGES or more, with adaptive refresh, runs
- *		the query and sets its state aside, as adaptive_full does for a
- *		window that large (rebuilding the state costs several times the
- *		query; it is rebuilt when incremental refreshes are expected to be
- *		cheaper again); otherwise it rebuilds the state.  Pages, not the
+ *		or left without DML (partitions).  A DT with state (what,
+ *		aside_what) whose inputs are tables of MARKER_ASIDE_PAGES or more,
+ *		with adaptive refresh, runs the query and sets its state aside, as
+ *		adaptive_full does for a window that large (rebuilding the state
+ *		costs several times the query; it is rebuilt when incremental
+ *		refreshes are expected to be cheaper again); otherwise it rebuilds
+ *		the state.  Pages, not the
  *		planner's rows: right after a load, VACUUM or ANALYZE may have seen
  *		its pages before its commit, with no rows in them.
  */
 static void
-marker_action(DtPlanSet *p, DtDecision *d, bool merge)
+marker_action(DtPlanSet *p, DtDecision *d, const char *what)
 {
 	BlockNumber pages = 0;
 	ListCell   *lc;
 
 	d->why = "an input was truncated or bulk-loaded, or rows arrived or left without DML (partitions)";
-	if (!merge || !refresh_adaptive)
+	if (what == NULL || !refresh_adaptive)
 		return;
 	foreach(lc, p->sql->count_relids)
 	{
@@ -1512,7 +1513,7 @@ marker_action(DtPlanSet *p, DtDecision *d, bool merge)
 	d->message = d->why = psprintf(DT_MESSAGE_ADAPTIVE_FULL "a window with a rebuild marker (an input "
 								   "truncated or bulk-loaded, or rows that arrived or left without DML) "
 								   "cannot be made; the inputs take %u pages: refreshed in full from the "
-								   "query, its per-group state set aside", pages);
+								   "query, its %s set aside", pages, what);
 }
 
 /*
@@ -1601,7 +1602,7 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 		d->why = "nothing it reads changed";
 	}
 	else if (markers > 0)
-		marker_action(p, d, merge);
+		marker_action(p, d, what);
 	else if (p->an->strategy == DT_STRATEGY_FULL)
 		d->why = entry->reason;
 	else if (adaptive_full(entry->relid, what, false, rows, d->changed, &message))
