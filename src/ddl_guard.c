@@ -62,6 +62,7 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
 #include "entry.h"
@@ -1171,13 +1172,9 @@ check_command(PlannedStmt **pstmt, bool *readOnlyTree, AfterCommand *after)
 		after->released = release_for_cascade(parsetree);
 }
 
-/*
- * follow_up
- *		After a utility command ran, with the extension active: what
- *		check_command noted in *after (parsetree: the command).
- */
+/* follow_up_steps: follow_up's work, under a snapshot. */
 static void
-follow_up(Node *parsetree, AfterCommand *after)
+follow_up_steps(Node *parsetree, AfterCommand *after)
 {
 	ListCell   *lc;
 	ListCell   *lc2;
@@ -1214,6 +1211,25 @@ follow_up(Node *parsetree, AfterCommand *after)
 		catalog_forget_position(lfirst_oid(lc));
 	foreach(lc, after->new_owner)
 		catalog_follow_owner(lfirst_oid(lc));
+}
+
+/*
+ * follow_up
+ *		After a utility command ran, with the extension active: what
+ *		check_command noted in *after (parsetree: the command).  A command
+ *		that commits on its own (DETACH PARTITION ... CONCURRENTLY) returns
+ *		in a new transaction with no snapshot: the follow-up takes one.
+ */
+static void
+follow_up(Node *parsetree, AfterCommand *after)
+{
+	bool		snapshot = IsTransactionState() && !ActiveSnapshotSet();
+
+	if (snapshot)
+		PushActiveSnapshot(GetTransactionSnapshot());
+	follow_up_steps(parsetree, after);
+	if (snapshot)
+		PopActiveSnapshot();
 }
 
 /*
