@@ -1304,6 +1304,22 @@ refresh_worker_exit(int code, Datum arg)
 }
 
 /*
+ * report_and_abort
+ *		In a PG_CATCH of a worker that goes on: report the error, and roll
+ *		back the transaction it happened in, back in memory context cxt.
+ */
+static void
+report_and_abort(MemoryContext cxt)
+{
+	HOLD_INTERRUPTS();
+	MemoryContextSwitchTo(cxt);
+	EmitErrorReport();
+	FlushErrorState();
+	AbortCurrentTransaction();
+	RESUME_INTERRUPTS();
+}
+
+/*
  * in_transaction
  *		Run work(arg) in a transaction of its own that commits at once, if
  *		the extension is still installed.  An error is reported, the
@@ -1329,13 +1345,8 @@ in_transaction(void (*work) (void *), void *arg)
 	}
 	PG_CATCH();
 	{
-		HOLD_INTERRUPTS();
 		transaction_failed = true;
-		MemoryContextSwitchTo(cxt);
-		EmitErrorReport();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		RESUME_INTERRUPTS();
+		report_and_abort(cxt);
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(cxt);
@@ -1840,12 +1851,7 @@ vacuum_logs(List *relids)
 	}
 	PG_CATCH();
 	{
-		HOLD_INTERRUPTS();
-		MemoryContextSwitchTo(cxt);
-		EmitErrorReport();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		RESUME_INTERRUPTS();
+		report_and_abort(cxt);
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(cxt);
