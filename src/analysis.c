@@ -31,6 +31,7 @@
 #include "access/xlog.h"
 #include "catalog/heap.h"
 #include "catalog/pg_proc.h"
+#include "catalog/pg_type.h"
 #include "executor/executor.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
@@ -165,8 +166,9 @@ analysis_refuse_search_path(Query *query)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("dynamic table query cannot read the search path"),
-				 errdetail("A refresh runs with search_path = pg_catalog, not the session's: "
-						   "current_schema(), current_schemas() and current_setting('search_path') would give that."),
+				 errdetail("A refresh runs with search_path = pg_catalog, not the session's: what reads it "
+						   "(current_schema(), current_setting('search_path')) or resolves or prints names by it "
+						   "(to_regclass(), a cast of text to or from regclass, format_type()) would give another answer."),
 				 errhint("Write the schema's name in the query instead.")));
 }
 
@@ -288,10 +290,70 @@ find_volatile_walker(Node *node, Oid *funcid)
 }
 
 /*
+ * Built-in functions that resolve or print names by the search path: a
+ * name found in it is printed unqualified (regclassout, format_type), an
+ * unqualified name is looked up in it (regclassin, to_regclass), or they
+ * say whether an object is found in it (pg_table_is_visible).
+ */
+static const Oid search_path_funcs[] = {
+	F_TO_REGCLASS, F_TO_REGPROC, F_TO_REGPROCEDURE, F_TO_REGOPER, F_TO_REGOPERATOR,
+	F_TO_REGTYPE, F_TO_REGCOLLATION, F_REGCLASS,
+	F_REGPROCIN, F_REGPROCOUT, F_REGPROCEDUREIN, F_REGPROCEDUREOUT, F_REGOPERIN, F_REGOPEROUT,
+	F_REGOPERATORIN, F_REGOPERATOROUT, F_REGCLASSIN, F_REGCLASSOUT, F_REGTYPEIN, F_REGTYPEOUT,
+	F_REGCONFIGIN, F_REGCONFIGOUT, F_REGDICTIONARYIN, F_REGDICTIONARYOUT, F_REGCOLLATIONIN,
+	F_REGCOLLATIONOUT,
+	F_PG_TABLE_IS_VISIBLE, F_PG_TYPE_IS_VISIBLE, F_PG_FUNCTION_IS_VISIBLE, F_PG_OPERATOR_IS_VISIBLE,
+	F_PG_OPCLASS_IS_VISIBLE, F_PG_OPFAMILY_IS_VISIBLE, F_PG_COLLATION_IS_VISIBLE,
+	F_PG_CONVERSION_IS_VISIBLE, F_PG_STATISTICS_OBJ_IS_VISIBLE, F_PG_TS_PARSER_IS_VISIBLE,
+	F_PG_TS_DICT_IS_VISIBLE, F_PG_TS_TEMPLATE_IS_VISIBLE, F_PG_TS_CONFIG_IS_VISIBLE,
+	F_FORMAT_TYPE, F_PG_DESCRIBE_OBJECT
+};
+
+/*
+ * name_type_by_search_path: is type a reg* type whose text form is a
+ * name resolved or printed by the search path?
+ */
+static bool
+name_type_by_search_path(Oid type)
+{
+	switch (type)
+	{
+		case REGPROCOID:
+		case REGPROCEDUREOID:
+		case REGOPEROID:
+		case REGOPERATOROID:
+		case REGCLASSOID:
+		case REGTYPEOID:
+		case REGCONFIGOID:
+		case REGDICTIONARYOID:
+		case REGCOLLATIONOID:
+			return true;
+		default:
+			return false;
+	}
+}
+
+/* search_path_func: is funcid one of search_path_funcs? */
+static bool
+search_path_func(Oid funcid, void *context)
+{
+	int			i;
+
+	for (i = 0; i < lengthof(search_path_funcs); i++)
+	{
+		if (search_path_funcs[i] == funcid)
+			return true;
+	}
+	return false;
+}
+
+/*
  * reads_search_path_walker
  *		True at the first expression that reads the search path:
- *		current_schema, current_schemas, or current_setting of search_path
- *		(or of a name that is not a constant).  A refresh runs with
+ *		current_schema, current_schemas, current_setting of search_path
+ *		(or of a name that is not a constant), a function that resolves or
+ *		prints names by it (search_path_funcs), or a text cast from or to a
+ *		reg* type (name_type_by_search_path).  A refresh runs with
  *		search_path = pg_catalog (settings_pin), so such a query's table
  *		would differ from the query run by its user.
  */
@@ -301,6 +363,12 @@ reads_search_path_walker(Node *node, void *context)
 	if (node == NULL)
 		return false;
 	if (IsA(node, SQLValueFunction) && ((SQLValueFunction *) node)->op == SVFOP_CURRENT_SCHEMA)
+		return true;
+	if (IsA(node, CoerceViaIO) &&
+		(name_type_by_search_path(((CoerceViaIO *) node)->resulttype) ||
+		 name_type_by_search_path(exprType((Node *) ((CoerceViaIO *) node)->arg))))
+		return true;
+	if (check_functions_in_node(node, search_path_func, NULL))
 		return true;
 	if (IsA(node, FuncExpr))
 	{

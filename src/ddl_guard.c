@@ -1214,17 +1214,37 @@ follow_up_steps(Node *parsetree, AfterCommand *after)
 }
 
 /*
+ * follow_up_pending: has check_command noted anything in *after to do?
+ */
+static bool
+follow_up_pending(AfterCommand *after)
+{
+	return after->released != NIL || OidIsValid(after->guarded) ||
+		OidIsValid(after->renamed.objectId) || after->unmade != NIL ||
+		after->new_children != NIL || after->leaving != NIL || after->always_again != NIL ||
+		after->uncaptured != NIL || after->unguarded != NIL || after->new_owner != NIL;
+}
+
+/*
  * follow_up
  *		After a utility command ran, with the extension active: what
  *		check_command noted in *after (parsetree: the command).  A command
  *		that commits on its own (DETACH PARTITION ... CONCURRENTLY) returns
- *		in a new transaction with no snapshot: the follow-up takes one.
+ *		in a new transaction with no snapshot: the follow-up takes one, if
+ *		it has anything to do.  Only then: after BEGIN there is no snapshot
+ *		either, and taking one would fix the transaction's snapshot before
+ *		its first query (SET TRANSACTION ISOLATION LEVEL, which pg_dump
+ *		runs next, would fail; a REPEATABLE READ transaction would see the
+ *		database as of its BEGIN).
  */
 static void
 follow_up(Node *parsetree, AfterCommand *after)
 {
-	bool		snapshot = IsTransactionState() && !ActiveSnapshotSet();
+	bool		snapshot;
 
+	if (!follow_up_pending(after))
+		return;
+	snapshot = IsTransactionState() && !ActiveSnapshotSet();
 	if (snapshot)
 		PushActiveSnapshot(GetTransactionSnapshot());
 	follow_up_steps(parsetree, after);

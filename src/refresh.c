@@ -1557,6 +1557,20 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 			: pstrdup("its dt_guard trigger is disabled; refreshed in full");
 		return;
 	}
+	if (p->an->strategy == DT_STRATEGY_FULL && catalog_internal_dts(entry->relid) != NIL)
+	{
+		/*
+		 * Full for now (row-level security enabled on an input, even one
+		 * whose policies do not apply to the owner): its plans run the query
+		 * as written, over the inputs of its internal DTs, whose logs their
+		 * refreshes consume, and not over the internal DTs whose logs it
+		 * reads: no window says whether anything changed. run_refresh sets
+		 * them aside; a rebuild refreshes them in full.
+		 */
+		d->message = d->why = psprintf("its query is refreshed in full for now (%s), over the inputs "
+									   "of its internal tables", p->an->reason != NULL ? p->an->reason : "no strategy");
+		return;
+	}
 	if (!entry->has_position)
 	{
 		/* restored, suspended, or its guard was disabled: no position */

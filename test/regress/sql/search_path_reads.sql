@@ -12,6 +12,16 @@ SET search_path = dt_sp, public;
 CREATE TABLE t (k int PRIMARY KEY);
 INSERT INTO t SELECT generate_series(1, 3);
 CREATE VIEW v AS SELECT current_schema() AS s, k FROM t;
+-- names resolved or printed by the search path: each query below gives
+-- 't' or true to its user, dt_sp.t (or NULL, false) under pg_catalog
+CREATE TABLE tr (k int PRIMARY KEY, r regclass);
+INSERT INTO tr VALUES (1, 'dt_sp.t');
+CREATE TABLE tt (k int PRIMARY KEY, r oid);
+INSERT INTO tt VALUES (1, 'dt_sp.t'::regtype);
+SELECT r::text AS name, pg_table_is_visible(r) AS visible, (SELECT format_type(r, NULL) FROM tt) AS ty FROM tr;
+-- a constant name is resolved once, when the query is parsed: allowed
+SELECT dt.create_dynamic_table('named', 'SELECT k, ''t''::regclass::oid AS r FROM t');
+SELECT DISTINCT r = 'dt_sp.t'::regclass::oid AS same FROM named;
 
 SELECT query, code, left_behind, error FROM (VALUES
     ('SELECT current_setting(''search_path'') AS sp, k FROM t'),
@@ -21,7 +31,13 @@ SELECT query, code, left_behind, error FROM (VALUES
     ('SELECT current_schemas(false) AS s, k FROM t'),
     ('SELECT k FROM t WHERE EXISTS (SELECT WHERE ''dt_sp'' = ANY (current_schemas(false)))'),
     ('SELECT current_setting(w) AS s, k FROM t, (VALUES (''TimeZone'')) x(w)'),
-    ('SELECT * FROM v')
+    ('SELECT * FROM v'),
+    ('SELECT k, to_regclass(''t'') AS r FROM t'),
+    ('SELECT k, (''t'' || k)::regclass AS r FROM t'),
+    ('SELECT k, r::text AS name FROM tr'),
+    ('SELECT k, r::regtype AS r FROM (SELECT k, ''t''::text AS r FROM t) x'),
+    ('SELECT k, format_type(r, NULL) AS ty FROM tt'),
+    ('SELECT k FROM tr WHERE pg_table_is_visible(r)')
 ) q(query), dt_test.create_fails('sp', query);
 
 -- the same through or_replace: the table keeps its query
