@@ -1216,14 +1216,18 @@ follow_up_steps(Node *parsetree, AfterCommand *after)
 /*
  * follow_up
  *		After a utility command ran, with the extension active: what
- *		check_command noted in *after (parsetree: the command).  A command
- *		that commits on its own (DETACH PARTITION ... CONCURRENTLY) returns
- *		in a new transaction with no snapshot: the follow-up takes one.
+ *		check_command noted in *after (parsetree: the command; had_snapshot:
+ *		it started under an active snapshot).  A command that commits on its
+ *		own (DETACH PARTITION ... CONCURRENTLY) returns in a new transaction
+ *		with none: the follow-up takes one.  A command that started with
+ *		none (BEGIN, SET) gets none: a snapshot taken after BEGIN would fix
+ *		the transaction's first one, and SET TRANSACTION ISOLATION LEVEL
+ *		(pg_dump's second statement) would then fail.
  */
 static void
-follow_up(Node *parsetree, AfterCommand *after)
+follow_up(Node *parsetree, AfterCommand *after, bool had_snapshot)
 {
-	bool		snapshot = IsTransactionState() && !ActiveSnapshotSet();
+	bool		snapshot = had_snapshot && IsTransactionState() && !ActiveSnapshotSet();
 
 	if (snapshot)
 		PushActiveSnapshot(GetTransactionSnapshot());
@@ -1288,6 +1292,7 @@ dt_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 {
 	Node	   *parsetree = pstmt->utilityStmt;
 	AfterCommand after = {0};
+	bool		had_snapshot = ActiveSnapshotSet();
 
 	/*
 	 * pg_upgrade's restore of the schema (the files come later): only the
@@ -1339,7 +1344,7 @@ dt_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 		(void) workers_finish_prepared(((TransactionStmt *) parsetree)->gid,
 									   ((TransactionStmt *) parsetree)->kind == TRANS_STMT_COMMIT_PREPARED);
 	if (active && extension_active())
-		follow_up(parsetree, &after);
+		follow_up(parsetree, &after, had_snapshot);
 }
 
 /* ddl_guard_install: register the ProcessUtility hook (from _PG_init). */
