@@ -1185,10 +1185,10 @@ merge_analyze(Query *query, DtAnalysis *an)
 			Query	   *eval = rel->semi->eval;
 
 			querytree_varattnos((Node *) list_make2(rel->semi->inner_keys, rel->semi->local_quals),
-						   rel->semi->sub_rtindex, &rel->input->attnums);
+								rel->semi->sub_rtindex, &rel->input->attnums);
 			if (eval != NULL)
 				querytree_varattnos((Node *) list_make2(eval->targetList, eval->havingQual),
-							   rel->semi->sub_rtindex, &rel->input->attnums);
+									rel->semi->sub_rtindex, &rel->input->attnums);
 			state_exprs = lappend(state_exprs, rel->semi->join_quals);
 		}
 	}
