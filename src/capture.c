@@ -1696,6 +1696,8 @@ capture_vacuum_logs(List *relids)
 		{
 			VacuumParams params = {0};
 			Oid			logoid;
+			List	   *rels;
+			MemoryContext old;
 
 			StartTransactionCommand();
 			logoid = capture_log_relid(lfirst_oid(lc));
@@ -1712,7 +1714,15 @@ capture_vacuum_logs(List *relids)
 				 * lock
 				 */
 				params.truncate = VACOPTVALUE_DISABLED;
-				vacuum(list_make1(makeVacuumRelation(NULL, logoid, NIL)), &params, NULL, true);
+
+				/*
+				 * the relation list in cxt: vacuum() keeps it, and commits
+				 * the transaction whose memory this is
+				 */
+				old = MemoryContextSwitchTo(cxt);
+				rels = list_make1(makeVacuumRelation(NULL, logoid, NIL));
+				MemoryContextSwitchTo(old);
+				vacuum(rels, &params, NULL, true);
 			}
 			CommitTransactionCommand();
 		}

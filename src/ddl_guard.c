@@ -1214,37 +1214,21 @@ follow_up_steps(Node *parsetree, AfterCommand *after)
 }
 
 /*
- * follow_up_pending: has check_command noted anything in *after to do?
- */
-static bool
-follow_up_pending(AfterCommand *after)
-{
-	return after->released != NIL || OidIsValid(after->guarded) ||
-		OidIsValid(after->renamed.objectId) || after->unmade != NIL ||
-		after->new_children != NIL || after->leaving != NIL || after->always_again != NIL ||
-		after->uncaptured != NIL || after->unguarded != NIL || after->new_owner != NIL;
-}
-
-/*
  * follow_up
  *		After a utility command ran, with the extension active: what
- *		check_command noted in *after (parsetree: the command).  A command
- *		that commits on its own (DETACH PARTITION ... CONCURRENTLY) returns
- *		in a new transaction with no snapshot: the follow-up takes one, if
- *		it has anything to do.  Only then: after BEGIN there is no snapshot
- *		either, and taking one would fix the transaction's snapshot before
- *		its first query (SET TRANSACTION ISOLATION LEVEL, which pg_dump
- *		runs next, would fail; a REPEATABLE READ transaction would see the
- *		database as of its BEGIN).
+ *		check_command noted in *after (parsetree: the command; had_snapshot:
+ *		it started under an active snapshot).  A command that commits on its
+ *		own (DETACH PARTITION ... CONCURRENTLY) returns in a new transaction
+ *		with none: the follow-up takes one.  A command that started with
+ *		none (BEGIN, SET) gets none: a snapshot taken after BEGIN would fix
+ *		the transaction's first one, and SET TRANSACTION ISOLATION LEVEL
+ *		(pg_dump's second statement) would then fail.
  */
 static void
-follow_up(Node *parsetree, AfterCommand *after)
+follow_up(Node *parsetree, AfterCommand *after, bool had_snapshot)
 {
-	bool		snapshot;
+	bool		snapshot = had_snapshot && IsTransactionState() && !ActiveSnapshotSet();
 
-	if (!follow_up_pending(after))
-		return;
-	snapshot = IsTransactionState() && !ActiveSnapshotSet();
 	if (snapshot)
 		PushActiveSnapshot(GetTransactionSnapshot());
 	follow_up_steps(parsetree, after);
@@ -1308,6 +1292,7 @@ dt_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 {
 	Node	   *parsetree = pstmt->utilityStmt;
 	AfterCommand after = {0};
+	bool		had_snapshot = ActiveSnapshotSet();
 
 	/*
 	 * pg_upgrade's restore of the schema (the files come later): only the
@@ -1359,7 +1344,7 @@ dt_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 		(void) workers_finish_prepared(((TransactionStmt *) parsetree)->gid,
 									   ((TransactionStmt *) parsetree)->kind == TRANS_STMT_COMMIT_PREPARED);
 	if (active && extension_active())
-		follow_up(parsetree, &after);
+		follow_up(parsetree, &after, had_snapshot);
 }
 
 /* ddl_guard_install: register the ProcessUtility hook (from _PG_init). */

@@ -677,7 +677,8 @@ static bool
 index_matches(Relation index, List *keys, List *descending, List *nulls_first)
 {
 	Form_pg_index form = index->rd_index;
-	ListCell   *expr = list_head(RelationGetIndexExpressions(index));
+	List	   *exprs = RelationGetIndexExpressions(index); /* a new copy */
+	ListCell   *expr = list_head(exprs);
 	int			reversed = -1;
 	int			i;
 
@@ -695,7 +696,7 @@ index_matches(Relation index, List *keys, List *descending, List *nulls_first)
 		if (attno != 0 ? !(IsA(key, Var) && ((Var *) key)->varattno == attno) : !equal(lfirst(expr), key))
 			return false;
 		if (attno == 0)
-			expr = lnext(RelationGetIndexExpressions(index), expr);
+			expr = lnext(exprs, expr);
 		if (i == 0)
 			continue;
 		if (desc == list_nth_int(descending, i) && nf == list_nth_int(nulls_first, i))

@@ -142,6 +142,13 @@ SELECT * FROM refresh_and_check();
 SELECT * FROM capture_triggers('m_2027');
 INSERT INTO m_2027 VALUES (5003, '2027-03-03', 'a', 53);
 SELECT * FROM refresh_and_check();
+-- Its follow-up takes a snapshot; a statement that runs with none (BEGIN,
+-- SET) gets none, or the transaction's snapshot would be fixed before SET
+-- TRANSACTION ISOLATION LEVEL, pg_dump's second statement, which then fails.
+BEGIN;
+SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY;
+SHOW transaction_isolation;
+COMMIT;
 
 -- DROP of a partition of a partition.
 DROP TABLE m_2026_a;

@@ -146,6 +146,19 @@ DELETE FROM scores WHERE grp = 'g9';
 SELECT wr_check();
 SELECT count(*) AS g9_rows FROM wr_rank WHERE grp = 'g9';
 
+-- Partitioned by an expression that an expression index finds (window.c
+-- reads the index's expressions once: each read is a new copy).
+CREATE TABLE lscores (id int PRIMARY KEY, grp text, score int);
+CREATE INDEX ON lscores (lower(grp), score DESC);
+INSERT INTO lscores SELECT i, CASE WHEN i % 2 = 0 THEN 'A' ELSE 'a' END || (i % 3), i % 7 FROM generate_series(1, 30) i;
+SELECT dt.create_dynamic_table('wr_lower', $$
+WITH ranked AS (
+    SELECT lower(grp) AS g, score, rank() OVER (PARTITION BY lower(grp) ORDER BY score DESC) AS r FROM dt_wr.lscores
+)
+SELECT g, count(*) AS n, count(CASE WHEN r <= 2 THEN 1 END) AS top2 FROM ranked GROUP BY g
+$$);
+SELECT count(*) AS wr_lower_diff FROM dt_test.diff('wr_lower');
+
 SET client_min_messages = warning;
 DROP SCHEMA dt_wr CASCADE;
 RESET client_min_messages;

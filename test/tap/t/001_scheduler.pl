@@ -223,7 +223,7 @@ ok($node->poll_query_until('postgres', equal('quotients')), 'fixed and resumed, 
 # Killed workers come back: the launcher at once, a refresh worker when a
 # table is due again (nothing may be due right after the kill, and a pid
 # can wrap, so a new worker is seen by the scheduled refresh it makes).
-my $seen = $node->safe_psql('postgres', "SELECT coalesce(max(refresh_id), 0) FROM dt.refresh_history");
+$seen = $node->safe_psql('postgres', "SELECT coalesce(max(refresh_id), 0) FROM dt.refresh_history");
 my $killed_at = $node->safe_psql('postgres', "SELECT clock_timestamp()");
 $node->safe_psql('postgres',
 	"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type LIKE 'pg_dynamic_tables %'");
