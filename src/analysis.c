@@ -290,12 +290,14 @@ find_volatile_walker(Node *node, Oid *funcid)
 }
 
 /*
- * Built-in functions that resolve or print names by the search path: a
+ * Built-in functions that read the search path (current_schema(),
+ * current_schemas()) or resolve or print names by it: a
  * name found in it is printed unqualified (regclassout, format_type), an
  * unqualified name is looked up in it (regclassin, to_regclass), or they
  * say whether an object is found in it (pg_table_is_visible).
  */
 static const Oid search_path_funcs[] = {
+	F_CURRENT_SCHEMA, F_CURRENT_SCHEMAS,
 	F_TO_REGCLASS, F_TO_REGPROC, F_TO_REGPROCEDURE, F_TO_REGOPER, F_TO_REGOPERATOR,
 	F_TO_REGTYPE, F_TO_REGCOLLATION, F_REGCLASS,
 	F_REGPROCIN, F_REGPROCOUT, F_REGPROCEDUREIN, F_REGPROCEDUREOUT, F_REGOPERIN, F_REGOPEROUT,
@@ -350,9 +352,9 @@ search_path_func(Oid funcid, void *context)
 /*
  * reads_search_path_walker
  *		True at the first expression that reads the search path:
- *		current_schema, current_schemas, current_setting of search_path
- *		(or of a name that is not a constant), a function that resolves or
- *		prints names by it (search_path_funcs), or a text cast from or to a
+ *		current_schema, current_setting of search_path (or of a name that
+ *		is not a constant), a function that reads it or resolves or prints
+ *		names by it (search_path_funcs), or a text cast from or to a
  *		reg* type (name_type_by_search_path).  A refresh runs with
  *		search_path = pg_catalog (settings_pin), so such a query's table
  *		would differ from the query run by its user.
@@ -375,8 +377,6 @@ reads_search_path_walker(Node *node, void *context)
 		FuncExpr   *func = (FuncExpr *) node;
 		Node	   *name = func->args != NIL ? (Node *) linitial(func->args) : NULL;
 
-		if (func->funcid == F_CURRENT_SCHEMA || func->funcid == F_CURRENT_SCHEMAS)
-			return true;
 		if ((func->funcid == F_CURRENT_SETTING_TEXT || func->funcid == F_CURRENT_SETTING_TEXT_BOOL) &&
 			(!IsA(name, Const) || (!((Const *) name)->constisnull &&
 								   pg_strcasecmp(TextDatumGetCString(((Const *) name)->constvalue),
