@@ -1419,6 +1419,20 @@ rebuild_state(DtDecision *d, bool populated, const char *expected, const char *w
 }
 
 /*
+ * position_window
+ *		The change window from entry's position (its snapshot, transaction
+ *		and command), as count_window and the statements reading a window
+ *		take it.
+ */
+static void
+position_window(const DtEntry *entry, Datum *window)
+{
+	window[0] = entry->position_snapshot;
+	window[1] = FullTransactionIdGetDatum(entry->position_xid);
+	window[2] = Int32GetDatum((int32) entry->position_cid);
+}
+
+/*
  * internal_windows
  *		Add to *rows, *markers and *changed the change windows of the
  *		internal DTs of entry, as of snap: while its state is set aside
@@ -1445,9 +1459,7 @@ internal_windows(DtEntry *entry, Snapshot snap, int64 *rows, int64 *markers, Lis
 			(*markers)++;
 			continue;
 		}
-		window[0] = sub->position_snapshot;
-		window[1] = FullTransactionIdGetDatum(sub->position_xid);
-		window[2] = Int32GetDatum((int32) sub->position_cid);
+		position_window(sub, window);
 		/* its logs are read by its statements (refresh_reads_input) */
 		old = MemoryContextSwitchTo(TopMemoryContext);
 		refreshing = lappend_oid(refreshing, sub->relid);
@@ -1590,9 +1602,7 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 		d->why = !entry->populated ? "it is populated for the first time" : entry->reason;
 		return;
 	}
-	d->window[0] = entry->position_snapshot;
-	d->window[1] = FullTransactionIdGetDatum(entry->position_xid);
-	d->window[2] = Int32GetDatum((int32) entry->position_cid);
+	position_window(entry, d->window);
 	count_window(p, d->window, snap, &rows, &markers, &d->changed, input_counts);
 	d->counted = true;
 	d->rows = rows;
