@@ -111,6 +111,48 @@ BEGIN
     END LOOP;
 END $$;
 
+-- make_twin_tables: for every dynamic table of a schema, a plain table
+-- bench.tw_<name> with the columns of its defining query (as
+-- dt.dynamic_tables prints it), empty, for timed_fill.
+CREATE OR REPLACE FUNCTION make_twin_tables(schema text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    d record;
+BEGIN
+    FOR d IN SELECT table_name, query FROM dt.dynamic_tables WHERE schema_name = schema LOOP
+        EXECUTE format('DROP TABLE IF EXISTS bench.%I', 'tw_' || d.table_name);
+        EXECUTE format('CREATE TABLE bench.%I AS %s WITH NO DATA',
+                       'tw_' || d.table_name, rtrim(d.query, E'; \n'));
+    END LOOP;
+END $$;
+
+-- timed_fill: the recompute of dynamic table dt into its twin table
+-- (make_twin_tables), TRUNCATE then INSERT of its defining query in one
+-- call, timed as timed_recompute: what REFRESH MATERIALIZED VIEW does but
+-- its catalog swap.  That swap makes and drops a relation, and so a row
+-- type, whose invalidation reaches every session of the database and
+-- empties the extension's cache of prepared refresh statements
+-- (src/refresh.c, plan_cache_init): a refresh timed after a REFRESH
+-- MATERIALIZED VIEW plans all its statements again.  TRUNCATE only
+-- invalidates the twin.
+CREATE OR REPLACE FUNCTION timed_fill(dt regclass) RETURNS double precision
+LANGUAGE plpgsql AS $$
+DECLARE
+    twin text;
+    q text;
+    t0 timestamptz;
+BEGIN
+    SELECT format('bench.%I', 'tw_' || d.table_name), rtrim(d.query, E'; \n') INTO twin, q
+      FROM dt.dynamic_tables d WHERE d.relid = dt;
+    IF q IS NULL THEN
+        RAISE EXCEPTION '% is not a dynamic table', dt;
+    END IF;
+    t0 := clock_timestamp();
+    EXECUTE format('TRUNCATE %s', twin);
+    EXECUTE format('INSERT INTO %s %s', twin, q);
+    RETURN extract(epoch FROM clock_timestamp() - t0) * 1000;
+END $$;
+
 -- Results of the run, one row per measurement.  base is the label of the
 -- base size ('1M'), phase 'loop' (figure 1 cells) or 'tpch'.
 CREATE TABLE IF NOT EXISTS refresh_times (
