@@ -120,7 +120,9 @@ DECLARE
     d record;
 BEGIN
     FOR d IN SELECT table_name, query FROM dt.dynamic_tables WHERE schema_name = schema LOOP
-        EXECUTE format('DROP TABLE IF EXISTS bench.%I', 'tw_' || d.table_name);
+        IF to_regclass(format('bench.%I', 'tw_' || d.table_name)) IS NOT NULL THEN
+            EXECUTE format('DROP TABLE bench.%I', 'tw_' || d.table_name);
+        END IF;
         EXECUTE format('CREATE TABLE bench.%I AS %s WITH NO DATA',
                        'tw_' || d.table_name, rtrim(d.query, E'; \n'));
     END LOOP;
