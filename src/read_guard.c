@@ -120,6 +120,38 @@ is_populated(Oid relid)
 }
 
 /*
+ * unpopulated_error
+ *		The error of a read of DT relid, not populated.  An internal DT is
+ *		not refreshed on its own (dt.refresh refuses it): the hint names the
+ *		DT that owns it, which fills it again when it rebuilds its state.
+ */
+static void
+unpopulated_error(Oid relid)
+{
+	Oid			parent = names_internal_parent(relid);
+	char	   *owner = OidIsValid(parent) ? get_rel_name(parent) : NULL;
+
+	if (!OidIsValid(parent))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("dynamic table \"%s\" has not been populated", get_rel_name(relid)),
+				 errdetail("It was created with initialize => 'on_schedule' and has not been refreshed yet."),
+				 errhint("Wait for its first scheduled refresh, or refresh it with dt.refresh().")));
+	if (owner == NULL)			/* the owner was dropped meanwhile */
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("dynamic table \"%s\" has not been populated", get_rel_name(relid)),
+				 errdetail("It is an internal table of a dynamic table, set aside while that is refreshed in full from its query.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("dynamic table \"%s\" has not been populated", get_rel_name(relid)),
+			 errdetail("It is an internal table of dynamic table \"%s\", set aside while that is refreshed in full from its query.",
+					   owner),
+			 errhint("Read or refresh dynamic table \"%s\" instead: an internal table is refreshed with the table that owns it, and filled again when that goes back to incremental refreshes.",
+					 owner)));
+}
+
+/*
  * refuse_unpopulated_reads
  *		Raise an error if the statement reads a DT that is not populated.
  */
@@ -136,14 +168,7 @@ refuse_unpopulated_reads(PlannedStmt *stmt)
 		if (rte->rtekind != RTE_RELATION || rte->relkind != RELKIND_RELATION ||
 			list_member_int(stmt->resultRelations, rti) || is_populated(rte->relid))
 			continue;
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("dynamic table \"%s\" has not been populated", get_rel_name(rte->relid)),
-				 OidIsValid(names_internal_parent(rte->relid))
-				 ? errdetail("It is an internal table of dynamic table \"%s\", set aside while that is refreshed in full from its query.",
-							 get_rel_name(names_internal_parent(rte->relid)))
-				 : errdetail("It was created with initialize => 'on_schedule' and has not been refreshed yet."),
-				 errhint("Wait for its first scheduled refresh, or refresh it with dt.refresh().")));
+		unpopulated_error(rte->relid);
 	}
 }
 
