@@ -743,7 +743,7 @@ recompute_refresh(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 	char	   *nulls = palloc(nparams);
 	bool		isnull;
 	int64		most = 0;
-	double		share = 1;
+	double		share = -1;		/* not yet: the first key column sets it */
 	double		estimate = 0;
 	int64		selective = 0;
 	bool		any = p->an->recompute->any;
@@ -779,7 +779,7 @@ recompute_refresh(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 		any_share += (double) nkeys / Max(keys_estimate, 1);
 		any_keys += nkeys;
 		estimate = any ? Max(estimate, keys_estimate) : estimate;
-		if (!any && (double) nkeys / Max(keys_estimate, 1) < share)
+		if (!any && (share < 0 || (double) nkeys / Max(keys_estimate, 1) < share))
 		{
 			share = (double) nkeys / Max(keys_estimate, 1);
 			estimate = keys_estimate;

@@ -316,6 +316,28 @@ SELECT state_message FROM dt.refresh_history WHERE relid = 'rk_share'::regclass
  ORDER BY refresh_id DESC LIMIT 1;
 UPDATE rk SET v = v + 1 WHERE id = 3;
 SELECT action FROM dt.refresh('rk_share');
+-- Changes that touch every key: the message gives the keys touched in the
+-- most selective key column and their estimate (it said "0 keys, of about
+-- 0" when no column's share was under 1), with one key column and with two.
+UPDATE rk SET v = v + 1 WHERE id IN (1, 2, 3, 4);
+SELECT action FROM dt.refresh('rk_share');
+SELECT state_message FROM dt.refresh_history WHERE relid = 'rk_share'::regclass
+ ORDER BY refresh_id DESC LIMIT 1;
+CREATE TABLE rk2 (id int PRIMARY KEY, k int, j int, v int);
+CREATE INDEX ON rk2 (k, j);
+INSERT INTO rk2 SELECT i, i % 2, i % 3, i FROM generate_series(1, 600) i;
+SELECT dt.create_dynamic_table('rk_pair',
+    'SELECT k, j, id, v, sum(v) OVER (PARTITION BY k, j) AS total FROM rk2',
+    refresh_mode => 'incremental') IS NOT NULL AS created;
+SELECT refresh_mode_reason FROM dt.dynamic_tables WHERE relid = 'rk_pair'::regclass;
+ANALYZE rk_pair;
+UPDATE rk2 SET v = v + 1 WHERE id IN (1, 2, 3);
+SELECT action FROM dt.refresh('rk_pair');
+SELECT state_message FROM dt.refresh_history WHERE relid = 'rk_pair'::regclass
+ ORDER BY refresh_id DESC LIMIT 1;
+SELECT count(*) AS mismatches FROM dt_test.diff('rk_pair');
+SELECT dt.drop_dynamic_table('rk_pair');
+DROP TABLE rk2;
 SET pg_dynamic_tables.adaptive_refresh = off;
 UPDATE rk SET v = v + 1 WHERE id IN (1, 2);
 SELECT action FROM dt.refresh('rk_share');
