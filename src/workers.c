@@ -1017,11 +1017,12 @@ compare_next_due(const void *a, const void *b)
  *		The caller holds the spinlock.
  *
  * A database whose workers left due units and none of them is ready needs
- * another now.  A database with no worker, or whose workers are all
- * busy, needs one in time for its next unit (its next one no worker took:
- * a long refresh does not hold up the units due while it runs, as a
- * catch-up after a bulk load would, up to the worker budget): started a start's cost (start_cost_us) before it is due, or
- * earlier when the databases due around then are more than the worker
+ * another now.  A database with no worker, or whose workers are all busy
+ * while a worker slot is free, needs one in time for its next unit (its
+ * next one no worker took: a long refresh, such as the catch-up after a
+ * bulk load, does not hold up the units due while it runs; when every
+ * slot is taken, only a database with no worker waits for one): started
+ * a start's cost (start_cost_us) before it is due, or earlier when the databases due around then are more than the worker
  * slots: each slot serves them one after the other, earliest deadline
  * first, a start's cost each, so the k-th is started no later than the
  * (k + slots)-th less that cost (as late as possible, every unit in time).
@@ -1034,9 +1035,12 @@ neediest_database(TimestampTz now, TimestampTz *wake)
 	DbSlot	   *queue[DT_MAX_DATABASES];
 	TimestampTz start_by[DT_MAX_DATABASES];
 	DbSlot	   *best = NULL;
+	bool		free_slot = false;
 	int			n = 0;
 	int			i;
 
+	for (i = 0; i < shared->nworkers; i++)
+		free_slot = free_slot || shared->workers[i].state == WORKER_FREE;
 	for (i = 0; i < DT_MAX_DATABASES; i++)
 	{
 		DbSlot	   *db = &shared->dbs[i];
@@ -1053,7 +1057,7 @@ neediest_database(TimestampTz now, TimestampTz *wake)
 			if (now >= db->not_before && (best == NULL || db->next_due < best->next_due))
 				best = db;
 		}
-		else if (db->next_due < DT_NOEND)
+		else if (db->next_due < DT_NOEND && (attached == 0 || free_slot))
 			queue[n++] = db;
 		else if (attached == 0)
 			db->starved_since = 0;
