@@ -16,8 +16,8 @@
  * captured columns did not change is not written at all.  TRUNCATE, and
  * rows that arrive or leave without DML (ATTACH, DETACH, DROP of a
  * partition), write a marker instead, and consumers rebuild; so does a
- * bulk load, an INSERT or DELETE of a fifth of its table or more
- * (bulk_statement), which every consumer refreshes in full anyway.
+ * bulk load, an INSERT or DELETE of a fifth of the rows its log captures
+ * or more (bulk_statement), which every consumer refreshes in full anyway.
  *
  * Capture is four AFTER ... FOR EACH STATEMENT triggers per table with
  * transition tables (PostgreSQL allows one event per trigger with them),
@@ -57,6 +57,7 @@
 #include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
+#include "optimizer/plancat.h"
 #include "parser/parse_func.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
@@ -460,23 +461,69 @@ store_empty(Tuplestorestate *store)
 }
 
 /*
+ * rows_now
+ *		The rows a plain table holds now, as far as its pages tell: its pages
+ *		now at the density its statistics saw (reltuples over relpages), or,
+ *		when they saw no row in its pages or none at all, at the density of
+ *		rows as wide as its columns (get_rel_data_width).  Statistics with
+ *		pages and no rows are those of a VACUUM or ANALYZE that ran while
+ *		the load that filled them was in progress, or of a table emptied by
+ *		DELETE: taken at their word (as the planner takes them), every page
+ *		would hold no row, and a statement of 10,000 rows into a table of
+ *		millions would look like its whole content.
+ */
+static double
+rows_now(Relation rel)
+{
+	BlockNumber pages = RelationGetNumberOfBlocks(rel);
+	double		density;
+
+	if (rel->rd_rel->relpages > 0 && rel->rd_rel->reltuples > 0)
+		density = rel->rd_rel->reltuples / rel->rd_rel->relpages;
+	else
+		density = (double) (BLCKSZ - SizeOfPageHeaderData) /
+			(get_rel_data_width(rel, NULL) + MAXALIGN(SizeofHeapTupleHeader) + sizeof(ItemIdData));
+	return density * pages;
+}
+
+/*
+ * tree_rows_now
+ *		The rows rootoid and its partitions or inheritance children hold
+ *		now (rows_now of each plain table among them): what a DT reading
+ *		rootoid reads, whichever of them a statement changed.  Locks them
+ *		as a query of rootoid would; only a statement of DT_BULK_MIN_ROWS
+ *		rows or more asks.
+ */
+static double
+tree_rows_now(Oid rootoid)
+{
+	double		rows = 0;
+	ListCell   *lc;
+
+	foreach(lc, find_all_inheritors(rootoid, AccessShareLock, NULL))
+	{
+		Relation	rel = table_open(lfirst_oid(lc), NoLock);
+
+		if (rel->rd_rel->relkind == RELKIND_RELATION)
+			rows += rows_now(rel);
+		table_close(rel, NoLock);
+	}
+	return rows;
+}
+
+/*
  * bulk_statement
- *		Did the INSERT or DELETE of td change so many rows of its table that
- *		every DT reading it is better refreshed in full (DT_BULK_MIN_ROWS,
- *		and 1 / DT_BULK_SHARE of the rows the table holds now, as the
- *		planner estimates them: its pages now)?  Not an UPDATE, which may
- *		change no captured column (and then logs nothing).  Only for a
- *		table that is the root of its log: a DT reading a partitioned or
- *		inheritance root reads more than the child the statement changed.
+ *		Did the INSERT or DELETE of td change so many rows of the tables its
+ *		log captures that every DT reading them is better refreshed in full
+ *		(DT_BULK_MIN_ROWS, and 1 / DT_BULK_SHARE of the rows they hold now,
+ *		tree_rows_now: the log's root with its partitions or children,
+ *		whichever of them the statement changed)?  Not an UPDATE, which may
+ *		change no captured column (and then logs nothing).
  */
 static bool
 bulk_statement(TriggerData *td, Oid rootoid)
 {
-	Relation	rel = td->tg_relation;
 	double		rows;
-	BlockNumber pages;
-	double		tuples;
-	double		allvisfrac;
 
 	if (TRIGGER_FIRED_BY_INSERT(td->tg_event) && td->tg_newtable != NULL)
 		rows = tuplestore_tuple_count(td->tg_newtable);
@@ -484,11 +531,7 @@ bulk_statement(TriggerData *td, Oid rootoid)
 		rows = tuplestore_tuple_count(td->tg_oldtable);
 	else
 		return false;
-	if (rows < DT_BULK_MIN_ROWS || RelationGetRelid(rel) != rootoid ||
-		rel->rd_rel->relkind != RELKIND_RELATION)
-		return false;
-	table_relation_estimate_size(rel, NULL, &pages, &tuples, &allvisfrac);
-	return rows * DT_BULK_SHARE >= tuples;
+	return rows >= DT_BULK_MIN_ROWS && rows * DT_BULK_SHARE >= tree_rows_now(rootoid);
 }
 
 /*

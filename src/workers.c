@@ -383,8 +383,8 @@ find_watch(Oid dboid, Oid relid)
  *		current.  It is the first change a current unit sees (its buckets
  *		are quiet): the units still current are current as of now, before
  *		this commit is visible, and due in their lag less their lead: their
- *		database's idle workers are woken to plan, or, if it has none, the
- *		launcher learns when to start one.
+ *		database's idle workers are woken to plan, or, if it has none (no
+ *		worker, or all busy), the launcher learns when to start one.
  */
 static void
 writes_committing(void)
@@ -401,7 +401,7 @@ writes_committing(void)
 	if (db != NULL && (db->quiet & written_buckets) != 0)
 	{
 		TimestampTz due = DT_NOEND;
-		bool		attached = false;
+		bool		ready = false;
 
 		for (i = 0; i < shared->nwatches; i++)
 		{
@@ -421,11 +421,11 @@ writes_committing(void)
 
 			if (w->dboid != db->dboid || w->state == WORKER_FREE || w->state == WORKER_LEAVING)
 				continue;
-			attached = true;
+			ready = ready || (w->state != WORKER_BUSY && !w->quit);
 			if (w->state == WORKER_IDLE && w->latch != NULL)
 				latches[n++] = w->latch;
 		}
-		if (!attached && due < db->next_due && shared->launcher_latch != NULL)
+		if (!ready && due < db->next_due && shared->launcher_latch != NULL)
 		{
 			db->next_due = due;
 			latches[n++] = shared->launcher_latch;
@@ -1017,9 +1017,12 @@ compare_next_due(const void *a, const void *b)
  *		The caller holds the spinlock.
  *
  * A database whose workers left due units and none of them is ready needs
- * another now.  A database with no worker needs one in time for its next
- * unit: started a start's cost (start_cost_us) before it is due, or
- * earlier when the databases due around then are more than the worker
+ * another now.  A database with no worker, or whose workers are all busy
+ * while a worker slot is free, needs one in time for its next unit (its
+ * next one no worker took: a long refresh, such as the catch-up after a
+ * bulk load, does not hold up the units due while it runs; when every
+ * slot is taken, only a database with no worker waits for one): started
+ * a start's cost (start_cost_us) before it is due, or earlier when the databases due around then are more than the worker
  * slots: each slot serves them one after the other, earliest deadline
  * first, a start's cost each, so the k-th is started no later than the
  * (k + slots)-th less that cost (as late as possible, every unit in time).
@@ -1032,26 +1035,32 @@ neediest_database(TimestampTz now, TimestampTz *wake)
 	DbSlot	   *queue[DT_MAX_DATABASES];
 	TimestampTz start_by[DT_MAX_DATABASES];
 	DbSlot	   *best = NULL;
+	bool		free_slot = false;
 	int			n = 0;
 	int			i;
 
+	for (i = 0; i < shared->nworkers; i++)
+		free_slot = free_slot || shared->workers[i].state == WORKER_FREE;
 	for (i = 0; i < DT_MAX_DATABASES; i++)
 	{
 		DbSlot	   *db = &shared->dbs[i];
+		int			attached;
 		bool		ready;
 
 		if (!OidIsValid(db->dboid))
 			continue;
-		if (attached_workers(db, &ready) == 0)
+		attached = attached_workers(db, &ready);
+		if (ready)
+			continue;
+		if (attached > 0 && db->waiting > 0)
 		{
-			if (db->next_due < DT_NOEND)
-				queue[n++] = db;
-			else
-				db->starved_since = 0;
+			if (now >= db->not_before && (best == NULL || db->next_due < best->next_due))
+				best = db;
 		}
-		else if (!ready && db->waiting > 0 && now >= db->not_before &&
-				 (best == NULL || db->next_due < best->next_due))
-			best = db;
+		else if (db->next_due < DT_NOEND && (attached == 0 || free_slot))
+			queue[n++] = db;
+		else if (attached == 0)
+			db->starved_since = 0;
 	}
 	qsort(queue, n, sizeof(DbSlot *), compare_next_due);
 	for (i = n - 1; i >= 0; i--)
@@ -1589,9 +1598,10 @@ claim_unit(List *units, int *left)
 
 /*
  * publish
- *		Tell the launcher about this database: its next unit is due at
- *		next_due, and left due units wait for another worker (the launcher
- *		is woken to start one).  Then no due work is waiting for a worker
+ *		Tell the launcher about this database: its next unit that this
+ *		worker did not take is due at next_due (another worker is started
+ *		for it if this one is still busy then), and left due units wait for
+ *		another worker (the launcher is woken to start one).  Then no due work is waiting for a worker
  *		any more, or it is, since now.
  */
 static void
@@ -2131,7 +2141,7 @@ worker_loop(void)
 		 */
 		unit = claim_unit(schedule_plan(load.entries, Max(now, started_for), busy, &wake,
 										unit_is_current, NULL), &left);
-		publish(unit != NIL ? now : wake, left);
+		publish(wake, left);
 		if (unit != NIL)
 			reload = !run_unit(unit, load.entries);
 		else

@@ -5,8 +5,9 @@
 -- full (which adaptive refresh chooses for a window that large anyway), a
 -- delta-merge one from the query with its state set aside (refresh.c,
 -- marker_action); one that consumed the log up to before it is not
--- disturbed; a smaller statement, a partition's, an UPDATE, or one with
--- adaptive refresh off logs its rows.  Every refresh is compared with the
+-- disturbed; a smaller statement (by the rows of the table with its
+-- partitions or children), an UPDATE, or one with adaptive refresh off
+-- logs its rows.  Every refresh is compared with the
 -- query; the actions after a state was set aside depend on timings, and
 -- are not shown.
 SET pg_dynamic_tables.adaptive_refresh = on;
@@ -120,18 +121,58 @@ SELECT * FROM refresh('dt_bm.bm_sum');
 SELECT * FROM refresh('dt_bm.bm_join');
 SET pg_dynamic_tables.adaptive_refresh = on;
 
--- A partition's bulk load, or one through the partitioned table, is
--- logged row by row: the DT reads the whole partitioned table.
+-- A table whose statistics saw its pages and no row in them (a VACUUM or
+-- ANALYZE that ran while its load was in progress): sized by the width of
+-- its rows, not as empty.  10,000 rows into a table of 100,000 are logged
+-- row by row; 50,000 into the 110,000 then are a bulk load.
+CREATE TABLE st (id int, g int, x int);
+INSERT INTO st SELECT i, i % 7, i FROM generate_series(1, 100000) i;
+SELECT dt.create_dynamic_table('st_sum', 'SELECT g, sum(x) AS s, count(*) AS n FROM st GROUP BY g',
+                               refresh_mode => 'incremental') IS NOT NULL AS created;
+UPDATE pg_class SET relpages = pg_relation_size('dt_bm.st') / 8192, reltuples = 0
+ WHERE oid = 'dt_bm.st'::regclass;
+INSERT INTO st SELECT i, i % 7, i FROM generate_series(100001, 110000) i;
+SELECT * FROM log_rows('dt_bm.st');
+INSERT INTO st SELECT i, i % 7, i FROM generate_series(110001, 160000) i;
+SELECT * FROM log_rows('dt_bm.st');
+SELECT * FROM refresh('dt_bm.st_sum');
+-- never analyzed (reltuples -1): the same.
+UPDATE pg_class SET relpages = 0, reltuples = -1 WHERE oid = 'dt_bm.st'::regclass;
+INSERT INTO st SELECT i, i % 7, i FROM generate_series(200001, 210000) i;
+SELECT * FROM log_rows('dt_bm.st');
+SELECT * FROM refresh('dt_bm.st_sum');
+
+-- A partitioned table is sized by its partitions, whichever the statement
+-- wrote: 12,000 rows into a partition or through the partitioned table,
+-- once it holds 1,000, are a bulk load each (the DT reads them all); once
+-- it holds 100,000, 12,000 rows into its small partition are not.
 CREATE TABLE pt (id int, g int, x int) PARTITION BY RANGE (id);
-CREATE TABLE pt_small PARTITION OF pt FOR VALUES FROM (0) TO (1000);
-CREATE TABLE pt_big PARTITION OF pt FOR VALUES FROM (1000) TO (1000000);
+CREATE TABLE pt_small PARTITION OF pt FOR VALUES FROM (0) TO (1000000);
+CREATE TABLE pt_big PARTITION OF pt FOR VALUES FROM (1000000) TO (10000000);
 INSERT INTO pt SELECT i, i % 5, i FROM generate_series(0, 999) i;
 SELECT dt.create_dynamic_table('pt_sum', 'SELECT g, sum(x) AS s, count(*) AS n FROM pt GROUP BY g',
                                refresh_mode => 'incremental') IS NOT NULL AS created;
-INSERT INTO pt_big SELECT i, i % 5, i FROM generate_series(1000, 12999) i;
-INSERT INTO pt SELECT i, i % 5, i FROM generate_series(13000, 24999) i;
+INSERT INTO pt_big SELECT i, i % 5, i FROM generate_series(1000000, 1011999) i;
+SELECT * FROM log_rows('dt_bm.pt');
+INSERT INTO pt SELECT i, i % 5, i FROM generate_series(1012000, 1023999) i;
 SELECT * FROM log_rows('dt_bm.pt');
 SELECT * FROM refresh('dt_bm.pt_sum');
+INSERT INTO pt_big SELECT i, i % 5, i FROM generate_series(2000000, 2099999) i;
+SELECT * FROM refresh('dt_bm.pt_sum');
+INSERT INTO pt_small SELECT i, i % 5, i FROM generate_series(1000, 12999) i;
+SELECT * FROM log_rows('dt_bm.pt');
+SELECT * FROM refresh('dt_bm.pt_sum');
+
+-- Inheritance: an empty parent with a child of 100,000 rows.  12,000 rows
+-- into the parent are not a bulk load (the DT reads the child too).
+CREATE TABLE ih (id int, g int, x int);
+CREATE TABLE ih_child () INHERITS (ih);
+INSERT INTO ih_child SELECT i, i % 5, i FROM generate_series(1, 100000) i;
+SELECT dt.create_dynamic_table('ih_sum', 'SELECT g, sum(x) AS s, count(*) AS n FROM ih GROUP BY g',
+                               refresh_mode => 'incremental') IS NOT NULL AS created;
+INSERT INTO ih SELECT i, i % 5, i FROM generate_series(100001, 112000) i;
+SELECT * FROM log_rows('dt_bm.ih');
+SELECT * FROM refresh('dt_bm.ih_sum');
 
 DROP SCHEMA dt_bm CASCADE;
 RESET pg_dynamic_tables.adaptive_refresh;
