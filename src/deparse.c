@@ -1227,10 +1227,10 @@ semi_changes_sql(DtFromRel *rel, const char *key_filter)
 					"FROM (SELECT %spg_catalog.sum(t%u." DT_COL_SIGN ") AS d FROM %s WHERE (%s)%s GROUP BY %s) x "
 					"CROSS JOIN LATERAL (SELECT pg_catalog.count(*) AS c FROM (SELECT FROM %s WHERE (%s)%s "
 					"LIMIT GREATEST(x.d, 0) + 1) r) n "
-					"WHERE (n.c > 0) <> (n.c - x.d > 0)",
+					"WHERE (n.c > 0) <> (n.c - x.d > 0)%s",
 					semi->anti ? -1 : 1, semi->anti ? 1 : -1, outs.data,
 					keys.data, semi->sub_rtindex, source_sql(&table, SOURCE_CHANGES), local, notnull.data,
-					groups.data, source_sql(&table, SOURCE_NOW), local, match.data);
+					groups.data, source_sql(&table, SOURCE_NOW), local, match.data, key_filter);
 }
 
 /*
@@ -1806,13 +1806,28 @@ append_terms(DeparseMerge *b, SourceKind *kinds, int from, bool negate, StringIn
 }
 
 /*
+ * reads_only
+ *		Does node read, of relation rtindex, only columns of cols (offset by
+ *		FirstLowInvalidHeapAttributeNumber), its subqueries included?
+ */
+static bool
+reads_only(Node *node, Index rtindex, Bitmapset *cols)
+{
+	Bitmapset  *attnums = NULL;
+
+	querytree_varattnos(node, rtindex, &attnums);
+	return bms_is_subset(attnums, cols);
+}
+
+/*
  * own_quals_sql
  *		The conditions of the query's WHERE that read only relation rel
  *		(and no subquery, no volatile function), as SQL over "t<rtindex>",
- *		each after " AND ".
+ *		each after " AND ": those that read only columns of keycols if
+ *		on_key, the others if not.
  */
 static char *
-own_quals_sql(DeparseMerge *b, DtFromRel *rel)
+own_quals_sql(DeparseMerge *b, DtFromRel *rel, Bitmapset *keycols, bool on_key)
 {
 	StringInfoData s;
 	ListCell   *lc;
@@ -1824,7 +1839,8 @@ own_quals_sql(DeparseMerge *b, DtFromRel *rel)
 		Relids		varnos = pull_varnos(NULL, qual);
 
 		if (bms_membership(varnos) == BMS_SINGLETON && bms_singleton_member(varnos) == (int) rel->rtindex &&
-			!checkExprHasSubLink(qual) && !contain_volatile_functions(qual))
+			!checkExprHasSubLink(qual) && !contain_volatile_functions(qual) &&
+			reads_only(qual, rel->rtindex, keycols) == on_key)
 			appendStringInfo(&s, " AND (%s)", expr_sql((Expr *) qual, b->from_ctx));
 	}
 	return s.data;
@@ -1836,10 +1852,13 @@ own_quals_sql(DeparseMerge *b, DtFromRel *rel)
  *		a row of outer, their predicates over outer alone, each after
  *		" AND ", as they hold now or held before the window: the predicate
  *		now, or its key among the changed keys of D' (which come first in
- *		the WITH list, before rel's, or the condition is left out).
+ *		the WITH list, before rel's, or the condition is left out).  Those
+ *		that read only outer's columns of keycols if on_key, the others if
+ *		not.
  */
 static char *
-semi_others_sql(DeparseMerge *b, DtFromRel *rel, DtFromRel *outer, List *changed)
+semi_others_sql(DeparseMerge *b, DtFromRel *rel, DtFromRel *outer, List *changed,
+				Bitmapset *keycols, bool on_key)
 {
 	StringInfoData s;
 	ListCell   *lc;
@@ -1863,6 +1882,9 @@ semi_others_sql(DeparseMerge *b, DtFromRel *rel, DtFromRel *outer, List *changed
 		other_changed = list_member_oid(changed, other->input->relid);
 		if (other_changed && !before_rel)
 			continue;
+		if ((reads_only(other->semi->predicate, outer->rtindex, keycols) &&
+			 (!other_changed || reads_only(other->semi->join_quals, outer->rtindex, keycols))) != on_key)
+			continue;
 		appendStringInfo(&s, " AND ((%s)", expr_sql((Expr *) other->semi->predicate, b->from_ctx));
 		if (other_changed)
 			appendStringInfo(&s, " OR EXISTS (SELECT FROM " SEMI_CHANGES_CTE "%u t%u WHERE %s)",
@@ -1873,19 +1895,51 @@ semi_others_sql(DeparseMerge *b, DtFromRel *rel, DtFromRel *outer, List *changed
 }
 
 /*
+ * key_column
+ *		Is the condition "a = k" of a key k of D on column a of relation
+ *		outer one by which a's value is k's, the same bytes: a column of
+ *		outer, of k's type and type modifier, compared by the equality of
+ *		the type's default btree operator class, under which equal values
+ *		are identical (equal_means_identical)?  Then every condition on a
+ *		alone holds of k as it holds of a.
+ */
+static bool
+key_column(OpExpr * op, Var *k, DtFromRel *outer)
+{
+	Var		   *a = (Var *) linitial(op->args);
+	Oid			opclass;
+
+	if (!IsA(a, Var) || a->varno != outer->rtindex || a->varlevelsup != 0 || a->varattno <= 0 ||
+		outer->constant != NULL || a->vartype != k->vartype || a->vartypmod != k->vartypmod)
+		return false;
+	opclass = GetDefaultOpClass(a->vartype, BTREE_AM_OID);
+	return OidIsValid(opclass) &&
+		get_opfamily_member(get_opclass_family(opclass), a->vartype, a->vartype,
+							BTEqualStrategyNumber) == op->opno &&
+		equal_means_identical(a->vartype, a->vartypmod, op->inputcollid);
+}
+
+/*
  * semi_key_filter_sql
- *		For D of a semi-join evaluated per key (DtSemiJoin's eval): the keys
- *		worth evaluating, as conditions on "x.k<i>", each after " AND ".  A
+ *		For D of a semi-join: the keys of its change worth finding, as
+ *		conditions on "x.k<i>", each after " AND ".  A
  *		key k of D joins the query's rows through conditions outer = k;
  *		where outer reads one relation R of the FROM list, a change of D
  *		at k can only reach a row of R, as it is now or as it was (a row of
  *		R now, or of its changes), with every such outer = k, R's own
  *		conditions and those of the other semi-joins on R alone
- *		(semi_others_sql): a key without such a row changes nothing, and is
- *		not evaluated (TPC-H's Q17 evaluates its subquery for the few parts
- *		of one brand and container, Q20's for the part-suppliers of the
- *		forest parts, not for every part of the changed lineitems).  R now
- *		and its changes are probed apart, so that R's index finds the row.
+ *		(semi_others_sql): a key without such a row changes nothing.  The
+ *		conditions on R's columns equal to keys alone (key_column) hold of
+ *		the keys as of the rows: they are tested on the keys, for every D.
+ *		A D evaluated per key (DtSemiJoin's eval) is evaluated only for the
+ *		keys with such a row (TPC-H's Q17 evaluates its subquery for the
+ *		few parts of one brand and container, Q20's for the part-suppliers
+ *		of the forest parts, not for every part of the changed lineitems),
+ *		R now and its changes probed apart, so that R's index finds the
+ *		row, and only for the keys that pass the conditions on the keys,
+ *		tested first in a CASE, whose order the planner keeps (Q20's forest
+ *		parts before their part-suppliers).  Another D's change is a probe
+ *		of its table per key, which a probe of R would not spare.
  */
 static char *
 semi_key_filter_sql(DeparseMerge *b, DtFromRel *rel, List *changed)
@@ -1894,17 +1948,19 @@ semi_key_filter_sql(DeparseMerge *b, DtFromRel *rel, List *changed)
 	ListCell   *lr;
 
 	initStringInfo(&s);
-	if (rel->semi->eval == NULL)
-		return s.data;
 	foreach(lr, b->an->from)
 	{
 		DtFromRel  *outer = (DtFromRel *) lfirst(lr);
 		StringInfoData match;
+		StringInfoData keyrow;
+		Bitmapset  *keycols = NULL;
+		char	   *on_key;
 		ListCell   *lc;
 
 		if (outer->semi != NULL)
 			continue;
 		initStringInfo(&match);
+		initStringInfo(&keyrow);
 		foreach(lc, make_ands_implicit((Expr *) rel->semi->join_quals))
 		{
 			OpExpr	   *op = (OpExpr *) lfirst(lc);
@@ -1923,15 +1979,45 @@ semi_key_filter_sql(DeparseMerge *b, DtFromRel *rel, List *changed)
 			appendStringInfo(&match, "%s(%s) %s x.k%d", match.len > 0 ? " AND " : "",
 							 expr_sql((Expr *) linitial(op->args), b->from_ctx),
 							 operator_name_sql(op->opno), k->varattno);
+			if (key_column(op, k, outer) &&
+				!bms_is_member(((Var *) linitial(op->args))->varattno - FirstLowInvalidHeapAttributeNumber,
+							   keycols))
+			{
+				keycols = bms_add_member(keycols, ((Var *) linitial(op->args))->varattno -
+										 FirstLowInvalidHeapAttributeNumber);
+				appendStringInfo(&keyrow, "%sx.k%d AS %s", keyrow.len > 0 ? ", " : "", k->varattno,
+								 column_name(outer, ((Var *) linitial(op->args))->varattno));
+			}
 		}
 		if (match.len == 0)
 			continue;
-		appendStringInfo(&match, "%s%s", own_quals_sql(b, outer), semi_others_sql(b, rel, outer, changed));
-		appendStringInfo(&s, " AND (EXISTS (SELECT FROM %s WHERE %s)", source_sql(outer, SOURCE_NOW), match.data);
+
+		/*
+		 * The conditions on key columns alone hold of the key as of the row:
+		 * tested on the key first, they spare the probes of R for the keys
+		 * they refuse (Q20's forest parts, before its part-suppliers)
+		 */
+		on_key = psprintf("%s%s", own_quals_sql(b, outer, keycols, true),
+						  semi_others_sql(b, rel, outer, changed, keycols, true));
+		if (rel->semi->eval == NULL)
+		{
+			if (on_key[0] != '\0')
+				appendStringInfo(&s, " AND EXISTS (SELECT FROM (SELECT %s) t%u WHERE true%s)",
+								 keyrow.data, outer->rtindex, on_key);
+			continue;
+		}
+		if (on_key[0] != '\0')
+			appendStringInfo(&s, " AND CASE WHEN EXISTS (SELECT FROM (SELECT %s) t%u WHERE true%s) THEN",
+							 keyrow.data, outer->rtindex, on_key);
+		else
+			appendStringInfoString(&s, " AND");
+		appendStringInfo(&match, "%s%s", own_quals_sql(b, outer, keycols, false),
+						 semi_others_sql(b, rel, outer, changed, keycols, false));
+		appendStringInfo(&s, " (EXISTS (SELECT FROM %s WHERE %s)", source_sql(outer, SOURCE_NOW), match.data);
 		if (outer->constant == NULL && list_member_oid(changed, outer->input->relid))
 			appendStringInfo(&s, " OR EXISTS (SELECT FROM %s WHERE %s)",
 							 source_sql(outer, SOURCE_CHANGES), match.data);
-		appendStringInfoChar(&s, ')');
+		appendStringInfoString(&s, on_key[0] != '\0' ? ") END" : ")");
 	}
 	return s.data;
 }

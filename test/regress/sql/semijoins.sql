@@ -149,6 +149,18 @@ SELECT seg, count(*) AS n, sum(total) AS total
  GROUP BY seg
 $$);
 
+-- Q20's internal table's shape: an IN and a correlated scalar aggregate
+-- on the same key.  The conditions on the key alone (the IN, and the
+-- order's own one on its key) are tested on the keys of the changed lines
+-- before the orders of those keys are probed.
+SELECT sj_create('sj_q20', $$
+SELECT prio, count(*) AS n, sum(total) AS total FROM so
+ WHERE so.id IN (SELECT o_id FROM sl WHERE supp = 1)
+   AND so.id % 5 <> 0
+   AND so.total > (SELECT 2 * sum(qty) FROM sl WHERE sl.o_id = so.id AND sl.late)
+ GROUP BY prio
+$$);
+
 SELECT name, refresh_mode, refresh_mode_reason LIKE 'aggregates are merged%' AS merged
   FROM dt.dynamic_tables WHERE schema_name = 'dt_sj' ORDER BY name::text;
 
@@ -232,6 +244,18 @@ BEGIN
         COMMIT;
     END LOOP;
 END $$;
+
+-- The keys a refresh evaluates: sj_q20's scalar only for the keys of
+-- changed lines that pass the key's own condition and the IN, tested on
+-- the key before the order is probed; the change of its IN only for the
+-- keys that pass the key's own condition.
+INSERT INTO sl (o_id, late, qty, supp) VALUES (1, true, 1, 1), (2, false, 2, 2);
+SELECT detail LIKE '%(n.c - x.d > 0) AND EXISTS (SELECT FROM (SELECT x.k1 AS id) t1 WHERE true AND (((t1.id \% 5) <> 0)))%'
+       AS in_change_on_key,
+       detail LIKE '%CASE WHEN EXISTS (SELECT FROM (SELECT x.k1 AS id) t1 WHERE true AND (((t1.id \% 5) <> 0)) AND (((t1.id IN (SELECT %'
+       AS scalar_on_key_first
+  FROM dt.explain_refresh('sj_q20') WHERE kind = 'statement' AND detail LIKE 'WITH w AS%';
+SELECT dt_test.check_all('sj\_%', true);
 
 -- Emptied and filled again.
 DELETE FROM sl;
