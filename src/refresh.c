@@ -23,7 +23,9 @@
  * same query gives the same answer whoever triggers the refresh.
  *
  * The generated SQL is prepared once per backend and DT and kept in a plan
- * cache, dropped when any relation it involves changes.
+ * cache, dropped when any relation it involves changes, or a type or
+ * function its query or statements use (not any: every CREATE TABLE makes
+ * a type).
  *
  *-------------------------------------------------------------------------
  */
@@ -42,6 +44,7 @@
 #include "commands/cluster.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
 #include "nodes/readfuncs.h"
 #include "optimizer/optimizer.h"
 #include "parser/parsetree.h"
@@ -58,6 +61,7 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/plancache.h"
 #include "utils/rls.h"
 #include "utils/ruleutils.h"
 #include "utils/snapmgr.h"
@@ -79,6 +83,9 @@ typedef struct DtPlanSet
 	DtAnalysis *an;
 	DtSql	   *sql;
 	List	   *watched;		/* relations whose change drops the plans */
+	List	   *depends;		/* syscache hash values of the types and
+								 * functions whose change drops them */
+	bool		building;		/* any type or function change drops them */
 	SPIPlanPtr	full_delete;
 	SPIPlanPtr	full_insert;
 	SPIPlanPtr	query_insert;
@@ -160,21 +167,130 @@ refresh_relcache_callback(Datum arg, Oid relid)
 	}
 }
 
-/* refresh_syscache_callback: a function, type or operator changed: drop all plans. */
+/*
+ * refresh_syscache_callback
+ *		A type or function changed: drop the plans that depend on it (on
+ *		its hash value), and those being built.  An operator, schema or
+ *		collation changed, or the cache was reset: drop all plans, as
+ *		PostgreSQL's plan cache does.
+ */
 static void
 refresh_syscache_callback(Datum arg, int cacheid, uint32 hashvalue)
 {
-	refresh_relcache_callback(arg, InvalidOid);
+	HASH_SEQ_STATUS status;
+	DtPlanSet  *p;
+
+	if ((cacheid != TYPEOID && cacheid != PROCOID) || hashvalue == 0)
+	{
+		refresh_relcache_callback(arg, InvalidOid);
+		return;
+	}
+	if (plan_cache == NULL)
+		return;
+	hash_seq_init(&status, plan_cache);
+	while ((p = hash_seq_search(&status)) != NULL)
+	{
+		if (p->building || list_member_oid(p->depends, (Oid) hashvalue))
+			p->valid = false;
+	}
+}
+
+/*
+ * depend_on
+ *		Add the hash value of a type or function (cacheid TYPEOID or
+ *		PROCOID) to what drops the plans of p.  Hash values of the two
+ *		caches share one list: a collision only drops plans once more.
+ */
+static void
+depend_on(DtPlanSet *p, int cacheid, Oid oid)
+{
+	MemoryContext old = MemoryContextSwitchTo(p->cxt);
+
+	if (OidIsValid(oid))
+		p->depends = list_append_unique_oid(p->depends,
+											(Oid) GetSysCacheHashValue1(cacheid, ObjectIdGetDatum(oid)));
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * depend_on_types_walker
+ *		The types of a query's expressions and of its range table's
+ *		columns, which the generated SQL names (casts, typed NULLs, column
+ *		definitions): a renamed one makes its text stale.
+ */
+static bool
+depend_on_types_walker(Node *node, DtPlanSet *p)
+{
+	ListCell   *lc;
+
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, depend_on_types_walker, p, QTW_EXAMINE_RTES_BEFORE);
+	if (IsA(node, RangeTblEntry))
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) node;
+
+		foreach(lc, rte->coltypes)
+			depend_on(p, TYPEOID, lfirst_oid(lc));
+		foreach(lc, rte->functions)
+		{
+			ListCell   *t;
+
+			foreach(t, ((RangeTblFunction *) lfirst(lc))->funccoltypes)
+				depend_on(p, TYPEOID, lfirst_oid(t));
+		}
+		return false;
+	}
+	if (IsA(node, Aggref))
+	{
+		foreach(lc, ((Aggref *) node)->aggargtypes)
+			depend_on(p, TYPEOID, lfirst_oid(lc));
+	}
+	if (IsA(node, Var) || IsA(node, Const) || IsA(node, Param) || IsA(node, Aggref) ||
+		IsA(node, WindowFunc) || IsA(node, FuncExpr) || IsA(node, OpExpr) ||
+		IsA(node, FieldSelect) || IsA(node, RelabelType) || IsA(node, CoerceViaIO) ||
+		IsA(node, ArrayCoerceExpr) || IsA(node, ConvertRowtypeExpr) || IsA(node, CaseExpr) ||
+		IsA(node, ArrayExpr) || IsA(node, RowExpr) || IsA(node, CoalesceExpr) ||
+		IsA(node, MinMaxExpr) || IsA(node, CoerceToDomain) || IsA(node, SubscriptingRef))
+		depend_on(p, TYPEOID, exprType(node));
+	return expression_tree_walker(node, depend_on_types_walker, p);
+}
+
+/*
+ * depend_on_plan
+ *		What PostgreSQL's plan cache invalidates plan on, besides its
+ *		relations: the functions it calls (those of the query, of the
+ *		operators, of the extension) and the domains it checks.
+ */
+static void
+depend_on_plan(DtPlanSet *p, SPIPlanPtr plan)
+{
+	ListCell   *lc;
+
+	foreach(lc, SPI_plan_get_plan_sources(plan))
+	{
+		ListCell   *item;
+
+		foreach(item, ((CachedPlanSource *) lfirst(lc))->invalItems)
+		{
+			PlanInvalItem *inval = (PlanInvalItem *) lfirst(item);
+			MemoryContext old = MemoryContextSwitchTo(p->cxt);
+
+			p->depends = list_append_unique_oid(p->depends, (Oid) inval->hashValue);
+			MemoryContextSwitchTo(old);
+		}
+	}
 }
 
 /*
  * prepare_with
- *		Prepare and keep one statement, with the cursor options (planner
- *		choices) options.  SPI calls leave the SPI procedure context
+ *		Prepare and keep one statement of p, with the cursor options
+ *		(planner choices) options.  SPI calls leave the SPI procedure context
  *		current; the caller's context is restored.
  */
 static SPIPlanPtr
-prepare_with(const char *sql, int nargs, Oid *types, int options)
+prepare_with(DtPlanSet *p, const char *sql, int nargs, Oid *types, int options)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	SPIPlanPtr	plan;
@@ -187,6 +303,7 @@ prepare_with(const char *sql, int nargs, Oid *types, int options)
 			 SPI_result_code_string(SPI_result), sql);
 	SPI_keepplan(plan);
 	MemoryContextSwitchTo(cxt);
+	depend_on_plan(p, plan);
 	return plan;
 }
 
@@ -198,9 +315,9 @@ prepare_with(const char *sql, int nargs, Oid *types, int options)
  *		small change cost to run.
  */
 static SPIPlanPtr
-prepare(const char *sql, int nargs, Oid *types)
+prepare(DtPlanSet *p, const char *sql, int nargs, Oid *types)
 {
-	return prepare_with(sql, nargs, types, CURSOR_OPT_GENERIC_PLAN);
+	return prepare_with(p, sql, nargs, types, CURSOR_OPT_GENERIC_PLAN);
 }
 
 /* free_plan: free a prepared statement, if any. */
@@ -254,13 +371,13 @@ release_plans(DtPlanSet *p)
 
 /* prepare_list: prepare every statement of a list with the same parameters. */
 static List *
-prepare_list(List *sqls, int nargs, Oid *types)
+prepare_list(DtPlanSet *p, List *sqls, int nargs, Oid *types)
 {
 	List	   *plans = NIL;
 	ListCell   *lc;
 
 	foreach(lc, sqls)
-		plans = lappend(plans, prepare((char *) lfirst(lc), nargs, types));
+		plans = lappend(plans, prepare(p, (char *) lfirst(lc), nargs, types));
 	return plans;
 }
 
@@ -297,19 +414,19 @@ prepare_merge(DtPlanSet *p)
 	ListCell   *lc;
 	int			i;
 
-	p->cursor.read = prepare(p->sql->cursor_read, 1, gid_types);
-	p->dt_fill = prepare(p->sql->dt_fill, 0, NULL);
-	p->state_clear = prepare(p->sql->state_clear, 0, NULL);
-	p->state_reset = prepare_list(p->sql->state_reset, 0, NULL);
-	p->state_finish = prepare_list(p->sql->state_finish, 0, NULL);
+	p->cursor.read = prepare(p, p->sql->cursor_read, 1, gid_types);
+	p->dt_fill = prepare(p, p->sql->dt_fill, 0, NULL);
+	p->state_clear = prepare(p, p->sql->state_clear, 0, NULL);
+	p->state_reset = prepare_list(p, p->sql->state_reset, 0, NULL);
+	p->state_finish = prepare_list(p, p->sql->state_finish, 0, NULL);
 	for (i = 0; i < p->sql->napply_params; i++)
 		apply_types[i] = p->sql->apply_params[i].type;
-	p->apply = prepare(p->sql->apply, p->sql->napply_params, apply_types);
+	p->apply = prepare(p, p->sql->apply, p->sql->napply_params, apply_types);
 
+	p->cursor.up = palloc0(sizeof(SPIPlanPtr) * Max(list_length(p->an->aux_tables), 1));
+	p->cursor.down = palloc0(sizeof(SPIPlanPtr) * Max(list_length(p->an->aux_tables), 1));
+	p->cursor.start = palloc0(sizeof(SPIPlanPtr) * Max(list_length(p->an->aux_tables), 1));
 	p->cursor.naux = list_length(p->an->aux_tables);
-	p->cursor.up = palloc0(sizeof(SPIPlanPtr) * Max(p->cursor.naux, 1));
-	p->cursor.down = palloc0(sizeof(SPIPlanPtr) * Max(p->cursor.naux, 1));
-	p->cursor.start = palloc0(sizeof(SPIPlanPtr) * Max(p->cursor.naux, 1));
 	foreach(lc, p->an->aux_tables)
 	{
 		DtAuxTable *aux = (DtAuxTable *) lfirst(lc);
@@ -322,9 +439,9 @@ prepare_merge(DtPlanSet *p)
 		i = foreach_current_index(lc);
 		p->watched = lappend_oid(p->watched, names_internal_relid(DT_OBJECT_AUX, p->relid, aux->no));
 		deparse_cursor_walk_sql(p->relid, aux, &up, &down, &start);
-		p->cursor.up[i] = prepare(up, 4, walk_types);
-		p->cursor.down[i] = prepare(down, 4, walk_types);
-		p->cursor.start[i] = prepare(start, 3, start_types);
+		p->cursor.up[i] = prepare(p, up, 4, walk_types);
+		p->cursor.down[i] = prepare(p, down, 4, walk_types);
+		p->cursor.start[i] = prepare(p, start, 3, start_types);
 	}
 }
 
@@ -345,14 +462,23 @@ get_plans(DtEntry *entry)
 	if (plan_cache == NULL)
 		plan_cache_init();
 	p = hash_search(plan_cache, &entry->relid, HASH_ENTER, &found);
-	if (found && p->valid)
+	if (found && p->valid && !p->building)
 		return p;
 	if (found)
 		release_plans(p);
 	memset(p, 0, sizeof(DtPlanSet));
 	p->relid = entry->relid;
-	/* valid from now: an invalidation arriving while building clears it */
+
+	/*
+	 * valid from now: an invalidation arriving while building clears it, any
+	 * type's or function's too until what the plans depend on is known; a set
+	 * whose building failed is built again
+	 */
 	p->valid = true;
+	p->building = true;
+	ereport(DEBUG1,
+			(errmsg_internal("preparing the refresh statements of dynamic table \"%s\"",
+							 get_rel_name(entry->relid))));
 
 	p->cxt = AllocSetContextCreate(CacheMemoryContext, "pg_dynamic_tables plan set",
 								   ALLOCSET_SMALL_SIZES);
@@ -360,6 +486,7 @@ get_plans(DtEntry *entry)
 
 	query = analysis_stored_query(entry);
 	AcquireRewriteLocks(query, true, false);
+	depend_on_types_walker((Node *) query, p);
 	p->an = analysis_analyze(query, entry->relid);
 	if (!entry->incremental)
 		p->an->strategy = DT_STRATEGY_FULL;
@@ -368,10 +495,10 @@ get_plans(DtEntry *entry)
 		p->watched = lappend_oid(p->watched, ((DtInput *) lfirst(lc))->relid);
 	p->sql = deparse_refresh_sql(entry->relid, p->an);
 
-	p->full_delete = prepare(p->sql->full_delete, 0, NULL);
-	p->full_insert = prepare(p->sql->full_insert, 0, NULL);
-	p->query_insert = prepare(p->sql->query_insert, 0, NULL);
-	p->count_changes = prepare_list(p->sql->count_changes, 3, window_types);
+	p->full_delete = prepare(p, p->sql->full_delete, 0, NULL);
+	p->full_insert = prepare(p, p->sql->full_insert, 0, NULL);
+	p->query_insert = prepare(p, p->sql->query_insert, 0, NULL);
+	p->count_changes = prepare_list(p, p->sql->count_changes, 3, window_types);
 	p->window_rows = palloc0(sizeof(int64) * Max(list_length(p->sql->count_relids), 1));
 	if (p->an->strategy == DT_STRATEGY_RECOMPUTE)
 	{
@@ -384,11 +511,12 @@ get_plans(DtEntry *entry)
 				get_array_type(((DtKeyColumn *) lfirst(lc))->type);
 			key_types[2 * foreach_current_index(lc) + 1] = BOOLOID;
 		}
-		p->recompute_delete = prepare(p->sql->recompute_delete, 2 * nkeys, key_types);
-		p->recompute_insert = prepare(p->sql->recompute_insert, 2 * nkeys, key_types);
+		p->recompute_delete = prepare(p, p->sql->recompute_delete, 2 * nkeys, key_types);
+		p->recompute_insert = prepare(p, p->sql->recompute_insert, 2 * nkeys, key_types);
 	}
 	if (p->an->strategy == DT_STRATEGY_MERGE)
 		prepare_merge(p);
+	p->building = false;
 	MemoryContextSwitchTo(old);
 	return p;
 }
@@ -602,7 +730,7 @@ window_plan(DtPlanSet *p, List *changed)
 	 * one plan: the window's position, its only parameters, changes no
 	 * estimate
 	 */
-	wp->plan = prepare_with(p->an->strategy == DT_STRATEGY_MERGE ? deparse_merge_sql(p->sql, changed)
+	wp->plan = prepare_with(p, p->an->strategy == DT_STRATEGY_MERGE ? deparse_merge_sql(p->sql, changed)
 							: deparse_recompute_keys_sql(p->an, changed), 3, window_types,
 							CURSOR_OPT_GENERIC_PLAN);
 	planned_window = true;

@@ -1,0 +1,61 @@
+-- A refresh's statements are prepared once per process and DT and kept
+-- (refresh.c, get_plans) until something they depend on changes: a
+-- relation they read, or a type or function of the query or of the
+-- statements.  Not any type or function: every CREATE TABLE (a temporary
+-- one too) and REFRESH MATERIALIZED VIEW makes a type, and before, each
+-- made every DT of every session plan its refresh again.  A DEBUG1 line
+-- says when a DT's statements are prepared.
+
+CREATE SCHEMA dt_rp;
+SET search_path = dt_rp, public;
+
+CREATE TYPE mood AS ENUM ('low', 'high');
+CREATE TABLE src (k int PRIMARY KEY, g int, m mood, v numeric);
+INSERT INTO src SELECT i, i % 3, CASE WHEN i % 2 = 0 THEN 'low' ELSE 'high' END::mood, i
+  FROM generate_series(1, 30) i;
+CREATE FUNCTION doubled(numeric) RETURNS numeric IMMUTABLE LANGUAGE sql AS 'SELECT $1 * 2';
+SELECT dt.create_dynamic_table('sums',
+    'SELECT g, m, sum(doubled(v)) AS s, count(*) AS n FROM src GROUP BY g, m',
+    refresh_mode => 'incremental');
+CREATE MATERIALIZED VIEW other AS SELECT 1 AS x;
+
+-- step(n): a new row in src, then the refresh (its DEBUG1 line, if any)
+CREATE FUNCTION step(n int) RETURNS text LANGUAGE plpgsql
+SET client_min_messages = debug1 AS $$
+BEGIN
+    INSERT INTO src VALUES (n, n % 3, 'low', n);
+    RETURN (SELECT action FROM dt.refresh('sums'));
+END
+$$;
+SELECT step(100);
+
+-- kept: nothing changed
+SELECT step(101);
+-- kept: a new table, a new temporary table, a refreshed materialized
+-- view and a new function make types and functions the DT does not use
+CREATE TABLE unrelated (x int);
+SELECT step(102);
+-- the first temporary table of a session makes its schema: prepared
+-- again, as PostgreSQL's own plans are after a schema changed
+CREATE TEMP TABLE scratch (x int);
+SELECT step(105);
+CREATE TEMP TABLE scratch2 (x int);
+SELECT step(106);
+REFRESH MATERIALIZED VIEW other;
+SELECT step(107);
+CREATE FUNCTION unrelated_f() RETURNS int LANGUAGE sql AS 'SELECT 1';
+SELECT step(108);
+-- prepared again: a function of the query changed
+ALTER FUNCTION doubled(numeric) COST 7;
+SELECT step(103);
+-- prepared again: a type of the query changed (renamed: the statements
+-- name it)
+ALTER TYPE mood RENAME TO feeling;
+SELECT step(104);
+
+SELECT dt_test.check('sums');
+
+RESET search_path;
+SET client_min_messages = warning;
+DROP SCHEMA dt_rp CASCADE;
+RESET client_min_messages;
