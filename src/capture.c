@@ -486,13 +486,30 @@ rows_now(Relation rel)
 	return density * pages;
 }
 
+/* reltuples_of: the rows pg_class says relid holds (0 if unknown). */
+static double
+reltuples_of(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	double		rows = 0;
+
+	if (HeapTupleIsValid(tup))
+	{
+		rows = Max(((Form_pg_class) GETSTRUCT(tup))->reltuples, 0);
+		ReleaseSysCache(tup);
+	}
+	return rows;
+}
+
 /*
  * tree_rows_now
  *		The rows rootoid and its partitions or inheritance children hold
  *		now (rows_now of each plain table among them): what a DT reading
- *		rootoid reads, whichever of them a statement changed.  Locks them
- *		as a query of rootoid would; only a statement of DT_BULK_MIN_ROWS
- *		rows or more asks.
+ *		rootoid reads, whichever of them a statement changed.  Only a
+ *		statement of DT_BULK_MIN_ROWS rows or more asks.  An estimate: each
+ *		member is read under AccessShareLock taken only if free at once
+ *		and released after (a writer of one partition must not wait for,
+ *		or deadlock with, DDL on another), else counted by its statistics.
  */
 static double
 tree_rows_now(Oid rootoid)
@@ -500,13 +517,24 @@ tree_rows_now(Oid rootoid)
 	double		rows = 0;
 	ListCell   *lc;
 
-	foreach(lc, find_all_inheritors(rootoid, AccessShareLock, NULL))
+	foreach(lc, find_all_inheritors(rootoid, NoLock, NULL))
 	{
-		Relation	rel = table_open(lfirst_oid(lc), NoLock);
+		Oid			member = lfirst_oid(lc);
+		Relation	rel;
 
-		if (rel->rd_rel->relkind == RELKIND_RELATION)
-			rows += rows_now(rel);
-		table_close(rel, NoLock);
+		if (!ConditionalLockRelationOid(member, AccessShareLock))
+		{
+			rows += reltuples_of(member);
+			continue;
+		}
+		rel = try_table_open(member, NoLock);
+		if (rel != NULL)
+		{
+			if (rel->rd_rel->relkind == RELKIND_RELATION)
+				rows += rows_now(rel);
+			table_close(rel, NoLock);
+		}
+		UnlockRelationOid(member, AccessShareLock);
 	}
 	return rows;
 }
