@@ -277,5 +277,7 @@ extern void capture_vacuum_logs(List *relids);
 extern void capture_read_changes(FunctionCallInfo fcinfo, Oid relid, Datum since,
 								 FullTransactionId since_xid, int32 since_cid,
 								 ArrayType *columns);
+extern void capture_count_window(Oid relid, Datum since, FullTransactionId since_xid,
+								 int32 since_cid, int64 *rows, int64 *markers);
 
 #endif							/* DT_CATALOG_H */

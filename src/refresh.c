@@ -1005,6 +1005,25 @@ rls_in_force(Oid relid)
 }
 
 /*
+ * count_plain_window
+ *		The rows and markers in the window of input relid where no row
+ *		cancels out (its count statement is NULL: count_sql), counted by
+ *		capture_count_window as a statement's read_changes would see them
+ *		(spi_util_run: the snapshot with the current command id).
+ */
+static void
+count_plain_window(Oid relid, Datum *window, Snapshot snap, int64 *rows, int64 *markers)
+{
+	CommandCounterIncrement();
+	PushCopiedSnapshot(snap);
+	UpdateActiveSnapshotCommandId();
+	/* an error pops it with the (sub)transaction, as SPI's */
+	capture_count_window(relid, window[0], DatumGetFullTransactionId(window[1]),
+						 DatumGetInt32(window[2]), rows, markers);
+	PopActiveSnapshot();
+}
+
+/*
  * count_window
  *		Count the rows and rebuild markers in the window of every captured
  *		input; *changed: the relids of the inputs with rows in it; if
@@ -1025,9 +1044,14 @@ count_window(DtPlanSet *p, Datum *window, Snapshot snap, int64 *rows, int64 *mar
 		int64		n;
 		int64		m;
 
-		spi_util_run((SPIPlanPtr) lfirst(lc), window, NULL, snap);
-		n = spi_util_int64(0, 1);
-		m = spi_util_int64(0, 2);
+		if (lfirst(lc) == NULL)
+			count_plain_window(lfirst_oid(lr), window, snap, &n, &m);
+		else
+		{
+			spi_util_run((SPIPlanPtr) lfirst(lc), window, NULL, snap);
+			n = spi_util_int64(0, 1);
+			m = spi_util_int64(0, 2);
+		}
 		p->window_rows[foreach_current_index(lc)] = n;
 		*rows += n;
 		*markers += m;
