@@ -126,6 +126,7 @@ typedef struct DtRefreshStats
 	bool		counted;		/* the window was counted */
 	bool		windowed;		/* the action followed from the change window:
 								 * with none, the next refresh is NO_DATA */
+	List	   *unread_logs;	/* counted inputs with no row in the window */
 	char	   *message;		/* for the history, or NULL */
 } DtRefreshStats;
 
