@@ -1277,6 +1277,89 @@ read_changes_columns(Oid relid, Relation log, ArrayType *columns, TupleDesc expe
 }
 
 /*
+ * open_window_log
+ *		The change log of relid, opened with AccessShareLock, for a read of
+ *		the window after the position (since, since_xid): checked to be
+ *		relid's log, and the position not in the future.
+ */
+static Relation
+open_window_log(Oid relid, Datum since, FullTransactionId since_xid)
+{
+	char	   *relname = get_rel_name(relid);
+	FullTransactionId next = ReadNextFullTransactionId();
+	Oid			logoid = capture_log_relid(relid);
+	Relation	log;
+
+	if (!OidIsValid(logoid))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("changes of \"%s\" are not captured", relname)));
+	if (FullTransactionIdFollowsOrEquals(since_xid, next) ||
+		FullTransactionIdFollows(DatumGetFullTransactionId(DirectFunctionCall1(pg_snapshot_xmax, since)),
+								 next))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("position of a refresh cannot be in the future"),
+				 errdetail("Transaction %llu has not started yet.",
+						   (unsigned long long) U64FromFullTransactionId(next))));
+	log = table_open(logoid, AccessShareLock);
+	if (!is_change_log(log, relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("\"%s\" is not the change log of \"%s\"", RelationGetRelationName(log), relname)));
+	return log;
+}
+
+/*
+ * check_may_read_changes
+ *		Error out unless the current user may read the columns attnos[ncols]
+ *		of relid (with none, some column), and row-level security is not in
+ *		force on relid for it: a log does not know which rows the policies
+ *		let the caller see.
+ */
+static void
+check_may_read_changes(Oid relid, AttrNumber *attnos, int ncols)
+{
+	char	   *relname = get_rel_name(relid);
+	int			i;
+
+	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+	{
+		if (ncols == 0 && pg_attribute_aclcheck_all(relid, GetUserId(), ACL_SELECT, ACLMASK_ANY) != ACLCHECK_OK)
+			aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, relname);
+		for (i = 0; i < ncols; i++)
+		{
+			if (pg_attribute_aclcheck(relid, attnos[i], GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+				aclcheck_error_col(ACLCHECK_NO_PRIV, OBJECT_TABLE, relname,
+								   get_attname(relid, attnos[i], false));
+		}
+	}
+	if (check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot read the changes of \"%s\", which has row-level security in force",
+						relname),
+				 errdetail("A change log does not know which rows the policies let the caller see.")));
+}
+
+/*
+ * consumed_at
+ *		Was the change row in slot consumed at the position (since,
+ *		since_xid, since_cid)?  See this file's header.
+ */
+static bool
+consumed_at(TupleTableSlot *slot, Datum since, FullTransactionId since_xid, int32 since_cid)
+{
+	bool		isnull;
+	FullTransactionId xid = DatumGetFullTransactionId(slot_getattr(slot, 1, &isnull));
+
+	if (FullTransactionIdEquals(xid, since_xid))
+		return DatumGetInt32(slot_getattr(slot, 2, &isnull)) < since_cid;
+	return DatumGetBool(DirectFunctionCall2(pg_visible_in_snapshot,
+											FullTransactionIdGetDatum(xid), since));
+}
+
+/*
  * capture_read_changes
  *		The rows of the change log of relid not consumed at the position
  *		(since, since_xid, since_cid) and visible to the active snapshot, as
@@ -1298,9 +1381,6 @@ capture_read_changes(FunctionCallInfo fcinfo, Oid relid, Datum since,
 					 FullTransactionId since_xid, int32 since_cid, ArrayType *columns)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	char	   *relname = get_rel_name(relid);
-	FullTransactionId next = ReadNextFullTransactionId();
-	Oid			logoid;
 	int			ncols;
 	int		   *map;
 	AttrNumber *attnos;
@@ -1311,45 +1391,10 @@ capture_read_changes(FunctionCallInfo fcinfo, Oid relid, Datum since,
 	bool	   *nulls;
 	int			i;
 
-	logoid = capture_log_relid(relid);
-	if (!OidIsValid(logoid))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("changes of \"%s\" are not captured", relname)));
-	if (FullTransactionIdFollowsOrEquals(since_xid, next) ||
-		FullTransactionIdFollows(DatumGetFullTransactionId(DirectFunctionCall1(pg_snapshot_xmax, since)),
-								 next))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("position of a refresh cannot be in the future"),
-				 errdetail("Transaction %llu has not started yet.",
-						   (unsigned long long) U64FromFullTransactionId(next))));
-
+	log = open_window_log(relid, since, since_xid);
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-	log = table_open(logoid, AccessShareLock);
-	if (!is_change_log(log, relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("\"%s\" is not the change log of \"%s\"", RelationGetRelationName(log), relname)));
 	map = read_changes_columns(relid, log, columns, rsinfo->setDesc, &attnos, &ncols);
-
-	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
-	{
-		if (ncols == 0 && pg_attribute_aclcheck_all(relid, GetUserId(), ACL_SELECT, ACLMASK_ANY) != ACLCHECK_OK)
-			aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, relname);
-		for (i = 0; i < ncols; i++)
-		{
-			if (pg_attribute_aclcheck(relid, attnos[i], GetUserId(), ACL_SELECT) != ACLCHECK_OK)
-				aclcheck_error_col(ACLCHECK_NO_PRIV, OBJECT_TABLE, relname,
-								   get_attname(relid, attnos[i], false));
-		}
-	}
-	if (check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("cannot read the changes of \"%s\", which has row-level security in force",
-						relname),
-				 errdetail("A change log does not know which rows the policies let the caller see.")));
+	check_may_read_changes(relid, attnos, ncols);
 
 	values = palloc(sizeof(Datum) * (ncols + 1));
 	nulls = palloc(sizeof(bool) * (ncols + 1));
@@ -1357,21 +1402,48 @@ capture_read_changes(FunctionCallInfo fcinfo, Oid relid, Datum since,
 	scan = table_beginscan(log, GetActiveSnapshot(), 0, NULL);
 	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 	{
-		bool		isnull;
-		FullTransactionId xid = DatumGetFullTransactionId(slot_getattr(slot, 1, &isnull));
-		bool		consumed;
-
-		if (FullTransactionIdEquals(xid, since_xid))
-			consumed = DatumGetInt32(slot_getattr(slot, 2, &isnull)) < since_cid;
-		else
-			consumed = DatumGetBool(DirectFunctionCall2(pg_visible_in_snapshot,
-														FullTransactionIdGetDatum(xid), since));
-		if (consumed)
+		if (consumed_at(slot, since, since_xid, since_cid))
 			continue;
 		values[0] = slot_getattr(slot, 3, &nulls[0]);
 		for (i = 0; i < ncols; i++)
 			values[i + 1] = slot_getattr(slot, map[i] + 1, &nulls[i + 1]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	table_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(log, AccessShareLock);
+}
+
+/*
+ * capture_count_window
+ *		The rows (*rows) and rebuild markers (*markers) of the change log of
+ *		relid not consumed at the position (since, since_xid, since_cid) and
+ *		visible to the active snapshot: what read_changes would return, counted
+ *		without a statement (a refresh of a few changed rows paid more for
+ *		the statement than for the count), under the same checks.
+ */
+void
+capture_count_window(Oid relid, Datum since, FullTransactionId since_xid, int32 since_cid,
+					 int64 *rows, int64 *markers)
+{
+	Relation	log = open_window_log(relid, since, since_xid);
+	TableScanDesc scan;
+	TupleTableSlot *slot;
+
+	check_may_read_changes(relid, NULL, 0);
+	*rows = *markers = 0;
+	slot = table_slot_create(log, NULL);
+	scan = table_beginscan(log, GetActiveSnapshot(), 0, NULL);
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		bool		isnull;
+
+		if (consumed_at(slot, since, since_xid, since_cid))
+			continue;
+		if (DatumGetInt16(slot_getattr(slot, 3, &isnull)) == DT_SIGN_REBUILD)
+			(*markers)++;
+		else
+			(*rows)++;
 	}
 	table_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);

@@ -126,6 +126,7 @@ typedef struct DtRefreshStats
 	bool		counted;		/* the window was counted */
 	bool		windowed;		/* the action followed from the change window:
 								 * with none, the next refresh is NO_DATA */
+	List	   *unread_logs;	/* counted inputs with no row in the window */
 	char	   *message;		/* for the history, or NULL */
 } DtRefreshStats;
 
@@ -277,5 +278,7 @@ extern void capture_vacuum_logs(List *relids);
 extern void capture_read_changes(FunctionCallInfo fcinfo, Oid relid, Datum since,
 								 FullTransactionId since_xid, int32 since_cid,
 								 ArrayType *columns);
+extern void capture_count_window(Oid relid, Datum since, FullTransactionId since_xid,
+								 int32 since_cid, int64 *rows, int64 *markers);
 
 #endif							/* DT_CATALOG_H */

@@ -1044,7 +1044,10 @@ net_changes_sql(DtInput *input)
  * count_sql
  *		The rows and the rebuild markers in the window of an input, without
  *		the rows net_changes_sql leaves out: an input whose changes all
- *		cancel out did not change.
+ *		cancel out did not change; then all its rows (what the window
+ *		consumes, which capture_cleanup may delete).  NULL where net_changes_sql leaves out
+ *		nothing: the refresh counts the window's rows without a statement
+ *		(capture_count_window).
  */
 static char *
 count_sql(DtInput *input)
@@ -1053,12 +1056,9 @@ count_sql(DtInput *input)
 
 	initStringInfo(&cols);
 	if (!net_columns(input, &cols))
-		return psprintf("SELECT count(*) FILTER (WHERE c." DT_COL_SIGN " <> 0), "
-						"count(*) FILTER (WHERE c." DT_COL_SIGN " = 0) "
-						"FROM " DT_INTERNAL_SCHEMA ".read_changes(%u, $1, $2, $3, '{}') "
-						"AS c(" DT_COL_SIGN " smallint)", input->relid);
+		return NULL;
 	return psprintf("SELECT count(*) FILTER (WHERE c." DT_COL_SIGN " <> 0 AND c.dt$net <> 0), "
-					"count(*) FILTER (WHERE c." DT_COL_SIGN " = 0) FROM (%s) c",
+					"count(*) FILTER (WHERE c." DT_COL_SIGN " = 0), count(*) FROM (%s) c",
 					net_sum_sql(input, cols.data));
 }
 

@@ -91,6 +91,7 @@ typedef struct DtPlanSet
 	SPIPlanPtr	query_insert;
 	List	   *count_changes;
 	int64	   *window_rows;	/* rows in the window, per count_relids */
+	int64	   *window_logged;	/* log rows in it, cancelling ones included */
 	List	   *window_plans;	/* of WindowPlan, by inputs changed */
 	SPIPlanPtr	recompute_delete;
 	SPIPlanPtr	recompute_insert;
@@ -500,6 +501,7 @@ get_plans(DtEntry *entry)
 	p->query_insert = prepare(p, p->sql->query_insert, 0, NULL);
 	p->count_changes = prepare_list(p, p->sql->count_changes, 3, window_types);
 	p->window_rows = palloc0(sizeof(int64) * Max(list_length(p->sql->count_relids), 1));
+	p->window_logged = palloc0(sizeof(int64) * Max(list_length(p->sql->count_relids), 1));
 	if (p->an->strategy == DT_STRATEGY_RECOMPUTE)
 	{
 		int			nkeys = list_length(p->an->recompute->keys);
@@ -1133,6 +1135,25 @@ rls_in_force(Oid relid)
 }
 
 /*
+ * count_plain_window
+ *		The rows and markers in the window of input relid where no row
+ *		cancels out (its count statement is NULL: count_sql), counted by
+ *		capture_count_window as a statement's read_changes would see them
+ *		(spi_util_run: the snapshot with the current command id).
+ */
+static void
+count_plain_window(Oid relid, Datum *window, Snapshot snap, int64 *rows, int64 *markers)
+{
+	CommandCounterIncrement();
+	PushCopiedSnapshot(snap);
+	UpdateActiveSnapshotCommandId();
+	/* an error pops it with the (sub)transaction, as SPI's */
+	capture_count_window(relid, window[0], DatumGetFullTransactionId(window[1]),
+						 DatumGetInt32(window[2]), rows, markers);
+	PopActiveSnapshot();
+}
+
+/*
  * count_window
  *		Count the rows and rebuild markers in the window of every captured
  *		input; *changed: the relids of the inputs with rows in it; if
@@ -1153,9 +1174,18 @@ count_window(DtPlanSet *p, Datum *window, Snapshot snap, int64 *rows, int64 *mar
 		int64		n;
 		int64		m;
 
-		spi_util_run((SPIPlanPtr) lfirst(lc), window, NULL, snap);
-		n = spi_util_int64(0, 1);
-		m = spi_util_int64(0, 2);
+		if (lfirst(lc) == NULL)
+		{
+			count_plain_window(lfirst_oid(lr), window, snap, &n, &m);
+			p->window_logged[foreach_current_index(lc)] = n + m;
+		}
+		else
+		{
+			spi_util_run((SPIPlanPtr) lfirst(lc), window, NULL, snap);
+			n = spi_util_int64(0, 1);
+			m = spi_util_int64(0, 2);
+			p->window_logged[foreach_current_index(lc)] = spi_util_int64(0, 3);
+		}
 		p->window_rows[foreach_current_index(lc)] = n;
 		*rows += n;
 		*markers += m;
@@ -1880,8 +1910,15 @@ choose_and_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *
 	stats->windowed = d.counted;
 	if (d.counted)
 	{
+		ListCell   *lc;
+
 		stats->changes = d.rows;
 		stats->counted = !planned_window;
+		foreach(lc, p->sql->count_relids)
+		{
+			if (p->window_logged[foreach_current_index(lc)] == 0)
+				stats->unread_logs = lappend_oid(stats->unread_logs, lfirst_oid(lc));
+		}
 	}
 }
 
@@ -2483,16 +2520,33 @@ refresh_one(Oid relid, Snapshot snap, TimestampTz data_timestamp, const char *tr
 	/* made in the SPI connection's memory, which goes with it */
 	if (stats->message != NULL)
 		stats->message = MemoryContextStrdup(cxt, stats->message);
+	{
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+
+		stats->unread_logs = list_copy(stats->unread_logs);
+		MemoryContextSwitchTo(old);
+	}
 	SPI_finish();
 	/* populated now: backends that refused to read it must learn it */
 	if (!entry->populated)
 		CacheInvalidateRelcacheByRelid(relid);
 
+	/*
+	 * A log in which the window held no row has no row that this refresh made
+	 * consumed by all: its cleanup, a statement, is skipped (rows another way
+	 * left, by a reader dropped or suspended, go with the next window that
+	 * has rows, or the scheduler's cleanup).  Not so where internal DTs were
+	 * refreshed or moved on: they wrote or consumed after the count.
+	 */
 	logs = clean_logs ? catalog_input_relids(relid) : NIL;
 	foreach(lc, clean_logs && call.internal_moved ? catalog_internal_dts(relid) : NIL)
 		logs = list_concat_unique_oid(logs, catalog_input_relids(lfirst_oid(lc)));
 	foreach(lc, logs)
-		capture_cleanup(lfirst_oid(lc));
+	{
+		if (call.internal_refreshed || call.internal_moved ||
+			!list_member_oid(stats->unread_logs, lfirst_oid(lc)))
+			capture_cleanup(lfirst_oid(lc));
+	}
 	catalog_insert_history(relid, trigger, start, GetCurrentTimestamp(), data_timestamp,
 						   fresh_before, stats, "SUCCEEDED", stats->message);
 }

@@ -77,6 +77,29 @@ SELECT s.refreshed_at <= h.refresh_start_time AND s.refreshed_at > h.refresh_sta
 }
 $node->safe_psql('postgres', "SELECT dt.drop_dynamic_table('stamped')");
 
+# A scheduled refresh commits asynchronously (its writes are derived: a
+# crash that loses it leaves its changes in the logs for the next); a
+# manual one commits as its caller's transaction does.
+$node->safe_psql('postgres', q{
+SELECT dt.create_dynamic_table('commits',
+    $$SELECT kind, count(*) AS n, current_setting('synchronous_commit') AS sc FROM events GROUP BY kind$$,
+    target_lag => '1 second');
+});
+$node->safe_psql('postgres', "INSERT INTO events (kind, amount) VALUES ('async', 1)");
+ok($node->poll_query_until('postgres', "SELECT count(*) = 1 FROM commits WHERE kind = 'async'"),
+	'a write reaches a table that reads synchronous_commit');
+is($node->safe_psql('postgres', "SELECT sc FROM commits WHERE kind = 'async'"), 'off',
+	'a scheduled refresh runs with synchronous_commit off');
+$node->safe_psql('postgres', "INSERT INTO events (kind, amount) VALUES ('sync', 1)");
+# in one transaction: the scheduler waits for it
+is($node->safe_psql('postgres', q{
+BEGIN;
+SELECT count(dt.refresh('commits')) \\g /dev/null
+SELECT sc FROM commits WHERE kind = 'sync';
+COMMIT;}), 'on',
+	'a manual refresh keeps its caller\'s synchronous_commit');
+$node->safe_psql('postgres', "SELECT dt.drop_dynamic_table('commits')");
+
 # A table held by a manual refresh in an open transaction, and written to:
 # its scheduled refreshes back off while they wait (no busy loop: few transactions in the
 # database), and its history keeps one SKIPPED row for the whole stretch.
