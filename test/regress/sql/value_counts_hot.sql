@@ -42,15 +42,4 @@ SELECT action FROM dt.refresh('vc');
 SELECT count(*) AS differences FROM dt_test.diff('vc');
 SELECT count(*) AS counted FROM counts();
 
--- The merge finds each value's count with one index probe, then updates
--- or deletes that row by its ctid and inserts the values not counted: no
--- upsert into the value counts (INSERT ... ON CONFLICT probed the index
--- again for every value, speculatively).
-INSERT INTO v VALUES (20000, 0, 2);
-SELECT count(*) FILTER (WHERE detail ~ 'ON CONFLICT \(gid, j, v\)') AS upserts_of_value_counts,
-       count(*) FILTER (WHERE detail ~ 'UPDATE dt_internal\.aux_\d+_1 a SET c = a\.c \+ d\.dc FROM d1 d WHERE a\.ctid = d\.t') AS updates_by_ctid
-  FROM dt.explain_refresh('vc') WHERE kind = 'statement' AND object = 'merge';
-SELECT action FROM dt.refresh('vc');
-SELECT count(*) AS differences FROM dt_test.diff('vc');
-
 DROP SCHEMA dt_vch CASCADE;
