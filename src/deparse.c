@@ -2471,20 +2471,14 @@ state_insert_sql(DeparseMerge *b, bool merge)
  * aux_merge_ctes
  *		The CTEs of merge_sql for one auxiliary table: "d<a>", the value
  *		count deltas of the change rows with their gids ("wg") per group,
- *		item and value, in index order (the btree is then walked from left
- *		to right), each with the row that counts it now, found by one index
- *		probe: its ctid (t) and count (oc), or NULLs; "z<a>", the rows whose
- *		count they bring to zero, deleted, "u<a>", the other counted ones,
- *		updated, both found by their ctid (a list of ctids: a TID scan
- *		whatever the estimates); "i<a>", the values not counted
- *		before, inserted; and, if count distinct or percentile aggregates
- *		read it, "x<a>", per group what merge returns about them (cd<i>,
- *		lt<i>), which *joins joins to the groups touched.  No row is left
- *		with a count of zero, so the table has no index on its counts and
- *		an update of a count can be a HOT update.  Nothing else writes the
- *		table while a refresh holds its DT, so the probe's answer holds for
- *		the statement: an upsert (INSERT ... ON CONFLICT) probed the index
- *		again for every value, speculatively, then once more to update.
+ *		item and value, in index order
+ *		(the btree is then walked from left to right); "z<a>", the values
+ *		whose count they bring to zero, deleted; "u<a>", the others, added
+ *		into the table; and, if count distinct or percentile aggregates read
+ *		it, "x<a>", per group what merge returns about them (cd<i>, lt<i>),
+ *		which *joins joins to the groups touched.  No row is left with a
+ *		count of zero, so the table has no index on its counts and an update
+ *		of a count can be a HOT update.
  */
 static void
 aux_merge_ctes(DeparseMerge *b, DtAuxTable *aux, StringInfo s, StringInfo joins)
@@ -2498,31 +2492,33 @@ aux_merge_ctes(DeparseMerge *b, DtAuxTable *aux, StringInfo s, StringInfo joins)
 	ListCell   *lc;
 
 	appendStringInfo(s,
-					 ", d%d AS MATERIALIZED (SELECT d.gid, d.j, d.v, d.dc, o.ctid AS t, o.c AS oc FROM "
-					 "(SELECT w.gid, u.j, u.v, sum(w." DT_COL_SIGN ") AS dc FROM wg w %s WHERE u.v IS NOT NULL "
-					 "GROUP BY w.gid, u.j, u.v HAVING sum(w." DT_COL_SIGN ") <> 0) d "
-					 "LEFT JOIN %s o ON o.gid = d.gid AND o.j = d.j AND o.v %s d.v ORDER BY d.gid, d.j, d.v), "
-					 "z%d AS (DELETE FROM %s a WHERE a.ctid = ANY (ARRAY(SELECT d.t FROM d%d d WHERE d.oc + d.dc = 0))), "
-					 "u%d AS (UPDATE %s a SET c = a.c + d.dc FROM d%d d WHERE a.ctid = d.t "
-					 "AND a.ctid = ANY (ARRAY(SELECT d.t FROM d%d d WHERE d.oc + d.dc <> 0))), "
-					 "i%d AS (INSERT INTO %s (gid, j, v, c) SELECT d.gid, d.j, d.v, d.dc FROM d%d d WHERE d.t IS NULL)",
-					 a, aux_values_sql(aux), table, eq,
-					 a, table, a,
-					 a, table, a, a,
-					 a, table, a);
+					 ", d%d AS MATERIALIZED (SELECT w.gid, u.j, u.v, sum(w." DT_COL_SIGN ") AS dc FROM wg w "
+					 "%s WHERE u.v IS NOT NULL "
+					 "GROUP BY w.gid, u.j, u.v HAVING sum(w." DT_COL_SIGN ") <> 0 ORDER BY w.gid, u.j, u.v), "
+					 "z%d AS (DELETE FROM %s a USING d%d d WHERE d.dc < 0 AND a.gid = d.gid AND a.j = d.j "
+					 "AND a.v %s d.v AND a.c + d.dc = 0 RETURNING a.gid, a.j, a.v), "
+					 "u%d AS (INSERT INTO %s AS a (gid, j, v, c) SELECT d.gid, d.j, d.v, d.dc FROM d%d d "
+					 "WHERE d.dc > 0 OR NOT EXISTS (SELECT FROM z%d z WHERE z.gid = d.gid AND z.j = d.j AND z.v %s d.v) "
+					 "ON CONFLICT (gid, j, v) DO UPDATE SET c = a.c + excluded.c)",
+					 a, aux_values_sql(aux),
+					 a, table, a, eq,
+					 a, table, a, a, eq);
 	if (distincts == NIL && cursors == NIL)
 		return;
 
 	/*
-	 * per group: values that appeared (not counted before) or left (their
-	 * count brought to zero), values moved below cursors.
+	 * per group: values that appeared (no row before) or left (their count
+	 * brought to zero), values moved below cursors.  The table "o" is read as
+	 * it was before the statement (every part of it has the same snapshot),
+	 * one index probe per delta, where joining d with u's RETURNING was a
+	 * nested loop over both, quadratic in the change.
 	 */
 	appendStringInfo(s, ", x%d AS (SELECT d.gid", a);
 	foreach(lc, distincts)
 	{
 		DtAggregate *agg = (DtAggregate *) lfirst(lc);
 
-		appendStringInfo(s, ", sum(CASE WHEN d.oc IS NULL THEN 1 WHEN d.oc + d.dc = 0 THEN -1 ELSE 0 END) "
+		appendStringInfo(s, ", sum(CASE WHEN o.c IS NULL THEN 1 WHEN o.c + d.dc = 0 THEN -1 ELSE 0 END) "
 						 "FILTER (WHERE d.j = %d) AS cd%d", agg->aux_item, agg->no);
 	}
 	foreach(lc, cursors)
@@ -2532,7 +2528,10 @@ aux_merge_ctes(DeparseMerge *b, DtAuxTable *aux, StringInfo s, StringInfo joins)
 		appendStringInfo(s, ", (sum(d.dc) FILTER (WHERE d.j = %d AND d.v %s s0.a%d_cv))::bigint AS lt%d",
 						 agg->aux_item, lt, agg->no, agg->no);
 	}
-	appendStringInfo(s, " FROM d%d d LEFT JOIN %s s0 ON s0.gid = d.gid GROUP BY d.gid)", a, b->state);
+	appendStringInfo(s, " FROM d%d d", a);
+	if (distincts != NIL)
+		appendStringInfo(s, " LEFT JOIN %s o ON o.gid = d.gid AND o.j = d.j AND o.v %s d.v", table, eq);
+	appendStringInfo(s, " LEFT JOIN %s s0 ON s0.gid = d.gid GROUP BY d.gid)", b->state);
 	appendStringInfo(joins, " LEFT JOIN x%d ON x%d.gid = st.gid", a, a);
 }
 
