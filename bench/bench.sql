@@ -96,40 +96,26 @@ END $$;
 
 -- make_recompute_views: for every dynamic table of a schema, a
 -- materialized view bench.mv_<name> of its defining query (as
--- dt.dynamic_tables prints it), without data.
-CREATE OR REPLACE FUNCTION make_recompute_views(schema text DEFAULT 'flakebench') RETURNS void
+-- dt.dynamic_tables prints it), without data; with kind 'TABLE', a plain
+-- table bench.tw_<name> with its columns, empty, for timed_fill.
+CREATE OR REPLACE FUNCTION make_recompute_views(schema text DEFAULT 'flakebench',
+                                                kind text DEFAULT 'MATERIALIZED VIEW') RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
+    prefix text := CASE kind WHEN 'TABLE' THEN 'tw_' ELSE 'mv_' END;
     d record;
 BEGIN
     FOR d IN SELECT table_name, query FROM dt.dynamic_tables WHERE schema_name = schema LOOP
-        IF to_regclass(format('bench.%I', 'mv_' || d.table_name)) IS NOT NULL THEN
-            EXECUTE format('DROP MATERIALIZED VIEW bench.%I', 'mv_' || d.table_name);
+        IF to_regclass(format('bench.%I', prefix || d.table_name)) IS NOT NULL THEN
+            EXECUTE format('DROP %s bench.%I', kind, prefix || d.table_name);
         END IF;
-        EXECUTE format('CREATE MATERIALIZED VIEW bench.%I AS %s WITH NO DATA',
-                       'mv_' || d.table_name, rtrim(d.query, E'; \n'));
-    END LOOP;
-END $$;
-
--- make_twin_tables: for every dynamic table of a schema, a plain table
--- bench.tw_<name> with the columns of its defining query (as
--- dt.dynamic_tables prints it), empty, for timed_fill.
-CREATE OR REPLACE FUNCTION make_twin_tables(schema text) RETURNS void
-LANGUAGE plpgsql AS $$
-DECLARE
-    d record;
-BEGIN
-    FOR d IN SELECT table_name, query FROM dt.dynamic_tables WHERE schema_name = schema LOOP
-        IF to_regclass(format('bench.%I', 'tw_' || d.table_name)) IS NOT NULL THEN
-            EXECUTE format('DROP TABLE bench.%I', 'tw_' || d.table_name);
-        END IF;
-        EXECUTE format('CREATE TABLE bench.%I AS %s WITH NO DATA',
-                       'tw_' || d.table_name, rtrim(d.query, E'; \n'));
+        EXECUTE format('CREATE %s bench.%I AS %s WITH NO DATA',
+                       kind, prefix || d.table_name, rtrim(d.query, E'; \n'));
     END LOOP;
 END $$;
 
 -- timed_fill: the recompute of dynamic table dt into its twin table
--- (make_twin_tables), TRUNCATE then INSERT of its defining query in one
+-- (make_recompute_views), TRUNCATE then INSERT of its defining query in one
 -- call, timed as timed_recompute: what REFRESH MATERIALIZED VIEW does but
 -- its catalog swap.  That swap makes and drops a relation, and so a row
 -- type, whose invalidation reaches every session of the database and
