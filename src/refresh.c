@@ -33,6 +33,7 @@
 
 #include "access/genam.h"
 #include "access/multixact.h"
+#include "access/sysattr.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
@@ -199,8 +200,10 @@ refresh_syscache_callback(Datum arg, int cacheid, uint32 hashvalue)
 /*
  * depend_on
  *		Add the hash value of a type or function (cacheid TYPEOID or
- *		PROCOID) to what drops the plans of p.  Hash values of the two
- *		caches share one list: a collision only drops plans once more.
+ *		PROCOID) to what drops the plans of p, and for a domain that of
+ *		its base type, which the statements name where they read a change
+ *		log (deparse.c, log_column_type).  Hash values of the two caches
+ *		share one list: a collision only drops plans once more.
  */
 static void
 depend_on(DtPlanSet *p, int cacheid, Oid oid)
@@ -211,6 +214,29 @@ depend_on(DtPlanSet *p, int cacheid, Oid oid)
 		p->depends = list_append_unique_oid(p->depends,
 											(Oid) GetSysCacheHashValue1(cacheid, ObjectIdGetDatum(oid)));
 	MemoryContextSwitchTo(old);
+	if (OidIsValid(oid) && cacheid == TYPEOID && getBaseType(oid) != oid)
+		depend_on(p, TYPEOID, getBaseType(oid));
+}
+
+/*
+ * depend_on_inputs
+ *		The types of the columns the statements read from the inputs'
+ *		change logs (a whole-row reference reads every column, whose types
+ *		the query's expressions need not show).
+ */
+static void
+depend_on_inputs(DtPlanSet *p)
+{
+	ListCell   *lc;
+
+	foreach(lc, p->an->inputs)
+	{
+		DtInput    *input = (DtInput *) lfirst(lc);
+		int			attnum = -1;
+
+		while ((attnum = bms_next_member(input->attnums, attnum)) >= 0)
+			depend_on(p, TYPEOID, get_atttype(input->relid, attnum + FirstLowInvalidHeapAttributeNumber));
+	}
 }
 
 /*
@@ -494,6 +520,7 @@ get_plans(DtEntry *entry)
 	p->watched = list_make1_oid(entry->relid);
 	foreach(lc, p->an->inputs)
 		p->watched = lappend_oid(p->watched, ((DtInput *) lfirst(lc))->relid);
+	depend_on_inputs(p);
 	p->sql = deparse_refresh_sql(entry->relid, p->an);
 
 	p->full_delete = prepare(p, p->sql->full_delete, 0, NULL);

@@ -54,6 +54,30 @@ SELECT step(104);
 
 SELECT dt_test.check('sums');
 
+-- prepared again: the base type of a domain column changed (renamed: the
+-- statements name it where they read the change log, which stores the
+-- base type; before, they were kept and failed with "type ... does not
+-- exist" as soon as PostgreSQL analyzed their text again, after a change
+-- of the DT's state table)
+CREATE DOMAIN tag AS feeling;
+CREATE TABLE tagged (k int PRIMARY KEY, g int, t tag);
+INSERT INTO tagged SELECT i, i % 3, 'low' FROM generate_series(1, 9) i;
+SELECT dt.create_dynamic_table('tag_counts',
+    'SELECT g, count(*) AS n FROM tagged WHERE t::text = ''low'' GROUP BY g',
+    refresh_mode => 'incremental');
+CREATE FUNCTION tag_step(n int) RETURNS text LANGUAGE plpgsql
+SET client_min_messages = debug1 AS $$
+BEGIN
+    INSERT INTO tagged VALUES (n, n % 3, 'low');
+    RETURN (SELECT action FROM dt.refresh('tag_counts'));
+END
+$$;
+SELECT tag_step(100);
+SELECT tag_step(101);
+ALTER TYPE feeling RENAME TO sentiment;
+SELECT tag_step(102);
+SELECT dt_test.check('tag_counts');
+
 RESET search_path;
 SET client_min_messages = warning;
 DROP SCHEMA dt_rp CASCADE;
