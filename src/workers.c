@@ -1022,8 +1022,8 @@ compare_next_due(const void *a, const void *b)
  * next one no worker took: a long refresh, such as the catch-up after a
  * bulk load, does not hold up the units due while it runs; when every
  * slot is taken, only a database with no worker waits for one): started
- * a start's cost (start_cost_us) before it is due, or earlier when the databases due around then are more than the worker
- * slots: each slot serves them one after the other, earliest deadline
+ * a start's cost (start_cost_us) before it is due, or earlier when the
+ * databases due around then are more than the worker slots: each slot serves them one after the other, earliest deadline
  * first, a start's cost each, so the k-th is started no later than the
  * (k + slots)-th less that cost (as late as possible, every unit in time).
  * Several databases due at once are then served in turn from before they
@@ -1601,8 +1601,8 @@ claim_unit(List *units, int *left)
  *		Tell the launcher about this database: its next unit that this
  *		worker did not take is due at next_due (another worker is started
  *		for it if this one is still busy then), and left due units wait for
- *		another worker (the launcher is woken to start one).  Then no due work is waiting for a worker
- *		any more, or it is, since now.
+ *		another worker (the launcher is woken to start one).  Then no due
+ *		work is waiting for a worker any more, or it is, since now.
  */
 static void
 publish(TimestampTz next_due, int left)
@@ -1796,8 +1796,8 @@ watch_unit(Oid relid, const UnitInputs *in, bool settled)
  *		wal_writer_delay) leaves the DTs as of an earlier refresh with its
  *		changes still in the logs, and the next refresh consumes them
  *		again.  A transaction that read a refresh's rows and then commits
- *		synchronously flushes that refresh's commit first, since WAL is
- *		flushed in order.
+ *		a write synchronously flushes that refresh's commit first, since
+ *		WAL is flushed in order (a read-only one flushes nothing).
  */
 static void
 commit_asynchronously(void)
