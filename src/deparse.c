@@ -1054,9 +1054,9 @@ net_changes_sql(DtInput *input)
  *		The rows and the rebuild markers in the window of an input, without
  *		the rows net_changes_sql leaves out: an input whose changes all
  *		cancel out did not change; then all its rows (what the window
- *		consumes, which capture_cleanup may delete).  NULL where net_changes_sql leaves out
- *		nothing: the refresh counts the window's rows without a statement
- *		(capture_count_window).
+ *		consumes, which capture_cleanup may delete).  NULL where
+ *		net_changes_sql leaves out nothing: the refresh counts the window's
+ *		rows without a statement (capture_count_window).
  */
 static char *
 count_sql(DtInput *input)
