@@ -198,24 +198,37 @@ refresh_syscache_callback(Datum arg, int cacheid, uint32 hashvalue)
 }
 
 /*
+ * depend_on_hash
+ *		Add a syscache hash value (of a type or a function) to what drops
+ *		the plans of p.  Hash values of the two caches share one list: a
+ *		collision only drops plans once more.
+ */
+static void
+depend_on_hash(DtPlanSet *p, uint32 hashvalue)
+{
+	MemoryContext old = MemoryContextSwitchTo(p->cxt);
+
+	p->depends = list_append_unique_oid(p->depends, (Oid) hashvalue);
+	MemoryContextSwitchTo(old);
+}
+
+/*
  * depend_on
- *		Add the hash value of a type or function (cacheid TYPEOID or
- *		PROCOID) to what drops the plans of p, and for a domain that of
- *		its base type, which the statements name where they read a change
- *		log (deparse.c, log_column_type).  Hash values of the two caches
- *		share one list: a collision only drops plans once more.
+ *		A type or function (cacheid TYPEOID or PROCOID) whose change drops
+ *		the plans of p, and for a domain its base type, which the
+ *		statements name where they read a change log (deparse.c,
+ *		log_column_type).
  */
 static void
 depend_on(DtPlanSet *p, int cacheid, Oid oid)
 {
-	MemoryContext old = MemoryContextSwitchTo(p->cxt);
+	Oid			base;
 
-	if (OidIsValid(oid))
-		p->depends = list_append_unique_oid(p->depends,
-											(Oid) GetSysCacheHashValue1(cacheid, ObjectIdGetDatum(oid)));
-	MemoryContextSwitchTo(old);
-	if (OidIsValid(oid) && cacheid == TYPEOID && getBaseType(oid) != oid)
-		depend_on(p, TYPEOID, getBaseType(oid));
+	if (!OidIsValid(oid))
+		return;
+	depend_on_hash(p, GetSysCacheHashValue1(cacheid, ObjectIdGetDatum(oid)));
+	if (cacheid == TYPEOID && (base = getBaseType(oid)) != oid)
+		depend_on(p, TYPEOID, base);
 }
 
 /*
@@ -300,13 +313,7 @@ depend_on_plan(DtPlanSet *p, SPIPlanPtr plan)
 		ListCell   *item;
 
 		foreach(item, ((CachedPlanSource *) lfirst(lc))->invalItems)
-		{
-			PlanInvalItem *inval = (PlanInvalItem *) lfirst(item);
-			MemoryContext old = MemoryContextSwitchTo(p->cxt);
-
-			p->depends = list_append_unique_oid(p->depends, (Oid) inval->hashValue);
-			MemoryContextSwitchTo(old);
-		}
+			depend_on_hash(p, ((PlanInvalItem *) lfirst(item))->hashValue);
 	}
 }
 
