@@ -1681,7 +1681,8 @@ capture_mark_rebuild(Oid relid)
  *		not waited for,
  *		when another transaction holds the log (a cleanup, a DT being
  *		created, VACUUM), and in transactions whose snapshot could predate
- *		a reader's registration.
+ *		a reader's registration.  Returns false if it was skipped for the
+ *		lock (a caller may try again later), true otherwise.
  *
  * The lock makes this the only transaction deleting from the log (writers
  * only insert, readers only read): a plain DELETE, in one pass.  Locking
@@ -1689,7 +1690,7 @@ capture_mark_rebuild(Oid relid)
  * write a WAL record per row, more than doubling the time of the cleanup
  * after a bulk load.
  */
-void
+bool
 capture_cleanup(Oid relid)
 {
 	Oid			logoid = capture_log_relid(relid);
@@ -1698,9 +1699,9 @@ capture_cleanup(Oid relid)
 	char	   *log;
 
 	if (!OidIsValid(logoid) || IsolationUsesXactSnapshot())
-		return;
+		return true;
 	if (!ConditionalLockRelationOid(logoid, ShareUpdateExclusiveLock))
-		return;
+		return false;
 	log = names_internal_qualified(DT_OBJECT_CHANGES, relid, 0);
 	SPI_connect();
 	catalog_exec(psprintf("WITH r AS MATERIALIZED (SELECT d.position_xid, d.position_cid, d.position_snapshot "
@@ -1724,6 +1725,7 @@ capture_cleanup(Oid relid)
 						  log),
 				 1, types, values, NULL, SPI_OK_DELETE);
 	SPI_finish();
+	return true;
 }
 
 /* log_is_empty: does the log hold no row visible to a snapshot taken now? */
@@ -1762,10 +1764,13 @@ log_is_empty(Oid logoid)
  * a cleanup, a DT being created, VACUUM), so a writer waits at most for
  * that commit.  Emptiness is checked under the lock, with a new snapshot.
  * Returns those of relids whose logs keep LOG_COMPACT_PAGES pages or more
- * (capture_vacuum_logs), in the caller's memory context.
+ * (capture_vacuum_logs), in the caller's memory context, and adds to
+ * *locked those of them whose locks were not free: emptied perhaps, they
+ * are worth another try once the holder is gone (a log found not empty
+ * is not: the refresh that consumes its rows will ask again).
  */
 List *
-capture_compact_logs(List *relids)
+capture_compact_logs(List *relids, List **locked)
 {
 	List	   *big = NIL;
 	ListCell   *lc;
@@ -1776,6 +1781,7 @@ capture_compact_logs(List *relids)
 		Relation	log;
 		BlockNumber pages;
 		Oid			toastoid;
+		bool		empty = true;
 
 		/*
 		 * The size first, under a light lock: asking for AccessExclusiveLock
@@ -1791,10 +1797,17 @@ capture_compact_logs(List *relids)
 		if (!ConditionalLockRelationOid(logoid, AccessExclusiveLock))
 		{
 			big = lappend_oid(big, lfirst_oid(lc));
+			*locked = lappend_oid(*locked, lfirst_oid(lc));
 			continue;
 		}
-		if (SearchSysCacheExists1(RELOID, ObjectIdGetDatum(logoid)) && log_is_empty(logoid) &&
-			(!OidIsValid(toastoid) || ConditionalLockRelationOid(toastoid, AccessExclusiveLock)))
+		if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(logoid)) || !log_is_empty(logoid))
+			empty = false;
+		else if (OidIsValid(toastoid) && !ConditionalLockRelationOid(toastoid, AccessExclusiveLock))
+		{
+			empty = false;
+			*locked = lappend_oid(*locked, lfirst_oid(lc));
+		}
+		if (empty)
 			catalog_exec_ddl(psprintf("TRUNCATE %s", names_internal_qualified(DT_OBJECT_CHANGES, lfirst_oid(lc), 0)));
 		else
 		{

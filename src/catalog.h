@@ -272,8 +272,8 @@ extern void capture_mark_captured_rebuild(Oid relid);
 extern void capture_enable_always(Oid relid);
 extern Oid	capture_log_relid(Oid relid);
 extern bool capture_relation_is_captured(Oid relid);
-extern void capture_cleanup(Oid relid);
-extern List *capture_compact_logs(List *relids);
+extern bool capture_cleanup(Oid relid);
+extern List *capture_compact_logs(List *relids, List **locked);
 extern void capture_vacuum_logs(List *relids);
 extern void capture_read_changes(FunctionCallInfo fcinfo, Oid relid, Datum since,
 								 FullTransactionId since_xid, int32 since_cid,

@@ -1637,6 +1637,8 @@ typedef struct UnitRun
 	bool		skipped;		/* set by refresh_unit_work */
 	bool		settled;		/* set by refresh_unit_work */
 	List	   *big_logs;		/* set by compact_unit_logs_work */
+	List	   *locked_logs;	/* tables whose logs compact_unit_logs_work is
+								 * to try again, then those left */
 } UnitRun;
 
 /*
@@ -1840,15 +1842,20 @@ refresh_unit_work(void *arg)
 /*
  * compact_unit_logs_work
  *		Delete what the refreshes of the DTs consumed from the change logs
- *		they read (capture_cleanup), then give back the pages of those
- *		that are empty now (capture_compact_logs), committed
- *		asynchronously (a crash that loses it leaves the rows for the next).
+ *		they read, and from those of run->locked_logs (capture_cleanup),
+ *		then give back the pages of those that are empty now
+ *		(capture_compact_logs), committed asynchronously (a crash that loses
+ *		it leaves the rows for the next).  run->locked_logs becomes the
+ *		tables whose logs another transaction held, so that neither could be
+ *		done: the next compaction tries them again, as no refresh may come
+ *		to ask for it (a table nobody writes is not refreshed).
  */
 static void
 compact_unit_logs_work(void *arg)
 {
 	UnitRun    *run = (UnitRun *) arg;
-	List	   *inputs = NIL;
+	List	   *inputs = list_copy(run->locked_logs);
+	List	   *locked = NIL;
 	ListCell   *lc;
 	ListCell   *lc2;
 	MemoryContext old;
@@ -1862,12 +1869,16 @@ compact_unit_logs_work(void *arg)
 			inputs = list_append_unique_oid(inputs, lfirst_oid(lc2));
 	}
 	foreach(lc, inputs)
-		capture_cleanup(lfirst_oid(lc));
+	{
+		if (!capture_cleanup(lfirst_oid(lc)))
+			locked = lappend_oid(locked, lfirst_oid(lc));
+	}
 	/* the emptiness check sees the rows deleted */
 	CommandCounterIncrement();
-	inputs = capture_compact_logs(inputs);
+	inputs = capture_compact_logs(inputs, &locked);
 	old = MemoryContextSwitchTo(TopMemoryContext);
 	run->big_logs = list_copy(inputs);
+	run->locked_logs = list_concat_unique_oid(NIL, locked);
 	MemoryContextSwitchTo(old);
 }
 
@@ -1897,20 +1908,22 @@ vacuum_logs(List *relids)
 /*
  * compact_logs
  *		Add unit's DTs to those whose logs wait to be cleaned up and
- *		compacted, and do it for them all, in a transaction of its own, if
- *		the last time was a second ago or more (or now, with force: the
- *		worker is leaving): a bulk load's pages come back within a second
- *		or so, and tables refreshed many times a second do not pay a
- *		transaction, or a scan of each log they read, per refresh for it.
- *		Otherwise *wake (if not NULL) is lowered to when they may be: a
- *		table that goes idle after its refresh is not refreshed again.
- *		Rows consumed and not yet deleted cost nothing but their scan: a
- *		refresh reads only those after its position.
+ *		compacted, and do it for them all, and for the logs that were held
+ *		by others the last time, in a transaction of its own, if the last
+ *		time was a second ago or more (or now, with force: the worker is
+ *		leaving): a bulk load's pages come back within a second or so, and
+ *		tables refreshed many times a second do not pay a transaction, or a
+ *		scan of each log they read, per refresh for it.  Otherwise *wake (if
+ *		not NULL) is lowered to when they may be: a table that goes idle
+ *		after its refresh is not refreshed again.  Rows consumed and not yet
+ *		deleted cost nothing but their scan: a refresh reads only those
+ *		after its position.
  */
 static void
 compact_logs(List *unit, bool force, TimestampTz *wake)
 {
 	static List *waiting = NIL;
+	static List *locked = NIL;
 	static TimestampTz compacted_at = 0;
 	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
 	ListCell   *lc;
@@ -1918,7 +1931,7 @@ compact_logs(List *unit, bool force, TimestampTz *wake)
 	foreach(lc, unit)
 		waiting = list_append_unique_oid(waiting, lfirst_oid(lc));
 	MemoryContextSwitchTo(old);
-	if (waiting == NIL)
+	if (waiting == NIL && locked == NIL)
 		return;
 	if (!force && GetCurrentTimestamp() - compacted_at < COMPACT_INTERVAL_US)
 	{
@@ -1927,14 +1940,19 @@ compact_logs(List *unit, bool force, TimestampTz *wake)
 	}
 	else
 	{
-		UnitRun		all = {waiting, false, false, NIL};
+		UnitRun		all = {waiting, false, false, NIL, locked};
+		bool		failed;
 
 		(void) in_transaction(compact_unit_logs_work, &all);
+		failed = transaction_failed;
 		if (all.big_logs != NIL)
 			vacuum_logs(all.big_logs);
 		list_free(all.big_logs);
 		list_free(waiting);
 		waiting = NIL;
+		list_free(locked);
+		/* after a failure, nothing is tried again: it would fail each second */
+		locked = failed ? NIL : all.locked_logs;
 		compacted_at = GetCurrentTimestamp();
 	}
 }
@@ -1952,7 +1970,7 @@ compact_logs(List *unit, bool force, TimestampTz *wake)
 static bool
 run_unit(List *unit, List *entries)
 {
-	UnitRun		run = {unit, false, false, NIL};
+	UnitRun		run = {unit, false, false, NIL, NIL};
 	UnitInputs	in;
 	Latch	   *launcher;
 	bool		watched;

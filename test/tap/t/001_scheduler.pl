@@ -196,10 +196,24 @@ ok($node->poll_query_until('postgres',
 	'the worker vacuums a log it cannot empty');
 is($node->safe_psql('postgres', "SELECT pg_relation_size('$log') > 0"), 't',
 	'an open writer keeps the log');
+# Emptied while another transaction holds it (here a reader of the log),
+# the log cannot be truncated at once: once it is free, it is, although
+# nothing is refreshed any more to ask for it.
+my $reader = $node->background_psql('postgres');
+$reader->query_safe("BEGIN; LOCK TABLE $log IN ACCESS SHARE MODE");
 $node->safe_psql('postgres', "COMMIT PREPARED 'open_writer'");
+ok($node->poll_query_until('postgres', equal('by_kind')), "the open writer's rows were not lost");
+my $vacuums = $node->safe_psql('postgres',
+	"SELECT vacuum_count FROM pg_stat_user_tables WHERE relid = '$log'::regclass");
+ok($node->poll_query_until('postgres',
+	"SELECT vacuum_count > $vacuums FROM pg_stat_user_tables WHERE relid = '$log'::regclass"),
+	'the worker tries to compact the log again');
+is($node->safe_psql('postgres', "SELECT pg_relation_size('$log') > 0"), 't',
+	'a transaction holding the log keeps its pages');
+$reader->query_safe('COMMIT');
+$reader->quit;
 ok($node->poll_query_until('postgres', "SELECT pg_relation_size('$log') = 0"),
 	'then the worker truncates the emptied log');
-ok($node->poll_query_until('postgres', equal('by_kind')), "the open writer's rows were not lost");
 $node->safe_psql('postgres', "INSERT INTO events (kind, amount) VALUES ('k7', 7), ('k1', -3)");
 ok($node->poll_query_until('postgres', equal('by_kind')), 'and the next refreshes are right');
 
