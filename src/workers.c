@@ -2229,6 +2229,14 @@ dt_refresh_worker_main(Datum arg)
 	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
 	pgstat_report_appname("pg_dynamic_tables refresh worker");
 
+	/*
+	 * A refresh must see what committed before it began
+	 * (refresh_require_read_committed): an ALTER DATABASE ... SET
+	 * default_transaction_isolation made for the database's sessions must
+	 * not fail every scheduled refresh, as autovacuum's settings ignore it.
+	 */
+	SetConfigOption("default_transaction_isolation", "read committed", PGC_SUSET, PGC_S_OVERRIDE);
+
 	SpinLockAcquire(&shared->mutex);
 	shared->workers[my_worker_slot].pid = MyProcPid;
 	shared->workers[my_worker_slot].latch = MyLatch;

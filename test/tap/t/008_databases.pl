@@ -42,6 +42,14 @@ $node->append_conf('postgresql.conf', "shared_preload_libraries = 'pg_dynamic_ta
 $node->start;
 my @dbs = map { "db$_" } 1 .. 5;
 make_db($node, $_, '1 second') for @dbs;
+# One database's sessions default to SERIALIZABLE (a refresh refuses it):
+# its workers are refreshed in READ COMMITTED all the same.  Those already
+# connected go, so that the next ones read the setting.
+$node->safe_psql('postgres', q{
+ALTER DATABASE db5 SET default_transaction_isolation = 'serializable';
+SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+ WHERE datname = 'db5' AND backend_type = 'pg_dynamic_tables refresh worker';
+});
 for my $round (1 .. 2)
 {
 	for my $db (@dbs)
@@ -54,6 +62,11 @@ SELECT count(*) > 0 FROM dt.refresh_history WHERE refresh_id > $seen AND refresh
 			"$db: by scheduled refreshes (round $round)");
 	}
 }
+# A transaction snapshot would also have kept the worker from deleting
+# what the refreshes consumed from the change logs.
+my $log = $node->safe_psql('db5', "SELECT 'dt_internal.changes_' || 't'::regclass::oid");
+ok($node->poll_query_until('db5', "SELECT NOT EXISTS (SELECT FROM $log)"),
+	'db5: the worker empties the change log');
 is($node->safe_psql('postgres', q{
 SELECT count(*) <= 3 FROM pg_stat_activity WHERE backend_type LIKE 'pg_dynamic_tables %'}),
 	't', 'the launcher and at most two refresh workers serve five databases');
