@@ -2230,12 +2230,15 @@ dt_refresh_worker_main(Datum arg)
 	pgstat_report_appname("pg_dynamic_tables refresh worker");
 
 	/*
-	 * A refresh must see what committed before it began
-	 * (refresh_require_read_committed): an ALTER DATABASE ... SET
-	 * default_transaction_isolation made for the database's sessions must
-	 * not fail every scheduled refresh, as autovacuum's settings ignore it.
+	 * Settings an ALTER DATABASE or ROLE ... SET made for sessions must not
+	 * fail scheduled refreshes, as autovacuum ignores them too: a refresh
+	 * must see what committed before it began
+	 * (refresh_require_read_committed), and it waits for locks as long as
+	 * pg_dynamic_tables.refresh_timeout lets it (a lock_timeout would fail
+	 * it, and then suspend its table, each time DDL holds a table it reads).
 	 */
 	SetConfigOption("default_transaction_isolation", "read committed", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("lock_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
 
 	SpinLockAcquire(&shared->mutex);
 	shared->workers[my_worker_slot].pid = MyProcPid;

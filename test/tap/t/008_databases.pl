@@ -42,11 +42,13 @@ $node->append_conf('postgresql.conf', "shared_preload_libraries = 'pg_dynamic_ta
 $node->start;
 my @dbs = map { "db$_" } 1 .. 5;
 make_db($node, $_, '1 second') for @dbs;
-# One database's sessions default to SERIALIZABLE (a refresh refuses it):
-# its workers are refreshed in READ COMMITTED all the same.  Those already
-# connected go, so that the next ones read the setting.
+# One database's sessions default to SERIALIZABLE (a refresh refuses it)
+# and to a lock_timeout of a millisecond: its workers refresh in READ
+# COMMITTED and wait for locks all the same.  Those already connected go,
+# so that the next ones read the settings.
 $node->safe_psql('postgres', q{
 ALTER DATABASE db5 SET default_transaction_isolation = 'serializable';
+ALTER DATABASE db5 SET lock_timeout = '1ms';
 SELECT pg_terminate_backend(pid) FROM pg_stat_activity
  WHERE datname = 'db5' AND backend_type = 'pg_dynamic_tables refresh worker';
 });
@@ -67,6 +69,28 @@ SELECT count(*) > 0 FROM dt.refresh_history WHERE refresh_id > $seen AND refresh
 my $log = $node->safe_psql('db5', "SELECT 'dt_internal.changes_' || 't'::regclass::oid");
 ok($node->poll_query_until('db5', "SELECT NOT EXISTS (SELECT FROM $log)"),
 	'db5: the worker empties the change log');
+# A scheduled refresh waits for the lock DDL holds on a table it reads (for
+# as long as pg_dynamic_tables.refresh_timeout lets it), rather than fail.
+$node->safe_psql('db5', q{
+SET default_transaction_isolation = 'read committed';
+CREATE TABLE u (k int);
+INSERT INTO u VALUES (1), (2);
+SELECT dt.create_dynamic_table('tu', 'SELECT t.k, count(*) AS n FROM t JOIN u USING (k) GROUP BY t.k',
+                               target_lag => '1 second');
+});
+my $ddl = $node->background_psql('db5');
+my $log_offset = -s $node->logfile;
+$ddl->query_safe('BEGIN; LOCK TABLE u IN ACCESS EXCLUSIVE MODE');
+$node->safe_psql('db5', 'INSERT INTO t VALUES (1, 7)');
+ok($node->poll_query_until('db5', q{
+SELECT EXISTS (SELECT FROM pg_stat_activity
+                WHERE backend_type = 'pg_dynamic_tables refresh worker' AND wait_event_type = 'Lock')}),
+	'db5: a scheduled refresh waits for the lock');
+$ddl->query_safe('COMMIT');
+$ddl->quit;
+ok($node->poll_query_until('db5', equal('tu')), 'db5: and is made once it is released');
+ok(!$node->log_contains(qr/lock timeout/, $log_offset),
+	'db5: without failing for the lock_timeout the database sets');
 is($node->safe_psql('postgres', q{
 SELECT count(*) <= 3 FROM pg_stat_activity WHERE backend_type LIKE 'pg_dynamic_tables %'}),
 	't', 'the launcher and at most two refresh workers serve five databases');
