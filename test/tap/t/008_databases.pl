@@ -73,6 +73,7 @@ ok($node->poll_query_until('db5', "SELECT NOT EXISTS (SELECT FROM $log)"),
 # as long as pg_dynamic_tables.refresh_timeout lets it), rather than fail.
 $node->safe_psql('db5', q{
 SET default_transaction_isolation = 'read committed';
+SET lock_timeout = 0;
 CREATE TABLE u (k int);
 INSERT INTO u VALUES (1), (2);
 SELECT dt.create_dynamic_table('tu', 'SELECT t.k, count(*) AS n FROM t JOIN u USING (k) GROUP BY t.k',
@@ -80,7 +81,7 @@ SELECT dt.create_dynamic_table('tu', 'SELECT t.k, count(*) AS n FROM t JOIN u US
 });
 my $ddl = $node->background_psql('db5');
 my $log_offset = -s $node->logfile;
-$ddl->query_safe('BEGIN; LOCK TABLE u IN ACCESS EXCLUSIVE MODE');
+$ddl->query_safe('SET lock_timeout = 0; BEGIN; LOCK TABLE u IN ACCESS EXCLUSIVE MODE');
 $node->safe_psql('db5', 'INSERT INTO t VALUES (1, 7)');
 ok($node->poll_query_until('db5', q{
 SELECT EXISTS (SELECT FROM pg_stat_activity
