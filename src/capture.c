@@ -1343,20 +1343,52 @@ check_may_read_changes(Oid relid, AttrNumber *attnos, int ncols)
 }
 
 /*
+ * Where a window starts (a position: snapshot, transaction and command),
+ * and the answer for the last transaction tested against it: the rows of
+ * a log come in runs of one transaction (a statement's rows, a bulk
+ * load's), and the snapshot is detoasted once, not per row.
+ */
+typedef struct WindowStart
+{
+	Datum		since;
+	FullTransactionId since_xid;
+	int32		since_cid;
+	bool		tested;			/* last_xid and last_consumed are set */
+	FullTransactionId last_xid;
+	bool		last_consumed;
+} WindowStart;
+
+/* window_start: the start of a window at the position (since, ...). */
+static void
+window_start(WindowStart *w, Datum since, FullTransactionId since_xid, int32 since_cid)
+{
+	w->since = PointerGetDatum(PG_DETOAST_DATUM(since));
+	w->since_xid = since_xid;
+	w->since_cid = since_cid;
+	w->tested = false;
+}
+
+/*
  * consumed_at
- *		Was the change row in slot consumed at the position (since,
- *		since_xid, since_cid)?  See this file's header.
+ *		Was the change row in slot consumed at the window's start w?  See
+ *		this file's header.
  */
 static bool
-consumed_at(TupleTableSlot *slot, Datum since, FullTransactionId since_xid, int32 since_cid)
+consumed_at(TupleTableSlot *slot, WindowStart *w)
 {
 	bool		isnull;
 	FullTransactionId xid = DatumGetFullTransactionId(slot_getattr(slot, 1, &isnull));
 
-	if (FullTransactionIdEquals(xid, since_xid))
-		return DatumGetInt32(slot_getattr(slot, 2, &isnull)) < since_cid;
-	return DatumGetBool(DirectFunctionCall2(pg_visible_in_snapshot,
-											FullTransactionIdGetDatum(xid), since));
+	if (FullTransactionIdEquals(xid, w->since_xid))
+		return DatumGetInt32(slot_getattr(slot, 2, &isnull)) < w->since_cid;
+	if (!w->tested || !FullTransactionIdEquals(xid, w->last_xid))
+	{
+		w->last_consumed = DatumGetBool(DirectFunctionCall2(pg_visible_in_snapshot,
+															FullTransactionIdGetDatum(xid), w->since));
+		w->last_xid = xid;
+		w->tested = true;
+	}
+	return w->last_consumed;
 }
 
 /*
@@ -1390,8 +1422,10 @@ capture_read_changes(FunctionCallInfo fcinfo, Oid relid, Datum since,
 	Datum	   *values;
 	bool	   *nulls;
 	int			i;
+	WindowStart start;
 
 	log = open_window_log(relid, since, since_xid);
+	window_start(&start, since, since_xid, since_cid);
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	map = read_changes_columns(relid, log, columns, rsinfo->setDesc, &attnos, &ncols);
 	check_may_read_changes(relid, attnos, ncols);
@@ -1402,7 +1436,7 @@ capture_read_changes(FunctionCallInfo fcinfo, Oid relid, Datum since,
 	scan = table_beginscan(log, GetActiveSnapshot(), 0, NULL);
 	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 	{
-		if (consumed_at(slot, since, since_xid, since_cid))
+		if (consumed_at(slot, &start))
 			continue;
 		values[0] = slot_getattr(slot, 3, &nulls[0]);
 		for (i = 0; i < ncols; i++)
@@ -1429,7 +1463,9 @@ capture_count_window(Oid relid, Datum since, FullTransactionId since_xid, int32 
 	Relation	log = open_window_log(relid, since, since_xid);
 	TableScanDesc scan;
 	TupleTableSlot *slot;
+	WindowStart start;
 
+	window_start(&start, since, since_xid, since_cid);
 	check_may_read_changes(relid, NULL, 0);
 	*rows = *markers = 0;
 	slot = table_slot_create(log, NULL);
@@ -1438,7 +1474,7 @@ capture_count_window(Oid relid, Datum since, FullTransactionId since_xid, int32 
 	{
 		bool		isnull;
 
-		if (consumed_at(slot, since, since_xid, since_cid))
+		if (consumed_at(slot, &start))
 			continue;
 		if (DatumGetInt16(slot_getattr(slot, 3, &isnull)) == DT_SIGN_REBUILD)
 			(*markers)++;
