@@ -1700,6 +1700,50 @@ capture_mark_rebuild(Oid relid)
 }
 
 /*
+ * any_consumed_by_all
+ *		Does the log logoid (locked by the caller) hold a row that every
+ *		reader of the SPI result (position_xid, position_cid,
+ *		position_snapshot; one row each) has consumed, the rows
+ *		capture_cleanup would delete?  One test per reader for each run of
+ *		rows of one transaction (the readers' own transactions, whose rows
+ *		are told apart by command, aside): after each but the last of the
+ *		DTs over a log refresh in turn, none is, as the others have not
+ *		consumed the last window.
+ */
+static bool
+any_consumed_by_all(Oid logoid)
+{
+	int			nreaders = (int) SPI_processed;
+	WindowStart *readers = palloc(sizeof(WindowStart) * Max(nreaders, 1));
+	Relation	log = table_open(logoid, NoLock);
+	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
+	TableScanDesc scan = table_beginscan(log, snap, 0, NULL);
+	TupleTableSlot *slot = table_slot_create(log, NULL);
+	bool		found = false;
+	int			i;
+
+	for (i = 0; i < nreaders; i++)
+	{
+		bool		isnull;
+
+		window_start(&readers[i], spi_util_datum(i, 3, &isnull),
+					 DatumGetFullTransactionId(spi_util_datum(i, 1, &isnull)),
+					 DatumGetInt32(spi_util_datum(i, 2, &isnull)));
+	}
+	while (!found && table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		found = true;
+		for (i = 0; i < nreaders && found; i++)
+			found = consumed_at(slot, &readers[i]);
+	}
+	table_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	UnregisterSnapshot(snap);
+	table_close(log, NoLock);
+	return found;
+}
+
+/*
  * capture_cleanup
  *		Delete the change rows of relid that every DT reading it with a
  *		position has consumed (one without, restored or suspended, is
@@ -1717,7 +1761,9 @@ capture_mark_rebuild(Oid relid)
  *		not waited for,
  *		when another transaction holds the log (a cleanup, a DT being
  *		created, VACUUM), and in transactions whose snapshot could predate
- *		a reader's registration.
+ *		a reader's registration; and without a statement when no row is
+ *		consumed by all (any_consumed_by_all), as after every refresh of
+ *		TPC-H's DTs over lineitem but the last of a round.
  *
  * The lock makes this the only transaction deleting from the log (writers
  * only insert, readers only read): a plain DELETE, in one pass.  Locking
@@ -1739,6 +1785,16 @@ capture_cleanup(Oid relid)
 		return;
 	log = names_internal_qualified(DT_OBJECT_CHANGES, relid, 0);
 	SPI_connect();
+	catalog_exec("SELECT d.position_xid, d.position_cid, d.position_snapshot "
+				 "FROM " DT_INTERNAL_SCHEMA ".dynamic_table_input i "
+				 "JOIN " DT_INTERNAL_SCHEMA ".dynamic_table d ON d.relid = i.relid "
+				 "WHERE i.input_relid = $1 AND d.position_snapshot IS NOT NULL",
+				 1, types, values, NULL, SPI_OK_SELECT);
+	if (!any_consumed_by_all(logoid))
+	{
+		SPI_finish();
+		return;
+	}
 	catalog_exec(psprintf("WITH r AS MATERIALIZED (SELECT d.position_xid, d.position_cid, d.position_snapshot "
 						  "FROM " DT_INTERNAL_SCHEMA ".dynamic_table_input i "
 						  "JOIN " DT_INTERNAL_SCHEMA ".dynamic_table d ON d.relid = i.relid "
