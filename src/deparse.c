@@ -967,13 +967,12 @@ column_name(DtFromRel *rel, AttrNumber a)
  * equal_means_identical
  *		Are two values of a type (and collation) that its default btree
  *		opclass finds equal always the same bytes (its BTEQUALIMAGE_PROC, the
- *		test of B-tree deduplication)?  Not floats (0 = -0),
- *		nondeterministic collations; numeric and bpchar only with a typmod,
- *		decided here: numeric(p, s) rounds every value to its scale s
- *		(without one, 1.0 = 1.00), and char(n) pads every value to its
- *		length (without one, 'a' = 'a '), in a deterministic collation
- *		(PostgreSQL 15.20 withdrew bpchar's BTEQUALIMAGE_PROC, which sees
- *		bpchar without a length too).
+ *		test of B-tree deduplication)?  Not numeric (1.0 = 1.00), floats
+ *		(0 = -0), nondeterministic collations; bpchar only with a length,
+ *		whose values are all padded to it, in a deterministic collation:
+ *		decided here, as PostgreSQL 15.20 withdrew bpchar's
+ *		BTEQUALIMAGE_PROC ('a' and 'a ' without a length), which left
+ *		every change of a table read through a char(n) column unnetted.
  */
 static bool
 equal_means_identical(Oid type, int32 typmod, Oid collation)
@@ -982,8 +981,6 @@ equal_means_identical(Oid type, int32 typmod, Oid collation)
 	Oid			opcintype;
 	Oid			proc;
 
-	if (type == NUMERICOID)
-		return typmod >= (int32) VARHDRSZ;
 	if (type == BPCHAROID)
 		return typmod >= 0 && OidIsValid(collation) && get_collation_isdeterministic(collation);
 	if (!OidIsValid(opclass))
