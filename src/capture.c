@@ -1343,20 +1343,52 @@ check_may_read_changes(Oid relid, AttrNumber *attnos, int ncols)
 }
 
 /*
+ * Where a window starts (a position: snapshot, transaction and command),
+ * and the answer for the last transaction tested against it: the rows of
+ * a log come in runs of one transaction (a statement's rows, a bulk
+ * load's), and the snapshot is detoasted once, not per row.
+ */
+typedef struct WindowStart
+{
+	Datum		since;
+	FullTransactionId since_xid;
+	int32		since_cid;
+	bool		tested;			/* last_xid and last_consumed are set */
+	FullTransactionId last_xid;
+	bool		last_consumed;
+} WindowStart;
+
+/* window_start: the start of a window at the position (since, ...). */
+static void
+window_start(WindowStart *w, Datum since, FullTransactionId since_xid, int32 since_cid)
+{
+	w->since = PointerGetDatum(PG_DETOAST_DATUM(since));
+	w->since_xid = since_xid;
+	w->since_cid = since_cid;
+	w->tested = false;
+}
+
+/*
  * consumed_at
- *		Was the change row in slot consumed at the position (since,
- *		since_xid, since_cid)?  See this file's header.
+ *		Was the change row in slot consumed at the window's start w?  See
+ *		this file's header.
  */
 static bool
-consumed_at(TupleTableSlot *slot, Datum since, FullTransactionId since_xid, int32 since_cid)
+consumed_at(TupleTableSlot *slot, WindowStart *w)
 {
 	bool		isnull;
 	FullTransactionId xid = DatumGetFullTransactionId(slot_getattr(slot, 1, &isnull));
 
-	if (FullTransactionIdEquals(xid, since_xid))
-		return DatumGetInt32(slot_getattr(slot, 2, &isnull)) < since_cid;
-	return DatumGetBool(DirectFunctionCall2(pg_visible_in_snapshot,
-											FullTransactionIdGetDatum(xid), since));
+	if (FullTransactionIdEquals(xid, w->since_xid))
+		return DatumGetInt32(slot_getattr(slot, 2, &isnull)) < w->since_cid;
+	if (!w->tested || !FullTransactionIdEquals(xid, w->last_xid))
+	{
+		w->last_consumed = DatumGetBool(DirectFunctionCall2(pg_visible_in_snapshot,
+															FullTransactionIdGetDatum(xid), w->since));
+		w->last_xid = xid;
+		w->tested = true;
+	}
+	return w->last_consumed;
 }
 
 /*
@@ -1390,8 +1422,10 @@ capture_read_changes(FunctionCallInfo fcinfo, Oid relid, Datum since,
 	Datum	   *values;
 	bool	   *nulls;
 	int			i;
+	WindowStart start;
 
 	log = open_window_log(relid, since, since_xid);
+	window_start(&start, since, since_xid, since_cid);
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	map = read_changes_columns(relid, log, columns, rsinfo->setDesc, &attnos, &ncols);
 	check_may_read_changes(relid, attnos, ncols);
@@ -1402,7 +1436,7 @@ capture_read_changes(FunctionCallInfo fcinfo, Oid relid, Datum since,
 	scan = table_beginscan(log, GetActiveSnapshot(), 0, NULL);
 	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 	{
-		if (consumed_at(slot, since, since_xid, since_cid))
+		if (consumed_at(slot, &start))
 			continue;
 		values[0] = slot_getattr(slot, 3, &nulls[0]);
 		for (i = 0; i < ncols; i++)
@@ -1429,7 +1463,9 @@ capture_count_window(Oid relid, Datum since, FullTransactionId since_xid, int32 
 	Relation	log = open_window_log(relid, since, since_xid);
 	TableScanDesc scan;
 	TupleTableSlot *slot;
+	WindowStart start;
 
+	window_start(&start, since, since_xid, since_cid);
 	check_may_read_changes(relid, NULL, 0);
 	*rows = *markers = 0;
 	slot = table_slot_create(log, NULL);
@@ -1438,7 +1474,7 @@ capture_count_window(Oid relid, Datum since, FullTransactionId since_xid, int32 
 	{
 		bool		isnull;
 
-		if (consumed_at(slot, since, since_xid, since_cid))
+		if (consumed_at(slot, &start))
 			continue;
 		if (DatumGetInt16(slot_getattr(slot, 3, &isnull)) == DT_SIGN_REBUILD)
 			(*markers)++;
@@ -1664,6 +1700,50 @@ capture_mark_rebuild(Oid relid)
 }
 
 /*
+ * any_consumed_by_all
+ *		Does the log logoid (locked by the caller) hold a row that every
+ *		reader of the SPI result (position_xid, position_cid,
+ *		position_snapshot; one row each) has consumed, the rows
+ *		capture_cleanup would delete?  One test per reader for each run of
+ *		rows of one transaction (the readers' own transactions, whose rows
+ *		are told apart by command, aside): after each but the last of the
+ *		DTs over a log refresh in turn, none is, as the others have not
+ *		consumed the last window.
+ */
+static bool
+any_consumed_by_all(Oid logoid)
+{
+	int			nreaders = (int) SPI_processed;
+	WindowStart *readers = palloc(sizeof(WindowStart) * Max(nreaders, 1));
+	Relation	log = table_open(logoid, NoLock);
+	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
+	TableScanDesc scan = table_beginscan(log, snap, 0, NULL);
+	TupleTableSlot *slot = table_slot_create(log, NULL);
+	bool		found = false;
+	int			i;
+
+	for (i = 0; i < nreaders; i++)
+	{
+		bool		isnull;
+
+		window_start(&readers[i], spi_util_datum(i, 3, &isnull),
+					 DatumGetFullTransactionId(spi_util_datum(i, 1, &isnull)),
+					 DatumGetInt32(spi_util_datum(i, 2, &isnull)));
+	}
+	while (!found && table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		found = true;
+		for (i = 0; i < nreaders && found; i++)
+			found = consumed_at(slot, &readers[i]);
+	}
+	table_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	UnregisterSnapshot(snap);
+	table_close(log, NoLock);
+	return found;
+}
+
+/*
  * capture_cleanup
  *		Delete the change rows of relid that every DT reading it with a
  *		position has consumed (one without, restored or suspended, is
@@ -1681,8 +1761,11 @@ capture_mark_rebuild(Oid relid)
  *		not waited for,
  *		when another transaction holds the log (a cleanup, a DT being
  *		created, VACUUM), and in transactions whose snapshot could predate
- *		a reader's registration.  Returns false if it was skipped for the
- *		lock (a caller may try again later), true otherwise.
+ *		a reader's registration; and without a statement when no row is
+ *		consumed by all (any_consumed_by_all), as after every refresh of
+ *		TPC-H's DTs over lineitem but the last of a round.  Returns false if
+ *		it was skipped for the lock (a caller may try again later), true
+ *		otherwise.
  *
  * The lock makes this the only transaction deleting from the log (writers
  * only insert, readers only read): a plain DELETE, in one pass.  Locking
@@ -1704,6 +1787,16 @@ capture_cleanup(Oid relid)
 		return false;
 	log = names_internal_qualified(DT_OBJECT_CHANGES, relid, 0);
 	SPI_connect();
+	catalog_exec("SELECT d.position_xid, d.position_cid, d.position_snapshot "
+				 "FROM " DT_INTERNAL_SCHEMA ".dynamic_table_input i "
+				 "JOIN " DT_INTERNAL_SCHEMA ".dynamic_table d ON d.relid = i.relid "
+				 "WHERE i.input_relid = $1 AND d.position_snapshot IS NOT NULL",
+				 1, types, values, NULL, SPI_OK_SELECT);
+	if (!any_consumed_by_all(logoid))
+	{
+		SPI_finish();
+		return true;
+	}
 	catalog_exec(psprintf("WITH r AS MATERIALIZED (SELECT d.position_xid, d.position_cid, d.position_snapshot "
 						  "FROM " DT_INTERNAL_SCHEMA ".dynamic_table_input i "
 						  "JOIN " DT_INTERNAL_SCHEMA ".dynamic_table d ON d.relid = i.relid "

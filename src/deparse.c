@@ -969,7 +969,10 @@ column_name(DtFromRel *rel, AttrNumber a)
  *		opclass finds equal always the same bytes (its BTEQUALIMAGE_PROC, the
  *		test of B-tree deduplication)?  Not numeric (1.0 = 1.00), floats
  *		(0 = -0), nondeterministic collations; bpchar only with a length,
- *		whose values are all padded to it.
+ *		whose values are all padded to it, in a deterministic collation:
+ *		decided here, as PostgreSQL 15.20 withdrew bpchar's
+ *		BTEQUALIMAGE_PROC ('a' and 'a ' without a length), which left
+ *		every change of a table read through a char(n) column unnetted.
  */
 static bool
 equal_means_identical(Oid type, int32 typmod, Oid collation)
@@ -978,7 +981,9 @@ equal_means_identical(Oid type, int32 typmod, Oid collation)
 	Oid			opcintype;
 	Oid			proc;
 
-	if (!OidIsValid(opclass) || (type == BPCHAROID && typmod < 0))
+	if (type == BPCHAROID)
+		return typmod >= 0 && OidIsValid(collation) && get_collation_isdeterministic(collation);
+	if (!OidIsValid(opclass))
 		return false;
 	opcintype = get_opclass_input_type(opclass);
 	proc = get_opfamily_proc(get_opclass_family(opclass), opcintype, opcintype, BTEQUALIMAGE_PROC);

@@ -276,7 +276,8 @@ BEGIN;
 SELECT dt.create_dynamic_table('bob_kinds', 'SELECT kind, count(*) AS n FROM events WHERE note <> ''x'' GROUP BY kind');
 -- Guards: AccessShareLock on events (reading it); on its log none that
 -- blocks writers (ShareUpdateExclusiveLock, against a concurrent release
--- of what it needs, and those of deleting the changes it consumed).
+-- of what it needs; RowExclusiveLock too when it deletes changes every
+-- reader consumed, here none: the log is empty).
 SELECT my_locks('events') AS on_events, my_locks(:'events_log') AS on_log;
 COMMIT;
 -- Guards: the columns of a join count where they are used: a LEFT JOIN of
