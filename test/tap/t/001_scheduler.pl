@@ -117,6 +117,12 @@ $holder->query_safe('BEGIN');
 $holder->query_safe("SELECT action FROM dt.refresh('by_kind')");
 $node->safe_psql('postgres', "INSERT INTO events (kind, amount) VALUES ('k1', 2)");
 sleep 5;
+# held for 5 seconds, and until the skips it saw span more than 3 (the
+# first may come late on a busy machine)
+ok($node->poll_query_until('postgres', qq{
+SELECT max(refresh_end_time) > min(refresh_start_time) + interval '3 seconds' FROM dt.refresh_history
+ WHERE refresh_id > $mark AND name = 'public.by_kind' AND state = 'SKIPPED'}),
+	'the scheduled refreshes of a held table are skipped while it is held');
 $holder->query_safe('COMMIT');
 $holder->quit;
 ok($node->poll_query_until('postgres', equal('by_kind')), 'a blocked table is refreshed once free');
