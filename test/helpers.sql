@@ -47,7 +47,7 @@ $$;
 
 -- Internal names carry the OID of a relation; masked, messages are stable.
 CREATE OR REPLACE FUNCTION dt_test.mask_oids(msg text) RETURNS text LANGUAGE sql AS $$
-SELECT regexp_replace(regexp_replace(msg, '(dt_capture|changes|state|final|aux|key)_[0-9]+', '\1_<oid>', 'g'),
+SELECT regexp_replace(regexp_replace(msg, '(dt_capture|changes|state|final|aux|key|sub)_[0-9]+', '\1_<oid>', 'g'),
                       '(dt_capture_<oid>_[a-z]+)_[0-9]+', '\1_<oid>', 'g')
 $$;
 
