@@ -573,12 +573,13 @@ bulk_statement(TriggerData *td, Oid rootoid)
  *		would have read them refreshes in full, which a window that large
  *		chooses anyway (refresh.c, adaptive_full), and the rows cost the
  *		statement nothing to log and the refresh nothing to count.
- *		Returns whether it wrote any.  A statement that changed no row (an
- *		UPDATE or DELETE whose WHERE matched nothing) costs no more than the
- *		trigger call: the log is not even opened.
+ *		Returns whether it wrote any, and sets *marker to whether that was
+ *		a rebuild marker.  A statement that changed no row (an UPDATE or
+ *		DELETE whose WHERE matched nothing) costs no more than the trigger
+ *		call: the log is not even opened.
  */
 bool
-capture_write_changes(TriggerData *td, bool bulk_markers)
+capture_write_changes(TriggerData *td, bool bulk_markers, bool *marker)
 {
 	Relation	log;
 	LogWriter	w;
@@ -587,6 +588,7 @@ capture_write_changes(TriggerData *td, bool bulk_markers)
 	TupleDesc	desc;
 	bool		wrote;
 
+	*marker = false;
 	if (!TRIGGER_FIRED_BY_TRUNCATE(td->tg_event) &&
 		store_empty(td->tg_newtable) && store_empty(td->tg_oldtable))
 		return false;
@@ -602,7 +604,10 @@ capture_write_changes(TriggerData *td, bool bulk_markers)
 	writer_begin(&w, log, td->tg_relation, rootoid);
 
 	if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event) || (bulk_markers && bulk_statement(td, rootoid)))
+	{
 		writer_add(&w, NULL, DT_SIGN_REBUILD);
+		*marker = true;
+	}
 	else if (TRIGGER_FIRED_BY_INSERT(td->tg_event) && td->tg_newtable)
 		write_store(&w, td->tg_newtable, desc, DT_SIGN_INSERT);
 	else if (TRIGGER_FIRED_BY_DELETE(td->tg_event) && td->tg_oldtable)

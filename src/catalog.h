@@ -253,7 +253,7 @@ extern void catalog_write_guard(Oid relid);
  * capture.c
  * ---------------------------------------------------------------------
  */
-extern bool capture_write_changes(TriggerData *td, bool bulk_markers);
+extern bool capture_write_changes(TriggerData *td, bool bulk_markers, bool *marker);
 extern void capture_attach_input(DtInput *input);
 extern void capture_drop_logs(List *logoids);
 extern void capture_reinstall_triggers(Oid relid);

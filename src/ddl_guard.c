@@ -102,6 +102,7 @@ Datum
 dt_capture_changes(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
+	bool		marker;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_STATEMENT(td->tg_event) ||
 		!TRIGGER_FIRED_AFTER(td->tg_event) || td->tg_trigger->tgnargs != 2)
@@ -121,10 +122,11 @@ dt_capture_changes(PG_FUNCTION_ARGS)
 	 * Its commit wakes the scheduler (the table of the log is the root), if
 	 * it wrote a change: a statement that changed no captured value leaves
 	 * the tables reading it current.  A bulk load writes a marker with
-	 * adaptive refresh on (with it off, refreshes are incremental).
+	 * adaptive refresh on (with it off, refreshes are incremental), and so
+	 * does TRUNCATE: the tables reading it are due at its commit.
 	 */
-	if (capture_write_changes(td, refresh_adaptive))
-		workers_note_write(atooid(td->tg_trigger->tgargs[1]));
+	if (capture_write_changes(td, refresh_adaptive, &marker))
+		workers_note_write(atooid(td->tg_trigger->tgargs[1]), marker);
 	return PointerGetDatum(NULL);
 }
 

@@ -6,7 +6,10 @@
  * Target lag as Snowflake defines it: a DT's data timestamp may be at most
  * its target lag behind now.  A DT is due a little before that: its lag
  * minus a lead of twice its recent refresh time (at least 100 ms, at most
- * half the lag).  An unpopulated DT is due at once.
+ * half the lag).  An unpopulated DT is due at once, and so is one whose
+ * input was bulk-loaded or truncated since its last scheduled refresh
+ * (the scheduler's fresh callback says so, workers.c): its next refresh
+ * is a full one, whose time its lead does not foretell.
  *
  * A refresh is done by *unit*: the due DT preceded by every DT it reads,
  * directly or not, all refreshed in one transaction as of one snapshot
@@ -184,7 +187,10 @@ compare_due_at(const ListCell *a, const ListCell *b)
  * the DT, it returns true if nothing the unit reads has changed since its
  * last refresh (the DT is current: not due, and no reason to wake), or
  * else sets *as_of to a time as of which the DT is known current, later
- * than its data timestamp in the catalog perhaps (0: none).
+ * than its data timestamp in the catalog perhaps (0: none), and *due_now
+ * if the DT is due at once whatever its lag: an input was bulk-loaded or
+ * truncated, and its refresh will be a full one, which its recent
+ * refresh times (its lead) do not foretell.
  */
 List *
 schedule_plan(List *entries, TimestampTz now, List *busy, TimestampTz *wake,
@@ -200,12 +206,13 @@ schedule_plan(List *entries, TimestampTz now, List *busy, TimestampTz *wake,
 	{
 		ScheduleEntry *e = (ScheduleEntry *) lfirst(lc);
 		TimestampTz as_of = 0;
+		bool		due_now = false;
 
 		if (!e->active || e->downstream)
 			continue;
-		if (fresh != NULL && e->populated && e->data_timestamp != 0 && fresh(e->relid, &as_of, arg))
+		if (fresh != NULL && e->populated && e->data_timestamp != 0 && fresh(e->relid, &as_of, &due_now, arg))
 			continue;
-		e->due_at = e->populated && e->data_timestamp != 0
+		e->due_at = e->populated && e->data_timestamp != 0 && !due_now
 			? Max(e->data_timestamp, as_of) + due_after(e) : now;
 		if (e->due_at <= now)
 			due_entries = lappend(due_entries, e);

@@ -18,7 +18,7 @@
  * schedule.c
  * ---------------------------------------------------------------------
  */
-typedef bool (*ScheduleFreshFn) (Oid relid, TimestampTz *as_of, void *arg);
+typedef bool (*ScheduleFreshFn) (Oid relid, TimestampTz *as_of, bool *due_now, void *arg);
 
 extern List *schedule_load(void);
 extern List *schedule_plan(List *entries, TimestampTz now, List *busy, TimestampTz *wake,
@@ -39,7 +39,7 @@ extern int	workers_refresh_timeout;	/* pg_dynamic_tables.refresh_timeout,
 
 extern void workers_init(void);
 extern void workers_wake_scheduler(void);
-extern void workers_note_write(Oid relid);
+extern void workers_note_write(Oid relid, bool rebuild);
 extern void workers_note_utility(void);
 extern void workers_note_prepare(const char *gid);
 extern bool workers_finish_prepared(const char *gid, bool committed);

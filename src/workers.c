@@ -183,6 +183,8 @@ typedef struct Watch
 	uint64		seen;			/* their changes, before the refresh */
 	TimestampTz verified_at;	/* known current as of */
 	int64		due_after;		/* due this long after it is not current */
+	bool		rebuild;		/* an input bulk-loaded or truncated since:
+								 * due at once */
 } Watch;
 
 typedef struct WorkerSlot
@@ -253,6 +255,7 @@ static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
 /* What this transaction's commit must tell the workers. */
 static uint64 written_buckets = 0;	/* the buckets of tables it wrote */
+static uint64 rebuild_buckets = 0;	/* ... a rebuild marker into their logs */
 static bool precommitted = false;	/* counted in_flight at pre-commit */
 static char *prepare_gid = NULL;	/* PREPARE TRANSACTION's, in
 									 * TopMemoryContext */
@@ -376,6 +379,39 @@ find_watch(Oid dboid, Oid relid)
 }
 
 /*
+ * wake_for
+ *		A unit of database db is due at due: the latches to set (at most
+ *		DT_MAX_WORKERS + 1, after the spinlock is released) so that its idle
+ *		workers plan again, or, if it has no worker ready (none, or all
+ *		busy), the launcher learns when to start one.  Returns how many.
+ *		The caller holds the spinlock.
+ */
+static int
+wake_for(DbSlot *db, TimestampTz due, Latch **latches)
+{
+	bool		ready = false;
+	int			n = 0;
+	int			i;
+
+	for (i = 0; i < shared->nworkers; i++)
+	{
+		WorkerSlot *w = &shared->workers[i];
+
+		if (w->dboid != db->dboid || w->state == WORKER_FREE || w->state == WORKER_LEAVING)
+			continue;
+		ready = ready || (w->state != WORKER_BUSY && !w->quit);
+		if (w->state == WORKER_IDLE && w->latch != NULL)
+			latches[n++] = w->latch;
+	}
+	if (!ready && due < db->next_due && shared->launcher_latch != NULL)
+	{
+		db->next_due = due;
+		latches[n++] = shared->launcher_latch;
+	}
+	return n;
+}
+
+/*
  * writes_committing
  *		At pre-commit (or pre-prepare) of a transaction that wrote tables
  *		whose buckets are written_buckets: count it in flight in them, so
@@ -401,7 +437,6 @@ writes_committing(void)
 	if (db != NULL && (db->quiet & written_buckets) != 0)
 	{
 		TimestampTz due = DT_NOEND;
-		bool		ready = false;
 
 		for (i = 0; i < shared->nwatches; i++)
 		{
@@ -415,21 +450,7 @@ writes_committing(void)
 			}
 		}
 		db->quiet &= ~written_buckets;
-		for (i = 0; i < shared->nworkers; i++)
-		{
-			WorkerSlot *w = &shared->workers[i];
-
-			if (w->dboid != db->dboid || w->state == WORKER_FREE || w->state == WORKER_LEAVING)
-				continue;
-			ready = ready || (w->state != WORKER_BUSY && !w->quit);
-			if (w->state == WORKER_IDLE && w->latch != NULL)
-				latches[n++] = w->latch;
-		}
-		if (!ready && due < db->next_due && shared->launcher_latch != NULL)
-		{
-			db->next_due = due;
-			latches[n++] = shared->launcher_latch;
-		}
+		n = wake_for(db, due, latches);
 	}
 	for (b = 0; db != NULL && b < DT_BUCKETS; b++)
 	{
@@ -463,6 +484,42 @@ writes_ended(Oid dboid, uint64 buckets, bool committed)
 		if (committed)
 			db->changes[b]++;
 	}
+}
+
+/*
+ * writes_rebuilt
+ *		This transaction, just committed, wrote rebuild markers (a bulk load,
+ *		TRUNCATE) into the logs of tables in rebuild_buckets: the watched
+ *		units reading them are due at once (unit_is_current), their next
+ *		refresh being a full one that their lead, twice their recent
+ *		refresh times, does not foretell; their database's idle workers
+ *		plan again.  A unit not watched is due by its data timestamp, at
+ *		most its lag less its lead after its last refresh.
+ */
+static void
+writes_rebuilt(void)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	Latch	   *latches[DT_MAX_WORKERS + 1];
+	int			n = 0;
+	bool		any = false;
+	DbSlot	   *db;
+	int			i;
+
+	SpinLockAcquire(&shared->mutex);
+	db = find_db(MyDatabaseId);
+	for (i = 0; db != NULL && i < shared->nwatches; i++)
+	{
+		Watch	   *w = &shared->watches[i];
+
+		if (w->dboid == db->dboid && (w->mask & rebuild_buckets) != 0)
+			any = w->rebuild = true;
+	}
+	if (any)
+		n = wake_for(db, now, latches);
+	SpinLockRelease(&shared->mutex);
+	for (i = 0; i < n; i++)
+		SetLatch(latches[i]);
 }
 
 /*
@@ -555,12 +612,14 @@ workers_xact_callback(XactEvent event, void *arg)
 		SpinLockAcquire(&shared->mutex);
 		writes_ended(MyDatabaseId, written_buckets, event == XACT_EVENT_COMMIT);
 		SpinLockRelease(&shared->mutex);
+		if (event == XACT_EVENT_COMMIT && rebuild_buckets != 0)
+			writes_rebuilt();
 	}
 	if (event == XACT_EVENT_PREPARE && precommitted && prepare_gid != NULL)
 		writes_prepared();
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PREPARE)
 	{
-		written_buckets = 0;
+		written_buckets = rebuild_buckets = 0;
 		precommitted = false;
 		if (prepare_gid != NULL)
 			pfree(prepare_gid);
@@ -630,13 +689,17 @@ workers_database_changed(Oid dboid)
 /*
  * workers_note_write
  *		From the capture trigger: this transaction wrote relid (a table
- *		that DTs read).  Its commit is counted in the table's bucket, and
- *		wakes the scheduler if a unit reading it was current.
+ *		that DTs read), a rebuild marker into its log if rebuild.  Its
+ *		commit is counted in the table's bucket, and wakes the scheduler if
+ *		a unit reading it was current; with a marker, the units reading it
+ *		are due at once (writes_rebuilt).
  */
 void
-workers_note_write(Oid relid)
+workers_note_write(Oid relid, bool rebuild)
 {
 	written_buckets |= bucket_of(relid);
+	if (rebuild)
+		rebuild_buckets |= bucket_of(relid);
 }
 
 /*
@@ -1666,10 +1729,12 @@ refresh_cancelled(void)
  * unit_is_current
  *		schedule_plan's ScheduleFreshFn: is nothing relid's unit reads
  *		changed since its last scheduled refresh (its watch)?  If something
- *		has, *as_of is when it was known current last.
+ *		has, *as_of is when it was known current last (unless the schedule
+ *		changed since), and *due_now whether that was a rebuild marker
+ *		(writes_rebuilt).
  */
 static bool
-unit_is_current(Oid relid, TimestampTz *as_of, void *arg)
+unit_is_current(Oid relid, TimestampTz *as_of, bool *due_now, void *arg)
 {
 	bool		current = false;
 	DbSlot	   *db;
@@ -1680,8 +1745,13 @@ unit_is_current(Oid relid, TimestampTz *as_of, void *arg)
 	w = db != NULL ? find_watch(db->dboid, relid) : NULL;
 	if (w != NULL && watch_clean(db, w))
 		current = true;
-	else if (w != NULL && w->generation == db->generation)
-		*as_of = w->verified_at;
+	else if (w != NULL)
+	{
+		/* a rebuild since its refresh counts even if the schedule changed */
+		if (w->generation == db->generation)
+			*as_of = w->verified_at;
+		*due_now = w->rebuild;
+	}
 	SpinLockRelease(&shared->mutex);
 	return current;
 }
@@ -1779,6 +1849,7 @@ watch_unit(Oid relid, const UnitInputs *in, bool settled)
 		w->seen = in->seen;
 		w->verified_at = in->at;
 		w->due_after = Max(in->due_after, 0);
+		w->rebuild = false;
 		db->quiet |= in->mask;
 	}
 	SpinLockRelease(&shared->mutex);

@@ -216,5 +216,32 @@ $before = rows('fast');
 sleep 2;
 is(rows('fast'), $before, 'and refreshed no more');
 
+# (i) A bulk load (a rebuild marker in the log: here an INSERT of 10,000
+# rows into a table of 100) makes the tables reading it due at its commit,
+# whatever their target lag: their next refresh is a full one, which their
+# recent refresh times do not foretell.  A small write waits for the lag.
+$node->safe_psql('postgres', q{
+CREATE TABLE loads (k int, v int);
+INSERT INTO loads SELECT i % 5, i FROM generate_series(1, 100) i;
+SELECT dt.create_dynamic_table('hourly', 'SELECT k, count(*) AS n, sum(v) AS s FROM loads GROUP BY k',
+                               target_lag => '100 milliseconds');
+});
+ok(settled('hourly'), 'a table is watched');
+$node->safe_psql('postgres', q{SELECT dt.alter_dynamic_table('hourly', target_lag => '1 hour')});
+$before = rows('hourly');
+$node->safe_psql('postgres', 'INSERT INTO loads VALUES (1, 1)');
+sleep 2;
+is(rows('hourly'), $before, 'a small write to its input is not refreshed before its lag');
+$committed = $node->safe_psql('postgres', q{
+BEGIN;
+INSERT INTO loads SELECT i % 7, i FROM generate_series(1, 10000) i;
+SELECT clock_timestamp();
+COMMIT;});
+ok($node->poll_query_until('postgres', qq{
+SELECT count(*) = 1 FROM dt.refresh_history
+ WHERE name = 'public.hourly' AND refresh_trigger = 'SCHEDULED' AND refresh_action = 'FULL'
+   AND refresh_start_time > '$committed'}), 'a bulk load is refreshed at once, in full');
+ok($node->safe_psql('postgres', equal('hourly')) eq 't', 'with the small write before it');
+
 $node->stop;
 done_testing();
