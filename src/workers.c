@@ -1665,10 +1665,13 @@ claim_unit(List *units, int *left)
  *		worker did not take is due at next_due (another worker is started
  *		for it if this one is still busy then), and left due units wait for
  *		another worker (the launcher is woken to start one).  Then no due
- *		work is waiting for a worker any more, or it is, since now.
+ *		work is waiting for a worker any more, or it is, since now.  With
+ *		planned (the generation of the schedule next_due was planned from),
+ *		a schedule changed since is due now: its change's "look now" is not
+ *		overwritten by an older plan.
  */
 static void
-publish(TimestampTz next_due, int left)
+publish(TimestampTz next_due, int left, const uint32 *planned)
 {
 	DbSlot	   *db;
 	bool		starved = false;
@@ -1679,7 +1682,7 @@ publish(TimestampTz next_due, int left)
 	db = find_db(MyDatabaseId);
 	if (db != NULL)
 	{
-		db->next_due = left > 0 ? 0 : next_due;
+		db->next_due = left > 0 || (planned != NULL && *planned != db->generation) ? 0 : next_due;
 		db->waiting = left;
 		if (left == 0)
 			db->starved_since = 0;
@@ -2159,10 +2162,11 @@ schedule_generation(void)
  *		Exit, idle: from now on a commit that makes a unit of this database
  *		due tells the launcher when (writes_committing), so plan once more
  *		and tell it when the next unit is due, counting the commits that
- *		woke this worker too late.
+ *		woke this worker too late; entries are the schedule of generation
+ *		planned, and a change since (a DT created, say) is due at once.
  */
 static void
-leave(List *entries)
+leave(List *entries, uint32 planned)
 {
 	TimestampTz now = GetCurrentTimestamp();
 	TimestampTz wake = DT_NOEND;
@@ -2172,7 +2176,7 @@ leave(List *entries)
 	shared->workers[my_worker_slot].state = WORKER_LEAVING;
 	SpinLockRelease(&shared->mutex);
 	units = schedule_plan(entries, now, unavailable_relids(now, &wake), &wake, unit_is_current, NULL);
-	publish(units != NIL ? now : wake, 0);
+	publish(units != NIL ? now : wake, 0, &planned);
 	proc_exit(0);
 }
 
@@ -2257,7 +2261,7 @@ worker_loop(void)
 		 */
 		unit = claim_unit(schedule_plan(load.entries, Max(now, started_for), busy, &wake,
 										unit_is_current, NULL), &left);
-		publish(wake, left);
+		publish(wake, left, NULL);
 		if (unit != NIL)
 			reload = !run_unit(unit, load.entries);
 		else
@@ -2275,7 +2279,7 @@ worker_loop(void)
 		SpinLockRelease(&shared->mutex);
 		compact_logs(NIL, quit || now - idle_since >= WORKER_IDLE_TIMEOUT_US, &wake);
 		if (quit || now - idle_since >= WORKER_IDLE_TIMEOUT_US)
-			leave(load.entries);
+			leave(load.entries, seen);
 		wake = Min(wake, now + HOUSEKEEPING_US);
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 Max((wake - GetCurrentTimestamp()) / 1000, 1), PG_WAIT_EXTENSION);
