@@ -133,6 +133,7 @@
 #define LAUNCHER_NAP_US			(10 * USECS_PER_SEC)
 #define BACKOFF_MIN_US			(100 * 1000)
 #define BACKOFF_MAX_US			(USECS_PER_SEC)
+#define BACKOFF_FAILED_MAX_US	(10 * USECS_PER_SEC)
 #define COMPACT_INTERVAL_US		(USECS_PER_SEC)
 /*
  * What a worker's start costs (a connection, the schedule read, its first
@@ -1340,7 +1341,10 @@ dt_launcher_main(Datum arg)
  * ---------------------------------------------------------------------
  */
 
-/* A unit found locked by another refresh: when to try it again. */
+/*
+ * A unit found locked by another refresh, or whose refresh failed outside
+ * its DTs' own error handling: when to try it again.
+ */
 typedef struct Blocked
 {
 	Oid			relid;			/* the unit's last DT */
@@ -1576,11 +1580,17 @@ unavailable_relids(TimestampTz now, TimestampTz *wake)
 
 /*
  * note_blocked
- *		The unit ending with relid was skipped (locked, skipped is true) or
- *		ran: back off before the next try, doubling, or forget it.
+ *		The unit ending with relid was skipped (locked, skipped is true),
+ *		failed (its transaction rolled back: an error outside the history
+ *		and failure count of its DTs, as of lock_inputs cancelled by
+ *		pg_dynamic_tables.refresh_timeout while DDL holds a table it reads),
+ *		or ran: back off before the next try, doubling up to
+ *		BACKOFF_MAX_US (BACKOFF_FAILED_MAX_US after a failure: each try is an
+ *		ERROR in the server log, and tried again at once, a cause that
+ *		lasts made hundreds a second), or forget it.
  */
 static void
-note_blocked(Oid relid, bool skipped)
+note_blocked(Oid relid, bool skipped, bool failed)
 {
 	ListCell   *lc;
 	Blocked    *b = NULL;
@@ -1590,7 +1600,7 @@ note_blocked(Oid relid, bool skipped)
 		if (((Blocked *) lfirst(lc))->relid == relid)
 			b = (Blocked *) lfirst(lc);
 	}
-	if (!skipped)
+	if (!skipped && !failed)
 	{
 		if (b != NULL)
 		{
@@ -1608,7 +1618,8 @@ note_blocked(Oid relid, bool skipped)
 		blocked = lappend(blocked, b);
 		MemoryContextSwitchTo(old);
 	}
-	b->backoff_us = b->backoff_us == 0 ? BACKOFF_MIN_US : Min(2 * b->backoff_us, BACKOFF_MAX_US);
+	b->backoff_us = b->backoff_us == 0 ? BACKOFF_MIN_US :
+		Min(2 * b->backoff_us, failed ? BACKOFF_FAILED_MAX_US : BACKOFF_MAX_US);
 	b->retry_at = GetCurrentTimestamp() + b->backoff_us;
 }
 
@@ -2035,7 +2046,7 @@ compact_logs(List *unit, bool force, TimestampTz *wake)
  * run_unit
  *		Refresh a unit in its own transaction, then watch its inputs
  *		(watch_unit) and have the logs it read compacted (compact_logs);
- *		back off if it was locked.  A cancel (SIGINT from
+ *		back off if it was locked or failed (note_blocked).  A cancel (SIGINT from
  *		workers_cancel_refresh, or the timeout) fails the refresh, and ends
  *		here at the latest.  Returns whether the unit is watched: then the
  *		watch tells the next plan when the unit was current (unit_is_current),
@@ -2048,10 +2059,13 @@ run_unit(List *unit, List *entries)
 	UnitInputs	in;
 	Latch	   *launcher;
 	bool		watched;
+	bool		failed;
+	bool		cancelled;
 
 	read_unit_inputs(entries, llast_oid(unit), &in);
 	(void) in_transaction(refresh_unit_work, &run);
-	watched = watch_unit(llast_oid(unit), &in, run.settled && !run.skipped && !transaction_failed);
+	failed = transaction_failed;
+	watched = watch_unit(llast_oid(unit), &in, run.settled && !run.skipped && !failed);
 	if (workers_refresh_timeout > 0)
 		disable_timeout(STATEMENT_TIMEOUT, false);
 
@@ -2063,7 +2077,8 @@ run_unit(List *unit, List *entries)
 	 * refresh).
 	 */
 	LockReleaseSession(USER_LOCKMETHOD);
-	note_blocked(llast_oid(unit), run.skipped || refresh_cancelled());
+	cancelled = refresh_cancelled();
+	note_blocked(llast_oid(unit), run.skipped || cancelled, failed && !cancelled);
 	if (!run.skipped)
 		compact_logs(unit, false, NULL);
 
@@ -2308,12 +2323,16 @@ dt_refresh_worker_main(Datum arg)
 	 * Settings an ALTER DATABASE or ROLE ... SET made for sessions must not
 	 * fail scheduled refreshes, as autovacuum ignores them too: a refresh
 	 * must see what committed before it began
-	 * (refresh_require_read_committed), and it waits for locks as long as
-	 * pg_dynamic_tables.refresh_timeout lets it (a lock_timeout would fail
-	 * it, and then suspend its table, each time DDL holds a table it reads).
+	 * (refresh_require_read_committed), it writes (under
+	 * default_transaction_read_only, a database owner's to set, every refresh
+	 * failed, and so did the insert of its failure into the history), and it
+	 * waits for locks as long as pg_dynamic_tables.refresh_timeout lets it (a
+	 * lock_timeout would fail it, and then suspend its table, each time DDL
+	 * holds a table it reads).
 	 */
 	SetConfigOption("default_transaction_isolation", "read committed", PGC_SUSET, PGC_S_OVERRIDE);
 	SetConfigOption("lock_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("default_transaction_read_only", "off", PGC_SUSET, PGC_S_OVERRIDE);
 
 	SpinLockAcquire(&shared->mutex);
 	shared->workers[my_worker_slot].pid = MyProcPid;

@@ -10,6 +10,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use Time::HiRes qw(sleep);
 
 # equal(dt): the dynamic table equals its query (test/oracle.sql).
 sub equal
@@ -42,12 +43,14 @@ $node->append_conf('postgresql.conf', "shared_preload_libraries = 'pg_dynamic_ta
 $node->start;
 my @dbs = map { "db$_" } 1 .. 5;
 make_db($node, $_, '1 second') for @dbs;
-# One database's sessions default to SERIALIZABLE (a refresh refuses it)
-# and to a lock_timeout of a millisecond: its workers refresh in READ
-# COMMITTED and wait for locks all the same.  Those already connected go,
-# so that the next ones read the settings.
+# One database's sessions default to SERIALIZABLE (a refresh refuses it),
+# to read-only transactions and to a lock_timeout of a millisecond: its
+# workers refresh in READ COMMITTED, write, and wait for locks all the
+# same.  Those already connected go, so that the next ones read the
+# settings.
 $node->safe_psql('postgres', q{
 ALTER DATABASE db5 SET default_transaction_isolation = 'serializable';
+ALTER DATABASE db5 SET default_transaction_read_only = on;
 ALTER DATABASE db5 SET lock_timeout = '1ms';
 SELECT pg_terminate_backend(pid) FROM pg_stat_activity
  WHERE datname = 'db5' AND backend_type = 'pg_dynamic_tables refresh worker';
@@ -57,7 +60,8 @@ for my $round (1 .. 2)
 	for my $db (@dbs)
 	{
 		my $seen = $node->safe_psql($db, 'SELECT max(refresh_id) FROM dt.refresh_history');
-		$node->safe_psql($db, "INSERT INTO t SELECT i % 5, i FROM generate_series(1, 10) i");
+		$node->safe_psql($db, "SET default_transaction_read_only = off;
+INSERT INTO t SELECT i % 5, i FROM generate_series(1, 10) i");
 		ok($node->poll_query_until($db, equal('t_sum')), "$db: writes reach its table (round $round)");
 		ok($node->poll_query_until($db, qq{
 SELECT count(*) > 0 FROM dt.refresh_history WHERE refresh_id > $seen AND refresh_trigger = 'SCHEDULED'}),
@@ -73,6 +77,7 @@ ok($node->poll_query_until('db5', "SELECT NOT EXISTS (SELECT FROM $log)"),
 # as long as pg_dynamic_tables.refresh_timeout lets it), rather than fail.
 $node->safe_psql('db5', q{
 SET default_transaction_isolation = 'read committed';
+SET default_transaction_read_only = off;
 SET lock_timeout = 0;
 CREATE TABLE u (k int);
 INSERT INTO u VALUES (1), (2);
@@ -82,7 +87,7 @@ SELECT dt.create_dynamic_table('tu', 'SELECT t.k, count(*) AS n FROM t JOIN u US
 my $ddl = $node->background_psql('db5');
 my $log_offset = -s $node->logfile;
 $ddl->query_safe('SET lock_timeout = 0; BEGIN; LOCK TABLE u IN ACCESS EXCLUSIVE MODE');
-$node->safe_psql('db5', 'INSERT INTO t VALUES (1, 7)');
+$node->safe_psql('db5', 'SET default_transaction_read_only = off; INSERT INTO t VALUES (1, 7)');
 ok($node->poll_query_until('db5', q{
 SELECT EXISTS (SELECT FROM pg_stat_activity
                 WHERE backend_type = 'pg_dynamic_tables refresh worker' AND wait_event_type = 'Lock')}),
@@ -90,8 +95,43 @@ SELECT EXISTS (SELECT FROM pg_stat_activity
 $ddl->query_safe('COMMIT');
 $ddl->quit;
 ok($node->poll_query_until('db5', equal('tu')), 'db5: and is made once it is released');
-ok(!$node->log_contains(qr/lock timeout/, $log_offset),
+ok(!$node->log_contains(qr/lock timeout|read-only transaction/, $log_offset),
 	'db5: without failing for the lock_timeout the database sets');
+
+# When pg_dynamic_tables.refresh_timeout ends that wait, the refresh fails
+# outside its table's own error handling (no history, no failure count):
+# it is tried again after a backoff that doubles, not at once, when each
+# try was another ERROR in the server log (hundreds a second with a short
+# timeout).  So the first six timeouts are at least the first five
+# backoffs apart, 0.1 + 0.2 + 0.4 + 0.8 + 1.6 seconds, however slow the
+# machine; tried at once, they came five timeouts of 0.2 seconds apart.
+$node->safe_psql('postgres', q{
+ALTER SYSTEM SET pg_dynamic_tables.refresh_timeout = '200ms';
+SELECT pg_reload_conf();
+});
+$ddl = $node->background_psql('db5');
+$log_offset = -s $node->logfile;
+$ddl->query_safe('SET lock_timeout = 0; BEGIN; LOCK TABLE u IN ACCESS EXCLUSIVE MODE');
+$node->safe_psql('db5', 'SET default_transaction_read_only = off; INSERT INTO t VALUES (2, 7)');
+my @timeouts;
+for (my $i = 0; $i < 10 * $PostgreSQL::Test::Utils::timeout_default && @timeouts < 6; $i++)
+{
+	@timeouts = slurp_file($node->logfile, $log_offset) =~
+	  /^\S+ (\d\d):(\d\d):(\d\d\.\d+) \S+ \[\d+\] .*ERROR:  canceling statement due to statement timeout/mg;
+	@timeouts = map { 3600 * $timeouts[3 * $_] + 60 * $timeouts[3 * $_ + 1] + $timeouts[3 * $_ + 2] }
+	  0 .. @timeouts / 3 - 1;
+	sleep(0.1) if @timeouts < 6;
+}
+my $span = @timeouts >= 6 ? $timeouts[5] - $timeouts[0] : 0;
+$span += 86400 if $span < 0;
+ok($span >= 3.1, "db5: a refresh cancelled by the timeout backs off (six timeouts in $span s)");
+$ddl->query_safe('COMMIT');
+$ddl->quit;
+ok($node->poll_query_until('db5', equal('tu')), 'db5: and is made once the lock is released');
+$node->safe_psql('postgres', q{
+ALTER SYSTEM RESET pg_dynamic_tables.refresh_timeout;
+SELECT pg_reload_conf();
+});
 is($node->safe_psql('postgres', q{
 SELECT count(*) <= 3 FROM pg_stat_activity WHERE backend_type LIKE 'pg_dynamic_tables %'}),
 	't', 'the launcher and at most two refresh workers serve five databases');
