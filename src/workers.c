@@ -55,7 +55,9 @@
  * dropped; the extension created; a failed manual refresh to record)
  * bumps the database's generation at commit and wakes its idle workers and
  * the launcher: the workers' cache invalidation, which reaches databases
- * that have no worker too.  dt.drop_dynamic_table, dt.suspend and
+ * that have no worker too.  A reload that turns pg_dynamic_tables.enabled
+ * on or off for the server bumps every database's (the launcher, which
+ * alone sees the server's setting, publishes it: scheduling_enabled).  dt.drop_dynamic_table, dt.suspend and
  * dt.alter_dynamic_table cancel (SIGINT) the refresh of their DT that a
  * worker runs, and pg_dynamic_tables.refresh_timeout bounds every
  * scheduled refresh, so that nobody waits for ever behind a runaway one.
@@ -236,6 +238,7 @@ typedef struct DtShared
 	int64		start_cost_us;	/* a worker's start to its first refresh's
 								 * end, a moving average */
 	bool		slot_wanted;	/* the launcher waits for a worker to be idle */
+	bool		server_enabled; /* pg_dynamic_tables.enabled for the server */
 	int			nworkers;
 	WorkerSlot	workers[FLEXIBLE_ARRAY_MEMBER];
 } DtShared;
@@ -315,6 +318,7 @@ workers_shmem_startup(void)
 		SpinLockInit(&shared->mutex);
 		shared->nworkers = workers_max_refreshes;
 		shared->start_cost_us = START_COST_INITIAL_US;
+		shared->server_enabled = workers_scheduler_enabled;
 	}
 	LWLockRelease(AddinShmemInitLock);
 }
@@ -1289,6 +1293,45 @@ launcher_pass(MemoryContext cxt)
 }
 
 /*
+ * publish_server_enabled
+ *		Publish pg_dynamic_tables.enabled as the launcher sees it: the
+ *		server's (postgresql.conf, ALTER SYSTEM, the command line), since
+ *		the launcher, connected to no database, applies no ALTER DATABASE
+ *		or ALTER ROLE ... SET, which refresh workers do when they connect
+ *		(scheduling_enabled says why that matters).  If it changed, every
+ *		database's schedule changed: its generation moves, so that its
+ *		workers read it again, and a worker leaving with a plan made before
+ *		cannot overwrite the "look now" (publish), and one is started where
+ *		there is none.
+ */
+static void
+publish_server_enabled(void)
+{
+	Latch	   *latches[DT_MAX_WORKERS];
+	int			n = 0;
+	int			i;
+
+	SpinLockAcquire(&shared->mutex);
+	if (shared->server_enabled != workers_scheduler_enabled)
+	{
+		shared->server_enabled = workers_scheduler_enabled;
+		for (i = 0; i < DT_MAX_DATABASES; i++)
+		{
+			shared->dbs[i].generation++;
+			shared->dbs[i].next_due = 0;
+		}
+		for (i = 0; i < shared->nworkers; i++)
+		{
+			if (shared->workers[i].state != WORKER_FREE && shared->workers[i].latch != NULL)
+				latches[n++] = shared->workers[i].latch;
+		}
+	}
+	SpinLockRelease(&shared->mutex);
+	for (i = 0; i < n; i++)
+		SetLatch(latches[i]);
+}
+
+/*
  * dt_launcher_main
  *		Entry point of the launcher.
  */
@@ -1308,6 +1351,8 @@ dt_launcher_main(Datum arg)
 
 	/* scratch memory, reset every loop */
 	cxt = AllocSetContextCreate(TopMemoryContext, "pg_dynamic_tables launcher", ALLOCSET_DEFAULT_SIZES);
+	/* a reload while no launcher ran (it is restarted) is seen here */
+	publish_server_enabled();
 	for (;;)
 	{
 		TimestampTz wake;
@@ -1316,15 +1361,9 @@ dt_launcher_main(Datum arg)
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
 		{
-			int			i;
-
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
-			/* pg_dynamic_tables.enabled may have changed: look everywhere */
-			SpinLockAcquire(&shared->mutex);
-			for (i = 0; i < DT_MAX_DATABASES; i++)
-				shared->dbs[i].next_due = 0;
-			SpinLockRelease(&shared->mutex);
+			publish_server_enabled();
 		}
 		MemoryContextReset(cxt);
 		wake = launcher_pass(cxt);
@@ -1431,16 +1470,25 @@ in_transaction(void (*work) (void *), void *arg)
 
 /*
  * scheduling_enabled
- *		pg_dynamic_tables.enabled, with this database's ALTER DATABASE ...
- *		SET, which a running process does not otherwise see change.
+ *		pg_dynamic_tables.enabled for this database: its ALTER DATABASE ...
+ *		SET, read now (a running process does not otherwise see it change),
+ *		or else the server's, as the launcher published it.  Not this
+ *		process's own setting: that took, when the worker connected, the
+ *		database's setting of then (an ALTER DATABASE ... RESET since would
+ *		not reach it, nor would a reload, the database's setting coming
+ *		first) and an ALTER ROLE ... SET of the role it connects as, which
+ *		is for sessions, not for the scheduler.
  */
 static bool
 scheduling_enabled(void)
 {
 	Oid			types[1] = {OIDOID};
 	Datum		values[1] = {ObjectIdGetDatum(MyDatabaseId)};
-	bool		enabled = workers_scheduler_enabled;
+	bool		enabled;
 
+	SpinLockAcquire(&shared->mutex);
+	enabled = shared->server_enabled;
+	SpinLockRelease(&shared->mutex);
 	SPI_connect();
 	if (SPI_execute_with_args("SELECT substr(c, length('pg_dynamic_tables.enabled=') + 1)"
 							  " FROM pg_catalog.pg_db_role_setting s, unnest(s.setconfig) c"

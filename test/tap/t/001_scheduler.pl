@@ -328,12 +328,26 @@ $before = $node->safe_psql('postgres', 'SELECT max(refresh_id) FROM dt.refresh_h
 sleep 3;
 is($node->safe_psql('postgres', "SELECT count(*) FROM dt.refresh_history WHERE refresh_id > $before"),
 	'0', 'so does ALTER DATABASE ... SET pg_dynamic_tables.enabled = off');
-$node->safe_psql('postgres', 'ALTER DATABASE postgres RESET pg_dynamic_tables.enabled');
 
 # A restart, then a crash: the tables stay correct and refreshes resume.
+# The restart is made with the database's scheduling off, and an ALTER
+# ROLE ... SET of the role the workers connect as, which is for sessions:
+# the refresh worker started with the server connects with both applied.
+# Written to meanwhile, the table is refreshed once the database's setting
+# is reset, by that worker (it reads the database's setting, not its
+# own of when it connected) or by the next.
+$node->safe_psql('postgres', 'ALTER ROLE CURRENT_USER SET pg_dynamic_tables.enabled = off');
 $node->restart;
+ok($node->poll_query_until('postgres', workers('refresh worker') . ' >= 1'),
+	'a refresh worker starts with the server');
 $node->safe_psql('postgres', "INSERT INTO events (kind, amount) VALUES ('k5', 5)");
+$seen = $node->safe_psql('postgres', "SELECT coalesce(max(refresh_id), 0) FROM dt.refresh_history");
+$node->safe_psql('postgres', 'ALTER DATABASE postgres RESET pg_dynamic_tables.enabled');
+ok($node->poll_query_until('postgres',
+	"SELECT count(*) >= 1 FROM dt.refresh_history WHERE refresh_id > $seen AND refresh_trigger = 'SCHEDULED'"),
+	'resetting the database\'s setting after a restart starts scheduled refreshes');
 ok($node->poll_query_until('postgres', equal('by_kind')), 'refreshes resume after a restart');
+$node->safe_psql('postgres', 'ALTER ROLE CURRENT_USER RESET pg_dynamic_tables.enabled');
 $node->safe_psql('postgres', "INSERT INTO events (kind, amount) SELECT 'k6', i FROM generate_series(1, 50) i");
 $node->stop('immediate');
 $node->start;
