@@ -57,7 +57,8 @@
  * the launcher: the workers' cache invalidation, which reaches databases
  * that have no worker too.  A reload that turns pg_dynamic_tables.enabled
  * on or off for the server bumps every database's (the launcher, which
- * alone sees the server's setting, publishes it: scheduling_enabled).  dt.drop_dynamic_table, dt.suspend and
+ * alone sees the server's setting, publishes it: scheduling_enabled).
+ * dt.drop_dynamic_table, dt.suspend and
  * dt.alter_dynamic_table cancel (SIGINT) the refresh of their DT that a
  * worker runs, and pg_dynamic_tables.refresh_timeout bounds every
  * scheduled refresh, so that nobody waits for ever behind a runaway one.
