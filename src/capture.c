@@ -1705,15 +1705,27 @@ capture_mark_rebuild(Oid relid)
 }
 
 /*
+ * The positions of the DTs that read the log of input $1 and have one
+ * (position_xid, position_cid, position_snapshot), the least advanced
+ * first: a row some reader has not consumed is kept after one test.
+ */
+#define LOG_READERS_SQL \
+	"SELECT d.position_xid, d.position_cid, d.position_snapshot " \
+	"FROM " DT_INTERNAL_SCHEMA ".dynamic_table_input i " \
+	"JOIN " DT_INTERNAL_SCHEMA ".dynamic_table d ON d.relid = i.relid " \
+	"WHERE i.input_relid = $1 AND d.position_snapshot IS NOT NULL " \
+	"ORDER BY pg_catalog.pg_snapshot_xmax(d.position_snapshot), " \
+	"pg_catalog.pg_snapshot_xmin(d.position_snapshot)"
+
+/*
  * any_consumed_by_all
  *		Does the log logoid (locked by the caller) hold a row that every
- *		reader of the SPI result (position_xid, position_cid,
- *		position_snapshot; one row each) has consumed, the rows
- *		capture_cleanup would delete?  One test per reader for each run of
- *		rows of one transaction (the readers' own transactions, whose rows
- *		are told apart by command, aside): after each but the last of the
- *		DTs over a log refresh in turn, none is, as the others have not
- *		consumed the last window.
+ *		reader of the SPI result (LOG_READERS_SQL, least advanced first)
+ *		has consumed, the rows capture_cleanup would delete?  One test per
+ *		reader for each run of rows of one transaction (the readers' own
+ *		transactions, whose rows are told apart by command, aside): after
+ *		each but the last of the DTs over a log refresh in turn, none is, as
+ *		the others have not consumed the last window.
  */
 static bool
 any_consumed_by_all(Oid logoid)
@@ -1792,22 +1804,13 @@ capture_cleanup(Oid relid)
 		return false;
 	log = names_internal_qualified(DT_OBJECT_CHANGES, relid, 0);
 	SPI_connect();
-	catalog_exec("SELECT d.position_xid, d.position_cid, d.position_snapshot "
-				 "FROM " DT_INTERNAL_SCHEMA ".dynamic_table_input i "
-				 "JOIN " DT_INTERNAL_SCHEMA ".dynamic_table d ON d.relid = i.relid "
-				 "WHERE i.input_relid = $1 AND d.position_snapshot IS NOT NULL",
-				 1, types, values, NULL, SPI_OK_SELECT);
+	catalog_exec(LOG_READERS_SQL, 1, types, values, NULL, SPI_OK_SELECT);
 	if (!any_consumed_by_all(logoid))
 	{
 		SPI_finish();
 		return true;
 	}
-	catalog_exec(psprintf("WITH r AS MATERIALIZED (SELECT d.position_xid, d.position_cid, d.position_snapshot "
-						  "FROM " DT_INTERNAL_SCHEMA ".dynamic_table_input i "
-						  "JOIN " DT_INTERNAL_SCHEMA ".dynamic_table d ON d.relid = i.relid "
-						  "WHERE i.input_relid = $1 AND d.position_snapshot IS NOT NULL "
-						  "ORDER BY pg_catalog.pg_snapshot_xmax(d.position_snapshot), "
-						  "pg_catalog.pg_snapshot_xmin(d.position_snapshot)), "
+	catalog_exec(psprintf("WITH r AS MATERIALIZED (" LOG_READERS_SQL "), "
 						  "l AS MATERIALIZED (SELECT * FROM r LIMIT 1) "
 						  "DELETE FROM %s c "
 						  "WHERE c." DT_COL_XID " OPERATOR(pg_catalog.<) "
@@ -1879,7 +1882,7 @@ capture_compact_logs(List *relids, List **locked)
 		Relation	log;
 		BlockNumber pages;
 		Oid			toastoid;
-		bool		empty = true;
+		bool		truncate = true;
 
 		/*
 		 * The size first, under a light lock: asking for AccessExclusiveLock
@@ -1899,13 +1902,13 @@ capture_compact_logs(List *relids, List **locked)
 			continue;
 		}
 		if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(logoid)) || !log_is_empty(logoid))
-			empty = false;
+			truncate = false;
 		else if (OidIsValid(toastoid) && !ConditionalLockRelationOid(toastoid, AccessExclusiveLock))
 		{
-			empty = false;
+			truncate = false;
 			*locked = lappend_oid(*locked, lfirst_oid(lc));
 		}
-		if (empty)
+		if (truncate)
 			catalog_exec_ddl(psprintf("TRUNCATE %s", names_internal_qualified(DT_OBJECT_CHANGES, lfirst_oid(lc), 0)));
 		else
 		{
