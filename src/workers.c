@@ -385,6 +385,32 @@ find_watch(Oid dboid, Oid relid)
 }
 
 /*
+ * attached_workers
+ *		How many workers db has, and whether one of them will take its due
+ *		work (*ready: one is idle or starting, and not asked to exit).  The
+ *		caller holds the spinlock.
+ */
+static int
+attached_workers(DbSlot *db, bool *ready)
+{
+	int			attached = 0;
+	int			i;
+
+	*ready = false;
+	for (i = 0; i < shared->nworkers; i++)
+	{
+		WorkerSlot *w = &shared->workers[i];
+
+		if (w->dboid != db->dboid || w->state == WORKER_FREE || w->state == WORKER_LEAVING)
+			continue;
+		attached++;
+		if (w->state != WORKER_BUSY && !w->quit)
+			*ready = true;
+	}
+	return attached;
+}
+
+/*
  * wake_for
  *		A unit of database db is due at due: the latches to set (at most
  *		DT_MAX_WORKERS + 1, after the spinlock is released) so that its idle
@@ -395,18 +421,16 @@ find_watch(Oid dboid, Oid relid)
 static int
 wake_for(DbSlot *db, TimestampTz due, Latch **latches)
 {
-	bool		ready = false;
+	bool		ready;
 	int			n = 0;
 	int			i;
 
+	(void) attached_workers(db, &ready);
 	for (i = 0; i < shared->nworkers; i++)
 	{
 		WorkerSlot *w = &shared->workers[i];
 
-		if (w->dboid != db->dboid || w->state == WORKER_FREE || w->state == WORKER_LEAVING)
-			continue;
-		ready = ready || (w->state != WORKER_BUSY && !w->quit);
-		if (w->state == WORKER_IDLE && w->latch != NULL)
+		if (w->dboid == db->dboid && w->state == WORKER_IDLE && w->latch != NULL)
 			latches[n++] = w->latch;
 	}
 	if (!ready && due < db->next_due && shared->launcher_latch != NULL)
@@ -1043,32 +1067,6 @@ sync_databases(List *dbs, TimestampTz now)
 	SpinLockRelease(&shared->mutex);
 }
 
-/*
- * attached_workers
- *		How many workers db has, and whether one of them will take its due
- *		work (*ready: one is idle or starting, and not asked to exit).  The
- *		caller holds the spinlock.
- */
-static int
-attached_workers(DbSlot *db, bool *ready)
-{
-	int			attached = 0;
-	int			i;
-
-	*ready = false;
-	for (i = 0; i < shared->nworkers; i++)
-	{
-		WorkerSlot *w = &shared->workers[i];
-
-		if (w->dboid != db->dboid || w->state == WORKER_FREE || w->state == WORKER_LEAVING)
-			continue;
-		attached++;
-		if (w->state != WORKER_BUSY && !w->quit)
-			*ready = true;
-	}
-	return attached;
-}
-
 /* compare_next_due: qsort's order of DbSlot pointers, earliest due first. */
 static int
 compare_next_due(const void *a, const void *b)
@@ -1092,7 +1090,8 @@ compare_next_due(const void *a, const void *b)
  * bulk load, does not hold up the units due while it runs; when every
  * slot is taken, only a database with no worker waits for one): started
  * a start's cost (start_cost_us) before it is due, or earlier when the
- * databases due around then are more than the worker slots: each slot serves them one after the other, earliest deadline
+ * databases due around then are more than the worker slots: each slot
+ * serves them one after the other, earliest deadline
  * first, a start's cost each, so the k-th is started no later than the
  * (k + slots)-th less that cost (as late as possible, every unit in time).
  * Several databases due at once are then served in turn from before they
@@ -2095,8 +2094,9 @@ compact_logs(List *unit, bool force, TimestampTz *wake)
  * run_unit
  *		Refresh a unit in its own transaction, then watch its inputs
  *		(watch_unit) and have the logs it read compacted (compact_logs);
- *		back off if it was locked or failed (note_blocked).  A cancel (SIGINT from
- *		workers_cancel_refresh, or the timeout) fails the refresh, and ends
+ *		back off if it was locked or failed (note_blocked).  A cancel
+ *		(SIGINT from workers_cancel_refresh, or the timeout) fails the
+ *		refresh, and ends
  *		here at the latest.  Returns whether the unit is watched: then the
  *		watch tells the next plan when the unit was current (unit_is_current),
  *		and the schedule need not be read again for it.
