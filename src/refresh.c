@@ -2590,28 +2590,50 @@ refresh_one(Oid relid, Snapshot snap, TimestampTz data_timestamp, const char *tr
  *		AccessShareLock on what the DTs of a unit read, and their children,
  *		before the snapshot is taken: a table rewritten by DDL that commits
  *		while a refresh waits for its lock would look empty to an older
- *		snapshot.
+ *		snapshot.  With nowait, returns false if one of them is locked, or
+ *		waited for, in a mode that conflicts (DDL, LOCK TABLE): a scheduled
+ *		refresh does not wait, since a worker that waited would serve no
+ *		other table of the server meanwhile, however long the lock is held.
+ *		The locks taken are kept until the transaction ends.
  */
-static void
-lock_inputs(List *unit)
+static bool
+lock_inputs(List *unit, bool nowait)
 {
 	ListCell   *lc;
 	ListCell   *lc2;
+	ListCell   *lc3;
 
 	foreach(lc, unit)
 	{
 		foreach(lc2, catalog_input_relids(lfirst_oid(lc)))
 		{
 			Oid			input = lfirst_oid(lc2);
+			List	   *tree;
 
 			if (list_member_oid(unit, input) || get_rel_name(input) == NULL)
 				continue;
-			if (get_rel_relkind(input) == RELKIND_PARTITIONED_TABLE || has_subclass(input))
-				(void) find_all_inheritors(input, AccessShareLock, NULL);
-			else
-				LockRelationOid(input, AccessShareLock);
+			if (!nowait)
+			{
+				if (get_rel_relkind(input) == RELKIND_PARTITIONED_TABLE || has_subclass(input))
+					(void) find_all_inheritors(input, AccessShareLock, NULL);
+				else
+					LockRelationOid(input, AccessShareLock);
+				continue;
+			}
+			if (!ConditionalLockRelationOid(input, AccessShareLock))
+				return false;
+			if (get_rel_relkind(input) != RELKIND_PARTITIONED_TABLE && !has_subclass(input))
+				continue;
+			/* the parent first, as find_all_inheritors takes them */
+			tree = find_all_inheritors(input, NoLock, NULL);
+			foreach(lc3, tree)
+			{
+				if (lfirst_oid(lc3) != input && !ConditionalLockRelationOid(lfirst_oid(lc3), AccessShareLock))
+					return false;
+			}
 		}
 	}
+	return true;
 }
 
 /*
@@ -2688,7 +2710,7 @@ refresh_dynamic_table(Oid relid, const char *trigger, DtRefreshStats *stats,
 			unit = lappend_oid(unit, lfirst_oid(lc));
 	}
 	lock_unit(unit, false);
-	lock_inputs(unit);
+	(void) lock_inputs(unit, false);
 	/* After the locks: S sees everything earlier refreshes committed. */
 	snap = RegisterSnapshot(GetLatestSnapshot());
 	group_parent = InvalidOid;
@@ -2733,8 +2755,9 @@ scheduled_refresh(void *arg)
  * refresh_scheduled_unit
  *		The scheduler's refresh of a unit: DTs upstream first, one snapshot.
  *
- * A unit whose DTs are locked by another refresh is skipped, not waited
- * for; the history keeps one SKIPPED row per stretch of skips.  Each DT
+ * A unit whose DTs are locked by another refresh, or one of whose inputs
+ * is locked by DDL or LOCK TABLE, is skipped, not waited for; the history
+ * keeps one SKIPPED row per stretch of skips.  Each DT
  * runs in a subtransaction: a failure is recorded in the history and
  * counted (catalog_record_failure suspends the DT at the
  * threshold) unless cancelled says it was a cancel on request, and the DTs downstream of it in the unit are not refreshed
@@ -2779,7 +2802,12 @@ refresh_scheduled_unit(List *unit, RefreshFreshFn fresh, RefreshCancelledFn canc
 		if (catalog_read_entry(lfirst_oid(lc), false)->suspended)
 			return true;
 	}
-	lock_inputs(unit);
+	if (!lock_inputs(unit, true))
+	{
+		catalog_note_skipped(llast_oid(unit), start, GetCurrentTimestamp(),
+							 "a table it reads was locked by another transaction (DDL or LOCK TABLE)");
+		return false;
+	}
 	snap = RegisterSnapshot(GetLatestSnapshot());
 	data_timestamp = GetCurrentTimestamp();
 	group_parent = InvalidOid;

@@ -64,8 +64,10 @@
  * scheduled refresh, so that nobody waits for ever behind a runaway one.
  *
  * A unit found locked by another refresh (a manual dt.refresh in an open
- * transaction) is tried again after a back-off that doubles from 100 ms up
- * to a second, and its history keeps one SKIPPED row per stretch.
+ * transaction), or reading a table that DDL or LOCK TABLE holds, is not
+ * waited for (a worker waiting would serve nothing else of the server): it
+ * is tried again after a back-off that doubles from 100 ms up to a second,
+ * and its history keeps one SKIPPED row per stretch.
  *
  * Commits drive the scheduler.  A database's slot counts the commits that
  * wrote a captured table, in DT_BUCKETS buckets by the table's OID
@@ -2376,8 +2378,8 @@ dt_refresh_worker_main(Datum arg)
 	 * default_transaction_read_only, a database owner's to set, every refresh
 	 * failed, and so did the insert of its failure into the history), and it
 	 * waits for locks as long as pg_dynamic_tables.refresh_timeout lets it (a
-	 * lock_timeout would fail it, and then suspend its table, each time DDL
-	 * holds a table it reads).
+	 * lock_timeout would fail it, and then suspend its table, each time a
+	 * lock it needs is held a moment: those of its inputs it only tries).
 	 */
 	SetConfigOption("default_transaction_isolation", "read committed", PGC_SUSET, PGC_S_OVERRIDE);
 	SetConfigOption("lock_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
