@@ -2649,12 +2649,18 @@ merge_sql(DeparseMerge *b, List *changed)
 					 change_rows_sql(b, false, changed), state_insert_sql(b, true));
 
 	/*
-	 * The change rows with the gid of their group, for the auxiliary tables:
-	 * the join of the change rows with the groups (on a composite key, which
-	 * the planner may compare row by row) done once, not once per table.
+	 * The change rows with the gid of their group, for the auxiliary tables,
+	 * done once, not once per table: through the key index of the state as
+	 * the statement found it (a group keeps its gid), and from the upsert's
+	 * rows only for a group it made.  A join of the change rows with the
+	 * upsert's rows was planned from the estimates of both, a row each after
+	 * the query's conditions: a nested loop that compared every change row
+	 * with every group touched, composite key against composite key (100 rows
+	 * and 40 groups: a millisecond).
 	 */
 	if (b->an->aux_tables != NIL)
-		appendStringInfoString(&s, ", wg AS MATERIALIZED (SELECT st.gid, w.* FROM w JOIN st ON st.key = w.key)");
+		appendStringInfo(&s, ", wg AS MATERIALIZED (SELECT COALESCE(g.gid, (SELECT st.gid FROM st WHERE st.key = w.key)) AS gid, "
+						 "w.* FROM w LEFT JOIN %s g ON g.key = w.key)", b->state);
 	foreach(lc, b->an->aux_tables)
 		aux_merge_ctes(b, (DtAuxTable *) lfirst(lc), &s, &joins);
 	for (i = 0; i < b->sql->nmerge_columns; i++)
