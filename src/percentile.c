@@ -11,8 +11,9 @@
  * v to the new rank through the index of the auxiliary table, reading at
  * most that many distinct values: the cost follows the change, however
  * large the group.  The value after the cursor's, which percentile_cont
- * interpolates to, comes from the same walk where the walk read it.  A cursor that does not exist yet (a new group) starts
- * from the smallest value.
+ * interpolates to, comes from the same walk where the walk read it.  A
+ * cursor that does not exist yet (a new group) starts from the smallest
+ * value.
  *
  * Ranks follow PostgreSQL's percentile_cont_final_common and
  * percentile_disc_final exactly: for N values, percentile_cont(p) reads
