@@ -36,6 +36,16 @@ ALTER FUNCTION dt_internal.read_changes(regclass, pg_snapshot, xid8, integer, sm
 -- shows).
 
 -- ---------------------------------------------------------------------
+-- The variance of n values from their exact float sums in one call
+-- (src/floatsum.c): var_* and stddev_* over float4 and float8 are
+-- finalized with it, each sum converted to numeric once; 1.0 wrote the
+-- arithmetic in SQL, which converted each sum wherever it named it.
+-- ---------------------------------------------------------------------
+CREATE FUNCTION dt_internal.fsum_variance(bigint, double precision[], double precision[], boolean)
+    RETURNS double precision
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'dt_fsum_variance';
+
+-- ---------------------------------------------------------------------
 -- Target lags: at most 100 years (src/catalog.h,
 -- DT_MAX_LAG_SECONDS); 1.0 accepted any, and a longer one overflowed the
 -- scheduler's arithmetic and view dt.dynamic_tables.

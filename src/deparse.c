@@ -535,34 +535,35 @@ finalize_sql(DtAggregate *agg)
 			{
 				bool		samp = (agg->kind == DT_AGG_VAR_SAMP || agg->kind == DT_AGG_STDDEV_SAMP);
 				bool		sd = (agg->kind == DT_AGG_STDDEV_SAMP || agg->kind == DT_AGG_STDDEV_POP);
+				char	   *num;
 				char	   *var;
 				char	   *value;
+
+				if (has_special_values(agg))
+					specials = psprintf("WHEN s.a%d_nan + s.a%d_pinf + s.a%d_ninf > 0 THEN 'NaN'::%s ", i, i, i, rt);
+				if (agg->domain == DT_DOMAIN_FLOAT)
+				{
+					/* the exact sums' variance, 0 where it is not positive */
+					var = psprintf(DT_INTERNAL_SCHEMA ".fsum_variance(s.a%d_c, s.a%d_s, s.a%d_ss, %s)",
+								   i, i, i, samp ? "true" : "false");
+					return psprintf("CASE WHEN s.a%d_c %s THEN NULL %sELSE %s END",
+									i, samp ? "<= 1" : "= 0", specials, sd ? psprintf("sqrt(%s)", var) : var);
+				}
 
 				/*
 				 * N * sumX2 - sumX * sumX over N*(N-1) or N*N; a plain 0 when
 				 * that numerator is not positive, and NaN when any input was
-				 * NaN or infinite, as numeric_stddev_internal and float8_var_*
+				 * NaN or infinite, as numeric_stddev_internal does
 				 */
-				char	   *sum = agg->domain == DT_DOMAIN_FLOAT
-				? psprintf(DT_INTERNAL_SCHEMA ".fsum_numeric(s.a%d_s)", i) : psprintf("s.a%d_s", i);
-				char	   *sumsq = agg->domain == DT_DOMAIN_FLOAT
-				? psprintf(DT_INTERNAL_SCHEMA ".fsum_numeric(s.a%d_ss)", i) : psprintf("s.a%d_ss", i);
-				char	   *num = psprintf("(s.a%d_c::numeric * %s - %s * %s)", i, sumsq, sum, sum);
-
+				num = psprintf("(s.a%d_c::numeric * s.a%d_ss - s.a%d_s * s.a%d_s)", i, i, i, i);
 				var = psprintf("(%s / (s.a%d_c::numeric * %s))", num, i,
 							   samp ? psprintf("(s.a%d_c - 1)::numeric", i) : psprintf("s.a%d_c::numeric", i));
-				if (agg->domain == DT_DOMAIN_FLOAT)
-					value = sd ? psprintf("sqrt(%s::float8)", var) : psprintf("%s::float8", var);
-				else
-				{
-					/*
-					 * sqrt_var at the quotient's scale: computed finer, then
-					 * rounded
-					 */
-					value = sd ? psprintf("round(sqrt(round(%s, scale(%s) + 12)), scale(%s))", var, var, var) : var;
-				}
-				if (has_special_values(agg))
-					specials = psprintf("WHEN s.a%d_nan + s.a%d_pinf + s.a%d_ninf > 0 THEN 'NaN'::%s ", i, i, i, rt);
+
+				/*
+				 * sqrt_var at the quotient's scale: computed finer, then
+				 * rounded
+				 */
+				value = sd ? psprintf("round(sqrt(round(%s, scale(%s) + 12)), scale(%s))", var, var, var) : var;
 				return psprintf("CASE WHEN s.a%d_c %s THEN NULL %sWHEN %s <= 0 THEN 0::%s ELSE %s END",
 								i, samp ? "<= 1" : "= 0", specials, num, rt, value);
 			}
@@ -2648,12 +2649,18 @@ merge_sql(DeparseMerge *b, List *changed)
 					 change_rows_sql(b, false, changed), state_insert_sql(b, true));
 
 	/*
-	 * The change rows with the gid of their group, for the auxiliary tables:
-	 * the join of the change rows with the groups (on a composite key, which
-	 * the planner may compare row by row) done once, not once per table.
+	 * The change rows with the gid of their group, for the auxiliary tables,
+	 * done once, not once per table: through the key index of the state as
+	 * the statement found it (a group keeps its gid), and from the upsert's
+	 * rows only for a group it made.  A join of the change rows with the
+	 * upsert's rows was planned from the estimates of both, a row each after
+	 * the query's conditions: a nested loop that compared every change row
+	 * with every group touched, composite key against composite key (100 rows
+	 * and 40 groups: a millisecond).
 	 */
 	if (b->an->aux_tables != NIL)
-		appendStringInfoString(&s, ", wg AS MATERIALIZED (SELECT st.gid, w.* FROM w JOIN st ON st.key = w.key)");
+		appendStringInfo(&s, ", wg AS MATERIALIZED (SELECT COALESCE(g.gid, (SELECT st.gid FROM st WHERE st.key = w.key)) AS gid, "
+						 "w.* FROM w LEFT JOIN %s g ON g.key = w.key)", b->state);
 	foreach(lc, b->an->aux_tables)
 		aux_merge_ctes(b, (DtAuxTable *) lfirst(lc), &s, &joins);
 	for (i = 0; i < b->sql->nmerge_columns; i++)

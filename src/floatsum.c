@@ -23,6 +23,8 @@
  *	dt_internal.fsum_add(a float8[], b float8[])	a + b
  *	dt_internal.fsum_float8(a float8[])		the float8 nearest to a
  *	dt_internal.fsum_numeric(a float8[])		a as numeric, exactly
+ *	dt_internal.fsum_variance(n int8, s float8[], ss float8[], sample bool)
+ *		the variance of n values whose sum is s and sum of squares ss
  *
  * A sum that overflows float8 fails as PostgreSQL's float8 sum does.
  *
@@ -48,6 +50,7 @@ PG_FUNCTION_INFO_V1(dt_fsum_final);
 PG_FUNCTION_INFO_V1(dt_fsum_add);
 PG_FUNCTION_INFO_V1(dt_fsum_float8);
 PG_FUNCTION_INFO_V1(dt_fsum_numeric);
+PG_FUNCTION_INFO_V1(dt_fsum_variance);
 
 /*
  * Nonoverlapping components each hold at least one bit of the 2098-bit
@@ -265,22 +268,77 @@ exact_numeric(double value)
 							   Int32GetDatum(-1));
 }
 
+/* expansion_numeric: the exact sum of an expansion as numeric. */
+static Datum
+expansion_numeric(const Expansion *e)
+{
+	Datum		result = DirectFunctionCall1(int4_numeric, Int32GetDatum(0));
+	int			i;
+
+	for (i = 0; i < e->n; i++)
+		result = DirectFunctionCall2(numeric_add, result, exact_numeric(e->c[i]));
+	return result;
+}
+
 /*
  * dt_fsum_numeric
- *		The sum as numeric, exactly, for computing variances: n * sum(x^2) -
- *		sum(x)^2 cancels most digits when the mean is large against the
- *		spread, and all of them when the values are equal.
+ *		The sum as numeric, exactly, for computing variances (fsum_variance):
+ *		n * sum(x^2) - sum(x)^2 cancels most digits when the mean is large
+ *		against the spread, and all of them when the values are equal.
  */
 Datum
 dt_fsum_numeric(PG_FUNCTION_ARGS)
 {
 	Expansion	e;
-	Datum		result;
-	int			i;
 
 	expansion_from_array(PG_GETARG_ARRAYTYPE_P(0), &e);
-	result = DirectFunctionCall1(int4_numeric, Int32GetDatum(0));
-	for (i = 0; i < e.n; i++)
-		result = DirectFunctionCall2(numeric_add, result, exact_numeric(e.c[i]));
-	return result;
+	return expansion_numeric(&e);
+}
+
+/*
+ * dt_fsum_variance
+ *		var_samp (sample) or var_pop of n values whose exact sum is s and sum
+ *		of squares ss: n * ss - s * s over n * (n - 1) or n * n, in numeric
+ *		operation by operation as the SQL expression
+ *		((n::numeric * S2 - S * S) / (n::numeric * (n - 1)::numeric))::float8
+ *		of the sums as numeric (S = fsum_numeric(s), S2 = fsum_numeric(ss))
+ *		computes it, and 0 where that numerator is not positive (all values
+ *		equal), as numeric_stddev_internal does.  Each sum is converted once,
+ *		where the SQL converts it in every place it names it: the finalization
+ *		of a variance is what a refresh of few changes to many groups spends
+ *		most on after the merge itself.
+ */
+Datum
+dt_fsum_variance(PG_FUNCTION_ARGS)
+{
+	int64		n = PG_GETARG_INT64(0);
+	bool		sample = PG_GETARG_BOOL(3);
+	Expansion	s;
+	Expansion	ss;
+	Datum		sum;
+	Datum		numerator;
+	Datum		divisor;
+	Datum		zero = DirectFunctionCall1(int4_numeric, Int32GetDatum(0));
+
+	if (sample && n < 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a sample variance needs at least two values, not " INT64_FORMAT, n)));
+	if (n < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a population variance needs at least one value, not " INT64_FORMAT, n)));
+	expansion_from_array(PG_GETARG_ARRAYTYPE_P(1), &s);
+	expansion_from_array(PG_GETARG_ARRAYTYPE_P(2), &ss);
+	sum = expansion_numeric(&s);
+	numerator = DirectFunctionCall2(numeric_sub,
+									DirectFunctionCall2(numeric_mul,
+														DirectFunctionCall1(int8_numeric, Int64GetDatum(n)),
+														expansion_numeric(&ss)),
+									DirectFunctionCall2(numeric_mul, sum, sum));
+	if (DatumGetBool(DirectFunctionCall2(numeric_le, numerator, zero)))
+		PG_RETURN_FLOAT8(0);
+	divisor = DirectFunctionCall2(numeric_mul, DirectFunctionCall1(int8_numeric, Int64GetDatum(n)),
+								  DirectFunctionCall1(int8_numeric, Int64GetDatum(sample ? n - 1 : n)));
+	return DirectFunctionCall1(numeric_float8, DirectFunctionCall2(numeric_div, numerator, divisor));
 }

@@ -10,8 +10,10 @@
  * at most the number of changes in the group.  The cursor then walks from
  * v to the new rank through the index of the auxiliary table, reading at
  * most that many distinct values: the cost follows the change, however
- * large the group.  A cursor that does not exist yet (a new group) starts
- * from the smallest value.
+ * large the group.  The value after the cursor's, which percentile_cont
+ * interpolates to, comes from the same walk where the walk read it.  A
+ * cursor that does not exist yet (a new group) starts from the smallest
+ * value.
  *
  * Ranks follow PostgreSQL's percentile_cont_final_common and
  * percentile_disc_final exactly: for N values, percentile_cont(p) reads
@@ -105,17 +107,21 @@ start_cursor(const DtCursorPlans *plans, int ai, Datum *args, int64 r1, Cursor *
 /*
  * walk_up
  *		Move a cursor up to rank r1, through the values above it in order.
- *		args: gid and item.  False if the values end first.
+ *		args: gid and item.  False if the values end first.  With want_next,
+ *		one value more is read, and *next is set to the value after the
+ *		cursor's when the walk read it (else *has_next is false).
  */
 static bool
-walk_up(const DtCursorPlans *plans, int ai, Datum *args, int64 r1, Cursor *c, Snapshot snap)
+walk_up(const DtCursorPlans *plans, int ai, Datum *args, int64 r1, Cursor *c, Snapshot snap,
+		bool want_next, Datum *next, bool *has_next)
 {
 	int64		base = c->lt + c->eq;
 	uint64		i;
 	bool		isnull;
 
+	*has_next = false;
 	args[2] = c->value;
-	args[3] = Int64GetDatum(r1 - base);
+	args[3] = Int64GetDatum(r1 - base + (want_next ? 1 : 0));
 	spi_util_run(plans->up[ai], args, NULL, snap);
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -126,6 +132,11 @@ walk_up(const DtCursorPlans *plans, int ai, Datum *args, int64 r1, Cursor *c, Sn
 			c->value = spi_util_datum(i, 1, &isnull);
 			c->lt = base;
 			c->eq = cnt;
+			if (want_next && i + 1 < SPI_processed)
+			{
+				*next = spi_util_datum(i + 1, 1, &isnull);
+				*has_next = true;
+			}
 			return true;
 		}
 		base += cnt;
@@ -137,11 +148,17 @@ walk_up(const DtCursorPlans *plans, int ai, Datum *args, int64 r1, Cursor *c, Sn
  * walk_down
  *		Move a cursor down to rank r1, through the values below it in
  *		reverse order.  args: gid and item.  False if the values end first.
+ *		*next is set to the value after the cursor's when the walk knows it:
+ *		the value read before it, or the one the cursor left if that one is
+ *		still there (else *has_next is false).
  */
 static bool
-walk_down(const DtCursorPlans *plans, int ai, Datum *args, int64 r1, Cursor *c, Snapshot snap)
+walk_down(const DtCursorPlans *plans, int ai, Datum *args, int64 r1, Cursor *c, Snapshot snap,
+		  Datum *next, bool *has_next)
 {
 	int64		top = c->lt;
+	Datum		left = c->value;
+	bool		left_there = c->eq > 0;
 	uint64		i;
 	bool		isnull;
 
@@ -158,6 +175,8 @@ walk_down(const DtCursorPlans *plans, int ai, Datum *args, int64 r1, Cursor *c, 
 			c->value = spi_util_datum(i, 1, &isnull);
 			c->lt = top;
 			c->eq = cnt;
+			*next = i > 0 ? spi_util_datum(i - 1, 1, &isnull) : left;
+			*has_next = i > 0 || left_there;
 			return true;
 		}
 	}
@@ -177,6 +196,8 @@ walk_cursor(const DtCursorPlans *plans, DtAggregate *agg, int64 gid, Cursor *c, 
 	int64		r1;
 	int64		r2;
 	Datum		args[4];
+	Datum		next = (Datum) 0;
+	bool		has_next = false;
 	bool		isnull;
 	bool		found;
 
@@ -195,9 +216,9 @@ walk_cursor(const DtCursorPlans *plans, DtAggregate *agg, int64 gid, Cursor *c, 
 	else if (r1 > c->lt && r1 <= c->lt + c->eq)
 		found = true;
 	else if (r1 > c->lt + c->eq)
-		found = walk_up(plans, ai, args, r1, c, snap);
+		found = walk_up(plans, ai, args, r1, c, snap, agg->kind == DT_AGG_PERCENTILE_CONT, &next, &has_next);
 	else
-		found = walk_down(plans, ai, args, r1, c, snap);
+		found = walk_down(plans, ai, args, r1, c, snap, &next, &has_next);
 	if (!found)
 		inconsistent();
 	c->value = datumCopy(c->value, vt->typbyval, vt->typlen);
@@ -211,12 +232,17 @@ walk_cursor(const DtCursorPlans *plans, DtAggregate *agg, int64 gid, Cursor *c, 
 		c->next_isnull = false;
 		return;
 	}
-	args[2] = c->value;
-	args[3] = Int64GetDatum(1);
-	spi_util_run(plans->up[ai], args, NULL, snap);
-	if (SPI_processed != 1)
-		inconsistent();
-	c->next = datumCopy(spi_util_datum(0, 1, &isnull), vt->typbyval, vt->typlen);
+	/* the value after the cursor's: read by the walk, or read now */
+	if (!has_next)
+	{
+		args[2] = c->value;
+		args[3] = Int64GetDatum(1);
+		spi_util_run(plans->up[ai], args, NULL, snap);
+		if (SPI_processed != 1)
+			inconsistent();
+		next = spi_util_datum(0, 1, &isnull);
+	}
+	c->next = datumCopy(next, vt->typbyval, vt->typlen);
 	c->next_isnull = false;
 }
 

@@ -80,6 +80,30 @@ SELECT action FROM dt.refresh('va_k');
 SELECT * FROM same_text('va_k', 'k');
 SELECT dt_test.check('va_k');
 
+-- The variance of float sums is dt_internal.fsum_variance: the numeric
+-- arithmetic that finalized it in SQL over fsum_numeric (each sum
+-- converted wherever it was named), in one call.  Guards: bit for bit the
+-- same as that SQL, over random sums of values of many magnitudes (their
+-- expansions several components long), constant groups (a numerator of
+-- 0) and groups of two.
+SELECT setseed(0.61);
+SELECT count(*) AS variances, count(*) FILTER (WHERE v.new IS DISTINCT FROM v.old) AS differ,
+       count(*) FILTER (WHERE v.new = 0) AS zero, max(array_length(v.s, 1)) > 2 AS long_sums
+  FROM (SELECT g.s, dt_internal.fsum_variance(g.n, g.s, g.ss, sample) AS new,
+               CASE WHEN (g.n::numeric * dt_internal.fsum_numeric(g.ss)
+                          - dt_internal.fsum_numeric(g.s) * dt_internal.fsum_numeric(g.s)) <= 0 THEN 0::float8
+                    ELSE ((g.n::numeric * dt_internal.fsum_numeric(g.ss)
+                           - dt_internal.fsum_numeric(g.s) * dt_internal.fsum_numeric(g.s))
+                          / (g.n::numeric * CASE WHEN sample THEN g.n - 1 ELSE g.n END::numeric))::float8 END AS old
+          FROM (SELECT k, count(*) AS n, dt_internal.fsum(x, 1::int2) AS s, dt_internal.fsum_sq(x, 1::int2) AS ss
+                  FROM (SELECT i % 40 AS k,
+                               CASE WHEN i % 40 < 4 THEN 1.1 * (i % 40 + 1)
+                                    ELSE (random() - 0.3) * 10 ^ (floor(random() * 24) - 12) END AS x
+                          FROM generate_series(1, 2000) i
+                         WHERE i % 40 <> 5 OR i < 90) r
+                 GROUP BY k) g,
+               (VALUES (true), (false)) AS m(sample)) v;
+
 -- ---------------------------------------------------------------------
 -- Percentiles ordered DESC (or USING >): the per-group cursors walk
 -- ascending values only, so they are not merged.  Guards: the groups the

@@ -96,6 +96,15 @@ INSERT INTO m VALUES (5002, 1, -7, -7, '0', true);
 COMMIT;
 SELECT * FROM mm_check();
 
+-- A group emptied by one refresh (its state row goes) and filled again
+-- by the next (a new gid, which the merge takes from its upsert, the
+-- others' from the state as it was), with rows of groups that exist.
+DELETE FROM m WHERE g = 3;
+SELECT * FROM mm_check();
+INSERT INTO m VALUES (5101, 3, 31, 31, 'again', true), (5102, 3, 30, 32, 'again2', false),
+                     (5103, 2, 1, 1, 'two', true), (5104, NULL, 2, 2, 'null', false);
+SELECT * FROM mm_check();
+
 -- The join: both sides change in one window (a new group label with its
 -- rows: the terms count them twice and take them back once), then rows
 -- inserted only.
