@@ -3240,7 +3240,11 @@ new_heap_sql(DeparseMerge *b, DtAuxTable *aux)
  *		counts that sum to zero left out.  The values are sorted once, then
  *		counted in that order (not hashed, then sorted again), so that the
  *		new heaps, which have no index, are in index order, and the index
- *		builds of finish_heap_swap find them sorted.
+ *		builds of finish_heap_swap find them sorted.  They are sorted by
+ *		group and item first, then each group's values of an item by value
+ *		(an incremental sort, whose second sort compares values alone): where
+ *		groups and items are few, one sort by all three compares most pairs
+ *		by all three (five groups of five items of 1M rows: half the CPU).
  */
 static char *
 state_fill_sql(DeparseMerge *b, bool bulk, List *changed)
@@ -3268,7 +3272,8 @@ state_fill_sql(DeparseMerge *b, bool bulk, List *changed)
 			values = psprintf("SELECT a.gid, a.j, a.v, a.c FROM %s a UNION ALL %s",
 							  names_internal_qualified(DT_OBJECT_AUX, b->dtrelid, aux->no), values);
 		appendStringInfo(&s, ", a%d AS (INSERT INTO %s (gid, j, v, c) SELECT x.gid, x.j, x.v, sum(x.c) "
-						 "FROM (%s ORDER BY 1, 2, 3) x GROUP BY x.gid, x.j, x.v%s)",
+						 "FROM (SELECT * FROM (%s ORDER BY 1, 2 OFFSET 0) y ORDER BY 1, 2, 3) x "
+						 "GROUP BY x.gid, x.j, x.v%s)",
 						 aux->no, new_heap_sql(b, aux), values, bulk ? " HAVING sum(x.c) <> 0" : "");
 	}
 	appendStringInfoString(&s, " SELECT count(*) FROM st");
