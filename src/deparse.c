@@ -3245,6 +3245,9 @@ new_heap_sql(DeparseMerge *b, DtAuxTable *aux)
  *		(an incremental sort, whose second sort compares values alone): where
  *		groups and items are few, one sort by all three compares most pairs
  *		by all three (five groups of five items of 1M rows: half the CPU).
+ *		Both sorts are fenced (OFFSET 0): the planner then counts the sorted
+ *		values in order; otherwise, for one item, it hashed them (their
+ *		order lost for the index build) or sorted them twice in full.
  */
 static char *
 state_fill_sql(DeparseMerge *b, bool bulk, List *changed)
@@ -3272,7 +3275,7 @@ state_fill_sql(DeparseMerge *b, bool bulk, List *changed)
 			values = psprintf("SELECT a.gid, a.j, a.v, a.c FROM %s a UNION ALL %s",
 							  names_internal_qualified(DT_OBJECT_AUX, b->dtrelid, aux->no), values);
 		appendStringInfo(&s, ", a%d AS (INSERT INTO %s (gid, j, v, c) SELECT x.gid, x.j, x.v, sum(x.c) "
-						 "FROM (SELECT * FROM (%s ORDER BY 1, 2 OFFSET 0) y ORDER BY 1, 2, 3) x "
+						 "FROM (SELECT * FROM (%s ORDER BY 1, 2 OFFSET 0) y ORDER BY 1, 2, 3 OFFSET 0) x "
 						 "GROUP BY x.gid, x.j, x.v%s)",
 						 aux->no, new_heap_sql(b, aux), values, bulk ? " HAVING sum(x.c) <> 0" : "");
 	}
