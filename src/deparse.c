@@ -2517,11 +2517,37 @@ minmax_merge_columns(DtAnalysis *an)
 }
 
 /*
+ * key_fields_sql
+ *		The fields of the key of change rows "w", (w.key).k1, ..., and the
+ *		grouping set's number: a rebuild groups by them, and forms the key
+ *		once per group, not a row per change row, hashed and compared as a
+ *		record (30% less CPU in the rebuild of a join of 1M rows grouped by
+ *		three text columns); the planner reads a field of a key formed in
+ *		w's query (not materialized) as its expression.  The key type's
+ *		fields have the key's collations, so the groups are those of the
+ *		record.
+ */
+static char *
+key_fields_sql(DeparseMerge *b)
+{
+	StringInfoData s;
+	int			k;
+
+	initStringInfo(&s);
+	for (k = 1; k <= list_length(b->an->keys); k++)
+		appendStringInfo(&s, "%s(w.key).k%d", k > 1 ? ", " : "", k);
+	if (b->an->grouping_sets != NIL)
+		appendStringInfoString(&s, ", (w.key).gs");
+	return s.data;
+}
+
+/*
  * state_insert_sql
  *		Aggregate change rows "w" per group into the state: the INSERT of a
- *		rebuild, or (merge) the upsert of a refresh, which adds the deltas
- *		to groups that exist, with min and max (minmax_merge_columns), and
- *		returns the gid of every group touched.
+ *		rebuild (grouped by the key's fields, key_fields_sql), or (merge) the
+ *		upsert of a refresh, which adds the deltas to groups that exist, with
+ *		min and max (minmax_merge_columns), and returns the gid of every
+ *		group touched.
  */
 static char *
 state_insert_sql(DeparseMerge *b, bool merge)
@@ -2538,13 +2564,18 @@ state_insert_sql(DeparseMerge *b, bool merge)
 	foreach(lc, cols)
 		appendStringInfo(&s, ", %s", ((AddColumn *) lfirst(lc))->name);
 	appendStringInfoString(&s, ") SELECT ");
-	appendStringInfo(&s, b->an->keys == NIL ? "ROW()::%s" : "w.key", b->keytype);
+	if (b->an->keys == NIL)
+		appendStringInfo(&s, "ROW()::%s", b->keytype);
+	else if (merge)
+		appendStringInfoString(&s, "w.key");
+	else
+		appendStringInfo(&s, "ROW(%s)::%s", key_fields_sql(b), b->keytype);
 	appendStringInfoString(&s, ", COALESCE(sum(w." DT_COL_SIGN "), 0)");
 	foreach(lc, cols)
 		appendStringInfo(&s, ", %s", ((AddColumn *) lfirst(lc))->delta);
 	appendStringInfoString(&s, " FROM w");
 	if (b->an->keys != NIL)
-		appendStringInfoString(&s, " GROUP BY w.key");
+		appendStringInfo(&s, " GROUP BY %s", merge ? "w.key" : key_fields_sql(b));
 	if (merge)
 	{
 		appendStringInfoString(&s, " ON CONFLICT (key) DO UPDATE SET n = s.n + excluded.n");
@@ -3216,7 +3247,14 @@ new_heap_sql(DeparseMerge *b, DtAuxTable *aux)
  *		counts that sum to zero left out.  The values are sorted once, then
  *		counted in that order (not hashed, then sorted again), so that the
  *		new heaps, which have no index, are in index order, and the index
- *		builds of finish_heap_swap find them sorted.
+ *		builds of finish_heap_swap find them sorted.  They are sorted by
+ *		group and item first, then each group's values of an item by value
+ *		(an incremental sort, whose second sort compares values alone): where
+ *		groups and items are few, one sort by all three compares most pairs
+ *		by all three (five groups of five items of 1M rows: half the CPU).
+ *		Both sorts are fenced (OFFSET 0): the planner then counts the sorted
+ *		values in order; otherwise, for one item, it hashed them (their
+ *		order lost for the index build) or sorted them twice in full.
  */
 static char *
 state_fill_sql(DeparseMerge *b, bool bulk, List *changed)
@@ -3244,7 +3282,8 @@ state_fill_sql(DeparseMerge *b, bool bulk, List *changed)
 			values = psprintf("SELECT a.gid, a.j, a.v, a.c FROM %s a UNION ALL %s",
 							  names_internal_qualified(DT_OBJECT_AUX, b->dtrelid, aux->no), values);
 		appendStringInfo(&s, ", a%d AS (INSERT INTO %s (gid, j, v, c) SELECT x.gid, x.j, x.v, sum(x.c) "
-						 "FROM (%s ORDER BY 1, 2, 3) x GROUP BY x.gid, x.j, x.v%s)",
+						 "FROM (SELECT * FROM (%s ORDER BY 1, 2 OFFSET 0) y ORDER BY 1, 2, 3 OFFSET 0) x "
+						 "GROUP BY x.gid, x.j, x.v%s)",
 						 aux->no, new_heap_sql(b, aux), values, bulk ? " HAVING sum(x.c) <> 0" : "");
 	}
 	appendStringInfoString(&s, " SELECT count(*) FROM st");
