@@ -1335,7 +1335,9 @@ incremental_or_full(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
  * A DT whose state was set aside rebuilds it (several times the query)
  * only when the next ADAPTIVE_PAYBACK refreshes, incremental instead of
  * full, are expected to save more than the rebuild costs over a full
- * refresh.
+ * refresh; and it sets its state aside only when the next ADAPTIVE_PAYBACK
+ * refreshes, full instead of incremental, are expected to save more than
+ * that: a full refresh barely cheaper would cost a rebuild later.
  */
 #define ADAPTIVE_PAYBACK 10
 
@@ -1476,7 +1478,10 @@ changed_input_rows(List *changed)
  *		expected to cost at most ADAPTIVE_PROBE_MARGIN times a full one.
  *		aside: the state is set aside; an incremental refresh would first
  *		rebuild it, which the next ADAPTIVE_PAYBACK ones must pay back, on
- *		a figure not extrapolated.  *message says
+ *		a figure not extrapolated.  Not aside, a full refresh that would
+ *		set the state aside must pay back its rebuild the same way over
+ *		the next ADAPTIVE_PAYBACK ones (a near tie stays incremental).
+ *		*message says
  *		why when it is full; otherwise it gives both figures if both were
  *		expected, or is NULL.
  */
@@ -1527,6 +1532,16 @@ adaptive_full(Oid relid, const char *what, bool aside, int64 changes, List *chan
 							(long long) changes, incremental_ms, costs.nincremental, full_ms,
 							ADAPTIVE_PAYBACK, what, rebuild_ms, how);
 		return true;
+	}
+	if (incremental_ms > full_ms && !aside && what != NULL && rebuild_ms > 0 &&
+		(incremental_ms - full_ms) * ADAPTIVE_PAYBACK < rebuild_ms - full_ms)
+	{
+		*message = psprintf("an incremental refresh of %lld changed rows is expected to take %.0f ms "
+							"(from the last %d), a full refresh %.0f ms: the next %d would not pay back "
+							"rebuilding the %s (%.0f ms) it would set aside",
+							(long long) changes, incremental_ms, costs.nincremental, full_ms,
+							ADAPTIVE_PAYBACK, what, rebuild_ms);
+		return false;
 	}
 	if (incremental_ms <= full_ms ||
 		(!aside && costs.adaptive_fulls >= ADAPTIVE_PROBE_AFTER &&
