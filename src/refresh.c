@@ -1457,9 +1457,26 @@ changed_input_rows(List *changed)
 }
 
 /*
+ * The change windows of the internal DTs of a DT whose state is set aside
+ * (internal_windows): not refreshed, they are not in its own window, which
+ * its history counts, but a rebuild refreshes them.
+ */
+typedef struct InternalWindows
+{
+	int64		rows;			/* the rows of their windows */
+	double		ms;				/* their incremental refreshes, expected from
+								 * their own histories */
+	bool		extrapolated;	/* one of those figures is */
+} InternalWindows;
+
+/*
  * adaptive_full
  *		Is a full refresh of the DT relid expected to cost less than an
- *		incremental one of "changes" rows of the inputs "changed" (relids)?
+ *		incremental one of "changes" rows of its own window, and of
+ *		those of its internal DTs if internal is given (set aside: a
+ *		rebuild would refresh them; their rows are priced by their own
+ *		histories, not by its own, which never counted them), of the
+ *		inputs "changed" (relids)?
  *		Learnt from its own history
  *		(catalog_refresh_costs): the incremental cost by
  *		expected_incremental_ms, the full cost by expected_full_ms (what:
@@ -1486,8 +1503,10 @@ changed_input_rows(List *changed)
  *		expected, or is NULL.
  */
 static bool
-adaptive_full(Oid relid, const char *what, bool aside, int64 changes, List *changed, char **message)
+adaptive_full(Oid relid, const char *what, bool aside, int64 own_changes, const InternalWindows *internal,
+			  List *changed, char **message)
 {
+	int64		changes = own_changes + (internal != NULL ? internal->rows : 0);
 	DtRefreshCosts costs;
 	double		full_ms;
 	double		incremental_ms = 0;
@@ -1501,7 +1520,14 @@ adaptive_full(Oid relid, const char *what, bool aside, int64 changes, List *chan
 		return false;
 	catalog_refresh_costs(relid, &costs);
 	if (costs.nincremental > 0)
-		incremental_ms = expected_incremental_ms(&costs, changes, &extrapolated);
+	{
+		incremental_ms = expected_incremental_ms(&costs, own_changes, &extrapolated);
+		if (internal != NULL)
+		{
+			incremental_ms += internal->ms;
+			extrapolated = extrapolated || internal->extrapolated;
+		}
+	}
 	if (extrapolated && changes >= BULK_MIN_ROWS)
 		input_rows = changed_input_rows(changed);
 	if (input_rows > 0 && changes * ADAPTIVE_COLD_SHARE >= input_rows)
@@ -1641,16 +1667,21 @@ position_window(const DtEntry *entry, Datum *window)
 
 /*
  * internal_windows
- *		Add to *rows, *markers and *changed the change windows of the
- *		internal DTs of entry, as of snap: while its state is set aside
- *		they are not refreshed, but moved on with it (set_aside), so their
- *		windows hold what changed under them since its last refresh.  One
- *		without a position counts as a rebuild marker.
+ *		Count into *windows, and add to *markers and *changed, the change
+ *		windows of the internal DTs of entry, as of snap: while its state
+ *		is set aside they are not refreshed, but moved on with it
+ *		(set_aside), so their windows hold what changed under them since
+ *		its last refresh.  One without a position counts as a rebuild
+ *		marker.  What refreshing each incrementally is expected to cost
+ *		is read off its own history (expected_incremental_ms), nothing
+ *		for one without a timed incremental refresh.
  */
 static void
-internal_windows(DtEntry *entry, Snapshot snap, int64 *rows, int64 *markers, List **changed)
+internal_windows(DtEntry *entry, Snapshot snap, InternalWindows *windows, int64 *markers, List **changed)
 {
 	ListCell   *lc;
+
+	memset(windows, 0, sizeof(InternalWindows));
 
 	foreach(lc, catalog_internal_dts(entry->relid))
 	{
@@ -1680,9 +1711,21 @@ internal_windows(DtEntry *entry, Snapshot snap, int64 *rows, int64 *markers, Lis
 			refreshing = list_delete_last(refreshing);
 		}
 		PG_END_TRY();
-		*rows += n;
+		windows->rows += n;
 		*markers += m;
 		*changed = list_concat_unique_oid(*changed, sub_changed);
+		if (n > 0)
+		{
+			DtRefreshCosts costs;
+			bool		extrapolated;
+
+			catalog_refresh_costs(sub->relid, &costs);
+			if (costs.nincremental > 0)
+			{
+				windows->ms += expected_incremental_ms(&costs, n, &extrapolated);
+				windows->extrapolated = windows->extrapolated || extrapolated;
+			}
+		}
 	}
 }
 
@@ -1816,16 +1859,20 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 	if (what != NULL && !entry->state_valid)
 	{
 		/* set aside by the history (or lost): the query, or a rebuild */
+		InternalWindows internal = {0};
+		bool		changes;
+
 		if (p->an->internal > 0)
-			internal_windows(entry, snap, &rows, &markers, &d->changed);
-		if (rows > 0 && markers == 0 &&
-			adaptive_full(entry->relid, what, true, rows, d->changed, &message))
+			internal_windows(entry, snap, &internal, &markers, &d->changed);
+		changes = rows + internal.rows > 0 && markers == 0;
+		if (changes && adaptive_full(entry->relid, what, true, rows,
+									 p->an->internal > 0 ? &internal : NULL, d->changed, &message))
 		{
 			d->message = d->why = message;
 			d->set_aside = true;
 		}
 		else
-			rebuild_state(d, true, rows > 0 && markers == 0 ? message : NULL, what);
+			rebuild_state(d, true, changes ? message : NULL, what);
 	}
 	else if (rows == 0 && markers == 0)
 	{
@@ -1836,7 +1883,7 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 		marker_action(p, d, what);
 	else if (p->an->strategy == DT_STRATEGY_FULL)
 		d->why = entry->reason;
-	else if (adaptive_full(entry->relid, what, false, rows, d->changed, &message))
+	else if (adaptive_full(entry->relid, what, false, rows, NULL, d->changed, &message))
 	{
 		d->message = d->why = message;
 		d->set_aside = what != NULL;
