@@ -1457,26 +1457,15 @@ changed_input_rows(List *changed)
 }
 
 /*
- * The change windows of the internal DTs of a DT whose state is set aside
- * (internal_windows): not refreshed, they are not in its own window, which
- * its history counts, but a rebuild refreshes them.
- */
-typedef struct InternalWindows
-{
-	int64		rows;			/* the rows of their windows */
-	double		ms;				/* their incremental refreshes, expected from
-								 * their own histories */
-	bool		extrapolated;	/* one of those figures is */
-} InternalWindows;
-
-/*
  * adaptive_full
  *		Is a full refresh of the DT relid expected to cost less than an
- *		incremental one of "changes" rows of its own window, and of
- *		those of its internal DTs if internal is given (set aside: a
- *		rebuild would refresh them; their rows are priced by their own
- *		histories, not by its own, which never counted them), of the
- *		inputs "changed" (relids)?
+ *		incremental one of "changes" rows of its own window, and
+ *		internal_rows of the windows of its internal DTs (set aside: a
+ *		rebuild would refresh them), of the inputs "changed" (relids)?
+ *		Its history counts the rows of its own windows only, but times
+ *		its refreshes from the first of its internal DTs' refreshes in its
+ *		unit (refresh_one): the figure is read off its own rows, the
+ *		internal rows count only where every row does (a bulk load).
  *		Learnt from its own history
  *		(catalog_refresh_costs): the incremental cost by
  *		expected_incremental_ms, the full cost by expected_full_ms (what:
@@ -1503,10 +1492,10 @@ typedef struct InternalWindows
  *		expected, or is NULL.
  */
 static bool
-adaptive_full(Oid relid, const char *what, bool aside, int64 own_changes, const InternalWindows *internal,
+adaptive_full(Oid relid, const char *what, bool aside, int64 own_changes, int64 internal_rows,
 			  List *changed, char **message)
 {
-	int64		changes = own_changes + (internal != NULL ? internal->rows : 0);
+	int64		changes = own_changes + internal_rows;
 	DtRefreshCosts costs;
 	double		full_ms;
 	double		incremental_ms = 0;
@@ -1520,14 +1509,7 @@ adaptive_full(Oid relid, const char *what, bool aside, int64 own_changes, const 
 		return false;
 	catalog_refresh_costs(relid, &costs);
 	if (costs.nincremental > 0)
-	{
 		incremental_ms = expected_incremental_ms(&costs, own_changes, &extrapolated);
-		if (internal != NULL)
-		{
-			incremental_ms += internal->ms;
-			extrapolated = extrapolated || internal->extrapolated;
-		}
-	}
 	if (extrapolated && changes >= BULK_MIN_ROWS)
 		input_rows = changed_input_rows(changed);
 	if (input_rows > 0 && changes * ADAPTIVE_COLD_SHARE >= input_rows)
@@ -1667,21 +1649,16 @@ position_window(const DtEntry *entry, Datum *window)
 
 /*
  * internal_windows
- *		Count into *windows, and add to *markers and *changed, the change
- *		windows of the internal DTs of entry, as of snap: while its state
- *		is set aside they are not refreshed, but moved on with it
- *		(set_aside), so their windows hold what changed under them since
- *		its last refresh.  One without a position counts as a rebuild
- *		marker.  What refreshing each incrementally is expected to cost
- *		is read off its own history (expected_incremental_ms), nothing
- *		for one without a timed incremental refresh.
+ *		Add to *rows, *markers and *changed the change windows of the
+ *		internal DTs of entry, as of snap: while its state is set aside
+ *		they are not refreshed, but moved on with it (set_aside), so their
+ *		windows hold what changed under them since its last refresh.  One
+ *		without a position counts as a rebuild marker.
  */
 static void
-internal_windows(DtEntry *entry, Snapshot snap, InternalWindows *windows, int64 *markers, List **changed)
+internal_windows(DtEntry *entry, Snapshot snap, int64 *rows, int64 *markers, List **changed)
 {
 	ListCell   *lc;
-
-	memset(windows, 0, sizeof(InternalWindows));
 
 	foreach(lc, catalog_internal_dts(entry->relid))
 	{
@@ -1711,21 +1688,9 @@ internal_windows(DtEntry *entry, Snapshot snap, InternalWindows *windows, int64 
 			refreshing = list_delete_last(refreshing);
 		}
 		PG_END_TRY();
-		windows->rows += n;
+		*rows += n;
 		*markers += m;
 		*changed = list_concat_unique_oid(*changed, sub_changed);
-		if (n > 0)
-		{
-			DtRefreshCosts costs;
-			bool		extrapolated;
-
-			catalog_refresh_costs(sub->relid, &costs);
-			if (costs.nincremental > 0)
-			{
-				windows->ms += expected_incremental_ms(&costs, n, &extrapolated);
-				windows->extrapolated = windows->extrapolated || extrapolated;
-			}
-		}
 	}
 }
 
@@ -1859,14 +1824,13 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 	if (what != NULL && !entry->state_valid)
 	{
 		/* set aside by the history (or lost): the query, or a rebuild */
-		InternalWindows internal = {0};
+		int64		internal_rows = 0;
 		bool		changes;
 
 		if (p->an->internal > 0)
-			internal_windows(entry, snap, &internal, &markers, &d->changed);
-		changes = rows + internal.rows > 0 && markers == 0;
-		if (changes && adaptive_full(entry->relid, what, true, rows,
-									 p->an->internal > 0 ? &internal : NULL, d->changed, &message))
+			internal_windows(entry, snap, &internal_rows, &markers, &d->changed);
+		changes = rows + internal_rows > 0 && markers == 0;
+		if (changes && adaptive_full(entry->relid, what, true, rows, internal_rows, d->changed, &message))
 		{
 			d->message = d->why = message;
 			d->set_aside = true;
@@ -1883,7 +1847,7 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 		marker_action(p, d, what);
 	else if (p->an->strategy == DT_STRATEGY_FULL)
 		d->why = entry->reason;
-	else if (adaptive_full(entry->relid, what, false, rows, NULL, d->changed, &message))
+	else if (adaptive_full(entry->relid, what, false, rows, 0, d->changed, &message))
 	{
 		d->message = d->why = message;
 		d->set_aside = what != NULL;
