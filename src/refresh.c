@@ -1825,18 +1825,18 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 	{
 		/* set aside by the history (or lost): the query, or a rebuild */
 		int64		internal_rows = 0;
-		bool		changes;
+		bool		has_changes;
 
 		if (p->an->internal > 0)
 			internal_windows(entry, snap, &internal_rows, &markers, &d->changed);
-		changes = rows + internal_rows > 0 && markers == 0;
-		if (changes && adaptive_full(entry->relid, what, true, rows, internal_rows, d->changed, &message))
+		has_changes = rows + internal_rows > 0 && markers == 0;
+		if (has_changes && adaptive_full(entry->relid, what, true, rows, internal_rows, d->changed, &message))
 		{
 			d->message = d->why = message;
 			d->set_aside = true;
 		}
 		else
-			rebuild_state(d, true, changes ? message : NULL, what);
+			rebuild_state(d, true, has_changes ? message : NULL, what);
 	}
 	else if (rows == 0 && markers == 0)
 	{
