@@ -1267,7 +1267,11 @@ eval_sql(DtSemiJoin *semi)
  *		subquery over the table's rows of that key now ("dt_rows") and as
  *		they were ("dt_was": now, without the window's net inserted rows,
  *		with its net deleted ones, "dt_net", handed to each key as arrays
- *		of its own rows); a key whose existence flipped
+ *		of its own rows; the subquery's own conditions and the keys not
+ *		null are tested on the window's rows before they are netted, as
+ *		the rows of one value pass or fail together: a window mostly of
+ *		other rows, such as Q20's lineitems of other years, is netted
+ *		after that filter); a key whose existence flipped
  *		is +1 or -1, a scalar whose value changed is one row with the new
  *		value v and the old one was_v (scalar_change_sql).  Only the keys
  *		that pass key_filter
@@ -1334,9 +1338,9 @@ semi_eval_changes_sql(DtFromRel *rel, List *ctx, const char *local, const char *
 		appendStringInfo(&groups, ", %d", k + 1);
 	}
 	result = psprintf("WITH dt_net AS MATERIALIZED (SELECT %s, pg_catalog.sum(%s." DT_COL_SIGN ") AS dt_d FROM %s "
-					  "GROUP BY %s), "
+					  "WHERE (%s)%s GROUP BY %s), "
 					  "dt_keys AS MATERIALIZED (SELECT x.* FROM (SELECT %s, %s FROM dt_net %s "
-					  "WHERE %s.dt_d <> 0 AND (%s)%s GROUP BY %s) x WHERE true%s) "
+					  "WHERE %s.dt_d <> 0 GROUP BY %s) x WHERE true%s) "
 					  "SELECT %s%s%s "
 					  "FROM dt_keys x "
 					  "CROSS JOIN LATERAL (WITH dt_rows AS (SELECT %s FROM %s WHERE (%s)%s), "
@@ -1344,8 +1348,8 @@ semi_eval_changes_sql(DtFromRel *rel, List *ctx, const char *local, const char *
 					  "dt_was AS (SELECT * FROM dt_rows EXCEPT ALL "
 					  "SELECT %s FROM dt_net_k %s, pg_catalog.generate_series(1, %s.dt_d) WHERE %s.dt_d > 0 "
 					  "UNION ALL SELECT %s FROM dt_net_k %s, pg_catalog.generate_series(1, - %s.dt_d) WHERE %s.dt_d < 0) ",
-					  cols.data, t, source_sql(&table, SOURCE_CHANGES), cols.data,
-					  keys.data, arrays.data, t, t, local, notnull.data, groups.data, key_filter,
+					  cols.data, t, source_sql(&table, SOURCE_CHANGES), local, notnull.data, cols.data,
+					  keys.data, arrays.data, t, t, groups.data, key_filter,
 					  semi->scalar ? "" : "r.s AS " DT_COL_SIGN ", ", outs.data,
 					  semi->scalar ? "n.now_v AS v, n.was_v" : "true AS dt_any",
 					  cols.data, source_sql(&table, SOURCE_NOW), local, match.data,

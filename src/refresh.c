@@ -1335,7 +1335,9 @@ incremental_or_full(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
  * A DT whose state was set aside rebuilds it (several times the query)
  * only when the next ADAPTIVE_PAYBACK refreshes, incremental instead of
  * full, are expected to save more than the rebuild costs over a full
- * refresh.
+ * refresh; and it sets its state aside only when the next ADAPTIVE_PAYBACK
+ * refreshes, full instead of incremental, are expected to save more than
+ * that: a full refresh barely cheaper would cost a rebuild later.
  */
 #define ADAPTIVE_PAYBACK 10
 
@@ -1457,7 +1459,13 @@ changed_input_rows(List *changed)
 /*
  * adaptive_full
  *		Is a full refresh of the DT relid expected to cost less than an
- *		incremental one of "changes" rows of the inputs "changed" (relids)?
+ *		incremental one of "changes" rows of its own window, and
+ *		internal_rows of the windows of its internal DTs (set aside: a
+ *		rebuild would refresh them), of the inputs "changed" (relids)?
+ *		Its history counts the rows of its own windows only, but times
+ *		its refreshes from the first of its internal DTs' refreshes in its
+ *		unit (refresh_one): the figure is read off its own rows, the
+ *		internal rows count only where every row does (a bulk load).
  *		Learnt from its own history
  *		(catalog_refresh_costs): the incremental cost by
  *		expected_incremental_ms, the full cost by expected_full_ms (what:
@@ -1476,13 +1484,18 @@ changed_input_rows(List *changed)
  *		expected to cost at most ADAPTIVE_PROBE_MARGIN times a full one.
  *		aside: the state is set aside; an incremental refresh would first
  *		rebuild it, which the next ADAPTIVE_PAYBACK ones must pay back, on
- *		a figure not extrapolated.  *message says
+ *		a figure not extrapolated.  Not aside, a full refresh that would
+ *		set the state aside must pay back its rebuild the same way over
+ *		the next ADAPTIVE_PAYBACK ones (a near tie stays incremental).
+ *		*message says
  *		why when it is full; otherwise it gives both figures if both were
  *		expected, or is NULL.
  */
 static bool
-adaptive_full(Oid relid, const char *what, bool aside, int64 changes, List *changed, char **message)
+adaptive_full(Oid relid, const char *what, bool aside, int64 own_changes, int64 internal_rows,
+			  List *changed, char **message)
 {
+	int64		changes = own_changes + internal_rows;
 	DtRefreshCosts costs;
 	double		full_ms;
 	double		incremental_ms = 0;
@@ -1496,7 +1509,7 @@ adaptive_full(Oid relid, const char *what, bool aside, int64 changes, List *chan
 		return false;
 	catalog_refresh_costs(relid, &costs);
 	if (costs.nincremental > 0)
-		incremental_ms = expected_incremental_ms(&costs, changes, &extrapolated);
+		incremental_ms = expected_incremental_ms(&costs, own_changes, &extrapolated);
 	if (extrapolated && changes >= BULK_MIN_ROWS)
 		input_rows = changed_input_rows(changed);
 	if (input_rows > 0 && changes * ADAPTIVE_COLD_SHARE >= input_rows)
@@ -1527,6 +1540,16 @@ adaptive_full(Oid relid, const char *what, bool aside, int64 changes, List *chan
 							(long long) changes, incremental_ms, costs.nincremental, full_ms,
 							ADAPTIVE_PAYBACK, what, rebuild_ms, how);
 		return true;
+	}
+	if (incremental_ms > full_ms && !aside && what != NULL && rebuild_ms > 0 &&
+		(incremental_ms - full_ms) * ADAPTIVE_PAYBACK < rebuild_ms - full_ms)
+	{
+		*message = psprintf("an incremental refresh of %lld changed rows is expected to take %.0f ms "
+							"(from the last %d), a full refresh %.0f ms: the next %d would not pay back "
+							"rebuilding the %s (%.0f ms) it would set aside",
+							(long long) changes, incremental_ms, costs.nincremental, full_ms,
+							ADAPTIVE_PAYBACK, what, rebuild_ms);
+		return false;
 	}
 	if (incremental_ms <= full_ms ||
 		(!aside && costs.adaptive_fulls >= ADAPTIVE_PROBE_AFTER &&
@@ -1801,16 +1824,19 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 	if (what != NULL && !entry->state_valid)
 	{
 		/* set aside by the history (or lost): the query, or a rebuild */
+		int64		internal_rows = 0;
+		bool		has_changes;
+
 		if (p->an->internal > 0)
-			internal_windows(entry, snap, &rows, &markers, &d->changed);
-		if (rows > 0 && markers == 0 &&
-			adaptive_full(entry->relid, what, true, rows, d->changed, &message))
+			internal_windows(entry, snap, &internal_rows, &markers, &d->changed);
+		has_changes = rows + internal_rows > 0 && markers == 0;
+		if (has_changes && adaptive_full(entry->relid, what, true, rows, internal_rows, d->changed, &message))
 		{
 			d->message = d->why = message;
 			d->set_aside = true;
 		}
 		else
-			rebuild_state(d, true, rows > 0 && markers == 0 ? message : NULL, what);
+			rebuild_state(d, true, has_changes ? message : NULL, what);
 	}
 	else if (rows == 0 && markers == 0)
 	{
@@ -1821,7 +1847,7 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 		marker_action(p, d, what);
 	else if (p->an->strategy == DT_STRATEGY_FULL)
 		d->why = entry->reason;
-	else if (adaptive_full(entry->relid, what, false, rows, d->changed, &message))
+	else if (adaptive_full(entry->relid, what, false, rows, 0, d->changed, &message))
 	{
 		d->message = d->why = message;
 		d->set_aside = what != NULL;
