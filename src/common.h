@@ -67,6 +67,12 @@ typedef enum DtObjectKind
 /* What change logs are named after, for the SQL that builds their names. */
 #define DT_CHANGES_NAME		"changes"
 
+/*
+ * The rows of a DT's query in a full refresh run by parallel workers, as the
+ * statement inserting them reads them (an ephemeral named relation).
+ */
+#define DT_QUERY_ROWS		"dt_query_rows"
+
 /* The trigger that guards a DT, and the prefix of the capture triggers. */
 #define DT_GUARD_TRIGGER	"dt_guard"
 #define DT_CAPTURE_TRIGGER_PREFIX "dt_capture_"
@@ -107,6 +113,8 @@ extern bool spi_util_bool(uint64 row, int col);
 extern Oid	spi_util_oid(uint64 row, int col);
 extern uint64 spi_util_run(SPIPlanPtr plan, Datum *values, const char *nulls,
 						   Snapshot snapshot);
+extern bool spi_util_is_parallel(SPIPlanPtr plan);
+extern Tuplestorestate *spi_util_run_to_store(SPIPlanPtr plan, Snapshot snapshot, TupleDesc *desc);
 extern ErrorData *spi_util_in_subtransaction(void (*work) (void *arg), void *arg);
 
 #endif							/* DT_COMMON_H */

@@ -3901,9 +3901,14 @@ deparse_refresh_sql(Oid dtrelid, DtAnalysis *an)
 
 	sql->dt_name = names_qualified(dtrelid);
 	sql->full_delete = psprintf("DELETE FROM %s", sql->dt_name);
-	sql->full_insert = psprintf("INSERT INTO %s %s", sql->dt_name, pg_get_querydef(an->defining, false));
+	sql->full_query = pg_get_querydef(an->defining, false);
+	sql->full_insert = psprintf("INSERT INTO %s %s", sql->dt_name, sql->full_query);
 	if (an->internal > 0)
-		sql->query_insert = psprintf("INSERT INTO %s %s", sql->dt_name, pg_get_querydef(an->written, false));
+	{
+		sql->written_query = pg_get_querydef(an->written, false);
+		sql->query_insert = psprintf("INSERT INTO %s %s", sql->dt_name, sql->written_query);
+	}
+	sql->rows_insert = psprintf("INSERT INTO %s SELECT * FROM %s", sql->dt_name, DT_QUERY_ROWS);
 
 	foreach(lc, an->inputs)
 	{

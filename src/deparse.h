@@ -105,10 +105,14 @@ typedef struct DtSql
 
 	/* Full strategy. */
 	char	   *full_delete;
+	char	   *full_query;		/* the query (a SELECT), and full_insert */
 	char	   *full_insert;
-	char	   *query_insert;	/* a DT with internal DTs: its query as
+	char	   *written_query;	/* a DT with internal DTs: its query as
 								 * written, which reads none of them (NULL
-								 * otherwise) */
+								 * otherwise), and query_insert */
+	char	   *query_insert;
+	char	   *rows_insert;	/* the rows of either query, as the tuplestore
+								 * DT_QUERY_ROWS, into the DT */
 
 	/* Rows and rebuild markers in the window, one per captured input. */
 	List	   *count_changes;

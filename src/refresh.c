@@ -90,6 +90,9 @@ typedef struct DtPlanSet
 	SPIPlanPtr	full_delete;
 	SPIPlanPtr	full_insert;
 	SPIPlanPtr	query_insert;
+	SPIPlanPtr	full_select;	/* their queries, for parallel workers */
+	SPIPlanPtr	query_select;
+	SPIPlanPtr	rows_insert;	/* prepared when first run */
 	List	   *count_changes;
 	int64	   *window_rows;	/* rows in the window, per count_relids */
 	int64	   *window_logged;	/* log rows in it, cancelling ones included */
@@ -382,6 +385,9 @@ release_plans(DtPlanSet *p)
 	free_plan(p->full_delete);
 	free_plan(p->full_insert);
 	free_plan(p->query_insert);
+	free_plan(p->full_select);
+	free_plan(p->query_select);
+	free_plan(p->rows_insert);
 	free_plan_list(p->count_changes);
 	foreach(lc, p->window_plans)
 		free_plan(((WindowPlan *) lfirst(lc))->plan);
@@ -533,6 +539,8 @@ get_plans(DtEntry *entry)
 	p->full_delete = prepare(p, p->sql->full_delete, 0, NULL);
 	p->full_insert = prepare(p, p->sql->full_insert, 0, NULL);
 	p->query_insert = prepare(p, p->sql->query_insert, 0, NULL);
+	p->full_select = prepare_with(p, p->sql->full_query, 0, NULL, CURSOR_OPT_PARALLEL_OK);
+	p->query_select = prepare_with(p, p->sql->written_query, 0, NULL, CURSOR_OPT_PARALLEL_OK);
 	p->count_changes = prepare_list(p, p->sql->count_changes, 3, window_types);
 	p->window_rows = palloc0(sizeof(int64) * Max(list_length(p->sql->count_relids), 1));
 	p->window_logged = palloc0(sizeof(int64) * Max(list_length(p->sql->count_relids), 1));
@@ -666,6 +674,42 @@ fill_new_heaps(DtPlanSet *p, const char *fill, Datum *window, Snapshot snap)
 }
 
 /*
+ * insert_query_rows
+ *		Insert the rows of a DT's query into it: by insert, INSERT INTO the
+ *		DT of the query, unless the plan of the query alone (select) uses
+ *		parallel workers, which PostgreSQL does not give the query of an
+ *		INSERT (REFRESH MATERIALIZED VIEW's gets them): then its rows are
+ *		computed by that plan first, kept in a tuplestore, and inserted from
+ *		there (rows_insert reads it as DT_QUERY_ROWS), as the same INSERT
+ *		into the DT, its triggers and capture included.  Returns the rows
+ *		inserted.
+ */
+static uint64
+insert_query_rows(DtPlanSet *p, SPIPlanPtr insert, SPIPlanPtr select, Snapshot snap)
+{
+	EphemeralNamedRelation rows;
+	uint64		inserted;
+
+	if (!spi_util_is_parallel(select))
+		return spi_util_run(insert, NULL, NULL, snap);
+	rows = palloc0(sizeof(EphemeralNamedRelationData));
+	rows->reldata = spi_util_run_to_store(select, snap, &rows->md.tupdesc);
+	rows->md.name = DT_QUERY_ROWS;
+	rows->md.reliddesc = InvalidOid;
+	rows->md.enrtype = ENR_NAMED_TUPLESTORE;
+	rows->md.enrtuples = tuplestore_tuple_count(rows->reldata);
+	if (SPI_register_relation(rows) != SPI_OK_REL_REGISTER)
+		elog(ERROR, "could not register the rows of the query");
+	if (p->rows_insert == NULL)
+		p->rows_insert = prepare(p, p->sql->rows_insert, 0, NULL);
+	inserted = spi_util_run(p->rows_insert, NULL, NULL, snap);
+	if (SPI_unregister_relation(DT_QUERY_ROWS) != SPI_OK_REL_UNREGISTER)
+		elog(ERROR, "could not unregister the rows of the query");
+	tuplestore_end(rows->reldata);
+	return inserted;
+}
+
+/*
  * full_refresh
  *		Recompute the DT from its query; for a delta-merge DT, if rebuild,
  *		rebuild its state from the inputs and fill the DT from the state;
@@ -685,11 +729,15 @@ full_refresh(DtPlanSet *p, Snapshot snap, DtRefreshStats *stats, bool rebuild)
 		stats->deleted = spi_util_run(p->full_delete, NULL, NULL, snap);
 		stats->inserted = spi_util_run(p->dt_fill, NULL, NULL, snap);
 	}
+	else if (!rebuild && p->query_insert != NULL)
+	{
+		stats->deleted = spi_util_run(p->full_delete, NULL, NULL, snap);
+		stats->inserted = insert_query_rows(p, p->query_insert, p->query_select, snap);
+	}
 	else
 	{
 		stats->deleted = spi_util_run(p->full_delete, NULL, NULL, snap);
-		stats->inserted = spi_util_run(!rebuild && p->query_insert != NULL ? p->query_insert
-									   : p->full_insert, NULL, NULL, snap);
+		stats->inserted = insert_query_rows(p, p->full_insert, p->full_select, snap);
 	}
 }
 

@@ -17,7 +17,11 @@
 
 #include "access/xact.h"
 #include "executor/spi.h"
+#include "executor/tstoreReceiver.h"
+#include "miscadmin.h"
+#include "utils/plancache.h"
 #include "utils/resowner.h"
+#include "utils/snapmgr.h"
 
 #include "common.h"
 
@@ -123,6 +127,61 @@ spi_util_run(SPIPlanPtr plan, Datum *values, const char *nulls, Snapshot snapsho
 	if (rc < 0)
 		elog(ERROR, "refresh statement failed: %s", SPI_result_code_string(rc));
 	return SPI_processed;
+}
+
+/*
+ * spi_util_is_parallel
+ *		Does the plan PostgreSQL would run for a prepared statement now (of
+ *		one query, without parameters) use parallel workers?
+ */
+bool
+spi_util_is_parallel(SPIPlanPtr plan)
+{
+	CachedPlan *cplan = SPI_plan_get_cached_plan(plan);
+	bool		parallel;
+
+	if (cplan == NULL)
+		return false;
+	parallel = list_length(cplan->stmt_list) == 1 &&
+		linitial_node(PlannedStmt, cplan->stmt_list)->parallelModeNeeded;
+	ReleaseCachedPlan(cplan, CurrentResourceOwner);
+	return parallel;
+}
+
+/*
+ * spi_util_run_to_store
+ *		Run a prepared SELECT (without parameters) as of snapshot, as a
+ *		statement after the transaction's earlier ones (so that it sees what
+ *		they wrote), read-only, so that its plan may use parallel workers;
+ *		its rows, detoasted, go to a tuplestore (spilled to disk beyond
+ *		work_mem), which is returned with their descriptor (*desc).
+ */
+Tuplestorestate *
+spi_util_run_to_store(SPIPlanPtr plan, Snapshot snapshot, TupleDesc *desc)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	Tuplestorestate *store = tuplestore_begin_heap(false, false, work_mem);
+	DestReceiver *dest = CreateDestReceiver(DestTuplestore);
+	SPIExecuteOptions options = {0};
+	List	   *sources = SPI_plan_get_plan_sources(plan);
+	int			rc;
+
+	if (list_length(sources) != 1)
+		elog(ERROR, "a statement of one query was expected");
+	SetTuplestoreDestReceiverParams(dest, store, cxt, true, NULL, NULL);
+	options.read_only = true;
+	options.dest = dest;
+	CommandCounterIncrement();
+	PushCopiedSnapshot(snapshot);
+	UpdateActiveSnapshotCommandId();
+	rc = SPI_execute_plan_extended(plan, &options);
+	PopActiveSnapshot();
+	MemoryContextSwitchTo(cxt);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "refresh statement failed: %s", SPI_result_code_string(rc));
+	dest->rDestroy(dest);
+	*desc = CreateTupleDescCopy(((CachedPlanSource *) linitial(sources))->resultDesc);
+	return store;
 }
 
 /*
