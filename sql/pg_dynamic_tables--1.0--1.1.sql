@@ -56,9 +56,11 @@ UPDATE dt_internal.dynamic_table SET target_lag = interval '100 years'
 -- ---------------------------------------------------------------------
 -- Why a table is behind its target lag while it is scheduled: its
 -- database's refreshes wait for a refresh worker (every one is busy, or no
--- background worker slot is free), or its refreshes take longer than its
--- lag (it is then refreshed back to back).  The first comes from the
--- workers' shared memory; neither quotes data, so every reader sees it.
+-- background worker slot is free), its scheduled refreshes are skipped
+-- (its last history row is a SKIPPED stretch, whose message says what was
+-- locked), or its refreshes take longer than its lag (it is then refreshed
+-- back to back).  The first comes from the workers' shared memory; none
+-- quotes data, so every reader sees it.
 -- ---------------------------------------------------------------------
 CREATE FUNCTION dt_internal.scheduling_delay() RETURNS text
     LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp
@@ -118,7 +120,9 @@ SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) AS name,
             WHEN d.target_lag IS NOT NULL
                  AND pg_catalog.now() - f.data_timestamp > d.target_lag
             THEN 'behind its target lag: ' || coalesce(dt_internal.scheduling_delay(),
-                 CASE WHEN last.refresh_end_time - last.refresh_start_time > d.target_lag
+                 CASE WHEN last.state = 'SKIPPED'
+                      THEN 'its scheduled refreshes are skipped: ' || last.state_message
+                      WHEN last.refresh_end_time - last.refresh_start_time > d.target_lag
                       THEN 'its refreshes take longer than its target lag; it is refreshed back to back' END)
        END AS scheduling_state_reason,
        d.populated,
@@ -142,7 +146,7 @@ SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) AS name,
   CROSS JOIN LATERAL (
       SELECT GREATEST(d.data_timestamp, dt_internal.fresh_as_of(d.relid)) AS data_timestamp) f
   LEFT JOIN LATERAL (
-      SELECT r.refresh_start_time, r.refresh_end_time, r.refresh_action, r.state
+      SELECT r.refresh_start_time, r.refresh_end_time, r.refresh_action, r.state, r.state_message
         FROM dt_internal.refresh_log r
        WHERE r.relid = d.relid
        ORDER BY r.refresh_id DESC

@@ -113,6 +113,11 @@ for my $db ('db4', 'db5')
 	is($node->safe_psql($db, q{
 SELECT count(*) FROM dt.refresh_history WHERE name = 'public.tu' AND state = 'SKIPPED'}),
 		'1', "$db: the history keeps one SKIPPED row for the stretch");
+	is($node->safe_psql($db, q{
+SELECT scheduling_state_reason FROM dt.dynamic_tables WHERE name = 'public.tu'}),
+		'behind its target lag: its scheduled refreshes are skipped: '
+		  . 'a table it reads was locked by another transaction (DDL or LOCK TABLE)',
+		"$db: dt.dynamic_tables says why it is behind (not that its refreshes take long)");
 	$holder{$db}->query_safe('COMMIT');
 	$holder{$db}->quit;
 	ok($node->poll_query_until($db, equal('tu')), "$db: and is made once the lock is released");
