@@ -1311,24 +1311,25 @@ catalog_insert_history(Oid relid, const char *trigger, TimestampTz start, Timest
 /*
  * catalog_note_skipped
  *		A scheduled refresh of relid was skipped from start to end: extend
- *		the DT's SKIPPED row to end if it is its latest history row (one row
- *		per stretch of skips, so that they do not push its refreshes out of
- *		the bounded history), or else append one.
+ *		the DT's SKIPPED row to end if it is its latest history row and
+ *		gives the same reason (one row per stretch of skips, so that they do
+ *		not push its refreshes out of the bounded history; dt.dynamic_tables
+ *		quotes the reason of the latest), or else append one.
  */
 void
 catalog_note_skipped(Oid relid, TimestampTz start, TimestampTz end, const char *message)
 {
-	Oid			types[2] = {OIDOID, TIMESTAMPTZOID};
-	Datum		values[2] = {ObjectIdGetDatum(relid), TimestampTzGetDatum(end)};
+	Oid			types[3] = {OIDOID, TIMESTAMPTZOID, TEXTOID};
+	Datum		values[3] = {ObjectIdGetDatum(relid), TimestampTzGetDatum(end), CStringGetTextDatum(message)};
 	uint64		extended;
 
 	SPI_connect();
 	catalog_exec("UPDATE " DT_INTERNAL_SCHEMA ".refresh_log r SET refresh_end_time = $2"
-				 " FROM (SELECT refresh_id, state, refresh_trigger FROM " DT_INTERNAL_SCHEMA ".refresh_log"
+				 " FROM (SELECT refresh_id, state, refresh_trigger, state_message FROM " DT_INTERNAL_SCHEMA ".refresh_log"
 				 "       WHERE relid = $1 ORDER BY refresh_id DESC LIMIT 1) l"
 				 " WHERE r.refresh_id = l.refresh_id AND l.state = 'SKIPPED'"
-				 " AND l.refresh_trigger = 'SCHEDULED'",
-				 2, types, values, NULL, SPI_OK_UPDATE);
+				 " AND l.refresh_trigger = 'SCHEDULED' AND l.state_message = $3",
+				 3, types, values, NULL, SPI_OK_UPDATE);
 	extended = SPI_processed;
 	SPI_finish();
 	if (extended == 0)

@@ -122,6 +122,24 @@ SELECT scheduling_state_reason FROM dt.dynamic_tables WHERE name = 'public.tu'})
 	$holder{$db}->quit;
 	ok($node->poll_query_until($db, equal('tu')), "$db: and is made once the lock is released");
 }
+# A stretch skipped for another reason is a row of its own, whose reason
+# dt.dynamic_tables quotes: here first a manual refresh holds tu (in a
+# savepoint, rolled back), then LOCK TABLE holds u.  The first stretch was
+# extended with the first reason.
+my $last_skip = q{
+SELECT state = 'SKIPPED' AND state_message LIKE '%s' FROM dt.refresh_history
+ WHERE name = 'public.tu' ORDER BY refresh_id DESC LIMIT 1};
+my $both = $node->background_psql('db4');
+$both->query_safe("BEGIN; LOCK TABLE u IN ACCESS EXCLUSIVE MODE; SAVEPOINT s; SELECT dt.refresh('tu')");
+$node->safe_psql('db4', 'INSERT INTO t VALUES (1, 8)');
+ok($node->poll_query_until('db4', sprintf($last_skip, 'another refresh%')),
+	'db4: skipped while a refresh holds its table');
+$both->query_safe('ROLLBACK TO SAVEPOINT s');
+ok($node->poll_query_until('db4', sprintf($last_skip, '%locked by another transaction%')),
+	'db4: then a stretch of its own while LOCK TABLE holds a table it reads');
+$both->query_safe('COMMIT');
+$both->quit;
+ok($node->poll_query_until('db4', equal('tu')), 'db4: and is made once the lock is released');
 ok(!$node->log_contains(qr/lock timeout|read-only transaction/, $log_offset),
 	'without an error in the server log');
 # A refresh that fails outside its table's own error handling (no
