@@ -75,4 +75,17 @@ END $$;
 SELECT * FROM pw_check();
 SELECT dt_test.bad_value_counts('pw');
 
+-- One refresh that makes 12000 groups: the change rows of a new group get
+-- its gid from the upsert's rows through a hash join, not a scan of those
+-- rows for each change row (that took minutes; the timeout fails here).
+CREATE TABLE many (k int, v int);
+INSERT INTO many SELECT i % 1000, i FROM generate_series(1, 40000) i;
+SELECT dt.create_dynamic_table('many_p', $$SELECT k, percentile_disc(0.5) WITHIN GROUP (ORDER BY v) AS m,
+    count(DISTINCT v) AS d FROM many GROUP BY k$$, refresh_mode => 'incremental') IS NOT NULL AS created;
+INSERT INTO many SELECT 100000 + i, i FROM generate_series(1, 12000) i;
+SET statement_timeout = '20s';
+SELECT action FROM dt.refresh('many_p');
+RESET statement_timeout;
+SELECT count(*) AS differences FROM dt_test.diff('many_p');
+
 DROP SCHEMA dt_pw CASCADE;
