@@ -2826,6 +2826,21 @@ scheduled_refresh(void *arg)
 }
 
 /*
+ * note_unit_skipped
+ *		A scheduled refresh of a unit was skipped since start: every DT of it
+ *		says so in its history (catalog_note_skipped), the DTs upstream too,
+ *		which are held back with it.
+ */
+static void
+note_unit_skipped(List *unit, TimestampTz start, const char *message)
+{
+	ListCell   *lc;
+
+	foreach(lc, unit)
+		catalog_note_skipped(lfirst_oid(lc), start, GetCurrentTimestamp(), message);
+}
+
+/*
  * refresh_scheduled_unit
  *		The scheduler's refresh of a unit: DTs upstream first, one snapshot.
  *
@@ -2861,8 +2876,7 @@ refresh_scheduled_unit(List *unit, RefreshFreshFn fresh, RefreshCancelledFn canc
 		*settled = false;
 	if (!lock_unit(unit, true))
 	{
-		catalog_note_skipped(llast_oid(unit), start, GetCurrentTimestamp(),
-							 "another refresh of this dynamic table or one it reads was running");
+		note_unit_skipped(unit, start, "another refresh of this dynamic table or one it reads was running");
 		return false;
 	}
 
@@ -2878,8 +2892,7 @@ refresh_scheduled_unit(List *unit, RefreshFreshFn fresh, RefreshCancelledFn canc
 	}
 	if (!lock_inputs(unit, true))
 	{
-		catalog_note_skipped(llast_oid(unit), start, GetCurrentTimestamp(),
-							 "a table it reads was locked by another transaction (DDL or LOCK TABLE)");
+		note_unit_skipped(unit, start, "a table it reads was locked by another transaction (DDL or LOCK TABLE)");
 		return false;
 	}
 	snap = RegisterSnapshot(GetLatestSnapshot());
