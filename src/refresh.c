@@ -698,13 +698,20 @@ insert_query_rows(DtPlanSet *p, SPIPlanPtr insert, SPIPlanPtr select, Snapshot s
 	rows->md.reliddesc = InvalidOid;
 	rows->md.enrtype = ENR_NAMED_TUPLESTORE;
 	rows->md.enrtuples = tuplestore_tuple_count(rows->reldata);
+
+	/*
+	 * The relation lives in an SPI connection of its own, which ends with it:
+	 * an error in the insert (a trigger on the DT) inside a subtransaction of
+	 * the refresh (incremental_or_full) ends the connection too, and the full
+	 * refresh that follows registers it again.
+	 */
+	SPI_connect();
 	if (SPI_register_relation(rows) != SPI_OK_REL_REGISTER)
 		elog(ERROR, "could not register the rows of the query");
 	if (p->rows_insert == NULL)
 		p->rows_insert = prepare(p, p->sql->rows_insert, 0, NULL);
 	inserted = spi_util_run(p->rows_insert, NULL, NULL, snap);
-	if (SPI_unregister_relation(DT_QUERY_ROWS) != SPI_OK_REL_UNREGISTER)
-		elog(ERROR, "could not unregister the rows of the query");
+	SPI_finish();
 	tuplestore_end(rows->reldata);
 	return inserted;
 }

@@ -76,6 +76,31 @@ SELECT action FROM dt.refresh('ranked_sum');
 SELECT dt_test.check('ranked');
 SELECT dt_test.check('ranked_sum');
 
+-- An error in the insert from the tuplestore (a trigger on the table)
+-- in an incremental refresh that recomputes most partitions of a window
+-- in full: the refresh is rolled back and done in full again, which
+-- registers the tuplestore again.
+CREATE TABLE p (id int PRIMARY KEY, g int, x numeric);
+INSERT INTO p SELECT i, i % 1000, i * 1.5 FROM generate_series(1, 3000) i;
+CREATE INDEX ON p (g);
+ANALYZE p;
+SELECT dt.create_dynamic_table('windowed', 'SELECT id, g, sum(x) OVER (PARTITION BY g ORDER BY id) AS running FROM p',
+                               refresh_mode => 'incremental');
+CREATE SEQUENCE once;
+CREATE FUNCTION fail_once() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF nextval('dt_par.once') = 1 THEN
+        PERFORM 1 / 0;
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER fail_once AFTER INSERT ON windowed FOR EACH STATEMENT EXECUTE FUNCTION fail_once();
+UPDATE p SET x = x + 1;
+SELECT action FROM dt.refresh('windowed');
+SELECT refresh_action, state_message FROM dt.refresh_history WHERE name = 'dt_par.windowed'
+ ORDER BY refresh_id DESC LIMIT 1;
+SELECT dt_test.check('windowed');
+
 RESET force_parallel_mode;
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
