@@ -519,8 +519,9 @@ catalog_read_entry(Oid relid, bool missing_ok)
 					   "refresh_mode_reason, settings, populated, position_snapshot, "
 					   "position_xid, position_cid, EXISTS (SELECT FROM " DT_INTERNAL_SCHEMA ".state_valid v "
 					   "WHERE v.relid = d.relid), tree_major, definition, initialize = 'on_create', "
-					   "scheduling_state = 'SUSPENDED', suspended_by, tree_system, no_position_reason, suspend_reason "
-					   "FROM " DT_INTERNAL_SCHEMA ".dynamic_table d WHERE relid = $1", relid, SPI_OK_SELECT);
+					   "scheduling_state = 'SUSPENDED', suspended_by, tree_system, no_position_reason, suspend_reason, "
+					   "consecutive_failures FROM " DT_INTERNAL_SCHEMA ".dynamic_table d WHERE relid = $1",
+					   relid, SPI_OK_SELECT);
 	if (SPI_processed == 1)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[0];
@@ -577,6 +578,7 @@ catalog_read_entry(Oid relid, bool missing_ok)
 		entry->tree_system = isnull ? 0 : DatumGetInt64(d);
 		entry->no_position_reason = text_or_null(tup, desc, 19);
 		entry->suspend_reason = text_or_null(tup, desc, 20);
+		entry->consecutive_failures = DatumGetInt32(SPI_getbinval(tup, desc, 21, &isnull));
 		MemoryContextSwitchTo(spicxt);
 	}
 	SPI_finish();
@@ -1183,6 +1185,41 @@ catalog_record_failure(Oid relid, const char *message)
 		catalog_set_suspended(relid, true,
 							  psprintf("suspended after %d failed refreshes in a row" LAST_FAILURE "%s",
 									   failures, message));
+}
+
+/*
+ * catalog_failure_backoff_until
+ *		When relid may be refreshed by the scheduler again after the failures
+ *		in a row it has (0: none): its last failure plus a back-off that
+ *		doubles from 100 ms per failure, up to 10 seconds.  Read from the
+ *		catalog, so that every worker of the database keeps it: a failed
+ *		refresh was tried again at once, by whichever worker was free, and
+ *		five failures in a few milliseconds suspended the DT however
+ *		short-lived their cause.
+ */
+TimestampTz
+catalog_failure_backoff_until(Oid relid)
+{
+	TimestampTz until = 0;
+
+	SPI_connect();
+	catalog_exec_relid("SELECT r.refresh_end_time + least(interval '100 milliseconds' * "
+					   "power(2, d.consecutive_failures - 1), interval '10 seconds')"
+					   " FROM " DT_INTERNAL_SCHEMA ".dynamic_table d,"
+					   " LATERAL (SELECT refresh_end_time FROM " DT_INTERNAL_SCHEMA ".refresh_log l"
+					   "          WHERE l.relid = d.relid AND l.state = 'FAILED'"
+					   "          ORDER BY l.refresh_id DESC LIMIT 1) r"
+					   " WHERE d.relid = $1 AND d.consecutive_failures > 0", relid, SPI_OK_SELECT);
+	if (SPI_processed == 1)
+	{
+		bool		isnull;
+		Datum		d = spi_util_datum(0, 1, &isnull);
+
+		if (!isnull)
+			until = DatumGetTimestampTz(d);
+	}
+	SPI_finish();
+	return until;
 }
 
 /*

@@ -100,6 +100,7 @@ typedef struct DtEntry
 	bool		suspended;
 	Oid			suspended_by;	/* the suspended input that caused it */
 	char	   *suspend_reason; /* why it is suspended, or NULL */
+	int			consecutive_failures;	/* scheduled refreshes failed in a row */
 	bool		lag_downstream;
 	Interval   *target_lag;		/* NULL when downstream */
 	DtMode		requested_mode;
@@ -218,6 +219,7 @@ extern void catalog_refuse_cycle(Oid relid, const char *name, List *inputs);
 extern List *catalog_refresh_unit(Oid relid);
 extern void catalog_set_suspended(Oid relid, bool suspend, const char *reason);
 extern void catalog_record_failure(Oid relid, const char *message);
+extern TimestampTz catalog_failure_backoff_until(Oid relid);
 extern void catalog_refresh_costs(Oid relid, DtRefreshCosts *costs);
 extern void catalog_insert_history(Oid relid, const char *trigger,
 								   TimestampTz start, TimestampTz end,

@@ -2853,7 +2853,8 @@ note_unit_skipped(List *unit, TimestampTz start, const char *message)
  *
  * A unit whose DTs are locked by another refresh, or one of whose inputs
  * is locked by DDL or LOCK TABLE, is skipped, not waited for; the history
- * keeps one SKIPPED row per stretch of skips.  Each DT
+ * keeps one SKIPPED row per stretch of skips.  A unit one of whose DTs
+ * failed is skipped until its back-off ends (catalog_failure_backoff_until).  Each DT
  * runs in a subtransaction: a failure is recorded in the history and
  * counted (catalog_record_failure suspends the DT at the
  * threshold) unless cancelled says it was a cancel on request, and the DTs downstream of it in the unit are not refreshed
@@ -2875,6 +2876,7 @@ refresh_scheduled_unit(List *unit, RefreshFreshFn fresh, RefreshCancelledFn canc
 {
 	TimestampTz start = GetCurrentTimestamp();
 	List	   *failed = NIL;
+	bool		backing_off = false;
 	Snapshot	snap;
 	TimestampTz data_timestamp;
 	ListCell   *lc;
@@ -2890,13 +2892,21 @@ refresh_scheduled_unit(List *unit, RefreshFreshFn fresh, RefreshCancelledFn canc
 	/*
 	 * Suspended since the unit was planned (by the failure of a refresh that
 	 * held the lock): not refreshed.  The lock is held now, so no suspension
-	 * can commit after this.
+	 * can commit after this.  Failed in the last try: not before its
+	 * back-off, whichever worker tried (catalog_failure_backoff_until);
+	 * skipped, with no history row: the failures are there.
 	 */
 	foreach(lc, unit)
 	{
-		if (catalog_read_entry(lfirst_oid(lc), false)->suspended)
+		DtEntry    *entry = catalog_read_entry(lfirst_oid(lc), false);
+
+		if (entry->suspended)
 			return true;
+		if (entry->consecutive_failures > 0 && catalog_failure_backoff_until(entry->relid) > start)
+			backing_off = true;
 	}
+	if (backing_off)
+		return false;
 	if (!lock_inputs(unit, true))
 	{
 		note_unit_skipped(unit, start, "a table it reads was locked by another transaction (DDL or LOCK TABLE)");

@@ -93,8 +93,18 @@ SELECT dt.create_dynamic_table('quotients', 'SELECT k, num / den AS q, count(*) 
 SELECT dt.create_dynamic_table('quotient_total', 'SELECT sum(q * n) AS total FROM quotients',
     target_lag => '1 second');
 INSERT INTO ratios VALUES (3, 1, 0);
-SELECT dt_internal.run_scheduled_refreshes(ts('quotient_total') + interval '1 minute') AS units
-  FROM generate_series(1, 5);
+-- After each failure the next try waits a back-off that doubles from
+-- 100 ms (catalog_failure_backoff_until; TAP 001 checks it), so the tries
+-- are that far apart.
+SELECT dt_internal.run_scheduled_refreshes(ts('quotient_total') + interval '1 minute') AS units;
+SELECT pg_sleep(0.15);
+SELECT dt_internal.run_scheduled_refreshes(ts('quotient_total') + interval '1 minute') AS units;
+SELECT pg_sleep(0.25);
+SELECT dt_internal.run_scheduled_refreshes(ts('quotient_total') + interval '1 minute') AS units;
+SELECT pg_sleep(0.45);
+SELECT dt_internal.run_scheduled_refreshes(ts('quotient_total') + interval '1 minute') AS units;
+SELECT pg_sleep(0.85);
+SELECT dt_internal.run_scheduled_refreshes(ts('quotient_total') + interval '1 minute') AS units;
 SELECT name, state, state_message FROM dt.refresh_history
  WHERE name LIKE 'public.quotient%' AND refresh_trigger = 'SCHEDULED' ORDER BY refresh_id;
 SELECT name, scheduling_state, scheduling_state_reason, consecutive_failures

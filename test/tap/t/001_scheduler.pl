@@ -254,6 +254,13 @@ ok($node->poll_query_until('postgres',
 is($node->safe_psql('postgres',
 	"SELECT count(*) FROM dt.refresh_history WHERE name = 'public.quotients' AND state = 'FAILED'"),
 	'5', 'each failure is in the history');
+# Tried again after a back-off that doubles, not at once: five failures
+# in a row took a few milliseconds, and a cause that lasted as long
+# suspended the table.  The first five back-offs: 0.1 + 0.2 + 0.4 + 0.8 s.
+is($node->safe_psql('postgres', q{
+SELECT max(refresh_start_time) - min(refresh_start_time) >= interval '1.5 seconds'
+  FROM dt.refresh_history WHERE name = 'public.quotients' AND state = 'FAILED'}),
+	't', 'the failures are tried again after a back-off');
 like($node->safe_psql('postgres',
 	"SELECT scheduling_state_reason FROM dt.dynamic_tables WHERE relid = 'quotients'::regclass"),
 	qr/division by zero/, 'the reason names the error');
