@@ -736,15 +736,13 @@ full_refresh(DtPlanSet *p, Snapshot snap, DtRefreshStats *stats, bool rebuild)
 		stats->deleted = spi_util_run(p->full_delete, NULL, NULL, snap);
 		stats->inserted = spi_util_run(p->dt_fill, NULL, NULL, snap);
 	}
-	else if (!rebuild && p->query_insert != NULL)
-	{
-		stats->deleted = spi_util_run(p->full_delete, NULL, NULL, snap);
-		stats->inserted = insert_query_rows(p, p->query_insert, p->query_select, snap);
-	}
 	else
 	{
+		bool		written = !rebuild && p->query_insert != NULL;
+
 		stats->deleted = spi_util_run(p->full_delete, NULL, NULL, snap);
-		stats->inserted = insert_query_rows(p, p->full_insert, p->full_select, snap);
+		stats->inserted = insert_query_rows(p, written ? p->query_insert : p->full_insert,
+											written ? p->query_select : p->full_select, snap);
 	}
 }
 
@@ -2689,28 +2687,26 @@ lock_inputs(List *unit, bool nowait)
 		foreach(lc2, catalog_input_relids(lfirst_oid(lc)))
 		{
 			Oid			input = lfirst_oid(lc2);
-			List	   *tree;
+			bool		tree;
 
 			if (list_member_oid(unit, input) || get_rel_name(input) == NULL)
 				continue;
-			if (!nowait)
-			{
-				if (get_rel_relkind(input) == RELKIND_PARTITIONED_TABLE || has_subclass(input))
-					(void) find_all_inheritors(input, AccessShareLock, NULL);
-				else
-					LockRelationOid(input, AccessShareLock);
-				continue;
-			}
-			if (!ConditionalLockRelationOid(input, AccessShareLock))
+			tree = get_rel_relkind(input) == RELKIND_PARTITIONED_TABLE || has_subclass(input);
+			if (!nowait && tree)
+				(void) find_all_inheritors(input, AccessShareLock, NULL);
+			else if (!nowait)
+				LockRelationOid(input, AccessShareLock);
+			else if (!ConditionalLockRelationOid(input, AccessShareLock))
 				return false;
-			if (get_rel_relkind(input) != RELKIND_PARTITIONED_TABLE && !has_subclass(input))
-				continue;
-			/* the parent first, as find_all_inheritors takes them */
-			tree = find_all_inheritors(input, NoLock, NULL);
-			foreach(lc3, tree)
+			else if (tree)
 			{
-				if (lfirst_oid(lc3) != input && !ConditionalLockRelationOid(lfirst_oid(lc3), AccessShareLock))
-					return false;
+				/* the parent first, as find_all_inheritors takes them */
+				foreach(lc3, find_all_inheritors(input, NoLock, NULL))
+				{
+					if (lfirst_oid(lc3) != input &&
+						!ConditionalLockRelationOid(lfirst_oid(lc3), AccessShareLock))
+						return false;
+				}
 			}
 		}
 	}
