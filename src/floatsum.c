@@ -306,7 +306,9 @@ dt_fsum_numeric(PG_FUNCTION_ARGS)
  *		equal), as numeric_stddev_internal does.  Each sum is converted once,
  *		where the SQL converts it in every place it names it: the finalization
  *		of a variance is what a refresh of few changes to many groups spends
- *		most on after the merge itself.
+ *		most on after the merge itself.  A variance beyond float8 fails as
+ *		float8's own arithmetic does ("value out of range: overflow"), not
+ *		with numeric_float8's message quoting every digit of the numeric.
  */
 Datum
 dt_fsum_variance(PG_FUNCTION_ARGS)
@@ -318,6 +320,7 @@ dt_fsum_variance(PG_FUNCTION_ARGS)
 	Datum		sum;
 	Datum		numerator;
 	Datum		divisor;
+	float8		variance;
 	Datum		zero = DirectFunctionCall1(int4_numeric, Int32GetDatum(0));
 
 	if (sample && n < 2)
@@ -340,5 +343,9 @@ dt_fsum_variance(PG_FUNCTION_ARGS)
 		PG_RETURN_FLOAT8(0);
 	divisor = DirectFunctionCall2(numeric_mul, DirectFunctionCall1(int8_numeric, Int64GetDatum(n)),
 								  DirectFunctionCall1(int8_numeric, Int64GetDatum(sample ? n - 1 : n)));
-	return DirectFunctionCall1(numeric_float8, DirectFunctionCall2(numeric_div, numerator, divisor));
+	variance = DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow,
+												  DirectFunctionCall2(numeric_div, numerator, divisor)));
+	if (isinf(variance))
+		float_overflow_error();
+	PG_RETURN_FLOAT8(variance);
 }
