@@ -535,6 +535,22 @@ constant_relation(RangeTblEntry *rte, Index rtindex)
 }
 
 /*
+ * sign_column_reason
+ *		Why a table whose column, as the query names it (its alias, or its
+ *		name), is called as the column of signs an incremental refresh adds
+ *		next to its columns (source_sql) cannot feed one ("column reference
+ *		is ambiguous" where the refresh reads its signs); or NULL.
+ */
+static char *
+sign_column_reason(const char *name, const char *relation)
+{
+	if (strcmp(name, DT_COL_SIGN) != 0)
+		return NULL;
+	return psprintf("a column named \"%s\" (of \"%s\"), the name incremental refreshes give their own "
+					"column of row signs,", name, relation);
+}
+
+/*
  * from_relation
  *		*rel: the table a FROM item of a query level reads, with its input
  *		(one of inputs); or why the item cannot feed an incremental refresh.
@@ -545,6 +561,8 @@ from_relation(List *inputs, Query *query, RangeTblRef *item, DtFromRel **rel)
 	Index		rtindex = item->rtindex;
 	RangeTblEntry *rte = rt_fetch(rtindex, query->rtable);
 	ListCell   *lc;
+	int			a = -1;
+	char	   *reason;
 
 	if (rte->rtekind != RTE_RELATION && (*rel = constant_relation(rte, rtindex)) != NULL)
 		return NULL;
@@ -562,6 +580,16 @@ from_relation(List *inputs, Query *query, RangeTblRef *item, DtFromRel **rel)
 			(*rel)->input = (DtInput *) lfirst(lc);
 	}
 	Assert((*rel)->input != NULL);
+	/* the columns of the input the refresh reads, as source_sql names them */
+	while ((a = bms_next_member((*rel)->input->attnums, a)) >= 0)
+	{
+		AttrNumber	attno = a + FirstLowInvalidHeapAttributeNumber;
+		const char *name = attno > 0 && attno <= list_length((*rel)->aliases)
+		? strVal(list_nth((*rel)->aliases, attno - 1)) : get_attname(rte->relid, attno, false);
+
+		if ((reason = sign_column_reason(name, get_rel_name(rte->relid))) != NULL)
+			return reason;
+	}
 	return input_reason((*rel)->input);
 }
 

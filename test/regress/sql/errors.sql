@@ -449,6 +449,26 @@ SELECT to_regclass('base') AS base, to_regclass('d') AS d;
 SELECT count(*) AS dynamic_tables FROM dt.dynamic_tables WHERE schema_name = 'dt_errors';
 SELECT dt_test.dt_footprint() = :'footprint' AS unchanged;
 
+-- ---------------------------------------------------------------------
+-- A column read under the name of the column of signs an incremental
+-- refresh adds ("dt$sign"): refused for incremental refreshes (their SQL
+-- failed with "column reference is ambiguous"); refreshed in full with
+-- refresh_mode => 'auto'; incremental again read under an alias.
+-- ---------------------------------------------------------------------
+CREATE TABLE signed (id int PRIMARY KEY, "dt$sign" int, k text);
+INSERT INTO signed SELECT g, g % 3, 'k' || g % 2 FROM generate_series(1, 20) g;
+SELECT dt.create_dynamic_table('signed_inc', 'SELECT k, sum("dt$sign") AS s, count(*) AS c FROM signed GROUP BY k',
+                               refresh_mode => 'incremental');
+SELECT dt.create_dynamic_table('signed_auto', 'SELECT k, sum("dt$sign") AS s, count(*) AS c FROM signed GROUP BY k');
+SELECT dt.create_dynamic_table('signed_alias', 'SELECT x.k, sum(x.sg) AS s, count(*) AS c FROM signed x(id, sg) GROUP BY x.k',
+                               refresh_mode => 'incremental');
+SELECT table_name, refresh_mode, refresh_mode_reason FROM dt.dynamic_tables
+ WHERE table_name LIKE 'signed%' AND refresh_mode = 'FULL' ORDER BY 1;
+UPDATE signed SET "dt$sign" = "dt$sign" + 1, k = 'k2' WHERE id % 4 = 0;
+SELECT action FROM dt.refresh('signed_auto');
+SELECT action FROM dt.refresh('signed_alias');
+SELECT dt_test.check('signed_auto'), dt_test.check('signed_alias');
+
 SET client_min_messages = warning;
 DROP SCHEMA dt_errors CASCADE;
 RESET client_min_messages;
