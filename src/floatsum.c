@@ -198,8 +198,18 @@ dt_fsum_accum_sq(PG_FUNCTION_ARGS)
 		double		sign = PG_GETARG_INT16(2);
 		double		p = x * x;
 
+		/*
+		 * PostgreSQL's own variance never squares a value, only its distance
+		 * from the mean: the query may give a result that the sum of squares
+		 * kept for it cannot hold
+		 */
 		if (isfinite(x) && !isfinite(p * sign))
-			float_overflow_error();
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("value out of range: overflow"),
+					 errdetail("The square of %g, kept in the state of a variance or standard deviation "
+							   "to refresh it incrementally, is beyond the range of double precision.", x),
+					 errhint("Refresh the dynamic table in full: refresh_mode => 'full'.")));
 		expansion_add_double(state, fma(x, x, -p) * sign);
 		expansion_add_double(state, p * sign);
 	}
