@@ -336,6 +336,21 @@ SELECT * FROM dt_test.fails($$ALTER TABLE base DISABLE TRIGGER USER$$);
 ALTER TABLE base ENABLE TRIGGER USER;
 SELECT * FROM dt_test.fails(format('DROP TRIGGER %I ON base', :'capture_trigger'));
 SELECT * FROM dt_test.fails(format('ALTER TRIGGER %I ON base RENAME TO capture', :'capture_trigger'));
+-- The names of capture triggers are reserved: no trigger of a user's
+-- takes one (by CREATE TRIGGER or a rename); one that has one (made
+-- before they were reserved: renamed in the catalog here) is its owner's
+-- to drop; and a DROP of a trigger of that name that does not exist says
+-- so, as PostgreSQL does.
+CREATE FUNCTION nothing() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NULL; END';
+CREATE TABLE plain (a int);
+CREATE TRIGGER mine AFTER INSERT ON plain FOR EACH STATEMENT EXECUTE FUNCTION nothing();
+SELECT * FROM dt_test.fails($$CREATE TRIGGER dt_capture_mine AFTER INSERT ON plain FOR EACH STATEMENT EXECUTE FUNCTION nothing()$$);
+SELECT * FROM dt_test.fails($$ALTER TRIGGER mine ON plain RENAME TO dt_capture_mine$$);
+SELECT * FROM dt_test.fails($$DROP TRIGGER dt_capture_none ON base$$);
+DROP TRIGGER IF EXISTS dt_capture_none ON base;
+UPDATE pg_trigger SET tgname = 'dt_capture_mine' WHERE tgrelid = 'plain'::regclass AND tgname = 'mine';
+DROP TRIGGER dt_capture_mine ON plain;
+SELECT count(*) AS triggers FROM pg_trigger WHERE tgrelid = 'plain'::regclass;
 -- Guards: our triggers fire ALWAYS; any other firing mode, which
 -- session_replication_role would switch off, is refused.
 SELECT * FROM dt_test.fails(format('ALTER TABLE base ENABLE REPLICA TRIGGER %I', :'capture_trigger'));
