@@ -313,6 +313,34 @@ querytree_facts(Node *node)
 	return facts;
 }
 
+/* clock_in_aggregate_walker: the clock in an aggregate's or window's arguments? */
+static bool
+clock_in_aggregate_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Aggref) || IsA(node, WindowFunc))
+		return querytree_facts(node).time;
+	return expression_tree_walker(node, clock_in_aggregate_walker, context);
+}
+
+/*
+ * querytree_clock_outside_select_list
+ *		Does query read the clock anywhere but in its select list outside
+ *		aggregates and window functions (where it is the time of the
+ *		refresh that wrote the row): where it decides which rows there are
+ *		or what they aggregate, which changes with no input changing?
+ */
+bool
+querytree_clock_outside_select_list(Query *query)
+{
+	Query		rest = *query;
+
+	rest.targetList = NIL;
+	return querytree_facts((Node *) &rest).time ||
+		clock_in_aggregate_walker((Node *) query->targetList, NULL);
+}
+
 /* sublinks_walker: the SubLinks of an expression, not looking into them. */
 static bool
 sublinks_walker(Node *node, List **found)
