@@ -229,7 +229,10 @@ add_input(List **inputs, RangeTblEntry *rte)
 	return input;
 }
 
-/* is_time_function: does this node read the clock (now() and friends)? */
+/*
+ * is_time_function: does this node read the clock (now() and friends, and
+ * age() of one timestamp, which counts from today's midnight)?
+ */
 static bool
 is_time_function(Node *node)
 {
@@ -255,7 +258,8 @@ is_time_function(Node *node)
 	{
 		Oid			f = ((FuncExpr *) node)->funcid;
 
-		return f == F_NOW || f == F_TRANSACTION_TIMESTAMP || f == F_STATEMENT_TIMESTAMP;
+		return f == F_NOW || f == F_TRANSACTION_TIMESTAMP || f == F_STATEMENT_TIMESTAMP ||
+			f == F_AGE_TIMESTAMP || f == F_AGE_TIMESTAMPTZ;
 	}
 	return false;
 }

@@ -229,6 +229,9 @@ SELECT pg_sleep(1.2);
 SELECT action FROM dt.refresh('ev_due');
 SELECT k, n FROM ev_due ORDER BY k;
 SELECT dt_test.check('ev_due');
+-- age() of one timestamp counts from today's midnight: the clock too.
+SELECT dt.create_dynamic_table('ev_recent', 'SELECT k, count(*) AS n FROM ev WHERE age(at::timestamp) < interval ''1 day'' GROUP BY k');
+SELECT refresh_mode, refresh_mode_reason FROM dt.dynamic_tables WHERE relid = 'ev_recent'::regclass;
 
 SET client_min_messages = warning;
 DROP SCHEMA dt_act CASCADE;
