@@ -617,9 +617,9 @@ from_relation(List *inputs, Query *query, RangeTblRef *item, DtFromRel **rel)
 	{
 		AttrNumber	attno = a + FirstLowInvalidHeapAttributeNumber;
 		const char *name = attno > 0 && attno <= list_length((*rel)->aliases)
-		? strVal(list_nth((*rel)->aliases, attno - 1)) : get_attname(rte->relid, attno, false);
+		? strVal(list_nth((*rel)->aliases, attno - 1)) : get_attname(rte->relid, attno, true);
 
-		if ((reason = sign_column_reason(name, get_rel_name(rte->relid))) != NULL)
+		if (name != NULL && (reason = sign_column_reason(name, get_rel_name(rte->relid))) != NULL)
 			return reason;
 	}
 	return input_reason((*rel)->input);
