@@ -529,7 +529,7 @@ analyze_query(Query *query, Oid dtrelid)
 	if (an->inputs == NIL)
 		an->always_full = true;
 	facts = querytree_facts((Node *) query);
-	if (OidIsValid(facts.user_stable))
+	if (OidIsValid(facts.user_stable) || querytree_clock_outside_select_list(query))
 		an->always_full = true;
 
 	/*

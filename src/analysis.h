@@ -337,6 +337,7 @@ typedef struct DtFromWalk
 
 extern void querytree_inputs(Query *query, DtQueryInputs *result);
 extern DtFunctionFacts querytree_facts(Node *node);
+extern bool querytree_clock_outside_select_list(Query *query);
 extern Node *querytree_flatten_joins(Query *query, Node *node);
 extern List *querytree_sublinks(Node *node);
 extern void querytree_varattnos(Node *node, Index varno, Bitmapset **attnums);

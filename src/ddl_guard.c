@@ -45,6 +45,7 @@
 #include "catalog/namespace.h"
 #include "access/htup_details.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
 #include "commands/defrem.h"
@@ -496,6 +497,54 @@ check_alter_table(AlterTableStmt *stmt, AfterCommand *after)
 	}
 }
 
+/*
+ * is_capture_trigger_of
+ *		Is the trigger of relid called name one of the capture triggers the
+ *		extension installed?  They are internal triggers, which no CREATE
+ *		TRIGGER makes: a user's trigger of such a name (made before the
+ *		names were reserved) is not one.
+ */
+static bool
+is_capture_trigger_of(Oid relid, const char *name)
+{
+	Relation	triggers;
+	ScanKeyData key[2];
+	SysScanDesc scan;
+	HeapTuple	tup;
+	bool		found = false;
+
+	if (!OidIsValid(relid) ||
+		strncmp(name, DT_CAPTURE_TRIGGER_PREFIX, strlen(DT_CAPTURE_TRIGGER_PREFIX)) != 0)
+		return false;
+	triggers = table_open(TriggerRelationId, AccessShareLock);
+	ScanKeyInit(&key[0], Anum_pg_trigger_tgrelid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	ScanKeyInit(&key[1], Anum_pg_trigger_tgname, BTEqualStrategyNumber, F_NAMEEQ,
+				CStringGetDatum(name));
+	scan = systable_beginscan(triggers, TriggerRelidNameIndexId, true, NULL, 2, key);
+	if (HeapTupleIsValid(tup = systable_getnext(scan)))
+		found = ((Form_pg_trigger) GETSTRUCT(tup))->tgisinternal;
+	systable_endscan(scan);
+	table_close(triggers, AccessShareLock);
+	return found;
+}
+
+/*
+ * refuse_reserved_trigger_name
+ *		The names of capture triggers are the extension's: it finds its
+ *		triggers by name.
+ */
+static void
+refuse_reserved_trigger_name(const char *name)
+{
+	if (strncmp(name, DT_CAPTURE_TRIGGER_PREFIX, strlen(DT_CAPTURE_TRIGGER_PREFIX)) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_RESERVED_NAME),
+				 errmsg("trigger name \"%s\" is reserved", name),
+				 errdetail("The prefix \"%s\" is reserved for the triggers of pg_dynamic_tables.",
+						   DT_CAPTURE_TRIGGER_PREFIX)));
+}
+
 /* check_rename: columns of a DT keep the query's names; our triggers stay. */
 static void
 check_rename(RenameStmt *stmt)
@@ -509,11 +558,15 @@ check_rename(RenameStmt *stmt)
 		return;
 	if (stmt->renameType == OBJECT_COLUMN && catalog_is_dynamic_table(relid))
 		refuse_dt_change(stmt->relation->relname, "rename a column");
-	if (stmt->renameType == OBJECT_TRIGGER && names_is_extension_trigger(stmt->subname))
+	if (stmt->renameType != OBJECT_TRIGGER)
+		return;
+	if ((strcmp(stmt->subname, DT_GUARD_TRIGGER) == 0 && catalog_is_dynamic_table(relid)) ||
+		is_capture_trigger_of(relid, stmt->subname))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot rename trigger \"%s\" of \"%s\"", stmt->subname, stmt->relation->relname),
 				 errdetail("pg_dynamic_tables finds its triggers by name.")));
+	refuse_reserved_trigger_name(stmt->newname);
 }
 
 /*
@@ -547,7 +600,7 @@ check_drop(DropStmt *stmt, AfterCommand *after)
 					after->unmade = lappend_oid(after->unmade, relid);
 				}
 			}
-			else if (names_is_extension_trigger(trigger))
+			else if (is_capture_trigger_of(relid, trigger))
 				ereport(ERROR,
 						(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
 						 errmsg("cannot drop trigger \"%s\" because dynamic tables depend on it", trigger),
@@ -687,7 +740,8 @@ roles_of(List *rolespecs)
  * check_create_trigger
  *		A dt_guard trigger made by anything but the extension is a restore
  *		(dump.c): the table becomes a DT once it exists.  The triggers of a
- *		DT and the capture triggers are the extension's alone.
+ *		DT and the capture triggers (and their names) are the extension's
+ *		alone.
  */
 static void
 check_create_trigger(CreateTrigStmt *stmt, AfterCommand *after)
@@ -695,6 +749,7 @@ check_create_trigger(CreateTrigStmt *stmt, AfterCommand *after)
 	Oid			relid = RangeVarGetRelid(stmt->relation, NoLock, true);
 	bool		is_dt = OidIsValid(relid) && catalog_is_dynamic_table(relid);
 
+	refuse_reserved_trigger_name(stmt->trigname);
 	if (dump_is_guard_function(stmt->funcname))
 	{
 		if (strcmp(stmt->trigname, DT_GUARD_TRIGGER) != 0 || stmt->row || stmt->isconstraint)

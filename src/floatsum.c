@@ -198,8 +198,18 @@ dt_fsum_accum_sq(PG_FUNCTION_ARGS)
 		double		sign = PG_GETARG_INT16(2);
 		double		p = x * x;
 
+		/*
+		 * PostgreSQL's own variance never squares a value, only its distance
+		 * from the mean: the query may give a result that the sum of squares
+		 * kept for it cannot hold
+		 */
 		if (isfinite(x) && !isfinite(p * sign))
-			float_overflow_error();
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("value out of range: overflow"),
+					 errdetail("The square of %g, kept in the state of a variance or standard deviation "
+							   "to refresh it incrementally, is beyond the range of double precision.", x),
+					 errhint("Refresh the dynamic table in full: refresh_mode => 'full'.")));
 		expansion_add_double(state, fma(x, x, -p) * sign);
 		expansion_add_double(state, p * sign);
 	}
@@ -306,7 +316,9 @@ dt_fsum_numeric(PG_FUNCTION_ARGS)
  *		equal), as numeric_stddev_internal does.  Each sum is converted once,
  *		where the SQL converts it in every place it names it: the finalization
  *		of a variance is what a refresh of few changes to many groups spends
- *		most on after the merge itself.
+ *		most on after the merge itself.  A variance beyond float8 fails as
+ *		float8's own arithmetic does ("value out of range: overflow"), not
+ *		with numeric_float8's message quoting every digit of the numeric.
  */
 Datum
 dt_fsum_variance(PG_FUNCTION_ARGS)
@@ -318,6 +330,7 @@ dt_fsum_variance(PG_FUNCTION_ARGS)
 	Datum		sum;
 	Datum		numerator;
 	Datum		divisor;
+	float8		variance;
 	Datum		zero = DirectFunctionCall1(int4_numeric, Int32GetDatum(0));
 
 	if (sample && n < 2)
@@ -340,5 +353,9 @@ dt_fsum_variance(PG_FUNCTION_ARGS)
 		PG_RETURN_FLOAT8(0);
 	divisor = DirectFunctionCall2(numeric_mul, DirectFunctionCall1(int8_numeric, Int64GetDatum(n)),
 								  DirectFunctionCall1(int8_numeric, Int64GetDatum(sample ? n - 1 : n)));
-	return DirectFunctionCall1(numeric_float8, DirectFunctionCall2(numeric_div, numerator, divisor));
+	variance = DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow,
+												  DirectFunctionCall2(numeric_div, numerator, divisor)));
+	if (isinf(variance))
+		float_overflow_error();
+	PG_RETURN_FLOAT8(variance);
 }

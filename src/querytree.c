@@ -229,7 +229,10 @@ add_input(List **inputs, RangeTblEntry *rte)
 	return input;
 }
 
-/* is_time_function: does this node read the clock (now() and friends)? */
+/*
+ * is_time_function: does this node read the clock (now() and friends, and
+ * age() of one timestamp, which counts from today's midnight)?
+ */
 static bool
 is_time_function(Node *node)
 {
@@ -255,7 +258,8 @@ is_time_function(Node *node)
 	{
 		Oid			f = ((FuncExpr *) node)->funcid;
 
-		return f == F_NOW || f == F_TRANSACTION_TIMESTAMP || f == F_STATEMENT_TIMESTAMP;
+		return f == F_NOW || f == F_TRANSACTION_TIMESTAMP || f == F_STATEMENT_TIMESTAMP ||
+			f == F_AGE_TIMESTAMP || f == F_AGE_TIMESTAMPTZ;
 	}
 	return false;
 }
@@ -311,6 +315,34 @@ querytree_facts(Node *node)
 
 	function_facts_walker(node, &facts);
 	return facts;
+}
+
+/* clock_in_aggregate_walker: the clock in an aggregate's or window's arguments? */
+static bool
+clock_in_aggregate_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Aggref) || IsA(node, WindowFunc))
+		return querytree_facts(node).time;
+	return expression_tree_walker(node, clock_in_aggregate_walker, context);
+}
+
+/*
+ * querytree_clock_outside_select_list
+ *		Does query read the clock anywhere but in its select list outside
+ *		aggregates and window functions (where it is the time of the
+ *		refresh that wrote the row): where it decides which rows there are
+ *		or what they aggregate, which changes with no input changing?
+ */
+bool
+querytree_clock_outside_select_list(Query *query)
+{
+	Query		rest = *query;
+
+	rest.targetList = NIL;
+	return querytree_facts((Node *) &rest).time ||
+		clock_in_aggregate_walker((Node *) query->targetList, NULL);
 }
 
 /* sublinks_walker: the SubLinks of an expression, not looking into them. */
@@ -535,6 +567,22 @@ constant_relation(RangeTblEntry *rte, Index rtindex)
 }
 
 /*
+ * sign_column_reason
+ *		Why a table whose column, as the query names it (its alias, or its
+ *		name), is called as the column of signs an incremental refresh adds
+ *		next to its columns (source_sql) cannot feed one ("column reference
+ *		is ambiguous" where the refresh reads its signs); or NULL.
+ */
+static char *
+sign_column_reason(const char *name, const char *relation)
+{
+	if (strcmp(name, DT_COL_SIGN) != 0)
+		return NULL;
+	return psprintf("a column named \"%s\" (of \"%s\"), the name incremental refreshes give their own "
+					"column of row signs,", name, relation);
+}
+
+/*
  * from_relation
  *		*rel: the table a FROM item of a query level reads, with its input
  *		(one of inputs); or why the item cannot feed an incremental refresh.
@@ -545,6 +593,8 @@ from_relation(List *inputs, Query *query, RangeTblRef *item, DtFromRel **rel)
 	Index		rtindex = item->rtindex;
 	RangeTblEntry *rte = rt_fetch(rtindex, query->rtable);
 	ListCell   *lc;
+	int			a = -1;
+	char	   *reason;
 
 	if (rte->rtekind != RTE_RELATION && (*rel = constant_relation(rte, rtindex)) != NULL)
 		return NULL;
@@ -562,6 +612,16 @@ from_relation(List *inputs, Query *query, RangeTblRef *item, DtFromRel **rel)
 			(*rel)->input = (DtInput *) lfirst(lc);
 	}
 	Assert((*rel)->input != NULL);
+	/* the columns of the input the refresh reads, as source_sql names them */
+	while ((a = bms_next_member((*rel)->input->attnums, a)) >= 0)
+	{
+		AttrNumber	attno = a + FirstLowInvalidHeapAttributeNumber;
+		const char *name = attno > 0 && attno <= list_length((*rel)->aliases)
+		? strVal(list_nth((*rel)->aliases, attno - 1)) : get_attname(rte->relid, attno, true);
+
+		if (name != NULL && (reason = sign_column_reason(name, get_rel_name(rte->relid))) != NULL)
+			return reason;
+	}
 	return input_reason((*rel)->input);
 }
 

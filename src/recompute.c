@@ -83,17 +83,6 @@
 static char *trace_column(DtAnalysis *an, Query *query, AttrNumber resno, List *levels,
 						  List **leaves, bool *grouped);
 
-/* clock_in_aggregate_walker: the clock in an aggregate's or window's arguments? */
-static bool
-clock_in_aggregate_walker(Node *node, void *context)
-{
-	if (node == NULL)
-		return false;
-	if (IsA(node, Aggref) || IsA(node, WindowFunc))
-		return querytree_facts(node).time;
-	return expression_tree_walker(node, clock_in_aggregate_walker, context);
-}
-
 /*
  * functions_reason
  *		Why the functions of a query rule affected-key recompute out, or
@@ -104,14 +93,11 @@ clock_in_aggregate_walker(Node *node, void *context)
 static char *
 functions_reason(Query *query)
 {
-	Query		rest = *query;
 	DtFunctionFacts facts = querytree_facts((Node *) query);
 
 	if (OidIsValid(facts.user_stable))
 		return psprintf("function %s, which is not IMMUTABLE", format_procedure(facts.user_stable));
-	rest.targetList = NIL;
-	if (querytree_facts((Node *) &rest).time ||
-		clock_in_aggregate_walker((Node *) query->targetList, NULL))
+	if (querytree_clock_outside_select_list(query))
 		return pstrdup("the current time (now(), CURRENT_TIMESTAMP, ...) outside the select list");
 	return NULL;
 }

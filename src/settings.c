@@ -5,7 +5,10 @@
  *		answer whoever refreshes it.
  *
  * A DT records, when it is created, the session's TimeZone, DateStyle and
- * the other settings that stable built-in functions read; its refreshes,
+ * the other settings that stable built-in functions read (bytea_output for
+ * a bytea cast to text, timezone_abbreviations and xmloption for casts of
+ * text to timestamps and xml; a DT made before these three were pinned
+ * keeps the settings it recorded, as its dump does); its refreshes,
  * and every parse or print of its query, run with those values, with
  * search_path = pg_catalog (the generated SQL is qualified for it) and jit
  * off.  They are kept as "name=value" strings, in the catalog row and in
@@ -30,7 +33,8 @@
 /* The settings a DT pins, recorded when it is created. */
 static const char *const pinned_settings[] = {
 	"TimeZone", "DateStyle", "IntervalStyle", "extra_float_digits",
-	"lc_monetary", "lc_numeric", "lc_time", "default_text_search_config"
+	"lc_monetary", "lc_numeric", "lc_time", "default_text_search_config",
+	"bytea_output", "timezone_abbreviations", "xmloption"
 };
 
 /*
@@ -112,7 +116,8 @@ settings_check(List *settings)
 					 errmsg("invalid dynamic table setting \"%s\"", setting),
 					 errdetail("A dynamic table pins only %s.",
 							   "TimeZone, DateStyle, IntervalStyle, extra_float_digits, lc_monetary, "
-							   "lc_numeric, lc_time and default_text_search_config")));
+							   "lc_numeric, lc_time, default_text_search_config, bytea_output, "
+							   "timezone_abbreviations and xmloption")));
 	}
 }
 

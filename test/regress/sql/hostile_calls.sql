@@ -104,6 +104,7 @@ INSERT INTO calls (area, call) VALUES
 ('fsum_variance', $c$SELECT dt_internal.fsum_variance(-9223372036854775808, '{1}', '{1}', false)$c$),
 ('fsum_variance', $c$SELECT dt_internal.fsum_variance(9223372036854775807, '{1}', '{1}', true)$c$),
 ('fsum_variance', $c$SELECT dt_internal.fsum_variance(2, '{1e308}', '{1.7976931348623157e308}', true)$c$),
+('fsum_variance', $c$SELECT dt_internal.fsum_variance(2, '{0}', '{1.7e308,1e308}', true)$c$),
 ('fsum_variance', $c$SELECT dt_internal.fsum_variance(2, '{1,NULL}', '{1}', true)$c$),
 ('fsum_variance', $c$SELECT dt_internal.fsum_variance(2, '{1}', '{{1},{2}}', true)$c$),
 ('fsum_variance', $c$SELECT dt_internal.fsum_variance(2, '{1}', '{NaN}', false)$c$),

@@ -213,6 +213,26 @@ SELECT action FROM dt.refresh('cf_by_name');
 SELECT pg_stat_force_next_flush();
 SELECT log_scans('cf') - :cf_scans AS cf_log_scans, log_scans('cd') - :cd_scans AS cd_log_scans;
 
+-- ---------------------------------------------------------------------
+-- The clock where it decides which rows there are (WHERE at <= now(), a
+-- sliding window): rows come and go with no write to the table.  Guards:
+-- every refresh is full, never NO_DATA for want of a change; the row
+-- that fell due after the table was made is counted.  (The clock in the
+-- select list is the time of the refresh that wrote the row: README.)
+-- ---------------------------------------------------------------------
+CREATE TABLE ev (id int, k text, at timestamptz);
+INSERT INTO ev VALUES (1, 'a', now() - interval '1 hour'), (2, 'a', now() + interval '1 second'),
+                      (3, 'b', now() + interval '1 hour');
+SELECT dt.create_dynamic_table('ev_due', 'SELECT k, count(*) AS n FROM ev WHERE at <= now() GROUP BY k');
+SELECT refresh_mode, refresh_mode_reason FROM dt.dynamic_tables WHERE relid = 'ev_due'::regclass;
+SELECT pg_sleep(1.2);
+SELECT action FROM dt.refresh('ev_due');
+SELECT k, n FROM ev_due ORDER BY k;
+SELECT dt_test.check('ev_due');
+-- age() of one timestamp counts from today's midnight: the clock too.
+SELECT dt.create_dynamic_table('ev_recent', 'SELECT k, count(*) AS n FROM ev WHERE age(at::timestamp) < interval ''1 day'' GROUP BY k');
+SELECT refresh_mode, refresh_mode_reason FROM dt.dynamic_tables WHERE relid = 'ev_recent'::regclass;
+
 SET client_min_messages = warning;
 DROP SCHEMA dt_act CASCADE;
 RESET client_min_messages;

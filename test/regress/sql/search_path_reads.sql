@@ -52,6 +52,21 @@ INSERT INTO t VALUES (4);
 SELECT action FROM dt.refresh('tz');
 SELECT dt_test.check('tz');
 SELECT DISTINCT tz FROM tz;
+RESET TimeZone;
+
+-- so is bytea_output, which a bytea cast to text reads: rows a session
+-- with another value refreshes print the creator's way too
+CREATE TABLE b (id int PRIMARY KEY, v bytea);
+INSERT INTO b VALUES (1, '\x41ff');
+SET bytea_output = escape;
+SELECT dt.create_dynamic_table('b_text', 'SELECT id, v::text AS t FROM b', refresh_mode => 'incremental');
+RESET bytea_output;
+INSERT INTO b VALUES (2, '\x41ff');
+SELECT action FROM dt.refresh('b_text');
+SELECT id, t FROM b_text ORDER BY id;
+SET bytea_output = escape;
+SELECT dt_test.check('b_text');
+RESET bytea_output;
 
 SET client_min_messages = warning;
 DROP SCHEMA dt_sp CASCADE;
