@@ -140,6 +140,7 @@
 #define BACKOFF_MAX_US			(USECS_PER_SEC)
 #define BACKOFF_FAILED_MAX_US	(10 * USECS_PER_SEC)
 #define COMPACT_INTERVAL_US		(USECS_PER_SEC)
+#define COMPACT_RETRY_MAX_US	(30 * USECS_PER_SEC)
 /*
  * What a worker's start costs (a connection, the schedule read, its first
  * refresh's statements prepared) is measured (DtShared.start_cost_us);
@@ -172,6 +173,8 @@ typedef struct DbSlot
 	uint64		changes[DT_BUCKETS];
 	/* writers between pre-commit and commit (or prepared), by bucket */
 	uint32		in_flight[DT_BUCKETS];
+	/* commits that wrote a rebuild marker (a bulk load, TRUNCATE), by bucket */
+	uint32		rebuilds[DT_BUCKETS];
 	/* buckets a watch of a current unit reads since its last change */
 	uint64		quiet;
 } DbSlot;
@@ -189,8 +192,8 @@ typedef struct Watch
 	uint64		seen;			/* their changes, before the refresh */
 	TimestampTz verified_at;	/* known current as of */
 	int64		due_after;		/* due this long after it is not current */
-	bool		rebuild;		/* an input bulk-loaded or truncated since:
-								 * due at once */
+	uint64		rebuilds;		/* their rebuilds, before the refresh: more
+								 * since, and it is due at once */
 } Watch;
 
 typedef struct WorkerSlot
@@ -345,6 +348,21 @@ static uint64
 bucket_of(Oid relid)
 {
 	return UINT64CONST(1) << (hash_uint32((uint32) relid) % DT_BUCKETS);
+}
+
+/* bucket_sum: the sum of counts over the buckets of mask. */
+static uint64
+bucket_sum(const uint32 *counts, uint64 mask)
+{
+	uint64		sum = 0;
+	int			b;
+
+	for (b = 0; b < DT_BUCKETS; b++)
+	{
+		if (mask & (UINT64CONST(1) << b))
+			sum += counts[b];
+	}
+	return sum;
 }
 
 /*
@@ -521,11 +539,14 @@ writes_ended(Oid dboid, uint64 buckets, bool committed)
 /*
  * writes_rebuilt
  *		This transaction, just committed, wrote rebuild markers (a bulk load,
- *		TRUNCATE) into the logs of tables in rebuild_buckets: the watched
- *		units reading them are due at once (unit_is_current), their next
- *		refresh being a full one that their lead, twice their recent
- *		refresh times, does not foretell; their database's idle workers
- *		plan again.  A unit not watched is due by its data timestamp, at
+ *		TRUNCATE) into the logs of tables in rebuild_buckets: they are
+ *		counted there (rebuilds), and the watched units reading them are due
+ *		at once (unit_is_current), their next refresh being a full one that
+ *		their lead does not foretell; their database's idle workers plan
+ *		again.  A unit being refreshed now keeps the count its refresh
+ *		started from (read_unit_inputs), so a rebuild committed while that
+ *		refresh runs, which its snapshot does not see, makes it due at once
+ *		after it, too.  A unit not watched is due by its data timestamp, at
  *		most its lag less its lead after its last refresh.
  */
 static void
@@ -540,12 +561,17 @@ writes_rebuilt(void)
 
 	SpinLockAcquire(&shared->mutex);
 	db = find_db(MyDatabaseId);
+	for (i = 0; db != NULL && i < DT_BUCKETS; i++)
+	{
+		if (rebuild_buckets & (UINT64CONST(1) << i))
+			db->rebuilds[i]++;
+	}
 	for (i = 0; db != NULL && i < shared->nwatches; i++)
 	{
 		Watch	   *w = &shared->watches[i];
 
 		if (w->dboid == db->dboid && (w->mask & rebuild_buckets) != 0)
-			any = w->rebuild = true;
+			any = true;
 	}
 	if (any)
 		n = wake_for(db, now, latches);
@@ -1794,8 +1820,8 @@ refresh_cancelled(void)
  *		schedule_plan's ScheduleFreshFn: is nothing relid's unit reads
  *		changed since its last scheduled refresh (its watch)?  If something
  *		has, *as_of is when it was known current last (unless the schedule
- *		changed since), and *due_now whether that was a rebuild marker
- *		(writes_rebuilt).
+ *		changed since), and *due_now whether an input was rebuilt (a rebuild
+ *		marker, writes_rebuilt) after that refresh began.
  */
 static bool
 unit_is_current(Oid relid, TimestampTz *as_of, bool *due_now, void *arg)
@@ -1814,7 +1840,7 @@ unit_is_current(Oid relid, TimestampTz *as_of, bool *due_now, void *arg)
 		/* a rebuild since its refresh counts even if the schedule changed */
 		if (w->generation == db->generation)
 			*as_of = w->verified_at;
-		*due_now = w->rebuild;
+		*due_now = bucket_sum(db->rebuilds, w->mask) != w->rebuilds;
 	}
 	SpinLockRelease(&shared->mutex);
 	return current;
@@ -1828,6 +1854,7 @@ typedef struct UnitInputs
 {
 	uint64		mask;			/* the buckets of the tables it reads */
 	uint64		seen;			/* their changes */
+	uint64		rebuilds;		/* their rebuilds */
 	uint32		generation;		/* the database's schedule's */
 	TimestampTz at;				/* when */
 	int64		due_after;		/* schedule_due_after */
@@ -1864,6 +1891,7 @@ read_unit_inputs(List *entries, Oid relid, UnitInputs *in)
 	foreach(lc, schedule_tables_read(entries, relid))
 		in->mask |= bucket_of(lfirst_oid(lc));
 	in->seen = 0;
+	in->rebuilds = 0;
 	in->generation = 0;
 	in->at = GetCurrentTimestamp();
 	SpinLockAcquire(&shared->mutex);
@@ -1874,7 +1902,10 @@ read_unit_inputs(List *entries, Oid relid, UnitInputs *in)
 			in->seen += db->changes[b];
 	}
 	if (db != NULL)
+	{
+		in->rebuilds = bucket_sum(db->rebuilds, in->mask);
 		in->generation = db->generation;
+	}
 	SpinLockRelease(&shared->mutex);
 }
 
@@ -1913,7 +1944,7 @@ watch_unit(Oid relid, const UnitInputs *in, bool settled)
 		w->seen = in->seen;
 		w->verified_at = in->at;
 		w->due_after = Max(in->due_after, 0);
-		w->rebuild = false;
+		w->rebuilds = in->rebuilds;
 		db->quiet |= in->mask;
 	}
 	SpinLockRelease(&shared->mutex);
@@ -2043,16 +2074,22 @@ vacuum_logs(List *relids)
 /*
  * compact_logs
  *		Add unit's DTs to those whose logs wait to be cleaned up and
- *		compacted, and do it for them all, and for the logs that were held
- *		by others the last time, in a transaction of its own, if the last
- *		time was a second ago or more (or now, with force: the worker is
- *		leaving): a bulk load's pages come back within a second or so, and
- *		tables refreshed many times a second do not pay a transaction, or a
- *		scan of each log they read, per refresh for it.  Otherwise *wake (if
- *		not NULL) is lowered to when they may be: a table that goes idle
- *		after its refresh is not refreshed again.  Rows consumed and not yet
- *		deleted cost nothing but their scan: a refresh reads only those
- *		after its position.
+ *		compacted, and do it for them all, in a transaction of its own, if
+ *		the last time was a second ago or more (or now, with force: the
+ *		worker is leaving): a bulk load's pages come back within a second or
+ *		so, and tables refreshed many times a second do not pay a
+ *		transaction, or a scan of each log they read, per refresh for it.
+ *		Otherwise *wake (if not NULL) is lowered to when they may be: a
+ *		table that goes idle after its refresh is not refreshed again.  Rows
+ *		consumed and not yet deleted cost nothing but their scan: a refresh
+ *		reads only those after its position.
+ *
+ * The logs that another transaction held the last time (locked) are
+ * tried again with them, or on their own after a back-off that doubles
+ * from a second up to COMPACT_RETRY_MAX_US while they stay held: a log
+ * held for long (an open transaction that wrote its table holds it until
+ * it ends) cost a transaction and a VACUUM of the log every second, and
+ * woke an idle worker for it.
  */
 static void
 compact_logs(List *unit, bool force, TimestampTz *wake)
@@ -2060,22 +2097,30 @@ compact_logs(List *unit, bool force, TimestampTz *wake)
 	static List *waiting = NIL;
 	static List *locked = NIL;
 	static TimestampTz compacted_at = 0;
+	static TimestampTz retry_at = 0;
+	static int64 retry_backoff_us = 0;
 	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+	TimestampTz now = GetCurrentTimestamp();
+	bool		retry;
 	ListCell   *lc;
 
 	foreach(lc, unit)
 		waiting = list_append_unique_oid(waiting, lfirst_oid(lc));
 	MemoryContextSwitchTo(old);
-	if (waiting == NIL && locked == NIL)
-		return;
-	if (!force && GetCurrentTimestamp() - compacted_at < COMPACT_INTERVAL_US)
+	retry = locked != NIL && (force || now >= retry_at);
+	if (waiting == NIL && !retry)
+	{
+		if (locked != NIL && wake != NULL)
+			*wake = Min(*wake, retry_at);
+	}
+	else if (!force && now - compacted_at < COMPACT_INTERVAL_US)
 	{
 		if (wake != NULL)
 			*wake = Min(*wake, compacted_at + COMPACT_INTERVAL_US);
 	}
 	else
 	{
-		UnitRun		all = {waiting, false, false, NIL, locked};
+		UnitRun		all = {waiting, false, false, NIL, retry ? locked : NIL};
 		bool		failed;
 
 		(void) in_transaction(compact_unit_logs_work, &all);
@@ -2085,10 +2130,34 @@ compact_logs(List *unit, bool force, TimestampTz *wake)
 		list_free(all.big_logs);
 		list_free(waiting);
 		waiting = NIL;
-		list_free(locked);
-		/* after a failure, nothing is tried again: it would fail each second */
-		locked = failed ? NIL : all.locked_logs;
 		compacted_at = GetCurrentTimestamp();
+		/* after a failure, nothing is tried again: it would fail each second */
+		if (failed)
+		{
+			list_free(locked);
+			locked = NIL;
+		}
+		else if (retry)
+		{
+			list_free(locked);
+			locked = all.locked_logs;
+		}
+		else
+		{
+			old = MemoryContextSwitchTo(TopMemoryContext);
+			locked = list_concat_unique_oid(locked, all.locked_logs);
+			MemoryContextSwitchTo(old);
+			list_free(all.locked_logs);
+		}
+		/* held again after a try: back off further */
+		if (locked == NIL)
+			retry_backoff_us = 0;
+		else if (retry || retry_backoff_us == 0)
+		{
+			retry_backoff_us = retry_backoff_us == 0 ? COMPACT_INTERVAL_US :
+				Min(2 * retry_backoff_us, COMPACT_RETRY_MAX_US);
+			retry_at = compacted_at + retry_backoff_us;
+		}
 	}
 }
 

@@ -220,6 +220,14 @@ my $vacuums = $node->safe_psql('postgres',
 ok($node->poll_query_until('postgres',
 	"SELECT vacuum_count > $vacuums FROM pg_stat_user_tables WHERE relid = '$log'::regclass"),
 	'the worker tries to compact the log again');
+# While it stays held, the worker backs off (1, 2, 4 s...): it tried a
+# transaction and a VACUUM of the log every second.
+$vacuums = $node->safe_psql('postgres',
+	"SELECT vacuum_count FROM pg_stat_user_tables WHERE relid = '$log'::regclass");
+sleep 8;
+ok($node->safe_psql('postgres',
+	"SELECT vacuum_count - $vacuums FROM pg_stat_user_tables WHERE relid = '$log'::regclass") <= 3,
+	'and backs off while the log stays held');
 is($node->safe_psql('postgres', "SELECT pg_relation_size('$log') > 0"), 't',
 	'a transaction holding the log keeps its pages');
 $reader->query_safe('COMMIT');
