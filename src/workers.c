@@ -177,6 +177,8 @@ typedef struct DbSlot
 	uint32		rebuilds[DT_BUCKETS];
 	/* buckets a watch of a current unit reads since its last change */
 	uint64		quiet;
+	/* how late its workers recently claimed units, a decaying maximum */
+	int64		start_delay_us;
 } DbSlot;
 
 /*
@@ -1816,6 +1818,45 @@ refresh_cancelled(void)
 }
 
 /*
+ * start_delay
+ *		How late a worker of this database recently claimed a unit, after
+ *		it was due (note_start_delay): part of every lead (schedule_plan).
+ */
+static int64
+start_delay(void)
+{
+	DbSlot	   *db;
+	int64		delay = 0;
+
+	SpinLockAcquire(&shared->mutex);
+	db = find_db(MyDatabaseId);
+	if (db != NULL)
+		delay = db->start_delay_us;
+	SpinLockRelease(&shared->mutex);
+	return delay;
+}
+
+/*
+ * note_start_delay
+ *		This worker claimed a unit late by delay_us after it was due: the
+ *		database's start delay is the larger of that and its last value
+ *		less an eighth, a maximum of the recent claims that forgets a
+ *		spike within a few dozen of them.
+ */
+static void
+note_start_delay(int64 delay_us)
+{
+	DbSlot	   *db;
+
+	delay_us = Max(delay_us, 0);
+	SpinLockAcquire(&shared->mutex);
+	db = find_db(MyDatabaseId);
+	if (db != NULL)
+		db->start_delay_us = Max(delay_us, db->start_delay_us - db->start_delay_us / 8);
+	SpinLockRelease(&shared->mutex);
+}
+
+/*
  * unit_is_current
  *		schedule_plan's ScheduleFreshFn: is nothing relid's unit reads
  *		changed since its last scheduled refresh (its watch)?  If something
@@ -1886,7 +1927,7 @@ read_unit_inputs(List *entries, Oid relid, UnitInputs *in)
 	DbSlot	   *db;
 	int			b;
 
-	in->due_after = schedule_due_after(entries, relid);
+	in->due_after = schedule_due_after(entries, relid, start_delay());
 	in->mask = 0;
 	foreach(lc, schedule_tables_read(entries, relid))
 		in->mask |= bucket_of(lfirst_oid(lc));
@@ -2310,7 +2351,8 @@ leave(List *entries, uint32 planned)
 	SpinLockAcquire(&shared->mutex);
 	shared->workers[my_worker_slot].state = WORKER_LEAVING;
 	SpinLockRelease(&shared->mutex);
-	units = schedule_plan(entries, now, unavailable_relids(now, &wake), &wake, unit_is_current, NULL);
+	units = schedule_plan(entries, now, start_delay(), unavailable_relids(now, &wake), &wake,
+						  unit_is_current, NULL);
 	publish(units != NIL ? now : wake, 0, &planned);
 	proc_exit(0);
 }
@@ -2342,6 +2384,8 @@ worker_loop(void)
 	uint32		seen = schedule_generation() - 1;
 	TimestampTz housekept_at = 0;
 	TimestampTz idle_since = GetCurrentTimestamp();
+	TimestampTz planned_at = 0;
+	Oid			ran_last = InvalidOid;
 	bool		reload = true;
 
 	for (;;)
@@ -2394,9 +2438,24 @@ worker_loop(void)
 		 * neediest_database): run it now, rather than hold a worker slot idle
 		 * until then that another database waits for.
 		 */
-		unit = claim_unit(schedule_plan(load.entries, Max(now, started_for), busy, &wake,
+		unit = claim_unit(schedule_plan(load.entries, Max(now, started_for), start_delay(), busy, &wake,
 										unit_is_current, NULL), &left);
 		publish(wake, left, NULL);
+
+		/*
+		 * How late the unit is claimed, if it came due since the last pass (a
+		 * unit due then, which waited for its inputs' locks or for a refresh
+		 * of it to end, says nothing of how soon a worker starts one; nor
+		 * does one due before this worker's first pass), and it is not the
+		 * unit this worker ran last (refreshed back to back, it is late by
+		 * its own refresh).
+		 */
+		if (unit != NIL && planned_at != 0 && schedule_due_at(load.entries, llast_oid(unit)) > planned_at &&
+			llast_oid(unit) != ran_last)
+			note_start_delay(GetCurrentTimestamp() - schedule_due_at(load.entries, llast_oid(unit)));
+		planned_at = now;
+		if (unit != NIL)
+			ran_last = llast_oid(unit);
 		if (unit != NIL)
 			reload = !run_unit(unit, load.entries);
 		else
