@@ -54,7 +54,8 @@ UPDATE dt_internal.dynamic_table SET target_lag = interval '100 years'
  WHERE extract(epoch FROM target_lag) > 3155760000;
 
 -- ---------------------------------------------------------------------
--- Why a table is behind its target lag while it is scheduled: its
+-- Why a table is behind its target lag while it is scheduled (one never
+-- populated, initialize => 'on_schedule', from its creation): its
 -- database's refreshes wait for a refresh worker (every one is busy, or no
 -- background worker slot is free), its scheduled refreshes are skipped
 -- (its last history row is a SKIPPED stretch, whose message says what was
@@ -119,7 +120,7 @@ SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) AS name,
                            OR pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE')
                       THEN d.suspend_reason END
             WHEN d.target_lag IS NOT NULL
-                 AND pg_catalog.now() - f.data_timestamp > d.target_lag
+                 AND pg_catalog.now() - coalesce(f.data_timestamp, d.created_at) > d.target_lag
             THEN 'behind its target lag: ' || coalesce(dt_internal.scheduling_delay(),
                  CASE WHEN last.state = 'SKIPPED'
                       THEN 'its scheduled refreshes are skipped: ' || last.state_message

@@ -67,6 +67,8 @@ typedef struct ScheduleEntry
 	TimestampTz data_timestamp; /* 0: never refreshed */
 	int64		expected_us;	/* the longest of its recent scheduled
 								 * refreshes; -1: none */
+	int64		longest_us;		/* ... of its recent refreshes of any kind
+								 * (its creation too); -1: none */
 	List	   *inputs;			/* the DTs it reads */
 	List	   *tables;			/* the other relations it reads */
 	TimestampTz due_at;
@@ -92,11 +94,12 @@ add_entry(HeapTuple tup, TupleDesc desc, void *arg)
 	d = SPI_getbinval(tup, desc, 6, &isnull);
 	e->data_timestamp = isnull ? 0 : DatumGetTimestampTz(d);
 	e->expected_us = DatumGetInt64(SPI_getbinval(tup, desc, 7, &isnull));
-	deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 8, &isnull)),
+	e->longest_us = DatumGetInt64(SPI_getbinval(tup, desc, 8, &isnull));
+	deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 9, &isnull)),
 					  OIDOID, sizeof(Oid), true, TYPALIGN_INT, &inputs, NULL, &ninputs);
 	for (k = 0; k < ninputs; k++)
 		e->inputs = lappend_oid(e->inputs, DatumGetObjectId(inputs[k]));
-	deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 9, &isnull)),
+	deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 10, &isnull)),
 					  OIDOID, sizeof(Oid), true, TYPALIGN_INT, &inputs, NULL, &ninputs);
 	for (k = 0; k < ninputs; k++)
 		e->tables = lappend_oid(e->tables, DatumGetObjectId(inputs[k]));
@@ -122,6 +125,13 @@ schedule_load(void)
 				 "   FROM (SELECT refresh_start_time, refresh_end_time, data_timestamp"
 				 "         FROM " DT_INTERNAL_SCHEMA ".refresh_log r"
 				 "         WHERE r.relid = d.relid AND r.state = 'SUCCEEDED' AND r.refresh_trigger = 'SCHEDULED'"
+				 "         ORDER BY r.refresh_id DESC LIMIT " CppAsString2(RECENT_REFRESHES) ") r)"
+				 "  * 1000000)::bigint, -1),"
+				 " coalesce(((SELECT max(extract(epoch FROM r.refresh_end_time"
+				 "                      - LEAST(r.refresh_start_time, r.data_timestamp)))"
+				 "   FROM (SELECT refresh_start_time, refresh_end_time, data_timestamp"
+				 "         FROM " DT_INTERNAL_SCHEMA ".refresh_log r"
+				 "         WHERE r.relid = d.relid AND r.state = 'SUCCEEDED'"
 				 "         ORDER BY r.refresh_id DESC LIMIT " CppAsString2(RECENT_REFRESHES) ") r)"
 				 "  * 1000000)::bigint, -1),"
 				 " ARRAY(SELECT i.input_relid FROM " DT_INTERNAL_SCHEMA ".dynamic_table_input i"
@@ -327,4 +337,38 @@ schedule_due_at(List *entries, Oid relid)
 	ScheduleEntry *e = find_entry(entries, relid);
 
 	return e != NULL ? e->due_at : 0;
+}
+
+/*
+ * schedule_expected
+ *		How long the refreshes of DT relid's unit may take: the longest of
+ *		its recent refreshes of any kind (its creation, manual ones), or -1
+ *		if it was never refreshed.
+ */
+int64
+schedule_expected(List *entries, Oid relid)
+{
+	ScheduleEntry *e = find_entry(entries, relid);
+
+	return e != NULL ? e->longest_us : -1;
+}
+
+/*
+ * schedule_any_shorter
+ *		Is a DT of entries scheduled on its own whose recent refreshes all
+ *		took less than us?
+ */
+bool
+schedule_any_shorter(List *entries, int64 us)
+{
+	ListCell   *lc;
+
+	foreach(lc, entries)
+	{
+		ScheduleEntry *e = (ScheduleEntry *) lfirst(lc);
+
+		if (e->active && !e->downstream && e->longest_us >= 0 && e->longest_us < us)
+			return true;
+	}
+	return false;
 }

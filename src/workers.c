@@ -142,6 +142,13 @@
 #define COMPACT_INTERVAL_US		(USECS_PER_SEC)
 #define COMPACT_RETRY_MAX_US	(30 * USECS_PER_SEC)
 /*
+ * A unit one of whose recent refreshes (its creation included) took this
+ * long or more, or that was never refreshed, is long (claim_unit): it does
+ * not take the last worker of the server that is not running a long
+ * refresh.
+ */
+#define LONG_REFRESH_US			(USECS_PER_SEC)
+/*
  * What a worker's start costs (a connection, the schedule read, its first
  * refresh's statements prepared) is measured (DtShared.start_cost_us);
  * until it is, it is taken to be this, and it is held within these bounds.
@@ -179,6 +186,8 @@ typedef struct DbSlot
 	uint64		quiet;
 	/* how late its workers recently claimed units, a decaying maximum */
 	int64		start_delay_us;
+	/* a long unit waits: every other worker runs one (claim_unit); 0: no */
+	TimestampTz held_since;
 } DbSlot;
 
 /*
@@ -207,6 +216,9 @@ typedef struct WorkerSlot
 	TimestampTz since;			/* of the current state */
 	bool		quit;			/* asked to exit when idle */
 	TimestampTz started_for;	/* STARTING: the due time it is started for */
+	bool		long_refresh;	/* BUSY: its unit is long (LONG_REFRESH_US) */
+	bool		held;			/* left a long unit for the last worker free
+								 * (claim_unit) */
 	int			nrelids;
 	Oid			relids[DT_MAX_UNIT];
 	bool		cancelled;		/* BUSY: workers_cancel_refresh cancelled it */
@@ -433,6 +445,18 @@ attached_workers(DbSlot *db, bool *ready)
 }
 
 /*
+ * running_long
+ *		Is worker w running a long refresh: one claimed as long (claim_unit),
+ *		or running for LONG_REFRESH_US already?  The caller holds the
+ *		spinlock.
+ */
+static bool
+running_long(WorkerSlot *w, TimestampTz now)
+{
+	return w->state == WORKER_BUSY && (w->long_refresh || now - w->since >= LONG_REFRESH_US);
+}
+
+/*
  * wake_for
  *		A unit of database db is due at due: the latches to set (at most
  *		DT_MAX_WORKERS + 1, after the spinlock is released) so that its idle
@@ -630,6 +654,7 @@ schedule_changed(Oid dboid, bool extension_created)
 	{
 		db->generation++;
 		db->next_due = 0;
+		db->held_since = 0;
 		if (extension_created)
 		{
 			db->no_extension = false;
@@ -927,6 +952,7 @@ char *
 workers_lag_reason(void)
 {
 	TimestampTz since = 0;
+	TimestampTz held_since = 0;
 	bool		no_bgworker = false;
 	DbSlot	   *db;
 
@@ -937,9 +963,15 @@ workers_lag_reason(void)
 	if (db != NULL)
 	{
 		since = db->starved_since;
+		held_since = db->held_since;
 		no_bgworker = db->no_bgworker;
 	}
 	SpinLockRelease(&shared->mutex);
+	if (since == 0 && held_since != 0)
+		return psprintf("waiting since %s for a refresh worker: the other %d run refreshes of a second or "
+						"more, and the last is kept for shorter ones (pg_dynamic_tables.max_concurrent_refreshes, "
+						"pg_dynamic_tables.refresh_timeout)",
+						timestamptz_to_str(held_since), workers_max_refreshes - 1);
 	if (since == 0)
 		return NULL;
 	if (no_bgworker)
@@ -1134,11 +1166,16 @@ neediest_database(TimestampTz now, TimestampTz *wake)
 	TimestampTz start_by[DT_MAX_DATABASES];
 	DbSlot	   *best = NULL;
 	bool		free_slot = false;
+	int			not_long = 0;
 	int			n = 0;
 	int			i;
 
 	for (i = 0; i < shared->nworkers; i++)
+	{
 		free_slot = free_slot || shared->workers[i].state == WORKER_FREE;
+		if (!running_long(&shared->workers[i], now))
+			not_long++;
+	}
 	for (i = 0; i < DT_MAX_DATABASES; i++)
 	{
 		DbSlot	   *db = &shared->dbs[i];
@@ -1150,6 +1187,9 @@ neediest_database(TimestampTz now, TimestampTz *wake)
 		attached = attached_workers(db, &ready);
 		if (ready)
 			continue;
+		/* a long unit waits (claim_unit): due once a worker would take it */
+		if (db->held_since != 0 && (not_long > 1 || shared->nworkers == 1))
+			db->next_due = Min(db->next_due, db->held_since);
 		if (attached > 0 && db->waiting > 0)
 		{
 			if (now >= db->not_before && (best == NULL || db->next_due < best->next_due))
@@ -1702,15 +1742,94 @@ note_blocked(Oid relid, bool skipped, bool failed)
 }
 
 /*
+ * keep_last_worker
+ *		Is this the last worker of the server not running a long refresh
+ *		(with more than one), while units that take less may need it: those
+ *		of another database with the extension (its tables may be written
+ *		any time), or of this one (entries)?  Then it takes no long unit
+ *		(claim_unit).  The caller holds the spinlock.
+ */
+static bool
+keep_last_worker(List *entries, TimestampTz now)
+{
+	bool		others = false;
+	int			i;
+
+	for (i = 0; i < shared->nworkers; i++)
+	{
+		if (i != my_worker_slot && !running_long(&shared->workers[i], now))
+			return false;
+	}
+	for (i = 0; i < DT_MAX_DATABASES; i++)
+	{
+		DbSlot	   *db = &shared->dbs[i];
+
+		others = others || (OidIsValid(db->dboid) && db->dboid != MyDatabaseId && !db->no_extension);
+	}
+	return shared->nworkers > 1 && (others || schedule_any_shorter(entries, LONG_REFRESH_US));
+}
+
+/*
+ * unit_is_long
+ *		Did one of the recent refreshes of unit (of any kind) take
+ *		LONG_REFRESH_US or more, or was it never refreshed?
+ */
+static bool
+unit_is_long(List *entries, List *unit)
+{
+	int64		expected = schedule_expected(entries, llast_oid(unit));
+
+	return expected < 0 || expected >= LONG_REFRESH_US;
+}
+
+/*
+ * note_held
+ *		Whether this worker left a long unit for the last worker
+ *		(claim_unit): its database waits since now if one of its workers
+ *		did, or no longer.  The caller holds the spinlock.
+ */
+static void
+note_held(bool held, TimestampTz now)
+{
+	DbSlot	   *db = find_db(MyDatabaseId);
+	int			i;
+
+	shared->workers[my_worker_slot].held = held;
+	for (i = 0; i < shared->nworkers; i++)
+	{
+		if (shared->workers[i].dboid == MyDatabaseId && shared->workers[i].state != WORKER_FREE)
+			held = held || shared->workers[i].held;
+	}
+	if (db != NULL && !held)
+		db->held_since = 0;
+	else if (db != NULL && db->held_since == 0)
+		db->held_since = now;
+}
+
+/*
  * claim_unit
  *		The first of units none of whose DTs another worker of this
  *		database refreshes, now marked as this worker's (BUSY), or NIL.
- *		*left: how many other units are due.
+ *		*left: how many other units are due and wait for a worker.
+ *
+ * A long unit (one of its recent refreshes, entries say, took
+ * LONG_REFRESH_US or more, or it was never refreshed) is not taken when every other worker of the
+ * server runs a long refresh (one claimed as long, or running that long):
+ * the last worker is kept for the units of all databases that take less,
+ * which would otherwise wait, whatever their lag, for as long as the long
+ * ones run (refresh_timeout is off by default).  Such a unit is not left
+ * for another worker (none would take it): the database says it waits
+ * (held_since, workers_lag_reason), and this worker is woken when a
+ * refresh ends (run_unit).  With one worker, nothing is kept.
  */
 static List *
-claim_unit(List *units, int *left)
+claim_unit(List *units, List *entries, int *left)
 {
+	TimestampTz now = GetCurrentTimestamp();
+	WorkerSlot *me = &shared->workers[my_worker_slot];
 	List	   *mine = NIL;
+	bool		keep_last;
+	bool		held = false;
 	ListCell   *lc;
 	ListCell   *lc2;
 	int			i;
@@ -1718,6 +1837,7 @@ claim_unit(List *units, int *left)
 
 	*left = list_length(units);
 	SpinLockAcquire(&shared->mutex);
+	keep_last = keep_last_worker(entries, now);
 	foreach(lc, units)
 	{
 		List	   *unit = (List *) lfirst(lc);
@@ -1734,16 +1854,24 @@ claim_unit(List *units, int *left)
 		}
 		if (taken)
 			continue;
+		if (keep_last && unit_is_long(entries, unit))
+		{
+			held = true;
+			(*left)--;
+			continue;
+		}
 		mine = unit;
-		shared->workers[my_worker_slot].state = WORKER_BUSY;
-		shared->workers[my_worker_slot].since = GetCurrentTimestamp();
-		shared->workers[my_worker_slot].nrelids = 0;
-		shared->workers[my_worker_slot].cancelled = false;
+		me->state = WORKER_BUSY;
+		me->since = now;
+		me->long_refresh = unit_is_long(entries, unit);
+		me->nrelids = 0;
+		me->cancelled = false;
 		foreach(lc2, unit)
-			shared->workers[my_worker_slot].relids[shared->workers[my_worker_slot].nrelids++] = lfirst_oid(lc2);
+			me->relids[me->nrelids++] = lfirst_oid(lc2);
 		(*left)--;
 		break;
 	}
+	note_held(held, now);
 	SpinLockRelease(&shared->mutex);
 	return mine;
 }
@@ -2219,6 +2347,10 @@ run_unit(List *unit, List *entries)
 	UnitRun		run = {unit, false, false, NIL, NIL};
 	UnitInputs	in;
 	Latch	   *launcher;
+	Latch	   *held[DT_MAX_WORKERS];
+	int			nheld = 0;
+	int			i;
+	bool		was_long;
 	bool		watched;
 	bool		failed;
 	bool		cancelled;
@@ -2244,15 +2376,27 @@ run_unit(List *unit, List *entries)
 		compact_logs(unit, false, NULL);
 
 	SpinLockAcquire(&shared->mutex);
+	/* a long refresh ends: a long unit held for it may go (neediest_database) */
+	was_long = running_long(&shared->workers[my_worker_slot], GetCurrentTimestamp());
 	shared->workers[my_worker_slot].state = WORKER_IDLE;
 	shared->workers[my_worker_slot].nrelids = 0;
 	shared->workers[my_worker_slot].cancelled = false;
+	shared->workers[my_worker_slot].long_refresh = false;
 	shared->workers[my_worker_slot].since = GetCurrentTimestamp();
-	launcher = shared->slot_wanted ? shared->launcher_latch : NULL;
+	launcher = shared->slot_wanted || was_long ? shared->launcher_latch : NULL;
+	/* workers that left a long unit may take it now (claim_unit) */
+	for (i = 0; i < shared->nworkers; i++)
+	{
+		if (i != my_worker_slot && shared->workers[i].held && shared->workers[i].state == WORKER_IDLE &&
+			shared->workers[i].latch != NULL)
+			held[nheld++] = shared->workers[i].latch;
+	}
 	SpinLockRelease(&shared->mutex);
 	/* a database waits for a slot: this worker may be the one to give it */
 	if (launcher != NULL)
 		SetLatch(launcher);
+	for (i = 0; i < nheld; i++)
+		SetLatch(held[i]);
 	/* a cancel that came too late has nothing left to cancel */
 	QueryCancelPending = false;
 	/* a busy worker does not exit: autovacuum must see its dead rows now */
@@ -2347,13 +2491,34 @@ leave(List *entries, uint32 planned)
 	TimestampTz now = GetCurrentTimestamp();
 	TimestampTz wake = DT_NOEND;
 	List	   *units;
+	bool		keep_last;
+	bool		due = false;
+	bool		held = false;
+	ListCell   *lc;
 
 	SpinLockAcquire(&shared->mutex);
 	shared->workers[my_worker_slot].state = WORKER_LEAVING;
 	SpinLockRelease(&shared->mutex);
 	units = schedule_plan(entries, now, start_delay(), unavailable_relids(now, &wake), &wake,
 						  unit_is_current, NULL);
-	publish(units != NIL ? now : wake, 0, &planned);
+
+	/*
+	 * A long unit that no worker would take now (claim_unit) is not due for
+	 * the launcher: it is, with held_since, when a worker is free for it
+	 * (neediest_database).
+	 */
+	SpinLockAcquire(&shared->mutex);
+	keep_last = keep_last_worker(entries, now);
+	foreach(lc, units)
+	{
+		if (keep_last && unit_is_long(entries, (List *) lfirst(lc)))
+			held = true;
+		else
+			due = true;
+	}
+	note_held(held, now);
+	SpinLockRelease(&shared->mutex);
+	publish(due ? now : wake, 0, &planned);
 	proc_exit(0);
 }
 
@@ -2439,7 +2604,7 @@ worker_loop(void)
 		 * until then that another database waits for.
 		 */
 		unit = claim_unit(schedule_plan(load.entries, Max(now, started_for), start_delay(), busy, &wake,
-										unit_is_current, NULL), &left);
+										unit_is_current, NULL), load.entries, &left);
 		publish(wake, left, NULL);
 
 		/*
