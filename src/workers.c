@@ -145,9 +145,11 @@
  * A unit one of whose recent refreshes (its creation included) took this
  * long or more, or that was never refreshed, is long (claim_unit): it does
  * not take the last worker of the server that is not running a long
- * refresh.
+ * refresh.  Five seconds: refreshes of a few seconds, such as the full
+ * ones after a bulk load, still run side by side, and a table behind such
+ * refreshes waits seconds, not the minutes or hours of a runaway query.
  */
-#define LONG_REFRESH_US			(USECS_PER_SEC)
+#define LONG_REFRESH_US			(5 * USECS_PER_SEC)
 /*
  * What a worker's start costs (a connection, the schedule read, its first
  * refresh's statements prepared) is measured (DtShared.start_cost_us);
@@ -968,10 +970,11 @@ workers_lag_reason(void)
 	}
 	SpinLockRelease(&shared->mutex);
 	if (since == 0 && held_since != 0)
-		return psprintf("waiting since %s for a refresh worker: the other %d run refreshes of a second or "
+		return psprintf("waiting since %s for a refresh worker: the other %d run refreshes of %d seconds or "
 						"more, and the last is kept for shorter ones (pg_dynamic_tables.max_concurrent_refreshes, "
 						"pg_dynamic_tables.refresh_timeout)",
-						timestamptz_to_str(held_since), workers_max_refreshes - 1);
+						timestamptz_to_str(held_since), workers_max_refreshes - 1,
+						(int) (LONG_REFRESH_US / USECS_PER_SEC));
 	if (since == 0)
 		return NULL;
 	if (no_bgworker)
@@ -1813,8 +1816,9 @@ note_held(bool held, TimestampTz now)
  *		*left: how many other units are due and wait for a worker.
  *
  * A long unit (one of its recent refreshes, entries say, took
- * LONG_REFRESH_US or more, or it was never refreshed) is not taken when every other worker of the
- * server runs a long refresh (one claimed as long, or running that long):
+ * LONG_REFRESH_US or more, or it was never refreshed) is not taken when
+ * every other worker of the server runs a long refresh (one claimed as
+ * long, or running that long):
  * the last worker is kept for the units of all databases that take less,
  * which would otherwise wait, whatever their lag, for as long as the long
  * ones run (refresh_timeout is off by default).  Such a unit is not left

@@ -318,7 +318,7 @@ SELECT dt.create_dynamic_table('napping', 'SELECT k, sum(nap(v)) AS s FROM t GRO
                                target_lag => '1 second', initialize => 'on_schedule');
 });
 ok($node->poll_query_until('slow2', q{
-SELECT scheduling_state_reason LIKE 'behind its target lag: waiting since % for a refresh worker: the other 1 run refreshes of a second or more, and the last is kept for shorter ones%'
+SELECT scheduling_state_reason LIKE 'behind its target lag: waiting since % for a refresh worker: the other 1 run refreshes of 5 seconds or more, and the last is kept for shorter ones%'
   FROM dt.dynamic_tables WHERE relid = 'napping'::regclass}),
 	'another one, whose time is not known, waits for it and says why');
 for my $i (1 .. 3)
