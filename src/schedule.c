@@ -4,21 +4,20 @@
  *		Which dynamic tables to refresh at a given moment, and with which.
  *
  * Target lag as Snowflake defines it: a DT's data timestamp may be at most
- * its target lag behind now.  A refresh that starts from a snapshot at s
- * makes the lag its own time once it commits, and until then the lag grows
- * from the last data timestamp: so a DT is due its lead before its lag runs
- * out, the lead being the longest of its recent scheduled refreshes, from
- * their snapshot to their end (those of the DTs it reads in its unit
- * included), plus how late a worker of its database recently started a
- * unit once it was due (start_delay_us: a worker asleep past it, busy with
- * another unit, compacting logs).  The lead is at least 100 ms and at most
- * half the lag, so a DT is refreshed at most every half lag, and one whose
- * refresh takes longer than that is refreshed back to back.  The longest,
- * not a mean (twice the mean of the last five was this lead before): a
- * refresh of seed 000's summary took 49 to 306 ms under steady ingest at
- * 1M rows, and that lead, 180 ms, let its lag reach 1.03 s at a 1 s target.
- * A longer lead means more, smaller refreshes: under steady writes a DT is
- * refreshed every lag less its lead.  An unpopulated DT is due at once, and so is one whose
+ * its target lag behind now.  A refresh starting from a snapshot at s makes
+ * the lag its own time once it commits, and until then the lag grows from
+ * the last data timestamp: so a DT is due its lead before its lag runs
+ * out, the lead being the time its next refresh is expected to take
+ * (due_after, from its recent scheduled refreshes) plus how late a worker
+ * of its database recently started a unit once it was due (start_delay_us:
+ * a worker asleep past it, busy with another unit, compacting logs), at
+ * least 100 ms and at most half the lag: a DT is refreshed at most every
+ * half lag, and one whose refresh takes longer is refreshed back to back.
+ * (Twice the mean of the last five refreshes was this lead before: seed
+ * 000's summary, whose refreshes under steady ingest at 1M rows take 40
+ * to 370 ms, went past a 1 s lag.)  A longer lead means more, smaller
+ * refreshes: under steady writes a DT is refreshed every lag less its
+ * lead.  An unpopulated DT is due at once, and so is one whose
  * input was bulk-loaded or truncated since its last scheduled refresh
  * (the scheduler's fresh callback says so, workers.c): its next refresh
  * is a full one, whose time its lead does not foretell.
@@ -67,6 +66,8 @@ typedef struct ScheduleEntry
 	TimestampTz data_timestamp; /* 0: never refreshed */
 	int64		expected_us;	/* the longest of its recent scheduled
 								 * refreshes; -1: none */
+	double		ratio;			/* the largest of their times over the stretch
+								 * of changes each covered; -1: none */
 	int64		longest_us;		/* ... of its recent refreshes of any kind
 								 * (its creation too); -1: none */
 	List	   *inputs;			/* the DTs it reads */
@@ -94,12 +95,13 @@ add_entry(HeapTuple tup, TupleDesc desc, void *arg)
 	d = SPI_getbinval(tup, desc, 6, &isnull);
 	e->data_timestamp = isnull ? 0 : DatumGetTimestampTz(d);
 	e->expected_us = DatumGetInt64(SPI_getbinval(tup, desc, 7, &isnull));
-	e->longest_us = DatumGetInt64(SPI_getbinval(tup, desc, 8, &isnull));
-	deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 9, &isnull)),
+	e->ratio = DatumGetFloat8(SPI_getbinval(tup, desc, 8, &isnull));
+	e->longest_us = DatumGetInt64(SPI_getbinval(tup, desc, 9, &isnull));
+	deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 10, &isnull)),
 					  OIDOID, sizeof(Oid), true, TYPALIGN_INT, &inputs, NULL, &ninputs);
 	for (k = 0; k < ninputs; k++)
 		e->inputs = lappend_oid(e->inputs, DatumGetObjectId(inputs[k]));
-	deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 10, &isnull)),
+	deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 11, &isnull)),
 					  OIDOID, sizeof(Oid), true, TYPALIGN_INT, &inputs, NULL, &ninputs);
 	for (k = 0; k < ninputs; k++)
 		e->tables = lappend_oid(e->tables, DatumGetObjectId(inputs[k]));
@@ -120,13 +122,7 @@ schedule_load(void)
 	catalog_exec("SELECT d.relid, d.scheduling_state = 'ACTIVE', d.populated, d.target_lag IS NULL,"
 				 " coalesce(extract(epoch FROM d.target_lag) * 1000000, 0)::bigint,"
 				 " d.data_timestamp,"
-				 " coalesce(((SELECT max(extract(epoch FROM r.refresh_end_time"
-				 "                      - LEAST(r.refresh_start_time, r.data_timestamp)))"
-				 "   FROM (SELECT refresh_start_time, refresh_end_time, data_timestamp"
-				 "         FROM " DT_INTERNAL_SCHEMA ".refresh_log r"
-				 "         WHERE r.relid = d.relid AND r.state = 'SUCCEEDED' AND r.refresh_trigger = 'SCHEDULED'"
-				 "         ORDER BY r.refresh_id DESC LIMIT " CppAsString2(RECENT_REFRESHES) ") r)"
-				 "  * 1000000)::bigint, -1),"
+				 " coalesce((s.longest * 1000000)::bigint, -1), coalesce(s.ratio, -1),"
 				 " coalesce(((SELECT max(extract(epoch FROM r.refresh_end_time"
 				 "                      - LEAST(r.refresh_start_time, r.data_timestamp)))"
 				 "   FROM (SELECT refresh_start_time, refresh_end_time, data_timestamp"
@@ -141,6 +137,17 @@ schedule_load(void)
 				 "       WHERE i.relid = d.relid AND NOT EXISTS (SELECT FROM " DT_INTERNAL_SCHEMA ".dynamic_table u"
 				 "       WHERE u.relid = i.input_relid))"
 				 " FROM " DT_INTERNAL_SCHEMA ".dynamic_table d"
+				 " LEFT JOIN LATERAL ("
+				 "   SELECT max(extract(epoch FROM r.e - r.s)) AS longest,"
+				 "          (max(extract(epoch FROM r.e - r.s) / extract(epoch FROM r.d - r.since))"
+				 "           FILTER (WHERE r.d - r.since >= d.target_lag / 4))::float8 AS ratio"
+				 "   FROM (SELECT r.refresh_end_time AS e, LEAST(r.refresh_start_time, r.data_timestamp) AS s,"
+				 "                r.data_timestamp AS d, GREATEST(lead(r.data_timestamp) OVER w, r.previous_fresh_as_of) AS since"
+				 "         FROM (SELECT * FROM " DT_INTERNAL_SCHEMA ".refresh_log r"
+				 "               WHERE r.relid = d.relid AND r.state = 'SUCCEEDED' AND r.refresh_trigger = 'SCHEDULED'"
+				 "               ORDER BY r.refresh_id DESC LIMIT " CppAsString2(RECENT_REFRESHES) " + 1) r"
+				 "         WINDOW w AS (ORDER BY r.refresh_id DESC)) r"
+				 "   WHERE r.since IS NOT NULL) s ON true"
 				 " WHERE EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = d.relid)"
 				 " ORDER BY d.relid",
 				 0, NULL, NULL, NULL, SPI_OK_SELECT);
@@ -174,14 +181,26 @@ entry_inputs(Oid relid, void *arg)
 
 /*
  * due_after
- *		How long after its data timestamp a DT is due: its lag less its lead,
- *		the longest of its recent refreshes plus start_delay_us, at least
- *		MIN_LEAD_US and at most half its lag.
+ *		How long after its data timestamp a DT is due: its lag less its lead.
+ *
+ * Under steady writes a refresh takes about a share (ratio) of the
+ * stretch of changes it covers, which is the lag less the lead plus
+ * start_delay_us: so the lag is kept if the lead is ratio / (1 + ratio)
+ * of the lag, plus start_delay_us.  The expected time is that, or the
+ * longest of the recent refreshes if more (a refresh's fixed part), each
+ * taken half as much again: the largest of ten refreshes is no bound on
+ * the next (seed 000's summary at 1M rows took 0.12 to 0.35 of its
+ * stretch).  The lead is the expected time plus start_delay_us, at least
+ * MIN_LEAD_US and at most half the lag.  The longest alone fell short: a
+ * lead fitted to short refreshes makes the next stretch longer, and its
+ * refresh longer with it.
  */
 static int64
 due_after(ScheduleEntry *e, int64 start_delay_us)
 {
-	int64		lead = Max(Max(e->expected_us, 0) + start_delay_us, MIN_LEAD_US);
+	double		ratio = e->ratio * 3 / 2;
+	int64		by_ratio = ratio > 0 ? (int64) (e->lag_us * (ratio / (1 + ratio))) : 0;
+	int64		lead = Max(Max(Max(e->expected_us, 0) * 3 / 2, by_ratio) + start_delay_us, MIN_LEAD_US);
 
 	return e->lag_us - Min(lead, e->lag_us / 2);
 }
