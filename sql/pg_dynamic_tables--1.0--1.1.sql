@@ -54,12 +54,14 @@ UPDATE dt_internal.dynamic_table SET target_lag = interval '100 years'
  WHERE extract(epoch FROM target_lag) > 3155760000;
 
 -- ---------------------------------------------------------------------
--- Why a table is behind its target lag while it is scheduled: its
+-- Why a table is behind its target lag while it is scheduled (one never
+-- populated, initialize => 'on_schedule', from its creation): its
 -- database's refreshes wait for a refresh worker (every one is busy, or no
 -- background worker slot is free), its scheduled refreshes are skipped
 -- (its last history row is a SKIPPED stretch, whose message says what was
--- locked), or its refreshes take longer than its lag (it is then refreshed
--- back to back).  The first comes from the workers' shared memory; none
+-- locked), or its refreshes take longer than half its lag (from the
+-- refresh's snapshot to its end: it is then refreshed back to back, and
+-- the lag reaches two refreshes).  The first comes from the workers' shared memory; none
 -- quotes data, so every reader sees it.
 -- ---------------------------------------------------------------------
 CREATE FUNCTION dt_internal.scheduling_delay() RETURNS text
@@ -118,12 +120,16 @@ SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) AS name,
                            OR pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE')
                       THEN d.suspend_reason END
             WHEN d.target_lag IS NOT NULL
-                 AND pg_catalog.now() - f.data_timestamp > d.target_lag
+                 AND pg_catalog.now() - coalesce(f.data_timestamp, d.created_at) > d.target_lag
             THEN 'behind its target lag: ' || coalesce(dt_internal.scheduling_delay(),
                  CASE WHEN last.state = 'SKIPPED'
                       THEN 'its scheduled refreshes are skipped: ' || last.state_message
-                      WHEN last.refresh_end_time - last.refresh_start_time > d.target_lag
-                      THEN 'its refreshes take longer than its target lag; it is refreshed back to back' END)
+                      WHEN last.refresh_end_time - LEAST(last.refresh_start_time, last.data_timestamp)
+                           > d.target_lag / 2
+                      THEN 'its refreshes take longer than half its target lag (the last: '
+                           || round(extract(epoch FROM last.refresh_end_time
+                                            - LEAST(last.refresh_start_time, last.data_timestamp)) * 1000)
+                           || ' ms); it is refreshed back to back' END)
        END AS scheduling_state_reason,
        d.populated,
        f.data_timestamp,
@@ -146,7 +152,8 @@ SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) AS name,
   CROSS JOIN LATERAL (
       SELECT GREATEST(d.data_timestamp, dt_internal.fresh_as_of(d.relid)) AS data_timestamp) f
   LEFT JOIN LATERAL (
-      SELECT r.refresh_start_time, r.refresh_end_time, r.refresh_action, r.state, r.state_message
+      SELECT r.refresh_start_time, r.refresh_end_time, r.data_timestamp, r.refresh_action, r.state,
+             r.state_message
         FROM dt_internal.refresh_log r
        WHERE r.relid = d.relid
        ORDER BY r.refresh_id DESC

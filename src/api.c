@@ -798,7 +798,7 @@ dt_schedule_plan(PG_FUNCTION_ARGS)
 	require_preload();
 	now = finite_now(fcinfo);
 	InitMaterializedSRF(fcinfo, 0);
-	foreach(lc, schedule_plan(schedule_load(), now, NIL, &wake, NULL, NULL))
+	foreach(lc, schedule_plan(schedule_load(), now, 0, NIL, &wake, NULL, NULL))
 	{
 		ListCell   *lc2;
 
@@ -840,7 +840,7 @@ dt_run_scheduled_refreshes(PG_FUNCTION_ARGS)
 				 errmsg("permission denied to run scheduled refreshes"),
 				 errdetail("Only superusers, like the scheduler, refresh every dynamic table.")));
 	refresh_require_read_committed("run scheduled refreshes");
-	foreach(lc, schedule_plan(schedule_load(), now, NIL, &wake, NULL, NULL))
+	foreach(lc, schedule_plan(schedule_load(), now, 0, NIL, &wake, NULL, NULL))
 	{
 		if (refresh_scheduled_unit((List *) lfirst(lc), NULL, NULL, NULL, true))
 			n++;

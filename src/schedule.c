@@ -4,9 +4,20 @@
  *		Which dynamic tables to refresh at a given moment, and with which.
  *
  * Target lag as Snowflake defines it: a DT's data timestamp may be at most
- * its target lag behind now.  A DT is due a little before that: its lag
- * minus a lead of twice its recent refresh time (at least 100 ms, at most
- * half the lag).  An unpopulated DT is due at once, and so is one whose
+ * its target lag behind now.  A refresh starting from a snapshot at s makes
+ * the lag its own time once it commits, and until then the lag grows from
+ * the last data timestamp: so a DT is due its lead before its lag runs
+ * out, the lead being the time its next refresh is expected to take
+ * (due_after, from its recent scheduled refreshes) plus how late a worker
+ * of its database recently started a unit once it was due (start_delay_us:
+ * a worker asleep past it, busy with another unit, compacting logs), at
+ * least 100 ms and at most half the lag: a DT is refreshed at most every
+ * half lag, and one whose refresh takes longer is refreshed back to back.
+ * (Twice the mean of the last five refreshes was this lead before: seed
+ * 000's summary, whose refreshes under steady ingest at 1M rows take 40
+ * to 370 ms, went past a 1 s lag.)  A longer lead means more, smaller
+ * refreshes: under steady writes a DT is refreshed every lag less its
+ * lead.  An unpopulated DT is due at once, and so is one whose
  * input was bulk-loaded or truncated since its last scheduled refresh
  * (the scheduler's fresh callback says so, workers.c): its next refresh
  * is a full one, whose time its lead does not foretell.
@@ -42,6 +53,7 @@
 #include "scheduler.h"
 
 #define MIN_LEAD_US		(100 * 1000)
+#define RECENT_REFRESHES 10		/* the refreshes whose longest is the lead */
 
 /* What the scheduler knows of one DT. */
 typedef struct ScheduleEntry
@@ -52,7 +64,12 @@ typedef struct ScheduleEntry
 	bool		downstream;
 	int64		lag_us;
 	TimestampTz data_timestamp; /* 0: never refreshed */
-	int64		expected_us;	/* mean of its recent refresh times */
+	int64		expected_us;	/* the longest of its recent scheduled
+								 * refreshes; -1: none */
+	double		ratio;			/* the largest of their times over the stretch
+								 * of changes each covered; -1: none */
+	int64		longest_us;		/* ... of its recent refreshes of any kind
+								 * (its creation too); -1: none */
 	List	   *inputs;			/* the DTs it reads */
 	List	   *tables;			/* the other relations it reads */
 	TimestampTz due_at;
@@ -78,11 +95,13 @@ add_entry(HeapTuple tup, TupleDesc desc, void *arg)
 	d = SPI_getbinval(tup, desc, 6, &isnull);
 	e->data_timestamp = isnull ? 0 : DatumGetTimestampTz(d);
 	e->expected_us = DatumGetInt64(SPI_getbinval(tup, desc, 7, &isnull));
-	deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 8, &isnull)),
+	e->ratio = DatumGetFloat8(SPI_getbinval(tup, desc, 8, &isnull));
+	e->longest_us = DatumGetInt64(SPI_getbinval(tup, desc, 9, &isnull));
+	deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 10, &isnull)),
 					  OIDOID, sizeof(Oid), true, TYPALIGN_INT, &inputs, NULL, &ninputs);
 	for (k = 0; k < ninputs; k++)
 		e->inputs = lappend_oid(e->inputs, DatumGetObjectId(inputs[k]));
-	deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 9, &isnull)),
+	deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 11, &isnull)),
 					  OIDOID, sizeof(Oid), true, TYPALIGN_INT, &inputs, NULL, &ninputs);
 	for (k = 0; k < ninputs; k++)
 		e->tables = lappend_oid(e->tables, DatumGetObjectId(inputs[k]));
@@ -103,10 +122,14 @@ schedule_load(void)
 	catalog_exec("SELECT d.relid, d.scheduling_state = 'ACTIVE', d.populated, d.target_lag IS NULL,"
 				 " coalesce(extract(epoch FROM d.target_lag) * 1000000, 0)::bigint,"
 				 " d.data_timestamp,"
-				 " (coalesce((SELECT avg(extract(epoch FROM r.refresh_end_time - r.refresh_start_time))"
-				 "   FROM (SELECT refresh_start_time, refresh_end_time FROM " DT_INTERNAL_SCHEMA ".refresh_log r"
+				 " coalesce((s.longest * 1000000)::bigint, -1), coalesce(s.ratio, -1),"
+				 " coalesce(((SELECT max(extract(epoch FROM r.refresh_end_time"
+				 "                      - LEAST(r.refresh_start_time, r.data_timestamp)))"
+				 "   FROM (SELECT refresh_start_time, refresh_end_time, data_timestamp"
+				 "         FROM " DT_INTERNAL_SCHEMA ".refresh_log r"
 				 "         WHERE r.relid = d.relid AND r.state = 'SUCCEEDED'"
-				 "         ORDER BY r.refresh_id DESC LIMIT 5) r), 0) * 1000000)::bigint,"
+				 "         ORDER BY r.refresh_id DESC LIMIT " CppAsString2(RECENT_REFRESHES) ") r)"
+				 "  * 1000000)::bigint, -1),"
 				 " ARRAY(SELECT i.input_relid FROM " DT_INTERNAL_SCHEMA ".dynamic_table_input i"
 				 "       JOIN " DT_INTERNAL_SCHEMA ".dynamic_table u ON u.relid = i.input_relid"
 				 "       WHERE i.relid = d.relid),"
@@ -114,6 +137,17 @@ schedule_load(void)
 				 "       WHERE i.relid = d.relid AND NOT EXISTS (SELECT FROM " DT_INTERNAL_SCHEMA ".dynamic_table u"
 				 "       WHERE u.relid = i.input_relid))"
 				 " FROM " DT_INTERNAL_SCHEMA ".dynamic_table d"
+				 " LEFT JOIN LATERAL ("
+				 "   SELECT max(extract(epoch FROM r.e - r.s)) AS longest,"
+				 "          (max(extract(epoch FROM r.e - r.s) / extract(epoch FROM r.d - r.since))"
+				 "           FILTER (WHERE r.d - r.since >= d.target_lag / 4))::float8 AS ratio"
+				 "   FROM (SELECT r.refresh_end_time AS e, LEAST(r.refresh_start_time, r.data_timestamp) AS s,"
+				 "                r.data_timestamp AS d, GREATEST(lead(r.data_timestamp) OVER w, r.previous_fresh_as_of) AS since"
+				 "         FROM (SELECT * FROM " DT_INTERNAL_SCHEMA ".refresh_log r"
+				 "               WHERE r.relid = d.relid AND r.state = 'SUCCEEDED' AND r.refresh_trigger = 'SCHEDULED'"
+				 "               ORDER BY r.refresh_id DESC LIMIT " CppAsString2(RECENT_REFRESHES) " + 1) r"
+				 "         WINDOW w AS (ORDER BY r.refresh_id DESC)) r"
+				 "   WHERE r.since IS NOT NULL) s ON true"
 				 " WHERE EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = d.relid)"
 				 " ORDER BY d.relid",
 				 0, NULL, NULL, NULL, SPI_OK_SELECT);
@@ -147,14 +181,26 @@ entry_inputs(Oid relid, void *arg)
 
 /*
  * due_after
- *		How long after its data timestamp a DT is due: its lag less a lead
- *		of twice its recent refresh time, at least MIN_LEAD_US and at most
- *		half its lag.
+ *		How long after its data timestamp a DT is due: its lag less its lead.
+ *
+ * Under steady writes a refresh takes about a share (ratio) of the
+ * stretch of changes it covers, which is the lag less the lead plus
+ * start_delay_us: so the lag is kept if the lead is ratio / (1 + ratio)
+ * of the lag, plus start_delay_us.  The expected time is that, or the
+ * longest of the recent refreshes if more (a refresh's fixed part), each
+ * taken half as much again: the largest of ten refreshes is no bound on
+ * the next (seed 000's summary at 1M rows took 0.12 to 0.35 of its
+ * stretch).  The lead is the expected time plus start_delay_us, at least
+ * MIN_LEAD_US and at most half the lag.  The longest alone fell short: a
+ * lead fitted to short refreshes makes the next stretch longer, and its
+ * refresh longer with it.
  */
 static int64
-due_after(ScheduleEntry *e)
+due_after(ScheduleEntry *e, int64 start_delay_us)
 {
-	int64		lead = Max(2 * e->expected_us, MIN_LEAD_US);
+	double		ratio = e->ratio * 3 / 2;
+	int64		by_ratio = ratio > 0 ? (int64) (e->lag_us * (ratio / (1 + ratio))) : 0;
+	int64		lead = Max(Max(Max(e->expected_us, 0) * 3 / 2, by_ratio) + start_delay_us, MIN_LEAD_US);
 
 	return e->lag_us - Min(lead, e->lag_us / 2);
 }
@@ -179,7 +225,8 @@ compare_due_at(const ListCell *a, const ListCell *b)
 /*
  * schedule_plan
  *		The units to refresh at now, most overdue first, given the DTs being
- *		refreshed (busy).
+ *		refreshed (busy) and how long a worker recently took to start a unit
+ *		once it was due (start_delay_us, part of every lead).
  *		*wake, set by the caller, is lowered to when the next DT not yet
  *		due will be.
  *
@@ -193,7 +240,7 @@ compare_due_at(const ListCell *a, const ListCell *b)
  * refresh times (its lead) do not foretell.
  */
 List *
-schedule_plan(List *entries, TimestampTz now, List *busy, TimestampTz *wake,
+schedule_plan(List *entries, TimestampTz now, int64 start_delay_us, List *busy, TimestampTz *wake,
 			  ScheduleFreshFn fresh, void *arg)
 {
 	List	   *due_entries = NIL;
@@ -208,12 +255,13 @@ schedule_plan(List *entries, TimestampTz now, List *busy, TimestampTz *wake,
 		TimestampTz as_of = 0;
 		bool		due_now = false;
 
+		e->due_at = 0;
 		if (!e->active || e->downstream)
 			continue;
 		if (fresh != NULL && e->populated && e->data_timestamp != 0 && fresh(e->relid, &as_of, &due_now, arg))
 			continue;
 		e->due_at = e->populated && e->data_timestamp != 0 && !due_now
-			? Max(e->data_timestamp, as_of) + due_after(e) : now;
+			? Max(e->data_timestamp, as_of) + due_after(e, start_delay_us) : now;
 		if (e->due_at <= now)
 			due_entries = lappend(due_entries, e);
 		else if (e->due_at < *wake)
@@ -286,12 +334,60 @@ schedule_tables_read(List *entries, Oid relid)
 /*
  * schedule_due_after
  *		How long after it is last known current DT relid is due (its lag
- *		less its lead), or -1 if it is never due on its own.
+ *		less its lead, with start_delay_us), or -1 if it is never due on its
+ *		own.
  */
 int64
-schedule_due_after(List *entries, Oid relid)
+schedule_due_after(List *entries, Oid relid, int64 start_delay_us)
 {
 	ScheduleEntry *e = find_entry(entries, relid);
 
-	return e != NULL && !e->downstream ? due_after(e) : -1;
+	return e != NULL && !e->downstream ? due_after(e, start_delay_us) : -1;
+}
+
+/*
+ * schedule_due_at
+ *		When DT relid was due in the last schedule_plan of entries (0 if it
+ *		was not planned: current, or not scheduled on its own).
+ */
+TimestampTz
+schedule_due_at(List *entries, Oid relid)
+{
+	ScheduleEntry *e = find_entry(entries, relid);
+
+	return e != NULL ? e->due_at : 0;
+}
+
+/*
+ * schedule_expected
+ *		How long the refreshes of DT relid's unit may take: the longest of
+ *		its recent refreshes of any kind (its creation, manual ones), or -1
+ *		if it was never refreshed.
+ */
+int64
+schedule_expected(List *entries, Oid relid)
+{
+	ScheduleEntry *e = find_entry(entries, relid);
+
+	return e != NULL ? e->longest_us : -1;
+}
+
+/*
+ * schedule_any_shorter
+ *		Is a DT of entries scheduled on its own whose recent refreshes all
+ *		took less than us?
+ */
+bool
+schedule_any_shorter(List *entries, int64 us)
+{
+	ListCell   *lc;
+
+	foreach(lc, entries)
+	{
+		ScheduleEntry *e = (ScheduleEntry *) lfirst(lc);
+
+		if (e->active && !e->downstream && e->longest_us >= 0 && e->longest_us < us)
+			return true;
+	}
+	return false;
 }

@@ -21,10 +21,13 @@
 typedef bool (*ScheduleFreshFn) (Oid relid, TimestampTz *as_of, bool *due_now, void *arg);
 
 extern List *schedule_load(void);
-extern List *schedule_plan(List *entries, TimestampTz now, List *busy, TimestampTz *wake,
-						   ScheduleFreshFn fresh, void *arg);
+extern List *schedule_plan(List *entries, TimestampTz now, int64 start_delay_us, List *busy,
+						   TimestampTz *wake, ScheduleFreshFn fresh, void *arg);
 extern List *schedule_tables_read(List *entries, Oid relid);
-extern int64 schedule_due_after(List *entries, Oid relid);
+extern int64 schedule_due_after(List *entries, Oid relid, int64 start_delay_us);
+extern TimestampTz schedule_due_at(List *entries, Oid relid);
+extern int64 schedule_expected(List *entries, Oid relid);
+extern bool schedule_any_shorter(List *entries, int64 us);
 
 /* ---------------------------------------------------------------------
  * workers.c

@@ -140,6 +140,16 @@
 #define BACKOFF_MAX_US			(USECS_PER_SEC)
 #define BACKOFF_FAILED_MAX_US	(10 * USECS_PER_SEC)
 #define COMPACT_INTERVAL_US		(USECS_PER_SEC)
+#define COMPACT_RETRY_MAX_US	(30 * USECS_PER_SEC)
+/*
+ * A unit one of whose recent refreshes (its creation included) took this
+ * long or more, or that was never refreshed, is long (claim_unit): it does
+ * not take the last worker of the server that is not running a long
+ * refresh.  Five seconds: refreshes of a few seconds, such as the full
+ * ones after a bulk load, still run side by side, and a table behind such
+ * refreshes waits seconds, not the minutes or hours of a runaway query.
+ */
+#define LONG_REFRESH_US			(5 * USECS_PER_SEC)
 /*
  * What a worker's start costs (a connection, the schedule read, its first
  * refresh's statements prepared) is measured (DtShared.start_cost_us);
@@ -172,8 +182,14 @@ typedef struct DbSlot
 	uint64		changes[DT_BUCKETS];
 	/* writers between pre-commit and commit (or prepared), by bucket */
 	uint32		in_flight[DT_BUCKETS];
+	/* commits that wrote a rebuild marker (a bulk load, TRUNCATE), by bucket */
+	uint32		rebuilds[DT_BUCKETS];
 	/* buckets a watch of a current unit reads since its last change */
 	uint64		quiet;
+	/* how late its workers recently claimed units, a decaying maximum */
+	int64		start_delay_us;
+	/* a long unit waits: every other worker runs one (claim_unit); 0: no */
+	TimestampTz held_since;
 } DbSlot;
 
 /*
@@ -189,8 +205,8 @@ typedef struct Watch
 	uint64		seen;			/* their changes, before the refresh */
 	TimestampTz verified_at;	/* known current as of */
 	int64		due_after;		/* due this long after it is not current */
-	bool		rebuild;		/* an input bulk-loaded or truncated since:
-								 * due at once */
+	uint64		rebuilds;		/* their rebuilds, before the refresh: more
+								 * since, and it is due at once */
 } Watch;
 
 typedef struct WorkerSlot
@@ -202,6 +218,9 @@ typedef struct WorkerSlot
 	TimestampTz since;			/* of the current state */
 	bool		quit;			/* asked to exit when idle */
 	TimestampTz started_for;	/* STARTING: the due time it is started for */
+	bool		long_refresh;	/* BUSY: its unit is long (LONG_REFRESH_US) */
+	bool		held;			/* left a long unit for the last worker free
+								 * (claim_unit) */
 	int			nrelids;
 	Oid			relids[DT_MAX_UNIT];
 	bool		cancelled;		/* BUSY: workers_cancel_refresh cancelled it */
@@ -347,6 +366,21 @@ bucket_of(Oid relid)
 	return UINT64CONST(1) << (hash_uint32((uint32) relid) % DT_BUCKETS);
 }
 
+/* bucket_sum: the sum of counts over the buckets of mask. */
+static uint64
+bucket_sum(const uint32 *counts, uint64 mask)
+{
+	uint64		sum = 0;
+	int			b;
+
+	for (b = 0; b < DT_BUCKETS; b++)
+	{
+		if (mask & (UINT64CONST(1) << b))
+			sum += counts[b];
+	}
+	return sum;
+}
+
 /*
  * watch_clean
  *		Has nothing that watch w's unit reads changed since its refresh: no
@@ -410,6 +444,18 @@ attached_workers(DbSlot *db, bool *ready)
 			*ready = true;
 	}
 	return attached;
+}
+
+/*
+ * running_long
+ *		Is worker w running a long refresh: one claimed as long (claim_unit),
+ *		or running for LONG_REFRESH_US already?  The caller holds the
+ *		spinlock.
+ */
+static bool
+running_long(WorkerSlot *w, TimestampTz now)
+{
+	return w->state == WORKER_BUSY && (w->long_refresh || now - w->since >= LONG_REFRESH_US);
 }
 
 /*
@@ -521,11 +567,14 @@ writes_ended(Oid dboid, uint64 buckets, bool committed)
 /*
  * writes_rebuilt
  *		This transaction, just committed, wrote rebuild markers (a bulk load,
- *		TRUNCATE) into the logs of tables in rebuild_buckets: the watched
- *		units reading them are due at once (unit_is_current), their next
- *		refresh being a full one that their lead, twice their recent
- *		refresh times, does not foretell; their database's idle workers
- *		plan again.  A unit not watched is due by its data timestamp, at
+ *		TRUNCATE) into the logs of tables in rebuild_buckets: they are
+ *		counted there (rebuilds), and the watched units reading them are due
+ *		at once (unit_is_current), their next refresh being a full one that
+ *		their lead does not foretell; their database's idle workers plan
+ *		again.  A unit being refreshed now keeps the count its refresh
+ *		started from (read_unit_inputs), so a rebuild committed while that
+ *		refresh runs, which its snapshot does not see, makes it due at once
+ *		after it, too.  A unit not watched is due by its data timestamp, at
  *		most its lag less its lead after its last refresh.
  */
 static void
@@ -540,12 +589,17 @@ writes_rebuilt(void)
 
 	SpinLockAcquire(&shared->mutex);
 	db = find_db(MyDatabaseId);
+	for (i = 0; db != NULL && i < DT_BUCKETS; i++)
+	{
+		if (rebuild_buckets & (UINT64CONST(1) << i))
+			db->rebuilds[i]++;
+	}
 	for (i = 0; db != NULL && i < shared->nwatches; i++)
 	{
 		Watch	   *w = &shared->watches[i];
 
 		if (w->dboid == db->dboid && (w->mask & rebuild_buckets) != 0)
-			any = w->rebuild = true;
+			any = true;
 	}
 	if (any)
 		n = wake_for(db, now, latches);
@@ -602,6 +656,7 @@ schedule_changed(Oid dboid, bool extension_created)
 	{
 		db->generation++;
 		db->next_due = 0;
+		db->held_since = 0;
 		if (extension_created)
 		{
 			db->no_extension = false;
@@ -899,6 +954,7 @@ char *
 workers_lag_reason(void)
 {
 	TimestampTz since = 0;
+	TimestampTz held_since = 0;
 	bool		no_bgworker = false;
 	DbSlot	   *db;
 
@@ -909,9 +965,16 @@ workers_lag_reason(void)
 	if (db != NULL)
 	{
 		since = db->starved_since;
+		held_since = db->held_since;
 		no_bgworker = db->no_bgworker;
 	}
 	SpinLockRelease(&shared->mutex);
+	if (since == 0 && held_since != 0)
+		return psprintf("waiting since %s for a refresh worker: the other %d run refreshes of %d seconds or "
+						"more, and the last is kept for shorter ones (pg_dynamic_tables.max_concurrent_refreshes, "
+						"pg_dynamic_tables.refresh_timeout)",
+						timestamptz_to_str(held_since), workers_max_refreshes - 1,
+						(int) (LONG_REFRESH_US / USECS_PER_SEC));
 	if (since == 0)
 		return NULL;
 	if (no_bgworker)
@@ -1106,11 +1169,16 @@ neediest_database(TimestampTz now, TimestampTz *wake)
 	TimestampTz start_by[DT_MAX_DATABASES];
 	DbSlot	   *best = NULL;
 	bool		free_slot = false;
+	int			not_long = 0;
 	int			n = 0;
 	int			i;
 
 	for (i = 0; i < shared->nworkers; i++)
+	{
 		free_slot = free_slot || shared->workers[i].state == WORKER_FREE;
+		if (!running_long(&shared->workers[i], now))
+			not_long++;
+	}
 	for (i = 0; i < DT_MAX_DATABASES; i++)
 	{
 		DbSlot	   *db = &shared->dbs[i];
@@ -1122,6 +1190,9 @@ neediest_database(TimestampTz now, TimestampTz *wake)
 		attached = attached_workers(db, &ready);
 		if (ready)
 			continue;
+		/* a long unit waits (claim_unit): due once a worker would take it */
+		if (db->held_since != 0 && (not_long > 1 || shared->nworkers == 1))
+			db->next_due = Min(db->next_due, db->held_since);
 		if (attached > 0 && db->waiting > 0)
 		{
 			if (now >= db->not_before && (best == NULL || db->next_due < best->next_due))
@@ -1674,15 +1745,95 @@ note_blocked(Oid relid, bool skipped, bool failed)
 }
 
 /*
+ * keep_last_worker
+ *		Is this the last worker of the server not running a long refresh
+ *		(with more than one), while units that take less may need it: those
+ *		of another database with the extension (its tables may be written
+ *		any time), or of this one (entries)?  Then it takes no long unit
+ *		(claim_unit).  The caller holds the spinlock.
+ */
+static bool
+keep_last_worker(List *entries, TimestampTz now)
+{
+	bool		others = false;
+	int			i;
+
+	for (i = 0; i < shared->nworkers; i++)
+	{
+		if (i != my_worker_slot && !running_long(&shared->workers[i], now))
+			return false;
+	}
+	for (i = 0; i < DT_MAX_DATABASES; i++)
+	{
+		DbSlot	   *db = &shared->dbs[i];
+
+		others = others || (OidIsValid(db->dboid) && db->dboid != MyDatabaseId && !db->no_extension);
+	}
+	return shared->nworkers > 1 && (others || schedule_any_shorter(entries, LONG_REFRESH_US));
+}
+
+/*
+ * unit_is_long
+ *		Did one of the recent refreshes of unit (of any kind) take
+ *		LONG_REFRESH_US or more, or was it never refreshed?
+ */
+static bool
+unit_is_long(List *entries, List *unit)
+{
+	int64		expected = schedule_expected(entries, llast_oid(unit));
+
+	return expected < 0 || expected >= LONG_REFRESH_US;
+}
+
+/*
+ * note_held
+ *		Whether this worker left a long unit for the last worker
+ *		(claim_unit): its database waits since now if one of its workers
+ *		did, or no longer.  The caller holds the spinlock.
+ */
+static void
+note_held(bool held, TimestampTz now)
+{
+	DbSlot	   *db = find_db(MyDatabaseId);
+	int			i;
+
+	shared->workers[my_worker_slot].held = held;
+	for (i = 0; i < shared->nworkers; i++)
+	{
+		if (shared->workers[i].dboid == MyDatabaseId && shared->workers[i].state != WORKER_FREE)
+			held = held || shared->workers[i].held;
+	}
+	if (db != NULL && !held)
+		db->held_since = 0;
+	else if (db != NULL && db->held_since == 0)
+		db->held_since = now;
+}
+
+/*
  * claim_unit
  *		The first of units none of whose DTs another worker of this
  *		database refreshes, now marked as this worker's (BUSY), or NIL.
- *		*left: how many other units are due.
+ *		*left: how many other units are due and wait for a worker.
+ *
+ * A long unit (one of its recent refreshes, entries say, took
+ * LONG_REFRESH_US or more, or it was never refreshed) is not taken when
+ * every other worker of the server runs a long refresh (one claimed as
+ * long, or running that long):
+ * the last worker is kept for the units of all databases that take less,
+ * which would otherwise wait, whatever their lag, for as long as the long
+ * ones run (refresh_timeout is off by default).  Such a unit is not left
+ * for another worker (none would take it): the database says it waits
+ * (held_since, workers_lag_reason), and this worker is woken when a
+ * refresh ends (run_unit).  With one worker, nothing is kept.
  */
 static List *
-claim_unit(List *units, int *left)
+claim_unit(List *units, List *entries, int *left)
 {
+	TimestampTz now = GetCurrentTimestamp();
+	WorkerSlot *me = &shared->workers[my_worker_slot];
 	List	   *mine = NIL;
+	bool		keep_last;
+	bool		held = false;
 	ListCell   *lc;
 	ListCell   *lc2;
 	int			i;
@@ -1690,6 +1841,7 @@ claim_unit(List *units, int *left)
 
 	*left = list_length(units);
 	SpinLockAcquire(&shared->mutex);
+	keep_last = keep_last_worker(entries, now);
 	foreach(lc, units)
 	{
 		List	   *unit = (List *) lfirst(lc);
@@ -1706,16 +1858,24 @@ claim_unit(List *units, int *left)
 		}
 		if (taken)
 			continue;
+		if (keep_last && unit_is_long(entries, unit))
+		{
+			held = true;
+			(*left)--;
+			continue;
+		}
 		mine = unit;
-		shared->workers[my_worker_slot].state = WORKER_BUSY;
-		shared->workers[my_worker_slot].since = GetCurrentTimestamp();
-		shared->workers[my_worker_slot].nrelids = 0;
-		shared->workers[my_worker_slot].cancelled = false;
+		me->state = WORKER_BUSY;
+		me->since = now;
+		me->long_refresh = unit_is_long(entries, unit);
+		me->nrelids = 0;
+		me->cancelled = false;
 		foreach(lc2, unit)
-			shared->workers[my_worker_slot].relids[shared->workers[my_worker_slot].nrelids++] = lfirst_oid(lc2);
+			me->relids[me->nrelids++] = lfirst_oid(lc2);
 		(*left)--;
 		break;
 	}
+	note_held(held, now);
 	SpinLockRelease(&shared->mutex);
 	return mine;
 }
@@ -1790,12 +1950,51 @@ refresh_cancelled(void)
 }
 
 /*
+ * start_delay
+ *		How late a worker of this database recently claimed a unit, after
+ *		it was due (note_start_delay): part of every lead (schedule_plan).
+ */
+static int64
+start_delay(void)
+{
+	DbSlot	   *db;
+	int64		delay = 0;
+
+	SpinLockAcquire(&shared->mutex);
+	db = find_db(MyDatabaseId);
+	if (db != NULL)
+		delay = db->start_delay_us;
+	SpinLockRelease(&shared->mutex);
+	return delay;
+}
+
+/*
+ * note_start_delay
+ *		This worker claimed a unit late by delay_us after it was due: the
+ *		database's start delay is the larger of that and its last value
+ *		less an eighth, a maximum of the recent claims that forgets a
+ *		spike within a few dozen of them.
+ */
+static void
+note_start_delay(int64 delay_us)
+{
+	DbSlot	   *db;
+
+	delay_us = Max(delay_us, 0);
+	SpinLockAcquire(&shared->mutex);
+	db = find_db(MyDatabaseId);
+	if (db != NULL)
+		db->start_delay_us = Max(delay_us, db->start_delay_us - db->start_delay_us / 8);
+	SpinLockRelease(&shared->mutex);
+}
+
+/*
  * unit_is_current
  *		schedule_plan's ScheduleFreshFn: is nothing relid's unit reads
  *		changed since its last scheduled refresh (its watch)?  If something
  *		has, *as_of is when it was known current last (unless the schedule
- *		changed since), and *due_now whether that was a rebuild marker
- *		(writes_rebuilt).
+ *		changed since), and *due_now whether an input was rebuilt (a rebuild
+ *		marker, writes_rebuilt) after that refresh began.
  */
 static bool
 unit_is_current(Oid relid, TimestampTz *as_of, bool *due_now, void *arg)
@@ -1814,7 +2013,7 @@ unit_is_current(Oid relid, TimestampTz *as_of, bool *due_now, void *arg)
 		/* a rebuild since its refresh counts even if the schedule changed */
 		if (w->generation == db->generation)
 			*as_of = w->verified_at;
-		*due_now = w->rebuild;
+		*due_now = bucket_sum(db->rebuilds, w->mask) != w->rebuilds;
 	}
 	SpinLockRelease(&shared->mutex);
 	return current;
@@ -1828,6 +2027,7 @@ typedef struct UnitInputs
 {
 	uint64		mask;			/* the buckets of the tables it reads */
 	uint64		seen;			/* their changes */
+	uint64		rebuilds;		/* their rebuilds */
 	uint32		generation;		/* the database's schedule's */
 	TimestampTz at;				/* when */
 	int64		due_after;		/* schedule_due_after */
@@ -1859,11 +2059,12 @@ read_unit_inputs(List *entries, Oid relid, UnitInputs *in)
 	DbSlot	   *db;
 	int			b;
 
-	in->due_after = schedule_due_after(entries, relid);
+	in->due_after = schedule_due_after(entries, relid, start_delay());
 	in->mask = 0;
 	foreach(lc, schedule_tables_read(entries, relid))
 		in->mask |= bucket_of(lfirst_oid(lc));
 	in->seen = 0;
+	in->rebuilds = 0;
 	in->generation = 0;
 	in->at = GetCurrentTimestamp();
 	SpinLockAcquire(&shared->mutex);
@@ -1874,7 +2075,10 @@ read_unit_inputs(List *entries, Oid relid, UnitInputs *in)
 			in->seen += db->changes[b];
 	}
 	if (db != NULL)
+	{
+		in->rebuilds = bucket_sum(db->rebuilds, in->mask);
 		in->generation = db->generation;
+	}
 	SpinLockRelease(&shared->mutex);
 }
 
@@ -1913,7 +2117,7 @@ watch_unit(Oid relid, const UnitInputs *in, bool settled)
 		w->seen = in->seen;
 		w->verified_at = in->at;
 		w->due_after = Max(in->due_after, 0);
-		w->rebuild = false;
+		w->rebuilds = in->rebuilds;
 		db->quiet |= in->mask;
 	}
 	SpinLockRelease(&shared->mutex);
@@ -2043,16 +2247,22 @@ vacuum_logs(List *relids)
 /*
  * compact_logs
  *		Add unit's DTs to those whose logs wait to be cleaned up and
- *		compacted, and do it for them all, and for the logs that were held
- *		by others the last time, in a transaction of its own, if the last
- *		time was a second ago or more (or now, with force: the worker is
- *		leaving): a bulk load's pages come back within a second or so, and
- *		tables refreshed many times a second do not pay a transaction, or a
- *		scan of each log they read, per refresh for it.  Otherwise *wake (if
- *		not NULL) is lowered to when they may be: a table that goes idle
- *		after its refresh is not refreshed again.  Rows consumed and not yet
- *		deleted cost nothing but their scan: a refresh reads only those
- *		after its position.
+ *		compacted, and do it for them all, in a transaction of its own, if
+ *		the last time was a second ago or more (or now, with force: the
+ *		worker is leaving): a bulk load's pages come back within a second or
+ *		so, and tables refreshed many times a second do not pay a
+ *		transaction, or a scan of each log they read, per refresh for it.
+ *		Otherwise *wake (if not NULL) is lowered to when they may be: a
+ *		table that goes idle after its refresh is not refreshed again.  Rows
+ *		consumed and not yet deleted cost nothing but their scan: a refresh
+ *		reads only those after its position.
+ *
+ * The logs that another transaction held the last time (locked) are
+ * tried again with them, or on their own after a back-off that doubles
+ * from a second up to COMPACT_RETRY_MAX_US while they stay held: a log
+ * held for long (an open transaction that wrote its table holds it until
+ * it ends) cost a transaction and a VACUUM of the log every second, and
+ * woke an idle worker for it.
  */
 static void
 compact_logs(List *unit, bool force, TimestampTz *wake)
@@ -2060,22 +2270,30 @@ compact_logs(List *unit, bool force, TimestampTz *wake)
 	static List *waiting = NIL;
 	static List *locked = NIL;
 	static TimestampTz compacted_at = 0;
+	static TimestampTz retry_at = 0;
+	static int64 retry_backoff_us = 0;
 	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+	TimestampTz now = GetCurrentTimestamp();
+	bool		retry;
 	ListCell   *lc;
 
 	foreach(lc, unit)
 		waiting = list_append_unique_oid(waiting, lfirst_oid(lc));
 	MemoryContextSwitchTo(old);
-	if (waiting == NIL && locked == NIL)
-		return;
-	if (!force && GetCurrentTimestamp() - compacted_at < COMPACT_INTERVAL_US)
+	retry = locked != NIL && (force || now >= retry_at);
+	if (waiting == NIL && !retry)
+	{
+		if (locked != NIL && wake != NULL)
+			*wake = Min(*wake, retry_at);
+	}
+	else if (!force && now - compacted_at < COMPACT_INTERVAL_US)
 	{
 		if (wake != NULL)
 			*wake = Min(*wake, compacted_at + COMPACT_INTERVAL_US);
 	}
 	else
 	{
-		UnitRun		all = {waiting, false, false, NIL, locked};
+		UnitRun		all = {waiting, false, false, NIL, retry ? locked : NIL};
 		bool		failed;
 
 		(void) in_transaction(compact_unit_logs_work, &all);
@@ -2085,10 +2303,34 @@ compact_logs(List *unit, bool force, TimestampTz *wake)
 		list_free(all.big_logs);
 		list_free(waiting);
 		waiting = NIL;
-		list_free(locked);
-		/* after a failure, nothing is tried again: it would fail each second */
-		locked = failed ? NIL : all.locked_logs;
 		compacted_at = GetCurrentTimestamp();
+		/* after a failure, nothing is tried again: it would fail each second */
+		if (failed)
+		{
+			list_free(locked);
+			locked = NIL;
+		}
+		else if (retry)
+		{
+			list_free(locked);
+			locked = all.locked_logs;
+		}
+		else
+		{
+			old = MemoryContextSwitchTo(TopMemoryContext);
+			locked = list_concat_unique_oid(locked, all.locked_logs);
+			MemoryContextSwitchTo(old);
+			list_free(all.locked_logs);
+		}
+		/* held again after a try: back off further */
+		if (locked == NIL)
+			retry_backoff_us = 0;
+		else if (retry || retry_backoff_us == 0)
+		{
+			retry_backoff_us = retry_backoff_us == 0 ? COMPACT_INTERVAL_US :
+				Min(2 * retry_backoff_us, COMPACT_RETRY_MAX_US);
+			retry_at = compacted_at + retry_backoff_us;
+		}
 	}
 }
 
@@ -2109,6 +2351,10 @@ run_unit(List *unit, List *entries)
 	UnitRun		run = {unit, false, false, NIL, NIL};
 	UnitInputs	in;
 	Latch	   *launcher;
+	Latch	   *held[DT_MAX_WORKERS];
+	int			nheld = 0;
+	int			i;
+	bool		was_long;
 	bool		watched;
 	bool		failed;
 	bool		cancelled;
@@ -2134,15 +2380,27 @@ run_unit(List *unit, List *entries)
 		compact_logs(unit, false, NULL);
 
 	SpinLockAcquire(&shared->mutex);
+	/* a long refresh ends: a long unit held for it may go (neediest_database) */
+	was_long = running_long(&shared->workers[my_worker_slot], GetCurrentTimestamp());
 	shared->workers[my_worker_slot].state = WORKER_IDLE;
 	shared->workers[my_worker_slot].nrelids = 0;
 	shared->workers[my_worker_slot].cancelled = false;
+	shared->workers[my_worker_slot].long_refresh = false;
 	shared->workers[my_worker_slot].since = GetCurrentTimestamp();
-	launcher = shared->slot_wanted ? shared->launcher_latch : NULL;
+	launcher = shared->slot_wanted || was_long ? shared->launcher_latch : NULL;
+	/* workers that left a long unit may take it now (claim_unit) */
+	for (i = 0; i < shared->nworkers; i++)
+	{
+		if (i != my_worker_slot && shared->workers[i].held && shared->workers[i].state == WORKER_IDLE &&
+			shared->workers[i].latch != NULL)
+			held[nheld++] = shared->workers[i].latch;
+	}
 	SpinLockRelease(&shared->mutex);
 	/* a database waits for a slot: this worker may be the one to give it */
 	if (launcher != NULL)
 		SetLatch(launcher);
+	for (i = 0; i < nheld; i++)
+		SetLatch(held[i]);
 	/* a cancel that came too late has nothing left to cancel */
 	QueryCancelPending = false;
 	/* a busy worker does not exit: autovacuum must see its dead rows now */
@@ -2237,12 +2495,34 @@ leave(List *entries, uint32 planned)
 	TimestampTz now = GetCurrentTimestamp();
 	TimestampTz wake = DT_NOEND;
 	List	   *units;
+	bool		keep_last;
+	bool		due = false;
+	bool		held = false;
+	ListCell   *lc;
 
 	SpinLockAcquire(&shared->mutex);
 	shared->workers[my_worker_slot].state = WORKER_LEAVING;
 	SpinLockRelease(&shared->mutex);
-	units = schedule_plan(entries, now, unavailable_relids(now, &wake), &wake, unit_is_current, NULL);
-	publish(units != NIL ? now : wake, 0, &planned);
+	units = schedule_plan(entries, now, start_delay(), unavailable_relids(now, &wake), &wake,
+						  unit_is_current, NULL);
+
+	/*
+	 * A long unit that no worker would take now (claim_unit) is not due for
+	 * the launcher: it is, with held_since, when a worker is free for it
+	 * (neediest_database).
+	 */
+	SpinLockAcquire(&shared->mutex);
+	keep_last = keep_last_worker(entries, now);
+	foreach(lc, units)
+	{
+		if (keep_last && unit_is_long(entries, (List *) lfirst(lc)))
+			held = true;
+		else
+			due = true;
+	}
+	note_held(held, now);
+	SpinLockRelease(&shared->mutex);
+	publish(due ? now : wake, 0, &planned);
 	proc_exit(0);
 }
 
@@ -2273,6 +2553,8 @@ worker_loop(void)
 	uint32		seen = schedule_generation() - 1;
 	TimestampTz housekept_at = 0;
 	TimestampTz idle_since = GetCurrentTimestamp();
+	TimestampTz planned_at = 0;
+	Oid			ran_last = InvalidOid;
 	bool		reload = true;
 
 	for (;;)
@@ -2325,9 +2607,24 @@ worker_loop(void)
 		 * neediest_database): run it now, rather than hold a worker slot idle
 		 * until then that another database waits for.
 		 */
-		unit = claim_unit(schedule_plan(load.entries, Max(now, started_for), busy, &wake,
-										unit_is_current, NULL), &left);
+		unit = claim_unit(schedule_plan(load.entries, Max(now, started_for), start_delay(), busy, &wake,
+										unit_is_current, NULL), load.entries, &left);
 		publish(wake, left, NULL);
+
+		/*
+		 * How late the unit is claimed, if it came due since the last pass (a
+		 * unit due then, which waited for its inputs' locks or for a refresh
+		 * of it to end, says nothing of how soon a worker starts one; nor
+		 * does one due before this worker's first pass), and it is not the
+		 * unit this worker ran last (refreshed back to back, it is late by
+		 * its own refresh).
+		 */
+		if (unit != NIL && planned_at != 0 && schedule_due_at(load.entries, llast_oid(unit)) > planned_at &&
+			llast_oid(unit) != ran_last)
+			note_start_delay(GetCurrentTimestamp() - schedule_due_at(load.entries, llast_oid(unit)));
+		planned_at = now;
+		if (unit != NIL)
+			ran_last = llast_oid(unit);
 		if (unit != NIL)
 			reload = !run_unit(unit, load.entries);
 		else

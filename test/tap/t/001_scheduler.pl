@@ -8,6 +8,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use Time::HiRes qw(sleep);
 
 my $node = PostgreSQL::Test::Cluster->new('scheduler');
 $node->init;
@@ -379,5 +380,56 @@ $node->safe_psql('postgres', 'DROP DATABASE other');
 is($node->safe_psql('postgres', "SELECT count(*) FROM pg_database WHERE datname = 'other'"), '0',
 	'DROP DATABASE of a database with the extension succeeds');
 
+$node->stop;
+
+# One refresh worker: a change log emptied while another transaction holds
+# it (here a reader) is tried again after a back-off (1, 2, 4 s...), also
+# while the worker compacts the logs of another table it refreshes four
+# times a second; it was tried, with a VACUUM of the log, at each of those
+# compactions, once a second.  (Idle, the worker tried it every ten
+# seconds, with its housekeeping.)
+$node = PostgreSQL::Test::Cluster->new('one_worker');
+$node->init;
+$node->append_conf('postgresql.conf', q{
+shared_preload_libraries = 'pg_dynamic_tables'
+pg_dynamic_tables.max_concurrent_refreshes = 1
+});
+$node->start;
+$node->safe_psql('postgres', q{
+CREATE EXTENSION pg_dynamic_tables;
+CREATE TABLE loaded (k int, v int);
+SELECT dt.create_dynamic_table('loaded_sum', 'SELECT k, sum(v) AS s FROM loaded GROUP BY k',
+                               target_lag => '1 second');
+CREATE TABLE busy (k int);
+SELECT dt.create_dynamic_table('busy_count', 'SELECT k, count(*) AS n FROM busy GROUP BY k',
+                               target_lag => '100 milliseconds');
+});
+$log = $node->safe_psql('postgres', "SELECT 'dt_internal.changes_' || 'loaded'::regclass::oid");
+$node->safe_psql('postgres', "ALTER TABLE $log SET (autovacuum_enabled = off)");
+$reader = $node->background_psql('postgres');
+$reader->query_safe("BEGIN; LOCK TABLE $log IN ACCESS SHARE MODE");
+$node->safe_psql('postgres', q{
+SET pg_dynamic_tables.adaptive_refresh = off;
+INSERT INTO loaded SELECT i % 5, i FROM generate_series(1, 30000) i;
+});
+ok($node->poll_query_until('postgres',
+	"SELECT vacuum_count > 0 FROM pg_stat_user_tables WHERE relid = '$log'::regclass"),
+	'one worker: a bulk load is refreshed, and its log, held, is not truncated');
+# no refresh of the loaded table asks for its log again (each would)
+$node->safe_psql('postgres', "SELECT dt.alter_dynamic_table('loaded_sum', target_lag => '1 hour')");
+$vacuums = $node->safe_psql('postgres',
+	"SELECT vacuum_count FROM pg_stat_user_tables WHERE relid = '$log'::regclass");
+for my $i (1 .. 40)
+{
+	$node->safe_psql('postgres', "INSERT INTO busy VALUES ($i % 3)");
+	sleep 0.25;
+}
+cmp_ok($node->safe_psql('postgres',
+	"SELECT vacuum_count - $vacuums FROM pg_stat_user_tables WHERE relid = '$log'::regclass"), '<=', 4,
+	'the worker backs off while the log stays held');
+$reader->query_safe('COMMIT');
+$reader->quit;
+ok($node->poll_query_until('postgres', "SELECT pg_relation_size('$log') = 0"),
+	'then it truncates the emptied log');
 $node->stop;
 done_testing();

@@ -218,21 +218,22 @@ SELECT (SELECT count(*) = 0 FROM dt_test.diff('t_fast')) AND EXISTS (SELECT FROM
 		"and again after write $i");
 }
 
-# A table whose refresh takes longer than its lag is refreshed back to back,
-# and says it is behind.
+# A table whose refresh takes longer than half its lag (here 0.6 s of 1 s)
+# is refreshed back to back, its lag reaching two refreshes, and says it
+# is behind and why.
 $node->safe_psql('db3', q{
 CREATE FUNCTION doze(x int) RETURNS int LANGUAGE plpgsql STABLE
-    AS $$ BEGIN PERFORM pg_sleep(0.5); RETURN x; END $$;
+    AS $$ BEGIN PERFORM pg_sleep(0.3); RETURN x; END $$;
 CREATE TABLE few (k int);
-INSERT INTO few VALUES (1), (2), (3);
+INSERT INTO few VALUES (1), (2);
 SELECT dt.create_dynamic_table('sluggish', 'SELECT k, doze(k) AS d FROM few',
                                target_lag => '1 second', refresh_mode => 'full',
                                initialize => 'on_schedule');
 });
 ok($node->poll_query_until('db3', q{
-SELECT scheduling_state_reason LIKE 'behind its target lag: its refreshes take longer than its target lag%'
+SELECT scheduling_state_reason LIKE 'behind its target lag: its refreshes take longer than half its target lag (the last: % ms); it is refreshed back to back'
   FROM dt.dynamic_tables WHERE relid = 'sluggish'::regclass}),
-	'a table whose refreshes take longer than its lag says it is behind');
+	'a table whose refreshes take longer than half its lag says it is behind');
 $node->safe_psql('db3', "SELECT dt.drop_dynamic_table('sluggish')");
 $node->stop;
 
@@ -283,5 +284,57 @@ SELECT count(*) >= 1 FROM dt.refresh_history
 	'pg_dynamic_tables.refresh_timeout cancels a refresh that runs too long');
 $node->safe_psql('fast', 'INSERT INTO t VALUES (8, 8)');
 ok($node->poll_query_until('fast', equal('t_sum')), 'and other databases are refreshed');
+$node->stop;
+
+# Two refresh workers, and a refresh that runs for an hour in each of two
+# databases (refresh_timeout off, the default): the second is not started
+# while the first runs, so that one worker stays for the other databases'
+# tables; the table left waiting says why.
+$node = PostgreSQL::Test::Cluster->new('long_refreshes');
+$node->init;
+$node->append_conf('postgresql.conf', q{
+shared_preload_libraries = 'pg_dynamic_tables'
+pg_dynamic_tables.max_concurrent_refreshes = 2
+});
+$node->start;
+make_db($node, 'fast', '1 second');
+for my $db ('slow1', 'slow2')
+{
+	make_db($node, $db, '1 second');
+	$node->safe_psql($db, q{
+CREATE FUNCTION nap(x int) RETURNS int LANGUAGE plpgsql STABLE
+    AS $$ BEGIN PERFORM pg_sleep(3600); RETURN x; END $$;
+});
+}
+$node->safe_psql('slow1', q{
+SELECT dt.create_dynamic_table('napping', 'SELECT k, sum(nap(v)) AS s FROM t GROUP BY k',
+                               target_lag => '1 second', initialize => 'on_schedule');
+});
+ok($node->poll_query_until('slow1', q{
+SELECT count(*) = 1 FROM pg_stat_activity WHERE query = 'refresh of napping'}),
+	'a refresh of an hour runs in one worker');
+$node->safe_psql('slow2', q{
+SELECT dt.create_dynamic_table('napping', 'SELECT k, sum(nap(v)) AS s FROM t GROUP BY k',
+                               target_lag => '1 second', initialize => 'on_schedule');
+});
+ok($node->poll_query_until('slow2', q{
+SELECT scheduling_state_reason LIKE 'behind its target lag: waiting since % for a refresh worker: the other 1 run refreshes of 5 seconds or more, and the last is kept for shorter ones%'
+  FROM dt.dynamic_tables WHERE relid = 'napping'::regclass}),
+	'another one, whose time is not known, waits for it and says why');
+for my $i (1 .. 3)
+{
+	$node->safe_psql('fast', "INSERT INTO t VALUES ($i, 100)");
+	ok($node->poll_query_until('fast', equal('t_sum')), "the last worker refreshes another database ($i)");
+}
+is($node->safe_psql('postgres', q{
+SELECT count(*) FROM pg_stat_activity WHERE query = 'refresh of napping'}), '1',
+	'while one refresh of an hour runs');
+($ret, $out, $err) = $node->psql('slow1', "SELECT dt.drop_dynamic_table('napping')", timeout => 60);
+is($ret, 0, 'dropping its table cancels it');
+ok($node->poll_query_until('slow2', q{
+SELECT count(*) = 1 FROM pg_stat_activity WHERE query = 'refresh of napping'}),
+	'and the one that waited runs then');
+($ret, $out, $err) = $node->psql('slow2', "SELECT dt.drop_dynamic_table('napping')", timeout => 60);
+is($ret, 0, 'which its drop cancels too');
 $node->stop;
 done_testing();

@@ -243,5 +243,42 @@ SELECT count(*) = 1 FROM dt.refresh_history
    AND refresh_start_time > '$committed'}), 'a bulk load is refreshed at once, in full');
 ok($node->safe_psql('postgres', equal('hourly')) eq 't', 'with the small write before it');
 
+# (j) A bulk load that commits while a refresh of the table runs, as of a
+# snapshot that does not see it, makes the table due at once after that
+# refresh too: it is not left for its lag (an hour).  The refresh is held
+# inside its statements by an advisory lock its query waits for (in a
+# function declared immutable, which a table refreshed incrementally, and
+# so watched, may call; a stable one is refreshed in full at its lag).
+$node->safe_psql('postgres', q{
+CREATE FUNCTION gate(x int) RETURNS int LANGUAGE plpgsql IMMUTABLE
+    AS $$ BEGIN PERFORM pg_advisory_xact_lock_shared(4244); RETURN x; END $$;
+CREATE TABLE gated_in (k int, v int);
+INSERT INTO gated_in SELECT i % 5, i FROM generate_series(1, 100) i;
+SELECT dt.create_dynamic_table('gated', 'SELECT k, count(*) AS n, sum(gate(v)) AS s FROM gated_in GROUP BY k',
+                               target_lag => '100 milliseconds');
+});
+ok(settled('gated'), 'a table whose query waits for an advisory lock is watched');
+$node->safe_psql('postgres', q{SELECT dt.alter_dynamic_table('gated', target_lag => '1 hour')});
+my $locker = $node->background_psql('postgres');
+$locker->query_safe('SELECT pg_advisory_lock(4244)');
+$node->safe_psql('postgres', 'INSERT INTO gated_in SELECT i % 7, i FROM generate_series(1, 10000) i');
+ok($node->poll_query_until('postgres', q{
+SELECT count(*) > 0 FROM pg_stat_activity
+ WHERE backend_type = 'pg_dynamic_tables refresh worker' AND wait_event = 'advisory'}),
+	'a bulk load is refreshed at once: the refresh waits inside its statements');
+$committed = $node->safe_psql('postgres', q{
+BEGIN;
+INSERT INTO gated_in SELECT i % 9, i FROM generate_series(1, 20000) i;
+SELECT clock_timestamp();
+COMMIT;});
+$locker->query_safe('SELECT pg_advisory_unlock(4244)');
+$locker->quit;
+ok($node->poll_query_until('postgres', qq{
+SELECT count(*) > 0 FROM dt.refresh_history
+ WHERE name = 'public.gated' AND refresh_trigger = 'SCHEDULED' AND state = 'SUCCEEDED'
+   AND refresh_start_time > '$committed'}),
+	'a second bulk load, committed while that refresh ran, is refreshed at once after it');
+ok($node->safe_psql('postgres', equal('gated')) eq 't', 'with both loads');
+
 $node->stop;
 done_testing();
