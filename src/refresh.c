@@ -150,6 +150,16 @@ bool		refresh_adaptive = true;
 /* Whether window_plan planned a statement in the refresh running now. */
 static bool planned_window = false;
 
+/*
+ * For the refresh running now of a DT whose unit refreshed its internal
+ * DTs before it (group_parent): the rows of their change windows, and
+ * whether one of their refreshes planned a statement.  Its refresh is
+ * timed from theirs, and its history counts their rows with its own
+ * (adaptive_full).  Zero and false for any other refresh.
+ */
+static int64 unit_internal_rows = 0;
+static bool unit_internal_planned = false;
+
 /* ---------------------------------------------------------------------
  * Plan cache
  * ---------------------------------------------------------------------
@@ -1532,13 +1542,16 @@ changed_input_rows(List *changed)
 /*
  * adaptive_full
  *		Is a full refresh of the DT relid expected to cost less than an
- *		incremental one of "changes" rows of its own window, and
- *		internal_rows of the windows of its internal DTs (set aside: a
- *		rebuild would refresh them), of the inputs "changed" (relids)?
- *		Its history counts the rows of its own windows only, but times
- *		its refreshes from the first of its internal DTs' refreshes in its
- *		unit (refresh_one): the figure is read off its own rows, the
- *		internal rows count only where every row does (a bulk load).
+ *		incremental one of own_changes rows of its own window, and
+ *		internal_rows of the windows of its internal DTs (those its unit
+ *		refreshed before it, or, set aside, those a rebuild would refresh),
+ *		of the inputs "changed" (relids)?  Its history counts, as it times,
+ *		its refreshes with those of its internal DTs in its unit
+ *		(refresh_one): the figure is read off both; set aside, it has no
+ *		rows of its own from them, which made every incremental refresh
+ *		look as cheap as its cheapest and the state rebuilt at the next
+ *		refresh, however dear.  The bulk load below counts the internal
+ *		rows only set aside (changed then holds their inputs).
  *		Learnt from its own history
  *		(catalog_refresh_costs): the incremental cost by
  *		expected_incremental_ms, the full cost by expected_full_ms (what:
@@ -1569,6 +1582,7 @@ adaptive_full(Oid relid, const char *what, bool aside, int64 own_changes, int64 
 			  List *changed, char **message)
 {
 	int64		changes = own_changes + internal_rows;
+	int64		bulk = own_changes + (aside ? internal_rows : 0);
 	DtRefreshCosts costs;
 	double		full_ms;
 	double		incremental_ms = 0;
@@ -1582,15 +1596,15 @@ adaptive_full(Oid relid, const char *what, bool aside, int64 own_changes, int64 
 		return false;
 	catalog_refresh_costs(relid, &costs);
 	if (costs.nincremental > 0)
-		incremental_ms = expected_incremental_ms(&costs, own_changes, &extrapolated);
-	if (extrapolated && changes >= BULK_MIN_ROWS)
+		incremental_ms = expected_incremental_ms(&costs, changes, &extrapolated);
+	if (extrapolated && bulk >= BULK_MIN_ROWS)
 		input_rows = changed_input_rows(changed);
-	if (input_rows > 0 && changes * ADAPTIVE_COLD_SHARE >= input_rows)
+	if (input_rows > 0 && bulk * ADAPTIVE_COLD_SHARE >= input_rows)
 	{
 		*message = psprintf(DT_MESSAGE_ADAPTIVE_FULL "%lld changed rows, %.0f%% of the about %.0f rows "
 							"of the inputs that changed and more than twice any timed, was expected to "
 							"cost more than a full refresh; refreshed in full%s",
-							(long long) changes, 100.0 * changes / input_rows, input_rows, how);
+							(long long) bulk, 100.0 * bulk / input_rows, input_rows, how);
 		return true;
 	}
 	if (costs.nincremental == 0 || costs.nfull == 0)
@@ -1659,6 +1673,8 @@ typedef struct DtDecision
 	List	   *changed;		/* inputs with rows in the window */
 	bool		counted;		/* the window was counted: */
 	int64		rows;			/* its rows */
+	int64		internal_rows;	/* and those of its internal DTs' windows
+								 * (unit_internal_rows, or internal_windows) */
 } DtDecision;
 
 /*
@@ -1819,10 +1835,13 @@ marker_action(DtPlanSet *p, DtDecision *d, const char *what)
 /*
  * decide_action
  *		Choose the action of a refresh of entry as of snap (counting the
- *		change window when it depends on it; input_counts as count_window).
+ *		change window when it depends on it; input_counts as count_window),
+ *		after internal_rows rows of the windows of its internal DTs that its
+ *		unit refreshed before it (unit_internal_rows).
  */
 static void
-decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 *input_counts)
+decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 *input_counts,
+			  int64 internal_rows)
 {
 	Oid			rls = input_where(p, rls_in_force);
 	int64		rows;
@@ -1894,16 +1913,16 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 	count_window(p, d->window, snap, &rows, &markers, &d->changed, input_counts);
 	d->counted = true;
 	d->rows = rows;
+	d->internal_rows = internal_rows;
 	if (what != NULL && !entry->state_valid)
 	{
 		/* set aside by the history (or lost): the query, or a rebuild */
-		int64		internal_rows = 0;
 		bool		has_changes;
 
 		if (p->an->internal > 0)
-			internal_windows(entry, snap, &internal_rows, &markers, &d->changed);
-		has_changes = rows + internal_rows > 0 && markers == 0;
-		if (has_changes && adaptive_full(entry->relid, what, true, rows, internal_rows, d->changed, &message))
+			internal_windows(entry, snap, &d->internal_rows, &markers, &d->changed);
+		has_changes = rows + d->internal_rows > 0 && markers == 0;
+		if (has_changes && adaptive_full(entry->relid, what, true, rows, d->internal_rows, d->changed, &message))
 		{
 			d->message = d->why = message;
 			d->set_aside = true;
@@ -1920,7 +1939,7 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 		marker_action(p, d, what);
 	else if (p->an->strategy == DT_STRATEGY_FULL)
 		d->why = entry->reason;
-	else if (adaptive_full(entry->relid, what, false, rows, 0, d->changed, &message))
+	else if (adaptive_full(entry->relid, what, false, rows, d->internal_rows, d->changed, &message))
 	{
 		d->message = d->why = message;
 		d->set_aside = what != NULL;
@@ -2018,8 +2037,9 @@ static void
 choose_and_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *stats)
 {
 	DtDecision	d;
+	bool		internal_planned = unit_internal_planned;
 
-	decide_action(p, entry, snap, &d, NULL);
+	decide_action(p, entry, snap, &d, NULL, unit_internal_rows);
 	if (d.action == DT_ACTION_NO_DATA)
 		stats->action = "NO_DATA";
 	else if (d.action == DT_ACTION_INCREMENTAL)
@@ -2045,8 +2065,8 @@ choose_and_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *
 	{
 		ListCell   *lc;
 
-		stats->changes = d.rows;
-		stats->counted = !planned_window;
+		stats->changes = d.rows + d.internal_rows;
+		stats->counted = !planned_window && !internal_planned;
 		foreach(lc, p->sql->count_relids)
 		{
 			if (p->window_logged[foreach_current_index(lc)] == 0)
@@ -2425,7 +2445,7 @@ explain_decision(List *rows, DtPlanSet *p, DtEntry *entry, bool show_data)
 	DtDecision	d;
 	ListCell   *lc;
 
-	decide_action(p, entry, snap, &d, counts);
+	decide_action(p, entry, snap, &d, counts, 0);
 	UnregisterSnapshot(snap);
 	rows = explain_row(rows, "action", show_data ? names[d.action] : NULL, show_data ? d.why : NULL);
 	foreach(lc, p->sql->count_relids)
@@ -2562,6 +2582,8 @@ without_internal_sql(const char *context, Oid relid)
  */
 static Oid	group_parent = InvalidOid;
 static TimestampTz group_start;
+static int64 group_rows;		/* their windows' rows */
+static bool group_planned;		/* one of them planned a statement */
 
 /*
  * refresh_one
@@ -2599,9 +2621,13 @@ refresh_one(Oid relid, Snapshot snap, TimestampTz data_timestamp, const char *tr
 	{
 		group_parent = parent;
 		group_start = start;
+		group_rows = 0;
+		group_planned = false;
 	}
 	else if (refreshing == NIL && relid == group_parent)
 		start = group_start;
+	unit_internal_rows = refreshing == NIL && relid == group_parent ? group_rows : 0;
+	unit_internal_planned = refreshing == NIL && relid == group_parent && group_planned;
 	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
@@ -2640,6 +2666,11 @@ refresh_one(Oid relid, Snapshot snap, TimestampTz data_timestamp, const char *tr
 	}
 	PG_END_TRY();
 	refreshing = list_delete_last(refreshing);
+	if (refreshing == NIL && OidIsValid(parent) && parent == group_parent)
+	{
+		group_rows += stats->windowed ? stats->changes : 0;
+		group_planned = group_planned || planned_window;
+	}
 	call = current_call;
 	if (call.internal_refreshed)
 	{
