@@ -327,9 +327,11 @@ SELECT s.n, d.populated FROM ia_subs s JOIN dt_internal.dynamic_table d USING (r
 SELECT count(*) AS histories
   FROM ia_subs, history('{{10,1},{10,1},{10,1}}', '{1000,1000,1000}', '{}', relid::regclass::text);
 SELECT * FROM ichange(10);
--- its history counts the rows of its own window and of those of its
--- internal tables, refreshed before it in its unit (a refresh that
--- planned a statement, as the first of a size may, counts none)
+-- its history counts the rows of the windows of its internal tables,
+-- refreshed before it in its unit, instead of what they wrote into its
+-- own, and those of its own over its other inputs (none here), as a
+-- refresh with its state set aside counts them (a refresh that planned a
+-- statement, as the first of a size may, counts none)
 SELECT action FROM ichange(10);
 SELECT (SELECT l.changes FROM dt_internal.refresh_log l WHERE l.relid = 'ia_top'::regclass
          ORDER BY l.refresh_id DESC LIMIT 1) AS changes,
