@@ -271,6 +271,14 @@ $$;
 SELECT * FROM ichange(10);
 SELECT history('{{10,100},{10,100},{10,100}}', '{10,10,10}', '{}', 'ia_top');
 SELECT * FROM ichange(10);
+-- timed from its own start, not from its internal tables' refreshes
+-- before it in its unit (as incremental refreshes are), which the next
+-- full refreshes skip
+SELECT p.refresh_start_time >= max(i.refresh_end_time) AS timed_alone
+  FROM dt_internal.refresh_log p, dt_internal.refresh_log i JOIN ia_subs USING (relid)
+ WHERE p.refresh_id = (SELECT max(refresh_id) FROM dt_internal.refresh_log WHERE relid = 'ia_top'::regclass)
+   AND i.refresh_id BETWEEN p.refresh_id - 2 AND p.refresh_id - 1
+ GROUP BY p.refresh_start_time;
 SELECT count(*) AS mismatches FROM dt_test.diff('ia_top');
 SELECT count(*) AS state_valid FROM dt_internal.state_valid WHERE relid = 'ia_top'::regclass;
 SELECT s.n, d.populated, d.position_snapshot IS NOT NULL AS has_position
