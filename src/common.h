@@ -113,7 +113,7 @@ extern bool spi_util_bool(uint64 row, int col);
 extern Oid	spi_util_oid(uint64 row, int col);
 extern uint64 spi_util_run(SPIPlanPtr plan, Datum *values, const char *nulls,
 						   Snapshot snapshot);
-extern bool spi_util_is_parallel(SPIPlanPtr plan);
+extern bool spi_util_is_parallel(SPIPlanPtr plan, Cost * cost);
 extern Tuplestorestate *spi_util_run_to_store(SPIPlanPtr plan, Snapshot snapshot, TupleDesc *desc);
 extern ErrorData *spi_util_in_subtransaction(void (*work) (void *arg), void *arg);
 

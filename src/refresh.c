@@ -150,6 +150,16 @@ bool		refresh_adaptive = true;
 /* Whether window_plan planned a statement in the refresh running now. */
 static bool planned_window = false;
 
+/*
+ * For the refresh running now of a DT whose unit refreshed its internal
+ * DTs before it (group_parent): the rows of their change windows, and
+ * whether one of their refreshes planned a statement.  Its refresh is
+ * timed from theirs, and its history counts their rows with its own
+ * (adaptive_full).  Zero and false for any other refresh.
+ */
+static int64 unit_internal_rows = 0;
+static bool unit_internal_planned = false;
+
 /* ---------------------------------------------------------------------
  * Plan cache
  * ---------------------------------------------------------------------
@@ -674,11 +684,23 @@ fill_new_heaps(DtPlanSet *p, const char *fill, Datum *window, Snapshot snap)
 }
 
 /*
+ * A full refresh runs its query with parallel workers only where PostgreSQL
+ * expects that plan to cost at most this share of the INSERT's (which has
+ * none): a worker's start and the parallel plan's extra steps are not paid
+ * back by a small saving, and on a busy machine cost more than they save
+ * (TPC-H Q8 at scale factor 0.1: expected 14% cheaper in parallel, 65 ms
+ * against 28 ms on two shared cores; Q1, expected 39% cheaper, 180 ms
+ * against 280 ms).
+ */
+#define FULL_PARALLEL_SHARE 0.75
+
+/*
  * insert_query_rows
  *		Insert the rows of a DT's query into it: by insert, INSERT INTO the
  *		DT of the query, unless the plan of the query alone (select) uses
  *		parallel workers, which PostgreSQL does not give the query of an
- *		INSERT (REFRESH MATERIALIZED VIEW's gets them): then its rows are
+ *		INSERT (REFRESH MATERIALIZED VIEW's gets them), and is expected to
+ *		cost at most FULL_PARALLEL_SHARE of the INSERT's: then its rows are
  *		computed by that plan first, kept in a tuplestore, and inserted from
  *		there (rows_insert reads it as DT_QUERY_ROWS), as the same INSERT
  *		into the DT, its triggers and capture included.  Returns the rows
@@ -689,8 +711,16 @@ insert_query_rows(DtPlanSet *p, SPIPlanPtr insert, SPIPlanPtr select, Snapshot s
 {
 	EphemeralNamedRelation rows;
 	uint64		inserted;
+	Cost		parallel_cost;
+	Cost		insert_cost;
+	bool		parallel = spi_util_is_parallel(select, &parallel_cost);
 
-	if (!spi_util_is_parallel(select))
+	if (parallel)
+	{
+		spi_util_is_parallel(insert, &insert_cost);
+		parallel = parallel_cost <= FULL_PARALLEL_SHARE * insert_cost;
+	}
+	if (!parallel)
 		return spi_util_run(insert, NULL, NULL, snap);
 	rows = palloc0(sizeof(EphemeralNamedRelationData));
 	rows->reldata = spi_util_run_to_store(select, snap, &rows->md.tupdesc);
@@ -1512,13 +1542,9 @@ changed_input_rows(List *changed)
 /*
  * adaptive_full
  *		Is a full refresh of the DT relid expected to cost less than an
- *		incremental one of "changes" rows of its own window, and
- *		internal_rows of the windows of its internal DTs (set aside: a
- *		rebuild would refresh them), of the inputs "changed" (relids)?
- *		Its history counts the rows of its own windows only, but times
- *		its refreshes from the first of its internal DTs' refreshes in its
- *		unit (refresh_one): the figure is read off its own rows, the
- *		internal rows count only where every row does (a bulk load).
+ *		incremental one of "changes" rows as its history counts them
+ *		(history_rows), of "bulk" rows of the windows of the inputs
+ *		"changed" (relids)?
  *		Learnt from its own history
  *		(catalog_refresh_costs): the incremental cost by
  *		expected_incremental_ms, the full cost by expected_full_ms (what:
@@ -1532,7 +1558,14 @@ changed_input_rows(List *changed)
  *		(changed_input_rows, read only for such a window), is full without
  *		them.
  *		Otherwise, without a refresh of either kind in the history, or
- *		with pg_dynamic_tables.adaptive_refresh off, it is incremental;
+ *		with pg_dynamic_tables.adaptive_refresh off, it is incremental; so is
+ *		an internal DT, which is its parent's state: the parent's history,
+ *		which times and counts their refreshes with its own (history_rows),
+ *		chooses for them (its full refresh from the query sets them aside).
+ *		One that chose on its own history went full when that looked
+ *		cheaper for it, which made its parent's window a rebuild marker:
+ *		the parent was refreshed in full from the query, then rebuilt
+ *		(TPC-H Q13 at 1%: 415 ms, then 340 and 420, against a query of 260);
  *		after ADAPTIVE_PROBE_AFTER full ones it chose in a row, too, if
  *		expected to cost at most ADAPTIVE_PROBE_MARGIN times a full one.
  *		aside: the state is set aside; an incremental refresh would first
@@ -1545,10 +1578,9 @@ changed_input_rows(List *changed)
  *		expected, or is NULL.
  */
 static bool
-adaptive_full(Oid relid, const char *what, bool aside, int64 own_changes, int64 internal_rows,
+adaptive_full(Oid relid, const char *what, bool aside, int64 changes, int64 bulk,
 			  List *changed, char **message)
 {
-	int64		changes = own_changes + internal_rows;
 	DtRefreshCosts costs;
 	double		full_ms;
 	double		incremental_ms = 0;
@@ -1562,18 +1594,18 @@ adaptive_full(Oid relid, const char *what, bool aside, int64 own_changes, int64 
 		return false;
 	catalog_refresh_costs(relid, &costs);
 	if (costs.nincremental > 0)
-		incremental_ms = expected_incremental_ms(&costs, own_changes, &extrapolated);
-	if (extrapolated && changes >= BULK_MIN_ROWS)
+		incremental_ms = expected_incremental_ms(&costs, changes, &extrapolated);
+	if (extrapolated && bulk >= BULK_MIN_ROWS)
 		input_rows = changed_input_rows(changed);
-	if (input_rows > 0 && changes * ADAPTIVE_COLD_SHARE >= input_rows)
+	if (input_rows > 0 && bulk * ADAPTIVE_COLD_SHARE >= input_rows)
 	{
 		*message = psprintf(DT_MESSAGE_ADAPTIVE_FULL "%lld changed rows, %.0f%% of the about %.0f rows "
 							"of the inputs that changed and more than twice any timed, was expected to "
 							"cost more than a full refresh; refreshed in full%s",
-							(long long) changes, 100.0 * changes / input_rows, input_rows, how);
+							(long long) bulk, 100.0 * bulk / input_rows, input_rows, how);
 		return true;
 	}
-	if (costs.nincremental == 0 || costs.nfull == 0)
+	if (costs.nincremental == 0 || costs.nfull == 0 || OidIsValid(names_internal_parent(relid)))
 		return false;
 	full_ms = expected_full_ms(&costs, what != NULL, !extrapolated, &rebuild_ms);
 	if (incremental_ms <= full_ms && aside && extrapolated)
@@ -1638,7 +1670,7 @@ typedef struct DtDecision
 	Datum		window[3];		/* the position: the window starts there */
 	List	   *changed;		/* inputs with rows in the window */
 	bool		counted;		/* the window was counted: */
-	int64		rows;			/* its rows */
+	int64		changes;		/* the rows its history counts (history_rows) */
 } DtDecision;
 
 /*
@@ -1797,12 +1829,46 @@ marker_action(DtPlanSet *p, DtDecision *d, const char *what)
 }
 
 /*
+ * history_rows
+ *		The rows of changes the history of a DT counts for a refresh whose
+ *		window (of "rows" rows, just counted by count_window) follows
+ *		internal_rows rows of the windows of its internal DTs: for a DT with
+ *		internal DTs, those of its windows over its other inputs, and theirs
+ *		instead of what they wrote, as it times its refreshes with theirs
+ *		(refresh_one).  Its state set aside, its internal DTs are not
+ *		refreshed and their windows hold what changed under them
+ *		(internal_windows): that is all it has to go on then.  (Read off the
+ *		rows of its own window, none then, such a refresh was expected to
+ *		cost its cheapest one, and the state was rebuilt at once however
+ *		dear: TPC-H Q13 and Q20 at 1%.)
+ */
+static int64
+history_rows(DtPlanSet *p, Oid relid, int64 rows, int64 internal_rows)
+{
+	List	   *subs;
+	ListCell   *lc;
+
+	if (p->an->internal == 0)
+		return rows;
+	subs = catalog_internal_dts(relid);
+	foreach(lc, p->sql->count_relids)
+	{
+		if (list_member_oid(subs, lfirst_oid(lc)))
+			rows -= p->window_rows[foreach_current_index(lc)];
+	}
+	return rows + internal_rows;
+}
+
+/*
  * decide_action
  *		Choose the action of a refresh of entry as of snap (counting the
- *		change window when it depends on it; input_counts as count_window).
+ *		change window when it depends on it; input_counts as count_window),
+ *		after internal_rows rows of the windows of its internal DTs that its
+ *		unit refreshed before it (unit_internal_rows).
  */
 static void
-decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 *input_counts)
+decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 *input_counts,
+			  int64 internal_rows)
 {
 	Oid			rls = input_where(p, rls_in_force);
 	int64		rows;
@@ -1873,17 +1939,18 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 	position_window(entry, d->window);
 	count_window(p, d->window, snap, &rows, &markers, &d->changed, input_counts);
 	d->counted = true;
-	d->rows = rows;
+	d->changes = history_rows(p, entry->relid, rows, internal_rows);
 	if (what != NULL && !entry->state_valid)
 	{
 		/* set aside by the history (or lost): the query, or a rebuild */
-		int64		internal_rows = 0;
+		int64		under = 0;
 		bool		has_changes;
 
 		if (p->an->internal > 0)
-			internal_windows(entry, snap, &internal_rows, &markers, &d->changed);
-		has_changes = rows + internal_rows > 0 && markers == 0;
-		if (has_changes && adaptive_full(entry->relid, what, true, rows, internal_rows, d->changed, &message))
+			internal_windows(entry, snap, &under, &markers, &d->changed);
+		d->changes += under;
+		has_changes = rows + under > 0 && markers == 0;
+		if (has_changes && adaptive_full(entry->relid, what, true, d->changes, rows + under, d->changed, &message))
 		{
 			d->message = d->why = message;
 			d->set_aside = true;
@@ -1900,7 +1967,7 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 		marker_action(p, d, what);
 	else if (p->an->strategy == DT_STRATEGY_FULL)
 		d->why = entry->reason;
-	else if (adaptive_full(entry->relid, what, false, rows, 0, d->changed, &message))
+	else if (adaptive_full(entry->relid, what, false, d->changes, rows, d->changed, &message))
 	{
 		d->message = d->why = message;
 		d->set_aside = what != NULL;
@@ -1998,8 +2065,9 @@ static void
 choose_and_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *stats)
 {
 	DtDecision	d;
+	bool		internal_planned = unit_internal_planned;
 
-	decide_action(p, entry, snap, &d, NULL);
+	decide_action(p, entry, snap, &d, NULL, unit_internal_rows);
 	if (d.action == DT_ACTION_NO_DATA)
 		stats->action = "NO_DATA";
 	else if (d.action == DT_ACTION_INCREMENTAL)
@@ -2025,8 +2093,8 @@ choose_and_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *
 	{
 		ListCell   *lc;
 
-		stats->changes = d.rows;
-		stats->counted = !planned_window;
+		stats->changes = d.changes;
+		stats->counted = !planned_window && !internal_planned;
 		foreach(lc, p->sql->count_relids)
 		{
 			if (p->window_logged[foreach_current_index(lc)] == 0)
@@ -2405,7 +2473,7 @@ explain_decision(List *rows, DtPlanSet *p, DtEntry *entry, bool show_data)
 	DtDecision	d;
 	ListCell   *lc;
 
-	decide_action(p, entry, snap, &d, counts);
+	decide_action(p, entry, snap, &d, counts, 0);
 	UnregisterSnapshot(snap);
 	rows = explain_row(rows, "action", show_data ? names[d.action] : NULL, show_data ? d.why : NULL);
 	foreach(lc, p->sql->count_relids)
@@ -2538,10 +2606,16 @@ without_internal_sql(const char *context, Oid relid)
  * The DT whose internal DTs its unit is refreshing (before it), and when
  * the first of them began: its refresh counts from then, in its history
  * and so in the costs adaptive refresh reads, as what a refresh of it
- * costs (its full refresh from the query refreshes none of them).
+ * costs (its full refresh from the query refreshes none of them).  But
+ * not a full refresh from the query that sets them aside after they were
+ * refreshed (refresh_one): the next ones skip them, and the cost of theirs
+ * made the first look dear and the state rebuilt at once (TPC-H Q13 at
+ * 1%: 561 ms, the query 336).
  */
 static Oid	group_parent = InvalidOid;
 static TimestampTz group_start;
+static int64 group_rows;		/* their windows' rows */
+static bool group_planned;		/* one of them planned a statement */
 
 /*
  * refresh_one
@@ -2557,7 +2631,8 @@ static void
 refresh_one(Oid relid, Snapshot snap, TimestampTz data_timestamp, const char *trigger,
 			RefreshFreshFn fresh, bool clean_logs, DtRefreshStats *stats)
 {
-	TimestampTz start = GetCurrentTimestamp();
+	TimestampTz own_start = GetCurrentTimestamp();
+	TimestampTz start = own_start;
 	Oid			parent = names_internal_parent(relid);
 	TimestampTz fresh_before = fresh != NULL ? fresh(relid) : 0;
 	DtEntry    *entry;
@@ -2579,9 +2654,13 @@ refresh_one(Oid relid, Snapshot snap, TimestampTz data_timestamp, const char *tr
 	{
 		group_parent = parent;
 		group_start = start;
+		group_rows = 0;
+		group_planned = false;
 	}
 	else if (refreshing == NIL && relid == group_parent)
 		start = group_start;
+	unit_internal_rows = refreshing == NIL && relid == group_parent ? group_rows : 0;
+	unit_internal_planned = refreshing == NIL && relid == group_parent && group_planned;
 	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
@@ -2620,7 +2699,14 @@ refresh_one(Oid relid, Snapshot snap, TimestampTz data_timestamp, const char *tr
 	}
 	PG_END_TRY();
 	refreshing = list_delete_last(refreshing);
+	if (refreshing == NIL && OidIsValid(parent) && parent == group_parent)
+	{
+		group_rows += stats->windowed ? stats->changes : 0;
+		group_planned = group_planned || planned_window;
+	}
 	call = current_call;
+	if (call.internal_moved)
+		start = own_start;		/* they were refreshed for nothing */
 	if (call.internal_refreshed)
 	{
 		/* their writes, which it read, are consumed */

@@ -132,18 +132,26 @@ spi_util_run(SPIPlanPtr plan, Datum *values, const char *nulls, Snapshot snapsho
 /*
  * spi_util_is_parallel
  *		Does the plan PostgreSQL would run for a prepared statement now (of
- *		one query, without parameters) use parallel workers?
+ *		one query, without parameters) use parallel workers?  *cost: its
+ *		estimated total cost (-1 if it is not one query).
  */
 bool
-spi_util_is_parallel(SPIPlanPtr plan)
+spi_util_is_parallel(SPIPlanPtr plan, Cost * cost)
 {
 	CachedPlan *cplan = SPI_plan_get_cached_plan(plan);
-	bool		parallel;
+	bool		parallel = false;
 
+	*cost = -1;
 	if (cplan == NULL)
 		return false;
-	parallel = list_length(cplan->stmt_list) == 1 &&
-		linitial_node(PlannedStmt, cplan->stmt_list)->parallelModeNeeded;
+	if (list_length(cplan->stmt_list) == 1)
+	{
+		PlannedStmt *stmt = linitial_node(PlannedStmt, cplan->stmt_list);
+
+		parallel = stmt->parallelModeNeeded;
+		if (stmt->planTree != NULL)
+			*cost = stmt->planTree->total_cost;
+	}
 	ReleaseCachedPlan(cplan, CurrentResourceOwner);
 	return parallel;
 }
