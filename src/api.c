@@ -56,6 +56,9 @@
 #include "nodes/makefuncs.h"
 #include "nodes/supportnodes.h"
 #include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "storage/proc.h"
+#include "storage/sinvaladt.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -184,12 +187,40 @@ refresh_recording_failure(Oid relid, const char *trigger, DtRefreshStats *stats)
 }
 
 /*
+ * held_by_others
+ *		Whether a backend other than a refresh worker holds a lock on relid
+ *		that conflicts with mode (a manual refresh, an ALTER, a prepared
+ *		transaction).
+ */
+static bool
+held_by_others(Oid relid, LOCKMODE mode)
+{
+	LOCKTAG		tag;
+	VirtualTransactionId *holders;
+	VirtualTransactionId *h;
+	bool		others = false;
+
+	SET_LOCKTAG_RELATION(tag, MyDatabaseId, relid);
+	holders = GetLockConflicts(&tag, mode, NULL);
+	for (h = holders; VirtualTransactionIdIsValid(*h) && !others; h++)
+	{
+		PGPROC	   *proc = BackendIdGetProc(h->backendId);
+
+		others = proc == NULL || !workers_is_refresh_worker(proc->pid);
+	}
+	pfree(holders);
+	return others;
+}
+
+/*
  * lock_cancelling_refresh
  *		Lock DT relid in mode, cancelling the scheduled refresh a worker may
  *		be running on it (workers_cancel_refresh) as often as it takes: a
  *		worker retries a cancelled refresh at once, and could take the lock
- *		again first.  Waits as long as another holder keeps it (a manual
- *		refresh, say), interruptibly.
+ *		again first.  When another backend holds the lock (a manual refresh,
+ *		say), it waits for the lock as any statement does: in the lock's
+ *		queue, where the deadlock detector and lock_timeout see it (and a
+ *		worker asking for the lock then queues behind it).
  */
 static void
 lock_cancelling_refresh(Oid relid, LOCKMODE mode)
@@ -199,6 +230,11 @@ lock_cancelling_refresh(Oid relid, LOCKMODE mode)
 		workers_cancel_refresh(relid);
 		if (ConditionalLockRelationOid(relid, mode))
 			return;
+		if (held_by_others(relid, mode))
+		{
+			LockRelationOid(relid, mode);
+			return;
+		}
 		CHECK_FOR_INTERRUPTS();
 		pg_usleep(10 * 1000L);
 	}
