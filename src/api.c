@@ -268,6 +268,22 @@ refuse_internal(Oid relid, const char *what, const char *hint)
 }
 
 /*
+ * refuse_read_only
+ *		Refuse to do what in a read-only transaction (on a standby, every
+ *		transaction is), as PostgreSQL refuses REFRESH MATERIALIZED VIEW,
+ *		before any work or lock that recovery would refuse with a less clear
+ *		error.
+ */
+static void
+refuse_read_only(const char *what)
+{
+	if (XactReadOnly)
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("cannot %s in a read-only transaction", what)));
+}
+
+/*
  * owned_dynamic_table
  *		Check that relid is a DT the current user owns, not an internal DT
  *		(internal.c: its parent's life decides its own), and lock it against
@@ -279,6 +295,7 @@ owned_dynamic_table(Oid relid, const char *what)
 {
 	require_preload();
 	refresh_refuse_nested(what);
+	refuse_read_only(what);
 	require_dynamic_table(relid);
 	refuse_internal(relid, what, "Change that dynamic table instead.");
 	if (!pg_class_ownercheck(relid, GetUserId()))
@@ -476,6 +493,7 @@ dt_create_dynamic_table(PG_FUNCTION_ARGS)
 	require_preload();
 	catalog_require_current_version();
 	refresh_refuse_nested("create a dynamic table");
+	refuse_read_only("create a dynamic table");
 	refresh_require_read_committed("create a dynamic table");
 	if (PG_NARGS() > 5)
 	{
@@ -534,6 +552,7 @@ dt_drop_dynamic_table(PG_FUNCTION_ARGS)
 
 	require_preload();
 	refresh_refuse_nested("drop a dynamic table");
+	refuse_read_only("drop a dynamic table");
 	require_dynamic_table(relid);
 	if (pg_class_ownercheck(relid, GetUserId()))
 		lock_cancelling_refresh(relid, AccessExclusiveLock);
@@ -563,6 +582,7 @@ dt_refresh(PG_FUNCTION_ARGS)
 	require_preload();
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
+	refuse_read_only("refresh a dynamic table");
 	require_dynamic_table(relid);
 	refuse_internal(relid, "refresh a dynamic table",
 					"Refresh that dynamic table instead: its refresh refreshes its internal tables.");

@@ -7,6 +7,10 @@
 #   (its definition is read from the catalog, which reads whether the
 #   unlogged per-group state is intact: a standby cannot read an unlogged
 #   table, and maintains nothing), and dt.explain_refresh works;
+# - dt.refresh, dt.alter_dynamic_table, dt.suspend, dt.drop_dynamic_table
+#   and dt.create_dynamic_table are refused as in any read-only transaction
+#   ("cannot refresh a dynamic table in a read-only transaction"), before
+#   taking a lock recovery refuses with a message about lock modes.
 # After promotion the unlogged state is empty; the next refreshes (with
 # writes) rebuild it and each table equals its query.
 
@@ -59,6 +63,18 @@ is(DtTest::sql($standby, 'postgres', q{SELECT count(*) FROM dt.dynamic_tables WH
 ok(defined DtTest::sql($standby, 'postgres', q{SELECT * FROM dt.dynamic_tables}), 'the whole view');
 like(DtTest::sql($standby, 'postgres', q{SELECT string_agg(kind, ',') FROM dt.explain_refresh('s_sum')}) // '',
 	qr/strategy/, 'dt.explain_refresh works on the standby');
+
+my %refused = (
+	"SELECT dt.refresh('s_top')" => 'refresh a dynamic table',
+	"SELECT dt.alter_dynamic_table('s_sum', target_lag => '1 hour')" => 'alter a dynamic table',
+	"SELECT dt.suspend('s_sum')" => 'suspend a dynamic table',
+	"SELECT dt.drop_dynamic_table('s_sum')" => 'drop a dynamic table',
+	"SELECT dt.create_dynamic_table('s_new', 'SELECT count(*) AS n FROM s')" => 'create a dynamic table');
+for my $call (sort keys %refused)
+{
+	my ($ret, $out, $err) = $standby->psql('postgres', $call);
+	like($err, qr/ERROR:  cannot \Q$refused{$call}\E in a read-only transaction/, "on the standby: $call is refused");
+}
 
 # Promoted: the state is rebuilt and the tables are maintained.
 $standby->promote;
