@@ -56,6 +56,9 @@
 #include "nodes/makefuncs.h"
 #include "nodes/supportnodes.h"
 #include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "storage/proc.h"
+#include "storage/sinvaladt.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -184,12 +187,40 @@ refresh_recording_failure(Oid relid, const char *trigger, DtRefreshStats *stats)
 }
 
 /*
+ * held_by_others
+ *		Whether a backend other than a refresh worker holds a lock on relid
+ *		that conflicts with mode (a manual refresh, an ALTER, a prepared
+ *		transaction).
+ */
+static bool
+held_by_others(Oid relid, LOCKMODE mode)
+{
+	LOCKTAG		tag;
+	VirtualTransactionId *holders;
+	VirtualTransactionId *h;
+	bool		others = false;
+
+	SET_LOCKTAG_RELATION(tag, MyDatabaseId, relid);
+	holders = GetLockConflicts(&tag, mode, NULL);
+	for (h = holders; VirtualTransactionIdIsValid(*h) && !others; h++)
+	{
+		PGPROC	   *proc = BackendIdGetProc(h->backendId);
+
+		others = proc == NULL || !workers_is_refresh_worker(proc->pid);
+	}
+	pfree(holders);
+	return others;
+}
+
+/*
  * lock_cancelling_refresh
  *		Lock DT relid in mode, cancelling the scheduled refresh a worker may
  *		be running on it (workers_cancel_refresh) as often as it takes: a
  *		worker retries a cancelled refresh at once, and could take the lock
- *		again first.  Waits as long as another holder keeps it (a manual
- *		refresh, say), interruptibly.
+ *		again first.  When another backend holds the lock (a manual refresh,
+ *		say), it waits for the lock as any statement does: in the lock's
+ *		queue, where the deadlock detector and lock_timeout see it (and a
+ *		worker asking for the lock then queues behind it).
  */
 static void
 lock_cancelling_refresh(Oid relid, LOCKMODE mode)
@@ -199,6 +230,11 @@ lock_cancelling_refresh(Oid relid, LOCKMODE mode)
 		workers_cancel_refresh(relid);
 		if (ConditionalLockRelationOid(relid, mode))
 			return;
+		if (held_by_others(relid, mode))
+		{
+			LockRelationOid(relid, mode);
+			return;
+		}
 		CHECK_FOR_INTERRUPTS();
 		pg_usleep(10 * 1000L);
 	}
@@ -232,6 +268,22 @@ refuse_internal(Oid relid, const char *what, const char *hint)
 }
 
 /*
+ * refuse_read_only
+ *		Refuse to do what in a read-only transaction (on a standby, every
+ *		transaction is), as PostgreSQL refuses REFRESH MATERIALIZED VIEW,
+ *		before any work or lock that recovery would refuse with a less clear
+ *		error.
+ */
+static void
+refuse_read_only(const char *what)
+{
+	if (XactReadOnly)
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("cannot %s in a read-only transaction", what)));
+}
+
+/*
  * owned_dynamic_table
  *		Check that relid is a DT the current user owns, not an internal DT
  *		(internal.c: its parent's life decides its own), and lock it against
@@ -243,6 +295,7 @@ owned_dynamic_table(Oid relid, const char *what)
 {
 	require_preload();
 	refresh_refuse_nested(what);
+	refuse_read_only(what);
 	require_dynamic_table(relid);
 	refuse_internal(relid, what, "Change that dynamic table instead.");
 	if (!pg_class_ownercheck(relid, GetUserId()))
@@ -440,6 +493,7 @@ dt_create_dynamic_table(PG_FUNCTION_ARGS)
 	require_preload();
 	catalog_require_current_version();
 	refresh_refuse_nested("create a dynamic table");
+	refuse_read_only("create a dynamic table");
 	refresh_require_read_committed("create a dynamic table");
 	if (PG_NARGS() > 5)
 	{
@@ -498,6 +552,7 @@ dt_drop_dynamic_table(PG_FUNCTION_ARGS)
 
 	require_preload();
 	refresh_refuse_nested("drop a dynamic table");
+	refuse_read_only("drop a dynamic table");
 	require_dynamic_table(relid);
 	if (pg_class_ownercheck(relid, GetUserId()))
 		lock_cancelling_refresh(relid, AccessExclusiveLock);
@@ -527,6 +582,7 @@ dt_refresh(PG_FUNCTION_ARGS)
 	require_preload();
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
+	refuse_read_only("refresh a dynamic table");
 	require_dynamic_table(relid);
 	refuse_internal(relid, "refresh a dynamic table",
 					"Refresh that dynamic table instead: its refresh refreshes its internal tables.");

@@ -513,15 +513,22 @@ catalog_read_entry(Oid relid, bool missing_ok)
 	MemoryContext caller = CurrentMemoryContext;
 	DtEntry    *entry = NULL;
 
+#define ENTRY_SELECT(state_valid) \
+	"SELECT query_text, query_tree, target_lag, requested_mode, refresh_mode, " \
+	"refresh_mode_reason, settings, populated, position_snapshot, " \
+	"position_xid, position_cid, " state_valid ", tree_major, definition, initialize = 'on_create', " \
+	"scheduling_state = 'SUSPENDED', suspended_by, tree_system, no_position_reason, suspend_reason, " \
+	"consecutive_failures FROM " DT_INTERNAL_SCHEMA ".dynamic_table d WHERE relid = $1"
+
 	catalog_require_current_version();
 	SPI_connect();
-	catalog_exec_relid("SELECT query_text, query_tree, target_lag, requested_mode, refresh_mode, "
-					   "refresh_mode_reason, settings, populated, position_snapshot, "
-					   "position_xid, position_cid, EXISTS (SELECT FROM " DT_INTERNAL_SCHEMA ".state_valid v "
-					   "WHERE v.relid = d.relid), tree_major, definition, initialize = 'on_create', "
-					   "scheduling_state = 'SUSPENDED', suspended_by, tree_system, no_position_reason, suspend_reason, "
-					   "consecutive_failures FROM " DT_INTERNAL_SCHEMA ".dynamic_table d WHERE relid = $1",
-					   relid, SPI_OK_SELECT);
+	/* a standby cannot read an unlogged table (and refreshes nothing) */
+	if (RecoveryInProgress())
+		catalog_exec_relid(ENTRY_SELECT("false"), relid, SPI_OK_SELECT);
+	else
+		catalog_exec_relid(ENTRY_SELECT("EXISTS (SELECT FROM " DT_INTERNAL_SCHEMA ".state_valid v "
+										"WHERE v.relid = d.relid)"),
+						   relid, SPI_OK_SELECT);
 	if (SPI_processed == 1)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[0];

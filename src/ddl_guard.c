@@ -960,7 +960,8 @@ release_for_cascade(Node *parsetree)
  *		never drops by name, and a DROP ... CASCADE takes them out of the
  *		extension for a moment (lifecycle_release_members); and for RENAME
  *		and SET SCHEMA: the extension finds them by their names (an internal
- *		DT renamed would leave its parent reading nothing).  (TRUNCATE,
+ *		DT renamed would leave its parent reading nothing), and schema
+ *		dt_internal by its name, which nobody renames.  (TRUNCATE,
  *		VACUUM, ANALYZE, GRANT and COMMENT are let through: refreshes
  *		truncate the state, and none of them makes or names a relation.)
  */
@@ -1001,6 +1002,11 @@ check_internal_objects(Node *parsetree)
 			{
 				RenameStmt *stmt = (RenameStmt *) parsetree;
 
+				if (stmt->renameType == OBJECT_SCHEMA && strcmp(stmt->subname, DT_INTERNAL_SCHEMA) == 0)
+					ereport(ERROR,
+							(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+							 errmsg("cannot rename schema \"%s\"", DT_INTERNAL_SCHEMA),
+							 errdetail("pg_dynamic_tables finds its internal objects by the name of their schema.")));
 				internal = stmt->relation != NULL ? relation_is_internal(stmt->relation)
 					: object_is_internal(stmt->renameType, stmt->object);
 				break;

@@ -945,6 +945,25 @@ workers_cancel_refresh(Oid relid)
 }
 
 /*
+ * workers_is_refresh_worker
+ *		Whether the backend of pid is one of the refresh workers.
+ */
+bool
+workers_is_refresh_worker(pid_t pid)
+{
+	bool		found = false;
+	int			i;
+
+	if (shared == NULL || pid == 0)
+		return false;
+	SpinLockAcquire(&shared->mutex);
+	for (i = 0; i < shared->nworkers; i++)
+		found = found || shared->workers[i].pid == pid;
+	SpinLockRelease(&shared->mutex);
+	return found;
+}
+
+/*
  * workers_lag_reason
  *		Why this database's tables may be behind their target lag for lack
  *		of workers (palloc'd), or NULL if its due refreshes are not waiting

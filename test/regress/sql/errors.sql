@@ -452,6 +452,25 @@ SELECT action FROM dt.refresh('d');
 SELECT dt_test.check('d');
 
 -- ---------------------------------------------------------------------
+-- A read-only transaction (every transaction of a hot standby is: TAP
+-- test 011_standby) changes no dynamic table: each call is refused before
+-- it works or takes a lock, as REFRESH MATERIALIZED VIEW is.
+-- ---------------------------------------------------------------------
+INSERT INTO base VALUES (45, 'k4', 45);
+BEGIN READ ONLY;
+SELECT * FROM dt_test.fails($$SELECT dt.refresh('d')$$);
+SELECT * FROM dt_test.fails($$SELECT dt.alter_dynamic_table('d', target_lag => '1 hour')$$);
+SELECT * FROM dt_test.fails($$SELECT dt.suspend('d')$$);
+SELECT * FROM dt_test.fails($$SELECT dt.resume('d')$$);
+SELECT * FROM dt_test.fails($$SELECT dt.drop_dynamic_table('d')$$);
+SELECT * FROM dt_test.fails($$SELECT dt.create_dynamic_table('d', 'SELECT 1 AS x', or_replace => true)$$);
+SELECT * FROM dt_test.fails($$SELECT dt.create_dynamic_table('ro', 'SELECT count(*) AS n FROM base')$$);
+SELECT count(*) > 0 AS explains FROM dt.explain_refresh('d');
+COMMIT;
+SELECT action FROM dt.refresh('d');
+SELECT dt_test.check('d');
+
+-- ---------------------------------------------------------------------
 -- DROP TABLE of a base table: refused while a dynamic table reads it;
 -- with CASCADE the dynamic table goes too, and so does everything the
 -- extension kept for it.

@@ -263,6 +263,9 @@ BEGIN
         RAISE NOTICE 'move refused: %', regexp_replace(SQLERRM, '[0-9]+', 'N', 'g');
     END;
 END $$;
+-- Nor is schema dt_internal renamed, even by a superuser: the extension
+-- finds its objects by that name (the rename failed on an internal query).
+ALTER SCHEMA dt_internal RENAME TO dt_internal_renamed;
 -- Dropping an input with CASCADE drops the parent, and its internal tables.
 DROP TABLE io CASCADE;
 SELECT in_internal_count() AS after_cascade,
