@@ -317,13 +317,16 @@ querytree_facts(Node *node)
 	return facts;
 }
 
-/* clock_in_aggregate_walker: the clock in an aggregate's or window's arguments? */
+/*
+ * clock_in_aggregate_walker: the clock in an aggregate's or window's
+ * arguments, or in a subquery (which decides what it counts or finds)?
+ */
 static bool
 clock_in_aggregate_walker(Node *node, void *context)
 {
 	if (node == NULL)
 		return false;
-	if (IsA(node, Aggref) || IsA(node, WindowFunc))
+	if (IsA(node, Aggref) || IsA(node, WindowFunc) || IsA(node, SubLink))
 		return querytree_facts(node).time;
 	return expression_tree_walker(node, clock_in_aggregate_walker, context);
 }
@@ -331,9 +334,10 @@ clock_in_aggregate_walker(Node *node, void *context)
 /*
  * querytree_clock_outside_select_list
  *		Does query read the clock anywhere but in its select list outside
- *		aggregates and window functions (where it is the time of the
- *		refresh that wrote the row): where it decides which rows there are
- *		or what they aggregate, which changes with no input changing?
+ *		aggregates, window functions and subqueries (where it is the time
+ *		of the refresh that wrote the row): where it decides which rows
+ *		there are or what they aggregate or find, which changes with no
+ *		input changing?
  */
 bool
 querytree_clock_outside_select_list(Query *query)

@@ -270,6 +270,10 @@ static DtShared *shared = NULL;
 /* In a refresh worker: its slot in shared->workers. */
 static int	my_worker_slot = -1;
 
+/* The unit this worker refreshed last (its last DT), and when that ended. */
+static Oid	ran_last = InvalidOid;
+static TimestampTz ran_last_end = 0;
+
 /* Settings, defined by _PG_init (pg_dynamic_tables.c). */
 bool		workers_scheduler_enabled = true;
 int			workers_max_refreshes = 2;
@@ -1805,6 +1809,46 @@ unit_is_long(List *entries, List *unit)
 }
 
 /*
+ * waits_since_before
+ *		Does a long unit of another database wait for a worker (held_since,
+ *		claim_unit) since before due_at, one that it may get (no_bgworker:
+ *		not)?  The caller holds the spinlock.
+ */
+static bool
+waits_since_before(TimestampTz due_at)
+{
+	int			i;
+
+	for (i = 0; i < DT_MAX_DATABASES; i++)
+	{
+		DbSlot	   *db = &shared->dbs[i];
+
+		if (OidIsValid(db->dboid) && db->dboid != MyDatabaseId && db->held_since != 0 &&
+			db->held_since < due_at && !db->no_bgworker)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * leaves_unit
+ *		Does this worker leave unit, due as entries say, for later
+ *		(claim_unit): a long unit, when it keeps the last worker or a long
+ *		unit of another database waits since before unit came due?  A unit
+ *		that came due while this worker refreshed it waits since that
+ *		refresh ended.  The caller holds the spinlock.
+ */
+static bool
+leaves_unit(List *entries, List *unit, bool keep_last)
+{
+	TimestampTz due_at = schedule_due_at(entries, llast_oid(unit));
+
+	if (llast_oid(unit) == ran_last)
+		due_at = Max(due_at, ran_last_end);
+	return unit_is_long(entries, unit) && (keep_last || waits_since_before(due_at));
+}
+
+/*
  * note_held
  *		Whether this worker left a long unit for the last worker
  *		(claim_unit): its database waits since now if one of its workers
@@ -1843,7 +1887,11 @@ note_held(bool held, TimestampTz now)
  * ones run (refresh_timeout is off by default).  Such a unit is not left
  * for another worker (none would take it): the database says it waits
  * (held_since, workers_lag_reason), and this worker is woken when a
- * refresh ends (run_unit).  With one worker, nothing is kept.
+ * refresh ends (run_unit).  With one worker, nothing is kept.  Nor is a
+ * long unit taken that came due after one of another database began to
+ * wait so: the worker whose long refresh just ended would otherwise take
+ * its own table's next one before the waiting worker woke, and a table
+ * refreshed back to back kept the other database's waiting for ever.
  */
 static List *
 claim_unit(List *units, List *entries, int *left)
@@ -1877,7 +1925,7 @@ claim_unit(List *units, List *entries, int *left)
 		}
 		if (taken)
 			continue;
-		if (keep_last && unit_is_long(entries, unit))
+		if (leaves_unit(entries, unit, keep_last))
 		{
 			held = true;
 			(*left)--;
@@ -2534,7 +2582,7 @@ leave(List *entries, uint32 planned)
 	keep_last = keep_last_worker(entries, now);
 	foreach(lc, units)
 	{
-		if (keep_last && unit_is_long(entries, (List *) lfirst(lc)))
+		if (leaves_unit(entries, (List *) lfirst(lc), keep_last))
 			held = true;
 		else
 			due = true;
@@ -2573,7 +2621,6 @@ worker_loop(void)
 	TimestampTz housekept_at = 0;
 	TimestampTz idle_since = GetCurrentTimestamp();
 	TimestampTz planned_at = 0;
-	Oid			ran_last = InvalidOid;
 	bool		reload = true;
 
 	for (;;)
@@ -2652,7 +2699,7 @@ worker_loop(void)
 			started();
 		if (unit != NIL)
 		{
-			idle_since = GetCurrentTimestamp();
+			idle_since = ran_last_end = GetCurrentTimestamp();
 			continue;
 		}
 

@@ -225,10 +225,15 @@ INSERT INTO ev VALUES (1, 'a', now() - interval '1 hour'), (2, 'a', now() + inte
                       (3, 'b', now() + interval '1 hour');
 SELECT dt.create_dynamic_table('ev_due', 'SELECT k, count(*) AS n FROM ev WHERE at <= now() GROUP BY k');
 SELECT refresh_mode, refresh_mode_reason FROM dt.dynamic_tables WHERE relid = 'ev_due'::regclass;
+-- so in a subquery of the select list: each row's count of the due rows
+SELECT dt.create_dynamic_table('ev_due_each', 'SELECT id, (SELECT count(*) FROM ev e WHERE e.at <= now()) AS due FROM ev');
 SELECT pg_sleep(1.2);
 SELECT action FROM dt.refresh('ev_due');
 SELECT k, n FROM ev_due ORDER BY k;
 SELECT dt_test.check('ev_due');
+SELECT action FROM dt.refresh('ev_due_each');
+SELECT id, due FROM ev_due_each ORDER BY id;
+SELECT dt_test.check('ev_due_each');
 -- age() of one timestamp counts from today's midnight: the clock too.
 SELECT dt.create_dynamic_table('ev_recent', 'SELECT k, count(*) AS n FROM ev WHERE age(at::timestamp) < interval ''1 day'' GROUP BY k');
 SELECT refresh_mode, refresh_mode_reason FROM dt.dynamic_tables WHERE relid = 'ev_recent'::regclass;

@@ -337,4 +337,53 @@ SELECT count(*) = 1 FROM pg_stat_activity WHERE query = 'refresh of napping'}),
 ($ret, $out, $err) = $node->psql('slow2', "SELECT dt.drop_dynamic_table('napping')", timeout => 60);
 is($ret, 0, 'which its drop cancels too');
 $node->stop;
+
+# Two refresh workers, and in each of two databases a table whose refreshes
+# take 5.5 s (long), refreshed back to back under steady writes, and no
+# other table: they take turns.  The worker whose long refresh ended took its own table's next one
+# before the worker left waiting woke, and the other table was never
+# refreshed (fails without claim_unit's waits_since_before: run).
+$node = PostgreSQL::Test::Cluster->new('long_turns');
+$node->init;
+$node->append_conf('postgresql.conf', q{
+shared_preload_libraries = 'pg_dynamic_tables'
+pg_dynamic_tables.max_concurrent_refreshes = 2
+});
+$node->start;
+for my $db ('turn1', 'turn2')
+{
+	make_db($node, $db, '1 second');
+	$node->safe_psql($db, q{
+CREATE FUNCTION nap(x bigint) RETURNS bigint LANGUAGE plpgsql STABLE
+    AS $$ BEGIN PERFORM pg_sleep(5.5); RETURN x; END $$;
+SELECT dt.drop_dynamic_table('t_sum');
+SELECT dt.create_dynamic_table('napping', 'SELECT nap(count(*)) AS n FROM t', target_lag => '1 second');
+});
+}
+my @runs;
+for my $i (1 .. 90)
+{
+	my %n = (turn1 => 0, turn2 => 0);
+	@runs = ();
+	for my $db ('turn1', 'turn2')
+	{
+		$node->safe_psql($db, "INSERT INTO t VALUES (1, $i)");
+		my $starts = $node->safe_psql($db, q{
+SELECT string_agg(extract(epoch FROM refresh_start_time)::text, ' ') FROM dt_internal.refresh_log
+ WHERE relid = 'napping'::regclass AND refresh_trigger = 'SCHEDULED' AND state = 'SUCCEEDED'
+   AND refresh_end_time - refresh_start_time > interval '5 seconds'});
+		push @runs, map { [ $_, $db ] } split / /, $starts;
+	}
+	$n{ $_->[1] }++ for @runs;
+	last if $n{turn1} >= 3 && $n{turn2} >= 3;
+	sleep(1);
+}
+# from the first refresh of the table made second on, no table is
+# refreshed twice in a row
+@runs = sort { $a->[0] <=> $b->[0] } @runs;
+shift @runs while @runs && $runs[0][1] ne 'turn2';
+my $order = join(' ', map { substr($_->[1], -1) } @runs);
+ok(@runs >= 4 && $order !~ /(\d) \1/,
+	"two databases' tables of long refreshes refreshed back to back take turns ($order)");
+$node->stop;
 done_testing();
