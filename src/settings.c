@@ -64,6 +64,7 @@ settings_pin(List *settings)
 {
 	int			level = NewGUCNestLevel();
 	ListCell   *lc;
+	const char *current;
 
 	set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
 					  GUC_ACTION_SAVE, true, 0, false);
@@ -82,6 +83,16 @@ settings_pin(List *settings)
 		if (eq == NULL)
 			continue;
 		*eq = '\0';
+
+		/*
+		 * A value the session has already is not set again: setting
+		 * timezone_abbreviations reads and parses its file (some 60 us a
+		 * refresh).  Anything the refresh itself sets is undone with the
+		 * level all the same.
+		 */
+		current = GetConfigOption(name, true, false);
+		if (current != NULL && strcmp(current, eq + 1) == 0)
+			continue;
 		set_config_option(name, eq + 1, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	}
 	return level;
