@@ -1284,6 +1284,7 @@ catalog_refresh_costs(Oid relid, DtRefreshCosts *costs)
 		}
 	}
 	catalog_exec("SELECT count(*) FROM " DT_INTERNAL_SCHEMA ".refresh_log r WHERE r.relid = $1 "
+				 "AND r.refresh_action = 'FULL' "
 				 "AND starts_with(r.state_message, '" DT_MESSAGE_ADAPTIVE_FULL "') "
 				 "AND r.refresh_id > coalesce((SELECT max(i.refresh_id) FROM " DT_INTERNAL_SCHEMA
 				 ".refresh_log i WHERE i.relid = $1 AND i.refresh_action = 'INCREMENTAL'), 0)",
