@@ -31,6 +31,7 @@
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
+#include "optimizer/tlist.h"
 #include "parser/parsetree.h"
 #include "rewrite/rewriteManip.h"
 #include "utils/fmgroids.h"
@@ -332,6 +333,37 @@ clock_in_aggregate_walker(Node *node, void *context)
 }
 
 /*
+ * clock_key_decides_rows
+ *		Is the select-list entry of sort/group reference ref (0: none) a key
+ *		that decides which rows there are or what they aggregate or rank: a
+ *		GROUP BY, DISTINCT or window key, or an ORDER BY under LIMIT?  The
+ *		clock there groups, dedupes or ranks the rows by the refresh's time.
+ */
+static bool
+clock_key_decides_rows(Query *query, Index ref)
+{
+	ListCell   *lc;
+
+	if (ref == 0)
+		return false;
+	if (get_sortgroupref_clause_noerr(ref, query->groupClause) != NULL ||
+		get_sortgroupref_clause_noerr(ref, query->distinctClause) != NULL)
+		return true;
+	if ((query->limitCount != NULL || query->limitOffset != NULL) &&
+		get_sortgroupref_clause_noerr(ref, query->sortClause) != NULL)
+		return true;
+	foreach(lc, query->windowClause)
+	{
+		WindowClause *wc = lfirst_node(WindowClause, lc);
+
+		if (get_sortgroupref_clause_noerr(ref, wc->partitionClause) != NULL ||
+			get_sortgroupref_clause_noerr(ref, wc->orderClause) != NULL)
+			return true;
+	}
+	return false;
+}
+
+/*
  * querytree_clock_outside_select_list
  *		Does query read the clock anywhere but in its select list outside
  *		aggregates, window functions and subqueries (where it is the time
@@ -343,10 +375,21 @@ bool
 querytree_clock_outside_select_list(Query *query)
 {
 	Query		rest = *query;
+	ListCell   *lc;
 
 	rest.targetList = NIL;
-	return querytree_facts((Node *) &rest).time ||
-		clock_in_aggregate_walker((Node *) query->targetList, NULL);
+	if (querytree_facts((Node *) &rest).time ||
+		clock_in_aggregate_walker((Node *) query->targetList, NULL))
+		return true;
+	foreach(lc, query->targetList)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+
+		if (clock_key_decides_rows(query, tle->ressortgroupref) &&
+			querytree_facts((Node *) tle->expr).time)
+			return true;
+	}
+	return false;
 }
 
 /* sublinks_walker: the SubLinks of an expression, not looking into them. */

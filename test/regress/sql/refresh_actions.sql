@@ -227,6 +227,11 @@ SELECT dt.create_dynamic_table('ev_due', 'SELECT k, count(*) AS n FROM ev WHERE 
 SELECT refresh_mode, refresh_mode_reason FROM dt.dynamic_tables WHERE relid = 'ev_due'::regclass;
 -- so in a subquery of the select list: each row's count of the due rows
 SELECT dt.create_dynamic_table('ev_due_each', 'SELECT id, (SELECT count(*) FROM ev e WHERE e.at <= now()) AS due FROM ev');
+-- and in a select-list entry that is a key: rows grouped, deduplicated
+-- or ranked by whether they are due
+SELECT dt.create_dynamic_table('ev_due_groups', 'SELECT at <= now() AS due, count(*) AS n FROM ev GROUP BY 1');
+SELECT dt.create_dynamic_table('ev_due_distinct', 'SELECT DISTINCT k, at <= now() AS due FROM ev');
+SELECT dt.create_dynamic_table('ev_due_rank', 'SELECT id, rank() OVER (ORDER BY at <= now()) AS r FROM ev');
 SELECT pg_sleep(1.2);
 SELECT action FROM dt.refresh('ev_due');
 SELECT k, n FROM ev_due ORDER BY k;
@@ -234,6 +239,12 @@ SELECT dt_test.check('ev_due');
 SELECT action FROM dt.refresh('ev_due_each');
 SELECT id, due FROM ev_due_each ORDER BY id;
 SELECT dt_test.check('ev_due_each');
+SELECT action FROM dt.refresh('ev_due_groups');
+SELECT dt_test.check('ev_due_groups');
+SELECT action FROM dt.refresh('ev_due_distinct');
+SELECT dt_test.check('ev_due_distinct');
+SELECT action FROM dt.refresh('ev_due_rank');
+SELECT dt_test.check('ev_due_rank');
 -- age() of one timestamp counts from today's midnight: the clock too.
 SELECT dt.create_dynamic_table('ev_recent', 'SELECT k, count(*) AS n FROM ev WHERE age(at::timestamp) < interval ''1 day'' GROUP BY k');
 SELECT refresh_mode, refresh_mode_reason FROM dt.dynamic_tables WHERE relid = 'ev_recent'::regclass;
