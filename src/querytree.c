@@ -320,14 +320,18 @@ querytree_facts(Node *node)
 
 /*
  * clock_in_aggregate_walker: the clock in an aggregate's or window's
- * arguments, or in a subquery (which decides what it counts or finds)?
+ * arguments, in a subquery (which decides what it counts or finds), or in
+ * the arguments of a set-returning function (which decide how many rows
+ * it returns)?
  */
 static bool
 clock_in_aggregate_walker(Node *node, void *context)
 {
 	if (node == NULL)
 		return false;
-	if (IsA(node, Aggref) || IsA(node, WindowFunc) || IsA(node, SubLink))
+	if (IsA(node, Aggref) || IsA(node, WindowFunc) || IsA(node, SubLink) ||
+		(IsA(node, FuncExpr) && ((FuncExpr *) node)->funcretset) ||
+		(IsA(node, OpExpr) && ((OpExpr *) node)->opretset))
 		return querytree_facts(node).time;
 	return expression_tree_walker(node, clock_in_aggregate_walker, context);
 }
