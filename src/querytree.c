@@ -340,8 +340,9 @@ clock_in_aggregate_walker(Node *node, void *context)
  * clock_key_decides_rows
  *		Is the select-list entry of sort/group reference ref (0: none) a key
  *		that decides which rows there are or what they aggregate or rank: a
- *		GROUP BY, DISTINCT or window key, or an ORDER BY under LIMIT?  The
- *		clock there groups, dedupes or ranks the rows by the refresh's time.
+ *		GROUP BY, DISTINCT or window key, or an ORDER BY under LIMIT or
+ *		DISTINCT ON (which picks the first row of each)?  The clock there
+ *		groups, dedupes, picks or ranks the rows by the refresh's time.
  */
 static bool
 clock_key_decides_rows(Query *query, Index ref)
@@ -353,7 +354,7 @@ clock_key_decides_rows(Query *query, Index ref)
 	if (get_sortgroupref_clause_noerr(ref, query->groupClause) != NULL ||
 		get_sortgroupref_clause_noerr(ref, query->distinctClause) != NULL)
 		return true;
-	if ((query->limitCount != NULL || query->limitOffset != NULL) &&
+	if ((query->limitCount != NULL || query->limitOffset != NULL || query->hasDistinctOn) &&
 		get_sortgroupref_clause_noerr(ref, query->sortClause) != NULL)
 		return true;
 	foreach(lc, query->windowClause)

@@ -232,6 +232,7 @@ SELECT dt.create_dynamic_table('ev_due_each', 'SELECT id, (SELECT count(*) FROM 
 SELECT dt.create_dynamic_table('ev_due_groups', 'SELECT at <= now() AS due, count(*) AS n FROM ev GROUP BY 1');
 SELECT dt.create_dynamic_table('ev_due_distinct', 'SELECT DISTINCT k, at <= now() AS due FROM ev');
 SELECT dt.create_dynamic_table('ev_due_rank', 'SELECT id, rank() OVER (ORDER BY at <= now()) AS r FROM ev');
+SELECT dt.create_dynamic_table('ev_due_first', 'SELECT DISTINCT ON (k) k, id FROM ev ORDER BY k, at <= now() DESC, id DESC');
 -- and in the arguments of a set-returning function: how many rows a row gives
 SELECT dt.create_dynamic_table('ev_due_rows', 'SELECT id, unnest(CASE WHEN at <= now() THEN ARRAY[1, 2] ELSE ARRAY[1] END) AS n FROM ev');
 SELECT pg_sleep(1.2);
@@ -247,6 +248,8 @@ SELECT action FROM dt.refresh('ev_due_distinct');
 SELECT dt_test.check('ev_due_distinct');
 SELECT action FROM dt.refresh('ev_due_rank');
 SELECT dt_test.check('ev_due_rank');
+SELECT action FROM dt.refresh('ev_due_first');
+SELECT dt_test.check('ev_due_first');
 SELECT action FROM dt.refresh('ev_due_rows');
 SELECT dt_test.check('ev_due_rows');
 -- age() of one timestamp counts from today's midnight: the clock too.
