@@ -950,7 +950,9 @@ workers_cancel_refresh(Oid relid)
 
 /*
  * workers_is_refresh_worker
- *		Whether the backend of pid is one of the refresh workers.
+ *		Whether the backend of pid is one of the refresh workers (a free
+ *		slot keeps the pid of the worker that left it, which another
+ *		backend may have now).
  */
 bool
 workers_is_refresh_worker(pid_t pid)
@@ -962,7 +964,7 @@ workers_is_refresh_worker(pid_t pid)
 		return false;
 	SpinLockAcquire(&shared->mutex);
 	for (i = 0; i < shared->nworkers; i++)
-		found = found || shared->workers[i].pid == pid;
+		found = found || (shared->workers[i].state != WORKER_FREE && shared->workers[i].pid == pid);
 	SpinLockRelease(&shared->mutex);
 	return found;
 }
