@@ -85,6 +85,7 @@ extern Oid	names_internal_typid(Oid relid);
 extern Oid	names_internal_parent(Oid relid);
 extern char *names_qualified(Oid relid);
 extern char *names_capture_trigger(Oid logoid, const char *event);
+extern bool names_is_capture_trigger(const char *name);
 extern bool names_is_extension_trigger(const char *name);
 extern List *names_parse_new(const char *qualified);
 

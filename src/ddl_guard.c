@@ -513,8 +513,7 @@ is_capture_trigger_of(Oid relid, const char *name)
 	HeapTuple	tup;
 	bool		found = false;
 
-	if (!OidIsValid(relid) ||
-		strncmp(name, DT_CAPTURE_TRIGGER_PREFIX, strlen(DT_CAPTURE_TRIGGER_PREFIX)) != 0)
+	if (!OidIsValid(relid) || !names_is_capture_trigger(name))
 		return false;
 	triggers = table_open(TriggerRelationId, AccessShareLock);
 	ScanKeyInit(&key[0], Anum_pg_trigger_tgrelid, BTEqualStrategyNumber, F_OIDEQ,
@@ -537,7 +536,7 @@ is_capture_trigger_of(Oid relid, const char *name)
 static void
 refuse_reserved_trigger_name(const char *name)
 {
-	if (strncmp(name, DT_CAPTURE_TRIGGER_PREFIX, strlen(DT_CAPTURE_TRIGGER_PREFIX)) == 0)
+	if (names_is_capture_trigger(name))
 		ereport(ERROR,
 				(errcode(ERRCODE_RESERVED_NAME),
 				 errmsg("trigger name \"%s\" is reserved", name),

@@ -136,6 +136,17 @@ names_capture_trigger(Oid logoid, const char *event)
 }
 
 /*
+ * names_is_capture_trigger
+ *		Is this a capture trigger's name (the prefix that names_capture_trigger
+ *		gives, reserved for them)?
+ */
+bool
+names_is_capture_trigger(const char *name)
+{
+	return strncmp(name, DT_CAPTURE_TRIGGER_PREFIX, strlen(DT_CAPTURE_TRIGGER_PREFIX)) == 0;
+}
+
+/*
  * names_is_extension_trigger
  *		Is this the name of a trigger the extension installs: a DT's
  *		dt_guard, or a capture trigger?
@@ -143,8 +154,7 @@ names_capture_trigger(Oid logoid, const char *event)
 bool
 names_is_extension_trigger(const char *name)
 {
-	return strcmp(name, DT_GUARD_TRIGGER) == 0 ||
-		strncmp(name, DT_CAPTURE_TRIGGER_PREFIX, strlen(DT_CAPTURE_TRIGGER_PREFIX)) == 0;
+	return strcmp(name, DT_GUARD_TRIGGER) == 0 || names_is_capture_trigger(name);
 }
 
 /*
