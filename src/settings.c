@@ -22,6 +22,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_ts_config.h"
+#include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -98,6 +99,20 @@ settings_pin(List *settings)
 	return level;
 }
 
+/* pinned_names: the pinned settings, as a list in prose ("a, b and c"). */
+static char *
+pinned_names(void)
+{
+	StringInfoData names;
+	int			i;
+
+	initStringInfo(&names);
+	for (i = 0; i < lengthof(pinned_settings); i++)
+		appendStringInfo(&names, "%s%s", i == 0 ? "" : i == lengthof(pinned_settings) - 1 ? " and " : ", ",
+						 pinned_settings[i]);
+	return names.data;
+}
+
 /*
  * settings_check
  *		Every "name=value" of a DT's settings names a pinned setting: settings
@@ -125,10 +140,7 @@ settings_check(List *settings)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("invalid dynamic table setting \"%s\"", setting),
-					 errdetail("A dynamic table pins only %s.",
-							   "TimeZone, DateStyle, IntervalStyle, extra_float_digits, lc_monetary, "
-							   "lc_numeric, lc_time, default_text_search_config, bytea_output, "
-							   "timezone_abbreviations and xmloption")));
+					 errdetail("A dynamic table pins only %s.", pinned_names())));
 	}
 }
 
