@@ -2646,6 +2646,7 @@ refresh_one(Oid relid, Snapshot snap, TimestampTz data_timestamp, const char *tr
 	ListCell   *lc;
 	MemoryContext cxt = CurrentMemoryContext;
 	RefreshCall call = {data_timestamp, trigger, fresh, clean_logs, false, false};
+	bool		after_internal = false; /* its unit refreshed its internal DTs */
 
 	memset(stats, 0, sizeof(DtRefreshStats));
 	planned_window = false;
@@ -2658,9 +2659,12 @@ refresh_one(Oid relid, Snapshot snap, TimestampTz data_timestamp, const char *tr
 		group_planned = false;
 	}
 	else if (refreshing == NIL && relid == group_parent)
+	{
+		after_internal = true;
 		start = group_start;
-	unit_internal_rows = refreshing == NIL && relid == group_parent ? group_rows : 0;
-	unit_internal_planned = refreshing == NIL && relid == group_parent && group_planned;
+	}
+	unit_internal_rows = after_internal ? group_rows : 0;
+	unit_internal_planned = after_internal && group_planned;
 	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
