@@ -14,8 +14,8 @@
  *	  INSERT, UPDATE, DELETE, TRUNCATE, COPY and MERGE into a DT that is not
  *	  its own refresh;
  *	- the ProcessUtility hook refuses ALTER TABLE on a DT except storage and
- *	  ownership settings (but SET UNLOGGED), renaming its columns, rules on
- *	  it, changing the type of a column a DT reads, disabling the guard
+ *	  ownership settings (but SET UNLOGGED), renaming its columns, triggers
+ *	  and rules on it, changing the type of a column a DT reads, disabling the guard
  *	  and capture triggers and dropping the capture triggers; dropping a
  *	  DT's dt_guard trigger makes it a plain table (lifecycle_unmake_dynamic,
  *	  what pg_restore --clean needs);
@@ -740,7 +740,10 @@ roles_of(List *rolespecs)
  *		A dt_guard trigger made by anything but the extension is a restore
  *		(dump.c): the table becomes a DT once it exists.  The triggers of a
  *		DT and the capture triggers (and their names) are the extension's
- *		alone.
+ *		alone: a user's trigger on a DT would fire in its refreshes, where
+ *		a BEFORE trigger that changes or skips a row, or any trigger that
+ *		writes the DT, leaves it different from its query (as a
+ *		materialized view, a DT cannot have triggers).
  */
 static void
 check_create_trigger(CreateTrigStmt *stmt, AfterCommand *after)
@@ -766,6 +769,11 @@ check_create_trigger(CreateTrigStmt *stmt, AfterCommand *after)
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
 				 errmsg("dynamic table \"%s\" has its dt_guard trigger", stmt->relation->relname)));
+	else if (is_dt)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("cannot create trigger on dynamic table \"%s\"", stmt->relation->relname),
+				 errdetail("A dynamic table holds the result of its query; its refreshes would fire the trigger, which could change what it holds.")));
 	else if (capture_is_capture_function(stmt->funcname))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),

@@ -320,6 +320,19 @@ SELECT * FROM dt_test.fails($$CREATE RULE no_insert AS ON INSERT TO d DO INSTEAD
 SELECT * FROM dt_test.fails($$CREATE RULE "_RETURN" AS ON SELECT TO d DO INSTEAD SELECT 'a'::text AS k, 1::bigint AS n, 1::bigint AS total$$);
 SELECT count(*) AS rules FROM pg_rewrite WHERE ev_class = 'd'::regclass;
 
+-- No triggers on a dynamic table either (as on a materialized view): its
+-- refreshes would fire them, and a BEFORE trigger that skips or changes a
+-- row, or one that writes the table, leaves it different from its query.
+CREATE FUNCTION skip_row() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NULL; END';
+SELECT * FROM dt_test.fails($$CREATE TRIGGER skip BEFORE INSERT OR UPDATE OR DELETE ON d FOR EACH ROW EXECUTE FUNCTION skip_row()$$);
+SELECT * FROM dt_test.fails($$CREATE TRIGGER after_all AFTER INSERT ON d FOR EACH STATEMENT EXECUTE FUNCTION skip_row()$$);
+SELECT * FROM dt_test.fails($$CREATE CONSTRAINT TRIGGER later AFTER UPDATE ON d DEFERRABLE FOR EACH ROW EXECUTE FUNCTION skip_row()$$);
+SELECT count(*) AS triggers FROM pg_trigger WHERE tgrelid = 'd'::regclass AND tgname <> 'dt_guard';
+UPDATE base SET v = v + 1 WHERE id = 45;
+SELECT action FROM dt.refresh('d');
+SELECT dt_test.check('d');
+DROP FUNCTION skip_row();
+
 -- ---------------------------------------------------------------------
 -- The guard trigger of the dynamic table and the capture triggers of
 -- its input stay in place and enabled.  (Dropping dt_guard makes the
