@@ -731,7 +731,7 @@ insert_query_rows(DtPlanSet *p, SPIPlanPtr insert, SPIPlanPtr select, Snapshot s
 
 	/*
 	 * The relation lives in an SPI connection of its own, which ends with it:
-	 * an error in the insert (a trigger on the DT) inside a subtransaction of
+	 * an error in the insert (an index expression on the DT) inside a subtransaction of
 	 * the refresh (incremental_or_full) ends the connection too, and the full
 	 * refresh that follows registers it again.
 	 */
@@ -1358,7 +1358,11 @@ incremental_refresh(void *arg)
  *		data exception (division by zero, a bad cast, ...) the refresh is
  *		rolled back and done in full instead: if the error came from such a
  *		row, the full refresh succeeds and consumes the window; if not, it
- *		raises the error again.
+ *		raises the error again.  So does a unique or exclusion violation: an
+ *		index of the user's on the DT that holds for the query's result may
+ *		not hold between the rows an incremental refresh writes one by one
+ *		(two groups that swap their sums), where the full refresh deletes
+ *		every row before it inserts.
  */
 static void
 incremental_or_full(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
@@ -1369,7 +1373,8 @@ incremental_or_full(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 
 	if (edata == NULL)
 		return;
-	if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) != ERRCODE_DATA_EXCEPTION)
+	if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) != ERRCODE_DATA_EXCEPTION &&
+		edata->sqlerrcode != ERRCODE_UNIQUE_VIOLATION && edata->sqlerrcode != ERRCODE_EXCLUSION_VIOLATION)
 		ReThrowError(edata);
 	memset(stats, 0, sizeof(DtRefreshStats));
 	full_refresh(p, snap, stats, true);
