@@ -731,9 +731,9 @@ insert_query_rows(DtPlanSet *p, SPIPlanPtr insert, SPIPlanPtr select, Snapshot s
 
 	/*
 	 * The relation lives in an SPI connection of its own, which ends with it:
-	 * an error in the insert (an index expression on the DT) inside a subtransaction of
-	 * the refresh (incremental_or_full) ends the connection too, and the full
-	 * refresh that follows registers it again.
+	 * an error in the insert (an index expression on the DT) inside a
+	 * subtransaction of the refresh (incremental_or_full) ends the connection
+	 * too, and the full refresh that follows registers it again.
 	 */
 	SPI_connect();
 	if (SPI_register_relation(rows) != SPI_OK_REL_REGISTER)
