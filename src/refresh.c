@@ -1364,6 +1364,8 @@ incremental_refresh(void *arg)
  *		(two groups that swap their sums), where the full refresh deletes
  *		every row before it inserts.
  */
+static bool rebuild_or_set_aside(DtPlanSet *p, Snapshot snap, DtRefreshStats *stats);
+
 static void
 incremental_or_full(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 					DtRefreshStats *stats)
@@ -1377,8 +1379,8 @@ incremental_or_full(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 		edata->sqlerrcode != ERRCODE_UNIQUE_VIOLATION && edata->sqlerrcode != ERRCODE_EXCLUSION_VIOLATION)
 		ReThrowError(edata);
 	memset(stats, 0, sizeof(DtRefreshStats));
-	full_refresh(p, snap, stats, true);
-	stats->message = psprintf("incremental refresh failed (%s); refreshed in full", edata->message);
+	if (rebuild_or_set_aside(p, snap, stats))
+		stats->message = psprintf("incremental refresh failed (%s); refreshed in full", edata->message);
 }
 
 /* ---------------------------------------------------------------------
@@ -2065,6 +2067,53 @@ set_aside(Oid relid, Snapshot snap)
 	current_call.internal_moved = true;
 }
 
+/* full_rebuild: the full refresh of rebuild_or_set_aside. */
+static void
+full_rebuild(void *arg)
+{
+	IncrementalRefresh *r = (IncrementalRefresh *) arg;
+
+	full_refresh(r->p, r->snap, r->stats, true);
+}
+
+/*
+ * rebuild_or_set_aside
+ *		A full refresh that rebuilds the per-group state of a delta-merge
+ *		DT; returns whether it did.  The state cannot hold every result of
+ *		the query: the exact sums of squares of the variance family over
+ *		float8 overflow for values above about 1.3e154 in magnitude, where
+ *		PostgreSQL squares distances from the mean and may give a result.
+ *		On such a data exception the DT is refreshed from its query and
+ *		its state set aside, as adaptive refresh does; its next refreshes
+ *		try to rebuild it (decide_action), so the DT refreshes
+ *		incrementally again once its values allow.  If the query itself
+ *		fails, its error is the refresh's.  (A DT with internal DTs, whose
+ *		state is theirs too, fails as its rebuild does.)
+ */
+static bool
+rebuild_or_set_aside(DtPlanSet *p, Snapshot snap, DtRefreshStats *stats)
+{
+	IncrementalRefresh r = {p, NULL, NIL, snap, stats};
+	ErrorData  *edata;
+
+	if (p->an->strategy != DT_STRATEGY_MERGE || p->an->internal > 0)
+	{
+		full_refresh(p, snap, stats, true);
+		return true;
+	}
+	edata = spi_util_in_subtransaction(full_rebuild, &r);
+	if (edata == NULL)
+		return true;
+	if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) != ERRCODE_DATA_EXCEPTION)
+		ReThrowError(edata);
+	memset(stats, 0, sizeof(DtRefreshStats));
+	full_refresh(p, snap, stats, false);
+	set_aside(p->relid, snap);
+	stats->message = psprintf("its per-group state could not be built (%s); refreshed in full from the query, "
+							  "its per-group state set aside", edata->message);
+	return false;
+}
+
 /* choose_and_refresh: choose the action and do it (run_refresh). */
 static void
 choose_and_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *stats)
@@ -2085,12 +2134,18 @@ choose_and_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *
 		/* the internal DTs its unit skipped, read by the full refresh */
 		if (!d.set_aside && p->an->internal > 0 && !entry->state_valid)
 			refresh_internal(entry->relid, snap);
-		full_refresh(p, snap, stats, !d.set_aside);
 		if (d.set_aside)
+		{
+			full_refresh(p, snap, stats, false);
 			set_aside(entry->relid, snap);
-		else if (d.state_rebuilt)
-			catalog_set_state_valid(entry->relid, true);
-		stats->message = d.message;
+			stats->message = d.message;
+		}
+		else if (rebuild_or_set_aside(p, snap, stats))
+		{
+			if (d.state_rebuilt)
+				catalog_set_state_valid(entry->relid, true);
+			stats->message = d.message;
+		}
 	}
 	/* a refresh that planned a statement is no measure of the next ones */
 	stats->windowed = d.counted;
