@@ -357,8 +357,9 @@ check_trigger_command(AlterTableStmt *stmt, AlterTableCmd *cmd, AfterCommand *af
 /*
  * check_dt_subcommand
  *		A subcommand of ALTER TABLE on DT relid: only storage and ownership
- *		settings (but SET UNLOGGED) and the triggers (check_trigger_command)
- *		may change; a new owner gets the DT's state objects too.
+ *		settings (but SET UNLOGGED), row-level security for its readers (not
+ *		forced on its owner) and the triggers (check_trigger_command) may
+ *		change; a new owner gets the DT's state objects too.
  */
 static void
 check_dt_subcommand(AlterTableStmt *stmt, AlterTableCmd *cmd, AfterCommand *after, Oid relid)
@@ -382,6 +383,12 @@ check_dt_subcommand(AlterTableStmt *stmt, AlterTableCmd *cmd, AfterCommand *afte
 		case AT_EnableRowSecurity:
 		case AT_DisableRowSecurity:
 		case AT_NoForceRowSecurity:
+			break;
+		case AT_ForceRowSecurity:
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("cannot force row-level security on dynamic table \"%s\"", stmt->relation->relname),
+					 errdetail("Its refreshes run as its owner, and must see and write all of its rows.")));
 			break;
 		case AT_SetUnLogged:
 			ereport(ERROR,

@@ -273,6 +273,13 @@ SELECT * FROM dt_test.fails($$ALTER TABLE d SET UNLOGGED$$);
 SELECT * FROM dt_test.fails($$ALTER TABLE d SET (fillfactor = 60), SET UNLOGGED$$);
 SELECT relpersistence FROM pg_class WHERE oid = 'd'::regclass;
 
+-- Row-level security may hold back rows from its readers, not from its
+-- owner's refreshes, which must see and write all of its rows.
+ALTER TABLE d ENABLE ROW LEVEL SECURITY;
+SELECT * FROM dt_test.fails($$ALTER TABLE d FORCE ROW LEVEL SECURITY$$);
+SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = 'd'::regclass;
+ALTER TABLE d DISABLE ROW LEVEL SECURITY;
+
 -- Storage, ownership and the name may change.
 ALTER TABLE d SET LOGGED;
 ALTER TABLE d SET (fillfactor = 70);
