@@ -1555,7 +1555,9 @@ catalog_state_objects(Oid relid)
 /*
  * catalog_follow_owner
  *		After ALTER TABLE ... OWNER TO on a DT, give its state objects to the
- *		new owner too: refreshes run as the owner and write them.
+ *		new owner too: refreshes run as the owner and write them.  After
+ *		REASSIGN OWNED, which gave them already, record their privileges
+ *		again.
  */
 void
 catalog_follow_owner(Oid relid)

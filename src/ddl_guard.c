@@ -743,6 +743,30 @@ roles_of(List *rolespecs)
 }
 
 /*
+ * dynamic_tables_owned_by
+ *		The DTs the roles own, whose state objects REASSIGN OWNED gives to
+ *		the new owner with them: their privileges, which include the
+ *		owner's, are then recorded again as the extension members' initial
+ *		ones (catalog_follow_owner), or pg_dump would dump the change, for
+ *		objects that a restore makes anew under other names.
+ */
+static List *
+dynamic_tables_owned_by(List *roles)
+{
+	List	   *owned = NIL;
+	ListCell   *lc;
+
+	foreach(lc, catalog_dynamic_tables())
+	{
+		Oid			relid = lfirst_oid(lc);
+
+		if (get_rel_name(relid) != NULL && list_member_oid(roles, catalog_relation_owner(relid)))
+			owned = lappend_oid(owned, relid);
+	}
+	return owned;
+}
+
+/*
  * check_create_trigger
  *		A dt_guard trigger made by anything but the extension is a restore
  *		(dump.c): the table becomes a DT once it exists.  The triggers of a
@@ -1202,6 +1226,9 @@ check_command(PlannedStmt **pstmt, bool *readOnlyTree, AfterCommand *after)
 			break;
 		case T_DropOwnedStmt:
 			lifecycle_release_members_of(roles_of(((DropOwnedStmt *) parsetree)->roles));
+			break;
+		case T_ReassignOwnedStmt:
+			after->new_owner = dynamic_tables_owned_by(roles_of(((ReassignOwnedStmt *) parsetree)->roles));
 			break;
 		case T_CreateTrigStmt:
 			check_create_trigger((CreateTrigStmt *) parsetree, after);
