@@ -157,6 +157,7 @@ typedef struct DtSql
 } DtSql;
 
 extern List *deparse_internal_objects(Oid dtrelid, DtAnalysis *an);
+extern int	deparse_state_width(DtAnalysis *an);
 extern char *deparse_key_index(Oid dtrelid, DtAnalysis *an);
 extern char *deparse_top_k_index(DtAnalysis *an, bool missing);
 extern List *deparse_dt_columns(Query *query);

@@ -142,11 +142,21 @@ top_k_reason(DtAnalysis *an)
  * lifecycle_choose_strategy
  *		Apply the requested refresh mode to an analysis: 'incremental'
  *		refuses a query neither strategy maintains, 'full' forces full
- *		refreshes.  Sets entry->incremental and entry->reason.
+ *		refreshes.  Sets entry->incremental and entry->reason.  A delta
+ *		merge whose state would need more columns than a table can have
+ *		is no strategy: its refreshes are full.
  */
 void
 lifecycle_choose_strategy(DtEntry *entry, DtAnalysis *an, const char *name)
 {
+	int			width;
+
+	if (an->strategy == DT_STRATEGY_MERGE && (width = deparse_state_width(an)) > MaxHeapAttributeNumber)
+	{
+		an->strategy = DT_STRATEGY_FULL;
+		an->reason = psprintf("a per-group state of %d columns (a table has at most %d)",
+							  width, MaxHeapAttributeNumber);
+	}
 	if (entry->requested_mode == DT_MODE_INCREMENTAL && an->strategy == DT_STRATEGY_FULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
