@@ -797,6 +797,45 @@ log_columns(Oid logoid)
 	return cols;
 }
 
+/* log_width: the columns of a log, dropped ones included. */
+static int
+log_width(Oid logoid)
+{
+	Relation	log = table_open(logoid, AccessShareLock);
+	int			width = RelationGetNumberOfAttributes(log);
+
+	table_close(log, AccessShareLock);
+	return width;
+}
+
+/*
+ * log_room
+ *		How many columns the log of relid (logoid) can still drop: a dropped
+ *		column keeps its place among the 1600 a table can have, and a
+ *		column dropped, then needed again, is added anew.  A log drops only
+ *		what leaves room to add back every column of relid it does not
+ *		record, so that a DT created and dropped again and again over a
+ *		table that another DT keeps captured never fills its log; past
+ *		that, writers capture the columns no DT needs.
+ */
+static int
+log_room(Oid relid, Oid logoid)
+{
+	Bitmapset  *recorded = log_columns(logoid);
+	Relation	input = relation_open(relid, AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(input);
+	int			unrecorded = 0;
+	int			i;
+
+	for (i = 0; i < desc->natts; i++)
+	{
+		if (!TupleDescAttr(desc, i)->attisdropped && !bms_is_member(i + 1, recorded))
+			unrecorded++;
+	}
+	relation_close(input, AccessShareLock);
+	return MaxHeapAttributeNumber - log_width(logoid) - unrecorded;
+}
+
 /*
  * capture_may_change
  *		May the current user change the capture of relid: install or remove
@@ -953,6 +992,14 @@ capture_attach_input(DtInput *input)
 	missing = missing_columns(input, log_columns(logoid));
 	if (missing != NULL)
 		LockRelationOid(input->relid, ShareRowExclusiveLock);
+	if (log_width(logoid) + bms_num_members(missing) > MaxHeapAttributeNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_TOO_MANY_COLUMNS),
+				 errmsg("the change log of \"%s\" cannot record %d more of its columns",
+						get_rel_name(input->relid), bms_num_members(missing)),
+				 errdetail("A change log records the columns dynamic tables read, and has at most %d columns, dropped ones included.",
+						   MaxHeapAttributeNumber),
+				 errhint("Read fewer of its columns, or drop the dynamic tables that read it and create them again.")));
 	while ((a = bms_next_member(missing, a)) >= 0)
 	{
 		Oid			type;
@@ -1141,6 +1188,7 @@ capture_release_unused_inputs(bool nowait)
 		Oid			logoid = capture_log_relid(relid);
 		bool		read;
 		Bitmapset  *unneeded;
+		int			room;
 		int			a = -1;
 
 		if (!OidIsValid(logoid) || get_rel_name(relid) == NULL ||
@@ -1177,9 +1225,10 @@ capture_release_unused_inputs(bool nowait)
 			SPI_finish();
 			continue;
 		}
-		if (bms_is_empty(unneeded) || !lock_or_skip(logoid, AccessExclusiveLock, nowait))
+		room = log_room(relid, logoid);
+		if (bms_is_empty(unneeded) || room <= 0 || !lock_or_skip(logoid, AccessExclusiveLock, nowait))
 			continue;
-		while ((a = bms_next_member(unneeded, a)) >= 0)
+		while ((a = bms_next_member(unneeded, a)) >= 0 && room-- > 0)
 			catalog_exec_ddl(psprintf("ALTER TABLE %s DROP COLUMN a%d",
 									  names_internal_qualified(DT_OBJECT_CHANGES, relid, 0), a));
 	}
