@@ -1235,16 +1235,27 @@ capture_release_unused_inputs(bool nowait)
 }
 
 /*
- * capture_column_is_captured
- *		Does the change log of relid record column attnum (so that its type
- *		must not change under it)?
+ * capture_release_column
+ *		Before the type of column attnum of relid changes (by its owner, who
+ *		may change its capture), which no DT reads: may the change log no
+ *		longer record it?  A column the log still records, whose release
+ *		was left to the scheduler or kept for room (log_room), is dropped
+ *		from it now if the log has room; false if it stays recorded.
  */
 bool
-capture_column_is_captured(Oid relid, AttrNumber attnum)
+capture_release_column(Oid relid, AttrNumber attnum)
 {
 	Oid			logoid = capture_log_relid(relid);
 
-	return OidIsValid(logoid) && bms_is_member(attnum, log_columns(logoid));
+	if (!OidIsValid(logoid) || !bms_is_member(attnum, log_columns(logoid)))
+		return true;
+	if (log_room(relid, logoid) <= 0)
+		return false;
+	LockRelationOid(logoid, AccessExclusiveLock);
+	catalog_exec_ddl(psprintf("ALTER TABLE %s DROP COLUMN a%d",
+							  names_internal_qualified(DT_OBJECT_CHANGES, relid, 0), attnum));
+	CommandCounterIncrement();
+	return true;
 }
 
 /*

@@ -261,7 +261,7 @@ extern void capture_drop_logs(List *logoids);
 extern void capture_reinstall_triggers(Oid relid);
 extern bool capture_is_capture_function(List *funcname);
 extern void capture_convert_from_1_0(Oid relid);
-extern bool capture_column_is_captured(Oid relid, AttrNumber attnum);
+extern bool capture_release_column(Oid relid, AttrNumber attnum);
 extern bool capture_may_change(Oid relid);
 extern void capture_release_unused_inputs(bool nowait);
 extern void capture_follow_new_child(Oid child, bool brought_rows);

@@ -420,8 +420,6 @@ check_input_subcommand(AlterTableStmt *stmt, AlterTableCmd *cmd, AfterCommand *a
 				AttrNumber	att = get_attnum(relid, cmd->name);
 				char	   *reader = att != InvalidAttrNumber ? catalog_dt_reading_column(relid, att) : NULL;
 
-				if (reader == NULL && att != InvalidAttrNumber && capture_column_is_captured(relid, att))
-					reader = pstrdup("?");
 				if (reader != NULL)
 					ereport(ERROR,
 							(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -429,6 +427,14 @@ check_input_subcommand(AlterTableStmt *stmt, AlterTableCmd *cmd, AfterCommand *a
 							 errdetail("Column \"%s\" of \"%s\" is read by dynamic table \"%s\".",
 									   cmd->name, stmt->relation->relname, reader),
 							 errhint("Drop the dynamic table, alter the column, and create the dynamic table again.")));
+				if (att != InvalidAttrNumber && !capture_release_column(relid, att))
+					ereport(ERROR,
+							(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+							 errmsg("cannot alter type of a column recorded by a change log"),
+							 errdetail("Column \"%s\" of \"%s\" is recorded by its change log, which has no room to drop it (a table has at most %d columns, dropped ones included).",
+									   cmd->name, stmt->relation->relname, MaxHeapAttributeNumber),
+							 errhint("Drop the dynamic tables that read \"%s\", alter the column, and create them again.",
+									 stmt->relation->relname)));
 				break;
 			}
 		case AT_AttachPartition:

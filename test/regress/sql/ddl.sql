@@ -308,7 +308,36 @@ SELECT action FROM dt.refresh('wide_all');
 SELECT action FROM dt.refresh('wide_keep');
 SELECT dt_test.check('wide_all');
 SELECT dt_test.check('wide_keep');
+-- The log, with no room left, keeps what wide_all read: the type of such a
+-- column cannot change, and the error says why.
+SELECT dt.drop_dynamic_table('wide_all');
+SELECT * FROM dt_test.fails($$ALTER TABLE wide_in ALTER COLUMN c500 TYPE bigint$$);
 DROP TABLE wide_in CASCADE;
+
+-- A column no dynamic table reads any more, whose release a role that
+-- may not change the capture left to the scheduler, is released when its
+-- owner changes its type (it read 'read by dynamic table "?"' before).
+CREATE ROLE dt_ddl_reader;
+GRANT USAGE, CREATE ON SCHEMA dt_ddl TO dt_ddl_reader;
+CREATE TABLE late (c1 int, c2 int);
+INSERT INTO late VALUES (1, 2);
+GRANT SELECT ON late TO dt_ddl_reader;
+SELECT dt.create_dynamic_table('late_1', 'SELECT c1, count(*) AS n FROM late GROUP BY c1');
+SELECT dt.create_dynamic_table('late_2', 'SELECT c2, count(*) AS n FROM late GROUP BY c2');
+SET ROLE dt_ddl_reader;
+SELECT dt.create_dynamic_table('late_reader', 'SELECT c2, count(*) AS n FROM late GROUP BY c2');
+RESET ROLE;
+SELECT dt.drop_dynamic_table('late_2');
+SET ROLE dt_ddl_reader;
+SELECT dt.drop_dynamic_table('late_reader');
+RESET ROLE;
+ALTER TABLE late ALTER COLUMN c2 TYPE bigint;
+INSERT INTO late VALUES (1, 5);
+SELECT action FROM dt.refresh('late_1');
+SELECT dt_test.check('late_1');
+DROP TABLE late CASCADE;
+REVOKE ALL ON SCHEMA dt_ddl FROM dt_ddl_reader;
+DROP ROLE dt_ddl_reader;
 
 -- ---------------------------------------------------------------------
 -- DROP TRIGGER dt_guard (pg_restore --clean drops it first): the dynamic
