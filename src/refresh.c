@@ -63,6 +63,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/plancache.h"
+#include "utils/rel.h"
 #include "utils/rls.h"
 #include "utils/ruleutils.h"
 #include "utils/snapmgr.h"
@@ -2697,6 +2698,37 @@ static bool group_planned;		/* one of them planned a statement */
  * consumed: in a unit, a DT downstream reads what its upstream DTs wrote
  * moments before, in the same transaction.
  */
+/*
+ * refuse_user_triggers
+ *		A DT has no triggers but dt_guard and the internal capture triggers
+ *		(ddl_guard.c refuses CREATE TRIGGER on it), but one made by 1.0, or
+ *		by a restore of its dump before dt_guard, is still there: the
+ *		refresh would fire it, and a trigger that changes, skips or writes
+ *		rows would leave the DT different from its query.
+ */
+static void
+refuse_user_triggers(Oid relid)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+	TriggerDesc *triggers = rel->trigdesc;
+	int			i;
+
+	for (i = 0; triggers != NULL && i < triggers->numtriggers; i++)
+	{
+		Trigger    *t = &triggers->triggers[i];
+
+		if (!t->tgisinternal && strcmp(t->tgname, DT_GUARD_TRIGGER) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("dynamic table \"%s\" has trigger \"%s\"", RelationGetRelationName(rel), t->tgname),
+					 errdetail("A dynamic table holds the result of its query; its refreshes would fire the trigger, which could change what it holds."),
+					 errhint("Drop the trigger: DROP TRIGGER %s ON %s.", quote_identifier(t->tgname),
+							 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+														RelationGetRelationName(rel)))));
+	}
+	table_close(rel, AccessShareLock);
+}
+
 static void
 refresh_one(Oid relid, Snapshot snap, TimestampTz data_timestamp, const char *trigger,
 			RefreshFreshFn fresh, bool clean_logs, DtRefreshStats *stats)
@@ -2740,6 +2772,7 @@ refresh_one(Oid relid, Snapshot snap, TimestampTz data_timestamp, const char *tr
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("dynamic table with OID %u does not exist", relid)));
 	entry = catalog_read_entry(relid, false);
+	refuse_user_triggers(relid);
 	/* after pg_upgrade: the tree stored again, from the definition */
 	analysis_renew_tree(entry);
 	owner = catalog_relation_owner(relid);
