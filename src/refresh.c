@@ -2704,7 +2704,8 @@ static bool group_planned;		/* one of them planned a statement */
  *		(ddl_guard.c refuses CREATE TRIGGER on it), but one made by 1.0, or
  *		by a restore of its dump before dt_guard, is still there: the
  *		refresh would fire it, and a trigger that changes, skips or writes
- *		rows would leave the DT different from its query.
+ *		rows would leave the DT different from its query.  (A disabled one
+ *		does not fire.)
  */
 static void
 refuse_user_triggers(Oid relid)
@@ -2717,12 +2718,12 @@ refuse_user_triggers(Oid relid)
 	{
 		Trigger    *t = &triggers->triggers[i];
 
-		if (!t->tgisinternal && strcmp(t->tgname, DT_GUARD_TRIGGER) != 0)
+		if (!t->tgisinternal && t->tgenabled != TRIGGER_DISABLED && strcmp(t->tgname, DT_GUARD_TRIGGER) != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("dynamic table \"%s\" has trigger \"%s\"", RelationGetRelationName(rel), t->tgname),
 					 errdetail("A dynamic table holds the result of its query; its refreshes would fire the trigger, which could change what it holds."),
-					 errhint("Drop the trigger: DROP TRIGGER %s ON %s.", quote_identifier(t->tgname),
+					 errhint("Drop the trigger (or disable it): DROP TRIGGER %s ON %s.", quote_identifier(t->tgname),
 							 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
 														RelationGetRelationName(rel)))));
 	}
