@@ -2068,21 +2068,13 @@ set_aside(Oid relid, Snapshot snap)
 	current_call.internal_moved = true;
 }
 
-/* full_rebuild, full_query: the full refreshes of rebuild_or_set_aside. */
+/* full_rebuild: the full refresh of rebuild_or_set_aside. */
 static void
 full_rebuild(void *arg)
 {
 	IncrementalRefresh *r = (IncrementalRefresh *) arg;
 
 	full_refresh(r->p, r->snap, r->stats, true);
-}
-
-static void
-full_query(void *arg)
-{
-	IncrementalRefresh *r = (IncrementalRefresh *) arg;
-
-	full_refresh(r->p, r->snap, r->stats, false);
 }
 
 /*
@@ -2096,9 +2088,11 @@ full_query(void *arg)
  *		its state set aside, as adaptive refresh does; its next refreshes
  *		try to rebuild it (decide_action), so the DT refreshes
  *		incrementally again once its values allow.  If the query itself
- *		fails too (a division by zero in the data), the rebuild's error is
- *		the refresh's, as without this fallback.  (A DT with internal DTs,
- *		whose state is theirs too, fails as its rebuild does.)
+ *		fails too (a division by zero in the data, or PostgreSQL's own
+ *		variance overflowing), its error is the refresh's, not the state's
+ *		(whose hint to refresh in full would not help).  (A DT with
+ *		internal DTs, whose state is theirs too, fails as its rebuild
+ *		does.)
  */
 static bool
 rebuild_or_set_aside(DtPlanSet *p, Snapshot snap, DtRefreshStats *stats)
@@ -2117,8 +2111,7 @@ rebuild_or_set_aside(DtPlanSet *p, Snapshot snap, DtRefreshStats *stats)
 	if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) != ERRCODE_DATA_EXCEPTION)
 		ReThrowError(edata);
 	memset(stats, 0, sizeof(DtRefreshStats));
-	if (spi_util_in_subtransaction(full_query, &r) != NULL)
-		ReThrowError(edata);
+	full_refresh(p, snap, stats, false);
 	set_aside(p->relid, snap);
 	stats->message = psprintf("its per-group state could not be built (%s); refreshed in full from the query, "
 							  "its per-group state set aside", edata->message);
