@@ -259,7 +259,34 @@ typedef struct CountReadsWalk
 	List	   *rtes;
 } CountReadsWalk;
 
-/* count_reads_walker: querytree_count_reads' walk. */
+/* jointree_rtindexes: the range table entries a FROM item (or list) joins, into *rtindexes. */
+static void
+jointree_rtindexes(Node *item, Bitmapset **rtindexes)
+{
+	ListCell   *lc;
+
+	if (IsA(item, RangeTblRef))
+		*rtindexes = bms_add_member(*rtindexes, ((RangeTblRef *) item)->rtindex);
+	else if (IsA(item, FromExpr))
+	{
+		foreach(lc, ((FromExpr *) item)->fromlist)
+			jointree_rtindexes((Node *) lfirst(lc), rtindexes);
+	}
+	else if (IsA(item, JoinExpr))
+	{
+		jointree_rtindexes(((JoinExpr *) item)->larg, rtindexes);
+		jointree_rtindexes(((JoinExpr *) item)->rarg, rtindexes);
+	}
+}
+
+/*
+ * count_reads_walker
+ *		querytree_count_reads' walk: the entries of the relation in every
+ *		range table, and the subqueries in FROM that a FROM list joins (not
+ *		those querytree_pull_up merged into the level above, nor the range
+ *		table entry of D of delta merge's semi-joins, whose subquery is the
+ *		one in WHERE).
+ */
 static bool
 count_reads_walker(Node *node, CountReadsWalk *walk)
 {
@@ -274,15 +301,29 @@ count_reads_walker(Node *node, CountReadsWalk *walk)
 		return false;
 	}
 	if (IsA(node, Query))
-		return query_tree_walker((Query *) node, count_reads_walker, walk, QTW_EXAMINE_RTES_BEFORE);
+	{
+		Query	   *query = (Query *) node;
+		Bitmapset  *joined = NULL;
+		int			i = -1;
+
+		jointree_rtindexes((Node *) query->jointree, &joined);
+		while ((i = bms_next_member(joined, i)) >= 0)
+		{
+			RangeTblEntry *rte = rt_fetch(i, query->rtable);
+
+			if (rte->rtekind == RTE_SUBQUERY)
+				(void) count_reads_walker((Node *) rte->subquery, walk);
+		}
+		return query_tree_walker(query, count_reads_walker, walk,
+								 QTW_EXAMINE_RTES_BEFORE | QTW_IGNORE_RT_SUBQUERIES);
+	}
 	return expression_tree_walker(node, count_reads_walker, walk);
 }
 
 /*
  * querytree_count_reads
  *		How many times query reads relation relid: its range table entries
- *		at every level, each once where a subquery is reached twice (delta
- *		merge's semi-joins, in WHERE and as the range table entry of D).
+ *		at every level that is read, each once.
  */
 int
 querytree_count_reads(Query *query, Oid relid)
