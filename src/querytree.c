@@ -259,12 +259,18 @@ typedef struct CountReadsWalk
 	List	   *rtes;
 } CountReadsWalk;
 
-/* jointree_rtindexes: the range table entries a FROM item (or list) joins, into *rtindexes. */
+/*
+ * jointree_rtindexes
+ *		The range table entries a FROM item (or list) joins, or a set
+ *		operation combines, into *rtindexes.
+ */
 static void
 jointree_rtindexes(Node *item, Bitmapset **rtindexes)
 {
 	ListCell   *lc;
 
+	if (item == NULL)
+		return;
 	if (IsA(item, RangeTblRef))
 		*rtindexes = bms_add_member(*rtindexes, ((RangeTblRef *) item)->rtindex);
 	else if (IsA(item, FromExpr))
@@ -277,15 +283,20 @@ jointree_rtindexes(Node *item, Bitmapset **rtindexes)
 		jointree_rtindexes(((JoinExpr *) item)->larg, rtindexes);
 		jointree_rtindexes(((JoinExpr *) item)->rarg, rtindexes);
 	}
+	else if (IsA(item, SetOperationStmt))
+	{
+		jointree_rtindexes(((SetOperationStmt *) item)->larg, rtindexes);
+		jointree_rtindexes(((SetOperationStmt *) item)->rarg, rtindexes);
+	}
 }
 
 /*
  * count_reads_walker
  *		querytree_count_reads' walk: the entries of the relation in every
- *		range table, and the subqueries in FROM that a FROM list joins (not
- *		those querytree_pull_up merged into the level above, nor the range
- *		table entry of D of delta merge's semi-joins, whose subquery is the
- *		one in WHERE).
+ *		range table, and the subqueries in FROM that a FROM list joins or a
+ *		set operation combines (not those querytree_pull_up merged into the
+ *		level above, nor the range table entry of D of delta merge's
+ *		semi-joins, whose subquery is the one in WHERE).
  */
 static bool
 count_reads_walker(Node *node, CountReadsWalk *walk)
@@ -307,6 +318,7 @@ count_reads_walker(Node *node, CountReadsWalk *walk)
 		int			i = -1;
 
 		jointree_rtindexes((Node *) query->jointree, &joined);
+		jointree_rtindexes(query->setOperations, &joined);
 		while ((i = bms_next_member(joined, i)) >= 0)
 		{
 			RangeTblEntry *rte = rt_fetch(i, query->rtable);

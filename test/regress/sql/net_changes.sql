@@ -99,8 +99,9 @@ DROP TABLE nc_shown_v, nc_shown_f, nc_shown;
 -- window netted over that reference's own columns, the log read once: an
 -- UPDATE of a column only n1 reads is, for n2, no change.
 -- nr_q8 by delta merge (with a semi-join reading a third column), nr_keys
--- by affected-key recompute.  Seeded rounds of writes, updates of each
--- column that only one reference reads among them, against the oracle.
+-- by affected-key recompute, nr_union by key over two branches of UNION
+-- ALL.  Seeded rounds of writes, updates of each column that only one
+-- reference reads among them, against the oracle.
 CREATE TABLE nr_nation (id int PRIMARY KEY, region int, name text, pop int);
 CREATE TABLE nr_sup (id int PRIMARY KEY, nation int, home int, bal int);
 INSERT INTO nr_nation SELECT i, i % 3, 'n' || i, i FROM generate_series(0, 9) i;
@@ -115,6 +116,9 @@ SELECT dt.create_dynamic_table('nr_keys', $$
     SELECT s.id, n1.region, n2.name
       FROM nr_sup s JOIN nr_nation n1 ON n1.id = s.nation JOIN nr_nation n2 ON n2.id = s.home $$,
                                refresh_mode => 'incremental', initialize => 'on_create');
+SELECT dt.create_dynamic_table('nr_union', $$
+    SELECT id, region AS v FROM nr_nation UNION ALL SELECT id, pop FROM nr_nation $$,
+                               refresh_mode => 'incremental', initialize => 'on_create');
 SELECT name, refresh_mode_reason FROM dt.dynamic_tables WHERE name LIKE 'public.nr\_%' ORDER BY name;
 
 -- A nation moves to another region: the statement nets the window of
@@ -125,7 +129,7 @@ SELECT t AS name,
        array(SELECT m[1] FROM dt.explain_refresh(t::regclass) e,
                    regexp_matches(e.detail, 'OVER \(PARTITION BY ([^)]*)\)', 'g') m
               WHERE e.kind = 'statement') AS netted_over
-  FROM unnest(ARRAY['nr_q8', 'nr_keys']) t ORDER BY t;
+  FROM unnest(ARRAY['nr_q8', 'nr_keys', 'nr_union']) t ORDER BY t;
 SELECT dt_test.check_all('nr\_%', true);
 -- nr_keys recomputed the rows of the suppliers in nation 4 (n1), not
 -- those whose home is nation 4 (n2)
@@ -174,6 +178,6 @@ COMMIT;
 SELECT name, array_agg(DISTINCT refresh_action) AS actions, count(*) AS refreshes
   FROM dt.refresh_history WHERE name LIKE 'public.nr\_%' AND refresh_trigger = 'MANUAL'
  GROUP BY name ORDER BY name;
-SELECT dt.drop_dynamic_table(t) FROM unnest(ARRAY['nr_q8', 'nr_keys']) t;
+SELECT dt.drop_dynamic_table(t) FROM unnest(ARRAY['nr_q8', 'nr_keys', 'nr_union']) t;
 DROP FUNCTION nr_round(int);
 DROP TABLE nr_nation, nr_sup;
