@@ -569,6 +569,114 @@ analyze_query(Query *query, Oid dtrelid)
 }
 
 /*
+ * maintained_rels
+ *		The relations through which an incremental refresh reads the change
+ *		windows of an: the FROM list of delta merge, the leaves of every
+ *		key column of affected-key recompute (a relation of a leaf once per
+ *		key column); NIL for other strategies.
+ */
+static List *
+maintained_rels(DtAnalysis *an)
+{
+	List	   *rels = NIL;
+	ListCell   *lk;
+	ListCell   *ll;
+
+	if (an->strategy == DT_STRATEGY_MERGE)
+		return an->from;
+	if (an->strategy != DT_STRATEGY_RECOMPUTE)
+		return NIL;
+	foreach(lk, an->recompute->keys)
+	{
+		foreach(ll, ((DtKeyColumn *) lfirst(lk))->leaves)
+			rels = list_concat(list_concat(rels, ((DtKeyLeaf *) lfirst(ll))->rels),
+							   ((DtKeyLeaf *) lfirst(ll))->subs);
+	}
+	return rels;
+}
+
+/*
+ * same_reference: are two relations of maintained_rels one range table entry?
+ */
+static bool
+same_reference(DtFromRel *a, DtFromRel *b)
+{
+	return a->input == b->input && a->level == b->level &&
+		(a->semi != NULL ? a->semi->sub_rtindex : a->rtindex) ==
+		(b->semi != NULL ? b->semi->sub_rtindex : b->rtindex);
+}
+
+/*
+ * net_per_reference
+ *		Where a table is read through several references with different
+ *		columns (TPC-H Q8's nation: n1 for its region, n2 for its name), net
+ *		each one's change window over its own columns (input->net_sets,
+ *		rel->net_no; deparse.c): an UPDATE of a column only one of them
+ *		reads is no change of the others.  Only where every read of the
+ *		table is such a reference (rank subqueries of window.c, the
+ *		constant leaves of recompute and subqueries in expressions read it
+ *		otherwise, and rely on the window netted over every column the
+ *		query reads).  The columns of each reference are captured.
+ */
+static void
+net_per_reference(DtAnalysis *an)
+{
+	List	   *rels = maintained_rels(an);
+	Query	   *query = an->strategy == DT_STRATEGY_RECOMPUTE ? an->recompute->query : an->query;
+	ListCell   *li;
+	ListCell   *lc;
+
+	foreach(lc, rels)
+	{
+		DtFromRel  *rel = (DtFromRel *) lfirst(lc);
+
+		if (rel->input != NULL)
+			rel->input->attnums = bms_add_members(rel->input->attnums, rel->attnums);
+	}
+	foreach(li, an->inputs)
+	{
+		DtInput    *input = (DtInput *) lfirst(li);
+		List	   *refs = NIL;
+		bool		differ = false;
+
+		foreach(lc, rels)
+		{
+			DtFromRel  *rel = (DtFromRel *) lfirst(lc);
+			ListCell   *lr;
+			bool		seen = false;
+
+			if (rel->input != input)
+				continue;
+			differ = differ || !bms_equal(rel->attnums, input->attnums);
+			foreach(lr, refs)
+				seen = seen || same_reference(rel, (DtFromRel *) lfirst(lr));
+			if (!seen)
+				refs = lappend(refs, rel);
+		}
+		if (!differ || list_length(refs) != querytree_count_reads(query, input->relid))
+			continue;
+		foreach(lc, rels)
+		{
+			DtFromRel  *rel = (DtFromRel *) lfirst(lc);
+			ListCell   *ls;
+
+			if (rel->input != input)
+				continue;
+			foreach(ls, input->net_sets)
+			{
+				if (bms_equal(rel->attnums, (Bitmapset *) lfirst(ls)))
+					rel->net_no = foreach_current_index(ls) + 1;
+			}
+			if (rel->net_no == 0)
+			{
+				input->net_sets = lappend(input->net_sets, rel->attnums);
+				rel->net_no = list_length(input->net_sets);
+			}
+		}
+	}
+}
+
+/*
  * analysis_analyze
  *		Decide how a parsed defining query is maintained; dtrelid is the DT
  *		(InvalidOid while it is being created).
@@ -588,7 +696,10 @@ analysis_analyze(Query *query, Oid dtrelid)
 
 	if (an->strategy != DT_STRATEGY_FULL || an->always_full || !OidIsValid(dtrelid) ||
 		(read = internal_read(query, dtrelid)) == NULL)
+	{
+		net_per_reference(an);
 		return an;
+	}
 	through = analyze_query(read, dtrelid);
 	if (through->strategy == DT_STRATEGY_FULL)
 		return an;
@@ -597,5 +708,6 @@ analysis_analyze(Query *query, Oid dtrelid)
 		 through->internal++)
 		;
 	through->written = an->defining;
+	net_per_reference(through);
 	return through;
 }

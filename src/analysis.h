@@ -186,6 +186,14 @@ typedef struct DtFromRel
 								 * subquery's table */
 	RangeTblEntry *constant;	/* a VALUES list or function whose rows never
 								 * change (input NULL) */
+	Query	   *level;			/* the level whose range table holds it, as
+								 * analysed (of D: its subquery) */
+	Bitmapset  *attnums;		/* the columns of input the query reads
+								 * through this reference (of D: of its
+								 * subquery's table) */
+	int			net_no;			/* its change window is netted over
+								 * input->net_sets[net_no - 1]; 0: over
+								 * input->attnums (analysis.c) */
 } DtFromRel;
 
 /*
@@ -341,6 +349,7 @@ extern bool querytree_clock_outside_select_list(Query *query);
 extern Node *querytree_flatten_joins(Query *query, Node *node);
 extern List *querytree_sublinks(Node *node);
 extern void querytree_varattnos(Node *node, Index varno, Bitmapset **attnums);
+extern int	querytree_count_reads(Query *query, Oid relid);
 extern Node *querytree_kept_conditions(Query *query, Node *cond, Relids nullable);
 extern char *querytree_walk_from(List *inputs, Query *query, Node *item, DtFromWalk *walk,
 								 Node **out);

@@ -84,6 +84,9 @@ typedef struct DtInput
 	bool		inh;
 	bool		capturable;		/* a table whose changes we can capture */
 	Bitmapset  *attnums;		/* columns the refresh reads from changes */
+	List	   *net_sets;		/* of Bitmapset: the columns each reference
+								 * reads, where its changes are netted over
+								 * those (analysis.c); NIL: over attnums */
 } DtInput;
 
 /* The catalog row of a DT (dt_internal.dynamic_table). */

@@ -1026,6 +1026,8 @@ semi_join_rel(DtAnalysis *an, Query *query, Node *conjunct, DtFromRel **rel)
 	*rel = palloc0(sizeof(DtFromRel));
 	(*rel)->rtindex = list_length(query->rtable);
 	(*rel)->input = ((DtFromRel *) linitial(walk.rels))->input;
+	(*rel)->level = sub;
+	(*rel)->attnums = ((DtFromRel *) linitial(walk.rels))->attnums;
 	(*rel)->semi = semi;
 	forboth(li, semi->inner_keys, lo, outer_keys)
 	{
@@ -1111,6 +1113,18 @@ rows_comparable(DtInput *input)
 	return NULL;
 }
 
+/*
+ * reads_columns
+ *		The columns of relation varno that node reads are read through rel
+ *		(varno: of D, its subquery's table), and captured.
+ */
+static void
+reads_columns(DtFromRel *rel, Node *node, Index varno)
+{
+	querytree_varattnos(node, varno, &rel->attnums);
+	rel->input->attnums = bms_add_members(rel->input->attnums, rel->attnums);
+}
+
 /* reads_table: is a relation of a FROM list (of DtFromRel) a table? */
 static bool
 reads_table(List *rels)
@@ -1184,11 +1198,11 @@ merge_analyze(Query *query, DtAnalysis *an)
 		{
 			Query	   *eval = rel->semi->eval;
 
-			querytree_varattnos((Node *) list_make2(rel->semi->inner_keys, rel->semi->local_quals),
-								rel->semi->sub_rtindex, &rel->input->attnums);
+			reads_columns(rel, (Node *) list_make2(rel->semi->inner_keys, rel->semi->local_quals),
+						  rel->semi->sub_rtindex);
 			if (eval != NULL)
-				querytree_varattnos((Node *) list_make2(eval->targetList, eval->havingQual),
-									rel->semi->sub_rtindex, &rel->input->attnums);
+				reads_columns(rel, (Node *) list_make2(eval->targetList, eval->havingQual),
+							  rel->semi->sub_rtindex);
 			state_exprs = lappend(state_exprs, rel->semi->join_quals);
 		}
 	}
@@ -1197,7 +1211,7 @@ merge_analyze(Query *query, DtAnalysis *an)
 		DtFromRel  *rel = (DtFromRel *) lfirst(lc);
 
 		if (rel->semi == NULL && rel->input != NULL)
-			querytree_varattnos((Node *) state_exprs, rel->rtindex, &rel->input->attnums);
+			reads_columns(rel, (Node *) state_exprs, rel->rtindex);
 	}
 	foreach(lc, an->from)
 	{

@@ -12,7 +12,8 @@
  *	  captured;
  *	- what its functions depend on (querytree_facts): the clock,
  *	  non-immutable functions of users, whole-row and system columns;
- *	- the relations of a FROM list and the conditions of its joins
+ *	- the relations of a FROM list, each with the columns read through it,
+ *	  and the conditions of its joins
  *	  (querytree_walk_from), inner joins only for delta merge, inner and
  *	  outer for the leaves of a partition key;
  *	- the same query with its simple subqueries in FROM merged into the
@@ -50,6 +51,7 @@ typedef struct InputWalk
 
 static bool input_walker(Node *node, InputWalk *walk);
 static DtInput *add_input(List **inputs, RangeTblEntry *rte);
+static void add_read_column(Bitmapset **attnums, Oid relid, AttrNumber attno);
 
 /*
  * querytree_inputs
@@ -151,24 +153,197 @@ input_walker(Node *node, InputWalk *walk)
 			walk->result->system_attno = var->varattno;
 		}
 		input = add_input(&walk->result->inputs, rte);
-		if (var->varattno == InvalidAttrNumber)
-		{
-			Relation	rel = relation_open(rte->relid, AccessShareLock);
-			int			natts = RelationGetNumberOfAttributes(rel);
-			AttrNumber	a;
-
-			relation_close(rel, AccessShareLock);
-
-			for (a = 1; a <= natts; a++)
-				input->attnums = bms_add_member(input->attnums,
-												a - FirstLowInvalidHeapAttributeNumber);
-		}
-		else if (var->varattno > 0)
-			input->attnums = bms_add_member(input->attnums,
-											var->varattno - FirstLowInvalidHeapAttributeNumber);
+		add_read_column(&input->attnums, rte->relid, var->varattno);
 		return false;
 	}
 	return expression_tree_walker(node, input_walker, walk);
+}
+
+/*
+ * add_read_column
+ *		Add column attno of relid, as a Var reads it, to *attnums (offset by
+ *		FirstLowInvalidHeapAttributeNumber): a whole-row reference (0) reads
+ *		every column; a system column is not one a change log records.
+ */
+static void
+add_read_column(Bitmapset **attnums, Oid relid, AttrNumber attno)
+{
+	if (attno == InvalidAttrNumber)
+	{
+		Relation	rel = relation_open(relid, AccessShareLock);
+		int			natts = RelationGetNumberOfAttributes(rel);
+		AttrNumber	a;
+
+		relation_close(rel, AccessShareLock);
+
+		for (a = 1; a <= natts; a++)
+			*attnums = bms_add_member(*attnums, a - FirstLowInvalidHeapAttributeNumber);
+	}
+	else if (attno > 0)
+		*attnums = bms_add_member(*attnums, attno - FirstLowInvalidHeapAttributeNumber);
+}
+
+/* The walk of reference_columns: one relation of a level, and the levels entered. */
+typedef struct ReferenceWalk
+{
+	Index		rtindex;
+	Oid			relid;
+	List	   *levels;			/* innermost first; the relation's level last */
+	Bitmapset  *attnums;
+} ReferenceWalk;
+
+/*
+ * reference_walker
+ *		reference_columns' walk: the Vars of the relation at any depth below
+ *		its level, those of the joins over it as what they stand for.
+ */
+static bool
+reference_walker(Node *node, ReferenceWalk *walk)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+	{
+		bool		result;
+
+		walk->levels = lcons(node, walk->levels);
+		result = query_tree_walker((Query *) node, reference_walker, walk, QTW_IGNORE_JOINALIASES);
+		walk->levels = list_delete_first(walk->levels);
+		return result;
+	}
+	if (IsA(node, Var))
+	{
+		Var		   *var = (Var *) node;
+		int			depth = list_length(walk->levels) - 1;
+		RangeTblEntry *rte;
+
+		if (var->varlevelsup > depth)
+			return false;		/* a level above the relation's */
+		rte = rt_fetch(var->varno, ((Query *) list_nth(walk->levels, var->varlevelsup))->rtable);
+		if (rte->rtekind == RTE_JOIN)
+		{
+			List	   *levels = walk->levels;
+			Node	   *alias = var->varattno > 0 ? list_nth(rte->joinaliasvars, var->varattno - 1)
+			: (Node *) rte->joinaliasvars;
+
+			walk->levels = list_copy_tail(levels, var->varlevelsup);
+			reference_walker(alias, walk);
+			walk->levels = levels;
+		}
+		else if (var->varno == walk->rtindex && var->varlevelsup == depth)
+			add_read_column(&walk->attnums, walk->relid, var->varattno);
+		return false;
+	}
+	return expression_tree_walker(node, reference_walker, walk);
+}
+
+/*
+ * reference_columns
+ *		The columns of relation rtindex of level (a table, relid) that the
+ *		query reads through that reference: at its level and in the
+ *		subqueries below it (offset by FirstLowInvalidHeapAttributeNumber).
+ */
+static Bitmapset *
+reference_columns(Query *level, Index rtindex, Oid relid)
+{
+	ReferenceWalk walk = {rtindex, relid, NIL, NULL};
+
+	(void) reference_walker((Node *) level, &walk);
+	return walk.attnums;
+}
+
+/* What count_reads_walker collects: the range table entries of one relation. */
+typedef struct CountReadsWalk
+{
+	Oid			relid;
+	List	   *rtes;
+} CountReadsWalk;
+
+/*
+ * jointree_rtindexes
+ *		The range table entries a FROM item (or list) joins, or a set
+ *		operation combines, into *rtindexes.
+ */
+static void
+jointree_rtindexes(Node *item, Bitmapset **rtindexes)
+{
+	ListCell   *lc;
+
+	if (item == NULL)
+		return;
+	if (IsA(item, RangeTblRef))
+		*rtindexes = bms_add_member(*rtindexes, ((RangeTblRef *) item)->rtindex);
+	else if (IsA(item, FromExpr))
+	{
+		foreach(lc, ((FromExpr *) item)->fromlist)
+			jointree_rtindexes((Node *) lfirst(lc), rtindexes);
+	}
+	else if (IsA(item, JoinExpr))
+	{
+		jointree_rtindexes(((JoinExpr *) item)->larg, rtindexes);
+		jointree_rtindexes(((JoinExpr *) item)->rarg, rtindexes);
+	}
+	else if (IsA(item, SetOperationStmt))
+	{
+		jointree_rtindexes(((SetOperationStmt *) item)->larg, rtindexes);
+		jointree_rtindexes(((SetOperationStmt *) item)->rarg, rtindexes);
+	}
+}
+
+/*
+ * count_reads_walker
+ *		querytree_count_reads' walk: the entries of the relation in every
+ *		range table, and the subqueries in FROM that a FROM list joins or a
+ *		set operation combines (not those querytree_pull_up merged into the
+ *		level above, nor the range table entry of D of delta merge's
+ *		semi-joins, whose subquery is the one in WHERE).
+ */
+static bool
+count_reads_walker(Node *node, CountReadsWalk *walk)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, RangeTblEntry))
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) node;
+
+		if (rte->rtekind == RTE_RELATION && rte->relid == walk->relid)
+			walk->rtes = list_append_unique_ptr(walk->rtes, rte);
+		return false;
+	}
+	if (IsA(node, Query))
+	{
+		Query	   *query = (Query *) node;
+		Bitmapset  *joined = NULL;
+		int			i = -1;
+
+		jointree_rtindexes((Node *) query->jointree, &joined);
+		jointree_rtindexes(query->setOperations, &joined);
+		while ((i = bms_next_member(joined, i)) >= 0)
+		{
+			RangeTblEntry *rte = rt_fetch(i, query->rtable);
+
+			if (rte->rtekind == RTE_SUBQUERY)
+				(void) count_reads_walker((Node *) rte->subquery, walk);
+		}
+		return query_tree_walker(query, count_reads_walker, walk,
+								 QTW_EXAMINE_RTES_BEFORE | QTW_IGNORE_RT_SUBQUERIES);
+	}
+	return expression_tree_walker(node, count_reads_walker, walk);
+}
+
+/*
+ * querytree_count_reads
+ *		How many times query reads relation relid: its range table entries
+ *		at every level that is read, each once.
+ */
+int
+querytree_count_reads(Query *query, Oid relid)
+{
+	CountReadsWalk walk = {relid, NIL};
+
+	(void) count_reads_walker((Node *) query, &walk);
+	return list_length(walk.rtes);
 }
 
 /* all_permanent: are relid and all its partitions and children permanent? */
@@ -664,6 +839,8 @@ from_relation(List *inputs, Query *query, RangeTblRef *item, DtFromRel **rel)
 			(*rel)->input = (DtInput *) lfirst(lc);
 	}
 	Assert((*rel)->input != NULL);
+	(*rel)->level = query;
+	(*rel)->attnums = reference_columns(query, rtindex, rte->relid);
 	/* the columns of the input the refresh reads, as source_sql names them */
 	while ((a = bms_next_member((*rel)->input->attnums, a)) >= 0)
 	{
