@@ -48,6 +48,7 @@
 #include "nodes/nodeFuncs.h"
 #include "nodes/readfuncs.h"
 #include "optimizer/optimizer.h"
+#include "portability/instr_time.h"
 #include "parser/parsetree.h"
 #include "rewrite/rewriteHandler.h"
 #include "rewrite/rewriteManip.h"
@@ -648,16 +649,18 @@ warm_indexes(List *relids)
  *		its OID and gets the rows fill wrote, and its index is built in one
  *		sort instead of one insertion per value, then read into shared
  *		buffers (warm_indexes).  Nothing else reads an auxiliary table, so
- *		the lock taken on it blocks no one.
+ *		the lock taken on it blocks no one.  *fill_ms, if not NULL: the
+ *		milliseconds fill ran.
  */
 static void
-fill_new_heaps(DtPlanSet *p, const char *fill, Datum *window, Snapshot snap)
+fill_new_heaps(DtPlanSet *p, const char *fill, Datum *window, Snapshot snap, double *fill_ms)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	List	   *heaps = NIL;
 	ListCell   *lc;
 	ListCell   *lh;
 	SPIPlanPtr	plan;
+	instr_time	started;
 
 	foreach(lc, p->sql->aux_relids)
 	{
@@ -674,7 +677,16 @@ fill_new_heaps(DtPlanSet *p, const char *fill, Datum *window, Snapshot snap)
 	plan = SPI_prepare(fill, window != NULL ? 3 : 0, window_types);
 	if (plan == NULL)
 		elog(ERROR, "could not prepare the state fill: %s", SPI_result_code_string(SPI_result));
+	INSTR_TIME_SET_CURRENT(started);
 	spi_util_run(plan, window, NULL, snap);
+	if (fill_ms != NULL)
+	{
+		instr_time	ran;
+
+		INSTR_TIME_SET_CURRENT(ran);
+		INSTR_TIME_SUBTRACT(ran, started);
+		*fill_ms = INSTR_TIME_GET_MILLISEC(ran);
+	}
 	SPI_freeplan(plan);
 	MemoryContextSwitchTo(cxt);
 	forboth(lc, p->sql->aux_relids, lh, heaps)
@@ -749,7 +761,9 @@ insert_query_rows(DtPlanSet *p, SPIPlanPtr insert, SPIPlanPtr select, Snapshot s
 /*
  * full_refresh
  *		Recompute the DT from its query; for a delta-merge DT, if rebuild,
- *		rebuild its state from the inputs and fill the DT from the state;
+ *		rebuild its state from the inputs (timed: stats->state_query_ms,
+ *		what adaptive refresh expects the query to cost, unless the state
+ *		is built from internal DTs) and fill the DT from the state;
  *		a DT with internal DTs reads them if rebuild (the caller refreshed
  *		them), its query as written otherwise.  Without rebuild the caller
  *		sets the state aside (set_aside).
@@ -761,7 +775,8 @@ full_refresh(DtPlanSet *p, Snapshot snap, DtRefreshStats *stats, bool rebuild)
 	if (p->an->strategy == DT_STRATEGY_MERGE && rebuild)
 	{
 		spi_util_run(p->state_clear, NULL, NULL, snap);
-		fill_new_heaps(p, p->sql->state_fill, NULL, snap);
+		fill_new_heaps(p, p->sql->state_fill, NULL, snap,
+					   p->an->internal == 0 ? &stats->state_query_ms : NULL);
 		run_list(p->state_finish, snap);
 		stats->deleted = spi_util_run(p->full_delete, NULL, NULL, snap);
 		stats->inserted = spi_util_run(p->dt_fill, NULL, NULL, snap);
@@ -1117,7 +1132,7 @@ bulk_window(DtPlanSet *p, List *changed)
 static void
 bulk_merge(DtPlanSet *p, Datum *window, List *changed, Snapshot snap, DtRefreshStats *stats)
 {
-	fill_new_heaps(p, deparse_bulk_merge_sql(p->sql, changed), window, snap);
+	fill_new_heaps(p, deparse_bulk_merge_sql(p->sql, changed), window, snap, NULL);
 	run_list(p->state_reset, snap);
 	run_list(p->state_finish, snap);
 	stats->deleted = spi_util_run(p->full_delete, NULL, NULL, snap);
@@ -1420,7 +1435,9 @@ incremental_or_full(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
  * full, are expected to save more than the rebuild costs over a full
  * refresh; and it sets its state aside only when the next ADAPTIVE_PAYBACK
  * refreshes, full instead of incremental, are expected to save more than
- * that: a full refresh barely cheaper would cost a rebuild later.
+ * that: a full refresh barely cheaper would cost a rebuild later, if
+ * incremental refreshes get cheaper again by that much; one whose cheapest
+ * incremental refresh never was goes full for good.
  */
 #define ADAPTIVE_PAYBACK 10
 
@@ -1443,6 +1460,23 @@ median(double *values, int n)
 }
 
 /*
+ * cheapest_incremental_ms
+ *		The least an incremental refresh took of the recent ones (costs, at
+ *		least one): the fixed part of expected_incremental_ms, below which
+ *		none of any window is expected.
+ */
+static double
+cheapest_incremental_ms(const DtRefreshCosts *costs)
+{
+	double		cheapest = costs->incremental_ms[0];
+	int			i;
+
+	for (i = 1; i < costs->nincremental; i++)
+		cheapest = Min(cheapest, costs->incremental_ms[i]);
+	return cheapest;
+}
+
+/*
  * expected_incremental_ms
  *		What an incremental refresh of "changes" rows is expected to cost,
  *		from the recent ones (costs, at least one): a fixed part, the
@@ -1454,7 +1488,7 @@ median(double *values, int n)
 static double
 expected_incremental_ms(const DtRefreshCosts *costs, int64 changes, bool *extrapolated)
 {
-	double		fixed = costs->incremental_ms[0];
+	double		fixed = cheapest_incremental_ms(costs);
 	double		reference = -1;
 	double		same[DT_COST_SAMPLES];
 	int			nsame = 0;
@@ -1462,7 +1496,6 @@ expected_incremental_ms(const DtRefreshCosts *costs, int64 changes, bool *extrap
 
 	for (i = 0; i < costs->nincremental; i++)
 	{
-		fixed = Min(fixed, costs->incremental_ms[i]);
 		if (costs->changes[i] >= changes && (reference < 0 || costs->changes[i] < reference))
 			reference = costs->changes[i];
 	}
@@ -1490,7 +1523,11 @@ expected_incremental_ms(const DtRefreshCosts *costs, int64 changes, bool *extrap
  *		least one).  For a DT with state (aside), whose full refresh chosen
  *		by the history runs the query instead of rebuilding the state,
  *		those of that kind, or without one, those that built the state:
- *		ADAPTIVE_QUERY_SHARE of their cost if guess, all of it otherwise.
+ *		if guess, ADAPTIVE_QUERY_SHARE of their cost, or less if their
+ *		statement that built the per-group state from the inputs took less
+ *		(it computes what the query does; the rest of a creation, planning
+ *		and creating tables and indexes, can be most of it: TPC-H Q22, a
+ *		query of 13 ms, created in 30 to 88 ms), all of it otherwise.
  *		*rebuild_ms: with state, what building it is expected to cost, the
  *		median of the last ones that did (-1 if none did).
  */
@@ -1499,21 +1536,31 @@ expected_full_ms(const DtRefreshCosts *costs, bool aside, bool guess, double *re
 {
 	double		chosen[DT_COST_SAMPLES];
 	double		other[DT_COST_SAMPLES];
+	double		query[DT_COST_SAMPLES];
 	int			nchosen = 0;
 	int			nother = 0;
+	int			nquery = 0;
 	int			i;
+	double		share;
 
 	for (i = 0; i < costs->nfull; i++)
 	{
 		if (!aside || costs->full_chosen[i])
 			chosen[nchosen++] = costs->full_ms[i];
 		else
+		{
+			if (costs->full_query_ms[i] > 0 && nother < ADAPTIVE_FULL_SAMPLES)
+				query[nquery++] = costs->full_query_ms[i];
 			other[nother++] = costs->full_ms[i];
+		}
 	}
 	*rebuild_ms = nother > 0 ? median(other, Min(nother, ADAPTIVE_FULL_SAMPLES)) : -1;
 	if (nchosen > 0)
 		return median(chosen, Min(nchosen, ADAPTIVE_FULL_SAMPLES));
-	return (guess ? ADAPTIVE_QUERY_SHARE : 1) * *rebuild_ms;
+	if (!guess)
+		return *rebuild_ms;
+	share = ADAPTIVE_QUERY_SHARE * *rebuild_ms;
+	return nquery > 0 ? Min(share, median(query, nquery)) : share;
 }
 
 /*
@@ -1572,7 +1619,13 @@ changed_input_rows(List *changed)
  *		rebuild it, which the next ADAPTIVE_PAYBACK ones must pay back, on
  *		a figure not extrapolated.  Not aside, a full refresh that would
  *		set the state aside must pay back its rebuild the same way over
- *		the next ADAPTIVE_PAYBACK ones (a near tie stays incremental).
+ *		the next ADAPTIVE_PAYBACK ones (a near tie stays incremental), but
+ *		only if a rebuild could come: not if even the cheapest incremental
+ *		refresh timed (below which none of any window is expected) would
+ *		not pay it back, as the state set aside would then never be
+ *		rebuilt (TPC-H Q22: its threshold, avg(c_acctbal), moves every
+ *		round, so every incremental refresh evaluates every customer before
+ *		and after, more than the query).
  *		*message says
  *		why when it is full; otherwise it gives both figures if both were
  *		expected, or is NULL.
@@ -1624,6 +1677,17 @@ adaptive_full(Oid relid, const char *what, bool aside, int64 changes, int64 bulk
 							"rebuilding the %s (%.0f ms); refreshed in full%s",
 							(long long) changes, incremental_ms, costs.nincremental, full_ms,
 							ADAPTIVE_PAYBACK, what, rebuild_ms, how);
+		return true;
+	}
+	if (incremental_ms > full_ms && !aside && what != NULL && rebuild_ms > 0 &&
+		(full_ms - cheapest_incremental_ms(&costs)) * ADAPTIVE_PAYBACK < rebuild_ms - full_ms)
+	{
+		*message = psprintf(DT_MESSAGE_ADAPTIVE_FULL "%lld changed rows was expected to take %.0f ms "
+							"(from the last %d, the cheapest %.0f ms), a full refresh %.0f ms: "
+							"incremental refreshes cannot win, not even by enough over the next %d to pay "
+							"back rebuilding the %s (%.0f ms), so it is not rebuilt; refreshed in full%s",
+							(long long) changes, incremental_ms, costs.nincremental,
+							cheapest_incremental_ms(&costs), full_ms, ADAPTIVE_PAYBACK, what, rebuild_ms, how);
 		return true;
 	}
 	if (incremental_ms > full_ms && !aside && what != NULL && rebuild_ms > 0 &&
