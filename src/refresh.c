@@ -1529,10 +1529,13 @@ expected_incremental_ms(const DtRefreshCosts *costs, int64 changes, bool *extrap
  *		and creating tables and indexes, can be most of it: TPC-H Q22, a
  *		query of 13 ms, created in 30 to 88 ms), all of it otherwise.
  *		*rebuild_ms: with state, what building it is expected to cost, the
- *		median of the last ones that did (-1 if none did).
+ *		median of the last ones that did (-1 if none did); *floor_ms: the
+ *		cheapest of the full refreshes whose median it is (the figure
+ *		itself if guessed).
  */
 static double
-expected_full_ms(const DtRefreshCosts *costs, bool aside, bool guess, double *rebuild_ms)
+expected_full_ms(const DtRefreshCosts *costs, bool aside, bool guess, double *rebuild_ms,
+				 double *floor_ms)
 {
 	double		chosen[DT_COST_SAMPLES];
 	double		other[DT_COST_SAMPLES];
@@ -1556,11 +1559,21 @@ expected_full_ms(const DtRefreshCosts *costs, bool aside, bool guess, double *re
 	}
 	*rebuild_ms = nother > 0 ? median(other, Min(nother, ADAPTIVE_FULL_SAMPLES)) : -1;
 	if (nchosen > 0)
-		return median(chosen, Min(nchosen, ADAPTIVE_FULL_SAMPLES));
+	{
+		nchosen = Min(nchosen, ADAPTIVE_FULL_SAMPLES);
+		*floor_ms = chosen[0];
+		for (i = 1; i < nchosen; i++)
+			*floor_ms = Min(*floor_ms, chosen[i]);
+		return median(chosen, nchosen);
+	}
 	if (!guess)
-		return *rebuild_ms;
-	share = ADAPTIVE_QUERY_SHARE * *rebuild_ms;
-	return nquery > 0 ? Min(share, median(query, nquery)) : share;
+		*floor_ms = *rebuild_ms;
+	else
+	{
+		share = ADAPTIVE_QUERY_SHARE * *rebuild_ms;
+		*floor_ms = nquery > 0 ? Min(share, median(query, nquery)) : share;
+	}
+	return *floor_ms;
 }
 
 /*
@@ -1617,7 +1630,10 @@ changed_input_rows(List *changed)
  *		expected to cost at most ADAPTIVE_PROBE_MARGIN times a full one.
  *		aside: the state is set aside; an incremental refresh would first
  *		rebuild it, which the next ADAPTIVE_PAYBACK ones must pay back, on
- *		a figure not extrapolated.  Not aside, a full refresh that would
+ *		a figure not extrapolated, over the cheapest of the full refreshes
+ *		timed (their median going up with the load, the incremental figure
+ *		staying as it was timed, the state would be rebuilt for nothing and
+ *		set aside again: TPC-H Q22 on a loaded machine).  Not aside, a full refresh that would
  *		set the state aside must pay back its rebuild the same way over
  *		the next ADAPTIVE_PAYBACK ones (a near tie stays incremental), but
  *		only if a rebuild could come: not if even the cheapest incremental
@@ -1638,6 +1654,7 @@ adaptive_full(Oid relid, const char *what, bool aside, int64 changes, int64 bulk
 	double		full_ms;
 	double		incremental_ms = 0;
 	double		rebuild_ms;
+	double		full_floor_ms;
 	double		input_rows = 0;
 	bool		extrapolated = true;
 	const char *how = what != NULL ? psprintf(" from the query, its %s set aside", what) : "";
@@ -1660,7 +1677,7 @@ adaptive_full(Oid relid, const char *what, bool aside, int64 changes, int64 bulk
 	}
 	if (costs.nincremental == 0 || costs.nfull == 0 || OidIsValid(names_internal_parent(relid)))
 		return false;
-	full_ms = expected_full_ms(&costs, what != NULL, !extrapolated, &rebuild_ms);
+	full_ms = expected_full_ms(&costs, what != NULL, !extrapolated, &rebuild_ms, &full_floor_ms);
 	if (incremental_ms <= full_ms && aside && extrapolated)
 	{
 		*message = psprintf(DT_MESSAGE_ADAPTIVE_FULL "%lld changed rows is expected to take %.0f ms "
@@ -1670,12 +1687,12 @@ adaptive_full(Oid relid, const char *what, bool aside, int64 changes, int64 bulk
 		return true;
 	}
 	if (incremental_ms <= full_ms && aside && rebuild_ms > 0 &&
-		(full_ms - incremental_ms) * ADAPTIVE_PAYBACK < rebuild_ms - full_ms)
+		(full_floor_ms - incremental_ms) * ADAPTIVE_PAYBACK < rebuild_ms - full_floor_ms)
 	{
 		*message = psprintf(DT_MESSAGE_ADAPTIVE_FULL "%lld changed rows is expected to take %.0f ms "
-							"(from the last %d), a full refresh %.0f ms: the next %d would not pay back "
-							"rebuilding the %s (%.0f ms); refreshed in full%s",
-							(long long) changes, incremental_ms, costs.nincremental, full_ms,
+							"(from the last %d), a full refresh %.0f ms, %.0f ms at the cheapest: "
+							"the next %d would not pay back rebuilding the %s (%.0f ms); refreshed in full%s",
+							(long long) changes, incremental_ms, costs.nincremental, full_ms, full_floor_ms,
 							ADAPTIVE_PAYBACK, what, rebuild_ms, how);
 		return true;
 	}
