@@ -185,6 +185,13 @@ GRANT SELECT ON dt.dynamic_tables TO PUBLIC;
 -- (src/refresh.c, adaptive refresh).
 ALTER TABLE dt_internal.refresh_log ADD COLUMN changes bigint;
 
+-- Of a refresh that rebuilt the per-group state of a delta-merge table
+-- without internal tables, the milliseconds of the statement that built
+-- the state from the inputs: about what the query costs, which adaptive
+-- refresh expects a full refresh from the query to cost until one was
+-- timed (its creation also plans, creates and indexes).
+ALTER TABLE dt_internal.refresh_log ADD COLUMN state_query_ms double precision;
+
 CREATE OR REPLACE VIEW dt.refresh_history AS
 SELECT r.refresh_id,
        r.table_name AS name,

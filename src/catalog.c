@@ -1240,7 +1240,8 @@ catalog_failure_backoff_until(Oid relid)
  *		the per-group state or internal DTs, or the history (a full refresh after a failed
  *		incremental one, or after TRUNCATE, is no measure), newest first,
  *		each marked if the history chose it (a rebuild is not: it is what
- *		building the state costs).
+ *		building the state costs), with the time of a rebuild's statement
+ *		that built the per-group state (state_query_ms, 0 if none).
  */
 void
 catalog_refresh_costs(Oid relid, DtRefreshCosts *costs)
@@ -1252,14 +1253,16 @@ catalog_refresh_costs(Oid relid, DtRefreshCosts *costs)
 	memset(costs, 0, sizeof(DtRefreshCosts));
 	SPI_connect();
 	catalog_exec("(SELECT true, changes::float8, "
-				 "extract(epoch FROM refresh_end_time - refresh_start_time)::float8 * 1000, false "
+				 "extract(epoch FROM refresh_end_time - refresh_start_time)::float8 * 1000, false, "
+				 "0::float8 "
 				 "FROM " DT_INTERNAL_SCHEMA ".refresh_log WHERE relid = $1 AND state = 'SUCCEEDED' "
 				 "AND changes IS NOT NULL AND (refresh_action = 'INCREMENTAL' OR "
 				 "(refresh_action = 'FULL' AND starts_with(state_message, '" DT_MESSAGE_KEYS_FULL "'))) "
 				 "ORDER BY refresh_id DESC LIMIT $2) UNION ALL "
 				 "(SELECT false, 0, "
 				 "extract(epoch FROM refresh_end_time - refresh_start_time)::float8 * 1000, "
-				 "coalesce(starts_with(state_message, '" DT_MESSAGE_ADAPTIVE_FULL "'), false) "
+				 "coalesce(starts_with(state_message, '" DT_MESSAGE_ADAPTIVE_FULL "'), false), "
+				 "coalesce(state_query_ms, 0) "
 				 "FROM " DT_INTERNAL_SCHEMA ".refresh_log WHERE relid = $1 AND state = 'SUCCEEDED' "
 				 "AND refresh_action = 'FULL' AND (state_message IS NULL OR "
 				 "starts_with(state_message, '" DT_MESSAGE_ADAPTIVE_FULL "') OR "
@@ -1280,6 +1283,7 @@ catalog_refresh_costs(Oid relid, DtRefreshCosts *costs)
 		else
 		{
 			costs->full_chosen[costs->nfull] = spi_util_bool(i, 4);
+			costs->full_query_ms[costs->nfull] = DatumGetFloat8(spi_util_datum(i, 5, &isnull));
 			costs->full_ms[costs->nfull++] = ms;
 		}
 	}
@@ -1304,10 +1308,10 @@ catalog_insert_history(Oid relid, const char *trigger, TimestampTz start, Timest
 					   TimestampTz data_timestamp, TimestampTz fresh_before,
 					   const DtRefreshStats *stats, const char *state, const char *message)
 {
-	Oid			types[14] = {OIDOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
-	TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID, TEXTOID, INT8OID, TIMESTAMPTZOID};
-	Datum		values[14];
-	char		nulls[15] = "              ";
+	Oid			types[15] = {OIDOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
+	TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID, TEXTOID, INT8OID, TIMESTAMPTZOID, FLOAT8OID};
+	Datum		values[15];
+	char		nulls[16] = "               ";
 	char	   *name = get_rel_name(relid) ? names_qualified(relid) : psprintf("%u", relid);
 
 	values[0] = ObjectIdGetDatum(relid);
@@ -1342,14 +1346,17 @@ catalog_insert_history(Oid relid, const char *trigger, TimestampTz start, Timest
 	values[13] = TimestampTzGetDatum(fresh_before);
 	if (fresh_before == 0)
 		nulls[13] = 'n';
+	values[14] = Float8GetDatum(stats ? stats->state_query_ms : 0);
+	if (stats == NULL || stats->state_query_ms <= 0)
+		nulls[14] = 'n';
 
 	SPI_connect();
 	catalog_exec("INSERT INTO " DT_INTERNAL_SCHEMA ".refresh_log (relid, table_name, "
 				 "refresh_start_time, refresh_end_time, data_timestamp, refresh_action, "
 				 "refresh_trigger, state, rows_inserted, rows_deleted, rows_updated, "
-				 "state_message, changes, previous_fresh_as_of) "
-				 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-				 14, types, values, nulls, SPI_OK_INSERT);
+				 "state_message, changes, previous_fresh_as_of, state_query_ms) "
+				 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+				 15, types, values, nulls, SPI_OK_INSERT);
 	SPI_finish();
 }
 

@@ -131,6 +131,9 @@ typedef struct DtRefreshStats
 	bool		windowed;		/* the action followed from the change window:
 								 * with none, the next refresh is NO_DATA */
 	List	   *unread_logs;	/* counted inputs with no row in the window */
+	double		state_query_ms; /* a rebuild of the per-group state (no
+								 * internal DTs): its statement over the
+								 * inputs, about the query (0: none) */
 	char	   *message;		/* for the history, or NULL */
 } DtRefreshStats;
 
@@ -164,6 +167,8 @@ typedef struct DtRefreshCosts
 	int			nfull;
 	double		full_ms[DT_COST_SAMPLES];
 	bool		full_chosen[DT_COST_SAMPLES];
+	double		full_query_ms[DT_COST_SAMPLES]; /* a rebuild's state_query_ms,
+												 * or 0 */
 	int			adaptive_fulls; /* full by that choice since the last
 								 * incremental one */
 } DtRefreshCosts;

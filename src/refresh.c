@@ -50,6 +50,7 @@
 #include "nodes/nodeFuncs.h"
 #include "nodes/readfuncs.h"
 #include "optimizer/optimizer.h"
+#include "portability/instr_time.h"
 #include "parser/parsetree.h"
 #include "rewrite/rewriteHandler.h"
 #include "rewrite/rewriteManip.h"
@@ -682,16 +683,18 @@ fill_with_room(Oid heap)
  *		(AUX_FILL_FILLFACTOR), and its index is built in one
  *		sort instead of one insertion per value, then read into shared
  *		buffers (warm_indexes).  Nothing else reads an auxiliary table, so
- *		the lock taken on it blocks no one.
+ *		the lock taken on it blocks no one.  *fill_ms, if not NULL: the
+ *		milliseconds fill ran.
  */
 static void
-fill_new_heaps(DtPlanSet *p, const char *fill, Datum *window, Snapshot snap)
+fill_new_heaps(DtPlanSet *p, const char *fill, Datum *window, Snapshot snap, double *fill_ms)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	List	   *heaps = NIL;
 	ListCell   *lc;
 	ListCell   *lh;
 	SPIPlanPtr	plan;
+	instr_time	started;
 
 	foreach(lc, p->sql->aux_relids)
 	{
@@ -709,7 +712,16 @@ fill_new_heaps(DtPlanSet *p, const char *fill, Datum *window, Snapshot snap)
 	plan = SPI_prepare(fill, window != NULL ? 3 : 0, window_types);
 	if (plan == NULL)
 		elog(ERROR, "could not prepare the state fill: %s", SPI_result_code_string(SPI_result));
+	INSTR_TIME_SET_CURRENT(started);
 	spi_util_run(plan, window, NULL, snap);
+	if (fill_ms != NULL)
+	{
+		instr_time	ran;
+
+		INSTR_TIME_SET_CURRENT(ran);
+		INSTR_TIME_SUBTRACT(ran, started);
+		*fill_ms = INSTR_TIME_GET_MILLISEC(ran);
+	}
 	SPI_freeplan(plan);
 	MemoryContextSwitchTo(cxt);
 	forboth(lc, p->sql->aux_relids, lh, heaps)
@@ -784,7 +796,9 @@ insert_query_rows(DtPlanSet *p, SPIPlanPtr insert, SPIPlanPtr select, Snapshot s
 /*
  * full_refresh
  *		Recompute the DT from its query; for a delta-merge DT, if rebuild,
- *		rebuild its state from the inputs and fill the DT from the state;
+ *		rebuild its state from the inputs (timed: stats->state_query_ms,
+ *		what adaptive refresh expects the query to cost, unless the state
+ *		is built from internal DTs) and fill the DT from the state;
  *		a DT with internal DTs reads them if rebuild (the caller refreshed
  *		them), its query as written otherwise.  Without rebuild the caller
  *		sets the state aside (set_aside).
@@ -796,7 +810,8 @@ full_refresh(DtPlanSet *p, Snapshot snap, DtRefreshStats *stats, bool rebuild)
 	if (p->an->strategy == DT_STRATEGY_MERGE && rebuild)
 	{
 		spi_util_run(p->state_clear, NULL, NULL, snap);
-		fill_new_heaps(p, p->sql->state_fill, NULL, snap);
+		fill_new_heaps(p, p->sql->state_fill, NULL, snap,
+					   p->an->internal == 0 ? &stats->state_query_ms : NULL);
 		run_list(p->state_finish, snap);
 		stats->deleted = spi_util_run(p->full_delete, NULL, NULL, snap);
 		stats->inserted = spi_util_run(p->dt_fill, NULL, NULL, snap);
@@ -1152,7 +1167,7 @@ bulk_window(DtPlanSet *p, List *changed)
 static void
 bulk_merge(DtPlanSet *p, Datum *window, List *changed, Snapshot snap, DtRefreshStats *stats)
 {
-	fill_new_heaps(p, deparse_bulk_merge_sql(p->sql, changed), window, snap);
+	fill_new_heaps(p, deparse_bulk_merge_sql(p->sql, changed), window, snap, NULL);
 	run_list(p->state_reset, snap);
 	run_list(p->state_finish, snap);
 	stats->deleted = spi_util_run(p->full_delete, NULL, NULL, snap);
@@ -1462,9 +1477,24 @@ incremental_or_full(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
  * full, are expected to save more than the rebuild costs over a full
  * refresh; and it sets its state aside only when the next ADAPTIVE_PAYBACK
  * refreshes, full instead of incremental, are expected to save more than
- * that: a full refresh barely cheaper would cost a rebuild later.
+ * that: a full refresh barely cheaper would cost a rebuild later, if
+ * incremental refreshes get cheaper again by that much; one whose cheapest
+ * incremental refresh never was goes full for good.
  */
 #define ADAPTIVE_PAYBACK 10
+
+/*
+ * A DT with state whose full refresh from the query was never timed tries
+ * one when even its cheapest incremental refresh took at least this share
+ * of what that is guessed to cost: the guess, from its creation, can be
+ * off by more than that (TPC-H Q22, its statement building the state
+ * timed at creation, cold: 13 ms to over 17 ms for a query of 13 ms and
+ * incremental refreshes of 16 to 17 ms, so it stayed incremental in some
+ * runs), and the incremental refreshes are then no far cheaper for any
+ * window; once timed, the figures decide, and a wrong try costs at most
+ * one rebuild of the state, if the next ADAPTIVE_PAYBACK pay it back.
+ */
+#define ADAPTIVE_TRY_SHARE 0.5
 
 /* compare_double: qsort's order of doubles. */
 static int
@@ -1485,6 +1515,37 @@ median(double *values, int n)
 }
 
 /*
+ * cheapest_incremental_ms
+ *		The least an incremental refresh took of the recent ones (costs, at
+ *		least one): the fixed part of expected_incremental_ms, below which
+ *		none of any window is expected.
+ */
+static double
+cheapest_incremental_ms(const DtRefreshCosts *costs)
+{
+	double		cheapest = costs->incremental_ms[0];
+	int			i;
+
+	for (i = 1; i < costs->nincremental; i++)
+		cheapest = Min(cheapest, costs->incremental_ms[i]);
+	return cheapest;
+}
+
+/* full_query_timed: was a full refresh chosen by the history timed (costs)? */
+static bool
+full_query_timed(const DtRefreshCosts *costs)
+{
+	int			i;
+
+	for (i = 0; i < costs->nfull; i++)
+	{
+		if (costs->full_chosen[i])
+			return true;
+	}
+	return false;
+}
+
+/*
  * expected_incremental_ms
  *		What an incremental refresh of "changes" rows is expected to cost,
  *		from the recent ones (costs, at least one): a fixed part, the
@@ -1496,7 +1557,7 @@ median(double *values, int n)
 static double
 expected_incremental_ms(const DtRefreshCosts *costs, int64 changes, bool *extrapolated)
 {
-	double		fixed = costs->incremental_ms[0];
+	double		fixed = cheapest_incremental_ms(costs);
 	double		reference = -1;
 	double		same[DT_COST_SAMPLES];
 	int			nsame = 0;
@@ -1504,7 +1565,6 @@ expected_incremental_ms(const DtRefreshCosts *costs, int64 changes, bool *extrap
 
 	for (i = 0; i < costs->nincremental; i++)
 	{
-		fixed = Min(fixed, costs->incremental_ms[i]);
 		if (costs->changes[i] >= changes && (reference < 0 || costs->changes[i] < reference))
 			reference = costs->changes[i];
 	}
@@ -1532,30 +1592,57 @@ expected_incremental_ms(const DtRefreshCosts *costs, int64 changes, bool *extrap
  *		least one).  For a DT with state (aside), whose full refresh chosen
  *		by the history runs the query instead of rebuilding the state,
  *		those of that kind, or without one, those that built the state:
- *		ADAPTIVE_QUERY_SHARE of their cost if guess, all of it otherwise.
+ *		if guess, ADAPTIVE_QUERY_SHARE of their cost, or less if their
+ *		statement that built the per-group state from the inputs took less
+ *		(it computes what the query does; the rest of a creation, planning
+ *		and creating tables and indexes, can be most of it: TPC-H Q22, a
+ *		query of 13 ms, created in 30 to 88 ms), all of it otherwise.
  *		*rebuild_ms: with state, what building it is expected to cost, the
- *		median of the last ones that did (-1 if none did).
+ *		median of the last ones that did (-1 if none did); *floor_ms: the
+ *		cheapest of the full refreshes whose median it is (the figure
+ *		itself if guessed).
  */
 static double
-expected_full_ms(const DtRefreshCosts *costs, bool aside, bool guess, double *rebuild_ms)
+expected_full_ms(const DtRefreshCosts *costs, bool aside, bool guess, double *rebuild_ms,
+				 double *floor_ms)
 {
 	double		chosen[DT_COST_SAMPLES];
 	double		other[DT_COST_SAMPLES];
+	double		query[DT_COST_SAMPLES];
 	int			nchosen = 0;
 	int			nother = 0;
+	int			nquery = 0;
 	int			i;
+	double		share;
 
 	for (i = 0; i < costs->nfull; i++)
 	{
 		if (!aside || costs->full_chosen[i])
 			chosen[nchosen++] = costs->full_ms[i];
 		else
+		{
+			if (costs->full_query_ms[i] > 0 && nother < ADAPTIVE_FULL_SAMPLES)
+				query[nquery++] = costs->full_query_ms[i];
 			other[nother++] = costs->full_ms[i];
+		}
 	}
 	*rebuild_ms = nother > 0 ? median(other, Min(nother, ADAPTIVE_FULL_SAMPLES)) : -1;
 	if (nchosen > 0)
-		return median(chosen, Min(nchosen, ADAPTIVE_FULL_SAMPLES));
-	return (guess ? ADAPTIVE_QUERY_SHARE : 1) * *rebuild_ms;
+	{
+		nchosen = Min(nchosen, ADAPTIVE_FULL_SAMPLES);
+		*floor_ms = chosen[0];
+		for (i = 1; i < nchosen; i++)
+			*floor_ms = Min(*floor_ms, chosen[i]);
+		return median(chosen, nchosen);
+	}
+	if (!guess)
+		*floor_ms = *rebuild_ms;
+	else
+	{
+		share = ADAPTIVE_QUERY_SHARE * *rebuild_ms;
+		*floor_ms = nquery > 0 ? Min(share, median(query, nquery)) : share;
+	}
+	return *floor_ms;
 }
 
 /*
@@ -1612,9 +1699,18 @@ changed_input_rows(List *changed)
  *		expected to cost at most ADAPTIVE_PROBE_MARGIN times a full one.
  *		aside: the state is set aside; an incremental refresh would first
  *		rebuild it, which the next ADAPTIVE_PAYBACK ones must pay back, on
- *		a figure not extrapolated.  Not aside, a full refresh that would
+ *		a figure not extrapolated, over the cheapest of the full refreshes
+ *		timed (their median going up with the load, the incremental figure
+ *		staying as it was timed, the state would be rebuilt for nothing and
+ *		set aside again: TPC-H Q22 on a loaded machine).  Not aside, a full refresh that would
  *		set the state aside must pay back its rebuild the same way over
- *		the next ADAPTIVE_PAYBACK ones (a near tie stays incremental).
+ *		the next ADAPTIVE_PAYBACK ones (a near tie stays incremental), but
+ *		only if a rebuild could come: not if even the cheapest incremental
+ *		refresh timed (below which none of any window is expected) would
+ *		not pay it back, as the state set aside would then never be
+ *		rebuilt (TPC-H Q22: its threshold, avg(c_acctbal), moves every
+ *		round, so every incremental refresh evaluates every customer before
+ *		and after, more than the query).
  *		*message says
  *		why when it is full; otherwise it gives both figures if both were
  *		expected, or is NULL.
@@ -1627,6 +1723,7 @@ adaptive_full(Oid relid, const char *what, bool aside, int64 changes, int64 bulk
 	double		full_ms;
 	double		incremental_ms = 0;
 	double		rebuild_ms;
+	double		full_floor_ms;
 	double		input_rows = 0;
 	bool		extrapolated = true;
 	const char *how = what != NULL ? psprintf(" from the query, its %s set aside", what) : "";
@@ -1649,7 +1746,7 @@ adaptive_full(Oid relid, const char *what, bool aside, int64 changes, int64 bulk
 	}
 	if (costs.nincremental == 0 || costs.nfull == 0 || OidIsValid(names_internal_parent(relid)))
 		return false;
-	full_ms = expected_full_ms(&costs, what != NULL, !extrapolated, &rebuild_ms);
+	full_ms = expected_full_ms(&costs, what != NULL, !extrapolated, &rebuild_ms, &full_floor_ms);
 	if (incremental_ms <= full_ms && aside && extrapolated)
 	{
 		*message = psprintf(DT_MESSAGE_ADAPTIVE_FULL "%lld changed rows is expected to take %.0f ms "
@@ -1659,13 +1756,35 @@ adaptive_full(Oid relid, const char *what, bool aside, int64 changes, int64 bulk
 		return true;
 	}
 	if (incremental_ms <= full_ms && aside && rebuild_ms > 0 &&
-		(full_ms - incremental_ms) * ADAPTIVE_PAYBACK < rebuild_ms - full_ms)
+		(full_floor_ms - incremental_ms) * ADAPTIVE_PAYBACK < rebuild_ms - full_floor_ms)
 	{
 		*message = psprintf(DT_MESSAGE_ADAPTIVE_FULL "%lld changed rows is expected to take %.0f ms "
-							"(from the last %d), a full refresh %.0f ms: the next %d would not pay back "
-							"rebuilding the %s (%.0f ms); refreshed in full%s",
-							(long long) changes, incremental_ms, costs.nincremental, full_ms,
+							"(from the last %d), a full refresh %.0f ms, %.0f ms at the cheapest: "
+							"the next %d would not pay back rebuilding the %s (%.0f ms); refreshed in full%s",
+							(long long) changes, incremental_ms, costs.nincremental, full_ms, full_floor_ms,
 							ADAPTIVE_PAYBACK, what, rebuild_ms, how);
+		return true;
+	}
+	if (incremental_ms > full_ms && !aside && what != NULL && rebuild_ms > 0 &&
+		(full_ms - cheapest_incremental_ms(&costs)) * ADAPTIVE_PAYBACK < rebuild_ms - full_ms)
+	{
+		*message = psprintf(DT_MESSAGE_ADAPTIVE_FULL "%lld changed rows was expected to take %.0f ms "
+							"(from the last %d, the cheapest %.0f ms), a full refresh %.0f ms: "
+							"incremental refreshes cannot win, not even by enough over the next %d to pay "
+							"back rebuilding the %s (%.0f ms), so it is not rebuilt; refreshed in full%s",
+							(long long) changes, incremental_ms, costs.nincremental,
+							cheapest_incremental_ms(&costs), full_ms, ADAPTIVE_PAYBACK, what, rebuild_ms, how);
+		return true;
+	}
+	if (!aside && what != NULL && rebuild_ms > 0 && !extrapolated && !full_query_timed(&costs) &&
+		cheapest_incremental_ms(&costs) >= ADAPTIVE_TRY_SHARE * full_ms)
+	{
+		*message = psprintf(DT_MESSAGE_ADAPTIVE_FULL "%lld changed rows was expected to take %.0f ms "
+							"(from the last %d, the cheapest %.0f ms), a full refresh from the query %.0f ms, "
+							"a guess (never timed) that the cheapest is at least %.0f%% of: tried to time "
+							"it; refreshed in full%s",
+							(long long) changes, incremental_ms, costs.nincremental,
+							cheapest_incremental_ms(&costs), full_ms, 100 * ADAPTIVE_TRY_SHARE, how);
 		return true;
 	}
 	if (incremental_ms > full_ms && !aside && what != NULL && rebuild_ms > 0 &&
