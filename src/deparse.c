@@ -3413,6 +3413,37 @@ new_heap_sql(DeparseMerge *b, DtAuxTable *aux)
 }
 
 /*
+ * sort_key_sql
+ *		The group and item of a value of auxiliary table aux as one bigint,
+ *		in the order of both, gid * items + j - 1 (the gid where the table
+ *		has one item): a sort compares its first key in place and reads the
+ *		others from the tuple, and where groups are few most pairs of values
+ *		have the same gid (a rebuild of seed 000's summary, five items in
+ *		five groups: 7% less CPU).  Gids are an identity from 1, so
+ *		sort_key_fields_sql gives them back.
+ */
+static char *
+sort_key_sql(DtAuxTable *aux, const char *gid, const char *j)
+{
+	int			items = list_length(aux->items);
+
+	if (items == 1)
+		return pstrdup(gid);
+	return psprintf("%s * %d + (%s - 1)", gid, items, j);
+}
+
+/* sort_key_fields_sql: the gid and item (j) of sort_key_sql's key k. */
+static char *
+sort_key_fields_sql(DtAuxTable *aux, const char *k)
+{
+	int			items = list_length(aux->items);
+
+	if (items == 1)
+		return psprintf("%s, 1::smallint", k);
+	return psprintf("%s / %d, (%s %% %d + 1)::smallint", k, items, k, items);
+}
+
+/*
  * state_fill_sql
  *		One statement that aggregates change rows into the state and, joined
  *		to the groups it returns, counts their values into the new heap of
@@ -3427,12 +3458,18 @@ new_heap_sql(DeparseMerge *b, DtAuxTable *aux)
  *		(an incremental sort, whose second sort compares values alone): where
  *		groups and items are few, one sort by all three compares most pairs
  *		by all three (five groups of five items of 1M rows: half the CPU).
+ *		Group and item are sorted as one number (sort_key_sql).
  *		Both sorts are fenced (OFFSET 0): the planner then counts the sorted
  *		values in order; otherwise, for one item, it hashed them (their
  *		order lost for the index build) or sorted them twice in full.
+ *		The values of the auxiliary tables at positions "hashed" (in
+ *		aux_tables) are counted in a hash table instead, and only their
+ *		counts sorted: where a table has few values (a rebuild of seed
+ *		000's template statistics reads 3.8M values of four text items,
+ *		200 distinct), which the caller knows from the table's statistics.
  */
 static char *
-state_fill_sql(DeparseMerge *b, bool bulk, List *changed)
+state_fill_sql(DeparseMerge *b, bool bulk, List *changed, List *hashed)
 {
 	StringInfoData s;
 	ListCell   *lc;
@@ -3449,17 +3486,25 @@ state_fill_sql(DeparseMerge *b, bool bulk, List *changed)
 	foreach(lc, b->an->aux_tables)
 	{
 		DtAuxTable *aux = (DtAuxTable *) lfirst(lc);
-		char	   *values = psprintf("SELECT st.gid, u.j, u.v, w." DT_COL_SIGN "::bigint AS c FROM w "
-									  "JOIN st ON st.key = w.key %s WHERE u.v IS NOT NULL",
-									  aux_values_sql(aux));
+		char	   *values = psprintf("SELECT %s AS k, u.v, w." DT_COL_SIGN "::bigint AS c "
+									  "FROM w JOIN st ON st.key = w.key %s WHERE u.v IS NOT NULL",
+									  sort_key_sql(aux, "st.gid", "u.j"), aux_values_sql(aux));
 
 		if (bulk)
-			values = psprintf("SELECT a.gid, a.j, a.v, a.c FROM %s a UNION ALL %s",
+			values = psprintf("SELECT %s AS k, a.v, a.c FROM %s a UNION ALL %s", sort_key_sql(aux, "a.gid", "a.j"),
 							  names_internal_qualified(DT_OBJECT_AUX, b->dtrelid, aux->no), values);
-		appendStringInfo(&s, ", a%d AS (INSERT INTO %s (gid, j, v, c) SELECT x.gid, x.j, x.v, sum(x.c) "
-						 "FROM (SELECT * FROM (%s ORDER BY 1, 2 OFFSET 0) y ORDER BY 1, 2, 3 OFFSET 0) x "
-						 "GROUP BY x.gid, x.j, x.v%s)",
-						 aux->no, new_heap_sql(b, aux), values, bulk ? " HAVING sum(x.c) <> 0" : "");
+		if (list_member_int(hashed, foreach_current_index(lc)))
+			appendStringInfo(&s, ", a%d AS (INSERT INTO %s (gid, j, v, c) SELECT %s, x.v, x.c "
+							 "FROM (SELECT y.k, y.v, sum(y.c) AS c FROM (%s) y GROUP BY y.k, y.v%s OFFSET 0) x "
+							 "ORDER BY x.k, x.v)",
+							 aux->no, new_heap_sql(b, aux), sort_key_fields_sql(aux, "x.k"), values,
+							 bulk ? " HAVING sum(y.c) <> 0" : "");
+		else
+			appendStringInfo(&s, ", a%d AS (INSERT INTO %s (gid, j, v, c) SELECT %s, x.v, sum(x.c) "
+							 "FROM (SELECT * FROM (%s ORDER BY 1 OFFSET 0) y ORDER BY 1, 2 OFFSET 0) x "
+							 "GROUP BY x.k, x.v%s)",
+							 aux->no, new_heap_sql(b, aux), sort_key_fields_sql(aux, "x.k"), values,
+							 bulk ? " HAVING sum(x.c) <> 0" : "");
 	}
 	appendStringInfoString(&s, " SELECT count(*) FROM st");
 	return s.data;
@@ -3526,7 +3571,6 @@ rebuild_sql(DeparseMerge *b)
 		sql->aux_relids = lappend_oid(sql->aux_relids, names_internal_relid(DT_OBJECT_AUX, b->dtrelid, aux->no));
 	}
 	sql->state_clear = psprintf("TRUNCATE %s", b->state);
-	sql->state_fill = state_fill_sql(b, false, NIL);
 	sql->state_reset = state_reset_sql(b);
 
 	sql->state_finish = NIL;
@@ -4144,7 +4188,20 @@ deparse_merge_sql(DtSql *sql, List *changed)
 char *
 deparse_bulk_merge_sql(DtSql *sql, List *changed)
 {
-	return state_fill_sql(sql->merge, true, changed);
+	return state_fill_sql(sql->merge, true, changed, NIL);
+}
+
+/*
+ * deparse_state_fill_sql
+ *		The statement that fills the state and the new heaps of the
+ *		auxiliary tables from the base tables (DtSql's rebuild), counting
+ *		the values of the auxiliary tables at positions "hashed" (of
+ *		aux_relids) in a hash table (state_fill_sql).
+ */
+char *
+deparse_state_fill_sql(DtSql *sql, List *hashed)
+{
+	return state_fill_sql(sql->merge, false, NIL, hashed);
 }
 
 /*

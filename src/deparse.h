@@ -133,16 +133,16 @@ typedef struct DtSql
 
 	/*
 	 * Rebuilding the state from the base table: state_clear empties it;
-	 * state_fill (not prepared: it writes into new heaps) fills it and the
-	 * new heaps of the auxiliary tables aux_relids, which the caller makes
-	 * before (make_new_heap) and swaps in after (finish_heap_swap, which
-	 * builds their indexes in one sort each); state_finish computes what
-	 * reads the auxiliary tables.  A large window takes the same path
+	 * deparse_state_fill_sql (not prepared: it writes into new heaps) fills
+	 * it and the new heaps of the auxiliary tables aux_relids (in the order
+	 * of the analysis's aux_tables), which the caller makes before
+	 * (make_new_heap) and swaps in after (finish_heap_swap, which builds
+	 * their indexes in one sort each); state_finish computes what reads the
+	 * auxiliary tables.  A large window takes the same path
 	 * (deparse_bulk_merge_sql, then state_reset, then state_finish).  Then
 	 * the DT is filled from the state.
 	 */
 	char	   *state_clear;
-	char	   *state_fill;
 	List	   *aux_relids;
 	List	   *state_reset;
 	List	   *state_finish;
@@ -165,6 +165,7 @@ extern List *deparse_table_columns(Oid relid, List **attnums);
 extern DtSql *deparse_refresh_sql(Oid dtrelid, DtAnalysis *an);
 extern char *deparse_merge_sql(DtSql *sql, List *changed);
 extern char *deparse_bulk_merge_sql(DtSql *sql, List *changed);
+extern char *deparse_state_fill_sql(DtSql *sql, List *hashed);
 extern char *deparse_recompute_keys_sql(DtAnalysis *an, List *changed);
 extern void deparse_cursor_walk_sql(Oid dtrelid, DtAuxTable *aux,
 									char **up, char **down, char **start);

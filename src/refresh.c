@@ -675,8 +675,43 @@ fill_with_room(Oid heap)
 }
 
 /*
+ * The bytes of work_mem a value of an auxiliary table is counted at when a
+ * rebuild decides to count them in a hash table (few_values): its entry,
+ * key, count and the state of its sum, with room to spare.
+ */
+#define HASHED_VALUE_BYTES 256
+
+/*
+ * few_values
+ *		The positions (in aux_relids) of the auxiliary tables whose rows, as
+ *		their last ANALYZE counted them, fit in work_mem at
+ *		HASHED_VALUE_BYTES each: a rebuild counts their values in a hash
+ *		table and sorts only the counts (deparse_state_fill_sql).  A table
+ *		never analyzed (a new DT's) or found empty has its values sorted:
+ *		a hash table of more values than expected is written to disk in
+ *		parts, where the sort reads them in order.  Takes lockmode on each.
+ */
+static List *
+few_values(List *aux_relids, LOCKMODE lockmode)
+{
+	List	   *hashed = NIL;
+	ListCell   *lc;
+
+	foreach(lc, aux_relids)
+	{
+		Relation	rel = table_open(lfirst_oid(lc), lockmode);
+		float4		tuples = rel->rd_rel->reltuples;
+
+		table_close(rel, NoLock);
+		if (tuples > 0 && tuples * HASHED_VALUE_BYTES <= work_mem * 1024.0)
+			hashed = lappend_int(hashed, foreach_current_index(lc));
+	}
+	return hashed;
+}
+
+/*
  * fill_new_heaps
- *		Run fill (DtSql's state_fill, or a bulk merge, which reads the window
+ *		Run fill (deparse_state_fill_sql's, or a bulk merge, which reads the window
  *		"window" when given) into new heaps of the auxiliary tables, then
  *		swap those in, as REFRESH MATERIALIZED VIEW does: each table keeps
  *		its OID and gets the rows fill wrote, with room left on each page
@@ -810,8 +845,8 @@ full_refresh(DtPlanSet *p, Snapshot snap, DtRefreshStats *stats, bool rebuild)
 	if (p->an->strategy == DT_STRATEGY_MERGE && rebuild)
 	{
 		spi_util_run(p->state_clear, NULL, NULL, snap);
-		fill_new_heaps(p, p->sql->state_fill, NULL, snap,
-					   p->an->internal == 0 ? &stats->state_query_ms : NULL);
+		fill_new_heaps(p, deparse_state_fill_sql(p->sql, few_values(p->sql->aux_relids, AccessExclusiveLock)),
+					   NULL, snap, p->an->internal == 0 ? &stats->state_query_ms : NULL);
 		run_list(p->state_finish, snap);
 		stats->deleted = spi_util_run(p->full_delete, NULL, NULL, snap);
 		stats->inserted = spi_util_run(p->dt_fill, NULL, NULL, snap);
@@ -2669,7 +2704,8 @@ explain_statements(List *rows, DtPlanSet *p, DtEntry *entry, DtDecision *d)
 	if (p->an->strategy == DT_STRATEGY_MERGE && !d->set_aside)
 	{
 		rows = explain_row(rows, "statement", "rebuild state", p->sql->state_clear);
-		rows = explain_row(rows, "statement", "rebuild state", p->sql->state_fill);
+		rows = explain_row(rows, "statement", "rebuild state",
+						   deparse_state_fill_sql(p->sql, few_values(p->sql->aux_relids, AccessShareLock)));
 		foreach(lc, p->sql->state_finish)
 			rows = explain_row(rows, "statement", "rebuild state", (char *) lfirst(lc));
 		rows = explain_row(rows, "statement", "delete", p->sql->full_delete);

@@ -1,6 +1,7 @@
 -- The fill of a rebuild of the per-group state (deparse.c, state_fill_sql):
 -- the state grouped by the fields of the key (key_fields_sql), not by the
--- key as a record, and the value counts sorted by group and item first,
+-- key as a record, and the value counts sorted by group and item first
+-- (one number, sort_key_sql: counted's float8 values are three items),
 -- then by value within each (an incremental sort), as after a stretch of
 -- full refreshes that set the state aside, or a bulk merge.  Keys of
 -- several columns with NULLs, of a join and of grouping sets; after each
@@ -26,6 +27,7 @@ INSERT INTO r SELECT i, CASE WHEN i % 11 = 0 THEN NULL ELSE 'g' || (i % 6) END,
 SELECT dt.create_dynamic_table('counted', $$
 SELECT k1, k2, count(*) AS n, sum(x) AS sx, avg(x) AS ax, min(x) AS lo, max(x) AS hi,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY x) AS med,
+       percentile_disc(0.25) WITHIN GROUP (ORDER BY x / 2) AS q_half, max(x) FILTER (WHERE k2 = 1) AS hi_k2_1,
        count(DISTINCT t) AS dt, min(t) AS first_t
   FROM r GROUP BY k1, k2
 $$, refresh_mode => 'incremental');
