@@ -3403,7 +3403,8 @@ cursor_rebuild_sql(DeparseMerge *b, DtAggregate *agg)
 /*
  * new_heap_sql
  *		The name make_new_heap gives the new heap of auxiliary table aux
- *		(pg_temp_<its OID>, in its schema), which state_fill fills.
+ *		(pg_temp_<its OID>, in its schema), which the state's fill
+ *		(deparse_state_fill_sql) fills.
  */
 static char *
 new_heap_sql(DeparseMerge *b, DtAuxTable *aux)
@@ -4183,7 +4184,8 @@ deparse_merge_sql(DtSql *sql, List *changed)
  * deparse_bulk_merge_sql
  *		The statement of a refresh whose window is large against the state
  *		(refresh.c decides): the window "changed" merged into the state and
- *		into the new heaps of the auxiliary tables as state_fill does.
+ *		into the new heaps of the auxiliary tables as the state's fill
+ *		(deparse_state_fill_sql) does.
  */
 char *
 deparse_bulk_merge_sql(DtSql *sql, List *changed)

@@ -2871,16 +2871,6 @@ static int64 group_rows;		/* their windows' rows */
 static bool group_planned;		/* one of them planned a statement */
 
 /*
- * refresh_one
- *		Refresh one DT, already locked by the caller, as of snapshot snap;
- *		then, with clean_logs, delete the rows of the logs it read that
- *		every reader has consumed (capture_cleanup).
- *
- * Changes the current transaction made before this call count as
- * consumed: in a unit, a DT downstream reads what its upstream DTs wrote
- * moments before, in the same transaction.
- */
-/*
  * refuse_user_triggers
  *		A DT has no triggers but dt_guard and the internal capture triggers
  *		(ddl_guard.c refuses CREATE TRIGGER on it), but one made by 1.0, or
@@ -2912,6 +2902,16 @@ refuse_user_triggers(Oid relid)
 	table_close(rel, AccessShareLock);
 }
 
+/*
+ * refresh_one
+ *		Refresh one DT, already locked by the caller, as of snapshot snap;
+ *		then, with clean_logs, delete the rows of the logs it read that
+ *		every reader has consumed (capture_cleanup).
+ *
+ * Changes the current transaction made before this call count as
+ * consumed: in a unit, a DT downstream reads what its upstream DTs wrote
+ * moments before, in the same transaction.
+ */
 static void
 refresh_one(Oid relid, Snapshot snap, TimestampTz data_timestamp, const char *trigger,
 			RefreshFreshFn fresh, bool clean_logs, DtRefreshStats *stats)
