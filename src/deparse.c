@@ -92,7 +92,9 @@
  * The fill factor of the auxiliary tables: a fill packs them in index
  * order, and a merge then updates counts all over them; the room left on
  * each page lets such an update be a HOT update (no new index entry, no
- * second heap page), where on a full page every one of them was not.
+ * second heap page), where on a full page every one of them was not.  A
+ * fill loads them with more room still (refresh.c, AUX_FILL_FILLFACTOR);
+ * this one is what the rows a merge adds leave.
  */
 #define AUX_FILLFACTOR 85
 

@@ -43,8 +43,10 @@
 #include "catalog/pg_statistic.h"
 #include "catalog/pg_type.h"
 #include "commands/cluster.h"
+#include "commands/tablecmds.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/readfuncs.h"
 #include "optimizer/optimizer.h"
@@ -642,11 +644,42 @@ warm_indexes(List *relids)
 }
 
 /*
+ * The fill factor a fill loads the auxiliary tables with: below the one
+ * they are made with (deparse.c, AUX_FILLFACTOR), which they keep for the
+ * rows a merge adds.  PostgreSQL prunes a page (reads every row on it to
+ * free the dead ones) on each visit once its free space is below the
+ * table's fill factor's share, so a page filled just to that share was
+ * pruned on every visit after a merge had updated a count on it: a whole
+ * page read to free one row, a fifth of each update of a count (perf, seed
+ * 000's summary at 10M rows).  Filled to 70%, a page takes about 20 updates
+ * of its counts before its first prune: 2,000-row merges into a copy of
+ * that summary's value counts (2.4M rows) took 17 to 24% less CPU
+ * time than at 85%, for 20% more pages.
+ */
+#define AUX_FILL_FILLFACTOR 70
+
+/*
+ * fill_with_room
+ *		Give the new heap of an auxiliary table the fill factor its fill
+ *		loads it with (AUX_FILL_FILLFACTOR); the table keeps its own.
+ */
+static void
+fill_with_room(Oid heap)
+{
+	AlterTableCmd *cmd = makeNode(AlterTableCmd);
+
+	cmd->subtype = AT_SetRelOptions;
+	cmd->def = (Node *) list_make1(makeDefElem("fillfactor", (Node *) makeInteger(AUX_FILL_FILLFACTOR), -1));
+	AlterTableInternal(heap, list_make1(cmd), false);
+}
+
+/*
  * fill_new_heaps
  *		Run fill (DtSql's state_fill, or a bulk merge, which reads the window
  *		"window" when given) into new heaps of the auxiliary tables, then
  *		swap those in, as REFRESH MATERIALIZED VIEW does: each table keeps
- *		its OID and gets the rows fill wrote, and its index is built in one
+ *		its OID and gets the rows fill wrote, with room left on each page
+ *		(AUX_FILL_FILLFACTOR), and its index is built in one
  *		sort instead of one insertion per value, then read into shared
  *		buffers (warm_indexes).  Nothing else reads an auxiliary table, so
  *		the lock taken on it blocks no one.
@@ -669,6 +702,7 @@ fill_new_heaps(DtPlanSet *p, const char *fill, Datum *window, Snapshot snap)
 		table_close(rel, NoLock);
 		heaps = lappend_oid(heaps, make_new_heap(lfirst_oid(lc), tablespace, am,
 												 RELPERSISTENCE_UNLOGGED, ExclusiveLock));
+		fill_with_room(llast_oid(heaps));
 	}
 	/* fill finds the new heaps by name */
 	CommandCounterIncrement();
