@@ -32,18 +32,20 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/htup_details.h"
 #include "access/multixact.h"
+#include "access/reloptions.h"
 #include "access/sysattr.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_statistic.h"
 #include "catalog/pg_type.h"
 #include "commands/cluster.h"
-#include "commands/tablecmds.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
@@ -661,16 +663,36 @@ warm_indexes(List *relids)
 /*
  * fill_with_room
  *		Give the new heap of an auxiliary table the fill factor its fill
- *		loads it with (AUX_FILL_FILLFACTOR); the table keeps its own.
+ *		loads it with (AUX_FILL_FILLFACTOR), among the reloptions make_new_heap
+ *		copied; the table keeps its own.  Its pg_class row is written here,
+ *		not by AlterTableInternal, which takes itself for a subcommand of the
+ *		DDL command running: under a command with event triggers (the
+ *		extension's sql_drop one is always there), as CREATE TABLE ... AS
+ *		SELECT dt.refresh(...), PostgreSQL up to 15.18 crashed there.
  */
 static void
 fill_with_room(Oid heap)
 {
-	AlterTableCmd *cmd = makeNode(AlterTableCmd);
+	Relation	classes = table_open(RelationRelationId, RowExclusiveLock);
+	HeapTuple	tuple = SearchSysCacheCopy1(RELOID, ObjectIdGetDatum(heap));
+	Datum		values[Natts_pg_class] = {0};
+	bool		nulls[Natts_pg_class] = {0};
+	bool		replace[Natts_pg_class] = {0};
+	Datum		options;
+	bool		isnull;
 
-	cmd->subtype = AT_SetRelOptions;
-	cmd->def = (Node *) list_make1(makeDefElem("fillfactor", (Node *) makeInteger(AUX_FILL_FILLFACTOR), -1));
-	AlterTableInternal(heap, list_make1(cmd), false);
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "cache lookup failed for relation %u", heap);
+	options = SysCacheGetAttr(RELOID, tuple, Anum_pg_class_reloptions, &isnull);
+	options = transformRelOptions(isnull ? (Datum) 0 : options,
+								  list_make1(makeDefElem("fillfactor", (Node *) makeInteger(AUX_FILL_FILLFACTOR), -1)),
+								  NULL, NULL, false, false);
+	(void) heap_reloptions(RELKIND_RELATION, options, true);
+	values[Anum_pg_class_reloptions - 1] = options;
+	replace[Anum_pg_class_reloptions - 1] = true;
+	tuple = heap_modify_tuple(tuple, RelationGetDescr(classes), values, nulls, replace);
+	CatalogTupleUpdate(classes, &tuple->t_self, tuple);
+	table_close(classes, RowExclusiveLock);
 }
 
 /*
