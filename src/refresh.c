@@ -42,6 +42,7 @@
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_constraint.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_statistic.h"
 #include "catalog/pg_type.h"
@@ -2738,23 +2739,17 @@ static int64 group_rows;		/* their windows' rows */
 static bool group_planned;		/* one of them planned a statement */
 
 /*
- * refresh_one
- *		Refresh one DT, already locked by the caller, as of snapshot snap;
- *		then, with clean_logs, delete the rows of the logs it read that
- *		every reader has consumed (capture_cleanup).
- *
- * Changes the current transaction made before this call count as
- * consumed: in a unit, a DT downstream reads what its upstream DTs wrote
- * moments before, in the same transaction.
- */
-/*
  * refuse_user_triggers
  *		A DT has no triggers but dt_guard and the internal capture triggers
  *		(ddl_guard.c refuses CREATE TRIGGER on it), but one made by 1.0, or
  *		by a restore of its dump before dt_guard, is still there: the
  *		refresh would fire it, and a trigger that changes, skips or writes
- *		rows would leave the DT different from its query.  (A disabled one
- *		does not fire.)
+ *		rows would leave the DT different from its query.  Nor may another
+ *		table's foreign key reference it (its internal triggers are on the
+ *		DT): a full refresh deletes every row before it writes the result
+ *		again, which the key refused, or cascaded to delete or change the
+ *		referencing rows though the DT's rows came back.  (A disabled
+ *		trigger does not fire.)
  */
 static void
 refuse_user_triggers(Oid relid)
@@ -2767,7 +2762,9 @@ refuse_user_triggers(Oid relid)
 	{
 		Trigger    *t = &triggers->triggers[i];
 
-		if (!t->tgisinternal && t->tgenabled != TRIGGER_DISABLED && strcmp(t->tgname, DT_GUARD_TRIGGER) != 0)
+		if (t->tgenabled == TRIGGER_DISABLED)
+			continue;
+		if (!t->tgisinternal && strcmp(t->tgname, DT_GUARD_TRIGGER) != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("dynamic table \"%s\" has trigger \"%s\"", RelationGetRelationName(rel), t->tgname),
@@ -2775,10 +2772,40 @@ refuse_user_triggers(Oid relid)
 					 errhint("Drop the trigger (or disable it): DROP TRIGGER %s ON %s.", quote_identifier(t->tgname),
 							 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
 														RelationGetRelationName(rel)))));
+		if (t->tgisinternal && OidIsValid(t->tgconstraint))
+		{
+			HeapTuple	tuple = SearchSysCache1(CONSTROID, ObjectIdGetDatum(t->tgconstraint));
+			Form_pg_constraint con;
+
+			if (!HeapTupleIsValid(tuple))
+				elog(ERROR, "cache lookup failed for constraint %u", t->tgconstraint);
+			con = (Form_pg_constraint) GETSTRUCT(tuple);
+			if (con->contype == CONSTRAINT_FOREIGN)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("dynamic table \"%s\" is in foreign key \"%s\" of \"%s\"",
+								RelationGetRelationName(rel), NameStr(con->conname), get_rel_name(con->conrelid)),
+						 errdetail("A dynamic table holds the result of its query; a full refresh deletes all of its rows before it writes that again, which the foreign key would refuse or act on."),
+						 errhint("Drop the constraint: ALTER TABLE %s DROP CONSTRAINT %s.",
+								 quote_qualified_identifier(get_namespace_name(get_rel_namespace(con->conrelid)),
+															get_rel_name(con->conrelid)),
+								 quote_identifier(NameStr(con->conname)))));
+			ReleaseSysCache(tuple);
+		}
 	}
 	table_close(rel, AccessShareLock);
 }
 
+/*
+ * refresh_one
+ *		Refresh one DT, already locked by the caller, as of snapshot snap;
+ *		then, with clean_logs, delete the rows of the logs it read that
+ *		every reader has consumed (capture_cleanup).
+ *
+ * Changes the current transaction made before this call count as
+ * consumed: in a unit, a DT downstream reads what its upstream DTs wrote
+ * moments before, in the same transaction.
+ */
 static void
 refresh_one(Oid relid, Snapshot snap, TimestampTz data_timestamp, const char *trigger,
 			RefreshFreshFn fresh, bool clean_logs, DtRefreshStats *stats)

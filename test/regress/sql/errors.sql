@@ -353,6 +353,26 @@ SELECT action FROM dt.refresh('d');
 SELECT dt_test.check('d');
 DROP FUNCTION skip_row();
 
+-- Nor may another table's foreign key reference a dynamic table.
+-- PostgreSQL lets it be made (its triggers, on the dynamic table, are
+-- internal), and a full refresh, which deletes the rows before it writes
+-- them again, cascaded the delete to every referencing row (or failed, ON
+-- DELETE NO ACTION).  The refreshes refuse to run until it is dropped.
+CREATE TABLE fk_in (id int PRIMARY KEY, g int);
+INSERT INTO fk_in SELECT i, i % 3 FROM generate_series(1, 30) i;
+SELECT dt.create_dynamic_table('fk_dt', 'SELECT g, count(*) AS n FROM fk_in GROUP BY g');
+CREATE TABLE fk_ref (g int REFERENCES fk_dt (g) ON DELETE CASCADE);
+INSERT INTO fk_ref SELECT g FROM fk_dt;
+TRUNCATE fk_in;
+INSERT INTO fk_in SELECT i, i % 3 FROM generate_series(1, 30) i;
+SELECT * FROM dt_test.fails($$SELECT dt.refresh('fk_dt')$$);
+SELECT count(*) AS referencing FROM fk_ref;
+DROP TABLE fk_ref;
+SELECT action FROM dt.refresh('fk_dt');
+SELECT dt_test.check('fk_dt');
+SELECT dt.drop_dynamic_table('fk_dt');
+DROP TABLE fk_in;
+
 -- ---------------------------------------------------------------------
 -- The guard trigger of the dynamic table and the capture triggers of
 -- its input stay in place and enabled.  (Dropping dt_guard makes the
