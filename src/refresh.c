@@ -2749,7 +2749,10 @@ static bool group_planned;		/* one of them planned a statement */
  *		DT): a full refresh deletes every row before it writes the result
  *		again, which the key refused, or cascaded to delete or change the
  *		referencing rows though the DT's rows came back.  (A disabled
- *		trigger does not fire.)
+ *		trigger does not fire.)  Nor may row-level security be forced on
+ *		its owner (ddl_guard.c refuses it; dropping dt_guard and making it
+ *		again, as a restore does, let it through): the refresh's DELETE
+ *		missed the rows the policies hid, and its INSERT wrote them again.
  */
 static void
 refuse_user_triggers(Oid relid)
@@ -2758,6 +2761,14 @@ refuse_user_triggers(Oid relid)
 	TriggerDesc *triggers = rel->trigdesc;
 	int			i;
 
+	if (rel->rd_rel->relrowsecurity && rel->rd_rel->relforcerowsecurity)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("dynamic table \"%s\" has row-level security forced on its owner", RelationGetRelationName(rel)),
+				 errdetail("Its refreshes run as its owner, and must see and write all of its rows."),
+				 errhint("ALTER TABLE %s NO FORCE ROW LEVEL SECURITY.",
+						 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+													RelationGetRelationName(rel)))));
 	for (i = 0; triggers != NULL && i < triggers->numtriggers; i++)
 	{
 		Trigger    *t = &triggers->triggers[i];
