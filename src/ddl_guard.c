@@ -488,7 +488,7 @@ check_input_subcommand(AlterTableStmt *stmt, AlterTableCmd *cmd, AfterCommand *a
  *		CONSTRAINT) may not reference a DT, as none references a
  *		materialized view: a full refresh deletes all of its rows before it
  *		writes them again, which the key would refuse or carry over to the
- *		referencing rows.  (refuse_user_triggers stops the refreshes of a
+ *		referencing rows.  (refuse_unsafe_refresh stops the refreshes of a
  *		DT one made before references.)
  */
 static void

@@ -2739,8 +2739,9 @@ static int64 group_rows;		/* their windows' rows */
 static bool group_planned;		/* one of them planned a statement */
 
 /*
- * refuse_user_triggers
- *		A DT has no triggers but dt_guard and the internal capture triggers
+ * refuse_unsafe_refresh
+ *		Refuse to refresh a DT whose refresh would write anything but its
+ *		query's result.  A DT has no triggers but dt_guard and the internal capture triggers
  *		(ddl_guard.c refuses CREATE TRIGGER on it), but one made by 1.0, or
  *		by a restore of its dump before dt_guard, is still there: the
  *		refresh would fire it, and a trigger that changes, skips or writes
@@ -2755,7 +2756,7 @@ static bool group_planned;		/* one of them planned a statement */
  *		missed the rows the policies hid, and its INSERT wrote them again.
  */
 static void
-refuse_user_triggers(Oid relid)
+refuse_unsafe_refresh(Oid relid)
 {
 	Relation	rel = table_open(relid, AccessShareLock);
 	TriggerDesc *triggers = rel->trigdesc;
@@ -2860,7 +2861,7 @@ refresh_one(Oid relid, Snapshot snap, TimestampTz data_timestamp, const char *tr
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("dynamic table with OID %u does not exist", relid)));
 	entry = catalog_read_entry(relid, false);
-	refuse_user_triggers(relid);
+	refuse_unsafe_refresh(relid);
 	/* after pg_upgrade: the tree stored again, from the definition */
 	analysis_renew_tree(entry);
 	owner = catalog_relation_owner(relid);
