@@ -1240,7 +1240,8 @@ capture_release_unused_inputs(bool nowait)
  *		may change its capture), which no DT reads: may the change log no
  *		longer record it?  A column the log still records, whose release
  *		was left to the scheduler or kept for room (log_room), is dropped
- *		from it now if the log has room; false if it stays recorded.
+ *		from it now if the log has room; false if it stays recorded.  (Not
+ *		for a role that does not own relid, whose ALTER TABLE fails.)
  */
 bool
 capture_release_column(Oid relid, AttrNumber attnum)
@@ -1249,8 +1250,13 @@ capture_release_column(Oid relid, AttrNumber attnum)
 
 	if (!OidIsValid(logoid) || !bms_is_member(attnum, log_columns(logoid)))
 		return true;
+	/* ALTER TABLE refuses anyone else, before locking anything */
+	if (!pg_class_ownercheck(relid, GetUserId()))
+		return true;
 	if (log_room(relid, logoid) <= 0)
 		return false;
+	/* the table's lock first, as writers take them (then the log's) */
+	LockRelationOid(relid, AccessExclusiveLock);
 	LockRelationOid(logoid, AccessExclusiveLock);
 	catalog_exec_ddl(psprintf("ALTER TABLE %s DROP COLUMN a%d",
 							  names_internal_qualified(DT_OBJECT_CHANGES, relid, 0), attnum));

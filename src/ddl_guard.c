@@ -15,7 +15,8 @@
  *	  its own refresh;
  *	- the ProcessUtility hook refuses ALTER TABLE on a DT except storage and
  *	  ownership settings (but SET UNLOGGED), renaming its columns, triggers
- *	  and rules on it, changing the type of a column a DT reads, disabling the guard
+ *	  and rules on it, changing the type of a column a DT reads, foreign
+ *	  keys referencing a DT, disabling the guard
  *	  and capture triggers and dropping the capture triggers; dropping a
  *	  DT's dt_guard trigger makes it a plain table (lifecycle_unmake_dynamic,
  *	  what pg_restore --clean needs);
@@ -481,6 +482,42 @@ check_input_subcommand(AlterTableStmt *stmt, AlterTableCmd *cmd, AfterCommand *a
 }
 
 /*
+ * check_foreign_key
+ *		A foreign key added by cmd (ADD CONSTRAINT, ADD COLUMN ...
+ *		REFERENCES, and CREATE TABLE, whose foreign keys come as ADD
+ *		CONSTRAINT) may not reference a DT, as none references a
+ *		materialized view: a full refresh deletes all of its rows before it
+ *		writes them again, which the key would refuse or carry over to the
+ *		referencing rows.  (refuse_unsafe_refresh stops the refreshes of a
+ *		DT one made before references.)
+ */
+static void
+check_foreign_key(AlterTableCmd *cmd)
+{
+	List	   *constraints = NIL;
+	ListCell   *lc;
+
+	if (cmd->subtype == AT_AddConstraint && IsA(cmd->def, Constraint))
+		constraints = list_make1(cmd->def);
+	else if (cmd->subtype == AT_AddColumn && IsA(cmd->def, ColumnDef))
+		constraints = ((ColumnDef *) cmd->def)->constraints;
+	foreach(lc, constraints)
+	{
+		Constraint *con = lfirst_node(Constraint, lc);
+		Oid			referenced;
+
+		if (con->contype != CONSTR_FOREIGN)
+			continue;
+		referenced = RangeVarGetRelid(con->pktable, NoLock, true);
+		if (OidIsValid(referenced) && catalog_is_dynamic_table(referenced))
+			ereport(ERROR,
+					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+					 errmsg("a foreign key cannot reference dynamic table \"%s\"", con->pktable->relname),
+					 errdetail("A full refresh deletes all of its rows before it writes them again, which the foreign key would refuse or carry over to the referencing rows.")));
+	}
+}
+
+/*
  * check_alter_table
  *		ALTER TABLE on a DT, on a relation a DT reads, or on a partition of
  *		one.
@@ -507,6 +544,7 @@ check_alter_table(AlterTableStmt *stmt, AfterCommand *after)
 		if (is_dt)
 			check_dt_subcommand(stmt, cmd, after, relid);
 		check_input_subcommand(stmt, cmd, after, relid, is_read);
+		check_foreign_key(cmd);
 	}
 }
 

@@ -32,18 +32,21 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/htup_details.h"
 #include "access/multixact.h"
+#include "access/reloptions.h"
 #include "access/sysattr.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_constraint.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_statistic.h"
 #include "catalog/pg_type.h"
 #include "commands/cluster.h"
-#include "commands/tablecmds.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
@@ -662,16 +665,36 @@ warm_indexes(List *relids)
 /*
  * fill_with_room
  *		Give the new heap of an auxiliary table the fill factor its fill
- *		loads it with (AUX_FILL_FILLFACTOR); the table keeps its own.
+ *		loads it with (AUX_FILL_FILLFACTOR), among the reloptions make_new_heap
+ *		copied; the table keeps its own.  Its pg_class row is written here,
+ *		not by AlterTableInternal, which takes itself for a subcommand of the
+ *		DDL command running: under a command with event triggers (the
+ *		extension's sql_drop one is always there), as CREATE TABLE ... AS
+ *		SELECT dt.refresh(...), PostgreSQL up to 15.18 crashed there.
  */
 static void
 fill_with_room(Oid heap)
 {
-	AlterTableCmd *cmd = makeNode(AlterTableCmd);
+	Relation	classes = table_open(RelationRelationId, RowExclusiveLock);
+	HeapTuple	tuple = SearchSysCacheCopy1(RELOID, ObjectIdGetDatum(heap));
+	Datum		values[Natts_pg_class] = {0};
+	bool		nulls[Natts_pg_class] = {0};
+	bool		replace[Natts_pg_class] = {0};
+	Datum		options;
+	bool		isnull;
 
-	cmd->subtype = AT_SetRelOptions;
-	cmd->def = (Node *) list_make1(makeDefElem("fillfactor", (Node *) makeInteger(AUX_FILL_FILLFACTOR), -1));
-	AlterTableInternal(heap, list_make1(cmd), false);
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "cache lookup failed for relation %u", heap);
+	options = SysCacheGetAttr(RELOID, tuple, Anum_pg_class_reloptions, &isnull);
+	options = transformRelOptions(isnull ? (Datum) 0 : options,
+								  list_make1(makeDefElem("fillfactor", (Node *) makeInteger(AUX_FILL_FILLFACTOR), -1)),
+								  NULL, NULL, false, false);
+	(void) heap_reloptions(RELKIND_RELATION, options, true);
+	values[Anum_pg_class_reloptions - 1] = options;
+	replace[Anum_pg_class_reloptions - 1] = true;
+	tuple = heap_modify_tuple(tuple, RelationGetDescr(classes), values, nulls, replace);
+	CatalogTupleUpdate(classes, &tuple->t_self, tuple);
+	table_close(classes, RowExclusiveLock);
 }
 
 /*
@@ -2871,26 +2894,44 @@ static int64 group_rows;		/* their windows' rows */
 static bool group_planned;		/* one of them planned a statement */
 
 /*
- * refuse_user_triggers
- *		A DT has no triggers but dt_guard and the internal capture triggers
+ * refuse_unsafe_refresh
+ *		Refuse to refresh a DT whose refresh would write anything but its
+ *		query's result.  A DT has no triggers but dt_guard and the internal capture triggers
  *		(ddl_guard.c refuses CREATE TRIGGER on it), but one made by 1.0, or
  *		by a restore of its dump before dt_guard, is still there: the
  *		refresh would fire it, and a trigger that changes, skips or writes
- *		rows would leave the DT different from its query.  (A disabled one
- *		does not fire.)
+ *		rows would leave the DT different from its query.  Nor may another
+ *		table's foreign key reference it (its internal triggers are on the
+ *		DT): a full refresh deletes every row before it writes the result
+ *		again, which the key refused, or cascaded to delete or change the
+ *		referencing rows though the DT's rows came back.  (A disabled
+ *		trigger does not fire.)  Nor may row-level security be forced on
+ *		its owner (ddl_guard.c refuses it; dropping dt_guard and making it
+ *		again, as a restore does, let it through): the refresh's DELETE
+ *		missed the rows the policies hid, and its INSERT wrote them again.
  */
 static void
-refuse_user_triggers(Oid relid)
+refuse_unsafe_refresh(Oid relid)
 {
 	Relation	rel = table_open(relid, AccessShareLock);
 	TriggerDesc *triggers = rel->trigdesc;
 	int			i;
 
+	if (rel->rd_rel->relrowsecurity && rel->rd_rel->relforcerowsecurity)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("dynamic table \"%s\" has row-level security forced on its owner", RelationGetRelationName(rel)),
+				 errdetail("Its refreshes run as its owner, and must see and write all of its rows."),
+				 errhint("ALTER TABLE %s NO FORCE ROW LEVEL SECURITY.",
+						 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+													RelationGetRelationName(rel)))));
 	for (i = 0; triggers != NULL && i < triggers->numtriggers; i++)
 	{
 		Trigger    *t = &triggers->triggers[i];
 
-		if (!t->tgisinternal && t->tgenabled != TRIGGER_DISABLED && strcmp(t->tgname, DT_GUARD_TRIGGER) != 0)
+		if (t->tgenabled == TRIGGER_DISABLED)
+			continue;
+		if (!t->tgisinternal && strcmp(t->tgname, DT_GUARD_TRIGGER) != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("dynamic table \"%s\" has trigger \"%s\"", RelationGetRelationName(rel), t->tgname),
@@ -2898,6 +2939,26 @@ refuse_user_triggers(Oid relid)
 					 errhint("Drop the trigger (or disable it): DROP TRIGGER %s ON %s.", quote_identifier(t->tgname),
 							 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
 														RelationGetRelationName(rel)))));
+		if (t->tgisinternal && OidIsValid(t->tgconstraint))
+		{
+			HeapTuple	tuple = SearchSysCache1(CONSTROID, ObjectIdGetDatum(t->tgconstraint));
+			Form_pg_constraint con;
+
+			if (!HeapTupleIsValid(tuple))
+				elog(ERROR, "cache lookup failed for constraint %u", t->tgconstraint);
+			con = (Form_pg_constraint) GETSTRUCT(tuple);
+			if (con->contype == CONSTRAINT_FOREIGN)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("dynamic table \"%s\" is in foreign key \"%s\" of \"%s\"",
+								RelationGetRelationName(rel), NameStr(con->conname), get_rel_name(con->conrelid)),
+						 errdetail("A dynamic table holds the result of its query; a full refresh deletes all of its rows before it writes that again, which the foreign key would refuse or act on."),
+						 errhint("Drop the constraint: ALTER TABLE %s DROP CONSTRAINT %s.",
+								 quote_qualified_identifier(get_namespace_name(get_rel_namespace(con->conrelid)),
+															get_rel_name(con->conrelid)),
+								 quote_identifier(NameStr(con->conname)))));
+			ReleaseSysCache(tuple);
+		}
 	}
 	table_close(rel, AccessShareLock);
 }
@@ -2955,7 +3016,7 @@ refresh_one(Oid relid, Snapshot snap, TimestampTz data_timestamp, const char *tr
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("dynamic table with OID %u does not exist", relid)));
 	entry = catalog_read_entry(relid, false);
-	refuse_user_triggers(relid);
+	refuse_unsafe_refresh(relid);
 	/* after pg_upgrade: the tree stored again, from the definition */
 	analysis_renew_tree(entry);
 	owner = catalog_relation_owner(relid);

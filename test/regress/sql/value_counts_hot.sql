@@ -61,4 +61,13 @@ SELECT action FROM dt.refresh('vc');
 SELECT count(*) AS differences FROM dt_test.diff('vc');
 SELECT count(*) AS counted FROM counts();
 
+-- A fill run inside a DDL command, where event triggers are (the
+-- extension's own sql_drop one): its fill factor is set without ALTER
+-- TABLE's machinery, which took itself for a subcommand of that command
+-- (CREATE TABLE ... AS crashed PostgreSQL up to 15.18).
+CREATE TABLE made AS
+SELECT dt.create_dynamic_table('vc_made', $$ SELECT g, max(x) AS max_x FROM v GROUP BY g $$,
+                               refresh_mode => 'incremental') AS dt;
+SELECT count(*) AS differences FROM dt_test.diff('vc_made');
+
 DROP SCHEMA dt_vch CASCADE;

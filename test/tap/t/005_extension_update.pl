@@ -16,6 +16,9 @@
 #   refresh, and after more writes refreshes incrementally (incremental
 #   tables) and exactly;
 # - the internal objects belong to the extension;
+# - a dynamic table that 1.0 let have a trigger of the user's, and a
+#   foreign key referencing it, is not refreshed (each named, with what to
+#   drop) until they are dropped; nothing is lost meanwhile;
 # - a custom-format pg_dump of the updated database restores into a fresh
 #   cluster as in the dump tests (003_dump_restore.pl).
 
@@ -37,6 +40,18 @@ build_source($v1, 'shopdb');
 is($v1->safe_psql('shopdb', "SELECT extversion FROM pg_extension WHERE extname = 'pg_dynamic_tables'"),
 	'1.0', 'the released build creates version 1.0');
 my $snap = snapshot($v1, 'shopdb');
+# 1.0 let a dynamic table have triggers and be referenced by foreign keys
+$v1->safe_psql('postgres', 'CREATE DATABASE trigdb');
+$v1->safe_psql('trigdb', q{
+CREATE EXTENSION pg_dynamic_tables;
+CREATE TABLE t (id int PRIMARY KEY, g int, v int);
+INSERT INTO t SELECT i, i % 3, i FROM generate_series(1, 30) i;
+SELECT dt.create_dynamic_table('tg', 'SELECT g, sum(v) AS s FROM t GROUP BY g', refresh_mode => 'incremental');
+CREATE FUNCTION skip() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NULL; END';
+CREATE TRIGGER skip BEFORE INSERT OR UPDATE OR DELETE ON tg FOR EACH ROW EXECUTE FUNCTION skip();
+CREATE TABLE r (g int REFERENCES tg (g) ON DELETE CASCADE);
+INSERT INTO r SELECT g FROM tg;
+});
 $v1->stop;
 
 # The same data directory, started with the current library: it is moved
@@ -63,6 +78,25 @@ is(sql($node, 'shopdb', "SELECT extversion FROM pg_extension WHERE extname = 'pg
 	'1.1', 'the extension is at version 1.1');
 
 check_settings($node, 'shopdb', 'updated', $snap, qw(shop report));
+
+ok(defined sql($node, 'trigdb', 'ALTER EXTENSION pg_dynamic_tables UPDATE'), 'trigdb: ALTER EXTENSION UPDATE succeeds');
+$node->safe_psql('trigdb', 'UPDATE t SET v = v + 1 WHERE id <= 10');
+my ($trig_out, $trig_err) = ('', '');
+$node->psql('trigdb', "SELECT dt.refresh('tg')", stdout => \$trig_out, stderr => \$trig_err);
+like($trig_err, qr/dynamic table "tg" is in foreign key "r_g_fkey" of "r".*DROP CONSTRAINT r_g_fkey/s,
+	'updated: a dynamic table a foreign key of 1.0 references is not refreshed, saying what to drop');
+is($node->safe_psql('trigdb', 'SELECT count(*) FROM r'), '3', 'updated: the referencing rows are all there');
+$node->safe_psql('trigdb', 'ALTER TABLE r DROP CONSTRAINT r_g_fkey');
+$node->psql('trigdb', "SELECT dt.refresh('tg')", stdout => \$trig_out, stderr => \$trig_err);
+like($trig_err, qr/dynamic table "tg" has trigger "skip".*DROP TRIGGER skip ON public\.tg/s,
+	'updated: a dynamic table with a trigger of 1.0 is not refreshed, saying what to drop');
+$node->safe_psql('trigdb', 'DROP TRIGGER skip ON tg');
+ok(defined sql($node, 'trigdb', "SELECT dt.refresh('tg')"), 'updated: then it is refreshed');
+is( $node->safe_psql(
+		'trigdb', q{
+SELECT count(*) FROM ((TABLE tg EXCEPT ALL SELECT g, sum(v) FROM t GROUP BY g)
+                      UNION ALL (SELECT g, sum(v) FROM t GROUP BY g EXCEPT ALL TABLE tg)) d}),
+	'0', 'updated: and equals its query');
 check_maintained($node, 'shopdb', 'updated', $snap, 4, qw(shop report));
 check_internals($node, 'shopdb', 'updated');
 alive_ok($node, 'updated');
