@@ -163,7 +163,8 @@ input_walker(Node *node, InputWalk *walk)
  * add_read_column
  *		Add column attno of relid, as a Var reads it, to *attnums (offset by
  *		FirstLowInvalidHeapAttributeNumber): a whole-row reference (0) reads
- *		every column; a system column is not one a change log records.
+ *		every column but the dropped ones, which keep their places; a
+ *		system column is not one a change log records.
  */
 static void
 add_read_column(Bitmapset **attnums, Oid relid, AttrNumber attno)
@@ -171,13 +172,15 @@ add_read_column(Bitmapset **attnums, Oid relid, AttrNumber attno)
 	if (attno == InvalidAttrNumber)
 	{
 		Relation	rel = relation_open(relid, AccessShareLock);
-		int			natts = RelationGetNumberOfAttributes(rel);
+		TupleDesc	desc = RelationGetDescr(rel);
 		AttrNumber	a;
 
+		for (a = 1; a <= desc->natts; a++)
+		{
+			if (!TupleDescAttr(desc, a - 1)->attisdropped)
+				*attnums = bms_add_member(*attnums, a - FirstLowInvalidHeapAttributeNumber);
+		}
 		relation_close(rel, AccessShareLock);
-
-		for (a = 1; a <= natts; a++)
-			*attnums = bms_add_member(*attnums, a - FirstLowInvalidHeapAttributeNumber);
 	}
 	else if (attno > 0)
 		*attnums = bms_add_member(*attnums, attno - FirstLowInvalidHeapAttributeNumber);

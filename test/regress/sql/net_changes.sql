@@ -181,3 +181,28 @@ SELECT name, array_agg(DISTINCT refresh_action) AS actions, count(*) AS refreshe
 SELECT dt.drop_dynamic_table(t) FROM unnest(ARRAY['nr_q8', 'nr_keys', 'nr_union']) t;
 DROP FUNCTION nr_round(int);
 DROP TABLE nr_nation, nr_sup;
+
+-- A whole-row reference reads every column of its table but the dropped
+-- ones (the creation failed: cache lookup failed for type 0); w2 reads
+-- them all, w1 its id and a.
+CREATE TABLE nr_drop (id int PRIMARY KEY, junk int, a int, b int);
+ALTER TABLE nr_drop DROP COLUMN junk;
+INSERT INTO nr_drop SELECT i, i % 7, i % 5 FROM generate_series(0, 19) i;
+SELECT dt.create_dynamic_table('nr_whole', $$
+    SELECT w1.id, row_to_json(w2)::text AS r FROM nr_drop w1 JOIN nr_drop w2 ON w2.id = w1.a $$,
+                               refresh_mode => 'incremental', initialize => 'on_create');
+SELECT dt.create_dynamic_table('nr_whole_agg', $$
+    SELECT w1.a, count(*) AS n FROM nr_drop w1, nr_drop w2 WHERE w2.id = w1.a AND w2 IS NOT NULL GROUP BY w1.a $$,
+                               refresh_mode => 'incremental', initialize => 'on_create');
+UPDATE nr_drop SET b = NULL WHERE id = 3;
+UPDATE nr_drop SET b = b + 1 WHERE id IN (1, 2);
+UPDATE nr_drop SET a = 6 WHERE id = 9;
+SELECT dt_test.check_all('nr\_whole%', true);
+UPDATE nr_drop SET b = 0 WHERE id = 3;
+DELETE FROM nr_drop WHERE id = 4;
+SELECT dt_test.check_all('nr\_whole%', true);
+SELECT name, array_agg(DISTINCT refresh_action) AS actions
+  FROM dt.refresh_history WHERE name LIKE 'public.nr\_whole%' AND refresh_trigger = 'MANUAL'
+ GROUP BY name ORDER BY name;
+SELECT dt.drop_dynamic_table(t) FROM unnest(ARRAY['nr_whole', 'nr_whole_agg']) t;
+DROP TABLE nr_drop;
