@@ -175,11 +175,49 @@ collate_sql(Oid collation)
 	return psprintf(" COLLATE %s", generate_collation_name(collation));
 }
 
-/* expr_sql: an expression of the defining query, over context ctx. */
+/*
+ * semantic_vars_mutator
+ *		A copy of node whose Vars of its level (*depth levels up, in its
+ *		subqueries) have no syntactic referent: ruleutils prints a Var the
+ *		query reads through a join's alias (j.a of FROM (t JOIN u ...) j) as
+ *		the join's column, and the statements have only the relations of a
+ *		FROM list, not its joins.
+ */
+static Node *
+semantic_vars_mutator(Node *node, int *depth)
+{
+	if (node == NULL)
+		return NULL;
+	if (IsA(node, Var) && ((Var *) node)->varlevelsup == *depth)
+	{
+		Var		   *var = (Var *) copyObject(node);
+
+		var->varnosyn = 0;
+		var->varattnosyn = 0;
+		return (Node *) var;
+	}
+	if (IsA(node, Query))
+	{
+		Node	   *result;
+
+		(*depth)++;
+		result = (Node *) query_tree_mutator((Query *) node, semantic_vars_mutator, depth, 0);
+		(*depth)--;
+		return result;
+	}
+	return expression_tree_mutator(node, semantic_vars_mutator, depth);
+}
+
+/*
+ * expr_sql: an expression of the defining query, over context ctx, its
+ * Vars named by the relations they read (semantic_vars_mutator).
+ */
 static char *
 expr_sql(Expr *expr, List *ctx)
 {
-	return deparse_expression((Node *) expr, ctx, true, false);
+	int			depth = 0;
+
+	return deparse_expression(semantic_vars_mutator((Node *) expr, &depth), ctx, true, false);
 }
 
 /* column_sql: a column definition, "name type [COLLATE c]". */

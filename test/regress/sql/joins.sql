@@ -155,6 +155,22 @@ SELECT p.category_id, count(s.id) AS n FROM product p LEFT JOIN sale s USING (pr
 $$);
 SELECT refresh_mode, refresh_mode_reason FROM dt.dynamic_tables WHERE relid = 'j_left'::regclass;
 
+-- Columns read through a join's alias (j.region of FROM (sale JOIN
+-- product ...) j), in the group key, an aggregate and a correlated
+-- subquery: the statements name the tables they are read from (the
+-- creation failed: missing FROM-clause entry for table "t3").
+SELECT dt.create_dynamic_table('j_alias', $$
+SELECT j.region, j.category_id, count(*) AS n, sum(j.weight) AS w
+  FROM (sale JOIN product USING (product_id)) j
+ WHERE EXISTS (SELECT FROM category c WHERE c.category_id = j.category_id)
+ GROUP BY j.region, j.category_id
+$$, refresh_mode => 'incremental');
+UPDATE product SET category_id = 3 WHERE product_id IN (4, 5);
+UPDATE sale SET region = 'west' WHERE id % 7 = 0;
+DELETE FROM category WHERE category_id = 1;
+SELECT action FROM dt.refresh('j_alias');
+SELECT dt_test.check('j_alias');
+
 SET client_min_messages = warning;
 DROP TABLE sale, product, category CASCADE;
 RESET client_min_messages;
