@@ -171,6 +171,18 @@ DELETE FROM category WHERE category_id = 1;
 SELECT action FROM dt.refresh('j_alias');
 SELECT dt_test.check('j_alias');
 
+-- and by affected-key recompute (an outer join), its refresh explained
+-- (ruleutils recursed through the join's alias until the stack ran out)
+SELECT dt.create_dynamic_table('j_alias_rows', $$
+SELECT j.id, j.region, j.weight FROM (sale LEFT JOIN product USING (product_id)) j WHERE j.qty > 1
+$$, refresh_mode => 'incremental');
+SELECT refresh_mode, refresh_mode_reason FROM dt.dynamic_tables WHERE relid = 'j_alias_rows'::regclass;
+UPDATE product SET weight = weight + 1 WHERE product_id IN (4, 7);
+UPDATE sale SET qty = 4 WHERE id % 5 = 0;
+SELECT count(*) > 0 AS explained FROM dt.explain_refresh('j_alias_rows');
+SELECT action FROM dt.refresh('j_alias_rows');
+SELECT dt_test.check('j_alias_rows');
+
 SET client_min_messages = warning;
 DROP TABLE sale, product, category CASCADE;
 RESET client_min_messages;
