@@ -1008,13 +1008,56 @@ querytree_inline_ctes(Query *query)
 	return query;
 }
 
+/* The walk of unjoined_vars_walker: the joins removed from a level, and its depth. */
+typedef struct UnjoinedVars
+{
+	Relids		joins;
+	int			depth;
+} UnjoinedVars;
+
+/*
+ * unjoined_vars_walker
+ *		Make the Vars of the level (depth levels up) that the query reads
+ *		through one of the joins removed print as the relations they read:
+ *		ruleutils names a Var by its syntactic referent, the join's alias.
+ */
+static bool
+unjoined_vars_walker(Node *node, UnjoinedVars *walk)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Var))
+	{
+		Var		   *var = (Var *) node;
+
+		if (var->varlevelsup == walk->depth && bms_is_member(var->varnosyn, walk->joins))
+		{
+			var->varnosyn = 0;
+			var->varattnosyn = 0;
+		}
+		return false;
+	}
+	if (IsA(node, Query))
+	{
+		bool		result;
+
+		walk->depth++;
+		result = query_tree_walker((Query *) node, unjoined_vars_walker, walk, 0);
+		walk->depth--;
+		return result;
+	}
+	return expression_tree_walker(node, unjoined_vars_walker, walk);
+}
+
 /*
  * inner_joins_as_items
  *		Query (a copy) with each item of its FROM list that is an inner join
  *		(of inner joins) replaced by the items it joins, its conditions
  *		moved to WHERE: the same rows, and items that querytree_pull_up can
- *		merge.  Join alias Vars are replaced by what they stand for first;
- *		the join's range table entry, read by nothing, is left empty.
+ *		merge.  Join alias Vars are replaced by what they stand for first,
+ *		and the Vars read through such a join's alias (j.a of FROM (t JOIN
+ *		u ...) j) named by their tables (unjoined_vars_walker); the join's
+ *		range table entry, read by nothing, is left empty.
  */
 static Query *
 inner_joins_as_items(Query *query)
@@ -1022,6 +1065,7 @@ inner_joins_as_items(Query *query)
 	List	   *items = NIL;
 	List	   *conds = NIL;
 	List	   *todo;
+	UnjoinedVars unjoined = {NULL, 0};
 
 	query->targetList = (List *) querytree_flatten_joins(query, (Node *) query->targetList);
 	query->havingQual = querytree_flatten_joins(query, query->havingQual);
@@ -1040,6 +1084,7 @@ inner_joins_as_items(Query *query)
 			todo = lcons(join->rarg, todo);
 			todo = lcons(join->larg, todo);
 			conds = list_concat(conds, make_ands_implicit((Expr *) join->quals));
+			unjoined.joins = bms_add_member(unjoined.joins, join->rtindex);
 			/* read by nothing now (its alias Vars flattened) */
 			rte->rtekind = RTE_RESULT;
 			rte->jointype = JOIN_INNER;
@@ -1052,6 +1097,7 @@ inner_joins_as_items(Query *query)
 	}
 	conds = list_concat(make_ands_implicit((Expr *) query->jointree->quals), conds);
 	query->jointree = makeFromExpr(items, conds == NIL ? NULL : (Node *) make_ands_explicit(conds));
+	(void) query_tree_walker(query, unjoined_vars_walker, &unjoined, 0);
 	return query;
 }
 

@@ -183,6 +183,18 @@ SELECT count(*) > 0 AS explained FROM dt.explain_refresh('j_alias_rows');
 SELECT action FROM dt.refresh('j_alias_rows');
 SELECT dt_test.check('j_alias_rows');
 
+-- and an inner join's alias over a subquery merged into the level (its
+-- statement named the join, gone from its FROM list: missing FROM-clause
+-- entry for table "j")
+SELECT dt.create_dynamic_table('j_alias_merged', $$
+SELECT j.id, j.region, j.name FROM (sale JOIN (SELECT product_id, name FROM product WHERE weight > 10) p USING (product_id)) j
+$$, refresh_mode => 'incremental');
+SELECT refresh_mode, refresh_mode_reason FROM dt.dynamic_tables WHERE relid = 'j_alias_merged'::regclass;
+UPDATE product SET weight = weight + 20 WHERE product_id IN (2, 3);
+UPDATE product SET name = 'renamed' WHERE product_id IN (9, 30);
+SELECT action FROM dt.refresh('j_alias_merged');
+SELECT dt_test.check('j_alias_merged');
+
 SET client_min_messages = warning;
 DROP TABLE sale, product, category CASCADE;
 RESET client_min_messages;
