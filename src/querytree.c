@@ -463,7 +463,11 @@ check_user_stable(Oid funcid, void *context)
 /*
  * function_facts_walker
  *		Note time-dependent functions, user-defined non-immutable functions
- *		and whole-row or system column references anywhere below node.
+ *		and whole-row or system column references anywhere below node: a
+ *		whole-row reference to a join or a subquery is, once flattened, a
+ *		ROW() of the columns it stands for, which would print without
+ *		their names (row_to_json(j) of FROM (t JOIN u ...) j gave keys f1,
+ *		f2...).
  */
 static bool
 function_facts_walker(Node *node, DtFunctionFacts *facts)
@@ -475,6 +479,9 @@ function_facts_walker(Node *node, DtFunctionFacts *facts)
 	if (!OidIsValid(facts->user_stable))
 		check_functions_in_node(node, check_user_stable, &facts->user_stable);
 	if (IsA(node, Var) && ((Var *) node)->varattno <= 0)
+		facts->whole_row = true;
+	if (IsA(node, RowExpr) && ((RowExpr *) node)->row_typeid == RECORDOID &&
+		((RowExpr *) node)->colnames != NIL)
 		facts->whole_row = true;
 	if (IsA(node, Query))
 		return query_tree_walker((Query *) node, function_facts_walker, facts, 0);

@@ -195,6 +195,19 @@ UPDATE product SET name = 'renamed' WHERE product_id IN (9, 30);
 SELECT action FROM dt.refresh('j_alias_merged');
 SELECT dt_test.check('j_alias_merged');
 
+-- A whole-row reference to a join (row_to_json(j)) is not merged: it
+-- was, as a ROW() of the columns, whose names it lost (keys f1, f2...).
+SELECT dt.create_dynamic_table('j_alias_whole', $$
+SELECT j.category_id, count(*) AS n, max(row_to_json(j)::text) AS r
+  FROM (product JOIN category USING (category_id)) j GROUP BY j.category_id
+$$);
+SELECT refresh_mode, refresh_mode_reason FROM dt.dynamic_tables WHERE relid = 'j_alias_whole'::regclass;
+SELECT dt_test.check('j_alias_whole');
+UPDATE category SET name = name || '.' WHERE category_id = 2;
+UPDATE product SET weight = weight * 2 WHERE product_id = 8;
+SELECT action FROM dt.refresh('j_alias_whole');
+SELECT dt_test.check('j_alias_whole');
+
 SET client_min_messages = warning;
 DROP TABLE sale, product, category CASCADE;
 RESET client_min_messages;
