@@ -175,11 +175,61 @@ collate_sql(Oid collation)
 	return psprintf(" COLLATE %s", generate_collation_name(collation));
 }
 
-/* expr_sql: an expression of the defining query, over context ctx. */
+/*
+ * semantic_vars_mutator
+ *		A copy of node whose Vars of its level (*depth levels up, in its
+ *		subqueries) have no syntactic referent: ruleutils prints a Var the
+ *		query reads through a join's alias (j.a of FROM (t JOIN u ...) j) as
+ *		the join's column, and the statements have only the relations of a
+ *		FROM list, not its joins.
+ */
+static Node *
+semantic_vars_mutator(Node *node, int *depth)
+{
+	if (node == NULL)
+		return NULL;
+	if (IsA(node, Var) && ((Var *) node)->varlevelsup == *depth)
+	{
+		Var		   *var = (Var *) copyObject(node);
+
+		var->varnosyn = 0;
+		var->varattnosyn = 0;
+		return (Node *) var;
+	}
+	if (IsA(node, Query))
+	{
+		Node	   *result;
+
+		(*depth)++;
+		result = (Node *) query_tree_mutator((Query *) node, semantic_vars_mutator, depth, 0);
+		(*depth)--;
+		return result;
+	}
+	return expression_tree_mutator(node, semantic_vars_mutator, depth);
+}
+
+/*
+ * deparse_semantic_vars
+ *		A copy of an expression of a query level whose Vars of that level
+ *		print as the relations they read (semantic_vars_mutator), for a
+ *		deparse context that has those relations and not the query's joins.
+ */
+Node *
+deparse_semantic_vars(Node *node)
+{
+	int			depth = 0;
+
+	return semantic_vars_mutator(node, &depth);
+}
+
+/*
+ * expr_sql: an expression of the defining query, over context ctx, its
+ * Vars named by the relations they read (deparse_semantic_vars).
+ */
 static char *
 expr_sql(Expr *expr, List *ctx)
 {
-	return deparse_expression((Node *) expr, ctx, true, false);
+	return deparse_expression(deparse_semantic_vars((Node *) expr), ctx, true, false);
 }
 
 /* column_sql: a column definition, "name type [COLLATE c]". */
@@ -2373,7 +2423,7 @@ ranked_set_sql(DeparseMerge *b, const char *state_alias)
 		}
 		appendStringInfo(&s, list_length(query->targetList) > 1 ? "%s(%s) = %s" : "%s%s = %s",
 						 s.len > 0 ? ", " : "", cols.data,
-						 deparse_expression(outer_keys_mutator((Node *) sublink, &walk), ctx, true, false));
+						 expr_sql((Expr *) outer_keys_mutator((Node *) sublink, &walk), ctx));
 	}
 	return s.data;
 }
@@ -3652,7 +3702,7 @@ from_item_sql(DtKeyLeaf *leaf, Node *item, List *ctx, SourceKind *kinds)
 						join->jointype == JOIN_LEFT ? "LEFT" : join->jointype == JOIN_RIGHT ? "RIGHT"
 						: join->jointype == JOIN_FULL ? "FULL" : "INNER",
 						from_item_sql(leaf, join->rarg, ctx, kinds),
-						join->quals == NULL ? "true" : deparse_expression(join->quals, ctx, true, false));
+						join->quals == NULL ? "true" : expr_sql((Expr *) join->quals, ctx));
 	}
 	return NULL;
 }
@@ -3666,7 +3716,7 @@ static void
 leaf_key_terms(DtKeyLeaf *leaf, List *changed, StringInfo terms)
 {
 	List	   *ctx = context_for_level(leaf->level);
-	char	   *key = deparse_expression((Node *) leaf->expr, ctx, true, false);
+	char	   *key = expr_sql(leaf->expr, ctx);
 	int			start = terms->len;
 	ListCell   *lc;
 
@@ -3695,7 +3745,7 @@ leaf_key_terms(DtKeyLeaf *leaf, List *changed, StringInfo terms)
 		/* the key of a FULL JOIN of two tables: each side's, from its changes */
 		if (rel->rtindex == leaf->key_rtindex2 && list_member_oid(changed, rel->input->relid))
 			appendStringInfo(terms, "%sSELECT %s AS k FROM %s", terms->len > 0 ? " UNION ALL " : "",
-							 deparse_expression((Node *) leaf->expr2, ctx, true, false),
+							 expr_sql(leaf->expr2, ctx),
 							 source_sql(rel, SOURCE_CHANGES));
 	}
 	/* a subquery's table: the inner side of its equality with the key */
@@ -3705,8 +3755,7 @@ leaf_key_terms(DtKeyLeaf *leaf, List *changed, StringInfo terms)
 
 		if (list_member_oid(changed, rel->input->relid))
 			appendStringInfo(terms, "%sSELECT %s AS k FROM %s", terms->len > 0 ? " UNION ALL " : "",
-							 deparse_expression(linitial(rel->semi->inner_keys),
-												context_for_level(rel->semi->sub), true, false),
+							 expr_sql((Expr *) linitial(rel->semi->inner_keys), context_for_level(rel->semi->sub)),
 							 source_sql(rel, SOURCE_CHANGES));
 	}
 	/* one side's column of a FULL JOIN: NULL in the other side's rows */
@@ -3727,7 +3776,7 @@ leaf_key_terms(DtKeyLeaf *leaf, List *changed, StringInfo terms)
 		appendStringInfo(terms, " WHERE t%u." DT_COL_SIGN " IS NOT NULL",
 						 ((DtFromRel *) list_nth(leaf->rels, term->lead))->rtindex);
 		if (leaf->quals != NULL)
-			appendStringInfo(terms, " AND %s", deparse_expression(leaf->quals, ctx, true, false));
+			appendStringInfo(terms, " AND %s", expr_sql((Expr *) leaf->quals, ctx));
 	}
 }
 
@@ -3807,7 +3856,7 @@ any_key_terms(DtRecompute *rc, DtKeyLeaf *leaf, List *changed, StringInfo terms)
 {
 	List	   *ctx = context_for_level(leaf->level);
 	Var		   *var = (Var *) leaf->expr;
-	char	   *key = deparse_expression((Node *) var, ctx, true, false);
+	char	   *key = expr_sql((Expr *) var, ctx);
 	ListCell   *lc;
 
 	foreach(lc, leaf->rels)
@@ -3840,7 +3889,7 @@ any_key_terms(DtRecompute *rc, DtKeyLeaf *leaf, List *changed, StringInfo terms)
 		for (int i = 1; i <= n; i++)
 			appendStringInfo(terms, " AND EXISTS (SELECT FROM %s WHERE %s",
 							 i < n ? step_source(list_nth(steps, i), changed) : source_sql(rel, SOURCE_CHANGES),
-							 deparse_expression(list_nth(path, n - i), ctx, true, false));
+							 expr_sql((Expr *) list_nth(path, n - i), ctx));
 		for (int i = 1; i <= n; i++)
 			appendStringInfoChar(terms, ')');
 		if (n > 0)
@@ -3855,7 +3904,7 @@ any_key_terms(DtRecompute *rc, DtKeyLeaf *leaf, List *changed, StringInfo terms)
 			{
 				if (lfirst_node(Var, lv)->varno == rel->rtindex)
 					appendStringInfo(terms, " AND %s IS NULL",
-									 deparse_expression(lfirst(lv), ctx, true, false));
+									 expr_sql((Expr *) lfirst(lv), ctx));
 			}
 		}
 	}

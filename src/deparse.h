@@ -166,6 +166,7 @@ extern DtSql *deparse_refresh_sql(Oid dtrelid, DtAnalysis *an);
 extern char *deparse_merge_sql(DtSql *sql, List *changed);
 extern char *deparse_bulk_merge_sql(DtSql *sql, List *changed);
 extern char *deparse_state_fill_sql(DtSql *sql, List *hashed);
+extern Node *deparse_semantic_vars(Node *node);
 extern char *deparse_recompute_keys_sql(DtAnalysis *an, List *changed);
 extern void deparse_cursor_walk_sql(Oid dtrelid, DtAuxTable *aux,
 									char **up, char **down, char **start);

@@ -163,7 +163,8 @@ input_walker(Node *node, InputWalk *walk)
  * add_read_column
  *		Add column attno of relid, as a Var reads it, to *attnums (offset by
  *		FirstLowInvalidHeapAttributeNumber): a whole-row reference (0) reads
- *		every column; a system column is not one a change log records.
+ *		every column but the dropped ones, which keep their places; a
+ *		system column is not one a change log records.
  */
 static void
 add_read_column(Bitmapset **attnums, Oid relid, AttrNumber attno)
@@ -171,13 +172,15 @@ add_read_column(Bitmapset **attnums, Oid relid, AttrNumber attno)
 	if (attno == InvalidAttrNumber)
 	{
 		Relation	rel = relation_open(relid, AccessShareLock);
-		int			natts = RelationGetNumberOfAttributes(rel);
+		TupleDesc	desc = RelationGetDescr(rel);
 		AttrNumber	a;
 
+		for (a = 1; a <= desc->natts; a++)
+		{
+			if (!TupleDescAttr(desc, a - 1)->attisdropped)
+				*attnums = bms_add_member(*attnums, a - FirstLowInvalidHeapAttributeNumber);
+		}
 		relation_close(rel, AccessShareLock);
-
-		for (a = 1; a <= natts; a++)
-			*attnums = bms_add_member(*attnums, a - FirstLowInvalidHeapAttributeNumber);
 	}
 	else if (attno > 0)
 		*attnums = bms_add_member(*attnums, attno - FirstLowInvalidHeapAttributeNumber);
@@ -460,7 +463,11 @@ check_user_stable(Oid funcid, void *context)
 /*
  * function_facts_walker
  *		Note time-dependent functions, user-defined non-immutable functions
- *		and whole-row or system column references anywhere below node.
+ *		and whole-row or system column references anywhere below node: a
+ *		whole-row reference to a join or a subquery is, once flattened, a
+ *		ROW() of the columns it stands for, which would print without
+ *		their names (row_to_json(j) of FROM (t JOIN u ...) j gave keys f1,
+ *		f2...).
  */
 static bool
 function_facts_walker(Node *node, DtFunctionFacts *facts)
@@ -472,6 +479,9 @@ function_facts_walker(Node *node, DtFunctionFacts *facts)
 	if (!OidIsValid(facts->user_stable))
 		check_functions_in_node(node, check_user_stable, &facts->user_stable);
 	if (IsA(node, Var) && ((Var *) node)->varattno <= 0)
+		facts->whole_row = true;
+	if (IsA(node, RowExpr) && ((RowExpr *) node)->row_typeid == RECORDOID &&
+		((RowExpr *) node)->colnames != NIL)
 		facts->whole_row = true;
 	if (IsA(node, Query))
 		return query_tree_walker((Query *) node, function_facts_walker, facts, 0);
@@ -1005,13 +1015,56 @@ querytree_inline_ctes(Query *query)
 	return query;
 }
 
+/* The walk of unjoined_vars_walker: the joins removed from a level, and its depth. */
+typedef struct UnjoinedVars
+{
+	Relids		joins;
+	int			depth;
+} UnjoinedVars;
+
+/*
+ * unjoined_vars_walker
+ *		Make the Vars of the level (depth levels up) that the query reads
+ *		through one of the joins removed print as the relations they read:
+ *		ruleutils names a Var by its syntactic referent, the join's alias.
+ */
+static bool
+unjoined_vars_walker(Node *node, UnjoinedVars *walk)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Var))
+	{
+		Var		   *var = (Var *) node;
+
+		if (var->varlevelsup == walk->depth && bms_is_member(var->varnosyn, walk->joins))
+		{
+			var->varnosyn = 0;
+			var->varattnosyn = 0;
+		}
+		return false;
+	}
+	if (IsA(node, Query))
+	{
+		bool		result;
+
+		walk->depth++;
+		result = query_tree_walker((Query *) node, unjoined_vars_walker, walk, 0);
+		walk->depth--;
+		return result;
+	}
+	return expression_tree_walker(node, unjoined_vars_walker, walk);
+}
+
 /*
  * inner_joins_as_items
  *		Query (a copy) with each item of its FROM list that is an inner join
  *		(of inner joins) replaced by the items it joins, its conditions
  *		moved to WHERE: the same rows, and items that querytree_pull_up can
- *		merge.  Join alias Vars are replaced by what they stand for first;
- *		the join's range table entry, read by nothing, is left empty.
+ *		merge.  Join alias Vars are replaced by what they stand for first,
+ *		and the Vars read through such a join's alias (j.a of FROM (t JOIN
+ *		u ...) j) named by their tables (unjoined_vars_walker); the join's
+ *		range table entry, read by nothing, is left empty.
  */
 static Query *
 inner_joins_as_items(Query *query)
@@ -1019,6 +1072,7 @@ inner_joins_as_items(Query *query)
 	List	   *items = NIL;
 	List	   *conds = NIL;
 	List	   *todo;
+	UnjoinedVars unjoined = {NULL, 0};
 
 	query->targetList = (List *) querytree_flatten_joins(query, (Node *) query->targetList);
 	query->havingQual = querytree_flatten_joins(query, query->havingQual);
@@ -1037,6 +1091,7 @@ inner_joins_as_items(Query *query)
 			todo = lcons(join->rarg, todo);
 			todo = lcons(join->larg, todo);
 			conds = list_concat(conds, make_ands_implicit((Expr *) join->quals));
+			unjoined.joins = bms_add_member(unjoined.joins, join->rtindex);
 			/* read by nothing now (its alias Vars flattened) */
 			rte->rtekind = RTE_RESULT;
 			rte->jointype = JOIN_INNER;
@@ -1049,6 +1104,7 @@ inner_joins_as_items(Query *query)
 	}
 	conds = list_concat(make_ands_implicit((Expr *) query->jointree->quals), conds);
 	query->jointree = makeFromExpr(items, conds == NIL ? NULL : (Node *) make_ands_explicit(conds));
+	(void) query_tree_walker(query, unjoined_vars_walker, &unjoined, 0);
 	return query;
 }
 

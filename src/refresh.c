@@ -2628,7 +2628,7 @@ explain_leaf(List *rows, DtKeyLeaf *leaf, const char *name)
 		if (((DtFromRel *) lfirst(lc))->rtindex == leaf->key_rtindex)
 			relid = ((DtFromRel *) lfirst(lc))->input->relid;
 	}
-	expr = copyObject((Node *) leaf->expr);
+	expr = deparse_semantic_vars((Node *) leaf->expr);
 	ChangeVarNodes(expr, leaf->key_rtindex, 1, 0);
 	return explain_row(rows, "key", names_qualified(relid),
 					   psprintf("%sthe key is %s, over this table", prefix,
