@@ -2922,9 +2922,7 @@ refuse_unsafe_refresh(Oid relid)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("dynamic table \"%s\" has row-level security forced on its owner", RelationGetRelationName(rel)),
 				 errdetail("Its refreshes run as its owner, and must see and write all of its rows."),
-				 errhint("ALTER TABLE %s NO FORCE ROW LEVEL SECURITY.",
-						 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
-													RelationGetRelationName(rel)))));
+				 errhint("ALTER TABLE %s NO FORCE ROW LEVEL SECURITY.", names_qualified(relid))));
 	for (i = 0; triggers != NULL && i < triggers->numtriggers; i++)
 	{
 		Trigger    *t = &triggers->triggers[i];
@@ -2937,8 +2935,7 @@ refuse_unsafe_refresh(Oid relid)
 					 errmsg("dynamic table \"%s\" has trigger \"%s\"", RelationGetRelationName(rel), t->tgname),
 					 errdetail("A dynamic table holds the result of its query; its refreshes would fire the trigger, which could change what it holds."),
 					 errhint("Drop the trigger (or disable it): DROP TRIGGER %s ON %s.", quote_identifier(t->tgname),
-							 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
-														RelationGetRelationName(rel)))));
+							 names_qualified(relid))));
 		if (t->tgisinternal && OidIsValid(t->tgconstraint))
 		{
 			HeapTuple	tuple = SearchSysCache1(CONSTROID, ObjectIdGetDatum(t->tgconstraint));
@@ -2954,9 +2951,7 @@ refuse_unsafe_refresh(Oid relid)
 								RelationGetRelationName(rel), NameStr(con->conname), get_rel_name(con->conrelid)),
 						 errdetail("A dynamic table holds the result of its query; a full refresh deletes all of its rows before it writes that again, which the foreign key would refuse or act on."),
 						 errhint("Drop the constraint: ALTER TABLE %s DROP CONSTRAINT %s.",
-								 quote_qualified_identifier(get_namespace_name(get_rel_namespace(con->conrelid)),
-															get_rel_name(con->conrelid)),
-								 quote_identifier(NameStr(con->conname)))));
+								 names_qualified(con->conrelid), quote_identifier(NameStr(con->conname)))));
 			ReleaseSysCache(tuple);
 		}
 	}
