@@ -713,8 +713,8 @@ static char *
 input_reason(DtInput *input)
 {
 	if (!input->capturable)
-		return psprintf("reading \"%s\", whose changes cannot be captured (a system catalog, view, foreign table, "
-						"unlogged table, partition or child read directly, or a table read with ONLY)",
+		return psprintf("reading \"%s\", whose changes cannot be captured (a system catalog, materialized view, "
+						"foreign table, unlogged table, partition or child read directly, or a table read with ONLY)",
 						get_rel_name(input->relid));
 	if (relation_has_row_security(input->relid))
 		return psprintf("row-level security on \"%s\"", get_rel_name(input->relid));

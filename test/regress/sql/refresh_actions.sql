@@ -122,6 +122,32 @@ INSERT INTO t VALUES (20, 'k1', 20, 200, 2000);
 SELECT action FROM dt.refresh('tv_k');
 SELECT action FROM dt.refresh('tv_k');
 SELECT dt_test.check('tv_k');
+-- A view that aggregates, read alone and joined with a table, and a view
+-- joined with a table: each is expanded into the query, which is
+-- recomputed by key.  A materialized view's changes are not captured: a
+-- query reading one is full, and its reason says so.  Guards: the
+-- strategy and action explain_refresh shows, the refresh's action, right.
+CREATE TABLE tnames (k text PRIMARY KEY, label text);
+INSERT INTO tnames SELECT 'k' || g, 'label ' || g FROM generate_series(0, 9) g;
+CREATE VIEW tv_agg AS SELECT k, count(*) AS n, sum(v) AS total FROM t GROUP BY k;
+CREATE MATERIALIZED VIEW tmv AS SELECT k, sum(v) AS total FROM t GROUP BY k;
+SELECT dt.create_dynamic_table('tv_agg_all', 'SELECT * FROM tv_agg');
+SELECT dt.create_dynamic_table('tv_agg_join', 'SELECT a.k, n.label, a.total FROM tv_agg a JOIN tnames n USING (k)');
+SELECT dt.create_dynamic_table('tv_join', 'SELECT tv.k, tv.v, n.label FROM tv JOIN tnames n USING (k)');
+SELECT dt.create_dynamic_table('tmv_all', 'SELECT * FROM tmv');
+SELECT table_name, refresh_mode FROM dt.dynamic_tables
+ WHERE table_name IN ('tv_agg_all', 'tv_agg_join', 'tv_join', 'tmv_all') ORDER BY table_name;
+INSERT INTO t VALUES (21, 'k2', 21, 210, 2100);
+UPDATE tnames SET label = 'two' WHERE k = 'k2';
+REFRESH MATERIALIZED VIEW tmv;
+SELECT n.name, e.kind, e.object, e.detail
+  FROM unnest(ARRAY['tv_agg_all', 'tv_agg_join', 'tv_join', 'tmv_all']) AS n(name),
+       LATERAL dt.explain_refresh(n.name::regclass) e
+ WHERE e.kind IN ('strategy', 'action') ORDER BY n.name, e.step;
+SELECT n.name, r.action
+  FROM unnest(ARRAY['tv_agg_all', 'tv_agg_join', 'tv_join', 'tmv_all']) AS n(name),
+       LATERAL dt.refresh(n.name::regclass) r ORDER BY n.name;
+SELECT dt_test.check('tv_agg_all'), dt_test.check('tv_agg_join'), dt_test.check('tv_join'), dt_test.check('tmv_all');
 
 -- ---------------------------------------------------------------------
 -- The fall back from an incremental to a full refresh: the group key
