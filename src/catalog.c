@@ -1230,6 +1230,21 @@ catalog_failure_backoff_until(Oid relid)
 }
 
 /*
+ * The refreshes whose durations adaptive refresh reads (catalog_refresh_costs),
+ * as SQL conditions on a row of the history that SUCCEEDED: an incremental
+ * sample, a full one, and a full one the history chose.
+ */
+#define COST_SAMPLE_INCREMENTAL \
+	"(changes IS NOT NULL AND (refresh_action = 'INCREMENTAL' OR " \
+	"(refresh_action = 'FULL' AND starts_with(state_message, '" DT_MESSAGE_KEYS_FULL "'))))"
+#define COST_SAMPLE_FULL \
+	"(refresh_action = 'FULL' AND (state_message IS NULL OR " \
+	"starts_with(state_message, '" DT_MESSAGE_ADAPTIVE_FULL "') OR " \
+	"starts_with(state_message, '" DT_MESSAGE_STATE_REBUILT "') OR " \
+	"starts_with(state_message, '" DT_MESSAGE_INTERNAL_REBUILT "')))"
+#define COST_SAMPLE_CHOSEN "coalesce(starts_with(state_message, '" DT_MESSAGE_ADAPTIVE_FULL "'), false)"
+
+/*
  * catalog_refresh_costs
  *		The durations of the last DT_COST_SAMPLES successful refreshes of
  *		relid that took the incremental path, with the rows of changes they
@@ -1241,7 +1256,12 @@ catalog_failure_backoff_until(Oid relid)
  *		incremental one, or after TRUNCATE, is no measure), newest first,
  *		each marked if the history chose it (a rebuild is not: it is what
  *		building the state costs), with the time of a rebuild's statement
- *		that built the per-group state (state_query_ms, 0 if none).
+ *		that built the per-group state (state_query_ms, 0 if none).  The
+ *		latest full refresh the history chose and the latest other one are
+ *		among them however many of the other kind came after (in place of
+ *		the oldest): thirty refreshes from the query did not make the last
+ *		rebuild's cost unknown, nor a DT that timed its refresh from the
+ *		query try it again.  catalog_trim_history keeps these rows.
  */
 void
 catalog_refresh_costs(Oid relid, DtRefreshCosts *costs)
@@ -1256,19 +1276,23 @@ catalog_refresh_costs(Oid relid, DtRefreshCosts *costs)
 				 "extract(epoch FROM refresh_end_time - refresh_start_time)::float8 * 1000, false, "
 				 "0::float8 "
 				 "FROM " DT_INTERNAL_SCHEMA ".refresh_log WHERE relid = $1 AND state = 'SUCCEEDED' "
-				 "AND changes IS NOT NULL AND (refresh_action = 'INCREMENTAL' OR "
-				 "(refresh_action = 'FULL' AND starts_with(state_message, '" DT_MESSAGE_KEYS_FULL "'))) "
-				 "ORDER BY refresh_id DESC LIMIT $2) UNION ALL "
+				 "AND " COST_SAMPLE_INCREMENTAL " ORDER BY refresh_id DESC LIMIT $2) UNION ALL "
 				 "(SELECT false, 0, "
-				 "extract(epoch FROM refresh_end_time - refresh_start_time)::float8 * 1000, "
-				 "coalesce(starts_with(state_message, '" DT_MESSAGE_ADAPTIVE_FULL "'), false), "
-				 "coalesce(state_query_ms, 0) "
-				 "FROM " DT_INTERNAL_SCHEMA ".refresh_log WHERE relid = $1 AND state = 'SUCCEEDED' "
-				 "AND refresh_action = 'FULL' AND (state_message IS NULL OR "
-				 "starts_with(state_message, '" DT_MESSAGE_ADAPTIVE_FULL "') OR "
-				 "starts_with(state_message, '" DT_MESSAGE_STATE_REBUILT "') OR "
-				 "starts_with(state_message, '" DT_MESSAGE_INTERNAL_REBUILT "')) "
-				 "ORDER BY refresh_id DESC LIMIT $2)",
+				 "extract(epoch FROM l.refresh_end_time - l.refresh_start_time)::float8 * 1000, "
+				 COST_SAMPLE_CHOSEN ", coalesce(l.state_query_ms, 0) "
+				 "FROM (SELECT refresh_id FROM ("
+				 "(SELECT refresh_id, false AS latest FROM " DT_INTERNAL_SCHEMA ".refresh_log "
+				 "WHERE relid = $1 AND state = 'SUCCEEDED' AND " COST_SAMPLE_FULL
+				 " ORDER BY refresh_id DESC LIMIT $2) UNION ALL "
+				 "(SELECT refresh_id, true FROM " DT_INTERNAL_SCHEMA ".refresh_log "
+				 "WHERE relid = $1 AND state = 'SUCCEEDED' AND " COST_SAMPLE_FULL " AND " COST_SAMPLE_CHOSEN
+				 " ORDER BY refresh_id DESC LIMIT 1) UNION ALL "
+				 "(SELECT refresh_id, true FROM " DT_INTERNAL_SCHEMA ".refresh_log "
+				 "WHERE relid = $1 AND state = 'SUCCEEDED' AND " COST_SAMPLE_FULL " AND NOT " COST_SAMPLE_CHOSEN
+				 " ORDER BY refresh_id DESC LIMIT 1)) c "
+				 "GROUP BY refresh_id ORDER BY bool_or(latest) DESC, refresh_id DESC LIMIT $2) k "
+				 "JOIN " DT_INTERNAL_SCHEMA ".refresh_log l USING (refresh_id) "
+				 "ORDER BY l.refresh_id DESC)",
 				 2, types, values, NULL, SPI_OK_SELECT);
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -1294,6 +1318,37 @@ catalog_refresh_costs(Oid relid, DtRefreshCosts *costs)
 				 ".refresh_log i WHERE i.relid = $1 AND i.refresh_action = 'INCREMENTAL'), 0)",
 				 1, types, values, NULL, SPI_OK_SELECT);
 	costs->adaptive_fulls = (int) spi_util_int64(0, 1);
+	SPI_finish();
+}
+
+/*
+ * catalog_trim_history
+ *		Keep the last "keep" rows of the history of each DT, and the rows
+ *		catalog_refresh_costs reads besides (the last DT_COST_SAMPLES of
+ *		each kind: incremental, full chosen by the history, other full):
+ *		with the timed full refresh from the query trimmed, a DT tried one
+ *		again every "keep" refreshes; with its rebuild, it chose as if
+ *		rebuilding the state cost nothing.
+ */
+void
+catalog_trim_history(int keep)
+{
+	Oid			types[2] = {INT4OID, INT4OID};
+	Datum		values[2] = {Int32GetDatum(keep), Int32GetDatum(DT_COST_SAMPLES)};
+
+	SPI_connect();
+	catalog_exec("DELETE FROM " DT_INTERNAL_SCHEMA ".refresh_log r USING"
+				 " (SELECT refresh_id FROM (SELECT refresh_id, sample, row_number() OVER"
+				 "   (PARTITION BY relid ORDER BY refresh_id DESC) AS n, row_number() OVER"
+				 "   (PARTITION BY relid, sample ORDER BY refresh_id DESC) AS n_sample"
+				 "   FROM (SELECT refresh_id, relid, CASE WHEN state <> 'SUCCEEDED' THEN 0"
+				 "         WHEN " COST_SAMPLE_INCREMENTAL " THEN 1"
+				 "         WHEN " COST_SAMPLE_FULL " AND " COST_SAMPLE_CHOSEN " THEN 2"
+				 "         WHEN " COST_SAMPLE_FULL " THEN 3 ELSE 0 END AS sample"
+				 "         FROM " DT_INTERNAL_SCHEMA ".refresh_log) s) x"
+				 "  WHERE n > $1 AND (sample = 0 OR n_sample > $2)) old"
+				 " WHERE r.refresh_id = old.refresh_id",
+				 2, types, values, NULL, SPI_OK_DELETE);
 	SPI_finish();
 }
 

@@ -229,6 +229,7 @@ extern void catalog_set_suspended(Oid relid, bool suspend, const char *reason);
 extern void catalog_record_failure(Oid relid, const char *message);
 extern TimestampTz catalog_failure_backoff_until(Oid relid);
 extern void catalog_refresh_costs(Oid relid, DtRefreshCosts *costs);
+extern void catalog_trim_history(int keep);
 extern void catalog_insert_history(Oid relid, const char *trigger,
 								   TimestampTz start, TimestampTz end,
 								   TimestampTz data_timestamp,

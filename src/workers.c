@@ -1650,28 +1650,14 @@ load_schedule_work(void *arg)
 	}
 }
 
-/* trim_history: keep refresh_history_size rows per DT. */
-static void
-trim_history(void)
-{
-	Oid			types[1] = {INT4OID};
-	Datum		values[1] = {Int32GetDatum(workers_history_size)};
-
-	SPI_connect();
-	catalog_exec("DELETE FROM " DT_INTERNAL_SCHEMA ".refresh_log r USING"
-				 " (SELECT refresh_id FROM (SELECT refresh_id, row_number() OVER"
-				 "   (PARTITION BY relid ORDER BY refresh_id DESC) AS n"
-				 "   FROM " DT_INTERNAL_SCHEMA ".refresh_log) x WHERE n > $1) old"
-				 " WHERE r.refresh_id = old.refresh_id",
-				 1, types, values, NULL, SPI_OK_DELETE);
-	SPI_finish();
-}
-
-/* trim_history_work: trim_history, for in_transaction. */
+/*
+ * trim_history_work: for in_transaction, keep refresh_history_size rows per
+ * DT, and the samples adaptive refresh reads (catalog_trim_history).
+ */
 static void
 trim_history_work(void *arg)
 {
-	trim_history();
+	catalog_trim_history(workers_history_size);
 }
 
 /*

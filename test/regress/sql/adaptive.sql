@@ -233,6 +233,14 @@ SELECT history('{{10,130},{10,130},{10,120}}', '{}', '{500}');
 SELECT * FROM change(10);
 SELECT count(*) AS mismatches FROM dt_test.diff('ad_sum');
 
+-- Thirty full refreshes from the query and more since the last rebuild:
+-- its cost is still read (the latest of each kind of full refresh is),
+-- and the payback rule still holds (as with three above: incremental, the
+-- history says why).
+SELECT history('{{10,100},{10,100},{10,30}}', array_fill(95, ARRAY[31]), '{400}');
+SELECT * FROM change(10);
+SELECT count(*) AS mismatches FROM dt_test.diff('ad_sum');
+
 -- Top-k (and every strategy but delta merge: its full refresh needs no
 -- state): after ten full refreshes in a row chosen by the history, the next
 -- is incremental again if expected to cost at most 1.2 times a full one,
