@@ -1322,6 +1322,30 @@ catalog_refresh_costs(Oid relid, DtRefreshCosts *costs)
 }
 
 /*
+ * catalog_refreshes_since_failed_rebuild
+ *		How many successful refreshes of relid came after the last whose
+ *		rebuild of the per-group state failed (DT_MESSAGE_STATE_NOT_BUILT),
+ *		or -1 if none did in its history.
+ */
+int
+catalog_refreshes_since_failed_rebuild(Oid relid)
+{
+	int			since = -1;
+
+	SPI_connect();
+	catalog_exec_relid("SELECT (SELECT count(*) FROM " DT_INTERNAL_SCHEMA ".refresh_log a"
+					   "         WHERE a.relid = $1 AND a.state = 'SUCCEEDED' AND a.refresh_id > f.id)"
+					   " FROM (SELECT max(refresh_id) AS id FROM " DT_INTERNAL_SCHEMA ".refresh_log"
+					   "       WHERE relid = $1 AND refresh_action = 'FULL' AND state = 'SUCCEEDED'"
+					   "       AND starts_with(state_message, '" DT_MESSAGE_STATE_NOT_BUILT "')) f"
+					   " WHERE f.id IS NOT NULL", relid, SPI_OK_SELECT);
+	if (SPI_processed == 1)
+		since = (int) spi_util_int64(0, 1);
+	SPI_finish();
+	return since;
+}
+
+/*
  * catalog_trim_history
  *		Keep the last "keep" rows of the history of each DT, and the rows
  *		catalog_refresh_costs reads besides (the last DT_COST_SAMPLES of

@@ -159,6 +159,14 @@ typedef struct DtRefreshStats
 #define DT_MESSAGE_STATE_REBUILT	"the per-group state "
 #define DT_MESSAGE_INTERNAL_REBUILT	"the internal tables "
 
+/*
+ * How the message of a full refresh begins whose rebuild of the per-group
+ * state failed on a data exception (refresh.c, rebuild_or_set_aside): it
+ * ran the query instead, and the next refreshes do for a while
+ * (catalog_refreshes_since_failed_rebuild).
+ */
+#define DT_MESSAGE_STATE_NOT_BUILT	"its per-group state could not be built"
+
 typedef struct DtRefreshCosts
 {
 	int			nincremental;
@@ -230,6 +238,7 @@ extern void catalog_record_failure(Oid relid, const char *message);
 extern TimestampTz catalog_failure_backoff_until(Oid relid);
 extern void catalog_refresh_costs(Oid relid, DtRefreshCosts *costs);
 extern void catalog_trim_history(int keep);
+extern int	catalog_refreshes_since_failed_rebuild(Oid relid);
 extern void catalog_insert_history(Oid relid, const char *trigger,
 								   TimestampTz start, TimestampTz end,
 								   TimestampTz data_timestamp,

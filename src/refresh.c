@@ -1938,6 +1938,31 @@ rebuild_state(DtDecision *d, bool populated, const char *expected, const char *w
 }
 
 /*
+ * After a rebuild of the per-group state failed on a data exception
+ * (rebuild_or_set_aside: a variance's sum of squares beyond float8), the
+ * next REBUILD_RETRY_AFTER refreshes run the query without trying it: a
+ * rebuild that fails costs its statement, then the query, at every refresh.
+ */
+#define REBUILD_RETRY_AFTER 10
+
+/*
+ * rebuild_failed_ago
+ *		How many refreshes ago the rebuild of DT relid's per-group state
+ *		failed, if fewer than REBUILD_RETRY_AFTER; -1 otherwise, or if its
+ *		rebuild is not tried that way (p).
+ */
+static int
+rebuild_failed_ago(DtPlanSet *p, Oid relid)
+{
+	int			ago;
+
+	if (p->an->strategy != DT_STRATEGY_MERGE || p->an->internal > 0)
+		return -1;
+	ago = catalog_refreshes_since_failed_rebuild(relid);
+	return ago < REBUILD_RETRY_AFTER ? ago : -1;
+}
+
+/*
  * position_window
  *		The change window from entry's position (its snapshot, transaction
  *		and command), as count_window and the statements reading a window
@@ -2095,6 +2120,7 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 	const char *what = aside_what(p->an);
 	char	   *message;
 	Oid			uncaptured = input_where(p, capture_disabled_within);
+	int			failed_ago;
 
 	memset(d, 0, sizeof(DtDecision));
 	d->action = DT_ACTION_FULL;
@@ -2144,7 +2170,9 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 			: "the first refresh after a restore is full";
 		return;
 	}
-	if (what != NULL && !entry->state_valid && (!entry->populated || p->an->always_full || !refresh_adaptive))
+	failed_ago = what != NULL && !entry->state_valid && entry->populated ? rebuild_failed_ago(p, entry->relid) : -1;
+	if (what != NULL && !entry->state_valid &&
+		(!entry->populated || p->an->always_full || (!refresh_adaptive && failed_ago < 0)))
 	{
 		/* a new DT, or its unlogged state was emptied by a crash */
 		rebuild_state(d, entry->populated, NULL, what);
@@ -2172,6 +2200,18 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 		if (has_changes && adaptive_full(entry->relid, what, true, d->changes, rows + under, d->changed, &message))
 		{
 			d->message = d->why = message;
+			d->set_aside = true;
+		}
+		else if (failed_ago >= 0 && rows + under == 0 && markers == 0)
+		{
+			d->action = DT_ACTION_NO_DATA;
+			d->why = "nothing it reads changed";
+		}
+		else if (failed_ago >= 0)
+		{
+			d->message = d->why = psprintf("the last rebuild of its %s failed (see the history); refreshed in "
+										   "full from the query (%d of %d refreshes before it is tried again), "
+										   "its %s set aside", what, failed_ago + 1, REBUILD_RETRY_AFTER, what);
 			d->set_aside = true;
 		}
 		else
@@ -2296,9 +2336,9 @@ full_rebuild(void *arg)
  *		float8 overflow for values above about 1.3e154 in magnitude, where
  *		PostgreSQL squares distances from the mean and may give a result.
  *		On such a data exception the DT is refreshed from its query and
- *		its state set aside, as adaptive refresh does; its next refreshes
- *		try to rebuild it (decide_action), so the DT refreshes
- *		incrementally again once its values allow.  If the query itself
+ *		its state set aside, as adaptive refresh does; the refreshes after
+ *		the next REBUILD_RETRY_AFTER try to rebuild it (decide_action), so
+ *		the DT refreshes incrementally again once its values allow.  If the query itself
  *		fails too (a division by zero in the data, or PostgreSQL's own
  *		variance overflowing), its error is the refresh's, not the state's
  *		(whose hint to refresh in full would not help).  (A DT with
@@ -2324,7 +2364,7 @@ rebuild_or_set_aside(DtPlanSet *p, Snapshot snap, DtRefreshStats *stats)
 	memset(stats, 0, sizeof(DtRefreshStats));
 	full_refresh(p, snap, stats, false);
 	set_aside(p->relid, snap);
-	stats->message = psprintf("its per-group state could not be built (%s); refreshed in full from the query, "
+	stats->message = psprintf(DT_MESSAGE_STATE_NOT_BUILT " (%s); refreshed in full from the query, "
 							  "its per-group state set aside", edata->message);
 	return false;
 }
