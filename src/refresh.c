@@ -1466,13 +1466,32 @@ incremental_refresh(void *arg)
  *		data exception (division by zero, a bad cast, ...) the refresh is
  *		rolled back and done in full instead: if the error came from such a
  *		row, the full refresh succeeds and consumes the window; if not, it
- *		raises the error again.  So does a unique or exclusion violation: an
- *		index of the user's on the DT that holds for the query's result may
- *		not hold between the rows an incremental refresh writes one by one
- *		(two groups that swap their sums), where the full refresh deletes
- *		every row before it inserts.
+ *		raises the error again.  So does a unique or exclusion violation of
+ *		an index on the DT (violated_on_dt): an index of the user's that
+ *		holds for the query's result may not hold between the rows an
+ *		incremental refresh writes one by one (two groups that swap their
+ *		sums), where the full refresh deletes every row before it inserts.
+ *		One of an index on the state or another table is raised: nothing
+ *		but a fault of the refresh's own statements would make it, and a
+ *		full refresh would hide it.
  */
 static bool rebuild_or_set_aside(DtPlanSet *p, Snapshot snap, DtRefreshStats *stats);
+
+/*
+ * violated_on_dt
+ *		Is edata a unique or exclusion violation of a constraint or index on
+ *		the DT relid (as the error names its table)?  Of the DT's own
+ *		indexes only the key index is unique, the arbiter of its upserts,
+ *		which they do not violate: the others are the user's.
+ */
+static bool
+violated_on_dt(Oid relid, ErrorData *edata)
+{
+	return (edata->sqlerrcode == ERRCODE_UNIQUE_VIOLATION || edata->sqlerrcode == ERRCODE_EXCLUSION_VIOLATION) &&
+		edata->schema_name != NULL && edata->table_name != NULL &&
+		strcmp(edata->table_name, get_rel_name(relid)) == 0 &&
+		strcmp(edata->schema_name, get_namespace_name(get_rel_namespace(relid))) == 0;
+}
 
 static void
 incremental_or_full(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
@@ -1483,8 +1502,7 @@ incremental_or_full(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 
 	if (edata == NULL)
 		return;
-	if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) != ERRCODE_DATA_EXCEPTION &&
-		edata->sqlerrcode != ERRCODE_UNIQUE_VIOLATION && edata->sqlerrcode != ERRCODE_EXCLUSION_VIOLATION)
+	if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) != ERRCODE_DATA_EXCEPTION && !violated_on_dt(p->relid, edata))
 		ReThrowError(edata);
 	memset(stats, 0, sizeof(DtRefreshStats));
 	if (rebuild_or_set_aside(p, snap, stats))

@@ -194,6 +194,24 @@ SELECT action FROM dt.refresh('sw_sum');
 SELECT dt_test.check('sw_sum');
 UPDATE sw SET v = 20 WHERE k = 3;
 SELECT * FROM dt_test.fails($$SELECT dt.refresh('sw_sum')$$);
+-- A violation of an index on the per-group state is no index of the
+-- user's: only a fault of the refresh would make one, and a full refresh
+-- would hide it.  Guards: the refresh fails with it (made here by a
+-- unique index on the state's counts, which two groups swap).
+CREATE TABLE swc (id int PRIMARY KEY, k text);
+INSERT INTO swc VALUES (1, 'a'), (2, 'b'), (3, 'b');
+SELECT dt.create_dynamic_table('swc_n', 'SELECT k, count(*) AS n FROM swc GROUP BY k',
+                               refresh_mode => 'incremental');
+DO $$
+BEGIN
+    EXECUTE format('CREATE UNIQUE INDEX swc_state_n ON dt_internal.state_%s (n)', 'swc_n'::regclass::oid);
+END
+$$;
+INSERT INTO swc VALUES (4, 'a');
+DELETE FROM swc WHERE id = 3;
+SELECT * FROM dt_test.fails($$SELECT dt.refresh('swc_n')$$);
+SELECT refresh_action, state FROM dt.refresh_history WHERE relid = 'swc_n'::regclass ORDER BY refresh_id;
+SELECT dt.drop_dynamic_table('swc_n');
 
 -- ---------------------------------------------------------------------
 -- System columns (xmin, ctid, tableoid, ...) change in an UPDATE that
