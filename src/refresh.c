@@ -2122,6 +2122,27 @@ history_rows(DtPlanSet *p, Oid relid, int64 rows, int64 internal_rows)
 }
 
 /*
+ * full_for_now: are the plans p of entry, a DT refreshed incrementally,
+ * full for now (an input made unlogged since)?
+ */
+static bool
+full_for_now(DtPlanSet *p, DtEntry *entry)
+{
+	return entry->incremental && p->an->reason != NULL;
+}
+
+/*
+ * full_reason
+ *		Why the plans p of entry are full: the catalog's reason, or if they
+ *		are full for now, the reason its analysis found now.
+ */
+static char *
+full_reason(DtPlanSet *p, DtEntry *entry)
+{
+	return full_for_now(p, entry) ? psprintf("%s for now", p->an->reason) : entry->reason;
+}
+
+/*
  * decide_action
  *		Choose the action of a refresh of entry as of snap (counting the
  *		change window when it depends on it; input_counts as count_window),
@@ -2198,7 +2219,9 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 	}
 	if (!entry->populated || p->an->always_full)
 	{
-		d->why = !entry->populated ? "it is populated for the first time" : entry->reason;
+		d->why = !entry->populated ? "it is populated for the first time" : full_reason(p, entry);
+		if (entry->populated && full_for_now(p, entry))
+			d->message = psprintf("%s; refreshed in full", d->why);
 		return;
 	}
 	position_window(entry, d->window);
@@ -2243,7 +2266,11 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 	else if (markers > 0)
 		marker_action(p, d, what);
 	else if (p->an->strategy == DT_STRATEGY_FULL)
-		d->why = entry->reason;
+	{
+		d->why = full_reason(p, entry);
+		if (full_for_now(p, entry))
+			d->message = psprintf("%s; refreshed in full", d->why);
+	}
 	else if (adaptive_full(entry->relid, what, false, d->changes, rows, d->changed, &message))
 	{
 		d->message = d->why = message;
@@ -2701,7 +2728,7 @@ explain_parts(List *rows, DtPlanSet *p, DtEntry *entry)
 	ListCell   *lc;
 
 	if (p->an->strategy == DT_STRATEGY_FULL)
-		return explain_row(rows, "strategy", NULL, psprintf("FULL: %s", entry->reason));
+		return explain_row(rows, "strategy", NULL, psprintf("FULL: %s", full_reason(p, entry)));
 	if (p->an->strategy == DT_STRATEGY_RECOMPUTE)
 	{
 		ListCell   *lk;

@@ -31,6 +31,28 @@ INSERT INTO u VALUES (14, 'k2', 14);
 SELECT action FROM dt.refresh('u_k');
 SELECT dt_test.check('u_k');
 
+-- A table made unlogged after a table over it was created: refreshes are
+-- full while it is.  Guards: explain_refresh and the history say why (not
+-- how the table is maintained otherwise); right; incremental again once
+-- it is permanent.
+CREATE TABLE ul (id int, k text, v int);
+INSERT INTO ul SELECT g, 'k' || g % 3, g FROM generate_series(1, 12) g;
+SELECT dt.create_dynamic_table('ul_k', 'SELECT k, count(*) AS n, sum(v) AS total FROM ul GROUP BY k',
+                               refresh_mode => 'incremental');
+ALTER TABLE ul SET UNLOGGED;
+INSERT INTO ul VALUES (13, 'k1', 13);
+SELECT kind, object, detail FROM dt.explain_refresh('ul_k') WHERE kind IN ('strategy', 'action');
+SELECT action FROM dt.refresh('ul_k');
+SELECT state_message FROM dt.refresh_history WHERE relid = 'ul_k'::regclass ORDER BY refresh_id DESC LIMIT 1;
+SELECT dt_test.check('ul_k');
+-- made permanent again: the state is rebuilt, then incremental
+ALTER TABLE ul SET LOGGED;
+INSERT INTO ul VALUES (14, 'k2', 14);
+SELECT action FROM dt.refresh('ul_k');
+INSERT INTO ul VALUES (15, 'k0', 15);
+SELECT action FROM dt.refresh('ul_k');
+SELECT dt_test.check('ul_k');
+
 -- ---------------------------------------------------------------------
 -- An unlogged partition is emptied by a crash without a trace in the log
 -- of its partitioned table.  Guards: with one, a query over the table is
@@ -48,7 +70,11 @@ SELECT dt.create_dynamic_table('pu_k', 'SELECT k, count(*) AS n, sum(v) AS total
                                refresh_mode => 'incremental');
 CREATE UNLOGGED TABLE pu_c PARTITION OF pu FOR VALUES IN ('c');
 INSERT INTO pu VALUES (11, 'c', 11), (12, 'a', 12);
+-- explain_refresh and the history say why it is full (not how the table
+-- is maintained otherwise)
+SELECT kind, object, detail FROM dt.explain_refresh('pu_k') WHERE kind IN ('strategy', 'action');
 SELECT action FROM dt.refresh('pu_k');
+SELECT state_message FROM dt.refresh_history WHERE relid = 'pu_k'::regclass ORDER BY refresh_id DESC LIMIT 1;
 SELECT dt_test.check('pu_k');
 ALTER TABLE pu_c SET LOGGED;
 \c
