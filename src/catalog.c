@@ -1243,6 +1243,46 @@ catalog_failure_backoff_until(Oid relid)
 	"starts_with(state_message, '" DT_MESSAGE_STATE_REBUILT "') OR " \
 	"starts_with(state_message, '" DT_MESSAGE_INTERNAL_REBUILT "')))"
 #define COST_SAMPLE_CHOSEN "coalesce(starts_with(state_message, '" DT_MESSAGE_ADAPTIVE_FULL "'), false)"
+/* What catalog_refresh_costs reads of a full refresh. */
+#define COST_FULL_COLUMNS \
+	"extract(epoch FROM refresh_end_time - refresh_start_time)::float8 * 1000, " \
+	COST_SAMPLE_CHOSEN ", coalesce(state_query_ms, 0)"
+
+/*
+ * latest_full_of_missing_kind
+ *		With DT_COST_SAMPLES full refreshes read into costs, all chosen by
+ *		the history or none, the latest of the other kind in place of the
+ *		oldest of them (within SPI): thirty refreshes from the query did
+ *		not make the last rebuild's cost unknown (payback checks skipped),
+ *		nor did thirty rebuilds make a DT that timed its refresh from the
+ *		query try it again.
+ */
+static void
+latest_full_of_missing_kind(Oid relid, DtRefreshCosts *costs)
+{
+	Oid			types[2] = {OIDOID, BOOLOID};
+	Datum		values[2] = {ObjectIdGetDatum(relid), BoolGetDatum(!costs->full_chosen[0])};
+	bool		isnull;
+	int			i;
+
+	if (costs->nfull < DT_COST_SAMPLES)
+		return;
+	for (i = 1; i < costs->nfull; i++)
+	{
+		if (costs->full_chosen[i] != costs->full_chosen[0])
+			return;
+	}
+	catalog_exec("SELECT " COST_FULL_COLUMNS " FROM " DT_INTERNAL_SCHEMA ".refresh_log "
+				 "WHERE relid = $1 AND state = 'SUCCEEDED' AND " COST_SAMPLE_FULL " AND " COST_SAMPLE_CHOSEN " = $2 "
+				 "ORDER BY refresh_id DESC LIMIT 1",
+				 2, types, values, NULL, SPI_OK_SELECT);
+	if (SPI_processed == 0)
+		return;
+	i = DT_COST_SAMPLES - 1;
+	costs->full_ms[i] = DatumGetFloat8(spi_util_datum(0, 1, &isnull));
+	costs->full_chosen[i] = spi_util_bool(0, 2);
+	costs->full_query_ms[i] = DatumGetFloat8(spi_util_datum(0, 3, &isnull));
+}
 
 /*
  * catalog_refresh_costs
@@ -1256,12 +1296,10 @@ catalog_failure_backoff_until(Oid relid)
  *		incremental one, or after TRUNCATE, is no measure), newest first,
  *		each marked if the history chose it (a rebuild is not: it is what
  *		building the state costs), with the time of a rebuild's statement
- *		that built the per-group state (state_query_ms, 0 if none).  The
- *		latest full refresh the history chose and the latest other one are
- *		among them however many of the other kind came after (in place of
- *		the oldest): thirty refreshes from the query did not make the last
- *		rebuild's cost unknown, nor a DT that timed its refresh from the
- *		query try it again.  catalog_trim_history keeps these rows.
+ *		that built the per-group state (state_query_ms, 0 if none); the
+ *		latest of each kind among them however many of the other came after
+ *		(latest_full_of_missing_kind).  catalog_trim_history keeps these
+ *		rows.
  */
 void
 catalog_refresh_costs(Oid relid, DtRefreshCosts *costs)
@@ -1277,22 +1315,9 @@ catalog_refresh_costs(Oid relid, DtRefreshCosts *costs)
 				 "0::float8 "
 				 "FROM " DT_INTERNAL_SCHEMA ".refresh_log WHERE relid = $1 AND state = 'SUCCEEDED' "
 				 "AND " COST_SAMPLE_INCREMENTAL " ORDER BY refresh_id DESC LIMIT $2) UNION ALL "
-				 "(SELECT false, 0, "
-				 "extract(epoch FROM l.refresh_end_time - l.refresh_start_time)::float8 * 1000, "
-				 COST_SAMPLE_CHOSEN ", coalesce(l.state_query_ms, 0) "
-				 "FROM (SELECT refresh_id FROM ("
-				 "(SELECT refresh_id, false AS latest FROM " DT_INTERNAL_SCHEMA ".refresh_log "
+				 "(SELECT false, 0, " COST_FULL_COLUMNS " FROM " DT_INTERNAL_SCHEMA ".refresh_log "
 				 "WHERE relid = $1 AND state = 'SUCCEEDED' AND " COST_SAMPLE_FULL
-				 " ORDER BY refresh_id DESC LIMIT $2) UNION ALL "
-				 "(SELECT refresh_id, true FROM " DT_INTERNAL_SCHEMA ".refresh_log "
-				 "WHERE relid = $1 AND state = 'SUCCEEDED' AND " COST_SAMPLE_FULL " AND " COST_SAMPLE_CHOSEN
-				 " ORDER BY refresh_id DESC LIMIT 1) UNION ALL "
-				 "(SELECT refresh_id, true FROM " DT_INTERNAL_SCHEMA ".refresh_log "
-				 "WHERE relid = $1 AND state = 'SUCCEEDED' AND " COST_SAMPLE_FULL " AND NOT " COST_SAMPLE_CHOSEN
-				 " ORDER BY refresh_id DESC LIMIT 1)) c "
-				 "GROUP BY refresh_id ORDER BY bool_or(latest) DESC, refresh_id DESC LIMIT $2) k "
-				 "JOIN " DT_INTERNAL_SCHEMA ".refresh_log l USING (refresh_id) "
-				 "ORDER BY l.refresh_id DESC)",
+				 " ORDER BY refresh_id DESC LIMIT $2)",
 				 2, types, values, NULL, SPI_OK_SELECT);
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -1311,6 +1336,7 @@ catalog_refresh_costs(Oid relid, DtRefreshCosts *costs)
 			costs->full_ms[costs->nfull++] = ms;
 		}
 	}
+	latest_full_of_missing_kind(relid, costs);
 	catalog_exec("SELECT count(*) FROM " DT_INTERNAL_SCHEMA ".refresh_log r WHERE r.relid = $1 "
 				 "AND r.refresh_action = 'FULL' "
 				 "AND starts_with(r.state_message, '" DT_MESSAGE_ADAPTIVE_FULL "') "
