@@ -1373,32 +1373,33 @@ catalog_refreshes_since_failed_rebuild(Oid relid)
 
 /*
  * catalog_trim_history
- *		Keep the last "keep" rows of the history of each DT, and the rows
- *		catalog_refresh_costs reads besides (the last DT_COST_SAMPLES of
- *		each kind: incremental, full chosen by the history, other full):
- *		with the timed full refresh from the query trimmed, a DT tried one
- *		again every "keep" refreshes; with its rebuild, it chose as if
- *		rebuilding the state cost nothing.
+ *		Keep the last "keep" rows of the history of each DT, and besides
+ *		them the latest row of each kind catalog_refresh_costs reads
+ *		(incremental, full chosen by the history, other full): with the
+ *		timed full refresh from the query trimmed, a DT tried one again
+ *		every "keep" refreshes; with its rebuild, it chose as if rebuilding
+ *		the state cost nothing.  Those rows are looked for only when there
+ *		is something to trim.
  */
 void
 catalog_trim_history(int keep)
 {
-	Oid			types[2] = {INT4OID, INT4OID};
-	Datum		values[2] = {Int32GetDatum(keep), Int32GetDatum(DT_COST_SAMPLES)};
+	Oid			types[1] = {INT4OID};
+	Datum		values[1] = {Int32GetDatum(keep)};
 
 	SPI_connect();
 	catalog_exec("DELETE FROM " DT_INTERNAL_SCHEMA ".refresh_log r USING"
-				 " (SELECT refresh_id FROM (SELECT refresh_id, sample, row_number() OVER"
-				 "   (PARTITION BY relid ORDER BY refresh_id DESC) AS n, row_number() OVER"
-				 "   (PARTITION BY relid, sample ORDER BY refresh_id DESC) AS n_sample"
-				 "   FROM (SELECT refresh_id, relid, CASE WHEN state <> 'SUCCEEDED' THEN 0"
-				 "         WHEN " COST_SAMPLE_INCREMENTAL " THEN 1"
-				 "         WHEN " COST_SAMPLE_FULL " AND " COST_SAMPLE_CHOSEN " THEN 2"
-				 "         WHEN " COST_SAMPLE_FULL " THEN 3 ELSE 0 END AS sample"
-				 "         FROM " DT_INTERNAL_SCHEMA ".refresh_log) s) x"
-				 "  WHERE n > $1 AND (sample = 0 OR n_sample > $2)) old"
+				 " (SELECT refresh_id FROM (SELECT refresh_id, row_number() OVER"
+				 "   (PARTITION BY relid ORDER BY refresh_id DESC) AS n"
+				 "   FROM " DT_INTERNAL_SCHEMA ".refresh_log) x WHERE n > $1 AND refresh_id NOT IN"
+				 "   (SELECT id FROM (SELECT unnest(ARRAY["
+				 "     max(refresh_id) FILTER (WHERE " COST_SAMPLE_INCREMENTAL "),"
+				 "     max(refresh_id) FILTER (WHERE " COST_SAMPLE_FULL " AND " COST_SAMPLE_CHOSEN "),"
+				 "     max(refresh_id) FILTER (WHERE " COST_SAMPLE_FULL " AND NOT " COST_SAMPLE_CHOSEN ")]) AS id"
+				 "     FROM " DT_INTERNAL_SCHEMA ".refresh_log WHERE state = 'SUCCEEDED' GROUP BY relid) k"
+				 "    WHERE id IS NOT NULL)) old"
 				 " WHERE r.refresh_id = old.refresh_id",
-				 2, types, values, NULL, SPI_OK_DELETE);
+				 1, types, values, NULL, SPI_OK_DELETE);
 	SPI_finish();
 }
 

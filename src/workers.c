@@ -1652,7 +1652,8 @@ load_schedule_work(void *arg)
 
 /*
  * trim_history_work: for in_transaction, keep refresh_history_size rows per
- * DT, and the samples adaptive refresh reads (catalog_trim_history).
+ * DT, and the latest of each kind adaptive refresh reads
+ * (catalog_trim_history).
  */
 static void
 trim_history_work(void *arg)

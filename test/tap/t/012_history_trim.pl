@@ -1,10 +1,10 @@
 # The history is trimmed to refresh_history_size rows per dynamic table by
-# the scheduler's housekeeping, but not of the refreshes adaptive refresh
-# reads its costs from (src/catalog.c, catalog_trim_history): with its
-# timed full refresh from the query trimmed, a table whose incremental
-# refreshes cost about half the guess tried a full refresh from the query
-# again, every refresh_history_size refreshes (and rebuilt its state after
-# it).  The history is written by the test (durations depend on the
+# the scheduler's housekeeping, but for the latest refresh of each kind
+# adaptive refresh reads its costs from (src/catalog.c,
+# catalog_trim_history): with its timed full refresh from the query
+# trimmed, a table whose incremental refreshes cost about half the guess
+# tried a full refresh from the query again, every refresh_history_size
+# refreshes (and rebuilt its state after it).  The history is written by the test (durations depend on the
 # machine), as in regress test adaptive; the decision is the one
 # dt.explain_refresh shows.
 
@@ -66,7 +66,7 @@ ok( $node->poll_query_until('postgres',
 	'the history is trimmed');
 is( $node->safe_psql('postgres',
 		"SELECT count(*) FROM dt_internal.refresh_log WHERE relid = 'ht_sum'::regclass"),
-	'11', 'the rows adaptive refresh reads are kept beyond the ten');
+	'11', 'the latest full refresh from the query is kept beyond the ten');
 is(action(), 'INCREMENTAL', 'the same decision after the trim');
 is($node->safe_psql('postgres', "SELECT action FROM dt.refresh('ht_sum')"), 'INCREMENTAL', 'and refresh');
 is($node->safe_psql('postgres', "SELECT count(*) FROM dt_test.diff('ht_sum')"), '0', 'right');
