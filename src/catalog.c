@@ -1230,6 +1230,20 @@ catalog_failure_backoff_until(Oid relid)
 }
 
 /*
+ * refresh_duration_ms
+ *		The milliseconds from start to end, the very double that
+ *		extract(epoch FROM end - start)::float8 * 1000 gives (the exact
+ *		decimal of the microseconds divided by 10^6, rounded to the nearest
+ *		double, as the division of two exact doubles is), without its
+ *		numeric arithmetic.
+ */
+static double
+refresh_duration_ms(TimestampTz start, TimestampTz end)
+{
+	return (double) (end - start) / USECS_PER_SEC * 1000;
+}
+
+/*
  * The refreshes whose durations adaptive refresh reads (catalog_refresh_costs),
  * as SQL conditions on a row of the history that SUCCEEDED: an incremental
  * sample, a full one, and a full one the history chose.
@@ -1245,8 +1259,7 @@ catalog_failure_backoff_until(Oid relid)
 #define COST_SAMPLE_CHOSEN "coalesce(starts_with(state_message, '" DT_MESSAGE_ADAPTIVE_FULL "'), false)"
 /* What catalog_refresh_costs reads of a full refresh. */
 #define COST_FULL_COLUMNS \
-	"extract(epoch FROM refresh_end_time - refresh_start_time)::float8 * 1000, " \
-	COST_SAMPLE_CHOSEN ", coalesce(state_query_ms, 0)"
+	"refresh_start_time, refresh_end_time, " COST_SAMPLE_CHOSEN ", coalesce(state_query_ms, 0)"
 
 /*
  * latest_full_of_missing_kind
@@ -1273,15 +1286,16 @@ latest_full_of_missing_kind(Oid relid, DtRefreshCosts *costs)
 			return;
 	}
 	catalog_exec("SELECT " COST_FULL_COLUMNS " FROM " DT_INTERNAL_SCHEMA ".refresh_log "
-				 "WHERE relid = $1 AND state = 'SUCCEEDED' AND " COST_SAMPLE_FULL " AND " COST_SAMPLE_CHOSEN " = $2 "
-				 "ORDER BY refresh_id DESC LIMIT 1",
+				 "WHERE relid >= $1 AND relid <= $1 AND state = 'SUCCEEDED' AND " COST_SAMPLE_FULL
+				 " AND " COST_SAMPLE_CHOSEN " = $2 ORDER BY relid DESC, refresh_id DESC LIMIT 1",
 				 2, types, values, NULL, SPI_OK_SELECT);
 	if (SPI_processed == 0)
 		return;
 	i = DT_COST_SAMPLES - 1;
-	costs->full_ms[i] = DatumGetFloat8(spi_util_datum(0, 1, &isnull));
-	costs->full_chosen[i] = spi_util_bool(0, 2);
-	costs->full_query_ms[i] = DatumGetFloat8(spi_util_datum(0, 3, &isnull));
+	costs->full_ms[i] = refresh_duration_ms(DatumGetTimestampTz(spi_util_datum(0, 1, &isnull)),
+											DatumGetTimestampTz(spi_util_datum(0, 2, &isnull)));
+	costs->full_chosen[i] = spi_util_bool(0, 3);
+	costs->full_query_ms[i] = DatumGetFloat8(spi_util_datum(0, 4, &isnull));
 }
 
 /*
@@ -1310,40 +1324,58 @@ catalog_refresh_costs(Oid relid, DtRefreshCosts *costs)
 
 	memset(costs, 0, sizeof(DtRefreshCosts));
 	SPI_connect();
-	catalog_exec("(SELECT true, changes::float8, "
-				 "extract(epoch FROM refresh_end_time - refresh_start_time)::float8 * 1000, false, "
-				 "0::float8 "
-				 "FROM " DT_INTERNAL_SCHEMA ".refresh_log WHERE relid = $1 AND state = 'SUCCEEDED' "
-				 "AND " COST_SAMPLE_INCREMENTAL " ORDER BY refresh_id DESC LIMIT $2) UNION ALL "
-				 "(SELECT false, 0, " COST_FULL_COLUMNS " FROM " DT_INTERNAL_SCHEMA ".refresh_log "
+
+	/*
+	 * One statement, the samples of each kind newest first, then the count
+	 * (one statement less at every refresh); a duration in milliseconds as
+	 * refresh_duration_ms computes it.  The rows of relid newest first are
+	 * read from the index on (relid, refresh_id) backwards: with "relid = $1
+	 * ... ORDER BY refresh_id DESC" the planner walked the primary key
+	 * backwards through the newer rows of every other DT (as many as 30 times
+	 * the DTs refreshed as often), its estimate preferring the order of the
+	 * heap; a range of one value and an order by (relid, refresh_id) leave
+	 * only the index on both.
+	 */
+	catalog_exec("(SELECT 1, changes::float8, refresh_start_time, refresh_end_time, false, 0::float8 "
+				 "FROM " DT_INTERNAL_SCHEMA ".refresh_log WHERE relid >= $1 AND relid <= $1 "
+				 "AND state = 'SUCCEEDED' "
+				 "AND " COST_SAMPLE_INCREMENTAL " ORDER BY relid DESC, refresh_id DESC LIMIT $2) UNION ALL "
+				 "(SELECT 2, 0, " COST_FULL_COLUMNS " FROM " DT_INTERNAL_SCHEMA ".refresh_log "
 				 "WHERE relid = $1 AND state = 'SUCCEEDED' AND " COST_SAMPLE_FULL
-				 " ORDER BY refresh_id DESC LIMIT $2)",
+				 " ORDER BY refresh_id DESC LIMIT $2) UNION ALL "
+				 "SELECT 3, count(*), NULL, NULL, false, 0 "
+				 "FROM " DT_INTERNAL_SCHEMA ".refresh_log r WHERE r.relid = $1 "
+				 "AND r.refresh_action = 'FULL' "
+				 "AND starts_with(r.state_message, '" DT_MESSAGE_ADAPTIVE_FULL "') "
+				 "AND r.refresh_id > coalesce((SELECT i.refresh_id FROM " DT_INTERNAL_SCHEMA
+				 ".refresh_log i WHERE i.relid >= $1 AND i.relid <= $1 AND i.refresh_action = 'INCREMENTAL' "
+				 "ORDER BY i.relid DESC, i.refresh_id DESC LIMIT 1), 0)",
 				 2, types, values, NULL, SPI_OK_SELECT);
 	for (i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
-		double		ms = DatumGetFloat8(spi_util_datum(i, 3, &isnull));
+		int			kind = DatumGetInt32(spi_util_datum(i, 1, &isnull));
+		double		number = DatumGetFloat8(spi_util_datum(i, 2, &isnull));
+		double		ms = 0;
 
-		if (spi_util_bool(i, 1))
+		if (kind != 3)
+			ms = refresh_duration_ms(DatumGetTimestampTz(spi_util_datum(i, 3, &isnull)),
+									 DatumGetTimestampTz(spi_util_datum(i, 4, &isnull)));
+		if (kind == 1)
 		{
-			costs->changes[costs->nincremental] = DatumGetFloat8(spi_util_datum(i, 2, &isnull));
+			costs->changes[costs->nincremental] = number;
 			costs->incremental_ms[costs->nincremental++] = ms;
 		}
-		else
+		else if (kind == 2)
 		{
-			costs->full_chosen[costs->nfull] = spi_util_bool(i, 4);
-			costs->full_query_ms[costs->nfull] = DatumGetFloat8(spi_util_datum(i, 5, &isnull));
+			costs->full_chosen[costs->nfull] = spi_util_bool(i, 5);
+			costs->full_query_ms[costs->nfull] = DatumGetFloat8(spi_util_datum(i, 6, &isnull));
 			costs->full_ms[costs->nfull++] = ms;
 		}
+		else
+			costs->adaptive_fulls = (int) number;
 	}
 	latest_full_of_missing_kind(relid, costs);
-	catalog_exec("SELECT count(*) FROM " DT_INTERNAL_SCHEMA ".refresh_log r WHERE r.relid = $1 "
-				 "AND r.refresh_action = 'FULL' "
-				 "AND starts_with(r.state_message, '" DT_MESSAGE_ADAPTIVE_FULL "') "
-				 "AND r.refresh_id > coalesce((SELECT max(i.refresh_id) FROM " DT_INTERNAL_SCHEMA
-				 ".refresh_log i WHERE i.relid = $1 AND i.refresh_action = 'INCREMENTAL'), 0)",
-				 1, types, values, NULL, SPI_OK_SELECT);
-	costs->adaptive_fulls = (int) spi_util_int64(0, 1);
 	SPI_finish();
 }
 
