@@ -279,6 +279,15 @@ BEGIN
         COMMIT;
     END LOOP;
 END $$;
+-- The minimum's internal table keeps only the parts the query can reach,
+-- those of size under 4: its query has the query's condition on tp as an
+-- EXISTS, so tp is one of its inputs, and the costs of other parts, or of
+-- parts that left that size, are in no group.
+SELECT format('dt_internal.sub_%s_1', 'tk_cheapest'::regclass::oid) AS cheapest_min \gset
+SELECT kind, object FROM dt.explain_refresh(:'cheapest_min') WHERE kind IN ('strategy', 'input') ORDER BY step;
+SELECT count(*) > 0 AS some_parts,
+       count(*) FILTER (WHERE NOT EXISTS (SELECT FROM tp WHERE tp.pk = m.k1 AND tp.size < 4)) AS unreachable_parts
+  FROM :cheapest_min m;
 -- Emptied, then back.
 DELETE FROM tps;
 SELECT tk_rows_check();
