@@ -10,7 +10,8 @@
  * groups (read once or more, Q15), an uncorrelated scalar subquery in
  * WHERE that aggregates without GROUP BY (the maximum of Q15), or one
  * correlated by equalities, over several tables (Q2's minimum: grouped by
- * the correlation, and joined); nor the rows a grouping query reads where
+ * the correlation, for the keys the query's conditions let through, and
+ * joined); nor the rows a grouping query reads where
  * its WHERE has subqueries (Q21's: recomputed by the key of their
  * correlation), nor a query ending in ORDER BY ... LIMIT that is not a
  * top-k over one relation (Q2: the query without its LIMIT).  Each such
