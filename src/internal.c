@@ -10,7 +10,8 @@
  * groups (read once or more, Q15), an uncorrelated scalar subquery in
  * WHERE that aggregates without GROUP BY (the maximum of Q15), or one
  * correlated by equalities, over several tables (Q2's minimum: grouped by
- * the correlation, and joined); nor the rows a grouping query reads where
+ * the correlation, for the keys the query's conditions let through, and
+ * joined); nor the rows a grouping query reads where
  * its WHERE has subqueries (Q21's: recomputed by the key of their
  * correlation), nor a query ending in ORDER BY ... LIMIT that is not a
  * top-k over one relation (Q2: the query without its LIMIT).  Each such
@@ -644,6 +645,101 @@ correlated_group(Query *sub, List **outer_keys)
 }
 
 /*
+ * reached_keys
+ *		Restrict g, the grouping of correlated_group, to the keys a row of
+ *		query can reach: for each relation R of query's FROM list whose
+ *		columns are outer keys, where WHERE has conjuncts over R alone
+ *		without subqueries or mutable functions (TPC-H Q2's p_size = 15
+ *		AND p_type LIKE '%BRASS' on part), g's WHERE
+ *		gets EXISTS (SELECT FROM R WHERE R's keys = their inner sides AND
+ *		those conjuncts).  A row of query joins the group of its keys only
+ *		when R's row, which has those keys (they are not NULL: the join is
+ *		on equalities), passes them, so the other groups were never read;
+ *		a change of R's rows outside them, or of a group's rows for a key no
+ *		row of R passes, is no change of the table.  Q2's minimum is then
+ *		kept for the parts of one size and type, not for every part.
+ */
+static void
+reached_keys(Query *query, Query *g, List *outer_keys)
+{
+	List	   *quals = make_ands_implicit((Expr *) query->jointree->quals);
+	Bitmapset  *done = NULL;
+	ListCell   *lc;
+
+	foreach(lc, outer_keys)
+	{
+		Var		   *key = (Var *) lfirst(lc);
+		Index		rtindex;
+		Query	   *e;
+		List	   *conds = NIL;
+		ListCell   *kc;
+		ListCell   *lc2;
+		RangeTblRef *ref;
+		SubLink    *exists;
+
+		if (!IsA(key, Var) || key->varlevelsup != 0 || bms_is_member(key->varno, done) ||
+			rt_fetch(key->varno, query->rtable)->rtekind != RTE_RELATION)
+			continue;
+		rtindex = key->varno;
+		done = bms_add_member(done, rtindex);
+		foreach(kc, quals)
+		{
+			Node	   *qual = (Node *) lfirst(kc);
+
+			if (!checkExprHasSubLink(qual) && !contain_vars_of_level(qual, 1) &&
+				!contain_mutable_functions(qual) &&
+				bms_equal(pull_varnos(NULL, qual), bms_make_singleton(rtindex)))
+			{
+				qual = copyObject(qual);
+				ChangeVarNodes(qual, rtindex, 1, 0);
+				conds = lappend(conds, qual);
+			}
+		}
+		if (conds == NIL)
+			continue;
+		/* R's keys equal to their inner sides, g's columns k1..kn */
+		forboth(kc, outer_keys, lc2, g->targetList)
+		{
+			Var		   *outer = (Var *) lfirst(kc);
+			Node	   *inner;
+			Expr	   *eq;
+
+			if (!IsA(outer, Var) || outer->varlevelsup != 0 || outer->varno != rtindex)
+				continue;
+			if (outer->varattno <= 0 || type_is_rowtype(outer->vartype))
+				break;
+			outer = copyObject(outer);
+			ChangeVarNodes((Node *) outer, rtindex, 1, 0);
+			inner = copyObject((Node *) lfirst_node(TargetEntry, lc2)->expr);
+			IncrementVarSublevelsUp(inner, 1, 0);
+			eq = make_opclause(lookup_type_cache(exprType((Node *) outer), TYPECACHE_EQ_OPR)->eq_opr,
+							   BOOLOID, false, (Expr *) outer, (Expr *) inner, InvalidOid,
+							   exprCollation((Node *) outer));
+			set_opfuncid((OpExpr *) eq);
+			conds = lcons(eq, conds);
+		}
+		/* stopped at a whole row or a composite: no key of a semi-join */
+		if (kc != NULL)
+			continue;
+		ref = makeNode(RangeTblRef);
+		ref->rtindex = 1;
+		e = makeNode(Query);
+		e->commandType = CMD_SELECT;
+		e->querySource = QSRC_ORIGINAL;
+		e->canSetTag = true;
+		e->rtable = list_make1(copyObject(rt_fetch(rtindex, query->rtable)));
+		e->jointree = makeFromExpr(list_make1(ref), (Node *) make_ands_explicit(conds));
+		exists = makeNode(SubLink);
+		exists->subLinkType = EXISTS_SUBLINK;
+		exists->subselect = (Node *) e;
+		exists->location = -1;
+		g->jointree->quals = (Node *) make_ands_explicit(lappend(make_ands_implicit((Expr *) g->jointree->quals),
+																 exists));
+		g->hasSubLinks = true;
+	}
+}
+
+/*
  * correlated_find
  *		The first conjunct of query's WHERE that compares, with a strict
  *		operator, an expression with a scalar aggregate subquery correlated
@@ -675,6 +771,7 @@ correlated_find(Query *query, SubFound *f)
 			f->sub = correlated_group((Query *) link->subselect, &f->outer_keys);
 			if (f->sub == NULL)
 				continue;
+			reached_keys(query, f->sub, f->outer_keys);
 			f->kind = SUB_CORRELATED;
 			f->sublink = link;
 			f->colnames = NIL;

@@ -1073,7 +1073,8 @@ dt_key_estimate(DtPlanSet *p, DtKeyColumn *key, AttrNumber attnum)
 		if (leaf->key_rtindex == 0 || !IsA(leaf->expr, Var))
 			continue;
 		rte = rt_fetch(leaf->key_rtindex, leaf->level->rtable);
-		if (rte->rtekind == RTE_RELATION)
+		/* a partitioned table stores no rows: its size is its partitions' */
+		if (rte->rtekind == RTE_RELATION && RELKIND_HAS_TABLE_AM(get_rel_relkind(rte->relid)))
 			estimate = Max(estimate, distinct_estimate(rte->relid, ((Var *) leaf->expr)->varattno,
 													   relation_tuples(rte->relid)));
 	}

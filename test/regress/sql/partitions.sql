@@ -73,6 +73,16 @@ UPDATE m SET day = day + 31 WHERE day < '2025-01-10';
 UPDATE m SET day = day - 28, region = 'r5' WHERE id IN (1001, 59, 60);
 SELECT * FROM refresh_and_check();
 
+-- With adaptive refresh (on by default, off in these tests' database) a
+-- recompute refresh compares its keys with those of its key column's
+-- table, a partitioned table here, which has no rows of its own: it is
+-- left out of that estimate (its refresh crashed the server).
+SET pg_dynamic_tables.adaptive_refresh = on;
+UPDATE m SET amount = amount + 1 WHERE id = 160;
+SELECT action FROM dt.refresh('m_rows');
+SELECT count(*) AS differences FROM dt_test.diff('m_rows');
+RESET pg_dynamic_tables.adaptive_refresh;
+
 -- A new partition is captured from its creation.
 CREATE TABLE m_mar PARTITION OF m FOR VALUES FROM ('2025-03-01') TO ('2025-04-01');
 SELECT * FROM capture_triggers('m');

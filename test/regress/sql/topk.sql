@@ -177,6 +177,23 @@ SELECT tk_create('tk_rows_ties', $$
 SELECT tp.pk, tps.sk, tps.cost FROM tp JOIN tps USING (pk) WHERE tp.size < 3
  ORDER BY tps.cost FETCH FIRST 3 ROWS WITH TIES
 $$);
+-- The internal table of a correlated scalar subquery keeps the keys that
+-- the query's conditions on the outer side's relation let through (an
+-- EXISTS over it): here that relation is on the nullable side of a LEFT
+-- JOIN, with a condition that keeps NULLs, and in the second the
+-- correlation reads two relations, each with conditions of its own.
+SELECT tk_create('tk_cheapest_nullable', $$
+SELECT ts.sk, tps.pk, tp.name, tps.cost
+  FROM ts LEFT JOIN tps ON tps.sk = ts.sk LEFT JOIN tp ON tp.pk = tps.pk
+ WHERE (tp.size IS NULL OR tp.size < 3) AND tps.cost >= (SELECT avg(c.cost) FROM tps c WHERE c.pk = tp.pk)
+$$);
+SELECT tk_create('tk_cheapest_two', $$
+SELECT tp.pk, ts.sk, tps.cost
+  FROM tp, ts, tps
+ WHERE tp.pk = tps.pk AND ts.sk = tps.sk AND tp.size < 4 AND ts.bal > 0
+   AND tps.cost * 4 > (SELECT sum(c.cost) FROM tps c, ts s
+                        WHERE c.pk = tp.pk AND s.sk = c.sk AND s.region = ts.region)
+$$);
 SELECT name, refresh_mode, refresh_mode_reason FROM dt.dynamic_tables
  WHERE name::text LIKE '%tk\_cheapest%' OR name::text LIKE '%tk\_rows%' ORDER BY name::text;
 
@@ -213,7 +230,8 @@ CREATE FUNCTION tk_rows_check() RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     wrong bigint;
 BEGIN
-    PERFORM dt.refresh(t) FROM unnest('{dt_tk.tk_cheapest, dt_tk.tk_cheapest_offset, dt_tk.tk_rows, dt_tk.tk_rows_ties}'::regclass[]) t;
+    PERFORM dt.refresh(t) FROM unnest('{dt_tk.tk_cheapest, dt_tk.tk_cheapest_offset, dt_tk.tk_rows, dt_tk.tk_rows_ties,
+                                        dt_tk.tk_cheapest_nullable, dt_tk.tk_cheapest_two}'::regclass[]) t;
     SELECT count(*) INTO wrong FROM dt_test.diff_topn('dt_tk.tk_cheapest', 'bal DESC');
     IF wrong > 0 THEN
         RAISE EXCEPTION 'tk_cheapest differs from its query: %',
@@ -222,12 +240,16 @@ BEGIN
     PERFORM dt_test.check('dt_tk.tk_cheapest_offset');
     PERFORM dt_test.check('dt_tk.tk_rows');
     PERFORM dt_test.check('dt_tk.tk_rows_ties');
+    PERFORM dt_test.check('dt_tk.tk_cheapest_nullable');
+    PERFORM dt_test.check('dt_tk.tk_cheapest_two');
 END $$;
 
 -- Seeded random writes on the three tables: new parts and rows, costs
 -- changed (the minimum moves, ties for it), the cheapest row of a part
 -- deleted, every row of a part deleted, suppliers moved between regions,
--- their balances changed (ties at the cut), suppliers deleted.
+-- their balances changed (ties at the cut), suppliers deleted, parts
+-- given another size (or none: in or out of the conditions of the
+-- internal tables' EXISTS) and deleted.
 CREATE FUNCTION tk_rows_round() RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     op float8;
@@ -257,7 +279,7 @@ BEGIN
             DELETE FROM ts WHERE sk = (SELECT sk FROM ts ORDER BY random() LIMIT 1);
             INSERT INTO ts SELECT i, 'eu', floor(random() * 4)::int FROM generate_series(1, 8) i ON CONFLICT DO NOTHING;
         ELSIF op < 0.95 THEN
-            UPDATE tp SET size = floor(random() * 6)::int, name = 'p' || floor(random() * 3)::int
+            UPDATE tp SET size = CASE WHEN random() < 0.1 THEN NULL ELSE floor(random() * 6)::int END, name = 'p' || floor(random() * 3)::int
              WHERE pk IN (SELECT pk FROM tp ORDER BY random() LIMIT 2);
         ELSE
             DELETE FROM tp WHERE pk = (SELECT pk FROM tp ORDER BY random() LIMIT 1);
@@ -279,6 +301,19 @@ BEGIN
         COMMIT;
     END LOOP;
 END $$;
+-- The minimum's internal table keeps only the parts the query can reach,
+-- those of size under 4: its query has the query's condition on tp as an
+-- EXISTS, so tp is one of its inputs, and the costs of other parts, or of
+-- parts that left that size, are in no group.
+SELECT format('dt_internal.sub_%s_1', 'tk_cheapest'::regclass::oid) AS cheapest_min \gset
+SELECT kind, object FROM dt.explain_refresh(:'cheapest_min') WHERE kind IN ('strategy', 'input') ORDER BY step;
+SELECT count(*) > 0 AS some_parts,
+       count(*) FILTER (WHERE NOT EXISTS (SELECT FROM tp WHERE tp.pk = m.k1 AND tp.size < 4)) AS unreachable_parts
+  FROM :cheapest_min m;
+SELECT d.name, i.query_text
+  FROM dt.dynamic_tables d
+  JOIN dt_internal.dynamic_table i ON i.relid = format('dt_internal.sub_%s_1', d.relid::oid)::regclass
+ WHERE d.name::text LIKE '%tk\_cheapest\_%' ORDER BY 1;
 -- Emptied, then back.
 DELETE FROM tps;
 SELECT tk_rows_check();
