@@ -1360,7 +1360,8 @@ assign_worker(DbSlot *db, TimestampTz now)
 	int			i;
 	bool		started;
 
-	for (i = 0; i < shared->nworkers; i++)
+	/* as many as shared->nworkers, which only the spinlock may read */
+	for (i = 0; i < workers_max_refreshes; i++)
 		exiting[i] = worker_exiting(i);
 	SpinLockAcquire(&shared->mutex);
 	for (i = 0; i < shared->nworkers && w == NULL; i++)
