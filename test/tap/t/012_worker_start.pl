@@ -27,8 +27,8 @@ use Test::More;
 use Time::HiRes qw(sleep);
 
 # make_db(node, db, lag): a database with test/oracle.sql, table t, the
-# dynamic table t_sum over it with lag, and a session inserting into t every 50 ms until table
-# stop has a row, which it returns.
+# dynamic table t_sum over it with lag, and a session inserting into t
+# every 50 ms until table stop has a row, which it returns.
 sub make_db
 {
 	my ($node, $db, $lag) = @_;
