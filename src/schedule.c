@@ -10,9 +10,10 @@
  * out, the lead being the time its next refresh is expected to take
  * (due_after, from its recent scheduled refreshes) plus how late a worker
  * of its database recently started a unit once it was due (start_delay_us:
- * a worker asleep past it, busy with another unit, compacting logs), at
- * least 100 ms and at most half the lag: a DT is refreshed at most every
- * half lag, and one whose refresh takes longer is refreshed back to back.
+ * a worker asleep past it, busy with another unit, compacting logs, started
+ * for it late by the launcher), at least 100 ms and at most half the lag:
+ * a DT is refreshed at most every half lag, and one whose refresh takes
+ * longer is refreshed back to back.
  * (Twice the mean of the last five refreshes was this lead before: seed
  * 000's summary, whose refreshes under steady ingest at 1M rows take 40
  * to 370 ms, went past a 1 s lag.)  A longer lead means more, smaller

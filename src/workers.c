@@ -270,6 +270,13 @@ static DtShared *shared = NULL;
 /* In a refresh worker: its slot in shared->workers. */
 static int	my_worker_slot = -1;
 
+/*
+ * In the launcher: the handle of the process it last started in each
+ * worker slot (in TopMemoryContext), so that a slot whose worker left it
+ * is taken again only once the process is gone (assign_worker).
+ */
+static BackgroundWorkerHandle *worker_handles[DT_MAX_WORKERS];
+
 /* The unit this worker refreshed last (its last DT), and when that ended. */
 static Oid	ran_last = InvalidOid;
 static TimestampTz ran_last_end = 0;
@@ -1288,7 +1295,8 @@ static bool
 start_refresh_worker(int index)
 {
 	BackgroundWorker worker;
-	BackgroundWorkerHandle *handle;
+	MemoryContext old;
+	bool		started;
 
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
@@ -1300,7 +1308,30 @@ start_refresh_worker(int index)
 	snprintf(worker.bgw_function_name, BGW_MAXLEN, "dt_refresh_worker_main");
 	snprintf(worker.bgw_name, BGW_MAXLEN, "pg_dynamic_tables refresh worker");
 	snprintf(worker.bgw_type, BGW_MAXLEN, "pg_dynamic_tables refresh worker");
-	return RegisterDynamicBackgroundWorker(&worker, &handle);
+	if (worker_handles[index] != NULL)
+		pfree(worker_handles[index]);
+	worker_handles[index] = NULL;
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	started = RegisterDynamicBackgroundWorker(&worker, &worker_handles[index]);
+	MemoryContextSwitchTo(old);
+	return started;
+}
+
+/*
+ * worker_exiting
+ *		Is the process the launcher last started in worker slot index still
+ *		there?  A worker frees its slot as it begins to exit; its background
+ *		worker slot, of max_worker_processes, is free only once the
+ *		postmaster has reaped it, which then tells the launcher
+ *		(bgw_notify_pid sets its latch).
+ */
+static bool
+worker_exiting(int index)
+{
+	pid_t		pid;
+
+	return worker_handles[index] != NULL &&
+		GetBackgroundWorkerPid(worker_handles[index], &pid) == BGWH_STARTED;
 }
 
 /*
@@ -1308,6 +1339,14 @@ start_refresh_worker(int index)
  *		Give db a worker: start one in a free slot, or else ask an idle
  *		worker of another database to make room, or else mark db waiting
  *		for a worker.  Returns true if a worker was started.
+ *
+ * A slot whose worker is still exiting is not free yet: starting another
+ * process then, before the postmaster had reaped the last one, failed
+ * whenever max_worker_processes had no slot to spare (with just the
+ * 1 + max_concurrent_refreshes the extension needs, five databases taking
+ * turns at two workers wrote 291 "could not start" LOG lines in 45 s);
+ * nor is another worker asked to make room meanwhile.  The postmaster
+ * wakes the launcher once the process is gone.
  */
 static bool
 assign_worker(DbSlot *db, TimestampTz now)
@@ -1315,14 +1354,21 @@ assign_worker(DbSlot *db, TimestampTz now)
 	WorkerSlot *w = NULL;
 	WorkerSlot *victim = NULL;
 	Latch	   *latch = NULL;
+	bool		exiting[DT_MAX_WORKERS];
+	bool		coming = false;
 	int			index = -1;
 	int			i;
 	bool		started;
 
+	/* as many as shared->nworkers, which only the spinlock may read */
+	for (i = 0; i < workers_max_refreshes; i++)
+		exiting[i] = worker_exiting(i);
 	SpinLockAcquire(&shared->mutex);
 	for (i = 0; i < shared->nworkers && w == NULL; i++)
 	{
-		if (shared->workers[i].state == WORKER_FREE)
+		if (shared->workers[i].state == WORKER_FREE && exiting[i])
+			coming = true;
+		else if (shared->workers[i].state == WORKER_FREE)
 		{
 			w = &shared->workers[i];
 			index = i;
@@ -1333,12 +1379,12 @@ assign_worker(DbSlot *db, TimestampTz now)
 			w->started_for = db->next_due;
 		}
 	}
-	if (w == NULL && (victim = idle_victim(db)) != NULL)
+	if (w == NULL && !coming && (victim = idle_victim(db)) != NULL)
 	{
 		victim->quit = true;
 		latch = victim->latch;
 	}
-	if (w == NULL && victim == NULL && db->starved_since == 0 && db->next_due <= now)
+	if (w == NULL && victim == NULL && !coming && db->starved_since == 0 && db->next_due <= now)
 		db->starved_since = now;
 	shared->slot_wanted = w == NULL && victim == NULL;
 	SpinLockRelease(&shared->mutex);
@@ -2669,14 +2715,26 @@ worker_loop(void)
 		/*
 		 * How late the unit is claimed, if it came due since the last pass (a
 		 * unit due then, which waited for its inputs' locks or for a refresh
-		 * of it to end, says nothing of how soon a worker starts one; nor
-		 * does one due before this worker's first pass), and it is not the
-		 * unit this worker ran last (refreshed back to back, it is late by
-		 * its own refresh).
+		 * of it to end, says nothing of how soon a worker starts one), and it
+		 * is not the unit this worker ran last (refreshed back to back, it is
+		 * late by its own refresh).  On the first pass, if the launcher
+		 * started this worker for a unit due at started_for: how late it came
+		 * for it (a worker asked to exit elsewhere, the process's start and
+		 * connection, the launcher woken late), the start delay of every unit
+		 * of a database that shares the workers with others and has none
+		 * between its units.  A unit due before the launcher knew when
+		 * (started_for 0: after a restart, a schedule changed, units left
+		 * waiting) says nothing of it.
 		 */
-		if (unit != NIL && planned_at != 0 && schedule_due_at(load.entries, llast_oid(unit)) > planned_at &&
-			llast_oid(unit) != ran_last)
-			note_start_delay(GetCurrentTimestamp() - schedule_due_at(load.entries, llast_oid(unit)));
+		if (unit != NIL)
+		{
+			TimestampTz due_at = schedule_due_at(load.entries, llast_oid(unit));
+
+			if (planned_at != 0 && due_at > planned_at && llast_oid(unit) != ran_last)
+				note_start_delay(GetCurrentTimestamp() - due_at);
+			else if (planned_at == 0 && started_for != 0)
+				note_start_delay(GetCurrentTimestamp() - Max(due_at, started_for));
+		}
 		planned_at = now;
 		if (unit != NIL)
 			ran_last = llast_oid(unit);

@@ -1,0 +1,153 @@
+# Worker starts.  (1) A database that shares the refresh workers with
+# another, and has no worker between its refreshes, has each of its units
+# run by a worker the launcher starts for it: how late that worker comes (a
+# worker asked to exit elsewhere, the start, a wait) is part of the unit's
+# lead, as the lateness of a worker between units of its own database is.
+# Before, a worker's first pass counted for nothing, so that the tables of
+# five databases sharing two workers kept a lead that knew nothing of the
+# switches.  (2) With max_worker_processes just large enough, databases
+# taking turns at the workers start each worker once the last one is gone,
+# without a failed start.
+#
+# (1) One refresh worker; database a has a 1-second table under steady
+# writes, so the worker leaves database b after each refresh there; b's
+# table has a 12-second lag, under steady writes too.  After a refresh X of
+# b's table, a session holds b's refresh history (which the worker's first
+# pass reads) until 5 s past the next refresh's due time: that refresh, Y,
+# is about 5 s late, and the one after it, Z, is due that much earlier
+# than the 12 s less 0.1 s that its lead was: within 9.5 s of Y.  The
+# margins are seconds either way: a start late by up to 2.5 s more, or
+# early by the most a start is taken to cost (1 s), keeps the result.
+
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(sleep);
+
+# make_db(node, db, lag): a database with test/oracle.sql, table t, the
+# dynamic table t_sum over it with lag, and a session inserting into t
+# every 50 ms until table stop has a row, which it returns.
+sub make_db
+{
+	my ($node, $db, $lag) = @_;
+	$node->safe_psql('postgres', "CREATE DATABASE $db");
+	$node->safe_psql($db, 'CREATE EXTENSION pg_dynamic_tables');
+	$node->safe_psql($db, slurp_file('test/oracle.sql'));
+	$node->safe_psql($db, qq{
+CREATE TABLE t (k int, v int);
+INSERT INTO t SELECT i % 3, i FROM generate_series(1, 30) i;
+CREATE TABLE stop (done bool);
+CREATE PROCEDURE ingest() LANGUAGE plpgsql AS \$\$
+BEGIN
+    WHILE NOT EXISTS (SELECT FROM stop) LOOP
+        INSERT INTO t VALUES (1, 1);
+        COMMIT;
+        PERFORM pg_sleep(0.05);
+    END LOOP;
+END \$\$;
+SELECT dt.create_dynamic_table('t_sum', 'SELECT k, count(*) AS n, sum(v) AS s FROM t GROUP BY k',
+                               target_lag => '$lag');
+});
+	my $writer = $node->background_psql($db);
+	$writer->query_until(qr/ingesting/, "\\echo ingesting\nCALL ingest();\n");
+	return $writer;
+}
+
+# stop_writers(node, writers): end the sessions make_db started.
+sub stop_writers
+{
+	my ($node, %writers) = @_;
+	for my $db (keys %writers)
+	{
+		$node->safe_psql($db, 'INSERT INTO stop VALUES (true)');
+		$writers{$db}->quit;
+	}
+}
+
+my $node = PostgreSQL::Test::Cluster->new('worker_start');
+$node->init;
+$node->append_conf('postgresql.conf', q{
+shared_preload_libraries = 'pg_dynamic_tables'
+pg_dynamic_tables.max_concurrent_refreshes = 1
+});
+$node->start;
+my %writer = (a => make_db($node, 'a', '1 second'), b => make_db($node, 'b', '12 seconds'));
+
+# scheduled(after): b's scheduled refreshes after refresh_id after, oldest
+# first, as "refresh_id|data timestamp in seconds"
+sub scheduled
+{
+	my ($after) = @_;
+	return split /\n/, $node->safe_psql('b', qq{
+SELECT refresh_id || '|' || extract(epoch FROM data_timestamp) FROM dt.refresh_history
+ WHERE refresh_id > $after AND refresh_trigger = 'SCHEDULED' AND state = 'SUCCEEDED'
+ ORDER BY refresh_id});
+}
+
+# X: a scheduled refresh of b's table (the second, so that its creation is
+# behind), after which the worker leaves b for a.
+my $first = $node->safe_psql('b', 'SELECT max(refresh_id) FROM dt.refresh_history');
+ok($node->poll_query_until('b', qq{
+SELECT count(*) >= 2 FROM dt.refresh_history WHERE refresh_id > $first AND refresh_trigger = 'SCHEDULED'}),
+	"b's table is refreshed on schedule");
+my ($x_id, $x_ts) = split /\|/, (scheduled($first))[-1];
+ok($node->poll_query_until('postgres', q{
+SELECT count(*) = 0 FROM pg_stat_activity
+ WHERE datname = 'b' AND backend_type = 'pg_dynamic_tables refresh worker'}),
+	'the only worker leaves b for a');
+
+# Y: held up 5 s past its due time (12 s less its 0.1 s lead after X).
+my $holder = $node->background_psql('b');
+$holder->query_safe('BEGIN; LOCK TABLE dt_internal.refresh_log IN ACCESS EXCLUSIVE MODE');
+my $hold = $node->safe_psql('postgres', "SELECT $x_ts + 12 + 5 - extract(epoch FROM clock_timestamp())");
+sleep($hold) if $hold > 0;
+$holder->query_safe('COMMIT');
+$holder->quit;
+
+ok($node->poll_query_until('b', qq{
+SELECT count(*) >= 2 FROM dt.refresh_history
+ WHERE refresh_id > $x_id AND refresh_trigger = 'SCHEDULED' AND state = 'SUCCEEDED'}),
+	"b's table is refreshed twice more");
+my ($y, $z) = scheduled($x_id);
+my (undef, $y_ts) = split /\|/, $y;
+my (undef, $z_ts) = split /\|/, $z;
+diag(sprintf('X to Y %.3f s, Y to Z %.3f s', $y_ts - $x_ts, $z_ts - $y_ts));
+cmp_ok($y_ts - $x_ts, '>=', 16, 'the refresh after the hold is late');
+cmp_ok($z_ts - $y_ts, '<', 9.5, 'and the next one is due earlier by how late the worker came for it');
+
+stop_writers($node, %writer);
+$node->stop;
+
+# (2) max_worker_processes 3: the launcher and the two refresh workers (no
+# logical replication launcher).  Three databases with 1-second tables
+# under writes take turns at the two workers.  A worker started as soon as
+# the last one left its slot, before the postmaster had reaped it, found
+# no background worker slot: "could not start a refresh worker" in the
+# log, again and again.
+$node = PostgreSQL::Test::Cluster->new('just_enough');
+$node->init;
+$node->append_conf('postgresql.conf', q{
+shared_preload_libraries = 'pg_dynamic_tables'
+max_worker_processes = 3
+max_logical_replication_workers = 0
+});
+$node->start;
+my $log_offset = -s $node->logfile;
+%writer = map { ("c$_" => make_db($node, "c$_", '1 second')) } 1 .. 3;
+for my $db (sort keys %writer)
+{
+	ok($node->poll_query_until($db, q{
+SELECT count(*) >= 10 FROM dt.refresh_history WHERE refresh_trigger = 'SCHEDULED' AND state = 'SUCCEEDED'}),
+		"$db: its table is refreshed on schedule");
+}
+stop_writers($node, %writer);
+for my $db (sort keys %writer)
+{
+	ok($node->poll_query_until($db, "SELECT count(*) = 0 FROM dt_test.diff('t_sum')"), "$db: and is current");
+}
+ok(!$node->log_contains(qr/could not start a refresh worker/, $log_offset),
+	'no worker start failed for want of a background worker slot');
+$node->stop;
+done_testing();
