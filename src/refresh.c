@@ -1548,11 +1548,14 @@ incremental_or_full(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
  * off by more than that (TPC-H Q22, its statement building the state
  * timed at creation, cold: 13 ms to over 17 ms for a query of 13 ms and
  * incremental refreshes of 16 to 17 ms, so it stayed incremental in some
- * runs), and the incremental refreshes are then no far cheaper for any
- * window; once timed, the figures decide, and a wrong try costs at most
- * one rebuild of the state, if the next ADAPTIVE_PAYBACK pay it back.
+ * runs); once timed, the figures decide.  Not less: a wrong try costs a
+ * full refresh and a rebuild of the state, both dearer than the
+ * incremental refreshes they replace, where one that is right saves less
+ * than (1 - this share) of each later refresh (TPC-H Q08 at 1%, tried at
+ * half the guess: its incremental refreshes of 20 to 27 ms, a query of 25
+ * to 37 ms, a full refresh of 37 ms then a rebuild of 45).
  */
-#define ADAPTIVE_TRY_SHARE 0.5
+#define ADAPTIVE_TRY_SHARE 0.9
 
 /* compare_double: qsort's order of doubles. */
 static int
@@ -1650,11 +1653,13 @@ expected_incremental_ms(const DtRefreshCosts *costs, int64 changes, bool *extrap
  *		least one).  For a DT with state (aside), whose full refresh chosen
  *		by the history runs the query instead of rebuilding the state,
  *		those of that kind, or without one, those that built the state:
- *		if guess, ADAPTIVE_QUERY_SHARE of their cost, or less if their
- *		statement that built the per-group state from the inputs took less
- *		(it computes what the query does; the rest of a creation, planning
- *		and creating tables and indexes, can be most of it: TPC-H Q22, a
- *		query of 13 ms, created in 30 to 88 ms), all of it otherwise.
+ *		if guess, what their statement that built the per-group state from
+ *		the inputs took, where it was timed (it computes what the query
+ *		does: TPC-H Q08, 39 ms for a query of 29 to 37 ms, whose creation
+ *		took 47), or else ADAPTIVE_QUERY_SHARE of their cost (the rest of a
+ *		creation, planning and creating tables and indexes, can be most of
+ *		it: TPC-H Q22, a query of 13 ms, created in 30 to 88 ms); all of it
+ *		otherwise.
  *		*rebuild_ms: with state, what building it is expected to cost, the
  *		median of the last ones that did (-1 if none did); *floor_ms: the
  *		cheapest of the full refreshes whose median it is (the figure
@@ -1671,7 +1676,6 @@ expected_full_ms(const DtRefreshCosts *costs, bool aside, bool guess, double *re
 	int			nother = 0;
 	int			nquery = 0;
 	int			i;
-	double		share;
 
 	for (i = 0; i < costs->nfull; i++)
 	{
@@ -1697,8 +1701,7 @@ expected_full_ms(const DtRefreshCosts *costs, bool aside, bool guess, double *re
 		*floor_ms = *rebuild_ms;
 	else
 	{
-		share = ADAPTIVE_QUERY_SHARE * *rebuild_ms;
-		*floor_ms = nquery > 0 ? Min(share, median(query, nquery)) : share;
+		*floor_ms = nquery > 0 ? median(query, nquery) : ADAPTIVE_QUERY_SHARE * *rebuild_ms;
 	}
 	return *floor_ms;
 }
