@@ -112,6 +112,20 @@ SELECT history('{{10,1},{10,1},{10,1}}', '{1000,1000,1000}');
 SELECT action FROM change(10);
 SELECT history('{{10,100},{10,100},{10,100}}', '{}', '{160}');
 SELECT * FROM change(30);
+-- An extrapolated figure is taken to be off by up to a factor of 2 either
+-- way: the state is not set aside on one up to twice the full refresh (80
+-- ms against 60: TPC-H Q08 at 1% after rounds at 0.1% expected 57 ms
+-- against 42, went full, and stayed full for good, where its incremental
+-- refreshes took 20 to 27 ms), but is on one above (80 against 30); and
+-- set aside, it is rebuilt on one under half the full refresh (20 against
+-- 100: TPC-H Q17 stayed full at 86 to 212 ms where 21 were expected).
+SELECT history('{{10,20},{10,40},{10,40}}', '{60}', '{100}');
+SELECT * FROM change(30);
+SELECT history('{{10,20},{10,40},{10,40}}', '{30}', '{100}');
+SELECT * FROM change(30);
+SELECT history('{{10,20},{10,20},{10,20}}', '{100}', '{100}');
+SELECT * FROM change(30);
+SELECT count(*) AS state_valid FROM dt_internal.state_valid WHERE relid = 'ad_sum'::regclass;
 
 -- While the state is set aside, the history still decides each refresh:
 -- full again (no rebuild), until incremental is expected to be cheaper.
@@ -127,12 +141,14 @@ SELECT * FROM change(10);
 SELECT * FROM change(10);
 SET pg_dynamic_tables.adaptive_refresh = on;
 
--- 10 rows took 5 ms, 100 rows 14 ms; a full refresh 50 ms.  50 rows are
+-- 10 rows took 5 ms, 100 rows 14 ms; a full refresh 40 ms.  50 rows are
 -- expected to take 5 + 9 * 50 / 100 ms (incremental), 1000 rows 5 + 9 * 10
--- ms (full).  A window of rows inserted and deleted again counts its rows.
-SELECT history('{{10,5},{100,14}}', '{50}');
+-- ms, more than twice the full refresh, as much as an extrapolated figure
+-- may be off (full).  A window of rows inserted and deleted again counts
+-- its rows.
+SELECT history('{{10,5},{100,14}}', '{40}');
 SELECT * FROM change(50);
-SELECT history('{{10,5},{100,14}}', '{50}');
+SELECT history('{{10,5},{100,14}}', '{40}');
 SELECT * FROM change(1000);
 SELECT count(*) AS mismatches FROM dt_test.diff('ad_sum');
 
