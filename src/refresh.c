@@ -1561,17 +1561,33 @@ incremental_or_full(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 #define ADAPTIVE_PAYBACK 10
 
 /*
+ * An incremental figure extrapolated (from windows less than half as
+ * large) is taken to be off by up to this factor either way: a DT with
+ * state sets it aside on such a figure only if it exceeds a full refresh
+ * by more, and rebuilds it on one only if it is below a full refresh by
+ * more.  Linear from the small windows timed, it ran high: TPC-H Q08 at
+ * 1%, after rounds at 0.1%, expected 57 ms where its incremental
+ * refreshes took 20 to 27 against a full refresh of 42, went full, and,
+ * no window of that size ever timed again, stayed full for good; Q17, 21
+ * ms expected against 18, stayed full at 86 to 212 ms.
+ */
+#define ADAPTIVE_ROUGH_FACTOR 2.0
+
+/*
  * A DT with state whose full refresh from the query was never timed tries
  * one when even its cheapest incremental refresh took at least this share
  * of what that is guessed to cost: the guess, from its creation, can be
  * off by more than that (TPC-H Q22, its statement building the state
  * timed at creation, cold: 13 ms to over 17 ms for a query of 13 ms and
  * incremental refreshes of 16 to 17 ms, so it stayed incremental in some
- * runs), and the incremental refreshes are then no far cheaper for any
- * window; once timed, the figures decide, and a wrong try costs at most
- * one rebuild of the state, if the next ADAPTIVE_PAYBACK pay it back.
+ * runs); once timed, the figures decide.  Not less: a wrong try costs a
+ * full refresh and a rebuild of the state, both dearer than the
+ * incremental refreshes they replace, where one that is right saves less
+ * than (1 - this share) of each later refresh (TPC-H Q08 at 1%, tried at
+ * half the guess: its incremental refreshes of 20 to 27 ms, a query of 25
+ * to 37 ms, a full refresh of 37 ms then a rebuild of 45).
  */
-#define ADAPTIVE_TRY_SHARE 0.5
+#define ADAPTIVE_TRY_SHARE 0.9
 
 /* compare_double: qsort's order of doubles. */
 static int
@@ -1669,11 +1685,13 @@ expected_incremental_ms(const DtRefreshCosts *costs, int64 changes, bool *extrap
  *		least one).  For a DT with state (aside), whose full refresh chosen
  *		by the history runs the query instead of rebuilding the state,
  *		those of that kind, or without one, those that built the state:
- *		if guess, ADAPTIVE_QUERY_SHARE of their cost, or less if their
- *		statement that built the per-group state from the inputs took less
- *		(it computes what the query does; the rest of a creation, planning
- *		and creating tables and indexes, can be most of it: TPC-H Q22, a
- *		query of 13 ms, created in 30 to 88 ms), all of it otherwise.
+ *		if guess, what their statement that built the per-group state from
+ *		the inputs took, where it was timed (it computes what the query
+ *		does: TPC-H Q08, 39 ms for a query of 29 to 37 ms, whose creation
+ *		took 47), or else ADAPTIVE_QUERY_SHARE of their cost (the rest of a
+ *		creation, planning and creating tables and indexes, can be most of
+ *		it: TPC-H Q22, a query of 13 ms, created in 30 to 88 ms); all of it
+ *		otherwise.
  *		*rebuild_ms: with state, what building it is expected to cost, the
  *		median of the last ones that did (-1 if none did); *floor_ms: the
  *		cheapest of the full refreshes whose median it is (the figure
@@ -1690,7 +1708,6 @@ expected_full_ms(const DtRefreshCosts *costs, bool aside, bool guess, double *re
 	int			nother = 0;
 	int			nquery = 0;
 	int			i;
-	double		share;
 
 	for (i = 0; i < costs->nfull; i++)
 	{
@@ -1716,8 +1733,7 @@ expected_full_ms(const DtRefreshCosts *costs, bool aside, bool guess, double *re
 		*floor_ms = *rebuild_ms;
 	else
 	{
-		share = ADAPTIVE_QUERY_SHARE * *rebuild_ms;
-		*floor_ms = nquery > 0 ? Min(share, median(query, nquery)) : share;
+		*floor_ms = nquery > 0 ? median(query, nquery) : ADAPTIVE_QUERY_SHARE * *rebuild_ms;
 	}
 	return *floor_ms;
 }
@@ -1774,6 +1790,10 @@ changed_input_rows(List *changed)
  *		(TPC-H Q13 at 1%: 415 ms, then 340 and 420, against a query of 260);
  *		after ADAPTIVE_PROBE_AFTER full ones it chose in a row, too, if
  *		expected to cost at most ADAPTIVE_PROBE_MARGIN times a full one.
+ *		A figure extrapolated is taken to be off by up to
+ *		ADAPTIVE_ROUGH_FACTOR: the state is set aside on one only if it
+ *		exceeds the full refresh by more, and rebuilt on one only if it is
+ *		below by more.
  *		aside: the state is set aside; an incremental refresh would first
  *		rebuild it, which the next ADAPTIVE_PAYBACK ones must pay back, on
  *		a figure not extrapolated, over the cheapest of the full refreshes
@@ -1824,7 +1844,8 @@ adaptive_full(Oid relid, const char *what, bool aside, int64 changes, int64 bulk
 	if (costs.nincremental == 0 || costs.nfull == 0 || OidIsValid(names_internal_parent(relid)))
 		return false;
 	full_ms = expected_full_ms(&costs, what != NULL, !extrapolated, &rebuild_ms, &full_floor_ms);
-	if (incremental_ms <= full_ms && aside && extrapolated)
+	if (incremental_ms <= full_ms && aside && extrapolated &&
+		incremental_ms * ADAPTIVE_ROUGH_FACTOR > full_ms)
 	{
 		*message = psprintf(DT_MESSAGE_ADAPTIVE_FULL "%lld changed rows is expected to take %.0f ms "
 							"(from the last %d, none of them half as large), a full refresh %.0f ms: too "
@@ -1881,6 +1902,14 @@ adaptive_full(Oid relid, const char *what, bool aside, int64 changes, int64 bulk
 		*message = psprintf("an incremental refresh of %lld changed rows is expected to take %.0f ms "
 							"(from the last %d), a full refresh %.0f ms",
 							(long long) changes, incremental_ms, costs.nincremental, full_ms);
+		return false;
+	}
+	if (!aside && what != NULL && extrapolated && incremental_ms <= ADAPTIVE_ROUGH_FACTOR * full_ms)
+	{
+		*message = psprintf("an incremental refresh of %lld changed rows is expected to take %.0f ms "
+							"(from the last %d, none of them half as large), a full refresh %.0f ms: "
+							"too rough a figure to set the %s aside on",
+							(long long) changes, incremental_ms, costs.nincremental, full_ms, what);
 		return false;
 	}
 	*message = psprintf(DT_MESSAGE_ADAPTIVE_FULL "%lld changed rows was expected to take %.0f ms "
@@ -2344,7 +2373,11 @@ refresh_internal(Oid relid, Snapshot snap)
  *		when the state is rebuilt (refresh_internal), is full.  Their
  *		stale rows are read by nothing: not by relid, whose incremental
  *		refreshes wait for a rebuild (decide_action), nor by anyone else
- *		(read_guard.c).
+ *		(read_guard.c), which a relcache invalidation tells when one stops
+ *		being populated.  Only then: it would also drop their prepared
+ *		statements and relid's, which reads them (refresh_relcache_callback),
+ *		and each full refresh of a DT whose state stays aside would prepare
+ *		them all again (TPC-H Q02 at 1%: 8 ms of CPU of a 42 ms refresh).
  */
 static void
 set_aside(Oid relid, Snapshot snap)
@@ -2358,9 +2391,12 @@ set_aside(Oid relid, Snapshot snap)
 	CommandCounterIncrement();
 	foreach(lc, subs)
 	{
+		bool		populated = catalog_is_populated(lfirst_oid(lc));
+
 		catalog_save_position(lfirst_oid(lc), snap, GetCurrentCommandId(false),
 							  current_call.data_timestamp, false);
-		CacheInvalidateRelcacheByRelid(lfirst_oid(lc));
+		if (populated)
+			CacheInvalidateRelcacheByRelid(lfirst_oid(lc));
 	}
 	current_call.internal_moved = true;
 }

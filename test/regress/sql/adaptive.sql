@@ -112,6 +112,20 @@ SELECT history('{{10,1},{10,1},{10,1}}', '{1000,1000,1000}');
 SELECT action FROM change(10);
 SELECT history('{{10,100},{10,100},{10,100}}', '{}', '{160}');
 SELECT * FROM change(30);
+-- An extrapolated figure is taken to be off by up to a factor of 2 either
+-- way: the state is not set aside on one up to twice the full refresh (80
+-- ms against 60: TPC-H Q08 at 1% after rounds at 0.1% expected 57 ms
+-- against 42, went full, and stayed full for good, where its incremental
+-- refreshes took 20 to 27 ms), but is on one above (80 against 30); and
+-- set aside, it is rebuilt on one under half the full refresh (20 against
+-- 100: TPC-H Q17 stayed full at 86 to 212 ms where 21 were expected).
+SELECT history('{{10,20},{10,40},{10,40}}', '{60}', '{100}');
+SELECT * FROM change(30);
+SELECT history('{{10,20},{10,40},{10,40}}', '{30}', '{100}');
+SELECT * FROM change(30);
+SELECT history('{{10,20},{10,20},{10,20}}', '{100}', '{100}');
+SELECT * FROM change(30);
+SELECT count(*) AS state_valid FROM dt_internal.state_valid WHERE relid = 'ad_sum'::regclass;
 
 -- While the state is set aside, the history still decides each refresh:
 -- full again (no rebuild), until incremental is expected to be cheaper.
@@ -127,12 +141,14 @@ SELECT * FROM change(10);
 SELECT * FROM change(10);
 SET pg_dynamic_tables.adaptive_refresh = on;
 
--- 10 rows took 5 ms, 100 rows 14 ms; a full refresh 50 ms.  50 rows are
+-- 10 rows took 5 ms, 100 rows 14 ms; a full refresh 40 ms.  50 rows are
 -- expected to take 5 + 9 * 50 / 100 ms (incremental), 1000 rows 5 + 9 * 10
--- ms (full).  A window of rows inserted and deleted again counts its rows.
-SELECT history('{{10,5},{100,14}}', '{50}');
+-- ms, more than twice the full refresh, as much as an extrapolated figure
+-- may be off (full).  A window of rows inserted and deleted again counts
+-- its rows.
+SELECT history('{{10,5},{100,14}}', '{40}');
 SELECT * FROM change(50);
-SELECT history('{{10,5},{100,14}}', '{50}');
+SELECT history('{{10,5},{100,14}}', '{40}');
 SELECT * FROM change(1000);
 SELECT count(*) AS mismatches FROM dt_test.diff('ad_sum');
 
@@ -220,17 +236,33 @@ SELECT refresh_action, changes FROM dt_internal.refresh_log
 SELECT count(*) AS mismatches FROM dt_test.diff('ad_sum');
 
 -- Never timed, the guess is tried when even the cheapest incremental
--- refresh took at least half of it: 130 ms against 250 ms, full, tried
--- once (the state set aside is rebuilt at once: incremental is cheaper,
--- by enough); 120 ms against 250 ms, incremental.
+-- refresh took at least 90% of it: 230 ms against 250 ms (half the
+-- creation), full, tried once (the state set aside is rebuilt at once:
+-- incremental is cheaper, by enough); 220 ms against 250 ms, incremental
+-- (tried at half the guess, TPC-H Q08's incremental refreshes, which tied
+-- its query, went full on a guess, then rebuilt the state).
 SELECT history('{{10,1},{10,1},{10,1}}', '{1000,1000,1000}');
 SELECT action FROM change(10);
-SELECT history('{{10,130},{10,130},{10,130}}', '{}', '{500}');
+SELECT history('{{10,230},{10,230},{10,230}}', '{}', '{500}');
 SELECT * FROM change(10);
 SELECT history('{{10,1},{10,1},{10,1}}', '{250}', '{500}');
 SELECT * FROM change(10);
-SELECT history('{{10,130},{10,130},{10,120}}', '{}', '{500}');
+SELECT history('{{10,230},{10,230},{10,220}}', '{}', '{500}');
 SELECT * FROM change(10);
+-- Where the creation timed the statement that built the state from the
+-- inputs (state_query_ms), which computes what the query does, that is
+-- the guess, not half the creation: 400 ms, so 240 ms stays incremental
+-- (against 250 ms it went full), and 370 ms tries the full refresh.
+SELECT history('{{10,240},{10,240},{10,240}}', '{}', '{500}');
+UPDATE dt_internal.refresh_log SET state_query_ms = 400
+ WHERE relid = 'ad_sum'::regclass AND refresh_action = 'FULL';
+SELECT * FROM change(10);
+SELECT history('{{10,370},{10,370},{10,370}}', '{}', '{500}');
+UPDATE dt_internal.refresh_log SET state_query_ms = 400
+ WHERE relid = 'ad_sum'::regclass AND refresh_action = 'FULL';
+SELECT * FROM change(10);
+SELECT history('{{10,1},{10,1},{10,1}}', '{250}', '{500}');
+SELECT action FROM change(10);
 SELECT count(*) AS mismatches FROM dt_test.diff('ad_sum');
 
 -- Thirty full refreshes from the query and more since the last rebuild:
@@ -464,13 +496,13 @@ RESET pg_dynamic_tables.adaptive_refresh;
 -- and not even the cheapest timed did: no rebuild is owed, full.  Until a
 -- full refresh from the query is timed, one is expected to cost what the
 -- statement that built the state from the inputs took (recorded with the
--- creation: state_query_ms), if less than half the creation (which also
--- planned, and created and indexed tables: TPC-H Q22's query of 13 ms was
--- created in 30 to 88 ms, and stayed incremental at 0.8 times the query's
--- speed).  Here the history says: incremental refreshes of 20 rows took
--- 180 ms (the cheapest too), the creation 600 ms, of which 120 ms built
--- the state; the refreshes from the query that follow take what they take
--- (a few ms), and the table stays full, equal to its query every round.
+-- creation: state_query_ms), not the creation, which also planned, and
+-- created and indexed tables (TPC-H Q22's query of 13 ms was created in
+-- 30 to 88 ms, and stayed incremental at 0.8 times the query's speed).
+-- Here the history says: incremental refreshes of 20 rows took 180 ms
+-- (the cheapest too), the creation 600 ms, of which 120 ms built the
+-- state; the refreshes from the query that follow take what they take (a
+-- few ms), and the table stays full, equal to its query every round.
 SET pg_dynamic_tables.adaptive_refresh = on;
 CREATE TABLE cu (id int PRIMARY KEY, phone text, bal numeric);
 CREATE TABLE od (id serial PRIMARY KEY, cust int);
