@@ -1026,11 +1026,16 @@ distinct_estimate(Oid relid, AttrNumber attnum, double tuples)
 	return -1;
 }
 
-/* relation_tuples: the planner's estimate of a relation's rows. */
+/*
+ * relation_tuples: the planner's estimate of a relation's rows.  It locks
+ * the relation as the refresh's statements will: a key column's table may
+ * not be locked yet when their plans are cached from an earlier refresh
+ * of this backend (opening it unlocked failed an assertion).
+ */
 static double
 relation_tuples(Oid relid)
 {
-	Relation	rel = table_open(relid, NoLock);
+	Relation	rel = table_open(relid, AccessShareLock);
 	BlockNumber pages;
 	double		tuples;
 	double		allvisfrac;
