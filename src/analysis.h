@@ -357,6 +357,7 @@ extern Query *querytree_pull_up(Query *query);
 extern Query *querytree_inline_ctes(Query *query);
 extern Query *querytree_flatten(Query *query);
 extern bool querytree_is_constant(Node *node);
+extern char *querytree_input_reason(DtInput *input);
 
 /* ---------------------------------------------------------------------
  * merge.c

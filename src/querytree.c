@@ -705,12 +705,12 @@ relation_has_row_security(Oid relid)
 }
 
 /*
- * input_reason
+ * querytree_input_reason
  *		Why the changes of an input cannot feed an incremental refresh, or
  *		NULL.
  */
-static char *
-input_reason(DtInput *input)
+char *
+querytree_input_reason(DtInput *input)
 {
 	if (!input->capturable)
 		return psprintf("reading \"%s\", whose changes cannot be captured (a system catalog, materialized view, "
@@ -861,7 +861,7 @@ from_relation(List *inputs, Query *query, RangeTblRef *item, DtFromRel **rel)
 		if (name != NULL && (reason = sign_column_reason(name, get_rel_name(rte->relid))) != NULL)
 			return reason;
 	}
-	return input_reason((*rel)->input);
+	return querytree_input_reason((*rel)->input);
 }
 
 /*

@@ -2167,6 +2167,26 @@ full_for_now(DtPlanSet *p, DtEntry *entry)
 }
 
 /*
+ * reason_now
+ *		Why the plans p are full, as their analysis found it now: an input
+ *		whose changes cannot be captured now, if one is (the analysis's
+ *		reason may only say what the query as written lacks, such as the
+ *		LIMIT that its internal tables took), else the analysis's reason.
+ */
+static char *
+reason_now(DtPlanSet *p)
+{
+	ListCell   *lc;
+
+	foreach(lc, p->an->inputs)
+	{
+		if (!((DtInput *) lfirst(lc))->capturable)
+			return querytree_input_reason((DtInput *) lfirst(lc));
+	}
+	return p->an->reason != NULL ? p->an->reason : "no strategy";
+}
+
+/*
  * full_reason
  *		Why the plans p of entry are full: the catalog's reason, or if they
  *		are full for now, the reason its analysis found now.
@@ -2174,7 +2194,7 @@ full_for_now(DtPlanSet *p, DtEntry *entry)
 static char *
 full_reason(DtPlanSet *p, DtEntry *entry)
 {
-	return full_for_now(p, entry) ? psprintf("%s for now", p->an->reason) : entry->reason;
+	return full_for_now(p, entry) ? psprintf("%s for now", reason_now(p)) : entry->reason;
 }
 
 /*
@@ -2233,7 +2253,7 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 		 * them aside; a rebuild refreshes them in full.
 		 */
 		d->message = d->why = psprintf("its query is refreshed in full for now (%s), over the inputs "
-									   "of its internal tables", p->an->reason != NULL ? p->an->reason : "no strategy");
+									   "of its internal tables", reason_now(p));
 		return;
 	}
 	if (!entry->has_position)

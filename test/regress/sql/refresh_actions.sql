@@ -52,6 +52,20 @@ SELECT action FROM dt.refresh('ul_k');
 INSERT INTO ul VALUES (15, 'k0', 15);
 SELECT action FROM dt.refresh('ul_k');
 SELECT dt_test.check('ul_k');
+-- Also for a table that reads internal tables (a top-k over the rows of
+-- a correlated minimum): the reason is the input made unlogged, not what
+-- the query as written lacks (its LIMIT).
+CREATE TABLE ul2 (id int, k text, v int);
+INSERT INTO ul2 SELECT g, 'k' || g % 3, g FROM generate_series(1, 12) g;
+SELECT dt.create_dynamic_table('ul2_top', 'SELECT id, v FROM ul2 a WHERE a.v > (SELECT min(b.v) FROM ul2 b WHERE b.k = a.k)
+                                            ORDER BY v DESC, id LIMIT 3', refresh_mode => 'incremental');
+ALTER TABLE ul2 SET UNLOGGED;
+INSERT INTO ul2 VALUES (13, 'k1', 13);
+SELECT kind, object, detail FROM dt.explain_refresh('ul2_top') WHERE kind IN ('strategy', 'action');
+SELECT action FROM dt.refresh('ul2_top');
+SELECT state_message FROM dt.refresh_history WHERE relid = 'ul2_top'::regclass ORDER BY refresh_id DESC LIMIT 1;
+SELECT count(*) AS differences FROM dt_test.diff_topn('ul2_top', 'v DESC, id');
+ALTER TABLE ul2 SET LOGGED;
 
 -- ---------------------------------------------------------------------
 -- An unlogged partition is emptied by a crash without a trace in the log
