@@ -2715,22 +2715,26 @@ worker_loop(void)
 		/*
 		 * How late the unit is claimed, if it came due since the last pass (a
 		 * unit due then, which waited for its inputs' locks or for a refresh
-		 * of it to end, says nothing of how soon a worker starts one), and it
-		 * is not the unit this worker ran last (refreshed back to back, it is
-		 * late by its own refresh).  On the first pass, if the launcher
-		 * started this worker for a unit due at started_for: how late it came
-		 * for it (a worker asked to exit elsewhere, the process's start and
-		 * connection, the launcher woken late), the start delay of every unit
-		 * of a database that shares the workers with others and has none
-		 * between its units.  A unit due before the launcher knew when
-		 * (started_for 0: after a restart, a schedule changed, units left
-		 * waiting) says nothing of it.
+		 * of it to end, says nothing of how soon a worker starts one), and
+		 * after this worker's last refresh ended if it is the unit it ran
+		 * last (refreshed back to back, it is late by its own refresh; but
+		 * due after, it is the only unit of a database whose worker stays,
+		 * whose start delay, a late start's, would otherwise never decay: its
+		 * refreshes came at half its lag for good).  On the first pass, if
+		 * the launcher started this worker for a unit due at started_for: how
+		 * late it came for it (a worker asked to exit elsewhere, the
+		 * process's start and connection, the launcher woken late), the start
+		 * delay of every unit of a database that shares the workers with
+		 * others and has none between its units.  A unit due before the
+		 * launcher knew when (started_for 0: after a restart, a schedule
+		 * changed, units left waiting) says nothing of it.
 		 */
 		if (unit != NIL)
 		{
 			TimestampTz due_at = schedule_due_at(load.entries, llast_oid(unit));
 
-			if (planned_at != 0 && due_at > planned_at && llast_oid(unit) != ran_last)
+			if (planned_at != 0 && due_at > planned_at &&
+				(llast_oid(unit) != ran_last || due_at > ran_last_end))
 				note_start_delay(GetCurrentTimestamp() - due_at);
 			else if (planned_at == 0 && started_for != 0)
 				note_start_delay(GetCurrentTimestamp() - Max(due_at, started_for));
