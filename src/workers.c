@@ -277,6 +277,9 @@ static int	my_worker_slot = -1;
  */
 static BackgroundWorkerHandle *worker_handles[DT_MAX_WORKERS];
 
+/* In the launcher: whether its last start of a worker failed (no slot). */
+static bool start_failed = false;
+
 /* The unit this worker refreshed last (its last DT), and when that ended. */
 static Oid	ran_last = InvalidOid;
 static TimestampTz ran_last_end = 0;
@@ -1347,6 +1350,14 @@ worker_exiting(int index)
  * turns at two workers wrote 291 "could not start" LOG lines in 45 s);
  * nor is another worker asked to make room meanwhile.  The postmaster
  * wakes the launcher once the process is gone.
+ *
+ * A start that failed for want of a background worker slot (fewer than
+ * the extension needs, or taken by parallel queries) asks an idle worker
+ * of another database to make room, as a full set of slots does, and the
+ * next start waits for a worker on its way out to be gone: with room for
+ * one refresh worker, a database whose table kept its worker busy held
+ * it for good, while the tables of every other database waited, their
+ * scheduling_state_reason blank.
  */
 static bool
 assign_worker(DbSlot *db, TimestampTz now)
@@ -1364,11 +1375,11 @@ assign_worker(DbSlot *db, TimestampTz now)
 	for (i = 0; i < workers_max_refreshes; i++)
 		exiting[i] = worker_exiting(i);
 	SpinLockAcquire(&shared->mutex);
-	for (i = 0; i < shared->nworkers && w == NULL; i++)
+	for (i = 0; i < shared->nworkers; i++)
+		coming = coming || (shared->workers[i].state == WORKER_FREE && exiting[i]);
+	for (i = 0; i < shared->nworkers && w == NULL && !(coming && start_failed); i++)
 	{
-		if (shared->workers[i].state == WORKER_FREE && exiting[i])
-			coming = true;
-		else if (shared->workers[i].state == WORKER_FREE)
+		if (shared->workers[i].state == WORKER_FREE && !exiting[i])
 		{
 			w = &shared->workers[i];
 			index = i;
@@ -1394,6 +1405,7 @@ assign_worker(DbSlot *db, TimestampTz now)
 		return false;
 
 	started = start_refresh_worker(index);
+	start_failed = !started;
 	SpinLockAcquire(&shared->mutex);
 	db->no_bgworker = !started;
 	if (!started)
@@ -1401,8 +1413,16 @@ assign_worker(DbSlot *db, TimestampTz now)
 		w->state = WORKER_FREE;
 		if (db->starved_since == 0)
 			db->starved_since = now;
+		if ((victim = idle_victim(db)) != NULL)
+		{
+			victim->quit = true;
+			latch = victim->latch;
+		}
+		shared->slot_wanted = victim == NULL;
 	}
 	SpinLockRelease(&shared->mutex);
+	if (latch != NULL)
+		SetLatch(latch);
 	if (!started)
 		ereport(LOG,
 				(errmsg("pg_dynamic_tables could not start a refresh worker for database %u", db->dboid),

@@ -8,7 +8,8 @@
 # switches.  (2) With max_worker_processes just large enough, databases
 # taking turns at the workers start each worker once the last one is gone,
 # without a failed start.  (3) A late start fades from the lead of a
-# database whose worker then stays.
+# database whose worker then stays.  (4) With room for fewer workers than
+# the extension would run, databases still take turns.
 #
 # (1) One refresh worker; database a has a 1-second table under steady
 # writes, so the worker leaves database b after each refresh there; b's
@@ -184,5 +185,34 @@ diag(sprintf('the last refreshes 1 in %.3f s', $gap));
 cmp_ok($gap, '>', 1.4, 'the late start fades from the lead of a table whose worker stays');
 stop_writers($node, %writer);
 ok($node->poll_query_until('d', "SELECT count(*) = 0 FROM dt_test.diff('t_sum')"), 'd: and is current');
+$node->stop;
+
+# (4) max_worker_processes 2: the launcher and one refresh worker, where
+# the extension would run two.  Databases e1 (a 4-second table) and e2 (a
+# 1-second table), both under writes, take turns at the one worker: a
+# start that fails for want of a background worker slot asks the idle
+# worker of the other database to make room.  Before, the database that
+# had the worker kept it for good (idle less than 30 s at a time), and the
+# other's table was never refreshed.
+$node = PostgreSQL::Test::Cluster->new('too_few');
+$node->init;
+$node->append_conf('postgresql.conf', q{
+shared_preload_libraries = 'pg_dynamic_tables'
+max_worker_processes = 2
+max_logical_replication_workers = 0
+});
+$node->start;
+%writer = (e1 => make_db($node, 'e1', '4 seconds'), e2 => make_db($node, 'e2', '1 second'));
+for my $db (sort keys %writer)
+{
+	ok($node->poll_query_until($db, q{
+SELECT count(*) >= 5 FROM dt.refresh_history WHERE refresh_trigger = 'SCHEDULED' AND state = 'SUCCEEDED'}),
+		"$db: its table is refreshed on schedule with room for one worker");
+}
+stop_writers($node, %writer);
+for my $db (sort keys %writer)
+{
+	ok($node->poll_query_until($db, "SELECT count(*) = 0 FROM dt_test.diff('t_sum')"), "$db: and is current");
+}
 $node->stop;
 done_testing();
