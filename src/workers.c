@@ -136,6 +136,7 @@
 #define NO_EXTENSION_RETRY_US	(300 * USECS_PER_SEC)
 #define HOUSEKEEPING_US			(10 * USECS_PER_SEC)
 #define LAUNCHER_NAP_US			(10 * USECS_PER_SEC)
+#define SHORT_OF_SLOTS_US		(60 * USECS_PER_SEC)
 #define BACKOFF_MIN_US			(100 * 1000)
 #define BACKOFF_MAX_US			(USECS_PER_SEC)
 #define BACKOFF_FAILED_MAX_US	(10 * USECS_PER_SEC)
@@ -277,8 +278,13 @@ static int	my_worker_slot = -1;
  */
 static BackgroundWorkerHandle *worker_handles[DT_MAX_WORKERS];
 
-/* In the launcher: whether its last start of a worker failed (no slot). */
-static bool start_failed = false;
+/*
+ * In the launcher: how many worker slots had a process when its last start
+ * of a worker failed for want of a background worker slot (-1 if none
+ * did), and when: for SHORT_OF_SLOTS_US, no start is tried with as many.
+ */
+static int	failed_with = -1;
+static TimestampTz failed_at = 0;
 
 /* The unit this worker refreshed last (its last DT), and when that ended. */
 static Oid	ran_last = InvalidOid;
@@ -1353,11 +1359,13 @@ worker_exiting(int index)
  *
  * A start that failed for want of a background worker slot (fewer than
  * the extension needs, or taken by parallel queries) asks an idle worker
- * of another database to make room, as a full set of slots does, and the
- * next start waits for a worker on its way out to be gone: with room for
- * one refresh worker, a database whose table kept its worker busy held
- * it for good, while the tables of every other database waited, their
- * scheduling_state_reason blank.
+ * of another database to make room, as a full set of slots does, and no
+ * start is tried with as many worker processes as then for
+ * SHORT_OF_SLOTS_US, only once one is gone (each failure is a LOG line:
+ * 140 a minute, then 51, when each turn, then each start after another,
+ * had one).  With room for one refresh worker, a database whose table
+ * kept its worker busy held it for good before, while the tables of every
+ * other database waited, their scheduling_state_reason blank.
  */
 static bool
 assign_worker(DbSlot *db, TimestampTz now)
@@ -1367,6 +1375,8 @@ assign_worker(DbSlot *db, TimestampTz now)
 	Latch	   *latch = NULL;
 	bool		exiting[DT_MAX_WORKERS];
 	bool		coming = false;
+	bool		short_of_slots;
+	int			live = 0;
 	int			index = -1;
 	int			i;
 	bool		started;
@@ -1376,8 +1386,13 @@ assign_worker(DbSlot *db, TimestampTz now)
 		exiting[i] = worker_exiting(i);
 	SpinLockAcquire(&shared->mutex);
 	for (i = 0; i < shared->nworkers; i++)
+	{
 		coming = coming || (shared->workers[i].state == WORKER_FREE && exiting[i]);
-	for (i = 0; i < shared->nworkers && w == NULL && !(coming && start_failed); i++)
+		if (shared->workers[i].state != WORKER_FREE || exiting[i])
+			live++;
+	}
+	short_of_slots = failed_with >= 0 && live >= failed_with && now - failed_at < SHORT_OF_SLOTS_US;
+	for (i = 0; i < shared->nworkers && w == NULL && !short_of_slots; i++)
 	{
 		if (shared->workers[i].state == WORKER_FREE && !exiting[i])
 		{
@@ -1405,7 +1420,11 @@ assign_worker(DbSlot *db, TimestampTz now)
 		return false;
 
 	started = start_refresh_worker(index);
-	start_failed = !started;
+	if (!started)
+	{
+		failed_with = live;
+		failed_at = now;
+	}
 	SpinLockAcquire(&shared->mutex);
 	db->no_bgworker = !started;
 	if (!started)
