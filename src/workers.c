@@ -136,6 +136,7 @@
 #define NO_EXTENSION_RETRY_US	(300 * USECS_PER_SEC)
 #define HOUSEKEEPING_US			(10 * USECS_PER_SEC)
 #define LAUNCHER_NAP_US			(10 * USECS_PER_SEC)
+#define SHORT_OF_SLOTS_US		(60 * USECS_PER_SEC)
 #define BACKOFF_MIN_US			(100 * 1000)
 #define BACKOFF_MAX_US			(USECS_PER_SEC)
 #define BACKOFF_FAILED_MAX_US	(10 * USECS_PER_SEC)
@@ -276,6 +277,14 @@ static int	my_worker_slot = -1;
  * is taken again only once the process is gone (assign_worker).
  */
 static BackgroundWorkerHandle *worker_handles[DT_MAX_WORKERS];
+
+/*
+ * In the launcher: how many worker slots had a process when its last start
+ * of a worker failed for want of a background worker slot (-1 if none
+ * did), and when: for SHORT_OF_SLOTS_US, no start is tried with as many.
+ */
+static int	failed_with = -1;
+static TimestampTz failed_at = 0;
 
 /* The unit this worker refreshed last (its last DT), and when that ended. */
 static Oid	ran_last = InvalidOid;
@@ -1347,6 +1356,16 @@ worker_exiting(int index)
  * turns at two workers wrote 291 "could not start" LOG lines in 45 s);
  * nor is another worker asked to make room meanwhile.  The postmaster
  * wakes the launcher once the process is gone.
+ *
+ * A start that failed for want of a background worker slot (fewer than
+ * the extension needs, or taken by parallel queries) asks an idle worker
+ * of another database to make room, as a full set of slots does, and no
+ * start is tried with as many worker processes as then for
+ * SHORT_OF_SLOTS_US, only once one is gone (each failure is a LOG line:
+ * 140 a minute, then 51, when each turn, then each start after another,
+ * had one).  With room for one refresh worker, a database whose table
+ * kept its worker busy held it for good before, while the tables of every
+ * other database waited, their scheduling_state_reason blank.
  */
 static bool
 assign_worker(DbSlot *db, TimestampTz now)
@@ -1356,6 +1375,8 @@ assign_worker(DbSlot *db, TimestampTz now)
 	Latch	   *latch = NULL;
 	bool		exiting[DT_MAX_WORKERS];
 	bool		coming = false;
+	bool		short_of_slots;
+	int			live = 0;
 	int			index = -1;
 	int			i;
 	bool		started;
@@ -1364,11 +1385,16 @@ assign_worker(DbSlot *db, TimestampTz now)
 	for (i = 0; i < workers_max_refreshes; i++)
 		exiting[i] = worker_exiting(i);
 	SpinLockAcquire(&shared->mutex);
-	for (i = 0; i < shared->nworkers && w == NULL; i++)
+	for (i = 0; i < shared->nworkers; i++)
 	{
-		if (shared->workers[i].state == WORKER_FREE && exiting[i])
-			coming = true;
-		else if (shared->workers[i].state == WORKER_FREE)
+		coming = coming || (shared->workers[i].state == WORKER_FREE && exiting[i]);
+		if (shared->workers[i].state != WORKER_FREE || exiting[i])
+			live++;
+	}
+	short_of_slots = failed_with >= 0 && live >= failed_with && now - failed_at < SHORT_OF_SLOTS_US;
+	for (i = 0; i < shared->nworkers && w == NULL && !short_of_slots; i++)
+	{
+		if (shared->workers[i].state == WORKER_FREE && !exiting[i])
 		{
 			w = &shared->workers[i];
 			index = i;
@@ -1394,6 +1420,11 @@ assign_worker(DbSlot *db, TimestampTz now)
 		return false;
 
 	started = start_refresh_worker(index);
+	if (!started)
+	{
+		failed_with = live;
+		failed_at = now;
+	}
 	SpinLockAcquire(&shared->mutex);
 	db->no_bgworker = !started;
 	if (!started)
@@ -1401,8 +1432,16 @@ assign_worker(DbSlot *db, TimestampTz now)
 		w->state = WORKER_FREE;
 		if (db->starved_since == 0)
 			db->starved_since = now;
+		if ((victim = idle_victim(db)) != NULL)
+		{
+			victim->quit = true;
+			latch = victim->latch;
+		}
+		shared->slot_wanted = victim == NULL;
 	}
 	SpinLockRelease(&shared->mutex);
+	if (latch != NULL)
+		SetLatch(latch);
 	if (!started)
 		ereport(LOG,
 				(errmsg("pg_dynamic_tables could not start a refresh worker for database %u", db->dboid),
@@ -2715,22 +2754,26 @@ worker_loop(void)
 		/*
 		 * How late the unit is claimed, if it came due since the last pass (a
 		 * unit due then, which waited for its inputs' locks or for a refresh
-		 * of it to end, says nothing of how soon a worker starts one), and it
-		 * is not the unit this worker ran last (refreshed back to back, it is
-		 * late by its own refresh).  On the first pass, if the launcher
-		 * started this worker for a unit due at started_for: how late it came
-		 * for it (a worker asked to exit elsewhere, the process's start and
-		 * connection, the launcher woken late), the start delay of every unit
-		 * of a database that shares the workers with others and has none
-		 * between its units.  A unit due before the launcher knew when
-		 * (started_for 0: after a restart, a schedule changed, units left
-		 * waiting) says nothing of it.
+		 * of it to end, says nothing of how soon a worker starts one), and
+		 * after this worker's last refresh ended if it is the unit it ran
+		 * last (refreshed back to back, it is late by its own refresh; but
+		 * due after, it is the only unit of a database whose worker stays,
+		 * whose start delay, a late start's, would otherwise never decay: its
+		 * refreshes came at half its lag for good).  On the first pass, if
+		 * the launcher started this worker for a unit due at started_for: how
+		 * late it came for it (a worker asked to exit elsewhere, the
+		 * process's start and connection, the launcher woken late), the start
+		 * delay of every unit of a database that shares the workers with
+		 * others and has none between its units.  A unit due before the
+		 * launcher knew when (started_for 0: after a restart, a schedule
+		 * changed, units left waiting) says nothing of it.
 		 */
 		if (unit != NIL)
 		{
 			TimestampTz due_at = schedule_due_at(load.entries, llast_oid(unit));
 
-			if (planned_at != 0 && due_at > planned_at && llast_oid(unit) != ran_last)
+			if (planned_at != 0 && due_at > planned_at &&
+				(llast_oid(unit) != ran_last || due_at > ran_last_end))
 				note_start_delay(GetCurrentTimestamp() - due_at);
 			else if (planned_at == 0 && started_for != 0)
 				note_start_delay(GetCurrentTimestamp() - Max(due_at, started_for));

@@ -7,7 +7,9 @@
 # five databases sharing two workers kept a lead that knew nothing of the
 # switches.  (2) With max_worker_processes just large enough, databases
 # taking turns at the workers start each worker once the last one is gone,
-# without a failed start.
+# without a failed start.  (3) A late start fades from the lead of a
+# database whose worker then stays.  (4) With room for fewer workers than
+# the extension would run, databases still take turns.
 #
 # (1) One refresh worker; database a has a 1-second table under steady
 # writes, so the worker leaves database b after each refresh there; b's
@@ -149,5 +151,68 @@ for my $db (sort keys %writer)
 }
 ok(!$node->log_contains(qr/could not start a refresh worker/, $log_offset),
 	'no worker start failed for want of a background worker slot');
+
+# (3) A database whose worker stays (its only table, with a 2-second lag,
+# under writes) once had a worker come late for it: the worker was ended
+# while a session held the refresh history its successor's first pass
+# reads, 4 s.  That lateness is part of the lead at first (a refresh every
+# second, half the lag), then fades as the worker that stays wakes on time
+# for its table.  Before, the worker's later passes counted nothing for
+# the table it ran last, and the table was refreshed every second for good.
+%writer = (d => make_db($node, 'd', '2 seconds'));
+ok($node->poll_query_until('d', q{
+SELECT count(*) >= 3 FROM dt.refresh_history WHERE refresh_trigger = 'SCHEDULED' AND state = 'SUCCEEDED'}),
+	"d's table is refreshed on schedule");
+$holder = $node->background_psql('d');
+$holder->query_safe('BEGIN; LOCK TABLE dt_internal.refresh_log IN ACCESS EXCLUSIVE MODE');
+$node->safe_psql('postgres', q{
+SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+ WHERE datname = 'd' AND backend_type = 'pg_dynamic_tables refresh worker'});
+sleep(4);
+$holder->query_safe('COMMIT');
+$holder->quit;
+my $late = $node->safe_psql('d', 'SELECT max(refresh_id) FROM dt.refresh_history');
+ok($node->poll_query_until('d', qq{
+SELECT count(*) >= 25 FROM dt.refresh_history
+ WHERE refresh_id > $late AND refresh_trigger = 'SCHEDULED' AND state = 'SUCCEEDED'}, 't'),
+	"d's table is refreshed 25 times more");
+my $gap = $node->safe_psql('d', qq{
+SELECT extract(epoch FROM (max(data_timestamp) - min(data_timestamp)) / (count(*) - 1))
+  FROM (SELECT data_timestamp FROM dt.refresh_history
+         WHERE refresh_id > $late AND refresh_trigger = 'SCHEDULED' AND state = 'SUCCEEDED'
+         ORDER BY refresh_id DESC LIMIT 6) last});
+diag(sprintf('the last refreshes 1 in %.3f s', $gap));
+cmp_ok($gap, '>', 1.4, 'the late start fades from the lead of a table whose worker stays');
+stop_writers($node, %writer);
+ok($node->poll_query_until('d', "SELECT count(*) = 0 FROM dt_test.diff('t_sum')"), 'd: and is current');
+$node->stop;
+
+# (4) max_worker_processes 2: the launcher and one refresh worker, where
+# the extension would run two.  Databases e1 (a 4-second table) and e2 (a
+# 1-second table), both under writes, take turns at the one worker: a
+# start that fails for want of a background worker slot asks the idle
+# worker of the other database to make room.  Before, the database that
+# had the worker kept it for good (idle less than 30 s at a time), and the
+# other's table was never refreshed.
+$node = PostgreSQL::Test::Cluster->new('too_few');
+$node->init;
+$node->append_conf('postgresql.conf', q{
+shared_preload_libraries = 'pg_dynamic_tables'
+max_worker_processes = 2
+max_logical_replication_workers = 0
+});
+$node->start;
+%writer = (e1 => make_db($node, 'e1', '4 seconds'), e2 => make_db($node, 'e2', '1 second'));
+for my $db (sort keys %writer)
+{
+	ok($node->poll_query_until($db, q{
+SELECT count(*) >= 5 FROM dt.refresh_history WHERE refresh_trigger = 'SCHEDULED' AND state = 'SUCCEEDED'}),
+		"$db: its table is refreshed on schedule with room for one worker");
+}
+stop_writers($node, %writer);
+for my $db (sort keys %writer)
+{
+	ok($node->poll_query_until($db, "SELECT count(*) = 0 FROM dt_test.diff('t_sum')"), "$db: and is current");
+}
 $node->stop;
 done_testing();
