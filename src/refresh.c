@@ -63,6 +63,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
+#include "utils/float.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
@@ -1574,9 +1575,15 @@ incremental_or_full(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
  * 1%, after rounds at 0.1%, expected 57 ms where its incremental
  * refreshes took 20 to 27 against a full refresh of 42, went full, and,
  * no window of that size ever timed again, stayed full for good; Q17, 21
- * ms expected against 18, stayed full at 86 to 212 ms.
+ * ms expected against 18, stayed full at 86 to 212 ms.  Only so far:
+ * from windows more than ADAPTIVE_ROUGH_REACH times smaller, the figure
+ * is no measure at all, and the state is set aside on it as it says, and
+ * never rebuilt (figure 10's template statistics, after 125-row refreshes
+ * of 18 ms, expected 108 ms for 333,440 rows against a full refresh of
+ * 5.6 s, rebuilt its state in 26 s, and that refresh was a full one too).
  */
 #define ADAPTIVE_ROUGH_FACTOR 2.0
+#define ADAPTIVE_ROUGH_REACH 16.0
 
 /*
  * A DT with state whose full refresh from the query was never timed tries
@@ -1650,10 +1657,11 @@ full_query_timed(const DtRefreshCosts *costs)
  *		cheapest of them, and a part proportional to the changes, read off
  *		the refreshes of the smallest window at least as large as this one
  *		(the largest, if none is), the median of those of that size.
- *		*extrapolated: whether the largest is less than half this one.
+ *		*reach: how many times the largest this one is (at most 1 if one
+ *		at least as large was timed); the figure is extrapolated beyond 2.
  */
 static double
-expected_incremental_ms(const DtRefreshCosts *costs, int64 changes, bool *extrapolated)
+expected_incremental_ms(const DtRefreshCosts *costs, int64 changes, double *reach)
 {
 	double		fixed = cheapest_incremental_ms(costs);
 	double		reference = -1;
@@ -1671,7 +1679,7 @@ expected_incremental_ms(const DtRefreshCosts *costs, int64 changes, bool *extrap
 		for (i = 0; i < costs->nincremental; i++)
 			reference = Max(reference, costs->changes[i]);
 	}
-	*extrapolated = reference < changes / 2.0;
+	*reach = reference > 0 ? changes / reference : (changes > 0 ? get_float8_infinity() : 0);
 	/* the refreshes of about that size (within a factor of 2) */
 	for (i = 0; i < costs->nincremental; i++)
 	{
@@ -1795,10 +1803,12 @@ changed_input_rows(List *changed)
  *		(TPC-H Q13 at 1%: 415 ms, then 340 and 420, against a query of 260);
  *		after ADAPTIVE_PROBE_AFTER full ones it chose in a row, too, if
  *		expected to cost at most ADAPTIVE_PROBE_MARGIN times a full one.
- *		A figure extrapolated is taken to be off by up to
+ *		A figure extrapolated, up to ADAPTIVE_ROUGH_REACH times the
+ *		largest window timed, is taken to be off by up to
  *		ADAPTIVE_ROUGH_FACTOR: the state is set aside on one only if it
  *		exceeds the full refresh by more, and rebuilt on one only if it is
- *		below by more.
+ *		below by more; beyond, it is set aside as the figure says and
+ *		never rebuilt on one.
  *		aside: the state is set aside; an incremental refresh would first
  *		rebuild it, which the next ADAPTIVE_PAYBACK ones must pay back, on
  *		a figure not extrapolated, over the cheapest of the full refreshes
@@ -1828,6 +1838,7 @@ adaptive_full(Oid relid, const char *what, bool aside, int64 changes, int64 bulk
 	double		full_floor_ms;
 	double		input_rows = 0;
 	bool		extrapolated = true;
+	double		reach = 0;
 	const char *how = what != NULL ? psprintf(" from the query, its %s set aside", what) : "";
 
 	*message = NULL;
@@ -1835,7 +1846,10 @@ adaptive_full(Oid relid, const char *what, bool aside, int64 changes, int64 bulk
 		return false;
 	catalog_refresh_costs(relid, &costs);
 	if (costs.nincremental > 0)
-		incremental_ms = expected_incremental_ms(&costs, changes, &extrapolated);
+	{
+		incremental_ms = expected_incremental_ms(&costs, changes, &reach);
+		extrapolated = reach > 2;
+	}
 	if (extrapolated && bulk >= BULK_MIN_ROWS)
 		input_rows = changed_input_rows(changed);
 	if (input_rows > 0 && bulk * ADAPTIVE_COLD_SHARE >= input_rows)
@@ -1850,7 +1864,7 @@ adaptive_full(Oid relid, const char *what, bool aside, int64 changes, int64 bulk
 		return false;
 	full_ms = expected_full_ms(&costs, what != NULL, !extrapolated, &rebuild_ms, &full_floor_ms);
 	if (incremental_ms <= full_ms && aside && extrapolated &&
-		incremental_ms * ADAPTIVE_ROUGH_FACTOR > full_ms)
+		(reach > ADAPTIVE_ROUGH_REACH || incremental_ms * ADAPTIVE_ROUGH_FACTOR > full_ms))
 	{
 		*message = psprintf(DT_MESSAGE_ADAPTIVE_FULL "%lld changed rows is expected to take %.0f ms "
 							"(from the last %d, none of them half as large), a full refresh %.0f ms: too "
@@ -1909,7 +1923,8 @@ adaptive_full(Oid relid, const char *what, bool aside, int64 changes, int64 bulk
 							(long long) changes, incremental_ms, costs.nincremental, full_ms);
 		return false;
 	}
-	if (!aside && what != NULL && extrapolated && incremental_ms <= ADAPTIVE_ROUGH_FACTOR * full_ms)
+	if (!aside && what != NULL && extrapolated && reach <= ADAPTIVE_ROUGH_REACH &&
+		incremental_ms <= ADAPTIVE_ROUGH_FACTOR * full_ms)
 	{
 		*message = psprintf("an incremental refresh of %lld changed rows is expected to take %.0f ms "
 							"(from the last %d, none of them half as large), a full refresh %.0f ms: "
