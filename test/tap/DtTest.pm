@@ -2,7 +2,8 @@
 # update, DROP EXTENSION) share.
 #
 # - new_node: a cluster with the extension preloaded and the scheduler off
-#   (these tests refresh by hand; the scheduler has its own test).
+#   (these tests refresh by hand; the scheduler has its own test);
+#   new_database: a database with the extension and the oracle.
 # - create_roles, build_source, write_statements: the source database, rich in
 #   every kind of dynamic table (see build_source), written after creation,
 #   refreshed, and with changes pending.
@@ -32,7 +33,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use Exporter 'import';
 
-our @EXPORT = qw(new_node sql each_value run_ok bindir load_oracle create_roles
+our @EXPORT = qw(new_node sql each_value run_ok bindir load_oracle new_database create_roles
   build_source write_statements write_round snapshot base_data check_settings
   check_contents check_base_data check_user_objects check_internals
   check_maintained check_restored dump_is_clean alive_ok @BASE_TABLES);
@@ -129,6 +130,17 @@ sub load_oracle
 {
 	my ($node, $db) = @_;
 	return defined sql($node, $db, $oracle);
+}
+
+# new_database(node, db): a new database db with the extension and
+# test/oracle.sql; dies on an error (the scheduler tests build theirs so).
+sub new_database
+{
+	my ($node, $db) = @_;
+	$node->safe_psql('postgres', "CREATE DATABASE $db");
+	$node->safe_psql($db, 'CREATE EXTENSION pg_dynamic_tables');
+	$node->safe_psql($db, $oracle);
+	return;
 }
 
 # create_roles(node): the roles the source database uses; pg_dump does not

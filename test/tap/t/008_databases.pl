@@ -10,6 +10,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use DtTest qw(new_database);
 use Time::HiRes qw(sleep);
 
 # equal(dt): the dynamic table equals its query (test/oracle.sql).
@@ -24,9 +25,7 @@ sub equal
 sub make_db
 {
 	my ($node, $db, $lag) = @_;
-	$node->safe_psql('postgres', "CREATE DATABASE $db");
-	$node->safe_psql($db, 'CREATE EXTENSION pg_dynamic_tables');
-	$node->safe_psql($db, slurp_file('test/oracle.sql'));
+	new_database($node, $db);
 	$node->safe_psql($db, qq{
 CREATE TABLE t (k int, v int);
 INSERT INTO t SELECT i % 3, i FROM generate_series(1, 30) i;

@@ -26,6 +26,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use DtTest qw(new_database);
 use Time::HiRes qw(sleep);
 
 # make_db(node, db, lag): a database with test/oracle.sql, table t, the
@@ -34,9 +35,7 @@ use Time::HiRes qw(sleep);
 sub make_db
 {
 	my ($node, $db, $lag) = @_;
-	$node->safe_psql('postgres', "CREATE DATABASE $db");
-	$node->safe_psql($db, 'CREATE EXTENSION pg_dynamic_tables');
-	$node->safe_psql($db, slurp_file('test/oracle.sql'));
+	new_database($node, $db);
 	$node->safe_psql($db, qq{
 CREATE TABLE t (k int, v int);
 INSERT INTO t SELECT i % 3, i FROM generate_series(1, 30) i;
@@ -65,6 +64,25 @@ sub stop_writers
 	{
 		$node->safe_psql($db, 'INSERT INTO stop VALUES (true)');
 		$writers{$db}->quit;
+	}
+}
+
+# served(node, count, what, writers): each database of writers has count
+# scheduled refreshes (test named "what"); then, the writers stopped, its
+# table is current.
+sub served
+{
+	my ($node, $count, $what, %writers) = @_;
+	for my $db (sort keys %writers)
+	{
+		ok($node->poll_query_until($db, qq{
+SELECT count(*) >= $count FROM dt.refresh_history WHERE refresh_trigger = 'SCHEDULED' AND state = 'SUCCEEDED'}),
+			"$db: $what");
+	}
+	stop_writers($node, %writers);
+	for my $db (sort keys %writers)
+	{
+		ok($node->poll_query_until($db, "SELECT count(*) = 0 FROM dt_test.diff('t_sum')"), "$db: and is current");
 	}
 }
 
@@ -138,17 +156,7 @@ max_logical_replication_workers = 0
 $node->start;
 my $log_offset = -s $node->logfile;
 %writer = map { ("c$_" => make_db($node, "c$_", '1 second')) } 1 .. 3;
-for my $db (sort keys %writer)
-{
-	ok($node->poll_query_until($db, q{
-SELECT count(*) >= 10 FROM dt.refresh_history WHERE refresh_trigger = 'SCHEDULED' AND state = 'SUCCEEDED'}),
-		"$db: its table is refreshed on schedule");
-}
-stop_writers($node, %writer);
-for my $db (sort keys %writer)
-{
-	ok($node->poll_query_until($db, "SELECT count(*) = 0 FROM dt_test.diff('t_sum')"), "$db: and is current");
-}
+served($node, 10, 'its table is refreshed on schedule', %writer);
 ok(!$node->log_contains(qr/could not start a refresh worker/, $log_offset),
 	'no worker start failed for want of a background worker slot');
 
@@ -203,16 +211,6 @@ max_logical_replication_workers = 0
 });
 $node->start;
 %writer = (e1 => make_db($node, 'e1', '4 seconds'), e2 => make_db($node, 'e2', '1 second'));
-for my $db (sort keys %writer)
-{
-	ok($node->poll_query_until($db, q{
-SELECT count(*) >= 5 FROM dt.refresh_history WHERE refresh_trigger = 'SCHEDULED' AND state = 'SUCCEEDED'}),
-		"$db: its table is refreshed on schedule with room for one worker");
-}
-stop_writers($node, %writer);
-for my $db (sort keys %writer)
-{
-	ok($node->poll_query_until($db, "SELECT count(*) = 0 FROM dt_test.diff('t_sum')"), "$db: and is current");
-}
+served($node, 5, 'its table is refreshed on schedule with room for one worker', %writer);
 $node->stop;
 done_testing();
