@@ -2213,6 +2213,19 @@ full_reason(DtPlanSet *p, DtEntry *entry)
 }
 
 /*
+ * full_why
+ *		d's reason for the full refresh the plans p of entry make, and if
+ *		they are full for now, the history's message too.
+ */
+static void
+full_why(DtDecision *d, DtPlanSet *p, DtEntry *entry)
+{
+	d->why = full_reason(p, entry);
+	if (full_for_now(p, entry))
+		d->message = psprintf("%s; refreshed in full", d->why);
+}
+
+/*
  * decide_action
  *		Choose the action of a refresh of entry as of snap (counting the
  *		change window when it depends on it; input_counts as count_window),
@@ -2289,9 +2302,10 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 	}
 	if (!entry->populated || p->an->always_full)
 	{
-		d->why = !entry->populated ? "it is populated for the first time" : full_reason(p, entry);
-		if (entry->populated && full_for_now(p, entry))
-			d->message = psprintf("%s; refreshed in full", d->why);
+		if (!entry->populated)
+			d->why = "it is populated for the first time";
+		else
+			full_why(d, p, entry);
 		return;
 	}
 	position_window(entry, d->window);
@@ -2337,9 +2351,7 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 		marker_action(p, d, what);
 	else if (p->an->strategy == DT_STRATEGY_FULL)
 	{
-		d->why = full_reason(p, entry);
-		if (full_for_now(p, entry))
-			d->message = psprintf("%s; refreshed in full", d->why);
+		full_why(d, p, entry);
 	}
 	else if (adaptive_full(entry->relid, what, false, d->changes, rows, d->changed, &message))
 	{
