@@ -86,6 +86,23 @@ SELECT count(*) >= $count FROM dt.refresh_history WHERE refresh_trigger = 'SCHED
 	}
 }
 
+# short_node(name, n): a started node with max_worker_processes n and no
+# logical replication workers, so that the extension's workers have at
+# most the slots n leaves them.
+sub short_node
+{
+	my ($name, $n) = @_;
+	my $node = PostgreSQL::Test::Cluster->new($name);
+	$node->init;
+	$node->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'pg_dynamic_tables'
+max_worker_processes = $n
+max_logical_replication_workers = 0
+});
+	$node->start;
+	return $node;
+}
+
 my $node = PostgreSQL::Test::Cluster->new('worker_start');
 $node->init;
 $node->append_conf('postgresql.conf', q{
@@ -146,14 +163,7 @@ $node->stop;
 # the last one left its slot, before the postmaster had reaped it, found
 # no background worker slot: "could not start a refresh worker" in the
 # log, again and again.
-$node = PostgreSQL::Test::Cluster->new('just_enough');
-$node->init;
-$node->append_conf('postgresql.conf', q{
-shared_preload_libraries = 'pg_dynamic_tables'
-max_worker_processes = 3
-max_logical_replication_workers = 0
-});
-$node->start;
+$node = short_node('just_enough', 3);
 my $log_offset = -s $node->logfile;
 %writer = map { ("c$_" => make_db($node, "c$_", '1 second')) } 1 .. 3;
 served($node, 10, 'its table is refreshed on schedule', %writer);
@@ -202,14 +212,7 @@ $node->stop;
 # worker of the other database to make room.  Before, the database that
 # had the worker kept it for good (idle less than 30 s at a time), and the
 # other's table was never refreshed.
-$node = PostgreSQL::Test::Cluster->new('too_few');
-$node->init;
-$node->append_conf('postgresql.conf', q{
-shared_preload_libraries = 'pg_dynamic_tables'
-max_worker_processes = 2
-max_logical_replication_workers = 0
-});
-$node->start;
+$node = short_node('too_few', 2);
 %writer = (e1 => make_db($node, 'e1', '4 seconds'), e2 => make_db($node, 'e2', '1 second'));
 served($node, 5, 'its table is refreshed on schedule with room for one worker', %writer);
 $node->stop;
