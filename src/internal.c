@@ -645,6 +645,37 @@ correlated_group(Query *sub, List **outer_keys)
 }
 
 /*
+ * nullable_relids
+ *		The relations of FROM item node on the nullable side of an outer
+ *		join (all of them if nullable: the item is on such a side).
+ */
+static Bitmapset *
+nullable_relids(Node *node, bool nullable)
+{
+	if (IsA(node, RangeTblRef))
+		return nullable ? bms_make_singleton(((RangeTblRef *) node)->rtindex) : NULL;
+	if (IsA(node, FromExpr))
+	{
+		Bitmapset  *relids = NULL;
+		ListCell   *lc;
+
+		foreach(lc, ((FromExpr *) node)->fromlist)
+			relids = bms_join(relids, nullable_relids(lfirst(lc), nullable));
+		return relids;
+	}
+	if (IsA(node, JoinExpr))
+	{
+		JoinExpr   *join = (JoinExpr *) node;
+
+		return bms_join(nullable_relids(join->larg, nullable || join->jointype == JOIN_RIGHT ||
+										join->jointype == JOIN_FULL),
+						nullable_relids(join->rarg, nullable || join->jointype == JOIN_LEFT ||
+										join->jointype == JOIN_FULL));
+	}
+	return NULL;
+}
+
+/*
  * reached_keys
  *		Restrict g, the grouping of correlated_group, to the keys a row of
  *		query can reach: for each relation R of query's FROM list whose
@@ -658,12 +689,16 @@ correlated_group(Query *sub, List **outer_keys)
  *		a change of R's rows outside them, or of a group's rows for a key no
  *		row of R passes, is no change of the table.  Q2's minimum is then
  *		kept for the parts of one size and type, not for every part.
+ *		Not for an R on the nullable side of an outer join: the query
+ *		evaluates those conjuncts only on the rows of R the join keeps (a
+ *		guard such as p.size IS NULL OR 12 / p.size > 1 may fail on the
+ *		others), the EXISTS on every row of R with a group's key.
  */
 static void
 reached_keys(Query *query, Query *g, List *outer_keys)
 {
 	List	   *quals = make_ands_implicit((Expr *) query->jointree->quals);
-	Bitmapset  *done = NULL;
+	Bitmapset  *done = nullable_relids((Node *) query->jointree, false);
 	ListCell   *lc;
 
 	foreach(lc, outer_keys)
@@ -1147,10 +1182,21 @@ table_var(Index rtindex, AttrNumber attno, Node *expr)
  * correlated_replace
  *		Make query join table subrelid (f: SUB_CORRELATED), on the
  *		equalities of the correlation, its value v in the subquery's place.
+ *
+ *		An outer side that reads a relation on the nullable side of an
+ *		outer join is compared as COALESCE(outer), the same value, which
+ *		the planner does not take for strict: a strict equality would let
+ *		it make that join an inner one (it would see that no null-extended
+ *		row passes) and so evaluate WHERE's conditions on that relation's
+ *		every row before the join, where the query, whose subquery it could
+ *		not see through, evaluates them only on the rows the join keeps (a
+ *		guard such as p.size IS NULL OR 12 / p.size > 1 divides by zero on
+ *		the others).
  */
 static void
 correlated_replace(Query *query, SubFound *f, Oid subrelid)
 {
+	Bitmapset  *nullable = nullable_relids((Node *) query->jointree, false);
 	Index		rtindex = join_table(query, subrelid, f->colnames);
 	Replace		r = {f->sublink, (Node *) table_var(rtindex, list_length(f->colnames), (Node *) f->sublink), 0};
 	List	   *quals;
@@ -1165,6 +1211,16 @@ correlated_replace(Query *query, SubFound *f, Oid subrelid)
 									   (Expr *) table_var(rtindex, foreach_current_index(lc) + 1, outer),
 									   InvalidOid, exprCollation(outer));
 
+		if (bms_overlap(pull_varnos(NULL, querytree_flatten_joins(query, outer)), nullable))
+		{
+			CoalesceExpr *same = makeNode(CoalesceExpr);
+
+			same->coalescetype = exprType(outer);
+			same->coalescecollid = exprCollation(outer);
+			same->args = list_make1(outer);
+			same->location = -1;
+			linitial(((OpExpr *) eq)->args) = same;
+		}
 		set_opfuncid((OpExpr *) eq);
 		quals = lappend(quals, eq);
 	}

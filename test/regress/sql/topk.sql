@@ -179,8 +179,9 @@ SELECT tp.pk, tps.sk, tps.cost FROM tp JOIN tps USING (pk) WHERE tp.size < 3
 $$);
 -- The internal table of a correlated scalar subquery keeps the keys that
 -- the query's conditions on the outer side's relation let through (an
--- EXISTS over it): here that relation is on the nullable side of a LEFT
--- JOIN, with a condition that keeps NULLs, and in the second the
+-- EXISTS over it), but not where that relation is on the nullable side of
+-- a LEFT JOIN (the first, with a condition that keeps NULLs: the query
+-- evaluates it only on the rows the join keeps); in the second the
 -- correlation reads two relations, each with conditions of its own.
 SELECT tk_create('tk_cheapest_nullable', $$
 SELECT ts.sk, tps.pk, tp.name, tps.cost
@@ -324,5 +325,62 @@ SELECT name, count(*) FILTER (WHERE refresh_action = 'FULL') AS full_refreshes,
        count(*) FILTER (WHERE refresh_action = 'INCREMENTAL') > 25 AS incremental
   FROM dt.refresh_history WHERE name LIKE 'dt\_tk.tk\_cheapest%' OR name LIKE 'dt\_tk.tk\_rows%'
  GROUP BY name ORDER BY name;
+
+-- A guard on the nullable side's relation: the query divides by tp.size
+-- only where it is not NULL, and only on the rows its LEFT JOIN keeps;
+-- parts of size 0 that no order reaches (they have costs, so groups in
+-- the internal table) must not make a refresh divide by zero where the
+-- query does not: the rewrite must not let the planner make the join an
+-- inner one (evaluating the guard on every part), nor copy the guard into
+-- the internal table's EXISTS (every part with costs).
+CREATE TABLE go (id int PRIMARY KEY, pk int, v int);
+SELECT tk_create('tk_guarded', $$
+SELECT go.id, tp.pk, tp.size
+  FROM go LEFT JOIN tp ON tp.pk = go.pk
+ WHERE (tp.size IS NULL OR 12 / tp.size > 2) AND go.v > (SELECT min(c.cost) FROM tps c WHERE c.pk = tp.pk)
+$$);
+SELECT refresh_mode, refresh_mode_reason FROM dt.dynamic_tables WHERE name::text = 'dt_tk.tk_guarded';
+-- Seeded writes: orders added (some for no part, some for parts that do
+-- not exist), moved and deleted; parts of size 0 that no order reaches
+-- added, given costs, and sized NULL and back; an order's part never of
+-- size 0 (the query itself would divide by zero).
+CREATE FUNCTION tk_guarded_round() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO go SELECT coalesce(max(id), 0) + 1,
+                          CASE WHEN random() < 0.2 THEN NULL ELSE floor(random() * 40)::int END,
+                          floor(random() * 5)::int FROM go;
+    UPDATE go SET pk = floor(random() * 40)::int, v = floor(random() * 5)::int
+     WHERE id = (SELECT id FROM go ORDER BY random() LIMIT 1);
+    DELETE FROM go WHERE random() < 0.05;
+    INSERT INTO tp SELECT coalesce(max(pk), 0) + 1, 0, 'zero' FROM tp;
+    INSERT INTO tps SELECT (SELECT max(pk) FROM tp), sk, floor(random() * 5)::int FROM ts WHERE random() < 0.5
+        ON CONFLICT DO NOTHING;
+    UPDATE tp SET size = CASE WHEN size IS NULL THEN 0 ELSE NULL END
+     WHERE pk = (SELECT pk FROM tp WHERE size = 0 OR size IS NULL ORDER BY random() LIMIT 1);
+    UPDATE tp SET size = 1 WHERE size = 0 AND pk IN (SELECT pk FROM go);
+END $$;
+INSERT INTO go SELECT i, CASE WHEN i % 9 = 0 THEN NULL ELSE i % 45 END, i % 5 FROM generate_series(1, 40) i;
+UPDATE tp SET size = 1 WHERE size = 0 AND pk IN (SELECT pk FROM go);
+DO $$
+BEGIN
+    FOR round IN 1 .. 20 LOOP
+        PERFORM tk_guarded_round();
+        PERFORM dt.refresh('dt_tk.tk_guarded');
+        PERFORM dt_test.check('dt_tk.tk_guarded');
+        COMMIT;
+    END LOOP;
+END $$;
+-- Reached parts of no size: the guard's other branch.
+UPDATE tp SET size = NULL WHERE pk IN (SELECT pk FROM go ORDER BY id LIMIT 6);
+UPDATE go SET v = 9 WHERE id IN (SELECT id FROM go ORDER BY id LIMIT 6);
+SELECT dt.refresh('dt_tk.tk_guarded') IS NOT NULL AS refreshed;
+SELECT dt_test.check('dt_tk.tk_guarded');
+SELECT count(*) > 10 AS unreached_parts_of_size_0,
+       (SELECT count(*) FROM tk_guarded) > 5 AS some_rows,
+       (SELECT count(*) FROM tk_guarded WHERE size IS NULL) > 0 AS rows_of_size_null
+  FROM tp WHERE size = 0;
+SELECT count(*) FILTER (WHERE refresh_action = 'FULL') AS full_refreshes,
+       count(*) FILTER (WHERE refresh_action = 'INCREMENTAL') AS incremental_refreshes
+  FROM dt.refresh_history WHERE name = 'dt_tk.tk_guarded';
 
 RESET search_path;
