@@ -1313,13 +1313,15 @@ latest_full_of_missing_kind(Oid relid, DtRefreshCosts *costs)
  *		that built the per-group state (state_query_ms, 0 if none); the
  *		latest of each kind among them however many of the other came after
  *		(latest_full_of_missing_kind).  catalog_trim_history keeps these
- *		rows.
+ *		rows.  Also how many full refreshes the history chose since the
+ *		last incremental one, and the most rows of changes one of the
+ *		latest "recent" of them read (-1 if none was counted).
  */
 void
-catalog_refresh_costs(Oid relid, DtRefreshCosts *costs)
+catalog_refresh_costs(Oid relid, int recent, DtRefreshCosts *costs)
 {
-	Oid			types[2] = {OIDOID, INT4OID};
-	Datum		values[2] = {ObjectIdGetDatum(relid), Int32GetDatum(DT_COST_SAMPLES)};
+	Oid			types[3] = {OIDOID, INT4OID, INT4OID};
+	Datum		values[3] = {ObjectIdGetDatum(relid), Int32GetDatum(DT_COST_SAMPLES), Int32GetDatum(recent)};
 	uint64		i;
 
 	memset(costs, 0, sizeof(DtRefreshCosts));
@@ -1343,14 +1345,15 @@ catalog_refresh_costs(Oid relid, DtRefreshCosts *costs)
 				 "(SELECT 2, 0, " COST_FULL_COLUMNS " FROM " DT_INTERNAL_SCHEMA ".refresh_log "
 				 "WHERE relid = $1 AND state = 'SUCCEEDED' AND " COST_SAMPLE_FULL
 				 " ORDER BY refresh_id DESC LIMIT $2) UNION ALL "
-				 "SELECT 3, count(*), NULL, NULL, false, 0 "
+				 "SELECT 3, count(*), NULL, NULL, false, coalesce(max(changes) FILTER (WHERE n <= $3), -1) "
+				 "FROM (SELECT r.changes::float8, row_number() OVER (ORDER BY r.refresh_id DESC) AS n "
 				 "FROM " DT_INTERNAL_SCHEMA ".refresh_log r WHERE r.relid = $1 "
 				 "AND r.refresh_action = 'FULL' "
 				 "AND starts_with(r.state_message, '" DT_MESSAGE_ADAPTIVE_FULL "') "
 				 "AND r.refresh_id > coalesce((SELECT i.refresh_id FROM " DT_INTERNAL_SCHEMA
 				 ".refresh_log i WHERE i.relid >= $1 AND i.relid <= $1 AND i.refresh_action = 'INCREMENTAL' "
-				 "ORDER BY i.relid DESC, i.refresh_id DESC LIMIT 1), 0)",
-				 2, types, values, NULL, SPI_OK_SELECT);
+				 "ORDER BY i.relid DESC, i.refresh_id DESC LIMIT 1), 0)) a",
+				 3, types, values, NULL, SPI_OK_SELECT);
 	for (i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
@@ -1373,7 +1376,10 @@ catalog_refresh_costs(Oid relid, DtRefreshCosts *costs)
 			costs->full_ms[costs->nfull++] = ms;
 		}
 		else
+		{
 			costs->adaptive_fulls = (int) number;
+			costs->recent_full_changes = DatumGetFloat8(spi_util_datum(i, 6, &isnull));
+		}
 	}
 	latest_full_of_missing_kind(relid, costs);
 	SPI_finish();

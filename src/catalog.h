@@ -179,6 +179,8 @@ typedef struct DtRefreshCosts
 												 * or 0 */
 	int			adaptive_fulls; /* full by that choice since the last
 								 * incremental one */
+	double		recent_full_changes;	/* the most rows of changes of the
+										 * latest of those (-1: none counted) */
 } DtRefreshCosts;
 
 /*
@@ -236,7 +238,7 @@ extern List *catalog_refresh_unit(Oid relid);
 extern void catalog_set_suspended(Oid relid, bool suspend, const char *reason);
 extern void catalog_record_failure(Oid relid, const char *message);
 extern TimestampTz catalog_failure_backoff_until(Oid relid);
-extern void catalog_refresh_costs(Oid relid, DtRefreshCosts *costs);
+extern void catalog_refresh_costs(Oid relid, int recent, DtRefreshCosts *costs);
 extern void catalog_trim_history(int keep);
 extern int	catalog_refreshes_since_failed_rebuild(Oid relid);
 extern void catalog_insert_history(Oid relid, const char *trigger,

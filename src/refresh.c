@@ -1545,6 +1545,23 @@ incremental_or_full(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 #define ADAPTIVE_PROBE_MARGIN 1.2
 
 /*
+ * Nor would an incremental figure ever be timed again where the windows
+ * got much smaller than any incremental refresh timed: it is read off
+ * those larger windows (their cheapest is its fixed part), and a DT that
+ * went full on a large window, its state set aside, kept paying full
+ * refreshes for small windows, its figure always that large window's.
+ * After ADAPTIVE_PROBE_AFTER full refreshes in a row chosen by the
+ * history, if none of the latest of them (the whole run, up to that
+ * number) nor this window read more than 1 / ADAPTIVE_PROBE_SHRINK of the
+ * smallest window timed, this refresh is incremental (rebuilding the
+ * state set aside, and not setting it aside next time before one was
+ * timed): the windows of that size get timed, and decide from then on.
+ * Each probe times windows ADAPTIVE_PROBE_SHRINK times smaller than any
+ * before, so it can come again only after they shrink that much more.
+ */
+#define ADAPTIVE_PROBE_SHRINK 10.0
+
+/*
  * A window of at least 1 / ADAPTIVE_COLD_SHARE of the rows its changed
  * inputs hold, and of BULK_MIN_ROWS, larger than twice any the history
  * timed (a bulk load, the first large batch), is expected to cost more
@@ -1648,6 +1665,26 @@ full_query_timed(const DtRefreshCosts *costs)
 			return true;
 	}
 	return false;
+}
+
+/*
+ * shrunk_windows
+ *		Were the last full refreshes (ADAPTIVE_PROBE_AFTER of them or more,
+ *		in a row, chosen by the history, costs) and this window of
+ *		"changes" rows all ADAPTIVE_PROBE_SHRINK times smaller than any
+ *		incremental refresh timed?  Then *smallest is that smallest window.
+ */
+static bool
+shrunk_windows(const DtRefreshCosts *costs, int64 changes, double *smallest)
+{
+	int			i;
+
+	if (costs->adaptive_fulls < ADAPTIVE_PROBE_AFTER || costs->recent_full_changes < 0)
+		return false;
+	*smallest = costs->changes[0];
+	for (i = 1; i < costs->nincremental; i++)
+		*smallest = Min(*smallest, costs->changes[i]);
+	return Max(costs->recent_full_changes, changes) * ADAPTIVE_PROBE_SHRINK <= *smallest;
 }
 
 /*
@@ -1802,7 +1839,11 @@ changed_input_rows(List *changed)
  *		the parent was refreshed in full from the query, then rebuilt
  *		(TPC-H Q13 at 1%: 415 ms, then 340 and 420, against a query of 260);
  *		after ADAPTIVE_PROBE_AFTER full ones it chose in a row, too, if
- *		expected to cost at most ADAPTIVE_PROBE_MARGIN times a full one.
+ *		expected to cost at most ADAPTIVE_PROBE_MARGIN times a full one,
+ *		or if their windows and this one are far smaller than any timed
+ *		(shrunk_windows), with or without the state set aside: the figure
+ *		was read off larger windows, and only an incremental refresh can
+ *		time this size.
  *		A figure extrapolated, up to ADAPTIVE_ROUGH_REACH times the
  *		largest window timed, is taken to be off by up to
  *		ADAPTIVE_ROUGH_FACTOR: the state is set aside on one only if it
@@ -1839,12 +1880,13 @@ adaptive_full(Oid relid, const char *what, bool aside, int64 changes, int64 bulk
 	double		input_rows = 0;
 	bool		extrapolated = true;
 	double		reach = 0;
+	double		smallest;
 	const char *how = what != NULL ? psprintf(" from the query, its %s set aside", what) : "";
 
 	*message = NULL;
 	if (!refresh_adaptive)
 		return false;
-	catalog_refresh_costs(relid, &costs);
+	catalog_refresh_costs(relid, ADAPTIVE_PROBE_AFTER, &costs);
 	if (costs.nincremental > 0)
 	{
 		incremental_ms = expected_incremental_ms(&costs, changes, &reach);
@@ -1862,6 +1904,14 @@ adaptive_full(Oid relid, const char *what, bool aside, int64 changes, int64 bulk
 	}
 	if (costs.nincremental == 0 || costs.nfull == 0 || OidIsValid(names_internal_parent(relid)))
 		return false;
+	if (shrunk_windows(&costs, changes, &smallest))
+	{
+		*message = psprintf("the last %d refreshes were full, none of more than %.0f changed rows (this one "
+							"%lld), while the smallest incremental refresh timed read %.0f: an incremental "
+							"refresh times windows of this size",
+							costs.adaptive_fulls, costs.recent_full_changes, (long long) changes, smallest);
+		return false;
+	}
 	full_ms = expected_full_ms(&costs, what != NULL, !extrapolated, &rebuild_ms, &full_floor_ms);
 	if (incremental_ms <= full_ms && aside && extrapolated &&
 		(reach > ADAPTIVE_ROUGH_REACH || incremental_ms * ADAPTIVE_ROUGH_FACTOR > full_ms))

@@ -201,6 +201,24 @@ SELECT count(*) AS mismatches FROM dt_test.diff('ad_sum');
 SELECT count(*) AS messages, count(*) FILTER (WHERE state_message LIKE 'an incremental refresh of 10 changed rows was expected to take%') AS adaptive
   FROM dt.refresh_history WHERE relid = 'ad_sum'::regclass AND refresh_action = 'FULL' AND state_message IS NOT NULL;
 
+-- Unless the windows got far smaller than any incremental refresh timed:
+-- the figure, read off those, says nothing of them (its fixed part is the
+-- cheapest of those large windows), and no incremental refresh would ever
+-- time a small one.  Incremental refreshes of 1000 rows took 100 ms, full
+-- ones 10 ms: full; after ten full ones in a row of 10 rows, at most a
+-- tenth of the smallest timed, the state is rebuilt and the next refresh
+-- is incremental (the history says why; then the windows of 10 rows
+-- timed decide).
+SELECT history('{{1000,100},{1000,100},{1000,100}}', '{10,10,10}');
+SELECT 'SELECT action FROM change(10)' FROM generate_series(1, 10) \gexec
+SELECT * FROM change(10);
+SELECT * FROM change(10);
+SELECT count(*) AS mismatches FROM dt_test.diff('ad_sum');
+-- Not for windows only five times smaller: full, the state set aside.
+SELECT history('{{50,100},{50,100},{50,100}}', '{10,10,10}');
+SELECT 'SELECT action FROM change(10)' FROM generate_series(1, 12) \gexec
+SELECT count(*) AS state_valid FROM dt_internal.state_valid WHERE relid = 'ad_sum'::regclass;
+
 -- The state set aside comes back only when the next ten incremental
 -- refreshes are expected to save more than rebuilding it costs over a
 -- full refresh: 10 * (20 - 1) ms against 1000 - 20 ms, full (the history
