@@ -1344,6 +1344,35 @@ worker_exiting(int index)
 }
 
 /*
+ * starve_due
+ *		Mark every database with work due by now and no worker as waiting
+ *		for one since now (if it was not already), for want of a background
+ *		worker slot if no_bgworker (workers_lag_reason says which): the
+ *		launcher tries the neediest database alone, and while no worker can
+ *		start the others are never tried (with no room for any refresh
+ *		worker, max_worker_processes 2 with the logical replication
+ *		launcher, the tables of every database but the first showed a blank
+ *		scheduling_state_reason).  The caller holds the spinlock.
+ */
+static void
+starve_due(TimestampTz now, bool no_bgworker)
+{
+	int			i;
+
+	for (i = 0; i < DT_MAX_DATABASES; i++)
+	{
+		DbSlot	   *db = &shared->dbs[i];
+		bool		ready;
+
+		if (!OidIsValid(db->dboid) || db->next_due > now || attached_workers(db, &ready) > 0)
+			continue;
+		if (db->starved_since == 0)
+			db->starved_since = now;
+		db->no_bgworker = no_bgworker;
+	}
+}
+
+/*
  * assign_worker
  *		Give db a worker: start one in a free slot, or else ask an idle
  *		worker of another database to make room, or else mark db waiting
@@ -1410,8 +1439,14 @@ assign_worker(DbSlot *db, TimestampTz now)
 		victim->quit = true;
 		latch = victim->latch;
 	}
-	if (w == NULL && victim == NULL && !coming && db->starved_since == 0 && db->next_due <= now)
-		db->starved_since = now;
+	if (w == NULL && victim == NULL && !coming)
+	{
+		if (db->starved_since == 0 && db->next_due <= now)
+			db->starved_since = now;
+		if (short_of_slots)
+			db->no_bgworker = true;
+		starve_due(now, short_of_slots);
+	}
 	shared->slot_wanted = w == NULL && victim == NULL;
 	SpinLockRelease(&shared->mutex);
 	if (latch != NULL)
@@ -1437,6 +1472,8 @@ assign_worker(DbSlot *db, TimestampTz now)
 			victim->quit = true;
 			latch = victim->latch;
 		}
+		else
+			starve_due(now, true);
 		shared->slot_wanted = victim == NULL;
 	}
 	SpinLockRelease(&shared->mutex);

@@ -9,7 +9,8 @@
 # taking turns at the workers start each worker once the last one is gone,
 # without a failed start.  (3) A late start fades from the lead of a
 # database whose worker then stays.  (4) With room for fewer workers than
-# the extension would run, databases still take turns.
+# the extension would run, databases still take turns.  (5) With room for
+# none, every database's tables say why they are behind.
 #
 # (1) One refresh worker; database a has a 1-second table under steady
 # writes, so the worker leaves database b after each refresh there; b's
@@ -215,5 +216,35 @@ $node->stop;
 $node = short_node('too_few', 2);
 %writer = (e1 => make_db($node, 'e1', '4 seconds'), e2 => make_db($node, 'e2', '1 second'));
 served($node, 5, 'its table is refreshed on schedule with room for one worker', %writer);
+$node->stop;
+
+# (5) max_worker_processes 2 with the logical replication launcher: no
+# refresh worker can start at all.  Every database's tables, behind their
+# target lag, say why.  Before, only the first database the launcher tried
+# did; the others, never tried again while a start could not succeed,
+# showed a blank scheduling_state_reason.
+$node = PostgreSQL::Test::Cluster->new('no_room');
+$node->init;
+$node->append_conf('postgresql.conf', q{
+shared_preload_libraries = 'pg_dynamic_tables'
+max_worker_processes = 2
+});
+$node->start;
+for my $db (qw(f1 f2 f3))
+{
+	new_database($node, $db);
+	$node->safe_psql($db, q{
+CREATE TABLE t (k int, v int);
+SELECT dt.create_dynamic_table('t_sum', 'SELECT k, count(*) AS n FROM t GROUP BY k', target_lag => '1 second',
+                               initialize => 'on_schedule');
+});
+}
+for my $db (qw(f1 f2 f3))
+{
+	ok($node->poll_query_until($db, q{
+SELECT scheduling_state_reason LIKE 'behind its target lag: waiting since % for a refresh worker: no background worker slot is free (raise max_worker_processes)'
+  FROM dt.dynamic_tables}),
+		"$db: its table says that no worker can start");
+}
 $node->stop;
 done_testing();
