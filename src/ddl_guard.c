@@ -21,7 +21,8 @@
  *	  DT's dt_guard trigger makes it a plain table (lifecycle_unmake_dynamic,
  *	  what pg_restore --clean needs);
  *	- it refuses ordinary roles DDL on the objects of dt_internal, the state
- *	  of their own DTs included (check_internal_objects);
+ *	  of their own DTs included, and everyone an index on them
+ *	  (check_internal_objects);
  *	- it follows partitions and inheritance children: a new child of a
  *	  captured table is captured too, and rows that arrive or leave without
  *	  DML (ATTACH, DETACH, INHERIT, NO INHERIT, DROP of a child) make the
@@ -1031,6 +1032,29 @@ release_for_cascade(Node *parsetree)
 }
 
 /*
+ * refuse_index_on_internal
+ *		CREATE INDEX on rv, a relation of dt_internal, is refused to
+ *		everyone: DROP INDEX of an index there is refused even to a
+ *		superuser (check_internal_objects: the extension's own indexes are
+ *		no members of it, and cannot be told from others), so one made by
+ *		hand could never be dropped.  Before, a superuser could create an
+ *		index on a state table, and then not drop it.  (A constraint that
+ *		ALTER TABLE adds, which a superuser may, goes with ALTER TABLE ...
+ *		DROP CONSTRAINT.)
+ */
+static void
+refuse_index_on_internal(RangeVar *rv)
+{
+	if (!relation_is_internal(rv))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+			 errmsg("cannot create index on relation \"%s\"", rv->relname),
+			 errdetail("Relation \"%s\" is an internal object of pg_dynamic_tables, whose indexes the extension "
+					   "alone makes and drops: one made by hand could not be dropped.", rv->relname)));
+}
+
+/*
  * check_internal_objects
  *		The objects in dt_internal are made and changed by the extension
  *		only.  The state of a DT belongs to the DT's owner, who refreshes
@@ -1038,8 +1062,9 @@ release_for_cascade(Node *parsetree)
  *		state table renamed (or an index created on it) as changes_<oid>
  *		would pass for the change log of another role's table.  So DDL of
  *		ordinary roles on them is refused; superusers (repairs) are let
- *		through, but for DROP: they are extension members, which PostgreSQL
- *		never drops by name, and a DROP ... CASCADE takes them out of the
+ *		through, but for CREATE INDEX, whose index nobody could drop again
+ *		(refuse_index_on_internal), and for DROP: they are extension
+ *		members, which PostgreSQL never drops by name, and a DROP ... CASCADE takes them out of the
  *		extension for a moment (lifecycle_release_members); and for RENAME
  *		and SET SCHEMA: the extension finds them by their names (an internal
  *		DT renamed would leave its parent reading nothing), and schema
@@ -1053,6 +1078,10 @@ check_internal_objects(Node *parsetree)
 	bool		internal = false;
 	ListCell   *lc;
 
+	/* an index on them nobody could drop, superusers included */
+	if (IsA(parsetree, IndexStmt))
+		refuse_index_on_internal(((IndexStmt *) parsetree)->relation);
+
 	/*
 	 * Members of the extension: nobody drops them by name; and they are found
 	 * by their names, so nobody renames or moves them either.
@@ -1064,9 +1093,6 @@ check_internal_objects(Node *parsetree)
 	{
 		case T_AlterTableStmt:
 			internal = relation_is_internal(((AlterTableStmt *) parsetree)->relation);
-			break;
-		case T_IndexStmt:
-			internal = relation_is_internal(((IndexStmt *) parsetree)->relation);
 			break;
 		case T_CreateTrigStmt:
 			internal = relation_is_internal(((CreateTrigStmt *) parsetree)->relation);
