@@ -453,7 +453,7 @@ redefine(DtEntry *old, DtEntry *entry, Query *query)
 	guc_level = settings_pin(entry->settings);
 	lifecycle_redefine(old->relid, entry, query);
 	AtEOXact_GUC(false, guc_level);
-	workers_wake_scheduler();
+	workers_wake_scheduler(old->relid);
 	if (entry->on_create || old->populated)
 	{
 		DtRefreshStats stats;
@@ -522,7 +522,7 @@ dt_create_dynamic_table(PG_FUNCTION_ARGS)
 			set_options(relid, &entry);
 		else
 			redefine(old, &entry, query);
-		workers_wake_scheduler();
+		workers_wake_scheduler(relid);
 		PG_RETURN_OID(relid);
 	}
 	lifecycle_check_privileges(query);
@@ -530,7 +530,7 @@ dt_create_dynamic_table(PG_FUNCTION_ARGS)
 	entry.has_position = true;
 	an = lifecycle_analyze(relid, &entry, query);
 	lifecycle_make_dynamic(relid, &entry, query, an);
-	workers_wake_scheduler();
+	workers_wake_scheduler(relid);
 	if (entry.on_create)
 	{
 		DtRefreshStats stats;
@@ -635,7 +635,7 @@ dt_alter_dynamic_table(PG_FUNCTION_ARGS)
 	}
 	else if (!PG_ARGISNULL(1))
 		set_options(relid, &entry);
-	workers_wake_scheduler();
+	workers_wake_scheduler(relid);
 	PG_RETURN_VOID();
 }
 
@@ -698,7 +698,7 @@ dt_suspend(PG_FUNCTION_ARGS)
 
 	owned_dynamic_table(relid, "suspend a dynamic table");
 	catalog_set_suspended(relid, true, "suspended by the user");
-	workers_wake_scheduler();
+	workers_wake_scheduler(relid);
 	PG_RETURN_VOID();
 }
 
@@ -714,7 +714,7 @@ dt_resume(PG_FUNCTION_ARGS)
 
 	owned_dynamic_table(relid, "resume a dynamic table");
 	catalog_set_suspended(relid, false, NULL);
-	workers_wake_scheduler();
+	workers_wake_scheduler(relid);
 	PG_RETURN_VOID();
 }
 

@@ -1358,7 +1358,7 @@ follow_up_steps(Node *parsetree, AfterCommand *after)
 	if (OidIsValid(after->guarded))
 	{
 		dump_restore_dynamic_table(after->guarded);
-		workers_wake_scheduler();
+		workers_wake_scheduler(after->guarded);
 	}
 	dump_refresh_definitions(after->renamed);
 	foreach(lc, after->unmade)
@@ -1415,7 +1415,9 @@ follow_up(Node *parsetree, AfterCommand *after, bool had_snapshot)
  *		Could this utility statement change what a DT's query gives without
  *		a write the capture triggers see (ALTER TABLE ... DISABLE TRIGGER,
  *		a policy, a function replaced, a partition attached, a grant)?
- *		Every statement may but those that change no object, and those
+ *		Every statement may but those that change no object, CREATE TABLE
+ *		of a table with no parent (empty, and read by nobody: creating a DT
+ *		made every table of its database pay a NO_DATA refresh), and those
  *		whose writes fire the capture triggers (COPY, CALL, DO); and COMMIT
  *		PREPARED of a transaction whose writes the scheduler does not know
  *		(a restart forgot them); not one run by a refresh.
@@ -1450,6 +1452,10 @@ may_change_results(Node *parsetree)
 		case T_DoStmt:
 		case T_ConstraintsSetStmt:
 			return false;
+		case T_CreateStmt:
+			/* a new table (a DT's, say) is read by nobody; a child is */
+			return (((CreateStmt *) parsetree)->inhRelations != NIL ||
+					((CreateStmt *) parsetree)->partbound != NULL) && !refresh_running();
 		default:
 			return !refresh_running();
 	}

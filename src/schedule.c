@@ -333,6 +333,26 @@ schedule_tables_read(List *entries, Oid relid)
 }
 
 /*
+ * schedule_dts_read
+ *		The DTs of relid's unit and those they read, directly or not:
+ *		relid and every DT upstream of it.  A change to one of them (a new
+ *		definition, a suspension) can change what the unit's DTs hold.
+ */
+List *
+schedule_dts_read(List *entries, Oid relid)
+{
+	List	   *dts = NIL;
+	ListCell   *lc;
+
+	foreach(lc, catalog_walk_upstream(list_make1_oid(relid), entry_inputs, entries, NULL))
+	{
+		if (find_entry(entries, lfirst_oid(lc)) != NULL)
+			dts = lappend_oid(dts, lfirst_oid(lc));
+	}
+	return dts;
+}
+
+/*
  * schedule_due_after
  *		How long after it is last known current DT relid is due (its lag
  *		less its lead, with start_delay_us), or -1 if it is never due on its

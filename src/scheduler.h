@@ -24,6 +24,7 @@ extern List *schedule_load(void);
 extern List *schedule_plan(List *entries, TimestampTz now, int64 start_delay_us, List *busy,
 						   TimestampTz *wake, ScheduleFreshFn fresh, void *arg);
 extern List *schedule_tables_read(List *entries, Oid relid);
+extern List *schedule_dts_read(List *entries, Oid relid);
 extern int64 schedule_due_after(List *entries, Oid relid, int64 start_delay_us);
 extern TimestampTz schedule_due_at(List *entries, Oid relid);
 extern int64 schedule_expected(List *entries, Oid relid);
@@ -41,7 +42,7 @@ extern int	workers_refresh_timeout;	/* pg_dynamic_tables.refresh_timeout,
 										 * ms */
 
 extern void workers_init(void);
-extern void workers_wake_scheduler(void);
+extern void workers_wake_scheduler(Oid relid);
 extern void workers_note_write(Oid relid, bool rebuild);
 extern void workers_note_utility(void);
 extern void workers_note_prepare(const char *gid);

@@ -55,7 +55,8 @@
  * dropped; the extension created; a failed manual refresh to record)
  * bumps the database's generation at commit and wakes its idle workers and
  * the launcher: the workers' cache invalidation, which reaches databases
- * that have no worker too.  A reload that turns pg_dynamic_tables.enabled
+ * that have no worker too.  The watches (below) of the units that neither
+ * hold nor read a DT it changed are kept across it (schedule_changed).  A reload that turns pg_dynamic_tables.enabled
  * on or off for the server bumps every database's (the launcher, which
  * alone sees the server's setting, publishes it: scheduling_enabled).
  * dt.drop_dynamic_table, dt.suspend and
@@ -203,6 +204,8 @@ typedef struct Watch
 	Oid			relid;			/* the unit's last DT */
 	uint32		generation;		/* its database's, before the refresh */
 	uint64		mask;			/* the buckets of the tables it reads */
+	uint64		dts;			/* the buckets (of their OIDs) of its DTs and
+								 * of the DTs they read, directly or not */
 	uint64		seen;			/* their changes, before the refresh */
 	TimestampTz verified_at;	/* known current as of */
 	int64		due_after;		/* due this long after it is not current */
@@ -306,6 +309,7 @@ static bool precommitted = false;	/* counted in_flight at pre-commit */
 static char *prepare_gid = NULL;	/* PREPARE TRANSACTION's, in
 									 * TopMemoryContext */
 static bool schedule_changed_at_commit = false;
+static uint64 schedule_changed_dts = 0; /* the buckets of the DTs changed */
 static bool extension_created_at_commit = false;
 static Oid	database_changed_at_commit = InvalidOid;
 
@@ -661,9 +665,19 @@ writes_prepared(void)
  *		dboid's schedule changed: its workers must read it again, and one
  *		must look at it now (started if it has none).  Wakes its idle
  *		workers and the launcher.  Takes the spinlock.
+ *
+ *		The change was to the DTs in buckets dts (~0: anything): the
+ *		watches of units that neither hold nor read one of them, directly
+ *		or not, still say what they said, and move on to the new
+ *		generation.  Before, every watch of the database was forgotten, and
+ *		each of its units paid a NO_DATA refresh for any DT created,
+ *		altered, suspended or resumed in it.  The DTs downstream of a
+ *		changed one may now be due at other times (their lag is a function
+ *		of their readers'): the worker that reads the schedule again gives
+ *		the kept watches their new delay (rewatch).
  */
 static void
-schedule_changed(Oid dboid, bool extension_created)
+schedule_changed(Oid dboid, bool extension_created, uint64 dts)
 {
 	Latch	   *latches[DT_MAX_WORKERS + 1];
 	int			n = 0;
@@ -674,6 +688,13 @@ schedule_changed(Oid dboid, bool extension_created)
 	db = find_db(dboid);
 	if (db != NULL)
 	{
+		for (i = 0; i < shared->nwatches; i++)
+		{
+			Watch	   *w = &shared->watches[i];
+
+			if (w->dboid == dboid && w->generation == db->generation && (w->dts & dts) == 0)
+				w->generation++;
+		}
 		db->generation++;
 		db->next_due = 0;
 		db->held_since = 0;
@@ -734,12 +755,14 @@ workers_xact_callback(XactEvent event, void *arg)
 	}
 	if (event == XACT_EVENT_COMMIT && shared != NULL &&
 		(schedule_changed_at_commit || extension_created_at_commit))
-		schedule_changed(MyDatabaseId, extension_created_at_commit);
+		schedule_changed(MyDatabaseId, extension_created_at_commit,
+						 extension_created_at_commit ? ~UINT64CONST(0) : schedule_changed_dts);
 	if (event == XACT_EVENT_COMMIT && shared != NULL && OidIsValid(database_changed_at_commit))
-		schedule_changed(database_changed_at_commit, false);
+		schedule_changed(database_changed_at_commit, false, ~UINT64CONST(0));
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT)
 	{
 		schedule_changed_at_commit = extension_created_at_commit = false;
+		schedule_changed_dts = 0;
 		database_changed_at_commit = InvalidOid;
 	}
 }
@@ -774,11 +797,16 @@ workers_init(void)
 	RegisterBackgroundWorker(&worker);
 }
 
-/* workers_wake_scheduler: this database's schedule changes at commit. */
+/*
+ * workers_wake_scheduler
+ *		This database's schedule changes at commit: DT relid was created,
+ *		altered, suspended, resumed or restored.
+ */
 void
-workers_wake_scheduler(void)
+workers_wake_scheduler(Oid relid)
 {
 	schedule_changed_at_commit = true;
+	schedule_changed_dts |= bucket_of(relid);
 }
 
 /*
@@ -1089,7 +1117,7 @@ workers_report_failure(Oid relid, const char *trigger, TimestampTz start, const 
 			sizeof(f->message));
 	SpinLockRelease(&shared->mutex);
 	FreeErrorData(edata);
-	schedule_changed(MyDatabaseId, false);
+	schedule_changed(MyDatabaseId, false, bucket_of(relid));
 }
 
 /* ---------------------------------------------------------------------
@@ -2204,6 +2232,7 @@ unit_is_current(Oid relid, TimestampTz *as_of, bool *due_now, void *arg)
 typedef struct UnitInputs
 {
 	uint64		mask;			/* the buckets of the tables it reads */
+	uint64		dts;			/* the buckets of its DTs and those they read */
 	uint64		seen;			/* their changes */
 	uint64		rebuilds;		/* their rebuilds */
 	uint32		generation;		/* the database's schedule's */
@@ -2241,6 +2270,9 @@ read_unit_inputs(List *entries, Oid relid, UnitInputs *in)
 	in->mask = 0;
 	foreach(lc, schedule_tables_read(entries, relid))
 		in->mask |= bucket_of(lfirst_oid(lc));
+	in->dts = 0;
+	foreach(lc, schedule_dts_read(entries, relid))
+		in->dts |= bucket_of(lfirst_oid(lc));
 	in->seen = 0;
 	in->rebuilds = 0;
 	in->generation = 0;
@@ -2256,6 +2288,44 @@ read_unit_inputs(List *entries, Oid relid, UnitInputs *in)
 	{
 		in->rebuilds = bucket_sum(db->rebuilds, in->mask);
 		in->generation = db->generation;
+	}
+	SpinLockRelease(&shared->mutex);
+}
+
+/*
+ * rewatch
+ *		The schedule of this database was read again (entries): give the
+ *		watches it kept across a change (schedule_changed) the delay the
+ *		new schedule gives their units, which a change downstream moves
+ *		(a DOWNSTREAM lag follows its readers').
+ */
+static void
+rewatch(List *entries)
+{
+	Oid			relids[DT_MAX_WATCHES];
+	int64		due_after[DT_MAX_WATCHES];
+	int64		delay = start_delay();
+	int			n = 0;
+	int			i;
+	DbSlot	   *db;
+
+	SpinLockAcquire(&shared->mutex);
+	for (i = 0; i < shared->nwatches; i++)
+	{
+		if (shared->watches[i].dboid == MyDatabaseId)
+			relids[n++] = shared->watches[i].relid;
+	}
+	SpinLockRelease(&shared->mutex);
+	for (i = 0; i < n; i++)
+		due_after[i] = Max(schedule_due_after(entries, relids[i], delay), 0);
+	SpinLockAcquire(&shared->mutex);
+	db = find_db(MyDatabaseId);
+	for (i = 0; db != NULL && i < n; i++)
+	{
+		Watch	   *w = find_watch(MyDatabaseId, relids[i]);
+
+		if (w != NULL && w->generation == db->generation)
+			w->due_after = due_after[i];
 	}
 	SpinLockRelease(&shared->mutex);
 }
@@ -2292,6 +2362,7 @@ watch_unit(Oid relid, const UnitInputs *in, bool settled)
 		w->relid = relid;
 		w->generation = in->generation;
 		w->mask = in->mask;
+		w->dts = in->dts;
 		w->seen = in->seen;
 		w->verified_at = in->at;
 		w->due_after = Max(in->due_after, 0);
@@ -2770,6 +2841,7 @@ worker_loop(void)
 			load.entries = NIL;
 			if (!in_transaction(load_schedule_work, &load))
 				leave_database();
+			rewatch(load.entries);
 			reload = false;
 			now = GetCurrentTimestamp();
 		}

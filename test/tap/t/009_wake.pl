@@ -2,7 +2,8 @@
 # is not refreshed (no refresh transaction, no history row) while its data
 # timestamp in dt.dynamic_tables stays current; a write is refreshed after
 # its commit; a table over a table is refreshed when only its upstream's
-# input changed; DDL that hides writes from capture counts as a change.
+# input changed; DDL that hides writes from capture counts as a change; a
+# change of the schedule forgets only the watches of the units it touches.
 # Every wait is for a condition (poll_query_until); the assertions are on
 # the history's rows, not on how fast the machine is.
 
@@ -279,6 +280,34 @@ SELECT count(*) > 0 FROM dt.refresh_history
    AND refresh_start_time > '$committed'}),
 	'a second bulk load, committed while that refresh ran, is refreshed at once after it');
 ok($node->safe_psql('postgres', equal('gated')) eq 't', 'with both loads');
+
+# (k) A change of the schedule keeps the watches of the units it does not
+# touch: creating, altering, suspending and resuming another table leaves
+# an idle table current, with no refresh (before, every change made every
+# table of the database pay a NO_DATA refresh).  A unit that reads a
+# changed table is watched no more: down, over up, after up is suspended,
+# written under and resumed, gets the write.
+ok(settled('fast'), 'an idle table is watched');
+ok(settled('down'), 'and so is a chain');
+$before = rows('fast');
+my $down_before = rows('down');
+$node->safe_psql('postgres', q{
+SELECT dt.create_dynamic_table('bystander', 'SELECT k, count(*) AS n FROM other GROUP BY k',
+                               target_lag => '1 hour');
+});
+$node->safe_psql('postgres', q{SELECT dt.alter_dynamic_table('bystander', target_lag => '2 hours')});
+$node->safe_psql('postgres', q{SELECT dt.suspend('bystander')});
+$node->safe_psql('postgres', q{SELECT dt.resume('bystander')});
+is($node->safe_psql('postgres', q{
+SELECT dt_internal.fresh_as_of('fast'::regclass) = now() AND dt_internal.fresh_as_of('down'::regclass) = now()}),
+	't', 'another table created, altered, suspended and resumed: the idle tables are still known current');
+sleep 2;
+is(rows('fast') . ' ' . rows('down'), "$before $down_before", 'and are not refreshed');
+$node->safe_psql('postgres', q{SELECT dt.suspend('up')});
+$node->safe_psql('postgres', 'INSERT INTO events SELECT 2, i FROM generate_series(1, 10) i');
+$node->safe_psql('postgres', q{SELECT dt.resume('up')});
+ok($node->poll_query_until('postgres', 'SELECT (' . equal('up') . ') AND (' . equal('down') . ')'),
+	'a table over one suspended, written under and resumed gets the write');
 
 $node->stop;
 done_testing();
