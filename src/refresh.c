@@ -2095,6 +2095,46 @@ position_window(const DtEntry *entry, Datum *window)
 }
 
 /*
+ * internal_window
+ *		Add to *rows, *markers and *changed the change window of internal
+ *		DT subrelid as of snap (internal_windows): one without a position
+ *		counts as a rebuild marker.
+ */
+static void
+internal_window(Oid subrelid, Snapshot snap, int64 *rows, int64 *markers, List **changed)
+{
+	DtEntry    *sub = catalog_read_entry(subrelid, false);
+	Datum		window[3];
+	int64		n;
+	int64		m;
+	List	   *sub_changed;
+	MemoryContext old;
+
+	if (!sub->has_position)
+	{
+		(*markers)++;
+		return;
+	}
+	position_window(sub, window);
+	/* its logs are read by its statements (refresh_reads_input) */
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	refreshing = lappend_oid(refreshing, sub->relid);
+	MemoryContextSwitchTo(old);
+	PG_TRY();
+	{
+		count_window(get_plans(sub), window, snap, &n, &m, &sub_changed, NULL);
+	}
+	PG_FINALLY();
+	{
+		refreshing = list_delete_last(refreshing);
+	}
+	PG_END_TRY();
+	*rows += n;
+	*markers += m;
+	*changed = list_concat_unique_oid(*changed, sub_changed);
+}
+
+/*
  * internal_windows
  *		Add to *rows, *markers and *changed the change windows of the
  *		internal DTs of entry, as of snap: while its state is set aside
@@ -2108,37 +2148,38 @@ internal_windows(DtEntry *entry, Snapshot snap, int64 *rows, int64 *markers, Lis
 	ListCell   *lc;
 
 	foreach(lc, catalog_internal_dts(entry->relid))
-	{
-		DtEntry    *sub = catalog_read_entry(lfirst_oid(lc), false);
-		Datum		window[3];
-		int64		n;
-		int64		m;
-		List	   *sub_changed;
-		MemoryContext old;
+		internal_window(lfirst_oid(lc), snap, rows, markers, changed);
+}
 
-		if (!sub->has_position)
-		{
-			(*markers)++;
-			continue;
-		}
-		position_window(sub, window);
-		/* its logs are read by its statements (refresh_reads_input) */
-		old = MemoryContextSwitchTo(TopMemoryContext);
-		refreshing = lappend_oid(refreshing, sub->relid);
-		MemoryContextSwitchTo(old);
-		PG_TRY();
-		{
-			count_window(get_plans(sub), window, snap, &n, &m, &sub_changed, NULL);
-		}
-		PG_FINALLY();
-		{
-			refreshing = list_delete_last(refreshing);
-		}
-		PG_END_TRY();
-		*rows += n;
-		*markers += m;
-		*changed = list_concat_unique_oid(*changed, sub_changed);
+/*
+ * pending_under
+ *		For dt.explain_refresh of entry (plans p), whose state is valid: a
+ *		refresh would first refresh its internal DTs in its unit, and then
+ *		read what they wrote, which is not in its window yet.  The rows of
+ *		their windows and their rebuild markers, as its history would count
+ *		them (history_rows); if any, the internal DTs it reads join
+ *		*changed (what they write is not known before: every one, for the
+ *		statements explained).  Before, explain said NO_DATA where only the
+ *		inputs of its internal tables had changed, and the refresh was
+ *		incremental.
+ */
+static int64
+pending_under(DtPlanSet *p, DtEntry *entry, Snapshot snap, List **changed)
+{
+	int64		rows = 0;
+	int64		markers = 0;
+	List	   *subs = catalog_internal_dts(entry->relid);
+	List	   *ignored = NIL;
+	ListCell   *lc;
+
+	foreach(lc, subs)
+		internal_window(lfirst_oid(lc), snap, &rows, &markers, &ignored);
+	foreach(lc, p->sql->count_relids)
+	{
+		if (rows + markers > 0 && list_member_oid(subs, lfirst_oid(lc)))
+			*changed = list_append_unique_oid(*changed, lfirst_oid(lc));
 	}
+	return rows + markers;
 }
 
 /*
@@ -2280,12 +2321,15 @@ full_why(DtDecision *d, DtPlanSet *p, DtEntry *entry)
  *		Choose the action of a refresh of entry as of snap (counting the
  *		change window when it depends on it; input_counts as count_window),
  *		after internal_rows rows of the windows of its internal DTs that its
- *		unit refreshed before it (unit_internal_rows).
+ *		unit refreshed before it (unit_internal_rows); or if explaining,
+ *		before they are refreshed (pending_under).
  */
 static void
 decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 *input_counts,
-			  int64 internal_rows)
+			  int64 internal_rows, bool explaining)
 {
+	int64		under = 0;
+
 	Oid			rls = input_where(p, rls_in_force);
 	int64		rows;
 	int64		markers;
@@ -2361,6 +2405,8 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 	position_window(entry, d->window);
 	count_window(p, d->window, snap, &rows, &markers, &d->changed, input_counts);
 	d->counted = true;
+	if (explaining && p->an->internal > 0 && entry->state_valid)
+		internal_rows = under = pending_under(p, entry, snap, &d->changed);
 	d->changes = history_rows(p, entry->relid, rows, internal_rows);
 	if (what != NULL && !entry->state_valid)
 	{
@@ -2392,7 +2438,7 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 		else
 			rebuild_state(d, true, has_changes ? message : NULL, what);
 	}
-	else if (rows == 0 && markers == 0)
+	else if (rows == 0 && markers == 0 && under == 0)
 	{
 		d->action = DT_ACTION_NO_DATA;
 		d->why = "nothing it reads changed";
@@ -2411,7 +2457,11 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 	else
 	{
 		d->action = DT_ACTION_INCREMENTAL;
-		d->why = "only the changes are read";
+		d->why = under > 0 && rows == 0
+			? psprintf("only the changes are read: its internal tables are refreshed first (under them, "
+					   "changes of %lld rows), then it reads what they changed (nothing, if they changed "
+					   "nothing)", (long long) under)
+			: "only the changes are read";
 	}
 }
 
@@ -2560,7 +2610,7 @@ choose_and_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *
 	DtDecision	d;
 	bool		internal_planned = unit_internal_planned;
 
-	decide_action(p, entry, snap, &d, NULL, unit_internal_rows);
+	decide_action(p, entry, snap, &d, NULL, unit_internal_rows, false);
 	if (d.action == DT_ACTION_NO_DATA)
 		stats->action = "NO_DATA";
 	else if (d.action == DT_ACTION_INCREMENTAL)
@@ -2973,7 +3023,7 @@ explain_decision(List *rows, DtPlanSet *p, DtEntry *entry, bool show_data)
 	DtDecision	d;
 	ListCell   *lc;
 
-	decide_action(p, entry, snap, &d, counts, 0);
+	decide_action(p, entry, snap, &d, counts, 0, true);
 	UnregisterSnapshot(snap);
 	rows = explain_row(rows, "action", show_data ? names[d.action] : NULL, show_data ? d.why : NULL);
 	foreach(lc, p->sql->count_relids)

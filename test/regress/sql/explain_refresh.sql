@@ -46,6 +46,16 @@ SELECT action FROM dt.refresh('latest');
 TRUNCATE regions;
 SELECT kind, object, detail FROM dt.explain_refresh('by_zone') WHERE kind IN ('action', 'input');
 SELECT action FROM dt.refresh('by_zone');
+-- A table over an internal table: when only the internal table's inputs
+-- changed, its refresh refreshes the internal table first and reads what
+-- that changed (explain said NO_DATA, and the refresh was incremental)
+SELECT dt.create_dynamic_table('sizes', $$
+    SELECT n, count(*) AS regions FROM (SELECT region, count(*) AS n FROM sales GROUP BY region) c GROUP BY n $$);
+SELECT kind, detail FROM dt.explain_refresh('sizes') WHERE kind = 'action';
+INSERT INTO sales VALUES (30, 'north', 9, 2);
+SELECT kind, detail FROM dt.explain_refresh('sizes') WHERE kind = 'action';
+SELECT action FROM dt.refresh('sizes');
+SELECT dt_test.check('sizes');
 -- A query neither strategy maintains: FULL, with the reason
 SELECT kind, object, detail FROM dt.explain_refresh('ranked') WHERE kind <> 'statement';
 -- Explaining refreshes nothing
