@@ -329,7 +329,13 @@ is_percentile(DtAggKind kind)
 	return kind == DT_AGG_PERCENTILE_CONT || kind == DT_AGG_PERCENTILE_DISC;
 }
 
-/* sum_state_type: the type of a<i>_s. */
+/*
+ * sum_state_type
+ *		The type of a<i>_s: numeric for money too, whose sum in money
+ *		overflowed (money out of range) where a window's delta or a partial
+ *		sum left its range while the group's sum did not; the finalizer
+ *		casts it back.
+ */
 static const char *
 sum_state_type(DtAggregate *agg)
 {
@@ -337,8 +343,6 @@ sum_state_type(DtAggregate *agg)
 	{
 		case DT_DOMAIN_INTERVAL:
 			return "interval";
-		case DT_DOMAIN_MONEY:
-			return "money";
 		case DT_DOMAIN_FLOAT:
 			return "float8[]";
 		default:
@@ -411,8 +415,8 @@ add_column(char *name, const char *type, char *delta)
  * sum_delta
  *		The signed sum of an aggregate's argument (or, with square, of its
  *		square) over the change rows satisfying cond, in the arithmetic of
- *		its state: int8 where it cannot overflow, numeric, or an exact
- *		expansion for floats (floatsum.c).
+ *		its state: int8 where it cannot overflow, numeric (money's too), or
+ *		an exact expansion for floats (floatsum.c).
  */
 static char *
 sum_delta(DtAggregate *agg, const char *cond, bool square)
@@ -427,8 +431,6 @@ sum_delta(DtAggregate *agg, const char *cond, bool square)
 		case DT_DOMAIN_INTERVAL:
 			return psprintf("COALESCE(sum(w.x%d * w." DT_COL_SIGN "::float8) FILTER (WHERE %s), '0'::interval)",
 							x, cond);
-		case DT_DOMAIN_MONEY:
-			return psprintf("COALESCE(sum(w.x%d * w." DT_COL_SIGN ") FILTER (WHERE %s), '0'::money)", x, cond);
 		case DT_DOMAIN_INTEGER:
 			/* int2 and int4 squares and sums fit in int8; int8 ones do not */
 			if (agg->argtype != INT8OID)

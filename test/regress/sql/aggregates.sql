@@ -281,6 +281,27 @@ INSERT INTO wide VALUES (1, 100), (7, 7);
 SELECT action FROM dt.refresh('wide_sums');
 SELECT dt_test.check('wide_sums');
 
+-- sum(money): its state is numeric.  Guards: a window whose delta leaves
+-- money's range while the group's sum does not (a large negative amount
+-- made a large positive one) is incremental and right (a money state
+-- overflowed: the refresh failed and was done in full); NULLs, a group
+-- left with none.
+CREATE TABLE mo (id int PRIMARY KEY, g int, m money);
+INSERT INTO mo VALUES (1, 1, '-90000000000000000'), (2, 1, '1.25'), (3, 2, '5'), (4, 2, NULL);
+SELECT dt.create_dynamic_table('mo_sum', 'SELECT g, sum(m) AS s, count(m) AS n FROM mo GROUP BY g',
+                               refresh_mode => 'incremental') IS NOT NULL AS created;
+UPDATE mo SET m = '90000000000000000' WHERE id = 1;
+SELECT action FROM dt.refresh('mo_sum');
+SELECT dt_test.check('mo_sum');
+INSERT INTO mo VALUES (5, 1, '-90000000000000000.99'), (6, 1, '5.50');
+DELETE FROM mo WHERE id = 3;
+UPDATE mo SET m = NULL WHERE id = 2;
+SELECT action FROM dt.refresh('mo_sum');
+SELECT dt_test.check('mo_sum');
+SELECT * FROM mo_sum ORDER BY g;
+SELECT count(*) AS failed_refreshes FROM dt.refresh_history
+ WHERE relid = 'mo_sum'::regclass AND state_message LIKE '%failed%';
+
 SET client_min_messages = warning;
 DROP SCHEMA dt_agg CASCADE;
 RESET client_min_messages;
