@@ -1373,7 +1373,8 @@ worker_exiting(int index)
 
 /*
  * starve_due
- *		Mark every database with work due by now and no worker as waiting
+ *		Mark every database with work due by now (that the launcher would
+ *		start a worker for: neediest_database) and no worker as waiting
  *		for one since now (if it was not already), for want of a background
  *		worker slot if no_bgworker (workers_lag_reason says which): the
  *		launcher tries the neediest database alone, and while no worker can
@@ -1392,7 +1393,8 @@ starve_due(TimestampTz now, bool no_bgworker)
 		DbSlot	   *db = &shared->dbs[i];
 		bool		ready;
 
-		if (!OidIsValid(db->dboid) || db->next_due > now || attached_workers(db, &ready) > 0)
+		if (!OidIsValid(db->dboid) || db->no_extension || db->next_due > now || now < db->not_before ||
+			attached_workers(db, &ready) > 0)
 			continue;
 		if (db->starved_since == 0)
 			db->starved_since = now;
