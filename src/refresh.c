@@ -2328,11 +2328,10 @@ static void
 decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 *input_counts,
 			  int64 internal_rows, bool explaining)
 {
-	int64		under = 0;
-
 	Oid			rls = input_where(p, rls_in_force);
 	int64		rows;
 	int64		markers;
+	int64		under = 0;
 	const char *what = aside_what(p->an);
 	char	   *message;
 	Oid			uncaptured = input_where(p, capture_disabled_within);
