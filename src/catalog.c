@@ -1578,21 +1578,21 @@ catalog_dt_reading_column(Oid relid, AttrNumber attnum)
 /*
  * catalog_dt_reading_whole_rows
  *		The name of a DT (not an internal one) that reads column attnum of
- *		relid through a reference to its whole rows only: its input records
- *		the column, which pg_depend does not (a whole-row reference depends
- *		on the table), or NULL.
+ *		relid (any of its columns if attnum is 0) through a reference to
+ *		its whole rows only: its input records the column, which pg_depend
+ *		does not (a whole-row reference depends on the table), or NULL.
  */
 char *
 catalog_dt_reading_whole_rows(Oid relid, AttrNumber attnum)
 {
 	return dt_name_by("SELECT i.relid::regclass::text FROM " DT_INTERNAL_SCHEMA ".dynamic_table_input i "
-					  "JOIN pg_catalog.pg_class c ON c.oid = i.relid "
-					  "WHERE i.input_relid = $1 AND $2::pg_catalog.int2 = ANY (i.columns) "
+					  "JOIN pg_catalog.pg_class c ON c.oid = i.relid, pg_catalog.unnest(i.columns) a(attnum) "
+					  "WHERE i.input_relid = $1 AND ($2 = 0 OR a.attnum = $2) "
 					  "AND c.relnamespace <> '" DT_INTERNAL_SCHEMA "'::pg_catalog.regnamespace "
 					  "AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend p "
 					  "WHERE p.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND p.objid = i.relid "
 					  "AND p.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass "
-					  "AND p.refobjid = $1 AND p.refobjsubid = $2) LIMIT 1",
+					  "AND p.refobjid = $1 AND p.refobjsubid = a.attnum) LIMIT 1",
 					  relid, attnum);
 }
 

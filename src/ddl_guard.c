@@ -438,6 +438,25 @@ check_input_subcommand(AlterTableStmt *stmt, AlterTableCmd *cmd, AfterCommand *a
 									 stmt->relation->relname)));
 				break;
 			}
+		case AT_AddColumn:
+			{
+				/*
+				 * A new column would be part of every whole row, which the
+				 * change log does not record: every refresh would fail.
+				 */
+				char	   *reader = is_read ? catalog_dt_reading_whole_rows(relid, 0) : NULL;
+
+				if (reader != NULL)
+					ereport(ERROR,
+							(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+							 errmsg("cannot add a column to \"%s\", whose whole rows a dynamic table reads",
+									stmt->relation->relname),
+							 errdetail("Dynamic table \"%s\" reads the rows of \"%s\" as a whole (a whole-row reference such as \"%s\" or \"%s.*\" as one value).",
+									   reader, stmt->relation->relname, stmt->relation->relname,
+									   stmt->relation->relname),
+							 errhint("Drop the dynamic table, add the column, and create the dynamic table again.")));
+				break;
+			}
 		case AT_DropColumn:
 			{
 				/*
