@@ -184,7 +184,7 @@ analysis_refuse_search_path(Query *query)
 char *
 analysis_print_definition(Query *query)
 {
-	return pg_get_querydef(query, false);
+	return settings_print_query(query);
 }
 
 /*

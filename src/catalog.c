@@ -1541,12 +1541,12 @@ catalog_input_relids(Oid relid)
 }
 
 /*
- * catalog_dt_reading_column
- *		The name of a DT whose query reads column attnum of relid (any of
- *		relid if attnum is 0; as recorded in pg_depend), or NULL.
+ * dt_name_by
+ *		The name of the first DT the query sql finds, given relid ($1) and a
+ *		column number ($2), or NULL.
  */
-char *
-catalog_dt_reading_column(Oid relid, AttrNumber attnum)
+static char *
+dt_name_by(const char *sql, Oid relid, AttrNumber attnum)
 {
 	MemoryContext caller = CurrentMemoryContext;
 	Oid			types[2] = {OIDOID, INT4OID};
@@ -1554,11 +1554,7 @@ catalog_dt_reading_column(Oid relid, AttrNumber attnum)
 	char	   *name = NULL;
 
 	SPI_connect();
-	catalog_exec("SELECT d.relid::regclass::text FROM " DT_INTERNAL_SCHEMA ".dynamic_table d "
-				 "JOIN pg_catalog.pg_depend p ON p.classid = 'pg_catalog.pg_class'::pg_catalog.regclass "
-				 "AND p.objid = d.relid WHERE p.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass "
-				 "AND p.refobjid = $1 AND ($2 = 0 OR p.refobjsubid = $2) LIMIT 1",
-				 2, types, values, NULL, SPI_OK_SELECT);
+	catalog_exec(sql, 2, types, values, NULL, SPI_OK_SELECT);
 	if (SPI_processed > 0)
 	{
 		MemoryContext spi = MemoryContextSwitchTo(caller);
@@ -1568,6 +1564,42 @@ catalog_dt_reading_column(Oid relid, AttrNumber attnum)
 	}
 	SPI_finish();
 	return name;
+}
+
+/*
+ * catalog_dt_reading_column
+ *		The name of a DT whose query reads column attnum of relid (any of
+ *		relid if attnum is 0; as recorded in pg_depend), or NULL.
+ */
+char *
+catalog_dt_reading_column(Oid relid, AttrNumber attnum)
+{
+	return dt_name_by("SELECT d.relid::regclass::text FROM " DT_INTERNAL_SCHEMA ".dynamic_table d "
+					  "JOIN pg_catalog.pg_depend p ON p.classid = 'pg_catalog.pg_class'::pg_catalog.regclass "
+					  "AND p.objid = d.relid WHERE p.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass "
+					  "AND p.refobjid = $1 AND ($2 = 0 OR p.refobjsubid = $2) LIMIT 1",
+					  relid, attnum);
+}
+
+/*
+ * catalog_dt_reading_whole_rows
+ *		The name of a DT (not an internal one) that reads column attnum of
+ *		relid (any of its columns if attnum is 0) through a reference to
+ *		its whole rows only: its input records the column, which pg_depend
+ *		does not (a whole-row reference depends on the table), or NULL.
+ */
+char *
+catalog_dt_reading_whole_rows(Oid relid, AttrNumber attnum)
+{
+	return dt_name_by("SELECT i.relid::regclass::text FROM " DT_INTERNAL_SCHEMA ".dynamic_table_input i "
+					  "JOIN pg_catalog.pg_class c ON c.oid = i.relid, pg_catalog.unnest(i.columns) a(attnum) "
+					  "WHERE i.input_relid = $1 AND ($2 = 0 OR a.attnum = $2) "
+					  "AND c.relnamespace <> '" DT_INTERNAL_SCHEMA "'::pg_catalog.regnamespace "
+					  "AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend p "
+					  "WHERE p.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND p.objid = i.relid "
+					  "AND p.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass "
+					  "AND p.refobjid = $1 AND p.refobjsubid = a.attnum) LIMIT 1",
+					  relid, attnum);
 }
 
 /* ---------------------------------------------------------------------

@@ -251,6 +251,7 @@ extern void catalog_note_skipped(Oid relid, TimestampTz start, TimestampTz end,
 								 const char *message);
 extern List *catalog_input_relids(Oid relid);
 extern char *catalog_dt_reading_column(Oid relid, AttrNumber attnum);
+extern char *catalog_dt_reading_whole_rows(Oid relid, AttrNumber attnum);
 extern void catalog_add_member(Oid classid, Oid objid);
 extern void catalog_remove_members(List *objects);
 extern void catalog_drop_members(List *objects);

@@ -99,6 +99,8 @@ extern void settings_check(List *settings);
 extern Oid	settings_ts_config(List *settings);
 extern List *settings_name_ts_config(List *settings, Oid cfg);
 extern Oid	settings_find_ts_config(List *settings, List *candidates, Oid classid, Oid objid);
+extern char *settings_print_query(Query *query);
+extern char *settings_print_expression(Node *expr, List *context, bool prefix);
 
 /* ---------------------------------------------------------------------
  * spi_util.c

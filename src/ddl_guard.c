@@ -439,6 +439,47 @@ check_input_subcommand(AlterTableStmt *stmt, AlterTableCmd *cmd, AfterCommand *a
 									 stmt->relation->relname)));
 				break;
 			}
+		case AT_AddColumn:
+			{
+				/*
+				 * A new column would be part of every whole row, which the
+				 * change log does not record: every refresh would fail.
+				 */
+				char	   *reader = is_read ? catalog_dt_reading_whole_rows(relid, 0) : NULL;
+
+				if (reader != NULL)
+					ereport(ERROR,
+							(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+							 errmsg("cannot add a column to \"%s\", whose whole rows a dynamic table reads",
+									stmt->relation->relname),
+							 errdetail("Dynamic table \"%s\" reads the rows of \"%s\" as a whole (a whole-row reference such as \"%s\" or \"%s.*\" as one value).",
+									   reader, stmt->relation->relname, stmt->relation->relname,
+									   stmt->relation->relname),
+							 errhint("Drop the dynamic table, add the column, and create the dynamic table again.")));
+				break;
+			}
+		case AT_DropColumn:
+			{
+				/*
+				 * A whole-row reference depends on the table, not on its
+				 * columns, so PostgreSQL drops a column it reads; its change
+				 * log would then no longer match the table, and every write
+				 * of the table fail.
+				 */
+				AttrNumber	att = is_read ? get_attnum(relid, cmd->name) : InvalidAttrNumber;
+				char	   *reader = att > 0 ? catalog_dt_reading_whole_rows(relid, att) : NULL;
+
+				if (reader != NULL)
+					ereport(ERROR,
+							(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+							 errmsg("cannot drop column \"%s\" of \"%s\", whose whole rows a dynamic table reads",
+									cmd->name, stmt->relation->relname),
+							 errdetail("Dynamic table \"%s\" reads the rows of \"%s\" as a whole (a whole-row reference such as \"%s\" or \"%s.*\" as one value).",
+									   reader, stmt->relation->relname, stmt->relation->relname,
+									   stmt->relation->relname),
+							 errhint("Drop the dynamic table, drop the column, and create the dynamic table again.")));
+				break;
+			}
 		case AT_AttachPartition:
 			{
 				Oid			child = RangeVarGetRelid(((PartitionCmd *) cmd->def)->name, NoLock, false);

@@ -4,8 +4,9 @@
  *		Generate the SQL of a dynamic table's internal objects and refreshes.
  *
  * Every expression in the generated SQL comes from the analysed Query tree
- * through ruleutils (deparse_expression, pg_get_querydef); nothing is cut
- * out of the user's text.  Text is regenerated whenever a relation involved
+ * through ruleutils (settings_print_expression and settings_print_query,
+ * which print floats exactly); nothing is cut out of the user's text.
+ * Text is regenerated whenever a relation involved
  * changes (refresh.c keeps the prepared plans), so renamed columns are
  * followed.  Generated SQL must be run with search_path = pg_catalog, which
  * is what deparse assumed when it decided what to qualify.
@@ -229,7 +230,7 @@ deparse_semantic_vars(Node *node)
 static char *
 expr_sql(Expr *expr, List *ctx)
 {
-	return deparse_expression(deparse_semantic_vars((Node *) expr), ctx, true, false);
+	return settings_print_expression(deparse_semantic_vars((Node *) expr), ctx, true);
 }
 
 /* column_sql: a column definition, "name type [COLLATE c]". */
@@ -1265,7 +1266,7 @@ constant_sql(DtFromRel *rel)
 								makeTargetEntry((Expr *) lfirst(lv), list_length(q->targetList) + 1,
 												strVal(lfirst(ln)), false));
 	return psprintf("(SELECT 1::smallint AS " DT_COL_SIGN ", q.* FROM (%s) q) t%u",
-					pg_get_querydef(q, false), rel->rtindex);
+					settings_print_query(q), rel->rtindex);
 }
 
 /*
@@ -1414,7 +1415,7 @@ semi_changes_sql(DtFromRel *rel, const char *key_filter)
 static char *
 eval_sql(DtSemiJoin *semi)
 {
-	return pg_get_querydef(semi->eval, false);
+	return settings_print_query(semi->eval);
 }
 
 /*
@@ -2227,10 +2228,10 @@ semi_changes_ctes_sql(DeparseMerge *b, List *changed)
 		if (scalar_value(rel) && list_member_oid(changed, rel->input->relid))
 			appendStringInfo(&s, ", " SCALAR_VALUE_CTE "%u AS MATERIALIZED (SELECT COALESCE((SELECT d.v FROM "
 							 SEMI_CHANGES_CTE "%u d), (%s)) AS v)", rel->rtindex, rel->rtindex,
-							 pg_get_querydef(rel->semi->sub, false));
+							 settings_print_query(rel->semi->sub));
 		else if (scalar_value(rel))
 			appendStringInfo(&s, ", " SCALAR_VALUE_CTE "%u AS MATERIALIZED (SELECT (%s) AS v)", rel->rtindex,
-							 pg_get_querydef(rel->semi->sub, false));
+							 settings_print_query(rel->semi->sub));
 	}
 	return s.data;
 }
@@ -2509,7 +2510,7 @@ to_final_mutator(Node *node, DeparseMerge *b)
 static char *
 final_expr_sql(DeparseMerge *b, Node *expr)
 {
-	return deparse_expression(to_final_mutator(expr, b), b->final_ctx, true, false);
+	return settings_print_expression(to_final_mutator(expr, b), b->final_ctx, true);
 }
 
 /* output_list_sql: the DT's columns computed from "f". */
@@ -4053,7 +4054,7 @@ recompute_delete_sql(Oid dtrelid, DtAnalysis *an)
 static char *
 recompute_insert_sql(Oid dtrelid, DtAnalysis *an)
 {
-	char	   *query = pg_get_querydef(an->recompute->query, false);
+	char	   *query = settings_print_query(an->recompute->query);
 	StringInfoData s;
 	ListCell   *lc;
 
@@ -4168,11 +4169,11 @@ deparse_refresh_sql(Oid dtrelid, DtAnalysis *an)
 
 	sql->dt_name = names_qualified(dtrelid);
 	sql->full_delete = psprintf("DELETE FROM %s", sql->dt_name);
-	sql->full_query = pg_get_querydef(an->defining, false);
+	sql->full_query = settings_print_query(an->defining);
 	sql->full_insert = psprintf("INSERT INTO %s %s", sql->dt_name, sql->full_query);
 	if (an->internal > 0)
 	{
-		sql->written_query = pg_get_querydef(an->written, false);
+		sql->written_query = settings_print_query(an->written);
 		sql->query_insert = psprintf("INSERT INTO %s %s", sql->dt_name, sql->written_query);
 	}
 	sql->rows_insert = psprintf("INSERT INTO %s SELECT * FROM %s", sql->dt_name, DT_QUERY_ROWS);

@@ -203,6 +203,12 @@ lifecycle_choose_strategy(DtEntry *entry, DtAnalysis *an, const char *name)
  *		writes (or, for a change log's, never fire).  A restore is held to it
  *		too: CREATE TRIGGER dt_guard takes only the TRIGGER privilege.
  *
+ *		A table with row-level security read through a view of another role
+ *		(not security_invoker) is refused in a new query: the view's owner
+ *		is the user its policies see, but the query is kept as SQL with the
+ *		view expanded and run as the DT's owner, whose policies give other
+ *		rows (a DT over such a view held one row where the view shows three).
+ *
  *		TABLESAMPLE without REPEATABLE samples other rows on every run, like
  *		a volatile function: no table can equal such a query.  Checked for
  *		a new query only: a restore makes again what was made before.
@@ -227,6 +233,14 @@ lifecycle_refuse_inputs(Query *query, bool restored)
 					 errdetail("A dynamic table must be reproducible from its query; a sample without a seed reads other rows on every evaluation."),
 					 errhint("Add REPEATABLE (seed) to the TABLESAMPLE clause of \"%s\".",
 							 get_rel_name(rte->relid))));
+		if (!restored && OidIsValid(rte->checkAsUser) && rte->checkAsUser != GetUserId() &&
+			querytree_has_row_security(rte->relid))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("dynamic table query cannot read \"%s\", which has row-level security, through a view of role \"%s\"",
+							get_rel_name(rte->relid), GetUserNameFromId(rte->checkAsUser, false)),
+					 errdetail("A dynamic table's query is kept and run with the policies that apply to the table's owner, not to the view's owner."),
+					 errhint("Make the view security_invoker, or read the table directly.")));
 		if (get_rel_namespace(rte->relid) == internal)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),

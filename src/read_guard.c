@@ -16,6 +16,10 @@
  * are let through, and so are parallel workers, which run part of a plan
  * their leader checked.
  *
+ * The hook also marks the change logs of a MERGE that may move rows between
+ * partitions (mark_merge_moves): PostgreSQL 15 leaves such a move out of
+ * the transition tables of the statement triggers that fire.
+ *
  * Cost for every other statement: for each table it reads, one look at its
  * relcache entry's triggers (only a DT has the dt_guard trigger).  Whether
  * a DT is populated is read from the catalog once per backend and kept
@@ -172,6 +176,39 @@ refuse_unpopulated_reads(PlannedStmt *stmt)
 	}
 }
 
+/*
+ * mark_merge_moves
+ *		A MERGE whose UPDATE action sets a partition key column may move a
+ *		row to another partition, and PostgreSQL 15 puts a moved row into
+ *		the transition tables of INSERT and DELETE, not UPDATE's: those
+ *		statement triggers fire only for the actions the MERGE has, so its
+ *		capture would miss the move, or count half of it.  Before it runs, a
+ *		rebuild marker goes into the change logs of its target and of the
+ *		target's captured ancestors (rolled back with it), so that the DTs
+ *		reading them are refreshed in full after it.
+ */
+static void
+mark_merge_moves(PlannedStmt *stmt)
+{
+	ModifyTable *mt = (ModifyTable *) stmt->planTree;
+	Oid			target;
+	List	   *logged;
+	ListCell   *lc;
+
+	if (stmt->commandType != CMD_MERGE || !IsA(mt, ModifyTable) || !mt->partColsUpdated ||
+		mt->rootRelation == 0)
+		return;
+	target = rt_fetch(mt->rootRelation, stmt->rtable)->relid;
+	logged = capture_ancestors_of(target);
+	if (capture_relation_is_captured(target))
+		logged = lcons_oid(target, logged);
+	foreach(lc, logged)
+	{
+		capture_mark_rebuild(lfirst_oid(lc));
+		workers_note_write(lfirst_oid(lc), true);
+	}
+}
+
 /* dt_executor_start: the ExecutorStart hook. */
 static void
 dt_executor_start(QueryDesc * queryDesc, int eflags)
@@ -179,7 +216,10 @@ dt_executor_start(QueryDesc * queryDesc, int eflags)
 	/* a parallel worker runs part of a plan its leader checked */
 	if ((eflags & (EXEC_FLAG_EXPLAIN_ONLY | EXEC_FLAG_WITH_NO_DATA)) == 0 && !refresh_running() &&
 		!IsParallelWorker())
+	{
 		refuse_unpopulated_reads(queryDesc->plannedstmt);
+		mark_merge_moves(queryDesc->plannedstmt);
+	}
 	if (prev_ExecutorStart)
 		prev_ExecutorStart(queryDesc, eflags);
 	else

@@ -10,8 +10,10 @@
  * text to timestamps and xml; a DT made before these three were pinned
  * keeps the settings it recorded, as its dump does); its refreshes,
  * and every parse or print of its query, run with those values, with
- * search_path = pg_catalog (the generated SQL is qualified for it) and jit
- * off.  They are kept as "name=value" strings, in the catalog row and in
+ * search_path = pg_catalog (the generated SQL is qualified for it),
+ * standard_conforming_strings and array_nulls on (the SQL printed is read
+ * again as printed), its float constants printed exactly
+ * (settings_print_query) and jit off.  They are kept as "name=value" strings, in the catalog row and in
  * the arguments of the DT's dt_guard trigger (catalog_write_guard).
  *
  *-------------------------------------------------------------------------
@@ -27,6 +29,7 @@
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
+#include "utils/ruleutils.h"
 #include "utils/syscache.h"
 
 #include "common.h"
@@ -56,7 +59,8 @@ settings_current(void)
 
 /*
  * settings_pin
- *		Apply a DT's settings, search_path = pg_catalog and jit = off at a
+ *		Apply a DT's settings, search_path = pg_catalog,
+ *		standard_conforming_strings and array_nulls on and jit = off at a
  *		new GUC nest level; the caller ends it with AtEOXact_GUC(false,
  *		level), and an error ends it with the (sub)transaction.
  */
@@ -69,6 +73,18 @@ settings_pin(List *settings)
 
 	set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
 					  GUC_ACTION_SAVE, true, 0, false);
+
+	/*
+	 * The SQL the query is printed as is parsed again (a refresh's
+	 * statements, a restored definition), maybe by another session: string
+	 * constants printed and read as standard SQL (a backslash doubled under
+	 * standard_conforming_strings = off meant two after a restore), and the
+	 * NULL elements array constants print read as NULLs (array_nulls = off
+	 * reads them as the string "NULL").
+	 */
+	set_config_option("standard_conforming_strings", "on", PGC_USERSET, PGC_S_SESSION,
+					  GUC_ACTION_SAVE, true, 0, false);
+	set_config_option("array_nulls", "on", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 
 	/*
 	 * The statements of a refresh touch few rows, but the planner's guesses
@@ -97,6 +113,45 @@ settings_pin(List *settings)
 		set_config_option(name, eq + 1, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	}
 	return level;
+}
+
+/*
+ * print_begin
+ *		A GUC nest level with extra_float_digits 3, as pg_dump prints: the SQL
+ *		printed is parsed again, and a float constant printed under a DT's
+ *		pinned extra_float_digits below 1 lost digits (its refreshes, and its
+ *		definition after a restore, compared with another number).  What the
+ *		query computes (x::text) still follows the pinned value.
+ */
+static int
+print_begin(void)
+{
+	int			level = NewGUCNestLevel();
+
+	set_config_option("extra_float_digits", "3", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	return level;
+}
+
+/* settings_print_query: pg_get_querydef of query, not pretty, floats exact. */
+char *
+settings_print_query(Query *query)
+{
+	int			level = print_begin();
+	char	   *sql = pg_get_querydef(query, false);
+
+	AtEOXact_GUC(false, level);
+	return sql;
+}
+
+/* settings_print_expression: deparse_expression, floats exact. */
+char *
+settings_print_expression(Node *expr, List *context, bool prefix)
+{
+	int			level = print_begin();
+	char	   *sql = deparse_expression(expr, context, prefix, false);
+
+	AtEOXact_GUC(false, level);
+	return sql;
 }
 
 /* pinned_names: the pinned settings, as a list in prose ("a, b and c"). */

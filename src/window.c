@@ -784,7 +784,7 @@ missing_index_sql(RankWindow *rw)
 	foreach(lc, keys)
 	{
 		int			i = foreach_current_index(lc);
-		char	   *text = deparse_expression(lfirst(lc), ctx, false, false);
+		char	   *text = settings_print_expression(lfirst(lc), ctx, false);
 
 		appendStringInfo(&s, i > 0 ? ", " : "");
 		appendStringInfo(&s, IsA(lfirst(lc), Var) ? "%s" : "(%s)", text);

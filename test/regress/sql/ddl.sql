@@ -400,6 +400,33 @@ SELECT dt_test.check('over_view');
 DROP TABLE over_view;
 CREATE OR REPLACE VIEW vt_outer AS SELECT k, v FROM vt_inner WHERE v > 5;
 
+-- A whole-row reference (to_jsonb(wr), wr::text) depends on its table, not
+-- on its columns: PostgreSQL dropped a column it read, after which every
+-- write of the table failed (its change log no longer matched it) and the
+-- dynamic table kept the rows it had.  Such a drop is refused; a column
+-- read by name is dropped with CASCADE as ever, and a table whose rows no
+-- dynamic table reads whole gets new columns.
+CREATE TABLE wr (id int PRIMARY KEY, a int, b text, c int);
+INSERT INTO wr SELECT i, i, 'x' || i, i FROM generate_series(1, 5) i;
+SELECT dt.create_dynamic_table('wr_json', 'SELECT id, to_jsonb(wr) AS j FROM wr');
+SELECT dt.create_dynamic_table('wr_c', 'SELECT id, c FROM wr');
+SELECT * FROM dt_test.fails($$ALTER TABLE wr DROP COLUMN b$$);
+-- nor may a column be added, which every whole row would have (every
+-- refresh failed: "column ... is not captured")
+SELECT * FROM dt_test.fails($$ALTER TABLE wr ADD COLUMN z int DEFAULT 7$$);
+UPDATE wr SET a = a + 1 WHERE id = 1;
+SELECT action FROM dt.refresh('wr_json');
+SELECT dt_test.check('wr_json');
+SELECT dt.drop_dynamic_table('wr_json');
+ALTER TABLE wr DROP COLUMN b;
+ALTER TABLE wr ADD COLUMN z int DEFAULT 7;
+UPDATE wr SET c = c + 1 WHERE id = 3;
+SELECT action FROM dt.refresh('wr_c');
+SELECT dt_test.check('wr_c');
+ALTER TABLE wr DROP COLUMN c CASCADE;
+SELECT count(*) AS wr_dts FROM dt.dynamic_tables WHERE table_name LIKE 'wr%';
+UPDATE wr SET a = a + 1 WHERE id = 2;
+
 SET client_min_messages = warning;
 DROP SCHEMA dt_ddl CASCADE;
 RESET client_min_messages;

@@ -68,5 +68,56 @@ SET bytea_output = escape;
 SELECT dt_test.check('b_text');
 RESET bytea_output;
 
+-- the SQL a refresh parses is printed with standard_conforming_strings on
+-- and its array constants with NULL elements, whatever the session says:
+-- a refresh under array_nulls = off read '{NULL}' as the string "NULL",
+-- and a definition printed under standard_conforming_strings = off
+-- ('a\\b' for a\b) meant two backslashes once its dt_guard trigger was
+-- made again (as a restore makes it)
+CREATE TABLE q (id int PRIMARY KEY, tags text[], s text);
+INSERT INTO q VALUES (1, '{NULL}', 'a\b'), (2, ARRAY['NULL'], 'a\\b'), (3, '{x}', 'ab');
+SELECT dt.create_dynamic_table('q_nulls', $$SELECT tags = '{NULL}'::text[] AS null_tag, count(*) AS n FROM q GROUP BY 1$$,
+                               refresh_mode => 'incremental');
+SET array_nulls = off;
+INSERT INTO q VALUES (4, '{NULL}', 'c');
+SELECT action FROM dt.refresh('q_nulls');
+RESET array_nulls;
+SELECT dt_test.check('q_nulls');
+SET standard_conforming_strings = off;
+SET escape_string_warning = off;
+SELECT dt.create_dynamic_table('q_slash', E'SELECT id, s = ''a\\\\b'' AS one_slash FROM q');
+RESET standard_conforming_strings;
+RESET escape_string_warning;
+-- as pg_dump prints it
+SELECT pg_get_triggerdef(oid) AS guard FROM pg_trigger WHERE tgrelid = 'q_slash'::regclass AND tgname = 'dt_guard' \gset
+DROP TRIGGER dt_guard ON q_slash;
+:guard;
+SELECT action FROM dt.refresh('q_slash');
+SELECT dt_test.check('q_slash');
+SELECT id FROM q_slash WHERE one_slash;
+
+-- and its float constants exactly, as pg_dump prints them: printed under a
+-- pinned extra_float_digits of -10, 0.123405 was 0.12341, and the rows
+-- whose x is 0.12341 were left out, by refreshes and after a restore (the
+-- oracle reads the definition printed with the default, exact)
+CREATE TABLE f (id int PRIMARY KEY, x float8);
+INSERT INTO f VALUES (1, 0.1234), (2, 0.12341), (3, 0.1235);
+SET extra_float_digits = -10;
+SELECT dt.create_dynamic_table('f_above', $$SELECT id, x FROM f WHERE x > '0.123405'::float8$$);
+SELECT dt.create_dynamic_table('f_counts', $$SELECT x > 0.123405::float8 AS above, count(*) AS n FROM f GROUP BY 1$$,
+                               refresh_mode => 'incremental');
+INSERT INTO f VALUES (4, 0.12341), (5, 0.1);
+SELECT action FROM dt.refresh('f_above');
+SELECT action FROM dt.refresh('f_counts');
+SELECT pg_get_triggerdef(oid) AS guard FROM pg_trigger WHERE tgrelid = 'f_above'::regclass AND tgname = 'dt_guard' \gset
+RESET extra_float_digits;
+SELECT dt_test.check('f_above');
+SELECT dt_test.check('f_counts');
+DROP TRIGGER dt_guard ON f_above;
+:guard;
+SELECT action FROM dt.refresh('f_above');
+SELECT dt_test.check('f_above');
+SELECT id FROM f_above ORDER BY id;
+
 SET client_min_messages = warning;
 DROP SCHEMA dt_sp CASCADE;
