@@ -1189,7 +1189,10 @@ net_sets_changes_sql(DtInput *input)
  *		cancel out did not change; then all its rows (what the window
  *		consumes, which capture_cleanup may delete).  NULL where
  *		net_changes_sql leaves out nothing: the refresh counts the window's
- *		rows without a statement (capture_count_window).
+ *		rows without a statement (capture_count_window).  The rows are
+ *		grouped by value (hashed, where the netting of net_changes_sql
+ *		sorts them: the count of TPC-H's lineitems at 1% of the orders
+ *		changed sorted 7,000 rows of several columns).
  */
 static char *
 count_sql(DtInput *input)
@@ -1199,9 +1202,12 @@ count_sql(DtInput *input)
 	initStringInfo(&cols);
 	if (!net_columns(input, input->attnums, &cols))
 		return NULL;
-	return psprintf("SELECT count(*) FILTER (WHERE c." DT_COL_SIGN " <> 0 AND c.dt$net <> 0), "
-					"count(*) FILTER (WHERE c." DT_COL_SIGN " = 0), count(*) FROM (%s) c",
-					net_sum_sql(input, cols.data));
+	return psprintf("SELECT COALESCE(pg_catalog.sum(g.n) FILTER (WHERE g.net <> 0), 0)::int8, "
+					"COALESCE(pg_catalog.sum(g.markers), 0)::int8, COALESCE(pg_catalog.sum(g.n + g.markers), 0)::int8 "
+					"FROM (SELECT pg_catalog.sum(c." DT_COL_SIGN ") AS net, "
+					"count(*) FILTER (WHERE c." DT_COL_SIGN " <> 0) AS n, "
+					"count(*) FILTER (WHERE c." DT_COL_SIGN " = 0) AS markers FROM %s%s%s) g",
+					read_changes_sql(input), cols.len > 0 ? " GROUP BY " : "", cols.data);
 }
 
 /*
