@@ -257,6 +257,17 @@ SELECT detail LIKE '%(n.c - x.d > 0) AND EXISTS (SELECT FROM (SELECT x.k1 AS id)
   FROM dt.explain_refresh('sj_q20') WHERE kind = 'statement' AND detail LIKE 'WITH w AS%';
 SELECT dt_test.check_all('sj\_%', true);
 
+-- An uncorrelated scalar's change (sj_threshold's average) is read once,
+-- by scalar subqueries over its WITH query: its flip and its bound are
+-- conditions of the orders alone, which their scan tests first.
+UPDATE so SET total = total + 1 WHERE id = 1;
+SELECT substring(detail FROM 'COALESCE\(\(t[0-9]+\.total > \(SELECT [^)]*\)\), false\) <> COALESCE\(\(t[0-9]+\.total > \(SELECT [^)]*\)\), false\)')
+       AS flip,
+       detail LIKE '%<> COALESCE(%, false) AND ((t_.total > (SELECT LEAST(t__1.v, t__1.was_v) AS value FROM "dt$d_" t__1)))%'
+       AS bound
+  FROM dt.explain_refresh('sj_threshold') WHERE kind = 'statement' AND detail LIKE 'WITH w AS%';
+SELECT dt_test.check_all('sj\_%', true);
+
 -- What EXISTS selects is not read (PostgreSQL's planner drops it too):
 -- sj_exists's EXISTS (SELECT * FROM sl ...) reads the lines' o_id and
 -- late, not their quantities, so a window that changed only those is no
