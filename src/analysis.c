@@ -470,8 +470,9 @@ analyze_query(Query *query, Oid dtrelid)
 	char	   *reason;
 	Query	   *rewritten;
 
-	an->query = query;
 	an->defining = query;
+	query = querytree_drop_exists_lists(query);
+	an->query = query;
 	{
 		DtQueryInputs walk;
 

@@ -1463,6 +1463,73 @@ consumed_at(TupleTableSlot *slot, WindowStart *w)
 }
 
 /*
+ * The transactions whose rows read_changes returned from each log since
+ * the refresh of a DT began (capture_forget_windows): the window that
+ * refresh consumed, so that its cleanup tests those transactions against
+ * the readers' positions instead of scanning the log
+ * (capture_cleanup_consumed).  A window of more transactions than
+ * WINDOW_XIDS_MAX is not recorded (nxids -1).  In TopMemoryContext.
+ */
+#define WINDOW_XIDS_MAX 64
+
+typedef struct WindowXids
+{
+	Oid			logoid;
+	int			nxids;
+	FullTransactionId xids[WINDOW_XIDS_MAX];
+} WindowXids;
+
+static List *window_xids = NIL;
+
+/* capture_forget_windows: a refresh of a DT begins; see WindowXids. */
+void
+capture_forget_windows(void)
+{
+	list_free_deep(window_xids);
+	window_xids = NIL;
+}
+
+/* window_record: the record of log logoid, new if none. */
+static WindowXids *
+window_record(Oid logoid)
+{
+	WindowXids *w;
+	MemoryContext old;
+	ListCell   *lc;
+
+	foreach(lc, window_xids)
+	{
+		if (((WindowXids *) lfirst(lc))->logoid == logoid)
+			return (WindowXids *) lfirst(lc);
+	}
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	w = palloc0(sizeof(WindowXids));
+	w->logoid = logoid;
+	window_xids = lappend(window_xids, w);
+	MemoryContextSwitchTo(old);
+	return w;
+}
+
+/* window_add: transaction xid has a row in the window of w. */
+static void
+window_add(WindowXids *w, FullTransactionId xid)
+{
+	int			i;
+
+	if (w->nxids < 0 || (w->nxids > 0 && FullTransactionIdEquals(w->xids[w->nxids - 1], xid)))
+		return;
+	for (i = 0; i < w->nxids; i++)
+	{
+		if (FullTransactionIdEquals(w->xids[i], xid))
+			return;
+	}
+	if (w->nxids == WINDOW_XIDS_MAX)
+		w->nxids = -1;
+	else
+		w->xids[w->nxids++] = xid;
+}
+
+/*
  * capture_read_changes
  *		The rows of the change log of relid not consumed at the position
  *		(since, since_xid, since_cid) and visible to the active snapshot, as
@@ -1494,8 +1561,10 @@ capture_read_changes(FunctionCallInfo fcinfo, Oid relid, Datum since,
 	bool	   *nulls;
 	int			i;
 	WindowStart start;
+	WindowXids *record;
 
 	log = open_window_log(relid, since, since_xid);
+	record = window_record(RelationGetRelid(log));
 	window_start(&start, since, since_xid, since_cid);
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	map = read_changes_columns(relid, log, columns, rsinfo->setDesc, &attnos, &ncols);
@@ -1509,6 +1578,7 @@ capture_read_changes(FunctionCallInfo fcinfo, Oid relid, Datum since,
 	{
 		if (consumed_at(slot, &start))
 			continue;
+		window_add(record, DatumGetFullTransactionId(slot_getattr(slot, 1, &nulls[0])));
 		values[0] = slot_getattr(slot, 3, &nulls[0]);
 		for (i = 0; i < ncols; i++)
 			values[i + 1] = slot_getattr(slot, map[i] + 1, &nulls[i + 1]);
@@ -1827,8 +1897,42 @@ any_consumed_by_all(Oid logoid)
 }
 
 /*
- * capture_cleanup
- *		Delete the change rows of relid that every DT reading it with a
+ * window_consumed_by_all
+ *		Has every reader of the SPI result (LOG_READERS_SQL) consumed a
+ *		transaction of the window w, so that rows of it would be deleted?
+ *		A transaction a reader's position tells apart by command (its own)
+ *		counts as consumed: the delete decides.
+ */
+static bool
+window_consumed_by_all(WindowXids *w)
+{
+	int			nreaders = (int) SPI_processed;
+	int			x;
+	int			i;
+
+	for (x = 0; x < w->nxids; x++)
+	{
+		bool		all = true;
+
+		for (i = 0; i < nreaders && all; i++)
+		{
+			bool		isnull;
+
+			if (FullTransactionIdEquals(w->xids[x], DatumGetFullTransactionId(spi_util_datum(i, 1, &isnull))))
+				return true;
+			all = DatumGetBool(DirectFunctionCall2(pg_visible_in_snapshot, FullTransactionIdGetDatum(w->xids[x]),
+												   spi_util_datum(i, 3, &isnull)));
+		}
+		if (all)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * cleanup
+ *		capture_cleanup, and with window_known capture_cleanup_consumed.
+ *		Deletes the change rows of relid that every DT reading it with a
  *		position has consumed (one without, restored or suspended, is
  *		refreshed in full next and needs none).  A row of a transaction
  *		older than the xmin of every reader's position is visible to all of
@@ -1845,7 +1949,7 @@ any_consumed_by_all(Oid logoid)
  *		when another transaction holds the log (a cleanup, a DT being
  *		created, VACUUM), and in transactions whose snapshot could predate
  *		a reader's registration; and without a statement when no row is
- *		consumed by all (any_consumed_by_all), as after every refresh of
+ *		consumed by all (any_consumed_by_all, or window_consumed_by_all), as after every refresh of
  *		TPC-H's DTs over lineitem but the last of a round.  Returns false if
  *		it was skipped for the lock (a caller may try again later), true
  *		otherwise.
@@ -1856,8 +1960,8 @@ any_consumed_by_all(Oid logoid)
  * write a WAL record per row, more than doubling the time of the cleanup
  * after a bulk load.
  */
-bool
-capture_cleanup(Oid relid)
+static bool
+cleanup(Oid relid, bool window_known)
 {
 	Oid			logoid = capture_log_relid(relid);
 	Oid			types[1] = {OIDOID};
@@ -1871,7 +1975,7 @@ capture_cleanup(Oid relid)
 	log = names_internal_qualified(DT_OBJECT_CHANGES, relid, 0);
 	SPI_connect();
 	catalog_exec(LOG_READERS_SQL, 1, types, values, NULL, SPI_OK_SELECT);
-	if (!any_consumed_by_all(logoid))
+	if (window_known ? !window_consumed_by_all(window_record(logoid)) : !any_consumed_by_all(logoid))
 	{
 		SPI_finish();
 		return true;
@@ -1893,6 +1997,41 @@ capture_cleanup(Oid relid)
 				 1, types, values, NULL, SPI_OK_DELETE);
 	SPI_finish();
 	return true;
+}
+
+bool
+capture_cleanup(Oid relid)
+{
+	return cleanup(relid, false);
+}
+
+/*
+ * capture_cleanup_consumed
+ *		capture_cleanup after the refresh of a DT that read relid's window
+ *		(and advanced no other reader): a row only becomes consumed by all
+ *		when its last reader consumes it, so a row this refresh did not
+ *		consume cannot have become one; its window's transactions, which
+ *		read_changes recorded, are tested against the readers instead of a
+ *		scan of the log (after each but the last of TPC-H's DTs over
+ *		lineitem, a scan of its whole log that found nothing).  Where
+ *		read_changes recorded no window (a full refresh, a window of more
+ *		than WINDOW_XIDS_MAX transactions), as capture_cleanup.  A row left
+ *		over by a cleanup skipped earlier goes with the next delete.
+ */
+bool
+capture_cleanup_consumed(Oid relid)
+{
+	Oid			logoid = capture_log_relid(relid);
+	ListCell   *lc;
+
+	foreach(lc, window_xids)
+	{
+		WindowXids *w = (WindowXids *) lfirst(lc);
+
+		if (w->logoid == logoid && OidIsValid(logoid) && w->nxids >= 0)
+			return cleanup(relid, true);
+	}
+	return cleanup(relid, false);
 }
 
 /* log_is_empty: does the log hold no row visible to a snapshot taken now? */

@@ -296,6 +296,8 @@ extern void capture_enable_always(Oid relid);
 extern Oid	capture_log_relid(Oid relid);
 extern bool capture_relation_is_captured(Oid relid);
 extern bool capture_cleanup(Oid relid);
+extern bool capture_cleanup_consumed(Oid relid);
+extern void capture_forget_windows(void);
 extern List *capture_compact_logs(List *relids, List **locked);
 extern void capture_vacuum_logs(List *relids);
 extern void capture_read_changes(FunctionCallInfo fcinfo, Oid relid, Datum since,

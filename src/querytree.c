@@ -10,6 +10,9 @@
  *	- the relations it reads at every level (querytree_inputs): each a
  *	  DtInput, with the columns read and whether its changes can be
  *	  captured;
+ *	- the same query without the select lists of its EXISTS subqueries,
+ *	  which nothing reads (querytree_drop_exists_lists), analysed in its
+ *	  place;
  *	- what its functions depend on (querytree_facts): the clock,
  *	  non-immutable functions of users, whole-row and system columns;
  *	- the relations of a FROM list, each with the columns read through it,
@@ -604,6 +607,65 @@ querytree_sublinks(Node *node)
 
 	(void) sublinks_walker(node, &found);
 	return found;
+}
+
+/*
+ * exists_list_unread
+ *		Is the select list of sub, the subquery of an EXISTS, read by
+ *		nothing: no grouping, aggregate, window, DISTINCT, ORDER BY, LIMIT
+ *		or set operation refers to it or depends on it, and it holds no
+ *		set-returning function or subquery?  Then the EXISTS is true for
+ *		the same rows without it, as PostgreSQL's planner finds
+ *		(simplify_EXISTS_query).
+ */
+static bool
+exists_list_unread(Query *sub)
+{
+	return sub->commandType == CMD_SELECT && sub->setOperations == NULL && !sub->hasAggs &&
+		sub->groupClause == NIL && sub->groupingSets == NIL && sub->havingQual == NULL &&
+		!sub->hasWindowFuncs && sub->windowClause == NIL && !sub->hasTargetSRFs &&
+		!sub->hasModifyingCTE && sub->distinctClause == NIL && sub->sortClause == NIL &&
+		sub->limitCount == NULL && sub->limitOffset == NULL && sub->rowMarks == NIL &&
+		!checkExprHasSubLink((Node *) sub->targetList);
+}
+
+/* exists_lists_walker: querytree_drop_exists_lists' walk, in place; *dropped if any. */
+static bool
+exists_lists_walker(Node *node, bool *dropped)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, SubLink) && ((SubLink *) node)->subLinkType == EXISTS_SUBLINK)
+	{
+		Query	   *sub = (Query *) ((SubLink *) node)->subselect;
+
+		if (sub->targetList != NIL && exists_list_unread(sub))
+		{
+			sub->targetList = NIL;
+			*dropped = true;
+		}
+	}
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, exists_lists_walker, dropped, 0);
+	return expression_tree_walker(node, exists_lists_walker, dropped);
+}
+
+/*
+ * querytree_drop_exists_lists
+ *		query with the select lists of its EXISTS subqueries dropped where
+ *		nothing reads them (exists_list_unread), a copy; query itself if
+ *		there is none.  What EXISTS (SELECT * ...) selects is not read: its
+ *		columns are neither captured nor read from the change logs (TPC-H
+ *		Q4 read every column of lineitem's, Q22 every column of orders').
+ */
+Query *
+querytree_drop_exists_lists(Query *query)
+{
+	Query	   *copy = copyObject(query);
+	bool		dropped = false;
+
+	(void) exists_lists_walker((Node *) copy, &dropped);
+	return dropped ? copy : query;
 }
 
 /* What varattnos_walker collects: the columns of one relation of a level. */

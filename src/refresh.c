@@ -3265,6 +3265,7 @@ refresh_one(Oid relid, Snapshot snap, TimestampTz data_timestamp, const char *tr
 	memset(stats, 0, sizeof(DtRefreshStats));
 	planned_window = false;
 	current_call = call;
+	capture_forget_windows();
 	if (refreshing == NIL && OidIsValid(parent) && parent != group_parent)
 	{
 		group_parent = parent;
@@ -3354,16 +3355,19 @@ refresh_one(Oid relid, Snapshot snap, TimestampTz data_timestamp, const char *tr
 	 * consumed by all: its cleanup, a statement, is skipped (rows another way
 	 * left, by a reader dropped or suspended, go with the next window that
 	 * has rows, or the scheduler's cleanup).  Not so where internal DTs were
-	 * refreshed or moved on: they wrote or consumed after the count.
+	 * refreshed or moved on: they wrote or consumed after the count, and what
+	 * they consumed is not this refresh's window, whose transactions
+	 * read_changes recorded (capture_cleanup_consumed) otherwise.
 	 */
 	logs = clean_logs ? catalog_input_relids(relid) : NIL;
 	foreach(lc, clean_logs && call.internal_moved ? catalog_internal_dts(relid) : NIL)
 		logs = list_concat_unique_oid(logs, catalog_input_relids(lfirst_oid(lc)));
 	foreach(lc, logs)
 	{
-		if (call.internal_refreshed || call.internal_moved ||
-			!list_member_oid(stats->unread_logs, lfirst_oid(lc)))
+		if (call.internal_refreshed || call.internal_moved)
 			capture_cleanup(lfirst_oid(lc));
+		else if (!list_member_oid(stats->unread_logs, lfirst_oid(lc)))
+			capture_cleanup_consumed(lfirst_oid(lc));
 	}
 	catalog_insert_history(relid, trigger, start, GetCurrentTimestamp(), data_timestamp,
 						   fresh_before, stats, "SUCCEEDED", stats->message);

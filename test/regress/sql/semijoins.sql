@@ -257,6 +257,40 @@ SELECT detail LIKE '%(n.c - x.d > 0) AND EXISTS (SELECT FROM (SELECT x.k1 AS id)
   FROM dt.explain_refresh('sj_q20') WHERE kind = 'statement' AND detail LIKE 'WITH w AS%';
 SELECT dt_test.check_all('sj\_%', true);
 
+-- An uncorrelated scalar's change (sj_threshold's average) is read once,
+-- by scalar subqueries over its WITH query: its flip and its bound are
+-- conditions of the orders alone, which their scan tests first.
+UPDATE so SET total = total + 1 WHERE id = 1;
+SELECT substring(detail FROM 'COALESCE\(\(t[0-9]+\.total > \(SELECT [^)]*\)\), false\) <> COALESCE\(\(t[0-9]+\.total > \(SELECT [^)]*\)\), false\)')
+       AS flip,
+       detail LIKE '%<> COALESCE(%, false) AND ((t_.total > (SELECT LEAST(t__1.v, t__1.was_v) AS value FROM "dt$d_" t__1)))%'
+       AS bound
+  FROM dt.explain_refresh('sj_threshold') WHERE kind = 'statement' AND detail LIKE 'WITH w AS%';
+SELECT dt_test.check_all('sj\_%', true);
+
+-- What EXISTS selects is not read (PostgreSQL's planner drops it too):
+-- sj_exists's EXISTS (SELECT * FROM sl ...) reads the lines' o_id and
+-- late, not their quantities, so a window that changed only those is no
+-- change to it; and the change log of a table read only by an
+-- EXISTS (SELECT * ...) records the columns of its conditions alone.
+UPDATE sl SET qty = qty + 1;
+SELECT object AS sj_exists_action FROM dt.explain_refresh('sj_exists') WHERE kind = 'action';
+SELECT dt_test.check_all('sj\_%', true);
+CREATE TABLE notes (o_id int, note text, at date);
+SELECT sj_create('sj_noted', $$
+SELECT prio, count(*) AS n FROM so WHERE EXISTS (SELECT * FROM notes WHERE notes.o_id = so.id) GROUP BY prio
+$$);
+SELECT array_agg(attname ORDER BY attnum) AS notes_log_columns
+  FROM pg_attribute
+ WHERE attrelid = ('dt_internal.changes_' || 'notes'::regclass::oid)::regclass AND attnum > 3 AND NOT attisdropped;
+INSERT INTO notes SELECT i, 'n' || i, date '2026-01-01' + i FROM generate_series(1, 40, 3) i;
+SELECT dt_test.check_all('sj\_%', true);
+UPDATE notes SET note = note || 'x', at = at + 1;
+SELECT object AS sj_noted_action FROM dt.explain_refresh('sj_noted') WHERE kind = 'action';
+UPDATE notes SET o_id = o_id + 1 WHERE o_id % 2 = 0;
+DELETE FROM notes WHERE o_id % 5 = 0;
+SELECT dt_test.check_all('sj\_%', true);
+
 -- Emptied and filled again.
 DELETE FROM sl;
 SELECT dt_test.check_all('sj\_%', true);
