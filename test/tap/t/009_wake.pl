@@ -287,22 +287,36 @@ ok($node->safe_psql('postgres', equal('gated')) eq 't', 'with both loads');
 # table of the database pay a NO_DATA refresh).  A unit that reads a
 # changed table is watched no more: down, over up, after up is suspended,
 # written under and resumed, gets the write.
-ok(settled('fast'), 'an idle table is watched');
-ok(settled('down'), 'and so is a chain');
-$before = rows('fast');
-my $down_before = rows('down');
-$node->safe_psql('postgres', q{
-SELECT dt.create_dynamic_table('bystander', 'SELECT k, count(*) AS n FROM other GROUP BY k',
+# A refresh of fast or down that began before a change and ends after it
+# makes a watch of the old schedule, which the change cannot keep: under
+# load that can happen, so up to three tries (without the fix every try
+# refreshes both).
+my $kept = 0;
+for my $try (1 .. 3)
+{
+	ok(settled('fast'), "an idle table is watched (try $try)");
+	ok(settled('down'), "and so is a chain (try $try)");
+	$before = rows('fast');
+	my $down_before = rows('down');
+	$node->safe_psql('postgres', qq{
+SELECT dt.create_dynamic_table('bystander$try', 'SELECT k, count(*) AS n FROM other GROUP BY k',
                                target_lag => '1 hour');
 });
-$node->safe_psql('postgres', q{SELECT dt.alter_dynamic_table('bystander', target_lag => '2 hours')});
-$node->safe_psql('postgres', q{SELECT dt.suspend('bystander')});
-$node->safe_psql('postgres', q{SELECT dt.resume('bystander')});
-is($node->safe_psql('postgres', q{
-SELECT dt_internal.fresh_as_of('fast'::regclass) = now() AND dt_internal.fresh_as_of('down'::regclass) = now()}),
-	't', 'another table created, altered, suspended and resumed: the idle tables are still known current');
-sleep 2;
-is(rows('fast') . ' ' . rows('down'), "$before $down_before", 'and are not refreshed');
+	$node->safe_psql('postgres', qq{SELECT dt.alter_dynamic_table('bystander$try', target_lag => '2 hours')});
+	$node->safe_psql('postgres', qq{SELECT dt.suspend('bystander$try')});
+	$node->safe_psql('postgres', qq{SELECT dt.resume('bystander$try')});
+	my $current = $node->safe_psql('postgres', q{
+SELECT dt_internal.fresh_as_of('fast'::regclass) = now() AND dt_internal.fresh_as_of('down'::regclass) = now()});
+	sleep 2;
+	my $after = rows('fast') . ' ' . rows('down');
+	note("try $try: current $current, refreshes $before $down_before -> $after");
+	if ($current eq 't' && $after eq "$before $down_before")
+	{
+		$kept = 1;
+		last;
+	}
+}
+ok($kept, 'another table created, altered, suspended and resumed: the idle tables are still known current, and are not refreshed');
 $node->safe_psql('postgres', q{SELECT dt.suspend('up')});
 $node->safe_psql('postgres', 'INSERT INTO events SELECT 2, i FROM generate_series(1, 10) i');
 $node->safe_psql('postgres', q{SELECT dt.resume('up')});
