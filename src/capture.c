@@ -1772,16 +1772,21 @@ capture_mark_rebuild(Oid relid)
 
 /*
  * The positions of the DTs that read the log of input $1 and have one
- * (position_xid, position_cid, position_snapshot), the least advanced
- * first: a row some reader has not consumed is kept after one test.
+ * (position_xid, position_cid, position_snapshot), and of the states they
+ * built apart (refresh_build_state: their next refresh merges the rows
+ * after it), the least advanced first: a row some reader has not consumed
+ * is kept after one test.
  */
 #define LOG_READERS_SQL \
-	"SELECT d.position_xid, d.position_cid, d.position_snapshot " \
+	"SELECT p.position_xid, p.position_cid, p.position_snapshot " \
 	"FROM " DT_INTERNAL_SCHEMA ".dynamic_table_input i " \
 	"JOIN " DT_INTERNAL_SCHEMA ".dynamic_table d ON d.relid = i.relid " \
+	"CROSS JOIN LATERAL (SELECT d.position_xid, d.position_cid, d.position_snapshot UNION ALL " \
+	"SELECT s.position_xid, s.position_cid, s.position_snapshot " \
+	"FROM " DT_INTERNAL_SCHEMA ".state_position s WHERE s.relid = d.relid) p " \
 	"WHERE i.input_relid = $1 AND d.position_snapshot IS NOT NULL " \
-	"ORDER BY pg_catalog.pg_snapshot_xmax(d.position_snapshot), " \
-	"pg_catalog.pg_snapshot_xmin(d.position_snapshot)"
+	"ORDER BY pg_catalog.pg_snapshot_xmax(p.position_snapshot), " \
+	"pg_catalog.pg_snapshot_xmin(p.position_snapshot)"
 
 /*
  * any_consumed_by_all
