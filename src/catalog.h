@@ -173,6 +173,13 @@ typedef struct DtRefreshStats
  */
 #define DT_MESSAGE_STATE_NOT_BUILT	"its per-group state could not be built"
 
+/*
+ * What the message of a full refresh says whose history found that
+ * rebuilding the per-group state would pay, with
+ * pg_dynamic_tables.build_state_apart on: dt.build_state is to build it.
+ */
+#define DT_MESSAGE_BUILD_APART	"is to be built apart (dt.build_state)"
+
 typedef struct DtRefreshCosts
 {
 	int			nincremental;

@@ -156,6 +156,13 @@ static List *refreshing = NIL;
  */
 bool		refresh_adaptive = true;
 
+/*
+ * pg_dynamic_tables.build_state_apart: whether a refresh whose history says
+ * rebuilding the per-group state set aside would pay refreshes in full
+ * instead, for dt.build_state to build it apart (refresh_build_state).
+ */
+bool		refresh_build_apart = false;
+
 /* Whether window_plan planned a statement in the refresh running now. */
 static bool planned_window = false;
 
@@ -2516,6 +2523,14 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 			d->message = d->why = psprintf("the last rebuild of its %s failed (see the history); refreshed in "
 										   "full from the query (%d of %d refreshes before it is tried again), "
 										   "its %s set aside", what, failed_ago + 1, REBUILD_RETRY_AFTER, what);
+			d->set_aside = true;
+		}
+		else if (has_changes && message != NULL && refresh_build_apart &&
+				 p->an->strategy == DT_STRATEGY_MERGE && p->an->internal == 0)
+		{
+			/* a full refresh from the query, the history's figures first */
+			d->message = d->why = psprintf("%s: its %s, set aside, " DT_MESSAGE_BUILD_APART "; refreshed in full "
+										   "from the query meanwhile", message, what);
 			d->set_aside = true;
 		}
 		else

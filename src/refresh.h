@@ -46,6 +46,7 @@ typedef TimestampTz (*RefreshFreshFn) (Oid relid);
 typedef bool (*RefreshCancelledFn) (void);
 
 extern bool refresh_adaptive;
+extern bool refresh_build_apart;
 
 extern void refresh_dynamic_table(Oid relid, const char *trigger, DtRefreshStats *stats,
 								  volatile DtRefreshAttempt *attempt, RefreshFreshFn fresh);
