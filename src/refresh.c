@@ -2808,7 +2808,8 @@ choose_and_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *
 		ListCell   *lc;
 
 		stats->changes = d.changes;
-		stats->counted = !planned_window && !internal_planned;
+		/* nor is a catch-up that filled the DT again */
+		stats->counted = !planned_window && !internal_planned && !d.refill;
 		foreach(lc, p->sql->count_relids)
 		{
 			if (p->window_logged[foreach_current_index(lc)] == 0)
