@@ -192,9 +192,14 @@ SELECT * FROM refresh_agg();
 SELECT dt.build_state('bs_agg') AS built;
 UPDATE bs SET x = x + 1 WHERE id IN (SELECT id FROM bs ORDER BY id LIMIT 3);
 SELECT * FROM refresh_agg();
-SET pg_dynamic_tables.build_state_apart = off;
+RESET pg_dynamic_tables.build_state_apart;
 SELECT cheap_history();
 DELETE FROM dt_internal.state_valid WHERE relid = 'bs_agg'::regclass;
 UPDATE bs SET x = x + 1 WHERE id IN (SELECT id FROM bs ORDER BY id LIMIT 3);
 SELECT * FROM refresh_agg();
 RESET pg_dynamic_tables.adaptive_refresh;
+
+SELECT count(dt.drop_dynamic_table(name::regclass)) AS dropped FROM bs_dts;
+SELECT dt.drop_dynamic_table('bs_rows');
+DROP FUNCTION writes(int), refresh_all(), set_aside(), state(), message(), cheap_history(), refresh_agg();
+DROP TABLE bs, bs_dim, bs_dts;
