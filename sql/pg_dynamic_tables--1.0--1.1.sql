@@ -249,6 +249,23 @@ ALTER TABLE dt_internal.dynamic_table
 ALTER TABLE dt_internal.dynamic_table ALTER COLUMN tree_major DROP DEFAULT;
 
 -- ---------------------------------------------------------------------
+-- The per-group state of a delta-merge table set aside by adaptive
+-- refresh can be built apart from its refreshes (src/refresh.c,
+-- refresh_build_state): the position it was built as of, which the change
+-- logs keep the rows after (src/capture.c, capture_cleanup) and the next
+-- refresh merges from.  Unlogged, as state_valid: a crash empties it with
+-- the state.  Made before dt_internal.update_to_1_1 runs: it reads the
+-- entries of the catalog, which read this table (src/catalog.c).
+-- ---------------------------------------------------------------------
+CREATE UNLOGGED TABLE dt_internal.state_position (
+    relid             oid PRIMARY KEY REFERENCES dt_internal.dynamic_table ON DELETE CASCADE,
+    position_snapshot pg_snapshot NOT NULL,
+    position_xid      xid8 NOT NULL,
+    position_cid      integer NOT NULL,
+    built_by          xid8 NOT NULL   -- the transaction that built it
+);
+
+-- ---------------------------------------------------------------------
 -- A dynamic table without a position in the change logs (restored, or
 -- suspended: suspension releases it, so that a suspended table does not
 -- keep the logs it reads from being emptied) is refreshed in full next;
@@ -333,3 +350,13 @@ COMMENT ON FUNCTION dt.explain_refresh(regclass) IS
 -- ---------------------------------------------------------------------
 CREATE INDEX refresh_log_full_idx ON dt_internal.refresh_log (relid, refresh_id)
     WHERE refresh_action = 'FULL';
+
+-- ---------------------------------------------------------------------
+-- dt.build_state (its table, dt_internal.state_position, is made above,
+-- before dt_internal.update_to_1_1, which reads the catalog's entries).
+-- ---------------------------------------------------------------------
+CREATE FUNCTION dt.build_state(name regclass) RETURNS boolean
+    LANGUAGE C STRICT SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'dt_build_state';
+COMMENT ON FUNCTION dt.build_state(regclass) IS
+    'build the per-group state of a dynamic table that refreshes in full for now, apart from its refreshes; the next refresh catches up from it incrementally';

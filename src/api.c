@@ -76,6 +76,7 @@
 PG_FUNCTION_INFO_V1(dt_create_dynamic_table);
 PG_FUNCTION_INFO_V1(dt_drop_dynamic_table);
 PG_FUNCTION_INFO_V1(dt_refresh);
+PG_FUNCTION_INFO_V1(dt_build_state);
 PG_FUNCTION_INFO_V1(dt_alter_dynamic_table);
 PG_FUNCTION_INFO_V1(dt_suspend);
 PG_FUNCTION_INFO_V1(dt_resume);
@@ -595,6 +596,31 @@ dt_refresh(PG_FUNCTION_ARGS)
 	values[4] = DirectFunctionCall2(timestamp_mi, TimestampTzGetDatum(GetCurrentTimestamp()),
 									TimestampTzGetDatum(start));
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
+}
+
+/*
+ * dt_build_state
+ *		dt.build_state(name regclass) RETURNS boolean: build the per-group
+ *		state of a DT that refreshes in full for now (adaptive refresh set
+ *		it aside) apart from its refreshes, which go on meanwhile; its next
+ *		refresh catches up from it incrementally (refresh_build_state).
+ *		False if there was nothing to build: a DT of another kind, or whose
+ *		state is valid or built already.
+ */
+Datum
+dt_build_state(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	double		ms;
+
+	require_preload();
+	refuse_read_only("build the state of a dynamic table");
+	require_dynamic_table(relid);
+	refuse_internal(relid, "build the state of a dynamic table",
+					"Its internal tables are refreshed with that dynamic table.");
+	if (!pg_class_ownercheck(relid, GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, get_rel_name(relid));
+	PG_RETURN_BOOL(refresh_build_state(relid, &ms));
 }
 
 /*

@@ -1842,16 +1842,24 @@ capture_mark_rebuild(Oid relid)
 
 /*
  * The positions of the DTs that read the log of input $1 and have one
- * (position_xid, position_cid, position_snapshot), the least advanced
- * first: a row some reader has not consumed is kept after one test.
+ * (position_xid, position_cid, position_snapshot), and of the states they
+ * built apart (refresh_build_state: their next refresh merges the rows
+ * after it), the least advanced first: a row some reader has not consumed
+ * is kept after one test.
  */
-#define LOG_READERS_SQL \
-	"SELECT d.position_xid, d.position_cid, d.position_snapshot " \
+#define LOG_READERS_SQL_OF(states) \
+	"SELECT p.position_xid, p.position_cid, p.position_snapshot " \
 	"FROM " DT_INTERNAL_SCHEMA ".dynamic_table_input i " \
 	"JOIN " DT_INTERNAL_SCHEMA ".dynamic_table d ON d.relid = i.relid " \
+	"CROSS JOIN LATERAL (SELECT d.position_xid, d.position_cid, d.position_snapshot" states ") p " \
 	"WHERE i.input_relid = $1 AND d.position_snapshot IS NOT NULL " \
-	"ORDER BY pg_catalog.pg_snapshot_xmax(d.position_snapshot), " \
-	"pg_catalog.pg_snapshot_xmin(d.position_snapshot)"
+	"ORDER BY pg_catalog.pg_snapshot_xmax(p.position_snapshot), " \
+	"pg_catalog.pg_snapshot_xmin(p.position_snapshot)"
+#define LOG_READERS_SQL LOG_READERS_SQL_OF(" UNION ALL " \
+	"SELECT s.position_xid, s.position_cid, s.position_snapshot " \
+	"FROM " DT_INTERNAL_SCHEMA ".state_position s WHERE s.relid = d.relid")
+/* before ALTER EXTENSION UPDATE (a DT dropped then): no state_position */
+#define LOG_READERS_SQL_1_0 LOG_READERS_SQL_OF("")
 
 /*
  * any_consumed_by_all
@@ -1967,20 +1975,22 @@ cleanup(Oid relid, bool window_known)
 	Oid			types[1] = {OIDOID};
 	Datum		values[1] = {ObjectIdGetDatum(relid)};
 	char	   *log;
+	const char *readers;
 
 	if (!OidIsValid(logoid) || IsolationUsesXactSnapshot())
 		return true;
 	if (!ConditionalLockRelationOid(logoid, ShareUpdateExclusiveLock))
 		return false;
 	log = names_internal_qualified(DT_OBJECT_CHANGES, relid, 0);
+	readers = catalog_version_current() ? LOG_READERS_SQL : LOG_READERS_SQL_1_0;
 	SPI_connect();
-	catalog_exec(LOG_READERS_SQL, 1, types, values, NULL, SPI_OK_SELECT);
+	catalog_exec(readers, 1, types, values, NULL, SPI_OK_SELECT);
 	if (window_known ? !window_consumed_by_all(window_record(logoid)) : !any_consumed_by_all(logoid))
 	{
 		SPI_finish();
 		return true;
 	}
-	catalog_exec(psprintf("WITH r AS MATERIALIZED (" LOG_READERS_SQL "), "
+	catalog_exec(psprintf("WITH r AS MATERIALIZED (%s), "
 						  "l AS MATERIALIZED (SELECT * FROM r LIMIT 1) "
 						  "DELETE FROM %s c "
 						  "WHERE c." DT_COL_XID " OPERATOR(pg_catalog.<) "
@@ -1993,7 +2003,7 @@ cleanup(Oid relid, bool window_known)
 						  "WHERE NOT (CASE WHEN c." DT_COL_XID " = r.position_xid "
 						  "THEN c." DT_COL_CID " < r.position_cid "
 						  "ELSE pg_catalog.pg_visible_in_snapshot(c." DT_COL_XID ", r.position_snapshot) END))",
-						  log),
+						  readers, log),
 				 1, types, values, NULL, SPI_OK_DELETE);
 	SPI_finish();
 	return true;

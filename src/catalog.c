@@ -513,21 +513,29 @@ catalog_read_entry(Oid relid, bool missing_ok)
 	MemoryContext caller = CurrentMemoryContext;
 	DtEntry    *entry = NULL;
 
-#define ENTRY_SELECT(state_valid) \
+#define ENTRY_SELECT(state_valid, state_position) \
 	"SELECT query_text, query_tree, target_lag, requested_mode, refresh_mode, " \
 	"refresh_mode_reason, settings, populated, position_snapshot, " \
 	"position_xid, position_cid, " state_valid ", tree_major, definition, initialize = 'on_create', " \
 	"scheduling_state = 'SUSPENDED', suspended_by, tree_system, no_position_reason, suspend_reason, " \
-	"consecutive_failures FROM " DT_INTERNAL_SCHEMA ".dynamic_table d WHERE relid = $1"
+	"consecutive_failures, s.state_snapshot, s.state_xid, s.state_cid, s.state_built_by " \
+	"FROM " DT_INTERNAL_SCHEMA ".dynamic_table d " state_position " WHERE d.relid = $1"
 
 	catalog_require_current_version();
 	SPI_connect();
 	/* a standby cannot read an unlogged table (and refreshes nothing) */
 	if (RecoveryInProgress())
-		catalog_exec_relid(ENTRY_SELECT("false"), relid, SPI_OK_SELECT);
+		catalog_exec_relid(ENTRY_SELECT("false", ", LATERAL (SELECT NULL::pg_catalog.pg_snapshot AS state_snapshot, "
+										"NULL::pg_catalog.xid8 AS state_xid, NULL::int4 AS state_cid, "
+										"NULL::pg_catalog.xid8 AS state_built_by) s"),
+						   relid, SPI_OK_SELECT);
 	else
 		catalog_exec_relid(ENTRY_SELECT("EXISTS (SELECT FROM " DT_INTERNAL_SCHEMA ".state_valid v "
-										"WHERE v.relid = d.relid)"),
+										"WHERE v.relid = d.relid)",
+										"LEFT JOIN LATERAL (SELECT p.position_snapshot AS state_snapshot, "
+										"p.position_xid AS state_xid, p.position_cid AS state_cid, "
+										"p.built_by AS state_built_by FROM "
+										DT_INTERNAL_SCHEMA ".state_position p WHERE p.relid = d.relid) s ON true"),
 						   relid, SPI_OK_SELECT);
 	if (SPI_processed == 1)
 	{
@@ -586,6 +594,15 @@ catalog_read_entry(Oid relid, bool missing_ok)
 		entry->no_position_reason = text_or_null(tup, desc, 19);
 		entry->suspend_reason = text_or_null(tup, desc, 20);
 		entry->consecutive_failures = DatumGetInt32(SPI_getbinval(tup, desc, 21, &isnull));
+		d = SPI_getbinval(tup, desc, 22, &isnull);
+		entry->has_state_position = !isnull;
+		if (!isnull)
+		{
+			entry->state_snapshot = datumCopy(d, false, -1);
+			entry->state_xid = DatumGetFullTransactionId(SPI_getbinval(tup, desc, 23, &isnull));
+			entry->state_cid = (CommandId) DatumGetInt32(SPI_getbinval(tup, desc, 24, &isnull));
+			entry->state_built_by = DatumGetFullTransactionId(SPI_getbinval(tup, desc, 25, &isnull));
+		}
 		MemoryContextSwitchTo(spicxt);
 	}
 	SPI_finish();
@@ -721,7 +738,7 @@ catalog_insert_entry(DtEntry *entry, List *inputs)
 /*
  * catalog_forget_inputs
  *		Before a DT's new definition is registered: forget the relations it
- *		read and that its per-group state was intact.
+ *		read and that its per-group state was intact or built apart.
  */
 void
 catalog_forget_inputs(Oid relid)
@@ -729,6 +746,7 @@ catalog_forget_inputs(Oid relid)
 	SPI_connect();
 	catalog_exec_relid("DELETE FROM " DT_INTERNAL_SCHEMA ".dynamic_table_input WHERE relid = $1", relid, SPI_OK_DELETE);
 	catalog_exec_relid("DELETE FROM " DT_INTERNAL_SCHEMA ".state_valid WHERE relid = $1", relid, SPI_OK_DELETE);
+	catalog_exec_relid("DELETE FROM " DT_INTERNAL_SCHEMA ".state_position WHERE relid = $1", relid, SPI_OK_DELETE);
 	SPI_finish();
 	CommandCounterIncrement();
 }
@@ -844,16 +862,81 @@ catalog_save_position(Oid relid, Snapshot snapshot, CommandId cid, TimestampTz d
 /*
  * catalog_set_state_valid
  *		Record whether the per-group state of relid can be merged into: true
- *		after a rebuild, false after one that row-level security filtered.
+ *		after a rebuild (or a catch-up from its own position: the state
+ *		position, if any, goes), false after one that row-level security
+ *		filtered, or set aside (a state built apart keeps its position).
  */
 void
 catalog_set_state_valid(Oid relid, bool valid)
 {
 	SPI_connect();
 	if (valid)
+	{
 		catalog_exec_relid("INSERT INTO " DT_INTERNAL_SCHEMA ".state_valid (relid) VALUES ($1) ON CONFLICT DO NOTHING", relid, SPI_OK_INSERT);
+		catalog_exec_relid("DELETE FROM " DT_INTERNAL_SCHEMA ".state_position WHERE relid = $1", relid, SPI_OK_DELETE);
+	}
 	else
 		catalog_exec_relid("DELETE FROM " DT_INTERNAL_SCHEMA ".state_valid WHERE relid = $1", relid, SPI_OK_DELETE);
+	SPI_finish();
+}
+
+/*
+ * catalog_save_state_position
+ *		Record that the per-group state of DT relid, set aside, was built
+ *		apart (refresh_build_state) as of snapshot and cid in the current
+ *		transaction, or, if at is not NULL, as of at's position (the DT's,
+ *		when nothing it reads changed between that and snapshot).  The
+ *		change logs keep the rows after it (capture_cleanup), and the next
+ *		refresh merges them into the state.  Unlogged, as state_valid: a
+ *		crash empties it with the state.
+ */
+void
+catalog_save_state_position(Oid relid, Snapshot snapshot, CommandId cid, const DtEntry *at)
+{
+	Oid			types[5] = {OIDOID, PG_SNAPSHOTOID, XID8OID, INT4OID, XID8OID};
+	Datum		values[5];
+	bool		isnull;
+
+	SPI_connect();
+	values[0] = ObjectIdGetDatum(relid);
+	if (at != NULL)
+	{
+		values[1] = at->position_snapshot;
+		values[2] = FullTransactionIdGetDatum(at->position_xid);
+		values[3] = Int32GetDatum((int32) at->position_cid);
+	}
+	else
+	{
+		SPIPlanPtr	plan = SPI_prepare("SELECT pg_catalog.pg_current_snapshot()", 0, NULL);
+
+		/* pg_current_snapshot() reports the active snapshot: make it ours. */
+		if (plan == NULL ||
+			SPI_execute_snapshot(plan, NULL, NULL, snapshot, InvalidSnapshot, true, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not read the build's snapshot");
+		values[1] = spi_util_datum(0, 1, &isnull);
+		values[2] = FullTransactionIdGetDatum(GetTopFullTransactionId());
+		values[3] = Int32GetDatum((int32) cid);
+	}
+	values[4] = FullTransactionIdGetDatum(GetTopFullTransactionId());
+	catalog_exec("INSERT INTO " DT_INTERNAL_SCHEMA ".state_position AS s (relid, position_snapshot, "
+				 "position_xid, position_cid, built_by) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (relid) "
+				 "DO UPDATE SET position_snapshot = excluded.position_snapshot, "
+				 "position_xid = excluded.position_xid, position_cid = excluded.position_cid, "
+				 "built_by = excluded.built_by",
+				 5, types, values, NULL, SPI_OK_INSERT);
+	SPI_finish();
+}
+
+/*
+ * catalog_clear_state_position
+ *		Forget the state of DT relid built apart: it stays set aside, and
+ *		the change logs no longer keep rows for it.
+ */
+void
+catalog_clear_state_position(Oid relid)
+{
+	SPI_connect();
+	catalog_exec_relid("DELETE FROM " DT_INTERNAL_SCHEMA ".state_position WHERE relid = $1", relid, SPI_OK_DELETE);
 	SPI_finish();
 }
 

@@ -117,6 +117,12 @@ typedef struct DtEntry
 	FullTransactionId position_xid;
 	CommandId	position_cid;
 	bool		state_valid;	/* the unlogged per-group state is intact */
+	bool		has_state_position; /* its state, set aside, was built apart
+									 * (refresh_build_state) as of: */
+	Datum		state_snapshot; /* pg_snapshot */
+	FullTransactionId state_xid;
+	CommandId	state_cid;
+	FullTransactionId state_built_by;	/* the transaction that built it */
 } DtEntry;
 
 /* What a refresh did. */
@@ -166,6 +172,13 @@ typedef struct DtRefreshStats
  * (catalog_refreshes_since_failed_rebuild).
  */
 #define DT_MESSAGE_STATE_NOT_BUILT	"its per-group state could not be built"
+
+/*
+ * What the message of a full refresh says whose history found that
+ * rebuilding the per-group state would pay, with
+ * pg_dynamic_tables.build_state_apart on: dt.build_state is to build it.
+ */
+#define DT_MESSAGE_BUILD_APART	"is to be built apart (dt.build_state)"
 
 typedef struct DtRefreshCosts
 {
@@ -229,6 +242,8 @@ extern char *catalog_column_dependent(Oid relid, AttrNumber attnum);
 extern bool catalog_is_guard_function(Oid funcid);
 extern bool catalog_is_populated(Oid relid);
 extern void catalog_set_state_valid(Oid relid, bool valid);
+extern void catalog_save_state_position(Oid relid, Snapshot snapshot, CommandId cid, const DtEntry *at);
+extern void catalog_clear_state_position(Oid relid);
 extern void catalog_save_position(Oid relid, Snapshot snapshot, CommandId cid,
 								  TimestampTz data_timestamp, bool populated);
 typedef List *(*DtInputsOf) (Oid relid, void *arg);

@@ -113,6 +113,7 @@ typedef struct DtPlanSet
 	List	   *state_reset;
 	List	   *state_finish;
 	SPIPlanPtr	dt_fill;
+	bool		merge_prepared; /* those of prepare_merge (merge_plans) */
 } DtPlanSet;
 
 static HTAB *plan_cache = NULL;
@@ -154,6 +155,13 @@ static List *refreshing = NIL;
  * (adaptive_full).
  */
 bool		refresh_adaptive = true;
+
+/*
+ * pg_dynamic_tables.build_state_apart: whether a refresh whose history says
+ * rebuilding the per-group state set aside would pay refreshes in full
+ * instead, for dt.build_state to build it apart (refresh_build_state).
+ */
+bool		refresh_build_apart = false;
 
 /* Whether window_plan planned a statement in the refresh running now. */
 static bool planned_window = false;
@@ -504,8 +512,31 @@ prepare_merge(DtPlanSet *p)
 }
 
 /*
+ * merge_plans
+ *		The plans p with the statements of a delta-merge DT that read or
+ *		write its state (prepare_merge), prepared when first needed: a full
+ *		refresh from the query while the state is set aside needs none, and
+ *		would wait, preparing them, for a build of the state apart
+ *		(refresh_build_state), which holds its auxiliary tables.
+ */
+static DtPlanSet *
+merge_plans(DtPlanSet *p)
+{
+	MemoryContext old;
+
+	if (p->merge_prepared)
+		return p;
+	old = MemoryContextSwitchTo(p->cxt);
+	prepare_merge(p);
+	p->merge_prepared = true;
+	MemoryContextSwitchTo(old);
+	return p;
+}
+
+/*
  * get_plans
- *		The prepared statements of a DT, building them if needed.  Must be
+ *		The prepared statements of a DT, building them if needed (those of
+ *		the state of a delta-merge DT when first needed, merge_plans).  Must be
  *		called connected to SPI, with the DT's settings pinned.
  */
 static DtPlanSet *
@@ -576,8 +607,6 @@ get_plans(DtEntry *entry)
 		p->recompute_delete = prepare(p, p->sql->recompute_delete, 2 * nkeys, key_types);
 		p->recompute_insert = prepare(p, p->sql->recompute_insert, 2 * nkeys, key_types);
 	}
-	if (p->an->strategy == DT_STRATEGY_MERGE)
-		prepare_merge(p);
 	p->building = false;
 	MemoryContextSwitchTo(old);
 	return p;
@@ -868,7 +897,7 @@ full_refresh(DtPlanSet *p, Snapshot snap, DtRefreshStats *stats, bool rebuild)
 	stats->action = "FULL";
 	if (p->an->strategy == DT_STRATEGY_MERGE && rebuild)
 	{
-		spi_util_run(p->state_clear, NULL, NULL, snap);
+		spi_util_run(merge_plans(p)->state_clear, NULL, NULL, snap);
 		fill_new_heaps(p, deparse_state_fill_sql(p->sql, few_values(p->sql->aux_relids, AccessExclusiveLock)),
 					   NULL, snap, p->an->internal == 0 ? &stats->state_query_ms : NULL);
 		run_list(p->state_finish, snap);
@@ -1268,6 +1297,7 @@ merge_refresh(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 	int64		upserted;
 
 	stats->action = "INCREMENTAL";
+	merge_plans(p);
 	if (bulk_window(p, changed))
 	{
 		bulk_merge(p, window, changed, snap, stats);
@@ -1480,7 +1510,8 @@ incremental_refresh(void *arg)
  *		sums), where the full refresh deletes every row before it inserts.
  *		One of an index on the state or another table is raised: nothing
  *		but a fault of the refresh's own statements would make it, and a
- *		full refresh would hide it.
+ *		full refresh would hide it.  Returns false if the state was set
+ *		aside (rebuild_or_set_aside), true if it is valid.
  */
 static bool rebuild_or_set_aside(DtPlanSet *p, Snapshot snap, DtRefreshStats *stats);
 
@@ -1500,7 +1531,7 @@ violated_on_dt(Oid relid, ErrorData *edata)
 		strcmp(edata->schema_name, get_namespace_name(get_rel_namespace(relid))) == 0;
 }
 
-static void
+static bool
 incremental_or_full(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 					DtRefreshStats *stats)
 {
@@ -1508,12 +1539,14 @@ incremental_or_full(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 	ErrorData  *edata = spi_util_in_subtransaction(incremental_refresh, &r);
 
 	if (edata == NULL)
-		return;
+		return true;
 	if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) != ERRCODE_DATA_EXCEPTION && !violated_on_dt(p->relid, edata))
 		ReThrowError(edata);
 	memset(stats, 0, sizeof(DtRefreshStats));
-	if (rebuild_or_set_aside(p, snap, stats))
-		stats->message = psprintf("incremental refresh failed (%s); refreshed in full", edata->message);
+	if (!rebuild_or_set_aside(p, snap, stats))
+		return false;
+	stats->message = psprintf("incremental refresh failed (%s); refreshed in full", edata->message);
+	return true;
 }
 
 /* ---------------------------------------------------------------------
@@ -2008,6 +2041,11 @@ typedef struct DtDecision
 	List	   *changed;		/* inputs with rows in the window */
 	bool		counted;		/* the window was counted: */
 	int64		changes;		/* the rows its history counts (history_rows) */
+	bool		catch_up;		/* the window starts at the position of its
+								 * state built apart (catch_up): valid after */
+	bool		forget_state;	/* the state built apart is of no use */
+	bool		refill;			/* a catch-up that fills the DT from the state
+								 * after the merge */
 } DtDecision;
 
 /*
@@ -2317,6 +2355,146 @@ full_why(DtDecision *d, DtPlanSet *p, DtEntry *entry)
 }
 
 /*
+ * state_position_covered
+ *		Does the position of entry include what the position of its state
+ *		built apart (refresh_build_state) saw?  So it does if the
+ *		transaction that took the state's position had ended when the DT's
+ *		snapshot was taken (everything visible to the one was committed
+ *		before, and is visible to the other), or it is the same transaction
+ *		at that or a later command.
+ */
+static bool
+state_position_covered(const DtEntry *entry)
+{
+	if (FullTransactionIdEquals(entry->state_xid, entry->position_xid))
+		return entry->state_cid <= entry->position_cid;
+	return DatumGetBool(DirectFunctionCall2(pg_visible_in_snapshot,
+											FullTransactionIdGetDatum(entry->state_xid),
+											entry->position_snapshot));
+}
+
+/*
+ * built_before
+ *		Are the rows of the state of entry built apart (refresh_build_state)
+ *		in transaction built_by visible to snap: did it commit before snap
+ *		was taken, or is it this transaction?  A refresh whose snapshot came
+ *		before it may find its position committed since, but not the rows.
+ */
+static bool
+built_before(FullTransactionId built_by, Snapshot snap)
+{
+	TransactionId xid = XidFromFullTransactionId(built_by);
+
+	return TransactionIdIsCurrentTransactionId(xid) || !XidInMVCCSnapshot(xid, snap);
+}
+
+/*
+ * window_log_rows
+ *		The rows of the change logs in the window count_window counted last
+ *		into p, cancelling ones included.
+ */
+static int64
+window_log_rows(DtPlanSet *p)
+{
+	int64		n = 0;
+	int			i;
+
+	for (i = 0; i < list_length(p->sql->count_relids); i++)
+		n += p->window_logged[i];
+	return n;
+}
+
+/*
+ * catch_up
+ *		The action of a refresh of entry, a delta-merge DT whose state, set
+ *		aside, was built apart as of a position P_s of its own
+ *		(refresh_build_state), after the DT's own window from its position
+ *		P_d was counted (into p, and d); full
+ *		refreshes from the query brought its rows there and left the state
+ *		alone.  The refresh is incremental from P_s: it merges the changes
+ *		since P_s into the state, which is then right as of now whatever
+ *		the DT's rows are; then, if P_d includes P_s (state_position_covered)
+ *		and the logs hold no row between them (its window has as many log
+ *		rows as the state's, of which it is part), the DT's rows and the
+ *		state agree as of P_s = P_d, as after an incremental refresh, and
+ *		writing the rows of every group the merge touched from the state
+ *		(apply_sql: it sets them, whatever they were) is right; otherwise
+ *		(d->refill) its rows are written again from the state, as after a
+ *		bulk merge: a group whose changes since P_s cancel out (netted,
+ *		net_changes_sql), so that the merge does not touch it, may have
+ *		changed after P_d, and its rows as of P_d be wrong now.  A refresh
+ *		whose snapshot came before the build committed does not see the
+ *		state's rows (built_before): full, from the query, and the next one
+ *		catches up.  A rebuild marker since P_s (TRUNCATE, a bulk load)
+ *		makes the state of no use: forgotten (d->forget_state), as it is
+ *		when the history says a full refresh is cheaper than merging the
+ *		changes since P_s.  Returns false when the refresh is to be decided
+ *		as for a state set aside (the DT's window counted again into p).
+ */
+static bool
+catch_up(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 *input_counts)
+{
+	Datum		window[3];
+	int64		rows;
+	int64		markers;
+	int64		state_rows;
+	int64		state_markers;
+	List	   *state_changed;
+	List	   *changed;
+	char	   *message = NULL;
+	int64		own_log_rows = window_log_rows(p);
+
+	if (p->an->strategy != DT_STRATEGY_MERGE || p->an->internal > 0)
+		return false;
+	if (!built_before(entry->state_built_by, snap))
+	{
+		d->set_aside = true;
+		d->message = d->why = "its per-group state was built apart (dt.build_state) after this refresh "
+			"began: refreshed in full from the query, its per-group state catches up at the next refresh";
+		return true;
+	}
+	window[0] = entry->state_snapshot;
+	window[1] = FullTransactionIdGetDatum(entry->state_xid);
+	window[2] = Int32GetDatum((int32) entry->state_cid);
+	count_window(p, window, snap, &state_rows, &state_markers, &state_changed, input_counts);
+	if (state_markers == 0 &&
+		!adaptive_full(entry->relid, aside_what(p->an), false, state_rows, state_rows, state_changed, &message))
+	{
+		d->refill = !state_position_covered(entry) || window_log_rows(p) != own_log_rows;
+		d->catch_up = true;
+		if (state_rows == 0 && !d->refill)
+		{
+			d->action = DT_ACTION_NO_DATA;
+			d->why = "nothing it reads changed (its per-group state, built apart, is valid from now on)";
+			return true;
+		}
+		d->action = DT_ACTION_INCREMENTAL;
+		memcpy(d->window, window, sizeof(window));
+		d->changed = state_changed;
+		d->changes = state_rows;
+		d->message = d->why = d->refill
+			? "its per-group state, built apart (dt.build_state) as of an earlier position, caught up "
+			"with the changes since, and the table was filled from it"
+			: "its per-group state, built apart (dt.build_state) as of its position, caught up: only "
+			"the changes since are read";
+		return true;
+	}
+	/* a marker since, or the history says full is cheaper */
+	d->forget_state = true;
+
+	/*
+	 * the DT's own window again: the full refresh reads which logs it had
+	 * rows in
+	 */
+	count_window(p, d->window, snap, &rows, &markers, &changed, input_counts);
+	if (message == NULL)
+		return false;
+	d->message = d->why = message;
+	d->set_aside = true;
+	return true;
+}
+
+/*
  * decide_action
  *		Choose the action of a refresh of entry as of snap (counting the
  *		change window when it depends on it; input_counts as count_window),
@@ -2379,15 +2557,20 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 	}
 	if (!entry->has_position)
 	{
-		/* restored, suspended, or its guard was disabled: no position */
+		/*
+		 * restored, suspended, or its guard was disabled: no position; the
+		 * logs kept no rows for a state built apart meanwhile
+		 */
 		d->state_rebuilt = what != NULL;
+		d->forget_state = entry->has_state_position;
 		d->message = d->why = entry->no_position_reason != NULL ? entry->no_position_reason
 			: "the first refresh after a restore is full";
 		return;
 	}
 	failed_ago = what != NULL && !entry->state_valid && entry->populated ? rebuild_failed_ago(p, entry->relid) : -1;
 	if (what != NULL && !entry->state_valid &&
-		(!entry->populated || p->an->always_full || (!refresh_adaptive && failed_ago < 0)))
+		(!entry->populated || p->an->always_full ||
+		 (!refresh_adaptive && failed_ago < 0 && !entry->has_state_position)))
 	{
 		/* a new DT, or its unlogged state was emptied by a crash */
 		rebuild_state(d, entry->populated, NULL, what);
@@ -2407,6 +2590,9 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 	if (explaining && p->an->internal > 0 && entry->state_valid)
 		internal_rows = under = pending_under(p, entry, snap, &d->changed);
 	d->changes = history_rows(p, entry->relid, rows, internal_rows);
+	if (what != NULL && !entry->state_valid && entry->has_state_position &&
+		catch_up(p, entry, snap, d, input_counts))
+		return;
 	if (what != NULL && !entry->state_valid)
 	{
 		/* set aside by the history (or lost): the query, or a rebuild */
@@ -2432,6 +2618,14 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 			d->message = d->why = psprintf("the last rebuild of its %s failed (see the history); refreshed in "
 										   "full from the query (%d of %d refreshes before it is tried again), "
 										   "its %s set aside", what, failed_ago + 1, REBUILD_RETRY_AFTER, what);
+			d->set_aside = true;
+		}
+		else if (has_changes && message != NULL && refresh_build_apart &&
+				 p->an->strategy == DT_STRATEGY_MERGE && p->an->internal == 0)
+		{
+			/* a full refresh from the query, the history's figures first */
+			d->message = d->why = psprintf("%s: its %s, set aside, " DT_MESSAGE_BUILD_APART "; refreshed in full "
+										   "from the query meanwhile", message, what);
 			d->set_aside = true;
 		}
 		else
@@ -2602,6 +2796,57 @@ rebuild_or_set_aside(DtPlanSet *p, Snapshot snap, DtRefreshStats *stats)
 	return false;
 }
 
+/*
+ * caught_up
+ *		The incremental refresh of a catch-up (catch_up, d): the merge of
+ *		the changes since the position of the state built apart, if any,
+ *		then, if d->refill, the DT filled again from the state.  Returns
+ *		whether the state is valid then (incremental_or_full).
+ */
+static bool
+caught_up(DtPlanSet *p, DtDecision *d, Snapshot snap, DtRefreshStats *stats)
+{
+	stats->action = "INCREMENTAL";
+	if (d->changes > 0 && !incremental_or_full(p, d->window, d->changed, snap, stats))
+		return false;
+	if (d->refill && strcmp(stats->action, "INCREMENTAL") == 0)
+	{
+		stats->deleted = spi_util_run(p->full_delete, NULL, NULL, snap);
+		stats->inserted = spi_util_run(merge_plans(p)->dt_fill, NULL, NULL, snap);
+		stats->updated = Min(stats->deleted, stats->inserted);
+		stats->deleted -= stats->updated;
+		stats->inserted -= stats->updated;
+	}
+	return true;
+}
+
+/*
+ * state_being_built
+ *		Would a rebuild of the state of entry (a delta-merge DT without
+ *		internal DTs whose state is not valid) by this refresh, as of snap,
+ *		race a build apart (refresh_build_state)?  One running holds the
+ *		state's ExclusiveLock, which the rebuild would wait for, then miss
+ *		the rows it wrote, invisible to snap: not waited for.  Taken here, the
+ *		lock keeps a build from starting until this refresh ends; one that
+ *		committed before is seen now, and this refresh may rebuild only if
+ *		it committed before snap.
+ */
+static bool
+state_being_built(DtPlanSet *p, DtEntry *entry, Snapshot snap)
+{
+	Oid			state = names_internal_relid(DT_OBJECT_STATE, entry->relid, 0);
+	DtEntry    *now;
+
+	if (p->an->strategy != DT_STRATEGY_MERGE || p->an->internal > 0 || entry->state_valid || !OidIsValid(state))
+		return false;
+	if (!ConditionalLockRelationOid(state, ExclusiveLock))
+		return true;
+	now = catalog_read_entry(entry->relid, false);
+	if (now->has_state_position)
+		return !built_before(now->state_built_by, snap);
+	return entry->has_state_position && !built_before(entry->state_built_by, snap);
+}
+
 /* choose_and_refresh: choose the action and do it (run_refresh). */
 static void
 choose_and_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *stats)
@@ -2610,18 +2855,38 @@ choose_and_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *
 	bool		internal_planned = unit_internal_planned;
 
 	decide_action(p, entry, snap, &d, NULL, unit_internal_rows, false);
+	if (d.forget_state)
+		catalog_clear_state_position(entry->relid);
 	if (d.action == DT_ACTION_NO_DATA)
+	{
 		stats->action = "NO_DATA";
+		if (d.catch_up)
+			catalog_set_state_valid(entry->relid, true);
+	}
 	else if (d.action == DT_ACTION_INCREMENTAL)
 	{
-		Assert(aside_what(p->an) == NULL || entry->state_valid);
-		incremental_or_full(p, d.window, d.changed, snap, stats);
+		Assert(aside_what(p->an) == NULL || entry->state_valid || d.catch_up);
+		if (!d.catch_up)
+			incremental_or_full(p, d.window, d.changed, snap, stats);
+		else if (caught_up(p, &d, snap, stats))
+		{
+			catalog_set_state_valid(entry->relid, true);
+			if (stats->message == NULL)
+				stats->message = d.message;
+		}
 	}
 	else
 	{
 		/* the internal DTs its unit skipped, read by the full refresh */
 		if (!d.set_aside && p->an->internal > 0 && !entry->state_valid)
 			refresh_internal(entry->relid, snap);
+		if (!d.set_aside && state_being_built(p, entry, snap))
+		{
+			d.set_aside = true;
+			d.state_rebuilt = false;
+			d.message = "its per-group state is being built apart (dt.build_state), or was after this "
+				"refresh began: refreshed in full from the query, its per-group state set aside";
+		}
 		if (d.set_aside)
 		{
 			full_refresh(p, snap, stats, false);
@@ -2642,7 +2907,8 @@ choose_and_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *
 		ListCell   *lc;
 
 		stats->changes = d.changes;
-		stats->counted = !planned_window && !internal_planned;
+		/* nor is a catch-up that filled the DT again */
+		stats->counted = !planned_window && !internal_planned && !d.refill;
 		foreach(lc, p->sql->count_relids)
 		{
 			if (p->window_logged[foreach_current_index(lc)] == 0)
@@ -3660,4 +3926,168 @@ refresh_scheduled_unit(List *unit, RefreshFreshFn fresh, RefreshCancelledFn canc
 	}
 	UnregisterSnapshot(snap);
 	return true;
+}
+
+/*
+ * build_wanted
+ *		Can the state of DT entry be built apart (refresh_build_state), as
+ *		the catalog says: set aside, not built yet, the DT populated, with a
+ *		position, incremental, not suspended?  (Its kind is the analysis's.)
+ */
+static bool
+build_wanted(DtEntry *entry)
+{
+	return !entry->state_valid && !entry->has_state_position && entry->populated && entry->has_position &&
+		entry->incremental && !entry->suspended;
+}
+
+/*
+ * run_once
+ *		Run the statement sql, without parameters, as of snap, unprepared:
+ *		the statements of a delta-merge DT that merge_plans prepares include
+ *		some that write the DT, whose preparation alone would lock it
+ *		against its refreshes.
+ */
+static void
+run_once(const char *sql, Snapshot snap)
+{
+	SPIPlanPtr	plan = SPI_prepare(sql, 0, NULL);
+
+	if (plan == NULL)
+		elog(ERROR, "could not prepare a statement of the state's build: %s",
+			 SPI_result_code_string(SPI_result));
+	spi_util_run(plan, NULL, NULL, snap);
+	SPI_freeplan(plan);
+}
+
+/*
+ * refresh_build_state
+ *		Build the per-group state of DT relid, set aside while its refreshes
+ *		are full, apart from them (dt.build_state): in the current
+ *		transaction, as of a snapshot of its own, without the DT's refresh
+ *		lock, so that its full refreshes go on meanwhile (they leave the
+ *		state alone while it is aside); its position is recorded
+ *		(catalog_save_state_position), and the next refresh catches up
+ *		from it (catch_up).  Only a delta-merge DT without internal DTs,
+ *		populated, with a position; returns false (nothing built) for
+ *		another, or one whose state is valid or built apart already.  *ms:
+ *		the milliseconds the build took.
+ *
+ * Locks, in this order: AccessShareLock on the DT (a DROP or redefinition
+ * waits for the build, which then finds the DT as it is), on its inputs (as
+ * a refresh: none rewritten under it), ShareUpdateExclusiveLock on their
+ * change logs, which keeps capture_cleanup (which does not wait for it)
+ * from deleting rows after the build's position before that is committed,
+ * as for a DT being created (capture_attach_input), and ExclusiveLock on
+ * the state, which serializes builds, and makes a refresh that would
+ * rebuild the state itself wait for the build (which never waits for a
+ * refresh's locks once it holds the state's).  The snapshot is taken
+ * after them.  When nothing the DT reads changed between its position and
+ * the snapshot, the state is recorded as of the DT's position: the next
+ * refresh then catches up even if it comes before the next full one.
+ */
+bool
+refresh_build_state(Oid relid, double *ms)
+{
+	DtEntry    *entry;
+	DtPlanSet	plans;
+	DtPlanSet  *p = &plans;
+	Query	   *query;
+	Oid			state;
+	Oid			saved_user;
+	int			saved_context;
+	int			guc_level;
+	Snapshot	snap;
+	Datum		window[3];
+	int64		rows = 0;
+	int64		markers = 0;
+	ListCell   *lc;
+	instr_time	started;
+	instr_time	ended;
+
+	*ms = 0;
+	refresh_refuse_nested("build the state of a dynamic table");
+	refresh_require_read_committed("build the state of a dynamic table");
+	INSTR_TIME_SET_CURRENT(started);
+	LockRelationOid(relid, AccessShareLock);
+	entry = catalog_read_entry(relid, false);
+	if (!build_wanted(entry))
+		return false;
+	(void) lock_inputs(list_make1_oid(relid), false);
+	foreach(lc, catalog_input_relids(relid))
+	{
+		Oid			log = capture_log_relid(lfirst_oid(lc));
+
+		if (OidIsValid(log))
+			LockRelationOid(log, ShareUpdateExclusiveLock);
+	}
+	state = names_internal_relid(DT_OBJECT_STATE, relid, 0);
+	if (!OidIsValid(state))
+		return false;
+	LockRelationOid(state, ExclusiveLock);
+	/* a refresh may have rebuilt it, or a build built it, meanwhile */
+	entry = catalog_read_entry(relid, false);
+	if (!build_wanted(entry))
+		return false;
+	snap = RegisterSnapshot(GetLatestSnapshot());
+	SPI_connect();
+	catalog_begin_as_owner(catalog_relation_owner(relid), true, &saved_user, &saved_context);
+	guc_level = settings_pin(entry->settings);
+
+	/*
+	 * Its statements, not its prepared plans (get_plans): preparing those
+	 * that write the DT would lock it against its refreshes.
+	 */
+	memset(p, 0, sizeof(DtPlanSet));
+	p->relid = relid;
+	query = analysis_stored_query(entry);
+	AcquireRewriteLocks(query, true, false);
+	p->an = analysis_analyze(query, relid);
+	if (p->an->strategy == DT_STRATEGY_MERGE && p->an->internal == 0 && !p->an->always_full)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		/* its statements are a refresh's (ddl_guard.c, read_guard.c) */
+		refreshing = lappend_oid(refreshing, relid);
+		MemoryContextSwitchTo(old);
+		PG_TRY();
+		{
+			p->sql = deparse_refresh_sql(relid, p->an);
+			position_window(entry, window);
+			foreach(lc, p->sql->count_relids)
+			{
+				int64		n;
+				int64		m;
+
+				count_plain_window(lfirst_oid(lc), window, snap, &n, &m);
+				rows += n;
+				markers += m;
+			}
+			/* not state_clear's TRUNCATE: refreshes open the state to plan */
+			run_once(psprintf("DELETE FROM %s", names_internal_qualified(DT_OBJECT_STATE, relid, 0)), snap);
+			fill_new_heaps(p, deparse_state_fill_sql(p->sql, few_values(p->sql->aux_relids, AccessExclusiveLock)),
+						   NULL, snap, NULL);
+			foreach(lc, p->sql->state_finish)
+				run_once((char *) lfirst(lc), snap);
+		}
+		PG_FINALLY();
+		{
+			refreshing = list_delete_last(refreshing);
+		}
+		PG_END_TRY();
+	}
+	AtEOXact_GUC(false, guc_level);
+	catalog_end_as_owner(saved_user, saved_context);
+	if (p->sql != NULL)
+	{
+		CommandCounterIncrement();
+		catalog_save_state_position(relid, snap, GetCurrentCommandId(false),
+									rows == 0 && markers == 0 ? entry : NULL);
+	}
+	SPI_finish();
+	UnregisterSnapshot(snap);
+	INSTR_TIME_SET_CURRENT(ended);
+	INSTR_TIME_SUBTRACT(ended, started);
+	*ms = INSTR_TIME_GET_MILLISEC(ended);
+	return p->sql != NULL;
 }

@@ -46,12 +46,14 @@ typedef TimestampTz (*RefreshFreshFn) (Oid relid);
 typedef bool (*RefreshCancelledFn) (void);
 
 extern bool refresh_adaptive;
+extern bool refresh_build_apart;
 
 extern void refresh_dynamic_table(Oid relid, const char *trigger, DtRefreshStats *stats,
 								  volatile DtRefreshAttempt *attempt, RefreshFreshFn fresh);
 extern bool refresh_scheduled_unit(List *unit, RefreshFreshFn fresh, RefreshCancelledFn cancelled,
 								   bool *settled, bool clean_logs);
 extern void refresh_empty(Oid relid);
+extern bool refresh_build_state(Oid relid, double *ms);
 extern bool refresh_running(void);
 
 /* A row of dt.explain_refresh (refresh_explain). */
