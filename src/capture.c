@@ -1869,10 +1869,12 @@ capture_mark_rebuild(Oid relid)
  *		reader for each run of rows of one transaction (the readers' own
  *		transactions, whose rows are told apart by command, aside): after
  *		each but the last of the DTs over a log refresh in turn, none is, as
- *		the others have not consumed the last window.
+ *		the others have not consumed the last window.  With first_only, only
+ *		the log's first row is tested: the oldest, where rows a skipped
+ *		cleanup left are (capture_cleanup_consumed).
  */
 static bool
-any_consumed_by_all(Oid logoid)
+any_consumed_by_all(Oid logoid, bool first_only)
 {
 	int			nreaders = (int) SPI_processed;
 	WindowStart *readers = palloc(sizeof(WindowStart) * Max(nreaders, 1));
@@ -1896,6 +1898,8 @@ any_consumed_by_all(Oid logoid)
 		found = true;
 		for (i = 0; i < nreaders && found; i++)
 			found = consumed_at(slot, &readers[i]);
+		if (first_only)
+			break;
 	}
 	table_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
@@ -1985,7 +1989,8 @@ cleanup(Oid relid, bool window_known)
 	readers = catalog_version_current() ? LOG_READERS_SQL : LOG_READERS_SQL_1_0;
 	SPI_connect();
 	catalog_exec(readers, 1, types, values, NULL, SPI_OK_SELECT);
-	if (window_known ? !window_consumed_by_all(window_record(logoid)) : !any_consumed_by_all(logoid))
+	if (window_known ? !window_consumed_by_all(window_record(logoid)) && !any_consumed_by_all(logoid, true)
+		: !any_consumed_by_all(logoid, false))
 	{
 		SPI_finish();
 		return true;
@@ -2025,8 +2030,14 @@ capture_cleanup(Oid relid)
  *		scan of the log (after each but the last of TPC-H's DTs over
  *		lineitem, a scan of its whole log that found nothing).  Where
  *		read_changes recorded no window (a full refresh, a window of more
- *		than WINDOW_XIDS_MAX transactions), as capture_cleanup.  A row left
- *		over by a cleanup skipped earlier goes with the next delete.
+ *		than WINDOW_XIDS_MAX transactions), as capture_cleanup.  Rows that
+ *		a cleanup skipped for the lock left are among the log's oldest: its
+ *		first row (the oldest, unless VACUUM made room before it) is tested
+ *		too (any_consumed_by_all, first_only), and the delete takes them.
+ *		Without that test, two DTs over one table refreshed at once, round
+ *		after round, kept every round's rows: the cleanup of the one that
+ *		held the log's lock to its commit found its window not consumed by
+ *		the other, whose cleanup was skipped for the lock.
  */
 bool
 capture_cleanup_consumed(Oid relid)
