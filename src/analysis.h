@@ -359,7 +359,6 @@ extern Query *querytree_inline_ctes(Query *query);
 extern Query *querytree_flatten(Query *query);
 extern bool querytree_is_constant(Node *node);
 extern char *querytree_input_reason(DtInput *input);
-extern bool querytree_has_row_security(Oid relid);
 
 /* ---------------------------------------------------------------------
  * merge.c

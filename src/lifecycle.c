@@ -51,6 +51,7 @@
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/rls.h"
 #include "utils/ruleutils.h"
 #include "utils/syscache.h"
 
@@ -204,10 +205,12 @@ lifecycle_choose_strategy(DtEntry *entry, DtAnalysis *an, const char *name)
  *		too: CREATE TRIGGER dt_guard takes only the TRIGGER privilege.
  *
  *		A table with row-level security read through a view of another role
- *		(not security_invoker) is refused in a new query: the view's owner
- *		is the user its policies see, but the query is kept as SQL with the
- *		view expanded and run as the DT's owner, whose policies give other
- *		rows (a DT over such a view held one row where the view shows three).
+ *		(not security_invoker) is refused in a new query, unless neither
+ *		role is subject to its policies (its owner, a superuser): the view's
+ *		owner is the user its policies see, but the query is kept as SQL
+ *		with the view expanded and run as the DT's owner, whose policies give
+ *		other rows (a DT over such a view held one row where the view shows
+ *		three).
  *
  *		TABLESAMPLE without REPEATABLE samples other rows on every run, like
  *		a volatile function: no table can equal such a query.  Checked for
@@ -234,7 +237,8 @@ lifecycle_refuse_inputs(Query *query, bool restored)
 					 errhint("Add REPEATABLE (seed) to the TABLESAMPLE clause of \"%s\".",
 							 get_rel_name(rte->relid))));
 		if (!restored && OidIsValid(rte->checkAsUser) && rte->checkAsUser != GetUserId() &&
-			querytree_has_row_security(rte->relid))
+			(check_enable_rls(rte->relid, rte->checkAsUser, true) == RLS_ENABLED ||
+			 check_enable_rls(rte->relid, GetUserId(), true) == RLS_ENABLED))
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("dynamic table query cannot read \"%s\", which has row-level security, through a view of role \"%s\"",

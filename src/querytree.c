@@ -752,9 +752,9 @@ querytree_kept_conditions(Query *query, Node *cond, Relids nullable)
 	return kept == NIL ? NULL : (Node *) make_ands_explicit(kept);
 }
 
-/* querytree_has_row_security: is row-level security enabled on relid? */
-bool
-querytree_has_row_security(Oid relid)
+/* relation_has_row_security: is row-level security enabled on relid? */
+static bool
+relation_has_row_security(Oid relid)
 {
 	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
 	bool		rls;
@@ -778,7 +778,7 @@ querytree_input_reason(DtInput *input)
 		return psprintf("reading \"%s\", whose changes cannot be captured (a system catalog, materialized view, "
 						"foreign table, unlogged table, partition or child read directly, or a table read with ONLY)",
 						get_rel_name(input->relid));
-	if (querytree_has_row_security(input->relid))
+	if (relation_has_row_security(input->relid))
 		return psprintf("row-level security on \"%s\"", get_rel_name(input->relid));
 	return NULL;
 }

@@ -400,6 +400,10 @@ SELECT dt.create_dynamic_table('bob_rlv_invoker', 'SELECT id, val FROM rlv_invok
 SELECT id, val FROM bob_rlv_invoker;
 SELECT dt_test.check('bob_rlv_invoker');
 RESET ROLE;
+-- neither a superuser nor alice, who owns rl, is subject to its policies
+SELECT dt.create_dynamic_table('super_rlv', 'SELECT id, val FROM rlv');
+SELECT count(*) AS super_rlv_rows FROM super_rlv;
+SELECT dt_test.check('super_rlv');
 
 SET client_min_messages = warning;
 DROP SCHEMA dt_priv CASCADE;
