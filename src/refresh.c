@@ -2448,6 +2448,7 @@ catch_up(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 *inpu
 		return false;
 	if (!built_before(entry->state_built_by, snap))
 	{
+		d->forget_state = false;
 		d->set_aside = true;
 		d->message = d->why = "its per-group state was built apart (dt.build_state) after this refresh "
 			"began: refreshed in full from the query, its per-group state catches up at the next refresh";
@@ -2462,6 +2463,7 @@ catch_up(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 *inpu
 	{
 		d->refill = !state_position_covered(entry) || window_log_rows(p) != own_log_rows;
 		d->catch_up = true;
+		d->forget_state = false;
 		if (state_rows == 0 && !d->refill)
 		{
 			d->action = DT_ACTION_NO_DATA;
@@ -2479,8 +2481,8 @@ catch_up(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 *inpu
 			"the changes since are read";
 		return true;
 	}
-	/* a marker since, or the history says full is cheaper */
-	d->forget_state = true;
+	/* a marker since, or the history says full is cheaper: forgotten */
+	Assert(d->forget_state);
 
 	/*
 	 * the DT's own window again: the full refresh reads which logs it had
@@ -2517,6 +2519,15 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 
 	memset(d, 0, sizeof(DtDecision));
 	d->action = DT_ACTION_FULL;
+
+	/*
+	 * A state built apart that this refresh does not catch up from (catch_up
+	 * keeps it only for the next refresh) is of no use: row-level security
+	 * forced on an input, its capture disabled, and the like make the
+	 * refreshes full for as long as they last, and the logs would keep every
+	 * row after its position meanwhile.
+	 */
+	d->forget_state = entry->has_state_position;
 	if (OidIsValid(rls))
 	{
 		/*
@@ -2559,10 +2570,9 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 	{
 		/*
 		 * restored, suspended, or its guard was disabled: no position; the
-		 * logs kept no rows for a state built apart meanwhile
+		 * logs kept no rows for a state built apart meanwhile (forgotten)
 		 */
 		d->state_rebuilt = what != NULL;
-		d->forget_state = entry->has_state_position;
 		d->message = d->why = entry->no_position_reason != NULL ? entry->no_position_reason
 			: "the first refresh after a restore is full";
 		return;

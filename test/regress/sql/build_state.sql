@@ -199,6 +199,24 @@ UPDATE bs SET x = x + 1 WHERE id IN (SELECT id FROM bs ORDER BY id LIMIT 3);
 SELECT * FROM refresh_agg();
 RESET pg_dynamic_tables.adaptive_refresh;
 
+-- 7. Row-level security forced on an input: the refreshes are full for as
+-- long as it is, and the state built apart, of no use, is forgotten by
+-- the first (the logs would keep every row after its position for as
+-- long); once it is gone, the state is rebuilt.
+SELECT set_aside();
+SELECT writes(10);
+SELECT dt.build_state('bs_agg') AS built;
+ALTER TABLE bs ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+CREATE POLICY bs_all ON bs USING (true);
+SELECT writes(10);
+SELECT * FROM refresh_all();
+SELECT count(*) AS positions FROM dt_internal.state_position;
+DROP POLICY bs_all ON bs;
+ALTER TABLE bs NO FORCE ROW LEVEL SECURITY, DISABLE ROW LEVEL SECURITY;
+SELECT writes(10);
+SELECT * FROM refresh_all();
+SELECT * FROM state();
+
 SELECT count(dt.drop_dynamic_table(name::regclass)) AS dropped FROM bs_dts;
 SELECT dt.drop_dynamic_table('bs_rows');
 DROP FUNCTION writes(int), refresh_all(), set_aside(), state(), message(), cheap_history(), refresh_agg();
