@@ -3508,6 +3508,21 @@ refuse_unsafe_refresh(Oid relid)
 }
 
 /*
+ * read_locked_entry
+ *		The catalog entry of DT relid, whose lock the caller took: it may
+ *		have been dropped while the caller waited for it.
+ */
+static DtEntry *
+read_locked_entry(Oid relid)
+{
+	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("dynamic table with OID %u does not exist", relid)));
+	return catalog_read_entry(relid, false);
+}
+
+/*
  * refresh_one
  *		Refresh one DT, already locked by the caller, as of snapshot snap;
  *		then, with clean_logs, delete the rows of the logs it read that
@@ -3556,11 +3571,7 @@ refresh_one(Oid relid, Snapshot snap, TimestampTz data_timestamp, const char *tr
 	}
 	unit_internal_rows = after_internal ? group_rows : 0;
 	unit_internal_planned = after_internal && group_planned;
-	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("dynamic table with OID %u does not exist", relid)));
-	entry = catalog_read_entry(relid, false);
+	entry = read_locked_entry(relid);
 	refuse_unsafe_refresh(relid);
 	/* after pg_upgrade: the tree stored again, from the definition */
 	analysis_renew_tree(entry);
@@ -4020,7 +4031,7 @@ refresh_build_state(Oid relid, double *ms)
 	refresh_require_read_committed("build the state of a dynamic table");
 	INSTR_TIME_SET_CURRENT(started);
 	LockRelationOid(relid, AccessShareLock);
-	entry = catalog_read_entry(relid, false);
+	entry = read_locked_entry(relid);
 	if (!build_wanted(entry))
 		return false;
 	(void) lock_inputs(list_make1_oid(relid), false);
