@@ -2884,6 +2884,15 @@ choose_and_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *
 			if (stats->message == NULL)
 				stats->message = d.message;
 		}
+		else
+		{
+			/*
+			 * the merge and a rebuild failed (a data exception): the next
+			 * refreshes wait before they try a rebuild again, and the logs
+			 * need not keep the rows after the state's position meanwhile
+			 */
+			catalog_clear_state_position(entry->relid);
+		}
 	}
 	else
 	{
