@@ -2536,7 +2536,7 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 		 * could not take unfiltered changes after one built through the
 		 * policies.
 		 */
-		d->message = d->why = psprintf("row-level security is in force on \"%s\"; refreshed in full",
+		d->message = d->why = psprintf(DT_MESSAGE_RLS "is in force on \"%s\"; refreshed in full",
 									   get_rel_name(rls));
 		return;
 	}
@@ -4014,7 +4014,10 @@ run_once(const char *sql, Snapshot snap)
  * refresh's locks once it holds the state's).  The snapshot is taken
  * after them.  When nothing the DT reads changed between its position and
  * the snapshot, the state is recorded as of the DT's position: the next
- * refresh then catches up even if it comes before the next full one.
+ * refresh then catches up even if it comes before the next full one; not
+ * if the DT's last refresh ran its query with row-level security on an
+ * input (catalog_rows_filtered): its rows may be filtered, and only a
+ * catch-up from a position of the build's own fills it from the state.
  */
 bool
 refresh_build_state(Oid relid, double *ms)
@@ -4110,9 +4113,11 @@ refresh_build_state(Oid relid, double *ms)
 	catalog_end_as_owner(saved_user, saved_context);
 	if (p->sql != NULL)
 	{
+		/* as of the DT's position only if its rows are the query's there */
+		bool		at_position = rows == 0 && markers == 0 && !catalog_rows_filtered(relid);
+
 		CommandCounterIncrement();
-		catalog_save_state_position(relid, snap, GetCurrentCommandId(false),
-									rows == 0 && markers == 0 ? entry : NULL);
+		catalog_save_state_position(relid, snap, GetCurrentCommandId(false), at_position ? entry : NULL);
 	}
 	SPI_finish();
 	UnregisterSnapshot(snap);
