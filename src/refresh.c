@@ -3991,6 +3991,31 @@ run_once(const char *sql, Snapshot snap)
 }
 
 /*
+ * refuse_uncaptured_writes
+ *		A build from a trigger of a statement writing input relid (or one of
+ *		its partitions or children) would read its rows, whose capture, at
+ *		the end of the statement, comes after the build's position: the
+ *		catch-up would merge them again.  Refused while the statement's
+ *		trigger events are pending, as TRUNCATE is.
+ */
+static void
+refuse_uncaptured_writes(Oid relid)
+{
+	ListCell   *lc;
+
+	foreach(lc, find_all_inheritors(relid, NoLock, NULL))
+	{
+		if (AfterTriggerPendingOnRel(lfirst_oid(lc)))
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_IN_USE),
+					 errmsg("cannot build the state of a dynamic table while a statement writing \"%s\" runs",
+							get_rel_name(lfirst_oid(lc))),
+					 errdetail("Its changes are captured when it ends, after the state would have read them."),
+					 errhint("Build it after the statement, not from its triggers.")));
+	}
+}
+
+/*
  * refresh_build_state
  *		Build the per-group state of DT relid, set aside while its refreshes
  *		are full, apart from them (dt.build_state): in the current
@@ -4051,6 +4076,7 @@ refresh_build_state(Oid relid, double *ms)
 	{
 		Oid			log = capture_log_relid(lfirst_oid(lc));
 
+		refuse_uncaptured_writes(lfirst_oid(lc));
 		if (OidIsValid(log))
 			LockRelationOid(log, ShareUpdateExclusiveLock);
 	}
