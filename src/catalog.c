@@ -940,6 +940,29 @@ catalog_clear_state_position(Oid relid)
 	SPI_finish();
 }
 
+/*
+ * catalog_rows_filtered
+ *		Did the latest refresh that wrote the rows of DT relid (not NO_DATA)
+ *		run its query with row-level security on an input (its message
+ *		begins with DT_MESSAGE_RLS)?  Its rows may then be the query's as
+ *		the policies let its owner see it, not the query's.
+ */
+bool
+catalog_rows_filtered(Oid relid)
+{
+	bool		filtered;
+	bool		isnull;
+
+	SPI_connect();
+	catalog_exec_relid("SELECT pg_catalog.starts_with(coalesce(r.state_message, ''), '" DT_MESSAGE_RLS "') "
+					   "FROM " DT_INTERNAL_SCHEMA ".refresh_log r WHERE r.relid = $1 AND r.state = 'SUCCEEDED' "
+					   "AND r.refresh_action <> 'NO_DATA' ORDER BY r.refresh_id DESC LIMIT 1",
+					   relid, SPI_OK_SELECT);
+	filtered = SPI_processed > 0 && DatumGetBool(spi_util_datum(0, 1, &isnull));
+	SPI_finish();
+	return filtered;
+}
+
 /* ---------------------------------------------------------------------
  * Which DTs read which
  * ---------------------------------------------------------------------

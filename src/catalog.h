@@ -180,6 +180,14 @@ typedef struct DtRefreshStats
  */
 #define DT_MESSAGE_BUILD_APART	"is to be built apart (dt.build_state)"
 
+/*
+ * How the reason begins of a full refresh that ran its query with
+ * row-level security on an input (querytree_input_reason, and refresh.c's
+ * decide_action when the policies apply to the owner): its rows may be
+ * filtered, not the query's as of its position (catalog_rows_filtered).
+ */
+#define DT_MESSAGE_RLS	"row-level security "
+
 typedef struct DtRefreshCosts
 {
 	int			nincremental;
@@ -244,6 +252,7 @@ extern bool catalog_is_populated(Oid relid);
 extern void catalog_set_state_valid(Oid relid, bool valid);
 extern void catalog_save_state_position(Oid relid, Snapshot snapshot, CommandId cid, const DtEntry *at);
 extern void catalog_clear_state_position(Oid relid);
+extern bool catalog_rows_filtered(Oid relid);
 extern void catalog_save_position(Oid relid, Snapshot snapshot, CommandId cid,
 								  TimestampTz data_timestamp, bool populated);
 typedef List *(*DtInputsOf) (Oid relid, void *arg);

@@ -779,7 +779,7 @@ querytree_input_reason(DtInput *input)
 						"foreign table, unlogged table, partition or child read directly, or a table read with ONLY)",
 						get_rel_name(input->relid));
 	if (relation_has_row_security(input->relid))
-		return psprintf("row-level security on \"%s\"", get_rel_name(input->relid));
+		return psprintf(DT_MESSAGE_RLS "on \"%s\"", get_rel_name(input->relid));
 	return NULL;
 }
 

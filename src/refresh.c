@@ -2448,6 +2448,7 @@ catch_up(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 *inpu
 		return false;
 	if (!built_before(entry->state_built_by, snap))
 	{
+		d->forget_state = false;
 		d->set_aside = true;
 		d->message = d->why = "its per-group state was built apart (dt.build_state) after this refresh "
 			"began: refreshed in full from the query, its per-group state catches up at the next refresh";
@@ -2462,6 +2463,7 @@ catch_up(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 *inpu
 	{
 		d->refill = !state_position_covered(entry) || window_log_rows(p) != own_log_rows;
 		d->catch_up = true;
+		d->forget_state = false;
 		if (state_rows == 0 && !d->refill)
 		{
 			d->action = DT_ACTION_NO_DATA;
@@ -2479,8 +2481,8 @@ catch_up(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 *inpu
 			"the changes since are read";
 		return true;
 	}
-	/* a marker since, or the history says full is cheaper */
-	d->forget_state = true;
+	/* a marker since, or the history says full is cheaper: forgotten */
+	Assert(d->forget_state);
 
 	/*
 	 * the DT's own window again: the full refresh reads which logs it had
@@ -2517,6 +2519,15 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 
 	memset(d, 0, sizeof(DtDecision));
 	d->action = DT_ACTION_FULL;
+
+	/*
+	 * A state built apart that this refresh does not catch up from (catch_up
+	 * keeps it only for the next refresh) is of no use: row-level security
+	 * forced on an input, its capture disabled, and the like make the
+	 * refreshes full for as long as they last, and the logs would keep every
+	 * row after its position meanwhile.
+	 */
+	d->forget_state = entry->has_state_position;
 	if (OidIsValid(rls))
 	{
 		/*
@@ -2525,7 +2536,7 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 		 * could not take unfiltered changes after one built through the
 		 * policies.
 		 */
-		d->message = d->why = psprintf("row-level security is in force on \"%s\"; refreshed in full",
+		d->message = d->why = psprintf(DT_MESSAGE_RLS "is in force on \"%s\"; refreshed in full",
 									   get_rel_name(rls));
 		return;
 	}
@@ -2559,10 +2570,9 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 	{
 		/*
 		 * restored, suspended, or its guard was disabled: no position; the
-		 * logs kept no rows for a state built apart meanwhile
+		 * logs kept no rows for a state built apart meanwhile (forgotten)
 		 */
 		d->state_rebuilt = what != NULL;
-		d->forget_state = entry->has_state_position;
 		d->message = d->why = entry->no_position_reason != NULL ? entry->no_position_reason
 			: "the first refresh after a restore is full";
 		return;
@@ -2873,6 +2883,15 @@ choose_and_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *
 			catalog_set_state_valid(entry->relid, true);
 			if (stats->message == NULL)
 				stats->message = d.message;
+		}
+		else
+		{
+			/*
+			 * the merge and a rebuild failed (a data exception): the next
+			 * refreshes wait before they try a rebuild again, and the logs
+			 * need not keep the rows after the state's position meanwhile
+			 */
+			catalog_clear_state_position(entry->relid);
 		}
 	}
 	else
@@ -3498,6 +3517,21 @@ refuse_unsafe_refresh(Oid relid)
 }
 
 /*
+ * read_locked_entry
+ *		The catalog entry of DT relid, whose lock the caller took: it may
+ *		have been dropped while the caller waited for it.
+ */
+static DtEntry *
+read_locked_entry(Oid relid)
+{
+	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("dynamic table with OID %u does not exist", relid)));
+	return catalog_read_entry(relid, false);
+}
+
+/*
  * refresh_one
  *		Refresh one DT, already locked by the caller, as of snapshot snap;
  *		then, with clean_logs, delete the rows of the logs it read that
@@ -3546,11 +3580,7 @@ refresh_one(Oid relid, Snapshot snap, TimestampTz data_timestamp, const char *tr
 	}
 	unit_internal_rows = after_internal ? group_rows : 0;
 	unit_internal_planned = after_internal && group_planned;
-	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("dynamic table with OID %u does not exist", relid)));
-	entry = catalog_read_entry(relid, false);
+	entry = read_locked_entry(relid);
 	refuse_unsafe_refresh(relid);
 	/* after pg_upgrade: the tree stored again, from the definition */
 	analysis_renew_tree(entry);
@@ -3961,6 +3991,31 @@ run_once(const char *sql, Snapshot snap)
 }
 
 /*
+ * refuse_uncaptured_writes
+ *		A build from a trigger of a statement writing input relid (or one of
+ *		its partitions or children) would read its rows, whose capture, at
+ *		the end of the statement, comes after the build's position: the
+ *		catch-up would merge them again.  Refused while the statement's
+ *		trigger events are pending, as TRUNCATE is.
+ */
+static void
+refuse_uncaptured_writes(Oid relid)
+{
+	ListCell   *lc;
+
+	foreach(lc, find_all_inheritors(relid, NoLock, NULL))
+	{
+		if (AfterTriggerPendingOnRel(lfirst_oid(lc)))
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_IN_USE),
+					 errmsg("cannot build the state of a dynamic table while a statement writing \"%s\" runs",
+							get_rel_name(lfirst_oid(lc))),
+					 errdetail("Its changes are captured when it ends, after the state would have read them."),
+					 errhint("Build it after the statement, not from its triggers.")));
+	}
+}
+
+/*
  * refresh_build_state
  *		Build the per-group state of DT relid, set aside while its refreshes
  *		are full, apart from them (dt.build_state): in the current
@@ -3984,7 +4039,10 @@ run_once(const char *sql, Snapshot snap)
  * refresh's locks once it holds the state's).  The snapshot is taken
  * after them.  When nothing the DT reads changed between its position and
  * the snapshot, the state is recorded as of the DT's position: the next
- * refresh then catches up even if it comes before the next full one.
+ * refresh then catches up even if it comes before the next full one; not
+ * if the DT's last refresh ran its query with row-level security on an
+ * input (catalog_rows_filtered): its rows may be filtered, and only a
+ * catch-up from a position of the build's own fills it from the state.
  */
 bool
 refresh_build_state(Oid relid, double *ms)
@@ -4010,7 +4068,7 @@ refresh_build_state(Oid relid, double *ms)
 	refresh_require_read_committed("build the state of a dynamic table");
 	INSTR_TIME_SET_CURRENT(started);
 	LockRelationOid(relid, AccessShareLock);
-	entry = catalog_read_entry(relid, false);
+	entry = read_locked_entry(relid);
 	if (!build_wanted(entry))
 		return false;
 	(void) lock_inputs(list_make1_oid(relid), false);
@@ -4018,6 +4076,7 @@ refresh_build_state(Oid relid, double *ms)
 	{
 		Oid			log = capture_log_relid(lfirst_oid(lc));
 
+		refuse_uncaptured_writes(lfirst_oid(lc));
 		if (OidIsValid(log))
 			LockRelationOid(log, ShareUpdateExclusiveLock);
 	}
@@ -4080,9 +4139,11 @@ refresh_build_state(Oid relid, double *ms)
 	catalog_end_as_owner(saved_user, saved_context);
 	if (p->sql != NULL)
 	{
+		/* as of the DT's position only if its rows are the query's there */
+		bool		at_position = rows == 0 && markers == 0 && !catalog_rows_filtered(relid);
+
 		CommandCounterIncrement();
-		catalog_save_state_position(relid, snap, GetCurrentCommandId(false),
-									rows == 0 && markers == 0 ? entry : NULL);
+		catalog_save_state_position(relid, snap, GetCurrentCommandId(false), at_position ? entry : NULL);
 	}
 	SPI_finish();
 	UnregisterSnapshot(snap);

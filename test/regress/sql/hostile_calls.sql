@@ -210,7 +210,7 @@ INSERT INTO calls (area, call) VALUES
 ('create: refresh_mode', $c$SELECT dt.create_dynamic_table('q', 'SELECT xmin AS x, t FROM mine', refresh_mode => 'incremental')$c$),
 ('create: initialize', $c$SELECT dt.create_dynamic_table('q', 'SELECT 1 AS x', initialize => NULL)$c$),
 ('create: initialize', $c$SELECT dt.create_dynamic_table('q', 'SELECT 1 AS x', initialize => 'on_create; DROP TABLE mine')$c$),
--- dt.refresh, dt.alter_dynamic_table, dt.suspend, dt.resume,
+-- dt.refresh, dt.build_state, dt.alter_dynamic_table, dt.suspend, dt.resume,
 -- dt.drop_dynamic_table: NULLs, what is not a dynamic table, what is not hers
 ('refresh', $c$SELECT action FROM dt.refresh(NULL)$c$),
 ('refresh', $c$SELECT action FROM dt.refresh(0)$c$),
@@ -218,6 +218,12 @@ INSERT INTO calls (area, call) VALUES
 ('refresh', $c$SELECT action FROM dt.refresh('mine')$c$),
 ('refresh', $c$SELECT action FROM dt.refresh('victim_dt')$c$),
 ('refresh', $c$SELECT action FROM dt.refresh('mine_dt')$c$),
+('build_state', $c$SELECT dt.build_state(NULL)$c$),
+('build_state', $c$SELECT dt.build_state(0)$c$),
+('build_state', $c$SELECT dt.build_state('pg_class')$c$),
+('build_state', $c$SELECT dt.build_state('mine')$c$),
+('build_state', $c$SELECT dt.build_state('victim_dt')$c$),
+('build_state', $c$SELECT dt.build_state('mine_dt')$c$),
 ('alter', $c$SELECT dt.alter_dynamic_table(NULL, '1 hour')$c$),
 ('alter', $c$SELECT dt.alter_dynamic_table('victim_dt', 'downstream')$c$),
 ('alter', $c$SELECT dt.alter_dynamic_table('mine', '1 hour')$c$),
@@ -334,6 +340,7 @@ INSERT INTO refresh_calls (area, call) VALUES
 ('in a refresh', $c$SELECT dt.drop_dynamic_table('dt_hostile.mine_dt')$c$),
 ('in a refresh', $c$SELECT dt.alter_dynamic_table('dt_hostile.mine_dt', '1 hour')$c$),
 ('in a refresh', $c$SELECT dt.suspend('dt_hostile.mine_dt')$c$),
+('in a refresh', $c$SELECT dt.build_state('dt_hostile.mine_dt')$c$),
 ('in a refresh', $c$SELECT dt.resume('dt_hostile.mine_dt')$c$);
 -- changes waiting: an updated row, a deleted and re-inserted row of mine
 UPDATE mine SET v = v + 1 WHERE id = 1;
