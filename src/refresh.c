@@ -3754,6 +3754,33 @@ lock_unit(List *unit, bool nowait)
 }
 
 /*
+ * refuse_uncaptured_writes
+ *		A build or a refresh (what) from a trigger of a statement writing
+ *		input relid (or one of its partitions or children) would read its
+ *		rows from the table, whose capture, at the end of the statement,
+ *		comes after the position: the next refresh would merge them again
+ *		(a build's catch-up, or the incremental refresh after a full one or
+ *		a rebuild).  Refused while the statement's trigger events are
+ *		pending, as TRUNCATE is.
+ */
+static void
+refuse_uncaptured_writes(Oid relid, const char *what)
+{
+	ListCell   *lc;
+
+	foreach(lc, find_all_inheritors(relid, NoLock, NULL))
+	{
+		if (AfterTriggerPendingOnRel(lfirst_oid(lc)))
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_IN_USE),
+					 errmsg("cannot %s while a statement writing \"%s\" runs", what, get_rel_name(lfirst_oid(lc))),
+					 errdetail("Its changes are captured when it ends, after the %s would have read them.",
+							   strcmp(what, "refresh a dynamic table") == 0 ? "refresh" : "state"),
+					 errhint("Do it after the statement, not from its triggers.")));
+	}
+}
+
+/*
  * refresh_dynamic_table
  *		Bring a DT up to date now, in the current transaction: first the DTs
  *		it reads (directly or not), then the DT itself, all as of one
@@ -3775,6 +3802,7 @@ refresh_dynamic_table(Oid relid, const char *trigger, DtRefreshStats *stats,
 	Snapshot	snap;
 	TimestampTz data_timestamp;
 	ListCell   *lc;
+	ListCell   *lc2;
 
 	attempt->relid = InvalidOid;
 	attempt->name = NULL;
@@ -3793,6 +3821,14 @@ refresh_dynamic_table(Oid relid, const char *trigger, DtRefreshStats *stats,
 	}
 	lock_unit(unit, false);
 	(void) lock_inputs(unit, false);
+	foreach(lc, unit)
+	{
+		foreach(lc2, catalog_input_relids(lfirst_oid(lc)))
+		{
+			if (!list_member_oid(unit, lfirst_oid(lc2)))
+				refuse_uncaptured_writes(lfirst_oid(lc2), "refresh a dynamic table");
+		}
+	}
 	/* After the locks: S sees everything earlier refreshes committed. */
 	snap = RegisterSnapshot(GetLatestSnapshot());
 	group_parent = InvalidOid;
@@ -3991,31 +4027,6 @@ run_once(const char *sql, Snapshot snap)
 }
 
 /*
- * refuse_uncaptured_writes
- *		A build from a trigger of a statement writing input relid (or one of
- *		its partitions or children) would read its rows, whose capture, at
- *		the end of the statement, comes after the build's position: the
- *		catch-up would merge them again.  Refused while the statement's
- *		trigger events are pending, as TRUNCATE is.
- */
-static void
-refuse_uncaptured_writes(Oid relid)
-{
-	ListCell   *lc;
-
-	foreach(lc, find_all_inheritors(relid, NoLock, NULL))
-	{
-		if (AfterTriggerPendingOnRel(lfirst_oid(lc)))
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_IN_USE),
-					 errmsg("cannot build the state of a dynamic table while a statement writing \"%s\" runs",
-							get_rel_name(lfirst_oid(lc))),
-					 errdetail("Its changes are captured when it ends, after the state would have read them."),
-					 errhint("Build it after the statement, not from its triggers.")));
-	}
-}
-
-/*
  * refresh_build_state
  *		Build the per-group state of DT relid, set aside while its refreshes
  *		are full, apart from them (dt.build_state): in the current
@@ -4076,7 +4087,7 @@ refresh_build_state(Oid relid, double *ms)
 	{
 		Oid			log = capture_log_relid(lfirst_oid(lc));
 
-		refuse_uncaptured_writes(lfirst_oid(lc));
+		refuse_uncaptured_writes(lfirst_oid(lc), "build the state of a dynamic table");
 		if (OidIsValid(log))
 			LockRelationOid(log, ShareUpdateExclusiveLock);
 	}
