@@ -2704,7 +2704,6 @@ typedef struct StateBuild
 	Oid			relid;			/* set by build_state_work: the DT tried */
 	int64		refresh_id;		/* ... its last refresh */
 	bool		built;			/* ... whether its state was built */
-	bool		locked;			/* ... whether a lock it needs was not free */
 } StateBuild;
 
 /*
@@ -2769,6 +2768,13 @@ another_worker_free(void)
 	return false;
 }
 
+/* build_error_context: what a refresh worker's failed build was. */
+static void
+build_error_context(void *arg)
+{
+	errcontext("a refresh worker's build of the per-group state of \"%s\" apart", (const char *) arg);
+}
+
 /*
  * build_state_work
  *		Build apart the state of the first DT of this database whose last
@@ -2779,7 +2785,8 @@ another_worker_free(void)
  *		longest full refresh.  Only while another worker slot is free or idle
  *		(another_worker_free); the worker is busy meanwhile (a DROP cancels
  *		it, workers_cancel_refresh), within pg_dynamic_tables.refresh_timeout,
- *		and takes the build's locks only if they are free (build->locked).
+ *		and takes the build's locks only if they are free (if not, the build
+ *		is tried again at a later idle pass).
  */
 static void
 build_state_work(void *arg)
@@ -2788,6 +2795,8 @@ build_state_work(void *arg)
 	WorkerSlot *me = &shared->workers[my_worker_slot];
 	ListCell   *lc;
 	double		ms;
+	bool		locked;
+	ErrorContextCallback callback;
 
 	foreach(lc, catalog_states_to_build())
 	{
@@ -2816,7 +2825,12 @@ build_state_work(void *arg)
 		pgstat_report_activity(STATE_RUNNING, psprintf("build of the state of %s", get_rel_name(b->relid)));
 		if (workers_refresh_timeout > 0)
 			enable_timeout_after(STATEMENT_TIMEOUT, workers_refresh_timeout);
-		build->built = refresh_build_state(b->relid, true, &build->locked, &ms);
+		callback.callback = build_error_context;
+		callback.arg = get_rel_name(b->relid);
+		callback.previous = error_context_stack;
+		error_context_stack = &callback;
+		build->built = refresh_build_state(b->relid, true, &locked, &ms);
+		error_context_stack = callback.previous;
 		if (workers_refresh_timeout > 0)
 			disable_timeout(STATEMENT_TIMEOUT, false);
 		if (build->built)
@@ -2837,7 +2851,7 @@ build_state_work(void *arg)
 static bool
 build_state_when_idle(TimestampTz now, TimestampTz wake)
 {
-	StateBuild	build = {wake - now, InvalidOid, 0, false, false};
+	StateBuild	build = {wake - now, InvalidOid, 0, false};
 	bool		failed;
 	bool		cancelled;
 
