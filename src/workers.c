@@ -2608,6 +2608,51 @@ compact_logs(List *unit, bool force, TimestampTz *wake)
 }
 
 /*
+ * idle_again
+ *		This worker's refresh (run_unit) or build of a state
+ *		(build_state_when_idle) ended: it is idle, and a long unit left for
+ *		it, or a database waiting for a slot, may go now.
+ */
+static void
+idle_again(void)
+{
+	Latch	   *launcher;
+	Latch	   *held[DT_MAX_WORKERS];
+	int			nheld = 0;
+	int			i;
+	bool		was_long;
+
+	SpinLockAcquire(&shared->mutex);
+	/* a long refresh ends: a long unit held for it may go (neediest_database) */
+	was_long = running_long(&shared->workers[my_worker_slot], GetCurrentTimestamp());
+	shared->workers[my_worker_slot].state = WORKER_IDLE;
+	shared->workers[my_worker_slot].nrelids = 0;
+	shared->workers[my_worker_slot].building = InvalidOid;
+	shared->workers[my_worker_slot].cancelled = false;
+	shared->workers[my_worker_slot].long_refresh = false;
+	shared->workers[my_worker_slot].since = GetCurrentTimestamp();
+	launcher = shared->slot_wanted || was_long ? shared->launcher_latch : NULL;
+	/* workers that left a long unit may take it now (claim_unit) */
+	for (i = 0; i < shared->nworkers; i++)
+	{
+		if (i != my_worker_slot && shared->workers[i].held && shared->workers[i].state == WORKER_IDLE &&
+			shared->workers[i].latch != NULL)
+			held[nheld++] = shared->workers[i].latch;
+	}
+	SpinLockRelease(&shared->mutex);
+	/* a database waits for a slot: this worker may be the one to give it */
+	if (launcher != NULL)
+		SetLatch(launcher);
+	for (i = 0; i < nheld; i++)
+		SetLatch(held[i]);
+	/* a cancel that came too late has nothing left to cancel */
+	QueryCancelPending = false;
+	/* a busy worker does not exit: autovacuum must see its dead rows now */
+	pgstat_report_stat(false);
+	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+/*
  * run_unit
  *		Refresh a unit in its own transaction, then watch its inputs
  *		(watch_unit) and have the logs it read compacted (compact_logs);
@@ -2623,11 +2668,6 @@ run_unit(List *unit, List *entries)
 {
 	UnitRun		run = {unit, false, false, NIL, NIL};
 	UnitInputs	in;
-	Latch	   *launcher;
-	Latch	   *held[DT_MAX_WORKERS];
-	int			nheld = 0;
-	int			i;
-	bool		was_long;
 	bool		watched;
 	bool		failed;
 	bool		cancelled;
@@ -2652,33 +2692,7 @@ run_unit(List *unit, List *entries)
 	if (!run.skipped)
 		compact_logs(unit, false, NULL);
 
-	SpinLockAcquire(&shared->mutex);
-	/* a long refresh ends: a long unit held for it may go (neediest_database) */
-	was_long = running_long(&shared->workers[my_worker_slot], GetCurrentTimestamp());
-	shared->workers[my_worker_slot].state = WORKER_IDLE;
-	shared->workers[my_worker_slot].nrelids = 0;
-	shared->workers[my_worker_slot].cancelled = false;
-	shared->workers[my_worker_slot].long_refresh = false;
-	shared->workers[my_worker_slot].since = GetCurrentTimestamp();
-	launcher = shared->slot_wanted || was_long ? shared->launcher_latch : NULL;
-	/* workers that left a long unit may take it now (claim_unit) */
-	for (i = 0; i < shared->nworkers; i++)
-	{
-		if (i != my_worker_slot && shared->workers[i].held && shared->workers[i].state == WORKER_IDLE &&
-			shared->workers[i].latch != NULL)
-			held[nheld++] = shared->workers[i].latch;
-	}
-	SpinLockRelease(&shared->mutex);
-	/* a database waits for a slot: this worker may be the one to give it */
-	if (launcher != NULL)
-		SetLatch(launcher);
-	for (i = 0; i < nheld; i++)
-		SetLatch(held[i]);
-	/* a cancel that came too late has nothing left to cancel */
-	QueryCancelPending = false;
-	/* a busy worker does not exit: autovacuum must see its dead rows now */
-	pgstat_report_stat(false);
-	pgstat_report_activity(STATE_IDLE, NULL);
+	idle_again();
 	return watched;
 }
 
@@ -2868,15 +2882,7 @@ build_state_when_idle(TimestampTz now, TimestampTz wake)
 	cancelled = refresh_cancelled();
 	if (failed && !cancelled)
 		note_failed_build(build.relid, build.refresh_id);
-	SpinLockAcquire(&shared->mutex);
-	shared->workers[my_worker_slot].state = WORKER_IDLE;
-	shared->workers[my_worker_slot].building = InvalidOid;
-	shared->workers[my_worker_slot].long_refresh = false;
-	shared->workers[my_worker_slot].cancelled = false;
-	shared->workers[my_worker_slot].since = GetCurrentTimestamp();
-	SpinLockRelease(&shared->mutex);
-	QueryCancelPending = false;
-	pgstat_report_activity(STATE_IDLE, NULL);
+	idle_again();
 	return build.built || failed;
 }
 
