@@ -612,6 +612,7 @@ dt_build_state(PG_FUNCTION_ARGS)
 {
 	Oid			relid = PG_GETARG_OID(0);
 	double		ms;
+	bool		locked;
 
 	require_preload();
 	refuse_read_only("build the state of a dynamic table");
@@ -620,7 +621,7 @@ dt_build_state(PG_FUNCTION_ARGS)
 					"Its internal tables are refreshed with that dynamic table.");
 	if (!pg_class_ownercheck(relid, GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, get_rel_name(relid));
-	PG_RETURN_BOOL(refresh_build_state(relid, &ms));
+	PG_RETURN_BOOL(refresh_build_state(relid, false, &locked, &ms));
 }
 
 /*

@@ -1516,6 +1516,81 @@ catalog_refreshes_since_failed_rebuild(Oid relid)
 }
 
 /*
+ * catalog_states_to_build
+ *		The active incremental DTs with a position whose last refresh left
+ *		their per-group state set aside to be built apart (its message says
+ *		DT_MESSAGE_BUILD_APART), not built since (no state_position),
+ *		oldest request first: a DtStateToBuild each, palloc'd in the
+ *		caller's context.
+ */
+List *
+catalog_states_to_build(void)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	List	   *builds = NIL;
+	uint64		i;
+
+	SPI_connect();
+	catalog_exec("SELECT d.relid, l.refresh_id, "
+				 "(SELECT max(extract(epoch FROM r.refresh_end_time - r.refresh_start_time) * 1000) "
+				 " FROM (SELECT * FROM " DT_INTERNAL_SCHEMA ".refresh_log r WHERE r.relid >= d.relid "
+				 " AND r.relid <= d.relid AND r.state = 'SUCCEEDED' AND r.refresh_action = 'FULL' "
+				 " AND starts_with(r.state_message, '" DT_MESSAGE_STATE_REBUILT "') "
+				 " ORDER BY r.relid DESC, r.refresh_id DESC LIMIT 3) r)::float8, "
+				 "(SELECT max(extract(epoch FROM r.refresh_end_time - r.refresh_start_time) * 1000) "
+				 " FROM (SELECT * FROM " DT_INTERNAL_SCHEMA ".refresh_log r WHERE r.relid >= d.relid "
+				 " AND r.relid <= d.relid AND r.state = 'SUCCEEDED' AND r.refresh_action = 'FULL' "
+				 " ORDER BY r.relid DESC, r.refresh_id DESC LIMIT 3) r)::float8 "
+				 "FROM " DT_INTERNAL_SCHEMA ".dynamic_table d, LATERAL (SELECT r.refresh_id, r.state, "
+				 "r.refresh_action, r.state_message FROM " DT_INTERNAL_SCHEMA ".refresh_log r "
+				 "WHERE r.relid >= d.relid AND r.relid <= d.relid "
+				 "ORDER BY r.relid DESC, r.refresh_id DESC LIMIT 1) l "
+				 "WHERE d.scheduling_state = 'ACTIVE' AND d.populated AND d.refresh_mode = 'INCREMENTAL' "
+				 "AND d.position_snapshot IS NOT NULL AND l.state = 'SUCCEEDED' "
+				 "AND l.refresh_action = 'FULL' AND strpos(l.state_message, '" DT_MESSAGE_BUILD_APART "') > 0 "
+				 "AND NOT EXISTS (SELECT FROM " DT_INTERNAL_SCHEMA ".state_valid v WHERE v.relid = d.relid) "
+				 "AND NOT EXISTS (SELECT FROM " DT_INTERNAL_SCHEMA ".state_position p WHERE p.relid = d.relid) "
+				 "ORDER BY l.refresh_id", 0, NULL, NULL, NULL, SPI_OK_SELECT);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		MemoryContext spi = MemoryContextSwitchTo(caller);
+		DtStateToBuild *b = palloc0(sizeof(DtStateToBuild));
+		bool		isnull;
+		Datum		ms;
+
+		b->relid = spi_util_oid(i, 1);
+		b->refresh_id = spi_util_int64(i, 2);
+		ms = spi_util_datum(i, 3, &isnull);
+		b->rebuild_ms = isnull ? -1 : DatumGetFloat8(ms);
+		ms = spi_util_datum(i, 4, &isnull);
+		b->full_ms = isnull ? -1 : DatumGetFloat8(ms);
+		builds = lappend(builds, b);
+		MemoryContextSwitchTo(spi);
+	}
+	SPI_finish();
+	return builds;
+}
+
+/*
+ * catalog_refreshes_after
+ *		How many successful refreshes of relid came after its refresh_id.
+ */
+int64
+catalog_refreshes_after(Oid relid, int64 refresh_id)
+{
+	Oid			types[2] = {OIDOID, INT8OID};
+	Datum		values[2] = {ObjectIdGetDatum(relid), Int64GetDatum(refresh_id)};
+	int64		n;
+
+	SPI_connect();
+	catalog_exec("SELECT count(*) FROM " DT_INTERNAL_SCHEMA ".refresh_log WHERE relid = $1 "
+				 "AND refresh_id > $2 AND state = 'SUCCEEDED'", 2, types, values, NULL, SPI_OK_SELECT);
+	n = spi_util_int64(0, 1);
+	SPI_finish();
+	return n;
+}
+
+/*
  * catalog_trim_history
  *		Keep the last "keep" rows of the history of each DT, and besides
  *		them the latest row of each kind catalog_refresh_costs reads

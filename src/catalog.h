@@ -188,6 +188,20 @@ typedef struct DtRefreshStats
  */
 #define DT_MESSAGE_RLS	"row-level security "
 
+/*
+ * A DT whose last refresh left its per-group state to be built apart
+ * (catalog_states_to_build): that refresh, and the longest of its last
+ * three rebuilds of the state and of its last three full refreshes of any
+ * kind, in milliseconds (-1: none).
+ */
+typedef struct DtStateToBuild
+{
+	Oid			relid;
+	int64		refresh_id;
+	double		rebuild_ms;
+	double		full_ms;
+} DtStateToBuild;
+
 typedef struct DtRefreshCosts
 {
 	int			nincremental;
@@ -264,6 +278,8 @@ extern void catalog_record_failure(Oid relid, const char *message);
 extern TimestampTz catalog_failure_backoff_until(Oid relid);
 extern void catalog_refresh_costs(Oid relid, int recent, DtRefreshCosts *costs);
 extern void catalog_trim_history(int keep);
+extern List *catalog_states_to_build(void);
+extern int64 catalog_refreshes_after(Oid relid, int64 refresh_id);
 extern int	catalog_refreshes_since_failed_rebuild(Oid relid);
 extern void catalog_insert_history(Oid relid, const char *trigger,
 								   TimestampTz start, TimestampTz end,

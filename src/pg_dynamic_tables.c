@@ -61,8 +61,8 @@ define_settings(void)
 	DefineCustomBoolVariable("pg_dynamic_tables.build_state_apart",
 							 "Builds the per-group state set aside by adaptive refresh apart from the refreshes.",
 							 "On: a refresh whose history says rebuilding the state would pay refreshes in full "
-							 "from the query instead, and dt.build_state builds the state apart; the next "
-							 "refresh catches up from it.  Off: that refresh rebuilds it.",
+							 "from the query instead, and dt.build_state or an idle refresh worker builds the "
+							 "state apart; the next refresh catches up from it.  Off: that refresh rebuilds it.",
 							 &refresh_build_apart, false, PGC_USERSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("pg_dynamic_tables");
 }

@@ -2094,14 +2094,6 @@ rebuild_state(DtDecision *d, bool populated, const char *expected, const char *w
 }
 
 /*
- * After a rebuild of the per-group state failed on a data exception
- * (rebuild_or_set_aside: a variance's sum of squares beyond float8), the
- * next REBUILD_RETRY_AFTER refreshes run the query without trying it: a
- * rebuild that fails costs its statement, then the query, at every refresh.
- */
-#define REBUILD_RETRY_AFTER 10
-
-/*
  * rebuild_failed_ago
  *		How many refreshes ago the rebuild of DT relid's per-group state
  *		failed, if fewer than REBUILD_RETRY_AFTER; -1 otherwise, or if its
@@ -4027,6 +4019,21 @@ run_once(const char *sql, Snapshot snap)
 }
 
 /*
+ * lock_or_try
+ *		Lock relid in mode, or with nowait only if that needs no wait;
+ *		returns whether it is locked (*locked set if it was not free).
+ */
+static bool
+lock_or_try(Oid relid, LOCKMODE mode, bool nowait, bool *locked)
+{
+	if (!nowait)
+		LockRelationOid(relid, mode);
+	else if (!ConditionalLockRelationOid(relid, mode))
+		*locked = true;
+	return !*locked;
+}
+
+/*
  * refresh_build_state
  *		Build the per-group state of DT relid, set aside while its refreshes
  *		are full, apart from them (dt.build_state): in the current
@@ -4036,7 +4043,9 @@ run_once(const char *sql, Snapshot snap)
  *		(catalog_save_state_position), and the next refresh catches up
  *		from it (catch_up).  Only a delta-merge DT without internal DTs,
  *		populated, with a position; returns false (nothing built) for
- *		another, or one whose state is valid or built apart already.  *ms:
+ *		another, or one whose state is valid or built apart already, and,
+ *		with nowait (a refresh worker's build), for one whose build would
+ *		wait for a lock (*locked then: the worker tries again later).  *ms:
  *		the milliseconds the build took.
  *
  * Locks, in this order: AccessShareLock on the DT (a DROP or redefinition
@@ -4056,7 +4065,7 @@ run_once(const char *sql, Snapshot snap)
  * catch-up from a position of the build's own fills it from the state.
  */
 bool
-refresh_build_state(Oid relid, double *ms)
+refresh_build_state(Oid relid, bool nowait, bool *locked, double *ms)
 {
 	DtEntry    *entry;
 	DtPlanSet	plans;
@@ -4075,26 +4084,31 @@ refresh_build_state(Oid relid, double *ms)
 	instr_time	ended;
 
 	*ms = 0;
+	*locked = false;
 	refresh_refuse_nested("build the state of a dynamic table");
 	refresh_require_read_committed("build the state of a dynamic table");
 	INSTR_TIME_SET_CURRENT(started);
-	LockRelationOid(relid, AccessShareLock);
+	if (!lock_or_try(relid, AccessShareLock, nowait, locked))
+		return false;
 	entry = read_locked_entry(relid);
 	if (!build_wanted(entry))
 		return false;
-	(void) lock_inputs(list_make1_oid(relid), false);
+	if (!lock_inputs(list_make1_oid(relid), nowait))
+	{
+		*locked = true;
+		return false;
+	}
 	foreach(lc, catalog_input_relids(relid))
 	{
 		Oid			log = capture_log_relid(lfirst_oid(lc));
 
 		refuse_uncaptured_writes(lfirst_oid(lc), "build the state of a dynamic table");
-		if (OidIsValid(log))
-			LockRelationOid(log, ShareUpdateExclusiveLock);
+		if (OidIsValid(log) && !lock_or_try(log, ShareUpdateExclusiveLock, nowait, locked))
+			return false;
 	}
 	state = names_internal_relid(DT_OBJECT_STATE, relid, 0);
-	if (!OidIsValid(state))
+	if (!OidIsValid(state) || !lock_or_try(state, ExclusiveLock, nowait, locked))
 		return false;
-	LockRelationOid(state, ExclusiveLock);
 	/* a refresh may have rebuilt it, or a build built it, meanwhile */
 	entry = catalog_read_entry(relid, false);
 	if (!build_wanted(entry))

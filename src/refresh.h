@@ -45,6 +45,15 @@ typedef TimestampTz (*RefreshFreshFn) (Oid relid);
  */
 typedef bool (*RefreshCancelledFn) (void);
 
+/*
+ * After a rebuild of the per-group state failed on a data exception
+ * (rebuild_or_set_aside: a variance's sum of squares beyond float8), the
+ * next REBUILD_RETRY_AFTER refreshes run the query without trying it: a
+ * rebuild that fails costs its statement, then the query, at every refresh.
+ * So does a refresh worker's build apart that failed (workers.c).
+ */
+#define REBUILD_RETRY_AFTER 10
+
 extern bool refresh_adaptive;
 extern bool refresh_build_apart;
 
@@ -53,7 +62,7 @@ extern void refresh_dynamic_table(Oid relid, const char *trigger, DtRefreshStats
 extern bool refresh_scheduled_unit(List *unit, RefreshFreshFn fresh, RefreshCancelledFn cancelled,
 								   bool *settled, bool clean_logs);
 extern void refresh_empty(Oid relid);
-extern bool refresh_build_state(Oid relid, double *ms);
+extern bool refresh_build_state(Oid relid, bool nowait, bool *locked, double *ms);
 extern bool refresh_running(void);
 
 /* A row of dt.explain_refresh (refresh_explain). */

@@ -131,6 +131,7 @@
 #define DT_MAX_PREPARED		64	/* prepared transactions whose writes are
 								 * known */
 #define DT_MESSAGE_LEN		512
+#define DT_MAX_FAILED_BUILDS 16
 
 #define WORKER_IDLE_TIMEOUT_US	(30 * USECS_PER_SEC)
 #define WORKER_START_TIMEOUT_US (30 * USECS_PER_SEC)
@@ -225,10 +226,24 @@ typedef struct WorkerSlot
 	bool		long_refresh;	/* BUSY: its unit is long (LONG_REFRESH_US) */
 	bool		held;			/* left a long unit for the last worker free
 								 * (claim_unit) */
+	Oid			building;		/* BUSY: the DT whose state it builds apart
+								 * (build_state_when_idle), if any */
 	int			nrelids;
 	Oid			relids[DT_MAX_UNIT];
 	bool		cancelled;		/* BUSY: workers_cancel_refresh cancelled it */
 } WorkerSlot;
+
+/*
+ * A refresh worker's build of a DT's per-group state apart that failed
+ * (build_state_when_idle): not tried again before REBUILD_RETRY_AFTER
+ * refreshes of the DT came after its last refresh of then.
+ */
+typedef struct FailedBuild
+{
+	Oid			dboid;			/* InvalidOid: slot unused */
+	Oid			relid;
+	int64		refresh_id;
+} FailedBuild;
 
 typedef struct FailureRecord
 {
@@ -259,6 +274,8 @@ typedef struct DtShared
 	int			nfailures;
 	FailureRecord failures[DT_FAILURE_RING];
 	PreparedWrites prepared[DT_MAX_PREPARED];
+	int			nfailed_builds; /* the next of failed_builds to reuse */
+	FailedBuild failed_builds[DT_MAX_FAILED_BUILDS];
 	int			nwatches;		/* high-water mark of watches in use */
 	Watch		watches[DT_MAX_WATCHES];
 	int64		start_cost_us;	/* a worker's start to its first refresh's
@@ -985,6 +1002,11 @@ workers_cancel_refresh(Oid relid)
 				pid = w->pid;
 				w->cancelled = true;
 			}
+		}
+		if (w->building == relid)
+		{
+			pid = w->pid;
+			w->cancelled = true;
 		}
 	}
 	SpinLockRelease(&shared->mutex);
@@ -2586,6 +2608,51 @@ compact_logs(List *unit, bool force, TimestampTz *wake)
 }
 
 /*
+ * idle_again
+ *		This worker's refresh (run_unit) or build of a state
+ *		(build_state_when_idle) ended: it is idle, and a long unit left for
+ *		it, or a database waiting for a slot, may go now.
+ */
+static void
+idle_again(void)
+{
+	Latch	   *launcher;
+	Latch	   *held[DT_MAX_WORKERS];
+	int			nheld = 0;
+	int			i;
+	bool		was_long;
+
+	SpinLockAcquire(&shared->mutex);
+	/* a long refresh ends: a long unit held for it may go (neediest_database) */
+	was_long = running_long(&shared->workers[my_worker_slot], GetCurrentTimestamp());
+	shared->workers[my_worker_slot].state = WORKER_IDLE;
+	shared->workers[my_worker_slot].nrelids = 0;
+	shared->workers[my_worker_slot].building = InvalidOid;
+	shared->workers[my_worker_slot].cancelled = false;
+	shared->workers[my_worker_slot].long_refresh = false;
+	shared->workers[my_worker_slot].since = GetCurrentTimestamp();
+	launcher = shared->slot_wanted || was_long ? shared->launcher_latch : NULL;
+	/* workers that left a long unit may take it now (claim_unit) */
+	for (i = 0; i < shared->nworkers; i++)
+	{
+		if (i != my_worker_slot && shared->workers[i].held && shared->workers[i].state == WORKER_IDLE &&
+			shared->workers[i].latch != NULL)
+			held[nheld++] = shared->workers[i].latch;
+	}
+	SpinLockRelease(&shared->mutex);
+	/* a database waits for a slot: this worker may be the one to give it */
+	if (launcher != NULL)
+		SetLatch(launcher);
+	for (i = 0; i < nheld; i++)
+		SetLatch(held[i]);
+	/* a cancel that came too late has nothing left to cancel */
+	QueryCancelPending = false;
+	/* a busy worker does not exit: autovacuum must see its dead rows now */
+	pgstat_report_stat(false);
+	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+/*
  * run_unit
  *		Refresh a unit in its own transaction, then watch its inputs
  *		(watch_unit) and have the logs it read compacted (compact_logs);
@@ -2601,11 +2668,6 @@ run_unit(List *unit, List *entries)
 {
 	UnitRun		run = {unit, false, false, NIL, NIL};
 	UnitInputs	in;
-	Latch	   *launcher;
-	Latch	   *held[DT_MAX_WORKERS];
-	int			nheld = 0;
-	int			i;
-	bool		was_long;
 	bool		watched;
 	bool		failed;
 	bool		cancelled;
@@ -2630,34 +2692,200 @@ run_unit(List *unit, List *entries)
 	if (!run.skipped)
 		compact_logs(unit, false, NULL);
 
+	idle_again();
+	return watched;
+}
+
+/*
+ * How long a build of a DT's state apart is taken to last, as a multiple of
+ * its full refresh, when its history holds no rebuild of the state: the
+ * most figure 10 measured (README.md, benchmark results).
+ */
+#define BUILD_COST_FACTOR 6
+
+/*
+ * An idle worker looks for a state to build at most every BUILD_LOOK_US
+ * (a transaction and a query of the history), since build_looked_at.
+ */
+#define BUILD_LOOK_US (USECS_PER_SEC)
+static TimestampTz build_looked_at = 0;
+
+/* What build_state_work is to build, and what it did. */
+typedef struct StateBuild
+{
+	int64		slack_us;		/* the time until this database's next unit is
+								 * due */
+	Oid			relid;			/* set by build_state_work: the DT tried */
+	int64		refresh_id;		/* ... its last refresh */
+	bool		built;			/* ... whether its state was built */
+} StateBuild;
+
+/*
+ * build_failed_lately
+ *		Did a build of b's state fail less than REBUILD_RETRY_AFTER refreshes
+ *		of it ago (a worker of this database's, since the server started)?
+ */
+static bool
+build_failed_lately(DtStateToBuild *b)
+{
+	int64		failed_after = -1;
+	int			i;
+
 	SpinLockAcquire(&shared->mutex);
-	/* a long refresh ends: a long unit held for it may go (neediest_database) */
-	was_long = running_long(&shared->workers[my_worker_slot], GetCurrentTimestamp());
-	shared->workers[my_worker_slot].state = WORKER_IDLE;
-	shared->workers[my_worker_slot].nrelids = 0;
-	shared->workers[my_worker_slot].cancelled = false;
-	shared->workers[my_worker_slot].long_refresh = false;
-	shared->workers[my_worker_slot].since = GetCurrentTimestamp();
-	launcher = shared->slot_wanted || was_long ? shared->launcher_latch : NULL;
-	/* workers that left a long unit may take it now (claim_unit) */
-	for (i = 0; i < shared->nworkers; i++)
+	for (i = 0; i < DT_MAX_FAILED_BUILDS; i++)
 	{
-		if (i != my_worker_slot && shared->workers[i].held && shared->workers[i].state == WORKER_IDLE &&
-			shared->workers[i].latch != NULL)
-			held[nheld++] = shared->workers[i].latch;
+		FailedBuild *f = &shared->failed_builds[i];
+
+		if (f->dboid == MyDatabaseId && f->relid == b->relid)
+			failed_after = Max(failed_after, f->refresh_id);
 	}
 	SpinLockRelease(&shared->mutex);
-	/* a database waits for a slot: this worker may be the one to give it */
-	if (launcher != NULL)
-		SetLatch(launcher);
-	for (i = 0; i < nheld; i++)
-		SetLatch(held[i]);
-	/* a cancel that came too late has nothing left to cancel */
-	QueryCancelPending = false;
-	/* a busy worker does not exit: autovacuum must see its dead rows now */
-	pgstat_report_stat(false);
-	pgstat_report_activity(STATE_IDLE, NULL);
-	return watched;
+	return failed_after >= 0 && catalog_refreshes_after(b->relid, failed_after) < REBUILD_RETRY_AFTER;
+}
+
+/*
+ * note_failed_build
+ *		The build of DT relid's state failed after its refresh refresh_id:
+ *		not tried again for a while (build_failed_lately).
+ */
+static void
+note_failed_build(Oid relid, int64 refresh_id)
+{
+	FailedBuild *f;
+
+	SpinLockAcquire(&shared->mutex);
+	f = &shared->failed_builds[shared->nfailed_builds];
+	shared->nfailed_builds = (shared->nfailed_builds + 1) % DT_MAX_FAILED_BUILDS;
+	f->dboid = MyDatabaseId;
+	f->relid = relid;
+	f->refresh_id = refresh_id;
+	SpinLockRelease(&shared->mutex);
+}
+
+/*
+ * another_worker_free
+ *		Is a worker slot other than this one free or idle, so that a unit
+ *		that comes due while this worker builds a state (here or in another
+ *		database) gets a worker?  The caller holds the spinlock.
+ */
+static bool
+another_worker_free(void)
+{
+	int			i;
+
+	for (i = 0; i < shared->nworkers; i++)
+	{
+		if (i != my_worker_slot &&
+			(shared->workers[i].state == WORKER_FREE || shared->workers[i].state == WORKER_IDLE))
+			return true;
+	}
+	return false;
+}
+
+/* build_error_context: what a refresh worker's failed build was. */
+static void
+build_error_context(void *arg)
+{
+	errcontext("a refresh worker's build of the per-group state of \"%s\" apart", (const char *) arg);
+}
+
+/*
+ * build_state_work
+ *		Build apart the state of the first DT of this database whose last
+ *		refresh left it to be built (catalog_states_to_build) whose build
+ *		has not failed lately and is expected to end before its next unit
+ *		is due (build->slack_us): as long as the longest of its last three
+ *		rebuilds of the state, or without one, BUILD_COST_FACTOR times its
+ *		longest full refresh.  Only while another worker slot is free or idle
+ *		(another_worker_free); the worker is busy meanwhile (a DROP cancels
+ *		it, workers_cancel_refresh), within pg_dynamic_tables.refresh_timeout,
+ *		and takes the build's locks only if they are free (if not, the build
+ *		is tried again at a later idle pass).
+ */
+static void
+build_state_work(void *arg)
+{
+	StateBuild *build = (StateBuild *) arg;
+	WorkerSlot *me = &shared->workers[my_worker_slot];
+	ListCell   *lc;
+	double		ms;
+	bool		locked;
+	ErrorContextCallback callback;
+
+	foreach(lc, catalog_states_to_build())
+	{
+		DtStateToBuild *b = (DtStateToBuild *) lfirst(lc);
+		int64		expected_us = (int64) (1000 * (b->rebuild_ms >= 0 ? b->rebuild_ms : BUILD_COST_FACTOR * b->full_ms));
+		bool		free;
+
+		if (b->full_ms < 0 || expected_us > build->slack_us || build_failed_lately(b))
+			continue;
+		SpinLockAcquire(&shared->mutex);
+		free = another_worker_free();
+		if (free)
+		{
+			me->state = WORKER_BUSY;
+			me->since = GetCurrentTimestamp();
+			me->long_refresh = expected_us >= LONG_REFRESH_US;
+			me->nrelids = 0;
+			me->building = b->relid;
+			me->cancelled = false;
+		}
+		SpinLockRelease(&shared->mutex);
+		if (!free)
+			return;
+		build->relid = b->relid;
+		build->refresh_id = b->refresh_id;
+		pgstat_report_activity(STATE_RUNNING, psprintf("build of the state of %s", get_rel_name(b->relid)));
+		if (workers_refresh_timeout > 0)
+			enable_timeout_after(STATEMENT_TIMEOUT, workers_refresh_timeout);
+		callback.callback = build_error_context;
+		callback.arg = get_rel_name(b->relid);
+		callback.previous = error_context_stack;
+		error_context_stack = &callback;
+		build->built = refresh_build_state(b->relid, true, &locked, &ms);
+		error_context_stack = callback.previous;
+		if (workers_refresh_timeout > 0)
+			disable_timeout(STATEMENT_TIMEOUT, false);
+		if (build->built)
+			ereport(LOG, (errmsg("pg_dynamic_tables built the per-group state of \"%s\" apart in %.0f ms",
+								 get_rel_name(b->relid), ms)));
+		return;
+	}
+}
+
+/*
+ * build_state_when_idle
+ *		With no unit due before wake and pg_dynamic_tables.build_state_apart
+ *		on in this database (an idle worker of a database without it looks
+ *		for nothing: figure 9's idle cost), build the state of a DT apart
+ *		(build_state_work), in a transaction of its own; returns whether one
+ *		was tried.  One that failed is not tried again before
+ *		REBUILD_RETRY_AFTER refreshes of its DT (note_failed_build); one
+ *		whose locks were not free is tried again at a later idle pass.
+ */
+static bool
+build_state_when_idle(TimestampTz now, TimestampTz wake)
+{
+	StateBuild	build = {wake - now, InvalidOid, 0, false};
+	bool		failed;
+	bool		cancelled;
+
+	if (!refresh_build_apart || wake <= now || now - build_looked_at < BUILD_LOOK_US)
+		return false;
+	build_looked_at = now;
+	(void) in_transaction(build_state_work, &build);
+	if (!OidIsValid(build.relid))
+		return false;
+	failed = transaction_failed;
+	if (workers_refresh_timeout > 0)
+		disable_timeout(STATEMENT_TIMEOUT, false);
+	LockReleaseSession(USER_LOCKMETHOD);
+	cancelled = refresh_cancelled();
+	if (failed && !cancelled)
+		note_failed_build(build.relid, build.refresh_id);
+	idle_again();
+	return build.built || failed;
 }
 
 /*
@@ -2907,6 +3135,12 @@ worker_loop(void)
 		SpinLockAcquire(&shared->mutex);
 		quit = shared->workers[my_worker_slot].quit;
 		SpinLockRelease(&shared->mutex);
+		if (!quit && build_state_when_idle(now, wake))
+		{
+			idle_since = GetCurrentTimestamp();
+			reload = true;
+			continue;
+		}
 		compact_logs(NIL, quit || now - idle_since >= WORKER_IDLE_TIMEOUT_US, &wake);
 		if (quit || now - idle_since >= WORKER_IDLE_TIMEOUT_US)
 			leave(load.entries, seen);
