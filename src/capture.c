@@ -1489,12 +1489,10 @@ capture_forget_windows(void)
 	window_xids = NIL;
 }
 
-/* window_record: the record of log logoid, new if none. */
+/* window_find: the record of log logoid, or NULL. */
 static WindowXids *
-window_record(Oid logoid)
+window_find(Oid logoid)
 {
-	WindowXids *w;
-	MemoryContext old;
 	ListCell   *lc;
 
 	foreach(lc, window_xids)
@@ -1502,6 +1500,18 @@ window_record(Oid logoid)
 		if (((WindowXids *) lfirst(lc))->logoid == logoid)
 			return (WindowXids *) lfirst(lc);
 	}
+	return NULL;
+}
+
+/* window_record: the record of log logoid, new if none. */
+static WindowXids *
+window_record(Oid logoid)
+{
+	WindowXids *w = window_find(logoid);
+	MemoryContext old;
+
+	if (w != NULL)
+		return w;
 	old = MemoryContextSwitchTo(TopMemoryContext);
 	w = palloc0(sizeof(WindowXids));
 	w->logoid = logoid;
@@ -2043,16 +2053,9 @@ bool
 capture_cleanup_consumed(Oid relid)
 {
 	Oid			logoid = capture_log_relid(relid);
-	ListCell   *lc;
+	WindowXids *w = OidIsValid(logoid) ? window_find(logoid) : NULL;
 
-	foreach(lc, window_xids)
-	{
-		WindowXids *w = (WindowXids *) lfirst(lc);
-
-		if (w->logoid == logoid && OidIsValid(logoid) && w->nxids >= 0)
-			return cleanup(relid, true);
-	}
-	return cleanup(relid, false);
+	return cleanup(relid, w != NULL && w->nxids >= 0);
 }
 
 /* log_is_empty: does the log hold no row visible to a snapshot taken now? */

@@ -735,6 +735,9 @@ catalog_insert_entry(DtEntry *entry, List *inputs)
 	SPI_finish();
 }
 
+/* Forget the state built apart of DT $1 (refresh_build_state). */
+#define STATE_POSITION_DELETE "DELETE FROM " DT_INTERNAL_SCHEMA ".state_position WHERE relid = $1"
+
 /*
  * catalog_forget_inputs
  *		Before a DT's new definition is registered: forget the relations it
@@ -746,7 +749,7 @@ catalog_forget_inputs(Oid relid)
 	SPI_connect();
 	catalog_exec_relid("DELETE FROM " DT_INTERNAL_SCHEMA ".dynamic_table_input WHERE relid = $1", relid, SPI_OK_DELETE);
 	catalog_exec_relid("DELETE FROM " DT_INTERNAL_SCHEMA ".state_valid WHERE relid = $1", relid, SPI_OK_DELETE);
-	catalog_exec_relid("DELETE FROM " DT_INTERNAL_SCHEMA ".state_position WHERE relid = $1", relid, SPI_OK_DELETE);
+	catalog_exec_relid(STATE_POSITION_DELETE, relid, SPI_OK_DELETE);
 	SPI_finish();
 	CommandCounterIncrement();
 }
@@ -873,7 +876,7 @@ catalog_set_state_valid(Oid relid, bool valid)
 	if (valid)
 	{
 		catalog_exec_relid("INSERT INTO " DT_INTERNAL_SCHEMA ".state_valid (relid) VALUES ($1) ON CONFLICT DO NOTHING", relid, SPI_OK_INSERT);
-		catalog_exec_relid("DELETE FROM " DT_INTERNAL_SCHEMA ".state_position WHERE relid = $1", relid, SPI_OK_DELETE);
+		catalog_exec_relid(STATE_POSITION_DELETE, relid, SPI_OK_DELETE);
 	}
 	else
 		catalog_exec_relid("DELETE FROM " DT_INTERNAL_SCHEMA ".state_valid WHERE relid = $1", relid, SPI_OK_DELETE);
@@ -936,7 +939,7 @@ void
 catalog_clear_state_position(Oid relid)
 {
 	SPI_connect();
-	catalog_exec_relid("DELETE FROM " DT_INTERNAL_SCHEMA ".state_position WHERE relid = $1", relid, SPI_OK_DELETE);
+	catalog_exec_relid(STATE_POSITION_DELETE, relid, SPI_OK_DELETE);
 	SPI_finish();
 }
 

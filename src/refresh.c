@@ -2202,8 +2202,7 @@ pending_under(DtPlanSet *p, DtEntry *entry, Snapshot snap, List **changed)
 	List	   *ignored = NIL;
 	ListCell   *lc;
 
-	foreach(lc, subs)
-		internal_window(lfirst_oid(lc), snap, &rows, &markers, &ignored);
+	internal_windows(entry, snap, &rows, &markers, &ignored);
 	foreach(lc, p->sql->count_relids)
 	{
 		if (rows + markers > 0 && list_member_oid(subs, lfirst_oid(lc)))
