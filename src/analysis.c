@@ -33,6 +33,7 @@
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "executor/executor.h"
+#include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
 #include "parser/analyze.h"
@@ -44,6 +45,7 @@
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
+#include "utils/rls.h"
 #include "utils/ruleutils.h"
 
 #include "analysis.h"
@@ -272,6 +274,63 @@ analysis_check_permissions(Query *query)
 #else
 	ExecCheckRTPerms(inputs.rtes, true);
 #endif
+}
+
+/*
+ * analysis_view_reads
+ *		The relations query reads through a view, as the view's owner (not
+ *		security_invoker): the RTEs of its tables whose checkAsUser is set.
+ */
+List *
+analysis_view_reads(Query *query)
+{
+	DtQueryInputs inputs;
+	List	   *result = NIL;
+	ListCell   *lc;
+
+	querytree_inputs(query, &inputs);
+	foreach(lc, inputs.rtes)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		if (OidIsValid(rte->checkAsUser) && get_rel_relkind(rte->relid) != RELKIND_VIEW)
+			result = lappend(result, rte);
+	}
+	return result;
+}
+
+/*
+ * analysis_refuse_view_policies
+ *		Refuse a table with row-level security read through a view of
+ *		another role than the current user (the DT's owner), unless neither
+ *		is subject to its policies (its owner, a superuser, BYPASSRLS): the
+ *		view's owner is the user its policies see, but a DT's query is kept
+ *		with the view expanded and run as the DT's owner, whose policies
+ *		give other rows.  rtes: the relations of the query
+ *		(analysis_view_reads, or all of them).  Checked when a DT is made,
+ *		and by each refresh, since the policies may come later (ALTER TABLE
+ *		... ENABLE ROW LEVEL SECURITY, a role losing BYPASSRLS): it fails
+ *		rather than write rows the view would not show.
+ */
+void
+analysis_refuse_view_policies(List *rtes)
+{
+	ListCell   *lc;
+
+	foreach(lc, rtes)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		if (OidIsValid(rte->checkAsUser) && rte->checkAsUser != GetUserId() &&
+			(check_enable_rls(rte->relid, rte->checkAsUser, true) == RLS_ENABLED ||
+			 check_enable_rls(rte->relid, InvalidOid, true) == RLS_ENABLED))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("dynamic table query cannot read \"%s\", which has row-level security, through a view of role \"%s\"",
+							get_rel_name(rte->relid), GetUserNameFromId(rte->checkAsUser, false)),
+					 errdetail("A dynamic table's query is kept and run with the policies that apply to the table's owner, not to the view's owner."),
+					 errhint("Make the view security_invoker, or read the table directly.")));
+	}
 }
 
 /* find_volatile_walker: true at the first volatile function (or nextval). */

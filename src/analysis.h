@@ -397,6 +397,8 @@ extern Query *analysis_parse_query(const char *sql);
 extern void analysis_refuse_search_path(Query *query);
 extern DtAnalysis *analysis_analyze(Query *query, Oid dtrelid);
 extern void analysis_check_permissions(Query *query);
+extern List *analysis_view_reads(Query *query);
+extern void analysis_refuse_view_policies(List *rtes);
 extern char *analysis_print_definition(Query *query);
 extern void analysis_set_tree(DtEntry *entry, Query *query);
 extern bool analysis_tree_current(DtEntry *entry);

@@ -51,7 +51,6 @@
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
-#include "utils/rls.h"
 #include "utils/ruleutils.h"
 #include "utils/syscache.h"
 
@@ -206,11 +205,9 @@ lifecycle_choose_strategy(DtEntry *entry, DtAnalysis *an, const char *name)
  *
  *		A table with row-level security read through a view of another role
  *		(not security_invoker) is refused in a new query, unless neither
- *		role is subject to its policies (its owner, a superuser): the view's
- *		owner is the user its policies see, but the query is kept as SQL
- *		with the view expanded and run as the DT's owner, whose policies give
- *		other rows (a DT over such a view held one row where the view shows
- *		three).
+ *		role is subject to its policies (analysis_refuse_view_policies; a DT
+ *		over such a view held one row where the view shows three); each
+ *		refresh checks it again (refresh.c).
  *
  *		TABLESAMPLE without REPEATABLE samples other rows on every run, like
  *		a volatile function: no table can equal such a query.  Checked for
@@ -225,6 +222,8 @@ lifecycle_refuse_inputs(Query *query, bool restored)
 	ListCell   *lc;
 
 	querytree_inputs(query, &inputs);
+	if (!restored)
+		analysis_refuse_view_policies(inputs.rtes);
 	foreach(lc, inputs.rtes)
 	{
 		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
@@ -236,15 +235,6 @@ lifecycle_refuse_inputs(Query *query, bool restored)
 					 errdetail("A dynamic table must be reproducible from its query; a sample without a seed reads other rows on every evaluation."),
 					 errhint("Add REPEATABLE (seed) to the TABLESAMPLE clause of \"%s\".",
 							 get_rel_name(rte->relid))));
-		if (!restored && OidIsValid(rte->checkAsUser) && rte->checkAsUser != GetUserId() &&
-			(check_enable_rls(rte->relid, rte->checkAsUser, true) == RLS_ENABLED ||
-			 check_enable_rls(rte->relid, GetUserId(), true) == RLS_ENABLED))
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("dynamic table query cannot read \"%s\", which has row-level security, through a view of role \"%s\"",
-							get_rel_name(rte->relid), GetUserNameFromId(rte->checkAsUser, false)),
-					 errdetail("A dynamic table's query is kept and run with the policies that apply to the table's owner, not to the view's owner."),
-					 errhint("Make the view security_invoker, or read the table directly.")));
 		if (get_rel_namespace(rte->relid) == internal)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),

@@ -95,6 +95,8 @@ typedef struct DtPlanSet
 	List	   *depends;		/* syscache hash values of the types and
 								 * functions whose change drops them */
 	bool		building;		/* any type or function change drops them */
+	List	   *view_reads;		/* RTEs read as a view's owner: each refresh
+								 * checks their policies */
 	SPIPlanPtr	full_delete;
 	SPIPlanPtr	full_insert;
 	SPIPlanPtr	query_insert;
@@ -576,6 +578,7 @@ get_plans(DtEntry *entry)
 	query = analysis_stored_query(entry);
 	AcquireRewriteLocks(query, true, false);
 	depend_on_types_walker((Node *) query, p);
+	p->view_reads = analysis_view_reads(query);
 	p->an = analysis_analyze(query, entry->relid);
 	if (!entry->incremental)
 		p->an->strategy = DT_STRATEGY_FULL;
@@ -3523,6 +3526,21 @@ read_locked_entry(Oid relid)
 }
 
 /*
+ * refresh_error_context
+ *		The line of an error's context that names the DT being refreshed
+ *		(arg: its name, read before): a refresh of a unit refreshes other
+ *		DTs than the one asked for, as other roles, whose errors ("permission
+ *		denied for schema") would not say which.  An error of its statements
+ *		is given it again first, without theirs (without_internal_sql).
+ */
+static void
+refresh_error_context(void *arg)
+{
+	if (arg != NULL)			/* dropped meanwhile: read_locked_entry says */
+		errcontext("refresh of dynamic table \"%s\"", (const char *) arg);
+}
+
+/*
  * refresh_one
  *		Refresh one DT, already locked by the caller, as of snapshot snap;
  *		then, with clean_logs, delete the rows of the logs it read that
@@ -3552,8 +3570,13 @@ refresh_one(Oid relid, Snapshot snap, TimestampTz data_timestamp, const char *tr
 	MemoryContext cxt = CurrentMemoryContext;
 	RefreshCall call = {data_timestamp, trigger, fresh, clean_logs, false, false};
 	bool		after_internal = false; /* its unit refreshed its internal DTs */
+	ErrorContextCallback context;
 
 	memset(stats, 0, sizeof(DtRefreshStats));
+	context.callback = refresh_error_context;
+	context.arg = get_rel_name(relid);
+	context.previous = error_context_stack;
+	error_context_stack = &context;
 	planned_window = false;
 	current_call = call;
 	capture_forget_windows();
@@ -3583,6 +3606,8 @@ refresh_one(Oid relid, Snapshot snap, TimestampTz data_timestamp, const char *tr
 	catalog_begin_as_owner(owner, true, &saved_user, &saved_context);
 	guc_level = settings_pin(entry->settings);
 	plans = get_plans(entry);
+	/* policies enabled since it was made, or applying to other roles now */
+	analysis_refuse_view_policies(plans->view_reads);
 	{
 		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
 
@@ -3658,6 +3683,7 @@ refresh_one(Oid relid, Snapshot snap, TimestampTz data_timestamp, const char *tr
 	}
 	catalog_insert_history(relid, trigger, start, GetCurrentTimestamp(), data_timestamp,
 						   fresh_before, stats, "SUCCEEDED", stats->message);
+	error_context_stack = context.previous;
 }
 
 /*
@@ -4125,6 +4151,7 @@ refresh_build_state(Oid relid, bool nowait, bool *locked, double *ms)
 	p->relid = relid;
 	query = analysis_stored_query(entry);
 	AcquireRewriteLocks(query, true, false);
+	analysis_refuse_view_policies(analysis_view_reads(query));
 	p->an = analysis_analyze(query, relid);
 	if (p->an->strategy == DT_STRATEGY_MERGE && p->an->internal == 0 && !p->an->always_full)
 	{

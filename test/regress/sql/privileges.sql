@@ -405,8 +405,73 @@ SELECT dt.create_dynamic_table('super_rlv', 'SELECT id, val FROM rlv');
 SELECT count(*) AS super_rlv_rows FROM super_rlv;
 SELECT dt_test.check('super_rlv');
 
+-- Row-level security enabled on the table after bob's dynamic tables were
+-- made over alice's view: each refresh checks again, and fails with the
+-- hint rather than apply bob's policies (his two rows where the view shows
+-- four); once the policies go, the refreshes catch up.
+SET ROLE regress_dt_alice;
+CREATE TABLE rl_late (id int PRIMARY KEY, owner text, val int);
+INSERT INTO rl_late VALUES (1, 'regress_dt_bob', 10), (2, 'regress_dt_alice', 20), (3, 'nobody', 30);
+CREATE VIEW rlv_late AS SELECT id, owner, val FROM rl_late;
+GRANT SELECT, TRIGGER ON rl_late TO regress_dt_bob;
+GRANT SELECT ON rlv_late TO regress_dt_bob;
+RESET ROLE;
+SET ROLE regress_dt_bob;
+SELECT dt.create_dynamic_table('bob_rlv_late', 'SELECT id, val FROM rlv_late');
+SELECT dt.create_dynamic_table('bob_rlv_late_sums',
+    'SELECT owner, sum(val) AS total, count(*) AS n FROM rlv_late GROUP BY owner', refresh_mode => 'incremental');
+RESET ROLE;
+SET ROLE regress_dt_alice;
+ALTER TABLE rl_late ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own_rows ON rl_late USING (owner = current_user);
+INSERT INTO rl_late VALUES (4, 'regress_dt_bob', 40);
+RESET ROLE;
+SET ROLE regress_dt_bob;
+SELECT count(*) AS rlv_late_rows FROM rlv_late;
+SELECT action FROM dt.refresh('bob_rlv_late');
+SELECT action FROM dt.refresh('bob_rlv_late_sums');
+SELECT count(*) AS bob_rlv_late_rows FROM bob_rlv_late;
+RESET ROLE;
+SELECT dt_test.wait_for_failures('bob_rlv_late', 1);
+SELECT dt_test.wait_for_failures('bob_rlv_late_sums', 1);
+SELECT name, state, state_message FROM dt.refresh_history
+ WHERE name LIKE 'dt_priv.bob_rlv_late%' AND state <> 'SUCCEEDED' ORDER BY refresh_id;
+SET ROLE regress_dt_alice;
+DROP POLICY own_rows ON rl_late;
+ALTER TABLE rl_late DISABLE ROW LEVEL SECURITY;
+RESET ROLE;
+SET ROLE regress_dt_bob;
+SELECT action FROM dt.refresh('bob_rlv_late');
+SELECT action FROM dt.refresh('bob_rlv_late_sums');
+RESET ROLE;
+SELECT dt_test.check('bob_rlv_late');
+SELECT dt_test.check('bob_rlv_late_sums');
+
+-- ---------------------------------------------------------------------
+-- The error of a refresh names the dynamic table being refreshed: a
+-- superuser's refresh of a table refreshes alice's upstream too, as
+-- alice, who can no longer reach its schema (in a new session, which
+-- prepares her table's statements again).
+-- ---------------------------------------------------------------------
+CREATE SCHEMA dt_priv_up;
+GRANT USAGE, CREATE ON SCHEMA dt_priv_up TO regress_dt_alice;
+SET ROLE regress_dt_alice;
+CREATE TABLE dt_priv_up.ups (k int, v int);
+INSERT INTO dt_priv_up.ups VALUES (1, 1), (2, 2);
+SELECT dt.create_dynamic_table('dt_priv_up.up_sums', 'SELECT k, sum(v) AS v FROM dt_priv_up.ups GROUP BY k');
+RESET ROLE;
+SELECT dt.create_dynamic_table('dt_priv_up.up_total', 'SELECT sum(v) AS v FROM dt_priv_up.up_sums');
+REVOKE USAGE, CREATE ON SCHEMA dt_priv_up FROM regress_dt_alice;
+INSERT INTO dt_priv_up.ups VALUES (3, 3);
+\c
+SET search_path = dt_priv, public;
+SELECT action FROM dt.refresh('dt_priv_up.up_total');
+GRANT USAGE ON SCHEMA dt_priv_up TO regress_dt_alice;
+SELECT action FROM dt.refresh('dt_priv_up.up_total');
+SELECT dt_test.check('dt_priv_up.up_total');
+
 SET client_min_messages = warning;
-DROP SCHEMA dt_priv CASCADE;
+DROP SCHEMA dt_priv, dt_priv_up CASCADE;
 RESET client_min_messages;
 REVOKE USAGE ON SCHEMA dt FROM regress_dt_alice, regress_dt_bob, regress_dt_carol;
 REVOKE USAGE ON SCHEMA dt_test FROM regress_dt_bob, regress_dt_carol;
