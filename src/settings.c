@@ -7,8 +7,9 @@
  * A DT records, when it is created, the session's TimeZone, DateStyle and
  * the other settings that stable built-in functions read (bytea_output for
  * a bytea cast to text, timezone_abbreviations and xmloption for casts of
- * text to timestamps and xml; a DT made before these three were pinned
- * keeps the settings it recorded, as its dump does); its refreshes,
+ * text to timestamps and xml, xmlbinary for bytea in xmlelement; a DT made
+ * before these four were pinned keeps the settings it recorded, as its
+ * dump does); its refreshes,
  * and every parse or print of its query, run with those values, with
  * search_path = pg_catalog (the generated SQL is qualified for it),
  * standard_conforming_strings and array_nulls on (the SQL printed is read
@@ -38,7 +39,7 @@
 static const char *const pinned_settings[] = {
 	"TimeZone", "DateStyle", "IntervalStyle", "extra_float_digits",
 	"lc_monetary", "lc_numeric", "lc_time", "default_text_search_config",
-	"bytea_output", "timezone_abbreviations", "xmloption"
+	"bytea_output", "timezone_abbreviations", "xmloption", "xmlbinary"
 };
 
 /*

@@ -67,6 +67,16 @@ SELECT id, t FROM b_text ORDER BY id;
 SET bytea_output = escape;
 SELECT dt_test.check('b_text');
 RESET bytea_output;
+-- and xmlbinary, which xmlelement reads for bytea content (base64 or hex)
+SET xmlbinary = hex;
+SELECT dt.create_dynamic_table('b_xml', 'SELECT id, xmlelement(name v, v)::text AS x FROM b', refresh_mode => 'incremental');
+RESET xmlbinary;
+INSERT INTO b VALUES (3, '\x00ff');
+SELECT action FROM dt.refresh('b_xml');
+SELECT id, x FROM b_xml ORDER BY id;
+SET xmlbinary = hex;
+SELECT dt_test.check('b_xml');
+RESET xmlbinary;
 
 -- the SQL a refresh parses is printed with standard_conforming_strings on
 -- and its array constants with NULL elements, whatever the session says:
