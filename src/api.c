@@ -216,7 +216,8 @@ held_by_others(Oid relid, LOCKMODE mode)
 /*
  * lock_cancelling_refresh
  *		Lock DT relid in mode, cancelling the scheduled refresh a worker may
- *		be running on it (workers_cancel_refresh) as often as it takes: a
+ *		be running on it (workers_cancel_refresh, naming function "by" in
+ *		the history) as often as it takes: a
  *		worker retries a cancelled refresh at once, and could take the lock
  *		again first.  When another backend holds the lock (a manual refresh,
  *		say), it waits for the lock as any statement does: in the lock's
@@ -224,11 +225,11 @@ held_by_others(Oid relid, LOCKMODE mode)
  *		worker asking for the lock then queues behind it).
  */
 static void
-lock_cancelling_refresh(Oid relid, LOCKMODE mode)
+lock_cancelling_refresh(Oid relid, LOCKMODE mode, const char *by)
 {
 	for (;;)
 	{
-		workers_cancel_refresh(relid);
+		workers_cancel_refresh(relid, by);
 		if (ConditionalLockRelationOid(relid, mode))
 			return;
 		if (held_by_others(relid, mode))
@@ -289,10 +290,11 @@ refuse_read_only(const char *what)
  *		Check that relid is a DT the current user owns, not an internal DT
  *		(internal.c: its parent's life decides its own), and lock it against
  *		refreshes (whose end updates the same catalog row), cancelling the
- *		scheduled one a worker may be running (lock_cancelling_refresh).
+ *		scheduled one a worker may be running (lock_cancelling_refresh, for
+ *		function "by").
  */
 static void
-owned_dynamic_table(Oid relid, const char *what)
+owned_dynamic_table(Oid relid, const char *what, const char *by)
 {
 	require_preload();
 	refresh_refuse_nested(what);
@@ -301,7 +303,7 @@ owned_dynamic_table(Oid relid, const char *what)
 	refuse_internal(relid, what, "Change that dynamic table instead.");
 	if (!pg_class_ownercheck(relid, GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, get_rel_name(relid));
-	lock_cancelling_refresh(relid, ExclusiveLock);
+	lock_cancelling_refresh(relid, ExclusiveLock, by);
 }
 
 /*
@@ -516,7 +518,7 @@ dt_create_dynamic_table(PG_FUNCTION_ARGS)
 	{
 		DtEntry    *old;
 
-		owned_dynamic_table(relid, "replace a dynamic table");
+		owned_dynamic_table(relid, "replace a dynamic table", "dt.create_dynamic_table");
 		old = catalog_read_entry(relid, false);
 		lifecycle_check_privileges(query);
 		if (same_definition(old, &entry, query))
@@ -556,7 +558,7 @@ dt_drop_dynamic_table(PG_FUNCTION_ARGS)
 	refuse_read_only("drop a dynamic table");
 	require_dynamic_table(relid);
 	if (pg_class_ownercheck(relid, GetUserId()))
-		lock_cancelling_refresh(relid, AccessExclusiveLock);
+		lock_cancelling_refresh(relid, AccessExclusiveLock, "dt.drop_dynamic_table");
 	SPI_connect();
 	if (SPI_execute(psprintf("DROP TABLE %s", names_qualified(relid)), false, 0) != SPI_OK_UTILITY)
 		elog(ERROR, "could not drop dynamic table");
@@ -644,7 +646,7 @@ dt_alter_dynamic_table(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("name must not be null")));
 	relid = PG_GETARG_OID(0);
-	owned_dynamic_table(relid, "alter a dynamic table");
+	owned_dynamic_table(relid, "alter a dynamic table", "dt.alter_dynamic_table");
 	old = catalog_read_entry(relid, false);
 	entry = *old;
 	if (!PG_ARGISNULL(1))
@@ -723,7 +725,7 @@ dt_suspend(PG_FUNCTION_ARGS)
 {
 	Oid			relid = PG_GETARG_OID(0);
 
-	owned_dynamic_table(relid, "suspend a dynamic table");
+	owned_dynamic_table(relid, "suspend a dynamic table", "dt.suspend");
 	catalog_set_suspended(relid, true, "suspended by the user");
 	workers_wake_scheduler(relid);
 	PG_RETURN_VOID();
@@ -739,7 +741,7 @@ dt_resume(PG_FUNCTION_ARGS)
 {
 	Oid			relid = PG_GETARG_OID(0);
 
-	owned_dynamic_table(relid, "resume a dynamic table");
+	owned_dynamic_table(relid, "resume a dynamic table", "dt.resume");
 	catalog_set_suspended(relid, false, NULL);
 	workers_wake_scheduler(relid);
 	PG_RETURN_VOID();

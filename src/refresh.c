@@ -3911,7 +3911,8 @@ note_unit_skipped(List *unit, TimestampTz start, const char *message)
  * failed is skipped until its back-off ends (catalog_failure_backoff_until).  Each DT
  * runs in a subtransaction: a failure is recorded in the history and
  * counted (catalog_record_failure suspends the DT at the
- * threshold) unless cancelled says it was a cancel on request, and the DTs downstream of it in the unit are not refreshed
+ * threshold) unless cancelled says it was a cancel on request (recorded as
+ * CANCELLED, naming who cancelled it), and the DTs downstream of it in the unit are not refreshed
  * (UPSTREAM_FAILED), so none refreshes from an input that is not current.
  * Returns false if the unit was skipped.  *settled (if not NULL) is set to
  * whether every DT of the unit was refreshed and chose its action from
@@ -4000,9 +4001,15 @@ refresh_scheduled_unit(List *unit, RefreshFreshFn fresh, RefreshCancelledFn canc
 			*settled = false;
 		if (edata != NULL)
 		{
-			catalog_insert_history(relid, "SCHEDULED", start, GetCurrentTimestamp(), 0, 0,
-								   NULL, "FAILED", edata->message);
-			if (cancelled == NULL || !cancelled())
+			char	   *by = cancelled != NULL ? cancelled() : NULL;
+
+			if (by != NULL && edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+				catalog_insert_history(relid, "SCHEDULED", start, GetCurrentTimestamp(), 0, 0,
+									   NULL, "CANCELLED", psprintf("cancelled by %s", by));
+			else
+				catalog_insert_history(relid, "SCHEDULED", start, GetCurrentTimestamp(), 0, 0,
+									   NULL, "FAILED", edata->message);
+			if (by == NULL)
 				catalog_record_failure(relid, edata->message);
 			failed = lappend_oid(failed, relid);
 		}

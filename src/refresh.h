@@ -41,9 +41,10 @@ typedef TimestampTz (*RefreshFreshFn) (Oid relid);
 /*
  * Was the refresh that just failed cancelled on request (workers.c: its
  * DT's owner altering, suspending or dropping it), not failing of its own?
- * Then its failure is not counted towards suspension.
+ * The function that cancelled it (dt.suspend, ...), or NULL.  Then it is
+ * recorded as CANCELLED, and not counted towards suspension.
  */
-typedef bool (*RefreshCancelledFn) (void);
+typedef char *(*RefreshCancelledFn) (void);
 
 /*
  * After a rebuild of the per-group state failed on a data exception

@@ -52,7 +52,7 @@ extern TimestampTz workers_fresh_as_of(Oid relid);
 extern void workers_extension_created(void);
 extern void workers_database_changed(Oid dboid);
 extern void workers_release_database(Oid dboid);
-extern void workers_cancel_refresh(Oid relid);
+extern void workers_cancel_refresh(Oid relid, const char *by);
 extern bool workers_is_refresh_worker(pid_t pid);
 extern char *workers_lag_reason(void);
 extern void workers_report_failure(Oid relid, const char *trigger, TimestampTz start,

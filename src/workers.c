@@ -214,6 +214,9 @@ typedef struct Watch
 								 * since, and it is due at once */
 } Watch;
 
+/* Room for the name of the function that cancels a refresh (dt.suspend). */
+#define CANCELLER_LEN 32
+
 typedef struct WorkerSlot
 {
 	WorkerState state;
@@ -230,7 +233,10 @@ typedef struct WorkerSlot
 								 * (build_state_when_idle), if any */
 	int			nrelids;
 	Oid			relids[DT_MAX_UNIT];
-	bool		cancelled;		/* BUSY: workers_cancel_refresh cancelled it */
+	char		cancelled_by[CANCELLER_LEN];	/* BUSY: the function that
+												 * cancelled it
+												 * (workers_cancel_refresh),
+												 * or "" */
 } WorkerSlot;
 
 /*
@@ -975,12 +981,14 @@ workers_extension_created(void)
  * workers_cancel_refresh
  *		Cancel the scheduled refresh of relid (of this database) that a
  *		refresh worker is running, if one is: its owner is about to drop,
- *		suspend or alter it, and would otherwise wait for the refresh's
- *		lock as long as the refresh runs.  The refresh fails, recorded in
- *		the history, and its transaction ends, releasing the lock.
+ *		suspend or alter it (by function "by", which the history names),
+ *		and would otherwise wait for the refresh's lock as long as the
+ *		refresh runs.  The refresh ends, recorded in the history as
+ *		CANCELLED (refresh_scheduled_unit), and its transaction with it,
+ *		releasing the lock.
  */
 void
-workers_cancel_refresh(Oid relid)
+workers_cancel_refresh(Oid relid, const char *by)
 {
 	pid_t		pid = 0;
 	int			i;
@@ -1000,13 +1008,13 @@ workers_cancel_refresh(Oid relid)
 			if (w->relids[k] == relid)
 			{
 				pid = w->pid;
-				w->cancelled = true;
+				strlcpy(w->cancelled_by, by, CANCELLER_LEN);
 			}
 		}
 		if (w->building == relid)
 		{
 			pid = w->pid;
-			w->cancelled = true;
+			strlcpy(w->cancelled_by, by, CANCELLER_LEN);
 		}
 	}
 	SpinLockRelease(&shared->mutex);
@@ -2099,7 +2107,7 @@ claim_unit(List *units, List *entries, int *left)
 		me->since = now;
 		me->long_refresh = unit_is_long(entries, unit);
 		me->nrelids = 0;
-		me->cancelled = false;
+		me->cancelled_by[0] = '\0';
 		foreach(lc2, unit)
 			me->relids[me->nrelids++] = lfirst_oid(lc2);
 		(*left)--;
@@ -2161,22 +2169,23 @@ typedef struct UnitRun
 /*
  * refresh_cancelled
  *		Was the refresh of this worker's unit that just failed cancelled by
- *		workers_cancel_refresh?  Its DT's owner is altering, suspending or
- *		dropping it, which is no failure of the refresh: it is not counted
+ *		workers_cancel_refresh?  The function that did (palloc'd), or NULL.
+ *		Its DT's owner is altering, suspending or dropping it, which is no
+ *		failure of the refresh: it is recorded as CANCELLED, not counted
  *		towards suspension (each retry could be cancelled again while the
  *		owner waits for the lock, five in a row suspending the DT), and the
  *		unit backs off as a locked one does (note_blocked), so that the
  *		owner takes the lock.
  */
-static bool
+static char *
 refresh_cancelled(void)
 {
-	bool		cancelled;
+	char		by[CANCELLER_LEN];
 
 	SpinLockAcquire(&shared->mutex);
-	cancelled = shared->workers[my_worker_slot].cancelled;
+	strlcpy(by, shared->workers[my_worker_slot].cancelled_by, CANCELLER_LEN);
 	SpinLockRelease(&shared->mutex);
-	return cancelled;
+	return by[0] != '\0' ? pstrdup(by) : NULL;
 }
 
 /*
@@ -2628,7 +2637,7 @@ idle_again(void)
 	shared->workers[my_worker_slot].state = WORKER_IDLE;
 	shared->workers[my_worker_slot].nrelids = 0;
 	shared->workers[my_worker_slot].building = InvalidOid;
-	shared->workers[my_worker_slot].cancelled = false;
+	shared->workers[my_worker_slot].cancelled_by[0] = '\0';
 	shared->workers[my_worker_slot].long_refresh = false;
 	shared->workers[my_worker_slot].since = GetCurrentTimestamp();
 	launcher = shared->slot_wanted || was_long ? shared->launcher_latch : NULL;
@@ -2687,7 +2696,7 @@ run_unit(List *unit, List *entries)
 	 * refresh).
 	 */
 	LockReleaseSession(USER_LOCKMETHOD);
-	cancelled = refresh_cancelled();
+	cancelled = refresh_cancelled() != NULL;
 	note_blocked(llast_oid(unit), run.skipped || cancelled, failed && !cancelled);
 	if (!run.skipped)
 		compact_logs(unit, false, NULL);
@@ -2829,7 +2838,7 @@ build_state_work(void *arg)
 			me->long_refresh = expected_us >= LONG_REFRESH_US;
 			me->nrelids = 0;
 			me->building = b->relid;
-			me->cancelled = false;
+			me->cancelled_by[0] = '\0';
 		}
 		SpinLockRelease(&shared->mutex);
 		if (!free)
@@ -2881,7 +2890,7 @@ build_state_when_idle(TimestampTz now, TimestampTz wake)
 	if (workers_refresh_timeout > 0)
 		disable_timeout(STATEMENT_TIMEOUT, false);
 	LockReleaseSession(USER_LOCKMETHOD);
-	cancelled = refresh_cancelled();
+	cancelled = refresh_cancelled() != NULL;
 	if (failed && !cancelled)
 		note_failed_build(build.relid, build.refresh_id);
 	idle_again();

@@ -139,10 +139,11 @@ is($node->safe_psql('postgres', qq{
 SELECT xact_commit - $commits < 150 FROM pg_stat_database WHERE datname = current_database()}),
 	't', 'the blocked table cost few transactions while it waited');
 
-# A scheduled refresh running when its table's owner alters the table is
-# cancelled, and the owner's change goes through; the cancel is no failure
-# of the refresh: none is counted towards suspension, however often the
-# worker tried again meanwhile.  The refresh is held here inside its
+# A scheduled refresh running when its table's owner alters or suspends
+# the table is cancelled, and the owner's change goes through; the cancel
+# is no failure of the refresh: none is counted towards suspension, however
+# often the worker tried again meanwhile, and the history says CANCELLED,
+# naming the function, not FAILED.  The refresh is held here inside its
 # statements, by an advisory lock its query waits for.
 $node->safe_psql('postgres', q{
 CREATE FUNCTION gate(x int) RETURNS int LANGUAGE plpgsql STABLE
@@ -163,6 +164,24 @@ is($node->safe_psql('postgres', q{
 SELECT format('%s %s %s', target_lag, scheduling_state, consecutive_failures)
   FROM dt.dynamic_tables WHERE relid = 'gated'::regclass}),
 	'00:00:02 ACTIVE 0', 'altering it cancels the refresh, which counts as no failure');
+my $gated_history = q{
+SELECT string_agg(DISTINCT state || ': ' || state_message, '; ') FROM dt.refresh_history
+ WHERE name = 'public.gated' AND state <> 'SUCCEEDED'};
+is($node->safe_psql('postgres', $gated_history), 'CANCELLED: cancelled by dt.alter_dynamic_table',
+	'the history says it was cancelled, and by what');
+ok($node->poll_query_until('postgres', q{
+SELECT count(*) > 0 FROM pg_stat_activity
+ WHERE backend_type = 'pg_dynamic_tables refresh worker' AND wait_event = 'advisory'}),
+	'the scheduled refresh is tried again');
+$node->safe_psql('postgres', "SELECT dt.suspend('gated')");
+is($node->safe_psql('postgres', q{
+SELECT format('%s %s', scheduling_state, consecutive_failures)
+  FROM dt.dynamic_tables WHERE relid = 'gated'::regclass}),
+	'SUSPENDED 0', 'suspending it cancels the refresh, which counts as no failure');
+is($node->safe_psql('postgres', $gated_history),
+	'CANCELLED: cancelled by dt.alter_dynamic_table; CANCELLED: cancelled by dt.suspend',
+	'nor is recorded as one');
+$node->safe_psql('postgres', "SELECT dt.resume('gated')");
 $locker->query_safe('SELECT pg_advisory_unlock(4243)');
 $locker->quit;
 ok($node->poll_query_until('postgres', equal('gated')), 'and the table is refreshed after');
