@@ -1073,26 +1073,29 @@ release_for_cascade(Node *parsetree)
 }
 
 /*
- * refuse_index_on_internal
- *		CREATE INDEX on rv, a relation of dt_internal, is refused to
- *		everyone: DROP INDEX of an index there is refused even to a
- *		superuser (check_internal_objects: the extension's own indexes are
- *		no members of it, and cannot be told from others), so one made by
- *		hand could never be dropped.  Before, a superuser could create an
- *		index on a state table, and then not drop it.  (A constraint that
- *		ALTER TABLE adds, which a superuser may, goes with ALTER TABLE ...
- *		DROP CONSTRAINT.)
+ * refuse_made_on_internal
+ *		CREATE INDEX, TRIGGER, RULE or POLICY ("what") on rv, a relation of
+ *		dt_internal, is refused to everyone: DROP INDEX, TRIGGER, RULE or
+ *		POLICY of one there is refused even to a superuser
+ *		(check_internal_objects: the extension's own, its indexes, the
+ *		capture triggers on internal DTs, the rule of a view, are no members
+ *		of it, and cannot be told from others), so one made by hand could
+ *		never be dropped.  Before, a superuser could create an index on a
+ *		state table, or a trigger on the history, and then not drop it.  (A
+ *		constraint that ALTER TABLE adds, which a superuser may, goes with
+ *		ALTER TABLE ... DROP CONSTRAINT; the tests inject failures so.)
  */
 static void
-refuse_index_on_internal(RangeVar *rv)
+refuse_made_on_internal(RangeVar *rv, const char *what)
 {
 	if (!relation_is_internal(rv))
 		return;
 	ereport(ERROR,
 			(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-			 errmsg("cannot create index on relation \"%s\"", rv->relname),
-			 errdetail("Relation \"%s\" is an internal object of pg_dynamic_tables, whose indexes the extension "
-					   "alone makes and drops: one made by hand could not be dropped.", rv->relname)));
+			 errmsg("cannot create %s on relation \"%s\"", what, rv->relname),
+			 errdetail("Relation \"%s\" is an internal object of pg_dynamic_tables, whose indexes, triggers, rules "
+					   "and policies the extension alone makes and drops: one made by hand could not be dropped.",
+					   rv->relname)));
 }
 
 /*
@@ -1103,8 +1106,8 @@ refuse_index_on_internal(RangeVar *rv)
  *		state table renamed (or an index created on it) as changes_<oid>
  *		would pass for the change log of another role's table.  So DDL of
  *		ordinary roles on them is refused; superusers (repairs) are let
- *		through, but for CREATE INDEX, whose index nobody could drop again
- *		(refuse_index_on_internal), and for DROP: they are extension
+ *		through, but for CREATE INDEX, TRIGGER, RULE and POLICY, which
+ *		nobody could drop again (refuse_made_on_internal), and for DROP: they are extension
  *		members, which PostgreSQL never drops by name, and a DROP ... CASCADE takes them out of the
  *		extension for a moment (lifecycle_release_members); and for RENAME
  *		and SET SCHEMA: the extension finds them by their names (an internal
@@ -1119,9 +1122,15 @@ check_internal_objects(Node *parsetree)
 	bool		internal = false;
 	ListCell   *lc;
 
-	/* an index on them nobody could drop, superusers included */
+	/* what nobody could drop, superusers included */
 	if (IsA(parsetree, IndexStmt))
-		refuse_index_on_internal(((IndexStmt *) parsetree)->relation);
+		refuse_made_on_internal(((IndexStmt *) parsetree)->relation, "index");
+	else if (IsA(parsetree, CreateTrigStmt))
+		refuse_made_on_internal(((CreateTrigStmt *) parsetree)->relation, "trigger");
+	else if (IsA(parsetree, RuleStmt))
+		refuse_made_on_internal(((RuleStmt *) parsetree)->relation, "rule");
+	else if (IsA(parsetree, CreatePolicyStmt))
+		refuse_made_on_internal(((CreatePolicyStmt *) parsetree)->table, "policy");
 
 	/*
 	 * Members of the extension: nobody drops them by name; and they are found
@@ -1134,15 +1143,6 @@ check_internal_objects(Node *parsetree)
 	{
 		case T_AlterTableStmt:
 			internal = relation_is_internal(((AlterTableStmt *) parsetree)->relation);
-			break;
-		case T_CreateTrigStmt:
-			internal = relation_is_internal(((CreateTrigStmt *) parsetree)->relation);
-			break;
-		case T_RuleStmt:
-			internal = relation_is_internal(((RuleStmt *) parsetree)->relation);
-			break;
-		case T_CreatePolicyStmt:
-			internal = relation_is_internal(((CreatePolicyStmt *) parsetree)->table);
 			break;
 		case T_AlterPolicyStmt:
 			internal = relation_is_internal(((AlterPolicyStmt *) parsetree)->table);

@@ -263,16 +263,29 @@ BEGIN
         RAISE NOTICE 'move refused: %', regexp_replace(SQLERRM, '[0-9]+', 'N', 'g');
     END;
 END $$;
--- Nor given an index, even by a superuser: nobody could drop it again
--- (DROP INDEX of an index of dt_internal is refused; before, a superuser's
--- index on a state table was made, and could not be dropped).
+-- Nor given an index, a trigger, a rule or a policy, even by a superuser:
+-- nobody could drop it again (DROP INDEX, TRIGGER, RULE or POLICY of one
+-- of dt_internal is refused; before, a superuser's index on a state table,
+-- or trigger on the history, was made, and could not be dropped).
 DO $$
+DECLARE
+    t regclass := (SELECT c.oid::regclass FROM pg_class c
+        WHERE c.relnamespace = 'dt_internal'::regnamespace AND c.relname LIKE 'sub\_%' LIMIT 1);
+    ddl text;
 BEGIN
-    EXECUTE format('CREATE INDEX ON %s ((1))', (SELECT c.oid::regclass FROM pg_class c
-        WHERE c.relnamespace = 'dt_internal'::regnamespace AND c.relname LIKE 'sub\_%' LIMIT 1));
-    RAISE NOTICE 'made';
-EXCEPTION WHEN OTHERS THEN
-    RAISE NOTICE 'refused (%): %', SQLSTATE, regexp_replace(SQLERRM, '[0-9]+', 'N', 'g');
+    FOREACH ddl IN ARRAY ARRAY['CREATE INDEX ON %s ((1))',
+                               'CREATE TRIGGER t BEFORE INSERT ON %s FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger()',
+                               'CREATE RULE r AS ON INSERT TO %s DO INSTEAD NOTHING',
+                               'CREATE POLICY p ON %s USING (false)',
+                               'CREATE TRIGGER t BEFORE INSERT ON dt_internal.refresh_log FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger()']
+    LOOP
+        BEGIN
+            EXECUTE format(ddl, t);
+            RAISE NOTICE 'made: %', split_part(ddl, ' ', 2);
+        EXCEPTION WHEN OTHERS THEN
+            RAISE NOTICE 'refused (%): %', SQLSTATE, regexp_replace(SQLERRM, '[0-9]+', 'N', 'g');
+        END;
+    END LOOP;
 END $$;
 -- Nor is schema dt_internal renamed, even by a superuser: the extension
 -- finds its objects by that name (the rename failed on an internal query).
