@@ -552,6 +552,7 @@ Datum
 dt_drop_dynamic_table(PG_FUNCTION_ARGS)
 {
 	Oid			relid = PG_GETARG_OID(0);
+	ListCell   *lc;
 
 	require_preload();
 	refresh_refuse_nested("drop a dynamic table");
@@ -563,7 +564,9 @@ dt_drop_dynamic_table(PG_FUNCTION_ARGS)
 	if (SPI_execute(psprintf("DROP TABLE %s", names_qualified(relid)), false, 0) != SPI_OK_UTILITY)
 		elog(ERROR, "could not drop dynamic table");
 	SPI_finish();
-	lifecycle_forget_dropped();
+	/* as the sql_drop event trigger did (unless event triggers are off) */
+	foreach(lc, lifecycle_forget_dropped())
+		workers_wake_scheduler(lfirst_oid(lc));
 	PG_RETURN_VOID();
 }
 

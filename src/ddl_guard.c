@@ -173,7 +173,13 @@ dt_on_sql_drop(PG_FUNCTION_ARGS)
 				 errmsg("dt_internal.on_sql_drop() must be fired as an event trigger")));
 	/* our own DROPs (of triggers, logs, log columns) need no follow-up */
 	if (!catalog_internal_ddl_running())
-		lifecycle_forget_dropped();
+	{
+		ListCell   *lc;
+
+		/* a unit of the workers' plan may hold it, or read it */
+		foreach(lc, lifecycle_forget_dropped())
+			workers_wake_scheduler(lfirst_oid(lc));
+	}
 	PG_RETURN_VOID();
 }
 
@@ -1403,7 +1409,10 @@ follow_up_steps(Node *parsetree, AfterCommand *after)
 	}
 	dump_refresh_definitions(after->renamed);
 	foreach(lc, after->unmade)
+	{
 		lifecycle_unmake_dynamic(lfirst_oid(lc));
+		workers_wake_scheduler(lfirst_oid(lc));
+	}
 	foreach(lc, after->new_children)
 	{
 		Oid			child = lfirst_oid(lc);

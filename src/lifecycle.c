@@ -332,11 +332,13 @@ make_internal_dt(Oid relid, int n, DtEntry *entry, Query *sub)
  * forget_dropped_dts
  *		Forget the DTs that no longer exist and drop their state objects
  *		(their internal DTs among them: then theirs, until none is left),
- *		and the change logs of relations that no longer exist.
+ *		and the change logs of relations that no longer exist.  Returns the
+ *		DTs forgotten.
  */
-static void
+static List *
 forget_dropped_dts(void)
 {
+	List	   *forgotten = NIL;
 	List	   *dts;
 	List	   *logs;
 	ListCell   *lc;
@@ -347,7 +349,9 @@ forget_dropped_dts(void)
 		foreach(lc, dts)
 			catalog_drop_members(catalog_state_objects(lfirst_oid(lc)));
 		capture_drop_logs(logs);
+		forgotten = list_concat(forgotten, dts);
 	} while (dts != NIL);
+	return forgotten;
 }
 
 /*
@@ -359,7 +363,7 @@ static void
 drop_state(Oid relid)
 {
 	catalog_drop_members(catalog_state_objects(relid));
-	forget_dropped_dts();
+	(void) forget_dropped_dts();
 }
 
 /*
@@ -879,13 +883,16 @@ lifecycle_redefine(Oid relid, DtEntry *entry, Query *query)
  *		After a DROP: forget the DTs that no longer exist and drop their
  *		state objects, drop the change logs of relations that no longer
  *		exist, and release the capture of relations no DT reads any more.
- *		Idempotent.
+ *		Idempotent.  Returns the DTs forgotten: the scheduler's plan changes
+ *		(the caller wakes it).
  */
-void
+List *
 lifecycle_forget_dropped(void)
 {
-	forget_dropped_dts();
+	List	   *forgotten = forget_dropped_dts();
+
 	capture_release_unused_inputs(false);
+	return forgotten;
 }
 
 /*
@@ -903,7 +910,7 @@ lifecycle_unmake_dynamic(Oid relid)
 
 	catalog_delete_entry(relid);
 	catalog_drop_members(state);
-	forget_dropped_dts();
+	(void) forget_dropped_dts();
 	(void) forget_dependencies(relid);
 	capture_release_unused_inputs(false);
 }

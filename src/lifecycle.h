@@ -30,7 +30,7 @@ extern void lifecycle_record_dependencies(Oid relid, List *settings, Query *quer
 extern Oid	lifecycle_key_index_owner(Oid index);
 extern void lifecycle_make_dynamic(Oid relid, DtEntry *entry, Query *query, DtAnalysis *an);
 extern void lifecycle_redefine(Oid relid, DtEntry *entry, Query *query);
-extern void lifecycle_forget_dropped(void);
+extern List *lifecycle_forget_dropped(void);
 extern void lifecycle_unmake_dynamic(Oid relid);
 extern void lifecycle_release_members_of(List *roles);
 extern List *lifecycle_release_members(List *objects, bool everything);

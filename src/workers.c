@@ -823,7 +823,8 @@ workers_init(void)
 /*
  * workers_wake_scheduler
  *		This database's schedule changes at commit: DT relid was created,
- *		altered, suspended, resumed or restored.
+ *		altered, suspended, resumed, restored or dropped (or made a plain
+ *		table).
  */
 void
 workers_wake_scheduler(Oid relid)

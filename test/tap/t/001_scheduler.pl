@@ -187,6 +187,27 @@ $locker->quit;
 ok($node->poll_query_until('postgres', equal('gated')), 'and the table is refreshed after');
 $node->safe_psql('postgres', "SELECT dt.drop_dynamic_table('gated'); DROP TABLE feed; DROP FUNCTION gate(int)");
 
+# Dropping a dynamic table changes the schedule at once: here the unit of
+# sums (1 second), which refreshed totals (1 hour) with it.  Before, the
+# workers kept their plan, and refreshed that unit, totals without sums,
+# once more on the next write.
+$node->safe_psql('postgres', q{
+CREATE TABLE drops (k int, v int);
+INSERT INTO drops VALUES (1, 1);
+SELECT dt.create_dynamic_table('totals', 'SELECT k, sum(v) AS v FROM drops GROUP BY k', target_lag => '1 hour');
+SELECT dt.create_dynamic_table('sums', 'SELECT sum(v) AS v FROM totals', target_lag => '1 second');
+INSERT INTO drops VALUES (2, 2);
+});
+ok($node->poll_query_until('postgres', equal('sums')), 'a unit of two tables is refreshed on schedule');
+$node->safe_psql('postgres', "SELECT dt.drop_dynamic_table('sums')");
+my $dropped_at = $node->safe_psql('postgres', 'SELECT max(refresh_id) FROM dt.refresh_history');
+$node->safe_psql('postgres', 'INSERT INTO drops VALUES (3, 3)');
+sleep(3);
+is($node->safe_psql('postgres', qq{
+SELECT count(*) FROM dt.refresh_history WHERE refresh_id > $dropped_at AND name = 'public.totals'}),
+	'0', 'once the reader is dropped, the table is refreshed at its own lag');
+$node->safe_psql('postgres', 'DROP TABLE drops CASCADE');
+
 # Idle: the scheduler keeps refreshing, cheaply.
 ok($node->poll_query_until('postgres',
 	"SELECT count(*) >= 2 FROM dt.refresh_history WHERE refresh_action = 'NO_DATA' AND refresh_trigger = 'SCHEDULED'"),
