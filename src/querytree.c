@@ -610,13 +610,34 @@ querytree_sublinks(Node *node)
 }
 
 /*
+ * outer_aggs_walker
+ *		Does an expression of a select list without subqueries hold an
+ *		aggregate or GROUPING: one of a query above, then (its own would
+ *		make it an aggregate query)?
+ */
+static bool
+outer_aggs_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Aggref) || IsA(node, GroupingFunc))
+		return true;
+	return expression_tree_walker(node, outer_aggs_walker, context);
+}
+
+/*
  * exists_list_unread
  *		Is the select list of sub, the subquery of an EXISTS, read by
  *		nothing: no grouping, aggregate, window, DISTINCT, ORDER BY, LIMIT
  *		or set operation refers to it or depends on it, and it holds no
  *		set-returning function or subquery?  Then the EXISTS is true for
  *		the same rows without it, as PostgreSQL's planner finds
- *		(simplify_EXISTS_query).
+ *		(simplify_EXISTS_query).  Kept, though, where it holds an aggregate
+ *		of a query above (SELECT EXISTS (SELECT sum(o.v) FROM u) FROM o o):
+ *		that query aggregates because of it, and would keep hasAggs without
+ *		an aggregate.  (No strategy maintains the places it can be, the
+ *		select list and HAVING of that query, so no answer was wrong; test
+ *		semijoins.)
  */
 static bool
 exists_list_unread(Query *sub)
@@ -626,7 +647,8 @@ exists_list_unread(Query *sub)
 		!sub->hasWindowFuncs && sub->windowClause == NIL && !sub->hasTargetSRFs &&
 		!sub->hasModifyingCTE && sub->distinctClause == NIL && sub->sortClause == NIL &&
 		sub->limitCount == NULL && sub->limitOffset == NULL && sub->rowMarks == NIL &&
-		!checkExprHasSubLink((Node *) sub->targetList);
+		!checkExprHasSubLink((Node *) sub->targetList) &&
+		!outer_aggs_walker((Node *) sub->targetList, NULL);
 }
 
 /* exists_lists_walker: querytree_drop_exists_lists' walk, in place; *dropped if any. */
