@@ -4001,7 +4001,7 @@ refresh_scheduled_unit(List *unit, RefreshFreshFn fresh, RefreshCancelledFn canc
 			*settled = false;
 		if (edata != NULL)
 		{
-			char	   *by = cancelled != NULL ? cancelled() : NULL;
+			const char *by = cancelled != NULL ? cancelled() : NULL;
 
 			if (by != NULL && edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
 				catalog_insert_history(relid, "SCHEDULED", start, GetCurrentTimestamp(), 0, 0,

@@ -44,7 +44,7 @@ typedef TimestampTz (*RefreshFreshFn) (Oid relid);
  * The function that cancelled it (dt.suspend, ...), or NULL.  Then it is
  * recorded as CANCELLED, and not counted towards suspension.
  */
-typedef char *(*RefreshCancelledFn) (void);
+typedef const char *(*RefreshCancelledFn) (void);
 
 /*
  * After a rebuild of the per-group state failed on a data exception

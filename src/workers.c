@@ -994,9 +994,11 @@ workers_cancel_refresh(Oid relid, const char *by)
 	pid_t		pid = 0;
 	int			i;
 	int			k;
+	char		name[CANCELLER_LEN] = {0};
 
 	if (shared == NULL)
 		return;
+	strlcpy(name, by, CANCELLER_LEN);
 	SpinLockAcquire(&shared->mutex);
 	for (i = 0; i < shared->nworkers; i++)
 	{
@@ -1009,13 +1011,13 @@ workers_cancel_refresh(Oid relid, const char *by)
 			if (w->relids[k] == relid)
 			{
 				pid = w->pid;
-				strlcpy(w->cancelled_by, by, CANCELLER_LEN);
+				memcpy(w->cancelled_by, name, CANCELLER_LEN);
 			}
 		}
 		if (w->building == relid)
 		{
 			pid = w->pid;
-			strlcpy(w->cancelled_by, by, CANCELLER_LEN);
+			memcpy(w->cancelled_by, name, CANCELLER_LEN);
 		}
 	}
 	SpinLockRelease(&shared->mutex);
@@ -2170,7 +2172,8 @@ typedef struct UnitRun
 /*
  * refresh_cancelled
  *		Was the refresh of this worker's unit that just failed cancelled by
- *		workers_cancel_refresh?  The function that did (palloc'd), or NULL.
+ *		workers_cancel_refresh?  The function that did (in a buffer the
+ *		next call overwrites), or NULL.
  *		Its DT's owner is altering, suspending or dropping it, which is no
  *		failure of the refresh: it is recorded as CANCELLED, not counted
  *		towards suspension (each retry could be cancelled again while the
@@ -2178,15 +2181,15 @@ typedef struct UnitRun
  *		unit backs off as a locked one does (note_blocked), so that the
  *		owner takes the lock.
  */
-static char *
+static const char *
 refresh_cancelled(void)
 {
-	char		by[CANCELLER_LEN];
+	static char by[CANCELLER_LEN];
 
 	SpinLockAcquire(&shared->mutex);
-	strlcpy(by, shared->workers[my_worker_slot].cancelled_by, CANCELLER_LEN);
+	memcpy(by, shared->workers[my_worker_slot].cancelled_by, CANCELLER_LEN);
 	SpinLockRelease(&shared->mutex);
-	return by[0] != '\0' ? pstrdup(by) : NULL;
+	return by[0] != '\0' ? by : NULL;
 }
 
 /*
