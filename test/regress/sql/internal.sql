@@ -266,7 +266,8 @@ END $$;
 -- Nor given an index, a trigger, a rule or a policy, even by a superuser:
 -- nobody could drop it again (DROP INDEX, TRIGGER, RULE or POLICY of one
 -- of dt_internal is refused; before, a superuser's index on a state table,
--- or trigger on the history, was made, and could not be dropped).
+-- or trigger on the history, was made, and could not be dropped; one on
+-- the history broke every refresh after).
 DO $$
 DECLARE
     t regclass := (SELECT c.oid::regclass FROM pg_class c
@@ -276,8 +277,7 @@ BEGIN
     FOREACH ddl IN ARRAY ARRAY['CREATE INDEX ON %s ((1))',
                                'CREATE TRIGGER t BEFORE INSERT ON %s FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger()',
                                'CREATE RULE r AS ON INSERT TO %s DO INSTEAD NOTHING',
-                               'CREATE POLICY p ON %s USING (false)',
-                               'CREATE TRIGGER t BEFORE INSERT ON dt_internal.refresh_log FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger()']
+                               'CREATE POLICY p ON %s USING (false)']
     LOOP
         BEGIN
             EXECUTE format(ddl, t);
