@@ -3931,6 +3931,7 @@ refresh_scheduled_unit(List *unit, RefreshFreshFn fresh, RefreshCancelledFn canc
 {
 	TimestampTz start = GetCurrentTimestamp();
 	List	   *failed = NIL;
+	List	   *cancelled_ones = NIL;	/* of failed, those cancelled */
 	bool		backing_off = false;
 	Snapshot	snap;
 	TimestampTz data_timestamp;
@@ -3992,7 +3993,8 @@ refresh_scheduled_unit(List *unit, RefreshFreshFn fresh, RefreshCancelledFn canc
 		{
 			catalog_insert_history(relid, "SCHEDULED", GetCurrentTimestamp(), GetCurrentTimestamp(), 0, 0,
 								   NULL, "UPSTREAM_FAILED",
-								   psprintf("the refresh of \"%s\" failed", get_rel_name(broken)));
+								   psprintf("the refresh of \"%s\" %s", get_rel_name(broken),
+											list_member_oid(cancelled_ones, broken) ? "was cancelled" : "failed"));
 			failed = lappend_oid(failed, relid);
 			continue;
 		}
@@ -4004,8 +4006,11 @@ refresh_scheduled_unit(List *unit, RefreshFreshFn fresh, RefreshCancelledFn canc
 			const char *by = cancelled != NULL ? cancelled() : NULL;
 
 			if (by != NULL && edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+			{
 				catalog_insert_history(relid, "SCHEDULED", start, GetCurrentTimestamp(), 0, 0,
 									   NULL, "CANCELLED", psprintf("cancelled by %s", by));
+				cancelled_ones = lappend_oid(cancelled_ones, relid);
+			}
 			else
 				catalog_insert_history(relid, "SCHEDULED", start, GetCurrentTimestamp(), 0, 0,
 									   NULL, "FAILED", edata->message);

@@ -151,6 +151,7 @@ CREATE FUNCTION gate(x int) RETURNS int LANGUAGE plpgsql STABLE
 CREATE TABLE feed (k int, x int);
 SELECT dt.create_dynamic_table('gated', 'SELECT k, sum(gate(x)) AS s FROM feed GROUP BY k',
                                target_lag => '1 second');
+SELECT dt.create_dynamic_table('gated_total', 'SELECT sum(s) AS s FROM gated', target_lag => '1 second');
 });
 my $locker = $node->background_psql('postgres');
 $locker->query_safe('SELECT pg_advisory_lock(4243)');
@@ -169,6 +170,10 @@ SELECT string_agg(DISTINCT state || ': ' || state_message, '; ') FROM dt.refresh
  WHERE name = 'public.gated' AND state <> 'SUCCEEDED'};
 is($node->safe_psql('postgres', $gated_history), 'CANCELLED: cancelled by dt.alter_dynamic_table',
 	'the history says it was cancelled, and by what');
+is($node->safe_psql('postgres', q{
+SELECT string_agg(DISTINCT state || ': ' || state_message, '; ') FROM dt.refresh_history
+ WHERE name = 'public.gated_total' AND state <> 'SUCCEEDED'}),
+	'UPSTREAM_FAILED: the refresh of "gated" was cancelled', 'and so does the table downstream of it');
 ok($node->poll_query_until('postgres', q{
 SELECT count(*) > 0 FROM pg_stat_activity
  WHERE backend_type = 'pg_dynamic_tables refresh worker' AND wait_event = 'advisory'}),
@@ -185,7 +190,8 @@ $node->safe_psql('postgres', "SELECT dt.resume('gated')");
 $locker->query_safe('SELECT pg_advisory_unlock(4243)');
 $locker->quit;
 ok($node->poll_query_until('postgres', equal('gated')), 'and the table is refreshed after');
-$node->safe_psql('postgres', "SELECT dt.drop_dynamic_table('gated'); DROP TABLE feed; DROP FUNCTION gate(int)");
+$node->safe_psql('postgres',
+	"SELECT dt.drop_dynamic_table('gated_total'); SELECT dt.drop_dynamic_table('gated'); DROP TABLE feed; DROP FUNCTION gate(int)");
 
 # Dropping a dynamic table changes the schedule at once: here the unit of
 # sums (1 second), which refreshed totals (1 hour) with it.  Before, the
