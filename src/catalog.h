@@ -176,7 +176,8 @@ typedef struct DtRefreshStats
 /*
  * What the message of a full refresh says whose history found that
  * rebuilding the per-group state would pay, with
- * pg_dynamic_tables.build_state_apart on: dt.build_state is to build it.
+ * pg_dynamic_tables.build_state_apart on, or auto where a refresh worker
+ * would build it: dt.build_state or a refresh worker is to build it.
  */
 #define DT_MESSAGE_BUILD_APART	"is to be built apart (dt.build_state)"
 
