@@ -2510,10 +2510,10 @@ catch_up(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 *inpu
 
 /*
  * workers_would_build
- *		Under pg_dynamic_tables.build_state_apart auto: would a refresh
- *		worker build the state of entry apart (refresh_workers_build)?  Not
- *		of a suspended DT (catalog_states_to_build).  If so and at_commit,
- *		the workers are asked to look for it when this transaction commits.
+ *		Would a refresh worker build the state of entry apart
+ *		(refresh_workers_build)?  Not of a suspended DT
+ *		(catalog_states_to_build).  If so and at_commit, the workers are
+ *		asked to look for it when this transaction commits.
  */
 static bool
 workers_would_build(DtEntry *entry, bool at_commit)
@@ -2525,16 +2525,16 @@ workers_would_build(DtEntry *entry, bool at_commit)
  * builds_apart
  *		Is the state of entry, set aside, built apart, not by its refreshes:
  *		with pg_dynamic_tables.build_state_apart on, or auto where a refresh
- *		worker would build it (workers_would_build, at_commit)?  Then a
- *		refresh that reads no change is NO_DATA, not a rebuild: the next one
- *		that reads changes decides (build_apart_or_rebuild), and a rebuild
- *		costs several times a full refresh.
+ *		worker would build it (workers_would_build)?  Then a refresh that
+ *		reads no change is NO_DATA, not a rebuild: the next one that reads
+ *		changes decides (build_apart_or_rebuild), and a rebuild costs
+ *		several times a full refresh.
  */
 static bool
-builds_apart(DtEntry *entry, bool at_commit)
+builds_apart(DtEntry *entry)
 {
 	return refresh_build_apart == DT_BUILD_APART_ON ||
-		(refresh_build_apart == DT_BUILD_APART_AUTO && workers_would_build(entry, at_commit));
+		(refresh_build_apart == DT_BUILD_APART_AUTO && workers_would_build(entry, false));
 }
 
 /*
@@ -2545,9 +2545,9 @@ builds_apart(DtEntry *entry, bool at_commit)
  *		a full refresh from the query that leaves the state to be built
  *		apart (DT_MESSAGE_BUILD_APART: by dt.build_state, or by an idle
  *		refresh worker, build_state_when_idle, asked to look at commit if
- *		it would), on; under auto, so only
- *		while a refresh worker would build it (workers_would_build: asked to
- *		look when the refresh commits, unless explaining), and for at most
+ *		it would), on; under auto, so only while a refresh worker would
+ *		build it (workers_would_build: asked to look when the refresh
+ *		commits, unless explaining), and for at most
  *		BUILD_APART_PATIENCE refreshes in a row (catalog_builds_waited):
  *		then, or with no worker to build it, the refresh rebuilds it inline,
  *		its message saying why.
@@ -2726,7 +2726,7 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 		else if (has_changes && message != NULL && p->an->strategy == DT_STRATEGY_MERGE && p->an->internal == 0)
 			build_apart_or_rebuild(d, entry, message, what, explaining);
 		else if (rows + under == 0 && markers == 0 && p->an->strategy == DT_STRATEGY_MERGE &&
-				 p->an->internal == 0 && builds_apart(entry, false))
+				 p->an->internal == 0 && builds_apart(entry))
 		{
 			d->action = DT_ACTION_NO_DATA;
 			d->why = "nothing it reads changed (its per-group state, set aside, is built apart when a refresh "
