@@ -360,3 +360,16 @@ CREATE FUNCTION dt.build_state(name regclass) RETURNS boolean
     AS 'MODULE_PATHNAME', 'dt_build_state';
 COMMENT ON FUNCTION dt.build_state(regclass) IS
     'build the per-group state of a dynamic table that refreshes in full for now, apart from its refreshes; the next refresh catches up from it incrementally';
+
+-- ---------------------------------------------------------------------
+-- The milliseconds of a build of a table's per-group state apart
+-- (dt.build_state, or a refresh worker's), recorded on its full refresh
+-- before the build: adaptive refresh reads it as what rebuilding the
+-- state costs (src/catalog.c, catalog_refresh_costs), and as the end of
+-- the full refreshes that waited for a build (catalog_builds_waited).
+-- The index keeps those reads, at every refresh that decides by cost, to
+-- the rows that have one.
+-- ---------------------------------------------------------------------
+ALTER TABLE dt_internal.refresh_log ADD COLUMN state_build_ms double precision;
+CREATE INDEX refresh_log_build_idx ON dt_internal.refresh_log (relid, refresh_id)
+    WHERE state_build_ms IS NOT NULL;

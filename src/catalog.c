@@ -1366,9 +1366,40 @@ refresh_duration_ms(TimestampTz start, TimestampTz end)
 	"starts_with(state_message, '" DT_MESSAGE_STATE_REBUILT "') OR " \
 	"starts_with(state_message, '" DT_MESSAGE_INTERNAL_REBUILT "')))"
 #define COST_SAMPLE_CHOSEN "coalesce(starts_with(state_message, '" DT_MESSAGE_ADAPTIVE_FULL "'), false)"
-/* What catalog_refresh_costs reads of a full refresh. */
-#define COST_FULL_COLUMNS \
-	"refresh_start_time, refresh_end_time, " COST_SAMPLE_CHOSEN ", coalesce(state_query_ms, 0)"
+/*
+ * The full refreshes catalog_refresh_costs reads of DT $1, and the builds
+ * of its per-group state apart (state_build_ms, recorded on its full
+ * refresh before each: catalog_note_state_built), which cost what a
+ * rebuild does: each with its start and end, or a build its milliseconds,
+ * whether the history chose it, and its state_query_ms.  (A build and the
+ * refresh it is recorded on, of one refresh_id, are of two kinds, chosen
+ * and not: their order does not matter.)
+ */
+#define COST_FULL_SAMPLES \
+	"(SELECT refresh_id, refresh_start_time, refresh_end_time, " COST_SAMPLE_CHOSEN " AS chosen, " \
+	"coalesce(state_query_ms, 0) AS query_ms, NULL::float8 AS build_ms FROM " DT_INTERNAL_SCHEMA ".refresh_log " \
+	"WHERE relid = $1 AND state = 'SUCCEEDED' AND " COST_SAMPLE_FULL " UNION ALL " \
+	"SELECT refresh_id, NULL, NULL, false, 0, state_build_ms FROM " DT_INTERNAL_SCHEMA ".refresh_log " \
+	"WHERE relid = $1 AND refresh_action = 'FULL' AND state_build_ms IS NOT NULL) f"
+/* What catalog_refresh_costs reads of a full refresh (COST_FULL_SAMPLES). */
+#define COST_FULL_COLUMNS "refresh_start_time, refresh_end_time, chosen, query_ms, build_ms"
+
+/*
+ * full_sample_ms
+ *		The milliseconds of the full refresh or build of row i of a read of
+ *		COST_FULL_COLUMNS from column "first" on.
+ */
+static double
+full_sample_ms(uint64 i, int first)
+{
+	bool		isnull;
+	Datum		build_ms = spi_util_datum(i, first + 4, &isnull);
+
+	if (!isnull)
+		return DatumGetFloat8(build_ms);
+	return refresh_duration_ms(DatumGetTimestampTz(spi_util_datum(i, first, &isnull)),
+							   DatumGetTimestampTz(spi_util_datum(i, first + 1, &isnull)));
+}
 
 /*
  * latest_full_of_missing_kind
@@ -1394,15 +1425,13 @@ latest_full_of_missing_kind(Oid relid, DtRefreshCosts *costs)
 		if (costs->full_chosen[i] != costs->full_chosen[0])
 			return;
 	}
-	catalog_exec("SELECT " COST_FULL_COLUMNS " FROM " DT_INTERNAL_SCHEMA ".refresh_log "
-				 "WHERE relid >= $1 AND relid <= $1 AND state = 'SUCCEEDED' AND " COST_SAMPLE_FULL
-				 " AND " COST_SAMPLE_CHOSEN " = $2 ORDER BY relid DESC, refresh_id DESC LIMIT 1",
+	catalog_exec("SELECT " COST_FULL_COLUMNS " FROM " COST_FULL_SAMPLES
+				 " WHERE chosen = $2 ORDER BY refresh_id DESC LIMIT 1",
 				 2, types, values, NULL, SPI_OK_SELECT);
 	if (SPI_processed == 0)
 		return;
 	i = DT_COST_SAMPLES - 1;
-	costs->full_ms[i] = refresh_duration_ms(DatumGetTimestampTz(spi_util_datum(0, 1, &isnull)),
-											DatumGetTimestampTz(spi_util_datum(0, 2, &isnull)));
+	costs->full_ms[i] = full_sample_ms(0, 1);
 	costs->full_chosen[i] = spi_util_bool(0, 3);
 	costs->full_query_ms[i] = DatumGetFloat8(spi_util_datum(0, 4, &isnull));
 }
@@ -1447,14 +1476,14 @@ catalog_refresh_costs(Oid relid, int recent, DtRefreshCosts *costs)
 	 * heap; a range of one value and an order by (relid, refresh_id) leave
 	 * only the index on both.
 	 */
-	catalog_exec("(SELECT 1, changes::float8, refresh_start_time, refresh_end_time, false, 0::float8 "
-				 "FROM " DT_INTERNAL_SCHEMA ".refresh_log WHERE relid >= $1 AND relid <= $1 "
+	catalog_exec("(SELECT 1, changes::float8, refresh_start_time, refresh_end_time, false, 0::float8, "
+				 "NULL::float8 FROM " DT_INTERNAL_SCHEMA ".refresh_log WHERE relid >= $1 AND relid <= $1 "
 				 "AND state = 'SUCCEEDED' "
 				 "AND " COST_SAMPLE_INCREMENTAL " ORDER BY relid DESC, refresh_id DESC LIMIT $2) UNION ALL "
-				 "(SELECT 2, 0, " COST_FULL_COLUMNS " FROM " DT_INTERNAL_SCHEMA ".refresh_log "
-				 "WHERE relid = $1 AND state = 'SUCCEEDED' AND " COST_SAMPLE_FULL
+				 "(SELECT 2, 0, " COST_FULL_COLUMNS " FROM " COST_FULL_SAMPLES
 				 " ORDER BY refresh_id DESC LIMIT $2) UNION ALL "
-				 "SELECT 3, count(*), NULL, NULL, false, coalesce(max(changes) FILTER (WHERE n <= $3), -1) "
+				 "SELECT 3, count(*), NULL, NULL, false, coalesce(max(changes) FILTER (WHERE n <= $3), -1), "
+				 "NULL "
 				 "FROM (SELECT r.changes::float8, row_number() OVER (ORDER BY r.refresh_id DESC) AS n "
 				 "FROM " DT_INTERNAL_SCHEMA ".refresh_log r WHERE r.relid = $1 "
 				 "AND r.refresh_action = 'FULL' "
@@ -1471,8 +1500,7 @@ catalog_refresh_costs(Oid relid, int recent, DtRefreshCosts *costs)
 		double		ms = 0;
 
 		if (kind != 3)
-			ms = refresh_duration_ms(DatumGetTimestampTz(spi_util_datum(i, 3, &isnull)),
-									 DatumGetTimestampTz(spi_util_datum(i, 4, &isnull)));
+			ms = full_sample_ms(i, 3);
 		if (kind == 1)
 		{
 			costs->changes[costs->nincremental] = number;
@@ -1519,12 +1547,63 @@ catalog_refreshes_since_failed_rebuild(Oid relid)
 }
 
 /*
+ * catalog_builds_waited
+ *		How many full refreshes of relid in a row, the latest last, left its
+ *		per-group state to be built apart (their message says
+ *		DT_MESSAGE_BUILD_APART) with no build apart recorded on one
+ *		(catalog_note_state_built) but the first: an incremental refresh, a
+ *		full one of another kind or a build ends a row; refreshes that read
+ *		no change, skipped or failed do not.
+ */
+int
+catalog_builds_waited(Oid relid)
+{
+	int			waited;
+
+	SPI_connect();
+	catalog_exec_relid("SELECT count(*) FROM " DT_INTERNAL_SCHEMA ".refresh_log r WHERE r.relid = $1"
+					   " AND r.state = 'SUCCEEDED' AND r.refresh_action = 'FULL'"
+					   " AND strpos(r.state_message, '" DT_MESSAGE_BUILD_APART "') > 0"
+					   " AND r.refresh_id >= coalesce((SELECT max(e.refresh_id) FROM " DT_INTERNAL_SCHEMA
+					   ".refresh_log e WHERE e.relid = $1 AND e.state = 'SUCCEEDED'"
+					   " AND (e.refresh_action = 'INCREMENTAL' OR (e.refresh_action = 'FULL'"
+					   " AND (coalesce(strpos(e.state_message, '" DT_MESSAGE_BUILD_APART "'), 0) = 0"
+					   " OR e.state_build_ms IS NOT NULL)))), 0)"
+					   " AND r.state_build_ms IS NULL", relid, SPI_OK_SELECT);
+	waited = (int) spi_util_int64(0, 1);
+	SPI_finish();
+	return waited;
+}
+
+/*
+ * catalog_note_state_built
+ *		The per-group state of relid was built apart in ms milliseconds
+ *		(refresh_build_state): recorded on its latest successful full
+ *		refresh (the one that left it to be built, as a rule), where
+ *		catalog_refresh_costs reads it as what a rebuild costs, and
+ *		catalog_builds_waited as the end of a wait.
+ */
+void
+catalog_note_state_built(Oid relid, double ms)
+{
+	Oid			types[2] = {OIDOID, FLOAT8OID};
+	Datum		values[2] = {ObjectIdGetDatum(relid), Float8GetDatum(ms)};
+
+	SPI_connect();
+	catalog_exec("UPDATE " DT_INTERNAL_SCHEMA ".refresh_log SET state_build_ms = $2 WHERE refresh_id = "
+				 "(SELECT max(refresh_id) FROM " DT_INTERNAL_SCHEMA ".refresh_log WHERE relid = $1 "
+				 "AND refresh_action = 'FULL' AND state = 'SUCCEEDED')",
+				 2, types, values, NULL, SPI_OK_UPDATE);
+	SPI_finish();
+}
+
+/*
  * catalog_states_to_build
- *		The active incremental DTs with a position whose last refresh left
- *		their per-group state set aside to be built apart (its message says
- *		DT_MESSAGE_BUILD_APART), not built since (no state_position),
- *		oldest request first: a DtStateToBuild each, palloc'd in the
- *		caller's context.
+ *		The active incremental DTs with a position whose last refresh that
+ *		read changes (not NO_DATA, nor a skip) left their per-group state set
+ *		aside to be built apart (its message says DT_MESSAGE_BUILD_APART),
+ *		not built since (no state_position), oldest request first: a
+ *		DtStateToBuild each, palloc'd in the caller's context.
  */
 List *
 catalog_states_to_build(void)
@@ -1535,10 +1614,12 @@ catalog_states_to_build(void)
 
 	SPI_connect();
 	catalog_exec("SELECT d.relid, l.refresh_id, "
-				 "(SELECT max(extract(epoch FROM r.refresh_end_time - r.refresh_start_time) * 1000) "
-				 " FROM (SELECT * FROM " DT_INTERNAL_SCHEMA ".refresh_log r WHERE r.relid >= d.relid "
+				 "(SELECT max(r.ms) FROM (SELECT coalesce(r.state_build_ms, "
+				 " extract(epoch FROM r.refresh_end_time - r.refresh_start_time) * 1000) AS ms "
+				 " FROM " DT_INTERNAL_SCHEMA ".refresh_log r WHERE r.relid >= d.relid "
 				 " AND r.relid <= d.relid AND r.state = 'SUCCEEDED' AND r.refresh_action = 'FULL' "
-				 " AND starts_with(r.state_message, '" DT_MESSAGE_STATE_REBUILT "') "
+				 " AND (starts_with(r.state_message, '" DT_MESSAGE_STATE_REBUILT "') "
+				 " OR r.state_build_ms IS NOT NULL) "
 				 " ORDER BY r.relid DESC, r.refresh_id DESC LIMIT 3) r)::float8, "
 				 "(SELECT max(extract(epoch FROM r.refresh_end_time - r.refresh_start_time) * 1000) "
 				 " FROM (SELECT * FROM " DT_INTERNAL_SCHEMA ".refresh_log r WHERE r.relid >= d.relid "
@@ -1546,7 +1627,8 @@ catalog_states_to_build(void)
 				 " ORDER BY r.relid DESC, r.refresh_id DESC LIMIT 3) r)::float8 "
 				 "FROM " DT_INTERNAL_SCHEMA ".dynamic_table d, LATERAL (SELECT r.refresh_id, r.state, "
 				 "r.refresh_action, r.state_message FROM " DT_INTERNAL_SCHEMA ".refresh_log r "
-				 "WHERE r.relid >= d.relid AND r.relid <= d.relid "
+				 "WHERE r.relid >= d.relid AND r.relid <= d.relid AND r.state <> 'SKIPPED' "
+				 "AND r.refresh_action IS DISTINCT FROM 'NO_DATA' "
 				 "ORDER BY r.relid DESC, r.refresh_id DESC LIMIT 1) l "
 				 "WHERE d.scheduling_state = 'ACTIVE' AND d.populated AND d.refresh_mode = 'INCREMENTAL' "
 				 "AND d.position_snapshot IS NOT NULL AND l.state = 'SUCCEEDED' "

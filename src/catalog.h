@@ -176,7 +176,8 @@ typedef struct DtRefreshStats
 /*
  * What the message of a full refresh says whose history found that
  * rebuilding the per-group state would pay, with
- * pg_dynamic_tables.build_state_apart on: dt.build_state is to build it.
+ * pg_dynamic_tables.build_state_apart on, or auto where a refresh worker
+ * would build it: dt.build_state or a refresh worker is to build it.
  */
 #define DT_MESSAGE_BUILD_APART	"is to be built apart (dt.build_state)"
 
@@ -191,8 +192,8 @@ typedef struct DtRefreshStats
 /*
  * A DT whose last refresh left its per-group state to be built apart
  * (catalog_states_to_build): that refresh, and the longest of its last
- * three rebuilds of the state and of its last three full refreshes of any
- * kind, in milliseconds (-1: none).
+ * three rebuilds or builds apart of the state and of its last three full
+ * refreshes of any kind, in milliseconds (-1: none).
  */
 typedef struct DtStateToBuild
 {
@@ -278,6 +279,8 @@ extern void catalog_record_failure(Oid relid, const char *message);
 extern TimestampTz catalog_failure_backoff_until(Oid relid);
 extern void catalog_refresh_costs(Oid relid, int recent, DtRefreshCosts *costs);
 extern void catalog_trim_history(int keep);
+extern int	catalog_builds_waited(Oid relid);
+extern void catalog_note_state_built(Oid relid, double ms);
 extern List *catalog_states_to_build(void);
 extern int64 catalog_refreshes_after(Oid relid, int64 refresh_id);
 extern int	catalog_refreshes_since_failed_rebuild(Oid relid);

@@ -29,6 +29,24 @@ PG_MODULE_MAGIC;
 
 void		_PG_init(void);
 
+/*
+ * The values of pg_dynamic_tables.build_state_apart, and the spellings of a
+ * boolean for on and off, hidden, as PostgreSQL's own enum settings with
+ * boolean-like values take them (constraint_exclusion, huge_pages).
+ */
+static const struct config_enum_entry build_apart_options[] = {
+	{"auto", DT_BUILD_APART_AUTO, false},
+	{"on", DT_BUILD_APART_ON, false},
+	{"off", DT_BUILD_APART_OFF, false},
+	{"true", DT_BUILD_APART_ON, true},
+	{"false", DT_BUILD_APART_OFF, true},
+	{"yes", DT_BUILD_APART_ON, true},
+	{"no", DT_BUILD_APART_OFF, true},
+	{"1", DT_BUILD_APART_ON, true},
+	{"0", DT_BUILD_APART_OFF, true},
+	{NULL, 0, false}
+};
+
 /* define_settings: the GUCs pg_dynamic_tables.*, the prefix reserved. */
 static void
 define_settings(void)
@@ -58,12 +76,15 @@ define_settings(void)
 							 "Each refresh that could be incremental compares the expected cost of both, "
 							 "learnt from the dynamic table's recent refreshes.  Off: always incremental.",
 							 &refresh_adaptive, true, PGC_USERSET, 0, NULL, NULL, NULL);
-	DefineCustomBoolVariable("pg_dynamic_tables.build_state_apart",
+	DefineCustomEnumVariable("pg_dynamic_tables.build_state_apart",
 							 "Builds the per-group state set aside by adaptive refresh apart from the refreshes.",
 							 "On: a refresh whose history says rebuilding the state would pay refreshes in full "
 							 "from the query instead, and dt.build_state or an idle refresh worker builds the "
-							 "state apart; the next refresh catches up from it.  Off: that refresh rebuilds it.",
-							 &refresh_build_apart, false, PGC_USERSET, 0, NULL, NULL, NULL);
+							 "state apart; the next refresh catches up from it.  Auto: so when a refresh worker "
+							 "would build it, and rebuilt by the refresh after ten refreshes waited for one.  "
+							 "Off: that refresh rebuilds it.",
+							 &refresh_build_apart, DT_BUILD_APART_AUTO, build_apart_options, PGC_USERSET, 0,
+							 NULL, NULL, NULL);
 	MarkGUCPrefixReserved("pg_dynamic_tables");
 }
 

@@ -159,11 +159,17 @@ static List *refreshing = NIL;
 bool		refresh_adaptive = true;
 
 /*
- * pg_dynamic_tables.build_state_apart: whether a refresh whose history says
- * rebuilding the per-group state set aside would pay refreshes in full
- * instead, for dt.build_state to build it apart (refresh_build_state).
+ * pg_dynamic_tables.build_state_apart (DtBuildApart): whether a refresh
+ * whose history says rebuilding the per-group state set aside would pay
+ * refreshes in full instead, for dt.build_state or a refresh worker to
+ * build it apart (refresh_build_state): on, always; auto, when a refresh
+ * worker would build it (refresh_workers_build), and not after
+ * BUILD_APART_PATIENCE such refreshes in a row (decide_action).
  */
-bool		refresh_build_apart = false;
+int			refresh_build_apart = DT_BUILD_APART_AUTO;
+
+/* Would a refresh worker build it (workers.c)?  NULL: none would. */
+RefreshBuildersFn refresh_workers_build = NULL;
 
 /* Whether window_plan planned a statement in the refresh running now. */
 static bool planned_window = false;
@@ -1620,6 +1626,21 @@ incremental_or_full(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
 #define ADAPTIVE_PAYBACK 10
 
 /*
+ * Under pg_dynamic_tables.build_state_apart auto, the refresh that would
+ * rebuild a state set aside, after this many full refreshes in a row left
+ * it to be built apart and none built it, rebuilds it inline
+ * (decide_action): the history chose the rebuild because the next
+ * ADAPTIVE_PAYBACK incremental refreshes are expected to save more than
+ * it costs over a full refresh; each full refresh that waited for a build
+ * gave up one of those savings, so after ADAPTIVE_PAYBACK of them the wait
+ * has cost about what the inline rebuild would have, and a longer one only
+ * loses.  A table that never leaves a worker the slack to build it (a short
+ * lag under steady writes), or a manual-refresh-only one, gets its
+ * incremental refreshes back that way.
+ */
+#define BUILD_APART_PATIENCE ADAPTIVE_PAYBACK
+
+/*
  * An incremental figure extrapolated (from windows less than half as
  * large) is taken to be off by up to this factor either way: a DT with
  * state sets it aside on such a figure only if it exceeds a full refresh
@@ -2491,6 +2512,87 @@ catch_up(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 *inpu
 }
 
 /*
+ * workers_would_build
+ *		Would a refresh worker build the state of entry apart
+ *		(refresh_workers_build)?  Not of a suspended DT
+ *		(catalog_states_to_build).  If so and at_commit, the workers are
+ *		asked to look for it when this transaction commits.
+ */
+static bool
+workers_would_build(DtEntry *entry, bool at_commit)
+{
+	return !entry->suspended && refresh_workers_build != NULL && refresh_workers_build(at_commit);
+}
+
+/*
+ * builds_apart
+ *		Is the state of entry, set aside, built apart, not by its refreshes:
+ *		with pg_dynamic_tables.build_state_apart on, or auto where a refresh
+ *		worker would build it (workers_would_build)?  Then a refresh that
+ *		reads no change is NO_DATA, not a rebuild: the next one that reads
+ *		changes decides (build_apart_or_rebuild), and a rebuild costs
+ *		several times a full refresh.
+ */
+static bool
+builds_apart(DtEntry *entry)
+{
+	return refresh_build_apart == DT_BUILD_APART_ON ||
+		(refresh_build_apart == DT_BUILD_APART_AUTO && workers_would_build(entry, false));
+}
+
+/*
+ * build_apart_or_rebuild
+ *		Decide the refresh of entry, a delta-merge DT without internal DTs
+ *		whose per-group state is set aside, when its history (message, the
+ *		figures) says rebuilding the state would pay: the rebuild (off), or
+ *		a full refresh from the query that leaves the state to be built
+ *		apart (DT_MESSAGE_BUILD_APART: by dt.build_state, or by an idle
+ *		refresh worker, build_state_when_idle, asked to look at commit if
+ *		it would), on; under auto, so only while a refresh worker would
+ *		build it (workers_would_build: asked to look when the refresh
+ *		commits, unless explaining), and for at most
+ *		BUILD_APART_PATIENCE refreshes in a row (catalog_builds_waited):
+ *		then, or with no worker to build it, the refresh rebuilds it inline,
+ *		its message saying why.
+ */
+static void
+build_apart_or_rebuild(DtDecision *d, DtEntry *entry, const char *message, const char *what, bool explaining)
+{
+	int			waited;
+
+	if (refresh_build_apart == DT_BUILD_APART_OFF)
+	{
+		rebuild_state(d, true, message, what);
+		return;
+	}
+	if (refresh_build_apart == DT_BUILD_APART_ON)
+	{
+		/* the workers build it if they would, dt.build_state otherwise */
+		(void) workers_would_build(entry, !explaining);
+		d->message = d->why = psprintf("%s: its %s, set aside, " DT_MESSAGE_BUILD_APART "; refreshed in full "
+									   "from the query meanwhile", message, what);
+		d->set_aside = true;
+		return;
+	}
+	waited = catalog_builds_waited(entry->relid);
+	if (waited >= BUILD_APART_PATIENCE)
+		rebuild_state(d, true, psprintf("%s; built inline after %d deferred refreshes: no refresh worker built "
+										"it apart meanwhile", message, waited), what);
+	else if (!workers_would_build(entry, !explaining))
+		rebuild_state(d, true, psprintf("%s; built inline (%s)", message, entry->suspended
+										? "the table is suspended"
+										: "no refresh worker would build it apart"), what);
+	else
+	{
+		d->message = d->why = psprintf("%s: its %s, set aside, " DT_MESSAGE_BUILD_APART " by an idle refresh "
+									   "worker; refreshed in full from the query meanwhile (deferred refresh "
+									   "%d of %d: then it is built inline)", message, what, waited + 1,
+									   BUILD_APART_PATIENCE);
+		d->set_aside = true;
+	}
+}
+
+/*
  * decide_action
  *		Choose the action of a refresh of entry as of snap (counting the
  *		change window when it depends on it; input_counts as count_window),
@@ -2624,13 +2726,14 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 										   "its %s set aside", what, failed_ago + 1, REBUILD_RETRY_AFTER, what);
 			d->set_aside = true;
 		}
-		else if (has_changes && message != NULL && refresh_build_apart &&
-				 p->an->strategy == DT_STRATEGY_MERGE && p->an->internal == 0)
+		else if (has_changes && message != NULL && p->an->strategy == DT_STRATEGY_MERGE && p->an->internal == 0)
+			build_apart_or_rebuild(d, entry, message, what, explaining);
+		else if (rows + under == 0 && markers == 0 && p->an->strategy == DT_STRATEGY_MERGE &&
+				 p->an->internal == 0 && builds_apart(entry))
 		{
-			/* a full refresh from the query, the history's figures first */
-			d->message = d->why = psprintf("%s: its %s, set aside, " DT_MESSAGE_BUILD_APART "; refreshed in full "
-										   "from the query meanwhile", message, what);
-			d->set_aside = true;
+			d->action = DT_ACTION_NO_DATA;
+			d->why = "nothing it reads changed (its per-group state, set aside, is built apart when a refresh "
+				"needs it)";
 		}
 		else
 			rebuild_state(d, true, has_changes ? message : NULL, what);
@@ -4213,5 +4316,8 @@ refresh_build_state(Oid relid, bool nowait, bool *locked, double *ms)
 	INSTR_TIME_SET_CURRENT(ended);
 	INSTR_TIME_SUBTRACT(ended, started);
 	*ms = INSTR_TIME_GET_MILLISEC(ended);
+	/* what a rebuild costs, for adaptive refresh (catalog_refresh_costs) */
+	if (p->sql != NULL)
+		catalog_note_state_built(relid, *ms);
 	return p->sql != NULL;
 }

@@ -55,8 +55,28 @@ typedef const char *(*RefreshCancelledFn) (void);
  */
 #define REBUILD_RETRY_AFTER 10
 
+/*
+ * Would a refresh worker of this database build a per-group state set
+ * aside apart from the refreshes (workers.c, workers_build_apart)?  If so
+ * and at_commit, one is asked to look for it when this transaction
+ * commits.  Installed by workers_init; NULL: none would.
+ */
+typedef bool (*RefreshBuildersFn) (bool at_commit);
+
+/* pg_dynamic_tables.build_state_apart */
+typedef enum DtBuildApart
+{
+	DT_BUILD_APART_OFF,			/* the refresh rebuilds the state */
+	DT_BUILD_APART_ON,			/* always built apart (dt.build_state, the
+								 * workers) */
+	DT_BUILD_APART_AUTO			/* built apart when a refresh worker would
+								 * build it; inline after some full refreshes
+								 * waited for one (refresh.c) */
+} DtBuildApart;
+
 extern bool refresh_adaptive;
-extern bool refresh_build_apart;
+extern int	refresh_build_apart;
+extern RefreshBuildersFn refresh_workers_build;
 
 extern void refresh_dynamic_table(Oid relid, const char *trigger, DtRefreshStats *stats,
 								  volatile DtRefreshAttempt *attempt, RefreshFreshFn fresh);

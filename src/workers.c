@@ -193,6 +193,10 @@ typedef struct DbSlot
 	int64		start_delay_us;
 	/* a long unit waits: every other worker runs one (claim_unit); 0: no */
 	TimestampTz held_since;
+	/* commits of refreshes that left a state to be built apart */
+	uint32		build_requests;
+	/* ... as of the last look of a worker that found none to build */
+	uint32		build_looked;
 } DbSlot;
 
 /*
@@ -288,6 +292,8 @@ typedef struct DtShared
 								 * end, a moving average */
 	bool		slot_wanted;	/* the launcher waits for a worker to be idle */
 	bool		server_enabled; /* pg_dynamic_tables.enabled for the server */
+	bool		server_builds;	/* pg_dynamic_tables.build_state_apart is not
+								 * off for the server */
 	int			nworkers;
 	WorkerSlot	workers[FLEXIBLE_ARRAY_MEMBER];
 } DtShared;
@@ -334,6 +340,9 @@ static char *prepare_gid = NULL;	/* PREPARE TRANSACTION's, in
 static bool schedule_changed_at_commit = false;
 static uint64 schedule_changed_dts = 0; /* the buckets of the DTs changed */
 static bool extension_created_at_commit = false;
+static bool build_wanted_at_commit = false; /* a state is to be built apart */
+
+static bool build_apart_here(bool at_commit);
 static Oid	database_changed_at_commit = InvalidOid;
 
 PGDLLEXPORT void dt_launcher_main(Datum arg);
@@ -388,6 +397,7 @@ workers_shmem_startup(void)
 		shared->nworkers = workers_max_refreshes;
 		shared->start_cost_us = START_COST_INITIAL_US;
 		shared->server_enabled = workers_scheduler_enabled;
+		shared->server_builds = refresh_build_apart != DT_BUILD_APART_OFF;
 	}
 	LWLockRelease(AddinShmemInitLock);
 }
@@ -741,6 +751,35 @@ schedule_changed(Oid dboid, bool extension_created, uint64 dts)
 }
 
 /*
+ * builds_wanted
+ *		At the commit of a refresh that left a per-group state to be built
+ *		apart (build_apart_here): the idle workers of this database look for
+ *		it (build_state_when_idle), or if it has none ready, the launcher
+ *		starts one, as for a unit due now; a refresh worker's own refresh
+ *		only counts it, since that worker is idle next.
+ */
+static void
+builds_wanted(void)
+{
+	Latch	   *latches[DT_MAX_WORKERS + 1];
+	int			n = 0;
+	DbSlot	   *db;
+	int			i;
+
+	SpinLockAcquire(&shared->mutex);
+	db = find_db(MyDatabaseId);
+	if (db != NULL)
+	{
+		db->build_requests++;
+		if (my_worker_slot < 0)
+			n = wake_for(db, GetCurrentTimestamp(), latches);
+	}
+	SpinLockRelease(&shared->mutex);
+	for (i = 0; i < n; i++)
+		SetLatch(latches[i]);
+}
+
+/*
  * workers_xact_callback: tell the workers what this commit changed.
  *
  * The writes to captured tables are counted in flight at pre-commit and as
@@ -782,6 +821,10 @@ workers_xact_callback(XactEvent event, void *arg)
 						 extension_created_at_commit ? ~UINT64CONST(0) : schedule_changed_dts);
 	if (event == XACT_EVENT_COMMIT && shared != NULL && OidIsValid(database_changed_at_commit))
 		schedule_changed(database_changed_at_commit, false, ~UINT64CONST(0));
+	if (event == XACT_EVENT_COMMIT && shared != NULL && build_wanted_at_commit)
+		builds_wanted();
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PREPARE)
+		build_wanted_at_commit = false;
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT)
 	{
 		schedule_changed_at_commit = extension_created_at_commit = false;
@@ -802,6 +845,7 @@ workers_init(void)
 
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = workers_shmem_request;
+	refresh_workers_build = build_apart_here;
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = workers_shmem_startup;
 	RegisterXactCallback(workers_xact_callback, NULL);
@@ -1595,6 +1639,7 @@ publish_server_enabled(void)
 	int			i;
 
 	SpinLockAcquire(&shared->mutex);
+	shared->server_builds = refresh_build_apart != DT_BUILD_APART_OFF;
 	if (shared->server_enabled != workers_scheduler_enabled)
 	{
 		shared->server_enabled = workers_scheduler_enabled;
@@ -1752,35 +1797,97 @@ in_transaction(void (*work) (void *), void *arg)
 }
 
 /*
+ * database_setting
+ *		The value of setting "name" in this database's ALTER DATABASE ... SET
+ *		(not a role's), read now, or NULL if it has none: a running process
+ *		does not otherwise see it change (it took the database's settings
+ *		of when it connected).
+ */
+static char *
+database_setting(const char *name)
+{
+	Oid			types[2] = {OIDOID, TEXTOID};
+	Datum		values[2] = {ObjectIdGetDatum(MyDatabaseId), CStringGetTextDatum(name)};
+	MemoryContext caller = CurrentMemoryContext;
+	char	   *value = NULL;
+
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT substr(c, length($2) + 2)"
+							  " FROM pg_catalog.pg_db_role_setting s, unnest(s.setconfig) c"
+							  " WHERE s.setdatabase = $1 AND s.setrole = 0"
+							  " AND starts_with(c, $2 || '=')",
+							  2, types, values, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+		value = MemoryContextStrdup(caller, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+	SPI_finish();
+	return value;
+}
+
+/*
  * scheduling_enabled
  *		pg_dynamic_tables.enabled for this database: its ALTER DATABASE ...
- *		SET, read now (a running process does not otherwise see it change),
- *		or else the server's, as the launcher published it.  Not this
- *		process's own setting: that took, when the worker connected, the
- *		database's setting of then (an ALTER DATABASE ... RESET since would
- *		not reach it, nor would a reload, the database's setting coming
- *		first) and an ALTER ROLE ... SET of the role it connects as, which
- *		is for sessions, not for the scheduler.
+ *		SET (database_setting), or else the server's, as the launcher
+ *		published it.  Not this process's own setting: that took, when the
+ *		worker connected, the database's setting of then (an ALTER DATABASE
+ *		... RESET since would not reach it, nor would a reload, the
+ *		database's setting coming first) and an ALTER ROLE ... SET of the
+ *		role it connects as, which is for sessions, not for the scheduler.
  */
 static bool
 scheduling_enabled(void)
 {
-	Oid			types[1] = {OIDOID};
-	Datum		values[1] = {ObjectIdGetDatum(MyDatabaseId)};
+	char	   *value = database_setting("pg_dynamic_tables.enabled");
 	bool		enabled;
 
 	SpinLockAcquire(&shared->mutex);
 	enabled = shared->server_enabled;
 	SpinLockRelease(&shared->mutex);
-	SPI_connect();
-	if (SPI_execute_with_args("SELECT substr(c, length('pg_dynamic_tables.enabled=') + 1)"
-							  " FROM pg_catalog.pg_db_role_setting s, unnest(s.setconfig) c"
-							  " WHERE s.setdatabase = $1 AND s.setrole = 0"
-							  " AND c LIKE 'pg\\_dynamic\\_tables.enabled=%'",
-							  1, types, values, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
-		(void) parse_bool(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), &enabled);
-	SPI_finish();
+	if (value != NULL)
+		(void) parse_bool(value, &enabled);
 	return enabled;
+}
+
+/*
+ * builds_apart
+ *		Do the refresh workers of this database build states apart
+ *		(build_state_when_idle)?  So they do unless
+ *		pg_dynamic_tables.build_state_apart is off for them: in this
+ *		database's ALTER DATABASE ... SET (database_setting), or else in the
+ *		server's setting, as the launcher published it (a session's SET
+ *		does not reach them).
+ */
+static bool
+builds_apart(void)
+{
+	char	   *value = database_setting("pg_dynamic_tables.build_state_apart");
+	bool		on;
+
+	if (value != NULL)
+		return !parse_bool(value, &on) || on;
+	SpinLockAcquire(&shared->mutex);
+	on = shared->server_builds;
+	SpinLockRelease(&shared->mutex);
+	return on;
+}
+
+/*
+ * build_apart_here
+ *		Would a refresh worker of this database build a per-group state set
+ *		aside apart from the refreshes (refresh_workers_build)?  So it would
+ *		where the scheduler runs (scheduling_enabled), its workers build
+ *		states apart (builds_apart), and there are two worker slots or more
+ *		(a worker builds only while another slot is free or idle:
+ *		build_state_work).  If so and at_commit, this database's workers are
+ *		asked to look for it when this transaction commits (builds_wanted).
+ *		In a transaction.
+ */
+static bool
+build_apart_here(bool at_commit)
+{
+	if (shared == NULL || workers_max_refreshes < 2 || !scheduling_enabled() || !builds_apart())
+		return false;
+	if (at_commit)
+		build_wanted_at_commit = true;
+	return true;
 }
 
 /* record_failures: write the failed manual refreshes of this database. */
@@ -2731,6 +2838,7 @@ typedef struct StateBuild
 	Oid			relid;			/* set by build_state_work: the DT tried */
 	int64		refresh_id;		/* ... its last refresh */
 	bool		built;			/* ... whether its state was built */
+	bool		none;			/* ... or that there is none to build */
 } StateBuild;
 
 /*
@@ -2808,24 +2916,29 @@ build_error_context(void *arg)
  *		refresh left it to be built (catalog_states_to_build) whose build
  *		has not failed lately and is expected to end before its next unit
  *		is due (build->slack_us): as long as the longest of its last three
- *		rebuilds of the state, or without one, BUILD_COST_FACTOR times its
- *		longest full refresh.  Only while another worker slot is free or idle
- *		(another_worker_free); the worker is busy meanwhile (a DROP cancels
- *		it, workers_cancel_refresh), within pg_dynamic_tables.refresh_timeout,
- *		and takes the build's locks only if they are free (if not, the build
- *		is tried again at a later idle pass).
+ *		rebuilds or builds apart of the state, or without one,
+ *		BUILD_COST_FACTOR times its longest full refresh.  Only while
+ *		another worker slot is free or idle (another_worker_free); the
+ *		worker is busy meanwhile (a DROP cancels it,
+ *		workers_cancel_refresh), within pg_dynamic_tables.refresh_timeout,
+ *		and takes the build's locks only if they are free (if not, the
+ *		build is tried again at a later idle pass).  None where the workers
+ *		build no states apart (builds_apart); build->none if there is none
+ *		to build.
  */
 static void
 build_state_work(void *arg)
 {
 	StateBuild *build = (StateBuild *) arg;
 	WorkerSlot *me = &shared->workers[my_worker_slot];
+	List	   *builds = builds_apart() ? catalog_states_to_build() : NIL;
 	ListCell   *lc;
 	double		ms;
 	bool		locked;
 	ErrorContextCallback callback;
 
-	foreach(lc, catalog_states_to_build())
+	build->none = builds == NIL;
+	foreach(lc, builds)
 	{
 		DtStateToBuild *b = (DtStateToBuild *) lfirst(lc);
 		int64		expected_us = (int64) (1000 * (b->rebuild_ms >= 0 ? b->rebuild_ms : BUILD_COST_FACTOR * b->full_ms));
@@ -2869,25 +2982,49 @@ build_state_work(void *arg)
 
 /*
  * build_state_when_idle
- *		With no unit due before wake and pg_dynamic_tables.build_state_apart
- *		on in this database (an idle worker of a database without it looks
- *		for nothing: figure 9's idle cost), build the state of a DT apart
- *		(build_state_work), in a transaction of its own; returns whether one
- *		was tried.  One that failed is not tried again before
- *		REBUILD_RETRY_AFTER refreshes of its DT (note_failed_build); one
- *		whose locks were not free is tried again at a later idle pass.
+ *		With no unit due before wake, and a refresh of this database that
+ *		left a state to be built apart committed since a look found none
+ *		(builds_wanted: an idle worker of a database that has none runs no
+ *		query, figure 9's idle cost), build the state of a DT apart
+ *		(build_state_work), in a transaction of its own, at most once every
+ *		BUILD_LOOK_US; returns whether one was tried.  One that failed is
+ *		not tried again before REBUILD_RETRY_AFTER refreshes of its DT
+ *		(note_failed_build); one whose locks were not free, or that did not
+ *		fit before the next unit, is tried again at a later idle pass.
  */
 static bool
 build_state_when_idle(TimestampTz now, TimestampTz wake)
 {
-	StateBuild	build = {wake - now, InvalidOid, 0, false};
+	StateBuild	build = {wake - now, InvalidOid, 0, false, false};
+	DbSlot	   *db;
+	uint32		requests = 0;
+	bool		wanted = false;
 	bool		failed;
 	bool		cancelled;
 
-	if (!refresh_build_apart || wake <= now || now - build_looked_at < BUILD_LOOK_US)
+	if (wake <= now || now - build_looked_at < BUILD_LOOK_US)
+		return false;
+	SpinLockAcquire(&shared->mutex);
+	db = find_db(MyDatabaseId);
+	if (db != NULL)
+	{
+		requests = db->build_requests;
+		wanted = requests != db->build_looked;
+	}
+	SpinLockRelease(&shared->mutex);
+	if (!wanted)
 		return false;
 	build_looked_at = now;
 	(void) in_transaction(build_state_work, &build);
+	if (build.none && !transaction_failed)
+	{
+		/* none to build: the next look waits for the next request */
+		SpinLockAcquire(&shared->mutex);
+		db = find_db(MyDatabaseId);
+		if (db != NULL)
+			db->build_looked = requests;
+		SpinLockRelease(&shared->mutex);
+	}
 	if (!OidIsValid(build.relid))
 		return false;
 	failed = transaction_failed;

@@ -1,6 +1,7 @@
 # The scheduler's refresh workers build the per-group state that adaptive
-# refresh set aside (src/workers.c, build_state_when_idle).  With
-# pg_dynamic_tables.build_state_apart on, a scheduled delta-merge table
+# refresh set aside (src/workers.c, build_state_when_idle).  Under the
+# default settings (pg_dynamic_tables.build_state_apart auto: built apart
+# where a refresh worker would build it, as here), a scheduled delta-merge table
 # goes full on a large batch (a bulk load); the first refresh after it
 # whose history says rebuilding the state would pay stays full, its
 # message saying the state is to be built apart; an idle worker builds it
@@ -11,8 +12,10 @@
 # build apart first, and the worker's build of it failed: it is not tried
 # again before ten more refreshes of that table, or the worker would try
 # it, older request first, at every idle pass and never reach the other.
-# Without the workers' builds the first table stays full (nothing calls
-# dt.build_state).  Every wait is for a condition (poll_query_until).
+# The build is recorded on the refresh that asked for it (state_build_ms),
+# where adaptive refresh reads what a rebuild costs.  Without the workers'
+# builds the first table stays full (nothing calls dt.build_state).  Every
+# wait is for a condition (poll_query_until).
 
 use strict;
 use warnings;
@@ -25,7 +28,6 @@ my $node = PostgreSQL::Test::Cluster->new('build_state');
 $node->init;
 $node->append_conf('postgresql.conf', q{
 shared_preload_libraries = 'pg_dynamic_tables'
-pg_dynamic_tables.build_state_apart = on
 });
 $node->start;
 new_database($node, 'b');
@@ -129,6 +131,10 @@ ok($node->poll_query_until('b', q{
 SELECT EXISTS (SELECT FROM dt_internal.state_position WHERE relid = 't_sum'::regclass)}),
 	"a refresh worker builds t_sum's state apart");
 ok($node->log_contains(qr/built the per-group state of "t_sum" apart/), 'the build is logged');
+is($node->safe_psql('b', q{
+SELECT state_build_ms > 0 AND strpos(state_message, 'is to be built apart (dt.build_state) by an idle refresh worker') > 0
+  FROM dt_internal.refresh_log WHERE relid = 't_sum'::regclass AND refresh_action = 'FULL'
+ ORDER BY refresh_id DESC LIMIT 1}), 't', 'the build is recorded on the refresh that asked for it');
 my @failures = (slurp_file($node->logfile) =~ /ERROR:  value out of range: overflow/g);
 is(scalar(@failures), 1, "vb_k's failed build was not tried again");
 ok($node->poll_query_until('b', "SELECT count(*) = 0 FROM dt_test.diff('t_sum')"),
