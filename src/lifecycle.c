@@ -373,6 +373,42 @@ drop_state(Oid relid)
 }
 
 /*
+ * read_thresholds
+ *		DT relid, whose query delta merge maintains as written (an), with
+ *		internal DTs for its thresholds (internal_find_threshold), each of
+ *		them kept by a strategy, if it has any and the query reading them
+ *		is maintained too: its analysis then reads them.  Otherwise an, and
+ *		none.
+ */
+static DtAnalysis *
+read_thresholds(Oid relid, DtEntry *entry, Query *query, DtAnalysis *an)
+{
+	Query	   *read = copyObject(query);
+	Query	   *sub;
+	DtAnalysis *through;
+	int			n = 0;
+
+	while ((sub = internal_find_threshold(read)) != NULL)
+	{
+		Oid			subrelid = make_internal_dt(relid, ++n, entry, sub);
+
+		if (!OidIsValid(subrelid))
+		{
+			drop_state(relid);
+			return an;
+		}
+		internal_replace(read, subrelid);
+	}
+	if (n == 0)
+		return an;
+	through = analysis_analyze(query, relid);
+	if (through->strategy == DT_STRATEGY_MERGE && through->internal == n)
+		return through;
+	drop_state(relid);
+	return an;
+}
+
+/*
  * lifecycle_analyze
  *		How DT relid (made, not yet dynamic: no internal DTs), to be defined
  *		by entry and query, is maintained (analysis_analyze), and
@@ -380,7 +416,8 @@ drop_state(Oid relid)
  *		whose subqueries internal.c finds, gets internal DTs for them, in
  *		internal_find's order until the query reading them is maintained,
  *		when each is maintained by a strategy and the query reading them is
- *		too (otherwise none): its analysis then reads them.
+ *		too (otherwise none): its analysis then reads them.  A query delta
+ *		merge maintains gets them for its thresholds (read_thresholds).
  */
 DtAnalysis *
 lifecycle_analyze(Oid relid, DtEntry *entry, Query *query)
@@ -421,6 +458,9 @@ lifecycle_analyze(Oid relid, DtEntry *entry, Query *query)
 				catalog_exec_ddl(index);
 		}
 	}
+	else if (an->strategy == DT_STRATEGY_MERGE && entry->requested_mode != DT_MODE_FULL &&
+			 !is_internal(relid))
+		an = read_thresholds(relid, entry, query, an);
 	lifecycle_choose_strategy(entry, an, get_rel_name(relid));
 	return an;
 }
