@@ -744,8 +744,9 @@ net_per_reference(DtAnalysis *an)
  * Always succeeds: a query that cannot be maintained incrementally gets
  * strategy DT_STRATEGY_FULL and the reason.  The caller decides whether the
  * requested refresh_mode allows that.  A DT that has internal DTs for
- * subqueries no strategy maintains (internal.c) is analysed as reading
- * them (an->internal), where the query does not need them.
+ * subqueries no strategy maintains (internal.c), or for the thresholds of
+ * a query delta merge maintains, is analysed as reading them
+ * (an->internal) where that query is maintained.
  */
 DtAnalysis *
 analysis_analyze(Query *query, Oid dtrelid)
@@ -754,15 +755,17 @@ analysis_analyze(Query *query, Oid dtrelid)
 	Query	   *read;
 	DtAnalysis *through;
 
-	if (an->strategy != DT_STRATEGY_FULL || an->always_full || !OidIsValid(dtrelid) ||
-		(read = internal_read(query, dtrelid)) == NULL)
+	if (an->always_full || !OidIsValid(dtrelid) || (read = internal_read(query, dtrelid)) == NULL)
 	{
 		net_per_reference(an);
 		return an;
 	}
 	through = analyze_query(read, dtrelid);
 	if (through->strategy == DT_STRATEGY_FULL)
+	{
+		net_per_reference(an);
 		return an;
+	}
 	for (through->internal = 0;
 		 OidIsValid(names_internal_relid(DT_OBJECT_SUB, dtrelid, through->internal + 1));
 		 through->internal++)

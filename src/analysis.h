@@ -386,6 +386,7 @@ extern bool recompute_top_k(Query *query);
  * ---------------------------------------------------------------------
  */
 extern Query *internal_find(Query *query);
+extern Query *internal_find_threshold(Query *query);
 extern void internal_replace(Query *query, Oid subrelid);
 extern Query *internal_read(Query *query, Oid dtrelid);
 

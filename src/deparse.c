@@ -1443,7 +1443,9 @@ eval_sql(DtSemiJoin *semi)
  *		subquery's own conditions (the window's rows in dt_net_k are); the
  *		values of a key are computed once (OFFSET 0: the planner would
  *		otherwise push the comparison of the two values into their
- *		subquery, which evaluates each twice).
+ *		subquery, which evaluates each twice).  A subquery that reads no
+ *		column of its table (SELECT count(*) FROM t) nets its window's rows
+ *		into one count, and its rows have no column.
  */
 static char *
 semi_eval_changes_sql(DtFromRel *rel, List *ctx, const char *local, const char *key_filter)
@@ -1485,7 +1487,7 @@ semi_eval_changes_sql(DtFromRel *rel, List *ctx, const char *local, const char *
 		appendStringInfo(&names, "%s, ", name);
 		ncols++;
 	}
-	appendStringInfo(&arrays, ", pg_catalog.array_agg(%s.dt_d) AS dt_ad", t);
+	appendStringInfo(&arrays, "%spg_catalog.array_agg(%s.dt_d) AS dt_ad", ncols > 0 ? ", " : "", t);
 	appendStringInfoString(&unnests, "pg_catalog.unnest(x.dt_ad)");
 	appendStringInfoString(&names, "dt_d");
 	appendStringInfoString(&keys, "true AS dt_any");
@@ -1501,8 +1503,8 @@ semi_eval_changes_sql(DtFromRel *rel, List *ctx, const char *local, const char *
 		appendStringInfo(&notnull, " AND (%s) IS NOT NULL", e);
 		appendStringInfo(&groups, ", %d", k + 1);
 	}
-	result = psprintf("WITH dt_net AS MATERIALIZED (SELECT %s, pg_catalog.sum(%s." DT_COL_SIGN ") AS dt_d FROM %s "
-					  "WHERE (%s)%s GROUP BY %s), "
+	result = psprintf("WITH dt_net AS MATERIALIZED (SELECT %s%spg_catalog.sum(%s." DT_COL_SIGN ") AS dt_d FROM %s "
+					  "WHERE (%s)%s%s%s), "
 					  "dt_keys AS MATERIALIZED (SELECT x.* FROM (SELECT %s, %s FROM dt_net %s "
 					  "WHERE %s.dt_d <> 0 GROUP BY %s) x WHERE true%s) "
 					  "SELECT %s%s%s "
@@ -1512,7 +1514,8 @@ semi_eval_changes_sql(DtFromRel *rel, List *ctx, const char *local, const char *
 					  "dt_was AS (SELECT * FROM dt_rows EXCEPT ALL "
 					  "SELECT %s FROM dt_net_k %s, pg_catalog.generate_series(1, %s.dt_d) WHERE %s.dt_d > 0 "
 					  "UNION ALL SELECT %s FROM dt_net_k %s, pg_catalog.generate_series(1, - %s.dt_d) WHERE %s.dt_d < 0) ",
-					  cols.data, t, source_sql(&table, SOURCE_CHANGES), local, notnull.data, cols.data,
+					  cols.data, ncols > 0 ? ", " : "", t, source_sql(&table, SOURCE_CHANGES), local, notnull.data,
+					  ncols > 0 ? " GROUP BY " : "", cols.data,
 					  keys.data, arrays.data, t, t, groups.data, key_filter,
 					  semi->scalar ? "" : "r.s AS " DT_COL_SIGN ", ", outs.data,
 					  semi->scalar ? "n.now_v AS v, n.was_v" : "true AS dt_any",

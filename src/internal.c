@@ -24,6 +24,14 @@
  * same rows (in WHERE, or in the select list of a level that does not
  * aggregate).
  *
+ * A query delta merge maintains as written may read internal DTs too: a
+ * threshold, an uncorrelated scalar min, max, sum or avg in WHERE of a
+ * grouping query or of its subqueries in FROM (TPC-H Q22's average
+ * balance), which the merge's semi-join evaluates before and after every
+ * change over every row of its table, is a one-row DT kept by delta
+ * merge, and the scalar subquery stays, reading max() over that table:
+ * its value, or NULL over no row as the aggregate over no rows.
+ *
  * Two nodes become such subqueries first.  A grouped level whose HAVING
  * or select list holds such a scalar (Q11's threshold) is split: its
  * grouping, every group kept, is the table, and the level a query over
@@ -34,8 +42,9 @@
  *
  * internal_find finds the next such subquery, in an order that makes each
  * a standalone query once those before it are read from their tables
- * (WITH queries, then subqueries in FROM, then scalar subqueries in WHERE
- * and the select list, then a grouping split, then IN, then scalar
+ * (WITH queries, then subqueries in FROM, then thresholds of a grouping
+ * query, then scalar subqueries in WHERE and the select list, then a
+ * grouping split, then IN, then scalar
  * subqueries in WHERE correlated by equalities, then the rows of a
  * grouping, then the query without its LIMIT; each pass over the query
  * as rewritten so far); internal_replace makes the query read the
@@ -47,6 +56,7 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_aggregate.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
@@ -54,6 +64,7 @@
 #include "nodes/nodeFuncs.h"
 #include "optimizer/clauses.h"
 #include "optimizer/optimizer.h"
+#include "parser/parse_func.h"
 #include "parser/parse_oper.h"
 #include "parser/parse_relation.h"
 #include "parser/parsetree.h"
@@ -70,6 +81,9 @@ typedef enum SubKind
 	SUB_CTE,					/* cteList item cte */
 	SUB_FROM,					/* range table entry rtindex */
 	SUB_SCALAR,					/* a SubLink of WHERE (or of the select list) */
+	SUB_THRESHOLD,				/* a SubLink of WHERE of a grouping query or
+								 * of its subqueries in FROM: kept, reading
+								 * the table */
 	SUB_GROUPED,				/* the grouping under a scalar SubLink of
 								 * HAVING or the select list */
 	SUB_IN,						/* an IN SubLink, a conjunct of WHERE */
@@ -242,6 +256,119 @@ scalar_walker(Node *node, SubFound *f)
 	if (IsA(node, Query))
 		return false;
 	return expression_tree_walker(node, scalar_walker, f);
+}
+
+/*
+ * null_when_empty
+ *		Is expr an aggregate that is NULL over no rows (min, max, sum,
+ *		avg)?  Then a scalar subquery of it correlated by equalities is
+ *		the same aggregate grouped by them, NULL for a key without a group.
+ */
+static bool
+null_when_empty(Expr *expr)
+{
+	Aggref	   *agg = (Aggref *) expr;
+	char	   *name;
+
+	if (!IsA(expr, Aggref) || agg->agglevelsup != 0 ||
+		get_func_namespace(agg->aggfnoid) != PG_CATALOG_NAMESPACE)
+		return false;
+	name = get_func_name(agg->aggfnoid);
+	return strcmp(name, "min") == 0 || strcmp(name, "max") == 0 || strcmp(name, "sum") == 0 ||
+		strcmp(name, "avg") == 0;
+}
+
+/*
+ * reads_internal
+ *		Does sub read a relation of dt_internal (an internal DT: the
+ *		subquery a threshold was replaced by)?  No user query can.
+ */
+static bool
+reads_internal(Query *sub)
+{
+	ListCell   *lc;
+
+	foreach(lc, sub->rtable)
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
+
+		if (rte->rtekind == RTE_RELATION && get_rel_namespace(rte->relid) == names_internal_namespace())
+			return true;
+	}
+	return false;
+}
+
+/*
+ * max_of
+ *		pg_catalog.max over values of type, or InvalidOid if there is none
+ *		for that type itself.
+ */
+static Oid
+max_of(Oid type)
+{
+	return LookupFuncName(list_make2(makeString("pg_catalog"), makeString("max")), 1, &type, true);
+}
+
+/*
+ * threshold_walker
+ *		The first scalar_aggregate SubLink whose one output is an aggregate
+ *		NULL over no rows (null_when_empty) of a type max takes, over no
+ *		internal DT: a threshold such as TPC-H Q22's avg(c_acctbal).
+ */
+static bool
+threshold_walker(Node *node, SubFound *f)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, SubLink))
+	{
+		SubLink    *link = (SubLink *) node;
+		Query	   *sub = (Query *) link->subselect;
+
+		if (scalar_aggregate(link) && !reads_internal(sub) &&
+			null_when_empty(linitial_node(TargetEntry, sub->targetList)->expr) &&
+			OidIsValid(max_of(exprType((Node *) link))))
+		{
+			TargetEntry *tle = linitial_node(TargetEntry, sub->targetList);
+
+			f->kind = SUB_THRESHOLD;
+			f->sublink = link;
+			f->sub = sub;
+			f->colnames = list_make1(makeString(tle->resname != NULL ? tle->resname : "value"));
+			if (columns_named(f->sub, f->colnames))
+				return true;
+			f->kind = SUB_NONE;
+		}
+		return expression_tree_walker(link->testexpr, threshold_walker, f);
+	}
+	if (IsA(node, Query))
+		return false;
+	return expression_tree_walker(node, threshold_walker, f);
+}
+
+/*
+ * threshold_find
+ *		A threshold (threshold_walker) in WHERE of query or of a subquery
+ *		in its FROM list, at any depth (Q22's, in its subquery custsale).
+ *		Delta merge evaluates such a scalar before and after a change for
+ *		its semi-join (merge.c): over its table, every row of it twice;
+ *		over an internal DT of it, kept by delta merge, one row.
+ */
+static bool
+threshold_find(Query *query, SubFound *f)
+{
+	ListCell   *lc;
+
+	if (threshold_walker(query->jointree->quals, f))
+		return true;
+	foreach(lc, query->rtable)
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
+
+		if (rte->rtekind == RTE_SUBQUERY && threshold_find(rte->subquery, f))
+			return true;
+	}
+	return false;
 }
 
 /*
@@ -534,26 +661,6 @@ in_walker(Node *node, SubFound *f)
 	f->sublink = link;
 	f->sub = sub;
 	return true;
-}
-
-/*
- * null_when_empty
- *		Is expr an aggregate that is NULL over no rows (min, max, sum,
- *		avg)?  Then a scalar subquery of it correlated by equalities is
- *		the same aggregate grouped by them, NULL for a key without a group.
- */
-static bool
-null_when_empty(Expr *expr)
-{
-	Aggref	   *agg = (Aggref *) expr;
-	char	   *name;
-
-	if (!IsA(expr, Aggref) || agg->agglevelsup != 0 ||
-		get_func_namespace(agg->aggfnoid) != PG_CATALOG_NAMESPACE)
-		return false;
-	name = get_func_name(agg->aggfnoid);
-	return strcmp(name, "min") == 0 || strcmp(name, "max") == 0 || strcmp(name, "sum") == 0 ||
-		strcmp(name, "avg") == 0;
 }
 
 /*
@@ -997,7 +1104,7 @@ find(Query *query, SubFound *f)
 			return true;
 		}
 	}
-	if (scalar_walker(query->jointree->quals, f))
+	if ((aggregates(query) && threshold_find(query, f)) || scalar_walker(query->jointree->quals, f))
 		return true;
 	if (!aggregates(query) && scalar_walker((Node *) query->targetList, f))
 		return true;
@@ -1029,6 +1136,23 @@ internal_find(Query *query)
 			tle->resname = pstrdup(strVal(list_nth(f.colnames, tle->resno - 1)));
 	}
 	return sub;
+}
+
+/*
+ * internal_find_threshold
+ *		As internal_find, where the next subquery is a threshold of a
+ *		grouping query (SUB_THRESHOLD), which keeps its place reading the
+ *		table; NULL otherwise.  A query delta merge maintains as written
+ *		gets internal DTs for its thresholds only.
+ */
+Query *
+internal_find_threshold(Query *query)
+{
+	SubFound	f;
+
+	if (!find(query, &f) || f.kind != SUB_THRESHOLD)
+		return NULL;
+	return internal_find(query);
 }
 
 /*
@@ -1176,6 +1300,40 @@ static Var *
 table_var(Index rtindex, AttrNumber attno, Node *expr)
 {
 	return makeVar(rtindex, attno, exprType(expr), exprTypmod(expr), exprCollation(expr), 0);
+}
+
+/*
+ * max_query
+ *		SELECT max(v) FROM table subrelid, whose one column v (named
+ *		colnames) holds the value of scalar subquery link, or no row: the
+ *		value, or NULL, as the aggregate over no rows (null_when_empty).
+ */
+static Query *
+max_query(Oid subrelid, List *colnames, SubLink * link)
+{
+	Query	   *q = makeNode(Query);
+	Aggref	   *agg = makeNode(Aggref);
+	Oid			type = exprType((Node *) link);
+	Oid			collation = exprCollation((Node *) link);
+
+	q->commandType = CMD_SELECT;
+	q->querySource = QSRC_ORIGINAL;
+	q->canSetTag = true;
+	read_only_table(q, subrelid, colnames);
+	agg->aggfnoid = max_of(type);
+	agg->aggtype = type;
+	agg->aggcollid = collation;
+	agg->inputcollid = collation;
+	agg->aggtranstype = InvalidOid;
+	agg->aggargtypes = list_make1_oid(type);
+	agg->args = list_make1(makeTargetEntry((Expr *) table_var(1, 1, (Node *) link), 1, NULL, false));
+	agg->aggkind = AGGKIND_NORMAL;
+	agg->aggsplit = AGGSPLIT_SIMPLE;
+	agg->aggno = agg->aggtransno = -1;
+	agg->location = -1;
+	q->targetList = list_make1(makeTargetEntry((Expr *) agg, 1, pstrdup(strVal(linitial(colnames))), false));
+	q->hasAggs = true;
+	return q;
 }
 
 /*
@@ -1343,6 +1501,9 @@ internal_replace(Query *query, Oid subrelid)
 				*query = *f.outer;
 				return;
 			}
+		case SUB_THRESHOLD:
+			f.sublink->subselect = (Node *) max_query(subrelid, f.colnames, f.sublink);
+			return;
 		case SUB_NONE:
 		case SUB_SCALAR:
 		case SUB_IN:

@@ -520,12 +520,14 @@ DROP TABLE rk;
 RESET pg_dynamic_tables.adaptive_refresh;
 
 -- A table whose incremental refreshes cannot win refreshes in full for
--- good: TPC-H Q22's shape, whose threshold avg(bal) moves with every
--- change, so that every incremental refresh evaluates every customer
--- before and after, more than the query.  Going full sets its per-group
--- state aside, but a rebuild would come only if an incremental refresh
--- got cheaper than a full one by enough to pay it back over the next ten,
--- and not even the cheapest timed did: no rebuild is owed, full.  Until a
+-- good: TPC-H Q22's shape, whose threshold moves with every change, so
+-- that every incremental refresh evaluates every customer before and
+-- after, more than the query (Q22's own avg(bal) is kept in an internal
+-- table now, internal_subqueries.sql; an expression over it is not).
+-- Going full sets its per-group state aside, but a rebuild would come
+-- only if an incremental refresh got cheaper than a full one by enough to
+-- pay it back over the next ten, and not even the cheapest timed did: no
+-- rebuild is owed, full.  Until a
 -- full refresh from the query is timed, one is expected to cost what the
 -- statement that built the state from the inputs took (recorded with the
 -- creation: state_query_ms), not the creation, which also planned, and
@@ -545,7 +547,7 @@ SELECT cc, count(*) AS n, sum(bal) AS total
   FROM (SELECT substring(phone FROM 1 FOR 2) AS cc, bal
           FROM cu
          WHERE substring(phone FROM 1 FOR 2) IN ('13', '31', '23', '29', '30', '18', '17')
-           AND bal > (SELECT avg(bal) FROM cu
+           AND bal > (SELECT avg(bal) * 1 FROM cu
                        WHERE bal > 0 AND substring(phone FROM 1 FOR 2) IN ('13', '31', '23', '29', '30', '18', '17'))
            AND NOT EXISTS (SELECT FROM od WHERE od.cust = cu.id)) s
  GROUP BY cc
