@@ -1463,6 +1463,124 @@ consumed_at(TupleTableSlot *slot, WindowStart *w)
 }
 
 /*
+ * The statements of this backend that write tables and are running: their
+ * rows are captured when they end (the capture trigger fires after the
+ * statement, as its executor finishes), so a refresh or a build of a
+ * state run from within one (from a BEFORE ROW trigger, or a function it
+ * calls) would read rows of it that its logs get after the refresh's
+ * position, and a later refresh would merge them again (a full refresh,
+ * a rebuild of the state, a build: sums counted twice).  AFTER ROW
+ * triggers are seen by their pending events (AfterTriggerPendingOnRel);
+ * these are not.  read_guard.c's executor hooks record each statement
+ * from its start to its finish, with the tables it writes (ddl_guard.c
+ * records a COPY FROM); an error drops the statements of the
+ * (sub)transaction it aborts.  In TopTransactionContext.
+ */
+typedef struct RunningWrite
+{
+	const void *statement;		/* its QueryDesc (a COPY's PlannedStmt) */
+	int			nest_level;		/* of the transaction it runs in */
+	List	   *relids;			/* the tables it writes */
+} RunningWrite;
+
+static List *running_writes = NIL;
+
+/* running_writes_xact: a transaction ends, and its statements with it. */
+static void
+running_writes_xact(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_ABORT ||
+		event == XACT_EVENT_PARALLEL_ABORT || event == XACT_EVENT_PREPARE)
+		running_writes = NIL;
+}
+
+/* running_writes_subxact: a subtransaction aborts, and its statements. */
+static void
+running_writes_subxact(SubXactEvent event, SubTransactionId mySubid, SubTransactionId parentSubid, void *arg)
+{
+	int			level = GetCurrentTransactionNestLevel();
+	ListCell   *lc;
+
+	if (event != SUBXACT_EVENT_ABORT_SUB)
+		return;
+	foreach(lc, running_writes)
+	{
+		if (((RunningWrite *) lfirst(lc))->nest_level >= level)
+			running_writes = foreach_delete_current(running_writes, lc);
+	}
+}
+
+/*
+ * capture_statement_starts
+ *		statement (a QueryDesc) starts, writing the tables relids; see
+ *		RunningWrite.
+ */
+void
+capture_statement_starts(const void *statement, List *relids)
+{
+	static bool registered = false;
+	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+	RunningWrite *w = palloc(sizeof(RunningWrite));
+
+	if (!registered)
+	{
+		RegisterXactCallback(running_writes_xact, NULL);
+		RegisterSubXactCallback(running_writes_subxact, NULL);
+		registered = true;
+	}
+	w->statement = statement;
+	w->nest_level = GetCurrentTransactionNestLevel();
+	w->relids = list_copy(relids);
+	running_writes = lappend(running_writes, w);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * capture_statement_finished
+ *		statement has finished, its rows captured.  Its record is freed: a
+ *		transaction may run millions of statements.
+ */
+void
+capture_statement_finished(const void *statement)
+{
+	ListCell   *lc;
+
+	foreach(lc, running_writes)
+	{
+		RunningWrite *w = (RunningWrite *) lfirst(lc);
+
+		if (w->statement == statement)
+		{
+			running_writes = foreach_delete_current(running_writes, lc);
+			list_free(w->relids);
+			pfree(w);
+			return;
+		}
+	}
+}
+
+/*
+ * capture_writes_uncaptured
+ *		Has relid rows written by a statement of this backend that are not
+ *		captured yet: a statement writing it still running (RunningWrite),
+ *		or its capture trigger's event pending?
+ */
+bool
+capture_writes_uncaptured(Oid relid)
+{
+	ListCell   *lc;
+
+	if (AfterTriggerPendingOnRel(relid))
+		return true;
+	foreach(lc, running_writes)
+	{
+		if (list_member_oid(((RunningWrite *) lfirst(lc))->relids, relid))
+			return true;
+	}
+	return false;
+}
+
+/*
  * The transactions whose rows read_changes returned from each log since
  * the refresh of a DT began (capture_forget_windows): the window that
  * refresh consumed, so that its cleanup tests those transactions against

@@ -341,6 +341,9 @@ extern bool capture_relation_is_captured(Oid relid);
 extern bool capture_cleanup(Oid relid);
 extern bool capture_cleanup_consumed(Oid relid);
 extern void capture_forget_windows(void);
+extern void capture_statement_starts(const void *statement, List *relids);
+extern void capture_statement_finished(const void *statement);
+extern bool capture_writes_uncaptured(Oid relid);
 extern List *capture_compact_logs(List *relids, List **locked);
 extern void capture_vacuum_logs(List *relids);
 extern void capture_read_changes(FunctionCallInfo fcinfo, Oid relid, Datum since,

@@ -1512,6 +1512,22 @@ may_change_results(Node *parsetree)
 }
 
 /*
+ * copy_target
+ *		The table a COPY FROM writes, or InvalidOid: its rows are captured
+ *		when it ends (capture_statement_starts, as read_guard.c does for the
+ *		executor's statements).
+ */
+static Oid
+copy_target(Node *parsetree)
+{
+	CopyStmt   *copy = (CopyStmt *) parsetree;
+
+	if (!IsA(parsetree, CopyStmt) || !copy->is_from || copy->relation == NULL)
+		return InvalidOid;
+	return RangeVarGetRelid(copy->relation, NoLock, true);
+}
+
+/*
  * dt_process_utility
  *		The ProcessUtility hook: check before, follow up after.
  */
@@ -1530,6 +1546,7 @@ dt_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 	 */
 	bool		upgrading = IsBinaryUpgrade && extension_active();
 	bool		active = !IsBinaryUpgrade && extension_active();
+	Oid			copied = active ? copy_target(parsetree) : InvalidOid;
 
 	release_busy_database(parsetree);
 	if (active)
@@ -1543,6 +1560,8 @@ dt_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 			 dump_is_guard_function(((CreateTrigStmt *) parsetree)->funcname))
 		after.guarded = RangeVarGetRelid(((CreateTrigStmt *) parsetree)->relation, NoLock, false);
 
+	if (OidIsValid(copied))
+		capture_statement_starts(pstmt, list_make1_oid(copied));
 	PG_TRY();
 	{
 		if (prev_ProcessUtility)
@@ -1555,6 +1574,8 @@ dt_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 		dump_copy_done();
 	}
 	PG_END_TRY();
+	if (OidIsValid(copied))
+		capture_statement_finished(pstmt);
 
 	/* created, or updated to the version the library schedules */
 	if ((IsA(parsetree, CreateExtensionStmt) &&

@@ -7,8 +7,10 @@
  *					dt_internal that views, refreshes and tests call)
  *	ddl_guard.c		the ProcessUtility hook, the trigger and event trigger
  *					functions
- *	read_guard.c	the ExecutorStart hook: reads of unpopulated DTs refused,
- *					MERGEs that may move rows between partitions marked
+ *	read_guard.c	the ExecutorStart and ExecutorFinish hooks: reads of
+ *					unpopulated DTs refused, MERGEs that may move rows
+ *					between partitions marked, statements writing tables
+ *					followed until their rows are captured
  *
  * Above it, pg_dynamic_tables.c (_PG_init) installs them.
  *

@@ -18,7 +18,10 @@
  *
  * The hook also marks the change logs of a MERGE that may move rows between
  * partitions (mark_merge_moves): PostgreSQL 15 leaves such a move out of
- * the transition tables of the statement triggers that fire.
+ * the transition tables of the statement triggers that fire.  With the
+ * ExecutorFinish hook, it tells capture.c which statements writing tables
+ * run, whose rows are not captured until they finish (no refresh may read
+ * them from within: note_running_writes).
  *
  * Cost for every other statement: for each table it reads, one look at its
  * relcache entry's triggers (only a DT has the dt_guard trigger).  Whether
@@ -43,6 +46,7 @@
 #include "entry.h"
 
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
+static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
 
 /* Whether a DT is populated, by relid, as this backend last read it. */
 typedef struct PopulatedEntry
@@ -209,6 +213,25 @@ mark_merge_moves(PlannedStmt *stmt)
 	}
 }
 
+/*
+ * note_running_writes
+ *		A statement that writes tables starts: until it finishes, its rows
+ *		are not captured, and no refresh may read them
+ *		(capture_statement_starts).
+ */
+static void
+note_running_writes(QueryDesc * queryDesc)
+{
+	PlannedStmt *stmt = queryDesc->plannedstmt;
+	List	   *relids = NIL;
+	ListCell   *lc;
+
+	foreach(lc, stmt->resultRelations)
+		relids = lappend_oid(relids, rt_fetch(lfirst_int(lc), stmt->rtable)->relid);
+	if (relids != NIL)
+		capture_statement_starts(queryDesc, relids);
+}
+
 /* dt_executor_start: the ExecutorStart hook. */
 static void
 dt_executor_start(QueryDesc * queryDesc, int eflags)
@@ -220,16 +243,34 @@ dt_executor_start(QueryDesc * queryDesc, int eflags)
 		refuse_unpopulated_reads(queryDesc->plannedstmt);
 		mark_merge_moves(queryDesc->plannedstmt);
 	}
+	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0)
+		note_running_writes(queryDesc);
 	if (prev_ExecutorStart)
 		prev_ExecutorStart(queryDesc, eflags);
 	else
 		standard_ExecutorStart(queryDesc, eflags);
 }
 
-/* read_guard_install: register the ExecutorStart hook (from _PG_init). */
+/*
+ * dt_executor_finish: the ExecutorFinish hook.  The statement's AFTER
+ * triggers have fired, its capture's among them.
+ */
+static void
+dt_executor_finish(QueryDesc * queryDesc)
+{
+	if (prev_ExecutorFinish)
+		prev_ExecutorFinish(queryDesc);
+	else
+		standard_ExecutorFinish(queryDesc);
+	capture_statement_finished(queryDesc);
+}
+
+/* read_guard_install: register the executor hooks (from _PG_init). */
 void
 read_guard_install(void)
 {
 	prev_ExecutorStart = ExecutorStart_hook;
 	ExecutorStart_hook = dt_executor_start;
+	prev_ExecutorFinish = ExecutorFinish_hook;
+	ExecutorFinish_hook = dt_executor_finish;
 }

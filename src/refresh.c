@@ -3875,13 +3875,15 @@ lock_unit(List *unit, bool nowait)
 
 /*
  * refuse_uncaptured_writes
- *		A build or a refresh (what) from a trigger of a statement writing
- *		input relid (or one of its partitions or children) would read its
- *		rows from the table, whose capture, at the end of the statement,
- *		comes after the position: the next refresh would merge them again
- *		(a build's catch-up, or the incremental refresh after a full one or
- *		a rebuild).  Refused while the statement's trigger events are
- *		pending, as TRUNCATE is.
+ *		A build or a refresh (what) from within a statement writing input
+ *		relid (or one of its partitions or children), from its triggers or
+ *		a function it calls, would read its rows from the table, whose
+ *		capture, at the end of the statement, comes after the position: the
+ *		next refresh would merge them again (a build's catch-up, or the
+ *		incremental refresh after a full one or a rebuild).  Refused while
+ *		the statement runs or its trigger events are pending
+ *		(capture_writes_uncaptured; TRUNCATE refuses a table whose events
+ *		are pending).
  */
 static void
 refuse_uncaptured_writes(Oid relid, const char *what)
@@ -3890,13 +3892,13 @@ refuse_uncaptured_writes(Oid relid, const char *what)
 
 	foreach(lc, find_all_inheritors(relid, NoLock, NULL))
 	{
-		if (AfterTriggerPendingOnRel(lfirst_oid(lc)))
+		if (capture_writes_uncaptured(lfirst_oid(lc)))
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_IN_USE),
 					 errmsg("cannot %s while a statement writing \"%s\" runs", what, get_rel_name(lfirst_oid(lc))),
 					 errdetail("Its changes are captured when it ends, after the %s would have read them.",
 							   strcmp(what, "refresh a dynamic table") == 0 ? "refresh" : "state"),
-					 errhint("Do it after the statement, not from its triggers.")));
+					 errhint("Do it after the statement, not from its triggers or the functions it calls.")));
 	}
 }
 

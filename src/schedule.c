@@ -224,6 +224,17 @@ compare_due_at(const ListCell *a, const ListCell *b)
 }
 
 /*
+ * refreshed
+ *		Was DT e populated, with a data timestamp, when the schedule was
+ *		read?  One that was not is due at once (schedule_plan).
+ */
+static bool
+refreshed(const ScheduleEntry *e)
+{
+	return e->populated && e->data_timestamp != 0;
+}
+
+/*
  * schedule_plan
  *		The units to refresh at now, most overdue first, given the DTs being
  *		refreshed (busy) and how long a worker recently took to start a unit
@@ -259,9 +270,9 @@ schedule_plan(List *entries, TimestampTz now, int64 start_delay_us, List *busy, 
 		e->due_at = 0;
 		if (!e->active || e->downstream)
 			continue;
-		if (fresh != NULL && e->populated && e->data_timestamp != 0 && fresh(e->relid, &as_of, &due_now, arg))
+		if (fresh != NULL && refreshed(e) && fresh(e->relid, &as_of, &due_now, arg))
 			continue;
-		e->due_at = e->populated && e->data_timestamp != 0 && !due_now
+		e->due_at = refreshed(e) && !due_now
 			? Max(e->data_timestamp, as_of) + due_after(e, start_delay_us) : now;
 		if (e->due_at <= now)
 			due_entries = lappend(due_entries, e);
@@ -377,6 +388,28 @@ schedule_due_at(List *entries, Oid relid)
 	ScheduleEntry *e = find_entry(entries, relid);
 
 	return e != NULL ? e->due_at : 0;
+}
+
+/*
+ * schedule_unit_refreshed
+ *		Was every DT of unit populated, with a data timestamp, when entries
+ *		were read?  If not, a refresh of the unit that populated one leaves
+ *		entries stale: until they are read again, schedule_plan would find
+ *		it due at once, again and again.
+ */
+bool
+schedule_unit_refreshed(List *entries, List *unit)
+{
+	ListCell   *lc;
+
+	foreach(lc, unit)
+	{
+		ScheduleEntry *e = find_entry(entries, lfirst_oid(lc));
+
+		if (e != NULL && !refreshed(e))
+			return false;
+	}
+	return true;
 }
 
 /*

@@ -27,6 +27,7 @@ extern List *schedule_tables_read(List *entries, Oid relid);
 extern List *schedule_dts_read(List *entries, Oid relid);
 extern int64 schedule_due_after(List *entries, Oid relid, int64 start_delay_us);
 extern TimestampTz schedule_due_at(List *entries, Oid relid);
+extern bool schedule_unit_refreshed(List *entries, List *unit);
 extern int64 schedule_expected(List *entries, Oid relid);
 extern bool schedule_any_shorter(List *entries, int64 us);
 

@@ -2779,9 +2779,16 @@ idle_again(void)
  *		back off if it was locked or failed (note_blocked).  A cancel
  *		(SIGINT from workers_cancel_refresh, or the timeout) fails the
  *		refresh, and ends
- *		here at the latest.  Returns whether the unit is watched: then the
- *		watch tells the next plan when the unit was current (unit_is_current),
- *		and the schedule need not be read again for it.
+ *		here at the latest.  Returns whether the unit is watched and the
+ *		schedule it was planned on (entries) took each of its DTs for
+ *		populated: then the watch tells the next plan when the unit was
+ *		current (unit_is_current), and the schedule need not be read again
+ *		for it.  A DT that schedule took for unpopulated (created
+ *		on_schedule) is populated now, by this refresh or by another
+ *		transaction before it (then this one was NO_DATA), which only the
+ *		catalog says: planned on entries again, it would be due at once,
+ *		and was refreshed, NO_DATA, back to back until the schedule was
+ *		next read (up to ten seconds).
  */
 static bool
 run_unit(List *unit, List *entries)
@@ -2813,7 +2820,7 @@ run_unit(List *unit, List *entries)
 		compact_logs(unit, false, NULL);
 
 	idle_again();
-	return watched;
+	return watched && schedule_unit_refreshed(entries, unit);
 }
 
 /*
@@ -3162,8 +3169,9 @@ leave(List *entries, uint32 planned)
  *		seconds, or when the extension is gone.
  *
  * The schedule is read again when the database's generation moved, after
- * a refresh that left its unit unwatched (its data timestamp, or whether
- * it is populated, is then known only from the catalog), and every ten
+ * a refresh that left its unit unwatched or of a unit it took for
+ * unpopulated (its data timestamp, or whether it is populated, is then
+ * known only from the catalog: run_unit), and every ten
  * seconds (the refresh times, from which each DT's lead follows); it
  * lives in schedule_cxt.  After a watched refresh, the watch tells when
  * the unit was current (unit_is_current): reading the schedule again, a

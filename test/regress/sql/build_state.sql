@@ -372,7 +372,7 @@ DROP ROLE regress_dt_bs_owner;
 CREATE FUNCTION call_in_trigger() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     EXECUTE TG_ARGV[0];
-    RETURN NULL;
+    RETURN NEW;
 END
 $$;
 CREATE FUNCTION insert_with_trigger(call text, x int) RETURNS void LANGUAGE plpgsql AS $$
@@ -393,7 +393,57 @@ SELECT count(*) AS positions FROM dt_internal.state_position;
 SELECT * FROM refresh_all();
 SELECT insert_with_trigger($$SELECT dt.refresh('bs_agg')$$, 88888);
 SELECT * FROM refresh_all();
-DROP FUNCTION insert_with_trigger(text, int), call_in_trigger();
+
+-- 12. And so from within the statement before any trigger event of it is
+-- queued: from a BEFORE ROW trigger, or a function the statement calls,
+-- on its second row (both were let through: the build, or the refresh
+-- rebuilding bs_agg's state, read the statement's first row, which the
+-- catch-up or the next refresh merged again).
+CREATE FUNCTION call_in_statement(call text, x int) RETURNS int LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE call;
+    RETURN x;
+END
+$$;
+CREATE FUNCTION insert_calling(call text, place text, x int) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM set_aside();
+    IF place = 'trigger' THEN
+        EXECUTE format('CREATE TRIGGER bs_call BEFORE INSERT ON bs FOR EACH ROW WHEN (NEW.x = %s) '
+                       'EXECUTE FUNCTION call_in_trigger(%L)', x, call);
+    END IF;
+    BEGIN
+        INSERT INTO bs (g, h, x, f)
+        SELECT 2, 2, CASE WHEN i = 2 AND place = 'statement' THEN call_in_statement(call, x) ELSE x + i - 2 END, 2
+          FROM generate_series(1, 2) i;
+    EXCEPTION WHEN object_in_use THEN
+        RAISE NOTICE '%', SQLERRM;
+    END;
+    IF place = 'trigger' THEN
+        DROP TRIGGER bs_call ON bs;
+    END IF;
+END
+$$;
+SELECT insert_calling($$SELECT dt.build_state('bs_agg')$$, 'trigger', 66666);
+SELECT insert_calling($$SELECT dt.build_state('bs_agg')$$, 'statement', 55555);
+SELECT count(*) AS positions FROM dt_internal.state_position;
+SELECT * FROM refresh_all();
+SELECT insert_calling($$SELECT dt.refresh('bs_agg')$$, 'trigger', 44444);
+SELECT * FROM refresh_all();
+SELECT insert_calling($$SELECT dt.refresh('bs_agg')$$, 'statement', 33333);
+SELECT * FROM refresh_all();
+-- And from a BEFORE ROW trigger of COPY FROM.
+SELECT set_aside();
+CREATE TRIGGER bs_call BEFORE INSERT ON bs FOR EACH ROW WHEN (NEW.x = 22222)
+    EXECUTE FUNCTION call_in_trigger($$SELECT dt.refresh('bs_agg')$$);
+COPY bs (g, h, x, f) FROM STDIN;
+2	2	22221	2
+2	2	22222	2
+\.
+DROP TRIGGER bs_call ON bs;
+SELECT * FROM refresh_all();
+DROP FUNCTION insert_with_trigger(text, int), call_in_trigger(), insert_calling(text, text, int),
+              call_in_statement(text, int);
 
 SELECT count(dt.drop_dynamic_table(name::regclass)) AS dropped FROM bs_dts;
 SELECT dt.drop_dynamic_table('bs_rows');

@@ -323,5 +323,39 @@ $node->safe_psql('postgres', q{SELECT dt.resume('up')});
 ok($node->poll_query_until('postgres', 'SELECT (' . equal('up') . ') AND (' . equal('down') . ')'),
 	'a table over one suspended, written under and resumed gets the write');
 
+# (l) A worker's schedule that took a table for unpopulated (created
+# on_schedule), read before another transaction populated it (here a
+# manual refresh, holding the table, so that the worker's refreshes of it
+# are skipped until it commits; or another worker's refresh): the
+# worker's next refresh of it is NO_DATA, and then it is watched as any
+# other and refreshed no more.  (That schedule took it for unpopulated,
+# due at once, after its refresh too: it was refreshed, NO_DATA, back to
+# back until the schedule was read again, up to ten seconds, hundreds of
+# times, trimming its history.)
+$node->safe_psql('postgres', q{
+ALTER DATABASE postgres SET pg_dynamic_tables.enabled = off;
+SELECT dt.create_dynamic_table('later', 'SELECT k, count(*) AS n FROM other GROUP BY k',
+                               target_lag => '1 hour', initialize => 'on_schedule');
+});
+my $populating = $node->background_psql('postgres');
+$populating->query_safe(q{BEGIN; SELECT dt.refresh('later')});
+$node->safe_psql('postgres', 'ALTER DATABASE postgres RESET pg_dynamic_tables.enabled');
+ok($node->poll_query_until('postgres', q{
+SELECT count(*) > 0 FROM dt.refresh_history WHERE name = 'public.later' AND state = 'SKIPPED'}),
+	'a table created on_schedule is due, and its scheduled refresh skipped while a manual one holds it');
+$populating->query_safe('COMMIT');
+$populating->quit;
+ok(settled('later'), 'once that committed, the table is watched');
+# a second NO_DATA refresh may follow the first, as in (b)
+sleep 2;
+$before = rows('later');
+sleep 2;
+is(rows('later'), $before, 'and refreshed no more');
+my $no_data = $node->safe_psql('postgres', q{
+SELECT count(*) FROM dt.refresh_history
+ WHERE name = 'public.later' AND refresh_trigger = 'SCHEDULED' AND refresh_action = 'NO_DATA'});
+ok($no_data >= 1 && $no_data <= 2, "after one or two scheduled refreshes, NO_DATA ($no_data)");
+ok($node->safe_psql('postgres', equal('later')) eq 't', 'it equals its query');
+
 $node->stop;
 done_testing();
