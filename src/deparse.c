@@ -2858,29 +2858,40 @@ aux_item_of(DtAuxTable *aux, DtAggregate *agg)
  * aux_merge_ctes
  *		The CTEs of merge_sql for one auxiliary table: "d<a>", the value
  *		count deltas of the change rows with their gids ("wg") per group,
- *		item and value, in index order
- *		(the btree is then walked from left to right); "z<a>", the values
- *		whose count they bring to zero, deleted; "u<a>", the others, added
- *		into the table; and per group what merge returns about the
- *		aggregates that read it, which *joins joins to the groups touched:
- *		"x<a>", for count distinct, the values that appeared (no row before)
- *		or left (their count brought to zero), cd<i>; "y<a>", for a
- *		percentile, how many values changed below its cursor, lt<i>.  No row
- *		is left with a count of zero, so the table has no index on its
- *		counts and an update of a count can be a HOT update.
+ *		item and value, in index order (the btree is then walked from left
+ *		to right); "n<a>", the deltas that lower a count, each with its
+ *		value's row, found once, and the new count; of those, "z<a>"
+ *		deletes the rows brought to zero and "m<a>" stores the others' new
+ *		counts, both through the row's ctid; "u<a>" upserts the deltas that
+ *		raise a count (inserting new values), and a lowering delta whose
+ *		value has no row (which a correct state never has) as a row of its
+ *		negative count, as the upsert of every delta did, so that the
+ *		defect shows (dt_test.bad_value_counts) instead of the delta
+ *		vanishing; and per group what merge returns about the aggregates
+ *		that read it, which *joins joins to the groups touched: "x<a>", for
+ *		count distinct, the values that appeared (no row before) or left
+ *		(their count brought to zero), cd<i>; "y<a>", for a percentile, how
+ *		many values changed below its cursor, lt<i>.  No row is left with a
+ *		count of zero, so the table has no index on its counts and an
+ *		update of a count can be a HOT update.
  *
  *		These CTEs are most of a refresh of seed 000's summary (six values
  *		a row: about three quarters of its CPU time under perf), and what
  *		they cost is the first read of each value's leaf and heap page, not
- *		the number of probes.  Probing every delta first (a subquery
- *		fenced with OFFSET 0), then deleting and updating through the
- *		ctids found and inserting the new values, took 5 to 10% more CPU
- *		time for insert batches of 200 to 20,000 rows over 1M rows, and
- *		6% less for a mixed batch of 2,000; doing so for the negative
- *		deltas only (probed once, where the delete and the upsert probe
- *		them twice) took the same time as this over 3.75M rows, insert and
- *		mixed.  The order of d<a> is what helps: in a random order the
- *		upsert took 1.6 times as long.
+ *		the number of probes.  A lowered count was probed twice, by a
+ *		delete of the rows brought to zero and then by the upsert of the
+ *		others (a conflict check, a lock, an update): probed once, the
+ *		summary's refresh of a window of 1,600 mixed transactions
+ *		(bench/mixed.pgbench: an insert, an update and a delete each) over
+ *		1M rows, after 40 seconds of them refreshed by the scheduler, takes
+ *		5.2% fewer instructions (callgrind, 1.148 G to 1.089 G; its
+ *		executor 7.7%), 8% for a window of 8,000, an insert window the
+ *		same.  Probing every delta first, raised ones too, then updating
+ *		through the ctids found and inserting the new values, took 5 to 10%
+ *		more CPU time for insert batches of 200 to 20,000 rows over 1M rows
+ *		(and 6% less for a mixed batch of 2,000): the upsert is the cheaper
+ *		way to raise a count.  The order of d<a> is what helps: in a random
+ *		order the upsert took 1.6 times as long.
  */
 static void
 aux_merge_ctes(DeparseMerge *b, DtAuxTable *aux, StringInfo s, StringInfo joins)
@@ -2897,14 +2908,18 @@ aux_merge_ctes(DeparseMerge *b, DtAuxTable *aux, StringInfo s, StringInfo joins)
 					 ", d%d AS MATERIALIZED (SELECT w.gid, u.j, u.v, sum(w." DT_COL_SIGN ") AS dc FROM wg w "
 					 "%s WHERE u.v IS NOT NULL "
 					 "GROUP BY w.gid, u.j, u.v HAVING sum(w." DT_COL_SIGN ") <> 0 ORDER BY w.gid, u.j, u.v), "
-					 "z%d AS (DELETE FROM %s a USING d%d d WHERE d.dc < 0 AND a.gid = d.gid AND a.j = d.j "
-					 "AND a.v %s d.v AND a.c + d.dc = 0 RETURNING a.gid, a.j, a.v), "
+					 "n%d AS MATERIALIZED (SELECT d.gid, d.j, d.v, d.dc, a.ctid AS t, a.c + d.dc AS c FROM d%d d "
+					 "LEFT JOIN %s a ON a.gid = d.gid AND a.j = d.j AND a.v %s d.v WHERE d.dc < 0), "
+					 "z%d AS (DELETE FROM %s a USING n%d n WHERE n.c = 0 AND a.ctid = n.t), "
+					 "m%d AS (UPDATE %s a SET c = n.c FROM n%d n WHERE n.c <> 0 AND a.ctid = n.t), "
 					 "u%d AS (INSERT INTO %s AS a (gid, j, v, c) SELECT d.gid, d.j, d.v, d.dc FROM d%d d "
-					 "WHERE d.dc > 0 OR NOT EXISTS (SELECT FROM z%d z WHERE z.gid = d.gid AND z.j = d.j AND z.v %s d.v) "
+					 "WHERE d.dc > 0 UNION ALL SELECT n.gid, n.j, n.v, n.dc FROM n%d n WHERE n.t IS NULL "
 					 "ON CONFLICT (gid, j, v) DO UPDATE SET c = a.c + excluded.c)",
 					 a, aux_values_sql(aux),
-					 a, table, a, eq,
-					 a, table, a, a, eq);
+					 a, a, table, eq,
+					 a, table, a,
+					 a, table, a,
+					 a, table, a, a);
 
 	/*
 	 * The table "o" is read as it was before the statement (every part of it
