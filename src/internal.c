@@ -216,7 +216,9 @@ columns_named(Query *sub, List *colnames)
 /*
  * scalar_aggregate
  *		Is link an uncorrelated scalar subquery that aggregates without
- *		GROUP BY, so gives one row, always?
+ *		GROUP BY, so gives one row, always?  Not of a floating-point sum or
+ *		average: its table would hold another value than the query computes
+ *		(querytree_order_dependent_aggregate).
  */
 static bool
 scalar_aggregate(SubLink * link)
@@ -226,7 +228,8 @@ scalar_aggregate(SubLink * link)
 	return link->subLinkType == EXPR_SUBLINK && aggregates(sub) && sub->hasAggs &&
 		sub->groupClause == NIL && sub->groupingSets == NIL && sub->havingQual == NULL &&
 		sub->limitCount == NULL && sub->limitOffset == NULL && !sub->hasTargetSRFs &&
-		!sub->hasWindowFuncs && standalone(sub);
+		!sub->hasWindowFuncs && standalone(sub) &&
+		!querytree_order_dependent_aggregate((Node *) sub->targetList);
 }
 
 /* scalar_walker: the first uncorrelated scalar aggregate SubLink. */
@@ -677,7 +680,8 @@ of_level(Node *expr, int level)
 
 /*
  * correlated_group
- *		The scalar subquery sub (one aggregate, null_when_empty) of a WHERE
+ *		The scalar subquery sub (one aggregate, null_when_empty, not of a
+ *		floating-point sum or average: querytree_order_dependent_aggregate) of a WHERE
  *		conjunct, as the same aggregate grouped by the inner sides of its
  *		correlation equalities (inner = outer, the type's default equality),
  *		which a table can hold: k1..kn, the inner sides, then v, the
@@ -698,7 +702,8 @@ correlated_group(Query *sub, List **outer_keys)
 		!sub->hasAggs || sub->groupClause != NIL || sub->groupingSets != NIL ||
 		sub->havingQual != NULL || sub->limitCount != NULL || sub->limitOffset != NULL ||
 		sub->hasTargetSRFs || sub->hasWindowFuncs || sub->hasSubLinks || sub->distinctClause != NIL ||
-		sub->rowMarks != NIL || value->resjunk || !null_when_empty(value->expr))
+		sub->rowMarks != NIL || value->resjunk || !null_when_empty(value->expr) ||
+		querytree_order_dependent_aggregate((Node *) value->expr))
 		return NULL;
 	g = copyObject(sub);
 	foreach(lc, make_ands_implicit((Expr *) g->jointree->quals))

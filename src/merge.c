@@ -819,6 +819,8 @@ eval_shape_reason(SubLink * sublink, DtSemiJoin *semi)
 
 	if (semi->scalar && (!sub->hasAggs || sub->groupClause != NIL || sub->havingQual != NULL))
 		return pstrdup("scalar subqueries other than one aggregate row");
+	if (semi->scalar && querytree_order_dependent_aggregate((Node *) sub->targetList))
+		return pstrdup("scalar subqueries in WHERE of a floating-point sum or average (its last digits depend on the order of the rows)");
 	if (!semi->scalar && (sublink->subLinkType != ANY_SUBLINK || semi->anti ||
 						  list_length(sub->groupClause) != 1 ||
 						  linitial_node(SortGroupClause, sub->groupClause)->tleSortGroupRef != tle->ressortgroupref))
