@@ -513,7 +513,8 @@ split_grouping(Query *query, SubFound *f)
 			(void) split_walker((Node *) tle->expr, &s);
 	}
 	(void) split_walker(query->havingQual, &s);
-	if (!s.scalar || s.refused)
+	/* a table of the grouping would keep its float sums exactly (merge.c) */
+	if (!s.scalar || s.refused || querytree_order_dependent_aggregate(query->havingQual))
 		return false;
 
 	/* the output columns without a subquery keep their names, then the keys */

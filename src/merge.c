@@ -588,6 +588,37 @@ computed_from_state(Query *query, TargetEntry *tle)
 }
 
 /*
+ * order_dependent_reason
+ *		Why the floating-point sums and averages of query cannot be kept in
+ *		its state (exactly, floatsum.c), or NULL: where their last digits,
+ *		which depend on the order the query reads its rows in
+ *		(querytree_order_dependent_aggregate), pick the rows (HAVING, the
+ *		order under LIMIT) or make a value other than a number (sum(x) >
+ *		0.6, sum(x)::text), which no tolerance compares: 0.1, 0.2 and 0.3
+ *		sum to 0.6000000000000001 in the query, 0.6 in the state.
+ */
+static char *
+order_dependent_reason(Query *query)
+{
+	ListCell   *lc;
+
+	if (querytree_order_dependent_aggregate(query->havingQual))
+		return pstrdup("HAVING over a floating-point sum or average (its last digits depend on the order of the rows)");
+	foreach(lc, query->targetList)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+		Oid			type = exprType((Node *) tle->expr);
+
+		if (computed_from_state(query, tle) &&
+			(tle->resjunk || (type != FLOAT4OID && type != FLOAT8OID && type != NUMERICOID)) &&
+			querytree_order_dependent_aggregate((Node *) tle->expr))
+			return pstrdup("an order or a value other than a number computed from a floating-point sum or "
+						   "average (its last digits depend on the order of the rows)");
+	}
+	return NULL;
+}
+
+/*
  * collect_aggregates
  *		The aggregates of the select list and HAVING into an->aggregates,
  *		then a check of the expressions built over them and the keys.
@@ -597,6 +628,7 @@ collect_aggregates(Query *query, DtAnalysis *an)
 {
 	OutputCheck ctx = {an, NULL, false};
 	ListCell   *lc;
+	char	   *reason;
 
 	foreach(lc, query->targetList)
 	{
@@ -608,6 +640,8 @@ collect_aggregates(Query *query, DtAnalysis *an)
 	collect_aggrefs_walker(query->havingQual, &ctx);
 	if (ctx.reason != NULL)
 		return ctx.reason;
+	if ((reason = order_dependent_reason(query)) != NULL)
+		return reason;
 
 	foreach(lc, query->targetList)
 	{
