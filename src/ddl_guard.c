@@ -1120,6 +1120,10 @@ created_in_internal(Node *parsetree)
 	char	   *objname;
 	Oid			internal = get_namespace_oid(DT_INTERNAL_SCHEMA, false);
 
+	/* EXPLAIN ANALYZE CREATE TABLE ... AS runs it */
+	if (IsA(parsetree, ExplainStmt) && IsA(((ExplainStmt *) parsetree)->query, Query) &&
+		((Query *) ((ExplainStmt *) parsetree)->query)->commandType == CMD_UTILITY)
+		parsetree = ((Query *) ((ExplainStmt *) parsetree)->query)->utilityStmt;
 	switch (nodeTag(parsetree))
 	{
 		case T_CreateStmt:

@@ -311,6 +311,7 @@ BEGIN
         END;
     END LOOP;
 END $$;
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) CREATE TABLE dt_internal.by_hand AS SELECT 1 AS a;
 SET search_path = dt_internal, public;
 CREATE TABLE by_hand (a int);
 SET search_path = dt_in, public;
