@@ -56,6 +56,7 @@
  */
 #include "postgres.h"
 
+#include "access/sysattr.h"
 #include "catalog/pg_aggregate.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_namespace.h"
@@ -369,6 +370,58 @@ threshold_find(Query *query, SubFound *f)
 		RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
 
 		if (rte->rtekind == RTE_SUBQUERY && threshold_find(rte->subquery, f))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * compares_inexact
+ *		Does query pick its rows by (its joins, WHERE or HAVING read) an
+ *		output of its FROM item rtindex that is a floating-point sum or
+ *		average of sub, that item's query
+ *		(querytree_order_dependent_aggregate)?
+ *		An internal table of sub would hold its exact value, not the one the
+ *		query computes in its scan's order: the rows picked would differ.
+ */
+static bool
+compares_inexact(Query *query, Index rtindex, Query *sub)
+{
+	Bitmapset  *read = NULL;
+	ListCell   *lc;
+
+	querytree_varattnos((Node *) query->jointree, rtindex, &read);
+	querytree_varattnos(query->havingQual, rtindex, &read);
+	/* a whole-row reference reads every column */
+	if (bms_is_member(0 - FirstLowInvalidHeapAttributeNumber, read))
+		return querytree_order_dependent_aggregate((Node *) sub->targetList);
+	foreach(lc, sub->targetList)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+
+		if (!tle->resjunk && bms_is_member(tle->resno - FirstLowInvalidHeapAttributeNumber, read) &&
+			querytree_order_dependent_aggregate((Node *) tle->expr))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * compares_inexact_cte
+ *		compares_inexact for every FROM item of query that reads WITH query
+ *		cte.
+ */
+static bool
+compares_inexact_cte(Query *query, CommonTableExpr * cte)
+{
+	ListCell   *lc;
+
+	foreach(lc, query->rtable)
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
+
+		if (rte->rtekind == RTE_CTE && rte->ctelevelsup == 0 && strcmp(rte->ctename, cte->ctename) == 0 &&
+			compares_inexact(query, foreach_current_index(lc) + 1, (Query *) cte->ctequery))
 			return true;
 	}
 	return false;
@@ -1087,7 +1140,7 @@ find(Query *query, SubFound *f)
 
 		if (!cte->cterecursive && cte->cterefcount > 0 && IsA(cte->ctequery, Query) &&
 			aggregates((Query *) cte->ctequery) && standalone((Query *) cte->ctequery) &&
-			columns_named((Query *) cte->ctequery, cte->ctecolnames))
+			columns_named((Query *) cte->ctequery, cte->ctecolnames) && !compares_inexact_cte(query, cte))
 		{
 			f->kind = SUB_CTE;
 			f->cte = cte;
@@ -1101,7 +1154,8 @@ find(Query *query, SubFound *f)
 		RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
 
 		if (rte->rtekind == RTE_SUBQUERY && !rte->lateral && aggregates(rte->subquery) &&
-			standalone(rte->subquery) && columns_named(rte->subquery, rte->eref->colnames))
+			standalone(rte->subquery) && columns_named(rte->subquery, rte->eref->colnames) &&
+			!compares_inexact(query, foreach_current_index(lc) + 1, rte->subquery))
 		{
 			f->kind = SUB_FROM;
 			f->rtindex = foreach_current_index(lc) + 1;

@@ -363,6 +363,21 @@ ANALYZE iq_pf, iq_po;
 SELECT dt.create_dynamic_table('iq_float_merged', $$
 SELECT g, count(*) AS n FROM iq_po WHERE price >= (SELECT avg(price) FROM iq_pf) GROUP BY g
 $$);
+-- A float sum of a subquery in FROM (or WITH query) that the query
+-- compares: no internal table holds it (one picked group 1 out); joined
+-- on its key only, it may.
+SELECT dt.create_dynamic_table('iq_float_from', $$
+SELECT x.g, count(*) AS n FROM (SELECT k AS g, sum(price) AS s FROM iq_pf GROUP BY k) x
+  JOIN iq_po ON iq_po.g = x.g WHERE x.s > 0.6 GROUP BY x.g
+$$);
+SELECT dt.create_dynamic_table('iq_float_cte', $$
+WITH x AS (SELECT k AS g, sum(price) AS s FROM iq_pf GROUP BY k)
+SELECT x.g, count(*) AS n FROM x JOIN iq_po ON iq_po.g = x.g WHERE x.s > 0.6 GROUP BY x.g
+$$);
+SELECT dt.create_dynamic_table('iq_float_from_key', $$
+SELECT x.g, max(x.s) AS s, count(*) AS n FROM (SELECT k AS g, sum(price) AS s FROM iq_pf GROUP BY k) x
+  JOIN iq_po ON iq_po.g = x.g GROUP BY x.g
+$$);
 SELECT d.name, d.refresh_mode, count(i.relid) AS internal_tables
   FROM dt.dynamic_tables d
   LEFT JOIN dt_internal.dynamic_table i ON i.relid::regclass::text LIKE 'dt_internal.sub\_' || d.relid::oid || '\_%'
