@@ -1105,6 +1105,68 @@ refuse_made_on_internal(RangeVar *rv, const char *what)
 }
 
 /*
+ * created_in_internal
+ *		What relation or type a CREATE statement makes in schema dt_internal
+ *		by hand, or NULL.  Nobody could drop it again: DROP of a relation or
+ *		type there is refused to superusers too (check_internal_objects),
+ *		since the extension's own cannot be told from it.  The extension's
+ *		own DDL (catalog_exec_ddl, its scripts) is not checked.
+ */
+static const char *
+created_in_internal(Node *parsetree)
+{
+	RangeVar   *rv = NULL;
+	List	   *names = NIL;
+	char	   *objname;
+	Oid			internal = get_namespace_oid(DT_INTERNAL_SCHEMA, false);
+
+	/* EXPLAIN ANALYZE CREATE TABLE ... AS runs it */
+	if (IsA(parsetree, ExplainStmt) && IsA(((ExplainStmt *) parsetree)->query, Query) &&
+		((Query *) ((ExplainStmt *) parsetree)->query)->commandType == CMD_UTILITY)
+		parsetree = ((Query *) ((ExplainStmt *) parsetree)->query)->utilityStmt;
+	switch (nodeTag(parsetree))
+	{
+		case T_CreateStmt:
+		case T_CreateForeignTableStmt:
+			rv = ((CreateStmt *) parsetree)->relation;
+			break;
+		case T_ViewStmt:
+			rv = ((ViewStmt *) parsetree)->view;
+			break;
+		case T_CreateTableAsStmt:
+			rv = ((CreateTableAsStmt *) parsetree)->into->rel;
+			break;
+		case T_CreateSeqStmt:
+			rv = ((CreateSeqStmt *) parsetree)->sequence;
+			break;
+		case T_CompositeTypeStmt:
+			rv = ((CompositeTypeStmt *) parsetree)->typevar;
+			break;
+		case T_CreateEnumStmt:
+			names = ((CreateEnumStmt *) parsetree)->typeName;
+			break;
+		case T_CreateRangeStmt:
+			names = ((CreateRangeStmt *) parsetree)->typeName;
+			break;
+		case T_CreateDomainStmt:
+			names = ((CreateDomainStmt *) parsetree)->domainname;
+			break;
+		case T_DefineStmt:
+			if (((DefineStmt *) parsetree)->kind == OBJECT_TYPE)
+				names = ((DefineStmt *) parsetree)->defnames;
+			break;
+		default:
+			break;
+	}
+	if (rv != NULL && rv->relpersistence != RELPERSISTENCE_TEMP &&
+		RangeVarGetCreationNamespace(rv) == internal)
+		return rv->relname;
+	if (names != NIL && QualifiedNameGetCreationNamespace(names, &objname) == internal)
+		return objname;
+	return NULL;
+}
+
+/*
  * check_internal_objects
  *		The objects in dt_internal are made and changed by the extension
  *		only.  The state of a DT belongs to the DT's owner, who refreshes
@@ -1112,8 +1174,9 @@ refuse_made_on_internal(RangeVar *rv, const char *what)
  *		state table renamed (or an index created on it) as changes_<oid>
  *		would pass for the change log of another role's table.  So DDL of
  *		ordinary roles on them is refused; superusers (repairs) are let
- *		through, but for CREATE INDEX, TRIGGER, RULE and POLICY, which
- *		nobody could drop again (refuse_made_on_internal), and for DROP: they are extension
+ *		through, but for CREATE INDEX, TRIGGER, RULE and POLICY on them, and
+ *		CREATE of a relation or type in dt_internal, which nobody could drop
+ *		again (refuse_made_on_internal, created_in_internal), and for DROP: they are extension
  *		members, which PostgreSQL never drops by name, and a DROP ... CASCADE takes them out of the
  *		extension for a moment (lifecycle_release_members); and for RENAME
  *		and SET SCHEMA: the extension finds them by their names (an internal
@@ -1126,6 +1189,7 @@ static void
 check_internal_objects(Node *parsetree)
 {
 	bool		internal = false;
+	const char *made;
 	ListCell   *lc;
 
 	/* what nobody could drop, superusers included */
@@ -1137,6 +1201,12 @@ check_internal_objects(Node *parsetree)
 		refuse_made_on_internal(((RuleStmt *) parsetree)->relation, "rule");
 	else if (IsA(parsetree, CreatePolicyStmt))
 		refuse_made_on_internal(((CreatePolicyStmt *) parsetree)->table, "policy");
+	if ((made = created_in_internal(parsetree)) != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("cannot create \"%s\" in schema \"%s\"", made, DT_INTERNAL_SCHEMA),
+				 errdetail("Schema \"%s\" holds the internal objects of pg_dynamic_tables, which the extension "
+						   "alone makes and drops: one made by hand could not be dropped.", DT_INTERNAL_SCHEMA)));
 
 	/*
 	 * Members of the extension: nobody drops them by name; and they are found

@@ -56,6 +56,7 @@
  */
 #include "postgres.h"
 
+#include "access/sysattr.h"
 #include "catalog/pg_aggregate.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_namespace.h"
@@ -216,7 +217,9 @@ columns_named(Query *sub, List *colnames)
 /*
  * scalar_aggregate
  *		Is link an uncorrelated scalar subquery that aggregates without
- *		GROUP BY, so gives one row, always?
+ *		GROUP BY, so gives one row, always?  Not of a floating-point sum or
+ *		average: its table would hold another value than the query computes
+ *		(querytree_order_dependent_aggregate).
  */
 static bool
 scalar_aggregate(SubLink * link)
@@ -226,7 +229,8 @@ scalar_aggregate(SubLink * link)
 	return link->subLinkType == EXPR_SUBLINK && aggregates(sub) && sub->hasAggs &&
 		sub->groupClause == NIL && sub->groupingSets == NIL && sub->havingQual == NULL &&
 		sub->limitCount == NULL && sub->limitOffset == NULL && !sub->hasTargetSRFs &&
-		!sub->hasWindowFuncs && standalone(sub);
+		!sub->hasWindowFuncs && standalone(sub) &&
+		!querytree_order_dependent_aggregate((Node *) sub->targetList);
 }
 
 /* scalar_walker: the first uncorrelated scalar aggregate SubLink. */
@@ -372,6 +376,58 @@ threshold_find(Query *query, SubFound *f)
 }
 
 /*
+ * compares_inexact
+ *		Does query pick its rows by (its joins, WHERE or HAVING read) an
+ *		output of its FROM item rtindex that is a floating-point sum or
+ *		average of sub, that item's query
+ *		(querytree_order_dependent_aggregate)?
+ *		An internal table of sub would hold its exact value, not the one the
+ *		query computes in its scan's order: the rows picked would differ.
+ */
+static bool
+compares_inexact(Query *query, Index rtindex, Query *sub)
+{
+	Bitmapset  *read = NULL;
+	ListCell   *lc;
+
+	querytree_varattnos((Node *) query->jointree, rtindex, &read);
+	querytree_varattnos(query->havingQual, rtindex, &read);
+	/* a whole-row reference reads every column */
+	if (bms_is_member(0 - FirstLowInvalidHeapAttributeNumber, read))
+		return querytree_order_dependent_aggregate((Node *) sub->targetList);
+	foreach(lc, sub->targetList)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+
+		if (!tle->resjunk && bms_is_member(tle->resno - FirstLowInvalidHeapAttributeNumber, read) &&
+			querytree_order_dependent_aggregate((Node *) tle->expr))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * compares_inexact_cte
+ *		compares_inexact for every FROM item of query that reads WITH query
+ *		cte.
+ */
+static bool
+compares_inexact_cte(Query *query, CommonTableExpr * cte)
+{
+	ListCell   *lc;
+
+	foreach(lc, query->rtable)
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
+
+		if (rte->rtekind == RTE_CTE && rte->ctelevelsup == 0 && strcmp(rte->ctename, cte->ctename) == 0 &&
+			compares_inexact(query, foreach_current_index(lc) + 1, (Query *) cte->ctequery))
+			return true;
+	}
+	return false;
+}
+
+/*
  * A grouped level split under its scalar subqueries (split_grouping): the
  * target list of the grouping below, and what split_walker saw.
  */
@@ -510,7 +566,8 @@ split_grouping(Query *query, SubFound *f)
 			(void) split_walker((Node *) tle->expr, &s);
 	}
 	(void) split_walker(query->havingQual, &s);
-	if (!s.scalar || s.refused)
+	/* a table of the grouping would keep its float sums exactly (merge.c) */
+	if (!s.scalar || s.refused || querytree_order_dependent_aggregate(query->havingQual))
 		return false;
 
 	/* the output columns without a subquery keep their names, then the keys */
@@ -677,7 +734,8 @@ of_level(Node *expr, int level)
 
 /*
  * correlated_group
- *		The scalar subquery sub (one aggregate, null_when_empty) of a WHERE
+ *		The scalar subquery sub (one aggregate, null_when_empty, not of a
+ *		floating-point sum or average: querytree_order_dependent_aggregate) of a WHERE
  *		conjunct, as the same aggregate grouped by the inner sides of its
  *		correlation equalities (inner = outer, the type's default equality),
  *		which a table can hold: k1..kn, the inner sides, then v, the
@@ -698,7 +756,8 @@ correlated_group(Query *sub, List **outer_keys)
 		!sub->hasAggs || sub->groupClause != NIL || sub->groupingSets != NIL ||
 		sub->havingQual != NULL || sub->limitCount != NULL || sub->limitOffset != NULL ||
 		sub->hasTargetSRFs || sub->hasWindowFuncs || sub->hasSubLinks || sub->distinctClause != NIL ||
-		sub->rowMarks != NIL || value->resjunk || !null_when_empty(value->expr))
+		sub->rowMarks != NIL || value->resjunk || !null_when_empty(value->expr) ||
+		querytree_order_dependent_aggregate((Node *) value->expr))
 		return NULL;
 	g = copyObject(sub);
 	foreach(lc, make_ands_implicit((Expr *) g->jointree->quals))
@@ -1081,7 +1140,7 @@ find(Query *query, SubFound *f)
 
 		if (!cte->cterecursive && cte->cterefcount > 0 && IsA(cte->ctequery, Query) &&
 			aggregates((Query *) cte->ctequery) && standalone((Query *) cte->ctequery) &&
-			columns_named((Query *) cte->ctequery, cte->ctecolnames))
+			columns_named((Query *) cte->ctequery, cte->ctecolnames) && !compares_inexact_cte(query, cte))
 		{
 			f->kind = SUB_CTE;
 			f->cte = cte;
@@ -1095,7 +1154,8 @@ find(Query *query, SubFound *f)
 		RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
 
 		if (rte->rtekind == RTE_SUBQUERY && !rte->lateral && aggregates(rte->subquery) &&
-			standalone(rte->subquery) && columns_named(rte->subquery, rte->eref->colnames))
+			standalone(rte->subquery) && columns_named(rte->subquery, rte->eref->colnames) &&
+			!compares_inexact(query, foreach_current_index(lc) + 1, rte->subquery))
 		{
 			f->kind = SUB_FROM;
 			f->rtindex = foreach_current_index(lc) + 1;

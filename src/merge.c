@@ -588,6 +588,36 @@ computed_from_state(Query *query, TargetEntry *tle)
 }
 
 /*
+ * order_dependent_reason
+ *		Why the floating-point sums and averages of query cannot be kept in
+ *		its state (exactly, floatsum.c), or NULL: where their last digits,
+ *		which depend on the order the query reads its rows in
+ *		(querytree_order_dependent_aggregate), pick the rows: HAVING, the
+ *		order under LIMIT (0.1, 0.2 and 0.3 sum to 0.6000000000000001 in
+ *		the query, 0.6 in the state).  (A value other than a number made
+ *		from one in the select list, sum(x) > 0.6, is left as it is: seed
+ *		000's stability badge of stddev / avg merges.)
+ */
+static char *
+order_dependent_reason(Query *query)
+{
+	ListCell   *lc;
+
+	if (querytree_order_dependent_aggregate(query->havingQual))
+		return pstrdup("HAVING over a floating-point sum or average (its last digits depend on the order of the rows)");
+	foreach(lc, query->targetList)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+
+		if (tle->resjunk && computed_from_state(query, tle) &&
+			querytree_order_dependent_aggregate((Node *) tle->expr))
+			return pstrdup("an order under LIMIT by a floating-point sum or average (its last digits depend "
+						   "on the order of the rows)");
+	}
+	return NULL;
+}
+
+/*
  * collect_aggregates
  *		The aggregates of the select list and HAVING into an->aggregates,
  *		then a check of the expressions built over them and the keys.
@@ -597,6 +627,7 @@ collect_aggregates(Query *query, DtAnalysis *an)
 {
 	OutputCheck ctx = {an, NULL, false};
 	ListCell   *lc;
+	char	   *reason;
 
 	foreach(lc, query->targetList)
 	{
@@ -608,6 +639,8 @@ collect_aggregates(Query *query, DtAnalysis *an)
 	collect_aggrefs_walker(query->havingQual, &ctx);
 	if (ctx.reason != NULL)
 		return ctx.reason;
+	if ((reason = order_dependent_reason(query)) != NULL)
+		return reason;
 
 	foreach(lc, query->targetList)
 	{
@@ -819,6 +852,8 @@ eval_shape_reason(SubLink * sublink, DtSemiJoin *semi)
 
 	if (semi->scalar && (!sub->hasAggs || sub->groupClause != NIL || sub->havingQual != NULL))
 		return pstrdup("scalar subqueries other than one aggregate row");
+	if (semi->scalar && querytree_order_dependent_aggregate((Node *) sub->targetList))
+		return pstrdup("scalar subqueries in WHERE of a floating-point sum or average (its last digits depend on the order of the rows)");
 	if (!semi->scalar && (sublink->subLinkType != ANY_SUBLINK || semi->anti ||
 						  list_length(sub->groupClause) != 1 ||
 						  linitial_node(SortGroupClause, sub->groupClause)->tleSortGroupRef != tle->ressortgroupref))

@@ -31,7 +31,9 @@
 #include "catalog/catalog.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
+#include "catalog/pg_namespace.h"
 #include "catalog/pg_proc.h"
+#include "catalog/pg_type.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
@@ -607,6 +609,50 @@ querytree_sublinks(Node *node)
 
 	(void) sublinks_walker(node, &found);
 	return found;
+}
+
+/*
+ * order_dependent_walker: an aggregate of a floating-point value but min
+ * and max (querytree_order_dependent_aggregate)?
+ */
+static bool
+order_dependent_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Aggref))
+	{
+		Aggref	   *agg = (Aggref *) node;
+		char	   *name;
+
+		if (agg->aggtype == FLOAT4OID || agg->aggtype == FLOAT8OID)
+		{
+			name = get_func_name(agg->aggfnoid);
+			if (get_func_namespace(agg->aggfnoid) != PG_CATALOG_NAMESPACE ||
+				(strcmp(name, "min") != 0 && strcmp(name, "max") != 0))
+				return true;
+		}
+	}
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, order_dependent_walker, context, 0);
+	return expression_tree_walker(node, order_dependent_walker, context);
+}
+
+/*
+ * querytree_order_dependent_aggregate
+ *		Does node (a subquery's select list) hold an aggregate of a
+ *		floating-point value whose last digits depend on the order it reads
+ *		its rows in (sum, avg, the variance family: any but min and max)?
+ *		Such a value, kept by a refresh (exactly, floatsum.c) or evaluated
+ *		over the rows before a change, is not the one the query computes
+ *		over the table in its scan's order: 0.1, 0.2 and 0.3 average
+ *		0.20000000000000004 so, 0.2 exactly.  Compared in a condition,
+ *		it picks other rows.
+ */
+bool
+querytree_order_dependent_aggregate(Node *node)
+{
+	return order_dependent_walker(node, NULL);
 }
 
 /*

@@ -287,6 +287,38 @@ BEGIN
         END;
     END LOOP;
 END $$;
+-- Nor is a relation or type made in dt_internal, even by a superuser:
+-- DROP of one there is refused (before, CREATE TABLE dt_internal.t and a
+-- view there were made, and could not be dropped).  A function can be.
+DO $$
+DECLARE
+    ddl text;
+BEGIN
+    FOREACH ddl IN ARRAY ARRAY['CREATE TABLE dt_internal.by_hand (a int)',
+                               'CREATE UNLOGGED TABLE dt_internal.by_hand AS SELECT 1 AS a',
+                               'CREATE MATERIALIZED VIEW dt_internal.by_hand AS SELECT 1 AS a',
+                               'CREATE VIEW dt_internal.by_hand AS SELECT 1 AS a',
+                               'CREATE SEQUENCE dt_internal.by_hand',
+                               'CREATE TYPE dt_internal.by_hand AS (a int)',
+                               'CREATE TYPE dt_internal.by_hand AS ENUM (''a'')',
+                               'CREATE DOMAIN dt_internal.by_hand AS int']
+    LOOP
+        BEGIN
+            EXECUTE ddl;
+            RAISE EXCEPTION 'made (and undone): %', ddl;
+        EXCEPTION WHEN OTHERS THEN
+            RAISE NOTICE '%: %', SQLSTATE, SQLERRM;
+        END;
+    END LOOP;
+END $$;
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) CREATE TABLE dt_internal.by_hand AS SELECT 1 AS a;
+SET search_path = dt_internal, public;
+CREATE TABLE by_hand (a int);
+SET search_path = dt_in, public;
+CREATE TEMP TABLE by_hand (a int);
+DROP TABLE by_hand;
+CREATE FUNCTION dt_internal.by_hand() RETURNS int LANGUAGE sql AS 'SELECT 1';
+DROP FUNCTION dt_internal.by_hand();
 -- Nor is schema dt_internal renamed, even by a superuser: the extension
 -- finds its objects by that name (the rename failed on an internal query).
 ALTER SCHEMA dt_internal RENAME TO dt_internal_renamed;

@@ -58,7 +58,8 @@ $$, refresh_mode => 'incremental', initialize => 'on_schedule');
 
 -- "The latest row per key" and FILTER, over a subquery in FROM, in HAVING
 -- too, the key NULL for some rows (its group read by IS NULL), no index: a
--- NOTICE names the one that would serve.
+-- NOTICE names the one that would serve.  (HAVING min, not sum, of the one
+-- row: a float sum there is left to the query, merge.c.)
 SELECT dt.create_dynamic_table('wn_latest', $$
 SELECT template, sum(qps) FILTER (WHERE rn = 1) AS latest_qps,
        count(*) FILTER (WHERE rn <= 2) AS latest_two, max(p95) AS max_p95,
@@ -67,7 +68,7 @@ SELECT template, sum(qps) FILTER (WHERE rn = 1) AS latest_qps,
                row_number() OVER (PARTITION BY template ORDER BY qps, start_time NULLS FIRST) AS rn
           FROM dt_wn.runs) r
  GROUP BY template
-HAVING sum(qps) FILTER (WHERE rn = 1) < 400
+HAVING min(qps) FILTER (WHERE rn = 1) < 400
 $$, refresh_mode => 'incremental', initialize => 'on_schedule');
 
 SELECT name, refresh_mode, refresh_mode_reason LIKE '%first rows of a partition%' AS rank_bounded,
