@@ -230,6 +230,8 @@ note_running_writes(QueryDesc * queryDesc)
 		relids = lappend_oid(relids, rt_fetch(lfirst_int(lc), stmt->rtable)->relid);
 	if (relids != NIL)
 		capture_statement_starts(queryDesc, relids);
+	/* copied: made in the caller's context, which a SQL function keeps */
+	list_free(relids);
 }
 
 /* dt_executor_start: the ExecutorStart hook. */
