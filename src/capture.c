@@ -1505,8 +1505,15 @@ running_writes_subxact(SubXactEvent event, SubTransactionId mySubid, SubTransact
 		return;
 	foreach(lc, running_writes)
 	{
-		if (((RunningWrite *) lfirst(lc))->nest_level >= level)
+		RunningWrite *w = (RunningWrite *) lfirst(lc);
+
+		/* freed: a transaction may catch millions of errors */
+		if (w->nest_level >= level)
+		{
 			running_writes = foreach_delete_current(running_writes, lc);
+			list_free(w->relids);
+			pfree(w);
+		}
 	}
 }
 

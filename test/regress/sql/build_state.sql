@@ -460,6 +460,24 @@ END
 $$;
 SELECT max(m) FILTER (WHERE i = 50000) - max(m) FILTER (WHERE i = 1) < 1000000 AS memory_bounded
   FROM (SELECT i, insert_one(i), memory_at(i, 50000) AS m FROM generate_series(1, 50000) i) s;
+-- Nor those an error in a subtransaction ended (about 130 bytes each were
+-- kept until the transaction ended).
+INSERT INTO bs_many VALUES (0);
+CREATE UNIQUE INDEX ON bs_many (x);
+DO $$
+DECLARE
+    i int;
+    before bigint := memory_at(1, 1);
+BEGIN
+    FOR i IN 1 .. 20000 LOOP
+        BEGIN
+            INSERT INTO bs_many VALUES (0);
+        EXCEPTION WHEN unique_violation THEN
+        END;
+    END LOOP;
+    RAISE NOTICE 'memory bounded: %', memory_at(1, 1) - before < 1000000;
+END
+$$;
 DROP FUNCTION insert_one(int), memory_at(int, int);
 DROP TABLE bs_many;
 
