@@ -348,6 +348,7 @@ extern DtFunctionFacts querytree_facts(Node *node);
 extern bool querytree_clock_outside_select_list(Query *query);
 extern Node *querytree_flatten_joins(Query *query, Node *node);
 extern List *querytree_sublinks(Node *node);
+extern char *querytree_catalog_name(Oid funcid);
 extern bool querytree_order_dependent_aggregate(Node *node);
 extern Query *querytree_drop_exists_lists(Query *query);
 extern void querytree_varattnos(Node *node, Index varno, Bitmapset **attnums);

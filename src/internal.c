@@ -59,7 +59,6 @@
 #include "access/sysattr.h"
 #include "catalog/pg_aggregate.h"
 #include "catalog/pg_class.h"
-#include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
@@ -274,10 +273,8 @@ null_when_empty(Expr *expr)
 	Aggref	   *agg = (Aggref *) expr;
 	char	   *name;
 
-	if (!IsA(expr, Aggref) || agg->agglevelsup != 0 ||
-		get_func_namespace(agg->aggfnoid) != PG_CATALOG_NAMESPACE)
+	if (!IsA(expr, Aggref) || agg->agglevelsup != 0 || (name = querytree_catalog_name(agg->aggfnoid)) == NULL)
 		return false;
-	name = get_func_name(agg->aggfnoid);
 	return strcmp(name, "min") == 0 || strcmp(name, "max") == 0 || strcmp(name, "sum") == 0 ||
 		strcmp(name, "avg") == 0;
 }

@@ -612,6 +612,17 @@ querytree_sublinks(Node *node)
 }
 
 /*
+ * querytree_catalog_name
+ *		The name of function funcid if it is a function of pg_catalog (an
+ *		aggregate known by its name: min, max, sum, ...), else NULL.
+ */
+char *
+querytree_catalog_name(Oid funcid)
+{
+	return get_func_namespace(funcid) == PG_CATALOG_NAMESPACE ? get_func_name(funcid) : NULL;
+}
+
+/*
  * order_dependent_walker: an aggregate of a floating-point value but min
  * and max (querytree_order_dependent_aggregate)?
  */
@@ -627,9 +638,8 @@ order_dependent_walker(Node *node, void *context)
 
 		if (agg->aggtype == FLOAT4OID || agg->aggtype == FLOAT8OID)
 		{
-			name = get_func_name(agg->aggfnoid);
-			if (get_func_namespace(agg->aggfnoid) != PG_CATALOG_NAMESPACE ||
-				(strcmp(name, "min") != 0 && strcmp(name, "max") != 0))
+			name = querytree_catalog_name(agg->aggfnoid);
+			if (name == NULL || (strcmp(name, "min") != 0 && strcmp(name, "max") != 0))
 				return true;
 		}
 	}

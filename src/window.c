@@ -46,7 +46,6 @@
 #include "catalog/pg_aggregate.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_index.h"
-#include "catalog/pg_namespace.h"
 #include "catalog/pg_opfamily.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
@@ -399,6 +398,7 @@ ignores_nulls(Aggref *aggref)
 	HeapTuple	tup;
 	Form_pg_aggregate form;
 	bool		result;
+	char	   *name;
 	int			i;
 
 	if (aggref->aggkind != AGGKIND_NORMAL || aggref->aggstar || aggref->args == NIL)
@@ -409,10 +409,8 @@ ignores_nulls(Aggref *aggref)
 	form = (Form_pg_aggregate) GETSTRUCT(tup);
 	result = func_strict(form->aggtransfn);
 	ReleaseSysCache(tup);
-	if (!result && get_func_namespace(aggref->aggfnoid) == PG_CATALOG_NAMESPACE)
+	if (!result && (name = querytree_catalog_name(aggref->aggfnoid)) != NULL)
 	{
-		char	   *name = get_func_name(aggref->aggfnoid);
-
 		for (i = 0; i < lengthof(skipping); i++)
 			result |= (strcmp(name, skipping[i]) == 0);
 	}
