@@ -1635,7 +1635,7 @@ incremental_or_full(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
  * gave up one of those savings, so after ADAPTIVE_PAYBACK of them the wait
  * has cost about what the inline rebuild would have, and a longer one only
  * loses.  A table that never leaves a worker the slack to build it (a short
- * lag under steady writes), or a manual-refresh-only one, gets its
+ * lag under steady writes), or whose builds keep failing, gets its
  * incremental refreshes back that way.
  */
 #define BUILD_APART_PATIENCE ADAPTIVE_PAYBACK

@@ -1873,17 +1873,19 @@ builds_apart(void)
  * build_apart_here
  *		Would a refresh worker of this database build a per-group state set
  *		aside apart from the refreshes (refresh_workers_build)?  So it would
- *		where the scheduler runs (scheduling_enabled), its workers build
- *		states apart (builds_apart), and there are two worker slots or more
- *		(a worker builds only while another slot is free or idle:
- *		build_state_work).  If so and at_commit, this database's workers are
- *		asked to look for it when this transaction commits (builds_wanted).
- *		In a transaction.
+ *		where its workers build states apart (builds_apart) and there are
+ *		two worker slots or more (a worker builds only while another slot is
+ *		free or idle: build_state_work), whether the scheduler runs there or
+ *		not: where it does not (tables refreshed only by hand), the launcher
+ *		starts a worker for the build, which schedules nothing and exits
+ *		when idle.  If so and at_commit, this database's workers are asked
+ *		to look for it when this transaction commits (builds_wanted).  In a
+ *		transaction.
  */
 static bool
 build_apart_here(bool at_commit)
 {
-	if (shared == NULL || workers_max_refreshes < 2 || !scheduling_enabled() || !builds_apart())
+	if (shared == NULL || workers_max_refreshes < 2 || !builds_apart())
 		return false;
 	if (at_commit)
 		build_wanted_at_commit = true;

@@ -14,8 +14,10 @@
 # it, older request first, at every idle pass and never reach the other.
 # The build is recorded on the refresh that asked for it (state_build_ms),
 # where adaptive refresh reads what a rebuild costs.  Without the workers'
-# builds the first table stays full (nothing calls dt.build_state).  Every
-# wait is for a condition (poll_query_until).
+# builds the first table stays full (nothing calls dt.build_state).  So it
+# is with the scheduler off, for a table refreshed only by hand: the
+# launcher starts a worker for the build.  Every wait is for a condition
+# (poll_query_until).
 
 use strict;
 use warnings;
@@ -149,6 +151,80 @@ SELECT EXISTS (SELECT FROM dt_internal.state_valid WHERE relid = 't_sum'::regcla
        AND NOT EXISTS (SELECT FROM dt_internal.state_position WHERE relid = 't_sum'::regclass)}),
 	't', 'the state is valid, its build position gone');
 like(small_write('t', 't_sum', $asked + 200), qr/^INCREMENTAL\|/, 'then incremental');
+
+# A database with the scheduler off, its table refreshed only by hand
+# (dt.refresh): the refresh that would rebuild the state set aside by a
+# bulk load stays full too, and the launcher starts a refresh worker for
+# the build (before, that refresh rebuilt the state inline, at several
+# times a full refresh).
+new_database($node, 'm');
+$node->safe_psql('postgres', 'ALTER DATABASE m SET pg_dynamic_tables.enabled = off');
+$node->safe_psql('m', q{
+CREATE TABLE t (id int PRIMARY KEY, k int, v int);
+INSERT INTO t SELECT i, i % 20000, i % 97 FROM generate_series(1, 200000) i;
+SELECT dt.create_dynamic_table('m_sum', 'SELECT k, count(*) AS n, sum(v) AS s FROM t GROUP BY k',
+    refresh_mode => 'incremental');
+-- m_write(sql): sql, then a manual refresh of m_sum: its action, message,
+-- and whether the table equals its query, logged in m_log
+CREATE TABLE m_log (n serial, what text, action text, message text, equal boolean);
+CREATE PROCEDURE m_write(what text, sql text) LANGUAGE plpgsql AS $$
+DECLARE a text;
+BEGIN
+    EXECUTE sql;
+    SELECT r.action INTO a FROM dt.refresh('m_sum') r;
+    INSERT INTO m_log (what, action, message, equal)
+    SELECT what, a, (SELECT coalesce(state_message, '') FROM dt.refresh_history
+                      WHERE relid = 'm_sum'::regclass ORDER BY refresh_id DESC LIMIT 1),
+           NOT EXISTS (SELECT FROM dt_test.diff('m_sum'));
+END
+$$;
+CREATE FUNCTION small(i int) RETURNS text LANGUAGE sql
+    RETURN format('UPDATE t SET v = v + 1 WHERE id IN (%s, %s, %s)', i, i + 1000, i + 2000);
+});
+
+# In one session (a refresh that plans its statements, the first of a
+# session, is no measure for adaptive refresh): small writes, the large
+# batch, then small writes until one leaves the state to be built apart
+# or rebuilds it inline.
+$node->safe_psql('m', q{
+DO $$
+BEGIN
+    FOR i IN 1 .. 4 LOOP
+        CALL m_write('small ' || i, small(i));
+        COMMIT;
+    END LOOP;
+    CALL m_write('large', 'UPDATE t SET v = v + 1');
+    COMMIT;
+    FOR i IN 11 .. 35 LOOP
+        CALL m_write('small ' || i, small(i));
+        COMMIT;
+        EXIT WHEN (SELECT message FROM m_log ORDER BY n DESC LIMIT 1) ~ 'built apart|built inline';
+    END LOOP;
+END
+$$;
+});
+my @log = split /\n/, $node->safe_psql('m', 'SELECT what, action, message, equal FROM m_log ORDER BY n');
+note($_) for @log;
+like($log[$_], qr/^small \d+\|INCREMENTAL\|/, "m: small write $_ is incremental") for 0 .. 3;
+like($log[4], qr/^large\|FULL\|/, 'm: the large batch is refreshed in full');
+like($log[-1], qr/^small \d+\|FULL\|.*is to be built apart .* by an idle refresh worker/,
+	"m_sum's state is to be built apart, the scheduler off, not rebuilt inline")
+  or BAIL_OUT('no state to build');
+is(scalar(grep { !/\|t$/ } @log), 0, 'm_sum equals its query after every manual refresh');
+ok($node->poll_query_until('m', q{
+SELECT EXISTS (SELECT FROM dt_internal.state_position WHERE relid = 'm_sum'::regclass)}),
+	"a refresh worker started for it builds m_sum's state apart");
+is($node->safe_psql('m', q{
+SELECT count(*) FROM dt.refresh_history WHERE relid = 'm_sum'::regclass AND refresh_trigger = 'SCHEDULED'}),
+	'0', 'the worker refreshed nothing');
+$node->safe_psql('m', q{
+CALL m_write('catch-up', small(100));
+CALL m_write('after', small(101));
+});
+@log = split /\n/, $node->safe_psql('m', q{SELECT what, action, message, equal FROM m_log WHERE what IN ('catch-up', 'after') ORDER BY n});
+like($log[0], qr/^catch-up\|INCREMENTAL\|its per-group state, built apart .* caught up.*\|t$/,
+	'the next manual refresh catches up incrementally');
+like($log[1], qr/^after\|INCREMENTAL\|.*\|t$/, 'then incremental');
 
 # on a failure, the history's full refreshes and why
 diag($node->safe_psql('b', q{
