@@ -1660,6 +1660,22 @@ publish_server_enabled(void)
 }
 
 /*
+ * reload_missed_at_start
+ *		Read the configuration files once, the process's SIGHUP handler
+ *		installed: the postmaster ignores SIGHUP in a background worker
+ *		until its own handler is set, so a reload between the fork and then
+ *		never reached it (a refresh worker started just before a reload that
+ *		set pg_dynamic_tables.refresh_timeout let a refresh run for an hour:
+ *		TAP test 008 under load).  Before the connection, whose database and
+ *		role settings come after the files'.
+ */
+static void
+reload_missed_at_start(void)
+{
+	ProcessConfigFile(PGC_SIGHUP);
+}
+
+/*
  * dt_launcher_main
  *		Entry point of the launcher.
  */
@@ -1671,6 +1687,7 @@ dt_launcher_main(Datum arg)
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
+	reload_missed_at_start();
 	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
 
 	SpinLockAcquire(&shared->mutex);
@@ -3324,6 +3341,7 @@ dt_refresh_worker_main(Datum arg)
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
+	reload_missed_at_start();
 	dboid = attach();
 	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
 	pgstat_report_appname("pg_dynamic_tables refresh worker");
