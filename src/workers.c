@@ -3361,6 +3361,17 @@ dt_refresh_worker_main(Datum arg)
 	SetConfigOption("lock_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
 	SetConfigOption("default_transaction_read_only", "off", PGC_SUSET, PGC_S_OVERRIDE);
 
+	/*
+	 * Nor may a database's search_path choose the functions and operators of
+	 * the catalog queries this worker runs as the bootstrap superuser
+	 * (database_setting's starts_with, the history's strpos ...), as
+	 * autovacuum pins it too: the database's owner, no superuser, made public
+	 * come before pg_catalog there (ALTER DATABASE ... SET search_path) and a
+	 * public.starts_with(text, text) of hers made her a superuser at the
+	 * worker's next pass.
+	 */
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
+
 	SpinLockAcquire(&shared->mutex);
 	shared->workers[my_worker_slot].pid = MyProcPid;
 	shared->workers[my_worker_slot].latch = MyLatch;
