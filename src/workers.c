@@ -343,6 +343,7 @@ static bool extension_created_at_commit = false;
 static bool build_wanted_at_commit = false; /* a state is to be built apart */
 
 static bool build_apart_here(bool at_commit);
+static bool scheduling_enabled(void);
 static Oid	database_changed_at_commit = InvalidOid;
 
 PGDLLEXPORT void dt_launcher_main(Datum arg);
@@ -1095,6 +1096,12 @@ workers_is_refresh_worker(pid_t pid)
  *		Why this database's tables may be behind their target lag for lack
  *		of workers (palloc'd), or NULL if its due refreshes are not waiting
  *		for one.  dt.dynamic_tables shows it (dt_internal.scheduling_delay).
+ *		NULL where the scheduler is off (scheduling_enabled): no refresh
+ *		there waits for a worker, though the database may, for a state to
+ *		build apart (builds_wanted), or at the server's start, when every
+ *		database is due until a worker has looked.  Before, the tables of
+ *		such a database, refreshed by hand, said that they waited for a
+ *		worker then, all of them busy, as if the scheduler ran there.
  */
 char *
 workers_lag_reason(void)
@@ -1115,6 +1122,8 @@ workers_lag_reason(void)
 		no_bgworker = db->no_bgworker;
 	}
 	SpinLockRelease(&shared->mutex);
+	if ((since != 0 || held_since != 0) && !scheduling_enabled())
+		return NULL;
 	if (since == 0 && held_since != 0)
 		return psprintf("waiting since %s for a refresh worker: the other %d run refreshes of %d seconds or "
 						"more, and the last is kept for shorter ones (pg_dynamic_tables.max_concurrent_refreshes, "

@@ -222,7 +222,10 @@ $node->stop;
 # refresh worker can start at all.  Every database's tables, behind their
 # target lag, say why.  Before, only the first database the launcher tried
 # did; the others, never tried again while a start could not succeed,
-# showed a blank scheduling_state_reason.
+# showed a blank scheduling_state_reason.  But not those of a database
+# whose scheduler is off (f4, its tables refreshed by hand): no refresh of
+# theirs waits for a worker.  They said they did, as the launcher, which
+# starts a worker in each database at first, marks them all waiting.
 $node = PostgreSQL::Test::Cluster->new('no_room');
 $node->init;
 $node->append_conf('postgresql.conf', q{
@@ -230,9 +233,12 @@ shared_preload_libraries = 'pg_dynamic_tables'
 max_worker_processes = 2
 });
 $node->start;
-for my $db (qw(f1 f2 f3))
+$node->safe_psql('postgres', 'CREATE DATABASE f4');
+$node->safe_psql('postgres', 'ALTER DATABASE f4 SET pg_dynamic_tables.enabled = off');
+$node->safe_psql('f4', 'CREATE EXTENSION pg_dynamic_tables');
+for my $db (qw(f1 f2 f3 f4))
 {
-	new_database($node, $db);
+	new_database($node, $db) unless $db eq 'f4';
 	$node->safe_psql($db, q{
 CREATE TABLE t (k int, v int);
 SELECT dt.create_dynamic_table('t_sum', 'SELECT k, count(*) AS n FROM t GROUP BY k', target_lag => '1 second',
@@ -246,5 +252,9 @@ SELECT scheduling_state_reason LIKE 'behind its target lag: waiting since % for 
   FROM dt.dynamic_tables}),
 		"$db: its table says that no worker can start");
 }
+ok($node->poll_query_until('f4', q{SELECT now() - created_at > interval '1 second' FROM dt.dynamic_tables}),
+	'f4: its table is behind its target lag');
+is($node->safe_psql('f4', 'SELECT scheduling_state_reason IS NULL FROM dt.dynamic_tables'), 't',
+	'f4, its scheduler off: its table does not say that it waits for a worker');
 $node->stop;
 done_testing();
