@@ -1876,23 +1876,27 @@ scheduling_enabled(void)
  * builds_apart
  *		Do the refresh workers of this database build states apart
  *		(build_state_when_idle)?  So they do unless
- *		pg_dynamic_tables.build_state_apart is off for them: in this
- *		database's ALTER DATABASE ... SET (database_setting), or else in the
- *		server's setting, as the launcher published it (a session's SET
- *		does not reach them).
+ *		pg_dynamic_tables.build_state_apart is off for them: in the server's
+ *		setting, as the launcher published it (a session's SET does not reach
+ *		them), or in this database's ALTER DATABASE ... SET
+ *		(database_setting), which can only keep them out: the setting is any
+ *		user's to set, and a database's owner, no superuser, must not bring
+ *		background builds into a server whose superuser set it off (with the
+ *		scheduler off, such builds are all the workers would do there).
  */
 static bool
 builds_apart(void)
 {
-	char	   *value = database_setting("pg_dynamic_tables.build_state_apart");
+	char	   *value;
 	bool		on;
 
-	if (value != NULL)
-		return !parse_bool(value, &on) || on;
 	SpinLockAcquire(&shared->mutex);
 	on = shared->server_builds;
 	SpinLockRelease(&shared->mutex);
-	return on;
+	if (!on)
+		return false;
+	value = database_setting("pg_dynamic_tables.build_state_apart");
+	return value == NULL || !parse_bool(value, &on) || on;
 }
 
 /*

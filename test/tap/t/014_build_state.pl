@@ -25,6 +25,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use DtTest qw(new_database);
+use Time::HiRes qw(sleep);
 
 my $node = PostgreSQL::Test::Cluster->new('build_state');
 $node->init;
@@ -225,6 +226,30 @@ CALL m_write('after', small(101));
 like($log[0], qr/^catch-up\|INCREMENTAL\|its per-group state, built apart .* caught up.*\|t$/,
 	'the next manual refresh catches up incrementally');
 like($log[1], qr/^after\|INCREMENTAL\|.*\|t$/, 'then incremental');
+
+# The server's setting off keeps the workers out whatever a database's
+# owner sets for it (ALTER DATABASE ... SET is any owner's to make): a
+# refresh under on leaves the state to be built apart, and no worker
+# builds it.  Before, the database's on brought a worker in.
+$node->append_conf('postgresql.conf', "pg_dynamic_tables.build_state_apart = off\n");
+$node->reload;
+$node->safe_psql('postgres', 'ALTER DATABASE m SET pg_dynamic_tables.build_state_apart = on');
+sleep(1);
+$node->safe_psql('m', q{
+DELETE FROM dt_internal.state_valid WHERE relid = 'm_sum'::regclass;
+CALL m_write('database on', small(102));
+});
+like($node->safe_psql('m', q{SELECT action, message FROM m_log WHERE what = 'database on'}),
+	qr/^FULL\|.*is to be built apart \(dt\.build_state\); refreshed in full/,
+	'under on, the state is left to be built apart');
+my $built = 0;
+for (my $i = 0; $i < 40 && !$built; $i++)
+{
+	sleep(0.25);
+	$built = $node->safe_psql('m', q{
+SELECT EXISTS (SELECT FROM dt_internal.state_position WHERE relid = 'm_sum'::regclass)}) eq 't';
+}
+ok(!$built, "no worker builds it with the server's setting off");
 
 # on a failure, the history's full refreshes and why
 diag($node->safe_psql('b', q{
