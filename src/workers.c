@@ -1675,8 +1675,8 @@ publish_server_enabled(void)
  *		until its own handler is set, so a reload between the fork and then
  *		never reached it (a refresh worker started just before a reload that
  *		set pg_dynamic_tables.refresh_timeout let a refresh run for an hour:
- *		TAP test 008 under load).  Before the connection, whose database and
- *		role settings come after the files'.
+ *		TAP tests 008 under load, 016).  Before the connection, whose
+ *		database and role settings come after the files'.
  */
 static void
 reload_missed_at_start(void)
