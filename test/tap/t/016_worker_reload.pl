@@ -45,12 +45,30 @@ pg_dynamic_tables.enabled = on
 post_auth_delay = 3
 });
 $node->start;
-my $pid = $node->{_pid};
+# starting_worker(): is a child of the postmaster titled as a refresh
+# worker (its title is set before the delay)?  Read from /proc.
+sub starting_worker
+{
+	my $postmaster = $node->{_pid};
+	for my $stat (glob('/proc/[0-9]*/stat'))
+	{
+		open(my $fh, '<', $stat) or next;
+		my $line = <$fh>;
+		close($fh);
+		next unless defined $line && $line =~ /\)\s+\S+\s+(\d+)/ && $1 == $postmaster;
+		(my $cmdline = $stat) =~ s/stat$/cmdline/;
+		open($fh, '<', $cmdline) or next;
+		my $title = <$fh>;
+		close($fh);
+		return 1 if defined $title && $title =~ /pg_dynamic_tables refresh worker/;
+	}
+	return 0;
+}
+
 my $caught = 0;
 for (my $i = 0; $i < 600 && !$caught; $i++)
 {
-	my $children = `ps -o args= --ppid $pid`;
-	$caught = $children =~ /pg_dynamic_tables refresh worker/;
+	$caught = starting_worker();
 	sleep(0.05) unless $caught;
 }
 ok($caught, 'a refresh worker is starting');
