@@ -266,6 +266,18 @@ DELETE FROM iv WHERE k = 'b' AND d IS NOT NULL;
 UPDATE iv SET d = d * 3 WHERE id = 2;
 SELECT action FROM dt.refresh('iv_k');
 SELECT dt_test.check('iv_k');
+-- An interval's time beyond 2^53 microseconds (3,000,000 hours) is summed
+-- to the microsecond: a change row's sign does not go through float8
+-- (interval * float8 rounded 10800000000000001 us to ...000, 3 us lost).
+INSERT INTO iv VALUES (9, 'd', '3000000 hours 0.000001 sec'), (10, 'd', '3000000 hours 0.000001 sec'),
+                      (11, 'd', '3000000 hours 0.000001 sec'), (12, 'd', '1 hour');
+SELECT action FROM dt.refresh('iv_k');
+SELECT s, a FROM iv_k WHERE k = 'd';
+SELECT dt_test.check('iv_k');
+DELETE FROM iv WHERE id = 9;
+SELECT action FROM dt.refresh('iv_k');
+SELECT s, a FROM iv_k WHERE k = 'd';
+SELECT dt_test.check('iv_k');
 
 -- A query of 330 float sums: their per-group state (five columns each)
 -- would have more columns than a table can have (1600).  Guards: 'auto'
