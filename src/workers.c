@@ -1837,11 +1837,18 @@ database_setting(const char *name)
 	MemoryContext caller = CurrentMemoryContext;
 	char	   *value = NULL;
 
+	/*
+	 * Every function and operator qualified: the search_path of a session
+	 * that asks (through dt_internal.scheduling_delay or a refresh) is
+	 * pinned, but an exact-type match of another schema would win over
+	 * pg_catalog's polymorphic unnest even behind it.
+	 */
 	SPI_connect();
-	if (SPI_execute_with_args("SELECT substr(c, length($2) + 2)"
-							  " FROM pg_catalog.pg_db_role_setting s, unnest(s.setconfig) c"
-							  " WHERE s.setdatabase = $1 AND s.setrole = 0"
-							  " AND starts_with(c, $2 || '=')",
+	if (SPI_execute_with_args("SELECT pg_catalog.substr(c, pg_catalog.length($2) OPERATOR(pg_catalog.+) 2)"
+							  " FROM pg_catalog.pg_db_role_setting s, pg_catalog.unnest(s.setconfig) c"
+							  " WHERE s.setdatabase OPERATOR(pg_catalog.=) $1"
+							  " AND s.setrole OPERATOR(pg_catalog.=) 0::pg_catalog.oid"
+							  " AND pg_catalog.starts_with(c, $2 OPERATOR(pg_catalog.||) '=')",
 							  2, types, values, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
 		value = MemoryContextStrdup(caller, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
 	SPI_finish();
