@@ -232,6 +232,28 @@ scalar_aggregate(SubLink * link)
 		!querytree_order_dependent_aggregate((Node *) sub->targetList);
 }
 
+/*
+ * found_scalar
+ *		link, a scalar aggregate SubLink, is the subquery of kind found, if
+ *		its output column can be named (columns_named); else f is left as
+ *		none found.
+ */
+static bool
+found_scalar(SubFound *f, SubLink * link, SubKind kind)
+{
+	Query	   *sub = (Query *) link->subselect;
+	TargetEntry *tle = linitial_node(TargetEntry, sub->targetList);
+
+	f->kind = kind;
+	f->sublink = link;
+	f->sub = sub;
+	f->colnames = list_make1(makeString(tle->resname != NULL ? tle->resname : "value"));
+	if (columns_named(f->sub, f->colnames))
+		return true;
+	f->kind = SUB_NONE;
+	return false;
+}
+
 /* scalar_walker: the first uncorrelated scalar aggregate SubLink. */
 static bool
 scalar_walker(Node *node, SubFound *f)
@@ -242,18 +264,8 @@ scalar_walker(Node *node, SubFound *f)
 	{
 		SubLink    *link = (SubLink *) node;
 
-		if (scalar_aggregate(link))
-		{
-			TargetEntry *tle = linitial_node(TargetEntry, ((Query *) link->subselect)->targetList);
-
-			f->kind = SUB_SCALAR;
-			f->sublink = link;
-			f->sub = (Query *) link->subselect;
-			f->colnames = list_make1(makeString(tle->resname != NULL ? tle->resname : "value"));
-			if (columns_named(f->sub, f->colnames))
-				return true;
-			f->kind = SUB_NONE;
-		}
+		if (scalar_aggregate(link) && found_scalar(f, link, SUB_SCALAR))
+			return true;
 		return expression_tree_walker(link->testexpr, scalar_walker, f);
 	}
 	if (IsA(node, Query))
@@ -328,18 +340,8 @@ threshold_walker(Node *node, SubFound *f)
 
 		if (scalar_aggregate(link) && !reads_internal(sub) &&
 			null_when_empty(linitial_node(TargetEntry, sub->targetList)->expr) &&
-			OidIsValid(max_of(exprType((Node *) link))))
-		{
-			TargetEntry *tle = linitial_node(TargetEntry, sub->targetList);
-
-			f->kind = SUB_THRESHOLD;
-			f->sublink = link;
-			f->sub = sub;
-			f->colnames = list_make1(makeString(tle->resname != NULL ? tle->resname : "value"));
-			if (columns_named(f->sub, f->colnames))
-				return true;
-			f->kind = SUB_NONE;
-		}
+			OidIsValid(max_of(exprType((Node *) link))) && found_scalar(f, link, SUB_THRESHOLD))
+			return true;
 		return expression_tree_walker(link->testexpr, threshold_walker, f);
 	}
 	if (IsA(node, Query))
