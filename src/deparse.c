@@ -3660,6 +3660,7 @@ static char *
 state_fill_sql(DeparseMerge *b, bool bulk, List *changed, List *hashed)
 {
 	StringInfoData s;
+	char	   *rows;
 	ListCell   *lc;
 
 	/*
@@ -3676,15 +3677,14 @@ state_fill_sql(DeparseMerge *b, bool bulk, List *changed, List *hashed)
 	 * time fenced).
 	 */
 	initStringInfo(&s);
+	rows = change_rows_sql(b, !bulk, changed);
 	if (b->an->aux_tables != NIL)
-		appendStringInfo(&s, "WITH w AS MATERIALIZED (%s), st AS (%s)",
-						 change_rows_sql(b, !bulk, changed), state_insert_sql(b, bulk));
+		rows = psprintf("MATERIALIZED (%s)", rows);
 	else if (computes_arguments(b->an))
-		appendStringInfo(&s, "WITH w AS NOT MATERIALIZED (SELECT * FROM (%s) w OFFSET 0), st AS (%s)",
-						 change_rows_sql(b, !bulk, changed), state_insert_sql(b, bulk));
+		rows = psprintf("NOT MATERIALIZED (SELECT * FROM (%s) w OFFSET 0)", rows);
 	else
-		appendStringInfo(&s, "WITH w AS NOT MATERIALIZED (%s), st AS (%s)",
-						 change_rows_sql(b, !bulk, changed), state_insert_sql(b, bulk));
+		rows = psprintf("NOT MATERIALIZED (%s)", rows);
+	appendStringInfo(&s, "WITH w AS %s, st AS (%s)", rows, state_insert_sql(b, bulk));
 	foreach(lc, b->an->aux_tables)
 	{
 		DtAuxTable *aux = (DtAuxTable *) lfirst(lc);
