@@ -4109,16 +4109,13 @@ refresh_scheduled_unit(List *unit, RefreshFreshFn fresh, RefreshCancelledFn canc
 		if (edata != NULL)
 		{
 			const char *by = cancelled != NULL ? cancelled() : NULL;
+			bool		on_request = by != NULL && edata->sqlerrcode == ERRCODE_QUERY_CANCELED;
 
-			if (by != NULL && edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
-			{
-				catalog_insert_history(relid, "SCHEDULED", start, GetCurrentTimestamp(), 0, 0,
-									   NULL, "CANCELLED", psprintf("cancelled by %s", by));
+			catalog_insert_history(relid, "SCHEDULED", start, GetCurrentTimestamp(), 0, 0, NULL,
+								   on_request ? "CANCELLED" : "FAILED",
+								   on_request ? psprintf("cancelled by %s", by) : edata->message);
+			if (on_request)
 				cancelled_ones = lappend_oid(cancelled_ones, relid);
-			}
-			else
-				catalog_insert_history(relid, "SCHEDULED", start, GetCurrentTimestamp(), 0, 0,
-									   NULL, "FAILED", edata->message);
 			if (by == NULL)
 				catalog_record_failure(relid, edata->message);
 			failed = lappend_oid(failed, relid);
