@@ -486,16 +486,20 @@ rows_now(Relation rel)
 	return density * pages;
 }
 
-/* reltuples_of: the rows pg_class says relid holds (0 if unknown). */
-static double
-reltuples_of(Oid relid)
+/*
+ * capture_reltuples
+ *		The rows pg_class says relid holds: its reltuples, -1 if never
+ *		counted (new, or not analysed yet) or relid is gone.
+ */
+double
+capture_reltuples(Oid relid)
 {
 	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	double		rows = 0;
+	double		rows = -1;
 
 	if (HeapTupleIsValid(tup))
 	{
-		rows = Max(((Form_pg_class) GETSTRUCT(tup))->reltuples, 0);
+		rows = ((Form_pg_class) GETSTRUCT(tup))->reltuples;
 		ReleaseSysCache(tup);
 	}
 	return rows;
@@ -524,7 +528,7 @@ tree_rows_now(Oid rootoid)
 
 		if (!ConditionalLockRelationOid(member, AccessShareLock))
 		{
-			rows += reltuples_of(member);
+			rows += Max(capture_reltuples(member), 0);
 			continue;
 		}
 		rel = try_table_open(member, NoLock);

@@ -346,6 +346,7 @@ extern void capture_statement_finished(const void *statement);
 extern bool capture_writes_uncaptured(Oid relid);
 extern List *capture_compact_logs(List *relids, List **locked);
 extern void capture_vacuum_logs(List *relids);
+extern double capture_reltuples(Oid relid);
 extern void capture_read_changes(FunctionCallInfo fcinfo, Oid relid, Datum since,
 								 FullTransactionId since_xid, int32 since_cid,
 								 ArrayType *columns);

@@ -393,16 +393,11 @@ threshold_pays(Query *sub)
 	foreach(lc, sub->rtable)
 	{
 		RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
-		HeapTuple	tup;
-		float4		reltuples;
+		double		reltuples;
 
 		if (rte->rtekind != RTE_RELATION)
 			continue;
-		tup = SearchSysCache1(RELOID, ObjectIdGetDatum(rte->relid));
-		if (!HeapTupleIsValid(tup))
-			elog(ERROR, "cache lookup failed for relation %u", rte->relid);
-		reltuples = ((Form_pg_class) GETSTRUCT(tup))->reltuples;
-		ReleaseSysCache(tup);
+		reltuples = capture_reltuples(rte->relid);
 		if (reltuples < 0)
 			return true;
 		rows += reltuples;
