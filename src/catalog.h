@@ -175,11 +175,12 @@ typedef struct DtRefreshStats
 
 /*
  * What the message of a full refresh says whose history found that
- * rebuilding the per-group state would pay, with
+ * rebuilding the state (per-group state, internal tables) would pay, with
  * pg_dynamic_tables.build_state_apart on, or auto where a refresh worker
- * would build it: dt.build_state or a refresh worker is to build it.
+ * would build it: dt.build_state or a refresh worker is to build it ("is"
+ * or "are" before it).
  */
-#define DT_MESSAGE_BUILD_APART	"is to be built apart (dt.build_state)"
+#define DT_MESSAGE_BUILD_APART	"to be built apart (dt.build_state)"
 
 /*
  * How the reason begins of a full refresh that ran its query with

@@ -2090,6 +2090,26 @@ aside_what(DtAnalysis *an)
 }
 
 /*
+ * internal_unheld
+ *		Does this transaction lack the refresh lock of an internal DT of DT
+ *		relid?  lock_unit takes those of a DT whose state is aside without
+ *		waiting: one it could not take is being built apart
+ *		(refresh_build_state), and the refresh leaves them all alone.
+ */
+static bool
+internal_unheld(Oid relid)
+{
+	ListCell   *lc;
+
+	foreach(lc, catalog_internal_dts(relid))
+	{
+		if (!CheckRelationOidLockedByMe(lfirst_oid(lc), ExclusiveLock, false))
+			return true;
+	}
+	return false;
+}
+
+/*
  * rebuild_state
  *		Decide a full refresh of a DT with state (what, aside_what) that
  *		rebuilds it: of a new DT (not populated), or of one whose state was
@@ -2447,8 +2467,9 @@ window_log_rows(DtPlanSet *p)
  *		as for a state set aside (the DT's window counted again into p).
  */
 static bool
-catch_up(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 *input_counts)
+catch_up(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 *input_counts, bool explaining)
 {
+	const char *what = aside_what(p->an);
 	Datum		window[3];
 	int64		rows;
 	int64		markers;
@@ -2458,23 +2479,35 @@ catch_up(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 *inpu
 	List	   *changed;
 	char	   *message = NULL;
 	int64		own_log_rows = window_log_rows(p);
+	bool		merged;
 
-	if (p->an->strategy != DT_STRATEGY_MERGE || p->an->internal > 0)
-		return false;
-	if (!built_before(entry->state_built_by, snap))
+	if (!built_before(entry->state_built_by, snap) || (!explaining && p->an->internal > 0 &&
+													   internal_unheld(entry->relid)))
 	{
 		d->forget_state = false;
 		d->set_aside = true;
-		d->message = d->why = "its per-group state was built apart (dt.build_state) after this refresh "
-			"began: refreshed in full from the query, its per-group state catches up at the next refresh";
+		d->message = d->why = psprintf("its %s %s built apart (dt.build_state) after this refresh began: "
+									   "refreshed in full from the query, its %s %s up at the next refresh",
+									   what, p->an->internal > 0 ? "were" : "was", what,
+									   p->an->internal > 0 ? "catch" : "catches");
 		return true;
 	}
 	window[0] = entry->state_snapshot;
 	window[1] = FullTransactionIdGetDatum(entry->state_xid);
 	window[2] = Int32GetDatum((int32) entry->state_cid);
 	count_window(p, window, snap, &state_rows, &state_markers, &state_changed, input_counts);
-	if (state_markers == 0 &&
-		!adaptive_full(entry->relid, aside_what(p->an), false, state_rows, state_rows, state_changed, &message))
+	merged = state_markers == 0 &&
+		!adaptive_full(entry->relid, what, false, state_rows, state_rows, state_changed, &message);
+	if (merged && p->an->strategy != DT_STRATEGY_MERGE)
+	{
+		/* no state of its own: filled from its internal DTs, caught up */
+		rebuild_state(d, true, NULL, what);
+		d->catch_up = true;
+		d->message = d->why = "its internal tables, built apart (dt.build_state), caught up with the changes "
+			"since (refreshed first), and the table was filled from them";
+		return true;
+	}
+	if (merged)
 	{
 		d->refill = !state_position_covered(entry) || window_log_rows(p) != own_log_rows;
 		d->catch_up = true;
@@ -2482,7 +2515,8 @@ catch_up(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 *inpu
 		if (state_rows == 0 && !d->refill)
 		{
 			d->action = DT_ACTION_NO_DATA;
-			d->why = "nothing it reads changed (its per-group state, built apart, is valid from now on)";
+			d->why = psprintf("nothing it reads changed (its %s, built apart, %s valid from now on)", what,
+							  p->an->internal > 0 ? "are" : "is");
 			return true;
 		}
 		d->action = DT_ACTION_INCREMENTAL;
@@ -2490,10 +2524,10 @@ catch_up(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 *inpu
 		d->changed = state_changed;
 		d->changes = state_rows;
 		d->message = d->why = d->refill
-			? "its per-group state, built apart (dt.build_state) as of an earlier position, caught up "
-			"with the changes since, and the table was filled from it"
-			: "its per-group state, built apart (dt.build_state) as of its position, caught up: only "
-			"the changes since are read";
+			? psprintf("its %s, built apart (dt.build_state) as of an earlier position, caught up with the "
+					   "changes since, and the table was filled from %s", what, p->an->internal > 0 ? "them" : "it")
+			: psprintf("its %s, built apart (dt.build_state) as of its position, caught up: only the changes "
+					   "since are read", what);
 		return true;
 	}
 	/* a marker since, or the history says full is cheaper: forgotten */
@@ -2558,6 +2592,7 @@ builds_apart(DtEntry *entry)
 static void
 build_apart_or_rebuild(DtDecision *d, DtEntry *entry, const char *message, const char *what, bool explaining)
 {
+	const char *verb = strcmp(what, "per-group state") == 0 ? "is" : "are";
 	int			waited;
 
 	if (refresh_build_apart == DT_BUILD_APART_OFF)
@@ -2569,8 +2604,8 @@ build_apart_or_rebuild(DtDecision *d, DtEntry *entry, const char *message, const
 	{
 		/* the workers build it if they would, dt.build_state otherwise */
 		(void) workers_would_build(entry, !explaining);
-		d->message = d->why = psprintf("%s: its %s, set aside, " DT_MESSAGE_BUILD_APART "; refreshed in full "
-									   "from the query meanwhile", message, what);
+		d->message = d->why = psprintf("%s: its %s, set aside, %s " DT_MESSAGE_BUILD_APART "; refreshed in full "
+									   "from the query meanwhile", message, what, verb);
 		d->set_aside = true;
 		return;
 	}
@@ -2584,9 +2619,9 @@ build_apart_or_rebuild(DtDecision *d, DtEntry *entry, const char *message, const
 										: "no refresh worker would build it apart"), what);
 	else
 	{
-		d->message = d->why = psprintf("%s: its %s, set aside, " DT_MESSAGE_BUILD_APART " by an idle refresh "
+		d->message = d->why = psprintf("%s: its %s, set aside, %s " DT_MESSAGE_BUILD_APART " by an idle refresh "
 									   "worker; refreshed in full from the query meanwhile (deferred refresh "
-									   "%d of %d: then it is built inline)", message, what, waited + 1,
+									   "%d of %d: then it is built inline)", message, what, verb, waited + 1,
 									   BUILD_APART_PATIENCE);
 		d->set_aside = true;
 	}
@@ -2697,7 +2732,7 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 		internal_rows = under = pending_under(p, entry, snap, &d->changed);
 	d->changes = history_rows(p, entry->relid, rows, internal_rows);
 	if (what != NULL && !entry->state_valid && entry->has_state_position &&
-		catch_up(p, entry, snap, d, input_counts))
+		catch_up(p, entry, snap, d, input_counts, explaining))
 		return;
 	if (what != NULL && !entry->state_valid)
 	{
@@ -2726,14 +2761,14 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 										   "its %s set aside", what, failed_ago + 1, REBUILD_RETRY_AFTER, what);
 			d->set_aside = true;
 		}
-		else if (has_changes && message != NULL && p->an->strategy == DT_STRATEGY_MERGE && p->an->internal == 0)
+		else if (has_changes && message != NULL)
 			build_apart_or_rebuild(d, entry, message, what, explaining);
-		else if (rows + under == 0 && markers == 0 && p->an->strategy == DT_STRATEGY_MERGE &&
-				 p->an->internal == 0 && builds_apart(entry))
+		else if (rows + under == 0 && markers == 0 && builds_apart(entry))
 		{
 			d->action = DT_ACTION_NO_DATA;
-			d->why = "nothing it reads changed (its per-group state, set aside, is built apart when a refresh "
-				"needs it)";
+			d->why = psprintf("nothing it reads changed (its %s, set aside, %s built apart when a refresh "
+							  "needs %s)", what, strcmp(what, "per-group state") == 0 ? "is" : "are",
+							  strcmp(what, "per-group state") == 0 ? "it" : "them");
 		}
 		else
 			rebuild_state(d, true, has_changes ? message : NULL, what);
@@ -2830,6 +2865,9 @@ refresh_internal(Oid relid, Snapshot snap)
  *		statements and relid's, which reads them (refresh_relcache_callback),
  *		and each full refresh of a DT whose state stays aside would prepare
  *		them all again (TPC-H Q02 at 1%: 8 ms of CPU of a 42 ms refresh).
+ *		Not when they are built apart (refresh_build_state), kept for the
+ *		refresh that catches up from them, or being built (lock_unit did
+ *		not get their locks): the build moves them on.
  */
 static void
 set_aside(Oid relid, Snapshot snap)
@@ -2841,6 +2879,9 @@ set_aside(Oid relid, Snapshot snap)
 	if (subs == NIL)
 		return;
 	CommandCounterIncrement();
+	/* built apart, kept for the next refresh (catch_up), or being built */
+	if (catalog_read_entry(relid, false)->has_state_position || internal_unheld(relid))
+		return;
 	foreach(lc, subs)
 	{
 		bool		populated = catalog_is_populated(lfirst_oid(lc));
@@ -2929,12 +2970,14 @@ caught_up(DtPlanSet *p, DtDecision *d, Snapshot snap, DtRefreshStats *stats)
 
 /*
  * state_being_built
- *		Would a rebuild of the state of entry (a delta-merge DT without
- *		internal DTs whose state is not valid) by this refresh, as of snap,
- *		race a build apart (refresh_build_state)?  One running holds the
- *		state's ExclusiveLock, which the rebuild would wait for, then miss
- *		the rows it wrote, invisible to snap: not waited for.  Taken here, the
- *		lock keeps a build from starting until this refresh ends; one that
+ *		Would a rebuild of the state of entry (whose state is not valid) by
+ *		this refresh, as of snap, race a build apart (refresh_build_state)?
+ *		Of a DT with internal DTs: the build holds their refresh locks,
+ *		which lock_unit did not wait for (internal_unheld).  Of a
+ *		delta-merge DT without internal DTs: one running holds the state's
+ *		ExclusiveLock, which the rebuild would wait for, then miss the rows
+ *		it wrote, invisible to snap: not waited for.  Taken here, the lock
+ *		keeps a build from starting until this refresh ends; one that
  *		committed before is seen now, and this refresh may rebuild only if
  *		it committed before snap.
  */
@@ -2944,7 +2987,11 @@ state_being_built(DtPlanSet *p, DtEntry *entry, Snapshot snap)
 	Oid			state = names_internal_relid(DT_OBJECT_STATE, entry->relid, 0);
 	DtEntry    *now;
 
-	if (p->an->strategy != DT_STRATEGY_MERGE || p->an->internal > 0 || entry->state_valid || !OidIsValid(state))
+	if (entry->state_valid)
+		return false;
+	if (p->an->internal > 0)
+		return internal_unheld(entry->relid);
+	if (p->an->strategy != DT_STRATEGY_MERGE || !OidIsValid(state))
 		return false;
 	if (!ConditionalLockRelationOid(state, ExclusiveLock))
 		return true;
@@ -2993,16 +3040,19 @@ choose_and_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *
 	}
 	else
 	{
-		/* the internal DTs its unit skipped, read by the full refresh */
-		if (!d.set_aside && p->an->internal > 0 && !entry->state_valid)
-			refresh_internal(entry->relid, snap);
 		if (!d.set_aside && state_being_built(p, entry, snap))
 		{
 			d.set_aside = true;
 			d.state_rebuilt = false;
-			d.message = "its per-group state is being built apart (dt.build_state), or was after this "
-				"refresh began: refreshed in full from the query, its per-group state set aside";
+			d.message = psprintf("its %s %s being built apart (dt.build_state), or %s after this refresh "
+								 "began: refreshed in full from the query, its %s set aside", aside_what(p->an),
+								 p->an->strategy == DT_STRATEGY_MERGE && p->an->internal == 0 ? "is" : "are",
+								 p->an->strategy == DT_STRATEGY_MERGE && p->an->internal == 0 ? "was" : "were",
+								 aside_what(p->an));
 		}
+		/* the internal DTs its unit skipped, read by the full refresh */
+		if (!d.set_aside && !d.catch_up && p->an->internal > 0 && !entry->state_valid)
+			refresh_internal(entry->relid, snap);
 		if (d.set_aside)
 		{
 			full_refresh(p, snap, stats, false);
@@ -3052,9 +3102,13 @@ run_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *stats)
 /*
  * internal_set_aside
  *		Is relid an internal DT whose parent's state is set aside (or lost,
- *		or not built yet)?  Its parent's unit does not refresh it then: the
- *		parent's full refresh runs its query as written, or its rebuild
- *		refreshes it first (refresh_internal).
+ *		or not built yet), and not built apart (refresh_build_state), or
+ *		being built still (its refresh lock not held: lock_unit)?  Its
+ *		parent's unit does not refresh it then: the parent's full refresh
+ *		runs its query as written, or its rebuild refreshes it first
+ *		(refresh_internal).  Built apart, it is refreshed as any, from the
+ *		build's position: its parent catches up from it (catch_up), or
+ *		refreshes in full from the query and leaves it to the next refresh.
  */
 static bool
 internal_set_aside(Oid relid)
@@ -3065,7 +3119,9 @@ internal_set_aside(Oid relid)
 	if (!OidIsValid(parent))
 		return false;
 	entry = catalog_read_entry(parent, true);
-	return entry != NULL && !entry->state_valid;
+	if (entry == NULL || entry->state_valid)
+		return false;
+	return !entry->has_state_position || !CheckRelationOidLockedByMe(relid, ExclusiveLock, false);
 }
 
 /*
@@ -3841,36 +3897,59 @@ lock_inputs(List *unit, bool nowait)
 /*
  * lock_unit
  *		ExclusiveLock on every DT of a unit, in OID order so that units that
- *		share DTs cannot deadlock.  With nowait, returns false (holding
+ *		share DTs cannot deadlock; then on the internal DTs whose parent is
+ *		in the unit, once the parent is locked: where its state is aside,
+ *		without waiting, since a build apart of it may be refreshing them
+ *		(refresh_build_state), and the refresh leaves them alone then
+ *		(internal_unheld: its own full refresh reads none of them), rather
+ *		than wait for the build.  With nowait, returns false (holding
  *		nothing new) if one of them is being refreshed.
  */
 static bool
 lock_unit(List *unit, bool nowait)
 {
 	List	   *sorted = list_copy(unit);
+	List	   *internal = NIL;
+	List	   *locked = NIL;
 	ListCell   *lc;
 
 	list_sort(sorted, list_oid_cmp);
 	foreach(lc, sorted)
 	{
 		Oid			relid = lfirst_oid(lc);
+		Oid			parent = names_internal_parent(relid);
 
-		if (!nowait)
+		if (OidIsValid(parent) && list_member_oid(unit, parent))
+			internal = lappend_oid(internal, relid);
+		else if (!nowait)
 			LockRelationOid(relid, ExclusiveLock);
-		else if (!ConditionalLockRelationOid(relid, ExclusiveLock))
-		{
-			ListCell   *lc2;
-
-			foreach(lc2, sorted)
-			{
-				if (lfirst_oid(lc2) == relid)
-					break;
-				UnlockRelationOid(lfirst_oid(lc2), ExclusiveLock);
-			}
-			return false;
-		}
+		else if (ConditionalLockRelationOid(relid, ExclusiveLock))
+			locked = lappend_oid(locked, relid);
+		else
+			break;
 	}
-	return true;
+	if (lc == NULL)
+	{
+		foreach(lc, internal)
+		{
+			Oid			relid = lfirst_oid(lc);
+			DtEntry    *parent = catalog_read_entry(names_internal_parent(relid), true);
+
+			if (parent != NULL && !parent->state_valid)
+				(void) ConditionalLockRelationOid(relid, ExclusiveLock);
+			else if (!nowait)
+				LockRelationOid(relid, ExclusiveLock);
+			else if (ConditionalLockRelationOid(relid, ExclusiveLock))
+				locked = lappend_oid(locked, relid);
+			else
+				break;
+		}
+		if (lc == NULL)
+			return true;
+	}
+	foreach(lc, locked)
+		UnlockRelationOid(lfirst_oid(lc), ExclusiveLock);
+	return false;
 }
 
 /*
@@ -4174,34 +4253,41 @@ lock_or_try(Oid relid, LOCKMODE mode, bool nowait, bool *locked)
 
 /*
  * refresh_build_state
- *		Build the per-group state of DT relid, set aside while its refreshes
- *		are full, apart from them (dt.build_state): in the current
- *		transaction, as of a snapshot of its own, without the DT's refresh
- *		lock, so that its full refreshes go on meanwhile (they leave the
- *		state alone while it is aside); its position is recorded
- *		(catalog_save_state_position), and the next refresh catches up
- *		from it (catch_up).  Only a delta-merge DT without internal DTs,
- *		populated, with a position; returns false (nothing built) for
- *		another, or one whose state is valid or built apart already, and,
- *		with nowait (a refresh worker's build), for one whose build would
- *		wait for a lock (*locked then: the worker tries again later).  *ms:
- *		the milliseconds the build took.
+ *		Build the state of DT relid, set aside while its refreshes are full,
+ *		apart from them (dt.build_state): in the current transaction, as of
+ *		a snapshot of its own, without the DT's refresh lock, so that its
+ *		full refreshes go on meanwhile (they leave the state alone while it
+ *		is aside); its position is recorded (catalog_save_state_position),
+ *		and the next refresh catches up from it (catch_up).  The state is
+ *		its internal DTs, each refreshed here as of the snapshot (set
+ *		aside, not populated, in full; history trigger BUILD), then, of a
+ *		delta-merge DT, its per-group state, built from the inputs (its
+ *		internal DTs among them).  Only a DT with such state, populated,
+ *		with a position; returns false (nothing built) for another, or one
+ *		whose state is valid or built apart already, and, with nowait (a
+ *		refresh worker's build), for one whose build would wait for a lock
+ *		(*locked then: the worker tries again later).  *ms: the
+ *		milliseconds the build took.
  *
  * Locks, in this order: AccessShareLock on the DT (a DROP or redefinition
- * waits for the build, which then finds the DT as it is), on its inputs (as
- * a refresh: none rewritten under it), ShareUpdateExclusiveLock on their
- * change logs, which keeps capture_cleanup (which does not wait for it)
- * from deleting rows after the build's position before that is committed,
- * as for a DT being created (capture_attach_input), and ExclusiveLock on
- * the state, which serializes builds, and makes a refresh that would
- * rebuild the state itself wait for the build (which never waits for a
- * refresh's locks once it holds the state's).  The snapshot is taken
- * after them.  When nothing the DT reads changed between its position and
- * the snapshot, the state is recorded as of the DT's position: the next
- * refresh then catches up even if it comes before the next full one; not
- * if the DT's last refresh ran its query with row-level security on an
- * input (catalog_rows_filtered): its rows may be filtered, and only a
- * catch-up from a position of the build's own fills it from the state.
+ * waits for the build, which then finds the DT as it is), ExclusiveLock on
+ * its internal DTs (their refresh lock: the DT's refreshes, which do not
+ * wait for it while the state is aside, leave them alone meanwhile,
+ * lock_unit), AccessShareLock on the inputs (as a refresh: none rewritten
+ * under it), ShareUpdateExclusiveLock on their change logs, which keeps
+ * capture_cleanup (which does not wait for it) from deleting rows after
+ * the build's position before that is committed, as for a DT being
+ * created (capture_attach_input), and ExclusiveLock on the per-group
+ * state, which serializes builds, and makes a refresh that would rebuild
+ * the state itself wait for the build (which never waits for a refresh's
+ * locks once it holds the state's).  The snapshot is taken after them.
+ * When nothing the DT reads changed between its position and the
+ * snapshot, the per-group state of a DT without internal DTs is recorded
+ * as of the DT's position: the next refresh then catches up even if it
+ * comes before the next full one; not if the DT's last refresh ran its
+ * query with row-level security on an input (catalog_rows_filtered): its
+ * rows may be filtered, and only a catch-up from a position of the
+ * build's own fills it from the state.
  */
 bool
 refresh_build_state(Oid relid, bool nowait, bool *locked, double *ms)
@@ -4218,7 +4304,11 @@ refresh_build_state(Oid relid, bool nowait, bool *locked, double *ms)
 	Datum		window[3];
 	int64		rows = 0;
 	int64		markers = 0;
+	List	   *subs;
+	List	   *unit;
+	bool		built;
 	ListCell   *lc;
+	ListCell   *lc2;
 	instr_time	started;
 	instr_time	ended;
 
@@ -4232,21 +4322,31 @@ refresh_build_state(Oid relid, bool nowait, bool *locked, double *ms)
 	entry = read_locked_entry(relid);
 	if (!build_wanted(entry))
 		return false;
-	if (!lock_inputs(list_make1_oid(relid), nowait))
+	subs = catalog_internal_dts(relid);
+	foreach(lc, subs)
+	{
+		if (!lock_or_try(lfirst_oid(lc), ExclusiveLock, nowait, locked))
+			return false;
+	}
+	unit = lappend_oid(list_copy(subs), relid);
+	if (!lock_inputs(unit, nowait))
 	{
 		*locked = true;
 		return false;
 	}
-	foreach(lc, catalog_input_relids(relid))
+	foreach(lc, unit)
 	{
-		Oid			log = capture_log_relid(lfirst_oid(lc));
+		foreach(lc2, catalog_input_relids(lfirst_oid(lc)))
+		{
+			Oid			log = capture_log_relid(lfirst_oid(lc2));
 
-		refuse_uncaptured_writes(lfirst_oid(lc), "build the state of a dynamic table");
-		if (OidIsValid(log) && !lock_or_try(log, ShareUpdateExclusiveLock, nowait, locked))
-			return false;
+			refuse_uncaptured_writes(lfirst_oid(lc2), "build the state of a dynamic table");
+			if (OidIsValid(log) && !lock_or_try(log, ShareUpdateExclusiveLock, nowait, locked))
+				return false;
+		}
 	}
 	state = names_internal_relid(DT_OBJECT_STATE, relid, 0);
-	if (!OidIsValid(state) || !lock_or_try(state, ExclusiveLock, nowait, locked))
+	if (OidIsValid(state) && !lock_or_try(state, ExclusiveLock, nowait, locked))
 		return false;
 	/* a refresh may have rebuilt it, or a build built it, meanwhile */
 	entry = catalog_read_entry(relid, false);
@@ -4267,7 +4367,23 @@ refresh_build_state(Oid relid, bool nowait, bool *locked, double *ms)
 	AcquireRewriteLocks(query, true, false);
 	analysis_refuse_view_policies(analysis_view_reads(query));
 	p->an = analysis_analyze(query, relid);
-	if (p->an->strategy == DT_STRATEGY_MERGE && p->an->internal == 0 && !p->an->always_full)
+	built = aside_what(p->an) != NULL && !p->an->always_full &&
+		(p->an->strategy != DT_STRATEGY_MERGE || OidIsValid(state));
+	if (built && subs != NIL)
+	{
+		TimestampTz now = GetCurrentTimestamp();
+
+		foreach(lc, subs)
+		{
+			DtRefreshStats stats;
+
+			refresh_one(lfirst_oid(lc), snap, now, "BUILD", NULL, false, &stats);
+		}
+		group_parent = InvalidOid;
+		/* the per-group state reads what they wrote */
+		CommandCounterIncrement();
+	}
+	if (built && p->an->strategy == DT_STRATEGY_MERGE)
 	{
 		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
 
@@ -4278,7 +4394,7 @@ refresh_build_state(Oid relid, bool nowait, bool *locked, double *ms)
 		{
 			p->sql = deparse_refresh_sql(relid, p->an);
 			position_window(entry, window);
-			foreach(lc, p->sql->count_relids)
+			foreach(lc, subs == NIL ? p->sql->count_relids : NIL)
 			{
 				int64		n;
 				int64		m;
@@ -4302,10 +4418,13 @@ refresh_build_state(Oid relid, bool nowait, bool *locked, double *ms)
 	}
 	AtEOXact_GUC(false, guc_level);
 	catalog_end_as_owner(saved_user, saved_context);
-	if (p->sql != NULL)
+	if (built)
 	{
-		/* as of the DT's position only if its rows are the query's there */
-		bool		at_position = rows == 0 && markers == 0 && !catalog_rows_filtered(relid);
+		/*
+		 * as of the DT's position only if its rows are the query's there, and
+		 * it has no internal DTs, which the build moved on
+		 */
+		bool		at_position = subs == NIL && rows == 0 && markers == 0 && !catalog_rows_filtered(relid);
 
 		CommandCounterIncrement();
 		catalog_save_state_position(relid, snap, GetCurrentCommandId(false), at_position ? entry : NULL);
@@ -4316,7 +4435,7 @@ refresh_build_state(Oid relid, bool nowait, bool *locked, double *ms)
 	INSTR_TIME_SUBTRACT(ended, started);
 	*ms = INSTR_TIME_GET_MILLISEC(ended);
 	/* what a rebuild costs, for adaptive refresh (catalog_refresh_costs) */
-	if (p->sql != NULL)
+	if (built)
 		catalog_note_state_built(relid, *ms);
-	return p->sql != NULL;
+	return built;
 }
