@@ -136,6 +136,84 @@ BEGIN
     RETURN extract(epoch FROM clock_timestamp() - t0) * 1000;
 END $$;
 
+-- history_says: replace the history of dynamic table dt by three full
+-- refreshes the history chose, of full_ms each, and three incremental ones
+-- of changes rows, of incremental_ms each.  With full_ms small, the next
+-- refresh that reads changes is full and sets the table's state aside, as
+-- adaptive refresh does when full refreshes are the cheaper; with
+-- incremental_ms small, the next rebuilds that state, or catches up from
+-- it once built apart (figure TPC-H's rebuilds).
+CREATE OR REPLACE FUNCTION history_says(dt regclass, full_ms double precision,
+                                        incremental_ms double precision, changes bigint) RETURNS void
+LANGUAGE sql AS $$
+DELETE FROM dt_internal.refresh_log WHERE relid = dt;
+INSERT INTO dt_internal.refresh_log (relid, table_name, refresh_start_time, refresh_end_time,
+                                     refresh_action, refresh_trigger, state, changes, state_message)
+SELECT dt, dt::text, t, t + full_ms * interval '1 ms', 'FULL', 'MANUAL', 'SUCCEEDED', NULL,
+       'an incremental refresh of (written by bench.history_says)'
+  FROM generate_series(1, 3), LATERAL (SELECT now() - interval '1 hour' AS t) n;
+INSERT INTO dt_internal.refresh_log (relid, table_name, refresh_start_time, refresh_end_time,
+                                     refresh_action, refresh_trigger, state, changes)
+SELECT dt, dt::text, t, t + incremental_ms * interval '1 ms', 'INCREMENTAL', 'MANUAL', 'SUCCEEDED', changes
+  FROM generate_series(1, 3), LATERAL (SELECT now() - interval '1 hour' AS t) n;
+$$;
+
+-- tpch_rebuild: figure TPC-H's rebuilds of dynamic table dt, which has
+-- internal tables, at fraction frac of the orders changed per round; each
+-- step committed as a refresh would be.  Its state is set aside (full
+-- refreshes from the query, timed: 'full'), then rebuilt by the refresh
+-- that resumes incremental refreshes, inline (build_state_apart off:
+-- 'inline'); set aside again, built apart by dt.build_state ('build'),
+-- and caught up by the next refresh ('catch-up'); a round before each.
+-- Setting the state aside takes a refresh that reads changes: up to three
+-- rounds.  Rows go to refresh_times, phase 'tpch-rebuild', kind the step.
+CREATE OR REPLACE PROCEDURE tpch_rebuild(dt regclass, frac double precision, seed integer)
+LANGUAGE plpgsql AS $$
+DECLARE
+    step text;
+    r record;
+    t0 timestamptz;
+    tries integer;
+BEGIN
+    FOREACH step IN ARRAY ARRAY['inline', 'catch-up'] LOOP
+        tries := 0;
+        LOOP
+            tries := tries + 1;
+            seed := seed + 1;
+            PERFORM bench.history_says(dt, 1, 10000, 10);
+            PERFORM tpch.change_round(frac, seed);
+            COMMIT;
+            SELECT * INTO r FROM bench.timed_refresh(dt);
+            INSERT INTO bench.refresh_times VALUES ('tpch-rebuild', 0, 'tpch-rebuild', 'full', 0, seed, dt::text,
+                                                    r.action, r.ms, r.duration_ms);
+            COMMIT;
+            EXIT WHEN tries = 3 OR NOT EXISTS (SELECT FROM dt_internal.state_valid v WHERE v.relid = dt);
+        END LOOP;
+        IF step = 'catch-up' THEN
+            seed := seed + 1;
+            PERFORM tpch.change_round(frac, seed);
+            COMMIT;
+            t0 := clock_timestamp();
+            PERFORM dt.build_state(dt);
+            INSERT INTO bench.refresh_times VALUES ('tpch-rebuild', 0, 'tpch-rebuild', 'build', 0, seed, dt::text,
+                                                    'BUILD', extract(epoch FROM clock_timestamp() - t0) * 1000, NULL);
+            COMMIT;
+        END IF;
+        seed := seed + 1;
+        PERFORM bench.history_says(dt, 10000, 1, 1000000);
+        PERFORM tpch.change_round(frac, seed);
+        COMMIT;
+        IF step = 'inline' THEN
+            SET pg_dynamic_tables.build_state_apart = off;
+        END IF;
+        SELECT * INTO r FROM bench.timed_refresh(dt);
+        RESET pg_dynamic_tables.build_state_apart;
+        INSERT INTO bench.refresh_times VALUES ('tpch-rebuild', 0, 'tpch-rebuild', step, 0, seed, dt::text,
+                                                r.action, r.ms, r.duration_ms);
+        COMMIT;
+    END LOOP;
+END $$;
+
 -- Results of the run, one row per measurement.  base is the label of the
 -- base size ('1M'), phase 'loop' (figure 1 cells) or 'tpch'.
 CREATE TABLE IF NOT EXISTS refresh_times (
