@@ -2953,7 +2953,7 @@ another_worker_free(void)
 static void
 build_error_context(void *arg)
 {
-	errcontext("a refresh worker's build of the per-group state of \"%s\" apart", (const char *) arg);
+	errcontext("a refresh worker's build of the state of \"%s\" apart", (const char *) arg);
 }
 
 /*
@@ -3020,7 +3020,7 @@ build_state_work(void *arg)
 		if (workers_refresh_timeout > 0)
 			disable_timeout(STATEMENT_TIMEOUT, false);
 		if (build->built)
-			ereport(LOG, (errmsg("pg_dynamic_tables built the per-group state of \"%s\" apart in %.0f ms",
+			ereport(LOG, (errmsg("pg_dynamic_tables built the state of \"%s\" apart in %.0f ms",
 								 get_rel_name(b->relid), ms)));
 		return;
 	}

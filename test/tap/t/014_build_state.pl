@@ -133,7 +133,7 @@ ok(defined $asked, "t_sum's state is to be built apart")
 ok($node->poll_query_until('b', q{
 SELECT EXISTS (SELECT FROM dt_internal.state_position WHERE relid = 't_sum'::regclass)}),
 	"a refresh worker builds t_sum's state apart");
-ok($node->log_contains(qr/built the per-group state of "t_sum" apart/), 'the build is logged');
+ok($node->log_contains(qr/built the state of "t_sum" apart/), 'the build is logged');
 is($node->safe_psql('b', q{
 SELECT state_build_ms > 0 AND strpos(state_message, 'is to be built apart (dt.build_state) by an idle refresh worker') > 0
   FROM dt_internal.refresh_log WHERE relid = 't_sum'::regclass AND refresh_action = 'FULL'
