@@ -167,7 +167,7 @@ $$;
 -- and caught up by the next refresh ('catch-up'); a round before each.
 -- Setting the state aside takes a refresh that reads changes: up to three
 -- rounds.  Rows go to refresh_times, phase 'tpch-rebuild', kind the step.
-CREATE OR REPLACE PROCEDURE tpch_rebuild(dt regclass, frac double precision, seed integer)
+CREATE OR REPLACE PROCEDURE tpch_rebuild(dt regclass, frac numeric, seed integer)
 LANGUAGE plpgsql AS $$
 DECLARE
     step text;
