@@ -170,7 +170,8 @@ $$;
 -- has no position).  The other tables are suspended meanwhile, so that
 -- their change logs do not grow with rounds nobody else reads (their
 -- readers' rows would otherwise stay, and each window read past them).
--- Rows go to refresh_times, phase 'tpch-rebuild', kind the step.
+-- Rows go to refresh_times, base the fraction, phase 'tpch-rebuild', kind
+-- the step.
 CREATE OR REPLACE PROCEDURE tpch_rebuild(dt regclass, frac numeric, seed integer)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -190,7 +191,7 @@ BEGIN
             PERFORM tpch.change_round(frac, seed);
             COMMIT;
             SELECT * INTO r FROM bench.timed_refresh(dt);
-            INSERT INTO bench.refresh_times VALUES ('tpch-rebuild', 0, 'tpch-rebuild', 'full', 0, seed, dt::text,
+            INSERT INTO bench.refresh_times VALUES (frac::text, 0, 'tpch-rebuild', 'full', 0, seed, dt::text,
                                                     r.action, r.ms, r.duration_ms);
             COMMIT;
             EXIT WHEN tries = 4 OR NOT EXISTS (SELECT FROM dt_internal.state_valid v WHERE v.relid = dt);
@@ -201,7 +202,7 @@ BEGIN
             COMMIT;
             t0 := clock_timestamp();
             PERFORM dt.build_state(dt);
-            INSERT INTO bench.refresh_times VALUES ('tpch-rebuild', 0, 'tpch-rebuild', 'build', 0, seed, dt::text,
+            INSERT INTO bench.refresh_times VALUES (frac::text, 0, 'tpch-rebuild', 'build', 0, seed, dt::text,
                                                     'BUILD', extract(epoch FROM clock_timestamp() - t0) * 1000, NULL);
             COMMIT;
         END IF;
@@ -214,7 +215,7 @@ BEGIN
         END IF;
         SELECT * INTO r FROM bench.timed_refresh(dt);
         RESET pg_dynamic_tables.build_state_apart;
-        INSERT INTO bench.refresh_times VALUES ('tpch-rebuild', 0, 'tpch-rebuild', step, 0, seed, dt::text,
+        INSERT INTO bench.refresh_times VALUES (frac::text, 0, 'tpch-rebuild', step, 0, seed, dt::text,
                                                 r.action, r.ms, r.duration_ms);
         COMMIT;
     END LOOP;
