@@ -2457,7 +2457,12 @@ window_log_rows(DtPlanSet *p)
  *		(d->refill) its rows are written again from the state, as after a
  *		bulk merge: a group whose changes since P_s cancel out (netted,
  *		net_changes_sql), so that the merge does not touch it, may have
- *		changed after P_d, and its rows as of P_d be wrong now.  A refresh
+ *		changed after P_d, and its rows as of P_d be wrong now.  Always
+ *		refilled with internal DTs: its logs over them get what changed
+ *		under them only when they are refreshed, after P_d, netted, so
+ *		that a change under them between P_s and P_d (a full refresh from
+ *		the query that could not take their locks, internal_unheld, after
+ *		the build committed), undone since, is in no log.  A refresh
  *		whose snapshot came before the build committed does not see the
  *		state's rows (built_before): full, from the query, and the next one
  *		catches up.  A rebuild marker since P_s (TRUNCATE, a bulk load)
@@ -2509,7 +2514,8 @@ catch_up(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 *inpu
 	}
 	if (merged)
 	{
-		d->refill = !state_position_covered(entry) || window_log_rows(p) != own_log_rows;
+		d->refill = p->an->internal > 0 || !state_position_covered(entry) ||
+			window_log_rows(p) != own_log_rows;
 		d->catch_up = true;
 		d->forget_state = false;
 		if (state_rows == 0 && !d->refill)
