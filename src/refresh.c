@@ -3405,7 +3405,10 @@ explain_parts(List *rows, DtPlanSet *p, DtEntry *entry)
  * explain_statements
  *		The statements a refresh of entry that takes decision d runs; a
  *		full one that refreshes its internal DTs first (refresh_internal)
- *		names each.
+ *		names each.  A catch-up with no change since the position of the
+ *		state built apart (caught_up: with internal DTs, the explanation
+ *		does not refresh them, and counts none of what changed under them)
+ *		merges nothing, and fills the DT from the state.
  */
 static List *
 explain_statements(List *rows, DtPlanSet *p, DtEntry *entry, DtDecision *d)
@@ -3414,6 +3417,12 @@ explain_statements(List *rows, DtPlanSet *p, DtEntry *entry, DtDecision *d)
 
 	if (d->action == DT_ACTION_NO_DATA)
 		return rows;
+	if (d->action == DT_ACTION_INCREMENTAL && d->catch_up && d->changes == 0)
+	{
+		/* nothing to merge since the state built apart: filled from it */
+		rows = explain_row(rows, "statement", "delete", p->sql->full_delete);
+		return explain_row(rows, "statement", "insert", p->sql->dt_fill);
+	}
 	if (d->action == DT_ACTION_INCREMENTAL && p->an->strategy == DT_STRATEGY_RECOMPUTE)
 	{
 		rows = explain_row(rows, "statement", "keys", deparse_recompute_keys_sql(p->an, d->changed));
