@@ -2746,6 +2746,19 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 		int64		under = 0;
 		bool		has_changes;
 
+		if (p->an->internal > 0 && !explaining && internal_unheld(entry->relid))
+		{
+			/*
+			 * a build apart holds its internal DTs: their windows are not
+			 * counted (preparing their statements would wait for the build,
+			 * whose full refresh of them truncated their state), and it is
+			 * refreshed in full from the query, leaving them alone
+			 */
+			d->message = d->why = psprintf("its %s are being built apart (dt.build_state): refreshed in full "
+										   "from the query, its %s set aside", what, what);
+			d->set_aside = true;
+			return;
+		}
 		if (p->an->internal > 0)
 			internal_windows(entry, snap, &under, &markers, &d->changed);
 		d->changes += under;
