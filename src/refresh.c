@@ -59,6 +59,7 @@
 #include "rewrite/rewriteManip.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
+#include "storage/lock.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -2110,6 +2111,35 @@ internal_unheld(Oid relid)
 }
 
 /*
+ * internal_taken
+ *		For dt.explain_refresh of DT relid, which takes no refresh lock:
+ *		does another transaction hold the refresh lock of an internal DT of
+ *		it (a build apart, refresh_build_state, or a refresh of its unit)?
+ *		Its full refresh of them truncated their per-group state, which
+ *		preparing their statements would wait for until it ends.
+ */
+static bool
+internal_taken(Oid relid)
+{
+	ListCell   *lc;
+
+	foreach(lc, catalog_internal_dts(relid))
+	{
+		LOCKTAG		tag;
+		VirtualTransactionId *holders;
+		bool		taken;
+
+		SET_LOCKTAG_RELATION(tag, MyDatabaseId, lfirst_oid(lc));
+		holders = GetLockConflicts(&tag, ExclusiveLock, NULL);
+		taken = VirtualTransactionIdIsValid(holders[0]);
+		pfree(holders);
+		if (taken)
+			return true;
+	}
+	return false;
+}
+
+/*
  * rebuild_state
  *		Decide a full refresh of a DT with state (what, aside_what) that
  *		rebuilds it: of a new DT (not populated), or of one whose state was
@@ -2746,7 +2776,8 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 		int64		under = 0;
 		bool		has_changes;
 
-		if (p->an->internal > 0 && !explaining && internal_unheld(entry->relid))
+		if (p->an->internal > 0 &&
+			(explaining ? internal_taken(entry->relid) : internal_unheld(entry->relid)))
 		{
 			/*
 			 * a build apart holds its internal DTs: their windows are not
