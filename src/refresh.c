@@ -59,6 +59,7 @@
 #include "rewrite/rewriteManip.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
+#include "storage/lock.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -2110,6 +2111,35 @@ internal_unheld(Oid relid)
 }
 
 /*
+ * internal_taken
+ *		For dt.explain_refresh of DT relid, which takes no refresh lock:
+ *		does another transaction hold the refresh lock of an internal DT of
+ *		it (a build apart, refresh_build_state, or a refresh of its unit)?
+ *		Its full refresh of them truncated their per-group state, which
+ *		preparing their statements would wait for until it ends.
+ */
+static bool
+internal_taken(Oid relid)
+{
+	ListCell   *lc;
+
+	foreach(lc, catalog_internal_dts(relid))
+	{
+		LOCKTAG		tag;
+		VirtualTransactionId *holders;
+		bool		taken;
+
+		SET_LOCKTAG_RELATION(tag, MyDatabaseId, lfirst_oid(lc));
+		holders = GetLockConflicts(&tag, ExclusiveLock, NULL);
+		taken = VirtualTransactionIdIsValid(holders[0]);
+		pfree(holders);
+		if (taken)
+			return true;
+	}
+	return false;
+}
+
+/*
  * rebuild_state
  *		Decide a full refresh of a DT with state (what, aside_what) that
  *		rebuilds it: of a new DT (not populated), or of one whose state was
@@ -2457,7 +2487,12 @@ window_log_rows(DtPlanSet *p)
  *		(d->refill) its rows are written again from the state, as after a
  *		bulk merge: a group whose changes since P_s cancel out (netted,
  *		net_changes_sql), so that the merge does not touch it, may have
- *		changed after P_d, and its rows as of P_d be wrong now.  A refresh
+ *		changed after P_d, and its rows as of P_d be wrong now.  Always
+ *		refilled with internal DTs: its logs over them get what changed
+ *		under them only when they are refreshed, after P_d, netted, so
+ *		that a change under them between P_s and P_d (a full refresh from
+ *		the query that could not take their locks, internal_unheld, after
+ *		the build committed), undone since, is in no log.  A refresh
  *		whose snapshot came before the build committed does not see the
  *		state's rows (built_before): full, from the query, and the next one
  *		catches up.  A rebuild marker since P_s (TRUNCATE, a bulk load)
@@ -2509,7 +2544,8 @@ catch_up(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 *inpu
 	}
 	if (merged)
 	{
-		d->refill = !state_position_covered(entry) || window_log_rows(p) != own_log_rows;
+		d->refill = p->an->internal > 0 || !state_position_covered(entry) ||
+			window_log_rows(p) != own_log_rows;
 		d->catch_up = true;
 		d->forget_state = false;
 		if (state_rows == 0 && !d->refill)
@@ -2740,6 +2776,20 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 		int64		under = 0;
 		bool		has_changes;
 
+		if (p->an->internal > 0 &&
+			(explaining ? internal_taken(entry->relid) : internal_unheld(entry->relid)))
+		{
+			/*
+			 * a build apart holds its internal DTs: their windows are not
+			 * counted (preparing their statements would wait for the build,
+			 * whose full refresh of them truncated their state), and it is
+			 * refreshed in full from the query, leaving them alone
+			 */
+			d->message = d->why = psprintf("its %s are being built apart (dt.build_state): refreshed in full "
+										   "from the query, its %s set aside", what, what);
+			d->set_aside = true;
+			return;
+		}
 		if (p->an->internal > 0)
 			internal_windows(entry, snap, &under, &markers, &d->changed);
 		d->changes += under;
@@ -3399,7 +3449,10 @@ explain_parts(List *rows, DtPlanSet *p, DtEntry *entry)
  * explain_statements
  *		The statements a refresh of entry that takes decision d runs; a
  *		full one that refreshes its internal DTs first (refresh_internal)
- *		names each.
+ *		names each.  A catch-up with no change since the position of the
+ *		state built apart (caught_up: with internal DTs, the explanation
+ *		does not refresh them, and counts none of what changed under them)
+ *		merges nothing, and fills the DT from the state.
  */
 static List *
 explain_statements(List *rows, DtPlanSet *p, DtEntry *entry, DtDecision *d)
@@ -3408,6 +3461,12 @@ explain_statements(List *rows, DtPlanSet *p, DtEntry *entry, DtDecision *d)
 
 	if (d->action == DT_ACTION_NO_DATA)
 		return rows;
+	if (d->action == DT_ACTION_INCREMENTAL && d->catch_up && d->changes == 0)
+	{
+		/* nothing to merge since the state built apart: filled from it */
+		rows = explain_row(rows, "statement", "delete", p->sql->full_delete);
+		return explain_row(rows, "statement", "insert", p->sql->dt_fill);
+	}
 	if (d->action == DT_ACTION_INCREMENTAL && p->an->strategy == DT_STRATEGY_RECOMPUTE)
 	{
 		rows = explain_row(rows, "statement", "keys", deparse_recompute_keys_sql(p->an, d->changed));

@@ -151,6 +151,15 @@ SELECT DISTINCT l.refresh_trigger, l.refresh_action
  WHERE l.refresh_id > (SELECT max(refresh_id) FROM dt_internal.refresh_log
                         WHERE relid IN (SELECT name::regclass FROM bi_dts));
 SELECT dt.build_state('bi_q13') AS built_again;
+-- explained with nothing merged since the build (bi_q17, which has no
+-- internal table, read nothing since; the others' internal tables are not
+-- refreshed by an explanation): the table filled from its state
+SELECT e.object AS action, string_agg(s.object, ', ' ORDER BY s.step) AS statements
+  FROM dt.explain_refresh('bi_q17') e, dt.explain_refresh('bi_q17') s
+ WHERE e.kind = 'action' AND s.kind = 'statement' GROUP BY e.object;
+SELECT e.object AS action, string_agg(s.object, ', ' ORDER BY s.step) AS statements
+  FROM dt.explain_refresh('bi_q13') e, dt.explain_refresh('bi_q13') s
+ WHERE e.kind = 'action' AND s.kind = 'statement' GROUP BY e.object;
 SELECT writes(20);
 SELECT * FROM refresh_all();
 SELECT * FROM state();
