@@ -282,10 +282,43 @@ plain_argument(Aggref *aggref, DtAggregate *agg, const char *name)
 }
 
 /*
+ * filter_guarded
+ *		The argument of agg, which has a FILTER, as the change rows compute
+ *		it: only for the rows the filter keeps (CASE WHEN filter THEN
+ *		argument END), as PostgreSQL evaluates an aggregate's argument, so
+ *		that a row the filter leaves out cannot fail the state's statements:
+ *		sum(100 / x) FILTER (WHERE x <> 0) divided by zero on the rows with
+ *		x = 0, its state could not be built, and the DT refreshed in full.
+ *		NULL where the filter is not true, which the aggregate does not
+ *		count either (cond_sql).  A column or a constant is left as it is.
+ */
+static Expr *
+filter_guarded(DtAggregate *agg)
+{
+	CaseExpr   *c;
+	CaseWhen   *w;
+
+	if (IsA(agg->arg, Var) || IsA(agg->arg, Const))
+		return agg->arg;
+	w = makeNode(CaseWhen);
+	w->expr = agg->filter;
+	w->result = agg->arg;
+	w->location = -1;
+	c = makeNode(CaseExpr);
+	c->casetype = agg->argtype;
+	c->casecollid = agg->argcollation;
+	c->args = list_make1(w);
+	c->defresult = (Expr *) makeNullConst(agg->argtype, agg->argtypmod, agg->argcollation);
+	c->location = -1;
+	return (Expr *) c;
+}
+
+/*
  * aggregate_state
- *		Where the state of agg comes from: its argument and filter as
- *		columns of the change rows, the arithmetic of a sum, or an item of
- *		an auxiliary table; or why its argument's type has none.
+ *		Where the state of agg comes from: its argument (filter_guarded)
+ *		and filter as columns of the change rows, the arithmetic of a sum,
+ *		or an item of an auxiliary table; or why its argument's type has
+ *		none.
  */
 static char *
 aggregate_state(DtAnalysis *an, DtAggregate *agg, const char *name)
@@ -297,6 +330,8 @@ aggregate_state(DtAnalysis *an, DtAggregate *agg, const char *name)
 		agg->argtype = exprType((Node *) agg->arg);
 		agg->argtypmod = exprTypmod((Node *) agg->arg);
 		agg->argcollation = exprCollation((Node *) agg->arg);
+		if (agg->filter != NULL)
+			agg->arg = filter_guarded(agg);
 		agg->input_no = expr_index(&an->input_exprs, agg->arg);
 	}
 	if (agg->filter != NULL)
