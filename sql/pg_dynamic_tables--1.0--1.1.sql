@@ -359,7 +359,7 @@ CREATE FUNCTION dt.build_state(name regclass) RETURNS boolean
     LANGUAGE C STRICT SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'dt_build_state';
 COMMENT ON FUNCTION dt.build_state(regclass) IS
-    'build the per-group state of a dynamic table that refreshes in full for now, apart from its refreshes; the next refresh catches up from it incrementally';
+    'build the state of a dynamic table that refreshes in full for now (its per-group state, its internal tables), apart from its refreshes; the next refresh catches up from it';
 
 -- ---------------------------------------------------------------------
 -- The milliseconds of a build of a table's per-group state apart

@@ -3964,6 +3964,23 @@ lock_inputs(List *unit, bool nowait)
  *		than wait for the build.  With nowait, returns false (holding
  *		nothing new) if one of them is being refreshed.
  */
+/*
+ * unit_lock
+ *		ExclusiveLock on DT relid for lock_unit; with nowait, only if free
+ *		(added to *locked), else false.
+ */
+static bool
+unit_lock(Oid relid, bool nowait, List **locked)
+{
+	if (!nowait)
+		LockRelationOid(relid, ExclusiveLock);
+	else if (ConditionalLockRelationOid(relid, ExclusiveLock))
+		*locked = lappend_oid(*locked, relid);
+	else
+		return false;
+	return true;
+}
+
 static bool
 lock_unit(List *unit, bool nowait)
 {
@@ -3980,11 +3997,7 @@ lock_unit(List *unit, bool nowait)
 
 		if (OidIsValid(parent) && list_member_oid(unit, parent))
 			internal = lappend_oid(internal, relid);
-		else if (!nowait)
-			LockRelationOid(relid, ExclusiveLock);
-		else if (ConditionalLockRelationOid(relid, ExclusiveLock))
-			locked = lappend_oid(locked, relid);
-		else
+		else if (!unit_lock(relid, nowait, &locked))
 			break;
 	}
 	if (lc == NULL)
@@ -3995,12 +4008,11 @@ lock_unit(List *unit, bool nowait)
 			DtEntry    *parent = catalog_read_entry(names_internal_parent(relid), true);
 
 			if (parent != NULL && !parent->state_valid)
-				(void) ConditionalLockRelationOid(relid, ExclusiveLock);
-			else if (!nowait)
-				LockRelationOid(relid, ExclusiveLock);
-			else if (ConditionalLockRelationOid(relid, ExclusiveLock))
-				locked = lappend_oid(locked, relid);
-			else
+			{
+				if (ConditionalLockRelationOid(relid, ExclusiveLock))
+					locked = lappend_oid(locked, relid);
+			}
+			else if (!unit_lock(relid, nowait, &locked))
 				break;
 		}
 		if (lc == NULL)

@@ -104,20 +104,24 @@ BEGIN
 END
 $$;
 
--- cheap_full(): every table's history says a full refresh costs 10 ms, an
--- incremental one of 10 rows 100 ms: the next refresh that reads changes
--- is full and sets the internal tables aside
-CREATE FUNCTION cheap_full() RETURNS void LANGUAGE sql AS $$
+-- history(full, incremental): every table's history says a full refresh
+-- costs full, an incremental one of 10 rows incremental
+CREATE FUNCTION history("full" interval, incremental interval) RETURNS void LANGUAGE sql AS $$
 DELETE FROM dt_internal.refresh_log WHERE relid IN (SELECT name::regclass FROM bi_dts);
 INSERT INTO dt_internal.refresh_log (relid, table_name, refresh_start_time, refresh_end_time,
                                      refresh_action, refresh_trigger, state, changes, state_message)
-SELECT b.name::regclass, b.name, t, t + interval '10 ms', 'FULL', 'MANUAL', 'SUCCEEDED', NULL,
+SELECT b.name::regclass, b.name, t, t + "full", 'FULL', 'MANUAL', 'SUCCEEDED', NULL,
        'an incremental refresh of (written by the test)'
   FROM bi_dts b, generate_series(1, 3), LATERAL (SELECT now() - interval '1 hour' AS t) n;
 INSERT INTO dt_internal.refresh_log (relid, table_name, refresh_start_time, refresh_end_time,
                                      refresh_action, refresh_trigger, state, changes)
-SELECT b.name::regclass, b.name, t, t + interval '100 ms', 'INCREMENTAL', 'MANUAL', 'SUCCEEDED', 10
+SELECT b.name::regclass, b.name, t, t + incremental, 'INCREMENTAL', 'MANUAL', 'SUCCEEDED', 10
   FROM bi_dts b, generate_series(1, 3), LATERAL (SELECT now() - interval '1 hour' AS t) n;
+$$;
+-- cheap_full(): a full refresh 10 ms, an incremental one 100 ms: the next
+-- refresh that reads changes is full and sets the internal tables aside
+CREATE FUNCTION cheap_full() RETURNS void LANGUAGE sql AS $$
+SELECT history('10 ms', '100 ms')
 $$;
 
 -- state(): per table, is its state valid, built apart, and how many of its
@@ -206,16 +210,7 @@ SET pg_dynamic_tables.adaptive_refresh = on;
 SELECT cheap_full();
 SELECT writes(20);
 SELECT name, action, equal FROM refresh_all();
-DELETE FROM dt_internal.refresh_log WHERE relid IN (SELECT name::regclass FROM bi_dts);
-INSERT INTO dt_internal.refresh_log (relid, table_name, refresh_start_time, refresh_end_time,
-                                     refresh_action, refresh_trigger, state, changes, state_message)
-SELECT b.name::regclass, b.name, t, t + interval '1 s', 'FULL', 'MANUAL', 'SUCCEEDED', NULL,
-       'an incremental refresh of (written by the test)'
-  FROM bi_dts b, generate_series(1, 3), LATERAL (SELECT now() - interval '1 hour' AS t) n;
-INSERT INTO dt_internal.refresh_log (relid, table_name, refresh_start_time, refresh_end_time,
-                                     refresh_action, refresh_trigger, state, changes)
-SELECT b.name::regclass, b.name, t, t + interval '1 ms', 'INCREMENTAL', 'MANUAL', 'SUCCEEDED', 10
-  FROM bi_dts b, generate_series(1, 3), LATERAL (SELECT now() - interval '1 hour' AS t) n;
+SELECT history('1 s', '1 ms');
 SET pg_dynamic_tables.build_state_apart = on;
 SELECT writes(5);
 SELECT * FROM refresh_all();
@@ -233,4 +228,4 @@ SELECT count(*) AS internal_left FROM dt_internal.dynamic_table
  WHERE relid::regclass::text LIKE 'dt_internal.sub\_%';
 DROP VIEW bi_subs;
 DROP TABLE bi_dts, bi_o, bi_l, bi_p;
-DROP FUNCTION writes(int), refresh_all(), cheap_full(), state();
+DROP FUNCTION writes(int), refresh_all(), cheap_full(), history(interval, interval), state();
