@@ -124,6 +124,16 @@ CREATE FUNCTION cheap_full() RETURNS void LANGUAGE sql AS $$
 SELECT history('10 ms', '100 ms')
 $$;
 
+-- aside_all(): with adaptive refresh and a history saying full refreshes
+-- are cheaper (cheap_full), writes, then each table refreshed: in full,
+-- its internal tables set aside
+CREATE FUNCTION aside_all() RETURNS TABLE (name text, action text, equal boolean) LANGUAGE sql
+SET pg_dynamic_tables.adaptive_refresh = on AS $$
+SELECT cheap_full();
+SELECT writes(20);
+SELECT r.name, r.action, r.equal FROM refresh_all() r
+$$;
+
 -- state(): per table, is its state valid, built apart, and how many of its
 -- internal tables are populated
 CREATE FUNCTION state() RETURNS TABLE (name text, valid boolean, built_apart boolean, populated bigint)
@@ -140,12 +150,8 @@ SELECT name, action, equal FROM refresh_all();
 
 -- 1. Set aside by adaptive refresh, then built apart: the internal tables
 -- are refreshed in full by the build, the next refresh catches up.
-SET pg_dynamic_tables.adaptive_refresh = on;
-SELECT cheap_full();
-SELECT writes(20);
-SELECT name, action, equal FROM refresh_all();
+SELECT * FROM aside_all();
 SELECT * FROM state();
-SET pg_dynamic_tables.adaptive_refresh = off;
 SELECT writes(20);
 SELECT name, dt.build_state(name::regclass) AS built FROM bi_dts ORDER BY name;
 SELECT * FROM state();
@@ -171,11 +177,7 @@ SELECT writes(30);
 SELECT name, action, equal FROM refresh_all();
 
 -- 2. The build, the writes and the refreshes in one transaction.
-SET pg_dynamic_tables.adaptive_refresh = on;
-SELECT cheap_full();
-SELECT writes(20);
-SELECT name, action, equal FROM refresh_all();
-SET pg_dynamic_tables.adaptive_refresh = off;
+SELECT * FROM aside_all();
 BEGIN;
 SELECT writes(10);
 SELECT count(*) FILTER (WHERE dt.build_state(name::regclass)) AS built FROM bi_dts;
@@ -188,11 +190,7 @@ SELECT * FROM state();
 
 -- 3. A rebuild marker after the build (TRUNCATE): the internal tables
 -- built apart are of no use; forgotten, and rebuilt by the refresh.
-SET pg_dynamic_tables.adaptive_refresh = on;
-SELECT cheap_full();
-SELECT writes(20);
-SELECT name, action, equal FROM refresh_all();
-SET pg_dynamic_tables.adaptive_refresh = off;
+SELECT * FROM aside_all();
 SELECT count(*) FILTER (WHERE dt.build_state(name::regclass)) AS built FROM bi_dts;
 CREATE TEMP TABLE bi_copy AS SELECT * FROM bi_l;
 TRUNCATE bi_l;
@@ -206,10 +204,8 @@ SELECT name, action, equal FROM refresh_all();
 -- refresh whose history says rebuilding the internal tables would pay
 -- refreshes in full from the query instead, leaving them set aside (its
 -- message says so); nothing changed, the next is NO_DATA, not a rebuild.
+SELECT * FROM aside_all();
 SET pg_dynamic_tables.adaptive_refresh = on;
-SELECT cheap_full();
-SELECT writes(20);
-SELECT name, action, equal FROM refresh_all();
 SELECT history('1 s', '1 ms');
 SET pg_dynamic_tables.build_state_apart = on;
 SELECT writes(5);
@@ -228,4 +224,4 @@ SELECT count(*) AS internal_left FROM dt_internal.dynamic_table
  WHERE relid::regclass::text LIKE 'dt_internal.sub\_%';
 DROP VIEW bi_subs;
 DROP TABLE bi_dts, bi_o, bi_l, bi_p;
-DROP FUNCTION writes(int), refresh_all(), cheap_full(), history(interval, interval), state();
+DROP FUNCTION writes(int), refresh_all(), aside_all(), cheap_full(), history(interval, interval), state();
