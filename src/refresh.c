@@ -2091,6 +2091,18 @@ aside_what(DtAnalysis *an)
 }
 
 /*
+ * said
+ *		The word one or many, as the messages about the state what
+ *		(aside_what) take it: one for the per-group state alone, many where
+ *		internal tables are part of it ("is" or "are").
+ */
+static const char *
+said(const char *what, const char *one, const char *many)
+{
+	return strcmp(what, "per-group state") == 0 ? one : many;
+}
+
+/*
  * internal_unheld
  *		Does this transaction lack the refresh lock of an internal DT of DT
  *		relid?  lock_unit takes those of a DT whose state is aside without
@@ -2153,7 +2165,7 @@ static void
 rebuild_state(DtDecision *d, bool populated, const char *expected, const char *what)
 {
 	bool		merge = strncmp(what, "per-group", 9) == 0;
-	const char *verb = strcmp(what, "per-group state") == 0 ? "was" : "were";
+	const char *verb = said(what, "was", "were");
 
 	d->action = DT_ACTION_FULL;
 	d->state_rebuilt = true;
@@ -2523,8 +2535,7 @@ catch_up(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 *inpu
 		d->set_aside = true;
 		d->message = d->why = psprintf("its %s %s built apart (dt.build_state) after this refresh began: "
 									   "refreshed in full from the query, its %s %s up at the next refresh",
-									   what, p->an->internal > 0 ? "were" : "was", what,
-									   p->an->internal > 0 ? "catch" : "catches");
+									   what, said(what, "was", "were"), what, said(what, "catches", "catch"));
 		return true;
 	}
 	window[0] = entry->state_snapshot;
@@ -2552,7 +2563,7 @@ catch_up(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 *inpu
 		{
 			d->action = DT_ACTION_NO_DATA;
 			d->why = psprintf("nothing it reads changed (its %s, built apart, %s valid from now on)", what,
-							  p->an->internal > 0 ? "are" : "is");
+							  said(what, "is", "are"));
 			return true;
 		}
 		d->action = DT_ACTION_INCREMENTAL;
@@ -2561,7 +2572,7 @@ catch_up(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 *inpu
 		d->changes = state_rows;
 		d->message = d->why = d->refill
 			? psprintf("its %s, built apart (dt.build_state) as of an earlier position, caught up with the "
-					   "changes since, and the table was filled from %s", what, p->an->internal > 0 ? "them" : "it")
+					   "changes since, and the table was filled from %s", what, said(what, "it", "them"))
 			: psprintf("its %s, built apart (dt.build_state) as of its position, caught up: only the changes "
 					   "since are read", what);
 		return true;
@@ -2628,7 +2639,7 @@ builds_apart(DtEntry *entry)
 static void
 build_apart_or_rebuild(DtDecision *d, DtEntry *entry, const char *message, const char *what, bool explaining)
 {
-	const char *verb = strcmp(what, "per-group state") == 0 ? "is" : "are";
+	const char *verb = said(what, "is", "are");
 	int			waited;
 
 	if (refresh_build_apart == DT_BUILD_APART_OFF)
@@ -2817,8 +2828,7 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 		{
 			d->action = DT_ACTION_NO_DATA;
 			d->why = psprintf("nothing it reads changed (its %s, set aside, %s built apart when a refresh "
-							  "needs %s)", what, strcmp(what, "per-group state") == 0 ? "is" : "are",
-							  strcmp(what, "per-group state") == 0 ? "it" : "them");
+							  "needs %s)", what, said(what, "is", "are"), said(what, "it", "them"));
 		}
 		else
 			rebuild_state(d, true, has_changes ? message : NULL, what);
@@ -3096,8 +3106,7 @@ choose_and_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *
 			d.state_rebuilt = false;
 			d.message = psprintf("its %s %s being built apart (dt.build_state), or %s after this refresh "
 								 "began: refreshed in full from the query, its %s set aside", aside_what(p->an),
-								 p->an->strategy == DT_STRATEGY_MERGE && p->an->internal == 0 ? "is" : "are",
-								 p->an->strategy == DT_STRATEGY_MERGE && p->an->internal == 0 ? "was" : "were",
+								 said(aside_what(p->an), "is", "are"), said(aside_what(p->an), "was", "were"),
 								 aside_what(p->an));
 		}
 		/* the internal DTs its unit skipped, read by the full refresh */
