@@ -1880,7 +1880,7 @@ scheduling_enabled(void)
 }
 
 /*
- * builds_apart
+ * database_builds_apart
  *		Do the refresh workers of this database build states apart
  *		(build_state_when_idle)?  So they do unless
  *		pg_dynamic_tables.build_state_apart is off for them: in the server's
@@ -1892,7 +1892,7 @@ scheduling_enabled(void)
  *		scheduler off, such builds are all the workers would do there).
  */
 static bool
-builds_apart(void)
+database_builds_apart(void)
 {
 	char	   *value;
 	bool		on;
@@ -1908,21 +1908,21 @@ builds_apart(void)
 
 /*
  * build_apart_here
- *		Would a refresh worker of this database build a per-group state set
- *		aside apart from the refreshes (refresh_workers_build)?  So it would
- *		where its workers build states apart (builds_apart) and there are
- *		two worker slots or more (a worker builds only while another slot is
- *		free or idle: build_state_work), whether the scheduler runs there or
- *		not: where it does not (tables refreshed only by hand), the launcher
- *		starts a worker for the build, which schedules nothing and exits
- *		when idle.  If so and at_commit, this database's workers are asked
+ *		Would a refresh worker of this database build a state set aside
+ *		apart from the refreshes (refresh_workers_build)?  So it would
+ *		where its workers build states apart (database_builds_apart) and
+ *		there are two worker slots or more (a worker builds only while
+ *		another slot is free or idle: build_state_work), whether the
+ *		scheduler runs there or not: where it does not (tables refreshed
+ *		only by hand), the launcher starts a worker for the build, which
+ *		schedules nothing and exits when idle.  If so and at_commit, this database's workers are asked
  *		to look for it when this transaction commits (builds_wanted).  In a
  *		transaction.
  */
 static bool
 build_apart_here(bool at_commit)
 {
-	if (shared == NULL || workers_max_refreshes < 2 || !builds_apart())
+	if (shared == NULL || workers_max_refreshes < 2 || !database_builds_apart())
 		return false;
 	if (at_commit)
 		build_wanted_at_commit = true;
@@ -2969,15 +2969,15 @@ build_error_context(void *arg)
  *		workers_cancel_refresh), within pg_dynamic_tables.refresh_timeout,
  *		and takes the build's locks only if they are free (if not, the
  *		build is tried again at a later idle pass).  None where the workers
- *		build no states apart (builds_apart); build->none if there is none
- *		to build.
+ *		build no states apart (database_builds_apart); build->none if there
+ *		is none to build.
  */
 static void
 build_state_work(void *arg)
 {
 	StateBuild *build = (StateBuild *) arg;
 	WorkerSlot *me = &shared->workers[my_worker_slot];
-	List	   *builds = builds_apart() ? catalog_states_to_build() : NIL;
+	List	   *builds = database_builds_apart() ? catalog_states_to_build() : NIL;
 	ListCell   *lc;
 	double		ms;
 	bool		locked;
