@@ -185,6 +185,15 @@ static bool planned_window = false;
 static int64 unit_internal_rows = 0;
 static bool unit_internal_planned = false;
 
+/*
+ * For the same refresh: why one of those internal DTs left its window to
+ * it (leave_to_parent), which makes it full from the query; or NULL.
+ */
+static const char *unit_left_to_parent = NULL;
+
+/* Why an internal DT of group_parent (below) left its window to it. */
+static char *group_left_to_parent = NULL;
+
 /* ---------------------------------------------------------------------
  * Plan cache
  * ---------------------------------------------------------------------
@@ -1870,6 +1879,29 @@ changed_input_rows(List *changed)
 }
 
 /*
+ * cold_window
+ *		Is a window of "bulk" rows of the inputs "changed" (relids), larger
+ *		than any timed, of BULK_MIN_ROWS or more and at least
+ *		1 / ADAPTIVE_COLD_SHARE of the rows those inputs hold
+ *		(changed_input_rows)?  If so, *why says so.
+ */
+static bool
+cold_window(int64 bulk, List *changed, char **why)
+{
+	double		input_rows;
+
+	if (bulk < BULK_MIN_ROWS)
+		return false;
+	input_rows = changed_input_rows(changed);
+	if (input_rows <= 0 || bulk * ADAPTIVE_COLD_SHARE < input_rows)
+		return false;
+	*why = psprintf("%lld changed rows, %.0f%% of the about %.0f rows of the inputs that changed and more "
+					"than twice any timed, was expected to cost more than a full refresh",
+					(long long) bulk, 100.0 * bulk / input_rows, input_rows);
+	return true;
+}
+
+/*
  * adaptive_full
  *		Is a full refresh of the DT relid expected to cost less than an
  *		incremental one of "changes" rows as its history counts them
@@ -1885,8 +1917,9 @@ changed_input_rows(List *changed)
  *		it was the wrong guess).
  *		A window larger than any timed, of BULK_MIN_ROWS or more and at
  *		least 1 / ADAPTIVE_COLD_SHARE of the rows the changed inputs hold
- *		(changed_input_rows, read only for such a window), is full without
- *		them.
+ *		(cold_window, which reads them only for such a window), is full
+ *		without them (an internal DT with a per-group state leaves it to
+ *		its parent before: leave_to_parent).
  *		Otherwise, without a refresh of either kind in the history, or
  *		with pg_dynamic_tables.adaptive_refresh off, it is incremental; so is
  *		an internal DT, which is its parent's state: the parent's history,
@@ -1935,7 +1968,7 @@ adaptive_full(Oid relid, const char *what, bool aside, int64 changes, int64 bulk
 	double		incremental_ms = 0;
 	double		rebuild_ms;
 	double		full_floor_ms;
-	double		input_rows = 0;
+	char	   *cold;
 	bool		extrapolated = true;
 	double		reach = 0;
 	double		smallest;
@@ -1950,14 +1983,9 @@ adaptive_full(Oid relid, const char *what, bool aside, int64 changes, int64 bulk
 		incremental_ms = expected_incremental_ms(&costs, changes, &reach);
 		extrapolated = reach > 2;
 	}
-	if (extrapolated && bulk >= BULK_MIN_ROWS)
-		input_rows = changed_input_rows(changed);
-	if (input_rows > 0 && bulk * ADAPTIVE_COLD_SHARE >= input_rows)
+	if (extrapolated && cold_window(bulk, changed, &cold))
 	{
-		*message = psprintf(DT_MESSAGE_ADAPTIVE_FULL "%lld changed rows, %.0f%% of the about %.0f rows "
-							"of the inputs that changed and more than twice any timed, was expected to "
-							"cost more than a full refresh; refreshed in full%s",
-							(long long) bulk, 100.0 * bulk / input_rows, input_rows, how);
+		*message = psprintf(DT_MESSAGE_ADAPTIVE_FULL "%s; refreshed in full%s", cold, how);
 		return true;
 	}
 	if (costs.nincremental == 0 || costs.nfull == 0 || OidIsValid(names_internal_parent(relid)))
@@ -2071,6 +2099,8 @@ typedef struct DtDecision
 	bool		forget_state;	/* the state built apart is of no use */
 	bool		refill;			/* a catch-up that fills the DT from the state
 								 * after the merge */
+	char	   *to_parent;		/* an internal DT that leaves its window to
+								 * its parent (leave_to_parent): why */
 } DtDecision;
 
 /*
@@ -2210,14 +2240,18 @@ position_window(const DtEntry *entry, Datum *window)
 	window[2] = Int32GetDatum((int32) entry->position_cid);
 }
 
+static bool leave_to_parent(DtPlanSet *p, DtEntry *entry, DtDecision *d, int64 rows, int64 markers,
+							const char *what);
+
 /*
  * internal_window
  *		Add to *rows, *markers and *changed the change window of internal
  *		DT subrelid as of snap (internal_windows): one without a position
- *		counts as a rebuild marker.
+ *		counts as a rebuild marker.  With left, and *left NULL, *left says
+ *		why if its window would be left to its parent (leave_to_parent).
  */
 static void
-internal_window(Oid subrelid, Snapshot snap, int64 *rows, int64 *markers, List **changed)
+internal_window(Oid subrelid, Snapshot snap, int64 *rows, int64 *markers, List **changed, char **left)
 {
 	DtEntry    *sub = catalog_read_entry(subrelid, false);
 	Datum		window[3];
@@ -2248,6 +2282,15 @@ internal_window(Oid subrelid, Snapshot snap, int64 *rows, int64 *markers, List *
 	*rows += n;
 	*markers += m;
 	*changed = list_concat_unique_oid(*changed, sub_changed);
+	if (left != NULL && *left == NULL)
+	{
+		DtDecision	d = {0};
+
+		d.changes = n;
+		d.changed = sub_changed;
+		if (leave_to_parent(get_plans(sub), sub, &d, n, m, aside_what(get_plans(sub)->an)))
+			*left = d.to_parent;
+	}
 }
 
 /*
@@ -2259,12 +2302,12 @@ internal_window(Oid subrelid, Snapshot snap, int64 *rows, int64 *markers, List *
  *		without a position counts as a rebuild marker.
  */
 static void
-internal_windows(DtEntry *entry, Snapshot snap, int64 *rows, int64 *markers, List **changed)
+internal_windows(DtEntry *entry, Snapshot snap, int64 *rows, int64 *markers, List **changed, char **left)
 {
 	ListCell   *lc;
 
 	foreach(lc, catalog_internal_dts(entry->relid))
-		internal_window(lfirst_oid(lc), snap, rows, markers, changed);
+		internal_window(lfirst_oid(lc), snap, rows, markers, changed, left);
 }
 
 /*
@@ -2277,10 +2320,11 @@ internal_windows(DtEntry *entry, Snapshot snap, int64 *rows, int64 *markers, Lis
  *		*changed (what they write is not known before: every one, for the
  *		statements explained).  Before, explain said NO_DATA where only the
  *		inputs of its internal tables had changed, and the refresh was
- *		incremental.
+ *		incremental.  *left as internal_window's: why one would leave its
+ *		window to entry, or NULL.
  */
 static int64
-pending_under(DtPlanSet *p, DtEntry *entry, Snapshot snap, List **changed)
+pending_under(DtPlanSet *p, DtEntry *entry, Snapshot snap, List **changed, char **left)
 {
 	int64		rows = 0;
 	int64		markers = 0;
@@ -2288,7 +2332,8 @@ pending_under(DtPlanSet *p, DtEntry *entry, Snapshot snap, List **changed)
 	List	   *ignored = NIL;
 	ListCell   *lc;
 
-	internal_windows(entry, snap, &rows, &markers, &ignored);
+	*left = NULL;
+	internal_windows(entry, snap, &rows, &markers, &ignored, left);
 	foreach(lc, p->sql->count_relids)
 	{
 		if (rows + markers > 0 && list_member_oid(subs, lfirst_oid(lc)))
@@ -2303,6 +2348,30 @@ pending_under(DtPlanSet *p, DtEntry *entry, Snapshot snap, List **changed)
  * a narrow table.
  */
 #define MARKER_ASIDE_PAGES 64
+
+/*
+ * input_pages
+ *		The pages the inputs of the plans p take now; 0 if one is not a
+ *		table.
+ */
+static BlockNumber
+input_pages(DtPlanSet *p)
+{
+	BlockNumber pages = 0;
+	ListCell   *lc;
+
+	foreach(lc, p->sql->count_relids)
+	{
+		Relation	rel;
+
+		if (get_rel_relkind(lfirst_oid(lc)) != RELKIND_RELATION)
+			return 0;
+		rel = table_open(lfirst_oid(lc), AccessShareLock);
+		pages += RelationGetNumberOfBlocks(rel);
+		table_close(rel, NoLock);
+	}
+	return pages;
+}
 
 /*
  * marker_action
@@ -2321,22 +2390,12 @@ pending_under(DtPlanSet *p, DtEntry *entry, Snapshot snap, List **changed)
 static void
 marker_action(DtPlanSet *p, DtDecision *d, const char *what)
 {
-	BlockNumber pages = 0;
-	ListCell   *lc;
+	BlockNumber pages;
 
 	d->why = "an input was truncated or bulk-loaded, or rows arrived or left without DML (partitions)";
 	if (what == NULL || !refresh_adaptive)
 		return;
-	foreach(lc, p->sql->count_relids)
-	{
-		Relation	rel;
-
-		if (get_rel_relkind(lfirst_oid(lc)) != RELKIND_RELATION)
-			return;
-		rel = table_open(lfirst_oid(lc), AccessShareLock);
-		pages += RelationGetNumberOfBlocks(rel);
-		table_close(rel, NoLock);
-	}
+	pages = input_pages(p);
 	if (pages < MARKER_ASIDE_PAGES)
 		return;
 	d->set_aside = true;
@@ -2675,6 +2734,77 @@ build_apart_or_rebuild(DtDecision *d, DtEntry *entry, const char *message, const
 }
 
 /*
+ * leave_to_parent
+ *		Does entry, an internal DT with a per-group state (what) whose
+ *		parent's unit refreshes it before the parent, leave its window to
+ *		the parent?  So where, with adaptive refresh, the window would make
+ *		it full from its query and set its state aside: a window larger
+ *		than any it timed that holds much of its inputs (cold_window), or a
+ *		rebuild marker over inputs of MARKER_ASIDE_PAGES or more
+ *		(marker_action).  Its next refresh, inside its parent's, would
+ *		rebuild that state inline (several times its query), and its full
+ *		refresh cost about its query too, while the parent read what it
+ *		wrote.  The parent is refreshed in full from its query instead, its
+ *		state set aside, internal DTs with it, to be built apart
+ *		(choose_and_refresh); this DT is not refreshed, and its window
+ *		stays until they are.  d->to_parent says why, as the parent's
+ *		history will (after "an incremental refresh of").
+ */
+static bool
+leave_to_parent(DtPlanSet *p, DtEntry *entry, DtDecision *d, int64 rows, int64 markers, const char *what)
+{
+	Oid			parent = names_internal_parent(entry->relid);
+	DtEntry    *parent_entry;
+	DtRefreshCosts costs;
+	double		reach = 0;
+	BlockNumber pages;
+	char	   *cold;
+
+	if (!OidIsValid(parent) || what == NULL || !entry->state_valid || !refresh_adaptive ||
+		(markers == 0 && rows < BULK_MIN_ROWS))
+		return false;
+	parent_entry = catalog_read_entry(parent, true);
+	if (parent_entry == NULL || !parent_entry->state_valid)
+		return false;			/* its parent's rebuild or build refreshes it */
+	if (markers > 0)
+	{
+		pages = input_pages(p);
+		if (pages < MARKER_ASIDE_PAGES)
+			return false;
+		d->to_parent = psprintf("its internal table \"%s\" cannot be made: a rebuild marker under it (an "
+								"input truncated or bulk-loaded, or rows that arrived or left without DML), "
+								"its inputs taking %u pages", get_rel_name(entry->relid), pages);
+	}
+	else
+	{
+		catalog_refresh_costs(entry->relid, ADAPTIVE_PROBE_AFTER, &costs);
+		if (costs.nincremental > 0)
+			(void) expected_incremental_ms(&costs, d->changes, &reach);
+		if ((costs.nincremental > 0 && reach <= 2) || !cold_window(rows, d->changed, &cold))
+			return false;
+		d->to_parent = psprintf("its internal table \"%s\" over %s", get_rel_name(entry->relid), cold);
+	}
+	d->action = DT_ACTION_NO_DATA;
+	d->why = psprintf("left to its parent, refreshed in full from the query: an incremental refresh of %s",
+					  d->to_parent);
+	return true;
+}
+
+/*
+ * left_full
+ *		Decide the full refresh from the query of a DT (its state what)
+ *		that one of its internal DTs left its window to (leave_to_parent,
+ *		saying why: left), setting its state aside.
+ */
+static void
+left_full(DtDecision *d, const char *left, const char *what)
+{
+	d->message = d->why = psprintf(DT_MESSAGE_ADAPTIVE_FULL "%s; refreshed in full from the query, its %s set "
+								   "aside", left, what);
+	d->set_aside = true;
+}
+
+/*
  * decide_action
  *		Choose the action of a refresh of entry as of snap (counting the
  *		change window when it depends on it; input_counts as count_window),
@@ -2694,6 +2824,7 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 	char	   *message;
 	Oid			uncaptured = input_where(p, capture_disabled_within);
 	int			failed_ago;
+	char	   *left;
 
 	memset(d, 0, sizeof(DtDecision));
 	d->action = DT_ACTION_FULL;
@@ -2755,6 +2886,12 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 			: "the first refresh after a restore is full";
 		return;
 	}
+	if (unit_left_to_parent != NULL && what != NULL)
+	{
+		/* its state is no longer valid (choose_and_refresh) */
+		left_full(d, unit_left_to_parent, what);
+		return;
+	}
 	failed_ago = what != NULL && !entry->state_valid && entry->populated ? rebuild_failed_ago(p, entry->relid) : -1;
 	if (what != NULL && !entry->state_valid &&
 		(!entry->populated || p->an->always_full ||
@@ -2776,8 +2913,17 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 	count_window(p, d->window, snap, &rows, &markers, &d->changed, input_counts);
 	d->counted = true;
 	if (explaining && p->an->internal > 0 && entry->state_valid)
-		internal_rows = under = pending_under(p, entry, snap, &d->changed);
+	{
+		internal_rows = under = pending_under(p, entry, snap, &d->changed, &left);
+		if (left != NULL && what != NULL)
+		{
+			left_full(d, left, what);
+			return;
+		}
+	}
 	d->changes = history_rows(p, entry->relid, rows, internal_rows);
+	if (!explaining && leave_to_parent(p, entry, d, rows, markers, what))
+		return;
 	if (what != NULL && !entry->state_valid && entry->has_state_position &&
 		catch_up(p, entry, snap, d, input_counts, explaining))
 		return;
@@ -2802,7 +2948,7 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 			return;
 		}
 		if (p->an->internal > 0)
-			internal_windows(entry, snap, &under, &markers, &d->changed);
+			internal_windows(entry, snap, &under, &markers, &d->changed, NULL);
 		d->changes += under;
 		has_changes = rows + under > 0 && markers == 0;
 		if (has_changes && adaptive_full(entry->relid, what, true, d->changes, rows + under, d->changed, &message))
@@ -2875,6 +3021,8 @@ typedef struct RefreshCall
 	bool		clean_logs;
 	bool		internal_refreshed;
 	bool		internal_moved;
+	bool		left_to_parent; /* an internal DT that did nothing
+								 * (leave_to_parent) */
 } RefreshCall;
 
 static RefreshCall current_call;
@@ -3069,6 +3217,15 @@ choose_and_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *
 	bool		internal_planned = unit_internal_planned;
 
 	decide_action(p, entry, snap, &d, NULL, unit_internal_rows, false);
+	if (d.to_parent != NULL)
+	{
+		/* its parent, refreshed next, sets its state aside */
+		catalog_set_state_valid(names_internal_parent(entry->relid), false);
+		CommandCounterIncrement();
+		group_left_to_parent = MemoryContextStrdup(TopTransactionContext, d.to_parent);
+		current_call.left_to_parent = true;
+		return;
+	}
 	if (d.forget_state)
 		catalog_clear_state_position(entry->relid);
 	if (d.action == DT_ACTION_NO_DATA)
@@ -3795,7 +3952,7 @@ refresh_one(Oid relid, Snapshot snap, TimestampTz data_timestamp, const char *tr
 	List	   *logs;
 	ListCell   *lc;
 	MemoryContext cxt = CurrentMemoryContext;
-	RefreshCall call = {data_timestamp, trigger, fresh, clean_logs, false, false};
+	RefreshCall call = {data_timestamp, trigger, fresh, clean_logs, false, false, false};
 	bool		after_internal = false; /* its unit refreshed its internal DTs */
 	ErrorContextCallback context;
 
@@ -3813,6 +3970,7 @@ refresh_one(Oid relid, Snapshot snap, TimestampTz data_timestamp, const char *tr
 		group_start = start;
 		group_rows = 0;
 		group_planned = false;
+		group_left_to_parent = NULL;
 	}
 	else if (refreshing == NIL && relid == group_parent)
 	{
@@ -3821,6 +3979,7 @@ refresh_one(Oid relid, Snapshot snap, TimestampTz data_timestamp, const char *tr
 	}
 	unit_internal_rows = after_internal ? group_rows : 0;
 	unit_internal_planned = after_internal && group_planned;
+	unit_left_to_parent = after_internal ? group_left_to_parent : NULL;
 	entry = read_locked_entry(relid);
 	refuse_unsafe_refresh(relid);
 	/* after pg_upgrade: the tree stored again, from the definition */
@@ -3874,6 +4033,13 @@ refresh_one(Oid relid, Snapshot snap, TimestampTz data_timestamp, const char *tr
 	}
 	AtEOXact_GUC(false, guc_level);
 	catalog_end_as_owner(saved_user, saved_context);
+	if (call.left_to_parent)
+	{
+		/* not refreshed: its window stays, and its parent's row says why */
+		SPI_finish();
+		error_context_stack = context.previous;
+		return;
+	}
 	catalog_save_position(relid, snap, cid, data_timestamp, true);
 	/* made in the SPI connection's memory, which goes with it */
 	if (stats->message != NULL)

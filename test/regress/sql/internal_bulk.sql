@@ -1,0 +1,131 @@
+-- An internal table (src/internal.c) with a per-group state of its own,
+-- under a batch that would make it full (adaptive refresh: a window larger
+-- than any it timed that holds much of its inputs, or a rebuild marker:
+-- src/refresh.c, leave_to_parent).  Its own full refresh set its state
+-- aside, and its next refresh, inside its parent's, rebuilt that state
+-- inline; now it leaves its window to its parent, which is refreshed in
+-- full from its query, its internal tables set aside, to be built apart.
+-- The shapes: an IN over a join (TPC-H Q20) and an aggregate over an
+-- aggregate (Q13).  Every table is compared with its query
+-- (test/oracle.sql) after every refresh.
+SET pg_dynamic_tables.adaptive_refresh = on;
+SET pg_dynamic_tables.build_state_apart = on;
+CREATE TABLE ib_o (k int PRIMARY KEY, c int, prio text);
+CREATE TABLE ib_l (k int, n int, p int, qty int, PRIMARY KEY (k, n));
+CREATE TABLE ib_p (p int PRIMARY KEY, name text);
+INSERT INTO ib_p SELECT i, 'part' || i FROM generate_series(1, 2000) i;
+INSERT INTO ib_o SELECT i, i % 500, 'p' || i % 3 FROM generate_series(1, 30000) i;
+INSERT INTO ib_l SELECT k, n, 1 + (k * 7 + n * 13) % 2000, 1 + (k + n) % 20
+  FROM generate_series(1, 30000) k, generate_series(1, 2) n;
+ANALYZE ib_o, ib_l, ib_p;
+
+CREATE TABLE ib_dts (name text, query text);
+INSERT INTO ib_dts VALUES
+  ('ib_q20', 'SELECT p.p, p.name FROM ib_p p
+               WHERE p.p IN (SELECT l.p FROM ib_l l JOIN ib_o o ON o.k = l.k
+                              WHERE o.prio = ''p1'' AND l.qty > 17)'),
+  ('ib_q13', 'SELECT cnt, count(*) AS custdist
+                FROM (SELECT c, count(k) AS cnt FROM ib_o GROUP BY c) s GROUP BY cnt');
+SELECT count(dt.create_dynamic_table(name, query, refresh_mode => 'incremental')) AS created FROM ib_dts;
+CREATE VIEW ib_subs AS
+SELECT b.name, s.relid
+  FROM ib_dts b JOIN dt_internal.dynamic_table s
+    ON s.relid::regclass::text LIKE format('dt_internal.sub\_%s\_%%', b.name::regclass::oid);
+SELECT name, count(*) AS internal_tables FROM ib_subs GROUP BY name ORDER BY name;
+
+-- small(i): a few orders and lines changed, a part renamed
+CREATE FUNCTION small(i int) RETURNS void LANGUAGE sql AS $$
+UPDATE ib_o SET prio = 'p1', c = (c + 7) % 500 WHERE k IN (3 * i + 1, 3 * i + 3001, 3 * i + 6001);
+UPDATE ib_l SET qty = CASE WHEN qty > 17 THEN 1 ELSE 20 END WHERE k IN (3 * i + 1, 3 * i + 3001, 3 * i + 6001);
+UPDATE ib_p SET name = name || '.' WHERE p IN (i, i + 500);
+$$;
+
+-- refresh_all(): each table's action, its message (names and figures
+-- masked), and whether it equals its query
+CREATE FUNCTION refresh_all() RETURNS TABLE (name text, action text, message text, equal boolean)
+LANGUAGE plpgsql AS $$
+BEGIN
+    FOR name IN SELECT d.name FROM ib_dts d ORDER BY d.name LOOP
+        SELECT r.action INTO action FROM dt.refresh(name::regclass) r;
+        SELECT regexp_replace(regexp_replace(h.state_message, 'sub_[0-9]+_', 'sub_N_', 'g'),
+                              '[0-9.]+( changed rows|%| rows| ms| pages)', 'N\1', 'g') INTO message
+          FROM dt.refresh_history h WHERE h.relid = refresh_all.name::regclass
+         ORDER BY h.refresh_id DESC LIMIT 1;
+        SELECT count(*) = 0 INTO equal FROM dt_test.diff(name::regclass);
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+
+-- state(): per table, is its state valid, and how many of its internal
+-- tables are populated
+CREATE FUNCTION state() RETURNS TABLE (name text, valid boolean, populated bigint) LANGUAGE sql AS $$
+SELECT b.name, EXISTS (SELECT FROM dt_internal.state_valid v WHERE v.relid = b.name::regclass),
+       (SELECT count(*) FILTER (WHERE d.populated) FROM ib_subs s
+          JOIN dt_internal.dynamic_table d USING (relid) WHERE s.name = b.name)
+  FROM ib_dts b ORDER BY b.name
+$$;
+
+-- internal_rows(after): the internal tables' refreshes since history row
+-- "after", by trigger and action
+CREATE FUNCTION internal_rows(after bigint) RETURNS TABLE (refresh_trigger text, refresh_action text, n bigint)
+LANGUAGE sql AS $$
+SELECT l.refresh_trigger, l.refresh_action, count(*)
+  FROM dt_internal.refresh_log l JOIN ib_subs s USING (relid)
+ WHERE l.refresh_id > after GROUP BY 1, 2 ORDER BY 1, 2
+$$;
+
+SELECT small(1);
+SELECT name, action, equal FROM refresh_all();
+SELECT small(2);
+SELECT name, action, equal FROM refresh_all();
+SELECT small(3);
+SELECT name, action, equal FROM refresh_all();
+SELECT max(refresh_id) AS before_bulk FROM dt_internal.refresh_log \gset
+
+-- 1. A batch that changes every order, under the internal tables only:
+-- explained, then refreshed, each table in full from its query, its
+-- internal tables left alone (no refresh of theirs) and set aside.
+UPDATE ib_o SET prio = 'p' || (k + 1) % 3, c = (c + 11) % 500;
+SELECT e.name, a.object AS action,
+       regexp_replace(regexp_replace(a.detail, 'sub_[0-9]+_', 'sub_N_', 'g'),
+                      '[0-9.]+( changed rows|%| rows| ms| pages)', 'N\1', 'g') AS why
+  FROM ib_dts e, dt.explain_refresh(e.name::regclass) a
+ WHERE a.kind = 'action' ORDER BY e.name;
+SELECT * FROM refresh_all();
+SELECT * FROM internal_rows(:before_bulk);
+SELECT * FROM state();
+
+-- 2. Built apart, then caught up: no internal table is ever rebuilt
+-- inline.
+SELECT small(4);
+SELECT name, action, equal FROM refresh_all();
+SELECT name, dt.build_state(name::regclass) AS built FROM ib_dts ORDER BY name;
+SELECT small(5);
+SELECT name, action, equal FROM refresh_all();
+SELECT * FROM state();
+SELECT small(6);
+SELECT name, action, equal FROM refresh_all();
+SELECT * FROM internal_rows(:before_bulk);
+
+-- 3. A bulk load under the internal table of ib_q20 (a rebuild marker in
+-- the log of ib_l, which ib_q13 does not read): ib_q20 in full from its
+-- query, its internal table left alone and set aside.
+SELECT max(refresh_id) AS before_load FROM dt_internal.refresh_log \gset
+INSERT INTO ib_l SELECT k, n, 1 + (k * 11 + n) % 2000, 18 + k % 3
+  FROM generate_series(1, 30000) k, generate_series(3, 3) n;
+SELECT * FROM refresh_all();
+SELECT * FROM internal_rows(:before_load);
+SELECT * FROM state();
+SELECT name, dt.build_state(name::regclass) AS built FROM ib_dts ORDER BY name;
+SELECT small(7);
+SELECT name, action, equal FROM refresh_all();
+SELECT * FROM state();
+SELECT small(8);
+SELECT name, action, equal FROM refresh_all();
+SELECT * FROM internal_rows(:before_bulk);
+
+SELECT dt.drop_dynamic_table(name) FROM ib_dts ORDER BY name;
+DROP VIEW ib_subs;
+DROP TABLE ib_dts, ib_o, ib_l, ib_p;
+DROP FUNCTION small(int), refresh_all(), state(), internal_rows(bigint);
