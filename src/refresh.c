@@ -1685,6 +1685,22 @@ incremental_or_full(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
  */
 #define ADAPTIVE_TRY_SHARE 0.9
 
+/*
+ * It also tries one for a window whose incremental refresh is expected to
+ * take at least ADAPTIVE_TRY_LARGE_SHARE of the guess and
+ * ADAPTIVE_TRY_GROWTH times its cheapest incremental refresh: a window
+ * far larger than most, on a guess that can be several times the query
+ * (seed 000's table-type summary at 1M rows: its statement building the
+ * state, with the value counts of its percentiles, took 17.6 s, the query
+ * 4.9 s; its refreshes of 100,000 changed rows took 5.2 to 9.7 s, its
+ * usual ones 30 ms, and it stayed incremental).  Not for the usual
+ * windows, whose incremental refreshes are timed again and again (a small
+ * DT, its fixed cost a quarter of its creation's), nor for one a few
+ * times as large (TPC-H Q08 at 1% after rounds at 0.1%, below).
+ */
+#define ADAPTIVE_TRY_LARGE_SHARE 0.25
+#define ADAPTIVE_TRY_GROWTH 10.0
+
 /* compare_double: qsort's order of doubles. */
 static int
 compare_double(const void *a, const void *b)
@@ -2027,6 +2043,19 @@ adaptive_full(Oid relid, const char *what, bool aside, int64 changes, int64 bulk
 							"back rebuilding the %s (%.0f ms), so it is not rebuilt; refreshed in full%s",
 							(long long) changes, incremental_ms, costs.nincremental,
 							cheapest_incremental_ms(&costs), full_ms, ADAPTIVE_PAYBACK, what, rebuild_ms, how);
+		return true;
+	}
+	if (!aside && what != NULL && rebuild_ms > 0 && !extrapolated && !full_query_timed(&costs) &&
+		cheapest_incremental_ms(&costs) < ADAPTIVE_TRY_SHARE * full_ms &&
+		incremental_ms >= ADAPTIVE_TRY_LARGE_SHARE * full_ms &&
+		incremental_ms >= ADAPTIVE_TRY_GROWTH * cheapest_incremental_ms(&costs))
+	{
+		*message = psprintf(DT_MESSAGE_ADAPTIVE_FULL "%lld changed rows was expected to take %.0f ms "
+							"(from the last %d, the cheapest %.0f ms), a full refresh from the query %.0f ms, "
+							"a guess (never timed) that this window, far larger than most, is at least %.0f%% "
+							"of: tried to time it; refreshed in full%s",
+							(long long) changes, incremental_ms, costs.nincremental,
+							cheapest_incremental_ms(&costs), full_ms, 100 * ADAPTIVE_TRY_LARGE_SHARE, how);
 		return true;
 	}
 	if (!aside && what != NULL && rebuild_ms > 0 && !extrapolated && !full_query_timed(&costs) &&
