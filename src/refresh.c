@@ -2841,12 +2841,13 @@ left_full(DtDecision *d, const char *left, const char *what)
  *		Choose the action of a refresh of entry as of snap (counting the
  *		change window when it depends on it; input_counts as count_window),
  *		after internal_rows rows of the windows of its internal DTs that its
- *		unit refreshed before it (unit_internal_rows); or if explaining,
- *		before they are refreshed (pending_under).
+ *		unit refreshed before it (unit_internal_rows), one of which, if left_by
+ *		is not NULL, left its window to it, saying why (unit_left_to_parent);
+ *		or if explaining, before they are refreshed (pending_under).
  */
 static void
 decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 *input_counts,
-			  int64 internal_rows, bool explaining)
+			  int64 internal_rows, const char *left_by, bool explaining)
 {
 	Oid			rls = input_where(p, rls_in_force);
 	int64		rows;
@@ -2918,10 +2919,10 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 			: "the first refresh after a restore is full";
 		return;
 	}
-	if (unit_left_to_parent != NULL && what != NULL)
+	if (left_by != NULL && what != NULL)
 	{
 		/* its state is no longer valid (choose_and_refresh) */
-		left_full(d, unit_left_to_parent, what);
+		left_full(d, left_by, what);
 		return;
 	}
 	failed_ago = what != NULL && !entry->state_valid && entry->populated ? rebuild_failed_ago(p, entry->relid) : -1;
@@ -3248,7 +3249,7 @@ choose_and_refresh(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtRefreshStats *
 	DtDecision	d;
 	bool		internal_planned = unit_internal_planned;
 
-	decide_action(p, entry, snap, &d, NULL, unit_internal_rows, false);
+	decide_action(p, entry, snap, &d, NULL, unit_internal_rows, unit_left_to_parent, false);
 	if (d.to_parent != NULL)
 	{
 		/* its parent, refreshed next, sets its state aside */
@@ -3717,7 +3718,7 @@ explain_decision(List *rows, DtPlanSet *p, DtEntry *entry, bool show_data)
 	DtDecision	d;
 	ListCell   *lc;
 
-	decide_action(p, entry, snap, &d, counts, 0, true);
+	decide_action(p, entry, snap, &d, counts, 0, NULL, true);
 	UnregisterSnapshot(snap);
 	rows = explain_row(rows, "action", show_data ? names[d.action] : NULL, show_data ? d.why : NULL);
 	foreach(lc, p->sql->count_relids)

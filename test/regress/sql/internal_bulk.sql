@@ -95,6 +95,12 @@ SELECT e.name, a.object AS action,
 SELECT * FROM refresh_all();
 SELECT * FROM internal_rows(:before_bulk);
 SELECT * FROM state();
+-- Explained again in this session, after those refreshes, nothing
+-- changed since: nothing to do (the reason a table's internal table left
+-- its window to it is that refresh's only, and gone with its transaction).
+SELECT e.name, a.object AS action, a.detail AS why
+  FROM ib_dts e, dt.explain_refresh(e.name::regclass) a
+ WHERE a.kind = 'action' ORDER BY e.name;
 
 -- 2. Built apart, then caught up: no internal table is ever rebuilt
 -- inline.
