@@ -3001,8 +3001,15 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 										   "its %s set aside", what, failed_ago + 1, REBUILD_RETRY_AFTER, what);
 			d->set_aside = true;
 		}
-		else if (has_changes && message != NULL)
-			build_apart_or_rebuild(d, entry, message, what, explaining);
+		else if (has_changes && (message != NULL || builds_apart(entry)))
+		{
+			/*
+			 * without figures (no incremental refresh timed yet, or adaptive
+			 * refresh off), built apart all the same where it would be
+			 */
+			build_apart_or_rebuild(d, entry, message != NULL ? message
+								   : "no incremental refresh of it was timed to decide on", what, explaining);
+		}
 		else if (rows + under == 0 && markers == 0 && builds_apart(entry))
 		{
 			d->action = DT_ACTION_NO_DATA;

@@ -131,6 +131,24 @@ SELECT small(8);
 SELECT name, action, equal FROM refresh_all();
 SELECT * FROM internal_rows(:before_bulk);
 
+-- 4. A table that never timed an incremental refresh (its refreshes so
+-- far planned their statements): set aside so, it is built apart all the
+-- same under build_state_apart on, not rebuilt inline by its next refresh.
+SELECT dt.create_dynamic_table('ib_young', 'SELECT p.p, p.name FROM ib_p p
+  WHERE p.p IN (SELECT l.p FROM ib_l l JOIN ib_o o ON o.k = l.k WHERE o.prio = ''p2'' AND l.qty > 18)',
+  refresh_mode => 'incremental') IS NOT NULL AS created;
+INSERT INTO ib_dts VALUES ('ib_young', NULL);
+SELECT max(refresh_id) AS before_young FROM dt_internal.refresh_log \gset
+UPDATE ib_o SET prio = 'p' || (k + 2) % 3;
+SELECT name, action, CASE WHEN name = 'ib_young' THEN message END AS message, equal FROM refresh_all();
+SELECT small(9);
+SELECT name, action, CASE WHEN name = 'ib_young' THEN message END AS message, equal FROM refresh_all();
+SELECT * FROM internal_rows(:before_young);
+SELECT name, dt.build_state(name::regclass) AS built FROM ib_dts WHERE name = 'ib_young';
+SELECT small(10);
+SELECT name, action, equal FROM refresh_all();
+SELECT * FROM internal_rows(:before_young);
+
 SELECT dt.drop_dynamic_table(name) FROM ib_dts ORDER BY name;
 DROP VIEW ib_subs;
 DROP TABLE ib_dts, ib_o, ib_l, ib_p;
