@@ -3008,7 +3008,10 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 			 * refresh off), built apart all the same where it would be
 			 */
 			build_apart_or_rebuild(d, entry, message != NULL ? message
-								   : "no incremental refresh of it was timed to decide on", what, explaining);
+								   : psprintf("the %s %s lost (crash, promoted standby) or set aside "
+											  "(refreshed in full for a while), and no incremental "
+											  "refresh of it was timed to decide on", what,
+											  said(what, "was", "were")), what, explaining);
 		}
 		else if (rows + under == 0 && markers == 0 && builds_apart(entry))
 		{
