@@ -175,11 +175,19 @@ $$;
 -- readers' rows would otherwise stay, and each window read past them).
 -- Rows go to refresh_times, base the fraction, phase 'tpch-rebuild', kind
 -- the step.
+-- tpch_rebuild_step: a timed refresh of dt, recorded as step "kind" of
+-- tpch_rebuild at fraction frac after the round of seed.
+CREATE OR REPLACE FUNCTION tpch_rebuild_step(dt regclass, frac numeric, seed integer, kind text) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO bench.refresh_times SELECT frac::text, 0, 'tpch-rebuild', kind, 0, seed, dt::text, r.*
+      FROM bench.timed_refresh(dt) r;
+END $$;
+
 CREATE OR REPLACE PROCEDURE tpch_rebuild(dt regclass, frac numeric, seed integer)
 LANGUAGE plpgsql AS $$
 DECLARE
     step text;
-    r record;
     t0 timestamptz;
     tries integer;
 BEGIN
@@ -193,18 +201,14 @@ BEGIN
             PERFORM bench.history_says(dt, 1, 10000, 10);
             PERFORM tpch.change_round(frac, seed);
             COMMIT;
-            SELECT * INTO r FROM bench.timed_refresh(dt);
-            INSERT INTO bench.refresh_times VALUES (frac::text, 0, 'tpch-rebuild', 'aside', 0, seed, dt::text,
-                                                    r.action, r.ms, r.duration_ms);
+            PERFORM bench.tpch_rebuild_step(dt, frac, seed, 'aside');
             COMMIT;
             EXIT WHEN tries = 4 OR NOT EXISTS (SELECT FROM dt_internal.state_valid v WHERE v.relid = dt);
         END LOOP;
         seed := seed + 1;
         PERFORM tpch.change_round(frac, seed);
         COMMIT;
-        SELECT * INTO r FROM bench.timed_refresh(dt);
-        INSERT INTO bench.refresh_times VALUES (frac::text, 0, 'tpch-rebuild', 'full', 0, seed, dt::text,
-                                                r.action, r.ms, r.duration_ms);
+        PERFORM bench.tpch_rebuild_step(dt, frac, seed, 'full');
         COMMIT;
         IF step = 'catch-up' THEN
             seed := seed + 1;
@@ -223,10 +227,8 @@ BEGIN
         IF step = 'inline' THEN
             SET pg_dynamic_tables.build_state_apart = off;
         END IF;
-        SELECT * INTO r FROM bench.timed_refresh(dt);
+        PERFORM bench.tpch_rebuild_step(dt, frac, seed, step);
         RESET pg_dynamic_tables.build_state_apart;
-        INSERT INTO bench.refresh_times VALUES (frac::text, 0, 'tpch-rebuild', step, 0, seed, dt::text,
-                                                r.action, r.ms, r.duration_ms);
         COMMIT;
     END LOOP;
     PERFORM dt.suspend(dt);

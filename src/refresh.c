@@ -2049,27 +2049,20 @@ adaptive_full(Oid relid, const char *what, bool aside, int64 changes, int64 bulk
 		return true;
 	}
 	if (!aside && what != NULL && rebuild_ms > 0 && !extrapolated && !full_query_timed(&costs) &&
-		cheapest_incremental_ms(&costs) < ADAPTIVE_TRY_SHARE * full_ms &&
-		incremental_ms >= ADAPTIVE_TRY_LARGE_SHARE * full_ms &&
-		incremental_ms >= ADAPTIVE_TRY_GROWTH * cheapest_incremental_ms(&costs))
+		(cheapest_incremental_ms(&costs) >= ADAPTIVE_TRY_SHARE * full_ms ||
+		 (incremental_ms >= ADAPTIVE_TRY_LARGE_SHARE * full_ms &&
+		  incremental_ms >= ADAPTIVE_TRY_GROWTH * cheapest_incremental_ms(&costs))))
 	{
+		bool		large = cheapest_incremental_ms(&costs) < ADAPTIVE_TRY_SHARE * full_ms;
+
 		*message = psprintf(DT_MESSAGE_ADAPTIVE_FULL "%lld changed rows was expected to take %.0f ms "
 							"(from the last %d, the cheapest %.0f ms), a full refresh from the query %.0f ms, "
-							"a guess (never timed) that this window, far larger than most, is at least %.0f%% "
-							"of: tried to time it; refreshed in full%s",
+							"a guess (never timed) that %s is at least %.0f%% of: tried to time it; "
+							"refreshed in full%s",
 							(long long) changes, incremental_ms, costs.nincremental,
-							cheapest_incremental_ms(&costs), full_ms, 100 * ADAPTIVE_TRY_LARGE_SHARE, how);
-		return true;
-	}
-	if (!aside && what != NULL && rebuild_ms > 0 && !extrapolated && !full_query_timed(&costs) &&
-		cheapest_incremental_ms(&costs) >= ADAPTIVE_TRY_SHARE * full_ms)
-	{
-		*message = psprintf(DT_MESSAGE_ADAPTIVE_FULL "%lld changed rows was expected to take %.0f ms "
-							"(from the last %d, the cheapest %.0f ms), a full refresh from the query %.0f ms, "
-							"a guess (never timed) that the cheapest is at least %.0f%% of: tried to time "
-							"it; refreshed in full%s",
-							(long long) changes, incremental_ms, costs.nincremental,
-							cheapest_incremental_ms(&costs), full_ms, 100 * ADAPTIVE_TRY_SHARE, how);
+							cheapest_incremental_ms(&costs), full_ms,
+							large ? "this window, far larger than most," : "the cheapest",
+							100 * (large ? ADAPTIVE_TRY_LARGE_SHARE : ADAPTIVE_TRY_SHARE), how);
 		return true;
 	}
 	if (incremental_ms > full_ms && !aside && what != NULL && rebuild_ms > 0 &&
