@@ -2994,16 +2994,23 @@ decide_action(DtPlanSet *p, DtEntry *entry, Snapshot snap, DtDecision *d, int64 
 										   "its %s set aside", what, failed_ago + 1, REBUILD_RETRY_AFTER, what);
 			d->set_aside = true;
 		}
-		else if (has_changes && (message != NULL || builds_apart(entry)))
+		else if (has_changes && (message != NULL ||
+								 (builds_apart(entry) && !OidIsValid(names_internal_parent(entry->relid)))))
 		{
 			/*
-			 * without figures (no incremental refresh timed yet, or adaptive
-			 * refresh off), built apart all the same where it would be
+			 * without figures (no incremental refresh timed yet), built apart
+			 * all the same where it would be, counted as a full refresh the
+			 * history chose (its message starts so), not as a rebuild; not an
+			 * internal DT, which has none of its own (adaptive_full):
+			 * dt.build_state refuses it, and its parent, its state valid
+			 * (rebuilt inline over a rebuild marker after a crash), has
+			 * nothing to build, so it was refreshed in full from its query
+			 * for good
 			 */
 			build_apart_or_rebuild(d, entry, message != NULL ? message
-								   : psprintf("the %s %s lost (crash, promoted standby) or set aside "
-											  "(refreshed in full for a while), and no incremental "
-											  "refresh of it was timed to decide on", what,
+								   : psprintf(DT_MESSAGE_ADAPTIVE_FULL "it has no figures yet (none was "
+											  "timed), and its %s %s lost (crash, promoted standby) or set "
+											  "aside (refreshed in full for a while)", what,
 											  said(what, "was", "were")), what, explaining);
 		}
 		else if (rows + under == 0 && markers == 0 && builds_apart(entry))
