@@ -26,6 +26,11 @@
 -- dynamic table whose name matches a LIKE pattern.
 -- dt_test.bad_value_counts([dt]) counts the value counts of zero or less in
 -- the auxiliary tables of dt (of every dynamic table without dt).
+-- dt_test.mask_figures(msg) masks the internal names (mask_oids) and the
+-- figures (rows, milliseconds, shares, pages: N) of a message.
+-- dt_test.refresh_each(names) refreshes the dynamic tables named, in
+-- order: for each its action, the message of its history row
+-- (mask_figures), and whether it equals its query (dt_test.diff).
 --
 -- They run as the caller, with the caller's search_path, except
 -- dt_footprint: it reads the extension's catalog, which only its owner may
@@ -49,6 +54,24 @@ $$;
 CREATE OR REPLACE FUNCTION dt_test.mask_oids(msg text) RETURNS text LANGUAGE sql AS $$
 SELECT regexp_replace(regexp_replace(msg, '(dt_capture|changes|state|final|aux|key|sub)_[0-9]+', '\1_<oid>', 'g'),
                       '(dt_capture_<oid>_[a-z]+)_[0-9]+', '\1_<oid>', 'g')
+$$;
+
+CREATE OR REPLACE FUNCTION dt_test.mask_figures(msg text) RETURNS text LANGUAGE sql AS $$
+SELECT regexp_replace(dt_test.mask_oids(msg), '[0-9.]+( changed rows|%| rows| ms| pages)', 'N\1', 'g')
+$$;
+
+CREATE OR REPLACE FUNCTION dt_test.refresh_each(names text[])
+RETURNS TABLE (name text, action text, message text, equal boolean) LANGUAGE plpgsql AS $$
+BEGIN
+    FOREACH name IN ARRAY names LOOP
+        SELECT r.action INTO action FROM dt.refresh(refresh_each.name::regclass) r;
+        SELECT dt_test.mask_figures(h.state_message) INTO message
+          FROM dt.refresh_history h WHERE h.relid = refresh_each.name::regclass
+         ORDER BY h.refresh_id DESC LIMIT 1;
+        SELECT count(*) = 0 INTO equal FROM dt_test.diff(refresh_each.name::regclass);
+        RETURN NEXT;
+    END LOOP;
+END
 $$;
 
 CREATE OR REPLACE FUNCTION dt_test.fails(sql text, OUT code text, OUT error text)

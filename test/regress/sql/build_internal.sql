@@ -88,20 +88,11 @@ BEGIN
 END
 $$;
 
--- refresh_all(): each table's action, its message (figures masked), and
--- whether it equals its query
+-- refresh_all(): each table refreshed: its action, its message (figures
+-- masked), whether it equals its query (dt_test.refresh_each)
 CREATE FUNCTION refresh_all() RETURNS TABLE (name text, action text, message text, equal boolean)
-LANGUAGE plpgsql AS $$
-BEGIN
-    FOR name IN SELECT d.name FROM bi_dts d ORDER BY d.name LOOP
-        SELECT r.action INTO action FROM dt.refresh(name::regclass) r;
-        SELECT regexp_replace(h.state_message, '[0-9.]+ (changed rows|ms|rows)', 'N \1', 'g') INTO message
-          FROM dt.refresh_history h WHERE h.relid = refresh_all.name::regclass
-         ORDER BY h.refresh_id DESC LIMIT 1;
-        SELECT count(*) = 0 INTO equal FROM dt_test.diff(name::regclass);
-        RETURN NEXT;
-    END LOOP;
-END
+LANGUAGE sql AS $$
+SELECT * FROM dt_test.refresh_each(ARRAY(SELECT d.name FROM bi_dts d ORDER BY d.name))
 $$;
 
 -- history(full, incremental): every table's history says a full refresh

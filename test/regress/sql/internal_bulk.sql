@@ -40,21 +40,11 @@ UPDATE ib_l SET qty = CASE WHEN qty > 17 THEN 1 ELSE 20 END WHERE k IN (3 * i + 
 UPDATE ib_p SET name = name || '.' WHERE p IN (i, i + 500);
 $$;
 
--- refresh_all(): each table's action, its message (names and figures
--- masked), and whether it equals its query
+-- refresh_all(): each table refreshed: its action, its message (names and
+-- figures masked), whether it equals its query (dt_test.refresh_each)
 CREATE FUNCTION refresh_all() RETURNS TABLE (name text, action text, message text, equal boolean)
-LANGUAGE plpgsql AS $$
-BEGIN
-    FOR name IN SELECT d.name FROM ib_dts d ORDER BY d.name LOOP
-        SELECT r.action INTO action FROM dt.refresh(name::regclass) r;
-        SELECT regexp_replace(regexp_replace(h.state_message, 'sub_[0-9]+_', 'sub_N_', 'g'),
-                              '[0-9.]+( changed rows|%| rows| ms| pages)', 'N\1', 'g') INTO message
-          FROM dt.refresh_history h WHERE h.relid = refresh_all.name::regclass
-         ORDER BY h.refresh_id DESC LIMIT 1;
-        SELECT count(*) = 0 INTO equal FROM dt_test.diff(name::regclass);
-        RETURN NEXT;
-    END LOOP;
-END
+LANGUAGE sql AS $$
+SELECT * FROM dt_test.refresh_each(ARRAY(SELECT d.name FROM ib_dts d ORDER BY d.name))
 $$;
 
 -- state(): per table, is its state valid, and how many of its internal
@@ -88,8 +78,7 @@ SELECT max(refresh_id) AS before_bulk FROM dt_internal.refresh_log \gset
 -- internal tables left alone (no refresh of theirs) and set aside.
 UPDATE ib_o SET prio = 'p' || (k + 1) % 3, c = (c + 11) % 500;
 SELECT e.name, a.object AS action,
-       regexp_replace(regexp_replace(a.detail, 'sub_[0-9]+_', 'sub_N_', 'g'),
-                      '[0-9.]+( changed rows|%| rows| ms| pages)', 'N\1', 'g') AS why
+       dt_test.mask_figures(a.detail) AS why
   FROM ib_dts e, dt.explain_refresh(e.name::regclass) a
  WHERE a.kind = 'action' ORDER BY e.name;
 SELECT * FROM refresh_all();
