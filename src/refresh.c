@@ -1899,17 +1899,25 @@ changed_input_rows(List *changed)
 
 /*
  * cold_window
- *		Is a window of "bulk" rows of the inputs "changed" (relids), larger
- *		than any timed, of BULK_MIN_ROWS or more and at least
+ *		Is a window of "changes" rows as the history counts them, of "bulk"
+ *		rows of the inputs "changed" (relids), larger than twice any timed
+ *		(costs: expected_incremental_ms extrapolates it, or none was
+ *		timed), of BULK_MIN_ROWS or more and at least
  *		1 / ADAPTIVE_COLD_SHARE of the rows those inputs hold
- *		(changed_input_rows)?  If so, *why says so.
+ *		(changed_input_rows, read only for such a window)?  If so, *why
+ *		says so.
  */
 static bool
-cold_window(int64 bulk, List *changed, char **why)
+cold_window(const DtRefreshCosts *costs, int64 changes, int64 bulk, List *changed, char **why)
 {
 	double		input_rows;
+	double		reach = 0;
 
 	if (bulk < BULK_MIN_ROWS)
+		return false;
+	if (costs->nincremental > 0)
+		(void) expected_incremental_ms(costs, changes, &reach);
+	if (costs->nincremental > 0 && reach <= 2)
 		return false;
 	input_rows = changed_input_rows(changed);
 	if (input_rows <= 0 || bulk * ADAPTIVE_COLD_SHARE < input_rows)
@@ -2002,7 +2010,7 @@ adaptive_full(Oid relid, const char *what, bool aside, int64 changes, int64 bulk
 		incremental_ms = expected_incremental_ms(&costs, changes, &reach);
 		extrapolated = reach > 2;
 	}
-	if (extrapolated && cold_window(bulk, changed, &cold))
+	if (cold_window(&costs, changes, bulk, changed, &cold))
 	{
 		*message = psprintf(DT_MESSAGE_ADAPTIVE_FULL "%s; refreshed in full%s", cold, how);
 		return true;
@@ -2309,11 +2317,12 @@ internal_window(Oid subrelid, Snapshot snap, int64 *rows, int64 *markers, List *
 	*changed = list_concat_unique_oid(*changed, sub_changed);
 	if (left != NULL && *left == NULL)
 	{
+		DtPlanSet  *plans = get_plans(sub);
 		DtDecision	d = {0};
 
 		d.changes = n;
 		d.changed = sub_changed;
-		if (leave_to_parent(get_plans(sub), sub, &d, n, m, aside_what(get_plans(sub)->an)))
+		if (leave_to_parent(plans, sub, &d, n, m, aside_what(plans->an)))
 			*left = d.to_parent;
 	}
 }
@@ -2781,7 +2790,6 @@ leave_to_parent(DtPlanSet *p, DtEntry *entry, DtDecision *d, int64 rows, int64 m
 	Oid			parent = names_internal_parent(entry->relid);
 	DtEntry    *parent_entry;
 	DtRefreshCosts costs;
-	double		reach = 0;
 	BlockNumber pages;
 	char	   *cold;
 
@@ -2803,9 +2811,7 @@ leave_to_parent(DtPlanSet *p, DtEntry *entry, DtDecision *d, int64 rows, int64 m
 	else
 	{
 		catalog_refresh_costs(entry->relid, ADAPTIVE_PROBE_AFTER, &costs);
-		if (costs.nincremental > 0)
-			(void) expected_incremental_ms(&costs, d->changes, &reach);
-		if ((costs.nincremental > 0 && reach <= 2) || !cold_window(rows, d->changed, &cold))
+		if (!cold_window(&costs, d->changes, rows, d->changed, &cold))
 			return false;
 		d->to_parent = psprintf("its internal table \"%s\" over %s", get_rel_name(entry->relid), cold);
 	}
