@@ -1547,13 +1547,28 @@ catalog_refreshes_since_failed_rebuild(Oid relid)
 }
 
 /*
+ * WAITED_FOR_BUILD(relid): the condition on a row r of the history that
+ * it is one of the full refreshes of DT relid (an SQL expression) in a row,
+ * the latest last, that left its per-group state to be built apart (their
+ * message says DT_MESSAGE_BUILD_APART) with no build apart recorded on one
+ * (catalog_note_state_built) but the first: an incremental refresh, a
+ * full one of another kind or a build ends a row; refreshes that read no
+ * change, skipped or failed do not.
+ */
+#define WAITED_FOR_BUILD(relid) \
+	"r.relid = " relid " AND r.state = 'SUCCEEDED' AND r.refresh_action = 'FULL'" \
+	" AND strpos(r.state_message, '" DT_MESSAGE_BUILD_APART "') > 0" \
+	" AND r.refresh_id >= coalesce((SELECT max(e.refresh_id) FROM " DT_INTERNAL_SCHEMA \
+	".refresh_log e WHERE e.relid = " relid " AND e.state = 'SUCCEEDED'" \
+	" AND (e.refresh_action = 'INCREMENTAL' OR (e.refresh_action = 'FULL'" \
+	" AND (coalesce(strpos(e.state_message, '" DT_MESSAGE_BUILD_APART "'), 0) = 0" \
+	" OR e.state_build_ms IS NOT NULL)))), 0)" \
+	" AND r.state_build_ms IS NULL"
+
+/*
  * catalog_builds_waited
- *		How many full refreshes of relid in a row, the latest last, left its
- *		per-group state to be built apart (their message says
- *		DT_MESSAGE_BUILD_APART) with no build apart recorded on one
- *		(catalog_note_state_built) but the first: an incremental refresh, a
- *		full one of another kind or a build ends a row; refreshes that read
- *		no change, skipped or failed do not.
+ *		How many full refreshes of relid waited for a build of its per-group
+ *		state apart (WAITED_FOR_BUILD).
  */
 int
 catalog_builds_waited(Oid relid)
@@ -1561,15 +1576,8 @@ catalog_builds_waited(Oid relid)
 	int			waited;
 
 	SPI_connect();
-	catalog_exec_relid("SELECT count(*) FROM " DT_INTERNAL_SCHEMA ".refresh_log r WHERE r.relid = $1"
-					   " AND r.state = 'SUCCEEDED' AND r.refresh_action = 'FULL'"
-					   " AND strpos(r.state_message, '" DT_MESSAGE_BUILD_APART "') > 0"
-					   " AND r.refresh_id >= coalesce((SELECT max(e.refresh_id) FROM " DT_INTERNAL_SCHEMA
-					   ".refresh_log e WHERE e.relid = $1 AND e.state = 'SUCCEEDED'"
-					   " AND (e.refresh_action = 'INCREMENTAL' OR (e.refresh_action = 'FULL'"
-					   " AND (coalesce(strpos(e.state_message, '" DT_MESSAGE_BUILD_APART "'), 0) = 0"
-					   " OR e.state_build_ms IS NOT NULL)))), 0)"
-					   " AND r.state_build_ms IS NULL", relid, SPI_OK_SELECT);
+	catalog_exec_relid("SELECT count(*) FROM " DT_INTERNAL_SCHEMA ".refresh_log r WHERE "
+					   WAITED_FOR_BUILD("$1"), relid, SPI_OK_SELECT);
 	waited = (int) spi_util_int64(0, 1);
 	SPI_finish();
 	return waited;
@@ -1624,7 +1632,9 @@ catalog_states_to_build(void)
 				 "(SELECT max(extract(epoch FROM r.refresh_end_time - r.refresh_start_time) * 1000) "
 				 " FROM (SELECT * FROM " DT_INTERNAL_SCHEMA ".refresh_log r WHERE r.relid >= d.relid "
 				 " AND r.relid <= d.relid AND r.state = 'SUCCEEDED' AND r.refresh_action = 'FULL' "
-				 " ORDER BY r.relid DESC, r.refresh_id DESC LIMIT 3) r)::float8 "
+				 " ORDER BY r.relid DESC, r.refresh_id DESC LIMIT 3) r)::float8, "
+				 "(SELECT sum(extract(epoch FROM r.refresh_end_time - r.refresh_start_time) * 1000) "
+				 " FROM " DT_INTERNAL_SCHEMA ".refresh_log r WHERE " WAITED_FOR_BUILD("d.relid") ")::float8 "
 				 "FROM " DT_INTERNAL_SCHEMA ".dynamic_table d, LATERAL (SELECT r.refresh_id, r.state, "
 				 "r.refresh_action, r.state_message FROM " DT_INTERNAL_SCHEMA ".refresh_log r "
 				 "WHERE r.relid >= d.relid AND r.relid <= d.relid AND r.state <> 'SKIPPED' "
@@ -1649,6 +1659,8 @@ catalog_states_to_build(void)
 		b->rebuild_ms = isnull ? -1 : DatumGetFloat8(ms);
 		ms = spi_util_datum(i, 4, &isnull);
 		b->full_ms = isnull ? -1 : DatumGetFloat8(ms);
+		ms = spi_util_datum(i, 5, &isnull);
+		b->waited_ms = isnull ? 0 : DatumGetFloat8(ms);
 		builds = lappend(builds, b);
 		MemoryContextSwitchTo(spi);
 	}

@@ -194,7 +194,8 @@ typedef struct DtRefreshStats
  * A DT whose last refresh left its per-group state to be built apart
  * (catalog_states_to_build): that refresh, and the longest of its last
  * three rebuilds or builds apart of the state and of its last three full
- * refreshes of any kind, in milliseconds (-1: none).
+ * refreshes of any kind, in milliseconds (-1: none), and what the full
+ * refreshes that waited for the build took in all (catalog_builds_waited's).
  */
 typedef struct DtStateToBuild
 {
@@ -202,6 +203,7 @@ typedef struct DtStateToBuild
 	int64		refresh_id;
 	double		rebuild_ms;
 	double		full_ms;
+	double		waited_ms;
 } DtStateToBuild;
 
 typedef struct DtRefreshCosts

@@ -2963,7 +2963,15 @@ build_error_context(void *arg)
  *		has not failed lately and is expected to end before its next unit
  *		is due (build->slack_us): as long as the longest of its last three
  *		rebuilds or builds apart of the state, or without one,
- *		BUILD_COST_FACTOR times its longest full refresh.  Only while
+ *		BUILD_COST_FACTOR times its longest full refresh.  Or even if a
+ *		unit comes due meanwhile, once the full refreshes of the DT that
+ *		waited for the build (DtStateToBuild.waited_ms) took as long as it
+ *		is expected to: each cost a worker that long, and with tables of a
+ *		short target lag under steady writes the slack is never long enough
+ *		for a long build (FlakeBench's summary at 1.4M rows under 8 pgbench
+ *		writers, 1 second lags: full refreshes of 9 s each waited for a
+ *		build of some 30 s that could not come before the tenth refresh
+ *		would rebuild the state inline).  Only while
  *		another worker slot is free or idle (another_worker_free); the
  *		worker is busy meanwhile (a DROP cancels it,
  *		workers_cancel_refresh), within pg_dynamic_tables.refresh_timeout,
@@ -2990,7 +2998,8 @@ build_state_work(void *arg)
 		int64		expected_us = (int64) (1000 * (b->rebuild_ms >= 0 ? b->rebuild_ms : BUILD_COST_FACTOR * b->full_ms));
 		bool		free;
 
-		if (b->full_ms < 0 || expected_us > build->slack_us || build_failed_lately(b))
+		if (b->full_ms < 0 || build_failed_lately(b) ||
+			(expected_us > build->slack_us && 1000 * b->waited_ms < expected_us))
 			continue;
 		SpinLockAcquire(&shared->mutex);
 		free = another_worker_free();

@@ -397,6 +397,80 @@ like($log[0], qr/^catch-up\|INCREMENTAL\|its per-group state, built apart .* cau
 	'the next manual refresh catches up incrementally');
 like($log[1], qr/^after\|INCREMENTAL\|.*\|t$/, 'then incremental');
 
+# A long build while a unit is always due soon (src/workers.c,
+# build_state_work): in a database whose table hot_sum has a change to
+# read but is held by a session's refresh, its scheduled refreshes are
+# skipped and tried again within a second, so a build expected to take
+# longer never fits before the next unit is due, as under steady writes
+# to tables of a short lag.  The build waits while the full refreshes of
+# its table that wait for it took less than it is expected to (5 s, the
+# history's build apart, written); once they took as long, an idle worker
+# builds it all the same (another worker slot being free or idle).
+# Before, it never did: the table stayed full, ten refreshes, then one
+# rebuilt its state inline.
+new_database($node, 'busy');
+$node->safe_psql('busy', q{
+CREATE TABLE hot (k int, v int);
+SELECT dt.create_dynamic_table('hot_sum', 'SELECT k, count(*) AS n, sum(v) AS s FROM hot GROUP BY k',
+                               target_lag => '1 second', refresh_mode => 'incremental');
+CREATE TABLE u (id int PRIMARY KEY, k int, v int);
+INSERT INTO u SELECT i, i % 2000, i % 97 FROM generate_series(1, 20000) i;
+SELECT dt.create_dynamic_table('u_sum', 'SELECT k, count(*) AS n, sum(v) AS s FROM u GROUP BY k',
+                               target_lag => '1 second', refresh_mode => 'incremental');
+});
+my $holder = $node->background_psql('busy');
+$holder->query_safe('BEGIN');
+$holder->query_safe("SELECT action FROM dt.refresh('hot_sum')");
+$node->safe_psql('busy', 'INSERT INTO hot VALUES (1, 1)');
+ok($node->poll_query_until('busy', q{
+SELECT count(*) > 0 FROM dt.refresh_history WHERE relid = 'hot_sum'::regclass AND state = 'SKIPPED'}),
+	'hot_sum, held, is skipped');
+$node->safe_psql('busy', q{
+DELETE FROM dt_internal.refresh_log WHERE relid = 'u_sum'::regclass;
+INSERT INTO dt_internal.refresh_log (relid, table_name, refresh_start_time, refresh_end_time,
+                                     refresh_action, refresh_trigger, state, state_message, state_build_ms)
+SELECT 'u_sum'::regclass, 'u_sum', t, t + interval '1 s', 'FULL', 'MANUAL', 'SUCCEEDED',
+       'an incremental refresh of (written by the test)', CASE WHEN i = 2 THEN 5000 END
+  FROM generate_series(1, 2) i, LATERAL (SELECT now() - interval '1 hour' + i * interval '1 min' AS t) n;
+INSERT INTO dt_internal.refresh_log (relid, table_name, refresh_start_time, refresh_end_time,
+                                     refresh_action, refresh_trigger, state, changes)
+SELECT 'u_sum'::regclass, 'u_sum', t, t + interval '1 ms', 'INCREMENTAL', 'MANUAL', 'SUCCEEDED', 10
+  FROM generate_series(1, 3) i, LATERAL (SELECT now() - interval '30 min' + i * interval '1 min' AS t) n;
+DELETE FROM dt_internal.state_valid WHERE relid = 'u_sum'::regclass;
+UPDATE u SET v = v + 1 WHERE id IN (1, 2, 3);
+});
+ok($node->poll_query_until('busy', q{
+SELECT count(*) = 1 FROM dt.refresh_history WHERE relid = 'u_sum'::regclass
+   AND refresh_trigger = 'SCHEDULED' AND refresh_action = 'FULL'
+   AND state_message ~ 'to be built apart .* by an idle refresh worker.*deferred refresh 1 of 10'}),
+	"u_sum's state is left to be built apart by an idle worker");
+my $waiting = 1;
+for (my $i = 0; $i < 16 && $waiting; $i++)
+{
+	sleep(0.25);
+	$waiting = $node->safe_psql('busy', q{
+SELECT NOT EXISTS (SELECT FROM dt_internal.state_position WHERE relid = 'u_sum'::regclass)}) eq 't';
+}
+ok($waiting, 'a build longer than the time until the next unit is due waits');
+$node->safe_psql('busy', q{
+UPDATE dt_internal.refresh_log SET refresh_end_time = refresh_start_time + interval '6 s'
+ WHERE relid = 'u_sum'::regclass AND refresh_trigger = 'SCHEDULED' AND refresh_action = 'FULL'});
+ok($node->poll_query_until('busy', q{
+SELECT EXISTS (SELECT FROM dt_internal.state_position WHERE relid = 'u_sum'::regclass)}),
+	'once the full refreshes that waited took as long as the build, a worker builds it');
+ok($node->log_contains(qr/built the state of "u_sum" apart/), 'the build is logged');
+my $mark = $node->safe_psql('busy', 'SELECT max(refresh_id) FROM dt.refresh_history');
+$node->safe_psql('busy', 'UPDATE u SET v = v + 1 WHERE id IN (4, 5, 6)');
+ok($node->poll_query_until('busy', qq{
+SELECT count(*) = 1 FROM dt.refresh_history WHERE relid = 'u_sum'::regclass AND refresh_id > $mark
+   AND refresh_action = 'INCREMENTAL' AND state_message ~ 'its per-group state, built apart .* caught up'}),
+	'the next refresh catches up incrementally');
+ok($node->poll_query_until('busy', "SELECT count(*) = 0 FROM dt_test.diff('u_sum')"), 'u_sum equals its query');
+$holder->query_safe('COMMIT');
+$holder->quit;
+ok($node->poll_query_until('busy', "SELECT count(*) = 0 FROM dt_test.diff('hot_sum')"),
+	'hot_sum, free again, equals its query');
+
 # The server's setting off keeps the workers out whatever a database's
 # owner sets for it (ALTER DATABASE ... SET is any owner's to make): a
 # refresh under on leaves the state to be built apart, and no worker
