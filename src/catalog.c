@@ -1566,21 +1566,72 @@ catalog_refreshes_since_failed_rebuild(Oid relid)
 	" AND r.state_build_ms IS NULL"
 
 /*
- * catalog_builds_waited
- *		How many full refreshes of relid waited for a build of its per-group
- *		state apart (WAITED_FOR_BUILD).
+ * BUILD_WAIT_COLUMNS(relid): four columns of the wait of DT relid (an SQL
+ * expression) for a build of its state apart, read by read_build_wait: the
+ * longest of its last three rebuilds or builds apart of the state, of its
+ * last three full refreshes of any kind, in milliseconds (NULL: none), and
+ * the count and milliseconds in all of the full refreshes that waited for
+ * the build (WAITED_FOR_BUILD).  relid >= x AND relid <= x, not =, so that
+ * the history's index is read backwards from the latest row.
  */
-int
-catalog_builds_waited(Oid relid)
-{
-	int			waited;
+#define BUILD_WAIT_COLUMNS(relid) \
+	"(SELECT max(r.ms) FROM (SELECT coalesce(r.state_build_ms, " \
+	" extract(epoch FROM r.refresh_end_time - r.refresh_start_time) * 1000) AS ms " \
+	" FROM " DT_INTERNAL_SCHEMA ".refresh_log r WHERE r.relid >= " relid \
+	" AND r.relid <= " relid " AND r.state = 'SUCCEEDED' AND r.refresh_action = 'FULL' " \
+	" AND (starts_with(r.state_message, '" DT_MESSAGE_STATE_REBUILT "') " \
+	" OR r.state_build_ms IS NOT NULL) " \
+	" ORDER BY r.relid DESC, r.refresh_id DESC LIMIT 3) r)::float8, " \
+	"(SELECT max(extract(epoch FROM r.refresh_end_time - r.refresh_start_time) * 1000) " \
+	" FROM (SELECT * FROM " DT_INTERNAL_SCHEMA ".refresh_log r WHERE r.relid >= " relid \
+	" AND r.relid <= " relid " AND r.state = 'SUCCEEDED' AND r.refresh_action = 'FULL' " \
+	" ORDER BY r.relid DESC, r.refresh_id DESC LIMIT 3) r)::float8, " \
+	"(SELECT count(*) FROM " DT_INTERNAL_SCHEMA ".refresh_log r WHERE " WAITED_FOR_BUILD(relid) "), " \
+	"(SELECT sum(extract(epoch FROM r.refresh_end_time - r.refresh_start_time) * 1000) " \
+	" FROM " DT_INTERNAL_SCHEMA ".refresh_log r WHERE " WAITED_FOR_BUILD(relid) ")::float8"
 
+/*
+ * How long a build of a DT's state apart is taken to last, as a multiple of
+ * its full refresh, when its history holds no rebuild of the state: the
+ * most figure 10 measured (README.md, benchmark results).
+ */
+#define BUILD_COST_FACTOR 6
+
+/*
+ * read_build_wait
+ *		The DtBuildWait of the columns BUILD_WAIT_COLUMNS put at column col
+ *		(from 1) of row i of SPI's result: what the build is expected to
+ *		take, the longest of the last three rebuilds or builds, or without
+ *		one BUILD_COST_FACTOR times the longest of the last three full
+ *		refreshes (-1: none), and the refreshes that waited for it.
+ */
+static void
+read_build_wait(uint64 i, int col, DtBuildWait *wait)
+{
+	bool		rebuilt_null;
+	bool		full_null;
+	bool		waited_null;
+	double		rebuild_ms = DatumGetFloat8(spi_util_datum(i, col, &rebuilt_null));
+	double		full_ms = DatumGetFloat8(spi_util_datum(i, col + 1, &full_null));
+	Datum		waited_ms = spi_util_datum(i, col + 3, &waited_null);
+
+	wait->expected_ms = !rebuilt_null ? rebuild_ms : !full_null ? BUILD_COST_FACTOR * full_ms : -1;
+	wait->waited = (int) spi_util_int64(i, col + 2);
+	wait->waited_ms = waited_null ? 0 : DatumGetFloat8(waited_ms);
+}
+
+/*
+ * catalog_build_wait
+ *		How DT relid waits for a build of its per-group state apart
+ *		(read_build_wait), as catalog_states_to_build finds it.
+ */
+void
+catalog_build_wait(Oid relid, DtBuildWait *wait)
+{
 	SPI_connect();
-	catalog_exec_relid("SELECT count(*) FROM " DT_INTERNAL_SCHEMA ".refresh_log r WHERE "
-					   WAITED_FOR_BUILD("$1"), relid, SPI_OK_SELECT);
-	waited = (int) spi_util_int64(0, 1);
+	catalog_exec_relid("SELECT " BUILD_WAIT_COLUMNS("$1"), relid, SPI_OK_SELECT);
+	read_build_wait(0, 1, wait);
 	SPI_finish();
-	return waited;
 }
 
 /*
@@ -1589,7 +1640,7 @@ catalog_builds_waited(Oid relid)
  *		(refresh_build_state): recorded on its latest successful full
  *		refresh (the one that left it to be built, as a rule), where
  *		catalog_refresh_costs reads it as what a rebuild costs, and
- *		catalog_builds_waited as the end of a wait.
+ *		WAITED_FOR_BUILD as the end of a wait.
  */
 void
 catalog_note_state_built(Oid relid, double ms)
@@ -1621,20 +1672,7 @@ catalog_states_to_build(void)
 	uint64		i;
 
 	SPI_connect();
-	catalog_exec("SELECT d.relid, l.refresh_id, "
-				 "(SELECT max(r.ms) FROM (SELECT coalesce(r.state_build_ms, "
-				 " extract(epoch FROM r.refresh_end_time - r.refresh_start_time) * 1000) AS ms "
-				 " FROM " DT_INTERNAL_SCHEMA ".refresh_log r WHERE r.relid >= d.relid "
-				 " AND r.relid <= d.relid AND r.state = 'SUCCEEDED' AND r.refresh_action = 'FULL' "
-				 " AND (starts_with(r.state_message, '" DT_MESSAGE_STATE_REBUILT "') "
-				 " OR r.state_build_ms IS NOT NULL) "
-				 " ORDER BY r.relid DESC, r.refresh_id DESC LIMIT 3) r)::float8, "
-				 "(SELECT max(extract(epoch FROM r.refresh_end_time - r.refresh_start_time) * 1000) "
-				 " FROM (SELECT * FROM " DT_INTERNAL_SCHEMA ".refresh_log r WHERE r.relid >= d.relid "
-				 " AND r.relid <= d.relid AND r.state = 'SUCCEEDED' AND r.refresh_action = 'FULL' "
-				 " ORDER BY r.relid DESC, r.refresh_id DESC LIMIT 3) r)::float8, "
-				 "(SELECT sum(extract(epoch FROM r.refresh_end_time - r.refresh_start_time) * 1000) "
-				 " FROM " DT_INTERNAL_SCHEMA ".refresh_log r WHERE " WAITED_FOR_BUILD("d.relid") ")::float8 "
+	catalog_exec("SELECT d.relid, l.refresh_id, " BUILD_WAIT_COLUMNS("d.relid") " "
 				 "FROM " DT_INTERNAL_SCHEMA ".dynamic_table d, LATERAL (SELECT r.refresh_id, r.state, "
 				 "r.refresh_action, r.state_message FROM " DT_INTERNAL_SCHEMA ".refresh_log r "
 				 "WHERE r.relid >= d.relid AND r.relid <= d.relid AND r.state <> 'SKIPPED' "
@@ -1650,17 +1688,10 @@ catalog_states_to_build(void)
 	{
 		MemoryContext spi = MemoryContextSwitchTo(caller);
 		DtStateToBuild *b = palloc0(sizeof(DtStateToBuild));
-		bool		isnull;
-		Datum		ms;
 
 		b->relid = spi_util_oid(i, 1);
 		b->refresh_id = spi_util_int64(i, 2);
-		ms = spi_util_datum(i, 3, &isnull);
-		b->rebuild_ms = isnull ? -1 : DatumGetFloat8(ms);
-		ms = spi_util_datum(i, 4, &isnull);
-		b->full_ms = isnull ? -1 : DatumGetFloat8(ms);
-		ms = spi_util_datum(i, 5, &isnull);
-		b->waited_ms = isnull ? 0 : DatumGetFloat8(ms);
+		read_build_wait(i, 3, &b->wait);
 		builds = lappend(builds, b);
 		MemoryContextSwitchTo(spi);
 	}

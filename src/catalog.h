@@ -191,19 +191,27 @@ typedef struct DtRefreshStats
 #define DT_MESSAGE_RLS	"row-level security "
 
 /*
+ * How a DT waits for a build of its per-group state apart
+ * (catalog_build_wait): what the build is expected to take, in
+ * milliseconds (-1: no figure), and how many full refreshes waited for it,
+ * taking waited_ms in all.
+ */
+typedef struct DtBuildWait
+{
+	double		expected_ms;
+	int			waited;
+	double		waited_ms;
+} DtBuildWait;
+
+/*
  * A DT whose last refresh left its per-group state to be built apart
- * (catalog_states_to_build): that refresh, and the longest of its last
- * three rebuilds or builds apart of the state and of its last three full
- * refreshes of any kind, in milliseconds (-1: none), and what the full
- * refreshes that waited for the build took in all (catalog_builds_waited's).
+ * (catalog_states_to_build): that refresh, and its wait.
  */
 typedef struct DtStateToBuild
 {
 	Oid			relid;
 	int64		refresh_id;
-	double		rebuild_ms;
-	double		full_ms;
-	double		waited_ms;
+	DtBuildWait wait;
 } DtStateToBuild;
 
 typedef struct DtRefreshCosts
@@ -282,7 +290,7 @@ extern void catalog_record_failure(Oid relid, const char *message);
 extern TimestampTz catalog_failure_backoff_until(Oid relid);
 extern void catalog_refresh_costs(Oid relid, int recent, DtRefreshCosts *costs);
 extern void catalog_trim_history(int keep);
-extern int	catalog_builds_waited(Oid relid);
+extern void catalog_build_wait(Oid relid, DtBuildWait *wait);
 extern void catalog_note_state_built(Oid relid, double ms);
 extern List *catalog_states_to_build(void);
 extern int64 catalog_refreshes_after(Oid relid, int64 refresh_id);

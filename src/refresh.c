@@ -1646,7 +1646,15 @@ incremental_or_full(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
  * has cost about what the inline rebuild would have, and a longer one only
  * loses.  A table that never leaves a worker the slack to build it (a short
  * lag under steady writes), or whose builds keep failing, gets its
- * incremental refreshes back that way.
+ * incremental refreshes back that way.  Sooner, once those full refreshes
+ * took as long in all as the build is expected to (DtBuildWait): waiting
+ * on then costs more than building it would have (a rent paid up to the
+ * price, then the purchase: at most twice the cost of knowing when the
+ * build would come).  FlakeBench's summary at 2.9M rows under 8 pgbench
+ * writers, after a bulk INSERT set its state aside: ten full refreshes of
+ * 11 to 18 s each (its incremental ones expected at 0.9 s), run back to
+ * back by one worker, waited for a build (expected at 24 s, its last) that
+ * came only when the writers stopped (50 s).
  */
 #define BUILD_APART_PATIENCE ADAPTIVE_PAYBACK
 
@@ -2725,15 +2733,15 @@ builds_apart(DtEntry *entry)
  *		it would), on; under auto, so only while a refresh worker would
  *		build it (workers_would_build: asked to look when the refresh
  *		commits, unless explaining), and for at most
- *		BUILD_APART_PATIENCE refreshes in a row (catalog_builds_waited):
- *		then, or with no worker to build it, the refresh rebuilds it inline,
- *		its message saying why.
+ *		BUILD_APART_PATIENCE refreshes in a row, which took less than the
+ *		build is expected to (catalog_build_wait): then, or with no worker
+ *		to build it, the refresh rebuilds it inline, its message saying why.
  */
 static void
 build_apart_or_rebuild(DtDecision *d, DtEntry *entry, const char *message, const char *what, bool explaining)
 {
 	const char *verb = said(what, "is", "are");
-	int			waited;
+	DtBuildWait wait;
 
 	if (refresh_build_apart == DT_BUILD_APART_OFF)
 	{
@@ -2749,10 +2757,15 @@ build_apart_or_rebuild(DtDecision *d, DtEntry *entry, const char *message, const
 		d->set_aside = true;
 		return;
 	}
-	waited = catalog_builds_waited(entry->relid);
-	if (waited >= BUILD_APART_PATIENCE)
+	catalog_build_wait(entry->relid, &wait);
+	if (wait.waited >= BUILD_APART_PATIENCE)
 		rebuild_state(d, true, psprintf("%s; built inline after %d deferred refreshes: no refresh worker built "
-										"it apart meanwhile", message, waited), what);
+										"it apart meanwhile", message, wait.waited), what);
+	else if (wait.waited > 0 && wait.expected_ms >= 0 && wait.waited_ms >= wait.expected_ms)
+		rebuild_state(d, true, psprintf("%s; built inline after %d deferred refreshes, which took %.0f ms, as "
+										"long as a build apart is expected to (%.0f ms): no refresh worker "
+										"built it apart meanwhile", message, wait.waited, wait.waited_ms,
+										wait.expected_ms), what);
 	else if (!workers_would_build(entry, !explaining))
 		rebuild_state(d, true, psprintf("%s; built inline (%s)", message, entry->suspended
 										? "the table is suspended"
@@ -2761,7 +2774,7 @@ build_apart_or_rebuild(DtDecision *d, DtEntry *entry, const char *message, const
 	{
 		d->message = d->why = psprintf("%s: its %s, set aside, %s " DT_MESSAGE_BUILD_APART " by an idle refresh "
 									   "worker; refreshed in full from the query meanwhile (deferred refresh "
-									   "%d of %d: then it is built inline)", message, what, verb, waited + 1,
+									   "%d of %d: then it is built inline)", message, what, verb, wait.waited + 1,
 									   BUILD_APART_PATIENCE);
 		d->set_aside = true;
 	}

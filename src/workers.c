@@ -2863,13 +2863,6 @@ run_unit(List *unit, List *entries)
 }
 
 /*
- * How long a build of a DT's state apart is taken to last, as a multiple of
- * its full refresh, when its history holds no rebuild of the state: the
- * most figure 10 measured (README.md, benchmark results).
- */
-#define BUILD_COST_FACTOR 6
-
-/*
  * An idle worker looks for a state to build at most every BUILD_LOOK_US
  * (a transaction and a query of the history), since build_looked_at.
  */
@@ -2961,11 +2954,9 @@ build_error_context(void *arg)
  *		Build apart the state of the first DT of this database whose last
  *		refresh left it to be built (catalog_states_to_build) whose build
  *		has not failed lately and is expected to end before its next unit
- *		is due (build->slack_us): as long as the longest of its last three
- *		rebuilds or builds apart of the state, or without one,
- *		BUILD_COST_FACTOR times its longest full refresh.  Or even if a
+ *		is due (build->slack_us; DtBuildWait.expected_ms).  Or even if a
  *		unit comes due meanwhile, once the full refreshes of the DT that
- *		waited for the build (DtStateToBuild.waited_ms) took as long as it
+ *		waited for the build (DtBuildWait.waited_ms) took as long as it
  *		is expected to: each cost a worker that long, and with tables of a
  *		short target lag under steady writes the slack is never long enough
  *		for a long build (FlakeBench's summary at 1.4M rows under 8 pgbench
@@ -2995,11 +2986,11 @@ build_state_work(void *arg)
 	foreach(lc, builds)
 	{
 		DtStateToBuild *b = (DtStateToBuild *) lfirst(lc);
-		int64		expected_us = (int64) (1000 * (b->rebuild_ms >= 0 ? b->rebuild_ms : BUILD_COST_FACTOR * b->full_ms));
+		int64		expected_us = (int64) (1000 * b->wait.expected_ms);
 		bool		free;
 
-		if (b->full_ms < 0 || build_failed_lately(b) ||
-			(expected_us > build->slack_us && 1000 * b->waited_ms < expected_us))
+		if (b->wait.expected_ms < 0 || build_failed_lately(b) ||
+			(expected_us > build->slack_us && b->wait.waited_ms < b->wait.expected_ms))
 			continue;
 		SpinLockAcquire(&shared->mutex);
 		free = another_worker_free();
