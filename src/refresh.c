@@ -1747,6 +1747,30 @@ cheapest_incremental_ms(const DtRefreshCosts *costs)
 	return cheapest;
 }
 
+/*
+ * chosen_fulls_ms
+ *		What the full refreshes the history chose since the last incremental
+ *		one took in all (costs: the newest of its full samples, as many as
+ *		costs->adaptive_fulls, at most DT_COST_SAMPLES), or 0.
+ */
+static double
+chosen_fulls_ms(const DtRefreshCosts *costs)
+{
+	double		ms = 0;
+	int			counted = 0;
+	int			i;
+
+	for (i = 0; i < costs->nfull && counted < costs->adaptive_fulls; i++)
+	{
+		if (costs->full_chosen[i])
+		{
+			ms += costs->full_ms[i];
+			counted++;
+		}
+	}
+	return ms;
+}
+
 /* full_query_timed: was a full refresh chosen by the history timed (costs)? */
 static bool
 full_query_timed(const DtRefreshCosts *costs)
@@ -1975,7 +1999,13 @@ cold_window(const DtRefreshCosts *costs, int64 changes, int64 bulk, List *change
  *		ADAPTIVE_ROUGH_FACTOR: the state is set aside on one only if it
  *		exceeds the full refresh by more, and rebuilt on one only if it is
  *		below by more; beyond, it is set aside as the figure says and
- *		never rebuilt on one.
+ *		never rebuilt on one.  Unless the full refreshes the history chose
+ *		since the last incremental one took as long in all as a rebuild
+ *		(chosen_fulls_ms): waiting on for a figure to trust then costs more
+ *		than the rebuild, and may never end, as a long full refresh leaves a
+ *		larger window still (FlakeBench's summary at 3.8M rows under 8
+ *		pgbench writers, after a bulk INSERT: full refreshes of 27 to 36 s
+ *		in a row, each "too rough a figure", until the writers stopped).
  *		aside: the state is set aside; an incremental refresh would first
  *		rebuild it, which the next ADAPTIVE_PAYBACK ones must pay back, on
  *		a figure not extrapolated, over the cheapest of the full refreshes
@@ -2037,6 +2067,18 @@ adaptive_full(Oid relid, const char *what, bool aside, int64 changes, int64 bulk
 	if (incremental_ms <= full_ms && aside && extrapolated &&
 		(reach > ADAPTIVE_ROUGH_REACH || incremental_ms * ADAPTIVE_ROUGH_FACTOR > full_ms))
 	{
+		double		waited_ms = chosen_fulls_ms(&costs);
+
+		if (rebuild_ms > 0 && waited_ms >= rebuild_ms)
+		{
+			*message = psprintf("an incremental refresh of %lld changed rows is expected to take %.0f ms "
+								"(from the last %d, none of them half as large), a full refresh %.0f ms: too "
+								"rough a figure to rebuild the %s on, but the %d full refreshes since the last "
+								"incremental one took %.0f ms, as long as rebuilding it (%.0f ms)",
+								(long long) changes, incremental_ms, costs.nincremental, full_ms, what,
+								costs.adaptive_fulls, waited_ms, rebuild_ms);
+			return false;
+		}
 		*message = psprintf(DT_MESSAGE_ADAPTIVE_FULL "%lld changed rows is expected to take %.0f ms "
 							"(from the last %d, none of them half as large), a full refresh %.0f ms: too "
 							"rough a figure to rebuild the %s on; refreshed in full%s",
