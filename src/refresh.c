@@ -1750,24 +1750,18 @@ cheapest_incremental_ms(const DtRefreshCosts *costs)
 /*
  * chosen_fulls_ms
  *		What the full refreshes the history chose since the last incremental
- *		one took in all (costs: the newest of its full samples, as many as
- *		costs->adaptive_fulls, at most DT_COST_SAMPLES), or 0.
+ *		one took in all (costs: its newest full samples, as many as
+ *		costs->adaptive_fulls, at most DT_COST_SAMPLES), or 0; a rebuild of
+ *		the state among them ends the run (the waits before it were over).
  */
 static double
 chosen_fulls_ms(const DtRefreshCosts *costs)
 {
 	double		ms = 0;
-	int			counted = 0;
 	int			i;
 
-	for (i = 0; i < costs->nfull && counted < costs->adaptive_fulls; i++)
-	{
-		if (costs->full_chosen[i])
-		{
-			ms += costs->full_ms[i];
-			counted++;
-		}
-	}
+	for (i = 0; i < costs->nfull && i < costs->adaptive_fulls && costs->full_chosen[i]; i++)
+		ms += costs->full_ms[i];
 	return ms;
 }
 

@@ -141,15 +141,21 @@ SELECT count(*) AS state_valid FROM dt_internal.state_valid WHERE relid = 'ad_su
 -- took as long as a rebuild: then it is rebuilt (inline: the test
 -- database's workers build nothing), as waiting on for a figure to trust
 -- costs more, and a long full refresh only leaves a larger window; two of
--- 100 ms since, for a rebuild of 150 ms (one of them, before: still full)
+-- 100 ms since, for a rebuild of 150 ms (one of them, before: still full;
+-- nor two with a rebuild between them, which ended the first wait)
 SELECT history('{{10,20},{10,20},{10,20}}', '{100}', '{150}');
-CREATE FUNCTION full_since(ms int) RETURNS void LANGUAGE sql AS $$
+CREATE FUNCTION full_since(ms int, message text DEFAULT 'an incremental refresh of (written by the test)')
+RETURNS void LANGUAGE sql AS $$
 INSERT INTO dt_internal.refresh_log (relid, table_name, refresh_start_time, refresh_end_time,
                                      refresh_action, refresh_trigger, state, changes, state_message)
-SELECT 'ad_sum'::regclass, 'ad_sum', t, t + ms * interval '1 ms', 'FULL', 'MANUAL', 'SUCCEEDED', NULL,
-       'an incremental refresh of (written by the test)'
+SELECT 'ad_sum'::regclass, 'ad_sum', t, t + ms * interval '1 ms', 'FULL', 'MANUAL', 'SUCCEEDED', NULL, message
   FROM (SELECT now() - interval '1 hour' AS t) n;
 $$;
+SELECT full_since(100);
+SELECT * FROM change(300);
+SELECT history('{{10,20},{10,20},{10,20}}', '{100}', '{150}');
+SELECT full_since(100);
+SELECT full_since(150, 'the per-group state (written by the test) was rebuilt');
 SELECT full_since(100);
 SELECT * FROM change(300);
 SELECT history('{{10,20},{10,20},{10,20}}', '{100}', '{150}');
