@@ -1568,7 +1568,9 @@ catalog_refreshes_since_failed_rebuild(Oid relid)
 /*
  * BUILD_WAIT_COLUMNS(relid): four columns of the wait of DT relid (an SQL
  * expression) for a build of its state apart, read by read_build_wait: the
- * longest of its last three rebuilds or builds apart of the state, of its
+ * longest of its last three rebuilds (of its per-group state or of its
+ * internal tables, DT_MESSAGE_STATE_REBUILT or DT_MESSAGE_INTERNAL_REBUILT,
+ * as the cost samples count them) or builds apart of the state, of its
  * last three full refreshes of any kind, in milliseconds (NULL: none), and
  * the count and milliseconds in all of the full refreshes that waited for
  * the build (WAITED_FOR_BUILD).  relid >= x AND relid <= x, not =, so that
@@ -1580,6 +1582,7 @@ catalog_refreshes_since_failed_rebuild(Oid relid)
 	" FROM " DT_INTERNAL_SCHEMA ".refresh_log r WHERE r.relid >= " relid \
 	" AND r.relid <= " relid " AND r.state = 'SUCCEEDED' AND r.refresh_action = 'FULL' " \
 	" AND (starts_with(r.state_message, '" DT_MESSAGE_STATE_REBUILT "') " \
+	" OR starts_with(r.state_message, '" DT_MESSAGE_INTERNAL_REBUILT "') " \
 	" OR r.state_build_ms IS NOT NULL) " \
 	" ORDER BY r.relid DESC, r.refresh_id DESC LIMIT 3) r)::float8, " \
 	"(SELECT max(extract(epoch FROM r.refresh_end_time - r.refresh_start_time) * 1000) " \
