@@ -366,7 +366,7 @@ COMMENT ON FUNCTION dt.build_state(regclass) IS
 -- (dt.build_state, or a refresh worker's), recorded on its full refresh
 -- before the build: adaptive refresh reads it as what rebuilding the
 -- state costs (src/catalog.c, catalog_refresh_costs), and as the end of
--- the full refreshes that waited for a build (catalog_builds_waited).
+-- the full refreshes that waited for a build (WAITED_FOR_BUILD).
 -- The index keeps those reads, at every refresh that decides by cost, to
 -- the rows that have one.
 -- ---------------------------------------------------------------------
