@@ -1649,8 +1649,8 @@ incremental_or_full(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
  * incremental refreshes back that way.  Sooner, once those full refreshes
  * took as long in all as the build is expected to (DtBuildWait): waiting
  * on then costs more than building it would have (a rent paid up to the
- * price, then the purchase: at most twice the cost of knowing when the
- * build would come).  FlakeBench's summary at 2.9M rows under 8 pgbench
+ * price, then the purchase: about twice, at most, the cost of knowing
+ * when the build would come, as far as its expected time is right).  FlakeBench's summary at 2.9M rows under 8 pgbench
  * writers, after a bulk INSERT set its state aside: ten full refreshes of
  * 11 to 18 s each (its incremental ones expected at 0.9 s), run back to
  * back by one worker, waited for a build (expected at 24 s, its last) that
@@ -2810,8 +2810,8 @@ build_apart_or_rebuild(DtDecision *d, DtEntry *entry, const char *message, const
 	{
 		d->message = d->why = psprintf("%s: its %s, set aside, %s " DT_MESSAGE_BUILD_APART " by an idle refresh "
 									   "worker; refreshed in full from the query meanwhile (deferred refresh "
-									   "%d of %d: then it is built inline)", message, what, verb, wait.waited + 1,
-									   BUILD_APART_PATIENCE);
+									   "%d of at most %d: then it is built inline)", message, what, verb,
+									   wait.waited + 1, BUILD_APART_PATIENCE);
 		d->set_aside = true;
 	}
 }

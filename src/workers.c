@@ -2956,8 +2956,11 @@ build_error_context(void *arg)
  *		has not failed lately and is expected to end before its next unit
  *		is due (build->slack_us; DtBuildWait.expected_ms).  Or even if a
  *		unit comes due meanwhile, once the full refreshes of the DT that
- *		waited for the build (DtBuildWait.waited_ms) took as long as it
- *		is expected to: each cost a worker that long, and with tables of a
+ *		waited for the build (DtBuildWait.waited_ms) took half as long as
+ *		it is expected to (when they took as long, the DT's next refresh
+ *		rebuilds it inline, build_apart_or_rebuild: the workers get the
+ *		first half of the wait, in which their build can still end it): each
+ *		cost a worker that long, and with tables of a
  *		short target lag under steady writes the slack is never long enough
  *		for a long build (FlakeBench's summary at 1.4M rows under 8 pgbench
  *		writers, 1 second lags: full refreshes of 9 s each waited for a
@@ -2990,7 +2993,7 @@ build_state_work(void *arg)
 		bool		free;
 
 		if (b->wait.expected_ms < 0 || build_failed_lately(b) ||
-			(expected_us > build->slack_us && b->wait.waited_ms < b->wait.expected_ms))
+			(expected_us > build->slack_us && 2 * b->wait.waited_ms < b->wait.expected_ms))
 			continue;
 		SpinLockAcquire(&shared->mutex);
 		free = another_worker_free();
