@@ -1750,18 +1750,22 @@ cheapest_incremental_ms(const DtRefreshCosts *costs)
 /*
  * chosen_fulls_ms
  *		What the full refreshes the history chose since the last incremental
- *		one took in all (costs: its newest full samples, as many as
- *		costs->adaptive_fulls, at most DT_COST_SAMPLES), or 0; a rebuild of
- *		the state among them ends the run (the waits before it were over).
+ *		one or rebuild took in all (costs: its newest full samples, as many
+ *		as costs->adaptive_fulls, at most DT_COST_SAMPLES, before the first
+ *		not chosen: a rebuild, a build apart, the first population), or 0;
+ *		*counted: how many.  Those before a rebuild waited for a rebuild
+ *		that came: counted again, they would rebuild it at the next refresh
+ *		that set it aside again.
  */
 static double
-chosen_fulls_ms(const DtRefreshCosts *costs)
+chosen_fulls_ms(const DtRefreshCosts *costs, int *counted)
 {
 	double		ms = 0;
 	int			i;
 
 	for (i = 0; i < costs->nfull && i < costs->adaptive_fulls && costs->full_chosen[i]; i++)
 		ms += costs->full_ms[i];
+	*counted = i;
 	return ms;
 }
 
@@ -1994,10 +1998,12 @@ cold_window(const DtRefreshCosts *costs, int64 changes, int64 bulk, List *change
  *		exceeds the full refresh by more, and rebuilt on one only if it is
  *		below by more; beyond, it is set aside as the figure says and
  *		never rebuilt on one.  Unless the full refreshes the history chose
- *		since the last incremental one took as long in all as a rebuild
- *		(chosen_fulls_ms): waiting on for a figure to trust then costs more
- *		than the rebuild, and may never end, as a long full refresh leaves a
- *		larger window still (FlakeBench's summary at 3.8M rows under 8
+ *		since the last incremental one or rebuild took as long in all as a
+ *		rebuild (chosen_fulls_ms), and the window the rebuild would leave
+ *		(the rows written meanwhile, at this window's rate over a full
+ *		refresh) is expected to be cheaper incremental than full: waiting on
+ *		for a figure to trust then costs more than the rebuild, and may
+ *		never end, as a long full refresh leaves a larger window still (FlakeBench's summary at 3.8M rows under 8
  *		pgbench writers, after a bulk INSERT: full refreshes of 27 to 36 s
  *		in a row, each "too rough a figure", until the writers stopped).
  *		aside: the state is set aside; an incremental refresh would first
@@ -2061,16 +2067,25 @@ adaptive_full(Oid relid, const char *what, bool aside, int64 changes, int64 bulk
 	if (incremental_ms <= full_ms && aside && extrapolated &&
 		(reach > ADAPTIVE_ROUGH_REACH || incremental_ms * ADAPTIVE_ROUGH_FACTOR > full_ms))
 	{
-		double		waited_ms = chosen_fulls_ms(&costs);
+		int			waited;
+		double		waited_ms = chosen_fulls_ms(&costs, &waited);
+		int64		after = (int64) (changes * (rebuild_ms / Max(full_ms, 1)));
+		double		after_reach;
 
-		if (rebuild_ms > 0 && waited_ms >= rebuild_ms)
+		/*
+		 * the window a rebuild leaves, of the rows written meanwhile at the
+		 * rate of this one over a full refresh, must not set the state aside
+		 * again, or rebuilds and full refreshes would take turns
+		 */
+		if (rebuild_ms > 0 && waited_ms >= rebuild_ms &&
+			expected_incremental_ms(&costs, after, &after_reach) <= full_ms)
 		{
 			*message = psprintf("an incremental refresh of %lld changed rows is expected to take %.0f ms "
 								"(from the last %d, none of them half as large), a full refresh %.0f ms: too "
 								"rough a figure to rebuild the %s on, but the %d full refreshes since the last "
-								"incremental one took %.0f ms, as long as rebuilding it (%.0f ms)",
+								"incremental one or rebuild took %.0f ms, as long as rebuilding it (%.0f ms)",
 								(long long) changes, incremental_ms, costs.nincremental, full_ms, what,
-								costs.adaptive_fulls, waited_ms, rebuild_ms);
+								waited, waited_ms, rebuild_ms);
 			return false;
 		}
 		*message = psprintf(DT_MESSAGE_ADAPTIVE_FULL "%lld changed rows is expected to take %.0f ms "
