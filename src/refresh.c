@@ -1650,11 +1650,12 @@ incremental_or_full(DtPlanSet *p, Datum *window, List *changed, Snapshot snap,
  * took as long in all as the build is expected to (DtBuildWait): waiting
  * on then costs more than building it would have (a rent paid up to the
  * price, then the purchase: about twice, at most, the cost of knowing
- * when the build would come, as far as its expected time is right).  FlakeBench's summary at 2.9M rows under 8 pgbench
- * writers, after a bulk INSERT set its state aside: ten full refreshes of
- * 11 to 18 s each (its incremental ones expected at 0.9 s), run back to
- * back by one worker, waited for a build (expected at 24 s, its last) that
- * came only when the writers stopped (50 s).
+ * when the build would come, as far as its expected time is right).
+ * FlakeBench's summary at 2.9M rows under 8 pgbench writers, after a bulk
+ * INSERT set its state aside: ten full refreshes of 11 to 18 s each (its
+ * incremental ones expected at 0.9 s), run back to back by one worker,
+ * waited for a build (expected at 24 s, its last) that came only when the
+ * writers stopped (50 s).
  */
 #define BUILD_APART_PATIENCE ADAPTIVE_PAYBACK
 
@@ -2003,9 +2004,10 @@ cold_window(const DtRefreshCosts *costs, int64 changes, int64 bulk, List *change
  *		(the rows written meanwhile, at this window's rate over a full
  *		refresh) is expected to be cheaper incremental than full: waiting on
  *		for a figure to trust then costs more than the rebuild, and may
- *		never end, as a long full refresh leaves a larger window still (FlakeBench's summary at 3.8M rows under 8
- *		pgbench writers, after a bulk INSERT: full refreshes of 27 to 36 s
- *		in a row, each "too rough a figure", until the writers stopped).
+ *		never end, as a long full refresh leaves a larger window still
+ *		(FlakeBench's summary at 3.8M rows under 8 pgbench writers, after a
+ *		bulk INSERT: full refreshes of 27 to 36 s in a row, each "too rough
+ *		a figure", until the writers stopped).
  *		aside: the state is set aside; an incremental refresh would first
  *		rebuild it, which the next ADAPTIVE_PAYBACK ones must pay back, on
  *		a figure not extrapolated, over the cheapest of the full refreshes
