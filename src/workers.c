@@ -2960,15 +2960,14 @@ build_error_context(void *arg)
  *		it is expected to (when they took as long, the DT's next refresh
  *		rebuilds it inline, build_apart_or_rebuild: the workers get the
  *		first half of the wait, in which their build can still end it): each
- *		cost a worker that long, and with tables of a
- *		short target lag under steady writes the slack is never long enough
- *		for a long build (FlakeBench's summary at 1.4M rows under 8 pgbench
- *		writers, 1 second lags: full refreshes of 9 s each waited for a
- *		build of some 30 s that could not come before the tenth refresh
- *		would rebuild the state inline).  Only while
- *		another worker slot is free or idle (another_worker_free); the
- *		worker is busy meanwhile (a DROP cancels it,
- *		workers_cancel_refresh), within pg_dynamic_tables.refresh_timeout,
+ *		cost a worker that long, and with tables of a short target lag under
+ *		steady writes the slack is never long enough for a long build
+ *		(FlakeBench's summary at 1.4M rows under 8 pgbench writers, 1 second
+ *		lags: full refreshes of 9 s each waited for a build of some 30 s
+ *		that could not come before the tenth refresh would rebuild the state
+ *		inline).  Only while another worker slot is free or idle
+ *		(another_worker_free); the worker is busy meanwhile (a DROP cancels
+ *		it, workers_cancel_refresh), within pg_dynamic_tables.refresh_timeout,
  *		and takes the build's locks only if they are free (if not, the
  *		build is tried again at a later idle pass).  None where the workers
  *		build no states apart (database_builds_apart); build->none if there
