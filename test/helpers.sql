@@ -31,6 +31,9 @@
 -- dt_test.refresh_each(names) refreshes the dynamic tables named, in
 -- order: for each its action, the message of its history row
 -- (mask_figures), and whether it equals its query (dt_test.diff).
+-- dt_test.time_last_refresh(dt, took) sets the duration of dt's latest
+-- refresh in the history to took, so that decisions read off the history
+-- do not depend on the machine.
 --
 -- They run as the caller, with the caller's search_path, except
 -- dt_footprint: it reads the extension's catalog, which only its owner may
@@ -72,6 +75,12 @@ BEGIN
         RETURN NEXT;
     END LOOP;
 END
+$$;
+
+CREATE OR REPLACE FUNCTION dt_test.time_last_refresh(dt regclass, took interval)
+RETURNS void LANGUAGE sql AS $$
+UPDATE dt_internal.refresh_log SET refresh_end_time = refresh_start_time + took
+ WHERE refresh_id = (SELECT max(refresh_id) FROM dt_internal.refresh_log WHERE relid = dt);
 $$;
 
 CREATE OR REPLACE FUNCTION dt_test.fails(sql text, OUT code text, OUT error text)

@@ -251,8 +251,7 @@ BEGIN
         i := k;
         UPDATE bs SET x = x + 1 WHERE id IN (SELECT id FROM bs ORDER BY id LIMIT 3);
         SELECT * INTO action, message, equal FROM refresh_agg();
-        UPDATE dt_internal.refresh_log SET refresh_end_time = refresh_start_time + interval '1 s'
-         WHERE refresh_id = (SELECT max(refresh_id) FROM dt_internal.refresh_log WHERE relid = 'bs_agg'::regclass);
+        PERFORM dt_test.time_last_refresh('bs_agg', interval '1 s');
         RETURN NEXT;
     END LOOP;
 END
